@@ -1,0 +1,234 @@
+"""The package's exception and warning classes: one hierarchy.
+
+Every error says what was wrong, where (file, column, row, value) and what to do about it.
+Catch :class:`ConnectionPackageError` to catch everything this package raises on purpose;
+filter :class:`ConnectionWarning` (or one of its subclasses) to silence its warnings.
+
+Examples
+--------
+>>> import warnings
+>>> from connection.errors import OutOfRangeError, ConvergenceWarning
+>>> err = OutOfRangeError("value outside the item's scale", file="w1.csv", column="sat_1",
+...                       rows=[4, 9], values=[11, 0], expected="an integer from 1 to 10")
+>>> print(err)
+value outside the item's scale [file 'w1.csv', column 'sat_1', rows 4, 9, values 11, 0; expected an integer from 1 to 10]
+>>> isinstance(err, ValueError)
+True
+>>> warnings.simplefilter("ignore", ConvergenceWarning)  # what users do to silence one class
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+__all__ = [
+    "ConnectionPackageError",
+    "InstrumentError",
+    "DataError",
+    "EmptyFileError",
+    "UndecodableFileError",
+    "UnsupportedFormatError",
+    "MissingColumnError",
+    "NonNumericError",
+    "OutOfRangeError",
+    "DuplicateIdError",
+    "NoVarianceError",
+    "QualtricsExportError",
+    "GroupError",
+    "ModelSyntaxError",
+    "ModelSpecificationError",
+    "EstimationError",
+    "ConfigError",
+    "ConnectionWarning",
+    "ConvergenceWarning",
+    "InadmissibleSolutionWarning",
+    "HeywoodCaseWarning",
+    "NotPositiveDefiniteWarning",
+    "IdentificationWarning",
+    "BootstrapWarning",
+    "ExclusionWarning",
+]
+
+_MAX_SHOWN = 10
+
+
+def _show(items: Iterable[Any], limit: int = _MAX_SHOWN) -> str:
+    items = list(items)
+    text = ", ".join(str(v) for v in items[:limit])
+    if len(items) > limit:
+        text += f", ... ({len(items)} in all)"
+    return text
+
+
+class ConnectionPackageError(Exception):
+    """Base class of every error this package raises on purpose.
+
+    Parameters
+    ----------
+    message
+        What was wrong, in a sentence.
+    file, column, rows, values, expected, hint
+        Where it was and what was expected; each appears in the message when given.
+        ``rows`` are 1-based data rows as a researcher would count them in the file
+        (header rows excluded) unless the message says otherwise.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        column: str | None = None,
+        rows: Sequence[int] | int | None = None,
+        values: Sequence[Any] | Any = None,
+        expected: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        if rows is not None and not isinstance(rows, Sequence | range):
+            rows = [rows]
+        if values is not None and (isinstance(values, str) or not isinstance(values, Sequence)):
+            values = [values]
+        self.message = message
+        self.file = None if file is None else str(file)
+        self.column = column
+        self.rows = None if rows is None else list(rows)
+        self.values = None if values is None else list(values)
+        self.expected = expected
+        self.hint = hint
+        super().__init__(self._compose())
+
+    def _compose(self) -> str:
+        where = []
+        if self.file is not None:
+            where.append(f"file {self.file!r}")
+        if self.column is not None:
+            where.append(f"column {self.column!r}")
+        if self.rows:
+            where.append(("row " if len(self.rows) == 1 else "rows ") + _show(self.rows))
+        if self.values:
+            shown = _show(repr(v) if isinstance(v, str) else v for v in self.values)
+            where.append(("value " if len(self.values) == 1 else "values ") + shown)
+        text = self.message
+        detail = ", ".join(where)
+        if self.expected:
+            detail = f"{detail}; expected {self.expected}" if detail else f"expected {self.expected}"
+        if detail:
+            text += f" [{detail}]"
+        if self.hint:
+            text += f". {self.hint}"
+        return text
+
+
+class InstrumentError(ConnectionPackageError, ValueError):
+    """A codebook (instrument) is malformed: duplicate ids, empty constructs, impossible scales."""
+
+
+class ConfigError(ConnectionPackageError, ValueError):
+    """A study or simulation configuration is malformed or inconsistent."""
+
+
+class DataError(ConnectionPackageError, ValueError):
+    """Survey data cannot be used as given."""
+
+
+class EmptyFileError(DataError):
+    """The file has no data rows."""
+
+
+class UndecodableFileError(DataError):
+    """The file cannot be decoded or parsed in its format."""
+
+
+class UnsupportedFormatError(DataError):
+    """The file's format is not one the package reads."""
+
+
+class MissingColumnError(DataError, KeyError):
+    """An item column named by the instrument is not in the data."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the whole message
+        return self.args[0] if self.args else ""
+
+
+class NonNumericError(DataError):
+    """An item column holds values that are not numbers."""
+
+
+class OutOfRangeError(DataError):
+    """Values lie outside the item's scale (and are not declared missing-value codes)."""
+
+
+class DuplicateIdError(DataError):
+    """Respondent ids repeat."""
+
+
+class NoVarianceError(DataError):
+    """An item has the same value for every respondent (in a group, when grouped)."""
+
+
+class QualtricsExportError(DataError):
+    """A Qualtrics export is not in the expected shape (e.g. exported as choice text)."""
+
+
+class GroupError(DataError):
+    """A grouping cannot support the analysis (too few cases, a constant or empty item)."""
+
+
+class ModelSyntaxError(ConnectionPackageError, ValueError):
+    """Model text outside the documented lavaan subset; names the line and operator."""
+
+    def __init__(self, message: str, *, line: int | None = None, text: str | None = None,
+                 operator: str | None = None, hint: str | None = None) -> None:
+        self.line = line
+        self.text = text
+        self.operator = operator
+        parts = []
+        if line is not None:
+            parts.append(f"line {line}")
+        if operator is not None:
+            parts.append(f"operator {operator!r}")
+        if text is not None:
+            parts.append(f"text {text!r}")
+        full = message + (f" [{', '.join(parts)}]" if parts else "")
+        super().__init__(full, hint=hint)
+
+
+class ModelSpecificationError(ConnectionPackageError, ValueError):
+    """The model is well-formed text but cannot be fitted as specified (unknown variables, ...)."""
+
+
+class EstimationError(ConnectionPackageError, RuntimeError):
+    """Estimation could not produce a result at all (as opposed to a questionable one, a warning)."""
+
+
+class ConnectionWarning(UserWarning):
+    """Base class of every warning this package issues."""
+
+
+class ConvergenceWarning(ConnectionWarning):
+    """The optimiser stopped before converging; estimates are not trustworthy."""
+
+
+class InadmissibleSolutionWarning(ConnectionWarning):
+    """The solution is outside the admissible parameter space."""
+
+
+class HeywoodCaseWarning(InadmissibleSolutionWarning):
+    """A variance estimate is negative (a Heywood case)."""
+
+
+class NotPositiveDefiniteWarning(InadmissibleSolutionWarning):
+    """A latent or residual covariance matrix is not positive definite."""
+
+
+class IdentificationWarning(ConnectionWarning):
+    """The model looks under-identified (singular information matrix or negative df)."""
+
+
+class BootstrapWarning(ConnectionWarning):
+    """Some bootstrap replicates failed; the count is in the message and the result."""
+
+
+class ExclusionWarning(ConnectionWarning):
+    """Rows were excluded from an analysis; how many and why is in the message."""
