@@ -48,6 +48,7 @@ __all__ = [
     "IdentificationWarning",
     "BootstrapWarning",
     "ExclusionWarning",
+    "ArgumentError",
 ]
 
 _MAX_SHOWN = 10
@@ -232,3 +233,7 @@ class BootstrapWarning(ConnectionWarning):
 
 class ExclusionWarning(ConnectionWarning):
     """Rows were excluded from an analysis; how many and why is in the message."""
+
+
+class ArgumentError(ConnectionPackageError, ValueError):
+    """A function argument is invalid or inconsistent with the others (names it and what is allowed)."""
