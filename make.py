@@ -38,7 +38,7 @@ def run(cmd: list[str], **kw) -> int:
 
 
 def setup() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - make.py may be run by an older python3
         sys.exit(f"connection needs Python >= 3.11; this is {sys.version.split()[0]}")
     want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if PY.exists() and STAMP.exists() and STAMP.read_text().strip() == want:

@@ -1,0 +1,68 @@
+"""Study runner: output layout, number keys, manifest provenance, byte-reproducible figures."""
+
+import hashlib
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from connection.study import Study, round_sig
+
+SCRIPT = """
+import sys
+import numpy as np, pandas as pd
+from connection.study import Study
+from connection import plots
+study = Study("t", sys.argv[1], seed=3, config={"a": 1}, verbose=False)
+rng = np.random.default_rng(3)
+x = rng.normal(size=50)
+study.table("x", pd.DataFrame({"x": x}))
+study.number("x.mean", x.mean())
+fig, ax = plots.new_figure()
+ax.hist(x)
+study.figure("hist", fig)
+study.finish()
+"""
+
+
+def _digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_two_processes_write_byte_identical_outputs(tmp_path):
+    outs = [tmp_path / "a", tmp_path / "b"]
+    for out in outs:
+        subprocess.run([sys.executable, "-c", SCRIPT, str(out)], check=True,
+                       env={"MPLBACKEND": "Agg", "PATH": "/usr/bin:/bin"})
+    for rel in ["tables/x.csv", "numbers.json", "figures/hist.png", "figures/hist.pdf"]:
+        assert _digest(outs[0] / rel) == _digest(outs[1] / rel), rel
+    manifest = json.loads((outs[0] / "manifest.json").read_text())
+    assert manifest["seed"] == 3 and manifest["config"] == {"a": 1}
+    assert set(manifest["outputs"]) == {"tables/x.csv", "numbers.json", "figures/hist.png",
+                                        "figures/hist.pdf"}
+    assert manifest["outputs"]["tables/x.csv"] == _digest(outs[0] / "tables/x.csv")
+    assert "numpy" in manifest["packages"] and "total" in manifest["timings_seconds"]
+
+
+def test_numbers_nest_by_dotted_key_and_round_to_ten_digits(tmp_path):
+    study = Study("t", tmp_path, verbose=False)
+    study.number("a.b.c", np.float64(1 / 3))
+    study.number("a.d", 2)
+    assert study.numbers == {"a": {"b": {"c": 0.3333333333}, "d": 2}}
+    with pytest.raises(KeyError, match="collides"):
+        study.number("a.d.e", 1.0)
+
+
+def test_round_sig_handles_nested_values_and_non_finite():
+    assert round_sig({"x": [1.23456789012345, float("nan")]}) == {"x": [1.23456789, None]}
+    assert round_sig(np.int64(4)) == 4
+
+
+def test_record_data_hash_changes_with_the_data(tmp_path):
+    study = Study("t", tmp_path, verbose=False)
+    h1 = study.record_data(pd.DataFrame({"x": [1.0, 2.0]}))
+    h2 = study.record_data(pd.DataFrame({"x": [1.0, 2.0000001]}))
+    assert h1 != h2 and len(h1) == 64
