@@ -1,0 +1,251 @@
+"""connection.simulate: the calibrated population model (truth known by construction)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from connection.errors import ConfigError
+from connection.simulate import (
+    EXOGENOUS,
+    Population,
+    load_config,
+    percent_at_or_above,
+    simulate,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "studies" / "social_moms.toml"
+
+# the published banking figures (../shared/studies/published_figures.md section 1a, status P),
+# typed in here independently of the study config so a config edit cannot pass silently
+PUBLISHED = {
+    "social_media_moms": {"sat_overall": 54, "ec_belong": 37, "ec_accomplish": 41, "ec_goals": 46,
+                          "ec_express": 35, "ec_family": 40, "ec_parent": 32},
+    "other_moms": {"sat_overall": 53, "ec_belong": 16, "ec_accomplish": 21, "ec_goals": 26,
+                   "ec_express": 14, "ec_family": 21, "ec_parent": 11},
+}
+
+# a self-contained item list (the instrument's ids and scales), so these tests do not depend on
+# the data layer; tests/test_social_moms.py runs the same model on the default instrument
+ITEMS = {
+    "connection": [{"id": i, "min": 1, "max": 5} for i in
+                   ["ec_belong", "ec_accomplish", "ec_goals", "ec_express", "ec_family",
+                    "ec_parent", "ec_closer", "ec_fitin"]],
+    "satisfaction": [{"id": i, "min": 1, "max": 10} for i in
+                     ["sat_overall", "sat_expect", "sat_ideal"]],
+    "features": [{"id": f"feat_{i}", "min": 1, "max": 5} for i in (1, 2, 3)],
+    "quality": [{"id": f"qual_{i}", "min": 1, "max": 5} for i in (1, 2, 3)],
+    "advocacy": [{"id": "adv_recommend", "min": 0, "max": 10},
+                 {"id": "adv_social", "min": 1, "max": 5}],
+    "loyalty": [{"id": "loy_stay", "min": 1, "max": 5},
+                {"id": "loy_switch", "min": 1, "max": 5, "reverse": True}],
+    "repurchase": [{"id": "rep_more", "min": 1, "max": 5}],
+}
+
+
+@pytest.fixture(scope="module")
+def config():
+    return load_config(CONFIG)
+
+
+@pytest.fixture(scope="module")
+def population(config):
+    return Population.from_config(config["population"], items=ITEMS,
+                                  calibration=config["calibration"])
+
+
+@pytest.fixture(scope="module")
+def big(population):
+    return population.simulate(200_000, seed=20110504)
+
+
+def test_config_targets_are_the_published_figures(config):
+    targets = config["calibration"]["targets"]["banking"]
+    assert targets == PUBLISHED
+
+
+def test_population_reproduces_published_percentages_exactly(population):
+    table = population.calibration_table()
+    assert len(table) == 14
+    for row in table.itertuples():
+        assert row.published == PUBLISHED[row.group][row.item]
+        assert row.population == pytest.approx(row.published, abs=1e-9)
+
+
+def test_large_sample_lands_within_1_5_points(big):
+    table = big.calibration_table()
+    assert list(table.columns) == ["category", "group", "item", "cut", "published", "population",
+                                   "sample"]
+    assert table["sample"].notna().all()
+    worst = (table["sample"] - table["published"]).abs().max()
+    assert worst < 1.5, table
+    # at 50,000 per cell the standard error is ~0.2 points: a far tighter bound also holds
+    assert worst < 0.8
+
+
+def test_closed_form_percent_matches_sample_for_every_item_and_cell(population, big):
+    """The closed form (thresholds and latent-response means) against Monte Carlo, including the
+    reverse-coded item, the 0-10 and 1-10 scales and the outcome latents."""
+    pct = population.percent_table()
+    data = big.data
+    errors = []
+    for row in pct.itertuples():
+        mask = (data["category"] == row.category) & (data["group"] == row.group)
+        sample = percent_at_or_above(data.loc[mask, row.item], row.cut)
+        se = 100 * np.sqrt(row.population / 100 * (1 - row.population / 100) / mask.sum())
+        errors.append(abs(sample - row.population) / se)
+    assert max(errors) < 4.5  # 4.5 SE over ~88 cells: a wrong formula would be off by far more
+
+
+def test_calibrated_parameters_follow_the_normal_quantiles(population):
+    """Independent check of the closed form: loading * gap = z(social) - z(other)."""
+    gap = population.calibration["connection_gap"]
+    loadings = population.items.set_index("item")["loading"]
+    z = stats.norm.ppf
+    for item in ["ec_belong", "ec_accomplish", "ec_goals", "ec_express", "ec_family", "ec_parent"]:
+        diff = z(PUBLISHED["social_media_moms"][item] / 100) - z(PUBLISHED["other_moms"][item] / 100)
+        assert loadings[item] * gap == pytest.approx(diff, abs=1e-12)
+    calibrated = loadings[["ec_belong", "ec_accomplish", "ec_goals", "ec_express", "ec_family",
+                           "ec_parent"]]
+    assert calibrated.mean() == pytest.approx(0.70, abs=1e-12)  # the named assumption
+    assert loadings["sat_overall"] == pytest.approx(0.85)
+    sat_gap = population.calibration["satisfaction_gap"]
+    assert 0.85 * sat_gap == pytest.approx(z(0.54) - z(0.53), abs=1e-12)
+
+
+def test_latent_structure_recovered(population, big):
+    lat = big.latent
+    truth = population.truth()
+    means = truth["latent_means"].set_index(["category", "group", "latent"])["mean"]
+    for (c, g), cell in lat.groupby(["category", "group"]):
+        for k in EXOGENOUS:
+            assert cell[k].mean() == pytest.approx(means[(c, g, k)], abs=0.03)
+            assert cell[k].std() == pytest.approx(1.0, abs=0.02)
+        r = np.corrcoef(cell[["connection", "satisfaction"]].to_numpy().T)[0, 1]
+        assert r == pytest.approx(0.05, abs=0.025)
+        # structural coefficients: OLS of the outcome latent on the true predictors
+        x = np.column_stack([np.ones(len(cell)), cell["connection"], cell["satisfaction"]])
+        beta = np.linalg.lstsq(x, cell["advocacy"].to_numpy(), rcond=None)[0]
+        assert beta[1] == pytest.approx(0.50, abs=0.02)
+        assert beta[2] == pytest.approx(0.15, abs=0.02)
+        assert cell["advocacy"].var() == pytest.approx(1.0, abs=0.03)
+
+
+def test_social_moms_more_connected_but_equally_satisfied(big):
+    cells = big.latent.groupby(["category", "group"])
+    m = cells[["connection", "satisfaction"]].mean()
+    for c in ("banking", "ereaders"):
+        gap_c = m.loc[(c, "social_media_moms"), "connection"] - m.loc[(c, "other_moms"), "connection"]
+        gap_s = m.loc[(c, "social_media_moms"), "satisfaction"] - m.loc[(c, "other_moms"),
+                                                                       "satisfaction"]
+        assert gap_c > 0.8
+        assert abs(gap_s) < 0.06
+
+
+def test_reverse_coded_item_runs_against_its_construct(big):
+    d = big.data
+    assert np.corrcoef(d["loy_switch"], d["loy_stay"])[0, 1] < -0.3
+    assert np.corrcoef(big.latent["loyalty"], d["loy_switch"])[0, 1] < -0.5
+
+
+def test_values_are_on_each_scale(big):
+    for construct in ITEMS.values():
+        for spec in construct:
+            col = big.data[spec["id"]]
+            assert col.min() >= spec["min"] and col.max() <= spec["max"]
+            assert col.nunique() == spec["max"] - spec["min"] + 1  # every point used at n=200k
+    assert (big.data["spend"] > 0).all()
+
+
+def test_seeded_and_deterministic(population):
+    a = population.simulate(400, seed=3).data
+    b = population.simulate(400, seed=3).data
+    c = population.simulate(400, seed=4).data
+    pd.testing.assert_frame_equal(a, b)
+    assert not a.equals(c)
+    g1 = population.simulate(400, seed=np.random.default_rng(9)).data
+    g2 = population.simulate(400, seed=np.random.default_rng(9)).data
+    pd.testing.assert_frame_equal(g1, g2)
+
+
+def test_cell_sizes_split_n_deterministically(population):
+    sizes = population.cell_sizes(1003)
+    assert sum(sizes.values()) == 1003
+    assert sorted(sizes.values()) == [250, 251, 251, 251]
+    sim = population.simulate(1003, seed=1)
+    counts = sim.data.groupby(["category", "group"]).size()
+    for (c, g), m in sizes.items():
+        assert counts[(c, g)] == m
+    assert sim.data["respondent_id"].is_unique
+
+
+def test_cells_draw_independent_streams(config):
+    """Changing one cell's share leaves another cell's first respondents unchanged."""
+    a = Population.from_config(config["population"], items=ITEMS, calibration=config["calibration"])
+    shares = {"banking": {"social_media_moms": 0.4, "other_moms": 0.2},
+              "ereaders": {"social_media_moms": 0.2, "other_moms": 0.2}}
+    b = Population.from_config(config["population"], items=ITEMS, calibration=config["calibration"],
+                               overrides={"cell_shares": shares})
+    da = a.simulate(1000, seed=5).data
+    db = b.simulate(1000, seed=5).data
+    cols = [i["id"] for i in ITEMS["connection"]]
+    first_a = da[da["group"] == "other_moms"].head(100)[cols].to_numpy()
+    first_b = db[db["group"] == "other_moms"].head(100)[cols].to_numpy()
+    assert np.array_equal(first_a, first_b)
+
+
+def test_overrides_change_the_correlation(config):
+    pop = Population.from_config(config["population"], items=ITEMS, calibration=config["calibration"],
+                                 overrides={"correlations": {"connection": {"satisfaction": 0.6}}})
+    corr = pop.truth()["latent_correlations"]
+    sel = corr[(corr["lhs"] == "connection") & (corr["rhs"] == "satisfaction")]
+    assert (sel["value"] == 0.6).all()
+    # calibration still exact with a different correlation
+    assert np.allclose(pop.calibration_table()["population"], pop.calibration_table()["published"])
+
+
+def test_simulate_accepts_toml_path_with_items(tmp_path):
+    text = CONFIG.read_text()
+    lat = simulate(load_config(CONFIG) | {"population": load_config(CONFIG)["population"]
+                                           | {"items": ITEMS}}, n=40, seed=1)
+    assert len(lat.data) == 40
+    assert "[population]" in text
+
+
+def test_bad_configs_raise_config_errors(config):
+    pop_cfg = config["population"]
+    with pytest.raises(ConfigError, match="positive definite"):
+        Population.from_config(pop_cfg, items=ITEMS, calibration=config["calibration"],
+                               overrides={"correlations": {"satisfaction": {"features": 0.99},
+                                                           "features": {"quality": -0.9}}})
+    bad_targets = {**config["calibration"], "targets": {"banking": {
+        "social_media_moms": {"ec_nope": 30}, "other_moms": {"ec_nope": 20}}}}
+    with pytest.raises(ConfigError, match="ec_nope"):
+        Population.from_config(pop_cfg, items=ITEMS, calibration=bad_targets)
+    hundred = {**config["calibration"], "targets": {"banking": {
+        "social_media_moms": {"ec_belong": 100}, "other_moms": {"ec_belong": 20}}}}
+    with pytest.raises(ConfigError, match="between 0 and 100"):
+        Population.from_config(pop_cfg, items=ITEMS, calibration=hundred)
+    with pytest.raises(ConfigError, match="0.98"):   # an average loading this high forces > .98
+        Population.from_config(pop_cfg, items=ITEMS,
+                               calibration={**config["calibration"], "mean_loading": 0.9})
+    with pytest.raises(ConfigError, match="explained variance"):
+        Population.from_config(pop_cfg, items=ITEMS, calibration=config["calibration"],
+                               overrides={"outcomes": {"advocacy": {"connection": 0.9,
+                                                                    "satisfaction": 0.6}}})
+    with pytest.raises(ConfigError, match="cannot generate"):
+        Population.from_config(pop_cfg, items={**ITEMS, "mood": [{"id": "m1", "min": 1, "max": 5}]},
+                               calibration=config["calibration"])
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        bad = Path(config.get("_tmp", "/nonexistent"))
+        del bad
+        import tempfile
+
+        with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as fh:
+            fh.write("[population\n")
+        load_config(fh.name)
