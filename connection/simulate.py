@@ -1,8 +1,9 @@
 """A population model with known truth, calibrated to published percentages.
 
 Respondents belong to cells (group x category: social-media moms / other moms x banking /
-eReaders). In each cell four exogenous latent variables — connection, satisfaction, features and
-quality — are multivariate normal with cell-specific means and correlations (variances 1 within
+eReaders). In each cell five exogenous latent variables — connection (the motivator items),
+satisfaction, features, quality and attachment (the emotional-attachment adjectives) — are
+multivariate normal with cell-specific means and correlations (variances 1 within
 a cell). Three outcome latents (advocacy, loyalty, repurchase) are linear in connection and
 satisfaction with standardized coefficients, and a spend column is log-normal in both. Every item
 of the instrument has a latent response ``y* = loading * latent + error`` (variance 1 in every cell)
@@ -73,12 +74,12 @@ __all__ = [
 ]
 
 #: exogenous latent variables of the model, in order
-EXOGENOUS = ("connection", "satisfaction", "features", "quality")
+EXOGENOUS = ("connection", "satisfaction", "features", "quality", "attachment")
 #: outcome latent variables (linear in connection and satisfaction)
 OUTCOMES = ("advocacy", "loyalty", "repurchase")
 
 _DEFAULT_LOADING = {"connection": 0.70, "satisfaction": 0.85, "features": 0.80, "quality": 0.80,
-                    "advocacy": 0.80, "loyalty": 0.75, "repurchase": 0.85}
+                    "attachment": 0.75, "advocacy": 0.80, "loyalty": 0.75, "repurchase": 0.85}
 _DEFAULT_OUTCOME = {"advocacy": (0.50, 0.15), "loyalty": (0.40, 0.25), "repurchase": (0.40, 0.20)}
 _MAX_LOADING = 0.98
 
