@@ -1,0 +1,934 @@
+#!/usr/bin/env python3
+"""Build the manuscript from study outputs: every number, table and figure comes from ``results/``.
+
+::
+
+    python paper/build.py [--results DIR] [--out paper/build] [--source paper/manuscript.md]
+    python paper/build.py --check [--results DIR] [--out paper/build]   # is the built paper stale?
+
+The source (``paper/manuscript.md``) is Markdown with four kinds of generated content:
+
+``{{ social_moms:calibration.max_abs_diff | .1f }}``
+    a number from ``<results>/social_moms/numbers.json`` (dotted key), formatted by a Python
+    format spec or one of ``int``, ``pct``/``pct1`` (a proportion as a percentage), ``p``
+    (a p-value as "p = 0.012" / "p < 0.001"), ``times`` ("2.3x"), ``sig2``/``sig3``,
+    ``yesno:TEXT_IF_TRUE,TEXT_IF_FALSE``, ``str``.
+``{{ manifest social_moms:seed }}``
+    a value from the study's ``manifest.json`` (seed, git.commit, config.study.n, ...).
+``::: figure social_moms:calibration {#fig-calibration width=column}`` ... ``:::``
+    a figure from ``<results>/social_moms/figures/calibration.png`` (HTML) / ``.pdf`` (PDF),
+    with the enclosed text as its caption; ``figure script:NAME`` runs ``paper/figures/NAME.py``.
+``::: table social_moms:calibration {#tab-cal columns="item:Item,published:Published (%)" ...}``
+    a table from ``<results>/social_moms/tables/calibration.csv``; attributes ``columns``
+    (order and labels), ``formats`` ("col:.1f,col2:pct"), ``format`` (default for floats),
+    ``where`` (a pandas query), ``sort``, ``head``.
+
+``@fig-calibration`` / ``@tab-cal`` become "Figure 1" / "Table 1". ``{{ lit 0-100 }}`` marks a
+number that is a definition rather than a result (the source is linted for hand-typed numbers).
+
+Outputs in ``--out``: ``paper.html`` (self-contained: CSS inline, figures embedded),
+``paper.md`` (the resolved Markdown), ``paper.pdf`` when pandoc and a LaTeX engine are installed,
+``figures/`` and ``provenance.json``: the sha256 of every ``numbers.json``, table and figure used,
+and every cited value, so ``--check`` (and the test suite) can tell when the paper is stale.
+Missing or inconsistent inputs stop the build with a message naming the key or file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import html
+import json
+import math
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PAPER_DIR = Path(__file__).resolve().parent
+ROOT = PAPER_DIR.parent
+DEFAULT_SOURCE = PAPER_DIR / "manuscript.md"
+DEFAULT_RESULTS = ROOT / "results"
+DEFAULT_OUT = PAPER_DIR / "build"
+CSS_FILE = PAPER_DIR / "paper.css"
+FIGURE_SCRIPTS = PAPER_DIR / "figures"
+LATEX_ENGINES = ("pdflatex", "xelatex", "lualatex")  # pdflatex first: it works with texlive-latex-recommended alone
+
+# which script writes each study's results folder (for the "rerun ..." hints)
+STUDY_SCRIPTS = {
+    "social_moms": "studies/social_moms.py",
+    "power_social_moms": "studies/power_social_moms.py",
+    "why_like": "studies/why_like.py",
+    "perception_gap": "studies/perception_gap.py",
+}
+
+PLACEHOLDER = re.compile(r"\{\{\s*(?P<body>.*?)\s*\}\}")
+REFERENCE = re.compile(r"(?<![\w@])@(?P<id>(?:fig|tab)-[A-Za-z0-9_-]*[A-Za-z0-9])")
+DIRECTIVE = re.compile(r"^:::\s*(?P<kind>figure|table)\s+(?P<source>\S+)\s*(?:\{(?P<attrs>.*)\})?\s*$")
+FENCE_END = re.compile(r"^:::\s*$")
+NUMBER_LIKE = re.compile(r"(?<![\w.#-])[-+]?\d+(?:,\d{3})*(?:\.\d+)?%?")
+YEAR = re.compile(r"^(19|20)\d\d$")
+
+
+class PaperBuildError(Exception):
+    """The manuscript cannot be built from the results as they are; the message says why."""
+
+
+class StaleResultsError(PaperBuildError):
+    """Results were produced from another configuration, or mix outputs of different runs."""
+
+
+__all__ = ["build", "check", "PaperBuildError", "StaleResultsError", "format_value",
+           "lint_hand_typed_numbers", "parse_source", "Chunk", "Block"]
+
+
+# ----------------------------------------------------------------------------- formatting
+def _sig(value: float, digits: int) -> str:
+    if value == 0:
+        return "0"
+    decimals = max(digits - 1 - math.floor(math.log10(abs(value))), 0)
+    return f"{value:,.{decimals}f}"
+
+
+def format_value(value: Any, spec: str | None = None) -> str:
+    """Format a value from numbers.json for the text.
+
+    >>> format_value(0.5432, "pct")
+    '54%'
+    >>> format_value(0.5432, "pct1")
+    '54.3%'
+    >>> format_value(0.00004, "p"), format_value(0.0123, "p")
+    ('p < 0.001', 'p = 0.012')
+    >>> format_value(20000), format_value(12.345), format_value(0.01234)
+    ('20,000', '12.3', '0.0123')
+    >>> format_value(True, "yesno:holds,does not hold")
+    'holds'
+    >>> format_value(2.345, "times"), format_value(3.14159, ".2f")
+    ('2.3x', '3.14')
+    """
+    spec = (spec or "").strip()
+    if spec.startswith("yesno:"):
+        yes, _, no = spec[len("yesno:"):].partition(",")
+        if not isinstance(value, bool):
+            raise ValueError(f"format 'yesno' needs a true/false value, got {value!r}")
+        return yes if value else no
+    if spec == "str" or isinstance(value, str):
+        return str(value)
+    if isinstance(value, list):
+        return ", ".join(format_value(v, spec) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        raise ValueError("the value is null or not finite")
+    if not isinstance(value, int | float):
+        raise ValueError(f"cannot format a {type(value).__name__} as a number")
+    if spec == "":
+        if isinstance(value, int):
+            return f"{value:,}"
+        return _sig(value, 3) if abs(value) < 1000 else f"{value:,.0f}"
+    if spec == "int":
+        return f"{round(value):,}"
+    if spec in {"pct", "pct0", "pct1", "pct2"}:
+        decimals = 0 if spec in {"pct", "pct0"} else int(spec[-1])
+        return f"{value * 100:.{decimals}f}%"
+    if spec == "p":
+        return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
+    if spec == "times":
+        return f"{value:.1f}x"
+    if re.fullmatch(r"sig[1-9]", spec):
+        return _sig(float(value), int(spec[3:]))
+    try:
+        return format(value, spec)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"bad format {spec!r}: {exc}") from None
+
+
+# ----------------------------------------------------------------------------- source parsing
+@dataclass
+class Block:
+    """A figure or table directive in the source."""
+
+    kind: str  # "figure" | "table"
+    source: str
+    attrs: dict[str, str]
+    caption: str
+    line: int
+    ident: str | None = None
+    number: int = 0
+
+
+@dataclass
+class Chunk:
+    """Markdown text between directives, with the source line it starts on."""
+
+    text: str
+    line: int
+
+
+@dataclass
+class Source:
+    path: Path
+    meta: dict[str, Any]
+    body: list[Chunk | Block]  # markdown text chunks and directive blocks, in order
+    text: str
+
+
+def _parse_attrs(text: str, where: str) -> dict[str, str]:
+    attrs: dict[str, str] = {}
+    try:
+        tokens = shlex.split(text or "")
+    except ValueError as exc:
+        raise PaperBuildError(f"{where}: cannot parse the attributes {{{text}}}: {exc}") from None
+    for token in tokens:
+        if token.startswith("#"):
+            attrs["id"] = token[1:]
+        elif "=" in token:
+            key, _, value = token.partition("=")
+            attrs[key.strip()] = value
+        else:
+            raise PaperBuildError(f"{where}: attribute {token!r} is not '#id' or 'key=value'")
+    return attrs
+
+
+def parse_source(path: str | os.PathLike) -> Source:
+    """Split the manuscript into front matter, Markdown chunks and figure/table blocks."""
+    import yaml
+
+    path = Path(path)
+    if not path.exists():
+        raise PaperBuildError(f"manuscript source {path} does not exist")
+    text = path.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    meta: dict[str, Any] = {}
+    start = 0
+    if lines and lines[0].strip() == "---":
+        try:
+            end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
+        except StopIteration:
+            raise PaperBuildError(f"{path}: front matter opened with '---' on line 1 is never "
+                                  "closed") from None
+        meta = yaml.safe_load("\n".join(lines[1:end])) or {}
+        start = end + 1
+    body: list[Chunk | Block] = []
+    chunk: list[str] = []
+    chunk_line = start + 1
+    i = start
+    while i < len(lines):
+        match = DIRECTIVE.match(lines[i])
+        if match is None:
+            if lines[i].startswith(":::"):
+                raise PaperBuildError(f"{path} line {i + 1}: {lines[i]!r} is not "
+                                      "'::: figure SOURCE {...}' or '::: table SOURCE {...}'")
+            chunk.append(lines[i])
+            i += 1
+            continue
+        where = f"{path} line {i + 1}"
+        caption_lines = []
+        j = i + 1
+        while j < len(lines) and not FENCE_END.match(lines[j]):
+            caption_lines.append(lines[j])
+            j += 1
+        if j == len(lines):
+            raise PaperBuildError(f"{where}: the {match['kind']} block is never closed by ':::'")
+        attrs = _parse_attrs(match["attrs"] or "", where)
+        body.append(Chunk("\n".join(chunk), chunk_line))
+        chunk = []
+        body.append(Block(match["kind"], match["source"], attrs,
+                          "\n".join(caption_lines).strip(), i + 2, attrs.get("id")))
+        i = j + 1
+        chunk_line = i + 1
+    body.append(Chunk("\n".join(chunk), chunk_line))
+    return Source(path, meta, body, text)
+
+
+def lint_hand_typed_numbers(text: str) -> list[tuple[int, str]]:
+    """Numbers typed into the prose rather than pulled from results.
+
+    Ignored: placeholders, ``{{ lit ... }}``, code, front-matter keys, HTML comments, years
+    (1900-2099), ordinals inside words, and everything after a ``# References`` heading.
+
+    >>> lint_hand_typed_numbers("The mean was 4.2 in 2011 and {{ s:x }} later.")
+    [(1, '4.2')]
+    """
+    found = []
+    in_front = text.startswith("---\n")
+    in_code = False
+    text = re.sub(r"<!--.*?-->", lambda m: "\n" * m.group(0).count("\n"), text, flags=re.S)
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        if lineno == 1 and in_front:
+            continue
+        if in_front:
+            if line.strip() == "---":
+                in_front = False
+            elif re.match(r"^\s*[\w-]+:\s*$", line) or ":" not in line:
+                continue
+            else:
+                line = line.split(":", 1)[1]
+        if line.startswith("```"):
+            in_code = not in_code
+            continue
+        if in_code:
+            continue
+        if re.match(r"^#+\s*References\s*$", line):
+            break
+        stripped = PLACEHOLDER.sub(" ", line)
+        stripped = re.sub(r"`[^`]*`", " ", stripped)
+        stripped = REFERENCE.sub(" ", stripped)
+        stripped = DIRECTIVE.sub(" ", stripped)
+        for match in NUMBER_LIKE.finditer(stripped):
+            token = match.group(0)
+            if YEAR.match(token):
+                continue
+            found.append((lineno, token))
+    return found
+
+
+# ----------------------------------------------------------------------------- results access
+@dataclass
+class Results:
+    """Read access to ``results/`` that records every value and file the paper uses."""
+
+    root: Path
+    repo_root: Path = ROOT
+    strict_config: bool = True
+    numbers_cache: dict[str, Any] = field(default_factory=dict)
+    manifests: dict[str, dict] = field(default_factory=dict)
+    used_numbers: dict[str, Any] = field(default_factory=dict)
+    used_manifest: dict[str, Any] = field(default_factory=dict)
+    used_files: dict[str, str] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def _hint(self, study: str) -> str:
+        script = STUDY_SCRIPTS.get(study)
+        return f"run `python {script}`" if script else f"run the study that writes {study}/"
+
+    def study_dir(self, study: str) -> Path | None:
+        folder = self.root / study
+        if not folder.is_dir():
+            self.errors.append(f"results folder {folder} does not exist ({self._hint(study)}, "
+                               "or pass --results)")
+            return None
+        return folder
+
+    def manifest(self, study: str) -> dict | None:
+        if study in self.manifests:
+            return self.manifests[study]
+        folder = self.study_dir(study)
+        if folder is None:
+            return None
+        path = folder / "manifest.json"
+        if not path.exists():
+            self.errors.append(f"{path} is missing: the run of {study} did not finish "
+                               f"({self._hint(study)})")
+            self.manifests[study] = None
+            return None
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        self.manifests[study] = manifest
+        self._check_config(study, manifest)
+        return manifest
+
+    def _check_config(self, study: str, manifest: dict) -> None:
+        config_path = manifest.get("config_path")
+        if not config_path:
+            return
+        candidate = Path(config_path)
+        if not candidate.is_absolute():
+            candidate = self.repo_root / candidate
+        if not candidate.exists():
+            return
+        from connection._io import sha256_file
+
+        now = sha256_file(candidate)
+        if now != manifest.get("config_sha256"):
+            message = (f"results/{study} is stale: it was produced from a configuration with "
+                       f"sha256 {str(manifest.get('config_sha256'))[:12]}..., but {candidate} now "
+                       f"has sha256 {now[:12]}... ({self._hint(study)} again)")
+            (self.errors if self.strict_config else self.warnings).append(message)
+
+    def file(self, study: str, rel: str) -> Path | None:
+        """A results file, checked against its study's manifest; its hash is recorded."""
+        from connection._io import sha256_file
+
+        folder = self.study_dir(study)
+        if folder is None:
+            return None
+        path = folder / rel
+        if not path.exists():
+            listing = sorted(p.name for p in path.parent.glob("*")) if path.parent.exists() else []
+            self.errors.append(f"{path} does not exist ({self._hint(study)}; files there: "
+                               f"{', '.join(listing) if listing else 'none'})")
+            return None
+        digest = sha256_file(path)
+        manifest = self.manifest(study)
+        if manifest is not None:
+            recorded = manifest.get("outputs", {}).get(rel)
+            if recorded is None:
+                self.errors.append(f"{path} is not listed in {folder / 'manifest.json'}: it was "
+                                   f"not written by the run recorded there ({self._hint(study)})")
+            elif recorded != digest:
+                raise StaleResultsError(
+                    f"{path} does not match its manifest (sha256 {digest[:12]}... vs recorded "
+                    f"{recorded[:12]}...): results/{study} mixes outputs of different runs; "
+                    f"{self._hint(study)} again")
+        self.used_files[f"{study}/{rel}"] = digest
+        return path
+
+    def numbers(self, study: str) -> dict | None:
+        if study not in self.numbers_cache:
+            path = self.file(study, "numbers.json")
+            self.numbers_cache[study] = (None if path is None else
+                                         json.loads(path.read_text(encoding="utf-8")))
+        return self.numbers_cache[study]
+
+    def value(self, study: str, key: str, where: str) -> Any:
+        numbers = self.numbers(study)
+        if numbers is None:
+            return None
+        node: Any = numbers
+        walked = []
+        for part in key.split("."):
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                options = sorted(node) if isinstance(node, dict) else []
+                at = ".".join(walked) or "the top level"
+                self.errors.append(
+                    f"{where} cites {study}:{key}, but {self.root / study / 'numbers.json'} has "
+                    f"no key {part!r} under {at}" +
+                    (f" (keys there: {', '.join(options[:20])}{', ...' if len(options) > 20 else ''})"
+                     if options else ""))
+                return None
+            walked.append(part)
+        if isinstance(node, dict):
+            self.errors.append(f"{where} cites {study}:{key}, which is a group of numbers, not one "
+                               f"(keys: {', '.join(sorted(node)[:20])})")
+            return None
+        self.used_numbers[f"{study}:{key}"] = node
+        return node
+
+    def manifest_value(self, study: str, key: str, where: str) -> Any:
+        manifest = self.manifest(study)
+        if manifest is None:
+            return None
+        node: Any = manifest
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                self.errors.append(f"{where} cites manifest {study}:{key}, which is not in "
+                                   f"{self.root / study / 'manifest.json'}")
+                return None
+            node = node[part]
+        self.used_manifest[f"{study}:{key}"] = node
+        return node
+
+
+# ----------------------------------------------------------------------------- rendering
+def _resolve_inline(text: str, results: Results, where: str | tuple[str, int],
+                    refs: dict[str, str], draft: bool) -> str:
+    """Replace placeholders and references; ``where`` is a label or (file name, first line)."""
+
+    def at(match: re.Match) -> str:
+        if isinstance(where, str):
+            return where
+        name, first = where
+        return f"{name} line {first + text.count(chr(10), 0, match.start())}"
+
+    def number(match: re.Match) -> str:
+        where = at(match)
+        body = match.group("body")
+        if body.startswith("lit "):
+            return body[4:].strip()
+        expr, _, spec = body.partition("|")
+        expr = expr.strip()
+        manifest = expr.startswith("manifest ")
+        if manifest:
+            expr = expr[len("manifest "):].strip()
+        study, sep, key = expr.partition(":")
+        if not sep or not study or not key:
+            results.errors.append(f"{where}: placeholder {{{{ {body} }}}} is not 'study:key' "
+                                  "(or 'manifest study:key', 'lit TEXT')")
+            return "??"
+        value = (results.manifest_value(study.strip(), key.strip(), where) if manifest
+                 else results.value(study.strip(), key.strip(), where))
+        if value is None:
+            return f"[missing {study}:{key}]" if draft else "??"
+        try:
+            return format_value(value, spec)
+        except ValueError as exc:
+            results.errors.append(f"{where}: {study}:{key} = {value!r}: {exc}")
+            return "??"
+
+    def reference(match: re.Match) -> str:
+        where = at(match)
+        ident = match.group("id")
+        if ident not in refs:
+            results.errors.append(f"{where}: @{ident} refers to no figure or table "
+                                  f"(known: {', '.join(sorted(refs)) or 'none'})")
+            return "??"
+        return refs[ident]
+
+    return REFERENCE.sub(reference, PLACEHOLDER.sub(number, text))
+
+
+def _split_pairs(text: str, what: str, where: str) -> list[tuple[str, str]]:
+    pairs = []
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        key, sep, label = item.partition(":")
+        if not sep:
+            label = key
+        pairs.append((key.strip(), label.strip()))
+    if not pairs:
+        raise PaperBuildError(f"{where}: {what} is empty")
+    return pairs
+
+
+def _table_frame(block: Block, path: Path, labels: dict[str, str], where: str):
+    import pandas as pd
+
+    frame = pd.read_csv(path)
+    attrs = block.attrs
+    if "where" in attrs:
+        try:
+            frame = frame.query(attrs["where"])
+        except Exception as exc:  # noqa: BLE001 - report any query failure with its context
+            raise PaperBuildError(f"{where}: where={attrs['where']!r} fails on {path}: "
+                                  f"{exc}") from None
+    if "sort" in attrs:
+        frame = frame.sort_values([c.strip() for c in attrs["sort"].split(",")], kind="stable")
+    if "head" in attrs:
+        frame = frame.head(int(attrs["head"]))
+    columns = (_split_pairs(attrs["columns"], "columns", where) if "columns" in attrs
+               else [(c, c) for c in frame.columns])
+    missing = [c for c, _ in columns if c not in frame.columns]
+    if missing:
+        raise PaperBuildError(f"{where}: {path} has no column(s) {', '.join(missing)} "
+                              f"(columns: {', '.join(frame.columns)})")
+    formats = dict(_split_pairs(attrs["formats"], "formats", where)) if "formats" in attrs else {}
+    default = attrs.get("format", "")
+    cells = []
+    for _, row in frame.iterrows():
+        out = []
+        for col, _label in columns:
+            value = row[col]
+            if isinstance(value, float) and math.isnan(value):
+                out.append("–")
+            elif isinstance(value, str):
+                out.append(labels.get(value, value))
+            elif isinstance(value, bool):
+                out.append("yes" if value else "no")
+            else:
+                value = value.item() if hasattr(value, "item") else value
+                spec = formats.get(col, default if isinstance(value, float) else "")
+                try:
+                    out.append(format_value(value, spec))
+                except ValueError as exc:
+                    raise PaperBuildError(f"{where}: column {col!r} of {path}: {exc}") from None
+        cells.append(out)
+    header = [labels.get(label, label) for _, label in columns]
+    numeric = [frame[c].dtype.kind in "iuf" for c, _ in columns]
+    return header, cells, numeric
+
+
+def _html_table(header, cells, numeric, caption_html, ident) -> str:
+    def cls(i):
+        return ' class="num"' if numeric[i] else ""
+
+    head = "".join(f"<th{cls(i)}>{html.escape(h)}</th>" for i, h in enumerate(header))
+    rows = "\n".join("<tr>" + "".join(f"<td{cls(i)}>{html.escape(c)}</td>"
+                                      for i, c in enumerate(r)) + "</tr>" for r in cells)
+    anchor = f' id="{html.escape(ident)}"' if ident else ""
+    return (f'<div class="table-wrap"{anchor}><table>\n<caption>{caption_html}</caption>\n'
+            f"<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}\n</tbody></table></div>")
+
+
+def _md_table(header, cells, numeric, caption_md) -> str:
+    def esc(text):
+        return text.replace("|", "\\|")
+
+    lines = ["| " + " | ".join(esc(h) for h in header) + " |",
+             "|" + "|".join("---:" if n else ":---" for n in numeric) + "|"]
+    lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in cells]
+    return "\n".join(lines) + "\n\n: " + " ".join(caption_md.split()) + "\n"
+
+
+def _run_figure_script(name: str, out: Path, results: Results, where: str) -> Path | None:
+    """Run ``paper/figures/<name>.py`` (``INPUTS`` = list of "study:relative/path"; ``make(paths)``)."""
+    import importlib.util
+
+    script = FIGURE_SCRIPTS / f"{name}.py"
+    if not script.exists():
+        results.errors.append(f"{where}: figure script {script} does not exist")
+        return None
+    spec = importlib.util.spec_from_file_location(f"paper_figure_{name}", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    paths = {}
+    for item in getattr(module, "INPUTS", []):
+        study, _, rel = item.partition(":")
+        path = results.file(study, rel)
+        if path is None:
+            return None
+        paths[item] = path
+    from connection.plots import save_figure
+
+    fig = module.make(paths)
+    from connection._io import sha256_file
+
+    stem = out / "figures" / f"script-{name}"
+    written = save_figure(fig, stem)
+    script_digest = sha256_file(script)
+    results.used_files[f"@script/{name}.py"] = script_digest
+    return written[0].with_suffix("")
+
+
+def _theme_css() -> str:
+    return CSS_FILE.read_text(encoding="utf-8") if CSS_FILE.exists() else ""
+
+
+@dataclass
+class Built:
+    html: Path
+    markdown: Path
+    pdf: Path | None
+    provenance: Path
+    warnings: list[str]
+
+
+def _pdf_tools() -> tuple[str, str] | None:
+    pandoc = shutil.which("pandoc")
+    if not pandoc:
+        return None
+    for engine in LATEX_ENGINES:
+        if shutil.which(engine):
+            return pandoc, engine
+    return None
+
+
+def build(results_dir: str | os.PathLike = DEFAULT_RESULTS, out_dir: str | os.PathLike = DEFAULT_OUT,
+          source: str | os.PathLike = DEFAULT_SOURCE, *, pdf: bool | None = None,
+          draft: bool = False, strict_config: bool = True, verbose: bool = True) -> Built:
+    """Build the paper; raise :class:`PaperBuildError` listing every missing or stale input."""
+    import mistune
+
+    src = parse_source(source)
+    results = Results(Path(results_dir).resolve(), strict_config=strict_config)
+    out = Path(out_dir)
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    labels = {str(k): str(v) for k, v in (src.meta.get("labels") or {}).items()}
+
+    # number figures and tables in order of appearance, so references resolve before rendering
+    refs: dict[str, str] = {}
+    counts = {"figure": 0, "table": 0}
+    for part in src.body:
+        if isinstance(part, Block):
+            counts[part.kind] += 1
+            part.number = counts[part.kind]
+            if part.ident:
+                if part.ident in refs:
+                    raise PaperBuildError(f"{src.path} line {part.line}: id #{part.ident} is used "
+                                          "twice")
+                refs[part.ident] = f"{'Figure' if part.kind == 'figure' else 'Table'} {part.number}"
+
+    md = mistune.create_markdown(escape=False, plugins=["table", "footnotes", "strikethrough"])
+
+    def inline_html(text: str) -> str:
+        rendered = md(text).strip()
+        if rendered.startswith("<p>") and rendered.endswith("</p>") and rendered.count("<p>") == 1:
+            rendered = rendered[3:-4]
+        return rendered
+
+    html_parts: list[str] = []
+    md_parts: list[str] = []
+    for part in src.body:
+        if isinstance(part, Chunk):
+            resolved = _resolve_inline(part.text, results, (src.path.name, part.line), refs, draft)
+            html_parts.append(md(resolved))
+            md_parts.append(resolved)
+            continue
+        where = f"{src.path.name} line {part.line - 1}"
+        caption = _resolve_inline(part.caption, results, (src.path.name, part.line), refs, draft)
+        label = f"{'Figure' if part.kind == 'figure' else 'Table'} {part.number}."
+        study, sep, name = part.source.partition(":")
+        if not sep:
+            results.errors.append(f"{where}: {part.kind} source {part.source!r} is not 'study:name'")
+            continue
+        if part.kind == "figure":
+            if study == "script":
+                stem = _run_figure_script(name, out, results, where)
+                png = None if stem is None else stem.with_suffix(".png")
+                vector = None if stem is None else stem.with_suffix(".pdf")
+            else:
+                png = results.file(study, f"figures/{name}.png")
+                vector = results.file(study, f"figures/{name}.pdf")
+            if png is None:
+                html_parts.append(f'<p class="missing">[missing figure {html.escape(part.source)}]</p>')
+                continue
+            local = out / "figures" / f"{study}-{name}.png"
+            if png.resolve() != local.resolve():
+                shutil.copyfile(png, local)
+            if vector is not None and vector.exists():
+                local_pdf = local.with_suffix(".pdf")
+                if vector.resolve() != local_pdf.resolve():
+                    shutil.copyfile(vector, local_pdf)
+            encoded = base64.b64encode(png.read_bytes()).decode("ascii")
+            width = part.attrs.get("width", "column")
+            if width not in {"column", "page"}:
+                results.errors.append(f"{where}: width={width!r}; use 'column' or 'page'")
+            anchor = f' id="{html.escape(part.ident)}"' if part.ident else ""
+            alt = html.escape(re.sub(r"<[^>]+>", "", inline_html(caption)), quote=True)
+            html_parts.append(
+                f'<figure class="{html.escape(width)}"{anchor}>\n'
+                f'<img src="data:image/png;base64,{encoded}" alt="{alt}">\n'
+                f"<figcaption><strong>{label}</strong> {inline_html(caption)}</figcaption>\n"
+                "</figure>\n")
+            tex_width = "100%" if width == "page" else "62%"
+            md_parts.append(f"![{' '.join(caption.split())}](figures/{local.with_suffix('.pdf').name})"
+                            f"{{width={tex_width}}}\n")
+        else:
+            path = results.file(study, f"tables/{name}.csv")
+            if path is None:
+                html_parts.append(f'<p class="missing">[missing table {html.escape(part.source)}]</p>')
+                continue
+            header, cells, numeric = _table_frame(part, path, labels, where)
+            html_parts.append(_html_table(header, cells, numeric,
+                                          f"<strong>{label}</strong> {inline_html(caption)}",
+                                          part.ident))
+            md_parts.append(_md_table(header, cells, numeric, caption))
+
+    # front matter: title, authors, abstract (which may cite numbers too)
+    meta_where = f"{src.path.name} front matter"
+    title = _resolve_inline(str(src.meta.get("title", "Untitled")), results, meta_where, refs, draft)
+    subtitle = _resolve_inline(str(src.meta.get("subtitle", "")), results, meta_where, refs, draft)
+    authors = src.meta.get("authors") or []
+    abstract = _resolve_inline(str(src.meta.get("abstract", "")), results, meta_where, refs, draft)
+
+    if results.errors and not draft:
+        listing = "\n  - ".join(dict.fromkeys(results.errors))
+        raise PaperBuildError(f"cannot build the paper from {results.root}; "
+                              f"{len(dict.fromkeys(results.errors))} problem(s):\n  - {listing}")
+
+    colophon = _colophon(results)
+    page = _html_page(title, subtitle, authors, md(abstract) if abstract else "",
+                      "\n".join(html_parts), md(colophon))
+    from connection._io import sha256_file, write_json, write_text
+
+    html_path = write_text(out / "paper.html", page)
+    front = ["---", f"title: {json.dumps(title)}"]
+    if subtitle:
+        front.append(f"subtitle: {json.dumps(subtitle)}")
+    if authors:
+        front.append("author:")
+        front += [f"  - {json.dumps(str(a))}" for a in authors]
+    if abstract:
+        front.append(f"abstract: {json.dumps(' '.join(abstract.split()))}")
+    front += ["geometry: margin=1in", "fontsize: 11pt", "colorlinks: true", "---", ""]
+    md_path = write_text(out / "paper.md", "\n".join(front) + "\n".join(md_parts) + "\n\n"
+                         + colophon + "\n")
+
+    pdf_path = None
+    tools = _pdf_tools()
+    if pdf is None:
+        pdf = tools is not None
+        if tools is None and verbose:
+            print("paper: no pandoc + LaTeX engine found; HTML only (install the Debian packages "
+                  "pandoc texlive-latex-recommended texlive-fonts-recommended lmodern for the PDF)",
+                  flush=True)
+    if pdf:
+        if tools is None:
+            raise PaperBuildError("--pdf needs pandoc and a LaTeX engine (xelatex, lualatex or "
+                                  "pdflatex); on Debian: apt-get install pandoc "
+                                  "texlive-latex-recommended texlive-fonts-recommended lmodern")
+        pdf_path = _build_pdf(md_path, out / "paper.pdf", *tools)
+
+    provenance = {
+        "source": {"path": _rel(src.path), "sha256": sha256_file(src.path)},
+        "builder": {"path": _rel(Path(__file__)), "sha256": sha256_file(Path(__file__))},
+        "results_dir": str(results.root),
+        "numbers": dict(sorted(results.used_numbers.items())),
+        "manifest_values": dict(sorted(results.used_manifest.items())),
+        "files": dict(sorted(results.used_files.items())),
+        "studies": {study: {"seed": m.get("seed"), "git": m.get("git"),
+                            "config_sha256": m.get("config_sha256")}
+                    for study, m in sorted(results.manifests.items()) if m},
+        "outputs": {"paper.html": sha256_file(html_path), "paper.md": sha256_file(md_path)},
+        "figures": counts["figure"], "tables": counts["table"],
+        "draft": draft,
+    }
+    prov_path = write_json(out / "provenance.json", provenance)
+    if verbose:
+        print(f"paper: {len(results.used_numbers)} numbers, {counts['figure']} figures, "
+              f"{counts['table']} tables from {results.root}", flush=True)
+        for message in results.warnings:
+            print(f"paper: warning: {message}", flush=True)
+        print(f"paper: wrote {html_path}" + (f" and {pdf_path}" if pdf_path else ""), flush=True)
+    return Built(html_path, md_path, pdf_path, prov_path, results.warnings)
+
+
+def _rel(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _colophon(results: Results) -> str:
+    lines = ["---", "", "*How this document was made.* Every number, table and figure above was "
+             "generated by `paper/build.py` from study outputs; none was typed by hand. Inputs:"]
+    lines.append("")
+    for study, manifest in sorted(results.manifests.items()):
+        if not manifest:
+            continue
+        git = manifest.get("git") or {}
+        commit = (git.get("commit") or "unknown")[:10]
+        dirty = " (uncommitted changes)" if git.get("dirty") else ""
+        lines.append(f"- `results/{study}`: seed {manifest.get('seed')}, code at commit "
+                     f"`{commit}`{dirty}, configuration sha256 "
+                     f"`{str(manifest.get('config_sha256'))[:12]}`.")
+    lines.append("")
+    lines.append("Rebuild with `python3 make.py reproduce`; `python paper/build.py --check` "
+                 "reports whether this document is stale against `results/`.")
+    return "\n".join(lines)
+
+
+def _html_page(title, subtitle, authors, abstract_html, body_html, colophon_html) -> str:
+    author_html = "".join(f'<p class="author">{html.escape(str(a))}</p>' for a in authors)
+    sub = f'<p class="subtitle">{html.escape(subtitle)}</p>' if subtitle else ""
+    abstract = (f'<section class="abstract"><h2>Abstract</h2>{abstract_html}</section>'
+                if abstract_html else "")
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        f"<title>{html.escape(title)}</title>\n<style>\n{_theme_css()}\n</style>\n</head>\n<body>\n"
+        f"<article>\n<header>\n<h1 class=\"title\">{html.escape(title)}</h1>\n{sub}\n"
+        f"{author_html}\n</header>\n{abstract}\n{body_html}\n"
+        f"<footer class=\"colophon\">{colophon_html}</footer>\n</article>\n</body>\n</html>\n")
+
+
+def _build_pdf(md_path: Path, pdf_path: Path, pandoc: str, engine: str) -> Path:
+    cmd = [pandoc, md_path.name, "-o", "paper.pdf.tmp.pdf", f"--pdf-engine={engine}",
+           "--resource-path=.", "-V", "documentclass=article"]
+    if engine != "pdflatex":
+        cmd += ["-V", "mainfont=DejaVu Serif", "-V", "monofont=DejaVu Sans Mono"]
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "TEXMFVAR": tmp, "SOURCE_DATE_EPOCH": "0"}
+        proc = subprocess.run(cmd, cwd=md_path.parent, capture_output=True, text=True, env=env,
+                              timeout=600)
+    tmp_pdf = md_path.parent / "paper.pdf.tmp.pdf"
+    if proc.returncode != 0:
+        tmp_pdf.unlink(missing_ok=True)
+        raise PaperBuildError(f"pandoc ({engine}) failed on {md_path}:\n{proc.stderr[-3000:]}")
+    os.replace(tmp_pdf, pdf_path)
+    return pdf_path
+
+
+# ----------------------------------------------------------------------------- staleness check
+def check(out_dir: str | os.PathLike = DEFAULT_OUT, results_dir: str | os.PathLike | None = None,
+          source: str | os.PathLike | None = None) -> list[str]:
+    """Problems that make the built paper stale against ``results/`` (empty list = up to date).
+
+    Compares, against ``provenance.json``: the sha256 of every results file used (numbers.json,
+    tables, figures), every cited value, the manuscript source, and the built outputs.
+    """
+    from connection._io import sha256_file
+
+    out = Path(out_dir)
+    prov_path = out / "provenance.json"
+    if not prov_path.exists():
+        return [f"{prov_path} does not exist: the paper was never built (run python paper/build.py)"]
+    prov = json.loads(prov_path.read_text(encoding="utf-8"))
+    root = Path(results_dir) if results_dir is not None else Path(prov["results_dir"])
+    problems = []
+    for rel, digest in prov["files"].items():
+        if rel.startswith("@script/"):
+            path = FIGURE_SCRIPTS / rel[len("@script/"):]
+        else:
+            path = root / rel
+        if not path.exists():
+            problems.append(f"{path} is cited by the paper but no longer exists")
+        elif sha256_file(path) != digest:
+            problems.append(f"{path} changed since the paper was built (stale)")
+    numbers: dict[str, Any] = {}
+    for cited, value in prov["numbers"].items():
+        study, _, key = cited.partition(":")
+        if study not in numbers:
+            path = root / study / "numbers.json"
+            numbers[study] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+        node = numbers[study]
+        for part in key.split("."):
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                node = KeyError
+                break
+        if node is KeyError:
+            problems.append(f"the paper cites {cited}, which is missing from "
+                            f"{root / study / 'numbers.json'}")
+        elif node != value:
+            problems.append(f"the paper cites {cited} = {value!r}, but results now have {node!r}")
+    src = Path(source) if source is not None else ROOT / prov["source"]["path"]
+    if src.exists() and sha256_file(src) != prov["source"]["sha256"]:
+        problems.append(f"{src} changed since the paper was built")
+    for name, digest in prov["outputs"].items():
+        path = out / name
+        if not path.exists() or sha256_file(path) != digest:
+            problems.append(f"{path} is missing or was changed after the build")
+    return problems
+
+
+# ----------------------------------------------------------------------------- command line
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results", default=str(DEFAULT_RESULTS), help="results folder (results/)")
+    parser.add_argument("--out", default=str(DEFAULT_OUT), help="output folder (paper/build/)")
+    parser.add_argument("--source", default=str(DEFAULT_SOURCE), help="manuscript source")
+    pdf = parser.add_mutually_exclusive_group()
+    pdf.add_argument("--pdf", dest="pdf", action="store_true", default=None,
+                     help="require the PDF (fails without pandoc + LaTeX)")
+    pdf.add_argument("--no-pdf", dest="pdf", action="store_false", help="HTML only")
+    parser.add_argument("--draft", action="store_true",
+                        help="build despite missing inputs, marking them [missing ...] in the text")
+    parser.add_argument("--allow-stale-config", action="store_true",
+                        help="warn instead of failing when a study's config changed after its run")
+    parser.add_argument("--check", action="store_true",
+                        help="do not build; report whether the built paper is stale")
+    parser.add_argument("--lint", action="store_true",
+                        help="do not build; list numbers typed into the source by hand")
+    args = parser.parse_args(argv)
+    if args.check:
+        problems = check(args.out, args.results, args.source)
+        for problem in problems:
+            print(f"stale: {problem}", file=sys.stderr)
+        print("paper is up to date with results" if not problems else
+              f"paper is stale: {len(problems)} problem(s)")
+        return 1 if problems else 0
+    if args.lint:
+        found = lint_hand_typed_numbers(Path(args.source).read_text(encoding="utf-8"))
+        for lineno, token in found:
+            print(f"{args.source}:{lineno}: hand-typed number {token!r}")
+        return 1 if found else 0
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    try:
+        build(args.results, args.out, args.source, pdf=args.pdf, draft=args.draft,
+              strict_config=not args.allow_stale_config)
+    except PaperBuildError as exc:
+        print(f"paper/build.py: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    sys.exit(main())

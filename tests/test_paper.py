@@ -1,0 +1,271 @@
+"""The paper build: numbers, tables and figures come from results/, and staleness is detected.
+
+These tests build small manuscripts against a small results folder written by the real Study
+runner into tmp_path (never the gitignored results/ of the working tree).
+"""
+
+import importlib.util
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from connection.study import Study
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load_build():
+    spec = importlib.util.spec_from_file_location("paper_build", ROOT / "paper" / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["paper_build"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+pb = _load_build()
+
+
+def write_study(results: Path, *, mean=51.234, share=0.5432, p=0.0004, seed=7, name="toy"):
+    """A tiny study folder: one table, one figure, a few numbers, a manifest."""
+    from connection import plots
+
+    study = Study(name, results / name, seed=seed, config={"mean": mean}, verbose=False)
+    study.table("calibration", pd.DataFrame({
+        "group": ["social_media_moms", "other_moms"],
+        "item": ["belong", "belong"],
+        "published": [37.0, 16.0],
+        "sample": [36.81, 16.42],
+    }))
+    study.number("index.mean", mean)
+    study.number("share.connected", share)
+    study.number("test.p", p)
+    study.number("test.holds", True)
+    study.number("n", 20000)
+    fig, ax = plots.new_figure()
+    ax.plot(np.arange(5), np.arange(5) ** 2)
+    study.figure("curve", fig)
+    study.finish()
+    return results / name
+
+
+MANUSCRIPT = """---
+title: "A toy paper"
+authors: ["A. Author"]
+abstract: "The index averaged {{ toy:index.mean | .1f }}."
+labels:
+  social_media_moms: Social-media moms
+  other_moms: Other moms
+---
+
+## Results
+
+Of {{ toy:n }} respondents, {{ toy:share.connected | pct1 }} were connected
+({{ toy:test.p | p }}); equivalence {{ toy:test.holds | yesno:holds,fails }}.
+See @fig-curve and @tab-cal. The seed was {{ manifest toy:seed }}.
+
+::: figure toy:curve {#fig-curve width=column}
+A curve; mean {{ toy:index.mean | .2f }}.
+:::
+
+::: table toy:calibration {#tab-cal columns="group:Group,item:Item,published:Published (%),sample:Sample (%)" format=".1f"}
+Published and reproduced percentages.
+:::
+"""
+
+
+@pytest.fixture
+def toy(tmp_path):
+    results = tmp_path / "results"
+    write_study(results)
+    source = tmp_path / "manuscript.md"
+    source.write_text(MANUSCRIPT)
+    return results, source, tmp_path / "build"
+
+
+def test_build_inserts_numbers_figures_and_tables(toy):
+    results, source, out = toy
+    built = pb.build(results, out, source, pdf=False, verbose=False)
+    page = built.html.read_text()
+    assert "The index averaged 51.2." in page
+    assert "Of 20,000 respondents, 54.3% were connected" in page
+    assert "(p &lt; 0.001)" in page or "(p < 0.001)" in page
+    assert "equivalence holds" in page
+    assert "See Figure 1 and Table 1." in page
+    assert "The seed was 7." in page
+    assert "mean 51.23." in page
+    # labels from the front matter relabel table cells; floats use the table's format
+    assert "<td>Social-media moms</td>" in page and '<td class="num">36.8</td>' in page
+    # the figure is embedded (self-contained page), byte for byte the study's PNG
+    png = (results / "toy" / "figures" / "curve.png").read_bytes()
+    import base64
+
+    assert base64.b64encode(png).decode() in page
+    assert "http://" not in page and "https://" not in page  # nothing fetched from the network
+    assert "{{" not in page and "??" not in page
+
+
+def test_provenance_records_every_input_and_check_passes(toy):
+    results, source, out = toy
+    built = pb.build(results, out, source, pdf=False, verbose=False)
+    prov = json.loads(built.provenance.read_text())
+    from connection._io import sha256_file
+
+    for rel in ["toy/numbers.json", "toy/figures/curve.png", "toy/figures/curve.pdf",
+                "toy/tables/calibration.csv"]:
+        assert prov["files"][rel] == sha256_file(results / rel)
+    assert prov["numbers"]["toy:index.mean"] == 51.234
+    assert prov["numbers"]["toy:share.connected"] == 0.5432
+    assert prov["manifest_values"]["toy:seed"] == 7
+    assert pb.check(out, results, source) == []
+
+
+def test_rebuild_is_byte_identical(toy):
+    results, source, out = toy
+    first = pb.build(results, out, source, pdf=False, verbose=False).html.read_bytes()
+    second = pb.build(results, out.with_name("again"), source, pdf=False, verbose=False)
+    assert second.html.read_bytes() == first
+
+
+def test_check_reports_a_changed_number(toy):
+    results, source, out = toy
+    pb.build(results, out, source, pdf=False, verbose=False)
+    write_study(results, mean=60.0)  # the study is rerun with another result
+    problems = pb.check(out, results, source)
+    assert any("toy:index.mean = 51.234, but results now have 60.0" in p for p in problems)
+    assert any("numbers.json changed" in p for p in problems)
+
+
+def test_check_reports_a_changed_or_deleted_figure(toy):
+    results, source, out = toy
+    pb.build(results, out, source, pdf=False, verbose=False)
+    (results / "toy" / "figures" / "curve.pdf").unlink()
+    png = results / "toy" / "figures" / "curve.png"
+    png.write_bytes(png.read_bytes() + b"\0")
+    problems = pb.check(out, results, source)
+    assert any("curve.pdf is cited by the paper but no longer exists" in p for p in problems)
+    assert any("curve.png changed since the paper was built" in p for p in problems)
+
+
+def test_check_reports_an_edited_manuscript_and_a_never_built_paper(toy, tmp_path):
+    results, source, out = toy
+    pb.build(results, out, source, pdf=False, verbose=False)
+    source.write_text(MANUSCRIPT + "\nOne more sentence.\n")
+    assert any("changed since the paper was built" in p for p in pb.check(out, results, source))
+    assert "never built" in pb.check(tmp_path / "nowhere", results)[0]
+
+
+def test_missing_key_names_the_key_the_file_and_the_line(toy):
+    results, source, out = toy
+    source.write_text(MANUSCRIPT.replace("toy:share.connected", "toy:share.conected"))
+    with pytest.raises(pb.PaperBuildError) as info:
+        pb.build(results, out, source, pdf=False, verbose=False)
+    message = str(info.value)
+    assert "toy:share.conected" in message
+    assert str(results.resolve() / "toy" / "numbers.json") in message
+    assert "no key 'conected' under share" in message and "keys there: connected" in message
+    line = next(i for i, text in enumerate(source.read_text().split("\n"), 1) if "conected" in text)
+    assert f"manuscript.md line {line}" in message
+    assert not (out / "paper.html").exists()
+
+
+def test_missing_figure_table_and_study_are_named(toy):
+    results, source, out = toy
+    text = (MANUSCRIPT.replace("toy:curve", "toy:curv")
+            .replace("toy:calibration", "toy:calib")
+            .replace("{{ manifest toy:seed }}", "{{ other:x }}"))
+    source.write_text(text)
+    with pytest.raises(pb.PaperBuildError) as info:
+        pb.build(results, out, source, pdf=False, verbose=False)
+    message = str(info.value)
+    assert "figures/curv.png does not exist" in message and "curve.png" in message
+    assert "tables/calib.csv does not exist" in message
+    assert "other does not exist" in message
+
+
+def test_results_mixing_two_runs_are_rejected(toy):
+    results, source, out = toy
+    csv = results / "toy" / "tables" / "calibration.csv"
+    csv.write_text(csv.read_text().replace("36.81", "40.00"))
+    with pytest.raises(pb.StaleResultsError, match="calibration.csv does not match its manifest"):
+        pb.build(results, out, source, pdf=False, verbose=False)
+
+
+def test_stale_config_is_detected(tmp_path):
+    config = tmp_path / "toy.toml"
+    config.write_text("n = 1\n")
+    study = Study("toy", tmp_path / "results" / "toy", seed=1, config={"n": 1},
+                  config_path=config, verbose=False)
+    study.number("n", 1)
+    study.finish()
+    config.write_text("n = 2\n")
+    source = tmp_path / "m.md"
+    source.write_text("There were {{ toy:n }}.\n")
+    with pytest.raises(pb.PaperBuildError, match="results/toy is stale"):
+        pb.build(tmp_path / "results", tmp_path / "build", source, pdf=False, verbose=False)
+    built = pb.build(tmp_path / "results", tmp_path / "build", source, pdf=False,
+                     strict_config=False, verbose=False)
+    assert any("stale" in w for w in built.warnings)
+
+
+def test_draft_mode_marks_missing_inputs(toy):
+    results, source, out = toy
+    source.write_text(MANUSCRIPT.replace("toy:n }}", "toy:nope }}"))
+    built = pb.build(results, out, source, pdf=False, draft=True, verbose=False)
+    assert "[missing toy:nope]" in built.html.read_text()
+
+
+def test_bad_source_syntax_is_reported(tmp_path):
+    source = tmp_path / "m.md"
+    source.write_text("::: figure toy:x\nnever closed\n")
+    with pytest.raises(pb.PaperBuildError, match="never closed"):
+        pb.parse_source(source)
+    source.write_text("::: chart toy:x\n:::\n")
+    with pytest.raises(pb.PaperBuildError, match="line 1"):
+        pb.parse_source(source)
+
+
+@pytest.mark.parametrize(("value", "spec", "expected"), [
+    (0.5432, "pct", "54%"), (0.5432, "pct1", "54.3%"), (0.0009999, "p", "p < 0.001"),
+    (0.001, "p", "p = 0.001"), (0.04449, "p", "p = 0.044"), (20000, "", "20,000"),
+    (1234.5, "", "1,234"), (0.000123, "", "0.000123"), (-0.4567, "", "-0.457"),
+    (3.0, "int", "3"), (2.049, "times", "2.0x"), (0.43912, "sig2", "0.44"),
+    (False, "yesno:is,is not", "is not"), ("banking", "", "banking"), ([1, 2], "", "1, 2"),
+])
+def test_format_value(value, spec, expected):
+    assert pb.format_value(value, spec) == expected
+
+
+def test_format_value_rejects_null_and_nonsense():
+    with pytest.raises(ValueError, match="null"):
+        pb.format_value(None)
+    with pytest.raises(ValueError, match="bad format"):
+        pb.format_value(1.0, "zz")
+    with pytest.raises(ValueError, match="true/false"):
+        pb.format_value(1.0, "yesno:a,b")
+
+
+def test_lint_finds_hand_typed_numbers_only():
+    text = ("---\ntitle: Paper 2\n---\nIn 2011, 54% said so; {{ s:x | .1f }} and {{ lit 0-100 }}"
+            " and `x = 3` and @fig-a1 stay.\n<!-- 77 -->\n# References\nVol. 15(1), 1-10.\n")
+    assert pb.lint_hand_typed_numbers(text) == [(2, "2"), (4, "54%")]
+
+
+def test_the_manuscript_has_no_hand_typed_numbers():
+    source = ROOT / "paper" / "manuscript.md"
+    found = pb.lint_hand_typed_numbers(source.read_text())
+    assert found == [], ("numbers typed into paper/manuscript.md instead of pulled from "
+                         f"numbers.json (line, text): {found}")
+
+
+def test_the_manuscript_parses_and_every_reference_has_a_target():
+    src = pb.parse_source(ROOT / "paper" / "manuscript.md")
+    ids = {part.ident for part in src.body if isinstance(part, pb.Block)}
+    cited = set(re.findall(pb.REFERENCE, src.text))
+    assert cited <= ids, f"references without a figure/table: {cited - ids}"
+    sources = [part.source for part in src.body if isinstance(part, pb.Block)]
+    assert all(":" in s for s in sources)
