@@ -1,0 +1,193 @@
+"""Why people "like" brands on Facebook (Nielsen 2011): shares and their honest uncertainty.
+
+    python studies/why_like.py [--out DIR] [--config FILE] [--data FILE]
+
+Reads the published shares from the package's data file (``connection/data/published_figures.csv``,
+study ``nielsen_2011``), and writes to ``results/why_like/`` (or ``--out``):
+
+* ``tables/reasons.csv``       every published reason, its share and status (U rows labelled);
+* ``tables/ci_by_n.csv``       Wilson interval of the two headline shares at each hypothetical n;
+* ``tables/difference_by_n.csv`` discounts minus support at each hypothetical n (multinomial
+                                 variance: both shares come from the same respondents);
+* ``tables/ci_at_marks.csv``   the same at a few round values of n, for a table in the paper;
+* ``numbers.json``, ``figures/why_like_reasons.*``, ``figures/why_like_ci_by_n.*``,
+  ``manifest.json``.
+
+The survey's sample size was never published, so no interval is reported at any particular n.
+The one sample-size-free result is the smallest n at which "discounts" and "support" would differ
+significantly. Deterministic: no randomness is involved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from connection.context import (
+    ci_curve,
+    diff_shares,
+    load_published_figures,
+    min_n_significant,
+    proportion_ci,
+    published_figures_path,
+)
+from connection.errors import ConfigError
+from connection.study import Study
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_CONFIG = HERE / "why_like.toml"
+
+
+def read_config(path: Path) -> dict:
+    with open(path, "rb") as fh:
+        config = tomllib.load(fh)
+    for key in ("study", "n_grid"):
+        if key not in config:
+            raise ConfigError(f"the config has no [{key}] table", file=str(path))
+    grid = config["n_grid"]
+    if not 1 <= grid["min"] < grid["max"] or grid["points"] < 2:
+        raise ConfigError("the n grid must run from min >= 1 up to a larger max, with >= 2 "
+                          "points", file=str(path), values=[grid["min"], grid["max"],
+                                                            grid["points"]])
+    return config
+
+
+def n_grid(grid: dict) -> np.ndarray:
+    """Log-spaced hypothetical sample sizes, rounded to whole respondents."""
+    values = np.geomspace(grid["min"], grid["max"], grid["points"])
+    return np.unique(np.round(values))
+
+
+def n_where_ci_narrower(p: float, half_width: float, level: float) -> int:
+    """Smallest whole n at which the Wilson half-width of ``p`` drops below ``half_width``."""
+    hi = 1
+    while proportion_ci(p, hi, level=level).eval("(ci_upper - ci_lower) / 2")[0] >= half_width:
+        hi *= 2
+    n = np.arange(hi // 2, hi + 1)
+    ci = proportion_ci(p, n, level=level)
+    return int(n[((ci.ci_upper - ci.ci_lower) / 2 < half_width).to_numpy().argmax()])
+
+
+def run(out: Path, config_path: Path = DEFAULT_CONFIG, data_path: Path | None = None,
+        argv: list[str] | None = None, verbose: bool = True) -> dict:
+    config = read_config(config_path)
+    cfg = config["study"]
+    level = float(cfg["level"])
+    data_file = Path(data_path) if data_path is not None else published_figures_path()
+    study = Study(cfg["name"], out, seed=None, config=config, config_path=config_path,
+                  argv=argv, verbose=verbose, steps_total=4)
+
+    with study.step("published shares"):
+        every = load_published_figures(data_file, include_unconfirmed=True)
+        study.record_data(data_file, {"file": data_file.name, "rows": len(every)})
+        rows = every[every["study"] == cfg["data_study"]].copy()
+        if rows.empty:
+            raise ConfigError("no rows of this study in the data file", file=str(config_path),
+                              values=[cfg["data_study"]], expected="a study in the data file")
+        by_id = rows.set_index("id")
+        for key in ("share_1", "share_2"):
+            fid = cfg[key]
+            if fid not in by_id.index:
+                raise ConfigError(f"{key} names a figure that is not in the study's rows",
+                                  file=str(config_path), values=[fid])
+            if not by_id.loc[fid, "confirmed"]:
+                raise ConfigError(f"{key} names an unconfirmed (status U) figure: it cannot "
+                                  "enter a statistic", file=str(config_path), values=[fid])
+            if not pd.isna(by_id.loc[fid, "n"]):
+                raise ConfigError(f"{key} has a published n: this study is written for an "
+                                  "unknown n; use connection.context.proportion_ci instead",
+                                  file=str(config_path), values=[fid])
+        reasons = rows[["id", "item", "value", "proportion", "status", "n_basis", "note",
+                        "source"]].copy()
+        reasons["used_in_statistics"] = reasons["id"].isin([cfg["share_1"], cfg["share_2"]])
+        reasons["interval"] = "none: sample size not published"
+        study.table("reasons", reasons)
+        confirmed = rows[rows["confirmed"]]
+        unconfirmed = rows[~rows["confirmed"]]
+        study.number("why_like.source", str(rows["source"].iloc[0]))
+        study.number("why_like.n_published", False)
+        study.number("why_like.reasons_confirmed", len(confirmed))
+        study.number("why_like.reasons_unconfirmed", len(unconfirmed))
+        study.number("why_like.confirmed_share_total", float(confirmed["proportion"].sum()))
+        study.number("why_like.unconfirmed_share_total", float(unconfirmed["proportion"].sum()))
+        for _, row in confirmed.iterrows():
+            study.number(f"why_like.share.{row['id']}", float(row["proportion"]))
+
+    p1 = float(by_id.loc[cfg["share_1"], "proportion"])
+    p2 = float(by_id.loc[cfg["share_2"], "proportion"])
+    label_1, label_2 = by_id.loc[cfg["share_1"], "item"], by_id.loc[cfg["share_2"], "item"]
+
+    with study.step("intervals as a function of n"):
+        grid = n_grid(config["n_grid"])
+        curve = ci_curve({label_1: p1, label_2: p2}, grid, level=level)
+        study.table("ci_by_n", curve)
+        difference = diff_shares(p1, p2, grid, level=level)
+        study.table("difference_by_n", difference)
+        marks = np.asarray(config["n_grid"]["marks"], dtype=float)
+        at_marks = ci_curve({label_1: p1, label_2: p2}, marks, level=level)
+        diff_marks = diff_shares(p1, p2, marks, level=level)
+        diff_marks = diff_marks.assign(label=f"{label_1} minus {label_2}", proportion=p1 - p2,
+                                       half_width=(diff_marks.ci_upper - diff_marks.ci_lower) / 2)
+        table = pd.concat([
+            at_marks[["label", "n", "proportion", "ci_lower", "ci_upper", "half_width"]],
+            diff_marks[["label", "n", "proportion", "ci_lower", "ci_upper", "half_width",
+                        "pvalue"]],
+        ], ignore_index=True)
+        table.insert(0, "n_status", "hypothetical (survey n not published)")
+        study.table("ci_at_marks", table)
+
+    with study.step("discounts vs support"):
+        n_min = min_n_significant(p1, p2, level=level)
+        study.number("why_like.comparison.share_1", cfg["share_1"])
+        study.number("why_like.comparison.share_2", cfg["share_2"])
+        study.number("why_like.comparison.difference", p1 - p2)
+        study.number("why_like.comparison.ratio", p1 / p2)
+        study.number("why_like.comparison.min_n_significant", n_min)
+        study.number("why_like.comparison.level", level)
+        # Reported shares are rounded to whole percentages, so each is known only to +-0.5 points;
+        # beyond this n the sampling interval of the larger share is narrower than that rounding.
+        n_round = n_where_ci_narrower(max(p1, p2, key=lambda p: p * (1 - p)), 0.005, level)
+        study.number("why_like.rounding.halfwidth", 0.005)
+        study.number("why_like.rounding.n_where_ci_narrower_than_rounding", n_round)
+        for n in (100, 1000):
+            if n in set(marks.astype(int)):
+                row = diff_marks[diff_marks.n == n].iloc[0]
+                study.number(f"why_like.comparison.at_n_{n}.ci_lower", float(row.ci_lower))
+                study.number(f"why_like.comparison.at_n_{n}.ci_upper", float(row.ci_upper))
+                study.number(f"why_like.comparison.at_n_{n}.pvalue", float(row.pvalue))
+
+    with study.step("figures"):
+        from connection.plots.context import ci_by_n, reasons_bars
+
+        order = rows.assign(_u=~rows["confirmed"]).sort_values(
+            ["_u", "proportion"], ascending=[True, False], kind="mergesort")
+        study.figure("why_like_reasons", reasons_bars(
+            order, title="Primary reason for liking a brand on Facebook (Nielsen 2011)"))
+        study.figure("why_like_ci_by_n", ci_by_n(curve, difference, min_n=n_min, level=level))
+
+    return study.finish()
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("results") / "why_like",
+                        help="results folder (default: results/why_like)")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG,
+                        help="study config (default: studies/why_like.toml)")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="published-figures file (default: the package's own)")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    args = parser.parse_args(argv)
+    run(args.out, args.config, args.data, argv=["studies/why_like.py", *argv],
+        verbose=not args.quiet)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
