@@ -1,0 +1,920 @@
+"""Reliability and validity of multi-item constructs: alpha, omega, CR, AVE, HTMT, Fornell-Larcker,
+and dimensionality (Horn's parallel analysis, exploratory factor analysis).
+
+Every function takes the item data (a DataFrame, one column per item) and the constructs, given
+either as an :class:`~connection.instrument.Instrument` (its ``constructs``) or as a plain
+``{construct: [item columns]}`` dict, and returns a tidy DataFrame (or a small result object with
+``summary()`` and ``_repr_html_``).
+
+Missing data: each construct's statistics use the rows complete on that construct's items
+(listwise within the construct; HTMT and Fornell-Larcker: listwise over all items involved, as
+semTools' ``htmt(missing="listwise")``). Nothing is imputed; dropped rows are counted in the ``n``
+column and announced with an :class:`~connection.errors.ExclusionWarning`.
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> import connection as cx
+>>> rng = np.random.default_rng(3)
+>>> f = rng.normal(size=(500, 1))
+>>> items = pd.DataFrame(0.8 * f + 0.6 * rng.normal(size=(500, 4)), columns=["a1", "a2", "a3", "a4"])
+>>> tab = cx.reliability(items, {"a": ["a1", "a2", "a3", "a4"]})
+>>> tab[["construct", "n", "n_items"]].to_dict("records")
+[{'construct': 'a', 'n': 500, 'n_items': 4}]
+>>> bool(0.85 < tab["alpha"].iloc[0] < 0.92)
+True
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from connection.errors import (
+    ArgumentError,
+    ExclusionWarning,
+    MissingColumnError,
+    NonNumericError,
+    NoVarianceError,
+)
+
+__all__ = [
+    "reliability",
+    "item_statistics",
+    "htmt",
+    "fornell_larcker",
+    "parallel_analysis",
+    "ParallelAnalysis",
+    "efa",
+    "EFAResult",
+    "cronbach_alpha",
+]
+
+DISTINCT_THRESHOLD = 0.85  # Henseler, Ringle & Sarstedt (2015), conservative cut-off
+
+
+# ----------------------------------------------------------------------------- input handling
+
+
+def _resolve(data: Any, constructs: Any) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """DataFrame and ``{construct: [item columns]}`` from the accepted input shapes."""
+    if constructs is None and hasattr(data, "instrument") and hasattr(data, "data"):
+        constructs = data.instrument  # a Survey carries its instrument
+    if hasattr(data, "data") and not isinstance(data, pd.DataFrame | np.ndarray):
+        data = data.data
+    if not isinstance(data, pd.DataFrame):
+        raise ArgumentError("item data must be a pandas DataFrame (one column per item)",
+                            values=[type(data).__name__], expected="a DataFrame or a Survey")
+    if constructs is None:
+        raise ArgumentError("no constructs given", expected="an Instrument or {construct: [item columns]}")
+    if hasattr(constructs, "as_dict") and hasattr(constructs, "constructs"):
+        constructs = constructs.as_dict()  # an Instrument: {construct: [item ids]}
+    elif hasattr(constructs, "constructs"):
+        constructs = constructs.constructs
+    if not isinstance(constructs, Mapping) or not constructs:
+        raise ArgumentError("constructs must map construct names to item columns",
+                            values=[type(constructs).__name__],
+                            expected="an Instrument or a non-empty {construct: [item columns]} dict")
+    out: dict[str, list[str]] = {}
+    for name, spec in constructs.items():
+        items = spec.items if hasattr(spec, "items") and not isinstance(spec, Mapping) else spec
+        if callable(items):  # a Mapping's .items method: not a construct spec
+            items = list(spec)
+        if isinstance(items, str):
+            items = [items]
+        cols = [getattr(it, "id", it) for it in items]
+        if not cols:
+            raise ArgumentError(f"construct {name!r} has no items", expected="at least one item column")
+        for c in cols:
+            if c not in data.columns:
+                raise MissingColumnError(f"item of construct {name!r} is not in the data", column=str(c),
+                                         expected="a column of the data frame",
+                                         hint=f"Columns present: {', '.join(map(str, data.columns[:20]))}")
+            if not (pd.api.types.is_numeric_dtype(data[c]) or pd.api.types.is_bool_dtype(data[c])):
+                bad = data[c][pd.to_numeric(data[c], errors="coerce").isna() & data[c].notna()]
+                raise NonNumericError(f"item of construct {name!r} is not numeric", column=str(c),
+                                      rows=[int(i) + 1 for i in bad.index[:10]] if len(bad) else None,
+                                      values=list(bad.iloc[:10]) if len(bad) else None,
+                                      expected="numbers (recode labels to scale points first)")
+        out[str(name)] = list(cols)
+    return data, out
+
+
+def _complete(data: pd.DataFrame, cols: list[str], what: str, warn: bool = True) -> np.ndarray:
+    """Rows complete on ``cols`` as a float array; warn how many rows were dropped."""
+    sub = data[cols].astype(float)
+    ok = sub.notna().all(axis=1).to_numpy()
+    dropped = int((~ok).sum())
+    if dropped and warn:
+        warnings.warn(f"{what}: {dropped} of {len(ok)} rows have missing values on "
+                      f"{', '.join(cols)} and were left out (listwise)", ExclusionWarning, stacklevel=3)
+    x = sub.to_numpy()[ok]
+    return x
+
+
+def _check_variance(x: np.ndarray, cols: list[str], construct: str) -> None:
+    sd = x.std(axis=0) if x.shape[0] else np.zeros(len(cols))
+    for j in np.flatnonzero(~(sd > 0)):
+        raise NoVarianceError(f"item of construct {construct!r} has no variance",
+                              column=cols[j], values=[x[0, j]] if x.shape[0] else None,
+                              expected="responses that differ between respondents",
+                              hint="Drop the item or check its coding")
+
+
+# ----------------------------------------------------------------------------- alpha
+
+
+def _alpha_from_cov(cov: np.ndarray) -> np.ndarray:
+    """Cronbach's alpha from covariance matrices of shape (..., k, k)."""
+    k = cov.shape[-1]
+    total = cov.sum(axis=(-1, -2))
+    trace = np.trace(cov, axis1=-2, axis2=-1)
+    return k / (k - 1) * (1.0 - trace / total)
+
+
+def _feldt(alpha: float, n: int, k: int, level: float) -> tuple[float, float]:
+    """Feldt (1965) interval for alpha, as psych::alpha.ci."""
+    a = 1.0 - level
+    df1, df2 = n - 1, (n - 1) * (k - 1)
+    lower = 1.0 - (1.0 - alpha) * stats.f.ppf(1 - a / 2, df1, df2)
+    upper = 1.0 - (1.0 - alpha) * stats.f.ppf(a / 2, df1, df2)
+    return float(lower), float(upper)
+
+
+def cronbach_alpha(x: np.ndarray | pd.DataFrame) -> float:
+    """Cronbach's alpha of complete item data (rows = respondents), as psych's ``raw_alpha``.
+
+    >>> round(cronbach_alpha(np.array([[1, 2, 2], [2, 3, 3], [4, 4, 5], [3, 5, 4.0]])), 4)
+    0.9512
+    """
+    x = np.asarray(x, dtype=float)
+    return float(_alpha_from_cov(np.cov(x, rowvar=False)))
+
+
+def _weighted_moments(xc: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Covariance matrices (divisor n) of centred data ``xc`` under frequency weights.
+
+    ``counts`` has shape (b, n) and rows summing to n; returns (b, p, p). One matrix product over
+    the p(p+1)/2 cross-products does all replicates at once.
+    """
+    n, p = xc.shape
+    iu, ju = np.triu_indices(p)
+    m1 = counts @ xc / n
+    m2 = counts @ (xc[:, iu] * xc[:, ju]) / n
+    upper = m2 - m1[:, iu] * m1[:, ju]
+    cov = np.empty((counts.shape[0], p, p))
+    cov[:, iu, ju] = upper
+    cov[:, ju, iu] = upper
+    return cov
+
+
+def _alpha_counts(xc: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    return _alpha_from_cov(_weighted_moments(xc, counts))
+
+
+# ----------------------------------------------------------------------------- one-factor CFA
+
+
+def _congeneric(x: np.ndarray, cols: list[str], construct: str) -> dict[str, Any]:
+    """Loadings, residual variances and standardized loadings of a one-factor ML model."""
+    try:
+        from connection.sem import cfa
+    except ImportError:  # TEMPORARY until the engine lands (issue 3); then this branch goes
+        out = _one_factor_ml_fallback(np.cov(x, rowvar=False, bias=True))
+        out["sample_var"] = x.var(axis=0)
+        return out
+    cols = [str(c) for c in cols]
+    frame = pd.DataFrame(x, columns=cols)
+    fit = cfa(f"{_safe(construct)} =~ " + " + ".join(cols), frame)
+    return _factor_pieces(fit, _safe(construct), cols, x.var(axis=0))
+
+
+def _one_factor_ml_fallback(s: np.ndarray) -> dict[str, Any]:
+    from scipy.optimize import minimize
+
+    k = s.shape[0]
+    w, v = np.linalg.eigh(s)
+    lam0 = np.abs(v[:, -1]) * np.sqrt(w[-1])
+    th0 = np.maximum(np.diag(s) - lam0**2, 0.05 * np.diag(s))
+
+    def f(par):
+        lam, th = par[:k], par[k:]
+        sig = np.outer(lam, lam) + np.diag(th)
+        sign, logdet = np.linalg.slogdet(sig)
+        inv = np.linalg.inv(sig)
+        g = inv - inv @ s @ inv
+        return logdet + np.trace(s @ inv), np.concatenate([2 * g @ lam, np.diag(g)])
+
+    res = minimize(f, np.concatenate([lam0, th0]), jac=True, method="L-BFGS-B",
+                   bounds=[(None, None)] * k + [(1e-8, None)] * k, options={"ftol": 1e-14, "gtol": 1e-10})
+    lam, th = res.x[:k], res.x[k:]
+    implied = lam**2 + th
+    return {"lambda": lam, "theta": np.diag(th), "psi": 1.0, "std": lam / np.sqrt(implied),
+            "converged": bool(res.success)}
+
+
+def _safe(name: str) -> str:
+    """A construct name usable as a latent variable name in model syntax."""
+    out = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in name)
+    return out if out and not out[0].isdigit() else f"f_{out}"
+
+
+def _factor_pieces(fit: Any, latent: str, cols: list[str], sample_var: np.ndarray) -> dict[str, Any]:
+    est = fit.estimates
+    if "group" in est.columns and est["group"].nunique() > 1:
+        raise ArgumentError("reliability needs a single-group fit")
+    load = est[(est["op"] == "=~") & (est["lhs"] == latent)].set_index("rhs").reindex(cols)
+    var = est[est["op"] == "~~"]
+    theta = np.zeros((len(cols), len(cols)))
+    pos = {c: i for i, c in enumerate(cols)}
+    for row in var.itertuples():
+        if row.lhs in pos and row.rhs in pos:
+            i, j = pos[row.lhs], pos[row.rhs]
+            theta[i, j] = theta[j, i] = row.est
+    psi = float(var[(var["lhs"] == latent) & (var["rhs"] == latent)]["est"].iloc[0])
+    lam = load["est"].to_numpy(dtype=float)
+    return {"lambda": lam, "theta": theta, "psi": psi, "std": load["std_all"].to_numpy(dtype=float),
+            "sample_var": np.asarray(sample_var, dtype=float),
+            "converged": bool(getattr(fit, "converged", True))}
+
+
+def _omega_cr_ave(pieces: dict[str, Any]) -> tuple[float, float, float]:
+    lam, theta, psi, std = pieces["lambda"], pieces["theta"], pieces["psi"], pieces["std"]
+    true = lam.sum() ** 2 * psi
+    omega = true / (true + theta.sum())  # McDonald's omega total, model-implied total variance
+    cr = std.sum() ** 2 / (std.sum() ** 2 + (1.0 - std**2).sum())
+    # Fornell & Larcker's AVE as semTools::AVE: explained over observed item variance (sums)
+    ave = float((lam**2).sum() * psi / pieces["sample_var"].sum())
+    return float(omega), float(cr), ave
+
+
+# ----------------------------------------------------------------------------- reliability
+
+
+def reliability(
+    data: pd.DataFrame | Any,
+    constructs: Any = None,
+    *,
+    level: float = 0.95,
+    n_boot: int = 0,
+    seed: int | np.random.SeedSequence | None = None,
+    joint: bool = False,
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """Reliability of each construct: alpha (Feldt and bootstrap CIs), omega, CR and AVE.
+
+    Parameters
+    ----------
+    data
+        Item responses, one column per item (or a :class:`~connection.data.Survey`, whose
+        instrument is used when ``constructs`` is omitted).
+    constructs
+        An :class:`~connection.instrument.Instrument` or ``{construct: [item columns]}``.
+    level
+        Confidence level of the alpha intervals.
+    n_boot
+        Bootstrap replicates for a percentile interval of alpha (0 = none). Replicates run through
+        :func:`connection.bootstrap.bootstrap` (vectorised weighted covariances).
+    seed
+        Seed of the bootstrap.
+    joint
+        ``False`` (default): omega, CR and AVE from a one-factor CFA per construct (congeneric
+        model, as ``semTools::compRelSEM`` on ``cfa("f =~ items")``). ``True``: from one CFA of all
+        constructs with correlated factors (as ``compRelSEM`` on the full measurement model).
+    progress
+        Progress bar of the bootstrap (``None``: only when interactive).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per construct: ``construct, n, n_items, alpha, alpha_ci_lower, alpha_ci_upper``
+        (Feldt 1965, as ``psych::alpha``), ``alpha_boot_ci_lower, alpha_boot_ci_upper`` (when
+        ``n_boot > 0``), ``omega`` (McDonald's omega total: (sum of loadings)^2 * factor variance
+        over the model-implied variance of the sum score; ``compRelSEM(obs.var = FALSE)``),
+        ``cr`` (composite reliability from standardized loadings, Fornell & Larcker 1981), ``ave``
+        (average variance extracted, Fornell & Larcker 1981: sum of squared loadings times the
+        factor variance over the sum of the items' sample variances, as ``semTools::AVE``), ``note``.
+        Omega, CR and AVE need at least three items per construct in the separate models (two
+        items do not identify a one-factor model): otherwise they are NaN and ``note`` says why.
+
+    Notes
+    -----
+    Missing data: listwise within each construct; ``n`` is the number of complete rows used.
+    Item-level statistics (alpha if deleted, item-rest correlations) come from
+    :func:`item_statistics`.
+
+    Examples
+    --------
+    Matches ``psych::alpha`` and ``semTools::compRelSEM`` on lavaan's HolzingerSwineford1939:
+
+    >>> import numpy as np, pandas as pd
+    >>> from connection.reliability import reliability
+    >>> rng = np.random.default_rng(0)
+    >>> f = rng.normal(size=(300, 2)) @ np.array([[1, .4], [0, .9]])
+    >>> x = np.repeat(f, 3, axis=1) * 0.8 + rng.normal(scale=.6, size=(300, 6))
+    >>> df = pd.DataFrame(x, columns=["a1", "a2", "a3", "b1", "b2", "b3"])
+    >>> tab = reliability(df, {"a": ["a1", "a2", "a3"], "b": ["b1", "b2", "b3"]})
+    >>> list(tab.columns[:6])
+    ['construct', 'n', 'n_items', 'alpha', 'alpha_ci_lower', 'alpha_ci_upper']
+    >>> bool((tab["alpha_ci_lower"] < tab["alpha"]).all())
+    True
+    """
+    data, cmap = _resolve(data, constructs)
+    if not 0 < level < 1:
+        raise ArgumentError("level must lie strictly between 0 and 1", values=[level])
+    pieces_joint: dict[str, dict[str, Any]] = {}
+    if joint:
+        pieces_joint = _joint_pieces(data, cmap)
+    rows = []
+    for name, cols in cmap.items():
+        x = _complete(data, cols, f"reliability of {name!r}")
+        n, k = x.shape
+        row: dict[str, Any] = {"construct": name, "n": n, "n_items": k}
+        notes = []
+        if n < 3:
+            raise ArgumentError(f"construct {name!r} has fewer than 3 complete rows", values=[n],
+                                expected="at least 3 respondents with all items answered")
+        _check_variance(x, cols, name)
+        if k >= 2:
+            a = float(_alpha_from_cov(np.cov(x, rowvar=False)))
+            lo, hi = _feldt(a, n, k, level)
+        else:
+            a = lo = hi = np.nan
+            notes.append("alpha needs at least 2 items")
+        row.update(alpha=a, alpha_ci_lower=lo, alpha_ci_upper=hi)
+        if n_boot:
+            if k >= 2:
+                from connection.bootstrap import bootstrap
+
+                xc = x - x.mean(axis=0)
+                res = bootstrap(_alpha_counts, xc, n_boot=n_boot, seed=seed, mode="counts",
+                                level=level, progress=progress, label=f"alpha {name}")
+                ci = res.ci()
+                row.update(alpha_boot_ci_lower=float(ci["ci_lower"].iloc[0]),
+                           alpha_boot_ci_upper=float(ci["ci_upper"].iloc[0]))
+            else:
+                row.update(alpha_boot_ci_lower=np.nan, alpha_boot_ci_upper=np.nan)
+        if joint:
+            om, cr, ave = _omega_cr_ave(pieces_joint[name])
+        elif k >= 3:
+            om, cr, ave = _omega_cr_ave(_congeneric(x, cols, name))
+        else:
+            om = cr = ave = np.nan
+            notes.append("omega, CR and AVE need at least 3 items (or joint=True)")
+        row.update(omega=om, cr=cr, ave=ave, note="; ".join(notes))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _joint_pieces(data: pd.DataFrame, cmap: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
+    fit, latents, var = _joint_fit(data, cmap)
+    return {name: _factor_pieces(fit, latents[name], [str(c) for c in cols],
+                                 var[[str(c) for c in cols]].to_numpy())
+            for name, cols in cmap.items()}
+
+
+def _joint_fit(data: pd.DataFrame, cmap: dict[str, list[str]]):
+    """One CFA of all constructs (correlated factors) on the rows complete on all items."""
+    from connection.sem import cfa
+
+    cols = list(dict.fromkeys(c for cs in cmap.values() for c in cs))
+    x = _complete(data, cols, "measurement model")
+    for name, cs in cmap.items():
+        _check_variance(x[:, [cols.index(c) for c in cs]], cs, name)
+    latents = {name: _safe(name) for name in cmap}
+    model = "\n".join(f"{latents[n]} =~ " + " + ".join(map(str, cs)) for n, cs in cmap.items())
+    fit = cfa(model, pd.DataFrame(x, columns=[str(c) for c in cols]))
+    return fit, latents, pd.Series(x.var(axis=0), index=[str(c) for c in cols])
+
+
+def item_statistics(data: pd.DataFrame | Any, constructs: Any = None) -> pd.DataFrame:
+    """Item-level statistics per construct, as ``psych::alpha``'s ``alpha.drop`` and ``item.stats``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``construct, item, n, mean, sd, item_total_r`` (``raw.r``), ``item_rest_r`` (corrected
+        item-total correlation, ``r.drop``), ``alpha_if_deleted`` (``raw_alpha`` of
+        ``alpha.drop``; NaN when fewer than two items would remain).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"a": [1, 2, 4, 3, 5.0], "b": [2, 3, 4, 5, 5], "c": [2, 3, 5, 4, 4]})
+    >>> item_statistics(df, {"s": ["a", "b", "c"]})[["item", "item_rest_r"]].round(3).values.tolist()
+    [['a', 0.893], ['b', 0.853], ['c', 0.838]]
+    """
+    data, cmap = _resolve(data, constructs)
+    rows = []
+    for name, cols in cmap.items():
+        x = _complete(data, cols, f"item statistics of {name!r}")
+        n, k = x.shape
+        total = x.sum(axis=1)
+        for j, c in enumerate(cols):
+            rest = total - x[:, j]
+            keep = [i for i in range(k) if i != j]
+            rows.append({
+                "construct": name, "item": c, "n": n,
+                "mean": float(x[:, j].mean()), "sd": float(x[:, j].std(ddof=1)),
+                "item_total_r": float(np.corrcoef(x[:, j], total)[0, 1]),
+                "item_rest_r": float(np.corrcoef(x[:, j], rest)[0, 1]) if k > 1 else np.nan,
+                "alpha_if_deleted": (float(_alpha_from_cov(np.cov(x[:, keep], rowvar=False)))
+                                     if k > 2 else np.nan),
+            })
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- HTMT
+
+
+def _htmt_from_corr(r: np.ndarray, blocks: list[np.ndarray], pairs: list[tuple[int, int]],
+                    method: str, absolute: bool) -> np.ndarray:
+    """HTMT of each construct pair from correlation matrices of shape (b, p, p) -> (b, n_pairs)."""
+    if absolute:
+        r = np.abs(r)
+
+    def avg(vals: np.ndarray) -> np.ndarray:
+        if method == "htmt2":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.exp(np.log(vals).mean(axis=-1))
+        return vals.mean(axis=-1)
+
+    mono = []
+    for idx in blocks:
+        if idx.size < 2:
+            mono.append(np.full(r.shape[0], np.nan))
+            continue
+        iu, ju = np.triu_indices(idx.size, 1)
+        mono.append(avg(r[:, idx[iu], idx[ju]]))
+    out = np.empty((r.shape[0], len(pairs)))
+    for m, (a, b) in enumerate(pairs):
+        hetero = r[:, blocks[a]][:, :, blocks[b]].reshape(r.shape[0], -1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[:, m] = avg(hetero) / np.sqrt(mono[a] * mono[b])
+    return out
+
+
+def htmt(
+    data: pd.DataFrame | Any,
+    constructs: Any = None,
+    *,
+    method: str = "htmt",
+    absolute: bool = True,
+    n_boot: int = 0,
+    seed: int | np.random.SeedSequence | None = None,
+    level: float = 0.95,
+    threshold: float = DISTINCT_THRESHOLD,
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """Heterotrait-monotrait ratio of correlations (Henseler, Ringle & Sarstedt 2015).
+
+    HTMT of constructs *a* and *b* is the mean correlation between items of *a* and items of *b*,
+    divided by the geometric mean of the average within-construct item correlations of *a* and of
+    *b*. Values well below 1 mean the constructs are empirically distinct.
+
+    Parameters
+    ----------
+    data, constructs
+        As in :func:`reliability`.
+    method
+        ``"htmt"`` (arithmetic means, Henseler et al. 2015) or ``"htmt2"`` (geometric means,
+        Roemer, Schuberth & Henseler 2021; semTools' default).
+    absolute
+        Use absolute correlations (as ``semTools::htmt``'s default), so reverse-keyed items that
+        were not recoded do not cancel out.
+    n_boot, seed, level
+        Percentile bootstrap interval (0 = none), via :func:`connection.bootstrap.bootstrap` in
+        ``counts`` mode: all replicates' correlation matrices come from one matrix product.
+    threshold
+        The cut-off for the ``distinct`` verdict (0.85, the conservative criterion; 0.90 is the
+        liberal one).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per pair of constructs: ``construct_a, construct_b, n, htmt, ci_lower, ci_upper``
+        (NaN without bootstrap), ``threshold``, ``distinct`` (HTMT below the threshold, and when a
+        bootstrap ran, the upper confidence limit too), ``finding`` (the verdict in words).
+        A construct with a single item has no within-construct correlation: its HTMT is NaN.
+        ``table.pivot(index="construct_a", columns="construct_b", values="htmt")`` gives the
+        matrix. Missing data: listwise over all items of all constructs.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from connection.reliability import htmt
+    >>> rng = np.random.default_rng(0)
+    >>> f = rng.normal(size=(400, 2)) @ np.array([[1, .3], [0, .95]])
+    >>> x = np.repeat(f, 3, axis=1) + rng.normal(scale=.7, size=(400, 6))
+    >>> df = pd.DataFrame(x, columns=["a1", "a2", "a3", "b1", "b2", "b3"])
+    >>> tab = htmt(df, {"a": ["a1", "a2", "a3"], "b": ["b1", "b2", "b3"]}, n_boot=200, seed=1,
+    ...            progress=False)
+    >>> tab[["construct_a", "construct_b", "distinct"]].values.tolist()
+    [['a', 'b', True]]
+    >>> print(tab["finding"].iloc[0])
+    a and b are distinct: HTMT = 0.306 < 0.85 (95% CI 0.190 to 0.409)
+    """
+    if method not in ("htmt", "htmt2"):
+        raise ArgumentError("unknown HTMT method", values=[method], expected="'htmt' or 'htmt2'")
+    data, cmap = _resolve(data, constructs)
+    if len(cmap) < 2:
+        raise ArgumentError("HTMT needs at least two constructs", values=list(cmap))
+    cols = list(dict.fromkeys(c for cs in cmap.values() for c in cs))
+    x = _complete(data, cols, "HTMT")
+    for name, cs in cmap.items():
+        _check_variance(x[:, [cols.index(c) for c in cs]], cs, name)
+    names = list(cmap)
+    blocks = [np.array([cols.index(c) for c in cmap[nm]]) for nm in names]
+    pairs = [(a, b) for a in range(len(names)) for b in range(a + 1, len(names))]
+    xc = x - x.mean(axis=0)
+
+    def stat(xc_: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        cov = _weighted_moments(xc_, counts)
+        sd = np.sqrt(np.einsum("bii->bi", cov))
+        corr = cov / sd[:, :, None] / sd[:, None, :]
+        return _htmt_from_corr(corr, blocks, pairs, method, absolute)
+
+    est = stat(xc, np.ones((1, xc.shape[0])))[0]
+    lo = hi = np.full(len(pairs), np.nan)
+    if n_boot:
+        from connection.bootstrap import bootstrap
+
+        res = bootstrap(stat, xc, n_boot=n_boot, seed=seed, mode="counts", level=level,
+                        progress=progress, label="HTMT")
+        ci = res.ci()
+        lo, hi = ci["ci_lower"].to_numpy(), ci["ci_upper"].to_numpy()
+    rows = []
+    for m, (a, b) in enumerate(pairs):
+        value = est[m]
+        upper = hi[m]
+        ok = bool(value < threshold and (np.isnan(upper) or upper < threshold))
+        rows.append({"construct_a": names[a], "construct_b": names[b], "n": x.shape[0],
+                     "htmt": value, "ci_lower": lo[m], "ci_upper": upper, "threshold": threshold,
+                     "distinct": ok,
+                     "finding": _htmt_finding(names[a], names[b], value, lo[m], upper, threshold,
+                                              level)})
+    return pd.DataFrame(rows)
+
+
+def _htmt_finding(a: str, b: str, value: float, lo: float, hi: float, threshold: float,
+                  level: float) -> str:
+    if np.isnan(value):
+        return f"HTMT of {a} and {b} is undefined (a construct needs at least two items)"
+    ci = "" if np.isnan(hi) else f" ({level:.0%} CI {lo:.3f} to {hi:.3f})"
+    if value < threshold and (np.isnan(hi) or hi < threshold):
+        return f"{a} and {b} are distinct: HTMT = {value:.3f} < {threshold:.2f}{ci}"
+    if value < threshold:
+        return (f"{a} and {b} are not clearly distinct: HTMT = {value:.3f} < {threshold:.2f} but the "
+                f"upper confidence limit is not{ci}")
+    return f"{a} and {b} are not distinct: HTMT = {value:.3f} >= {threshold:.2f}{ci}"
+
+
+# ----------------------------------------------------------------------------- Fornell-Larcker
+
+
+def fornell_larcker(data: pd.DataFrame | Any, constructs: Any = None) -> pd.DataFrame:
+    """Fornell-Larcker (1981) criterion from one CFA of all constructs (correlated factors).
+
+    Discriminant validity holds for a pair when the square root of each construct's AVE exceeds
+    the absolute correlation between the two factors.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per pair: ``construct_a, construct_b, correlation`` (factor correlation, lavaan
+        ``std.all``), ``sqrt_ave_a, sqrt_ave_b, holds``. Missing data: listwise over all items.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from connection.reliability import fornell_larcker
+    >>> rng = np.random.default_rng(0)
+    >>> f = rng.normal(size=(400, 2)) @ np.array([[1, .3], [0, .95]])
+    >>> x = np.repeat(f, 3, axis=1) + rng.normal(scale=.7, size=(400, 6))
+    >>> df = pd.DataFrame(x, columns=["a1", "a2", "a3", "b1", "b2", "b3"])
+    >>> fornell_larcker(df, {"a": ["a1", "a2", "a3"], "b": ["b1", "b2", "b3"]})["holds"].tolist()  # doctest: +SKIP
+    [True]
+    """
+    data, cmap = _resolve(data, constructs)
+    if len(cmap) < 2:
+        raise ArgumentError("the Fornell-Larcker criterion needs at least two constructs",
+                            values=list(cmap))
+    fit, latents, var = _joint_fit(data, cmap)
+    est = fit.estimates
+    ave = {n: _omega_cr_ave(_factor_pieces(fit, latents[n], [str(c) for c in cs],
+                                           var[[str(c) for c in cs]].to_numpy()))[2]
+           for n, cs in cmap.items()}
+    names = list(cmap)
+    rows = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            la, lb = latents[a], latents[b]
+            sel = est[(est["op"] == "~~") & (((est["lhs"] == la) & (est["rhs"] == lb))
+                                             | ((est["lhs"] == lb) & (est["rhs"] == la)))]
+            r = float(sel["std_all"].iloc[0])
+            sa, sb = float(np.sqrt(ave[a])), float(np.sqrt(ave[b]))
+            rows.append({"construct_a": a, "construct_b": b, "correlation": r,
+                         "sqrt_ave_a": sa, "sqrt_ave_b": sb, "holds": bool(min(sa, sb) > abs(r))})
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- dimensionality
+
+
+def _smc_reduced(r: np.ndarray) -> np.ndarray:
+    """Correlation matrix with squared multiple correlations on the diagonal."""
+    red = r.copy()
+    np.fill_diagonal(red, 1.0 - 1.0 / np.diag(np.linalg.inv(r)))
+    return red
+
+
+@dataclass(frozen=True)
+class ParallelAnalysis:
+    """Horn's parallel analysis.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per position: ``number, kind`` (``"pc"``: eigenvalues of the correlation matrix;
+        ``"fa"``: of the reduced correlation matrix with squared multiple correlations on the
+        diagonal), ``observed, random_mean, random_quantile, retain``.
+    n_components, n_factors : int
+        Leading observed eigenvalues above the random quantile (components, factors).
+    n, n_iter, quantile : int, int, float
+    """
+
+    table: pd.DataFrame
+    n_components: int
+    n_factors: int
+    n: int
+    n_iter: int
+    quantile: float
+
+    def summary(self) -> str:
+        head = (f"Parallel analysis (Horn 1965): {self.n_iter} random data sets of n = {self.n}, "
+                f"{self.quantile:.0%} quantile\nsuggested components: {self.n_components}, "
+                f"factors: {self.n_factors}")
+        return head + "\n" + self.table.to_string(index=False, float_format=lambda v: f"{v:.3f}")
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return (f"<p><b>Parallel analysis</b>: {self.n_components} components, {self.n_factors} "
+                f"factors suggested ({self.n_iter} random sets, n = {self.n})</p>"
+                + self.table.to_html(index=False, float_format=lambda v: f"{v:.3f}"))
+
+
+def parallel_analysis(
+    data: pd.DataFrame,
+    items: Sequence[str] | None = None,
+    *,
+    n_iter: int = 100,
+    quantile: float = 0.95,
+    seed: int | np.random.SeedSequence | None = None,
+) -> ParallelAnalysis:
+    """Horn's (1965) parallel analysis: how many factors the items support.
+
+    Observed eigenvalues are compared with those of ``n_iter`` data sets of independent normal
+    variables with the same n and number of items; a dimension is retained while its observed
+    eigenvalue exceeds the ``quantile`` of the random ones (Glorfeld 1995). Both principal
+    components (correlation matrix) and common factors (reduced matrix, squared multiple
+    correlations on the diagonal) are reported.
+
+    Parameters
+    ----------
+    data
+        Item responses; rows with missing values are left out (listwise).
+    items
+        Columns to use (default: all numeric columns).
+    n_iter, quantile, seed
+        Number of random data sets, the quantile compared against, and the seed.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from connection.reliability import parallel_analysis
+    >>> rng = np.random.default_rng(0)
+    >>> f = rng.normal(size=(500, 2))
+    >>> x = np.repeat(f, 4, axis=1) * 0.8 + rng.normal(scale=0.6, size=(500, 8))
+    >>> pa = parallel_analysis(pd.DataFrame(x), n_iter=50, seed=1)
+    >>> pa.n_components, pa.n_factors
+    (2, 2)
+    """
+    if items is None:
+        items = [c for c in data.columns if pd.api.types.is_numeric_dtype(data[c])]
+    items = list(items)
+    _, cmap = _resolve(data, {"items": items})
+    x = _complete(data, cmap["items"], "parallel analysis")
+    n, p = x.shape
+    if p < 2 or n <= p:
+        raise ArgumentError("parallel analysis needs at least two items and more rows than items",
+                            values=[f"n={n}", f"items={p}"])
+    _check_variance(x, cmap["items"], "items")
+    r = np.corrcoef(x, rowvar=False)
+    obs_pc = np.linalg.eigvalsh(r)[::-1]
+    obs_fa = np.linalg.eigvalsh(_smc_reduced(r))[::-1]
+    rng = np.random.default_rng(seed)
+    rand_pc = np.empty((n_iter, p))
+    rand_fa = np.empty((n_iter, p))
+    for i in range(n_iter):
+        rr = np.corrcoef(rng.standard_normal((n, p)), rowvar=False)
+        rand_pc[i] = np.linalg.eigvalsh(rr)[::-1]
+        rand_fa[i] = np.linalg.eigvalsh(_smc_reduced(rr))[::-1]
+    rows = []
+    counts = {}
+    for kind, obs, rand in (("pc", obs_pc, rand_pc), ("fa", obs_fa, rand_fa)):
+        q = np.quantile(rand, quantile, axis=0)
+        above = obs > q
+        n_keep = int(np.argmin(above)) if not above.all() else p
+        counts[kind] = n_keep
+        for j in range(p):
+            rows.append({"number": j + 1, "kind": kind, "observed": obs[j],
+                         "random_mean": rand[:, j].mean(), "random_quantile": q[j],
+                         "retain": j < n_keep})
+    return ParallelAnalysis(table=pd.DataFrame(rows), n_components=counts["pc"],
+                            n_factors=counts["fa"], n=n, n_iter=n_iter, quantile=quantile)
+
+
+@dataclass(frozen=True)
+class EFAResult:
+    """An exploratory factor analysis.
+
+    Attributes
+    ----------
+    loadings : pandas.DataFrame
+        Items x factors (pattern loadings after rotation), factors ordered by the variance they
+        explain and signed so each factor's loadings sum to a positive value.
+    factor_correlations : pandas.DataFrame
+        Factor correlation matrix (identity for orthogonal rotations).
+    communalities, uniquenesses : pandas.Series
+    rotation, method : str
+    n : int
+    """
+
+    loadings: pd.DataFrame
+    factor_correlations: pd.DataFrame
+    communalities: pd.Series
+    uniquenesses: pd.Series
+    rotation: str
+    method: str
+    n: int
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy loadings: ``item, factor, loading`` plus each item's ``communality``."""
+        out = self.loadings.rename_axis("item").reset_index().melt(
+            id_vars="item", var_name="factor", value_name="loading")
+        out["communality"] = out["item"].map(self.communalities)
+        return out
+
+    def summary(self) -> str:
+        tab = self.loadings.assign(communality=self.communalities)
+        return (f"EFA ({self.method}, {self.rotation} rotation), n = {self.n}\n"
+                + tab.to_string(float_format=lambda v: f"{v:.3f}")
+                + "\n\nfactor correlations\n"
+                + self.factor_correlations.to_string(float_format=lambda v: f"{v:.3f}"))
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        tab = self.loadings.assign(communality=self.communalities)
+        return (f"<p><b>EFA</b> ({self.method}, {self.rotation} rotation), n = {self.n}</p>"
+                + tab.to_html(float_format=lambda v: f"{v:.3f}")
+                + self.factor_correlations.to_html(float_format=lambda v: f"{v:.3f}"))
+
+
+_ROTATIONS = ("oblimin", "promax", "varimax", "none")
+
+
+def efa(
+    data: pd.DataFrame,
+    n_factors: int,
+    items: Sequence[str] | None = None,
+    *,
+    rotation: str = "oblimin",
+    method: str = "ml",
+) -> EFAResult:
+    """Exploratory factor analysis with an oblique (default) rotation.
+
+    Extraction is statsmodels' :class:`~statsmodels.multivariate.factor.Factor` on the correlation
+    matrix (``method="ml"``: maximum likelihood, as ``psych::fa(fm = "ml")``/``factanal``;
+    ``"pa"``: principal axis). Rotations: ``"oblimin"`` (direct quartimin, gamma = 0, by
+    statsmodels' gradient-projection algorithm, as ``GPArotation::oblimin`` used by
+    ``psych::fa(rotate = "oblimin")``), ``"promax"`` (power 4 on a Kaiser-normalised varimax, of Kaiser-row-normalised
+    loadings, as ``psych::fa(rotate = "promax")``), ``"varimax"`` (Kaiser-normalised, as ``stats::varimax``),
+    ``"none"``. Rows with missing values are left out (listwise).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from connection.reliability import efa
+    >>> rng = np.random.default_rng(0)
+    >>> f = rng.normal(size=(600, 2)) @ np.array([[1, .4], [0, .9]])
+    >>> x = np.repeat(f, 3, axis=1) * 0.8 + rng.normal(scale=0.6, size=(600, 6))
+    >>> res = efa(pd.DataFrame(x, columns=list("abcdef")), 2)
+    >>> res.loadings.abs().idxmax(axis=1).tolist()  # simple structure recovered
+    ['factor1', 'factor1', 'factor1', 'factor2', 'factor2', 'factor2']
+    >>> bool(0.25 < res.factor_correlations.iloc[0, 1] < 0.55)
+    True
+    """
+    if rotation not in _ROTATIONS:
+        raise ArgumentError("unknown rotation", values=[rotation], expected=", ".join(_ROTATIONS))
+    if method not in ("ml", "pa"):
+        raise ArgumentError("unknown extraction method", values=[method], expected="'ml' or 'pa'")
+    if items is None:
+        items = [c for c in data.columns if pd.api.types.is_numeric_dtype(data[c])]
+    _, cmap = _resolve(data, {"items": list(items)})
+    cols = cmap["items"]
+    x = _complete(data, cols, "EFA")
+    n, p = x.shape
+    if not 1 <= n_factors < p:
+        raise ArgumentError("n_factors must be at least 1 and fewer than the items",
+                            values=[n_factors], expected=f"1 to {p - 1}")
+    _check_variance(x, cols, "items")
+    from statsmodels.multivariate.factor import Factor
+
+    r = np.corrcoef(x, rowvar=False)
+    fit = Factor(endog=None, n_factor=n_factors, corr=r, method=method, nobs=n).fit()
+    a = np.asarray(fit.loadings, dtype=float)
+    phi = np.eye(n_factors)
+    if n_factors > 1 and rotation == "oblimin":
+        from statsmodels.multivariate.factor_rotation import rotate_factors
+
+        a, t = rotate_factors(a, "oblimin", 0.0, "oblique")
+        phi = t.T @ t
+    elif n_factors > 1 and rotation == "varimax":
+        a, _ = _varimax(a)
+    elif n_factors > 1 and rotation == "promax":
+        h = np.sqrt((a**2).sum(axis=1))  # Kaiser row normalisation first, as psych::fa does
+        a, phi = _promax(a / h[:, None])
+        a = a * h[:, None]
+    communality = np.sum(a * (a @ phi), axis=1)
+    # order factors by explained variance (as psych), sign so that loadings sum positive
+    ss = np.diag(phi @ a.T @ a @ phi) if rotation != "none" else (a**2).sum(axis=0)
+    order = np.argsort(-ss, kind="stable")
+    a, phi = a[:, order], phi[np.ix_(order, order)]
+    sign = np.where(a.sum(axis=0) < 0, -1.0, 1.0)
+    a, phi = a * sign, phi * np.outer(sign, sign)
+    names = [f"factor{j + 1}" for j in range(n_factors)]
+    return EFAResult(
+        loadings=pd.DataFrame(a, index=cols, columns=names),
+        factor_correlations=pd.DataFrame(phi, index=names, columns=names),
+        communalities=pd.Series(communality, index=cols, name="communality"),
+        uniquenesses=pd.Series(1.0 - communality, index=cols, name="uniqueness"),
+        rotation=rotation, method=method, n=n,
+    )
+
+
+def _varimax(a: np.ndarray, eps: float = 1e-5, max_iter: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+    """Kaiser-normalised varimax by the SVD algorithm of R's ``stats::varimax``."""
+    p, k = a.shape
+    h = np.sqrt((a**2).sum(axis=1))
+    x = a / h[:, None]
+    t = np.eye(k)
+    d = 0.0
+    for _ in range(max_iter):
+        z = x @ t
+        b = x.T @ (z**3 - z @ np.diag((z**2).sum(axis=0)) / p)
+        u, s, vt = np.linalg.svd(b)
+        t = u @ vt
+        d_old, d = d, s.sum()
+        if d < d_old * (1 + eps):
+            break
+    return (x @ t) * h[:, None], t
+
+
+def _promax(a: np.ndarray, m: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Promax (Hendrickson & White 1964) as R's ``stats::promax``; returns (pattern, Phi)."""
+    lv, t = _varimax(a)
+    q = lv * np.abs(lv) ** (m - 1)
+    u = np.linalg.lstsq(lv, q, rcond=None)[0]
+    d = np.diag(np.linalg.inv(u.T @ u))
+    u = u @ np.diag(np.sqrt(d))
+    pattern = lv @ u
+    u_full = t @ u
+    ui = np.linalg.inv(u_full)
+    phi = ui @ ui.T
+    return pattern, phi
+
+
+class _CallableModule(types.ModuleType):
+    """``connection.reliability`` is both this module and, called, :func:`reliability`.
+
+    The package's lazy re-export resolves ``cx.reliability`` to this module (its name equals the
+    function's), so calling the module forwards to the function, as the public API promises.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
+        return reliability(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
