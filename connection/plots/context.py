@@ -203,7 +203,7 @@ def gap_dumbbell(gaps: pd.DataFrame, *, ax=None, level: float = 0.95):
     ax.set_ylim(-0.7, len(gaps) - 0.3)
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(_percent_formatter())
-    ax.set_xlabel("share of respondents (consumers) / share of marketers or executives")
+    ax.set_xlabel("share of each side choosing the item")
     ax.grid(axis="y", visible=False)
     handles = [
         Line2D([], [], marker="o", linestyle="", color=cons, label="consumers"),
@@ -213,11 +213,12 @@ def gap_dumbbell(gaps: pd.DataFrame, *, ax=None, level: float = 0.95):
     ]
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=3,
               frameon=False)
+    note = (f"Whiskers: {level:.0%} Wilson intervals. Right: consumers minus marketers, "
+            f"{level:.0%} Newcombe interval.")
     if (gaps["comparability"] != "same item").any():
-        ax.annotate(f"\u2020 similar item, different question. Whiskers: {level:.0%} Wilson "
-                    f"intervals; right: consumers minus marketers, {level:.0%} Newcombe interval",
-                    xy=(0.0, 1.0), xycoords="axes fraction", xytext=(0, 6),
-                    textcoords="offset points", fontsize=6, style="italic")
+        note = "\u2020 similar item, different question. " + note
+    ax.annotate(note, xy=(0.0, 1.0), xycoords="axes fraction", xytext=(0, 6),
+                textcoords="offset points", fontsize=6, style="italic")
     if own:
         fig.tight_layout()
     return fig if own else ax

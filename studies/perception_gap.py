@@ -1,0 +1,276 @@
+"""The perception gap: what marketers believe consumers want vs what consumers say.
+
+    python studies/perception_gap.py [--out DIR] [--config FILE] [--data FILE]
+
+Reads the published shares of CMO Council & Lithium (2011), IBM (2011) and Pivot (2012) from the
+package's data file (``connection/data/published_figures.csv``) and writes to
+``results/perception_gap/`` (or ``--out``):
+
+* ``tables/shares.csv``       every confirmed share, with its Wilson and exact intervals where
+                              the sample size was published, and "none" where it was not;
+* ``tables/gaps.csv``         consumers minus marketers for each comparable pair in the config:
+                              Newcombe and Wald intervals and a pooled z-test where both n are
+                              known, the bare difference (marked) where they are not;
+* ``tables/same_sample.csv``  differences within one side (no interval: see the config);
+* ``tables/rank_orders.csv``  Kendall's tau of the two sides' rank orders, or why it was not
+                              computed;
+* ``numbers.json``, ``figures/perception_gap_dumbbell.*``, ``manifest.json``.
+
+Deterministic: no randomness is involved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from connection.context import (
+    diff_proportions,
+    load_published_figures,
+    proportion_ci,
+    published_figures_path,
+    rank_agreement,
+)
+from connection.errors import ConfigError
+from connection.study import Study
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_CONFIG = HERE / "perception_gap.toml"
+NO_N = "none: sample size not published"
+
+
+def read_config(path: Path) -> dict:
+    with open(path, "rb") as fh:
+        config = tomllib.load(fh)
+    if "study" not in config:
+        raise ConfigError("the config has no [study] table", file=str(path))
+    keys = [p.get("key") for p in config.get("pairs", [])] + \
+           [p.get("key") for p in config.get("same_sample", [])]
+    if None in keys or len(set(keys)) != len(keys):
+        raise ConfigError("every pair needs a unique key", file=str(path), values=keys)
+    return config
+
+
+def _figure(by_id: pd.DataFrame, fid: str, side: str | None, where: str, config_path: Path):
+    if fid not in by_id.index:
+        raise ConfigError(f"{where} names a figure that is not in the data file",
+                          file=str(config_path), values=[fid])
+    row = by_id.loc[fid]
+    if not row["confirmed"]:
+        raise ConfigError(f"{where} names an unconfirmed (status U) figure; it cannot enter a "
+                          "comparison", file=str(config_path), values=[fid])
+    if side is not None and row["side"] != side:
+        raise ConfigError(f"{where}: the figure is from the {row['side']} side",
+                          file=str(config_path), values=[fid], expected=f"a {side} figure")
+    return row
+
+
+def shares_table(figures: pd.DataFrame, level: float) -> pd.DataFrame:
+    out = figures[["id", "study", "side", "population", "question", "item", "value",
+                   "proportion", "n", "n_basis", "status", "note"]].copy()
+    known = out["n"].notna().to_numpy()
+    for col in ("ci_lower", "ci_upper", "exact_ci_lower", "exact_ci_upper"):
+        out[col] = np.nan
+    if known.any():
+        p = out.loc[known, "proportion"].to_numpy(float)
+        n = out.loc[known, "n"].to_numpy(float)
+        wilson = proportion_ci(p, n, level=level)
+        exact = proportion_ci(p, n, level=level, method="exact")
+        out.loc[known, "ci_lower"] = wilson["ci_lower"].to_numpy()
+        out.loc[known, "ci_upper"] = wilson["ci_upper"].to_numpy()
+        out.loc[known, "exact_ci_lower"] = exact["ci_lower"].to_numpy()
+        out.loc[known, "exact_ci_upper"] = exact["ci_upper"].to_numpy()
+    out["interval"] = np.where(known, f"wilson {level:.0%}", NO_N)
+    return out
+
+
+def gaps_table(pairs: list[dict], by_id: pd.DataFrame, level: float,
+               config_path: Path) -> pd.DataFrame:
+    rows = []
+    for pair in pairs:
+        where = f"pair {pair['key']!r}"
+        c = _figure(by_id, pair["consumers"], "consumers", where, config_path)
+        m = _figure(by_id, pair["marketers"], "marketers", where, config_path)
+        row = {
+            "key": pair["key"], "label": pair["label"], "study": c["study"],
+            "comparability": pair["comparability"], "why": pair.get("why", ""),
+            "consumers_id": pair["consumers"], "marketers_id": pair["marketers"],
+            "consumers_item": c["item"], "marketers_item": m["item"],
+            "consumers_share": c["proportion"], "marketers_share": m["proportion"],
+            "consumers_n": c["n"], "marketers_n": m["n"],
+            "consumers_status": c["status"], "marketers_status": m["status"],
+            "difference": c["proportion"] - m["proportion"],
+        }
+        has_interval = not (pd.isna(c["n"]) or pd.isna(m["n"]))
+        stats_cols = ["ci_lower", "ci_upper", "wald_ci_lower", "wald_ci_upper", "z", "pvalue"]
+        side_cols = ["consumers_ci_lower", "consumers_ci_upper", "marketers_ci_lower",
+                     "marketers_ci_upper"]
+        row.update(dict.fromkeys(stats_cols + side_cols, np.nan))
+        row["cohens_h"] = 2 * np.arcsin(np.sqrt(c["proportion"])) - \
+            2 * np.arcsin(np.sqrt(m["proportion"]))
+        if has_interval:
+            d = diff_proportions(c["proportion"], int(c["n"]), m["proportion"], int(m["n"]),
+                                 level=level).iloc[0]
+            row.update({k: float(d[k]) for k in stats_cols})
+            side = proportion_ci([c["proportion"], m["proportion"]], [int(c["n"]), int(m["n"])],
+                                 level=level)
+            row.update({"consumers_ci_lower": side.ci_lower[0], "consumers_ci_upper":
+                        side.ci_upper[0], "marketers_ci_lower": side.ci_lower[1],
+                        "marketers_ci_upper": side.ci_upper[1]})
+        row["has_interval"] = has_interval
+        row["interval"] = f"newcombe {level:.0%}" if has_interval else NO_N
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def rank_orders_table(spec: dict, figures: pd.DataFrame) -> pd.DataFrame:
+    """Kendall's tau per study when every reason is ranked on both sides; else why not."""
+    rows = []
+    for study_name, opts in spec.items():
+        part = figures[figures["study"] == study_name]
+        items = {side: part[part["side"] == side].set_index("item")["proportion"]
+                 for side in ("consumers", "marketers")}
+        n_items = int(opts["n_items"])
+        common = sorted(set(items["consumers"].index) & set(items["marketers"].index))
+        row = {"study": study_name, "reasons_in_list": n_items,
+               "reasons_known_consumers": len(items["consumers"]),
+               "reasons_known_marketers": len(items["marketers"]),
+               "reasons_known_both": len(common), "computed": False,
+               "tau": np.nan, "pvalue": np.nan, "concordant": np.nan, "discordant": np.nan}
+        complete = (len(common) == n_items and len(items["consumers"]) == n_items
+                    and len(items["marketers"]) == n_items)
+        if complete:
+            # rank 1 = the most often chosen reason; ties share their average rank
+            ranks = {s: v.rank(ascending=False, method="average") for s, v in items.items()}
+            res = rank_agreement(ranks["consumers"], ranks["marketers"]).iloc[0]
+            row.update({"computed": True, "tau": res.tau, "pvalue": res.pvalue,
+                        "concordant": res.concordant, "discordant": res.discordant,
+                        "reason": "all reasons ranked on both sides"})
+        else:
+            row["reason"] = (
+                f"not computed: the data file holds {len(items['consumers'])} of {n_items} "
+                f"reasons for consumers and {len(items['marketers'])} of {n_items} for the "
+                f"other side ({len(common)} on both); the full rank orders are not in the data "
+                "file and are not invented")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def run(out: Path, config_path: Path = DEFAULT_CONFIG, data_path: Path | None = None,
+        argv: list[str] | None = None, verbose: bool = True) -> dict:
+    config = read_config(config_path)
+    cfg = config["study"]
+    level = float(cfg["level"])
+    data_file = Path(data_path) if data_path is not None else published_figures_path()
+    study = Study(cfg["name"], out, seed=None, config=config, config_path=config_path,
+                  argv=argv, verbose=verbose, steps_total=5)
+
+    with study.step("published shares"):
+        every = load_published_figures(data_file, include_unconfirmed=True)
+        study.record_data(data_file, {"file": data_file.name, "rows": len(every)})
+        missing = [s for s in cfg["studies"] if s not in set(every["study"])]
+        if missing:
+            raise ConfigError("studies named in the config are not in the data file",
+                              file=str(config_path), values=missing)
+        chosen = every[every["study"].isin(cfg["studies"])]
+        figures = chosen[chosen["confirmed"]].reset_index(drop=True)
+        by_id = every.set_index("id")
+        shares = shares_table(figures, level)
+        study.table("shares", shares)
+        study.number("perception_gap.level", level)
+        study.number("perception_gap.figures_confirmed", len(figures))
+        study.number("perception_gap.figures_unconfirmed_left_out", int((~chosen.confirmed).sum()))
+        for _, row in shares.iterrows():
+            key = f"perception_gap.shares.{row['id']}"
+            study.number(f"{key}.share", row["proportion"])
+            study.number(f"{key}.status", row["status"])
+            if pd.notna(row["n"]):
+                study.number(f"{key}.n", int(row["n"]))
+                study.number(f"{key}.ci_lower", row["ci_lower"])
+                study.number(f"{key}.ci_upper", row["ci_upper"])
+            else:
+                study.number(f"{key}.interval", NO_N)
+
+    with study.step("consumer vs marketer gaps"):
+        gaps = gaps_table(config.get("pairs", []), by_id, level, config_path)
+        study.table("gaps", gaps)
+        for _, row in gaps.iterrows():
+            key = f"perception_gap.gaps.{row['key']}"
+            study.number(f"{key}.difference", row["difference"])
+            study.number(f"{key}.comparability", row["comparability"])
+            study.number(f"{key}.interval", row["interval"])
+            if row["has_interval"]:
+                study.number(f"{key}.n_consumers", int(row["consumers_n"]))
+                study.number(f"{key}.n_marketers", int(row["marketers_n"]))
+                for col in ("ci_lower", "ci_upper", "wald_ci_lower", "wald_ci_upper", "z",
+                            "pvalue", "cohens_h"):
+                    study.number(f"{key}.{col}", row[col])
+
+    with study.step("same-sample differences"):
+        rows = []
+        for spec in config.get("same_sample", []):
+            where = f"same_sample {spec['key']!r}"
+            a = _figure(by_id, spec["first"], None, where, config_path)
+            b = _figure(by_id, spec["second"], None, where, config_path)
+            if a["side"] != b["side"] or a["study"] != b["study"]:
+                raise ConfigError(f"{where}: the two figures are not from the same respondents",
+                                  file=str(config_path), values=[spec["first"], spec["second"]])
+            rows.append({"key": spec["key"], "label": spec["label"], "study": a["study"],
+                         "side": a["side"], "first_id": spec["first"],
+                         "second_id": spec["second"], "first_share": a["proportion"],
+                         "second_share": b["proportion"],
+                         "difference": a["proportion"] - b["proportion"],
+                         "interval": "none: two answers of the same respondents with unknown "
+                                     "correlation" + ("" if pd.notna(a["n"]) else
+                                                      " and unpublished n")})
+            study.number(f"perception_gap.same_sample.{spec['key']}.difference",
+                         a["proportion"] - b["proportion"])
+        study.table("same_sample", pd.DataFrame(rows, columns=[
+            "key", "label", "study", "side", "first_id", "second_id", "first_share",
+            "second_share", "difference", "interval"]))
+
+    with study.step("rank orders"):
+        ranks = rank_orders_table(config.get("rank_orders", {}), figures)
+        study.table("rank_orders", ranks)
+        for _, row in ranks.iterrows():
+            key = f"perception_gap.rank_orders.{row['study']}"
+            study.number(f"{key}.computed", bool(row["computed"]))
+            study.number(f"{key}.reasons_known_both", int(row["reasons_known_both"]))
+            if row["computed"]:
+                study.number(f"{key}.kendall_tau", row["tau"])
+                study.number(f"{key}.pvalue", row["pvalue"])
+            else:
+                study.number(f"{key}.reason", row["reason"])
+
+    with study.step("figures"):
+        from connection.plots.context import gap_dumbbell
+
+        if len(gaps):
+            study.figure("perception_gap_dumbbell", gap_dumbbell(gaps, level=level))
+
+    return study.finish()
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("results") / "perception_gap",
+                        help="results folder (default: results/perception_gap)")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG,
+                        help="study config (default: studies/perception_gap.toml)")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="published-figures file (default: the package's own)")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    args = parser.parse_args(argv)
+    run(args.out, args.config, args.data, argv=["studies/perception_gap.py", *argv],
+        verbose=not args.quiet)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
