@@ -387,9 +387,11 @@ class _Problem:
     def build(self, file: str | None, extra: list[_Problem] | None = None) -> ConnectionPackageError:
         kwargs = dict(self.kwargs)
         if extra:
-            also = "; ".join(f"{p.kwargs.get('column', '?')!r}: {p.message}" for p in extra[:5])
-            more = f" and {len(extra) - 5} more" if len(extra) > 5 else ""
-            note = f"Other problems found: {also}{more}"
+            by_message: dict[str, list[str]] = {}
+            for p in extra:
+                by_message.setdefault(p.message, []).append(repr(p.kwargs.get("column", "?")))
+            also = "; ".join(f"{', '.join(cols)}: {msg}" for msg, cols in by_message.items())
+            note = f"Also in other columns: {also}"
             kwargs["hint"] = f"{kwargs['hint']}. {note}" if kwargs.get("hint") else note
         return self.cls(self.message, file=file, **kwargs)
 
