@@ -72,6 +72,8 @@ PLACEHOLDER = re.compile(r"\{\{\s*(?P<body>.*?)\s*\}\}")
 REFERENCE = re.compile(r"(?<![\w@])@(?P<id>(?:fig|tab)-[A-Za-z0-9_-]*[A-Za-z0-9])")
 DIRECTIVE = re.compile(r"^:::\s*(?P<kind>figure|table)\s+(?P<source>\S+)\s*(?:\{(?P<attrs>.*)\})?\s*$")
 FENCE_END = re.compile(r"^:::\s*$")
+CITE_GROUP = re.compile(r"\[(?P<keys>@[A-Za-z][\w-]*(?:\s*;\s*@[A-Za-z][\w-]*)*)\]")
+CITE_INLINE = re.compile(r"(?<![\w@\[])@(?!fig-|tab-)(?P<key>[A-Za-z][\w-]*\d{4}[a-z]?)\b")
 NUMBER_LIKE = re.compile(r"(?<![\w.#-])[-+]?\d+(?:,\d{3})*(?:\.\d+)?%?")
 YEAR = re.compile(r"^(19|20)\d\d$")
 
@@ -266,10 +268,8 @@ def lint_hand_typed_numbers(text: str) -> list[tuple[int, str]]:
         if in_front:
             if line.strip() == "---":
                 in_front = False
-            elif re.match(r"^\s*[\w-]+:\s*$", line) or ":" not in line:
                 continue
-            else:
-                line = line.split(":", 1)[1]
+            line = re.sub(r"^\s*-?\s*[\w-]+:", " ", line)  # keys are names, not numbers
         if line.startswith("```"):
             in_code = not in_code
             continue
@@ -280,6 +280,8 @@ def lint_hand_typed_numbers(text: str) -> list[tuple[int, str]]:
         stripped = PLACEHOLDER.sub(" ", line)
         stripped = re.sub(r"`[^`]*`", " ", stripped)
         stripped = REFERENCE.sub(" ", stripped)
+        stripped = CITE_GROUP.sub(" ", stripped)
+        stripped = CITE_INLINE.sub(" ", stripped)
         stripped = DIRECTIVE.sub(" ", stripped)
         for match in NUMBER_LIKE.finditer(stripped):
             token = match.group(0)
@@ -304,6 +306,9 @@ class Results:
     used_files: dict[str, str] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    bibliography: dict[str, dict[str, str]] = field(default_factory=dict)
+    bibliography_path: Path | None = None
+    cited: list[str] = field(default_factory=list)
 
     def _hint(self, study: str) -> str:
         script = STUDY_SCRIPTS.get(study)
@@ -475,7 +480,49 @@ def _resolve_inline(text: str, results: Results, where: str | tuple[str, int],
             return "??"
         return refs[ident]
 
-    return REFERENCE.sub(reference, PLACEHOLDER.sub(number, text))
+    def cite_one(key: str, where: str, inline: bool) -> str:
+        entry = results.bibliography.get(key)
+        if entry is None:
+            results.errors.append(f"{where}: @{key} is not in the bibliography "
+                                  f"({results.bibliography_path or 'none given'})")
+            return "??"
+        if key not in results.cited:
+            results.cited.append(key)
+        return f"{entry['cite']} ({entry['year']})" if inline else f"{entry['cite']}, {entry['year']}"
+
+    def cite_group(match: re.Match) -> str:
+        keys = [k.strip().lstrip("@") for k in match.group("keys").split(";")]
+        return "(" + "; ".join(cite_one(k, at(match), False) for k in keys) + ")"
+
+    def cite_inline(match: re.Match) -> str:
+        return cite_one(match.group("key"), at(match), True)
+
+    text_out = PLACEHOLDER.sub(number, text)
+    text_out = CITE_GROUP.sub(cite_group, text_out)
+    text_out = CITE_INLINE.sub(cite_inline, text_out)
+    return REFERENCE.sub(reference, text_out)
+
+
+def load_bibliography(path: Path) -> dict[str, dict[str, str]]:
+    """``references.yaml``: key -> {cite: "Thomson et al.", year: 2005, text: full reference}."""
+    import yaml
+
+    if not path.exists():
+        raise PaperBuildError(f"bibliography {path} does not exist")
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    for key, entry in data.items():
+        missing = [f for f in ("cite", "year", "text") if not isinstance(entry, dict) or f not in entry]
+        if missing:
+            raise PaperBuildError(f"{path}: entry {key!r} lacks {', '.join(missing)}")
+    return {str(k): {f: str(v[f]) for f in ("cite", "year", "text")} for k, v in data.items()}
+
+
+def _references_md(results: Results) -> str:
+    if not results.cited:
+        return ""
+    entries = sorted(results.cited, key=lambda k: (results.bibliography[k]["text"].lower()))
+    return "\n## References\n\n" + "\n\n".join(results.bibliography[k]["text"]
+                                                  for k in entries) + "\n"
 
 
 def _split_pairs(text: str, what: str, where: str) -> list[tuple[str, str]]:
@@ -625,6 +672,9 @@ def build(results_dir: str | os.PathLike = DEFAULT_RESULTS, out_dir: str | os.Pa
     out = Path(out_dir)
     (out / "figures").mkdir(parents=True, exist_ok=True)
     labels = {str(k): str(v) for k, v in (src.meta.get("labels") or {}).items()}
+    if src.meta.get("bibliography"):
+        results.bibliography_path = (src.path.parent / str(src.meta["bibliography"])).resolve()
+        results.bibliography = load_bibliography(results.bibliography_path)
 
     # number figures and tables in order of appearance, so references resolve before rendering
     refs: dict[str, str] = {}
@@ -646,6 +696,13 @@ def build(results_dir: str | os.PathLike = DEFAULT_RESULTS, out_dir: str | os.Pa
         if rendered.startswith("<p>") and rendered.endswith("</p>") and rendered.count("<p>") == 1:
             rendered = rendered[3:-4]
         return rendered
+
+    # front matter: title, authors, abstract (which may cite numbers too)
+    meta_where = f"{src.path.name} front matter"
+    title = _resolve_inline(str(src.meta.get("title", "Untitled")), results, meta_where, refs, draft)
+    subtitle = _resolve_inline(str(src.meta.get("subtitle", "")), results, meta_where, refs, draft)
+    authors = src.meta.get("authors") or []
+    abstract = _resolve_inline(str(src.meta.get("abstract", "")), results, meta_where, refs, draft)
 
     html_parts: list[str] = []
     md_parts: list[str] = []
@@ -705,12 +762,11 @@ def build(results_dir: str | os.PathLike = DEFAULT_RESULTS, out_dir: str | os.Pa
                                           part.ident))
             md_parts.append(_md_table(header, cells, numeric, caption))
 
-    # front matter: title, authors, abstract (which may cite numbers too)
-    meta_where = f"{src.path.name} front matter"
-    title = _resolve_inline(str(src.meta.get("title", "Untitled")), results, meta_where, refs, draft)
-    subtitle = _resolve_inline(str(src.meta.get("subtitle", "")), results, meta_where, refs, draft)
-    authors = src.meta.get("authors") or []
-    abstract = _resolve_inline(str(src.meta.get("abstract", "")), results, meta_where, refs, draft)
+
+    references = _references_md(results)
+    if references:
+        html_parts.append(md(references))
+        md_parts.append(references)
 
     if results.errors and not draft:
         listing = "\n  - ".join(dict.fromkeys(results.errors))
@@ -753,6 +809,9 @@ def build(results_dir: str | os.PathLike = DEFAULT_RESULTS, out_dir: str | os.Pa
     provenance = {
         "source": {"path": _rel(src.path), "sha256": sha256_file(src.path)},
         "builder": {"path": _rel(Path(__file__)), "sha256": sha256_file(Path(__file__))},
+        "bibliography": (None if results.bibliography_path is None else
+                         {"path": _rel(results.bibliography_path),
+                          "sha256": sha256_file(results.bibliography_path)}),
         "results_dir": str(results.root),
         "numbers": dict(sorted(results.used_numbers.items())),
         "manifest_values": dict(sorted(results.used_manifest.items())),
@@ -880,6 +939,11 @@ def check(out_dir: str | os.PathLike = DEFAULT_OUT, results_dir: str | os.PathLi
     src = Path(source) if source is not None else ROOT / prov["source"]["path"]
     if src.exists() and sha256_file(src) != prov["source"]["sha256"]:
         problems.append(f"{src} changed since the paper was built")
+    bib = prov.get("bibliography")
+    if bib:
+        bib_path = Path(bib["path"]) if Path(bib["path"]).is_absolute() else ROOT / bib["path"]
+        if not bib_path.exists() or sha256_file(bib_path) != bib["sha256"]:
+            problems.append(f"{bib_path} is missing or changed since the paper was built")
     for name, digest in prov["outputs"].items():
         path = out / name
         if not path.exists() or sha256_file(path) != digest:

@@ -269,3 +269,20 @@ def test_the_manuscript_parses_and_every_reference_has_a_target():
     assert cited <= ids, f"references without a figure/table: {cited - ids}"
     sources = [part.source for part in src.body if isinstance(part, pb.Block)]
     assert all(":" in s for s in sources)
+
+
+def test_citations_resolve_and_the_reference_list_holds_only_cited_works(toy):
+    results, source, out = toy
+    (source.parent / "refs.yaml").write_text(
+        "smith2001:\n  cite: Smith\n  year: 2001\n  text: Smith, A. (2001). A book.\n"
+        "jones2002:\n  cite: Jones & Lee\n  year: 2002\n  text: Jones, B., & Lee, C. (2002). A paper.\n"
+        "unused1999:\n  cite: Nobody\n  year: 1999\n  text: Nobody (1999). Never cited.\n")
+    text = MANUSCRIPT.replace("---\n\n## Results", "bibliography: refs.yaml\n---\n\n## Results")
+    source.write_text(text + "\nAs @smith2001 showed [@jones2002; @smith2001].\n")
+    page = pb.build(results, out, source, pdf=False, verbose=False).html.read_text()
+    assert "As Smith (2001) showed (Jones &amp; Lee, 2002; Smith, 2001)." in page
+    assert "Jones, B., &amp; Lee, C. (2002). A paper." in page and "Never cited" not in page
+    assert page.index("Jones, B.") < page.index("Smith, A.")  # sorted by author
+    source.write_text(text + "\nAs [@smyth2001].\n")
+    with pytest.raises(pb.PaperBuildError, match=r"@smyth2001 is not in the bibliography"):
+        pb.build(results, out, source, pdf=False, verbose=False)
