@@ -1,0 +1,255 @@
+"""The context studies (studies/why_like.py, studies/perception_gap.py) end to end."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from connection._io import sha256_file
+from connection.context import diff_proportions, load_published_figures, published_figures_path
+from connection.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+STUDIES = ROOT / "studies"
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(f"_study_{name}", STUDIES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Each study run twice: once as a script in a fresh process, once in this process."""
+    out = {}
+    for name in ("why_like", "perception_gap"):
+        first = tmp_path_factory.mktemp(f"{name}_1")
+        second = tmp_path_factory.mktemp(f"{name}_2")
+        subprocess.run([sys.executable, str(STUDIES / f"{name}.py"), "--out", str(first),
+                        "--quiet"], check=True, cwd=ROOT, timeout=300)
+        load_script(name).main(["--out", str(second), "--quiet"])
+        out[name] = (first, second)
+    return out
+
+
+def outputs(folder: Path):
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("name", ["why_like", "perception_gap"])
+def test_two_runs_give_identical_tables_numbers_and_figures(runs, name):
+    first, second = runs[name]
+    files = outputs(first)
+    assert files == outputs(second)
+    assert "numbers.json" in files and "manifest.json" in files
+    tables = [f for f in files if f.startswith("tables/")]
+    figures = [f for f in files if f.startswith("figures/")]
+    assert tables and figures
+    assert {Path(f).suffix for f in figures} == {".png", ".pdf"}
+    for rel in [*tables, "numbers.json", *figures]:
+        assert (first / rel).read_bytes() == (second / rel).read_bytes(), rel
+
+
+@pytest.mark.parametrize("name", ["why_like", "perception_gap"])
+def test_manifest_hashes_every_output_and_the_data_file(runs, name):
+    folder = runs[name][0]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    listed = manifest["outputs"]
+    assert set(listed) == set(outputs(folder)) - {"manifest.json"}
+    for rel, digest in listed.items():
+        assert sha256_file(folder / rel) == digest
+    assert manifest["data_sha256"] == sha256_file(published_figures_path())
+    assert manifest["study"] == name
+
+
+# --------------------------------------------------------------------------- why_like
+def test_why_like_numbers_trace_to_the_data_file(runs):
+    folder = runs["why_like"][0]
+    numbers = json.loads((folder / "numbers.json").read_text())["why_like"]
+    every = load_published_figures(include_unconfirmed=True)
+    nielsen = every[every.study == "nielsen_2011"].set_index("id")
+    confirmed = nielsen[nielsen.confirmed]
+    assert numbers["share"] == pytest.approx(confirmed.proportion.to_dict())
+    assert numbers["n_published"] is False
+    assert numbers["reasons_unconfirmed"] == int((~nielsen.confirmed).sum())
+    p1, p2 = nielsen.loc["nielsen_discounts", "proportion"], nielsen.loc["nielsen_support",
+                                                                         "proportion"]
+    comp = numbers["comparison"]
+    assert comp["difference"] == pytest.approx(p1 - p2)
+    # independent threshold search: smallest n where the exact conditional binomial test's normal
+    # form (respondents choosing either answer, split p1 : p2) rejects at 5%
+    ns = np.arange(1, 2000)
+    z = (p1 / (p1 + p2) - 0.5) / np.sqrt(0.25 / (ns * (p1 + p2)))
+    assert comp["min_n_significant"] == int(ns[np.argmax(2 * stats.norm.sf(z) <= 0.05)])
+    # the interval at n = 1000 from the multinomial variance by hand
+    se = np.sqrt((p1 + p2 - (p1 - p2) ** 2) / 1000)
+    assert comp["at_n_1000"]["ci_lower"] == pytest.approx(p1 - p2 - 1.959963985 * se, rel=1e-8)
+
+
+def test_why_like_keeps_unconfirmed_shares_labelled_and_out_of_statistics(runs):
+    folder = runs["why_like"][0]
+    reasons = pd.read_csv(folder / "tables" / "reasons.csv")
+    unconfirmed = reasons[reasons.status == "U"]
+    assert len(unconfirmed) == 2
+    assert not unconfirmed.used_in_statistics.any()
+    assert unconfirmed.note.str.contains("UNCONFIRMED").all()
+    assert (reasons.interval == "none: sample size not published").all()
+    numbers = json.loads((folder / "numbers.json").read_text())["why_like"]
+    assert not set(unconfirmed.id) & set(numbers["share"])
+    at_marks = pd.read_csv(folder / "tables" / "ci_at_marks.csv")
+    assert at_marks.n_status.str.startswith("hypothetical").all()
+
+
+def test_why_like_curve_table_is_the_wilson_interval_over_the_grid(runs):
+    folder = runs["why_like"][0]
+    curve = pd.read_csv(folder / "tables" / "ci_by_n.csv")
+    z = stats.norm.ppf(0.975)
+    n, p = curve.n.to_numpy(float), curve.proportion.to_numpy(float)
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    np.testing.assert_allclose(curve.ci_lower, centre - half, rtol=1e-8)
+    np.testing.assert_allclose(curve.ci_upper, centre + half, rtol=1e-8)
+    assert curve.n.min() >= 50 and curve.n.max() <= 20000
+
+
+# --------------------------------------------------------------------------- perception_gap
+def test_perception_gap_intervals_only_where_both_n_are_published(runs):
+    folder = runs["perception_gap"][0]
+    gaps = pd.read_csv(folder / "tables" / "gaps.csv").set_index("key")
+    every = load_published_figures().set_index("id")
+    for _, row in gaps.iterrows():
+        n_c, n_m = every.loc[row.consumers_id, "n"], every.loc[row.marketers_id, "n"]
+        assert row.consumers_share == every.loc[row.consumers_id, "proportion"]
+        assert row.marketers_share == every.loc[row.marketers_id, "proportion"]
+        if pd.isna(n_c) or pd.isna(n_m):
+            assert not row.has_interval and row.interval == "none: sample size not published"
+            assert np.isnan([row.ci_lower, row.ci_upper, row.z, row.pvalue]).all()
+            assert pd.isna(row.consumers_n) and pd.isna(row.marketers_n)  # nothing invented
+        else:
+            assert (row.consumers_n, row.marketers_n) == (n_c, n_m)
+            ref = diff_proportions(row.consumers_share, n_c, row.marketers_share, n_m).iloc[0]
+            assert row.ci_lower == pytest.approx(ref.ci_lower, rel=1e-8)
+            assert row.z == pytest.approx(ref.z, rel=1e-8)
+    assert set(gaps.index[gaps.has_interval]) == {"ibm_feel_connected", "cmo_exclusive_offers"}
+    assert set(gaps.index[~gaps.has_interval]) == {"pivot_rewards", "pivot_feedback"}
+
+
+def test_perception_gap_headline_against_hand_newcombe(runs):
+    numbers = json.loads((runs["perception_gap"][0] / "numbers.json").read_text())
+    gap = numbers["perception_gap"]["gaps"]["ibm_feel_connected"]
+    p1, n1, p2, n2 = 0.33, 1056, 0.64, 329
+    z = stats.norm.ppf(0.975)
+
+    def wilson(p, n):
+        c = (p + z * z / (2 * n)) / (1 + z * z / n)
+        h = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+        return c - h, c + h
+
+    (l1, u1), (l2, u2) = wilson(p1, n1), wilson(p2, n2)
+    assert gap["ci_lower"] == pytest.approx(p1 - p2 - np.hypot(p1 - l1, u2 - p2), rel=1e-8)
+    assert gap["ci_upper"] == pytest.approx(p1 - p2 + np.hypot(u1 - p1, p2 - l2), rel=1e-8)
+    pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
+    z_test = (p1 - p2) / np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    assert gap["z"] == pytest.approx(z_test, rel=1e-8)
+
+
+def test_perception_gap_does_not_rank_a_partial_order(runs):
+    folder = runs["perception_gap"][0]
+    ranks = pd.read_csv(folder / "tables" / "rank_orders.csv").set_index("study")
+    ibm = ranks.loc["ibm_2011"]
+    assert not ibm.computed and np.isnan(ibm.tau)
+    assert "not invented" in ibm.reason
+    numbers = json.loads((folder / "numbers.json").read_text())["perception_gap"]
+    assert numbers["rank_orders"]["ibm_2011"]["computed"] is False
+    assert "kendall_tau" not in numbers["rank_orders"]["ibm_2011"]
+
+
+def test_shares_table_n_and_intervals_follow_the_data_file(runs):
+    shares = pd.read_csv(runs["perception_gap"][0] / "tables" / "shares.csv")
+    every = load_published_figures().set_index("id")
+    assert (shares.status != "U").all()
+    for _, row in shares.iterrows():
+        published = every.loc[row.id, "n"]
+        if pd.isna(published):
+            assert pd.isna(row.n) and np.isnan(row.ci_lower)
+        else:
+            assert row.n == published and row.ci_lower < row.proportion < row.ci_upper
+            assert row.exact_ci_lower <= row.ci_lower + 0.01
+
+
+# --------------------------------------------------------------------------- the rank-order path
+def with_fixture_study(tmp_path, consumer_values, marketer_values):
+    """The shipped file plus a made-up test study whose 12 reasons are known on both sides."""
+    base = pd.read_csv(published_figures_path(), dtype=str, keep_default_na=False)
+    template = base.iloc[0].to_dict()
+    rows = []
+    for side, values in (("consumers", consumer_values), ("marketers", marketer_values)):
+        for i, v in enumerate(values):
+            rows.append({**template, "id": f"fixture_{side}_{i}", "study": "fixture_ranks",
+                         "source": "test fixture (not a published study)", "side": side,
+                         "item": f"reason {i}", "value": str(v), "n": "", "n_basis": "unknown",
+                         "status": "S"})
+    path = tmp_path / "figures.csv"
+    pd.concat([base, pd.DataFrame(rows)], ignore_index=True).to_csv(path, index=False)
+    config = (STUDIES / "perception_gap.toml").read_text().replace(
+        'studies = ["cmo_lithium_2011", "ibm_2011", "pivot_solis_2012"]',
+        'studies = ["cmo_lithium_2011", "ibm_2011", "pivot_solis_2012", "fixture_ranks"]')
+    config += "\n[rank_orders.fixture_ranks]\nn_items = 12\n"
+    config_path = tmp_path / "config.toml"
+    config_path.write_text(config)
+    return path, config_path
+
+
+def test_rank_orders_computed_when_every_reason_is_in_the_data_file(tmp_path):
+    consumers = [61, 55, 53, 52, 49, 47, 33, 30, 22, 20, 17, 12]
+    marketers = [40, 60, 45, 51, 73, 71, 64, 66, 61, 30, 28, 25]
+    data, config = with_fixture_study(tmp_path, consumers, marketers)
+    load_script("perception_gap").run(tmp_path / "out", config, data, verbose=False)
+    ranks = pd.read_csv(tmp_path / "out" / "tables" / "rank_orders.csv").set_index("study")
+    row = ranks.loc["fixture_ranks"]
+    ref = stats.kendalltau(consumers, marketers)
+    assert row.computed and row.reasons_known_both == 12
+    assert row.tau == pytest.approx(ref.statistic, rel=1e-9)  # tables keep 10 digits
+    assert row.pvalue == pytest.approx(ref.pvalue, rel=1e-8)
+    assert not ranks.loc["ibm_2011"].computed
+
+
+def test_rank_orders_refused_with_one_reason_missing(tmp_path):
+    data, config = with_fixture_study(tmp_path, list(range(12, 0, -1)), list(range(11, 0, -1)))
+    load_script("perception_gap").run(tmp_path / "out", config, data, verbose=False)
+    row = pd.read_csv(tmp_path / "out" / "tables" / "rank_orders.csv").set_index(
+        "study").loc["fixture_ranks"]
+    assert not row.computed and "11 of 12" in row.reason
+
+
+@pytest.mark.parametrize("old,new,match", [
+    ('marketers = "ibm_exec_feel_connected"', 'marketers = "ibm_cons_discounts"',
+     "from the consumers side"),
+    ('consumers = "pivot_cons_rewards"', 'consumers = "no_such_figure"', "not in the data file"),
+])
+def test_perception_gap_config_errors_name_the_pair(tmp_path, old, new, match):
+    text = (STUDIES / "perception_gap.toml").read_text()
+    assert old in text
+    config = tmp_path / "bad.toml"
+    config.write_text(text.replace(old, new))
+    with pytest.raises(ConfigError, match=match) as err:
+        load_script("perception_gap").run(tmp_path / "out", config, verbose=False)
+    assert "bad.toml" in str(err.value)
+
+
+def test_why_like_refuses_an_unconfirmed_share_in_a_statistic(tmp_path):
+    text = (STUDIES / "why_like.toml").read_text()
+    config = tmp_path / "bad.toml"
+    config.write_text(text.replace('share_2 = "nielsen_support"', 'share_2 = "nielsen_other"'))
+    with pytest.raises(ConfigError, match="unconfirmed"):
+        load_script("why_like").run(tmp_path / "out", config, verbose=False)
