@@ -1,0 +1,230 @@
+"""Estimation from sufficient statistics: ML discrepancy, analytic gradient, Fisher scoring,
+information matrices, sandwich (MLR) and the Yuan-Bentler (Mplus variant) scaling.
+
+Conventions follow lavaan 0.6: the sample covariance divides by N; the ML discrepancy of group
+g is ``F_g = log|Sigma| + tr(S Sigma^-1) - log|S| - p (+ (m - mu)' Sigma^-1 (m - mu))``, the
+total is ``F = sum_g (n_g / N) F_g``, lavaan's ``fmin = F / 2`` and ``chisq = N F``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import linalg
+
+__all__ = ["GroupStats", "Moments", "Problem", "fisher_scoring", "ml_discrepancy"]
+
+
+@dataclass
+class GroupStats:
+    """Sufficient statistics of one group (covariance with divisor n), and the rows if kept."""
+
+    n: int
+    mean: np.ndarray
+    cov: np.ndarray
+    data: np.ndarray | None = None  # complete rows (listwise) for casewise scores
+    logdet: float = np.nan
+
+    def __post_init__(self):
+        sign, logdet = np.linalg.slogdet(self.cov)
+        self.logdet = float(logdet) if sign > 0 else -np.inf
+
+
+@dataclass
+class Moments:
+    """Implied moments of one group with their Jacobians w.r.t. the free parameters."""
+
+    sigma: np.ndarray
+    mu: np.ndarray
+    dsigma: np.ndarray | None = None  # (q, p, p)
+    dmu: np.ndarray | None = None  # (q, p) or None without a mean structure
+
+
+class Problem:
+    """A model as a map theta -> per-group moments, fitted to per-group statistics by ML."""
+
+    def __init__(self, moments: Callable, stats: list[GroupStats], npar: int,
+                 meanstructure: bool):
+        self.moments = moments  # (theta, derivatives: bool) -> list[Moments]
+        self.stats = stats
+        self.npar = npar
+        self.meanstructure = meanstructure
+        self.ntotal = int(sum(s.n for s in stats))
+        self.weights = np.array([s.n / self.ntotal for s in stats])
+
+    # -------------------------------------------------------------- discrepancy
+    def objective(self, theta) -> float:
+        try:
+            mom = self.moments(theta, False)
+        except (np.linalg.LinAlgError, FloatingPointError, ValueError):
+            return np.inf
+        total = 0.0
+        for w, st, mo in zip(self.weights, self.stats, mom):
+            f = ml_discrepancy(st, mo, self.meanstructure)
+            if not np.isfinite(f):
+                return np.inf
+            total += w * f
+        return total
+
+    def group_discrepancies(self, theta) -> np.ndarray:
+        mom = self.moments(theta, False)
+        return np.array([ml_discrepancy(st, mo, self.meanstructure)
+                         for st, mo in zip(self.stats, mom)])
+
+    def gradient_and_information(self, theta, *, information: bool = True):
+        """Gradient of F and its expected Hessian E (so that vcov = 2/N E^-1)."""
+        mom = self.moments(theta, True)
+        q = self.npar
+        grad = np.zeros(q)
+        info = np.zeros((q, q)) if information else None
+        for w, st, mo in zip(self.weights, self.stats, mom):
+            g, e = _group_grad_info(st, mo, self.meanstructure, information)
+            grad += w * g
+            if information:
+                info += w * e
+        return grad, info
+
+    def gradient(self, theta) -> np.ndarray:
+        return self.gradient_and_information(theta, information=False)[0]
+
+    def hessian(self, theta, step: float = 1e-5) -> np.ndarray:
+        """Observed Hessian of F by central differences of the analytic gradient."""
+        q = self.npar
+        hess = np.zeros((q, q))
+        for k in range(q):
+            h = step * max(1.0, abs(theta[k]))
+            tp, tm = theta.copy(), theta.copy()
+            tp[k] += h
+            tm[k] -= h
+            hess[:, k] = (self.gradient(tp) - self.gradient(tm)) / (2 * h)
+        return 0.5 * (hess + hess.T)
+
+    # -------------------------------------------------------------- casewise scores
+    def casewise_scores(self, theta, chunk: int = 50_000) -> list[np.ndarray]:
+        """Scores of each case's log-likelihood w.r.t. theta, per group (n_g x q)."""
+        mom = self.moments(theta, True)
+        out = []
+        for st, mo in zip(self.stats, mom):
+            if st.data is None:
+                raise ValueError("casewise scores need the raw data")
+            mu = mo.mu if self.meanstructure else st.mean
+            out.append(_moment_scores(st.data, mo.sigma, mu, mo.dsigma,
+                                      mo.dmu if self.meanstructure else None, chunk))
+        return out
+
+
+def ml_discrepancy(st: GroupStats, mo: Moments, meanstructure: bool) -> float:
+    try:
+        chol = linalg.cholesky(mo.sigma, lower=True)
+    except (linalg.LinAlgError, ValueError):
+        return np.inf
+    logdet = 2.0 * np.sum(np.log(np.diag(chol)))
+    inv_l = linalg.solve_triangular(chol, np.eye(len(chol)), lower=True)
+    sinv = inv_l.T @ inv_l
+    p = len(chol)
+    f = logdet + np.sum(sinv * st.cov) - st.logdet - p
+    if meanstructure:
+        d = st.mean - mo.mu
+        f += d @ sinv @ d
+    return float(f)
+
+
+def _group_grad_info(st: GroupStats, mo: Moments, meanstructure: bool, information: bool):
+    chol = linalg.cholesky(mo.sigma, lower=True)
+    p = len(chol)
+    inv_l = linalg.solve_triangular(chol, np.eye(p), lower=True)
+    sinv = inv_l.T @ inv_l
+    dsig = mo.dsigma
+    q = dsig.shape[0]
+    if meanstructure:
+        d = st.mean - mo.mu
+        r = sinv @ d
+        wm = sinv - sinv @ (st.cov + np.outer(d, d)) @ sinv
+    else:
+        wm = sinv - sinv @ st.cov @ sinv
+    grad = np.einsum("kij,ij->k", dsig, wm, optimize=True)
+    if meanstructure:
+        grad -= 2.0 * (mo.dmu @ r)
+    info = None
+    if information:
+        m = inv_l @ dsig @ inv_l.T  # (q, p, p) symmetric
+        flat = m.reshape(q, -1)
+        info = flat @ flat.T
+        if meanstructure:
+            u = mo.dmu @ inv_l.T
+            info += 2.0 * (u @ u.T)
+    return grad, info
+
+
+def _moment_scores(data, sigma, mu, dsigma, dmu, chunk):
+    """Casewise scores: 0.5 (z' dS z - tr(S^-1 dS)) + z' dmu, z = Sigma^-1 (y - mu)."""
+    sinv = np.linalg.inv(sigma)
+    sinv = 0.5 * (sinv + sinv.T)
+    q, p = dsigma.shape[0], dsigma.shape[1]
+    ds_flat = dsigma.reshape(q, p * p).T  # (p^2, q)
+    tr_term = np.einsum("ij,kji->k", sinv, dsigma)
+    n = data.shape[0]
+    out = np.empty((n, q))
+    for start in range(0, n, chunk):
+        y = data[start:start + chunk] - mu
+        z = y @ sinv
+        zz = (z[:, :, None] * z[:, None, :]).reshape(len(z), p * p)
+        s = 0.5 * (zz @ ds_flat - tr_term)
+        if dmu is not None:
+            s += z @ dmu.T
+        out[start:start + chunk] = s
+    return out
+
+
+def fisher_scoring(problem: Problem, theta0: np.ndarray, *, max_iter: int = 500,
+                   tol: float = 1e-9):
+    """Fisher scoring with step halving; falls back to L-BFGS-B when a step cannot improve.
+
+    Returns (theta, converged, iterations, message).
+    """
+    theta = np.asarray(theta0, dtype=float).copy()
+    f = problem.objective(theta)
+    if not np.isfinite(f):
+        return theta, False, 0, "the starting values imply a covariance matrix that is not " \
+                                "positive definite"
+    it = 0
+    for it in range(1, max_iter + 1):
+        grad, info = problem.gradient_and_information(theta)
+        try:
+            step = linalg.solve(info, grad, assume_a="sym")
+        except (linalg.LinAlgError, ValueError):
+            step = np.linalg.lstsq(info, grad, rcond=None)[0]
+        if not np.all(np.isfinite(step)):
+            break
+        alpha = 1.0
+        improved = False
+        for _ in range(30):
+            cand = theta - alpha * step
+            fc = problem.objective(cand)
+            if np.isfinite(fc) and fc <= f + 1e-14 * max(1.0, abs(f)):
+                improved = True
+                break
+            alpha *= 0.5
+        if not improved:
+            break
+        delta = np.max(np.abs(cand - theta))
+        theta, f_old, f = cand, f, fc
+        if delta < tol * (1 + np.max(np.abs(theta))) or (abs(f_old - f) < 1e-15 and delta < 1e-6):
+            grad = problem.gradient(theta)
+            if np.max(np.abs(grad)) < 1e-5:
+                return theta, True, it, "converged"
+    grad = problem.gradient(theta)
+    if np.max(np.abs(grad)) < 1e-7:
+        return theta, True, it, "converged"
+    # fallback: quasi-Newton on the same objective
+    from scipy.optimize import minimize
+
+    res = minimize(problem.objective, theta, jac=problem.gradient, method="L-BFGS-B",
+                   options=dict(maxiter=5000, ftol=1e-15, gtol=1e-9))
+    theta = res.x
+    grad = problem.gradient(theta)
+    ok = bool(np.isfinite(res.fun) and np.max(np.abs(grad)) < 1e-4)
+    return theta, ok, it + int(res.nit), ("converged" if ok else
+                                          f"optimiser stopped: {res.message}")

@@ -1,0 +1,889 @@
+"""``cfa()`` / ``sem()`` and the :class:`Fit` result."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import linalg, stats
+
+from connection.errors import (
+    ConvergenceWarning,
+    EstimationError,
+    ExclusionWarning,
+    GroupError,
+    HeywoodCaseWarning,
+    IdentificationWarning,
+    MissingColumnError,
+    ModelSpecificationError,
+    NonNumericError,
+    NotPositiveDefiniteWarning,
+)
+from connection.sem import measures
+from connection.sem.estimate import GroupStats, Moments, Problem, fisher_scoring
+from connection.sem.model import ModelStructure
+from connection.sem.partable import ParameterTable, build_table
+from connection.sem.start import start_values
+from connection.sem.syntax import evaluate_expression, parse_expression, parse_statements
+
+__all__ = ["cfa", "sem", "Fit", "parse_model"]
+
+_EST_COLUMNS = ["lhs", "op", "rhs", "group", "label", "est", "se", "z", "pvalue", "ci_lower",
+                "ci_upper", "std_lv", "std_all"]
+
+
+def parse_model(text: str, *, ngroups: int = 1, std_lv: bool = False,
+                meanstructure: bool = False, group_equal=(), group_partial=()) -> ParameterTable:
+    """Parse lavaan model syntax into a full :class:`ParameterTable` (cfa()/sem() defaults).
+
+    Examples
+    --------
+    >>> from connection.sem import parse_model
+    >>> pt = parse_model("visual =~ x1 + x2 + x3\\ntextual =~ x4 + x5 + x6")
+    >>> pt.lv_names, pt.npar
+    (['visual', 'textual'], 13)
+    """
+    return build_table(text, ngroups=ngroups, std_lv=std_lv, meanstructure=meanstructure,
+                       group_equal=group_equal, group_partial=group_partial)
+
+
+# ---------------------------------------------------------------------------- data handling
+def _prepare_data(data, ov_names, group, missing):
+    if not isinstance(data, pd.DataFrame):
+        if isinstance(data, np.ndarray):
+            raise ModelSpecificationError(
+                "data must be a pandas DataFrame whose columns are the model's variables",
+                hint="wrap the array: pd.DataFrame(array, columns=[...])")
+        raise ModelSpecificationError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    absent = [v for v in ov_names if v not in data.columns]
+    if absent:
+        raise MissingColumnError(
+            "model variable(s) not found in the data: " + ", ".join(absent),
+            column=absent[0], expected="columns named as in the model text",
+            hint="check the spelling in the model, or rename the data columns")
+    if group is not None and group not in data.columns:
+        raise MissingColumnError(f"group column {group!r} not found in the data", column=group)
+    for v in ov_names:
+        col = data[v]
+        if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
+            converted = pd.to_numeric(col, errors="coerce")
+            bad = col[converted.isna() & col.notna()]
+            raise NonNumericError(
+                f"variable {v!r} is not numeric", column=v,
+                rows=[int(i) + 1 for i in np.flatnonzero(converted.isna() & col.notna())[:10]],
+                values=list(bad.iloc[:10]), expected="numbers (missing values as NaN)")
+    x = data[ov_names].to_numpy(dtype=float)
+    if group is not None:
+        gcol = data[group]
+        gmiss = gcol.isna().to_numpy()
+        labels = list(pd.unique(gcol[~gmiss]))
+    else:
+        gmiss = np.zeros(len(data), dtype=bool)
+        labels = [1]
+    rowmiss = np.isnan(x).any(axis=1)
+    if missing == "listwise":
+        keep = ~rowmiss & ~gmiss
+    else:
+        allmiss = np.isnan(x).all(axis=1)
+        keep = ~allmiss & ~gmiss
+    dropped = int((~keep).sum())
+    if dropped:
+        reason = "a missing value in a model variable" if missing == "listwise" else \
+            "no observed model variable"
+        if group is not None and gmiss.any():
+            reason += f" or a missing group ({group!r})"
+        warnings.warn(ExclusionWarning(
+            f"{dropped} of {len(data)} rows excluded ({reason}); the rows used are in "
+            "fit.rows_used" + ("; consider missing='ml' (FIML)" if missing == "listwise" else "")),
+            stacklevel=4)
+    groups = []
+    index = data.index.to_numpy()
+    for lab in labels:
+        sel = keep if group is None else keep & (data[group].to_numpy() == lab)
+        groups.append((lab, x[sel], index[sel]))
+    return labels, groups
+
+
+def _stats_from_rows(x: np.ndarray, keep_data: bool) -> GroupStats:
+    n = x.shape[0]
+    mean = x.mean(axis=0)
+    # shifted cross-product: stable and one pass over the data through BLAS
+    xc = x - mean
+    cov = (xc.T @ xc) / n
+    return GroupStats(n=n, mean=mean, cov=0.5 * (cov + cov.T), data=x if keep_data else None)
+
+
+def _stats_from_user(sample_stats, ov_names):
+    items = sample_stats if isinstance(sample_stats, list | tuple) else [sample_stats]
+    out, labels = [], []
+    for g, item in enumerate(items):
+        cov = item["cov"]
+        names = list(cov.columns) if isinstance(cov, pd.DataFrame) else None
+        cov = np.asarray(cov, dtype=float)
+        mean = item.get("mean")
+        mean = np.zeros(len(cov)) if mean is None else np.asarray(
+            mean.reindex(names).to_numpy() if isinstance(mean, pd.Series) and names else mean,
+            dtype=float)
+        if names is not None:
+            absent = [v for v in ov_names if v not in names]
+            if absent:
+                raise MissingColumnError("model variable(s) not in sample_stats['cov']: "
+                                         + ", ".join(absent), column=absent[0])
+            idx = [names.index(v) for v in ov_names]
+            cov = cov[np.ix_(idx, idx)]
+            mean = mean[idx]
+        n = int(item["n"])
+        # like lavaan: a supplied covariance is taken as unbiased (n - 1) and rescaled to n
+        cov = cov * (n - 1) / n
+        out.append(GroupStats(n=n, mean=mean, cov=cov))
+        labels.append(item.get("label", g + 1 if len(items) > 1 else 1))
+    return labels, out
+
+
+# ---------------------------------------------------------------------------- fitting
+def _fit(model, data, *, group, estimator, missing, std_lv, group_equal, group_partial,
+         meanstructure, sample_stats, kind, start=None):
+    estimator = str(estimator).upper()
+    if estimator not in ("ML", "MLR"):
+        raise ModelSpecificationError(f"unknown estimator {estimator!r}", expected="'ML' or 'MLR'")
+    missing = {"listwise": "listwise", "ml": "ml", "fiml": "ml", "direct": "ml"}.get(
+        str(missing).lower())
+    if missing is None:
+        raise ModelSpecificationError("unknown missing-data option",
+                                      expected="'listwise' or 'ml' (FIML)")
+    statements = parse_statements(model) if isinstance(model, str) else model
+    # a first table (one group) gives the variable names needed to read the data
+    probe = build_table(statements, ngroups=1)
+    ov_names = probe.ov_names
+    if sample_stats is not None:
+        if missing == "ml" or estimator == "MLR":
+            raise ModelSpecificationError(
+                "missing='ml' and estimator='MLR' need the raw data, not sample_stats")
+        labels, gstats = _stats_from_user(sample_stats, ov_names)
+        rows_used = None
+    else:
+        labels, groups = _prepare_data(data, ov_names, group, missing)
+        gstats = []
+        for lab, x, _idx in groups:
+            if x.shape[0] < 2:
+                raise GroupError(f"group {lab!r} has {x.shape[0]} usable row(s)",
+                                 column=group, values=[lab], expected="at least 2 rows")
+            if missing == "ml":
+                gstats.append(None)
+            else:
+                gstats.append(_stats_from_rows(x, keep_data=True))
+        rows_used = np.concatenate([idx for _, _, idx in groups])
+    ngroups = len(labels)
+    if meanstructure is None:
+        meanstructure = ngroups > 1 or missing == "ml"
+    if missing == "ml":
+        meanstructure = True
+    pt = build_table(statements, ngroups=ngroups, std_lv=std_lv, meanstructure=meanstructure,
+                     group_equal=group_equal if ngroups > 1 else (),
+                     group_partial=group_partial, auto_cov_y=True)
+    if missing == "ml":
+        from connection.sem.missing import fiml_group_stats
+
+        gstats = [fiml_group_stats(x) for _, x, _ in groups]
+    options = dict(group=group, estimator=estimator, missing=missing, std_lv=std_lv,
+                   group_equal=tuple(group_equal) if not isinstance(group_equal, str)
+                   else (group_equal,),
+                   group_partial=tuple(group_partial) if not isinstance(group_partial, str)
+                   else (group_partial,),
+                   meanstructure=meanstructure, sample_stats=sample_stats, kind=kind)
+    return Fit._estimate(model, data, pt, labels, gstats, rows_used, options, start)
+
+
+def cfa(model, data=None, *, group=None, estimator="ML", missing="listwise", std_lv=False,
+        group_equal=(), group_partial=(), meanstructure=None, sample_stats=None,
+        start=None) -> Fit:
+    """Confirmatory factor analysis (lavaan's ``cfa()``), by ML or MLR.
+
+    Parameters
+    ----------
+    model : str
+        lavaan model syntax (see :mod:`connection.sem.syntax` for the supported subset).
+    data : DataFrame
+        One row per respondent; columns named as the model's observed variables.
+    group : str, optional
+        Column defining groups (multi-group model with a mean structure); group 1 is the
+        first label in order of appearance, as in lavaan.
+    estimator : {"ML", "MLR"}
+        ML with expected-information standard errors, or MLR: Huber-White (sandwich) standard
+        errors with observed information and the Yuan-Bentler (Mplus variant) scaled test.
+    missing : {"listwise", "ml"}
+        Listwise deletion (rows used reported in ``Fit.rows_used``) or full-information ML.
+    std_lv : bool
+        Identify factors by fixing their variances to 1 instead of the first loading.
+    group_equal : sequence of str
+        Equality constraints across groups: "loadings", "intercepts", "means", "residuals",
+        "residual_covariances", "lv_variances", "lv_covariances", "regressions".
+    group_partial : sequence of str
+        Parameters exempt from ``group_equal``, e.g. ``["visual =~ x2", "x3 ~ 1"]``.
+    meanstructure : bool, optional
+        Default: True with groups or FIML, else False (as lavaan).
+    sample_stats : dict or list of dict, optional
+        Fit from summary statistics instead of data: ``{"n": n, "cov": S, "mean": m}`` per
+        group (``cov`` with divisor n - 1, as lavaan's ``sample.cov``).
+    start : dict, optional
+        Starting values by parameter label.
+
+    Returns
+    -------
+    Fit
+
+    Examples
+    --------
+    Matches ``lavaan::cfa(model, data = HolzingerSwineford1939)``:
+
+    >>> import connection as cx
+    >>> from connection.sem.datasets import holzinger_swineford
+    >>> hs = holzinger_swineford()
+    >>> fit = cx.cfa("visual =~ x1 + x2 + x3\\ntextual =~ x4 + x5 + x6\\n"
+    ...              "speed =~ x7 + x8 + x9", hs)
+    >>> round(fit.fit_measures["chisq"], 3), int(fit.fit_measures["df"])
+    (85.306, 24)
+    """
+    return _fit(model, data, group=group, estimator=estimator, missing=missing, std_lv=std_lv,
+                group_equal=group_equal, group_partial=group_partial,
+                meanstructure=meanstructure, sample_stats=sample_stats, kind="cfa", start=start)
+
+
+def sem(model, data=None, *, group=None, estimator="ML", missing="listwise", std_lv=False,
+        group_equal=(), group_partial=(), meanstructure=None, sample_stats=None,
+        start=None) -> Fit:
+    """Structural equation model (lavaan's ``sem()``); arguments as :func:`cfa`.
+
+    Examples
+    --------
+    Matches ``lavaan::sem()`` on the PoliticalDemocracy example:
+
+    >>> import connection as cx
+    >>> from connection.sem.datasets import political_democracy
+    >>> model = '''
+    ... ind60 =~ x1 + x2 + x3
+    ... dem60 =~ y1 + y2 + y3 + y4
+    ... dem65 =~ y5 + y6 + y7 + y8
+    ... dem60 ~ ind60
+    ... dem65 ~ ind60 + dem60
+    ... y1 ~~ y5
+    ... y2 ~~ y4 + y6
+    ... y3 ~~ y7
+    ... y4 ~~ y8
+    ... y6 ~~ y8
+    ... '''
+    >>> fit = cx.sem(model, political_democracy())
+    >>> round(fit.fit_measures["chisq"], 3)
+    38.125
+    """
+    return _fit(model, data, group=group, estimator=estimator, missing=missing, std_lv=std_lv,
+                group_equal=group_equal, group_partial=group_partial,
+                meanstructure=meanstructure, sample_stats=sample_stats, kind="sem", start=start)
+
+
+# ---------------------------------------------------------------------------- result
+class Fit:
+    """A fitted CFA/SEM. Immutable in spirit: refit with :meth:`refit` to change options.
+
+    Attributes
+    ----------
+    param_table : DataFrame
+        The parameter table (single source of truth) with ``est`` and ``se``.
+    estimates : DataFrame
+        lavaan's ``parameterEstimates`` + ``standardizedSolution`` columns (snake_case):
+        ``lhs op rhs group label est se z pvalue ci_lower ci_upper std_lv std_all``.
+        ``group`` is the group label as in the data; single-group fits use ``1``.
+    fit_measures : Series
+        lavaan's ``fitMeasures`` names with dots replaced by underscores.
+    converged : bool
+    warnings : list of str
+        Messages of every warning issued after the fit (also issued as warnings).
+    nobs : list of int
+        Rows used per group.
+    rows_used : ndarray
+        Index labels of the data rows used (after listwise deletion).
+    """
+
+    # ------------------------------------------------------------ construction
+    @classmethod
+    def _estimate(cls, model, data, pt, labels, gstats, rows_used, options, start):
+        self = cls.__new__(cls)
+        self._model = model
+        self._data = data
+        self._options = options
+        self.group_labels = list(labels)
+        self.n_groups = len(labels)
+        self._stats = gstats
+        self.rows_used = rows_used
+        self.nobs = [int(s.n) for s in gstats]
+        self.ntotal = int(sum(self.nobs))
+        self.estimator = options["estimator"]
+        self.missing = options["missing"]
+        self.meanstructure = bool(options["meanstructure"])
+        self._pt = pt
+        struct = ModelStructure(pt)
+        self._struct = struct
+        frame = pt.frame
+        rows = frame.loc[struct.row_index]
+        fixed = rows["ustart"].to_numpy(dtype=float).copy()
+        # fixed.x: exogenous covariates at their sample values
+        ov_pos = {v: i for i, v in enumerate(pt.ov_names)}
+        for r, (lhs, op, rhs, exo, g) in enumerate(zip(rows["lhs"], rows["op"], rows["rhs"],
+                                                      rows["exo"], rows["group"])):
+            if exo:
+                st = gstats[g - 1]
+                if op == "~~":
+                    fixed[r] = st.cov[ov_pos[lhs], ov_pos[rhs]]
+                elif op == "~1":
+                    fixed[r] = st.mean[ov_pos[lhs]]
+        self._fixed = fixed
+        user_start = rows["start"].to_numpy(dtype=float).copy()
+        if start:
+            for lab, val in dict(start).items():
+                user_start[(rows["label"] == lab).to_numpy()] = float(val)
+        ms = self.meanstructure
+
+        def moments(theta, deriv):
+            vals = struct.row_values(theta, fixed)
+            out = []
+            for g in range(struct.ngroups):
+                imp = struct.implied(g, vals)
+                if deriv:
+                    ds, dm = struct.derivatives(g, imp, means=ms)
+                    out.append(Moments(imp.sigma, imp.mu, ds, dm))
+                else:
+                    out.append(Moments(imp.sigma, imp.mu))
+            return out
+
+        if self.missing == "ml":
+            from connection.sem.missing import FimlProblem
+
+            problem = FimlProblem(moments, gstats, struct.npar)
+        else:
+            problem = Problem(moments, gstats, struct.npar, ms)
+        self._problem = problem
+        theta0 = start_values(struct, [s.h1 if hasattr(s, "h1") else s for s in gstats], fixed,
+                              user_start)
+        if struct.npar == 0:
+            theta, converged, iterations, message = theta0, True, 0, "no free parameters"
+        else:
+            theta, converged, iterations, message = fisher_scoring(problem, theta0)
+        self._theta = theta
+        self.converged = bool(converged)
+        self.iterations = int(iterations)
+        self._message = message
+        self.warnings = []
+        self._finish()
+        return self
+
+    def _warn(self, category, message):
+        self.warnings.append(message)
+        warnings.warn(category(message), stacklevel=4)
+
+    def _finish(self):
+        struct, problem, theta = self._struct, self._problem, self._theta
+        q, n = struct.npar, self.ntotal
+        self._vals = struct.row_values(theta, self._fixed)
+        self._implied = [struct.implied(g, self._vals) for g in range(struct.ngroups)]
+        # information and standard errors
+        vcov = np.full((q, q), np.nan)
+        self._identified = True
+        if q:
+            _, info = problem.gradient_and_information(theta)
+            self._expected_info = info
+            if self.missing == "ml":
+                info_obs = 0.5 * problem.hessian(theta)
+                base_info = info_obs
+            else:
+                base_info = 0.5 * info
+            evals = np.linalg.eigvalsh(base_info)
+            if evals[0] <= 1e-10 * max(evals[-1], 1e-300):
+                self._identified = False
+            try:
+                a_inv = linalg.inv(base_info)
+            except linalg.LinAlgError:
+                a_inv = np.linalg.pinv(base_info)
+            if self.estimator == "MLR":
+                if self.missing == "ml":
+                    h_obs = base_info
+                else:
+                    h_obs = 0.5 * problem.hessian(theta)
+                self._observed_info = h_obs
+                try:
+                    a_inv = linalg.inv(h_obs)
+                except linalg.LinAlgError:
+                    a_inv = np.linalg.pinv(h_obs)
+                scores = problem.casewise_scores(theta)
+                self._scores = scores
+                b = sum(s.T @ s for s in scores) / n
+                vcov = a_inv @ b @ a_inv / n
+            else:
+                vcov = a_inv / n
+        self.vcov = vcov
+        se_theta = np.sqrt(np.clip(np.diag(vcov), 0, None)) if q else np.zeros(0)
+        frame = self._pt.frame.copy()
+        est = np.full(len(frame), np.nan)
+        se = np.zeros(len(frame))
+        est[struct.row_index] = self._vals
+        free = frame["free"].to_numpy() - 1
+        isfree = free >= 0
+        se[isfree] = se_theta[free[isfree]]
+        # defined parameters (delta method)
+        defmask = (frame["op"] == ":=").to_numpy()
+        if defmask.any():
+            dvals, djac = self._defined(theta)
+            est[defmask] = dvals
+            dse = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", djac, vcov, djac), 0, None))
+            se[defmask] = dse
+        frame["est"] = est
+        frame["se"] = se
+        self.param_table = frame
+        self._fit_measures = self._compute_fit_measures()
+        self._checks()
+
+    def _label_values(self, theta, table=None):
+        frame = self._pt.frame if table is None else table
+        vals = self._struct.row_values(theta, self._fixed)
+        out = {}
+        rows = frame.loc[self._struct.row_index]
+        for lab, plab, v in zip(rows["label"], rows["plabel"], vals):
+            if lab and lab not in out:
+                out[lab] = v
+            out[plab] = v
+        return out
+
+    def _defined(self, theta):
+        frame = self._pt.frame
+        defs = frame[frame["op"] == ":="]
+        compiled = [(r.lhs, parse_expression(r.rhs)[0]) for r in defs.itertuples()]
+
+        def evaluate(th):
+            values = self._label_values(th)
+            out = []
+            for name, code in compiled:
+                v = evaluate_expression(code, values)
+                values[name] = v
+                out.append(v)
+            return np.array(out)
+
+        base = evaluate(theta)
+        jac = np.zeros((len(base), len(theta)))
+        for k in range(len(theta)):
+            h = 1e-6 * max(1.0, abs(theta[k]))
+            tp, tm = theta.copy(), theta.copy()
+            tp[k] += h
+            tm[k] -= h
+            jac[:, k] = (evaluate(tp) - evaluate(tm)) / (2 * h)
+        return base, jac
+
+    # ------------------------------------------------------------ fit measures
+    def _ndat(self):
+        p = self._struct.p
+        nx = len(self._pt.ov_x)
+        per = p * (p + 1) // 2 - nx * (nx + 1) // 2
+        if self.meanstructure:
+            per += p - nx
+        return per * self.n_groups
+
+    def _compute_fit_measures(self) -> pd.Series:
+        problem, theta = self._problem, self._theta
+        n, g_count = self.ntotal, self.n_groups
+        npar = self._struct.npar
+        fm: dict = {"npar": npar}
+        if self.missing == "ml":
+            from connection.sem.missing import fiml_fit_measures
+
+            return fiml_fit_measures(self, fm)
+        f = problem.objective(theta)
+        chisq = n * f
+        df = self._ndat() - npar
+        fm["fmin"] = f / 2
+        fm["chisq"] = chisq
+        fm["df"] = df
+        fm["pvalue"] = measures.chisq_pvalue(chisq, df)
+        # baseline (independence) model: variances (and means) free, fixed.x block kept
+        nx = len(self._pt.ov_x)
+        p = self._struct.p
+        x_idx = [self._pt.ov_names.index(v) for v in self._pt.ov_x]
+        y_idx = [i for i in range(p) if i not in x_idx]
+        bx2 = 0.0
+        for st in self._stats:
+            logdet_b = np.sum(np.log(np.diag(st.cov)[y_idx]))
+            if nx:
+                logdet_b += np.linalg.slogdet(st.cov[np.ix_(x_idx, x_idx)])[1]
+            bx2 += st.n * (logdet_b - st.logdet)
+        bdf = self._ndat() - g_count * (p - nx) * (2 if self.meanstructure else 1)
+        fm["baseline_chisq"] = bx2
+        fm["baseline_df"] = bdf
+        fm["baseline_pvalue"] = measures.chisq_pvalue(bx2, bdf)
+        scaled = self.estimator == "MLR"
+        if scaled:
+            c, c_h1, c_h0, bc = self._yuan_bentler_mplus(df, bdf)
+            fm["chisq_scaled"] = chisq / c if df > 0 else np.nan
+            fm["df_scaled"] = df
+            fm["pvalue_scaled"] = measures.chisq_pvalue(fm["chisq_scaled"], df)
+            fm["chisq_scaling_factor"] = c
+            fm["baseline_chisq_scaled"] = bx2 / bc
+            fm["baseline_df_scaled"] = bdf
+            fm["baseline_pvalue_scaled"] = measures.chisq_pvalue(bx2 / bc, bdf)
+            fm["baseline_chisq_scaling_factor"] = bc
+        inc = measures.incremental(chisq, df, bx2, bdf)
+        fm["cfi"], fm["tli"] = inc["cfi"], inc["tli"]
+        if scaled:
+            inc_s = measures.incremental(fm["chisq_scaled"], df, fm["baseline_chisq_scaled"], bdf)
+            fm["cfi_scaled"], fm["tli_scaled"] = inc_s["cfi"], inc_s["tli"]
+            # robust (Brosseau-Liard & Savalei) versions, as lavaan's *.robust
+            t_r = chisq - c * df
+            tb_r = bx2 - bc * bdf
+            d_base = max(t_r, tb_r, 0.0)
+            fm["cfi_robust"] = 1.0 - max(t_r, 0.0) / d_base if d_base > 0 else 1.0
+            fm["tli_robust"] = 1.0 - (t_r / df) / (tb_r / bdf) if df > 0 else 1.0
+        for k in ("nnfi", "rfi", "nfi", "pnfi", "ifi", "rni"):
+            fm[k] = inc[k]
+        # likelihoods and information criteria
+        logl, logl_h1 = self._loglik()
+        fm["logl"] = logl
+        fm["unrestricted_logl"] = logl_h1
+        fm["aic"] = -2 * logl + 2 * npar
+        fm["bic"] = -2 * logl + npar * np.log(n)
+        fm["ntotal"] = n
+        fm["bic2"] = -2 * logl + npar * np.log((n + 2) / 24)
+        if scaled:
+            fm["scaling_factor_h1"] = c_h1
+            fm["scaling_factor_h0"] = c_h0
+        # RMSEA
+        fm["rmsea"] = measures.rmsea(chisq, df, n, g_count)
+        lo, hi = measures.rmsea_ci(chisq, df, n, g_count)
+        fm["rmsea_ci_lower"], fm["rmsea_ci_upper"], fm["rmsea_ci_level"] = lo, hi, 0.90
+        fm["rmsea_pvalue"] = measures.rmsea_pvalue(chisq, df, n, g_count, h0=0.05)
+        fm["rmsea_close_h0"] = 0.05
+        fm["rmsea_notclose_pvalue"] = measures.rmsea_pvalue(chisq, df, n, g_count, h0=0.08,
+                                                            close=False)
+        fm["rmsea_notclose_h0"] = 0.08
+        if scaled:
+            trace = c * df
+            xs = fm["chisq_scaled"]
+            fm["rmsea_scaled"] = measures.rmsea(chisq, trace, n, g_count)
+            lo, hi = measures.rmsea_ci(chisq, trace, n, g_count)
+            fm["rmsea_ci_lower_scaled"], fm["rmsea_ci_upper_scaled"] = lo, hi
+            fm["rmsea_pvalue_scaled"] = measures.rmsea_pvalue(chisq, trace, n, g_count)
+            fm["rmsea_notclose_pvalue_scaled"] = measures.rmsea_pvalue(
+                chisq, trace, n, g_count, h0=0.08, close=False)
+            fm["rmsea_robust"] = measures.rmsea(chisq, df, n, g_count, c_hat=c)
+            lo, hi = measures.rmsea_ci(xs, df, n, g_count, c_hat=c)
+            fm["rmsea_ci_lower_robust"], fm["rmsea_ci_upper_robust"] = lo, hi
+            fm["rmsea_pvalue_robust"] = measures.rmsea_pvalue(xs, df, n, g_count, c_hat=c)
+            fm["rmsea_notclose_pvalue_robust"] = measures.rmsea_pvalue(
+                xs, df, n, g_count, c_hat=c, h0=0.08, close=False)
+        # SRMR (Bentler), weighted over groups by n_g / N
+        srmr = srmr_nomean = 0.0
+        for st, imp in zip(self._stats, self._implied):
+            mu = imp.mu if self.meanstructure else st.mean
+            tot, nom = measures.srmr_bentler(st.cov, st.mean, imp.sigma, mu, self.meanstructure)
+            srmr += st.n / n * tot
+            srmr_nomean += st.n / n * nom
+        fm["srmr"] = srmr
+        fm["srmr_bentler"] = srmr
+        fm["srmr_bentler_nomean"] = srmr_nomean
+        return pd.Series(fm, dtype=float, name="value")
+
+    def _loglik(self):
+        logl = logl_h1 = 0.0
+        for st, imp in zip(self._stats, self._implied):
+            p = len(st.cov)
+            sign, logdet = np.linalg.slogdet(imp.sigma)
+            sinv = np.linalg.inv(imp.sigma)
+            d = st.mean - imp.mu if self.meanstructure else np.zeros(p)
+            logl += -st.n / 2 * (p * np.log(2 * np.pi) + logdet + np.sum(sinv * st.cov)
+                                 + d @ sinv @ d)
+            logl_h1 += -st.n / 2 * (p * np.log(2 * np.pi) + st.logdet + p)
+        return float(logl), float(logl_h1)
+
+    def _yuan_bentler_mplus(self, df, bdf):
+        """Scaling factors of the Yuan-Bentler (Mplus variant) test: model and baseline."""
+        from connection.sem.robust import yb_mplus_traces
+
+        return yb_mplus_traces(self, df, bdf)
+
+    @property
+    def fit_measures(self) -> pd.Series:
+        return self._fit_measures.copy()
+
+    # ------------------------------------------------------------ checks
+    def _checks(self):
+        if not self.converged:
+            self._warn(ConvergenceWarning,
+                       f"the optimiser did not converge ({self._message}) after "
+                       f"{self.iterations} iterations; estimates are not trustworthy. Inspect "
+                       "the model for under-identified parts, variables on very different "
+                       "scales, or try starting values (start=)")
+        if not self._identified:
+            self._warn(IdentificationWarning,
+                       "the information matrix is singular: the model may not be identified; "
+                       "standard errors are unreliable. Check that each factor has a fixed "
+                       "loading or variance, has enough indicators, and that equality "
+                       "constraints and labels are as intended")
+        if self._struct.npar and self.missing != "ml" and self._ndat() - self._struct.npar < 0:
+            self._warn(IdentificationWarning,
+                       f"the model has more free parameters ({self._struct.npar}) than sample "
+                       f"moments ({self._ndat()}): negative degrees of freedom")
+        frame = self.param_table
+        var_rows = frame[(frame["op"] == "~~") & (frame["lhs"] == frame["rhs"])]
+        neg = var_rows[var_rows["est"] < 0]
+        if len(neg):
+            what = ", ".join(f"{r.lhs} ~~ {r.rhs}" + (f" (group {self._group_name(r.group)})"
+                                                      if self.n_groups > 1 else "")
+                             + f" = {r.est:.4g}" for r in neg.itertuples())
+            self._warn(HeywoodCaseWarning,
+                       f"negative variance estimate(s) (Heywood case): {what}. Inspect these "
+                       "variables' loadings and residuals (fit.estimates), a factor with too "
+                       "few or weak indicators, or a misspecified model")
+        for g, imp in enumerate(self._implied):
+            suffix = f" in group {self.group_labels[g]!r}" if self.n_groups > 1 else ""
+            lvn = self._struct.eta_names
+            nlv = len(self._struct.lv_names)
+            if nlv:
+                c = imp.C[:nlv, :nlv]
+                ev = np.linalg.eigvalsh(c)
+                if ev[0] < -1e-10 * max(1.0, abs(ev[-1])) and not len(neg):
+                    self._warn(NotPositiveDefiniteWarning,
+                               f"the covariance matrix of the latent variables{suffix} is not "
+                               "positive definite: inspect the latent correlations "
+                               f"({', '.join(lvn[:nlv])}) in fit.standardized for values "
+                               "beyond +-1")
+            theta = imp.T
+            ev = np.linalg.eigvalsh(theta)
+            if ev[0] < -1e-10 * max(1.0, abs(ev[-1])) and not len(neg):
+                self._warn(NotPositiveDefiniteWarning,
+                           f"the residual covariance matrix (Theta){suffix} is not positive "
+                           "definite: inspect residual covariances in fit.estimates")
+
+    def _group_name(self, g):
+        return self.group_labels[g - 1] if g >= 1 else ""
+
+    # ------------------------------------------------------------ public views
+    @property
+    def param_table_obj(self) -> ParameterTable:
+        return self._pt
+
+    @property
+    def estimates(self) -> pd.DataFrame:
+        frame = self.param_table
+        est = frame["est"].to_numpy(dtype=float)
+        se = frame["se"].to_numpy(dtype=float)
+        fixed = ((frame["free"] == 0) & (frame["op"] != ":=")).to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(fixed | (se <= 0), np.nan, est / se)
+        pval = 2 * stats.norm.sf(np.abs(z))
+        crit = stats.norm.ppf(0.975)
+        std_lv, std_all = self._standardize()
+        if self.n_groups > 1:
+            groups = [self._group_name(g) if g >= 1 else 0 for g in frame["group"]]
+        else:
+            groups = [1 if g >= 1 else 0 for g in frame["group"]]
+        label = [lab if lab else "" for lab in frame["label"]]
+        out = pd.DataFrame({
+            "lhs": frame["lhs"].to_numpy(), "op": frame["op"].to_numpy(),
+            "rhs": frame["rhs"].to_numpy(), "group": groups, "label": label,
+            "est": est, "se": se, "z": z, "pvalue": pval,
+            "ci_lower": est - crit * se, "ci_upper": est + crit * se,
+            "std_lv": std_lv, "std_all": std_all,
+        })
+        return out[_EST_COLUMNS]
+
+    @property
+    def standardized(self) -> pd.DataFrame:
+        """The standardized solution (``std_lv``, ``std_all``) with ``lhs op rhs group``."""
+        return self.estimates[["lhs", "op", "rhs", "group", "label", "est", "std_lv", "std_all"]]
+
+    def _sds(self, g):
+        imp = self._implied[g]
+        sig = np.sqrt(np.clip(np.diag(imp.sigma), 0, None))
+        lat_tot = np.sqrt(np.clip(np.diag(imp.C), 0, None))
+        res_ov = np.diag(imp.T)
+        res_lat = np.diag(imp.P)
+        return sig, lat_tot, res_ov, res_lat
+
+    def _standardize(self, values=None):
+        struct = self._struct
+        frame = self.param_table
+        est = frame["est"].to_numpy(dtype=float) if values is None else values
+        std_lv = np.full(len(frame), np.nan)
+        std_all = np.full(len(frame), np.nan)
+        ov_pos = {v: i for i, v in enumerate(struct.ov_names)}
+        eta_pos = {v: i for i, v in enumerate(struct.eta_names)}
+        lvset = set(struct.lv_names)
+        phantom = set(struct.phantoms)
+        sds = [self._sds(g) for g in range(self.n_groups)]
+
+        def total_sd(v, g, lv_only):
+            sig, lat, _, _ = sds[g]
+            if v in lvset:
+                return lat[eta_pos[v]]
+            return 1.0 if lv_only else sig[ov_pos[v]]
+
+        def resid_var(v, g):
+            _, _, rov, rlat = sds[g]
+            if v in lvset or v in phantom:
+                return rlat[eta_pos[v]]
+            return rov[ov_pos[v]]
+
+        for r, (lhs, op, rhs, g1) in enumerate(zip(frame["lhs"], frame["op"], frame["rhs"],
+                                                   frame["group"])):
+            if op == ":=":
+                continue
+            g = g1 - 1
+            v = est[r]
+            if op == "=~":
+                std_lv[r] = v * total_sd(lhs, g, True) / total_sd(rhs, g, True)
+                std_all[r] = v * total_sd(lhs, g, False) / total_sd(rhs, g, False)
+            elif op == "~":
+                std_lv[r] = v * total_sd(rhs, g, True) / total_sd(lhs, g, True)
+                std_all[r] = v * total_sd(rhs, g, False) / total_sd(lhs, g, False)
+            elif op == "~~":
+                if lhs == rhs:
+                    std_lv[r] = v / total_sd(lhs, g, True) ** 2
+                    std_all[r] = v / total_sd(lhs, g, False) ** 2
+                else:
+                    ra, rb = resid_var(lhs, g), resid_var(rhs, g)
+                    denom = np.sqrt(ra * rb) if ra > 0 and rb > 0 else np.nan
+                    if lhs in lvset and rhs in lvset:
+                        std_lv[r] = v / denom
+                    else:
+                        std_lv[r] = v / (total_sd(lhs, g, True) * total_sd(rhs, g, True))
+                    std_all[r] = v / denom
+            elif op == "~1":
+                std_lv[r] = v / total_sd(lhs, g, True)
+                std_all[r] = v / total_sd(lhs, g, False)
+        defmask = (frame["op"] == ":=").to_numpy()
+        if defmask.any() and values is None:
+            for arr in (std_lv, std_all):
+                vals = {}
+                for lab, plab, val in zip(frame["label"], frame["plabel"], arr):
+                    if plab:
+                        vals[plab] = val
+                    if lab and lab not in vals:
+                        vals[lab] = val
+                for r in np.flatnonzero(defmask):
+                    code = parse_expression(frame.at[r, "rhs"])[0]
+                    try:
+                        arr[r] = evaluate_expression(code, vals)
+                    except (ZeroDivisionError, ValueError, OverflowError):
+                        arr[r] = np.nan
+                    vals[frame.at[r, "lhs"]] = arr[r]
+        return std_lv, std_all
+
+    @property
+    def rsquare(self) -> pd.DataFrame:
+        """R-squared of endogenous variables (indicators, outcomes), per group (lavaan order)."""
+        struct = self._struct
+        rows = []
+        ov_pos = {v: i for i, v in enumerate(struct.ov_names)}
+        eta_pos = {v: i for i, v in enumerate(struct.eta_names)}
+        frame = self.param_table
+        for g in range(self.n_groups):
+            imp = self._implied[g]
+            sub = frame[frame["group"] == g + 1]
+            endo = []
+            for lhs, op, rhs in zip(sub["lhs"], sub["op"], sub["rhs"]):
+                name = rhs if op == "=~" else (lhs if op == "~" else None)
+                if name is not None and name not in endo:
+                    endo.append(name)
+            for v in endo:
+                if v in eta_pos:
+                    k = eta_pos[v]
+                    tot, res = imp.C[k, k], imp.P[k, k]
+                else:
+                    k = ov_pos[v]
+                    tot, res = imp.sigma[k, k], imp.T[k, k]
+                rows.append({"group": self._group_name(g + 1) if self.n_groups > 1 else 1,
+                             "variable": v, "rsquare": 1 - res / tot if tot > 0 else np.nan})
+        return pd.DataFrame(rows, columns=["group", "variable", "rsquare"])
+
+    @property
+    def implied(self) -> dict:
+        """Model-implied covariance matrices (and means) per group label."""
+        out = {}
+        names = self._struct.ov_names
+        for g, imp in enumerate(self._implied):
+            lab = self.group_labels[g]
+            out[lab] = {"cov": pd.DataFrame(imp.sigma, index=names, columns=names),
+                        "mean": pd.Series(imp.mu if self.meanstructure else self._stats[g].mean,
+                                          index=names)}
+        return out
+
+    def matrices(self, group=None) -> dict:
+        """Model matrices (lambda, beta, psi, theta, nu, alpha) of one group as DataFrames."""
+        g = 0 if group is None else self.group_labels.index(group)
+        imp = self._implied[g]
+        ov, eta = self._struct.ov_names, self._struct.eta_names
+        return {"lambda": pd.DataFrame(imp.L, index=ov, columns=eta),
+                "beta": pd.DataFrame(imp.B, index=eta, columns=eta),
+                "psi": pd.DataFrame(imp.P, index=eta, columns=eta),
+                "theta": pd.DataFrame(imp.T, index=ov, columns=ov),
+                "nu": pd.Series(imp.nu, index=ov), "alpha": pd.Series(imp.al, index=eta)}
+
+    # ------------------------------------------------------------ refit / scores / tests
+    def refit(self, **changes) -> Fit:
+        """Fit the same model and data again with some options changed (e.g. group_equal)."""
+        opts = {k: v for k, v in self._options.items() if k != "kind"}
+        opts.update(changes)
+        model = opts.pop("model", self._model)
+        data = opts.pop("data", self._data)
+        return _fit(model, data, kind=self._options["kind"], **opts)
+
+    def predict(self, data=None, method: str = "regression") -> pd.DataFrame:
+        """Factor scores (lavaan's ``lavPredict``): ``"regression"`` or ``"bartlett"``."""
+        from connection.sem.scores import predict
+
+        return predict(self, data, method)
+
+    def modindices(self, *, free_only: bool = False, sort: bool = False) -> pd.DataFrame:
+        """Modification indices (``mi``) and expected parameter changes (``epc``).
+
+        Score tests for every fixed parameter that could be freed (loadings, residual
+        covariances, regressions) and, with ``free_only=False``, for releasing each
+        across-group equality constraint (lavaan's ``lavTestScore`` univariate tests).
+        """
+        from connection.sem.tests import modindices
+
+        return modindices(self, sort=sort)
+
+    def score_test(self) -> pd.DataFrame:
+        """Univariate score tests of equality constraints (lavaan's ``lavTestScore``)."""
+        from connection.sem.tests import score_test
+
+        return score_test(self)
+
+    # ------------------------------------------------------------ presentation
+    def summary(self) -> str:
+        from connection.sem.report import summary_text
+
+        return summary_text(self)
+
+    def _repr_html_(self) -> str:
+        from connection.sem.report import summary_html
+
+        return summary_html(self)
+
+    def to_latex(self) -> str:
+        from connection.sem.report import summary_latex
+
+        return summary_latex(self)
+
+    def __repr__(self) -> str:
+        fm = self._fit_measures
+        return (f"<Fit {self._options['kind']} estimator={self.estimator} "
+                f"groups={self.n_groups} n={self.ntotal} npar={self._struct.npar} "
+                f"chisq={fm.get('chisq', np.nan):.3f} df={fm.get('df', np.nan):g} "
+                f"converged={self.converged}>")
+
+
+def _as_list(x) -> list:
+    if x is None:
+        return []
+    if isinstance(x, str):
+        return [x]
+    return list(x) if isinstance(x, Sequence) else [x]

@@ -1,0 +1,216 @@
+"""Parameter table -> model matrices (LISREL "all-y" form) -> implied moments and derivatives.
+
+    eta   = alpha + B eta + zeta,        Cov(zeta) = Psi
+    y     = nu + Lambda eta + epsilon,   Cov(epsilon) = Theta
+    Sigma = Lambda A Psi A' Lambda' + Theta,  mu = nu + Lambda A alpha,  A = (I - B)^-1
+
+Observed variables that take part in regressions (``~``) are carried by a phantom latent
+variable (loading 1, residual variance 0), as lavaan does, so every regression lives in B.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from connection.errors import ModelSpecificationError
+from connection.sem.partable import ParameterTable
+
+__all__ = ["ModelStructure", "Implied"]
+
+_MATS = ("L", "B", "P", "T", "nu", "al")
+
+
+@dataclass
+class Implied:
+    """Model-implied moments of one group (and the pieces needed for derivatives)."""
+
+    sigma: np.ndarray
+    mu: np.ndarray
+    L: np.ndarray
+    B: np.ndarray
+    P: np.ndarray
+    T: np.ndarray
+    nu: np.ndarray
+    al: np.ndarray
+    A: np.ndarray
+    LA: np.ndarray
+    C: np.ndarray  # total latent covariance A Psi A'
+    H: np.ndarray  # Lambda C
+    ea: np.ndarray  # latent means A alpha
+
+
+class ModelStructure:
+    """Where every parameter-table row lives in the model matrices of its group."""
+
+    def __init__(self, pt: ParameterTable):
+        self.pt = pt
+        frame = pt.frame
+        self.ov_names = list(pt.ov_names)
+        self.lv_names = list(pt.lv_names)
+        rows = frame[frame["op"] != ":="]
+        in_regression = set(rows.loc[rows["op"] == "~", "lhs"]) | set(
+            rows.loc[rows["op"] == "~", "rhs"])
+        lvset = set(self.lv_names)
+        self.phantoms = [v for v in self.ov_names if v in in_regression]
+        self.eta_names = self.lv_names + self.phantoms
+        self.p = len(self.ov_names)
+        self.m = len(self.eta_names)
+        self.ngroups = pt.ngroups
+        self.npar = pt.npar
+        ov_pos = {v: i for i, v in enumerate(self.ov_names)}
+        eta_pos = {v: i for i, v in enumerate(self.eta_names)}
+        phantom = set(self.phantoms)
+
+        def latent_level(v):
+            return v in lvset or v in phantom
+
+        mats, ii, jj = [], [], []
+        for lhs, op, rhs in zip(rows["lhs"], rows["op"], rows["rhs"]):
+            if op == "=~":
+                if latent_level(rhs):
+                    mats.append("B"), ii.append(eta_pos[rhs]), jj.append(eta_pos[lhs])
+                else:
+                    mats.append("L"), ii.append(ov_pos[rhs]), jj.append(eta_pos[lhs])
+            elif op == "~":
+                if lhs not in eta_pos or rhs not in eta_pos:
+                    raise ModelSpecificationError(f"cannot place regression {lhs} ~ {rhs}")
+                mats.append("B"), ii.append(eta_pos[lhs]), jj.append(eta_pos[rhs])
+            elif op == "~~":
+                a, b = latent_level(lhs), latent_level(rhs)
+                if a and b:
+                    i, j = eta_pos[lhs], eta_pos[rhs]
+                    mats.append("P"), ii.append(max(i, j)), jj.append(min(i, j))
+                elif not a and not b:
+                    i, j = ov_pos[lhs], ov_pos[rhs]
+                    mats.append("T"), ii.append(max(i, j)), jj.append(min(i, j))
+                else:
+                    raise ModelSpecificationError(
+                        f"covariance {lhs} ~~ {rhs} between a latent-level variable and an "
+                        "indicator's residual is not supported",
+                        hint="model it through a regression or a phantom latent variable")
+            elif op == "~1":
+                if latent_level(lhs):
+                    mats.append("al"), ii.append(eta_pos[lhs]), jj.append(0)
+                else:
+                    mats.append("nu"), ii.append(ov_pos[lhs]), jj.append(0)
+            else:  # pragma: no cover - parser rejects other operators
+                raise ModelSpecificationError(f"unsupported operator {op!r}")
+        self.row_index = rows.index.to_numpy()
+        self.mat = np.array(mats, dtype=object)
+        self.i = np.array(ii, dtype=int)
+        self.j = np.array(jj, dtype=int)
+        self.group = rows["group"].to_numpy(dtype=int)
+        self.free = rows["free"].to_numpy(dtype=int) - 1  # -1 = fixed
+        self.phantom_ov = np.array([ov_pos[v] for v in self.phantoms], dtype=int)
+        self.phantom_eta = np.array([eta_pos[v] for v in self.phantoms], dtype=int)
+        self.has_B = bool(np.any(self.mat == "B"))
+        # per group, per matrix: (positions in rows, i, j, free index)
+        self.blocks = []
+        for g in range(1, self.ngroups + 1):
+            block = {}
+            for name in _MATS:
+                sel = np.flatnonzero((self.group == g) & (self.mat == name))
+                block[name] = (sel, self.i[sel], self.j[sel], self.free[sel])
+            self.blocks.append(block)
+
+    # ------------------------------------------------------------------ values
+    def row_values(self, theta: np.ndarray, fixed_values: np.ndarray) -> np.ndarray:
+        """Value of every (non-defined) row: theta for free rows, the fixed value otherwise."""
+        vals = fixed_values.copy()
+        freemask = self.free >= 0
+        vals[freemask] = theta[self.free[freemask]]
+        return vals
+
+    def matrices(self, g: int, values: np.ndarray):
+        p, m = self.p, self.m
+        L = np.zeros((p, m))
+        B = np.zeros((m, m))
+        P = np.zeros((m, m))
+        T = np.zeros((p, p))
+        nu = np.zeros(p)
+        al = np.zeros(m)
+        if len(self.phantom_ov):
+            L[self.phantom_ov, self.phantom_eta] = 1.0
+        blk = self.blocks[g]
+        sel, i, j, _ = blk["L"]
+        L[i, j] = values[sel]
+        sel, i, j, _ = blk["B"]
+        B[i, j] = values[sel]
+        sel, i, j, _ = blk["P"]
+        P[i, j] = values[sel]
+        P[j, i] = values[sel]
+        sel, i, j, _ = blk["T"]
+        T[i, j] = values[sel]
+        T[j, i] = values[sel]
+        sel, i, _, _ = blk["nu"]
+        nu[i] = values[sel]
+        sel, i, _, _ = blk["al"]
+        al[i] = values[sel]
+        return L, B, P, T, nu, al
+
+    def implied(self, g: int, values: np.ndarray) -> Implied:
+        L, B, P, T, nu, al = self.matrices(g, values)
+        m = self.m
+        if self.has_B:
+            A = np.linalg.inv(np.eye(m) - B)
+            LA = L @ A
+            C = A @ P @ A.T
+            ea = A @ al
+        else:
+            A = np.eye(m)
+            LA = L
+            C = P
+            ea = al
+        H = L @ C
+        sigma = H @ L.T + T if not self.has_B else LA @ P @ LA.T + T
+        sigma = 0.5 * (sigma + sigma.T)
+        mu = nu + LA @ al
+        return Implied(sigma, mu, L, B, P, T, nu, al, A, LA, C, H, ea)
+
+    # ------------------------------------------------------------------ derivatives
+    def derivatives(self, g: int, imp: Implied, *, means: bool):
+        """Jacobian of Sigma (q x p x p, symmetric) and mu (q x p) w.r.t. the free parameters."""
+        q, p = self.npar, self.p
+        N = np.zeros((q, p, p))
+        dmu = np.zeros((q, p)) if means else None
+        blk = self.blocks[g]
+        LA, H, ea = imp.LA, imp.H, imp.ea
+        _, i, j, k = blk["L"]
+        f = k >= 0
+        if f.any():
+            i, j, k = i[f], j[f], k[f]
+            np.add.at(N, (k, i), H[:, j].T)
+            if means:
+                np.add.at(dmu, (k, i), ea[j])
+        _, i, j, k = blk["B"]
+        f = k >= 0
+        if f.any():
+            i, j, k = i[f], j[f], k[f]
+            np.add.at(N, k, LA[:, i].T[:, :, None] * H[:, j].T[:, None, :])
+            if means:
+                np.add.at(dmu, k, LA[:, i].T * ea[j][:, None])
+        _, i, j, k = blk["P"]
+        f = k >= 0
+        if f.any():
+            i, j, k = i[f], j[f], k[f]
+            c = np.where(i == j, 0.5, 1.0)
+            np.add.at(N, k, c[:, None, None] * LA[:, i].T[:, :, None] * LA[:, j].T[:, None, :])
+        _, i, j, k = blk["T"]
+        f = k >= 0
+        if f.any():
+            i, j, k = i[f], j[f], k[f]
+            c = np.where(i == j, 0.5, 1.0)
+            np.add.at(N, (k, i, j), c)
+        if means:
+            _, i, _, k = blk["nu"]
+            f = k >= 0
+            if f.any():
+                np.add.at(dmu, (k[f], i[f]), 1.0)
+            _, i, _, k = blk["al"]
+            f = k >= 0
+            if f.any():
+                np.add.at(dmu, k[f], LA[:, i[f]].T)
+        dsigma = N + N.transpose(0, 2, 1)
+        return dsigma, dmu

@@ -1,0 +1,388 @@
+"""The parameter table: the single source of truth of a model.
+
+One row per model parameter (free or fixed), in lavaan's order: the user's statements first,
+then the defaults that ``cfa()``/``sem()`` add (residual and latent variances, covariances of
+exogenous latent variables, residual covariances of pure outcomes, variances of fixed
+exogenous covariates, intercepts and means), repeated for each group, then defined
+parameters (``:=``).
+
+Examples
+--------
+>>> from connection.sem import parse_model
+>>> pt = parse_model("f =~ x1 + x2 + x3")
+>>> pt.frame[["lhs", "op", "rhs", "free", "ustart"]].head(4)
+  lhs  op rhs  free  ustart
+0   f  =~  x1     0     1.0
+1   f  =~  x2     1     NaN
+2   f  =~  x3     2     NaN
+3  x1  ~~  x1     3     NaN
+>>> pt.npar
+6
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+
+from connection.errors import ModelSpecificationError, ModelSyntaxError
+from connection.sem.syntax import Statement, parse_expression, parse_statements
+
+__all__ = ["ParameterTable", "build_table", "GROUP_EQUAL_TYPES"]
+
+GROUP_EQUAL_TYPES = ("loadings", "intercepts", "means", "residuals", "residual_covariances",
+                     "lv_variances", "lv_covariances", "regressions")
+
+
+def _uniq(seq):
+    seen, out = set(), []
+    for x in seq:
+        if x not in seen:
+            seen.add(x)
+            out.append(x)
+    return out
+
+
+@dataclass
+class ParameterTable:
+    """Parameter table plus the variable bookkeeping derived from it.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        Columns ``id lhs op rhs user group free ustart exo label plabel start``; ``free`` is the
+        1-based index of the free parameter (0 = fixed); rows sharing a label share an index.
+    ov_names, lv_names : list of str
+        Observed and latent variables in lavaan's order.
+    ov_x : list of str
+        Exogenous observed covariates whose (co)variances and means are fixed to their sample
+        values (lavaan's ``fixed.x = TRUE``).
+    ngroups : int
+    meanstructure : bool
+    """
+
+    frame: pd.DataFrame
+    ov_names: list
+    lv_names: list
+    ov_x: list
+    ngroups: int
+    meanstructure: bool
+    statements: list = field(default_factory=list, repr=False)
+
+    @property
+    def npar(self) -> int:
+        """Number of free parameters (after equality constraints)."""
+        return int(self.frame["free"].max()) if len(self.frame) else 0
+
+    def copy(self) -> ParameterTable:
+        return ParameterTable(self.frame.copy(), list(self.ov_names), list(self.lv_names),
+                              list(self.ov_x), self.ngroups, self.meanstructure,
+                              list(self.statements))
+
+    def __repr__(self) -> str:
+        return (f"ParameterTable({len(self.frame)} rows, {self.npar} free parameters, "
+                f"{self.ngroups} group(s))\n{self.frame.to_string()}")
+
+
+def _normalise_equal(group_equal) -> list[str]:
+    if isinstance(group_equal, str):
+        group_equal = [group_equal]
+    out = []
+    for item in group_equal or ():
+        key = str(item).strip().lower().replace(".", "_")
+        if key not in GROUP_EQUAL_TYPES:
+            raise ModelSpecificationError(
+                f"unknown group_equal entry {item!r}",
+                expected="one of " + ", ".join(GROUP_EQUAL_TYPES))
+        out.append(key)
+    return out
+
+
+def _parse_partial(group_partial) -> set:
+    if isinstance(group_partial, str):
+        group_partial = [group_partial]
+    out = set()
+    for item in group_partial or ():
+        text = str(item).replace(" ", "")
+        for op in ("=~", "~~", "~1", "~"):
+            if op in text:
+                lhs, rhs = text.split(op, 1)
+                if op == "~" and rhs == "1":
+                    op, rhs = "~1", ""
+                out.add((lhs, op, rhs))
+                break
+        else:
+            raise ModelSpecificationError(
+                f"cannot read group_partial entry {item!r}",
+                expected="'lhs op rhs' such as 'f =~ x2', 'x1 ~ 1' or 'x1 ~~ x1'")
+    return out
+
+
+def build_table(model: str | list, *, ngroups: int = 1, std_lv: bool = False,
+                meanstructure: bool = False, group_equal=(), group_partial=(),
+                auto_cov_y: bool = True, fixed_x: bool = True) -> ParameterTable:
+    """Build the full parameter table (lavaan's ``lavaanify`` with cfa()/sem() defaults)."""
+    stmts = parse_statements(model) if isinstance(model, str) else list(model)
+    formulas = [s for s in stmts if s.op in ("=~", "~", "~~", "~1")]
+    defined = [s for s in stmts if s.op == ":="]
+    constraints = [s for s in stmts if s.op == "=="]
+
+    lv_names = _uniq(s.lhs for s in formulas if s.op == "=~")
+    v_ind = _uniq(s.rhs for s in formulas if s.op == "=~")
+    eqs_y = _uniq(s.lhs for s in formulas if s.op == "~")
+    eqs_x = _uniq(s.rhs for s in formulas if s.op == "~")
+    lvset = set(lv_names)
+    ov_ind = [v for v in v_ind if v not in lvset]
+    ov_y = [v for v in eqs_y if v not in lvset and v not in ov_ind]
+    ov_x = [v for v in eqs_x if v not in lvset and v not in ov_ind and v not in ov_y]
+    ov_cov = [s.lhs for s in formulas if s.op == "~~" and s.lhs not in lvset] + [
+        s.rhs for s in formulas if s.op == "~~" and s.rhs not in lvset]
+    ov_int = [s.lhs for s in formulas if s.op == "~1" and s.lhs not in lvset]
+    base = ov_ind + ov_y + ov_x
+    ov_names = base + [v for v in _uniq(ov_cov + ov_int) if v not in base]
+    if not ov_names:
+        raise ModelSpecificationError("the model has no observed variables",
+                                      hint="measure each latent variable with '=~'")
+    for lv in lv_names:
+        if lv in ov_names and lv not in v_ind:
+            pass
+    lv_x = [v for v in lv_names if v not in v_ind and v not in eqs_y]
+    ov_y_pure = [v for v in ov_names if v in eqs_y and v not in v_ind and v not in eqs_x
+                 and v not in lvset]
+    lv_y_pure = [v for v in lv_names if v in eqs_y and v not in v_ind and v not in eqs_x]
+    # fixed.x: exogenous covariates whose variances the user did not specify
+    user_cov_vars = {s.lhs for s in formulas if s.op == "~~"} | {
+        s.rhs for s in formulas if s.op == "~~"}
+    fixed_ov_x = [v for v in ov_x if v not in user_cov_vars] if fixed_x else []
+    ov_nox = [v for v in ov_names if v not in fixed_ov_x]
+
+    # ---- user rows (duplicates merged), then defaults not already given
+    user_rows: list[tuple] = []
+    user_index: dict = {}
+    for s in formulas:
+        key = (s.lhs, s.op, s.rhs)
+        if s.op == "~~":
+            rev = (s.rhs, s.op, s.lhs)
+            if rev in user_index:
+                key = rev
+        if key in user_index:
+            user_rows[user_index[key]][3].extend(s.modifiers)
+        else:
+            user_index[key] = len(user_rows)
+            user_rows.append([*key, list(s.modifiers), s])
+    default_keys = [(v, "~~", v) for v in ov_nox] + [(v, "~~", v) for v in lv_names]
+    default_keys += [(a, "~~", b) for a, b in combinations(lv_x, 2)]
+    if auto_cov_y:
+        default_keys += [(a, "~~", b) for a, b in combinations(lv_y_pure + ov_y_pure, 2)]
+    nx = len(fixed_ov_x)
+    default_keys += [(fixed_ov_x[i], "~~", fixed_ov_x[j]) for i in range(nx) for j in range(i, nx)]
+    if meanstructure:
+        default_keys += [(v, "~1", "") for v in ov_names] + [(v, "~1", "") for v in lv_names]
+    have = set(user_index)
+    have |= {(r, o, le) for (le, o, r) in user_index if o == "~~"}
+    default_keys = [k for k in default_keys if k not in have]
+
+    rows = []
+    first_seen: set = set()
+    for lhs, op, rhs, mods, stmt in user_rows:
+        rows.append(dict(lhs=lhs, op=op, rhs=rhs, user=1, mods=mods, stmt=stmt))
+    for lhs, op, rhs in default_keys:
+        rows.append(dict(lhs=lhs, op=op, rhs=rhs, user=0, mods=[], stmt=None))
+
+    single_ind = []
+    for lv in lv_names:
+        inds = [s.rhs for s in formulas if s.op == "=~" and s.lhs == lv]
+        if len(inds) == 1 and inds[0] not in lvset:
+            others = [s for s in formulas if s.op == "=~" and s.rhs == inds[0]]
+            if len(others) == 1:
+                single_ind.append(inds[0])
+
+    # ---- defaults for free / fixed (per group identical, before modifiers)
+    base_rows = []
+    for r in rows:
+        lhs, op, rhs, user = r["lhs"], r["op"], r["rhs"], r["user"]
+        free, ustart, exo = True, np.nan, 0
+        if op == "=~" and not std_lv and lhs not in first_seen:
+            free, ustart = False, 1.0
+        if op == "=~":
+            first_seen.add(lhs)
+        if op == "~~" and lhs == rhs and lhs in lvset and std_lv:
+            free, ustart = False, 1.0
+        if op == "~~" and lhs == rhs and user == 0 and lhs in single_ind:
+            free, ustart = False, 0.0
+        if op == "~~" and lhs in fixed_ov_x and rhs in fixed_ov_x and user == 0:
+            free, exo = False, 1
+        if op == "~1" and user == 0:
+            if lhs in lvset:
+                free, ustart = False, 0.0
+            elif lhs in fixed_ov_x:
+                free, exo = False, 1
+        base_rows.append(dict(r, free=free, ustart=ustart, exo=exo))
+
+    # ---- replicate per group, apply modifiers
+    table = []
+    for g in range(1, ngroups + 1):
+        for r in base_rows:
+            free, ustart, label, start = r["free"], r["ustart"], "", np.nan
+            for mod in r["mods"]:
+                for kind in ("fixed", "label", "start"):
+                    vals = getattr(mod, kind)
+                    if vals is None:
+                        continue
+                    if len(vals) not in (1, ngroups):
+                        st = r["stmt"]
+                        raise ModelSyntaxError(
+                            f"modifier has {len(vals)} values but the model has {ngroups} "
+                            f"group(s)", line=st.line, text=st.text, operator=st.op,
+                            hint="give one value per group in c(...), or a single value")
+                    v = vals[0] if len(vals) == 1 else vals[g - 1]
+                    if kind == "fixed":
+                        if v is None:
+                            free, ustart = True, np.nan
+                        else:
+                            free, ustart = False, float(v)
+                    elif kind == "label":
+                        label = "" if v is None else v
+                    else:
+                        start = float(v)
+            table.append(dict(lhs=r["lhs"], op=r["op"], rhs=r["rhs"], user=r["user"],
+                              group=g, free=free, ustart=ustart, exo=r["exo"], label=label,
+                              start=start, line=r["stmt"].line if r["stmt"] else 0))
+    frame = pd.DataFrame(table)
+    frame.insert(0, "id", np.arange(1, len(frame) + 1))
+    frame["plabel"] = [f".p{i}." for i in frame["id"]]
+
+    # ---- group equality constraints (lavaan's group.equal / group.partial)
+    equal = _normalise_equal(group_equal)
+    partial = _parse_partial(group_partial)
+    if ngroups > 1 and equal:
+        ovset = set(ov_nox)
+
+        def kind_of(lhs, op, rhs):
+            if op == "=~":
+                return "loadings"
+            if op == "~":
+                return "regressions"
+            if op == "~1":
+                return "means" if lhs in lvset else ("intercepts" if lhs in ovset else None)
+            if op == "~~":
+                if lhs in lvset and rhs in lvset:
+                    return "lv_variances" if lhs == rhs else "lv_covariances"
+                if lhs in ovset and rhs in ovset:
+                    return "residuals" if lhs == rhs else "residual_covariances"
+            return None
+
+        n_per = len(base_rows)
+        for i in range(n_per):
+            r1 = frame.iloc[i]
+            kind = kind_of(r1["lhs"], r1["op"], r1["rhs"])
+            if kind not in equal or (r1["lhs"], r1["op"], r1["rhs"]) in partial:
+                continue
+            idx = [i + n_per * g for g in range(ngroups)]
+            if not all(frame.at[j, "free"] for j in idx):
+                continue
+            if any(frame.at[j, "label"] for j in idx):
+                continue
+            for j in idx:
+                frame.at[j, "label"] = r1["plabel"]
+        if "intercepts" in equal and "means" not in equal:
+            mask = (frame["op"] == "~1") & frame["lhs"].isin(lvset) & (frame["group"] > 1) & (
+                frame["user"] == 0)
+            frame.loc[mask, "free"] = True
+            frame.loc[mask, "ustart"] = np.nan
+        if "loadings" in equal and std_lv:
+            mask = (frame["op"] == "~~") & (frame["lhs"] == frame["rhs"]) & frame["lhs"].isin(
+                lvset) & (frame["group"] > 1) & (frame["user"] == 0)
+            frame.loc[mask, "free"] = True
+            frame.loc[mask, "ustart"] = np.nan
+
+    # ---- free-parameter indices; shared labels share one index
+    label_rows: dict = {}
+    for i, lab in enumerate(frame["label"]):
+        if lab:
+            label_rows.setdefault(lab, []).append(i)
+    # simple equality constraints 'a == b' / 'a == 1'
+    alias: dict = {}
+    for s in constraints:
+        a, b = s.lhs, s.rhs
+        if a not in label_rows and a not in set(frame["plabel"]):
+            raise ModelSyntaxError(f"unknown label {a!r} in constraint", line=s.line,
+                                   text=s.text, operator="==")
+        try:
+            value = float(b)
+        except ValueError:
+            value = None
+        rows_a = label_rows.get(a) or list(np.flatnonzero(frame["plabel"] == a))
+        if value is not None:
+            for j in rows_a:
+                frame.at[j, "free"], frame.at[j, "ustart"] = False, value
+            continue
+        if b not in label_rows and b not in set(frame["plabel"]):
+            raise ModelSyntaxError(f"unknown label {b!r} in constraint", line=s.line,
+                                   text=s.text, operator="==")
+        alias[b] = a
+    free_idx = np.zeros(len(frame), dtype=int)
+    key_to_index: dict = {}
+    counter = 0
+    for i in range(len(frame)):
+        if not frame.at[i, "free"]:
+            continue
+        lab = frame.at[i, "label"] or frame.at[i, "plabel"]
+        while lab in alias:
+            lab = alias[lab]
+        if lab not in key_to_index:
+            counter += 1
+            key_to_index[lab] = counter
+        free_idx[i] = key_to_index[lab]
+    # a label shared by a fixed row and a free row: the fixed value wins (lavaan: error-ish)
+    for _lab, idxs in label_rows.items():
+        fixed_vals = [frame.at[j, "ustart"] for j in idxs if not frame.at[j, "free"]]
+        if fixed_vals and any(frame.at[j, "free"] for j in idxs):
+            for j in idxs:
+                frame.at[j, "ustart"] = fixed_vals[0]
+                free_idx[j] = 0
+    # renumber after the fixes above
+    used = sorted(set(free_idx[free_idx > 0]))
+    renum = {old: new for new, old in enumerate(used, start=1)}
+    frame["free"] = [renum.get(v, 0) for v in free_idx]
+
+    # ---- defined parameters
+    known = set(frame["label"][frame["label"] != ""]) | set(frame["plabel"])
+    defs = []
+    for s in defined:
+        _, names = parse_expression(s.expression, line=s.line, text=s.text)
+        for n in names:
+            if n not in known:
+                raise ModelSyntaxError(
+                    f"defined parameter {s.lhs!r} uses the unknown label {n!r}", line=s.line,
+                    text=s.text, operator=":=",
+                    hint="label the parameters first, e.g. 'm ~ a*x' and 'y ~ b*m'")
+        known.add(s.lhs)
+        defs.append(dict(id=len(frame) + len(defs) + 1, lhs=s.lhs, op=":=", rhs=s.expression,
+                         user=1, group=0, free=0, ustart=np.nan, exo=0, label=s.lhs,
+                         start=np.nan, line=s.line, plabel=""))
+    if defs:
+        frame = pd.concat([frame, pd.DataFrame(defs)], ignore_index=True)
+    frame["free"] = frame["free"].astype(int)
+    frame["user"] = frame["user"].astype(int)
+    frame["group"] = frame["group"].astype(int)
+    frame["exo"] = frame["exo"].astype(int)
+    frame = frame[["id", "lhs", "op", "rhs", "user", "group", "free", "ustart", "exo", "label",
+                   "plabel", "start", "line"]]
+    _check_specification(frame, ov_names, lv_names)
+    return ParameterTable(frame, ov_names, lv_names, fixed_ov_x, ngroups, meanstructure, stmts)
+
+
+def _check_specification(frame: pd.DataFrame, ov_names, lv_names) -> None:
+    lvset = set(lv_names)
+    for lv in lv_names:
+        if not ((frame["op"] == "=~") & (frame["lhs"] == lv)).any():
+            raise ModelSpecificationError(f"latent variable {lv!r} has no indicators")
+    bad = frame[(frame["op"] == "=~") & (frame["lhs"] == frame["rhs"])]
+    if len(bad):
+        raise ModelSpecificationError(
+            f"latent variable {bad.iloc[0]['lhs']!r} is its own indicator")
+    del lvset

@@ -1,0 +1,101 @@
+"""Yuan-Bentler (Mplus variant) scaling of the chi-square, as lavaan's MLR test."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import linalg
+
+from connection.sem.estimate import Moments, Problem, _group_grad_info, _moment_scores
+
+__all__ = ["yb_mplus_traces", "h1_information"]
+
+
+def _vech_basis(p: int) -> np.ndarray:
+    rows, cols = np.tril_indices(p)
+    basis = np.zeros((len(rows), p, p))
+    k = np.arange(len(rows))
+    basis[k, rows, cols] = 1.0
+    basis[k, cols, rows] = 1.0
+    return basis
+
+
+def h1_information(st, meanstructure: bool):
+    """Unstructured (h1) expected information and first-order information, per case."""
+    p = len(st.cov)
+    basis = _vech_basis(p)
+    dmu_cov = np.zeros((len(basis), p))
+    if meanstructure:
+        ds = np.concatenate([np.zeros((p, p, p)), basis])
+        dmu = np.concatenate([np.eye(p), dmu_cov])
+    else:
+        ds, dmu = basis, None
+    mo = Moments(st.cov, st.mean, ds, dmu)
+    _, info = _group_grad_info(st, mo, meanstructure, True)
+    a1 = 0.5 * info
+    scores = _moment_scores(st.data, st.cov, st.mean, ds, dmu, 50_000)
+    b1 = scores.T @ scores / st.n
+    return a1, b1
+
+
+def _traces_h1(fit):
+    out = []
+    for st in fit._stats:
+        a1, b1 = h1_information(st, fit.meanstructure)
+        out.append((np.trace(linalg.solve(a1, b1, assume_a="sym")), a1.shape[0]))
+    return out
+
+
+def _trace_h0(problem: Problem, theta, info_obs_unit) -> float:
+    scores = problem.casewise_scores(theta)
+    e_inv = linalg.inv(info_obs_unit)
+    total = 0.0
+    for w, s, st in zip(problem.weights, scores, problem.stats):
+        b0 = s.T @ s / st.n
+        total += w * np.sum(b0 * e_inv.T)
+    return total
+
+
+def _baseline_problem(fit) -> tuple[Problem, np.ndarray]:
+    p = fit._struct.p
+    ms = fit.meanstructure
+    per = p * (2 if ms else 1)
+    eye = np.eye(p)
+    diag_basis = np.zeros((p, p, p))
+    diag_basis[np.arange(p), np.arange(p), np.arange(p)] = 1.0
+
+    def moments(theta, deriv):
+        out = []
+        for g, st in enumerate(fit._stats):
+            t = theta[g * per:(g + 1) * per]
+            sigma = np.diag(t[:p])
+            mu = t[p:] if ms else st.mean
+            if not deriv:
+                out.append(Moments(sigma, mu))
+                continue
+            q = per * len(fit._stats)
+            ds = np.zeros((q, p, p))
+            ds[g * per:g * per + p] = diag_basis
+            dmu = None
+            if ms:
+                dmu = np.zeros((q, p))
+                dmu[g * per + p:(g + 1) * per] = eye
+            out.append(Moments(sigma, mu, ds, dmu))
+        return out
+
+    theta = np.concatenate([np.concatenate([np.diag(st.cov), st.mean if ms else []])
+                            for st in fit._stats])
+    return Problem(moments, fit._stats, len(theta), ms), theta
+
+
+def yb_mplus_traces(fit, df, bdf):
+    """Return (c, c_h1, c_h0, c_baseline) for lavaan's ``yuan.bentler.mplus`` test."""
+    h1 = _traces_h1(fit)
+    trace_h1 = sum(t for t, _ in h1)
+    ndat = sum(k for _, k in h1)
+    trace_h0 = _trace_h0(fit._problem, fit._theta, fit._observed_info)
+    c = (trace_h1 - trace_h0) / df if df > 0 else np.nan
+    bprob, btheta = _baseline_problem(fit)
+    binfo = 0.5 * bprob.hessian(btheta)
+    trace_b = _trace_h0(bprob, btheta, binfo)
+    bc = (trace_h1 - trace_b) / bdf if bdf > 0 else np.nan
+    return c, trace_h1 / ndat, trace_h0 / fit._struct.npar, bc

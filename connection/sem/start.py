@@ -1,0 +1,136 @@
+"""Starting values: one-factor principal-axis loadings per factor, moment-based variances."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from connection.sem.model import ModelStructure
+
+__all__ = ["start_values"]
+
+
+def _one_factor(cov: np.ndarray) -> np.ndarray:
+    """Loadings (raw scale) of a one-factor principal-axis solution of ``cov``."""
+    k = len(cov)
+    sd = np.sqrt(np.maximum(np.diag(cov), 1e-12))
+    if k == 1:
+        return sd.copy()
+    r = cov / np.outer(sd, sd)
+    if k == 2:
+        rho = abs(r[0, 1])
+        h2 = np.full(2, min(max(rho, 0.05), 0.95))
+    else:
+        try:
+            h2 = 1.0 - 1.0 / np.diag(np.linalg.inv(r))
+        except np.linalg.LinAlgError:
+            h2 = np.full(k, 0.5)
+        h2 = np.clip(h2, 0.05, 0.95)
+    red = r.copy()
+    np.fill_diagonal(red, h2)
+    vals, vecs = np.linalg.eigh(red)
+    lam = vecs[:, -1] * np.sqrt(max(vals[-1], 1e-3))
+    if lam.sum() < 0:
+        lam = -lam
+    return lam * sd
+
+
+def start_values(struct: ModelStructure, stats, fixed: np.ndarray, user_start: np.ndarray):
+    """Start value of every structure row (free rows only matter); returns theta0."""
+    start = np.full(len(struct.mat), np.nan)
+    lv_index = {v: i for i, v in enumerate(struct.eta_names)}
+    for g, st in enumerate(stats):
+        cov, mean = st.cov, st.mean
+        blk = struct.blocks[g]
+        sel_l, li, lj, _ = blk["L"]
+        lv_total = {}
+        loadings = {}
+        for f in range(len(struct.lv_names)):
+            rows = sel_l[lj == f]
+            inds = li[lj == f]
+            if len(rows) == 0:
+                continue
+            raw = _one_factor(cov[np.ix_(inds, inds)])
+            fixed_rows = [r for r in range(len(rows)) if struct.free[rows[r]] < 0
+                          and fixed[rows[r]] != 0 and np.isfinite(fixed[rows[r]])]
+            var_sel = np.flatnonzero(
+                (struct.mat[blk["P"][0]] == "P") & (blk["P"][1] == f) & (blk["P"][2] == f))
+            if fixed_rows:
+                r0 = fixed_rows[0]
+                scale = raw[r0] / fixed[rows[r0]]
+                if abs(scale) < 1e-6:
+                    scale = 1e-3
+                psi = scale**2
+            else:
+                psi = 1.0
+                if len(var_sel):
+                    row = blk["P"][0][var_sel[0]]
+                    if struct.free[row] < 0 and np.isfinite(fixed[row]) and fixed[row] > 0:
+                        psi = fixed[row]
+                scale = np.sqrt(psi)
+            lam = raw / scale
+            for r, row in enumerate(rows):
+                start[row] = lam[r] if struct.free[row] >= 0 else fixed[row]
+                loadings[(inds[r], f)] = start[row]
+            lv_total[f] = psi
+        # residual variances and covariances (Theta)
+        sel, ti, tj, _ = blk["T"]
+        for row, i, j in zip(sel, ti, tj):
+            if i == j:
+                common = sum(loadings.get((i, f), 0.0) ** 2 * lv_total.get(f, 0.0)
+                             for f in lv_total)
+                resid = cov[i, i] - common
+                start[row] = resid if resid > 0.1 * cov[i, i] else 0.5 * cov[i, i]
+            else:
+                start[row] = 0.0
+        # latent (co)variances (Psi)
+        sel, pi, pj, _ = blk["P"]
+        endo = set(blk["B"][1][struct.free[blk["B"][0]] >= 0]) | set(
+            blk["B"][1][np.abs(np.nan_to_num(fixed[blk["B"][0]])) > 0])
+        phantom_pos = {e: o for o, e in zip(struct.phantom_ov, struct.phantom_eta)}
+        for row, i, j in zip(sel, pi, pj):
+            if i == j:
+                if i in phantom_pos:
+                    start[row] = cov[phantom_pos[i], phantom_pos[i]]
+                else:
+                    start[row] = lv_total.get(i, 0.05) if i not in endo else 0.5 * lv_total.get(
+                        i, 0.1)
+            else:
+                if i in endo or j in endo:
+                    start[row] = 0.0
+                elif i in phantom_pos and j in phantom_pos:
+                    start[row] = cov[phantom_pos[i], phantom_pos[j]]
+                elif i in lv_total and j in lv_total:
+                    num, den = [], []
+                    for (a, f), la in loadings.items():
+                        if f != i or la == 0:
+                            continue
+                        for (b, h), lb in loadings.items():
+                            if h != j or lb == 0 or a == b:
+                                continue
+                            num.append(cov[a, b] / (la * lb))
+                            den.append(1)
+                    c = float(np.mean(num)) if num else 0.0
+                    lim = 0.9 * np.sqrt(lv_total[i] * lv_total[j])
+                    start[row] = float(np.clip(c, -lim, lim))
+                else:
+                    start[row] = 0.0
+        for name in ("B",):
+            sel = blk[name][0]
+            start[sel] = np.where(struct.free[sel] >= 0, 0.0, fixed[sel])
+        sel, ni, _, _ = blk["nu"]
+        start[sel] = mean[ni]
+        sel, ai, _, _ = blk["al"]
+        for row, i in zip(sel, ai):
+            start[row] = mean[phantom_pos[i]] if i in phantom_pos else 0.0
+        del lv_index
+        lv_index = None
+    ok = np.isfinite(user_start)
+    start[ok] = user_start[ok]
+    theta = np.zeros(struct.npar)
+    counts = np.zeros(struct.npar)
+    for row, k in enumerate(struct.free):
+        if k >= 0 and np.isfinite(start[row]):
+            theta[k] += start[row]
+            counts[k] += 1
+    theta = np.where(counts > 0, theta / np.maximum(counts, 1), 0.0)
+    return theta
