@@ -1,0 +1,160 @@
+"""Figures of the studies: calibration, power curves, sensitivity.
+
+Each function takes a tidy DataFrame (the table the study writes next to the figure), an optional
+``ax=``, and returns the Figure (or the Axes it drew on when ``ax`` is given).
+
+Examples
+--------
+>>> import pandas as pd
+>>> from connection.plots import studies
+>>> table = pd.DataFrame({"category": "banking", "group": ["social_media_moms", "other_moms"],
+...                       "item": "ec_belong", "published": [37.0, 16.0],
+...                       "population": [37.0, 16.0], "sample": [36.2, 16.9]})
+>>> fig = studies.calibration(table)
+>>> len(fig.axes)
+1
+>>> import matplotlib.pyplot as plt; plt.close(fig)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from connection import plots
+
+__all__ = ["calibration", "power_curve", "sensitivity"]
+
+_GROUP_COLOURS = {"social_media_moms": plots.PALETTE["social_moms"],
+                  "other_moms": plots.PALETTE["other_moms"]}
+
+
+def _label(text: str) -> str:
+    return str(text).replace("_", " ")
+
+
+def _colour(name, fallback_index: int):
+    import seaborn as sns
+
+    return _GROUP_COLOURS.get(name, plots.PALETTE.get(name, sns.color_palette(
+        "colorblind")[fallback_index % 10]))
+
+
+def calibration(table: pd.DataFrame, ax=None):
+    """Published vs reproduced percentages: one row per item, one colour per group.
+
+    ``table`` has columns category, group, item, published, population and (optionally) sample,
+    in percent. Published values are open circles, the population's filled diamonds (they sit on
+    the circles when calibration is exact), the sample's small crosses.
+    """
+    need = {"group", "item", "published", "population"}
+    missing = need - set(table.columns)
+    if missing:
+        raise ValueError(f"calibration table lacks columns {sorted(missing)}")
+    own = ax is None
+    items = list(dict.fromkeys(table["item"]))
+    if own:
+        fig, ax = plots.new_figure(plots.COLUMN_WIDTH, 0.9 + 0.32 * len(items))
+    ypos = {item: i for i, item in enumerate(items)}
+    groups = list(dict.fromkeys(table["group"]))
+    offsets = np.linspace(-0.15, 0.15, len(groups)) if len(groups) > 1 else [0.0]
+    for k, (g, off) in enumerate(zip(groups, offsets)):
+        sub = table[table["group"] == g]
+        y = sub["item"].map(ypos).to_numpy() + off
+        colour = _colour(g, k)
+        ax.scatter(sub["published"], y, s=36, facecolors="none", edgecolors=colour, linewidths=1.2,
+                   label=f"{_label(g)}: published", zorder=3)
+        ax.scatter(sub["population"], y, s=14, marker="D", color=colour, zorder=4,
+                   label=f"{_label(g)}: population")
+        if "sample" in sub and sub["sample"].notna().any():
+            ax.scatter(sub["sample"], y, s=22, marker="x", color=plots.PALETTE["neutral"],
+                       linewidths=0.9, zorder=5, label="sample" if k == 0 else None)
+    ax.set_yticks(range(len(items)), [_label(i) for i in items])
+    ax.invert_yaxis()
+    ax.set_xlabel("percent agreeing / satisfied")
+    ax.legend(loc="lower right", frameon=False, fontsize=6)
+    return ax.figure if own else ax
+
+
+def power_curve(table: pd.DataFrame, *, target: float = 0.8, ax=None):
+    """Power against respondents per cell, one line per test.
+
+    ``table`` has columns test, n_per_cell, power (and optionally ``method``: ``analytic`` lines
+    and ``simulation`` points with ``ci_lower``/``ci_upper`` error bars). The dashed line marks
+    ``target`` power; each test's smallest n reaching it is annotated.
+    """
+    need = {"test", "n_per_cell", "power"}
+    missing = need - set(table.columns)
+    if missing:
+        raise ValueError(f"power table lacks columns {sorted(missing)}")
+    own = ax is None
+    if own:
+        fig, ax = plots.new_figure(plots.COLUMN_WIDTH, 2.6)
+    method = table["method"] if "method" in table else pd.Series("analytic", index=table.index)
+    tests = list(dict.fromkeys(table["test"]))
+    import seaborn as sns
+
+    colours = sns.color_palette("colorblind", len(tests))
+    for colour, test in zip(colours, tests):
+        line = table[(table["test"] == test) & (method == "analytic")].sort_values("n_per_cell")
+        if len(line):
+            ax.plot(line["n_per_cell"], line["power"], color=colour, lw=1.4, label=_label(test))
+            reached = line[line["power"] >= target]
+            if len(reached):
+                n80 = reached["n_per_cell"].iloc[0]
+                ax.plot([n80], [target], marker="o", color=colour, ms=3.5)
+        pts = table[(table["test"] == test) & (method == "simulation")]
+        if len(pts):
+            yerr = None
+            if {"ci_lower", "ci_upper"} <= set(pts.columns):
+                yerr = np.vstack([pts["power"] - pts["ci_lower"], pts["ci_upper"] - pts["power"]])
+            ax.errorbar(pts["n_per_cell"], pts["power"], yerr=yerr, fmt="s", ms=3, color=colour,
+                        mfc="white", lw=0.8, capsize=1.5,
+                        label=f"{_label(test)} (simulated)" if not len(line) else None)
+    ax.axhline(target, ls="--", lw=0.8, color=plots.PALETTE["neutral"])
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("respondents per cell")
+    ax.set_ylabel("power")
+    ax.legend(loc="lower right", frameon=False, fontsize=6)
+    return ax.figure if own else ax
+
+
+def sensitivity(table: pd.DataFrame, *, margin: float | None = None, axes=None):
+    """How two findings move with corr(connection, satisfaction): one panel per ``measure``.
+
+    ``table`` has columns correlation, measure, estimate, ci_lower, ci_upper and optionally
+    ``truth`` (the population value, drawn as a line). For the measure named
+    ``satisfaction_difference`` the equivalence margin ``+/- margin`` is shaded; for
+    ``beta_difference`` the zero line is drawn.
+    """
+    need = {"correlation", "measure", "estimate", "ci_lower", "ci_upper"}
+    missing = need - set(table.columns)
+    if missing:
+        raise ValueError(f"sensitivity table lacks columns {sorted(missing)}")
+    measures = list(dict.fromkeys(table["measure"]))
+    own = axes is None
+    if own:
+        fig, axes = plots.new_figure(plots.PAGE_WIDTH, 2.4, ncols=len(measures), squeeze=False)
+        axes = axes[0]
+    titles = {"satisfaction_difference": "satisfaction: connected minus not (SD units)",
+              "beta_difference": "beta(connection) - beta(satisfaction)"}
+    for ax, measure in zip(axes, measures):
+        sub = table[table["measure"] == measure].sort_values("correlation")
+        colour = plots.PALETTE["connection"]
+        ax.fill_between(sub["correlation"], sub["ci_lower"], sub["ci_upper"], color=colour,
+                        alpha=0.2, lw=0)
+        ax.plot(sub["correlation"], sub["estimate"], marker="o", ms=3, color=colour,
+                label="estimate (95% CI)" if measure != "satisfaction_difference"
+                else "estimate (90% CI)")
+        if "truth" in sub and sub["truth"].notna().any():
+            ax.plot(sub["correlation"], sub["truth"], ls=":", color=plots.PALETTE["neutral"],
+                    label="population")
+        if measure == "satisfaction_difference" and margin is not None:
+            ax.axhspan(-margin, margin, color=plots.PALETTE["satisfaction"], alpha=0.08, lw=0,
+                       label=f"equivalence margin +/-{margin:g}")
+        ax.axhline(0, lw=0.6, color=plots.PALETTE["neutral"])
+        ax.set_xlabel("corr(connection, satisfaction), within cell")
+        ax.set_title(titles.get(measure, _label(measure)))
+        ax.legend(frameon=False, fontsize=6)
+    return axes[0].figure if own else axes
