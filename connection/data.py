@@ -342,11 +342,12 @@ def _to_float(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype):
         values = np.full(len(series), np.nan)
-        return values, series.notna().to_numpy()
+        return values, np.array(series.notna(), dtype=bool)
     if pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
         if pd.api.types.is_complex_dtype(dtype):
-            return np.full(len(series), np.nan), series.notna().to_numpy()
-        return series.to_numpy(dtype="float64", na_value=np.nan), np.zeros(len(series), bool)
+            return np.full(len(series), np.nan), np.array(series.notna(), dtype=bool)
+        values = np.array(series.to_numpy(dtype="float64", na_value=np.nan), dtype=float)
+        return values, np.zeros(len(series), bool)
     objects = series.astype(object).to_numpy()
     values = np.full(len(objects), np.nan)
     bad = np.zeros(len(objects), bool)
@@ -600,7 +601,7 @@ def read_survey(
     for col in item_ids:
         item = instrument.items[col]
         values, bad = _to_float(work[col])
-        bad &= keep
+        bad = bad & keep
         if bad.any():
             shown = _shown(work[col][bad].head(10))
             exp = f"numbers ({item.scale.expected()}) or a missing-value code"
