@@ -139,8 +139,12 @@ def format_value(value: Any, spec: str | None = None) -> str:
     if spec in {"pct", "pct0", "pct1", "pct2"}:
         decimals = 0 if spec in {"pct", "pct0"} else int(spec[-1])
         return f"{value * 100:.{decimals}f}%"
+    if spec in {"pp", "pp0", "pp1"}:  # a difference of proportions, in percentage points
+        return f"{value * 100:+.{1 if spec == 'pp1' else 0}f}"
     if spec == "p":
         return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
+    if spec == "pval":  # a p-value in a table cell
+        return "< 0.001" if value < 0.001 else f"{value:.3f}"
     if spec == "times":
         return f"{value:.1f}x"
     if re.fullmatch(r"sig[1-9]", spec):
