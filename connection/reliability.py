@@ -185,40 +185,12 @@ def _alpha_counts(xc: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 def _congeneric(x: np.ndarray, cols: list[str], construct: str) -> dict[str, Any]:
     """Loadings, residual variances and standardized loadings of a one-factor ML model."""
-    try:
-        from connection.sem import cfa
-    except ImportError:  # TEMPORARY until the engine lands (issue 3); then this branch goes
-        out = _one_factor_ml_fallback(np.cov(x, rowvar=False, bias=True))
-        out["sample_var"] = x.var(axis=0)
-        return out
+    from connection.sem import cfa
+
     cols = [str(c) for c in cols]
     frame = pd.DataFrame(x, columns=cols)
     fit = cfa(f"{_safe(construct)} =~ " + " + ".join(cols), frame)
     return _factor_pieces(fit, _safe(construct), cols, x.var(axis=0))
-
-
-def _one_factor_ml_fallback(s: np.ndarray) -> dict[str, Any]:
-    from scipy.optimize import minimize
-
-    k = s.shape[0]
-    w, v = np.linalg.eigh(s)
-    lam0 = np.abs(v[:, -1]) * np.sqrt(w[-1])
-    th0 = np.maximum(np.diag(s) - lam0**2, 0.05 * np.diag(s))
-
-    def f(par):
-        lam, th = par[:k], par[k:]
-        sig = np.outer(lam, lam) + np.diag(th)
-        sign, logdet = np.linalg.slogdet(sig)
-        inv = np.linalg.inv(sig)
-        g = inv - inv @ s @ inv
-        return logdet + np.trace(s @ inv), np.concatenate([2 * g @ lam, np.diag(g)])
-
-    res = minimize(f, np.concatenate([lam0, th0]), jac=True, method="L-BFGS-B",
-                   bounds=[(None, None)] * k + [(1e-8, None)] * k, options={"ftol": 1e-14, "gtol": 1e-10})
-    lam, th = res.x[:k], res.x[k:]
-    implied = lam**2 + th
-    return {"lambda": lam, "theta": np.diag(th), "psi": 1.0, "std": lam / np.sqrt(implied),
-            "converged": bool(res.success)}
 
 
 def _safe(name: str) -> str:
@@ -600,7 +572,7 @@ def fornell_larcker(data: pd.DataFrame | Any, constructs: Any = None) -> pd.Data
     >>> f = rng.normal(size=(400, 2)) @ np.array([[1, .3], [0, .95]])
     >>> x = np.repeat(f, 3, axis=1) + rng.normal(scale=.7, size=(400, 6))
     >>> df = pd.DataFrame(x, columns=["a1", "a2", "a3", "b1", "b2", "b3"])
-    >>> fornell_larcker(df, {"a": ["a1", "a2", "a3"], "b": ["b1", "b2", "b3"]})["holds"].tolist()  # doctest: +SKIP
+    >>> fornell_larcker(df, {"a": ["a1", "a2", "a3"], "b": ["b1", "b2", "b3"]})["holds"].tolist()
     [True]
     """
     data, cmap = _resolve(data, constructs)

@@ -40,14 +40,6 @@ def _ref(name: str) -> pd.DataFrame:
     return pd.read_csv(REF / "psych" / name)
 
 
-def _engine_ready() -> bool:
-    try:
-        from connection.sem import cfa  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 @pytest.mark.parametrize("case", ["hs", "poldem"])
 def test_alpha_and_feldt_ci_match_psych(case):
     data, constructs = _data(case)
@@ -95,7 +87,6 @@ def test_omega_cr_ave_match_semtools_separate_models(case):
     np.testing.assert_allclose(tab["ave"], ref["ave"], rtol=0, atol=1e-6)
 
 
-@pytest.mark.skipif(not _engine_ready(), reason="needs connection.sem.cfa (engine issue 3)")
 @pytest.mark.parametrize("case", ["hs", "poldem"])
 def test_omega_cr_ave_match_semtools_joint_model(case):
     data, constructs = _data(case)
@@ -107,7 +98,6 @@ def test_omega_cr_ave_match_semtools_joint_model(case):
     np.testing.assert_allclose(tab["ave"], ref["ave"], rtol=0, atol=1e-4)
 
 
-@pytest.mark.skipif(not _engine_ready(), reason="needs connection.sem.cfa (engine issue 3)")
 def test_fornell_larcker_uses_lavaan_factor_correlations():
     data, constructs = _data("hs")
     fl = fornell_larcker(data, constructs)

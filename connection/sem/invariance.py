@@ -320,6 +320,7 @@ def invariance(
     cutoffs: str = "standard",
     alpha: float = 0.05,
     max_free: int | None = None,
+    latent_means_at: str | None = None,
 ) -> InvarianceResult:
     """Test measurement invariance across groups: configural, metric, scalar, strict.
 
@@ -351,6 +352,14 @@ def invariance(
         ``"chisq"`` (chi-square difference at ``alpha``) or ``"both"``.
     cutoffs
         ``"standard"`` (Chen's cut-offs for n > 300 per group) or ``"small"``.
+    alpha
+        Significance level of the chi-square difference (``criterion="chisq"``/``"both"``) and of
+        the score tests that choose parameters to free.
+    max_free
+        Most parameters freed per step by ``partial="auto"``.
+    latent_means_at
+        Report latent means from this step's fit (``"scalar"`` or ``"strict"``) even if it does
+        not hold; a note then says so. Default: the strongest level that holds.
 
     Returns
     -------
@@ -407,7 +416,7 @@ def invariance(
     notes: list[str] = []
     for level in levels:
         if stopped_at is not None:
-            rows.append({"step": level, "holds": False, "partial": "",
+            rows.append({"step": level, "holds": pd.NA, "partial": "",
                          "verdict": f"{level} invariance not tested: {stopped_at} did not hold"})
             continue
         fit = _fit(model, data, gcol, estimator, missing, level, freed)
@@ -464,11 +473,22 @@ def invariance(
              "delta_rmsea", "delta_srmr", "cutoff_cfi", "cutoff_rmsea", "cutoff_srmr", "holds",
              "partial", "verdict"]
     table = table.reindex(columns=order)
-    table["holds"] = table["holds"].astype(bool)
+    table["holds"] = table["holds"].astype("boolean")
     if estimator.upper() == "ML":
         table = table.drop(columns=["chisq_ml", "scaling_factor"])
     strongest = accepted or levels[0]
-    latent = _latent_means(fits.get(strongest), strongest, pt1.lv_names, labels, data, gcol)
+    means_level = strongest
+    if latent_means_at is not None:
+        if latent_means_at not in ("scalar", "strict") or latent_means_at not in fits:
+            raise ArgumentError("latent_means_at must be a fitted scalar or strict step",
+                                values=[latent_means_at], expected=f"one of {sorted(fits)} "
+                                "that is 'scalar' or 'strict'")
+        means_level = latent_means_at
+        if LEVELS.index(latent_means_at) > LEVELS.index(strongest):
+            notes.append(f"latent means are reported under {latent_means_at} invariance as "
+                         f"requested, although it does not hold (strongest: {strongest}); "
+                         "interpret their differences with caution")
+    latent = _latent_means(fits.get(means_level), means_level, pt1.lv_names, labels, data, gcol)
     if latent.empty:
         notes.append("latent means are not compared: they are comparable only under (partial) "
                      "scalar invariance, which did not hold" if "scalar" in levels else
