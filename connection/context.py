@@ -132,8 +132,8 @@ def proportion_ci(proportion, n, *, level: float = 0.95, method: str = "wilson")
     Returns
     -------
     pandas.DataFrame
-        One row per (proportion, n): ``proportion n count method level ci_lower ci_upper``.
-        ``count`` is ``proportion * n`` (not rounded).
+        One row per (proportion, n): ``proportion n implied_count method level ci_lower ci_upper``.
+        ``implied_count`` is ``proportion * n`` (not rounded).
 
     Examples
     --------
@@ -162,7 +162,7 @@ def proportion_ci(proportion, n, *, level: float = 0.95, method: str = "wilson")
     lower = np.clip(np.asarray(lower, dtype=float), 0.0, 1.0)
     upper = np.clip(np.asarray(upper, dtype=float), 0.0, 1.0)
     return pd.DataFrame({
-        "proportion": p, "n": size, "count": count, "method": method, "level": level,
+        "proportion": p, "n": size, "implied_count": count, "method": method, "level": level,
         "ci_lower": lower, "ci_upper": upper,
     })
 
@@ -298,18 +298,32 @@ def diff_shares(proportion_1, proportion_2, n, *, level: float = 0.95) -> pd.Dat
     })
 
 
-def min_n_significant(proportion_1: float, proportion_2: float, *, level: float = 0.95) -> int:
-    """Smallest sample size at which two shares of one single-choice question differ.
+def min_n_significant(proportion_1: float, proportion_2: float, *, level: float = 0.95,
+                      design: str = "single_choice") -> int:
+    """Smallest sample size at which two published shares would differ significantly.
 
-    The smallest integer ``n`` with ``|z| >= z_crit`` in the test of :func:`diff_shares`:
-    ``n = ceil(z_crit**2 * (p1 + p2) / (p1 - p2)**2)``. It needs no sample size, so it can be
-    reported when the survey's ``n`` is unknown.
+    It needs no sample size, so it can be reported when the survey's ``n`` is unknown.
+
+    Parameters
+    ----------
+    proportion_1, proportion_2 : float
+        The two shares (0-1).
+    level : float
+        Confidence level; the test is two-sided at ``1 - level``.
+    design : {"single_choice", "independent"}
+        ``"single_choice"``: two answers of one single-choice question in one sample of ``n``
+        (the test of :func:`diff_shares`): ``n = ceil(z**2 (p1 + p2) / (p1 - p2)**2)``.
+        ``"independent"``: two independent samples of ``n`` each (the pooled z-test of
+        :func:`diff_proportions`): ``n = ceil(2 z**2 pbar (1 - pbar) / (p1 - p2)**2)`` with
+        ``pbar = (p1 + p2) / 2``; ``n`` is the size of *each* sample.
 
     Examples
     --------
     >>> from connection.context import min_n_significant
     >>> min_n_significant(0.45, 0.33)
     209
+    >>> min_n_significant(0.70, 0.45, design="independent")    # per side
+    31
     """
     level = _level(level)
     p1 = float(_proportions(proportion_1, "proportion_1"))
@@ -318,8 +332,15 @@ def min_n_significant(proportion_1: float, proportion_2: float, *, level: float 
         raise OutOfRangeError("equal shares never differ significantly", values=[p1, p2],
                               expected="two different shares")
     crit = _z(level)
-    n = math.ceil(crit * crit * (p1 + p2) / (p1 - p2) ** 2 - 1e-9)
-    return max(int(n), 1)
+    if design == "single_choice":
+        n = crit * crit * (p1 + p2) / (p1 - p2) ** 2
+    elif design == "independent":
+        pbar = (p1 + p2) / 2.0
+        n = 2.0 * crit * crit * pbar * (1.0 - pbar) / (p1 - p2) ** 2
+    else:
+        raise OutOfRangeError("unknown design", values=[design],
+                              expected="'single_choice' or 'independent'")
+    return max(int(math.ceil(n - 1e-9)), 1)
 
 
 def ci_curve(proportions: Mapping[str, float], n_values, *, level: float = 0.95,

@@ -10,7 +10,9 @@ package's data file (``connection/data/published_figures.csv``) and writes to
                               the sample size was published, and "none" where it was not;
 * ``tables/gaps.csv``         consumers minus marketers for each comparable pair in the config:
                               Newcombe and Wald intervals and a pooled z-test where both n are
-                              known, the bare difference (marked) where they are not;
+                              known, the bare difference (marked) where they are not, and for
+                              every pair the smallest n per side at which the gap would be
+                              significant (which needs no n);
 * ``tables/same_sample.csv``  differences within one side (no interval: see the config);
 * ``tables/rank_orders.csv``  Kendall's tau of the two sides' rank orders, or why it was not
                               computed;
@@ -32,6 +34,7 @@ import pandas as pd
 from connection.context import (
     diff_proportions,
     load_published_figures,
+    min_n_significant,
     proportion_ci,
     published_figures_path,
     rank_agreement,
@@ -122,6 +125,11 @@ def gaps_table(pairs: list[dict], by_id: pd.DataFrame, level: float,
             row.update({"consumers_ci_lower": side.ci_lower[0], "consumers_ci_upper":
                         side.ci_upper[0], "marketers_ci_lower": side.ci_lower[1],
                         "marketers_ci_upper": side.ci_upper[1]})
+        # sample-size-free: how many respondents per side would make this gap significant
+        row["min_n_per_side_significant"] = (
+            min_n_significant(c["proportion"], m["proportion"], level=level,
+                              design="independent")
+            if c["proportion"] != m["proportion"] else np.nan)
         row["has_interval"] = has_interval
         row["interval"] = f"newcombe {level:.0%}" if has_interval else NO_N
         rows.append(row)
@@ -204,6 +212,9 @@ def run(out: Path, config_path: Path = DEFAULT_CONFIG, data_path: Path | None = 
             study.number(f"{key}.difference", row["difference"])
             study.number(f"{key}.comparability", row["comparability"])
             study.number(f"{key}.interval", row["interval"])
+            if pd.notna(row["min_n_per_side_significant"]):
+                study.number(f"{key}.min_n_per_side_significant",
+                             int(row["min_n_per_side_significant"]))
             if row["has_interval"]:
                 study.number(f"{key}.n_consumers", int(row["consumers_n"]))
                 study.number(f"{key}.n_marketers", int(row["marketers_n"]))

@@ -211,9 +211,23 @@ def test_min_n_significant_is_the_threshold(p1, p2, level):
         assert diff_shares(p1, p2, n - 1, level=level).pvalue[0] > alpha
 
 
+@settings(max_examples=40, deadline=None)
+@given(p1=st.floats(0.05, 0.95), p2=st.floats(0.05, 0.95))
+def test_min_n_significant_independent_is_the_threshold_of_the_pooled_z_test(p1, p2):
+    if abs(p1 - p2) < 0.03:
+        return
+    n = min_n_significant(p1, p2, design="independent")
+    # statsmodels' pooled z-test with n per side (independent of the closed form)
+    assert diff_proportions(p1, n, p2, n).pvalue[0] <= 0.05 + 1e-12
+    if n > 1:
+        assert diff_proportions(p1, n - 1, p2, n - 1).pvalue[0] > 0.05
+
+
 def test_min_n_significant_rejects_equal_shares():
     with pytest.raises(OutOfRangeError, match="never differ"):
         min_n_significant(0.3, 0.3)
+    with pytest.raises(OutOfRangeError, match="unknown design"):
+        min_n_significant(0.3, 0.4, design="paired")
 
 
 # --------------------------------------------------------------------------- curves over n

@@ -140,6 +140,12 @@ def test_perception_gap_intervals_only_where_both_n_are_published(runs):
             ref = diff_proportions(row.consumers_share, n_c, row.marketers_share, n_m).iloc[0]
             assert row.ci_lower == pytest.approx(ref.ci_lower, rel=1e-8)
             assert row.z == pytest.approx(ref.z, rel=1e-8)
+        # the sample-size-free threshold: the pooled z-test's p at that n per side, by hand
+        n = row.min_n_per_side_significant
+        pbar = (row.consumers_share + row.marketers_share) / 2
+        for size, significant in ((n, True), (n - 1, False)):
+            z = row.difference / np.sqrt(pbar * (1 - pbar) * 2 / size)
+            assert bool(2 * stats.norm.sf(abs(z)) <= 0.05) is significant
     assert set(gaps.index[gaps.has_interval]) == {"ibm_feel_connected", "cmo_exclusive_offers"}
     assert set(gaps.index[~gaps.has_interval]) == {"pivot_rewards", "pivot_feedback"}
 
