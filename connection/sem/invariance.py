@@ -321,6 +321,7 @@ def invariance(
     alpha: float = 0.05,
     max_free: int | None = None,
     latent_means_at: str | None = None,
+    stop: bool = True,
 ) -> InvarianceResult:
     """Test measurement invariance across groups: configural, metric, scalar, strict.
 
@@ -360,6 +361,10 @@ def invariance(
     latent_means_at
         Report latent means from this step's fit (``"scalar"`` or ``"strict"``) even if it does
         not hold; a note then says so. Default: the strongest level that holds.
+    stop
+        ``True`` (default): stop at the first step that does not hold (the stronger steps
+        presuppose it); they appear as "not tested". ``False``: fit every step and compare each
+        with the step before it, as ``lavTestLRT`` does.
 
     Returns
     -------
@@ -411,19 +416,21 @@ def invariance(
     rows: list[dict] = []
     freed_rows: list[dict] = []
     freed: list[str] = list(user_partial)
-    accepted: str | None = None
+    accepted: str | None = None  # the strongest step that holds, all weaker ones holding too
+    previous: str | None = None  # the step the next one is compared with
     stopped_at: str | None = None
     notes: list[str] = []
     for level in levels:
-        if stopped_at is not None:
+        if stopped_at is not None and stop:
             rows.append({"step": level, "holds": pd.NA, "partial": "",
                          "verdict": f"{level} invariance not tested: {stopped_at} did not hold"})
             continue
         fit = _fit(model, data, gcol, estimator, missing, level, freed)
         m = _measures(fit, estimator)
         row: dict[str, Any] = {"step": level, **m}
-        if accepted is None:
+        if previous is None:
             fits[level], meas[level] = fit, m
+            previous = level
             accepted = level
             row.update(compared_with="", holds=True, partial="",
                        verdict=f"{level} model (baseline): chi-square = {m['chisq']:.3f}, df = "
@@ -434,7 +441,7 @@ def invariance(
         step_freed: list[str] = []
         limit = max_free if max_free is not None else max(1, n_constraints[level] // 2)
         while True:
-            base = meas[accepted]
+            base = meas[previous]
             d = {"delta_cfi": m["cfi"] - base["cfi"], "delta_rmsea": m["rmsea"] - base["rmsea"],
                  "delta_srmr": m["srmr"] - base["srmr"]}
             dchi, ddf, p = _difference(base, m, estimator)
@@ -453,17 +460,18 @@ def invariance(
                                          f"(x2 = {best['x2']:.2f}, p = {best['pvalue']:.3g})"})
             fit = _fit(model, data, gcol, estimator, missing, level, freed)
             m = _measures(fit, estimator)
-        row = {"step": level, **m, "compared_with": accepted, "delta_chisq": dchi,
+        row = {"step": level, **m, "compared_with": previous, "delta_chisq": dchi,
                "delta_df": ddf, "p_delta": p, **d, "cutoff_cfi": cut["cfi"],
                "cutoff_rmsea": cut["rmsea"], "cutoff_srmr": cut["srmr"], "holds": ok,
                "partial": ", ".join(step_freed),
                "verdict": _verdict(level, d, cut, ok, p, step_freed)}
         rows.append(row)
         fits[level], meas[level] = fit, m
-        if ok:
+        previous = level
+        if ok and stopped_at is None:
             accepted = level
-        else:
-            stopped_at = level
+        elif not ok:
+            stopped_at = stopped_at or level
             # constraints freed while searching did not rescue the step; do not carry them on
             for f_ in step_freed:
                 freed.remove(f_)
@@ -490,9 +498,9 @@ def invariance(
                          "interpret their differences with caution")
     latent = _latent_means(fits.get(means_level), means_level, pt1.lv_names, labels, data, gcol)
     if latent.empty:
-        notes.append("latent means are not compared: they are comparable only under (partial) "
-                     "scalar invariance, which did not hold" if "scalar" in levels else
-                     "latent means need the scalar step; add it to levels")
+        notes.append("latent means are not comparable without (partial) scalar invariance, "
+                     "which did not hold; none are reported" if "scalar" in levels else
+                     "latent means are not comparable without the scalar step; add it to levels")
     partial_tab = pd.DataFrame(freed_rows, columns=["step", "parameter", "x2", "df", "pvalue",
                                                     "reason"])
     for p_ in user_partial:

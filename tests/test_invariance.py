@@ -1,0 +1,258 @@
+"""connection.sem.invariance against lavaan 0.6.14 / semTools on HolzingerSwineford1939 by school
+(tests/references/lavaan/hs_mg_school_* from the shared reference script; tests/references/psych/
+hs_mg_school_* from make_reliability_references.R), and against simulated truth.
+
+Tolerances as the engine's: estimates and SEs 1e-3 absolute; chi-square and fit measures 1e-3
+relative."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import connection as cx
+from connection import errors
+from connection.sem.invariance import invariance
+
+REF = Path(__file__).parent / "references"
+HS_MODEL = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+REL = 1e-3
+ABS = 1e-3
+
+
+@pytest.fixture(scope="module")
+def hs() -> pd.DataFrame:
+    return pd.read_csv(REF / "data" / "HolzingerSwineford1939.csv")
+
+
+@pytest.fixture(scope="module")
+def ladder_ml(hs):
+    return invariance(HS_MODEL, hs, "school", partial=None, stop=False)
+
+
+def test_ml_ladder_matches_lavaan(ladder_ml):
+    ref = json.loads((REF / "lavaan" / "hs_mg_school_invariance.json").read_text())
+    tab = ladder_ml.table.set_index("step")
+    for step in ("configural", "metric", "scalar"):
+        for k in ("chisq", "df", "pvalue", "cfi", "tli", "rmsea", "srmr"):
+            assert tab.loc[step, k] == pytest.approx(ref["fit"][step][k], rel=REL), (step, k)
+    assert tab.loc["metric", "delta_cfi"] == pytest.approx(
+        ref["delta_cfi"]["metric_vs_configural"], abs=1e-5)
+    assert tab.loc["scalar", "delta_rmsea"] == pytest.approx(
+        ref["delta_rmsea"]["scalar_vs_metric"], abs=1e-5)
+    assert ladder_ml.groups == ref["group_labels"] == ["Pasteur", "Grant-White"]
+
+
+def test_ml_chisq_differences_match_lavtestlrt(ladder_ml):
+    lrt = pd.read_csv(REF / "lavaan" / "hs_mg_school_lrt.csv").set_index("model")
+    strict = pd.read_csv(REF / "psych" / "hs_mg_school_ladder_ml_lrt.csv").set_index("step")
+    tab = ladder_ml.table.set_index("step")
+    for step in ("metric", "scalar"):
+        assert tab.loc[step, "delta_chisq"] == pytest.approx(lrt.loc[step, "Chisq diff"], rel=REL)
+        assert tab.loc[step, "delta_df"] == lrt.loc[step, "Df diff"]
+        assert tab.loc[step, "p_delta"] == pytest.approx(lrt.loc[step, "Pr(>Chisq)"], rel=REL)
+    assert tab.loc["strict", "delta_chisq"] == pytest.approx(strict.loc["strict", "Chisq diff"],
+                                                             rel=REL)
+    assert tab.loc["strict", "delta_df"] == 9
+    fit = pd.read_csv(REF / "psych" / "hs_mg_school_ladder_ml_fit.csv").set_index("step")
+    for k in ("chisq", "df", "cfi", "rmsea", "srmr", "npar"):
+        assert tab.loc["strict", k] == pytest.approx(fit.loc["strict", k], rel=REL), k
+
+
+def test_mlr_ladder_matches_lavaan_scaled_tests(hs):
+    inv = invariance(HS_MODEL, hs, "school", estimator="MLR", partial=None, stop=False)
+    tab = inv.table.set_index("step")
+    fit = pd.read_csv(REF / "psych" / "hs_mg_school_ladder_mlr_fit.csv").set_index("step")
+    lrt = pd.read_csv(REF / "psych" / "hs_mg_school_ladder_mlr_lrt.csv").set_index("step")
+    for step in ("configural", "metric", "scalar", "strict"):
+        assert tab.loc[step, "chisq"] == pytest.approx(fit.loc[step, "chisq.scaled"], rel=REL)
+        assert tab.loc[step, "chisq_ml"] == pytest.approx(fit.loc[step, "chisq"], rel=REL)
+        assert tab.loc[step, "scaling_factor"] == pytest.approx(
+            fit.loc[step, "chisq.scaling.factor"], rel=REL)
+        assert tab.loc[step, "cfi"] == pytest.approx(fit.loc[step, "cfi.robust"], rel=REL)
+        assert tab.loc[step, "rmsea"] == pytest.approx(fit.loc[step, "rmsea.robust"], rel=REL)
+        assert tab.loc[step, "srmr"] == pytest.approx(fit.loc[step, "srmr"], rel=REL)
+    for step in ("metric", "scalar", "strict"):
+        # Satorra-Bentler (2001) scaled difference, lavTestLRT's default for MLR
+        assert tab.loc[step, "delta_chisq"] == pytest.approx(lrt.loc[step, "Chisq diff"], rel=REL)
+        assert tab.loc[step, "p_delta"] == pytest.approx(lrt.loc[step, "Pr(>Chisq)"], rel=REL)
+    assert inv.estimator == "MLR"
+
+
+def test_chen_verdicts_and_stopping(hs):
+    inv = invariance(HS_MODEL, hs, "school", partial=None)
+    tab = inv.table.set_index("step")
+    # metric: delta CFI -0.0025 >= -0.010 -> holds; scalar: delta CFI -0.038 -> does not
+    assert bool(tab.loc["configural", "holds"]) and bool(tab.loc["metric", "holds"])
+    assert not bool(tab.loc["scalar", "holds"])
+    assert pd.isna(tab.loc["strict", "holds"]) and np.isnan(tab.loc["strict", "chisq"])
+    assert "not tested" in tab.loc["strict", "verdict"]
+    assert tab.loc["scalar", "cutoff_cfi"] == -0.010 and tab.loc["scalar", "cutoff_srmr"] == 0.010
+    assert tab.loc["metric", "cutoff_srmr"] == 0.030
+    assert "scalar invariance (equal intercepts) does not hold" in tab.loc["scalar", "verdict"]
+    assert inv.strongest == "metric" and inv.latent_means.empty
+    assert any("not comparable" in n for n in inv.notes)
+    text = inv.summary()
+    assert "strongest level that holds: metric" in text
+    assert "<table" in inv._repr_html_()
+    # by the chi-square criterion metric holds (p = .224) and scalar does not
+    by_chisq = invariance(HS_MODEL, hs, "school", partial=None, criterion="chisq",
+                          levels=("configural", "metric", "scalar"))
+    assert by_chisq.table["holds"].tolist() == [True, True, False]
+
+
+def test_latent_means_under_scalar_match_lavaan(hs):
+    inv = invariance(HS_MODEL, hs, "school", partial=None, levels=("configural", "metric", "scalar"),
+                     latent_means_at="scalar")
+    ref = pd.read_csv(REF / "lavaan" / "hs_mg_school_scalar_latent_means.csv")
+    ref = ref.rename(columns=lambda c: c.replace(".", "_"))
+    lm = inv.latent_means
+    for r in ref.itertuples():
+        row = lm[(lm["group"] == r.group_label) & (lm["factor"] == r.lhs)].iloc[0]
+        assert row["mean"] == pytest.approx(r.est, abs=ABS)
+        assert row["se"] == pytest.approx(r.se, abs=ABS)
+        assert row["std_lv"] == pytest.approx(r.std_lv, abs=ABS)
+    assert any("does not hold" in n for n in inv.notes)
+    assert (lm.loc[lm["group"] == "Pasteur", "d"] == 0).all()
+
+
+def test_user_partial_scalar_matches_lavaan_group_partial(hs):
+    ref = json.loads((REF / "psych" / "hs_mg_school_partial_scalar.json").read_text())
+    inv = invariance(HS_MODEL, hs, "school", partial=["x3 ~1", "x7 ~1"],
+                     levels=("configural", "metric", "scalar"))
+    tab = inv.table.set_index("step")
+    for k in ("chisq", "df", "cfi", "tli", "rmsea", "srmr", "npar"):
+        assert tab.loc["scalar", k] == pytest.approx(ref["fit"][k], rel=REL), k
+    assert bool(tab.loc["scalar", "holds"]) and inv.strongest == "scalar"
+    lm = inv.latent_means
+    for r in ref["latent_means"]:
+        if r["group"] == 2:
+            row = lm[(lm["group"] == "Grant-White") & (lm["factor"] == r["lhs"])].iloc[0]
+            assert row["mean"] == pytest.approx(r["est"], abs=ABS)
+            assert row["se"] == pytest.approx(r["se"], abs=ABS)
+    assert inv.partial["parameter"].tolist() == ["x3 ~1", "x7 ~1"]
+
+
+def _score_test_available() -> bool:
+    try:
+        from connection.sem.tests import score_test  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _score_test_available(), reason="engine score tests not yet available")
+def test_auto_partial_frees_the_intercepts_lavtestscore_flags(hs):
+    scores = pd.read_csv(REF / "psych" / "hs_mg_school_scalar_score_tests.csv")
+    inv = invariance(HS_MODEL, hs, "school", levels=("configural", "metric", "scalar"))
+    first = inv.partial.iloc[0]
+    top = scores.sort_values("X2", ascending=False).iloc[0]
+    assert first["parameter"].replace(" ", "") == top["parameter"].replace(" ", "") == "x3~1"
+    assert first["x2"] == pytest.approx(top["X2"], rel=REL)
+    assert bool(inv.table.set_index("step").loc["scalar", "holds"])
+    assert inv.strongest == "scalar" and not inv.latent_means.empty
+
+
+# ----------------------------------------------------------------------------- simulated truth
+
+def _simulate(n_per_group, groups, shift_item=None, shift=0.0, mean_diff=0.0, seed=0,
+              loadings=(1.0, 0.8, 0.9, 0.7)):
+    rng = np.random.default_rng(seed)
+    frames = []
+    for i, g in enumerate(groups):
+        f = rng.normal(loc=mean_diff * (i > 0), size=(n_per_group, 1))
+        x = f @ np.array([loadings]) + rng.normal(scale=0.6, size=(n_per_group, len(loadings)))
+        x += 3.0
+        df = pd.DataFrame(x, columns=[f"i{j + 1}" for j in range(len(loadings))])
+        if shift_item and i > 0:
+            df[shift_item] += shift
+        if isinstance(g, tuple):
+            df = df.assign(segment=g[0], category=g[1])
+        else:
+            df = df.assign(segment=g)
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True)
+
+
+MODEL4 = "f =~ i1 + i2 + i3 + i4"
+
+
+@pytest.mark.skipif(not _score_test_available(), reason="engine score tests not yet available")
+def test_auto_partial_finds_the_biased_intercept_and_recovers_the_mean_difference():
+    data = _simulate(600, ["a", "b"], shift_item="i3", shift=0.8, mean_diff=0.4, seed=3)
+    inv = invariance(MODEL4, data, "segment", levels=("configural", "metric", "scalar"))
+    assert inv.partial["parameter"].str.replace(" ", "").tolist() == ["i3~1"]
+    assert inv.strongest == "scalar"
+    row = inv.latent_means.query("group == 'b'").iloc[0]
+    assert abs(row["mean"] - 0.4) < 3 * row["se"]
+
+
+def test_invariant_data_hold_every_step_and_group_by_two_columns():
+    groups = [("moms", "banking"), ("moms", "ereaders"), ("other", "banking"),
+              ("other", "ereaders")]
+    data = _simulate(250, groups, mean_diff=0.3, seed=5)
+    inv = invariance(MODEL4, data, ["segment", "category"])
+    assert inv.groups == ["moms / banking", "moms / ereaders", "other / banking", "other / ereaders"]
+    assert inv.group == "segment x category"
+    assert inv.table["holds"].tolist() == [True, True, True, True]
+    assert inv.strongest == "strict" and inv.partial.empty
+    lm = inv.latent_means
+    assert set(lm["group"]) == set(inv.groups) and len(lm) == 4
+    for g in inv.groups[1:]:
+        row = lm[lm["group"] == g].iloc[0]
+        assert abs(row["mean"] - 0.3) < 3.5 * row["se"]
+    # the ladder's fits are the engine's, with the constraints of each step
+    assert inv.fits["metric"].fit_measures["df"] - inv.fits["configural"].fit_measures["df"] == 9
+
+
+def test_public_name_is_callable(hs):
+    inv = cx.invariance(HS_MODEL, hs, group="school", partial=None,
+                        levels=("configural", "metric"))
+    assert inv.table["step"].tolist() == ["configural", "metric"]
+
+
+# ----------------------------------------------------------------------------- bad groupings
+
+def test_group_smaller_than_free_parameters_is_named():
+    data = _simulate(200, ["a", "b"], seed=1)
+    small = pd.concat([data, data.iloc[:5].assign(segment="tiny")], ignore_index=True)
+    with pytest.raises(errors.GroupError, match=r"group 'tiny' has 5 usable cases.*12 free") as exc:
+        invariance(MODEL4, small, "segment")
+    assert exc.value.column == "segment" and exc.value.values == ["tiny"]
+
+
+def test_constant_item_in_a_group_is_named():
+    data = _simulate(200, ["a", "b"], seed=1)
+    data.loc[data["segment"] == "b", "i2"] = 4
+    with pytest.raises(errors.GroupError, match=r"item 'i2' is constant in group 'b'") as exc:
+        invariance(MODEL4, data, "segment")
+    assert exc.value.column == "i2"
+
+
+def test_item_missing_in_a_group_is_named():
+    data = _simulate(200, ["a", "b"], seed=1)
+    data.loc[data["segment"] == "a", "i4"] = np.nan
+    with pytest.raises(errors.GroupError, match=r"item 'i4' is entirely missing in group 'a'"):
+        invariance(MODEL4, data, "segment")
+
+
+def test_other_bad_inputs():
+    data = _simulate(200, ["a", "b"], seed=1)
+    with pytest.raises(errors.GroupError, match="at least two groups"):
+        invariance(MODEL4, data.query("segment == 'a'"), "segment")
+    with pytest.raises(errors.MissingColumnError, match="wave"):
+        invariance(MODEL4, data, "wave")
+    with pytest.raises(errors.MissingColumnError, match="i9"):
+        invariance("f =~ i1 + i2 + i9", data, "segment")
+    with pytest.raises(errors.ArgumentError):
+        invariance(MODEL4, data, "segment", levels=("scalar", "metric"))
+    with pytest.raises(errors.ArgumentError):
+        invariance(MODEL4, data, "segment", estimator="WLSMV")
+    with_na = data.copy()
+    with_na.loc[[0, 1], "segment"] = np.nan
+    with pytest.warns(errors.ExclusionWarning, match="2 rows have no value for segment"):
+        invariance(MODEL4, with_na, "segment", levels=("configural", "metric"))
