@@ -1,0 +1,948 @@
+"""What drives advocacy, loyalty and repurchase: emotional connection versus satisfaction.
+
+:func:`drivers` regresses each outcome on the drivers (by default ``connection`` and
+``satisfaction``) and optional controls with statsmodels, and answers four questions per outcome
+(and per group):
+
+1. **How strong is each driver?** Standardized coefficients with robust (HC3, or cluster-robust)
+   standard errors. OLS: both outcome and drivers are z-scored (fully standardized beta).
+   Logit and ordinal (proportional-odds logit): drivers are z-scored, so a coefficient is the
+   change in log-odds per standard deviation of the driver (x-standardized).
+2. **What does each add beyond the other?** Hierarchical delta R-squared: R-squared of the full
+   model minus R-squared without the driver (connection over satisfaction plus controls, and the
+   reverse). For logit and ordinal models R-squared is McFadden's pseudo-R-squared,
+   ``1 - logL(model) / logL(thresholds/intercept only)``.
+3. **Which matters more overall?** General dominance weights (Azen & Budescu 2003) over the
+   drivers, with the controls in every model: a driver's weight is its average increment in
+   R-squared over all subsets of the other drivers, averaged first within and then across subset
+   sizes. The weights add up to ``R2(full) - R2(controls only)``.
+4. **Is connection's coefficient larger than satisfaction's?** ``beta(connection) -
+   beta(satisfaction)`` with a Wald interval (robust covariance) and a bootstrap percentile
+   interval from :func:`connection.bootstrap.bootstrap` (vectorised: weighted moments for OLS, a
+   batched weighted IRLS for logit; respondents, or clusters when ``cov_type="cluster"``, are
+   resampled, and every replicate re-standardizes).
+
+With ``by=`` each group is also fitted on its own (standardized within the group), and an
+interaction model on the pooled rows tests whether each driver's slope differs between groups
+(Wald test of the driver x group terms with the same robust covariance; slopes standardized on
+the pooled rows).
+
+``latent=`` adds the latent version (outcomes regressed on latent connection and satisfaction
+through :func:`connection.sem.sem`), reported in :attr:`DriversResult.latent` beside the
+observed-score version, because observed scores attenuate the coefficients by their unreliability.
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> from connection.drivers import drivers
+>>> rng = np.random.default_rng(0)
+>>> n = 2000
+>>> sat = rng.normal(size=n)
+>>> con = 0.5 * sat + np.sqrt(0.75) * rng.normal(size=n)
+>>> df = pd.DataFrame({"connection": con, "satisfaction": sat,
+...                    "advocacy": 0.5 * con + 0.2 * sat + rng.normal(scale=0.8, size=n)})
+>>> res = drivers(df, outcomes=["advocacy"], n_boot=200, seed=1, progress=False)
+>>> print(res.table[["term", "beta", "ci_lower", "ci_upper", "delta_r2"]].round(3).to_string(index=False))
+        term  beta  ci_lower  ci_upper  delta_r2
+  connection 0.480     0.439     0.520     0.175
+satisfaction 0.204     0.164     0.243     0.032
+>>> d = res.differences.iloc[0]
+>>> d["contrast"], round(float(d["estimate"]), 3), bool(d["ci_lower"] > 0)
+('connection - satisfaction', 0.276, True)
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from connection.errors import (
+    ArgumentError,
+    ConvergenceWarning,
+    EstimationError,
+    ExclusionWarning,
+    GroupError,
+    MissingColumnError,
+    NonNumericError,
+    NoVarianceError,
+    OutOfRangeError,
+)
+
+__all__ = ["drivers", "DriversResult", "TABLE_COLUMNS", "DIFFERENCE_COLUMNS", "MODEL_COLUMNS",
+           "INTERACTION_COLUMNS", "LATENT_COLUMNS"]
+
+_MODELS = ("ols", "logit", "ordinal")
+_COV_TYPES = ("HC3", "HC0", "HC1", "HC2", "cluster", "nonrobust")
+
+TABLE_COLUMNS = [
+    "outcome", "model", "by", "group", "n", "term", "role", "beta", "se", "statistic", "pvalue",
+    "ci_lower", "ci_upper", "b", "delta_r2", "general_dominance", "dominance_share", "r2",
+    "r2_type", "cov_type",
+]
+"""Columns of :attr:`DriversResult.table` (one row per outcome x group x term):
+
+outcome, model, by, group
+    The outcome, the model family, the ``by`` column (``""`` for the pooled fit) and the group
+    (``"all"`` for the pooled fit).
+n
+    Respondents in the fit (complete cases).
+term, role
+    The predictor and whether it is a ``"driver"`` or a ``"control"``.
+beta, se, statistic, pvalue, ci_lower, ci_upper
+    Standardized coefficient (see the module docstring), its robust SE, z (or t for OLS), p and
+    Wald interval.
+b
+    The unstandardized coefficient (outcome units per driver unit; log-odds for logit/ordinal).
+delta_r2
+    R-squared lost when the term is dropped from the full model (drivers only).
+general_dominance, dominance_share
+    General dominance weight and its share of the drivers' total (drivers only).
+r2, r2_type, cov_type
+    The full model's R-squared (``"r2"`` for OLS, ``"mcfadden"`` otherwise) and the covariance
+    actually used (``HC3`` is only defined for OLS; logit and ordinal use the ``HC0`` sandwich).
+"""
+
+DIFFERENCE_COLUMNS = [
+    "outcome", "model", "by", "group", "n", "contrast", "estimate", "se", "statistic", "pvalue",
+    "wald_ci_lower", "wald_ci_upper", "ci_lower", "ci_upper", "boot_se", "ci_method", "level",
+    "n_boot", "n_failed", "resampled",
+]
+"""Columns of :attr:`DriversResult.differences`: ``beta(first driver) - beta(second driver)``;
+``se``/``statistic``/``pvalue``/``wald_ci_*`` from the robust covariance; ``ci_lower``/``ci_upper``
+the bootstrap percentile interval (NaN when ``n_boot=0``); ``resampled`` is ``"respondents"`` or
+``"clusters"``."""
+
+MODEL_COLUMNS = ["outcome", "model", "by", "group", "n", "n_excluded", "r2", "r2_type",
+                 "r2_controls", "n_clusters", "cov_type", "converged"]
+"""Columns of :attr:`DriversResult.models`: one row per fitted model (``r2_controls`` is the
+R-squared of the controls-only model, 0 without controls)."""
+
+INTERACTION_COLUMNS = ["outcome", "model", "by", "driver", "n", "n_groups", "reference",
+                       "statistic", "df", "pvalue", "p_adjusted", "slope_difference", "se",
+                       "ci_lower", "ci_upper"]
+"""Columns of :attr:`DriversResult.interactions`: Wald chi-square test (``df`` = groups - 1) that
+the driver's standardized slope is the same in every group of ``by``; with two groups,
+``slope_difference`` is the other group's slope minus the ``reference`` group's, with its SE and
+interval. ``p_adjusted``: Holm (or the chosen correction) across all interaction tests."""
+
+LATENT_COLUMNS = ["outcome", "term", "beta", "est", "se", "pvalue", "ci_lower", "ci_upper", "n",
+                  "estimator", "cfi", "rmsea", "srmr"]
+"""Columns of :attr:`DriversResult.latent`: ``beta`` is the completely standardized regression
+coefficient (std_all) of the outcome on the latent driver; ``est``/``se``/``pvalue``/``ci_*`` are on
+the unstandardized scale of the engine (latent variances fixed to 1, so outcome units per
+latent SD); contrast rows (``term = "connection - satisfaction"``) use a defined parameter."""
+
+
+# --------------------------------------------------------------------------------------------
+# design
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class _Design:
+    y: np.ndarray
+    X: np.ndarray
+    names: list[str]
+    n_drivers: int
+    scaled: np.ndarray  # bool per X column: z-scored (drivers and numeric controls)
+    units: np.ndarray | None  # cluster codes 0..C-1, or None
+    n_excluded: int
+
+    @property
+    def n(self) -> int:
+        return self.y.size
+
+    def subset(self, mask: np.ndarray) -> _Design:
+        units = None
+        if self.units is not None:
+            units = pd.factorize(self.units[mask])[0]
+        return _Design(self.y[mask], self.X[mask], self.names, self.n_drivers, self.scaled, units,
+                       self.n_excluded)
+
+
+def _require(data: pd.DataFrame, cols: Sequence[str]) -> None:
+    for c in cols:
+        if c not in data.columns:
+            raise MissingColumnError(f"column {c!r} is not in the data", column=c,
+                                     expected="one of: " + ", ".join(map(str, data.columns[:20])))
+
+
+def _as_numeric(s: pd.Series, col: str) -> pd.Series:
+    if s.dtype == bool:
+        return s.astype(float)
+    if pd.api.types.is_numeric_dtype(s):
+        return s.astype(float)
+    conv = pd.to_numeric(s, errors="coerce")
+    bad = conv.isna() & s.notna()
+    raise NonNumericError("values are not numbers", column=col,
+                          rows=(np.flatnonzero(bad.to_numpy()) + 1).tolist(),
+                          values=s[bad].tolist(), expected="numeric values")
+
+
+def _design(data: pd.DataFrame, outcome: str, drivers: list[str], controls: list[str],
+            cluster: str | None, model: str, extra: Sequence[str] = ()) -> tuple[_Design, np.ndarray]:
+    """Complete-case design for one outcome; returns the design and the row mask it used."""
+    cols = [outcome, *drivers, *controls, *([cluster] if cluster else []), *extra]
+    keep = data[cols].notna().all(axis=1).to_numpy()
+    n_excl = int((~keep).sum())
+    d = data.loc[keep]
+    y = _as_numeric(d[outcome], outcome).to_numpy()
+    blocks, names, scaled = [], [], []
+    for c in drivers:
+        blocks.append(_as_numeric(d[c], c).to_numpy()[:, None])
+        names.append(c)
+        scaled.append(True)
+    for c in controls:
+        s = d[c]
+        if s.dtype == bool or pd.api.types.is_numeric_dtype(s):
+            blocks.append(s.astype(float).to_numpy()[:, None])
+            names.append(c)
+            scaled.append(s.dtype != bool)
+        else:  # categorical control: dummies, first level (sorted) as reference
+            levels = sorted(pd.unique(s).tolist(), key=str)
+            for lev in levels[1:]:
+                blocks.append((s == lev).to_numpy(dtype=float)[:, None])
+                names.append(f"{c}[{lev}]")
+                scaled.append(False)
+    X = np.hstack(blocks) if blocks else np.empty((len(d), 0))
+    units = pd.factorize(d[cluster])[0] if cluster else None
+    if model == "logit":
+        ok = np.isin(y, (0.0, 1.0))
+        if not ok.all():
+            rows = (np.flatnonzero(keep)[~ok] + 1).tolist()
+            raise OutOfRangeError("a logit outcome must be 0/1 (or True/False)", column=outcome,
+                                  rows=rows, values=y[~ok].tolist(),
+                                  expected="0 or 1; code top-box outcomes first, e.g. (recommend >= 9)")
+    if model == "ordinal":
+        ok = y == np.round(y)
+        if not ok.all():
+            raise OutOfRangeError("an ordinal outcome must hold whole numbers", column=outcome,
+                                  rows=(np.flatnonzero(keep)[~ok] + 1).tolist(),
+                                  values=y[~ok].tolist(), expected="integer categories")
+    return _Design(y, X, names, len(drivers), np.array(scaled, bool), units, n_excl), keep
+
+
+def _check_variance(design: _Design, outcome: str, where: str) -> None:
+    if design.n < design.X.shape[1] + 3:
+        raise GroupError(f"too few complete rows to fit {outcome!r}{where}", values=[design.n],
+                         expected=f"at least {design.X.shape[1] + 3} rows")
+    if np.ptp(design.y) == 0:
+        raise NoVarianceError(f"the outcome has one value only{where}", column=outcome,
+                              values=[design.y[0]], expected="variation in the outcome")
+    for j, name in enumerate(design.names):
+        if np.ptp(design.X[:, j]) == 0:
+            raise NoVarianceError(f"a predictor has one value only{where}", column=name,
+                                  values=[design.X[0, j]], expected="variation in every predictor")
+
+
+# --------------------------------------------------------------------------------------------
+# fitting
+# --------------------------------------------------------------------------------------------
+
+def _standardize(design: _Design, model: str):
+    X = design.X
+    mean = np.where(design.scaled, X.mean(axis=0), 0.0)
+    sd = np.where(design.scaled, X.std(axis=0, ddof=1), 1.0)
+    Xs = (X - mean) / sd
+    if model == "ols":
+        y_mean, y_sd = design.y.mean(), design.y.std(ddof=1)
+    else:
+        y_mean, y_sd = 0.0, 1.0
+    return Xs, (design.y - y_mean) / y_sd, sd, y_sd
+
+
+def _actual_cov(cov_type: str, model: str) -> str:
+    if model != "ols" and cov_type in ("HC1", "HC2", "HC3"):
+        return "HC0"  # statsmodels' discrete/likelihood models only define the HC0 sandwich
+    return cov_type
+
+
+def _sm_fit(model: str, y: np.ndarray, Xs: np.ndarray, cov_type: str, units: np.ndarray | None):
+    import statsmodels.api as sm
+
+    kw: dict[str, Any] = {"cov_type": cov_type}
+    if cov_type == "cluster":
+        kw["cov_kwds"] = {"groups": units}
+    if model == "ols":
+        res = sm.OLS(y, sm.add_constant(Xs, has_constant="add")).fit(**kw)
+        return res, res.params[1:], res.cov_params()[1:, 1:], True
+    if model == "logit":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # statsmodels' own warnings; convergence checked below
+            res = sm.Logit(y, sm.add_constant(Xs, has_constant="add")).fit(disp=0, maxiter=200, **kw)
+        return res, res.params[1:], res.cov_params()[1:, 1:], bool(res.mle_retvals["converged"])
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    p = Xs.shape[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = OrderedModel(y, Xs, distr="logit").fit(method="bfgs", disp=0, maxiter=1000, **kw)
+    return res, res.params[:p], res.cov_params()[:p, :p], bool(res.mle_retvals["converged"])
+
+
+def _null_loglik(y: np.ndarray) -> float:
+    # intercept- (or thresholds-) only model reproduces the marginal distribution exactly
+    _, counts = np.unique(y, return_counts=True)
+    return float((counts * np.log(counts / y.size)).sum())
+
+
+def _r2_subset(model: str, Xs: np.ndarray, ys: np.ndarray, cols: Sequence[int], llnull: float) -> float:
+    if not cols:
+        return 0.0
+    cols = list(cols)
+    if model == "ols":
+        Z = Xs[:, cols] - Xs[:, cols].mean(axis=0)
+        yc = ys - ys.mean()
+        coef, *_ = np.linalg.lstsq(Z, yc, rcond=None)
+        resid = yc - Z @ coef
+        return float(1.0 - resid @ resid / (yc @ yc))
+    res, *_ = _sm_fit(model, ys, Xs[:, cols], "nonrobust", None)
+    return float(1.0 - res.llf / llnull)
+
+
+def _dominance(model: str, Xs, ys, n_drivers: int, llnull: float) -> dict[str, Any]:
+    """R2 of every subset of drivers (controls always in); delta R2 and general dominance."""
+    p = Xs.shape[1]
+    controls = list(range(n_drivers, p))
+    r2 = {}
+    for size in range(n_drivers + 1):
+        for sub in itertools.combinations(range(n_drivers), size):
+            r2[sub] = _r2_subset(model, Xs, ys, [*sub, *controls], llnull)
+    full = tuple(range(n_drivers))
+    delta = np.array([r2[full] - r2[tuple(k for k in full if k != j)] for j in full])
+    gd = np.zeros(n_drivers)
+    for j in full:
+        others = [k for k in full if k != j]
+        per_size = []
+        for size in range(n_drivers):
+            incs = [r2[tuple(sorted((*s, j)))] - r2[s] for s in itertools.combinations(others, size)]
+            per_size.append(np.mean(incs))
+        gd[j] = np.mean(per_size)
+    return {"r2": r2[full], "r2_controls": r2[()], "delta": delta, "gd": gd}
+
+
+# --------------------------------------------------------------------------------------------
+# vectorised bootstrap statistics (picklable classes, so n_jobs > 1 works)
+# --------------------------------------------------------------------------------------------
+
+class _OLSStatistic:
+    """Standardized driver betas and their contrast from weighted moments of the sampling units.
+
+    data = (N_u, S1_u, S2_u): per unit (respondent or cluster) the count, the sums of the
+    centred columns [y, X], and the sums of their pairwise products (upper triangle).
+    """
+
+    def __init__(self, q: int, n_drivers: int, contrast: tuple[int, int] | None):
+        self.q = q
+        self.n_drivers = n_drivers
+        self.contrast = contrast
+        self.iu = np.triu_indices(q)
+
+    def __call__(self, data, counts):
+        n_u, s1, s2 = data
+        counts = np.asarray(counts, dtype=float)
+        total = counts @ n_u
+        m = (counts @ s1) / total[:, None]
+        m2 = (counts @ s2) / total[:, None]
+        b = counts.shape[0]
+        cov = np.empty((b, self.q, self.q))
+        i, j = self.iu
+        cov[:, i, j] = m2 - m[:, i] * m[:, j]
+        cov[:, j, i] = cov[:, i, j]
+        sxx = cov[:, 1:, 1:]
+        sxy = cov[:, 1:, 0]
+        coef = np.linalg.solve(sxx, sxy[..., None])[..., 0]
+        sd_x = np.sqrt(np.diagonal(sxx, axis1=1, axis2=2))
+        beta = coef * sd_x / np.sqrt(cov[:, 0, 0])[:, None]
+        out = beta[:, : self.n_drivers]
+        if self.contrast is not None:
+            out = np.column_stack([out, out[:, self.contrast[0]] - out[:, self.contrast[1]]])
+        return out
+
+
+def _unit_moments(design: _Design) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    D = np.column_stack([design.y, design.X])
+    D = D - D.mean(axis=0)
+    iu = np.triu_indices(D.shape[1])
+    prods = D[:, iu[0]] * D[:, iu[1]]
+    if design.units is None:
+        return np.ones(design.n), D, prods
+    n_units = int(design.units.max()) + 1
+    n_u = np.bincount(design.units, minlength=n_units).astype(float)
+    s1 = np.zeros((n_units, D.shape[1]))
+    s2 = np.zeros((n_units, prods.shape[1]))
+    np.add.at(s1, design.units, D)
+    np.add.at(s2, design.units, prods)
+    return n_u, s1, s2
+
+
+class _LogitStatistic:
+    """x-standardized logit driver coefficients by batched weighted IRLS (Newton) over replicates.
+
+    data = unit codes (one per sampling unit); the counts of a replicate weight each respondent
+    by the count of their unit.
+    """
+
+    def __init__(self, y, Xs, sd, units, start, n_drivers, contrast, max_iter=50, tol=1e-9):
+        self.y = y
+        self.Z = np.column_stack([np.ones(y.size), Xs])
+        self.sd = sd  # SDs of the (unscaled) columns used to z-score Xs
+        self.units = units
+        self.start = start
+        self.n_drivers = n_drivers
+        self.contrast = contrast
+        self.max_iter = max_iter
+        self.tol = tol
+        k = self.Z.shape[1]
+        self.iu = np.triu_indices(k)
+        self.prods = self.Z[:, self.iu[0]] * self.Z[:, self.iu[1]]
+        self.Xraw = Xs * sd  # centred raw columns (only SDs matter)
+
+    def __call__(self, data, counts):
+        counts = np.asarray(counts, dtype=float)
+        w = counts if self.units is None else counts[:, self.units]
+        b, k = w.shape[0], self.Z.shape[1]
+        beta = np.tile(self.start, (b, 1))
+        converged = np.zeros(b, bool)
+        i, j = self.iu
+        zt = np.ascontiguousarray(self.Z.T)
+        wy = w * self.y
+        for _ in range(self.max_iter):
+            mu = beta @ zt
+            np.negative(mu, out=mu)
+            np.exp(mu, out=mu)
+            mu += 1.0
+            np.reciprocal(mu, out=mu)           # mu = expit(eta)
+            grad = (wy - w * mu) @ self.Z
+            mu *= 1.0 - mu
+            mu *= w                              # mu now holds the IRLS weights
+            h = mu @ self.prods
+            hess = np.empty((b, k, k))
+            hess[:, i, j] = h
+            hess[:, j, i] = h
+            try:
+                step = np.linalg.solve(hess, grad[..., None])[..., 0]
+            except np.linalg.LinAlgError:
+                step = np.full_like(beta, np.nan)
+            beta = beta + step
+            converged = np.all(np.abs(step) < self.tol * (1 + np.abs(beta)), axis=1)
+            if converged.all() or not np.isfinite(beta).all():
+                break
+        # replicate SDs of the drivers: re-standardize within each replicate
+        tot = w.sum(axis=1)
+        xr = self.Xraw[:, : self.n_drivers]
+        m1 = (w @ xr) / tot[:, None]
+        m2 = (w @ xr**2) / tot[:, None]
+        sd_rep = np.sqrt(np.maximum(m2 - m1**2, 0) * tot[:, None] / (tot[:, None] - 1))
+        coef = beta[:, 1 : 1 + self.n_drivers] / self.sd[: self.n_drivers] * sd_rep
+        coef[~converged] = np.nan  # separation or divergence: counted as failed by the engine
+        if self.contrast is not None:
+            coef = np.column_stack([coef, coef[:, self.contrast[0]] - coef[:, self.contrast[1]]])
+        return coef
+
+
+class _OrdinalStatistic:
+    """Ordinal-logit driver coefficients refitted per replicate (statsmodels OrderedModel)."""
+
+    def __init__(self, y, Xraw, scaled, units, n_drivers, contrast):
+        self.y = y
+        self.Xraw = Xraw
+        self.scaled = scaled
+        self.members = None
+        if units is not None:
+            self.members = [np.flatnonzero(units == u) for u in range(int(units.max()) + 1)]
+        self.n_drivers = n_drivers
+        self.contrast = contrast
+
+    def __call__(self, data, idx):
+        out = np.full((idx.shape[0], self.n_drivers + (self.contrast is not None)), np.nan)
+        for r, rows in enumerate(np.asarray(idx)):
+            if self.members is not None:
+                rows = np.concatenate([self.members[u] for u in rows])
+            X = self.Xraw[rows]
+            y = self.y[rows]
+            try:
+                design = _Design(y, X, [], self.n_drivers, self.scaled, None, 0)
+                Xs, ys, _, _ = _standardize(design, "ordinal")
+                _, params, _, conv = _sm_fit("ordinal", ys, Xs, "nonrobust", None)
+            except Exception:  # a failed refit is a failed replicate, counted by the engine
+                continue
+            if not conv:
+                continue
+            coef = np.asarray(params[: self.n_drivers])
+            out[r, : self.n_drivers] = coef
+            if self.contrast is not None:
+                out[r, -1] = coef[self.contrast[0]] - coef[self.contrast[1]]
+        return out
+
+
+# --------------------------------------------------------------------------------------------
+# one fit
+# --------------------------------------------------------------------------------------------
+
+def _fit_one(design: _Design, *, outcome: str, model: str, cov_type: str, level: float,
+             contrast: tuple[int, int] | None, n_boot: int, seed, n_jobs: int, progress,
+             by: str, group: str) -> tuple[list[dict], dict | None, dict]:
+    where = "" if by == "" else f" in {by}={group!r}"
+    _check_variance(design, outcome, where)
+    if model == "ordinal" and np.unique(design.y).size < 3:
+        raise OutOfRangeError(f"an ordinal outcome needs at least 3 categories{where}", column=outcome,
+                              values=np.unique(design.y).tolist(), expected="3 or more categories; "
+                              "use model='logit' for a yes/no outcome")
+    Xs, ys, sd, y_sd = _standardize(design, model)
+    cov_used = _actual_cov(cov_type, model)
+    try:
+        res, params, cov, converged = _sm_fit(model, ys, Xs, cov_used, design.units)
+    except Exception as exc:
+        raise EstimationError(f"the {model} model for {outcome!r}{where} could not be fitted: {exc}",
+                              column=outcome, hint="Check for separation (a predictor that "
+                              "perfectly predicts the outcome) or too few rows") from exc
+    if not converged:
+        warnings.warn(f"the {model} model for {outcome!r}{where} did not converge; its estimates "
+                      "are not trustworthy", ConvergenceWarning, stacklevel=4)
+    params = np.asarray(params, dtype=float)
+    cov = np.asarray(cov, dtype=float)
+    se = np.sqrt(np.diag(cov))
+    z = _zcrit(level)
+    if model == "ols":
+        df_resid = float(res.df_resid)
+        stat = params / se
+        # statsmodels uses the t distribution for OLS (use_t); keep that
+        pval = 2 * stats.t.sf(np.abs(stat), df_resid) if res.use_t else 2 * stats.norm.sf(np.abs(stat))
+        crit = stats.t.ppf(0.5 + level / 2, df_resid) if res.use_t else z
+    else:
+        stat = params / se
+        pval = 2 * stats.norm.sf(np.abs(stat))
+        crit = z
+    llnull = _null_loglik(design.y) if model != "ols" else 0.0
+    dom = _dominance(model, Xs, ys, design.n_drivers, llnull)
+    gd_total = dom["gd"].sum()
+    b_unstd = params * (y_sd if model == "ols" else 1.0) / sd
+    rows = []
+    for j, name in enumerate(design.names):
+        is_driver = j < design.n_drivers
+        rows.append({
+            "outcome": outcome, "model": model, "by": by, "group": group, "n": design.n,
+            "term": name, "role": "driver" if is_driver else "control", "beta": params[j],
+            "se": se[j], "statistic": stat[j], "pvalue": pval[j],
+            "ci_lower": params[j] - crit * se[j], "ci_upper": params[j] + crit * se[j],
+            "b": b_unstd[j],
+            "delta_r2": dom["delta"][j] if is_driver else np.nan,
+            "general_dominance": dom["gd"][j] if is_driver else np.nan,
+            "dominance_share": dom["gd"][j] / gd_total if is_driver and gd_total > 0 else np.nan,
+            "r2": dom["r2"], "r2_type": "r2" if model == "ols" else "mcfadden", "cov_type": cov_used,
+        })
+    model_row = {"outcome": outcome, "model": model, "by": by, "group": group, "n": design.n,
+                 "n_excluded": design.n_excluded, "r2": dom["r2"],
+                 "r2_type": "r2" if model == "ols" else "mcfadden",
+                 "r2_controls": dom["r2_controls"],
+                 "n_clusters": 0 if design.units is None else int(design.units.max()) + 1,
+                 "cov_type": cov_used, "converged": converged}
+    diff_row = None
+    if contrast is not None:
+        i, k = contrast
+        est = params[i] - params[k]
+        var = cov[i, i] + cov[k, k] - 2 * cov[i, k]
+        dse = float(np.sqrt(var))
+        dstat = est / dse
+        dp = 2 * (stats.t.sf(abs(dstat), res.df_resid) if model == "ols" and res.use_t
+                  else stats.norm.sf(abs(dstat)))
+        diff_row = {
+            "outcome": outcome, "model": model, "by": by, "group": group, "n": design.n,
+            "contrast": f"{design.names[i]} - {design.names[k]}", "estimate": est, "se": dse,
+            "statistic": dstat, "pvalue": dp, "wald_ci_lower": est - crit * dse,
+            "wald_ci_upper": est + crit * dse, "ci_lower": np.nan, "ci_upper": np.nan,
+            "boot_se": np.nan, "ci_method": "none", "level": level, "n_boot": 0, "n_failed": 0,
+            "resampled": "clusters" if design.units is not None else "respondents",
+        }
+        if n_boot:
+            boot = _bootstrap_betas(design, model, Xs, ys, sd, params, res, contrast, n_boot, seed,
+                                    n_jobs, progress, level, label=f"drivers {outcome}{where}")
+            ci = boot.ci(level)
+            last = ci.index[-1]
+            diff_row.update({"ci_lower": ci.loc[last, "ci_lower"], "ci_upper": ci.loc[last, "ci_upper"],
+                             "boot_se": boot.se.iloc[-1], "ci_method": "bootstrap_percentile",
+                             "n_boot": n_boot, "n_failed": boot.n_failed})
+    return rows, diff_row, model_row
+
+
+def _zcrit(level: float) -> float:
+    return float(stats.norm.ppf(0.5 + level / 2))
+
+
+def _bootstrap_betas(design, model, Xs, ys, sd, params, res, contrast, n_boot, seed, n_jobs,
+                     progress, level, label):
+    from connection.bootstrap import bootstrap
+
+    n_units = design.n if design.units is None else int(design.units.max()) + 1
+    if model == "ols":
+        stat = _OLSStatistic(1 + design.X.shape[1], design.n_drivers, contrast)
+        data = _unit_moments(design)
+        mode = "counts"
+    elif model == "logit":
+        start = np.asarray(res.params, dtype=float)
+        stat = _LogitStatistic(design.y, Xs, sd, design.units, start, design.n_drivers, contrast)
+        data = np.arange(n_units)
+        mode = "counts"
+    else:
+        stat = _OrdinalStatistic(design.y, design.X, design.scaled, design.units, design.n_drivers,
+                                 contrast)
+        data = np.arange(n_units)
+        mode = "indices"
+    return bootstrap(stat, data, n_boot=n_boot, seed=seed, mode=mode, n_jobs=n_jobs, level=level,
+                     progress=progress, label=label, chunk_size=100 if model != "ordinal" else 20)
+
+
+# --------------------------------------------------------------------------------------------
+# interactions
+# --------------------------------------------------------------------------------------------
+
+def _interactions(design: _Design, groups: np.ndarray, *, outcome: str, model: str, by: str,
+                  cov_type: str, level: float) -> list[dict]:
+    levels = sorted(pd.unique(groups).tolist(), key=str)
+    if len(levels) < 2:
+        return []
+    Xs, ys, _, _ = _standardize(design, model)
+    dummies = np.column_stack([(groups == lev).astype(float) for lev in levels[1:]])
+    inter = np.column_stack([Xs[:, j][:, None] * dummies for j in range(design.n_drivers)])
+    Xfull = np.column_stack([Xs, dummies, inter])
+    cov_used = _actual_cov(cov_type, model)
+    try:
+        _, params, cov, _ = _sm_fit(model, ys, Xfull, cov_used, design.units)
+    except Exception as exc:
+        raise EstimationError(f"the interaction model for {outcome!r} by {by!r} could not be fitted: "
+                              f"{exc}", column=by) from exc
+    params = np.asarray(params, float)
+    cov = np.asarray(cov, float)
+    p0 = Xs.shape[1] + dummies.shape[1]
+    g = len(levels) - 1
+    z = _zcrit(level)
+    rows = []
+    for j in range(design.n_drivers):
+        sel = np.arange(p0 + j * g, p0 + (j + 1) * g)
+        b = params[sel]
+        V = cov[np.ix_(sel, sel)]
+        chi2 = float(b @ np.linalg.solve(V, b))
+        row = {"outcome": outcome, "model": model, "by": by, "driver": design.names[j],
+               "n": design.n, "n_groups": len(levels), "reference": str(levels[0]),
+               "statistic": chi2, "df": g, "pvalue": float(stats.chi2.sf(chi2, g)),
+               "slope_difference": np.nan, "se": np.nan, "ci_lower": np.nan, "ci_upper": np.nan}
+        if g == 1:
+            se = float(np.sqrt(V[0, 0]))
+            row.update({"slope_difference": float(b[0]), "se": se, "ci_lower": float(b[0] - z * se),
+                        "ci_upper": float(b[0] + z * se)})
+        rows.append(row)
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# result
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DriversResult:
+    """What :func:`drivers` returns; every attribute is a tidy DataFrame.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        Coefficients, delta R-squared and dominance, columns :data:`TABLE_COLUMNS`.
+    differences : pandas.DataFrame
+        ``beta(connection) - beta(satisfaction)``, columns :data:`DIFFERENCE_COLUMNS`.
+    models : pandas.DataFrame
+        One row per fitted model, columns :data:`MODEL_COLUMNS`.
+    interactions : pandas.DataFrame
+        Driver x group tests, columns :data:`INTERACTION_COLUMNS` (empty without ``by``).
+    latent : pandas.DataFrame
+        The latent version, columns :data:`LATENT_COLUMNS` (empty without ``latent``).
+    settings : dict
+        The arguments of the call.
+    """
+
+    table: pd.DataFrame
+    differences: pd.DataFrame
+    models: pd.DataFrame
+    interactions: pd.DataFrame
+    latent: pd.DataFrame
+    settings: dict = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The coefficient table (a copy)."""
+        return self.table.copy()
+
+    def _describe(self) -> str:
+        s = self.settings
+        kind = {"ols": "OLS, fully standardized betas",
+                "logit": "logit, log-odds per SD of the driver",
+                "ordinal": "proportional-odds logit, log-odds per SD of the driver"}[s["model"]]
+        r2 = "R-squared" if s["model"] == "ols" else "McFadden pseudo-R-squared"
+        return (f"Drivers of {', '.join(s['outcomes'])}: {kind}; {r2}; covariance "
+                f"{_actual_cov(s['cov_type'], s['model'])}"
+                + (f" (clusters: {s['cluster']})" if s["cluster"] else "")
+                + (f"; controls: {', '.join(s['controls'])}" if s["controls"] else ""))
+
+    def summary(self) -> str:
+        """A plain-text report of every table."""
+        f = lambda v: f"{v:.3g}"  # noqa: E731
+        parts = [self._describe(), "", "Coefficients:"]
+        cols = ["outcome", "by", "group", "n", "term", "beta", "ci_lower", "ci_upper", "pvalue",
+                "delta_r2", "general_dominance", "r2"]
+        parts.append(self.table[cols].to_string(index=False, float_format=f))
+        if len(self.differences):
+            parts += ["", "Difference of standardized coefficients (Wald and bootstrap intervals):"]
+            parts.append(self.differences[["outcome", "by", "group", "contrast", "estimate",
+                                           "wald_ci_lower", "wald_ci_upper", "ci_lower", "ci_upper",
+                                           "n_boot", "n_failed"]].to_string(index=False, float_format=f))
+        if len(self.interactions):
+            parts += ["", "Does the slope differ between groups? (Wald chi-square)"]
+            parts.append(self.interactions[["outcome", "by", "driver", "statistic", "df", "pvalue",
+                                            "p_adjusted", "slope_difference"]].to_string(
+                index=False, float_format=f))
+        if len(self.latent):
+            parts += ["", "Latent version (structural equation model, std_all):"]
+            parts.append(self.latent[["outcome", "term", "beta", "est", "se", "pvalue", "cfi",
+                                      "rmsea"]].to_string(index=False, float_format=f))
+        return "\n".join(parts)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        f = lambda v: f"{v:.3g}"  # noqa: E731
+        html = [f"<p><b>{self._describe()}</b></p>",
+                self.table.to_html(index=False, float_format=f)]
+        if len(self.differences):
+            html += ["<p>Difference of standardized coefficients</p>",
+                     self.differences.to_html(index=False, float_format=f)]
+        if len(self.interactions):
+            html += ["<p>Interaction tests</p>", self.interactions.to_html(index=False, float_format=f)]
+        if len(self.latent):
+            html += ["<p>Latent version</p>", self.latent.to_html(index=False, float_format=f)]
+        return "\n".join(html)
+
+
+# --------------------------------------------------------------------------------------------
+# the public function
+# --------------------------------------------------------------------------------------------
+
+def drivers(
+    data: pd.DataFrame,
+    outcomes: Sequence[str] | str,
+    drivers: Sequence[str] = ("connection", "satisfaction"),
+    controls: Sequence[str] = (),
+    by: Sequence[str] | str | None = None,
+    model: str = "ols",
+    cov_type: str = "HC3",
+    cluster: str | None = None,
+    n_boot: int = 2000,
+    seed: int | np.random.SeedSequence | None = None,
+    level: float = 0.95,
+    correction: str | None = "holm",
+    latent: Mapping[str, Sequence[str]] | None = None,
+    latent_estimator: str = "MLR",
+    n_jobs: int = 1,
+    progress: bool | None = None,
+) -> DriversResult:
+    """Regress outcomes on connection and satisfaction: strength, increments, dominance, contrast.
+
+    Parameters
+    ----------
+    data
+        One row per respondent.
+    outcomes
+        Outcome columns (advocacy, loyalty, repurchase ...); each is fitted separately. Rows with a
+        missing value in the outcome, a driver, a control or the cluster column are left out for
+        that outcome (an :class:`~connection.errors.ExclusionWarning` says how many).
+    drivers
+        Numeric driver columns; the contrast is ``drivers[0] - drivers[1]``.
+    controls
+        Columns held constant in every model (numeric: z-scored; True/False: 0/1;
+        text/categorical: dummies with the first level in sorted order as reference). Controls
+        enter every dominance subset.
+    by
+        Column(s) defining groups: each group is fitted on its own, and an interaction model tests
+        whether each driver's slope differs between the groups.
+    model
+        ``"ols"`` (continuous or long Likert outcomes), ``"logit"`` (0/1 outcomes, e.g. top-box),
+        ``"ordinal"`` (proportional-odds logit for short Likert outcomes; statsmodels OrderedModel).
+    cov_type
+        ``"HC3"`` (default), ``"HC0"``-``"HC2"``, ``"nonrobust"`` or ``"cluster"`` (needs
+        ``cluster``). Logit and ordinal models use the ``HC0`` sandwich for any ``HC`` choice.
+    cluster
+        Column of cluster ids for ``cov_type="cluster"``; the bootstrap then resamples clusters.
+    n_boot
+        Bootstrap replicates for the contrast interval (0 = none). OLS and logit are vectorised;
+        ordinal refits per replicate (slow: use a few hundred, or ``n_jobs``).
+    seed
+        Seed of the bootstrap (one ``SeedSequence`` child per fit, in table order).
+    level
+        Confidence level of every interval.
+    correction
+        Multiplicity correction across the interaction tests (``"holm"``, ``"fdr_bh"``, ``None``).
+    latent
+        ``{"connection": [items], "satisfaction": [items]}``: also fit the latent version (see
+        :attr:`DriversResult.latent`), keys matching ``drivers``.
+    latent_estimator
+        Estimator of the latent version (``"ML"`` or ``"MLR"``).
+    n_jobs, progress
+        Passed to :func:`connection.bootstrap.bootstrap`.
+
+    Returns
+    -------
+    DriversResult
+        ``.table`` (:data:`TABLE_COLUMNS`), ``.differences`` (:data:`DIFFERENCE_COLUMNS`),
+        ``.models`` (:data:`MODEL_COLUMNS`), ``.interactions`` (:data:`INTERACTION_COLUMNS`),
+        ``.latent`` (:data:`LATENT_COLUMNS`), ``.summary()``.
+    """
+    outcomes = [outcomes] if isinstance(outcomes, str) else list(outcomes)
+    drivers_ = [drivers] if isinstance(drivers, str) else list(drivers)
+    controls = [controls] if isinstance(controls, str) else list(controls)
+    by_cols = [] if by is None else ([by] if isinstance(by, str) else list(by))
+    if model not in _MODELS:
+        raise ArgumentError("unknown model", values=[model], expected="'ols', 'logit' or 'ordinal'")
+    if cov_type not in _COV_TYPES:
+        raise ArgumentError("unknown cov_type", values=[cov_type], expected=", ".join(_COV_TYPES))
+    if (cov_type == "cluster") != (cluster is not None):
+        raise ArgumentError("cov_type='cluster' and cluster= go together",
+                            values=[cov_type, cluster], expected="both or neither")
+    if not outcomes or not drivers_:
+        raise ArgumentError("drivers() needs at least one outcome and one driver",
+                            values=[outcomes, drivers_], expected="outcomes=[...], drivers=[...]")
+    overlap = set(outcomes) & set(drivers_ + controls)
+    if overlap or len(set(drivers_ + controls)) != len(drivers_) + len(controls):
+        raise ArgumentError("a column is used twice (as outcome, driver or control)",
+                            values=sorted(overlap) or drivers_ + controls,
+                            expected="distinct outcome, driver and control columns")
+    if not 0 < level < 1:
+        raise ArgumentError("level must lie between 0 and 1", values=[level], expected="e.g. 0.95")
+    if n_boot < 0:
+        raise ArgumentError("n_boot must be 0 or more", values=[n_boot], expected="an integer >= 0")
+    _require(data, outcomes + drivers_ + controls + by_cols + ([cluster] if cluster else []))
+    contrast = (0, 1) if len(drivers_) >= 2 else None
+
+    n_fits = len(outcomes) * (1 + sum(data[b].dropna().nunique() for b in by_cols))
+    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    seeds = iter(root.spawn(n_fits))
+    rows, diffs, models, inters = [], [], [], []
+    common = {"model": model, "cov_type": cov_type, "level": level, "contrast": contrast,
+              "n_boot": n_boot, "n_jobs": n_jobs, "progress": progress}
+    for outcome in outcomes:
+        design, keep = _design(data, outcome, drivers_, controls, cluster, model)
+        if design.n_excluded:
+            warnings.warn(f"{outcome}: {design.n_excluded} of {len(data)} rows have a missing value "
+                          "in the outcome, a driver, a control or the cluster column and are left out",
+                          ExclusionWarning, stacklevel=2)
+        r, d, m = _fit_one(design, outcome=outcome, by="", group="all", seed=next(seeds), **common)
+        rows += r
+        models.append(m)
+        if d:
+            diffs.append(d)
+        for bcol in by_cols:
+            gvals = data.loc[keep, bcol].to_numpy()
+            has = pd.notna(gvals)
+            for lev in sorted(pd.unique(gvals[has]).tolist(), key=str):
+                sub = design.subset(has & (gvals == lev))
+                r, d, m = _fit_one(sub, outcome=outcome, by=bcol, group=str(lev), seed=next(seeds),
+                                   **common)
+                rows += r
+                models.append(m)
+                if d:
+                    diffs.append(d)
+            inters += _interactions(design.subset(has), gvals[has], outcome=outcome, model=model,
+                                    by=bcol, cov_type=cov_type, level=level)
+    inter_df = pd.DataFrame(inters).reindex(columns=INTERACTION_COLUMNS)
+    if len(inter_df):
+        from connection.compare import adjust_pvalues
+
+        inter_df["p_adjusted"] = adjust_pvalues(inter_df["pvalue"].to_numpy(), correction)
+    latent_df = pd.DataFrame(columns=LATENT_COLUMNS)
+    if latent:
+        latent_df = _latent(data, outcomes, drivers_, controls, latent, latent_estimator, level)
+    settings = {"outcomes": outcomes, "drivers": drivers_, "controls": controls, "by": by_cols,
+                "model": model, "cov_type": cov_type, "cluster": cluster, "n_boot": n_boot,
+                "seed": seed if not isinstance(seed, np.random.SeedSequence) else None,
+                "level": level, "correction": correction}
+    return DriversResult(
+        table=pd.DataFrame(rows).reindex(columns=TABLE_COLUMNS),
+        differences=pd.DataFrame(diffs).reindex(columns=DIFFERENCE_COLUMNS),
+        models=pd.DataFrame(models).reindex(columns=MODEL_COLUMNS),
+        interactions=inter_df,
+        latent=latent_df,
+        settings=settings,
+    )
+
+
+def _latent_model(outcome: str, drivers_: list[str], controls: list[str],
+                  latent: Mapping[str, Sequence[str]]) -> str:
+    """lavaan-style text: a measurement model per latent driver, the regression, the contrast."""
+    lines = [f"{lv} =~ " + " + ".join(latent[lv]) for lv in drivers_]
+    labels = [f"b{j}" for j in range(len(drivers_))]
+    rhs = [f"{lab}*{lv}" for lab, lv in zip(labels, drivers_)] + list(controls)
+    lines.append(f"{outcome} ~ " + " + ".join(rhs))
+    if len(drivers_) >= 2:
+        lines.append("contrast := b0 - b1")
+    return "\n".join(lines)
+
+
+def _latent(data, outcomes, drivers_, controls, latent, estimator, level) -> pd.DataFrame:
+    """Outcomes regressed on latent drivers through the engine (one SEM per outcome).
+
+    Latent variances are fixed to 1 (``std_lv=True``), so ``est`` is in outcome units per latent
+    standard deviation; ``beta`` is the engine's completely standardized value (std_all).
+    """
+    from connection.sem import sem
+
+    missing = [d for d in drivers_ if d not in latent]
+    if missing:
+        raise ArgumentError("latent= needs the items of every driver", values=missing,
+                            expected="latent={driver: [item columns]} for each driver")
+    items = [c for d in drivers_ for c in latent[d]]
+    _require(data, items)
+    for c in controls:
+        if not (pd.api.types.is_numeric_dtype(data[c]) or data[c].dtype == bool):
+            raise ArgumentError("the latent version takes numeric controls only", column=c,
+                                expected="a numeric or True/False control (code dummies first)")
+    rows = []
+    for outcome in outcomes:
+        cols = list(dict.fromkeys([outcome, *items, *controls]))
+        sub = data[cols].dropna().astype(float)
+        text = _latent_model(outcome, drivers_, controls, latent)
+        fit = sem(text, sub, estimator=estimator, std_lv=True)
+        est = fit.estimates
+        fm = fit.fit_measures
+        robust = estimator.upper() == "MLR"
+
+        def measure(name, fm=fm, robust=robust):
+            key = f"{name}_robust" if robust and f"{name}_robust" in fm.index else name
+            return float(fm[key]) if key in fm.index else np.nan
+
+        common = {"outcome": outcome, "n": len(sub), "estimator": estimator,
+                  "cfi": measure("cfi"), "rmsea": measure("rmsea"), "srmr": measure("srmr")}
+        reg = est[(est["op"] == "~") & (est["lhs"] == outcome)].set_index("rhs")
+        for d in drivers_:
+            r = reg.loc[d]
+            rows.append({**common, "term": d, "beta": r["std_all"], "est": r["est"], "se": r["se"],
+                         "pvalue": r["pvalue"], "ci_lower": r["ci_lower"], "ci_upper": r["ci_upper"]})
+        if len(drivers_) >= 2:
+            c = est[est["op"] == ":="].set_index("lhs").loc["contrast"]
+            rows.append({**common, "term": f"{drivers_[0]} - {drivers_[1]}",
+                         "beta": reg.loc[drivers_[0], "std_all"] - reg.loc[drivers_[1], "std_all"],
+                         "est": c["est"], "se": c["se"], "pvalue": c["pvalue"],
+                         "ci_lower": c["ci_lower"], "ci_upper": c["ci_upper"]})
+    return pd.DataFrame(rows).reindex(columns=LATENT_COLUMNS)
+
+
+# ``cx.drivers`` names both this module and its main function; make the module callable so that
+# ``cx.drivers(data, ...)`` works however the name was resolved (see connection/compare.py).
+class _CallableModule(__import__("types").ModuleType):
+    def __call__(self, *args, **kwargs):
+        return drivers(*args, **kwargs)
+
+
+__import__("sys").modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,348 @@
+"""Tests for connection.drivers against known simulated truth and independent statsmodels fits."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+import connection as cx
+from connection.bootstrap import bootstrap
+from connection.drivers import (
+    DIFFERENCE_COLUMNS,
+    INTERACTION_COLUMNS,
+    MODEL_COLUMNS,
+    TABLE_COLUMNS,
+    drivers,
+)
+from connection.errors import (
+    ArgumentError,
+    ExclusionWarning,
+    GroupError,
+    MissingColumnError,
+    NoVarianceError,
+    OutOfRangeError,
+)
+
+
+def simulate(n: int, *, beta_c: float = 0.45, beta_s: float = 0.20, r: float = 0.5,
+             seed: int = 0, groups: dict | None = None) -> pd.DataFrame:
+    """Standardized population: corr(connection, satisfaction) = r, var(outcome) = 1, so the
+    population standardized betas are exactly beta_c and beta_s. Drivers and outcome get
+    arbitrary location/scale so standardization has work to do."""
+    rng = np.random.default_rng(seed)
+    sat = rng.normal(size=n)
+    con = r * sat + np.sqrt(1 - r**2) * rng.normal(size=n)
+    explained = beta_c**2 + beta_s**2 + 2 * beta_c * beta_s * r
+    y = beta_c * con + beta_s * sat + np.sqrt(1 - explained) * rng.normal(size=n)
+    df = pd.DataFrame({"connection": 50 + 15 * con, "satisfaction": 7 + 1.5 * sat,
+                       "advocacy": 3 + 2 * y, "age": rng.normal(40, 12, n)})
+    eta = -0.3 + 0.9 * con + 0.3 * sat
+    df["top_box"] = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(int)
+    df["likert"] = np.digitize(eta + rng.logistic(size=n), [-2.0, -0.5, 0.8, 2.2]) + 1
+    df["store"] = rng.integers(0, 60, n)
+    return df
+
+
+def _z(x):
+    x = np.asarray(x, float)
+    return (x - x.mean()) / x.std(ddof=1)
+
+
+# ---------------------------------------------------------------------------- OLS
+
+def test_ols_recovers_known_standardized_effects_and_difference():
+    df = simulate(3000, seed=1)
+    res = drivers(df, ["advocacy"], n_boot=500, seed=3, progress=False)
+    t = res.table.set_index("term")
+    assert list(res.table.columns) == TABLE_COLUMNS
+    assert t.loc["connection", "ci_lower"] < 0.45 < t.loc["connection", "ci_upper"]
+    assert t.loc["satisfaction", "ci_lower"] < 0.20 < t.loc["satisfaction", "ci_upper"]
+    d = res.differences.iloc[0]
+    assert list(res.differences.columns) == DIFFERENCE_COLUMNS
+    assert d["contrast"] == "connection - satisfaction"
+    assert d["ci_lower"] < 0.25 < d["ci_upper"]
+    assert d["wald_ci_lower"] < 0.25 < d["wald_ci_upper"]
+    assert d["n_boot"] == 500 and d["n_failed"] == 0 and d["resampled"] == "respondents"
+
+
+def test_ols_matches_statsmodels_on_zscored_data():
+    df = simulate(800, seed=2)
+    res = drivers(df, ["advocacy"], controls=["age"], n_boot=0)
+    X = sm.add_constant(np.column_stack([_z(df.connection), _z(df.satisfaction), _z(df.age)]))
+    ref = sm.OLS(_z(df.advocacy), X).fit(cov_type="HC3")
+    t = res.table.set_index("term")
+    assert t.loc[["connection", "satisfaction", "age"], "beta"].to_numpy() == pytest.approx(ref.params[1:], abs=1e-12)
+    assert t.loc[["connection", "satisfaction", "age"], "se"].to_numpy() == pytest.approx(ref.bse[1:], rel=1e-10)
+    assert t.loc[["connection", "satisfaction", "age"], "pvalue"].to_numpy() == pytest.approx(ref.pvalues[1:], rel=1e-8)
+    ci = ref.conf_int()[1:]
+    assert t.loc[["connection", "satisfaction", "age"], "ci_lower"].to_numpy() == pytest.approx(ci[:, 0], abs=1e-12)
+    raw = sm.OLS(df.advocacy, sm.add_constant(df[["connection", "satisfaction", "age"]])).fit()
+    assert t.loc["connection", "b"] == pytest.approx(raw.params["connection"], rel=1e-10)
+    assert t.loc["age", "role"] == "control" and np.isnan(t.loc["age", "delta_r2"])
+    # Wald difference from the HC3 covariance
+    V = ref.cov_params()
+    d = res.differences.iloc[0]
+    assert d["estimate"] == pytest.approx(ref.params[1] - ref.params[2], abs=1e-12)
+    assert d["se"] == pytest.approx(np.sqrt(V[1, 1] + V[2, 2] - 2 * V[1, 2]), rel=1e-10)
+    assert np.isnan(d["ci_lower"]) and d["ci_method"] == "none"
+
+
+def test_delta_r2_and_general_dominance_by_hand():
+    df = simulate(600, seed=4)
+    res = drivers(df, ["advocacy"], controls=["age"], n_boot=0)
+    r2 = {}
+    for name, cols in {"full": ["connection", "satisfaction", "age"], "c": ["connection", "age"],
+                       "s": ["satisfaction", "age"], "base": ["age"]}.items():
+        r2[name] = sm.OLS(df.advocacy, sm.add_constant(df[cols])).fit().rsquared
+    t = res.table.set_index("term")
+    assert t.loc["connection", "delta_r2"] == pytest.approx(r2["full"] - r2["s"], abs=1e-12)
+    assert t.loc["satisfaction", "delta_r2"] == pytest.approx(r2["full"] - r2["c"], abs=1e-12)
+    gd_c = 0.5 * ((r2["c"] - r2["base"]) + (r2["full"] - r2["s"]))
+    gd_s = 0.5 * ((r2["s"] - r2["base"]) + (r2["full"] - r2["c"]))
+    assert t.loc["connection", "general_dominance"] == pytest.approx(gd_c, abs=1e-12)
+    assert t.loc["satisfaction", "general_dominance"] == pytest.approx(gd_s, abs=1e-12)
+    assert t.loc["connection", "r2"] == pytest.approx(r2["full"], abs=1e-12)
+    m = res.models.iloc[0]
+    assert list(res.models.columns) == MODEL_COLUMNS
+    assert m["r2_controls"] == pytest.approx(r2["base"], abs=1e-12)
+
+
+def test_general_dominance_three_drivers_adds_up():
+    df = simulate(500, seed=5)
+    df["features"] = 0.3 * df.connection / 15 + np.random.default_rng(0).normal(size=500)
+    res = drivers(df, ["advocacy"], drivers=["connection", "satisfaction", "features"], n_boot=0)
+    t = res.table.set_index("term")
+    assert t["general_dominance"].sum() == pytest.approx(t["r2"].iloc[0], abs=1e-12)
+    assert t["dominance_share"].sum() == pytest.approx(1.0)
+    # features alone: its weight is the average of 4 increments, each computed here by hand
+    def r2(cols):
+        return sm.OLS(df.advocacy, sm.add_constant(df[cols])).fit().rsquared if cols else 0.0
+    inc = [r2(["features"]),
+           np.mean([r2(["connection", "features"]) - r2(["connection"]),
+                    r2(["satisfaction", "features"]) - r2(["satisfaction"])]),
+           r2(["connection", "satisfaction", "features"]) - r2(["connection", "satisfaction"])]
+    assert t.loc["features", "general_dominance"] == pytest.approx(np.mean(inc), abs=1e-12)
+
+
+def test_vectorised_bootstrap_equals_a_plain_statsmodels_loop():
+    """Same seed -> same resamples: the weighted-moment replicates equal refits on resampled rows."""
+    df = simulate(300, seed=6)
+    res = drivers(df, ["advocacy"], controls=["age"], n_boot=60, seed=11, progress=False)
+
+    def refit(d):
+        X = sm.add_constant(np.column_stack([_z(d.connection), _z(d.satisfaction), _z(d.age)]))
+        p = sm.OLS(_z(d.advocacy), X).fit().params
+        return p[1] - p[2]
+
+    child = np.random.SeedSequence(11).spawn(1)[0]
+    ref = bootstrap(refit, df[["advocacy", "connection", "satisfaction", "age"]], n_boot=60,
+                    seed=child, progress=False)
+    ci = ref.ci()
+    d = res.differences.iloc[0]
+    assert d["ci_lower"] == pytest.approx(ci["ci_lower"].iloc[0], abs=1e-10)
+    assert d["ci_upper"] == pytest.approx(ci["ci_upper"].iloc[0], abs=1e-10)
+    assert d["boot_se"] == pytest.approx(ref.se.iloc[0], abs=1e-10)
+
+
+def test_seeded_and_repeatable():
+    df = simulate(400, seed=7)
+    one = drivers(df, ["advocacy"], n_boot=100, seed=5, progress=False)
+    two = drivers(df, ["advocacy"], n_boot=100, seed=5, progress=False)
+    pd.testing.assert_frame_equal(one.differences, two.differences)
+    three = drivers(df, ["advocacy"], n_boot=100, seed=6, progress=False)
+    assert three.differences["ci_lower"].iloc[0] != one.differences["ci_lower"].iloc[0]
+
+
+# ---------------------------------------------------------------------------- logit / ordinal
+
+def test_logit_matches_statsmodels_and_recovers_truth():
+    df = simulate(4000, seed=8)
+    res = drivers(df, ["top_box"], model="logit", n_boot=200, seed=1, progress=False)
+    X = sm.add_constant(np.column_stack([_z(df.connection), _z(df.satisfaction)]))
+    ref = sm.Logit(df.top_box, X).fit(disp=0, cov_type="HC0")
+    t = res.table.set_index("term")
+    assert t.loc[["connection", "satisfaction"], "beta"].to_numpy() == pytest.approx(ref.params[1:], rel=1e-6)
+    assert t.loc[["connection", "satisfaction"], "se"].to_numpy() == pytest.approx(ref.bse[1:], rel=1e-5)
+    assert t.loc["connection", "r2"] == pytest.approx(ref.prsquared, rel=1e-8)
+    assert t.loc["connection", "r2_type"] == "mcfadden" and t.loc["connection", "cov_type"] == "HC0"
+    # truth: 0.9 and 0.3 log-odds per population SD (the drivers have unit variance)
+    assert t.loc["connection", "ci_lower"] < 0.9 < t.loc["connection", "ci_upper"]
+    assert t.loc["satisfaction", "ci_lower"] < 0.3 < t.loc["satisfaction", "ci_upper"]
+    d = res.differences.iloc[0]
+    assert d["ci_lower"] < 0.6 < d["ci_upper"]
+    assert d["boot_se"] == pytest.approx(d["se"], rel=0.25)
+
+
+def test_logit_batched_irls_equals_statsmodels_loop():
+    df = simulate(400, seed=9)
+    res = drivers(df, ["top_box"], model="logit", n_boot=40, seed=2, progress=False)
+
+    def refit(d):
+        X = sm.add_constant(np.column_stack([_z(d.connection), _z(d.satisfaction)]))
+        p = np.asarray(sm.Logit(d.top_box.to_numpy(), X).fit(disp=0).params)
+        return p[1] - p[2]
+
+    ref = bootstrap(refit, df[["top_box", "connection", "satisfaction"]], n_boot=40,
+                    seed=np.random.SeedSequence(2).spawn(1)[0], progress=False)
+    d = res.differences.iloc[0]
+    assert d["ci_lower"] == pytest.approx(ref.ci()["ci_lower"].iloc[0], abs=1e-6)
+    assert d["boot_se"] == pytest.approx(ref.se.iloc[0], abs=1e-6)
+
+
+def test_ordinal_matches_orderedmodel():
+    df = simulate(1500, seed=10)
+    res = drivers(df, ["likert"], model="ordinal", n_boot=10, seed=1, progress=False)
+    ref = OrderedModel(df.likert.to_numpy(), np.column_stack([_z(df.connection), _z(df.satisfaction)]),
+                       distr="logit").fit(method="bfgs", disp=0, maxiter=1000, cov_type="HC0")
+    t = res.table.set_index("term")
+    assert t.loc[["connection", "satisfaction"], "beta"].to_numpy() == pytest.approx(ref.params[:2], rel=1e-4)
+    assert t.loc["connection", "r2"] == pytest.approx(1 - ref.llf / ref.llnull, rel=1e-6)
+    assert t.loc["connection", "ci_lower"] < 0.9 < t.loc["connection", "ci_upper"]
+    assert res.differences["n_boot"].iloc[0] == 10
+
+
+def test_logit_and_ordinal_validate_the_outcome():
+    df = simulate(200, seed=11)
+    with pytest.raises(OutOfRangeError, match="0/1"):
+        drivers(df, ["likert"], model="logit", n_boot=0)
+    with pytest.raises(OutOfRangeError, match="at least 3 categories"):
+        drivers(df, ["top_box"], model="ordinal", n_boot=0)
+
+
+# ---------------------------------------------------------------------------- clusters, groups
+
+def test_cluster_robust_se_and_cluster_bootstrap():
+    df = simulate(1200, seed=12)
+    res = drivers(df, ["advocacy"], cov_type="cluster", cluster="store", n_boot=200, seed=1,
+                  progress=False)
+    X = sm.add_constant(np.column_stack([_z(df.connection), _z(df.satisfaction)]))
+    ref = sm.OLS(_z(df.advocacy), X).fit(cov_type="cluster", cov_kwds={"groups": df.store})
+    t = res.table.set_index("term")
+    assert t.loc[["connection", "satisfaction"], "se"].to_numpy() == pytest.approx(ref.bse[1:], rel=1e-10)
+    m = res.models.iloc[0]
+    assert m["n_clusters"] == 60 and m["cov_type"] == "cluster"
+    d = res.differences.iloc[0]
+    assert d["resampled"] == "clusters"
+    assert d["boot_se"] == pytest.approx(d["se"], rel=0.3)
+
+
+def test_by_group_fits_and_interaction_tests_known_truth():
+    a = simulate(3000, beta_c=0.55, beta_s=0.15, seed=23).assign(mom="social")
+    b = simulate(3000, beta_c=0.25, beta_s=0.15, seed=14).assign(mom="other")
+    df = pd.concat([a, b], ignore_index=True)
+    res = drivers(df, ["advocacy"], by="mom", n_boot=100, seed=1, progress=False)
+    t = res.table
+    assert set(zip(t["by"], t["group"])) == {("", "all"), ("mom", "other"), ("mom", "social")}
+    soc = t[(t.group == "social") & (t.term == "connection")].iloc[0]
+    oth = t[(t.group == "other") & (t.term == "connection")].iloc[0]
+    assert soc["ci_lower"] < 0.55 < soc["ci_upper"]
+    assert oth["ci_lower"] < 0.25 < oth["ci_upper"]
+    # the group fit equals a fit on the subset alone
+    only = drivers(b, ["advocacy"], n_boot=0).table.set_index("term")
+    assert oth["beta"] == pytest.approx(only.loc["connection", "beta"], abs=1e-12)
+    inter = res.interactions.set_index("driver")
+    assert list(res.interactions.columns) == INTERACTION_COLUMNS
+    assert inter.loc["connection", "reference"] == "other"
+    assert inter.loc["connection", "pvalue"] < 1e-6 and inter.loc["connection", "slope_difference"] > 0
+    assert inter.loc["satisfaction", "ci_lower"] < 0 < inter.loc["satisfaction", "ci_upper"]
+    # two groups: chi-square = (difference / se)^2
+    assert inter.loc["connection", "statistic"] == pytest.approx(
+        (inter.loc["connection", "slope_difference"] / inter.loc["connection", "se"]) ** 2)
+    assert len(res.differences) == 3
+
+
+def test_interaction_three_groups_matches_statsmodels_wald():
+    dfs = [simulate(700, beta_c=bc, seed=20 + i).assign(cat=c)
+           for i, (bc, c) in enumerate([(0.3, "bank"), (0.4, "ereader"), (0.5, "retail")])]
+    df = pd.concat(dfs, ignore_index=True)
+    res = drivers(df, ["advocacy"], by="cat", n_boot=0)
+    row = res.interactions.set_index("driver").loc["connection"]
+    assert row["df"] == 2 and np.isnan(row["slope_difference"])
+    zc, zs = _z(df.connection), _z(df.satisfaction)
+    d1, d2 = (df.cat == "ereader").astype(float), (df.cat == "retail").astype(float)
+    X = sm.add_constant(np.column_stack([zc, zs, d1, d2, zc * d1, zc * d2, zs * d1, zs * d2]))
+    ref = sm.OLS(_z(df.advocacy), X).fit(cov_type="HC3")
+    R = np.zeros((2, 9))
+    R[0, 5] = R[1, 6] = 1
+    w = ref.wald_test(R, scalar=True, use_f=False)
+    assert row["statistic"] == pytest.approx(float(w.statistic), rel=1e-9)
+    assert row["pvalue"] == pytest.approx(float(w.pvalue), rel=1e-7)
+
+
+# ---------------------------------------------------------------------------- input handling
+
+def test_missing_rows_are_reported_and_left_out():
+    df = simulate(300, seed=15)
+    df.loc[[1, 5, 9], "satisfaction"] = np.nan
+    with pytest.warns(ExclusionWarning, match="3 of 300"):
+        res = drivers(df, ["advocacy"], n_boot=0)
+    assert res.models["n"].iloc[0] == 297 and res.models["n_excluded"].iloc[0] == 3
+
+
+def test_categorical_controls_become_dummies():
+    df = simulate(400, seed=16)
+    df["category"] = np.random.default_rng(1).choice(["bank", "ereader", "retail"], 400)
+    res = drivers(df, ["advocacy"], controls=["category"], n_boot=20, seed=1, progress=False)
+    assert {"category[ereader]", "category[retail]"} <= set(res.table["term"])
+    X = pd.get_dummies(df.category, drop_first=True, dtype=float)
+    X = sm.add_constant(pd.concat([pd.Series(_z(df.connection)), pd.Series(_z(df.satisfaction)),
+                                   X.reset_index(drop=True)], axis=1))
+    ref = sm.OLS(_z(df.advocacy), X).fit(cov_type="HC3")
+    got = res.table.set_index("term").loc["connection", "beta"]
+    assert got == pytest.approx(ref.params.iloc[1], abs=1e-12)
+
+
+def test_errors_name_the_problem():
+    df = simulate(100, seed=17)
+    with pytest.raises(MissingColumnError, match="loyalty"):
+        drivers(df, ["loyalty"], n_boot=0)
+    with pytest.raises(ArgumentError, match="unknown model"):
+        drivers(df, ["advocacy"], model="probit", n_boot=0)
+    with pytest.raises(ArgumentError, match="go together"):
+        drivers(df, ["advocacy"], cov_type="cluster", n_boot=0)
+    with pytest.raises(ArgumentError, match="used twice"):
+        drivers(df, ["advocacy"], controls=["connection"], n_boot=0)
+    const = df.assign(satisfaction=5.0)
+    with pytest.raises(NoVarianceError, match="satisfaction"):
+        drivers(const, ["advocacy"], n_boot=0)
+    tiny = df.assign(g=["x"] * 98 + ["y"] * 2)
+    with pytest.raises(GroupError, match="g='y'"):
+        drivers(tiny, ["advocacy"], by="g", n_boot=0)
+
+
+def test_summary_html_and_package_entry_point():
+    df = simulate(300, seed=18).assign(mom=lambda d: np.where(d.index % 2, "social", "other"))
+    res = cx.drivers(df, ["advocacy"], by="mom", n_boot=20, seed=1, progress=False)
+    text = res.summary()
+    assert "fully standardized" in text and "connection - satisfaction" in text and "Wald" in text
+    assert "<table" in res._repr_html_()
+    logit = cx.drivers(df, ["top_box"], model="logit", n_boot=0)
+    assert "McFadden" in logit.summary()
+
+
+# ---------------------------------------------------------------------------- coverage
+
+@pytest.mark.slow
+def test_interval_coverage_of_betas_and_difference():
+    """About 95% of 95% intervals cover the true standardized betas and their difference."""
+    n_sim = 200
+    hits = {"connection": 0, "satisfaction": 0, "wald_diff": 0, "boot_diff": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for i in range(n_sim):
+            df = simulate(400, seed=1000 + i)
+            res = drivers(df, ["advocacy"], n_boot=300, seed=i, progress=False)
+            t = res.table.set_index("term")
+            for term, truth in (("connection", 0.45), ("satisfaction", 0.20)):
+                hits[term] += t.loc[term, "ci_lower"] < truth < t.loc[term, "ci_upper"]
+            d = res.differences.iloc[0]
+            hits["wald_diff"] += d["wald_ci_lower"] < 0.25 < d["wald_ci_upper"]
+            hits["boot_diff"] += d["ci_lower"] < 0.25 < d["ci_upper"]
+    rates = {k: v / n_sim for k, v in hits.items()}
+    # binomial sd at 95% over 200 simulations is 1.5%: accept 0.90 .. 0.99
+    assert all(0.90 <= v <= 0.99 for v in rates.values()), rates
