@@ -160,11 +160,13 @@ def rank_orders_table(spec: dict, figures: pd.DataFrame) -> pd.DataFrame:
                         "concordant": res.concordant, "discordant": res.discordant,
                         "reason": "all reasons ranked on both sides"})
         else:
+            other = part.loc[part["side"] == "marketers", "population"]
+            other = other.iloc[0] if len(other) else "marketers"
             row["reason"] = (
-                f"not computed: the data file holds {len(items['consumers'])} of {n_items} "
-                f"reasons for consumers and {len(items['marketers'])} of {n_items} for the "
-                f"other side ({len(common)} on both); the full rank orders are not in the data "
-                "file and are not invented")
+                f"the data file holds {len(items['consumers'])} of the {n_items} reasons for "
+                f"consumers and {len(items['marketers'])} of {n_items} for {other} "
+                f"({len(common)} on both sides); the full rank orders are not in it, and are "
+                "not invented")
         rows.append(row)
     return pd.DataFrame(rows)
 
