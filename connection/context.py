@@ -97,7 +97,14 @@ def _proportions(values, name: str) -> np.ndarray:
 
 
 def _sizes(values, name: str) -> np.ndarray:
-    arr = np.asarray(values, dtype=float)
+    arr = np.asarray(pd.Series(np.ravel(values)).astype("Float64").fillna(np.nan), dtype=float)
+    arr = arr.reshape(np.shape(values))
+    if np.isnan(arr).any():
+        raise OutOfRangeError(f"{name}: a sample size is unknown", column=name,
+                              rows=(np.flatnonzero(np.isnan(arr.ravel())) + 1).tolist(),
+                              expected="a published sample size (never a guess)",
+                              hint="Show the interval as a function of n instead "
+                                   "(connection.context.ci_curve)")
     bad = ~np.isfinite(arr) | (arr < 1.0)
     if bad.any():
         raise OutOfRangeError(f"{name} must be a sample size", column=name,

@@ -99,6 +99,10 @@ def test_proportion_ci_rejects_percentages_missing_n_and_bad_level():
         proportion_ci(45, 100)
     with pytest.raises(OutOfRangeError, match="never a guess"):
         proportion_ci(0.45, np.nan)
+    figs = load_published_figures()
+    with pytest.raises(OutOfRangeError, match="ci_curve") as err:   # blank n in the data file
+        proportion_ci(figs.proportion, figs.n)
+    assert err.value.rows == [i + 1 for i in np.flatnonzero(figs.n.isna())]
     with pytest.raises(OutOfRangeError, match="sample size"):
         proportion_ci(0.45, 0)
     with pytest.raises(OutOfRangeError, match="confidence level"):
