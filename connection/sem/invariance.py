@@ -244,6 +244,25 @@ class InvarianceResult:
     criterion: str
     notes: list = field(default_factory=list)
 
+    def loadings(self, step: str = "configural", standardized: bool = True) -> pd.DataFrame:
+        """Tidy factor loadings of one step's fit, per group (for :func:`plots.measurement.loadings_by_group`).
+
+        Columns ``step, group, factor, item, loading`` (``std_all`` when ``standardized``, else the
+        unstandardized estimate) and ``est, se, ci_lower, ci_upper`` (unstandardized).
+        """
+        if step not in self.fits:
+            raise ArgumentError("no fit for this step", values=[step], expected=", ".join(self.fits))
+        est = self.fits[step].estimates
+        ld = est[est["op"] == "=~"]
+        return pd.DataFrame({
+            "step": step, "group": ld["group"].to_numpy(), "factor": ld["lhs"].to_numpy(),
+            "item": ld["rhs"].to_numpy(),
+            "loading": (ld["std_all"] if standardized else ld["est"]).to_numpy(dtype=float),
+            "est": ld["est"].to_numpy(dtype=float), "se": ld["se"].to_numpy(dtype=float),
+            "ci_lower": ld["ci_lower"].to_numpy(dtype=float),
+            "ci_upper": ld["ci_upper"].to_numpy(dtype=float),
+        })
+
     def summary(self) -> str:
         cols = ["step", "chisq", "df", "cfi", "rmsea", "srmr", "delta_chisq", "delta_df",
                 "p_delta", "delta_cfi", "delta_rmsea", "holds"]
