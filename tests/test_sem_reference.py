@@ -7,7 +7,6 @@ measures within 1e-3 relative. Measured deviations are far smaller (about 1e-5 o
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import numpy as np

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import linalg
+from scipy.linalg import lapack
 
 __all__ = ["GroupStats", "Moments", "Problem", "fisher_scoring", "ml_discrepancy"]
 
@@ -40,6 +40,7 @@ class Moments:
     mu: np.ndarray
     dsigma: np.ndarray | None = None  # (q, p, p)
     dmu: np.ndarray | None = None  # (q, p) or None without a mean structure
+    second: Callable | None = None  # (W, r) -> q x q second-order term of the Hessian
 
 
 class Problem:
@@ -68,6 +69,9 @@ class Problem:
             total += w * f
         return total
 
+    def has_second_order(self, theta) -> bool:
+        return all(mo.second is not None for mo in self.moments(theta, True))
+
     def group_discrepancies(self, theta) -> np.ndarray:
         mom = self.moments(theta, False)
         return np.array([ml_discrepancy(st, mo, self.meanstructure)
@@ -89,7 +93,26 @@ class Problem:
     def gradient(self, theta) -> np.ndarray:
         return self.gradient_and_information(theta, information=False)[0]
 
+    def gradient_and_hessian(self, theta):
+        """Gradient, expected Hessian E and exact (observed) Hessian of F."""
+        mom = self.moments(theta, True)
+        q = self.npar
+        grad, info, hess = np.zeros(q), np.zeros((q, q)), np.zeros((q, q))
+        for w, st, mo in zip(self.weights, self.stats, mom):
+            g, e, h = _group_hessian(st, mo, self.meanstructure)
+            grad += w * g
+            info += w * e
+            hess += w * h
+        return grad, info, hess
+
     def hessian(self, theta, step: float = 1e-5) -> np.ndarray:
+        """Observed Hessian of F (analytic when available, else central differences)."""
+        mom = self.moments(theta, True)
+        if all(mo.second is not None for mo in mom):
+            return self.gradient_and_hessian(theta)[2]
+        return self.numeric_hessian(theta, step)
+
+    def numeric_hessian(self, theta, step: float = 1e-5) -> np.ndarray:
         """Observed Hessian of F by central differences of the analytic gradient."""
         q = self.npar
         hess = np.zeros((q, q))
@@ -115,14 +138,25 @@ class Problem:
         return out
 
 
-def ml_discrepancy(st: GroupStats, mo: Moments, meanstructure: bool) -> float:
-    try:
-        chol = linalg.cholesky(mo.sigma, lower=True)
-    except (linalg.LinAlgError, ValueError):
-        return np.inf
-    logdet = 2.0 * np.sum(np.log(np.diag(chol)))
-    inv_l = linalg.solve_triangular(chol, np.eye(len(chol)), lower=True)
+def _chol_inverse(sigma):
+    """(lower Cholesky factor, its inverse, Sigma^-1, log|Sigma|) or None if not PD."""
+    if not np.all(np.isfinite(sigma)):
+        return None
+    chol, info = lapack.dpotrf(sigma, lower=1, clean=1)
+    if info != 0:
+        return None
+    inv_l, info = lapack.dtrtri(chol, lower=1)
+    if info != 0:
+        return None
     sinv = inv_l.T @ inv_l
+    return chol, inv_l, sinv, 2.0 * float(np.sum(np.log(np.diag(chol))))
+
+
+def ml_discrepancy(st: GroupStats, mo: Moments, meanstructure: bool) -> float:
+    res = _chol_inverse(mo.sigma)
+    if res is None:
+        return np.inf
+    chol, inv_l, sinv, logdet = res
     p = len(chol)
     f = logdet + np.sum(sinv * st.cov) - st.logdet - p
     if meanstructure:
@@ -132,10 +166,10 @@ def ml_discrepancy(st: GroupStats, mo: Moments, meanstructure: bool) -> float:
 
 
 def _group_grad_info(st: GroupStats, mo: Moments, meanstructure: bool, information: bool):
-    chol = linalg.cholesky(mo.sigma, lower=True)
-    p = len(chol)
-    inv_l = linalg.solve_triangular(chol, np.eye(p), lower=True)
-    sinv = inv_l.T @ inv_l
+    res = _chol_inverse(mo.sigma)
+    if res is None:
+        raise np.linalg.LinAlgError("implied covariance matrix not positive definite")
+    chol, inv_l, sinv, _ = res
     dsig = mo.dsigma
     q = dsig.shape[0]
     if meanstructure:
@@ -156,6 +190,44 @@ def _group_grad_info(st: GroupStats, mo: Moments, meanstructure: bool, informati
             u = mo.dmu @ inv_l.T
             info += 2.0 * (u @ u.T)
     return grad, info
+
+
+def _group_hessian(st: GroupStats, mo: Moments, meanstructure: bool):
+    res = _chol_inverse(mo.sigma)
+    if res is None:
+        raise np.linalg.LinAlgError("implied covariance matrix not positive definite")
+    _, inv_l, v, _ = res
+    dsig = mo.dsigma
+    q = dsig.shape[0]
+    if meanstructure:
+        d = st.mean - mo.mu
+        r = v @ d
+        s_tilde = st.cov + np.outer(d, d)
+    else:
+        r = None
+        s_tilde = st.cov
+    pm = v @ s_tilde @ v
+    w = v - pm
+    grad = np.einsum("kij,ij->k", dsig, w, optimize=True)
+    m = inv_l @ dsig @ inv_l.T
+    flat = m.reshape(q, -1)
+    info = flat @ flat.T
+    vs = v @ dsig  # (q, p, p)
+    ps = pm @ dsig
+    vs_t = vs.transpose(0, 2, 1).reshape(q, -1)
+    hess = -(info) + 2.0 * (ps.reshape(q, -1) @ vs_t.T)
+    if meanstructure:
+        grad -= 2.0 * (mo.dmu @ r)
+        u = mo.dmu @ inv_l.T
+        e_mean = 2.0 * (u @ u.T)
+        info += e_mean
+        dv = mo.dmu @ v  # (q, p): mu_l' V
+        cross = 2.0 * (dv @ (dsig @ r).T)  # [l, k] = mu_l' V Sigma_k V d
+        hess += e_mean + cross + cross.T
+    hess = 0.5 * (hess + hess.T)
+    if mo.second is not None:
+        hess += mo.second(w, r)
+    return grad, info, hess
 
 
 def _moment_scores(data, sigma, mu, dsigma, dmu, chunk):
@@ -190,23 +262,38 @@ def fisher_scoring(problem: Problem, theta0: np.ndarray, *, max_iter: int = 500,
         return theta, False, 0, "the starting values imply a covariance matrix that is not " \
                                 "positive definite"
     it = 0
+    newton = hasattr(problem, "gradient_and_hessian") and problem.has_second_order(theta)
     for it in range(1, max_iter + 1):
-        grad, info = problem.gradient_and_information(theta)
+        if newton:
+            grad, info, hess = problem.gradient_and_hessian(theta)
+        else:
+            grad, info = problem.gradient_and_information(theta)
+            hess = None
+        steps = []
+        if hess is not None:
+            try:
+                np.linalg.cholesky(hess)
+                steps.append(np.linalg.solve(hess, grad))
+            except np.linalg.LinAlgError:
+                pass
         try:
-            step = linalg.solve(info, grad, assume_a="sym")
-        except (linalg.LinAlgError, ValueError):
-            step = np.linalg.lstsq(info, grad, rcond=None)[0]
-        if not np.all(np.isfinite(step)):
-            break
-        alpha = 1.0
+            steps.append(np.linalg.solve(info, grad))
+        except np.linalg.LinAlgError:
+            steps.append(np.linalg.lstsq(info, grad, rcond=None)[0])
         improved = False
-        for _ in range(30):
-            cand = theta - alpha * step
-            fc = problem.objective(cand)
-            if np.isfinite(fc) and fc <= f + 1e-14 * max(1.0, abs(f)):
-                improved = True
+        for step in steps:
+            if not np.all(np.isfinite(step)):
+                continue
+            alpha = 1.0
+            for _ in range(30):
+                cand = theta - alpha * step
+                fc = problem.objective(cand)
+                if np.isfinite(fc) and fc <= f + 1e-14 * max(1.0, abs(f)):
+                    improved = True
+                    break
+                alpha *= 0.5
+            if improved:
                 break
-            alpha *= 0.5
         if not improved:
             break
         delta = np.max(np.abs(cand - theta))

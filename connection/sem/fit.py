@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, stats
+from scipy import stats
 
 from connection.errors import (
     ConvergenceWarning,
-    EstimationError,
     ExclusionWarning,
     GroupError,
     HeywoodCaseWarning,
@@ -23,10 +23,10 @@ from connection.errors import (
 )
 from connection.sem import measures
 from connection.sem.estimate import GroupStats, Moments, Problem, fisher_scoring
-from connection.sem.model import ModelStructure
+from connection.sem.model import ModelStructure, second_order_term
 from connection.sem.partable import ParameterTable, build_table
 from connection.sem.start import start_values
-from connection.sem.syntax import evaluate_expression, parse_expression, parse_statements
+from connection.sem.syntax import evaluate_expression, parse_expression
 
 __all__ = ["cfa", "sem", "Fit", "parse_model"]
 
@@ -153,7 +153,7 @@ def _fit(model, data, *, group, estimator, missing, std_lv, group_equal, group_p
     if missing is None:
         raise ModelSpecificationError("unknown missing-data option",
                                       expected="'listwise' or 'ml' (FIML)")
-    statements = parse_statements(model) if isinstance(model, str) else model
+    statements = model if isinstance(model, str) else list(model)
     # a first table (one group) gives the variable names needed to read the data
     probe = build_table(statements, ngroups=1)
     ov_names = probe.ov_names
@@ -323,7 +323,9 @@ class Fit:
         self.missing = options["missing"]
         self.meanstructure = bool(options["meanstructure"])
         self._pt = pt
-        struct = ModelStructure(pt)
+        struct = pt.cache.get("structure")
+        if struct is None:
+            struct = pt.cache["structure"] = ModelStructure(pt)
         self._struct = struct
         frame = pt.frame
         rows = frame.loc[struct.row_index]
@@ -352,7 +354,8 @@ class Fit:
                 imp = struct.implied(g, vals)
                 if deriv:
                     ds, dm = struct.derivatives(g, imp, means=ms)
-                    out.append(Moments(imp.sigma, imp.mu, ds, dm))
+                    out.append(Moments(imp.sigma, imp.mu, ds, dm,
+                                       partial(second_order_term, struct, g, imp)))
                 else:
                     out.append(Moments(imp.sigma, imp.mu))
             return out
@@ -402,8 +405,8 @@ class Fit:
             if evals[0] <= 1e-10 * max(evals[-1], 1e-300):
                 self._identified = False
             try:
-                a_inv = linalg.inv(base_info)
-            except linalg.LinAlgError:
+                a_inv = np.linalg.inv(base_info)
+            except np.linalg.LinAlgError:
                 a_inv = np.linalg.pinv(base_info)
             if self.estimator == "MLR":
                 if self.missing == "ml":
@@ -412,8 +415,8 @@ class Fit:
                     h_obs = 0.5 * problem.hessian(theta)
                 self._observed_info = h_obs
                 try:
-                    a_inv = linalg.inv(h_obs)
-                except linalg.LinAlgError:
+                    a_inv = np.linalg.inv(h_obs)
+                except np.linalg.LinAlgError:
                     a_inv = np.linalg.pinv(h_obs)
                 scores = problem.casewise_scores(theta)
                 self._scores = scores
@@ -423,23 +426,22 @@ class Fit:
                 vcov = a_inv / n
         self.vcov = vcov
         se_theta = np.sqrt(np.clip(np.diag(vcov), 0, None)) if q else np.zeros(0)
-        frame = self._pt.frame.copy()
-        est = np.full(len(frame), np.nan)
-        se = np.zeros(len(frame))
+        cols = _columns(self._pt)
+        est = np.full(len(cols["op"]), np.nan)
+        se = np.zeros(len(cols["op"]))
         est[struct.row_index] = self._vals
-        free = frame["free"].to_numpy() - 1
+        free = cols["free"] - 1
         isfree = free >= 0
         se[isfree] = se_theta[free[isfree]]
         # defined parameters (delta method)
-        defmask = (frame["op"] == ":=").to_numpy()
+        defmask = cols["op"] == ":="
         if defmask.any():
             dvals, djac = self._defined(theta)
             est[defmask] = dvals
             dse = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", djac, vcov, djac), 0, None))
             se[defmask] = dse
-        frame["est"] = est
-        frame["se"] = se
-        self.param_table = frame
+        self._est, self._se = est, se
+        self._param_table = None
         self._fit_measures = self._compute_fit_measures()
         self._checks()
 
@@ -629,13 +631,14 @@ class Fit:
             self._warn(IdentificationWarning,
                        f"the model has more free parameters ({self._struct.npar}) than sample "
                        f"moments ({self._ndat()}): negative degrees of freedom")
-        frame = self.param_table
-        var_rows = frame[(frame["op"] == "~~") & (frame["lhs"] == frame["rhs"])]
-        neg = var_rows[var_rows["est"] < 0]
+        cols = _columns(self._pt)
+        neg = np.flatnonzero((cols["op"] == "~~") & (cols["lhs"] == cols["rhs"])
+                             & (self._est < 0))
         if len(neg):
-            what = ", ".join(f"{r.lhs} ~~ {r.rhs}" + (f" (group {self._group_name(r.group)})"
-                                                      if self.n_groups > 1 else "")
-                             + f" = {r.est:.4g}" for r in neg.itertuples())
+            what = ", ".join(f"{cols['lhs'][i]} ~~ {cols['rhs'][i]}"
+                             + (f" (group {self._group_name(cols['group'][i])})"
+                                if self.n_groups > 1 else "")
+                             + f" = {self._est[i]:.4g}" for i in neg)
             self._warn(HeywoodCaseWarning,
                        f"negative variance estimate(s) (Heywood case): {what}. Inspect these "
                        "variables' loadings and residuals (fit.estimates), a factor with too "
@@ -665,7 +668,18 @@ class Fit:
 
     # ------------------------------------------------------------ public views
     @property
-    def param_table_obj(self) -> ParameterTable:
+    def param_table(self) -> pd.DataFrame:
+        """The parameter table with ``est`` and ``se`` (a copy; the single source of truth)."""
+        if self._param_table is None:
+            frame = self._pt.frame.copy()
+            frame["est"] = self._est
+            frame["se"] = self._se
+            self._param_table = frame
+        return self._param_table.copy()
+
+    @property
+    def parameter_table(self) -> ParameterTable:
+        """The :class:`ParameterTable` object the model was built from."""
         return self._pt
 
     @property
@@ -879,6 +893,16 @@ class Fit:
                 f"groups={self.n_groups} n={self.ntotal} npar={self._struct.npar} "
                 f"chisq={fm.get('chisq', np.nan):.3f} df={fm.get('df', np.nan):g} "
                 f"converged={self.converged}>")
+
+
+def _columns(pt: ParameterTable) -> dict:
+    cols = pt.cache.get("columns")
+    if cols is None:
+        f = pt.frame
+        cols = {c: f[c].to_numpy() for c in ("lhs", "op", "rhs", "group", "free", "label",
+                                             "plabel")}
+        pt.cache["columns"] = cols
+    return cols
 
 
 def _as_list(x) -> list:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, special
 
 __all__ = ["rmsea", "rmsea_ci", "rmsea_pvalue", "incremental", "srmr_bentler", "chisq_pvalue"]
 
@@ -11,7 +11,7 @@ __all__ = ["rmsea", "rmsea_ci", "rmsea_pvalue", "incremental", "srmr_bentler", "
 def chisq_pvalue(x2: float, df: float) -> float:
     if not np.isfinite(x2) or df <= 0:
         return np.nan
-    return float(stats.chi2.sf(x2, df))
+    return float(special.chdtrc(df, x2))
 
 
 def rmsea(x2, df, n, g=1, c_hat=1.0) -> float:
@@ -31,7 +31,7 @@ def rmsea_ci(x2, df, n, g=1, c_hat=1.0, level=0.90) -> tuple[float, float]:
     lower_p = (1 - level) / 2
 
     def cdf(lam):
-        return stats.ncx2.cdf(x2, df, lam) if lam > 0 else stats.chi2.cdf(x2, df)
+        return special.chndtr(x2, df, lam) if lam > 0 else special.chdtr(df, x2)
 
     if cdf(0.0) - upper_p < 0:
         lo = 0.0
@@ -51,7 +51,7 @@ def rmsea_pvalue(x2, df, n, g=1, c_hat=1.0, h0=0.05, close=True) -> float:
     if not np.isfinite(x2) or df <= 0:
         return np.nan
     ncp = (n * df / c_hat * h0**2) / g
-    cdf = stats.ncx2.cdf(x2, df, ncp)
+    cdf = special.chndtr(x2, df, ncp) if ncp > 0 else special.chdtr(df, x2)
     return float(1 - cdf) if close else float(cdf)
 
 

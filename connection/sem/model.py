@@ -214,3 +214,82 @@ class ModelStructure:
                 np.add.at(dmu, k[f], LA[:, i[f]].T)
         dsigma = N + N.transpose(0, 2, 1)
         return dsigma, dmu
+
+
+def _entries(blk, name, symmetric=False):
+    """Free entries of one matrix (i, j, k); symmetric off-diagonals expand to both entries."""
+    _, i, j, k = blk[name]
+    f = k >= 0
+    i, j, k = i[f], j[f], k[f]
+    if symmetric:
+        off = i != j
+        i, j, k = np.concatenate([i, j[off]]), np.concatenate([j, i[off]]), np.concatenate(
+            [k, k[off]])
+    return i, j, k
+
+
+def _scatter(hess, kr, kc, block, both):
+    if block.size == 0:
+        return
+    np.add.at(hess, (kr[:, None], kc[None, :]), block)
+    if both:
+        np.add.at(hess, (kc[:, None], kr[None, :]), block.T)
+
+
+def second_order_term(struct: ModelStructure, g: int, imp: Implied, w: np.ndarray,
+                      r: np.ndarray | None) -> np.ndarray:
+    """sum_ij W_ij d2Sigma_ij/dtheta_k dtheta_l - 2 r' d2mu/dtheta_k dtheta_l (q x q).
+
+    Sigma = L A P A' L' + T is bilinear in (L, P) and rational in B; T, nu are linear and
+    alpha enters mu linearly, so only the L/B/P (and alpha, for the means) blocks appear.
+    """
+    q = struct.npar
+    hess = np.zeros((q, q))
+    blk = struct.blocks[g]
+    A, C, LA, L = imp.A, imp.C, imp.LA, imp.L
+    Li, Lj, Lk = _entries(blk, "L")
+    Pa, Pb, Pk = _entries(blk, "P", symmetric=True)
+    Bi, Bj, Bk = _entries(blk, "B")
+    wla = w @ LA
+    wlc = w @ imp.H
+    ix = np.ix_
+    # L-L
+    if len(Lk):
+        _scatter(hess, Lk, Lk, 2.0 * w[ix(Li, Li)] * C[ix(Lj, Lj)], False)
+    # L-P
+    if len(Lk) and len(Pk):
+        blk_lp = wla[ix(Li, Pb)] * A[ix(Lj, Pa)] + wla[ix(Li, Pa)] * A[ix(Lj, Pb)]
+        _scatter(hess, Lk, Pk, blk_lp, True)
+    if len(Bk):
+        K = L.T @ w @ L
+        N = A.T @ K @ A
+        CKA = C @ K @ A
+        # L-B: 2[(W L A)_ic C_dj + (W L C)_id A_jc] for L (i,j), B (c,d)
+        if len(Lk):
+            blk_lb = 2.0 * (wla[ix(Li, Bi)] * C[ix(Lj, Bj)] + wlc[ix(Li, Bj)] * A[ix(Lj, Bi)])
+            _scatter(hess, Lk, Bk, blk_lb, True)
+        # P-B: A_da N_cb + N_ac A_db for P (a,b), B (c,d)
+        if len(Pk):
+            blk_pb = A[ix(Bj, Pa)].T * N[ix(Bi, Pb)].T + N[ix(Pa, Bi)] * A[ix(Bj, Pb)].T
+            _scatter(hess, Pk, Bk, blk_pb, True)
+        # B-B: 2[A_bc (CKA)_da + C_bd N_ca + (CKA)_bc A_da] for (a,b), (c,d)
+        blk_bb = 2.0 * (A[ix(Bj, Bi)] * CKA[ix(Bj, Bi)].T + C[ix(Bj, Bj)] * N[ix(Bi, Bi)].T
+                        + CKA[ix(Bj, Bi)] * A[ix(Bj, Bi)].T)
+        _scatter(hess, Bk, Bk, blk_bb, False)
+    if r is not None:
+        ea = imp.ea
+        rla = r @ LA
+        ai, _, ak = _entries(blk, "al")
+        # L-alpha: r_i A_ja
+        if len(Lk) and len(ak):
+            _scatter(hess, Lk, ak, -2.0 * r[Li][:, None] * A[ix(Lj, ai)], True)
+        if len(Bk):
+            if len(Lk):
+                blk_lb = r[Li][:, None] * A[ix(Lj, Bi)] * ea[Bj][None, :]
+                _scatter(hess, Lk, Bk, -2.0 * blk_lb, True)
+            if len(ak):
+                _scatter(hess, Bk, ak, -2.0 * rla[Bi][:, None] * A[ix(Bj, ai)], True)
+            blk_bb = (rla[Bi][:, None] * A[ix(Bj, Bi)] * ea[Bj][None, :]
+                      + rla[Bi][None, :] * A[ix(Bj, Bi)].T * ea[Bj][:, None])
+            _scatter(hess, Bk, Bk, -2.0 * blk_bb, False)
+    return hess

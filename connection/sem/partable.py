@@ -23,13 +23,14 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import combinations
 
 import numpy as np
 import pandas as pd
 
 from connection.errors import ModelSpecificationError, ModelSyntaxError
-from connection.sem.syntax import Statement, parse_expression, parse_statements
+from connection.sem.syntax import parse_expression, parse_statements
 
 __all__ = ["ParameterTable", "build_table", "GROUP_EQUAL_TYPES"]
 
@@ -71,11 +72,14 @@ class ParameterTable:
     ngroups: int
     meanstructure: bool
     statements: list = field(default_factory=list, repr=False)
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def npar(self) -> int:
         """Number of free parameters (after equality constraints)."""
-        return int(self.frame["free"].max()) if len(self.frame) else 0
+        if "npar" not in self.cache:
+            self.cache["npar"] = int(self.frame["free"].max()) if len(self.frame) else 0
+        return self.cache["npar"]
 
     def copy(self) -> ParameterTable:
         return ParameterTable(self.frame.copy(), list(self.ov_names), list(self.lv_names),
@@ -124,7 +128,27 @@ def _parse_partial(group_partial) -> set:
 def build_table(model: str | list, *, ngroups: int = 1, std_lv: bool = False,
                 meanstructure: bool = False, group_equal=(), group_partial=(),
                 auto_cov_y: bool = True, fixed_x: bool = True) -> ParameterTable:
-    """Build the full parameter table (lavaan's ``lavaanify`` with cfa()/sem() defaults)."""
+    """Build the full parameter table (lavaan's ``lavaanify`` with cfa()/sem() defaults).
+
+    Tables of model text are cached (they are treated as immutable by the engine).
+    """
+    ge = (group_equal,) if isinstance(group_equal, str) else tuple(group_equal or ())
+    gp = (group_partial,) if isinstance(group_partial, str) else tuple(group_partial or ())
+    if isinstance(model, str):
+        return _build_cached(model, int(ngroups), bool(std_lv), bool(meanstructure), ge, gp,
+                             bool(auto_cov_y), bool(fixed_x))
+    return _build(model, ngroups=ngroups, std_lv=std_lv, meanstructure=meanstructure,
+                  group_equal=ge, group_partial=gp, auto_cov_y=auto_cov_y, fixed_x=fixed_x)
+
+
+@lru_cache(maxsize=256)
+def _build_cached(model, ngroups, std_lv, meanstructure, ge, gp, auto_cov_y, fixed_x):
+    return _build(model, ngroups=ngroups, std_lv=std_lv, meanstructure=meanstructure,
+                  group_equal=ge, group_partial=gp, auto_cov_y=auto_cov_y, fixed_x=fixed_x)
+
+
+def _build(model, *, ngroups, std_lv, meanstructure, group_equal, group_partial, auto_cov_y,
+           fixed_x) -> ParameterTable:
     stmts = parse_statements(model) if isinstance(model, str) else list(model)
     formulas = [s for s in stmts if s.op in ("=~", "~", "~~", "~1")]
     defined = [s for s in stmts if s.op == ":="]
@@ -251,9 +275,9 @@ def build_table(model: str | list, *, ngroups: int = 1, std_lv: bool = False,
             table.append(dict(lhs=r["lhs"], op=r["op"], rhs=r["rhs"], user=r["user"],
                               group=g, free=free, ustart=ustart, exo=r["exo"], label=label,
                               start=start, line=r["stmt"].line if r["stmt"] else 0))
-    frame = pd.DataFrame(table)
-    frame.insert(0, "id", np.arange(1, len(frame) + 1))
-    frame["plabel"] = [f".p{i}." for i in frame["id"]]
+    for idx, row in enumerate(table, start=1):
+        row["id"] = idx
+        row["plabel"] = f".p{idx}."
 
     # ---- group equality constraints (lavaan's group.equal / group.partial)
     equal = _normalise_equal(group_equal)
@@ -277,112 +301,106 @@ def build_table(model: str | list, *, ngroups: int = 1, std_lv: bool = False,
 
         n_per = len(base_rows)
         for i in range(n_per):
-            r1 = frame.iloc[i]
+            r1 = table[i]
             kind = kind_of(r1["lhs"], r1["op"], r1["rhs"])
             if kind not in equal or (r1["lhs"], r1["op"], r1["rhs"]) in partial:
                 continue
             idx = [i + n_per * g for g in range(ngroups)]
-            if not all(frame.at[j, "free"] for j in idx):
+            if not all(table[j]["free"] for j in idx):
                 continue
-            if any(frame.at[j, "label"] for j in idx):
+            if any(table[j]["label"] for j in idx):
                 continue
             for j in idx:
-                frame.at[j, "label"] = r1["plabel"]
-        if "intercepts" in equal and "means" not in equal:
-            mask = (frame["op"] == "~1") & frame["lhs"].isin(lvset) & (frame["group"] > 1) & (
-                frame["user"] == 0)
-            frame.loc[mask, "free"] = True
-            frame.loc[mask, "ustart"] = np.nan
-        if "loadings" in equal and std_lv:
-            mask = (frame["op"] == "~~") & (frame["lhs"] == frame["rhs"]) & frame["lhs"].isin(
-                lvset) & (frame["group"] > 1) & (frame["user"] == 0)
-            frame.loc[mask, "free"] = True
-            frame.loc[mask, "ustart"] = np.nan
+                table[j]["label"] = r1["plabel"]
+        for row in table:
+            if row["group"] == 1 or row["user"] != 0:
+                continue
+            if ("intercepts" in equal and "means" not in equal and row["op"] == "~1"
+                    and row["lhs"] in lvset):
+                row["free"], row["ustart"] = True, np.nan
+            if ("loadings" in equal and std_lv and row["op"] == "~~"
+                    and row["lhs"] == row["rhs"] and row["lhs"] in lvset):
+                row["free"], row["ustart"] = True, np.nan
 
     # ---- free-parameter indices; shared labels share one index
     label_rows: dict = {}
-    for i, lab in enumerate(frame["label"]):
-        if lab:
-            label_rows.setdefault(lab, []).append(i)
+    for i, row in enumerate(table):
+        if row["label"]:
+            label_rows.setdefault(row["label"], []).append(i)
+    plabels = {row["plabel"]: i for i, row in enumerate(table)}
     # simple equality constraints 'a == b' / 'a == 1'
     alias: dict = {}
     for s in constraints:
         a, b = s.lhs, s.rhs
-        if a not in label_rows and a not in set(frame["plabel"]):
+        if a not in label_rows and a not in plabels:
             raise ModelSyntaxError(f"unknown label {a!r} in constraint", line=s.line,
                                    text=s.text, operator="==")
         try:
             value = float(b)
         except ValueError:
             value = None
-        rows_a = label_rows.get(a) or list(np.flatnonzero(frame["plabel"] == a))
+        rows_a = label_rows.get(a) or [plabels[a]]
         if value is not None:
             for j in rows_a:
-                frame.at[j, "free"], frame.at[j, "ustart"] = False, value
+                table[j]["free"], table[j]["ustart"] = False, value
             continue
-        if b not in label_rows and b not in set(frame["plabel"]):
+        if b not in label_rows and b not in plabels:
             raise ModelSyntaxError(f"unknown label {b!r} in constraint", line=s.line,
                                    text=s.text, operator="==")
         alias[b] = a
-    free_idx = np.zeros(len(frame), dtype=int)
+    # a label shared by a fixed row and free rows: the fixed value wins
+    for _lab, idxs in label_rows.items():
+        fixed_vals = [table[j]["ustart"] for j in idxs if not table[j]["free"]]
+        if fixed_vals and any(table[j]["free"] for j in idxs):
+            for j in idxs:
+                table[j]["ustart"], table[j]["free"] = fixed_vals[0], False
     key_to_index: dict = {}
-    counter = 0
-    for i in range(len(frame)):
-        if not frame.at[i, "free"]:
+    for row in table:
+        if not row["free"]:
+            row["free"] = 0
             continue
-        lab = frame.at[i, "label"] or frame.at[i, "plabel"]
-        while lab in alias:
+        lab = row["label"] or row["plabel"]
+        seen = set()
+        while lab in alias and lab not in seen:
+            seen.add(lab)
             lab = alias[lab]
         if lab not in key_to_index:
-            counter += 1
-            key_to_index[lab] = counter
-        free_idx[i] = key_to_index[lab]
-    # a label shared by a fixed row and a free row: the fixed value wins (lavaan: error-ish)
-    for _lab, idxs in label_rows.items():
-        fixed_vals = [frame.at[j, "ustart"] for j in idxs if not frame.at[j, "free"]]
-        if fixed_vals and any(frame.at[j, "free"] for j in idxs):
-            for j in idxs:
-                frame.at[j, "ustart"] = fixed_vals[0]
-                free_idx[j] = 0
-    # renumber after the fixes above
-    used = sorted(set(free_idx[free_idx > 0]))
-    renum = {old: new for new, old in enumerate(used, start=1)}
-    frame["free"] = [renum.get(v, 0) for v in free_idx]
+            key_to_index[lab] = len(key_to_index) + 1
+        row["free"] = key_to_index[lab]
 
     # ---- defined parameters
-    known = set(frame["label"][frame["label"] != ""]) | set(frame["plabel"])
-    defs = []
-    for s in defined:
-        _, names = parse_expression(s.expression, line=s.line, text=s.text)
+    known = {row["label"] for row in table if row["label"]} | set(plabels)
+    for s_ in defined:
+        _, names = parse_expression(s_.expression, line=s_.line, text=s_.text)
         for n in names:
             if n not in known:
                 raise ModelSyntaxError(
-                    f"defined parameter {s.lhs!r} uses the unknown label {n!r}", line=s.line,
-                    text=s.text, operator=":=",
+                    f"defined parameter {s_.lhs!r} uses the unknown label {n!r}", line=s_.line,
+                    text=s_.text, operator=":=",
                     hint="label the parameters first, e.g. 'm ~ a*x' and 'y ~ b*m'")
-        known.add(s.lhs)
-        defs.append(dict(id=len(frame) + len(defs) + 1, lhs=s.lhs, op=":=", rhs=s.expression,
-                         user=1, group=0, free=0, ustart=np.nan, exo=0, label=s.lhs,
-                         start=np.nan, line=s.line, plabel=""))
-    if defs:
-        frame = pd.concat([frame, pd.DataFrame(defs)], ignore_index=True)
-    frame["free"] = frame["free"].astype(int)
-    frame["user"] = frame["user"].astype(int)
-    frame["group"] = frame["group"].astype(int)
-    frame["exo"] = frame["exo"].astype(int)
-    frame = frame[["id", "lhs", "op", "rhs", "user", "group", "free", "ustart", "exo", "label",
-                   "plabel", "start", "line"]]
-    _check_specification(frame, ov_names, lv_names)
+        known.add(s_.lhs)
+        table.append(dict(id=len(table) + 1, lhs=s_.lhs, op=":=", rhs=s_.expression, user=1,
+                          group=0, free=0, ustart=np.nan, exo=0, label=s_.lhs, start=np.nan,
+                          line=s_.line, plabel=""))
+    _check_specification(table, lv_names)
+    cols = ["id", "lhs", "op", "rhs", "user", "group", "free", "ustart", "exo", "label",
+            "plabel", "start", "line"]
+    frame = pd.DataFrame({c: [row[c] for row in table] for c in cols})
+    for c in ("id", "user", "group", "free", "exo", "line"):
+        frame[c] = frame[c].astype(int)
+    for c in ("ustart", "start"):
+        frame[c] = frame[c].astype(float)
+    for c in ("lhs", "op", "rhs", "label", "plabel"):
+        frame[c] = frame[c].astype(object)
     return ParameterTable(frame, ov_names, lv_names, fixed_ov_x, ngroups, meanstructure, stmts)
 
 
-def _check_specification(frame: pd.DataFrame, ov_names, lv_names) -> None:
-    lvset = set(lv_names)
+def _check_specification(table: list, lv_names) -> None:
+    measured = {row["lhs"] for row in table if row["op"] == "=~"}
     for lv in lv_names:
-        if not ((frame["op"] == "=~") & (frame["lhs"] == lv)).any():
+        if lv not in measured:
             raise ModelSpecificationError(f"latent variable {lv!r} has no indicators")
-    bad = frame[(frame["op"] == "=~") & (frame["lhs"] == frame["rhs"])]
-    if len(bad):
-        raise ModelSpecificationError(
-            f"latent variable {bad.iloc[0]['lhs']!r} is its own indicator")
-    del lvset
+    for row in table:
+        if row["op"] == "=~" and row["lhs"] == row["rhs"]:
+            raise ModelSpecificationError(
+                f"latent variable {row['lhs']!r} is its own indicator")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import linalg
 
 from connection.sem.estimate import Moments, Problem, _group_grad_info, _moment_scores
 
@@ -41,13 +40,13 @@ def _traces_h1(fit):
     out = []
     for st in fit._stats:
         a1, b1 = h1_information(st, fit.meanstructure)
-        out.append((np.trace(linalg.solve(a1, b1, assume_a="sym")), a1.shape[0]))
+        out.append((np.trace(np.linalg.solve(a1, b1)), a1.shape[0]))
     return out
 
 
 def _trace_h0(problem: Problem, theta, info_obs_unit) -> float:
     scores = problem.casewise_scores(theta)
-    e_inv = linalg.inv(info_obs_unit)
+    e_inv = np.linalg.inv(info_obs_unit)
     total = 0.0
     for w, s, st in zip(problem.weights, scores, problem.stats):
         b0 = s.T @ s / st.n

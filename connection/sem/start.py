@@ -37,7 +37,6 @@ def _one_factor(cov: np.ndarray) -> np.ndarray:
 def start_values(struct: ModelStructure, stats, fixed: np.ndarray, user_start: np.ndarray):
     """Start value of every structure row (free rows only matter); returns theta0."""
     start = np.full(len(struct.mat), np.nan)
-    lv_index = {v: i for i, v in enumerate(struct.eta_names)}
     for g, st in enumerate(stats):
         cov, mean = st.cov, st.mean
         blk = struct.blocks[g]
@@ -122,8 +121,6 @@ def start_values(struct: ModelStructure, stats, fixed: np.ndarray, user_start: n
         sel, ai, _, _ = blk["al"]
         for row, i in zip(sel, ai):
             start[row] = mean[phantom_pos[i]] if i in phantom_pos else 0.0
-        del lv_index
-        lv_index = None
     ok = np.isfinite(user_start)
     start[ok] = user_start[ok]
     theta = np.zeros(struct.npar)
