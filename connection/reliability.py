@@ -276,6 +276,8 @@ def reliability(
         factor variance over the sum of the items' sample variances, as ``semTools::AVE``), ``note``.
         Omega, CR and AVE need at least three items per construct in the separate models (two
         items do not identify a one-factor model): otherwise they are NaN and ``note`` says why.
+        ``note`` also names items whose item-rest correlation is negative (a reverse-keyed item
+        left unrecoded is the usual cause; :func:`connection.data.read_survey` recodes them).
 
     Notes
     -----
@@ -318,6 +320,12 @@ def reliability(
         if k >= 2:
             a = float(_alpha_from_cov(np.cov(x, rowvar=False)))
             lo, hi = _feldt(a, n, k, level)
+            total = x.sum(axis=1)
+            negative = [c for j, c in enumerate(cols)
+                        if np.corrcoef(x[:, j], total - x[:, j])[0, 1] < 0]
+            if negative:
+                notes.append("negative item-rest correlation for " + ", ".join(map(str, negative))
+                             + ": reverse-keyed and not recoded?")
         else:
             a = lo = hi = np.nan
             notes.append("alpha needs at least 2 items")

@@ -290,3 +290,12 @@ def test_parallel_analysis_finds_one_factor_and_none_in_noise():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert parallel_analysis(noise, n_iter=40, seed=2).n_components == 0
+
+
+def test_unrecoded_reverse_item_is_named_in_the_note():
+    data, _ = _data("hs")
+    flipped = data.assign(x2=12 - data["x2"])
+    tab = reliability(flipped, {"visual": HS_C["visual"]})
+    assert tab["alpha"].iloc[0] < reliability(data, {"visual": HS_C["visual"]})["alpha"].iloc[0]
+    assert "negative item-rest correlation for x2" in tab["note"].iloc[0]
+    assert reliability(data, HS_C)["note"].eq("").all()
