@@ -13,6 +13,8 @@ package's data file (``connection/data/published_figures.csv``) and writes to
                               known, the bare difference (marked) where they are not, and for
                               every pair the smallest n per side at which the gap would be
                               significant (which needs no n);
+* ``tables/gaps_sensitivity.csv`` the same gaps at the other sample sizes the sources allow
+                              (config ``[n_alternatives]``);
 * ``tables/same_sample.csv``  differences within one side (no interval: see the config);
 * ``tables/rank_orders.csv``  Kendall's tau of the two sides' rank orders, or why it was not
                               computed;
@@ -136,6 +138,24 @@ def gaps_table(pairs: list[dict], by_id: pd.DataFrame, level: float,
     return pd.DataFrame(rows)
 
 
+def sensitivity_table(gaps: pd.DataFrame, alternatives: dict, level: float) -> pd.DataFrame:
+    """Each gap with published n, recomputed at every combination of alternative sizes."""
+    rows = []
+    for _, row in gaps[gaps["has_interval"]].iterrows():
+        n_c = [int(row["consumers_n"]), *alternatives.get(row["consumers_id"], [])]
+        n_m = [int(row["marketers_n"]), *alternatives.get(row["marketers_id"], [])]
+        for a in n_c:
+            for b in n_m:
+                d = diff_proportions(row["consumers_share"], a, row["marketers_share"], b,
+                                     level=level).iloc[0]
+                rows.append({"key": row["key"], "consumers_n": a, "marketers_n": b,
+                             "main": a == n_c[0] and b == n_m[0], "difference": d.difference,
+                             "ci_lower": d.ci_lower, "ci_upper": d.ci_upper, "z": d.z,
+                             "pvalue": d.pvalue})
+    return pd.DataFrame(rows, columns=["key", "consumers_n", "marketers_n", "main", "difference",
+                                       "ci_lower", "ci_upper", "z", "pvalue"])
+
+
 def rank_orders_table(spec: dict, figures: pd.DataFrame) -> pd.DataFrame:
     """Kendall's tau per study when every reason is ranked on both sides; else why not."""
     rows = []
@@ -223,6 +243,22 @@ def run(out: Path, config_path: Path = DEFAULT_CONFIG, data_path: Path | None = 
                 for col in ("ci_lower", "ci_upper", "wald_ci_lower", "wald_ci_upper", "z",
                             "pvalue", "cohens_h"):
                     study.number(f"{key}.{col}", row[col])
+
+        alternatives = config.get("n_alternatives", {})
+        for fid, values in alternatives.items():
+            _figure(by_id, fid, None, f"n_alternatives {fid!r}", config_path)
+            if not all(isinstance(v, int) and v >= 1 for v in values):
+                raise ConfigError("alternative sample sizes must be whole numbers >= 1",
+                                  file=str(config_path), values=list(values))
+        sensitivity = sensitivity_table(gaps, alternatives, level)
+        study.table("gaps_sensitivity", sensitivity)
+        for key, part in sensitivity.groupby("key", sort=False):
+            study.number(f"perception_gap.gaps.{key}.sensitivity.ci_lower_min",
+                         float(part["ci_lower"].min()))
+            study.number(f"perception_gap.gaps.{key}.sensitivity.ci_upper_max",
+                         float(part["ci_upper"].max()))
+            study.number(f"perception_gap.gaps.{key}.sensitivity.pvalue_max",
+                         float(part["pvalue"].max()))
 
     with study.step("same-sample differences"):
         rows = []

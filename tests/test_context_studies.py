@@ -259,3 +259,33 @@ def test_why_like_refuses_an_unconfirmed_share_in_a_statistic(tmp_path):
     config.write_text(text.replace('share_2 = "nielsen_support"', 'share_2 = "nielsen_other"'))
     with pytest.raises(ConfigError, match="unconfirmed"):
         load_script("why_like").run(tmp_path / "out", config, verbose=False)
+
+
+def test_gap_sensitivity_to_the_sample_sizes_the_sources_allow(runs):
+    folder = runs["perception_gap"][0]
+    sens = pd.read_csv(folder / "tables" / "gaps_sensitivity.csv")
+    gaps = pd.read_csv(folder / "tables" / "gaps.csv").set_index("key")
+    main = sens[sens.main].set_index("key")
+    assert set(main.index) == set(gaps.index[gaps.has_interval])
+    for key, row in main.iterrows():
+        assert (row.consumers_n, row.marketers_n) == (gaps.loc[key, "consumers_n"],
+                                                      gaps.loc[key, "marketers_n"])
+        assert row.ci_lower == gaps.loc[key, "ci_lower"]
+    ibm = sens[sens.key == "ibm_feel_connected"]
+    assert sorted(ibm.marketers_n) == [329, 336]
+    # the smallest published n gives the widest interval
+    width = (ibm.ci_upper - ibm.ci_lower).to_numpy()
+    assert width[ibm.marketers_n.to_numpy() == 329][0] > width[ibm.marketers_n.to_numpy() == 336][0]
+    for _, row in sens.iterrows():
+        ref = diff_proportions(gaps.loc[row.key, "consumers_share"], row.consumers_n,
+                               gaps.loc[row.key, "marketers_share"], row.marketers_n).iloc[0]
+        assert row.ci_upper == pytest.approx(ref.ci_upper, rel=1e-8)
+
+
+def test_alternative_sample_sizes_must_be_whole_numbers(tmp_path):
+    text = (STUDIES / "perception_gap.toml").read_text()
+    config = tmp_path / "bad.toml"
+    config.write_text(text.replace("ibm_exec_feel_connected = [336]",
+                                   "ibm_exec_feel_connected = [332.5]"))
+    with pytest.raises(ConfigError, match="whole numbers"):
+        load_script("perception_gap").run(tmp_path / "out", config, verbose=False)
