@@ -31,6 +31,7 @@ Examples
 from __future__ import annotations
 
 import csv
+import decimal
 import difflib
 import html
 import io
@@ -53,6 +54,7 @@ from connection.errors import (
     DuplicateIdError,
     EmptyFileError,
     ExclusionWarning,
+    GroupError,
     MissingColumnError,
     NonNumericError,
     NoVarianceError,
@@ -356,8 +358,12 @@ def _to_float(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
             continue
         if isinstance(v, bool | np.bool_):
             bad[k] = True
-        elif isinstance(v, numbers.Real):
-            f = float(v)
+        elif isinstance(v, numbers.Real | decimal.Decimal):
+            try:
+                f = float(v)
+            except (ValueError, OverflowError):  # signalling NaN, ints beyond float range
+                bad[k] = True
+                continue
             if not math.isnan(f):
                 values[k] = f
         elif isinstance(v, str):
@@ -588,7 +594,7 @@ def read_survey(
     for col in group_columns:
         blank = work[col].isna().to_numpy() & keep
         if blank.any():
-            raise DataError("group label is missing", file=file, column=col,
+            raise GroupError("group label is missing", file=file, column=col,
                             rows=_rows(blank, rownum), expected="a group label on every row",
                             hint="Label these respondents (e.g. 'unknown') or drop them first")
 
@@ -819,7 +825,10 @@ def _check_variance(instrument, clean, work, keep, group_columns, rownum, file) 
         answered = v[~np.isnan(v)]
         if len(answered) == 0:
             problems.append(_Problem(NoVarianceError, "item has no answers: every value is "
-                                     "missing", dict(column=col, expected="some answers")))
+                                     "missing", dict(column=col, expected="some answers",
+                                                     hint="If the survey did not ask it, read "
+                                                     "only the constructs it did ask with "
+                                                     "constructs=[...]")))
             continue
         if np.all(answered == answered[0]):
             problems.append(_Problem(NoVarianceError, "item has no variance: every respondent "

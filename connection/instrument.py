@@ -226,6 +226,9 @@ class Scale:
     def __hash__(self) -> int:
         return hash((self.min, self.max, tuple(self.labels.items()), self.integer, self.name))
 
+    def __reduce__(self):  # read-only mappings do not pickle; rebuild from plain values
+        return (Scale, (self.min, self.max, dict(self.labels), self.integer, self.name))
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Scale):
             return NotImplemented
@@ -606,6 +609,10 @@ class Instrument:
 
     def __hash__(self) -> int:
         return hash((self.name, self.version, tuple(self.constructs.values())))
+
+    def __reduce__(self):  # picklable (process pools, deepcopy) despite read-only mappings
+        return (Instrument, (self.name, list(self.constructs.values()), self.version,
+                             self.description, dict(self.sources)))
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{n}[{len(c)}]" for n, c in self.constructs.items())

@@ -20,6 +20,7 @@ from connection.errors import (
     DuplicateIdError,
     EmptyFileError,
     ExclusionWarning,
+    GroupError,
     MissingColumnError,
     NonNumericError,
     NoVarianceError,
@@ -321,6 +322,28 @@ def test_non_numeric_labels_get_a_hint():
         read_survey(frame, INST)
 
 
+def test_odd_python_objects_in_item_columns():
+    from decimal import Decimal
+
+    frame = make_frame().astype({"c1": object, "s1": object})
+    frame.loc[0, "c1"] = Decimal("2")
+    assert read_survey(frame, INST).data["c1"].iloc[0] == 2.0
+    frame.loc[1, "s1"] = 10**400          # beyond float range
+    frame.loc[2, "s1"] = pd.Timestamp("2026-01-01")
+    with pytest.raises(NonNumericError) as info:
+        read_survey(frame, INST)
+    assert info.value.column == "s1" and info.value.rows == [2, 3]
+
+
+def test_survey_pickles():
+    import pickle
+
+    survey = read_survey(make_frame(), INST, id_column="rid")
+    clone = pickle.loads(pickle.dumps(survey))
+    pd.testing.assert_frame_equal(clone.data, survey.data)
+    assert clone.instrument == INST and clone.n == survey.n
+
+
 def test_boolean_column_is_non_numeric():
     frame = make_frame()
     frame["c2"] = [True, False] * 4
@@ -378,7 +401,7 @@ def test_missing_respondent_id():
 def test_missing_group_label():
     frame = make_frame()
     frame.loc[7, "group"] = None
-    with pytest.raises(DataError, match="group label is missing") as info:
+    with pytest.raises(GroupError, match="group label is missing") as info:
         read_survey(frame, INST, group_columns="group")
     assert info.value.column == "group" and info.value.rows == [8]
 

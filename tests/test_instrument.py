@@ -178,6 +178,16 @@ def test_toml_written_by_hand_loads(tmp_path):
     assert inst.reverse_items == ["b"]
 
 
+def test_instruments_pickle_and_deepcopy():
+    import pickle
+
+    inst = instruments.default()
+    for clone in (pickle.loads(pickle.dumps(inst)), copy.deepcopy(inst)):
+        assert clone == inst and clone is not inst
+        assert clone.items["loy_switch"].scale.labels[5] == "Strongly agree"
+        assert clone.model_syntax() == inst.model_syntax()
+
+
 def test_direct_construction_and_equality():
     scale = Scale(1, 5)
     c = Construct("connection", (Item("a", "A", scale), Item("b", "B", scale, reverse=True)))
