@@ -23,7 +23,7 @@ import pandas as pd
 
 from connection import plots
 
-__all__ = ["calibration", "power_curve", "sensitivity"]
+__all__ = ["calibration", "power_curve", "sensitivity", "equivalence"]
 
 _GROUP_COLOURS = {"social_media_moms": plots.PALETTE["social_moms"],
                   "other_moms": plots.PALETTE["other_moms"]}
@@ -158,3 +158,48 @@ def sensitivity(table: pd.DataFrame, *, margin: float | None = None, axes=None):
         ax.set_title(titles.get(measure, _label(measure)))
         ax.legend(frameon=False, fontsize=6)
     return axes[0].figure if own else axes
+
+
+def equivalence(table: pd.DataFrame, *, margin: float | None = None, ax=None):
+    """Standardized differences with their TOST intervals against the equivalence margin.
+
+    ``table`` holds equivalence rows of :func:`connection.compare` (columns variable, difference,
+    ci_lower, ci_upper, margin_raw, margin_std; optionally category). Differences are shown in
+    pooled-SD units (``difference * margin_std / margin_raw``); the shaded band is the margin.
+    """
+    need = {"variable", "difference", "ci_lower", "ci_upper", "margin_raw", "margin_std"}
+    missing = need - set(table.columns)
+    if missing:
+        raise ValueError(f"equivalence table lacks columns {sorted(missing)}")
+    t = table.copy()
+    scale = t["margin_std"] / t["margin_raw"]
+    for col in ("difference", "ci_lower", "ci_upper"):
+        t[col] = t[col] * scale
+    if "category" not in t:
+        t["category"] = "all"
+    cats = list(dict.fromkeys(t["category"]))
+    variables = list(dict.fromkeys(t["variable"]))
+    own = ax is None
+    if own:
+        fig, ax = plots.new_figure(plots.COLUMN_WIDTH, 0.8 + 0.28 * len(variables) * len(cats))
+    m = float(margin if margin is not None else t["margin_std"].iloc[0])
+    ax.axvspan(-m, m, color=plots.PALETTE["satisfaction"], alpha=0.10, lw=0,
+               label=f"equivalence margin +/-{m:g} SD")
+    ax.axvline(0, lw=0.6, color=plots.PALETTE["neutral"])
+    labels, y = [], 0
+    for k, cat in enumerate(cats):
+        sub = t[t["category"] == cat]
+        colour = _colour(cat, k) if cat != "all" else plots.PALETTE["neutral"]
+        for r in sub.itertuples():
+            ax.errorbar([r.difference], [y], xerr=[[r.difference - r.ci_lower],
+                                                  [r.ci_upper - r.difference]],
+                        fmt="o", ms=3.5, color=colour, lw=1.1, capsize=2)
+            labels.append(f"{_label(r.variable)} ({_label(cat)})")
+            y += 1
+    ax.set_yticks(range(len(labels)), labels)
+    ax.invert_yaxis()
+    lim = max(m * 1.6, float(np.nanmax(np.abs(t[["ci_lower", "ci_upper"]].to_numpy()))) * 1.15)
+    ax.set_xlim(-lim, lim)
+    ax.set_xlabel("connected minus not connected (pooled SD), 90% CI")
+    ax.legend(loc="lower right", frameon=False, fontsize=6)
+    return ax.figure if own else ax
