@@ -299,3 +299,16 @@ def test_unrecoded_reverse_item_is_named_in_the_note():
     assert tab["alpha"].iloc[0] < reliability(data, {"visual": HS_C["visual"]})["alpha"].iloc[0]
     assert "negative item-rest correlation for x2" in tab["note"].iloc[0]
     assert reliability(data, HS_C)["note"].eq("").all()
+
+
+def test_survey_input_uses_its_instrument_and_recoded_data():
+    from connection.simulate import simulate
+
+    sim = simulate(Path(__file__).parents[1] / "studies" / "social_moms.toml", n=800, seed=4)
+    survey = sim.survey()
+    tab = reliability(survey).set_index("construct")
+    assert list(tab.index) == list(survey.instrument.constructs)
+    # read_survey recoded the reverse-keyed loyalty item, so alpha is positive there
+    assert tab.loc["loyalty", "alpha"] > 0 and tab.loc["loyalty", "note"].startswith("omega")
+    direct = reliability(survey.data, survey.instrument)
+    pd.testing.assert_frame_equal(tab.reset_index(), direct)
