@@ -637,9 +637,16 @@ def read_survey(
         finite = ~np.isnan(values) & ~is_code & keep
         off = finite & ((values < item.scale.min) | (values > item.scale.max) | np.isinf(values))
         if off.any():
+            labelled = loaded.labels.values.get(col, {})
+            named = {_fmt(float(v)): labelled.get(v) for v in np.unique(values[off])
+                     if labelled.get(v) is not None}
+            hint = None
+            if named:
+                hint = ("The file labels " + ", ".join(f"{k} {v!r}" for k, v in named.items())
+                        + ": if these mean 'no answer', add them to the item's missing codes")
             problems.append(_Problem(OutOfRangeError, "value outside the item's scale", dict(
                 column=col, rows=_rows(off, rownum), values=_shown(values[off][:10]),
-                expected=item.scale.expected() + _codes_text(codes))))
+                expected=item.scale.expected() + _codes_text(codes), hint=hint)))
             continue
         if item.scale.integer:
             frac = finite & (values != np.round(values))

@@ -193,12 +193,13 @@ def test_sav_code_not_declared_is_out_of_range(tmp_path):
     frame = make_frame()
     frame.loc[1, "c1"] = 9
     path = tmp_path / "undeclared.sav"
-    pyreadstat.write_sav(frame, str(path))
+    pyreadstat.write_sav(frame, str(path), variable_value_labels={"c1": {9.0: "Don't know"}})
     with pytest.raises(OutOfRangeError) as info:
         read_survey(path, INST)
     msg = str(info.value)
     assert "column 'c1'" in msg and "row 2" in msg and "value 9" in msg
     assert "undeclared.sav" in msg and "or a missing-value code (-99)" in msg
+    assert "The file labels 9 \"Don't know\"" in msg and "missing codes" in msg
 
 
 # --------------------------------------------------------------------------------------------
