@@ -346,3 +346,49 @@ def test_interval_coverage_of_betas_and_difference():
     rates = {k: v / n_sim for k, v in hits.items()}
     # binomial sd at 95% over 200 simulations is 1.5%: accept 0.90 .. 0.99
     assert all(0.90 <= v <= 0.99 for v in rates.values()), rates
+
+
+# ---------------------------------------------------------------------------- latent version
+
+def _latent_data(n: int, seed: int) -> tuple[pd.DataFrame, dict]:
+    """Latent connection/satisfaction (corr .5) measured by 4 and 3 items; outcome with var 1 and
+    true standardized effects .45 and .20 of the *latent* drivers."""
+    rng = np.random.default_rng(seed)
+    sat = rng.normal(size=n)
+    con = 0.5 * sat + np.sqrt(0.75) * rng.normal(size=n)
+    explained = 0.45**2 + 0.20**2 + 2 * 0.45 * 0.20 * 0.5
+    df = pd.DataFrame({"advocacy": 0.45 * con + 0.20 * sat + np.sqrt(1 - explained) * rng.normal(size=n)})
+    items = {"connection": [], "satisfaction": []}
+    for j, lam in enumerate([0.8, 0.7, 0.75, 0.65]):
+        df[f"ec{j}"] = lam * con + np.sqrt(1 - lam**2) * rng.normal(size=n)
+        items["connection"].append(f"ec{j}")
+    for j, lam in enumerate([0.85, 0.8, 0.7]):
+        df[f"sat{j}"] = lam * sat + np.sqrt(1 - lam**2) * rng.normal(size=n)
+        items["satisfaction"].append(f"sat{j}")
+    df["connection"] = df[items["connection"]].mean(axis=1)
+    df["satisfaction"] = df[items["satisfaction"]].mean(axis=1)
+    return df, items
+
+
+def test_latent_version_recovers_truth_that_observed_scores_attenuate():
+    df, items = _latent_data(3000, seed=31)
+    res = drivers(df, ["advocacy"], n_boot=0, latent=items)
+    lat = res.latent.set_index("term")
+    assert list(res.latent.columns) == cx.drivers.LATENT_COLUMNS
+    # the outcome has variance 1 and the latent variances are fixed to 1: est is on the beta scale
+    assert lat.loc["connection", "ci_lower"] < 0.45 < lat.loc["connection", "ci_upper"]
+    assert lat.loc["satisfaction", "ci_lower"] < 0.20 < lat.loc["satisfaction", "ci_upper"]
+    c = lat.loc["connection - satisfaction"]
+    assert c["ci_lower"] < 0.25 < c["ci_upper"]
+    assert c["beta"] == pytest.approx(lat.loc["connection", "beta"] - lat.loc["satisfaction", "beta"])
+    assert lat.loc["connection", "cfi"] > 0.95 and lat.loc["connection", "n"] == 3000
+    obs = res.table.set_index("term")
+    # unreliable composites attenuate the observed connection coefficient
+    assert obs.loc["connection", "beta"] < lat.loc["connection", "beta"] - 0.02
+    assert "Latent version" in res.summary()
+
+
+def test_latent_version_needs_items_for_every_driver():
+    df, items = _latent_data(200, seed=32)
+    with pytest.raises(ArgumentError, match="items of every driver"):
+        drivers(df, ["advocacy"], n_boot=0, latent={"connection": items["connection"]})
