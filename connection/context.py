@@ -455,10 +455,10 @@ def rank_agreement(ranks_1, ranks_2) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- the data file
 def published_figures_path() -> Path:
-    """Path of the package's published-figures file (``connection/data/published_figures.csv``)."""
+    """Path of the package's published-figures file (``connection/published/published_figures.csv``)."""
     from importlib.resources import files
 
-    return Path(str(files("connection").joinpath("data", "published_figures.csv")))
+    return Path(str(files("connection").joinpath("published", "published_figures.csv")))
 
 
 def load_published_figures(path: str | os.PathLike | None = None, *,

@@ -3,7 +3,7 @@
     python studies/perception_gap.py [--out DIR] [--config FILE] [--data FILE]
 
 Reads the published shares of CMO Council & Lithium (2011), IBM (2011) and Pivot (2012) from the
-package's data file (``connection/data/published_figures.csv``) and writes to
+package's data file (``connection/published/published_figures.csv``) and writes to
 ``results/perception_gap/`` (or ``--out``):
 
 * ``tables/shares.csv``       every confirmed share, with its Wilson and exact intervals where

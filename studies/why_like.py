@@ -2,7 +2,7 @@
 
     python studies/why_like.py [--out DIR] [--config FILE] [--data FILE]
 
-Reads the published shares from the package's data file (``connection/data/published_figures.csv``,
+Reads the published shares from the package's data file (``connection/published/published_figures.csv``,
 study ``nielsen_2011``), and writes to ``results/why_like/`` (or ``--out``):
 
 * ``tables/reasons.csv``       every published reason, its share and status (U rows labelled);
