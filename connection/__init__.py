@@ -49,6 +49,8 @@ _LAZY = {
     # simulation and studies
     "simulate": "connection.simulate",
     "plots": "connection.plots",
+    "context": "connection.context",
+    "study": "connection.study",
 }
 
 __all__ = sorted([*_LAZY, "errors", "__version__", *errors.__all__])
