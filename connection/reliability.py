@@ -287,19 +287,21 @@ def reliability(
 
     Examples
     --------
-    Matches ``psych::alpha`` and ``semTools::compRelSEM`` on lavaan's HolzingerSwineford1939:
+    Matches ``psych::alpha(hs[, c("x1", "x2", "x3")])`` (alpha, Feldt CI) and
+    ``semTools::compRelSEM(cfa("visual =~ x1 + x2 + x3", hs), obs.var = FALSE)`` on lavaan's
+    HolzingerSwineford1939:
 
-    >>> import numpy as np, pandas as pd
+    >>> from connection.sem.datasets import holzinger_swineford
     >>> from connection.reliability import reliability
-    >>> rng = np.random.default_rng(0)
-    >>> f = rng.normal(size=(300, 2)) @ np.array([[1, .4], [0, .9]])
-    >>> x = np.repeat(f, 3, axis=1) * 0.8 + rng.normal(scale=.6, size=(300, 6))
-    >>> df = pd.DataFrame(x, columns=["a1", "a2", "a3", "b1", "b2", "b3"])
-    >>> tab = reliability(df, {"a": ["a1", "a2", "a3"], "b": ["b1", "b2", "b3"]})
-    >>> list(tab.columns[:6])
-    ['construct', 'n', 'n_items', 'alpha', 'alpha_ci_lower', 'alpha_ci_upper']
-    >>> bool((tab["alpha_ci_lower"] < tab["alpha"]).all())
-    True
+    >>> hs = holzinger_swineford()
+    >>> scales = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"],
+    ...           "speed": ["x7", "x8", "x9"]}
+    >>> tab = reliability(hs, scales)
+    >>> print(tab.drop(columns="note").round(3).to_string(index=False))
+    construct   n  n_items  alpha  alpha_ci_lower  alpha_ci_upper  omega    cr   ave
+       visual 301        3  0.626           0.547           0.694  0.633 0.635 0.369
+      textual 301        3  0.883           0.858           0.904  0.886 0.885 0.723
+        speed 301        3  0.688           0.622           0.745  0.696 0.698 0.438
     """
     data, cmap = _resolve(data, constructs)
     if not 0 < level < 1:
@@ -501,6 +503,17 @@ def htmt(
     [['a', 'b', True]]
     >>> print(tab["finding"].iloc[0])
     a and b are distinct: HTMT = 0.306 < 0.85 (95% CI 0.190 to 0.409)
+
+    On lavaan's HolzingerSwineford1939, as ``semTools::htmt(model, hs, htmt2 = FALSE)``:
+
+    >>> from connection.sem.datasets import holzinger_swineford
+    >>> scales = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"],
+    ...           "speed": ["x7", "x8", "x9"]}
+    >>> htmt(holzinger_swineford(), scales)[["construct_a", "construct_b", "htmt"]].round(4)
+      construct_a construct_b    htmt
+    0      visual     textual  0.4243
+    1      visual       speed  0.4665
+    2     textual       speed  0.2896
     """
     if method not in ("htmt", "htmt2"):
         raise ArgumentError("unknown HTMT method", values=[method], expected="'htmt' or 'htmt2'")

@@ -99,6 +99,8 @@ def test_chen_verdicts_and_stopping(hs):
     text = inv.summary()
     assert "strongest level that holds: metric" in text
     assert "<table" in inv._repr_html_()
+    latex = inv.to_latex()
+    assert "\\begin{tabular}" in latex and "not tested" in latex and "metric" in latex
     # by the chi-square criterion metric holds (p = .224) and scalar does not
     by_chisq = invariance(HS_MODEL, hs, "school", partial=None, criterion="chisq",
                           levels=("configural", "metric", "scalar"))
@@ -137,15 +139,6 @@ def test_user_partial_scalar_matches_lavaan_group_partial(hs):
     assert inv.partial["parameter"].tolist() == ["x3 ~1", "x7 ~1"]
 
 
-def _score_test_available() -> bool:
-    try:
-        from connection.sem.tests import score_test  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _score_test_available(), reason="engine score tests not yet available")
 def test_auto_partial_frees_the_intercepts_lavtestscore_flags(hs):
     scores = pd.read_csv(REF / "psych" / "hs_mg_school_scalar_score_tests.csv")
     inv = invariance(HS_MODEL, hs, "school", levels=("configural", "metric", "scalar"))
@@ -155,6 +148,31 @@ def test_auto_partial_frees_the_intercepts_lavtestscore_flags(hs):
     assert first["x2"] == pytest.approx(top["X2"], rel=REL)
     assert bool(inv.table.set_index("step").loc["scalar", "holds"])
     assert inv.strongest == "scalar" and not inv.latent_means.empty
+    # the search freed x3 then x7, which is lavaan's group.partial = c("x3~1", "x7~1") fit
+    assert inv.partial["parameter"].tolist() == ["x3 ~1", "x7 ~1"]
+    ref = json.loads((REF / "psych" / "hs_mg_school_partial_scalar.json").read_text())
+    row = inv.table.set_index("step").loc["scalar"]
+    for k in ("chisq", "df", "cfi", "rmsea", "srmr"):
+        assert row[k] == pytest.approx(ref["fit"][k], rel=REL), k
+    assert row["partial"] == "x3 ~1, x7 ~1"
+    assert "partial scalar invariance (equal intercepts) holds after freeing" in row["verdict"]
+
+
+def test_score_tests_used_for_partial_match_lavtestscore(hs):
+    from connection.sem import cfa
+    from connection.sem.invariance import _score_tests
+
+    fit = cfa(HS_MODEL, hs, group="school", group_equal=["loadings", "intercepts"])
+    ref = pd.read_csv(REF / "psych" / "hs_mg_school_scalar_score_tests.csv")
+    ref["parameter"] = ref["parameter"].str.replace(" ", "")
+    for op in ("~1", "=~"):
+        got = _score_tests(fit, op, set())
+        theirs = ref[ref["parameter"].str.contains(op, regex=False)].set_index("parameter")["X2"]
+        assert len(got) == len(theirs) > 0
+        for r in got.itertuples():
+            assert r.x2 == pytest.approx(theirs[r.parameter.replace(" ", "")], rel=REL)
+        assert list(got["x2"]) == sorted(got["x2"], reverse=True)
+    assert _score_tests(fit, "~1", {"x3 ~1"})["parameter"].iloc[0] == "x7 ~1"
 
 
 # ----------------------------------------------------------------------------- simulated truth
@@ -181,7 +199,6 @@ def _simulate(n_per_group, groups, shift_item=None, shift=0.0, mean_diff=0.0, se
 MODEL4 = "f =~ i1 + i2 + i3 + i4"
 
 
-@pytest.mark.skipif(not _score_test_available(), reason="engine score tests not yet available")
 def test_auto_partial_finds_the_biased_intercept_and_recovers_the_mean_difference():
     data = _simulate(600, ["a", "b"], shift_item="i3", shift=0.8, mean_diff=0.4, seed=3)
     inv = invariance(MODEL4, data, "segment", levels=("configural", "metric", "scalar"))

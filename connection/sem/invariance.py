@@ -42,7 +42,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from connection.errors import (
     ArgumentError,
@@ -166,39 +165,33 @@ def _measures(fit: Any, estimator: str) -> dict[str, float]:
     }
 
 
-def _difference(m0: dict, m1: dict, estimator: str) -> tuple[float, float, float]:
-    """Chi-square difference of nested fits (m1 more constrained); scaled (SB 2001) for MLR."""
-    ddf = m1["df"] - m0["df"]
-    if estimator.upper() == "MLR":
-        cd = (m1["df"] * m1["scaling_factor"] - m0["df"] * m0["scaling_factor"]) / ddf
-        dchi = (m1["chisq_ml"] - m0["chisq_ml"]) / cd
-    else:
-        dchi = m1["chisq_ml"] - m0["chisq_ml"]
-    p = float(stats.chi2.sf(dchi, ddf)) if ddf > 0 else np.nan
-    return float(dchi), float(ddf), p
+def _difference(fit0: Any, fit1: Any) -> tuple[float, float, float]:
+    """Chi-square difference of nested fits (``fit1`` more constrained) by the engine's
+    :func:`connection.sem.lrt` (Satorra-Bentler 2001 scaled for MLR, as ``lavTestLRT``)."""
+    from connection.sem import lrt
+
+    row = lrt(fit0, fit1, names=["base", "step"]).set_index("model").loc["step"]
+    return float(row["chisq_diff"]), float(row["df_diff"]), float(row["pvalue"])
 
 
 def _score_tests(fit: Any, op: str, exclude: set[str]) -> pd.DataFrame:
-    """Univariate score tests of the cross-group equality constraints on parameters ``op``.
+    """Score tests (``lavTestScore``) of the cross-group equality constraints on parameters
+    ``op``, one row per parameter (its largest statistic over groups), best first.
 
     Returns ``parameter`` ('lhs op rhs' as group_partial takes it), ``x2``, ``df``, ``pvalue``,
-    best first.
+    ``group`` (whose copy the statistic releases).
     """
-    tab = fit.score_tests() if hasattr(fit, "score_tests") else fit.modindices()
-    tab = tab.copy()
-    if "parameter" not in tab.columns:
-        tab["parameter"] = [f"{r.lhs} {r.op} {r.rhs}".strip() for r in tab.itertuples()]
-    x2col = "x2" if "x2" in tab.columns else ("mi" if "mi" in tab.columns else "X2")
-    tab = tab.rename(columns={x2col: "x2"})
-    tab["op_"] = tab["parameter"].str.split().str[1]
-    tab = tab[(tab["op_"] == op) & ~tab["parameter"].isin(exclude)]
+    tab = fit.score_test()
+    cols = ["parameter", "x2", "df", "pvalue", "group"]
+    if tab.empty:
+        return pd.DataFrame(columns=cols)
+    tab = tab[tab["op"] == op].copy()
     if op == "~~":  # residual variances only
-        parts = tab["parameter"].str.split()
-        tab = tab[parts.str[0] == parts.str[2]]
-    if "df" not in tab.columns:
-        tab["df"] = 1
-    tab["pvalue"] = stats.chi2.sf(tab["x2"], tab["df"])
-    return tab.sort_values("x2", ascending=False)[["parameter", "x2", "df", "pvalue"]]
+        tab = tab[tab["lhs"] == tab["rhs"]]
+    tab["parameter"] = [f"{r.lhs} {r.op} {r.rhs}".strip() for r in tab.itertuples()]
+    tab = tab[~tab["parameter"].isin(exclude)]
+    tab = tab.sort_values("x2", ascending=False, kind="stable")
+    return tab.drop_duplicates("parameter")[cols].reset_index(drop=True)
 
 
 # ----------------------------------------------------------------------------- the result
@@ -282,6 +275,16 @@ class InvarianceResult:
 
     def __repr__(self) -> str:
         return self.summary()
+
+    def to_latex(self) -> str:
+        """The ladder table (fit, changes, verdict per step) as a LaTeX tabular."""
+        cols = ["step", "chisq", "df", "cfi", "rmsea", "srmr", "delta_chisq", "delta_df",
+                "p_delta", "delta_cfi", "delta_rmsea", "delta_srmr", "holds"]
+        tab = self.table[cols].copy()
+        tab["holds"] = tab["holds"].map({True: "yes", False: "no"}).fillna("not tested")
+        return tab.to_latex(index=False, float_format=lambda v: f"{v:.3f}", na_rep="",
+                            caption=f"Measurement invariance across {self.group}",
+                            label="tab:invariance")
 
     def _repr_html_(self) -> str:
         fmt = {"float_format": lambda v: f"{v:.3f}", "index": False}
@@ -463,7 +466,7 @@ def invariance(
             base = meas[previous]
             d = {"delta_cfi": m["cfi"] - base["cfi"], "delta_rmsea": m["rmsea"] - base["rmsea"],
                  "delta_srmr": m["srmr"] - base["srmr"]}
-            dchi, ddf, p = _difference(base, m, estimator)
+            dchi, ddf, p = _difference(fits[previous], fit)
             ok = _holds(d, cut, p, criterion, alpha)
             if ok or not auto or len(step_freed) >= limit:
                 break
@@ -476,7 +479,8 @@ def invariance(
             freed_rows.append({"step": level, "parameter": best["parameter"], "x2": best["x2"],
                                "df": best["df"], "pvalue": best["pvalue"],
                                "reason": f"largest score test of the {level} constraints "
-                                         f"(x2 = {best['x2']:.2f}, p = {best['pvalue']:.3g})"})
+                                         f"(x2 = {best['x2']:.2f}, p = {best['pvalue']:.3g}, "
+                                         f"releasing group {best['group']!r} from the first)"})
             fit = _fit(model, data, gcol, estimator, missing, level, freed)
             m = _measures(fit, estimator)
         row = {"step": level, **m, "compared_with": previous, "delta_chisq": dchi,
