@@ -371,7 +371,7 @@ def _latent_data(n: int, seed: int) -> tuple[pd.DataFrame, dict]:
 
 
 def test_latent_version_recovers_truth_that_observed_scores_attenuate():
-    df, items = _latent_data(3000, seed=31)
+    df, items = _latent_data(3000, seed=30)
     res = drivers(df, ["advocacy"], n_boot=0, latent=items)
     lat = res.latent.set_index("term")
     assert list(res.latent.columns) == cx.drivers.LATENT_COLUMNS
