@@ -273,3 +273,21 @@ def test_other_bad_inputs():
     with_na.loc[[0, 1], "segment"] = np.nan
     with pytest.warns(errors.ExclusionWarning, match="2 rows have no value for segment"):
         invariance(MODEL4, with_na, "segment", levels=("configural", "metric"))
+
+
+def test_listwise_deletion_is_announced_once_and_fiml_keeps_every_row(hs):
+    import warnings
+
+    rng = np.random.default_rng(0)
+    data = hs.copy()
+    for c in ["x1", "x5", "x9"]:
+        data.loc[rng.random(len(data)) < 0.1, c] = np.nan
+    n_complete = int(data[[f"x{i}" for i in range(1, 10)]].notna().all(axis=1).sum())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        inv = invariance(HS_MODEL, data, "school", levels=("configural", "metric"))
+    excl = [w for w in caught if issubclass(w.category, errors.ExclusionWarning)]
+    assert len(excl) == 1 and f"{301 - n_complete} of 301 rows" in str(excl[0].message)
+    assert inv.fits["metric"].ntotal == n_complete
+    fiml = invariance(HS_MODEL, data, "school", missing="ml", levels=("configural", "metric"))
+    assert fiml.fits["metric"].ntotal == 301

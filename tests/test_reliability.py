@@ -93,9 +93,9 @@ def test_omega_cr_ave_match_semtools_joint_model(case):
     tab = reliability(data, constructs, joint=True).set_index("construct")
     ref = _ref(f"{case}_omega_cr_ave.csv")
     ref = ref[ref["fit"] == "joint"].set_index("construct")
-    np.testing.assert_allclose(tab["omega"], ref["omega"], rtol=0, atol=1e-4)
-    np.testing.assert_allclose(tab["cr"], ref["cr_std"], rtol=0, atol=1e-4)
-    np.testing.assert_allclose(tab["ave"], ref["ave"], rtol=0, atol=1e-4)
+    np.testing.assert_allclose(tab["omega"], ref["omega"], rtol=0, atol=1e-5)
+    np.testing.assert_allclose(tab["cr"], ref["cr_std"], rtol=0, atol=1e-5)
+    np.testing.assert_allclose(tab["ave"], ref["ave"], rtol=0, atol=1e-5)
 
 
 def test_fornell_larcker_uses_lavaan_factor_correlations():

@@ -424,6 +424,13 @@ def invariance(
                                      expected="a column of the data frame")
     data, gcol, labels = _group_labels(data, group)
     _check_groups(data, gcol, labels, items, pt1.npar, missing)
+    if missing == "listwise":  # once here, rather than a warning from every fit of the ladder
+        incomplete = data[items].isna().any(axis=1).to_numpy()
+        if incomplete.any():
+            warnings.warn(f"invariance: {int(incomplete.sum())} of {len(incomplete)} rows have a "
+                          "missing value in a model variable and were left out (listwise); "
+                          "consider missing='ml' (FIML)", ExclusionWarning, stacklevel=2)
+            data = data.loc[~incomplete]
     n_constraints = {
         "metric": int(((pt1.frame["op"] == "=~") & (pt1.frame["free"] > 0)).sum()),
         "scalar": int(((pt1.frame["op"] == "~1") & pt1.frame["lhs"].isin(items)).sum()),
