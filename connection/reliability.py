@@ -344,13 +344,14 @@ def reliability(
                            alpha_boot_ci_upper=float(ci["ci_upper"].iloc[0]))
             else:
                 row.update(alpha_boot_ci_lower=np.nan, alpha_boot_ci_upper=np.nan)
-        if joint:
+        if joint and k >= 2:
             om, cr, ave = _omega_cr_ave(pieces_joint[name])
         elif k >= 3:
             om, cr, ave = _omega_cr_ave(_congeneric(x, cols, name))
         else:
             om = cr = ave = np.nan
-            notes.append("omega, CR and AVE need at least 3 items (or joint=True)")
+            notes.append("omega, CR and AVE need at least 2 items" if joint else
+                         "omega, CR and AVE need at least 3 items (or joint=True)")
         row.update(omega=om, cr=cr, ave=ave, note="; ".join(notes))
         rows.append(row)
     return pd.DataFrame(rows)

@@ -236,6 +236,10 @@ def test_short_constructs_give_nan_with_a_note():
     assert np.isnan(tab.loc["pair", "omega"]) and "3 items" in tab.loc["pair", "note"]
     assert tab.loc["pair", "alpha"] == pytest.approx(cronbach_alpha(data[["x1", "x2"]]))
     assert np.isnan(tab.loc["single", "alpha"])
+    joint = reliability(data, {"pair": ["x1", "x2"], "single": ["x3"], "textual": HS_C["textual"]},
+                        joint=True).set_index("construct")
+    assert 0 < joint.loc["pair", "omega"] < 1 and np.isnan(joint.loc["single", "omega"])
+    assert "at least 2 items" in joint.loc["single", "note"]
 
 
 # ----------------------------------------------------------------------------- dimensionality
