@@ -193,6 +193,16 @@ def _group_grad_info(st: GroupStats, mo: Moments, meanstructure: bool, informati
 
 
 def _group_hessian(st: GroupStats, mo: Moments, meanstructure: bool):
+    grad, info, hess, w, r = hessian_core(st.cov, st.mean, mo, meanstructure)
+    if mo.second is not None:
+        hess += mo.second(w, r)
+    return grad, info, hess
+
+
+def hessian_core(cov, mean, mo: Moments, meanstructure: bool):
+    """Gradient, expected and observed Hessian of one group's ML discrepancy, without the
+    term that involves second derivatives of the moments; also returns W and r, the
+    weights of that term (see :func:`connection.sem.model.second_order_term`)."""
     res = _chol_inverse(mo.sigma)
     if res is None:
         raise np.linalg.LinAlgError("implied covariance matrix not positive definite")
@@ -200,12 +210,12 @@ def _group_hessian(st: GroupStats, mo: Moments, meanstructure: bool):
     dsig = mo.dsigma
     q = dsig.shape[0]
     if meanstructure:
-        d = st.mean - mo.mu
+        d = mean - mo.mu
         r = v @ d
-        s_tilde = st.cov + np.outer(d, d)
+        s_tilde = cov + np.outer(d, d)
     else:
         r = None
-        s_tilde = st.cov
+        s_tilde = cov
     pm = v @ s_tilde @ v
     w = v - pm
     grad = np.einsum("kij,ij->k", dsig, w, optimize=True)
@@ -225,9 +235,7 @@ def _group_hessian(st: GroupStats, mo: Moments, meanstructure: bool):
         cross = 2.0 * (dv @ (dsig @ r).T)  # [l, k] = mu_l' V Sigma_k V d
         hess += e_mean + cross + cross.T
     hess = 0.5 * (hess + hess.T)
-    if mo.second is not None:
-        hess += mo.second(w, r)
-    return grad, info, hess
+    return grad, info, hess, w, r
 
 
 def _moment_scores(data, sigma, mu, dsigma, dmu, chunk):

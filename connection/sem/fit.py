@@ -24,7 +24,7 @@ from connection.errors import (
 from connection.sem import measures
 from connection.sem.estimate import GroupStats, Moments, Problem, fisher_scoring
 from connection.sem.model import ModelStructure, second_order_term
-from connection.sem.partable import ParameterTable, build_table
+from connection.sem.partable import ParameterTable, build_table, model_variables
 from connection.sem.start import start_values
 from connection.sem.syntax import evaluate_expression, parse_expression
 
@@ -155,8 +155,10 @@ def _fit(model, data, *, group, estimator, missing, std_lv, group_equal, group_p
                                       expected="'listwise' or 'ml' (FIML)")
     statements = model if isinstance(model, str) else list(model)
     # a first table (one group) gives the variable names needed to read the data
-    probe = build_table(statements, ngroups=1)
-    ov_names = probe.ov_names
+    if isinstance(statements, str):
+        ov_names = model_variables(statements)[0]
+    else:
+        ov_names = build_table(statements, ngroups=1).ov_names
     if sample_stats is not None:
         if missing == "ml" or estimator == "MLR":
             raise ModelSpecificationError(
@@ -367,8 +369,7 @@ class Fit:
         else:
             problem = Problem(moments, gstats, struct.npar, ms)
         self._problem = problem
-        theta0 = start_values(struct, [s.h1 if hasattr(s, "h1") else s for s in gstats], fixed,
-                              user_start)
+        theta0 = start_values(struct, gstats, fixed, user_start)
         if struct.npar == 0:
             theta, converged, iterations, message = theta0, True, 0, "no free parameters"
         else:
@@ -537,11 +538,8 @@ class Fit:
             inc_s = measures.incremental(fm["chisq_scaled"], df, fm["baseline_chisq_scaled"], bdf)
             fm["cfi_scaled"], fm["tli_scaled"] = inc_s["cfi"], inc_s["tli"]
             # robust (Brosseau-Liard & Savalei) versions, as lavaan's *.robust
-            t_r = chisq - c * df
-            tb_r = bx2 - bc * bdf
-            d_base = max(t_r, tb_r, 0.0)
-            fm["cfi_robust"] = 1.0 - max(t_r, 0.0) / d_base if d_base > 0 else 1.0
-            fm["tli_robust"] = 1.0 - (t_r / df) / (tb_r / bdf) if df > 0 else 1.0
+            inc_r = measures.incremental(chisq, df, bx2, bdf, c_hat=c, c_hat_null=bc)
+            fm["cfi_robust"], fm["tli_robust"] = inc_r["cfi"], inc_r["tli"]
         for k in ("nnfi", "rfi", "nfi", "pnfi", "ifi", "rni"):
             fm[k] = inc[k]
         # likelihoods and information criteria
@@ -601,6 +599,13 @@ class Fit:
             logl += -st.n / 2 * (p * np.log(2 * np.pi) + logdet + np.sum(sinv * st.cov)
                                  + d @ sinv @ d)
             logl_h1 += -st.n / 2 * (p * np.log(2 * np.pi) + st.logdet + p)
+            if self._pt.ov_x:  # fixed.x: lavaan reports the likelihood conditional on x
+                xi = [self._pt.ov_names.index(v) for v in self._pt.ov_x]
+                nx = len(xi)
+                lx = -st.n / 2 * (nx * np.log(2 * np.pi)
+                                  + np.linalg.slogdet(st.cov[np.ix_(xi, xi)])[1] + nx)
+                logl -= lx
+                logl_h1 -= lx
         return float(logl), float(logl_h1)
 
     def _yuan_bentler_mplus(self, df, bdf):

@@ -55,24 +55,47 @@ def rmsea_pvalue(x2, df, n, g=1, c_hat=1.0, h0=0.05, close=True) -> float:
     return float(1 - cdf) if close else float(cdf)
 
 
-def incremental(x2, df, bx2, bdf) -> dict:
-    """CFI, TLI (NNFI), RFI, NFI, PNFI, IFI, RNI from the model and baseline statistics."""
+def incremental(x2, df, bx2, bdf, c_hat=1.0, c_hat_null=1.0) -> dict:
+    """CFI, TLI (NNFI), RFI, NFI, PNFI, IFI, RNI exactly as lavaan 0.6 computes them.
+
+    With ``c_hat``/``c_hat_null`` (scaling factors) CFI and TLI are the robust versions of
+    Brosseau-Liard and Savalei (lavaan's ``cfi.robust`` / ``tli.robust``).
+    """
     out = {}
-    d_model = max(x2 - df, 0.0)
-    d_base = max(x2 - df, bx2 - bdf, 0.0)
-    out["cfi"] = 1.0 if d_base == 0 else 1.0 - d_model / d_base
-    if df > 0 and bdf > 0:
-        t1, t2 = bx2 / bdf, x2 / df
-        out["tli"] = (t1 - t2) / (t1 - 1.0) if t1 != 1 else np.nan
-    else:
-        out["tli"] = 1.0
+    vals = (x2, df, bx2, bdf, c_hat, c_hat_null)
+    if not all(np.isfinite(v) for v in vals):
+        return dict.fromkeys(("cfi", "tli", "nnfi", "rfi", "nfi", "pnfi", "ifi", "rni"), np.nan)
+    robust = df > 0 and c_hat != 1 and c_hat_null != 1
+    a, b = (c_hat, c_hat_null) if robust else (1.0, 1.0)
+    t1 = max(x2 - a * df, 0.0)
+    t2 = max(x2 - a * df, bx2 - b * bdf, 0.0)
+    out["cfi"] = 1.0 if (abs(t1) < 1.5e-8 and abs(t2) < 1.5e-8) else 1.0 - t1 / t2
+    t1 = (x2 - a * df) * bdf
+    t2 = (bx2 - b * bdf) * df
+    out["tli"] = 1.0 - t1 / t2 if (df > 0 and abs(t2) > 0) else 1.0
     out["nnfi"] = out["tli"]
-    out["rfi"] = (1 - (x2 / df) / (bx2 / bdf)) if df > 0 and bdf > 0 else np.nan
-    out["rfi"] = min(max(out["rfi"], 0.0), 1.0) if np.isfinite(out["rfi"]) else np.nan
-    out["nfi"] = (bx2 - x2) / bx2 if bx2 > 0 else np.nan
-    out["pnfi"] = (df / bdf) * out["nfi"] if bdf > 0 else np.nan
-    out["ifi"] = (bx2 - x2) / (bx2 - df) if bx2 != df else np.nan
-    out["rni"] = out["cfi"]
+    # RFI
+    if df > bdf:
+        out["rfi"] = np.nan
+    elif df > 0 and bdf > 0:
+        r1, r2 = bx2 / bdf - x2 / df, bx2 / bdf
+        out["rfi"] = 1.0 if (r1 < 0 or r2 < 0) else r1 / r2
+    else:
+        out["rfi"] = 1.0
+    # NFI, PNFI
+    if df > bdf or abs(bx2) < 1.5e-8:
+        out["nfi"] = np.nan
+    elif df > 0:
+        out["nfi"] = (bx2 - x2) / bx2
+    else:
+        out["nfi"] = 1.0
+    out["pnfi"] = (df / bdf) * ((bx2 - x2) / bx2) if (bdf > 0 and bx2 > 0) else np.nan
+    # IFI
+    t1, t2 = bx2 - x2, bx2 - df
+    out["ifi"] = 1.0 if t2 < 0 else (np.nan if abs(t2) < 1.5e-8 else t1 / t2)
+    # RNI (not truncated)
+    t1, t2 = x2 - a * df, bx2 - b * bdf
+    out["rni"] = np.nan if abs(t2) < 1.5e-8 else 1.0 - t1 / t2
     return out
 
 

@@ -170,12 +170,17 @@ class ModelStructure:
         return Implied(sigma, mu, L, B, P, T, nu, al, A, LA, C, H, ea)
 
     # ------------------------------------------------------------------ derivatives
-    def derivatives(self, g: int, imp: Implied, *, means: bool):
-        """Jacobian of Sigma (q x p x p, symmetric) and mu (q x p) w.r.t. the free parameters."""
-        q, p = self.npar, self.p
+    def derivatives(self, g: int, imp: Implied, *, means: bool, blk=None, q=None):
+        """Jacobian of Sigma (q x p x p, symmetric) and mu (q x p) w.r.t. the free parameters.
+
+        ``blk``/``q`` may describe other directions (e.g. parameters not in the model, for
+        modification indices): a dict matrix -> (rows, i, j, index) as in ``self.blocks``.
+        """
+        q = self.npar if q is None else q
+        p = self.p
         N = np.zeros((q, p, p))
         dmu = np.zeros((q, p)) if means else None
-        blk = self.blocks[g]
+        blk = self.blocks[g] if blk is None else blk
         LA, H, ea = imp.LA, imp.H, imp.ea
         _, i, j, k = blk["L"]
         f = k >= 0

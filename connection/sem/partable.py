@@ -142,6 +142,26 @@ def build_table(model: str | list, *, ngroups: int = 1, std_lv: bool = False,
 
 
 @lru_cache(maxsize=256)
+def model_variables(model: str) -> tuple[list, list]:
+    """(observed, latent) variable names of a model text, in lavaan's order."""
+    stmts = parse_statements(model)
+    formulas = [s for s in stmts if s.op in ("=~", "~", "~~", "~1")]
+    lv_names = _uniq(s.lhs for s in formulas if s.op == "=~")
+    lvset = set(lv_names)
+    v_ind = _uniq(s.rhs for s in formulas if s.op == "=~")
+    eqs_y = _uniq(s.lhs for s in formulas if s.op == "~")
+    eqs_x = _uniq(s.rhs for s in formulas if s.op == "~")
+    ov_ind = [v for v in v_ind if v not in lvset]
+    ov_y = [v for v in eqs_y if v not in lvset and v not in ov_ind]
+    ov_x = [v for v in eqs_x if v not in lvset and v not in ov_ind and v not in ov_y]
+    ov_cov = [s.lhs for s in formulas if s.op == "~~" and s.lhs not in lvset] + [
+        s.rhs for s in formulas if s.op == "~~" and s.rhs not in lvset]
+    ov_int = [s.lhs for s in formulas if s.op == "~1" and s.lhs not in lvset]
+    base = ov_ind + ov_y + ov_x
+    return base + [v for v in _uniq(ov_cov + ov_int) if v not in base], lv_names
+
+
+@lru_cache(maxsize=256)
 def _build_cached(model, ngroups, std_lv, meanstructure, ge, gp, auto_cov_y, fixed_x):
     return _build(model, ngroups=ngroups, std_lv=std_lv, meanstructure=meanstructure,
                   group_equal=ge, group_partial=gp, auto_cov_y=auto_cov_y, fixed_x=fixed_x)

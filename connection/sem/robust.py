@@ -39,7 +39,13 @@ def h1_information(st, meanstructure: bool):
 def _traces_h1(fit):
     out = []
     for st in fit._stats:
-        a1, b1 = h1_information(st, fit.meanstructure)
+        if getattr(st, "h1_problem", None) is not None:  # FIML: observed h1 information
+            prob, th = st.h1_problem, st.h1_theta
+            a1 = 0.5 * prob.hessian(th)
+            sc = prob.casewise_scores(th)[0]
+            b1 = sc.T @ sc / st.n
+        else:
+            a1, b1 = h1_information(st, fit.meanstructure)
         out.append((np.trace(np.linalg.solve(a1, b1)), a1.shape[0]))
     return out
 
@@ -61,6 +67,8 @@ def _baseline_problem(fit) -> tuple[Problem, np.ndarray]:
     eye = np.eye(p)
     diag_basis = np.zeros((p, p, p))
     diag_basis[np.arange(p), np.arange(p), np.arange(p)] = 1.0
+    q_all = per * len(fit._stats)
+    zero = np.zeros((q_all, q_all))
 
     def moments(theta, deriv):
         out = []
@@ -78,9 +86,16 @@ def _baseline_problem(fit) -> tuple[Problem, np.ndarray]:
             if ms:
                 dmu = np.zeros((q, p))
                 dmu[g * per + p:(g + 1) * per] = eye
-            out.append(Moments(sigma, mu, ds, dmu))
+            out.append(Moments(sigma, mu, ds, dmu, lambda w, r: zero))
         return out
 
+    if fit.missing == "ml":
+        from connection.sem.missing import FimlProblem
+
+        theta = np.concatenate([np.concatenate([np.nanvar(st.data, axis=0),
+                                                np.nanmean(st.data, axis=0)])
+                                for st in fit._stats])
+        return FimlProblem(moments, fit._stats, len(theta)), theta
     theta = np.concatenate([np.concatenate([np.diag(st.cov), st.mean if ms else []])
                             for st in fit._stats])
     return Problem(moments, fit._stats, len(theta), ms), theta
@@ -97,4 +112,6 @@ def yb_mplus_traces(fit, df, bdf):
     binfo = 0.5 * bprob.hessian(btheta)
     trace_b = _trace_h0(bprob, btheta, binfo)
     bc = (trace_h1 - trace_b) / bdf if bdf > 0 else np.nan
-    return c, trace_h1 / ndat, trace_h0 / fit._struct.npar, bc
+    # lavaan divides by nx.free: free parameters counted before equality constraints
+    nx_free = int(np.sum(fit._struct.free >= 0))
+    return c, trace_h1 / ndat, trace_h0 / nx_free, bc

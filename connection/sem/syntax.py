@@ -216,7 +216,8 @@ def parse_statements(text: str) -> list[Statement]:
         if op == ":=":
             _check_name(lhs_text, line, stmt, op, "name of a defined parameter")
             parse_expression(rhs_text, line=line, text=stmt)  # validates
-            out.append(Statement(lhs_text, op, "", line, stmt, expression=rhs_text))
+            out.append(Statement(lhs_text, op, "", line, stmt,
+                                 expression=re.sub(r"\s+", "", rhs_text)))
             continue
         if op == "==":
             for side in (lhs_text, rhs_text):
