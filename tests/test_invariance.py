@@ -291,3 +291,27 @@ def test_listwise_deletion_is_announced_once_and_fiml_keeps_every_row(hs):
     assert inv.fits["metric"].ntotal == n_complete
     fiml = invariance(HS_MODEL, data, "school", missing="ml", levels=("configural", "metric"))
     assert fiml.fits["metric"].ntotal == 301
+
+
+def test_ladder_on_the_social_moms_population_finds_the_shifted_item():
+    """The study's population with one connection item made easier for other moms buying
+    eReaders (a threshold shift): the scalar step frees exactly that intercept, and the latent
+    gap between social-media moms and other moms is the population's."""
+    from connection.instruments import default
+    from connection.simulate import simulate
+
+    config = Path(__file__).parents[1] / "studies" / "social_moms.toml"
+    sim = simulate(config, n=2000, seed=11,
+                   overrides={"threshold_shifts": {"ec_family": {"ereaders": {"other_moms": -1.0}}}})
+    survey = sim.survey()
+    inv = invariance(default().model_syntax(["connection"]), survey.data,
+                     group=["group", "category"], levels=("configural", "metric", "scalar"))
+    assert inv.partial["parameter"].tolist() == ["ec_family ~1"]
+    assert "other_moms / ereaders" in inv.partial["reason"].iloc[0]
+    assert inv.strongest == "scalar"
+    truth = sim.truth["latent_means"]
+    gap = float(truth.query("category == 'banking' and group == 'social_media_moms' "
+                            "and latent == 'connection'")["mean"].iloc[0])
+    lm = inv.latent_means.set_index("group")
+    assert lm.loc["other_moms / banking", "d"] == pytest.approx(-gap, abs=0.15)
+    assert lm.loc["other_moms / ereaders", "d"] == pytest.approx(-gap, abs=0.15)
