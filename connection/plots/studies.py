@@ -23,7 +23,7 @@ import pandas as pd
 
 from connection import plots
 
-__all__ = ["calibration", "power_curve", "sensitivity", "equivalence"]
+__all__ = ["calibration", "power_curve", "sensitivity", "equivalence", "risk_ratios", "drivers"]
 
 _GROUP_COLOURS = {"social_media_moms": plots.PALETTE["social_moms"],
                   "other_moms": plots.PALETTE["other_moms"]}
@@ -149,7 +149,7 @@ def sensitivity(table: pd.DataFrame, *, margin: float | None = None, axes=None):
                 else "estimate (90% CI)")
         if "truth" in sub and sub["truth"].notna().any():
             ax.plot(sub["correlation"], sub["truth"], ls=":", color=plots.PALETTE["neutral"],
-                    label="population")
+                    label="true (latent) value")
         if measure == "satisfaction_difference" and margin is not None:
             ax.axhspan(-margin, margin, color=plots.PALETTE["satisfaction"], alpha=0.08, lw=0,
                        label=f"equivalence margin +/-{margin:g}")
@@ -203,3 +203,91 @@ def equivalence(table: pd.DataFrame, *, margin: float | None = None, ax=None):
     ax.set_xlabel("connected minus not connected (pooled SD), 90% CI")
     ax.legend(loc="lower right", frameon=False, fontsize=6)
     return ax.figure if own else ax
+
+
+def risk_ratios(table: pd.DataFrame, *, ax=None):
+    """Forest plot of risk ratios ("x times more likely"), one row per variable, by category.
+
+    ``table`` holds proportion rows of :func:`connection.compare` (columns variable, risk_ratio,
+    rr_ci_lower, rr_ci_upper; optionally category and family). Log-scaled x axis; 1 = no
+    difference.
+    """
+    need = {"variable", "risk_ratio", "rr_ci_lower", "rr_ci_upper"}
+    missing = need - set(table.columns)
+    if missing:
+        raise ValueError(f"risk-ratio table lacks columns {sorted(missing)}")
+    t = table.copy()
+    if "category" not in t:
+        t["category"] = "all"
+    cats = list(dict.fromkeys(t["category"]))
+    variables = list(dict.fromkeys(t["variable"]))
+    own = ax is None
+    if own:
+        fig, ax = plots.new_figure(plots.PAGE_WIDTH * 0.62, 0.8 + 0.2 * len(variables))
+    ypos = {v: i for i, v in enumerate(variables)}
+    offsets = np.linspace(-0.25, 0.25, len(cats)) if len(cats) > 1 else [0.0]
+    for k, (cat, off) in enumerate(zip(cats, offsets)):
+        sub = t[t["category"] == cat]
+        y = sub["variable"].map(ypos).to_numpy() + off
+        colour = _colour(cat, k) if cat != "all" else plots.PALETTE["neutral"]
+        rr = sub["risk_ratio"].to_numpy()
+        ax.errorbar(rr, y, xerr=[rr - sub["rr_ci_lower"].to_numpy(),
+                                 sub["rr_ci_upper"].to_numpy() - rr],
+                    fmt="o", ms=3, lw=0.9, capsize=1.5, color=colour, label=_label(cat))
+    ax.axvline(1.0, lw=0.7, color=plots.PALETTE["neutral"], ls="--")
+    ax.set_xscale("log")
+    ax.set_yticks(range(len(variables)), [_label(v) for v in variables])
+    ax.invert_yaxis()
+    ax.set_xlabel("risk ratio, connected vs not connected (95% CI, log scale)")
+    ax.legend(loc="lower right", frameon=False, fontsize=6)
+    return ax.figure if own else ax
+
+
+def drivers(observed: pd.DataFrame, latent: pd.DataFrame | None = None, *, axes=None):
+    """Standardized effects of connection and satisfaction on each outcome, by group.
+
+    ``observed`` holds :attr:`connection.drivers.DriversResult.table` rows (columns outcome,
+    group, term, beta, ci_lower, ci_upper); ``latent`` (optional) rows of the latent version with
+    columns outcome, term, beta and a ``category``/``group`` pair, drawn as open diamonds on the
+    rows whose group label is ``"<category> / <group>"``. One panel per outcome.
+    """
+    need = {"outcome", "group", "term", "beta", "ci_lower", "ci_upper"}
+    missing = need - set(observed.columns)
+    if missing:
+        raise ValueError(f"drivers table lacks columns {sorted(missing)}")
+    outcomes = list(dict.fromkeys(observed["outcome"]))
+    groups = list(dict.fromkeys(observed["group"]))
+    terms = list(dict.fromkeys(observed["term"]))
+    own = axes is None
+    if own:
+        fig, axes = plots.new_figure(plots.PAGE_WIDTH, 0.9 + 0.3 * len(groups),
+                                     ncols=len(outcomes), squeeze=False, sharey=True)
+        axes = axes[0]
+    offsets = np.linspace(-0.15, 0.15, len(terms)) if len(terms) > 1 else [0.0]
+    for ax, outcome in zip(axes, outcomes):
+        sub = observed[observed["outcome"] == outcome]
+        for k, (term, off) in enumerate(zip(terms, offsets)):
+            tt = sub[sub["term"] == term]
+            y = np.array([groups.index(g) for g in tt["group"]]) + off
+            colour = plots.PALETTE.get(str(term), _colour(term, k))
+            b = tt["beta"].to_numpy()
+            ax.errorbar(b, y, xerr=[b - tt["ci_lower"].to_numpy(), tt["ci_upper"].to_numpy() - b],
+                        fmt="o", ms=3, lw=0.9, capsize=1.5, color=colour,
+                        label=f"{_label(term)} (observed)")
+            if latent is not None and len(latent):
+                lt = latent[(latent["outcome"] == outcome) & (latent["term"] == term)]
+                if {"category", "group"} <= set(lt.columns):
+                    labels = lt["category"].astype(str) + " / " + lt["group"].astype(str)
+                    keep = labels.isin(groups).to_numpy()
+                    lt, labels = lt[keep], labels[keep]
+                    if len(lt):
+                        ly = np.array([groups.index(g) for g in labels]) + off
+                        ax.scatter(lt["beta"], ly, marker="D", s=16, facecolors="none",
+                                   edgecolors=colour, zorder=5, label=f"{_label(term)} (latent)")
+        ax.axvline(0, lw=0.6, color=plots.PALETTE["neutral"])
+        ax.set_title(_label(outcome))
+        ax.set_xlabel("standardized beta (95% CI)")
+    axes[0].set_yticks(range(len(groups)), [_label(g) for g in groups])
+    axes[0].invert_yaxis()
+    axes[-1].legend(loc="lower right", frameon=False, fontsize=6)
+    return axes[0].figure if own else axes

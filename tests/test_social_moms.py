@@ -1,0 +1,178 @@
+"""End-to-end tests of studies/social_moms.py: determinism, outputs, real-data mode."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "studies" / "social_moms.py"
+SMALL = ["--n", "1600", "--n-boot", "20", "--quiet"]
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("social_moms_study", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["social_moms_study"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def study():
+    return _load()
+
+
+@pytest.fixture(scope="module")
+def small_config(tmp_path_factory):
+    """The study config with a two-point sensitivity grid (keeps the test fast)."""
+    text = (ROOT / "studies" / "social_moms.toml").read_text()
+    start = text.index("sensitivity_correlations = [")
+    end = text.index("]", start) + 1
+    path = tmp_path_factory.mktemp("config") / "social_moms.toml"
+    path.write_text(text[:start] + "sensitivity_correlations = [0.0, 0.7]" + text[end:])
+    return path
+
+
+@pytest.fixture(scope="module")
+def two_runs(study, small_config, tmp_path_factory):
+    a = tmp_path_factory.mktemp("run_a")
+    b = tmp_path_factory.mktemp("run_b")
+    for out in (a, b):
+        study.run([*SMALL, "--seed", "7", "--out", str(out), "--config", str(small_config)])
+    return a, b
+
+
+def _outputs(folder: Path) -> dict[str, bytes]:
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "manifest.json")
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in files}
+
+
+def test_same_seed_gives_byte_identical_outputs(two_runs):
+    a, b = two_runs
+    out_a, out_b = _outputs(a), _outputs(b)
+    assert out_a.keys() == out_b.keys()
+    assert len([k for k in out_a if k.startswith("tables/")]) >= 20
+    assert any(k.startswith("figures/") for k in out_a)
+    differing = [k for k in out_a if out_a[k] != out_b[k]]
+    assert differing == []
+
+
+def test_manifest_records_provenance_and_every_output(two_runs):
+    a, _ = two_runs
+    manifest = json.loads((a / "manifest.json").read_text())
+    assert manifest["seed"] == 7
+    assert manifest["data_sha256"] and len(manifest["data_sha256"]) == 64
+    assert manifest["config_sha256"]
+    assert "numbers.json" in manifest["outputs"]
+    for rel in ("tables/calibration.csv", "tables/invariance.csv", "tables/drivers_latent.csv",
+                "tables/value_ratio.csv", "tables/sensitivity.csv", "figures/calibration.png",
+                "figures/sensitivity.pdf", "figures/drivers.png", "figures/risk_ratios.png",
+                "figures/equivalence.png"):
+        assert rel in manifest["outputs"], rel
+    steps = manifest["timings_seconds"]
+    assert "total" in steps and len(steps) >= 12
+
+
+def test_calibration_table_and_published_numbers(two_runs):
+    a, _ = two_runs
+    cal = pd.read_csv(a / "tables" / "calibration.csv")
+    assert list(cal.columns) == ["category", "group", "item", "published", "population", "sample"]
+    assert len(cal) == 14
+    assert np.allclose(cal["population"], cal["published"], atol=1e-9)
+    # 400 respondents per cell: sampling SE up to 2.5 points; a broken sampler would be far off
+    assert (cal["sample"] - cal["published"]).abs().max() < 10
+    numbers = json.loads((a / "numbers.json").read_text())
+    assert numbers["published"]["banking"]["social_media_moms"]["ec_belong"] == 37
+    assert numbers["published"]["banking"]["other_moms"]["sat_overall"] == 53
+    assert numbers["n"]["total"] == 1600
+    assert numbers["mode"] == "simulation"
+
+
+def test_findings_follow_the_population(two_runs):
+    """Properties of the default population that a small study should already show."""
+    a, _ = two_runs
+    numbers = json.loads((a / "numbers.json").read_text())
+    lat = numbers["drivers"]["latent"]["banking"]["advocacy"]
+    assert lat["connection"] > lat["satisfaction"]
+    assert numbers["value"]["ratio"] > 1.0
+    inv = pd.read_csv(a / "tables" / "invariance.csv")
+    assert list(inv["step"][:3]) == ["configural", "metric", "scalar"]
+    means = pd.read_csv(a / "tables" / "latent_means.csv")
+    conn = means[means["factor"] == "connection"].set_index("group")["d"]
+    # social-media moms are the reference group; other moms sit about 0.9 SD lower (truth 0.903)
+    other = conn[[g for g in conn.index if g.startswith("other_moms")]]
+    assert ((other < -0.5) & (other > -1.4)).all()
+    sens = pd.read_csv(a / "tables" / "sensitivity.csv")
+    sat = sens[sens["measure"] == "satisfaction_difference"].set_index("correlation")["estimate"]
+    assert sat.loc[0.7] > sat.loc[0.0] + 0.4   # the satisfaction gap grows with the correlation
+    rec = pd.read_csv(a / "tables" / "recovery.csv")
+    assert rec["covered"].mean() > 0.7
+
+
+def _real_file(study, tmp_path: Path, drop: str | None = None) -> Path:
+    import pyreadstat
+
+    from connection.simulate import Population, load_config
+
+    cfg = load_config(ROOT / "studies" / "social_moms.toml")
+    pop = Population.from_config(cfg["population"], calibration=cfg["calibration"])
+    data = pop.simulate(1200, seed=99).data
+    if drop:
+        data = data.drop(columns=[drop])
+    path = tmp_path / "moms.sav"
+    labels = {"group": "Social-media mom or other mom", "category": "Brand category"}
+    pyreadstat.write_sav(data, str(path), column_labels={k: v for k, v in labels.items()
+                                                         if k in data.columns})
+    return path
+
+
+def test_real_data_mode_runs_on_a_sav_file(study, tmp_path):
+    sav = _real_file(study, tmp_path)
+    out = tmp_path / "out"
+    study.run(["--data", str(sav), "--out", str(out), "--n-boot", "20", "--quiet"])
+    numbers = json.loads((out / "numbers.json").read_text())
+    assert numbers["mode"] == "real"
+    assert numbers["n"]["total"] == 1200
+    assert "calibration" not in numbers and "sensitivity" not in numbers
+    assert not (out / "tables" / "calibration.csv").exists()
+    for rel in ("reliability", "invariance", "compare_connected", "drivers_latent", "value_ratio"):
+        assert (out / "tables" / f"{rel}.csv").exists(), rel
+    manifest = json.loads((out / "manifest.json").read_text())
+    from connection._io import sha256_file
+
+    assert manifest["data_sha256"] == sha256_file(sav)
+
+
+def test_real_data_without_group_column_is_refused(study, tmp_path):
+    from connection.errors import MissingColumnError
+
+    sav = _real_file(study, tmp_path, drop="category")
+    with pytest.raises(MissingColumnError, match="category"):
+        study.run(["--data", str(sav), "--out", str(tmp_path / "o"), "--quiet"])
+
+
+def test_instrument_needs_data(study, tmp_path):
+    with pytest.raises(SystemExit):
+        study.run(["--instrument", "x.yaml", "--out", str(tmp_path)])
+
+
+def test_sensitivity_overrides_keep_correlations_valid(study):
+    from connection.simulate import Population, load_config
+
+    cfg = load_config(ROOT / "studies" / "social_moms.toml")
+    for r in (0.0, 0.35, 0.7, 0.8):
+        pop = Population.from_config(cfg["population"], calibration=cfg["calibration"],
+                                     overrides=study.sensitivity_overrides(cfg, r))
+        corr = pop.truth()["latent_correlations"]
+        cs = corr[(corr["lhs"] == "connection") & (corr["rhs"] == "satisfaction")]["value"]
+        assert (cs == r).all()
+        # the calibration does not depend on the correlations
+        tab = pop.calibration_table()
+        assert np.allclose(tab["population"], tab["published"])
