@@ -313,6 +313,8 @@ def fisher_scoring(problem: Problem, theta0: np.ndarray, *, max_iter: int = 500,
     grad = problem.gradient(theta)
     if np.max(np.abs(grad)) < 1e-7:
         return theta, True, it, "converged"
+    if it >= max_iter:
+        return theta, False, it, f"iteration limit ({max_iter}) reached"
     # fallback: quasi-Newton on the same objective
     from scipy.optimize import minimize
 

@@ -144,7 +144,7 @@ def _stats_from_user(sample_stats, ov_names):
 
 # ---------------------------------------------------------------------------- fitting
 def _fit(model, data, *, group, estimator, missing, std_lv, group_equal, group_partial,
-         meanstructure, sample_stats, kind, start=None):
+         meanstructure, sample_stats, kind, start=None, max_iter=500):
     estimator = str(estimator).upper()
     if estimator not in ("ML", "MLR"):
         raise ModelSpecificationError(f"unknown estimator {estimator!r}", expected="'ML' or 'MLR'")
@@ -194,13 +194,14 @@ def _fit(model, data, *, group, estimator, missing, std_lv, group_equal, group_p
                    else (group_equal,),
                    group_partial=tuple(group_partial) if not isinstance(group_partial, str)
                    else (group_partial,),
-                   meanstructure=meanstructure, sample_stats=sample_stats, kind=kind)
+                   meanstructure=meanstructure, sample_stats=sample_stats, kind=kind,
+                   start=start, max_iter=max_iter)
     return Fit._estimate(model, data, pt, labels, gstats, rows_used, options, start)
 
 
 def cfa(model, data=None, *, group=None, estimator="ML", missing="listwise", std_lv=False,
         group_equal=(), group_partial=(), meanstructure=None, sample_stats=None,
-        start=None) -> Fit:
+        start=None, max_iter=500) -> Fit:
     """Confirmatory factor analysis (lavaan's ``cfa()``), by ML or MLR.
 
     Parameters
@@ -231,6 +232,9 @@ def cfa(model, data=None, *, group=None, estimator="ML", missing="listwise", std
         group (``cov`` with divisor n - 1, as lavaan's ``sample.cov``).
     start : dict, optional
         Starting values by parameter label.
+    max_iter : int
+        Maximum number of Newton / Fisher-scoring iterations (non-convergence warns with
+        :class:`~connection.errors.ConvergenceWarning`).
 
     Returns
     -------
@@ -245,17 +249,18 @@ def cfa(model, data=None, *, group=None, estimator="ML", missing="listwise", std
     >>> hs = holzinger_swineford()
     >>> fit = cx.cfa("visual =~ x1 + x2 + x3\\ntextual =~ x4 + x5 + x6\\n"
     ...              "speed =~ x7 + x8 + x9", hs)
-    >>> round(fit.fit_measures["chisq"], 3), int(fit.fit_measures["df"])
+    >>> round(float(fit.fit_measures["chisq"]), 3), int(fit.fit_measures["df"])
     (85.306, 24)
     """
     return _fit(model, data, group=group, estimator=estimator, missing=missing, std_lv=std_lv,
                 group_equal=group_equal, group_partial=group_partial,
-                meanstructure=meanstructure, sample_stats=sample_stats, kind="cfa", start=start)
+                meanstructure=meanstructure, sample_stats=sample_stats, kind="cfa", start=start,
+                max_iter=max_iter)
 
 
 def sem(model, data=None, *, group=None, estimator="ML", missing="listwise", std_lv=False,
         group_equal=(), group_partial=(), meanstructure=None, sample_stats=None,
-        start=None) -> Fit:
+        start=None, max_iter=500) -> Fit:
     """Structural equation model (lavaan's ``sem()``); arguments as :func:`cfa`.
 
     Examples
@@ -277,12 +282,13 @@ def sem(model, data=None, *, group=None, estimator="ML", missing="listwise", std
     ... y6 ~~ y8
     ... '''
     >>> fit = cx.sem(model, political_democracy())
-    >>> round(fit.fit_measures["chisq"], 3)
+    >>> round(float(fit.fit_measures["chisq"]), 3)
     38.125
     """
     return _fit(model, data, group=group, estimator=estimator, missing=missing, std_lv=std_lv,
                 group_equal=group_equal, group_partial=group_partial,
-                meanstructure=meanstructure, sample_stats=sample_stats, kind="sem", start=start)
+                meanstructure=meanstructure, sample_stats=sample_stats, kind="sem", start=start,
+                max_iter=max_iter)
 
 
 # ---------------------------------------------------------------------------- result
@@ -373,7 +379,8 @@ class Fit:
         if struct.npar == 0:
             theta, converged, iterations, message = theta0, True, 0, "no free parameters"
         else:
-            theta, converged, iterations, message = fisher_scoring(problem, theta0)
+            theta, converged, iterations, message = fisher_scoring(
+                problem, theta0, max_iter=int(options.get("max_iter", 500)))
         self._theta = theta
         self.converged = bool(converged)
         self.iterations = int(iterations)
@@ -384,7 +391,7 @@ class Fit:
 
     def _warn(self, category, message):
         self.warnings.append(message)
-        warnings.warn(category(message), stacklevel=4)
+        warnings.warn(category(message), stacklevel=7)
 
     def _finish(self):
         struct, problem, theta = self._struct, self._problem, self._theta

@@ -33,8 +33,6 @@ True
 from __future__ import annotations
 
 import html
-import sys
-import types
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -569,16 +567,3 @@ def _latent_means(fit: Any, level: str, lv_names: list[str], labels: list, data:
                          "d": (mean - ref_mean) / pooled})
     return pd.DataFrame(rows, columns=cols)
 
-
-class _CallableModule(types.ModuleType):
-    """``connection.sem.invariance`` is this module and, called, :func:`invariance`.
-
-    The package's lazy re-export resolves ``cx.invariance`` to this module (its name equals the
-    function's), so calling the module forwards to the function, as the public API promises.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> InvarianceResult:
-        return invariance(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
