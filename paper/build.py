@@ -12,7 +12,8 @@ The source (``paper/manuscript.md``) is Markdown with four kinds of generated co
     a number from ``<results>/social_moms/numbers.json`` (dotted key), formatted by a Python
     format spec or one of ``int``, ``pct``/``pct1`` (a proportion as a percentage), ``p``
     (a p-value as "p = 0.012" / "p < 0.001"), ``times`` ("2.3x"), ``sig2``/``sig3``,
-    ``yesno:TEXT_IF_TRUE,TEXT_IF_FALSE``, ``str``.
+    ``yesno:TEXT_IF_TRUE,TEXT_IF_FALSE``, ``str``; ``... or:TEXT`` prints TEXT for a null value, ``abs SPEC`` the absolute value, and a spec with
+    ``{}`` is a template (``"from {:.1f} on or:never"``).
 ``{{ manifest social_moms:seed }}``
     a value from the study's ``manifest.json`` (seed, git.commit, config.study.n, ...).
 ``::: figure social_moms:calibration {#fig-calibration width=column}`` ... ``:::``
@@ -78,6 +79,9 @@ NUMBER_LIKE = re.compile(r"(?<![\w.#-])[-+]?\d+(?:,\d{3})*(?:\.\d+)?%?")
 YEAR = re.compile(r"^(19|20)\d\d$")
 
 
+MISSING = type("Missing", (), {"__repr__": lambda self: "MISSING"})()  # an absent key (not null)
+
+
 class PaperBuildError(Exception):
     """The manuscript cannot be built from the results as they are; the message says why."""
 
@@ -113,8 +117,26 @@ def format_value(value: Any, spec: str | None = None) -> str:
     'holds'
     >>> format_value(2.345, "times"), format_value(3.14159, ".2f")
     ('2.3x', '3.14')
+    >>> format_value(None, ".1f or:never"), format_value(0.1, ".1f or:never")
+    ('never', '0.1')
+    >>> format_value(-0.92, "abs .2f"), format_value(0.3, "from {:.1f} or:never")
+    ('0.92', 'from 0.3')
     """
     spec = (spec or "").strip()
+    fallback = re.match(r"^(?P<main>.*?)\s*(?<![\w:])or:(?P<text>.*)$", spec)
+    if fallback and not spec.startswith("yesno:"):
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            return fallback["text"].strip()
+        spec = fallback["main"]
+    if spec.startswith("abs ") or spec == "abs":
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = abs(value)
+        spec = spec[3:].strip()
+    if "{" in spec:  # a template: "breaks from {:.1f}"
+        try:
+            return spec.format(value)
+        except (ValueError, TypeError, IndexError) as exc:
+            raise ValueError(f"bad template {spec!r}: {exc}") from None
     if spec.startswith("yesno:"):
         yes, _, no = spec[len("yesno:"):].partition(",")
         if not isinstance(value, bool):
@@ -399,7 +421,7 @@ class Results:
     def value(self, study: str, key: str, where: str) -> Any:
         numbers = self.numbers(study)
         if numbers is None:
-            return None
+            return MISSING
         node: Any = numbers
         walked = []
         for part in key.split("."):
@@ -415,25 +437,25 @@ class Results:
                     f"no key {part!r} under {at}" +
                     (f" (keys there: {', '.join(options[:20])}{', ...' if len(options) > 20 else ''})"
                      if options else ""))
-                return None
+                return MISSING
             walked.append(part)
         if isinstance(node, dict):
             self.errors.append(f"{where} cites {study}:{key}, which is a group of numbers, not one "
                                f"(keys: {', '.join(sorted(node)[:20])})")
-            return None
+            return MISSING
         self.used_numbers[f"{study}:{key}"] = node
         return node
 
     def manifest_value(self, study: str, key: str, where: str) -> Any:
         manifest = self.manifest(study)
         if manifest is None:
-            return None
+            return MISSING
         node: Any = manifest
         for part in key.split("."):
             if not isinstance(node, dict) or part not in node:
                 self.errors.append(f"{where} cites manifest {study}:{key}, which is not in "
                                    f"{self.root / study / 'manifest.json'}")
-                return None
+                return MISSING
             node = node[part]
         self.used_manifest[f"{study}:{key}"] = node
         return node
@@ -467,7 +489,7 @@ def _resolve_inline(text: str, results: Results, where: str | tuple[str, int],
             return "??"
         value = (results.manifest_value(study.strip(), key.strip(), where) if manifest
                  else results.value(study.strip(), key.strip(), where))
-        if value is None:
+        if value is MISSING:
             return f"[missing {study}:{key}]" if draft else "??"
         try:
             return format_value(value, spec)

@@ -234,7 +234,10 @@ def test_bad_source_syntax_is_reported(tmp_path):
     (0.001, "p", "p = 0.001"), (0.04449, "p", "p = 0.044"), (20000, "", "20,000"),
     (1234.5, "", "1,234"), (0.000123, "", "0.000123"), (-0.4567, "", "-0.457"),
     (3.0, "int", "3"), (-0.31, "pp", "-31"), (0.124, "pp1", "+12.4"), (2.049, "times", "2.0x"), (0.43912, "sig2", "0.44"),
-    (False, "yesno:is,is not", "is not"), ("banking", "", "banking"), ([1, 2], "", "1, 2"),
+    (False, "yesno:is,is not", "is not"), (None, ".2f or:never", "never"),
+    (0.25, "pct or:none", "25%"), (-0.916, "abs .2f", "0.92"),
+    (0.3, "breaks at {:.1f} or:never breaks", "breaks at 0.3"),
+    (None, "breaks at {:.1f} or:never breaks", "never breaks"), ("banking", "", "banking"), ([1, 2], "", "1, 2"),
 ])
 def test_format_value(value, spec, expected):
     assert pb.format_value(value, spec) == expected
