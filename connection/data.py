@@ -80,7 +80,8 @@ _FORMAT_NAMES = ("csv", "tsv", "qualtrics", "parquet", "sav", "dta")
 _QUALTRICS_PREVIEW = {1, 9, 17, "survey preview", "survey preview spam", "offline survey preview"}
 _QUALTRICS_TEST = {2, "survey test"}
 
-REASONS = ("qualtrics_preview", "qualtrics_test", "attention_check", "straightline")
+REASONS = ("qualtrics_preview", "qualtrics_test", "qualtrics_unfinished", "attention_check",
+           "straightline")
 
 
 # --------------------------------------------------------------------------------------------
@@ -435,6 +436,7 @@ def read_survey(
     encoding: str | None = None,
     sep: str | None = None,
     check_variance: bool = True,
+    exclude_unfinished: bool = False,
     warn: bool = True,
 ) -> Survey:
     """Read and validate survey responses against an instrument.
@@ -476,6 +478,10 @@ def read_survey(
         (default: detected from the header among ``,``, tab and ``;``).
     check_variance
         Refuse items that do not vary (overall, and within each group of ``group_columns``).
+    exclude_unfinished
+        Qualtrics exports only: also exclude responses with ``Finished`` = 0 (partial
+        responses; reason ``qualtrics_unfinished``). By default they are kept, with their
+        unanswered items missing.
     warn
         Issue an :class:`~connection.errors.ExclusionWarning` when respondents are excluded.
 
@@ -553,6 +559,17 @@ def read_survey(
         test = np.array([s in _QUALTRICS_TEST or c == "test" for s, c in zip(norm, chan)])
         exclude(preview, "qualtrics_preview", "Qualtrics survey preview response")
         exclude(test, "qualtrics_test", "Qualtrics test response")
+        if exclude_unfinished and "Finished" in work.columns:
+            finished = [_norm_status(v) for v in work["Finished"]]
+            unfinished = np.array([f in (0, "false") for f in finished])
+            progress = work["Progress"].to_numpy(dtype=object) if "Progress" in work.columns else [
+                None] * n_read
+            exclude(unfinished, "qualtrics_unfinished",
+                    lambda pos: f"unfinished response (Progress {progress[pos]})")
+    elif exclude_unfinished:
+        raise ArgumentError("exclude_unfinished applies to Qualtrics exports only",
+                            values=[loaded.fmt], hint="Use attention_checks={'Finished': 1} "
+                            "or filter the DataFrame first")
 
     # 2. columns that must exist
     item_ids = instrument.item_ids()
@@ -899,8 +916,8 @@ class Survey:
     instrument : Instrument
     exclusions : pandas.DataFrame
         One row per excluded respondent: ``row`` (data row number in the file, from 1),
-        ``id``, ``reason`` (``qualtrics_preview``, ``qualtrics_test``, ``attention_check``,
-        ``straightline``) and ``detail``.
+        ``id``, ``reason`` (``qualtrics_preview``, ``qualtrics_test``, ``qualtrics_unfinished``,
+        ``attention_check``, ``straightline``) and ``detail``.
     source : str
         The file read, or ``"<DataFrame>"``.
     format : str
@@ -1014,7 +1031,7 @@ class Survey:
         return score
 
     def top_box(self, items: str | Sequence[str] | None = None, k: int = 2,
-                by: str | None = None) -> pd.DataFrame:
+                by: str | Sequence[str] | None = None) -> pd.DataFrame:
         """Percent choosing one of the top ``k`` points ("percent agreeing" for ``k=2`` on 1-5).
 
         Judged on the item *as worded* (reverse-keyed items are un-reversed first), among
@@ -1027,16 +1044,32 @@ class Survey:
         k
             Number of top points counted (2 = top-2 box).
         by
-            Optional grouping column: one row per group and item.
+            Optional grouping column(s): one row per group and item.
 
         Returns
         -------
-        DataFrame with columns ``[by,] construct, item, n, n_top, percent``.
+        DataFrame with columns ``[*by,] construct, item, n, n_top, percent``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from connection import instruments, read_survey
+        >>> inst = instruments.default().subset("loyalty")
+        >>> s = read_survey(pd.DataFrame({"loy_stay": [5, 4, 2, 1], "loy_switch": [1, 5, 4, 2]}), inst)
+        >>> s.top_box()[["item", "n_top", "percent"]].values.tolist()
+        [['loy_stay', 2, 50.0], ['loy_switch', 2, 50.0]]
         """
         wanted = self._resolve_items(items)
-        groups = [(None, self._data)] if by is None else list(self._data.groupby(by, sort=True))
-        if by is not None and by not in self._data.columns:
-            raise MissingColumnError("grouping column not in the data", column=by)
+        by_cols = [] if by is None else ([by] if isinstance(by, str) else list(by))
+        for col in by_cols:
+            if col not in self._data.columns:
+                raise MissingColumnError("grouping column not in the data", column=str(col),
+                                         hint=_close_hint(col, self._data.columns))
+        if by_cols:
+            groups = [((g,) if not isinstance(g, tuple) else g, frame)
+                      for g, frame in self._data.groupby(by_cols, sort=True)]
+        else:
+            groups = [((), self._data)]
         rows = []
         for g, frame in groups:
             for col in wanted:
@@ -1049,8 +1082,9 @@ class Survey:
                 row = {"construct": item.construct, "item": col, "n": len(values),
                        "n_top": int(top.sum()),
                        "percent": 100.0 * top.mean() if len(values) else float("nan")}
-                rows.append(({by: g} if by is not None else {}) | row)
-        return pd.DataFrame(rows)
+                rows.append(dict(zip(by_cols, g)) | row)
+        return pd.DataFrame(rows, columns=[*by_cols, "construct", "item", "n", "n_top",
+                                           "percent"])
 
     def _resolve_items(self, items) -> list[str]:
         if items is None:

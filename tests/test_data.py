@@ -136,6 +136,17 @@ def test_round_trip_dataframe_and_input_not_modified():
     assert survey.data["c1"].tolist() == frame["c1"].astype(float).tolist()
 
 
+def test_parquet_with_nullable_and_categorical_columns(tmp_path):
+    frame = make_frame()
+    frame["c1"] = pd.Categorical(frame["c1"])
+    frame["s2"] = frame["s2"].astype("Int64")
+    path = tmp_path / "typed.parquet"
+    frame.to_parquet(path, engine="pyarrow")
+    survey = read_survey(path, INST)
+    pd.testing.assert_frame_equal(survey.data[ITEMS].reset_index(drop=True),
+                                  expected_items(make_frame()), check_dtype=False)
+
+
 def test_dataframe_index_as_id_column():
     frame = make_frame().set_index("rid")
     survey = read_survey(frame, INST, id_column="rid")
@@ -251,6 +262,23 @@ def test_qualtrics_choice_text_export_is_refused():
     assert "Use numeric values" in msg and "'Strongly disagree'" in msg
     assert info.value.column == "ec_belong" and info.value.rows[0] == 1
     assert isinstance(info.value, DataError)
+
+
+def test_qualtrics_unfinished_responses(tmp_path):
+    lines = (DATA / "qualtrics_numeric.csv").read_bytes().decode("utf-8-sig").split("\r\n")
+    cells = lines[4].split(",")           # data row 2
+    cells[4], cells[6] = "60", "0"        # Progress 60, Finished 0
+    lines[4] = ",".join(cells)
+    path = tmp_path / "partial.csv"
+    path.write_text("\r\n".join(lines), encoding="utf-8")
+    kept = read_quietly(path, constructs=QUALTRICS_CONSTRUCTS)
+    assert kept.n == 10
+    survey = read_quietly(path, constructs=QUALTRICS_CONSTRUCTS, exclude_unfinished=True)
+    ex = survey.exclusions.set_index("row")
+    assert survey.n == 9 and ex.loc[2, "reason"] == "qualtrics_unfinished"
+    assert ex.loc[2, "detail"] == "unfinished response (Progress 60)"
+    with pytest.raises(ArgumentError, match="Qualtrics exports only"):
+        read_survey(make_frame(), INST, exclude_unfinished=True)
 
 
 def test_format_qualtrics_on_a_plain_csv_is_refused(tmp_path):
@@ -642,8 +670,12 @@ def test_top_box_percent_agreeing():
         [100 * (frame["ec_belong"][:20] >= 4).mean(), 100 * (frame["ec_belong"][20:] >= 4).mean()])
     assert survey.top_box("sat_overall" if False else "ec_goals", k=1)["n_top"].iloc[0] == int(
         (frame["ec_goals"] == 5).sum())
+    two = survey.top_box("ec_belong", by=["seg", "ec_goals"])
+    assert list(two.columns[:2]) == ["seg", "ec_goals"] and two["n"].sum() == 40
     with pytest.raises(ArgumentError, match="not an item or construct"):
         survey.top_box("nope")
+    with pytest.raises(MissingColumnError, match="grouping column"):
+        survey.top_box("ec_belong", by="segment")
 
 
 def test_summary_repr_and_html():
