@@ -61,7 +61,10 @@ def __getattr__(name: str):
     if module_name is None:
         raise AttributeError(f"module 'connection' has no attribute {name!r}")
     module = importlib.import_module(module_name)
-    value = module if module_name.rsplit(".", 1)[-1] == name else getattr(module, name)
+    # a top-level module is returned whole, as Python's import system would bind it anyway;
+    # those named like their main function (reliability, bootstrap, drivers, ...) are callable
+    # (see connection/_callable.py)
+    value = module if module_name == f"connection.{name}" else getattr(module, name)
     globals()[name] = value
     return value
 

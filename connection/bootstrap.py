@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from connection._callable import make_module_callable
 from connection.errors import BootstrapWarning, ConnectionPackageError
 
 __all__ = ["bootstrap", "BootstrapResult", "resample_indices", "take_rows"]
@@ -391,3 +392,6 @@ def bootstrap(
         level=level,
         jackknife=jack,
     )
+
+
+make_module_callable(__name__)  # cx.bootstrap(...) calls the function above

@@ -27,8 +27,6 @@ True
 
 from __future__ import annotations
 
-import sys
-import types
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,6 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from connection._callable import make_module_callable
 from connection.errors import (
     ArgumentError,
     ExclusionWarning,
@@ -900,15 +899,4 @@ def _promax(a: np.ndarray, m: int = 4) -> tuple[np.ndarray, np.ndarray]:
     return pattern, phi
 
 
-class _CallableModule(types.ModuleType):
-    """``connection.reliability`` is both this module and, called, :func:`reliability`.
-
-    The package's lazy re-export resolves ``cx.reliability`` to this module (its name equals the
-    function's), so calling the module forwards to the function, as the public API promises.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
-        return reliability(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+make_module_callable(__name__)  # cx.reliability(...) calls the function above
