@@ -1042,7 +1042,8 @@ class Survey:
         items
             Item ids and/or construct names (default: all items).
         k
-            Number of top points counted (2 = top-2 box).
+            Number of top points counted (2 = top-2 box: 4-5 on a 1-5 agreement scale,
+            9-10 = "promoters" on the 0-10 recommend scale).
         by
             Optional grouping column(s): one row per group and item.
 
