@@ -99,7 +99,7 @@ def run(argv: list[str] | None = None) -> dict:
                   argv=list(sys.argv if argv is None else argv), verbose=not args.quiet,
                   steps_total=steps)
     seeds = dict(zip(["sample", "reliability", "htmt", "drivers", "value", "sensitivity",
-                      "compare"], np.random.SeedSequence(seed).spawn(7)))
+                      "index"], np.random.SeedSequence(seed).spawn(7)))
     study.number("mode", "real" if real else "simulation")
     plots.theme()
 
@@ -215,7 +215,7 @@ def run(argv: list[str] | None = None) -> dict:
 
     # ------------------------------------------------------------------ index and segments
     with study.step("connection index and segments"):
-        frame, seg_numbers = _index_and_segments(cx, instrument, frame, cfg, study)
+        frame, _ = _index_and_segments(cx, instrument, frame, cfg, study, seeds["index"])
 
     # ------------------------------------------------------------------ comparisons
     with study.step("comparisons: connected vs not; social-media moms vs other moms"):
@@ -376,47 +376,70 @@ def _key(label: str) -> str:
     return str(label).replace(" / ", "__").replace(" ", "_")
 
 
-def _connection_index(cx, instrument, frame, cfg):
-    """TEMPORARY until connection.index lands: POMP score of the connection items."""
-    return frame["connection"].to_numpy()
+def fit_index(instrument, frame: pd.DataFrame, cfg, seed):
+    """Fit the connection index on a random calibration sample (``study.index_calibration_share``
+    of the respondents, drawn with ``seed``) and return the fitted :class:`ConnectionIndex`."""
+    from connection.index import ConnectionIndex, SegmentRule
 
-
-def segment(frame: pd.DataFrame, index: np.ndarray, cfg) -> pd.DataFrame:
-    """Add the index and the segments the study compares.
-
-    connected: index >= study.connected_min. highly_satisfied: mean satisfaction item >=
-    study.satisfied_min (of 10). value_segment: "fully_connected" (connected), "highly_satisfied"
-    (highly satisfied, not connected), "other".
-    """
     st = cfg["study"]
+    rule = SegmentRule(connected_min=float(st["connected_min"]),
+                       satisfied_min=float(st["satisfied_min"]),
+                       differentiation=tuple(st.get("differentiation_items", ("feat_better",))),
+                       differentiated_min=float(st.get("differentiated_min", 4.0)))
+    share = float(st.get("index_calibration_share", 0.5))
+    rng = np.random.default_rng(seed)
+    calib = np.sort(rng.choice(len(frame), size=max(2, int(round(share * len(frame)))),
+                               replace=False))
+    return ConnectionIndex(instrument, "connection", segments=rule).fit(frame.iloc[calib])
+
+
+def segment(frame: pd.DataFrame, index) -> pd.DataFrame:
+    """Add the index, the pathway segment and the two segmentations the study compares.
+
+    ``connected``: index >= connected_min (the index's rule). ``value_segment``:
+    ``fully_connected``; ``highly_satisfied`` (highly satisfied but not connected, whether or not
+    they perceive differentiation: the HBR comparison group); ``other``.
+    """
+    seg = index.segment(frame)
     out = frame.copy()
-    out["index"] = index
-    out["connected"] = out["index"] >= float(st["connected_min"])
-    sat_items = [c for c in ("sat_overall", "sat_expect", "sat_ideal") if c in out.columns]
-    out["highly_satisfied"] = out[sat_items].mean(axis=1) >= float(st["satisfied_min"])
+    out["index"] = seg["index"].to_numpy()
+    out["connected"] = seg["connected"].to_numpy(dtype=bool, na_value=False)
+    out["segment"] = seg["segment"].astype(str).to_numpy()
+    high = seg["highly_satisfied"].to_numpy(dtype=bool, na_value=False)
     out["value_segment"] = np.where(out["connected"], "fully_connected",
-                                    np.where(out["highly_satisfied"], "highly_satisfied", "other"))
+                                    np.where(high, "highly_satisfied", "other"))
     return out
 
 
-def _index_and_segments(cx, instrument, frame, cfg, study):
+def _index_and_segments(cx, instrument, frame, cfg, study, seed):
     pop = cfg["population"]
-    index = _connection_index(cx, instrument, frame, cfg)
-    frame = segment(frame, index, cfg)
+    index = fit_index(instrument, frame, cfg, seed)
+    frame = segment(frame, index)
     by_cell = frame.groupby([pop["category_column"], pop["group_column"]], sort=False).agg(
         n=("index", "size"), index_mean=("index", "mean"), index_sd=("index", "std"),
-        connected_share=("connected", "mean"),
-        highly_satisfied_share=("highly_satisfied", "mean")).reset_index()
+        connected_share=("connected", "mean")).reset_index()
     study.table("index_by_cell", by_cell)
-    seg = frame["value_segment"].value_counts().rename_axis("segment").rename("n").reset_index()
-    seg = seg.sort_values("segment").reset_index(drop=True)
+    seg = (frame.groupby([pop["category_column"], pop["group_column"], "segment"], sort=False)
+           .size().rename("n").reset_index())
     study.table("segments", seg)
+    study.table("index_model", pd.DataFrame({
+        "item": index.items_, "weight": index.weights_, "calibration_mean": index.means_,
+        "loading_std": [index.loadings_.get(i, np.nan) for i in index.items_]}))
     study.number("index.mean", float(frame["index"].mean()))
     study.number("index.connected_share", float(frame["connected"].mean()))
+    study.number("index.n_calibration", int(index.n_calibration_))
+    for k, v in index.fit_measures_.items():
+        study.number(f"index.calibration_fit.{k}", float(v))
     for r in by_cell.itertuples():
         key = f"index.{getattr(r, pop['category_column'])}.{getattr(r, pop['group_column'])}"
         study.number(f"{key}.mean", float(r.index_mean))
         study.number(f"{key}.connected_share", float(r.connected_share))
+    for name, count in frame["value_segment"].value_counts().sort_index().items():
+        study.number(f"segments.value.{name}", int(count))
+    from connection.plots.drivers import index_by_segment
+
+    study.figure("index_by_segment", index_by_segment(frame, segment="segment", index="index",
+                                                      cutoff=float(cfg["study"]["connected_min"])))
     return frame, by_cell
 
 
@@ -513,13 +536,14 @@ def _sensitivity(cx, population, cfg, instrument, seed, margin, n):
     grid = [float(r) for r in st["sensitivity_correlations"]]
     rows = []
     for r, s in zip(grid, seed.spawn(len(grid))):
+        s_sample, s_index = s.spawn(2)
         pop = Population.from_config(pop_cfg, instrument=instrument,
                                      calibration=cfg["calibration"],
                                      overrides=sensitivity_overrides(cfg, r))
-        sim = pop.simulate(n, seed=s)
+        sim = pop.simulate(n, seed=s_sample)
         survey = cx.read_survey(sim.data, instrument, id_column=pop_cfg["id_column"], warn=False)
         frame = scores_frame(survey, cfg)
-        frame = segment(frame, _connection_index(cx, instrument, frame, cfg), cfg)
+        frame = segment(frame, fit_index(instrument, frame, cfg, s_index))
         eq = cx.compare(frame, "connected", a=True, b=False, equivalence=["satisfaction"],
                         margin=margin, margin_scale="sd").table.iloc[0]
         scale = eq["margin_std"] / eq["margin_raw"]
