@@ -65,7 +65,7 @@ from connection.errors import (
 )
 from connection.instrument import Instrument, _fmt, _Summary
 
-__all__ = ["read_survey", "Survey", "Labels"]
+__all__ = ["read_survey", "check_survey", "Survey", "Labels"]
 
 _FORMATS = {
     ".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv",
@@ -404,11 +404,6 @@ class _Problem:
         return self.cls(self.message, file=file, **kwargs)
 
 
-def _raise_first(problems: list[_Problem], file: str | None) -> None:
-    if problems:
-        raise problems[0].build(file, problems[1:])
-
-
 def _code_matches(values: np.ndarray, code) -> np.ndarray:
     if isinstance(code, tuple):
         lo, hi = code
@@ -504,6 +499,66 @@ def read_survey(
     the user-missing codes declared in the file); turn missing codes into ``NaN``; exclude
     attention-check failures and straight-liners; check variance; reverse-code.
     """
+    result, problems = _read_survey(
+        source, instrument, id_column=id_column, group_columns=group_columns,
+        attention_checks=attention_checks, straightline=straightline, constructs=constructs,
+        rename=rename, fmt=format, encoding=encoding, sep=sep, check_variance=check_variance,
+        exclude_unfinished=exclude_unfinished, warn=warn)
+    if problems:
+        file = result if isinstance(result, str) else None
+        raise problems[0].build(file, problems[1:])
+    return result
+
+
+def check_survey(
+    source: str | os.PathLike | pd.DataFrame,
+    instrument: Instrument | None = None,
+    **kwargs: Any,
+) -> pd.DataFrame:
+    """Every problem :func:`read_survey` would raise, as a table, instead of the first one.
+
+    Takes the same arguments as :func:`read_survey`. Problems with the file itself (empty,
+    undecodable, unsupported) are one row; otherwise all column, id, group, value and variance
+    problems are listed. An empty table means ``read_survey`` would succeed.
+
+    Returns
+    -------
+    DataFrame with columns ``problem`` (the error class ``read_survey`` raises), ``column``,
+    ``n_rows``, ``rows`` (1-based data rows), ``values`` and ``message``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from connection import instruments
+    >>> inst = instruments.default().subset("loyalty")
+    >>> frame = pd.DataFrame({"loy_stay": [1, 7, 3, 4], "loy_switch": ["2", "x", "3", "4"]})
+    >>> check_survey(frame, inst)[["problem", "column", "rows", "values"]].values.tolist()
+    [['OutOfRangeError', 'loy_stay', [2], [7]], ['NonNumericError', 'loy_switch', [2], ['x']]]
+    """
+    kwargs = dict(kwargs)
+    fmt = kwargs.pop("format", None)
+    kwargs.setdefault("warn", False)
+    try:
+        result, problems = _read_survey(source, instrument, fmt=fmt, **kwargs)
+    except DataError as err:  # the file itself (empty, undecodable, ...): nothing more to check
+        errors = [err]
+    else:
+        file = result if isinstance(result, str) else None
+        errors = [p.build(file) for p in problems]
+    rows = [{"problem": type(e).__name__, "column": e.column,
+             "n_rows": len(e.rows) if e.rows else 0, "rows": list(e.rows or []),
+             "values": list(e.values or []), "message": str(e)} for e in errors]
+    return pd.DataFrame(rows, columns=["problem", "column", "n_rows", "rows", "values",
+                                       "message"])
+
+
+def _read_survey(source, instrument, *, id_column=None, group_columns=(), attention_checks=None,
+                 straightline=False, constructs=None, rename=None, fmt=None, encoding=None,
+                 sep=None, check_variance=True, exclude_unfinished=False, warn=True):
+    """Read and check; returns ``(Survey, [])``, or ``(file, problems)`` when there are any.
+
+    Problems that stop the reading (unreadable or empty file) are raised directly.
+    """
     if instrument is None:
         from connection import instruments
 
@@ -516,7 +571,7 @@ def read_survey(
         instrument = instrument.subset(constructs)
     group_columns = [group_columns] if isinstance(group_columns, str) else list(group_columns)
 
-    loaded = _load(source, format, encoding, sep)
+    loaded = _load(source, fmt, encoding, sep)
     file = loaded.file
     raw = loaded.frame
     work = raw
@@ -540,6 +595,7 @@ def read_survey(
 
     n_read = len(work)
     rownum = np.arange(1, n_read + 1)
+    problems: list[_Problem] = []
     keep = np.ones(n_read, bool)
     excl: dict[int, tuple[str, str]] = {}  # position -> (reason, detail)
 
@@ -575,18 +631,23 @@ def read_survey(
     item_ids = instrument.item_ids()
     needed_missing = [c for c in item_ids if c not in work.columns]
     if needed_missing:
-        raise MissingColumnError(
+        problems.append(_Problem(MissingColumnError,
             f"{len(needed_missing)} item column(s) of instrument {instrument.name!r} are not in "
-            "the data", file=file, column=needed_missing[0], values=needed_missing,
-            expected="a column for every item id",
-            hint=_missing_hint(needed_missing, work.columns, instrument))
+            "the data", dict(column=needed_missing[0], values=needed_missing,
+                             expected="a column for every item id",
+                             hint=_missing_hint(needed_missing, work.columns, instrument))))
+    absent: set[str] = set()
     for role, cols in (("id column", [id_column] if id_column else []),
                        ("group column", group_columns),
                        ("attention-check column", list(attention_checks or {}))):
         for col in cols:
             if col not in work.columns:
-                raise MissingColumnError(f"{role} not in the data", file=file, column=str(col),
-                                         hint=_close_hint(col, work.columns))
+                absent.add(col)
+                problems.append(_Problem(MissingColumnError, f"{role} not in the data", dict(
+                    column=str(col), hint=_close_hint(col, work.columns))))
+    if id_column in absent:
+        id_column = None
+    group_columns = [g for g in group_columns if g not in absent]
 
     # 3. ids
     ids = None
@@ -596,32 +657,33 @@ def read_survey(
         if ids.dtype == object or pd.api.types.is_string_dtype(ids.dtype):
             blank |= ids.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(bool) & keep
         if blank.any():
-            raise DataError("respondent id is missing", file=file, column=id_column,
-                            rows=_rows(blank, rownum), expected="an id on every row")
-        kept_ids = ids[keep]
+            problems.append(_Problem(DataError, "respondent id is missing", dict(
+                column=id_column, rows=_rows(blank, rownum), expected="an id on every row")))
         dup_mask = np.zeros(n_read, bool)
-        dup_mask[np.flatnonzero(keep)] = kept_ids.duplicated(keep=False).to_numpy()
+        present = keep & ~blank
+        dup_mask[np.flatnonzero(present)] = ids[present].duplicated(keep=False).to_numpy()
         if dup_mask.any():
             dvals = list(dict.fromkeys(_shown(ids[dup_mask])))
-            raise DuplicateIdError("respondent ids repeat", file=file, column=id_column,
-                                   rows=_rows(dup_mask, rownum), values=dvals,
-                                   expected="each id once")
+            problems.append(_Problem(DuplicateIdError, "respondent ids repeat", dict(
+                column=id_column, rows=_rows(dup_mask, rownum), values=dvals,
+                expected="each id once")))
 
     # 4. groups
     for col in group_columns:
         blank = work[col].isna().to_numpy() & keep
         if blank.any():
-            raise GroupError("group label is missing", file=file, column=col,
-                            rows=_rows(blank, rownum), expected="a group label on every row",
-                            hint="Label these respondents (e.g. 'unknown') or drop them first")
+            problems.append(_Problem(GroupError, "group label is missing", dict(
+                column=col, rows=_rows(blank, rownum), expected="a group label on every row",
+                hint="Label these respondents (e.g. 'unknown') or drop them first")))
 
     # 5. items: numeric, on the scale or a missing code
-    problems: list[_Problem] = []
     numeric: dict[str, np.ndarray] = {}
     clean: dict[str, np.ndarray] = {}
     missing_rows: list[dict] = []
     declared = loaded.labels.missing
     for col in item_ids:
+        if col in needed_missing:
+            continue
         item = instrument.items[col]
         values, bad = _to_float(work[col])
         bad = bad & keep
@@ -679,10 +741,11 @@ def read_survey(
         clean[col] = cleaned
         missing_rows.append({"item": col, "_blank": blank, "_codes": {
             c: _code_matches(values, c) & keep for c in codes}})
-    _raise_first(problems, file)
 
     # 6. attention checks
     for col, accepted in (attention_checks or {}).items():
+        if col in absent:
+            continue
         passed = _attention(work[col], accepted, col, file)
         failed = ~passed & keep
         answers = work[col].to_numpy(dtype=object)
@@ -697,6 +760,8 @@ def read_survey(
         sub = instrument.subset(names)
         blocks: dict[tuple, list[str]] = {}
         for item in sub.items.values():
+            if item.id not in clean:  # a column with problems (already reported)
+                continue
             blocks.setdefault((item.scale.min, item.scale.max, item.scale.integer), []).append(item.id)
         flagged = np.ones(n_read, bool)
         any_block = np.zeros(n_read, bool)
@@ -724,13 +789,16 @@ def read_survey(
     kept_pos = np.flatnonzero(keep)
     if len(kept_pos) == 0:
         counts = pd.Series([r for r, _ in excl.values()]).value_counts()
-        raise EmptyFileError("no responses remain after exclusions (" + ", ".join(
-            f"{n} {r}" for r, n in counts.items()) + ")", file=file,
-            expected="at least one response that is kept")
+        problems.append(_Problem(EmptyFileError, "no responses remain after exclusions (" + ", ".join(
+            f"{n} {r}" for r, n in counts.items()) + ")", dict(
+            expected="at least one response that is kept")))
+        return file, problems
 
     # 8. variance
     if check_variance:
-        _check_variance(instrument, clean, work, keep, group_columns, rownum, file)
+        problems.extend(_check_variance(instrument, clean, work, keep, group_columns))
+    if problems:
+        return file, problems
 
     # 9. build the analysed data: items as floats, reverse-coded; other columns as read
     data = work.iloc[kept_pos].copy()
@@ -753,23 +821,23 @@ def read_survey(
         warnings.warn(
             f"{len(exclusions)} of {n_read} responses excluded ("
             + ", ".join(f"{n} {r}" for r, n in counts.items())
-            + "); see survey.exclusions", ExclusionWarning, stacklevel=2)
+            + "); see survey.exclusions", ExclusionWarning, stacklevel=3)
     return Survey(
         data=data, instrument=instrument, raw=raw, exclusions=exclusions,
         source=file if file is not None else "<DataFrame>", format=loaded.fmt,
         labels=loaded.labels, id_column=id_column, group_columns=tuple(group_columns),
-        missing=missing_report, n_read=n_read)
+        missing=missing_report, n_read=n_read), []
 
 
 def _norm_status(value):
     if isinstance(value, str):
         s = value.strip().lower()
         try:
-            return int(float(s))
+            number = float(s)
         except ValueError:
             return s
-    if isinstance(value, numbers.Real) and not isinstance(value, bool) and not (
-            isinstance(value, float) and math.isnan(value)):
+        return int(number) if math.isfinite(number) else s
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value):
         return int(value)
     return None
 
@@ -842,9 +910,11 @@ def _accepted_text(accepted) -> str:
     return repr(accepted)
 
 
-def _check_variance(instrument, clean, work, keep, group_columns, rownum, file) -> None:
+def _check_variance(instrument, clean, work, keep, group_columns) -> list[_Problem]:
     problems = []
     for col in instrument.item_ids():
+        if col not in clean:  # a column with problems (already reported)
+            continue
         v = clean[col][keep]
         answered = v[~np.isnan(v)]
         if len(answered) == 0:
@@ -874,7 +944,7 @@ def _check_variance(instrument, clean, work, keep, group_columns, rownum, file) 
                             "within each group", hint="Pass check_variance=False to read anyway "
                             "(group comparisons of this item will fail)")))
                     break
-    _raise_first(problems, file)
+    return problems
 
 
 def _missing_report(instrument, missing_rows, keep, clean) -> pd.DataFrame:

@@ -13,6 +13,7 @@ import pytest
 import connection as cx
 from connection import instruments, read_survey
 from connection._io import sha256_file
+from connection.data import check_survey
 from connection.errors import (
     ArgumentError,
     ConnectionPackageError,
@@ -701,3 +702,47 @@ def test_default_instrument_is_used_when_none_given():
     survey = cx.read_survey(frame)
     assert survey.instrument is inst and survey.n == 30
     assert (survey.data["loy_switch"] == 6 - frame["loy_switch"]).all()
+
+
+# --------------------------------------------------------------------------------------------
+# check_survey: every problem at once
+# --------------------------------------------------------------------------------------------
+def test_check_survey_lists_every_problem(tmp_path):
+    frame = make_frame().drop(columns=["s2"]).astype({"c2": object})
+    frame.loc[0, "c1"] = 8
+    frame.loc[3, "c2"] = "often"
+    frame.loc[5, "rid"] = 101
+    frame.loc[6, "group"] = None
+    frame["c3"] = 3
+    path = tmp_path / "messy.csv"
+    frame.to_csv(path, index=False)
+    report = check_survey(path, INST, id_column="rid", group_columns="group",
+                          attention_checks={"attn": 1})
+    assert list(report.columns) == ["problem", "column", "n_rows", "rows", "values", "message"]
+    assert report["problem"].tolist() == [
+        "MissingColumnError", "MissingColumnError", "DuplicateIdError", "GroupError",
+        "OutOfRangeError", "NonNumericError", "NoVarianceError"]
+    assert report["column"].tolist() == ["s2", "attn", "rid", "group", "c1", "c2", "c3"]
+    assert report["rows"].tolist()[2:6] == [[1, 6], [7], [1], [4]]
+    assert report["values"].tolist()[4:6] == [[8], ["often"]]
+    assert all("messy.csv" in m for m in report["message"])
+    # read_survey raises the first and names the others
+    with pytest.raises(MissingColumnError) as info:
+        read_survey(path, INST, id_column="rid", group_columns="group",
+                    attention_checks={"attn": 1})
+    msg = str(info.value)
+    for fragment in ("'attn': attention-check column not in the data",
+                     "'c2': item column holds values that are not numbers",
+                     "'c3': item has no variance"):
+        assert fragment in msg
+
+
+def test_check_survey_clean_data_and_file_problems(tmp_path):
+    assert check_survey(make_frame(), INST, id_column="rid").empty
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    report = check_survey(empty, INST)
+    assert report["problem"].tolist() == ["EmptyFileError"]
+    assert "empty.csv" in report["message"].iloc[0]
+    with pytest.raises(ArgumentError):
+        check_survey(make_frame(), INST, straightline=True, attention_checks={"c1": lambda s: 1})
