@@ -925,16 +925,18 @@ def _latent(data, outcomes, drivers_, controls, latent, estimator, level) -> pd.
         common = {"outcome": outcome, "n": len(sub), "estimator": estimator,
                   "cfi": measure("cfi"), "rmsea": measure("rmsea"), "srmr": measure("srmr")}
         reg = est[(est["op"] == "~") & (est["lhs"] == outcome)].set_index("rhs")
+        z = _zcrit(level)
         for d in drivers_:
             r = reg.loc[d]
             rows.append({**common, "term": d, "beta": r["std_all"], "est": r["est"], "se": r["se"],
-                         "pvalue": r["pvalue"], "ci_lower": r["ci_lower"], "ci_upper": r["ci_upper"]})
+                         "pvalue": r["pvalue"], "ci_lower": r["est"] - z * r["se"],
+                         "ci_upper": r["est"] + z * r["se"]})
         if len(drivers_) >= 2:
             c = est[est["op"] == ":="].set_index("lhs").loc["contrast"]
             rows.append({**common, "term": f"{drivers_[0]} - {drivers_[1]}",
                          "beta": reg.loc[drivers_[0], "std_all"] - reg.loc[drivers_[1], "std_all"],
                          "est": c["est"], "se": c["se"], "pvalue": c["pvalue"],
-                         "ci_lower": c["ci_lower"], "ci_upper": c["ci_upper"]})
+                         "ci_lower": c["est"] - z * c["se"], "ci_upper": c["est"] + z * c["se"]})
     return pd.DataFrame(rows).reindex(columns=LATENT_COLUMNS)
 
 

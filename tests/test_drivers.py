@@ -392,3 +392,38 @@ def test_latent_version_needs_items_for_every_driver():
     df, items = _latent_data(200, seed=32)
     with pytest.raises(ArgumentError, match="items of every driver"):
         drivers(df, ["advocacy"], n_boot=0, latent={"connection": items["connection"]})
+
+
+def test_latent_intervals_follow_level_and_match_engine_at_95():
+    df, items = _latent_data(600, seed=33)
+    r95 = drivers(df, ["advocacy"], n_boot=0, latent=items).latent.set_index("term")
+    from connection.drivers import _latent_model
+    from connection.sem import sem
+
+    fit = sem(_latent_model("advocacy", ["connection", "satisfaction"], [], items), df,
+              estimator="MLR", std_lv=True)
+    ref = fit.estimates[(fit.estimates.op == "~")].set_index("rhs")
+    assert r95.loc["connection", "ci_lower"] == pytest.approx(ref.loc["connection", "ci_lower"], abs=1e-8)
+    r90 = drivers(df, ["advocacy"], n_boot=0, latent=items, level=0.90).latent.set_index("term")
+    width = lambda r: r["ci_upper"] - r["ci_lower"]  # noqa: E731
+    assert width(r90.loc["connection"]) / width(r95.loc["connection"]) == pytest.approx(1.6449 / 1.96, rel=1e-3)
+
+
+def test_parallel_bootstrap_gives_identical_intervals():
+    df = simulate(500, seed=34)
+    one = drivers(df, ["top_box"], model="logit", n_boot=200, seed=9, progress=False)
+    two = drivers(df, ["top_box"], model="logit", n_boot=200, seed=9, progress=False, n_jobs=2)
+    pd.testing.assert_frame_equal(one.differences, two.differences)
+
+
+def test_logit_cluster_bootstrap_resamples_clusters():
+    df = simulate(2000, seed=35)
+    res = drivers(df, ["top_box"], model="logit", cov_type="cluster", cluster="store", n_boot=300,
+                  seed=2, progress=False)
+    d = res.differences.iloc[0]
+    assert d["resampled"] == "clusters" and d["n_failed"] == 0
+    assert d["boot_se"] == pytest.approx(d["se"], rel=0.3)
+    X = sm.add_constant(np.column_stack([_z(df.connection), _z(df.satisfaction)]))
+    ref = sm.Logit(df.top_box.to_numpy(), X).fit(disp=0, cov_type="cluster",
+                                                 cov_kwds={"groups": df.store.to_numpy()})
+    assert res.table["se"].to_numpy() == pytest.approx(np.asarray(ref.bse)[1:], rel=1e-5)
