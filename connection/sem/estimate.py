@@ -41,6 +41,25 @@ class Moments:
     dsigma: np.ndarray | None = None  # (q, p, p)
     dmu: np.ndarray | None = None  # (q, p) or None without a mean structure
     second: Callable | None = None  # (W, r) -> q x q second-order term of the Hessian
+    # low-rank form: dSigma_row = a b' + b a', dmu_row = m, for free rows mapped to index k
+    lowrank: tuple | None = None  # (A p x R, B p x R, M p x R or None, k (R,), q)
+    dense_fn: Callable | None = None  # () -> (dsigma, dmu)
+
+    def dense(self):
+        """Dense Jacobians (q x p x p, q x p), computed on first use."""
+        if self.dsigma is None and self.dense_fn is not None:
+            self.dsigma, self.dmu = self.dense_fn()
+        return self.dsigma, self.dmu
+
+    def subset(self, o: np.ndarray) -> Moments:
+        """The moments of the variables ``o`` (for a missing-data pattern)."""
+        sig = self.sigma[np.ix_(o, o)]
+        if self.lowrank is not None:
+            a, b, m, k, q = self.lowrank
+            return Moments(sig, self.mu[o], lowrank=(a[o], b[o], None if m is None else m[o],
+                                                     k, q))
+        ds, dm = self.dense()
+        return Moments(sig, self.mu[o], ds[:, o][:, :, o], None if dm is None else dm[:, o])
 
 
 class Problem:
@@ -133,8 +152,7 @@ class Problem:
             if st.data is None:
                 raise ValueError("casewise scores need the raw data")
             mu = mo.mu if self.meanstructure else st.mean
-            out.append(_moment_scores(st.data, mo.sigma, mu, mo.dsigma,
-                                      mo.dmu if self.meanstructure else None, chunk))
+            out.append(moment_scores(st.data, mo, mu, self.meanstructure, chunk))
         return out
 
 
@@ -166,6 +184,9 @@ def ml_discrepancy(st: GroupStats, mo: Moments, meanstructure: bool) -> float:
 
 
 def _group_grad_info(st: GroupStats, mo: Moments, meanstructure: bool, information: bool):
+    if mo.lowrank is not None:
+        g, e, _, _, _ = _lowrank_core(st.cov, st.mean, mo, meanstructure, hessian=False)
+        return g, e
     res = _chol_inverse(mo.sigma)
     if res is None:
         raise np.linalg.LinAlgError("implied covariance matrix not positive definite")
@@ -203,6 +224,8 @@ def hessian_core(cov, mean, mo: Moments, meanstructure: bool):
     """Gradient, expected and observed Hessian of one group's ML discrepancy, without the
     term that involves second derivatives of the moments; also returns W and r, the
     weights of that term (see :func:`connection.sem.model.second_order_term`)."""
+    if mo.lowrank is not None:
+        return _lowrank_core(cov, mean, mo, meanstructure, hessian=True)
     res = _chol_inverse(mo.sigma)
     if res is None:
         raise np.linalg.LinAlgError("implied covariance matrix not positive definite")
@@ -236,6 +259,81 @@ def hessian_core(cov, mean, mo: Moments, meanstructure: bool):
         hess += e_mean + cross + cross.T
     hess = 0.5 * (hess + hess.T)
     return grad, info, hess, w, r
+
+
+def _aggregate(rows_matrix, k, q):
+    """Row-level (R x R) -> parameter-level (q x q): M' X M with M[r, k_r] = 1."""
+    out = np.zeros((q, rows_matrix.shape[1]))
+    np.add.at(out, k, rows_matrix)
+    res = np.zeros((q, q))
+    np.add.at(res.T, k, out.T)
+    return res
+
+
+def _lowrank_core(cov, mean, mo: Moments, meanstructure: bool, hessian: bool):
+    """As :func:`hessian_core`, with dSigma_r = a_r b_r' + b_r a_r' (O(p^2 R) work)."""
+    a, b, dm, k, q = mo.lowrank
+    res = _chol_inverse(mo.sigma)
+    if res is None:
+        raise np.linalg.LinAlgError("implied covariance matrix not positive definite")
+    v = res[2]
+    if meanstructure:
+        d = mean - mo.mu
+        r = v @ d
+        s_tilde = cov + np.outer(d, d)
+    else:
+        r = None
+        s_tilde = cov
+    pm = v @ s_tilde @ v
+    w = v - pm
+    va, vb = v @ a, v @ b
+    ava, avb, bvb = a.T @ va, a.T @ vb, b.T @ vb
+    grad_rows = 2.0 * np.einsum("ir,ir->r", a, w @ b)
+    e_cov = 2.0 * (ava * bvb + avb * avb.T)
+    info_rows = e_cov.copy()
+    if meanstructure:
+        vm = v @ dm
+        grad_rows -= 2.0 * (dm.T @ r)
+        e_mean = 2.0 * (dm.T @ vm)
+        info_rows += e_mean
+    grad = np.bincount(k, weights=grad_rows, minlength=q)
+    info = _aggregate(info_rows, k, q)
+    hess = None
+    if hessian:
+        pa, pb = pm @ a, pm @ b
+        apa, apb, bpb = a.T @ pa, a.T @ pb, b.T @ pb
+        t = apb.T * avb + bpb * ava + apa * bvb + apb * avb.T
+        h_rows = -e_cov + 2.0 * t
+        if meanstructure:
+            mva, mvb = vm.T @ a, vm.T @ b
+            ar, br = a.T @ r, b.T @ r
+            cross = 2.0 * (mva * br[None, :] + mvb * ar[None, :])
+            h_rows += e_mean + cross + cross.T
+        h_rows = 0.5 * (h_rows + h_rows.T)
+        hess = _aggregate(h_rows, k, q)
+    return grad, info, hess, w, r
+
+
+def moment_scores(data, mo: Moments, mu, meanstructure: bool, chunk: int = 50_000):
+    """Casewise scores of the log-likelihood w.r.t. the free parameters (n x q)."""
+    if mo.lowrank is None:
+        ds, dm = mo.dense()
+        return _moment_scores(data, mo.sigma, mu, ds, dm if meanstructure else None, chunk)
+    a, b, dm, k, q = mo.lowrank
+    sinv = np.linalg.inv(mo.sigma)
+    sinv = 0.5 * (sinv + sinv.T)
+    tr_rows = np.einsum("ir,ir->r", a, sinv @ b)  # a' V b = 0.5 tr(V dSigma)
+    n = data.shape[0]
+    agg = np.zeros((len(k), q))
+    agg[np.arange(len(k)), k] = 1.0
+    out = np.empty((n, q))
+    for start in range(0, n, chunk):
+        z = (data[start:start + chunk] - mu) @ sinv
+        srow = (z @ a) * (z @ b) - tr_rows
+        if meanstructure and dm is not None:
+            srow += z @ dm
+        out[start:start + chunk] = srow @ agg
+    return out
 
 
 def _moment_scores(data, sigma, mu, dsigma, dmu, chunk):

@@ -361,9 +361,10 @@ class Fit:
             for g in range(struct.ngroups):
                 imp = struct.implied(g, vals)
                 if deriv:
-                    ds, dm = struct.derivatives(g, imp, means=ms)
-                    out.append(Moments(imp.sigma, imp.mu, ds, dm,
-                                       partial(second_order_term, struct, g, imp)))
+                    out.append(Moments(imp.sigma, imp.mu,
+                                       second=partial(second_order_term, struct, g, imp),
+                                       lowrank=struct.lowrank(g, imp, means=ms),
+                                       dense_fn=partial(struct.derivatives, g, imp, means=ms)))
                 else:
                     out.append(Moments(imp.sigma, imp.mu))
             return out
@@ -506,7 +507,7 @@ class Fit:
             from connection.sem.missing import fiml_fit_measures
 
             return fiml_fit_measures(self, fm)
-        f = problem.objective(theta)
+        f = max(problem.objective(theta), 0.0)  # rounding can give -1e-16 at a perfect fit
         chisq = n * f
         df = self._ndat() - npar
         fm["fmin"] = f / 2

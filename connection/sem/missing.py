@@ -19,7 +19,7 @@ from connection.sem.estimate import (
     GroupStats,
     Moments,
     _chol_inverse,
-    _moment_scores,
+    moment_scores,
     fisher_scoring,
     hessian_core,
 )
@@ -120,9 +120,7 @@ class FimlProblem:
             r_tot = np.zeros(p)
             for pat in st.patterns:
                 o = pat.obs
-                sub = Moments(mo.sigma[np.ix_(o, o)], mo.mu[o], mo.dsigma[:, o][:, :, o],
-                              mo.dmu[:, o])
-                g, e, h, w, r = hessian_core(pat.cov, pat.mean, sub, True)
+                g, e, h, w, r = hessian_core(pat.cov, pat.mean, mo.subset(o), True)
                 f = wg * pat.n / st.n
                 grad += f * g
                 info += f * e
@@ -157,8 +155,7 @@ class FimlProblem:
             parts = []
             for pat in st.patterns:
                 o = pat.obs
-                parts.append(_moment_scores(pat.data, mo.sigma[np.ix_(o, o)], mo.mu[o],
-                                            mo.dsigma[:, o][:, :, o], mo.dmu[:, o], chunk))
+                parts.append(moment_scores(pat.data, mo.subset(o), mo.mu[o], True, chunk))
             out.append(np.concatenate(parts) if parts else np.zeros((0, self.npar)))
         return out
 

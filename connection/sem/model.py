@@ -170,6 +170,59 @@ class ModelStructure:
         return Implied(sigma, mu, L, B, P, T, nu, al, A, LA, C, H, ea)
 
     # ------------------------------------------------------------------ derivatives
+    def lowrank(self, g: int, imp: Implied, *, means: bool):
+        """Jacobian in low-rank form: for each free row r, dSigma = a_r b_r' + b_r a_r' and
+        dmu = m_r; returns (A, B, M, k, q) with A, B, M of shape (p, R), k the free indices."""
+        p = self.p
+        blk = self.blocks[g]
+        LA, H, ea = imp.LA, imp.H, imp.ea
+        eye = np.eye(p)
+        a_parts, b_parts, m_parts, k_parts = [], [], [], []
+        _, i, j, k = blk["L"]
+        f = k >= 0
+        if f.any():
+            i, j, k = i[f], j[f], k[f]
+            a_parts.append(eye[:, i])
+            b_parts.append(H[:, j])
+            m_parts.append(eye[:, i] * ea[j])
+            k_parts.append(k)
+        _, i, j, k = blk["B"]
+        f = k >= 0
+        if f.any():
+            i, j, k = i[f], j[f], k[f]
+            a_parts.append(LA[:, i])
+            b_parts.append(H[:, j])
+            m_parts.append(LA[:, i] * ea[j])
+            k_parts.append(k)
+        zeros = np.zeros
+        for name, left, right in (("P", LA, LA), ("T", eye, eye)):
+            _, i, j, k = blk[name]
+            f = k >= 0
+            if f.any():
+                i, j, k = i[f], j[f], k[f]
+                c = np.where(i == j, 0.5, 1.0)
+                a_parts.append(left[:, i])
+                b_parts.append(right[:, j] * c)
+                m_parts.append(zeros((p, len(k))))
+                k_parts.append(k)
+        if means:
+            for name, src in (("nu", eye), ("al", LA)):
+                _, i, _, k = blk[name]
+                f = k >= 0
+                if f.any():
+                    i, k = i[f], k[f]
+                    a_parts.append(zeros((p, len(k))))
+                    b_parts.append(zeros((p, len(k))))
+                    m_parts.append(src[:, i])
+                    k_parts.append(k)
+        if not k_parts:
+            empty = np.zeros((p, 0))
+            return empty, empty, (empty if means else None), np.zeros(0, dtype=int), self.npar
+        a = np.concatenate(a_parts, axis=1)
+        b = np.concatenate(b_parts, axis=1)
+        m = np.concatenate(m_parts, axis=1) if means else None
+        return a, b, m, np.concatenate(k_parts), self.npar
+
     def derivatives(self, g: int, imp: Implied, *, means: bool, blk=None, q=None):
         """Jacobian of Sigma (q x p x p, symmetric) and mu (q x p) w.r.t. the free parameters.
 

@@ -148,8 +148,9 @@ def _lm_tests(fit, directions):
         if ms:
             dm_d = np.zeros((e_count, dm_e.shape[1]))
             np.add.at(dm_d, owner, dm_e)
-        ds = np.concatenate([mo.dsigma, ds_d])
-        dm = np.concatenate([mo.dmu, dm_d]) if ms else None
+        ds0, dm0 = mo.dense()
+        ds = np.concatenate([ds0, ds_d])
+        dm = np.concatenate([dm0, dm_d]) if ms else None
         from connection.sem.estimate import Moments, _group_grad_info
 
         gg, ee = _group_grad_info(st, Moments(mo.sigma, mo.mu, ds, dm), ms, True)
