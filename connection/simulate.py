@@ -836,24 +836,50 @@ def slope_difference_power(n_per_cell, diff: float, var_a: float, var_b: float, 
     return _t_power(diff / se, 2 * (n - n_predictors - 1), alpha)
 
 
-def mean_structure_ncp(diff: np.ndarray, loadings: np.ndarray, cov: np.ndarray) -> float:
-    """Per-respondent noncentrality of the scalar-vs-metric test for two equal groups.
+def item_means(population: Population, cell: tuple[str, str], items: Sequence[str]) -> np.ndarray:
+    """Exact population means of items in a cell: ``E[y] = min + sum_k P(y >= k)``."""
+    rows = population.items.set_index("item")
+    return np.array([rows.loc[i, "min"] + sum(population.percent(i, k, cell) / 100.0
+                                              for k in range(rows.loc[i, "min"] + 1,
+                                                             rows.loc[i, "max"] + 1))
+                     for i in items])
 
-    Under the scalar model the difference of the item means is ``loadings * kappa`` (one latent
-    mean difference); the ML discrepancy of the mean structure left after the best ``kappa`` is
-    ``min_k (d - L k)' S^-1 (d - L k)``. With ``n`` respondents in each group the chi-square
-    noncentrality is ``n / 2`` times this value (``n1 n2 / (n1 + n2)``).
 
-    >>> import numpy as np
-    >>> L = np.array([0.8, 0.7, 0.6]); S = np.outer(L, L) + np.diag(1 - L**2)
-    >>> round(mean_structure_ncp(0.5 * L, L, S), 12)   # proportional means: no misfit
-    0.0
+def scalar_ncp(population: Population, data: pd.DataFrame, category: str,
+               groups: Sequence[str], construct: str = "connection",
+               model: str | None = None) -> float:
+    """Per-respondent noncentrality of the scalar-vs-metric chi-square difference test.
+
+    The metric and scalar models are fitted by the SEM engine to the *population* moments of two
+    equal-sized groups (exact item means from the thresholds, covariances from ``data``, a large
+    sample of the population), the standard way to get a noncentrality parameter (Satorra & Saris
+    1985): ``ncp(n per group) = 2 n * (F_scalar - F_metric)``. Items are analysed as continuous,
+    as the study does, so coarsening effects are included.
     """
-    w = np.linalg.inv(cov)
-    lw = loadings @ w
-    kappa = (lw @ diff) / (lw @ loadings)
-    r = diff - loadings * kappa
-    return float(r @ w @ r)
+    from connection.sem import cfa
+
+    inst = population.instrument or _default_instrument()
+    items = [i for i in population.items["item"] if
+             population.items.set_index("item").loc[i, "construct"] == construct]
+    big = 10 ** 6
+    stats = []
+    for g in groups:
+        mask = ((data[population.category_column] == category)
+                & (data[population.group_column] == g)).to_numpy()
+        y = data.loc[mask, items].to_numpy(dtype=float, copy=True)
+        rev = population.items.set_index("item").loc[items]
+        flip = rev["reverse"].to_numpy(dtype=bool)
+        y[:, flip] = (rev["min"] + rev["max"]).to_numpy()[flip] - y[:, flip]
+        mu = item_means(population, (category, g), items)
+        mu[flip] = (rev["min"] + rev["max"]).to_numpy()[flip] - mu[flip]
+        stats.append({"n": big, "cov": pd.DataFrame(np.cov(y.T), index=items, columns=items),
+                      "mean": pd.Series(mu, index=items)})
+    model = model or inst.model_syntax(construct)
+    metric = cfa(model, sample_stats=stats, group_equal=("loadings",))
+    scalar = cfa(model, sample_stats=stats, group_equal=("loadings", "intercepts"))
+    total = big * len(groups)
+    return float((scalar.fit_measures["chisq"] - metric.fit_measures["chisq"]) / total
+                 * len(groups))
 
 
 def chisq_power(ncp, df: int, alpha: float = 0.05) -> np.ndarray:

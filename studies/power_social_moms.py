@@ -10,7 +10,8 @@ Three tests, each at a stated effect size (studies/power_social_moms.toml):
 * the connection x group interaction: the connection slope of social-media moms minus that of
   other moms, a t test of the slope difference;
 * scalar non-invariance: one item's thresholds shifted for social-media moms; the chi-square
-  difference test of the scalar against the metric model (df = items - 1).
+  difference test of the scalar against the metric model (df = items - 1), whose noncentrality
+  comes from fitting both models to the population moments with the SEM engine.
 
 Shortcut: the population model is simulated once at a large size per cell, which gives the
 population moments of the observed scores (so attenuation by measurement error and ordinal
@@ -92,8 +93,8 @@ def run(argv: list[str] | None = None) -> dict:
         chisq_power,
         composite_scores,
         load_config,
-        mean_structure_ncp,
         ols_moments,
+        scalar_ncp,
         slope_difference_power,
         slope_power,
     )
@@ -159,33 +160,18 @@ def run(argv: list[str] | None = None) -> dict:
                         ("interaction", f"slope_variance_times_n.{g}", var[g])]
         diff_b = slope[g_hi] - slope[g_ref]
 
-        # (c) scalar non-invariance of one connection item, and the same without it
+        # (c) scalar non-invariance of one connection item, and the same without it: the
+        # metric and scalar models fitted to the population moments by the engine
         item, shift = eff["noninvariance_item"], float(eff["noninvariance_shift"])
         ncps = {}
         for label, over in (("with_shift", {"threshold_shifts": {item: {category: {g_hi: shift}}}}),
                             ("no_shift", {})):
             pop_c = _population(study_cfg, category, over)
-            frames_c = _cell_frames(pop_c, big_n, seeds[2], category)
-            conn = pop_c.items[pop_c.items["latent"] == "connection"]
-            cols = conn["item"].tolist()
-            # exact item means from the thresholds: E[y] = min + sum_k P(y >= k)
-            means = {}
-            for g in (g_hi, g_ref):
-                means[g] = np.array([
-                    r.min + sum(pop_c.percent(r.item, k, (category, g)) / 100.0
-                                for k in range(r.min + 1, r.max + 1))
-                    for r in conn.itertuples()])
-            covs, lams = [], []
-            for g in (g_hi, g_ref):
-                data, lat = frames_c[g]
-                y = data[cols].to_numpy(dtype=float)
-                eta = lat["connection"].to_numpy()
-                yc, ec = y - y.mean(axis=0), eta - eta.mean()
-                covs.append(yc.T @ yc / len(y))
-                lams.append(yc.T @ ec / (ec @ ec))
-            cov, lam = (covs[0] + covs[1]) / 2, (lams[0] + lams[1]) / 2
-            ncps[label] = mean_structure_ncp(means[g_hi] - means[g_ref], lam, cov)
-            moments.append(("scalar_noninvariance", f"ncp_per_respondent.{label}", ncps[label]))
+            sim_c = pop_c.simulate(big_n * 2, seed=seeds[2])
+            ncps[label] = scalar_ncp(pop_c, sim_c.data, category, (g_hi, g_ref))
+            moments.append(("scalar_noninvariance", f"ncp_per_respondent_per_group.{label}",
+                            ncps[label]))
+        cols = pop_c.items.loc[pop_c.items["latent"] == "connection", "item"].tolist()
         df_c = len(cols) - 1
 
     with study.step("analytic power curves"):
@@ -196,11 +182,11 @@ def run(argv: list[str] | None = None) -> dict:
             "connection x group interaction": lambda n: slope_difference_power(
                 n, diff_b, var[g_hi], var[g_ref], alpha=alpha),
             "scalar non-invariance": lambda n: chisq_power(
-                np.asarray(n, dtype=float) / 2.0 * ncps["with_shift"], df_c, alpha),
+                np.asarray(n, dtype=float) * ncps["with_shift"], df_c, alpha),
         }
         # what the scalar test does with no shifted item: ordinal items analysed as continuous
         # still leave a little mean-structure misfit (the test's false-alarm rate grows with n)
-        artifact = lambda n: chisq_power(np.asarray(n, dtype=float) / 2.0 * ncps["no_shift"],  # noqa: E731
+        artifact = lambda n: chisq_power(np.asarray(n, dtype=float) * ncps["no_shift"],  # noqa: E731
                                          df_c, alpha)
         for test, fn in fns.items():
             for n, p in zip(grid, fn(grid)):
