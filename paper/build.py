@@ -644,7 +644,11 @@ def _run_figure_script(name: str, out: Path, results: Results, where: str) -> Pa
         return None
     spec = importlib.util.spec_from_file_location(f"paper_figure_{name}", script)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.path.insert(0, str(FIGURE_SCRIPTS))  # scripts share helpers in paper/figures/_common.py
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(FIGURE_SCRIPTS))
     paths = {}
     for item in getattr(module, "INPUTS", []):
         study, _, rel = item.partition(":")
@@ -659,8 +663,10 @@ def _run_figure_script(name: str, out: Path, results: Results, where: str) -> Pa
 
     stem = out / "figures" / f"script-{name}"
     written = save_figure(fig, stem)
-    script_digest = sha256_file(script)
-    results.used_files[f"@script/{name}.py"] = script_digest
+    results.used_files[f"@script/{name}.py"] = sha256_file(script)
+    common = FIGURE_SCRIPTS / "_common.py"
+    if common.exists():
+        results.used_files["@script/_common.py"] = sha256_file(common)
     return written[0].with_suffix("")
 
 
