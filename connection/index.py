@@ -190,6 +190,15 @@ class ConnectionIndex:
         unless an Instrument supplies the scales.
     estimator
         Estimator of the calibration CFA (``"ML"`` or ``"MLR"``; scores do not depend on the SEs).
+    facets
+        With an Instrument whose construct has facets: fit the second-order model (facets under
+        the construct) instead of one factor over all items; the construct's regression scores
+        then come from the second-order factor (as lavaan's ``lavPredict``).
+
+    Notes
+    -----
+    Items are used as they arrive: pass data from :func:`connection.read_survey` (reverse-keyed
+    items already recoded), or recode them first.
 
     Attributes
     ----------
@@ -219,7 +228,7 @@ class ConnectionIndex:
                  method: str = "regression", scaling: str = "range",
                  segments: SegmentRule | Mapping | None | str = "default",
                  item_range: tuple[float, float] | Mapping[str, tuple[float, float]] | None = None,
-                 estimator: str = "ML") -> None:
+                 estimator: str = "ML", facets: bool = False) -> None:
         self.instrument_or_model = instrument_or_model
         self.construct = construct
         self.method = method
@@ -227,6 +236,7 @@ class ConnectionIndex:
         self.segments = segments
         self.item_range = item_range
         self.estimator = estimator
+        self.facets = facets
 
     # ------------------------------------------------------------------ configuration
     def _rule(self) -> SegmentRule | None:
@@ -258,7 +268,10 @@ class ConnectionIndex:
                 raise ArgumentError(f"the instrument has no construct {self.construct!r}",
                                     values=[self.construct], expected=", ".join(src.constructs))
             items = list(src.constructs[self.construct].item_ids)
-            model = f"{self.construct} =~ " + " + ".join(items)
+            if self.facets and src.constructs[self.construct].facets:
+                model = src.model_syntax(self.construct, facets=True)
+            else:
+                model = f"{self.construct} =~ " + " + ".join(items)
             for i in items:
                 sc = src.items[i].scale
                 ranges[i] = (float(sc.min), float(sc.max))
@@ -441,7 +454,8 @@ class ConnectionIndex:
         return {
             "format": _FORMAT, "format_version": _FORMAT_VERSION,
             "construct": self.construct, "method": self.method, "scaling": self.scaling,
-            "estimator": self.estimator, "model": self.model_, "items": list(self.items_),
+            "estimator": self.estimator, "facets": bool(self.facets), "model": self.model_,
+            "items": list(self.items_),
             "weights": [float(v) for v in self.weights_], "means": [float(v) for v in self.means_],
             "item_min": [float(v) for v in self.item_min_],
             "item_max": [float(v) for v in self.item_max_],
@@ -473,7 +487,7 @@ class ConnectionIndex:
         seg = d.get("segments")
         obj = cls(None, d["construct"], method=d["method"], scaling=d["scaling"],
                   segments=None if seg is None else SegmentRule.from_dict(seg),
-                  estimator=d.get("estimator", "ML"))
+                  estimator=d.get("estimator", "ML"), facets=bool(d.get("facets", False)))
         obj.model_ = d.get("model", "")
         obj.items_ = list(d["items"])
         obj.weights_ = np.array(d["weights"], dtype=float)

@@ -256,3 +256,31 @@ def test_package_entry_point_and_fit_transform():
     out = ci.fit_transform(df)
     assert list(out.columns) == ["score", "index"] and out.index.equals(df.index)
     assert "fitted on 300 rows" in repr(ci)
+
+
+# ---------------------------------------------------------------------------- second-order (R reference)
+
+@pytest.fixture(scope="module")
+def attachment() -> pd.DataFrame:
+    return pd.read_csv(REF / "index" / "attachment_sim.csv")
+
+
+def test_second_order_regression_scores_match_lavpredict(attachment):
+    ref = pd.read_csv(REF / "index" / "attachment_scores.csv")
+    fit_ref = json.loads((REF / "index" / "attachment_fit.json").read_text())
+    ci = ConnectionIndex(instruments.default(), "attachment", facets=True, segments=None).fit(attachment)
+    assert "affection =~" in ci.model_ and "attachment =~ affection" in ci.model_
+    assert ci.transform(attachment)["score"].to_numpy() == pytest.approx(
+        ref["attachment"].to_numpy(), abs=1e-5)
+    assert ci.fit_measures_["chisq"] == pytest.approx(fit_ref["chisq"], rel=1e-4)
+    assert set(ci.loadings_) == {"affection", "passion", "bonding"}
+    # 1-7 items: answering 6 everywhere is 100 * 5 / 6 whatever the structure
+    six = pd.DataFrame({c: [6] for c in ci.items_})
+    assert ci.transform(six)["index"].iloc[0] == pytest.approx(500 / 6, abs=1e-9)
+
+
+@pytest.mark.parametrize("method, column", [("regression", "regression"), ("bartlett", "bartlett")])
+def test_one_factor_scores_match_lavpredict(attachment, method, column):
+    ref = pd.read_csv(REF / "index" / "attachment_onefactor_scores.csv")
+    ci = ConnectionIndex(instruments.default(), "attachment", method=method, segments=None).fit(attachment)
+    assert ci.transform(attachment)["score"].to_numpy() == pytest.approx(ref[column].to_numpy(), abs=1e-5)
