@@ -397,9 +397,12 @@ class _Problem:
         if extra:
             by_message: dict[str, list[str]] = {}
             for p in extra:
-                by_message.setdefault(p.message, []).append(repr(p.kwargs.get("column", "?")))
-            also = "; ".join(f"{', '.join(cols)}: {msg}" for msg, cols in by_message.items())
-            note = f"Also in other columns: {also}"
+                cols = by_message.setdefault(p.message, [])
+                if p.kwargs.get("column") is not None:
+                    cols.append(repr(p.kwargs["column"]))
+            also = "; ".join(f"{', '.join(cols)}: {msg}" if cols else msg
+                             for msg, cols in by_message.items())
+            note = f"Also: {also}"
             kwargs["hint"] = f"{kwargs['hint']}. {note}" if kwargs.get("hint") else note
         return self.cls(self.message, file=file, **kwargs)
 
@@ -545,11 +548,14 @@ def check_survey(
     else:
         file = result if isinstance(result, str) else None
         errors = [p.build(file) for p in problems]
-    rows = [{"problem": type(e).__name__, "column": e.column,
-             "n_rows": len(e.rows) if e.rows else 0, "rows": list(e.rows or []),
-             "values": list(e.values or []), "message": str(e)} for e in errors]
-    return pd.DataFrame(rows, columns=["problem", "column", "n_rows", "rows", "values",
-                                       "message"])
+    return pd.DataFrame({
+        "problem": pd.Series([type(e).__name__ for e in errors], dtype=object),
+        "column": pd.Series([e.column for e in errors], dtype=object),
+        "n_rows": pd.Series([len(e.rows) if e.rows else 0 for e in errors], dtype="int64"),
+        "rows": pd.Series([list(e.rows or []) for e in errors], dtype=object),
+        "values": pd.Series([list(e.values or []) for e in errors], dtype=object),
+        "message": pd.Series([str(e) for e in errors], dtype=object),
+    })
 
 
 def _read_survey(source, instrument, *, id_column=None, group_columns=(), attention_checks=None,

@@ -408,7 +408,7 @@ def test_several_problems_are_all_mentioned():
     with pytest.raises(OutOfRangeError) as info:
         read_survey(frame, INST)
     msg = str(info.value)
-    assert "column 'c1'" in msg and "Also in other columns: 's1': value outside" in msg
+    assert "column 'c1'" in msg and "Also: 's1': value outside" in msg
 
 
 def test_duplicate_respondent_ids():

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connection import read_survey
+from connection.data import check_survey
 from connection.errors import (
     ConnectionPackageError,
     DuplicateIdError,
@@ -82,9 +83,7 @@ def check_outcome(call, columns) -> None:
         assert (finite == np.round(finite)).all()
 
 
-@FUZZ
-@given(data=st.data())
-def test_fuzz_dataframes(data):
+def _draw_frame(data) -> tuple[pd.DataFrame, dict]:
     n = data.draw(st.integers(1, 8), label="n")
     present = data.draw(st.lists(st.sampled_from(ITEMS), unique=True, min_size=3), label="items")
     frame = {}
@@ -110,9 +109,37 @@ def test_fuzz_dataframes(data):
         "attention_checks": data.draw(st.sampled_from([None, {"attn": 1}, {"attn": [1, 2]}])),
         "check_variance": data.draw(st.booleans()),
     }
+    return frame, kwargs
+
+
+@FUZZ
+@given(data=st.data())
+def test_fuzz_dataframes(data):
+    frame, kwargs = _draw_frame(data)
     before = frame.copy()
     check_outcome(lambda: read_survey(frame, INST, **kwargs), frame.columns)
     pd.testing.assert_frame_equal(frame, before)  # the input is never modified
+
+
+@FUZZ
+@given(data=st.data())
+def test_fuzz_check_survey_agrees_with_read_survey(data):
+    """check_survey is empty exactly when read_survey succeeds; else its first row is the error."""
+    frame, kwargs = _draw_frame(data)
+    report = check_survey(frame, INST, **kwargs)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            read_survey(frame, INST, **kwargs)
+    except ConnectionPackageError as err:
+        assert not report.empty
+        assert report["problem"].iloc[0] == type(err).__name__
+        assert report["column"].iloc[0] == err.column
+        assert str(err).startswith(report["message"].iloc[0])
+        assert all(f"column {c!r}" in m for c, m in zip(report["column"], report["message"])
+                   if c is not None)
+    else:
+        assert report.empty
 
 
 def _csv_text(data) -> str:
