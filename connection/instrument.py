@@ -797,7 +797,11 @@ class Instrument:
         default_scale = resolve(defaults.get("scale"), "defaults")
         default_missing = defaults.get("missing")
         constructs_spec = spec.get("constructs")
-        if not isinstance(constructs_spec, Mapping) or not constructs_spec:
+        if constructs_spec is not None and not isinstance(constructs_spec, Mapping):
+            raise InstrumentError("constructs must be a table of name: construct", file=file,
+                                  values=[type(constructs_spec).__name__],
+                                  expected="constructs: {connection: {items: [...]}, ...}")
+        if not constructs_spec:
             raise InstrumentError(f"instrument {name!r} has no constructs", file=file,
                                   expected="a 'constructs' table with at least one construct")
         constructs = []

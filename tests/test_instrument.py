@@ -279,6 +279,8 @@ BAD_SPECS = {
         lambda s: s["constructs"].update(loyalty={"items": [{"id": "l1", "wording": "x"}]}),
         ["item 'l1' has no scale"]),
     "no constructs": (lambda s: s.update(constructs={}), ["has no constructs"]),
+    "constructs as a list": (lambda s: s.update(constructs=[{"items": []}]),
+                             ["constructs must be a table", "list"]),
     "no name": (lambda s: s.pop("name"), ["instrument has no name"]),
 }
 
