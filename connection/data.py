@@ -5,8 +5,9 @@ or a DataFrame, checks every item column against the instrument (present, numeri
 turns missing-value codes into ``NaN`` (counted), reverse-codes reverse-keyed items, and
 records every respondent it excludes (Qualtrics previews and tests, failed attention checks,
 straight-liners when asked) in ``survey.exclusions`` with a reason. Problems it cannot resolve
-raise a typed error from :mod:`connection.errors` naming the file, column, rows and values.
-Input files are only read, never written.
+raise a typed error from :mod:`connection.errors` naming the file, column, rows and values
+(the first problem found, with the others listed after it); :func:`check_survey` returns all of
+them as a table instead. Input files are only read, never written.
 
 Row numbers in messages and in ``exclusions.row`` count data rows from 1 in file order, header
 rows excluded (for a Qualtrics export, row 1 is the first response after its three header rows;
