@@ -65,34 +65,48 @@ def _prepare_data(data, ov_names, group, missing):
             hint="check the spelling in the model, or rename the data columns")
     if group is not None and group not in data.columns:
         raise MissingColumnError(f"group column {group!r} not found in the data", column=group)
+    dtypes = data.dtypes
     for v in ov_names:
-        col = data[v]
-        if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
+        if dtypes[v].kind not in "biuf":
+            col = data[v]
             converted = pd.to_numeric(col, errors="coerce")
-            bad = col[converted.isna() & col.notna()]
-            raise NonNumericError(
-                f"variable {v!r} is not numeric", column=v,
-                rows=[int(i) + 1 for i in np.flatnonzero(converted.isna() & col.notna())[:10]],
-                values=list(bad.iloc[:10]), expected="numbers (missing values as NaN)")
-    x = data[ov_names].to_numpy(dtype=float)
+            badmask = (converted.isna() & col.notna()).to_numpy()
+            if badmask.any() or not pd.api.types.is_numeric_dtype(converted):
+                raise NonNumericError(
+                    f"variable {v!r} is not numeric", column=v,
+                    rows=[int(i) + 1 for i in np.flatnonzero(badmask)[:10]],
+                    values=list(col[badmask].iloc[:10]), expected="numbers (missing values as NaN)")
+    if list(data.columns) == list(ov_names):
+        x = data.to_numpy(dtype=float, copy=False)  # a view when the frame is one float block
+    else:
+        x = data[ov_names].to_numpy(dtype=float)
     if group is not None:
         gcol = data[group]
         gmiss = gcol.isna().to_numpy()
         labels = list(pd.unique(gcol[~gmiss]))
     else:
-        gmiss = np.zeros(len(data), dtype=bool)
+        gmiss = None
         labels = [1]
-    rowmiss = np.isnan(x).any(axis=1)
-    if missing == "listwise":
-        keep = ~rowmiss & ~gmiss
+    # column sums are NaN exactly when a column has a missing value: one cheap pass
+    colsum = x.sum(axis=0)
+    any_missing = not np.all(np.isfinite(colsum))
+    if any_missing:
+        if np.isinf(colsum).any() and not np.isnan(x).any():
+            bad = np.flatnonzero(np.isinf(colsum))[0]
+            raise NonNumericError("infinite values in a model variable", column=ov_names[bad],
+                                  expected="finite numbers")
+        isn = np.isnan(x)
+        keep = ~isn.any(axis=1) if missing == "listwise" else ~isn.all(axis=1)
+        del isn
     else:
-        allmiss = np.isnan(x).all(axis=1)
-        keep = ~allmiss & ~gmiss
-    dropped = int((~keep).sum())
+        keep = None
+    if gmiss is not None and gmiss.any():
+        keep = ~gmiss if keep is None else keep & ~gmiss
+    dropped = 0 if keep is None else int((~keep).sum())
     if dropped:
         reason = "a missing value in a model variable" if missing == "listwise" else \
             "no observed model variable"
-        if group is not None and gmiss.any():
+        if gmiss is not None and gmiss.any():
             reason += f" or a missing group ({group!r})"
         warnings.warn(ExclusionWarning(
             f"{dropped} of {len(data)} rows excluded ({reason}); the rows used are in "
@@ -100,18 +114,36 @@ def _prepare_data(data, ov_names, group, missing):
             stacklevel=4)
     groups = []
     index = data.index.to_numpy()
-    for lab in labels:
-        sel = keep if group is None else keep & (data[group].to_numpy() == lab)
-        groups.append((lab, x[sel], index[sel]))
+    if group is None:
+        if keep is None or keep.all():
+            groups.append((1, x, index, None if any_missing else colsum))
+        else:
+            groups.append((1, x[keep], index[keep], None))
+    else:
+        gvals = gcol.to_numpy()
+        for lab in labels:
+            sel = gvals == lab
+            if keep is not None:
+                sel &= keep
+            groups.append((lab, x[sel], index[sel], None))
     return labels, groups
 
 
-def _stats_from_rows(x: np.ndarray, keep_data: bool) -> GroupStats:
-    n = x.shape[0]
-    mean = x.mean(axis=0)
-    # shifted cross-product: stable and one pass over the data through BLAS
-    xc = x - mean
-    cov = (xc.T @ xc) / n
+def _stats_from_rows(x: np.ndarray, keep_data: bool, colsum=None,
+                     chunk: int = 131_072) -> GroupStats:
+    """Mean and covariance (divisor n), centred chunk by chunk: exact like np.cov, and the
+    extra memory is one chunk rather than a centred copy of the data."""
+    n, p = x.shape
+    mean = (x.sum(axis=0) if colsum is None else colsum) / n
+    if n <= chunk:
+        xc = x - mean
+        cov = xc.T @ xc
+    else:
+        cov = np.zeros((p, p))
+        for start in range(0, n, chunk):
+            xc = x[start:start + chunk] - mean
+            cov += xc.T @ xc
+    cov /= n
     return GroupStats(n=n, mean=mean, cov=0.5 * (cov + cov.T), data=x if keep_data else None)
 
 
@@ -168,15 +200,15 @@ def _fit(model, data, *, group, estimator, missing, std_lv, group_equal, group_p
     else:
         labels, groups = _prepare_data(data, ov_names, group, missing)
         gstats = []
-        for lab, x, _idx in groups:
+        for lab, x, _idx, colsum in groups:
             if x.shape[0] < 2:
                 raise GroupError(f"group {lab!r} has {x.shape[0]} usable row(s)",
                                  column=group, values=[lab], expected="at least 2 rows")
             if missing == "ml":
                 gstats.append(None)
             else:
-                gstats.append(_stats_from_rows(x, keep_data=True))
-        rows_used = np.concatenate([idx for _, _, idx in groups])
+                gstats.append(_stats_from_rows(x, keep_data=True, colsum=colsum))
+        rows_used = np.concatenate([idx for _, _, idx, _ in groups])
     ngroups = len(labels)
     if meanstructure is None:
         meanstructure = ngroups > 1 or missing == "ml"
@@ -188,7 +220,7 @@ def _fit(model, data, *, group, estimator, missing, std_lv, group_equal, group_p
     if missing == "ml":
         from connection.sem.missing import fiml_group_stats
 
-        gstats = [fiml_group_stats(x) for _, x, _ in groups]
+        gstats = [fiml_group_stats(x) for _, x, _, _ in groups]
     options = dict(group=group, estimator=estimator, missing=missing, std_lv=std_lv,
                    group_equal=tuple(group_equal) if not isinstance(group_equal, str)
                    else (group_equal,),
@@ -451,7 +483,7 @@ class Fit:
             se[defmask] = dse
         self._est, self._se = est, se
         self._param_table = None
-        self._fit_measures = self._compute_fit_measures()
+        self._fit_measures = None  # computed on first use (fit_measures)
         self._checks()
 
     def _label_values(self, theta, table=None):
@@ -624,6 +656,9 @@ class Fit:
 
     @property
     def fit_measures(self) -> pd.Series:
+        """lavaan's fitMeasures (names with underscores); computed on first access."""
+        if self._fit_measures is None:
+            self._fit_measures = self._compute_fit_measures()
         return self._fit_measures.copy()
 
     # ------------------------------------------------------------ checks
@@ -901,7 +936,7 @@ class Fit:
         return summary_latex(self)
 
     def __repr__(self) -> str:
-        fm = self._fit_measures
+        fm = self.fit_measures
         return (f"<Fit {self._options['kind']} estimator={self.estimator} "
                 f"groups={self.n_groups} n={self.ntotal} npar={self._struct.npar} "
                 f"chisq={fm.get('chisq', np.nan):.3f} df={fm.get('df', np.nan):g} "

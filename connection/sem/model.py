@@ -106,6 +106,7 @@ class ModelStructure:
         self.phantom_ov = np.array([ov_pos[v] for v in self.phantoms], dtype=int)
         self.phantom_eta = np.array([eta_pos[v] for v in self.phantoms], dtype=int)
         self.has_B = bool(np.any(self.mat == "B"))
+        self._cache: dict = {}
         # per group, per matrix: (positions in rows, i, j, free index)
         self.blocks = []
         for g in range(1, self.ngroups + 1):
@@ -170,58 +171,78 @@ class ModelStructure:
         return Implied(sigma, mu, L, B, P, T, nu, al, A, LA, C, H, ea)
 
     # ------------------------------------------------------------------ derivatives
-    def lowrank(self, g: int, imp: Implied, *, means: bool):
-        """Jacobian in low-rank form: for each free row r, dSigma = a_r b_r' + b_r a_r' and
-        dmu = m_r; returns (A, B, M, k, q) with A, B, M of shape (p, R), k the free indices."""
+    def _lowrank_plan(self, g: int, means: bool) -> dict:
+        """Static part of :meth:`lowrank` for one group (cached)."""
+        key = ("lowrank", g, means)
+        plan = self._cache.get(key)
+        if plan is not None:
+            return plan
         p = self.p
         blk = self.blocks[g]
-        LA, H, ea = imp.LA, imp.H, imp.ea
-        eye = np.eye(p)
-        a_parts, b_parts, m_parts, k_parts = [], [], [], []
-        _, i, j, k = blk["L"]
-        f = k >= 0
-        if f.any():
-            i, j, k = i[f], j[f], k[f]
-            a_parts.append(eye[:, i])
-            b_parts.append(H[:, j])
-            m_parts.append(eye[:, i] * ea[j])
-            k_parts.append(k)
-        _, i, j, k = blk["B"]
-        f = k >= 0
-        if f.any():
-            i, j, k = i[f], j[f], k[f]
-            a_parts.append(LA[:, i])
-            b_parts.append(H[:, j])
-            m_parts.append(LA[:, i] * ea[j])
-            k_parts.append(k)
-        zeros = np.zeros
-        for name, left, right in (("P", LA, LA), ("T", eye, eye)):
+        parts = {}
+        order = ["L", "B", "P", "T"] + (["nu", "al"] if means else [])
+        start = 0
+        ks = []
+        for name in order:
             _, i, j, k = blk[name]
             f = k >= 0
-            if f.any():
-                i, j, k = i[f], j[f], k[f]
-                c = np.where(i == j, 0.5, 1.0)
-                a_parts.append(left[:, i])
-                b_parts.append(right[:, j] * c)
-                m_parts.append(zeros((p, len(k))))
-                k_parts.append(k)
+            parts[name] = (slice(start, start + int(f.sum())), i[f], j[f])
+            ks.append(k[f])
+            start += int(f.sum())
+        R = start
+        k = np.concatenate(ks) if ks else np.zeros(0, dtype=int)
+        q = self.npar
+        onehot = np.zeros((R, q))
+        onehot[np.arange(R), k] = 1.0
+        ta, tb = np.zeros((p, R)), np.zeros((p, R))
+        tm = np.zeros((p, R)) if means else None
+        sl, i, j = parts["L"]
+        ta[i, np.arange(sl.start, sl.stop)] = 1.0
+        sl, i, j = parts["T"]
+        cols = np.arange(sl.start, sl.stop)
+        ta[i, cols] = 1.0
+        tb[j, cols] = np.where(i == j, 0.5, 1.0)
         if means:
-            for name, src in (("nu", eye), ("al", LA)):
-                _, i, _, k = blk[name]
-                f = k >= 0
-                if f.any():
-                    i, k = i[f], k[f]
-                    a_parts.append(zeros((p, len(k))))
-                    b_parts.append(zeros((p, len(k))))
-                    m_parts.append(src[:, i])
-                    k_parts.append(k)
-        if not k_parts:
-            empty = np.zeros((p, 0))
-            return empty, empty, (empty if means else None), np.zeros(0, dtype=int), self.npar
-        a = np.concatenate(a_parts, axis=1)
-        b = np.concatenate(b_parts, axis=1)
-        m = np.concatenate(m_parts, axis=1) if means else None
-        return a, b, m, np.concatenate(k_parts), self.npar
+            sl, i, _ = parts["nu"]
+            tm[i, np.arange(sl.start, sl.stop)] = 1.0
+        sl, i, j = parts["P"]
+        plan = dict(parts=parts, k=k, q=q, onehot=onehot, ta=ta, tb=tb, tm=tm,
+                    cP=np.where(i == j, 0.5, 1.0), L_cols=np.arange(*parts["L"][0].indices(R)[:2]))
+        self._cache[key] = plan
+        return plan
+
+    def lowrank(self, g: int, imp: Implied, *, means: bool):
+        """Jacobian in low-rank form: for each free row r, dSigma = a_r b_r' + b_r a_r' and
+        dmu = m_r; returns (A, B, M, k, q, onehot) with A, B, M of shape (p, R), k the free
+        index of each row and ``onehot`` (R x q) its indicator matrix."""
+        plan = self._lowrank_plan(g, means)
+        parts = plan["parts"]
+        LA, H, ea = imp.LA, imp.H, imp.ea
+        a = plan["ta"].copy()
+        b = plan["tb"].copy()
+        sl, i, j = parts["L"]
+        b[:, sl] = H[:, j]
+        sl, i, j = parts["B"]
+        if len(i):
+            a[:, sl] = LA[:, i]
+            b[:, sl] = H[:, j]
+        sl, i, j = parts["P"]
+        if len(i):
+            a[:, sl] = LA[:, i]
+            b[:, sl] = LA[:, j] * plan["cP"]
+        m = None
+        if means:
+            m = plan["tm"].copy()
+            sl, i, j = parts["L"]
+            if len(i):
+                m[i, plan["L_cols"]] = ea[j]
+            sl, i, j = parts["B"]
+            if len(i):
+                m[:, sl] = LA[:, i] * ea[j]
+            sl, i, _ = parts["al"]
+            if len(i):
+                m[:, sl] = LA[:, i]
+        return a, b, m, plan["k"], plan["q"], plan["onehot"]
 
     def derivatives(self, g: int, imp: Implied, *, means: bool, blk=None, q=None):
         """Jacobian of Sigma (q x p x p, symmetric) and mu (q x p) w.r.t. the free parameters.
@@ -294,60 +315,94 @@ def _scatter(hess, kr, kc, block, both):
         np.add.at(hess, (kc[:, None], kr[None, :]), block.T)
 
 
+def _second_plan(struct: ModelStructure, g: int, means: bool) -> dict:
+    key = ("second", g, means)
+    plan = struct._cache.get(key)
+    if plan is not None:
+        return plan
+    blk = struct.blocks[g]
+    Li, Lj, Lk = _entries(blk, "L")
+    Pa, Pb, Pk = _entries(blk, "P", symmetric=True)
+    Bi, Bj, Bk = _entries(blk, "B")
+    ai, _, ak = _entries(blk, "al") if means else (np.zeros(0, int),) * 3
+    nL, nP, nB, nA = len(Lk), len(Pk), len(Bk), len(ak)
+    R = nL + nP + nB + nA
+    k = np.concatenate([Lk, Pk, Bk, ak]).astype(int)
+    onehot = np.zeros((R, struct.npar))
+    onehot[np.arange(R), k] = 1.0
+    sL = slice(0, nL)
+    sP = slice(nL, nL + nP)
+    sB = slice(nL + nP, nL + nP + nB)
+    sA = slice(nL + nP + nB, R)
+    ix = np.ix_
+    plan = dict(R=R, onehot=onehot, sL=sL, sP=sP, sB=sB, sA=sA, nL=nL, nP=nP, nB=nB, nA=nA,
+                Li=Li, Lj=Lj, Pa=Pa, Pb=Pb, Bi=Bi, Bj=Bj, ai=ai,
+                LiLi=ix(Li, Li), LjLj=ix(Lj, Lj), LiPb=ix(Li, Pb), LjPa=ix(Lj, Pa),
+                LiPa=ix(Li, Pa), LjPb=ix(Lj, Pb), LiBi=ix(Li, Bi), LjBj=ix(Lj, Bj),
+                LiBj=ix(Li, Bj), LjBi=ix(Lj, Bi), BjPa=ix(Bj, Pa), BiPb=ix(Bi, Pb),
+                PaBi=ix(Pa, Bi), BjPb=ix(Bj, Pb), BjBi=ix(Bj, Bi), BjBj=ix(Bj, Bj),
+                BiBi=ix(Bi, Bi), Ljai=ix(Lj, ai), Bjai=ix(Bj, ai))
+    struct._cache[key] = plan
+    return plan
+
+
 def second_order_term(struct: ModelStructure, g: int, imp: Implied, w: np.ndarray,
                       r: np.ndarray | None) -> np.ndarray:
     """sum_ij W_ij d2Sigma_ij/dtheta_k dtheta_l - 2 r' d2mu/dtheta_k dtheta_l (q x q).
 
     Sigma = L A P A' L' + T is bilinear in (L, P) and rational in B; T, nu are linear and
     alpha enters mu linearly, so only the L/B/P (and alpha, for the means) blocks appear.
+    Blocks are assembled over matrix entries (symmetric Psi entries counted twice) and then
+    summed into parameters with a one-hot matrix.
     """
-    q = struct.npar
-    hess = np.zeros((q, q))
-    blk = struct.blocks[g]
+    plan = _second_plan(struct, g, r is not None)
+    R = plan["R"]
+    if R == 0:
+        return np.zeros((struct.npar, struct.npar))
+    X = np.zeros((R, R))
     A, C, LA, L = imp.A, imp.C, imp.LA, imp.L
-    Li, Lj, Lk = _entries(blk, "L")
-    Pa, Pb, Pk = _entries(blk, "P", symmetric=True)
-    Bi, Bj, Bk = _entries(blk, "B")
+    sL, sP, sB, sA = plan["sL"], plan["sP"], plan["sB"], plan["sA"]
+    nL, nP, nB, nA = plan["nL"], plan["nP"], plan["nB"], plan["nA"]
     wla = w @ LA
-    wlc = w @ imp.H
-    ix = np.ix_
-    # L-L
-    if len(Lk):
-        _scatter(hess, Lk, Lk, 2.0 * w[ix(Li, Li)] * C[ix(Lj, Lj)], False)
-    # L-P
-    if len(Lk) and len(Pk):
-        blk_lp = wla[ix(Li, Pb)] * A[ix(Lj, Pa)] + wla[ix(Li, Pa)] * A[ix(Lj, Pb)]
-        _scatter(hess, Lk, Pk, blk_lp, True)
-    if len(Bk):
+    if nL:
+        X[sL, sL] = 2.0 * w[plan["LiLi"]] * C[plan["LjLj"]]
+    if nL and nP:
+        blk = wla[plan["LiPb"]] * A[plan["LjPa"]] + wla[plan["LiPa"]] * A[plan["LjPb"]]
+        X[sL, sP] = blk
+        X[sP, sL] = blk.T
+    if nB:
+        wlc = w @ imp.H
         K = L.T @ w @ L
         N = A.T @ K @ A
         CKA = C @ K @ A
-        # L-B: 2[(W L A)_ic C_dj + (W L C)_id A_jc] for L (i,j), B (c,d)
-        if len(Lk):
-            blk_lb = 2.0 * (wla[ix(Li, Bi)] * C[ix(Lj, Bj)] + wlc[ix(Li, Bj)] * A[ix(Lj, Bi)])
-            _scatter(hess, Lk, Bk, blk_lb, True)
-        # P-B: A_da N_cb + N_ac A_db for P (a,b), B (c,d)
-        if len(Pk):
-            blk_pb = A[ix(Bj, Pa)].T * N[ix(Bi, Pb)].T + N[ix(Pa, Bi)] * A[ix(Bj, Pb)].T
-            _scatter(hess, Pk, Bk, blk_pb, True)
-        # B-B: 2[A_bc (CKA)_da + C_bd N_ca + (CKA)_bc A_da] for (a,b), (c,d)
-        blk_bb = 2.0 * (A[ix(Bj, Bi)] * CKA[ix(Bj, Bi)].T + C[ix(Bj, Bj)] * N[ix(Bi, Bi)].T
-                        + CKA[ix(Bj, Bi)] * A[ix(Bj, Bi)].T)
-        _scatter(hess, Bk, Bk, blk_bb, False)
+        if nL:
+            blk = 2.0 * (wla[plan["LiBi"]] * C[plan["LjBj"]] + wlc[plan["LiBj"]] * A[plan["LjBi"]])
+            X[sL, sB] = blk
+            X[sB, sL] = blk.T
+        if nP:
+            blk = A[plan["BjPa"]].T * N[plan["BiPb"]].T + N[plan["PaBi"]] * A[plan["BjPb"]].T
+            X[sP, sB] = blk
+            X[sB, sP] = blk.T
+        X[sB, sB] = 2.0 * (A[plan["BjBi"]] * CKA[plan["BjBi"]].T + C[plan["BjBj"]]
+                           * N[plan["BiBi"]].T + CKA[plan["BjBi"]] * A[plan["BjBi"]].T)
     if r is not None:
         ea = imp.ea
         rla = r @ LA
-        ai, _, ak = _entries(blk, "al")
-        # L-alpha: r_i A_ja
-        if len(Lk) and len(ak):
-            _scatter(hess, Lk, ak, -2.0 * r[Li][:, None] * A[ix(Lj, ai)], True)
-        if len(Bk):
-            if len(Lk):
-                blk_lb = r[Li][:, None] * A[ix(Lj, Bi)] * ea[Bj][None, :]
-                _scatter(hess, Lk, Bk, -2.0 * blk_lb, True)
-            if len(ak):
-                _scatter(hess, Bk, ak, -2.0 * rla[Bi][:, None] * A[ix(Bj, ai)], True)
-            blk_bb = (rla[Bi][:, None] * A[ix(Bj, Bi)] * ea[Bj][None, :]
-                      + rla[Bi][None, :] * A[ix(Bj, Bi)].T * ea[Bj][:, None])
-            _scatter(hess, Bk, Bk, -2.0 * blk_bb, False)
-    return hess
+        Li, Lj, Bi, Bj = plan["Li"], plan["Lj"], plan["Bi"], plan["Bj"]
+        if nL and nA:
+            blk = -2.0 * r[Li][:, None] * A[plan["Ljai"]]
+            X[sL, sA] += blk
+            X[sA, sL] += blk.T
+        if nB:
+            if nL:
+                blk = -2.0 * r[Li][:, None] * A[plan["LjBi"]] * ea[Bj][None, :]
+                X[sL, sB] += blk
+                X[sB, sL] += blk.T
+            if nA:
+                blk = -2.0 * rla[Bi][:, None] * A[plan["Bjai"]]
+                X[sB, sA] += blk
+                X[sA, sB] += blk.T
+            X[sB, sB] += -2.0 * (rla[Bi][:, None] * A[plan["BjBi"]] * ea[Bj][None, :]
+                                 + rla[Bi][None, :] * A[plan["BjBi"]].T * ea[Bj][:, None])
+    oh = plan["onehot"]
+    return oh.T @ X @ oh

@@ -26,9 +26,11 @@ def _one_factor(cov: np.ndarray) -> np.ndarray:
             h2 = np.full(k, 0.5)
         h2 = np.clip(h2, 0.05, 0.95)
     red = r.copy()
-    np.fill_diagonal(red, h2)
-    vals, vecs = np.linalg.eigh(red)
-    lam = vecs[:, -1] * np.sqrt(max(vals[-1], 1e-3))
+    for _ in range(4):  # a few principal-axis iterations refine the communalities
+        np.fill_diagonal(red, h2)
+        vals, vecs = np.linalg.eigh(red)
+        lam = vecs[:, -1] * np.sqrt(max(vals[-1], 1e-3))
+        h2 = np.clip(lam**2, 0.05, 0.95)
     if lam.sum() < 0:
         lam = -lam
     return lam * sd
