@@ -864,18 +864,20 @@ def _close_hint(name, columns) -> str | None:
 
 def _missing_hint(missing: list[str], columns, instrument: Instrument) -> str:
     lowered = {str(c).lower(): str(c) for c in columns}
-    case = [f"{lowered[m.lower()]!r} -> {m!r}" for m in missing if m.lower() in lowered]
+    case = {lowered[m.lower()]: m for m in missing if m.lower() in lowered}
     parts = []
     if case:
-        parts.append("columns differ only in case: " + ", ".join(case[:5]))
+        shown = ", ".join(f"{k!r}: {v!r}" for k, v in list(case.items())[:5])
+        parts.append(f"Some columns differ only in case: pass rename={{{shown}}}")
     else:
         close = _close_hint(missing[0], columns)
         if close:
-            parts.append(f"for {missing[0]!r}, {close}")
+            parts.append(f"For {missing[0]!r}, {close}")
     constructs = sorted({instrument.construct_of(m) for m in missing})
-    parts.append("map file columns to item ids with rename={'Q5_1': 'ec_belong', ...}, or "
-                 f"read only the constructs you have with constructs=[...] (missing items belong "
-                 f"to: {', '.join(constructs)})")
+    parts.append(("M" if not parts else "m") + "ap file columns to item ids with "
+                 f"rename={{'Q5_1': {missing[0]!r}, ...}}, or read only the constructs the "
+                 f"survey asked with constructs=[...] (the missing items belong to: "
+                 f"{', '.join(constructs)})")
     return "; ".join(parts)
 
 

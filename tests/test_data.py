@@ -315,7 +315,7 @@ def test_missing_item_columns():
 
 def test_missing_item_column_case_hint():
     frame = make_frame().rename(columns={"c1": "C1"})
-    with pytest.raises(MissingColumnError, match="columns differ only in case: 'C1' -> 'c1'"):
+    with pytest.raises(MissingColumnError, match="differ only in case: pass rename=\\{'C1': 'c1'\\}"):
         read_survey(frame, INST)
 
 
