@@ -405,6 +405,11 @@ class _LogitStatistic:
         self.Xraw = Xs * sd  # centred raw columns (only SDs matter)
 
     def __call__(self, data, counts):
+        # diverging replicates (separation) overflow harmlessly: they end as NaN, counted as failed
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._irls(counts)
+
+    def _irls(self, counts):
         counts = np.asarray(counts, dtype=float)
         w = counts if self.units is None else counts[:, self.units]
         b, k = w.shape[0], self.Z.shape[1]
@@ -504,8 +509,10 @@ def _fit_one(design: _Design, *, outcome: str, model: str, cov_type: str, level:
                               column=outcome, hint="Check for separation (a predictor that "
                               "perfectly predicts the outcome) or too few rows") from exc
     if not converged:
-        warnings.warn(f"the {model} model for {outcome!r}{where} did not converge; its estimates "
-                      "are not trustworthy", ConvergenceWarning, stacklevel=4)
+        why = ("" if model == "ols" else " (with a logit or ordinal outcome this usually means "
+               "separation: some predictor values predict the outcome perfectly)")
+        warnings.warn(f"the {model} model for {outcome!r}{where} did not converge{why}; its "
+                      "estimates are not trustworthy", ConvergenceWarning, stacklevel=4)
     params = np.asarray(params, dtype=float)
     cov = np.asarray(cov, dtype=float)
     se = np.sqrt(np.diag(cov))

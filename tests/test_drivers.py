@@ -427,3 +427,15 @@ def test_logit_cluster_bootstrap_resamples_clusters():
     ref = sm.Logit(df.top_box.to_numpy(), X).fit(disp=0, cov_type="cluster",
                                                  cov_kwds={"groups": df.store.to_numpy()})
     assert res.table["se"].to_numpy() == pytest.approx(np.asarray(ref.bse)[1:], rel=1e-5)
+
+
+def test_separation_warns_and_counts_failed_replicates():
+    from connection.errors import BootstrapWarning, ConvergenceWarning
+
+    rng = np.random.default_rng(36)
+    c, s = rng.normal(size=300), rng.normal(size=300)
+    df = pd.DataFrame({"connection": c, "satisfaction": s, "y": (c > 0).astype(int)})
+    with pytest.warns(ConvergenceWarning, match="separation"), pytest.warns(BootstrapWarning):
+        res = drivers(df, ["y"], model="logit", n_boot=20, seed=1, progress=False)
+    assert not res.models["converged"].iloc[0]
+    assert res.differences["n_failed"].iloc[0] == 20
