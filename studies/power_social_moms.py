@@ -278,7 +278,7 @@ def run(argv: list[str] | None = None) -> dict:
                               "power": float(fns[test](np.array([int(n)]))[0])})
         fig_table = pd.concat([table[table["test"].isin(list(fns))], pd.DataFrame(extra)],
                               ignore_index=True).sort_values(["test", "method", "n_per_cell"])
-        fig = study_plots.power_curve(fig_table, target=target)
+        fig = study_plots.power_curve(fig_table, target=target, n_target=n80)
         study.figure("power_curve", fig)
     study.finish()
     return {"n80": n80, "power": table, "study": study}

@@ -62,26 +62,30 @@ def calibration(table: pd.DataFrame, ax=None):
         sub = table[table["group"] == g]
         y = sub["item"].map(ypos).to_numpy() + off
         colour = _colour(g, k)
-        ax.scatter(sub["published"], y, s=36, facecolors="none", edgecolors=colour, linewidths=1.2,
-                   label=f"{_label(g)}: published", zorder=3)
-        ax.scatter(sub["population"], y, s=14, marker="D", color=colour, zorder=4,
+        ax.scatter(sub["population"], y, s=10, marker="D", color=colour, zorder=3,
                    label=f"{_label(g)}: population")
+        ax.scatter(sub["published"], y, s=48, facecolors="none", edgecolors=colour, linewidths=1.1,
+                   label=f"{_label(g)}: published", zorder=4)
         if "sample" in sub and sub["sample"].notna().any():
             ax.scatter(sub["sample"], y, s=22, marker="x", color=plots.PALETTE["neutral"],
                        linewidths=0.9, zorder=5, label="sample" if k == 0 else None)
     ax.set_yticks(range(len(items)), [_label(i) for i in items])
     ax.invert_yaxis()
+    ax.set_xlim(0, max(60.0, float(table[["published", "population"]].max().max()) * 1.12))
     ax.set_xlabel("percent agreeing / satisfied")
-    ax.legend(loc="lower right", frameon=False, fontsize=6)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.45, -0.16 - 0.5 / max(len(items), 1)),
+              ncol=2, frameon=False, fontsize=6)
     return ax.figure if own else ax
 
 
-def power_curve(table: pd.DataFrame, *, target: float = 0.8, ax=None):
+def power_curve(table: pd.DataFrame, *, target: float = 0.8, n_target: pd.DataFrame | None = None,
+                ax=None):
     """Power against respondents per cell, one line per test.
 
     ``table`` has columns test, n_per_cell, power (and optionally ``method``: ``analytic`` lines
     and ``simulation`` points with ``ci_lower``/``ci_upper`` error bars). The dashed line marks
-    ``target`` power; each test's smallest n reaching it is annotated.
+    ``target`` power; each test's smallest n reaching it (from ``n_target``, columns test and
+    n_per_cell, or else the first grid point) is marked and annotated.
     """
     need = {"test", "n_per_cell", "power"}
     missing = need - set(table.columns)
@@ -99,10 +103,15 @@ def power_curve(table: pd.DataFrame, *, target: float = 0.8, ax=None):
         line = table[(table["test"] == test) & (method == "analytic")].sort_values("n_per_cell")
         if len(line):
             ax.plot(line["n_per_cell"], line["power"], color=colour, lw=1.4, label=_label(test))
-            reached = line[line["power"] >= target]
-            if len(reached):
-                n80 = reached["n_per_cell"].iloc[0]
+            if n_target is not None and test in set(n_target["test"]):
+                n80 = float(n_target.set_index("test").loc[test, "n_per_cell"])
+            else:
+                reached = line[line["power"] >= target]
+                n80 = float(reached["n_per_cell"].iloc[0]) if len(reached) else np.nan
+            if np.isfinite(n80):
                 ax.plot([n80], [target], marker="o", color=colour, ms=3.5)
+                ax.annotate(f"{n80:,.0f}", xy=(n80, target), xytext=(3, -9),
+                            textcoords="offset points", fontsize=6, color=colour)
         pts = table[(table["test"] == test) & (method == "simulation")]
         if len(pts):
             yerr = None
@@ -116,7 +125,7 @@ def power_curve(table: pd.DataFrame, *, target: float = 0.8, ax=None):
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("respondents per cell")
     ax.set_ylabel("power")
-    ax.legend(loc="lower right", frameon=False, fontsize=6)
+    ax.legend(loc="upper left", frameon=False, fontsize=6)
     return ax.figure if own else ax
 
 
@@ -201,7 +210,7 @@ def equivalence(table: pd.DataFrame, *, margin: float | None = None, ax=None):
     lim = max(m * 1.6, float(np.nanmax(np.abs(t[["ci_lower", "ci_upper"]].to_numpy()))) * 1.15)
     ax.set_xlim(-lim, lim)
     ax.set_xlabel("connected minus not connected (pooled SD), 90% CI")
-    ax.legend(loc="lower right", frameon=False, fontsize=6)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False, fontsize=6)
     return ax.figure if own else ax
 
 
@@ -236,6 +245,15 @@ def risk_ratios(table: pd.DataFrame, *, ax=None):
                     fmt="o", ms=3, lw=0.9, capsize=1.5, color=colour, label=_label(cat))
     ax.axvline(1.0, lw=0.7, color=plots.PALETTE["neutral"], ls="--")
     ax.set_xscale("log")
+    from matplotlib.ticker import FixedLocator, NullLocator, StrMethodFormatter
+
+    hi = float(np.nanmax(t["rr_ci_upper"])) if len(t) else 2.0
+    lo = min(1.0, float(np.nanmin(t["rr_ci_lower"])) if len(t) else 1.0)
+    ticks = [v for v in (0.25, 0.5, 1, 1.5, 2, 3, 4, 6, 8, 12, 16, 25, 50)
+             if lo / 1.3 <= v <= hi * 1.3]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
     ax.set_yticks(range(len(variables)), [_label(v) for v in variables])
     ax.invert_yaxis()
     ax.set_xlabel("risk ratio, connected vs not connected (95% CI, log scale)")
