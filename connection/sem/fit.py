@@ -367,24 +367,27 @@ class Fit:
         if struct is None:
             struct = pt.cache["structure"] = ModelStructure(pt)
         self._struct = struct
-        frame = pt.frame
-        rows = frame.loc[struct.row_index]
-        fixed = rows["ustart"].to_numpy(dtype=float).copy()
+        static = pt.cache.get("row_arrays")
+        if static is None:
+            rows = pt.frame.loc[struct.row_index]
+            ov_pos = {v: i for i, v in enumerate(pt.ov_names)}
+            exo = [(r, op, ov_pos[lhs], ov_pos.get(rhs, -1), g - 1)
+                   for r, (lhs, op, rhs, e, g) in enumerate(zip(
+                       rows["lhs"], rows["op"], rows["rhs"], rows["exo"], rows["group"])) if e]
+            static = (rows["ustart"].to_numpy(dtype=float), rows["start"].to_numpy(dtype=float),
+                      rows["label"].to_numpy(), exo)
+            pt.cache["row_arrays"] = static
+        ustart, start0, row_labels, exo_rows = static
+        fixed = ustart.copy()
         # fixed.x: exogenous covariates at their sample values
-        ov_pos = {v: i for i, v in enumerate(pt.ov_names)}
-        for r, (lhs, op, rhs, exo, g) in enumerate(zip(rows["lhs"], rows["op"], rows["rhs"],
-                                                      rows["exo"], rows["group"])):
-            if exo:
-                st = gstats[g - 1]
-                if op == "~~":
-                    fixed[r] = st.cov[ov_pos[lhs], ov_pos[rhs]]
-                elif op == "~1":
-                    fixed[r] = st.mean[ov_pos[lhs]]
+        for r, op, i, j, g in exo_rows:
+            st = gstats[g]
+            fixed[r] = st.cov[i, j] if op == "~~" else st.mean[i]
         self._fixed = fixed
-        user_start = rows["start"].to_numpy(dtype=float).copy()
+        user_start = start0.copy()
         if start:
             for lab, val in dict(start).items():
-                user_start[(rows["label"] == lab).to_numpy()] = float(val)
+                user_start[row_labels == lab] = float(val)
         ms = self.meanstructure
 
         def moments(theta, deriv):

@@ -19,9 +19,9 @@ from connection.sem.estimate import (
     GroupStats,
     Moments,
     _chol_inverse,
-    moment_scores,
     fisher_scoring,
     hessian_core,
+    moment_scores,
 )
 
 __all__ = ["FimlStats", "FimlProblem", "fiml_group_stats", "fiml_fit_measures"]

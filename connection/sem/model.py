@@ -388,7 +388,7 @@ def second_order_term(struct: ModelStructure, g: int, imp: Implied, w: np.ndarra
     if r is not None:
         ea = imp.ea
         rla = r @ LA
-        Li, Lj, Bi, Bj = plan["Li"], plan["Lj"], plan["Bi"], plan["Bj"]
+        Li, Bi, Bj = plan["Li"], plan["Bi"], plan["Bj"]
         if nL and nA:
             blk = -2.0 * r[Li][:, None] * A[plan["Ljai"]]
             X[sL, sA] += blk

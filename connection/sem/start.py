@@ -19,6 +19,14 @@ def _one_factor(cov: np.ndarray) -> np.ndarray:
     if k == 2:
         rho = abs(r[0, 1])
         h2 = np.full(2, min(max(rho, 0.05), 0.95))
+    elif k == 3:
+        # just identified: lambda_1^2 = r12 r13 / r23, ... (clipped to admissible values)
+        r12, r13, r23 = abs(r[0, 1]), abs(r[0, 2]), abs(r[1, 2])
+        eps = 1e-3
+        lam = np.sqrt(np.clip([r12 * r13 / max(r23, eps), r12 * r23 / max(r13, eps),
+                               r13 * r23 / max(r12, eps)], 0.05, 0.95))
+        signs = np.sign([1.0, r[0, 1] if r[0, 1] != 0 else 1.0, r[0, 2] if r[0, 2] != 0 else 1.0])
+        return lam * signs * sd
     else:
         try:
             h2 = 1.0 - 1.0 / np.diag(np.linalg.inv(r))
@@ -26,7 +34,7 @@ def _one_factor(cov: np.ndarray) -> np.ndarray:
             h2 = np.full(k, 0.5)
         h2 = np.clip(h2, 0.05, 0.95)
     red = r.copy()
-    for _ in range(4):  # a few principal-axis iterations refine the communalities
+    for _ in range(3):  # a few principal-axis iterations refine the communalities
         np.fill_diagonal(red, h2)
         vals, vecs = np.linalg.eigh(red)
         lam = vecs[:, -1] * np.sqrt(max(vals[-1], 1e-3))
@@ -73,6 +81,13 @@ def start_values(struct: ModelStructure, stats, fixed: np.ndarray, user_start: n
                 start[row] = lam[r] if struct.free[row] >= 0 else fixed[row]
                 loadings[(inds[r], f)] = start[row]
             lv_total[f] = psi
+        ind_of = {}
+        for (a, f), la in loadings.items():
+            if la != 0:
+                ind_of.setdefault(f, ([], []))
+                ind_of[f][0].append(a)
+                ind_of[f][1].append(la)
+        ind_of = {f: (np.array(a), np.array(b)) for f, (a, b) in ind_of.items()}
         # residual variances and covariances (Theta)
         sel, ti, tj, _ = blk["T"]
         for row, i, j in zip(sel, ti, tj):
@@ -100,17 +115,12 @@ def start_values(struct: ModelStructure, stats, fixed: np.ndarray, user_start: n
                     start[row] = 0.0
                 elif i in phantom_pos and j in phantom_pos:
                     start[row] = cov[phantom_pos[i], phantom_pos[j]]
-                elif i in lv_total and j in lv_total:
-                    num, den = [], []
-                    for (a, f), la in loadings.items():
-                        if f != i or la == 0:
-                            continue
-                        for (b, h), lb in loadings.items():
-                            if h != j or lb == 0 or a == b:
-                                continue
-                            num.append(cov[a, b] / (la * lb))
-                            den.append(1)
-                    c = float(np.mean(num)) if num else 0.0
+                elif i in lv_total and j in lv_total and i in ind_of and j in ind_of:
+                    ii, li_ = ind_of[i]
+                    jj, lj_ = ind_of[j]
+                    block = cov[np.ix_(ii, jj)] / np.outer(li_, lj_)
+                    block = block[ii[:, None] != jj[None, :]]
+                    c = float(np.mean(block)) if block.size else 0.0
                     lim = 0.9 * np.sqrt(lv_total[i] * lv_total[j])
                     start[row] = float(np.clip(c, -lim, lim))
                 else:
