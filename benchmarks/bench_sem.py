@@ -124,8 +124,8 @@ def main(argv=None) -> int:
             arr = frame.to_numpy()
             ours_fit = cs.cfa(model, frame)  # warm-up, and a sanity check
             assert ours_fit.converged
-            ours = median_time(lambda: cs.cfa(model, frame), args.reps)
-            floor = median_time(lambda: np.cov(arr, rowvar=False), args.reps)
+            ours = median_time(lambda m=model, f=frame: cs.cfa(m, f), args.reps)
+            floor = median_time(lambda a=arr: np.cov(a, rowvar=False), args.reps)
             tracemalloc.start()
             cs.cfa(model, frame)
             peak = tracemalloc.get_traced_memory()[1]
@@ -135,10 +135,10 @@ def main(argv=None) -> int:
             if semopy is not None:
                 import semopy as sp
 
-                def fit_semopy():
+                def fit_semopy(m=model, f=frame):
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
-                        sp.Model(model).fit(frame)
+                        sp.Model(m).fit(f)
 
                 fit_semopy()
                 row["semopy_s"] = median_time(fit_semopy, args.reps)
