@@ -144,6 +144,18 @@ class Problem:
         return 0.5 * (hess + hess.T)
 
     # -------------------------------------------------------------- casewise scores
+    def score_crossprods(self, theta, chunk: int = 20_000) -> list[np.ndarray]:
+        """Per group, the sum over cases of s_i s_i' (q x q), accumulated chunk by chunk."""
+        mom = self.moments(theta, True)
+        out = []
+        for st, mo in zip(self.stats, mom):
+            if st.data is None:
+                raise ValueError("casewise scores need the raw data")
+            mu = mo.mu if self.meanstructure else st.mean
+            out.append(moment_scores(st.data, mo, mu, self.meanstructure, chunk,
+                                     crossprod=True))
+        return out
+
     def casewise_scores(self, theta, chunk: int = 50_000) -> list[np.ndarray]:
         """Scores of each case's log-likelihood w.r.t. theta, per group (n_g x q)."""
         mom = self.moments(theta, True)
@@ -314,27 +326,34 @@ def _lowrank_core(cov, mean, mo: Moments, meanstructure: bool, hessian: bool):
     return grad, info, hess, w, r
 
 
-def moment_scores(data, mo: Moments, mu, meanstructure: bool, chunk: int = 50_000):
-    """Casewise scores of the log-likelihood w.r.t. the free parameters (n x q)."""
+def moment_scores(data, mo: Moments, mu, meanstructure: bool, chunk: int = 50_000,
+                  crossprod: bool = False):
+    """Casewise scores of the log-likelihood w.r.t. the free parameters (n x q), or with
+    ``crossprod=True`` their cross-product sum (q x q) without holding all of them."""
     if mo.lowrank is None:
         ds, dm = mo.dense()
-        return _moment_scores(data, mo.sigma, mu, ds, dm if meanstructure else None, chunk)
+        return _moment_scores(data, mo.sigma, mu, ds, dm if meanstructure else None, chunk,
+                              crossprod)
     a, b, dm, k, q, agg = mo.lowrank
     sinv = np.linalg.inv(mo.sigma)
     sinv = 0.5 * (sinv + sinv.T)
     tr_rows = np.einsum("ir,ir->r", a, sinv @ b)  # a' V b = 0.5 tr(V dSigma)
     n = data.shape[0]
-    out = np.empty((n, q))
+    out = np.zeros((q, q)) if crossprod else np.empty((n, q))
     for start in range(0, n, chunk):
         z = (data[start:start + chunk] - mu) @ sinv
         srow = (z @ a) * (z @ b) - tr_rows
         if meanstructure and dm is not None:
             srow += z @ dm
-        out[start:start + chunk] = srow @ agg
+        sc = srow @ agg
+        if crossprod:
+            out += sc.T @ sc
+        else:
+            out[start:start + chunk] = sc
     return out
 
 
-def _moment_scores(data, sigma, mu, dsigma, dmu, chunk):
+def _moment_scores(data, sigma, mu, dsigma, dmu, chunk, crossprod=False):
     """Casewise scores: 0.5 (z' dS z - tr(S^-1 dS)) + z' dmu, z = Sigma^-1 (y - mu)."""
     sinv = np.linalg.inv(sigma)
     sinv = 0.5 * (sinv + sinv.T)
@@ -342,7 +361,8 @@ def _moment_scores(data, sigma, mu, dsigma, dmu, chunk):
     ds_flat = dsigma.reshape(q, p * p).T  # (p^2, q)
     tr_term = np.einsum("ij,kji->k", sinv, dsigma)
     n = data.shape[0]
-    out = np.empty((n, q))
+    chunk = max(1, min(chunk, 4_000_000 // max(p * p, 1)))
+    out = np.zeros((q, q)) if crossprod else np.empty((n, q))
     for start in range(0, n, chunk):
         y = data[start:start + chunk] - mu
         z = y @ sinv
@@ -350,7 +370,10 @@ def _moment_scores(data, sigma, mu, dsigma, dmu, chunk):
         s = 0.5 * (zz @ ds_flat - tr_term)
         if dmu is not None:
             s += z @ dmu.T
-        out[start:start + chunk] = s
+        if crossprod:
+            out += s.T @ s
+        else:
+            out[start:start + chunk] = s
     return out
 
 

@@ -462,9 +462,7 @@ class Fit:
                     a_inv = np.linalg.inv(h_obs)
                 except np.linalg.LinAlgError:
                     a_inv = np.linalg.pinv(h_obs)
-                scores = problem.casewise_scores(theta)
-                self._scores = scores
-                b = sum(s.T @ s for s in scores) / n
+                b = sum(problem.score_crossprods(theta)) / n
                 vcov = a_inv @ b @ a_inv / n
             else:
                 vcov = a_inv / n

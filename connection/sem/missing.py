@@ -148,6 +148,18 @@ class FimlProblem:
     def hessian(self, theta, step: float = 1e-5):
         return self._terms(theta, True)[2]
 
+    def score_crossprods(self, theta, chunk: int = 20_000):
+        mom = self.moments(theta, True)
+        out = []
+        for st, mo in zip(self.stats, mom):
+            acc = np.zeros((self.npar, self.npar))
+            for pat in st.patterns:
+                o = pat.obs
+                acc += moment_scores(pat.data, mo.subset(o), mo.mu[o], True, chunk,
+                                     crossprod=True)
+            out.append(acc)
+        return out
+
     def casewise_scores(self, theta, chunk: int = 50_000):
         mom = self.moments(theta, True)
         out = []

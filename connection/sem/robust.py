@@ -31,8 +31,7 @@ def h1_information(st, meanstructure: bool):
     mo = Moments(st.cov, st.mean, ds, dmu)
     _, info = _group_grad_info(st, mo, meanstructure, True)
     a1 = 0.5 * info
-    scores = _moment_scores(st.data, st.cov, st.mean, ds, dmu, 50_000)
-    b1 = scores.T @ scores / st.n
+    b1 = _moment_scores(st.data, st.cov, st.mean, ds, dmu, 20_000, crossprod=True) / st.n
     return a1, b1
 
 
@@ -42,8 +41,7 @@ def _traces_h1(fit):
         if getattr(st, "h1_problem", None) is not None:  # FIML: observed h1 information
             prob, th = st.h1_problem, st.h1_theta
             a1 = 0.5 * prob.hessian(th)
-            sc = prob.casewise_scores(th)[0]
-            b1 = sc.T @ sc / st.n
+            b1 = prob.score_crossprods(th)[0] / st.n
         else:
             a1, b1 = h1_information(st, fit.meanstructure)
         out.append((np.trace(np.linalg.solve(a1, b1)), a1.shape[0]))
@@ -51,11 +49,11 @@ def _traces_h1(fit):
 
 
 def _trace_h0(problem: Problem, theta, info_obs_unit) -> float:
-    scores = problem.casewise_scores(theta)
+    cross = problem.score_crossprods(theta)
     e_inv = np.linalg.inv(info_obs_unit)
     total = 0.0
-    for w, s, st in zip(problem.weights, scores, problem.stats):
-        b0 = s.T @ s / st.n
+    for w, s, st in zip(problem.weights, cross, problem.stats):
+        b0 = s / st.n
         total += w * np.sum(b0 * e_inv.T)
     return total
 
