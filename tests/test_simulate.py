@@ -249,3 +249,24 @@ def test_bad_configs_raise_config_errors(config):
         with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as fh:
             fh.write("[population\n")
         load_config(fh.name)
+
+
+def test_simulation_survey_on_the_default_instrument():
+    """The default instrument end to end: every item generated, read_survey validates the raw
+    data and reverse-codes loy_switch; the published banking cells are calibrated on it too."""
+    import connection as cx
+
+    sim = simulate(CONFIG, n=800, seed=12)
+    inst = cx.instruments.default()
+    assert set(inst.item_ids()) <= set(sim.data.columns)
+    survey = sim.survey()
+    assert isinstance(survey, cx.Survey)
+    assert survey.n == 800 and len(survey.exclusions) == 0
+    raw = sim.data.set_index("respondent_id")["loy_switch"]
+    recoded = survey.data.set_index("respondent_id")["loy_switch"]
+    assert ((raw + recoded) == 6).all()
+    table = sim.population.calibration_table()
+    assert np.allclose(table["population"], table["published"])
+    truth = sim.truth
+    assert set(truth) == {"latent_means", "latent_correlations", "items", "structural", "cells"}
+    assert set(truth["items"]["item"]) == set(inst.item_ids())
