@@ -634,21 +634,22 @@ def _md_table(header, cells, numeric, caption_md) -> str:
     return "\n".join(lines) + "\n\n: " + " ".join(caption_md.split()) + "\n"
 
 
-def _run_figure_script(name: str, out: Path, results: Results, where: str) -> Path | None:
+def _run_figure_script(name: str, out: Path, results: Results, where: str,
+                       scripts: Path = FIGURE_SCRIPTS) -> Path | None:
     """Run ``paper/figures/<name>.py`` (``INPUTS`` = list of "study:relative/path"; ``make(paths)``)."""
     import importlib.util
 
-    script = FIGURE_SCRIPTS / f"{name}.py"
+    script = scripts / f"{name}.py"
     if not script.exists():
         results.errors.append(f"{where}: figure script {script} does not exist")
         return None
     spec = importlib.util.spec_from_file_location(f"paper_figure_{name}", script)
     module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(FIGURE_SCRIPTS))  # scripts share helpers in paper/figures/_common.py
+    sys.path.insert(0, str(scripts))  # scripts share helpers in paper/figures/_common.py
     try:
         spec.loader.exec_module(module)
     finally:
-        sys.path.remove(str(FIGURE_SCRIPTS))
+        sys.path.remove(str(scripts))
     paths = {}
     for item in getattr(module, "INPUTS", []):
         study, _, rel = item.partition(":")
@@ -664,7 +665,7 @@ def _run_figure_script(name: str, out: Path, results: Results, where: str) -> Pa
     stem = out / "figures" / f"script-{name}"
     written = save_figure(fig, stem)
     results.used_files[f"@script/{name}.py"] = sha256_file(script)
-    common = FIGURE_SCRIPTS / "_common.py"
+    common = scripts / "_common.py"
     if common.exists():
         results.used_files["@script/_common.py"] = sha256_file(common)
     return written[0].with_suffix("")
@@ -695,7 +696,8 @@ def _pdf_tools() -> tuple[str, str] | None:
 
 def build(results_dir: str | os.PathLike = DEFAULT_RESULTS, out_dir: str | os.PathLike = DEFAULT_OUT,
           source: str | os.PathLike = DEFAULT_SOURCE, *, pdf: bool | None = None,
-          draft: bool = False, strict_config: bool = True, verbose: bool = True) -> Built:
+          draft: bool = False, strict_config: bool = True, verbose: bool = True,
+          figure_scripts: str | os.PathLike = FIGURE_SCRIPTS) -> Built:
     """Build the paper; raise :class:`PaperBuildError` listing every missing or stale input."""
     import mistune
 
@@ -753,7 +755,7 @@ def build(results_dir: str | os.PathLike = DEFAULT_RESULTS, out_dir: str | os.Pa
             continue
         if part.kind == "figure":
             if study == "script":
-                stem = _run_figure_script(name, out, results, where)
+                stem = _run_figure_script(name, out, results, where, Path(figure_scripts))
                 png = None if stem is None else stem.with_suffix(".png")
                 vector = None if stem is None else stem.with_suffix(".pdf")
             else:
@@ -845,6 +847,7 @@ def build(results_dir: str | os.PathLike = DEFAULT_RESULTS, out_dir: str | os.Pa
                          {"path": _rel(results.bibliography_path),
                           "sha256": sha256_file(results.bibliography_path)}),
         "results_dir": str(results.root),
+        "figure_scripts": str(Path(figure_scripts).resolve()),
         "numbers": dict(sorted(results.used_numbers.items())),
         "manifest_values": dict(sorted(results.used_manifest.items())),
         "files": dict(sorted(results.used_files.items())),
@@ -941,7 +944,7 @@ def check(out_dir: str | os.PathLike = DEFAULT_OUT, results_dir: str | os.PathLi
     problems = []
     for rel, digest in prov["files"].items():
         if rel.startswith("@script/"):
-            path = FIGURE_SCRIPTS / rel[len("@script/"):]
+            path = Path(prov.get("figure_scripts", FIGURE_SCRIPTS)) / rel[len("@script/"):]
         else:
             path = root / rel
         if not path.exists():

@@ -212,6 +212,38 @@ def test_stale_config_is_detected(tmp_path):
     assert any("stale" in w for w in built.warnings)
 
 
+SCRIPT = """
+import pandas as pd
+from connection import plots
+
+INPUTS = ["toy:tables/calibration.csv"]
+
+
+def make(paths):
+    table = pd.read_csv(paths[INPUTS[0]])
+    fig, ax = plots.new_figure()
+    ax.barh(table["group"], table["sample"])
+    return fig
+"""
+
+
+def test_a_figure_script_draws_from_study_tables_and_is_tracked(toy, tmp_path):
+    results, source, out = toy
+    scripts = tmp_path / "figscripts"
+    scripts.mkdir()
+    (scripts / "bars.py").write_text(SCRIPT)
+    source.write_text(MANUSCRIPT + "\n::: figure script:bars {#fig-bars}\nBars.\n:::\n")
+    built = pb.build(results, out, source, pdf=False, verbose=False, figure_scripts=scripts)
+    prov = json.loads(built.provenance.read_text())
+    assert "toy/tables/calibration.csv" in prov["files"] and "@script/bars.py" in prov["files"]
+    assert (out / "figures" / "script-bars.png").exists()
+    assert (out / "figures" / "script-bars.pdf").exists()
+    assert "Figure 2." in built.html.read_text()
+    assert pb.check(out, results, source) == []
+    (scripts / "bars.py").write_text(SCRIPT.replace("barh", "bar"))
+    assert any("bars.py changed" in p for p in pb.check(out, results, source))
+
+
 def test_draft_mode_marks_missing_inputs(toy):
     results, source, out = toy
     source.write_text(MANUSCRIPT.replace("toy:n }}", "toy:nope }}"))
@@ -341,7 +373,12 @@ def test_the_manuscript_builds_from_the_studies_and_cites_only_what_they_wrote(f
         for part in key.split("."):
             node = node[int(part)] if isinstance(node, list) else node[part]
         assert node == value, cited
+    scripts = {rel for rel in prov["files"] if rel.startswith("@script/")}
+    for rel in scripts:  # figure scripts of the paper: recorded by their own hash
+        assert sha256_file(ROOT / "paper" / "figures" / rel.split("/", 1)[1]) == prov["files"][rel]
     for rel, digest in prov["files"].items():
+        if rel in scripts:
+            continue
         manifest = json.loads((fast_results / rel.split("/")[0] / "manifest.json").read_text())
         assert manifest["outputs"][rel.split("/", 1)[1]] == digest, rel
         assert sha256_file(fast_results / rel) == digest
