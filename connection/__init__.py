@@ -28,6 +28,8 @@ _LAZY = {
     "instruments": "connection.instruments",
     "read_survey": "connection.data",
     "Survey": "connection.data",
+    "check_survey": "connection.data",
+    "Scale": "connection.instrument",
     # latent-variable engine
     "cfa": "connection.sem",
     "sem": "connection.sem",
