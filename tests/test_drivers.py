@@ -439,3 +439,17 @@ def test_separation_warns_and_counts_failed_replicates():
         res = drivers(df, ["y"], model="logit", n_boot=20, seed=1, progress=False)
     assert not res.models["converged"].iloc[0]
     assert res.differences["n_failed"].iloc[0] == 20
+
+
+def test_logit_delta_and_dominance_use_mcfadden_by_hand():
+    df = simulate(1500, seed=37)
+    res = drivers(df, ["top_box"], model="logit", controls=["age"], n_boot=0)
+    def pr2(cols):
+        return sm.Logit(df.top_box.to_numpy(), sm.add_constant(df[cols].to_numpy())).fit(disp=0).prsquared
+    r2 = {"full": pr2(["connection", "satisfaction", "age"]), "c": pr2(["connection", "age"]),
+          "s": pr2(["satisfaction", "age"]), "base": pr2(["age"])}
+    t = res.table.set_index("term")
+    assert t.loc["connection", "delta_r2"] == pytest.approx(r2["full"] - r2["s"], abs=1e-7)
+    gd_s = 0.5 * ((r2["s"] - r2["base"]) + (r2["full"] - r2["c"]))
+    assert t.loc["satisfaction", "general_dominance"] == pytest.approx(gd_s, abs=1e-7)
+    assert res.models["r2_controls"].iloc[0] == pytest.approx(r2["base"], abs=1e-7)
