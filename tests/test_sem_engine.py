@@ -287,3 +287,10 @@ def test_predict_new_data_and_missing_rows(hs):
     np.testing.assert_allclose(scores.iloc[1:].to_numpy(), full.iloc[1:].to_numpy())
     assert np.isfinite(scores.iloc[0]).all()
     assert not np.allclose(scores.iloc[0], full.iloc[0])
+
+
+def test_impossible_fixed_values_raise_estimation_error(hs):
+    from connection.errors import EstimationError
+
+    with pytest.raises(EstimationError, match="positive definite"):
+        cs.cfa("f =~ x1 + x2 + x3\nx1 ~~ -50*x1", hs)

@@ -25,7 +25,7 @@ from connection.sem import measures
 from connection.sem.estimate import GroupStats, Moments, Problem, fisher_scoring
 from connection.sem.model import ModelStructure, second_order_term
 from connection.sem.partable import ParameterTable, build_table, model_variables
-from connection.sem.start import start_values
+from connection.sem.start import simple_start, start_values
 from connection.sem.syntax import evaluate_expression, parse_expression
 
 __all__ = ["cfa", "sem", "Fit", "parse_model"]
@@ -412,6 +412,12 @@ class Fit:
             problem = Problem(moments, gstats, struct.npar, ms)
         self._problem = problem
         theta0 = start_values(struct, gstats, fixed, user_start)
+        if struct.npar and not np.isfinite(problem.objective(theta0)):
+            theta0 = simple_start(struct, gstats, fixed, user_start)
+            if not np.isfinite(problem.objective(theta0)):
+                raise EstimationError(
+                    "no starting values give a positive definite implied covariance matrix",
+                    hint="check fixed values in the model text, or give start= values")
         if struct.npar == 0:
             theta, converged, iterations, message = theta0, True, 0, "no free parameters"
         else:
@@ -437,6 +443,16 @@ class Fit:
         # information and standard errors
         vcov = np.full((q, q), np.nan)
         self._identified = True
+        try:
+            vcov = self._vcov(problem, theta, q, n)
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+            vcov = np.full((q, q), np.nan)
+            self._identified = False
+        self.vcov = vcov
+        self._finish_tables(vcov)
+
+    def _vcov(self, problem, theta, q, n):
+        vcov = np.full((q, q), np.nan)
         if q:
             _, info = problem.gradient_and_information(theta)
             self._expected_info = info
@@ -466,7 +482,11 @@ class Fit:
                 vcov = a_inv @ b @ a_inv / n
             else:
                 vcov = a_inv / n
-        self.vcov = vcov
+        return vcov
+
+    def _finish_tables(self, vcov):
+        struct, theta = self._struct, self._theta
+        q = struct.npar
         se_theta = np.sqrt(np.clip(np.diag(vcov), 0, None)) if q else np.zeros(0)
         cols = _columns(self._pt)
         est = np.full(len(cols["op"]), np.nan)

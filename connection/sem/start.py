@@ -6,7 +6,7 @@ import numpy as np
 
 from connection.sem.model import ModelStructure
 
-__all__ = ["start_values"]
+__all__ = ["start_values", "simple_start"]
 
 
 def _one_factor(cov: np.ndarray) -> np.ndarray:
@@ -142,4 +142,26 @@ def start_values(struct: ModelStructure, stats, fixed: np.ndarray, user_start: n
             theta[k] += start[row]
             counts[k] += 1
     theta = np.where(counts > 0, theta / np.maximum(counts, 1), 0.0)
+    return theta
+
+
+def simple_start(struct: ModelStructure, stats, fixed: np.ndarray, user_start: np.ndarray):
+    """lavaan's "simple" starting values: loadings 1, residual variances half the observed
+    variances, latent variances 0.05, covariances and regressions 0, intercepts the means."""
+    start = np.zeros(len(struct.mat))
+    for g, st in enumerate(stats):
+        blk = struct.blocks[g]
+        start[blk["L"][0]] = 1.0
+        sel, i, j, _ = blk["T"]
+        start[sel] = np.where(i == j, 0.5 * np.diag(st.cov)[i], 0.0)
+        sel, i, j, _ = blk["P"]
+        start[sel] = np.where(i == j, 0.05, 0.0)
+        sel, i, _, _ = blk["nu"]
+        start[sel] = st.mean[i]
+    ok = np.isfinite(user_start)
+    start[ok] = user_start[ok]
+    theta = np.zeros(struct.npar)
+    for row, k in enumerate(struct.free):
+        if k >= 0:
+            theta[k] = start[row]
     return theta
