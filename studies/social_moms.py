@@ -93,6 +93,8 @@ def run(argv: list[str] | None = None) -> dict:
     gcol, ccol = pop_cfg["group_column"], pop_cfg["category_column"]
     margin = float(st["equivalence_margin"])
     do_sensitivity = not real and not args.no_sensitivity
+    # bootstrap progress bars: tqdm when the terminal is interactive, none with --quiet
+    bars = False if args.quiet else None
 
     steps = 10 + (0 if real else 2) + (1 if do_sensitivity else 0)
     study = Study(st["name"], out, seed=seed, config=cfg, config_path=cfg_path,
@@ -165,14 +167,23 @@ def run(argv: list[str] | None = None) -> dict:
             study.number(f"n.{getattr(r, ccol)}.{getattr(r, gcol)}", int(r.n))
         categories = list(dict.fromkeys(frame[ccol]))
         groups = list(dict.fromkeys(frame[gcol]))
+        lacking = [c for c in DRIVERS if c not in instrument.constructs]
+        if lacking:
+            from connection.errors import ConfigError
+
+            raise ConfigError("the study needs the instrument's connection and satisfaction "
+                              "constructs", column=lacking[0],
+                              file=str(args.instrument) if args.instrument else None,
+                              expected="constructs named 'connection' and 'satisfaction'")
+        outcomes = [o for o in OUTCOMES if o in frame.columns]
 
     # ------------------------------------------------------------------ reliability
     with study.step(f"reliability and discriminant validity ({n_boot} bootstrap replicates)"):
-        rel = cx.reliability(survey, n_boot=n_boot, seed=seeds["reliability"], progress=False)
+        rel = cx.reliability(survey, n_boot=n_boot, seed=seeds["reliability"], progress=bars)
         study.table("reliability", rel)
         multi = {c: instrument.item_ids(c) for c in instrument.constructs
                  if len(instrument.item_ids(c)) >= 2}
-        ht = cx.htmt(survey.data, multi, n_boot=n_boot, seed=seeds["htmt"], progress=False)
+        ht = cx.htmt(survey.data, multi, n_boot=n_boot, seed=seeds["htmt"], progress=bars)
         study.table("htmt", ht)
         for r in rel.itertuples():
             for k in ("alpha", "omega", "cr", "ave"):
@@ -242,8 +253,8 @@ def run(argv: list[str] | None = None) -> dict:
     with study.step(f"drivers: connection vs satisfaction by cell ({n_boot} bootstrap replicates)"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=FutureWarning)
-            drv = cx.drivers(frame, list(OUTCOMES), list(DRIVERS), by="cell", n_boot=n_boot,
-                             seed=seeds["drivers"], progress=False)
+            drv = cx.drivers(frame, outcomes, list(DRIVERS), by="cell", n_boot=n_boot,
+                             seed=seeds["drivers"], progress=bars)
         study.table("drivers_observed", drv.table)
         study.table("drivers_differences", drv.differences)
         study.table("drivers_interactions", drv.interactions)
@@ -252,7 +263,7 @@ def run(argv: list[str] | None = None) -> dict:
         units = [(c, None) for c in categories] + [(c, g) for c in categories for g in groups]
         for c, g in units:
             sub = frame[(frame[ccol] == c) & ((frame[gcol] == g) if g is not None else True)]
-            res = cx.drivers(sub, list(OUTCOMES), list(DRIVERS), n_boot=0, latent=latent_map,
+            res = cx.drivers(sub, outcomes, list(DRIVERS), n_boot=0, latent=latent_map,
                              progress=False)
             lat = res.latent.copy()
             lat.insert(0, "group", g if g is not None else "all")
@@ -285,10 +296,10 @@ def run(argv: list[str] | None = None) -> dict:
         if spend in frame.columns:
             val = cx.value_ratio(frame, spend, "value_segment", "fully_connected",
                                  "highly_satisfied", n_boot=n_boot, seed=seeds["value"],
-                                 progress=False)
+                                 progress=bars)
             val_cat = cx.value_ratio(frame, spend, "value_segment", "fully_connected",
                                      "highly_satisfied", by=ccol, n_boot=n_boot,
-                                     seed=seeds["value"], progress=False)
+                                     seed=seeds["value"], progress=bars)
             study.table("value_ratio", pd.concat([val, val_cat], ignore_index=True))
             main = val[val["method"] == "bootstrap_percentile"] if n_boot else val[
                 val["method"] == "delta_log"]
