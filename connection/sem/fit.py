@@ -12,6 +12,7 @@ from scipy import stats
 
 from connection.errors import (
     ConvergenceWarning,
+    EstimationError,
     ExclusionWarning,
     GroupError,
     HeywoodCaseWarning,
