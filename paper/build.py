@@ -782,9 +782,10 @@ def build(results_dir: str | os.PathLike = DEFAULT_RESULTS, out_dir: str | os.Pa
                 f'<img src="data:image/png;base64,{encoded}" alt="{alt}">\n'
                 f"<figcaption><strong>{label}</strong> {inline_html(caption)}</figcaption>\n"
                 "</figure>\n")
-            tex_width = "100%" if width == "page" else "62%"
+            # natural size (a column figure is drawn 3.5 in wide); pandoc shrinks wider ones to
+            # the text width, so figure text stays at the size it was drawn
             md_parts.append(f"![{' '.join(caption.split())}](figures/{local.with_suffix('.pdf').name})"
-                            f"{{width={tex_width}}}\n")
+                            "\n")
         else:
             path = results.file(study, f"tables/{name}.csv")
             if path is None:

@@ -46,3 +46,13 @@ def cell_label(cell: str) -> str:
     """"banking / social_media_moms" -> "Banking, social-media moms"."""
     category, _, group = str(cell).partition(" / ")
     return f"{CATEGORY_LABEL.get(category, category)}, {GROUP_LABEL.get(group, group).lower()}"
+
+
+def legend_on_top(fig, handles, labels, *, ncol: int, gap: float = 0.08, **kwargs):
+    """A figure legend just above the axes, with no empty band between them."""
+    top = max(ax.get_position().y1 for ax in fig.axes)
+    titled = any(ax.get_title(loc="left") or ax.get_title() for ax in fig.axes)
+    y = top + (0.22 if titled else gap) / fig.get_figheight()
+    kwargs = {"frameon": False, "handletextpad": 0.3, "columnspacing": 1.0, **kwargs}
+    return fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, y), ncol=ncol,
+                      **kwargs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from _common import GROUP_COLOUR, label
+from _common import GROUP_COLOUR, label, legend_on_top
 
 from connection import plots
 
@@ -34,8 +34,7 @@ def make(paths):
         plt_marker("o", "white", plots.PALETTE["neutral"], "published (Motista 2011)"),
         plt_marker("o", plots.PALETTE["neutral"], plots.PALETTE["neutral"], "study sample", 3),
     ]
-    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.55, 1.0), ncol=2,
-               frameon=False, handletextpad=0.3, columnspacing=1.0)
+    legend_on_top(fig, handles, [h.get_label() for h in handles], ncol=2)
     return fig
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from _common import TERM_COLOUR, cell_label, label
+from _common import TERM_COLOUR, cell_label, label, legend_on_top
 
 from connection import plots
 
@@ -42,7 +42,6 @@ def make(paths):
     axes[0].set_yticks(np.arange(len(cells)), [cell_label(c) for c in cells])
     axes[0].set_ylim(len(cells) - 0.5, -0.5)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4,
-               frameon=False, columnspacing=1.2)
     fig.tight_layout(w_pad=1.0)
+    legend_on_top(fig, handles, labels, ncol=4, columnspacing=1.4)
     return fig

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from _common import CATEGORY_COLOUR, CATEGORY_LABEL, label
+from _common import CATEGORY_COLOUR, CATEGORY_LABEL, label, legend_on_top
 
 from connection import plots
 
@@ -42,7 +42,7 @@ def make(paths):
     ax.text(0, -0.62, f"equivalence margin \u00b1{margin:g} SD", ha="center", va="bottom",
             fontsize=6.5, color=plots.PALETTE["neutral"])
     ax.set_ylim(len(variables) - 0.5, -0.75)
-    fig.legend(loc="lower center", bbox_to_anchor=(0.55, 1.0), ncol=len(categories),
-               frameon=False, handletextpad=0.2, columnspacing=1.0,
-               title="filled: equivalent; open: equivalence not shown", title_fontsize=6.5)
+    handles, labels = ax.get_legend_handles_labels()
+    legend_on_top(fig, handles, labels, ncol=len(categories), gap=0.05,
+                  title="filled: equivalent; open: equivalence not shown", title_fontsize=6.5)
     return fig

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from _common import legend_on_top
 
 from connection import plots
 
@@ -44,6 +45,5 @@ def make(paths):
     handles.append(Line2D([], [], marker="s", ls="", mfc="white", color=plots.PALETTE["neutral"],
                           ms=3))
     labels.append("Monte Carlo check")
-    fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.55, 1.0), ncol=2,
-               frameon=False, columnspacing=1.0)
+    legend_on_top(fig, handles, labels, ncol=2)
     return fig

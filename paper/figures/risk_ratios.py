@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from _common import CATEGORY_COLOUR, CATEGORY_LABEL, label
+from _common import CATEGORY_COLOUR, CATEGORY_LABEL, label, legend_on_top
 from matplotlib.ticker import NullLocator
 
 from connection import plots
@@ -53,6 +53,5 @@ def make(paths):
         ax.set_xlim(0.9, hi * 1.15)
     axes[-1, 0].set_xlabel("risk ratio, connected vs not connected\n(95% CI, log scale)")
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.995),
-               ncol=len(labels), frameon=False, handletextpad=0.2, columnspacing=0.9)
+    legend_on_top(fig, handles, labels, ncol=len(labels))
     return fig
