@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "studies" / "social_moms.py"
-SMALL = ["--n", "1600", "--n-boot", "20", "--quiet"]
+SMALL = ["--n", "1200", "--n-boot", "20", "--quiet"]
 
 
 def _load():
@@ -86,12 +86,12 @@ def test_calibration_table_and_published_numbers(two_runs):
     assert list(cal.columns) == ["category", "group", "item", "published", "population", "sample"]
     assert len(cal) == 14
     assert np.allclose(cal["population"], cal["published"], atol=1e-9)
-    # 400 respondents per cell: sampling SE up to 2.5 points; a broken sampler would be far off
+    # 300 respondents per cell: sampling SE up to 2.9 points; a broken sampler would be far off
     assert (cal["sample"] - cal["published"]).abs().max() < 10
     numbers = json.loads((a / "numbers.json").read_text())
     assert numbers["published"]["banking"]["social_media_moms"]["ec_belong"] == 37
     assert numbers["published"]["banking"]["other_moms"]["sat_overall"] == 53
-    assert numbers["n"]["total"] == 1600
+    assert numbers["n"]["total"] == 1200
     assert numbers["mode"] == "simulation"
 
 
