@@ -523,6 +523,43 @@ class ConnectionIndex:
                               rows=[exc.lineno]) from exc
         return cls.from_dict(d, source=str(p))
 
+    def weights_frame(self) -> pd.DataFrame:
+        """Tidy table of the scoring rule: ``item weight calibration_mean item_min item_max
+        loading_std`` (``loading_std``: the item's standardized loading on the construct, NaN for
+        items that load on a facet or another factor)."""
+        self._check_fitted()
+        return pd.DataFrame({"item": self.items_, "weight": self.weights_,
+                             "calibration_mean": self.means_, "item_min": self.item_min_,
+                             "item_max": self.item_max_,
+                             "loading_std": [self.loadings_.get(i, np.nan) for i in self.items_]})
+
+    def summary(self) -> str:
+        """The scoring rule, the calibration fit and the segment rule, as text."""
+        self._check_fitted()
+        fm = ", ".join(f"{k} {v:.4g}" for k, v in self.fit_measures_.items())
+        lines = [repr(self), f"model: {self.model_.strip()}" if self.model_ else "",
+                 f"calibration fit: {fm}" if fm else "",
+                 f"scaling: {self.scaling} (score range {self.score_min_:.4g} to "
+                 f"{self.score_max_:.4g} maps to 0-100)" if self.scaling == "range" else
+                 f"scaling: zscore (50 + 10 z; calibration score mean {self.score_mean_:.4g}, "
+                 f"SD {self.score_sd_:.4g})",
+                 self.weights_frame().to_string(index=False, float_format=lambda v: f"{v:.4g}")]
+        if self.rule_ is not None:
+            lines.append("segments (our rule):")
+            lines += [f"  {k}: {v}" for k, v in self.rule_.describe().items()]
+        return "\n".join(line for line in lines if line)
+
+    def _repr_html_(self) -> str:
+        if not hasattr(self, "weights_"):
+            return f"<p>{repr(self)}</p>"
+        rule = ""
+        if self.rule_ is not None:
+            rule = "<p>Segments (our rule):</p><ul>" + "".join(
+                f"<li><b>{k}</b>: {v}</li>" for k, v in self.rule_.describe().items()) + "</ul>"
+        return (f"<p><b>{repr(self)}</b></p>"
+                + self.weights_frame().to_html(index=False, float_format=lambda v: f"{v:.4g}")
+                + rule)
+
     def __repr__(self) -> str:
         state = (f"fitted on {self.n_calibration_} rows, {len(self.items_)} items"
                  if hasattr(self, "weights_") else "not fitted")

@@ -284,3 +284,17 @@ def test_one_factor_scores_match_lavpredict(attachment, method, column):
     ref = pd.read_csv(REF / "index" / "attachment_onefactor_scores.csv")
     ci = ConnectionIndex(instruments.default(), "attachment", method=method, segments=None).fit(attachment)
     assert ci.transform(attachment)["score"].to_numpy() == pytest.approx(ref[column].to_numpy(), abs=1e-5)
+
+
+def test_summary_weights_frame_and_html():
+    df, _ = survey(400, seed=12)
+    ci = ConnectionIndex(instruments.default()).fit(df)
+    w = ci.weights_frame()
+    assert list(w.columns) == ["item", "weight", "calibration_mean", "item_min", "item_max",
+                               "loading_std"]
+    assert w["weight"].to_numpy() == pytest.approx(ci.weights_)
+    assert (w["weight"] > 0).all() and w["loading_std"].between(0.3, 0.95).all()
+    text = ci.summary()
+    assert "fully_connected: index >= 75" in text and "cfi" in text
+    assert "<table" in ci._repr_html_()
+    assert "not fitted" in ConnectionIndex()._repr_html_()
