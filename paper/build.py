@@ -886,7 +886,9 @@ def _colophon(results: Results) -> str:
         git = manifest.get("git") or {}
         commit = (git.get("commit") or "unknown")[:10]
         dirty = " (uncommitted changes)" if git.get("dirty") else ""
-        lines.append(f"- `results/{study}`: seed {manifest.get('seed')}, code at commit "
+        seed = manifest.get("seed")
+        seed_text = "no random numbers" if seed is None else f"seed {seed}"
+        lines.append(f"- `results/{study}`: {seed_text}, code at commit "
                      f"`{commit}`{dirty}, configuration sha256 "
                      f"`{str(manifest.get('config_sha256'))[:12]}`.")
     lines.append("")
