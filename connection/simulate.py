@@ -193,6 +193,29 @@ def _corr_matrix(spec: Mapping, where: str) -> np.ndarray:
     return corr
 
 
+_POPULATION_KEYS = ("groups", "categories", "group_column", "category_column", "id_column",
+                    "spend_column", "cell_shares", "constructs", "means", "correlations",
+                    "correlations_by_cell", "loadings", "thresholds", "outcomes", "spend",
+                    "threshold_shifts", "items")
+_CALIBRATION_KEYS = ("source", "agree_min", "satisfied_min", "mean_loading",
+                     "satisfaction_loading", "targets")
+_OUTCOME_KEYS = ("connection", "satisfaction", "group_interaction", "category_interaction")
+_SPEND_KEYS = ("median", "connection", "satisfaction", "sd")
+_THRESHOLD_KEYS = ("span", "items", "follow_calibrated")
+
+
+def _check_keys(table: Mapping, allowed: Sequence[str], where: str) -> None:
+    """Refuse unknown keys (a typo would otherwise be ignored silently)."""
+    import difflib
+
+    unknown = [k for k in table if k not in allowed]
+    if unknown:
+        close = difflib.get_close_matches(str(unknown[0]), allowed, n=1)
+        raise ConfigError("unknown key in the population config", column=where,
+                          values=unknown, expected="one of " + ", ".join(allowed),
+                          hint=f"Did you mean {close[0]!r}?" if close else None)
+
+
 def _merge_corr(base: Mapping, override: Mapping | None) -> dict:
     out = {a: dict(v) for a, v in base.items()}
     for a, inner in (override or {}).items():
@@ -290,6 +313,18 @@ class Population:
             {"connection": {"satisfaction": 0.4}}}`` for a sensitivity run).
         """
         config = _deep_merge(dict(config), overrides or {})
+        _check_keys(config, _POPULATION_KEYS, "population")
+        _check_keys(calibration or {}, _CALIBRATION_KEYS, "calibration")
+        _check_keys(config.get("spend", {}), _SPEND_KEYS, "population.spend")
+        _check_keys(config.get("thresholds", {}), _THRESHOLD_KEYS, "population.thresholds")
+        _check_keys(config.get("outcomes", {}), OUTCOMES, "population.outcomes")
+        for name, spec in config.get("outcomes", {}).items():
+            _check_keys(spec, _OUTCOME_KEYS, f"population.outcomes.{name}")
+        for cat in list(config.get("means", {})) + list(config.get("cell_shares", {})):
+            if cat not in config.get("categories", ()):
+                raise ConfigError("means or cell shares for a category that is not in "
+                                  "population.categories", column="population", values=[cat],
+                                  expected=", ".join(map(str, config.get("categories", ()))))
         groups = tuple(str(g) for g in config.get("groups", ()))
         categories = tuple(str(c) for c in config.get("categories", ()))
         if len(groups) < 1 or len(categories) < 1:

@@ -270,3 +270,44 @@ def test_simulation_survey_on_the_default_instrument():
     truth = sim.truth
     assert set(truth) == {"latent_means", "latent_correlations", "items", "structural", "cells"}
     assert set(truth["items"]["item"]) == set(inst.item_ids())
+
+
+def test_typos_in_the_config_are_refused(config):
+    with pytest.raises(ConfigError, match="Did you mean 'outcomes'"):
+        Population.from_config({**config["population"], "outcome": {}}, items=ITEMS,
+                               calibration=config["calibration"])
+    with pytest.raises(ConfigError, match="group_interaction"):
+        Population.from_config(config["population"], items=ITEMS, calibration=config["calibration"],
+                               overrides={"outcomes": {"advocacy": {"group_interation": 0.1}}})
+    with pytest.raises(ConfigError, match="mean_loading"):
+        Population.from_config(config["population"], items=ITEMS,
+                               calibration={**config["calibration"], "mean_loadings": 0.7})
+    with pytest.raises(ConfigError, match="ebooks"):
+        Population.from_config(config["population"], items=ITEMS, calibration=config["calibration"],
+                               overrides={"means": {"ebooks": {}}})
+
+
+def test_cell_specific_correlations_and_threshold_shifts(config):
+    """correlations_by_cell changes one cell only; a threshold shift moves one item in one cell,
+    and the closed-form percentage follows it (checked against a large sample)."""
+    pop = Population.from_config(
+        config["population"], items=ITEMS, calibration=config["calibration"], overrides={
+            "correlations_by_cell": {"ereaders": {"other_moms": {
+                "connection": {"satisfaction": 0.5}}}},
+            "threshold_shifts": {"ec_closer": {"ereaders": {"social_media_moms": 0.4}}}})
+    corr = pop.truth()["latent_correlations"]
+    cs = corr[(corr["lhs"] == "connection") & (corr["rhs"] == "satisfaction")].set_index(
+        ["category", "group"])["value"]
+    assert cs[("ereaders", "other_moms")] == 0.5
+    assert cs[("banking", "other_moms")] == 0.05
+    shifted = pop.percent("ec_closer", 4, ("ereaders", "social_media_moms"))
+    unshifted = pop.percent("ec_closer", 4, ("banking", "social_media_moms"))
+    assert shifted < unshifted - 10   # 0.4 SD higher thresholds: far fewer agree
+    sim = pop.simulate(160_000, seed=8)
+    d = sim.data
+    cell = d[(d["category"] == "ereaders") & (d["group"] == "social_media_moms")]
+    assert percent_at_or_above(cell["ec_closer"], 4) == pytest.approx(shifted, abs=0.8)
+    lat = sim.latent[(sim.latent["category"] == "ereaders") & (sim.latent["group"] == "other_moms")]
+    assert np.corrcoef(lat["connection"], lat["satisfaction"])[0, 1] == pytest.approx(0.5, abs=0.02)
+    # the calibration (banking) is untouched by either change
+    assert np.allclose(pop.calibration_table()["population"], pop.calibration_table()["published"])
