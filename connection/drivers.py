@@ -117,7 +117,8 @@ DIFFERENCE_COLUMNS = [
 """Columns of :attr:`DriversResult.differences`: ``beta(first driver) - beta(second driver)``;
 ``se``/``statistic``/``pvalue``/``wald_ci_*`` from the robust covariance; ``ci_lower``/``ci_upper``
 the bootstrap percentile interval (NaN when ``n_boot=0``); ``resampled`` is ``"respondents"`` or
-``"clusters"``."""
+``"clusters"``. The Wald SE treats the standardizing SDs as fixed; the bootstrap re-standardizes
+every replicate and so carries that uncertainty too (prefer it for the headline interval)."""
 
 MODEL_COLUMNS = ["outcome", "model", "by", "group", "n", "n_excluded", "r2", "r2_type",
                  "r2_controls", "n_clusters", "cov_type", "converged"]
