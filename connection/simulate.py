@@ -812,7 +812,9 @@ def simulate(config: Population | Mapping | str | os.PathLike, n: int, seed: Any
 
 def composite_scores(data: pd.DataFrame, items: pd.DataFrame,
                      constructs: Sequence[str] | None = None) -> pd.DataFrame:
-    """Mean of each construct's items, reverse-keyed items reversed (``min + max - x``).
+    """POMP construct scores: each item rescaled to 0-100 over its scale (reverse-keyed items
+    reversed), then averaged; the same scores as ``Survey.scores(method="pomp")``, so items on
+    different scales (recommend 0-10, agreement 1-5) weigh the same.
 
     ``items`` is :attr:`Population.items` (item construct min max reverse ...).
     """
@@ -823,7 +825,8 @@ def composite_scores(data: pd.DataFrame, items: pd.DataFrame,
         cols = []
         for row in rows.itertuples():
             x = data[row.item].to_numpy(dtype=float)
-            cols.append(row.min + row.max - x if row.reverse else x)
+            x = row.min + row.max - x if row.reverse else x
+            cols.append(100.0 * (x - row.min) / (row.max - row.min))
         out[construct] = np.mean(cols, axis=0)
     return pd.DataFrame(out, index=data.index)
 

@@ -311,3 +311,16 @@ def test_cell_specific_correlations_and_threshold_shifts(config):
     assert np.corrcoef(lat["connection"], lat["satisfaction"])[0, 1] == pytest.approx(0.5, abs=0.02)
     # the calibration (banking) is untouched by either change
     assert np.allclose(pop.calibration_table()["population"], pop.calibration_table()["published"])
+
+
+def test_composite_scores_match_the_surveys_pomp_scores():
+    import connection as cx
+    from connection.simulate import composite_scores
+
+    sim = simulate(CONFIG, n=400, seed=21)
+    survey = cx.read_survey(sim.data, cx.instruments.default(), id_column="respondent_id")
+    ours = composite_scores(sim.data, sim.population.items)
+    theirs = survey.scores(method="pomp")
+    for construct in theirs.columns:
+        np.testing.assert_allclose(ours[construct].to_numpy(), theirs[construct].to_numpy(),
+                                   atol=1e-10)
