@@ -184,7 +184,10 @@ def test_under_identified_model_warns(hs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         with pytest.warns(IdentificationWarning, match="not be identified"):
-            cs.cfa("f =~ NA*x1 + x2 + x3", hs)
+            fit = cs.cfa("f =~ NA*x1 + x2 + x3", hs)
+    free = fit.param_table["free"] > 0
+    assert free.sum() == 7
+    assert fit.estimates.loc[free.to_numpy(), "se"].isna().all()  # as lavaan: no SEs
 
 
 def test_warning_classes_can_be_filtered():

@@ -282,7 +282,8 @@ def _aggregate(rows_matrix, k, q):
     return res
 
 
-def _lowrank_core(cov, mean, mo: Moments, meanstructure: bool, hessian: bool):
+def _lowrank_core(cov, mean, mo: Moments, meanstructure: bool, hessian: bool,
+                  aggregate: bool = True):
     """As :func:`hessian_core`, with dSigma_r = a_r b_r' + b_r a_r' (O(p^2 R) work)."""
     a, b, dm, k, q, oh = mo.lowrank
     res = _chol_inverse(mo.sigma)
@@ -308,8 +309,11 @@ def _lowrank_core(cov, mean, mo: Moments, meanstructure: bool, hessian: bool):
         grad_rows -= 2.0 * (dm.T @ r)
         e_mean = 2.0 * (dm.T @ vm)
         info_rows += e_mean
-    grad = grad_rows @ oh
-    info = oh.T @ info_rows @ oh
+    if not aggregate:
+        grad, info = grad_rows, info_rows
+    else:
+        grad = grad_rows @ oh
+        info = oh.T @ info_rows @ oh
     hess = None
     if hessian:
         pa, pb = pm @ a, pm @ b
@@ -322,7 +326,7 @@ def _lowrank_core(cov, mean, mo: Moments, meanstructure: bool, hessian: bool):
             cross = 2.0 * (mva * br[None, :] + mvb * ar[None, :])
             h_rows += e_mean + cross + cross.T
         h_rows = 0.5 * (h_rows + h_rows.T)
-        hess = oh.T @ h_rows @ oh
+        hess = oh.T @ h_rows @ oh if aggregate else h_rows
     return grad, info, hess, w, r
 
 

@@ -449,6 +449,8 @@ class Fit:
         except (np.linalg.LinAlgError, ValueError, FloatingPointError):
             vcov = np.full((q, q), np.nan)
             self._identified = False
+        if not self._identified:  # as lavaan: no standard errors from a singular information
+            vcov = np.full((q, q), np.nan)
         self.vcov = vcov
         self._finish_tables(vcov)
 

@@ -16,7 +16,7 @@ def chisq_pvalue(x2: float, df: float) -> float:
 
 def rmsea(x2, df, n, g=1, c_hat=1.0) -> float:
     """sqrt(max(X2/N/df - c/N, 0)) * sqrt(G) (0 when df == 0)."""
-    if not np.isfinite(x2) or not np.isfinite(df):
+    if not (np.isfinite(x2) and np.isfinite(df) and np.isfinite(c_hat)):
         return np.nan
     if df <= 0:
         return 0.0
@@ -25,8 +25,10 @@ def rmsea(x2, df, n, g=1, c_hat=1.0) -> float:
 
 def rmsea_ci(x2, df, n, g=1, c_hat=1.0, level=0.90) -> tuple[float, float]:
     """Confidence interval from the noncentral chi-square (lavaan's lav_fit_rmsea_ci)."""
-    if not (np.isfinite(x2) and np.isfinite(df)) or df < 1:
-        return (np.nan, np.nan) if not np.isfinite(x2) else (0.0, 0.0)
+    if not (np.isfinite(x2) and np.isfinite(df) and np.isfinite(c_hat) and np.isfinite(n)):
+        return (np.nan, np.nan)
+    if df < 1:
+        return (0.0, 0.0)
     upper_p = 1 - (1 - level) / 2
     lower_p = (1 - level) / 2
 
@@ -48,7 +50,7 @@ def rmsea_ci(x2, df, n, g=1, c_hat=1.0, level=0.90) -> tuple[float, float]:
 
 
 def rmsea_pvalue(x2, df, n, g=1, c_hat=1.0, h0=0.05, close=True) -> float:
-    if not np.isfinite(x2) or df <= 0:
+    if not (np.isfinite(x2) and np.isfinite(df) and np.isfinite(c_hat)) or df <= 0:
         return np.nan
     ncp = (n * df / c_hat * h0**2) / g
     cdf = special.chndtr(x2, df, ncp) if ncp > 0 else special.chdtr(df, x2)

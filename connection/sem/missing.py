@@ -19,6 +19,7 @@ from connection.sem.estimate import (
     GroupStats,
     Moments,
     _chol_inverse,
+    _lowrank_core,
     fisher_scoring,
     hessian_core,
     moment_scores,
@@ -118,16 +119,37 @@ class FimlProblem:
             p = len(mo.mu)
             w_tot = np.zeros((p, p))
             r_tot = np.zeros(p)
+            lowrank = mo.lowrank is not None
+            if lowrank:  # accumulate row-level sums, aggregate into parameters once
+                oh = mo.lowrank[5]
+                R = oh.shape[0]
+                g_rows, e_rows = np.zeros(R), np.zeros((R, R))
+                h_rows = np.zeros((R, R)) if hessian else None
             for pat in st.patterns:
                 o = pat.obs
-                g, e, h, w, r = hessian_core(pat.cov, pat.mean, mo.subset(o), True)
-                f = wg * pat.n / st.n
-                grad += f * g
-                info += f * e
+                f = pat.n / st.n
+                sub = mo.subset(o)
+                if lowrank:
+                    g, e, h, w, r = _lowrank_core(pat.cov, pat.mean, sub, True, hessian,
+                                                  aggregate=False)
+                    g_rows += f * g
+                    e_rows += f * e
+                    if hessian:
+                        h_rows += f * h
+                else:
+                    g, e, h, w, r = hessian_core(pat.cov, pat.mean, sub, True)
+                    grad += wg * f * g
+                    info += wg * f * e
+                    if hessian:
+                        hess += wg * f * h
                 if hessian:
-                    hess += f * h
-                    w_tot[np.ix_(o, o)] += pat.n / st.n * w
-                    r_tot[o] += pat.n / st.n * r
+                    w_tot[np.ix_(o, o)] += f * w
+                    r_tot[o] += f * r
+            if lowrank:
+                grad += wg * (g_rows @ oh)
+                info += wg * (oh.T @ e_rows @ oh)
+                if hessian:
+                    hess += wg * (oh.T @ h_rows @ oh)
             if hessian and mo.second is not None:
                 hess += wg * mo.second(w_tot, r_tot)
         return grad, info, hess
@@ -173,15 +195,26 @@ class FimlProblem:
 
 
 def _saturated_moments(p: int):
+    """theta = (mu, vech Sigma) with its Jacobian in low-rank form (a = e_i, b = c e_j)."""
     rows, cols = np.tril_indices(p)
     nv = len(rows)
-    basis = np.zeros((p + nv, p, p))
-    k = np.arange(nv)
-    basis[p + k, rows, cols] = 1.0
-    basis[p + k, cols, rows] = 1.0
-    dmu = np.zeros((p + nv, p))
-    dmu[np.arange(p), np.arange(p)] = 1.0
-    zero = np.zeros((p + nv, p + nv))
+    q = p + nv
+    eye = np.eye(p)
+    a = np.concatenate([np.zeros((p, p)), eye[:, rows]], axis=1)
+    b = np.concatenate([np.zeros((p, p)), eye[:, cols] * np.where(rows == cols, 0.5, 1.0)],
+                       axis=1)
+    m = np.concatenate([eye, np.zeros((p, nv))], axis=1)
+    lowrank = (a, b, m, np.arange(q), q, np.eye(q))
+    zero = np.zeros((q, q))
+
+    def dense():
+        basis = np.zeros((q, p, p))
+        k = np.arange(nv)
+        basis[p + k, rows, cols] = 1.0
+        basis[p + k, cols, rows] = 1.0
+        dmu = np.zeros((q, p))
+        dmu[np.arange(p), np.arange(p)] = 1.0
+        return basis, dmu
 
     def moments(theta, deriv):
         mu = theta[:p]
@@ -189,7 +222,8 @@ def _saturated_moments(p: int):
         sigma[rows, cols] = theta[p:]
         sigma[cols, rows] = theta[p:]
         if deriv:
-            return [Moments(sigma, mu, basis, dmu, lambda w, r: zero)]
+            return [Moments(sigma, mu, second=lambda w, r: zero, lowrank=lowrank,
+                            dense_fn=dense)]
         return [Moments(sigma, mu)]
 
     return moments, rows, cols
@@ -203,9 +237,13 @@ def fiml_group_stats(x: np.ndarray) -> FimlStats:
     var0 = np.nanvar(x, axis=0)
     st = FimlStats(n=n, mean=mean0, cov=np.diag(var0), data=None, patterns=pats)
     moments, rows, cols = _saturated_moments(p)
-    theta0 = np.concatenate([mean0, np.diag(var0)[rows, cols]])
+    mu, sigma = _em(pats, n, p, mean0, np.diag(var0))
+    theta0 = np.concatenate([mu, sigma[rows, cols]])
     prob = FimlProblem(moments, [st], len(theta0))
-    theta, ok, _, _ = fisher_scoring(prob, theta0)
+    grad = prob.gradient(theta0)
+    theta = theta0
+    if np.max(np.abs(grad)) > 1e-8:  # polish the EM solution with Newton steps
+        theta, ok, _, _ = fisher_scoring(prob, theta0)
     mo = moments(theta, False)[0]
     st.mean, st.cov = mo.mu, mo.sigma
     st.logdet = float(np.linalg.slogdet(st.cov)[1])
@@ -213,6 +251,47 @@ def fiml_group_stats(x: np.ndarray) -> FimlStats:
     st.h1_problem, st.h1_theta = prob, theta
     st.data = x
     return st
+
+
+def _em(pats, n, p, mu, sigma, max_iter: int = 1000, tol: float = 1e-11):
+    """EM estimates of the saturated mean and covariance from missing-data patterns."""
+    allv = np.arange(p)
+    plan = []
+    t1_const = np.zeros(p)
+    t2_const = np.zeros((p, p))
+    for pat in pats:
+        o, k = pat.obs, pat.n
+        sy = k * pat.mean
+        syy = k * (pat.cov + np.outer(pat.mean, pat.mean))
+        t1_const[o] += sy  # observed parts do not change between iterations
+        t2_const[np.ix_(o, o)] += syy
+        m = np.setdiff1d(allv, o, assume_unique=True)
+        if len(m):
+            plan.append((o, m, k, sy, syy, np.ix_(o, o), np.ix_(o, m), np.ix_(m, m),
+                         np.ix_(m, o)))
+    for _ in range(max_iter):
+        t1 = t1_const.copy()
+        t2 = t2_const.copy()
+        for o, m, k, sy, syy, ioo, iom, imm, imo in plan:
+            s_om = sigma[iom]
+            bmat = np.linalg.solve(sigma[ioo], s_om).T  # Sigma_mo Sigma_oo^-1
+            c = sigma[imm] - bmat @ s_om
+            c0 = mu[m] - bmat @ mu[o]
+            bsy = bmat @ sy
+            t1[m] += k * c0 + bsy
+            cross = np.outer(c0, sy) + bmat @ syy  # sum of E[y_m] y_o'
+            t2[imo] += cross
+            t2[iom] += cross.T
+            t2[imm] += (k * np.outer(c0, c0) + np.outer(c0, bsy) + np.outer(bsy, c0)
+                        + bmat @ syy @ bmat.T + k * c)
+        mu_new = t1 / n
+        sigma_new = t2 / n - np.outer(mu_new, mu_new)
+        sigma_new = 0.5 * (sigma_new + sigma_new.T)
+        delta = max(np.max(np.abs(mu_new - mu)), np.max(np.abs(sigma_new - sigma)))
+        mu, sigma = mu_new, sigma_new
+        if delta < tol:
+            break
+    return mu, sigma
 
 
 def _baseline_logl(st: FimlStats) -> float:

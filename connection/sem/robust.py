@@ -50,7 +50,10 @@ def _traces_h1(fit):
 
 def _trace_h0(problem: Problem, theta, info_obs_unit) -> float:
     cross = problem.score_crossprods(theta)
-    e_inv = np.linalg.inv(info_obs_unit)
+    try:
+        e_inv = np.linalg.inv(info_obs_unit)
+    except np.linalg.LinAlgError:
+        e_inv = np.linalg.pinv(info_obs_unit)
     total = 0.0
     for w, s, st in zip(problem.weights, cross, problem.stats):
         b0 = s / st.n
@@ -106,10 +109,14 @@ def yb_mplus_traces(fit, df, bdf):
     ndat = sum(k for _, k in h1)
     trace_h0 = _trace_h0(fit._problem, fit._theta, fit._observed_info)
     c = (trace_h1 - trace_h0) / df if df > 0 else np.nan
+    if not np.isfinite(c) or c <= 0:  # lavaan: a negative scaling factor is NA
+        c = np.nan
     bprob, btheta = _baseline_problem(fit)
     binfo = 0.5 * bprob.hessian(btheta)
     trace_b = _trace_h0(bprob, btheta, binfo)
     bc = (trace_h1 - trace_b) / bdf if bdf > 0 else np.nan
+    if not np.isfinite(bc) or bc <= 0:
+        bc = np.nan
     # lavaan divides by nx.free: free parameters counted before equality constraints
     nx_free = int(np.sum(fit._struct.free >= 0))
     return c, trace_h1 / ndat, trace_h0 / nx_free, bc
