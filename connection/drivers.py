@@ -18,8 +18,8 @@
    sizes. The weights add up to ``R2(full) - R2(controls only)``.
 4. **Is connection's coefficient larger than satisfaction's?** ``beta(connection) -
    beta(satisfaction)`` with a Wald interval (robust covariance) and a bootstrap percentile
-   interval from :func:`connection.bootstrap.bootstrap` (vectorised: weighted moments for OLS, a
-   batched weighted IRLS for logit; respondents, or clusters when ``cov_type="cluster"``, are
+   interval from :func:`connection.bootstrap.bootstrap` (vectorised: weighted moments for OLS,
+   batched weighted Newton steps for logit and ordinal; respondents, or clusters when ``cov_type="cluster"``, are
    resampled, and every replicate re-standardizes).
 
 With ``by=`` each group is also fitted on its own (standardized within the group), and an
@@ -454,38 +454,108 @@ class _LogitStatistic:
 
 
 class _OrdinalStatistic:
-    """Ordinal-logit driver coefficients refitted per replicate (statsmodels OrderedModel)."""
+    """x-standardized proportional-odds (ordinal logit) driver coefficients for a batch of
+    replicates at once: weighted Newton-Raphson on the exact log-likelihood, warm-started at the
+    full-sample estimates. Model (as statsmodels' OrderedModel): P(y <= j) = F(tau_j - x'beta).
 
-    def __init__(self, y, Xraw, scaled, units, n_drivers, contrast):
-        self.y = y
-        self.Xraw = Xraw
-        self.scaled = scaled
-        self.members = None
-        if units is not None:
-            self.members = [np.flatnonzero(units == u) for u in range(int(units.max()) + 1)]
+    Every Hessian block is a weighted sum over respondents of (scalar) x (1, x, x x'), so each
+    is one matrix product of the replicate weights with a fixed per-respondent array.
+    """
+
+    def __init__(self, y, Xs, sd, units, beta0, tau0, n_drivers, contrast, max_iter=50, tol=1e-9):
+        cats = np.unique(y)
+        code = np.searchsorted(cats, y)  # 0..J-1
+        J = cats.size
+        self.n_tau = J - 1
+        self.has_up = code < J - 1       # the category has an upper threshold tau_code
+        self.has_lo = code > 0           # ... and a lower one tau_(code-1)
+        up = np.where(self.has_up, code, 0)
+        lo = np.where(self.has_lo, code - 1, 0)
+        n = y.size
+        self.U = np.zeros((n, self.n_tau))
+        self.U[np.arange(n)[self.has_up], up[self.has_up]] = 1.0
+        self.L = np.zeros((n, self.n_tau))
+        self.L[np.arange(n)[self.has_lo], lo[self.has_lo]] = 1.0
+        both = self.has_up & self.has_lo
+        self.M = np.zeros((n, max(self.n_tau - 1, 1)))
+        self.M[np.arange(n)[both], lo[both]] = 1.0  # pair (lo, lo + 1)
+        self.up, self.lo = up, lo
+        self.X = Xs
+        self.k = Xs.shape[1]
+        self.iu = np.triu_indices(self.k)
+        self.prods = Xs[:, self.iu[0]] * Xs[:, self.iu[1]]
+        # x_i placed in its threshold's block: (n, T * k), so cross terms are one product each
+        self.UX = (self.U[:, :, None] * Xs[:, None, :]).reshape(n, -1)
+        self.LX = (self.L[:, :, None] * Xs[:, None, :]).reshape(n, -1)
+        self.sd = sd
+        self.units = units
+        self.start = np.r_[tau0, beta0]
         self.n_drivers = n_drivers
         self.contrast = contrast
+        self.max_iter = max_iter
+        self.tol = tol
+        self.Xraw = Xs * sd
 
-    def __call__(self, data, idx):
-        out = np.full((idx.shape[0], self.n_drivers + (self.contrast is not None)), np.nan)
-        for r, rows in enumerate(np.asarray(idx)):
-            if self.members is not None:
-                rows = np.concatenate([self.members[u] for u in rows])
-            X = self.Xraw[rows]
-            y = self.y[rows]
+    def __call__(self, data, counts):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._newton(counts)
+
+    def _newton(self, counts):
+        counts = np.asarray(counts, dtype=float)
+        w = counts if self.units is None else counts[:, self.units]
+        b, T, k = w.shape[0], self.n_tau, self.k
+        theta = np.tile(self.start, (b, 1))
+        converged = np.zeros(b, bool)
+        iu0, iu1 = self.iu
+        for _ in range(self.max_iter):
+            tau, beta = theta[:, :T], theta[:, T:]
+            eta = beta @ self.X.T                                   # (b, n)
+            a = np.where(self.has_up, tau[:, self.up] - eta, np.inf)
+            c = np.where(self.has_lo, tau[:, self.lo] - eta, -np.inf)
+            Fa, Fc = 1.0 / (1.0 + np.exp(-a)), 1.0 / (1.0 + np.exp(-c))
+            fa, fc = Fa * (1.0 - Fa), Fc * (1.0 - Fc)
+            dfa, dfc = fa * (1.0 - 2.0 * Fa), fc * (1.0 - 2.0 * Fc)
+            p = Fa - Fc
+            ga, gc = fa / p, fc / p
+            gb = ga - gc
+            grad = np.empty((b, T + k))
+            grad[:, :T] = (w * ga) @ self.U - (w * gc) @ self.L
+            grad[:, T:] = -(w * gb) @ self.X
+            hess = np.zeros((b, T + k, T + k))
+            diag = (w * (dfa / p - ga**2)) @ self.U + (w * (-dfc / p - gc**2)) @ self.L
+            hess[:, np.arange(T), np.arange(T)] = diag
+            if T > 1:
+                off = (w * (ga * gc)) @ self.M                      # (b, T-1)
+                hess[:, np.arange(T - 1), np.arange(1, T)] = off
+                hess[:, np.arange(1, T), np.arange(T - 1)] = off
+            h_up = w * (-dfa / p + ga * gb)
+            h_lo = w * (dfc / p - gc * gb)
+            cross = (h_up @ self.UX + h_lo @ self.LX).reshape(b, T, k)
+            hess[:, :T, T:] = cross
+            hess[:, T:, :T] = cross.transpose(0, 2, 1)
+            hbb = (w * ((dfa - dfc) / p - gb**2)) @ self.prods
+            sub = np.empty((b, k, k))
+            sub[:, iu0, iu1] = hbb
+            sub[:, iu1, iu0] = hbb
+            hess[:, T:, T:] = sub
             try:
-                design = _Design(y, X, [], self.n_drivers, self.scaled, None, 0)
-                Xs, ys, _, _ = _standardize(design, "ordinal")
-                _, params, _, conv = _sm_fit("ordinal", ys, Xs, "nonrobust", None)
-            except Exception:  # a failed refit is a failed replicate, counted by the engine
-                continue
-            if not conv:
-                continue
-            coef = np.asarray(params[: self.n_drivers])
-            out[r, : self.n_drivers] = coef
-            if self.contrast is not None:
-                out[r, -1] = coef[self.contrast[0]] - coef[self.contrast[1]]
-        return out
+                step = -np.linalg.solve(hess, grad[..., None])[..., 0]
+            except np.linalg.LinAlgError:
+                step = np.full_like(theta, np.nan)
+            theta = theta + step
+            converged = np.all(np.abs(step) < self.tol * (1 + np.abs(theta)), axis=1)
+            if converged.all() or not np.isfinite(theta).all():
+                break
+        tot = w.sum(axis=1)
+        xr = self.Xraw[:, : self.n_drivers]
+        m1 = (w @ xr) / tot[:, None]
+        m2 = (w @ xr**2) / tot[:, None]
+        sd_rep = np.sqrt(np.maximum(m2 - m1**2, 0) * tot[:, None] / (tot[:, None] - 1))
+        coef = theta[:, T: T + self.n_drivers] / self.sd[: self.n_drivers] * sd_rep
+        coef[~converged] = np.nan  # an empty category or separation: counted as failed
+        if self.contrast is not None:
+            coef = np.column_stack([coef, coef[:, self.contrast[0]] - coef[:, self.contrast[1]]])
+        return coef
 
 
 # --------------------------------------------------------------------------------------------
@@ -599,12 +669,14 @@ def _bootstrap_betas(design, model, Xs, ys, sd, params, res, contrast, n_boot, s
         data = np.arange(n_units)
         mode = "counts"
     else:
-        stat = _OrdinalStatistic(design.y, design.X, design.scaled, design.units, design.n_drivers,
-                                 contrast)
+        p = Xs.shape[1]
+        cuts = np.asarray(res.model.transform_threshold_params(np.asarray(res.params)))[1:-1]
+        stat = _OrdinalStatistic(design.y, Xs, sd, design.units, np.asarray(res.params)[:p], cuts,
+                                 design.n_drivers, contrast)
         data = np.arange(n_units)
-        mode = "indices"
+        mode = "counts"
     return bootstrap(stat, data, n_boot=n_boot, seed=seed, mode=mode, n_jobs=n_jobs, level=level,
-                     progress=progress, label=label, chunk_size=100 if model != "ordinal" else 20)
+                     progress=progress, label=label, chunk_size=100)
 
 
 # --------------------------------------------------------------------------------------------
@@ -785,8 +857,8 @@ def drivers(
     cluster
         Column of cluster ids for ``cov_type="cluster"``; the bootstrap then resamples clusters.
     n_boot
-        Bootstrap replicates for the contrast interval (0 = none). OLS and logit are vectorised;
-        ordinal refits per replicate (slow: use a few hundred, or ``n_jobs``).
+        Bootstrap replicates for the contrast interval (0 = none). Every model is vectorised over
+        replicates: weighted moments (OLS), batched weighted Newton steps (logit, ordinal).
     seed
         Seed of the bootstrap (one ``SeedSequence`` child per fit, in table order).
     level

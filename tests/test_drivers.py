@@ -453,3 +453,25 @@ def test_logit_delta_and_dominance_use_mcfadden_by_hand():
     gd_s = 0.5 * ((r2["s"] - r2["base"]) + (r2["full"] - r2["c"]))
     assert t.loc["satisfaction", "general_dominance"] == pytest.approx(gd_s, abs=1e-7)
     assert res.models["r2_controls"].iloc[0] == pytest.approx(r2["base"], abs=1e-7)
+
+
+def test_ordinal_batched_newton_equals_orderedmodel_refits():
+    """Same seed -> same resamples: the batched Newton replicates equal OrderedModel refits."""
+    df = simulate(500, seed=40)
+    res = drivers(df, ["likert"], model="ordinal", n_boot=20, seed=3, progress=False)
+
+    def refit(d):
+        X = np.column_stack([_z(d.connection), _z(d.satisfaction)])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            p = np.asarray(OrderedModel(d.likert.to_numpy(), X, distr="logit").fit(
+                method="bfgs", disp=0, maxiter=5000, gtol=1e-10).params)
+        return p[0] - p[1]
+
+    ref = bootstrap(refit, df[["likert", "connection", "satisfaction"]], n_boot=20,
+                    seed=np.random.SeedSequence(3).spawn(1)[0], progress=False)
+    d = res.differences.iloc[0]
+    assert d["n_failed"] == 0
+    assert d["ci_lower"] == pytest.approx(ref.ci()["ci_lower"].iloc[0], abs=1e-6)
+    assert d["ci_upper"] == pytest.approx(ref.ci()["ci_upper"].iloc[0], abs=1e-6)
+    assert d["boot_se"] == pytest.approx(ref.se.iloc[0], abs=1e-6)
