@@ -318,3 +318,15 @@ def test_factor_scores_multigroup_meanstructure(hs, method, file):
     assert list(ours["group"]) == list(ref["group"])
     np.testing.assert_allclose(ours[["visual", "textual", "speed"]].to_numpy(),
                                ref[["visual", "textual", "speed"]].to_numpy(), atol=1e-4)
+
+
+def test_fiml_with_fixed_x_covariate(hs_missing):
+    info, _ = _sem_case("hs_fiml_fixedx")
+    fit = cs.sem(info["model"], hs_missing, missing="ml")
+    _compare_sem_case(fit, "hs_fiml_fixedx", FIML_MEASURES)
+
+
+def test_multigroup_with_fixed_x_covariate(hs):
+    info, _ = _sem_case("hs_mg_fixedx")
+    fit = cs.sem(info["model"], hs, group="school", group_equal=["loadings", "intercepts"])
+    _compare_sem_case(fit, "hs_mg_fixedx", BASIC)

@@ -294,11 +294,13 @@ def _em(pats, n, p, mu, sigma, max_iter: int = 1000, tol: float = 1e-11):
     return mu, sigma
 
 
-def _baseline_logl(st: FimlStats) -> float:
+def _baseline_logl(st: FimlStats, skip=()) -> float:
     """Independence model: each variable's mean and variance from its available cases."""
     x = st.data
     ll = 0.0
     for j in range(x.shape[1]):
+        if j in skip:
+            continue
         col = x[:, j]
         col = col[~np.isnan(col)]
         v = col.var()
@@ -311,6 +313,11 @@ def fiml_fit_measures(fit, fm: dict) -> pd.Series:
     n, g_count, npar = fit.ntotal, fit.n_groups, fit._struct.npar
     logl = problem.loglik(theta)
     logl_h1 = sum(st.logl_h1 for st in fit._stats)
+    if fit._pt.ov_x:  # fixed.x: like lavaan, report the likelihood conditional on x
+        xi = [fit._pt.ov_names.index(v) for v in fit._pt.ov_x]
+        lx = sum(fiml_group_stats(st.data[:, xi]).logl_h1 for st in fit._stats)
+        logl -= lx
+        logl_h1 -= lx
     chisq = max(2.0 * (logl_h1 - logl), 0.0)
     df = fit._ndat() - npar
     fm["fmin"] = chisq / (2 * n)
@@ -318,9 +325,11 @@ def fiml_fit_measures(fit, fm: dict) -> pd.Series:
     fm["df"] = df
     fm["pvalue"] = measures.chisq_pvalue(chisq, df)
     p = fit._struct.p
-    bll = sum(_baseline_logl(st) for st in fit._stats)
+    # baseline: independent outcomes (and, with fixed.x, the likelihood conditional on x)
+    xi = [fit._pt.ov_names.index(v) for v in fit._pt.ov_x]
+    bll = sum(_baseline_logl(st, skip=xi) for st in fit._stats)
     bx2 = 2.0 * (logl_h1 - bll)
-    bdf = fit._ndat() - g_count * 2 * p
+    bdf = fit._ndat() - g_count * 2 * (p - len(xi))
     fm["baseline_chisq"], fm["baseline_df"] = bx2, bdf
     fm["baseline_pvalue"] = measures.chisq_pvalue(bx2, bdf)
     scaled = fit.estimator == "MLR"

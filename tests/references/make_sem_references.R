@@ -131,4 +131,13 @@ f2 <- cfa(hs_model, data = hs, group = "school", estimator = "MLR", group.equal 
 lrt <- lavTestLRT(f1, f2)
 wcsv(data.frame(model = c("configural", "scalar"), as.data.frame(lrt), check.names = FALSE, row.names = NULL),
      "sem_hs_mg_mlr_lrt.csv")
+## (9) FIML with an observed covariate (fixed.x: likelihood conditional on x) and groups + x
+fx_model <- "visual =~ x1 + x2 + x3
+textual =~ x4 + x5 + x6
+visual ~ ageyr
+textual ~ visual + ageyr"
+fit <- sem(fx_model, data = hsm, missing = "ml")
+run_case("hs_fiml_fixedx", fit, fx_model, "data/HolzingerSwineford1939_missing.csv")
+fit <- sem(fx_model, data = hs, group = "school", group.equal = c("loadings", "intercepts"))
+run_case("hs_mg_fixedx", fit, fx_model, "data/HolzingerSwineford1939.csv")
 cat("done\n")
