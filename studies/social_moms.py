@@ -139,6 +139,12 @@ def run(argv: list[str] | None = None) -> dict:
             for r in cal.itertuples():
                 study.number(f"published.{r.category}.{r.group}.{r.item}", r.published)
                 study.number(f"reproduced.{r.category}.{r.group}.{r.item}", r.sample)
+            # the published "x times more likely" implied by the percentages (first group / second)
+            wide = cal.pivot_table(index=["category", "item"], columns="group", values="published")
+            g_a, g_b = population.groups[0], population.groups[1]
+            for (c, item), r in wide.iterrows():
+                study.number(f"published_risk_ratio.{c}.{item}", float(r[g_a] / r[g_b]))
+            study.number("calibration.source", str(population.calibration.get("source") or ""))
             study.table("population_percent", population.percent_table())
             study.figure("calibration", study_plots.calibration(cal))
 
@@ -214,7 +220,7 @@ def run(argv: list[str] | None = None) -> dict:
     # ------------------------------------------------------------------ invariance
     with study.step("measurement invariance across group x category"):
         inv_model = instrument.model_syntax(["connection", "satisfaction"])
-        inv = cx.invariance(inv_model, frame, group=[gcol, ccol])
+        inv = cx.invariance(inv_model, frame, group=[gcol, ccol], estimator="MLR")
         study.table("invariance", inv.table)
         study.table("invariance_partial", inv.partial)
         study.table("latent_means", inv.latent_means)
