@@ -2,6 +2,7 @@
 """Bootstrap speed: the vectorised engine against plain loops, and bootstrap CFA against lavaan.
 
     python benchmarks/bench_bootstrap.py [--loop-reps 200] [--full-loops] [--skip-cfa] [--skip-lavaan]
+                                         [--skip-ordinal]
 
 Measured on simulated data, each on one core (``n_jobs=1``), wall time with ``time.perf_counter``:
 
@@ -9,6 +10,8 @@ Measured on simulated data, each on one core (``n_jobs=1``), wall time with ``ti
    n = 10,000 through ``connection.drivers.drivers`` (the whole call: point fits, HC3 SEs,
    dominance, and the counts-mode bootstrap), against a plain loop that resamples rows and refits
    ``statsmodels`` OLS on re-standardized data for each replicate.
+   The same for an ordinal (proportional-odds) outcome against a loop over statsmodels'
+   ``OrderedModel`` (the loop is timed on at most 20 replicates and scaled).
 2. ``htmt``: 2,000 replicates of HTMT (3 constructs x 4 items) at n = 5,000 through
    ``connection.reliability.htmt(n_boot=...)``, against a plain loop computing the same ratio
    from ``numpy.corrcoef`` of the resampled rows (pingouin has no HTMT).
@@ -90,6 +93,41 @@ def bench_beta_difference(n: int, reps: int, loop_reps: int) -> list[dict]:
              "loop_note": "measured" if loop_reps == reps else f"extrapolated from {loop_reps}",
              "speed_up": loop_total / t_vec, "target": "< 10 s", "ok": t_vec < 10,
              "check": f"boot se {d['boot_se']:.4f} vs loop se {reps_loop.std(ddof=1):.4f}"}]
+
+
+def bench_ordinal_difference(n: int, reps: int, loop_reps: int) -> list[dict]:
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    from connection.drivers import drivers
+
+    df = drivers_data(n)
+    rng = np.random.default_rng(8)
+    eta = 0.9 * (df.connection - 50) / 15 + 0.3 * (df.satisfaction - 7) / 1.5
+    df["likert"] = np.digitize(eta + rng.logistic(size=n), [-2.0, -0.5, 0.8, 2.2]) + 1
+    drivers(df.iloc[:500], ["likert"], model="ordinal", n_boot=10, seed=0, progress=False)
+    t_vec, res = _clock(drivers, df, ["likert"], model="ordinal", n_boot=reps, seed=1,
+                        progress=False)
+    d = res.differences.iloc[0]
+    arr = df[["likert", "connection", "satisfaction"]].to_numpy()
+
+    def z(x):
+        return (x - x.mean(axis=0)) / x.std(axis=0, ddof=1)
+
+    def loop(k):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for _ in range(k):
+                s = arr[rng.integers(0, n, n)]
+                OrderedModel(s[:, 0], z(s[:, 1:]), distr="logit").fit(method="bfgs", disp=0,
+                                                                     maxiter=1000)
+
+    t_loop, _ = _clock(loop, loop_reps)
+    loop_total = t_loop * reps / loop_reps
+    return [{"task": "beta difference, ordinal (drivers)", "n": n, "replicates": reps,
+             "vectorised_s": t_vec, "loop_s": loop_total,
+             "loop_note": "measured" if loop_reps == reps else f"extrapolated from {loop_reps}",
+             "speed_up": loop_total / t_vec, "target": "(none)", "ok": True,
+             "check": f"boot se {d['boot_se']:.4f} vs Wald se {d['se']:.4f}; failed {d['n_failed']}"}]
 
 
 # ------------------------------------------------------------------------------ 2. HTMT
@@ -356,11 +394,14 @@ def main(argv=None) -> int:
     ap.add_argument("--loop-reps", type=int, default=200)
     ap.add_argument("--full-loops", action="store_true")
     ap.add_argument("--skip-cfa", action="store_true")
+    ap.add_argument("--skip-ordinal", action="store_true")
     ap.add_argument("--skip-lavaan", action="store_true")
     args = ap.parse_args(argv)
     rows = []
     loop = 2000 if args.full_loops else args.loop_reps
     rows += bench_beta_difference(10_000, 2000, loop)
+    if not args.skip_ordinal:
+        rows += bench_ordinal_difference(10_000, 2000, min(loop, 20))
     rows += bench_htmt(5_000, 2000, loop)
     if not args.skip_cfa:
         rows += bench_cfa(1_000, 1000, 1000 if args.full_loops else min(loop, 100),
