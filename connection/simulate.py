@@ -18,6 +18,17 @@ named assumption — the average loading of the calibrated connection items — 
 gap; the satisfaction item's loading fixes the satisfaction gap. The population then reproduces
 every published percentage exactly; a sample reproduces it up to sampling error.
 
+What counts as agreeing is set in the ``[calibration]`` table: ``agree_min = 4`` makes "percent
+agreeing" the top-2-box (4 or 5) of a 1-5 agreement item; ``satisfied_min = 8`` makes
+"satisfied" 8, 9 or 10 on the 1-10 overall-satisfaction item (our definition: the press release
+does not give its scale). Uncalibrated thresholds are spread evenly over ``thresholds.span``
+(latent-response SD units) and moved with the calibrated items of their construct.
+
+Planning and recovery helpers live here too: :func:`slope_power`,
+:func:`slope_difference_power`, :func:`scalar_ncp` and :func:`chisq_power` give power from the
+population's moments (``studies/power_social_moms.py``), and :func:`recover` fits the structural
+model per cell and sets the estimates beside the truth (``benchmarks/bench_study.py``).
+
 Examples
 --------
 >>> from connection.simulate import Population
@@ -71,6 +82,16 @@ __all__ = [
     "load_config",
     "simulate",
     "percent_at_or_above",
+    "composite_scores",
+    "ols_moments",
+    "slope_power",
+    "slope_difference_power",
+    "item_means",
+    "scalar_ncp",
+    "chisq_power",
+    "true_structural_std_lv",
+    "recovery_model",
+    "recover",
 ]
 
 #: exogenous latent variables of the model, in order
