@@ -8,7 +8,7 @@ from functools import partial
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from connection.errors import (
     ConvergenceWarning,
@@ -762,8 +762,8 @@ class Fit:
         fixed = ((frame["free"] == 0) & (frame["op"] != ":=")).to_numpy()
         with np.errstate(divide="ignore", invalid="ignore"):
             z = np.where(fixed | (se <= 0), np.nan, est / se)
-        pval = 2 * stats.norm.sf(np.abs(z))
-        crit = stats.norm.ppf(0.975)
+        pval = 2 * special.ndtr(-np.abs(z))
+        crit = special.ndtri(0.975)
         std_lv, std_all = self._standardize()
         if self.n_groups > 1:
             groups = [self._group_name(g) if g >= 1 else 0 for g in frame["group"]]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
 __all__ = ["rmsea", "rmsea_ci", "rmsea_pvalue", "incremental", "srmr_bentler", "chisq_pvalue"]
 
@@ -29,6 +29,8 @@ def rmsea_ci(x2, df, n, g=1, c_hat=1.0, level=0.90) -> tuple[float, float]:
         return (np.nan, np.nan)
     if df < 1:
         return (0.0, 0.0)
+    from scipy import optimize  # imported here: scipy.optimize is slow to import
+
     upper_p = 1 - (1 - level) / 2
     lower_p = (1 - level) / 2
 
