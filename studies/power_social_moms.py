@@ -16,7 +16,8 @@ Three tests, each at a stated effect size (studies/power_social_moms.toml):
 Shortcut: the population model is simulated once at a large size per cell, which gives the
 population moments of the observed scores (so attenuation by measurement error and ordinal
 coarsening is included); power then follows in closed form for every n (noncentral t and
-chi-square). A Monte Carlo check with the same OLS tests at a few n is drawn as points.
+chi-square). A Monte Carlo check at a few n (the same OLS tests; the engine's invariance test
+on simulated samples) is drawn as points.
 """
 
 from __future__ import annotations
@@ -105,6 +106,9 @@ def run(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--out", default=None, help="results folder (default results/<name>)")
     parser.add_argument("--reps", type=int, default=None, help="Monte Carlo replicates")
+    parser.add_argument("--scalar-reps", type=int, default=None,
+                        help="Monte Carlo replicates of the scalar test (default: --reps or the "
+                             "config's simulation_reps_scalar)")
     parser.add_argument("--population-n", type=int, default=None,
                         help="respondents per cell of the large population sample")
     parser.add_argument("--quiet", action="store_true")
@@ -117,6 +121,8 @@ def run(argv: list[str] | None = None) -> dict:
     study_cfg = load_config(cfg_path.parent / pw["population"])
     seed = int(args.seed if args.seed is not None else pw["seed"])
     reps = int(args.reps if args.reps is not None else pw["simulation_reps"])
+    scalar_reps = int(args.scalar_reps if args.scalar_reps is not None
+                      else args.reps if args.reps is not None else pw["simulation_reps_scalar"])
     big_n = int(args.population_n or pw["population_n_per_cell"])
     out = Path(args.out) if args.out else ROOT.parent / "results" / pw["name"]
     alpha, target = float(pw["alpha"]), float(pw["target"])
@@ -126,7 +132,7 @@ def run(argv: list[str] | None = None) -> dict:
 
     study = Study(pw["name"], out, seed=seed, config=cfg, config_path=cfg_path,
                   argv=list(sys.argv if argv is None else argv), verbose=not args.quiet,
-                  steps_total=5)
+                  steps_total=6)
     seeds = np.random.SeedSequence(seed).spawn(6)
     groups = study_cfg["population"]["groups"]
     g_hi, g_ref = groups[0], groups[1]
@@ -163,10 +169,10 @@ def run(argv: list[str] | None = None) -> dict:
         # (c) scalar non-invariance of one connection item, and the same without it: the
         # metric and scalar models fitted to the population moments by the engine
         item, shift = eff["noninvariance_item"], float(eff["noninvariance_shift"])
-        ncps = {}
+        ncps, pops_c = {}, {}
         for label, over in (("with_shift", {"threshold_shifts": {item: {category: {g_hi: shift}}}}),
                             ("no_shift", {})):
-            pop_c = _population(study_cfg, category, over)
+            pop_c = pops_c[label] = _population(study_cfg, category, over)
             sim_c = pop_c.simulate(big_n * 2, seed=seeds[2])
             ncps[label] = scalar_ncp(pop_c, sim_c.data, category, (g_hi, g_ref))
             moments.append(("scalar_noninvariance", f"ncp_per_respondent_per_group.{label}",
@@ -242,6 +248,34 @@ def run(argv: list[str] | None = None) -> dict:
                          "n_per_cell": n, "power": k / reps, "ci_lower": lo, "ci_upper": hi,
                          "reps": reps})
 
+    with study.step(f"Monte Carlo check of the scalar test ({scalar_reps} replicates per n)"):
+        import warnings
+
+        import connection as cx
+
+        model_c = pops_c["with_shift"].instrument.model_syntax("connection")
+        sim_seeds = np.random.SeedSequence(seed + 2).spawn(len(pw["simulation_n_per_cell"]))
+        for n, s in zip(pw["simulation_n_per_cell"], sim_seeds):
+            n = int(n)
+            k = used = 0
+            for s_rep in s.spawn(scalar_reps):
+                data = pops_c["with_shift"].simulate(2 * n, seed=s_rep).data
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    # the scalar step against the metric model (as in the ladder, but tested
+                    # whatever the metric step's verdict), chi-square difference at alpha
+                    inv = cx.invariance(model_c, data, group=pops_c["with_shift"].group_column,
+                                        levels=("metric", "scalar"), partial=None,
+                                        criterion="chisq", alpha=alpha)
+                p = inv.table.set_index("step").loc["scalar", "p_delta"]
+                if np.isfinite(p):
+                    used += 1
+                    k += int(p < alpha)
+            lo, hi = _wilson(k, used)
+            rows.append({"test": "scalar non-invariance", "method": "simulation",
+                         "n_per_cell": n, "power": k / used, "ci_lower": lo, "ci_upper": hi,
+                         "reps": used})
+
     table = pd.DataFrame(rows)
     with study.step("tables and numbers"):
         study.table("power", table)
@@ -272,7 +306,7 @@ def run(argv: list[str] | None = None) -> dict:
         plots.theme()
         # analytic power at the simulated n (for the check) drawn from the same formula
         extra = []
-        for test in ("connection effect", "connection x group interaction"):
+        for test in fns:
             for n in pw["simulation_n_per_cell"]:
                 extra.append({"test": test, "method": "analytic", "n_per_cell": int(n),
                               "power": float(fns[test](np.array([int(n)]))[0])})
