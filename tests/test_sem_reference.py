@@ -49,11 +49,17 @@ def _compare_params(fit, case, columns=(("est", "est"), ("se", "se"), ("std_lv",
     return est, ref
 
 
+def _lavaan_key(name, ref):
+    """Our snake_case name -> lavaan's fitMeasures name (dots, except where lavaan uses _)."""
+    dotted = name.replace("_", ".")
+    return dotted if dotted in ref else name
+
+
 def _compare_measures(fit, case, names):
     ref = _fit_measures(case)
     fm = fit.fit_measures
     for name in names:
-        key = name.replace("_", ".") if not name.startswith("srmr") else name
+        key = _lavaan_key(name, ref)
         assert name in fm.index, name
         np.testing.assert_allclose(fm[name], ref[key], rtol=REL_TOL, atol=1e-12,
                                    err_msg=f"{case}: {name}")
@@ -62,7 +68,9 @@ def _compare_measures(fit, case, names):
 BASIC = ["npar", "fmin", "chisq", "df", "pvalue", "baseline_chisq", "baseline_df", "cfi", "tli",
          "nnfi", "rfi", "nfi", "pnfi", "ifi", "rni", "logl", "unrestricted_logl", "aic", "bic",
          "bic2", "ntotal", "rmsea", "rmsea_ci_lower", "rmsea_ci_upper", "rmsea_pvalue",
-         "rmsea_notclose_pvalue", "srmr", "srmr_bentler", "srmr_bentler_nomean"]
+         "rmsea_notclose_pvalue", "srmr", "srmr_bentler", "srmr_bentler_nomean", "rmr",
+         "rmr_nomean", "crmr", "crmr_nomean", "srmr_mplus", "srmr_mplus_nomean", "cn_05",
+         "cn_01", "mfi", "ecvi"]
 ROBUST = ["chisq_scaled", "df_scaled", "pvalue_scaled", "chisq_scaling_factor",
           "baseline_chisq_scaled", "baseline_chisq_scaling_factor", "cfi_scaled", "tli_scaled",
           "cfi_robust", "tli_robust", "scaling_factor_h1", "scaling_factor_h0", "rmsea_scaled",
@@ -159,7 +167,7 @@ def _compare_sem_case(fit, case, measures):
                                    atol=ABS_TOL, rtol=0, err_msg=f"{case}: {ours}")
     fm = fit.fit_measures
     for name in measures:
-        key = name.replace("_", ".") if not name.startswith("srmr") else name
+        key = _lavaan_key(name, info["fit_measures"])
         if info["fit_measures"][key] is None:  # lavaan reports NA
             assert np.isnan(fm[name]), name
             continue

@@ -641,16 +641,9 @@ class Fit:
             fm["rmsea_pvalue_robust"] = measures.rmsea_pvalue(xs, df, n, g_count, c_hat=c)
             fm["rmsea_notclose_pvalue_robust"] = measures.rmsea_pvalue(
                 xs, df, n, g_count, c_hat=c, h0=0.08, close=False)
-        # SRMR (Bentler), weighted over groups by n_g / N
-        srmr = srmr_nomean = 0.0
-        for st, imp in zip(self._stats, self._implied):
-            mu = imp.mu if self.meanstructure else st.mean
-            tot, nom = measures.srmr_bentler(st.cov, st.mean, imp.sigma, mu, self.meanstructure)
-            srmr += st.n / n * tot
-            srmr_nomean += st.n / n * nom
-        fm["srmr"] = srmr
-        fm["srmr_bentler"] = srmr
-        fm["srmr_bentler_nomean"] = srmr_nomean
+        # SRMR (Bentler) and other residual summaries, weighted over groups by n_g / N
+        _residual_measures(self, fm)
+        fm.update(measures.other_indices(chisq, df, n, npar))
         return pd.Series(fm, dtype=float, name="value")
 
     def _loglik(self):
@@ -965,6 +958,23 @@ class Fit:
                 f"groups={self.n_groups} n={self.ntotal} npar={self._struct.npar} "
                 f"chisq={fm.get('chisq', np.nan):.3f} df={fm.get('df', np.nan):g} "
                 f"converged={self.converged}>")
+
+
+def _residual_measures(fit, fm: dict) -> None:
+    n = fit.ntotal
+    acc: dict = {}
+    for st, imp in zip(fit._stats, fit._implied):
+        mu = imp.mu if fit.meanstructure else st.mean
+        tot, nom = measures.srmr_bentler(st.cov, st.mean, imp.sigma, mu, fit.meanstructure)
+        vals = {"srmr": tot, "srmr_bentler_nomean": nom}
+        vals.update(measures.residual_summaries(st.cov, st.mean, imp.sigma, mu,
+                                                fit.meanstructure))
+        for k, v in vals.items():
+            acc[k] = acc.get(k, 0.0) + st.n / n * v
+    fm["srmr"] = fm["srmr_bentler"] = acc["srmr"]
+    fm["srmr_bentler_nomean"] = acc["srmr_bentler_nomean"]
+    for k in ("rmr", "rmr_nomean", "crmr", "crmr_nomean", "srmr_mplus", "srmr_mplus_nomean"):
+        fm[k] = acc[k]
 
 
 def _columns(pt: ParameterTable) -> dict:

@@ -116,3 +116,45 @@ def srmr_bentler(s, m, sigma, mu, meanstructure: bool) -> tuple[float, float]:
     mres = (m - mu) / sd
     total = np.sqrt((cov_part + np.sum(mres**2)) / (pstar + len(s)))
     return float(total), float(nomean)
+
+
+def residual_summaries(s, m, sigma, mu, meanstructure: bool) -> dict:
+    """lavaan's rmr, crmr (Bollen) and srmr_mplus, each with and without the mean part."""
+    p = len(s)
+    rows, cols = np.tril_indices(p)
+    raw = (s - sigma)[rows, cols]
+    out = {}
+    out["rmr_nomean"] = np.sqrt(np.mean(raw**2))
+    sd_s, sd_h = np.sqrt(np.diag(s)), np.sqrt(np.diag(sigma))
+    rc = s / np.outer(sd_s, sd_s) - sigma / np.outer(sd_h, sd_h)
+    off_r, off_c = np.tril_indices(p, -1)
+    rc_off = rc[off_r, off_c]
+    out["crmr_nomean"] = np.sqrt(np.mean(rc_off**2)) if len(rc_off) else 0.0
+    var_part = np.sum(((np.diag(s) - np.diag(sigma)) / np.diag(s)) ** 2)
+    out["srmr_mplus_nomean"] = np.sqrt((np.sum(rc_off**2) + var_part) / (p * (p + 1) / 2))
+    if meanstructure:
+        md = m - mu
+        out["rmr"] = np.sqrt((np.sum(raw**2) + np.sum(md**2)) / (len(raw) + p))
+        mc = m / sd_s - mu / sd_h  # Mplus: each mean scaled by its own SD
+        out["crmr"] = np.sqrt((np.sum(rc_off**2) + np.sum((md / sd_s) ** 2))
+                              / (len(rc_off) + p))
+        out["srmr_mplus"] = np.sqrt((np.sum(rc_off**2) + np.sum(mc**2) + var_part)
+                                    / (p * (p + 1) / 2 + p))
+    else:
+        out["rmr"] = out["rmr_nomean"]
+        out["crmr"] = out["crmr_nomean"]
+        out["srmr_mplus"] = out["srmr_mplus_nomean"]
+    return out
+
+
+def other_indices(x2, df, n, npar) -> dict:
+    """lavaan's cn_05, cn_01 (Hoelter), mfi (McDonald) and ecvi."""
+    out = {}
+    for name, alpha in (("cn_05", 0.05), ("cn_01", 0.01)):
+        if df == 0 and x2 < np.sqrt(np.finfo(float).eps):
+            out[name] = np.nan
+        else:
+            out[name] = float(special.chdtri(df, alpha)) / (x2 / n) + 1 if x2 > 0 else np.inf
+    out["mfi"] = float(np.exp(-0.5 * (x2 - df) / n))
+    out["ecvi"] = x2 / n + 2 * npar / n
+    return out

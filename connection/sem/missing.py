@@ -373,11 +373,8 @@ def fiml_fit_measures(fit, fm: dict) -> pd.Series:
         lo, hi = measures.rmsea_ci(chisq, trace, n, g_count)
         fm["rmsea_ci_lower_scaled"], fm["rmsea_ci_upper_scaled"] = lo, hi
         fm["rmsea_pvalue_scaled"] = measures.rmsea_pvalue(chisq, trace, n, g_count)
-    srmr = srmr_nomean = 0.0
-    for st, imp in zip(fit._stats, fit._implied):
-        tot, nom = measures.srmr_bentler(st.cov, st.mean, imp.sigma, imp.mu, True)
-        srmr += st.n / n * tot
-        srmr_nomean += st.n / n * nom
-    fm["srmr"] = fm["srmr_bentler"] = srmr
-    fm["srmr_bentler_nomean"] = srmr_nomean
+    from connection.sem.fit import _residual_measures
+
+    _residual_measures(fit, fm)
+    fm.update(measures.other_indices(chisq, df, n, npar))
     return pd.Series(fm, dtype=float, name="value")
