@@ -833,6 +833,7 @@ def build(results_dir: str | os.PathLike = DEFAULT_RESULTS, out_dir: str | os.Pa
 
     pdf_path = None
     tools = _pdf_tools()
+    explicit_pdf = bool(pdf)
     if pdf is None:
         pdf = tools is not None
         if tools is None and verbose:
@@ -844,7 +845,13 @@ def build(results_dir: str | os.PathLike = DEFAULT_RESULTS, out_dir: str | os.Pa
             raise PaperBuildError("--pdf needs pandoc and a LaTeX engine (xelatex, lualatex or "
                                   "pdflatex); on Debian: apt-get install pandoc "
                                   "texlive-latex-recommended texlive-fonts-recommended lmodern")
-        pdf_path = _build_pdf(md_path, out / "paper.pdf", *tools)
+        try:
+            pdf_path = _build_pdf(md_path, out / "paper.pdf", *tools)
+        except PaperBuildError as exc:
+            if explicit_pdf:
+                raise
+            # the HTML is the guaranteed output; a broken TeX installation must not stop it
+            results.warnings.append(f"no PDF: {exc}")
 
     provenance = {
         "source": {"path": _rel(src.path), "sha256": sha256_file(src.path)},

@@ -275,6 +275,13 @@ def test_format_value(value, spec, expected):
     assert pb.format_value(value, spec) == expected
 
 
+def test_the_builders_docstring_examples():
+    import doctest
+
+    result = doctest.testmod(pb, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 9 and result.failed == 0
+
+
 def test_format_value_rejects_null_and_nonsense():
     with pytest.raises(ValueError, match="null"):
         pb.format_value(None)
