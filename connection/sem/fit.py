@@ -644,6 +644,7 @@ class Fit:
         # SRMR (Bentler) and other residual summaries, weighted over groups by n_g / N
         _residual_measures(self, fm)
         fm.update(measures.other_indices(chisq, df, n, npar))
+        fm.update(_gfi(self, df, npar))
         return pd.Series(fm, dtype=float, name="value")
 
     def _loglik(self):
@@ -975,6 +976,30 @@ def _residual_measures(fit, fm: dict) -> None:
     fm["srmr_bentler_nomean"] = acc["srmr_bentler_nomean"]
     for k in ("rmr", "rmr_nomean", "crmr", "crmr_nomean", "srmr_mplus", "srmr_mplus_nomean"):
         fm[k] = acc[k]
+
+
+def _gfi(fit, df, npar) -> dict:
+    """LISREL GFI with lavaan's normal-theory weight at the model-implied moments; AGFI, PGFI.
+
+    Not computed (NaN) with fixed exogenous covariates, where lavaan uses another variant."""
+    if fit._pt.ov_x:
+        return {"gfi": np.nan, "agfi": np.nan, "pgfi": np.nan}
+    gfi = 0.0
+    for st, imp in zip(fit._stats, fit._implied):
+        w = np.linalg.inv(imp.sigma)
+        e = w @ (st.cov - imp.sigma)
+        ws = w @ st.cov
+        t1 = 0.5 * np.sum(e * e.T)
+        t2 = 0.5 * np.sum(ws * ws.T)
+        if fit.meanstructure:
+            d = st.mean - imp.mu
+            t1 += d @ w @ d
+            t2 += st.mean @ w @ st.mean
+        gfi += st.n / fit.ntotal * (1 - t1 / t2)
+    nel = df + npar
+    agfi = 1 - (nel / df) * (1 - gfi) if df > 0 else 1.0
+    pgfi = (df / nel) * gfi if nel > 0 else np.nan
+    return {"gfi": gfi, "agfi": agfi, "pgfi": pgfi}
 
 
 def _columns(pt: ParameterTable) -> dict:

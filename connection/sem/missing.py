@@ -373,8 +373,9 @@ def fiml_fit_measures(fit, fm: dict) -> pd.Series:
         lo, hi = measures.rmsea_ci(chisq, trace, n, g_count)
         fm["rmsea_ci_lower_scaled"], fm["rmsea_ci_upper_scaled"] = lo, hi
         fm["rmsea_pvalue_scaled"] = measures.rmsea_pvalue(chisq, trace, n, g_count)
-    from connection.sem.fit import _residual_measures
+    from connection.sem.fit import _gfi, _residual_measures
 
     _residual_measures(fit, fm)
     fm.update(measures.other_indices(chisq, df, n, npar))
+    fm.update(_gfi(fit, df, npar))
     return pd.Series(fm, dtype=float, name="value")
