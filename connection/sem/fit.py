@@ -326,25 +326,42 @@ def sem(model, data=None, *, group=None, estimator="ML", missing="listwise", std
 
 # ---------------------------------------------------------------------------- result
 class Fit:
-    """A fitted CFA/SEM. Immutable in spirit: refit with :meth:`refit` to change options.
+    """A fitted CFA/SEM (made by :func:`cfa` / :func:`sem`); refit with :meth:`refit`.
 
     Attributes
     ----------
     param_table : DataFrame
-        The parameter table (single source of truth) with ``est`` and ``se``.
+        The parameter table (single source of truth) with ``est`` and ``se``: ``id lhs op
+        rhs user group free ustart exo label plabel start line est se`` (``free`` = index of the
+        free parameter, 0 = fixed; rows sharing a label share the index).
     estimates : DataFrame
         lavaan's ``parameterEstimates`` + ``standardizedSolution`` columns (snake_case):
-        ``lhs op rhs group label est se z pvalue ci_lower ci_upper std_lv std_all``.
-        ``group`` is the group label as in the data; single-group fits use ``1``.
+        ``lhs op rhs group label est se z pvalue ci_lower ci_upper std_lv std_all``, rows in
+        lavaan's order. ``group`` is the group label as in the data; single-group fits use
+        ``1``; defined parameters (``:=``) use ``0``. Fixed parameters have ``se`` 0 and no
+        ``z``; ``std_all`` of a covariance between two residuals is their correlation
+        (lavaan's default).
     fit_measures : Series
-        lavaan's ``fitMeasures`` names with dots replaced by underscores.
+        lavaan's ``fitMeasures`` names with dots replaced by underscores (computed on first
+        access): npar fmin chisq df pvalue baseline_* cfi tli nnfi rfi nfi pnfi ifi rni logl
+        unrestricted_logl aic bic bic2 rmsea rmsea_ci_* rmsea_pvalue srmr rmr crmr srmr_mplus
+        gfi agfi pgfi mfi ecvi cn_05 cn_01, and for MLR chisq_scaled chisq_scaling_factor
+        (Yuan-Bentler, Mplus variant) *_scaled and cfi_robust tli_robust rmsea_robust
+        (+ CI, p-values; not computed under FIML, where lavaan uses a special correction).
     converged : bool
+    iterations : int
     warnings : list of str
         Messages of every warning issued after the fit (also issued as warnings).
     nobs : list of int
-        Rows used per group.
+        Rows used per group; ``ntotal`` their sum.
     rows_used : ndarray
-        Index labels of the data rows used (after listwise deletion).
+        Index labels of the data rows used (after listwise deletion; all rows with at
+        least one observed model variable under FIML).
+    n_groups, group_labels
+        Number of groups and their labels in order of appearance (lavaan's group order).
+    vcov : ndarray
+        Covariance matrix of the free parameters (expected information for ML, observed for
+        FIML, sandwich for MLR); NaN when the information matrix is singular.
     """
 
     # ------------------------------------------------------------ construction
