@@ -250,11 +250,12 @@ class BatchedCFA:
             si = np.linalg.inv(sigma)
             J = self.jacobian(L, P)
             resid = (si @ (S - sigma) @ si).reshape(b, -1)
-            grad = np.einsum("bkq,bk->bq", J, resid)
+            grad = (resid[:, None, :] @ J)[:, 0, :]
             # information: 0.5 * J' (si kron si) J, via (si J_q si) products
             Jm = J.transpose(0, 2, 1).reshape(b, self.q, self.p, self.p)
             A = si[:, None] @ Jm @ si[:, None]
-            info = 0.5 * np.einsum("bqij,brji->bqr", A, Jm)
+            # tr(A_q J_r) with J_r symmetric: one batched matrix product
+            info = 0.5 * (A.reshape(b, self.q, -1) @ J)
             step = np.linalg.solve(info, 0.5 * grad[..., None])[..., 0]
             theta = theta + step
             ok = np.max(np.abs(step), axis=1) < tol
