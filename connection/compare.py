@@ -221,7 +221,8 @@ def tost(x, y, margin: float | tuple[float, float], *, welch: bool = True,
 
     H0: ``mean(x) - mean(y) <= low`` or ``>= high``; H1: ``low < mean(x) - mean(y) < high``.
     A symmetric ``margin`` m means ``(low, high) = (-m, m)``; margins are in the variable's raw
-    units. Equivalence is shown at level ``alpha`` when ``pvalue < alpha``, which is the same as
+    units. Matches statsmodels ``ttost_ind(x, y, low, high, usevar="unequal")`` and R's
+    ``TOSTER::t_TOST(x, y, eqb = c(low, high))`` (Welch). Equivalence is shown at level ``alpha`` when ``pvalue < alpha``, which is the same as
     the ``1 - 2 * alpha`` confidence interval lying inside the bounds.
 
     Parameters

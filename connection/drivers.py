@@ -5,7 +5,7 @@
 (and per group):
 
 1. **How strong is each driver?** Standardized coefficients with robust (HC3, or cluster-robust)
-   standard errors. OLS: both outcome and drivers are z-scored (fully standardized beta).
+   standard errors (R: ``lm`` on z-scored variables with ``sandwich::vcovHC(type = "HC3")``). OLS: both outcome and drivers are z-scored (fully standardized beta).
    Logit and ordinal (proportional-odds logit): drivers are z-scored, so a coefficient is the
    change in log-odds per standard deviation of the driver (x-standardized).
 2. **What does each add beyond the other?** Hierarchical delta R-squared: R-squared of the full
@@ -13,7 +13,8 @@
    reverse). For logit and ordinal models R-squared is McFadden's pseudo-R-squared,
    ``1 - logL(model) / logL(thresholds/intercept only)``.
 3. **Which matters more overall?** General dominance weights (Azen & Budescu 2003) over the
-   drivers, with the controls in every model: a driver's weight is its average increment in
+   drivers, with the controls in every model (R: ``dominanceanalysis``'s general dominance, with
+   the controls entered as a constant set): a driver's weight is its average increment in
    R-squared over all subsets of the other drivers, averaged first within and then across subset
    sizes. The weights add up to ``R2(full) - R2(controls only)``.
 4. **Is connection's coefficient larger than satisfaction's?** ``beta(connection) -
