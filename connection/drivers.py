@@ -13,8 +13,9 @@
    reverse). For logit and ordinal models R-squared is McFadden's pseudo-R-squared,
    ``1 - logL(model) / logL(thresholds/intercept only)``.
 3. **Which matters more overall?** General dominance weights (Azen & Budescu 2003) over the
-   drivers, with the controls in every model (R: ``dominanceanalysis``'s general dominance, with
-   the controls entered as a constant set): a driver's weight is its average increment in
+   drivers, with the controls in every model (R: ``dominanceanalysis::dominanceAnalysis(fit,
+   constants = controls)``, or ``parameters::dominance_analysis(fit, all = ~ controls)``): a
+   driver's weight is its average increment in
    R-squared over all subsets of the other drivers, averaged first within and then across subset
    sizes. The weights add up to ``R2(full) - R2(controls only)``.
 4. **Is connection's coefficient larger than satisfaction's?** ``beta(connection) -
