@@ -297,3 +297,20 @@ def test_impossible_fixed_values_raise_estimation_error(hs):
 
     with pytest.raises(EstimationError, match="positive definite"):
         cs.cfa("f =~ x1 + x2 + x3\nx1 ~~ -50*x1", hs)
+
+
+@pytest.mark.parametrize("scale", [0.1, 3.0, 250.0])
+def test_rescaling_an_indicator_rescales_its_parameters(hs, scale):
+    base = cs.cfa(HS_MODEL, hs)
+    d = hs.copy()
+    d["x5"] = d["x5"] * scale
+    fit = cs.cfa(HS_MODEL, d)
+    assert fit.fit_measures["chisq"] == pytest.approx(base.fit_measures["chisq"], rel=1e-7)
+    a = base.estimates.set_index(["lhs", "op", "rhs"])
+    b = fit.estimates.set_index(["lhs", "op", "rhs"])
+    assert b.loc[("textual", "=~", "x5"), "est"] == pytest.approx(
+        scale * a.loc[("textual", "=~", "x5"), "est"], rel=1e-6)
+    assert b.loc[("x5", "~~", "x5"), "est"] == pytest.approx(
+        scale**2 * a.loc[("x5", "~~", "x5"), "est"], rel=1e-6)
+    np.testing.assert_allclose(b["std_all"], a["std_all"], atol=1e-6)
+    np.testing.assert_allclose(b["z"].fillna(0), a["z"].fillna(0), atol=1e-4)

@@ -481,9 +481,14 @@ class Fit:
                 base_info = info_obs
             else:
                 base_info = 0.5 * info
-            evals = np.linalg.eigvalsh(base_info)
-            if evals[0] <= 1e-10 * max(evals[-1], 1e-300):
+            # scale-free check: eigenvalues of the information in correlation form
+            dg = np.sqrt(np.abs(np.diag(base_info)))
+            if np.any(dg <= 0) or not np.all(np.isfinite(base_info)):
                 self._identified = False
+            else:
+                evals = np.linalg.eigvalsh(base_info / np.outer(dg, dg))
+                if evals[0] <= 1e-10 * max(evals[-1], 1e-300):
+                    self._identified = False
             try:
                 a_inv = np.linalg.inv(base_info)
             except np.linalg.LinAlgError:
