@@ -325,7 +325,8 @@ def test_value_ratio_by_group_and_unbounded_fieller():
 def test_value_ratio_interval_coverage():
     """About 95% of 95% intervals cover the true ratio (gamma spend, n = 300 per segment)."""
     rng = np.random.default_rng(2026)
-    n_sim, hits = 300, {"bootstrap_percentile": 0, "delta_log": 0, "fieller": 0}
+    n_sim = 300
+    hits = {"bootstrap_percentile": 0, "bootstrap_bca": 0, "delta_log": 0, "fieller": 0}
     for i in range(n_sim):
         df = pd.DataFrame({"seg": np.repeat([True, False], 300),
                            "spend": np.r_[rng.gamma(3.0, 50.0, 300), rng.gamma(3.0, 33.0, 300)]})
@@ -350,3 +351,28 @@ def test_risk_ratio_and_tost_coverage():
         eq_hits += t["ci_lower"] < 0.2 < t["ci_upper"]  # 90% interval
     assert 0.935 <= rr_hits / n_sim <= 0.965
     assert 0.88 <= eq_hits / n_sim <= 0.92
+
+
+def test_value_ratio_bca_equals_engine_rows_mode_jackknife():
+    """The closed-form leave-one-out ratios give the BCa interval the engine's own jackknife gives."""
+    from connection.bootstrap import bootstrap
+
+    rng = np.random.default_rng(12)
+    df = pd.DataFrame({"seg": np.repeat(["a", "b"], [70, 50]),
+                       "v": np.r_[rng.gamma(2.0, 50.0, 70), rng.gamma(2.0, 35.0, 50)]})
+    out = value_ratio(df, "v", "seg", "a", "b", n_boot=300, seed=5, progress=False).set_index("method")
+    y = df["v"].to_numpy()
+    in_a = (df["seg"] == "a").to_numpy()
+
+    def ratio(d):
+        yy, aa = d
+        return yy[aa].mean() / yy[~aa].mean()
+
+    child = np.random.SeedSequence(5).spawn(1)[0]
+    ref = bootstrap(ratio, (y, in_a), n_boot=300, seed=child, strata=in_a, bca=True,
+                    progress=False, label="value ratio v")
+    ci = ref.ci(method="bca").iloc[0]
+    assert out.loc["bootstrap_bca", "ci_lower"] == pytest.approx(ci["ci_lower"], rel=1e-10)
+    assert out.loc["bootstrap_bca", "ci_upper"] == pytest.approx(ci["ci_upper"], rel=1e-10)
+    pct = ref.ci().iloc[0]
+    assert out.loc["bootstrap_percentile", "ci_lower"] == pytest.approx(pct["ci_lower"], rel=1e-10)
