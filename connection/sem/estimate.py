@@ -387,8 +387,9 @@ def fisher_scoring(problem: Problem, theta0: np.ndarray, *, max_iter: int = 500,
 
     Each iteration tries the Newton step when the Hessian is positive definite, else (or if
     it does not decrease the discrepancy) the Fisher-scoring step. Converged when the step
-    is below ``1e-6`` (relative) after a Newton step (quadratic convergence: the error is then
-    far below that) or the gradient is below ``tol``. Falls back to L-BFGS-B when no step
+    is below ``1e-6`` relative to each parameter after a Newton step (quadratic convergence:
+    the error is then far below that) or the predicted decrease of the discrepancy is below
+    1e-16 (both rules are free of the variables' scales). Falls back to L-BFGS-B when no step
     improves. Returns (theta, converged, iterations, message).
     """
     theta = np.asarray(theta0, dtype=float).copy()
@@ -404,7 +405,7 @@ def fisher_scoring(problem: Problem, theta0: np.ndarray, *, max_iter: int = 500,
         else:
             grad, info = problem.gradient_and_information(theta)
             hess = None
-        if np.max(np.abs(grad)) < tol:
+        if not np.any(grad):
             return theta, True, it, "converged"
         steps = []
         if hess is not None:
@@ -422,8 +423,11 @@ def fisher_scoring(problem: Problem, theta0: np.ndarray, *, max_iter: int = 500,
         for step, is_newton in steps:
             if not np.all(np.isfinite(step)):
                 continue
-            small = np.max(np.abs(step)) < 1e-6 * (1 + np.max(np.abs(theta)))
-            if is_newton and small:
+            # scale-free stopping rules: the predicted decrease of F (the Newton decrement)
+            # and the size of each parameter's step relative to the parameter
+            decrement = float(grad @ step)
+            small = bool(np.all(np.abs(step) < 1e-6 * (1 + np.abs(theta))))
+            if decrement < 1e-16 or (is_newton and small):
                 # quadratic convergence: the remaining error is O(step^2)
                 return theta - step, True, it, "converged"
             alpha = 1.0
@@ -438,12 +442,10 @@ def fisher_scoring(problem: Problem, theta0: np.ndarray, *, max_iter: int = 500,
                 break
         if not improved:
             break
-        delta = np.max(np.abs(cand - theta))
+        delta = np.abs(cand - theta)
         theta, f = cand, fc
-        if not newton and delta < tol * (1 + np.max(np.abs(theta))):
-            grad = problem.gradient(theta)
-            if np.max(np.abs(grad)) < 1e-6:
-                return theta, True, it, "converged"
+        if not newton and np.all(delta < tol * (1 + np.abs(theta))):
+            return theta, True, it, "converged"
     grad = problem.gradient(theta)
     if np.max(np.abs(grad)) < 1e-7:
         return theta, True, it, "converged"
