@@ -339,10 +339,12 @@ def run(argv: list[str] | None = None) -> dict:
             broken = sat[~sat["finding_holds"].astype(bool)]
             study.number("sensitivity.same_satisfaction_breaks_at",
                          float(broken["correlation"].iloc[0]) if len(broken) else float("nan"))
-            bd = sens[sens["measure"] == "beta_difference"].sort_values("correlation")
-            lost = bd[~bd["finding_holds"].astype(bool)]
-            study.number("sensitivity.connection_verdict_breaks_at",
-                         float(lost["correlation"].iloc[0]) if len(lost) else float("nan"))
+            for measure, key in (("beta_difference", "connection_verdict_breaks_at"),
+                                 ("beta_difference_latent", "latent_verdict_breaks_at")):
+                bd = sens[sens["measure"] == measure].sort_values("correlation")
+                lost = bd[~bd["finding_holds"].astype(bool)]
+                study.number(f"sensitivity.{key}",
+                             float(lost["correlation"].iloc[0]) if len(lost) else float("nan"))
             study.figure("sensitivity", study_plots.sensitivity(sens, margin=margin))
 
     with study.step("finish: numbers and manifest"):
@@ -577,15 +579,24 @@ def _sensitivity(cx, population, cfg, instrument, seed, margin, n):
                      "connected_share": float(conn.mean())})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=FutureWarning)
-            drv = cx.drivers(frame, ["advocacy"], list(DRIVERS), n_boot=0, progress=False)
+            drv = cx.drivers(frame, ["advocacy"], list(DRIVERS), n_boot=0, progress=False,
+                             latent={d: instrument.item_ids(d) for d in DRIVERS},
+                             latent_estimator="ML")
         d = drv.differences.iloc[0]
         coef = pop.outcome_coef[pop.cells[0]][0]
-        rows.append({"correlation": r, "measure": "beta_difference", "estimate": d["estimate"],
+        common = {"correlation": r, "truth": float(coef[0] - coef[1]),
+                  "finding": "connection drives advocacy more than satisfaction",
+                  "connected_share": float(conn.mean())}
+        rows.append({**common, "measure": "beta_difference", "estimate": d["estimate"],
                      "ci_lower": d["wald_ci_lower"], "ci_upper": d["wald_ci_upper"],
-                     "ci_level": d["level"], "truth": float(coef[0] - coef[1]),
-                     "finding": "connection drives advocacy more than satisfaction",
-                     "finding_holds": bool(d["wald_ci_lower"] > 0),
-                     "connected_share": float(conn.mean())})
+                     "ci_level": d["level"], "finding_holds": bool(d["wald_ci_lower"] > 0)})
+        # the same contrast with latent drivers (standardized; interval rescaled from the
+        # engine's unstandardized defined parameter)
+        lat = drv.latent[drv.latent["term"] == "connection - satisfaction"].iloc[0]
+        ratio = lat["beta"] / lat["est"] if lat["est"] else np.nan
+        rows.append({**common, "measure": "beta_difference_latent", "estimate": lat["beta"],
+                     "ci_lower": lat["ci_lower"] * ratio, "ci_upper": lat["ci_upper"] * ratio,
+                     "ci_level": 0.95, "finding_holds": bool(lat["ci_lower"] * ratio > 0)})
     return pd.DataFrame(rows)
 
 

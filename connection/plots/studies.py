@@ -133,7 +133,8 @@ def sensitivity(table: pd.DataFrame, *, margin: float | None = None, axes=None):
     """How two findings move with corr(connection, satisfaction): one panel per ``measure``.
 
     ``table`` has columns correlation, measure, estimate, ci_lower, ci_upper and optionally
-    ``truth`` (the population value, drawn as a line). For the measure named
+    ``truth`` (the population value, drawn as a line). Rows of ``<measure>_latent`` are drawn on
+    the panel of ``<measure>`` (observed-score and latent versions of one contrast). For the measure named
     ``satisfaction_difference`` the equivalence margin ``+/- margin`` is shaded; for
     ``beta_difference`` the zero line is drawn.
     """
@@ -141,7 +142,9 @@ def sensitivity(table: pd.DataFrame, *, margin: float | None = None, axes=None):
     missing = need - set(table.columns)
     if missing:
         raise ValueError(f"sensitivity table lacks columns {sorted(missing)}")
-    measures = list(dict.fromkeys(table["measure"]))
+    # "<measure>_latent" rows are drawn on the panel of "<measure>", in a second colour
+    measures = [m for m in dict.fromkeys(table["measure"])
+                if not (m.endswith("_latent") and m[:-7] in set(table["measure"]))]
     own = axes is None
     if own:
         fig, axes = plots.new_figure(plots.PAGE_WIDTH, 2.4, ncols=len(measures), squeeze=False)
@@ -153,9 +156,16 @@ def sensitivity(table: pd.DataFrame, *, margin: float | None = None, axes=None):
         colour = plots.PALETTE["connection"]
         ax.fill_between(sub["correlation"], sub["ci_lower"], sub["ci_upper"], color=colour,
                         alpha=0.2, lw=0)
+        latent = table[table["measure"] == f"{measure}_latent"].sort_values("correlation")
         ax.plot(sub["correlation"], sub["estimate"], marker="o", ms=3, color=colour,
-                label="estimate (95% CI)" if measure != "satisfaction_difference"
-                else "estimate (90% CI)")
+                label=("observed scores" if len(latent) else "estimate")
+                + (" (95% CI)" if measure != "satisfaction_difference" else " (90% CI)"))
+        if len(latent):
+            other = plots.PALETTE["satisfaction"]
+            ax.fill_between(latent["correlation"], latent["ci_lower"], latent["ci_upper"],
+                            color=other, alpha=0.15, lw=0)
+            ax.plot(latent["correlation"], latent["estimate"], marker="s", ms=3, color=other,
+                    label="latent drivers (95% CI)")
         if "truth" in sub and sub["truth"].notna().any():
             ax.plot(sub["correlation"], sub["truth"], ls=":", color=plots.PALETTE["neutral"],
                     label="true (latent) value")
