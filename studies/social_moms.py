@@ -361,30 +361,25 @@ def _columns(source) -> list[str]:
 
 
 def _file_columns(path) -> list[str]:
-    """Column names of a survey file, read cheaply (for choosing the id/group columns)."""
-    import connection.data as data_layer
-
-    try:
-        frame = data_layer.read_raw(path) if hasattr(data_layer, "read_raw") else None
-    except Exception:  # noqa: BLE001 - read_survey reports file problems properly
-        frame = None
-    if frame is not None:
-        return list(frame.columns)
+    """Column names of a survey file, read cheaply (to choose the id and group columns; problems
+    with the file itself are left to read_survey, which reports them properly)."""
     suffix = Path(path).suffix.lower()
-    if suffix in (".sav", ".zsav"):
+    if suffix in (".sav", ".zsav", ".dta"):
         import pyreadstat
 
-        _, meta = pyreadstat.read_sav(str(path), metadataonly=True)
+        reader = pyreadstat.read_dta if suffix == ".dta" else pyreadstat.read_sav
+        try:
+            _, meta = reader(str(path), metadataonly=True)
+        except Exception:  # noqa: BLE001
+            return []
         return list(meta.column_names)
     if suffix == ".parquet":
-        import pyarrow.parquet as pq
+        try:
+            import pyarrow.parquet as pq
 
-        return list(pq.read_schema(path).names)
-    if suffix == ".dta":
-        import pyreadstat
-
-        _, meta = pyreadstat.read_dta(str(path), metadataonly=True)
-        return list(meta.column_names)
+            return list(pq.read_schema(path).names)
+        except Exception:  # noqa: BLE001
+            return []
     try:
         return list(pd.read_csv(path, nrows=0, sep=None, engine="python").columns)
     except Exception:  # noqa: BLE001
