@@ -334,6 +334,21 @@ def _dominance(model: str, Xs, ys, n_drivers: int, llnull: float) -> dict[str, A
 # vectorised bootstrap statistics (picklable classes, so n_jobs > 1 works)
 # --------------------------------------------------------------------------------------------
 
+def _batched_solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Solve ``a[r] x[r] = b[r]`` for every replicate r; a singular system (say, a dummy control
+    that is all zero in one resample) gives NaN for that replicate only, counted as failed."""
+    try:
+        return np.linalg.solve(a, b[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        out = np.full(b.shape, np.nan)
+        for r in range(a.shape[0]):
+            try:
+                out[r] = np.linalg.solve(a[r], b[r])
+            except np.linalg.LinAlgError:
+                pass
+        return out
+
+
 class _OLSStatistic:
     """Standardized driver betas and their contrast from weighted moments of the sampling units.
 
@@ -341,11 +356,13 @@ class _OLSStatistic:
     centred columns [y, X], and the sums of their pairwise products (upper triangle).
     """
 
-    def __init__(self, q: int, n_drivers: int, contrast: tuple[int, int] | None):
+    def __init__(self, q: int, n_drivers: int, contrast: tuple[int, int] | None,
+                 full_var: np.ndarray | None = None):
         self.q = q
         self.n_drivers = n_drivers
         self.contrast = contrast
         self.iu = np.triu_indices(q)
+        self.full_var = full_var  # variances of [y, X] in the full sample
 
     def __call__(self, data, counts):
         n_u, s1, s2 = data
@@ -360,9 +377,14 @@ class _OLSStatistic:
         cov[:, j, i] = cov[:, i, j]
         sxx = cov[:, 1:, 1:]
         sxy = cov[:, 1:, 0]
-        coef = np.linalg.solve(sxx, sxy[..., None])[..., 0]
+        coef = _batched_solve(sxx, sxy)
         sd_x = np.sqrt(np.diagonal(sxx, axis1=1, axis2=2))
         beta = coef * sd_x / np.sqrt(cov[:, 0, 0])[:, None]
+        if self.full_var is not None:
+            # a column that is constant in a resample (a rare dummy level that was not drawn)
+            # leaves the model unidentified there: that replicate fails, and is counted
+            var = np.diagonal(cov, axis1=1, axis2=2)
+            beta[np.any(var < 1e-10 * self.full_var, axis=1)] = np.nan
         out = beta[:, : self.n_drivers]
         if self.contrast is not None:
             out = np.column_stack([out, out[:, self.contrast[0]] - out[:, self.contrast[1]]])
@@ -434,10 +456,7 @@ class _LogitStatistic:
             hess = np.empty((b, k, k))
             hess[:, i, j] = h
             hess[:, j, i] = h
-            try:
-                step = np.linalg.solve(hess, grad[..., None])[..., 0]
-            except np.linalg.LinAlgError:
-                step = np.full_like(beta, np.nan)
+            step = _batched_solve(hess, grad)
             beta = beta + step
             converged = np.all(np.abs(step) < self.tol * (1 + np.abs(beta)), axis=1)
             if converged.all() or not np.isfinite(beta).all():
@@ -540,10 +559,7 @@ class _OrdinalStatistic:
             sub[:, iu0, iu1] = hbb
             sub[:, iu1, iu0] = hbb
             hess[:, T:, T:] = sub
-            try:
-                step = -np.linalg.solve(hess, grad[..., None])[..., 0]
-            except np.linalg.LinAlgError:
-                step = np.full_like(theta, np.nan)
+            step = -_batched_solve(hess, grad)
             theta = theta + step
             converged = np.all(np.abs(step) < self.tol * (1 + np.abs(theta)), axis=1)
             if converged.all() or not np.isfinite(theta).all():
@@ -662,7 +678,8 @@ def _bootstrap_betas(design, model, Xs, ys, sd, params, res, contrast, n_boot, s
 
     n_units = design.n if design.units is None else int(design.units.max()) + 1
     if model == "ols":
-        stat = _OLSStatistic(1 + design.X.shape[1], design.n_drivers, contrast)
+        full_var = np.column_stack([design.y, design.X]).var(axis=0)
+        stat = _OLSStatistic(1 + design.X.shape[1], design.n_drivers, contrast, full_var)
         data = _unit_moments(design)
         mode = "counts"
     elif model == "logit":

@@ -475,3 +475,13 @@ def test_ordinal_batched_newton_equals_orderedmodel_refits():
     assert d["ci_lower"] == pytest.approx(ref.ci()["ci_lower"].iloc[0], abs=1e-6)
     assert d["ci_upper"] == pytest.approx(ref.ci()["ci_upper"].iloc[0], abs=1e-6)
     assert d["boot_se"] == pytest.approx(ref.se.iloc[0], abs=1e-6)
+
+
+def test_a_singular_resample_fails_alone_not_its_whole_chunk():
+    df = simulate(200, seed=38)
+    df["rare"] = np.where(np.arange(200) == 7, "yes", "no")  # one respondent: absent from ~37% of resamples
+    with pytest.warns(Warning):
+        res = drivers(df, ["advocacy"], controls=["rare"], n_boot=100, seed=1, progress=False)
+    d = res.differences.iloc[0]
+    assert 15 < d["n_failed"] < 60  # about e^-1 of the replicates lack the respondent
+    assert np.isfinite(d["ci_lower"])
