@@ -57,14 +57,17 @@ def setup() -> None:
 
 
 def reproduce(extra: list[str]) -> int:
+    if extra:
+        print("reproduce takes no options; run a study script directly for --seed/--n/--out, "
+              "e.g. .venv/bin/python studies/social_moms.py --help", file=sys.stderr)
+        return 2
     setup()
     env = {**os.environ, "MPLBACKEND": "Agg"}
     ran = 0
     for script, *args in REPRODUCE:
         if not (ROOT / script).exists():
             continue
-        rc = run([PY, script, *args, *extra] if script.startswith("studies/") else [PY, script, *args],
-                 env=env)
+        rc = run([PY, script, *args], env=env)
         if rc != 0:
             print(f"{script} failed with exit code {rc}", file=sys.stderr)
             return rc

@@ -536,14 +536,17 @@ def htmt(
         return _htmt_from_corr(corr, blocks, pairs, method, absolute)
 
     est = stat(xc, np.ones((1, xc.shape[0])))[0]
-    lo = hi = np.full(len(pairs), np.nan)
-    if n_boot:
+    lo, hi = np.full(len(pairs), np.nan), np.full(len(pairs), np.nan)
+    # pairs with a single-item construct have no HTMT (NaN); resampling them would only add
+    # replicates that "fail" by construction, so they are left out of the bootstrap
+    defined = np.flatnonzero(np.isfinite(est))
+    if n_boot and defined.size:
         from connection.bootstrap import bootstrap
 
-        res = bootstrap(stat, xc, n_boot=n_boot, seed=seed, mode="counts", level=level,
-                        progress=progress, label="HTMT")
+        res = bootstrap(lambda d, w: stat(d, w)[:, defined], xc, n_boot=n_boot, seed=seed,
+                        mode="counts", level=level, progress=progress, label="HTMT")
         ci = res.ci()
-        lo, hi = ci["ci_lower"].to_numpy(), ci["ci_upper"].to_numpy()
+        lo[defined], hi[defined] = ci["ci_lower"].to_numpy(), ci["ci_upper"].to_numpy()
     rows = []
     for m, (a, b) in enumerate(pairs):
         value = est[m]

@@ -72,6 +72,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from connection._callable import make_module_callable
 from connection.errors import ConfigError
 
 __all__ = [
@@ -1016,3 +1017,6 @@ def recover(population: Population, data: pd.DataFrame, instrument=None,
                          "std_all": float(r.std_all), "true_std": float(true["coefficient"]),
                          "converged": bool(fit.converged)})
     return pd.DataFrame(rows)
+
+
+make_module_callable(__name__)  # cx.simulate(...) calls simulate() above

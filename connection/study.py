@@ -152,6 +152,18 @@ class Study:
             self._outputs.append(path)
         return path
 
+    def file(self, relative_path: str, content: str | bytes) -> Path:
+        """Write any other output (e.g. a fitted index's JSON) under the folder, atomically,
+        and list it with its hash in the manifest."""
+        from connection._io import atomic_write, write_text
+
+        target = self.out / relative_path
+        if isinstance(content, bytes):
+            path = atomic_write(target, lambda p: p.write_bytes(content))
+        else:
+            path = write_text(target, content)
+        return self._register(path)
+
     def table(self, name: str, frame, **kwargs) -> Path:
         """Write ``tables/<name>.csv`` (floats with 10 significant digits)."""
         return self._register(write_csv(self.out / "tables" / f"{name}.csv", frame, **kwargs))

@@ -316,3 +316,23 @@ def test_survey_input_uses_its_instrument_and_recoded_data():
     assert tab.loc["loyalty", "alpha"] > 0 and tab.loc["loyalty", "note"].startswith("omega")
     direct = reliability(survey.data, survey.instrument)
     pd.testing.assert_frame_equal(tab.reset_index(), direct)
+
+
+def test_htmt_bootstrap_skips_pairs_with_a_single_item_construct():
+    from connection.errors import BootstrapWarning
+
+    rng = np.random.default_rng(4)
+    f = rng.normal(size=(400, 2))
+    data = pd.DataFrame({
+        "a1": f[:, 0] + rng.normal(size=400), "a2": f[:, 0] + rng.normal(size=400),
+        "b1": f[:, 1] + rng.normal(size=400), "b2": f[:, 1] + rng.normal(size=400),
+        "c1": rng.normal(size=400),
+    })
+    cmap = {"a": ["a1", "a2"], "b": ["b1", "b2"], "c": ["c1"]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BootstrapWarning)  # no replicate may fail
+        table = htmt(data, cmap, n_boot=200, seed=1, progress=False)
+    ab = table[(table.construct_a == "a") & (table.construct_b == "b")].iloc[0]
+    assert ab.ci_lower <= ab.htmt <= ab.ci_upper
+    single = table[table.construct_b == "c"]
+    assert single["htmt"].isna().all() and single["ci_upper"].isna().all()

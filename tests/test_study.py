@@ -66,3 +66,12 @@ def test_record_data_hash_changes_with_the_data(tmp_path):
     h1 = study.record_data(pd.DataFrame({"x": [1.0, 2.0]}))
     h2 = study.record_data(pd.DataFrame({"x": [1.0, 2.0000001]}))
     assert h1 != h2 and len(h1) == 64
+
+
+def test_extra_files_are_written_and_listed_in_the_manifest(tmp_path):
+    study = Study("t", tmp_path, verbose=False)
+    study.file("index/connection_index.json", '{"a": 1}\n')
+    study.file("raw.bin", b"\x00\x01")
+    manifest = study.finish()
+    assert (tmp_path / "index/connection_index.json").read_text() == '{"a": 1}\n'
+    assert manifest["outputs"]["raw.bin"] == hashlib.sha256(b"\x00\x01").hexdigest()
