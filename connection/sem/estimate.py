@@ -409,16 +409,13 @@ def fisher_scoring(problem: Problem, theta0: np.ndarray, *, max_iter: int = 500,
             return theta, True, it, "converged"
         steps = []
         if hess is not None:
-            try:
-                chol = np.linalg.cholesky(hess)
-                y = np.linalg.solve(chol, grad)
-                steps.append((np.linalg.solve(chol.T, y), True))
-            except np.linalg.LinAlgError:
-                pass
-        try:
-            steps.append((np.linalg.solve(info, grad), False))
-        except np.linalg.LinAlgError:
-            steps.append((np.linalg.lstsq(info, grad, rcond=None)[0], False))
+            _, step, fail = lapack.dposv(hess, grad, lower=1)  # Cholesky: PD Hessian only
+            if fail == 0:
+                steps.append((step, True))
+        _, step, fail = lapack.dposv(info, grad, lower=1)
+        if fail != 0:
+            step = np.linalg.lstsq(info, grad, rcond=None)[0]
+        steps.append((step, False))
         improved = False
         for step, is_newton in steps:
             if not np.all(np.isfinite(step)):

@@ -66,20 +66,16 @@ def _prepare_data(data, ov_names, group, missing):
             hint="check the spelling in the model, or rename the data columns")
     if group is not None and group not in data.columns:
         raise MissingColumnError(f"group column {group!r} not found in the data", column=group)
-    dtypes = data.dtypes
-    for v in ov_names:
-        if dtypes[v].kind not in "biuf":
-            col = data[v]
-            converted = pd.to_numeric(col, errors="coerce")
-            badmask = (converted.isna() & col.notna()).to_numpy()
-            if badmask.any() or not pd.api.types.is_numeric_dtype(converted):
-                raise NonNumericError(
-                    f"variable {v!r} is not numeric", column=v,
-                    rows=[int(i) + 1 for i in np.flatnonzero(badmask)[:10]],
-                    values=list(col[badmask].iloc[:10]), expected="numbers (missing values as NaN)")
-    if list(data.columns) == list(ov_names):
-        x = data.to_numpy(dtype=float, copy=False)  # a view when the frame is one float block
-    else:
+    try:
+        if list(data.columns) == list(ov_names):
+            x = data.to_numpy(dtype=float, copy=False)  # a view when one float block
+        else:
+            x = data[ov_names].to_numpy(dtype=float)
+        ok = True
+    except (ValueError, TypeError):
+        ok = False
+    if not ok:  # a column that cannot be read as numbers: say which, where and what
+        _check_numeric(data, ov_names)
         x = data[ov_names].to_numpy(dtype=float)
     if group is not None:
         gcol = data[group]
@@ -128,6 +124,23 @@ def _prepare_data(data, ov_names, group, missing):
                 sel &= keep
             groups.append((lab, x[sel], index[sel], None))
     return labels, groups
+
+
+def _check_numeric(data, ov_names):
+    for v in ov_names:
+        col = data[v]
+        if col.dtype.kind in "mM":
+            raise NonNumericError(f"variable {v!r} holds dates or durations", column=v,
+                                  expected="numbers (missing values as NaN)")
+        if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+            continue
+        converted = pd.to_numeric(col, errors="coerce")
+        badmask = (converted.isna() & col.notna()).to_numpy()
+        if badmask.any() or not pd.api.types.is_numeric_dtype(converted):
+            raise NonNumericError(
+                f"variable {v!r} is not numeric", column=v,
+                rows=[int(i) + 1 for i in np.flatnonzero(badmask)[:10]],
+                values=list(col[badmask].iloc[:10]), expected="numbers (missing values as NaN)")
 
 
 def _stats_from_rows(x: np.ndarray, keep_data: bool, colsum=None,

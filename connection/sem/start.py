@@ -81,23 +81,23 @@ def start_values(struct: ModelStructure, stats, fixed: np.ndarray, user_start: n
                 start[row] = lam[r] if struct.free[row] >= 0 else fixed[row]
                 loadings[(inds[r], f)] = start[row]
             lv_total[f] = psi
-        ind_of = {}
+        nlv = len(struct.lv_names)
+        lmat = np.zeros((len(cov), max(nlv, 1)))
         for (a, f), la in loadings.items():
-            if la != 0:
-                ind_of.setdefault(f, ([], []))
-                ind_of[f][0].append(a)
-                ind_of[f][1].append(la)
-        ind_of = {f: (np.array(a), np.array(b)) for f, (a, b) in ind_of.items()}
+            lmat[a, f] = la
+        psi_vec = np.array([lv_total.get(f, 0.0) for f in range(nlv)]) if nlv else np.zeros(1)
+        ind_of = {}
+        for f in range(nlv):
+            nz = np.flatnonzero(lmat[:, f])
+            if len(nz):
+                ind_of[f] = (nz, lmat[nz, f])
         # residual variances and covariances (Theta)
         sel, ti, tj, _ = blk["T"]
-        for row, i, j in zip(sel, ti, tj):
-            if i == j:
-                common = sum(loadings.get((i, f), 0.0) ** 2 * lv_total.get(f, 0.0)
-                             for f in lv_total)
-                resid = cov[i, i] - common
-                start[row] = resid if resid > 0.1 * cov[i, i] else 0.5 * cov[i, i]
-            else:
-                start[row] = 0.0
+        common = (lmat**2) @ psi_vec
+        diag = np.diag(cov)
+        resid = diag[ti] - common[ti]
+        start[sel] = np.where(ti == tj, np.where(resid > 0.1 * diag[ti], resid, 0.5 * diag[ti]),
+                              0.0)
         # latent (co)variances (Psi)
         sel, pi, pj, _ = blk["P"]
         endo = set(blk["B"][1][struct.free[blk["B"][0]] >= 0]) | set(
@@ -135,14 +135,11 @@ def start_values(struct: ModelStructure, stats, fixed: np.ndarray, user_start: n
             start[row] = mean[phantom_pos[i]] if i in phantom_pos else 0.0
     ok = np.isfinite(user_start)
     start[ok] = user_start[ok]
-    theta = np.zeros(struct.npar)
-    counts = np.zeros(struct.npar)
-    for row, k in enumerate(struct.free):
-        if k >= 0 and np.isfinite(start[row]):
-            theta[k] += start[row]
-            counts[k] += 1
-    theta = np.where(counts > 0, theta / np.maximum(counts, 1), 0.0)
-    return theta
+    use = (struct.free >= 0) & np.isfinite(start)
+    k = struct.free[use]
+    sums = np.bincount(k, weights=start[use], minlength=struct.npar)
+    counts = np.bincount(k, minlength=struct.npar)
+    return np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
 
 
 def simple_start(struct: ModelStructure, stats, fixed: np.ndarray, user_start: np.ndarray):
