@@ -631,7 +631,7 @@ def _md_table(header, cells, numeric, caption_md) -> str:
     # pandoc sizes the columns of a wide pipe table by the dashes of the separator line
     columns = list(zip(*cells, strict=False)) if cells else [()] * len(header)
     widths = [max([len(h)] + [len(c) for c in col]) + 3 for h, col in zip(header, columns)]
-    widths = [w if n else min(w, 22) for w, n in zip(widths, numeric)]  # text wraps, numbers not
+    widths = [max(w + 2, 11) if n else min(w, 22) for w, n in zip(widths, numeric)]  # text wraps
     lines = ["| " + " | ".join(esc(h) for h in header) + " |",
              "|" + "|".join(("-" * (w - 1) + ":") if n else (":" + "-" * (w - 1))
                             for w, n in zip(widths, numeric)) + "|"]
