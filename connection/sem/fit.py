@@ -421,11 +421,19 @@ class Fit:
                 user_start[row_labels == lab] = float(val)
         ms = self.meanstructure
 
+        last = {}
+
         def moments(theta, deriv):
-            vals = struct.row_values(theta, fixed)
+            key = theta.tobytes()
+            imps = last.get(key)
+            if imps is None:  # the line search and the next iteration share a point
+                vals = struct.row_values(theta, fixed)
+                imps = [struct.implied(g, vals) for g in range(struct.ngroups)]
+                last.clear()
+                last[key] = imps
             out = []
             for g in range(struct.ngroups):
-                imp = struct.implied(g, vals)
+                imp = imps[g]
                 if deriv:
                     out.append(Moments(imp.sigma, imp.mu,
                                        second=partial(second_order_term, struct, g, imp),
