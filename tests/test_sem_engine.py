@@ -314,3 +314,28 @@ def test_rescaling_an_indicator_rescales_its_parameters(hs, scale):
         scale**2 * a.loc[("x5", "~~", "x5"), "est"], rel=1e-6)
     np.testing.assert_allclose(b["std_all"], a["std_all"], atol=1e-6)
     np.testing.assert_allclose(b["z"].fillna(0), a["z"].fillna(0), atol=1e-4)
+
+
+def test_modindices_multigroup_include_equality_releases(hs):
+    fit = cs.cfa(HS_MODEL, hs, group="school", group_equal=["loadings", "intercepts"])
+    mi = fit.modindices(sort=True)
+    assert {"lhs", "op", "rhs", "group", "mi", "epc", "sepc_lv", "sepc_all",
+            "constraint"} <= set(mi.columns)
+    releases = mi[mi["constraint"] != ""]
+    assert len(releases) == 15  # 6 loadings + 9 intercepts, released in group 2
+    assert releases.iloc[0][["lhs", "op"]].tolist() == ["x3", "~1"]
+    assert (mi["mi"].diff().dropna() <= 1e-12).all()  # sorted
+    # releasing the constraint and refitting lowers chi-square by about the score statistic
+    top = releases.iloc[0]
+    freed = fit.refit(group_partial=["x3 ~ 1"])
+    drop = fit.fit_measures["chisq"] - freed.fit_measures["chisq"]
+    assert drop == pytest.approx(top["mi"], rel=0.25)
+
+
+def test_lrt_rejects_different_data(hs):
+    a = cs.cfa(HS_MODEL, hs)
+    b = cs.cfa(HS_MODEL, hs.iloc[:200])
+    with pytest.raises(ModelSpecificationError, match="different numbers of rows"):
+        cs.lrt(a, b)
+    with pytest.raises(ValueError, match="at least two"):
+        cs.lrt(a)
