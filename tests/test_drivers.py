@@ -485,3 +485,20 @@ def test_a_singular_resample_fails_alone_not_its_whole_chunk():
     d = res.differences.iloc[0]
     assert 15 < d["n_failed"] < 60  # about e^-1 of the replicates lack the respondent
     assert np.isfinite(d["ci_lower"])
+
+
+@pytest.mark.slow
+def test_latent_interval_coverage():
+    """About 95% of the latent version's 95% intervals cover the true effects and contrast."""
+    n_sim = 200
+    hits = {"connection": 0, "satisfaction": 0, "connection - satisfaction": 0}
+    truth = {"connection": 0.45, "satisfaction": 0.20, "connection - satisfaction": 0.25}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for i in range(n_sim):
+            df, items = _latent_data(500, seed=3000 + i)
+            lat = drivers(df, ["advocacy"], n_boot=0, latent=items).latent.set_index("term")
+            for term in hits:
+                hits[term] += lat.loc[term, "ci_lower"] < truth[term] < lat.loc[term, "ci_upper"]
+    rates = {k: v / n_sim for k, v in hits.items()}
+    assert all(0.90 <= v <= 0.99 for v in rates.values()), rates
