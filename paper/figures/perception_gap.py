@@ -17,8 +17,8 @@ def make(paths):
 
     gaps = pd.read_csv(paths[INPUTS[0]])
     plots.theme()
-    fig, (left, right) = plt.subplots(1, 2, sharey=True, figsize=(plots.PAGE_WIDTH, 0.9 + 0.42 * len(gaps)),
-                                      gridspec_kw={"width_ratios": [3, 2], "wspace": 0.08})
+    fig, (left, right) = plt.subplots(1, 2, sharey=True, figsize=(plots.PAGE_WIDTH - 1.6, 0.9 + 0.42 * len(gaps)),
+                                      gridspec_kw={"width_ratios": [3, 2], "wspace": 0.16})
     y = np.arange(len(gaps))
     sides = [("consumers", plots.PALETTE["consumers"]), ("marketers", plots.PALETTE["marketers"])]
     for i, row in gaps.iterrows():
@@ -49,12 +49,14 @@ def make(paths):
     left.set_ylim(len(gaps) - 0.5, -0.5)
     left.set_xlim(0, 1)
     left.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
-    left.set_xlabel("share choosing the item (95% Wilson interval)")
+    left.set_xlabel("share choosing the item\n(95% Wilson interval)")
+    left.set_xticks([0, 0.25, 0.5, 0.75, 1])
     right.axvline(0, color=plots.PALETTE["neutral"], lw=0.6)
     lim = max(0.5, float(np.nanmax(np.abs(gaps[["ci_lower", "ci_upper", "difference"]].to_numpy()))) + 0.05)
     right.set_xlim(-lim, lim)
     right.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v * 100:+.0f}" if round(v * 100) else "0"))
-    right.set_xlabel("consumers minus marketers, points\n(95% Newcombe interval)")
+    right.set_xlabel("consumers minus marketers\n(points, 95% Newcombe interval)")
+    right.set_xticks([-0.4, -0.2, 0, 0.2, 0.4])
     handles = [Line2D([], [], marker="o", ls="", color=plots.PALETTE["consumers"], label="consumers"),
                Line2D([], [], marker="o", ls="", color=plots.PALETTE["marketers"],
                       label="marketers / executives"),
@@ -62,6 +64,6 @@ def make(paths):
                       label="sample size not published: no interval")]
     legend_on_top(fig, handles, [h.get_label() for h in handles], ncol=3)
     if (gaps["comparability"] != "same item").any():
-        fig.text(0.01, -0.16, "* similar item, differently worded question on each side",
+        fig.text(0.01, -0.2, "* similar item, differently worded question on each side",
                  fontsize=6.5, color=plots.PALETTE["neutral"], ha="left", va="top")
     return fig
