@@ -704,7 +704,12 @@ def build(results_dir: str | os.PathLike = DEFAULT_RESULTS, out_dir: str | os.Pa
           draft: bool = False, strict_config: bool = True, verbose: bool = True,
           figure_scripts: str | os.PathLike = FIGURE_SCRIPTS) -> Built:
     """Build the paper; raise :class:`PaperBuildError` listing every missing or stale input."""
-    import mistune
+    try:
+        import mistune
+    except ImportError:
+        raise PaperBuildError("the HTML build needs the pure-Python Markdown renderer mistune "
+                              "(pip install 'mistune>=3'); python3 make.py reproduce installs "
+                              "it") from None
 
     src = parse_source(source)
     results = Results(Path(results_dir).resolve(), strict_config=strict_config)
