@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from connection._callable import make_module_callable
 from connection.errors import (
     ArgumentError,
     ExclusionWarning,
@@ -826,12 +827,4 @@ def value_ratio(
     return pd.DataFrame(rows).reindex(columns=VALUE_RATIO_COLUMNS)
 
 
-# ``cx.compare`` names both this module and its main function. Python binds the package attribute
-# ``connection.compare`` to the *module* whenever the module is imported, so make the module
-# callable: ``cx.compare(data, ...)`` then works however the name was resolved.
-class _CallableModule(__import__("types").ModuleType):
-    def __call__(self, *args, **kwargs):
-        return compare(*args, **kwargs)
-
-
-__import__("sys").modules[__name__].__class__ = _CallableModule
+make_module_callable(__name__)  # cx.compare(...) calls compare() above (see connection/_callable.py)

@@ -65,6 +65,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from connection._callable import make_module_callable
 from connection.errors import (
     ArgumentError,
     ConvergenceWarning,
@@ -1039,11 +1040,4 @@ def _latent(data, outcomes, drivers_, controls, latent, estimator, level) -> pd.
     return pd.DataFrame(rows).reindex(columns=LATENT_COLUMNS)
 
 
-# ``cx.drivers`` names both this module and its main function; make the module callable so that
-# ``cx.drivers(data, ...)`` works however the name was resolved (see connection/compare.py).
-class _CallableModule(__import__("types").ModuleType):
-    def __call__(self, *args, **kwargs):
-        return drivers(*args, **kwargs)
-
-
-__import__("sys").modules[__name__].__class__ = _CallableModule
+make_module_callable(__name__)  # cx.drivers(...) calls drivers() above (see connection/_callable.py)
