@@ -182,7 +182,9 @@ def hs_missing():
     return pd.read_csv(HS_MISSING)
 
 
-FIML_MEASURES = [m for m in BASIC if m not in ("srmr_bentler_nomean",)]
+FIML_MEASURES = [m for m in BASIC if m not in ("srmr_bentler_nomean",)] + [
+    "cfi_robust", "tli_robust", "rmsea_robust", "rmsea_ci_lower_robust",
+    "rmsea_ci_upper_robust", "rmsea_pvalue_robust", "rmsea_notclose_pvalue_robust"]
 
 
 def test_fiml_ml(hs_missing):

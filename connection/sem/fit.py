@@ -360,7 +360,8 @@ class Fit:
         unrestricted_logl aic bic bic2 rmsea rmsea_ci_* rmsea_pvalue srmr rmr crmr srmr_mplus
         gfi agfi pgfi mfi ecvi cn_05 cn_01, and for MLR chisq_scaled chisq_scaling_factor
         (Yuan-Bentler, Mplus variant) *_scaled and cfi_robust tli_robust rmsea_robust
-        (+ CI, p-values; not computed under FIML, where lavaan uses a special correction).
+        (+ CI, p-values); under FIML the robust indices use lavaan 0.6.14's FIML-corrected
+        statistic (also reported for ML, as lavaan does).
     converged : bool
     iterations : int
     warnings : list of str
@@ -500,6 +501,7 @@ class Fit:
             if self.missing == "ml":
                 info_obs = 0.5 * problem.hessian(theta)
                 base_info = info_obs
+                self._observed_info = info_obs
             else:
                 base_info = 0.5 * info
             # scale-free check: eigenvalues of the information in correlation form
