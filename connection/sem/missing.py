@@ -21,8 +21,8 @@ from connection.sem.estimate import (
     _chol_inverse,
     _lowrank_core,
     fisher_scoring,
-    ml_discrepancy,
     hessian_core,
+    ml_discrepancy,
     moment_scores,
 )
 
