@@ -25,21 +25,11 @@ exported public name) fits a model like :func:`sem`.
 True
 """
 
-import sys
-import types
-
+from connection._callable import make_module_callable
 from connection.sem.fit import Fit, cfa, parse_model, sem
 from connection.sem.partable import ParameterTable
 from connection.sem.tests import lrt
 
 __all__ = ["cfa", "sem", "Fit", "parse_model", "ParameterTable", "lrt"]
 
-
-class _CallableModule(types.ModuleType):
-    """Lets ``connection.sem(...)`` (the package's lazy export) call :func:`sem`."""
-
-    def __call__(self, *args, **kwargs):
-        return sem(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+make_module_callable(__name__)  # cx.sem(...) calls sem() (see connection/_callable.py)
