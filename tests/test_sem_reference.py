@@ -343,3 +343,16 @@ def test_multigroup_with_fixed_x_covariate(hs):
     info, _ = _sem_case("hs_mg_fixedx")
     fit = cs.sem(info["model"], hs, group="school", group_equal=["loadings", "intercepts"])
     _compare_sem_case(fit, "hs_mg_fixedx", NO_GFI)
+
+
+def test_fiml_modindices_and_score_tests(hs_missing):
+    ref = pd.read_csv(REF / "sem_hs_fiml_modindices.csv")
+    mi = cs.cfa(HS_MODEL, hs_missing, missing="ml").modindices()
+    merged = ref.merge(mi, on=["lhs", "op", "rhs"], how="left")
+    assert merged["mi_y"].notna().all()
+    np.testing.assert_allclose(merged["mi_y"], merged["mi_x"], rtol=1e-3, atol=1e-6)
+    np.testing.assert_allclose(merged["epc_y"], merged["epc_x"], rtol=1e-3, atol=1e-6)
+    fit = cs.cfa(HS_MODEL, hs_missing, missing="ml", group="school",
+                 group_equal=["loadings", "intercepts"])
+    ref = pd.read_csv(REF / "sem_hs_fiml_mg_scalar_score_uni.csv")
+    np.testing.assert_allclose(fit.score_test()["x2"], ref["X2"], rtol=1e-3)

@@ -153,9 +153,16 @@ def _lm_tests(fit, directions):
         dm = np.concatenate([dm0, dm_d]) if ms else None
         from connection.sem.estimate import Moments, _group_grad_info
 
-        gg, ee = _group_grad_info(st, Moments(mo.sigma, mo.mu, ds, dm), ms, True)
-        grad += w * gg
-        info += w * ee
+        full = Moments(mo.sigma, mo.mu, ds, dm)
+        if fit.missing == "ml":  # FIML: sum over missing-data patterns
+            for pat in st.patterns:
+                gg, ee = _group_grad_info(pat, full.subset(pat.obs), True, True)
+                grad += w * pat.n / st.n * gg
+                info += w * pat.n / st.n * ee
+        else:
+            gg, ee = _group_grad_info(st, full, ms, True)
+            grad += w * gg
+            info += w * ee
     i22 = info[:q, :q]
     i12 = info[q:, :q]
     i11 = info[q:, q:]
