@@ -5,7 +5,7 @@
     python3 make.py test        # set up .venv, run the whole test suite
 
 Both create (or reuse) the virtual environment ``.venv`` and install the package into it with
-its ``dev`` and ``notebooks`` extras; the install is redone when ``pyproject.toml`` changes.
+its ``dev``, ``notebooks`` and ``paper`` extras; the install is redone when ``pyproject.toml`` changes.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def setup() -> None:
         venv.EnvBuilder(with_pip=True, clear=VENV.exists()).create(VENV)
     steps = [
         [PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip"],
-        [PY, "-m", "pip", "install", "--quiet", "-e", ".[dev,notebooks]"],
+        [PY, "-m", "pip", "install", "--quiet", "-e", ".[dev,notebooks,paper]"],
     ]
     for cmd in steps:
         if run(cmd) != 0:

@@ -75,3 +75,16 @@ def test_extra_files_are_written_and_listed_in_the_manifest(tmp_path):
     manifest = study.finish()
     assert (tmp_path / "index/connection_index.json").read_text() == '{"a": 1}\n'
     assert manifest["outputs"]["raw.bin"] == hashlib.sha256(b"\x00\x01").hexdigest()
+
+
+def test_outputs_get_ordinary_file_permissions(tmp_path):
+    import os
+
+    from connection._io import write_text
+
+    mask = os.umask(0o022)
+    try:
+        path = write_text(tmp_path / "x.txt", "x")
+    finally:
+        os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o644
