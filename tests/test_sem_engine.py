@@ -339,3 +339,16 @@ def test_lrt_rejects_different_data(hs):
         cs.lrt(a, b)
     with pytest.raises(ValueError, match="at least two"):
         cs.lrt(a)
+
+
+def test_singular_sample_covariance_in_a_group(hs):
+    d = hs.iloc[:160].copy()
+    d.loc[d.index[:8], "school"] = "Tiny"  # 8 rows, 9 variables
+    with pytest.raises(GroupError, match="Tiny.*not positive definite|not positive definite.*Tiny"):
+        cs.cfa(HS_MODEL, d, group="school")
+    const = hs.copy()
+    const["x4"] = 1.0
+    from connection.errors import DataError
+
+    with pytest.raises(DataError, match="constant variable.*x4"):
+        cs.cfa(HS_MODEL, const)

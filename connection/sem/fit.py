@@ -12,6 +12,7 @@ from scipy import special
 
 from connection.errors import (
     ConvergenceWarning,
+    DataError,
     EstimationError,
     ExclusionWarning,
     GroupError,
@@ -126,6 +127,24 @@ def _prepare_data(data, ov_names, group, missing):
     return labels, groups
 
 
+def _check_sample_cov(st, label, group, ov_names):
+    """ML needs a positive definite sample covariance matrix (as lavaan)."""
+    if np.isfinite(st.logdet):
+        return
+    where = f" in group {label!r}" if label is not None else ""
+    sd = np.sqrt(np.diag(st.cov))
+    constant = [v for v, s_ in zip(ov_names, sd) if s_ == 0]
+    detail = (f"constant variable(s): {', '.join(constant)}" if constant else
+              f"{st.n} rows for {len(ov_names)} variables" if st.n <= len(ov_names) else
+              "some variables are linear combinations of others")
+    err = GroupError if label is not None else DataError
+    raise err(f"the sample covariance matrix{where} is not positive definite ({detail})",
+              column=group if label is not None else None,
+              values=[label] if label is not None else None,
+              expected="more rows than variables and no constant or collinear variables",
+              hint="drop or combine variables, merge small groups, or use more data")
+
+
 def _check_numeric(data, ov_names):
     for v in ov_names:
         col = data[v]
@@ -221,7 +240,9 @@ def _fit(model, data, *, group, estimator, missing, std_lv, group_equal, group_p
             if missing == "ml":
                 gstats.append(None)
             else:
-                gstats.append(_stats_from_rows(x, keep_data=True, colsum=colsum))
+                st = _stats_from_rows(x, keep_data=True, colsum=colsum)
+                _check_sample_cov(st, lab if group is not None else None, group, ov_names)
+                gstats.append(st)
         rows_used = np.concatenate([idx for _, _, idx, _ in groups])
     ngroups = len(labels)
     if meanstructure is None:
@@ -832,6 +853,10 @@ class Fit:
         return sig, lat_tot, res_ov, res_lat
 
     def _standardize(self, values=None):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self._standardize_impl(values)
+
+    def _standardize_impl(self, values=None):
         struct = self._struct
         frame = self.param_table
         est = frame["est"].to_numpy(dtype=float) if values is None else values
