@@ -273,14 +273,6 @@ def hessian_core(cov, mean, mo: Moments, meanstructure: bool):
     return grad, info, hess, w, r
 
 
-def _aggregate(rows_matrix, k, q):
-    """Row-level (R x R) -> parameter-level (q x q): M' X M with M[r, k_r] = 1."""
-    out = np.zeros((q, rows_matrix.shape[1]))
-    np.add.at(out, k, rows_matrix)
-    res = np.zeros((q, q))
-    np.add.at(res.T, k, out.T)
-    return res
-
 
 def _lowrank_core(cov, mean, mo: Moments, meanstructure: bool, hessian: bool,
                   aggregate: bool = True):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
 from functools import partial
 
 import numpy as np
@@ -1080,11 +1079,3 @@ def _columns(pt: ParameterTable) -> dict:
                                              "plabel")}
         pt.cache["columns"] = cols
     return cols
-
-
-def _as_list(x) -> list:
-    if x is None:
-        return []
-    if isinstance(x, str):
-        return [x]
-    return list(x) if isinstance(x, Sequence) else [x]

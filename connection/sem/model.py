@@ -307,13 +307,6 @@ def _entries(blk, name, symmetric=False):
     return i, j, k
 
 
-def _scatter(hess, kr, kc, block, both):
-    if block.size == 0:
-        return
-    np.add.at(hess, (kr[:, None], kc[None, :]), block)
-    if both:
-        np.add.at(hess, (kc[:, None], kr[None, :]), block.T)
-
 
 def _second_plan(struct: ModelStructure, g: int, means: bool) -> dict:
     key = ("second", g, means)
