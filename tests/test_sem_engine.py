@@ -183,6 +183,7 @@ def test_non_convergence_warns(hs):
 def test_under_identified_model_warns(hs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.filterwarnings("ignore", message=".*negative degrees of freedom")
         with pytest.warns(IdentificationWarning, match="not be identified"):
             fit = cs.cfa("f =~ NA*x1 + x2 + x3", hs)
     free = fit.param_table["free"] > 0
@@ -240,6 +241,7 @@ def test_sample_stats_equal_raw_data(hs):
     np.testing.assert_allclose(fit.estimates["se"], fit2.estimates["se"], atol=1e-8)
 
 
+@pytest.mark.filterwarnings("ignore::connection.errors.HeywoodCaseWarning")
 def test_analytic_hessian_matches_numerical(hs):
     pd_model = """ind60 =~ x1 + x2 + x3
 dem60 =~ y1 + y2 + y3 + y4
@@ -352,3 +354,13 @@ def test_singular_sample_covariance_in_a_group(hs):
 
     with pytest.raises(DataError, match="constant variable.*x4"):
         cs.cfa(HS_MODEL, const)
+
+
+def test_singular_sample_stats_rejected():
+    from connection.errors import DataError
+
+    cov = np.array([[1.0, 1.0, 0.5], [1.0, 1.0, 0.5], [0.5, 0.5, 1.0]])
+    names = ["a", "b", "c"]
+    with pytest.raises(DataError, match="not positive definite"):
+        cs.cfa("f =~ a + b + c", sample_stats={"n": 100, "cov": pd.DataFrame(
+            cov, index=names, columns=names)})

@@ -228,6 +228,8 @@ def _fit(model, data, *, group, estimator, missing, std_lv, group_equal, group_p
             raise ModelSpecificationError(
                 "missing='ml' and estimator='MLR' need the raw data, not sample_stats")
         labels, gstats = _stats_from_user(sample_stats, ov_names)
+        for lab, st in zip(labels, gstats):
+            _check_sample_cov(st, lab if len(gstats) > 1 else None, "sample_stats", ov_names)
         rows_used = None
     else:
         labels, groups = _prepare_data(data, ov_names, group, missing)
