@@ -75,14 +75,14 @@ def summary_text(fit) -> str:
             current = g
         out.append("")
         out.append(f"{title}:")
-        out.append(f"  {'':<24}{'Estimate':>9}{'Std.Err':>9}{'z-value':>9}{'P(>|z|)':>9}"
+        out.append(f"  {'':<28}{'Estimate':>9}{'Std.Err':>9}{'z-value':>9}{'P(>|z|)':>9}"
                    f"{'Std.lv':>9}{'Std.all':>9}")
         for r in block.itertuples():
-            name = f"{r.lhs} {r.op} {r.rhs}".strip() if r.op != ":=" else f"{r.lhs} :="
+            name = f"{r.lhs} {r.op} {r.rhs}".strip() if r.op != ":=" else f"{r.lhs} := {r.rhs}"
             if r.label and r.op != ":=":
                 name += f" ({r.label})"
             se = r.se if r.se > 0 or r.op == ":=" else np.nan
-            out.append(f"  {name[:24]:<24}{_fmt(r.est)}{_fmt(se)}{_fmt(r.z)}{_fmt(r.pvalue)}"
+            out.append(f"  {name[:28]:<28}{_fmt(r.est)}{_fmt(se)}{_fmt(r.z)}{_fmt(r.pvalue)}"
                        f"{_fmt(r.std_lv)}{_fmt(r.std_all)}")
     return "\n".join(out)
 
@@ -119,7 +119,7 @@ def summary_latex(fit) -> str:
         head = f"{title}" + (f" (group {g})" if fit.n_groups > 1 else "")
         lines.append(r"\multicolumn{6}{l}{\emph{" + esc(head) + r"}} \\")
         for r in block.itertuples():
-            name = f"{r.lhs} {r.op} {r.rhs}".strip() if r.op != ":=" else f"{r.lhs} :="
+            name = f"{r.lhs} {r.op} {r.rhs}".strip() if r.op != ":=" else f"{r.lhs} := {r.rhs}"
             vals = [r.est, r.se if r.se > 0 or r.op == ":=" else np.nan, r.z, r.pvalue,
                     r.std_all]
             cells = ["" if not np.isfinite(v) else f"{v:.3f}" for v in vals]
