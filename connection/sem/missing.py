@@ -375,10 +375,12 @@ def fiml_fit_measures(fit, fm: dict) -> pd.Series:
         fm["rmsea_ci_lower_scaled"], fm["rmsea_ci_upper_scaled"] = lo, hi
         fm["rmsea_pvalue_scaled"] = measures.rmsea_pvalue(chisq, trace, n, g_count)
     # robust RMSEA / CFI / TLI: lavaan's FIML-corrected statistic (V6 for ML, V3 for MLR)
-    try:
-        fc = fiml_corrected(fit, robust=scaled)
-    except (np.linalg.LinAlgError, ValueError, ZeroDivisionError):
-        fc = None
+    fc = None
+    if not fit._pt.ov_x:  # with fixed.x covariates lavaan's correction differs: not reported
+        try:
+            fc = fiml_corrected(fit, robust=scaled)
+        except (np.linalg.LinAlgError, ValueError, ZeroDivisionError):
+            fc = None
     if fc is not None:
         inc_r = measures.incremental(fc["XX3"], fc["df3"], fc["XX3_null"], fc["df3_null"],
                                      c_hat=fc["c_hat3"], c_hat_null=fc["c_hat3_null"])
