@@ -356,3 +356,9 @@ def test_fiml_modindices_and_score_tests(hs_missing):
                  group_equal=["loadings", "intercepts"])
     ref = pd.read_csv(REF / "sem_hs_fiml_mg_scalar_score_uni.csv")
     np.testing.assert_allclose(fit.score_test()["x2"], ref["X2"], rtol=1e-3)
+
+
+def test_mlr_with_fixed_x_covariate(hs):
+    info, _ = _sem_case("hs_mlr_fixedx")
+    fit = cs.sem(info["model"], hs, estimator="MLR")
+    _compare_sem_case(fit, "hs_mlr_fixedx", NO_GFI + ROBUST)

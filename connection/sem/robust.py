@@ -44,8 +44,25 @@ def _traces_h1(fit):
             b1 = prob.score_crossprods(th)[0] / st.n
         else:
             a1, b1 = h1_information(st, fit.meanstructure)
-        out.append((np.trace(np.linalg.solve(a1, b1)), a1.shape[0]))
+        full = np.trace(np.linalg.solve(a1, b1))
+        keep = _non_x_moments(fit, len(st.cov))
+        if keep is not None:  # fixed.x: the x-only moments are not part of the test (lavaan)
+            a1, b1 = a1[np.ix_(keep, keep)], b1[np.ix_(keep, keep)]
+        out.append((np.trace(np.linalg.solve(a1, b1)), a1.shape[0], full))
     return out
+
+
+def _non_x_moments(fit, p: int):
+    """Indices of the (mu, vech Sigma) moments not made only of fixed.x covariates."""
+    if not fit._pt.ov_x:
+        return None
+    xi = {fit._pt.ov_names.index(v) for v in fit._pt.ov_x}
+    rows, cols = np.tril_indices(p)
+    cov_keep = [k for k, (i, j) in enumerate(zip(rows, cols)) if not (i in xi and j in xi)]
+    if fit.meanstructure:
+        mean_keep = [i for i in range(p) if i not in xi]
+        return np.array(mean_keep + [p + k for k in cov_keep])
+    return np.array(cov_keep)
 
 
 def _trace_h0(problem: Problem, theta, info_obs_unit) -> float:
@@ -105,8 +122,9 @@ def _baseline_problem(fit) -> tuple[Problem, np.ndarray]:
 def yb_mplus_traces(fit, df, bdf):
     """Return (c, c_h1, c_h0, c_baseline) for lavaan's ``yuan.bentler.mplus`` test."""
     h1 = _traces_h1(fit)
-    trace_h1 = sum(t for t, _ in h1)
-    ndat = sum(k for _, k in h1)
+    trace_h1 = sum(t for t, _, _ in h1)
+    ndat = sum(k for _, k, _ in h1)
+    trace_h1_full = sum(t for _, _, t in h1)  # the baseline model (lavaan) uses all moments
     trace_h0 = _trace_h0(fit._problem, fit._theta, fit._observed_info)
     c = (trace_h1 - trace_h0) / df if df > 0 else np.nan
     if not np.isfinite(c) or c <= 0:  # lavaan: a negative scaling factor is NA
@@ -114,7 +132,7 @@ def yb_mplus_traces(fit, df, bdf):
     bprob, btheta = _baseline_problem(fit)
     binfo = 0.5 * bprob.hessian(btheta)
     trace_b = _trace_h0(bprob, btheta, binfo)
-    bc = (trace_h1 - trace_b) / bdf if bdf > 0 else np.nan
+    bc = (trace_h1_full - trace_b) / bdf if bdf > 0 else np.nan
     if not np.isfinite(bc) or bc <= 0:
         bc = np.nan
     # lavaan divides by nx.free: free parameters counted before equality constraints

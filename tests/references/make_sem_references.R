@@ -140,6 +140,9 @@ fit <- sem(fx_model, data = hsm, missing = "ml")
 run_case("hs_fiml_fixedx", fit, fx_model, "data/HolzingerSwineford1939_missing.csv")
 fit <- sem(fx_model, data = hs, group = "school", group.equal = c("loadings", "intercepts"))
 run_case("hs_mg_fixedx", fit, fx_model, "data/HolzingerSwineford1939.csv")
+fit <- sem(fx_model, data = hs, estimator = "MLR")
+run_case("hs_mlr_fixedx", fit, fx_model, "data/HolzingerSwineford1939.csv")
+
 ## (10) modification indices and score tests under FIML
 fit <- cfa(hs_model, data = hsm, missing = "ml")
 mi <- modindices(fit)
