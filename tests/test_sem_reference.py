@@ -362,3 +362,14 @@ def test_mlr_with_fixed_x_covariate(hs):
     info, _ = _sem_case("hs_mlr_fixedx")
     fit = cs.sem(info["model"], hs, estimator="MLR")
     _compare_sem_case(fit, "hs_mlr_fixedx", NO_GFI + ROBUST)
+
+
+@pytest.mark.parametrize("kind,file", [("raw", "raw"), ("cor", "cor_bollen"),
+                                       ("cor.bentler", "cor_bentler")])
+def test_residuals_match_lavaan_resid(hs, kind, file):
+    fit = cs.cfa(HS_MODEL, hs, group="school", group_equal=["loadings", "intercepts"])
+    ref = pd.read_csv(REF / f"sem_hs_mg_scalar_resid_{file}.csv", keep_default_na=False)
+    res = fit.residuals(kind)
+    ours = [res[r.group]["cov"].loc[r.row, r.col] if r.kind == "cov"
+            else res[r.group]["mean"][r.row] for r in ref.itertuples()]
+    np.testing.assert_allclose(ours, ref["value"].astype(float), atol=1e-5)

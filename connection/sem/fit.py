@@ -965,6 +965,35 @@ class Fit:
                                           index=names)}
         return out
 
+    def residuals(self, type: str = "raw") -> dict:  # noqa: A002 - lavaan's argument name
+        """Residual covariances (and means) per group label: lavaan's ``resid(fit, type)``.
+
+        ``type``: ``"raw"`` (sample minus implied), ``"cor"`` (Bollen: sample minus implied
+        correlations) or ``"cor.bentler"`` (raw residuals scaled by the sample SDs, whose
+        root mean square is the SRMR). Under FIML the sample moments are the saturated (EM)
+        estimates. Returns ``{label: {"cov": DataFrame, "mean": Series}}``.
+        """
+        kind = str(type).lower().replace("_", ".")
+        if kind not in ("raw", "cor", "cor.bollen", "cor.bentler"):
+            raise ValueError("type must be 'raw', 'cor' or 'cor.bentler'")
+        names = self._struct.ov_names
+        out = {}
+        for g, (st, imp) in enumerate(zip(self._stats, self._implied)):
+            mu = imp.mu if self.meanstructure else st.mean
+            sd_s = np.sqrt(np.diag(st.cov))
+            if kind == "raw":
+                cov, mean = st.cov - imp.sigma, st.mean - mu
+            elif kind == "cor.bentler":
+                cov = (st.cov - imp.sigma) / np.outer(sd_s, sd_s)
+                mean = (st.mean - mu) / sd_s
+            else:
+                sd_h = np.sqrt(np.diag(imp.sigma))
+                cov = st.cov / np.outer(sd_s, sd_s) - imp.sigma / np.outer(sd_h, sd_h)
+                mean = (st.mean - mu) / sd_s
+            out[self.group_labels[g]] = {"cov": pd.DataFrame(cov, index=names, columns=names),
+                                         "mean": pd.Series(mean, index=names)}
+        return out
+
     def matrices(self, group=None) -> dict:
         """Model matrices (lambda, beta, psi, theta, nu, alpha) of one group as DataFrames."""
         g = 0 if group is None else self.group_labels.index(group)

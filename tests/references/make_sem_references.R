@@ -149,4 +149,18 @@ mi <- modindices(fit)
 wcsv(mi[, c("lhs", "op", "rhs", "mi", "epc", "sepc.lv", "sepc.all")], "sem_hs_fiml_modindices.csv")
 fit <- cfa(hs_model, data = hsm, missing = "ml", group = "school", group.equal = c("loadings", "intercepts"))
 wcsv(lavTestScore(fit)$uni, "sem_hs_fiml_mg_scalar_score_uni.csv")
+## (11) residuals (resid) under scalar invariance, both groups
+fit <- cfa(hs_model, data = hs, group = "school", group.equal = c("loadings", "intercepts"))
+for (type in c("raw", "cor.bollen", "cor.bentler")) {
+  r <- resid(fit, type = type)
+  out <- do.call(rbind, lapply(seq_along(r), function(g) {
+    cv <- r[[g]]$cov
+    idx <- which(lower.tri(cv, diag = TRUE), arr.ind = TRUE)
+    rbind(data.frame(group = names(r)[g], kind = "cov", row = rownames(cv)[idx[, 1]],
+                     col = colnames(cv)[idx[, 2]], value = cv[idx]),
+          data.frame(group = names(r)[g], kind = "mean", row = names(r[[g]]$mean), col = "",
+                     value = as.numeric(r[[g]]$mean)))
+  }))
+  wcsv(out, paste0("sem_hs_mg_scalar_resid_", gsub(".", "_", type, fixed = TRUE), ".csv"))
+}
 cat("done\n")
