@@ -6,7 +6,8 @@ Public API
   by ML or MLR, one or several groups (``group=``, ``group_equal=``, ``group_partial=``),
   listwise or FIML (``missing="ml"``), from data or from ``sample_stats``.
 - :class:`Fit`: ``estimates``, ``fit_measures``, ``rsquare``, ``standardized``, ``implied``,
-  ``matrices()``, ``predict()``, ``summary()`` / ``_repr_html_()`` / ``to_latex()``,
+  ``matrices()``, ``residuals()``, ``predict()``, ``summary()`` / ``_repr_html_()`` /
+  ``to_latex()``,
   ``converged``, ``warnings``, ``nobs``, ``rows_used``, ``param_table``; for invariance work:
   ``n_groups``, ``group_labels``, ``refit(**options)`` (same model and data, e.g. other
   ``group_equal``/``group_partial``), ``modindices()`` (lavaan's ``modindices``, plus
