@@ -364,3 +364,15 @@ def test_singular_sample_stats_rejected():
     with pytest.raises(DataError, match="not positive definite"):
         cs.cfa("f =~ a + b + c", sample_stats={"n": 100, "cov": pd.DataFrame(
             cov, index=names, columns=names)})
+
+
+@pytest.mark.parametrize("shift", [0.0, 5.0, 1e3, 1e7])
+def test_sample_moments_accurate_for_any_location(shift):
+    from connection.sem.fit import _stats_from_rows
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5_000, 4)) * [1.0, 0.01, 3.0, 1.0] + shift
+    st = _stats_from_rows(x, keep_data=False)
+    ref = np.cov(x, rowvar=False, bias=True)
+    np.testing.assert_allclose(st.cov, ref, rtol=1e-9, atol=1e-12 * np.abs(ref).max())
+    np.testing.assert_allclose(st.mean, x.mean(axis=0), rtol=1e-12)

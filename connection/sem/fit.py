@@ -163,19 +163,22 @@ def _check_numeric(data, ov_names):
 
 def _stats_from_rows(x: np.ndarray, keep_data: bool, colsum=None,
                      chunk: int = 131_072) -> GroupStats:
-    """Mean and covariance (divisor n), centred chunk by chunk: exact like np.cov, and the
-    extra memory is one chunk rather than a centred copy of the data."""
+    """Mean and covariance (divisor n) in one BLAS pass, with no copy of the data.
+
+    The cross-product ``X'X / n - m m'`` is exact enough when the means are not huge
+    relative to the standard deviations (cancellation error ~ 1e-16 (m / sd)^2); otherwise
+    the data are centred chunk by chunk (like ``np.cov``, but without a full centred copy).
+    """
     n, p = x.shape
     mean = (x.sum(axis=0) if colsum is None else colsum) / n
-    if n <= chunk:
-        xc = x - mean
-        cov = xc.T @ xc
-    else:
+    cov = (x.T @ x) / n - np.outer(mean, mean)
+    var = np.diag(cov)
+    if not (np.all(var > 0) and np.all(mean**2 <= 1e6 * var)):
         cov = np.zeros((p, p))
         for start in range(0, n, chunk):
             xc = x[start:start + chunk] - mean
             cov += xc.T @ xc
-    cov /= n
+        cov /= n
     return GroupStats(n=n, mean=mean, cov=0.5 * (cov + cov.T), data=x if keep_data else None)
 
 
