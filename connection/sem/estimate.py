@@ -168,8 +168,22 @@ class Problem:
         return out
 
 
+_CHOL_CACHE: list = []  # the last few (sigma, result): the line search and the next
+# iteration factor the same implied matrix (the same array object)
+
+
 def _chol_inverse(sigma):
     """(lower Cholesky factor, its inverse, Sigma^-1, log|Sigma|) or None if not PD."""
+    for arr, res in _CHOL_CACHE:
+        if arr is sigma:
+            return res
+    res = _chol_inverse_compute(sigma)
+    _CHOL_CACHE.insert(0, (sigma, res))
+    del _CHOL_CACHE[8:]
+    return res
+
+
+def _chol_inverse_compute(sigma):
     if not np.all(np.isfinite(sigma)):
         return None
     chol, info = lapack.dpotrf(sigma, lower=1, clean=1)
