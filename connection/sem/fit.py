@@ -783,18 +783,20 @@ class Fit:
             suffix = f" in group {self.group_labels[g]!r}" if self.n_groups > 1 else ""
             lvn = self._struct.eta_names
             nlv = len(self._struct.lv_names)
-            if nlv:
+            if nlv and not len(neg) and not _surely_pd(imp.C[:nlv, :nlv]):
                 c = imp.C[:nlv, :nlv]
                 ev = np.linalg.eigvalsh(c)
-                if ev[0] < -1e-10 * max(1.0, abs(ev[-1])) and not len(neg):
+                if ev[0] < -1e-10 * max(1.0, abs(ev[-1])):
                     self._warn(NotPositiveDefiniteWarning,
                                f"the covariance matrix of the latent variables{suffix} is not "
                                "positive definite: inspect the latent correlations "
                                f"({', '.join(lvn[:nlv])}) in fit.standardized for values "
                                "beyond +-1")
             theta = imp.T
+            if len(neg) or _surely_pd(theta):
+                continue
             ev = np.linalg.eigvalsh(theta)
-            if ev[0] < -1e-10 * max(1.0, abs(ev[-1])) and not len(neg):
+            if ev[0] < -1e-10 * max(1.0, abs(ev[-1])):
                 self._warn(NotPositiveDefiniteWarning,
                            f"the residual covariance matrix (Theta){suffix} is not positive "
                            "definite: inspect residual covariances in fit.estimates")
@@ -1103,6 +1105,18 @@ def _gfi(fit, df, npar) -> dict:
     agfi = 1 - (nel / df) * (1 - gfi) if df > 0 else 1.0
     pgfi = (df / nel) * gfi if nel > 0 else np.nan
     return {"gfi": gfi, "agfi": agfi, "pgfi": pgfi}
+
+
+def _surely_pd(m: np.ndarray) -> bool:
+    """Cheap sufficient check: diagonal with non-negative entries, or a Cholesky factor."""
+    d = np.diag(m)
+    if not np.count_nonzero(m - np.diag(d)):
+        return bool(np.all(d >= 0))
+    try:
+        np.linalg.cholesky(m)
+        return True
+    except np.linalg.LinAlgError:
+        return False
 
 
 def _columns(pt: ParameterTable) -> dict:
