@@ -318,8 +318,8 @@ def _lowrank_core(cov, mean, mo: Moments, meanstructure: bool, hessian: bool,
     if not aggregate:
         grad, info = grad_rows, info_rows
     else:
-        grad = grad_rows @ oh
-        info = oh.T @ info_rows @ oh
+        grad = oh.vec(grad_rows)
+        info = oh.mat(info_rows)
     hess = None
     if hessian:
         pa, pb = pm @ a, pm @ b
@@ -332,7 +332,7 @@ def _lowrank_core(cov, mean, mo: Moments, meanstructure: bool, hessian: bool,
             cross = 2.0 * (mva * br[None, :] + mvb * ar[None, :])
             h_rows += e_mean + cross + cross.T
         h_rows = 0.5 * (h_rows + h_rows.T)
-        hess = oh.T @ h_rows @ oh if aggregate else h_rows
+        hess = oh.mat(h_rows) if aggregate else h_rows
     return grad, info, hess, w, r
 
 
@@ -355,7 +355,7 @@ def moment_scores(data, mo: Moments, mu, meanstructure: bool, chunk: int = 50_00
         srow = (z @ a) * (z @ b) - tr_rows
         if meanstructure and dm is not None:
             srow += z @ dm
-        sc = srow @ agg
+        sc = agg.rows(srow)
         if crossprod:
             out += sc.T @ sc
         else:

@@ -25,6 +25,7 @@ from connection.sem.estimate import (
     ml_discrepancy,
     moment_scores,
 )
+from connection.sem.model import Aggregator
 
 __all__ = ["FimlStats", "FimlProblem", "fiml_group_stats", "fiml_fit_measures"]
 
@@ -123,7 +124,7 @@ class FimlProblem:
             lowrank = mo.lowrank is not None
             if lowrank:  # accumulate row-level sums, aggregate into parameters once
                 oh = mo.lowrank[5]
-                R = oh.shape[0]
+                R = mo.lowrank[0].shape[1]
                 g_rows, e_rows = np.zeros(R), np.zeros((R, R))
                 h_rows = np.zeros((R, R)) if hessian else None
             for pat in st.patterns:
@@ -147,10 +148,10 @@ class FimlProblem:
                     w_tot[np.ix_(o, o)] += f * w
                     r_tot[o] += f * r
             if lowrank:
-                grad += wg * (g_rows @ oh)
-                info += wg * (oh.T @ e_rows @ oh)
+                grad += wg * oh.vec(g_rows)
+                info += wg * oh.mat(e_rows)
                 if hessian:
-                    hess += wg * (oh.T @ h_rows @ oh)
+                    hess += wg * oh.mat(h_rows)
             if hessian and mo.second is not None:
                 hess += wg * mo.second(w_tot, r_tot)
         return grad, info, hess
@@ -205,7 +206,7 @@ def _saturated_moments(p: int):
     b = np.concatenate([np.zeros((p, p)), eye[:, cols] * np.where(rows == cols, 0.5, 1.0)],
                        axis=1)
     m = np.concatenate([eye, np.zeros((p, nv))], axis=1)
-    lowrank = (a, b, m, np.arange(q), q, np.eye(q))
+    lowrank = (a, b, m, np.arange(q), q, Aggregator(np.arange(q), q))
     zero = np.zeros((q, q))
 
     def dense():

@@ -17,7 +17,38 @@ import numpy as np
 from connection.errors import ModelSpecificationError
 from connection.sem.partable import ParameterTable
 
-__all__ = ["ModelStructure", "Implied"]
+__all__ = ["ModelStructure", "Implied", "Aggregator"]
+
+
+class Aggregator:
+    """Sums row-level quantities into parameters (rows sharing a free index are summed).
+
+    When every parameter has exactly one row this is a permutation (a cheap gather);
+    otherwise a one-hot matrix ``M`` (rows x parameters): ``M' x`` and ``M' X M``.
+    """
+
+    def __init__(self, k: np.ndarray, q: int):
+        k = np.asarray(k, dtype=int)
+        self.q = q
+        self.perm = None
+        if len(k) == q and len(np.unique(k)) == q:
+            self.perm = np.argsort(k)
+            self.mesh = np.ix_(self.perm, self.perm)
+        else:
+            self.onehot = np.zeros((len(k), q))
+            self.onehot[np.arange(len(k)), k] = 1.0
+
+    def vec(self, x: np.ndarray) -> np.ndarray:
+        return x[self.perm] if self.perm is not None else x @ self.onehot
+
+    def mat(self, x: np.ndarray) -> np.ndarray:
+        if self.perm is not None:
+            return x[self.mesh]
+        return self.onehot.T @ x @ self.onehot
+
+    def rows(self, x: np.ndarray) -> np.ndarray:
+        """(n x rows) -> (n x parameters)."""
+        return x[:, self.perm] if self.perm is not None else x @ self.onehot
 
 _MATS = ("L", "B", "P", "T", "nu", "al")
 
@@ -192,8 +223,7 @@ class ModelStructure:
         R = start
         k = np.concatenate(ks) if ks else np.zeros(0, dtype=int)
         q = self.npar
-        onehot = np.zeros((R, q))
-        onehot[np.arange(R), k] = 1.0
+        onehot = Aggregator(k, q)
         ta, tb = np.zeros((p, R)), np.zeros((p, R))
         tm = np.zeros((p, R)) if means else None
         sl, i, j = parts["L"]
@@ -321,8 +351,7 @@ def _second_plan(struct: ModelStructure, g: int, means: bool) -> dict:
     nL, nP, nB, nA = len(Lk), len(Pk), len(Bk), len(ak)
     R = nL + nP + nB + nA
     k = np.concatenate([Lk, Pk, Bk, ak]).astype(int)
-    onehot = np.zeros((R, struct.npar))
-    onehot[np.arange(R), k] = 1.0
+    onehot = Aggregator(k, struct.npar)
     sL = slice(0, nL)
     sP = slice(nL, nL + nP)
     sB = slice(nL + nP, nL + nP + nB)
@@ -397,5 +426,4 @@ def second_order_term(struct: ModelStructure, g: int, imp: Implied, w: np.ndarra
                 X[sA, sB] += blk.T
             X[sB, sB] += -2.0 * (rla[Bi][:, None] * A[plan["BjBi"]] * ea[Bj][None, :]
                                  + rla[Bi][None, :] * A[plan["BjBi"]].T * ea[Bj][:, None])
-    oh = plan["onehot"]
-    return oh.T @ X @ oh
+    return plan["onehot"].mat(X)
