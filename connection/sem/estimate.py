@@ -387,6 +387,13 @@ def _moment_scores(data, sigma, mu, dsigma, dmu, chunk, crossprod=False):
     return out
 
 
+def _solve_fisher(info, grad):
+    _, step, fail = lapack.dposv(info, grad, lower=1)
+    if fail != 0:
+        step = np.linalg.lstsq(info, grad, rcond=None)[0]
+    return step
+
+
 def fisher_scoring(problem: Problem, theta0: np.ndarray, *, max_iter: int = 500,
                    tol: float = 1e-9):
     """Newton (exact Hessian) / Fisher-scoring iterations with step halving.
@@ -418,12 +425,11 @@ def fisher_scoring(problem: Problem, theta0: np.ndarray, *, max_iter: int = 500,
             _, step, fail = lapack.dposv(hess, grad, lower=1)  # Cholesky: PD Hessian only
             if fail == 0:
                 steps.append((step, True))
-        _, step, fail = lapack.dposv(info, grad, lower=1)
-        if fail != 0:
-            step = np.linalg.lstsq(info, grad, rcond=None)[0]
-        steps.append((step, False))
+        steps.append((None, False))  # the Fisher-scoring step, computed only if needed
         improved = False
         for step, is_newton in steps:
+            if step is None:
+                step = _solve_fisher(info, grad)
             if not np.all(np.isfinite(step)):
                 continue
             # scale-free stopping rules: the predicted decrease of F (the Newton decrement)
@@ -433,6 +439,10 @@ def fisher_scoring(problem: Problem, theta0: np.ndarray, *, max_iter: int = 500,
             if decrement < 1e-16 or (is_newton and small):
                 # quadratic convergence: the remaining error is O(step^2)
                 return theta - step, True, it, "converged"
+            if is_newton and 0 < decrement < 1e-10:
+                # deep in the quadratic region: the full step decreases F (by ~decrement / 2)
+                cand, fc, improved = theta - step, f - 0.5 * decrement, True
+                break
             alpha = 1.0
             for _ in range(30):
                 cand = theta - alpha * step
