@@ -44,25 +44,40 @@ def _one_factor(cov: np.ndarray) -> np.ndarray:
     return lam * sd
 
 
+def _factor_plan(struct: ModelStructure, g: int) -> list:
+    """Per factor: its loading rows, indicator indices, index mesh and variance row (cached)."""
+    key = ("start", g)
+    plan = struct._cache.get(key)
+    if plan is None:
+        blk = struct.blocks[g]
+        sel_l, li, lj, _ = blk["L"]
+        sel_p, pi, pj, _ = blk["P"]
+        plan = []
+        for f in range(len(struct.lv_names)):
+            rows = sel_l[lj == f]
+            if len(rows) == 0:
+                continue
+            inds = li[lj == f]
+            var = np.flatnonzero((pi == f) & (pj == f))
+            plan.append((f, rows, inds, np.ix_(inds, inds),
+                         int(sel_p[var[0]]) if len(var) else None))
+        struct._cache[key] = plan
+    return plan
+
+
 def start_values(struct: ModelStructure, stats, fixed: np.ndarray, user_start: np.ndarray):
     """Start value of every structure row (free rows only matter); returns theta0."""
     start = np.full(len(struct.mat), np.nan)
     for g, st in enumerate(stats):
         cov, mean = st.cov, st.mean
         blk = struct.blocks[g]
-        sel_l, li, lj, _ = blk["L"]
         lv_total = {}
         loadings = {}
-        for f in range(len(struct.lv_names)):
-            rows = sel_l[lj == f]
-            inds = li[lj == f]
-            if len(rows) == 0:
-                continue
-            raw = _one_factor(cov[np.ix_(inds, inds)])
+        for f, rows, inds, mesh, var_row in _factor_plan(struct, g):
+            raw = _one_factor(cov[mesh])
             fixed_rows = [r for r in range(len(rows)) if struct.free[rows[r]] < 0
                           and fixed[rows[r]] != 0 and np.isfinite(fixed[rows[r]])]
-            var_sel = np.flatnonzero(
-                (struct.mat[blk["P"][0]] == "P") & (blk["P"][1] == f) & (blk["P"][2] == f))
+            var_sel = [] if var_row is None else [var_row]
             if fixed_rows:
                 r0 = fixed_rows[0]
                 scale = raw[r0] / fixed[rows[r0]]
@@ -72,7 +87,7 @@ def start_values(struct: ModelStructure, stats, fixed: np.ndarray, user_start: n
             else:
                 psi = 1.0
                 if len(var_sel):
-                    row = blk["P"][0][var_sel[0]]
+                    row = var_sel[0]
                     if struct.free[row] < 0 and np.isfinite(fixed[row]) and fixed[row] > 0:
                         psi = fixed[row]
                 scale = np.sqrt(psi)
