@@ -29,7 +29,7 @@ True
 from connection._callable import make_module_callable
 from connection.sem.fit import Fit, cfa, parse_model, sem
 from connection.sem.partable import ParameterTable
-from connection.sem.tests import lrt
+from connection.sem.model_tests import lrt
 
 __all__ = ["cfa", "sem", "Fit", "parse_model", "ParameterTable", "lrt"]
 

@@ -1032,13 +1032,13 @@ class Fit:
         covariances, regressions) and, with ``free_only=False``, for releasing each
         across-group equality constraint (lavaan's ``lavTestScore`` univariate tests).
         """
-        from connection.sem.tests import modindices
+        from connection.sem.model_tests import modindices
 
         return modindices(self, sort=sort)
 
     def score_test(self) -> pd.DataFrame:
         """Univariate score tests of equality constraints (lavaan's ``lavTestScore``)."""
-        from connection.sem.tests import score_test
+        from connection.sem.model_tests import score_test
 
         return score_test(self)
 
