@@ -28,8 +28,8 @@ True
 
 from connection._callable import make_module_callable
 from connection.sem.fit import Fit, cfa, parse_model, sem
-from connection.sem.partable import ParameterTable
 from connection.sem.model_tests import lrt
+from connection.sem.partable import ParameterTable
 
 __all__ = ["cfa", "sem", "Fit", "parse_model", "ParameterTable", "lrt"]
 
