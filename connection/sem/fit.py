@@ -1019,6 +1019,58 @@ class Fit:
         data = opts.pop("data", self._data)
         return _fit(model, data, kind=self._options["kind"], **opts)
 
+    def bootstrap(self, n_boot: int = 1000, *, seed=None, n_jobs: int = 1, progress=None,
+                  level: float = 0.95, chunk_size: int = 250):
+        """Nonparametric bootstrap: standard errors and percentile intervals of every parameter.
+
+        Respondents are resampled (within groups for multi-group fits) through the package's
+        one engine (:func:`connection.bootstrap.bootstrap`, ``mode="counts"``), so a seed gives
+        the same replicates for any ``n_jobs``. Each replicate is refitted by ML from its
+        weighted moments, all replicates of a chunk at once (lavaan's
+        ``bootstrapLavaan``/``se="bootstrap"`` refits row by row; the estimates are the same
+        as ``cfa()`` on the resampled rows). FIML fits are refitted replicate by replicate.
+
+        Parameters
+        ----------
+        n_boot : int
+            Number of replicates.
+        seed : int or numpy.random.SeedSequence, optional
+            The same seed gives identical results.
+        n_jobs : int
+            Worker processes (``-1``: all cores).
+        progress : bool, optional
+            Progress bar: ``None`` only when interactive.
+        level : float
+            Level of the percentile intervals.
+        chunk_size : int
+            Replicates per chunk (per spawned generator, and per batched fit).
+
+        Returns
+        -------
+        SemBootstrap
+            ``estimates`` (``lhs op rhs group label est se ci_lower ci_upper std_all
+            std_all_se std_all_ci_lower std_all_ci_upper``), ``replicates``, ``n_failed``
+            (replicates that did not converge: excluded, reported, and announced with a
+            :class:`~connection.errors.BootstrapWarning`), ``failures``, ``n_inadmissible``.
+
+        Examples
+        --------
+        >>> import connection as cx
+        >>> from connection.sem.datasets import holzinger_swineford
+        >>> fit = cx.cfa("visual =~ x1 + x2 + x3\\ntextual =~ x4 + x5 + x6\\n"
+        ...              "speed =~ x7 + x8 + x9", holzinger_swineford())
+        >>> boot = fit.bootstrap(200, seed=1, progress=False)
+        >>> boot.n_failed
+        0
+        >>> row = boot.estimates.query("lhs == 'visual' and rhs == 'x2'").iloc[0]
+        >>> bool(0.1 < row["se"] < 0.2 and row["ci_lower"] < row["est"] < row["ci_upper"])
+        True
+        """
+        from connection.sem.boot import bootstrap_fit
+
+        return bootstrap_fit(self, n_boot=n_boot, seed=seed, n_jobs=n_jobs, progress=progress,
+                             level=level, chunk_size=chunk_size)
+
     def predict(self, data=None, method: str = "regression") -> pd.DataFrame:
         """Factor scores (lavaan's ``lavPredict``): ``"regression"`` or ``"bartlett"``."""
         from connection.sem.scores import predict
