@@ -48,6 +48,7 @@ from connection.errors import (
     ExclusionWarning,
     MissingColumnError,
     NonNumericError,
+    NoVarianceError,
     OutOfRangeError,
 )
 
@@ -81,6 +82,28 @@ def _check_level(level: float, name: str = "level") -> None:
                             expected="e.g. 0.95")
 
 
+def _counts(events_a, n_a, events_b, n_b) -> tuple[np.ndarray, ...]:
+    """The four count arrays, broadcast, checked: whole numbers with 0 <= events <= n, n >= 1."""
+    try:
+        arrs = [np.atleast_1d(np.asarray(v, dtype=float)) for v in (events_a, n_a, events_b, n_b)]
+        a, na, c, nb = np.broadcast_arrays(*arrs)
+    except (TypeError, ValueError) as exc:
+        raise ArgumentError(f"counts must be numbers of equal length ({exc})",
+                            values=[events_a, n_a, events_b, n_b],
+                            expected="events_a, n_a, events_b, n_b as whole numbers or equal-length arrays"
+                            ) from None
+    allv = np.stack([a, na, c, nb])
+    bad = ~np.isfinite(allv).all(axis=0) | (allv != np.round(allv)).any(axis=0)
+    bad |= (a < 0) | (c < 0) | (a > na) | (c > nb) | (na < 1) | (nb < 1)
+    if bad.any():
+        idx = np.flatnonzero(bad)
+        shown = [f"({a[i]:g}/{na[i]:g} vs {c[i]:g}/{nb[i]:g})" for i in idx]
+        raise ArgumentError("event counts must be whole numbers between 0 and the group size, sizes "
+                            "at least 1", rows=(idx + 1).tolist() if a.size > 1 else None,
+                            values=shown, expected="0 <= events <= n, n >= 1, no NaN")
+    return a, na, c, nb
+
+
 def risk_ratio(events_a, n_a, events_b, n_b, *, level: float = 0.95) -> pd.DataFrame:
     """Risk ratio ``(events_a / n_a) / (events_b / n_b)`` with the Katz log interval.
 
@@ -112,12 +135,7 @@ def risk_ratio(events_a, n_a, events_b, n_b, *, level: float = 0.95) -> pd.DataF
     1       2.909     1.483
     """
     _check_level(level)
-    a, na, c, nb = (np.atleast_1d(np.asarray(v, dtype=float)) for v in (events_a, n_a, events_b, n_b))
-    a, na, c, nb = np.broadcast_arrays(a, na, c, nb)
-    if np.any((a < 0) | (c < 0) | (a > na) | (c > nb) | (na <= 0) | (nb <= 0)):
-        raise ArgumentError("event counts must lie between 0 and the group size, sizes positive",
-                            values=[a.tolist(), na.tolist(), c.tolist(), nb.tolist()],
-                            expected="0 <= events <= n, n >= 1")
+    a, na, c, nb = _counts(events_a, n_a, events_b, n_b)
     zero = (a == 0) | (c == 0) | (a == na) | (c == nb)
     aa, cc = np.where(zero, a + 0.5, a), np.where(zero, c + 0.5, c)
     naa, nbb = np.where(zero, na + 1.0, na), np.where(zero, nb + 1.0, nb)
@@ -166,8 +184,7 @@ def proportion_difference(events_a, n_a, events_b, n_b, *, method: str = "newcom
     if method not in ("newcombe", "wald"):
         raise ArgumentError("unknown interval method for a difference in proportions",
                             values=[method], expected="'newcombe' or 'wald'")
-    a, na, c, nb = (np.atleast_1d(np.asarray(v, dtype=float)) for v in (events_a, n_a, events_b, n_b))
-    a, na, c, nb = np.broadcast_arrays(a, na, c, nb)
+    a, na, c, nb = _counts(events_a, n_a, events_b, n_b)
     pa, pb = a / na, c / nb
     d = pa - pb
     z = _z(level)
@@ -257,9 +274,12 @@ def tost(x, y, margin: float | tuple[float, float], *, welch: bool = True,
     if not low < high:
         raise ArgumentError("equivalence bounds must satisfy low < high", values=[low, high],
                             expected="a positive margin or (low, high) with low < high")
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    x, y = x[~np.isnan(x)], y[~np.isnan(y)]
+    if not 0.0 < float(alpha) < 0.5:
+        raise ArgumentError("alpha must lie strictly between 0 and 0.5", values=[alpha],
+                            expected="e.g. 0.05 (the TOST interval is at 1 - 2 * alpha)")
+    x = _sample(x, "x")
+    y = _sample(y, "y")
+    _check_tost_samples(x, y, "x/y")
     res = _tost_moments(x.mean(), y.mean(), x.var(ddof=1), y.var(ddof=1), x.size, y.size, low, high,
                         welch=welch, alpha=alpha)
     out = {"n_x": x.size, "n_y": y.size, "mean_x": x.mean(), "mean_y": y.mean(),
@@ -270,6 +290,22 @@ def tost(x, y, margin: float | tuple[float, float], *, welch: bool = True,
     out["ci_level"] = 1 - 2 * alpha
     out["equivalent"] = bool(res["pvalue"] < alpha)
     return pd.DataFrame({k: [np.asarray(v).item() if np.ndim(v) == 0 else v] for k, v in out.items()})
+
+
+def _sample(values, name: str) -> np.ndarray:
+    """A 1-d float sample with missing values dropped; text and infinite values are refused."""
+    series = pd.Series(np.ravel(values))
+    return _numeric(series.to_frame(name), name).dropna().to_numpy()
+
+
+def _check_tost_samples(xa: np.ndarray, xb: np.ndarray, column: str) -> None:
+    if xa.size < 2 or xb.size < 2:
+        raise ArgumentError("too few values in a group for an equivalence test", column=column,
+                            values=[xa.size, xb.size], expected="at least 2 non-missing values per group")
+    if np.ptp(xa) == 0 and np.ptp(xb) == 0:
+        raise NoVarianceError("no variance within either group: the t statistics of the equivalence "
+                              "test are undefined", column=column, values=[xa[0], xb[0]],
+                              expected="values that vary within at least one group")
 
 
 def adjust_pvalues(pvalues, method: str | None = "holm", families=None) -> np.ndarray:
@@ -294,7 +330,14 @@ def adjust_pvalues(pvalues, method: str | None = "holm", families=None) -> np.nd
     if method not in _CORRECTIONS:
         raise ArgumentError("unknown multiplicity correction", values=[method],
                             expected="'holm', 'fdr_bh' ('bh'), 'bonferroni' or None")
-    p = np.asarray(pvalues, dtype=float)
+    p = np.atleast_1d(np.asarray(pvalues, dtype=float))
+    bad = ~np.isnan(p) & ((p < 0) | (p > 1))
+    if bad.any():
+        raise ArgumentError("p-values must lie between 0 and 1", rows=(np.flatnonzero(bad) + 1).tolist(),
+                            values=p[bad].tolist(), expected="0 <= p <= 1 (NaN for untested)")
+    if families is not None and len(families) != p.size:
+        raise ArgumentError("families needs one label per p-value", values=[len(families), p.size],
+                            expected=f"{p.size} family labels")
     out = p.copy()
     sm_method = _CORRECTIONS[method]
     if sm_method is None:
@@ -410,16 +453,32 @@ def _require_columns(data: pd.DataFrame, columns: Sequence[str]) -> None:
 
 
 def _numeric(data: pd.DataFrame, col: str) -> pd.Series:
+    """The column as floats (NaN = missing); text and infinite values raise, naming the rows."""
     s = data[col]
     if s.dtype == bool:
         return s.astype(float)
     if not pd.api.types.is_numeric_dtype(s):
         conv = pd.to_numeric(s, errors="coerce")
         bad = conv.isna() & s.notna()
-        rows = (np.flatnonzero(bad.to_numpy()) + 1).tolist()
-        raise NonNumericError("values are not numbers", column=col, rows=rows,
-                              values=s[bad].tolist(), expected="numeric values")
-    return s.astype(float)
+        if not bad.any() and s.map(lambda v: isinstance(v, int | float | np.number) or pd.isna(v)).all():
+            s = conv  # an object column holding numbers only (e.g. ints mixed with None)
+        else:
+            rows = (np.flatnonzero(bad.to_numpy()) + 1).tolist()
+            raise NonNumericError("values are not numbers" if bad.any() else
+                                  "the column holds text (numbers stored as strings)", column=col,
+                                  rows=rows or None, values=(s[bad] if bad.any() else s.dropna()).tolist()[:10],
+                                  expected="numeric values (convert the column with pd.to_numeric)")
+    out = s.astype(float)
+    inf = np.isinf(out.to_numpy())
+    if inf.any():
+        raise OutOfRangeError("values are infinite", column=col, rows=(np.flatnonzero(inf) + 1).tolist(),
+                              values=out[inf].tolist(), expected="finite numbers (or NaN for missing)")
+    return out
+
+
+def _rows_text(rows: np.ndarray, limit: int = 10) -> str:
+    shown = ", ".join(str(int(r)) for r in rows[:limit])
+    return shown + (f", ... ({len(rows)} in all)" if len(rows) > limit else "")
 
 
 def _split_segment(data: pd.DataFrame, segment: str, a: Any, b: Any):
@@ -438,6 +497,9 @@ def _split_segment(data: pd.DataFrame, segment: str, a: Any, b: Any):
             raise ArgumentError(
                 f"say which two groups of {segment!r} to compare", column=segment,
                 values=list(values), expected="a= and b= (needed unless the column is True/False)")
+    if a == b:
+        raise ArgumentError("a and b name the same group", column=segment, values=[a, b],
+                            expected="two different groups of the segment column")
     for label, name in ((a, "a"), (b, "b")):
         if not (seg == label).any():
             raise ArgumentError(f"group {name}={label!r} does not occur in {segment!r}",
@@ -591,9 +653,7 @@ def compare(
         x = _numeric(data, var).to_numpy()
         xa, xb = x[in_a], x[in_b]
         xa, xb = xa[~np.isnan(xa)], xb[~np.isnan(xb)]
-        if xa.size < 2 or xb.size < 2:
-            raise ArgumentError("too few values in a group for an equivalence test", column=var,
-                                values=[xa.size, xb.size], expected="at least 2 per group")
+        _check_tost_samples(xa, xb, var)
         va, vb = xa.var(ddof=1), xb.var(ddof=1)
         pooled_sd = np.sqrt(((xa.size - 1) * va + (xb.size - 1) * vb) / (xa.size + xb.size - 2))
         m = float(margin[var] if isinstance(margin, Mapping) else margin)
@@ -803,10 +863,22 @@ def value_ratio(
                  fieller   1.57     1.476     1.671
     """
     _check_level(level)
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 0:
+        raise ArgumentError("n_boot must be a whole number, 0 or more", values=[n_boot],
+                            expected="an integer >= 0 (0 skips the bootstrap intervals)")
     _require_columns(data, [value] + ([by] if by else []))
     a, b, in_a, in_b = _split_segment(data, segment, a, b)
     y = _numeric(data, value).to_numpy()
     has = ~np.isnan(y)
+    in_ab = in_a | in_b
+    lost = in_ab & ~has
+    if by is not None:
+        lost |= in_ab & has & data[by].isna().to_numpy()
+    if lost.any():
+        warnings.warn(f"value_ratio: {int(lost.sum())} of {int(in_ab.sum())} rows of groups {a!r} and "
+                      f"{b!r} have no {value!r}" + ("" if by is None else f" or no {by!r}")
+                      + f" and are left out (rows {_rows_text(np.flatnonzero(lost) + 1)})",
+                      ExclusionWarning, stacklevel=2)
     groups = [(None, np.ones(len(data), bool))] if by is None else [
         (g, (data[by] == g).to_numpy()) for g in pd.unique(data[by].dropna())]
     seeds = np.random.SeedSequence(seed).spawn(len(groups)) if not isinstance(
@@ -819,6 +891,13 @@ def value_ratio(
                                 values=[ya.size, yb.size],
                                 expected="at least 2 respondents with a value in each group"
                                          + ("" if g is None else f" (in {by}={g!r})"))
+        if not (ya.mean() > 0 and yb.mean() > 0):
+            raise ArgumentError("a ratio of means needs a positive mean in both groups", column=value,
+                                values=[float(ya.mean()), float(yb.mean())],
+                                expected=f"positive mean {value!r} for {a!r} and {b!r}"
+                                         + ("" if g is None else f" (in {by}={g!r})"),
+                                hint="Compare a difference of means instead when values can be "
+                                     "negative or zero on average")
         for r in _ratio_rows(ya, yb, n_boot=n_boot, seed=s, level=level, progress=progress,
                              label=f"value ratio {value}"):
             r.update({"value": value, "segment": segment, "by": by or "", "group": "" if g is None else g,

@@ -28,6 +28,7 @@ from connection.errors import (
     ExclusionWarning,
     MissingColumnError,
     NonNumericError,
+    NoVarianceError,
     OutOfRangeError,
 )
 
@@ -273,7 +274,60 @@ def test_compare_errors_name_what_is_wrong():
         compare(df, "connected")
 
 
+def test_bad_counts_p_values_and_samples_raise_typed_errors():
+    # counts: NaN, fractional, events > n, n = 0 (each named by its table)
+    for bad in [(np.nan, 10, 2, 10), (2.5, 10, 2, 10), (12, 10, 2, 10), (0, 0, 1, 5)]:
+        with pytest.raises(ArgumentError, match="whole numbers between 0 and the group size"):
+            risk_ratio(*bad)
+        with pytest.raises(ArgumentError, match="whole numbers between 0 and the group size"):
+            proportion_difference(*bad)
+    with pytest.raises(ArgumentError, match=r"row 2.*\(3/2 vs 1/5\)"):
+        risk_ratio([1, 3], [5, 2], 1, 5)
+    # p-values outside [0, 1] and a families list of the wrong length
+    with pytest.raises(ArgumentError, match="rows 2, 3"):
+        adjust_pvalues([0.5, 1.5, -0.1])
+    with pytest.raises(ArgumentError, match="one label per p-value"):
+        adjust_pvalues([0.5, 0.1], families=["a"])
+    # tost: text, too few values, no variance, alpha outside (0, 0.5)
+    with pytest.raises(NonNumericError, match="rows 1, 2"):
+        tost(["a", "b", 3], [1.0, 2.0, 3.0], 0.5)
+    with pytest.raises(ArgumentError, match="too few values"):
+        tost([1.0, 2.0, 3.0], [np.nan, 4.0], 0.5)
+    with pytest.raises(NoVarianceError, match="no variance"):
+        tost([2.0, 2.0, 2.0], [3.0, 3.0], 0.5)
+    with pytest.raises(ArgumentError, match="alpha"):
+        tost([1.0, 2.0, 3.0], [1.0, 2.0, 4.0], 0.5, alpha=0.6)
+    with pytest.raises(OutOfRangeError, match="infinite"):
+        tost([1.0, np.inf, 3.0], [1.0, 2.0, 4.0], 0.5)
+
+
+def test_compare_refuses_same_group_constant_and_infinite_values():
+    df = _survey(n=200)
+    with pytest.raises(ArgumentError, match="same group"):
+        compare(df, "segment", a="connected", b="connected", proportions=["post"])
+    with pytest.raises(NoVarianceError, match="'quality'"):
+        compare(df.assign(quality=4.0), "connected", equivalence=["quality"], margin=0.5)
+    inf = df.assign(quality=df["quality"].where(df.index != 6, np.inf))
+    with pytest.raises(OutOfRangeError, match="column 'quality', row 7"):
+        compare(inf, "connected", equivalence=["quality"], margin=0.5)
+    text = df.assign(quality=df["quality"].astype(str))   # numbers stored as strings
+    with pytest.raises(NonNumericError, match="text"):
+        compare(text, "connected", equivalence=["quality"], margin=0.5)
+
+
 # ---------------------------------------------------------------------------- value_ratio()
+
+def test_value_ratio_refuses_non_positive_means_and_reports_rows_left_out():
+    df = _survey(n=300)
+    with pytest.raises(ArgumentError, match="positive mean"):
+        value_ratio(df.assign(spend=df["spend"] - 1000), "spend", "connected", n_boot=0)
+    with pytest.raises(ArgumentError, match="n_boot"):
+        value_ratio(df, "spend", "connected", n_boot=-1)
+    holes = df.assign(spend=df["spend"].where(df.index >= 5), category=np.where(df.index == 9, None, "bank"))
+    with pytest.warns(ExclusionWarning, match=r"6 of 300 rows .* left out \(rows 1, 2, 3, 4, 5, 10\)"):
+        out = value_ratio(holes, "spend", "connected", by="category", n_boot=0)
+    assert int(out["n_a"].iloc[0] + out["n_b"].iloc[0]) == 294
+
 
 def test_value_ratio_delta_and_fieller_match_hand_formulas():
     df = _survey(seed=6, n=1500)
