@@ -2,7 +2,7 @@
 """Bootstrap speed: the vectorised engine against plain loops, and bootstrap CFA against lavaan.
 
     python benchmarks/bench_bootstrap.py [--loop-reps 200] [--full-loops] [--skip-cfa] [--skip-lavaan]
-                                         [--skip-ordinal]
+                                         [--skip-ordinal] [--only-cfa]
 
 Measured on simulated data, each on one core (``n_jobs=1``), wall time with ``time.perf_counter``:
 
@@ -16,11 +16,11 @@ Measured on simulated data, each on one core (``n_jobs=1``), wall time with ``ti
    ``connection.reliability.htmt(n_boot=...)``, against a plain loop computing the same ratio
    from ``numpy.corrcoef`` of the resampled rows (pingouin has no HTMT).
 3. ``cfa``: 1,000 bootstrap fits of a 3-factor 9-item CFA at n = 1,000: a loop over the engine's
-   ``connection.sem.cfa`` on resampled rows (what lavaan's ``bootstrapLavaan`` does), the same
-   loop from resampled moments, and a prototype batched Fisher-scoring fit of all
-   replicates at once (checked against the engine on the same replicates); lavaan's
-   ``bootstrapLavaan(fit, R = 1000)`` is timed by ``Rscript`` when it is installed (the issue's
-   reference figure on this machine: 16 s).
+   ``connection.sem.cfa`` on resampled rows (what lavaan's ``bootstrapLavaan`` does), and the
+   package's ``Fit.bootstrap(1000)`` (counts-mode moments, every replicate of a chunk fitted at
+   once; checked against ``cfa()`` refits of the same resampled rows); lavaan's
+   ``bootstrapLavaan(fit, R = 1000)`` is timed by ``Rscript`` in the same run when it is installed
+   (``vs_lavaan`` = lavaan time / ours; without R, the issue's figure of 16 s is used).
 
 Loops are timed on ``--loop-reps`` replicates and scaled to the full count (printed as
 "extrapolated"), unless ``--full-loops``. Targets: items 1 and 2 under 10 s; item 3 ten times
@@ -197,101 +197,17 @@ def cfa_data(n: int, seed: int = 5) -> pd.DataFrame:
     return pd.DataFrame(x)
 
 
-class BatchedCFA:
-    """Prototype: ML fits of a simple-structure CFA (marker loadings fixed to 1, free factor
-    (co)variances, diagonal residual variances) for many covariance matrices at once by Fisher
-    scoring with warm starts; the same likelihood as connection.sem.cfa / lavaan (divisor N)."""
-
-    def __init__(self, p: int, factor_of: np.ndarray):
-        self.p, self.m = p, int(factor_of.max()) + 1
-        self.factor_of = factor_of
-        markers = [int(np.flatnonzero(factor_of == f)[0]) for f in range(self.m)]
-        self.free_load = [i for i in range(p) if i not in markers]
-        self.phi_idx = list(zip(*np.tril_indices(self.m)))
-        self.q = len(self.free_load) + len(self.phi_idx) + p
-
-    def unpack(self, theta):
-        b = theta.shape[0]
-        L = np.zeros((b, self.p, self.m))
-        L[:, np.arange(self.p), self.factor_of] = 1.0
-        k = len(self.free_load)
-        L[:, self.free_load, self.factor_of[self.free_load]] = theta[:, :k]
-        P = np.zeros((b, self.m, self.m))
-        for j, (r, c) in enumerate(self.phi_idx):
-            P[:, r, c] = P[:, c, r] = theta[:, k + j]
-        T = theta[:, k + len(self.phi_idx):]
-        return L, P, T
-
-    def jacobian(self, L, P):
-        """d vec(Sigma) / d theta, shape (b, p*p, q)."""
-        b, p, m = L.shape
-        J = np.zeros((b, p, p, self.q))
-        LP = L @ P  # (b, p, m)
-        for j, i in enumerate(self.free_load):
-            f = self.factor_of[i]
-            J[:, i, :, j] += LP[:, :, f]
-            J[:, :, i, j] += LP[:, :, f]
-        k = len(self.free_load)
-        for j, (r, c) in enumerate(self.phi_idx):
-            outer = L[:, :, r, None] * L[:, None, :, c]
-            J[:, :, :, k + j] = outer + (outer.transpose(0, 2, 1) if r != c else 0)
-        for i in range(p):
-            J[:, i, i, k + len(self.phi_idx) + i] = 1.0
-        return J.reshape(b, p * p, self.q)
-
-    def fit(self, S, theta0, max_iter=50, tol=1e-8):
-        b = S.shape[0]
-        theta = np.tile(theta0, (b, 1))
-        ok = np.zeros(b, bool)
-        for _ in range(max_iter):
-            L, P, T = self.unpack(theta)
-            sigma = L @ P @ L.transpose(0, 2, 1)
-            sigma[:, np.arange(self.p), np.arange(self.p)] += T
-            si = np.linalg.inv(sigma)
-            J = self.jacobian(L, P)
-            resid = (si @ (S - sigma) @ si).reshape(b, -1)
-            grad = (resid[:, None, :] @ J)[:, 0, :]
-            # information: 0.5 * J' (si kron si) J, via (si J_q si) products
-            Jm = J.transpose(0, 2, 1).reshape(b, self.q, self.p, self.p)
-            A = si[:, None] @ Jm @ si[:, None]
-            # tr(A_q J_r) with J_r symmetric: one batched matrix product
-            info = 0.5 * (A.reshape(b, self.q, -1) @ J)
-            step = np.linalg.solve(info, 0.5 * grad[..., None])[..., 0]
-            theta = theta + step
-            ok = np.max(np.abs(step), axis=1) < tol
-            if ok.all():
-                break
-        theta[~ok] = np.nan
-        return theta
-
-
-def _cfa_theta(fit, batched: BatchedCFA) -> np.ndarray:
-    est = fit.estimates
-    load = est[(est.op == "=~")]
-    loads = {r: v for r, v in zip(load.rhs, load.est)}
-    lv = est[(est.op == "~~") & est.lhs.str.startswith("f")]
-    phi = {(int(a[1]) - 1, int(c[1]) - 1): v for a, c, v in zip(lv.lhs, lv.rhs, lv.est)}
-    phi.update({(c, a): v for (a, c), v in list(phi.items())})
-    res = est[(est.op == "~~") & est.lhs.str.startswith("x") & (est.lhs == est.rhs)]
-    resid = dict(zip(res.lhs, res.est))
-    return np.r_[[loads[f"x{i + 1}"] for i in batched.free_load],
-                 [phi[(r, c)] for r, c in batched.phi_idx],
-                 [resid[f"x{i + 1}"] for i in range(batched.p)]]
-
-
 def bench_cfa(n: int, reps: int, loop_reps: int, run_lavaan: bool) -> list[dict]:
-    from connection.bootstrap import bootstrap
+    from connection.bootstrap import resample_indices
     from connection.sem import cfa
 
     df = cfa_data(n)
-    cols = list(df.columns)
-    x = df.to_numpy()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit0 = cfa(HS_MODEL, df)
     rows = []
 
-    # (a) the engine on resampled rows, as bootstrapLavaan does
+    # (a) the engine on resampled rows, one replicate at a time (what bootstrapLavaan does)
     rng = np.random.default_rng(6)
 
     def loop_rows(k):
@@ -301,61 +217,28 @@ def bench_cfa(n: int, reps: int, loop_reps: int, run_lavaan: bool) -> list[dict]
                 cfa(HS_MODEL, df.iloc[rng.integers(0, n, n)])
 
     t_rows, _ = _clock(loop_rows, loop_reps)
-    rows.append({"task": "CFA: engine refit on resampled rows", "n": n, "replicates": reps,
+    rows.append({"task": "CFA: engine refit on resampled rows (loop)", "n": n, "replicates": reps,
                  "vectorised_s": np.nan, "loop_s": t_rows * reps / loop_reps,
                  "loop_note": "measured" if loop_reps == reps else f"extrapolated from {loop_reps}",
                  "speed_up": np.nan, "target": "lavaan / 10", "ok": False, "check": ""})
 
-    # (b) the engine from resampled moments (the public API's start= takes labelled parameters
-    # only, so there is no warm start here)
-    def loop_moments(k):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            for _ in range(k):
-                s = x[rng.integers(0, n, n)]
-                cov = np.cov(s, rowvar=False)
-                cfa(HS_MODEL, sample_stats={"cov": pd.DataFrame(cov, index=cols, columns=cols),
-                                            "mean": s.mean(axis=0), "n": n})
-
-    t_mom, _ = _clock(loop_moments, loop_reps)
-    rows.append({"task": "CFA: engine from resampled moments", "n": n, "replicates": reps,
-                 "vectorised_s": np.nan, "loop_s": t_mom * reps / loop_reps,
-                 "loop_note": "measured" if loop_reps == reps else f"extrapolated from {loop_reps}",
-                 "speed_up": np.nan, "target": "lavaan / 10", "ok": False, "check": ""})
-
-    # (c) prototype: all replicates at once (counts-mode moments, batched Fisher scoring)
-    batched = BatchedCFA(9, np.repeat([0, 1, 2], 3))
-    theta0 = _cfa_theta(fit0, batched)
-    xc = x - x.mean(axis=0)
-    iu = np.triu_indices(9)
-    prods = xc[:, iu[0]] * xc[:, iu[1]]
-
-    def statistic(data, counts):
-        m1 = counts @ xc / n
-        m2 = counts @ prods / n
-        S = np.empty((counts.shape[0], 9, 9))
-        S[:, iu[0], iu[1]] = m2 - m1[:, iu[0]] * m1[:, iu[1]]
-        S[:, iu[1], iu[0]] = S[:, iu[0], iu[1]]
-        return batched.fit(S, theta0)
-
-    t_batch, boot = _clock(bootstrap, statistic, np.arange(n), n_boot=reps, seed=7, mode="counts",
-                           progress=False, chunk_size=250)
-    # check: the first replicates refitted by the engine give the same estimates
-    idx = np.random.SeedSequence(7).spawn(1)[0]
-    from connection.bootstrap import resample_indices
-
-    first = resample_indices(np.random.default_rng(idx), n, 3)
+    # (b) the package: Fit.bootstrap (counts-mode moments, all replicates fitted at once)
+    fit0.bootstrap(50, seed=0, progress=False)  # warm-up (imports)
+    t_boot, boot = _clock(fit0.bootstrap, reps, seed=7, progress=False)
+    # check: replicates refitted one by one by cfa() on the same resampled rows agree
+    # replicates 0-2 lie in the first chunk (Fit.bootstrap's chunk_size is 250)
+    first = resample_indices(np.random.default_rng(np.random.SeedSequence(7).spawn(1)[0]), n, 3)
     worst = 0.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for r in range(3):
-            ref = _cfa_theta(cfa(HS_MODEL, df.iloc[first[r]]), batched)
-            worst = max(worst, float(np.max(np.abs(boot.replicates.iloc[r].to_numpy() - ref))))
-    rows.append({"task": "CFA: batched prototype (all replicates at once)", "n": n,
-                 "replicates": reps, "vectorised_s": t_batch, "loop_s": t_rows * reps / loop_reps,
-                 "loop_note": "vs (a)", "speed_up": t_rows * reps / loop_reps / t_batch,
+            ref = cfa(HS_MODEL, df.iloc[first[r]]).estimates["est"].to_numpy()
+            worst = max(worst, float(np.max(np.abs(boot.replicates.loc[r].to_numpy() - ref))))
+    rows.append({"task": "CFA: Fit.bootstrap (batched)", "n": n,
+                 "replicates": reps, "vectorised_s": t_boot, "loop_s": t_rows * reps / loop_reps,
+                 "loop_note": "vs (a)", "speed_up": t_rows * reps / loop_reps / t_boot,
                  "target": "lavaan / 10", "ok": False,
-                 "check": f"max |estimate - engine refit| on 3 replicates: {worst:.1e}; "
+                 "check": f"max |estimate - cfa() refit| on 3 replicates: {worst:.1e}; "
                           f"failed {boot.n_failed}"})
 
     t_lavaan = np.nan
@@ -397,13 +280,15 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-cfa", action="store_true")
     ap.add_argument("--skip-ordinal", action="store_true")
     ap.add_argument("--skip-lavaan", action="store_true")
+    ap.add_argument("--only-cfa", action="store_true", help="run item 3 only")
     args = ap.parse_args(argv)
     rows = []
     loop = 2000 if args.full_loops else args.loop_reps
-    rows += bench_beta_difference(10_000, 2000, loop)
-    if not args.skip_ordinal:
-        rows += bench_ordinal_difference(10_000, 2000, min(loop, 20))
-    rows += bench_htmt(5_000, 2000, loop)
+    if not args.only_cfa:
+        rows += bench_beta_difference(10_000, 2000, loop)
+        if not args.skip_ordinal:
+            rows += bench_ordinal_difference(10_000, 2000, min(loop, 20))
+        rows += bench_htmt(5_000, 2000, loop)
     if not args.skip_cfa:
         rows += bench_cfa(1_000, 1000, 1000 if args.full_loops else min(loop, 100),
                           not args.skip_lavaan)
