@@ -408,6 +408,26 @@ def _unit_moments(design: _Design) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return n_u, s1, s2
 
 
+def _restandardized(raw, w, Xraw, sd, converged, contrast):
+    """Replicate coefficients re-standardized by each replicate's own driver SDs.
+
+    ``raw`` (replicates x drivers) are coefficients on drivers z-scored by the full-sample SDs
+    ``sd``; ``w`` the replicate weights of the respondents; non-converged replicates become NaN;
+    with ``contrast = (i, j)`` the difference ``coef_i - coef_j`` is appended as a last column.
+    """
+    k = raw.shape[1]
+    tot = w.sum(axis=1)[:, None]
+    xr = Xraw[:, :k]
+    m1 = (w @ xr) / tot
+    m2 = (w @ xr**2) / tot
+    sd_rep = np.sqrt(np.maximum(m2 - m1**2, 0) * tot / (tot - 1))
+    coef = raw / sd[:k] * sd_rep
+    coef[~converged] = np.nan
+    if contrast is not None:
+        coef = np.column_stack([coef, coef[:, contrast[0]] - coef[:, contrast[1]]])
+    return coef
+
+
 class _LogitStatistic:
     """x-standardized logit driver coefficients by batched weighted IRLS (Newton) over replicates.
 
@@ -462,17 +482,9 @@ class _LogitStatistic:
             converged = np.all(np.abs(step) < self.tol * (1 + np.abs(beta)), axis=1)
             if converged.all() or not np.isfinite(beta).all():
                 break
-        # replicate SDs of the drivers: re-standardize within each replicate
-        tot = w.sum(axis=1)
-        xr = self.Xraw[:, : self.n_drivers]
-        m1 = (w @ xr) / tot[:, None]
-        m2 = (w @ xr**2) / tot[:, None]
-        sd_rep = np.sqrt(np.maximum(m2 - m1**2, 0) * tot[:, None] / (tot[:, None] - 1))
-        coef = beta[:, 1 : 1 + self.n_drivers] / self.sd[: self.n_drivers] * sd_rep
-        coef[~converged] = np.nan  # separation or divergence: counted as failed by the engine
-        if self.contrast is not None:
-            coef = np.column_stack([coef, coef[:, self.contrast[0]] - coef[:, self.contrast[1]]])
-        return coef
+        # separation or divergence: NaN, counted as failed by the engine
+        return _restandardized(beta[:, 1 : 1 + self.n_drivers], w, self.Xraw, self.sd,
+                               converged, self.contrast)
 
 
 class _OrdinalStatistic:
@@ -565,16 +577,9 @@ class _OrdinalStatistic:
             converged = np.all(np.abs(step) < self.tol * (1 + np.abs(theta)), axis=1)
             if converged.all() or not np.isfinite(theta).all():
                 break
-        tot = w.sum(axis=1)
-        xr = self.Xraw[:, : self.n_drivers]
-        m1 = (w @ xr) / tot[:, None]
-        m2 = (w @ xr**2) / tot[:, None]
-        sd_rep = np.sqrt(np.maximum(m2 - m1**2, 0) * tot[:, None] / (tot[:, None] - 1))
-        coef = theta[:, T: T + self.n_drivers] / self.sd[: self.n_drivers] * sd_rep
-        coef[~converged] = np.nan  # an empty category or separation: counted as failed
-        if self.contrast is not None:
-            coef = np.column_stack([coef, coef[:, self.contrast[0]] - coef[:, self.contrast[1]]])
-        return coef
+        # an empty category or separation: NaN, counted as failed
+        return _restandardized(theta[:, T: T + self.n_drivers], w, self.Xraw, self.sd,
+                               converged, self.contrast)
 
 
 # --------------------------------------------------------------------------------------------
