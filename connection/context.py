@@ -26,10 +26,10 @@ Examples
 >>> print(ci[["ci_lower", "ci_upper"]].round(4).to_string(index=False))
  ci_lower  ci_upper
    0.3561    0.5476
->>> gap = diff_proportions(0.33, 1056, 0.64, 329)     # IBM 2011: "feel connected"
+>>> gap = diff_proportions(0.33, 1056, 0.64, 331)     # IBM 2011: "feel connected"
 >>> print(gap[["difference", "ci_lower", "ci_upper"]].round(3).to_string(index=False))
  difference  ci_lower  ci_upper
-      -0.31    -0.367    -0.249
+      -0.31    -0.367     -0.25
 """
 
 from __future__ import annotations
@@ -176,7 +176,8 @@ def proportion_ci(proportion, n, *, level: float = 0.95, method: str = "wilson")
 
 # --------------------------------------------------------------------------- independent samples
 def diff_proportions(proportion_1, n_1, proportion_2, n_2, *, level: float = 0.95,
-                     labels: Sequence[str] | None = None) -> pd.DataFrame:
+                     labels: Sequence[str] | None = None,
+                     adjust: str | None = None) -> pd.DataFrame:
     """Difference of two proportions from independent samples (e.g. consumers vs marketers).
 
     ``difference = proportion_1 - proportion_2``. The main interval is Newcombe's hybrid score
@@ -193,12 +194,21 @@ def diff_proportions(proportion_1, n_1, proportion_2, n_2, *, level: float = 0.9
         Confidence level.
     labels : sequence of str, optional
         A label per pair (column ``label``).
+    adjust : {None, "holm"}
+        With ``"holm"`` the pairs are treated as one family of tests (e.g. the items of one
+        list): ``pvalue_holm`` holds Holm's step-down adjusted p-values (familywise error
+        controlled at ``1 - level`` by ``pvalue_holm <= 1 - level``), and
+        ``ci_lower_bonferroni`` / ``ci_upper_bonferroni`` hold simultaneous Newcombe intervals,
+        each at level ``1 - (1 - level) / k`` for ``k`` pairs. Holm's procedure has no
+        compatible intervals in general; the Bonferroni intervals (its first step) are
+        conservative and never narrower than the per-pair ones.
 
     Returns
     -------
     pandas.DataFrame
         ``label proportion_1 n_1 proportion_2 n_2 difference ci_lower ci_upper ci_method
-        wald_se wald_ci_lower wald_ci_upper z pvalue cohens_h level``.
+        wald_se wald_ci_lower wald_ci_upper z pvalue cohens_h level`` (plus ``pvalue_holm
+        ci_lower_bonferroni ci_upper_bonferroni`` with ``adjust="holm"``).
 
     Examples
     --------
@@ -207,10 +217,21 @@ def diff_proportions(proportion_1, n_1, proportion_2, n_2, *, level: float = 0.9
     >>> print(d[["difference", "ci_lower", "ci_upper", "z"]].round(3).to_string(index=False))
      difference  ci_lower  ci_upper     z
             0.4     0.314     0.473 9.085
+
+    A family of items (Holm-adjusted p-values, Bonferroni simultaneous intervals):
+
+    >>> f = diff_proportions([0.61, 0.33], 1056, [0.60, 0.64], [331, 331], adjust="holm")
+    >>> print(f[["pvalue", "pvalue_holm", "ci_lower_bonferroni"]].round(4).to_string(index=False))
+     pvalue  pvalue_holm  ci_lower_bonferroni
+     0.7451       0.7451              -0.0576
+     0.0000       0.0000              -0.3748
     """
     from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
     level = _level(level)
+    if adjust not in (None, "holm"):
+        raise OutOfRangeError("unknown multiplicity adjustment", values=[adjust],
+                              expected="None or 'holm'")
     arrays = np.broadcast_arrays(
         _proportions(proportion_1, "proportion_1"), _sizes(n_1, "n_1"),
         _proportions(proportion_2, "proportion_2"), _sizes(n_2, "n_2"),
@@ -245,7 +266,18 @@ def diff_proportions(proportion_1, n_1, proportion_2, n_2, *, level: float = 0.9
             "cohens_h": 2 * math.asin(math.sqrt(p1[i])) - 2 * math.asin(math.sqrt(p2[i])),
             "level": level,
         })
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    if adjust == "holm":
+        from statsmodels.stats.multitest import multipletests
+
+        out["pvalue_holm"] = multipletests(out["pvalue"].to_numpy(), method="holm")[1]
+        alpha_each = (1.0 - level) / k
+        bounds = [confint_proportions_2indep(p1[i] * m1[i], m1[i], p2[i] * m2[i], m2[i],
+                                             method="newcomb", compare="diff",
+                                             alpha=alpha_each) for i in range(k)]
+        out["ci_lower_bonferroni"] = [float(lo) for lo, _ in bounds]
+        out["ci_upper_bonferroni"] = [float(hi) for _, hi in bounds]
+    return out
 
 
 # --------------------------------------------------------------------------- one sample, two shares

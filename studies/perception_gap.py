@@ -16,9 +16,14 @@ package's data file (``connection/published/published_figures.csv``) and writes 
 * ``tables/gaps_sensitivity.csv`` the same gaps at the other sample sizes the sources allow
                               (config ``[n_alternatives]``);
 * ``tables/same_sample.csv``  differences within one side (no interval: see the config);
-* ``tables/rank_orders.csv``  Kendall's tau of the two sides' rank orders, or why it was not
-                              computed;
-* ``numbers.json``, ``figures/perception_gap_dumbbell.*``, ``manifest.json``.
+* ``tables/reason_gaps.csv``  every reason of a full list (IBM 2011: 12 reasons), consumers
+                              minus executives item by item: Newcombe intervals, pooled z-tests,
+                              Holm-adjusted p-values and Bonferroni simultaneous intervals
+                              (config ``[reasons]``), or why the list is incomplete;
+* ``tables/rank_orders.csv``  Kendall's tau-b of the two sides' rank orders (ties share their
+                              average rank) with its test, or why it was not computed;
+* ``numbers.json``, ``figures/perception_gap_dumbbell.*`` (the full list's reasons, then the other
+  pairs), ``manifest.json``.
 
 Deterministic: no randomness is involved.
 """
@@ -156,39 +161,163 @@ def sensitivity_table(gaps: pd.DataFrame, alternatives: dict, level: float) -> p
                                        "ci_lower", "ci_upper", "z", "pvalue"])
 
 
+def _slug(text: str) -> str:
+    out = "".join(ch if ch.isalnum() else "_" for ch in text.lower())
+    return "_".join(part for part in out.split("_") if part)
+
+
+def _sides(part: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Each side's figures indexed by item, in the data file's order."""
+    return {side: part[part["side"] == side].set_index("item")
+            for side in ("consumers", "marketers")}
+
+
+def _incomplete_reason(part: pd.DataFrame, n_items: int) -> str | None:
+    """Why a study's list cannot be compared as a whole (None when every reason is known)."""
+    items = _sides(part)
+    common = set(items["consumers"].index) & set(items["marketers"].index)
+    if (len(common) == n_items and len(items["consumers"]) == n_items
+            and len(items["marketers"]) == n_items):
+        return None
+    other = part.loc[part["side"] == "marketers", "population"]
+    other = other.iloc[0] if len(other) else "marketers"
+    return (f"the data file holds {len(items['consumers'])} of the {n_items} reasons for "
+            f"consumers and {len(items['marketers'])} of {n_items} for {other} "
+            f"({len(common)} on both sides); the full rank orders are not in it, and are "
+            "not invented")
+
+
+REASON_COLUMNS = [
+    "study", "key", "item", "consumers_id", "marketers_id", "consumers_share",
+    "marketers_share", "consumers_n", "marketers_n", "consumers_rank", "marketers_rank",
+    "consumers_ci_lower", "consumers_ci_upper", "marketers_ci_lower", "marketers_ci_upper",
+    "difference", "ci_lower", "ci_upper", "wald_ci_lower", "wald_ci_upper", "z", "pvalue",
+    "pvalue_holm", "ci_lower_bonferroni", "ci_upper_bonferroni", "cohens_h",
+    "consumers_status", "marketers_status", "has_interval", "interval",
+]
+
+
+def reasons_table(spec: dict, figures: pd.DataFrame, level: float,
+                  config_path: Path) -> tuple[pd.DataFrame, dict]:
+    """Consumers minus marketers for every reason of a complete list, one family per study.
+
+    Returns the item table (consumers' order, most chosen first; ties keep the data file's
+    order) and, per study, why it was left out when its list is incomplete.
+    """
+    frames, skipped = [], {}
+    for study_name, opts in spec.items():
+        if opts.get("adjust", "holm") != "holm":
+            raise ConfigError(f"reasons {study_name!r}: unknown adjustment",
+                              file=str(config_path), values=[opts.get("adjust")],
+                              expected="adjust = \"holm\"")
+        part = figures[figures["study"] == study_name]
+        why_not = _incomplete_reason(part, int(opts["n_items"]))
+        if why_not is not None:
+            skipped[study_name] = why_not
+            continue
+        sides = _sides(part)
+        cons = sides["consumers"].iloc[np.argsort(-sides["consumers"]["proportion"].to_numpy(),
+                                                  kind="stable")]
+        mark = sides["marketers"].loc[cons.index]
+        items = list(cons.index)
+        table = pd.DataFrame({
+            "study": study_name, "key": [_slug(i) for i in items], "item": items,
+            "consumers_id": cons["id"].to_numpy(), "marketers_id": mark["id"].to_numpy(),
+            "consumers_share": cons["proportion"].to_numpy(float),
+            "marketers_share": mark["proportion"].to_numpy(float),
+            "consumers_n": cons["n"].to_numpy(), "marketers_n": mark["n"].to_numpy(),
+            # rank 1 = the most often chosen reason on that side; ties share their average rank
+            "consumers_rank": cons["proportion"].rank(ascending=False).to_numpy(),
+            "marketers_rank": mark["proportion"].rank(ascending=False).to_numpy(),
+            "consumers_status": cons["status"].to_numpy(),
+            "marketers_status": mark["status"].to_numpy(),
+        })
+        table["difference"] = table["consumers_share"] - table["marketers_share"]
+        table["cohens_h"] = (2 * np.arcsin(np.sqrt(table["consumers_share"]))
+                             - 2 * np.arcsin(np.sqrt(table["marketers_share"])))
+        known = bool(table["consumers_n"].notna().all() and table["marketers_n"].notna().all())
+        table["has_interval"] = known
+        if known:
+            d = diff_proportions(table["consumers_share"], table["consumers_n"].astype(float),
+                                 table["marketers_share"], table["marketers_n"].astype(float),
+                                 level=level, labels=items, adjust="holm")
+            for col in ("ci_lower", "ci_upper", "wald_ci_lower", "wald_ci_upper", "z", "pvalue",
+                        "pvalue_holm", "ci_lower_bonferroni", "ci_upper_bonferroni"):
+                table[col] = d[col].to_numpy()
+            for side in ("consumers", "marketers"):
+                ci = proportion_ci(table[f"{side}_share"], table[f"{side}_n"].astype(float),
+                                   level=level)
+                table[f"{side}_ci_lower"] = ci["ci_lower"].to_numpy()
+                table[f"{side}_ci_upper"] = ci["ci_upper"].to_numpy()
+            table["interval"] = (f"newcombe {level:.0%}; holm over {len(items)} reasons; "
+                                 "bonferroni simultaneous")
+        else:
+            table["interval"] = NO_N
+        frames.append(table.reindex(columns=REASON_COLUMNS))
+    table = (pd.concat(frames, ignore_index=True) if frames
+             else pd.DataFrame(columns=REASON_COLUMNS))
+    return table, skipped
+
+
 def rank_orders_table(spec: dict, figures: pd.DataFrame) -> pd.DataFrame:
     """Kendall's tau per study when every reason is ranked on both sides; else why not."""
     rows = []
     for study_name, opts in spec.items():
         part = figures[figures["study"] == study_name]
-        items = {side: part[part["side"] == side].set_index("item")["proportion"]
-                 for side in ("consumers", "marketers")}
+        items = {side: v["proportion"] for side, v in _sides(part).items()}
         n_items = int(opts["n_items"])
         common = sorted(set(items["consumers"].index) & set(items["marketers"].index))
         row = {"study": study_name, "reasons_in_list": n_items,
                "reasons_known_consumers": len(items["consumers"]),
                "reasons_known_marketers": len(items["marketers"]),
                "reasons_known_both": len(common), "computed": False,
-               "tau": np.nan, "pvalue": np.nan, "concordant": np.nan, "discordant": np.nan}
-        complete = (len(common) == n_items and len(items["consumers"]) == n_items
-                    and len(items["marketers"]) == n_items)
-        if complete:
+               "tau": np.nan, "pvalue": np.nan, "concordant": np.nan, "discordant": np.nan,
+               "ties_consumers": np.nan, "ties_marketers": np.nan, "method": ""}
+        why_not = _incomplete_reason(part, n_items)
+        if why_not is None:
             # rank 1 = the most often chosen reason; ties share their average rank
             ranks = {s: v.rank(ascending=False, method="average") for s, v in items.items()}
             res = rank_agreement(ranks["consumers"], ranks["marketers"]).iloc[0]
+            statuses = "/".join(sorted(set(part["status"])))
             row.update({"computed": True, "tau": res.tau, "pvalue": res.pvalue,
                         "concordant": res.concordant, "discordant": res.discordant,
-                        "reason": "all reasons ranked on both sides"})
+                        "ties_consumers": res.ties_1, "ties_marketers": res.ties_2,
+                        "method": ("kendall tau-b; two-sided p from the normal approximation "
+                                   "with the tie-corrected variance" if res.ties_1 or res.ties_2
+                                   else "kendall tau-b; two-sided p")})
+            row["reason"] = (f"all {n_items} reasons are in the data file for both sides "
+                             f"(status {statuses}), so the two rank orders are compared")
         else:
-            other = part.loc[part["side"] == "marketers", "population"]
-            other = other.iloc[0] if len(other) else "marketers"
-            row["reason"] = (
-                f"the data file holds {len(items['consumers'])} of the {n_items} reasons for "
-                f"consumers and {len(items['marketers'])} of {n_items} for {other} "
-                f"({len(common)} on both sides); the full rank orders are not in it, and are "
-                "not invented")
+            row["reason"] = why_not
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def dumbbell_rows(reasons: pd.DataFrame, gaps: pd.DataFrame, spec: dict) -> pd.DataFrame:
+    """The figure's rows: each full list's reasons first, then the pairs not already shown."""
+    shown = reasons.copy()
+    labels = {name: opts.get("label", name) for name, opts in spec.items()}
+    shown["label"] = [f"{labels.get(s, s)}: {i}" for s, i in zip(shown["study"], shown["item"])]
+    shown["comparability"] = "same item"
+    seen = set(zip(shown["consumers_id"], shown["marketers_id"]))
+    rest = gaps[[(c, m) not in seen for c, m in zip(gaps["consumers_id"], gaps["marketers_id"])]]
+    return pd.concat([shown, rest], ignore_index=True)
+
+
+def figure_note(reasons: pd.DataFrame, ranks: pd.DataFrame, spec: dict) -> str | None:
+    """One line per full list: where its figures come from and how its rank orders agree."""
+    lines = []
+    for study_name, part in reasons.groupby("study", sort=False):
+        label = spec.get(study_name, {}).get("label", study_name)
+        statuses = sorted(set(part["consumers_status"]) | set(part["marketers_status"]))
+        text = (f"{label}: all {len(part)} reasons, status {'/'.join(statuses)} "
+                "(S = read in a secondary write-up)")
+        rank = ranks[(ranks["study"] == study_name) & ranks["computed"].astype(bool)]
+        if len(rank):
+            r = rank.iloc[0]
+            text += f"; Kendall's tau-b of the two rank orders {r['tau']:.2f} (p = {r['pvalue']:.2f})"
+        lines.append(text + ".")
+    return "\n".join(lines) or None
 
 
 def run(out: Path, config_path: Path = DEFAULT_CONFIG, data_path: Path | None = None,
@@ -198,7 +327,7 @@ def run(out: Path, config_path: Path = DEFAULT_CONFIG, data_path: Path | None = 
     level = float(cfg["level"])
     data_file = Path(data_path) if data_path is not None else published_figures_path()
     study = Study(cfg["name"], out, seed=None, config=config, config_path=config_path,
-                  argv=argv, verbose=verbose, steps_total=5)
+                  argv=argv, verbose=verbose, steps_total=6)
 
     with study.step("published shares"):
         every = load_published_figures(data_file, include_unconfirmed=True)
@@ -283,6 +412,38 @@ def run(out: Path, config_path: Path = DEFAULT_CONFIG, data_path: Path | None = 
             "key", "label", "study", "side", "first_id", "second_id", "first_share",
             "second_share", "difference", "interval"]))
 
+    with study.step("every reason, item by item"):
+        reasons, skipped = reasons_table(config.get("reasons", {}), figures, level, config_path)
+        study.table("reason_gaps", reasons)
+        for study_name, why_not in skipped.items():
+            study.number(f"perception_gap.reasons.{study_name}.computed", False)
+            study.number(f"perception_gap.reasons.{study_name}.reason", why_not)
+        for study_name, part in reasons.groupby("study", sort=False):
+            key = f"perception_gap.reasons.{study_name}"
+            study.number(f"{key}.computed", True)
+            study.number(f"{key}.n_items", len(part))
+            if bool(part["has_interval"].all()):
+                alpha = 1.0 - level
+                study.number(f"{key}.significant_holm", int((part["pvalue_holm"] <= alpha).sum()))
+                study.number(f"{key}.pvalue_holm_max", float(part["pvalue_holm"].max()))
+            largest = part.iloc[int(np.argmax(np.abs(part["difference"].to_numpy())))]
+            study.number(f"{key}.largest_gap_item", largest["item"])
+            study.number(f"{key}.largest_gap", float(largest["difference"]))
+            study.number(f"{key}.consumers_top_item", part.iloc[0]["item"])
+            top_m = part.iloc[int(np.argmax(part["marketers_share"].to_numpy()))]
+            study.number(f"{key}.marketers_top_item", top_m["item"])
+            for _, row in part.iterrows():
+                item_key = f"{key}.items.{row['key']}"
+                for col in ("consumers_share", "marketers_share", "difference",
+                            "consumers_rank", "marketers_rank"):
+                    study.number(f"{item_key}.{col}", float(row[col]))
+                if row["has_interval"]:
+                    study.number(f"{item_key}.n_consumers", int(row["consumers_n"]))
+                    study.number(f"{item_key}.n_marketers", int(row["marketers_n"]))
+                    for col in ("ci_lower", "ci_upper", "z", "pvalue", "pvalue_holm",
+                                "ci_lower_bonferroni", "ci_upper_bonferroni"):
+                        study.number(f"{item_key}.{col}", float(row[col]))
+
     with study.step("rank orders"):
         ranks = rank_orders_table(config.get("rank_orders", {}), figures)
         study.table("rank_orders", ranks)
@@ -290,17 +451,22 @@ def run(out: Path, config_path: Path = DEFAULT_CONFIG, data_path: Path | None = 
             key = f"perception_gap.rank_orders.{row['study']}"
             study.number(f"{key}.computed", bool(row["computed"]))
             study.number(f"{key}.reasons_known_both", int(row["reasons_known_both"]))
+            study.number(f"{key}.reason", row["reason"])
             if row["computed"]:
                 study.number(f"{key}.kendall_tau", row["tau"])
                 study.number(f"{key}.pvalue", row["pvalue"])
-            else:
-                study.number(f"{key}.reason", row["reason"])
+                study.number(f"{key}.concordant", int(row["concordant"]))
+                study.number(f"{key}.discordant", int(row["discordant"]))
+                study.number(f"{key}.method", row["method"])
 
     with study.step("figures"):
         from connection.plots.context import gap_dumbbell
 
-        if len(gaps):
-            study.figure("perception_gap_dumbbell", gap_dumbbell(gaps, level=level))
+        shown = dumbbell_rows(reasons, gaps, config.get("reasons", {}))
+        if len(shown):
+            study.figure("perception_gap_dumbbell",
+                         gap_dumbbell(shown, level=level, note=figure_note(reasons, ranks,
+                                      config.get("reasons", {}))))
 
     return study.finish()
 

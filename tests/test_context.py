@@ -378,3 +378,28 @@ def test_duplicate_ids_missing_columns_and_blank_n_basis(tmp_path, good_frame):
         load_published_figures(empty)
     with pytest.raises(EmptyFileError, match="no rows"):
         load_published_figures(write_figures(tmp_path, good_frame.head(0)))
+
+
+# --------------------------------------------------------------------------- a family of items
+def test_diff_proportions_holm_and_bonferroni_family():
+    p1 = np.array([0.61, 0.55, 0.53, 0.33, 0.22])
+    p2 = np.array([0.60, 0.60, 0.67, 0.64, 0.61])
+    n2 = np.array([331, 334, 333, 331, 329])
+    fam = diff_proportions(p1, 1056, p2, n2, adjust="holm")
+    single = diff_proportions(p1, 1056, p2, n2)
+    pd.testing.assert_frame_equal(fam[single.columns], single)
+    # Holm by hand: the i-th smallest p times (k - i + 1), running maximum, capped at 1
+    k = len(p1)
+    order = np.argsort(fam.pvalue.to_numpy())
+    holm = np.empty(k)
+    holm[order] = np.minimum(1, np.maximum.accumulate(fam.pvalue.to_numpy()[order]
+                                                      * np.arange(k, 0, -1)))
+    np.testing.assert_allclose(fam.pvalue_holm, holm, rtol=1e-12)
+    # Bonferroni simultaneous intervals = the per-pair interval at level 1 - 0.05 / k
+    wide = diff_proportions(p1, 1056, p2, n2, level=1 - 0.05 / k)
+    np.testing.assert_allclose(fam.ci_lower_bonferroni, wide.ci_lower, rtol=1e-12)
+    np.testing.assert_allclose(fam.ci_upper_bonferroni, wide.ci_upper, rtol=1e-12)
+    assert (fam.ci_lower_bonferroni < fam.ci_lower).all()
+    assert (fam.pvalue_holm >= fam.pvalue).all()
+    with pytest.raises(OutOfRangeError, match="multiplicity"):
+        diff_proportions(p1, 1056, p2, n2, adjust="bonferroni")

@@ -59,3 +59,17 @@ def test_ci_by_n_is_labelled_hypothetical():
     assert all("hypothetical" in ax.get_xlabel() for ax in fig.axes)
     assert "significant from n = 209" in [t.get_text() for t in fig.axes[1].texts]
     plt.close(fig)
+
+
+def test_dumbbell_marks_holm_significant_gaps_and_carries_the_note():
+    frame = gaps_frame()
+    frame["pvalue_holm"] = [0.001, 0.2, np.nan]
+    fig, ax = plt.subplots()
+    gap_dumbbell(frame, ax=ax, note="IBM 2011: all 12 reasons, status S")
+    notes = [t.get_text() for t in ax.texts]
+    assert "-31 pp [-37, -25] *" in notes          # significant after Holm
+    assert "+40 pp [+31, +47]" in notes            # interval, but not significant after Holm
+    assert "+25 pp, n unknown: no interval" in notes
+    header = next(n for n in notes if n.startswith("\u2020 similar item"))
+    assert "after Holm's adjustment" in header and "IBM 2011: all 12 reasons, status S" in header
+    plt.close(fig)

@@ -150,34 +150,150 @@ def test_perception_gap_intervals_only_where_both_n_are_published(runs):
     assert set(gaps.index[~gaps.has_interval]) == {"pivot_rewards", "pivot_feedback"}
 
 
+def wilson_by_hand(p, n, level=0.95):
+    z = stats.norm.ppf(0.5 + level / 2)
+    c = (p + z * z / (2 * n)) / (1 + z * z / n)
+    h = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return c - h, c + h
+
+
+def newcombe_by_hand(p1, n1, p2, n2, level=0.95):
+    (l1, u1), (l2, u2) = wilson_by_hand(p1, n1, level), wilson_by_hand(p2, n2, level)
+    return p1 - p2 - np.hypot(p1 - l1, u2 - p2), p1 - p2 + np.hypot(u1 - p1, p2 - l2)
+
+
 def test_perception_gap_headline_against_hand_newcombe(runs):
     numbers = json.loads((runs["perception_gap"][0] / "numbers.json").read_text())
     gap = numbers["perception_gap"]["gaps"]["ibm_feel_connected"]
-    p1, n1, p2, n2 = 0.33, 1056, 0.64, 329
-    z = stats.norm.ppf(0.975)
-
-    def wilson(p, n):
-        c = (p + z * z / (2 * n)) / (1 + z * z / n)
-        h = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-        return c - h, c + h
-
-    (l1, u1), (l2, u2) = wilson(p1, n1), wilson(p2, n2)
-    assert gap["ci_lower"] == pytest.approx(p1 - p2 - np.hypot(p1 - l1, u2 - p2), rel=1e-8)
-    assert gap["ci_upper"] == pytest.approx(p1 - p2 + np.hypot(u1 - p1, p2 - l2), rel=1e-8)
+    every = load_published_figures().set_index("id")
+    p1, n1 = every.loc["ibm_cons_feel_connected", ["proportion", "n"]]
+    p2, n2 = every.loc["ibm_exec_feel_connected", ["proportion", "n"]]
+    assert (p1, n1, p2) == (0.33, 1056, 0.64) and 329 <= n2 <= 336
+    assert (gap["n_consumers"], gap["n_marketers"]) == (n1, n2)
+    lower, upper = newcombe_by_hand(p1, n1, p2, n2)
+    assert gap["ci_lower"] == pytest.approx(lower, rel=1e-8)
+    assert gap["ci_upper"] == pytest.approx(upper, rel=1e-8)
     pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
     z_test = (p1 - p2) / np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     assert gap["z"] == pytest.approx(z_test, rel=1e-8)
 
 
-def test_perception_gap_does_not_rank_a_partial_order(runs):
+def tau_b_by_hand(x, y):
+    """Kendall's tau-b and its tie-corrected normal-approximation p-value, pair by pair."""
+    n = len(x)
+    s = conc = disc = ties_x = ties_y = 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            dx, dy = np.sign(x[i] - x[j]), np.sign(y[i] - y[j])
+            conc += dx * dy > 0
+            disc += dx * dy < 0
+            ties_x += dx == 0
+            ties_y += dy == 0
+    s = conc - disc
+    n0 = n * (n - 1) / 2
+    tau = s / np.sqrt((n0 - ties_x) * (n0 - ties_y))
+    gx = np.unique(x, return_counts=True)[1]
+    gy = np.unique(y, return_counts=True)[1]
+    var = ((n * (n - 1) * (2 * n + 5) - np.sum(gx * (gx - 1) * (2 * gx + 5))
+            - np.sum(gy * (gy - 1) * (2 * gy + 5))) / 18
+           + np.sum(gx * (gx - 1)) * np.sum(gy * (gy - 1)) / (2 * n * (n - 1))
+           + np.sum(gx * (gx - 1) * (gx - 2)) * np.sum(gy * (gy - 1) * (gy - 2))
+           / (9 * n * (n - 1) * (n - 2)))
+    return conc, disc, tau, 2 * stats.norm.sf(abs(s) / np.sqrt(var))
+
+
+def ibm_reasons_from_the_data_file():
+    figs = load_published_figures()
+    ibm = figs[figs.study == "ibm_2011"]
+    cons = ibm[ibm.side == "consumers"].set_index("item")
+    mark = ibm[ibm.side == "marketers"].set_index("item").loc[cons.index]
+    return cons, mark
+
+
+def test_ibm_rank_orders_kendall_tau_b_against_scipy_hand_and_r(runs):
     folder = runs["perception_gap"][0]
     ranks = pd.read_csv(folder / "tables" / "rank_orders.csv").set_index("study")
     ibm = ranks.loc["ibm_2011"]
-    assert not ibm.computed and np.isnan(ibm.tau)
-    assert "not invented" in ibm.reason
+    assert ibm.computed and ibm.reasons_known_both == 12
+    cons, mark = ibm_reasons_from_the_data_file()
+    x, y = cons.proportion.to_numpy(), mark.proportion.to_numpy()
+    ref = stats.kendalltau(x, y)
+    conc, disc, tau, p = tau_b_by_hand(x, y)
+    assert (ibm.concordant, ibm.discordant) == (conc, disc)
+    assert (ibm.ties_consumers, ibm.ties_marketers) == (1, 3)  # 53/53; 60/60, 61/61, 63/63
+    for value in (ref.statistic, tau):
+        assert ibm.tau == pytest.approx(value, rel=1e-9)
+    for value in (ref.pvalue, p):
+        assert ibm.pvalue == pytest.approx(value, rel=1e-8)
+    r = pd.read_csv(ROOT / "tests" / "references" / "context" / "ibm_kendall.csv").iloc[0]
+    assert ibm.tau == pytest.approx(r.tau_b, rel=1e-9)
+    assert ibm.pvalue == pytest.approx(r.pvalue, rel=1e-8)
+    # the rank orders barely agree: the top consumer reason is near the bottom for executives
+    assert abs(ibm.tau) < 0.2 and ibm.pvalue > 0.5
     numbers = json.loads((folder / "numbers.json").read_text())["perception_gap"]
-    assert numbers["rank_orders"]["ibm_2011"]["computed"] is False
-    assert "kendall_tau" not in numbers["rank_orders"]["ibm_2011"]
+    got = numbers["rank_orders"]["ibm_2011"]
+    assert got["computed"] is True and got["kendall_tau"] == pytest.approx(tau, abs=1e-9)
+    assert "reason" in got  # the paper quotes it
+
+
+def test_ibm_reason_gaps_item_by_item_against_hand_and_r(runs):
+    folder = runs["perception_gap"][0]
+    table = pd.read_csv(folder / "tables" / "reason_gaps.csv")
+    cons, mark = ibm_reasons_from_the_data_file()
+    assert len(table) == 12 and set(table.item) == set(cons.index)
+    assert table.has_interval.all() and (table.consumers_status == "S").all()
+    # consumers' order, most chosen first
+    assert (np.diff(table.consumers_share) <= 0).all()
+    assert table.item.iloc[0] == "get discounts" and table.item.iloc[-1] == "be part of a community"
+    t = table.set_index("item")
+    r = pd.read_csv(ROOT / "tests" / "references" / "context" / "ibm_reasons.csv").set_index("item")
+    k = len(t)
+    for item, row in t.iterrows():
+        p1, n1 = cons.loc[item, ["proportion", "n"]]
+        p2, n2 = mark.loc[item, ["proportion", "n"]]
+        assert (row.consumers_share, row.consumers_n, row.marketers_share, row.marketers_n) == (
+            p1, n1, p2, n2)
+        assert (r.loc[item, "consumers"], r.loc[item, "n_marketers"]) == (p1, n2)
+        lower, upper = newcombe_by_hand(p1, n1, p2, n2)
+        assert (row.ci_lower, row.ci_upper) == pytest.approx((lower, upper), rel=1e-8)
+        lower, upper = newcombe_by_hand(p1, n1, p2, n2, level=1 - 0.05 / k)
+        assert (row.ci_lower_bonferroni, row.ci_upper_bonferroni) == pytest.approx(
+            (lower, upper), rel=1e-8)
+        assert row.ci_lower_bonferroni < row.ci_lower and row.ci_upper < row.ci_upper_bonferroni
+        assert row.z == pytest.approx(r.loc[item, "z"], rel=1e-8)
+        assert row.pvalue == pytest.approx(r.loc[item, "pvalue"], rel=1e-6, abs=1e-300)
+        assert row.pvalue_holm == pytest.approx(r.loc[item, "pvalue_holm"], rel=1e-6, abs=1e-300)
+        assert (row.consumers_ci_lower, row.consumers_ci_upper) == pytest.approx(
+            wilson_by_hand(p1, n1), rel=1e-8)
+    # Holm by hand: sorted p times (k - i), running maximum, capped at 1
+    order = np.argsort(table.pvalue.to_numpy())
+    stepped = np.minimum(1, np.maximum.accumulate(table.pvalue.to_numpy()[order]
+                                                  * (k - np.arange(k))))
+    holm = np.empty(k)
+    holm[order] = stepped
+    np.testing.assert_allclose(table.pvalue_holm, holm, rtol=1e-8)  # tables keep 10 digits
+    # ranks: 1 = most chosen, ties share the average rank
+    assert t.loc["general information", "consumers_rank"] == 3.5
+    assert t.loc["get discounts", "marketers_rank"] == 11.5
+    numbers = json.loads((folder / "numbers.json").read_text())["perception_gap"]["reasons"]
+    ibm = numbers["ibm_2011"]
+    assert ibm["significant_holm"] == int((table.pvalue_holm <= 0.05).sum()) == 10
+    assert ibm["largest_gap_item"] == "be part of a community"
+    assert ibm["items"]["feel_connected"]["difference"] == pytest.approx(0.33 - 0.64)
+
+
+def test_ibm_percentages_are_secondary_and_sourced():
+    every = load_published_figures(include_unconfirmed=True)
+    ibm = every[every.study == "ibm_2011"]
+    assert len(ibm) == 24 and (ibm.status == "S").all()  # never upgraded to P
+    assert ibm.source.str.contains("https://").all()
+    cons, mark = ibm_reasons_from_the_data_file()
+    assert len(cons) == len(mark) == 12
+    assert (cons.n == 1056).all() and mark.n.between(329, 336).all()
+    # the four figures the project had before the full list was found are unchanged
+    assert cons.loc["get discounts", "value"] == 61 and cons.loc["feel connected", "value"] == 33
+    assert mark.loc["feel connected", "value"] == 64
+    assert mark.loc["be part of a community", "value"] == 61
 
 
 def test_shares_table_n_and_intervals_follow_the_data_file(runs):
@@ -227,7 +343,7 @@ def test_rank_orders_computed_when_every_reason_is_in_the_data_file(tmp_path):
     assert row.computed and row.reasons_known_both == 12
     assert row.tau == pytest.approx(ref.statistic, rel=1e-9)  # tables keep 10 digits
     assert row.pvalue == pytest.approx(ref.pvalue, rel=1e-8)
-    assert not ranks.loc["ibm_2011"].computed
+    assert ranks.loc["ibm_2011"].computed
 
 
 def test_rank_orders_refused_with_one_reason_missing(tmp_path):
@@ -236,6 +352,30 @@ def test_rank_orders_refused_with_one_reason_missing(tmp_path):
     row = pd.read_csv(tmp_path / "out" / "tables" / "rank_orders.csv").set_index(
         "study").loc["fixture_ranks"]
     assert not row.computed and "11 of 12" in row.reason
+
+
+def test_reason_gaps_refused_with_one_reason_missing(tmp_path):
+    data, config = with_fixture_study(tmp_path, list(range(12, 0, -1)), list(range(11, 0, -1)))
+    config.write_text(config.read_text() + "\n[reasons.fixture_ranks]\nn_items = 12\n")
+    load_script("perception_gap").run(tmp_path / "out", config, data, verbose=False)
+    table = pd.read_csv(tmp_path / "out" / "tables" / "reason_gaps.csv")
+    assert set(table.study) == {"ibm_2011"}  # the incomplete list is not compared item by item
+    numbers = json.loads((tmp_path / "out" / "numbers.json").read_text())["perception_gap"]
+    assert numbers["reasons"]["fixture_ranks"]["computed"] is False
+    assert "11 of 12" in numbers["reasons"]["fixture_ranks"]["reason"]
+
+
+def test_reason_gaps_without_sample_sizes_have_no_intervals(tmp_path):
+    data, config = with_fixture_study(tmp_path, list(range(60, 48, -1)), list(range(30, 42)))
+    config.write_text(config.read_text() + "\n[reasons.fixture_ranks]\nn_items = 12\n")
+    load_script("perception_gap").run(tmp_path / "out", config, data, verbose=False)
+    table = pd.read_csv(tmp_path / "out" / "tables" / "reason_gaps.csv")
+    fixture = table[table.study == "fixture_ranks"]
+    assert len(fixture) == 12 and not fixture.has_interval.any()
+    assert fixture[["ci_lower", "pvalue", "pvalue_holm"]].isna().all().all()
+    assert (fixture.interval == "none: sample size not published").all()
+    np.testing.assert_allclose(fixture.difference, fixture.consumers_share
+                               - fixture.marketers_share)
 
 
 @pytest.mark.parametrize("old,new,match", [
@@ -272,8 +412,8 @@ def test_gap_sensitivity_to_the_sample_sizes_the_sources_allow(runs):
                                                       gaps.loc[key, "marketers_n"])
         assert row.ci_lower == gaps.loc[key, "ci_lower"]
     ibm = sens[sens.key == "ibm_feel_connected"]
-    assert sorted(ibm.marketers_n) == [329, 336]
-    # the smallest published n gives the widest interval
+    assert sorted(ibm.marketers_n) == [329, 331, 336]
+    # the smallest n the source allows gives the widest interval
     width = (ibm.ci_upper - ibm.ci_lower).to_numpy()
     assert width[ibm.marketers_n.to_numpy() == 329][0] > width[ibm.marketers_n.to_numpy() == 336][0]
     for _, row in sens.iterrows():
@@ -285,7 +425,7 @@ def test_gap_sensitivity_to_the_sample_sizes_the_sources_allow(runs):
 def test_alternative_sample_sizes_must_be_whole_numbers(tmp_path):
     text = (STUDIES / "perception_gap.toml").read_text()
     config = tmp_path / "bad.toml"
-    config.write_text(text.replace("ibm_exec_feel_connected = [336]",
-                                   "ibm_exec_feel_connected = [332.5]"))
+    config.write_text(text.replace("ibm_exec_feel_connected = [329, 336]",
+                                   "ibm_exec_feel_connected = [329, 332.5]"))
     with pytest.raises(ConfigError, match="whole numbers"):
         load_script("perception_gap").run(tmp_path / "out", config, verbose=False)

@@ -149,7 +149,7 @@ def _points_formatter():
     return FuncFormatter(lambda v, _pos: f"{100 * v:+.0f} pp" if v else "0")
 
 
-def gap_dumbbell(gaps: pd.DataFrame, *, ax=None, level: float = 0.95):
+def gap_dumbbell(gaps: pd.DataFrame, *, ax=None, level: float = 0.95, note: str | None = None):
     """Dumbbell chart of consumer vs marketer shares for comparable items.
 
     Parameters
@@ -159,10 +159,13 @@ def gap_dumbbell(gaps: pd.DataFrame, *, ax=None, level: float = 0.95):
         ``marketers_share``, ``consumers_ci_lower``, ``consumers_ci_upper``,
         ``marketers_ci_lower``, ``marketers_ci_upper`` (NaN when n is unknown), ``difference``,
         ``ci_lower``, ``ci_upper`` (interval of the difference, NaN when n is unknown),
-        ``has_interval`` (bool) and ``comparability``.
+        ``has_interval`` (bool) and ``comparability``. An optional ``pvalue_holm`` column
+        (NaN where not adjusted) marks with ``*`` the gaps significant after Holm's adjustment.
     ax : matplotlib Axes, optional
     level : float
         For the legend text.
+    note : str, optional
+        A further line of explanation under the figure's note (e.g. the sources' status).
 
     Returns
     -------
@@ -193,6 +196,9 @@ def gap_dumbbell(gaps: pd.DataFrame, *, ax=None, level: float = 0.95):
         if known:
             text = (f"{100 * row['difference']:+.0f} pp [{100 * row['ci_lower']:+.0f}, "
                     f"{100 * row['ci_upper']:+.0f}]")
+            holm = row.get("pvalue_holm", np.nan)
+            if pd.notna(holm) and holm <= 1.0 - level:
+                text += " *"
         else:
             text = f"{100 * row['difference']:+.0f} pp, n unknown: no interval"
         ax.annotate(text, xy=(1.0, yi), xycoords=("axes fraction", "data"), xytext=(6, 0),
@@ -211,14 +217,19 @@ def gap_dumbbell(gaps: pd.DataFrame, *, ax=None, level: float = 0.95):
         Line2D([], [], marker="o", linestyle="", markerfacecolor="white", markeredgecolor="0.3",
                label="n not published (no interval)"),
     ]
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=3,
-              frameon=False)
-    note = (f"Whiskers: {level:.0%} Wilson intervals. Right: consumers minus marketers, "
-            f"{level:.0%} Newcombe interval.")
+    # about half an inch below the axes, whatever the number of rows
+    ax.legend(handles=handles, loc="upper center", ncol=3, frameon=False,
+              bbox_to_anchor=(0.5, -0.5 / (0.45 * max(len(gaps), 1))))
+    lines = [f"Whiskers: {level:.0%} Wilson intervals. Right: consumers minus marketers, "
+             f"{level:.0%} Newcombe interval."]
     if (gaps["comparability"] != "same item").any():
-        note = "\u2020 similar item, different question. " + note
-    ax.annotate(note, xy=(0.0, 1.0), xycoords="axes fraction", xytext=(0, 6),
-                textcoords="offset points", fontsize=6, style="italic")
+        lines[0] = "\u2020 similar item, different question. " + lines[0]
+    if "pvalue_holm" in gaps and (gaps["pvalue_holm"] <= 1.0 - level).any():
+        lines.append(f"* p < {1.0 - level:.2g} after Holm's adjustment over the list's items.")
+    if note:
+        lines.append(note)
+    ax.annotate("\n".join(lines), xy=(0.0, 1.0), xycoords="axes fraction", xytext=(0, 6),
+                textcoords="offset points", fontsize=6, style="italic", va="bottom")
     if own:
         fig.tight_layout()
     return fig if own else ax

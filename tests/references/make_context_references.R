@@ -48,3 +48,32 @@ rows <- list(
 )
 write.csv(do.call(rbind, rows), file.path(out, "kendall.csv"), row.names = FALSE, quote = FALSE)
 cat(R.version.string, "\n")
+
+# IBM 2011, the 12 reasons consumers interact with companies via social sites (consumers vs
+# executives; percentages and per-item n as in connection/published/published_figures.csv).
+# Pooled two-proportion z-test by formula (the published percentages imply non-integer counts),
+# Holm's adjustment with p.adjust, and Kendall's tau-b of the two orders with cor.test (ties:
+# normal approximation with the tie-corrected variance).
+ibm <- data.frame(
+  item = c("get discounts", "purchase", "read reviews and product rankings",
+           "general information", "exclusive information", "learn about new products",
+           "submit opinions on current products / services", "customer service",
+           "event participation", "feel connected", "submit ideas for new products / services",
+           "be part of a community"),
+  consumers = c(61, 55, 53, 53, 52, 51, 49, 37, 34, 33, 30, 22) / 100,
+  marketers = c(60, 60, 67, 71, 68, 73, 69, 63, 61, 64, 63, 61) / 100,
+  n_consumers = 1056,
+  n_marketers = c(331, 334, 333, 336, 333, 333, 334, 331, 332, 331, 332, 329))
+pooled <- with(ibm, (consumers * n_consumers + marketers * n_marketers) /
+                    (n_consumers + n_marketers))
+z <- with(ibm, (consumers - marketers) /
+               sqrt(pooled * (1 - pooled) * (1 / n_consumers + 1 / n_marketers)))
+p <- 2 * pnorm(-abs(z))
+ibm_out <- data.frame(item = ibm$item, consumers = fmt(ibm$consumers),
+                      marketers = fmt(ibm$marketers), n_consumers = ibm$n_consumers,
+                      n_marketers = ibm$n_marketers, z = fmt(z), pvalue = fmt(p),
+                      pvalue_holm = fmt(p.adjust(p, method = "holm")))
+write.csv(ibm_out, file.path(out, "ibm_reasons.csv"), row.names = FALSE)
+kt <- cor.test(ibm$consumers, ibm$marketers, method = "kendall", exact = FALSE)
+write.csv(data.frame(tau_b = fmt(kt$estimate), z = fmt(kt$statistic), pvalue = fmt(kt$p.value)),
+          file.path(out, "ibm_kendall.csv"), row.names = FALSE, quote = FALSE)
