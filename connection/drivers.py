@@ -66,14 +66,13 @@ import pandas as pd
 from scipy import stats
 
 from connection._callable import make_module_callable
+from connection.compare import _numeric, _require_columns
 from connection.errors import (
     ArgumentError,
     ConvergenceWarning,
     EstimationError,
     ExclusionWarning,
     GroupError,
-    MissingColumnError,
-    NonNumericError,
     NoVarianceError,
     OutOfRangeError,
 )
@@ -170,25 +169,6 @@ class _Design:
                        self.n_excluded)
 
 
-def _require(data: pd.DataFrame, cols: Sequence[str]) -> None:
-    for c in cols:
-        if c not in data.columns:
-            raise MissingColumnError(f"column {c!r} is not in the data", column=c,
-                                     expected="one of: " + ", ".join(map(str, data.columns[:20])))
-
-
-def _as_numeric(s: pd.Series, col: str) -> pd.Series:
-    if s.dtype == bool:
-        return s.astype(float)
-    if pd.api.types.is_numeric_dtype(s):
-        return s.astype(float)
-    conv = pd.to_numeric(s, errors="coerce")
-    bad = conv.isna() & s.notna()
-    raise NonNumericError("values are not numbers", column=col,
-                          rows=(np.flatnonzero(bad.to_numpy()) + 1).tolist(),
-                          values=s[bad].tolist(), expected="numeric values")
-
-
 def _design(data: pd.DataFrame, outcome: str, drivers: list[str], controls: list[str],
             cluster: str | None, model: str, extra: Sequence[str] = ()) -> tuple[_Design, np.ndarray]:
     """Complete-case design for one outcome; returns the design and the row mask it used."""
@@ -196,16 +176,20 @@ def _design(data: pd.DataFrame, outcome: str, drivers: list[str], controls: list
     keep = data[cols].notna().all(axis=1).to_numpy()
     n_excl = int((~keep).sum())
     d = data.loc[keep]
-    y = _as_numeric(d[outcome], outcome).to_numpy()
+    # checked on the full data so that the rows named in an error are the data's own rows
+    numeric = {c: _numeric(data, c).to_numpy()[keep] for c in [outcome, *drivers, *controls]
+               if c in drivers or c == outcome or data[c].dtype == bool
+               or pd.api.types.is_numeric_dtype(data[c])}
+    y = numeric[outcome]
     blocks, names, scaled = [], [], []
     for c in drivers:
-        blocks.append(_as_numeric(d[c], c).to_numpy()[:, None])
+        blocks.append(numeric[c][:, None])
         names.append(c)
         scaled.append(True)
     for c in controls:
         s = d[c]
-        if s.dtype == bool or pd.api.types.is_numeric_dtype(s):
-            blocks.append(s.astype(float).to_numpy()[:, None])
+        if c in numeric:
+            blocks.append(numeric[c][:, None])
             names.append(c)
             scaled.append(s.dtype != bool)
         else:  # categorical control: dummies, first level (sorted) as reference
@@ -928,7 +912,13 @@ def drivers(
         raise ArgumentError("level must lie between 0 and 1", values=[level], expected="e.g. 0.95")
     if n_boot < 0:
         raise ArgumentError("n_boot must be 0 or more", values=[n_boot], expected="an integer >= 0")
-    _require(data, outcomes + drivers_ + controls + by_cols + ([cluster] if cluster else []))
+    _require_columns(data, outcomes + drivers_ + controls + by_cols + ([cluster] if cluster else []))
+    for bcol in by_cols:
+        levels = pd.unique(data[bcol].dropna())
+        if len(levels) < 2:
+            raise GroupError(f"by={bcol!r} has fewer than two groups: there is nothing to fit by group "
+                             "or to test for an interaction", column=bcol, values=list(levels),
+                             expected="a column with at least two groups (or leave it out of by=)")
     contrast = (0, 1) if len(drivers_) >= 2 else None
 
     n_fits = len(outcomes) * (1 + sum(data[b].dropna().nunique() for b in by_cols))
@@ -951,6 +941,10 @@ def drivers(
         for bcol in by_cols:
             gvals = data.loc[keep, bcol].to_numpy()
             has = pd.notna(gvals)
+            if not has.all():
+                warnings.warn(f"{outcome}: {int((~has).sum())} of {design.n} complete rows have no "
+                              f"{bcol!r} and are left out of the by-group fits and interaction tests "
+                              f"(they stay in the pooled fit)", ExclusionWarning, stacklevel=2)
             for lev in sorted(pd.unique(gvals[has]).tolist(), key=str):
                 sub = design.subset(has & (gvals == lev))
                 r, d, m = _fit_one(sub, outcome=outcome, by=bcol, group=str(lev), seed=next(seeds),
@@ -1008,7 +1002,7 @@ def _latent(data, outcomes, drivers_, controls, latent, estimator, level) -> pd.
         raise ArgumentError("latent= needs the items of every driver", values=missing,
                             expected="latent={driver: [item columns]} for each driver")
     items = [c for d in drivers_ for c in latent[d]]
-    _require(data, items)
+    _require_columns(data, items)
     for c in controls:
         if not (pd.api.types.is_numeric_dtype(data[c]) or data[c].dtype == bool):
             raise ArgumentError("the latent version takes numeric controls only", column=c,

@@ -24,6 +24,7 @@ from connection.errors import (
     ExclusionWarning,
     GroupError,
     MissingColumnError,
+    NonNumericError,
     NoVarianceError,
     OutOfRangeError,
 )
@@ -313,6 +314,33 @@ def test_errors_name_the_problem():
     tiny = df.assign(g=["x"] * 98 + ["y"] * 2)
     with pytest.raises(GroupError, match="g='y'"):
         drivers(tiny, ["advocacy"], by="g", n_boot=0)
+
+
+def test_infinite_text_and_single_group_inputs_are_refused_naming_the_data_row():
+    df = simulate(120, seed=19)
+    with pytest.raises(OutOfRangeError, match="column 'advocacy', row 4"):
+        drivers(df.assign(advocacy=df.advocacy.where(df.index != 3, np.inf)), ["advocacy"], n_boot=0)
+    with pytest.raises(OutOfRangeError, match="column 'age', row 8"):
+        drivers(df.assign(age=df.age.where(df.index != 7, -np.inf)), ["advocacy"], controls=["age"],
+                n_boot=0)
+    # a text value after rows with missing data: the row named is the data's row, not the
+    # position among complete cases
+    text = df.assign(connection=df.connection.astype(object))
+    text.loc[[0, 1], "satisfaction"] = np.nan
+    text.loc[10, "connection"] = "n/a"
+    with pytest.raises(NonNumericError, match="column 'connection', row 11, value 'n/a'"):
+        drivers(text, ["advocacy"], n_boot=0)
+    with pytest.raises(GroupError, match="fewer than two groups"):
+        drivers(df.assign(g="only"), ["advocacy"], by="g", n_boot=0)
+
+
+def test_rows_without_a_by_group_are_counted_and_kept_in_the_pooled_fit():
+    df = simulate(300, seed=20).assign(mom=lambda d: np.where(d.index % 2, "social", "other"))
+    df.loc[[2, 4, 6, 8], "mom"] = None
+    with pytest.warns(ExclusionWarning, match="4 of 300 complete rows have no 'mom'"):
+        res = drivers(df, ["advocacy"], by="mom", n_boot=0)
+    n = res.models.set_index("group")["n"]
+    assert n["all"] == 300 and n["other"] + n["social"] == 296
 
 
 def test_summary_html_and_package_entry_point():
