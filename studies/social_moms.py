@@ -146,7 +146,8 @@ def run(argv: list[str] | None = None) -> dict:
                 study.number(f"published_risk_ratio.{c}.{item}", float(r[g_a] / r[g_b]))
             study.number("calibration.source", str(population.calibration.get("source") or ""))
             study.table("population_percent", population.percent_table())
-            study.figure("calibration", study_plots.calibration(cal))
+            study.figure("calibration", study_plots.calibration(cal, category="banking",
+                                                                 instrument=instrument))
 
     # ------------------------------------------------------------------ validation
     with study.step("validate: read_survey"):
@@ -252,8 +253,9 @@ def run(argv: list[str] | None = None) -> dict:
         for r in cmp_groups.itertuples():
             study.number(f"compare.groups.{r.category}.{r.variable}.risk_ratio",
                          float(r.risk_ratio))
-        study.figure("equivalence", study_plots.equivalence(eq, margin=margin))
-        study.figure("risk_ratios", study_plots.risk_ratios(pr))
+        study.figure("equivalence", study_plots.equivalence(eq, margin=margin,
+                                                             instrument=instrument))
+        study.figure("risk_ratios", study_plots.risk_ratios(pr, instrument=instrument))
 
     # ------------------------------------------------------------------ drivers
     with study.step(f"drivers: connection vs satisfaction by cell ({n_boot} bootstrap replicates)"):
@@ -294,7 +296,7 @@ def run(argv: list[str] | None = None) -> dict:
         cell_dif = dif[dif["by"] == "cell"]
         study.number("drivers.connection_beats_satisfaction_in_every_cell",
                      bool((cell_dif["ci_lower"] > 0).all()) if len(cell_dif) else False)
-        study.figure("drivers", study_plots.drivers(obs, latent))
+        study.figure("drivers", study_plots.drivers(obs, latent, instrument=instrument))
 
     # ------------------------------------------------------------------ value
     with study.step(f"value: fully connected vs highly satisfied ({n_boot} bootstrap replicates)"):
@@ -436,6 +438,10 @@ def _index_and_segments(cx, instrument, frame, cfg, study, seed):
     seg = (frame.groupby([pop["category_column"], pop["group_column"], "segment"], sort=False)
            .size().rename("n").reset_index())
     study.table("segments", seg)
+    from connection.plots import studies as study_plots
+
+    study.figure("segments", study_plots.segments(
+        seg, cell_columns=(pop["category_column"], pop["group_column"])))
     study.table("index_model", pd.DataFrame({
         "item": index.items_, "weight": index.weights_, "calibration_mean": index.means_,
         "loading_std": [index.loadings_.get(i, np.nan) for i in index.items_]}))

@@ -81,7 +81,7 @@ def test_index_by_segment_orders_categories_and_counts():
     scores = pd.DataFrame({"index": [10, 20, 30, 40, 50, 80, 90, 85, np.nan], "segment": seg})
     fig = index_by_segment(scores, cutoff=75)
     ax = fig.axes[0]
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["unconnected (n=5)", "fully connected (n=3)"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Unconnected (n=5)", "Fully connected (n=3)"]
     assert ax.get_xlim() == (0.0, 100.0)
     assert any(line.get_linestyle() == "--" for line in ax.get_lines())
 
@@ -93,3 +93,24 @@ def test_saved_figures_are_byte_identical(tmp_path):
         fig = coefficients(res)
         paths.append(plots.save_figure(fig, tmp_path / f"coef{k}", formats=("png",))[0])
     assert paths[0].read_bytes() == paths[1].read_bytes()
+
+
+def test_index_by_segment_puts_plain_segment_names_in_pathway_order():
+    scores = pd.DataFrame({"index": [80, 90, 30, 40, 50, 60, 20, 25],
+                           "segment": ["fully_connected", "fully_connected", "unconnected",
+                                       "perceives_differentiation", "highly_satisfied",
+                                       "highly_satisfied", "unconnected", "unconnected"]})
+    ax = index_by_segment(scores).axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    # drawn top to bottom in the pathway's order, not in order of appearance
+    assert labels == ["Unconnected (n=3)", "Highly satisfied (n=2)",
+                      "Perceives differentiation (n=1)", "Fully connected (n=2)"]
+
+
+def test_risk_ratio_forest_ticks_are_readable_ratios_not_powers_of_ten():
+    table = pd.DataFrame({"variable": ["a", "b"], "risk_ratio": [1.4, 6.0],
+                          "rr_ci_lower": [1.1, 4.5], "rr_ci_upper": [1.8, 7.9]})
+    ax = risk_ratio_forest(table).axes[0]
+    ax.figure.canvas.draw()
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks == ["1", "1.5", "2", "3", "5", "8"]

@@ -107,15 +107,11 @@ def risk_ratio_forest(table, *, ax=None, title: str | None = None, label: str = 
         ax.annotate(f"{r:.1f}\u00d7", xy=(h, yi), xytext=(3, 0), textcoords="offset points",
                     va="center", fontsize=6)
     ax.set_xscale("log")
-    from matplotlib.ticker import FixedLocator, NullLocator, StrMethodFormatter
+    from connection.plots.studies import _log_ticks
 
     span = (min(1.0, float(np.nanmin(lo))), max(1.0, float(np.nanmax(hi))))
-    nice = [v for v in (0.1, 0.2, 0.25, 0.5, 1, 1.5, 2, 3, 4, 5, 8, 10, 20, 50, 100)
-            if span[0] / 1.2 <= v <= span[1] * 1.2]
-    ax.xaxis.set_major_locator(FixedLocator(nice))
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.xaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
     ax.set_xlim(span[0] / 1.15, span[1] * 1.35)
+    _log_ticks(ax, span[0] / 1.15, span[1] * 1.35)  # 1, 1.5, 2, 3, 5, 8 as in the study figures
     ax.axvline(1.0, color="0.5", lw=0.7)
     ax.set_yticks(y, t[label].astype(str).tolist())
     ax.set_xlabel("risk ratio (95% CI, log scale)")
@@ -141,11 +137,15 @@ def index_by_segment(scores: pd.DataFrame, *, ax=None, segment: str = "segment",
         Draw the connected cut-off (e.g. ``rule["parameters"]["connected_min"]``).
     title : str, optional
     """
+    from connection.plots.studies import SEGMENT_COLOURS, SEGMENT_ORDER, label
+
     s = scores[[segment, index]].dropna()
     if isinstance(scores[segment].dtype, pd.CategoricalDtype):
         levels = [c for c in scores[segment].cat.categories if (s[segment] == c).any()]
-    else:
-        levels = list(dict.fromkeys(s[segment]))
+    else:  # the pathway's order when the names are the index's segments, else first seen
+        seen = list(dict.fromkeys(s[segment]))
+        levels = [v for v in SEGMENT_ORDER if v in seen] + [v for v in seen
+                                                          if v not in SEGMENT_ORDER]
     fig, ax, own = _axes(ax, 3.5, 0.45 * len(levels) + 1.0)
     data = [s.loc[s[segment] == lev, index].to_numpy(dtype=float) for lev in levels]
     y = np.arange(len(levels))[::-1].astype(float)
@@ -154,13 +154,13 @@ def index_by_segment(scores: pd.DataFrame, *, ax=None, segment: str = "segment",
         parts = ax.violinplot([data[i] for i in drawable], positions=y[drawable],
                               widths=0.8, showextrema=False, orientation="horizontal")
         for k, body in zip(drawable, parts["bodies"]):
-            body.set_facecolor(_colour(str(levels[k]), k))
+            body.set_facecolor(SEGMENT_COLOURS.get(str(levels[k]), _colour(str(levels[k]), k)))
             body.set_alpha(0.55)
     for yi, d in zip(y, data):
         q1, med, q3 = np.percentile(d, [25, 50, 75])
         ax.hlines(yi, q1, q3, color="0.15", lw=2)
         ax.plot(med, yi, "o", color="white", ms=3, mec="0.15", mew=0.8)
-    ax.set_yticks(y, [f"{str(lev).replace('_', ' ')} (n={d.size})" for lev, d in zip(levels, data)])
+    ax.set_yticks(y, [f"{label(lev)} (n={d.size:,})" for lev, d in zip(levels, data)])
     if cutoff is not None:
         ax.axvline(cutoff, color="0.4", lw=0.7, ls="--")
     ax.set_xlim(0, 100) if s[index].between(0, 100).all() else None
