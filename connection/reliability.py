@@ -107,6 +107,23 @@ def _resolve(data: Any, constructs: Any) -> tuple[pd.DataFrame, dict[str, list[s
     return data, out
 
 
+def _default_items(data: Any, items: Sequence[str] | None, what: str) -> list[str]:
+    """The given items, or every numeric/boolean column, saying which columns were left out."""
+    if items is not None:
+        return list(items)
+    if not isinstance(data, pd.DataFrame):
+        raise ArgumentError(f"{what}: item data must be a pandas DataFrame", values=[type(data).__name__],
+                            expected="a DataFrame with one column per item")
+    numeric = [c for c in data.columns if pd.api.types.is_numeric_dtype(data[c])]
+    left_out = [str(c) for c in data.columns if c not in numeric]
+    if left_out:
+        warnings.warn(f"{what}: {len(left_out)} column(s) are not numeric and were left out: "
+                      f"{', '.join(left_out[:20])}{' ...' if len(left_out) > 20 else ''}; pass items=[...] "
+                      "to choose the items (a text value in an item column is then reported)",
+                      ExclusionWarning, stacklevel=3)
+    return numeric
+
+
 def _complete(data: pd.DataFrame, cols: list[str], what: str, warn: bool = True) -> np.ndarray:
     """Rows complete on ``cols`` as a float array; warn how many rows were dropped."""
     sub = data[cols].astype(float)
@@ -154,8 +171,25 @@ def cronbach_alpha(x: np.ndarray | pd.DataFrame) -> float:
     >>> round(cronbach_alpha(np.array([[1, 2, 2], [2, 3, 3], [4, 4, 5], [3, 5, 4.0]])), 4)
     0.9512
     """
-    x = np.asarray(x, dtype=float)
-    return float(_alpha_from_cov(np.cov(x, rowvar=False)))
+    try:
+        x = np.asarray(x, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise NonNumericError(f"item data are not numeric ({exc})",
+                              expected="numbers (recode labels to scale points first)") from None
+    if x.ndim != 2 or x.shape[1] < 2 or x.shape[0] < 2:
+        raise ArgumentError("alpha needs a respondents x items matrix with at least 2 rows and 2 items",
+                            values=[x.shape], expected="shape (n >= 2, k >= 2)")
+    bad = ~np.isfinite(x).all(axis=1)
+    if bad.any():
+        raise ArgumentError("alpha needs complete item data: rows with missing or infinite values",
+                            rows=(np.flatnonzero(bad) + 1).tolist(),
+                            expected="complete rows (use reliability(), which drops incomplete rows "
+                                     "listwise and counts them)")
+    cov = np.cov(x, rowvar=False)
+    if not cov.sum() > 0:
+        raise NoVarianceError("the item total has no variance, so alpha is undefined",
+                              expected="items whose sum varies between respondents")
+    return float(_alpha_from_cov(cov))
 
 
 def _weighted_moments(xc: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -705,9 +739,7 @@ def parallel_analysis(
     >>> pa.n_components, pa.n_factors
     (2, 2)
     """
-    if items is None:
-        items = [c for c in data.columns if pd.api.types.is_numeric_dtype(data[c])]
-    items = list(items)
+    items = _default_items(data, items, "parallel analysis")
     _, cmap = _resolve(data, {"items": items})
     x = _complete(data, cmap["items"], "parallel analysis")
     n, p = x.shape
@@ -826,9 +858,8 @@ def efa(
         raise ArgumentError("unknown rotation", values=[rotation], expected=", ".join(_ROTATIONS))
     if method not in ("ml", "pa"):
         raise ArgumentError("unknown extraction method", values=[method], expected="'ml' or 'pa'")
-    if items is None:
-        items = [c for c in data.columns if pd.api.types.is_numeric_dtype(data[c])]
-    _, cmap = _resolve(data, {"items": list(items)})
+    items = _default_items(data, items, "EFA")
+    _, cmap = _resolve(data, {"items": items})
     cols = cmap["items"]
     x = _complete(data, cols, "EFA")
     n, p = x.shape

@@ -230,6 +230,29 @@ def test_bad_inputs_raise_typed_errors_naming_the_column():
         htmt(data, {"visual": HS_C["visual"]})
 
 
+def test_text_columns_are_not_dropped_silently_and_alpha_checks_its_input():
+    data, _ = _data("hs")
+    items = [f"x{j}" for j in range(1, 10)]
+    text = data[items].copy()
+    text["x2"] = text["x2"].astype(object)
+    text.loc[4, "x2"] = "n/a"   # one text answer makes the column non-numeric
+    with pytest.warns(errors.ExclusionWarning, match="not numeric and were left out: x2"):
+        pa = parallel_analysis(text, n_iter=5, seed=1)
+    assert pa.table["number"].max() == 8   # 8 numeric items used
+    with pytest.warns(errors.ExclusionWarning, match="left out: x2"):
+        efa(text, 2)
+    with pytest.raises(errors.NonNumericError, match="column 'x2', row 5, value 'n/a'"):
+        parallel_analysis(text, items=items, n_iter=5, seed=1)
+    x = data[["x1", "x2", "x3"]].to_numpy(copy=True)
+    x[3, 1] = np.nan
+    with pytest.raises(errors.ArgumentError, match="row 4"):
+        cronbach_alpha(x)
+    with pytest.raises(errors.NoVarianceError):
+        cronbach_alpha(np.ones((5, 3)))
+    with pytest.raises(errors.ArgumentError, match="at least 2 rows and 2 items"):
+        cronbach_alpha(data[["x1"]])
+
+
 def test_short_constructs_give_nan_with_a_note():
     data, _ = _data("hs")
     tab = reliability(data, {"pair": ["x1", "x2"], "single": ["x3"]}).set_index("construct")
