@@ -297,10 +297,18 @@ class ConnectionIndex:
             raise ArgumentError("instrument_or_model must be an Instrument, a dict or model text",
                                 values=[type(src).__name__])
         ir = self.item_range
-        if isinstance(ir, Mapping):
-            ranges.update({k: (float(v[0]), float(v[1])) for k, v in ir.items()})
-        elif ir is not None:
-            ranges.update({i: (float(ir[0]), float(ir[1])) for i in items})
+        try:
+            if isinstance(ir, Mapping):
+                ranges.update({k: (float(v[0]), float(v[1])) for k, v in ir.items()})
+            elif ir is not None:
+                ranges.update({i: (float(ir[0]), float(ir[1])) for i in items})
+        except (TypeError, ValueError, IndexError):
+            raise ArgumentError("item_range must be (min, max) or {item: (min, max)}", values=[ir],
+                                expected="two numbers per item, min < max") from None
+        for item, (lo, hi) in ranges.items():
+            if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+                raise ArgumentError("an item's scale range must be two finite numbers, min < max",
+                                    column=item, values=[lo, hi], expected="(min, max) with min < max")
         return model, items, ranges
 
     # ------------------------------------------------------------------ fitting
@@ -325,6 +333,9 @@ class ConnectionIndex:
 
         X = data[items]
         _numeric_items(X)
+        if self.scaling == "range":  # a calibration answer off the scale would skew 0 and 100
+            _check_ranges(X.to_numpy(dtype=float), items, np.array([ranges[i][0] for i in items]),
+                          np.array([ranges[i][1] for i in items]))
         fit = cfa(model, X, estimator=self.estimator)
         weights = _score_weights(fit, self.construct, self.method)
         used = X.loc[fit.rows_used] if len(fit.rows_used) else X.dropna()
@@ -380,14 +391,7 @@ class ConnectionIndex:
         _numeric_items(X)
         arr = X.to_numpy(dtype=float)
         if self.scaling == "range":
-            for j, item in enumerate(self.items_):
-                col = arr[:, j]
-                bad = (col < self.item_min_[j]) | (col > self.item_max_[j])
-                if bad.any():
-                    raise OutOfRangeError(
-                        "value outside the item's scale", column=item,
-                        rows=(np.flatnonzero(bad) + 1).tolist(), values=col[bad].tolist(),
-                        expected=f"a value from {self.item_min_[j]:g} to {self.item_max_[j]:g}")
+            _check_ranges(arr, self.items_, self.item_min_, self.item_max_)
         missing = np.isnan(arr).any(axis=1)
         if missing.any():
             warnings.warn(f"{int(missing.sum())} of {len(arr)} rows have a missing item and get no "
@@ -429,7 +433,7 @@ class ConnectionIndex:
         if rule.satisfaction:
             sat = _row_mean(data, rule.satisfaction)
             high = sat >= rule.satisfied_min
-            known &= ~np.isnan(sat)
+            known &= ~np.isnan(sat) | connected  # fully connected needs the index only
             out["satisfaction"] = sat
             out["highly_satisfied"] = pd.array(np.where(np.isnan(sat), pd.NA, high), dtype="boolean")
             stage = np.full(len(out), "highly_satisfied", dtype=object)
@@ -443,6 +447,12 @@ class ConnectionIndex:
                 # differentiation only matters for the highly satisfied who are not connected
                 known &= ~(np.isnan(dif) & high & ~connected)
             seg = np.where(connected, "fully_connected", np.where(high, stage, "unconnected"))
+        lost = ~known & ~np.isnan(idx)
+        if lost.any():
+            warnings.warn(f"{int(lost.sum())} of {len(out)} rows have an index but no segment: a "
+                          "satisfaction or differentiation item the rule needs is missing (rows "
+                          f"{', '.join(str(r) for r in (np.flatnonzero(lost) + 1)[:10])}"
+                          f"{' ...' if lost.sum() > 10 else ''})", ExclusionWarning, stacklevel=2)
         seg = np.where(known, seg, None)
         out["segment"] = pd.Categorical(seg, categories=list(SEGMENTS), ordered=True)
         return out
@@ -518,6 +528,12 @@ class ConnectionIndex:
         p = Path(path)
         try:
             d = json.loads(p.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read the index file ({exc.strerror or exc})", file=str(p),
+                              expected="a JSON file written by ConnectionIndex.save()") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError("the index file is not UTF-8 text", file=str(p),
+                              expected="a JSON file written by ConnectionIndex.save()") from exc
         except json.JSONDecodeError as exc:
             raise ConfigError(f"the index file is not valid JSON: {exc.msg}", file=str(p),
                               rows=[exc.lineno]) from exc
@@ -584,6 +600,22 @@ def _numeric_items(X: pd.DataFrame) -> None:
             raise NonNumericError("item values are not numbers", column=c,
                                   rows=(np.flatnonzero(bad.to_numpy()) + 1).tolist(),
                                   values=s[bad].tolist(), expected="numeric answers")
+        inf = np.isinf(s.to_numpy(dtype=float))
+        if inf.any():
+            raise OutOfRangeError("item values are infinite", column=c,
+                                  rows=(np.flatnonzero(inf) + 1).tolist(), values=s[inf].tolist(),
+                                  expected="finite answers (NaN for missing)")
+
+
+def _check_ranges(arr: np.ndarray, items: Sequence[str], lo: np.ndarray, hi: np.ndarray) -> None:
+    for j, item in enumerate(items):
+        col = arr[:, j]
+        bad = (col < lo[j]) | (col > hi[j])
+        if bad.any():
+            raise OutOfRangeError(
+                "value outside the item's scale", column=item,
+                rows=(np.flatnonzero(bad) + 1).tolist(), values=col[bad].tolist(),
+                expected=f"a value from {lo[j]:g} to {hi[j]:g}")
 
 
 def _row_mean(data: pd.DataFrame, cols: Sequence[str]) -> np.ndarray:

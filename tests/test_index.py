@@ -69,14 +69,11 @@ def test_bartlett_scores_match_lavpredict(hs, factor):
     assert got == pytest.approx(ref[factor].to_numpy(), abs=1e-5)
 
 
-def test_weights_agree_with_engine_predict_when_available(hs):
+def test_weights_agree_with_engine_predict(hs):
     from connection.sem import cfa
 
     fit = cfa(HS_MODEL, hs)
-    try:
-        pred = fit.predict(hs)
-    except ImportError:
-        pytest.skip("connection.sem.scores (Fit.predict) has not landed yet")
+    pred = fit.predict(hs)
     ci = ConnectionIndex(HS_MODEL, "visual", scaling="zscore", segments=None).fit(hs)
     assert ci.transform(hs)["score"].to_numpy() == pytest.approx(pred["visual"].to_numpy(), abs=1e-8)
 
@@ -248,6 +245,39 @@ def test_errors_name_the_problem():
         ConnectionIndex(instruments.default(), "passion").fit(df)
     with pytest.raises(ArgumentError, match="no segment rule"):
         ci.segment(df)
+
+
+def test_bad_ranges_files_and_values_are_refused(tmp_path):
+    df, _ = survey(300, seed=12)
+    for bad in [(5, 1), (3, 3), (1, np.nan), {"ec_goals": (1, np.inf)}]:
+        with pytest.raises(ArgumentError, match="min < max"):
+            ConnectionIndex({"connection": EC}, item_range=bad, segments=None).fit(df)
+    with pytest.raises(ArgumentError, match="item_range"):
+        ConnectionIndex({"connection": EC}, item_range=5, segments=None).fit(df)
+    # a calibration answer off the scale is refused at fit (it would move 0 and 100 otherwise)
+    off = df.copy()
+    off.loc[4, "ec_family"] = 6
+    with pytest.raises(OutOfRangeError, match="column 'ec_family', row 5, value 6"):
+        ConnectionIndex({"connection": EC}, item_range=(1, 5), segments=None).fit(off)
+    ci = ConnectionIndex({"connection": EC}, item_range=(1, 5), segments=None,
+                         scaling="zscore").fit(df)
+    inf = df.iloc[:5].copy()
+    inf.loc[inf.index[2], "ec_goals"] = np.inf
+    with pytest.raises(OutOfRangeError, match="infinite.*row 3"):
+        ci.transform(inf)
+    with pytest.raises(ConfigError, match="cannot read the index file"):
+        ConnectionIndex.load(tmp_path / "missing.json")
+
+
+def test_rows_without_a_segment_are_counted():
+    df, _ = survey(400, seed=13)
+    ci = ConnectionIndex(instruments.default(), "connection").fit(df)
+    wave = df.iloc[:30].copy()
+    wave["sat_overall"] = np.nan   # satisfaction unknown: only the fully connected get a segment
+    with pytest.warns(ExclusionWarning, match="have an index but no segment"):
+        seg = ci.segment(wave)
+    assert (seg["segment"].notna() == (seg["index"] >= 75)).all()
+    assert 0 < (seg["segment"] == "fully_connected").sum() < 30
 
 
 def test_package_entry_point_and_fit_transform():
