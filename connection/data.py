@@ -1146,6 +1146,11 @@ class Survey:
                 raise MissingColumnError("grouping column not in the data", column=str(col),
                                          hint=_close_hint(col, self._data.columns))
         if by_cols:
+            no_group = self._data[by_cols].isna().any(axis=1)
+            if no_group.any():
+                warnings.warn(f"top_box: {int(no_group.sum())} of {len(no_group)} respondents have no "
+                              f"value in {', '.join(map(repr, by_cols))} and are left out",
+                              ExclusionWarning, stacklevel=2)
             groups = [((g,) if not isinstance(g, tuple) else g, frame)
                       for g, frame in self._data.groupby(by_cols, sort=True)]
         else:

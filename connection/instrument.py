@@ -255,6 +255,10 @@ class Scale:
         """The ``k`` highest points (``top_box(2)`` on 1-5 is ``(4, 5)``: "agree")."""
         if not self.integer:
             raise ArgumentError("top-box needs an integer scale", values=[self.min, self.max])
+        n = len(self.points)
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k < n:
+            raise ArgumentError("k, the number of top points counted, is out of range", values=[k],
+                                expected=f"a whole number from 1 to {n - 1} on the {self.describe()} scale")
         return self.points[-k:]
 
     def describe(self) -> str:

@@ -669,8 +669,13 @@ def test_top_box_percent_agreeing():
     assert by["seg"].tolist() == ["x", "y"]
     assert by["percent"].tolist() == pytest.approx(
         [100 * (frame["ec_belong"][:20] >= 4).mean(), 100 * (frame["ec_belong"][20:] >= 4).mean()])
-    assert survey.top_box("sat_overall" if False else "ec_goals", k=1)["n_top"].iloc[0] == int(
-        (frame["ec_goals"] == 5).sum())
+    assert survey.top_box("ec_goals", k=1)["n_top"].iloc[0] == int((frame["ec_goals"] == 5).sum())
+    for k in (0, -1, 5, 2.5):   # k=0 counted everyone as top box; -1 counted points 2-5
+        with pytest.raises(ArgumentError, match="from 1 to 4"):
+            survey.top_box("ec_goals", k=k)
+    holes = read_survey(frame.assign(seg=[None] * 3 + ["x"] * 17 + ["y"] * 20), inst)
+    with pytest.warns(ExclusionWarning, match="3 of 40 respondents have no value in 'seg'"):
+        assert holes.top_box("ec_belong", by="seg")["n"].sum() == 37
     two = survey.top_box("ec_belong", by=["seg", "ec_goals"])
     assert list(two.columns[:2]) == ["seg", "ec_goals"] and two["n"].sum() == 40
     with pytest.raises(ArgumentError, match="not an item or construct"):
