@@ -274,6 +274,24 @@ def test_compare_errors_name_what_is_wrong():
         compare(df, "connected")
 
 
+def test_adjust_pvalues_matches_r_p_adjust():
+    # R 4.2.2: p <- c(0.001, 0.008, 0.039, 0.041, 0.042, 0.060, 0.074, 0.205, 0.212, 0.216)
+    #          p.adjust(p, "holm"); p.adjust(p, "BH")   (an independent implementation: the
+    #          package itself calls statsmodels' multipletests)
+    p = np.array([0.001, 0.008, 0.039, 0.041, 0.042, 0.060, 0.074, 0.205, 0.212, 0.216])
+    holm = [0.010, 0.072, 0.312, 0.312, 0.312, 0.312, 0.312, 0.615, 0.615, 0.615]
+    bh = [0.010, 0.040, 0.084, 0.084, 0.084, 0.100, 0.1057142857, 0.216, 0.216, 0.216]
+    order = np.random.default_rng(3).permutation(p.size)   # input order must not matter
+    # a second family and an untested (NaN) entry must not change this family's values
+    pp = np.r_[p[order], 0.5, np.nan, 0.01]
+    fam = ["main"] * p.size + ["other", "main", "other"]
+    for method, ref in (("holm", holm), ("bh", bh)):
+        out = adjust_pvalues(pp, method, families=fam)
+        assert out[: p.size] == pytest.approx(np.asarray(ref)[order], abs=1e-9)
+        assert np.isnan(out[p.size + 1])
+    assert adjust_pvalues(pp, "holm", families=fam)[[p.size, p.size + 2]] == pytest.approx([0.5, 0.02])
+
+
 def test_bad_counts_p_values_and_samples_raise_typed_errors():
     # counts: NaN, fractional, events > n, n = 0 (each named by its table)
     for bad in [(np.nan, 10, 2, 10), (2.5, 10, 2, 10), (12, 10, 2, 10), (0, 0, 1, 5)]:
