@@ -114,3 +114,13 @@ def test_risk_ratio_forest_ticks_are_readable_ratios_not_powers_of_ten():
     ax.figure.canvas.draw()
     ticks = [t.get_text() for t in ax.get_xticklabels()]
     assert ticks == ["1", "1.5", "2", "3", "5", "8"]
+
+
+def test_long_labels_stay_inside_the_column_width():
+    scores = pd.DataFrame({"index": np.linspace(0, 100, 40),
+                           "segment": ["perceives_differentiation"] * 20 + ["fully_connected"] * 20})
+    fig = index_by_segment(scores, cutoff=70)
+    fig.canvas.draw()
+    box = fig.get_tightbbox(fig.canvas.get_renderer())
+    assert box.width <= fig.get_figwidth() + 0.05
+    assert [t.get_text() for t in fig.axes[0].texts] == ["connected: 70+"]

@@ -80,6 +80,10 @@ def coefficients(table, *, ax=None, role: str = "driver", title: str | None = No
     ax.legend(frameon=False, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=len(terms))
     if title:
         ax.set_title(title, loc="left", pad=16)
+    if own:
+        from connection.plots.studies import _fit_width
+
+        _fit_width(fig)
     return fig if own else ax
 
 
@@ -118,6 +122,10 @@ def risk_ratio_forest(table, *, ax=None, title: str | None = None, label: str = 
     ax.grid(axis="y", visible=False)
     if title:
         ax.set_title(title, loc="left")
+    if own:
+        from connection.plots.studies import _fit_width
+
+        _fit_width(fig)  # long labels stay inside the figure's width
     return fig if own else ax
 
 
@@ -163,9 +171,16 @@ def index_by_segment(scores: pd.DataFrame, *, ax=None, segment: str = "segment",
     ax.set_yticks(y, [f"{label(lev)} (n={d.size:,})" for lev, d in zip(levels, data)])
     if cutoff is not None:
         ax.axvline(cutoff, color="0.4", lw=0.7, ls="--")
+        ax.annotate(f"connected: {cutoff:g}+", xy=(cutoff, 1.0), xycoords=("data", "axes fraction"),
+                    xytext=(0, 2), textcoords="offset points", ha="center", va="bottom",
+                    fontsize=6.5, color="0.3")
     ax.set_xlim(0, 100) if s[index].between(0, 100).all() else None
     ax.set_xlabel("connection index (0-100)")
     ax.grid(axis="y", visible=False)
     if title:
         ax.set_title(title, loc="left")
+    if own:
+        from connection.plots.studies import _fit_width
+
+        _fit_width(fig)  # long labels stay inside the figure's width
     return fig if own else ax

@@ -271,7 +271,7 @@ def calibration(table: pd.DataFrame, *, category: str | None = "banking",
     ax.set_yticks(np.arange(len(rows)), [_text(r) for r in rows])
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set_xlim(0, max(60.0, float(t[["published", "sample"]].max().max()) + 5))
-    ax.set_xlabel("percent agreeing (satisfaction: top box)")
+    ax.set_xlabel("percent agreeing or satisfied (top box)")
     if own:
         _legend_above(ax.figure, handles, [h.get_label() for h in handles], ncol=2)
         return ax.figure
@@ -529,6 +529,8 @@ def drivers(observed: pd.DataFrame, latent: pd.DataFrame | None = None, *,
     axes[0].set_yticks(np.arange(len(cells)), [label(c, labels, instrument) for c in cells])
     axes[0].set_ylim(len(cells) - 0.5, -0.5)
     handles, texts = axes[0].get_legend_handles_labels()
+    order = sorted(range(len(texts)), key=lambda i: "latent" in texts[i])  # observed first
+    handles, texts = [handles[i] for i in order], [texts[i] for i in order]
     if own:
         fig.tight_layout(pad=0.3, w_pad=1.0)
         _legend_above(fig, handles, texts, ncol=len(texts), layout=False)
