@@ -446,6 +446,9 @@ class CompareResult:
 
 
 def _require_columns(data: pd.DataFrame, columns: Sequence[str]) -> None:
+    if not isinstance(data, pd.DataFrame):
+        raise ArgumentError("data must be a pandas DataFrame (one row per respondent)",
+                            values=[type(data).__name__], expected="a DataFrame (e.g. survey.data)")
     for col in columns:
         if col not in data.columns:
             raise MissingColumnError(f"column {col!r} is not in the data", column=col,
@@ -647,6 +650,16 @@ def compare(
     _require_columns(data, equivalence + list(proportions))
     a, b, in_a, in_b = _split_segment(data, segment, a, b)
     families = dict(families or {})
+    unknown = [v for v in families if v not in equivalence and v not in proportions]
+    if unknown:
+        raise ArgumentError("families names variables that are not compared", values=unknown,
+                            expected="keys among: " + ", ".join(map(str, equivalence + list(proportions))))
+    for var, threshold in proportions.items():
+        if threshold is not None and not (isinstance(threshold, int | float | np.number)
+                                          and np.isfinite(threshold)):
+            raise ArgumentError("a top-box threshold must be a finite number (or None for a 0/1 "
+                                "column)", column=var, values=[threshold],
+                                expected="e.g. {'recommend': 9}: an event is value >= threshold")
 
     rows: list[dict] = []
     for var in equivalence:

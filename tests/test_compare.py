@@ -328,6 +328,12 @@ def test_compare_refuses_same_group_constant_and_infinite_values():
     inf = df.assign(quality=df["quality"].where(df.index != 6, np.inf))
     with pytest.raises(OutOfRangeError, match="column 'quality', row 7"):
         compare(inf, "connected", equivalence=["quality"], margin=0.5)
+    with pytest.raises(ArgumentError, match="threshold must be a finite number"):
+        compare(df, "connected", proportions={"recommend": np.nan})   # every row was a non-event
+    with pytest.raises(ArgumentError, match="not compared.*'reccomend'"):
+        compare(df, "connected", proportions={"recommend": 9}, families={"reccomend": "outcomes"})
+    with pytest.raises(ArgumentError, match="DataFrame"):
+        compare(df.to_numpy(), "connected", proportions=["post"])
     text = df.assign(quality=df["quality"].astype(str))   # numbers stored as strings
     with pytest.raises(NonNumericError, match="text"):
         compare(text, "connected", equivalence=["quality"], margin=0.5)
