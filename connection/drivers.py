@@ -70,6 +70,7 @@ from connection.compare import _numeric, _require_columns
 from connection.errors import (
     ArgumentError,
     ConvergenceWarning,
+    DataError,
     EstimationError,
     ExclusionWarning,
     GroupError,
@@ -227,6 +228,17 @@ def _check_variance(design: _Design, outcome: str, where: str) -> None:
         if np.ptp(design.X[:, j]) == 0:
             raise NoVarianceError(f"a predictor has one value only{where}", column=name,
                                   values=[design.X[0, j]], expected="variation in every predictor")
+    Z = np.column_stack([np.ones(design.n), design.X])
+    Z = (Z - np.r_[0.0, design.X.mean(axis=0)]) / np.r_[1.0, design.X.std(axis=0)]
+    rank = np.linalg.matrix_rank(Z)
+    if rank < Z.shape[1]:
+        # the predictors whose removal keeps the rank are the ones caught in the dependency
+        involved = [name for j, name in enumerate(design.names)
+                    if np.linalg.matrix_rank(np.delete(Z, j + 1, axis=1)) == rank]
+        raise DataError(f"predictors are perfectly collinear{where}: their coefficients are not "
+                        "determined", values=involved,
+                        expected="predictors none of which is an exact linear combination of the others",
+                        hint="Drop one of them (or a dummy level of a categorical control)")
 
 
 # --------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from connection.drivers import (
 )
 from connection.errors import (
     ArgumentError,
+    DataError,
     ExclusionWarning,
     GroupError,
     MissingColumnError,
@@ -332,6 +333,13 @@ def test_infinite_text_and_single_group_inputs_are_refused_naming_the_data_row()
         drivers(text, ["advocacy"], n_boot=0)
     with pytest.raises(GroupError, match="fewer than two groups"):
         drivers(df.assign(g="only"), ["advocacy"], by="g", n_boot=0)
+    # an exact linear combination gave minimum-norm betas, equal for both, with p-values
+    twin = df.assign(loyal_sum=2 * df.satisfaction + 0.5 * df.age)
+    with pytest.raises(DataError, match="collinear.*'satisfaction', 'age', 'loyal_sum'"):
+        drivers(twin, ["advocacy"], drivers=["connection", "satisfaction"],
+                controls=["age", "loyal_sum"], n_boot=0)
+    with pytest.raises(ArgumentError, match="DataFrame"):
+        drivers(df.to_numpy(), ["advocacy"], n_boot=0)
 
 
 def test_rows_without_a_by_group_are_counted_and_kept_in_the_pooled_fit():
