@@ -136,6 +136,18 @@ def _complete(data: pd.DataFrame, cols: list[str], what: str, warn: bool = True)
     return x
 
 
+def _check_disjoint(cmap: dict[str, list[str]], what: str) -> None:
+    """Discriminant validity compares constructs: an item may belong to only one of them."""
+    owner: dict[str, str] = {}
+    for name, cols in cmap.items():
+        for c in cols:
+            if c in owner and owner[c] != name:
+                raise ArgumentError(f"{what}: an item belongs to two constructs ({owner[c]!r} and "
+                                    f"{name!r}), which makes them look alike by construction",
+                                    column=str(c), expected="each item in one construct only")
+            owner[c] = name
+
+
 def _check_variance(x: np.ndarray, cols: list[str], construct: str) -> None:
     sd = x.std(axis=0) if x.shape[0] else np.zeros(len(cols))
     for j in np.flatnonzero(~(sd > 0)):
@@ -551,9 +563,12 @@ def htmt(
     """
     if method not in ("htmt", "htmt2"):
         raise ArgumentError("unknown HTMT method", values=[method], expected="'htmt' or 'htmt2'")
+    if not 0.0 < float(level) < 1.0:
+        raise ArgumentError("level must lie strictly between 0 and 1", values=[level], expected="e.g. 0.95")
     data, cmap = _resolve(data, constructs)
     if len(cmap) < 2:
         raise ArgumentError("HTMT needs at least two constructs", values=list(cmap))
+    _check_disjoint(cmap, "HTMT")
     cols = list(dict.fromkeys(c for cs in cmap.values() for c in cs))
     x = _complete(data, cols, "HTMT")
     for name, cs in cmap.items():
@@ -634,6 +649,7 @@ def fornell_larcker(data: pd.DataFrame | Any, constructs: Any = None) -> pd.Data
     [True]
     """
     data, cmap = _resolve(data, constructs)
+    _check_disjoint(cmap, "Fornell-Larcker")
     if len(cmap) < 2:
         raise ArgumentError("the Fornell-Larcker criterion needs at least two constructs",
                             values=list(cmap))
@@ -739,6 +755,12 @@ def parallel_analysis(
     >>> pa.n_components, pa.n_factors
     (2, 2)
     """
+    if isinstance(n_iter, bool) or not isinstance(n_iter, int | np.integer) or n_iter < 1:
+        raise ArgumentError("n_iter must be a whole number of random data sets, at least 1",
+                            values=[n_iter], expected="e.g. 100")
+    if not 0.0 < float(quantile) < 1.0:
+        raise ArgumentError("quantile must lie strictly between 0 and 1", values=[quantile],
+                            expected="e.g. 0.95 (Glorfeld) or 0.5 (Horn's mean criterion)")
     items = _default_items(data, items, "parallel analysis")
     _, cmap = _resolve(data, {"items": items})
     x = _complete(data, cmap["items"], "parallel analysis")

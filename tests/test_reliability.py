@@ -253,6 +253,22 @@ def test_text_columns_are_not_dropped_silently_and_alpha_checks_its_input():
         cronbach_alpha(data[["x1"]])
 
 
+def test_overlapping_constructs_and_bad_settings_are_refused():
+    data, _ = _data("hs")
+    shared = {"visual": ["x1", "x2", "x3"], "mixed": ["x3", "x4", "x5"]}
+    with pytest.raises(errors.ArgumentError, match="column 'x3'"):
+        htmt(data, shared)   # x3's correlation with itself (1) entered the heterotrait mean
+    with pytest.raises(errors.ArgumentError, match="two constructs"):
+        fornell_larcker(data, shared)
+    items = [f"x{j}" for j in range(1, 10)]
+    with pytest.raises(errors.ArgumentError, match="n_iter"):
+        parallel_analysis(data, items=items, n_iter=0)       # was an IndexError
+    with pytest.raises(errors.ArgumentError, match="quantile"):
+        parallel_analysis(data, items=items, quantile=95)    # was numpy's ValueError
+    with pytest.raises(errors.ArgumentError, match="level"):
+        htmt(data, {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"]}, level=95)
+
+
 def test_short_constructs_give_nan_with_a_note():
     data, _ = _data("hs")
     tab = reliability(data, {"pair": ["x1", "x2"], "single": ["x3"]}).set_index("construct")
