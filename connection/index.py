@@ -24,8 +24,11 @@ The 0-100 index (``scaling``)
 0 is the lowest score any answer pattern can produce (every item at the end of its scale that
 lowers the score) and 100 the highest. Because the score is linear in the items, a respondent who
 gives the same answer ``v`` to every item of a construct whose items share the range ``[lo, hi]``
-gets exactly ``100 (v - lo) / (hi - lo)``: on a 1-5 agreement scale "agree" (4) on every item is
-75. Nothing in the map depends on percentiles, so the index of a new wave is comparable with the
+gets exactly ``100 (v - lo) / (hi - lo)`` when every weight is positive (a one-factor model with
+positive loadings, the default): on a 1-5 agreement scale "agree" (4) on every item is 75. With
+several correlated factors in the model, regression weights also fall on other factors' items and
+some may be negative; 0 and 100 are still the lowest and highest attainable scores, but a constant
+answer no longer maps to that simple fraction (see :meth:`ConnectionIndex.weights_frame`). Nothing in the map depends on percentiles, so the index of a new wave is comparable with the
 calibration wave's. ``"zscore"``: ``50 + 10 z`` with ``z`` the score standardized by the
 calibration sample's mean and SD (a T-score; not bounded to 0-100).
 
