@@ -1086,6 +1086,10 @@ class Survey:
             self.instrument._construct_names(construct)  # raises with the names that exist
         frame = self._data[cons.item_ids].astype(float)
         k = len(cons.items)
+        if min_items is not None and (isinstance(min_items, bool)
+                                      or not isinstance(min_items, numbers.Integral)):
+            raise ArgumentError("min_items must be a whole number of items", values=[min_items],
+                                expected=f"an integer from 1 to {k} for construct {construct!r}")
         need = k if min_items is None else int(min_items)
         if not 1 <= need <= k:
             raise ArgumentError("min_items out of range", values=[min_items],

@@ -636,6 +636,8 @@ def test_items_and_scores():
         survey.scores("connection", method="median")
     with pytest.raises(ArgumentError, match="min_items"):
         survey.scores("connection", min_items=4)
+    with pytest.raises(ArgumentError, match="whole number"):   # was truncated to 2 silently
+        survey.scores("connection", min_items=2.5)
     with pytest.raises(ArgumentError, match="no construct 'loyalty'"):
         survey.scores("loyalty")
 
