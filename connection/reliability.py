@@ -136,6 +136,12 @@ def _complete(data: pd.DataFrame, cols: list[str], what: str, warn: bool = True)
     return x
 
 
+def _check_n_boot(n_boot: Any) -> None:
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 0:
+        raise ArgumentError("n_boot must be a whole number, 0 or more", values=[n_boot],
+                            expected="an integer >= 0 (0 = no bootstrap interval)")
+
+
 def _check_disjoint(cmap: dict[str, list[str]], what: str) -> None:
     """Discriminant validity compares constructs: an item may belong to only one of them."""
     owner: dict[str, str] = {}
@@ -351,6 +357,7 @@ def reliability(
     data, cmap = _resolve(data, constructs)
     if not 0 < level < 1:
         raise ArgumentError("level must lie strictly between 0 and 1", values=[level])
+    _check_n_boot(n_boot)
     pieces_joint: dict[str, dict[str, Any]] = {}
     if joint:
         pieces_joint = _joint_pieces(data, cmap)
@@ -565,6 +572,7 @@ def htmt(
         raise ArgumentError("unknown HTMT method", values=[method], expected="'htmt' or 'htmt2'")
     if not 0.0 < float(level) < 1.0:
         raise ArgumentError("level must lie strictly between 0 and 1", values=[level], expected="e.g. 0.95")
+    _check_n_boot(n_boot)
     data, cmap = _resolve(data, constructs)
     if len(cmap) < 2:
         raise ArgumentError("HTMT needs at least two constructs", values=list(cmap))

@@ -267,6 +267,11 @@ def test_overlapping_constructs_and_bad_settings_are_refused():
         parallel_analysis(data, items=items, quantile=95)    # was numpy's ValueError
     with pytest.raises(errors.ArgumentError, match="level"):
         htmt(data, {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"]}, level=95)
+    for bad in (-1, 2.5):
+        with pytest.raises(errors.ArgumentError, match="n_boot"):
+            reliability(data, {"visual": ["x1", "x2", "x3"]}, n_boot=bad)
+        with pytest.raises(errors.ArgumentError, match="n_boot"):
+            htmt(data, {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"]}, n_boot=bad)
 
 
 def test_short_constructs_give_nan_with_a_note():
