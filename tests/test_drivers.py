@@ -340,6 +340,9 @@ def test_infinite_text_and_single_group_inputs_are_refused_naming_the_data_row()
                 controls=["age", "loyal_sum"], n_boot=0)
     with pytest.raises(ArgumentError, match="DataFrame"):
         drivers(df.to_numpy(), ["advocacy"], n_boot=0)
+    for bad in (-1, 2.5):
+        with pytest.raises(ArgumentError, match="n_boot"):
+            drivers(df, ["advocacy"], n_boot=bad)
 
 
 def test_rows_without_a_by_group_are_counted_and_kept_in_the_pooled_fit():
