@@ -305,16 +305,24 @@ def _lowrank_core(cov, mean, mo: Moments, meanstructure: bool, hessian: bool,
         s_tilde = cov
     pm = v @ s_tilde @ v
     w = v - pm
-    va, vb = v @ a, v @ b
-    ava, avb, bvb = a.T @ va, a.T @ vb, b.T @ vb
-    grad_rows = 2.0 * np.einsum("ir,ir->r", a, w @ b)
-    e_cov = 2.0 * (ava * bvb + avb * avb.T)
-    info_rows = e_cov.copy()
+    R = a.shape[1]
+    ab = np.concatenate((a, b), axis=1)  # one product gives a'Va, a'Vb and b'Vb
+    g_v = ab.T @ (v @ ab)
+    ava, avb, bvb = g_v[:R, :R], g_v[:R, R:], g_v[R:, R:]
+    if hessian:
+        g_p = ab.T @ (pm @ ab)
+        apa, apb, bpb = g_p[:R, :R], g_p[:R, R:], g_p[R:, R:]
+        grad_rows = 2.0 * (np.diagonal(avb) - np.diagonal(apb))  # 2 a_r' W b_r
+    else:
+        grad_rows = 2.0 * (a * (w @ b)).sum(axis=0)
+    avb_t = avb.T
+    e_cov = 2.0 * (ava * bvb + avb * avb_t)
+    info_rows = e_cov
     if meanstructure:
         vm = v @ dm
-        grad_rows -= 2.0 * (dm.T @ r)
+        grad_rows = grad_rows - 2.0 * (dm.T @ r)
         e_mean = 2.0 * (dm.T @ vm)
-        info_rows += e_mean
+        info_rows = e_cov + e_mean
     if not aggregate:
         grad, info = grad_rows, info_rows
     else:
@@ -322,10 +330,8 @@ def _lowrank_core(cov, mean, mo: Moments, meanstructure: bool, hessian: bool,
         info = oh.mat(info_rows)
     hess = None
     if hessian:
-        pa, pb = pm @ a, pm @ b
-        apa, apb, bpb = a.T @ pa, a.T @ pb, b.T @ pb
-        t = apb.T * avb + bpb * ava + apa * bvb + apb * avb.T
-        h_rows = -e_cov + 2.0 * t
+        t = apb.T * avb + bpb * ava + apa * bvb + apb * avb_t
+        h_rows = 2.0 * t - e_cov
         if meanstructure:
             mva, mvb = vm.T @ a, vm.T @ b
             ar, br = a.T @ r, b.T @ r

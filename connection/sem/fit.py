@@ -8,6 +8,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 from scipy import special
+from scipy.linalg import blas, lapack
 
 from connection.errors import (
     ConvergenceWarning,
@@ -161,6 +162,20 @@ def _check_numeric(data, ov_names):
                 values=list(col[badmask].iloc[:10]), expected="numbers (missing values as NaN)")
 
 
+def _crossprod(x: np.ndarray) -> np.ndarray:
+    """``x' x`` (p x p) by BLAS ``syrk`` (half the work of a general product, and no copy of
+    ``x`` when it is C- or Fortran-contiguous, as a DataFrame's float block is)."""
+    if x.flags.f_contiguous:
+        c = blas.dsyrk(1.0, x, trans=1, lower=0)
+    elif x.flags.c_contiguous:
+        c = blas.dsyrk(1.0, x.T, trans=0, lower=0)
+    else:
+        return x.T @ x
+    full = c + c.T  # syrk leaves the lower triangle zero
+    full.flat[::len(c) + 1] = np.diagonal(c)
+    return full
+
+
 def _stats_from_rows(x: np.ndarray, keep_data: bool, colsum=None,
                      chunk: int = 131_072) -> GroupStats:
     """Mean and covariance (divisor n) in one BLAS pass, with no copy of the data.
@@ -170,16 +185,17 @@ def _stats_from_rows(x: np.ndarray, keep_data: bool, colsum=None,
     the data are centred chunk by chunk (like ``np.cov``, but without a full centred copy).
     """
     n, p = x.shape
+    if x.dtype != np.float64:
+        x = x.astype(np.float64)
     mean = (x.sum(axis=0) if colsum is None else colsum) / n
-    cov = (x.T @ x) / n - np.outer(mean, mean)
+    cov = _crossprod(x) / n - np.outer(mean, mean)
     var = np.diag(cov)
     if not (np.all(var > 0) and np.all(mean**2 <= 1e6 * var)):
         cov = np.zeros((p, p))
         for start in range(0, n, chunk):
-            xc = x[start:start + chunk] - mean
-            cov += xc.T @ xc
+            cov += _crossprod(x[start:start + chunk] - mean)
         cov /= n
-    return GroupStats(n=n, mean=mean, cov=0.5 * (cov + cov.T), data=x if keep_data else None)
+    return GroupStats(n=n, mean=mean, cov=cov, data=x if keep_data else None)
 
 
 def _stats_from_user(sample_stats, ov_names):
@@ -476,6 +492,7 @@ class Fit:
         else:
             problem = Problem(moments, gstats, struct.npar, ms)
         self._problem = problem
+        self._moment_cache = last
         theta0 = start_values(struct, gstats, fixed, user_start)
         if struct.npar and not np.isfinite(problem.objective(theta0)):
             theta0 = simple_start(struct, gstats, fixed, user_start)
@@ -504,7 +521,16 @@ class Fit:
         struct, problem, theta = self._struct, self._problem, self._theta
         q, n = struct.npar, self.ntotal
         self._vals = struct.row_values(theta, self._fixed)
-        self._implied = [struct.implied(g, self._vals) for g in range(struct.ngroups)]
+        imps = None
+        if q:
+            try:  # the implied moments at theta, shared with the information below
+                problem.moments(theta, False)
+                imps = self._moment_cache.get(theta.tobytes())
+            except (np.linalg.LinAlgError, FloatingPointError, ValueError):
+                imps = None
+        if imps is None:
+            imps = [struct.implied(g, self._vals) for g in range(struct.ngroups)]
+        self._implied = imps
         # information and standard errors
         vcov = np.full((q, q), np.nan)
         self._identified = True
@@ -531,16 +557,30 @@ class Fit:
                 base_info = 0.5 * info
             # scale-free check: eigenvalues of the information in correlation form
             dg = np.sqrt(np.abs(np.diag(base_info)))
+            a_inv = None
             if np.any(dg <= 0) or not np.all(np.isfinite(base_info)):
                 self._identified = False
             else:
-                evals = np.linalg.eigvalsh(base_info / np.outer(dg, dg))
-                if evals[0] <= 1e-10 * max(evals[-1], 1e-300):
-                    self._identified = False
-            try:
-                a_inv = np.linalg.inv(base_info)
-            except np.linalg.LinAlgError:
-                a_inv = np.linalg.pinv(base_info)
+                scaled = base_info / np.outer(dg, dg)
+                # a Cholesky factor proves positive definiteness and gives the inverse; then
+                # lambda_min >= 1 / ||inverse||_F and lambda_max <= trace = q settle the
+                # condition check without an eigendecomposition (which decides otherwise)
+                chol, fail = lapack.dpotrf(scaled, lower=1, clean=1)
+                if fail == 0:
+                    inv_l, fail = lapack.dtrtri(chol, lower=1)
+                if fail == 0:
+                    inv_s = inv_l.T @ inv_l
+                    if np.sqrt(np.sum(inv_s * inv_s)) * 1e-10 * q < 1.0:
+                        a_inv = inv_s / np.outer(dg, dg)
+                if a_inv is None:
+                    evals = np.linalg.eigvalsh(scaled)
+                    if evals[0] <= 1e-10 * max(evals[-1], 1e-300):
+                        self._identified = False
+            if a_inv is None:
+                try:
+                    a_inv = np.linalg.inv(base_info)
+                except np.linalg.LinAlgError:
+                    a_inv = np.linalg.pinv(base_info)
             if self.estimator == "MLR":
                 if self.missing == "ml":
                     h_obs = base_info

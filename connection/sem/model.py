@@ -155,43 +155,57 @@ class ModelStructure:
         vals[freemask] = theta[self.free[freemask]]
         return vals
 
-    def matrices(self, g: int, values: np.ndarray):
+    def _fill_plan(self, g: int):
+        """Flat positions of every row's value in one buffer holding L, B, P, T, nu, alpha
+        (symmetric P/T off-diagonals twice), and the buffer's constant part (cached)."""
+        key = ("fill", g)
+        plan = self._cache.get(key)
+        if plan is not None:
+            return plan
         p, m = self.p, self.m
-        L = np.zeros((p, m))
-        B = np.zeros((m, m))
-        P = np.zeros((m, m))
-        T = np.zeros((p, p))
-        nu = np.zeros(p)
-        al = np.zeros(m)
+        sizes = {"L": (p, m), "B": (m, m), "P": (m, m), "T": (p, p), "nu": (p,), "al": (m,)}
+        offsets, start = {}, 0
+        for name in _MATS:
+            offsets[name] = start
+            start += int(np.prod(sizes[name]))
+        template = np.zeros(start)
         if len(self.phantom_ov):
-            L[self.phantom_ov, self.phantom_eta] = 1.0
+            template[offsets["L"] + self.phantom_ov * m + self.phantom_eta] = 1.0
         blk = self.blocks[g]
-        sel, i, j, _ = blk["L"]
-        L[i, j] = values[sel]
-        sel, i, j, _ = blk["B"]
-        B[i, j] = values[sel]
-        sel, i, j, _ = blk["P"]
-        P[i, j] = values[sel]
-        P[j, i] = values[sel]
-        sel, i, j, _ = blk["T"]
-        T[i, j] = values[sel]
-        T[j, i] = values[sel]
-        sel, i, _, _ = blk["nu"]
-        nu[i] = values[sel]
-        sel, i, _, _ = blk["al"]
-        al[i] = values[sel]
-        return L, B, P, T, nu, al
+        src, dest = [], []
+        for name in _MATS:
+            sel, i, j, _ = blk[name]
+            ncol = sizes[name][1] if len(sizes[name]) == 2 else 1
+            src.append(sel)
+            dest.append(offsets[name] + i * ncol + (j if ncol > 1 else 0))
+            if name in ("P", "T"):
+                off = i != j
+                src.append(sel[off])
+                dest.append(offsets[name] + j[off] * ncol + i[off])
+        src = np.concatenate(src).astype(int)
+        dest = np.concatenate(dest).astype(int)
+        views = {name: (offsets[name], offsets[name] + int(np.prod(sizes[name])), sizes[name])
+                 for name in _MATS}
+        plan = (template, src, dest, views, np.eye(m))
+        self._cache[key] = plan
+        return plan
+
+    def matrices(self, g: int, values: np.ndarray):
+        template, src, dest, views, _ = self._fill_plan(g)
+        buf = template.copy()
+        buf[dest] = values[src]
+        return tuple(buf[a:b].reshape(shape) for a, b, shape in
+                     (views[name] for name in _MATS))
 
     def implied(self, g: int, values: np.ndarray) -> Implied:
         L, B, P, T, nu, al = self.matrices(g, values)
-        m = self.m
         if self.has_B:
-            A = np.linalg.inv(np.eye(m) - B)
+            A = np.linalg.inv(np.eye(self.m) - B)
             LA = L @ A
             C = A @ P @ A.T
             ea = A @ al
         else:
-            A = np.eye(m)
+            A = self._fill_plan(g)[4]  # the identity (shared, read-only)
             LA = L
             C = P
             ea = al

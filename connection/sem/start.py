@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from connection.sem.model import ModelStructure
@@ -15,18 +17,22 @@ def _one_factor(cov: np.ndarray) -> np.ndarray:
     sd = np.sqrt(np.maximum(np.diag(cov), 1e-12))
     if k == 1:
         return sd.copy()
+    if k == 3:
+        # just identified: lambda_1^2 = r12 r13 / r23, ... (clipped to admissible values)
+        s0, s1, s2 = sd.tolist()
+        c01, c02, c12 = float(cov[0, 1]), float(cov[0, 2]), float(cov[1, 2])
+        q01, q02, q12 = c01 / (s0 * s1), c02 / (s0 * s2), c12 / (s1 * s2)
+        r12, r13, r23 = abs(q01), abs(q02), abs(q12)
+        eps = 1e-3
+        lam = [math.sqrt(min(max(v, 0.05), 0.95)) for v in (
+            r12 * r13 / max(r23, eps), r12 * r23 / max(r13, eps), r13 * r23 / max(r12, eps))]
+        sign1 = -1.0 if q01 < 0 else 1.0
+        sign2 = -1.0 if q02 < 0 else 1.0
+        return np.array([lam[0] * s0, lam[1] * sign1 * s1, lam[2] * sign2 * s2])
     r = cov / np.outer(sd, sd)
     if k == 2:
         rho = abs(r[0, 1])
         h2 = np.full(2, min(max(rho, 0.05), 0.95))
-    elif k == 3:
-        # just identified: lambda_1^2 = r12 r13 / r23, ... (clipped to admissible values)
-        r12, r13, r23 = abs(r[0, 1]), abs(r[0, 2]), abs(r[1, 2])
-        eps = 1e-3
-        lam = np.sqrt(np.clip([r12 * r13 / max(r23, eps), r12 * r23 / max(r13, eps),
-                               r13 * r23 / max(r12, eps)], 0.05, 0.95))
-        signs = np.sign([1.0, r[0, 1] if r[0, 1] != 0 else 1.0, r[0, 2] if r[0, 2] != 0 else 1.0])
-        return lam * signs * sd
     else:
         try:
             h2 = 1.0 - 1.0 / np.diag(np.linalg.inv(r))
@@ -60,7 +66,7 @@ def _factor_plan(struct: ModelStructure, g: int) -> list:
             inds = li[lj == f]
             var = np.flatnonzero((pi == f) & (pj == f))
             plan.append((f, rows, inds, np.ix_(inds, inds),
-                         int(sel_p[var[0]]) if len(var) else None))
+                         int(sel_p[var[0]]) if len(var) else None, struct.free[rows] >= 0))
         struct._cache[key] = plan
     return plan
 
@@ -72,40 +78,35 @@ def start_values(struct: ModelStructure, stats, fixed: np.ndarray, user_start: n
         cov, mean = st.cov, st.mean
         blk = struct.blocks[g]
         lv_total = {}
-        loadings = {}
-        for f, rows, inds, mesh, var_row in _factor_plan(struct, g):
+        nlv = len(struct.lv_names)
+        lmat = np.zeros((len(cov), max(nlv, 1)))
+        ind_of = {}
+        for f, rows, inds, mesh, var_row, free_r in _factor_plan(struct, g):
             raw = _one_factor(cov[mesh])
-            fixed_rows = [r for r in range(len(rows)) if struct.free[rows[r]] < 0
-                          and fixed[rows[r]] != 0 and np.isfinite(fixed[rows[r]])]
-            var_sel = [] if var_row is None else [var_row]
-            if fixed_rows:
-                r0 = fixed_rows[0]
-                scale = raw[r0] / fixed[rows[r0]]
+            fx = fixed[rows]
+            fixed_mask = ~free_r & (fx != 0) & np.isfinite(fx)
+            if fixed_mask.any():
+                r0 = int(np.argmax(fixed_mask))
+                scale = raw[r0] / fx[r0]
                 if abs(scale) < 1e-6:
                     scale = 1e-3
                 psi = scale**2
             else:
                 psi = 1.0
-                if len(var_sel):
-                    row = var_sel[0]
-                    if struct.free[row] < 0 and np.isfinite(fixed[row]) and fixed[row] > 0:
-                        psi = fixed[row]
+                if var_row is not None:
+                    if struct.free[var_row] < 0 and np.isfinite(fixed[var_row]) and \
+                            fixed[var_row] > 0:
+                        psi = fixed[var_row]
                 scale = np.sqrt(psi)
-            lam = raw / scale
-            for r, row in enumerate(rows):
-                start[row] = lam[r] if struct.free[row] >= 0 else fixed[row]
-                loadings[(inds[r], f)] = start[row]
+            vals = np.where(free_r, raw / scale, fx)
+            start[rows] = vals
+            lmat[inds, f] = vals
+            nz = vals != 0
+            if nz.any():
+                ind_of[f] = (inds[nz], vals[nz])
             lv_total[f] = psi
-        nlv = len(struct.lv_names)
-        lmat = np.zeros((len(cov), max(nlv, 1)))
-        for (a, f), la in loadings.items():
-            lmat[a, f] = la
         psi_vec = np.array([lv_total.get(f, 0.0) for f in range(nlv)]) if nlv else np.zeros(1)
-        ind_of = {}
-        for f in range(nlv):
-            nz = np.flatnonzero(lmat[:, f])
-            if len(nz):
-                ind_of[f] = (nz, lmat[nz, f])
+        pair_cache = struct._cache.setdefault(("start_pairs", g), {})
         # residual variances and covariances (Theta)
         sel, ti, tj, _ = blk["T"]
         common = (lmat**2) @ psi_vec
@@ -116,7 +117,8 @@ def start_values(struct: ModelStructure, stats, fixed: np.ndarray, user_start: n
         # latent (co)variances (Psi)
         sel, pi, pj, _ = blk["P"]
         endo = set(blk["B"][1][struct.free[blk["B"][0]] >= 0]) | set(
-            blk["B"][1][np.abs(np.nan_to_num(fixed[blk["B"][0]])) > 0])
+            blk["B"][1][np.abs(np.nan_to_num(fixed[blk["B"][0]])) > 0]) if len(
+            blk["B"][0]) else set()
         phantom_pos = {e: o for o, e in zip(struct.phantom_ov, struct.phantom_eta)}
         for row, i, j in zip(sel, pi, pj):
             if i == j:
@@ -133,11 +135,14 @@ def start_values(struct: ModelStructure, stats, fixed: np.ndarray, user_start: n
                 elif i in lv_total and j in lv_total and i in ind_of and j in ind_of:
                     ii, li_ = ind_of[i]
                     jj, lj_ = ind_of[j]
-                    block = cov[np.ix_(ii, jj)] / np.outer(li_, lj_)
-                    block = block[ii[:, None] != jj[None, :]]
-                    c = float(np.mean(block)) if block.size else 0.0
+                    key = (i, j, ii.tobytes(), jj.tobytes())
+                    mesh = pair_cache.get(key)
+                    if mesh is None:
+                        mesh = pair_cache[key] = (np.ix_(ii, jj), ii[:, None] != jj[None, :])
+                    block = (cov[mesh[0]] / np.outer(li_, lj_))[mesh[1]]
+                    c = float(block.sum() / block.size) if block.size else 0.0
                     lim = 0.9 * np.sqrt(lv_total[i] * lv_total[j])
-                    start[row] = float(np.clip(c, -lim, lim))
+                    start[row] = min(max(c, -lim), lim)
                 else:
                     start[row] = 0.0
         for name in ("B",):
