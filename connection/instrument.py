@@ -841,7 +841,7 @@ class Instrument:
                         missing=_normalise_missing(ispec.get("missing", c_missing), ientry, scale, file),
                         construct=str(cname), label=ispec.get("label"), facet=ispec.get("facet")))
                 except InstrumentError as err:
-                    if err.message.startswith("item "):
+                    if err.message.startswith(("item ", ientry)):
                         raise
                     raise InstrumentError(f"{ientry}: {err.message}", file=file, values=err.values,
                                           expected=err.expected, hint=err.hint) from None
@@ -947,7 +947,8 @@ class Instrument:
             try:
                 spec = yaml.load(text, Loader=_UniqueKeyLoader.get())  # noqa: S506 (SafeLoader)
             except InstrumentError as err:
-                raise InstrumentError(err.message, file=str(path), expected=err.expected) from None
+                raise InstrumentError(err.message, file=str(path), rows=err.rows, values=err.values,
+                                      expected=err.expected, hint=err.hint) from None
             except yaml.YAMLError as err:
                 raise InstrumentError(f"YAML syntax error: {err}".replace("\n", " "),
                                       file=str(path)) from None

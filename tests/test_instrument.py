@@ -295,6 +295,13 @@ def test_invalid_codebooks_raise_instrument_error_naming_the_entry(case):
         assert fragment in message, (case, message)
 
 
+def test_item_errors_name_the_entry_once():
+    with pytest.raises(InstrumentError) as info:
+        Instrument.from_dict(_mutate(
+            lambda s: s["constructs"]["connection"]["items"][0].update(missing=[3])))
+    assert str(info.value).count("item 'c1'") == 1, str(info.value)   # was prefixed twice
+
+
 def test_file_errors_name_the_file(tmp_path):
     dup = tmp_path / "dup.yaml"
     dup.write_text("name: d\nconstructs:\n  a:\n    scale: {min: 1, max: 5}\n    items:\n"
