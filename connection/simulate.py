@@ -73,7 +73,7 @@ import pandas as pd
 from scipy import special
 
 from connection._callable import make_module_callable
-from connection.errors import ConfigError
+from connection.errors import ConfigError, NonNumericError
 
 __all__ = [
     "EXOGENOUS",
@@ -181,7 +181,13 @@ def percent_at_or_above(values, cut: float) -> float:
     >>> percent_at_or_above([1, 4, 5, 3, None], 4)
     50.0
     """
-    arr = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+    raw = pd.Series(values)
+    conv = pd.to_numeric(raw, errors="coerce")
+    bad = conv.isna() & raw.notna()
+    if bad.any():
+        raise NonNumericError("values are not numbers", rows=(np.flatnonzero(bad.to_numpy()) + 1).tolist(),
+                              values=raw[bad].tolist(), expected="numeric answers (NaN/None for missing)")
+    arr = conv.to_numpy(dtype=float)
     arr = arr[~np.isnan(arr)]
     if arr.size == 0:
         return float("nan")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from connection.errors import ConfigError
+from connection.errors import ConfigError, NonNumericError
 from connection.simulate import (
     EXOGENOUS,
     Population,
@@ -215,6 +215,12 @@ def test_simulate_accepts_toml_path_with_items(tmp_path):
                                            | {"items": ITEMS}}, n=40, seed=1)
     assert len(lat.data) == 40
     assert "[population]" in text
+
+
+def test_percent_at_or_above_counts_answers_and_refuses_text():
+    assert percent_at_or_above([1, 4, 5, 3, None, np.nan], 4) == pytest.approx(50.0)
+    with pytest.raises(NonNumericError, match="row 3, value 'agree'"):   # was dropped as missing
+        percent_at_or_above([1, 4, "agree", 5], 4)
 
 
 def test_bad_configs_raise_config_errors(config):
