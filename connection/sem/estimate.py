@@ -28,6 +28,10 @@ class GroupStats:
     logdet: float = np.nan
 
     def __post_init__(self):
+        chol, info = lapack.dpotrf(self.cov, lower=1, clean=0)
+        if info == 0 and np.isfinite(self.cov).all():  # positive definite: log|S| from L
+            self.logdet = 2.0 * float(np.log(chol.diagonal()).sum())
+            return
         sign, logdet = np.linalg.slogdet(self.cov)
         self.logdet = float(logdet) if sign > 0 else -np.inf
 
@@ -184,7 +188,7 @@ def _chol_inverse(sigma):
 
 
 def _chol_inverse_compute(sigma):
-    if not np.all(np.isfinite(sigma)):
+    if not np.isfinite(sigma).all():
         return None
     chol, info = lapack.dpotrf(sigma, lower=1, clean=1)
     if info != 0:
@@ -193,7 +197,7 @@ def _chol_inverse_compute(sigma):
     if info != 0:
         return None
     sinv = inv_l.T @ inv_l
-    return chol, inv_l, sinv, 2.0 * float(np.sum(np.log(np.diag(chol))))
+    return chol, inv_l, sinv, 2.0 * float(np.log(chol.diagonal()).sum())
 
 
 def ml_discrepancy(st: GroupStats, mo: Moments, meanstructure: bool) -> float:
@@ -202,7 +206,7 @@ def ml_discrepancy(st: GroupStats, mo: Moments, meanstructure: bool) -> float:
         return np.inf
     chol, inv_l, sinv, logdet = res
     p = len(chol)
-    f = logdet + np.sum(sinv * st.cov) - st.logdet - p
+    f = logdet + (sinv * st.cov).sum() - st.logdet - p
     if meanstructure:
         d = st.mean - mo.mu
         f += d @ sinv @ d
@@ -424,7 +428,7 @@ def fisher_scoring(problem: Problem, theta0: np.ndarray, *, max_iter: int = 500,
         else:
             grad, info = problem.gradient_and_information(theta)
             hess = None
-        if not np.any(grad):
+        if not grad.any():
             return theta, True, it, "converged"
         steps = []
         if hess is not None:
@@ -436,12 +440,12 @@ def fisher_scoring(problem: Problem, theta0: np.ndarray, *, max_iter: int = 500,
         for step, is_newton in steps:
             if step is None:
                 step = _solve_fisher(info, grad)
-            if not np.all(np.isfinite(step)):
+            if not np.isfinite(step).all():
                 continue
             # scale-free stopping rules: the predicted decrease of F (the Newton decrement)
             # and the size of each parameter's step relative to the parameter
             decrement = float(grad @ step)
-            small = bool(np.all(np.abs(step) < 1e-6 * (1 + np.abs(theta))))
+            small = bool((np.abs(step) < 1e-6 * (1 + np.abs(theta))).all())
             if decrement < 1e-16 or (is_newton and small):
                 # quadratic convergence: the remaining error is O(step^2)
                 return theta - step, True, it, "converged"

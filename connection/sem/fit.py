@@ -68,7 +68,7 @@ def _prepare_data(data, ov_names, group, missing):
     if group is not None and group not in data.columns:
         raise MissingColumnError(f"group column {group!r} not found in the data", column=group)
     try:
-        if list(data.columns) == list(ov_names):
+        if data.columns.tolist() == list(ov_names):
             x = data.to_numpy(dtype=float, copy=False)  # a view when one float block
         else:
             x = data[ov_names].to_numpy(dtype=float)
@@ -464,6 +464,7 @@ class Fit:
         ms = self.meanstructure
 
         last = {}
+        last_deriv = {}
 
         def moments(theta, deriv):
             key = theta.tobytes()
@@ -472,17 +473,18 @@ class Fit:
                 vals = struct.row_values(theta, fixed)
                 imps = [struct.implied(g, vals) for g in range(struct.ngroups)]
                 last.clear()
+                last_deriv.clear()
                 last[key] = imps
-            out = []
-            for g in range(struct.ngroups):
-                imp = imps[g]
-                if deriv:
-                    out.append(Moments(imp.sigma, imp.mu,
-                                       second=partial(second_order_term, struct, g, imp),
-                                       lowrank=struct.lowrank(g, imp, means=ms),
-                                       dense_fn=partial(struct.derivatives, g, imp, means=ms)))
-                else:
-                    out.append(Moments(imp.sigma, imp.mu))
+            if not deriv:
+                return [Moments(imp.sigma, imp.mu) for imp in imps]
+            out = last_deriv.get(key)
+            if out is None:
+                out = [Moments(imp.sigma, imp.mu,
+                               second=partial(second_order_term, struct, g, imp),
+                               lowrank=struct.lowrank(g, imp, means=ms),
+                               dense_fn=partial(struct.derivatives, g, imp, means=ms))
+                       for g, imp in enumerate(imps)]
+                last_deriv[key] = out
             return out
 
         if self.missing == "ml":
@@ -600,16 +602,15 @@ class Fit:
     def _finish_tables(self, vcov):
         struct, theta = self._struct, self._theta
         q = struct.npar
-        se_theta = np.sqrt(np.clip(np.diag(vcov), 0, None)) if q else np.zeros(0)
+        se_theta = np.sqrt(np.maximum(vcov.diagonal(), 0)) if q else np.zeros(0)
         cols = _columns(self._pt)
         est = np.full(len(cols["op"]), np.nan)
         se = np.zeros(len(cols["op"]))
         est[struct.row_index] = self._vals
-        free = cols["free"] - 1
-        isfree = free >= 0
+        free, isfree = cols["free_index"], cols["isfree"]
         se[isfree] = se_theta[free[isfree]]
         # defined parameters (delta method)
-        defmask = cols["op"] == ":="
+        defmask = cols["defmask"]
         if defmask.any():
             dvals, djac = self._defined(theta)
             est[defmask] = dvals
@@ -808,8 +809,7 @@ class Fit:
                        f"the model has more free parameters ({self._struct.npar}) than sample "
                        f"moments ({self._ndat()}): negative degrees of freedom")
         cols = _columns(self._pt)
-        neg = np.flatnonzero((cols["op"] == "~~") & (cols["lhs"] == cols["rhs"])
-                             & (self._est < 0))
+        neg = np.flatnonzero(cols["varmask"] & (self._est < 0))
         if len(neg):
             what = ", ".join(f"{cols['lhs'][i]} ~~ {cols['rhs'][i]}"
                              + (f" (group {self._group_name(cols['group'][i])})"
@@ -1204,11 +1204,7 @@ def _surely_pd(m: np.ndarray) -> bool:
     d = np.diag(m)
     if not np.count_nonzero(m - np.diag(d)):
         return bool(np.all(d >= 0))
-    try:
-        np.linalg.cholesky(m)
-        return True
-    except np.linalg.LinAlgError:
-        return False
+    return lapack.dpotrf(m, lower=1, clean=0)[1] == 0
 
 
 def _columns(pt: ParameterTable) -> dict:
@@ -1217,5 +1213,9 @@ def _columns(pt: ParameterTable) -> dict:
         f = pt.frame
         cols = {c: f[c].to_numpy() for c in ("lhs", "op", "rhs", "group", "free", "label",
                                              "plabel")}
+        cols["defmask"] = cols["op"] == ":="
+        cols["varmask"] = (cols["op"] == "~~") & (cols["lhs"] == cols["rhs"])
+        cols["free_index"] = cols["free"] - 1
+        cols["isfree"] = cols["free_index"] >= 0
         pt.cache["columns"] = cols
     return cols
