@@ -76,7 +76,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from connection.errors import ArgumentError, InstrumentError, OutOfRangeError
+from connection.errors import ArgumentError, InstrumentError, NonNumericError, OutOfRangeError
 
 __all__ = ["Instrument", "Construct", "Item", "Scale"]
 
@@ -736,6 +736,13 @@ class Instrument:
             if not item.reverse or col not in out.columns:
                 continue
             values = pd.to_numeric(out[col], errors="coerce")
+            text = values.isna() & out[col].notna()
+            if bool(text.any()):   # coercion would turn a text answer into a missing value
+                pos = np.flatnonzero(text.to_numpy())
+                raise NonNumericError("cannot reverse-code values that are not numbers", column=col,
+                                      rows=[int(p) + 1 for p in pos], values=out[col].iloc[pos].tolist(),
+                                      expected=item.scale.expected(),
+                                      hint="Recode answer labels to scale points first")
             bad = values.notna() & ~values.between(item.scale.min, item.scale.max)
             if bool(bad.any()):
                 pos = np.flatnonzero(bad.to_numpy())

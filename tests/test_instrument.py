@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import connection as cx
 from connection import instruments
-from connection.errors import ArgumentError, InstrumentError, OutOfRangeError
+from connection.errors import ArgumentError, InstrumentError, NonNumericError, OutOfRangeError
 from connection.instrument import Construct, Instrument, Item, Scale
 
 DEFAULT_IDS = {
@@ -394,6 +394,9 @@ def test_reverse_code_refuses_codes_off_the_scale():
     assert "-99" in str(info.value)
     with pytest.raises(ArgumentError):
         inst.reverse_code([1, 2, 3])
+    # a text answer used to come back as NaN (coerced, then "reversed")
+    with pytest.raises(NonNumericError, match="column 'loy_switch', row 3, value 'agree'"):
+        inst.reverse_code(pd.DataFrame({"loy_switch": [1, 2, "agree"]}))
     with pytest.raises(ArgumentError, match="not an item"):
         inst.reverse_code(pd.DataFrame({"a": [1]}), columns=["a"])
 
