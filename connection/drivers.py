@@ -1023,7 +1023,13 @@ def _latent(data, outcomes, drivers_, controls, latent, estimator, level) -> pd.
     rows = []
     for outcome in outcomes:
         cols = list(dict.fromkeys([outcome, *items, *controls]))
-        sub = data[cols].dropna().astype(float)
+        sub = pd.DataFrame({c: _numeric(data, c) for c in cols})
+        complete = sub.notna().all(axis=1)
+        if not complete.all():
+            warnings.warn(f"{outcome} (latent): {int((~complete).sum())} of {len(sub)} rows have a "
+                          "missing value in the outcome, an item or a control and are left out",
+                          ExclusionWarning, stacklevel=3)
+        sub = sub.loc[complete]
         text = _latent_model(outcome, drivers_, controls, latent)
         fit = sem(text, sub, estimator=estimator, std_lv=True)
         est = fit.estimates

@@ -433,6 +433,18 @@ def test_latent_version_needs_items_for_every_driver():
         drivers(df, ["advocacy"], n_boot=0, latent={"connection": items["connection"]})
 
 
+def test_latent_version_counts_rows_left_out_and_refuses_text():
+    df, items = _latent_data(300, seed=34)
+    df.loc[[3, 8], "sat1"] = np.nan     # items only: the observed fit keeps these rows
+    with pytest.warns(ExclusionWarning, match=r"advocacy \(latent\): 2 of 300 rows"):
+        res = drivers(df, ["advocacy"], n_boot=0, latent=items)
+    assert (res.latent["n"] == 298).all()
+    text = df.assign(ec2=df["ec2"].astype(object))
+    text.loc[5, "ec2"] = "n/a"
+    with pytest.raises(NonNumericError, match="column 'ec2', row 6"):   # was a bare ValueError
+        drivers(text, ["advocacy"], n_boot=0, latent=items)
+
+
 def test_latent_intervals_follow_level_and_match_engine_at_95():
     df, items = _latent_data(600, seed=33)
     r95 = drivers(df, ["advocacy"], n_boot=0, latent=items).latent.set_index("term")
