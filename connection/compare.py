@@ -662,9 +662,12 @@ def compare(
                                 expected="e.g. {'recommend': 9}: an event is value >= threshold")
 
     rows: list[dict] = []
+    n_ab = int(in_a.sum() + in_b.sum())
+    lost: dict[str, int] = {}
     for var in equivalence:
         x = _numeric(data, var).to_numpy()
         xa, xb = x[in_a], x[in_b]
+        lost[var] = int(np.isnan(xa).sum() + np.isnan(xb).sum())
         xa, xb = xa[~np.isnan(xa)], xb[~np.isnan(xb)]
         _check_tost_samples(xa, xb, var)
         va, vb = xa.var(ddof=1), xb.var(ddof=1)
@@ -691,6 +694,7 @@ def compare(
     for var, threshold in proportions.items():
         v = _binary(data[var], var, threshold).to_numpy()
         va_, vb_ = v[in_a], v[in_b]
+        lost[var] = int(np.isnan(va_).sum() + np.isnan(vb_).sum())
         va_, vb_ = va_[~np.isnan(va_)], vb_[~np.isnan(vb_)]
         if va_.size == 0 or vb_.size == 0:
             raise ArgumentError("a group has no values for a proportion", column=var,
@@ -713,6 +717,11 @@ def compare(
             "cohen_h": 2 * np.arcsin(np.sqrt(pa)) - 2 * np.arcsin(np.sqrt(pb)),
         })
 
+    lost = {k: v for k, v in lost.items() if v}
+    if lost:
+        warnings.warn("compare: respondents of the two groups without a value are left out per "
+                      "variable (" + ", ".join(f"{k}: {v} of {n_ab}" for k, v in lost.items())
+                      + "); n_a and n_b give the numbers used", ExclusionWarning, stacklevel=2)
     table = pd.DataFrame(rows).reindex(columns=COMPARE_COLUMNS)
     table["segment"] = segment
     table["group_a"] = [a] * len(table)

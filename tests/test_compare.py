@@ -231,9 +231,13 @@ def test_compare_missing_values_are_left_out_per_variable():
     df.loc[:9, "quality"] = np.nan
     df["connected"] = df["connected"].astype("object")
     df.loc[[20, 21], "connected"] = None
-    with pytest.warns(ExclusionWarning, match="2 rows"):
+    with pytest.warns(ExclusionWarning) as record:
         res = compare(df, "connected", a=True, b=False, equivalence=["quality"], margin=0.5,
                       proportions=["post"])
+    messages = [str(w.message) for w in record]
+    assert any("2 rows have no value in 'connected'" in m for m in messages)
+    # rows 20/21 have no segment, so 10 of the 298 compared lack quality; post lacks none
+    assert any("quality: 10 of 298" in m and "post" not in m for m in messages)
     t = res.table.set_index("variable")
     assert t.loc["quality", "n_a"] + t.loc["quality", "n_b"] == 300 - 2 - 10
     assert t.loc["post", "n_a"] + t.loc["post", "n_b"] == 298
