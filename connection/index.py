@@ -483,6 +483,9 @@ class ConnectionIndex:
     @classmethod
     def from_dict(cls, d: Mapping, source: str | None = None) -> ConnectionIndex:
         """Rebuild a fitted index from :meth:`to_dict` output."""
+        if not isinstance(d, Mapping):
+            raise ConfigError("not a connection-index file (expected a JSON object)", file=source,
+                              values=[type(d).__name__])
         if d.get("format") != _FORMAT or d.get("format_version") != _FORMAT_VERSION:
             raise ConfigError("not a connection-index file", file=source,
                               values=[d.get("format"), d.get("format_version")],
@@ -503,12 +506,30 @@ class ConnectionIndex:
                   estimator=d.get("estimator", "ML"), facets=bool(d.get("facets", False)))
         obj.model_ = d.get("model", "")
         obj.items_ = list(d["items"])
-        obj.weights_ = np.array(d["weights"], dtype=float)
-        obj.means_ = np.array(d["means"], dtype=float)
-        obj.item_min_ = np.array([np.nan if v is None else v for v in d["item_min"]], dtype=float)
-        obj.item_max_ = np.array([np.nan if v is None else v for v in d["item_max"]], dtype=float)
-        for key in ("score_min", "score_max", "score_mean", "score_sd"):
-            setattr(obj, key + "_", float(d[key]))
+        try:
+            obj.weights_ = np.array(d["weights"], dtype=float)
+            obj.means_ = np.array(d["means"], dtype=float)
+            obj.item_min_ = np.array([np.nan if v is None else v for v in d["item_min"]], dtype=float)
+            obj.item_max_ = np.array([np.nan if v is None else v for v in d["item_max"]], dtype=float)
+            for key in ("score_min", "score_max", "score_mean", "score_sd"):
+                setattr(obj, key + "_", float(d[key]))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"the index file holds a value that is not a number ({exc})",
+                              file=source, expected="numbers in weights, means, ranges and scores"
+                              ) from None
+        if not (np.isfinite(obj.weights_).all() and np.isfinite(obj.means_).all()):
+            raise ConfigError("the index file has missing or infinite weights or means", file=source)
+        if obj.scaling == "range":
+            # 0 and 100 must be the extremes the weights and ranges imply (catches hand edits)
+            w, m, lo, hi = obj.weights_, obj.means_, obj.item_min_, obj.item_max_
+            smin = float(np.sum(np.where(w > 0, w * (lo - m), w * (hi - m))))
+            smax = float(np.sum(np.where(w > 0, w * (hi - m), w * (lo - m))))
+            if not (np.allclose([smin, smax], [obj.score_min_, obj.score_max_], rtol=1e-9, atol=1e-12)
+                    and smin < smax):
+                raise ConfigError("the index file is inconsistent: score_min/score_max do not follow "
+                                  "from its weights, means and item ranges (edited by hand?)",
+                                  file=source, values=[obj.score_min_, obj.score_max_, smin, smax],
+                                  expected="an unmodified file written by ConnectionIndex.save()")
         obj.n_calibration_ = int(d.get("n_calibration", 0))
         obj.loadings_ = dict(d.get("loadings", {}))
         obj.fit_measures_ = dict(d.get("fit_measures", {}))

@@ -162,9 +162,24 @@ def test_load_rejects_foreign_or_broken_files(tmp_path):
         ConnectionIndex.load(broken)
     wave, _ = survey(300, seed=6)
     d = ConnectionIndex({"connection": EC}, item_range=(1, 5), segments=None).fit(wave).to_dict()
+    good = json.loads(json.dumps(d))
     d["weights"] = d["weights"][:-1]
     with pytest.raises(ConfigError, match="wrong length"):
         ConnectionIndex.from_dict(d)
+    edited = json.loads(json.dumps(good))
+    edited["weights"][0] *= 2          # a hand edit would silently move every index value
+    with pytest.raises(ConfigError, match="inconsistent"):
+        ConnectionIndex.from_dict(edited)
+    text = json.loads(json.dumps(good))
+    text["means"][1] = "n/a"
+    with pytest.raises(ConfigError, match="not a number"):
+        ConnectionIndex.from_dict(text)
+    listed = tmp_path / "list.json"
+    listed.write_text("[1, 2]")
+    with pytest.raises(ConfigError, match="JSON object"):
+        ConnectionIndex.load(listed)
+    assert ConnectionIndex.from_dict(good).transform(wave)["index"].equals(
+        ConnectionIndex({"connection": EC}, item_range=(1, 5), segments=None).fit(wave).transform(wave)["index"])
 
 
 # ---------------------------------------------------------------------------- segments
