@@ -85,8 +85,9 @@ def _prepare_data(data, ov_names, group, missing):
     else:
         gmiss = None
         labels = [1]
-    # column sums are NaN exactly when a column has a missing value: one cheap pass
-    colsum = x.sum(axis=0)
+    # column sums are NaN exactly when a column has a missing value; the same pass over the
+    # data gives the cross-product matrix used for the covariance when nothing is missing
+    colsum, xtx = _sum_and_crossprod(x)
     any_missing = not np.all(np.isfinite(colsum))
     if any_missing:
         if np.isinf(colsum).any() and not np.isnan(x).any():
@@ -114,7 +115,7 @@ def _prepare_data(data, ov_names, group, missing):
     index = data.index.to_numpy()
     if group is None:
         if keep is None or keep.all():
-            groups.append((1, x, index, None if any_missing else colsum))
+            groups.append((1, x, index, None if any_missing else (colsum, xtx)))
         else:
             groups.append((1, x[keep], index[keep], None))
     else:
@@ -176,6 +177,28 @@ def _crossprod(x: np.ndarray) -> np.ndarray:
     return full
 
 
+def _sum_and_crossprod(x: np.ndarray, chunk: int = 8192):
+    """Column sums and ``x' x`` in one pass over the data: blocks of rows small enough to stay
+    in cache each feed the sums (BLAS gemv) and a rank-k update of the cross-product (syrk)."""
+    n, p = x.shape
+    if n <= chunk or x.dtype != np.float64:
+        return x.sum(axis=0), None
+    c = np.zeros((p, p))
+    s = np.zeros(p)
+    ones = np.ones(chunk)
+    for start in range(0, n, chunk):
+        blk = x[start:start + chunk]
+        if blk.flags.c_contiguous:
+            c = blas.dsyrk(1.0, blk.T, trans=0, beta=1.0, c=c, overwrite_c=1, lower=0)
+        else:
+            blk = np.asfortranarray(blk)  # a copy of one block (in cache), not of the data
+            c = blas.dsyrk(1.0, blk, trans=1, beta=1.0, c=c, overwrite_c=1, lower=0)
+        s += ones[:len(blk)] @ blk
+    full = c + c.T
+    full.flat[::p + 1] = np.diagonal(c)
+    return s, full
+
+
 def _stats_from_rows(x: np.ndarray, keep_data: bool, colsum=None,
                      chunk: int = 131_072) -> GroupStats:
     """Mean and covariance (divisor n) in one BLAS pass, with no copy of the data.
@@ -187,8 +210,11 @@ def _stats_from_rows(x: np.ndarray, keep_data: bool, colsum=None,
     n, p = x.shape
     if x.dtype != np.float64:
         x = x.astype(np.float64)
+    xtx = None
+    if isinstance(colsum, tuple):  # (sums, cross-product or None) from _sum_and_crossprod
+        colsum, xtx = colsum
     mean = (x.sum(axis=0) if colsum is None else colsum) / n
-    cov = _crossprod(x) / n - np.outer(mean, mean)
+    cov = (_crossprod(x) if xtx is None else xtx) / n - np.outer(mean, mean)
     var = np.diag(cov)
     if not (np.all(var > 0) and np.all(mean**2 <= 1e6 * var)):
         cov = np.zeros((p, p))
