@@ -195,6 +195,10 @@ def _design(data: pd.DataFrame, outcome: str, drivers: list[str], controls: list
             scaled.append(s.dtype != bool)
         else:  # categorical control: dummies, first level (sorted) as reference
             levels = sorted(pd.unique(s).tolist(), key=str)
+            if len(levels) < 2:   # no dummy would enter: the control would vanish silently
+                raise NoVarianceError("a categorical control has one value only among the rows "
+                                      "used", column=c, values=levels,
+                                      expected="at least two categories (or leave it out of controls)")
             for lev in levels[1:]:
                 blocks.append((s == lev).to_numpy(dtype=float)[:, None])
                 names.append(f"{c}[{lev}]")

@@ -343,6 +343,8 @@ def test_infinite_text_and_single_group_inputs_are_refused_naming_the_data_row()
     for bad in (-1, 2.5):
         with pytest.raises(ArgumentError, match="n_boot"):
             drivers(df, ["advocacy"], n_boot=bad)
+    with pytest.raises(NoVarianceError, match="categorical control.*'region'"):   # was dropped
+        drivers(df.assign(region="north"), ["advocacy"], controls=["region"], n_boot=0)
 
 
 def test_rows_without_a_by_group_are_counted_and_kept_in_the_pooled_fit():
