@@ -76,6 +76,13 @@ def _z(level: float) -> float:
     return float(stats.norm.ppf(0.5 + level / 2.0))
 
 
+def _check_n_boot(n_boot: Any) -> None:
+    """Bootstrap replicates: a whole number, 0 (no bootstrap interval) or more."""
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 0:
+        raise ArgumentError("n_boot must be a whole number, 0 or more", values=[n_boot],
+                            expected="an integer >= 0 (0 = no bootstrap interval)")
+
+
 def _check_level(level: float, name: str = "level") -> None:
     if not (0.0 < float(level) < 1.0):
         raise ArgumentError(f"{name} must lie strictly between 0 and 1", values=[level],
@@ -885,9 +892,7 @@ def value_ratio(
                  fieller   1.57     1.476     1.671
     """
     _check_level(level)
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 0:
-        raise ArgumentError("n_boot must be a whole number, 0 or more", values=[n_boot],
-                            expected="an integer >= 0 (0 skips the bootstrap intervals)")
+    _check_n_boot(n_boot)
     _require_columns(data, [value] + ([by] if by else []))
     a, b, in_a, in_b = _split_segment(data, segment, a, b)
     y = _numeric(data, value).to_numpy()

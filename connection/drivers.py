@@ -66,7 +66,7 @@ import pandas as pd
 from scipy import stats
 
 from connection._callable import make_module_callable
-from connection.compare import _numeric, _require_columns
+from connection.compare import _check_n_boot, _numeric, _require_columns
 from connection.errors import (
     ArgumentError,
     ConvergenceWarning,
@@ -926,9 +926,7 @@ def drivers(
                             expected="distinct outcome, driver and control columns")
     if not 0 < level < 1:
         raise ArgumentError("level must lie between 0 and 1", values=[level], expected="e.g. 0.95")
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 0:
-        raise ArgumentError("n_boot must be a whole number, 0 or more", values=[n_boot],
-                            expected="an integer >= 0")
+    _check_n_boot(n_boot)
     _require_columns(data, outcomes + drivers_ + controls + by_cols + ([cluster] if cluster else []))
     for bcol in by_cols:
         levels = pd.unique(data[bcol].dropna())

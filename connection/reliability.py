@@ -37,6 +37,7 @@ import pandas as pd
 from scipy import stats
 
 from connection._callable import make_module_callable
+from connection.compare import _check_n_boot
 from connection.errors import (
     ArgumentError,
     ExclusionWarning,
@@ -134,12 +135,6 @@ def _complete(data: pd.DataFrame, cols: list[str], what: str, warn: bool = True)
                       f"{', '.join(cols)} and were left out (listwise)", ExclusionWarning, stacklevel=3)
     x = sub.to_numpy()[ok]
     return x
-
-
-def _check_n_boot(n_boot: Any) -> None:
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 0:
-        raise ArgumentError("n_boot must be a whole number, 0 or more", values=[n_boot],
-                            expected="an integer >= 0 (0 = no bootstrap interval)")
 
 
 def _check_disjoint(cmap: dict[str, list[str]], what: str) -> None:
