@@ -50,8 +50,11 @@ def _one_factor(cov: np.ndarray) -> np.ndarray:
     return lam * sd
 
 
-def _factor_plan(struct: ModelStructure, g: int) -> list:
-    """Per factor: its loading rows, indicator indices, index mesh and variance row (cached)."""
+def _factor_plan(struct: ModelStructure, g: int, fixed: np.ndarray) -> list:
+    """Per factor: its loading rows, indicator indices, index mesh, the scaling (first loading
+    fixed to a non-zero value, else the fixed factor variance or 1) and the fixed loadings.
+    Cached: loadings and factor variances are never fixed.x rows, so their fixed values are
+    those of the parameter table."""
     key = ("start", g)
     plan = struct._cache.get(key)
     if plan is None:
@@ -65,10 +68,36 @@ def _factor_plan(struct: ModelStructure, g: int) -> list:
                 continue
             inds = li[lj == f]
             var = np.flatnonzero((pi == f) & (pj == f))
-            plan.append((f, rows, inds, np.ix_(inds, inds),
-                         int(sel_p[var[0]]) if len(var) else None, struct.free[rows] >= 0))
+            var_row = int(sel_p[var[0]]) if len(var) else None
+            free_r = struct.free[rows] >= 0
+            fx = fixed[rows]
+            fixed_mask = ~free_r & (fx != 0) & np.isfinite(fx)
+            marker = None
+            if fixed_mask.any():
+                r0 = int(np.argmax(fixed_mask))
+                marker = (r0, float(fx[r0]))
+            psi_fixed = 1.0
+            if var_row is not None and struct.free[var_row] < 0 and \
+                    np.isfinite(fixed[var_row]) and fixed[var_row] > 0:
+                psi_fixed = float(fixed[var_row])
+            fixed_idx = np.flatnonzero(~free_r)
+            plan.append((f, rows, inds, np.ix_(inds, inds), marker, psi_fixed, fixed_idx,
+                         fx[fixed_idx].copy()))
         struct._cache[key] = plan
     return plan
+
+
+def _between_factor(cov: np.ndarray, lmat: np.ndarray):
+    """For every pair of factors (f, h): the sum over indicator pairs a of f, b of h (a != b)
+    of cov[a, b] / (lambda_af lambda_bh), and the number of such pairs; their ratio is the
+    moment estimate of the factor covariance that starts the optimiser."""
+    loaded = lmat != 0
+    inv = np.divide(1.0, lmat, out=np.zeros_like(lmat), where=loaded)
+    off = cov.copy()
+    off.flat[::len(cov) + 1] = 0.0
+    mask = loaded.astype(float)
+    colsum = mask.sum(axis=0)
+    return inv.T @ off @ inv, np.outer(colsum, colsum) - mask.T @ mask
 
 
 def start_values(struct: ModelStructure, stats, fixed: np.ndarray, user_start: np.ndarray):
@@ -81,32 +110,32 @@ def start_values(struct: ModelStructure, stats, fixed: np.ndarray, user_start: n
         nlv = len(struct.lv_names)
         lmat = np.zeros((len(cov), max(nlv, 1)))
         ind_of = {}
-        for f, rows, inds, mesh, var_row, free_r in _factor_plan(struct, g):
+        for f, rows, inds, mesh, marker, psi_fixed, fixed_idx, fixed_vals in _factor_plan(
+                struct, g, fixed):
             raw = _one_factor(cov[mesh])
-            fx = fixed[rows]
-            fixed_mask = ~free_r & (fx != 0) & np.isfinite(fx)
-            if fixed_mask.any():
-                r0 = int(np.argmax(fixed_mask))
-                scale = raw[r0] / fx[r0]
+            if marker is not None:  # scale from the first loading fixed to a non-zero value
+                r0, v0 = marker
+                scale = float(raw[r0]) / v0
                 if abs(scale) < 1e-6:
                     scale = 1e-3
                 psi = scale**2
-            else:
-                psi = 1.0
-                if var_row is not None:
-                    if struct.free[var_row] < 0 and np.isfinite(fixed[var_row]) and \
-                            fixed[var_row] > 0:
-                        psi = fixed[var_row]
-                scale = np.sqrt(psi)
-            vals = np.where(free_r, raw / scale, fx)
+            else:  # scale from a fixed factor variance (std_lv), else 1
+                psi = psi_fixed
+                scale = math.sqrt(psi)
+            vals = raw / scale
+            if len(fixed_idx):
+                vals[fixed_idx] = fixed_vals
             start[rows] = vals
             lmat[inds, f] = vals
-            nz = vals != 0
-            if nz.any():
-                ind_of[f] = (inds[nz], vals[nz])
+            if vals.all():
+                ind_of[f] = (inds, vals)
+            else:
+                nz = vals != 0
+                if nz.any():
+                    ind_of[f] = (inds[nz], vals[nz])
             lv_total[f] = psi
         psi_vec = np.array([lv_total.get(f, 0.0) for f in range(nlv)]) if nlv else np.zeros(1)
-        pair_cache = struct._cache.setdefault(("start_pairs", g), {})
+        between = None
         # residual variances and covariances (Theta)
         sel, ti, tj, _ = blk["T"]
         common = (lmat**2) @ psi_vec
@@ -133,15 +162,11 @@ def start_values(struct: ModelStructure, stats, fixed: np.ndarray, user_start: n
                 elif i in phantom_pos and j in phantom_pos:
                     start[row] = cov[phantom_pos[i], phantom_pos[j]]
                 elif i in lv_total and j in lv_total and i in ind_of and j in ind_of:
-                    ii, li_ = ind_of[i]
-                    jj, lj_ = ind_of[j]
-                    key = (i, j, ii.tobytes(), jj.tobytes())
-                    mesh = pair_cache.get(key)
-                    if mesh is None:
-                        mesh = pair_cache[key] = (np.ix_(ii, jj), ii[:, None] != jj[None, :])
-                    block = (cov[mesh[0]] / np.outer(li_, lj_))[mesh[1]]
-                    c = float(block.sum() / block.size) if block.size else 0.0
-                    lim = 0.9 * np.sqrt(lv_total[i] * lv_total[j])
+                    if between is None:
+                        between = _between_factor(cov, lmat)
+                    total, count = between
+                    c = float(total[i, j] / count[i, j]) if count[i, j] else 0.0
+                    lim = 0.9 * math.sqrt(lv_total[i] * lv_total[j])
                     start[row] = min(max(c, -lim), lim)
                 else:
                     start[row] = 0.0
