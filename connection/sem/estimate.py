@@ -316,7 +316,7 @@ def _lowrank_core(cov, mean, mo: Moments, meanstructure: bool, hessian: bool,
     if hessian:
         g_p = ab.T @ (pm @ ab)
         apa, apb, bpb = g_p[:R, :R], g_p[:R, R:], g_p[R:, R:]
-        grad_rows = 2.0 * (np.diagonal(avb) - np.diagonal(apb))  # 2 a_r' W b_r
+        grad_rows = 2.0 * (avb.diagonal() - apb.diagonal())  # 2 a_r' W b_r
     else:
         grad_rows = 2.0 * (a * (w @ b)).sum(axis=0)
     avb_t = avb.T
@@ -455,7 +455,7 @@ def fisher_scoring(problem: Problem, theta0: np.ndarray, *, max_iter: int = 500,
                 break
             alpha = 1.0
             for _ in range(30):
-                cand = theta - alpha * step
+                cand = theta - step if alpha == 1.0 else theta - alpha * step
                 fc = problem.objective(cand)
                 if np.isfinite(fc) and fc <= f + 1e-14 * max(1.0, abs(f)):
                     improved = True
@@ -465,10 +465,13 @@ def fisher_scoring(problem: Problem, theta0: np.ndarray, *, max_iter: int = 500,
                 break
         if not improved:
             break
-        delta = np.abs(cand - theta)
-        theta, f = cand, fc
-        if not newton and np.all(delta < tol * (1 + np.abs(theta))):
-            return theta, True, it, "converged"
+        if not newton:
+            delta = np.abs(cand - theta)
+            theta, f = cand, fc
+            if (delta < tol * (1 + np.abs(theta))).all():
+                return theta, True, it, "converged"
+        else:
+            theta, f = cand, fc
     grad = problem.gradient(theta)
     if np.max(np.abs(grad)) < 1e-7:
         return theta, True, it, "converged"
