@@ -206,3 +206,20 @@ def test_bootstrap_needs_raw_data(hs):
     fit = cs.cfa("f =~ x1 + x2 + x3", sample_stats={"cov": cov, "n": len(hs)})
     with pytest.raises(ModelSpecificationError, match="raw data"):
         fit.bootstrap(10, seed=1)
+
+
+def test_fixed_x_covariate_moments_follow_each_replicate(hs):
+    """An observed exogenous covariate (fixed.x): its variance and mean are the replicate's own
+    sample moments, as in a plain refit."""
+    model = "visual =~ x1 + x2 + x3\nvisual ~ x4"
+    fit = cs.sem(model, hs)
+    assert (fit.parameter_table.frame["exo"] == 1).any()
+    b = fit.bootstrap(20, seed=9, progress=False, chunk_size=20)
+    assert b.n_failed == 0
+    for r in (0, 13):
+        rows = _replicate_rows(9, len(hs), r, 20, 1)
+        ref = _quiet(cs.sem, model, hs.iloc[rows]).estimates
+        np.testing.assert_allclose(b.replicates.loc[r].to_numpy(), ref["est"].to_numpy(),
+                                   atol=1e-8, rtol=0)
+    x4_var = b.replicates["x4 ~~ x4"]
+    assert x4_var.std() > 0  # the covariate's variance varies with the resample
