@@ -64,3 +64,24 @@ def test_large_data_fit_matches_covariance_fit_and_listwise_drop():
         ref_h = cs.cfa(MODEL, frame.drop(index=12_345))
     np.testing.assert_allclose(fit_h.estimates["est"], ref_h.estimates["est"], atol=1e-12)
     assert fit_h.ntotal == 19_999
+
+
+def test_blas_thread_limit_is_lifted_after_a_fit():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from connection.sem.fit import _small_blas
+
+    before = [i["num_threads"] for i in threadpoolctl.threadpool_info()]
+    rng = np.random.default_rng(4)
+    cols = [f"y{i}" for i in range(24)]
+    eta = rng.normal(size=(400, 4))
+    x = np.repeat(eta, 6, axis=1) * 0.8 + rng.normal(size=(400, 24))
+    model = "\n".join(f"f{k} =~ " + " + ".join(cols[6 * k:6 * k + 6]) for k in range(4))
+    struct = cs.parse_model(model)
+    fit = cs.cfa(model, pd.DataFrame(x, columns=cols), estimator="MLR")
+    assert fit.converged
+    # this model is in the range where the optimiser runs on one BLAS thread ...
+    from connection.sem.model import ModelStructure
+
+    assert _small_blas(ModelStructure(struct)) is _small_blas
+    # ... and the original thread counts are back afterwards
+    assert [i["num_threads"] for i in threadpoolctl.threadpool_info()] == before
