@@ -68,7 +68,7 @@ def test_large_data_fit_matches_covariance_fit_and_listwise_drop():
 
 def test_blas_thread_limit_is_lifted_after_a_fit():
     threadpoolctl = pytest.importorskip("threadpoolctl")
-    from connection.sem.fit import _small_blas
+    from connection.sem.fit import _BlasLimit, _small_blas
 
     before = [i["num_threads"] for i in threadpoolctl.threadpool_info()]
     rng = np.random.default_rng(4)
@@ -82,6 +82,6 @@ def test_blas_thread_limit_is_lifted_after_a_fit():
     # this model is in the range where the optimiser runs on one BLAS thread ...
     from connection.sem.model import ModelStructure
 
-    assert _small_blas(ModelStructure(struct)) is _small_blas
+    assert isinstance(_small_blas(ModelStructure(struct)), _BlasLimit)
     # ... and the original thread counts are back afterwards
     assert [i["num_threads"] for i in threadpoolctl.threadpool_info()] == before

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from connection.errors import BootstrapWarning, ModelSpecificationError
+from connection.sem.fit import _BlasLimit
 from connection.sem.syntax import evaluate_expression, parse_expression
 
 __all__ = ["BatchedML", "SemBootstrap", "bootstrap_fit"]
@@ -297,13 +298,8 @@ class _BatchedStatistic:
             stats.append(_moments_from_counts(x, xc0, mean0, prods, iu, c))
         b = counts.shape[0]
         try:
-            theta, status = self.engine.fit(stats, self.weights, self.theta0)
-            for r in np.flatnonzero(status == _NOT_CONVERGED):
-                # slow linear convergence (a poorly fitting or near-Heywood replicate): finish
-                # with the engine's own Newton iterations on this replicate's moments
-                theta[r], status[r] = self._newton(stats, r, theta[r])
-            vals = self.engine.row_values(theta, stats)
-            imps = [self.engine.implied(g, vals) for g in range(self.struct.ngroups)]
+            with _BlasLimit():  # many small products: one BLAS thread is fastest
+                theta, status, vals, imps = self._fit(stats)
             with np.errstate(divide="ignore", invalid="ignore"):
                 std_all = self.std(vals, imps)
         except (np.linalg.LinAlgError, FloatingPointError, ValueError):
@@ -319,6 +315,16 @@ class _BatchedStatistic:
         std_all[~bad] = np.where(np.isfinite(std_all[~bad]), std_all[~bad], _SENTINEL)
         return np.column_stack([vals, std_all, status])
 
+
+    def _fit(self, stats):
+        theta, status = self.engine.fit(stats, self.weights, self.theta0)
+        for r in np.flatnonzero(status == _NOT_CONVERGED):
+            # slow linear convergence (a poorly fitting or near-Heywood replicate): finish
+            # with the engine's own Newton iterations on this replicate's moments
+            theta[r], status[r] = self._newton(stats, r, theta[r])
+        vals = self.engine.row_values(theta, stats)
+        imps = [self.engine.implied(g, vals) for g in range(self.struct.ngroups)]
+        return theta, status, vals, imps
 
     def _newton(self, stats, r, theta):
         from connection.sem.estimate import GroupStats, Moments, Problem, fisher_scoring

@@ -541,7 +541,7 @@ class Fit:
             self._message = message
             self.warnings = []
             if self.estimator == "MLR" and self.missing != "ml" and isinstance(blas_limit,
-                                                                              _SmallBlas):
+                                                                              _BlasLimit):
                 # casewise scores are products over all rows: let BLAS use its threads
                 blas_limit.release()
             self._finish()
@@ -1231,44 +1231,32 @@ def _gfi(fit, df, npar) -> dict:
     return {"gfi": gfi, "agfi": agfi, "pgfi": pgfi}
 
 
-class _SmallBlas:
-    """Single-threaded BLAS while a small model is optimised.
+class _BlasLimit:
+    """Single-threaded BLAS while small matrices are multiplied many times (a context).
 
     The optimiser's products involve p x (number of parameters) matrices; OpenBLAS splits
     such products over threads, and on a busy machine waiting for a second thread costs far
-    more than the product (fits measured 5x slower). The limit (through ``threadpoolctl``, when
-    installed) covers the iterations and standard errors only, not the pass over the data, and
-    is lifted on exit. It is process-wide while it lasts, as any BLAS thread setting is.
+    more than the product (fits measured 5x slower). The limit goes through ``threadpoolctl``
+    when it is installed (else nothing changes), is process-wide while it lasts, as any BLAS
+    thread setting is, and is lifted on exit (or by :meth:`release`).
     """
 
-    # (2 R)^2 p, the largest product per iteration: below min_work OpenBLAS stays on one thread
-    # anyway (its threshold is 4 x 65536 multiply-adds); above max_work threads pay off
-    min_work, max_work = 1e5, 2e7
-
-    def __init__(self):
-        self._controller = None
-        self._limit = None
-
-    def __call__(self, struct):
-        rows = struct.npar * max(struct.ngroups, 1)
-        if not self.min_work <= (2 * rows) ** 2 * struct.p <= self.max_work:
-            return contextlib.nullcontext()
-        return self
+    _controller = None
 
     def __enter__(self):
-        if self._controller is None:
+        cls = type(self)
+        if cls._controller is None:
             try:
                 from threadpoolctl import ThreadpoolController
             except ImportError:  # optional: without it the threads stay as they are
-                self._controller = False
+                cls._controller = False
             else:
-                self._controller = ThreadpoolController().select(user_api="blas")
-        if self._controller:
-            self._limit = self._controller.limit(limits=1)
+                cls._controller = ThreadpoolController().select(user_api="blas")
+        self._limit = cls._controller.limit(limits=1) if cls._controller else None
         return self
 
     def release(self):
-        if self._limit is not None:
+        if getattr(self, "_limit", None) is not None:
             self._limit.restore_original_limits()
             self._limit = None
 
@@ -1277,7 +1265,18 @@ class _SmallBlas:
         return False
 
 
-_small_blas = _SmallBlas()
+# (2 R)^2 p, the largest product per iteration: below the lower bound OpenBLAS stays on one
+# thread anyway (its threshold is 4 x 65536 multiply-adds); above the upper one threads pay off
+_SMALL_BLAS_WORK = (1e5, 2e7)
+
+
+def _small_blas(struct):
+    """:class:`_BlasLimit` for the iterations and SEs of a mid-size model (not the data pass)."""
+    rows = struct.npar * max(struct.ngroups, 1)
+    lo, hi = _SMALL_BLAS_WORK
+    if not lo <= (2 * rows) ** 2 * struct.p <= hi:
+        return contextlib.nullcontext()
+    return _BlasLimit()
 
 
 def _surely_pd(m: np.ndarray) -> bool:
