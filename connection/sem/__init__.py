@@ -8,7 +8,10 @@ Public API
 - :class:`Fit`: ``estimates``, ``fit_measures``, ``rsquare``, ``standardized``, ``implied``,
   ``matrices()``, ``residuals()``, ``predict()``, ``summary()`` / ``_repr_html_()`` /
   ``to_latex()``,
-  ``converged``, ``warnings``, ``nobs``, ``rows_used``, ``param_table``; for invariance work:
+  ``converged``, ``warnings``, ``nobs``, ``rows_used``, ``param_table``, ``bootstrap()``
+  (nonparametric bootstrap SEs and percentile intervals: every replicate refitted by ML, all
+  of a chunk at once, through the shared engine :mod:`connection.bootstrap`; see
+  :mod:`connection.sem.boot`); for invariance work:
   ``n_groups``, ``group_labels``, ``refit(**options)`` (same model and data, e.g. other
   ``group_equal``/``group_partial``), ``modindices()`` (lavaan's ``modindices``, plus
   releases of equality constraints when there are groups) and ``score_test()`` (lavaan's
