@@ -40,10 +40,12 @@ from connection._callable import make_module_callable
 from connection.compare import _check_n_boot
 from connection.errors import (
     ArgumentError,
+    EstimationError,
     ExclusionWarning,
     MissingColumnError,
     NonNumericError,
     NoVarianceError,
+    OutOfRangeError,
 )
 
 __all__ = [
@@ -128,6 +130,13 @@ def _default_items(data: Any, items: Sequence[str] | None, what: str) -> list[st
 def _complete(data: pd.DataFrame, cols: list[str], what: str, warn: bool = True) -> np.ndarray:
     """Rows complete on ``cols`` as a float array; warn how many rows were dropped."""
     sub = data[cols].astype(float)
+    inf = np.isinf(sub.to_numpy())
+    if inf.any():
+        j = int(np.flatnonzero(inf.any(axis=0))[0])
+        rows = np.flatnonzero(inf[:, j])
+        raise OutOfRangeError(f"{what}: item values are infinite", column=str(cols[j]),
+                              rows=(rows + 1).tolist(), values=sub.iloc[rows, j].tolist(),
+                              expected="finite answers (NaN for missing)")
     ok = sub.notna().all(axis=1).to_numpy()
     dropped = int((~ok).sum())
     if dropped and warn:
@@ -169,6 +178,11 @@ def _alpha_from_cov(cov: np.ndarray) -> np.ndarray:
     return k / (k - 1) * (1.0 - trace / total)
 
 
+def _sum_varies(cov: np.ndarray) -> bool:
+    """Whether the sum score varies (beyond rounding error, relative to the item variances)."""
+    return bool(cov.sum() > 1e-10 * np.trace(cov))
+
+
 def _feldt(alpha: float, n: int, k: int, level: float) -> tuple[float, float]:
     """Feldt (1965) interval for alpha, as psych::alpha.ci."""
     a = 1.0 - level
@@ -199,7 +213,7 @@ def cronbach_alpha(x: np.ndarray | pd.DataFrame) -> float:
                             expected="complete rows (use reliability(), which drops incomplete rows "
                                      "listwise and counts them)")
     cov = np.cov(x, rowvar=False)
-    if not cov.sum() > 0:
+    if not _sum_varies(cov):
         raise NoVarianceError("the item total has no variance, so alpha is undefined",
                               expected="items whose sum varies between respondents")
     return float(_alpha_from_cov(cov))
@@ -229,13 +243,24 @@ def _alpha_counts(xc: np.ndarray, counts: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- one-factor CFA
 
 
-def _congeneric(x: np.ndarray, cols: list[str], construct: str) -> dict[str, Any]:
-    """Loadings, residual variances and standardized loadings of a one-factor ML model."""
+def _cfa(model: str, frame: pd.DataFrame, what: str) -> Any:
+    """The engine's CFA; a numerical failure becomes an EstimationError naming the construct."""
     from connection.sem import cfa
 
+    try:
+        return cfa(model, frame)
+    except np.linalg.LinAlgError as exc:   # the engine should raise its own error (reported)
+        raise EstimationError(f"the CFA for {what} could not be fitted ({exc})",
+                              values=[f"n={len(frame)}"],
+                              expected="more respondents than items and a positive definite "
+                                       "item covariance matrix") from None
+
+
+def _congeneric(x: np.ndarray, cols: list[str], construct: str) -> dict[str, Any]:
+    """Loadings, residual variances and standardized loadings of a one-factor ML model."""
     cols = [str(c) for c in cols]
     frame = pd.DataFrame(x, columns=cols)
-    fit = cfa(f"{_safe(construct)} =~ " + " + ".join(cols), frame)
+    fit = _cfa(f"{_safe(construct)} =~ " + " + ".join(cols), frame, f"construct {construct!r}")
     return _factor_pieces(fit, _safe(construct), cols, x.var(axis=0))
 
 
@@ -367,11 +392,16 @@ def reliability(
                                 expected="at least 3 respondents with all items answered")
         _check_variance(x, cols, name)
         if k >= 2:
-            a = float(_alpha_from_cov(np.cov(x, rowvar=False)))
-            lo, hi = _feldt(a, n, k, level)
             total = x.sum(axis=1)
-            negative = [c for j, c in enumerate(cols)
-                        if np.corrcoef(x[:, j], total - x[:, j])[0, 1] < 0]
+            cov = np.cov(x, rowvar=False)
+            with np.errstate(invalid="ignore", divide="ignore"):  # a constant sum or rest score
+                a = float(_alpha_from_cov(cov)) if _sum_varies(cov) else np.nan
+                negative = [c for j, c in enumerate(cols)
+                            if np.corrcoef(x[:, j], total - x[:, j])[0, 1] < 0]
+            if not np.isfinite(a):
+                a = np.nan
+                notes.append("alpha is undefined: the sum score does not vary")
+            lo, hi = _feldt(a, n, k, level)
             if negative:
                 notes.append("negative item-rest correlation for " + ", ".join(map(str, negative))
                              + ": reverse-keyed and not recoded?")
@@ -413,7 +443,6 @@ def _joint_pieces(data: pd.DataFrame, cmap: dict[str, list[str]]) -> dict[str, d
 
 def _joint_fit(data: pd.DataFrame, cmap: dict[str, list[str]]):
     """One CFA of all constructs (correlated factors) on the rows complete on all items."""
-    from connection.sem import cfa
 
     cols = list(dict.fromkeys(c for cs in cmap.values() for c in cs))
     x = _complete(data, cols, "measurement model")
@@ -421,7 +450,7 @@ def _joint_fit(data: pd.DataFrame, cmap: dict[str, list[str]]):
         _check_variance(x[:, [cols.index(c) for c in cs]], cs, name)
     latents = {name: _safe(name) for name in cmap}
     model = "\n".join(f"{latents[n]} =~ " + " + ".join(map(str, cs)) for n, cs in cmap.items())
-    fit = cfa(model, pd.DataFrame(x, columns=[str(c) for c in cols]))
+    fit = _cfa(model, pd.DataFrame(x, columns=[str(c) for c in cols]), "the measurement model")
     return fit, latents, pd.Series(x.var(axis=0), index=[str(c) for c in cols])
 
 

@@ -274,6 +274,21 @@ def test_overlapping_constructs_and_bad_settings_are_refused():
             htmt(data, {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"]}, n_boot=bad)
 
 
+def test_infinite_values_and_a_constant_sum_score():
+    data, _ = _data("hs")
+    inf = data.copy()
+    inf.loc[6, "x2"] = np.inf
+    with pytest.raises(errors.OutOfRangeError, match="column 'x2', row 7"):   # was "no variance"
+        reliability(inf, {"visual": ["x1", "x2", "x3"]})
+    with pytest.raises(errors.OutOfRangeError, match="infinite"):
+        htmt(inf, {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"]})
+    mirror = pd.DataFrame({"a": data["x1"], "b": 10 - data["x1"]})   # a + b never varies
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        row = reliability(mirror, {"pair": ["a", "b"]}).iloc[0]
+    assert np.isnan(row["alpha"]) and "sum score does not vary" in row["note"]
+
+
 def test_short_constructs_give_nan_with_a_note():
     data, _ = _data("hs")
     tab = reliability(data, {"pair": ["x1", "x2"], "single": ["x3"]}).set_index("construct")
