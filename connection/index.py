@@ -83,6 +83,7 @@ import pandas as pd
 from connection.errors import (
     ArgumentError,
     ConfigError,
+    EstimationError,
     ExclusionWarning,
     MissingColumnError,
     NonNumericError,
@@ -339,7 +340,13 @@ class ConnectionIndex:
         if self.scaling == "range":  # a calibration answer off the scale would skew 0 and 100
             _check_ranges(X.to_numpy(dtype=float), items, np.array([ranges[i][0] for i in items]),
                           np.array([ranges[i][1] for i in items]))
-        fit = cfa(model, X, estimator=self.estimator)
+        try:
+            fit = cfa(model, X, estimator=self.estimator)
+        except np.linalg.LinAlgError as exc:   # the engine should raise its own error (reported)
+            raise EstimationError(f"the calibration CFA of {self.construct!r} could not be fitted "
+                                  f"({exc})", values=[f"n={len(X)}"],
+                                  expected="more respondents than items and a positive definite "
+                                           "item covariance matrix") from None
         weights = _score_weights(fit, self.construct, self.method)
         used = X.loc[fit.rows_used] if len(fit.rows_used) else X.dropna()
         self.fit_ = fit
