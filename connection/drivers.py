@@ -267,7 +267,13 @@ def _actual_cov(cov_type: str, model: str) -> str:
     return cov_type
 
 
-def _sm_fit(model: str, y: np.ndarray, Xs: np.ndarray, cov_type: str, units: np.ndarray | None):
+def _sm_fit(model: str, y: np.ndarray, Xs: np.ndarray, cov_type: str, units: np.ndarray | None,
+            need_cov: bool = True):
+    """statsmodels fit -> (result, driver/control params, their covariance, converged).
+
+    ``need_cov=False`` (R-squared of a submodel: only the log-likelihood is used) skips the
+    covariance, which statsmodels cannot form when the Hessian is singular.
+    """
     import statsmodels.api as sm
 
     kw: dict[str, Any] = {"cov_type": cov_type}
@@ -280,14 +286,16 @@ def _sm_fit(model: str, y: np.ndarray, Xs: np.ndarray, cov_type: str, units: np.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # statsmodels' own warnings; convergence checked below
             res = sm.Logit(y, sm.add_constant(Xs, has_constant="add")).fit(disp=0, maxiter=200, **kw)
-        return res, res.params[1:], res.cov_params()[1:, 1:], bool(res.mle_retvals["converged"])
+        cov = res.cov_params()[1:, 1:] if need_cov else None
+        return res, res.params[1:], cov, bool(res.mle_retvals["converged"])
     from statsmodels.miscmodels.ordinal_model import OrderedModel
 
     p = Xs.shape[1]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = OrderedModel(y, Xs, distr="logit").fit(method="bfgs", disp=0, maxiter=1000, **kw)
-    return res, res.params[:p], res.cov_params()[:p, :p], bool(res.mle_retvals["converged"])
+    cov = res.cov_params()[:p, :p] if need_cov else None
+    return res, res.params[:p], cov, bool(res.mle_retvals["converged"])
 
 
 def _null_loglik(y: np.ndarray) -> float:
@@ -306,7 +314,11 @@ def _r2_subset(model: str, Xs: np.ndarray, ys: np.ndarray, cols: Sequence[int], 
         coef, *_ = np.linalg.lstsq(Z, yc, rcond=None)
         resid = yc - Z @ coef
         return float(1.0 - resid @ resid / (yc @ yc))
-    res, *_ = _sm_fit(model, ys, Xs[:, cols], "nonrobust", None)
+    try:
+        res, *_ = _sm_fit(model, ys, Xs[:, cols], "nonrobust", None, need_cov=False)
+    except Exception as exc:  # statsmodels raises assorted errors on degenerate submodels
+        raise EstimationError(f"a submodel for the R-squared decomposition could not be fitted: "
+                              f"{exc}", hint="Check for separation or too few rows") from exc
     return float(1.0 - res.llf / llnull)
 
 
