@@ -1,7 +1,8 @@
 """Fuzz (hypothesis) the analysis functions that take a respondent table -- compare(),
-value_ratio(), drivers(), reliability(), htmt() -- with malformed columns: missing values, infinite
-values, text, constants, a single segment, too few rows. Whatever comes in, only the package's own
-errors may come out, and a result that does come out must be finite where it claims a number."""
+value_ratio(), drivers() (OLS, logit, ordinal), reliability(), htmt(), ConnectionIndex -- with
+malformed columns: missing values, infinite values, text, constants, a single segment, too few
+rows. Whatever comes in, only the package's own errors may come out, and a result that does come
+out must be finite where it claims a number."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from connection.compare import compare, value_ratio
 from connection.drivers import drivers
 from connection.errors import ConnectionPackageError, ConnectionWarning
+from connection.index import ConnectionIndex
 from connection.reliability import htmt, reliability
 
 SPOILERS = ("none", "nan", "all_nan", "inf", "text", "constant", "numeric_text")
@@ -94,3 +96,15 @@ def test_only_package_errors_come_out_of_the_analysis_functions(df):
     _outcome(lambda: reliability(df, {"con": ["c1", "c2", "c3"], "sat": ["s1", "s2", "s3"]}),
              ["alpha", "alpha_ci_lower", "alpha_ci_upper"])
     _outcome(lambda: htmt(df, {"con": ["c1", "c2", "c3"], "sat": ["s1", "s2", "s3"]}), ["htmt"])
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(frames())
+def test_only_package_errors_from_logit_ordinal_drivers_and_the_index(df):
+    # found with 300 examples: a singular submodel Hessian in the dominance analysis crashed with
+    # statsmodels' ValueError, and the engine's LinAlgError escaped ConnectionIndex.fit on n=4
+    _outcome(lambda: drivers(df, ["post"], model="logit", n_boot=0), ["beta", "se", "r2"])
+    _outcome(lambda: drivers(df, ["c1"], model="ordinal", n_boot=0), ["beta", "se", "r2"])
+    _outcome(lambda: ConnectionIndex({"con": ["c1", "c2", "c3"]}, "con", item_range=(1, 5),
+                                     segments=None).fit(df).transform(df).dropna(),
+             ["score", "index"])
