@@ -50,6 +50,48 @@ def _one_factor(cov: np.ndarray) -> np.ndarray:
     return lam * sd
 
 
+def _one_factor_batch(covs: np.ndarray) -> np.ndarray:
+    """:func:`_one_factor` for a stack of k x k matrices (k >= 4), one LAPACK call per step."""
+    b, k, _ = covs.shape
+    idx = np.arange(k)
+    sd = np.sqrt(np.maximum(covs[:, idx, idx], 1e-12))
+    r = covs / (sd[:, :, None] * sd[:, None, :])
+    try:
+        h2 = 1.0 - 1.0 / np.linalg.inv(r)[:, idx, idx]
+    except np.linalg.LinAlgError:  # a singular block: the one-by-one rule decides per block
+        return np.stack([_one_factor(c) for c in covs])
+    h2 = np.clip(h2, 0.05, 0.95)
+    red = r.copy()
+    for _ in range(3):
+        red[:, idx, idx] = h2
+        vals, vecs = np.linalg.eigh(red)
+        lam = vecs[:, :, -1] * np.sqrt(np.maximum(vals[:, -1], 1e-3))[:, None]
+        h2 = np.clip(lam**2, 0.05, 0.95)
+    lam = np.where((lam.sum(axis=1) < 0)[:, None], -lam, lam)
+    return lam * sd
+
+
+def _raw_loadings(cov: np.ndarray, plan: list) -> list:
+    """One-factor loadings of every factor's indicator block; blocks of 4 or more indicators
+    of the same size go through :func:`_one_factor_batch` together."""
+    out = [None] * len(plan)
+    by_size: dict = {}
+    for n, item in enumerate(plan):
+        k = len(item[2])
+        if k >= 4:
+            by_size.setdefault(k, []).append(n)
+        else:
+            out[n] = _one_factor(cov[item[3]])
+    for members in by_size.values():
+        if len(members) == 1:
+            out[members[0]] = _one_factor(cov[plan[members[0]][3]])
+            continue
+        raws = _one_factor_batch(np.stack([cov[plan[n][3]] for n in members]))
+        for n, raw in zip(members, raws):
+            out[n] = raw
+    return out
+
+
 def _factor_plan(struct: ModelStructure, g: int, fixed: np.ndarray) -> list:
     """Per factor: its loading rows, indicator indices, index mesh, the scaling (first loading
     fixed to a non-zero value, else the fixed factor variance or 1) and the fixed loadings.
@@ -110,9 +152,9 @@ def start_values(struct: ModelStructure, stats, fixed: np.ndarray, user_start: n
         nlv = len(struct.lv_names)
         lmat = np.zeros((len(cov), max(nlv, 1)))
         ind_of = {}
-        for f, rows, inds, mesh, marker, psi_fixed, fixed_idx, fixed_vals in _factor_plan(
-                struct, g, fixed):
-            raw = _one_factor(cov[mesh])
+        plan = _factor_plan(struct, g, fixed)
+        for (f, rows, inds, _mesh, marker, psi_fixed, fixed_idx, fixed_vals), raw in zip(
+                plan, _raw_loadings(cov, plan)):
             if marker is not None:  # scale from the first loading fixed to a non-zero value
                 r0, v0 = marker
                 scale = float(raw[r0]) / v0
