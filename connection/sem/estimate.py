@@ -200,6 +200,21 @@ def _chol_inverse_compute(sigma):
     return chol, inv_l, sinv, 2.0 * float(np.log(chol.diagonal()).sum())
 
 
+_SCHOL_CACHE: list = []  # (sample covariance, its lower Cholesky factor or None)
+
+
+def _sample_chol(cov):
+    """Lower Cholesky factor of a sample covariance matrix (cached by identity), or None."""
+    for arr, res in _SCHOL_CACHE:
+        if arr is cov:
+            return res
+    chol, info = lapack.dpotrf(cov, lower=1, clean=1)
+    res = chol if info == 0 and np.isfinite(cov).all() else None
+    _SCHOL_CACHE.insert(0, (cov, res))
+    del _SCHOL_CACHE[4:]
+    return res
+
+
 def ml_discrepancy(st: GroupStats, mo: Moments, meanstructure: bool) -> float:
     res = _chol_inverse(mo.sigma)
     if res is None:
@@ -311,10 +326,23 @@ def _lowrank_core(cov, mean, mo: Moments, meanstructure: bool, hessian: bool,
     w = v - pm
     R = a.shape[1]
     ab = np.concatenate((a, b), axis=1)  # one product gives a'Va, a'Vb and b'Vb
-    g_v = ab.T @ (v @ ab)
+    chol_s = _sample_chol(cov) if hessian else None
+    if chol_s is not None:
+        # V = L^-T L^-1 and S = C C': ab' V ab = Y'Y and ab' V S V ab = Z'Z (+ u u' for the
+        # mean term), Y = L^-1 ab, Z = (L^-1 C)' Y -- symmetric products (BLAS syrk)
+        inv_l = res[1]
+        y = inv_l @ ab
+        g_v = y.T @ y
+        z = (inv_l @ chol_s).T @ y
+        g_p = z.T @ z
+        if meanstructure:
+            u = ab.T @ r
+            g_p += np.outer(u, u)
+    else:
+        g_v = ab.T @ (v @ ab)
+        g_p = ab.T @ (pm @ ab) if hessian else None
     ava, avb, bvb = g_v[:R, :R], g_v[:R, R:], g_v[R:, R:]
     if hessian:
-        g_p = ab.T @ (pm @ ab)
         apa, apb, bpb = g_p[:R, :R], g_p[:R, R:], g_p[R:, R:]
         grad_rows = 2.0 * (avb.diagonal() - apb.diagonal())  # 2 a_r' W b_r
     else:
@@ -334,14 +362,17 @@ def _lowrank_core(cov, mean, mo: Moments, meanstructure: bool, hessian: bool,
         info = oh.mat(info_rows)
     hess = None
     if hessian:
-        t = apb.T * avb + bpb * ava + apa * bvb + apb * avb_t
+        x = apb * avb_t
+        t = x + x.T + bpb * ava + apa * bvb
         h_rows = 2.0 * t - e_cov
         if meanstructure:
             mva, mvb = vm.T @ a, vm.T @ b
             ar, br = a.T @ r, b.T @ r
             cross = 2.0 * (mva * br[None, :] + mvb * ar[None, :])
             h_rows += e_mean + cross + cross.T
-        h_rows = 0.5 * (h_rows + h_rows.T)
+        if meanstructure or chol_s is None:
+            # (with the symmetric products and no mean term, h_rows is exactly symmetric)
+            h_rows = 0.5 * (h_rows + h_rows.T)
         hess = oh.mat(h_rows) if aggregate else h_rows
     return grad, info, hess, w, r
 
