@@ -476,17 +476,25 @@ def item_statistics(data: pd.DataFrame | Any, constructs: Any = None) -> pd.Data
     for name, cols in cmap.items():
         x = _complete(data, cols, f"item statistics of {name!r}")
         n, k = x.shape
+        if n < 3:
+            raise ArgumentError(f"construct {name!r} has fewer than 3 complete rows", values=[n],
+                                expected="at least 3 respondents with all items answered")
+        _check_variance(x, cols, name)
         total = x.sum(axis=1)
         for j, c in enumerate(cols):
             rest = total - x[:, j]
             keep = [i for i in range(k) if i != j]
+            cov_keep = np.cov(x[:, keep], rowvar=False) if k > 2 else None
+            with np.errstate(invalid="ignore", divide="ignore"):  # a rest score that does not vary
+                r_total = float(np.corrcoef(x[:, j], total)[0, 1])
+                r_rest = float(np.corrcoef(x[:, j], rest)[0, 1]) if k > 1 else np.nan
             rows.append({
                 "construct": name, "item": c, "n": n,
                 "mean": float(x[:, j].mean()), "sd": float(x[:, j].std(ddof=1)),
-                "item_total_r": float(np.corrcoef(x[:, j], total)[0, 1]),
-                "item_rest_r": float(np.corrcoef(x[:, j], rest)[0, 1]) if k > 1 else np.nan,
-                "alpha_if_deleted": (float(_alpha_from_cov(np.cov(x[:, keep], rowvar=False)))
-                                     if k > 2 else np.nan),
+                "item_total_r": r_total,
+                "item_rest_r": r_rest,
+                "alpha_if_deleted": (float(_alpha_from_cov(cov_keep))
+                                     if cov_keep is not None and _sum_varies(cov_keep) else np.nan),
             })
     return pd.DataFrame(rows)
 

@@ -377,6 +377,15 @@ def test_survey_input_uses_its_instrument_and_recoded_data():
     pd.testing.assert_frame_equal(tab.reset_index(), direct)
 
 
+def test_item_statistics_refuses_tiny_samples_and_constant_items():
+    data, _ = _data("hs")
+    scale = {"visual": ["x1", "x2", "x3"]}
+    with pytest.raises(errors.ArgumentError, match="fewer than 3 complete rows"):   # NaN means
+        item_statistics(data.iloc[:2], scale)
+    with pytest.raises(errors.NoVarianceError, match="x2"):   # NaN correlations before
+        item_statistics(data.assign(x2=4.0), scale)
+
+
 def test_htmt_bootstrap_skips_pairs_with_a_single_item_construct():
     from connection.errors import BootstrapWarning
 
