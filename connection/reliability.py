@@ -706,10 +706,15 @@ def fornell_larcker(data: pd.DataFrame | Any, constructs: Any = None) -> pd.Data
             sel = est[(est["op"] == "~~") & (((est["lhs"] == la) & (est["rhs"] == lb))
                                              | ((est["lhs"] == lb) & (est["rhs"] == la)))]
             r = float(sel["std_all"].iloc[0])
-            sa, sb = float(np.sqrt(ave[a])), float(np.sqrt(ave[b]))
+            # a negative AVE comes from an inadmissible fit (negative factor variance), which the
+            # engine has warned about; the criterion is then undefined (NA), not False
+            sa, sb = (float(np.sqrt(v)) if v >= 0 else np.nan for v in (ave[a], ave[b]))
+            holds = pd.NA if np.isnan(sa) or np.isnan(sb) else bool(min(sa, sb) > abs(r))
             rows.append({"construct_a": a, "construct_b": b, "correlation": r,
-                         "sqrt_ave_a": sa, "sqrt_ave_b": sb, "holds": bool(min(sa, sb) > abs(r))})
-    return pd.DataFrame(rows)
+                         "sqrt_ave_a": sa, "sqrt_ave_b": sb, "holds": holds})
+    out = pd.DataFrame(rows)
+    out["holds"] = out["holds"].astype("boolean")
+    return out
 
 
 # ----------------------------------------------------------------------------- dimensionality
