@@ -40,8 +40,10 @@ from connection._callable import make_module_callable
 from connection.compare import _check_n_boot
 from connection.errors import (
     ArgumentError,
+    ConvergenceWarning,
     EstimationError,
     ExclusionWarning,
+    HeywoodCaseWarning,
     MissingColumnError,
     NonNumericError,
     NoVarianceError,
@@ -937,7 +939,22 @@ def efa(
     from statsmodels.multivariate.factor import Factor
 
     r = np.corrcoef(x, rowvar=False)
-    fit = Factor(endog=None, n_factor=n_factors, corr=r, method=method, nobs=n).fit()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = Factor(endog=None, n_factor=n_factors, corr=r, method=method, nobs=n).fit()
+    # statsmodels' own warning classes would escape a filter on ConnectionWarning: re-issue them
+    for w in caught:
+        text = str(w.message)
+        if "converge" in text.lower():
+            warnings.warn(f"EFA with {n_factors} factor(s): the {method.upper()} extraction did not "
+                          f"converge ({text}); the loadings are not trustworthy -- try fewer "
+                          "factors or method='pa'", ConvergenceWarning, stacklevel=2)
+        elif "uniqueness" in text.lower():
+            warnings.warn(f"EFA with {n_factors} factor(s): {text} (a Heywood case: an item is "
+                          "explained entirely by the factors) -- inspect communalities; try fewer "
+                          "factors", HeywoodCaseWarning, stacklevel=2)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     a = np.asarray(fit.loadings, dtype=float)
     phi = np.eye(n_factors)
     if n_factors > 1 and rotation == "oblimin":

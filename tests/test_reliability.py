@@ -289,6 +289,16 @@ def test_infinite_values_and_a_constant_sum_score():
     assert np.isnan(row["alpha"]) and "sum score does not vary" in row["note"]
 
 
+def test_efa_non_convergence_is_the_packages_filterable_warning():
+    noise = pd.DataFrame(np.random.default_rng(0).normal(size=(10, 6)), columns=list("abcdef"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        efa(noise, 3)
+    classes = {type(w.message) for w in caught}
+    assert errors.ConvergenceWarning in classes   # was statsmodels' own ConvergenceWarning
+    assert all(issubclass(c, errors.ConnectionWarning) for c in classes), classes
+
+
 def test_short_constructs_give_nan_with_a_note():
     data, _ = _data("hs")
     tab = reliability(data, {"pair": ["x1", "x2"], "single": ["x3"]}).set_index("construct")
