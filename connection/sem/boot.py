@@ -292,14 +292,17 @@ class _BatchedStatistic:
         self.nrows = len(struct.row_index)
 
     def __call__(self, data, counts):
+        with _BlasLimit():  # many small products: one BLAS thread is fastest
+            return self._call(counts)
+
+    def _call(self, counts):
         stats = []
         for g, (x, xc0, mean0, prods, iu) in enumerate(self.groups):
             c = counts[:, self.offsets[g]:self.offsets[g + 1]]
             stats.append(_moments_from_counts(x, xc0, mean0, prods, iu, c))
         b = counts.shape[0]
         try:
-            with _BlasLimit():  # many small products: one BLAS thread is fastest
-                theta, status, vals, imps = self._fit(stats)
+            theta, status, vals, imps = self._fit(stats)
             with np.errstate(divide="ignore", invalid="ignore"):
                 std_all = self.std(vals, imps)
         except (np.linalg.LinAlgError, FloatingPointError, ValueError):
