@@ -41,6 +41,7 @@ from connection.compare import _check_n_boot
 from connection.errors import (
     ArgumentError,
     ConvergenceWarning,
+    DataError,
     EstimationError,
     ExclusionWarning,
     HeywoodCaseWarning,
@@ -722,6 +723,18 @@ def fornell_larcker(data: pd.DataFrame | Any, constructs: Any = None) -> pd.Data
 # ----------------------------------------------------------------------------- dimensionality
 
 
+def _check_positive_definite(r: np.ndarray, cols: list[str], what: str, n: int) -> None:
+    """A singular item correlation matrix (collinear items, or too few rows) has no SMCs."""
+    vals, vecs = np.linalg.eigh(r)
+    if vals[0] > 1e-8 * max(vals[-1], 1.0):
+        return
+    involved = [str(cols[j]) for j in np.flatnonzero(np.abs(vecs[:, 0]) > 0.1)]
+    raise DataError(f"{what}: the item correlation matrix is singular (items that are exact linear "
+                    "combinations of others, or too few respondents)", values=involved,
+                    expected=f"items none of which is determined by the others; n = {n} rows",
+                    hint="Drop one of the items named, or collect more responses")
+
+
 def _smc_reduced(r: np.ndarray) -> np.ndarray:
     """Correlation matrix with squared multiple correlations on the diagonal."""
     red = r.copy()
@@ -817,6 +830,7 @@ def parallel_analysis(
                             values=[f"n={n}", f"items={p}"])
     _check_variance(x, cmap["items"], "items")
     r = np.corrcoef(x, rowvar=False)
+    _check_positive_definite(r, cmap["items"], "parallel analysis", n)
     obs_pc = np.linalg.eigvalsh(r)[::-1]
     obs_fa = np.linalg.eigvalsh(_smc_reduced(r))[::-1]
     rng = np.random.default_rng(seed)
@@ -939,6 +953,7 @@ def efa(
     from statsmodels.multivariate.factor import Factor
 
     r = np.corrcoef(x, rowvar=False)
+    _check_positive_definite(r, cols, "EFA", n)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fit = Factor(endog=None, n_factor=n_factors, corr=r, method=method, nobs=n).fit()

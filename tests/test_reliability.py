@@ -289,6 +289,15 @@ def test_infinite_values_and_a_constant_sum_score():
     assert np.isnan(row["alpha"]) and "sum score does not vary" in row["note"]
 
 
+def test_singular_item_correlations_are_named_not_a_linalg_crash():
+    data, _ = _data("hs")
+    items = data[["x1", "x2", "x3", "x4"]].assign(x5=lambda d: d.x1 + d.x2)   # x5 = x1 + x2
+    with pytest.raises(errors.DataError, match=r"singular.*'x1', 'x2'.*'x5'"):
+        parallel_analysis(items, n_iter=5, seed=1)   # was numpy's LinAlgError
+    with pytest.raises(errors.DataError, match="singular"):
+        efa(items, 2)
+
+
 def test_efa_non_convergence_is_the_packages_filterable_warning():
     noise = pd.DataFrame(np.random.default_rng(0).normal(size=(10, 6)), columns=list("abcdef"))
     with warnings.catch_warnings(record=True) as caught:
