@@ -10,6 +10,7 @@ import pytest
 
 import connection.sem as cs
 from connection.errors import (
+    ConnectionPackageError,
     ConvergenceWarning,
     ExclusionWarning,
     GroupError,
@@ -376,3 +377,21 @@ def test_sample_moments_accurate_for_any_location(shift):
     ref = np.cov(x, rowvar=False, bias=True)
     np.testing.assert_allclose(st.cov, ref, rtol=1e-9, atol=1e-12 * np.abs(ref).max())
     np.testing.assert_allclose(st.mean, x.mean(axis=0), rtol=1e-12)
+
+
+def test_tiny_samples_give_package_errors_not_numpy_errors():
+    # n = 3..5 pupils on three 1-5 items: every outcome is a fit or the package's own error
+    kinds = set()
+    for n in (3, 4, 5):
+        for seed in range(60):
+            rng = np.random.default_rng(seed)
+            d = pd.DataFrame(rng.integers(1, 6, size=(n, 3)).astype(float), columns=["a", "b", "c"])
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    cs.cfa("f =~ a + b + c", d)
+                kinds.add("fit")
+            except ConnectionPackageError as exc:
+                kinds.add(type(exc).__name__)
+                assert "expected" in str(exc)
+    assert "fit" in kinds and kinds - {"fit"}

@@ -533,8 +533,18 @@ class Fit:
             if struct.npar == 0:
                 theta, converged, iterations, message = theta0, True, 0, "no free parameters"
             else:
-                theta, converged, iterations, message = fisher_scoring(
-                    problem, theta0, max_iter=int(options.get("max_iter", 500)))
+                try:
+                    theta, converged, iterations, message = fisher_scoring(
+                        problem, theta0, max_iter=int(options.get("max_iter", 500)))
+                except np.linalg.LinAlgError as exc:
+                    n_total = self.ntotal
+                    raise EstimationError(
+                        f"estimation broke down ({exc})",
+                        values=[f"n = {n_total}"],
+                        expected="an implied covariance matrix that stays positive definite",
+                        hint="the sample may be too small for the model, or the model "
+                             "misspecified; try more respondents, fewer free parameters, or "
+                             "start= values") from exc
             self._theta = theta
             self.converged = bool(converged)
             self.iterations = int(iterations)
