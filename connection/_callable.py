@@ -11,13 +11,33 @@ from __future__ import annotations
 
 import sys
 import types
+import warnings
 
 __all__ = ["make_module_callable"]
 
 
 class _CallableModule(types.ModuleType):
     def __call__(self, *args, **kwargs):
-        return getattr(self, self.__name__.rsplit(".", 1)[-1])(*args, **kwargs)
+        function = getattr(self, self.__name__.rsplit(".", 1)[-1])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = function(*args, **kwargs)
+        _reissue(caught, sys._getframe(1))
+        return result
+
+
+def _reissue(caught, caller) -> None:
+    """Re-issue warnings under the user's filters; those that would point at this wrapper
+    (``stacklevel=2`` inside the function) point at the caller's line instead."""
+    for w in caught:
+        if w.filename == __file__:
+            registry = caller.f_globals.setdefault("__warningregistry__", {})
+            warnings.warn_explicit(w.message, w.category, caller.f_code.co_filename,
+                                   caller.f_lineno, module=caller.f_globals.get("__name__"),
+                                   registry=registry)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno,
+                                   source=w.source)
 
 
 def make_module_callable(module_name: str) -> None:

@@ -53,7 +53,7 @@ import pandas as pd
 from scipy import stats
 
 from connection._callable import make_module_callable
-from connection.errors import BootstrapWarning, ConnectionPackageError
+from connection.errors import ArgumentError, BootstrapWarning, ConnectionPackageError
 
 __all__ = ["bootstrap", "BootstrapResult", "resample_indices", "take_rows"]
 
@@ -312,11 +312,12 @@ def bootstrap(
     BootstrapResult
     """
     if mode not in _MODES:
-        raise ConnectionPackageError("unknown bootstrap mode", values=[mode],
-                                     expected="'rows', 'indices' or 'counts'")
-    if n_boot < 1:
-        raise ConnectionPackageError("n_boot must be positive", values=[n_boot],
-                                     expected="an integer >= 1")
+        raise ArgumentError("unknown bootstrap mode", values=[mode],
+                            expected="'rows', 'indices' or 'counts'")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 1:
+        raise ArgumentError("bootstrap() needs at least one replicate", values=[n_boot],
+                            expected="an integer n_boot >= 1 (callers that allow n_boot=0 skip "
+                                     "the bootstrap themselves)")
     n = _n_rows(data)
     if n < 2:
         raise ConnectionPackageError("cannot bootstrap fewer than two rows", values=[n],
