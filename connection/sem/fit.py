@@ -788,12 +788,7 @@ class Fit:
             fm["rmsea_pvalue_scaled"] = measures.rmsea_pvalue(chisq, trace, n, g_count)
             fm["rmsea_notclose_pvalue_scaled"] = measures.rmsea_pvalue(
                 chisq, trace, n, g_count, h0=0.08, close=False)
-            fm["rmsea_robust"] = measures.rmsea(chisq, df, n, g_count, c_hat=c)
-            lo, hi = measures.rmsea_ci(xs, df, n, g_count, c_hat=c)
-            fm["rmsea_ci_lower_robust"], fm["rmsea_ci_upper_robust"] = lo, hi
-            fm["rmsea_pvalue_robust"] = measures.rmsea_pvalue(xs, df, n, g_count, c_hat=c)
-            fm["rmsea_notclose_pvalue_robust"] = measures.rmsea_pvalue(
-                xs, df, n, g_count, c_hat=c, h0=0.08, close=False)
+            fm.update(measures.rmsea_robust(chisq, xs, df, n, g_count, c))
         # SRMR (Bentler) and other residual summaries, weighted over groups by n_g / N
         _residual_measures(self, fm)
         fm.update(measures.other_indices(chisq, df, n, npar))

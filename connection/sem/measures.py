@@ -59,6 +59,20 @@ def rmsea_pvalue(x2, df, n, g=1, c_hat=1.0, h0=0.05, close=True) -> float:
     return float(1 - cdf) if close else float(cdf)
 
 
+def rmsea_robust(x2, x2_scaled, df, n, g, c_hat) -> dict:
+    """lavaan's ``rmsea.robust`` family: the point estimate from the unscaled statistic, the
+    interval and the close/not-close p-values from the scaled one, all with the scaling factor."""
+    lo, hi = rmsea_ci(x2_scaled, df, n, g, c_hat=c_hat)
+    return {
+        "rmsea_robust": rmsea(x2, df, n, g, c_hat=c_hat),
+        "rmsea_ci_lower_robust": lo,
+        "rmsea_ci_upper_robust": hi,
+        "rmsea_pvalue_robust": rmsea_pvalue(x2_scaled, df, n, g, c_hat=c_hat),
+        "rmsea_notclose_pvalue_robust": rmsea_pvalue(x2_scaled, df, n, g, c_hat=c_hat, h0=0.08,
+                                                     close=False),
+    }
+
+
 def incremental(x2, df, bx2, bdf, c_hat=1.0, c_hat_null=1.0) -> dict:
     """CFI, TLI (NNFI), RFI, NFI, PNFI, IFI, RNI exactly as lavaan 0.6 computes them.
 

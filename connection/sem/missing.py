@@ -386,13 +386,8 @@ def fiml_fit_measures(fit, fm: dict) -> pd.Series:
         inc_r = measures.incremental(fc["XX3"], fc["df3"], fc["XX3_null"], fc["df3_null"],
                                      c_hat=fc["c_hat3"], c_hat_null=fc["c_hat3_null"])
         fm["cfi_robust"], fm["tli_robust"] = inc_r["cfi"], inc_r["tli"]
-        x3, d3, c3, x3s = fc["XX3"], fc["df3"], fc["c_hat3"], fc["XX3_scaled"]
-        fm["rmsea_robust"] = measures.rmsea(x3, d3, n, g_count, c_hat=c3)
-        lo, hi = measures.rmsea_ci(x3s, d3, n, g_count, c_hat=c3)
-        fm["rmsea_ci_lower_robust"], fm["rmsea_ci_upper_robust"] = lo, hi
-        fm["rmsea_pvalue_robust"] = measures.rmsea_pvalue(x3s, d3, n, g_count, c_hat=c3)
-        fm["rmsea_notclose_pvalue_robust"] = measures.rmsea_pvalue(
-            x3s, d3, n, g_count, c_hat=c3, h0=0.08, close=False)
+        fm.update(measures.rmsea_robust(fc["XX3"], fc["XX3_scaled"], fc["df3"], n, g_count,
+                                        fc["c_hat3"]))
     from connection.sem.fit import _gfi, _residual_measures
 
     _residual_measures(fit, fm)
