@@ -40,6 +40,7 @@ __all__ = [
     "ModelSpecificationError",
     "EstimationError",
     "ConfigError",
+    "ResultsFolderError",
     "ConnectionWarning",
     "ConvergenceWarning",
     "InadmissibleSolutionWarning",
@@ -127,6 +128,11 @@ class InstrumentError(ConnectionPackageError, ValueError):
 
 class ConfigError(ConnectionPackageError, ValueError):
     """A study or simulation configuration is malformed or inconsistent."""
+
+
+class ResultsFolderError(ConnectionPackageError, RuntimeError):
+    """A results folder cannot be written safely (locked by another run, holds the input, or
+    holds files that are not this study's outputs)."""
 
 
 class DataError(ConnectionPackageError, ValueError):
