@@ -649,8 +649,12 @@ def _joint_fit(data: pd.DataFrame, cmap: dict[str, list[str]]):
     return fit, latents, pd.Series(x.var(axis=0), index=[str(c) for c in cols])
 
 
-def item_statistics(data: pd.DataFrame | Any, constructs: Any = None) -> pd.DataFrame:
+def item_statistics(data: pd.DataFrame | Any, constructs: Any = None, *,
+                    recoded: bool | None = None) -> pd.DataFrame:
     """Item-level statistics per construct, as ``psych::alpha``'s ``alpha.drop`` and ``item.stats``.
+
+    ``data``, ``constructs`` and ``recoded`` as in :func:`reliability` (an Instrument's missing
+    codes and scales are applied).
 
     Returns
     -------
@@ -666,7 +670,7 @@ def item_statistics(data: pd.DataFrame | Any, constructs: Any = None) -> pd.Data
     >>> item_statistics(df, {"s": ["a", "b", "c"]})[["item", "item_rest_r"]].round(3).values.tolist()
     [['a', 0.893], ['b', 0.853], ['c', 0.838]]
     """
-    data, cmap = _resolve(data, constructs)
+    data, cmap = _resolve(data, constructs, recoded=recoded, what="item statistics")
     rows = []
     for name, cols in cmap.items():
         x = _complete(data, cols, f"item statistics of {name!r}")
@@ -735,6 +739,8 @@ def htmt(
     level: float = 0.95,
     threshold: float = DISTINCT_THRESHOLD,
     progress: bool | None = None,
+    alternative: str = "two-sided",
+    recoded: bool | None = None,
 ) -> pd.DataFrame:
     """Heterotrait-monotrait ratio of correlations (Henseler, Ringle & Sarstedt 2015).
 
@@ -744,8 +750,9 @@ def htmt(
 
     Parameters
     ----------
-    data, constructs
-        As in :func:`reliability`.
+    data, constructs, recoded
+        As in :func:`reliability` (an Instrument's missing codes and scales are applied; reverse
+        keys matter only with ``absolute=False``).
     method
         ``"htmt"`` (arithmetic means, Henseler et al. 2015) or ``"htmt2"`` (geometric means,
         Roemer, Schuberth & Henseler 2021; semTools' default).
@@ -758,13 +765,23 @@ def htmt(
     threshold
         The cut-off for the ``distinct`` verdict (0.85, the conservative criterion; 0.90 is the
         liberal one).
+    alternative
+        The interval behind the verdict. ``"two-sided"`` (default): the equal-tailed ``level``
+        percentile interval (2.5th to 97.5th percentile for 0.95). ``"less"``: the one-sided test
+        of Henseler, Ringle & Sarstedt (2015) that HTMT lies below the threshold: the upper
+        bound of a one-sided ``level`` interval, the ``level`` percentile of the bootstrap
+        replicates (the 95th for 0.95); ``ci_lower`` is then NaN (the interval is unbounded
+        below). Names as in ``scipy.stats`` (``alternative="less"``: the alternative hypothesis
+        is HTMT < threshold).
 
     Returns
     -------
     pandas.DataFrame
         One row per pair of constructs: ``construct_a, construct_b, n, htmt, ci_lower, ci_upper``
-        (NaN without bootstrap), ``threshold``, ``distinct`` (HTMT below the threshold, and when a
-        bootstrap ran, the upper confidence limit too), ``finding`` (the verdict in words).
+        (NaN without bootstrap), ``ci_level``, ``ci_sides`` (``"two-sided"`` or ``"one-sided"``;
+        NaN and ``""`` without bootstrap), ``threshold``, ``distinct`` (HTMT below the threshold,
+        and when a bootstrap ran, the upper confidence limit too), ``finding`` (the verdict in
+        words, naming the interval's sidedness).
         A construct with a single item has no within-construct correlation: its HTMT is NaN.
         ``table.pivot(index="construct_a", columns="construct_b", values="htmt")`` gives the
         matrix. Missing data: listwise over all items of all constructs.
@@ -782,7 +799,14 @@ def htmt(
     >>> tab[["construct_a", "construct_b", "distinct"]].values.tolist()
     [['a', 'b', True]]
     >>> print(tab["finding"].iloc[0])
-    a and b are distinct: HTMT = 0.306 < 0.85 (95% CI 0.190 to 0.409)
+    a and b are distinct: HTMT = 0.306 < 0.85 (two-sided 95% bootstrap percentile CI 0.190 to 0.409)
+
+    The one-sided test of Henseler et al. (2015): the 95th percentile below the threshold.
+
+    >>> one = htmt(df, {"a": ["a1", "a2", "a3"], "b": ["b1", "b2", "b3"]}, n_boot=200, seed=1,
+    ...            progress=False, alternative="less")
+    >>> print(one["finding"].iloc[0])
+    a and b are distinct: HTMT = 0.306 < 0.85 (one-sided 95% upper bound 0.385, the 95th bootstrap percentile)
 
     On lavaan's HolzingerSwineford1939, as ``semTools::htmt(model, hs, htmt2 = FALSE)``:
 
@@ -799,8 +823,13 @@ def htmt(
         raise ArgumentError("unknown HTMT method", values=[method], expected="'htmt' or 'htmt2'")
     if not 0.0 < float(level) < 1.0:
         raise ArgumentError("level must lie strictly between 0 and 1", values=[level], expected="e.g. 0.95")
+    if alternative not in ("two-sided", "less"):
+        raise ArgumentError("unknown alternative", values=[alternative],
+                            expected="'two-sided' (equal-tailed interval) or 'less' (one-sided test "
+                                     "that HTMT is below the threshold, Henseler et al. 2015)")
     _check_n_boot(n_boot)
-    data, cmap = _resolve(data, constructs)
+    data, cmap = _resolve(data, constructs, recoded=recoded, reverse_matters=not absolute,
+                          what="HTMT")
     if len(cmap) < 2:
         raise ArgumentError("HTMT needs at least two constructs", values=list(cmap))
     _check_disjoint(cmap, "HTMT")
@@ -829,32 +858,56 @@ def htmt(
 
         res = bootstrap(lambda d, w: stat(d, w)[:, defined], xc, n_boot=n_boot, seed=seed,
                         mode="counts", level=level, progress=progress, label="HTMT")
-        ci = res.ci()
-        lo[defined], hi[defined] = ci["ci_lower"].to_numpy(), ci["ci_upper"].to_numpy()
+        if alternative == "two-sided":
+            ci = res.ci()
+            lo[defined], hi[defined] = ci["ci_lower"].to_numpy(), ci["ci_upper"].to_numpy()
+        else:  # one-sided: the level-th percentile is the upper bound (as BootstrapResult.ci's)
+            reps = res.replicates.to_numpy()
+            if reps.shape[0] >= 2:
+                hi[defined] = np.quantile(reps, level, axis=0)
     rows = []
+    sides = "two-sided" if alternative == "two-sided" else "one-sided"
     for m, (a, b) in enumerate(pairs):
         value = est[m]
         upper = hi[m]
         ok = bool(value < threshold and (np.isnan(upper) or upper < threshold))
         rows.append({"construct_a": names[a], "construct_b": names[b], "n": x.shape[0],
-                     "htmt": value, "ci_lower": lo[m], "ci_upper": upper, "threshold": threshold,
+                     "htmt": value, "ci_lower": lo[m], "ci_upper": upper,
+                     "ci_level": level if n_boot else np.nan,
+                     "ci_sides": sides if n_boot else "", "threshold": threshold,
                      "distinct": ok,
                      "finding": _htmt_finding(names[a], names[b], value, lo[m], upper, threshold,
-                                              level)})
+                                              level, alternative)})
     return pd.DataFrame(rows)
 
 
 def _htmt_finding(a: str, b: str, value: float, lo: float, hi: float, threshold: float,
-                  level: float) -> str:
+                  level: float, alternative: str = "two-sided") -> str:
     if np.isnan(value):
         return f"HTMT of {a} and {b} is undefined (a construct needs at least two items)"
-    ci = "" if np.isnan(hi) else f" ({level:.0%} CI {lo:.3f} to {hi:.3f})"
+    if np.isnan(hi):
+        ci = ""
+    elif alternative == "two-sided":
+        ci = f" (two-sided {level:.0%} bootstrap percentile CI {lo:.3f} to {hi:.3f})"
+    else:
+        ci = (f" (one-sided {level:.0%} upper bound {hi:.3f}, the {_ordinal(100 * level)} "
+              "bootstrap percentile)")
     if value < threshold and (np.isnan(hi) or hi < threshold):
         return f"{a} and {b} are distinct: HTMT = {value:.3f} < {threshold:.2f}{ci}"
     if value < threshold:
         return (f"{a} and {b} are not clearly distinct: HTMT = {value:.3f} < {threshold:.2f} but the "
                 f"upper confidence limit is not{ci}")
     return f"{a} and {b} are not distinct: HTMT = {value:.3f} >= {threshold:.2f}{ci}"
+
+
+def _ordinal(pct: float) -> str:
+    """95 -> '95th', 97.5 -> '97.5th', 91 -> '91st'."""
+    text = f"{pct:.10g}"
+    if "." in text:
+        return text + "th"
+    n = int(text)
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 # ----------------------------------------------------------------------------- Fornell-Larcker
