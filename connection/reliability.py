@@ -420,15 +420,10 @@ def _fit_flags(fit: Any) -> tuple[Flag, ...]:
             own.append(Flag(LATENT_NOT_PD, "the latent covariance matrix is not positive definite "
                                            f"(smallest eigenvalue {ev[0]:.3g})"))
 
-    def known(f: Flag) -> bool:
-        for g in engine:
-            code = getattr(g, "code", None) or str(g).split(":", 1)[0]
-            params = tuple(getattr(g, "parameters", ()) or ())
-            if code == f.code and (not params or set(f.parameters) <= set(params)):
-                return True
-        return False
-
-    return tuple(engine) + tuple(f for f in own if not known(f))
+    # the engine checks the same things over the whole fit: a code it reports is not repeated
+    # (its parameter names may be written differently); codes it missed are added
+    covered = {getattr(g, "code", None) or str(g).split(":", 1)[0].strip() for g in engine}
+    return tuple(engine) + tuple(f for f in own if f.code not in covered)
 
 
 def _bounded(values: dict[str, float], notes: list[str]) -> dict[str, float]:
