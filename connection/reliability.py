@@ -388,10 +388,10 @@ def _factor_pieces(fit: Any, latent: str, cols: list[str], sample_var: np.ndarra
     lam = load["est"].to_numpy(dtype=float)
     return {"lambda": lam, "theta": theta, "psi": psi, "std": load["std_all"].to_numpy(dtype=float),
             "sample_var": np.asarray(sample_var, dtype=float),
-            "converged": bool(getattr(fit, "converged", True)), "flags": _fit_flags(fit)}
+            "converged": bool(getattr(fit, "converged", True)), "flags": _fit_flags(fit, est)}
 
 
-def _fit_flags(fit: Any) -> tuple[Flag, ...]:
+def _fit_flags(fit: Any, est: pd.DataFrame | None = None) -> tuple[Flag, ...]:
     """The fit's admissibility flags: ``fit.flags`` (the engine's) plus what the estimates show.
 
     Checked here as well, so that the tables are right with any engine version: non-convergence
@@ -402,7 +402,7 @@ def _fit_flags(fit: Any) -> tuple[Flag, ...]:
     own: list[Flag] = []
     if not bool(getattr(fit, "converged", True)):
         own.append(Flag(NOT_CONVERGED, "the CFA did not converge; its estimates are not trustworthy"))
-    est = fit.estimates
+    est = fit.estimates if est is None else est
     var = est[(est["op"] == "~~") & (est["lhs"] == est["rhs"])]
     for row in var[var["est"] < 0].itertuples():
         own.append(Flag(HEYWOOD, f"negative variance estimate {row.lhs} ~~ {row.rhs} = {row.est:.4g}",
@@ -947,7 +947,7 @@ def fornell_larcker(data: pd.DataFrame | Any, constructs: Any = None, *,
                             values=list(cmap))
     fit, latents, var = _joint_fit(data, cmap)
     est = fit.estimates
-    flags = format_flags(_fit_flags(fit))
+    flags = format_flags(_fit_flags(fit, est))
     ave = {n: _omega_cr_ave(_factor_pieces(fit, latents[n], [str(c) for c in cs],
                                            var[[str(c) for c in cs]].to_numpy()))[2]
            for n, cs in cmap.items()}
