@@ -27,6 +27,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ import pandas as pd
 from scipy import stats
 
 from connection._callable import make_module_callable
+from connection._flags import HEYWOOD, LATENT_NOT_PD, NOT_CONVERGED, Flag, format_flags
 from connection.compare import _check_n_boot
 from connection.errors import (
     ArgumentError,
@@ -50,6 +52,7 @@ from connection.errors import (
     NoVarianceError,
     OutOfRangeError,
 )
+from connection.instrument import Instrument
 
 __all__ = [
     "reliability",
@@ -69,9 +72,19 @@ DISTINCT_THRESHOLD = 0.85  # Henseler, Ringle & Sarstedt (2015), conservative cu
 # ----------------------------------------------------------------------------- input handling
 
 
-def _resolve(data: Any, constructs: Any) -> tuple[pd.DataFrame, dict[str, list[str]]]:
-    """DataFrame and ``{construct: [item columns]}`` from the accepted input shapes."""
-    if constructs is None and hasattr(data, "instrument") and hasattr(data, "data"):
+def _resolve(data: Any, constructs: Any, *, recoded: bool | None = None,
+             reverse_matters: bool = True, what: str = "reliability",
+             ) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """DataFrame and ``{construct: [item columns]}`` from the accepted input shapes.
+
+    A :class:`~connection.data.Survey` is used as it is (``read_survey`` already turned missing
+    codes into NaN, checked the scales and reverse-coded). A DataFrame with an
+    :class:`~connection.instrument.Instrument` gets the instrument's codebook applied
+    (:func:`_apply_instrument`); a DataFrame with a plain dict is used as it is.
+    """
+    survey = (not isinstance(data, pd.DataFrame | np.ndarray) and hasattr(data, "instrument")
+              and hasattr(data, "data"))
+    if constructs is None and survey:
         constructs = data.instrument  # a Survey carries its instrument
     if hasattr(data, "data") and not isinstance(data, pd.DataFrame | np.ndarray):
         data = data.data
@@ -80,6 +93,17 @@ def _resolve(data: Any, constructs: Any) -> tuple[pd.DataFrame, dict[str, list[s
                             values=[type(data).__name__], expected="a DataFrame or a Survey")
     if constructs is None:
         raise ArgumentError("no constructs given", expected="an Instrument or {construct: [item columns]}")
+    instrument = constructs if isinstance(constructs, Instrument) else None
+    if recoded is not None and not isinstance(recoded, bool):
+        raise ArgumentError("recoded must be True, False or None", values=[recoded])
+    if recoded is not None and instrument is None and not survey:
+        raise ArgumentError(f"{what}: recoded= applies to data given with an Instrument (its reverse "
+                            "keys); a plain {construct: [items]} dict has none", values=[recoded],
+                            expected="an Instrument as constructs, or recoded=None")
+    if recoded is False and survey:
+        raise ArgumentError(f"{what}: a Survey's data are already reverse-coded by read_survey",
+                            values=[recoded], expected="recoded=None (or True) with a Survey",
+                            hint="Pass the raw DataFrame with recoded=False to apply the reverse keys")
     if hasattr(constructs, "as_dict") and hasattr(constructs, "constructs"):
         constructs = constructs.as_dict()  # an Instrument: {construct: [item ids]}
     elif hasattr(constructs, "constructs"):
@@ -103,6 +127,8 @@ def _resolve(data: Any, constructs: Any) -> tuple[pd.DataFrame, dict[str, list[s
                 raise MissingColumnError(f"item of construct {name!r} is not in the data", column=str(c),
                                          expected="a column of the data frame",
                                          hint=f"Columns present: {', '.join(map(str, data.columns[:20]))}")
+            if instrument is not None and not survey:
+                continue  # the codebook check below names text values with the item's scale
             if not (pd.api.types.is_numeric_dtype(data[c]) or pd.api.types.is_bool_dtype(data[c])):
                 bad = data[c][pd.to_numeric(data[c], errors="coerce").isna() & data[c].notna()]
                 raise NonNumericError(f"item of construct {name!r} is not numeric", column=str(c),
@@ -110,7 +136,80 @@ def _resolve(data: Any, constructs: Any) -> tuple[pd.DataFrame, dict[str, list[s
                                       values=list(bad.iloc[:10]) if len(bad) else None,
                                       expected="numbers (recode labels to scale points first)")
         out[str(name)] = list(cols)
+    if instrument is not None and not survey:
+        data = _apply_instrument(data, instrument, out, recoded=recoded,
+                                 reverse_matters=reverse_matters, what=what)
     return data, out
+
+
+def _apply_instrument(data: pd.DataFrame, instrument: Instrument, cmap: dict[str, list[str]], *,
+                      recoded: bool | None, reverse_matters: bool, what: str) -> pd.DataFrame:
+    """The item columns with the instrument's codebook applied, as :func:`read_survey` applies it.
+
+    Missing-value codes become NaN; a value that is neither on the item's scale nor one of its
+    codes is refused (:class:`~connection.errors.OutOfRangeError` naming column, rows and values);
+    reverse-keyed items are reverse-coded only when ``recoded=False`` (raw answers). With
+    ``recoded=None`` they are taken as already recoded (data from ``read_survey``), unless the data
+    still hold missing-value codes -- then they did not come from ``read_survey`` and whether the
+    reverse keys were applied cannot be known: refused, asking for ``recoded``. Applying the
+    codebook twice changes nothing, so clean data pass unchanged.
+    """
+    from connection.data import read_survey
+
+    cols = list(dict.fromkeys(c for cs in cmap.values() for c in cs))
+    reverse_keyed = [c for c in cols if instrument.items[c].reverse]
+    if reverse_keyed and recoded is None and reverse_matters:
+        raw = {}
+        for c in cols:
+            codes = instrument.items[c].missing
+            if codes:
+                values = pd.to_numeric(data[c], errors="coerce")
+                hit = values.isin(codes).to_numpy()
+                if hit.any():
+                    raw[c] = (np.flatnonzero(hit) + 1).tolist()
+        if raw:
+            col, rows = next(iter(raw.items()))
+            raise ArgumentError(
+                f"{what}: the data still hold missing-value codes, so they were not read with "
+                "read_survey, and the instrument marks reverse-keyed items "
+                f"({', '.join(reverse_keyed)}): it cannot be known whether these were reverse-coded",
+                column=str(col), rows=rows, values=[_plain(v) for v in data[col].iloc[
+                    np.asarray(rows[:10]) - 1].tolist()],
+                expected="recoded=False (raw answers: the reverse keys are applied once) or "
+                         "recoded=True (already reverse-coded)",
+                hint="Or read the data with cx.read_survey(..., instrument) and pass the Survey")
+    reverse = recoded is False
+    if reverse:
+        sub = instrument
+    else:  # the same codebook without reverse keys: codes and scales only
+        sub = dataclasses.replace(instrument, constructs=[
+            dataclasses.replace(c, items=tuple(dataclasses.replace(i, reverse=False) for i in c.items))
+            for c in instrument.constructs.values()])
+    names = [n for n, c in sub.constructs.items() if any(i in cols for i in c.item_ids)]
+    try:
+        survey = read_survey(data[cols], sub, constructs=names, check_variance=False, warn=False)
+    except OutOfRangeError as exc:
+        todo = ("If fractional answers are valid, declare the item's scale continuous "
+                "(integer = false); otherwise correct the data" if "whole number" in exc.message else
+                "If a value means 'no answer', declare it among the item's missing codes in the "
+                "instrument (missing = [...]); otherwise correct the data")
+        raise OutOfRangeError(
+            f"{what}: {exc.message}", column=exc.column, rows=exc.rows, values=exc.values,
+            expected=exc.expected, hint=(exc.hint + ". " if exc.hint else "") + todo) from None
+    out = data.copy()
+    clean = survey.data
+    for c in cols:
+        out[c] = clean[c].to_numpy(dtype=float)
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """A value as a person reads it (1 rather than np.int64(1), -99 rather than -99.0)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _default_items(data: Any, items: Sequence[str] | None, what: str) -> list[str]:
@@ -289,7 +388,56 @@ def _factor_pieces(fit: Any, latent: str, cols: list[str], sample_var: np.ndarra
     lam = load["est"].to_numpy(dtype=float)
     return {"lambda": lam, "theta": theta, "psi": psi, "std": load["std_all"].to_numpy(dtype=float),
             "sample_var": np.asarray(sample_var, dtype=float),
-            "converged": bool(getattr(fit, "converged", True))}
+            "converged": bool(getattr(fit, "converged", True)), "flags": _fit_flags(fit, est)}
+
+
+def _fit_flags(fit: Any, est: pd.DataFrame | None = None) -> tuple[Flag, ...]:
+    """The fit's admissibility flags: ``fit.flags`` (the engine's) plus what the estimates show.
+
+    Checked here as well, so that the tables are right with any engine version: non-convergence
+    (``fit.converged``), negative variance estimates (Heywood cases) and a latent covariance
+    matrix that is not positive definite. A flag the engine already raised is not repeated.
+    """
+    engine = list(getattr(fit, "flags", ()) or ())
+    own: list[Flag] = []
+    if not bool(getattr(fit, "converged", True)):
+        own.append(Flag(NOT_CONVERGED, "the CFA did not converge; its estimates are not trustworthy"))
+    est = fit.estimates if est is None else est
+    var = est[(est["op"] == "~~") & (est["lhs"] == est["rhs"])]
+    for row in var[var["est"] < 0].itertuples():
+        own.append(Flag(HEYWOOD, f"negative variance estimate {row.lhs} ~~ {row.rhs} = {row.est:.4g}",
+                        (f"{row.lhs} ~~ {row.rhs}",)))
+    latents = list(dict.fromkeys(est.loc[est["op"] == "=~", "lhs"]))
+    if latents:
+        pos = {lv: i for i, lv in enumerate(latents)}
+        psi = np.zeros((len(latents), len(latents)))
+        for row in est[est["op"] == "~~"].itertuples():
+            if row.lhs in pos and row.rhs in pos:
+                psi[pos[row.lhs], pos[row.rhs]] = psi[pos[row.rhs], pos[row.lhs]] = row.est
+        ev = np.linalg.eigvalsh(psi)
+        # a negative factor variance is already a Heywood case; otherwise a correlation beyond +-1
+        if np.all(np.diag(psi) > 0) and ev[0] < -1e-10 * max(1.0, abs(ev[-1])):
+            own.append(Flag(LATENT_NOT_PD, "the latent covariance matrix is not positive definite "
+                                           f"(smallest eigenvalue {ev[0]:.3g})"))
+
+    # the engine checks the same things over the whole fit: a code it reports is not repeated
+    # (its parameter names may be written differently); codes it missed are added
+    covered = {getattr(g, "code", None) or str(g).split(":", 1)[0].strip() for g in engine}
+    return tuple(engine) + tuple(f for f in own if f.code not in covered)
+
+
+def _bounded(values: dict[str, float], notes: list[str]) -> dict[str, float]:
+    """Proportions of variance outside [0, 1] are impossible: NA, with the values in the note."""
+    out, off = {}, []
+    for name, value in values.items():
+        if np.isfinite(value) and not -1e-12 <= value <= 1.0 + 1e-12:
+            off.append(f"{name} {value:.4g}")
+            value = np.nan
+        out[name] = value
+    if off:
+        notes.append(", ".join(off) + (" lies" if len(off) == 1 else " lie")
+                     + " outside [0, 1] (impossible for a proportion of variance): reported as NA")
+    return out
 
 
 def _omega_cr_ave(pieces: dict[str, Any]) -> tuple[float, float, float]:
@@ -314,6 +462,7 @@ def reliability(
     seed: int | np.random.SeedSequence | None = None,
     joint: bool = False,
     progress: bool | None = None,
+    recoded: bool | None = None,
 ) -> pd.DataFrame:
     """Reliability of each construct: alpha (Feldt and bootstrap CIs), omega, CR and AVE.
 
@@ -323,7 +472,12 @@ def reliability(
         Item responses, one column per item (or a :class:`~connection.data.Survey`, whose
         instrument is used when ``constructs`` is omitted).
     constructs
-        An :class:`~connection.instrument.Instrument` or ``{construct: [item columns]}``.
+        An :class:`~connection.instrument.Instrument` or ``{construct: [item columns]}``. With an
+        Instrument and a DataFrame, the instrument's codebook is applied as
+        :func:`connection.read_survey` applies it: missing-value codes become NaN, and a value
+        that is neither on the item's scale nor a declared code raises
+        :class:`~connection.errors.OutOfRangeError` (naming column, rows and values). A
+        :class:`~connection.data.Survey` is already clean and is used as it is.
     level
         Confidence level of the alpha intervals.
     n_boot
@@ -337,6 +491,12 @@ def reliability(
         constructs with correlated factors (as ``compRelSEM`` on the full measurement model).
     progress
         Progress bar of the bootstrap (``None``: only when interactive).
+    recoded
+        With a DataFrame and an Instrument that has reverse-keyed items: ``False`` = raw answers,
+        the reverse keys are applied (once); ``True`` = already reverse-coded (as
+        ``survey.data``). ``None`` (default): taken as already recoded, unless the data still
+        hold missing-value codes (so they did not come from ``read_survey``), which is refused
+        with a request to say which. Not used with a Survey (its data are recoded) or a dict.
 
     Returns
     -------
@@ -347,7 +507,14 @@ def reliability(
         over the model-implied variance of the sum score; ``compRelSEM(obs.var = FALSE)``),
         ``cr`` (composite reliability from standardized loadings, Fornell & Larcker 1981), ``ave``
         (average variance extracted, Fornell & Larcker 1981: sum of squared loadings times the
-        factor variance over the sum of the items' sample variances, as ``semTools::AVE``), ``note``.
+        factor variance over the sum of the items' sample variances, as ``semTools::AVE``),
+        ``flags`` (the admissibility flags of the CFA behind omega, CR and AVE:
+        :func:`connection._flags.format_flags`, ``""`` when admissible: ``heywood``,
+        ``not_converged``, ``latent_not_pd``), ``note``.
+        From an inadmissible fit, omega, CR and AVE are kept as ``semTools::compRelSEM``/``AVE``
+        report them when they lie in [0, 1] (and ``note`` says they come from an inadmissible
+        fit); outside [0, 1] they are impossible as proportions of variance and are NA, with the
+        value in ``note``.
         Omega, CR and AVE need at least three items per construct in the separate models (two
         items do not identify a one-factor model): otherwise they are NaN and ``note`` says why.
         ``note`` also names items whose item-rest correlation is negative (a reverse-keyed item
@@ -371,13 +538,15 @@ def reliability(
     >>> scales = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"],
     ...           "speed": ["x7", "x8", "x9"]}
     >>> tab = reliability(hs, scales)
-    >>> print(tab.drop(columns="note").round(3).to_string(index=False))
+    >>> print(tab.drop(columns=["flags", "note"]).round(3).to_string(index=False))
     construct   n  n_items  alpha  alpha_ci_lower  alpha_ci_upper  omega    cr   ave
        visual 301        3  0.626           0.547           0.694  0.633 0.635 0.369
       textual 301        3  0.883           0.858           0.904  0.886 0.885 0.723
         speed 301        3  0.688           0.622           0.745  0.696 0.698 0.438
     """
-    data, cmap = _resolve(data, constructs)
+    data, cmap = _resolve(data, constructs, recoded=recoded, what="reliability")
+    instrument = constructs if isinstance(constructs, Instrument) else getattr(
+        constructs, "instrument", None) if constructs is not None else None
     if not 0 < level < 1:
         raise ArgumentError("level must lie strictly between 0 and 1", values=[level])
     _check_n_boot(n_boot)
@@ -408,6 +577,12 @@ def reliability(
             if negative:
                 notes.append("negative item-rest correlation for " + ", ".join(map(str, negative))
                              + ": reverse-keyed and not recoded?")
+                keyed = [c for c in negative if isinstance(instrument, Instrument)
+                         and c in instrument.items and instrument.items[c].reverse]
+                if keyed and recoded is None:
+                    notes.append(", ".join(keyed) + " reverse-keyed in the instrument and taken as "
+                                 "already recoded (as read_survey gives it); for raw answers pass "
+                                 "recoded=False")
         else:
             a = lo = hi = np.nan
             notes.append("alpha needs at least 2 items")
@@ -424,15 +599,27 @@ def reliability(
                            alpha_boot_ci_upper=float(ci["ci_upper"].iloc[0]))
             else:
                 row.update(alpha_boot_ci_lower=np.nan, alpha_boot_ci_upper=np.nan)
+        flags: tuple = ()
         if joint and k >= 2:
-            om, cr, ave = _omega_cr_ave(pieces_joint[name])
+            pieces = pieces_joint[name]
         elif k >= 3:
-            om, cr, ave = _omega_cr_ave(_congeneric(x, cols, name))
+            pieces = _congeneric(x, cols, name)
         else:
+            pieces = None
             om = cr = ave = np.nan
             notes.append("omega, CR and AVE need at least 2 items" if joint else
                          "omega, CR and AVE need at least 3 items (or joint=True)")
-        row.update(omega=om, cr=cr, ave=ave, note="; ".join(notes))
+        if pieces is not None:
+            om, cr, ave = _omega_cr_ave(pieces)
+            flags = pieces["flags"]
+            if flags:
+                notes.append("omega, CR and AVE come from an inadmissible "
+                              + ("joint CFA" if joint else "one-factor CFA") + " ("
+                              + ", ".join(dict.fromkeys(getattr(f, "code", str(f)) for f in flags))
+                              + "): see flags")
+            kept = _bounded({"omega": om, "CR": cr, "AVE": ave}, notes)
+            om, cr, ave = kept["omega"], kept["CR"], kept["AVE"]
+        row.update(omega=om, cr=cr, ave=ave, flags=format_flags(flags), note="; ".join(notes))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -457,8 +644,12 @@ def _joint_fit(data: pd.DataFrame, cmap: dict[str, list[str]]):
     return fit, latents, pd.Series(x.var(axis=0), index=[str(c) for c in cols])
 
 
-def item_statistics(data: pd.DataFrame | Any, constructs: Any = None) -> pd.DataFrame:
+def item_statistics(data: pd.DataFrame | Any, constructs: Any = None, *,
+                    recoded: bool | None = None) -> pd.DataFrame:
     """Item-level statistics per construct, as ``psych::alpha``'s ``alpha.drop`` and ``item.stats``.
+
+    ``data``, ``constructs`` and ``recoded`` as in :func:`reliability` (an Instrument's missing
+    codes and scales are applied).
 
     Returns
     -------
@@ -474,7 +665,7 @@ def item_statistics(data: pd.DataFrame | Any, constructs: Any = None) -> pd.Data
     >>> item_statistics(df, {"s": ["a", "b", "c"]})[["item", "item_rest_r"]].round(3).values.tolist()
     [['a', 0.893], ['b', 0.853], ['c', 0.838]]
     """
-    data, cmap = _resolve(data, constructs)
+    data, cmap = _resolve(data, constructs, recoded=recoded, what="item statistics")
     rows = []
     for name, cols in cmap.items():
         x = _complete(data, cols, f"item statistics of {name!r}")
@@ -543,6 +734,8 @@ def htmt(
     level: float = 0.95,
     threshold: float = DISTINCT_THRESHOLD,
     progress: bool | None = None,
+    alternative: str = "two-sided",
+    recoded: bool | None = None,
 ) -> pd.DataFrame:
     """Heterotrait-monotrait ratio of correlations (Henseler, Ringle & Sarstedt 2015).
 
@@ -552,8 +745,9 @@ def htmt(
 
     Parameters
     ----------
-    data, constructs
-        As in :func:`reliability`.
+    data, constructs, recoded
+        As in :func:`reliability` (an Instrument's missing codes and scales are applied; reverse
+        keys matter only with ``absolute=False``).
     method
         ``"htmt"`` (arithmetic means, Henseler et al. 2015) or ``"htmt2"`` (geometric means,
         Roemer, Schuberth & Henseler 2021; semTools' default).
@@ -566,13 +760,23 @@ def htmt(
     threshold
         The cut-off for the ``distinct`` verdict (0.85, the conservative criterion; 0.90 is the
         liberal one).
+    alternative
+        The interval behind the verdict. ``"two-sided"`` (default): the equal-tailed ``level``
+        percentile interval (2.5th to 97.5th percentile for 0.95). ``"less"``: the one-sided test
+        of Henseler, Ringle & Sarstedt (2015) that HTMT lies below the threshold: the upper
+        bound of a one-sided ``level`` interval, the ``level`` percentile of the bootstrap
+        replicates (the 95th for 0.95); ``ci_lower`` is then NaN (the interval is unbounded
+        below). Names as in ``scipy.stats`` (``alternative="less"``: the alternative hypothesis
+        is HTMT < threshold).
 
     Returns
     -------
     pandas.DataFrame
         One row per pair of constructs: ``construct_a, construct_b, n, htmt, ci_lower, ci_upper``
-        (NaN without bootstrap), ``threshold``, ``distinct`` (HTMT below the threshold, and when a
-        bootstrap ran, the upper confidence limit too), ``finding`` (the verdict in words).
+        (NaN without bootstrap), ``ci_level``, ``ci_sides`` (``"two-sided"`` or ``"one-sided"``;
+        NaN and ``""`` without bootstrap), ``threshold``, ``distinct`` (HTMT below the threshold,
+        and when a bootstrap ran, the upper confidence limit too), ``finding`` (the verdict in
+        words, naming the interval's sidedness).
         A construct with a single item has no within-construct correlation: its HTMT is NaN.
         ``table.pivot(index="construct_a", columns="construct_b", values="htmt")`` gives the
         matrix. Missing data: listwise over all items of all constructs.
@@ -590,7 +794,14 @@ def htmt(
     >>> tab[["construct_a", "construct_b", "distinct"]].values.tolist()
     [['a', 'b', True]]
     >>> print(tab["finding"].iloc[0])
-    a and b are distinct: HTMT = 0.306 < 0.85 (95% CI 0.190 to 0.409)
+    a and b are distinct: HTMT = 0.306 < 0.85 (two-sided 95% bootstrap percentile CI 0.190 to 0.409)
+
+    The one-sided test of Henseler et al. (2015): the 95th percentile below the threshold.
+
+    >>> one = htmt(df, {"a": ["a1", "a2", "a3"], "b": ["b1", "b2", "b3"]}, n_boot=200, seed=1,
+    ...            progress=False, alternative="less")
+    >>> print(one["finding"].iloc[0])
+    a and b are distinct: HTMT = 0.306 < 0.85 (one-sided 95% upper bound 0.385, the 95th bootstrap percentile)
 
     On lavaan's HolzingerSwineford1939, as ``semTools::htmt(model, hs, htmt2 = FALSE)``:
 
@@ -607,8 +818,13 @@ def htmt(
         raise ArgumentError("unknown HTMT method", values=[method], expected="'htmt' or 'htmt2'")
     if not 0.0 < float(level) < 1.0:
         raise ArgumentError("level must lie strictly between 0 and 1", values=[level], expected="e.g. 0.95")
+    if alternative not in ("two-sided", "less"):
+        raise ArgumentError("unknown alternative", values=[alternative],
+                            expected="'two-sided' (equal-tailed interval) or 'less' (one-sided test "
+                                     "that HTMT is below the threshold, Henseler et al. 2015)")
     _check_n_boot(n_boot)
-    data, cmap = _resolve(data, constructs)
+    data, cmap = _resolve(data, constructs, recoded=recoded, reverse_matters=not absolute,
+                          what="HTMT")
     if len(cmap) < 2:
         raise ArgumentError("HTMT needs at least two constructs", values=list(cmap))
     _check_disjoint(cmap, "HTMT")
@@ -637,26 +853,40 @@ def htmt(
 
         res = bootstrap(lambda d, w: stat(d, w)[:, defined], xc, n_boot=n_boot, seed=seed,
                         mode="counts", level=level, progress=progress, label="HTMT")
-        ci = res.ci()
-        lo[defined], hi[defined] = ci["ci_lower"].to_numpy(), ci["ci_upper"].to_numpy()
+        if alternative == "two-sided":
+            ci = res.ci()
+            lo[defined], hi[defined] = ci["ci_lower"].to_numpy(), ci["ci_upper"].to_numpy()
+        else:  # one-sided: the level-th percentile is the upper bound (as BootstrapResult.ci's)
+            reps = res.replicates.to_numpy()
+            if reps.shape[0] >= 2:
+                hi[defined] = np.quantile(reps, level, axis=0)
     rows = []
+    sides = "two-sided" if alternative == "two-sided" else "one-sided"
     for m, (a, b) in enumerate(pairs):
         value = est[m]
         upper = hi[m]
         ok = bool(value < threshold and (np.isnan(upper) or upper < threshold))
         rows.append({"construct_a": names[a], "construct_b": names[b], "n": x.shape[0],
-                     "htmt": value, "ci_lower": lo[m], "ci_upper": upper, "threshold": threshold,
+                     "htmt": value, "ci_lower": lo[m], "ci_upper": upper,
+                     "ci_level": level if n_boot else np.nan,
+                     "ci_sides": sides if n_boot else "", "threshold": threshold,
                      "distinct": ok,
                      "finding": _htmt_finding(names[a], names[b], value, lo[m], upper, threshold,
-                                              level)})
+                                              level, alternative)})
     return pd.DataFrame(rows)
 
 
 def _htmt_finding(a: str, b: str, value: float, lo: float, hi: float, threshold: float,
-                  level: float) -> str:
+                  level: float, alternative: str = "two-sided") -> str:
     if np.isnan(value):
         return f"HTMT of {a} and {b} is undefined (a construct needs at least two items)"
-    ci = "" if np.isnan(hi) else f" ({level:.0%} CI {lo:.3f} to {hi:.3f})"
+    if np.isnan(hi):
+        ci = ""
+    elif alternative == "two-sided":
+        ci = f" (two-sided {level:.0%} bootstrap percentile CI {lo:.3f} to {hi:.3f})"
+    else:
+        ci = (f" (one-sided {level:.0%} upper bound {hi:.3f}, the {_ordinal(100 * level)} "
+              "bootstrap percentile)")
     if value < threshold and (np.isnan(hi) or hi < threshold):
         return f"{a} and {b} are distinct: HTMT = {value:.3f} < {threshold:.2f}{ci}"
     if value < threshold:
@@ -665,20 +895,39 @@ def _htmt_finding(a: str, b: str, value: float, lo: float, hi: float, threshold:
     return f"{a} and {b} are not distinct: HTMT = {value:.3f} >= {threshold:.2f}{ci}"
 
 
+def _ordinal(pct: float) -> str:
+    """95 -> '95th', 97.5 -> '97.5th', 91 -> '91st'."""
+    text = f"{pct:.10g}"
+    if "." in text:
+        return text + "th"
+    n = int(text)
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 # ----------------------------------------------------------------------------- Fornell-Larcker
 
 
-def fornell_larcker(data: pd.DataFrame | Any, constructs: Any = None) -> pd.DataFrame:
+def fornell_larcker(data: pd.DataFrame | Any, constructs: Any = None, *,
+                    recoded: bool | None = None) -> pd.DataFrame:
     """Fornell-Larcker (1981) criterion from one CFA of all constructs (correlated factors).
 
     Discriminant validity holds for a pair when the square root of each construct's AVE exceeds
     the absolute correlation between the two factors.
 
+    Parameters
+    ----------
+    data, constructs, recoded
+        As in :func:`reliability` (an Instrument's missing codes and scales are applied).
+
     Returns
     -------
     pandas.DataFrame
         One row per pair: ``construct_a, construct_b, correlation`` (factor correlation, lavaan
-        ``std.all``), ``sqrt_ave_a, sqrt_ave_b, holds``. Missing data: listwise over all items.
+        ``std.all``), ``sqrt_ave_a, sqrt_ave_b, holds``, ``flags`` (the admissibility flags of
+        the joint CFA, ``""`` when admissible). An AVE outside [0, 1] (only possible from an
+        inadmissible fit) gives NA for its square root and for ``holds``. Missing data: listwise
+        over all items.
 
     Examples
     --------
@@ -691,13 +940,14 @@ def fornell_larcker(data: pd.DataFrame | Any, constructs: Any = None) -> pd.Data
     >>> fornell_larcker(df, {"a": ["a1", "a2", "a3"], "b": ["b1", "b2", "b3"]})["holds"].tolist()
     [True]
     """
-    data, cmap = _resolve(data, constructs)
+    data, cmap = _resolve(data, constructs, recoded=recoded, what="Fornell-Larcker")
     _check_disjoint(cmap, "Fornell-Larcker")
     if len(cmap) < 2:
         raise ArgumentError("the Fornell-Larcker criterion needs at least two constructs",
                             values=list(cmap))
     fit, latents, var = _joint_fit(data, cmap)
     est = fit.estimates
+    flags = format_flags(_fit_flags(fit, est))
     ave = {n: _omega_cr_ave(_factor_pieces(fit, latents[n], [str(c) for c in cs],
                                            var[[str(c) for c in cs]].to_numpy()))[2]
            for n, cs in cmap.items()}
@@ -709,12 +959,12 @@ def fornell_larcker(data: pd.DataFrame | Any, constructs: Any = None) -> pd.Data
             sel = est[(est["op"] == "~~") & (((est["lhs"] == la) & (est["rhs"] == lb))
                                              | ((est["lhs"] == lb) & (est["rhs"] == la)))]
             r = float(sel["std_all"].iloc[0])
-            # a negative AVE comes from an inadmissible fit (negative factor variance), which the
-            # engine has warned about; the criterion is then undefined (NA), not False
-            sa, sb = (float(np.sqrt(v)) if v >= 0 else np.nan for v in (ave[a], ave[b]))
+            # an AVE outside [0, 1] comes from an inadmissible fit (a negative variance), which
+            # the flags column names; the criterion is then undefined (NA), not True or False
+            sa, sb = (float(np.sqrt(v)) if 0 <= v <= 1 + 1e-12 else np.nan for v in (ave[a], ave[b]))
             holds = pd.NA if np.isnan(sa) or np.isnan(sb) else bool(min(sa, sb) > abs(r))
             rows.append({"construct_a": a, "construct_b": b, "correlation": r,
-                         "sqrt_ave_a": sa, "sqrt_ave_b": sb, "holds": holds})
+                         "sqrt_ave_a": sa, "sqrt_ave_b": sb, "holds": holds, "flags": flags})
     out = pd.DataFrame(rows)
     out["holds"] = out["holds"].astype("boolean")
     return out

@@ -117,7 +117,8 @@ def test_instrument_and_dict_give_the_same_table():
 
     data, constructs = _data("hs")
     inst = Instrument.from_dict({"name": "hs", "constructs": {
-        name: {"scale": {"min": 0, "max": 11}, "items": [{"id": c, "wording": c} for c in cols]}
+        name: {"scale": {"min": 0, "max": 11, "integer": False},
+               "items": [{"id": c, "wording": c} for c in cols]}
         for name, cols in constructs.items()}})
     pd.testing.assert_frame_equal(reliability(data, inst), reliability(data, constructs))
 
