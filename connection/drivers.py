@@ -83,6 +83,7 @@ from connection.errors import (
     EstimationError,
     ExclusionWarning,
     GroupError,
+    NonNumericError,
     NoVarianceError,
     OutOfRangeError,
 )
@@ -198,6 +199,8 @@ def _design(data: pd.DataFrame, outcome: str, drivers: list[str], controls: list
     numeric = {c: _numeric(data, c).to_numpy()[keep] for c in [outcome, *drivers, *controls]
                if c in drivers or c == outcome or data[c].dtype == bool
                or pd.api.types.is_numeric_dtype(data[c])}
+    for c, v in numeric.items():
+        _check_magnitude(v, c, keep)
     y = numeric[outcome]
     blocks, names, scaled = [], [], []
     for c in drivers:
@@ -211,6 +214,7 @@ def _design(data: pd.DataFrame, outcome: str, drivers: list[str], controls: list
             names.append(c)
             scaled.append(s.dtype != bool)
         else:  # categorical control: dummies, first level (sorted) as reference
+            _check_not_mixed(data[c], c, keep)
             levels = sorted(pd.unique(s).tolist(), key=str)
             if len(levels) < 2:   # no dummy would enter: the control would vanish silently
                 raise NoVarianceError("a categorical control has one value only among the rows "
@@ -236,6 +240,46 @@ def _design(data: pd.DataFrame, outcome: str, drivers: list[str], controls: list
                                   rows=(np.flatnonzero(keep)[~ok] + 1).tolist(),
                                   values=y[~ok].tolist(), expected="integer categories")
     return _Design(y, X, names, len(drivers), np.array(scaled, bool), units, n_excl), keep
+
+
+def _check_not_mixed(col: pd.Series, column: str, keep: np.ndarray) -> None:
+    """A text control whose values are numbers except a few (``"n/a"`` in an age column) would
+    become one dummy per distinct age: refuse it, naming the text values."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return
+    s = col[keep]
+    as_text = s.astype(str).str.strip()
+    parsed = pd.to_numeric(as_text, errors="coerce")
+    if parsed.notna().any() and parsed.isna().any():
+        bad = parsed.isna().to_numpy()
+        raise NonNumericError("a control mixes numbers and text: it would enter as one dummy per "
+                              "distinct value", column=column,
+                              rows=(np.flatnonzero(keep)[bad] + 1).tolist(),
+                              values=s[bad].tolist(),
+                              expected="numbers only (a numeric control) or category labels only "
+                                       "(a categorical control)",
+                              hint="Set the text values to missing (NaN) or declare them as "
+                                   "missing-value codes in the codebook; if the numbers are "
+                                   "category labels, make the column a pandas Categorical")
+
+
+_HUGE = 1e150  # beyond this a square overflows double precision (about 1.8e308)
+
+
+def _check_magnitude(v: np.ndarray, column: str, keep: np.ndarray) -> None:
+    """Refuse values whose squares overflow: standardizing would give beta 0 with SE 0 (an
+    outcome) or a spurious collinearity (a predictor) instead of an error naming the value."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        ok = np.isfinite(np.var(v)) if v.size else True
+    big = np.abs(v) > _HUGE
+    if ok and not big.any():
+        return
+    if not big.any():  # overflow of the sum only: name the largest values
+        big = np.abs(v) >= np.sort(np.abs(v))[-min(5, v.size)]
+    raise OutOfRangeError("values too large to compute with (their squares overflow double "
+                          "precision)", column=column, rows=(np.flatnonzero(keep)[big] + 1).tolist(),
+                          values=v[big].tolist(), expected="values on the survey's scale",
+                          hint="Check for unconverted missing-value codes or a unit error")
 
 
 def _check_variance(design: _Design, outcome: str, where: str) -> None:
@@ -1207,6 +1251,9 @@ def _latent(data, outcomes, drivers_, controls, latent, estimator, level,
     for outcome in outcomes:
         cols = list(dict.fromkeys([outcome, *items, *controls]))
         sub = pd.DataFrame({c: _numeric(data, c) for c in cols})
+        for c in cols:
+            has = sub[c].notna().to_numpy()
+            _check_magnitude(sub[c].to_numpy(dtype=float)[has], c, has)
         complete = sub.notna().all(axis=1)
         if not complete.all():
             warnings.warn(f"{outcome} (latent): {int((~complete).sum())} of {len(sub)} rows have a "

@@ -664,3 +664,40 @@ def test_latent_version_contrasts_every_pair():
     named = drivers(df, ["advocacy"], drivers=three, n_boot=0, latent=items,
                     contrasts=[("features", "satisfaction")]).latent
     assert list(named["term"]) == three + ["features - satisfaction"]
+
+
+# ---------------------------------------------------------------------------- values (fuzz finds)
+
+def test_a_numeric_control_with_one_text_value_is_refused_not_turned_into_dummies():
+    """Before: 'n/a' in an integer age column made age categorical, one dummy per distinct age
+    (62 dummies here), fitted without a word."""
+    df = simulate(400, seed=46).assign(age=lambda d: np.round(d.age).clip(18, 80))
+    df["age"] = df["age"].astype(object)
+    df.loc[[6, 30], "age"] = "n/a"
+    with pytest.raises(NonNumericError, match=r"mixes numbers and text.*column 'age', rows 7, 31, "
+                                              r"values 'n/a', 'n/a'"):
+        drivers(df, ["advocacy"], controls=["age"], n_boot=0)
+    # a text control of labels only, and numbers stored as a Categorical, stay categorical
+    labels = df.assign(age=np.where(df.index % 2, "young", "old"))
+    assert "age[young]" in set(drivers(labels, ["advocacy"], controls=["age"], n_boot=0).table.term)
+    cat = simulate(400, seed=46).assign(wave=pd.Categorical(np.arange(400) % 3 + 2020))
+    assert {"wave[2021]", "wave[2022]"} <= set(drivers(cat, ["advocacy"], controls=["wave"],
+                                                       n_boot=0).table.term)
+
+
+@pytest.mark.parametrize("column", ["advocacy", "connection", "age"])
+def test_values_whose_squares_overflow_are_refused(column):
+    """Before: 1e200 in the outcome gave beta 0.0 with SE 0.0 for every driver (numpy overflow
+    warnings only); in a predictor, a 'perfectly collinear' error."""
+    df = simulate(200, seed=47)
+    df.loc[12, column] = 1e200
+    with pytest.raises(OutOfRangeError, match=rf"too large.*column '{column}', row 13, value 1e\+200"):
+        drivers(df, ["advocacy"], controls=["age"], n_boot=0)
+
+
+def test_latent_version_refuses_values_whose_squares_overflow():
+    """Before: the engine's 'sample covariance matrix is not positive definite'."""
+    df, items = _latent_data(300, seed=48)
+    df.loc[4, "ec1"] = 1e200
+    with pytest.raises(OutOfRangeError, match=r"too large.*column 'ec1', row 5"):
+        drivers(df, ["advocacy"], n_boot=0, latent=items)
