@@ -19,7 +19,8 @@
    R-squared over all subsets of the other drivers, averaged first within and then across subset
    sizes. The weights add up to ``R2(full) - R2(controls only)``.
 4. **Is connection's coefficient larger than satisfaction's?** ``beta(connection) -
-   beta(satisfaction)`` with a Wald interval (robust covariance) and a bootstrap percentile
+   beta(satisfaction)`` (with more drivers: every pair, or the pairs named in ``contrasts=``)
+   with a Wald interval (robust covariance) and a bootstrap percentile
    interval from :func:`connection.bootstrap.bootstrap` (vectorised: weighted moments for OLS,
    batched weighted Newton steps for logit and ordinal; respondents, or clusters when ``cov_type="cluster"``, are
    resampled, and every replicate re-standardizes).
@@ -32,6 +33,9 @@ the pooled rows).
 ``latent=`` adds the latent version (outcomes regressed on latent connection and satisfaction
 through :func:`connection.sem.sem`), reported in :attr:`DriversResult.latent` beside the
 observed-score version, because observed scores attenuate the coefficients by their unreliability.
+Controls enter it as observed covariates free to covary with the latent drivers (lavaan's default
+would fix those covariances at zero and so control for nothing); a poorly fitting or inadmissible
+latent solution is warned about and flagged in the table and in :attr:`DriversResult.flags`.
 
 Examples
 --------
@@ -128,7 +132,9 @@ DIFFERENCE_COLUMNS = [
     "wald_ci_lower", "wald_ci_upper", "ci_lower", "ci_upper", "boot_se", "ci_method", "level",
     "n_boot", "n_failed", "resampled",
 ]
-"""Columns of :attr:`DriversResult.differences`: ``beta(first driver) - beta(second driver)``;
+"""Columns of :attr:`DriversResult.differences`: one row per pair of drivers (every pair in the
+order of ``drivers``, or the pairs named in ``contrasts=``), ``contrast = "a - b"`` for
+``beta(a) - beta(b)``;
 ``se``/``statistic``/``pvalue``/``wald_ci_*`` from the robust covariance; ``ci_lower``/``ci_upper``
 the bootstrap percentile interval (NaN when ``n_boot=0``); ``resampled`` is ``"respondents"`` or
 ``"clusters"``. The Wald SE treats the standardizing SDs as fixed; the bootstrap re-standardizes
@@ -835,7 +841,8 @@ class DriversResult:
     table : pandas.DataFrame
         Coefficients, delta R-squared and dominance, columns :data:`TABLE_COLUMNS`.
     differences : pandas.DataFrame
-        ``beta(connection) - beta(satisfaction)``, columns :data:`DIFFERENCE_COLUMNS`.
+        ``beta(connection) - beta(satisfaction)`` (one row per pair of drivers), columns
+        :data:`DIFFERENCE_COLUMNS`.
     models : pandas.DataFrame
         One row per fitted model, columns :data:`MODEL_COLUMNS`.
     interactions : pandas.DataFrame
