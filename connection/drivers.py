@@ -1109,7 +1109,7 @@ def _resolve_contrasts(drivers_: list[str],
     """Index pairs ``(i, j)`` of the driver contrasts ``beta_i - beta_j``."""
     if contrasts is None:
         return list(itertools.combinations(range(len(drivers_)), 2))
-    if isinstance(contrasts, str) or not isinstance(contrasts, Sequence | set | frozenset):
+    if isinstance(contrasts, str) or not isinstance(contrasts, Sequence):  # a set has no order
         raise ArgumentError("contrasts must be a list of (driver, driver) pairs", values=[contrasts],
                             expected='e.g. contrasts=[("connection", "satisfaction")]')
     if len(contrasts) == 2 and all(isinstance(v, str) for v in contrasts):
