@@ -19,7 +19,8 @@
    R-squared over all subsets of the other drivers, averaged first within and then across subset
    sizes. The weights add up to ``R2(full) - R2(controls only)``.
 4. **Is connection's coefficient larger than satisfaction's?** ``beta(connection) -
-   beta(satisfaction)`` with a Wald interval (robust covariance) and a bootstrap percentile
+   beta(satisfaction)`` (with more drivers: every pair, or the pairs named in ``contrasts=``)
+   with a Wald interval (robust covariance) and a bootstrap percentile
    interval from :func:`connection.bootstrap.bootstrap` (vectorised: weighted moments for OLS,
    batched weighted Newton steps for logit and ordinal; respondents, or clusters when ``cov_type="cluster"``, are
    resampled, and every replicate re-standardizes).
@@ -32,6 +33,9 @@ the pooled rows).
 ``latent=`` adds the latent version (outcomes regressed on latent connection and satisfaction
 through :func:`connection.sem.sem`), reported in :attr:`DriversResult.latent` beside the
 observed-score version, because observed scores attenuate the coefficients by their unreliability.
+Controls enter it as observed covariates free to covary with the latent drivers (lavaan's default
+would fix those covariances at zero and so control for nothing); a poorly fitting or inadmissible
+latent solution is warned about and flagged in the table and in :attr:`DriversResult.flags`.
 
 Examples
 --------
@@ -66,20 +70,31 @@ import pandas as pd
 from scipy import stats
 
 from connection._callable import make_module_callable
+from connection._flags import (
+    HEYWOOD,
+    LATENT_NOT_PD,
+    NOT_CONVERGED,
+    POOR_FIT,
+    Flag,
+    format_flags,
+)
 from connection.compare import _check_n_boot, _numeric, _require_columns
 from connection.errors import (
     ArgumentError,
+    ConnectionWarning,
     ConvergenceWarning,
     DataError,
     EstimationError,
     ExclusionWarning,
     GroupError,
+    NonNumericError,
     NoVarianceError,
     OutOfRangeError,
 )
 
 __all__ = ["drivers", "DriversResult", "TABLE_COLUMNS", "DIFFERENCE_COLUMNS", "MODEL_COLUMNS",
-           "INTERACTION_COLUMNS", "LATENT_COLUMNS"]
+           "INTERACTION_COLUMNS", "LATENT_COLUMNS", "PoorFitWarning", "POOR_FIT_CFI",
+           "POOR_FIT_RMSEA"]
 
 _MODELS = ("ols", "logit", "ordinal")
 _COV_TYPES = ("HC3", "HC0", "HC1", "HC2", "cluster", "nonrobust")
@@ -117,7 +132,9 @@ DIFFERENCE_COLUMNS = [
     "wald_ci_lower", "wald_ci_upper", "ci_lower", "ci_upper", "boot_se", "ci_method", "level",
     "n_boot", "n_failed", "resampled",
 ]
-"""Columns of :attr:`DriversResult.differences`: ``beta(first driver) - beta(second driver)``;
+"""Columns of :attr:`DriversResult.differences`: one row per pair of drivers (every pair in the
+order of ``drivers``, or the pairs named in ``contrasts=``), ``contrast = "a - b"`` for
+``beta(a) - beta(b)``;
 ``se``/``statistic``/``pvalue``/``wald_ci_*`` from the robust covariance; ``ci_lower``/``ci_upper``
 the bootstrap percentile interval (NaN when ``n_boot=0``); ``resampled`` is ``"respondents"`` or
 ``"clusters"``. The Wald SE treats the standardizing SDs as fixed; the bootstrap re-standardizes
@@ -137,11 +154,18 @@ the driver's standardized slope is the same in every group of ``by``; with two g
 interval. ``p_adjusted``: Holm (or the chosen correction) across all interaction tests."""
 
 LATENT_COLUMNS = ["outcome", "term", "beta", "est", "se", "pvalue", "ci_lower", "ci_upper", "n",
-                  "estimator", "cfi", "rmsea", "srmr"]
+                  "estimator", "cfi", "rmsea", "srmr", "flags"]
 """Columns of :attr:`DriversResult.latent`: ``beta`` is the completely standardized regression
 coefficient (std_all) of the outcome on the latent driver; ``est``/``se``/``pvalue``/``ci_*`` are on
 the unstandardized scale of the engine (latent variances fixed to 1, so outcome units per
-latent SD); contrast rows (``term = "connection - satisfaction"``) use a defined parameter."""
+latent SD); contrast rows (``term = "connection - satisfaction"``, one per pair of drivers) use a
+defined parameter. ``cfi``/``rmsea`` are the robust versions under MLR. Observed controls enter
+the regression and covary freely with every latent driver (and with each other).
+``flags`` is ``""`` for an admissible, acceptably fitting solution, else the
+:func:`connection._flags.format_flags` of its problems: non-convergence, a Heywood case, a
+latent (+ control) covariance matrix that is not positive definite, an unidentified model (from
+the engine), and ``poor_fit`` when CFI < :data:`POOR_FIT_CFI` or RMSEA > :data:`POOR_FIT_RMSEA`.
+The same flags, prefixed by the outcome, are in :attr:`DriversResult.flags`."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -181,6 +205,8 @@ def _design(data: pd.DataFrame, outcome: str, drivers: list[str], controls: list
     numeric = {c: _numeric(data, c).to_numpy()[keep] for c in [outcome, *drivers, *controls]
                if c in drivers or c == outcome or data[c].dtype == bool
                or pd.api.types.is_numeric_dtype(data[c])}
+    for c, v in numeric.items():
+        _check_magnitude(v, c, keep)
     y = numeric[outcome]
     blocks, names, scaled = [], [], []
     for c in drivers:
@@ -194,6 +220,7 @@ def _design(data: pd.DataFrame, outcome: str, drivers: list[str], controls: list
             names.append(c)
             scaled.append(s.dtype != bool)
         else:  # categorical control: dummies, first level (sorted) as reference
+            _check_not_mixed(data[c], c, keep)
             levels = sorted(pd.unique(s).tolist(), key=str)
             if len(levels) < 2:   # no dummy would enter: the control would vanish silently
                 raise NoVarianceError("a categorical control has one value only among the rows "
@@ -219,6 +246,46 @@ def _design(data: pd.DataFrame, outcome: str, drivers: list[str], controls: list
                                   rows=(np.flatnonzero(keep)[~ok] + 1).tolist(),
                                   values=y[~ok].tolist(), expected="integer categories")
     return _Design(y, X, names, len(drivers), np.array(scaled, bool), units, n_excl), keep
+
+
+def _check_not_mixed(col: pd.Series, column: str, keep: np.ndarray) -> None:
+    """A text control whose values are numbers except a few (``"n/a"`` in an age column) would
+    become one dummy per distinct age: refuse it, naming the text values."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return
+    s = col[keep]
+    as_text = s.astype(str).str.strip()
+    parsed = pd.to_numeric(as_text, errors="coerce")
+    if parsed.notna().any() and parsed.isna().any():
+        bad = parsed.isna().to_numpy()
+        raise NonNumericError("a control mixes numbers and text: it would enter as one dummy per "
+                              "distinct value", column=column,
+                              rows=(np.flatnonzero(keep)[bad] + 1).tolist(),
+                              values=s[bad].tolist(),
+                              expected="numbers only (a numeric control) or category labels only "
+                                       "(a categorical control)",
+                              hint="Set the text values to missing (NaN) or declare them as "
+                                   "missing-value codes in the codebook; if the numbers are "
+                                   "category labels, make the column a pandas Categorical")
+
+
+_HUGE = 1e150  # beyond this a square overflows double precision (about 1.8e308)
+
+
+def _check_magnitude(v: np.ndarray, column: str, keep: np.ndarray) -> None:
+    """Refuse values whose squares overflow: standardizing would give beta 0 with SE 0 (an
+    outcome) or a spurious collinearity (a predictor) instead of an error naming the value."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        ok = np.isfinite(np.var(v)) if v.size else True
+    big = np.abs(v) > _HUGE
+    if ok and not big.any():
+        return
+    if not big.any():  # overflow of the sum only: name the largest values
+        big = np.abs(v) >= np.sort(np.abs(v))[-min(5, v.size)]
+    raise OutOfRangeError("values too large to compute with (their squares overflow double "
+                          "precision)", column=column, rows=(np.flatnonzero(keep)[big] + 1).tolist(),
+                          values=v[big].tolist(), expected="values on the survey's scale",
+                          hint="Check for unconverted missing-value codes or a unit error")
 
 
 def _check_variance(design: _Design, outcome: str, where: str) -> None:
@@ -363,17 +430,17 @@ def _batched_solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 class _OLSStatistic:
-    """Standardized driver betas and their contrast from weighted moments of the sampling units.
+    """Standardized driver betas and their contrasts from weighted moments of the sampling units.
 
     data = (N_u, S1_u, S2_u): per unit (respondent or cluster) the count, the sums of the
     centred columns [y, X], and the sums of their pairwise products (upper triangle).
     """
 
-    def __init__(self, q: int, n_drivers: int, contrast: tuple[int, int] | None,
+    def __init__(self, q: int, n_drivers: int, contrasts: Sequence[tuple[int, int]],
                  full_var: np.ndarray | None = None):
         self.q = q
         self.n_drivers = n_drivers
-        self.contrast = contrast
+        self.contrasts = list(contrasts)
         self.iu = np.triu_indices(q)
         self.full_var = full_var  # variances of [y, X] in the full sample
 
@@ -398,10 +465,14 @@ class _OLSStatistic:
             # leaves the model unidentified there: that replicate fails, and is counted
             var = np.diagonal(cov, axis1=1, axis2=2)
             beta[np.any(var < 1e-10 * self.full_var, axis=1)] = np.nan
-        out = beta[:, : self.n_drivers]
-        if self.contrast is not None:
-            out = np.column_stack([out, out[:, self.contrast[0]] - out[:, self.contrast[1]]])
-        return out
+        return _with_contrasts(beta[:, : self.n_drivers], self.contrasts)
+
+
+def _with_contrasts(coef: np.ndarray, contrasts: Sequence[tuple[int, int]]) -> np.ndarray:
+    """``coef`` (replicates x drivers) with one column ``coef_i - coef_j`` appended per pair."""
+    if not contrasts:
+        return coef
+    return np.column_stack([coef] + [coef[:, i] - coef[:, j] for i, j in contrasts])
 
 
 def _unit_moments(design: _Design) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -420,12 +491,12 @@ def _unit_moments(design: _Design) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return n_u, s1, s2
 
 
-def _restandardized(raw, w, Xraw, sd, converged, contrast):
+def _restandardized(raw, w, Xraw, sd, converged, contrasts):
     """Replicate coefficients re-standardized by each replicate's own driver SDs.
 
     ``raw`` (replicates x drivers) are coefficients on drivers z-scored by the full-sample SDs
     ``sd``; ``w`` the replicate weights of the respondents; non-converged replicates become NaN;
-    with ``contrast = (i, j)`` the difference ``coef_i - coef_j`` is appended as a last column.
+    for each pair ``(i, j)`` of ``contrasts`` the difference ``coef_i - coef_j`` is appended.
     """
     k = raw.shape[1]
     tot = w.sum(axis=1)[:, None]
@@ -435,9 +506,7 @@ def _restandardized(raw, w, Xraw, sd, converged, contrast):
     sd_rep = np.sqrt(np.maximum(m2 - m1**2, 0) * tot / (tot - 1))
     coef = raw / sd[:k] * sd_rep
     coef[~converged] = np.nan
-    if contrast is not None:
-        coef = np.column_stack([coef, coef[:, contrast[0]] - coef[:, contrast[1]]])
-    return coef
+    return _with_contrasts(coef, contrasts)
 
 
 class _LogitStatistic:
@@ -447,14 +516,14 @@ class _LogitStatistic:
     by the count of their unit.
     """
 
-    def __init__(self, y, Xs, sd, units, start, n_drivers, contrast, max_iter=50, tol=1e-9):
+    def __init__(self, y, Xs, sd, units, start, n_drivers, contrasts, max_iter=50, tol=1e-9):
         self.y = y
         self.Z = np.column_stack([np.ones(y.size), Xs])
         self.sd = sd  # SDs of the (unscaled) columns used to z-score Xs
         self.units = units
         self.start = start
         self.n_drivers = n_drivers
-        self.contrast = contrast
+        self.contrasts = list(contrasts)
         self.max_iter = max_iter
         self.tol = tol
         k = self.Z.shape[1]
@@ -496,7 +565,7 @@ class _LogitStatistic:
                 break
         # separation or divergence: NaN, counted as failed by the engine
         return _restandardized(beta[:, 1 : 1 + self.n_drivers], w, self.Xraw, self.sd,
-                               converged, self.contrast)
+                               converged, self.contrasts)
 
 
 class _OrdinalStatistic:
@@ -508,7 +577,7 @@ class _OrdinalStatistic:
     is one matrix product of the replicate weights with a fixed per-respondent array.
     """
 
-    def __init__(self, y, Xs, sd, units, beta0, tau0, n_drivers, contrast, max_iter=50, tol=1e-9):
+    def __init__(self, y, Xs, sd, units, beta0, tau0, n_drivers, contrasts, max_iter=50, tol=1e-9):
         cats = np.unique(y)
         code = np.searchsorted(cats, y)  # 0..J-1
         J = cats.size
@@ -537,7 +606,7 @@ class _OrdinalStatistic:
         self.units = units
         self.start = np.r_[tau0, beta0]
         self.n_drivers = n_drivers
-        self.contrast = contrast
+        self.contrasts = list(contrasts)
         self.max_iter = max_iter
         self.tol = tol
         self.Xraw = Xs * sd
@@ -591,7 +660,7 @@ class _OrdinalStatistic:
                 break
         # an empty category or separation: NaN, counted as failed
         return _restandardized(theta[:, T: T + self.n_drivers], w, self.Xraw, self.sd,
-                               converged, self.contrast)
+                               converged, self.contrasts)
 
 
 # --------------------------------------------------------------------------------------------
@@ -599,8 +668,8 @@ class _OrdinalStatistic:
 # --------------------------------------------------------------------------------------------
 
 def _fit_one(design: _Design, *, outcome: str, model: str, cov_type: str, level: float,
-             contrast: tuple[int, int] | None, n_boot: int, seed, n_jobs: int, progress,
-             by: str, group: str) -> tuple[list[dict], dict | None, dict]:
+             contrasts: Sequence[tuple[int, int]], n_boot: int, seed, n_jobs: int, progress,
+             by: str, group: str) -> tuple[list[dict], list[dict], dict]:
     where = "" if by == "" else f" in {by}={group!r}"
     _check_variance(design, outcome, where)
     if model == "ordinal" and np.unique(design.y).size < 3:
@@ -658,58 +727,59 @@ def _fit_one(design: _Design, *, outcome: str, model: str, cov_type: str, level:
                  "r2_controls": dom["r2_controls"],
                  "n_clusters": 0 if design.units is None else int(design.units.max()) + 1,
                  "cov_type": cov_used, "converged": converged}
-    diff_row = None
-    if contrast is not None:
-        i, k = contrast
+    diff_rows = []
+    for i, k in contrasts:
         est = params[i] - params[k]
         var = cov[i, i] + cov[k, k] - 2 * cov[i, k]
         dse = float(np.sqrt(var))
         dstat = est / dse
         dp = 2 * (stats.t.sf(abs(dstat), res.df_resid) if model == "ols" and res.use_t
                   else stats.norm.sf(abs(dstat)))
-        diff_row = {
+        diff_rows.append({
             "outcome": outcome, "model": model, "by": by, "group": group, "n": design.n,
             "contrast": f"{design.names[i]} - {design.names[k]}", "estimate": est, "se": dse,
             "statistic": dstat, "pvalue": dp, "wald_ci_lower": est - crit * dse,
             "wald_ci_upper": est + crit * dse, "ci_lower": np.nan, "ci_upper": np.nan,
             "boot_se": np.nan, "ci_method": "none", "level": level, "n_boot": 0, "n_failed": 0,
             "resampled": "clusters" if design.units is not None else "respondents",
-        }
-        if n_boot:
-            boot = _bootstrap_betas(design, model, Xs, ys, sd, params, res, contrast, n_boot, seed,
-                                    n_jobs, progress, level, label=f"drivers {outcome}{where}")
-            ci = boot.ci(level)
-            last = ci.index[-1]
-            diff_row.update({"ci_lower": ci.loc[last, "ci_lower"], "ci_upper": ci.loc[last, "ci_upper"],
-                             "boot_se": boot.se.iloc[-1], "ci_method": "bootstrap_percentile",
-                             "n_boot": n_boot, "n_failed": boot.n_failed})
-    return rows, diff_row, model_row
+        })
+    if contrasts and n_boot:
+        boot = _bootstrap_betas(design, model, Xs, ys, sd, params, res, contrasts, n_boot, seed,
+                                n_jobs, progress, level, label=f"drivers {outcome}{where}")
+        ci = boot.ci(level)
+        # the statistic's columns: the driver coefficients, then one difference per pair
+        for c, row in enumerate(diff_rows):
+            pos = design.n_drivers + c
+            row.update({"ci_lower": ci["ci_lower"].iloc[pos], "ci_upper": ci["ci_upper"].iloc[pos],
+                        "boot_se": boot.se.iloc[pos], "ci_method": "bootstrap_percentile",
+                        "n_boot": n_boot, "n_failed": boot.n_failed})
+    return rows, diff_rows, model_row
 
 
 def _zcrit(level: float) -> float:
     return float(stats.norm.ppf(0.5 + level / 2))
 
 
-def _bootstrap_betas(design, model, Xs, ys, sd, params, res, contrast, n_boot, seed, n_jobs,
+def _bootstrap_betas(design, model, Xs, ys, sd, params, res, contrasts, n_boot, seed, n_jobs,
                      progress, level, label):
     from connection.bootstrap import bootstrap
 
     n_units = design.n if design.units is None else int(design.units.max()) + 1
     if model == "ols":
         full_var = np.column_stack([design.y, design.X]).var(axis=0)
-        stat = _OLSStatistic(1 + design.X.shape[1], design.n_drivers, contrast, full_var)
+        stat = _OLSStatistic(1 + design.X.shape[1], design.n_drivers, contrasts, full_var)
         data = _unit_moments(design)
         mode = "counts"
     elif model == "logit":
         start = np.asarray(res.params, dtype=float)
-        stat = _LogitStatistic(design.y, Xs, sd, design.units, start, design.n_drivers, contrast)
+        stat = _LogitStatistic(design.y, Xs, sd, design.units, start, design.n_drivers, contrasts)
         data = np.arange(n_units)
         mode = "counts"
     else:
         p = Xs.shape[1]
         cuts = np.asarray(res.model.transform_threshold_params(np.asarray(res.params)))[1:-1]
         stat = _OrdinalStatistic(design.y, Xs, sd, design.units, np.asarray(res.params)[:p], cuts,
-                                 design.n_drivers, contrast)
+                                 design.n_drivers, contrasts)
         data = np.arange(n_units)
         mode = "counts"
     return bootstrap(stat, data, n_boot=n_boot, seed=seed, mode=mode, n_jobs=n_jobs, level=level,
@@ -771,7 +841,8 @@ class DriversResult:
     table : pandas.DataFrame
         Coefficients, delta R-squared and dominance, columns :data:`TABLE_COLUMNS`.
     differences : pandas.DataFrame
-        ``beta(connection) - beta(satisfaction)``, columns :data:`DIFFERENCE_COLUMNS`.
+        ``beta(connection) - beta(satisfaction)`` (one row per pair of drivers), columns
+        :data:`DIFFERENCE_COLUMNS`.
     models : pandas.DataFrame
         One row per fitted model, columns :data:`MODEL_COLUMNS`.
     interactions : pandas.DataFrame
@@ -780,6 +851,10 @@ class DriversResult:
         The latent version, columns :data:`LATENT_COLUMNS` (empty without ``latent``).
     settings : dict
         The arguments of the call.
+    flags : tuple of connection._flags.Flag
+        The problems of the latent version's fits (each message starts with its outcome):
+        inadmissible solutions and poor fit; empty when there are none. Also in the ``flags``
+        column of :attr:`latent`.
     """
 
     table: pd.DataFrame
@@ -788,6 +863,12 @@ class DriversResult:
     interactions: pd.DataFrame
     latent: pd.DataFrame
     settings: dict = field(default_factory=dict)
+    flags: tuple[Flag, ...] = ()
+
+    @property
+    def admissible(self) -> bool:
+        """True when no latent fit has a flag (always True without ``latent=``)."""
+        return not self.flags
 
     def to_frame(self) -> pd.DataFrame:
         """The coefficient table (a copy)."""
@@ -825,6 +906,9 @@ class DriversResult:
             parts += ["", "Latent version (structural equation model, std_all):"]
             parts.append(self.latent[["outcome", "term", "beta", "est", "se", "pvalue", "cfi",
                                       "rmsea"]].to_string(index=False, float_format=f))
+            if self.flags:
+                parts += ["", "Flags (do not cite these latent numbers as they stand):"]
+                parts += [f"  {flag}" for flag in self.flags]
         return "\n".join(parts)
 
     def __repr__(self) -> str:
@@ -865,6 +949,8 @@ def drivers(
     latent_estimator: str = "MLR",
     n_jobs: int = 1,
     progress: bool | None = None,
+    *,
+    contrasts: Sequence[Sequence[str]] | None = None,
 ) -> DriversResult:
     """Regress outcomes on connection and satisfaction: strength, increments, dominance, contrast.
 
@@ -877,7 +963,8 @@ def drivers(
         missing value in the outcome, a driver, a control or the cluster column are left out for
         that outcome (an :class:`~connection.errors.ExclusionWarning` says how many).
     drivers
-        Numeric driver columns; the contrast is ``drivers[0] - drivers[1]``.
+        Numeric driver columns. Their standardized coefficients are contrasted pairwise (see
+        ``contrasts``).
     controls
         Columns held constant in every model (numeric: z-scored; True/False: 0/1;
         text/categorical: dummies with the first level in sorted order as reference). Controls
@@ -904,11 +991,22 @@ def drivers(
         Multiplicity correction across the interaction tests (``"holm"``, ``"fdr_bh"``, ``None``).
     latent
         ``{"connection": [items], "satisfaction": [items]}``: also fit the latent version (see
-        :attr:`DriversResult.latent`), keys matching ``drivers``.
+        :attr:`DriversResult.latent`), keys matching ``drivers``. Numeric controls enter it as
+        observed covariates that covary freely with the latent drivers and with each other (so
+        the drivers' coefficients are adjusted for them). A fit with CFI below
+        :data:`POOR_FIT_CFI` (.90) or RMSEA above :data:`POOR_FIT_RMSEA` (.10) (the robust
+        versions under MLR) issues a :class:`PoorFitWarning` and is flagged ``poor_fit``;
+        inadmissible solutions are flagged too (:attr:`DriversResult.flags`).
     latent_estimator
         Estimator of the latent version (``"ML"`` or ``"MLR"``).
     n_jobs, progress
         Passed to :func:`connection.bootstrap.bootstrap`.
+    contrasts
+        The pairs of drivers whose standardized coefficients are compared, e.g.
+        ``[("connection", "satisfaction")]`` (row ``"connection - satisfaction"``: first minus
+        second). Default: every pair, in the order of ``drivers`` (with three drivers a, b, c:
+        ``a - b``, ``a - c``, ``b - c``); ``[]`` for none. Applies to :attr:`DriversResult.differences`
+        and to the latent version. The intervals are per pair (no multiplicity adjustment).
 
     Returns
     -------
@@ -946,13 +1044,13 @@ def drivers(
             raise GroupError(f"by={bcol!r} has fewer than two groups: there is nothing to fit by group "
                              "or to test for an interaction", column=bcol, values=list(levels),
                              expected="a column with at least two groups (or leave it out of by=)")
-    contrast = (0, 1) if len(drivers_) >= 2 else None
+    pairs = _resolve_contrasts(drivers_, contrasts)
 
     n_fits = len(outcomes) * (1 + sum(data[b].dropna().nunique() for b in by_cols))
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     seeds = iter(root.spawn(n_fits))
     rows, diffs, models, inters = [], [], [], []
-    common = {"model": model, "cov_type": cov_type, "level": level, "contrast": contrast,
+    common = {"model": model, "cov_type": cov_type, "level": level, "contrasts": pairs,
               "n_boot": n_boot, "n_jobs": n_jobs, "progress": progress}
     for outcome in outcomes:
         design, keep = _design(data, outcome, drivers_, controls, cluster, model)
@@ -963,8 +1061,7 @@ def drivers(
         r, d, m = _fit_one(design, outcome=outcome, by="", group="all", seed=next(seeds), **common)
         rows += r
         models.append(m)
-        if d:
-            diffs.append(d)
+        diffs += d
         for bcol in by_cols:
             gvals = data.loc[keep, bcol].to_numpy()
             has = pd.notna(gvals)
@@ -978,8 +1075,7 @@ def drivers(
                                    **common)
                 rows += r
                 models.append(m)
-                if d:
-                    diffs.append(d)
+                diffs += d
             inters += _interactions(design.subset(has), gvals[has], outcome=outcome, model=model,
                                     by=bcol, cov_type=cov_type, level=level)
     inter_df = pd.DataFrame(inters).reindex(columns=INTERACTION_COLUMNS)
@@ -988,12 +1084,15 @@ def drivers(
 
         inter_df["p_adjusted"] = adjust_pvalues(inter_df["pvalue"].to_numpy(), correction)
     latent_df = pd.DataFrame(columns=LATENT_COLUMNS)
+    flags: list[Flag] = []
     if latent:
-        latent_df = _latent(data, outcomes, drivers_, controls, latent, latent_estimator, level)
+        latent_df, flags = _latent(data, outcomes, drivers_, controls, latent, latent_estimator,
+                                   level, pairs)
     settings = {"outcomes": outcomes, "drivers": drivers_, "controls": controls, "by": by_cols,
                 "model": model, "cov_type": cov_type, "cluster": cluster, "n_boot": n_boot,
                 "seed": seed if not isinstance(seed, np.random.SeedSequence) else None,
-                "level": level, "correction": correction}
+                "level": level, "correction": correction,
+                "contrasts": [(drivers_[i], drivers_[j]) for i, j in pairs]}
     return DriversResult(
         table=pd.DataFrame(rows).reindex(columns=TABLE_COLUMNS),
         differences=pd.DataFrame(diffs).reindex(columns=DIFFERENCE_COLUMNS),
@@ -1001,29 +1100,150 @@ def drivers(
         interactions=inter_df,
         latent=latent_df,
         settings=settings,
+        flags=tuple(flags),
     )
 
 
+def _resolve_contrasts(drivers_: list[str],
+                       contrasts: Sequence[Sequence[str]] | None) -> list[tuple[int, int]]:
+    """Index pairs ``(i, j)`` of the driver contrasts ``beta_i - beta_j``."""
+    if contrasts is None:
+        return list(itertools.combinations(range(len(drivers_)), 2))
+    if isinstance(contrasts, str) or not isinstance(contrasts, Sequence):  # a set has no order
+        raise ArgumentError("contrasts must be a list of (driver, driver) pairs", values=[contrasts],
+                            expected='e.g. contrasts=[("connection", "satisfaction")]')
+    if len(contrasts) == 2 and all(isinstance(v, str) for v in contrasts):
+        contrasts = [tuple(contrasts)]  # one pair given bare: ("connection", "satisfaction")
+    pairs: list[tuple[int, int]] = []
+    for pair in contrasts:
+        if isinstance(pair, str) or not isinstance(pair, Sequence) or len(pair) != 2:
+            raise ArgumentError("each contrast is a pair of driver names", values=[pair],
+                                expected='e.g. ("connection", "satisfaction")')
+        a, b = pair
+        unknown = [v for v in (a, b) if v not in drivers_]
+        if unknown:
+            raise ArgumentError("a contrast names a column that is not one of the drivers",
+                                values=unknown, expected="one of " + ", ".join(map(repr, drivers_)))
+        if a == b:
+            raise ArgumentError("a contrast compares a driver with itself", values=[a],
+                                expected="two different drivers")
+        ij = (drivers_.index(a), drivers_.index(b))
+        if ij in pairs:
+            raise ArgumentError("a contrast is named twice", values=[f"{a} - {b}"],
+                                expected="each pair once")
+        pairs.append(ij)
+    return pairs
+
+
 def _latent_model(outcome: str, drivers_: list[str], controls: list[str],
-                  latent: Mapping[str, Sequence[str]]) -> str:
-    """lavaan-style text: a measurement model per latent driver, the regression, the contrast."""
+                  latent: Mapping[str, Sequence[str]],
+                  contrasts: Sequence[tuple[int, int]] | None = None) -> str:
+    """lavaan-style text: a measurement model per latent driver, the regression, the contrasts.
+
+    Observed controls covary freely with every latent driver and with each other (written out:
+    ``connection ~~ age``, ``age ~~ female``), so that the coefficients of the drivers are
+    adjusted for the controls. lavaan's default for an observed covariate in a regression with
+    latent predictors (``fixed.x = TRUE``, and ``fixed.x = FALSE`` too) fixes its covariance with
+    the latent variables at zero: nothing is controlled then, and the model misfits.
+    A covariance written for a control makes it a random variable (lavaan's ``fixed.x = FALSE``
+    for that variable: its variance is a free parameter).
+
+    Contrast ``k`` is the defined parameter ``drivers_contrast_i_j := drivers_bi - drivers_bj``.
+    """
+    if contrasts is None:
+        contrasts = list(itertools.combinations(range(len(drivers_)), 2))
     lines = [f"{lv} =~ " + " + ".join(latent[lv]) for lv in drivers_]
-    labels = [f"b{j}" for j in range(len(drivers_))]
+    labels = [f"drivers_b{j}" for j in range(len(drivers_))]
     rhs = [f"{lab}*{lv}" for lab, lv in zip(labels, drivers_)] + list(controls)
     lines.append(f"{outcome} ~ " + " + ".join(rhs))
-    if len(drivers_) >= 2:
-        lines.append("contrast := b0 - b1")
+    if controls:
+        lines += [f"{lv} ~~ " + " + ".join(controls) for lv in drivers_]
+        lines += [f"{a} ~~ {b}" for a, b in itertools.combinations(controls, 2)]
+    lines += [f"{_contrast_label(i, j)} := {labels[i]} - {labels[j]}" for i, j in contrasts]
     return "\n".join(lines)
 
 
-def _latent(data, outcomes, drivers_, controls, latent, estimator, level) -> pd.DataFrame:
+def _contrast_label(i: int, j: int) -> str:
+    return f"drivers_contrast_{i}_{j}"
+
+
+POOR_FIT_CFI = 0.90
+"""The latent version's fit is flagged ``poor_fit`` (and warned about) when its CFI is below this
+(the robust CFI under MLR)..."""
+POOR_FIT_RMSEA = 0.10
+"""... or its RMSEA (robust under MLR) above this (MacCallum, Browne & Sugawara 1996: > .10 poor)."""
+
+
+class PoorFitWarning(ConnectionWarning):
+    """The latent version of :func:`drivers` fits the data poorly (CFI < .90 or RMSEA > .10):
+    its coefficients describe a model the data reject. The same problem is recorded as a
+    ``poor_fit`` flag in :attr:`DriversResult.latent` and :attr:`DriversResult.flags`."""
+
+
+def _own_flags(fit, drivers_: list[str], controls: list[str]) -> list[Flag]:
+    """Admissibility problems read off the estimates: non-convergence, negative variances, a
+    latent (+ control) covariance matrix that is not positive definite. Used for the codes the
+    engine's ``Fit.flags`` does not already report (all of them, before the engine has flags)."""
+    flags = []
+    if not getattr(fit, "converged", True):
+        flags.append(Flag(NOT_CONVERGED, "the optimiser did not converge; estimates are not "
+                                         "trustworthy"))
+    est = fit.estimates
+    var = est[(est["op"] == "~~") & (est["lhs"] == est["rhs"])]
+    neg = var[var["est"] < 0]
+    if len(neg):
+        what = ", ".join(f"{r.lhs} ~~ {r.rhs} = {r.est:.4g}" for r in neg.itertuples())
+        flags.append(Flag(HEYWOOD, f"negative variance estimate(s) (Heywood case): {what}",
+                          tuple(f"{r.lhs} ~~ {r.rhs}" for r in neg.itertuples())))
+    names = [*drivers_, *controls]
+    cov = np.full((len(names), len(names)), np.nan)
+    pos = {v: k for k, v in enumerate(names)}
+    for r in est[est["op"] == "~~"].itertuples():
+        if r.lhs in pos and r.rhs in pos:
+            cov[pos[r.lhs], pos[r.rhs]] = cov[pos[r.rhs], pos[r.lhs]] = r.est
+    cov = np.where(np.isnan(cov), 0.0, cov)  # a pair without a row has covariance 0
+    ev = np.linalg.eigvalsh(cov)
+    if ev[0] < -1e-10 * max(1.0, abs(ev[-1])):
+        sd = np.sqrt(np.clip(np.diag(cov), 0, None))
+        beyond = [f"{names[a]} ~~ {names[b]}" for a, b in itertools.combinations(range(len(names)), 2)
+                  if abs(cov[a, b]) > sd[a] * sd[b]]
+        flags.append(Flag(LATENT_NOT_PD, "the covariance matrix of the latent drivers"
+                          + (" and the controls" if controls else "")
+                          + f" is not positive definite (smallest eigenvalue {ev[0]:.3g})"
+                          + (f": correlation beyond +-1 in {', '.join(beyond)}" if beyond else ""),
+                          tuple(beyond) or tuple(f"{a} ~~ {b}"
+                                                 for a, b in itertools.combinations(names, 2))))
+    return flags
+
+
+def _latent_flags(fit, drivers_, controls, cfi: float, rmsea: float, estimator: str) -> list[Flag]:
+    """The engine's flags (``Fit.flags``), the ones it does not report yet, and poor fit."""
+    flags = list(getattr(fit, "flags", ()) or ())
+    have = {f.code for f in flags}
+    flags += [f for f in _own_flags(fit, drivers_, controls) if f.code not in have]
+    robust = " (robust)" if estimator.upper() == "MLR" else ""
+    poor = []
+    if np.isfinite(cfi) and cfi < POOR_FIT_CFI:
+        poor.append(f"CFI{robust} {cfi:.3f} < {POOR_FIT_CFI:.2f}")
+    if np.isfinite(rmsea) and rmsea > POOR_FIT_RMSEA:
+        poor.append(f"RMSEA{robust} {rmsea:.3f} > {POOR_FIT_RMSEA:.2f}")
+    if poor:
+        flags.append(Flag(POOR_FIT, "the latent model fits poorly (" + ", ".join(poor) + ")"))
+    return flags
+
+
+def _latent(data, outcomes, drivers_, controls, latent, estimator, level,
+            contrasts=None) -> tuple[pd.DataFrame, list[Flag]]:
     """Outcomes regressed on latent drivers through the engine (one SEM per outcome).
 
     Latent variances are fixed to 1 (``std_lv=True``), so ``est`` is in outcome units per latent
     standard deviation; ``beta`` is the engine's completely standardized value (std_all).
+    Returns the table and every flag, each message prefixed by its outcome.
     """
     from connection.sem import sem
 
+    if contrasts is None:
+        contrasts = list(itertools.combinations(range(len(drivers_)), 2))
     missing = [d for d in drivers_ if d not in latent]
     if missing:
         raise ArgumentError("latent= needs the items of every driver", values=missing,
@@ -1034,17 +1254,20 @@ def _latent(data, outcomes, drivers_, controls, latent, estimator, level) -> pd.
         if not (pd.api.types.is_numeric_dtype(data[c]) or data[c].dtype == bool):
             raise ArgumentError("the latent version takes numeric controls only", column=c,
                                 expected="a numeric or True/False control (code dummies first)")
-    rows = []
+    rows, all_flags = [], []
     for outcome in outcomes:
         cols = list(dict.fromkeys([outcome, *items, *controls]))
         sub = pd.DataFrame({c: _numeric(data, c) for c in cols})
+        for c in cols:
+            has = sub[c].notna().to_numpy()
+            _check_magnitude(sub[c].to_numpy(dtype=float)[has], c, has)
         complete = sub.notna().all(axis=1)
         if not complete.all():
             warnings.warn(f"{outcome} (latent): {int((~complete).sum())} of {len(sub)} rows have a "
                           "missing value in the outcome, an item or a control and are left out",
                           ExclusionWarning, stacklevel=3)
         sub = sub.loc[complete]
-        text = _latent_model(outcome, drivers_, controls, latent)
+        text = _latent_model(outcome, drivers_, controls, latent, contrasts)
         fit = sem(text, sub, estimator=estimator, std_lv=True)
         est = fit.estimates
         fm = fit.fit_measures
@@ -1054,8 +1277,17 @@ def _latent(data, outcomes, drivers_, controls, latent, estimator, level) -> pd.
             key = f"{name}_robust" if robust and f"{name}_robust" in fm.index else name
             return float(fm[key]) if key in fm.index else np.nan
 
+        cfi, rmsea = measure("cfi"), measure("rmsea")
+        flags = _latent_flags(fit, drivers_, controls, cfi, rmsea, estimator)
+        if any(f.code == POOR_FIT for f in flags):
+            poor = next(f for f in flags if f.code == POOR_FIT)
+            warnings.warn(f"{outcome} (latent): {poor.message}; its coefficients describe a model "
+                          "the data reject. Inspect the measurement model (cx.cfa) and "
+                          "modification indices before reading them", PoorFitWarning, stacklevel=3)
+        all_flags += [Flag(f.code, f"{outcome} (latent): {f.message}", f.parameters) for f in flags]
         common = {"outcome": outcome, "n": len(sub), "estimator": estimator,
-                  "cfi": measure("cfi"), "rmsea": measure("rmsea"), "srmr": measure("srmr")}
+                  "cfi": cfi, "rmsea": rmsea, "srmr": measure("srmr"),
+                  "flags": format_flags(flags)}
         reg = est[(est["op"] == "~") & (est["lhs"] == outcome)].set_index("rhs")
         z = _zcrit(level)
         for d in drivers_:
@@ -1063,13 +1295,14 @@ def _latent(data, outcomes, drivers_, controls, latent, estimator, level) -> pd.
             rows.append({**common, "term": d, "beta": r["std_all"], "est": r["est"], "se": r["se"],
                          "pvalue": r["pvalue"], "ci_lower": r["est"] - z * r["se"],
                          "ci_upper": r["est"] + z * r["se"]})
-        if len(drivers_) >= 2:
-            c = est[est["op"] == ":="].set_index("lhs").loc["contrast"]
-            rows.append({**common, "term": f"{drivers_[0]} - {drivers_[1]}",
-                         "beta": reg.loc[drivers_[0], "std_all"] - reg.loc[drivers_[1], "std_all"],
+        defined = est[est["op"] == ":="].set_index("lhs")
+        for i, j in contrasts:
+            c = defined.loc[_contrast_label(i, j)]
+            rows.append({**common, "term": f"{drivers_[i]} - {drivers_[j]}",
+                         "beta": reg.loc[drivers_[i], "std_all"] - reg.loc[drivers_[j], "std_all"],
                          "est": c["est"], "se": c["se"], "pvalue": c["pvalue"],
                          "ci_lower": c["est"] - z * c["se"], "ci_upper": c["est"] + z * c["se"]})
-    return pd.DataFrame(rows).reindex(columns=LATENT_COLUMNS)
+    return pd.DataFrame(rows).reindex(columns=LATENT_COLUMNS), all_flags
 
 
 make_module_callable(__name__)  # cx.drivers(...) calls drivers() above (see connection/_callable.py)

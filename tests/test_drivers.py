@@ -555,3 +555,149 @@ def test_latent_interval_coverage():
                 hits[term] += lat.loc[term, "ci_lower"] < truth[term] < lat.loc[term, "ci_upper"]
     rates = {k: v / n_sim for k, v in hits.items()}
     assert all(0.90 <= v <= 0.99 for v in rates.values()), rates
+
+
+# ---------------------------------------------------------------------------- pairwise contrasts
+
+def _three(n=600, seed=41):
+    df = simulate(n, seed=seed)
+    # own noise (simulate() draws from default_rng(seed): the same stream would make it collinear)
+    df["features"] = 0.3 * df.connection / 15 + np.random.default_rng(seed + 1000).normal(size=n)
+    return df
+
+
+def test_three_drivers_contrast_every_pair_with_the_right_numbers():
+    """Before: only 'connection - satisfaction' (the first two drivers) was contrasted."""
+    df = _three()
+    res = drivers(df, ["advocacy"], drivers=["connection", "satisfaction", "features"],
+                  controls=["age"], n_boot=0)
+    d = res.differences.set_index("contrast")
+    assert list(d.index) == ["connection - satisfaction", "connection - features",
+                             "satisfaction - features"]
+    X = sm.add_constant(np.column_stack([_z(df.connection), _z(df.satisfaction), _z(df.features),
+                                         _z(df.age)]))
+    ref = sm.OLS(_z(df.advocacy), X).fit(cov_type="HC3")
+    V = ref.cov_params()
+    for name, (i, k) in {"connection - features": (1, 3), "satisfaction - features": (2, 3)}.items():
+        assert d.loc[name, "estimate"] == pytest.approx(ref.params[i] - ref.params[k], abs=1e-12)
+        se = np.sqrt(V[i, i] + V[k, k] - 2 * V[i, k])
+        assert d.loc[name, "se"] == pytest.approx(se, rel=1e-10)
+        R = np.zeros(5)
+        R[i], R[k] = 1, -1
+        test = ref.t_test(R)     # statsmodels' own test of the contrast (z under HC3)
+        assert d.loc[name, "statistic"] == pytest.approx(float(np.ravel(test.statistic)[0]), rel=1e-10)
+        assert d.loc[name, "pvalue"] == pytest.approx(float(np.ravel(test.pvalue)[0]), rel=1e-8)
+        assert d.loc[name, "wald_ci_lower"] == pytest.approx(float(np.ravel(test.conf_int())[0]), rel=1e-10)
+    assert res.settings["contrasts"] == [("connection", "satisfaction"), ("connection", "features"),
+                                         ("satisfaction", "features")]
+
+
+def test_three_driver_bootstrap_intervals_of_every_pair_equal_a_plain_loop():
+    df = _three(300, seed=42)
+    res = drivers(df, ["advocacy"], drivers=["connection", "satisfaction", "features"], n_boot=60,
+                  seed=4, progress=False)
+
+    def refit(d):
+        X = sm.add_constant(np.column_stack([_z(d.connection), _z(d.satisfaction), _z(d.features)]))
+        p = sm.OLS(_z(d.advocacy), X).fit().params
+        return np.array([p[1] - p[2], p[1] - p[3], p[2] - p[3]])
+
+    ref = bootstrap(refit, df[["advocacy", "connection", "satisfaction", "features"]], n_boot=60,
+                    seed=np.random.SeedSequence(4).spawn(1)[0], progress=False)
+    ci = ref.ci()
+    d = res.differences
+    assert d["ci_lower"].to_numpy() == pytest.approx(ci["ci_lower"].to_numpy(), abs=1e-10)
+    assert d["ci_upper"].to_numpy() == pytest.approx(ci["ci_upper"].to_numpy(), abs=1e-10)
+    assert d["boot_se"].to_numpy() == pytest.approx(ref.se.to_numpy(), abs=1e-10)
+
+
+def test_named_contrasts_logit_and_by_groups():
+    df = _three(800, seed=43).assign(mom=lambda d: np.where(d.index % 2, "social", "other"))
+    three = ["connection", "satisfaction", "features"]
+    res = drivers(df, ["top_box"], drivers=three, model="logit", by="mom", n_boot=20, seed=1,
+                  progress=False, contrasts=[("features", "connection")])
+    assert list(res.differences["contrast"]) == ["features - connection"] * 3
+    assert list(res.differences["group"]) == ["all", "other", "social"]
+    t = res.table[res.table.group == "all"].set_index("term")
+    assert res.differences["estimate"].iloc[0] == pytest.approx(
+        t.loc["features", "beta"] - t.loc["connection", "beta"], abs=1e-12)
+    assert (res.differences["n_boot"] == 20).all()
+    # one bare pair is accepted; [] gives no contrast
+    one = drivers(df, ["advocacy"], drivers=three, n_boot=0, contrasts=("satisfaction", "features"))
+    assert list(one.differences["contrast"]) == ["satisfaction - features"]
+    assert drivers(df, ["advocacy"], drivers=three, n_boot=0, contrasts=[]).differences.empty
+
+
+def test_bad_contrasts_are_refused_naming_the_problem():
+    df = _three(200, seed=44)
+    three = ["connection", "satisfaction", "features"]
+    with pytest.raises(ArgumentError, match="not one of the drivers.*'price'"):
+        drivers(df, ["advocacy"], drivers=three, n_boot=0, contrasts=[("connection", "price")])
+    with pytest.raises(ArgumentError, match="with itself"):
+        drivers(df, ["advocacy"], drivers=three, n_boot=0, contrasts=[("features", "features")])
+    with pytest.raises(ArgumentError, match="named twice"):
+        drivers(df, ["advocacy"], drivers=three, n_boot=0,
+                contrasts=[("features", "connection"), ("features", "connection")])
+    with pytest.raises(ArgumentError, match="pair of driver names"):
+        drivers(df, ["advocacy"], drivers=three, n_boot=0, contrasts=[("connection",)])
+    with pytest.raises(ArgumentError, match="list of"):
+        drivers(df, ["advocacy"], drivers=three, n_boot=0, contrasts="connection")
+
+
+def test_latent_version_contrasts_every_pair():
+    df, items = _latent_data(800, seed=45)
+    rng = np.random.default_rng(1045)
+    feat = rng.normal(size=800)     # a third latent driver, independent of the outcome
+    for j, lam in enumerate([0.8, 0.7, 0.75]):
+        df[f"f{j}"] = lam * feat + np.sqrt(1 - lam**2) * rng.normal(size=800)
+    items["features"] = ["f0", "f1", "f2"]
+    df["features"] = df[items["features"]].mean(axis=1)
+    three = ["connection", "satisfaction", "features"]
+    res = drivers(df, ["advocacy"], drivers=three, n_boot=0, latent=items)
+    lat = res.latent.set_index("term")
+    assert [t for t in lat.index if " - " in t] == ["connection - satisfaction",
+                                                    "connection - features", "satisfaction - features"]
+    assert lat.loc["satisfaction - features", "est"] == pytest.approx(
+        lat.loc["satisfaction", "est"] - lat.loc["features", "est"], abs=1e-10)
+    assert lat.loc["connection - features", "beta"] == pytest.approx(
+        lat.loc["connection", "beta"] - lat.loc["features", "beta"], abs=1e-12)
+    named = drivers(df, ["advocacy"], drivers=three, n_boot=0, latent=items,
+                    contrasts=[("features", "satisfaction")]).latent
+    assert list(named["term"]) == three + ["features - satisfaction"]
+
+
+# ---------------------------------------------------------------------------- values (fuzz finds)
+
+def test_a_numeric_control_with_one_text_value_is_refused_not_turned_into_dummies():
+    """Before: 'n/a' in an integer age column made age categorical, one dummy per distinct age
+    (62 dummies here), fitted without a word."""
+    df = simulate(400, seed=46).assign(age=lambda d: np.round(d.age).clip(18, 80))
+    df["age"] = df["age"].astype(object)
+    df.loc[[6, 30], "age"] = "n/a"
+    with pytest.raises(NonNumericError, match=r"mixes numbers and text.*column 'age', rows 7, 31, "
+                                              r"values 'n/a', 'n/a'"):
+        drivers(df, ["advocacy"], controls=["age"], n_boot=0)
+    # a text control of labels only, and numbers stored as a Categorical, stay categorical
+    labels = df.assign(age=np.where(df.index % 2, "young", "old"))
+    assert "age[young]" in set(drivers(labels, ["advocacy"], controls=["age"], n_boot=0).table.term)
+    cat = simulate(400, seed=46).assign(wave=pd.Categorical(np.arange(400) % 3 + 2020))
+    assert {"wave[2021]", "wave[2022]"} <= set(drivers(cat, ["advocacy"], controls=["wave"],
+                                                       n_boot=0).table.term)
+
+
+@pytest.mark.parametrize("column", ["advocacy", "connection", "age"])
+def test_values_whose_squares_overflow_are_refused(column):
+    """Before: 1e200 in the outcome gave beta 0.0 with SE 0.0 for every driver (numpy overflow
+    warnings only); in a predictor, a 'perfectly collinear' error."""
+    df = simulate(200, seed=47)
+    df.loc[12, column] = 1e200
+    with pytest.raises(OutOfRangeError, match=rf"too large.*column '{column}', row 13, value 1e\+200"):
+        drivers(df, ["advocacy"], controls=["age"], n_boot=0)
+
+
+def test_latent_version_refuses_values_whose_squares_overflow():
+    """Before: the engine's 'sample covariance matrix is not positive definite'."""
+    df, items = _latent_data(300, seed=48)
+    df.loc[4, "ec1"] = 1e200
+    with pytest.raises(OutOfRangeError, match=r"too large.*column 'ec1', row 5"):
+        drivers(df, ["advocacy"], n_boot=0, latent=items)
