@@ -164,22 +164,35 @@ def test_load_rejects_foreign_or_broken_files(tmp_path):
     d = ConnectionIndex({"connection": EC}, item_range=(1, 5), segments=None).fit(wave).to_dict()
     good = json.loads(json.dumps(d))
     d["weights"] = d["weights"][:-1]
-    with pytest.raises(ConfigError, match="wrong length"):
+    with pytest.raises(ConfigError, match="does not match its checksum"):
         ConnectionIndex.from_dict(d)
+    with pytest.raises(ConfigError, match="'weights': has the wrong length"):
+        ConnectionIndex.from_dict(resign(d))
     edited = json.loads(json.dumps(good))
     edited["weights"][0] *= 2          # a hand edit would silently move every index value
-    with pytest.raises(ConfigError, match="inconsistent"):
+    with pytest.raises(ConfigError, match="checksum"):
         ConnectionIndex.from_dict(edited)
+    with pytest.raises(ConfigError, match="'score_min': does not follow from the weights"):
+        ConnectionIndex.from_dict(resign(edited))
     text = json.loads(json.dumps(good))
     text["means"][1] = "n/a"
-    with pytest.raises(ConfigError, match="not a number"):
-        ConnectionIndex.from_dict(text)
+    with pytest.raises(ConfigError, match="'means': entry 2 is not a finite number"):
+        ConnectionIndex.from_dict(resign(text))
     listed = tmp_path / "list.json"
     listed.write_text("[1, 2]")
     with pytest.raises(ConfigError, match="JSON object"):
         ConnectionIndex.load(listed)
     assert ConnectionIndex.from_dict(good).transform(wave)["index"].equals(
         ConnectionIndex({"connection": EC}, item_range=(1, 5), segments=None).fit(wave).transform(wave)["index"])
+
+
+def resign(d: dict) -> dict:
+    """``d`` with a recomputed checksum: what a tool that edits index files would produce."""
+    from connection.index import _checksum
+
+    d = json.loads(json.dumps(d))
+    d["checksum"] = _checksum(d)
+    return d
 
 
 # ---------------------------------------------------------------------------- segments
@@ -336,7 +349,8 @@ def test_summary_weights_frame_and_html():
     ci = ConnectionIndex(instruments.default()).fit(df)
     w = ci.weights_frame()
     assert list(w.columns) == ["item", "weight", "calibration_mean", "item_min", "item_max",
-                               "loading_std"]
+                               "loading_std", "flags"]
+    assert (w["flags"] == "").all() and ci.admissible_ and ci.flags_ == ()
     assert w["weight"].to_numpy() == pytest.approx(ci.weights_)
     assert (w["weight"] > 0).all() and w["loading_std"].between(0.3, 0.95).all()
     text = ci.summary()
