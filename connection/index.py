@@ -58,8 +58,9 @@ Exact cut-offs. Every comparison with a cut-off is decided exactly, in integer a
 numbers as stored (binary floats are exact fractions), never on a rounded float: a respondent who
 answers "agree" to every item lands exactly on ``connected_min`` (in float arithmetic
 ``83.33333333333331 < 100 * 5 / 6`` would leave them out). A cut-off given as a float is read as
-the simplest fraction that rounds to it (``100 * 5 / 6`` is read as 250/3, ``70.0`` as 70), so a
-cut-off written as a computation means what it says. The ``index`` column is the correctly
+the decimal it was typed as (``72.5``) or, when it is the rounded result of a computation (more
+than 15 significant digits), as the simplest fraction that rounds to it (``100 * 5 / 6`` is read
+as 250/3), so a cut-off written as a computation means what it says. The ``index`` column is the correctly
 rounded value of the exact index.
 
 Index files
@@ -160,7 +161,7 @@ class SegmentRule:
     ----------
     connected_min
         Index (0-100) at or above which a respondent is connected / fully connected (a float is
-        read as the simplest fraction that rounds to it, so ``100 * 5 / 6`` means 250/3).
+        read as the number it stands for, so ``100 * 5 / 6`` means 250/3; see the module docstring).
     satisfaction
         Column(s) whose row mean is the satisfaction score; ``None`` skips the satisfied stages.
     satisfied_min
@@ -297,7 +298,7 @@ class SegmentRule:
 
     def cut(self, name: str) -> Fraction:
         """The exact cut-off ``name`` (``"connected_min"``, ...) as compared (see the module
-        docstring): the simplest fraction that rounds to the stored float."""
+        docstring): the typed decimal, or the simplest fraction that rounds to the stored float."""
         return _exact_cut(getattr(self, name))
 
     def _show(self, name: str) -> str:
@@ -341,7 +342,9 @@ def _simplest_between(a: Fraction, b: Fraction) -> Fraction:
 
 
 def _exact_cut(c: float) -> Fraction:
-    """The simplest fraction that rounds to the float ``c`` (250/3 for ``100 * 5 / 6``).
+    """The number a float cut-off stands for: the decimal it was typed as when its shortest
+    representation has at most 15 significant digits (``72.5``, ``0.1``), else (a computed
+    value such as ``100 * 5 / 6 = 83.33333333333333``) the simplest fraction that rounds to it.
 
     >>> _exact_cut(100 * 5 / 6), _exact_cut(100 * 2 / 3), _exact_cut(70.0), _exact_cut(0.1)
     (Fraction(250, 3), Fraction(200, 3), Fraction(70, 1), Fraction(1, 10))
@@ -350,6 +353,10 @@ def _exact_cut(c: float) -> Fraction:
     f = Fraction(c)
     if c == 0 or not math.isfinite(c):
         return f
+    text = repr(c)
+    mantissa = text.lower().split("e")[0].lstrip("-").replace(".", "")
+    if len(mantissa.lstrip("0").rstrip("0")) <= 15:
+        return Fraction(text)
     lo = (f + Fraction(math.nextafter(c, -math.inf))) / 2
     hi = (f + Fraction(math.nextafter(c, math.inf))) / 2
     x = _simplest_between(lo, hi)
