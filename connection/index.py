@@ -1019,9 +1019,12 @@ class _IndexFileReader:
         stored = self.d["checksum"]
         try:
             actual = _checksum(self.d)
-        except (TypeError, ValueError):   # only possible for a dict built in Python
-            self.fail(None, "the index holds a value JSON cannot store (NaN, infinity or an object)",
-                      expected="numbers, text, lists and tables only")
+        except (TypeError, ValueError):
+            # an infinite number (1e999 in the file) or, from Python, NaN or an object: the
+            # field validation names the field; anything it lets through is refused after it
+            self.build(version)
+            self.fail(None, "the index holds a value JSON cannot store (NaN, infinity or an "
+                      "object)", expected="numbers, text, lists and tables only")
         if not isinstance(stored, str) or stored != actual:
             if self.verify:
                 self.fail("checksum", "the file's content does not match its checksum: it was "
@@ -1108,6 +1111,16 @@ class _IndexFileReader:
             OTHER, "admissibility of the calibration fit was not recorded (index file format "
             "1); refit the index to check it"),)
 
+        if lvs == {construct} and not flags:
+            # one factor, admissible: each weight is proportional to loading / residual variance
+            # (residual variances > 0), so it has its loading's sign; negated weights are refused
+            wrong = [i for i, w in zip(items, weights)
+                     if w != 0 and np.isfinite(loadings.get(i, np.nan)) and loadings[i] != 0
+                     and np.sign(w) != np.sign(loadings[i])]
+            if wrong:
+                self.fail("weights", "a weight's sign contradicts its item's loading (in an "
+                          "admissible one-factor model every weight has its loading's sign)",
+                          wrong, "weights as fit() computed them")
         obj = self.cls(None, construct, method=method, scaling=scaling, segments=rule,
                        estimator=estimator, facets=d["facets"])
         obj.model_ = model
