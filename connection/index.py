@@ -378,9 +378,11 @@ def _dyadic_exponent(*arrays: Any) -> int:
 def _ints(a: Any, F: int) -> np.ndarray:
     """``a * 2**F`` as exact Python integers (object array); ``a * 2**F`` must be whole."""
     a = np.asarray(a, dtype=float)
-    y = np.ldexp(a, F)
+    own = min(F, _dyadic_exponent(a))        # the array's own exponent, then shift exactly
+    y = np.ldexp(a, own)
     if np.all(np.isfinite(y)) and (y.size == 0 or np.abs(y).max() < 2.0**62):
-        return y.astype(np.int64).astype(object)
+        out = y.astype(np.int64).astype(object)
+        return out * (1 << (F - own)) if F > own else out
     scale = 1 << F
     return np.array([int(Fraction(float(v)) * scale) for v in a.ravel()],
                     dtype=object).reshape(a.shape)

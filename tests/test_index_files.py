@@ -318,7 +318,10 @@ def test_an_edited_and_resigned_file_is_refused_or_loads_exactly_what_it_says(sa
     loaded, _ = _load(d)
     if loaded is None:
         return
-    assert loaded.to_dict() == d
+    # the same values (a number may come back as 75.0 where the edit wrote 75, which changes
+    # only the checksum of the text)
+    assert {k: v for k, v in loaded.to_dict().items() if k != "checksum"} == {
+        k: v for k, v in d.items() if k != "checksum"}
     rng = np.random.default_rng(0)
     pats = pd.DataFrame({i: rng.integers(1, 6, 50).astype(float) for i in loaded.items_})
     idx = loaded.transform(pats)["index"].to_numpy()
