@@ -60,8 +60,8 @@ answers "agree" to every item lands exactly on ``connected_min`` (in float arith
 ``83.33333333333331 < 100 * 5 / 6`` would leave them out). A cut-off given as a float is read as
 the decimal it was typed as (``72.5``) or, when it is the rounded result of a computation (more
 than 15 significant digits), as the simplest fraction that rounds to it (``100 * 5 / 6`` is read
-as 250/3), so a cut-off written as a computation means what it says. The ``index`` column is the correctly
-rounded value of the exact index.
+as 250/3), so a cut-off written as a computation means what it says. The ``index`` column is the
+correctly rounded value of the exact index.
 
 Index files
 -----------
@@ -812,15 +812,15 @@ class ConnectionIndex:
         return d
 
     @classmethod
-    def from_dict(cls, d: Mapping, source: str | None = None, *,
-                  verify_checksum: bool = True) -> ConnectionIndex:
+    def from_dict(cls, d: Mapping, source: str | None = None, *, verify_checksum: bool = True,
+                  _stacklevel: int = 4) -> ConnectionIndex:
         """Rebuild a fitted index from :meth:`to_dict` output, validating every field.
 
         Raises :class:`~connection.errors.ConfigError` (naming ``source`` and the field) for
         anything :meth:`fit` could not have produced, and for a missing or wrong checksum unless
         ``verify_checksum=False`` (then a warning; the fields are validated all the same).
         """
-        return _IndexFileReader(cls, d, source, verify_checksum).read()
+        return _IndexFileReader(cls, d, source, verify_checksum, _stacklevel).read()
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the fitted index to a small JSON file (atomically), with its checksum."""
@@ -853,7 +853,8 @@ class ConnectionIndex:
         except (ValueError, RecursionError) as exc:
             raise ConfigError(f"the index file is not valid JSON: {exc}"[:300], file=str(p),
                               hint=_REFIT) from None
-        return cls.from_dict(d, source=str(p), verify_checksum=verify_checksum)
+        return cls.from_dict(d, source=str(p), verify_checksum=verify_checksum,
+                             _stacklevel=5)
 
     def weights_frame(self) -> pd.DataFrame:
         """Tidy table of the scoring rule: ``item weight calibration_mean item_min item_max
@@ -936,8 +937,10 @@ def _short(v: Any) -> Any:
 class _IndexFileReader:
     """Validates an index file's content field by field, as fit() would have produced it."""
 
-    def __init__(self, cls: type, d: Any, source: str | None, verify: bool) -> None:
+    def __init__(self, cls: type, d: Any, source: str | None, verify: bool,
+                 stacklevel: int = 4) -> None:
         self.cls, self.d, self.source, self.verify = cls, d, source, verify
+        self.stacklevel = stacklevel   # warnings point at the caller of load()/from_dict()
 
     def fail(self, field: str | None, message: str, values: Any = None,
              expected: str | None = None):
@@ -1016,7 +1019,7 @@ class _IndexFileReader:
                          "again, which writes a checksum")
             warnings.warn(f"index file {self.source!r} has no checksum (format 1): loaded "
                           "unverified because verify_checksum=False; save() it again to add one",
-                          ConnectionWarning, stacklevel=4)
+                          ConnectionWarning, stacklevel=self.stacklevel)
             return
         stored = self.d["checksum"]
         try:
@@ -1034,7 +1037,7 @@ class _IndexFileReader:
                           None if not isinstance(stored, str) else stored[:20] + "...",
                           "an unmodified file written by ConnectionIndex.save()")
             warnings.warn(f"index file {self.source!r}: checksum mismatch ignored because "
-                          "verify_checksum=False", ConnectionWarning, stacklevel=4)
+                          "verify_checksum=False", ConnectionWarning, stacklevel=self.stacklevel)
 
     def build(self, version: int):
         d = self.d
