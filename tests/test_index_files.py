@@ -128,6 +128,8 @@ CORRUPTIONS = [
     ("weights", _set(["weights"], lambda w: [0.0] * len(w))),
     ("weights", _negate_consistently),              # all weights negated, 0/100 moved along
     ("score_min", _set(["weights", 0], lambda w: 2 * w)),
+    ("score_min", _set(["weights", 0], lambda w: w * (1 + 1e-12))),   # even a tiny nudge
+    ("score_min", _set(["means", 3], lambda m: m + 1e-9)),
     ("means", _set(["means", 0], "__1e999__")),     # written as 1e999: infinity once read
     ("item_min", _set(["item_min", 0], None)),
     ("item_min", _set(["item_min", 0], 9.0)),
@@ -323,7 +325,10 @@ def test_an_edited_and_resigned_file_is_refused_or_loads_exactly_what_it_says(sa
     assert {k: v for k, v in loaded.to_dict().items() if k != "checksum"} == {
         k: v for k, v in d.items() if k != "checksum"}
     rng = np.random.default_rng(0)
-    pats = pd.DataFrame({i: rng.integers(1, 6, 50).astype(float) for i in loaded.items_})
+    lo = np.where(np.isnan(loaded.item_min_), 1.0, loaded.item_min_)
+    hi = np.where(np.isnan(loaded.item_max_), 5.0, loaded.item_max_)
+    pats = pd.DataFrame({i: np.r_[rng.uniform(a, b, 48), a, b]
+                         for i, a, b in zip(loaded.items_, lo, hi)})
     idx = loaded.transform(pats)["index"].to_numpy()
     assert np.isfinite(idx).all()
     if loaded.scaling == "range":
