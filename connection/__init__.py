@@ -44,6 +44,7 @@ _LAZY = {
     "invariance": "connection.sem.invariance",
     # index, drivers, comparisons
     "ConnectionIndex": "connection.index",
+    "SegmentRule": "connection.index",
     "drivers": "connection.drivers",
     "compare": "connection.compare",
     "value_ratio": "connection.compare",

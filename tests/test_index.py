@@ -4,6 +4,7 @@ the JSON round trip, and the segment rule, on reference data and simulated known
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -164,22 +165,35 @@ def test_load_rejects_foreign_or_broken_files(tmp_path):
     d = ConnectionIndex({"connection": EC}, item_range=(1, 5), segments=None).fit(wave).to_dict()
     good = json.loads(json.dumps(d))
     d["weights"] = d["weights"][:-1]
-    with pytest.raises(ConfigError, match="wrong length"):
+    with pytest.raises(ConfigError, match="does not match its checksum"):
         ConnectionIndex.from_dict(d)
+    with pytest.raises(ConfigError, match="'weights': has the wrong length"):
+        ConnectionIndex.from_dict(resign(d))
     edited = json.loads(json.dumps(good))
     edited["weights"][0] *= 2          # a hand edit would silently move every index value
-    with pytest.raises(ConfigError, match="inconsistent"):
+    with pytest.raises(ConfigError, match="checksum"):
         ConnectionIndex.from_dict(edited)
+    with pytest.raises(ConfigError, match="'score_min': does not follow from the weights"):
+        ConnectionIndex.from_dict(resign(edited))
     text = json.loads(json.dumps(good))
     text["means"][1] = "n/a"
-    with pytest.raises(ConfigError, match="not a number"):
-        ConnectionIndex.from_dict(text)
+    with pytest.raises(ConfigError, match="'means': entry 2 is not a finite number"):
+        ConnectionIndex.from_dict(resign(text))
     listed = tmp_path / "list.json"
     listed.write_text("[1, 2]")
     with pytest.raises(ConfigError, match="JSON object"):
         ConnectionIndex.load(listed)
     assert ConnectionIndex.from_dict(good).transform(wave)["index"].equals(
         ConnectionIndex({"connection": EC}, item_range=(1, 5), segments=None).fit(wave).transform(wave)["index"])
+
+
+def resign(d: dict) -> dict:
+    """``d`` with a recomputed checksum: what a tool that edits index files would produce."""
+    from connection.index import _checksum
+
+    d = json.loads(json.dumps(d))
+    d["checksum"] = _checksum(d)
+    return d
 
 
 # ---------------------------------------------------------------------------- segments
@@ -336,10 +350,213 @@ def test_summary_weights_frame_and_html():
     ci = ConnectionIndex(instruments.default()).fit(df)
     w = ci.weights_frame()
     assert list(w.columns) == ["item", "weight", "calibration_mean", "item_min", "item_max",
-                               "loading_std"]
+                               "loading_std", "flags"]
+    assert (w["flags"] == "").all() and ci.admissible_ and ci.flags_ == ()
     assert w["weight"].to_numpy() == pytest.approx(ci.weights_)
     assert (w["weight"] > 0).all() and w["loading_std"].between(0.3, 0.95).all()
     text = ci.summary()
     assert "fully_connected: index >= 75" in text and "cfi" in text
     assert "<table" in ci._repr_html_()
     assert "not fitted" in ConnectionIndex()._repr_html_()
+
+
+# ---------------------------------------------------------------------------- issue 11: exact cut-offs
+
+def _agreeing_sample(n: int, k: int, lo: int, hi: int, seed: int) -> pd.DataFrame:
+    """``k`` items on a ``lo``-``hi`` scale from one factor (a calibration sample)."""
+    rng = np.random.default_rng(seed)
+    f = rng.normal(size=n)
+    mid, spread = (lo + hi) / 2, (hi - lo) / 4
+    return pd.DataFrame({f"c{j}": np.clip(np.round(mid + spread * (f + 0.8 * rng.normal(size=n))),
+                                          lo, hi) for j in range(1, k + 1)})
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_agree_on_every_item_lands_exactly_on_the_cut_off(seed):
+    # 6 items on 1-6: answering 5 everywhere is exactly 100 * 4 / 5 = 80 whatever the weights.
+    # In float arithmetic the old index came out as 79.99999999999999 for 12 of 40 calibrations
+    # (seeds 0-11 include such cases), leaving every such respondent out of "fully connected".
+    calib = _agreeing_sample(300, 6, 1, 6, seed)
+    items = list(calib.columns)
+    rule = SegmentRule(connected_min=80, satisfaction=None, differentiation=None)
+    ci = ConnectionIndex({"c": items}, "c", item_range=(1, 6), segments=rule).fit(calib)
+    wave = pd.DataFrame({c: np.full(344, 5.0) for c in items})
+    seg = ci.segment(wave)
+    assert (seg["index"] == 80.0).all()
+    assert int((seg["segment"] == "fully_connected").sum()) == 344
+    assert int(seg["connected"].sum()) == 344
+    # one step lower on one item is below the cut-off
+    wave.loc[0, "c3"] = 4
+    assert ci.segment(wave)["segment"].iloc[0] == "unconnected"
+
+
+@pytest.mark.parametrize("v", [1, 2, 3, 4, 5, 6, 7])
+def test_constant_answers_give_the_documented_index_exactly(v):
+    calib = _agreeing_sample(400, 5, 1, 7, 21)
+    ci = ConnectionIndex({"c": list(calib.columns)}, "c", item_range=(1, 7), segments=None).fit(calib)
+    out = ci.transform(pd.DataFrame({c: [float(v)] for c in calib.columns}))
+    assert out["index"].iloc[0] == 100 * (v - 1) / 6      # correctly rounded, not approximately
+
+
+def test_a_cut_off_written_as_a_fraction_means_that_fraction():
+    # 100 * 2 / 3 rounds UP to 66.66666666666667 > 200/3: read as the float, answering 3 on a
+    # 1-4 scale (exactly 200/3) would fall below it; the cut-off is read as 200/3
+    calib = _agreeing_sample(300, 4, 1, 4, 5)
+    rule = SegmentRule(connected_min=100 * 2 / 3, satisfaction=None, differentiation=None)
+    ci = ConnectionIndex({"c": list(calib.columns)}, "c", item_range=(1, 4), segments=rule).fit(calib)
+    seg = ci.segment(pd.DataFrame({c: [3.0, 3.0] for c in calib.columns}))
+    assert (seg["segment"] == "fully_connected").all()
+    assert rule.cut("connected_min") == Fraction(200, 3)
+    assert ci.rule["segments"]["fully_connected"] == "index >= 66.6667 (exactly 200/3)"
+
+
+def test_satisfaction_and_differentiation_cut_offs_are_exact():
+    df, _ = survey(400, seed=14)
+    rule = SegmentRule(connected_min=100, satisfied_min=25 / 3, differentiated_min=4)
+    ci = ConnectionIndex({"connection": EC}, item_range=(1, 5), segments=rule).fit(df)
+    wave = df.iloc[:4].copy()
+    wave[EC] = 1.0                                    # nobody is connected
+    wave[["sat_overall", "sat_expect", "sat_ideal"]] = [[8, 8, 9], [9, 8, 8], [8, 8, 8], [10, 7, 8]]
+    wave["feat_better"] = [4, 3, 4, 4]
+    seg = ci.segment(wave)
+    assert seg["segment"].astype(str).tolist() == ["perceives_differentiation", "highly_satisfied",
+                                                   "unconnected", "perceives_differentiation"]
+    assert seg["satisfaction"].tolist() == [25 / 3, 25 / 3, 8.0, 25 / 3]
+
+
+def test_zscore_segments_decide_exactly_too():
+    df, _ = survey(500, seed=15)
+    ci = ConnectionIndex({"connection": EC}, scaling="zscore",
+                         segments=SegmentRule(connected_min=50, satisfaction=None,
+                                              differentiation=None)).fit(df)
+    seg = ci.segment(df)
+    exact = [Fraction(ci.score_mean_) <= sum(Fraction(w) * (Fraction(x) - Fraction(m))
+                                             for w, x, m in zip(ci.weights_, row, ci.means_))
+             for row in df[ci.items_].to_numpy()]
+    assert seg["connected"].to_numpy(dtype=bool).tolist() == exact
+    assert seg["index"].to_numpy() == pytest.approx(ci.transform(df)["index"].to_numpy())
+
+
+def test_exact_cut_reads_the_simplest_fraction():
+    from connection.index import _exact_cut
+
+    for num, den in [(250, 3), (200, 3), (70, 1), (1, 10), (7, 9), (500, 7), (0, 1), (100, 1)]:
+        c = num / den
+        x = _exact_cut(c)
+        assert float(x) == c and x == Fraction(num, den)
+    assert _exact_cut(72.3456789) == Fraction("72.3456789")
+
+
+# ---------------------------------------------------------------------------- issue 11: the default rule
+
+def _instrument_with(connection_scale=None, drop=()):
+    import copy
+
+    from connection.instrument import Instrument
+
+    spec = copy.deepcopy(instruments.default().to_dict())
+    if connection_scale is not None:
+        spec["constructs"]["connection"]["scale"] = connection_scale
+    for c in drop:
+        del spec["constructs"][c]
+    return Instrument.from_dict(spec)
+
+
+def test_segment_rule_is_public_and_the_default_follows_the_scales():
+    assert cx.SegmentRule is SegmentRule
+    assert "SegmentRule" in dir(cx)
+    five = SegmentRule.for_instrument(instruments.default())
+    assert five == SegmentRule()   # the class defaults are the default instrument's rule
+    seven = SegmentRule.for_instrument(_instrument_with({"min": 1, "max": 7}))
+    assert seven.connected_min == 100 * 5 / 6 and seven.cut("connected_min") == Fraction(250, 3)
+    att = SegmentRule.for_instrument(instruments.default(), "attachment")
+    assert att.connected_min == 100 * 5 / 6 and att.satisfied_min == 8 and att.differentiated_min == 4
+    assert SegmentRule.for_range(1, 5).connected_min == 75
+    assert SegmentRule.for_range(0, 10).connected_min == 90
+
+
+def test_the_default_rule_on_a_seven_point_instrument_classifies_agreement_exactly():
+    inst = _instrument_with({"min": 1, "max": 7})
+    df, _ = survey(600, seed=16)
+    df[EC] = np.clip(np.round(1 + (df[EC] - 1) * 1.5), 1, 7)     # 1-5 answers spread over 1-7
+    ci = ConnectionIndex(inst, "connection").fit(df)
+    assert ci.rule_.connected_min == 100 * 5 / 6
+    wave = df.iloc[:344].copy()
+    wave[EC] = 6.0                        # "agree" on every item
+    seg = ci.segment(wave)
+    assert (seg["index"] == 100 * 5 / 6).all()
+    assert int(seg["connected"].sum()) == 344
+    assert int((seg["segment"] == "fully_connected").sum()) == 344
+
+
+def test_the_default_rule_names_the_constructs_it_needs():
+    inst = _instrument_with(drop=("satisfaction",))
+    df, _ = survey(300, seed=17)
+    ci = ConnectionIndex(inst, "connection").fit(df)     # scoring needs no rule
+    assert ci.rule_ is None and np.isfinite(ci.transform(df)["index"]).all()
+    with pytest.raises(ArgumentError, match="needs the scored construct, the construct "
+                                            "'satisfaction'.*lacks satisfaction"):
+        ci.segment(df)
+    with pytest.raises(ArgumentError, match="lacks satisfaction"):
+        SegmentRule.for_instrument(inst)
+    with pytest.raises(ArgumentError, match="lacks passion, satisfaction"):
+        SegmentRule.for_instrument(inst, "passion")
+    # an explicit rule is used as given
+    ok = ConnectionIndex(inst, "connection", segments=SegmentRule(satisfaction=None,
+                                                                  differentiation=None)).fit(df)
+    assert set(ok.segment(df)["segment"].astype(str)) <= {"fully_connected", "unconnected"}
+
+
+def test_segment_rule_refuses_bad_values():
+    for kw in [{"connected_min": float("nan")}, {"connected_min": True}, {"satisfied_min": "8"},
+               {"satisfaction": [""]}, {"differentiation": 3}, {"satisfaction": []}]:
+        with pytest.raises(ArgumentError):
+            SegmentRule(**kw)
+
+
+# ---------------------------------------------------------------------------- issue 11: flags
+
+def _heywood_data(n=400, seed=18):
+    """Three indicators whose correlations force a loading above 1 (r12 r13 > r23): the
+    one-factor model has a negative residual variance of a."""
+    rng = np.random.default_rng(seed)
+    R = np.array([[1, 0.85, 0.85], [0.85, 1, 0.6], [0.85, 0.6, 1]])
+    X = rng.multivariate_normal(np.zeros(3), R, size=n)
+    return pd.DataFrame(X, columns=["a", "b", "c"])
+
+
+def test_an_inadmissible_calibration_fit_is_flagged_on_the_index(tmp_path):
+    from connection.errors import HeywoodCaseWarning
+
+    df = _heywood_data()
+    with pytest.warns(HeywoodCaseWarning):
+        ci = ConnectionIndex({"f": ["a", "b", "c"]}, "f", scaling="zscore", segments=None).fit(df)
+    codes = [f.code for f in ci.flags_]
+    assert codes.count("heywood") == 1 and not ci.admissible_
+    assert ci.flags_[0].parameters == ("a ~~ a",)
+    w = ci.weights_frame()
+    assert (w["flags"].str.startswith("heywood: negative variance estimate: a ~~ a")).all()
+    assert "INADMISSIBLE" in ci.summary()
+    loaded = ConnectionIndex.load(ci.save(tmp_path / "i.json"))
+    assert loaded.flags_ == ci.flags_ and not loaded.admissible_
+    assert json.loads((tmp_path / "i.json").read_text())["flags"][0]["code"] == "heywood"
+
+
+def test_engine_flags_are_taken_and_not_duplicated():
+    from connection._flags import HEYWOOD, NOT_IDENTIFIED, Flag
+    from connection.index import _fit_flags
+    from connection.sem import cfa
+
+    with pytest.warns(Warning):
+        fit = cfa("f =~ a + b + c", _heywood_data())
+
+    class WithFlags:     # a Fit as the engine will return it (Fit.flags)
+        flags = (Flag(HEYWOOD, "negative variance a ~~ a", ("a ~~ a",)),
+                 Flag(NOT_IDENTIFIED, "singular information matrix"))
+
+        def __getattr__(self, name):
+            return getattr(fit, name)
+
+    got = _fit_flags(WithFlags())
+    assert [f.code for f in got] == [HEYWOOD, NOT_IDENTIFIED]
+    assert _fit_flags(fit)[0].code == HEYWOOD      # found from the estimates alone
