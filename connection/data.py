@@ -198,19 +198,73 @@ def _is_qualtrics(rows: list[list[str]]) -> bool:
     return bool(cells) and sum(c.startswith('{"ImportId"') for c in cells) >= max(1, len(cells) // 2)
 
 
-def _read_text_table(path: Path, fmt: str, encoding: str | None, sep: str | None) -> _Loaded:
+def _is_blank_row(row: list[str]) -> bool:
+    """A line pandas skips: empty, or one field of only spaces."""
+    return not row or (len(row) == 1 and not row[0].strip())
+
+
+def _check_field_counts(rows: list[list[str]], lines: list[int], width: int, path: Path,
+                        first_row: int) -> None:
+    """Refuse data rows whose field count differs from the header's.
+
+    A row with more fields than the header would make pandas shift every column (or use the
+    first column as the index); a row with fewer would be read as blanks. Both are refused, naming
+    the data rows (from 1, as elsewhere) and the file's line numbers.
+    """
+    more, fewer = [], []
+    for k, row in enumerate(rows):
+        if len(row) > width:
+            more.append(k)
+        elif len(row) < width:
+            fewer.append(k)
+    if not more and not fewer:
+        return
+    n = len(rows)
+    parts = []
+    if more:
+        empty = all(not any(c.strip() for c in rows[k][width:]) for k in more)
+        what = (f"{len(more)} of {n} data rows have more fields than the header's {width}"
+                + (" (the extra fields are empty: a separator at the end of the line?)"
+                   if empty else ""))
+        parts.append(what)
+    if fewer:
+        parts.append(f"{len(fewer)} of {n} data rows have fewer fields than the header's {width} "
+                     "(a truncated or cut file?)")
+    bad = sorted(more + fewer)
+    shown_lines = ", ".join(str(lines[k]) for k in bad[:10]) + (", ..." if len(bad) > 10 else "")
+    counts = [f"{len(rows[k])} fields" for k in bad]
+    hint = ("Reading them would shift values into the wrong columns or turn them into blanks, "
+            f"so nothing was read (file lines {shown_lines}). ")
+    if more and not fewer and len(more) == n:
+        hint += "Remove the separator at the end of every data line (or add a last column name)"
+    else:
+        hint += "Repair these rows (or the header) so that every row has one field per column"
+    raise UndecodableFileError(
+        "cannot parse the file as delimited text: " + "; ".join(parts), file=str(path),
+        rows=[first_row + k for k in bad], values=counts,
+        expected=f"{width} fields on every row, as in the header", hint=hint)
+
+
+def _read_text_table(path: Path, fmt: str, encoding: str | None, sep: str | None,
+                     text_columns: Iterable[str] = ()) -> _Loaded:
     text = _decode(_read_bytes(path), path, encoding)
     first_line = text.split("\n", 1)[0]
     sep = sep or _sniff_sep(first_line, fmt)
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    rows: list[list[str]] = []
+    lines: list[int] = []   # file line on which each row starts
     try:
-        head = []
-        for k, row in enumerate(csv.reader(io.StringIO(text), delimiter=sep)):
-            head.append(row)
-            if k >= 2:
-                break
+        start = 1
+        for row in reader:
+            if not _is_blank_row(row) or not rows:
+                rows.append(row)
+                lines.append(start)
+            start = reader.line_num + 1
     except csv.Error as err:
         raise UndecodableFileError(f"cannot parse the file as delimited text ({err})",
-                                   file=str(path)) from None
+                                   file=str(path), rows=[max(len(rows), 1)],
+                                   hint="Check for unbalanced quotes") from None
+    head = rows[:3]
     if not head or not any(c.strip() for c in head[0]):
         raise EmptyFileError("file has no header row", file=str(path),
                              expected="a header row of column names")
@@ -228,10 +282,18 @@ def _read_text_table(path: Path, fmt: str, encoding: str | None, sep: str | None
             "not a Qualtrics CSV export: the third row does not hold ImportId tags", file=str(path),
             expected="three header rows (column names, question text, {\"ImportId\": ...})",
             hint="Export from Qualtrics as CSV (not the legacy format), or read it with format='csv'")
+    n_head = 3 if qualtrics else 1
+    data_rows = rows[n_head:]
+    if not data_rows:
+        raise EmptyFileError("file has a header but no data rows", file=str(path),
+                             expected="at least one response")
+    _check_field_counts(data_rows, lines[n_head:], len(head[0]), path, first_row=1)
     skip = [1, 2] if qualtrics else None
+    # respondent ids are text as written ('001' stays '001'; '1' and '1.0' differ)
+    as_text = {name: str for name in dict.fromkeys(text_columns) if name in seen}
     try:
         frame = pd.read_csv(io.StringIO(text), sep=sep, skiprows=skip, header=0, low_memory=False,
-                            skipinitialspace=False)
+                            skipinitialspace=False, index_col=False, dtype=as_text or None)
     except pd.errors.EmptyDataError:
         raise EmptyFileError("file has no data rows", file=str(path)) from None
     except (pd.errors.ParserError, ValueError, csv.Error) as err:
@@ -240,14 +302,17 @@ def _read_text_table(path: Path, fmt: str, encoding: str | None, sep: str | None
                                    file=str(path),
                                    hint="Check for unbalanced quotes or rows with extra fields"
                                    ) from None
+    if len(frame) != len(data_rows) or frame.shape[1] != len(header):
+        raise UndecodableFileError(  # the two parsers disagree: trust neither
+            "cannot parse the file as delimited text: the rows are ambiguous "
+            f"({len(data_rows)} rows of {len(header)} fields by one reading, {len(frame)} rows of "
+            f"{frame.shape[1]} by another)", file=str(path),
+            hint="Check for unbalanced quotes, embedded line breaks or stray separators")
     frame.columns = [str(c).strip() for c in frame.columns]
     labels = Labels()
     if qualtrics:
         question = head[1] if len(head) > 1 else []
         labels = Labels(variables={name: q for name, q in zip(header, question) if name and q})
-    if len(frame) == 0:
-        raise EmptyFileError("file has a header but no data rows", file=str(path),
-                             expected="at least one response")
     return _Loaded(frame, "qualtrics" if qualtrics else fmt, str(path), labels)
 
 
@@ -264,8 +329,22 @@ def _read_parquet(path: Path) -> _Loaded:
                                    file=str(path)) from None
     if len(frame) == 0:
         raise EmptyFileError("file has no data rows", file=str(path))
-    if not isinstance(frame.index, pd.RangeIndex):
-        frame = frame.reset_index(drop=frame.index.name is None)
+    # pandas writes a named index (e.g. the respondent ids after set_index) into the file's
+    # metadata, and reads it back as the index - even as a RangeIndex when the ids are
+    # consecutive numbers. A named index is data: restore it as a column. An unnamed index
+    # (row positions of a filtered frame) is dropped as before.
+    names = [n for n in frame.index.names if n is not None]
+    if names:
+        clash = [str(n) for n in names if n in frame.columns]
+        if clash:
+            raise DataError("the file's index has the name of a column", file=str(path),
+                            column=clash[0], expected="index names distinct from column names",
+                            hint="Write the file with index=False or rename the index")
+        frame = frame.reset_index(level=None if len(names) == frame.index.nlevels else names)
+        if frame.index.nlevels > 1 or not isinstance(frame.index, pd.RangeIndex):
+            frame = frame.reset_index(drop=True)
+    elif not isinstance(frame.index, pd.RangeIndex):
+        frame = frame.reset_index(drop=True)
     return _Loaded(frame, "parquet", str(path))
 
 
@@ -298,7 +377,7 @@ def _read_stat(path: Path, fmt: str, encoding: str | None) -> _Loaded:
     return _Loaded(frame, fmt, str(path), Labels(variables, values, missing))
 
 
-def _load(source, fmt, encoding, sep) -> _Loaded:
+def _load(source, fmt, encoding, sep, text_columns=()) -> _Loaded:
     if isinstance(source, pd.DataFrame):
         if isinstance(source.columns, pd.MultiIndex):
             raise DataError("the DataFrame has multi-level column names",
@@ -315,7 +394,7 @@ def _load(source, fmt, encoding, sep) -> _Loaded:
         path = Path(source)
         kind = _detect_format(path, fmt)
         if kind in ("csv", "tsv", "qualtrics"):
-            return _read_text_table(path, kind, encoding, sep)
+            return _read_text_table(path, kind, encoding, sep, text_columns)
         if kind == "parquet":
             return _read_parquet(path)
         return _read_stat(path, kind, encoding)
@@ -339,6 +418,11 @@ def _shown(values: Iterable) -> list:
             v = v.item()
         out.append(v)
     return out
+
+
+def _plain_ids(values: Iterable) -> list:
+    """Ids as stored, numpy scalars made Python values (1.0 stays 1.0)."""
+    return [v.item() if isinstance(v, np.generic) else v for v in values]
 
 
 def _to_float(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -578,7 +662,13 @@ def _read_survey(source, instrument, *, id_column=None, group_columns=(), attent
         instrument = instrument.subset(constructs)
     group_columns = [group_columns] if isinstance(group_columns, str) else list(group_columns)
 
-    loaded = _load(source, fmt, encoding, sep)
+    # the id column is read as text from text formats (named as in the file, before renaming)
+    id_in_file = id_column
+    for before, after in (rename or {}).items():
+        if after == id_column:
+            id_in_file = before
+    text_columns = [c for c in (id_in_file, "ResponseId") if isinstance(c, str)]
+    loaded = _load(source, fmt, encoding, sep, text_columns)
     file = loaded.file
     raw = loaded.frame
     work = raw
@@ -666,14 +756,35 @@ def _read_survey(source, instrument, *, id_column=None, group_columns=(), attent
         if blank.any():
             problems.append(_Problem(DataError, "respondent id is missing", dict(
                 column=id_column, rows=_rows(blank, rownum), expected="an id on every row")))
+        if pd.api.types.is_float_dtype(ids.dtype):
+            # a float cannot hold every whole number beyond 2**53: distinct ids may have become
+            # the same number when the file was written
+            big = (np.abs(ids.to_numpy(dtype=float, na_value=np.nan)) > 2.0 ** 53) & keep
+            if big.any():
+                problems.append(_Problem(DataError, "respondent ids are stored as floating-point "
+                    "numbers too large to be exact (beyond 2**53): distinct ids may have become "
+                    "equal", dict(column=id_column, rows=_rows(big, rownum),
+                                  values=_shown(ids[big].head(10)),
+                                  expected="ids stored as text or as integers",
+                                  hint="Store the id column as text (a string variable) in the "
+                                       "file")))
         dup_mask = np.zeros(n_read, bool)
         present = keep & ~blank
         dup_mask[np.flatnonzero(present)] = ids[present].duplicated(keep=False).to_numpy()
         if dup_mask.any():
-            dvals = list(dict.fromkeys(_shown(ids[dup_mask])))
+            if ids.dtype == object:   # ids as stored: 1 and 1.0 are shown apart
+                dvals = list({(type(v).__name__, repr(v)): v
+                              for v in _plain_ids(ids[dup_mask])}.values())
+            else:
+                dvals = list(dict.fromkeys(_shown(ids[dup_mask])))
+            kinds = {type(v) for v in dvals}
+            hint = None
+            if len(kinds) > 1 and any(isinstance(v, numbers.Number) for v in dvals):
+                hint = ("Ids of different types that are the same number (such as 1 and 1.0) "
+                        "count as the same id; store ids as text to keep them apart")
             problems.append(_Problem(DuplicateIdError, "respondent ids repeat", dict(
                 column=id_column, rows=_rows(dup_mask, rownum), values=dvals,
-                expected="each id once")))
+                expected="each id once", hint=hint)))
 
     # 4. groups
     for col in group_columns:
@@ -711,6 +822,19 @@ def _read_survey(source, instrument, *, id_column=None, group_columns=(), attent
                     "numbers", dict(column=col, rows=_rows(bad, rownum), values=shown, expected=exp,
                     hint=("They look like answer labels: export numeric codes instead"
                           if looks else None))))
+            continue
+        inside = [c for c in declared.get(col, []) if _code_in_range(c, item.scale.min,
+                                                                      item.scale.max)]
+        if inside:
+            # the rule the codebook applies to its own codes (see instrument._normalise_missing)
+            problems.append(_Problem(DataError, "the file declares a user-missing code inside the "
+                "item's answer scale", dict(
+                    column=col, values=[_code_text(c) for c in inside],
+                    expected=f"user-missing codes outside {_fmt(item.scale.min)}-"
+                             f"{_fmt(item.scale.max)}",
+                    hint="A code inside the scale would turn real answers into missing values. "
+                         "Remove the declaration in the file (SPSS: MISSING VALUES "
+                         f"{col} ().) or correct the item's scale in the codebook")))
             continue
         codes = list(item.missing) + [c for c in declared.get(col, []) if c not in item.missing]
         is_code = np.zeros(n_read, bool)
@@ -847,6 +971,20 @@ def _norm_status(value):
     if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value):
         return int(value)
     return None
+
+
+def _code_in_range(code, lo, hi) -> bool:
+    """Whether a missing code (a value or a ``(lo, hi)`` range) touches ``lo..hi``."""
+    try:
+        if isinstance(code, tuple):
+            return float(code[0]) <= hi and float(code[1]) >= lo
+        return lo <= float(code) <= hi
+    except (TypeError, ValueError):
+        return False
+
+
+def _code_text(code) -> str:
+    return f"{_fmt(code[0])}..{_fmt(code[1])}" if isinstance(code, tuple) else _fmt(code)
 
 
 def _codes_text(codes: Sequence) -> str:

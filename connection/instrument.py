@@ -81,6 +81,8 @@ from connection.errors import ArgumentError, InstrumentError, NonNumericError, O
 __all__ = ["Instrument", "Construct", "Item", "Scale"]
 
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.]*$")
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
+MAX_DEPTH = 12   # nesting levels a codebook may use (the documented layout needs 6)
 _NAME_EXPECTED = "a name that starts with a letter and has only letters, digits, '_' and '.'"
 
 _INSTRUMENT_KEYS = ("name", "version", "description", "sources", "defaults", "scales", "constructs")
@@ -133,6 +135,32 @@ def _fmt(value: Any) -> str:
 def _did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}?" if close else None
+
+
+def _rename_hint(item_id: str, construct: str) -> str:
+    return (f"In model syntax {construct!r} would name both the latent construct and the observed "
+            f"column {item_id!r}. Rename the construct in the codebook (e.g. {construct + '_f'!r}: "
+            "construct names are not data columns), or rename the item and map the data column "
+            f"to it with read_survey(..., rename={{{item_id!r}: {item_id + '_1'!r}}})")
+
+
+def _check_depth(spec: Any, file: str | None, limit: int = MAX_DEPTH) -> None:
+    """Refuse structures nested deeper than ``limit`` (or cyclic) before anything walks them."""
+    stack = [(spec, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, Mapping):
+            children = list(node.values())
+        elif isinstance(node, list | tuple):
+            children = list(node)
+        else:
+            continue
+        if depth > limit:
+            raise InstrumentError(f"codebook is nested more than {limit} levels deep", file=file,
+                                  expected=f"at most {limit} levels (the codebook layout needs 6)",
+                                  hint="Check the indentation, or for a structure that refers to "
+                                       "itself")
+        stack.extend((child, depth + 1) for child in children)
 
 
 def _check_keys(entry: str, body: Mapping, allowed: Sequence[str], file: str | None) -> None:
@@ -352,9 +380,11 @@ class Item:
         if not isinstance(self.id, str) or not _NAME_RE.match(self.id):
             raise InstrumentError("item id is not a valid variable name", values=[self.id],
                                   expected=_NAME_EXPECTED)
-        if not isinstance(self.wording, str) or not self.wording.strip():
-            raise InstrumentError(f"{entry}: wording is empty or not text", values=[self.wording],
-                                  expected="the question text")
+        if self.wording is None:
+            object.__setattr__(self, "wording", "")
+        if not isinstance(self.wording, str):
+            raise InstrumentError(f"{entry}: wording is not text", values=[self.wording],
+                                  expected="the question text (may be empty)")
         if not isinstance(self.scale, Scale):
             raise InstrumentError(f"{entry}: scale is not a Scale", values=[type(self.scale).__name__])
         if not isinstance(self.reverse, bool):
@@ -369,14 +399,28 @@ class Item:
     def text(self, brand: str = "the brand", category: str = "product", **fields: str) -> str:
         """The wording with its placeholders filled in.
 
+        Only plain ``{name}`` placeholders are filled (``{brand}``, ``{category}`` and the names
+        passed as ``fields``); ``{{`` and ``}}`` stand for single braces. Anything else in braces
+        (unknown names, attribute access such as ``{brand.__class__}``, indexing, format specs)
+        is left as written, so a wording can never reach into Python objects.
+
         >>> Item("x1", "I trust {brand}.", Scale(1, 5)).text(brand="Acme")
         'I trust Acme.'
+        >>> Item("x2", "{brand.__class__} {brand:>9} {{brand}} {city}", Scale(1, 5)).text(brand="Acme")
+        '{brand.__class__} {brand:>9} {brand} {city}'
         """
-        class _Keep(dict):
-            def __missing__(self, key):
-                return "{" + key + "}"
+        values = {"brand": brand, "category": category, **fields}
 
-        return self.wording.format_map(_Keep(brand=brand, category=category, **fields))
+        def fill(match: re.Match) -> str:
+            token = match.group(0)
+            if token == "{{":
+                return "{"
+            if token == "}}":
+                return "}"
+            name = match.group(1)
+            return str(values[name]) if name in values else token
+
+        return _PLACEHOLDER.sub(fill, self.wording)
 
     @property
     def short(self) -> str:
@@ -446,8 +490,10 @@ class Construct:
                                       f"{item.construct!r}", values=[item.construct],
                                       expected=repr(self.name))
             if item.id == self.name:
-                raise InstrumentError(f"{entry}: an item has the construct's own name",
-                                      values=[item.id], expected="distinct item and construct names")
+                raise InstrumentError(
+                    f"{entry}: an item has the construct's own name", values=[item.id],
+                    expected="distinct item and construct names",
+                    hint=_rename_hint(item.id, self.name))
             fixed.append(item)
         object.__setattr__(self, "items", tuple(fixed))
         for key in ("label", "description", "stem"):
@@ -488,13 +534,48 @@ class _UniqueKeyLoader:
             import yaml
 
             class Loader(yaml.SafeLoader):
-                pass
+                # Aliases (*name) and anchors (&name) are refused while the document is composed,
+                # before anything is expanded: a few hundred bytes of nested aliases ("billion
+                # laughs") would otherwise cost minutes and gigabytes. Nesting is capped too.
+                _depth = 0
+
+                def compose_node(self, parent, index):
+                    event = self.peek_event()
+                    mark = event.start_mark
+                    if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                        kind = "alias" if isinstance(event, yaml.AliasEvent) else "anchor"
+                        raise InstrumentError(
+                            f"YAML {kind} ({'*' if kind == 'alias' else '&'}{event.anchor}) on "
+                            f"line {mark.line + 1}: aliases and anchors are not allowed in "
+                            "codebooks", expected="every value written out where it is used",
+                            hint="Write the shared part out in each place, or use a named scale "
+                                 "(scales: ...) and defaults: for what items share")
+                    if isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
+                        if self._depth >= MAX_DEPTH:
+                            raise InstrumentError(
+                                f"codebook is nested more than {MAX_DEPTH} levels deep (line "
+                                f"{mark.line + 1})",
+                                expected=f"at most {MAX_DEPTH} levels (the codebook layout needs 6)",
+                                hint="Check the indentation")
+                        self._depth += 1
+                        try:
+                            return super().compose_node(parent, index)
+                        finally:
+                            self._depth -= 1
+                    return super().compose_node(parent, index)
 
             def construct_mapping(loader, node, deep=False):
                 loader.flatten_mapping(node)
                 seen: dict = {}
                 for key_node, _value_node in node.value:
                     key = loader.construct_object(key_node, deep=deep)
+                    try:
+                        hash(key)
+                    except TypeError:
+                        mark = key_node.start_mark
+                        raise InstrumentError(f"a key on line {mark.line + 1} is a "
+                                              f"{type(key).__name__}, not text",
+                                              expected="names as keys") from None
                     if key in seen:
                         mark = key_node.start_mark
                         raise InstrumentError(
@@ -577,7 +658,8 @@ class Instrument:
                 if item.id in names:
                     raise InstrumentError(f"item id {item.id!r} (construct {c.name!r}) is also a "
                                           "construct name", values=[item.id],
-                                          expected="distinct item and construct names")
+                                          expected="distinct item and construct names",
+                                          hint=_rename_hint(item.id, item.id))
                 if item.facet is not None:
                     if item.facet in names or item.facet in owner:
                         raise InstrumentError(
@@ -764,6 +846,7 @@ class Instrument:
         """
         file = None if source is None else str(source)
         _check_keys("instrument", spec, _INSTRUMENT_KEYS, file)
+        _check_depth(spec, file)
         try:
             return cls._from_dict(spec, file)
         except InstrumentError as err:
@@ -833,17 +916,16 @@ class Instrument:
                 if isinstance(ispec, Mapping) and "id" in ispec:
                     ientry = f"{entry}, item {ispec['id']!r}"
                 _check_keys(ientry, ispec, _ITEM_KEYS, file)
-                for required in ("id", "wording"):
-                    if required not in ispec:
-                        raise InstrumentError(f"{ientry} has no {required!r}", file=file,
-                                              expected=f"a {required!r} key")
+                if "id" not in ispec:
+                    raise InstrumentError(f"{ientry} has no 'id'", file=file,
+                                          expected="an 'id' key (the data column)")
                 scale = resolve(ispec.get("scale"), ientry) or c_scale
                 if scale is None:
                     raise InstrumentError(f"{ientry} has no scale", file=file,
                                           expected="a scale on the item, its construct or in defaults")
                 try:
                     items.append(Item(
-                        id=ispec["id"], wording=ispec["wording"], scale=scale,
+                        id=ispec["id"], wording=ispec.get("wording", ""), scale=scale,
                         reverse=ispec.get("reverse", False),
                         missing=_normalise_missing(ispec.get("missing", c_missing), ientry, scale, file),
                         construct=str(cname), label=ispec.get("label"), facet=ispec.get("facet")))
@@ -948,6 +1030,9 @@ class Instrument:
                 spec = tomllib.loads(text)
             except tomllib.TOMLDecodeError as err:
                 raise InstrumentError(f"TOML syntax error: {err}", file=str(path)) from None
+            except RecursionError:
+                raise InstrumentError("codebook is nested too deeply to read", file=str(path),
+                                      expected=f"at most {MAX_DEPTH} levels") from None
         else:
             import yaml
 
