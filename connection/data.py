@@ -9,6 +9,21 @@ raise a typed error from :mod:`connection.errors` naming the file, column, rows 
 (the first problem found, with the others listed after it); :func:`check_survey` returns all of
 them as a table instead. Input files are only read, never written.
 
+What is read is what the file says, or an error:
+
+- a CSV/TSV data row with more fields than the header (a separator at the end of the line) or
+  fewer (a truncated file) is refused, naming the rows, instead of shifting columns or reading
+  blanks;
+- respondent ids of text files (CSV/TSV/Qualtrics) stay text as written (``'001'`` stays
+  ``'001'``; ``'1'`` and ``'1.0'`` are different ids); SPSS/Stata/Parquet ids keep their stored
+  type, and float ids beyond 2**53 (where distinct ids may have merged) are refused;
+- a Parquet index holding a named column (``set_index('id')`` before writing) is restored as a
+  column;
+- SPSS user-missing codes are applied, except that a code inside an item's scale (or a
+  declared variable's valid values) is refused, as the codebook refuses its own;
+- the codebook's ``variables`` (demographics, controls, weights, groups) get their missing codes
+  applied and their types, ranges and categories checked (:meth:`Survey.variables_report`).
+
 Row numbers in messages and in ``exclusions.row`` count data rows from 1 in file order, header
 rows excluded (for a Qualtrics export, row 1 is the first response after its three header rows;
 for a DataFrame, row 1 is its first row).
@@ -746,6 +761,10 @@ def _read_survey(source, instrument, *, id_column=None, group_columns=(), attent
         id_column = None
     group_columns = [g for g in group_columns if g not in absent]
 
+    # 2b. declared variables (demographics, controls, weights, groups, ids): their missing-value
+    # codes (and codes the file declares as user-missing, SPSS) become NaN, their values are checked
+    work, variable_rows = _apply_variables(instrument, work, loaded, keep, rownum, problems)
+
     # 3. ids
     ids = None
     if id_column is not None:
@@ -957,7 +976,122 @@ def _read_survey(source, instrument, *, id_column=None, group_columns=(), attent
         data=data, instrument=instrument, raw=raw, exclusions=exclusions,
         source=file if file is not None else "<DataFrame>", format=loaded.fmt,
         labels=loaded.labels, id_column=id_column, group_columns=tuple(group_columns),
-        missing=missing_report, n_read=n_read), []
+        missing=missing_report, n_read=n_read,
+        variables=_variables_report(variable_rows, keep)), []
+
+
+def _apply_variables(instrument, work, loaded, keep, rownum, problems):
+    """Missing codes of the codebook's variables (and SPSS user-missing codes of columns that are
+    not items) to NaN; check declared types, ranges and categories. Returns the new frame and
+    one record per column treated (for :meth:`Survey.variables_report`)."""
+    from connection.instrument import Variable, _value_key
+
+    declared = loaded.labels.missing
+    items = set(instrument.items)
+    columns = [c for c in work.columns if c not in items]
+    records = []
+    changed: dict[str, pd.Series] = {}
+    for col in columns:
+        var = instrument.variables.get(col) if isinstance(col, str) else None
+        file_codes = [] if col not in declared else list(declared[col])
+        if var is None and not file_codes:
+            continue
+        if var is None:   # a column the file declares user-missing codes for: apply them
+            var = Variable(str(col), "numeric" if pd.api.types.is_numeric_dtype(work[col].dtype)
+                           else "categorical")
+        series = work[col]
+        objects = series.to_numpy(dtype=object)
+        blank = np.array([v is None or v is pd.NA or v is pd.NaT
+                          or (isinstance(v, float) and math.isnan(v))
+                          or (isinstance(v, str) and not v.strip()) for v in objects], bool)
+        lo, hi = var.min, var.max
+        inside = [c for c in file_codes if (lo is not None or hi is not None) and _code_in_range(
+            c, -math.inf if lo is None else lo, math.inf if hi is None else hi)]
+        inside += [c for c in file_codes if not isinstance(c, tuple) and var.values is not None
+                   and _value_key(c) in {_value_key(v) for v in var.values}]
+        if inside:
+            problems.append(_Problem(DataError, "the file declares a user-missing code inside the "
+                "variable's valid values", dict(
+                    column=str(col), values=[_code_text(c) for c in inside],
+                    expected="user-missing codes outside " + var.expected().split(" or ")[0],
+                    hint="A code among the valid values would turn real answers into missing "
+                         "values; remove the declaration in the file or correct the codebook")))
+            continue
+        codes = list(var.missing) + [c for c in file_codes if c not in var.missing]
+        numbers_ = np.full(len(objects), np.nan)
+        if var.type == "numeric":
+            numbers_, bad = _to_float(series)
+            bad = bad & keep
+            # text codes cannot occur in a numeric variable (the codebook refuses them)
+            if bad.any():
+                problems.append(_Problem(NonNumericError, "variable holds values that are not "
+                    "numbers", dict(column=str(col), rows=_rows(bad, rownum),
+                                    values=_shown(series[bad].head(10)), expected=var.expected(),
+                                    hint=f"The codebook declares {col!r} numeric; declare it "
+                                         "categorical or text, or recode these values")))
+                continue
+        else:
+            for k, v in enumerate(objects):
+                if not blank[k] and not isinstance(v, str) and isinstance(v, numbers.Real):
+                    numbers_[k] = float(v)
+                elif isinstance(v, str):
+                    try:
+                        numbers_[k] = float(v.strip())
+                    except ValueError:
+                        pass
+        keys = [None if blank[k] else _value_key(v) for k, v in enumerate(objects)]
+        counts = {}
+        is_code = np.zeros(len(objects), bool)
+        for code in codes:
+            if isinstance(code, tuple):
+                m = _code_matches(numbers_, code)
+            else:
+                key = _value_key(code)
+                m = np.array([k == key for k in keys], bool)
+            m &= ~blank
+            is_code |= m
+            counts[code] = m
+        present = ~blank & ~is_code & keep
+        off = np.array([present[k] and var.check_value(v) == "off"
+                        for k, v in enumerate(objects)], bool)
+        if off.any():
+            problems.append(_Problem(OutOfRangeError, f"value not valid for {var.type} variable "
+                f"{col!r} as the codebook declares it", dict(
+                    column=str(col), rows=_rows(off, rownum),
+                    values=_shown(series[off].head(10)), expected=var.expected(),
+                    hint="Add the value to the variable's values or range, or to its missing "
+                         "codes if it means 'no answer'")))
+            continue
+        if is_code.any():
+            if var.type == "numeric":
+                cleaned = pd.Series(np.where(is_code, np.nan, numbers_), index=series.index,
+                                    name=series.name)
+            else:
+                cleaned = series.mask(pd.Series(is_code, index=series.index))
+            changed[col] = cleaned
+        elif var.type == "numeric" and not pd.api.types.is_numeric_dtype(series.dtype):
+            changed[col] = pd.Series(numbers_, index=series.index, name=series.name)
+        records.append({"variable": str(col), "type": var.type, "role": var.role,
+                        "_blank": blank, "_codes": counts})
+    if changed:
+        work = work.copy()
+        for col, values in changed.items():
+            work[col] = values
+    return work, records
+
+
+def _variables_report(records, keep) -> pd.DataFrame:
+    n = int(keep.sum())
+    rows = []
+    for r in records:
+        n_blank = int((r["_blank"] & keep).sum())
+        codes = {c: int((m & keep).sum()) for c, m in r["_codes"].items()}
+        n_coded = sum(codes.values())
+        rows.append({"variable": r["variable"], "type": r["type"], "role": r["role"], "n": n,
+                     "n_missing": n_blank + n_coded, "n_blank": n_blank, "n_coded": n_coded,
+                     "codes": ", ".join(f"{_code_text(c)}: {k}" for c, k in codes.items() if k)})
+    return pd.DataFrame(rows, columns=["variable", "type", "role", "n", "n_missing", "n_blank",
+                                       "n_coded", "codes"])
 
 
 def _norm_status(value):
@@ -1150,7 +1284,10 @@ class Survey:
     def __init__(self, *, data: pd.DataFrame, instrument: Instrument, raw: pd.DataFrame,
                  exclusions: pd.DataFrame, source: str, format: str,  # noqa: A002
                  labels: Labels, id_column: str | None, group_columns: tuple[str, ...],
-                 missing: pd.DataFrame, n_read: int) -> None:
+                 missing: pd.DataFrame, n_read: int,
+                 variables: pd.DataFrame | None = None) -> None:
+        self._variables = variables if variables is not None else _variables_report([], np.ones(
+            len(data), bool))
         self._data = data
         self._raw = raw
         self._exclusions = exclusions
@@ -1337,6 +1474,15 @@ class Survey:
         (e.g. ``"-99: 3, -98: 1"``).
         """
         return self._missing.copy()
+
+    def variables_report(self) -> pd.DataFrame:
+        """Missing values of the columns that are not items but whose codes were applied: the
+        codebook's ``variables`` and columns with user-missing codes declared in the file (SPSS),
+        among the analysed respondents.
+
+        Columns: ``variable, type, role, n, n_missing, n_blank, n_coded, codes``.
+        """
+        return self._variables.copy()
 
     # -- display -------------------------------------------------------------------------------
     def _exclusion_counts(self) -> dict[str, int]:

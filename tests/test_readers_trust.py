@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -355,4 +354,142 @@ def _read_quietly(*args, **kwargs):
         return read_survey(*args, **kwargs)
 
 
-_ = Path  # (used by fixtures via tmp_path)
+
+# --------------------------------------------------------------------------------------------
+# codebook variables: demographics, controls, weights, groups with their own codes and types
+# --------------------------------------------------------------------------------------------
+VAR_SPEC = {
+    "name": "vars",
+    "defaults": {"missing": [-99]},
+    "constructs": INST.to_dict()["constructs"],
+    "variables": {
+        "age": {"type": "numeric", "role": "demographic", "min": 16, "max": 99, "integer": True},
+        "education": {"type": "categorical", "role": "control", "missing": [-99, -98],
+                      "values": {1: "School", 2: "College", 3: "University"}},
+        "region": {"type": "text", "role": "group", "missing": ["n/a"]},
+        "w": {"type": "numeric", "role": "weight", "missing": []},
+    },
+}
+
+
+def var_frame() -> pd.DataFrame:
+    data = frame()
+    data["age"] = [34, -99, 51, 27, -99, 45]
+    data["education"] = [1, 3, -98, 2, -99, 3]
+    data["region"] = ["north", "south", "n/a", "north", "south", "east"]
+    data["w"] = [1.0, 0.5, 2.0, 1.0, 1.5, 1.0]
+    return data
+
+
+def test_codebook_variables_apply_their_missing_codes(tmp_path):
+    inst = Instrument.from_dict(VAR_SPEC)
+    assert inst.variables["age"].missing == (-99,)           # defaults: missing applies
+    assert inst.variables["w"].missing == () and inst.variables["w"].min == 0
+    path = tmp_path / "vars.csv"
+    var_frame().to_csv(path, index=False)
+    survey = read_survey(path, inst, id_column="rid")     # -99 was kept as an age before
+    data = survey.data
+    assert data["age"].isna().tolist() == [False, True, False, False, True, False]
+    assert data["age"].iloc[[0, 2, 3, 5]].tolist() == [34, 51, 27, 45]
+    assert data["education"].isna().tolist() == [False, False, True, False, True, False]
+    assert data["region"].isna().tolist() == [False, False, True, False, False, False]
+    assert survey.raw["age"].tolist()[1] == -99              # raw is as read
+    report = survey.variables_report().set_index("variable")
+    assert report.loc["age", ["n_missing", "n_coded", "codes"]].tolist() == [2, 2, "-99: 2"]
+    assert report.loc["education", "codes"] == "-99: 1, -98: 1"
+    # the same through a DataFrame
+    survey = read_survey(var_frame(), inst)
+    assert int(survey.data["age"].isna().sum()) == 2
+
+
+def test_drivers_controls_no_longer_use_missing_codes_as_values():
+    from connection.drivers import drivers
+
+    rng = np.random.default_rng(7)
+    n = 120
+    conn = rng.integers(1, 6, n)
+    data = pd.DataFrame({"rid": range(n), "c1": conn, "c2": np.clip(conn + rng.integers(-1, 2, n), 1, 5),
+                         "c3": 6 - conn, "s1": rng.integers(1, 11, n), "s2": rng.integers(1, 11, n),
+                         "age": rng.integers(18, 80, n)})
+    data.loc[:9, "age"] = -99
+    inst = Instrument.from_dict({**VAR_SPEC, "variables": {"age": VAR_SPEC["variables"]["age"]}})
+    survey = read_survey(data, inst, id_column="rid")
+    frame_ = survey.scores().join(survey.data[["age"]])
+    frame_["outcome"] = frame_["connection"] + rng.normal(size=n)
+    with pytest.warns(ExclusionWarning, match="10"):
+        result = drivers(frame_, "outcome", controls=["age"], n_boot=0, seed=1)
+    assert int(result.models["n"].iloc[0]) == n - 10
+
+
+@pytest.mark.parametrize("column,value,error", [
+    ("age", 7, OutOfRangeError), ("age", 34.5, OutOfRangeError),
+    ("education", 4, OutOfRangeError), ("w", -1.0, OutOfRangeError),
+    ("age", "old", "NonNumericError"),
+])
+def test_codebook_variables_validate_their_values(column, value, error):
+    inst = Instrument.from_dict(VAR_SPEC)
+    data = var_frame()
+    data[column] = data[column].astype(object)
+    data.loc[3, column] = value
+    with pytest.raises(DataError) as info:
+        read_survey(data, inst)
+    err = info.value
+    assert err.column == column and err.rows == [4]
+    if isinstance(error, str):
+        assert type(err).__name__ == error
+    else:
+        assert isinstance(err, error)
+    table = check_survey(data, inst)
+    assert table["column"].tolist() == [column]
+
+
+@pytest.mark.parametrize("body,fragment", [
+    ({"type": "number"}, "unknown type"),
+    ({"role": "controll"}, "did you mean 'control'"),
+    ({"min": -100, "max": 120}, "missing-value code lies inside the variable's range"),
+    ({"type": "categorical", "values": [1, 2, -99]}, "also an allowed value"),
+    ({"type": "text", "values": ["a"]}, "a text variable has no list of values"),
+    ({"type": "text", "min": 1}, "applies to numeric variables only"),
+    ({"type": "numeric", "missing": ["n/a"]}, "not a finite number"),
+    ({"type": "numeric", "role": "weight", "min": -1}, "weight's min is negative"),
+    ({"typ": "numeric"}, "unknown key 'typ'"),
+])
+def test_invalid_variables_are_instrument_errors(body, fragment):
+    spec = {**VAR_SPEC, "variables": {"age": body}}
+    with pytest.raises(InstrumentError) as info:
+        Instrument.from_dict(spec, source="book.yaml")
+    assert "variable 'age'" in str(info.value) and fragment in str(info.value)
+    assert "book.yaml" in str(info.value)
+
+
+def test_variable_named_like_an_item_is_refused():
+    spec = {**VAR_SPEC, "variables": {"c1": {"type": "numeric"}}}
+    with pytest.raises(InstrumentError, match="also an item or construct name"):
+        Instrument.from_dict(spec)
+
+
+def test_variables_round_trip_yaml_toml_and_pickle(tmp_path):
+    import pickle
+
+    inst = Instrument.from_dict(VAR_SPEC)
+    for suffix in (".yaml", ".toml"):
+        path = inst.to_file(tmp_path / f"book{suffix}")
+        assert Instrument.from_file(path) == inst
+    assert pickle.loads(pickle.dumps(inst)) == inst
+    assert inst.subset("connection").variables == inst.variables
+    assert "Variables (not items)" in inst.summary() and "age (numeric, demographic)" in inst.summary()
+    old = {k: v for k, v in VAR_SPEC.items() if k != "variables"}
+    assert Instrument.from_dict(old).variables == {}     # codebooks without variables stay valid
+
+
+def test_sav_user_missing_on_other_columns_applies(tmp_path):
+    import pyreadstat
+
+    data = frame()
+    data["rid"] = range(1, 7)
+    data["age"] = [34, -99, 51, 27, 30, 45]
+    path = tmp_path / "age.sav"
+    pyreadstat.write_sav(data, str(path), missing_ranges={"age": [-99]})
+    survey = read_survey(path, INST)
+    assert np.isnan(survey.data["age"].iloc[1]) and survey.data["age"].iloc[0] == 34
+    assert survey.variables_report()["codes"].tolist() == ["-99: 1"]
