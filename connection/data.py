@@ -996,6 +996,7 @@ def _apply_variables(instrument, work, loaded, keep, rownum, problems):
         file_codes = [] if col not in declared else list(declared[col])
         if var is None and not file_codes:
             continue
+        in_codebook = var is not None
         if var is None:   # a column the file declares user-missing codes for: apply them
             var = Variable(str(col), "numeric" if pd.api.types.is_numeric_dtype(work[col].dtype)
                            else "categorical")
@@ -1062,13 +1063,13 @@ def _apply_variables(instrument, work, loaded, keep, rownum, problems):
                     hint="Add the value to the variable's values or range, or to its missing "
                          "codes if it means 'no answer'")))
             continue
-        if is_code.any():
-            if var.type == "numeric":
-                cleaned = pd.Series(np.where(is_code, np.nan, numbers_), index=series.index,
-                                    name=series.name)
-            else:
-                cleaned = series.mask(pd.Series(is_code, index=series.index))
-            changed[col] = cleaned
+        gone = is_code | (blank if in_codebook else False)   # blank text of a declared variable
+        if var.type == "numeric" and (is_code.any() or not pd.api.types.is_numeric_dtype(
+                series.dtype)):
+            changed[col] = pd.Series(np.where(gone, np.nan, numbers_), index=series.index,
+                                     name=series.name)
+        elif gone.any() and not series[gone].isna().all():
+            changed[col] = series.mask(pd.Series(gone, index=series.index))
         elif var.type == "numeric" and not pd.api.types.is_numeric_dtype(series.dtype):
             changed[col] = pd.Series(numbers_, index=series.index, name=series.name)
         records.append({"variable": str(col), "type": var.type, "role": var.role,
