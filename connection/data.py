@@ -435,6 +435,15 @@ def _shown(values: Iterable) -> list:
     return out
 
 
+def _exclusion_id(ids: pd.Series, pos: int):
+    """An id for the exclusions table: as stored (text stays text, 1.0 in a mixed column stays
+    1.0); whole numbers of a float column (SPSS/Stata numeric ids) shown as integers."""
+    value = ids.iloc[pos]
+    if pd.api.types.is_float_dtype(ids.dtype):
+        return _shown([value])[0]
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _plain_ids(values: Iterable) -> list:
     """Ids as stored, numpy scalars made Python values (1.0 stays 1.0)."""
     return [v.item() if isinstance(v, np.generic) else v for v in values]
@@ -549,6 +558,7 @@ def read_survey(
     id_column
         Column of respondent ids (must be unique and complete). For Qualtrics exports,
         ``ResponseId`` is used when not given. For a DataFrame, the index name may be given.
+        Ids in CSV/TSV/Qualtrics files are read as text, exactly as written.
     group_columns
         Grouping columns (e.g. segment); they must exist and have no missing values, and
         every item must vary within each group (see ``check_variance``).
@@ -596,8 +606,10 @@ def read_survey(
 
     Notes
     -----
-    Order of work: read; drop Qualtrics preview and test responses (``Status`` 1, 2, 9, 17 or
-    ``DistributionChannel`` ``preview``/``test``); check ids and groups; check each item
+    Order of work: read (refusing rows with more or fewer fields than the header); drop Qualtrics
+    preview and test responses (``Status`` 1, 2, 9, 17 or ``DistributionChannel``
+    ``preview``/``test``); apply the missing codes of the codebook's ``variables`` and check
+    their values; check ids and groups; check each item
     (numeric, on its scale or a missing-value code: the instrument's codes and, for SPSS files,
     the user-missing codes declared in the file); turn missing codes into ``NaN``; exclude
     attention-check failures and straight-liners; check variance; reverse-code.
@@ -961,7 +973,7 @@ def _read_survey(source, instrument, *, id_column=None, group_columns=(), attent
     rows = sorted(excl)
     exclusions = pd.DataFrame({
         "row": pd.Series([int(rownum[p]) for p in rows], dtype="int64"),
-        "id": pd.Series([_shown([ids.iloc[p]])[0] for p in rows] if ids is not None
+        "id": pd.Series([_exclusion_id(ids, p) for p in rows] if ids is not None
                         else [None] * len(rows), dtype=object),
         "reason": pd.Series([excl[p][0] for p in rows], dtype=object),
         "detail": pd.Series([excl[p][1] for p in rows], dtype=object),
@@ -1261,7 +1273,9 @@ class Survey:
     ----------
     data : pandas.DataFrame
         The analysed respondents: item columns as floats with missing codes turned into ``NaN``
-        and reverse-keyed items reverse-coded; every other column as read. The index is that
+        and reverse-keyed items reverse-coded; the codebook's ``variables`` with their missing
+        codes (and blanks) turned into ``NaN`` (numeric ones as floats), as are codes a SPSS file
+        declares user-missing; every other column as read (ids of text files as text). The index is that
         of :attr:`raw`, so ``survey.raw.loc[survey.data.index]`` gives the rows as read.
     raw : pandas.DataFrame
         The data as read (before renaming, exclusions and recoding).

@@ -493,3 +493,13 @@ def test_sav_user_missing_on_other_columns_applies(tmp_path):
     survey = read_survey(path, INST)
     assert np.isnan(survey.data["age"].iloc[1]) and survey.data["age"].iloc[0] == 34
     assert survey.variables_report()["codes"].tolist() == ["-99: 1"]
+
+
+def test_exclusions_list_ids_as_written(tmp_path):
+    data = frame()
+    data["check"] = [1, 1, 0, 1, 1, 1]
+    path = tmp_path / "ids.csv"
+    data.to_csv(path, index=False)
+    with pytest.warns(ExclusionWarning):
+        survey = read_survey(path, INST, id_column="rid", attention_checks={"check": 1})
+    assert survey.exclusions["id"].tolist() == ["003"]     # was 3 (an int) before
