@@ -775,7 +775,8 @@ def _read_survey(source, instrument, *, id_column=None, group_columns=(), attent
 
     # 2b. declared variables (demographics, controls, weights, groups, ids): their missing-value
     # codes (and codes the file declares as user-missing, SPSS) become NaN, their values are checked
-    work, variable_rows = _apply_variables(instrument, work, loaded, keep, rownum, problems)
+    work, variable_rows = _apply_variables(instrument, work, loaded, keep, rownum, problems,
+                                           id_column)
 
     # 3. ids
     ids = None
@@ -992,7 +993,7 @@ def _read_survey(source, instrument, *, id_column=None, group_columns=(), attent
         variables=_variables_report(variable_rows, keep)), []
 
 
-def _apply_variables(instrument, work, loaded, keep, rownum, problems):
+def _apply_variables(instrument, work, loaded, keep, rownum, problems, id_column=None):
     """Missing codes of the codebook's variables (and SPSS user-missing codes of columns that are
     not items) to NaN; check declared types, ranges and categories. Returns the new frame and
     one record per column treated (for :meth:`Survey.variables_report`)."""
@@ -1076,14 +1077,12 @@ def _apply_variables(instrument, work, loaded, keep, rownum, problems):
                          "codes if it means 'no answer'")))
             continue
         gone = is_code | (blank if in_codebook else False)   # blank text of a declared variable
-        if var.type == "numeric" and (is_code.any() or not pd.api.types.is_numeric_dtype(
-                series.dtype)):
+        if var.type == "numeric" and col != id_column and (  # ids keep their stored form
+                is_code.any() or not pd.api.types.is_numeric_dtype(series.dtype)):
             changed[col] = pd.Series(np.where(gone, np.nan, numbers_), index=series.index,
                                      name=series.name)
         elif gone.any() and not series[gone].isna().all():
             changed[col] = series.mask(pd.Series(gone, index=series.index))
-        elif var.type == "numeric" and not pd.api.types.is_numeric_dtype(series.dtype):
-            changed[col] = pd.Series(numbers_, index=series.index, name=series.name)
         records.append({"variable": str(col), "type": var.type, "role": var.role,
                         "_blank": blank, "_codes": counts})
     if changed:

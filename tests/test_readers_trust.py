@@ -503,3 +503,11 @@ def test_exclusions_list_ids_as_written(tmp_path):
     with pytest.warns(ExclusionWarning):
         survey = read_survey(path, INST, id_column="rid", attention_checks={"check": 1})
     assert survey.exclusions["id"].tolist() == ["003"]     # was 3 (an int) before
+
+
+def test_an_id_declared_numeric_keeps_its_text(tmp_path):
+    spec = {**VAR_SPEC, "variables": {"rid": {"type": "numeric", "role": "id", "min": 1}}}
+    path = tmp_path / "ids.csv"
+    frame().to_csv(path, index=False)
+    survey = read_survey(path, Instrument.from_dict(spec), id_column="rid")
+    assert survey.data["rid"].tolist()[:2] == ["001", "002"]
