@@ -138,7 +138,7 @@ def test_renamed_id_column_is_text_too(tmp_path):
 
 def test_qualtrics_response_ids_are_text(tmp_path):
     data = frame().rename(columns={"rid": "ResponseId"})
-    data["ResponseId"] = ["0012", "0013", "1e3", "1000", "0x1", "7"]
+    data["ResponseId"] = ["0012", "0013", "1e3", "1000", "1.0", "7"]
     header = ",".join(data.columns)
     question = ",".join(f"Question {c}" for c in data.columns)
     tags = ",".join('"{""ImportId"":""' + c + '""}"' for c in data.columns)
@@ -147,7 +147,7 @@ def test_qualtrics_response_ids_are_text(tmp_path):
                                                                        header=False).splitlines()]))
     survey = read_survey(path, INST)
     assert survey.format == "qualtrics" and survey.id_column == "ResponseId"
-    assert survey.data["ResponseId"].tolist() == ["0012", "0013", "1e3", "1000", "0x1", "7"]
+    assert survey.data["ResponseId"].tolist() == ["0012", "0013", "1e3", "1000", "1.0", "7"]
 
 
 def test_float_ids_beyond_exact_integers_are_refused():
