@@ -219,18 +219,21 @@ def _is_blank_row(row: list[str]) -> bool:
 
 
 def _check_field_counts(rows: list[list[str]], lines: list[int], width: int, path: Path,
-                        first_row: int) -> None:
+                        first_row: int, named: int | None = None) -> None:
     """Refuse data rows whose field count differs from the header's.
 
     A row with more fields than the header would make pandas shift every column (or use the
     first column as the index); a row with fewer would be read as blanks. Both are refused, naming
     the data rows (from 1, as elsewhere) and the file's line numbers.
     """
+    # a header that ends with separators (columns without names) may have rows that stop
+    # before those: nothing is shifted or lost
+    named = width if named is None else named
     more, fewer = [], []
     for k, row in enumerate(rows):
         if len(row) > width:
             more.append(k)
-        elif len(row) < width:
+        elif len(row) < named:
             fewer.append(k)
     if not more and not fewer:
         return
@@ -302,7 +305,10 @@ def _read_text_table(path: Path, fmt: str, encoding: str | None, sep: str | None
     if not data_rows:
         raise EmptyFileError("file has a header but no data rows", file=str(path),
                              expected="at least one response")
-    _check_field_counts(data_rows, lines[n_head:], len(head[0]), path, first_row=1)
+    named = len(header)
+    while named > 1 and not header[named - 1]:
+        named -= 1
+    _check_field_counts(data_rows, lines[n_head:], len(head[0]), path, first_row=1, named=named)
     skip = [1, 2] if qualtrics else None
     # respondent ids are text as written ('001' stays '001'; '1' and '1.0' differ)
     as_text = {name: str for name in dict.fromkeys(text_columns) if name in seen}

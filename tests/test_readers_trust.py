@@ -511,3 +511,12 @@ def test_an_id_declared_numeric_keeps_its_text(tmp_path):
     frame().to_csv(path, index=False)
     survey = read_survey(path, Instrument.from_dict(spec), id_column="rid")
     assert survey.data["rid"].tolist()[:2] == ["001", "002"]
+
+
+def test_header_ending_with_a_separator_needs_no_field_on_the_rows(tmp_path):
+    lines = csv_text().splitlines()
+    path = tmp_path / "header.csv"
+    path.write_text("\n".join([lines[0] + ","] + lines[1:]) + "\n")
+    survey = read_survey(path, INST, id_column="rid")    # the unnamed column is simply empty
+    assert survey.raw["c1"].tolist() == frame()["c1"].tolist()
+    assert survey.data["rid"].tolist()[0] == "001"
