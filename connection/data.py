@@ -9,6 +9,21 @@ raise a typed error from :mod:`connection.errors` naming the file, column, rows 
 (the first problem found, with the others listed after it); :func:`check_survey` returns all of
 them as a table instead. Input files are only read, never written.
 
+What is read is what the file says, or an error:
+
+- a CSV/TSV data row with more fields than the header (a separator at the end of the line) or
+  fewer (a truncated file) is refused, naming the rows, instead of shifting columns or reading
+  blanks;
+- respondent ids of text files (CSV/TSV/Qualtrics) stay text as written (``'001'`` stays
+  ``'001'``; ``'1'`` and ``'1.0'`` are different ids); SPSS/Stata/Parquet ids keep their stored
+  type, and float ids beyond 2**53 (where distinct ids may have merged) are refused;
+- a Parquet index holding a named column (``set_index('id')`` before writing) is restored as a
+  column;
+- SPSS user-missing codes are applied, except that a code inside an item's scale (or a
+  declared variable's valid values) is refused, as the codebook refuses its own;
+- the codebook's ``variables`` (demographics, controls, weights, groups) get their missing codes
+  applied and their types, ranges and categories checked (:meth:`Survey.variables_report`).
+
 Row numbers in messages and in ``exclusions.row`` count data rows from 1 in file order, header
 rows excluded (for a Qualtrics export, row 1 is the first response after its three header rows;
 for a DataFrame, row 1 is its first row).
@@ -198,19 +213,76 @@ def _is_qualtrics(rows: list[list[str]]) -> bool:
     return bool(cells) and sum(c.startswith('{"ImportId"') for c in cells) >= max(1, len(cells) // 2)
 
 
-def _read_text_table(path: Path, fmt: str, encoding: str | None, sep: str | None) -> _Loaded:
+def _is_blank_row(row: list[str]) -> bool:
+    """A line pandas skips: empty, or one field of only spaces."""
+    return not row or (len(row) == 1 and not row[0].strip())
+
+
+def _check_field_counts(rows: list[list[str]], lines: list[int], width: int, path: Path,
+                        first_row: int, named: int | None = None) -> None:
+    """Refuse data rows whose field count differs from the header's.
+
+    A row with more fields than the header would make pandas shift every column (or use the
+    first column as the index); a row with fewer would be read as blanks. Both are refused, naming
+    the data rows (from 1, as elsewhere) and the file's line numbers.
+    """
+    # a header that ends with separators (columns without names) may have rows that stop
+    # before those: nothing is shifted or lost
+    named = width if named is None else named
+    more, fewer = [], []
+    for k, row in enumerate(rows):
+        if len(row) > width:
+            more.append(k)
+        elif len(row) < named:
+            fewer.append(k)
+    if not more and not fewer:
+        return
+    n = len(rows)
+    parts = []
+    if more:
+        empty = all(not any(c.strip() for c in rows[k][width:]) for k in more)
+        what = (f"{len(more)} of {n} data rows have more fields than the header's {width}"
+                + (" (the extra fields are empty: a separator at the end of the line?)"
+                   if empty else ""))
+        parts.append(what)
+    if fewer:
+        parts.append(f"{len(fewer)} of {n} data rows have fewer fields than the header's {width} "
+                     "(a truncated or cut file?)")
+    bad = sorted(more + fewer)
+    shown_lines = ", ".join(str(lines[k]) for k in bad[:10]) + (", ..." if len(bad) > 10 else "")
+    counts = [f"{len(rows[k])} fields" for k in bad]
+    hint = ("Reading them would shift values into the wrong columns or turn them into blanks, "
+            f"so nothing was read (file lines {shown_lines}). ")
+    if more and not fewer and len(more) == n:
+        hint += "Remove the separator at the end of every data line (or add a last column name)"
+    else:
+        hint += "Repair these rows (or the header) so that every row has one field per column"
+    raise UndecodableFileError(
+        "cannot parse the file as delimited text: " + "; ".join(parts), file=str(path),
+        rows=[first_row + k for k in bad], values=counts,
+        expected=f"{width} fields on every row, as in the header", hint=hint)
+
+
+def _read_text_table(path: Path, fmt: str, encoding: str | None, sep: str | None,
+                     text_columns: Iterable[str] = ()) -> _Loaded:
     text = _decode(_read_bytes(path), path, encoding)
     first_line = text.split("\n", 1)[0]
     sep = sep or _sniff_sep(first_line, fmt)
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    rows: list[list[str]] = []
+    lines: list[int] = []   # file line on which each row starts
     try:
-        head = []
-        for k, row in enumerate(csv.reader(io.StringIO(text), delimiter=sep)):
-            head.append(row)
-            if k >= 2:
-                break
+        start = 1
+        for row in reader:
+            if not _is_blank_row(row) or not rows:
+                rows.append(row)
+                lines.append(start)
+            start = reader.line_num + 1
     except csv.Error as err:
         raise UndecodableFileError(f"cannot parse the file as delimited text ({err})",
-                                   file=str(path)) from None
+                                   file=str(path), rows=[max(len(rows), 1)],
+                                   hint="Check for unbalanced quotes") from None
+    head = rows[:3]
     if not head or not any(c.strip() for c in head[0]):
         raise EmptyFileError("file has no header row", file=str(path),
                              expected="a header row of column names")
@@ -228,10 +300,21 @@ def _read_text_table(path: Path, fmt: str, encoding: str | None, sep: str | None
             "not a Qualtrics CSV export: the third row does not hold ImportId tags", file=str(path),
             expected="three header rows (column names, question text, {\"ImportId\": ...})",
             hint="Export from Qualtrics as CSV (not the legacy format), or read it with format='csv'")
+    n_head = 3 if qualtrics else 1
+    data_rows = rows[n_head:]
+    if not data_rows:
+        raise EmptyFileError("file has a header but no data rows", file=str(path),
+                             expected="at least one response")
+    named = len(header)
+    while named > 1 and not header[named - 1]:
+        named -= 1
+    _check_field_counts(data_rows, lines[n_head:], len(head[0]), path, first_row=1, named=named)
     skip = [1, 2] if qualtrics else None
+    # respondent ids are text as written ('001' stays '001'; '1' and '1.0' differ)
+    as_text = {name: str for name in dict.fromkeys(text_columns) if name in seen}
     try:
         frame = pd.read_csv(io.StringIO(text), sep=sep, skiprows=skip, header=0, low_memory=False,
-                            skipinitialspace=False)
+                            skipinitialspace=False, index_col=False, dtype=as_text or None)
     except pd.errors.EmptyDataError:
         raise EmptyFileError("file has no data rows", file=str(path)) from None
     except (pd.errors.ParserError, ValueError, csv.Error) as err:
@@ -240,14 +323,17 @@ def _read_text_table(path: Path, fmt: str, encoding: str | None, sep: str | None
                                    file=str(path),
                                    hint="Check for unbalanced quotes or rows with extra fields"
                                    ) from None
+    if len(frame) != len(data_rows) or frame.shape[1] != len(header):
+        raise UndecodableFileError(  # the two parsers disagree: trust neither
+            "cannot parse the file as delimited text: the rows are ambiguous "
+            f"({len(data_rows)} rows of {len(header)} fields by one reading, {len(frame)} rows of "
+            f"{frame.shape[1]} by another)", file=str(path),
+            hint="Check for unbalanced quotes, embedded line breaks or stray separators")
     frame.columns = [str(c).strip() for c in frame.columns]
     labels = Labels()
     if qualtrics:
         question = head[1] if len(head) > 1 else []
         labels = Labels(variables={name: q for name, q in zip(header, question) if name and q})
-    if len(frame) == 0:
-        raise EmptyFileError("file has a header but no data rows", file=str(path),
-                             expected="at least one response")
     return _Loaded(frame, "qualtrics" if qualtrics else fmt, str(path), labels)
 
 
@@ -264,8 +350,22 @@ def _read_parquet(path: Path) -> _Loaded:
                                    file=str(path)) from None
     if len(frame) == 0:
         raise EmptyFileError("file has no data rows", file=str(path))
-    if not isinstance(frame.index, pd.RangeIndex):
-        frame = frame.reset_index(drop=frame.index.name is None)
+    # pandas writes a named index (e.g. the respondent ids after set_index) into the file's
+    # metadata, and reads it back as the index - even as a RangeIndex when the ids are
+    # consecutive numbers. A named index is data: restore it as a column. An unnamed index
+    # (row positions of a filtered frame) is dropped as before.
+    names = [n for n in frame.index.names if n is not None]
+    if names:
+        clash = [str(n) for n in names if n in frame.columns]
+        if clash:
+            raise DataError("the file's index has the name of a column", file=str(path),
+                            column=clash[0], expected="index names distinct from column names",
+                            hint="Write the file with index=False or rename the index")
+        frame = frame.reset_index(level=None if len(names) == frame.index.nlevels else names)
+        if frame.index.nlevels > 1 or not isinstance(frame.index, pd.RangeIndex):
+            frame = frame.reset_index(drop=True)
+    elif not isinstance(frame.index, pd.RangeIndex):
+        frame = frame.reset_index(drop=True)
     return _Loaded(frame, "parquet", str(path))
 
 
@@ -298,7 +398,7 @@ def _read_stat(path: Path, fmt: str, encoding: str | None) -> _Loaded:
     return _Loaded(frame, fmt, str(path), Labels(variables, values, missing))
 
 
-def _load(source, fmt, encoding, sep) -> _Loaded:
+def _load(source, fmt, encoding, sep, text_columns=()) -> _Loaded:
     if isinstance(source, pd.DataFrame):
         if isinstance(source.columns, pd.MultiIndex):
             raise DataError("the DataFrame has multi-level column names",
@@ -315,7 +415,7 @@ def _load(source, fmt, encoding, sep) -> _Loaded:
         path = Path(source)
         kind = _detect_format(path, fmt)
         if kind in ("csv", "tsv", "qualtrics"):
-            return _read_text_table(path, kind, encoding, sep)
+            return _read_text_table(path, kind, encoding, sep, text_columns)
         if kind == "parquet":
             return _read_parquet(path)
         return _read_stat(path, kind, encoding)
@@ -339,6 +439,20 @@ def _shown(values: Iterable) -> list:
             v = v.item()
         out.append(v)
     return out
+
+
+def _exclusion_id(ids: pd.Series, pos: int):
+    """An id for the exclusions table: as stored (text stays text, 1.0 in a mixed column stays
+    1.0); whole numbers of a float column (SPSS/Stata numeric ids) shown as integers."""
+    value = ids.iloc[pos]
+    if pd.api.types.is_float_dtype(ids.dtype):
+        return _shown([value])[0]
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _plain_ids(values: Iterable) -> list:
+    """Ids as stored, numpy scalars made Python values (1.0 stays 1.0)."""
+    return [v.item() if isinstance(v, np.generic) else v for v in values]
 
 
 def _to_float(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -450,6 +564,7 @@ def read_survey(
     id_column
         Column of respondent ids (must be unique and complete). For Qualtrics exports,
         ``ResponseId`` is used when not given. For a DataFrame, the index name may be given.
+        Ids in CSV/TSV/Qualtrics files are read as text, exactly as written.
     group_columns
         Grouping columns (e.g. segment); they must exist and have no missing values, and
         every item must vary within each group (see ``check_variance``).
@@ -497,8 +612,10 @@ def read_survey(
 
     Notes
     -----
-    Order of work: read; drop Qualtrics preview and test responses (``Status`` 1, 2, 9, 17 or
-    ``DistributionChannel`` ``preview``/``test``); check ids and groups; check each item
+    Order of work: read (refusing rows with more or fewer fields than the header); drop Qualtrics
+    preview and test responses (``Status`` 1, 2, 9, 17 or ``DistributionChannel``
+    ``preview``/``test``); apply the missing codes of the codebook's ``variables`` and check
+    their values; check ids and groups; check each item
     (numeric, on its scale or a missing-value code: the instrument's codes and, for SPSS files,
     the user-missing codes declared in the file); turn missing codes into ``NaN``; exclude
     attention-check failures and straight-liners; check variance; reverse-code.
@@ -578,7 +695,13 @@ def _read_survey(source, instrument, *, id_column=None, group_columns=(), attent
         instrument = instrument.subset(constructs)
     group_columns = [group_columns] if isinstance(group_columns, str) else list(group_columns)
 
-    loaded = _load(source, fmt, encoding, sep)
+    # the id column is read as text from text formats (named as in the file, before renaming)
+    id_in_file = id_column
+    for before, after in (rename or {}).items():
+        if after == id_column:
+            id_in_file = before
+    text_columns = [c for c in (id_in_file, "ResponseId") if isinstance(c, str)]
+    loaded = _load(source, fmt, encoding, sep, text_columns)
     file = loaded.file
     raw = loaded.frame
     work = raw
@@ -656,6 +779,11 @@ def _read_survey(source, instrument, *, id_column=None, group_columns=(), attent
         id_column = None
     group_columns = [g for g in group_columns if g not in absent]
 
+    # 2b. declared variables (demographics, controls, weights, groups, ids): their missing-value
+    # codes (and codes the file declares as user-missing, SPSS) become NaN, their values are checked
+    work, variable_rows = _apply_variables(instrument, work, loaded, keep, rownum, problems,
+                                           id_column)
+
     # 3. ids
     ids = None
     if id_column is not None:
@@ -666,14 +794,35 @@ def _read_survey(source, instrument, *, id_column=None, group_columns=(), attent
         if blank.any():
             problems.append(_Problem(DataError, "respondent id is missing", dict(
                 column=id_column, rows=_rows(blank, rownum), expected="an id on every row")))
+        if pd.api.types.is_float_dtype(ids.dtype):
+            # a float cannot hold every whole number beyond 2**53: distinct ids may have become
+            # the same number when the file was written
+            big = (np.abs(ids.to_numpy(dtype=float, na_value=np.nan)) > 2.0 ** 53) & keep
+            if big.any():
+                problems.append(_Problem(DataError, "respondent ids are stored as floating-point "
+                    "numbers too large to be exact (beyond 2**53): distinct ids may have become "
+                    "equal", dict(column=id_column, rows=_rows(big, rownum),
+                                  values=_shown(ids[big].head(10)),
+                                  expected="ids stored as text or as integers",
+                                  hint="Store the id column as text (a string variable) in the "
+                                       "file")))
         dup_mask = np.zeros(n_read, bool)
         present = keep & ~blank
         dup_mask[np.flatnonzero(present)] = ids[present].duplicated(keep=False).to_numpy()
         if dup_mask.any():
-            dvals = list(dict.fromkeys(_shown(ids[dup_mask])))
+            if ids.dtype == object:   # ids as stored: 1 and 1.0 are shown apart
+                dvals = list({(type(v).__name__, repr(v)): v
+                              for v in _plain_ids(ids[dup_mask])}.values())
+            else:
+                dvals = list(dict.fromkeys(_shown(ids[dup_mask])))
+            kinds = {type(v) for v in dvals}
+            hint = None
+            if len(kinds) > 1 and any(isinstance(v, numbers.Number) for v in dvals):
+                hint = ("Ids of different types that are the same number (such as 1 and 1.0) "
+                        "count as the same id; store ids as text to keep them apart")
             problems.append(_Problem(DuplicateIdError, "respondent ids repeat", dict(
                 column=id_column, rows=_rows(dup_mask, rownum), values=dvals,
-                expected="each id once")))
+                expected="each id once", hint=hint)))
 
     # 4. groups
     for col in group_columns:
@@ -711,6 +860,19 @@ def _read_survey(source, instrument, *, id_column=None, group_columns=(), attent
                     "numbers", dict(column=col, rows=_rows(bad, rownum), values=shown, expected=exp,
                     hint=("They look like answer labels: export numeric codes instead"
                           if looks else None))))
+            continue
+        inside = [c for c in declared.get(col, []) if _code_in_range(c, item.scale.min,
+                                                                      item.scale.max)]
+        if inside:
+            # the rule the codebook applies to its own codes (see instrument._normalise_missing)
+            problems.append(_Problem(DataError, "the file declares a user-missing code inside the "
+                "item's answer scale", dict(
+                    column=col, values=[_code_text(c) for c in inside],
+                    expected=f"user-missing codes outside {_fmt(item.scale.min)}-"
+                             f"{_fmt(item.scale.max)}",
+                    hint="A code inside the scale would turn real answers into missing values. "
+                         "Remove the declaration in the file (SPSS: MISSING VALUES "
+                         f"{col} ().) or correct the item's scale in the codebook")))
             continue
         codes = list(item.missing) + [c for c in declared.get(col, []) if c not in item.missing]
         is_code = np.zeros(n_read, bool)
@@ -818,7 +980,7 @@ def _read_survey(source, instrument, *, id_column=None, group_columns=(), attent
     rows = sorted(excl)
     exclusions = pd.DataFrame({
         "row": pd.Series([int(rownum[p]) for p in rows], dtype="int64"),
-        "id": pd.Series([_shown([ids.iloc[p]])[0] for p in rows] if ids is not None
+        "id": pd.Series([_exclusion_id(ids, p) for p in rows] if ids is not None
                         else [None] * len(rows), dtype=object),
         "reason": pd.Series([excl[p][0] for p in rows], dtype=object),
         "detail": pd.Series([excl[p][1] for p in rows], dtype=object),
@@ -833,7 +995,121 @@ def _read_survey(source, instrument, *, id_column=None, group_columns=(), attent
         data=data, instrument=instrument, raw=raw, exclusions=exclusions,
         source=file if file is not None else "<DataFrame>", format=loaded.fmt,
         labels=loaded.labels, id_column=id_column, group_columns=tuple(group_columns),
-        missing=missing_report, n_read=n_read), []
+        missing=missing_report, n_read=n_read,
+        variables=_variables_report(variable_rows, keep)), []
+
+
+def _apply_variables(instrument, work, loaded, keep, rownum, problems, id_column=None):
+    """Missing codes of the codebook's variables (and SPSS user-missing codes of columns that are
+    not items) to NaN; check declared types, ranges and categories. Returns the new frame and
+    one record per column treated (for :meth:`Survey.variables_report`)."""
+    from connection.instrument import Variable, _value_key
+
+    declared = loaded.labels.missing
+    items = set(instrument.items)
+    columns = [c for c in work.columns if c not in items]
+    records = []
+    changed: dict[str, pd.Series] = {}
+    for col in columns:
+        var = instrument.variables.get(col) if isinstance(col, str) else None
+        file_codes = [] if col not in declared else list(declared[col])
+        if var is None and not file_codes:
+            continue
+        in_codebook = var is not None
+        if var is None:   # a column the file declares user-missing codes for: apply them
+            var = Variable(str(col), "numeric" if pd.api.types.is_numeric_dtype(work[col].dtype)
+                           else "categorical")
+        series = work[col]
+        objects = series.to_numpy(dtype=object)
+        blank = np.array([v is None or v is pd.NA or v is pd.NaT
+                          or (isinstance(v, float) and math.isnan(v))
+                          or (isinstance(v, str) and not v.strip()) for v in objects], bool)
+        lo, hi = var.min, var.max
+        inside = [c for c in file_codes if (lo is not None or hi is not None) and _code_in_range(
+            c, -math.inf if lo is None else lo, math.inf if hi is None else hi)]
+        inside += [c for c in file_codes if not isinstance(c, tuple) and var.values is not None
+                   and _value_key(c) in {_value_key(v) for v in var.values}]
+        if inside:
+            problems.append(_Problem(DataError, "the file declares a user-missing code inside the "
+                "variable's valid values", dict(
+                    column=str(col), values=[_code_text(c) for c in inside],
+                    expected="user-missing codes outside " + var.expected().split(" or ")[0],
+                    hint="A code among the valid values would turn real answers into missing "
+                         "values; remove the declaration in the file or correct the codebook")))
+            continue
+        codes = list(var.missing) + [c for c in file_codes if c not in var.missing]
+        numbers_ = np.full(len(objects), np.nan)
+        if var.type == "numeric":
+            numbers_, bad = _to_float(series)
+            bad = bad & keep
+            # text codes cannot occur in a numeric variable (the codebook refuses them)
+            if bad.any():
+                problems.append(_Problem(NonNumericError, "variable holds values that are not "
+                    "numbers", dict(column=str(col), rows=_rows(bad, rownum),
+                                    values=_shown(series[bad].head(10)), expected=var.expected(),
+                                    hint=f"The codebook declares {col!r} numeric; declare it "
+                                         "categorical or text, or recode these values")))
+                continue
+        else:
+            for k, v in enumerate(objects):
+                if not blank[k] and not isinstance(v, str) and isinstance(v, numbers.Real):
+                    numbers_[k] = float(v)
+                elif isinstance(v, str):
+                    try:
+                        numbers_[k] = float(v.strip())
+                    except ValueError:
+                        pass
+        keys = [None if blank[k] else _value_key(v) for k, v in enumerate(objects)]
+        counts = {}
+        is_code = np.zeros(len(objects), bool)
+        for code in codes:
+            if isinstance(code, tuple):
+                m = _code_matches(numbers_, code)
+            else:
+                key = _value_key(code)
+                m = np.array([k == key for k in keys], bool)
+            m &= ~blank
+            is_code |= m
+            counts[code] = m
+        present = ~blank & ~is_code & keep
+        off = np.array([present[k] and var.check_value(v) == "off"
+                        for k, v in enumerate(objects)], bool)
+        if off.any():
+            problems.append(_Problem(OutOfRangeError, f"value not valid for {var.type} variable "
+                f"{col!r} as the codebook declares it", dict(
+                    column=str(col), rows=_rows(off, rownum),
+                    values=_shown(series[off].head(10)), expected=var.expected(),
+                    hint="Add the value to the variable's values or range, or to its missing "
+                         "codes if it means 'no answer'")))
+            continue
+        gone = is_code | (blank if in_codebook else False)   # blank text of a declared variable
+        if var.type == "numeric" and col != id_column and (  # ids keep their stored form
+                is_code.any() or not pd.api.types.is_numeric_dtype(series.dtype)):
+            changed[col] = pd.Series(np.where(gone, np.nan, numbers_), index=series.index,
+                                     name=series.name)
+        elif gone.any() and not series[gone].isna().all():
+            changed[col] = series.mask(pd.Series(gone, index=series.index))
+        records.append({"variable": str(col), "type": var.type, "role": var.role,
+                        "_blank": blank, "_codes": counts})
+    if changed:
+        work = work.copy()
+        for col, values in changed.items():
+            work[col] = values
+    return work, records
+
+
+def _variables_report(records, keep) -> pd.DataFrame:
+    n = int(keep.sum())
+    rows = []
+    for r in records:
+        n_blank = int((r["_blank"] & keep).sum())
+        codes = {c: int((m & keep).sum()) for c, m in r["_codes"].items()}
+        n_coded = sum(codes.values())
+        rows.append({"variable": r["variable"], "type": r["type"], "role": r["role"], "n": n,
+                     "n_missing": n_blank + n_coded, "n_blank": n_blank, "n_coded": n_coded,
+                     "codes": ", ".join(f"{_code_text(c)}: {k}" for c, k in codes.items() if k)})
+    return pd.DataFrame(rows, columns=["variable", "type", "role", "n", "n_missing", "n_blank",
+                                       "n_coded", "codes"])
 
 
 def _norm_status(value):
@@ -847,6 +1123,20 @@ def _norm_status(value):
     if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value):
         return int(value)
     return None
+
+
+def _code_in_range(code, lo, hi) -> bool:
+    """Whether a missing code (a value or a ``(lo, hi)`` range) touches ``lo..hi``."""
+    try:
+        if isinstance(code, tuple):
+            return float(code[0]) <= hi and float(code[1]) >= lo
+        return lo <= float(code) <= hi
+    except (TypeError, ValueError):
+        return False
+
+
+def _code_text(code) -> str:
+    return f"{_fmt(code[0])}..{_fmt(code[1])}" if isinstance(code, tuple) else _fmt(code)
 
 
 def _codes_text(codes: Sequence) -> str:
@@ -988,7 +1278,9 @@ class Survey:
     ----------
     data : pandas.DataFrame
         The analysed respondents: item columns as floats with missing codes turned into ``NaN``
-        and reverse-keyed items reverse-coded; every other column as read. The index is that
+        and reverse-keyed items reverse-coded; the codebook's ``variables`` with their missing
+        codes (and blanks) turned into ``NaN`` (numeric ones as floats), as are codes a SPSS file
+        declares user-missing; every other column as read (ids of text files as text). The index is that
         of :attr:`raw`, so ``survey.raw.loc[survey.data.index]`` gives the rows as read.
     raw : pandas.DataFrame
         The data as read (before renaming, exclusions and recoding).
@@ -1012,7 +1304,10 @@ class Survey:
     def __init__(self, *, data: pd.DataFrame, instrument: Instrument, raw: pd.DataFrame,
                  exclusions: pd.DataFrame, source: str, format: str,  # noqa: A002
                  labels: Labels, id_column: str | None, group_columns: tuple[str, ...],
-                 missing: pd.DataFrame, n_read: int) -> None:
+                 missing: pd.DataFrame, n_read: int,
+                 variables: pd.DataFrame | None = None) -> None:
+        self._variables = variables if variables is not None else _variables_report([], np.ones(
+            len(data), bool))
         self._data = data
         self._raw = raw
         self._exclusions = exclusions
@@ -1199,6 +1494,15 @@ class Survey:
         (e.g. ``"-99: 3, -98: 1"``).
         """
         return self._missing.copy()
+
+    def variables_report(self) -> pd.DataFrame:
+        """Missing values of the columns that are not items but whose codes were applied: the
+        codebook's ``variables`` and columns with user-missing codes declared in the file (SPSS),
+        among the analysed respondents.
+
+        Columns: ``variable, type, role, n, n_missing, n_blank, n_coded, codes``.
+        """
+        return self._variables.copy()
 
     # -- display -------------------------------------------------------------------------------
     def _exclusion_counts(self) -> dict[str, int]:

@@ -19,6 +19,7 @@ True
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -52,15 +53,62 @@ __all__ = [
     "ArgumentError",
 ]
 
-_MAX_SHOWN = 10
+_MAX_SHOWN = 10          # values and rows shown in a message (the rest are counted)
+MAX_VALUE_CHARS = 80     # characters of one quoted value (column name, value) in a message
+MAX_FILE_CHARS = 300     # characters of a file name in a message
+MAX_PART_CHARS = 1000    # characters of the message, expected and hint parts
+MAX_MESSAGE_CHARS = 2000  # characters of a whole message
+
+# numpy scalars that reach a message through repr() or an f-string: np.int64(0) -> 0
+_NUMPY_REPR = re.compile(r"\bnp\.(?:u?int\d*|float\d*|complex\d*|bool_?|str_|bytes_|"
+                         r"longdouble|clongdouble|datetime64|timedelta64)\(([^()]*)\)")
+
+
+def _cap(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis and the full length when longer."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    tail = f"... ({len(text):,} characters)"
+    return text[: max(limit - len(tail), 1)] + tail
+
+
+def _plain(value: Any) -> Any:
+    """Python values for numpy scalars (recursively in tuples and lists), for display."""
+    try:
+        import numpy as np
+    except ImportError:  # pragma: no cover - numpy is a dependency
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _shown_value(value: Any) -> str:
+    value = _plain(value)
+    text = repr(value) if isinstance(value, str | bytes) else str(value)
+    return _cap(text, MAX_VALUE_CHARS)
 
 
 def _show(items: Iterable[Any], limit: int = _MAX_SHOWN) -> str:
     items = list(items)
-    text = ", ".join(str(v) for v in items[:limit])
+    text = ", ".join(_shown_value(v) for v in items[:limit])
     if len(items) > limit:
         text += f", ... ({len(items)} in all)"
     return text
+
+
+def plain_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """A message as shown: numpy scalar reprs made plain, capped at ``limit`` characters.
+
+    >>> plain_text("value np.int64(0) and np.float64(1.5)")
+    'value 0 and 1.5'
+    """
+    return _cap(_NUMPY_REPR.sub(r"\1", str(text)), limit)
 
 
 class ConnectionPackageError(Exception):
@@ -101,25 +149,28 @@ class ConnectionPackageError(Exception):
         super().__init__(self._compose())
 
     def _compose(self) -> str:
+        # Every quoted value is capped (MAX_VALUE_CHARS), numpy scalars are shown as plain
+        # numbers, and the whole message is capped (MAX_MESSAGE_CHARS); the attributes keep the
+        # full values for programs.
         where = []
         if self.file is not None:
-            where.append(f"file {self.file!r}")
+            where.append(f"file {_cap(repr(self.file), MAX_FILE_CHARS)}")
         if self.column is not None:
-            where.append(f"column {self.column!r}")
+            where.append(f"column {_shown_value(str(self.column))}")
         if self.rows:
             where.append(("row " if len(self.rows) == 1 else "rows ") + _show(self.rows))
         if self.values:
-            shown = _show(repr(v) if isinstance(v, str) else v for v in self.values)
-            where.append(("value " if len(self.values) == 1 else "values ") + shown)
-        text = self.message
+            where.append(("value " if len(self.values) == 1 else "values ") + _show(self.values))
+        text = _cap(self.message, MAX_PART_CHARS)
         detail = ", ".join(where)
         if self.expected:
-            detail = f"{detail}; expected {self.expected}" if detail else f"expected {self.expected}"
+            expected = _cap(self.expected, MAX_PART_CHARS)
+            detail = f"{detail}; expected {expected}" if detail else f"expected {expected}"
         if detail:
             text += f" [{detail}]"
         if self.hint:
-            text += f". {self.hint}"
-        return text
+            text += f". {_cap(self.hint, MAX_PART_CHARS)}"
+        return plain_text(text)
 
 
 class InstrumentError(ConnectionPackageError, ValueError):
@@ -196,8 +247,8 @@ class ModelSyntaxError(ConnectionPackageError, ValueError):
         if operator is not None:
             parts.append(f"operator {operator!r}")
         if text is not None:
-            parts.append(f"text {text!r}")
-        full = message + (f" [{', '.join(parts)}]" if parts else "")
+            parts.append(f"text {_cap(repr(text), MAX_PART_CHARS)}")
+        full = _cap(message, MAX_PART_CHARS) + (f" [{', '.join(parts)}]" if parts else "")
         super().__init__(full, hint=hint)
 
 

@@ -33,6 +33,39 @@ Codebook layout (YAML; TOML has the same structure)::
             scale: agree5
             reverse: true
             missing: [-99, 9]
+          - id: sat_nps             # wording may be left out or empty
+    variables:                      # data columns that are not items (optional)
+      age:
+        type: numeric               # numeric | categorical | text
+        role: demographic           # demographic | control | weight | group | id | other
+        min: 16                     # numeric: optional range (either end may stay open)
+        max: 99
+        integer: true
+        missing: [-99]              # default: defaults.missing (numeric and categorical)
+      education:
+        type: categorical
+        role: control
+        values: {1: School, 2: College, 3: University}   # or a list [1, 2, 3]
+        missing: [-99, -98]
+      region:
+        type: text                  # any text; only missing codes apply
+        role: group
+        missing: ["n/a"]
+      weight:
+        role: weight                # numeric, never negative
+        missing: []
+
+Items must have an ``id``; wording is optional. An item may not share its construct's name (model
+syntax could not tell the latent construct from the observed column): rename the construct.
+Missing-value codes may not lie inside an item's scale, nor inside a variable's range or among
+its ``values``. :func:`connection.read_survey` turns the codes of items *and* variables into
+``NaN`` (so ``-99`` in ``age`` is never used as an age, e.g. as a control in
+:func:`connection.drivers`) and checks each variable's type, range and values. Codebooks without
+``variables`` stay valid; their non-item columns are read as they are.
+
+YAML codebooks may not use anchors or aliases (``&name``/``*name``: a few hundred bytes of nested
+aliases expand to gigabytes) and may nest at most ``MAX_DEPTH`` levels; both raise
+:class:`~connection.errors.InstrumentError` before anything is expanded.
 
 Examples
 --------
@@ -78,16 +111,22 @@ from typing import Any
 
 from connection.errors import ArgumentError, InstrumentError, NonNumericError, OutOfRangeError
 
-__all__ = ["Instrument", "Construct", "Item", "Scale"]
+__all__ = ["Instrument", "Construct", "Item", "Scale", "Variable"]
 
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.]*$")
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
+MAX_DEPTH = 12   # nesting levels a codebook may use (the documented layout needs 6)
 _NAME_EXPECTED = "a name that starts with a letter and has only letters, digits, '_' and '.'"
 
-_INSTRUMENT_KEYS = ("name", "version", "description", "sources", "defaults", "scales", "constructs")
+_INSTRUMENT_KEYS = ("name", "version", "description", "sources", "defaults", "scales", "constructs",
+                    "variables")
 _DEFAULT_KEYS = ("missing", "scale")
 _CONSTRUCT_KEYS = ("label", "description", "stem", "scale", "missing", "sources", "items")
 _ITEM_KEYS = ("id", "wording", "label", "scale", "reverse", "missing", "facet")
 _SCALE_KEYS = ("min", "max", "labels", "integer")
+_VARIABLE_KEYS = ("type", "role", "label", "missing", "values", "min", "max", "integer")
+VARIABLE_TYPES = ("numeric", "categorical", "text")
+VARIABLE_ROLES = ("demographic", "control", "weight", "group", "id", "other")
 
 
 # --------------------------------------------------------------------------------------------
@@ -133,6 +172,32 @@ def _fmt(value: Any) -> str:
 def _did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}?" if close else None
+
+
+def _rename_hint(item_id: str, construct: str) -> str:
+    return (f"In model syntax {construct!r} would name both the latent construct and the observed "
+            f"column {item_id!r}. Rename the construct in the codebook (e.g. {construct + '_f'!r}: "
+            "construct names are not data columns), or rename the item and map the data column "
+            f"to it with read_survey(..., rename={{{item_id!r}: {item_id + '_1'!r}}})")
+
+
+def _check_depth(spec: Any, file: str | None, limit: int = MAX_DEPTH) -> None:
+    """Refuse structures nested deeper than ``limit`` (or cyclic) before anything walks them."""
+    stack = [(spec, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, Mapping):
+            children = list(node.values())
+        elif isinstance(node, list | tuple):
+            children = list(node)
+        else:
+            continue
+        if depth > limit:
+            raise InstrumentError(f"codebook is nested more than {limit} levels deep", file=file,
+                                  expected=f"at most {limit} levels (the codebook layout needs 6)",
+                                  hint="Check the indentation, or for a structure that refers to "
+                                       "itself")
+        stack.extend((child, depth + 1) for child in children)
 
 
 def _check_keys(entry: str, body: Mapping, allowed: Sequence[str], file: str | None) -> None:
@@ -352,9 +417,11 @@ class Item:
         if not isinstance(self.id, str) or not _NAME_RE.match(self.id):
             raise InstrumentError("item id is not a valid variable name", values=[self.id],
                                   expected=_NAME_EXPECTED)
-        if not isinstance(self.wording, str) or not self.wording.strip():
-            raise InstrumentError(f"{entry}: wording is empty or not text", values=[self.wording],
-                                  expected="the question text")
+        if self.wording is None:
+            object.__setattr__(self, "wording", "")
+        if not isinstance(self.wording, str):
+            raise InstrumentError(f"{entry}: wording is not text", values=[self.wording],
+                                  expected="the question text (may be empty)")
         if not isinstance(self.scale, Scale):
             raise InstrumentError(f"{entry}: scale is not a Scale", values=[type(self.scale).__name__])
         if not isinstance(self.reverse, bool):
@@ -369,14 +436,28 @@ class Item:
     def text(self, brand: str = "the brand", category: str = "product", **fields: str) -> str:
         """The wording with its placeholders filled in.
 
+        Only plain ``{name}`` placeholders are filled (``{brand}``, ``{category}`` and the names
+        passed as ``fields``); ``{{`` and ``}}`` stand for single braces. Anything else in braces
+        (unknown names, attribute access such as ``{brand.__class__}``, indexing, format specs)
+        is left as written, so a wording can never reach into Python objects.
+
         >>> Item("x1", "I trust {brand}.", Scale(1, 5)).text(brand="Acme")
         'I trust Acme.'
+        >>> Item("x2", "{brand.__class__} {brand:>9} {{brand}} {city}", Scale(1, 5)).text(brand="Acme")
+        '{brand.__class__} {brand:>9} {brand} {city}'
         """
-        class _Keep(dict):
-            def __missing__(self, key):
-                return "{" + key + "}"
+        values = {"brand": brand, "category": category, **fields}
 
-        return self.wording.format_map(_Keep(brand=brand, category=category, **fields))
+        def fill(match: re.Match) -> str:
+            token = match.group(0)
+            if token == "{{":
+                return "{"
+            if token == "}}":
+                return "}"
+            name = match.group(1)
+            return str(values[name]) if name in values else token
+
+        return _PLACEHOLDER.sub(fill, self.wording)
 
     @property
     def short(self) -> str:
@@ -446,8 +527,10 @@ class Construct:
                                       f"{item.construct!r}", values=[item.construct],
                                       expected=repr(self.name))
             if item.id == self.name:
-                raise InstrumentError(f"{entry}: an item has the construct's own name",
-                                      values=[item.id], expected="distinct item and construct names")
+                raise InstrumentError(
+                    f"{entry}: an item has the construct's own name", values=[item.id],
+                    expected="distinct item and construct names",
+                    hint=_rename_hint(item.id, self.name))
             fixed.append(item)
         object.__setattr__(self, "items", tuple(fixed))
         for key in ("label", "description", "stem"):
@@ -474,6 +557,283 @@ class Construct:
         return len(self.items)
 
 
+
+# --------------------------------------------------------------------------------------------
+# Variable: a data column that is not an item
+# --------------------------------------------------------------------------------------------
+def _value_key(value: Any) -> str | None:
+    """How a data value or a code is compared: numbers by value (1, 1.0 and '1' alike), text
+    stripped. ``None`` for blanks."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            number = float(text)
+        except ValueError:
+            return text
+        return _fmt(_clean_number(number)) if math.isfinite(number) else text
+    if _is_number(value):
+        try:
+            number = float(value)
+        except (TypeError, ValueError, OverflowError):
+            return str(value)
+        if math.isnan(number):
+            return None
+        return _fmt(_clean_number(number)) if math.isfinite(number) else str(number)
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A data column that is not an item: a demographic, control, weight, group or id.
+
+    Declared under ``variables:`` in the codebook so that its missing-value codes are applied
+    (they become ``NaN`` in :attr:`Survey.data <connection.data.Survey.data>`) and its values
+    are checked when data are read, as they are for items.
+
+    Parameters
+    ----------
+    name
+        The data column.
+    type
+        ``"numeric"`` (numbers; optional ``min``/``max``, ``integer`` and allowed ``values``),
+        ``"categorical"`` (numbers or text codes; optional allowed ``values``) or ``"text"``
+        (free text: only missing codes apply).
+    missing
+        Codes that mean "no answer" (numbers, or text for categorical and text variables). They
+        may not lie inside ``min..max`` or among the allowed ``values``.
+    role
+        What the column is for: ``demographic``, ``control``, ``weight`` (numeric, never
+        negative), ``group``, ``id`` or ``other`` (documentation; weights are checked).
+    label
+        Short label for tables.
+    values
+        Allowed values (a list; or a table ``{value: label}``, whose labels are kept in
+        ``labels``).
+    min, max
+        Numeric range (either may be left open).
+    integer
+        Numeric values must be whole numbers.
+
+    Examples
+    --------
+    >>> age = Variable("age", "numeric", missing=[-99], min=16, max=99, integer=True)
+    >>> age.check_value(-99), age.check_value(34), age.check_value(7)
+    ('missing', 'ok', 'off')
+    """
+
+    name: str
+    type: str = "numeric"
+    missing: tuple = ()
+    role: str | None = None
+    label: str | None = None
+    values: tuple | None = None
+    min: int | float | None = None
+    max: int | float | None = None
+    integer: bool = False
+    labels: Mapping = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip() or self.name != self.name.strip():
+            raise InstrumentError("variable name is empty or not text", values=[self.name],
+                                  expected="the data column's name")
+        entry = f"variable {self.name!r}"
+        if self.type not in VARIABLE_TYPES:
+            raise InstrumentError(f"{entry}: unknown type", values=[self.type],
+                                  expected="one of " + ", ".join(VARIABLE_TYPES),
+                                  hint=_did_you_mean(str(self.type), VARIABLE_TYPES))
+        if self.role is not None and self.role not in VARIABLE_ROLES:
+            raise InstrumentError(f"{entry}: unknown role", values=[self.role],
+                                  expected="one of " + ", ".join(VARIABLE_ROLES),
+                                  hint=_did_you_mean(str(self.role), VARIABLE_ROLES))
+        if self.label is not None and not isinstance(self.label, str):
+            raise InstrumentError(f"{entry}: label must be text", values=[self.label])
+        numeric = self.type == "numeric"
+        if not isinstance(self.integer, bool):
+            raise InstrumentError(f"{entry}: integer must be true or false", values=[self.integer])
+        if self.integer and not numeric:
+            raise InstrumentError(f"{entry}: integer applies to numeric variables only",
+                                  values=[self.type])
+        if self.role == "weight":
+            if not numeric:
+                raise InstrumentError(f"{entry}: a weight must be numeric", values=[self.type],
+                                      expected="type: numeric")
+            if self.min is None:
+                object.__setattr__(self, "min", 0)
+        for key in ("min", "max"):
+            value = getattr(self, key)
+            if value is None:
+                continue
+            if not numeric:
+                raise InstrumentError(f"{entry}: {key} applies to numeric variables only",
+                                      values=[self.type], hint="Use values: [...] for categories")
+            if not _is_number(value) or not math.isfinite(value):
+                raise InstrumentError(f"{entry}: {key} is not a finite number", values=[value])
+            object.__setattr__(self, key, _clean_number(value))
+        if self.role == "weight" and self.min < 0:
+            raise InstrumentError(f"{entry}: a weight's min is negative", values=[self.min],
+                                  expected="min >= 0")
+        if self.min is not None and self.max is not None and self.min >= self.max:
+            raise InstrumentError(f"{entry}: impossible range, min is not below max",
+                                  values=[self.min, self.max], expected="min < max")
+        values, labels = self.values, dict(self.labels or {})
+        if isinstance(values, Mapping):   # {value: label}; TOML keys are text: '1' -> 1
+            def number_key(key):
+                if isinstance(key, str):
+                    try:
+                        number = float(key.strip())
+                    except ValueError:
+                        return key
+                    if math.isfinite(number) and _fmt(_clean_number(number)) == key.strip():
+                        return _clean_number(number)
+                return key
+            values = {number_key(k): v for k, v in values.items()}
+            labels = {**values, **{number_key(k): v for k, v in labels.items()}}
+            values = list(values)
+        if values is not None:
+            if self.type == "text":
+                raise InstrumentError(f"{entry}: a text variable has no list of values",
+                                      expected="type: categorical for a fixed set of values")
+            if isinstance(values, str) or not isinstance(values, Iterable):
+                raise InstrumentError(f"{entry}: values must be a list", values=[values],
+                                      expected="a list such as [1, 2, 3]")
+            values = list(values)
+            if not values:
+                raise InstrumentError(f"{entry}: values is empty", expected="allowed values")
+            cleaned = []
+            for v in values:
+                ok = _is_number(v) and math.isfinite(v) if numeric else (
+                    (_is_number(v) and math.isfinite(v)) or (isinstance(v, str) and v.strip()))
+                if not ok:
+                    raise InstrumentError(f"{entry}: allowed value is not a "
+                                          + ("finite number" if numeric else "number or text"),
+                                          values=[v])
+                v = _clean_number(v) if _is_number(v) else v
+                if numeric and not self._in_range(v):
+                    raise InstrumentError(f"{entry}: allowed value outside min..max", values=[v])
+                if _value_key(v) in {_value_key(c) for c in cleaned}:
+                    raise InstrumentError(f"{entry}: allowed value listed twice", values=[v])
+                cleaned.append(v)
+            values = tuple(cleaned)
+        object.__setattr__(self, "values", values)
+        for key, text in labels.items():
+            if not isinstance(text, str):
+                raise InstrumentError(f"{entry}: label of value {key!r} is not text", values=[text])
+        object.__setattr__(self, "labels", MappingProxyType(labels))
+        codes = self.missing
+        if codes is None:
+            codes = ()
+        if _is_number(codes) or isinstance(codes, str):
+            codes = [codes]
+        if not isinstance(codes, Iterable):
+            raise InstrumentError(f"{entry}: missing must be a list of codes", values=[codes],
+                                  expected="a list such as [-99, -98]")
+        out: list = []
+        keys = {_value_key(v) for v in values or ()}
+        for code in codes:
+            if isinstance(code, bool) or not (
+                    (_is_number(code) and math.isfinite(code))
+                    or (not numeric and isinstance(code, str) and code.strip())):
+                raise InstrumentError(f"{entry}: missing-value code is not a "
+                                      + ("finite number" if numeric else "number or text"),
+                                      values=[code], expected="codes such as -99")
+            code = _clean_number(code) if _is_number(code) else code
+            if numeric and (self.min is not None or self.max is not None) and self._in_range(code):
+                raise InstrumentError(
+                    f"{entry}: missing-value code lies inside the variable's range", values=[code],
+                    expected=f"a code outside {self._range_text()}",
+                    hint="A code inside the range would turn real values into missing values "
+                         "(set missing: [] on the variable if defaults: missing does not apply)")
+            if _value_key(code) in keys:
+                raise InstrumentError(
+                    f"{entry}: missing-value code is also an allowed value", values=[code],
+                    hint="A code among the values would turn real answers into missing values")
+            if _value_key(code) not in {_value_key(c) for c in out}:
+                out.append(code)
+        object.__setattr__(self, "missing", tuple(out))
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.type, self.missing, self.role, self.values))
+
+    def __reduce__(self):
+        return (Variable, (self.name, self.type, self.missing, self.role, self.label, self.values,
+                           self.min, self.max, self.integer, dict(self.labels)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Variable):
+            return NotImplemented
+        return self.__reduce__()[1] == other.__reduce__()[1]
+
+    def _in_range(self, value) -> bool:
+        return ((self.min is None or value >= self.min) and (self.max is None or value <= self.max))
+
+    def _range_text(self) -> str:
+        lo = "-inf" if self.min is None else _fmt(self.min)
+        hi = "inf" if self.max is None else _fmt(self.max)
+        return f"{lo}..{hi}"
+
+    def expected(self) -> str:
+        """What a valid value looks like, for error messages."""
+        if self.type == "text":
+            return "text"
+        parts = []
+        if self.values is not None:
+            parts.append("one of " + ", ".join(_fmt(v) if _is_number(v) else repr(v)
+                                               for v in self.values[:20]))
+        elif self.type == "numeric":
+            kind = "a whole number" if self.integer else "a number"
+            if self.min is not None or self.max is not None:
+                kind += f" in {self._range_text()}"
+            parts.append(kind)
+        else:
+            parts.append("a category")
+        if self.missing:
+            parts.append("a missing-value code (" + ", ".join(
+                _fmt(c) if _is_number(c) else repr(c) for c in self.missing) + ")")
+        return " or ".join(parts)
+
+    def check_value(self, value) -> str:
+        """``'missing'`` (a blank or a missing code), ``'ok'`` or ``'off'`` for one value."""
+        key = _value_key(value)
+        if key is None or key in {_value_key(c) for c in self.missing}:
+            return "missing"
+        if self.type == "text":
+            return "ok"
+        if self.values is not None:
+            return "ok" if key in {_value_key(v) for v in self.values} else "off"
+        if self.type == "categorical":
+            return "ok"
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return "off"
+        if not math.isfinite(number) or not self._in_range(number):
+            return "off"
+        if self.integer and not number.is_integer():
+            return "off"
+        return "ok"
+
+    def to_dict(self) -> dict:
+        out: dict[str, Any] = {"type": self.type}
+        for key in ("role", "label"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        out["missing"] = list(self.missing)   # always written: defaults do not apply on re-read
+        if self.values is not None:
+            if self.labels:
+                out["values"] = {v: self.labels.get(v, _fmt(v)) for v in self.values}
+            else:
+                out["values"] = list(self.values)
+        for key in ("min", "max"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        if self.integer:
+            out["integer"] = True
+        return out
+
 # --------------------------------------------------------------------------------------------
 # Instrument
 # --------------------------------------------------------------------------------------------
@@ -488,13 +848,48 @@ class _UniqueKeyLoader:
             import yaml
 
             class Loader(yaml.SafeLoader):
-                pass
+                # Aliases (*name) and anchors (&name) are refused while the document is composed,
+                # before anything is expanded: a few hundred bytes of nested aliases ("billion
+                # laughs") would otherwise cost minutes and gigabytes. Nesting is capped too.
+                _depth = 0
+
+                def compose_node(self, parent, index):
+                    event = self.peek_event()
+                    mark = event.start_mark
+                    if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                        kind = "alias" if isinstance(event, yaml.AliasEvent) else "anchor"
+                        raise InstrumentError(
+                            f"YAML {kind} ({'*' if kind == 'alias' else '&'}{event.anchor}) on "
+                            f"line {mark.line + 1}: aliases and anchors are not allowed in "
+                            "codebooks", expected="every value written out where it is used",
+                            hint="Write the shared part out in each place, or use a named scale "
+                                 "(scales: ...) and defaults: for what items share")
+                    if isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
+                        if self._depth >= MAX_DEPTH:
+                            raise InstrumentError(
+                                f"codebook is nested more than {MAX_DEPTH} levels deep (line "
+                                f"{mark.line + 1})",
+                                expected=f"at most {MAX_DEPTH} levels (the codebook layout needs 6)",
+                                hint="Check the indentation")
+                        self._depth += 1
+                        try:
+                            return super().compose_node(parent, index)
+                        finally:
+                            self._depth -= 1
+                    return super().compose_node(parent, index)
 
             def construct_mapping(loader, node, deep=False):
                 loader.flatten_mapping(node)
                 seen: dict = {}
                 for key_node, _value_node in node.value:
                     key = loader.construct_object(key_node, deep=deep)
+                    try:
+                        hash(key)
+                    except TypeError:
+                        mark = key_node.start_mark
+                        raise InstrumentError(f"a key on line {mark.line + 1} is a "
+                                              f"{type(key).__name__}, not text",
+                                              expected="names as keys") from None
                     if key in seen:
                         mark = key_node.start_mark
                         raise InstrumentError(
@@ -525,6 +920,10 @@ class Instrument:
         Free text.
     sources
         ``{key: citation}`` for the references the constructs cite.
+    variables
+        :class:`Variable` objects (a sequence, or a mapping name -> Variable): data columns
+        that are not items (demographics, controls, weights, groups, ids) with their types and
+        missing-value codes.
 
     Attributes
     ----------
@@ -532,6 +931,8 @@ class Instrument:
         ``{name: Construct}`` in questionnaire order (read-only).
     items : mapping
         ``{item id: Item}`` over all constructs, in order (read-only).
+    variables : mapping
+        ``{name: Variable}`` (read-only; empty when the codebook declares none).
     """
 
     name: str
@@ -539,6 +940,7 @@ class Instrument:
     version: str | None = None
     description: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
+    variables: Mapping[str, Variable] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -577,7 +979,8 @@ class Instrument:
                 if item.id in names:
                     raise InstrumentError(f"item id {item.id!r} (construct {c.name!r}) is also a "
                                           "construct name", values=[item.id],
-                                          expected="distinct item and construct names")
+                                          expected="distinct item and construct names",
+                                          hint=_rename_hint(item.id, item.id))
                 if item.facet is not None:
                     if item.facet in names or item.facet in owner:
                         raise InstrumentError(
@@ -597,7 +1000,28 @@ class Instrument:
                     raise InstrumentError(f"construct {c.name!r} cites unknown source {key!r}",
                                           values=[key], expected="a key of the instrument's sources",
                                           hint=_did_you_mean(key, sources))
+        variables = self.variables if self.variables is not None else {}
+        if isinstance(variables, Mapping):
+            for key, v in variables.items():
+                if isinstance(v, Variable) and key != v.name:
+                    raise InstrumentError(f"variable stored under {key!r} is named {v.name!r}",
+                                          values=[key, v.name])
+            variables = list(variables.values())
+        by_var: dict[str, Variable] = {}
+        for v in variables:
+            if not isinstance(v, Variable):
+                raise InstrumentError("a variable is not a Variable", values=[type(v).__name__])
+            if v.name in by_var:
+                raise InstrumentError(f"duplicate variable name {v.name!r}", values=[v.name])
+            if v.name in owner or v.name in names:
+                raise InstrumentError(
+                    f"variable {v.name!r} is also an item or construct name", values=[v.name],
+                    expected="variables that are not items",
+                    hint="Items get their scale and missing codes under constructs: remove the "
+                         "variable entry")
+            by_var[v.name] = v
         object.__setattr__(self, "constructs", MappingProxyType(by_name))
+        object.__setattr__(self, "variables", MappingProxyType(by_var))
         object.__setattr__(self, "sources", MappingProxyType(sources))
         object.__setattr__(self, "_items", MappingProxyType(
             {item.id: item for c in values for item in c.items}))
@@ -607,16 +1031,17 @@ class Instrument:
         if not isinstance(other, Instrument):
             return NotImplemented
         return (self.name, self.version, self.description, dict(self.sources),
-                list(self.constructs.values())) == (
+                list(self.constructs.values()), list(self.variables.values())) == (
             other.name, other.version, other.description, dict(other.sources),
-            list(other.constructs.values()))
+            list(other.constructs.values()), list(other.variables.values()))
 
     def __hash__(self) -> int:
         return hash((self.name, self.version, tuple(self.constructs.values())))
 
     def __reduce__(self):  # picklable (process pools, deepcopy) despite read-only mappings
         return (Instrument, (self.name, list(self.constructs.values()), self.version,
-                             self.description, dict(self.sources)))
+                             self.description, dict(self.sources),
+                             list(self.variables.values())))
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{n}[{len(c)}]" for n, c in self.constructs.items())
@@ -660,7 +1085,8 @@ class Instrument:
         """A new instrument with only the named constructs (sources kept)."""
         names = self._construct_names(constructs)
         return Instrument(self.name, [self.constructs[n] for n in names], version=self.version,
-                          description=self.description, sources=dict(self.sources))
+                          description=self.description, sources=dict(self.sources),
+                          variables=list(self.variables.values()))
 
     def as_dict(self) -> dict[str, list[str]]:
         """``{construct: [item ids]}``, the form other functions of the package accept."""
@@ -764,6 +1190,7 @@ class Instrument:
         """
         file = None if source is None else str(source)
         _check_keys("instrument", spec, _INSTRUMENT_KEYS, file)
+        _check_depth(spec, file)
         try:
             return cls._from_dict(spec, file)
         except InstrumentError as err:
@@ -833,17 +1260,16 @@ class Instrument:
                 if isinstance(ispec, Mapping) and "id" in ispec:
                     ientry = f"{entry}, item {ispec['id']!r}"
                 _check_keys(ientry, ispec, _ITEM_KEYS, file)
-                for required in ("id", "wording"):
-                    if required not in ispec:
-                        raise InstrumentError(f"{ientry} has no {required!r}", file=file,
-                                              expected=f"a {required!r} key")
+                if "id" not in ispec:
+                    raise InstrumentError(f"{ientry} has no 'id'", file=file,
+                                          expected="an 'id' key (the data column)")
                 scale = resolve(ispec.get("scale"), ientry) or c_scale
                 if scale is None:
                     raise InstrumentError(f"{ientry} has no scale", file=file,
                                           expected="a scale on the item, its construct or in defaults")
                 try:
                     items.append(Item(
-                        id=ispec["id"], wording=ispec["wording"], scale=scale,
+                        id=ispec["id"], wording=ispec.get("wording", ""), scale=scale,
                         reverse=ispec.get("reverse", False),
                         missing=_normalise_missing(ispec.get("missing", c_missing), ientry, scale, file),
                         construct=str(cname), label=ispec.get("label"), facet=ispec.get("facet")))
@@ -859,10 +1285,35 @@ class Instrument:
                 description=body.get("description"), stem=body.get("stem"),
                 sources=tuple([body["sources"]] if isinstance(body.get("sources"), str)
                               else body.get("sources") or ())))
+        variables_spec = spec.get("variables")
+        if variables_spec is None:
+            variables_spec = {}
+        if not isinstance(variables_spec, Mapping):
+            raise InstrumentError("variables must be a table of name: variable", file=file,
+                                  values=[type(variables_spec).__name__],
+                                  expected="variables: {age: {type: numeric, missing: [-99]}, ...}")
+        variables = []
+        for vname, body in variables_spec.items():
+            entry = f"variable {vname!r}"
+            _check_keys(entry, body, _VARIABLE_KEYS, file)
+            vtype = body.get("type", "numeric")
+            missing = body.get("missing")
+            if missing is None and "missing" not in body and vtype in ("numeric", "categorical"):
+                missing = default_missing   # defaults: missing applies unless the entry says
+            try:
+                variables.append(Variable(
+                    name=vname, type=vtype, missing=missing, role=body.get("role"),
+                    label=body.get("label"), values=body.get("values"), min=body.get("min"),
+                    max=body.get("max"), integer=body.get("integer", False)))
+            except InstrumentError as err:
+                msg = err.message if err.message.startswith(entry) else f"{entry}: {err.message}"
+                raise InstrumentError(msg, file=file, values=err.values, expected=err.expected,
+                                      hint=err.hint) from None
         version = spec.get("version")
         return cls(name=name, constructs=constructs,
                    version=None if version is None else str(version),
-                   description=spec.get("description"), sources=dict(sources))
+                   description=spec.get("description"), sources=dict(sources),
+                   variables=variables)
 
     @staticmethod
     def _scale(body: Mapping, entry: str, file: str | None, name: str | None = None) -> Scale:
@@ -919,6 +1370,8 @@ class Instrument:
                                        missing_default=default) for i in c.items]
             constructs[cname] = body
         out["constructs"] = constructs
+        if self.variables:
+            out["variables"] = {n: v.to_dict() for n, v in self.variables.items()}
         return out
 
     @classmethod
@@ -948,6 +1401,9 @@ class Instrument:
                 spec = tomllib.loads(text)
             except tomllib.TOMLDecodeError as err:
                 raise InstrumentError(f"TOML syntax error: {err}", file=str(path)) from None
+            except RecursionError:
+                raise InstrumentError("codebook is nested too deeply to read", file=str(path),
+                                      expected=f"at most {MAX_DEPTH} levels") from None
         else:
             import yaml
 
@@ -1014,6 +1470,11 @@ class Instrument:
             lines.append(f"  {name:<{width}}  {len(c):>2} item{'s' if len(c) != 1 else ' '}  scale {'; '.join(scales)}"
                          + (f"  reverse: {', '.join(rev)}" if rev else ""))
             lines.append(f"  {'':<{width}}  " + ", ".join(c.item_ids))
+        if self.variables:
+            lines += ["", "Variables (not items):"] + [
+                f"  {n} ({v.type}{', ' + v.role if v.role else ''})"
+                + (f"  missing: {', '.join(_fmt(c) for c in v.missing)}" if v.missing else "")
+                for n, v in self.variables.items()]
         if self.sources:
             lines += ["", "Sources:"] + [f"  [{k}] {v}" for k, v in self.sources.items()]
         rows = "".join(

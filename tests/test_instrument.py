@@ -262,12 +262,16 @@ BAD_SPECS = {
     "invalid item id": (
         lambda s: s["constructs"]["connection"]["items"][0].update(id="1st item"),
         ["item id is not a valid variable name", "'1st item'"]),
-    "item without wording": (
-        lambda s: s["constructs"]["connection"]["items"][0].pop("wording"),
-        ["item 'c1' has no 'wording'"]),
-    "empty wording": (
-        lambda s: s["constructs"]["connection"]["items"][0].update(wording="  "),
-        ["item 'c1'", "wording is empty"]),
+    "item without id": (
+        lambda s: s["constructs"]["connection"]["items"][0].pop("id"),
+        ["construct 'connection', item 1 has no 'id'"]),
+    "wording not text": (
+        lambda s: s["constructs"]["connection"]["items"][0].update(wording=["a", "b"]),
+        ["item 'c1'", "wording is not text"]),
+    "item with its construct's name": (
+        lambda s: s["constructs"]["connection"]["items"].append({"id": "connection"}),
+        ["construct 'connection'", "an item has the construct's own name",
+         "Rename the construct", "'connection_f'", "rename={'connection': 'connection_1'}"]),
     "reverse not boolean": (
         lambda s: s["constructs"]["connection"]["items"][0].update(reverse="yes"),
         ["item 'c1'", "reverse must be true or false"]),
