@@ -30,6 +30,7 @@ _LAZY = {
     "Survey": "connection.data",
     "check_survey": "connection.data",
     "Scale": "connection.instrument",
+    "Variable": "connection.instrument",
     # latent-variable engine
     "cfa": "connection.sem",
     "sem": "connection.sem",

@@ -81,7 +81,6 @@ from connection._flags import (
 from connection.compare import _check_n_boot, _numeric, _require_columns
 from connection.errors import (
     ArgumentError,
-    ConnectionWarning,
     ConvergenceWarning,
     DataError,
     EstimationError,
@@ -90,6 +89,7 @@ from connection.errors import (
     NonNumericError,
     NoVarianceError,
     OutOfRangeError,
+    PoorFitWarning,
 )
 
 __all__ = ["drivers", "DriversResult", "TABLE_COLUMNS", "DIFFERENCE_COLUMNS", "MODEL_COLUMNS",
@@ -1172,12 +1172,6 @@ POOR_FIT_CFI = 0.90
 (the robust CFI under MLR)..."""
 POOR_FIT_RMSEA = 0.10
 """... or its RMSEA (robust under MLR) above this (MacCallum, Browne & Sugawara 1996: > .10 poor)."""
-
-
-class PoorFitWarning(ConnectionWarning):
-    """The latent version of :func:`drivers` fits the data poorly (CFI < .90 or RMSEA > .10):
-    its coefficients describe a model the data reject. The same problem is recorded as a
-    ``poor_fit`` flag in :attr:`DriversResult.latent` and :attr:`DriversResult.flags`."""
 
 
 def _own_flags(fit, drivers_: list[str], controls: list[str]) -> list[Flag]:

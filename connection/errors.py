@@ -48,6 +48,7 @@ __all__ = [
     "HeywoodCaseWarning",
     "NotPositiveDefiniteWarning",
     "IdentificationWarning",
+    "PoorFitWarning",
     "BootstrapWarning",
     "ExclusionWarning",
     "ArgumentError",
@@ -282,6 +283,12 @@ class NotPositiveDefiniteWarning(InadmissibleSolutionWarning):
 
 class IdentificationWarning(ConnectionWarning):
     """The model looks under-identified (singular information matrix or negative df)."""
+
+
+class PoorFitWarning(ConnectionWarning):
+    """A model fits the data poorly (e.g. the latent version of :func:`~connection.drivers.drivers`
+    with CFI < .90 or RMSEA > .10): its coefficients describe a model the data reject. The same
+    problem is recorded as a ``poor_fit`` flag (:mod:`connection._flags`) in the result."""
 
 
 class BootstrapWarning(ConnectionWarning):
