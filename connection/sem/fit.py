@@ -11,6 +11,15 @@ import pandas as pd
 from scipy import special
 from scipy.linalg import blas, lapack
 
+from connection._flags import (
+    HEYWOOD,
+    LATENT_NOT_PD,
+    NEGATIVE_DF,
+    NOT_CONVERGED,
+    NOT_IDENTIFIED,
+    RESIDUAL_NOT_PD,
+    Flag,
+)
 from connection.errors import (
     ConvergenceWarning,
     DataError,
@@ -829,54 +838,29 @@ class Fit:
 
     # ------------------------------------------------------------ checks
     def _checks(self):
-        if not self.converged:
-            self._warn(ConvergenceWarning,
-                       f"the optimiser did not converge ({self._message}) after "
-                       f"{self.iterations} iterations; estimates are not trustworthy. Inspect "
-                       "the model for under-identified parts, variables on very different "
-                       "scales, or try starting values (start=)")
-        if not self._identified:
-            self._warn(IdentificationWarning,
-                       "the information matrix is singular: the model may not be identified; "
-                       "standard errors are unreliable. Check that each factor has a fixed "
-                       "loading or variance, has enough indicators, and that equality "
-                       "constraints and labels are as intended")
-        if self._struct.npar and self.missing != "ml" and self._ndat() - self._struct.npar < 0:
-            self._warn(IdentificationWarning,
-                       f"the model has more free parameters ({self._struct.npar}) than sample "
-                       f"moments ({self._ndat()}): negative degrees of freedom")
-        cols = _columns(self._pt)
-        neg = np.flatnonzero(cols["varmask"] & (self._est < 0))
-        if len(neg):
-            what = ", ".join(f"{cols['lhs'][i]} ~~ {cols['rhs'][i]}"
-                             + (f" (group {self._group_name(cols['group'][i])})"
-                                if self.n_groups > 1 else "")
-                             + f" = {self._est[i]:.4g}" for i in neg)
-            self._warn(HeywoodCaseWarning,
-                       f"negative variance estimate(s) (Heywood case): {what}. Inspect these "
-                       "variables' loadings and residuals (fit.estimates), a factor with too "
-                       "few or weak indicators, or a misspecified model")
-        for g, imp in enumerate(self._implied):
-            suffix = f" in group {self.group_labels[g]!r}" if self.n_groups > 1 else ""
-            lvn = self._struct.eta_names
-            nlv = len(self._struct.lv_names)
-            if nlv and not len(neg) and not _surely_pd(imp.C[:nlv, :nlv]):
-                c = imp.C[:nlv, :nlv]
-                ev = np.linalg.eigvalsh(c)
-                if ev[0] < -1e-10 * max(1.0, abs(ev[-1])):
-                    self._warn(NotPositiveDefiniteWarning,
-                               f"the covariance matrix of the latent variables{suffix} is not "
-                               "positive definite: inspect the latent correlations "
-                               f"({', '.join(lvn[:nlv])}) in fit.standardized for values "
-                               "beyond +-1")
-            theta = imp.T
-            if len(neg) or _surely_pd(theta):
-                continue
-            ev = np.linalg.eigvalsh(theta)
-            if ev[0] < -1e-10 * max(1.0, abs(ev[-1])):
-                self._warn(NotPositiveDefiniteWarning,
-                           f"the residual covariance matrix (Theta){suffix} is not positive "
-                           "definite: inspect residual covariances in fit.estimates")
+        """Run every admissibility check: each problem is a warning and a :class:`Flag`."""
+        flags = []
+        for check in _CHECKS:
+            for category, message, flag in check(self):
+                self._warn(category, message)
+                flags.append(flag)
+        self._flags = tuple(flags)
+
+    @property
+    def flags(self) -> tuple:
+        """The admissibility flags (:class:`connection._flags.Flag`): empty when admissible.
+
+        Non-convergence, Heywood cases, non-positive-definite latent or residual covariance
+        matrices, a singular information matrix and negative degrees of freedom each give one
+        flag, with the parameters concerned (as lavaan writes them). The same problems are also
+        issued as warnings, which users may silence; the flags stay with the result.
+        """
+        return self._flags
+
+    @property
+    def admissible(self) -> bool:
+        """True when the fit has no admissibility flag (converged, no Heywood case, ...)."""
+        return not self._flags
 
     def _group_name(self, g):
         return self.group_labels[g - 1] if g >= 1 else ""
@@ -1192,7 +1176,9 @@ class Fit:
         return (f"<Fit {self._options['kind']} estimator={self.estimator} "
                 f"groups={self.n_groups} n={self.ntotal} npar={self._struct.npar} "
                 f"chisq={fm.get('chisq', np.nan):.3f} df={fm.get('df', np.nan):g} "
-                f"converged={self.converged}>")
+                f"converged={self.converged}"
+                + (" flags=" + ",".join(dict.fromkeys(f.code for f in self.flags))
+                   if self.flags else "") + ">")
 
 
 def _residual_measures(fit, fm: dict) -> None:
@@ -1234,6 +1220,114 @@ def _gfi(fit, df, npar) -> dict:
     agfi = 1 - (nel / df) * (1 - gfi) if df > 0 else 1.0
     pgfi = (df / nel) * gfi if nel > 0 else np.nan
     return {"gfi": gfi, "agfi": agfi, "pgfi": pgfi}
+
+
+# ---------------------------------------------------------------------------- checks
+# Each check takes a fit and returns (warning class, warning message, Flag) triples: the
+# warning for the console, the flag for the result (fit.flags) and every table built from it.
+def _check_convergence(fit):
+    if fit.converged:
+        return []
+    return [(ConvergenceWarning,
+             f"the optimiser did not converge ({fit._message}) after {fit.iterations} "
+             "iterations; estimates are not trustworthy. Inspect the model for under-identified "
+             "parts, variables on very different scales, or try starting values (start=)",
+             Flag(NOT_CONVERGED, f"the optimiser did not converge ({fit._message}) after "
+                                 f"{fit.iterations} iterations"))]
+
+
+def _check_identification(fit):
+    if fit._identified:
+        return []
+    return [(IdentificationWarning,
+             "the information matrix is singular: the model may not be identified; standard "
+             "errors are unreliable. Check that each factor has a fixed loading or variance, has "
+             "enough indicators, and that equality constraints and labels are as intended",
+             Flag(NOT_IDENTIFIED, "the information matrix is singular: the model may not be "
+                                  "identified; standard errors are unreliable"))]
+
+
+def _check_df(fit):
+    npar, ndat = fit._struct.npar, fit._ndat()
+    if not npar or fit.missing == "ml" or ndat - npar >= 0:
+        return []
+    text = (f"the model has more free parameters ({npar}) than sample moments ({ndat}): "
+            "negative degrees of freedom")
+    return [(IdentificationWarning, text, Flag(NEGATIVE_DF, text))]
+
+
+def _variance_rows(fit):
+    cols = _columns(fit._pt)
+    return cols, np.flatnonzero(cols["varmask"] & (fit._est < 0))
+
+
+def _check_heywood(fit):
+    cols, neg = _variance_rows(fit)
+    if not len(neg):
+        return []
+    what = ", ".join(f"{cols['lhs'][i]} ~~ {cols['rhs'][i]}"
+                     + (f" (group {fit._group_name(cols['group'][i])})" if fit.n_groups > 1
+                        else "")
+                     + f" = {fit._est[i]:.4g}" for i in neg)
+    params = tuple(dict.fromkeys(f"{cols['lhs'][i]} ~~ {cols['rhs'][i]}" for i in neg))
+    return [(HeywoodCaseWarning,
+             f"negative variance estimate(s) (Heywood case): {what}. Inspect these variables' "
+             "loadings and residuals (fit.estimates), a factor with too few or weak indicators, "
+             "or a misspecified model",
+             Flag(HEYWOOD, f"negative variance estimate(s) (Heywood case): {what}", params))]
+
+
+def _not_pd(m: np.ndarray) -> bool:
+    if _surely_pd(m):
+        return False
+    ev = np.linalg.eigvalsh(m)
+    return bool(ev[0] < -1e-10 * max(1.0, abs(ev[-1])))
+
+
+def _offending_pairs(m: np.ndarray, names) -> tuple:
+    """``a ~~ b`` for the covariances of ``m`` whose correlation is beyond +-1 (else every
+    non-zero covariance, or every variance when none): the parameters to inspect."""
+    d = np.diag(m)
+    pairs, nonzero = [], []
+    for i in range(len(m)):
+        for j in range(i + 1, len(m)):
+            if m[i, j] == 0:
+                continue
+            nonzero.append(f"{names[i]} ~~ {names[j]}")
+            if d[i] > 0 and d[j] > 0 and abs(m[i, j]) > np.sqrt(d[i] * d[j]):
+                pairs.append(nonzero[-1])
+    return tuple(pairs or nonzero or [f"{v} ~~ {v}" for v in names])
+
+
+def _check_covariance_pd(fit):
+    """Latent (Psi of the factors) and residual (Theta) covariance matrices, per group; not
+    checked when a variance is negative (the Heywood flag already says so)."""
+    if len(_variance_rows(fit)[1]):
+        return []
+    out = []
+    lv = fit._struct.lv_names
+    nlv = len(lv)
+    eta = fit._struct.eta_names[:nlv]
+    for g, imp in enumerate(fit._implied):
+        suffix = f" in group {fit.group_labels[g]!r}" if fit.n_groups > 1 else ""
+        if nlv and _not_pd(imp.C[:nlv, :nlv]):
+            text = (f"the covariance matrix of the latent variables{suffix} is not positive "
+                    "definite")
+            out.append((NotPositiveDefiniteWarning,
+                        f"{text}: inspect the latent correlations ({', '.join(eta)}) in "
+                        "fit.standardized for values beyond +-1",
+                        Flag(LATENT_NOT_PD, text, _offending_pairs(imp.C[:nlv, :nlv], eta))))
+        if _not_pd(imp.T):
+            text = f"the residual covariance matrix (Theta){suffix} is not positive definite"
+            out.append((NotPositiveDefiniteWarning,
+                        f"{text}: inspect residual covariances in fit.estimates",
+                        Flag(RESIDUAL_NOT_PD, text,
+                             _offending_pairs(imp.T, fit._struct.ov_names))))
+    return out
+
+
+_CHECKS = (_check_convergence, _check_identification, _check_df, _check_heywood,
+           _check_covariance_pd)
 
 
 class _BlasLimit:

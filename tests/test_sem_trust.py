@@ -1,0 +1,179 @@
+"""connection.sem trust (issue 11): admissibility flags on the Fit, model-text conflicts,
+FIML and sample_stats input checks, the optimiser's stall criterion, and fuzz tests of the
+adversarial classes "model text" and "values"."""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import connection.sem as cs
+from connection._flags import (
+    HEYWOOD,
+    LATENT_NOT_PD,
+    NEGATIVE_DF,
+    NOT_CONVERGED,
+    NOT_IDENTIFIED,
+    RESIDUAL_NOT_PD,
+    Flag,
+)
+from connection.errors import (
+    ConvergenceWarning,
+    HeywoodCaseWarning,
+    IdentificationWarning,
+    NotPositiveDefiniteWarning,
+)
+from connection.sem.datasets import holzinger_swineford
+
+HS_MODEL = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+
+
+@pytest.fixture(scope="module")
+def hs():
+    return holzinger_swineford()
+
+
+def _stats(cov, names, n=200):
+    return {"n": n, "cov": pd.DataFrame(np.asarray(cov, dtype=float), index=names, columns=names)}
+
+
+def _quiet(fn, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn(*args, **kwargs)
+
+
+# ----------------------------------------------------------------------------- flags
+def test_admissible_fit_has_no_flags(hs):
+    fit = cs.cfa(HS_MODEL, hs)
+    assert fit.flags == () and isinstance(fit.flags, tuple)
+    assert fit.admissible is True
+    assert "Admissible: yes" in fit.summary()
+    assert "flags=" not in repr(fit)
+
+
+def test_heywood_case_is_a_flag_naming_the_parameter():
+    cov = [[1.0, 0.8, 0.8], [0.8, 1.0, 0.5], [0.8, 0.5, 1.0]]
+    with pytest.warns(HeywoodCaseWarning):
+        fit = cs.cfa("f =~ a + b + c", sample_stats=_stats(cov, ["a", "b", "c"]))
+    assert fit.admissible is False
+    (flag,) = fit.flags
+    assert isinstance(flag, Flag) and flag.code == HEYWOOD
+    assert flag.parameters == ("a ~~ a",)
+    theta_a = (1 - 0.8 * 0.8 / 0.5) * 199 / 200
+    assert f"{theta_a:.4g}" in flag.message
+    # the estimates are unchanged (lavaan's table has no flags); summary and repr say it
+    est = fit.estimates.set_index(["lhs", "op", "rhs"])
+    assert est.loc[("a", "~~", "a"), "est"] == pytest.approx(theta_a, rel=1e-6)
+    assert "flags=heywood" in repr(fit)
+    assert "Admissible: NO (heywood)" in fit.summary() and "a ~~ a" in fit.summary()
+    assert "heywood" in fit._repr_html_() and "heywood" in fit.to_latex()
+
+
+def test_flags_are_recorded_when_warnings_are_silenced():
+    cov = [[1.0, 0.8, 0.8], [0.8, 1.0, 0.5], [0.8, 0.5, 1.0]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", HeywoodCaseWarning)
+        fit = cs.cfa("f =~ a + b + c", sample_stats=_stats(cov, ["a", "b", "c"]))
+    assert [f.code for f in fit.flags] == [HEYWOOD]
+
+
+def test_latent_not_positive_definite_flag_names_the_correlation():
+    cov = np.full((6, 6), 0.5)
+    cov[:3, :3] = cov[3:, 3:] = 0.3
+    np.fill_diagonal(cov, 1.0)
+    names = [f"v{i}" for i in range(1, 7)]
+    with pytest.warns(NotPositiveDefiniteWarning):
+        fit = cs.cfa("f =~ v1 + v2 + v3\ng =~ v4 + v5 + v6", sample_stats=_stats(cov, names, 300))
+    assert [f.code for f in fit.flags] == [LATENT_NOT_PD]
+    assert fit.flags[0].parameters == ("f ~~ g",)
+
+
+def test_residual_not_positive_definite_flag_names_the_covariance():
+    names = list("abcdeh")
+    cov = np.zeros((6, 6))
+    cov[np.ix_([0, 2, 4], [0, 2, 4])] = 0.3
+    cov[np.ix_([1, 3, 5], [1, 3, 5])] = 0.3
+    cov[0, 1] = cov[1, 0] = 0.7
+    np.fill_diagonal(cov, 1.0)
+    model = "f =~ a + c + e\ng =~ b + d + h\nf ~~ 0*g\na ~~ 0.2*a\nb ~~ 0.2*b\na ~~ b"
+    with pytest.warns(NotPositiveDefiniteWarning, match="Theta"):
+        fit = cs.cfa(model, sample_stats=_stats(cov, names))
+    assert [f.code for f in fit.flags] == [RESIDUAL_NOT_PD]
+    assert fit.flags[0].parameters == ("a ~~ b",)
+
+
+def test_non_convergence_is_a_flag(hs):
+    with pytest.warns(ConvergenceWarning):
+        fit = cs.cfa(HS_MODEL, hs, max_iter=1)
+    assert NOT_CONVERGED in [f.code for f in fit.flags]
+    assert not fit.admissible
+
+
+def test_unidentified_model_flags_singular_information_and_negative_df(hs):
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        fit = cs.cfa("f =~ NA*x1 + x2 + x3", hs)
+    codes = [f.code for f in fit.flags]
+    assert NOT_IDENTIFIED in codes and NEGATIVE_DF in codes
+    # one flag per warning of the checks, in the same order
+    checked = [w for w in rec if issubclass(w.category, (IdentificationWarning,
+                                                         ConvergenceWarning,
+                                                         HeywoodCaseWarning,
+                                                         NotPositiveDefiniteWarning))]
+    assert len(checked) == len(fit.flags) == len(fit.warnings)
+
+
+def test_multigroup_heywood_flag_names_the_group(hs):
+    d = hs.copy()
+    model = "f =~ x1 + x2 + x3"
+    # x1's residual variance forced negative in one group by a near-perfect x1-x2 link
+    rng = np.random.default_rng(0)
+    sel = (d["school"] == "Pasteur").to_numpy()
+    d.loc[sel, "x2"] = d.loc[sel, "x1"] + rng.normal(0, 0.05, sel.sum())
+    d.loc[sel, "x3"] = d.loc[sel, "x1"] * 0.2 + rng.normal(0, 1.0, sel.sum())
+    fit = _quiet(cs.cfa, model, d, group="school")
+    (flag,) = fit.flags
+    assert flag.code == HEYWOOD
+    assert "x1 ~~ x1 (group Pasteur)" in flag.message
+    assert flag.parameters == ("x1 ~~ x1",)
+
+
+# ----------------------------------------------------------------------------- stall
+def test_hopeless_fit_stops_early_with_a_not_converged_flag(hs):
+    # 3 rows for a 3-indicator factor: the iterations make no progress (they ran all 500
+    # iterations before the stall criterion)
+    d = hs.sample(3, random_state=0)
+    t0 = time.perf_counter()
+    with pytest.warns(ConvergenceWarning, match="stalled"):
+        fit = cs.cfa("f =~ x1 + x2 + x3", d)
+    assert time.perf_counter() - t0 < 5
+    assert not fit.converged and fit.iterations < 150
+    assert [f.code for f in fit.flags][0] == NOT_CONVERGED
+
+
+def test_drifting_fit_stops_early(hs):
+    d = hs.sample(4, random_state=2)
+    fit = _quiet(cs.cfa, "f =~ x1 + x2 + x3", d)
+    assert not fit.converged and fit.iterations < 250
+    assert "stalled" in fit.flags[0].message
+
+
+def test_stall_rule_never_fires_on_steady_geometric_progress():
+    from connection.sem.estimate import _STALL_WINDOW, _stalled
+
+    # F converging linearly at rate 0.9 per iteration: never a stall
+    hist = list(1.0 + 0.9 ** np.arange(3 * _STALL_WINDOW))
+    assert not any(_stalled(hist[:k]) for k in range(1, len(hist) + 1))
+    # no progress at all: a stall after one window
+    flat = [2.0] * (_STALL_WINDOW + 1)
+    assert _stalled(flat)
+    # slow drift (F ~ 1/t): a stall, but not within the first window
+    drift = list(5.0 + 1.0 / np.arange(1, 4 * _STALL_WINDOW))
+    first = next(k for k in range(1, len(drift) + 1) if _stalled(drift[:k]))
+    assert _STALL_WINDOW < first < 4 * _STALL_WINDOW
