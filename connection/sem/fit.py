@@ -308,6 +308,7 @@ def _fit(model, data, *, group, estimator, missing, std_lv, group_equal, group_p
     pt = build_table(statements, ngroups=ngroups, std_lv=std_lv, meanstructure=meanstructure,
                      group_equal=group_equal if ngroups > 1 else (),
                      group_partial=group_partial, auto_cov_y=True)
+    meanstructure = pt.meanstructure  # an intercept in the model text switches it on
     if missing == "ml":
         from connection.sem.missing import fiml_group_stats
 
