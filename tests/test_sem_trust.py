@@ -25,11 +25,14 @@ from connection._flags import (
 )
 from connection.errors import (
     ConvergenceWarning,
+    DataError,
+    GroupError,
     HeywoodCaseWarning,
     IdentificationWarning,
     ModelSpecificationError,
     ModelSyntaxError,
     NotPositiveDefiniteWarning,
+    NoVarianceError,
 )
 from connection.sem.datasets import holzinger_swineford
 
@@ -261,3 +264,59 @@ def test_distinct_statements_of_one_variable_are_not_duplicates(hs):
     fit = cs.cfa("f =~ x1 + x2\nf =~ x3\nx1 ~~ x2\nx2 ~~ x3", hs)
     est = fit.estimates
     assert ((est["op"] == "=~").sum(), (est["op"] == "~~").sum()) == (3, 6)
+
+
+# ----------------------------------------------------------------------------- FIML data
+def _hs_with(hs, **changes):
+    d = hs.copy()
+    for col, fn in changes.items():
+        d[col] = fn(d)
+    return d
+
+
+def test_fiml_all_missing_column_is_a_data_error_naming_it(hs):
+    assert "no values (only missings)" in BEHAVIOUR["fiml_all_missing_column"]["outcome"]
+    d = _hs_with(hs, x3=lambda d: np.nan)
+    with pytest.raises(DataError, match=r"no observed value.*: x3") as info:
+        cs.cfa("f =~ x1 + x2 + x3", d, missing="ml")
+    assert info.value.column == "x3"
+
+
+def test_fiml_all_missing_column_in_one_group_names_the_group(hs):
+    d = hs.copy()
+    d.loc[d["school"] == "Pasteur", "x3"] = np.nan
+    with pytest.raises(GroupError, match=r"x3 in group 'Pasteur'"):
+        cs.cfa("f =~ x1 + x2 + x3", d, missing="ml", group="school")
+
+
+def test_fiml_constant_column_and_disjoint_pairs(hs):
+    d = _hs_with(hs, x3=lambda d: 3.0)
+    d.loc[d.index[::7], "x2"] = np.nan
+    with pytest.raises(NoVarianceError, match=r"no variance.*: x3"):
+        cs.cfa("f =~ x1 + x2 + x3", d, missing="ml")
+    d = hs.copy()
+    d.loc[d.index[:150], "x1"] = np.nan
+    d.loc[d.index[150:], "x2"] = np.nan
+    with pytest.raises(DataError, match=r"never observed together.*x1 and x2"):
+        cs.cfa("f =~ x1 + x2 + x3", d, missing="ml")
+
+
+@pytest.mark.parametrize("holes", [False, True])
+def test_fiml_collinear_items_are_a_data_error_naming_them(hs, holes):
+    # x4 = x1 + x2: a total beside its items (lavaan only warns and does not converge)
+    assert BEHAVIOUR["fiml_collinear"]["outcome"] == "fit"
+    d = _hs_with(hs, x4=lambda d: d["x1"] + d["x2"])
+    if holes:
+        d.loc[d.index[::10], "x1"] = np.nan
+    with pytest.raises(DataError, match=r"x1, x2, x4 are \(nearly\) linear combinations"):
+        cs.cfa("f =~ x1 + x2 + x3 + x4", d, missing="ml")
+    d = _hs_with(hs, x4=lambda d: 2 * d["x1"])
+    d.loc[d.index[::7], "x2"] = np.nan  # the EM itself breaks down (numpy's LinAlgError before)
+    with pytest.raises(DataError, match=r"\(x1, x4 are \(nearly\) linear"):
+        cs.cfa("f =~ x1 + x2 + x3 + x4", d, missing="ml")
+
+
+def test_fiml_fewer_rows_than_variables_is_a_data_error(hs):
+    with pytest.raises(DataError, match=r"4 rows for 6 variables"):
+        cs.cfa("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6", hs.sample(4, random_state=0),
+               missing="ml")

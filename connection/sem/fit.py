@@ -312,7 +312,8 @@ def _fit(model, data, *, group, estimator, missing, std_lv, group_equal, group_p
     if missing == "ml":
         from connection.sem.missing import fiml_group_stats
 
-        gstats = [fiml_group_stats(x) for _, x, _, _ in groups]
+        gstats = [fiml_group_stats(x, ov_names, label=lab if group is not None else None,
+                                   group=group) for lab, x, _, _ in groups]
     options = dict(group=group, estimator=estimator, missing=missing, std_lv=std_lv,
                    group_equal=tuple(group_equal) if not isinstance(group_equal, str)
                    else (group_equal,),
