@@ -320,3 +320,75 @@ def test_fiml_fewer_rows_than_variables_is_a_data_error(hs):
     with pytest.raises(DataError, match=r"4 rows for 6 variables"):
         cs.cfa("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6", hs.sample(4, random_state=0),
                missing="ml")
+
+
+# ----------------------------------------------------------------------------- sample_stats
+def _hs_stats(hs, cols=("x1", "x2", "x3")):
+    cols = list(cols)
+    return {"n": len(hs), "cov": hs[cols].cov(), "mean": hs[cols].mean()}
+
+
+def test_asymmetric_sample_cov_is_an_error_naming_the_entry(hs):
+    # lavaan fits it silently (as if the matrix were symmetric); here it is refused
+    assert BEHAVIOUR["sample_cov_asymmetric"]["outcome"] == "fit"
+    st = _hs_stats(hs)
+    st["cov"] = st["cov"].copy()
+    st["cov"].loc["x1", "x2"] += 0.3
+    with pytest.raises(DataError, match=r"not symmetric.*cov\[x1, x2\]") as info:
+        cs.cfa("f =~ x1 + x2 + x3", sample_stats=st)
+    assert "cov[x2, x1]" in str(info.value)
+
+
+def test_rounding_asymmetry_is_accepted(hs):
+    st = _hs_stats(hs)
+    ref = cs.cfa("f =~ x1 + x2 + x3", sample_stats=st)
+    st["cov"] = st["cov"].copy()
+    st["cov"].loc["x1", "x2"] *= 1 + 1e-13
+    fit = cs.cfa("f =~ x1 + x2 + x3", sample_stats=st)
+    np.testing.assert_allclose(fit.estimates["est"], ref.estimates["est"], atol=1e-9)
+
+
+@pytest.mark.parametrize("value,fragment", [(np.nan, "missing or infinite"),
+                                            (np.inf, "missing or infinite"),
+                                            (-1.0, "variance in 'cov' is not positive"),
+                                            (0.0, "variance in 'cov' is not positive")])
+def test_non_finite_or_non_positive_variance_names_the_entry(hs, value, fragment):
+    st = _hs_stats(hs)
+    st["cov"] = st["cov"].copy()
+    st["cov"].loc["x2", "x2"] = value
+    with pytest.raises(DataError, match=rf"{fragment}.*cov\[x2, x2\]"):
+        cs.cfa("f =~ x1 + x2 + x3", sample_stats=st)
+
+
+@pytest.mark.parametrize("n", [0, -5, 1, 2.5, "many", None, True])
+def test_bad_n_is_an_error(hs, n):
+    st = dict(_hs_stats(hs), n=n)
+    with pytest.raises(DataError, match=r"'n' must be a whole number of at least 2"):
+        cs.cfa("f =~ x1 + x2 + x3", sample_stats=st)
+
+
+def test_shape_and_names_are_checked(hs):
+    st = _hs_stats(hs)
+    with pytest.raises(DataError, match=r"not a square matrix \(shape \(3, 2\)\)"):
+        cs.cfa("f =~ x1 + x2 + x3", sample_stats=dict(st, cov=st["cov"].to_numpy()[:, :2]))
+    with pytest.raises(DataError, match=r"'cov' is 2 x 2 but the model has 3"):
+        cs.cfa("f =~ x1 + x2 + x3", sample_stats=dict(st, cov=st["cov"].to_numpy()[:2, :2]))
+    renamed = st["cov"].rename(index={"x3": "x9"})
+    with pytest.raises(DataError, match=r"row names of 'cov' differ from its column names"):
+        cs.cfa("f =~ x1 + x2 + x3", sample_stats=dict(st, cov=renamed))
+    with pytest.raises(DataError, match=r"model variable\(s\) not in 'cov': x4"):
+        cs.cfa("f =~ x1 + x2 + x4", sample_stats=st)
+    with pytest.raises(DataError, match=r"'mean' has 2 entries for 3 variables"):
+        cs.cfa("f =~ x1 + x2 + x3", sample_stats=dict(st, mean=[1.0, 2.0]))
+    with pytest.raises(DataError, match=r"mean\[x3\]"):
+        cs.cfa("f =~ x1 + x2 + x3", sample_stats=dict(st, mean=[1.0, 2.0, np.nan]))
+    with pytest.raises(DataError, match=r"dict with 'n' and 'cov'"):
+        cs.cfa("f =~ x1 + x2 + x3", sample_stats={"cov": st["cov"]})
+
+
+def test_the_error_names_the_group(hs):
+    groups = [dict(_hs_stats(d), label=lab) for lab, d in hs.groupby("school", sort=False)]
+    groups[1]["cov"] = groups[1]["cov"].copy()
+    groups[1]["cov"].loc["x3", "x1"] = np.nan
+    with pytest.raises(DataError, match=r"group 'Grant-White', item 2 of 2.*cov\[x3, x1\]"):
+        cs.cfa("f =~ x1 + x2 + x3", sample_stats=groups)

@@ -234,30 +234,130 @@ def _stats_from_rows(x: np.ndarray, keep_data: bool, colsum=None,
     return GroupStats(n=n, mean=mean, cov=cov, data=x if keep_data else None)
 
 
+_SYM_TOL = 1e-8  # asymmetry allowed in a user's covariance matrix, relative to its largest entry
+
+
+def _user_stats_error(message, where, entry=None, values=None, expected=None, hint=None):
+    return DataError(f"sample_stats{where}: {message}", column=entry, values=values,
+                     expected=expected, hint=hint)
+
+
+def _check_user_stats(item, g, n_items, ov_names):
+    """One group of ``sample_stats``, checked: ``(label, n, cov, mean)`` with ``cov`` and
+    ``mean`` in the model's variable order, or the package's :class:`DataError` naming the
+    group and the offending entry (shape, names, NaN/inf, asymmetry, variances, n)."""
+    label = item.get("label", g + 1 if n_items > 1 else 1) if isinstance(item, dict) else None
+    where = f" (group {label!r}, item {g + 1} of {n_items})" if n_items > 1 else ""
+    if not isinstance(item, dict) or "cov" not in item or "n" not in item:
+        raise _user_stats_error(
+            "each group's summary statistics must be a dict with 'n' and 'cov' (and "
+            f"optionally 'mean' and 'label'), got {type(item).__name__}"
+            + (f" with keys {sorted(map(str, item))}" if isinstance(item, dict) else ""),
+            where, expected="{'n': n, 'cov': DataFrame, 'mean': Series}")
+    n_raw = item["n"]
+    try:
+        n = int(n_raw)
+        ok = not isinstance(n_raw, bool) and float(n_raw) == n and n >= 2
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise _user_stats_error("'n' must be a whole number of at least 2", where, entry="n",
+                                values=[n_raw], expected="the number of respondents (>= 2)")
+    cov = item["cov"]
+    names = None
+    if isinstance(cov, pd.DataFrame):
+        names = [str(c) for c in cov.columns]
+        index = [str(c) for c in cov.index]
+        if not isinstance(cov.index, pd.RangeIndex) and index != names:
+            raise _user_stats_error(
+                "the row names of 'cov' differ from its column names", where, entry="cov",
+                values=[f"rows {index[:5]}", f"columns {names[:5]}"],
+                expected="the same variables, in the same order, as rows and columns")
+        dup = sorted({v for v in names if names.count(v) > 1})
+        if dup:
+            raise _user_stats_error("'cov' names a variable twice", where, entry="cov",
+                                    values=dup)
+    try:
+        arr = np.asarray(cov, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise _user_stats_error(f"'cov' is not numeric ({exc})", where, entry="cov") from None
+    if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
+        raise _user_stats_error(f"'cov' is not a square matrix (shape {arr.shape})", where,
+                                entry="cov", expected="a p x p covariance matrix")
+    p = arr.shape[0]
+    if names is None:
+        if p != len(ov_names):
+            raise _user_stats_error(
+                f"'cov' is {p} x {p} but the model has {len(ov_names)} observed variables",
+                where, entry="cov", expected="a DataFrame named by the model's variables, or "
+                "a matrix in the order " + ", ".join(ov_names[:10]))
+        names = list(ov_names)
+    absent = [v for v in ov_names if v not in names]
+    if absent:
+        raise MissingColumnError(f"sample_stats{where}: model variable(s) not in 'cov': "
+                                 + ", ".join(absent), column=absent[0])
+
+    def entry(i, j):
+        return f"cov[{names[i]}, {names[j]}]"
+
+    bad = np.argwhere(~np.isfinite(arr))
+    if len(bad):
+        i, j = bad[0]
+        raise _user_stats_error(
+            f"'cov' holds {len(bad)} missing or infinite entr{'y' if len(bad) == 1 else 'ies'}",
+            where, entry=entry(i, j), values=[float(arr[i, j])], expected="finite numbers")
+    asym = np.abs(arr - arr.T)
+    if asym.max() > _SYM_TOL * max(np.abs(arr).max(), 1e-300):
+        i, j = np.unravel_index(np.argmax(asym), asym.shape)
+        raise _user_stats_error(
+            "'cov' is not symmetric", where, entry=entry(i, j),
+            values=[float(arr[i, j]), f"{entry(j, i)} = {arr[j, i]!r}"],
+            expected="cov[a, b] == cov[b, a]",
+            hint="pass the full symmetric matrix (e.g. data.cov()), not a triangle or a "
+                 "correlation matrix edited by hand")
+    nonpos = [k for k in range(p) if arr[k, k] <= 0]
+    if nonpos:
+        k = nonpos[0]
+        raise _user_stats_error("a variance in 'cov' is not positive", where, entry=entry(k, k),
+                                values=[float(arr[k, k])], expected="variances > 0")
+    arr = 0.5 * (arr + arr.T)
+    mean = item.get("mean")
+    if mean is None:
+        mvec = np.zeros(p)
+    else:
+        if isinstance(mean, pd.Series):
+            missing_mean = [v for v in names if v not in mean.index.astype(str)]
+            if missing_mean:
+                raise _user_stats_error("'mean' has no entry for " + ", ".join(missing_mean),
+                                        where, entry="mean", expected="one mean per variable")
+            mean = mean.set_axis(mean.index.astype(str)).reindex(names).to_numpy()
+        try:
+            mvec = np.asarray(mean, dtype=float).reshape(-1)
+        except (TypeError, ValueError) as exc:
+            raise _user_stats_error(f"'mean' is not numeric ({exc})", where,
+                                    entry="mean") from None
+        if len(mvec) != p:
+            raise _user_stats_error(f"'mean' has {len(mvec)} entries for {p} variables", where,
+                                    entry="mean", expected="one mean per variable")
+        if not np.isfinite(mvec).all():
+            k = int(np.flatnonzero(~np.isfinite(mvec))[0])
+            raise _user_stats_error("'mean' holds a missing or infinite value", where,
+                                    entry=f"mean[{names[k]}]", values=[float(mvec[k])],
+                                    expected="finite numbers")
+    idx = [names.index(v) for v in ov_names]
+    return label, n, arr[np.ix_(idx, idx)], mvec[idx]
+
+
 def _stats_from_user(sample_stats, ov_names):
     items = sample_stats if isinstance(sample_stats, list | tuple) else [sample_stats]
+    if not items:
+        raise DataError("sample_stats is empty", expected="a dict (or one dict per group)")
     out, labels = [], []
     for g, item in enumerate(items):
-        cov = item["cov"]
-        names = list(cov.columns) if isinstance(cov, pd.DataFrame) else None
-        cov = np.asarray(cov, dtype=float)
-        mean = item.get("mean")
-        mean = np.zeros(len(cov)) if mean is None else np.asarray(
-            mean.reindex(names).to_numpy() if isinstance(mean, pd.Series) and names else mean,
-            dtype=float)
-        if names is not None:
-            absent = [v for v in ov_names if v not in names]
-            if absent:
-                raise MissingColumnError("model variable(s) not in sample_stats['cov']: "
-                                         + ", ".join(absent), column=absent[0])
-            idx = [names.index(v) for v in ov_names]
-            cov = cov[np.ix_(idx, idx)]
-            mean = mean[idx]
-        n = int(item["n"])
+        label, n, cov, mean = _check_user_stats(item, g, len(items), ov_names)
         # like lavaan: a supplied covariance is taken as unbiased (n - 1) and rescaled to n
-        cov = cov * (n - 1) / n
-        out.append(GroupStats(n=n, mean=mean, cov=cov))
-        labels.append(item.get("label", g + 1 if len(items) > 1 else 1))
+        out.append(GroupStats(n=n, mean=mean, cov=cov * (n - 1) / n))
+        labels.append(label)
     return labels, out
 
 
