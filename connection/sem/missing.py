@@ -338,7 +338,10 @@ def fiml_group_stats(x: np.ndarray, names=None, *, label=None, group=None) -> Fi
     grad = prob.gradient(theta0)
     theta = theta0
     if np.max(np.abs(grad)) > 1e-8:  # polish the EM solution with Newton steps
-        theta, ok, _, _ = fisher_scoring(prob, theta0)
+        try:
+            theta, ok, _, _ = fisher_scoring(prob, theta0)
+        except np.linalg.LinAlgError:  # the polish left the p.d. region: keep the EM solution
+            theta = theta0
     mo = moments(theta, False)[0]
     st.mean, st.cov = mo.mu, mo.sigma
     st.logdet = float(np.linalg.slogdet(st.cov)[1])
