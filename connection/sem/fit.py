@@ -443,6 +443,9 @@ def cfa(model, data=None, *, group=None, estimator="ML", missing="listwise", std
         errors with observed information and the Yuan-Bentler (Mplus variant) scaled test.
     missing : {"listwise", "ml"}
         Listwise deletion (rows used reported in ``Fit.rows_used``) or full-information ML.
+        FIML refuses (:class:`~connection.errors.DataError` naming the columns) a variable
+        with no observed value or no variance, two variables never observed together, and
+        collinear variables or fewer rows than variables (a singular saturated covariance).
     std_lv : bool
         Identify factors by fixing their variances to 1 instead of the first loading.
     group_equal : sequence of str
@@ -451,15 +454,22 @@ def cfa(model, data=None, *, group=None, estimator="ML", missing="listwise", std
     group_partial : sequence of str
         Parameters exempt from ``group_equal``, e.g. ``["visual =~ x2", "x3 ~ 1"]``.
     meanstructure : bool, optional
-        Default: True with groups or FIML, else False (as lavaan).
+        Default: True with groups or FIML, else False (as lavaan). An intercept or mean in the
+        model text (``x2 ~ 1``) switches it on whatever this says, as in lavaan: every
+        observed intercept free, latent means fixed to 0.
     sample_stats : dict or list of dict, optional
         Fit from summary statistics instead of data: ``{"n": n, "cov": S, "mean": m}`` per
-        group (``cov`` with divisor n - 1, as lavaan's ``sample.cov``).
+        group (``cov`` with divisor n - 1, as lavaan's ``sample.cov``). Checked: ``n`` a whole
+        number >= 2; ``cov`` square, named as the model's variables (or in their order),
+        finite, symmetric (within 1e-8 of its largest entry), with positive variances and
+        positive definite; ``mean`` finite, one per variable. A violation is a
+        :class:`~connection.errors.DataError` naming the group and the entry.
     start : dict, optional
         Starting values by parameter label.
     max_iter : int
-        Maximum number of Newton / Fisher-scoring iterations (non-convergence warns with
-        :class:`~connection.errors.ConvergenceWarning`).
+        Maximum number of Newton / Fisher-scoring iterations. Iterations that make no
+        progress over 50 iterations (a hopeless fit) stop earlier. Non-convergence warns with
+        :class:`~connection.errors.ConvergenceWarning` and is a ``not_converged`` flag.
 
     Returns
     -------
@@ -543,6 +553,11 @@ class Fit:
         statistic (also reported for ML, as lavaan does).
     converged : bool
     iterations : int
+    flags : tuple of connection._flags.Flag
+        Admissibility flags (``not_converged``, ``heywood``, ``latent_not_pd``,
+        ``residual_not_pd``, ``not_identified``, ``negative_df``) with the parameters
+        concerned; empty when the solution is admissible. ``admissible`` is ``not flags``.
+        The estimates are unchanged (as lavaan's); ``summary()`` and the repr show the flags.
     warnings : list of str
         Messages of every warning issued after the fit (also issued as warnings).
     nobs : list of int
