@@ -649,8 +649,9 @@ class Fit:
         self._problem = problem
         self._moment_cache = last
         theta0 = start_values(struct, gstats, fixed, user_start)
+        fallback = partial(simple_start, struct, gstats, fixed, user_start)
         if struct.npar and not np.isfinite(problem.objective(theta0)):
-            theta0 = simple_start(struct, gstats, fixed, user_start)
+            theta0, fallback = fallback(), None
             if not np.isfinite(problem.objective(theta0)):
                 raise EstimationError(
                     "no starting values give a positive definite implied covariance matrix",
@@ -660,8 +661,8 @@ class Fit:
                 theta, converged, iterations, message = theta0, True, 0, "no free parameters"
             else:
                 try:
-                    theta, converged, iterations, message = fisher_scoring(
-                        problem, theta0, max_iter=int(options.get("max_iter", 500)))
+                    theta, converged, iterations, message = _optimise(
+                        problem, theta0, fallback, int(options.get("max_iter", 500)))
                 except np.linalg.LinAlgError as exc:
                     n_total = self.ntotal
                     raise EstimationError(
@@ -1337,6 +1338,28 @@ def _gfi(fit, df, npar) -> dict:
     agfi = 1 - (nel / df) * (1 - gfi) if df > 0 else 1.0
     pgfi = (df / nel) * gfi if nel > 0 else np.nan
     return {"gfi": gfi, "agfi": agfi, "pgfi": pgfi}
+
+
+def _optimise(problem, theta0, fallback, max_iter):
+    """Fisher scoring from ``theta0``; when it does not converge, once more from the simple
+    starting values ``fallback()`` (if any), kept only if that run converges (lavaan's
+    starting values and ours can lead the iterations to different basins: e.g.
+    ``f =~ x1 + x2 + x3; x1 ~ 0*1`` on the HS data drifts from the model-implied start and
+    converges, to lavaan's solution, from the simple one)."""
+    theta, converged, iterations, message = fisher_scoring(problem, theta0, max_iter=max_iter)
+    if converged or fallback is None:
+        return theta, converged, iterations, message
+    start = fallback()
+    if not np.isfinite(problem.objective(start)):
+        return theta, converged, iterations, message
+    try:
+        again = fisher_scoring(problem, start, max_iter=max_iter)
+    except np.linalg.LinAlgError:
+        return theta, converged, iterations, message
+    if again[1]:
+        return again[0], True, iterations + again[2], \
+            f"converged from the simple starting values after {message}"
+    return theta, converged, iterations, message
 
 
 # ---------------------------------------------------------------------------- checks
