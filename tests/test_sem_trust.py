@@ -394,3 +394,15 @@ def test_the_error_names_the_group(hs):
     groups[1]["cov"].loc["x3", "x1"] = np.nan
     with pytest.raises(DataError, match=r"group 'Grant-White', item 2 of 2.*cov\[x3, x1\]"):
         cs.cfa("f =~ x1 + x2 + x3", sample_stats=groups)
+
+
+def test_intercepts_need_sample_means(hs):
+    # lavaan warns ("sample.mean= argument is missing") and reports every intercept as 0
+    st = _hs_stats(hs)
+    no_mean = {"n": st["n"], "cov": st["cov"]}
+    with pytest.raises(DataError, match=r"intercepts or means \(line 2: 'x2 ~ 1'\).*'mean'"):
+        cs.cfa("f =~ x1 + x2 + x3\nx2 ~ 1", sample_stats=no_mean)
+    fit = cs.cfa("f =~ x1 + x2 + x3\nx2 ~ 1", sample_stats=st)
+    est = fit.estimates.set_index(["lhs", "op"])
+    assert est.loc[("x2", "~1"), "est"] == pytest.approx(hs["x2"].mean(), rel=1e-9)
+    cs.cfa("f =~ x1 + x2 + x3", sample_stats=no_mean)  # no mean structure: no means needed

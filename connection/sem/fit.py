@@ -348,6 +348,23 @@ def _check_user_stats(item, g, n_items, ov_names):
     return label, n, arr[np.ix_(idx, idx)], mvec[idx]
 
 
+def _check_user_means(sample_stats, labels, pt):
+    """Intercepts or means in the model text need the sample means (lavaan warns and uses
+    zeros, which makes every intercept estimate 0: a number that looks fine)."""
+    stated = [s for s in pt.statements if getattr(s, "op", None) == "~1"]
+    if not stated:
+        return
+    items = sample_stats if isinstance(sample_stats, list | tuple) else [sample_stats]
+    lacking = [lab for lab, item in zip(labels, items) if item.get("mean") is None]
+    if lacking:
+        where = f" (group {lacking[0]!r})" if len(items) > 1 else ""
+        raise DataError(
+            f"sample_stats{where}: the model has intercepts or means (line {stated[0].line}: "
+            f"{stated[0].text!r}) but no 'mean' is given", column="mean",
+            expected="{'n': n, 'cov': S, 'mean': m} with the variables' sample means",
+            hint="add the means, or remove the '~ 1' statements")
+
+
 def _stats_from_user(sample_stats, ov_names):
     items = sample_stats if isinstance(sample_stats, list | tuple) else [sample_stats]
     if not items:
@@ -409,6 +426,8 @@ def _fit(model, data, *, group, estimator, missing, std_lv, group_equal, group_p
                      group_equal=group_equal if ngroups > 1 else (),
                      group_partial=group_partial, auto_cov_y=True)
     meanstructure = pt.meanstructure  # an intercept in the model text switches it on
+    if sample_stats is not None:
+        _check_user_means(sample_stats, labels, pt)
     if missing == "ml":
         from connection.sem.missing import fiml_group_stats
 
