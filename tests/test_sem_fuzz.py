@@ -146,6 +146,32 @@ def test_random_model_texts_give_a_fit_or_the_packages_error(text, kind, missing
     _outcome(lambda: fn(text, DATA, missing=missing, std_lv=std_lv))
 
 
+# mostly valid texts (known names, plausible modifiers): these reach the estimation itself
+valid_names = st.sampled_from(OBSERVED + ["f", "g"])
+valid_mods = st.sampled_from(["", "", "", "NA*", "1*", "0.5*", "a*", "b*", "start(0.7)*", "0*"])
+
+
+@st.composite
+def valid_statements(draw):
+    kind = draw(st.sampled_from(["=~", "=~", "=~", "~", "~~", "~1"]))
+    if kind == "=~":
+        inds = draw(st.lists(st.sampled_from(OBSERVED), min_size=1, max_size=4, unique=True))
+        rhs = " + ".join(draw(valid_mods) + v for v in inds)
+        return f"{draw(latents.filter(lambda v: v != 'h'))} =~ {rhs}"
+    if kind == "~1":
+        return f"{draw(valid_names)} ~ {draw(st.sampled_from(['', '0*', 'NA*']))}1"
+    return f"{draw(valid_names)} {kind} {draw(valid_mods)}{draw(valid_names)}"
+
+
+valid_texts = st.lists(valid_statements(), min_size=1, max_size=6, unique=True).map("\n".join)
+
+
+@FUZZ
+@given(text=valid_texts, missing=st.sampled_from(["listwise", "ml"]), std_lv=st.booleans())
+def test_random_valid_model_texts_give_a_fit_or_the_packages_error(text, missing, std_lv):
+    _outcome(lambda: cs.sem(text, DATA, missing=missing, std_lv=std_lv))
+
+
 @FUZZ
 @given(text=st.text(max_size=60))
 def test_garbage_model_text_gives_the_packages_error(text):
@@ -255,3 +281,12 @@ def test_incomplete_data_under_fiml_gives_a_fit_or_the_packages_error(seed, shar
 def test_repeated_statements_are_refused_quickly(text):
     out = _outcome(lambda: cs.cfa(text, DATA))
     assert isinstance(out, ModelSyntaxError)
+
+
+@pytest.mark.parametrize("text", ["a == b", "ab := a*b"])
+def test_a_model_without_observed_variables_fails_before_reading_data(text, capfd):
+    # (found by the fuzzer: the data pass ran on a p = 0 matrix and OpenBLAS printed
+    # "On entry to DSYRK parameter number 10 had an illegal value")
+    out = _outcome(lambda: cs.cfa(text, DATA))
+    assert isinstance(out, ModelSpecificationError) and "no observed variables" in str(out)
+    assert "DSYRK" not in capfd.readouterr().err

@@ -395,6 +395,8 @@ def _fit(model, data, *, group, estimator, missing, std_lv, group_equal, group_p
         ov_names = model_variables(statements)[0]
     else:
         ov_names = build_table(statements, ngroups=1).ov_names
+    if not ov_names:  # before any data are read (a p = 0 matrix upsets BLAS)
+        build_table(statements, ngroups=1)  # the specification error that names the problem
     if sample_stats is not None:
         if missing == "ml" or estimator == "MLR":
             raise ModelSpecificationError(
