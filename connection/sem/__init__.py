@@ -8,7 +8,9 @@ Public API
 - :class:`Fit`: ``estimates``, ``fit_measures``, ``rsquare``, ``standardized``, ``implied``,
   ``matrices()``, ``residuals()``, ``predict()``, ``summary()`` / ``_repr_html_()`` /
   ``to_latex()``,
-  ``converged``, ``warnings``, ``nobs``, ``rows_used``, ``param_table``, ``bootstrap()``
+  ``converged``, ``flags`` / ``admissible`` (non-convergence, Heywood cases, non-positive-
+  definite matrices, identification problems as :class:`connection._flags.Flag`),
+  ``warnings``, ``nobs``, ``rows_used``, ``param_table``, ``bootstrap()``
   (nonparametric bootstrap SEs and percentile intervals: every replicate refitted by ML, all
   of a chunk at once, through the shared engine :mod:`connection.bootstrap`; see
   :mod:`connection.sem.boot`); for invariance work:

@@ -435,6 +435,34 @@ def _solve_fisher(info, grad):
     return step
 
 
+# The stall criterion: the iterations make no progress, so a hopeless fit (far more parameters
+# than a handful of rows support, an estimate drifting off to infinity) stops early with a
+# non-convergence instead of running to max_iter. Over the last _STALL_WINDOW iterations the
+# accepted discrepancy F either (a) fell by less than 1e-10 (relative to 1 + |F|), or (b) fell by
+# less than 1e-2 and by at least a quarter of its fall over the window before: no fast
+# geometric convergence (a rate >= 0.973 per iteration needs ~850 iterations per 1e-10).
+# A converging fit ends by the Newton-decrement rule long before either fires.
+_STALL_WINDOW = 50
+_STALL_NONE = 1e-10
+_STALL_DRIFT = 1e-2
+
+
+def _stalled(history: list) -> bool:
+    """True when the accepted discrepancies ``history`` show no progress (see above)."""
+    w = _STALL_WINDOW
+    if len(history) <= w:
+        return False
+    f = history[-1]
+    scale = 1.0 + abs(f)
+    last = history[-1 - w] - f
+    if last <= _STALL_NONE * scale:
+        return True
+    if len(history) <= 2 * w:
+        return False
+    before = history[-1 - 2 * w] - history[-1 - w]
+    return last <= _STALL_DRIFT * scale and last >= 0.25 * before
+
+
 def fisher_scoring(problem: Problem, theta0: np.ndarray, *, max_iter: int = 500,
                    tol: float = 1e-9):
     """Newton (exact Hessian) / Fisher-scoring iterations with step halving.
@@ -452,6 +480,8 @@ def fisher_scoring(problem: Problem, theta0: np.ndarray, *, max_iter: int = 500,
         return theta, False, 0, "the starting values imply a covariance matrix that is not " \
                                 "positive definite"
     it = 0
+    history = [f]
+    stalled = False
     newton = hasattr(problem, "gradient_and_hessian") and problem.has_second_order(theta)
     for it in range(1, max_iter + 1):
         if newton:
@@ -503,9 +533,16 @@ def fisher_scoring(problem: Problem, theta0: np.ndarray, *, max_iter: int = 500,
                 return theta, True, it, "converged"
         else:
             theta, f = cand, fc
+        history.append(f)
+        if _stalled(history):
+            stalled = True
+            break
     grad = problem.gradient(theta)
     if np.max(np.abs(grad)) < 1e-7:
         return theta, True, it, "converged"
+    if stalled:
+        return theta, False, it, (f"stalled: no progress over the last {_STALL_WINDOW} "
+                                  "iterations")
     if it >= max_iter:
         return theta, False, it, f"iteration limit ({max_iter}) reached"
     # fallback: quasi-Newton on the same objective

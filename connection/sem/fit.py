@@ -11,6 +11,15 @@ import pandas as pd
 from scipy import special
 from scipy.linalg import blas, lapack
 
+from connection._flags import (
+    HEYWOOD,
+    LATENT_NOT_PD,
+    NEGATIVE_DF,
+    NOT_CONVERGED,
+    NOT_IDENTIFIED,
+    RESIDUAL_NOT_PD,
+    Flag,
+)
 from connection.errors import (
     ConvergenceWarning,
     DataError,
@@ -225,30 +234,147 @@ def _stats_from_rows(x: np.ndarray, keep_data: bool, colsum=None,
     return GroupStats(n=n, mean=mean, cov=cov, data=x if keep_data else None)
 
 
+_SYM_TOL = 1e-8  # asymmetry allowed in a user's covariance matrix, relative to its largest entry
+
+
+def _user_stats_error(message, where, entry=None, values=None, expected=None, hint=None):
+    return DataError(f"sample_stats{where}: {message}", column=entry, values=values,
+                     expected=expected, hint=hint)
+
+
+def _check_user_stats(item, g, n_items, ov_names):
+    """One group of ``sample_stats``, checked: ``(label, n, cov, mean)`` with ``cov`` and
+    ``mean`` in the model's variable order, or the package's :class:`DataError` naming the
+    group and the offending entry (shape, names, NaN/inf, asymmetry, variances, n)."""
+    label = item.get("label", g + 1 if n_items > 1 else 1) if isinstance(item, dict) else None
+    where = f" (group {label!r}, item {g + 1} of {n_items})" if n_items > 1 else ""
+    if not isinstance(item, dict) or "cov" not in item or "n" not in item:
+        raise _user_stats_error(
+            "each group's summary statistics must be a dict with 'n' and 'cov' (and "
+            f"optionally 'mean' and 'label'), got {type(item).__name__}"
+            + (f" with keys {sorted(map(str, item))}" if isinstance(item, dict) else ""),
+            where, expected="{'n': n, 'cov': DataFrame, 'mean': Series}")
+    n_raw = item["n"]
+    try:
+        n = int(n_raw)
+        ok = not isinstance(n_raw, bool) and float(n_raw) == n and n >= 2
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise _user_stats_error("'n' must be a whole number of at least 2", where, entry="n",
+                                values=[n_raw], expected="the number of respondents (>= 2)")
+    cov = item["cov"]
+    names = None
+    if isinstance(cov, pd.DataFrame):
+        names = [str(c) for c in cov.columns]
+        index = [str(c) for c in cov.index]
+        if not isinstance(cov.index, pd.RangeIndex) and index != names:
+            raise _user_stats_error(
+                "the row names of 'cov' differ from its column names", where, entry="cov",
+                values=[f"rows {index[:5]}", f"columns {names[:5]}"],
+                expected="the same variables, in the same order, as rows and columns")
+        dup = sorted({v for v in names if names.count(v) > 1})
+        if dup:
+            raise _user_stats_error("'cov' names a variable twice", where, entry="cov",
+                                    values=dup)
+    try:
+        arr = np.asarray(cov, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise _user_stats_error(f"'cov' is not numeric ({exc})", where, entry="cov") from None
+    if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
+        raise _user_stats_error(f"'cov' is not a square matrix (shape {arr.shape})", where,
+                                entry="cov", expected="a p x p covariance matrix")
+    p = arr.shape[0]
+    if names is None:
+        if p != len(ov_names):
+            raise _user_stats_error(
+                f"'cov' is {p} x {p} but the model has {len(ov_names)} observed variables",
+                where, entry="cov", expected="a DataFrame named by the model's variables, or "
+                "a matrix in the order " + ", ".join(ov_names[:10]))
+        names = list(ov_names)
+    absent = [v for v in ov_names if v not in names]
+    if absent:
+        raise MissingColumnError(f"sample_stats{where}: model variable(s) not in 'cov': "
+                                 + ", ".join(absent), column=absent[0])
+
+    def entry(i, j):
+        return f"cov[{names[i]}, {names[j]}]"
+
+    bad = np.argwhere(~np.isfinite(arr))
+    if len(bad):
+        i, j = bad[0]
+        raise _user_stats_error(
+            f"'cov' holds {len(bad)} missing or infinite entr{'y' if len(bad) == 1 else 'ies'}",
+            where, entry=entry(i, j), values=[float(arr[i, j])], expected="finite numbers")
+    asym = np.abs(arr - arr.T)
+    if asym.max() > _SYM_TOL * max(np.abs(arr).max(), 1e-300):
+        i, j = np.unravel_index(np.argmax(asym), asym.shape)
+        raise _user_stats_error(
+            "'cov' is not symmetric", where, entry=entry(i, j),
+            values=[float(arr[i, j]), f"{entry(j, i)} = {arr[j, i]!r}"],
+            expected="cov[a, b] == cov[b, a]",
+            hint="pass the full symmetric matrix (e.g. data.cov()), not a triangle or a "
+                 "correlation matrix edited by hand")
+    nonpos = [k for k in range(p) if arr[k, k] <= 0]
+    if nonpos:
+        k = nonpos[0]
+        raise _user_stats_error("a variance in 'cov' is not positive", where, entry=entry(k, k),
+                                values=[float(arr[k, k])], expected="variances > 0")
+    arr = 0.5 * (arr + arr.T)
+    mean = item.get("mean")
+    if mean is None:
+        mvec = np.zeros(p)
+    else:
+        if isinstance(mean, pd.Series):
+            missing_mean = [v for v in names if v not in mean.index.astype(str)]
+            if missing_mean:
+                raise _user_stats_error("'mean' has no entry for " + ", ".join(missing_mean),
+                                        where, entry="mean", expected="one mean per variable")
+            mean = mean.set_axis(mean.index.astype(str)).reindex(names).to_numpy()
+        try:
+            mvec = np.asarray(mean, dtype=float).reshape(-1)
+        except (TypeError, ValueError) as exc:
+            raise _user_stats_error(f"'mean' is not numeric ({exc})", where,
+                                    entry="mean") from None
+        if len(mvec) != p:
+            raise _user_stats_error(f"'mean' has {len(mvec)} entries for {p} variables", where,
+                                    entry="mean", expected="one mean per variable")
+        if not np.isfinite(mvec).all():
+            k = int(np.flatnonzero(~np.isfinite(mvec))[0])
+            raise _user_stats_error("'mean' holds a missing or infinite value", where,
+                                    entry=f"mean[{names[k]}]", values=[float(mvec[k])],
+                                    expected="finite numbers")
+    idx = [names.index(v) for v in ov_names]
+    return label, n, arr[np.ix_(idx, idx)], mvec[idx]
+
+
+def _check_user_means(sample_stats, labels, pt):
+    """Intercepts or means in the model text need the sample means (lavaan warns and uses
+    zeros, which makes every intercept estimate 0: a number that looks fine)."""
+    stated = [s for s in pt.statements if getattr(s, "op", None) == "~1"]
+    if not stated:
+        return
+    items = sample_stats if isinstance(sample_stats, list | tuple) else [sample_stats]
+    lacking = [lab for lab, item in zip(labels, items) if item.get("mean") is None]
+    if lacking:
+        where = f" (group {lacking[0]!r})" if len(items) > 1 else ""
+        raise DataError(
+            f"sample_stats{where}: the model has intercepts or means (line {stated[0].line}: "
+            f"{stated[0].text!r}) but no 'mean' is given", column="mean",
+            expected="{'n': n, 'cov': S, 'mean': m} with the variables' sample means",
+            hint="add the means, or remove the '~ 1' statements")
+
+
 def _stats_from_user(sample_stats, ov_names):
     items = sample_stats if isinstance(sample_stats, list | tuple) else [sample_stats]
+    if not items:
+        raise DataError("sample_stats is empty", expected="a dict (or one dict per group)")
     out, labels = [], []
     for g, item in enumerate(items):
-        cov = item["cov"]
-        names = list(cov.columns) if isinstance(cov, pd.DataFrame) else None
-        cov = np.asarray(cov, dtype=float)
-        mean = item.get("mean")
-        mean = np.zeros(len(cov)) if mean is None else np.asarray(
-            mean.reindex(names).to_numpy() if isinstance(mean, pd.Series) and names else mean,
-            dtype=float)
-        if names is not None:
-            absent = [v for v in ov_names if v not in names]
-            if absent:
-                raise MissingColumnError("model variable(s) not in sample_stats['cov']: "
-                                         + ", ".join(absent), column=absent[0])
-            idx = [names.index(v) for v in ov_names]
-            cov = cov[np.ix_(idx, idx)]
-            mean = mean[idx]
-        n = int(item["n"])
+        label, n, cov, mean = _check_user_stats(item, g, len(items), ov_names)
         # like lavaan: a supplied covariance is taken as unbiased (n - 1) and rescaled to n
-        cov = cov * (n - 1) / n
-        out.append(GroupStats(n=n, mean=mean, cov=cov))
-        labels.append(item.get("label", g + 1 if len(items) > 1 else 1))
+        out.append(GroupStats(n=n, mean=mean, cov=cov * (n - 1) / n))
+        labels.append(label)
     return labels, out
 
 
@@ -269,6 +395,8 @@ def _fit(model, data, *, group, estimator, missing, std_lv, group_equal, group_p
         ov_names = model_variables(statements)[0]
     else:
         ov_names = build_table(statements, ngroups=1).ov_names
+    if not ov_names:  # before any data are read (a p = 0 matrix upsets BLAS)
+        build_table(statements, ngroups=1)  # the specification error that names the problem
     if sample_stats is not None:
         if missing == "ml" or estimator == "MLR":
             raise ModelSpecificationError(
@@ -299,10 +427,14 @@ def _fit(model, data, *, group, estimator, missing, std_lv, group_equal, group_p
     pt = build_table(statements, ngroups=ngroups, std_lv=std_lv, meanstructure=meanstructure,
                      group_equal=group_equal if ngroups > 1 else (),
                      group_partial=group_partial, auto_cov_y=True)
+    meanstructure = pt.meanstructure  # an intercept in the model text switches it on
+    if sample_stats is not None:
+        _check_user_means(sample_stats, labels, pt)
     if missing == "ml":
         from connection.sem.missing import fiml_group_stats
 
-        gstats = [fiml_group_stats(x) for _, x, _, _ in groups]
+        gstats = [fiml_group_stats(x, ov_names, label=lab if group is not None else None,
+                                   group=group) for lab, x, _, _ in groups]
     options = dict(group=group, estimator=estimator, missing=missing, std_lv=std_lv,
                    group_equal=tuple(group_equal) if not isinstance(group_equal, str)
                    else (group_equal,),
@@ -332,6 +464,9 @@ def cfa(model, data=None, *, group=None, estimator="ML", missing="listwise", std
         errors with observed information and the Yuan-Bentler (Mplus variant) scaled test.
     missing : {"listwise", "ml"}
         Listwise deletion (rows used reported in ``Fit.rows_used``) or full-information ML.
+        FIML refuses (:class:`~connection.errors.DataError` naming the columns) a variable
+        with no observed value or no variance, two variables never observed together, and
+        collinear variables or fewer rows than variables (a singular saturated covariance).
     std_lv : bool
         Identify factors by fixing their variances to 1 instead of the first loading.
     group_equal : sequence of str
@@ -340,15 +475,22 @@ def cfa(model, data=None, *, group=None, estimator="ML", missing="listwise", std
     group_partial : sequence of str
         Parameters exempt from ``group_equal``, e.g. ``["visual =~ x2", "x3 ~ 1"]``.
     meanstructure : bool, optional
-        Default: True with groups or FIML, else False (as lavaan).
+        Default: True with groups or FIML, else False (as lavaan). An intercept or mean in the
+        model text (``x2 ~ 1``) switches it on whatever this says, as in lavaan: every
+        observed intercept free, latent means fixed to 0.
     sample_stats : dict or list of dict, optional
         Fit from summary statistics instead of data: ``{"n": n, "cov": S, "mean": m}`` per
-        group (``cov`` with divisor n - 1, as lavaan's ``sample.cov``).
+        group (``cov`` with divisor n - 1, as lavaan's ``sample.cov``). Checked: ``n`` a whole
+        number >= 2; ``cov`` square, named as the model's variables (or in their order),
+        finite, symmetric (within 1e-8 of its largest entry), with positive variances and
+        positive definite; ``mean`` finite, one per variable. A violation is a
+        :class:`~connection.errors.DataError` naming the group and the entry.
     start : dict, optional
         Starting values by parameter label.
     max_iter : int
-        Maximum number of Newton / Fisher-scoring iterations (non-convergence warns with
-        :class:`~connection.errors.ConvergenceWarning`).
+        Maximum number of Newton / Fisher-scoring iterations. Iterations that make no
+        progress over 50 iterations (a hopeless fit) stop earlier. Non-convergence warns with
+        :class:`~connection.errors.ConvergenceWarning` and is a ``not_converged`` flag.
 
     Returns
     -------
@@ -432,6 +574,11 @@ class Fit:
         statistic (also reported for ML, as lavaan does).
     converged : bool
     iterations : int
+    flags : tuple of connection._flags.Flag
+        Admissibility flags (``not_converged``, ``heywood``, ``latent_not_pd``,
+        ``residual_not_pd``, ``not_identified``, ``negative_df``) with the parameters
+        concerned; empty when the solution is admissible. ``admissible`` is ``not flags``.
+        The estimates are unchanged (as lavaan's); ``summary()`` and the repr show the flags.
     warnings : list of str
         Messages of every warning issued after the fit (also issued as warnings).
     nobs : list of int
@@ -523,8 +670,9 @@ class Fit:
         self._problem = problem
         self._moment_cache = last
         theta0 = start_values(struct, gstats, fixed, user_start)
+        fallback = partial(simple_start, struct, gstats, fixed, user_start)
         if struct.npar and not np.isfinite(problem.objective(theta0)):
-            theta0 = simple_start(struct, gstats, fixed, user_start)
+            theta0, fallback = fallback(), None
             if not np.isfinite(problem.objective(theta0)):
                 raise EstimationError(
                     "no starting values give a positive definite implied covariance matrix",
@@ -534,8 +682,8 @@ class Fit:
                 theta, converged, iterations, message = theta0, True, 0, "no free parameters"
             else:
                 try:
-                    theta, converged, iterations, message = fisher_scoring(
-                        problem, theta0, max_iter=int(options.get("max_iter", 500)))
+                    theta, converged, iterations, message = _optimise(
+                        problem, theta0, fallback, int(options.get("max_iter", 500)))
                 except np.linalg.LinAlgError as exc:
                     n_total = self.ntotal
                     raise EstimationError(
@@ -829,54 +977,29 @@ class Fit:
 
     # ------------------------------------------------------------ checks
     def _checks(self):
-        if not self.converged:
-            self._warn(ConvergenceWarning,
-                       f"the optimiser did not converge ({self._message}) after "
-                       f"{self.iterations} iterations; estimates are not trustworthy. Inspect "
-                       "the model for under-identified parts, variables on very different "
-                       "scales, or try starting values (start=)")
-        if not self._identified:
-            self._warn(IdentificationWarning,
-                       "the information matrix is singular: the model may not be identified; "
-                       "standard errors are unreliable. Check that each factor has a fixed "
-                       "loading or variance, has enough indicators, and that equality "
-                       "constraints and labels are as intended")
-        if self._struct.npar and self.missing != "ml" and self._ndat() - self._struct.npar < 0:
-            self._warn(IdentificationWarning,
-                       f"the model has more free parameters ({self._struct.npar}) than sample "
-                       f"moments ({self._ndat()}): negative degrees of freedom")
-        cols = _columns(self._pt)
-        neg = np.flatnonzero(cols["varmask"] & (self._est < 0))
-        if len(neg):
-            what = ", ".join(f"{cols['lhs'][i]} ~~ {cols['rhs'][i]}"
-                             + (f" (group {self._group_name(cols['group'][i])})"
-                                if self.n_groups > 1 else "")
-                             + f" = {self._est[i]:.4g}" for i in neg)
-            self._warn(HeywoodCaseWarning,
-                       f"negative variance estimate(s) (Heywood case): {what}. Inspect these "
-                       "variables' loadings and residuals (fit.estimates), a factor with too "
-                       "few or weak indicators, or a misspecified model")
-        for g, imp in enumerate(self._implied):
-            suffix = f" in group {self.group_labels[g]!r}" if self.n_groups > 1 else ""
-            lvn = self._struct.eta_names
-            nlv = len(self._struct.lv_names)
-            if nlv and not len(neg) and not _surely_pd(imp.C[:nlv, :nlv]):
-                c = imp.C[:nlv, :nlv]
-                ev = np.linalg.eigvalsh(c)
-                if ev[0] < -1e-10 * max(1.0, abs(ev[-1])):
-                    self._warn(NotPositiveDefiniteWarning,
-                               f"the covariance matrix of the latent variables{suffix} is not "
-                               "positive definite: inspect the latent correlations "
-                               f"({', '.join(lvn[:nlv])}) in fit.standardized for values "
-                               "beyond +-1")
-            theta = imp.T
-            if len(neg) or _surely_pd(theta):
-                continue
-            ev = np.linalg.eigvalsh(theta)
-            if ev[0] < -1e-10 * max(1.0, abs(ev[-1])):
-                self._warn(NotPositiveDefiniteWarning,
-                           f"the residual covariance matrix (Theta){suffix} is not positive "
-                           "definite: inspect residual covariances in fit.estimates")
+        """Run every admissibility check: each problem is a warning and a :class:`Flag`."""
+        flags = []
+        for check in _CHECKS:
+            for category, message, flag in check(self):
+                self._warn(category, message)
+                flags.append(flag)
+        self._flags = tuple(flags)
+
+    @property
+    def flags(self) -> tuple:
+        """The admissibility flags (:class:`connection._flags.Flag`): empty when admissible.
+
+        Non-convergence, Heywood cases, non-positive-definite latent or residual covariance
+        matrices, a singular information matrix and negative degrees of freedom each give one
+        flag, with the parameters concerned (as lavaan writes them). The same problems are also
+        issued as warnings, which users may silence; the flags stay with the result.
+        """
+        return self._flags
+
+    @property
+    def admissible(self) -> bool:
+        """True when the fit has no admissibility flag (converged, no Heywood case, ...)."""
+        return not self._flags
 
     def _group_name(self, g):
         return self.group_labels[g - 1] if g >= 1 else ""
@@ -1192,7 +1315,9 @@ class Fit:
         return (f"<Fit {self._options['kind']} estimator={self.estimator} "
                 f"groups={self.n_groups} n={self.ntotal} npar={self._struct.npar} "
                 f"chisq={fm.get('chisq', np.nan):.3f} df={fm.get('df', np.nan):g} "
-                f"converged={self.converged}>")
+                f"converged={self.converged}"
+                + (" flags=" + ",".join(dict.fromkeys(f.code for f in self.flags))
+                   if self.flags else "") + ">")
 
 
 def _residual_measures(fit, fm: dict) -> None:
@@ -1234,6 +1359,136 @@ def _gfi(fit, df, npar) -> dict:
     agfi = 1 - (nel / df) * (1 - gfi) if df > 0 else 1.0
     pgfi = (df / nel) * gfi if nel > 0 else np.nan
     return {"gfi": gfi, "agfi": agfi, "pgfi": pgfi}
+
+
+def _optimise(problem, theta0, fallback, max_iter):
+    """Fisher scoring from ``theta0``; when it does not converge, once more from the simple
+    starting values ``fallback()`` (if any), kept only if that run converges (lavaan's
+    starting values and ours can lead the iterations to different basins: e.g.
+    ``f =~ x1 + x2 + x3; x1 ~ 0*1`` on the HS data drifts from the model-implied start and
+    converges, to lavaan's solution, from the simple one)."""
+    theta, converged, iterations, message = fisher_scoring(problem, theta0, max_iter=max_iter)
+    if converged or fallback is None:
+        return theta, converged, iterations, message
+    start = fallback()
+    if not np.isfinite(problem.objective(start)):
+        return theta, converged, iterations, message
+    try:
+        again = fisher_scoring(problem, start, max_iter=max_iter)
+    except np.linalg.LinAlgError:
+        return theta, converged, iterations, message
+    if again[1]:
+        return again[0], True, iterations + again[2], \
+            f"converged from the simple starting values after {message}"
+    return theta, converged, iterations, message
+
+
+# ---------------------------------------------------------------------------- checks
+# Each check takes a fit and returns (warning class, warning message, Flag) triples: the
+# warning for the console, the flag for the result (fit.flags) and every table built from it.
+def _check_convergence(fit):
+    if fit.converged:
+        return []
+    return [(ConvergenceWarning,
+             f"the optimiser did not converge ({fit._message}) after {fit.iterations} "
+             "iterations; estimates are not trustworthy. Inspect the model for under-identified "
+             "parts, variables on very different scales, or try starting values (start=)",
+             Flag(NOT_CONVERGED, f"the optimiser did not converge ({fit._message}) after "
+                                 f"{fit.iterations} iterations"))]
+
+
+def _check_identification(fit):
+    if fit._identified:
+        return []
+    return [(IdentificationWarning,
+             "the information matrix is singular: the model may not be identified; standard "
+             "errors are unreliable. Check that each factor has a fixed loading or variance, has "
+             "enough indicators, and that equality constraints and labels are as intended",
+             Flag(NOT_IDENTIFIED, "the information matrix is singular: the model may not be "
+                                  "identified; standard errors are unreliable"))]
+
+
+def _check_df(fit):
+    npar, ndat = fit._struct.npar, fit._ndat()
+    if not npar or fit.missing == "ml" or ndat - npar >= 0:
+        return []
+    text = (f"the model has more free parameters ({npar}) than sample moments ({ndat}): "
+            "negative degrees of freedom")
+    return [(IdentificationWarning, text, Flag(NEGATIVE_DF, text))]
+
+
+def _variance_rows(fit):
+    cols = _columns(fit._pt)
+    return cols, np.flatnonzero(cols["varmask"] & (fit._est < 0))
+
+
+def _check_heywood(fit):
+    cols, neg = _variance_rows(fit)
+    if not len(neg):
+        return []
+    what = ", ".join(f"{cols['lhs'][i]} ~~ {cols['rhs'][i]}"
+                     + (f" (group {fit._group_name(cols['group'][i])})" if fit.n_groups > 1
+                        else "")
+                     + f" = {fit._est[i]:.4g}" for i in neg)
+    params = tuple(dict.fromkeys(f"{cols['lhs'][i]} ~~ {cols['rhs'][i]}" for i in neg))
+    return [(HeywoodCaseWarning,
+             f"negative variance estimate(s) (Heywood case): {what}. Inspect these variables' "
+             "loadings and residuals (fit.estimates), a factor with too few or weak indicators, "
+             "or a misspecified model",
+             Flag(HEYWOOD, f"negative variance estimate(s) (Heywood case): {what}", params))]
+
+
+def _not_pd(m: np.ndarray) -> bool:
+    if _surely_pd(m):
+        return False
+    ev = np.linalg.eigvalsh(m)
+    return bool(ev[0] < -1e-10 * max(1.0, abs(ev[-1])))
+
+
+def _offending_pairs(m: np.ndarray, names) -> tuple:
+    """``a ~~ b`` for the covariances of ``m`` whose correlation is beyond +-1 (else every
+    non-zero covariance, or every variance when none): the parameters to inspect."""
+    d = np.diag(m)
+    pairs, nonzero = [], []
+    for i in range(len(m)):
+        for j in range(i + 1, len(m)):
+            if m[i, j] == 0:
+                continue
+            nonzero.append(f"{names[i]} ~~ {names[j]}")
+            if d[i] > 0 and d[j] > 0 and abs(m[i, j]) > np.sqrt(d[i] * d[j]):
+                pairs.append(nonzero[-1])
+    return tuple(pairs or nonzero or [f"{v} ~~ {v}" for v in names])
+
+
+def _check_covariance_pd(fit):
+    """Latent (Psi of the factors) and residual (Theta) covariance matrices, per group; not
+    checked when a variance is negative (the Heywood flag already says so)."""
+    if len(_variance_rows(fit)[1]):
+        return []
+    out = []
+    lv = fit._struct.lv_names
+    nlv = len(lv)
+    eta = fit._struct.eta_names[:nlv]
+    for g, imp in enumerate(fit._implied):
+        suffix = f" in group {fit.group_labels[g]!r}" if fit.n_groups > 1 else ""
+        if nlv and _not_pd(imp.C[:nlv, :nlv]):
+            text = (f"the covariance matrix of the latent variables{suffix} is not positive "
+                    "definite")
+            out.append((NotPositiveDefiniteWarning,
+                        f"{text}: inspect the latent correlations ({', '.join(eta)}) in "
+                        "fit.standardized for values beyond +-1",
+                        Flag(LATENT_NOT_PD, text, _offending_pairs(imp.C[:nlv, :nlv], eta))))
+        if _not_pd(imp.T):
+            text = f"the residual covariance matrix (Theta){suffix} is not positive definite"
+            out.append((NotPositiveDefiniteWarning,
+                        f"{text}: inspect residual covariances in fit.estimates",
+                        Flag(RESIDUAL_NOT_PD, text,
+                             _offending_pairs(imp.T, fit._struct.ov_names))))
+    return out
+
+
+_CHECKS = (_check_convergence, _check_identification, _check_df, _check_heywood,
+           _check_covariance_pd)
 
 
 class _BlasLimit:

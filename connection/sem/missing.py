@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from connection.errors import DataError, GroupError, NoVarianceError
 from connection.sem import measures
 from connection.sem.estimate import (
     GroupStats,
@@ -27,7 +28,8 @@ from connection.sem.estimate import (
 )
 from connection.sem.model import Aggregator
 
-__all__ = ["FimlStats", "FimlProblem", "fiml_group_stats", "fiml_fit_measures"]
+__all__ = ["FimlStats", "FimlProblem", "fiml_group_stats", "fiml_fit_measures",
+           "check_fiml_data"]
 
 _LOG2PI = np.log(2 * np.pi)
 
@@ -231,21 +233,115 @@ def _saturated_moments(p: int):
     return moments, rows, cols
 
 
-def fiml_group_stats(x: np.ndarray) -> FimlStats:
-    """Patterns and the saturated FIML estimates (mean, covariance) of one group."""
+def _error(message, *, names, where, label, group, expected, hint, cls=DataError):
+    """The package's error for unusable FIML data: GroupError naming the group when grouped."""
+    if label is not None:
+        return GroupError(message + where, column=group, values=[label], expected=expected,
+                          hint=hint)
+    return cls(message, column=names[0] if len(names) == 1 else None, expected=expected,
+               hint=hint)
+
+
+def check_fiml_data(x: np.ndarray, names, *, label=None, group=None) -> None:
+    """What FIML needs of one group's rows ``x`` (NaN = missing), else the package's error
+    naming the columns: every variable observed at least twice and not constant, and every
+    pair of variables observed together at least once (lavaan: "some variables have no values
+    (only missings) or no variance")."""
+    where = f" in group {label!r}" if label is not None else ""
+    obs = ~np.isnan(x)
+    count = obs.sum(axis=0)
+    empty = [names[j] for j in np.flatnonzero(count == 0)]
+    if empty:
+        raise _error(f"variable(s) with no observed value (all missing): {', '.join(empty)}",
+                     names=empty, where=where, label=label, group=group,
+                     expected="at least two observed values per model variable",
+                     hint="drop the variable from the model, or check the data file")
+    with np.errstate(invalid="ignore"):
+        lo, hi = np.nanmin(x, axis=0), np.nanmax(x, axis=0)
+    flat = [names[j] for j in np.flatnonzero((count < 2) | (lo == hi))]
+    if flat:
+        raise _error(f"variable(s) with no variance (fewer than two observed values, or one "
+                     f"value only): {', '.join(flat)}", names=flat, where=where, label=label,
+                     group=group, expected="variables that vary", cls=NoVarianceError,
+                     hint="drop the variable from the model")
+    both = obs.T.astype(float) @ obs.astype(float)
+    i, j = np.nonzero(np.triu(both == 0, 1))
+    if len(i):
+        pairs = [f"{names[a]} and {names[b]}" for a, b in zip(i, j)]
+        raise _error("variables never observed together (their covariance cannot be "
+                     f"estimated): {'; '.join(pairs[:10])}" + (f" ({len(pairs)} pairs)"
+                                                               if len(pairs) > 10 else ""),
+                     names=[], where=where, label=label, group=group,
+                     expected="every pair of model variables observed together in some rows",
+                     hint="planned-missing designs need overlapping blocks; drop one of each "
+                          "pair or collect overlapping data")
+
+
+def _collinear(sigma: np.ndarray, names) -> list | None:
+    """The variables of a (near-)singular covariance matrix that form the dependency (the
+    large entries of the eigenvector of its smallest eigenvalue, in correlation form), or None
+    when it is positive definite."""
+    d = np.sqrt(np.clip(np.diag(sigma), 1e-300, None))
+    r = sigma / np.outer(d, d)
+    if not np.isfinite(r).all():
+        return list(names)
+    ev, vec = np.linalg.eigh(r)
+    if ev[0] > 1e-8 * max(ev[-1], 1.0):
+        return None
+    v = np.abs(vec[:, 0])
+    return [names[k] for k in np.flatnonzero(v > 0.1 * v.max())]
+
+
+def _singular_error(n, names, involved, where, label, group):
+    p = len(names)
+    detail = (f"{n} rows for {p} variables" if n <= p else
+              f"{', '.join(involved)} are (nearly) linear combinations of each other")
+    return _error(f"the saturated (EM) covariance matrix{where} is not positive definite "
+                  f"({detail})", names=involved if n > p else [], where="", label=label,
+                  group=group,
+                  expected="more rows than variables and no collinear variables",
+                  hint="drop or combine collinear variables (e.g. a total score beside its "
+                       "items), merge small groups, or use more data")
+
+
+def fiml_group_stats(x: np.ndarray, names=None, *, label=None, group=None) -> FimlStats:
+    """Patterns and the saturated FIML estimates (mean, covariance) of one group.
+
+    With ``names`` the data are checked first (:func:`check_fiml_data`) and a singular
+    saturated covariance matrix (collinear variables, fewer rows than variables) is the
+    package's :class:`~connection.errors.DataError` naming the variables.
+    """
     n, p = x.shape
+    if names is not None:
+        check_fiml_data(x, names, label=label, group=group)
+    where = f" in group {label!r}" if label is not None else ""
     pats = _patterns(x)
     mean0 = np.nanmean(x, axis=0)
     var0 = np.nanvar(x, axis=0)
     st = FimlStats(n=n, mean=mean0, cov=np.diag(var0), data=None, patterns=pats)
     moments, rows, cols = _saturated_moments(p)
-    mu, sigma = _em(pats, n, p, mean0, np.diag(var0))
+    try:
+        mu, sigma = _em(pats, n, p, mean0, np.diag(var0))
+    except np.linalg.LinAlgError:
+        if names is None:
+            raise
+        # the EM broke down on a singular pattern: diagnose from the pairwise covariances
+        pairwise = np.ma.cov(np.ma.masked_invalid(x), rowvar=False, allow_masked=True)
+        involved = _collinear(np.ma.filled(pairwise, np.nan), names) or list(names)
+        raise _singular_error(n, names, involved, where, label, group) from None
+    if names is not None:
+        involved = _collinear(sigma, names)
+        if involved is not None:
+            raise _singular_error(n, names, involved, where, label, group)
     theta0 = np.concatenate([mu, sigma[rows, cols]])
     prob = FimlProblem(moments, [st], len(theta0))
     grad = prob.gradient(theta0)
     theta = theta0
     if np.max(np.abs(grad)) > 1e-8:  # polish the EM solution with Newton steps
-        theta, ok, _, _ = fisher_scoring(prob, theta0)
+        try:
+            theta, ok, _, _ = fisher_scoring(prob, theta0)
+        except np.linalg.LinAlgError:  # the polish left the p.d. region: keep the EM solution
+            theta = theta0
     mo = moments(theta, False)[0]
     st.mean, st.cov = mo.mu, mo.sigma
     st.logdet = float(np.linalg.slogdet(st.cov)[1])

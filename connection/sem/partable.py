@@ -174,6 +174,9 @@ def _build(model, *, ngroups, std_lv, meanstructure, group_equal, group_partial,
     defined = [s for s in stmts if s.op == ":="]
     constraints = [s for s in stmts if s.op == "=="]
 
+    # an intercept or mean in the model text switches the mean structure on (as lavaan 0.6,
+    # whatever meanstructure= says): every observed intercept free, latent means fixed to 0
+    meanstructure = bool(meanstructure) or any(s.op == "~1" for s in formulas)
     lv_names = _uniq(s.lhs for s in formulas if s.op == "=~")
     v_ind = _uniq(s.rhs for s in formulas if s.op == "=~")
     eqs_y = _uniq(s.lhs for s in formulas if s.op == "~")
@@ -203,20 +206,15 @@ def _build(model, *, ngroups, std_lv, meanstructure, group_equal, group_partial,
     fixed_ov_x = [v for v in ov_x if v not in user_cov_vars] if fixed_x else []
     ov_nox = [v for v in ov_names if v not in fixed_ov_x]
 
-    # ---- user rows (duplicates merged), then defaults not already given
+    # ---- user rows (each parameter stated once, as lavaan), then defaults not already given
+    _check_self_regressions(formulas)
+    _check_duplicates(formulas)
     user_rows: list[tuple] = []
     user_index: dict = {}
     for s in formulas:
         key = (s.lhs, s.op, s.rhs)
-        if s.op == "~~":
-            rev = (s.rhs, s.op, s.lhs)
-            if rev in user_index:
-                key = rev
-        if key in user_index:
-            user_rows[user_index[key]][3].extend(s.modifiers)
-        else:
-            user_index[key] = len(user_rows)
-            user_rows.append([*key, list(s.modifiers), s])
+        user_index[key] = len(user_rows)
+        user_rows.append([*key, list(s.modifiers), s])
     default_keys = [(v, "~~", v) for v in ov_nox] + [(v, "~~", v) for v in lv_names]
     default_keys += [(a, "~~", b) for a, b in combinations(lv_x, 2)]
     if auto_cov_y:
@@ -413,6 +411,44 @@ def _build(model, *, ngroups, std_lv, meanstructure, group_equal, group_partial,
     for c in ("lhs", "op", "rhs", "label", "plabel"):
         frame[c] = frame[c].astype(object)
     return ParameterTable(frame, ov_names, lv_names, fixed_ov_x, ngroups, meanstructure, stmts)
+
+
+def _element(s) -> str:
+    return f"{s.lhs} ~ 1" if s.op == "~1" else f"{s.lhs} {s.op} {s.rhs}"
+
+
+def _check_duplicates(formulas) -> None:
+    """Each parameter is stated once (lavaan 0.6: "duplicate model element"): a second
+    statement of ``f =~ x2`` or of ``x1 ~~ x2`` / ``x2 ~~ x1`` is an error naming both lines,
+    whether it repeats the first or conflicts with it (``f =~ 0.5*x2``)."""
+    first: dict = {}
+    for s in formulas:
+        key = (s.lhs, s.op, s.rhs)
+        if s.op == "~~" and (s.rhs, s.op, s.lhs) in first:
+            key = (s.rhs, s.op, s.lhs)
+        prev = first.get(key)
+        if prev is None:
+            first[key] = s
+            continue
+        kind = ("repeated" if prev.modifiers == s.modifiers else
+                "stated twice, with conflicting modifiers")
+        raise ModelSyntaxError(
+            f"duplicate model element {_element(s)!r} ({kind}): line {prev.line} "
+            f"({prev.text!r}) and line {s.line} ({s.text!r})", line=s.line, text=s.text,
+            operator="~" if s.op == "~1" else s.op,
+            hint="state each parameter once, with all its modifiers on that statement "
+                 "(e.g. 'f =~ 0.5*x2' or 'x1 ~~ start(0.2)*x1')")
+
+
+def _check_self_regressions(formulas) -> None:
+    """``f ~ f`` / ``x1 ~ x1``: a variable regressed on itself (lavaan warns and fits a
+    meaningless model with negative degrees of freedom; here it is an error)."""
+    for s in formulas:
+        if s.op == "~" and s.lhs == s.rhs:
+            raise ModelSpecificationError(
+                f"{s.lhs!r} is regressed on itself (line {s.line}: {s.text!r})",
+                hint="remove the statement; a variable cannot predict itself (for a residual "
+                     f"variance write '{s.lhs} ~~ {s.lhs}')")
 
 
 def _check_specification(table: list, lv_names) -> None:

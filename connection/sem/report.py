@@ -27,6 +27,9 @@ def _header(fit):
         f"Estimator: {fit.estimator}   Missing: {fit.missing}   Free parameters: "
         f"{fit._struct.npar}",
     ]
+    flags = getattr(fit, "flags", ())
+    lines.append("Admissible: yes" if not flags else
+                 "Admissible: NO (" + ", ".join(dict.fromkeys(f.code for f in flags)) + ")")
     if fit.n_groups > 1:
         lines.append("Groups: " + ", ".join(f"{lab} (n = {n})" for lab, n in
                                              zip(fit.group_labels, fit.nobs)))
@@ -63,6 +66,11 @@ def summary_text(fit) -> str:
     out.append("Model fit")
     for label, value in _fit_rows(fit):
         out.append(f"  {label:<36}{value:>12.3f}")
+    flags = getattr(fit, "flags", ())
+    if flags:
+        out.append("")
+        out.append("Flags (the solution is not admissible as it stands)")
+        out.extend(f"  - {f}" for f in flags)
     if fit.warnings:
         out.append("")
         out.append("Warnings")
@@ -94,6 +102,11 @@ def summary_html(fit) -> str:
     for label, value in _fit_rows(fit):
         parts.append(f"<tr><td>{html.escape(label)}</td><td>{value:.3f}</td></tr>")
     parts.append("</tbody></table>")
+    flags = getattr(fit, "flags", ())
+    if flags:
+        parts.append("<p><strong>Flags</strong> (the solution is not admissible as it stands)"
+                     "</p><ul>" + "".join(f"<li>{html.escape(str(f))}</li>" for f in flags)
+                     + "</ul>")
     if fit.warnings:
         parts.append("<ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in fit.warnings)
                      + "</ul>")
@@ -128,5 +141,7 @@ def summary_latex(fit) -> str:
     for label, value in _fit_rows(fit):
         lines.append(r"\multicolumn{5}{l}{" + esc(label) + "} & " + f"{value:.3f}" + r" \\")
     lines.append(r"\hline")
+    for f in getattr(fit, "flags", ()):
+        lines.append(r"\multicolumn{6}{l}{Flag: " + esc(f) + r"} \\")
     lines.append(r"\end{tabular}")
     return "\n".join(lines)
