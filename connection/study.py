@@ -209,7 +209,7 @@ class _Lock:
         raise ResultsFolderError(
             f"another run is writing this results folder right now ({who} holds the lock "
             f"{self.path.name})", file=str(self.path.parent / self.path.name[1:-5]),
-            hint="wait until it has finished, or pass another --out")
+            hint="Wait until it has finished, or pass another --out")
 
     def release(self) -> None:
         fd, self.fd = self.fd, None
@@ -266,16 +266,16 @@ def check_results_folder(out: str | os.PathLike, name: str,
             raise ResultsFolderError(
                 "the results folder holds an input of this run; a run replaces its whole "
                 "results folder, so it would destroy the input", file=str(out),
-                values=[str(item)], hint="pass an --out folder that holds no input (e.g. "
-                                         f"results/{name})")
+                values=[str(item)], hint="Pass another --out folder, one that holds none of "
+                                         "the run's inputs")
     if out.is_symlink():
         raise ResultsFolderError("the results folder is a symbolic link", file=str(out),
-                                 hint="pass the folder it points to as --out")
+                                 hint="Pass the folder it points to as --out")
     if not out.exists():
         return
     if not out.is_dir():
         raise ResultsFolderError("the results folder is a file, not a folder", file=str(out),
-                                 hint="pass another --out")
+                                 hint="Pass another --out")
     present = _files(out)
     if not present:
         return
@@ -290,11 +290,12 @@ def check_results_folder(out: str | os.PathLike, name: str,
         what = ("holds no manifest.json" if not manifest_path.is_file() else
                 "has a manifest.json that cannot be read" if not isinstance(manifest, dict) else
                 f"holds the results of study {manifest.get('study')!r}")
+        entries = sorted(p.name + ("/" if p.is_dir() else "") for p in out.iterdir())
         raise ResultsFolderError(
             f"the results folder is not empty and {what}: it is not a results folder of study "
             f"{name!r}, and a run replaces its whole results folder", file=str(out),
-            values=present[:5], hint="pass an empty or new --out folder, or move those files "
-                                     "away first")
+            values=entries[:5] + ([f"... ({len(entries)} entries)"] if len(entries) > 5 else []),
+            hint="Pass an empty or new --out folder, or move those files away first")
     listed = manifest.get("outputs")
     listed = set(listed) if isinstance(listed, dict) else set()
     dirs = set(_OUTPUT_DIRS) | {rel.split("/", 1)[0] for rel in listed if "/" in rel}
@@ -305,7 +306,7 @@ def check_results_folder(out: str | os.PathLike, name: str,
         raise ResultsFolderError(
             f"the results folder of study {name!r} holds files that are not outputs of the "
             "study; a run replaces its whole results folder", file=str(out), values=foreign[:5],
-            hint="move those files out of the folder first")
+            hint="Move those files out of the folder first")
 
 
 class _Folder:
