@@ -816,15 +816,18 @@ def run_cli(main: Callable[[list[str] | None], Any], argv: list[str] | None = No
     The package's typed errors are printed as ``prog: ErrorClass: message``; built-in errors
     escaping from deeper code are converted first (:func:`as_package_error`); an unexpected error
     is reported as a bug on one line (set ``CONNECTION_TRACEBACK=1`` for the traceback).
-    Ctrl-C exits with 130 after saying that the results folder was left as it was.
+    Ctrl-C (SIGINT) exits with 130 and SIGTERM with 143, after the run has removed its staging
+    folder and said that the results folder was left as it was.
     """
     prog = prog or Path(sys.argv[0]).name or "study"
+    restore = _catch_sigterm()
     try:
         code = main(argv)
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted; the results folder holds the previous complete run (if any)",
+    except KeyboardInterrupt as exc:
+        what = "terminated" if isinstance(exc, _Terminated) else "interrupted"
+        print(f"{prog}: {what}; the results folder holds the previous complete run (if any)",
               file=sys.stderr, flush=True)
-        return 130
+        return 143 if isinstance(exc, _Terminated) else 130
     except SystemExit:
         raise
     except Exception as exc:  # noqa: BLE001 - the point: no traceback, one line, exit 2
@@ -838,4 +841,28 @@ def run_cli(main: Callable[[list[str] | None], Any], argv: list[str] | None = No
             text = f"{type(err).__name__}: {one_line(err)}"
         print(f"{prog}: error: {one_line(text)}", file=sys.stderr, flush=True)
         return 2
+    finally:
+        restore()
     return 0 if code is None else int(code)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an exception so that a run tidies up as on Ctrl-C."""
+
+
+def _catch_sigterm() -> Callable[[], None]:
+    """Turn SIGTERM into :class:`_Terminated` while a command runs (main thread, default
+    handler only); returns the function that restores the previous handler."""
+    import signal
+    import threading
+
+    if (threading.current_thread() is not threading.main_thread()
+            or not hasattr(signal, "SIGTERM")
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
+        return lambda: None
+
+    def handler(signum, frame):
+        raise _Terminated()
+
+    signal.signal(signal.SIGTERM, handler)
+    return lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL)

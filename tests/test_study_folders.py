@@ -327,7 +327,8 @@ def _started_writing(out: Path):
                        for p in out.parent.glob(out.name + ".staging-*"))
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM],
+                         ids=["SIGKILL", "SIGINT", "SIGTERM"])
 def test_a_killed_or_interrupted_real_run_leaves_the_previous_run_byte_identical(complete_run,
                                                                                  sig):
     out = complete_run
@@ -338,17 +339,18 @@ def test_a_killed_or_interrupted_real_run_leaves_the_previous_run_byte_identical
     proc.send_signal(sig)
     _, stderr = proc.communicate(timeout=120)
     assert snapshot(out) == before
-    if sig == signal.SIGINT:
-        assert proc.returncode == 130
+    if sig != signal.SIGKILL:
+        what = "interrupted" if sig == signal.SIGINT else "terminated"
+        assert proc.returncode == (130 if sig == signal.SIGINT else 143)
         assert stderr.strip().splitlines() == [
-            "why_like.py: interrupted; the results folder holds the previous complete run "
+            f"why_like.py: {what}; the results folder holds the previous complete run "
             "(if any)"]
         assert "Traceback" not in stderr
         assert not list(out.parent.glob("why_like.staging-*"))  # removed on the way out
     else:
         assert proc.returncode == -signal.SIGKILL
         assert list(out.parent.glob("why_like.staging-*"))  # a killed run cannot tidy up
-    if sig == signal.SIGINT:
+    if sig != signal.SIGKILL:
         return
     # the next run cleans the strays up and replaces the folder whole
     subprocess.run([*WHY_LIKE, "--out", str(out), "--quiet"], check=True, env=ENV, cwd=ROOT,
