@@ -322,12 +322,22 @@ class _Folder:
 
     def open(self, name: str, inputs, owner: str) -> None:
         check_results_folder(self.out, name, inputs)  # before anything is written
-        self.parent.mkdir(parents=True, exist_ok=True)
-        self.lock.acquire(owner)
+        try:
+            self.parent.mkdir(parents=True, exist_ok=True)
+            self.lock.acquire(owner)
+        except OSError as err:
+            raise ResultsFolderError(f"cannot create or lock the results folder "
+                                     f"({err.strerror or err})", file=str(self.out),
+                                     hint="Pass an --out folder you can write to") from None
         try:
             check_results_folder(self.out, name, inputs)  # again, now that nobody else writes
             self._clean_strays()
             self.staging.mkdir()
+        except OSError as err:
+            self.lock.release()
+            raise ResultsFolderError(f"cannot prepare the results folder ({err.strerror or err})",
+                                     file=str(self.out),
+                                     hint="Pass an --out folder you can write to") from None
         except BaseException:
             self.lock.release()
             raise
