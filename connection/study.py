@@ -72,6 +72,7 @@ from connection.errors import (
 )
 
 __all__ = ["Study", "package_versions", "git_state", "round_sig", "run_cli", "ArgumentParser",
+           "flags_from_warnings",
            "read_toml", "setting", "check_argument", "check_results_folder", "as_package_error",
            "one_line"]
 
@@ -643,6 +644,50 @@ class Study:
             print(f"{self.name}: wrote {len(outputs)} outputs and manifest.json to {self.out}",
                   flush=True)
         return manifest
+
+
+@contextmanager
+def flags_from_warnings():
+    """Collect the admissibility warnings issued inside the block as flags.
+
+    For results whose helper does not (yet) carry a ``flags`` column or attribute: the
+    package's ConvergenceWarning, HeywoodCaseWarning, NotPositiveDefiniteWarning,
+    IdentificationWarning and InadmissibleSolutionWarning become :class:`Flag` objects in the
+    list the block receives (filled when the block ends); every warning is re-issued as it was.
+
+    >>> import warnings
+    >>> from connection.errors import HeywoodCaseWarning
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # silenced on the console, still a flag
+    ...     with flags_from_warnings() as found:
+    ...         warnings.warn("x1 ~~ x1 = -0.2", HeywoodCaseWarning)
+    >>> [str(f) for f in found]
+    ['heywood: x1 ~~ x1 = -0.2']
+    """
+    import warnings
+
+    from connection.errors import (
+        ConvergenceWarning,
+        HeywoodCaseWarning,
+        IdentificationWarning,
+        InadmissibleSolutionWarning,
+        NotPositiveDefiniteWarning,
+    )
+
+    codes = ((ConvergenceWarning, "not_converged"), (HeywoodCaseWarning, "heywood"),
+             (NotPositiveDefiniteWarning, "latent_not_pd"),
+             (IdentificationWarning, "not_identified"), (InadmissibleSolutionWarning, "other"))
+    found: list[Flag] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield found
+    for w in caught:
+        code = next((c for cls, c in codes if issubclass(w.category, cls)), None)
+        if code is not None:
+            flag = Flag(code, one_line(str(w.message), 300))
+            if flag not in found:
+                found.append(flag)
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def _flag_text(flags: Any) -> str:

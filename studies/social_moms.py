@@ -27,6 +27,20 @@ import numpy as np
 import pandas as pd
 
 from connection._flags import format_flags
+from connection.study import flags_from_warnings
+
+
+def _with_flags(table: pd.DataFrame, caught) -> pd.DataFrame:
+    """``table`` with a ``flags`` column: its own when its helper wrote one, else the
+    admissibility warnings caught while it was computed (the same for every row)."""
+    if "flags" in table.columns:
+        return table
+    return table.assign(flags=format_flags(caught))
+
+
+def _own_or_caught(own, caught) -> str:
+    """The flags an object carries (``fit.flags``, ``index.flags_``), or else those caught."""
+    return format_flags(caught if own is None else own)
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_CONFIG = ROOT / "social_moms.toml"
@@ -250,7 +264,9 @@ def run(argv: list[str] | None = None) -> dict:
 
     # ------------------------------------------------------------------ reliability
     with study.step(f"reliability and discriminant validity ({n_boot} bootstrap replicates)"):
-        rel = cx.reliability(survey, n_boot=n_boot, seed=seeds["reliability"], progress=bars)
+        with flags_from_warnings() as caught:
+            rel = cx.reliability(survey, n_boot=n_boot, seed=seeds["reliability"], progress=bars)
+        rel = _with_flags(rel, caught)
         study.table("reliability", rel)
         multi = {c: instrument.item_ids(c) for c in instrument.constructs
                  if len(instrument.item_ids(c)) >= 2}
@@ -270,9 +286,10 @@ def run(argv: list[str] | None = None) -> dict:
 
     # ------------------------------------------------------------------ CFA
     with study.step("confirmatory factor analysis (all constructs)"):
-        fit = cx.cfa(instrument.model_syntax(), survey.data, estimator="MLR")
+        with flags_from_warnings() as caught:
+            fit = cx.cfa(instrument.model_syntax(), survey.data, estimator="MLR")
         fm = fit.fit_measures
-        cfa_flags = format_flags(getattr(fit, "flags", ()) or ())
+        cfa_flags = _own_or_caught(getattr(fit, "flags", None), caught)
         keys = [k for k in ("npar", "chisq", "df", "pvalue", "chisq_scaled", "cfi", "tli",
                             "rmsea", "rmsea_ci_lower", "rmsea_ci_upper", "srmr", "cfi_robust",
                             "tli_robust", "rmsea_robust", "aic", "bic") if k in fm.index]
@@ -292,13 +309,15 @@ def run(argv: list[str] | None = None) -> dict:
     # ------------------------------------------------------------------ invariance
     with study.step("measurement invariance across group x category"):
         inv_model = instrument.model_syntax(["connection", "satisfaction"])
-        inv = cx.invariance(inv_model, frame, group=[gcol, ccol], estimator="MLR")
-        study.table("invariance", inv.table)
+        with flags_from_warnings() as caught:
+            inv = cx.invariance(inv_model, frame, group=[gcol, ccol], estimator="MLR")
+        inv_flags = _own_or_caught(getattr(inv, "flags", None), caught)
+        study.table("invariance", _with_flags(inv.table, caught))
         study.table("invariance_partial", inv.partial)
-        study.table("latent_means", inv.latent_means)
-        study.number("invariance.strongest", inv.strongest)
-        if len(inv.latent_means):
-            lm = inv.latent_means
+        lm = _with_flags(inv.latent_means, caught)
+        study.table("latent_means", lm)
+        study.number("invariance.strongest", inv.strongest, flags=inv_flags)
+        if len(lm):
             for r in lm.itertuples():
                 study.number(f"invariance.latent_d.{r.factor}.{_key(r.group)}", float(r.d),
                              flags=getattr(r, "flags", None))
@@ -343,9 +362,10 @@ def run(argv: list[str] | None = None) -> dict:
         units = [(c, None) for c in categories] + [(c, g) for c in categories for g in groups]
         for c, g in units:
             sub = frame[(frame[ccol] == c) & ((frame[gcol] == g) if g is not None else True)]
-            res = cx.drivers(sub, outcomes, list(DRIVERS), n_boot=0, latent=latent_map,
-                             progress=False)
-            lat = res.latent.copy()
+            with flags_from_warnings() as caught:
+                res = cx.drivers(sub, outcomes, list(DRIVERS), n_boot=0, latent=latent_map,
+                                 progress=False)
+            lat = _with_flags(res.latent.copy(), caught)
             lat.insert(0, "group", g if g is not None else "all")
             lat.insert(0, "category", c)
             latent_rows.append(lat)
@@ -396,10 +416,15 @@ def run(argv: list[str] | None = None) -> dict:
     # ------------------------------------------------------------------ recovery
     if not real:
         with study.step("recovery: true vs estimated parameters"):
-            rec = _recovery(population, inv, survey)
+            with flags_from_warnings() as caught:
+                rec = _recovery(population, inv, survey)
+            rec = _with_flags(rec, caught)
+            # the recovery compares the truth with the invariance and the per-cell SEM fits
+            rec_flags = format_flags([f for f in (inv_flags, *rec["flags"]) if f])
             study.table("recovery", rec)
-            study.number("recovery.max_abs_error", float(rec["error"].abs().max()))
-            study.number("recovery.coverage", float(rec["covered"].mean()))
+            study.number("recovery.max_abs_error", float(rec["error"].abs().max()),
+                         flags=rec_flags)
+            study.number("recovery.coverage", float(rec["covered"].mean()), flags=rec_flags)
 
     # ------------------------------------------------------------------ sensitivity
     if do_sensitivity:
@@ -501,9 +526,10 @@ def segment(frame: pd.DataFrame, index) -> pd.DataFrame:
 
 def _index_and_segments(cx, instrument, frame, cfg, study, seed):
     pop = cfg["population"]
-    index = fit_index(instrument, frame, cfg, seed)
+    with flags_from_warnings() as caught:
+        index = fit_index(instrument, frame, cfg, seed)
     # the admissibility flags of the CFA the index weights come from travel with every index number
-    flags = format_flags(getattr(index, "flags_", None) or ())
+    flags = _own_or_caught(getattr(index, "flags_", None), caught)
     frame = segment(frame, index)
     by_cell = frame.groupby([pop["category_column"], pop["group_column"]], sort=False).agg(
         n=("index", "size"), index_mean=("index", "mean"), index_sd=("index", "std"),
@@ -655,9 +681,10 @@ def _sensitivity(cx, population, cfg, instrument, seed, margin, n):
                      "connected_share": float(conn.mean())})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=FutureWarning)
-            drv = cx.drivers(frame, ["advocacy"], list(DRIVERS), n_boot=0, progress=False,
-                             latent={d: instrument.item_ids(d) for d in DRIVERS},
-                             latent_estimator="ML")
+            with flags_from_warnings() as caught:
+                drv = cx.drivers(frame, ["advocacy"], list(DRIVERS), n_boot=0, progress=False,
+                                 latent={d: instrument.item_ids(d) for d in DRIVERS},
+                                 latent_estimator="ML")
         d = drv.differences.iloc[0]
         coef = pop.outcome_coef[pop.cells[0]][0]
         common = {"correlation": r, "truth": float(coef[0] - coef[1]),
@@ -668,7 +695,8 @@ def _sensitivity(cx, population, cfg, instrument, seed, margin, n):
                      "ci_level": d["level"], "finding_holds": bool(d["wald_ci_lower"] > 0)})
         # the same contrast with latent drivers (standardized; interval rescaled from the
         # engine's unstandardized defined parameter)
-        lat = drv.latent[drv.latent["term"] == "connection - satisfaction"].iloc[0]
+        latent = _with_flags(drv.latent, caught)
+        lat = latent[latent["term"] == "connection - satisfaction"].iloc[0]
         ratio = lat["beta"] / lat["est"] if lat["est"] else np.nan
         rows.append({**common, "measure": "beta_difference_latent", "estimate": lat["beta"],
                      "ci_lower": lat["ci_lower"] * ratio, "ci_upper": lat["ci_upper"] * ratio,
