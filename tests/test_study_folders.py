@@ -375,3 +375,29 @@ def test_two_concurrent_real_runs_one_is_refused_and_the_folder_stays_consistent
     _, err = first.communicate(timeout=300)
     assert first.returncode == 0, err
     assert_consistent(out)
+
+
+def test_an_output_path_cannot_leave_the_folder_or_replace_the_manifest(tmp_path):
+    study = Study("t", tmp_path / "res", verbose=False)
+    for bad in ("../escape.txt", "/etc/x", "manifest.json"):
+        with pytest.raises(ArgumentError, match="relative"):
+            study.file(bad, "x")
+    assert not (tmp_path / "escape.txt").exists()
+    study.abandon()
+
+
+@pytest.mark.parametrize("value,kind,ok", [
+    (True, "int", False), (3, "int", True), (3, "float", True), (float("nan"), "float", False),
+    ("3", "float", False), ([1, 2], "list[int]", True), ([1, "2"], "list[int]", False),
+    (1, "bool", False), ({"a": 1}, "table", True),
+])
+def test_config_values_are_checked_by_kind(value, kind, ok):
+    from connection.errors import ConfigError
+    from connection.study import setting
+
+    config = {"s": {"k": value}}
+    if ok:
+        assert setting(config, "s.k", kind) == value
+    else:
+        with pytest.raises(ConfigError, match="'s.k' has the wrong type"):
+            setting(config, "s.k", kind, file="c.toml")
