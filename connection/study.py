@@ -496,7 +496,7 @@ class Study:
         finally:
             elapsed = time.perf_counter() - start
             self.timings[label] = round(elapsed, 3)
-            if self.verbose and self._state == "open":
+            if self.verbose and self._state in ("open", "finished"):
                 print(f"{counter} {label}: {elapsed:.1f} s", flush=True)
 
     # ------------------------------------------------------------------ outputs
