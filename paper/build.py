@@ -82,8 +82,37 @@ YEAR = re.compile(r"^(19|20)\d\d$")
 MISSING = type("Missing", (), {"__repr__": lambda self: "MISSING"})()  # an absent key (not null)
 
 
-class PaperBuildError(Exception):
+try:  # the package's typed-error base class, so one ``except`` catches every refusal
+    from connection.errors import ConnectionPackageError as _ErrorBase
+except ImportError:  # run as a script from a checkout: the package sits beside paper/
+    sys.path.insert(0, str(ROOT))
+    from connection.errors import ConnectionPackageError as _ErrorBase
+
+
+class PaperBuildError(_ErrorBase):
     """The manuscript cannot be built from the results as they are; the message says why."""
+
+
+def _read_text(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PaperBuildError(f"{what} {path} does not exist") from None
+    except UnicodeDecodeError as err:
+        raise PaperBuildError(f"{what} {path} is not UTF-8 text (byte {err.start})") from None
+    except OSError as err:
+        raise PaperBuildError(f"cannot read {what} {path} ({err.strerror or err})") from None
+
+
+def _read_json(path: Path, what: str) -> Any:
+    """A JSON file's content; a missing, unreadable, undecodable or invalid file is a
+    PaperBuildError naming it."""
+    text = _read_text(path, what)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise PaperBuildError(f"{what} {path} is not valid JSON ({err.msg}, line {err.lineno} "
+                              f"column {err.colno}): rerun the step that writes it") from None
 
 
 class StaleResultsError(PaperBuildError):
@@ -231,7 +260,7 @@ def parse_source(path: str | os.PathLike) -> Source:
     path = Path(path)
     if not path.exists():
         raise PaperBuildError(f"manuscript source {path} does not exist")
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path, "manuscript source")
     lines = text.split("\n")
     meta: dict[str, Any] = {}
     start = 0
@@ -241,7 +270,13 @@ def parse_source(path: str | os.PathLike) -> Source:
         except StopIteration:
             raise PaperBuildError(f"{path}: front matter opened with '---' on line 1 is never "
                                   "closed") from None
-        meta = yaml.safe_load("\n".join(lines[1:end])) or {}
+        try:
+            meta = yaml.safe_load("\n".join(lines[1:end])) or {}
+        except yaml.YAMLError as err:
+            raise PaperBuildError(f"{path}: the front matter is not valid YAML "
+                                  f"({' '.join(str(err).split())})") from None
+        if not isinstance(meta, dict):
+            raise PaperBuildError(f"{path}: the front matter is not a mapping of keys to values")
         start = end + 1
     body: list[Chunk | Block] = []
     chunk: list[str] = []
@@ -335,6 +370,7 @@ class Results:
     bibliography: dict[str, dict[str, str]] = field(default_factory=dict)
     bibliography_path: Path | None = None
     cited: list[str] = field(default_factory=list)
+    used_flags: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def _hint(self, study: str) -> str:
         script = STUDY_SCRIPTS.get(study)
@@ -360,9 +396,19 @@ class Results:
                                f"({self._hint(study)})")
             self.manifests[study] = None
             return None
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            manifest = _read_json(path, "the manifest")
+        except PaperBuildError as exc:
+            self.errors.append(f"{exc} ({self._hint(study)})")
+            manifest = None
+        if manifest is not None and not (isinstance(manifest, dict)
+                                         and isinstance(manifest.get("outputs"), dict)):
+            self.errors.append(f"{path} is not a study manifest (it has no 'outputs' mapping of "
+                               f"file -> sha256; {self._hint(study)})")
+            manifest = None
         self.manifests[study] = manifest
-        self._check_config(study, manifest)
+        if manifest is not None:
+            self._check_config(study, manifest)
         return manifest
 
     def _check_config(self, study: str, manifest: dict) -> None:
@@ -399,7 +445,7 @@ class Results:
         digest = sha256_file(path)
         manifest = self.manifest(study)
         if manifest is not None:
-            recorded = manifest.get("outputs", {}).get(rel)
+            recorded = manifest["outputs"].get(rel)
             if recorded is None:
                 self.errors.append(f"{path} is not listed in {folder / 'manifest.json'}: it was "
                                    f"not written by the run recorded there ({self._hint(study)})")
@@ -414,9 +460,36 @@ class Results:
     def numbers(self, study: str) -> dict | None:
         if study not in self.numbers_cache:
             path = self.file(study, "numbers.json")
-            self.numbers_cache[study] = (None if path is None else
-                                         json.loads(path.read_text(encoding="utf-8")))
+            numbers = None
+            if path is not None:
+                try:
+                    numbers = _read_json(path, "the numbers file")
+                except PaperBuildError as exc:
+                    self.errors.append(f"{exc} ({self._hint(study)})")
+                if numbers is not None and not isinstance(numbers, dict):
+                    self.errors.append(f"{path} does not hold a mapping of numbers "
+                                       f"({self._hint(study)})")
+                    numbers = None
+            self.numbers_cache[study] = numbers
         return self.numbers_cache[study]
+
+    def _flag_check(self, study: str, key: str, numbers: dict, where: str) -> bool:
+        """False (and an error) when ``key`` is flagged and the study did not accept it."""
+        flags = numbers.get("_flags")
+        entry = flags.get(key) if isinstance(flags, dict) else None
+        if not isinstance(entry, dict) or not entry.get("flags"):
+            return True
+        script = STUDY_SCRIPTS.get(study, f"the script that writes {study}/")
+        if not entry.get("accepted"):
+            self.errors.append(
+                f"{where} cites {study}:{key}, which comes from a doubtful solution (flags: "
+                f"{entry['flags']}); it may be cited only once the study accepts it: inspect the "
+                f"solution, then add study.accept({key!r}, \"why it can be cited\") to {script} "
+                "(or do not cite the number)")
+            return False
+        self.used_flags[f"{study}:{key}"] = {"flags": entry["flags"],
+                                             "accepted": entry["accepted"]}
+        return True
 
     def value(self, study: str, key: str, where: str) -> Any:
         numbers = self.numbers(study)
@@ -442,6 +515,8 @@ class Results:
         if isinstance(node, dict):
             self.errors.append(f"{where} cites {study}:{key}, which is a group of numbers, not one "
                                f"(keys: {', '.join(sorted(node)[:20])})")
+            return MISSING
+        if not self._flag_check(study, key, numbers, where):
             return MISSING
         self.used_numbers[f"{study}:{key}"] = node
         return node
@@ -535,7 +610,13 @@ def load_bibliography(path: Path) -> dict[str, dict[str, str]]:
 
     if not path.exists():
         raise PaperBuildError(f"bibliography {path} does not exist")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        data = yaml.safe_load(_read_text(path, "bibliography")) or {}
+    except yaml.YAMLError as err:
+        raise PaperBuildError(f"bibliography {path} is not valid YAML "
+                              f"({' '.join(str(err).split())})") from None
+    if not isinstance(data, dict):
+        raise PaperBuildError(f"bibliography {path} is not a mapping of keys to entries")
     for key, entry in data.items():
         missing = [f for f in ("cite", "year", "text") if not isinstance(entry, dict) or f not in entry]
         if missing:
@@ -867,6 +948,8 @@ def build(results_dir: str | os.PathLike = DEFAULT_RESULTS, out_dir: str | os.Pa
         "results_dir": str(results.root),
         "figure_scripts": str(Path(figure_scripts).resolve()),
         "numbers": dict(sorted(results.used_numbers.items())),
+        # cited numbers whose solution is flagged, with the study's reason for accepting them
+        "flagged_numbers": dict(sorted(results.used_flags.items())),
         "manifest_values": dict(sorted(results.used_manifest.items())),
         "files": dict(sorted(results.used_files.items())),
         "studies": {study: {"seed": m.get("seed"), "git": m.get("git"),
@@ -959,7 +1042,15 @@ def check(out_dir: str | os.PathLike = DEFAULT_OUT, results_dir: str | os.PathLi
     prov_path = out / "provenance.json"
     if not prov_path.exists():
         return [f"{prov_path} does not exist: the paper was never built (run python paper/build.py)"]
-    prov = json.loads(prov_path.read_text(encoding="utf-8"))
+    prov = _read_json(prov_path, "the provenance file")
+    needed = {"results_dir": str, "files": dict, "numbers": dict, "source": dict, "outputs": dict}
+    wrong = [k for k, kind in needed.items() if not isinstance(
+        prov.get(k) if isinstance(prov, dict) else None, kind)]
+    if wrong or not isinstance(prov["source"].get("path"), str):
+        raise PaperBuildError(f"the provenance file {prov_path} lacks "
+                              f"{', '.join(repr(k) for k in wrong) or repr('source.path')} "
+                              "(it was not written by this build, or was edited): rebuild the "
+                              "paper with python paper/build.py")
     root = Path(results_dir) if results_dir is not None else Path(prov["results_dir"])
     problems = []
     for rel, digest in prov["files"].items():
@@ -976,7 +1067,11 @@ def check(out_dir: str | os.PathLike = DEFAULT_OUT, results_dir: str | os.PathLi
         study, _, key = cited.partition(":")
         if study not in numbers:
             path = root / study / "numbers.json"
-            numbers[study] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+            try:
+                numbers[study] = _read_json(path, "the numbers file") if path.exists() else None
+            except PaperBuildError as exc:
+                problems.append(str(exc))
+                numbers[study] = None
         node = numbers[study]
         for part in key.split("."):
             if isinstance(node, dict) and part in node:
@@ -995,7 +1090,7 @@ def check(out_dir: str | os.PathLike = DEFAULT_OUT, results_dir: str | os.PathLi
     if src.exists() and sha256_file(src) != prov["source"]["sha256"]:
         problems.append(f"{src} changed since the paper was built")
     bib = prov.get("bibliography")
-    if bib:
+    if isinstance(bib, dict) and isinstance(bib.get("path"), str):
         bib_path = Path(bib["path"]) if Path(bib["path"]).is_absolute() else ROOT / bib["path"]
         if not bib_path.exists() or sha256_file(bib_path) != bib["sha256"]:
             problems.append(f"{bib_path} is missing or changed since the paper was built")
@@ -1008,8 +1103,23 @@ def check(out_dir: str | os.PathLike = DEFAULT_OUT, results_dir: str | os.PathLi
 
 # ----------------------------------------------------------------------------- command line
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    """The command line: 0 built (or up to date), 1 stale (--check) or hand-typed numbers
+    (--lint), 2 any failure, reported as one line on stderr (no traceback)."""
+    from connection.study import run_cli
+
+    return run_cli(_main, argv, prog="paper/build.py")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        from connection.errors import ArgumentError
+
+        raise ArgumentError(f"{message} (see --help)")
+
+
+def _main(argv: list[str] | None = None) -> int:
+    parser = _Parser(prog="paper/build.py", description=__doc__.split("\n\n")[0],
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--results", default=str(DEFAULT_RESULTS), help="results folder (results/)")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="output folder (paper/build/)")
     parser.add_argument("--source", default=str(DEFAULT_SOURCE), help="manuscript source")
@@ -1034,20 +1144,20 @@ def main(argv: list[str] | None = None) -> int:
               f"paper is stale: {len(problems)} problem(s)")
         return 1 if problems else 0
     if args.lint:
-        found = lint_hand_typed_numbers(Path(args.source).read_text(encoding="utf-8"))
+        try:
+            text = Path(args.source).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise PaperBuildError(f"cannot read the manuscript source {args.source} "
+                                  f"({getattr(err, 'strerror', None) or err})") from None
+        found = lint_hand_typed_numbers(text)
         for lineno, token in found:
             print(f"{args.source}:{lineno}: hand-typed number {token!r}")
         return 1 if found else 0
     os.environ.setdefault("MPLBACKEND", "Agg")
-    try:
-        build(args.results, args.out, args.source, pdf=args.pdf, draft=args.draft,
-              strict_config=not args.allow_stale_config)
-    except PaperBuildError as exc:
-        print(f"paper/build.py: {exc}", file=sys.stderr)
-        return 1
+    build(args.results, args.out, args.source, pdf=args.pdf, draft=args.draft,
+          strict_config=not args.allow_stale_config)
     return 0
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     sys.exit(main())

@@ -30,9 +30,7 @@ Deterministic: no randomness is involved.
 
 from __future__ import annotations
 
-import argparse
 import sys
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -46,8 +44,16 @@ from connection.context import (
     published_figures_path,
     rank_agreement,
 )
-from connection.errors import ConfigError
-from connection.study import Study
+from connection.errors import ConfigError, DataError, UndecodableFileError
+from connection.study import (
+    ArgumentParser,
+    Study,
+    check_results_folder,
+    one_line,
+    read_toml,
+    run_cli,
+    setting,
+)
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CONFIG = HERE / "perception_gap.toml"
@@ -55,15 +61,89 @@ NO_N = "none: sample size not published"
 
 
 def read_config(path: Path) -> dict:
-    with open(path, "rb") as fh:
-        config = tomllib.load(fh)
-    if "study" not in config:
+    """Read and check the study config: every key, its type and range (ConfigError naming the
+    file and the key otherwise)."""
+    config = read_toml(path)
+    if not isinstance(config.get("study"), dict):
         raise ConfigError("the config has no [study] table", file=str(path))
+    f = {"file": path}
+    setting(config, "study.name", "str", nonempty=True, **f)
+    setting(config, "study.level", "float", above=0, maximum=0.9999, **f)
+    setting(config, "study.studies", "list[str]", nonempty=True, **f)
+    for table in ("pairs", "same_sample"):
+        entries = setting(config, table, "list", default=[], **f)
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                raise ConfigError(f"[[{table}]] entry {i + 1} is not a table", **f)
+            names = (("key", "label", "consumers", "marketers", "comparability")
+                     if table == "pairs" else ("key", "label", "first", "second"))
+            for name in names:
+                setting({"e": entry}, f"e.{name}", "str", nonempty=True, file=path)
+            setting({"e": entry}, "e.why", "str", default="", file=path)
     keys = [p.get("key") for p in config.get("pairs", [])] + \
            [p.get("key") for p in config.get("same_sample", [])]
     if None in keys or len(set(keys)) != len(keys):
         raise ConfigError("every pair needs a unique key", file=str(path), values=keys)
+    alternatives = setting(config, "n_alternatives", "table", default={}, **f)
+    for fid, values in alternatives.items():
+        if not (isinstance(values, list) and values
+                and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1
+                        for v in values)):
+            raise ConfigError("alternative sample sizes must be whole numbers >= 1",
+                              file=str(path), column=f"n_alternatives.{fid}",
+                              values=list(values) if isinstance(values, list) else [values])
+    for table in ("reasons", "rank_orders"):
+        for name, opts in setting(config, table, "table", default={}, **f).items():
+            if not isinstance(opts, dict):
+                raise ConfigError(f"[{table}.{name}] is not a table", **f)
+            setting({"e": opts}, "e.n_items", "int", minimum=2, file=path)
+            if table == "reasons":
+                setting({"e": opts}, "e.adjust", "str", default="holm", choices=["holm"],
+                        file=path)
+                setting({"e": opts}, "e.label", "str", default="", file=path)
     return config
+
+
+def read_figures(path: Path) -> pd.DataFrame:
+    """The published-figures file (every row); a missing, undecodable or unparsable file is a
+    DataError naming it."""
+    if not path.is_file():
+        raise DataError("the published-figures file does not exist" if not path.exists()
+                        else "the published-figures path is not a file", file=str(path))
+    try:
+        return load_published_figures(path, include_unconfirmed=True)
+    except UnicodeDecodeError as err:
+        raise UndecodableFileError(f"the published-figures file is not UTF-8 text (byte "
+                                   f"{err.start})", file=str(path)) from None
+    except (pd.errors.ParserError, ValueError) as err:
+        if isinstance(err, DataError):
+            raise
+        raise UndecodableFileError("cannot parse the published-figures file as CSV "
+                                   f"({one_line(err, 300)})", file=str(path)) from None
+
+
+def precheck(config: dict, every: pd.DataFrame, config_path: Path) -> None:
+    """Every figure the config names exists, is confirmed and on the right side (before any
+    output is written)."""
+    cfg = config["study"]
+    missing = [s for s in cfg["studies"] if s not in set(every["study"])]
+    if missing:
+        raise ConfigError("studies named in the config are not in the data file",
+                          file=str(config_path), values=missing)
+    by_id = every.set_index("id")
+    for pair in config.get("pairs", []):
+        where = f"pair {pair['key']!r}"
+        _figure(by_id, pair["consumers"], "consumers", where, config_path)
+        _figure(by_id, pair["marketers"], "marketers", where, config_path)
+    for fid in config.get("n_alternatives", {}):
+        _figure(by_id, fid, None, f"n_alternatives {fid!r}", config_path)
+    for spec in config.get("same_sample", []):
+        where = f"same_sample {spec['key']!r}"
+        a = _figure(by_id, spec["first"], None, where, config_path)
+        b = _figure(by_id, spec["second"], None, where, config_path)
+        if a["side"] != b["side"] or a["study"] != b["study"]:
+            raise ConfigError(f"{where}: the two figures are not from the same respondents",
+                              file=str(config_path), values=[spec["first"], spec["second"]])
 
 
 def _figure(by_id: pd.DataFrame, fid: str, side: str | None, where: str, config_path: Path):
@@ -326,16 +406,15 @@ def run(out: Path, config_path: Path = DEFAULT_CONFIG, data_path: Path | None = 
     cfg = config["study"]
     level = float(cfg["level"])
     data_file = Path(data_path) if data_path is not None else published_figures_path()
+    # everything is read and checked before the results folder is touched
+    check_results_folder(out, cfg["name"], [config_path, data_file])
+    every = read_figures(data_file)
+    precheck(config, every, config_path)
     study = Study(cfg["name"], out, seed=None, config=config, config_path=config_path,
-                  argv=argv, verbose=verbose, steps_total=6)
+                  argv=argv, verbose=verbose, steps_total=6, inputs=[data_file])
 
     with study.step("published shares"):
-        every = load_published_figures(data_file, include_unconfirmed=True)
         study.record_data(data_file, {"file": data_file.name, "rows": len(every)})
-        missing = [s for s in cfg["studies"] if s not in set(every["study"])]
-        if missing:
-            raise ConfigError("studies named in the config are not in the data file",
-                              file=str(config_path), values=missing)
         chosen = every[every["study"].isin(cfg["studies"])]
         figures = chosen[chosen["confirmed"]].reset_index(drop=True)
         by_id = every.set_index("id")
@@ -473,7 +552,7 @@ def run(out: Path, config_path: Path = DEFAULT_CONFIG, data_path: Path | None = 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="perception_gap.py", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("results") / "perception_gap",
                         help="results folder (default: results/perception_gap)")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG,
@@ -488,4 +567,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main, prog="perception_gap.py"))

@@ -22,7 +22,6 @@ on simulated samples) is drawn as points.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -42,6 +41,18 @@ def _population(study_cfg: dict, category: str, overrides: dict | None = None):
     over = {"cell_shares": shares, **(overrides or {})}
     return Population.from_config(popcfg, items=popcfg.get("items"),
                                   calibration=study_cfg.get("calibration"), overrides=over)
+
+
+def _checked_population(study_cfg: dict, category: str, path: Path):
+    from connection.errors import ConfigError, ConnectionPackageError
+
+    try:
+        return _population(study_cfg, category)
+    except ConnectionPackageError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
+        raise ConfigError(f"the population model is malformed ({type(err).__name__}: {err})",
+                          file=str(path)) from None
 
 
 def _cell_frames(pop, n_per_cell: int, seed, category: str):
@@ -87,21 +98,72 @@ def _n_for(power_fn, target: float, upper: int = 200_000) -> float:
     return float(fine[np.flatnonzero(power_fn(fine) >= target)[0]])
 
 
+def read_config(path: Path) -> tuple[dict, dict]:
+    """The power config and the population config it names, every value checked (ConfigError
+    naming the file and the key otherwise)."""
+    from connection.errors import ConfigError
+    from connection.study import read_toml, setting
+
+    cfg = read_toml(path)
+    f = {"file": path}
+    if not isinstance(cfg.get("power"), dict):
+        raise ConfigError("the config has no [power] table", **f)
+    setting(cfg, "power.name", "str", nonempty=True, **f)
+    population = setting(cfg, "power.population", "str", nonempty=True, **f)
+    setting(cfg, "power.seed", "int", minimum=0, **f)
+    setting(cfg, "power.alpha", "float", above=0, maximum=0.5, **f)
+    setting(cfg, "power.target", "float", above=0, maximum=0.999, **f)
+    category = setting(cfg, "power.category", "str", nonempty=True, **f)
+    setting(cfg, "power.outcome", "str", nonempty=True, **f)
+    setting(cfg, "power.n_per_cell", "list[int]", minimum=5, nonempty=True, **f)
+    setting(cfg, "power.population_n_per_cell", "int", minimum=MIN_POPULATION_N, **f)
+    setting(cfg, "power.simulation_reps", "int", minimum=1, **f)
+    setting(cfg, "power.simulation_reps_scalar", "int", minimum=1, **f)
+    setting(cfg, "power.simulation_n_per_cell", "list[int]", minimum=5, nonempty=True, **f)
+    for key in ("connection", "interaction", "noninvariance_shift"):
+        setting(cfg, f"power.effects.{key}", "float", minimum=-1, maximum=1, **f)
+    setting(cfg, "power.effects.noninvariance_item", "str", nonempty=True, **f)
+    pop_path = path.parent / population
+    if pop_path.resolve() == path.resolve():
+        raise ConfigError("power.population names the power config itself", **f,
+                          values=[population])
+    study_cfg = read_toml(pop_path, what="population config")
+    g = {"file": pop_path}
+    setting(study_cfg, "population", "table", **g)
+    setting(study_cfg, "population.groups", "list[str]", nonempty=True, **g)
+    categories = setting(study_cfg, "population.categories", "list[str]", nonempty=True, **g)
+    if len(study_cfg["population"]["groups"]) < 2:
+        raise ConfigError("the power study compares two groups; population.groups has fewer",
+                          values=study_cfg["population"]["groups"], **g)
+    outcomes = study_cfg["population"].get("outcomes")
+    if isinstance(outcomes, dict) and cfg["power"]["outcome"] not in outcomes:
+        raise ConfigError("power.outcome is not an outcome of the population", **f,
+                          values=[cfg["power"]["outcome"]],
+                          expected="one of " + ", ".join(outcomes))
+    if category not in categories:
+        raise ConfigError("power.category is not a category of the population", **f,
+                          values=[category], expected="one of " + ", ".join(categories))
+    return cfg, study_cfg
+
+
+# the smallest "large" sample per cell that still gives usable population moments
+MIN_POPULATION_N = 1000
+
+
 def run(argv: list[str] | None = None) -> dict:
     from connection import plots
     from connection.plots import studies as study_plots
     from connection.simulate import (
         chisq_power,
         composite_scores,
-        load_config,
         ols_moments,
         scalar_ncp,
         slope_difference_power,
         slope_power,
     )
-    from connection.study import Study
+    from connection.study import ArgumentParser, Study, check_argument, check_results_folder
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(prog="power_social_moms.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default=str(DEFAULT_CONFIG))
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--out", default=None, help="results folder (default results/<name>)")
@@ -114,25 +176,33 @@ def run(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quiet", action="store_true")
     # the README's reproduce command passes the main study's options to every study: accept them
     args, _ignored = parser.parse_known_args(argv)
+    check_argument("--seed", args.seed, minimum=0)
+    check_argument("--reps", args.reps, minimum=1)
+    check_argument("--scalar-reps", args.scalar_reps, minimum=1)
+    check_argument("--population-n", args.population_n, minimum=MIN_POPULATION_N)
 
     cfg_path = Path(args.config)
-    cfg = load_config(cfg_path)
+    cfg, study_cfg = read_config(cfg_path)
     pw = cfg["power"]
-    study_cfg = load_config(cfg_path.parent / pw["population"])
     seed = int(args.seed if args.seed is not None else pw["seed"])
     reps = int(args.reps if args.reps is not None else pw["simulation_reps"])
     scalar_reps = int(args.scalar_reps if args.scalar_reps is not None
                       else args.reps if args.reps is not None else pw["simulation_reps_scalar"])
-    big_n = int(args.population_n or pw["population_n_per_cell"])
+    big_n = int(args.population_n if args.population_n is not None
+                else pw["population_n_per_cell"])
     out = Path(args.out) if args.out else ROOT.parent / "results" / pw["name"]
     alpha, target = float(pw["alpha"]), float(pw["target"])
     category, outcome = pw["category"], pw["outcome"]
     eff = pw["effects"]
     grid = np.asarray(pw["n_per_cell"], dtype=int)
 
+    inputs = [cfg_path, cfg_path.parent / pw["population"]]
+    check_results_folder(out, pw["name"], inputs)
+    # the population model is checked by building it, before the results folder is touched
+    _checked_population(study_cfg, category, cfg_path.parent / pw["population"])
     study = Study(pw["name"], out, seed=seed, config=cfg, config_path=cfg_path,
                   argv=list(sys.argv if argv is None else argv), verbose=not args.quiet,
-                  steps_total=6)
+                  steps_total=6, inputs=inputs)
     seeds = np.random.SeedSequence(seed).spawn(6)
     groups = study_cfg["population"]["groups"]
     g_hi, g_ref = groups[0], groups[1]
@@ -317,4 +387,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from connection.study import run_cli
+
+    sys.exit(run_cli(main, prog="power_social_moms.py"))

@@ -19,13 +19,28 @@ tables, numbers and figures.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from connection._flags import format_flags
+from connection.study import flags_from_warnings
+
+
+def _with_flags(table: pd.DataFrame, caught) -> pd.DataFrame:
+    """``table`` with a ``flags`` column: its own when its helper wrote one, else the
+    admissibility warnings caught while it was computed (the same for every row)."""
+    if "flags" in table.columns:
+        return table
+    return table.assign(flags=format_flags(caught))
+
+
+def _own_or_caught(own, caught) -> str:
+    """The flags an object carries (``fit.flags``, ``index.flags_``), or else those caught."""
+    return format_flags(caught if own is None else own)
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_CONFIG = ROOT / "social_moms.toml"
@@ -39,7 +54,9 @@ DRIVERS = ("connection", "satisfaction")
 
 
 def _parse(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    from connection.study import ArgumentParser, check_argument
+
+    parser = ArgumentParser(prog="social_moms.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="study TOML")
     parser.add_argument("--seed", type=int, default=None, help="seed (default: the config's)")
     parser.add_argument("--n", type=int, default=None, help="respondents (simulation mode)")
@@ -52,7 +69,60 @@ def _parse(argv):
     args = parser.parse_args(argv)
     if args.instrument and not args.data:
         parser.error("--instrument goes with --data")
+    check_argument("--seed", args.seed, minimum=0)
+    check_argument("--n", args.n, minimum=MIN_N)
+    check_argument("--n-boot", args.n_boot, minimum=0)
     return args
+
+
+# the smallest simulated sample the analysis can run on (CFA and invariance in four cells)
+MIN_N = 100
+
+
+def read_config(path: Path) -> dict:
+    """Read the study config and check every value the script uses (ConfigError naming the file
+    and the key otherwise); the population model is checked by building it."""
+    from connection.errors import ConfigError
+    from connection.study import read_toml, setting
+
+    cfg = read_toml(path)
+    f = {"file": path}
+    for table in ("study", "population"):
+        if not isinstance(cfg.get(table), dict):
+            raise ConfigError(f"the config has no [{table}] table", **f)
+    setting(cfg, "study.name", "str", nonempty=True, **f)
+    setting(cfg, "study.seed", "int", minimum=0, **f)
+    setting(cfg, "study.n", "int", minimum=MIN_N, **f)
+    setting(cfg, "study.n_boot", "int", minimum=0, **f)
+    setting(cfg, "study.equivalence_margin", "float", above=0, **f)
+    setting(cfg, "study.connected_min", "float", minimum=0, maximum=100, **f)
+    setting(cfg, "study.satisfied_min", "float", **f)
+    setting(cfg, "study.differentiation_items", "list[str]", default=["feat_better"],
+            nonempty=True, **f)
+    setting(cfg, "study.differentiated_min", "float", default=4.0, **f)
+    setting(cfg, "study.index_calibration_share", "float", default=0.5, above=0, maximum=1, **f)
+    setting(cfg, "study.sensitivity_correlations", "list[float]", minimum=0, maximum=0.8,
+            nonempty=True, **f)
+    for key in ("group_column", "category_column", "id_column", "spend_column"):
+        setting(cfg, f"population.{key}", "str", nonempty=True, **f)
+    setting(cfg, "calibration", "table", default={}, **f)
+    setting(cfg, "calibration.satisfied_min", "float", default=8.0, **f)
+    return cfg
+
+
+def _population(cfg, cfg_path, instrument, overrides=None):
+    """The simulated population; a malformed population model is a ConfigError naming the file."""
+    from connection.errors import ConfigError, ConnectionPackageError
+    from connection.simulate import Population
+
+    try:
+        return Population.from_config(cfg["population"], instrument=instrument,
+                                      calibration=cfg.get("calibration"), overrides=overrides)
+    except ConnectionPackageError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
+        raise ConfigError(f"the population model of the config is malformed "
+                          f"({type(err).__name__}: {err})", file=str(cfg_path)) from None
 
 
 def _top_box_cut(item) -> float:
@@ -76,13 +146,13 @@ def scores_frame(survey, cfg) -> pd.DataFrame:
 def run(argv: list[str] | None = None) -> dict:
     import connection as cx
     from connection import plots
+    from connection.errors import DataError
     from connection.plots import studies as study_plots
-    from connection.simulate import Population, load_config
-    from connection.study import Study
+    from connection.study import Study, check_results_folder
 
     args = _parse(argv)
     cfg_path = Path(args.config)
-    cfg = load_config(cfg_path)
+    cfg = read_config(cfg_path)
     st = cfg["study"]
     pop_cfg = cfg["population"]
     seed = int(args.seed if args.seed is not None else st["seed"])
@@ -96,27 +166,35 @@ def run(argv: list[str] | None = None) -> dict:
     # bootstrap progress bars: tqdm when the terminal is interactive, none with --quiet
     bars = False if args.quiet else None
 
+    # everything is read and checked before the results folder is touched
+    inputs = [cfg_path, args.data, args.instrument]
+    check_results_folder(out, st["name"], inputs)
+    population = sim = None
+    if real:
+        if not Path(args.data).is_file():
+            raise DataError("the survey file does not exist" if not Path(args.data).exists()
+                            else "the survey path is not a file", file=str(args.data))
+        instrument = (cx.Instrument.from_file(args.instrument) if args.instrument
+                      else cx.instruments.default())
+    else:
+        instrument = cx.instruments.default()
+        population = _population(cfg, cfg_path, instrument)
+
     steps = 10 + (0 if real else 2) + (1 if do_sensitivity else 0)
     study = Study(st["name"], out, seed=seed, config=cfg, config_path=cfg_path,
                   argv=list(sys.argv if argv is None else argv), verbose=not args.quiet,
-                  steps_total=steps)
+                  steps_total=steps, inputs=inputs)
     seeds = dict(zip(["sample", "reliability", "htmt", "drivers", "value", "sensitivity",
                       "index"], np.random.SeedSequence(seed).spawn(7)))
     study.number("mode", "real" if real else "simulation")
     plots.theme()
 
     # ------------------------------------------------------------------ data
-    population = sim = None
     with study.step("data: " + (f"read {args.data}" if real else f"simulate {n:,} respondents")):
         if real:
-            instrument = (cx.Instrument.from_file(args.instrument) if args.instrument
-                          else cx.instruments.default())
             source = args.data
             study.record_data(args.data, {"source": str(args.data), "mode": "real"})
         else:
-            instrument = cx.instruments.default()
-            population = Population.from_config(pop_cfg, instrument=instrument,
-                                                calibration=cfg["calibration"])
             sim = population.simulate(n, seed=seeds["sample"])
             source = sim.data
             study.record_data(sim.data, {"source": "simulated", "mode": "simulation", "n": n})
@@ -186,7 +264,9 @@ def run(argv: list[str] | None = None) -> dict:
 
     # ------------------------------------------------------------------ reliability
     with study.step(f"reliability and discriminant validity ({n_boot} bootstrap replicates)"):
-        rel = cx.reliability(survey, n_boot=n_boot, seed=seeds["reliability"], progress=bars)
+        with flags_from_warnings() as caught:
+            rel = cx.reliability(survey, n_boot=n_boot, seed=seeds["reliability"], progress=bars)
+        rel = _with_flags(rel, caught)
         study.table("reliability", rel)
         multi = {c: instrument.item_ids(c) for c in instrument.constructs
                  if len(instrument.item_ids(c)) >= 2}
@@ -194,7 +274,9 @@ def run(argv: list[str] | None = None) -> dict:
         study.table("htmt", ht)
         for r in rel.itertuples():
             for k in ("alpha", "omega", "cr", "ave"):
-                study.number(f"reliability.{r.construct}.{k}", getattr(r, k))
+                # alpha needs no model; omega, CR and AVE carry the flags of the CFA behind them
+                study.number(f"reliability.{r.construct}.{k}", getattr(r, k),
+                             flags=None if k == "alpha" else getattr(r, "flags", None))
         pair = ht[((ht["construct_a"] == "connection") & (ht["construct_b"] == "satisfaction"))
                   | ((ht["construct_a"] == "satisfaction") & (ht["construct_b"] == "connection"))]
         if len(pair):
@@ -204,32 +286,41 @@ def run(argv: list[str] | None = None) -> dict:
 
     # ------------------------------------------------------------------ CFA
     with study.step("confirmatory factor analysis (all constructs)"):
-        fit = cx.cfa(instrument.model_syntax(), survey.data, estimator="MLR")
+        with flags_from_warnings() as caught:
+            fit = cx.cfa(instrument.model_syntax(), survey.data, estimator="MLR")
         fm = fit.fit_measures
+        cfa_flags = _own_or_caught(getattr(fit, "flags", None), caught)
         keys = [k for k in ("npar", "chisq", "df", "pvalue", "chisq_scaled", "cfi", "tli",
                             "rmsea", "rmsea_ci_lower", "rmsea_ci_upper", "srmr", "cfi_robust",
                             "tli_robust", "rmsea_robust", "aic", "bic") if k in fm.index]
         study.table("cfa_fit", pd.DataFrame({"measure": keys,
-                                             "value": [float(fm[k]) for k in keys]}))
+                                             "value": [float(fm[k]) for k in keys],
+                                             "flags": cfa_flags}))
         est = fit.estimates
-        study.table("cfa_loadings", est[est["op"] == "=~"].reset_index(drop=True))
+        loadings = est[est["op"] == "=~"].reset_index(drop=True)
+        if "flags" not in loadings.columns:
+            loadings["flags"] = cfa_flags
+        study.table("cfa_loadings", loadings)
         for k in ("cfi", "tli", "rmsea", "srmr", "chisq", "df"):
             if k in fm.index:
-                study.number(f"cfa.{k}", float(fm[k]))
+                study.number(f"cfa.{k}", float(fm[k]), flags=cfa_flags)
         study.number("cfa.converged", bool(fit.converged))
 
     # ------------------------------------------------------------------ invariance
     with study.step("measurement invariance across group x category"):
         inv_model = instrument.model_syntax(["connection", "satisfaction"])
-        inv = cx.invariance(inv_model, frame, group=[gcol, ccol], estimator="MLR")
-        study.table("invariance", inv.table)
+        with flags_from_warnings() as caught:
+            inv = cx.invariance(inv_model, frame, group=[gcol, ccol], estimator="MLR")
+        inv_flags = _own_or_caught(getattr(inv, "flags", None), caught)
+        study.table("invariance", _with_flags(inv.table, caught))
         study.table("invariance_partial", inv.partial)
-        study.table("latent_means", inv.latent_means)
-        study.number("invariance.strongest", inv.strongest)
-        if len(inv.latent_means):
-            lm = inv.latent_means
+        lm = _with_flags(inv.latent_means, caught)
+        study.table("latent_means", lm)
+        study.number("invariance.strongest", inv.strongest, flags=inv_flags)
+        if len(lm):
             for r in lm.itertuples():
-                study.number(f"invariance.latent_d.{r.factor}.{_key(r.group)}", float(r.d))
+                study.number(f"invariance.latent_d.{r.factor}.{_key(r.group)}", float(r.d),
+                             flags=getattr(r, "flags", None))
 
     # ------------------------------------------------------------------ index and segments
     with study.step("connection index and segments"):
@@ -271,9 +362,10 @@ def run(argv: list[str] | None = None) -> dict:
         units = [(c, None) for c in categories] + [(c, g) for c in categories for g in groups]
         for c, g in units:
             sub = frame[(frame[ccol] == c) & ((frame[gcol] == g) if g is not None else True)]
-            res = cx.drivers(sub, outcomes, list(DRIVERS), n_boot=0, latent=latent_map,
-                             progress=False)
-            lat = res.latent.copy()
+            with flags_from_warnings() as caught:
+                res = cx.drivers(sub, outcomes, list(DRIVERS), n_boot=0, latent=latent_map,
+                                 progress=False)
+            lat = _with_flags(res.latent.copy(), caught)
             lat.insert(0, "group", g if g is not None else "all")
             lat.insert(0, "category", c)
             latent_rows.append(lat)
@@ -283,7 +375,7 @@ def run(argv: list[str] | None = None) -> dict:
             term = r.term.replace(" - ", "_minus_")
             key = (f"drivers.latent.{r.category}.{r.outcome}.{term}" if r.group == "all"
                    else f"drivers.latent.{r.category}.{r.group}.{r.outcome}.{term}")
-            study.number(key, float(r.beta))
+            study.number(key, float(r.beta), flags=getattr(r, "flags", None))
         obs = drv.table[drv.table["by"] == "cell"]
         for r in obs.itertuples():
             study.number(f"drivers.observed.{_key(r.group)}.{r.outcome}.{r.term}", float(r.beta))
@@ -324,10 +416,15 @@ def run(argv: list[str] | None = None) -> dict:
     # ------------------------------------------------------------------ recovery
     if not real:
         with study.step("recovery: true vs estimated parameters"):
-            rec = _recovery(population, inv, survey)
+            with flags_from_warnings() as caught:
+                rec = _recovery(population, inv, survey)
+            rec = _with_flags(rec, caught)
+            # the recovery compares the truth with the invariance and the per-cell SEM fits
+            rec_flags = format_flags([f for f in (inv_flags, *rec["flags"]) if f])
             study.table("recovery", rec)
-            study.number("recovery.max_abs_error", float(rec["error"].abs().max()))
-            study.number("recovery.coverage", float(rec["covered"].mean()))
+            study.number("recovery.max_abs_error", float(rec["error"].abs().max()),
+                         flags=rec_flags)
+            study.number("recovery.coverage", float(rec["covered"].mean()), flags=rec_flags)
 
     # ------------------------------------------------------------------ sensitivity
     if do_sensitivity:
@@ -336,7 +433,7 @@ def run(argv: list[str] | None = None) -> dict:
             study.table("sensitivity", sens)
             for r in sens.itertuples():
                 study.number(f"sensitivity.r{int(round(r.correlation * 100)):02d}.{r.measure}",
-                             float(r.estimate))
+                             float(r.estimate), flags=getattr(r, "flags", None))
             sat = sens[sens["measure"] == "satisfaction_difference"].sort_values("correlation")
             broken = sat[~sat["finding_holds"].astype(bool)]
             study.number("sensitivity.same_satisfaction_breaks_at",
@@ -429,11 +526,15 @@ def segment(frame: pd.DataFrame, index) -> pd.DataFrame:
 
 def _index_and_segments(cx, instrument, frame, cfg, study, seed):
     pop = cfg["population"]
-    index = fit_index(instrument, frame, cfg, seed)
+    with flags_from_warnings() as caught:
+        index = fit_index(instrument, frame, cfg, seed)
+    # the admissibility flags of the CFA the index weights come from travel with every index number
+    flags = _own_or_caught(getattr(index, "flags_", None), caught)
     frame = segment(frame, index)
     by_cell = frame.groupby([pop["category_column"], pop["group_column"]], sort=False).agg(
         n=("index", "size"), index_mean=("index", "mean"), index_sd=("index", "std"),
         connected_share=("connected", "mean")).reset_index()
+    by_cell["flags"] = flags
     study.table("index_by_cell", by_cell)
     seg = (frame.groupby([pop["category_column"], pop["group_column"], "segment"], sort=False)
            .size().rename("n").reset_index())
@@ -444,18 +545,18 @@ def _index_and_segments(cx, instrument, frame, cfg, study, seed):
         seg, cell_columns=(pop["category_column"], pop["group_column"])))
     study.table("index_model", pd.DataFrame({
         "item": index.items_, "weight": index.weights_, "calibration_mean": index.means_,
-        "loading_std": [index.loadings_.get(i, np.nan) for i in index.items_]}))
-    study.number("index.mean", float(frame["index"].mean()))
-    study.number("index.connected_share", float(frame["connected"].mean()))
+        "loading_std": [index.loadings_.get(i, np.nan) for i in index.items_], "flags": flags}))
+    study.number("index.mean", float(frame["index"].mean()), flags=flags)
+    study.number("index.connected_share", float(frame["connected"].mean()), flags=flags)
     study.number("index.n_calibration", int(index.n_calibration_))
     for k, v in index.fit_measures_.items():
-        study.number(f"index.calibration_fit.{k}", float(v))
+        study.number(f"index.calibration_fit.{k}", float(v), flags=flags)
     for r in by_cell.itertuples():
         key = f"index.{getattr(r, pop['category_column'])}.{getattr(r, pop['group_column'])}"
-        study.number(f"{key}.mean", float(r.index_mean))
-        study.number(f"{key}.connected_share", float(r.connected_share))
+        study.number(f"{key}.mean", float(r.index_mean), flags=flags)
+        study.number(f"{key}.connected_share", float(r.connected_share), flags=flags)
     for name, count in frame["value_segment"].value_counts().sort_index().items():
-        study.number(f"segments.value.{name}", int(count))
+        study.number(f"segments.value.{name}", int(count), flags=flags)
     from connection.plots.drivers import index_by_segment
 
     study.figure("index_by_segment", index_by_segment(frame, segment="segment", index="index",
@@ -580,9 +681,10 @@ def _sensitivity(cx, population, cfg, instrument, seed, margin, n):
                      "connected_share": float(conn.mean())})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=FutureWarning)
-            drv = cx.drivers(frame, ["advocacy"], list(DRIVERS), n_boot=0, progress=False,
-                             latent={d: instrument.item_ids(d) for d in DRIVERS},
-                             latent_estimator="ML")
+            with flags_from_warnings() as caught:
+                drv = cx.drivers(frame, ["advocacy"], list(DRIVERS), n_boot=0, progress=False,
+                                 latent={d: instrument.item_ids(d) for d in DRIVERS},
+                                 latent_estimator="ML")
         d = drv.differences.iloc[0]
         coef = pop.outcome_coef[pop.cells[0]][0]
         common = {"correlation": r, "truth": float(coef[0] - coef[1]),
@@ -593,12 +695,16 @@ def _sensitivity(cx, population, cfg, instrument, seed, margin, n):
                      "ci_level": d["level"], "finding_holds": bool(d["wald_ci_lower"] > 0)})
         # the same contrast with latent drivers (standardized; interval rescaled from the
         # engine's unstandardized defined parameter)
-        lat = drv.latent[drv.latent["term"] == "connection - satisfaction"].iloc[0]
+        latent = _with_flags(drv.latent, caught)
+        lat = latent[latent["term"] == "connection - satisfaction"].iloc[0]
         ratio = lat["beta"] / lat["est"] if lat["est"] else np.nan
         rows.append({**common, "measure": "beta_difference_latent", "estimate": lat["beta"],
                      "ci_lower": lat["ci_lower"] * ratio, "ci_upper": lat["ci_upper"] * ratio,
-                     "ci_level": 0.95, "finding_holds": bool(lat["ci_lower"] * ratio > 0)})
-    return pd.DataFrame(rows)
+                     "ci_level": 0.95, "finding_holds": bool(lat["ci_lower"] * ratio > 0),
+                     "flags": "" if pd.isna(lat.get("flags", "")) else str(lat.get("flags", ""))})
+    table = pd.DataFrame(rows)
+    table["flags"] = table["flags"].fillna("") if "flags" in table else ""
+    return table
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -607,4 +713,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from connection.study import run_cli
+
+    sys.exit(run_cli(main, prog="social_moms.py"))

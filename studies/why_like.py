@@ -20,9 +20,7 @@ significantly. Deterministic: no randomness is involved.
 
 from __future__ import annotations
 
-import argparse
 import sys
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -36,25 +34,63 @@ from connection.context import (
     proportion_ci,
     published_figures_path,
 )
-from connection.errors import ConfigError
-from connection.study import Study
+from connection.errors import ConfigError, DataError, UndecodableFileError
+from connection.study import (
+    ArgumentParser,
+    Study,
+    check_results_folder,
+    one_line,
+    read_toml,
+    run_cli,
+    setting,
+)
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CONFIG = HERE / "why_like.toml"
 
 
 def read_config(path: Path) -> dict:
-    with open(path, "rb") as fh:
-        config = tomllib.load(fh)
+    """Read and check the study config: every key, its type and range (ConfigError naming the
+    file and the key otherwise)."""
+    config = read_toml(path)
     for key in ("study", "n_grid"):
-        if key not in config:
+        if not isinstance(config.get(key), dict):
             raise ConfigError(f"the config has no [{key}] table", file=str(path))
+    f = {"file": path}
+    setting(config, "study.name", "str", nonempty=True, **f)
+    setting(config, "study.data_study", "str", nonempty=True, **f)
+    setting(config, "study.level", "float", above=0, maximum=0.9999, **f)
+    setting(config, "study.share_1", "str", nonempty=True, **f)
+    setting(config, "study.share_2", "str", nonempty=True, **f)
+    lo = setting(config, "n_grid.min", "int", minimum=1, **f)
+    hi = setting(config, "n_grid.max", "int", minimum=2, maximum=10_000_000, **f)
+    setting(config, "n_grid.points", "int", minimum=2, maximum=100_000, **f)
+    setting(config, "n_grid.marks", "list[int]", minimum=1, maximum=10_000_000, nonempty=True,
+            **f)
     grid = config["n_grid"]
-    if not 1 <= grid["min"] < grid["max"] or grid["points"] < 2:
+    if not lo < hi:
         raise ConfigError("the n grid must run from min >= 1 up to a larger max, with >= 2 "
                           "points", file=str(path), values=[grid["min"], grid["max"],
                                                             grid["points"]])
     return config
+
+
+def read_figures(path: Path) -> pd.DataFrame:
+    """The published-figures file (every row); a missing, undecodable or unparsable file is a
+    DataError naming it."""
+    if not path.is_file():
+        raise DataError("the published-figures file does not exist" if not path.exists()
+                        else "the published-figures path is not a file", file=str(path))
+    try:
+        return load_published_figures(path, include_unconfirmed=True)
+    except UnicodeDecodeError as err:
+        raise UndecodableFileError(f"the published-figures file is not UTF-8 text (byte "
+                                   f"{err.start})", file=str(path)) from None
+    except (pd.errors.ParserError, ValueError) as err:
+        if isinstance(err, DataError):
+            raise
+        raise UndecodableFileError("cannot parse the published-figures file as CSV "
+                                   f"({one_line(err, 300)})", file=str(path)) from None
 
 
 def n_grid(grid: dict) -> np.ndarray:
@@ -79,29 +115,31 @@ def run(out: Path, config_path: Path = DEFAULT_CONFIG, data_path: Path | None = 
     cfg = config["study"]
     level = float(cfg["level"])
     data_file = Path(data_path) if data_path is not None else published_figures_path()
+    # everything is read and checked before the results folder is touched
+    check_results_folder(out, cfg["name"], [config_path, data_file])
+    every = read_figures(data_file)
+    rows = every[every["study"] == cfg["data_study"]].copy()
+    if rows.empty:
+        raise ConfigError("no rows of this study in the data file", file=str(config_path),
+                          values=[cfg["data_study"]], expected="a study in the data file")
+    by_id = rows.set_index("id")
+    for key in ("share_1", "share_2"):
+        fid = cfg[key]
+        if fid not in by_id.index:
+            raise ConfigError(f"{key} names a figure that is not in the study's rows",
+                              file=str(config_path), values=[fid])
+        if not by_id.loc[fid, "confirmed"]:
+            raise ConfigError(f"{key} names an unconfirmed (status U) figure: it cannot "
+                              "enter a statistic", file=str(config_path), values=[fid])
+        if not pd.isna(by_id.loc[fid, "n"]):
+            raise ConfigError(f"{key} has a published n: this study is written for an "
+                              "unknown n; use connection.context.proportion_ci instead",
+                              file=str(config_path), values=[fid])
     study = Study(cfg["name"], out, seed=None, config=config, config_path=config_path,
-                  argv=argv, verbose=verbose, steps_total=4)
+                  argv=argv, verbose=verbose, steps_total=4, inputs=[data_file])
 
     with study.step("published shares"):
-        every = load_published_figures(data_file, include_unconfirmed=True)
         study.record_data(data_file, {"file": data_file.name, "rows": len(every)})
-        rows = every[every["study"] == cfg["data_study"]].copy()
-        if rows.empty:
-            raise ConfigError("no rows of this study in the data file", file=str(config_path),
-                              values=[cfg["data_study"]], expected="a study in the data file")
-        by_id = rows.set_index("id")
-        for key in ("share_1", "share_2"):
-            fid = cfg[key]
-            if fid not in by_id.index:
-                raise ConfigError(f"{key} names a figure that is not in the study's rows",
-                                  file=str(config_path), values=[fid])
-            if not by_id.loc[fid, "confirmed"]:
-                raise ConfigError(f"{key} names an unconfirmed (status U) figure: it cannot "
-                                  "enter a statistic", file=str(config_path), values=[fid])
-            if not pd.isna(by_id.loc[fid, "n"]):
-                raise ConfigError(f"{key} has a published n: this study is written for an "
-                                  "unknown n; use connection.context.proportion_ci instead",
-                                  file=str(config_path), values=[fid])
         reasons = rows[["id", "item", "value", "proportion", "status", "n_basis", "note",
                         "source"]].copy()
         reasons["used_in_statistics"] = reasons["id"].isin([cfg["share_1"], cfg["share_2"]])
@@ -175,7 +213,7 @@ def run(out: Path, config_path: Path = DEFAULT_CONFIG, data_path: Path | None = 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="why_like.py", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("results") / "why_like",
                         help="results folder (default: results/why_like)")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG,
@@ -190,4 +228,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main, prog="why_like.py"))

@@ -159,7 +159,9 @@ def test_real_data_without_group_column_is_refused(study, tmp_path):
 
 
 def test_instrument_needs_data(study, tmp_path):
-    with pytest.raises(SystemExit):
+    from connection.errors import ArgumentError
+
+    with pytest.raises(ArgumentError, match="--instrument goes with --data"):
         study.run(["--instrument", "x.yaml", "--out", str(tmp_path)])
 
 
