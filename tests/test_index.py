@@ -535,7 +535,9 @@ def test_an_inadmissible_calibration_fit_is_flagged_on_the_index(tmp_path):
     assert codes.count("heywood") == 1 and not ci.admissible_
     assert ci.flags_[0].parameters == ("a ~~ a",)
     w = ci.weights_frame()
-    assert (w["flags"].str.startswith("heywood: negative variance estimate: a ~~ a")).all()
+    # the engine's Heywood flag (or the index's own check) names the parameter
+    assert (w["flags"].str.startswith("heywood: negative variance estimate")).all()
+    assert w["flags"].str.contains("a ~~ a", regex=False).all()
     assert "INADMISSIBLE" in ci.summary()
     loaded = ConnectionIndex.load(ci.save(tmp_path / "i.json"))
     assert loaded.flags_ == ci.flags_ and not loaded.admissible_
