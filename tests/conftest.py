@@ -8,8 +8,8 @@ small, as a script in a fresh process (as ``make.py reproduce`` runs it), into
     study_results -> the folder holding all four (what ``paper/build.py`` reads)
 
 A second run exists only for the byte-identity test of ``social_moms`` (``social_moms_rerun``:
-the same options into another folder); the context studies' second runs are made in-process by
-their own byte-identity test (tests/test_context_studies.py).
+the same options into another folder, with another ``PYTHONHASHSEED``); the context studies'
+second runs are made in-process by their own byte-identity test (tests/test_context_studies.py).
 
 The runs a session needs are read from the selected tests' fixtures when the first test starts
 and started in background threads (one fewer than the CPUs, at least one), so they overlap with
@@ -86,6 +86,8 @@ class _Run:
         try:
             self.log.parent.mkdir(parents=True, exist_ok=True)
             env = {**os.environ, "MPLBACKEND": "Agg"}
+            if self.key.endswith("_rerun"):  # outputs must not depend on str hashing either
+                env["PYTHONHASHSEED"] = "1" if os.environ.get("PYTHONHASHSEED") != "1" else "2"
             with self.log.open("w") as log:
                 self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=env, stdout=log,
                                              stderr=subprocess.STDOUT)
@@ -205,7 +207,8 @@ def social_moms_results(study_runner) -> Path:
 
 @pytest.fixture(scope="session")
 def social_moms_rerun(study_runner) -> Path:
-    """The same social_moms run again, into another folder: for the byte-identity test only."""
+    """The same social_moms run again, into another folder, with another ``PYTHONHASHSEED``:
+    for the byte-identity test only."""
     return study_runner.get("social_moms_rerun")
 
 
