@@ -2,7 +2,9 @@
 """The project's two jobs, with nothing but Python 3.11 and pip on the machine.
 
     python3 make.py reproduce   # set up .venv, run the studies, their figures and the paper
-    python3 make.py test        # set up .venv, run the whole test suite
+    python3 make.py test        # set up .venv, run the test suite (slow checks left out)
+    python3 make.py test -m slow    # only the slow checks (coverage, recovery, fuzzing); CI runs
+                                    # both; extra options go to pytest
 
 Both create (or reuse) the virtual environment ``.venv`` and install the package into it with
 its ``dev``, ``notebooks`` and ``paper`` extras; the install is redone when ``pyproject.toml`` changes.

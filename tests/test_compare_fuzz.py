@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +19,9 @@ from connection.drivers import drivers
 from connection.errors import ConnectionPackageError, ConnectionWarning
 from connection.index import ConnectionIndex
 from connection.reliability import htmt, reliability
+
+# a few hundred analyses on malformed tables (~15 s): run by CI's `-m slow` step
+pytestmark = pytest.mark.slow
 
 SPOILERS = ("none", "nan", "all_nan", "inf", "text", "constant", "numeric_text")
 

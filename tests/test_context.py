@@ -174,6 +174,7 @@ def test_diff_shares_variance_equals_exact_multinomial_variance():
     assert var == pytest.approx(independent + 2 * 0.45 * 0.33 / n, rel=1e-10)
 
 
+@pytest.mark.slow
 def test_diff_shares_interval_covers_at_nominal_rate():
     rng = np.random.default_rng(20261122)
     p = [0.45, 0.33, 0.22]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -29,16 +27,19 @@ def load_script(name):
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """Each study run twice: once as a script in a fresh process, once in this process."""
+def results(why_like_results, perception_gap_results):
+    """Each study's shared session run (tests/conftest.py): a script run in a fresh process."""
+    return {"why_like": why_like_results, "perception_gap": perception_gap_results}
+
+
+@pytest.fixture(scope="module")
+def second_runs(tmp_path_factory):
+    """Each study run again, in this process: only for the byte-identity test."""
     out = {}
     for name in ("why_like", "perception_gap"):
-        first = tmp_path_factory.mktemp(f"{name}_1")
         second = tmp_path_factory.mktemp(f"{name}_2")
-        subprocess.run([sys.executable, str(STUDIES / f"{name}.py"), "--out", str(first),
-                        "--quiet"], check=True, cwd=ROOT, timeout=300)
         load_script(name).main(["--out", str(second), "--quiet"])
-        out[name] = (first, second)
+        out[name] = second
     return out
 
 
@@ -47,8 +48,8 @@ def outputs(folder: Path):
 
 
 @pytest.mark.parametrize("name", ["why_like", "perception_gap"])
-def test_two_runs_give_identical_tables_numbers_and_figures(runs, name):
-    first, second = runs[name]
+def test_two_runs_give_identical_tables_numbers_and_figures(results, second_runs, name):
+    first, second = results[name], second_runs[name]
     files = outputs(first)
     assert files == outputs(second)
     assert "numbers.json" in files and "manifest.json" in files
@@ -61,8 +62,8 @@ def test_two_runs_give_identical_tables_numbers_and_figures(runs, name):
 
 
 @pytest.mark.parametrize("name", ["why_like", "perception_gap"])
-def test_manifest_hashes_every_output_and_the_data_file(runs, name):
-    folder = runs[name][0]
+def test_manifest_hashes_every_output_and_the_data_file(results, name):
+    folder = results[name]
     manifest = json.loads((folder / "manifest.json").read_text())
     listed = manifest["outputs"]
     assert set(listed) == set(outputs(folder)) - {"manifest.json"}
@@ -73,8 +74,8 @@ def test_manifest_hashes_every_output_and_the_data_file(runs, name):
 
 
 # --------------------------------------------------------------------------- why_like
-def test_why_like_numbers_trace_to_the_data_file(runs):
-    folder = runs["why_like"][0]
+def test_why_like_numbers_trace_to_the_data_file(results):
+    folder = results["why_like"]
     numbers = json.loads((folder / "numbers.json").read_text())["why_like"]
     every = load_published_figures(include_unconfirmed=True)
     nielsen = every[every.study == "nielsen_2011"].set_index("id")
@@ -96,8 +97,8 @@ def test_why_like_numbers_trace_to_the_data_file(runs):
     assert comp["at_n_1000"]["ci_lower"] == pytest.approx(p1 - p2 - 1.959963985 * se, rel=1e-8)
 
 
-def test_why_like_keeps_unconfirmed_shares_labelled_and_out_of_statistics(runs):
-    folder = runs["why_like"][0]
+def test_why_like_keeps_unconfirmed_shares_labelled_and_out_of_statistics(results):
+    folder = results["why_like"]
     reasons = pd.read_csv(folder / "tables" / "reasons.csv")
     unconfirmed = reasons[reasons.status == "U"]
     assert len(unconfirmed) == 2
@@ -110,8 +111,8 @@ def test_why_like_keeps_unconfirmed_shares_labelled_and_out_of_statistics(runs):
     assert at_marks.n_status.str.startswith("hypothetical").all()
 
 
-def test_why_like_curve_table_is_the_wilson_interval_over_the_grid(runs):
-    folder = runs["why_like"][0]
+def test_why_like_curve_table_is_the_wilson_interval_over_the_grid(results):
+    folder = results["why_like"]
     curve = pd.read_csv(folder / "tables" / "ci_by_n.csv")
     z = stats.norm.ppf(0.975)
     n, p = curve.n.to_numpy(float), curve.proportion.to_numpy(float)
@@ -123,8 +124,8 @@ def test_why_like_curve_table_is_the_wilson_interval_over_the_grid(runs):
 
 
 # --------------------------------------------------------------------------- perception_gap
-def test_perception_gap_intervals_only_where_both_n_are_published(runs):
-    folder = runs["perception_gap"][0]
+def test_perception_gap_intervals_only_where_both_n_are_published(results):
+    folder = results["perception_gap"]
     gaps = pd.read_csv(folder / "tables" / "gaps.csv").set_index("key")
     every = load_published_figures().set_index("id")
     for _, row in gaps.iterrows():
@@ -162,8 +163,8 @@ def newcombe_by_hand(p1, n1, p2, n2, level=0.95):
     return p1 - p2 - np.hypot(p1 - l1, u2 - p2), p1 - p2 + np.hypot(u1 - p1, p2 - l2)
 
 
-def test_perception_gap_headline_against_hand_newcombe(runs):
-    numbers = json.loads((runs["perception_gap"][0] / "numbers.json").read_text())
+def test_perception_gap_headline_against_hand_newcombe(results):
+    numbers = json.loads((results["perception_gap"] / "numbers.json").read_text())
     gap = numbers["perception_gap"]["gaps"]["ibm_feel_connected"]
     every = load_published_figures().set_index("id")
     p1, n1 = every.loc["ibm_cons_feel_connected", ["proportion", "n"]]
@@ -210,8 +211,8 @@ def ibm_reasons_from_the_data_file():
     return cons, mark
 
 
-def test_ibm_rank_orders_kendall_tau_b_against_scipy_hand_and_r(runs):
-    folder = runs["perception_gap"][0]
+def test_ibm_rank_orders_kendall_tau_b_against_scipy_hand_and_r(results):
+    folder = results["perception_gap"]
     ranks = pd.read_csv(folder / "tables" / "rank_orders.csv").set_index("study")
     ibm = ranks.loc["ibm_2011"]
     assert ibm.computed and ibm.reasons_known_both == 12
@@ -236,8 +237,8 @@ def test_ibm_rank_orders_kendall_tau_b_against_scipy_hand_and_r(runs):
     assert "reason" in got  # the paper quotes it
 
 
-def test_ibm_reason_gaps_item_by_item_against_hand_and_r(runs):
-    folder = runs["perception_gap"][0]
+def test_ibm_reason_gaps_item_by_item_against_hand_and_r(results):
+    folder = results["perception_gap"]
     table = pd.read_csv(folder / "tables" / "reason_gaps.csv")
     cons, mark = ibm_reasons_from_the_data_file()
     assert len(table) == 12 and set(table.item) == set(cons.index)
@@ -296,8 +297,8 @@ def test_ibm_percentages_are_secondary_and_sourced():
     assert mark.loc["be part of a community", "value"] == 61
 
 
-def test_shares_table_n_and_intervals_follow_the_data_file(runs):
-    shares = pd.read_csv(runs["perception_gap"][0] / "tables" / "shares.csv")
+def test_shares_table_n_and_intervals_follow_the_data_file(results):
+    shares = pd.read_csv(results["perception_gap"] / "tables" / "shares.csv")
     every = load_published_figures().set_index("id")
     assert (shares.status != "U").all()
     for _, row in shares.iterrows():
@@ -401,8 +402,8 @@ def test_why_like_refuses_an_unconfirmed_share_in_a_statistic(tmp_path):
         load_script("why_like").run(tmp_path / "out", config, verbose=False)
 
 
-def test_gap_sensitivity_to_the_sample_sizes_the_sources_allow(runs):
-    folder = runs["perception_gap"][0]
+def test_gap_sensitivity_to_the_sample_sizes_the_sources_allow(results):
+    folder = results["perception_gap"]
     sens = pd.read_csv(folder / "tables" / "gaps_sensitivity.csv")
     gaps = pd.read_csv(folder / "tables" / "gaps.csv").set_index("key")
     main = sens[sens.main].set_index("key")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import warnings
 from pathlib import Path
 
@@ -22,15 +20,6 @@ from connection.simulate import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _load():
-    path = ROOT / "studies" / "power_social_moms.py"
-    spec = importlib.util.spec_from_file_location("power_social_moms_study", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["power_social_moms_study"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_slope_power_matches_statsmodels_noncentral_t():
@@ -87,12 +76,11 @@ def test_scalar_ncp_matches_the_engines_chi_square_difference():
                       ("social_media_moms", "other_moms")) * n_per_group < 10
 
 
-def test_power_study_outputs(tmp_path):
-    study = _load()
-    out = tmp_path / "power"
-    res = study.run(["--out", str(out), "--population-n", "30000", "--reps", "300",
-                     "--scalar-reps", "40", "--quiet"])
-    n80 = res["n80"].set_index("test")["n_per_cell"]
+def test_power_study_outputs(power_results):
+    """The shared session run (tests/conftest.py): ``--population-n 30000 --reps 300
+    --scalar-reps 40``."""
+    out = power_results
+    n80 = pd.read_csv(out / "tables" / "n80.csv").set_index("test")["n_per_cell"]
     power = pd.read_csv(out / "tables" / "power.csv")
     analytic = power[power["method"] == "analytic"]
     for test, curve in analytic.groupby("test"):
