@@ -332,31 +332,14 @@ def test_citations_resolve_and_the_reference_list_holds_only_cited_works(toy):
 
 # ---------------------------------------------------------------------------------------------
 # the real manuscript against a fast run of the real studies
-FAST_STUDIES = {
-    "social_moms": ["--n", "1200", "--n-boot", "20"],
-    "power_social_moms": ["--reps", "20", "--population-n", "20000"],
-    "why_like": [],
-    "perception_gap": [],
-}
+FAST_STUDIES = ["social_moms", "power_social_moms", "why_like", "perception_gap"]
 
 
 @pytest.fixture(scope="module")
-def fast_results(tmp_path_factory):
-    """Every study, run small into a temporary results folder (as make.py reproduce runs them)."""
-    import os
-    import subprocess
-
-    missing = [s for s in FAST_STUDIES if not (ROOT / "studies" / f"{s}.py").exists()]
-    if missing:
-        pytest.skip(f"study scripts not written yet: {missing}")
-    results = tmp_path_factory.mktemp("results")
-    env = {**os.environ, "MPLBACKEND": "Agg"}
-    for study, args in FAST_STUDIES.items():
-        proc = subprocess.run([sys.executable, str(ROOT / "studies" / f"{study}.py"), *args,
-                               "--out", str(results / study), "--quiet"],
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-        assert proc.returncode == 0, f"{study} failed:\n{proc.stderr[-3000:]}"
-    return results
+def fast_results(study_results):
+    """Every study, run small into one results folder (tests/conftest.py), as make.py reproduce
+    runs them."""
+    return study_results
 
 
 def test_the_manuscript_builds_from_the_studies_and_cites_only_what_they_wrote(fast_results,

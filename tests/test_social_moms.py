@@ -13,7 +13,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "studies" / "social_moms.py"
-SMALL = ["--n", "1200", "--n-boot", "20", "--quiet"]
 
 
 def _load():
@@ -29,33 +28,13 @@ def study():
     return _load()
 
 
-@pytest.fixture(scope="module")
-def small_config(tmp_path_factory):
-    """The study config with a two-point sensitivity grid (keeps the test fast)."""
-    text = (ROOT / "studies" / "social_moms.toml").read_text()
-    start = text.index("sensitivity_correlations = [")
-    end = text.index("]", start) + 1
-    path = tmp_path_factory.mktemp("config") / "social_moms.toml"
-    path.write_text(text[:start] + "sensitivity_correlations = [0.0, 0.7]" + text[end:])
-    return path
-
-
-@pytest.fixture(scope="module")
-def two_runs(study, small_config, tmp_path_factory):
-    a = tmp_path_factory.mktemp("run_a")
-    b = tmp_path_factory.mktemp("run_b")
-    for out in (a, b):
-        study.run([*SMALL, "--seed", "7", "--out", str(out), "--config", str(small_config)])
-    return a, b
-
-
 def _outputs(folder: Path) -> dict[str, bytes]:
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "manifest.json")
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in files}
 
 
-def test_same_seed_gives_byte_identical_outputs(two_runs):
-    a, b = two_runs
+def test_same_seed_gives_byte_identical_outputs(social_moms_results, social_moms_rerun):
+    a, b = social_moms_results, social_moms_rerun
     out_a, out_b = _outputs(a), _outputs(b)
     assert out_a.keys() == out_b.keys()
     assert len([k for k in out_a if k.startswith("tables/")]) >= 20
@@ -64,8 +43,8 @@ def test_same_seed_gives_byte_identical_outputs(two_runs):
     assert differing == []
 
 
-def test_manifest_records_provenance_and_every_output(two_runs):
-    a, _ = two_runs
+def test_manifest_records_provenance_and_every_output(social_moms_results):
+    a = social_moms_results
     manifest = json.loads((a / "manifest.json").read_text())
     assert manifest["seed"] == 7
     assert manifest["data_sha256"] and len(manifest["data_sha256"]) == 64
@@ -80,8 +59,8 @@ def test_manifest_records_provenance_and_every_output(two_runs):
     assert "total" in steps and len(steps) >= 12
 
 
-def test_calibration_table_and_published_numbers(two_runs):
-    a, _ = two_runs
+def test_calibration_table_and_published_numbers(social_moms_results):
+    a = social_moms_results
     cal = pd.read_csv(a / "tables" / "calibration.csv")
     assert list(cal.columns) == ["category", "group", "item", "published", "population", "sample"]
     assert len(cal) == 14
@@ -95,9 +74,9 @@ def test_calibration_table_and_published_numbers(two_runs):
     assert numbers["mode"] == "simulation"
 
 
-def test_findings_follow_the_population(two_runs):
+def test_findings_follow_the_population(social_moms_results):
     """Properties of the default population that a small study should already show."""
-    a, _ = two_runs
+    a = social_moms_results
     numbers = json.loads((a / "numbers.json").read_text())
     lat = numbers["drivers"]["latent"]["banking"]["advocacy"]
     assert lat["connection"] > lat["satisfaction"]
