@@ -586,7 +586,7 @@ def polychoric(data, items=None, *, max_categories: int = MAX_CATEGORIES,
     th_se = np.full(n_th, np.nan)
     rho_se = np.full(P, np.nan)
     if gamma:
-        G = _gamma(codes, K, T, prop, ia, ib, rho, active, th_start, n_th)
+        G = _gamma(codes, K, T, prop, ia, ib, rho, active, th_start, n_th, freq)
         dg = np.diag(G) / (n - 1)      # lavaan's standard errors divide by N - 1
         with np.errstate(invalid="ignore"):
             th_se = np.sqrt(dg[:n_th])
@@ -611,7 +611,7 @@ def polychoric(data, items=None, *, max_categories: int = MAX_CATEGORIES,
                             notes=tuple(notes))
 
 
-def _gamma(codes, K, T, prop, ia, ib, rho, active, th_start, n_th):
+def _gamma(codes, K, T, prop, ia, ib, rho, active, th_start, n_th, freq):
     """lavaan's NACOV of (thresholds, correlations): N * B^-1 S'S B^-T (Muthen 1984)."""
     n, p = codes.shape
     kmax = T.shape[1] - 1
@@ -651,41 +651,41 @@ def _gamma(codes, K, T, prop, ia, ib, rho, active, th_start, n_th):
         g2 = _phi(T2)[:, None, :] * (cdfz2[:, 1:, :] - cdfz2[:, :-1, :])  # (P, kmax, kmax+1)
         inv_pi = np.where(okc, 1.0 / np.where(okc, pi, 1.0), 0.0)
 
-    # frequencies of the actual data (not the zero-added ones)
-    kk = kmax * kmax
-    freq = np.zeros((P, kmax, kmax))
-    for a in range(p - 1):
-        sel = np.flatnonzero(ia == a)
-        flat = codes[:, a, None] * kmax + codes[:, ib[sel]]
-        offs = np.arange(len(sel)) * kk
-        freq[sel] = np.bincount((flat + offs).ravel(), minlength=len(sel) * kk).reshape(
-            len(sel), kmax, kmax)
-
+    # freq: the observed tables (not the zero-added ones), as lavaan's scores use the data
     # A21: sum over cells of n_ab * srho_ab * d log pi_ab / d tau
     w = freq * srho * inv_pi                                               # (P, kmax, kmax)
+    # threshold k of the row item is the upper boundary of row k and the lower one of row k + 1
+    # (padded rows and columns have w = 0 and g = 0, so sums may run over all kmax cells)
+    u1 = ((w[:, :-1, :] - w[:, 1:, :]) * g1[:, 1:kmax, :]).sum(axis=2)       # (P, kmax - 1)
+    u2 = ((w[:, :, :-1] - w[:, :, 1:]) * g2[:, :, 1:kmax]).sum(axis=1)       # (P, kmax - 1)
     A21 = np.zeros((P, n_th))
-    for q in range(P):
-        a_item, b_item = ia[q], ib[q]
-        ka, kb = K[a_item], K[b_item]
-        for k in range(ka - 1):
-            # threshold k of item a is the upper boundary of row k, lower of row k+1
-            val = (w[q, k, :kb] * g1[q, k + 1, :kb]).sum() - (w[q, k + 1, :kb] * g1[q, k + 1, :kb]).sum()
-            A21[q, th_start[a_item] + k] = val
-        for k in range(kb - 1):
-            val = (w[q, :ka, k] * g2[q, :ka, k + 1]).sum() - (w[q, :ka, k + 1] * g2[q, :ka, k + 1]).sum()
-            A21[q, th_start[b_item] + k] = val
+    ks = np.arange(kmax - 1)
+    rows = np.broadcast_to(np.arange(P)[:, None], (P, kmax - 1))
+    for item, u in ((ia, u1), (ib, u2)):
+        use = ks[None, :] < (K[item] - 1)[:, None]
+        cols = th_start[item][:, None] + ks[None, :]
+        A21[rows[use], cols[use]] = u[use]
 
     # score matrix, accumulated in blocks: S = [threshold scores | rho scores]
     col_item = np.concatenate([np.full(K[j] - 1, j) for j in range(p)])
     col_k = np.concatenate([np.arange(K[j] - 1) for j in range(p)])
+    kk = kmax * kmax
     srho_flat = srho.reshape(P * kk)
     offs = np.arange(P) * kk
     m = n_th + P
     INNER = np.zeros((m, m))
+    codes32 = codes.astype(np.int32)
+    uflat = uscore.reshape(-1)
+    uoff = (col_item * kmax * uscore.shape[2] + col_k).astype(np.int32)
+    ustride = np.int32(uscore.shape[2])
+    offs = offs.astype(np.int32)
     for start in range(0, n, _CHUNK):
-        c = codes[start:start + _CHUNK]
-        sth = uscore[col_item[None, :], c[:, col_item], col_k[None, :]]   # (rows, n_th)
-        sr = srho_flat[offs[None, :] + c[:, ia] * kmax + c[:, ib]]          # (rows, P)
+        c = codes32[start:start + _CHUNK]
+        sth = uflat.take(uoff[None, :] + c[:, col_item] * ustride)          # (rows, n_th)
+        cell = c[:, ia] * np.int32(kmax)
+        cell += c[:, ib]
+        cell += offs[None, :]
+        sr = srho_flat.take(cell)                                          # (rows, P)
         S = np.concatenate([sth, sr], axis=1)
         INNER += S.T @ S
     A11 = np.zeros((n_th, n_th))
