@@ -297,3 +297,54 @@ def test_input_frame_is_not_changed():
         warnings.simplefilter("ignore", ExclusionWarning)
         polychoric(d)
     pd.testing.assert_frame_equal(d, before)
+
+
+# ---------------------------------------------------------------- continuous variables
+
+MIXED_ORD = ["x2", "x3", "x5", "x7"]
+MIXED_CONT = ["x1", "x4", "x9"]
+
+
+def test_polyserial_and_pearson_match_lavcor():
+    data = pd.read_csv(REF / "mixed_data.csv")
+    ref = pd.read_csv(REF / "mixed_cor.csv", index_col=0)
+    th = pd.read_csv(REF / "mixed_th.csv")
+    r = polychoric(data, items=MIXED_ORD, continuous=MIXED_CONT, gamma=False)
+    assert list(r.correlation.columns) == MIXED_ORD + MIXED_CONT
+    got = r.correlation.loc[ref.index, ref.columns].to_numpy()
+    assert np.max(np.abs(got - ref.to_numpy())) < 1e-6
+    names = (r.thresholds["item"] + "|" + r.thresholds["threshold"]).tolist()
+    assert names == th["name"].tolist()
+    assert np.max(np.abs(r.thresholds["est"].to_numpy() - th["est"].to_numpy())) < 1e-10
+    types = r.pairs.set_index(["lhs", "rhs"])["type"]
+    assert types[("x2", "x3")] == "polychoric"
+    assert types[("x2", "x1")] == "polyserial"
+    assert types[("x1", "x4")] == "pearson"
+    # items=None takes every column not named continuous
+    r2 = polychoric(data, continuous=MIXED_CONT, gamma=False)
+    assert r2.items == ("x2", "x3", "x5", "x7")
+    assert repr(r2).startswith("<PolychoricResult: 4 items + 3 continuous, n = 301")
+
+
+def test_continuous_variables_need_gamma_false_for_now():
+    data = pd.read_csv(REF / "mixed_data.csv")
+    with pytest.raises(ArgumentError, match=r"not implemented yet.*gamma=False"):
+        polychoric(data, items=MIXED_ORD, continuous=MIXED_CONT)
+    r = polychoric(data, items=MIXED_ORD, continuous=MIXED_CONT, gamma=False)
+    with pytest.raises(ArgumentError, match="wls_obs"):
+        r.wls_obs  # noqa: B018
+
+
+def test_continuous_bad_input():
+    data = pd.read_csv(REF / "mixed_data.csv")
+    with pytest.raises(ArgumentError, match=r"both as an ordinal item and as continuous.*'x2'"):
+        polychoric(data, items=MIXED_ORD, continuous=["x2"], gamma=False)
+    with pytest.raises(NoVarianceError, match=r"continuous variable is constant.*column 'x1'"):
+        polychoric(data.assign(x1=3.0), items=MIXED_ORD, continuous=["x1"], gamma=False)
+    bad = data.astype({"x4": object})
+    bad.loc[2, "x4"] = "n/a"
+    with pytest.raises(NonNumericError, match=r"a continuous variable holds .*row 3, value 'n/a'"):
+        polychoric(bad, items=MIXED_ORD, continuous=["x4"], gamma=False)
+    # fractional values are fine for a continuous variable
+    r = polychoric(data, items=MIXED_ORD, continuous=["x1"], gamma=False)
+    assert r.correlation.shape == (5, 5)

@@ -203,12 +203,13 @@ class PolychoricResult:
     Attributes
     ----------
     correlation
-        The polychoric correlation matrix (items x items), lavCor(output = "cor").
+        The correlation matrix, lavCor(output = "cor"): the items, then any continuous variables.
     thresholds
         One row per threshold: ``item``, ``threshold`` (``"t1"`` .. ``"t(K-1)"``), ``est``, ``se``.
     pairs
-        One row per item pair in lavaan's order: ``lhs``, ``rhs``, ``est``, ``se``,
-        ``empty_cells`` (empty cells of the pair's table), ``note`` (what was done about them).
+        One row per pair of variables in lavaan's order: ``lhs``, ``rhs``, ``type``
+        (``"polychoric"``, ``"polyserial"`` or ``"pearson"``), ``est``, ``se``, ``empty_cells``
+        (empty cells of the pair's table), ``note`` (what was done about them).
     gamma
         lavaan's ``lavInspect(fit, "gamma")``: N times the asymptotic covariance matrix of
         (thresholds, correlations), labelled ``"item|tk"`` then ``"itemA~~itemB"`` (see the
@@ -223,6 +224,8 @@ class PolychoricResult:
         Per item, the observed codes (the categories, in increasing order).
     notes
         Sentences about zero cells, bounds and dropped rows (also issued as warnings).
+    continuous
+        The continuous variables (polyserial and Pearson correlations), if any.
     """
 
     correlation: pd.DataFrame
@@ -234,10 +237,18 @@ class PolychoricResult:
     items: tuple[str, ...]
     categories: dict = field(repr=False)
     notes: tuple[str, ...] = ()
+    continuous: tuple[str, ...] = ()
 
     @property
     def wls_obs(self) -> pd.Series:
-        """The sample statistics in Gamma's order (lavaan's ``lavInspect(fit, "wls.obs")``)."""
+        """The sample statistics in Gamma's order (lavaan's ``lavInspect(fit, "wls.obs")``).
+
+        Only for ordinal items (with continuous variables lavaan's statistics include means,
+        variances and covariances, which are not computed here).
+        """
+        if self.continuous:
+            raise ArgumentError("wls_obs is only available without continuous variables",
+                                values=list(self.continuous))
         values = np.concatenate([self.thresholds["est"].to_numpy(), self.pairs["est"].to_numpy()])
         return pd.Series(values, index=self.gamma.index, name="est")
 
@@ -261,8 +272,9 @@ class PolychoricResult:
 
     def __repr__(self) -> str:
         k = len(self.items)
-        return (f"<PolychoricResult: {k} items, n = {self.n}, {len(self.thresholds)} thresholds, "
-                f"{k * (k - 1) // 2} correlations, {len(self.notes)} notes>")
+        cont = f" + {len(self.continuous)} continuous" if self.continuous else ""
+        return (f"<PolychoricResult: {k} items{cont}, n = {self.n}, {len(self.thresholds)} "
+                f"thresholds, {len(self.pairs)} correlations, {len(self.notes)} notes>")
 
     def _repr_html_(self) -> str:
         head = html.escape(self.summary().splitlines()[0])
@@ -285,7 +297,7 @@ def _rows(mask) -> list[int]:
     return [int(i) + 1 for i in np.flatnonzero(np.asarray(mask))]
 
 
-def _prepare(data, items, max_categories):
+def _prepare(data, items, continuous, max_categories):
     if isinstance(data, np.ndarray):
         if data.ndim != 2:
             raise ArgumentError(f"data must be a 2-D table; got a {data.ndim}-D array",
@@ -294,8 +306,14 @@ def _prepare(data, items, max_categories):
     if not isinstance(data, pd.DataFrame):
         raise ArgumentError(f"data must be a pandas DataFrame; got {type(data).__name__}",
                             expected="a DataFrame with one column per ordinal item")
+    if continuous is None:
+        continuous = []
+    elif isinstance(continuous, str):
+        continuous = [continuous]
+    else:
+        continuous = list(continuous)
     if items is None:
-        items = list(data.columns)
+        items = [c for c in data.columns if c not in continuous]
     elif isinstance(items, str):
         items = [items]
     else:
@@ -304,7 +322,15 @@ def _prepare(data, items, max_categories):
     if dup:
         raise ArgumentError("items names a column more than once", values=dup,
                             expected="each item once")
-    missing_cols = [i for i in items if i not in data.columns]
+    dup = sorted({str(i) for i in continuous if continuous.count(i) > 1})
+    if dup:
+        raise ArgumentError("continuous names a column more than once", values=dup,
+                            expected="each variable once")
+    both = [str(i) for i in items if i in continuous]
+    if both:
+        raise ArgumentError("a column is named both as an ordinal item and as continuous",
+                            values=both, expected="each column in items or in continuous")
+    missing_cols = [i for i in items + continuous if i not in data.columns]
     if missing_cols:
         raise MissingColumnError(f"item column(s) not in the data: {', '.join(map(str, missing_cols))}",
                                  column=str(missing_cols[0]),
@@ -316,7 +342,9 @@ def _prepare(data, items, max_categories):
         raise ArgumentError("max_categories must be an integer >= 2", values=[max_categories])
 
     columns = []
-    for item in items:
+    for item in items + continuous:
+        ordinal = item not in continuous
+        kind = "an ordinal item" if ordinal else "a continuous variable"
         col = data[item]
         if isinstance(col, pd.DataFrame):
             raise ArgumentError("the data has more than one column with this name",
@@ -326,7 +354,7 @@ def _prepare(data, items, max_categories):
         values = pd.to_numeric(col, errors="coerce")
         bad = values.isna() & col.notna()
         if bad.any():
-            raise NonNumericError("an ordinal item holds values that are not numbers",
+            raise NonNumericError(f"{kind} holds values that are not numbers",
                                   column=str(item), rows=_rows(bad), values=list(col[bad])[:10],
                                   expected="integer category codes (e.g. 1-5)",
                                   hint="recode the answers to integers in their order "
@@ -334,10 +362,10 @@ def _prepare(data, items, max_categories):
         arr = values.to_numpy(dtype=float)
         inf = np.isinf(arr)
         if inf.any():
-            raise DataError("an ordinal item holds infinite values", column=str(item),
-                            rows=_rows(inf), expected="integer category codes")
+            raise DataError(f"{kind} holds infinite values", column=str(item),
+                            rows=_rows(inf), expected="finite numbers")
         fin = np.isfinite(arr)
-        frac = fin & (arr != np.round(arr))
+        frac = fin & (arr != np.round(arr)) & ordinal
         if frac.any():
             raise DataError("an ordinal item holds codes that are not integers",
                             column=str(item), rows=_rows(frac), values=list(arr[frac])[:10],
@@ -350,8 +378,8 @@ def _prepare(data, items, max_categories):
     notes = []
     n_dropped = int(incomplete.sum())
     if n_dropped:
-        per_item = {str(it): int(np.isnan(X[:, j]).sum()) for j, it in enumerate(items)
-                    if np.isnan(X[:, j]).any()}
+        per_item = {str(it): int(np.isnan(X[:, j]).sum())
+                    for j, it in enumerate(items + continuous) if np.isnan(X[:, j]).any()}
         rows = _rows(incomplete)
         shown = ", ".join(map(str, rows[:10])) + (f", ... ({len(rows)} in all)" if len(rows) > 10
                                                   else "")
@@ -364,6 +392,14 @@ def _prepare(data, items, max_categories):
         raise DataError("fewer than 2 rows are complete on every item",
                         rows=None, expected="complete answers to all items from 2+ respondents",
                         hint="check the missing-value codes or choose fewer items")
+    Xc = X[:, len(items):]
+    X = X[:, :len(items)]
+    for j, name in enumerate(continuous):
+        if np.ptp(Xc[:, j]) == 0:
+            raise NoVarianceError("a continuous variable is constant among the complete rows",
+                                  column=str(name), values=[Xc[0, j]],
+                                  expected="at least 2 distinct values",
+                                  hint="drop the variable from the analysis")
     codes = np.empty(X.shape, dtype=np.intp)
     cats = {}
     for j, item in enumerate(items):
@@ -382,7 +418,9 @@ def _prepare(data, items, max_categories):
                                  "items), collapse categories, or raise max_categories")
         codes[:, j] = inv
         cats[str(item)] = tuple(int(v) for v in levels)
-    return [str(i) for i in items], codes, cats, n_dropped, notes
+    order = [str(c) for c in data.columns if c in items or c in continuous]
+    return ([str(i) for i in items], codes, cats, n_dropped, notes,
+            [str(c) for c in continuous], Xc, order)
 
 
 # --------------------------------------------------------------------------------------------
@@ -433,7 +471,7 @@ def _fit_rho(freq, T1, T2, start, active):
     return rho, converged
 
 
-def polychoric(data, items=None, *, max_categories: int = MAX_CATEGORIES,
+def polychoric(data, items=None, *, continuous=None, max_categories: int = MAX_CATEGORIES,
                gamma: bool = True) -> PolychoricResult:
     """Two-step polychoric correlations, thresholds and Gamma, as ``lavaan::lavCor``.
 
@@ -444,8 +482,14 @@ def polychoric(data, items=None, *, max_categories: int = MAX_CATEGORIES,
         integers: the observed distinct codes are the categories, in increasing order). Missing
         values (NaN/None) drop the row (listwise).
     items
-        The ordinal item columns; ``None`` takes every column. Other columns are ignored
-        (polyserial correlations with continuous variables are not computed yet).
+        The ordinal item columns (at least 2); ``None`` takes every column not in
+        ``continuous``. Other columns are ignored.
+    continuous
+        Continuous columns to correlate with the items as lavCor does with variables not in
+        ``ordered``: two-step polyserial correlations with the items (mean and variance with
+        divisor N, rho by maximum likelihood within lavaan's bounds +-0.995) and Pearson
+        correlations among themselves. They come after the items in ``correlation``. Gamma with
+        continuous variables is not implemented yet: pass ``gamma=False``.
     max_categories
         An item with more observed categories is refused (treat it as continuous).
     gamma
@@ -475,7 +519,13 @@ def polychoric(data, items=None, *, max_categories: int = MAX_CATEGORIES,
         A zero cell changed or broke a polychoric (the 0.5 added to a 2 x 2 table, a correlation
         at lavaan's bound 0.999, two empty cells giving +-1), or a pair did not converge.
     """
-    items, codes, cats, n_dropped, notes = _prepare(data, items, max_categories)
+    items, codes, cats, n_dropped, notes, cont, Xc, _order = _prepare(data, items, continuous,
+                                                                     max_categories)
+    if cont and gamma:
+        raise ArgumentError("Gamma (and standard errors) with continuous variables is not "
+                            "implemented yet", values=cont,
+                            expected="gamma=False when continuous variables are given",
+                            hint="pass gamma=False for the correlations and thresholds")
     for note in notes:
         warnings.warn(note, ExclusionWarning, stacklevel=2)
     n, p = codes.shape
@@ -604,11 +654,98 @@ def polychoric(data, items=None, *, max_categories: int = MAX_CATEGORIES,
     pairs = pd.DataFrame({"lhs": [items[a] for a in ia], "rhs": [items[b] for b in ib],
                           "est": rho, "se": rho_se, "empty_cells": empty.astype(int),
                           "note": pair_note})
-    corr = pd.DataFrame(R, index=items, columns=items)
+    pairs.insert(2, "type", "polychoric")
+    variables = items + cont
+    if cont:
+        R, pairs = _mixed(R, pairs, codes, T, K, Xc, items, cont, notes)
+    corr = pd.DataFrame(R, index=variables, columns=variables)
     gam = pd.DataFrame(G, index=labels, columns=labels)
     return PolychoricResult(correlation=corr, thresholds=thresholds, pairs=pairs, gamma=gam,
                             n=int(n), n_dropped=n_dropped, items=tuple(items), categories=cats,
-                            notes=tuple(notes))
+                            notes=tuple(notes), continuous=tuple(cont))
+
+
+def _polyserial(codes, T, K, Z, jj, cc):
+    """Two-step polyserial rho for pairs (ordinal jj[m], continuous cc[m]), lavaan's bounds."""
+    lo = T[jj[None, :], codes[:, jj]]                 # (n, m) lower boundary of the category
+    hi = T[jj[None, :], codes[:, jj] + 1]
+    z = Z[:, cc]
+
+    def score(r):
+        s = np.sqrt(1.0 - r * r)
+        with np.errstate(invalid="ignore", over="ignore"):
+            uh = np.where(np.isfinite(hi), (hi - r * z) / s, np.inf)
+            ul = np.where(np.isfinite(lo), (lo - r * z) / s, -np.inf)
+            lik = ndtr(uh) - ndtr(ul)
+            dh = np.where(np.isfinite(hi), _phi(uh) * (r * hi - z), 0.0)
+            dl = np.where(np.isfinite(lo), _phi(ul) * (r * lo - z), 0.0)
+            d = (dh - dl) / s ** 3
+        return (d / lik).sum(axis=0), np.log(lik).sum(axis=0)
+
+    # start: Pearson correlation of z with the category's normal score
+    r = np.clip(np.array([np.corrcoef(codes[:, j], Z[:, c])[0, 1] for j, c in zip(jj, cc,
+                                                                              strict=True)]),
+                -0.9, 0.9)
+    bound = 0.995
+    done = np.zeros(len(r), dtype=bool)
+    for _ in range(100):
+        g, ll = score(r)
+        eps = 1e-6
+        h = (score(np.clip(r + eps, -bound, bound))[0] - score(np.clip(r - eps, -bound, bound))[0]) \
+            / (np.clip(r + eps, -bound, bound) - np.clip(r - eps, -bound, bound))
+        step = np.where(h < 0, -g / np.where(h < 0, h, -1.0), 0.1 * np.sign(g))
+        new = np.clip(r + step, -bound, bound)
+        for _half in range(30):
+            worse = score(new)[1] < ll - 1e-12 * np.abs(ll)
+            if not worse.any():
+                break
+            new = np.where(worse, (new + r) / 2.0, new)
+        new = np.where(done, r, new)
+        done = done | (np.abs(new - r) < 1e-11) | ((np.abs(new) >= bound) & (np.abs(r) >= bound))
+        r = new
+        if done.all():
+            break
+    return r, done
+
+
+def _mixed(R_ord, pairs_ord, codes, T, K, Xc, items, cont, notes):
+    """Add polyserial (item x continuous) and Pearson (continuous x continuous) correlations."""
+    p, q = len(items), len(cont)
+    mean = Xc.mean(axis=0)
+    sd = np.sqrt(((Xc - mean) ** 2).mean(axis=0))       # divisor N, as lavaan
+    Z = (Xc - mean) / sd
+    R = np.eye(p + q)
+    R[:p, :p] = R_ord
+    R[p:, p:] = (Z.T @ Z) / len(Z)
+    np.fill_diagonal(R, 1.0)
+    jj, cc = np.meshgrid(np.arange(p), np.arange(q), indexing="ij")
+    jj, cc = jj.ravel(), cc.ravel()
+    rho, conv = _polyserial(codes, T, K, Z, jj, cc)
+    R[jj, p + cc] = rho
+    R[p + cc, jj] = rho
+    for j, c, ok, r in zip(jj, cc, conv, rho, strict=True):
+        if not ok or abs(r) >= 0.995:
+            note = (f"{items[j]}~~{cont[c]}: the polyserial correlation "
+                    + ("did not converge" if not ok else f"reached lavaan's bound {r:+.3f}"))
+            notes.append(note)
+            warnings.warn(note, ConnectionWarning, stacklevel=3)
+    variables = items + cont
+    types = ["polychoric"] * (p + q)
+    rows = []
+    ord_pairs = pairs_ord.set_index(["lhs", "rhs"])
+    for b in range(p + q):            # lavaan's order: below the diagonal, column by column
+        for a in range(b + 1, p + q):
+            lhs, rhs = variables[b], variables[a]
+            if a < p:
+                row = ord_pairs.loc[(lhs, rhs)]
+                rows.append({"lhs": lhs, "rhs": rhs, "type": types[a], "est": row["est"],
+                             "se": row["se"], "empty_cells": row["empty_cells"],
+                             "note": row["note"]})
+            else:
+                kind = "polyserial" if b < p else "pearson"
+                rows.append({"lhs": lhs, "rhs": rhs, "type": kind, "est": R[a, b],
+                             "se": np.nan, "empty_cells": 0, "note": ""})
+    return R, pd.DataFrame(rows)
 
 
 def _gamma(codes, K, T, prop, ia, ib, rho, active, th_start, n_th, freq):

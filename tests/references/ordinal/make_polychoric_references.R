@@ -63,6 +63,22 @@ d4 <- data.frame(b1 = b1, b2 = b2, t3 = c(rep(1, 9), rep(2, 11), rep(3, 40)))
 write.csv(d4, file.path(out, "bound_data.csv"), row.names = FALSE)
 write.csv(unclass(lavCor(d4, ordered = names(d4))), file.path(out, "bound_cor.csv"))
 
+# (e) ordinal and continuous variables: lavaan's HolzingerSwineford1939, x2, x3, x5 and x7 cut at
+#     fixed points into 3-4 ordered categories, x1, x4 and x9 left continuous: polyserial and
+#     Pearson correlations (lavCor output "cor") and the thresholds.
+data(HolzingerSwineford1939, package = "lavaan")
+hs <- HolzingerSwineford1939[, c("x1", "x2", "x3", "x4", "x5", "x7", "x9")]
+hs$x2 <- findInterval(hs$x2, c(5, 6.5)) + 1L
+hs$x3 <- findInterval(hs$x3, c(1.5, 2.5)) + 1L
+hs$x5 <- findInterval(hs$x5, c(3, 4.5, 5.5)) + 1L
+hs$x7 <- findInterval(hs$x7, c(3, 4.5)) + 1L
+write.csv(hs, file.path(out, "mixed_data.csv"), row.names = FALSE)
+ord <- c("x2", "x3", "x5", "x7")
+write.csv(unclass(lavCor(hs, ordered = ord)), file.path(out, "mixed_cor.csv"))
+th <- lavCor(hs, ordered = ord, output = "th")
+write.csv(data.frame(name = names(th), est = as.numeric(th)), file.path(out, "mixed_th.csv"),
+          row.names = FALSE)
+
 # timing: 30 five-point items, n = 1e4 (lavCor only, R start-up excluded)
 set.seed(2026)
 n <- 1e4; p <- 30
