@@ -348,3 +348,31 @@ def test_continuous_bad_input():
     # fractional values are fine for a continuous variable
     r = polychoric(data, items=MIXED_ORD, continuous=["x1"], gamma=False)
     assert r.correlation.shape == (5, 5)
+
+
+def test_polyserial_in_blocks_gives_the_same(monkeypatch):
+    import connection.sem.polychoric as mod
+
+    data = pd.read_csv(REF / "mixed_data.csv")
+    whole = polychoric(data, items=MIXED_ORD, continuous=MIXED_CONT, gamma=False)
+    monkeypatch.setattr(mod, "_PAIR_VALUES", 2 * len(data))       # two pairs per block
+    blocks = polychoric(data, items=MIXED_ORD, continuous=MIXED_CONT, gamma=False)
+    pd.testing.assert_frame_equal(whole.correlation, blocks.correlation)
+
+
+def test_ordered_categorical_and_nullable_integers():
+    d = _sim(n=200, p=3)
+    r = _quiet(d)
+    labels = ["sd", "d", "n", "a", "sa"]
+    cat = d.apply(lambda c: pd.Categorical.from_codes(c - 1, categories=labels, ordered=True))
+    rc = _quiet(cat)
+    assert np.allclose(rc.correlation, r.correlation, atol=1e-12)
+    assert rc.categories["y1"] == tuple(labels[v - 1] for v in sorted(d["y1"].unique()))
+    unordered = cat.astype(str).astype("category")
+    with pytest.raises(NonNumericError, match="ordered pandas Categorical"):
+        polychoric(unordered)
+    nullable = d.astype("Int64")
+    nullable.loc[5, "y2"] = pd.NA
+    with pytest.warns(ExclusionWarning, match=r"1 of 200 rows dropped .*rows 6; missing per item: y2 1"):
+        rn = polychoric(nullable)
+    assert rn.n == 199

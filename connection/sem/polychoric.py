@@ -72,6 +72,7 @@ __all__ = ["polychoric", "PolychoricResult", "bivariate_normal_cdf"]
 RHO_BOUND = 0.999          # lavaan's nlminb bounds for a polychoric correlation
 MAX_CATEGORIES = 20        # more observed categories than this: treat the item as continuous
 _CHUNK = 4096              # rows per block when accumulating the score cross-products
+_PAIR_VALUES = 2_000_000   # values per array when the polyserial pairs are fitted in blocks
 _TWO_PI = 2.0 * np.pi
 
 # Gauss-Legendre rule (20 points on [-1, 1]) for the bivariate normal integrals.
@@ -342,6 +343,7 @@ def _prepare(data, items, continuous, max_categories):
         raise ArgumentError("max_categories must be an integer >= 2", values=[max_categories])
 
     columns = []
+    labels = {}
     for item in items + continuous:
         ordinal = item not in continuous
         kind = "an ordinal item" if ordinal else "a continuous variable"
@@ -351,14 +353,22 @@ def _prepare(data, items, continuous, max_categories):
                                 column=str(item), expected="unique column names")
         if col.dtype == bool:
             col = col.astype(float)
+        if isinstance(col.dtype, pd.CategoricalDtype) and col.cat.ordered and ordinal:
+            # an ordered categorical: its levels in their order are the categories
+            labels[str(item)] = list(col.cat.categories)
+            col = pd.Series(np.where(col.cat.codes.to_numpy() < 0, np.nan,
+                                     col.cat.codes.to_numpy() + 1.0), index=col.index)
         values = pd.to_numeric(col, errors="coerce")
         bad = values.isna() & col.notna()
         if bad.any():
             raise NonNumericError(f"{kind} holds values that are not numbers",
                                   column=str(item), rows=_rows(bad), values=list(col[bad])[:10],
-                                  expected="integer category codes (e.g. 1-5)",
+                                  expected="integer category codes (e.g. 1-5)"
+                                  if ordinal else "numbers",
                                   hint="recode the answers to integers in their order "
-                                       "(1 = lowest category)")
+                                       "(1 = lowest category) or make the column an ordered "
+                                       "pandas Categorical" if ordinal else
+                                       "convert the column to numbers")
         arr = values.to_numpy(dtype=float)
         inf = np.isinf(arr)
         if inf.any():
@@ -417,7 +427,10 @@ def _prepare(data, items, continuous, max_categories):
                             hint="treat the item as continuous (leave it out of the ordinal "
                                  "items), collapse categories, or raise max_categories")
         codes[:, j] = inv
-        cats[str(item)] = tuple(int(v) for v in levels)
+        if str(item) in labels:
+            cats[str(item)] = tuple(labels[str(item)][int(v) - 1] for v in levels)
+        else:
+            cats[str(item)] = tuple(int(v) for v in levels)
     order = [str(c) for c in data.columns if c in items or c in continuous]
     return ([str(i) for i in items], codes, cats, n_dropped, notes,
             [str(c) for c in continuous], Xc, order)
@@ -720,7 +733,12 @@ def _mixed(R_ord, pairs_ord, codes, T, K, Xc, items, cont, notes):
     np.fill_diagonal(R, 1.0)
     jj, cc = np.meshgrid(np.arange(p), np.arange(q), indexing="ij")
     jj, cc = jj.ravel(), cc.ravel()
-    rho, conv = _polyserial(codes, T, K, Z, jj, cc)
+    rho = np.empty(len(jj))
+    conv = np.empty(len(jj), dtype=bool)
+    block = max(1, _PAIR_VALUES // len(Z))          # pairs per block
+    for b0 in range(0, len(jj), block):
+        sl = slice(b0, b0 + block)
+        rho[sl], conv[sl] = _polyserial(codes, T, K, Z, jj[sl], cc[sl])
     R[jj, p + cc] = rho
     R[p + cc, jj] = rho
     for j, c, ok, r in zip(jj, cc, conv, rho, strict=True):
