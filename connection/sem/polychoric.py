@@ -60,6 +60,7 @@ from scipy.special import ndtr, ndtri
 from connection.errors import (
     ArgumentError,
     ConnectionWarning,
+    ConvergenceWarning,
     DataError,
     ExclusionWarning,
     MissingColumnError,
@@ -530,7 +531,9 @@ def polychoric(data, items=None, *, continuous=None, max_categories: int = MAX_C
         Rows with missing values were dropped (how many, which rows).
     ConnectionWarning
         A zero cell changed or broke a polychoric (the 0.5 added to a 2 x 2 table, a correlation
-        at lavaan's bound 0.999, two empty cells giving +-1), or a pair did not converge.
+        at lavaan's bound 0.999, two empty cells giving +-1).
+    ConvergenceWarning
+        A pair's correlation did not converge (named in the message and in ``pairs.note``).
     """
     items, codes, cats, n_dropped, notes, cont, Xc, _order = _prepare(data, items, continuous,
                                                                      max_categories)
@@ -625,15 +628,18 @@ def polychoric(data, items=None, *, continuous=None, max_categories: int = MAX_C
             f"{names[q]}: the polychoric correlation did not converge")
     at_bound = active & (np.abs(rho) >= RHO_BOUND)
     for q in np.flatnonzero(at_bound):
+        why = (f"because empty cells ({int(empty[q])}) leave no evidence against a perfect "
+               f"association (lavaan adds nothing to empty cells of tables larger than 2 x 2 and "
+               f"warns 'correlation is (nearly) 1.0')" if empty[q] else
+               "(the two items are practically the same)")
         pair_note[q] = (pair_note[q] + "; " if pair_note[q] else "") + (
-            f"{names[q]}: the correlation reached lavaan's bound {rho[q]:+.3f} because empty "
-            f"cells ({int(empty[q])}) leave no evidence against a perfect association (lavaan "
-            f"adds nothing to empty cells of tables larger than 2 x 2 and warns 'correlation is "
-            f"(nearly) 1.0'); collapse categories or drop one of the items")
-    for note in pair_note:
+            f"{names[q]}: the correlation reached lavaan's bound {rho[q]:+.3f} {why}; collapse "
+            f"categories or drop one of the items")
+    for q, note in enumerate(pair_note):
         if note:
             notes.append(note)
-            warnings.warn(note, ConnectionWarning, stacklevel=2)
+            warnings.warn(note, ConvergenceWarning if not conv[q] else ConnectionWarning,
+                          stacklevel=2)
 
     R = np.eye(p)
     R[ia, ib] = rho
@@ -746,7 +752,7 @@ def _mixed(R_ord, pairs_ord, codes, T, K, Xc, items, cont, notes):
             note = (f"{items[j]}~~{cont[c]}: the polyserial correlation "
                     + ("did not converge" if not ok else f"reached lavaan's bound {r:+.3f}"))
             notes.append(note)
-            warnings.warn(note, ConnectionWarning, stacklevel=3)
+            warnings.warn(note, ConnectionWarning if ok else ConvergenceWarning, stacklevel=3)
     variables = items + cont
     types = ["polychoric"] * (p + q)
     rows = []
