@@ -376,3 +376,34 @@ def test_ordered_categorical_and_nullable_integers():
     with pytest.warns(ExclusionWarning, match=r"1 of 200 rows dropped .*rows 6; missing per item: y2 1"):
         rn = polychoric(nullable)
     assert rn.n == 199
+
+
+# ---------------------------------------------------------------- where lavaan stops short
+
+def _lavaan_logl(name):
+    ref = json.loads((REF / f"{name}.json").read_text())
+    return float(np.ravel(ref["lavcor"])[0]), np.array(ref["rho"]), np.array(ref["logl"])
+
+
+def test_plateau_where_lavaan_stops_at_the_bound_we_take_its_likelihood_maximum():
+    # lavCor says 0.999 (with its "(nearly) 1.0" warning), but lavaan's own log-likelihood is
+    # 84 units higher near 0.961: our estimate is the maximum of lavaan's likelihood.
+    data = pd.read_csv(REF / "plateau1_data.csv")
+    lavcor, grid, logl = _lavaan_logl("plateau1")
+    r = polychoric(data)
+    est = r.correlation.loc["a", "b"]
+    assert lavcor == 0.999
+    assert abs(est - grid[np.argmax(logl)]) <= 0.0005
+    assert logl.max() - logl[grid == lavcor][0] > 50
+
+
+def test_likelihood_rising_to_the_bound_gives_the_bound_with_a_warning():
+    # lavaan's log-likelihood rises (by less than 1e-6) all the way to the bound; lavCor stops at
+    # 0.939 where its tolerance is met. We take the bound and say so.
+    data = pd.read_csv(REF / "plateau2_data.csv")
+    lavcor, grid, logl = _lavaan_logl("plateau2")
+    with pytest.warns(ConnectionWarning, match=r"a~~b: the correlation reached lavaan's bound \+0.999"):
+        r = polychoric(data)
+    assert r.correlation.loc["a", "b"] == 0.999
+    assert logl[grid == 0.999][0] >= logl[np.isclose(grid, lavcor)][0]
+    assert logl.max() - logl[grid == 0.999][0] < 1e-6

@@ -22,6 +22,13 @@ sandwich, the matrix WLSMV/DWLS estimation weights and corrects with. Every numb
   ``sqrt(diag(Gamma) / (N - 1))``, exactly lavaan's (``parameterEstimates`` of the saturated
   model fitted by lavCor with ``se = "standard"``, estimator WLSMV): N - 1, not N.
 
+Where lavaan's optimiser stops short of the maximum of its own two-step likelihood, the
+maximum is reported instead (tests/references/ordinal/plateau*): a table that lavaan puts at its
+bound 0.999 although its log-likelihood is far higher inside (the cell probabilities underflow
+there and lavaan floors them, a flat region its optimiser accepts), and a likelihood that rises
+all the way to the bound, where lavaan stops wherever its tolerance is met and this function
+returns the bound with a warning.
+
 Rows with a missing value in any item are dropped (listwise, lavCor's default) with an
 :class:`~connection.errors.ExclusionWarning` saying how many.
 
@@ -482,6 +489,18 @@ def _fit_rho(freq, T1, T2, start, active):
                                             & (np.abs(r) >= RHO_BOUND))
         rho[idx] = new
         converged[idx] = done
+    # a likelihood that keeps rising (to within rounding) up to a bound has its supremum there:
+    # take the bound, as the likelihood cannot tell the two apart (lavaan's optimiser may stop
+    # earlier on such a plateau, where its tolerance is met)
+    idx = np.flatnonzero(active)
+    if idx.size:
+        f, t1, t2 = freq[idx], T1[idx], T2[idx]
+        ll = _loglik(f, _cells(_grid_cdf(t1, t2, rho[idx])))
+        for bound in (RHO_BOUND, -RHO_BOUND):
+            llb = _loglik(f, _cells(_grid_cdf(t1, t2, np.full(idx.size, bound))))
+            jump = np.isfinite(llb) & (llb >= ll - 1e-12 * np.abs(ll))
+            rho[idx[jump]] = bound
+            converged[idx[jump]] = True
     return rho, converged
 
 
