@@ -711,14 +711,14 @@ def _polyserial(codes, T, K, Z, jj, cc):
 
     def score(r):
         s = np.sqrt(1.0 - r * r)
-        with np.errstate(invalid="ignore", over="ignore"):
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             uh = np.where(np.isfinite(hi), (hi - r * z) / s, np.inf)
             ul = np.where(np.isfinite(lo), (lo - r * z) / s, -np.inf)
             lik = ndtr(uh) - ndtr(ul)
             dh = np.where(np.isfinite(hi), _phi(uh) * (r * hi - z), 0.0)
             dl = np.where(np.isfinite(lo), _phi(ul) * (r * lo - z), 0.0)
             d = (dh - dl) / s ** 3
-        return (d / lik).sum(axis=0), np.log(lik).sum(axis=0)
+            return (d / lik).sum(axis=0), np.log(lik).sum(axis=0)
 
     # start: Pearson correlation of z with the category's normal score
     r = np.clip(np.array([np.corrcoef(codes[:, j], Z[:, c])[0, 1] for j, c in zip(jj, cc,
