@@ -1,0 +1,887 @@
+"""Two-step polychoric correlations, thresholds and their asymptotic covariance (as lavaan's lavCor).
+
+:func:`polychoric` estimates, for ordinal items (integer category codes), the thresholds of each
+item's latent response from its marginal proportions and then, pair by pair with the thresholds
+fixed, the polychoric correlation by maximum likelihood (Olsson 1979, two-step). It also computes
+the asymptotic covariance matrix ``Gamma`` of (thresholds, correlations) by Muthen's (1984)
+sandwich, the matrix WLSMV/DWLS estimation weights and corrects with. Every number follows
+``lavaan::lavCor(data, ordered = names(data), se = "standard", output = "fit")`` (lavaan 0.6):
+
+* categories are the item's *observed* distinct codes, in increasing order (an unused code is
+  not a category, as lavaan's ``ordered()`` recoding);
+* thresholds ``t1 .. t(K-1)`` are ``qnorm`` of the cumulative proportions;
+* the correlation of each pair maximises the bivariate-normal likelihood of its contingency table
+  over ``[-0.999, 0.999]`` (lavaan's bounds); a 2 x 2 table with one empty cell gets 0.5 added to
+  that cell with the margins kept (lavaan's defaults ``zero.add = c(0.5, 0)``,
+  ``zero.keep.margins = TRUE``); empty cells in larger tables get nothing added
+  (``zero.add[2] = 0``); a 2 x 2 table with two empty cells gives +1 or -1;
+* ``Gamma`` is ``lavInspect(fit, "gamma")``: N times the asymptotic covariance matrix of the
+  sample statistics ordered as lavaan orders them: all thresholds item by item (``"A1|t1"``,
+  ``"A1|t2"``, ..., ``"A2|t1"``, ...), then the correlations below the diagonal column by column
+  (``"A1~~A2"``, ``"A1~~A3"``, ..., ``"A1~~Ap"``, ``"A2~~A3"``, ...). The standard errors are
+  ``sqrt(diag(Gamma) / (N - 1))``, exactly lavaan's (``parameterEstimates`` of the saturated
+  model fitted by lavCor with ``se = "standard"``, estimator WLSMV): N - 1, not N.
+
+Where lavaan's optimiser stops short of the maximum of its own two-step likelihood, the
+maximum is reported instead (tests/references/ordinal/plateau*): a table that lavaan puts at its
+bound 0.999 although its log-likelihood is far higher inside (the cell probabilities underflow
+there and lavaan floors them, a flat region its optimiser accepts), and a likelihood that rises
+all the way to the bound, where lavaan stops wherever its tolerance is met and this function
+returns the bound with a warning.
+
+Rows with a missing value in any item are dropped (listwise, lavCor's default) with an
+:class:`~connection.errors.ExclusionWarning` saying how many.
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> tab = np.array([[30, 15, 5], [15, 40, 20], [5, 20, 50]])   # q1 x q2 counts
+>>> a, b = np.indices(tab.shape)
+>>> q1, q2 = np.repeat(a.ravel() + 1, tab.ravel()), np.repeat(b.ravel() + 1, tab.ravel())
+>>> d = pd.DataFrame({"q1": q1, "q2": q2, "q3": (q1 + q2 + np.arange(200) % 3) // 2})
+>>> r = polychoric(d)            # lavCor(d, ordered = names(d)) gives the same to 1e-6
+>>> r.correlation.round(3)
+       q1     q2     q3
+q1  1.000  0.660  0.862
+q2  0.660  1.000  0.838
+q3  0.862  0.838  1.000
+>>> r.thresholds.head(3).round(3)
+  item threshold    est     se
+0   q1        t1 -0.674  0.097
+1   q1        t2  0.319  0.091
+2   q2        t1 -0.674  0.097
+>>> r.gamma.shape, list(r.gamma.columns[-3:])
+((10, 10), ['q1~~q2', 'q1~~q3', 'q2~~q3'])
+"""
+
+from __future__ import annotations
+
+import html
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtr, ndtri
+
+from connection.errors import (
+    ArgumentError,
+    ConnectionWarning,
+    ConvergenceWarning,
+    DataError,
+    ExclusionWarning,
+    MissingColumnError,
+    NonNumericError,
+    NoVarianceError,
+)
+
+__all__ = ["polychoric", "PolychoricResult", "bivariate_normal_cdf"]
+
+RHO_BOUND = 0.999          # lavaan's nlminb bounds for a polychoric correlation
+MAX_CATEGORIES = 20        # more observed categories than this: treat the item as continuous
+_CHUNK = 4096              # rows per block when accumulating the score cross-products
+_PAIR_VALUES = 2_000_000   # values per array when the polyserial pairs are fitted in blocks
+_TWO_PI = 2.0 * np.pi
+
+# Gauss-Legendre rule (20 points on [-1, 1]) for the bivariate normal integrals.
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(20)
+
+
+# --------------------------------------------------------------------------------------------
+# bivariate normal distribution
+# --------------------------------------------------------------------------------------------
+
+def bivariate_normal_cdf(h, k, r):
+    """P(X <= h, Y <= k) for standard bivariate normal (X, Y) with correlation ``r``.
+
+    Vectorised over broadcast ``h``, ``k``, ``r`` (finite ``h`` and ``k``; ``|r| < 1``) by the
+    method of Drezner & Wesolowsky (1990) as refined by Genz (2004): Gauss-Legendre quadrature of
+    the integral over ``asin(r)`` for ``|r| < 0.925``, else of the integral after the
+    substitution that removes the singularity at ``|r| = 1``. Absolute error about 1e-15.
+
+    >>> round(float(bivariate_normal_cdf(0.0, 0.0, 0.5)), 12)   # 1/4 + asin(.5)/(2 pi) = 1/3
+    0.333333333333
+    """
+    h, k, r = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (h, k, r)))
+    # upper orthant P(X > -h, Y > -k) equals the lower one asked for
+    dh, dk = -h, -k
+    out = np.empty(h.shape)
+    low = np.abs(r) < 0.925
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore", under="ignore"):
+        if low.any():
+            hh, kk, rr = dh[low], dk[low], r[low]
+            hk = hh * kk
+            hs = (hh * hh + kk * kk) / 2.0
+            asr = np.arcsin(rr)
+            sn = np.sin(asr[:, None] * (_GL_X[None, :] + 1.0) / 2.0)
+            f = np.exp((sn * hk[:, None] - hs[:, None]) / (1.0 - sn * sn)) @ _GL_W
+            out[low] = f * asr / (2.0 * _TWO_PI) + ndtr(-hh) * ndtr(-kk)
+        high = ~low
+        if high.any():
+            hh, kk, rr = dh[high], dk[high].copy(), r[high]
+            neg = rr < 0
+            kk[neg] = -kk[neg]
+            hk = hh * kk
+            as_ = (1.0 - rr) * (1.0 + rr)
+            a = np.sqrt(as_)
+            bs = (hh - kk) ** 2
+            c = (4.0 - hk) / 8.0
+            d = (12.0 - hk) / 16.0
+            bvn = a * np.exp(-(bs / as_ + hk) / 2.0) * (
+                1.0 - c * (bs - as_) * (1.0 - d * bs / 5.0) / 3.0 + c * d * as_ * as_ / 5.0)
+            b = np.sqrt(bs)
+            tail = np.exp(-hk / 2.0) * np.sqrt(_TWO_PI) * ndtr(-b / a) * b * (
+                1.0 - c * bs * (1.0 - d * bs / 5.0) / 3.0)
+            bvn = bvn - np.where(hk > -160.0, tail, 0.0)
+            a2 = a / 2.0
+            xs = (a2[:, None] * (_GL_X[None, :] + 1.0)) ** 2
+            rs = np.sqrt(1.0 - xs)
+            asr = -(bs[:, None] / xs + hk[:, None]) / 2.0
+            term = np.exp(asr) * (np.exp(-hk[:, None] * xs / (2.0 * (1.0 + rs) ** 2)) / rs
+                                  - (1.0 + c[:, None] * xs * (1.0 + d[:, None] * xs)))
+            term = np.where(asr > -100.0, term, 0.0)
+            bvn = -(bvn + a2 * (term @ _GL_W)) / _TWO_PI
+            pos_val = bvn + ndtr(-np.maximum(hh, kk))
+            negv = -bvn
+            extra = np.where(kk > hh, np.where(hh < 0, ndtr(kk) - ndtr(hh), ndtr(-hh) - ndtr(-kk)),
+                             0.0)
+            out[high] = np.where(neg, negv + extra, pos_val)
+    return np.clip(out, 0.0, 1.0)
+
+
+def _phi(x):
+    """Standard normal density, 0 at +-inf."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.where(np.isfinite(x), np.exp(-0.5 * np.square(np.where(np.isfinite(x), x, 0.0)))
+                        / np.sqrt(_TWO_PI), 0.0)
+
+
+def _grid_cdf(th1, th2, r):
+    """Phi2 on the boundary grids: th1 (P, A+1), th2 (P, B+1), r (P,) -> (P, A+1, B+1).
+
+    The boundaries may be -inf / +inf (padded categories repeat +inf).
+    """
+    x = th1[:, :, None]
+    y = th2[:, None, :]
+    x, y = np.broadcast_arrays(x, y)
+    rr = np.broadcast_to(r[:, None, None], x.shape)
+    fx, fy = np.isfinite(x), np.isfinite(y)
+    both = fx & fy
+    out = np.zeros(x.shape)
+    out[both] = bivariate_normal_cdf(x[both], y[both], rr[both])
+    # one side +inf: the other margin; both +inf: 1; any -inf: 0 (already)
+    xi = (x == np.inf)
+    yi = (y == np.inf)
+    m = xi & fy
+    out[m] = ndtr(y[m])
+    m = yi & fx
+    out[m] = ndtr(x[m])
+    out[xi & yi] = 1.0
+    return out
+
+
+def _grid_pdf(th1, th2, r):
+    """phi2 (= d Phi2 / d r) and d phi2 / d r on the boundary grids (0 at infinite boundaries)."""
+    x = th1[:, :, None]
+    y = th2[:, None, :]
+    x, y = np.broadcast_arrays(x, y)
+    fin = np.isfinite(x) & np.isfinite(y)
+    xs = np.where(fin, x, 0.0)
+    ys = np.where(fin, y, 0.0)
+    rr = r[:, None, None]
+    one = 1.0 - rr * rr
+    q = xs * xs - 2.0 * rr * xs * ys + ys * ys
+    dens = np.where(fin, np.exp(-q / (2.0 * one)) / (_TWO_PI * np.sqrt(one)), 0.0)
+    g = rr / one + xs * ys / one - rr * q / one ** 2     # d log phi2 / d r
+    return dens, dens * g
+
+
+def _cells(grid):
+    """Rectangle probabilities from a grid of corner values: (P, A+1, B+1) -> (P, A, B)."""
+    return grid[:, 1:, 1:] - grid[:, :-1, 1:] - grid[:, 1:, :-1] + grid[:, :-1, :-1]
+
+
+# --------------------------------------------------------------------------------------------
+# result
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PolychoricResult:
+    """What :func:`polychoric` returns.
+
+    Attributes
+    ----------
+    correlation
+        The correlation matrix, lavCor(output = "cor"): the items, then any continuous variables.
+    thresholds
+        One row per threshold: ``item``, ``threshold`` (``"t1"`` .. ``"t(K-1)"``), ``est``, ``se``.
+    pairs
+        One row per pair of variables in lavaan's order: ``lhs``, ``rhs``, ``type``
+        (``"polychoric"``, ``"polyserial"`` or ``"pearson"``), ``est``, ``se``, ``empty_cells``
+        (empty cells of the pair's table), ``note`` (what was done about them).
+    gamma
+        lavaan's ``lavInspect(fit, "gamma")``: N times the asymptotic covariance matrix of
+        (thresholds, correlations), labelled ``"item|tk"`` then ``"itemA~~itemB"`` (see the
+        module docstring for the order).
+    n
+        Rows used (complete on every item).
+    n_dropped
+        Rows dropped because an item was missing (listwise).
+    items
+        The items, in order.
+    categories
+        Per item, the observed codes (the categories, in increasing order).
+    notes
+        Sentences about zero cells, bounds and dropped rows (also issued as warnings).
+    continuous
+        The continuous variables (polyserial and Pearson correlations), if any.
+    """
+
+    correlation: pd.DataFrame
+    thresholds: pd.DataFrame
+    pairs: pd.DataFrame
+    gamma: pd.DataFrame
+    n: int
+    n_dropped: int
+    items: tuple[str, ...]
+    categories: dict = field(repr=False)
+    notes: tuple[str, ...] = ()
+    continuous: tuple[str, ...] = ()
+
+    @property
+    def wls_obs(self) -> pd.Series:
+        """The sample statistics in Gamma's order (lavaan's ``lavInspect(fit, "wls.obs")``).
+
+        Only for ordinal items (with continuous variables lavaan's statistics include means,
+        variances and covariances, which are not computed here).
+        """
+        if self.continuous:
+            raise ArgumentError("wls_obs is only available without continuous variables",
+                                values=list(self.continuous))
+        values = np.concatenate([self.thresholds["est"].to_numpy(), self.pairs["est"].to_numpy()])
+        return pd.Series(values, index=self.gamma.index, name="est")
+
+    def summary(self) -> str:
+        """A plain-text report: sample, thresholds, correlations and notes."""
+        lines = [f"Polychoric correlations (two-step, as lavaan::lavCor) of {len(self.items)} "
+                 f"items, n = {self.n}" + (f" ({self.n_dropped} incomplete rows dropped)"
+                                          if self.n_dropped else "")]
+        lines.append("")
+        lines.append("Thresholds:")
+        th = self.thresholds.copy()
+        lines.append(th.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        lines.append("")
+        lines.append("Correlations:")
+        lines.append(self.correlation.to_string(float_format=lambda v: f"{v:.3f}"))
+        if self.notes:
+            lines.append("")
+            lines.append("Notes:")
+            lines.extend(f"- {note}" for note in self.notes)
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        k = len(self.items)
+        cont = f" + {len(self.continuous)} continuous" if self.continuous else ""
+        return (f"<PolychoricResult: {k} items{cont}, n = {self.n}, {len(self.thresholds)} "
+                f"thresholds, {len(self.pairs)} correlations, {len(self.notes)} notes>")
+
+    def _repr_html_(self) -> str:
+        head = html.escape(self.summary().splitlines()[0])
+        parts = [f"<p><b>{head}</b></p>",
+                 self.correlation.to_html(float_format=lambda v: f"{v:.3f}"),
+                 "<p>Thresholds</p>",
+                 self.thresholds.to_html(index=False, float_format=lambda v: f"{v:.3f}")]
+        if self.notes:
+            parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
+                         + "</ul>")
+        return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------------------------
+# input checks
+# --------------------------------------------------------------------------------------------
+
+def _rows(mask) -> list[int]:
+    """1-based row numbers where ``mask`` holds."""
+    return [int(i) + 1 for i in np.flatnonzero(np.asarray(mask))]
+
+
+def _prepare(data, items, continuous, max_categories):
+    if isinstance(data, np.ndarray):
+        if data.ndim != 2:
+            raise ArgumentError(f"data must be a 2-D table; got a {data.ndim}-D array",
+                                expected="a pandas DataFrame (one column per item)")
+        data = pd.DataFrame(data, columns=[f"V{j + 1}" for j in range(data.shape[1])])
+    if not isinstance(data, pd.DataFrame):
+        raise ArgumentError(f"data must be a pandas DataFrame; got {type(data).__name__}",
+                            expected="a DataFrame with one column per ordinal item")
+    if continuous is None:
+        continuous = []
+    elif isinstance(continuous, str):
+        continuous = [continuous]
+    else:
+        continuous = list(continuous)
+    if items is None:
+        items = [c for c in data.columns if c not in continuous]
+    elif isinstance(items, str):
+        items = [items]
+    else:
+        items = list(items)
+    dup = sorted({str(i) for i in items if items.count(i) > 1})
+    if dup:
+        raise ArgumentError("items names a column more than once", values=dup,
+                            expected="each item once")
+    dup = sorted({str(i) for i in continuous if continuous.count(i) > 1})
+    if dup:
+        raise ArgumentError("continuous names a column more than once", values=dup,
+                            expected="each variable once")
+    both = [str(i) for i in items if i in continuous]
+    if both:
+        raise ArgumentError("a column is named both as an ordinal item and as continuous",
+                            values=both, expected="each column in items or in continuous")
+    missing_cols = [i for i in items + continuous if i not in data.columns]
+    if missing_cols:
+        raise MissingColumnError(f"item column(s) not in the data: {', '.join(map(str, missing_cols))}",
+                                 column=str(missing_cols[0]),
+                                 expected=f"one of the data's columns ({len(data.columns)})")
+    if len(items) < 2:
+        raise ArgumentError(f"polychoric correlations need at least 2 items; got {len(items)}",
+                            expected="two or more ordinal items")
+    if not isinstance(max_categories, int | np.integer) or max_categories < 2:
+        raise ArgumentError("max_categories must be an integer >= 2", values=[max_categories])
+
+    columns = []
+    labels = {}
+    for item in items + continuous:
+        ordinal = item not in continuous
+        kind = "an ordinal item" if ordinal else "a continuous variable"
+        col = data[item]
+        if isinstance(col, pd.DataFrame):
+            raise ArgumentError("the data has more than one column with this name",
+                                column=str(item), expected="unique column names")
+        if col.dtype == bool:
+            col = col.astype(float)
+        if isinstance(col.dtype, pd.CategoricalDtype) and col.cat.ordered and ordinal:
+            # an ordered categorical: its levels in their order are the categories
+            labels[str(item)] = list(col.cat.categories)
+            col = pd.Series(np.where(col.cat.codes.to_numpy() < 0, np.nan,
+                                     col.cat.codes.to_numpy() + 1.0), index=col.index)
+        values = pd.to_numeric(col, errors="coerce")
+        bad = values.isna() & col.notna()
+        if bad.any():
+            raise NonNumericError(f"{kind} holds values that are not numbers",
+                                  column=str(item), rows=_rows(bad), values=list(col[bad])[:10],
+                                  expected="integer category codes (e.g. 1-5)"
+                                  if ordinal else "numbers",
+                                  hint="recode the answers to integers in their order "
+                                       "(1 = lowest category) or make the column an ordered "
+                                       "pandas Categorical" if ordinal else
+                                       "convert the column to numbers")
+        arr = values.to_numpy(dtype=float)
+        inf = np.isinf(arr)
+        if inf.any():
+            raise DataError(f"{kind} holds infinite values", column=str(item),
+                            rows=_rows(inf), expected="finite numbers")
+        fin = np.isfinite(arr)
+        frac = fin & (arr != np.round(arr)) & ordinal
+        if frac.any():
+            raise DataError("an ordinal item holds codes that are not integers",
+                            column=str(item), rows=_rows(frac), values=list(arr[frac])[:10],
+                            expected="integer category codes (e.g. 1-5)",
+                            hint="a variable with fractional values is not ordinal: treat it as "
+                                 "continuous, or recode it to integer categories")
+        columns.append(arr)
+    X = np.column_stack(columns)
+    incomplete = np.isnan(X).any(axis=1)
+    notes = []
+    n_dropped = int(incomplete.sum())
+    if n_dropped:
+        per_item = {str(it): int(np.isnan(X[:, j]).sum())
+                    for j, it in enumerate(items + continuous) if np.isnan(X[:, j]).any()}
+        rows = _rows(incomplete)
+        shown = ", ".join(map(str, rows[:10])) + (f", ... ({len(rows)} in all)" if len(rows) > 10
+                                                  else "")
+        msg = (f"{n_dropped} of {len(X)} rows dropped (listwise, as lavCor's default) because "
+               f"an item is missing (rows {shown}; missing per item: "
+               + ", ".join(f"{k} {v}" for k, v in per_item.items()) + ")")
+        notes.append(msg)
+        X = X[~incomplete]
+    if len(X) < 2:
+        raise DataError("fewer than 2 rows are complete on every item",
+                        rows=None, expected="complete answers to all items from 2+ respondents",
+                        hint="check the missing-value codes or choose fewer items")
+    Xc = X[:, len(items):]
+    X = X[:, :len(items)]
+    for j, name in enumerate(continuous):
+        if np.ptp(Xc[:, j]) == 0:
+            raise NoVarianceError("a continuous variable is constant among the complete rows",
+                                  column=str(name), values=[Xc[0, j]],
+                                  expected="at least 2 distinct values",
+                                  hint="drop the variable from the analysis")
+    codes = np.empty(X.shape, dtype=np.intp)
+    cats = {}
+    for j, item in enumerate(items):
+        levels, inv = np.unique(X[:, j], return_inverse=True)
+        if len(levels) < 2:
+            raise NoVarianceError("an ordinal item has a single observed category among the "
+                                  "complete rows, so it has no threshold and no correlation",
+                                  column=str(item), values=[levels[0]],
+                                  expected="at least 2 observed categories",
+                                  hint="drop the item from the analysis")
+        if len(levels) > max_categories:
+            raise DataError(f"an ordinal item has {len(levels)} observed categories (more than "
+                            f"max_categories = {max_categories})", column=str(item),
+                            expected=f"at most {max_categories} categories",
+                            hint="treat the item as continuous (leave it out of the ordinal "
+                                 "items), collapse categories, or raise max_categories")
+        codes[:, j] = inv
+        if str(item) in labels:
+            cats[str(item)] = tuple(labels[str(item)][int(v) - 1] for v in levels)
+        else:
+            cats[str(item)] = tuple(int(v) for v in levels)
+    order = [str(c) for c in data.columns if c in items or c in continuous]
+    return ([str(i) for i in items], codes, cats, n_dropped, notes,
+            [str(c) for c in continuous], Xc, order)
+
+
+# --------------------------------------------------------------------------------------------
+# estimation
+# --------------------------------------------------------------------------------------------
+
+def _loglik(freq, pi):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(freq > 0, freq * np.log(np.where(pi > 0, pi, 1.0)), 0.0).sum(axis=(1, 2)) \
+            + np.where((freq > 0) & (pi <= 0), -np.inf, 0.0).sum(axis=(1, 2))
+
+
+def _fit_rho(freq, T1, T2, start, active):
+    """Newton-Raphson (with step halving and Fisher-scoring fallback) for each pair's rho."""
+    rho = np.clip(start, -0.95, 0.95)
+    converged = np.zeros(len(rho), dtype=bool)
+    converged[~active] = True
+    for _ in range(100):
+        idx = np.flatnonzero(~converged)
+        if idx.size == 0:
+            break
+        f, t1, t2, r = freq[idx], T1[idx], T2[idx], rho[idx]
+        pi = _cells(_grid_cdf(t1, t2, r))
+        d1g, d2g = _grid_pdf(t1, t2, r)
+        dpi, d2pi = _cells(d1g), _cells(d2g)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ok = pi > 0
+            ratio = np.where(ok, dpi / np.where(ok, pi, 1.0), 0.0)
+            grad = (f * ratio).sum(axis=(1, 2))
+            hess = (f * np.where(ok, d2pi / np.where(ok, pi, 1.0), 0.0)).sum(axis=(1, 2)) \
+                - (f * ratio * ratio).sum(axis=(1, 2))
+            info = f.sum(axis=(1, 2)) * np.where(ok, dpi * dpi / np.where(ok, pi, 1.0), 0.0).sum(
+                axis=(1, 2))
+        curv = np.where(hess < 0, -hess, info)
+        step = grad / np.where(curv > 0, curv, 1.0)
+        ll0 = _loglik(f, pi)
+        new = np.clip(r + step, -RHO_BOUND, RHO_BOUND)
+        for _half in range(30):
+            ll1 = _loglik(f, _cells(_grid_cdf(t1, t2, new)))
+            worse = ll1 < ll0 - 1e-12 * np.abs(ll0)
+            if not worse.any():
+                break
+            new = np.where(worse, (new + r) / 2.0, new)
+        done = (np.abs(new - r) < 1e-11) | ((np.abs(new) >= RHO_BOUND)
+                                            & (np.abs(r) >= RHO_BOUND))
+        rho[idx] = new
+        converged[idx] = done
+    # a likelihood that keeps rising (to within rounding) up to a bound has its supremum there:
+    # take the bound, as the likelihood cannot tell the two apart (lavaan's optimiser may stop
+    # earlier on such a plateau, where its tolerance is met)
+    idx = np.flatnonzero(active)
+    if idx.size:
+        f, t1, t2 = freq[idx], T1[idx], T2[idx]
+        ll = _loglik(f, _cells(_grid_cdf(t1, t2, rho[idx])))
+        for bound in (RHO_BOUND, -RHO_BOUND):
+            llb = _loglik(f, _cells(_grid_cdf(t1, t2, np.full(idx.size, bound))))
+            jump = np.isfinite(llb) & (llb >= ll - 1e-12 * np.abs(ll))
+            rho[idx[jump]] = bound
+            converged[idx[jump]] = True
+    return rho, converged
+
+
+def polychoric(data, items=None, *, continuous=None, max_categories: int = MAX_CATEGORIES,
+               gamma: bool = True) -> PolychoricResult:
+    """Two-step polychoric correlations, thresholds and Gamma, as ``lavaan::lavCor``.
+
+    Parameters
+    ----------
+    data
+        A DataFrame with one column per ordinal item, holding integer category codes (any
+        integers: the observed distinct codes are the categories, in increasing order). Missing
+        values (NaN/None) drop the row (listwise).
+    items
+        The ordinal item columns (at least 2); ``None`` takes every column not in
+        ``continuous``. Other columns are ignored.
+    continuous
+        Continuous columns to correlate with the items as lavCor does with variables not in
+        ``ordered``: two-step polyserial correlations with the items (mean and variance with
+        divisor N, rho by maximum likelihood within lavaan's bounds +-0.995) and Pearson
+        correlations among themselves. They come after the items in ``correlation``. Gamma with
+        continuous variables is not implemented yet: pass ``gamma=False``.
+    max_categories
+        An item with more observed categories is refused (treat it as continuous).
+    gamma
+        Compute ``Gamma`` and the standard errors (the slower part); with ``False`` the ``se``
+        columns and ``gamma`` hold NaN.
+
+    Returns
+    -------
+    PolychoricResult
+
+    Raises
+    ------
+    NonNumericError
+        An item holds text (names the column, rows and values).
+    DataError
+        Non-integer codes, more than ``max_categories`` categories, fewer than 2 complete rows.
+    NoVarianceError
+        An item has a single observed category.
+    MissingColumnError, ArgumentError
+        An item is not a column; bad arguments.
+
+    Warns
+    -----
+    ExclusionWarning
+        Rows with missing values were dropped (how many, which rows).
+    ConnectionWarning
+        A zero cell changed or broke a polychoric (the 0.5 added to a 2 x 2 table, a correlation
+        at lavaan's bound 0.999, two empty cells giving +-1).
+    ConvergenceWarning
+        A pair's correlation did not converge (named in the message and in ``pairs.note``).
+    """
+    items, codes, cats, n_dropped, notes, cont, Xc, _order = _prepare(data, items, continuous,
+                                                                     max_categories)
+    if cont and gamma:
+        raise ArgumentError("Gamma (and standard errors) with continuous variables is not "
+                            "implemented yet", values=cont,
+                            expected="gamma=False when continuous variables are given",
+                            hint="pass gamma=False for the correlations and thresholds")
+    for note in notes:
+        warnings.warn(note, ExclusionWarning, stacklevel=2)
+    n, p = codes.shape
+    K = np.array([len(cats[it]) for it in items])
+    kmax = int(K.max())
+
+    # ---- step 1: thresholds from the margins ----------------------------------------------
+    counts = np.zeros((p, kmax))
+    for j in range(p):
+        counts[j, :K[j]] = np.bincount(codes[:, j], minlength=K[j])
+    prop = counts / n
+    # boundaries: T[j] = [-inf, t1, ..., t(K-1), +inf, +inf ...] (kmax + 1 values)
+    T = np.full((p, kmax + 1), np.inf)
+    T[:, 0] = -np.inf
+    cum = np.cumsum(prop, axis=1)
+    for j in range(p):
+        T[j, 1:K[j]] = ndtri(cum[j, :K[j] - 1])
+
+    # ---- step 2: the pairs, in lavaan's order (column-wise below the diagonal) -------------
+    pi_idx, pj_idx = [], []
+    for a in range(p):
+        for b in range(a + 1, p):
+            pi_idx.append(a)
+            pj_idx.append(b)
+    ia = np.array(pi_idx, dtype=np.intp)
+    ib = np.array(pj_idx, dtype=np.intp)
+    P = len(ia)
+    kk = kmax * kmax
+    freq = np.zeros((P, kmax, kmax))
+    for a in range(p - 1):
+        sel = np.flatnonzero(ia == a)
+        flat = codes[:, a, None] * kmax + codes[:, ib[sel]]            # n x len(sel)
+        offs = np.arange(len(sel)) * kk
+        freq[sel] = np.bincount((flat + offs).ravel(), minlength=len(sel) * kk).reshape(
+            len(sel), kmax, kmax)
+    T1, T2 = T[ia], T[ib]
+    valid = (np.arange(kmax)[None, :, None] < K[ia][:, None, None]) \
+        & (np.arange(kmax)[None, None, :] < K[ib][:, None, None])
+    empty = ((freq == 0) & valid).sum(axis=(1, 2))
+
+    # lavaan's zero-cell rules (zero.add = c(0.5, 0), zero.keep.margins = TRUE)
+    efreq = freq.copy()
+    fixed = np.full(P, np.nan)
+    pair_note = [""] * P
+    names = [f"{items[a]}~~{items[b]}" for a, b in zip(ia, ib, strict=True)]
+    two = (K[ia] == 2) & (K[ib] == 2)
+    for q in np.flatnonzero(two):
+        t = freq[q, :2, :2]
+        zeros = np.argwhere(t == 0)
+        if len(zeros) == 2:
+            fixed[q] = 1.0 if t[0, 0] > 0 else -1.0
+            pair_note[q] = (f"{names[q]}: two empty cells in the 2 x 2 table; the correlation is "
+                            f"set to {fixed[q]:+.0f} (as lavaan) and its row of Gamma is NaN")
+        elif len(zeros) == 1:
+            a, b = zeros[0]
+            s = 0.5 if (a == b) else -0.5
+            efreq[q, 0, 0] += s
+            efreq[q, 1, 1] += s
+            efreq[q, 0, 1] -= s
+            efreq[q, 1, 0] -= s
+            pair_note[q] = (f"{names[q]}: one empty cell in the 2 x 2 table; 0.5 added to it "
+                            f"with the margins kept, as lavaan (zero.add = c(0.5, 0), "
+                            f"zero.keep.margins = TRUE)")
+        if np.isnan(fixed[q]):
+            e = efreq[q, :2, :2]
+            if e[0, 0] * e[1, 1] == e[0, 1] * e[1, 0]:
+                fixed[q] = 0.0
+
+    # start: Pearson correlation of the normal scores of the categories
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lo = ndtr(T[:, :-1])
+        hi = ndtr(T[:, 1:])
+        dens = (_phi(T[:, :-1]) - _phi(T[:, 1:])) / np.where(hi - lo > 0, hi - lo, 1.0)
+    scores = dens[np.arange(p)[None, :], codes]
+    sc = scores - scores.mean(axis=0)
+    sd = np.sqrt((sc * sc).mean(axis=0))
+    cor0 = (sc.T @ sc) / n / np.outer(sd, sd)
+    start = cor0[ia, ib]
+    active = np.isnan(fixed)
+    rho, conv = _fit_rho(efreq, T1, T2, start, active)
+    rho[~active] = fixed[~active]
+    for q in np.flatnonzero(~conv):
+        pair_note[q] = (pair_note[q] + "; " if pair_note[q] else "") + (
+            f"{names[q]}: the polychoric correlation did not converge")
+    at_bound = active & (np.abs(rho) >= RHO_BOUND)
+    for q in np.flatnonzero(at_bound):
+        why = (f"because empty cells ({int(empty[q])}) leave no evidence against a perfect "
+               f"association (lavaan adds nothing to empty cells of tables larger than 2 x 2 and "
+               f"warns 'correlation is (nearly) 1.0')" if empty[q] else
+               "(the two items are practically the same)")
+        pair_note[q] = (pair_note[q] + "; " if pair_note[q] else "") + (
+            f"{names[q]}: the correlation reached lavaan's bound {rho[q]:+.3f} {why}; collapse "
+            f"categories or drop one of the items")
+    for q, note in enumerate(pair_note):
+        if note:
+            notes.append(note)
+            warnings.warn(note, ConvergenceWarning if not conv[q] else ConnectionWarning,
+                          stacklevel=2)
+
+    R = np.eye(p)
+    R[ia, ib] = rho
+    R[ib, ia] = rho
+
+    # ---- Gamma (Muthen 1984 sandwich, lavaan's muthen1984) ------------------------------------
+    nth = K - 1
+    th_start = np.concatenate([[0], np.cumsum(nth)])
+    n_th = int(th_start[-1])
+    th_names = [f"{it}|t{k + 1}" for j, it in enumerate(items) for k in range(nth[j])]
+    labels = th_names + names
+    G = np.full((n_th + P, n_th + P), np.nan)
+    th_se = np.full(n_th, np.nan)
+    rho_se = np.full(P, np.nan)
+    if gamma:
+        G = _gamma(codes, K, T, prop, ia, ib, rho, active, th_start, n_th, freq)
+        dg = np.diag(G) / (n - 1)      # lavaan's standard errors divide by N - 1
+        with np.errstate(invalid="ignore"):
+            th_se = np.sqrt(dg[:n_th])
+            rho_se = np.sqrt(dg[n_th:])
+        bad = ~active & (np.abs(rho) == 1.0)
+        G[n_th + np.flatnonzero(bad), :] = np.nan
+        G[:, n_th + np.flatnonzero(bad)] = np.nan
+        rho_se[bad] = np.nan
+
+    th_est = np.concatenate([T[j, 1:K[j]] for j in range(p)])
+    thresholds = pd.DataFrame({
+        "item": [it for j, it in enumerate(items) for _ in range(nth[j])],
+        "threshold": [f"t{k + 1}" for j in range(p) for k in range(nth[j])],
+        "est": th_est, "se": th_se})
+    pairs = pd.DataFrame({"lhs": [items[a] for a in ia], "rhs": [items[b] for b in ib],
+                          "est": rho, "se": rho_se, "empty_cells": empty.astype(int),
+                          "note": pair_note})
+    pairs.insert(2, "type", "polychoric")
+    variables = items + cont
+    if cont:
+        R, pairs = _mixed(R, pairs, codes, T, K, Xc, items, cont, notes)
+    corr = pd.DataFrame(R, index=variables, columns=variables)
+    gam = pd.DataFrame(G, index=labels, columns=labels)
+    return PolychoricResult(correlation=corr, thresholds=thresholds, pairs=pairs, gamma=gam,
+                            n=int(n), n_dropped=n_dropped, items=tuple(items), categories=cats,
+                            notes=tuple(notes), continuous=tuple(cont))
+
+
+def _polyserial(codes, T, K, Z, jj, cc):
+    """Two-step polyserial rho for pairs (ordinal jj[m], continuous cc[m]), lavaan's bounds."""
+    lo = T[jj[None, :], codes[:, jj]]                 # (n, m) lower boundary of the category
+    hi = T[jj[None, :], codes[:, jj] + 1]
+    z = Z[:, cc]
+
+    def score(r):
+        s = np.sqrt(1.0 - r * r)
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            uh = np.where(np.isfinite(hi), (hi - r * z) / s, np.inf)
+            ul = np.where(np.isfinite(lo), (lo - r * z) / s, -np.inf)
+            lik = ndtr(uh) - ndtr(ul)
+            dh = np.where(np.isfinite(hi), _phi(uh) * (r * hi - z), 0.0)
+            dl = np.where(np.isfinite(lo), _phi(ul) * (r * lo - z), 0.0)
+            d = (dh - dl) / s ** 3
+            return (d / lik).sum(axis=0), np.log(lik).sum(axis=0)
+
+    # start: Pearson correlation of z with the category's normal score
+    r = np.clip(np.array([np.corrcoef(codes[:, j], Z[:, c])[0, 1] for j, c in zip(jj, cc,
+                                                                              strict=True)]),
+                -0.9, 0.9)
+    bound = 0.995
+    done = np.zeros(len(r), dtype=bool)
+    for _ in range(100):
+        g, ll = score(r)
+        eps = 1e-6
+        h = (score(np.clip(r + eps, -bound, bound))[0] - score(np.clip(r - eps, -bound, bound))[0]) \
+            / (np.clip(r + eps, -bound, bound) - np.clip(r - eps, -bound, bound))
+        step = np.where(h < 0, -g / np.where(h < 0, h, -1.0), 0.1 * np.sign(g))
+        new = np.clip(r + step, -bound, bound)
+        for _half in range(30):
+            worse = score(new)[1] < ll - 1e-12 * np.abs(ll)
+            if not worse.any():
+                break
+            new = np.where(worse, (new + r) / 2.0, new)
+        new = np.where(done, r, new)
+        done = done | (np.abs(new - r) < 1e-11) | ((np.abs(new) >= bound) & (np.abs(r) >= bound))
+        r = new
+        if done.all():
+            break
+    return r, done
+
+
+def _mixed(R_ord, pairs_ord, codes, T, K, Xc, items, cont, notes):
+    """Add polyserial (item x continuous) and Pearson (continuous x continuous) correlations."""
+    p, q = len(items), len(cont)
+    mean = Xc.mean(axis=0)
+    sd = np.sqrt(((Xc - mean) ** 2).mean(axis=0))       # divisor N, as lavaan
+    Z = (Xc - mean) / sd
+    R = np.eye(p + q)
+    R[:p, :p] = R_ord
+    R[p:, p:] = (Z.T @ Z) / len(Z)
+    np.fill_diagonal(R, 1.0)
+    jj, cc = np.meshgrid(np.arange(p), np.arange(q), indexing="ij")
+    jj, cc = jj.ravel(), cc.ravel()
+    rho = np.empty(len(jj))
+    conv = np.empty(len(jj), dtype=bool)
+    block = max(1, _PAIR_VALUES // len(Z))          # pairs per block
+    for b0 in range(0, len(jj), block):
+        sl = slice(b0, b0 + block)
+        rho[sl], conv[sl] = _polyserial(codes, T, K, Z, jj[sl], cc[sl])
+    R[jj, p + cc] = rho
+    R[p + cc, jj] = rho
+    for j, c, ok, r in zip(jj, cc, conv, rho, strict=True):
+        if not ok or abs(r) >= 0.995:
+            note = (f"{items[j]}~~{cont[c]}: the polyserial correlation "
+                    + ("did not converge" if not ok else f"reached lavaan's bound {r:+.3f}"))
+            notes.append(note)
+            warnings.warn(note, ConnectionWarning if ok else ConvergenceWarning, stacklevel=3)
+    variables = items + cont
+    types = ["polychoric"] * (p + q)
+    rows = []
+    ord_pairs = pairs_ord.set_index(["lhs", "rhs"])
+    for b in range(p + q):            # lavaan's order: below the diagonal, column by column
+        for a in range(b + 1, p + q):
+            lhs, rhs = variables[b], variables[a]
+            if a < p:
+                row = ord_pairs.loc[(lhs, rhs)]
+                rows.append({"lhs": lhs, "rhs": rhs, "type": types[a], "est": row["est"],
+                             "se": row["se"], "empty_cells": row["empty_cells"],
+                             "note": row["note"]})
+            else:
+                kind = "polyserial" if b < p else "pearson"
+                rows.append({"lhs": lhs, "rhs": rhs, "type": kind, "est": R[a, b],
+                             "se": np.nan, "empty_cells": 0, "note": ""})
+    return R, pd.DataFrame(rows)
+
+
+def _gamma(codes, K, T, prop, ia, ib, rho, active, th_start, n_th, freq):
+    """lavaan's NACOV of (thresholds, correlations): N * B^-1 S'S B^-T (Muthen 1984)."""
+    n, p = codes.shape
+    kmax = T.shape[1] - 1
+    P = len(ia)
+    r = np.where(active, rho, np.clip(rho, -RHO_BOUND, RHO_BOUND))
+    T1, T2 = T[ia], T[ib]
+
+    # univariate threshold scores per category: (p, kmax, kmax-1)
+    ph = _phi(T)                                            # (p, kmax+1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inv_p = np.where(prop > 0, 1.0 / np.where(prop > 0, prop, 1.0), 0.0)   # (p, kmax)
+    uscore = np.zeros((p, kmax, max(kmax - 1, 1)))
+    for c in range(kmax):
+        if c < kmax - 1:
+            uscore[:, c, c] += ph[:, c + 1] * inv_p[:, c]        # upper boundary of c is t_c
+        if c >= 1:
+            uscore[:, c, c - 1] -= ph[:, c] * inv_p[:, c]        # lower boundary is t_(c-1)
+
+    # bivariate pieces at the estimates
+    pi = _cells(_grid_cdf(T1, T2, r))
+    dens, _ = _grid_pdf(T1, T2, r)
+    dpi = _cells(dens)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        okc = pi > 0
+        srho = np.where(okc, dpi / np.where(okc, pi, 1.0), 0.0)          # (P, kmax, kmax)
+        s = np.sqrt(1.0 - r * r)[:, None, None]
+        # d Phi2(x, y) / dx = phi(x) Phi((y - r x)/s): G1[q, a', b] over boundaries a' of item ia
+        x = np.where(np.isfinite(T1), T1, 0.0)[:, :, None]
+        yb = T2[:, None, :]
+        cdfz = ndtr((yb - r[:, None, None] * x) / s)                      # (P, kmax+1, kmax+1)
+        cdfz = np.where(np.isfinite(yb), cdfz, np.where(yb > 0, 1.0, 0.0))
+        g1 = _phi(T1)[:, :, None] * (cdfz[:, :, 1:] - cdfz[:, :, :-1])   # (P, kmax+1, kmax)
+        y = np.where(np.isfinite(T2), T2, 0.0)[:, None, :]
+        xa = T1[:, :, None]
+        cdfz2 = ndtr((xa - r[:, None, None] * y) / s)
+        cdfz2 = np.where(np.isfinite(xa), cdfz2, np.where(xa > 0, 1.0, 0.0))
+        g2 = _phi(T2)[:, None, :] * (cdfz2[:, 1:, :] - cdfz2[:, :-1, :])  # (P, kmax, kmax+1)
+        inv_pi = np.where(okc, 1.0 / np.where(okc, pi, 1.0), 0.0)
+
+    # freq: the observed tables (not the zero-added ones), as lavaan's scores use the data
+    # A21: sum over cells of n_ab * srho_ab * d log pi_ab / d tau
+    w = freq * srho * inv_pi                                               # (P, kmax, kmax)
+    # threshold k of the row item is the upper boundary of row k and the lower one of row k + 1
+    # (padded rows and columns have w = 0 and g = 0, so sums may run over all kmax cells)
+    u1 = ((w[:, :-1, :] - w[:, 1:, :]) * g1[:, 1:kmax, :]).sum(axis=2)       # (P, kmax - 1)
+    u2 = ((w[:, :, :-1] - w[:, :, 1:]) * g2[:, :, 1:kmax]).sum(axis=1)       # (P, kmax - 1)
+    A21 = np.zeros((P, n_th))
+    ks = np.arange(kmax - 1)
+    rows = np.broadcast_to(np.arange(P)[:, None], (P, kmax - 1))
+    for item, u in ((ia, u1), (ib, u2)):
+        use = ks[None, :] < (K[item] - 1)[:, None]
+        cols = th_start[item][:, None] + ks[None, :]
+        A21[rows[use], cols[use]] = u[use]
+
+    # score matrix, accumulated in blocks: S = [threshold scores | rho scores]
+    col_item = np.concatenate([np.full(K[j] - 1, j) for j in range(p)])
+    col_k = np.concatenate([np.arange(K[j] - 1) for j in range(p)])
+    kk = kmax * kmax
+    srho_flat = srho.reshape(P * kk)
+    offs = np.arange(P) * kk
+    m = n_th + P
+    INNER = np.zeros((m, m))
+    codes32 = codes.astype(np.int32)
+    uflat = uscore.reshape(-1)
+    uoff = (col_item * kmax * uscore.shape[2] + col_k).astype(np.int32)
+    ustride = np.int32(uscore.shape[2])
+    offs = offs.astype(np.int32)
+    for start in range(0, n, _CHUNK):
+        c = codes32[start:start + _CHUNK]
+        sth = uflat.take(uoff[None, :] + c[:, col_item] * ustride)          # (rows, n_th)
+        cell = c[:, ia] * np.int32(kmax)
+        cell += c[:, ib]
+        cell += offs[None, :]
+        sr = srho_flat.take(cell)                                          # (rows, P)
+        S = np.concatenate([sth, sr], axis=1)
+        INNER += S.T @ S
+    A11 = np.zeros((n_th, n_th))
+    for j in range(p):
+        sl = slice(th_start[j], th_start[j + 1])
+        A11[sl, sl] = INNER[sl, sl]
+    a22 = np.diag(INNER)[n_th:].copy()
+    A11inv = np.zeros_like(A11)
+    for j in range(p):
+        sl = slice(th_start[j], th_start[j + 1])
+        A11inv[sl, sl] = np.linalg.inv(A11[sl, sl])
+    with np.errstate(divide="ignore"):
+        a22inv = np.where(a22 > 0, 1.0 / a22, np.nan)
+    Binv = np.zeros((m, m))
+    Binv[:n_th, :n_th] = A11inv
+    Binv[n_th:, n_th:] = np.diag(a22inv)
+    Binv[n_th:, :n_th] = -(a22inv[:, None] * A21) @ A11inv
+    G = n * (Binv @ INNER @ Binv.T)
+    return (G + G.T) / 2.0
