@@ -36,6 +36,7 @@ _LAZY = {
     "sem": "connection.sem",
     "Fit": "connection.sem",
     "parse_model": "connection.sem",
+    "polychoric": "connection.sem.polychoric",
     # reliability, validity, invariance
     "reliability": "connection.reliability",
     "htmt": "connection.reliability",
