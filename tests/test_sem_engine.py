@@ -369,7 +369,7 @@ def test_singular_sample_stats_rejected():
 
 @pytest.mark.parametrize("shift", [0.0, 5.0, 1e3, 1e7])
 def test_sample_moments_accurate_for_any_location(shift):
-    from connection.sem.fit import _stats_from_rows
+    from connection.sem.samplestats import stats_from_rows as _stats_from_rows
 
     rng = np.random.default_rng(3)
     x = rng.standard_normal((5_000, 4)) * [1.0, 0.01, 3.0, 1.0] + shift

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from connection.errors import BootstrapWarning, ModelSpecificationError
-from connection.sem.fit import _BlasLimit
+from connection.sem.blas import BlasLimit
 from connection.sem.syntax import evaluate_expression, parse_expression
 
 __all__ = ["BatchedML", "SemBootstrap", "bootstrap_fit"]
@@ -292,7 +292,7 @@ class _BatchedStatistic:
         self.nrows = len(struct.row_index)
 
     def __call__(self, data, counts):
-        with _BlasLimit():  # many small products: one BLAS thread is fastest
+        with BlasLimit():  # many small products: one BLAS thread is fastest
             return self._call(counts)
 
     def _call(self, counts):
