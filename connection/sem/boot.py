@@ -374,17 +374,13 @@ class _LoopStatistic:
         self.frame = fit._data.loc[fit.rows_used]
 
     def __call__(self, data, idx):
-        from connection.sem.fit import _fit
-
         b = idx.shape[0]
         out = np.zeros((b, 2 * self.nrows + 1))
-        opts = {k: v for k, v in self.fit._options.items() if k != "kind"}
         for r in range(b):
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    f = _fit(self.fit._model, self.frame.iloc[idx[r]], kind=self.fit._options["kind"],
-                             **opts)
+                    f = self.fit.refit(data=self.frame.iloc[idx[r]])
             except Exception:  # noqa: BLE001 - a failed replicate is counted, not raised
                 out[r, -1] = _ERROR
                 continue

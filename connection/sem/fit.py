@@ -547,7 +547,7 @@ class Fit:
         npar = self._struct.npar
         fm: dict = {"npar": npar}
         if self.missing == "ml":
-            from connection.sem.missing import fiml_fit_measures
+            from connection.sem.fiml_measures import fiml_fit_measures
 
             return fiml_fit_measures(self, fm)
         f = max(problem.objective(theta), 0.0)  # rounding can give -1e-16 at a perfect fit
@@ -624,9 +624,10 @@ class Fit:
                 chisq, trace, n, g_count, h0=0.08, close=False)
             fm.update(measures.rmsea_robust(chisq, xs, df, n, g_count, c))
         # SRMR (Bentler) and other residual summaries, weighted over groups by n_g / N
-        _residual_measures(self, fm)
+        fm.update(measures.residual_measures(self._stats, self._implied, self.meanstructure))
         fm.update(measures.other_indices(chisq, df, n, npar))
-        fm.update(_gfi(self, df, npar))
+        fm.update(measures.gfi(self._stats, self._implied, self.meanstructure, df, npar,
+                               fixed_x=bool(self._pt.ov_x)))
         return pd.Series(fm, dtype=float, name="value")
 
     def _loglik(self):
@@ -1004,47 +1005,6 @@ class Fit:
                 f"converged={self.converged}"
                 + (" flags=" + ",".join(dict.fromkeys(f.code for f in self.flags))
                    if self.flags else "") + ">")
-
-
-def _residual_measures(fit, fm: dict) -> None:
-    n = fit.ntotal
-    acc: dict = {}
-    for st, imp in zip(fit._stats, fit._implied):
-        mu = imp.mu if fit.meanstructure else st.mean
-        tot, nom = measures.srmr_bentler(st.cov, st.mean, imp.sigma, mu, fit.meanstructure)
-        vals = {"srmr": tot, "srmr_bentler_nomean": nom}
-        vals.update(measures.residual_summaries(st.cov, st.mean, imp.sigma, mu,
-                                                fit.meanstructure))
-        for k, v in vals.items():
-            acc[k] = acc.get(k, 0.0) + st.n / n * v
-    fm["srmr"] = fm["srmr_bentler"] = acc["srmr"]
-    fm["srmr_bentler_nomean"] = acc["srmr_bentler_nomean"]
-    for k in ("rmr", "rmr_nomean", "crmr", "crmr_nomean", "srmr_mplus", "srmr_mplus_nomean"):
-        fm[k] = acc[k]
-
-
-def _gfi(fit, df, npar) -> dict:
-    """LISREL GFI with lavaan's normal-theory weight at the model-implied moments; AGFI, PGFI.
-
-    Not computed (NaN) with fixed exogenous covariates, where lavaan uses another variant."""
-    if fit._pt.ov_x:
-        return {"gfi": np.nan, "agfi": np.nan, "pgfi": np.nan}
-    gfi = 0.0
-    for st, imp in zip(fit._stats, fit._implied):
-        w = np.linalg.inv(imp.sigma)
-        e = w @ (st.cov - imp.sigma)
-        ws = w @ st.cov
-        t1 = 0.5 * np.sum(e * e.T)
-        t2 = 0.5 * np.sum(ws * ws.T)
-        if fit.meanstructure:
-            d = st.mean - imp.mu
-            t1 += d @ w @ d
-            t2 += st.mean @ w @ st.mean
-        gfi += st.n / fit.ntotal * (1 - t1 / t2)
-    nel = df + npar
-    agfi = 1 - (nel / df) * (1 - gfi) if df > 0 else 1.0
-    pgfi = (df / nel) * gfi if nel > 0 else np.nan
-    return {"gfi": gfi, "agfi": agfi, "pgfi": pgfi}
 
 
 def _optimise(problem, theta0, fallback, max_iter):
