@@ -38,6 +38,8 @@ LAYERS = [
     ("sem model", ["connection.sem.partable", "connection.sem.model", "connection.sem.start"]),
     # 4 data -> statistics: sample statistics and the FIML likelihood
     ("sem statistics", ["connection.sem.samplestats", "connection.sem.missing"]),
+    # 5 the estimation steps -> the frozen Estimation record
+    ("sem estimation", ["connection.sem.engine"]),
     # 5 test statistics and score tests over a fit: scaling traces, FIML fit measures, MIs
     ("sem tests", ["connection.sem.robust", "connection.sem.fiml_measures",
                    "connection.sem.model_tests"]),

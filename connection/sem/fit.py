@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -21,26 +20,13 @@ from connection._flags import (
 )
 from connection.errors import (
     ConvergenceWarning,
-    EstimationError,
-    GroupError,
     HeywoodCaseWarning,
     IdentificationWarning,
-    ModelSpecificationError,
     NotPositiveDefiniteWarning,
 )
 from connection.sem import measures
-from connection.sem.blas import BlasLimit, small_blas
-from connection.sem.estimate import Moments, Problem, fisher_scoring
-from connection.sem.model import ModelStructure, second_order_term
-from connection.sem.partable import ParameterTable, build_table, model_variables
-from connection.sem.samplestats import (
-    check_sample_cov,
-    check_user_means,
-    prepare_data,
-    stats_from_rows,
-    stats_from_user,
-)
-from connection.sem.start import simple_start, start_values
+from connection.sem.engine import Estimation, estimate
+from connection.sem.partable import ParameterTable, build_table
 from connection.sem.syntax import evaluate_expression, parse_expression
 
 __all__ = ["cfa", "sem", "Fit", "parse_model"]
@@ -67,68 +53,11 @@ def parse_model(text: str, *, ngroups: int = 1, std_lv: bool = False,
 # ---------------------------------------------------------------------------- fitting
 def _fit(model, data, *, group, estimator, missing, std_lv, group_equal, group_partial,
          meanstructure, sample_stats, kind, start=None, max_iter=500):
-    estimator = str(estimator).upper()
-    if estimator not in ("ML", "MLR"):
-        raise ModelSpecificationError(f"unknown estimator {estimator!r}", expected="'ML' or 'MLR'")
-    missing = {"listwise": "listwise", "ml": "ml", "fiml": "ml", "direct": "ml"}.get(
-        str(missing).lower())
-    if missing is None:
-        raise ModelSpecificationError("unknown missing-data option",
-                                      expected="'listwise' or 'ml' (FIML)")
-    statements = model if isinstance(model, str) else list(model)
-    # a first table (one group) gives the variable names needed to read the data
-    if isinstance(statements, str):
-        ov_names = model_variables(statements)[0]
-    else:
-        ov_names = build_table(statements, ngroups=1).ov_names
-    if not ov_names:  # before any data are read (a p = 0 matrix upsets BLAS)
-        build_table(statements, ngroups=1)  # the specification error that names the problem
-    if sample_stats is not None:
-        if missing == "ml" or estimator == "MLR":
-            raise ModelSpecificationError(
-                "missing='ml' and estimator='MLR' need the raw data, not sample_stats")
-        labels, gstats = stats_from_user(sample_stats, ov_names)
-        for lab, st in zip(labels, gstats):
-            check_sample_cov(st, lab if len(gstats) > 1 else None, "sample_stats", ov_names)
-        rows_used = None
-    else:
-        labels, groups = prepare_data(data, ov_names, group, missing)
-        gstats = []
-        for lab, x, _idx, colsum in groups:
-            if x.shape[0] < 2:
-                raise GroupError(f"group {lab!r} has {x.shape[0]} usable row(s)",
-                                 column=group, values=[lab], expected="at least 2 rows")
-            if missing == "ml":
-                gstats.append(None)
-            else:
-                st = stats_from_rows(x, keep_data=True, colsum=colsum)
-                check_sample_cov(st, lab if group is not None else None, group, ov_names)
-                gstats.append(st)
-        rows_used = np.concatenate([idx for _, _, idx, _ in groups])
-    ngroups = len(labels)
-    if meanstructure is None:
-        meanstructure = ngroups > 1 or missing == "ml"
-    if missing == "ml":
-        meanstructure = True
-    pt = build_table(statements, ngroups=ngroups, std_lv=std_lv, meanstructure=meanstructure,
-                     group_equal=group_equal if ngroups > 1 else (),
-                     group_partial=group_partial, auto_cov_y=True)
-    meanstructure = pt.meanstructure  # an intercept in the model text switches it on
-    if sample_stats is not None:
-        check_user_means(sample_stats, labels, pt)
-    if missing == "ml":
-        from connection.sem.missing import fiml_group_stats
-
-        gstats = [fiml_group_stats(x, ov_names, label=lab if group is not None else None,
-                                   group=group) for lab, x, _, _ in groups]
-    options = dict(group=group, estimator=estimator, missing=missing, std_lv=std_lv,
-                   group_equal=tuple(group_equal) if not isinstance(group_equal, str)
-                   else (group_equal,),
-                   group_partial=tuple(group_partial) if not isinstance(group_partial, str)
-                   else (group_partial,),
-                   meanstructure=meanstructure, sample_stats=sample_stats, kind=kind,
-                   start=start, max_iter=max_iter)
-    return Fit._estimate(model, data, pt, labels, gstats, rows_used, options, start)
+    est = estimate(model, data, dict(
+        group=group, estimator=estimator, missing=missing, std_lv=std_lv,
+        group_equal=group_equal, group_partial=group_partial, meanstructure=meanstructure,
+        sample_stats=sample_stats, kind=kind, start=start, max_iter=max_iter))
+    return Fit._from_estimation(est)
 
 
 def cfa(model, data=None, *, group=None, estimator="ML", missing="listwise", std_lv=False,
@@ -281,199 +210,47 @@ class Fit:
 
     # ------------------------------------------------------------ construction
     @classmethod
-    def _estimate(cls, model, data, pt, labels, gstats, rows_used, options, start):
+    def _from_estimation(cls, est: Estimation) -> Fit:
+        """The view over an :class:`~connection.sem.engine.Estimation` (its tables, fit
+        measures and admissibility flags are built here)."""
         self = cls.__new__(cls)
-        self._model = model
-        self._data = data
+        self.estimation = est
+        options = est.options
+        self._model = est.model
+        self._data = est.data
         self._options = options
-        self.group_labels = list(labels)
-        self.n_groups = len(labels)
-        self._stats = gstats
-        self.rows_used = rows_used
-        self.nobs = [int(s.n) for s in gstats]
+        self.group_labels = list(est.group_labels)
+        self.n_groups = len(est.group_labels)
+        self._stats = list(est.stats)
+        self.rows_used = est.rows_used
+        self.nobs = [int(s.n) for s in est.stats]
         self.ntotal = int(sum(self.nobs))
         self.estimator = options["estimator"]
         self.missing = options["missing"]
         self.meanstructure = bool(options["meanstructure"])
-        self._pt = pt
-        struct = pt.cache.get("structure")
-        if struct is None:
-            struct = pt.cache["structure"] = ModelStructure(pt)
-        self._struct = struct
-        static = pt.cache.get("row_arrays")
-        if static is None:
-            rows = pt.frame.loc[struct.row_index]
-            ov_pos = {v: i for i, v in enumerate(pt.ov_names)}
-            exo = [(r, op, ov_pos[lhs], ov_pos.get(rhs, -1), g - 1)
-                   for r, (lhs, op, rhs, e, g) in enumerate(zip(
-                       rows["lhs"], rows["op"], rows["rhs"], rows["exo"], rows["group"])) if e]
-            static = (rows["ustart"].to_numpy(dtype=float), rows["start"].to_numpy(dtype=float),
-                      rows["label"].to_numpy(), exo)
-            pt.cache["row_arrays"] = static
-        ustart, start0, row_labels, exo_rows = static
-        fixed = ustart.copy()
-        # fixed.x: exogenous covariates at their sample values
-        for r, op, i, j, g in exo_rows:
-            st = gstats[g]
-            fixed[r] = st.cov[i, j] if op == "~~" else st.mean[i]
-        self._fixed = fixed
-        user_start = start0.copy()
-        if start:
-            for lab, val in dict(start).items():
-                user_start[row_labels == lab] = float(val)
-        ms = self.meanstructure
-
-        last = {}
-        last_deriv = {}
-
-        def moments(theta, deriv):
-            key = theta.tobytes()
-            imps = last.get(key)
-            if imps is None:  # the line search and the next iteration share a point
-                vals = struct.row_values(theta, fixed)
-                imps = [struct.implied(g, vals) for g in range(struct.ngroups)]
-                last.clear()
-                last_deriv.clear()
-                last[key] = imps
-            if not deriv:
-                return [Moments(imp.sigma, imp.mu) for imp in imps]
-            out = last_deriv.get(key)
-            if out is None:
-                out = [Moments(imp.sigma, imp.mu,
-                               second=partial(second_order_term, struct, g, imp),
-                               lowrank=struct.lowrank(g, imp, means=ms),
-                               dense_fn=partial(struct.derivatives, g, imp, means=ms))
-                       for g, imp in enumerate(imps)]
-                last_deriv[key] = out
-            return out
-
-        if self.missing == "ml":
-            from connection.sem.missing import FimlProblem
-
-            problem = FimlProblem(moments, gstats, struct.npar)
-        else:
-            problem = Problem(moments, gstats, struct.npar, ms)
-        self._problem = problem
-        self._moment_cache = last
-        theta0 = start_values(struct, gstats, fixed, user_start)
-        fallback = partial(simple_start, struct, gstats, fixed, user_start)
-        if struct.npar and not np.isfinite(problem.objective(theta0)):
-            theta0, fallback = fallback(), None
-            if not np.isfinite(problem.objective(theta0)):
-                raise EstimationError(
-                    "no starting values give a positive definite implied covariance matrix",
-                    hint="check fixed values in the model text, or give start= values")
-        with small_blas(struct) as blas_limit:
-            if struct.npar == 0:
-                theta, converged, iterations, message = theta0, True, 0, "no free parameters"
-            else:
-                try:
-                    theta, converged, iterations, message = _optimise(
-                        problem, theta0, fallback, int(options.get("max_iter", 500)))
-                except np.linalg.LinAlgError as exc:
-                    n_total = self.ntotal
-                    raise EstimationError(
-                        f"estimation broke down ({exc})",
-                        values=[f"n = {n_total}"],
-                        expected="an implied covariance matrix that stays positive definite",
-                        hint="the sample may be too small for the model, or the model "
-                             "misspecified; try more respondents, fewer free parameters, or "
-                             "start= values") from exc
-            self._theta = theta
-            self.converged = bool(converged)
-            self.iterations = int(iterations)
-            self._message = message
-            self.warnings = []
-            if self.estimator == "MLR" and self.missing != "ml" and isinstance(blas_limit,
-                                                                              BlasLimit):
-                # casewise scores are products over all rows: let BLAS use its threads
-                blas_limit.release()
-            self._finish()
+        self._pt = est.partable
+        self._struct = est.structure
+        self._fixed = est.fixed
+        self._problem = est.problem
+        self._theta = est.theta
+        self.converged = est.converged
+        self.iterations = est.iterations
+        self._message = est.message
+        self.warnings = []
+        self._vals = est.values
+        self._implied = list(est.implied)
+        self._identified = est.identified
+        if est.expected_info is not None:
+            self._expected_info = est.expected_info
+        if est.observed_info is not None:
+            self._observed_info = est.observed_info
+        self.vcov = est.vcov
+        self._finish_tables(est.vcov)
         return self
 
     def _warn(self, category, message):
         self.warnings.append(message)
         warnings.warn(category(message), stacklevel=7)
-
-    def _finish(self):
-        struct, problem, theta = self._struct, self._problem, self._theta
-        q, n = struct.npar, self.ntotal
-        self._vals = struct.row_values(theta, self._fixed)
-        imps = None
-        if q:
-            try:  # the implied moments at theta, shared with the information below
-                problem.moments(theta, False)
-                imps = self._moment_cache.get(theta.tobytes())
-            except (np.linalg.LinAlgError, FloatingPointError, ValueError):
-                imps = None
-        if imps is None:
-            imps = [struct.implied(g, self._vals) for g in range(struct.ngroups)]
-        self._implied = imps
-        # information and standard errors
-        vcov = np.full((q, q), np.nan)
-        self._identified = True
-        try:
-            vcov = self._vcov(problem, theta, q, n)
-        except (np.linalg.LinAlgError, ValueError, FloatingPointError):
-            vcov = np.full((q, q), np.nan)
-            self._identified = False
-        if not self._identified:  # as lavaan: no standard errors from a singular information
-            vcov = np.full((q, q), np.nan)
-        self.vcov = vcov
-        self._finish_tables(vcov)
-
-    def _vcov(self, problem, theta, q, n):
-        vcov = np.full((q, q), np.nan)
-        if q:
-            _, info = problem.gradient_and_information(theta)
-            self._expected_info = info
-            if self.missing == "ml":
-                info_obs = 0.5 * problem.hessian(theta)
-                base_info = info_obs
-                self._observed_info = info_obs
-            else:
-                base_info = 0.5 * info
-            # scale-free check: eigenvalues of the information in correlation form
-            dg = np.sqrt(np.abs(np.diag(base_info)))
-            a_inv = None
-            if np.any(dg <= 0) or not np.all(np.isfinite(base_info)):
-                self._identified = False
-            else:
-                scaled = base_info / np.outer(dg, dg)
-                # a Cholesky factor proves positive definiteness and gives the inverse; then
-                # lambda_min >= 1 / ||inverse||_F and lambda_max <= trace = q settle the
-                # condition check without an eigendecomposition (which decides otherwise)
-                chol, fail = lapack.dpotrf(scaled, lower=1, clean=1)
-                if fail == 0:
-                    inv_l, fail = lapack.dtrtri(chol, lower=1)
-                if fail == 0:
-                    inv_s = inv_l.T @ inv_l
-                    if np.sqrt(np.sum(inv_s * inv_s)) * 1e-10 * q < 1.0:
-                        a_inv = inv_s / np.outer(dg, dg)
-                if a_inv is None:
-                    evals = np.linalg.eigvalsh(scaled)
-                    if evals[0] <= 1e-10 * max(evals[-1], 1e-300):
-                        self._identified = False
-            if a_inv is None:
-                try:
-                    a_inv = np.linalg.inv(base_info)
-                except np.linalg.LinAlgError:
-                    a_inv = np.linalg.pinv(base_info)
-            if self.estimator == "MLR":
-                if self.missing == "ml":
-                    h_obs = base_info
-                else:
-                    h_obs = 0.5 * problem.hessian(theta)
-                self._observed_info = h_obs
-                try:
-                    a_inv = np.linalg.inv(h_obs)
-                except np.linalg.LinAlgError:
-                    a_inv = np.linalg.pinv(h_obs)
-                b = sum(problem.score_crossprods(theta)) / n
-                vcov = a_inv @ b @ a_inv / n
-            else:
-                vcov = a_inv / n
-        return vcov
 
     def _finish_tables(self, vcov):
         struct, theta = self._struct, self._theta
@@ -1005,28 +782,6 @@ class Fit:
                 f"converged={self.converged}"
                 + (" flags=" + ",".join(dict.fromkeys(f.code for f in self.flags))
                    if self.flags else "") + ">")
-
-
-def _optimise(problem, theta0, fallback, max_iter):
-    """Fisher scoring from ``theta0``; when it does not converge, once more from the simple
-    starting values ``fallback()`` (if any), kept only if that run converges (lavaan's
-    starting values and ours can lead the iterations to different basins: e.g.
-    ``f =~ x1 + x2 + x3; x1 ~ 0*1`` on the HS data drifts from the model-implied start and
-    converges, to lavaan's solution, from the simple one)."""
-    theta, converged, iterations, message = fisher_scoring(problem, theta0, max_iter=max_iter)
-    if converged or fallback is None:
-        return theta, converged, iterations, message
-    start = fallback()
-    if not np.isfinite(problem.objective(start)):
-        return theta, converged, iterations, message
-    try:
-        again = fisher_scoring(problem, start, max_iter=max_iter)
-    except np.linalg.LinAlgError:
-        return theta, converged, iterations, message
-    if again[1]:
-        return again[0], True, iterations + again[2], \
-            f"converged from the simple starting values after {message}"
-    return theta, converged, iterations, message
 
 
 # ---------------------------------------------------------------------------- checks

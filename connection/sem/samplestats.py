@@ -84,7 +84,7 @@ def prepare_data(data, ov_names, group, missing):
         warnings.warn(ExclusionWarning(
             f"{dropped} of {len(data)} rows excluded ({reason}); the rows used are in "
             "fit.rows_used" + ("; consider missing='ml' (FIML)" if missing == "listwise" else "")),
-            stacklevel=4)
+            stacklevel=5)  # prepare_data < estimate < _fit < cfa/sem < the caller
     groups = []
     index = data.index.to_numpy()
     if group is None:
