@@ -176,3 +176,19 @@ def test_no_module_imports_a_higher_layer(layer):
     upward = sorted(f"{m} -> {d} ({LAYERS[rank[d]][0]})"
                     for m in mine for d in graph.get(m, ()) if d in rank and rank[d] > rank[m])
     assert not upward, f"layer {layer!r} imports upward: {upward}"
+
+
+def test_no_module_outside_the_view_reads_private_fields_of_a_fit():
+    """Fit is a view over its Estimation: other modules read ``fit.estimation`` (a public,
+    frozen record) and Fit's public attributes, never ``fit._...``."""
+    import re
+
+    pattern = re.compile(r"\b(?:fit|f|self\.fit)\._(?!repr_)[A-Za-z]")
+    offenders = []
+    for path in sorted(ROOT.rglob("*.py")):
+        if path == ROOT / "sem" / "fit.py":
+            continue
+        for k, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if pattern.search(line):
+                offenders.append(f"{path.relative_to(ROOT.parent)}:{k}: {line.strip()}")
+    assert not offenders, "\n".join(offenders)

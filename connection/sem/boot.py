@@ -271,10 +271,10 @@ class _BatchedStatistic:
     status. A picklable object (for ``n_jobs > 1``)."""
 
     def __init__(self, fit, prods_budget: int = 20_000_000):
-        struct = fit._struct
+        struct = fit.estimation.structure
         self.struct = struct
         self.groups = []
-        for st in fit._stats:
+        for st in fit.estimation.stats:
             x = st.data
             p = x.shape[1]
             mean0 = x.mean(axis=0)
@@ -283,11 +283,11 @@ class _BatchedStatistic:
             prods = (xc0[:, iu[0]] * xc0[:, iu[1]] if x.shape[0] * len(iu[0]) <= prods_budget
                      else None)
             self.groups.append((x, xc0, mean0, prods, iu))
-        self.sizes = [st.data.shape[0] for st in fit._stats]
+        self.sizes = [st.data.shape[0] for st in fit.estimation.stats]
         self.offsets = np.cumsum([0] + self.sizes)
         self.weights = np.array(self.sizes, dtype=float) / sum(self.sizes)
-        self.engine = BatchedML(struct, fit.meanstructure, fit._fixed, fit._pt.cache["row_arrays"][3])
-        self.theta0 = np.asarray(fit._theta, dtype=float)
+        self.engine = BatchedML(struct, fit.meanstructure, fit.estimation.fixed, fit.estimation.partable.cache["row_arrays"][3])
+        self.theta0 = np.asarray(fit.estimation.theta, dtype=float)
         self.std = _StdAllPlan(fit)
         self.nrows = len(struct.row_index)
 
@@ -368,10 +368,10 @@ class _LoopStatistic:
 
     def __init__(self, fit):
         self.fit = fit
-        self.struct = fit._struct
-        self.nrows = len(fit._struct.row_index)
+        self.struct = fit.estimation.structure
+        self.nrows = len(fit.estimation.structure.row_index)
         self.std = _StdAllPlan(fit)
-        self.frame = fit._data.loc[fit.rows_used]
+        self.frame = fit.estimation.data.loc[fit.rows_used]
 
     def __call__(self, data, idx):
         b = idx.shape[0]
@@ -387,11 +387,11 @@ class _LoopStatistic:
             if not f.converged or f.group_labels != self.fit.group_labels:
                 out[r, -1] = _NOT_CONVERGED if not f.converged else _ERROR
                 continue
-            vals = f._vals[None, :]
+            vals = f.estimation.values[None, :]
             with np.errstate(divide="ignore", invalid="ignore"):
                 std_all = self.std(vals, [
                     dict(sigma=i.sigma[None], C=i.C[None], T=i.T[None], P=i.P[None])
-                    for i in f._implied])
+                    for i in f.estimation.implied])
             out[r, :self.nrows] = vals[0]
             out[r, self.nrows:2 * self.nrows] = np.where(np.isfinite(std_all[0]), std_all[0],
                                                          _SENTINEL)
@@ -402,8 +402,8 @@ class _StdAllPlan:
     """``std_all`` of every (non-defined) row for stacked solutions, as Fit._standardize."""
 
     def __init__(self, fit):
-        struct = fit._struct
-        frame = fit._pt.frame.loc[struct.row_index]
+        struct = fit.estimation.structure
+        frame = fit.estimation.partable.frame.loc[struct.row_index]
         ov_pos = {v: i for i, v in enumerate(struct.ov_names)}
         eta_pos = {v: i for i, v in enumerate(struct.eta_names)}
         lvset = set(struct.lv_names)
@@ -536,21 +536,21 @@ def bootstrap_fit(fit, *, n_boot: int = 1000, seed=None, n_jobs: int = 1, progre
     """Nonparametric bootstrap of ``fit`` (see :meth:`Fit.bootstrap`)."""
     from connection.bootstrap import bootstrap
 
-    if fit._options.get("sample_stats") is not None or fit._data is None:
+    if fit.estimation.options.get("sample_stats") is not None or fit.estimation.data is None:
         raise ModelSpecificationError(
             "the bootstrap resamples respondents, so it needs a fit made from raw data",
             hint="fit with data=..., not sample_stats=")
     if not (0 < level < 1):
         raise ModelSpecificationError("level must be between 0 and 1", values=[level],
                                       expected="e.g. 0.95")
-    struct = fit._struct
+    struct = fit.estimation.structure
     nrows = len(struct.row_index)
     strata = None
     if fit.missing == "ml":
         stat = _LoopStatistic(fit)
         n = len(fit.rows_used)
         if fit.n_groups > 1:
-            gcol = stat.frame[fit._options["group"]].to_numpy()
+            gcol = stat.frame[fit.estimation.options["group"]].to_numpy()
             strata = pd.Series(gcol).map({lab: k for k, lab in
                                           enumerate(fit.group_labels)}).to_numpy()
         mode, method, data = "indices", "refit per replicate", np.arange(n)
@@ -588,7 +588,7 @@ def bootstrap_fit(fit, *, n_boot: int = 1000, seed=None, n_jobs: int = 1, progre
               "n_failed"), stacklevel=3)
     # rows of the parameter table: non-defined rows, then defined parameters (:=)
     est_full = fit.estimates
-    cols = fit._pt.frame
+    cols = fit.estimation.partable.frame
     row_index = struct.row_index
     defrows = np.flatnonzero((cols["op"] == ":=").to_numpy())
     allvals = np.full((len(vals), len(cols)), np.nan)
@@ -625,8 +625,8 @@ def bootstrap_fit(fit, *, n_boot: int = 1000, seed=None, n_jobs: int = 1, progre
 
 def _defined_replicates(fit, vals, defrows):
     """Defined parameters (``:=``) of each replicate from its row values."""
-    frame = fit._pt.frame
-    rows = frame.loc[fit._struct.row_index]
+    frame = fit.estimation.partable.frame
+    rows = frame.loc[fit.estimation.structure.row_index]
     labels, plabels = rows["label"].to_numpy(), rows["plabel"].to_numpy()
     compiled = [(frame.at[r, "lhs"], parse_expression(frame.at[r, "rhs"])[0]) for r in defrows]
     out = np.full((len(vals), len(defrows)), np.nan)

@@ -72,6 +72,18 @@ class Estimation:
     def ntotal(self) -> int:
         return int(sum(st.n for st in self.stats))
 
+    @property
+    def n_moments(self) -> int:
+        """Sample moments the model reproduces (variances, covariances and, with a mean
+        structure, means; less the fixed.x block), over the groups: the ``df`` before the
+        free parameters are subtracted."""
+        p = self.structure.p
+        nx = len(self.partable.ov_x)
+        per = p * (p + 1) // 2 - nx * (nx + 1) // 2
+        if self.options["meanstructure"]:
+            per += p - nx
+        return per * len(self.group_labels)
+
 
 # ---------------------------------------------------------------------------- discrepancies
 def _ml(moments, stats, npar, meanstructure):

@@ -21,27 +21,27 @@ __all__ = ["fiml_fit_measures", "fiml_corrected", "h1_information_no_scores"]
 
 
 def fiml_fit_measures(fit, fm: dict) -> pd.Series:
-    problem, theta = fit._problem, fit._theta
-    n, g_count, npar = fit.ntotal, fit.n_groups, fit._struct.npar
+    problem, theta = fit.estimation.problem, fit.estimation.theta
+    n, g_count, npar = fit.ntotal, fit.n_groups, fit.estimation.structure.npar
     logl = problem.loglik(theta)
-    logl_h1 = sum(st.logl_h1 for st in fit._stats)
-    if fit._pt.ov_x:  # fixed.x: like lavaan, report the likelihood conditional on x
-        xi = [fit._pt.ov_names.index(v) for v in fit._pt.ov_x]
-        lx = sum(fiml_group_stats(st.data[:, xi]).logl_h1 for st in fit._stats)
+    logl_h1 = sum(st.logl_h1 for st in fit.estimation.stats)
+    if fit.estimation.partable.ov_x:  # fixed.x: like lavaan, report the likelihood conditional on x
+        xi = [fit.estimation.partable.ov_names.index(v) for v in fit.estimation.partable.ov_x]
+        lx = sum(fiml_group_stats(st.data[:, xi]).logl_h1 for st in fit.estimation.stats)
         logl -= lx
         logl_h1 -= lx
     chisq = max(2.0 * (logl_h1 - logl), 0.0)
-    df = fit._ndat() - npar
+    df = fit.estimation.n_moments - npar
     fm["fmin"] = chisq / (2 * n)
     fm["chisq"] = chisq
     fm["df"] = df
     fm["pvalue"] = measures.chisq_pvalue(chisq, df)
-    p = fit._struct.p
+    p = fit.estimation.structure.p
     # baseline: independent outcomes (and, with fixed.x, the likelihood conditional on x)
-    xi = [fit._pt.ov_names.index(v) for v in fit._pt.ov_x]
-    bll = sum(_baseline_logl(st, skip=xi) for st in fit._stats)
+    xi = [fit.estimation.partable.ov_names.index(v) for v in fit.estimation.partable.ov_x]
+    bll = sum(_baseline_logl(st, skip=xi) for st in fit.estimation.stats)
     bx2 = 2.0 * (logl_h1 - bll)
-    bdf = fit._ndat() - g_count * 2 * (p - len(xi))
+    bdf = fit.estimation.n_moments - g_count * 2 * (p - len(xi))
     fm["baseline_chisq"], fm["baseline_df"] = bx2, bdf
     fm["baseline_pvalue"] = measures.chisq_pvalue(bx2, bdf)
     scaled = fit.estimator == "MLR"
@@ -85,7 +85,7 @@ def fiml_fit_measures(fit, fm: dict) -> pd.Series:
         fm["rmsea_pvalue_scaled"] = measures.rmsea_pvalue(chisq, trace, n, g_count)
     # robust RMSEA / CFI / TLI: lavaan's FIML-corrected statistic (V6 for ML, V3 for MLR)
     fc = None
-    if not fit._pt.ov_x:  # with fixed.x covariates lavaan's correction differs: not reported
+    if not fit.estimation.partable.ov_x:  # with fixed.x covariates lavaan's correction differs: not reported
         try:
             fc = fiml_corrected(fit, robust=scaled)
         except (np.linalg.LinAlgError, ValueError, ZeroDivisionError):
@@ -96,10 +96,10 @@ def fiml_fit_measures(fit, fm: dict) -> pd.Series:
         fm["cfi_robust"], fm["tli_robust"] = inc_r["cfi"], inc_r["tli"]
         fm.update(measures.rmsea_robust(fc["XX3"], fc["XX3_scaled"], fc["df3"], n, g_count,
                                         fc["c_hat3"]))
-    fm.update(measures.residual_measures(fit._stats, fit._implied, fit.meanstructure))
+    fm.update(measures.residual_measures(fit.estimation.stats, fit.estimation.implied, fit.meanstructure))
     fm.update(measures.other_indices(chisq, df, n, npar))
-    fm.update(measures.gfi(fit._stats, fit._implied, fit.meanstructure, df, npar,
-                           fixed_x=bool(fit._pt.ov_x)))
+    fm.update(measures.gfi(fit.estimation.stats, fit.estimation.implied, fit.meanstructure, df, npar,
+                           fixed_x=bool(fit.estimation.partable.ov_x)))
     return pd.Series(fm, dtype=float, name="value")
 
 
@@ -116,13 +116,13 @@ def fiml_corrected(fit, robust: bool) -> dict:
     moments, and its scaling factor (version V6 for ML, V3 for MLR), where the information
     is the h1-based observed information ``Delta' Wm Delta``; likewise for the baseline model.
     Returns XX3, df3, c_hat3, XX3_scaled, XX3_null, df3_null, c_hat3_null."""
-    problem, theta = fit._problem, fit._theta
-    stats = fit._stats
-    p = fit._struct.p
+    problem, theta = fit.estimation.problem, fit.estimation.theta
+    stats = fit.estimation.stats
+    p = fit.estimation.structure.p
     fg = np.array([st.n / fit.ntotal for st in stats])
     mom = problem.moments(theta, True)
     xx3 = sum(st.n * ml_discrepancy(st, mo, True) for st, mo in zip(stats, mom))
-    df3 = fit._ndat() - fit._struct.npar
+    df3 = fit.estimation.n_moments - fit.estimation.structure.npar
     wc, wm, wmi, gam = [], [], [], []
     for f, st in zip(fg, stats):
         complete = GroupStats(n=st.n, mean=st.mean, cov=st.cov, data=None)
@@ -151,8 +151,8 @@ def fiml_corrected(fit, robust: bool) -> dict:
     bprob, btheta = _baseline_problem(fit)
     bmom = bprob.moments(btheta, True)
     out["XX3_null"] = sum(st.n * ml_discrepancy(st, mo, True) for st, mo in zip(stats, bmom))
-    nx = len(fit._pt.ov_x)
-    out["df3_null"] = fit._ndat() - fit.n_groups * 2 * (p - nx)
+    nx = len(fit.estimation.partable.ov_x)
+    out["df3_null"] = fit.estimation.n_moments - fit.n_groups * 2 * (p - nx)
     # the baseline's Jacobian has the other groups' parameters too: keep each group's rows
     out["c_hat3_null"] = k_value(bmom) / out["df3_null"]
     return out

@@ -311,12 +311,7 @@ class Fit:
 
     # ------------------------------------------------------------ fit measures
     def _ndat(self):
-        p = self._struct.p
-        nx = len(self._pt.ov_x)
-        per = p * (p + 1) // 2 - nx * (nx + 1) // 2
-        if self.meanstructure:
-            per += p - nx
-        return per * self.n_groups
+        return self.estimation.n_moments
 
     def _compute_fit_measures(self) -> pd.Series:
         problem, theta = self._problem, self._theta
