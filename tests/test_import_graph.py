@@ -41,8 +41,8 @@ LAYERS = [
     # 5 the estimation steps -> the frozen Estimation record
     ("sem estimation", ["connection.sem.engine"]),
     # 5 test statistics and score tests over a fit: scaling traces, FIML fit measures, MIs
-    ("sem tests", ["connection.sem.robust", "connection.sem.fiml_measures",
-                   "connection.sem.model_tests"]),
+    ("sem tests", ["connection.sem.robust", "connection.sem.teststats",
+                   "connection.sem.fiml_measures", "connection.sem.model_tests"]),
     # 6 the bootstrap of a fit (refits through the public Fit.refit it is handed)
     ("sem bootstrap", ["connection.sem.boot"]),
     # 7 the estimation and its view

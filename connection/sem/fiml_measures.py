@@ -9,98 +9,56 @@ scaling traces) in the layer order; :class:`connection.sem.fit.Fit` calls it.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from scipy.linalg import block_diag
 
-from connection.sem import measures
 from connection.sem.estimate import GroupStats, Moments, _group_grad_info, ml_discrepancy
 from connection.sem.missing import _baseline_logl, fiml_group_stats
 from connection.sem.robust import _baseline_problem, yb_mplus_traces
+from connection.sem.teststats import RobustTest, TestStatistics
 
-__all__ = ["fiml_fit_measures", "fiml_corrected", "h1_information_no_scores"]
+__all__ = ["fiml_test_statistics", "fiml_corrected", "h1_information_no_scores"]
 
 
-def fiml_fit_measures(fit, fm: dict) -> pd.Series:
-    problem, theta = fit.estimation.problem, fit.estimation.theta
-    n, g_count, npar = fit.ntotal, fit.n_groups, fit.estimation.structure.npar
+def fiml_test_statistics(fit) -> TestStatistics:
+    """FIML: ``chisq = 2 (logl_h1 - logl)`` against the saturated (EM) model; the baseline has
+    independent outcomes (conditional on fixed.x); MLR adds the Yuan-Bentler (Mplus)
+    scaling; the robust statistic is lavaan's FIML-corrected one (V6 for ML, V3 for MLR),
+    not reported with fixed.x covariates (lavaan's correction differs there)."""
+    est = fit.estimation
+    pt = est.partable
+    problem, theta = est.problem, est.theta
+    n, g_count, npar = est.ntotal, len(est.group_labels), est.structure.npar
     logl = problem.loglik(theta)
-    logl_h1 = sum(st.logl_h1 for st in fit.estimation.stats)
-    if fit.estimation.partable.ov_x:  # fixed.x: like lavaan, report the likelihood conditional on x
-        xi = [fit.estimation.partable.ov_names.index(v) for v in fit.estimation.partable.ov_x]
-        lx = sum(fiml_group_stats(st.data[:, xi]).logl_h1 for st in fit.estimation.stats)
+    logl_h1 = sum(st.logl_h1 for st in est.stats)
+    xi = [pt.ov_names.index(v) for v in pt.ov_x]
+    if xi:  # fixed.x: like lavaan, report the likelihood conditional on x
+        lx = sum(fiml_group_stats(st.data[:, xi]).logl_h1 for st in est.stats)
         logl -= lx
         logl_h1 -= lx
     chisq = max(2.0 * (logl_h1 - logl), 0.0)
-    df = fit.estimation.n_moments - npar
-    fm["fmin"] = chisq / (2 * n)
-    fm["chisq"] = chisq
-    fm["df"] = df
-    fm["pvalue"] = measures.chisq_pvalue(chisq, df)
-    p = fit.estimation.structure.p
-    # baseline: independent outcomes (and, with fixed.x, the likelihood conditional on x)
-    xi = [fit.estimation.partable.ov_names.index(v) for v in fit.estimation.partable.ov_x]
-    bll = sum(_baseline_logl(st, skip=xi) for st in fit.estimation.stats)
+    df = est.n_moments - npar
+    p = est.structure.p
+    bll = sum(_baseline_logl(st, skip=xi) for st in est.stats)
     bx2 = 2.0 * (logl_h1 - bll)
-    bdf = fit.estimation.n_moments - g_count * 2 * (p - len(xi))
-    fm["baseline_chisq"], fm["baseline_df"] = bx2, bdf
-    fm["baseline_pvalue"] = measures.chisq_pvalue(bx2, bdf)
-    scaled = fit.estimator == "MLR"
-    if scaled:
+    bdf = est.n_moments - g_count * 2 * (p - len(xi))
+    mlr = est.options["estimator"] == "MLR"
+    scaled = None
+    if mlr:
         c, c_h1, c_h0, bc = yb_mplus_traces(fit, df, bdf)
-        fm["chisq_scaled"] = chisq / c
-        fm["df_scaled"] = df
-        fm["pvalue_scaled"] = measures.chisq_pvalue(chisq / c, df)
-        fm["chisq_scaling_factor"] = c
-        fm["baseline_chisq_scaled"] = bx2 / bc
-        fm["baseline_df_scaled"] = bdf
-        fm["baseline_pvalue_scaled"] = measures.chisq_pvalue(bx2 / bc, bdf)
-        fm["baseline_chisq_scaling_factor"] = bc
-    inc = measures.incremental(chisq, df, bx2, bdf)
-    fm["cfi"], fm["tli"] = inc["cfi"], inc["tli"]
-    if scaled:
-        inc_s = measures.incremental(chisq / c, df, bx2 / bc, bdf)
-        fm["cfi_scaled"], fm["tli_scaled"] = inc_s["cfi"], inc_s["tli"]
-    for k in ("nnfi", "rfi", "nfi", "pnfi", "ifi", "rni"):
-        fm[k] = inc[k]
-    fm["logl"], fm["unrestricted_logl"] = logl, logl_h1
-    fm["aic"] = -2 * logl + 2 * npar
-    fm["bic"] = -2 * logl + npar * np.log(n)
-    fm["ntotal"] = n
-    fm["bic2"] = -2 * logl + npar * np.log((n + 2) / 24)
-    if scaled:
-        fm["scaling_factor_h1"], fm["scaling_factor_h0"] = c_h1, c_h0
-    fm["rmsea"] = measures.rmsea(chisq, df, n, g_count)
-    lo, hi = measures.rmsea_ci(chisq, df, n, g_count)
-    fm["rmsea_ci_lower"], fm["rmsea_ci_upper"], fm["rmsea_ci_level"] = lo, hi, 0.90
-    fm["rmsea_pvalue"] = measures.rmsea_pvalue(chisq, df, n, g_count)
-    fm["rmsea_close_h0"] = 0.05
-    fm["rmsea_notclose_pvalue"] = measures.rmsea_pvalue(chisq, df, n, g_count, h0=0.08,
-                                                        close=False)
-    fm["rmsea_notclose_h0"] = 0.08
-    if scaled:
-        trace = c * df
-        fm["rmsea_scaled"] = measures.rmsea(chisq, trace, n, g_count)
-        lo, hi = measures.rmsea_ci(chisq, trace, n, g_count)
-        fm["rmsea_ci_lower_scaled"], fm["rmsea_ci_upper_scaled"] = lo, hi
-        fm["rmsea_pvalue_scaled"] = measures.rmsea_pvalue(chisq, trace, n, g_count)
-    # robust RMSEA / CFI / TLI: lavaan's FIML-corrected statistic (V6 for ML, V3 for MLR)
-    fc = None
-    if not fit.estimation.partable.ov_x:  # with fixed.x covariates lavaan's correction differs: not reported
+        scaled = (chisq / c, c, c_h1, c_h0, bc)
+    robust = None
+    if not xi:
         try:
-            fc = fiml_corrected(fit, robust=scaled)
+            fc = fiml_corrected(fit, robust=mlr)
         except (np.linalg.LinAlgError, ValueError, ZeroDivisionError):
             fc = None
-    if fc is not None:
-        inc_r = measures.incremental(fc["XX3"], fc["df3"], fc["XX3_null"], fc["df3_null"],
-                                     c_hat=fc["c_hat3"], c_hat_null=fc["c_hat3_null"])
-        fm["cfi_robust"], fm["tli_robust"] = inc_r["cfi"], inc_r["tli"]
-        fm.update(measures.rmsea_robust(fc["XX3"], fc["XX3_scaled"], fc["df3"], n, g_count,
-                                        fc["c_hat3"]))
-    fm.update(measures.residual_measures(fit.estimation.stats, fit.estimation.implied, fit.meanstructure))
-    fm.update(measures.other_indices(chisq, df, n, npar))
-    fm.update(measures.gfi(fit.estimation.stats, fit.estimation.implied, fit.meanstructure, df, npar,
-                           fixed_x=bool(fit.estimation.partable.ov_x)))
-    return pd.Series(fm, dtype=float, name="value")
+        if fc is not None:
+            robust = RobustTest(fc["XX3"], fc["XX3_scaled"], fc["df3"], fc["c_hat3"],
+                                fc["XX3_null"], fc["df3_null"], fc["c_hat3_null"])
+    return TestStatistics(kind="fiml", npar=npar, ntotal=n, n_groups=g_count,
+                          fmin=chisq / (2 * n), chisq=chisq, df=df, baseline_chisq=bx2,
+                          baseline_df=bdf, logl=float(logl), logl_h1=float(logl_h1),
+                          scaled=scaled, robust=robust)
 
 
 def _moment_jacobian(mo: Moments, p: int) -> np.ndarray:

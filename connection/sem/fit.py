@@ -24,10 +24,15 @@ from connection.errors import (
     IdentificationWarning,
     NotPositiveDefiniteWarning,
 )
-from connection.sem import measures
 from connection.sem.engine import Estimation, estimate
+from connection.sem.fiml_measures import fiml_test_statistics
 from connection.sem.partable import ParameterTable, build_table
 from connection.sem.syntax import evaluate_expression, parse_expression
+from connection.sem.teststats import (
+    TestStatistics,
+    assemble_fit_measures,
+    complete_test_statistics,
+)
 
 __all__ = ["cfa", "sem", "Fit", "parse_model"]
 
@@ -313,119 +318,16 @@ class Fit:
     def _ndat(self):
         return self.estimation.n_moments
 
+    def test_statistics(self) -> TestStatistics:
+        """The model's and baseline's test statistics (chi-square, df, likelihoods, scaled
+        and robust variants), produced once by the producer of the discrepancy kind."""
+        ts = getattr(self, "_test_statistics", None)
+        if ts is None:
+            ts = self._test_statistics = _TEST_STATISTICS[self.estimation.kind](self)
+        return ts
+
     def _compute_fit_measures(self) -> pd.Series:
-        problem, theta = self._problem, self._theta
-        n, g_count = self.ntotal, self.n_groups
-        npar = self._struct.npar
-        fm: dict = {"npar": npar}
-        if self.missing == "ml":
-            from connection.sem.fiml_measures import fiml_fit_measures
-
-            return fiml_fit_measures(self, fm)
-        f = max(problem.objective(theta), 0.0)  # rounding can give -1e-16 at a perfect fit
-        chisq = n * f
-        df = self._ndat() - npar
-        fm["fmin"] = f / 2
-        fm["chisq"] = chisq
-        fm["df"] = df
-        fm["pvalue"] = measures.chisq_pvalue(chisq, df)
-        # baseline (independence) model: variances (and means) free, fixed.x block kept
-        nx = len(self._pt.ov_x)
-        p = self._struct.p
-        x_idx = [self._pt.ov_names.index(v) for v in self._pt.ov_x]
-        y_idx = [i for i in range(p) if i not in x_idx]
-        bx2 = 0.0
-        for st in self._stats:
-            logdet_b = np.sum(np.log(np.diag(st.cov)[y_idx]))
-            if nx:
-                logdet_b += np.linalg.slogdet(st.cov[np.ix_(x_idx, x_idx)])[1]
-            bx2 += st.n * (logdet_b - st.logdet)
-        bdf = self._ndat() - g_count * (p - nx) * (2 if self.meanstructure else 1)
-        fm["baseline_chisq"] = bx2
-        fm["baseline_df"] = bdf
-        fm["baseline_pvalue"] = measures.chisq_pvalue(bx2, bdf)
-        scaled = self.estimator == "MLR"
-        if scaled:
-            c, c_h1, c_h0, bc = self._yuan_bentler_mplus(df, bdf)
-            fm["chisq_scaled"] = chisq / c if df > 0 else np.nan
-            fm["df_scaled"] = df
-            fm["pvalue_scaled"] = measures.chisq_pvalue(fm["chisq_scaled"], df)
-            fm["chisq_scaling_factor"] = c
-            fm["baseline_chisq_scaled"] = bx2 / bc
-            fm["baseline_df_scaled"] = bdf
-            fm["baseline_pvalue_scaled"] = measures.chisq_pvalue(bx2 / bc, bdf)
-            fm["baseline_chisq_scaling_factor"] = bc
-        inc = measures.incremental(chisq, df, bx2, bdf)
-        fm["cfi"], fm["tli"] = inc["cfi"], inc["tli"]
-        if scaled:
-            inc_s = measures.incremental(fm["chisq_scaled"], df, fm["baseline_chisq_scaled"], bdf)
-            fm["cfi_scaled"], fm["tli_scaled"] = inc_s["cfi"], inc_s["tli"]
-            # robust (Brosseau-Liard & Savalei) versions, as lavaan's *.robust
-            inc_r = measures.incremental(chisq, df, bx2, bdf, c_hat=c, c_hat_null=bc)
-            fm["cfi_robust"], fm["tli_robust"] = inc_r["cfi"], inc_r["tli"]
-        for k in ("nnfi", "rfi", "nfi", "pnfi", "ifi", "rni"):
-            fm[k] = inc[k]
-        # likelihoods and information criteria
-        logl, logl_h1 = self._loglik()
-        fm["logl"] = logl
-        fm["unrestricted_logl"] = logl_h1
-        fm["aic"] = -2 * logl + 2 * npar
-        fm["bic"] = -2 * logl + npar * np.log(n)
-        fm["ntotal"] = n
-        fm["bic2"] = -2 * logl + npar * np.log((n + 2) / 24)
-        if scaled:
-            fm["scaling_factor_h1"] = c_h1
-            fm["scaling_factor_h0"] = c_h0
-        # RMSEA
-        fm["rmsea"] = measures.rmsea(chisq, df, n, g_count)
-        lo, hi = measures.rmsea_ci(chisq, df, n, g_count)
-        fm["rmsea_ci_lower"], fm["rmsea_ci_upper"], fm["rmsea_ci_level"] = lo, hi, 0.90
-        fm["rmsea_pvalue"] = measures.rmsea_pvalue(chisq, df, n, g_count, h0=0.05)
-        fm["rmsea_close_h0"] = 0.05
-        fm["rmsea_notclose_pvalue"] = measures.rmsea_pvalue(chisq, df, n, g_count, h0=0.08,
-                                                            close=False)
-        fm["rmsea_notclose_h0"] = 0.08
-        if scaled:
-            trace = c * df
-            xs = fm["chisq_scaled"]
-            fm["rmsea_scaled"] = measures.rmsea(chisq, trace, n, g_count)
-            lo, hi = measures.rmsea_ci(chisq, trace, n, g_count)
-            fm["rmsea_ci_lower_scaled"], fm["rmsea_ci_upper_scaled"] = lo, hi
-            fm["rmsea_pvalue_scaled"] = measures.rmsea_pvalue(chisq, trace, n, g_count)
-            fm["rmsea_notclose_pvalue_scaled"] = measures.rmsea_pvalue(
-                chisq, trace, n, g_count, h0=0.08, close=False)
-            fm.update(measures.rmsea_robust(chisq, xs, df, n, g_count, c))
-        # SRMR (Bentler) and other residual summaries, weighted over groups by n_g / N
-        fm.update(measures.residual_measures(self._stats, self._implied, self.meanstructure))
-        fm.update(measures.other_indices(chisq, df, n, npar))
-        fm.update(measures.gfi(self._stats, self._implied, self.meanstructure, df, npar,
-                               fixed_x=bool(self._pt.ov_x)))
-        return pd.Series(fm, dtype=float, name="value")
-
-    def _loglik(self):
-        logl = logl_h1 = 0.0
-        for st, imp in zip(self._stats, self._implied):
-            p = len(st.cov)
-            sign, logdet = np.linalg.slogdet(imp.sigma)
-            sinv = np.linalg.inv(imp.sigma)
-            d = st.mean - imp.mu if self.meanstructure else np.zeros(p)
-            logl += -st.n / 2 * (p * np.log(2 * np.pi) + logdet + np.sum(sinv * st.cov)
-                                 + d @ sinv @ d)
-            logl_h1 += -st.n / 2 * (p * np.log(2 * np.pi) + st.logdet + p)
-            if self._pt.ov_x:  # fixed.x: lavaan reports the likelihood conditional on x
-                xi = [self._pt.ov_names.index(v) for v in self._pt.ov_x]
-                nx = len(xi)
-                lx = -st.n / 2 * (nx * np.log(2 * np.pi)
-                                  + np.linalg.slogdet(st.cov[np.ix_(xi, xi)])[1] + nx)
-                logl -= lx
-                logl_h1 -= lx
-        return float(logl), float(logl_h1)
-
-    def _yuan_bentler_mplus(self, df, bdf):
-        """Scaling factors of the Yuan-Bentler (Mplus variant) test: model and baseline."""
-        from connection.sem.robust import yb_mplus_traces
-
-        return yb_mplus_traces(self, df, bdf)
+        return assemble_fit_measures(self.estimation, self.test_statistics())
 
     @property
     def fit_measures(self) -> pd.Series:
@@ -882,6 +784,9 @@ def _check_covariance_pd(fit):
                              _offending_pairs(imp.T, fit._struct.ov_names))))
     return out
 
+
+# discrepancy kind -> producer of its TestStatistics
+_TEST_STATISTICS = {"ml": complete_test_statistics, "fiml": fiml_test_statistics}
 
 _CHECKS = (_check_convergence, _check_identification, _check_df, _check_heywood,
            _check_covariance_pd)
