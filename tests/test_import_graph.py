@@ -33,7 +33,7 @@ LAYERS = [
     #   formulas, the BLAS limiter, factor scores, text reports (functions of a Fit passed in)
     ("sem numerics", ["connection.sem.syntax", "connection.sem.estimate", "connection.sem.measures",
                       "connection.sem.blas", "connection.sem.datasets", "connection.sem.scores",
-                      "connection.sem.report"]),
+                      "connection.sem.report", "connection.sem.standardize"]),
     # 3 the model: parameter table, matrix structure, starting values
     ("sem model", ["connection.sem.partable", "connection.sem.model", "connection.sem.start"]),
     # 4 data -> statistics: sample statistics and the FIML likelihood

@@ -29,6 +29,7 @@ import pandas as pd
 
 from connection.errors import BootstrapWarning, ModelSpecificationError
 from connection.sem.blas import BlasLimit
+from connection.sem.standardize import standardize_plan
 from connection.sem.syntax import evaluate_expression, parse_expression
 
 __all__ = ["BatchedML", "SemBootstrap", "bootstrap_fit"]
@@ -399,59 +400,15 @@ class _LoopStatistic:
 
 
 class _StdAllPlan:
-    """``std_all`` of every (non-defined) row for stacked solutions, as Fit._standardize."""
+    """``std_all`` of every (non-defined) row for stacked solutions (the one plan of
+    :mod:`connection.sem.standardize`, as Fit.standardized)."""
 
     def __init__(self, fit):
-        struct = fit.estimation.structure
-        frame = fit.estimation.partable.frame.loc[struct.row_index]
-        ov_pos = {v: i for i, v in enumerate(struct.ov_names)}
-        eta_pos = {v: i for i, v in enumerate(struct.eta_names)}
-        lvset = set(struct.lv_names)
-        latent_level = lvset | set(struct.phantoms)
-        self.rows = []
-        for r, (lhs, op, rhs, g1) in enumerate(zip(frame["lhs"], frame["op"], frame["rhs"],
-                                                   frame["group"])):
-            def tot(v):
-                return ("lat", eta_pos[v]) if v in lvset else ("ov", ov_pos[v])
-
-            def res(v):
-                return ("rlat", eta_pos[v]) if v in latent_level else ("rov", ov_pos[v])
-
-            g = int(g1) - 1
-            if op == "=~":
-                self.rows.append((r, g, "mul_div", tot(lhs), tot(rhs)))
-            elif op == "~":
-                self.rows.append((r, g, "mul_div", tot(rhs), tot(lhs)))
-            elif op == "~~" and lhs == rhs:
-                self.rows.append((r, g, "var", tot(lhs), None))
-            elif op == "~~":
-                self.rows.append((r, g, "cov", res(lhs), res(rhs)))
-            elif op == "~1":
-                self.rows.append((r, g, "mean", tot(lhs), None))
+        est = fit.estimation
+        self.plan = standardize_plan(est.structure, est.partable)
 
     def __call__(self, vals, imps):
-        sds = []
-        for imp in imps:
-            sds.append({
-                "ov": np.sqrt(np.clip(np.diagonal(imp["sigma"], axis1=1, axis2=2), 0, None)),
-                "lat": np.sqrt(np.clip(np.diagonal(imp["C"], axis1=1, axis2=2), 0, None)),
-                "rov": np.diagonal(imp["T"], axis1=1, axis2=2),
-                "rlat": np.diagonal(imp["P"], axis1=1, axis2=2)})
-        out = np.full(vals.shape, np.nan)
-        for r, g, kind, a, c in self.rows:
-            s = sds[g]
-            v = vals[:, r]
-            if kind == "mul_div":
-                out[:, r] = v * s[a[0]][:, a[1]] / s[c[0]][:, c[1]]
-            elif kind == "var":
-                out[:, r] = v / s[a[0]][:, a[1]] ** 2
-            elif kind == "mean":
-                out[:, r] = v / s[a[0]][:, a[1]]
-            else:
-                ra, rb = s[a[0]][:, a[1]], s[c[0]][:, c[1]]
-                denom = np.where((ra > 0) & (rb > 0), np.sqrt(np.abs(ra * rb)), np.nan)
-                out[:, r] = v / denom
-        return out
+        return self.plan(vals, imps, std_lv=False)[1]
 
 
 @dataclass(frozen=True)

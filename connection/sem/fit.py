@@ -27,6 +27,7 @@ from connection.errors import (
 from connection.sem.engine import Estimation, estimate
 from connection.sem.fiml_measures import fiml_test_statistics
 from connection.sem.partable import ParameterTable, build_table
+from connection.sem.standardize import standardize_plan
 from connection.sem.syntax import evaluate_expression, parse_expression
 from connection.sem.teststats import (
     TestStatistics,
@@ -424,56 +425,17 @@ class Fit:
             return self._standardize_impl(values)
 
     def _standardize_impl(self, values=None):
-        struct = self._struct
         frame = self.param_table
         est = frame["est"].to_numpy(dtype=float) if values is None else values
         std_lv = np.full(len(frame), np.nan)
         std_all = np.full(len(frame), np.nan)
-        ov_pos = {v: i for i, v in enumerate(struct.ov_names)}
-        eta_pos = {v: i for i, v in enumerate(struct.eta_names)}
-        lvset = set(struct.lv_names)
-        phantom = set(struct.phantoms)
-        sds = [self._sds(g) for g in range(self.n_groups)]
-
-        def total_sd(v, g, lv_only):
-            sig, lat, _, _ = sds[g]
-            if v in lvset:
-                return lat[eta_pos[v]]
-            return 1.0 if lv_only else sig[ov_pos[v]]
-
-        def resid_var(v, g):
-            _, _, rov, rlat = sds[g]
-            if v in lvset or v in phantom:
-                return rlat[eta_pos[v]]
-            return rov[ov_pos[v]]
-
-        for r, (lhs, op, rhs, g1) in enumerate(zip(frame["lhs"], frame["op"], frame["rhs"],
-                                                   frame["group"])):
-            if op == ":=":
-                continue
-            g = g1 - 1
-            v = est[r]
-            if op == "=~":
-                std_lv[r] = v * total_sd(lhs, g, True) / total_sd(rhs, g, True)
-                std_all[r] = v * total_sd(lhs, g, False) / total_sd(rhs, g, False)
-            elif op == "~":
-                std_lv[r] = v * total_sd(rhs, g, True) / total_sd(lhs, g, True)
-                std_all[r] = v * total_sd(rhs, g, False) / total_sd(lhs, g, False)
-            elif op == "~~":
-                if lhs == rhs:
-                    std_lv[r] = v / total_sd(lhs, g, True) ** 2
-                    std_all[r] = v / total_sd(lhs, g, False) ** 2
-                else:
-                    ra, rb = resid_var(lhs, g), resid_var(rhs, g)
-                    denom = np.sqrt(ra * rb) if ra > 0 and rb > 0 else np.nan
-                    if lhs in lvset and rhs in lvset:
-                        std_lv[r] = v / denom
-                    else:
-                        std_lv[r] = v / (total_sd(lhs, g, True) * total_sd(rhs, g, True))
-                    std_all[r] = v / denom
-            elif op == "~1":
-                std_lv[r] = v / total_sd(lhs, g, True)
-                std_all[r] = v / total_sd(lhs, g, False)
+        est_all = self.estimation
+        plan = standardize_plan(est_all.structure, est_all.partable)
+        rows = est_all.structure.row_index
+        imps = [dict(sigma=i.sigma[None], C=i.C[None], T=i.T[None], P=i.P[None])
+                for i in est_all.implied]
+        lv, al = plan(np.asarray(est, dtype=float)[rows][None, :], imps)
+        std_lv[rows], std_all[rows] = lv[0], al[0]
         defmask = (frame["op"] == ":=").to_numpy()
         if defmask.any() and values is None:
             for arr in (std_lv, std_all):
