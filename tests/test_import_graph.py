@@ -35,7 +35,8 @@ LAYERS = [
                       "connection.sem.blas", "connection.sem.datasets", "connection.sem.scores",
                       "connection.sem.report", "connection.sem.standardize"]),
     # 3 the model: parameter table, matrix structure, starting values
-    ("sem model", ["connection.sem.partable", "connection.sem.model", "connection.sem.start"]),
+    ("sem model", ["connection.sem.partable", "connection.sem.model", "connection.sem.start",
+                   "connection.sem.defined"]),
     # 4 data -> statistics: sample statistics and the FIML likelihood
     ("sem statistics", ["connection.sem.samplestats", "connection.sem.missing"]),
     # 5 the estimation steps -> the frozen Estimation record

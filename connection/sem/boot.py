@@ -29,8 +29,8 @@ import pandas as pd
 
 from connection.errors import BootstrapWarning, ModelSpecificationError
 from connection.sem.blas import BlasLimit
+from connection.sem.defined import defined_parameters
 from connection.sem.standardize import standardize_plan
-from connection.sem.syntax import evaluate_expression, parse_expression
 
 __all__ = ["BatchedML", "SemBootstrap", "bootstrap_fit"]
 
@@ -581,21 +581,8 @@ def bootstrap_fit(fit, *, n_boot: int = 1000, seed=None, n_jobs: int = 1, progre
 
 
 def _defined_replicates(fit, vals, defrows):
-    """Defined parameters (``:=``) of each replicate from its row values."""
-    frame = fit.estimation.partable.frame
-    rows = frame.loc[fit.estimation.structure.row_index]
-    labels, plabels = rows["label"].to_numpy(), rows["plabel"].to_numpy()
-    compiled = [(frame.at[r, "lhs"], parse_expression(frame.at[r, "rhs"])[0]) for r in defrows]
-    out = np.full((len(vals), len(defrows)), np.nan)
-    for b, v in enumerate(vals):
-        values = {}
-        for lab, plab, x in zip(labels, plabels, v):
-            if lab and lab not in values:
-                values[lab] = x
-            values[plab] = x
-        for k, (name, code) in enumerate(compiled):
-            try:
-                values[name] = out[b, k] = evaluate_expression(code, values)
-            except (ZeroDivisionError, ValueError, OverflowError):
-                values[name] = np.nan
-    return out
+    """Defined parameters (``:=``) of each replicate from its row values (the one evaluator
+    of :mod:`connection.sem.defined`; NaN where an expression is undefined)."""
+    est = fit.estimation
+    defined = defined_parameters(est.structure, est.partable)
+    return defined(vals, errors="nan")

@@ -24,11 +24,11 @@ from connection.errors import (
     IdentificationWarning,
     NotPositiveDefiniteWarning,
 )
+from connection.sem.defined import defined_parameters
 from connection.sem.engine import Estimation, estimate
 from connection.sem.fiml_measures import fiml_test_statistics
 from connection.sem.partable import ParameterTable, build_table
 from connection.sem.standardize import standardize_plan
-from connection.sem.syntax import evaluate_expression, parse_expression
 from connection.sem.teststats import (
     TestStatistics,
     assemble_fit_measures,
@@ -280,40 +280,10 @@ class Fit:
         self._fit_measures = None  # computed on first use (fit_measures)
         self._checks()
 
-    def _label_values(self, theta, table=None):
-        frame = self._pt.frame if table is None else table
-        vals = self._struct.row_values(theta, self._fixed)
-        out = {}
-        rows = frame.loc[self._struct.row_index]
-        for lab, plab, v in zip(rows["label"], rows["plabel"], vals):
-            if lab and lab not in out:
-                out[lab] = v
-            out[plab] = v
-        return out
-
     def _defined(self, theta):
-        frame = self._pt.frame
-        defs = frame[frame["op"] == ":="]
-        compiled = [(r.lhs, parse_expression(r.rhs)[0]) for r in defs.itertuples()]
-
-        def evaluate(th):
-            values = self._label_values(th)
-            out = []
-            for name, code in compiled:
-                v = evaluate_expression(code, values)
-                values[name] = v
-                out.append(v)
-            return np.array(out)
-
-        base = evaluate(theta)
-        jac = np.zeros((len(base), len(theta)))
-        for k in range(len(theta)):
-            h = 1e-6 * max(1.0, abs(theta[k]))
-            tp, tm = theta.copy(), theta.copy()
-            tp[k] += h
-            tm[k] -= h
-            jac[:, k] = (evaluate(tp) - evaluate(tm)) / (2 * h)
-        return base, jac
+        struct, fixed = self._struct, self._fixed
+        return defined_parameters(struct, self._pt).with_jacobian(
+            theta, lambda th: struct.row_values(th, fixed)[None, :])
 
     # ------------------------------------------------------------ fit measures
     def _ndat(self):
@@ -436,22 +406,10 @@ class Fit:
                 for i in est_all.implied]
         lv, al = plan(np.asarray(est, dtype=float)[rows][None, :], imps)
         std_lv[rows], std_all[rows] = lv[0], al[0]
-        defmask = (frame["op"] == ":=").to_numpy()
-        if defmask.any() and values is None:
-            for arr in (std_lv, std_all):
-                vals = {}
-                for lab, plab, val in zip(frame["label"], frame["plabel"], arr):
-                    if plab:
-                        vals[plab] = val
-                    if lab and lab not in vals:
-                        vals[lab] = val
-                for r in np.flatnonzero(defmask):
-                    code = parse_expression(frame.at[r, "rhs"])[0]
-                    try:
-                        arr[r] = evaluate_expression(code, vals)
-                    except (ZeroDivisionError, ValueError, OverflowError):
-                        arr[r] = np.nan
-                    vals[frame.at[r, "lhs"]] = arr[r]
+        defined = defined_parameters(est_all.structure, est_all.partable)
+        if len(defined) and values is None:
+            std_lv[defined.rows] = defined(lv, errors="nan")[0]
+            std_all[defined.rows] = defined(al, errors="nan")[0]
         return std_lv, std_all
 
     @property
