@@ -40,7 +40,7 @@ LAYERS = [
     # 4 data -> statistics: sample statistics and the FIML likelihood
     ("sem statistics", ["connection.sem.samplestats", "connection.sem.missing"]),
     # 5 the estimation steps -> the frozen Estimation record
-    ("sem estimation", ["connection.sem.engine"]),
+    ("sem estimation", ["connection.sem.checks", "connection.sem.engine"]),
     # 5 test statistics and score tests over a fit: scaling traces, FIML fit measures, MIs
     ("sem tests", ["connection.sem.robust", "connection.sem.teststats",
                    "connection.sem.fiml_measures", "connection.sem.model_tests"]),

@@ -9,7 +9,8 @@ lavaan's named steps (``lav_lavaan_step*``) as this engine has them, in order:
    (``"ml"`` complete data, ``"fiml"``; WLS/DWLS/ULS and weighted moments plug in as further
    kinds of :data:`DISCREPANCIES`);
 5. starting values and the optimisation (Fisher scoring, with a stall criterion);
-6. implied moments, information matrices and the covariance matrix of the estimates.
+6. implied moments, information matrices and the covariance matrix of the estimates;
+7. the admissibility checks (:mod:`connection.sem.checks`) into the record's flags.
 
 The result is the frozen :class:`Estimation` record; :class:`connection.sem.fit.Fit` is the
 read-only view over it (tables, fit measures, flags).
@@ -17,7 +18,7 @@ read-only view over it (tables, fit measures, flags).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -26,6 +27,7 @@ from scipy.linalg import lapack
 
 from connection.errors import EstimationError, GroupError, ModelSpecificationError
 from connection.sem.blas import BlasLimit, small_blas
+from connection.sem.checks import run_checks
 from connection.sem.estimate import Moments, Problem, fisher_scoring
 from connection.sem.missing import FimlProblem, fiml_group_stats
 from connection.sem.model import ModelStructure, second_order_term
@@ -67,6 +69,12 @@ class Estimation:
     converged: bool
     iterations: int
     message: str               # the optimiser's last word
+    checks: tuple = ()         # admissibility: (warning class, message, Flag) per problem
+
+    @property
+    def flags(self) -> tuple:
+        """The admissibility flags (:class:`connection._flags.Flag`); empty when admissible."""
+        return tuple(flag for _, _, flag in self.checks)
 
     @property
     def ntotal(self) -> int:
@@ -289,13 +297,14 @@ def _estimate(model, data, pt, labels, gstats, rows_used, options, start, kind):
             identified = False
         if not identified:  # as lavaan: no standard errors from a singular information
             vcov = np.full((q, q), np.nan)
-    return Estimation(
+    est = Estimation(
         model=model, data=data, options=options, partable=pt, structure=struct,
         group_labels=tuple(labels), stats=tuple(gstats), rows_used=rows_used, kind=kind,
         problem=problem, fixed=fixed, theta=theta, values=values, implied=tuple(imps),
         expected_info=expected_info, observed_info=observed_info, vcov=vcov,
         identified=bool(identified), converged=bool(converged), iterations=int(iterations),
         message=message)
+    return replace(est, checks=run_checks(est))
 
 
 def _information_and_vcov(problem, theta, q, n, kind, estimator):

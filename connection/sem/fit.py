@@ -7,23 +7,8 @@ import warnings
 import numpy as np
 import pandas as pd
 from scipy import special
-from scipy.linalg import lapack
 
-from connection._flags import (
-    HEYWOOD,
-    LATENT_NOT_PD,
-    NEGATIVE_DF,
-    NOT_CONVERGED,
-    NOT_IDENTIFIED,
-    RESIDUAL_NOT_PD,
-    Flag,
-)
-from connection.errors import (
-    ConvergenceWarning,
-    HeywoodCaseWarning,
-    IdentificationWarning,
-    NotPositiveDefiniteWarning,
-)
+from connection.sem.checks import columns
 from connection.sem.defined import defined_parameters
 from connection.sem.engine import Estimation, estimate
 from connection.sem.fiml_measures import fiml_test_statistics
@@ -262,7 +247,7 @@ class Fit:
         struct, theta = self._struct, self._theta
         q = struct.npar
         se_theta = np.sqrt(np.maximum(vcov.diagonal(), 0)) if q else np.zeros(0)
-        cols = _columns(self._pt)
+        cols = columns(self._pt)
         est = np.full(len(cols["op"]), np.nan)
         se = np.zeros(len(cols["op"]))
         est[struct.row_index] = self._vals
@@ -310,12 +295,9 @@ class Fit:
     # ------------------------------------------------------------ checks
     def _checks(self):
         """Run every admissibility check: each problem is a warning and a :class:`Flag`."""
-        flags = []
-        for check in _CHECKS:
-            for category, message, flag in check(self):
-                self._warn(category, message)
-                flags.append(flag)
-        self._flags = tuple(flags)
+        for category, message, _flag in self.estimation.checks:
+            self._warn(category, message)
+        self._flags = self.estimation.flags
 
     @property
     def flags(self) -> tuple:
@@ -601,134 +583,5 @@ class Fit:
                    if self.flags else "") + ">")
 
 
-# ---------------------------------------------------------------------------- checks
-# Each check takes a fit and returns (warning class, warning message, Flag) triples: the
-# warning for the console, the flag for the result (fit.flags) and every table built from it.
-def _check_convergence(fit):
-    if fit.converged:
-        return []
-    return [(ConvergenceWarning,
-             f"the optimiser did not converge ({fit._message}) after {fit.iterations} "
-             "iterations; estimates are not trustworthy. Inspect the model for under-identified "
-             "parts, variables on very different scales, or try starting values (start=)",
-             Flag(NOT_CONVERGED, f"the optimiser did not converge ({fit._message}) after "
-                                 f"{fit.iterations} iterations"))]
-
-
-def _check_identification(fit):
-    if fit._identified:
-        return []
-    return [(IdentificationWarning,
-             "the information matrix is singular: the model may not be identified; standard "
-             "errors are unreliable. Check that each factor has a fixed loading or variance, has "
-             "enough indicators, and that equality constraints and labels are as intended",
-             Flag(NOT_IDENTIFIED, "the information matrix is singular: the model may not be "
-                                  "identified; standard errors are unreliable"))]
-
-
-def _check_df(fit):
-    npar, ndat = fit._struct.npar, fit._ndat()
-    if not npar or fit.missing == "ml" or ndat - npar >= 0:
-        return []
-    text = (f"the model has more free parameters ({npar}) than sample moments ({ndat}): "
-            "negative degrees of freedom")
-    return [(IdentificationWarning, text, Flag(NEGATIVE_DF, text))]
-
-
-def _variance_rows(fit):
-    cols = _columns(fit._pt)
-    return cols, np.flatnonzero(cols["varmask"] & (fit._est < 0))
-
-
-def _check_heywood(fit):
-    cols, neg = _variance_rows(fit)
-    if not len(neg):
-        return []
-    what = ", ".join(f"{cols['lhs'][i]} ~~ {cols['rhs'][i]}"
-                     + (f" (group {fit._group_name(cols['group'][i])})" if fit.n_groups > 1
-                        else "")
-                     + f" = {fit._est[i]:.4g}" for i in neg)
-    params = tuple(dict.fromkeys(f"{cols['lhs'][i]} ~~ {cols['rhs'][i]}" for i in neg))
-    return [(HeywoodCaseWarning,
-             f"negative variance estimate(s) (Heywood case): {what}. Inspect these variables' "
-             "loadings and residuals (fit.estimates), a factor with too few or weak indicators, "
-             "or a misspecified model",
-             Flag(HEYWOOD, f"negative variance estimate(s) (Heywood case): {what}", params))]
-
-
-def _not_pd(m: np.ndarray) -> bool:
-    if _surely_pd(m):
-        return False
-    ev = np.linalg.eigvalsh(m)
-    return bool(ev[0] < -1e-10 * max(1.0, abs(ev[-1])))
-
-
-def _offending_pairs(m: np.ndarray, names) -> tuple:
-    """``a ~~ b`` for the covariances of ``m`` whose correlation is beyond +-1 (else every
-    non-zero covariance, or every variance when none): the parameters to inspect."""
-    d = np.diag(m)
-    pairs, nonzero = [], []
-    for i in range(len(m)):
-        for j in range(i + 1, len(m)):
-            if m[i, j] == 0:
-                continue
-            nonzero.append(f"{names[i]} ~~ {names[j]}")
-            if d[i] > 0 and d[j] > 0 and abs(m[i, j]) > np.sqrt(d[i] * d[j]):
-                pairs.append(nonzero[-1])
-    return tuple(pairs or nonzero or [f"{v} ~~ {v}" for v in names])
-
-
-def _check_covariance_pd(fit):
-    """Latent (Psi of the factors) and residual (Theta) covariance matrices, per group; not
-    checked when a variance is negative (the Heywood flag already says so)."""
-    if len(_variance_rows(fit)[1]):
-        return []
-    out = []
-    lv = fit._struct.lv_names
-    nlv = len(lv)
-    eta = fit._struct.eta_names[:nlv]
-    for g, imp in enumerate(fit._implied):
-        suffix = f" in group {fit.group_labels[g]!r}" if fit.n_groups > 1 else ""
-        if nlv and _not_pd(imp.C[:nlv, :nlv]):
-            text = (f"the covariance matrix of the latent variables{suffix} is not positive "
-                    "definite")
-            out.append((NotPositiveDefiniteWarning,
-                        f"{text}: inspect the latent correlations ({', '.join(eta)}) in "
-                        "fit.standardized for values beyond +-1",
-                        Flag(LATENT_NOT_PD, text, _offending_pairs(imp.C[:nlv, :nlv], eta))))
-        if _not_pd(imp.T):
-            text = f"the residual covariance matrix (Theta){suffix} is not positive definite"
-            out.append((NotPositiveDefiniteWarning,
-                        f"{text}: inspect residual covariances in fit.estimates",
-                        Flag(RESIDUAL_NOT_PD, text,
-                             _offending_pairs(imp.T, fit._struct.ov_names))))
-    return out
-
-
 # discrepancy kind -> producer of its TestStatistics
 _TEST_STATISTICS = {"ml": complete_test_statistics, "fiml": fiml_test_statistics}
-
-_CHECKS = (_check_convergence, _check_identification, _check_df, _check_heywood,
-           _check_covariance_pd)
-
-
-def _surely_pd(m: np.ndarray) -> bool:
-    """Cheap sufficient check: diagonal with non-negative entries, or a Cholesky factor."""
-    d = np.diag(m)
-    if not np.count_nonzero(m - np.diag(d)):
-        return bool(np.all(d >= 0))
-    return lapack.dpotrf(m, lower=1, clean=0)[1] == 0
-
-
-def _columns(pt: ParameterTable) -> dict:
-    cols = pt.cache.get("columns")
-    if cols is None:
-        f = pt.frame
-        cols = {c: f[c].to_numpy() for c in ("lhs", "op", "rhs", "group", "free", "label",
-                                             "plabel")}
-        cols["defmask"] = cols["op"] == ":="
-        cols["varmask"] = (cols["op"] == "~~") & (cols["lhs"] == cols["rhs"])
-        cols["free_index"] = cols["free"] - 1
-        cols["isfree"] = cols["free_index"] >= 0
-        pt.cache["columns"] = cols
-    return cols
