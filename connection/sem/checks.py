@@ -36,8 +36,9 @@ def _row_estimates(est, cols) -> np.ndarray:
     return values
 
 
-# Each check takes an Estimation and returns (warning class, warning message, Flag) triples: the
-# warning for the console, the flag for the record (Estimation.flags, fit.flags) and every table built from it.
+# Each check takes an Estimation and returns (warning class, warning message, Flag) triples:
+# the warning for the console, the flag for the record (Estimation.flags, fit.flags) and
+# every table built from it.
 def _check_convergence(est):
     if est.converged:
         return []
@@ -70,9 +71,16 @@ def _check_df(est):
 
 
 def _variance_rows(est):
+    """(table columns, every row's estimate, positions of negative variances); the full
+    estimate column is built only when a variance is negative (the common case is cheap)."""
     cols = columns(est.partable)
+    if not np.any(cols["varmask"][est.structure.row_index] & (est.values < 0)):
+        return cols, None, _NONE
     values = _row_estimates(est, cols)
     return cols, values, np.flatnonzero(cols["varmask"] & (values < 0))
+
+
+_NONE = np.zeros(0, dtype=int)
 
 
 def _check_heywood(est):

@@ -18,7 +18,7 @@ read-only view over it (tables, fit measures, flags).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -304,7 +304,9 @@ def _estimate(model, data, pt, labels, gstats, rows_used, options, start, kind):
         expected_info=expected_info, observed_info=observed_info, vcov=vcov,
         identified=bool(identified), converged=bool(converged), iterations=int(iterations),
         message=message)
-    return replace(est, checks=run_checks(est))
+    # the checks read the record itself; set once here, before anyone else sees it
+    object.__setattr__(est, "checks", run_checks(est))
+    return est
 
 
 def _information_and_vcov(problem, theta, q, n, kind, estimator):
