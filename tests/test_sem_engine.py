@@ -254,9 +254,9 @@ y1 ~~ y5"""
     d["g"] = np.where(np.arange(len(d)) % 2 == 0, "a", "b")
     for fit in (cs.cfa(HS_MODEL, hs, group="school", group_equal=["loadings", "intercepts"]),
                 cs.sem(pd_model, d, group="g", group_equal=["loadings", "intercepts"])):
-        theta = fit._theta + 0.01 * np.sin(np.arange(len(fit._theta)))
-        exact = fit._problem.gradient_and_hessian(theta)[2]
-        numeric = fit._problem.numeric_hessian(theta)
+        theta = fit.estimation.theta + 0.01 * np.sin(np.arange(len(fit.estimation.theta)))
+        exact = fit.estimation.problem.gradient_and_hessian(theta)[2]
+        numeric = fit.estimation.problem.numeric_hessian(theta)
         np.testing.assert_allclose(exact, numeric, atol=1e-5 * np.abs(numeric).max())
 
 
@@ -369,7 +369,7 @@ def test_singular_sample_stats_rejected():
 
 @pytest.mark.parametrize("shift", [0.0, 5.0, 1e3, 1e7])
 def test_sample_moments_accurate_for_any_location(shift):
-    from connection.sem.fit import _stats_from_rows
+    from connection.sem.samplestats import stats_from_rows as _stats_from_rows
 
     rng = np.random.default_rng(3)
     x = rng.standard_normal((5_000, 4)) * [1.0, 0.01, 3.0, 1.0] + shift

@@ -10,7 +10,8 @@ import pytest
 
 import connection.sem as cs
 from connection.errors import ExclusionWarning
-from connection.sem.fit import _crossprod, _sum_and_crossprod
+from connection.sem.samplestats import crossprod as _crossprod
+from connection.sem.samplestats import sum_and_crossprod as _sum_and_crossprod
 
 MODEL = "f1 =~ a + b + c\nf2 =~ d + e + g"
 
@@ -68,7 +69,8 @@ def test_large_data_fit_matches_covariance_fit_and_listwise_drop():
 
 def test_blas_thread_limit_is_lifted_after_a_fit():
     threadpoolctl = pytest.importorskip("threadpoolctl")
-    from connection.sem.fit import _BlasLimit, _small_blas
+    from connection.sem.blas import BlasLimit as _BlasLimit
+    from connection.sem.blas import small_blas as _small_blas
 
     before = [i["num_threads"] for i in threadpoolctl.threadpool_info()]
     rng = np.random.default_rng(4)

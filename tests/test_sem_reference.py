@@ -196,7 +196,8 @@ def test_fiml_ml(hs_missing):
 def test_fiml_mlr(hs_missing):
     fit = cs.cfa(HS_MODEL, hs_missing, missing="ml", estimator="MLR")
     scaled = ["chisq_scaled", "chisq_scaling_factor", "baseline_chisq_scaled", "cfi_scaled",
-              "tli_scaled", "scaling_factor_h1", "scaling_factor_h0", "rmsea_scaled"]
+              "tli_scaled", "scaling_factor_h1", "scaling_factor_h0", "rmsea_scaled",
+              "rmsea_notclose_pvalue_scaled"]
     _compare_sem_case(fit, "hs_fiml_mlr", FIML_MEASURES + scaled)
 
 

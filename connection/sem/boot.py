@@ -28,8 +28,9 @@ import numpy as np
 import pandas as pd
 
 from connection.errors import BootstrapWarning, ModelSpecificationError
-from connection.sem.fit import _BlasLimit
-from connection.sem.syntax import evaluate_expression, parse_expression
+from connection.sem.blas import BlasLimit
+from connection.sem.defined import defined_parameters
+from connection.sem.standardize import standardize_plan
 
 __all__ = ["BatchedML", "SemBootstrap", "bootstrap_fit"]
 
@@ -271,10 +272,10 @@ class _BatchedStatistic:
     status. A picklable object (for ``n_jobs > 1``)."""
 
     def __init__(self, fit, prods_budget: int = 20_000_000):
-        struct = fit._struct
+        struct = fit.estimation.structure
         self.struct = struct
         self.groups = []
-        for st in fit._stats:
+        for st in fit.estimation.stats:
             x = st.data
             p = x.shape[1]
             mean0 = x.mean(axis=0)
@@ -283,16 +284,16 @@ class _BatchedStatistic:
             prods = (xc0[:, iu[0]] * xc0[:, iu[1]] if x.shape[0] * len(iu[0]) <= prods_budget
                      else None)
             self.groups.append((x, xc0, mean0, prods, iu))
-        self.sizes = [st.data.shape[0] for st in fit._stats]
+        self.sizes = [st.data.shape[0] for st in fit.estimation.stats]
         self.offsets = np.cumsum([0] + self.sizes)
         self.weights = np.array(self.sizes, dtype=float) / sum(self.sizes)
-        self.engine = BatchedML(struct, fit.meanstructure, fit._fixed, fit._pt.cache["row_arrays"][3])
-        self.theta0 = np.asarray(fit._theta, dtype=float)
+        self.engine = BatchedML(struct, fit.meanstructure, fit.estimation.fixed, fit.estimation.partable.cache["row_arrays"][3])
+        self.theta0 = np.asarray(fit.estimation.theta, dtype=float)
         self.std = _StdAllPlan(fit)
         self.nrows = len(struct.row_index)
 
     def __call__(self, data, counts):
-        with _BlasLimit():  # many small products: one BLAS thread is fastest
+        with BlasLimit():  # many small products: one BLAS thread is fastest
             return self._call(counts)
 
     def _call(self, counts):
@@ -368,34 +369,30 @@ class _LoopStatistic:
 
     def __init__(self, fit):
         self.fit = fit
-        self.struct = fit._struct
-        self.nrows = len(fit._struct.row_index)
+        self.struct = fit.estimation.structure
+        self.nrows = len(fit.estimation.structure.row_index)
         self.std = _StdAllPlan(fit)
-        self.frame = fit._data.loc[fit.rows_used]
+        self.frame = fit.estimation.data.loc[fit.rows_used]
 
     def __call__(self, data, idx):
-        from connection.sem.fit import _fit
-
         b = idx.shape[0]
         out = np.zeros((b, 2 * self.nrows + 1))
-        opts = {k: v for k, v in self.fit._options.items() if k != "kind"}
         for r in range(b):
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    f = _fit(self.fit._model, self.frame.iloc[idx[r]], kind=self.fit._options["kind"],
-                             **opts)
+                    f = self.fit.refit(data=self.frame.iloc[idx[r]])
             except Exception:  # noqa: BLE001 - a failed replicate is counted, not raised
                 out[r, -1] = _ERROR
                 continue
             if not f.converged or f.group_labels != self.fit.group_labels:
                 out[r, -1] = _NOT_CONVERGED if not f.converged else _ERROR
                 continue
-            vals = f._vals[None, :]
+            vals = f.estimation.values[None, :]
             with np.errstate(divide="ignore", invalid="ignore"):
                 std_all = self.std(vals, [
                     dict(sigma=i.sigma[None], C=i.C[None], T=i.T[None], P=i.P[None])
-                    for i in f._implied])
+                    for i in f.estimation.implied])
             out[r, :self.nrows] = vals[0]
             out[r, self.nrows:2 * self.nrows] = np.where(np.isfinite(std_all[0]), std_all[0],
                                                          _SENTINEL)
@@ -403,59 +400,15 @@ class _LoopStatistic:
 
 
 class _StdAllPlan:
-    """``std_all`` of every (non-defined) row for stacked solutions, as Fit._standardize."""
+    """``std_all`` of every (non-defined) row for stacked solutions (the one plan of
+    :mod:`connection.sem.standardize`, as Fit.standardized)."""
 
     def __init__(self, fit):
-        struct = fit._struct
-        frame = fit._pt.frame.loc[struct.row_index]
-        ov_pos = {v: i for i, v in enumerate(struct.ov_names)}
-        eta_pos = {v: i for i, v in enumerate(struct.eta_names)}
-        lvset = set(struct.lv_names)
-        latent_level = lvset | set(struct.phantoms)
-        self.rows = []
-        for r, (lhs, op, rhs, g1) in enumerate(zip(frame["lhs"], frame["op"], frame["rhs"],
-                                                   frame["group"])):
-            def tot(v):
-                return ("lat", eta_pos[v]) if v in lvset else ("ov", ov_pos[v])
-
-            def res(v):
-                return ("rlat", eta_pos[v]) if v in latent_level else ("rov", ov_pos[v])
-
-            g = int(g1) - 1
-            if op == "=~":
-                self.rows.append((r, g, "mul_div", tot(lhs), tot(rhs)))
-            elif op == "~":
-                self.rows.append((r, g, "mul_div", tot(rhs), tot(lhs)))
-            elif op == "~~" and lhs == rhs:
-                self.rows.append((r, g, "var", tot(lhs), None))
-            elif op == "~~":
-                self.rows.append((r, g, "cov", res(lhs), res(rhs)))
-            elif op == "~1":
-                self.rows.append((r, g, "mean", tot(lhs), None))
+        est = fit.estimation
+        self.plan = standardize_plan(est.structure, est.partable)
 
     def __call__(self, vals, imps):
-        sds = []
-        for imp in imps:
-            sds.append({
-                "ov": np.sqrt(np.clip(np.diagonal(imp["sigma"], axis1=1, axis2=2), 0, None)),
-                "lat": np.sqrt(np.clip(np.diagonal(imp["C"], axis1=1, axis2=2), 0, None)),
-                "rov": np.diagonal(imp["T"], axis1=1, axis2=2),
-                "rlat": np.diagonal(imp["P"], axis1=1, axis2=2)})
-        out = np.full(vals.shape, np.nan)
-        for r, g, kind, a, c in self.rows:
-            s = sds[g]
-            v = vals[:, r]
-            if kind == "mul_div":
-                out[:, r] = v * s[a[0]][:, a[1]] / s[c[0]][:, c[1]]
-            elif kind == "var":
-                out[:, r] = v / s[a[0]][:, a[1]] ** 2
-            elif kind == "mean":
-                out[:, r] = v / s[a[0]][:, a[1]]
-            else:
-                ra, rb = s[a[0]][:, a[1]], s[c[0]][:, c[1]]
-                denom = np.where((ra > 0) & (rb > 0), np.sqrt(np.abs(ra * rb)), np.nan)
-                out[:, r] = v / denom
-        return out
+        return self.plan(vals, imps, std_lv=False)[1]
 
 
 @dataclass(frozen=True)
@@ -540,21 +493,21 @@ def bootstrap_fit(fit, *, n_boot: int = 1000, seed=None, n_jobs: int = 1, progre
     """Nonparametric bootstrap of ``fit`` (see :meth:`Fit.bootstrap`)."""
     from connection.bootstrap import bootstrap
 
-    if fit._options.get("sample_stats") is not None or fit._data is None:
+    if fit.estimation.options.get("sample_stats") is not None or fit.estimation.data is None:
         raise ModelSpecificationError(
             "the bootstrap resamples respondents, so it needs a fit made from raw data",
             hint="fit with data=..., not sample_stats=")
     if not (0 < level < 1):
         raise ModelSpecificationError("level must be between 0 and 1", values=[level],
                                       expected="e.g. 0.95")
-    struct = fit._struct
+    struct = fit.estimation.structure
     nrows = len(struct.row_index)
     strata = None
     if fit.missing == "ml":
         stat = _LoopStatistic(fit)
         n = len(fit.rows_used)
         if fit.n_groups > 1:
-            gcol = stat.frame[fit._options["group"]].to_numpy()
+            gcol = stat.frame[fit.estimation.options["group"]].to_numpy()
             strata = pd.Series(gcol).map({lab: k for k, lab in
                                           enumerate(fit.group_labels)}).to_numpy()
         mode, method, data = "indices", "refit per replicate", np.arange(n)
@@ -592,7 +545,7 @@ def bootstrap_fit(fit, *, n_boot: int = 1000, seed=None, n_jobs: int = 1, progre
               "n_failed"), stacklevel=3)
     # rows of the parameter table: non-defined rows, then defined parameters (:=)
     est_full = fit.estimates
-    cols = fit._pt.frame
+    cols = fit.estimation.partable.frame
     row_index = struct.row_index
     defrows = np.flatnonzero((cols["op"] == ":=").to_numpy())
     allvals = np.full((len(vals), len(cols)), np.nan)
@@ -628,21 +581,8 @@ def bootstrap_fit(fit, *, n_boot: int = 1000, seed=None, n_jobs: int = 1, progre
 
 
 def _defined_replicates(fit, vals, defrows):
-    """Defined parameters (``:=``) of each replicate from its row values."""
-    frame = fit._pt.frame
-    rows = frame.loc[fit._struct.row_index]
-    labels, plabels = rows["label"].to_numpy(), rows["plabel"].to_numpy()
-    compiled = [(frame.at[r, "lhs"], parse_expression(frame.at[r, "rhs"])[0]) for r in defrows]
-    out = np.full((len(vals), len(defrows)), np.nan)
-    for b, v in enumerate(vals):
-        values = {}
-        for lab, plab, x in zip(labels, plabels, v):
-            if lab and lab not in values:
-                values[lab] = x
-            values[plab] = x
-        for k, (name, code) in enumerate(compiled):
-            try:
-                values[name] = out[b, k] = evaluate_expression(code, values)
-            except (ZeroDivisionError, ValueError, OverflowError):
-                values[name] = np.nan
-    return out
+    """Defined parameters (``:=``) of each replicate from its row values (the one evaluator
+    of :mod:`connection.sem.defined`; NaN where an expression is undefined)."""
+    est = fit.estimation
+    defined = defined_parameters(est.structure, est.partable)
+    return defined(vals, errors="nan")

@@ -2,43 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
 import warnings
-from functools import partial
 
 import numpy as np
 import pandas as pd
 from scipy import special
-from scipy.linalg import blas, lapack
 
-from connection._flags import (
-    HEYWOOD,
-    LATENT_NOT_PD,
-    NEGATIVE_DF,
-    NOT_CONVERGED,
-    NOT_IDENTIFIED,
-    RESIDUAL_NOT_PD,
-    Flag,
+from connection.sem.checks import columns
+from connection.sem.defined import defined_parameters
+from connection.sem.engine import Estimation, estimate
+from connection.sem.fiml_measures import fiml_test_statistics
+from connection.sem.partable import ParameterTable, build_table
+from connection.sem.standardize import standardize_plan
+from connection.sem.teststats import (
+    TestStatistics,
+    assemble_fit_measures,
+    complete_test_statistics,
 )
-from connection.errors import (
-    ConvergenceWarning,
-    DataError,
-    EstimationError,
-    ExclusionWarning,
-    GroupError,
-    HeywoodCaseWarning,
-    IdentificationWarning,
-    MissingColumnError,
-    ModelSpecificationError,
-    NonNumericError,
-    NotPositiveDefiniteWarning,
-)
-from connection.sem import measures
-from connection.sem.estimate import GroupStats, Moments, Problem, fisher_scoring
-from connection.sem.model import ModelStructure, second_order_term
-from connection.sem.partable import ParameterTable, build_table, model_variables
-from connection.sem.start import simple_start, start_values
-from connection.sem.syntax import evaluate_expression, parse_expression
 
 __all__ = ["cfa", "sem", "Fit", "parse_model"]
 
@@ -61,388 +41,14 @@ def parse_model(text: str, *, ngroups: int = 1, std_lv: bool = False,
                        group_equal=group_equal, group_partial=group_partial)
 
 
-# ---------------------------------------------------------------------------- data handling
-def _prepare_data(data, ov_names, group, missing):
-    if not isinstance(data, pd.DataFrame):
-        if isinstance(data, np.ndarray):
-            raise ModelSpecificationError(
-                "data must be a pandas DataFrame whose columns are the model's variables",
-                hint="wrap the array: pd.DataFrame(array, columns=[...])")
-        raise ModelSpecificationError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-    absent = [v for v in ov_names if v not in data.columns]
-    if absent:
-        raise MissingColumnError(
-            "model variable(s) not found in the data: " + ", ".join(absent),
-            column=absent[0], expected="columns named as in the model text",
-            hint="check the spelling in the model, or rename the data columns")
-    if group is not None and group not in data.columns:
-        raise MissingColumnError(f"group column {group!r} not found in the data", column=group)
-    try:
-        if data.columns.tolist() == list(ov_names):
-            x = data.to_numpy(dtype=float, copy=False)  # a view when one float block
-        else:
-            x = data[ov_names].to_numpy(dtype=float)
-        ok = True
-    except (ValueError, TypeError):
-        ok = False
-    if not ok:  # a column that cannot be read as numbers: say which, where and what
-        _check_numeric(data, ov_names)
-        x = data[ov_names].to_numpy(dtype=float)
-    if group is not None:
-        gcol = data[group]
-        gmiss = gcol.isna().to_numpy()
-        labels = list(pd.unique(gcol[~gmiss]))
-    else:
-        gmiss = None
-        labels = [1]
-    # column sums are NaN exactly when a column has a missing value; the same pass over the
-    # data gives the cross-product matrix used for the covariance when nothing is missing
-    colsum, xtx = _sum_and_crossprod(x)
-    any_missing = not np.all(np.isfinite(colsum))
-    if any_missing:
-        if np.isinf(colsum).any() and not np.isnan(x).any():
-            bad = np.flatnonzero(np.isinf(colsum))[0]
-            raise NonNumericError("infinite values in a model variable", column=ov_names[bad],
-                                  expected="finite numbers")
-        isn = np.isnan(x)
-        keep = ~isn.any(axis=1) if missing == "listwise" else ~isn.all(axis=1)
-        del isn
-    else:
-        keep = None
-    if gmiss is not None and gmiss.any():
-        keep = ~gmiss if keep is None else keep & ~gmiss
-    dropped = 0 if keep is None else int((~keep).sum())
-    if dropped:
-        reason = "a missing value in a model variable" if missing == "listwise" else \
-            "no observed model variable"
-        if gmiss is not None and gmiss.any():
-            reason += f" or a missing group ({group!r})"
-        warnings.warn(ExclusionWarning(
-            f"{dropped} of {len(data)} rows excluded ({reason}); the rows used are in "
-            "fit.rows_used" + ("; consider missing='ml' (FIML)" if missing == "listwise" else "")),
-            stacklevel=4)
-    groups = []
-    index = data.index.to_numpy()
-    if group is None:
-        if keep is None or keep.all():
-            groups.append((1, x, index, None if any_missing else (colsum, xtx)))
-        else:
-            groups.append((1, x[keep], index[keep], None))
-    else:
-        gvals = gcol.to_numpy()
-        for lab in labels:
-            sel = gvals == lab
-            if keep is not None:
-                sel &= keep
-            groups.append((lab, x[sel], index[sel], None))
-    return labels, groups
-
-
-def _check_sample_cov(st, label, group, ov_names):
-    """ML needs a positive definite sample covariance matrix (as lavaan)."""
-    if np.isfinite(st.logdet):
-        return
-    where = f" in group {label!r}" if label is not None else ""
-    sd = np.sqrt(np.diag(st.cov))
-    constant = [v for v, s_ in zip(ov_names, sd) if s_ == 0]
-    detail = (f"constant variable(s): {', '.join(constant)}" if constant else
-              f"{st.n} rows for {len(ov_names)} variables" if st.n <= len(ov_names) else
-              "some variables are linear combinations of others")
-    err = GroupError if label is not None else DataError
-    raise err(f"the sample covariance matrix{where} is not positive definite ({detail})",
-              column=group if label is not None else None,
-              values=[label] if label is not None else None,
-              expected="more rows than variables and no constant or collinear variables",
-              hint="drop or combine variables, merge small groups, or use more data")
-
-
-def _check_numeric(data, ov_names):
-    for v in ov_names:
-        col = data[v]
-        if col.dtype.kind in "mM":
-            raise NonNumericError(f"variable {v!r} holds dates or durations", column=v,
-                                  expected="numbers (missing values as NaN)")
-        if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
-            continue
-        converted = pd.to_numeric(col, errors="coerce")
-        badmask = (converted.isna() & col.notna()).to_numpy()
-        if badmask.any() or not pd.api.types.is_numeric_dtype(converted):
-            raise NonNumericError(
-                f"variable {v!r} is not numeric", column=v,
-                rows=[int(i) + 1 for i in np.flatnonzero(badmask)[:10]],
-                values=list(col[badmask].iloc[:10]), expected="numbers (missing values as NaN)")
-
-
-def _crossprod(x: np.ndarray) -> np.ndarray:
-    """``x' x`` (p x p) by BLAS ``syrk`` (half the work of a general product, and no copy of
-    ``x`` when it is C- or Fortran-contiguous, as a DataFrame's float block is)."""
-    if x.flags.f_contiguous:
-        c = blas.dsyrk(1.0, x, trans=1, lower=0)
-    elif x.flags.c_contiguous:
-        c = blas.dsyrk(1.0, x.T, trans=0, lower=0)
-    else:
-        return x.T @ x
-    full = c + c.T  # syrk leaves the lower triangle zero
-    full.flat[::len(c) + 1] = np.diagonal(c)
-    return full
-
-
-def _sum_and_crossprod(x: np.ndarray, chunk: int = 8192):
-    """Column sums and ``x' x`` in one pass over the data: blocks of rows small enough to stay
-    in cache each feed the sums (BLAS gemv) and a rank-k update of the cross-product (syrk)."""
-    n, p = x.shape
-    if n <= chunk or x.dtype != np.float64:
-        return x.sum(axis=0), None
-    c = np.zeros((p, p))
-    s = np.zeros(p)
-    ones = np.ones(chunk)
-    for start in range(0, n, chunk):
-        blk = x[start:start + chunk]
-        if blk.flags.c_contiguous:
-            c = blas.dsyrk(1.0, blk.T, trans=0, beta=1.0, c=c, overwrite_c=1, lower=0)
-        else:
-            blk = np.asfortranarray(blk)  # a copy of one block (in cache), not of the data
-            c = blas.dsyrk(1.0, blk, trans=1, beta=1.0, c=c, overwrite_c=1, lower=0)
-        s += ones[:len(blk)] @ blk
-    full = c + c.T
-    full.flat[::p + 1] = np.diagonal(c)
-    return s, full
-
-
-def _stats_from_rows(x: np.ndarray, keep_data: bool, colsum=None,
-                     chunk: int = 131_072) -> GroupStats:
-    """Mean and covariance (divisor n) in one BLAS pass, with no copy of the data.
-
-    The cross-product ``X'X / n - m m'`` is exact enough when the means are not huge
-    relative to the standard deviations (cancellation error ~ 1e-16 (m / sd)^2); otherwise
-    the data are centred chunk by chunk (like ``np.cov``, but without a full centred copy).
-    """
-    n, p = x.shape
-    if x.dtype != np.float64:
-        x = x.astype(np.float64)
-    xtx = None
-    if isinstance(colsum, tuple):  # (sums, cross-product or None) from _sum_and_crossprod
-        colsum, xtx = colsum
-    mean = (x.sum(axis=0) if colsum is None else colsum) / n
-    cov = (_crossprod(x) if xtx is None else xtx) / n - np.outer(mean, mean)
-    var = np.diag(cov)
-    if not (np.all(var > 0) and np.all(mean**2 <= 1e6 * var)):
-        cov = np.zeros((p, p))
-        for start in range(0, n, chunk):
-            cov += _crossprod(x[start:start + chunk] - mean)
-        cov /= n
-    return GroupStats(n=n, mean=mean, cov=cov, data=x if keep_data else None)
-
-
-_SYM_TOL = 1e-8  # asymmetry allowed in a user's covariance matrix, relative to its largest entry
-
-
-def _user_stats_error(message, where, entry=None, values=None, expected=None, hint=None):
-    return DataError(f"sample_stats{where}: {message}", column=entry, values=values,
-                     expected=expected, hint=hint)
-
-
-def _check_user_stats(item, g, n_items, ov_names):
-    """One group of ``sample_stats``, checked: ``(label, n, cov, mean)`` with ``cov`` and
-    ``mean`` in the model's variable order, or the package's :class:`DataError` naming the
-    group and the offending entry (shape, names, NaN/inf, asymmetry, variances, n)."""
-    label = item.get("label", g + 1 if n_items > 1 else 1) if isinstance(item, dict) else None
-    where = f" (group {label!r}, item {g + 1} of {n_items})" if n_items > 1 else ""
-    if not isinstance(item, dict) or "cov" not in item or "n" not in item:
-        raise _user_stats_error(
-            "each group's summary statistics must be a dict with 'n' and 'cov' (and "
-            f"optionally 'mean' and 'label'), got {type(item).__name__}"
-            + (f" with keys {sorted(map(str, item))}" if isinstance(item, dict) else ""),
-            where, expected="{'n': n, 'cov': DataFrame, 'mean': Series}")
-    n_raw = item["n"]
-    try:
-        n = int(n_raw)
-        ok = not isinstance(n_raw, bool) and float(n_raw) == n and n >= 2
-    except (TypeError, ValueError, OverflowError):
-        ok = False
-    if not ok:
-        raise _user_stats_error("'n' must be a whole number of at least 2", where, entry="n",
-                                values=[n_raw], expected="the number of respondents (>= 2)")
-    cov = item["cov"]
-    names = None
-    if isinstance(cov, pd.DataFrame):
-        names = [str(c) for c in cov.columns]
-        index = [str(c) for c in cov.index]
-        if not isinstance(cov.index, pd.RangeIndex) and index != names:
-            raise _user_stats_error(
-                "the row names of 'cov' differ from its column names", where, entry="cov",
-                values=[f"rows {index[:5]}", f"columns {names[:5]}"],
-                expected="the same variables, in the same order, as rows and columns")
-        dup = sorted({v for v in names if names.count(v) > 1})
-        if dup:
-            raise _user_stats_error("'cov' names a variable twice", where, entry="cov",
-                                    values=dup)
-    try:
-        arr = np.asarray(cov, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise _user_stats_error(f"'cov' is not numeric ({exc})", where, entry="cov") from None
-    if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
-        raise _user_stats_error(f"'cov' is not a square matrix (shape {arr.shape})", where,
-                                entry="cov", expected="a p x p covariance matrix")
-    p = arr.shape[0]
-    if names is None:
-        if p != len(ov_names):
-            raise _user_stats_error(
-                f"'cov' is {p} x {p} but the model has {len(ov_names)} observed variables",
-                where, entry="cov", expected="a DataFrame named by the model's variables, or "
-                "a matrix in the order " + ", ".join(ov_names[:10]))
-        names = list(ov_names)
-    absent = [v for v in ov_names if v not in names]
-    if absent:
-        raise MissingColumnError(f"sample_stats{where}: model variable(s) not in 'cov': "
-                                 + ", ".join(absent), column=absent[0])
-
-    def entry(i, j):
-        return f"cov[{names[i]}, {names[j]}]"
-
-    bad = np.argwhere(~np.isfinite(arr))
-    if len(bad):
-        i, j = bad[0]
-        raise _user_stats_error(
-            f"'cov' holds {len(bad)} missing or infinite entr{'y' if len(bad) == 1 else 'ies'}",
-            where, entry=entry(i, j), values=[float(arr[i, j])], expected="finite numbers")
-    asym = np.abs(arr - arr.T)
-    if asym.max() > _SYM_TOL * max(np.abs(arr).max(), 1e-300):
-        i, j = np.unravel_index(np.argmax(asym), asym.shape)
-        raise _user_stats_error(
-            "'cov' is not symmetric", where, entry=entry(i, j),
-            values=[float(arr[i, j]), f"{entry(j, i)} = {arr[j, i]!r}"],
-            expected="cov[a, b] == cov[b, a]",
-            hint="pass the full symmetric matrix (e.g. data.cov()), not a triangle or a "
-                 "correlation matrix edited by hand")
-    nonpos = [k for k in range(p) if arr[k, k] <= 0]
-    if nonpos:
-        k = nonpos[0]
-        raise _user_stats_error("a variance in 'cov' is not positive", where, entry=entry(k, k),
-                                values=[float(arr[k, k])], expected="variances > 0")
-    arr = 0.5 * (arr + arr.T)
-    mean = item.get("mean")
-    if mean is None:
-        mvec = np.zeros(p)
-    else:
-        if isinstance(mean, pd.Series):
-            missing_mean = [v for v in names if v not in mean.index.astype(str)]
-            if missing_mean:
-                raise _user_stats_error("'mean' has no entry for " + ", ".join(missing_mean),
-                                        where, entry="mean", expected="one mean per variable")
-            mean = mean.set_axis(mean.index.astype(str)).reindex(names).to_numpy()
-        try:
-            mvec = np.asarray(mean, dtype=float).reshape(-1)
-        except (TypeError, ValueError) as exc:
-            raise _user_stats_error(f"'mean' is not numeric ({exc})", where,
-                                    entry="mean") from None
-        if len(mvec) != p:
-            raise _user_stats_error(f"'mean' has {len(mvec)} entries for {p} variables", where,
-                                    entry="mean", expected="one mean per variable")
-        if not np.isfinite(mvec).all():
-            k = int(np.flatnonzero(~np.isfinite(mvec))[0])
-            raise _user_stats_error("'mean' holds a missing or infinite value", where,
-                                    entry=f"mean[{names[k]}]", values=[float(mvec[k])],
-                                    expected="finite numbers")
-    idx = [names.index(v) for v in ov_names]
-    return label, n, arr[np.ix_(idx, idx)], mvec[idx]
-
-
-def _check_user_means(sample_stats, labels, pt):
-    """Intercepts or means in the model text need the sample means (lavaan warns and uses
-    zeros, which makes every intercept estimate 0: a number that looks fine)."""
-    stated = [s for s in pt.statements if getattr(s, "op", None) == "~1"]
-    if not stated:
-        return
-    items = sample_stats if isinstance(sample_stats, list | tuple) else [sample_stats]
-    lacking = [lab for lab, item in zip(labels, items) if item.get("mean") is None]
-    if lacking:
-        where = f" (group {lacking[0]!r})" if len(items) > 1 else ""
-        raise DataError(
-            f"sample_stats{where}: the model has intercepts or means (line {stated[0].line}: "
-            f"{stated[0].text!r}) but no 'mean' is given", column="mean",
-            expected="{'n': n, 'cov': S, 'mean': m} with the variables' sample means",
-            hint="add the means, or remove the '~ 1' statements")
-
-
-def _stats_from_user(sample_stats, ov_names):
-    items = sample_stats if isinstance(sample_stats, list | tuple) else [sample_stats]
-    if not items:
-        raise DataError("sample_stats is empty", expected="a dict (or one dict per group)")
-    out, labels = [], []
-    for g, item in enumerate(items):
-        label, n, cov, mean = _check_user_stats(item, g, len(items), ov_names)
-        # like lavaan: a supplied covariance is taken as unbiased (n - 1) and rescaled to n
-        out.append(GroupStats(n=n, mean=mean, cov=cov * (n - 1) / n))
-        labels.append(label)
-    return labels, out
-
-
 # ---------------------------------------------------------------------------- fitting
 def _fit(model, data, *, group, estimator, missing, std_lv, group_equal, group_partial,
          meanstructure, sample_stats, kind, start=None, max_iter=500):
-    estimator = str(estimator).upper()
-    if estimator not in ("ML", "MLR"):
-        raise ModelSpecificationError(f"unknown estimator {estimator!r}", expected="'ML' or 'MLR'")
-    missing = {"listwise": "listwise", "ml": "ml", "fiml": "ml", "direct": "ml"}.get(
-        str(missing).lower())
-    if missing is None:
-        raise ModelSpecificationError("unknown missing-data option",
-                                      expected="'listwise' or 'ml' (FIML)")
-    statements = model if isinstance(model, str) else list(model)
-    # a first table (one group) gives the variable names needed to read the data
-    if isinstance(statements, str):
-        ov_names = model_variables(statements)[0]
-    else:
-        ov_names = build_table(statements, ngroups=1).ov_names
-    if not ov_names:  # before any data are read (a p = 0 matrix upsets BLAS)
-        build_table(statements, ngroups=1)  # the specification error that names the problem
-    if sample_stats is not None:
-        if missing == "ml" or estimator == "MLR":
-            raise ModelSpecificationError(
-                "missing='ml' and estimator='MLR' need the raw data, not sample_stats")
-        labels, gstats = _stats_from_user(sample_stats, ov_names)
-        for lab, st in zip(labels, gstats):
-            _check_sample_cov(st, lab if len(gstats) > 1 else None, "sample_stats", ov_names)
-        rows_used = None
-    else:
-        labels, groups = _prepare_data(data, ov_names, group, missing)
-        gstats = []
-        for lab, x, _idx, colsum in groups:
-            if x.shape[0] < 2:
-                raise GroupError(f"group {lab!r} has {x.shape[0]} usable row(s)",
-                                 column=group, values=[lab], expected="at least 2 rows")
-            if missing == "ml":
-                gstats.append(None)
-            else:
-                st = _stats_from_rows(x, keep_data=True, colsum=colsum)
-                _check_sample_cov(st, lab if group is not None else None, group, ov_names)
-                gstats.append(st)
-        rows_used = np.concatenate([idx for _, _, idx, _ in groups])
-    ngroups = len(labels)
-    if meanstructure is None:
-        meanstructure = ngroups > 1 or missing == "ml"
-    if missing == "ml":
-        meanstructure = True
-    pt = build_table(statements, ngroups=ngroups, std_lv=std_lv, meanstructure=meanstructure,
-                     group_equal=group_equal if ngroups > 1 else (),
-                     group_partial=group_partial, auto_cov_y=True)
-    meanstructure = pt.meanstructure  # an intercept in the model text switches it on
-    if sample_stats is not None:
-        _check_user_means(sample_stats, labels, pt)
-    if missing == "ml":
-        from connection.sem.missing import fiml_group_stats
-
-        gstats = [fiml_group_stats(x, ov_names, label=lab if group is not None else None,
-                                   group=group) for lab, x, _, _ in groups]
-    options = dict(group=group, estimator=estimator, missing=missing, std_lv=std_lv,
-                   group_equal=tuple(group_equal) if not isinstance(group_equal, str)
-                   else (group_equal,),
-                   group_partial=tuple(group_partial) if not isinstance(group_partial, str)
-                   else (group_partial,),
-                   meanstructure=meanstructure, sample_stats=sample_stats, kind=kind,
-                   start=start, max_iter=max_iter)
-    return Fit._estimate(model, data, pt, labels, gstats, rows_used, options, start)
+    est = estimate(model, data, dict(
+        group=group, estimator=estimator, missing=missing, std_lv=std_lv,
+        group_equal=group_equal, group_partial=group_partial, meanstructure=meanstructure,
+        sample_stats=sample_stats, kind=kind, start=start, max_iter=max_iter))
+    return Fit._from_estimation(est)
 
 
 def cfa(model, data=None, *, group=None, estimator="ML", missing="listwise", std_lv=False,
@@ -595,205 +201,53 @@ class Fit:
 
     # ------------------------------------------------------------ construction
     @classmethod
-    def _estimate(cls, model, data, pt, labels, gstats, rows_used, options, start):
+    def _from_estimation(cls, est: Estimation) -> Fit:
+        """The view over an :class:`~connection.sem.engine.Estimation` (its tables, fit
+        measures and admissibility flags are built here)."""
         self = cls.__new__(cls)
-        self._model = model
-        self._data = data
+        self.estimation = est
+        options = est.options
+        self._model = est.model
+        self._data = est.data
         self._options = options
-        self.group_labels = list(labels)
-        self.n_groups = len(labels)
-        self._stats = gstats
-        self.rows_used = rows_used
-        self.nobs = [int(s.n) for s in gstats]
+        self.group_labels = list(est.group_labels)
+        self.n_groups = len(est.group_labels)
+        self._stats = list(est.stats)
+        self.rows_used = est.rows_used
+        self.nobs = [int(s.n) for s in est.stats]
         self.ntotal = int(sum(self.nobs))
         self.estimator = options["estimator"]
         self.missing = options["missing"]
         self.meanstructure = bool(options["meanstructure"])
-        self._pt = pt
-        struct = pt.cache.get("structure")
-        if struct is None:
-            struct = pt.cache["structure"] = ModelStructure(pt)
-        self._struct = struct
-        static = pt.cache.get("row_arrays")
-        if static is None:
-            rows = pt.frame.loc[struct.row_index]
-            ov_pos = {v: i for i, v in enumerate(pt.ov_names)}
-            exo = [(r, op, ov_pos[lhs], ov_pos.get(rhs, -1), g - 1)
-                   for r, (lhs, op, rhs, e, g) in enumerate(zip(
-                       rows["lhs"], rows["op"], rows["rhs"], rows["exo"], rows["group"])) if e]
-            static = (rows["ustart"].to_numpy(dtype=float), rows["start"].to_numpy(dtype=float),
-                      rows["label"].to_numpy(), exo)
-            pt.cache["row_arrays"] = static
-        ustart, start0, row_labels, exo_rows = static
-        fixed = ustart.copy()
-        # fixed.x: exogenous covariates at their sample values
-        for r, op, i, j, g in exo_rows:
-            st = gstats[g]
-            fixed[r] = st.cov[i, j] if op == "~~" else st.mean[i]
-        self._fixed = fixed
-        user_start = start0.copy()
-        if start:
-            for lab, val in dict(start).items():
-                user_start[row_labels == lab] = float(val)
-        ms = self.meanstructure
-
-        last = {}
-        last_deriv = {}
-
-        def moments(theta, deriv):
-            key = theta.tobytes()
-            imps = last.get(key)
-            if imps is None:  # the line search and the next iteration share a point
-                vals = struct.row_values(theta, fixed)
-                imps = [struct.implied(g, vals) for g in range(struct.ngroups)]
-                last.clear()
-                last_deriv.clear()
-                last[key] = imps
-            if not deriv:
-                return [Moments(imp.sigma, imp.mu) for imp in imps]
-            out = last_deriv.get(key)
-            if out is None:
-                out = [Moments(imp.sigma, imp.mu,
-                               second=partial(second_order_term, struct, g, imp),
-                               lowrank=struct.lowrank(g, imp, means=ms),
-                               dense_fn=partial(struct.derivatives, g, imp, means=ms))
-                       for g, imp in enumerate(imps)]
-                last_deriv[key] = out
-            return out
-
-        if self.missing == "ml":
-            from connection.sem.missing import FimlProblem
-
-            problem = FimlProblem(moments, gstats, struct.npar)
-        else:
-            problem = Problem(moments, gstats, struct.npar, ms)
-        self._problem = problem
-        self._moment_cache = last
-        theta0 = start_values(struct, gstats, fixed, user_start)
-        fallback = partial(simple_start, struct, gstats, fixed, user_start)
-        if struct.npar and not np.isfinite(problem.objective(theta0)):
-            theta0, fallback = fallback(), None
-            if not np.isfinite(problem.objective(theta0)):
-                raise EstimationError(
-                    "no starting values give a positive definite implied covariance matrix",
-                    hint="check fixed values in the model text, or give start= values")
-        with _small_blas(struct) as blas_limit:
-            if struct.npar == 0:
-                theta, converged, iterations, message = theta0, True, 0, "no free parameters"
-            else:
-                try:
-                    theta, converged, iterations, message = _optimise(
-                        problem, theta0, fallback, int(options.get("max_iter", 500)))
-                except np.linalg.LinAlgError as exc:
-                    n_total = self.ntotal
-                    raise EstimationError(
-                        f"estimation broke down ({exc})",
-                        values=[f"n = {n_total}"],
-                        expected="an implied covariance matrix that stays positive definite",
-                        hint="the sample may be too small for the model, or the model "
-                             "misspecified; try more respondents, fewer free parameters, or "
-                             "start= values") from exc
-            self._theta = theta
-            self.converged = bool(converged)
-            self.iterations = int(iterations)
-            self._message = message
-            self.warnings = []
-            if self.estimator == "MLR" and self.missing != "ml" and isinstance(blas_limit,
-                                                                              _BlasLimit):
-                # casewise scores are products over all rows: let BLAS use its threads
-                blas_limit.release()
-            self._finish()
+        self._pt = est.partable
+        self._struct = est.structure
+        self._fixed = est.fixed
+        self._problem = est.problem
+        self._theta = est.theta
+        self.converged = est.converged
+        self.iterations = est.iterations
+        self._message = est.message
+        self.warnings = []
+        self._vals = est.values
+        self._implied = list(est.implied)
+        self._identified = est.identified
+        if est.expected_info is not None:
+            self._expected_info = est.expected_info
+        if est.observed_info is not None:
+            self._observed_info = est.observed_info
+        self.vcov = est.vcov
+        self._finish_tables(est.vcov)
         return self
 
     def _warn(self, category, message):
         self.warnings.append(message)
         warnings.warn(category(message), stacklevel=7)
 
-    def _finish(self):
-        struct, problem, theta = self._struct, self._problem, self._theta
-        q, n = struct.npar, self.ntotal
-        self._vals = struct.row_values(theta, self._fixed)
-        imps = None
-        if q:
-            try:  # the implied moments at theta, shared with the information below
-                problem.moments(theta, False)
-                imps = self._moment_cache.get(theta.tobytes())
-            except (np.linalg.LinAlgError, FloatingPointError, ValueError):
-                imps = None
-        if imps is None:
-            imps = [struct.implied(g, self._vals) for g in range(struct.ngroups)]
-        self._implied = imps
-        # information and standard errors
-        vcov = np.full((q, q), np.nan)
-        self._identified = True
-        try:
-            vcov = self._vcov(problem, theta, q, n)
-        except (np.linalg.LinAlgError, ValueError, FloatingPointError):
-            vcov = np.full((q, q), np.nan)
-            self._identified = False
-        if not self._identified:  # as lavaan: no standard errors from a singular information
-            vcov = np.full((q, q), np.nan)
-        self.vcov = vcov
-        self._finish_tables(vcov)
-
-    def _vcov(self, problem, theta, q, n):
-        vcov = np.full((q, q), np.nan)
-        if q:
-            _, info = problem.gradient_and_information(theta)
-            self._expected_info = info
-            if self.missing == "ml":
-                info_obs = 0.5 * problem.hessian(theta)
-                base_info = info_obs
-                self._observed_info = info_obs
-            else:
-                base_info = 0.5 * info
-            # scale-free check: eigenvalues of the information in correlation form
-            dg = np.sqrt(np.abs(np.diag(base_info)))
-            a_inv = None
-            if np.any(dg <= 0) or not np.all(np.isfinite(base_info)):
-                self._identified = False
-            else:
-                scaled = base_info / np.outer(dg, dg)
-                # a Cholesky factor proves positive definiteness and gives the inverse; then
-                # lambda_min >= 1 / ||inverse||_F and lambda_max <= trace = q settle the
-                # condition check without an eigendecomposition (which decides otherwise)
-                chol, fail = lapack.dpotrf(scaled, lower=1, clean=1)
-                if fail == 0:
-                    inv_l, fail = lapack.dtrtri(chol, lower=1)
-                if fail == 0:
-                    inv_s = inv_l.T @ inv_l
-                    if np.sqrt(np.sum(inv_s * inv_s)) * 1e-10 * q < 1.0:
-                        a_inv = inv_s / np.outer(dg, dg)
-                if a_inv is None:
-                    evals = np.linalg.eigvalsh(scaled)
-                    if evals[0] <= 1e-10 * max(evals[-1], 1e-300):
-                        self._identified = False
-            if a_inv is None:
-                try:
-                    a_inv = np.linalg.inv(base_info)
-                except np.linalg.LinAlgError:
-                    a_inv = np.linalg.pinv(base_info)
-            if self.estimator == "MLR":
-                if self.missing == "ml":
-                    h_obs = base_info
-                else:
-                    h_obs = 0.5 * problem.hessian(theta)
-                self._observed_info = h_obs
-                try:
-                    a_inv = np.linalg.inv(h_obs)
-                except np.linalg.LinAlgError:
-                    a_inv = np.linalg.pinv(h_obs)
-                b = sum(problem.score_crossprods(theta)) / n
-                vcov = a_inv @ b @ a_inv / n
-            else:
-                vcov = a_inv / n
-        return vcov
-
     def _finish_tables(self, vcov):
         struct, theta = self._struct, self._theta
         q = struct.npar
         se_theta = np.sqrt(np.maximum(vcov.diagonal(), 0)) if q else np.zeros(0)
-        cols = _columns(self._pt)
+        cols = columns(self._pt)
         est = np.full(len(cols["op"]), np.nan)
         se = np.zeros(len(cols["op"]))
         est[struct.row_index] = self._vals
@@ -811,162 +265,25 @@ class Fit:
         self._fit_measures = None  # computed on first use (fit_measures)
         self._checks()
 
-    def _label_values(self, theta, table=None):
-        frame = self._pt.frame if table is None else table
-        vals = self._struct.row_values(theta, self._fixed)
-        out = {}
-        rows = frame.loc[self._struct.row_index]
-        for lab, plab, v in zip(rows["label"], rows["plabel"], vals):
-            if lab and lab not in out:
-                out[lab] = v
-            out[plab] = v
-        return out
-
     def _defined(self, theta):
-        frame = self._pt.frame
-        defs = frame[frame["op"] == ":="]
-        compiled = [(r.lhs, parse_expression(r.rhs)[0]) for r in defs.itertuples()]
-
-        def evaluate(th):
-            values = self._label_values(th)
-            out = []
-            for name, code in compiled:
-                v = evaluate_expression(code, values)
-                values[name] = v
-                out.append(v)
-            return np.array(out)
-
-        base = evaluate(theta)
-        jac = np.zeros((len(base), len(theta)))
-        for k in range(len(theta)):
-            h = 1e-6 * max(1.0, abs(theta[k]))
-            tp, tm = theta.copy(), theta.copy()
-            tp[k] += h
-            tm[k] -= h
-            jac[:, k] = (evaluate(tp) - evaluate(tm)) / (2 * h)
-        return base, jac
+        struct, fixed = self._struct, self._fixed
+        return defined_parameters(struct, self._pt).with_jacobian(
+            theta, lambda th: struct.row_values(th, fixed)[None, :])
 
     # ------------------------------------------------------------ fit measures
     def _ndat(self):
-        p = self._struct.p
-        nx = len(self._pt.ov_x)
-        per = p * (p + 1) // 2 - nx * (nx + 1) // 2
-        if self.meanstructure:
-            per += p - nx
-        return per * self.n_groups
+        return self.estimation.n_moments
+
+    def test_statistics(self) -> TestStatistics:
+        """The model's and baseline's test statistics (chi-square, df, likelihoods, scaled
+        and robust variants), produced once by the producer of the discrepancy kind."""
+        ts = getattr(self, "_test_statistics", None)
+        if ts is None:
+            ts = self._test_statistics = _TEST_STATISTICS[self.estimation.kind](self)
+        return ts
 
     def _compute_fit_measures(self) -> pd.Series:
-        problem, theta = self._problem, self._theta
-        n, g_count = self.ntotal, self.n_groups
-        npar = self._struct.npar
-        fm: dict = {"npar": npar}
-        if self.missing == "ml":
-            from connection.sem.missing import fiml_fit_measures
-
-            return fiml_fit_measures(self, fm)
-        f = max(problem.objective(theta), 0.0)  # rounding can give -1e-16 at a perfect fit
-        chisq = n * f
-        df = self._ndat() - npar
-        fm["fmin"] = f / 2
-        fm["chisq"] = chisq
-        fm["df"] = df
-        fm["pvalue"] = measures.chisq_pvalue(chisq, df)
-        # baseline (independence) model: variances (and means) free, fixed.x block kept
-        nx = len(self._pt.ov_x)
-        p = self._struct.p
-        x_idx = [self._pt.ov_names.index(v) for v in self._pt.ov_x]
-        y_idx = [i for i in range(p) if i not in x_idx]
-        bx2 = 0.0
-        for st in self._stats:
-            logdet_b = np.sum(np.log(np.diag(st.cov)[y_idx]))
-            if nx:
-                logdet_b += np.linalg.slogdet(st.cov[np.ix_(x_idx, x_idx)])[1]
-            bx2 += st.n * (logdet_b - st.logdet)
-        bdf = self._ndat() - g_count * (p - nx) * (2 if self.meanstructure else 1)
-        fm["baseline_chisq"] = bx2
-        fm["baseline_df"] = bdf
-        fm["baseline_pvalue"] = measures.chisq_pvalue(bx2, bdf)
-        scaled = self.estimator == "MLR"
-        if scaled:
-            c, c_h1, c_h0, bc = self._yuan_bentler_mplus(df, bdf)
-            fm["chisq_scaled"] = chisq / c if df > 0 else np.nan
-            fm["df_scaled"] = df
-            fm["pvalue_scaled"] = measures.chisq_pvalue(fm["chisq_scaled"], df)
-            fm["chisq_scaling_factor"] = c
-            fm["baseline_chisq_scaled"] = bx2 / bc
-            fm["baseline_df_scaled"] = bdf
-            fm["baseline_pvalue_scaled"] = measures.chisq_pvalue(bx2 / bc, bdf)
-            fm["baseline_chisq_scaling_factor"] = bc
-        inc = measures.incremental(chisq, df, bx2, bdf)
-        fm["cfi"], fm["tli"] = inc["cfi"], inc["tli"]
-        if scaled:
-            inc_s = measures.incremental(fm["chisq_scaled"], df, fm["baseline_chisq_scaled"], bdf)
-            fm["cfi_scaled"], fm["tli_scaled"] = inc_s["cfi"], inc_s["tli"]
-            # robust (Brosseau-Liard & Savalei) versions, as lavaan's *.robust
-            inc_r = measures.incremental(chisq, df, bx2, bdf, c_hat=c, c_hat_null=bc)
-            fm["cfi_robust"], fm["tli_robust"] = inc_r["cfi"], inc_r["tli"]
-        for k in ("nnfi", "rfi", "nfi", "pnfi", "ifi", "rni"):
-            fm[k] = inc[k]
-        # likelihoods and information criteria
-        logl, logl_h1 = self._loglik()
-        fm["logl"] = logl
-        fm["unrestricted_logl"] = logl_h1
-        fm["aic"] = -2 * logl + 2 * npar
-        fm["bic"] = -2 * logl + npar * np.log(n)
-        fm["ntotal"] = n
-        fm["bic2"] = -2 * logl + npar * np.log((n + 2) / 24)
-        if scaled:
-            fm["scaling_factor_h1"] = c_h1
-            fm["scaling_factor_h0"] = c_h0
-        # RMSEA
-        fm["rmsea"] = measures.rmsea(chisq, df, n, g_count)
-        lo, hi = measures.rmsea_ci(chisq, df, n, g_count)
-        fm["rmsea_ci_lower"], fm["rmsea_ci_upper"], fm["rmsea_ci_level"] = lo, hi, 0.90
-        fm["rmsea_pvalue"] = measures.rmsea_pvalue(chisq, df, n, g_count, h0=0.05)
-        fm["rmsea_close_h0"] = 0.05
-        fm["rmsea_notclose_pvalue"] = measures.rmsea_pvalue(chisq, df, n, g_count, h0=0.08,
-                                                            close=False)
-        fm["rmsea_notclose_h0"] = 0.08
-        if scaled:
-            trace = c * df
-            xs = fm["chisq_scaled"]
-            fm["rmsea_scaled"] = measures.rmsea(chisq, trace, n, g_count)
-            lo, hi = measures.rmsea_ci(chisq, trace, n, g_count)
-            fm["rmsea_ci_lower_scaled"], fm["rmsea_ci_upper_scaled"] = lo, hi
-            fm["rmsea_pvalue_scaled"] = measures.rmsea_pvalue(chisq, trace, n, g_count)
-            fm["rmsea_notclose_pvalue_scaled"] = measures.rmsea_pvalue(
-                chisq, trace, n, g_count, h0=0.08, close=False)
-            fm.update(measures.rmsea_robust(chisq, xs, df, n, g_count, c))
-        # SRMR (Bentler) and other residual summaries, weighted over groups by n_g / N
-        _residual_measures(self, fm)
-        fm.update(measures.other_indices(chisq, df, n, npar))
-        fm.update(_gfi(self, df, npar))
-        return pd.Series(fm, dtype=float, name="value")
-
-    def _loglik(self):
-        logl = logl_h1 = 0.0
-        for st, imp in zip(self._stats, self._implied):
-            p = len(st.cov)
-            sign, logdet = np.linalg.slogdet(imp.sigma)
-            sinv = np.linalg.inv(imp.sigma)
-            d = st.mean - imp.mu if self.meanstructure else np.zeros(p)
-            logl += -st.n / 2 * (p * np.log(2 * np.pi) + logdet + np.sum(sinv * st.cov)
-                                 + d @ sinv @ d)
-            logl_h1 += -st.n / 2 * (p * np.log(2 * np.pi) + st.logdet + p)
-            if self._pt.ov_x:  # fixed.x: lavaan reports the likelihood conditional on x
-                xi = [self._pt.ov_names.index(v) for v in self._pt.ov_x]
-                nx = len(xi)
-                lx = -st.n / 2 * (nx * np.log(2 * np.pi)
-                                  + np.linalg.slogdet(st.cov[np.ix_(xi, xi)])[1] + nx)
-                logl -= lx
-                logl_h1 -= lx
-        return float(logl), float(logl_h1)
-
-    def _yuan_bentler_mplus(self, df, bdf):
-        """Scaling factors of the Yuan-Bentler (Mplus variant) test: model and baseline."""
-        from connection.sem.robust import yb_mplus_traces
-
-        return yb_mplus_traces(self, df, bdf)
+        return assemble_fit_measures(self.estimation, self.test_statistics())
 
     @property
     def fit_measures(self) -> pd.Series:
@@ -978,12 +295,9 @@ class Fit:
     # ------------------------------------------------------------ checks
     def _checks(self):
         """Run every admissibility check: each problem is a warning and a :class:`Flag`."""
-        flags = []
-        for check in _CHECKS:
-            for category, message, flag in check(self):
-                self._warn(category, message)
-                flags.append(flag)
-        self._flags = tuple(flags)
+        for category, message, _flag in self.estimation.checks:
+            self._warn(category, message)
+        self._flags = self.estimation.flags
 
     @property
     def flags(self) -> tuple:
@@ -1063,72 +377,21 @@ class Fit:
             return self._standardize_impl(values)
 
     def _standardize_impl(self, values=None):
-        struct = self._struct
         frame = self.param_table
         est = frame["est"].to_numpy(dtype=float) if values is None else values
         std_lv = np.full(len(frame), np.nan)
         std_all = np.full(len(frame), np.nan)
-        ov_pos = {v: i for i, v in enumerate(struct.ov_names)}
-        eta_pos = {v: i for i, v in enumerate(struct.eta_names)}
-        lvset = set(struct.lv_names)
-        phantom = set(struct.phantoms)
-        sds = [self._sds(g) for g in range(self.n_groups)]
-
-        def total_sd(v, g, lv_only):
-            sig, lat, _, _ = sds[g]
-            if v in lvset:
-                return lat[eta_pos[v]]
-            return 1.0 if lv_only else sig[ov_pos[v]]
-
-        def resid_var(v, g):
-            _, _, rov, rlat = sds[g]
-            if v in lvset or v in phantom:
-                return rlat[eta_pos[v]]
-            return rov[ov_pos[v]]
-
-        for r, (lhs, op, rhs, g1) in enumerate(zip(frame["lhs"], frame["op"], frame["rhs"],
-                                                   frame["group"])):
-            if op == ":=":
-                continue
-            g = g1 - 1
-            v = est[r]
-            if op == "=~":
-                std_lv[r] = v * total_sd(lhs, g, True) / total_sd(rhs, g, True)
-                std_all[r] = v * total_sd(lhs, g, False) / total_sd(rhs, g, False)
-            elif op == "~":
-                std_lv[r] = v * total_sd(rhs, g, True) / total_sd(lhs, g, True)
-                std_all[r] = v * total_sd(rhs, g, False) / total_sd(lhs, g, False)
-            elif op == "~~":
-                if lhs == rhs:
-                    std_lv[r] = v / total_sd(lhs, g, True) ** 2
-                    std_all[r] = v / total_sd(lhs, g, False) ** 2
-                else:
-                    ra, rb = resid_var(lhs, g), resid_var(rhs, g)
-                    denom = np.sqrt(ra * rb) if ra > 0 and rb > 0 else np.nan
-                    if lhs in lvset and rhs in lvset:
-                        std_lv[r] = v / denom
-                    else:
-                        std_lv[r] = v / (total_sd(lhs, g, True) * total_sd(rhs, g, True))
-                    std_all[r] = v / denom
-            elif op == "~1":
-                std_lv[r] = v / total_sd(lhs, g, True)
-                std_all[r] = v / total_sd(lhs, g, False)
-        defmask = (frame["op"] == ":=").to_numpy()
-        if defmask.any() and values is None:
-            for arr in (std_lv, std_all):
-                vals = {}
-                for lab, plab, val in zip(frame["label"], frame["plabel"], arr):
-                    if plab:
-                        vals[plab] = val
-                    if lab and lab not in vals:
-                        vals[lab] = val
-                for r in np.flatnonzero(defmask):
-                    code = parse_expression(frame.at[r, "rhs"])[0]
-                    try:
-                        arr[r] = evaluate_expression(code, vals)
-                    except (ZeroDivisionError, ValueError, OverflowError):
-                        arr[r] = np.nan
-                    vals[frame.at[r, "lhs"]] = arr[r]
+        est_all = self.estimation
+        plan = standardize_plan(est_all.structure, est_all.partable)
+        rows = est_all.structure.row_index
+        imps = [dict(sigma=i.sigma[None], C=i.C[None], T=i.T[None], P=i.P[None])
+                for i in est_all.implied]
+        lv, al = plan(np.asarray(est, dtype=float)[rows][None, :], imps)
+        std_lv[rows], std_all[rows] = lv[0], al[0]
+        defined = defined_parameters(est_all.structure, est_all.partable)
+        if len(defined) and values is None:
+            std_lv[defined.rows] = defined(lv, errors="nan")[0]
+            std_all[defined.rows] = defined(al, errors="nan")[0]
         return std_lv, std_all
 
     @property
@@ -1320,242 +583,5 @@ class Fit:
                    if self.flags else "") + ">")
 
 
-def _residual_measures(fit, fm: dict) -> None:
-    n = fit.ntotal
-    acc: dict = {}
-    for st, imp in zip(fit._stats, fit._implied):
-        mu = imp.mu if fit.meanstructure else st.mean
-        tot, nom = measures.srmr_bentler(st.cov, st.mean, imp.sigma, mu, fit.meanstructure)
-        vals = {"srmr": tot, "srmr_bentler_nomean": nom}
-        vals.update(measures.residual_summaries(st.cov, st.mean, imp.sigma, mu,
-                                                fit.meanstructure))
-        for k, v in vals.items():
-            acc[k] = acc.get(k, 0.0) + st.n / n * v
-    fm["srmr"] = fm["srmr_bentler"] = acc["srmr"]
-    fm["srmr_bentler_nomean"] = acc["srmr_bentler_nomean"]
-    for k in ("rmr", "rmr_nomean", "crmr", "crmr_nomean", "srmr_mplus", "srmr_mplus_nomean"):
-        fm[k] = acc[k]
-
-
-def _gfi(fit, df, npar) -> dict:
-    """LISREL GFI with lavaan's normal-theory weight at the model-implied moments; AGFI, PGFI.
-
-    Not computed (NaN) with fixed exogenous covariates, where lavaan uses another variant."""
-    if fit._pt.ov_x:
-        return {"gfi": np.nan, "agfi": np.nan, "pgfi": np.nan}
-    gfi = 0.0
-    for st, imp in zip(fit._stats, fit._implied):
-        w = np.linalg.inv(imp.sigma)
-        e = w @ (st.cov - imp.sigma)
-        ws = w @ st.cov
-        t1 = 0.5 * np.sum(e * e.T)
-        t2 = 0.5 * np.sum(ws * ws.T)
-        if fit.meanstructure:
-            d = st.mean - imp.mu
-            t1 += d @ w @ d
-            t2 += st.mean @ w @ st.mean
-        gfi += st.n / fit.ntotal * (1 - t1 / t2)
-    nel = df + npar
-    agfi = 1 - (nel / df) * (1 - gfi) if df > 0 else 1.0
-    pgfi = (df / nel) * gfi if nel > 0 else np.nan
-    return {"gfi": gfi, "agfi": agfi, "pgfi": pgfi}
-
-
-def _optimise(problem, theta0, fallback, max_iter):
-    """Fisher scoring from ``theta0``; when it does not converge, once more from the simple
-    starting values ``fallback()`` (if any), kept only if that run converges (lavaan's
-    starting values and ours can lead the iterations to different basins: e.g.
-    ``f =~ x1 + x2 + x3; x1 ~ 0*1`` on the HS data drifts from the model-implied start and
-    converges, to lavaan's solution, from the simple one)."""
-    theta, converged, iterations, message = fisher_scoring(problem, theta0, max_iter=max_iter)
-    if converged or fallback is None:
-        return theta, converged, iterations, message
-    start = fallback()
-    if not np.isfinite(problem.objective(start)):
-        return theta, converged, iterations, message
-    try:
-        again = fisher_scoring(problem, start, max_iter=max_iter)
-    except np.linalg.LinAlgError:
-        return theta, converged, iterations, message
-    if again[1]:
-        return again[0], True, iterations + again[2], \
-            f"converged from the simple starting values after {message}"
-    return theta, converged, iterations, message
-
-
-# ---------------------------------------------------------------------------- checks
-# Each check takes a fit and returns (warning class, warning message, Flag) triples: the
-# warning for the console, the flag for the result (fit.flags) and every table built from it.
-def _check_convergence(fit):
-    if fit.converged:
-        return []
-    return [(ConvergenceWarning,
-             f"the optimiser did not converge ({fit._message}) after {fit.iterations} "
-             "iterations; estimates are not trustworthy. Inspect the model for under-identified "
-             "parts, variables on very different scales, or try starting values (start=)",
-             Flag(NOT_CONVERGED, f"the optimiser did not converge ({fit._message}) after "
-                                 f"{fit.iterations} iterations"))]
-
-
-def _check_identification(fit):
-    if fit._identified:
-        return []
-    return [(IdentificationWarning,
-             "the information matrix is singular: the model may not be identified; standard "
-             "errors are unreliable. Check that each factor has a fixed loading or variance, has "
-             "enough indicators, and that equality constraints and labels are as intended",
-             Flag(NOT_IDENTIFIED, "the information matrix is singular: the model may not be "
-                                  "identified; standard errors are unreliable"))]
-
-
-def _check_df(fit):
-    npar, ndat = fit._struct.npar, fit._ndat()
-    if not npar or fit.missing == "ml" or ndat - npar >= 0:
-        return []
-    text = (f"the model has more free parameters ({npar}) than sample moments ({ndat}): "
-            "negative degrees of freedom")
-    return [(IdentificationWarning, text, Flag(NEGATIVE_DF, text))]
-
-
-def _variance_rows(fit):
-    cols = _columns(fit._pt)
-    return cols, np.flatnonzero(cols["varmask"] & (fit._est < 0))
-
-
-def _check_heywood(fit):
-    cols, neg = _variance_rows(fit)
-    if not len(neg):
-        return []
-    what = ", ".join(f"{cols['lhs'][i]} ~~ {cols['rhs'][i]}"
-                     + (f" (group {fit._group_name(cols['group'][i])})" if fit.n_groups > 1
-                        else "")
-                     + f" = {fit._est[i]:.4g}" for i in neg)
-    params = tuple(dict.fromkeys(f"{cols['lhs'][i]} ~~ {cols['rhs'][i]}" for i in neg))
-    return [(HeywoodCaseWarning,
-             f"negative variance estimate(s) (Heywood case): {what}. Inspect these variables' "
-             "loadings and residuals (fit.estimates), a factor with too few or weak indicators, "
-             "or a misspecified model",
-             Flag(HEYWOOD, f"negative variance estimate(s) (Heywood case): {what}", params))]
-
-
-def _not_pd(m: np.ndarray) -> bool:
-    if _surely_pd(m):
-        return False
-    ev = np.linalg.eigvalsh(m)
-    return bool(ev[0] < -1e-10 * max(1.0, abs(ev[-1])))
-
-
-def _offending_pairs(m: np.ndarray, names) -> tuple:
-    """``a ~~ b`` for the covariances of ``m`` whose correlation is beyond +-1 (else every
-    non-zero covariance, or every variance when none): the parameters to inspect."""
-    d = np.diag(m)
-    pairs, nonzero = [], []
-    for i in range(len(m)):
-        for j in range(i + 1, len(m)):
-            if m[i, j] == 0:
-                continue
-            nonzero.append(f"{names[i]} ~~ {names[j]}")
-            if d[i] > 0 and d[j] > 0 and abs(m[i, j]) > np.sqrt(d[i] * d[j]):
-                pairs.append(nonzero[-1])
-    return tuple(pairs or nonzero or [f"{v} ~~ {v}" for v in names])
-
-
-def _check_covariance_pd(fit):
-    """Latent (Psi of the factors) and residual (Theta) covariance matrices, per group; not
-    checked when a variance is negative (the Heywood flag already says so)."""
-    if len(_variance_rows(fit)[1]):
-        return []
-    out = []
-    lv = fit._struct.lv_names
-    nlv = len(lv)
-    eta = fit._struct.eta_names[:nlv]
-    for g, imp in enumerate(fit._implied):
-        suffix = f" in group {fit.group_labels[g]!r}" if fit.n_groups > 1 else ""
-        if nlv and _not_pd(imp.C[:nlv, :nlv]):
-            text = (f"the covariance matrix of the latent variables{suffix} is not positive "
-                    "definite")
-            out.append((NotPositiveDefiniteWarning,
-                        f"{text}: inspect the latent correlations ({', '.join(eta)}) in "
-                        "fit.standardized for values beyond +-1",
-                        Flag(LATENT_NOT_PD, text, _offending_pairs(imp.C[:nlv, :nlv], eta))))
-        if _not_pd(imp.T):
-            text = f"the residual covariance matrix (Theta){suffix} is not positive definite"
-            out.append((NotPositiveDefiniteWarning,
-                        f"{text}: inspect residual covariances in fit.estimates",
-                        Flag(RESIDUAL_NOT_PD, text,
-                             _offending_pairs(imp.T, fit._struct.ov_names))))
-    return out
-
-
-_CHECKS = (_check_convergence, _check_identification, _check_df, _check_heywood,
-           _check_covariance_pd)
-
-
-class _BlasLimit:
-    """Single-threaded BLAS while small matrices are multiplied many times (a context).
-
-    The optimiser's products involve p x (number of parameters) matrices; OpenBLAS splits
-    such products over threads, and on a busy machine waiting for a second thread costs far
-    more than the product (fits measured 5x slower). The limit goes through ``threadpoolctl``
-    when it is installed (else nothing changes), is process-wide while it lasts, as any BLAS
-    thread setting is, and is lifted on exit (or by :meth:`release`).
-    """
-
-    _controller = None
-
-    def __enter__(self):
-        cls = type(self)
-        if cls._controller is None:
-            try:
-                from threadpoolctl import ThreadpoolController
-            except ImportError:  # optional: without it the threads stay as they are
-                cls._controller = False
-            else:
-                cls._controller = ThreadpoolController().select(user_api="blas")
-        self._limit = cls._controller.limit(limits=1) if cls._controller else None
-        return self
-
-    def release(self):
-        if getattr(self, "_limit", None) is not None:
-            self._limit.restore_original_limits()
-            self._limit = None
-
-    def __exit__(self, *exc):
-        self.release()
-        return False
-
-
-# (2 R)^2 p, the largest product per iteration: below the lower bound OpenBLAS stays on one
-# thread anyway (its threshold is 4 x 65536 multiply-adds); above the upper one threads pay off
-_SMALL_BLAS_WORK = (1e5, 2e7)
-
-
-def _small_blas(struct):
-    """:class:`_BlasLimit` for the iterations and SEs of a mid-size model (not the data pass)."""
-    rows = struct.npar * max(struct.ngroups, 1)
-    lo, hi = _SMALL_BLAS_WORK
-    if not lo <= (2 * rows) ** 2 * struct.p <= hi:
-        return contextlib.nullcontext()
-    return _BlasLimit()
-
-
-def _surely_pd(m: np.ndarray) -> bool:
-    """Cheap sufficient check: diagonal with non-negative entries, or a Cholesky factor."""
-    d = np.diag(m)
-    if not np.count_nonzero(m - np.diag(d)):
-        return bool(np.all(d >= 0))
-    return lapack.dpotrf(m, lower=1, clean=0)[1] == 0
-
-
-def _columns(pt: ParameterTable) -> dict:
-    cols = pt.cache.get("columns")
-    if cols is None:
-        f = pt.frame
-        cols = {c: f[c].to_numpy() for c in ("lhs", "op", "rhs", "group", "free", "label",
-                                             "plabel")}
-        cols["defmask"] = cols["op"] == ":="
-        cols["varmask"] = (cols["op"] == "~~") & (cols["lhs"] == cols["rhs"])
-        cols["free_index"] = cols["free"] - 1
-        cols["isfree"] = cols["free_index"] >= 0
-        pt.cache["columns"] = cols
-    return cols
+# discrepancy kind -> producer of its TestStatistics
+_TEST_STATISTICS = {"ml": complete_test_statistics, "fiml": fiml_test_statistics}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-__all__ = ["rmsea", "rmsea_ci", "rmsea_pvalue", "incremental", "srmr_bentler", "chisq_pvalue"]
+__all__ = ["rmsea", "rmsea_ci", "rmsea_pvalue", "incremental", "srmr_bentler", "chisq_pvalue",
+           "residual_measures", "gfi"]
 
 
 def chisq_pvalue(x2: float, df: float) -> float:
@@ -172,3 +173,49 @@ def other_indices(x2, df, n, npar) -> dict:
     out["mfi"] = float(np.exp(-0.5 * (x2 - df) / n))
     out["ecvi"] = x2 / n + 2 * npar / n
     return out
+
+
+def residual_measures(stats, implied, meanstructure: bool) -> dict:
+    """SRMR / RMR / CRMR (with and without means) over the groups, weighted by group size.
+
+    ``stats`` and ``implied`` are per group: sample moments (``n``, ``mean``, ``cov``) and
+    model-implied ones (``sigma``, ``mu``)."""
+    n = sum(st.n for st in stats)
+    acc: dict = {}
+    for st, imp in zip(stats, implied):
+        mu = imp.mu if meanstructure else st.mean
+        tot, nom = srmr_bentler(st.cov, st.mean, imp.sigma, mu, meanstructure)
+        vals = {"srmr": tot, "srmr_bentler_nomean": nom}
+        vals.update(residual_summaries(st.cov, st.mean, imp.sigma, mu, meanstructure))
+        for k, v in vals.items():
+            acc[k] = acc.get(k, 0.0) + st.n / n * v
+    fm = {"srmr": acc["srmr"], "srmr_bentler": acc["srmr"],
+          "srmr_bentler_nomean": acc["srmr_bentler_nomean"]}
+    for k in ("rmr", "rmr_nomean", "crmr", "crmr_nomean", "srmr_mplus", "srmr_mplus_nomean"):
+        fm[k] = acc[k]
+    return fm
+
+
+def gfi(stats, implied, meanstructure: bool, df, npar, *, fixed_x: bool = False) -> dict:
+    """LISREL GFI with lavaan's normal-theory weight at the model-implied moments; AGFI, PGFI.
+
+    Not computed (NaN) with fixed exogenous covariates, where lavaan uses another variant."""
+    if fixed_x:
+        return {"gfi": np.nan, "agfi": np.nan, "pgfi": np.nan}
+    n = sum(st.n for st in stats)
+    value = 0.0
+    for st, imp in zip(stats, implied):
+        w = np.linalg.inv(imp.sigma)
+        e = w @ (st.cov - imp.sigma)
+        ws = w @ st.cov
+        t1 = 0.5 * np.sum(e * e.T)
+        t2 = 0.5 * np.sum(ws * ws.T)
+        if meanstructure:
+            d = st.mean - imp.mu
+            t1 += d @ w @ d
+            t2 += st.mean @ w @ st.mean
+        value += st.n / n * (1 - t1 / t2)
+    nel = df + npar
+    agfi = 1 - (nel / df) * (1 - value) if df > 0 else 1.0
+    pgfi = (df / nel) * value if nel > 0 else np.nan
+    return {"gfi": value, "agfi": agfi, "pgfi": pgfi}

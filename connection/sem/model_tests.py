@@ -122,7 +122,7 @@ def _lm_tests(fit, directions):
     matrix entries together, e.g. the group-2 rows that share an equality label).
     Returns (mi, epc) arrays.
     """
-    struct, problem, theta = fit._struct, fit._problem, fit._theta
+    struct, problem, theta = fit.estimation.structure, fit.estimation.problem, fit.estimation.theta
     q = struct.npar
     e_count = len(directions)
     flat_entries, owner = [], []
@@ -137,9 +137,9 @@ def _lm_tests(fit, directions):
     info = np.zeros((total, total))
     grad = np.zeros(total)
     owner = np.array(owner, dtype=int)
-    for g, (st, mo) in enumerate(zip(fit._stats, mom)):
+    for g, (st, mo) in enumerate(zip(fit.estimation.stats, mom)):
         w = problem.weights[g]
-        imp = fit._implied[g]
+        imp = fit.estimation.implied[g]
         ds_e, dm_e = struct.derivatives(g, imp, means=ms, blk=blocks[g], q=len(flat_entries))
         # sum entries into their directions
         ds_d = np.zeros((e_count,) + ds_e.shape[1:])
@@ -187,8 +187,8 @@ def score_test(fit) -> pd.DataFrame:
         ``lhs op rhs group label x2 df pvalue epc`` (``group`` = the group whose copy is
         released).
     """
-    struct = fit._struct
-    frame = fit._pt.frame
+    struct = fit.estimation.structure
+    frame = fit.estimation.partable.frame
     rows = frame.loc[struct.row_index]
     labels = rows["label"].to_numpy()
     groups = rows["group"].to_numpy()
@@ -213,7 +213,7 @@ def score_test(fit) -> pd.DataFrame:
             directions.append(entries)
             r0 = rows.iloc[sel[0]]
             meta.append({"lhs": r0["lhs"], "op": r0["op"], "rhs": r0["rhs"],
-                         "group": fit._group_name(g), "label": lab})
+                         "group": fit.group_labels[g - 1] if g >= 1 else "", "label": lab})
     if not directions:
         return pd.DataFrame(columns=["lhs", "op", "rhs", "group", "label", "x2", "df", "pvalue",
                                      "epc"])
@@ -235,8 +235,8 @@ def modindices(fit, *, sort: bool = False) -> pd.DataFrame:
     from :func:`score_test`). ``mi`` is the score statistic (1 df), ``epc`` the expected
     parameter change, ``sepc_all`` its completely standardized value.
     """
-    struct = fit._struct
-    frame = fit._pt.frame
+    struct = fit.estimation.structure
+    frame = fit.estimation.partable.frame
     ov, lv = struct.ov_names, struct.lv_names
     ov_pos = {v: i for i, v in enumerate(ov)}
     eta_pos = {v: i for i, v in enumerate(struct.eta_names)}
@@ -274,7 +274,9 @@ def modindices(fit, *, sort: bool = False) -> pd.DataFrame:
         mi, epc = _lm_tests(fit, directions)
         records = []
         for (lhs, op, rhs, g), m, e in zip(meta, mi, epc):
-            sig, lat, _, _ = fit._sds(g)
+            imp = fit.estimation.implied[g]
+            sig = np.sqrt(np.clip(np.diag(imp.sigma), 0, None))
+            lat = np.sqrt(np.clip(np.diag(imp.C), 0, None))
             if op == "=~":
                 s_lv = e * lat[eta_pos[lhs]]
                 s_all = s_lv / sig[ov_pos[rhs]]
@@ -282,11 +284,11 @@ def modindices(fit, *, sort: bool = False) -> pd.DataFrame:
                 s_lv = s_all = e / (lat[eta_pos[lhs]] * lat[eta_pos[rhs]])
             else:
                 s_lv = e
-                imp = fit._implied[g]
+                imp = fit.estimation.implied[g]
                 ta, tb = imp.T[ov_pos[lhs], ov_pos[lhs]], imp.T[ov_pos[rhs], ov_pos[rhs]]
                 s_all = e / np.sqrt(ta * tb) if ta > 0 and tb > 0 else np.nan
             records.append({"lhs": lhs, "op": op, "rhs": rhs,
-                            "group": fit._group_name(g + 1) if fit.n_groups > 1 else 1,
+                            "group": fit.group_labels[g] if fit.n_groups > 1 else 1,
                             "mi": m, "epc": e, "sepc_lv": s_lv, "sepc_all": s_all})
         out = pd.DataFrame(records, columns=cols)
     if fit.n_groups > 1:

@@ -20,12 +20,12 @@ _FIT_ROWS = [("chisq", "Chi-square"), ("df", "Degrees of freedom"), ("pvalue", "
 
 
 def _header(fit):
-    opts = fit._options
+    opts = fit.estimation.options
     lines = [
         f"connection.sem {opts['kind']}() {'converged' if fit.converged else 'DID NOT CONVERGE'}"
         f" after {fit.iterations} iterations",
         f"Estimator: {fit.estimator}   Missing: {fit.missing}   Free parameters: "
-        f"{fit._struct.npar}",
+        f"{fit.estimation.structure.npar}",
     ]
     flags = getattr(fit, "flags", ())
     lines.append("Admissible: yes" if not flags else

@@ -37,7 +37,7 @@ def h1_information(st, meanstructure: bool):
 
 def _traces_h1(fit):
     out = []
-    for st in fit._stats:
+    for st in fit.estimation.stats:
         if getattr(st, "h1_problem", None) is not None:  # FIML: observed h1 information
             prob, th = st.h1_problem, st.h1_theta
             a1 = 0.5 * prob.hessian(th)
@@ -54,9 +54,9 @@ def _traces_h1(fit):
 
 def _non_x_moments(fit, p: int):
     """Indices of the (mu, vech Sigma) moments not made only of fixed.x covariates."""
-    if not fit._pt.ov_x:
+    if not fit.estimation.partable.ov_x:
         return None
-    xi = {fit._pt.ov_names.index(v) for v in fit._pt.ov_x}
+    xi = {fit.estimation.partable.ov_names.index(v) for v in fit.estimation.partable.ov_x}
     rows, cols = np.tril_indices(p)
     cov_keep = [k for k, (i, j) in enumerate(zip(rows, cols)) if not (i in xi and j in xi)]
     if fit.meanstructure:
@@ -79,25 +79,25 @@ def _trace_h0(problem: Problem, theta, info_obs_unit) -> float:
 
 
 def _baseline_problem(fit) -> tuple[Problem, np.ndarray]:
-    p = fit._struct.p
+    p = fit.estimation.structure.p
     ms = fit.meanstructure
     per = p * (2 if ms else 1)
     eye = np.eye(p)
     diag_basis = np.zeros((p, p, p))
     diag_basis[np.arange(p), np.arange(p), np.arange(p)] = 1.0
-    q_all = per * len(fit._stats)
+    q_all = per * len(fit.estimation.stats)
     zero = np.zeros((q_all, q_all))
 
     def moments(theta, deriv):
         out = []
-        for g, st in enumerate(fit._stats):
+        for g, st in enumerate(fit.estimation.stats):
             t = theta[g * per:(g + 1) * per]
             sigma = np.diag(t[:p])
             mu = t[p:] if ms else st.mean
             if not deriv:
                 out.append(Moments(sigma, mu))
                 continue
-            q = per * len(fit._stats)
+            q = per * len(fit.estimation.stats)
             ds = np.zeros((q, p, p))
             ds[g * per:g * per + p] = diag_basis
             dmu = None
@@ -112,11 +112,11 @@ def _baseline_problem(fit) -> tuple[Problem, np.ndarray]:
 
         theta = np.concatenate([np.concatenate([np.nanvar(st.data, axis=0),
                                                 np.nanmean(st.data, axis=0)])
-                                for st in fit._stats])
-        return FimlProblem(moments, fit._stats, len(theta)), theta
+                                for st in fit.estimation.stats])
+        return FimlProblem(moments, fit.estimation.stats, len(theta)), theta
     theta = np.concatenate([np.concatenate([np.diag(st.cov), st.mean if ms else []])
-                            for st in fit._stats])
-    return Problem(moments, fit._stats, len(theta), ms), theta
+                            for st in fit.estimation.stats])
+    return Problem(moments, fit.estimation.stats, len(theta), ms), theta
 
 
 def yb_mplus_traces(fit, df, bdf):
@@ -125,7 +125,7 @@ def yb_mplus_traces(fit, df, bdf):
     trace_h1 = sum(t for t, _, _ in h1)
     ndat = sum(k for _, k, _ in h1)
     trace_h1_full = sum(t for _, _, t in h1)  # the baseline model (lavaan) uses all moments
-    trace_h0 = _trace_h0(fit._problem, fit._theta, fit._observed_info)
+    trace_h0 = _trace_h0(fit.estimation.problem, fit.estimation.theta, fit.estimation.observed_info)
     c = (trace_h1 - trace_h0) / df if df > 0 else np.nan
     if not np.isfinite(c) or c <= 0:  # lavaan: a negative scaling factor is NA
         c = np.nan
@@ -136,5 +136,5 @@ def yb_mplus_traces(fit, df, bdf):
     if not np.isfinite(bc) or bc <= 0:
         bc = np.nan
     # lavaan divides by nx.free: free parameters counted before equality constraints
-    nx_free = int(np.sum(fit._struct.free >= 0))
+    nx_free = int(np.sum(fit.estimation.structure.free >= 0))
     return c, trace_h1 / ndat, trace_h0 / nx_free, bc

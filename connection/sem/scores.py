@@ -43,14 +43,14 @@ def predict(fit, data=None, method: str = "regression") -> pd.DataFrame:
     method = str(method).lower()
     if method not in ("regression", "bartlett"):
         raise ValueError("method must be 'regression' or 'bartlett'")
-    struct = fit._struct
+    struct = fit.estimation.structure
     lv = struct.lv_names
     nlv = len(lv)
     ov = struct.ov_names
     if data is None:
-        if fit._data is None:
+        if fit.estimation.data is None:
             raise ModelSpecificationError("this fit was made from sample statistics; pass data=")
-        data = fit._data.loc[fit.rows_used] if fit.rows_used is not None else fit._data
+        data = fit.estimation.data.loc[fit.rows_used] if fit.rows_used is not None else fit.estimation.data
     missing_cols = [v for v in ov if v not in data.columns]
     if missing_cols:
         from connection.errors import MissingColumnError
@@ -58,7 +58,7 @@ def predict(fit, data=None, method: str = "regression") -> pd.DataFrame:
         raise MissingColumnError("variables missing from data: " + ", ".join(missing_cols),
                                  column=missing_cols[0])
     x = data[ov].to_numpy(dtype=float)
-    group = fit._options.get("group")
+    group = fit.estimation.options.get("group")
     if fit.n_groups > 1:
         gvals = data[group].to_numpy()
         gidx = np.full(len(data), -1)
@@ -68,8 +68,8 @@ def predict(fit, data=None, method: str = "regression") -> pd.DataFrame:
         gidx = np.zeros(len(data), dtype=int)
     out = np.full((len(data), nlv), np.nan)
     for g in range(fit.n_groups):
-        imp = fit._implied[g]
-        mu = imp.mu if fit.meanstructure else fit._stats[g].mean
+        imp = fit.estimation.implied[g]
+        mu = imp.mu if fit.meanstructure else fit.estimation.stats[g].mean
         mu_eta = imp.ea[:nlv] if fit.meanstructure else np.zeros(nlv)
         rows = np.flatnonzero(gidx == g)
         if not len(rows):
