@@ -38,7 +38,8 @@ LAYERS = [
     ("sem model", ["connection.sem.partable", "connection.sem.model", "connection.sem.start",
                    "connection.sem.defined"]),
     # 4 data -> statistics: sample statistics and the FIML likelihood
-    ("sem statistics", ["connection.sem.samplestats", "connection.sem.missing"]),
+    ("sem statistics", ["connection.sem.samplestats", "connection.sem.missing",
+                        "connection.sem.polychoric"]),
     # 5 the estimation steps -> the frozen Estimation record
     ("sem estimation", ["connection.sem.checks", "connection.sem.engine"]),
     # 5 test statistics and score tests over a fit: scaling traces, FIML fit measures, MIs
