@@ -49,6 +49,7 @@ from connection.errors import (
     MissingColumnError,
     NonNumericError,
     OutOfRangeError,
+    UndecodableFileError,
 )
 
 __all__ = [
@@ -530,10 +531,20 @@ def load_published_figures(path: str | os.PathLike | None = None, *,
     """
     path = published_figures_path() if path is None else Path(path)
     shown = str(path)
+    if not path.is_file():
+        raise DataError("the published-figures file does not exist" if not path.exists()
+                        else "the published-figures path is not a file", file=shown)
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[])
     except pd.errors.EmptyDataError:
         raise EmptyFileError("the published-figures file is empty", file=shown) from None
+    except UnicodeDecodeError as err:
+        raise UndecodableFileError(f"the published-figures file is not UTF-8 text (byte "
+                                   f"{err.start})", file=shown) from None
+    except (pd.errors.ParserError, ValueError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UndecodableFileError("cannot parse the published-figures file as CSV "
+                                   f"({first[:300]})", file=shown) from None
     missing = [c for c in FIGURE_COLUMNS if c not in raw.columns]
     if missing:
         raise MissingColumnError("the published-figures file lacks columns", file=shown,

@@ -34,12 +34,11 @@ from connection.context import (
     proportion_ci,
     published_figures_path,
 )
-from connection.errors import ConfigError, DataError, UndecodableFileError
+from connection.errors import ConfigError
 from connection.study import (
     ArgumentParser,
     Study,
     check_results_folder,
-    one_line,
     read_toml,
     run_cli,
     setting,
@@ -77,20 +76,8 @@ def read_config(path: Path) -> dict:
 
 def read_figures(path: Path) -> pd.DataFrame:
     """The published-figures file (every row); a missing, undecodable or unparsable file is a
-    DataError naming it."""
-    if not path.is_file():
-        raise DataError("the published-figures file does not exist" if not path.exists()
-                        else "the published-figures path is not a file", file=str(path))
-    try:
-        return load_published_figures(path, include_unconfirmed=True)
-    except UnicodeDecodeError as err:
-        raise UndecodableFileError(f"the published-figures file is not UTF-8 text (byte "
-                                   f"{err.start})", file=str(path)) from None
-    except (pd.errors.ParserError, ValueError) as err:
-        if isinstance(err, DataError):
-            raise
-        raise UndecodableFileError("cannot parse the published-figures file as CSV "
-                                   f"({one_line(err, 300)})", file=str(path)) from None
+    DataError naming it (checked by :func:`connection.context.load_published_figures`)."""
+    return load_published_figures(path, include_unconfirmed=True)
 
 
 def n_grid(grid: dict) -> np.ndarray:
