@@ -315,6 +315,8 @@ class _Folder:
     can release them when a Study is dropped without finishing)."""
 
     def __init__(self, out: Path):
+        # normalised, so that `--out .` or `--out a/..` name the folder itself (not "." inside it)
+        out = Path(os.path.abspath(out))
         self.out = out
         self.parent = out.parent
         self.staging = self.parent / f"{out.name}.staging-{os.getpid()}"

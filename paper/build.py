@@ -661,6 +661,15 @@ def _table_frame(block: Block, path: Path, labels: dict[str, str], where: str):
         frame = frame.sort_values([c.strip() for c in attrs["sort"].split(",")], kind="stable")
     if "head" in attrs:
         frame = frame.head(int(attrs["head"]))
+    if "flags" in frame.columns and not attrs.get("accept_flags", "").strip():
+        flagged = frame["flags"].fillna("").astype(str).str.strip() != ""
+        if flagged.any():
+            shown = "; ".join(sorted(set(frame.loc[flagged, "flags"].astype(str))))[:300]
+            raise PaperBuildError(
+                f"{where}: {path} shows {int(flagged.sum())} row(s) from a doubtful solution "
+                f"(flags: {shown}); leave them out (e.g. where=\"flags != flags\") or, once "
+                "the solution is inspected, say why they may be shown with "
+                "accept_flags=\"reason\" on the table block")
     columns = (_split_pairs(attrs["columns"], "columns", where) if "columns" in attrs
                else [(c, c) for c in frame.columns])
     missing = [c for c, _ in columns if c not in frame.columns]

@@ -266,3 +266,29 @@ def test_paper_build_reports_one_line_as_a_command(tmp_path):
                           cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=120)
     _check_one_line(proc.returncode, proc.stderr, "paper/build.py", "PaperBuildError",
                     "does not exist")
+
+
+def test_paper_table_block_refuses_flagged_rows_unless_accepted(tmp_path):
+    """A table block showing a row whose ``flags`` cell is set is refused (the inline check
+    alone let a flagged omega of 265.99 into the paper through a table); it builds once the rows
+    are filtered out or the block says why they may be shown."""
+    pb = script("build")
+    results = tmp_path / "results"
+    study = Study("toy", results / "toy", seed=1, config={"a": 1}, verbose=False)
+    study.table("rel", pd.DataFrame({"construct": ["a", "b"], "omega": [265.99, 0.81],
+                                     "flags": ["heywood: negative variance estimate: x1 ~~ x1",
+                                               ""]}))
+    study.finish()
+    block = '::: table toy:rel {#tab-rel columns="construct:C,omega:Omega"%s}\nRel.\n:::\n'
+    with pytest.raises(pb.PaperBuildError, match=r"1 row\(s\) from a doubtful solution.*heywood"):
+        pb.build(results, tmp_path / "b1", _source(tmp_path, block % ""), pdf=False,
+                 verbose=False)
+    built = pb.build(results, tmp_path / "b2",
+                     _source(tmp_path, block % ' where="flags != flags"', "m2.md"),
+                     pdf=False, verbose=False)
+    html = built.html.read_text()
+    assert "0.81" in html and "266" not in html
+    built = pb.build(results, tmp_path / "b3",
+                     _source(tmp_path, block % ' accept_flags="inspected"', "m3.md"),
+                     pdf=False, verbose=False)
+    assert "266" in built.html.read_text()

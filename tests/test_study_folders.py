@@ -401,3 +401,18 @@ def test_config_values_are_checked_by_kind(value, kind, ok):
     else:
         with pytest.raises(ConfigError, match="'s.k' has the wrong type"):
             setting(config, "s.k", kind, file="c.toml")
+
+
+def test_out_given_as_dot_names_the_folder_itself(tmp_path, monkeypatch):
+    """`--out .` in an empty folder: the lock and staging folder go beside the folder (not a
+    `..lock` inside it that then makes the folder look foreign), and a second run replaces it."""
+    folder = tmp_path / "here"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    for seed, out in ((1, "."), (2, str(folder))):  # the swap replaces the cwd: then absolute
+        study = Study("demo", out, seed=seed, config={"n": 1}, verbose=False)
+        study.table("t", pd.DataFrame({"x": [float(seed)]}))
+        study.finish()
+    assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "numbers.json", "tables"]
+    assert json.loads((folder / "manifest.json").read_text())["seed"] == 2
+    assert (tmp_path / ".here.lock").exists()
