@@ -7,16 +7,16 @@
 Measured on simulated data, each on one core (``n_jobs=1``), wall time with ``time.perf_counter``:
 
 1. ``beta_difference``: 2,000 bootstrap replicates of beta(connection) - beta(satisfaction) at
-   n = 10,000 through ``connection.drivers.drivers`` (the whole call: point fits, HC3 SEs,
+   n = 10,000 through ``connection.outcomes._drivers.drivers`` (the whole call: point fits, HC3 SEs,
    dominance, and the counts-mode bootstrap), against a plain loop that resamples rows and refits
    ``statsmodels`` OLS on re-standardized data for each replicate.
    The same for an ordinal (proportional-odds) outcome against a loop over statsmodels'
    ``OrderedModel`` (the loop is timed on at most 20 replicates and scaled).
 2. ``htmt``: 2,000 replicates of HTMT (3 constructs x 4 items) at n = 5,000 through
-   ``connection.reliability.htmt(n_boot=...)``, against a plain loop computing the same ratio
+   ``connection.measurement._reliability.htmt(n_boot=...)``, against a plain loop computing the same ratio
    from ``numpy.corrcoef`` of the resampled rows (pingouin has no HTMT).
 3. ``cfa``: 1,000 bootstrap fits of a 3-factor 9-item CFA at n = 1,000: a loop over the engine's
-   ``connection.sem.cfa`` on resampled rows (what lavaan's ``bootstrapLavaan`` does), and the
+   ``connection.latent.cfa`` on resampled rows (what lavaan's ``bootstrapLavaan`` does), and the
    package's ``Fit.bootstrap(1000)`` (counts-mode moments, every replicate of a chunk fitted at
    once; checked against ``cfa()`` refits of the same resampled rows); lavaan's
    ``bootstrapLavaan(fit, R = 1000)`` is timed by ``Rscript`` in the same run when it is installed
@@ -65,7 +65,7 @@ def drivers_data(n: int, seed: int = 1) -> pd.DataFrame:
 def bench_beta_difference(n: int, reps: int, loop_reps: int) -> list[dict]:
     import statsmodels.api as sm
 
-    from connection.drivers import drivers
+    from connection.outcomes._drivers import drivers
 
     df = drivers_data(n)
     drivers(df.iloc[:500], ["advocacy"], n_boot=10, seed=0, progress=False)  # imports, warm-up
@@ -98,7 +98,7 @@ def bench_beta_difference(n: int, reps: int, loop_reps: int) -> list[dict]:
 def bench_ordinal_difference(n: int, reps: int, loop_reps: int) -> list[dict]:
     from statsmodels.miscmodels.ordinal_model import OrderedModel
 
-    from connection.drivers import drivers
+    from connection.outcomes._drivers import drivers
 
     df = drivers_data(n)
     rng = np.random.default_rng(8)
@@ -160,10 +160,10 @@ def _htmt_plain(x: np.ndarray, blocks: list[np.ndarray]) -> np.ndarray:
 
 def bench_htmt(n: int, reps: int, loop_reps: int) -> list[dict]:
     try:
-        from connection.reliability import htmt
+        from connection.measurement._reliability import htmt
     except ImportError:
         return [{"task": "HTMT", "n": n, "replicates": reps, "vectorised_s": np.nan,
-                 "loop_s": np.nan, "loop_note": "connection.reliability.htmt not available",
+                 "loop_s": np.nan, "loop_note": "connection.measurement._reliability.htmt not available",
                  "speed_up": np.nan, "target": "< 10 s", "ok": False, "check": ""}]
     df, constructs = htmt_data(n)
     htmt(df.iloc[:300], constructs, n_boot=10, seed=0, progress=False)  # warm-up
@@ -198,8 +198,8 @@ def cfa_data(n: int, seed: int = 5) -> pd.DataFrame:
 
 
 def bench_cfa(n: int, reps: int, loop_reps: int, run_lavaan: bool) -> list[dict]:
-    from connection.bootstrap import resample_indices
-    from connection.sem import cfa
+    from connection.latent import cfa
+    from connection.stats._bootstrap import resample_indices
 
     df = cfa_data(n)
     with warnings.catch_warnings():

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Speed of :func:`connection.sem.polychoric.polychoric` against ``lavaan::lavCor``, in one run.
+"""Speed of :func:`connection.latent._polychoric.polychoric` against ``lavaan::lavCor``, in one run.
 
     python benchmarks/bench_polychoric.py [--sizes 10000 100000] [--items 30] [--reps 3]
                                           [--skip-lavaan]
@@ -37,7 +37,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from connection.sem.polychoric import polychoric  # noqa: E402
+from connection.latent._polychoric import polychoric  # noqa: E402
 
 R_CODE = r"""
 suppressMessages(library(lavaan))

@@ -5,7 +5,7 @@
                                    [--skip-lavaan] [--skip-semopy]
 
 Simulated data (seeded) from a 3-factor 9-item and a 6-factor 30-item CFA; for each model and
-n the fit call only is timed (median of ``--reps``): ``connection.sem.cfa(model, frame)``,
+n the fit call only is timed (median of ``--reps``): ``connection.latent.cfa(model, frame)``,
 ``semopy.Model(model).fit(frame)``, lavaan's ``cfa(model, data)`` inside ``Rscript`` (data
 passed as a binary file, timed with ``system.time`` in R, so R start-up and reading are
 excluded), and ``np.cov(array, rowvar=False)`` as the floor (every estimator has to at least
@@ -114,7 +114,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, help="also write the rows to this JSON file")
     args = ap.parse_args(argv)
 
-    import connection.sem as cs
+    import connection.latent as cs
 
     have_lavaan = not args.skip_lavaan and shutil.which("Rscript") is not None
     semopy = None
@@ -160,10 +160,10 @@ def main(argv=None) -> int:
         table["lavaan_over_ours"] = table["lavaan_s"] / table["ours_s"]
     table["ours_over_np_cov"] = table["ours_s"] / table["np_cov_s"]
     imp = import_time()
-    imp_sem = import_time(module="connection.sem")
+    imp_sem = import_time(module="connection.latent")
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    print(f"\nimport connection: {imp:.3f} s; import connection.sem (numpy, scipy, pandas, the "
+    print(f"\nimport connection: {imp:.3f} s; import connection.latent (numpy, scipy, pandas, the "
           f"engine): {imp_sem:.3f} s (fresh interpreter, median of 3)")
     if args.json:
         args.json.write_text(json.dumps({"rows": rows, "import_s": imp, "import_sem_s": imp_sem}, indent=2))

@@ -43,7 +43,7 @@ def time_study(n: int) -> dict:
 
 def recovery(reps: int, n_per_cell: int, seed: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
     import connection as cx
-    from connection.simulate import Population, load_config, recover
+    from connection.simulation._population import Population, load_config, recover
 
     cfg = load_config(ROOT / "studies" / "social_moms.toml")
     pop = Population.from_config(cfg["population"], calibration=cfg["calibration"])

@@ -1,12 +1,20 @@
 """connection: measure how emotionally connected consumers are to brands, and what it is worth.
 
-The public API is re-exported here and imported lazily, so ``import connection`` stays fast
-(statsmodels, seaborn and matplotlib load only when a function that needs them is called).
+The package is built in layers, each a subpackage, lowest first (DESIGN.md section 2):
+``stats`` (the bootstrap), ``data`` (instruments, surveys), ``latent`` (the CFA/SEM engine),
+``measurement`` (reliability, validity, the connection index), ``outcomes`` (drivers,
+comparisons), ``simulation`` (populations with known truth); then ``plots``, ``context`` (the
+context surveys) and ``study`` (result folders). Every public function and class is re-exported
+here as itself (``cx.reliability`` is the function, ``help(cx.drivers)`` shows it), imported
+lazily so that ``import connection`` stays fast.
 
 >>> import connection as cx
 >>> inst = cx.instruments.default()
 >>> "connection" in inst.constructs
 True
+>>> import inspect
+>>> list(inspect.signature(cx.reliability).parameters)[:2]
+['data', 'constructs']
 """
 
 from __future__ import annotations
@@ -19,57 +27,65 @@ from connection.errors import *  # noqa: F403  (the exception hierarchy is cheap
 
 __version__ = "0.1.0"
 
-# public name -> module that defines it
+# public name -> the subpackage that exports it
 _LAZY = {
     # data layer
-    "Instrument": "connection.instrument",
-    "Construct": "connection.instrument",
-    "Item": "connection.instrument",
-    "instruments": "connection.instruments",
+    "Instrument": "connection.data",
+    "Construct": "connection.data",
+    "Item": "connection.data",
+    "Scale": "connection.data",
+    "Variable": "connection.data",
     "read_survey": "connection.data",
     "Survey": "connection.data",
     "check_survey": "connection.data",
-    "Scale": "connection.instrument",
-    "Variable": "connection.instrument",
+    # shared statistics
+    "bootstrap": "connection.stats",
+    "BootstrapResult": "connection.stats",
     # latent-variable engine
-    "cfa": "connection.sem",
-    "sem": "connection.sem",
-    "Fit": "connection.sem",
-    "parse_model": "connection.sem",
-    "polychoric": "connection.sem.polychoric",
-    # reliability, validity, invariance
-    "reliability": "connection.reliability",
-    "htmt": "connection.reliability",
-    "fornell_larcker": "connection.reliability",
-    "parallel_analysis": "connection.reliability",
-    "efa": "connection.reliability",
-    "invariance": "connection.sem.invariance",
-    # index, drivers, comparisons
-    "ConnectionIndex": "connection.index",
-    "SegmentRule": "connection.index",
-    "drivers": "connection.drivers",
-    "compare": "connection.compare",
-    "value_ratio": "connection.compare",
-    "bootstrap": "connection.bootstrap",
-    # simulation and studies
-    "simulate": "connection.simulate",
-    "plots": "connection.plots",
-    "context": "connection.context",
-    "study": "connection.study",
+    "cfa": "connection.latent",
+    "sem": "connection.latent",
+    "Fit": "connection.latent",
+    "parse_model": "connection.latent",
+    "lrt": "connection.latent",
+    "polychoric": "connection.latent",
+    "PolychoricResult": "connection.latent",
+    "invariance": "connection.latent",
+    "InvarianceResult": "connection.latent",
+    # measurement: reliability, validity, the index
+    "reliability": "connection.measurement",
+    "item_statistics": "connection.measurement",
+    "htmt": "connection.measurement",
+    "fornell_larcker": "connection.measurement",
+    "parallel_analysis": "connection.measurement",
+    "efa": "connection.measurement",
+    "ConnectionIndex": "connection.measurement",
+    "SegmentRule": "connection.measurement",
+    # outcomes: drivers and comparisons
+    "drivers": "connection.outcomes",
+    "DriversResult": "connection.outcomes",
+    "compare": "connection.outcomes",
+    "CompareResult": "connection.outcomes",
+    "value_ratio": "connection.outcomes",
+    "adjust_pvalues": "connection.outcomes",
+    # simulation
+    "simulate": "connection.simulation",
+    "Simulation": "connection.simulation",
+    "Population": "connection.simulation",
 }
+# namespaces: modules whose members are used as cx.<module>.<name>
+_MODULES = ("instruments", "plots", "context", "study", "data", "stats", "latent", "measurement",
+            "outcomes", "simulation")
 
-__all__ = sorted([*_LAZY, "errors", "__version__", *errors.__all__])
+__all__ = sorted([*_LAZY, *_MODULES, "errors", "__version__", *errors.__all__])
 
 
 def __getattr__(name: str):
-    module_name = _LAZY.get(name)
-    if module_name is None:
+    if name in _MODULES:
+        value = importlib.import_module(f"connection.{name}")
+    elif name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    else:
         raise AttributeError(f"module 'connection' has no attribute {name!r}")
-    module = importlib.import_module(module_name)
-    # a top-level module is returned whole, as Python's import system would bind it anyway;
-    # those named like their main function (reliability, bootstrap, drivers, ...) are callable
-    # (see connection/_callable.py)
-    value = module if module_name == f"connection.{name}" else getattr(module, name)
     globals()[name] = value
     return value
 
@@ -79,6 +95,55 @@ def __dir__():
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from connection import instruments, plots  # noqa: F401
-    from connection.data import Survey, read_survey  # noqa: F401
-    from connection.instrument import Construct, Instrument, Item  # noqa: F401
+    from connection import (  # noqa: F401,E501
+        context,
+        instruments,
+        latent,
+        measurement,
+        outcomes,
+        plots,
+        simulation,
+        stats,
+        study,
+    )
+    from connection.data import (  # noqa: F401
+        Construct,
+        Instrument,
+        Item,
+        Scale,
+        Survey,
+        Variable,
+        check_survey,
+        read_survey,
+    )
+    from connection.latent import (  # noqa: F401
+        Fit,
+        InvarianceResult,
+        PolychoricResult,
+        cfa,
+        invariance,
+        lrt,
+        parse_model,
+        polychoric,
+        sem,
+    )
+    from connection.measurement import (  # noqa: F401
+        ConnectionIndex,
+        SegmentRule,
+        efa,
+        fornell_larcker,
+        htmt,
+        item_statistics,
+        parallel_analysis,
+        reliability,
+    )
+    from connection.outcomes import (  # noqa: F401
+        CompareResult,
+        DriversResult,
+        adjust_pvalues,
+        compare,
+        drivers,
+        value_ratio,
+    )
+    from connection.simulation import Population, Simulation, simulate  # noqa: F401
+    from connection.stats import BootstrapResult, bootstrap  # noqa: F401

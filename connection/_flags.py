@@ -2,7 +2,7 @@
 
 A flag is part of the result, not a console warning. The engine records every problem it finds
 (non-convergence, a Heywood case, a non-positive-definite latent or residual covariance matrix,
-an unidentified model) as a :class:`Flag` on the :class:`~connection.sem.Fit`
+an unidentified model) as a :class:`Flag` on the :class:`~connection.latent.Fit`
 (``fit.flags``); every table computed from a fit carries them in its ``flags`` column (``""`` when
 the solution is admissible, else :func:`format_flags` of the flags); a study copies them next to
 the numbers it records (``numbers.json`` ``"_flags"`` and ``manifest.json`` ``"flags"``), and the

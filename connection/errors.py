@@ -286,7 +286,7 @@ class IdentificationWarning(ConnectionWarning):
 
 
 class PoorFitWarning(ConnectionWarning):
-    """A model fits the data poorly (e.g. the latent version of :func:`~connection.drivers.drivers`
+    """A model fits the data poorly (e.g. the latent version of :func:`~connection.drivers`
     with CFI < .90 or RMSEA > .10): its coefficients describe a model the data reject. The same
     problem is recorded as a ``poor_fit`` flag (:mod:`connection._flags`) in the result."""
 

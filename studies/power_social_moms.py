@@ -33,7 +33,7 @@ DEFAULT_CONFIG = ROOT / "power_social_moms.toml"
 
 
 def _population(study_cfg: dict, category: str, overrides: dict | None = None):
-    from connection.simulate import Population
+    from connection.simulation import Population
 
     popcfg = dict(study_cfg["population"])
     shares = {c: {g: (0.5 if c == category else 0.0) for g in popcfg["groups"]}
@@ -153,7 +153,7 @@ MIN_POPULATION_N = 1000
 def run(argv: list[str] | None = None) -> dict:
     from connection import plots
     from connection.plots import studies as study_plots
-    from connection.simulate import (
+    from connection.simulation import (
         chisq_power,
         composite_scores,
         ols_moments,

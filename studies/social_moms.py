@@ -113,7 +113,7 @@ def read_config(path: Path) -> dict:
 def _population(cfg, cfg_path, instrument, overrides=None):
     """The simulated population; a malformed population model is a ConfigError naming the file."""
     from connection.errors import ConfigError, ConnectionPackageError
-    from connection.simulate import Population
+    from connection.simulation import Population
 
     try:
         return Population.from_config(cfg["population"], instrument=instrument,
@@ -492,7 +492,7 @@ def _key(label: str) -> str:
 def fit_index(instrument, frame: pd.DataFrame, cfg, seed):
     """Fit the connection index on a random calibration sample (``study.index_calibration_share``
     of the respondents, drawn with ``seed``) and return the fitted :class:`ConnectionIndex`."""
-    from connection.index import ConnectionIndex, SegmentRule
+    from connection.measurement import ConnectionIndex, SegmentRule
 
     st = cfg["study"]
     rule = SegmentRule(connected_min=float(st["connected_min"]),
@@ -601,7 +601,7 @@ def _recovery(population, inv, survey):
     """True vs estimated: latent mean gaps (invariance model) and structural coefficients."""
     from scipy import stats
 
-    from connection.simulate import recover
+    from connection.simulation import recover
 
     rows = []
     means = population.truth()["latent_means"].set_index(["category", "group", "latent"])["mean"]
@@ -651,7 +651,7 @@ def sensitivity_overrides(cfg, r: float) -> dict:
 
 def _sensitivity(cx, population, cfg, instrument, seed, margin, n):
     """Re-run the two findings as corr(connection, satisfaction) varies (everything else fixed)."""
-    from connection.simulate import Population
+    from connection.simulation import Population
 
     st, pop_cfg = cfg["study"], cfg["population"]
     grid = [float(r) for r in st["sensitivity_correlations"]]

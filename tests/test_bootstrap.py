@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from connection.bootstrap import bootstrap, resample_indices
 from connection.errors import BootstrapWarning, ConnectionPackageError
+from connection.stats._bootstrap import bootstrap, resample_indices
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Tests for connection.compare: every interval is checked against an independent calculation
+"""Tests for connection.outcomes._compare: every interval is checked against an independent calculation
 (statsmodels, pingouin or a hand formula) or against known simulated truth."""
 
 from __future__ import annotations
@@ -13,7 +13,15 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportions
 from statsmodels.stats.weightstats import ttost_ind
 
 import connection as cx
-from connection.compare import (
+from connection.errors import (
+    ArgumentError,
+    ExclusionWarning,
+    MissingColumnError,
+    NonNumericError,
+    NoVarianceError,
+    OutOfRangeError,
+)
+from connection.outcomes._compare import (
     COMPARE_COLUMNS,
     VALUE_RATIO_COLUMNS,
     adjust_pvalues,
@@ -22,14 +30,6 @@ from connection.compare import (
     risk_ratio,
     tost,
     value_ratio,
-)
-from connection.errors import (
-    ArgumentError,
-    ExclusionWarning,
-    MissingColumnError,
-    NonNumericError,
-    NoVarianceError,
-    OutOfRangeError,
 )
 
 TABLES = [(46, 500, 26, 500), (32, 410, 11, 377), (7, 50, 1, 61), (180, 300, 120, 300)]
@@ -437,7 +437,7 @@ def test_risk_ratio_and_tost_coverage():
 
 def test_value_ratio_bca_equals_engine_rows_mode_jackknife():
     """The closed-form leave-one-out ratios give the BCa interval the engine's own jackknife gives."""
-    from connection.bootstrap import bootstrap
+    from connection.stats._bootstrap import bootstrap
 
     rng = np.random.default_rng(12)
     df = pd.DataFrame({"seg": np.repeat(["a", "b"], [70, 50]),

@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connection.compare import compare, value_ratio
-from connection.drivers import drivers
 from connection.errors import ConnectionPackageError, ConnectionWarning
-from connection.index import ConnectionIndex
-from connection.reliability import htmt, reliability
+from connection.measurement._index import ConnectionIndex
+from connection.measurement._reliability import htmt, reliability
+from connection.outcomes._compare import compare, value_ratio
+from connection.outcomes._drivers import drivers
 
 # a few hundred analyses on malformed tables (~15 s): run by CI's `-m slow` step
 pytestmark = pytest.mark.slow

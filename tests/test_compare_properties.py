@@ -1,4 +1,4 @@
-"""Property tests (hypothesis) for connection.compare: symmetries every correct interval obeys."""
+"""Property tests (hypothesis) for connection.outcomes._compare: symmetries every correct interval obeys."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connection.compare import proportion_difference, risk_ratio, tost, value_ratio
+from connection.outcomes._compare import proportion_difference, risk_ratio, tost, value_ratio
 
 counts = st.integers(min_value=5, max_value=400).flatmap(
     lambda n: st.tuples(st.integers(min_value=1, max_value=n - 1), st.just(n)))

@@ -13,7 +13,8 @@ import pytest
 import connection as cx
 from connection import instruments, read_survey
 from connection._io import sha256_file
-from connection.data import check_survey
+from connection.data._instrument import Instrument
+from connection.data._survey import check_survey
 from connection.errors import (
     ArgumentError,
     ConnectionPackageError,
@@ -30,7 +31,6 @@ from connection.errors import (
     UndecodableFileError,
     UnsupportedFormatError,
 )
-from connection.instrument import Instrument
 
 DATA = Path(__file__).parent / "data"
 QUALTRICS_CONSTRUCTS = ["connection", "satisfaction", "loyalty"]

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connection import read_survey
-from connection.data import check_survey
+from connection.data._instrument import Instrument
+from connection.data._survey import check_survey
 from connection.errors import (
     ConnectionPackageError,
     DuplicateIdError,
@@ -23,7 +24,6 @@ from connection.errors import (
     OutOfRangeError,
     QualtricsExportError,
 )
-from connection.instrument import Instrument
 
 INST = Instrument.from_dict({
     "name": "fuzz",

@@ -1,4 +1,4 @@
-"""Tests for connection.drivers against known simulated truth and independent statsmodels fits."""
+"""Tests for connection.outcomes._drivers against known simulated truth and independent statsmodels fits."""
 
 from __future__ import annotations
 
@@ -11,14 +11,6 @@ import statsmodels.api as sm
 from statsmodels.miscmodels.ordinal_model import OrderedModel
 
 import connection as cx
-from connection.bootstrap import bootstrap
-from connection.drivers import (
-    DIFFERENCE_COLUMNS,
-    INTERACTION_COLUMNS,
-    MODEL_COLUMNS,
-    TABLE_COLUMNS,
-    drivers,
-)
 from connection.errors import (
     ArgumentError,
     DataError,
@@ -29,6 +21,14 @@ from connection.errors import (
     NoVarianceError,
     OutOfRangeError,
 )
+from connection.outcomes._drivers import (
+    DIFFERENCE_COLUMNS,
+    INTERACTION_COLUMNS,
+    MODEL_COLUMNS,
+    TABLE_COLUMNS,
+    drivers,
+)
+from connection.stats._bootstrap import bootstrap
 
 
 def simulate(n: int, *, beta_c: float = 0.45, beta_s: float = 0.20, r: float = 0.5,
@@ -415,7 +415,7 @@ def test_latent_version_recovers_truth_that_observed_scores_attenuate():
     df, items = _latent_data(3000, seed=30)
     res = drivers(df, ["advocacy"], n_boot=0, latent=items)
     lat = res.latent.set_index("term")
-    assert list(res.latent.columns) == cx.drivers.LATENT_COLUMNS
+    assert list(res.latent.columns) == cx.outcomes._drivers.LATENT_COLUMNS
     # the outcome has variance 1 and the latent variances are fixed to 1: est is on the beta scale
     assert lat.loc["connection", "ci_lower"] < 0.45 < lat.loc["connection", "ci_upper"]
     assert lat.loc["satisfaction", "ci_lower"] < 0.20 < lat.loc["satisfaction", "ci_upper"]
@@ -450,8 +450,8 @@ def test_latent_version_counts_rows_left_out_and_refuses_text():
 def test_latent_intervals_follow_level_and_match_engine_at_95():
     df, items = _latent_data(600, seed=33)
     r95 = drivers(df, ["advocacy"], n_boot=0, latent=items).latent.set_index("term")
-    from connection.drivers import _latent_model
-    from connection.sem import sem
+    from connection.latent import sem
+    from connection.outcomes._drivers import _latent_model
 
     fit = sem(_latent_model("advocacy", ["connection", "satisfaction"], [], items), df,
               estimator="MLR", std_lv=True)

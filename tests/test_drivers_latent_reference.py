@@ -1,4 +1,4 @@
-"""The latent version of connection.drivers against lavaan (issue 11).
+"""The latent version of connection.outcomes._drivers against lavaan (issue 11).
 
 References: tests/references/drivers/drivers_latent_references.json, written by
 make_drivers_references.R (lavaan 0.6.14) from drivers_sim.csv (make_drivers_data.py).
@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from connection.drivers import PoorFitWarning, _latent_model, drivers
 from connection.errors import ConnectionWarning, HeywoodCaseWarning, NotPositiveDefiniteWarning
-from connection.sem import sem
+from connection.latent import sem
+from connection.outcomes._drivers import PoorFitWarning, _latent_model, drivers
 
 REF = Path(__file__).parent / "references" / "drivers"
 ITEMS = {"connection": ["ec1", "ec2", "ec3", "ec4"], "satisfaction": ["sat1", "sat2", "sat3"],
@@ -171,7 +171,7 @@ def test_latent_correlation_beyond_one_is_flagged():
 
 def test_non_convergence_is_flagged_from_the_fit(monkeypatch, data):
     """The check reads fit.converged (the engine's own flag, once it has one, is not repeated)."""
-    import connection.sem as sem_module
+    import connection.latent as sem_module
 
     real = sem_module.sem
 

@@ -12,8 +12,8 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from connection import plots  # noqa: E402
-from connection.compare import compare  # noqa: E402
-from connection.drivers import drivers  # noqa: E402
+from connection.outcomes._compare import compare  # noqa: E402
+from connection.outcomes._drivers import drivers  # noqa: E402
 from connection.plots.drivers import coefficients, index_by_segment, risk_ratio_forest  # noqa: E402
 
 

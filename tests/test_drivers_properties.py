@@ -1,4 +1,4 @@
-"""Properties of connection.drivers over generated values (hypothesis): what must hold for any
+"""Properties of connection.outcomes._drivers over generated values (hypothesis): what must hold for any
 data, not only for the simulated examples of test_drivers.py.
 
 * Standardized results do not depend on the units of the outcome, drivers or controls (any
@@ -21,13 +21,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connection.drivers import drivers
 from connection.errors import (
     ConnectionPackageError,
     ConnectionWarning,
     ExclusionWarning,
     OutOfRangeError,
 )
+from connection.outcomes._drivers import drivers
 
 THREE = ["connection", "satisfaction", "features"]
 SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,

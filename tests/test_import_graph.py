@@ -24,45 +24,51 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1] / "connection"
 
 LAYERS = [
-    # 0 foundations: no import of the package
+    # 0 foundations: no import of the package (shared primitives, flags, files, reports)
     ("foundations", ["connection.errors", "connection._flags", "connection._io",
-                     "connection._callable"]),
-    # 1 generic resampling and contrasts (used by the engine's bootstrap and by the analyses)
-    ("resampling", ["connection.bootstrap", "connection.compare"]),
+                     "connection._common", "connection._report"]),
+    # 1 shared statistics: the one bootstrap engine (used by the engine's bootstrap and the analyses)
+    ("stats", ["connection.stats._bootstrap", "connection.stats"]),
     # 2 engine numerics: model syntax, moments and the discrepancy functions, fit-measure
     #   formulas, the BLAS limiter, factor scores, text reports (functions of a Fit passed in)
-    ("sem numerics", ["connection.sem.syntax", "connection.sem.estimate", "connection.sem.measures",
-                      "connection.sem.blas", "connection.sem.datasets", "connection.sem.scores",
-                      "connection.sem.report", "connection.sem.standardize"]),
+    ("latent numerics", ["connection.latent.syntax", "connection.latent.estimate",
+                         "connection.latent.measures", "connection.latent.blas",
+                         "connection.latent.datasets", "connection.latent.scores",
+                         "connection.latent.report", "connection.latent.standardize"]),
     # 3 the model: parameter table, matrix structure, starting values
-    ("sem model", ["connection.sem.partable", "connection.sem.model", "connection.sem.start",
-                   "connection.sem.defined"]),
+    ("latent model", ["connection.latent.partable", "connection.latent.model",
+                      "connection.latent.start", "connection.latent.defined"]),
     # 4 data -> statistics: sample statistics and the FIML likelihood
-    ("sem statistics", ["connection.sem.samplestats", "connection.sem.missing",
-                        "connection.sem.polychoric"]),
+    ("latent statistics", ["connection.latent.samplestats", "connection.latent.missing",
+                           "connection.latent._polychoric"]),
     # 5 the estimation steps -> the frozen Estimation record
-    ("sem estimation", ["connection.sem.checks", "connection.sem.engine"]),
+    ("latent estimation", ["connection.latent.checks", "connection.latent.engine"]),
     # 5 test statistics and score tests over a fit: scaling traces, FIML fit measures, MIs
-    ("sem tests", ["connection.sem.robust", "connection.sem.teststats",
-                   "connection.sem.fiml_measures", "connection.sem.model_tests"]),
+    ("latent tests", ["connection.latent.robust", "connection.latent.teststats",
+                      "connection.latent.fiml_measures", "connection.latent.model_tests"]),
     # 6 the bootstrap of a fit (refits through the public Fit.refit it is handed)
-    ("sem bootstrap", ["connection.sem.boot"]),
+    ("latent bootstrap", ["connection.latent.boot"]),
     # 7 the estimation and its view
-    ("sem fit", ["connection.sem.fit"]),
-    # 8 the engine's public face, and what is built on it
-    ("sem package", ["connection.sem"]),
-    ("sem analyses", ["connection.sem.invariance"]),
+    ("latent fit", ["connection.latent.fit"]),
+    # 8 what is built on a fit, and the engine's public face
+    ("latent analyses", ["connection.latent._invariance"]),
+    ("latent package", ["connection.latent"]),
     # 9 instruments and survey data
-    ("instruments", ["connection.instrument", "connection.instruments", "connection.data",
-                     "connection.context"]),
-    # 10 the analyses
-    ("analyses", ["connection.reliability", "connection.drivers", "connection.index",
-                  "connection.simulate"]),
-    # 11 figures and studies
+    ("data", ["connection.data._instrument", "connection.instruments", "connection.data._survey",
+              "connection.data", "connection.context"]),
+    # 10 measurement: reliability, validity, the index
+    ("measurement", ["connection.measurement._reliability", "connection.measurement._index",
+                     "connection.measurement"]),
+    # 11 outcomes: comparisons and drivers
+    ("outcomes", ["connection.outcomes._compare", "connection.outcomes._drivers",
+                  "connection.outcomes"]),
+    # 12 simulation with known truth
+    ("simulation", ["connection.simulation._population", "connection.simulation"]),
+    # 13 figures and studies
     ("plots", ["connection.plots", "connection.plots.measurement", "connection.plots.drivers",
                "connection.plots.studies", "connection.plots.context"]),
     ("studies", ["connection.study"]),
-    # 12 the package's public face
+    # 14 the package's public face
     ("package", ["connection"]),
 ]
 

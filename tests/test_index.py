@@ -1,4 +1,4 @@
-"""Tests for connection.index: factor-score weights vs lavaan's lavPredict, the 0-100 scaling,
+"""Tests for connection.measurement._index: factor-score weights vs lavaan's lavPredict, the 0-100 scaling,
 the JSON round trip, and the segment rule, on reference data and simulated known truth."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from connection.errors import (
     NonNumericError,
     OutOfRangeError,
 )
-from connection.index import SEGMENTS, ConnectionIndex, SegmentRule
+from connection.measurement._index import SEGMENTS, ConnectionIndex, SegmentRule
 
 REF = Path(__file__).parent / "references"
 HS_MODEL = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
@@ -71,7 +71,7 @@ def test_bartlett_scores_match_lavpredict(hs, factor):
 
 
 def test_weights_agree_with_engine_predict(hs):
-    from connection.sem import cfa
+    from connection.latent import cfa
 
     fit = cfa(HS_MODEL, hs)
     pred = fit.predict(hs)
@@ -189,7 +189,7 @@ def test_load_rejects_foreign_or_broken_files(tmp_path):
 
 def resign(d: dict) -> dict:
     """``d`` with a recomputed checksum: what a tool that edits index files would produce."""
-    from connection.index import _checksum
+    from connection.measurement._index import _checksum
 
     d = json.loads(json.dumps(d))
     d["checksum"] = _checksum(d)
@@ -438,7 +438,7 @@ def test_zscore_segments_decide_exactly_too():
 
 
 def test_exact_cut_reads_the_simplest_fraction():
-    from connection.index import _exact_cut
+    from connection.measurement._index import _exact_cut
 
     for num, den in [(250, 3), (200, 3), (70, 1), (1, 10), (7, 9), (500, 7), (0, 1), (100, 1)]:
         c = num / den
@@ -452,7 +452,7 @@ def test_exact_cut_reads_the_simplest_fraction():
 def _instrument_with(connection_scale=None, drop=()):
     import copy
 
-    from connection.instrument import Instrument
+    from connection.data._instrument import Instrument
 
     spec = copy.deepcopy(instruments.default().to_dict())
     if connection_scale is not None:
@@ -546,8 +546,8 @@ def test_an_inadmissible_calibration_fit_is_flagged_on_the_index(tmp_path):
 
 def test_engine_flags_are_taken_and_not_duplicated():
     from connection._flags import HEYWOOD, NOT_IDENTIFIED, Flag
-    from connection.index import _fit_flags
-    from connection.sem import cfa
+    from connection.latent import cfa
+    from connection.measurement._index import _fit_flags
 
     with pytest.warns(Warning):
         fit = cfa("f =~ a + b + c", _heywood_data())

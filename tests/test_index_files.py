@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from connection import instruments
 from connection.errors import ConfigError, ConnectionWarning
-from connection.index import ConnectionIndex, SegmentRule, _checksum
+from connection.measurement._index import ConnectionIndex, SegmentRule, _checksum
 
 EC = ["ec_belong", "ec_accomplish", "ec_goals", "ec_express", "ec_family", "ec_parent",
       "ec_closer", "ec_fitin"]

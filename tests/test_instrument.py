@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 import connection as cx
 from connection import instruments
+from connection.data._instrument import Construct, Instrument, Item, Scale
 from connection.errors import ArgumentError, InstrumentError, NonNumericError, OutOfRangeError
-from connection.instrument import Construct, Instrument, Item, Scale
 
 DEFAULT_IDS = {
     "attachment": ["att_affectionate", "att_friendly", "att_loved", "att_peaceful",

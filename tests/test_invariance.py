@@ -1,4 +1,4 @@
-"""connection.sem.invariance against lavaan 0.6.14 / semTools on HolzingerSwineford1939 by school
+"""connection.latent._invariance against lavaan 0.6.14 / semTools on HolzingerSwineford1939 by school
 (tests/references/lavaan/hs_mg_school_* from the shared reference script; tests/references/psych/
 hs_mg_school_* from make_reliability_references.R), and against simulated truth.
 
@@ -16,7 +16,7 @@ import pytest
 
 import connection as cx
 from connection import errors
-from connection.sem.invariance import invariance
+from connection.latent._invariance import invariance
 
 REF = Path(__file__).parent / "references"
 HS_MODEL = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
@@ -159,8 +159,8 @@ def test_auto_partial_frees_the_intercepts_lavtestscore_flags(hs):
 
 
 def test_score_tests_used_for_partial_match_lavtestscore(hs):
-    from connection.sem import cfa
-    from connection.sem.invariance import _score_tests
+    from connection.latent import cfa
+    from connection.latent._invariance import _score_tests
 
     fit = cfa(HS_MODEL, hs, group="school", group_equal=["loadings", "intercepts"])
     ref = pd.read_csv(REF / "psych" / "hs_mg_school_scalar_score_tests.csv")
@@ -298,7 +298,7 @@ def test_ladder_on_the_social_moms_population_finds_the_shifted_item():
     eReaders (a threshold shift): the scalar step frees exactly that intercept, and the latent
     gap between social-media moms and other moms is the population's."""
     from connection.instruments import default
-    from connection.simulate import simulate
+    from connection.simulation._population import simulate
 
     config = Path(__file__).parents[1] / "studies" / "social_moms.toml"
     sim = simulate(config, n=2000, seed=11,

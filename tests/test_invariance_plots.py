@@ -13,8 +13,8 @@ matplotlib.use("Agg")
 
 from connection import errors, plots  # noqa: E402
 from connection._io import sha256_file  # noqa: E402
+from connection.latent._invariance import invariance  # noqa: E402
 from connection.plots import measurement  # noqa: E402
-from connection.sem.invariance import invariance  # noqa: E402
 
 REF = Path(__file__).parent / "references"
 HS_MODEL = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"

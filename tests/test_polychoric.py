@@ -1,4 +1,4 @@
-"""connection.sem.polychoric against lavaan::lavCor (references: tests/references/ordinal/)."""
+"""connection.latent._polychoric against lavaan::lavCor (references: tests/references/ordinal/)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from connection.errors import (
     NonNumericError,
     NoVarianceError,
 )
-from connection.sem.polychoric import PolychoricResult, bivariate_normal_cdf, polychoric
+from connection.latent._polychoric import PolychoricResult, bivariate_normal_cdf, polychoric
 
 REF = Path(__file__).parent / "references" / "ordinal"
 
@@ -351,7 +351,7 @@ def test_continuous_bad_input():
 
 
 def test_polyserial_in_blocks_gives_the_same(monkeypatch):
-    import connection.sem.polychoric as mod
+    import connection.latent._polychoric as mod
 
     data = pd.read_csv(REF / "mixed_data.csv")
     whole = polychoric(data, items=MIXED_ORD, continuous=MIXED_CONT, gamma=False)

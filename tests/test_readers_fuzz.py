@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connection import read_survey
-from connection.data import check_survey
+from connection.data._instrument import Instrument
+from connection.data._survey import check_survey
 from connection.errors import (
     MAX_MESSAGE_CHARS,
     ConnectionPackageError,
@@ -30,7 +31,6 @@ from connection.errors import (
     InstrumentError,
     UndecodableFileError,
 )
-from connection.instrument import Instrument
 
 _HUNT = os.environ.get("CONNECTION_FUZZ_EXAMPLES")
 FUZZ = settings(max_examples=int(_HUNT or 80), derandomize=_HUNT is None, database=None,

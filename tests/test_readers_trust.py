@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from connection import read_survey
-from connection.data import check_survey
+from connection.data._instrument import Instrument, Item, Scale
+from connection.data._survey import check_survey
 from connection.errors import (
     ConfigError,
     DataError,
@@ -20,7 +21,6 @@ from connection.errors import (
     ModelSyntaxError,
     OutOfRangeError,
 )
-from connection.instrument import Instrument, Item, Scale
 
 INST = Instrument.from_dict({
     "name": "trust",
@@ -403,7 +403,7 @@ def test_codebook_variables_apply_their_missing_codes(tmp_path):
 
 
 def test_drivers_controls_no_longer_use_missing_codes_as_values():
-    from connection.drivers import drivers
+    from connection.outcomes._drivers import drivers
 
     rng = np.random.default_rng(7)
     n = 120

@@ -1,4 +1,4 @@
-"""connection.reliability against psych / semTools / pingouin (references in tests/references/psych,
+"""connection.measurement._reliability against psych / semTools / pingouin (references in tests/references/psych,
 made by tests/references/make_reliability_references.R) and against properties that could fail."""
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ import pandas as pd
 import pytest
 
 from connection import errors
-from connection.bootstrap import bootstrap
-from connection.reliability import (
+from connection.measurement._reliability import (
     cronbach_alpha,
     efa,
     fornell_larcker,
@@ -23,6 +22,7 @@ from connection.reliability import (
     parallel_analysis,
     reliability,
 )
+from connection.stats._bootstrap import bootstrap
 
 REF = Path(__file__).parent / "references"
 HS_C = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"], "speed": ["x7", "x8", "x9"]}
@@ -113,7 +113,7 @@ def test_fornell_larcker_uses_lavaan_factor_correlations():
 
 
 def test_instrument_and_dict_give_the_same_table():
-    from connection.instrument import Instrument
+    from connection.data._instrument import Instrument
 
     data, constructs = _data("hs")
     inst = Instrument.from_dict({"name": "hs", "constructs": {
@@ -385,7 +385,7 @@ def test_unrecoded_reverse_item_is_named_in_the_note():
 
 
 def test_survey_input_uses_its_instrument_and_recoded_data():
-    from connection.simulate import simulate
+    from connection.simulation._population import simulate
 
     sim = simulate(Path(__file__).parents[1] / "studies" / "social_moms.toml", n=800, seed=4)
     survey = sim.survey()

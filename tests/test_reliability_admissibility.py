@@ -1,4 +1,4 @@
-"""Issue 11 in connection.reliability: inadmissible fits travel with their numbers (flags), an
+"""Issue 11 in connection.measurement._reliability: inadmissible fits travel with their numbers (flags), an
 Instrument's codebook is applied (missing codes, scales, reverse keys) or the data are refused, and
 the HTMT verdict says which interval it used (two-sided, or Henseler et al.'s one-sided test).
 
@@ -18,10 +18,9 @@ import pytest
 
 from connection import errors
 from connection._flags import HEYWOOD, LATENT_NOT_PD, NOT_CONVERGED, Flag
-from connection.bootstrap import bootstrap
-from connection.data import read_survey
-from connection.instrument import Instrument
-from connection.reliability import (
+from connection.data._instrument import Instrument
+from connection.data._survey import read_survey
+from connection.measurement._reliability import (
     _fit_flags,
     cronbach_alpha,
     fornell_larcker,
@@ -29,6 +28,7 @@ from connection.reliability import (
     item_statistics,
     reliability,
 )
+from connection.stats._bootstrap import bootstrap
 
 REF = Path(__file__).parent / "references" / "reliability"
 HEY = {"hey": ["h1", "h2", "h3"], "hey2": ["k1", "k2", "k3"], "good": ["g1", "g2", "g3"]}

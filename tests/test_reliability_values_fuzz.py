@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connection import errors
-from connection.instrument import Instrument
-from connection.reliability import fornell_larcker, htmt, item_statistics, reliability
+from connection.data._instrument import Instrument
+from connection.measurement._reliability import fornell_larcker, htmt, item_statistics, reliability
 
 CODES = (-99, 98)
 INST = Instrument.from_dict({"name": "fuzz", "defaults": {"missing": list(CODES)}, "constructs": {

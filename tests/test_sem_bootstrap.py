@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import connection.sem as cs
-from connection.bootstrap import resample_indices
+import connection.latent as cs
 from connection.errors import BootstrapWarning, ModelSpecificationError
-from connection.sem import boot as sem_boot
-from connection.sem.datasets import holzinger_swineford, political_democracy
+from connection.latent import boot as sem_boot
+from connection.latent.datasets import holzinger_swineford, political_democracy
+from connection.stats._bootstrap import resample_indices
 
 HS_MODEL = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
 PD_MODEL = """

@@ -1,4 +1,4 @@
-"""connection.sem: syntax errors, admissibility warnings, known-truth recovery, internals."""
+"""connection.latent: syntax errors, admissibility warnings, known-truth recovery, internals."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import connection.sem as cs
+import connection.latent as cs
 from connection.errors import (
     ConnectionPackageError,
     ConvergenceWarning,
@@ -22,7 +22,7 @@ from connection.errors import (
     NonNumericError,
     NotPositiveDefiniteWarning,
 )
-from connection.sem.datasets import holzinger_swineford, political_democracy
+from connection.latent.datasets import holzinger_swineford, political_democracy
 
 HS_MODEL = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
 
@@ -369,7 +369,7 @@ def test_singular_sample_stats_rejected():
 
 @pytest.mark.parametrize("shift", [0.0, 5.0, 1e3, 1e7])
 def test_sample_moments_accurate_for_any_location(shift):
-    from connection.sem.samplestats import stats_from_rows as _stats_from_rows
+    from connection.latent.samplestats import stats_from_rows as _stats_from_rows
 
     rng = np.random.default_rng(3)
     x = rng.standard_normal((5_000, 4)) * [1.0, 0.01, 3.0, 1.0] + shift

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-import connection.sem as cs
+import connection.latent as cs
 from connection._flags import Flag
 from connection.errors import (
     DataError,

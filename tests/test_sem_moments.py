@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import connection.sem as cs
+import connection.latent as cs
 from connection.errors import ExclusionWarning
-from connection.sem.samplestats import crossprod as _crossprod
-from connection.sem.samplestats import sum_and_crossprod as _sum_and_crossprod
+from connection.latent.samplestats import crossprod as _crossprod
+from connection.latent.samplestats import sum_and_crossprod as _sum_and_crossprod
 
 MODEL = "f1 =~ a + b + c\nf2 =~ d + e + g"
 
@@ -69,8 +69,8 @@ def test_large_data_fit_matches_covariance_fit_and_listwise_drop():
 
 def test_blas_thread_limit_is_lifted_after_a_fit():
     threadpoolctl = pytest.importorskip("threadpoolctl")
-    from connection.sem.blas import BlasLimit as _BlasLimit
-    from connection.sem.blas import small_blas as _small_blas
+    from connection.latent.blas import BlasLimit as _BlasLimit
+    from connection.latent.blas import small_blas as _small_blas
 
     before = [i["num_threads"] for i in threadpoolctl.threadpool_info()]
     rng = np.random.default_rng(4)
@@ -82,7 +82,7 @@ def test_blas_thread_limit_is_lifted_after_a_fit():
     fit = cs.cfa(model, pd.DataFrame(x, columns=cols), estimator="MLR")
     assert fit.converged
     # this model is in the range where the optimiser runs on one BLAS thread ...
-    from connection.sem.model import ModelStructure
+    from connection.latent.model import ModelStructure
 
     assert isinstance(_small_blas(ModelStructure(struct)), _BlasLimit)
     # ... and the original thread counts are back afterwards

@@ -1,4 +1,4 @@
-"""Reference tests of connection.sem against lavaan 0.6.14 (tests/references/lavaan/).
+"""Reference tests of connection.latent against lavaan 0.6.14 (tests/references/lavaan/).
 
 Tolerances (issue 3): estimates and standard errors within 1e-3 absolute; chi-square and fit
 measures within 1e-3 relative. Measured deviations are far smaller (about 1e-5 or less).
@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import connection.sem as cs
-from connection.sem.datasets import holzinger_swineford, political_democracy
+import connection.latent as cs
+from connection.latent.datasets import holzinger_swineford, political_democracy
 
 REF = Path(__file__).parent / "references" / "lavaan"
 HS_MODEL = "visual  =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed   =~ x7 + x8 + x9"

@@ -1,4 +1,4 @@
-"""connection.sem trust (issue 11): admissibility flags on the Fit, model-text conflicts,
+"""connection.latent trust (issue 11): admissibility flags on the Fit, model-text conflicts,
 FIML and sample_stats input checks, the optimiser's stall criterion, and fuzz tests of the
 adversarial classes "model text" and "values"."""
 
@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import connection.sem as cs
+import connection.latent as cs
 from connection._flags import (
     HEYWOOD,
     LATENT_NOT_PD,
@@ -34,7 +34,7 @@ from connection.errors import (
     NotPositiveDefiniteWarning,
     NoVarianceError,
 )
-from connection.sem.datasets import holzinger_swineford
+from connection.latent.datasets import holzinger_swineford
 
 HS_MODEL = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
 
@@ -172,7 +172,7 @@ def test_drifting_fit_stops_early(hs):
 
 
 def test_stall_rule_never_fires_on_steady_geometric_progress():
-    from connection.sem.estimate import _STALL_WINDOW, _stalled
+    from connection.latent.estimate import _STALL_WINDOW, _stalled
 
     # F converging linearly at rate 0.9 per iteration: never a stall
     hist = list(1.0 + 0.9 ** np.arange(3 * _STALL_WINDOW))

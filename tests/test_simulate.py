@@ -1,4 +1,4 @@
-"""connection.simulate: the calibrated population model (truth known by construction)."""
+"""connection.simulation._population: the calibrated population model (truth known by construction)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from connection.errors import ConfigError, NonNumericError
-from connection.simulate import (
+from connection.simulation._population import (
     EXOGENOUS,
     Population,
     load_config,
@@ -321,7 +321,7 @@ def test_cell_specific_correlations_and_threshold_shifts(config):
 
 def test_composite_scores_match_the_surveys_pomp_scores():
     import connection as cx
-    from connection.simulate import composite_scores
+    from connection.simulation._population import composite_scores
 
     sim = simulate(CONFIG, n=400, seed=21)
     survey = cx.read_survey(sim.data, cx.instruments.default(), id_column="respondent_id")

@@ -98,7 +98,7 @@ def test_findings_follow_the_population(social_moms_results):
 def _real_file(study, tmp_path: Path, drop: str | None = None) -> Path:
     import pyreadstat
 
-    from connection.simulate import Population, load_config
+    from connection.simulation._population import Population, load_config
 
     cfg = load_config(ROOT / "studies" / "social_moms.toml")
     pop = Population.from_config(cfg["population"], calibration=cfg["calibration"])
@@ -145,7 +145,7 @@ def test_instrument_needs_data(study, tmp_path):
 
 
 def test_sensitivity_overrides_keep_correlations_valid(study):
-    from connection.simulate import Population, load_config
+    from connection.simulation._population import Population, load_config
 
     cfg = load_config(ROOT / "studies" / "social_moms.toml")
     for r in (0.0, 0.35, 0.7, 0.8):

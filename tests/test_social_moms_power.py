@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from statsmodels.stats.power import TTestPower
 
-from connection.simulate import (
+from connection.simulation._population import (
     Population,
     chisq_power,
     load_config,

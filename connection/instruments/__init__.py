@@ -46,8 +46,8 @@ from __future__ import annotations
 import functools
 from importlib import resources
 
+from connection.data._instrument import Instrument
 from connection.errors import InstrumentError
-from connection.instrument import Instrument
 
 __all__ = ["default", "load", "available"]
 

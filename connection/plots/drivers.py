@@ -46,7 +46,7 @@ def coefficients(table, *, ax=None, role: str = "driver", title: str | None = No
     Parameters
     ----------
     table : DataFrame or DriversResult
-        :attr:`connection.drivers.DriversResult.table` (columns ``outcome by group term role beta
+        :attr:`connection.DriversResult.table` (columns ``outcome by group term role beta
         ci_lower ci_upper``).
     ax : matplotlib Axes, optional
     role : str
@@ -94,7 +94,7 @@ def risk_ratio_forest(table, *, ax=None, title: str | None = None, label: str = 
     ----------
     table : DataFrame or CompareResult
         Rows with ``risk_ratio rr_ci_lower rr_ci_upper`` and a label column (``variable``), e.g.
-        :attr:`connection.compare.CompareResult.proportions`; drawn top to bottom in table order.
+        :attr:`connection.CompareResult.proportions`; drawn top to bottom in table order.
     ax : matplotlib Axes, optional
     title : str, optional
     label : str
@@ -136,7 +136,7 @@ def index_by_segment(scores: pd.DataFrame, *, ax=None, segment: str = "segment",
     Parameters
     ----------
     scores : DataFrame
-        Output of :meth:`connection.index.ConnectionIndex.segment` (columns ``index``,
+        Output of :meth:`connection.ConnectionIndex.segment` (columns ``index``,
         ``segment``); categorical segments are drawn in category order.
     ax : matplotlib Axes, optional
     segment, index : str

@@ -1,6 +1,6 @@
 """Figures of the measurement model: loadings by group, and the invariance ladder's fit changes.
 
-Each function takes a tidy DataFrame (what :class:`~connection.sem.invariance.InvarianceResult`
+Each function takes a tidy DataFrame (what :class:`~connection.latent._invariance.InvarianceResult`
 gives: ``inv.loadings()`` and ``inv.table``), an optional ``ax=``, and returns the Figure (or the
 Axes it drew on when ``ax`` is given). Nothing calls ``plt.show()``.
 

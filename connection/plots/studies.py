@@ -333,7 +333,7 @@ def equivalence(table: pd.DataFrame, *, margin: float | None = None,
                 labels: Mapping[str, str] | None = None, instrument=None, ax=None):
     """Standardized differences with their TOST intervals against the equivalence margin.
 
-    ``table`` holds the equivalence rows of :func:`connection.compare` (columns variable,
+    ``table`` holds the equivalence rows of :func:`connection.outcomes._compare` (columns variable,
     difference, ci_lower, ci_upper, margin_raw, margin_std; optionally category and reject;
     rows of other analyses are ignored). Differences are drawn in pooled-SD units
     (``difference * margin_std / margin_raw``), one colour per category; a filled dot means
@@ -421,7 +421,7 @@ def risk_ratios(table: pd.DataFrame, *, labels: Mapping[str, str] | None = None,
                 axes=None):
     """How many times more likely connected respondents are to agree: a forest plot per family.
 
-    ``table`` holds the proportion rows of :func:`connection.compare` (columns variable,
+    ``table`` holds the proportion rows of :func:`connection.outcomes._compare` (columns variable,
     risk_ratio, rr_ci_lower, rr_ci_upper; optionally category and family; rows of other analyses
     are ignored). One panel per construct of the emotional items and one for the outcomes; one
     colour per category; log x axis with ticks 1, 1.5, 2, 3, 5, 8; 1 = no difference.

@@ -36,7 +36,7 @@ N = 320
 def responses() -> tuple[pd.DataFrame, dict[str, str]]:
     sys.path.insert(0, str(ROOT))
     from connection import instruments
-    from connection.simulate import simulate
+    from connection.simulation._population import simulate
 
     inst = instruments.default()
     sim = simulate(ROOT / "studies" / "social_moms.toml", n=2 * N, seed=2026)

@@ -1,6 +1,6 @@
 #!/usr/bin/env Rscript
 # What R's reliability functions report for one-factor fits with a Heywood case (a negative residual
-# variance). Evidence for connection.reliability's handling of inadmissible fits (issue 11).
+# variance). Evidence for connection.measurement._reliability's handling of inadmissible fits (issue 11).
 # R is only a reference GENERATOR: the output is committed and the tests read it.
 #
 # Input:  reliability/heywood_sim.csv (written by make_heywood_data.py, this folder)

@@ -1,4 +1,4 @@
-# Reference factor scores for tests/test_index.py (connection.index.ConnectionIndex).
+# Reference factor scores for tests/test_index.py (connection.measurement._index.ConnectionIndex).
 # Input: index/attachment_sim.csv (400 simulated answers to the default instrument's ten
 # attachment adjectives, 1-7; written by make_index_data.py in this folder).
 # Output: index/attachment_scores.csv, lavPredict regression scores of the second-order model

@@ -1,5 +1,5 @@
 #!/usr/bin/env Rscript
-# Reference values for connection.reliability (and the extra invariance cases) from
+# Reference values for connection.measurement._reliability (and the extra invariance cases) from
 # psych / semTools / lavaan / GPArotation. R is only a reference GENERATOR: the outputs in
 # psych/ are committed and the Python tests read them; tests never call R.
 #

@@ -1,4 +1,4 @@
-# Reference values for the latent version of connection.drivers (tests/test_drivers_latent_reference.py).
+# Reference values for the latent version of connection.outcomes._drivers (tests/test_drivers_latent_reference.py).
 #
 # Fits, with lavaan, the models drivers(latent=..., controls=...) must reproduce on
 # drivers_sim.csv (written by make_drivers_data.py in this folder):

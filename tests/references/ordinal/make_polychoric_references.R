@@ -1,4 +1,4 @@
-# Reference values for connection.sem.polychoric (issue 14, step 1): lavaan::lavCor two-step
+# Reference values for connection.latent._polychoric (issue 14, step 1): lavaan::lavCor two-step
 # polychoric correlations, thresholds with standard errors and the asymptotic covariance
 # matrix Gamma (lavInspect(fit, "gamma"), N times the covariance of the sample statistics).
 # Re-run from the repository root:  Rscript tests/references/ordinal/make_polychoric_references.R

@@ -1,0 +1,569 @@
+"""Measurement invariance across groups: the configural -> metric -> scalar -> strict ladder.
+
+Each step adds equality constraints across groups (lavaan's ``group.equal``): ``metric`` equal
+loadings, ``scalar`` also equal intercepts, ``strict`` also equal residual variances. A step
+holds when fit does not get worse by more than Chen's (2007) cut-offs relative to the last step
+that held; the chi-square difference test (for MLR the Satorra-Bentler 2001 scaled difference,
+as lavaan's ``lavTestLRT``) is reported beside it. When a step fails, partial invariance can be
+sought: the equality constraint with the largest score test (lavaan's ``lavTestScore``) is
+released, one at a time, until the step holds (``partial="auto"``), and the freed parameters are
+reported with their test statistics. Latent means are compared under the strongest level that
+holds, provided it is at least (partial) scalar invariance.
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> import connection as cx
+>>> from connection.latent._invariance import invariance
+>>> rng = np.random.default_rng(7)
+>>> g = np.repeat(["a", "b"], 400)
+>>> f = rng.normal(size=(800, 1)) + np.where(g == "b", 0.5, 0.0)[:, None]
+>>> x = f @ np.array([[1.0, 0.8, 0.9, 0.7]]) + rng.normal(scale=0.6, size=(800, 4))
+>>> df = pd.DataFrame(x, columns=["i1", "i2", "i3", "i4"]).assign(segment=g)
+>>> inv = invariance("f =~ i1 + i2 + i3 + i4", df, group="segment")
+>>> inv.table[["step", "holds"]].values.tolist()
+[['configural', True], ['metric', True], ['scalar', True], ['strict', True]]
+>>> inv.strongest
+'strict'
+>>> row = inv.latent_means.query("group == 'b'").iloc[0]
+>>> bool(0.35 < row["mean"] < 0.65)
+True
+"""
+
+from __future__ import annotations
+
+import html
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from connection.errors import (
+    ArgumentError,
+    ExclusionWarning,
+    GroupError,
+    MissingColumnError,
+)
+
+__all__ = ["invariance", "InvarianceResult", "LEVELS", "CHEN_2007"]
+
+LEVELS = ("configural", "metric", "scalar", "strict")
+_EQUAL = {
+    "configural": (),
+    "metric": ("loadings",),
+    "scalar": ("loadings", "intercepts"),
+    "strict": ("loadings", "intercepts", "residuals"),
+}
+_RELEASE_OP = {"metric": "=~", "scalar": "~1", "strict": "~~"}
+
+# Chen (2007), N > 300 per group: non-invariance when CFI drops by .010 or more, supplemented by
+# an RMSEA increase of .015 or more or an SRMR increase of .030 (loadings) / .010 (intercepts,
+# residuals). The small-sample variant (N <= 300, unequal groups) uses .005, .010 and .025/.005.
+CHEN_2007 = {
+    "standard": {"cfi": -0.010, "rmsea": 0.015, "srmr": {"metric": 0.030, "scalar": 0.010,
+                                                         "strict": 0.010}},
+    "small": {"cfi": -0.005, "rmsea": 0.010, "srmr": {"metric": 0.025, "scalar": 0.005,
+                                                      "strict": 0.005}},
+}
+
+
+# ----------------------------------------------------------------------------- groups and checks
+
+
+def _group_labels(data: pd.DataFrame, group: str | Sequence[str]) -> tuple[pd.DataFrame, str, list]:
+    """Data with one group column (combined from several when needed), its name and its labels."""
+    cols = [group] if isinstance(group, str) else list(group)
+    if not cols:
+        raise ArgumentError("group must name at least one column", values=[group])
+    for c in cols:
+        if c not in data.columns:
+            raise MissingColumnError("group column is not in the data", column=str(c),
+                                     expected="a column of the data frame")
+    missing = data[cols].isna().any(axis=1)
+    if missing.any():
+        rows = [int(i) + 1 for i in np.flatnonzero(missing.to_numpy())]
+        warnings.warn(f"invariance: {len(rows)} rows have no value for {' x '.join(cols)} and were "
+                      f"left out (rows {', '.join(map(str, rows[:10]))}"
+                      f"{', ...' if len(rows) > 10 else ''})", ExclusionWarning, stacklevel=3)
+        data = data.loc[~missing]
+    if len(cols) == 1:
+        name = cols[0]
+        labels = list(pd.unique(data[name]))
+        return data, name, labels
+    name = " x ".join(cols)
+    combined = data[cols[0]].astype(str)
+    for c in cols[1:]:
+        combined = combined + " / " + data[c].astype(str)
+    data = data.assign(**{name: combined.to_numpy()})
+    return data, name, list(pd.unique(data[name]))
+
+
+def _check_groups(data: pd.DataFrame, gcol: str, labels: list, items: list[str], npar: int,
+                  missing: str) -> None:
+    if len(labels) < 2:
+        raise GroupError("invariance needs at least two groups", column=gcol, values=labels,
+                         expected="two or more distinct group values")
+    for lab in labels:
+        sub = data.loc[data[gcol] == lab, items]
+        for item in items:
+            col = pd.to_numeric(sub[item], errors="coerce")
+            if col.notna().sum() == 0:
+                raise GroupError(f"item {item!r} is entirely missing in group {lab!r}",
+                                 column=item, values=[lab],
+                                 expected="at least some answers to every item in every group",
+                                 hint="Drop the item from the model or merge the group with another")
+            if col.nunique(dropna=True) < 2:
+                raise GroupError(f"item {item!r} is constant in group {lab!r}", column=item,
+                                 values=[lab, col.dropna().iloc[0]],
+                                 expected="responses that vary within every group",
+                                 hint="A constant item has no variance to model in that group; drop "
+                                      "it or merge the group with another")
+        n_used = int(sub.notna().all(axis=1).sum()) if missing == "listwise" else len(sub)
+        if n_used < npar:
+            raise GroupError(f"group {lab!r} has {n_used} usable cases but the configural model "
+                             f"estimates {npar} free parameters per group", column=gcol,
+                             values=[lab], expected=f"at least {npar} cases per group",
+                             hint="Merge small groups, or use a smaller model")
+
+
+# ----------------------------------------------------------------------------- engine adapters
+
+
+def _fit(model: str, data: pd.DataFrame, gcol: str, estimator: str, missing: str,
+         level: str, partial: list[str]):
+    from connection.latent.fit import cfa
+
+    return cfa(model, data, group=gcol, estimator=estimator, missing=missing,
+               group_equal=_EQUAL[level], group_partial=tuple(partial))
+
+
+def _measures(fit: Any, estimator: str) -> dict[str, float]:
+    fm = fit.fit_measures
+    robust = estimator.upper() == "MLR"
+
+    def get(name: str, alt: str | None = None) -> float:
+        if robust and alt is not None and alt in fm.index:
+            return float(fm[alt])
+        return float(fm[name]) if name in fm.index else np.nan
+
+    return {
+        "npar": get("npar"),
+        "chisq": get("chisq", "chisq_scaled"),
+        "df": get("df"),
+        "pvalue": get("pvalue", "pvalue_scaled"),
+        "cfi": get("cfi", "cfi_robust"),
+        "tli": get("tli", "tli_robust"),
+        "rmsea": get("rmsea", "rmsea_robust"),
+        "srmr": get("srmr"),
+        "chisq_ml": get("chisq"),
+        "scaling_factor": get("chisq_scaling_factor") if robust else np.nan,
+    }
+
+
+def _difference(fit0: Any, fit1: Any) -> tuple[float, float, float]:
+    """Chi-square difference of nested fits (``fit1`` more constrained) by the engine's
+    :func:`connection.latent.lrt` (Satorra-Bentler 2001 scaled for MLR, as ``lavTestLRT``)."""
+    from connection.latent.model_tests import lrt
+
+    row = lrt(fit0, fit1, names=["base", "step"]).set_index("model").loc["step"]
+    return float(row["chisq_diff"]), float(row["df_diff"]), float(row["pvalue"])
+
+
+def _score_tests(fit: Any, op: str, exclude: set[str]) -> pd.DataFrame:
+    """Score tests (``lavTestScore``) of the cross-group equality constraints on parameters
+    ``op``, one row per parameter (its largest statistic over groups), best first.
+
+    Returns ``parameter`` ('lhs op rhs' as group_partial takes it), ``x2``, ``df``, ``pvalue``,
+    ``group`` (whose copy the statistic releases).
+    """
+    tab = fit.score_test()
+    cols = ["parameter", "x2", "df", "pvalue", "group"]
+    if tab.empty:
+        return pd.DataFrame(columns=cols)
+    tab = tab[tab["op"] == op].copy()
+    if op == "~~":  # residual variances only
+        tab = tab[tab["lhs"] == tab["rhs"]]
+    tab["parameter"] = [f"{r.lhs} {r.op} {r.rhs}".strip() for r in tab.itertuples()]
+    tab = tab[~tab["parameter"].isin(exclude)]
+    tab = tab.sort_values("x2", ascending=False, kind="stable")
+    return tab.drop_duplicates("parameter")[cols].reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------- the result
+
+
+@dataclass(frozen=True)
+class InvarianceResult:
+    """The invariance ladder and what follows from it.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per step: ``step, npar, chisq, df, pvalue, cfi, tli, rmsea, srmr`` (for MLR the
+        scaled chi-square and robust CFI/TLI/RMSEA; ``chisq_ml`` and ``scaling_factor`` keep the
+        uncorrected values), ``compared_with``, ``delta_chisq, delta_df, p_delta`` (scaled for
+        MLR, as ``lavTestLRT``), ``delta_cfi, delta_rmsea, delta_srmr``, the Chen (2007)
+        cut-offs ``cutoff_cfi, cutoff_rmsea, cutoff_srmr``, ``holds``, ``partial`` (parameters
+        freed at this step), ``verdict`` (in words).
+    fits : dict
+        Step -> fitted :class:`~connection.latent.Fit` (the partial one where parameters were freed).
+    partial : pandas.DataFrame
+        Freed parameters: ``step, parameter, x2, df, pvalue, reason``.
+    latent_means : pandas.DataFrame
+        Per group and factor under the strongest level that holds (at least scalar):
+        ``group, factor, mean, se, z, pvalue, ci_lower, ci_upper, variance, std_lv, d``; the first
+        group is the reference (means fixed at 0); ``std_lv`` is lavaan's (mean / the group's
+        latent SD) and ``d`` the difference from the reference over the pooled latent SD. Empty
+        when scalar invariance does not hold (latent means are then not comparable).
+    strongest : str
+        The strongest level that holds (``"configural"`` when none beyond it does).
+    group, groups, estimator, criterion : str, list, str, str
+    notes : list of str
+    """
+
+    table: pd.DataFrame
+    fits: dict
+    partial: pd.DataFrame
+    latent_means: pd.DataFrame
+    strongest: str
+    group: str
+    groups: list
+    estimator: str
+    criterion: str
+    notes: list = field(default_factory=list)
+
+    def loadings(self, step: str = "configural", standardized: bool = True) -> pd.DataFrame:
+        """Tidy factor loadings of one step's fit, per group (for :func:`plots.measurement.loadings_by_group`).
+
+        Columns ``step, group, factor, item, loading`` (``std_all`` when ``standardized``, else the
+        unstandardized estimate) and ``est, se, ci_lower, ci_upper`` (unstandardized).
+        """
+        if step not in self.fits:
+            raise ArgumentError("no fit for this step", values=[step], expected=", ".join(self.fits))
+        est = self.fits[step].estimates
+        ld = est[est["op"] == "=~"]
+        return pd.DataFrame({
+            "step": step, "group": ld["group"].to_numpy(), "factor": ld["lhs"].to_numpy(),
+            "item": ld["rhs"].to_numpy(),
+            "loading": (ld["std_all"] if standardized else ld["est"]).to_numpy(dtype=float),
+            "est": ld["est"].to_numpy(dtype=float), "se": ld["se"].to_numpy(dtype=float),
+            "ci_lower": ld["ci_lower"].to_numpy(dtype=float),
+            "ci_upper": ld["ci_upper"].to_numpy(dtype=float),
+        })
+
+    def summary(self) -> str:
+        cols = ["step", "chisq", "df", "cfi", "rmsea", "srmr", "delta_chisq", "delta_df",
+                "p_delta", "delta_cfi", "delta_rmsea", "holds"]
+        lines = [f"Measurement invariance across {self.group} ({', '.join(map(str, self.groups))}); "
+                 f"estimator {self.estimator}; criterion {self.criterion}",
+                 self.table[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"), ""]
+        lines += [f"- {v}" for v in self.table["verdict"]]
+        if len(self.partial):
+            lines += ["", "freed parameters:",
+                      self.partial.to_string(index=False, float_format=lambda v: f"{v:.3f}")]
+        lines += ["", f"strongest level that holds: {self.strongest}"]
+        if len(self.latent_means):
+            lm = self.latent_means[["group", "factor", "mean", "se", "pvalue", "d"]]
+            lines += ["latent means:", lm.to_string(index=False, float_format=lambda v: f"{v:.3f}")]
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def to_latex(self) -> str:
+        """The ladder table (fit, changes, verdict per step) as a LaTeX tabular."""
+        cols = ["step", "chisq", "df", "cfi", "rmsea", "srmr", "delta_chisq", "delta_df",
+                "p_delta", "delta_cfi", "delta_rmsea", "delta_srmr", "holds"]
+        tab = self.table[cols].copy()
+        tab["holds"] = tab["holds"].map({True: "yes", False: "no"}).fillna("not tested")
+        return tab.to_latex(index=False, float_format=lambda v: f"{v:.3f}", na_rep="",
+                            caption=f"Measurement invariance across {self.group}",
+                            label="tab:invariance")
+
+    def _repr_html_(self) -> str:
+        fmt = {"float_format": lambda v: f"{v:.3f}", "index": False}
+        parts = [f"<p><b>Measurement invariance</b> across {html.escape(str(self.group))}; "
+                 f"estimator {self.estimator}; strongest level that holds: "
+                 f"<b>{self.strongest}</b></p>",
+                 self.table.drop(columns=["verdict"]).to_html(**fmt),
+                 "<ul>" + "".join(f"<li>{html.escape(v)}</li>" for v in self.table["verdict"])
+                 + "</ul>"]
+        if len(self.partial):
+            parts += ["<p>Freed parameters</p>", self.partial.to_html(**fmt)]
+        if len(self.latent_means):
+            parts += ["<p>Latent means</p>", self.latent_means.to_html(**fmt)]
+        parts += [f"<p><i>{html.escape(n)}</i></p>" for n in self.notes]
+        return "".join(parts)
+
+
+# ----------------------------------------------------------------------------- the ladder
+
+
+def _verdict(step: str, d: dict, cut: dict, holds: bool, p_delta: float, freed: list[str]) -> str:
+    what = {"metric": "equal loadings", "scalar": "equal intercepts",
+            "strict": "equal residual variances"}[step]
+    text = (f"delta CFI = {d['delta_cfi']:+.3f} (cut-off {cut['cfi']:+.3f}), delta RMSEA = "
+            f"{d['delta_rmsea']:+.3f} ({cut['rmsea']:+.3f}), delta SRMR = {d['delta_srmr']:+.3f} "
+            f"({cut['srmr']:+.3f}); chi-square difference p = {p_delta:.3g}")
+    part = f" after freeing {', '.join(freed)}" if freed else ""
+    if holds:
+        kind = "partial " if freed else ""
+        return f"{kind}{step} invariance ({what}) holds{part}: {text}"
+    return f"{step} invariance ({what}) does not hold{part}: {text}"
+
+
+def _holds(d: dict, cut: dict, p_delta: float, criterion: str, alpha: float) -> bool:
+    fit_ok = d["delta_cfi"] >= cut["cfi"] and (d["delta_rmsea"] <= cut["rmsea"]
+                                                or d["delta_srmr"] <= cut["srmr"])
+    chisq_ok = not (p_delta < alpha)
+    if criterion == "chen2007":
+        return bool(fit_ok)
+    if criterion == "chisq":
+        return bool(chisq_ok)
+    return bool(fit_ok and chisq_ok)
+
+
+def invariance(
+    model: str,
+    data: pd.DataFrame,
+    group: str | Sequence[str],
+    *,
+    estimator: str = "ML",
+    missing: str = "listwise",
+    levels: Sequence[str] = LEVELS,
+    partial: str | Sequence[str] | None = "auto",
+    criterion: str = "chen2007",
+    cutoffs: str = "standard",
+    alpha: float = 0.05,
+    max_free: int | None = None,
+    latent_means_at: str | None = None,
+    stop: bool = True,
+) -> InvarianceResult:
+    """Test measurement invariance across groups: configural, metric, scalar, strict.
+
+    Parameters
+    ----------
+    model
+        Measurement model in lavaan syntax (``"f =~ x1 + x2 + x3"``).
+    data
+        One row per respondent, with the items and the group column(s).
+    group
+        Group column, or several columns whose combinations form the groups (labels joined by
+        ``" / "``, e.g. ``"social_moms / banking"``). Groups are ordered by first appearance; the
+        first is the reference for latent means (as lavaan).
+    estimator
+        ``"ML"`` or ``"MLR"`` (robust fit indices and the Satorra-Bentler 2001 scaled chi-square
+        difference, as ``lavTestLRT``).
+    missing
+        ``"listwise"`` or ``"ml"`` (FIML), passed to :func:`connection.latent.cfa`.
+    levels
+        Steps to test, in order; the first is the baseline (normally ``"configural"``).
+    partial
+        ``"auto"``: when a step fails, free the equality constraint with the largest score test,
+        one at a time, while it is significant at ``alpha``, until the step holds (at most
+        ``max_free`` per step; by default half of the step's constraints). A list of parameters
+        (``"x3 ~1"``, ``"f =~ x2"``) frees those from the start (lavaan's ``group.partial``).
+        ``None``: no partial invariance.
+    criterion
+        ``"chen2007"`` (default: change in CFI, supplemented by RMSEA or SRMR, Chen 2007),
+        ``"chisq"`` (chi-square difference at ``alpha``) or ``"both"``.
+    cutoffs
+        ``"standard"`` (Chen's cut-offs for n > 300 per group) or ``"small"``.
+    alpha
+        Significance level of the chi-square difference (``criterion="chisq"``/``"both"``) and of
+        the score tests that choose parameters to free.
+    max_free
+        Most parameters freed per step by ``partial="auto"``.
+    latent_means_at
+        Report latent means from this step's fit (``"scalar"`` or ``"strict"``) even if it does
+        not hold; a note then says so. Default: the strongest level that holds.
+    stop
+        ``True`` (default): stop at the first step that does not hold (the stronger steps
+        presuppose it); they appear as "not tested". ``False``: fit every step and compare each
+        with the step before it, as ``lavTestLRT`` does.
+
+    Returns
+    -------
+    InvarianceResult
+        ``.table``, ``.fits``, ``.partial``, ``.latent_means``, ``.strongest``, ``summary()``.
+
+    Raises
+    ------
+    GroupError
+        A group with fewer usable cases than the configural model's free parameters per group,
+        an item that is constant or entirely missing in a group, or fewer than two groups.
+    """
+    if estimator.upper() not in ("ML", "MLR"):
+        raise ArgumentError("unknown estimator", values=[estimator], expected="'ML' or 'MLR'")
+    levels = list(levels)
+    bad = [lv for lv in levels if lv not in LEVELS]
+    if bad or not levels or len(set(levels)) != len(levels):
+        raise ArgumentError("unknown or repeated invariance level", values=bad or levels,
+                            expected=", ".join(LEVELS) + ", each once, in increasing strictness")
+    if [LEVELS.index(lv) for lv in levels] != sorted(LEVELS.index(lv) for lv in levels):
+        raise ArgumentError("levels must go from weaker to stronger", values=levels,
+                            expected="an ordered subset of " + ", ".join(LEVELS))
+    if criterion not in ("chen2007", "chisq", "both"):
+        raise ArgumentError("unknown criterion", values=[criterion],
+                            expected="'chen2007', 'chisq' or 'both'")
+    if cutoffs not in CHEN_2007:
+        raise ArgumentError("unknown cut-off set", values=[cutoffs], expected="'standard' or 'small'")
+    from connection.latent.partable import build_table
+
+    pt1 = build_table(model, ngroups=1, meanstructure=True)
+    items = list(pt1.ov_names)
+    for it in items:
+        if it not in data.columns:
+            raise MissingColumnError("model variable is not in the data", column=it,
+                                     expected="a column of the data frame")
+    data, gcol, labels = _group_labels(data, group)
+    _check_groups(data, gcol, labels, items, pt1.npar, missing)
+    if missing == "listwise":  # once here, rather than a warning from every fit of the ladder
+        incomplete = data[items].isna().any(axis=1).to_numpy()
+        if incomplete.any():
+            warnings.warn(f"invariance: {int(incomplete.sum())} of {len(incomplete)} rows have a "
+                          "missing value in a model variable and were left out (listwise); "
+                          "consider missing='ml' (FIML)", ExclusionWarning, stacklevel=2)
+            data = data.loc[~incomplete]
+    n_constraints = {
+        "metric": int(((pt1.frame["op"] == "=~") & (pt1.frame["free"] > 0)).sum()),
+        "scalar": int(((pt1.frame["op"] == "~1") & pt1.frame["lhs"].isin(items)).sum()),
+        "strict": len(items),
+    }
+
+    user_partial = [] if partial in (None, "auto") else [str(p) for p in partial]
+    auto = partial == "auto"
+    cut_set = CHEN_2007[cutoffs]
+    fits: dict[str, Any] = {}
+    meas: dict[str, dict] = {}
+    rows: list[dict] = []
+    freed_rows: list[dict] = []
+    freed: list[str] = list(user_partial)
+    accepted: str | None = None  # the strongest step that holds, all weaker ones holding too
+    previous: str | None = None  # the step the next one is compared with
+    stopped_at: str | None = None
+    notes: list[str] = []
+    for level in levels:
+        if stopped_at is not None and stop:
+            rows.append({"step": level, "holds": pd.NA, "partial": "",
+                         "verdict": f"{level} invariance not tested: {stopped_at} did not hold"})
+            continue
+        fit = _fit(model, data, gcol, estimator, missing, level, freed)
+        m = _measures(fit, estimator)
+        row: dict[str, Any] = {"step": level, **m}
+        if previous is None:
+            fits[level], meas[level] = fit, m
+            previous = level
+            accepted = level
+            row.update(compared_with="", holds=True, partial="",
+                       verdict=f"{level} model (baseline): chi-square = {m['chisq']:.3f}, df = "
+                               f"{m['df']:.0f}, CFI = {m['cfi']:.3f}, RMSEA = {m['rmsea']:.3f}")
+            rows.append(row)
+            continue
+        cut = {"cfi": cut_set["cfi"], "rmsea": cut_set["rmsea"], "srmr": cut_set["srmr"][level]}
+        step_freed: list[str] = []
+        limit = max_free if max_free is not None else max(1, n_constraints[level] // 2)
+        while True:
+            base = meas[previous]
+            d = {"delta_cfi": m["cfi"] - base["cfi"], "delta_rmsea": m["rmsea"] - base["rmsea"],
+                 "delta_srmr": m["srmr"] - base["srmr"]}
+            dchi, ddf, p = _difference(fits[previous], fit)
+            ok = _holds(d, cut, p, criterion, alpha)
+            if ok or not auto or len(step_freed) >= limit:
+                break
+            cand = _score_tests(fit, _RELEASE_OP[level], set(freed))
+            if cand.empty or not cand["pvalue"].iloc[0] < alpha:
+                break
+            best = cand.iloc[0]
+            step_freed.append(best["parameter"])
+            freed.append(best["parameter"])
+            freed_rows.append({"step": level, "parameter": best["parameter"], "x2": best["x2"],
+                               "df": best["df"], "pvalue": best["pvalue"],
+                               "reason": f"largest score test of the {level} constraints "
+                                         f"(x2 = {best['x2']:.2f}, p = {best['pvalue']:.3g}, "
+                                         f"releasing group {best['group']!r} from the first)"})
+            fit = _fit(model, data, gcol, estimator, missing, level, freed)
+            m = _measures(fit, estimator)
+        row = {"step": level, **m, "compared_with": previous, "delta_chisq": dchi,
+               "delta_df": ddf, "p_delta": p, **d, "cutoff_cfi": cut["cfi"],
+               "cutoff_rmsea": cut["rmsea"], "cutoff_srmr": cut["srmr"], "holds": ok,
+               "partial": ", ".join(step_freed),
+               "verdict": _verdict(level, d, cut, ok, p, step_freed)}
+        rows.append(row)
+        fits[level], meas[level] = fit, m
+        previous = level
+        if ok and stopped_at is None:
+            accepted = level
+        elif not ok:
+            stopped_at = stopped_at or level
+            # constraints freed while searching did not rescue the step; do not carry them on
+            for f_ in step_freed:
+                freed.remove(f_)
+    table = pd.DataFrame(rows)
+    order = ["step", "npar", "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "srmr", "chisq_ml",
+             "scaling_factor", "compared_with", "delta_chisq", "delta_df", "p_delta", "delta_cfi",
+             "delta_rmsea", "delta_srmr", "cutoff_cfi", "cutoff_rmsea", "cutoff_srmr", "holds",
+             "partial", "verdict"]
+    table = table.reindex(columns=order)
+    table["holds"] = table["holds"].astype("boolean")
+    if estimator.upper() == "ML":
+        table = table.drop(columns=["chisq_ml", "scaling_factor"])
+    strongest = accepted or levels[0]
+    means_level = strongest
+    if latent_means_at is not None:
+        if latent_means_at not in ("scalar", "strict") or latent_means_at not in fits:
+            raise ArgumentError("latent_means_at must be a fitted scalar or strict step",
+                                values=[latent_means_at], expected=f"one of {sorted(fits)} "
+                                "that is 'scalar' or 'strict'")
+        means_level = latent_means_at
+        if LEVELS.index(latent_means_at) > LEVELS.index(strongest):
+            notes.append(f"latent means are reported under {latent_means_at} invariance as "
+                         f"requested, although it does not hold (strongest: {strongest}); "
+                         "interpret their differences with caution")
+    latent = _latent_means(fits.get(means_level), means_level, pt1.lv_names, labels, data, gcol)
+    if latent.empty:
+        notes.append("latent means are not comparable without (partial) scalar invariance, "
+                     "which did not hold; none are reported" if "scalar" in levels else
+                     "latent means are not comparable without the scalar step; add it to levels")
+    partial_tab = pd.DataFrame(freed_rows, columns=["step", "parameter", "x2", "df", "pvalue",
+                                                    "reason"])
+    for p_ in user_partial:
+        partial_tab.loc[len(partial_tab)] = ["all", p_, np.nan, np.nan, np.nan, "given by the user"]
+    return InvarianceResult(table=table, fits=fits, partial=partial_tab, latent_means=latent,
+                            strongest=strongest, group=gcol, groups=labels,
+                            estimator=estimator.upper(), criterion=criterion, notes=notes)
+
+
+def _latent_means(fit: Any, level: str, lv_names: list[str], labels: list, data: pd.DataFrame,
+                  gcol: str) -> pd.DataFrame:
+    cols = ["group", "factor", "mean", "se", "z", "pvalue", "ci_lower", "ci_upper", "variance",
+            "std_lv", "d"]
+    if fit is None or LEVELS.index(level) < LEVELS.index("scalar"):
+        return pd.DataFrame(columns=cols)
+    est = fit.estimates
+    gvals = list(pd.unique(est["group"]))
+    to_label = {g: labels[i] if g not in labels else g for i, g in enumerate(gvals)}
+    n = data[gcol].value_counts()
+    rows = []
+    for lv in lv_names:
+        means = est[(est["op"] == "~1") & (est["lhs"] == lv)]
+        var = est[(est["op"] == "~~") & (est["lhs"] == lv) & (est["rhs"] == lv)]
+        psi = {to_label[g]: float(v) for g, v in zip(var["group"], var["est"])}
+        w = np.array([n.get(lab, 0) for lab in labels], dtype=float)
+        pooled = float(np.sqrt(np.dot(w, [psi[lab] for lab in labels]) / w.sum()))
+        ref_mean = None
+        for r in means.itertuples():
+            lab = to_label[r.group]
+            mean = float(r.est)
+            if ref_mean is None:
+                ref_mean = mean
+            rows.append({"group": lab, "factor": lv, "mean": mean, "se": float(r.se), "z": r.z,
+                         "pvalue": r.pvalue, "ci_lower": r.ci_lower, "ci_upper": r.ci_upper,
+                         "variance": psi[lab], "std_lv": mean / np.sqrt(psi[lab]),
+                         "d": (mean - ref_mean) / pooled})
+    return pd.DataFrame(rows, columns=cols)
+

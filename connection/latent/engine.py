@@ -1,0 +1,388 @@
+"""The estimation step: ``estimate(model, data, options) -> Estimation``.
+
+lavaan's named steps (``lav_lavaan_step*``) as this engine has them, in order:
+
+1. options checked (estimator, missing-data rule);
+2. sample statistics (:mod:`connection.latent.samplestats`; FIML: :mod:`connection.latent.missing`);
+3. the parameter table and the model structure (:mod:`connection.latent.partable`, ``model``);
+4. the discrepancy (likelihood) object, chosen once by :func:`discrepancy` from the kind
+   (``"ml"`` complete data, ``"fiml"``; WLS/DWLS/ULS and weighted moments plug in as further
+   kinds of :data:`DISCREPANCIES`);
+5. starting values and the optimisation (Fisher scoring, with a stall criterion);
+6. implied moments, information matrices and the covariance matrix of the estimates;
+7. the admissibility checks (:mod:`connection.latent.checks`) into the record's flags.
+
+The result is the frozen :class:`Estimation` record; :class:`connection.latent.fit.Fit` is the
+read-only view over it (tables, fit measures, flags).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+from scipy.linalg import lapack
+
+from connection.errors import EstimationError, GroupError, ModelSpecificationError
+from connection.latent.blas import BlasLimit, small_blas
+from connection.latent.checks import run_checks
+from connection.latent.estimate import Moments, Problem, fisher_scoring
+from connection.latent.missing import FimlProblem, fiml_group_stats
+from connection.latent.model import ModelStructure, second_order_term
+from connection.latent.partable import ParameterTable, build_table, model_variables
+from connection.latent.samplestats import (
+    check_sample_cov,
+    check_user_means,
+    prepare_data,
+    stats_from_rows,
+    stats_from_user,
+)
+from connection.latent.start import simple_start, start_values
+
+__all__ = ["Estimation", "estimate", "discrepancy", "DISCREPANCIES", "normalise_options"]
+
+
+@dataclass(frozen=True, eq=False)
+class Estimation:
+    """One estimation, as a record of named slots (lavaan's object slots)."""
+
+    model: Any                 # the model text (or statements) as given
+    data: Any                  # the data frame as given (None with sample_stats)
+    options: dict              # the normalised options (see normalise_options)
+    partable: ParameterTable   # the full parameter table
+    structure: ModelStructure  # the matrix representation (LISREL-style)
+    group_labels: tuple        # group labels in order of appearance
+    stats: tuple               # per group: GroupStats (complete data) or FimlStats (FIML)
+    rows_used: Any             # index labels of the data rows used (None with sample_stats)
+    kind: str                  # the discrepancy kind ("ml", "fiml")
+    problem: Any               # the discrepancy object (objective, gradient, information)
+    fixed: np.ndarray          # values of the fixed rows (fixed.x covariates at sample values)
+    theta: np.ndarray          # the free parameters at the solution
+    values: np.ndarray         # every row of the structure at the solution
+    implied: tuple             # per group: the implied moments (sigma, mu and matrices)
+    expected_info: Any         # expected information (None when no free parameters)
+    observed_info: Any         # observed information (FIML, MLR), else None
+    vcov: np.ndarray           # covariance matrix of theta (NaN when not identified)
+    identified: bool           # the information matrix is non-singular
+    converged: bool
+    iterations: int
+    message: str               # the optimiser's last word
+    checks: tuple = ()         # admissibility: (warning class, message, Flag) per problem
+
+    @property
+    def flags(self) -> tuple:
+        """The admissibility flags (:class:`connection._flags.Flag`); empty when admissible."""
+        return tuple(flag for _, _, flag in self.checks)
+
+    @property
+    def ntotal(self) -> int:
+        return int(sum(st.n for st in self.stats))
+
+    @property
+    def n_moments(self) -> int:
+        """Sample moments the model reproduces (variances, covariances and, with a mean
+        structure, means; less the fixed.x block), over the groups: the ``df`` before the
+        free parameters are subtracted."""
+        p = self.structure.p
+        nx = len(self.partable.ov_x)
+        per = p * (p + 1) // 2 - nx * (nx + 1) // 2
+        if self.options["meanstructure"]:
+            per += p - nx
+        return per * len(self.group_labels)
+
+
+# ---------------------------------------------------------------------------- discrepancies
+def _ml(moments, stats, npar, meanstructure):
+    return Problem(moments, stats, npar, meanstructure)
+
+
+def _fiml(moments, stats, npar, meanstructure):
+    return FimlProblem(moments, stats, npar)
+
+
+# kind -> factory(moments, stats, npar, meanstructure) -> an object with objective(theta),
+# gradient_and_information(theta), hessian(theta), score_crossprods(theta), loglik(theta)
+DISCREPANCIES = {"ml": _ml, "fiml": _fiml}
+
+
+def discrepancy(kind: str, moments, stats, npar: int, meanstructure: bool):
+    """The discrepancy (likelihood) object of ``kind`` (a key of :data:`DISCREPANCIES`)."""
+    try:
+        factory = DISCREPANCIES[kind]
+    except KeyError:
+        raise ModelSpecificationError(f"unknown discrepancy kind {kind!r}",
+                                      expected=" or ".join(map(repr, DISCREPANCIES))) from None
+    return factory(moments, stats, npar, meanstructure)
+
+
+# ---------------------------------------------------------------------------- steps
+def normalise_options(*, estimator, missing, **rest) -> dict:
+    """Step 1: the estimator and missing-data rule checked and spelled one way."""
+    estimator = str(estimator).upper()
+    if estimator not in ("ML", "MLR"):
+        raise ModelSpecificationError(f"unknown estimator {estimator!r}", expected="'ML' or 'MLR'")
+    missing = {"listwise": "listwise", "ml": "ml", "fiml": "ml", "direct": "ml"}.get(
+        str(missing).lower())
+    if missing is None:
+        raise ModelSpecificationError("unknown missing-data option",
+                                      expected="'listwise' or 'ml' (FIML)")
+    return dict(rest, estimator=estimator, missing=missing)
+
+
+def estimate(model, data, options: dict) -> Estimation:
+    """Run the steps for ``model`` on ``data`` (a DataFrame, or None with
+    ``options["sample_stats"]``) and return the :class:`Estimation` record.
+
+    ``options``: group, estimator, missing, std_lv, group_equal, group_partial, meanstructure
+    (None: lavaan's default), sample_stats, kind ("cfa"/"sem"), start, max_iter."""
+    o = normalise_options(**options)
+    group, estimator, missing = o["group"], o["estimator"], o["missing"]
+    std_lv, group_equal, group_partial = o["std_lv"], o["group_equal"], o["group_partial"]
+    meanstructure, sample_stats, kind = o["meanstructure"], o["sample_stats"], o["kind"]
+    start, max_iter = o.get("start"), o.get("max_iter", 500)
+    statements = model if isinstance(model, str) else list(model)
+    # a first table (one group) gives the variable names needed to read the data
+    if isinstance(statements, str):
+        ov_names = model_variables(statements)[0]
+    else:
+        ov_names = build_table(statements, ngroups=1).ov_names
+    if not ov_names:  # before any data are read (a p = 0 matrix upsets BLAS)
+        build_table(statements, ngroups=1)  # the specification error that names the problem
+    if sample_stats is not None:
+        if missing == "ml" or estimator == "MLR":
+            raise ModelSpecificationError(
+                "missing='ml' and estimator='MLR' need the raw data, not sample_stats")
+        labels, gstats = stats_from_user(sample_stats, ov_names)
+        for lab, st in zip(labels, gstats):
+            check_sample_cov(st, lab if len(gstats) > 1 else None, "sample_stats", ov_names)
+        rows_used = None
+    else:
+        labels, groups = prepare_data(data, ov_names, group, missing)
+        gstats = []
+        for lab, x, _idx, colsum in groups:
+            if x.shape[0] < 2:
+                raise GroupError(f"group {lab!r} has {x.shape[0]} usable row(s)",
+                                 column=group, values=[lab], expected="at least 2 rows")
+            if missing == "ml":
+                gstats.append(None)
+            else:
+                st = stats_from_rows(x, keep_data=True, colsum=colsum)
+                check_sample_cov(st, lab if group is not None else None, group, ov_names)
+                gstats.append(st)
+        rows_used = np.concatenate([idx for _, _, idx, _ in groups])
+    ngroups = len(labels)
+    if meanstructure is None:
+        meanstructure = ngroups > 1 or missing == "ml"
+    if missing == "ml":
+        meanstructure = True
+    pt = build_table(statements, ngroups=ngroups, std_lv=std_lv, meanstructure=meanstructure,
+                     group_equal=group_equal if ngroups > 1 else (),
+                     group_partial=group_partial, auto_cov_y=True)
+    meanstructure = pt.meanstructure  # an intercept in the model text switches it on
+    if sample_stats is not None:
+        check_user_means(sample_stats, labels, pt)
+    if missing == "ml":
+        gstats = [fiml_group_stats(x, ov_names, label=lab if group is not None else None,
+                                   group=group) for lab, x, _, _ in groups]
+    options = dict(group=group, estimator=estimator, missing=missing, std_lv=std_lv,
+                   group_equal=tuple(group_equal) if not isinstance(group_equal, str)
+                   else (group_equal,),
+                   group_partial=tuple(group_partial) if not isinstance(group_partial, str)
+                   else (group_partial,),
+                   meanstructure=meanstructure, sample_stats=sample_stats, kind=kind,
+                   start=start, max_iter=max_iter)
+    disc_kind = "fiml" if missing == "ml" else "ml"
+    return _estimate(model, data, pt, labels, gstats, rows_used, options, start, disc_kind)
+
+
+def _estimate(model, data, pt, labels, gstats, rows_used, options, start, kind):
+    """Steps 3-6 on the table and the sample statistics."""
+    meanstructure = bool(options["meanstructure"])
+    struct = pt.cache.get("structure")
+    if struct is None:
+        struct = pt.cache["structure"] = ModelStructure(pt)
+    static = pt.cache.get("row_arrays")
+    if static is None:
+        rows = pt.frame.loc[struct.row_index]
+        ov_pos = {v: i for i, v in enumerate(pt.ov_names)}
+        exo = [(r, op, ov_pos[lhs], ov_pos.get(rhs, -1), g - 1)
+               for r, (lhs, op, rhs, e, g) in enumerate(zip(
+                   rows["lhs"], rows["op"], rows["rhs"], rows["exo"], rows["group"])) if e]
+        static = (rows["ustart"].to_numpy(dtype=float), rows["start"].to_numpy(dtype=float),
+                  rows["label"].to_numpy(), exo)
+        pt.cache["row_arrays"] = static
+    ustart, start0, row_labels, exo_rows = static
+    fixed = ustart.copy()
+    # fixed.x: exogenous covariates at their sample values
+    for r, op, i, j, g in exo_rows:
+        st = gstats[g]
+        fixed[r] = st.cov[i, j] if op == "~~" else st.mean[i]
+    user_start = start0.copy()
+    if start:
+        for lab, val in dict(start).items():
+            user_start[row_labels == lab] = float(val)
+    ms = meanstructure
+
+    last = {}
+    last_deriv = {}
+
+    def moments(theta, deriv):
+        key = theta.tobytes()
+        imps = last.get(key)
+        if imps is None:  # the line search and the next iteration share a point
+            vals = struct.row_values(theta, fixed)
+            imps = [struct.implied(g, vals) for g in range(struct.ngroups)]
+            last.clear()
+            last_deriv.clear()
+            last[key] = imps
+        if not deriv:
+            return [Moments(imp.sigma, imp.mu) for imp in imps]
+        out = last_deriv.get(key)
+        if out is None:
+            out = [Moments(imp.sigma, imp.mu,
+                           second=partial(second_order_term, struct, g, imp),
+                           lowrank=struct.lowrank(g, imp, means=ms),
+                           dense_fn=partial(struct.derivatives, g, imp, means=ms))
+                   for g, imp in enumerate(imps)]
+            last_deriv[key] = out
+        return out
+
+    problem = discrepancy(kind, moments, gstats, struct.npar, ms)
+    theta0 = start_values(struct, gstats, fixed, user_start)
+    fallback = partial(simple_start, struct, gstats, fixed, user_start)
+    if struct.npar and not np.isfinite(problem.objective(theta0)):
+        theta0, fallback = fallback(), None
+        if not np.isfinite(problem.objective(theta0)):
+            raise EstimationError(
+                "no starting values give a positive definite implied covariance matrix",
+                hint="check fixed values in the model text, or give start= values")
+    with small_blas(struct) as blas_limit:
+        if struct.npar == 0:
+            theta, converged, iterations, message = theta0, True, 0, "no free parameters"
+        else:
+            try:
+                theta, converged, iterations, message = _optimise(
+                    problem, theta0, fallback, int(options.get("max_iter", 500)))
+            except np.linalg.LinAlgError as exc:
+                n_total = int(sum(st.n for st in gstats))
+                raise EstimationError(
+                    f"estimation broke down ({exc})",
+                    values=[f"n = {n_total}"],
+                    expected="an implied covariance matrix that stays positive definite",
+                    hint="the sample may be too small for the model, or the model "
+                         "misspecified; try more respondents, fewer free parameters, or "
+                         "start= values") from exc
+        if options["estimator"] == "MLR" and kind != "fiml" and isinstance(blas_limit,
+                                                                           BlasLimit):
+            # casewise scores are products over all rows: let BLAS use its threads
+            blas_limit.release()
+        q, n = struct.npar, int(sum(st.n for st in gstats))
+        values = struct.row_values(theta, fixed)
+        imps = None
+        if q:
+            try:  # the implied moments at theta, shared with the information below
+                problem.moments(theta, False)
+                imps = last.get(theta.tobytes())
+            except (np.linalg.LinAlgError, FloatingPointError, ValueError):
+                imps = None
+        if imps is None:
+            imps = [struct.implied(g, values) for g in range(struct.ngroups)]
+        expected_info = observed_info = None
+        try:
+            vcov, expected_info, observed_info, identified = _information_and_vcov(
+                problem, theta, q, n, kind, options["estimator"])
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+            identified = False
+        if not identified:  # as lavaan: no standard errors from a singular information
+            vcov = np.full((q, q), np.nan)
+    est = Estimation(
+        model=model, data=data, options=options, partable=pt, structure=struct,
+        group_labels=tuple(labels), stats=tuple(gstats), rows_used=rows_used, kind=kind,
+        problem=problem, fixed=fixed, theta=theta, values=values, implied=tuple(imps),
+        expected_info=expected_info, observed_info=observed_info, vcov=vcov,
+        identified=bool(identified), converged=bool(converged), iterations=int(iterations),
+        message=message)
+    # the checks read the record itself; set once here, before anyone else sees it
+    object.__setattr__(est, "checks", run_checks(est))
+    return est
+
+
+def _information_and_vcov(problem, theta, q, n, kind, estimator):
+    """(vcov, expected information, observed information, identified) at ``theta``."""
+    expected_info = observed_info = None
+    identified = True
+    vcov = np.full((q, q), np.nan)
+    if q:
+        _, info = problem.gradient_and_information(theta)
+        expected_info = info
+        if kind == "fiml":
+            info_obs = 0.5 * problem.hessian(theta)
+            base_info = info_obs
+            observed_info = info_obs
+        else:
+            base_info = 0.5 * info
+        # scale-free check: eigenvalues of the information in correlation form
+        dg = np.sqrt(np.abs(np.diag(base_info)))
+        a_inv = None
+        if np.any(dg <= 0) or not np.all(np.isfinite(base_info)):
+            identified = False
+        else:
+            scaled = base_info / np.outer(dg, dg)
+            # a Cholesky factor proves positive definiteness and gives the inverse; then
+            # lambda_min >= 1 / ||inverse||_F and lambda_max <= trace = q settle the
+            # condition check without an eigendecomposition (which decides otherwise)
+            chol, fail = lapack.dpotrf(scaled, lower=1, clean=1)
+            if fail == 0:
+                inv_l, fail = lapack.dtrtri(chol, lower=1)
+            if fail == 0:
+                inv_s = inv_l.T @ inv_l
+                if np.sqrt(np.sum(inv_s * inv_s)) * 1e-10 * q < 1.0:
+                    a_inv = inv_s / np.outer(dg, dg)
+            if a_inv is None:
+                evals = np.linalg.eigvalsh(scaled)
+                if evals[0] <= 1e-10 * max(evals[-1], 1e-300):
+                    identified = False
+        if a_inv is None:
+            try:
+                a_inv = np.linalg.inv(base_info)
+            except np.linalg.LinAlgError:
+                a_inv = np.linalg.pinv(base_info)
+        if estimator == "MLR":
+            if kind == "fiml":
+                h_obs = base_info
+            else:
+                h_obs = 0.5 * problem.hessian(theta)
+            observed_info = h_obs
+            try:
+                a_inv = np.linalg.inv(h_obs)
+            except np.linalg.LinAlgError:
+                a_inv = np.linalg.pinv(h_obs)
+            b = sum(problem.score_crossprods(theta)) / n
+            vcov = a_inv @ b @ a_inv / n
+        else:
+            vcov = a_inv / n
+    return vcov, expected_info, observed_info, identified
+
+
+def _optimise(problem, theta0, fallback, max_iter):
+    """Fisher scoring from ``theta0``; when it does not converge, once more from the simple
+    starting values ``fallback()`` (if any), kept only if that run converges (lavaan's
+    starting values and ours can lead the iterations to different basins: e.g.
+    ``f =~ x1 + x2 + x3; x1 ~ 0*1`` on the HS data drifts from the model-implied start and
+    converges, to lavaan's solution, from the simple one)."""
+    theta, converged, iterations, message = fisher_scoring(problem, theta0, max_iter=max_iter)
+    if converged or fallback is None:
+        return theta, converged, iterations, message
+    start = fallback()
+    if not np.isfinite(problem.objective(start)):
+        return theta, converged, iterations, message
+    try:
+        again = fisher_scoring(problem, start, max_iter=max_iter)
+    except np.linalg.LinAlgError:
+        return theta, converged, iterations, message
+    if again[1]:
+        return again[0], True, iterations + again[2], \
+            f"converged from the simple starting values after {message}"
+    return theta, converged, iterations, message

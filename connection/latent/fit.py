@@ -1,0 +1,587 @@
+"""``cfa()`` / ``sem()`` and the :class:`Fit` result."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from connection.latent.checks import columns
+from connection.latent.defined import defined_parameters
+from connection.latent.engine import Estimation, estimate
+from connection.latent.fiml_measures import fiml_test_statistics
+from connection.latent.partable import ParameterTable, build_table
+from connection.latent.standardize import standardize_plan
+from connection.latent.teststats import (
+    TestStatistics,
+    assemble_fit_measures,
+    complete_test_statistics,
+)
+
+__all__ = ["cfa", "sem", "Fit", "parse_model"]
+
+_EST_COLUMNS = ["lhs", "op", "rhs", "group", "label", "est", "se", "z", "pvalue", "ci_lower",
+                "ci_upper", "std_lv", "std_all"]
+
+
+def parse_model(text: str, *, ngroups: int = 1, std_lv: bool = False,
+                meanstructure: bool = False, group_equal=(), group_partial=()) -> ParameterTable:
+    """Parse lavaan model syntax into a full :class:`ParameterTable` (cfa()/sem() defaults).
+
+    Examples
+    --------
+    >>> from connection.latent import parse_model
+    >>> pt = parse_model("visual =~ x1 + x2 + x3\\ntextual =~ x4 + x5 + x6")
+    >>> pt.lv_names, pt.npar
+    (['visual', 'textual'], 13)
+    """
+    return build_table(text, ngroups=ngroups, std_lv=std_lv, meanstructure=meanstructure,
+                       group_equal=group_equal, group_partial=group_partial)
+
+
+# ---------------------------------------------------------------------------- fitting
+def _fit(model, data, *, group, estimator, missing, std_lv, group_equal, group_partial,
+         meanstructure, sample_stats, kind, start=None, max_iter=500):
+    est = estimate(model, data, dict(
+        group=group, estimator=estimator, missing=missing, std_lv=std_lv,
+        group_equal=group_equal, group_partial=group_partial, meanstructure=meanstructure,
+        sample_stats=sample_stats, kind=kind, start=start, max_iter=max_iter))
+    return Fit._from_estimation(est)
+
+
+def cfa(model, data=None, *, group=None, estimator="ML", missing="listwise", std_lv=False,
+        group_equal=(), group_partial=(), meanstructure=None, sample_stats=None,
+        start=None, max_iter=500) -> Fit:
+    """Confirmatory factor analysis (lavaan's ``cfa()``), by ML or MLR.
+
+    Parameters
+    ----------
+    model : str
+        lavaan model syntax (see :mod:`connection.latent.syntax` for the supported subset).
+    data : DataFrame
+        One row per respondent; columns named as the model's observed variables.
+    group : str, optional
+        Column defining groups (multi-group model with a mean structure); group 1 is the
+        first label in order of appearance, as in lavaan.
+    estimator : {"ML", "MLR"}
+        ML with expected-information standard errors, or MLR: Huber-White (sandwich) standard
+        errors with observed information and the Yuan-Bentler (Mplus variant) scaled test.
+    missing : {"listwise", "ml"}
+        Listwise deletion (rows used reported in ``Fit.rows_used``) or full-information ML.
+        FIML refuses (:class:`~connection.errors.DataError` naming the columns) a variable
+        with no observed value or no variance, two variables never observed together, and
+        collinear variables or fewer rows than variables (a singular saturated covariance).
+    std_lv : bool
+        Identify factors by fixing their variances to 1 instead of the first loading.
+    group_equal : sequence of str
+        Equality constraints across groups: "loadings", "intercepts", "means", "residuals",
+        "residual_covariances", "lv_variances", "lv_covariances", "regressions".
+    group_partial : sequence of str
+        Parameters exempt from ``group_equal``, e.g. ``["visual =~ x2", "x3 ~ 1"]``.
+    meanstructure : bool, optional
+        Default: True with groups or FIML, else False (as lavaan). An intercept or mean in the
+        model text (``x2 ~ 1``) switches it on whatever this says, as in lavaan: every
+        observed intercept free, latent means fixed to 0.
+    sample_stats : dict or list of dict, optional
+        Fit from summary statistics instead of data: ``{"n": n, "cov": S, "mean": m}`` per
+        group (``cov`` with divisor n - 1, as lavaan's ``sample.cov``). Checked: ``n`` a whole
+        number >= 2; ``cov`` square, named as the model's variables (or in their order),
+        finite, symmetric (within 1e-8 of its largest entry), with positive variances and
+        positive definite; ``mean`` finite, one per variable. A violation is a
+        :class:`~connection.errors.DataError` naming the group and the entry.
+    start : dict, optional
+        Starting values by parameter label.
+    max_iter : int
+        Maximum number of Newton / Fisher-scoring iterations. Iterations that make no
+        progress over 50 iterations (a hopeless fit) stop earlier. Non-convergence warns with
+        :class:`~connection.errors.ConvergenceWarning` and is a ``not_converged`` flag.
+
+    Returns
+    -------
+    Fit
+
+    Examples
+    --------
+    Matches ``lavaan::cfa(model, data = HolzingerSwineford1939)``:
+
+    >>> import connection as cx
+    >>> from connection.latent.datasets import holzinger_swineford
+    >>> hs = holzinger_swineford()
+    >>> fit = cx.cfa("visual =~ x1 + x2 + x3\\ntextual =~ x4 + x5 + x6\\n"
+    ...              "speed =~ x7 + x8 + x9", hs)
+    >>> round(float(fit.fit_measures["chisq"]), 3), int(fit.fit_measures["df"])
+    (85.306, 24)
+    """
+    return _fit(model, data, group=group, estimator=estimator, missing=missing, std_lv=std_lv,
+                group_equal=group_equal, group_partial=group_partial,
+                meanstructure=meanstructure, sample_stats=sample_stats, kind="cfa", start=start,
+                max_iter=max_iter)
+
+
+def sem(model, data=None, *, group=None, estimator="ML", missing="listwise", std_lv=False,
+        group_equal=(), group_partial=(), meanstructure=None, sample_stats=None,
+        start=None, max_iter=500) -> Fit:
+    """Structural equation model (lavaan's ``sem()``); arguments as :func:`cfa`.
+
+    Examples
+    --------
+    Matches ``lavaan::sem()`` on the PoliticalDemocracy example:
+
+    >>> import connection as cx
+    >>> from connection.latent.datasets import political_democracy
+    >>> model = '''
+    ... ind60 =~ x1 + x2 + x3
+    ... dem60 =~ y1 + y2 + y3 + y4
+    ... dem65 =~ y5 + y6 + y7 + y8
+    ... dem60 ~ ind60
+    ... dem65 ~ ind60 + dem60
+    ... y1 ~~ y5
+    ... y2 ~~ y4 + y6
+    ... y3 ~~ y7
+    ... y4 ~~ y8
+    ... y6 ~~ y8
+    ... '''
+    >>> fit = cx.sem(model, political_democracy())
+    >>> round(float(fit.fit_measures["chisq"]), 3)
+    38.125
+    """
+    return _fit(model, data, group=group, estimator=estimator, missing=missing, std_lv=std_lv,
+                group_equal=group_equal, group_partial=group_partial,
+                meanstructure=meanstructure, sample_stats=sample_stats, kind="sem", start=start,
+                max_iter=max_iter)
+
+
+# ---------------------------------------------------------------------------- result
+class Fit:
+    """A fitted CFA/SEM (made by :func:`cfa` / :func:`sem`); refit with :meth:`refit`.
+
+    Attributes
+    ----------
+    param_table : DataFrame
+        The parameter table (single source of truth) with ``est`` and ``se``: ``id lhs op
+        rhs user group free ustart exo label plabel start line est se`` (``free`` = index of the
+        free parameter, 0 = fixed; rows sharing a label share the index).
+    estimates : DataFrame
+        lavaan's ``parameterEstimates`` + ``standardizedSolution`` columns (snake_case):
+        ``lhs op rhs group label est se z pvalue ci_lower ci_upper std_lv std_all``, rows in
+        lavaan's order. ``group`` is the group label as in the data; single-group fits use
+        ``1``; defined parameters (``:=``) use ``0``. Fixed parameters have ``se`` 0 and no
+        ``z``; ``std_all`` of a covariance between two residuals is their correlation
+        (lavaan's default).
+    fit_measures : Series
+        lavaan's ``fitMeasures`` names with dots replaced by underscores (computed on first
+        access): npar fmin chisq df pvalue baseline_* cfi tli nnfi rfi nfi pnfi ifi rni logl
+        unrestricted_logl aic bic bic2 rmsea rmsea_ci_* rmsea_pvalue srmr rmr crmr srmr_mplus
+        gfi agfi pgfi mfi ecvi cn_05 cn_01, and for MLR chisq_scaled chisq_scaling_factor
+        (Yuan-Bentler, Mplus variant) *_scaled and cfi_robust tli_robust rmsea_robust
+        (+ CI, p-values); under FIML the robust indices use lavaan 0.6.14's FIML-corrected
+        statistic (also reported for ML, as lavaan does).
+    converged : bool
+    iterations : int
+    flags : tuple of connection._flags.Flag
+        Admissibility flags (``not_converged``, ``heywood``, ``latent_not_pd``,
+        ``residual_not_pd``, ``not_identified``, ``negative_df``) with the parameters
+        concerned; empty when the solution is admissible. ``admissible`` is ``not flags``.
+        The estimates are unchanged (as lavaan's); ``summary()`` and the repr show the flags.
+    warnings : list of str
+        Messages of every warning issued after the fit (also issued as warnings).
+    nobs : list of int
+        Rows used per group; ``ntotal`` their sum.
+    rows_used : ndarray
+        Index labels of the data rows used (after listwise deletion; all rows with at
+        least one observed model variable under FIML).
+    n_groups, group_labels
+        Number of groups and their labels in order of appearance (lavaan's group order).
+    vcov : ndarray
+        Covariance matrix of the free parameters (expected information for ML, observed for
+        FIML, sandwich for MLR); NaN when the information matrix is singular.
+    """
+
+    # ------------------------------------------------------------ construction
+    @classmethod
+    def _from_estimation(cls, est: Estimation) -> Fit:
+        """The view over an :class:`~connection.latent.engine.Estimation` (its tables, fit
+        measures and admissibility flags are built here)."""
+        self = cls.__new__(cls)
+        self.estimation = est
+        options = est.options
+        self._model = est.model
+        self._data = est.data
+        self._options = options
+        self.group_labels = list(est.group_labels)
+        self.n_groups = len(est.group_labels)
+        self._stats = list(est.stats)
+        self.rows_used = est.rows_used
+        self.nobs = [int(s.n) for s in est.stats]
+        self.ntotal = int(sum(self.nobs))
+        self.estimator = options["estimator"]
+        self.missing = options["missing"]
+        self.meanstructure = bool(options["meanstructure"])
+        self._pt = est.partable
+        self._struct = est.structure
+        self._fixed = est.fixed
+        self._problem = est.problem
+        self._theta = est.theta
+        self.converged = est.converged
+        self.iterations = est.iterations
+        self._message = est.message
+        self.warnings = []
+        self._vals = est.values
+        self._implied = list(est.implied)
+        self._identified = est.identified
+        if est.expected_info is not None:
+            self._expected_info = est.expected_info
+        if est.observed_info is not None:
+            self._observed_info = est.observed_info
+        self.vcov = est.vcov
+        self._finish_tables(est.vcov)
+        return self
+
+    def _warn(self, category, message):
+        self.warnings.append(message)
+        warnings.warn(category(message), stacklevel=7)
+
+    def _finish_tables(self, vcov):
+        struct, theta = self._struct, self._theta
+        q = struct.npar
+        se_theta = np.sqrt(np.maximum(vcov.diagonal(), 0)) if q else np.zeros(0)
+        cols = columns(self._pt)
+        est = np.full(len(cols["op"]), np.nan)
+        se = np.zeros(len(cols["op"]))
+        est[struct.row_index] = self._vals
+        free, isfree = cols["free_index"], cols["isfree"]
+        se[isfree] = se_theta[free[isfree]]
+        # defined parameters (delta method)
+        defmask = cols["defmask"]
+        if defmask.any():
+            dvals, djac = self._defined(theta)
+            est[defmask] = dvals
+            dse = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", djac, vcov, djac), 0, None))
+            se[defmask] = dse
+        self._est, self._se = est, se
+        self._param_table = None
+        self._fit_measures = None  # computed on first use (fit_measures)
+        self._checks()
+
+    def _defined(self, theta):
+        struct, fixed = self._struct, self._fixed
+        return defined_parameters(struct, self._pt).with_jacobian(
+            theta, lambda th: struct.row_values(th, fixed)[None, :])
+
+    # ------------------------------------------------------------ fit measures
+    def _ndat(self):
+        return self.estimation.n_moments
+
+    def test_statistics(self) -> TestStatistics:
+        """The model's and baseline's test statistics (chi-square, df, likelihoods, scaled
+        and robust variants), produced once by the producer of the discrepancy kind."""
+        ts = getattr(self, "_test_statistics", None)
+        if ts is None:
+            ts = self._test_statistics = _TEST_STATISTICS[self.estimation.kind](self)
+        return ts
+
+    def _compute_fit_measures(self) -> pd.Series:
+        return assemble_fit_measures(self.estimation, self.test_statistics())
+
+    @property
+    def fit_measures(self) -> pd.Series:
+        """lavaan's fitMeasures (names with underscores); computed on first access."""
+        if self._fit_measures is None:
+            self._fit_measures = self._compute_fit_measures()
+        return self._fit_measures.copy()
+
+    # ------------------------------------------------------------ checks
+    def _checks(self):
+        """Run every admissibility check: each problem is a warning and a :class:`Flag`."""
+        for category, message, _flag in self.estimation.checks:
+            self._warn(category, message)
+        self._flags = self.estimation.flags
+
+    @property
+    def flags(self) -> tuple:
+        """The admissibility flags (:class:`connection._flags.Flag`): empty when admissible.
+
+        Non-convergence, Heywood cases, non-positive-definite latent or residual covariance
+        matrices, a singular information matrix and negative degrees of freedom each give one
+        flag, with the parameters concerned (as lavaan writes them). The same problems are also
+        issued as warnings, which users may silence; the flags stay with the result.
+        """
+        return self._flags
+
+    @property
+    def admissible(self) -> bool:
+        """True when the fit has no admissibility flag (converged, no Heywood case, ...)."""
+        return not self._flags
+
+    def _group_name(self, g):
+        return self.group_labels[g - 1] if g >= 1 else ""
+
+    # ------------------------------------------------------------ public views
+    @property
+    def param_table(self) -> pd.DataFrame:
+        """The parameter table with ``est`` and ``se`` (a copy; the single source of truth)."""
+        if self._param_table is None:
+            frame = self._pt.frame.copy()
+            frame["est"] = self._est
+            frame["se"] = self._se
+            self._param_table = frame
+        return self._param_table.copy()
+
+    @property
+    def parameter_table(self) -> ParameterTable:
+        """The :class:`ParameterTable` object the model was built from."""
+        return self._pt
+
+    @property
+    def estimates(self) -> pd.DataFrame:
+        frame = self.param_table
+        est = frame["est"].to_numpy(dtype=float)
+        se = frame["se"].to_numpy(dtype=float)
+        fixed = ((frame["free"] == 0) & (frame["op"] != ":=")).to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(fixed | (se <= 0), np.nan, est / se)
+        pval = 2 * special.ndtr(-np.abs(z))
+        crit = special.ndtri(0.975)
+        std_lv, std_all = self._standardize()
+        if self.n_groups > 1:
+            groups = [self._group_name(g) if g >= 1 else 0 for g in frame["group"]]
+        else:
+            groups = [1 if g >= 1 else 0 for g in frame["group"]]
+        label = [lab if lab else "" for lab in frame["label"]]
+        out = pd.DataFrame({
+            "lhs": frame["lhs"].to_numpy(), "op": frame["op"].to_numpy(),
+            "rhs": frame["rhs"].to_numpy(), "group": groups, "label": label,
+            "est": est, "se": se, "z": z, "pvalue": pval,
+            "ci_lower": est - crit * se, "ci_upper": est + crit * se,
+            "std_lv": std_lv, "std_all": std_all,
+        })
+        return out[_EST_COLUMNS]
+
+    @property
+    def standardized(self) -> pd.DataFrame:
+        """The standardized solution (``std_lv``, ``std_all``) with ``lhs op rhs group``."""
+        return self.estimates[["lhs", "op", "rhs", "group", "label", "est", "std_lv", "std_all"]]
+
+    def _sds(self, g):
+        imp = self._implied[g]
+        sig = np.sqrt(np.clip(np.diag(imp.sigma), 0, None))
+        lat_tot = np.sqrt(np.clip(np.diag(imp.C), 0, None))
+        res_ov = np.diag(imp.T)
+        res_lat = np.diag(imp.P)
+        return sig, lat_tot, res_ov, res_lat
+
+    def _standardize(self, values=None):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self._standardize_impl(values)
+
+    def _standardize_impl(self, values=None):
+        frame = self.param_table
+        est = frame["est"].to_numpy(dtype=float) if values is None else values
+        std_lv = np.full(len(frame), np.nan)
+        std_all = np.full(len(frame), np.nan)
+        est_all = self.estimation
+        plan = standardize_plan(est_all.structure, est_all.partable)
+        rows = est_all.structure.row_index
+        imps = [dict(sigma=i.sigma[None], C=i.C[None], T=i.T[None], P=i.P[None])
+                for i in est_all.implied]
+        lv, al = plan(np.asarray(est, dtype=float)[rows][None, :], imps)
+        std_lv[rows], std_all[rows] = lv[0], al[0]
+        defined = defined_parameters(est_all.structure, est_all.partable)
+        if len(defined) and values is None:
+            std_lv[defined.rows] = defined(lv, errors="nan")[0]
+            std_all[defined.rows] = defined(al, errors="nan")[0]
+        return std_lv, std_all
+
+    @property
+    def rsquare(self) -> pd.DataFrame:
+        """R-squared of endogenous variables (indicators, outcomes), per group (lavaan order)."""
+        struct = self._struct
+        rows = []
+        ov_pos = {v: i for i, v in enumerate(struct.ov_names)}
+        eta_pos = {v: i for i, v in enumerate(struct.eta_names)}
+        frame = self.param_table
+        for g in range(self.n_groups):
+            imp = self._implied[g]
+            sub = frame[frame["group"] == g + 1]
+            endo = []
+            for lhs, op, rhs in zip(sub["lhs"], sub["op"], sub["rhs"]):
+                name = rhs if op == "=~" else (lhs if op == "~" else None)
+                if name is not None and name not in endo:
+                    endo.append(name)
+            for v in endo:
+                if v in eta_pos:
+                    k = eta_pos[v]
+                    tot, res = imp.C[k, k], imp.P[k, k]
+                else:
+                    k = ov_pos[v]
+                    tot, res = imp.sigma[k, k], imp.T[k, k]
+                rows.append({"group": self._group_name(g + 1) if self.n_groups > 1 else 1,
+                             "variable": v, "rsquare": 1 - res / tot if tot > 0 else np.nan})
+        return pd.DataFrame(rows, columns=["group", "variable", "rsquare"])
+
+    @property
+    def implied(self) -> dict:
+        """Model-implied covariance matrices (and means) per group label."""
+        out = {}
+        names = self._struct.ov_names
+        for g, imp in enumerate(self._implied):
+            lab = self.group_labels[g]
+            out[lab] = {"cov": pd.DataFrame(imp.sigma, index=names, columns=names),
+                        "mean": pd.Series(imp.mu if self.meanstructure else self._stats[g].mean,
+                                          index=names)}
+        return out
+
+    def residuals(self, type: str = "raw") -> dict:  # noqa: A002 - lavaan's argument name
+        """Residual covariances (and means) per group label: lavaan's ``resid(fit, type)``.
+
+        ``type``: ``"raw"`` (sample minus implied), ``"cor"`` (Bollen: sample minus implied
+        correlations) or ``"cor.bentler"`` (raw residuals scaled by the sample SDs, whose
+        root mean square is the SRMR). Under FIML the sample moments are the saturated (EM)
+        estimates. Returns ``{label: {"cov": DataFrame, "mean": Series}}``.
+        """
+        kind = str(type).lower().replace("_", ".")
+        if kind not in ("raw", "cor", "cor.bollen", "cor.bentler"):
+            raise ValueError("type must be 'raw', 'cor' or 'cor.bentler'")
+        names = self._struct.ov_names
+        out = {}
+        for g, (st, imp) in enumerate(zip(self._stats, self._implied)):
+            mu = imp.mu if self.meanstructure else st.mean
+            sd_s = np.sqrt(np.diag(st.cov))
+            if kind == "raw":
+                cov, mean = st.cov - imp.sigma, st.mean - mu
+            elif kind == "cor.bentler":
+                cov = (st.cov - imp.sigma) / np.outer(sd_s, sd_s)
+                mean = (st.mean - mu) / sd_s
+            else:
+                sd_h = np.sqrt(np.diag(imp.sigma))
+                cov = st.cov / np.outer(sd_s, sd_s) - imp.sigma / np.outer(sd_h, sd_h)
+                mean = (st.mean - mu) / sd_s
+            out[self.group_labels[g]] = {"cov": pd.DataFrame(cov, index=names, columns=names),
+                                         "mean": pd.Series(mean, index=names)}
+        return out
+
+    def matrices(self, group=None) -> dict:
+        """Model matrices (lambda, beta, psi, theta, nu, alpha) of one group as DataFrames."""
+        g = 0 if group is None else self.group_labels.index(group)
+        imp = self._implied[g]
+        ov, eta = self._struct.ov_names, self._struct.eta_names
+        return {"lambda": pd.DataFrame(imp.L, index=ov, columns=eta),
+                "beta": pd.DataFrame(imp.B, index=eta, columns=eta),
+                "psi": pd.DataFrame(imp.P, index=eta, columns=eta),
+                "theta": pd.DataFrame(imp.T, index=ov, columns=ov),
+                "nu": pd.Series(imp.nu, index=ov), "alpha": pd.Series(imp.al, index=eta)}
+
+    # ------------------------------------------------------------ refit / scores / tests
+    def refit(self, **changes) -> Fit:
+        """Fit the same model and data again with some options changed (e.g. group_equal)."""
+        opts = {k: v for k, v in self._options.items() if k != "kind"}
+        opts.update(changes)
+        model = opts.pop("model", self._model)
+        data = opts.pop("data", self._data)
+        return _fit(model, data, kind=self._options["kind"], **opts)
+
+    def bootstrap(self, n_boot: int = 1000, *, seed=None, n_jobs: int = 1, progress=None,
+                  level: float = 0.95, chunk_size: int = 250):
+        """Nonparametric bootstrap: standard errors and percentile intervals of every parameter.
+
+        Respondents are resampled (within groups for multi-group fits) through the package's
+        one engine (:func:`connection.bootstrap`, ``mode="counts"``), so a seed gives
+        the same replicates for any ``n_jobs``. Each replicate is refitted by ML from its
+        weighted moments, all replicates of a chunk at once (lavaan's
+        ``bootstrapLavaan``/``se="bootstrap"`` refits row by row; the estimates are the same
+        as ``cfa()`` on the resampled rows). FIML fits are refitted replicate by replicate.
+
+        Parameters
+        ----------
+        n_boot : int
+            Number of replicates.
+        seed : int or numpy.random.SeedSequence, optional
+            The same seed gives identical results.
+        n_jobs : int
+            Worker processes (``-1``: all cores).
+        progress : bool, optional
+            Progress bar: ``None`` only when interactive.
+        level : float
+            Level of the percentile intervals.
+        chunk_size : int
+            Replicates per chunk (per spawned generator, and per batched fit).
+
+        Returns
+        -------
+        SemBootstrap
+            ``estimates`` (``lhs op rhs group label est se ci_lower ci_upper std_all
+            std_all_se std_all_ci_lower std_all_ci_upper``), ``replicates``, ``n_failed``
+            (replicates that did not converge: excluded, reported, and announced with a
+            :class:`~connection.errors.BootstrapWarning`), ``failures``, ``n_inadmissible``.
+
+        Examples
+        --------
+        >>> import connection as cx
+        >>> from connection.latent.datasets import holzinger_swineford
+        >>> fit = cx.cfa("visual =~ x1 + x2 + x3\\ntextual =~ x4 + x5 + x6\\n"
+        ...              "speed =~ x7 + x8 + x9", holzinger_swineford())
+        >>> boot = fit.bootstrap(200, seed=1, progress=False)
+        >>> boot.n_failed
+        0
+        >>> row = boot.estimates.query("lhs == 'visual' and rhs == 'x2'").iloc[0]
+        >>> bool(0.1 < row["se"] < 0.2 and row["ci_lower"] < row["est"] < row["ci_upper"])
+        True
+        """
+        from connection.latent.boot import bootstrap_fit
+
+        return bootstrap_fit(self, n_boot=n_boot, seed=seed, n_jobs=n_jobs, progress=progress,
+                             level=level, chunk_size=chunk_size)
+
+    def predict(self, data=None, method: str = "regression") -> pd.DataFrame:
+        """Factor scores (lavaan's ``lavPredict``): ``"regression"`` or ``"bartlett"``."""
+        from connection.latent.scores import predict
+
+        return predict(self, data, method)
+
+    def modindices(self, *, free_only: bool = False, sort: bool = False) -> pd.DataFrame:
+        """Modification indices (``mi``) and expected parameter changes (``epc``).
+
+        Score tests for every fixed parameter that could be freed (loadings, residual
+        covariances, regressions) and, with ``free_only=False``, for releasing each
+        across-group equality constraint (lavaan's ``lavTestScore`` univariate tests).
+        """
+        from connection.latent.model_tests import modindices
+
+        return modindices(self, sort=sort)
+
+    def score_test(self) -> pd.DataFrame:
+        """Univariate score tests of equality constraints (lavaan's ``lavTestScore``)."""
+        from connection.latent.model_tests import score_test
+
+        return score_test(self)
+
+    # ------------------------------------------------------------ presentation
+    def summary(self) -> str:
+        from connection.latent.report import summary_text
+
+        return summary_text(self)
+
+    def _repr_html_(self) -> str:
+        from connection.latent.report import summary_html
+
+        return summary_html(self)
+
+    def to_latex(self) -> str:
+        from connection.latent.report import summary_latex
+
+        return summary_latex(self)
+
+    def __repr__(self) -> str:
+        fm = self.fit_measures
+        return (f"<Fit {self._options['kind']} estimator={self.estimator} "
+                f"groups={self.n_groups} n={self.ntotal} npar={self._struct.npar} "
+                f"chisq={fm.get('chisq', np.nan):.3f} df={fm.get('df', np.nan):g} "
+                f"converged={self.converged}"
+                + (" flags=" + ",".join(dict.fromkeys(f.code for f in self.flags))
+                   if self.flags else "") + ">")
+
+
+# discrepancy kind -> producer of its TestStatistics
+_TEST_STATISTICS = {"ml": complete_test_statistics, "fiml": fiml_test_statistics}

@@ -1,0 +1,402 @@
+"""Full-information maximum likelihood (lavaan's ``missing = "ml"``).
+
+The casewise normal log-likelihood is summed over missing-data patterns, each contributing
+through its own sufficient statistics (count, mean and covariance of its observed
+variables). The saturated (h1) model is fitted by the same Newton iterations, so the
+chi-square is ``2 (logl_h1 - logl_h0)`` as in lavaan; the baseline model has free means and
+variances (estimated from the available cases).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from connection.errors import DataError, GroupError, NoVarianceError
+from connection.latent.estimate import (
+    GroupStats,
+    Moments,
+    _chol_inverse,
+    _lowrank_core,
+    fisher_scoring,
+    hessian_core,
+    moment_scores,
+)
+from connection.latent.model import Aggregator
+
+__all__ = ["FimlStats", "FimlProblem", "fiml_group_stats", "check_fiml_data"]
+
+_LOG2PI = np.log(2 * np.pi)
+
+
+@dataclass
+class Pattern:
+    obs: np.ndarray  # indices of observed variables
+    n: int
+    mean: np.ndarray
+    cov: np.ndarray
+    data: np.ndarray
+
+
+@dataclass
+class FimlStats(GroupStats):
+    """Group statistics for FIML: patterns, plus the saturated (EM) mean and covariance."""
+
+    patterns: list = field(default_factory=list)
+    logl_h1: float = np.nan
+    h1_problem: object = None
+    h1_theta: np.ndarray | None = None
+
+
+def _patterns(x: np.ndarray) -> list[Pattern]:
+    miss = np.isnan(x)
+    uniq, inverse = np.unique(miss, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    out = []
+    for k, pat in enumerate(uniq):
+        rows = x[inverse == k][:, ~pat]
+        obs = np.flatnonzero(~pat)
+        if not len(obs):
+            continue
+        n = rows.shape[0]
+        mean = rows.mean(axis=0)
+        c = rows - mean
+        out.append(Pattern(obs, n, mean, c.T @ c / n, rows))
+    return out
+
+
+class FimlProblem:
+    """Same interface as :class:`~connection.latent.estimate.Problem`, for incomplete data."""
+
+    meanstructure = True
+
+    def __init__(self, moments, stats: list[FimlStats], npar: int):
+        self.moments = moments
+        self.stats = stats
+        self.npar = npar
+        self.ntotal = int(sum(s.n for s in stats))
+        self.weights = np.array([s.n / self.ntotal for s in stats])
+
+    def _group_f(self, st, mo):
+        total = 0.0
+        for pat in st.patterns:
+            o = pat.obs
+            res = _chol_inverse(mo.sigma[np.ix_(o, o)])
+            if res is None:
+                return np.inf
+            _, _, v, logdet = res
+            d = pat.mean - mo.mu[o]
+            total += pat.n * (logdet + np.sum(v * pat.cov) + d @ v @ d)
+        return total / st.n
+
+    def objective(self, theta) -> float:
+        try:
+            mom = self.moments(theta, False)
+        except (np.linalg.LinAlgError, FloatingPointError, ValueError):
+            return np.inf
+        total = 0.0
+        for w, st, mo in zip(self.weights, self.stats, mom):
+            f = self._group_f(st, mo)
+            if not np.isfinite(f):
+                return np.inf
+            total += w * f
+        return total
+
+    def loglik(self, theta) -> float:
+        mom = self.moments(theta, False)
+        ll = 0.0
+        for st, mo in zip(self.stats, mom):
+            const = sum(pat.n * len(pat.obs) for pat in st.patterns) * _LOG2PI
+            ll += -0.5 * (st.n * self._group_f(st, mo) + const)
+        return ll
+
+    def _terms(self, theta, hessian: bool):
+        mom = self.moments(theta, True)
+        q = self.npar
+        grad, info, hess = np.zeros(q), np.zeros((q, q)), np.zeros((q, q))
+        for wg, st, mo in zip(self.weights, self.stats, mom):
+            p = len(mo.mu)
+            w_tot = np.zeros((p, p))
+            r_tot = np.zeros(p)
+            lowrank = mo.lowrank is not None
+            if lowrank:  # accumulate row-level sums, aggregate into parameters once
+                oh = mo.lowrank[5]
+                R = mo.lowrank[0].shape[1]
+                g_rows, e_rows = np.zeros(R), np.zeros((R, R))
+                h_rows = np.zeros((R, R)) if hessian else None
+            for pat in st.patterns:
+                o = pat.obs
+                f = pat.n / st.n
+                sub = mo.subset(o)
+                if lowrank:
+                    g, e, h, w, r = _lowrank_core(pat.cov, pat.mean, sub, True, hessian,
+                                                  aggregate=False)
+                    g_rows += f * g
+                    e_rows += f * e
+                    if hessian:
+                        h_rows += f * h
+                else:
+                    g, e, h, w, r = hessian_core(pat.cov, pat.mean, sub, True)
+                    grad += wg * f * g
+                    info += wg * f * e
+                    if hessian:
+                        hess += wg * f * h
+                if hessian:
+                    w_tot[np.ix_(o, o)] += f * w
+                    r_tot[o] += f * r
+            if lowrank:
+                grad += wg * oh.vec(g_rows)
+                info += wg * oh.mat(e_rows)
+                if hessian:
+                    hess += wg * oh.mat(h_rows)
+            if hessian and mo.second is not None:
+                hess += wg * mo.second(w_tot, r_tot)
+        return grad, info, hess
+
+    def gradient_and_information(self, theta, *, information: bool = True):
+        g, e, _ = self._terms(theta, False)
+        return g, e
+
+    def gradient(self, theta):
+        return self._terms(theta, False)[0]
+
+    def gradient_and_hessian(self, theta):
+        return self._terms(theta, True)
+
+    def has_second_order(self, theta) -> bool:
+        return all(mo.second is not None for mo in self.moments(theta, True))
+
+    def hessian(self, theta, step: float = 1e-5):
+        return self._terms(theta, True)[2]
+
+    def score_crossprods(self, theta, chunk: int = 20_000):
+        mom = self.moments(theta, True)
+        out = []
+        for st, mo in zip(self.stats, mom):
+            acc = np.zeros((self.npar, self.npar))
+            for pat in st.patterns:
+                o = pat.obs
+                acc += moment_scores(pat.data, mo.subset(o), mo.mu[o], True, chunk,
+                                     crossprod=True)
+            out.append(acc)
+        return out
+
+    def casewise_scores(self, theta, chunk: int = 50_000):
+        mom = self.moments(theta, True)
+        out = []
+        for st, mo in zip(self.stats, mom):
+            parts = []
+            for pat in st.patterns:
+                o = pat.obs
+                parts.append(moment_scores(pat.data, mo.subset(o), mo.mu[o], True, chunk))
+            out.append(np.concatenate(parts) if parts else np.zeros((0, self.npar)))
+        return out
+
+
+def _saturated_moments(p: int):
+    """theta = (mu, vech Sigma) with its Jacobian in low-rank form (a = e_i, b = c e_j)."""
+    rows, cols = np.tril_indices(p)
+    nv = len(rows)
+    q = p + nv
+    eye = np.eye(p)
+    a = np.concatenate([np.zeros((p, p)), eye[:, rows]], axis=1)
+    b = np.concatenate([np.zeros((p, p)), eye[:, cols] * np.where(rows == cols, 0.5, 1.0)],
+                       axis=1)
+    m = np.concatenate([eye, np.zeros((p, nv))], axis=1)
+    lowrank = (a, b, m, np.arange(q), q, Aggregator(np.arange(q), q))
+    zero = np.zeros((q, q))
+
+    def dense():
+        basis = np.zeros((q, p, p))
+        k = np.arange(nv)
+        basis[p + k, rows, cols] = 1.0
+        basis[p + k, cols, rows] = 1.0
+        dmu = np.zeros((q, p))
+        dmu[np.arange(p), np.arange(p)] = 1.0
+        return basis, dmu
+
+    def moments(theta, deriv):
+        mu = theta[:p]
+        sigma = np.zeros((p, p))
+        sigma[rows, cols] = theta[p:]
+        sigma[cols, rows] = theta[p:]
+        if deriv:
+            return [Moments(sigma, mu, second=lambda w, r: zero, lowrank=lowrank,
+                            dense_fn=dense)]
+        return [Moments(sigma, mu)]
+
+    return moments, rows, cols
+
+
+def _error(message, *, names, where, label, group, expected, hint, cls=DataError):
+    """The package's error for unusable FIML data: GroupError naming the group when grouped."""
+    if label is not None:
+        return GroupError(message + where, column=group, values=[label], expected=expected,
+                          hint=hint)
+    return cls(message, column=names[0] if len(names) == 1 else None, expected=expected,
+               hint=hint)
+
+
+def check_fiml_data(x: np.ndarray, names, *, label=None, group=None) -> None:
+    """What FIML needs of one group's rows ``x`` (NaN = missing), else the package's error
+    naming the columns: every variable observed at least twice and not constant, and every
+    pair of variables observed together at least once (lavaan: "some variables have no values
+    (only missings) or no variance")."""
+    where = f" in group {label!r}" if label is not None else ""
+    obs = ~np.isnan(x)
+    count = obs.sum(axis=0)
+    empty = [names[j] for j in np.flatnonzero(count == 0)]
+    if empty:
+        raise _error(f"variable(s) with no observed value (all missing): {', '.join(empty)}",
+                     names=empty, where=where, label=label, group=group,
+                     expected="at least two observed values per model variable",
+                     hint="drop the variable from the model, or check the data file")
+    with np.errstate(invalid="ignore"):
+        lo, hi = np.nanmin(x, axis=0), np.nanmax(x, axis=0)
+    flat = [names[j] for j in np.flatnonzero((count < 2) | (lo == hi))]
+    if flat:
+        raise _error(f"variable(s) with no variance (fewer than two observed values, or one "
+                     f"value only): {', '.join(flat)}", names=flat, where=where, label=label,
+                     group=group, expected="variables that vary", cls=NoVarianceError,
+                     hint="drop the variable from the model")
+    both = obs.T.astype(float) @ obs.astype(float)
+    i, j = np.nonzero(np.triu(both == 0, 1))
+    if len(i):
+        pairs = [f"{names[a]} and {names[b]}" for a, b in zip(i, j)]
+        raise _error("variables never observed together (their covariance cannot be "
+                     f"estimated): {'; '.join(pairs[:10])}" + (f" ({len(pairs)} pairs)"
+                                                               if len(pairs) > 10 else ""),
+                     names=[], where=where, label=label, group=group,
+                     expected="every pair of model variables observed together in some rows",
+                     hint="planned-missing designs need overlapping blocks; drop one of each "
+                          "pair or collect overlapping data")
+
+
+def _collinear(sigma: np.ndarray, names) -> list | None:
+    """The variables of a (near-)singular covariance matrix that form the dependency (the
+    large entries of the eigenvector of its smallest eigenvalue, in correlation form), or None
+    when it is positive definite."""
+    d = np.sqrt(np.clip(np.diag(sigma), 1e-300, None))
+    r = sigma / np.outer(d, d)
+    if not np.isfinite(r).all():
+        return list(names)
+    ev, vec = np.linalg.eigh(r)
+    if ev[0] > 1e-8 * max(ev[-1], 1.0):
+        return None
+    v = np.abs(vec[:, 0])
+    return [names[k] for k in np.flatnonzero(v > 0.1 * v.max())]
+
+
+def _singular_error(n, names, involved, where, label, group):
+    p = len(names)
+    detail = (f"{n} rows for {p} variables" if n <= p else
+              f"{', '.join(involved)} are (nearly) linear combinations of each other")
+    return _error(f"the saturated (EM) covariance matrix{where} is not positive definite "
+                  f"({detail})", names=involved if n > p else [], where="", label=label,
+                  group=group,
+                  expected="more rows than variables and no collinear variables",
+                  hint="drop or combine collinear variables (e.g. a total score beside its "
+                       "items), merge small groups, or use more data")
+
+
+def fiml_group_stats(x: np.ndarray, names=None, *, label=None, group=None) -> FimlStats:
+    """Patterns and the saturated FIML estimates (mean, covariance) of one group.
+
+    With ``names`` the data are checked first (:func:`check_fiml_data`) and a singular
+    saturated covariance matrix (collinear variables, fewer rows than variables) is the
+    package's :class:`~connection.errors.DataError` naming the variables.
+    """
+    n, p = x.shape
+    if names is not None:
+        check_fiml_data(x, names, label=label, group=group)
+    where = f" in group {label!r}" if label is not None else ""
+    pats = _patterns(x)
+    mean0 = np.nanmean(x, axis=0)
+    var0 = np.nanvar(x, axis=0)
+    st = FimlStats(n=n, mean=mean0, cov=np.diag(var0), data=None, patterns=pats)
+    moments, rows, cols = _saturated_moments(p)
+    try:
+        mu, sigma = _em(pats, n, p, mean0, np.diag(var0))
+    except np.linalg.LinAlgError:
+        if names is None:
+            raise
+        # the EM broke down on a singular pattern: diagnose from the pairwise covariances
+        pairwise = np.ma.cov(np.ma.masked_invalid(x), rowvar=False, allow_masked=True)
+        involved = _collinear(np.ma.filled(pairwise, np.nan), names) or list(names)
+        raise _singular_error(n, names, involved, where, label, group) from None
+    if names is not None:
+        involved = _collinear(sigma, names)
+        if involved is not None:
+            raise _singular_error(n, names, involved, where, label, group)
+    theta0 = np.concatenate([mu, sigma[rows, cols]])
+    prob = FimlProblem(moments, [st], len(theta0))
+    grad = prob.gradient(theta0)
+    theta = theta0
+    if np.max(np.abs(grad)) > 1e-8:  # polish the EM solution with Newton steps
+        try:
+            theta, ok, _, _ = fisher_scoring(prob, theta0)
+        except np.linalg.LinAlgError:  # the polish left the p.d. region: keep the EM solution
+            theta = theta0
+    mo = moments(theta, False)[0]
+    st.mean, st.cov = mo.mu, mo.sigma
+    st.logdet = float(np.linalg.slogdet(st.cov)[1])
+    st.logl_h1 = prob.loglik(theta)
+    st.h1_problem, st.h1_theta = prob, theta
+    st.data = x
+    return st
+
+
+def _em(pats, n, p, mu, sigma, max_iter: int = 1000, tol: float = 1e-11):
+    """EM estimates of the saturated mean and covariance from missing-data patterns."""
+    allv = np.arange(p)
+    plan = []
+    t1_const = np.zeros(p)
+    t2_const = np.zeros((p, p))
+    for pat in pats:
+        o, k = pat.obs, pat.n
+        sy = k * pat.mean
+        syy = k * (pat.cov + np.outer(pat.mean, pat.mean))
+        t1_const[o] += sy  # observed parts do not change between iterations
+        t2_const[np.ix_(o, o)] += syy
+        m = np.setdiff1d(allv, o, assume_unique=True)
+        if len(m):
+            plan.append((o, m, k, sy, syy, np.ix_(o, o), np.ix_(o, m), np.ix_(m, m),
+                         np.ix_(m, o)))
+    for _ in range(max_iter):
+        t1 = t1_const.copy()
+        t2 = t2_const.copy()
+        for o, m, k, sy, syy, ioo, iom, imm, imo in plan:
+            s_om = sigma[iom]
+            bmat = np.linalg.solve(sigma[ioo], s_om).T  # Sigma_mo Sigma_oo^-1
+            c = sigma[imm] - bmat @ s_om
+            c0 = mu[m] - bmat @ mu[o]
+            bsy = bmat @ sy
+            t1[m] += k * c0 + bsy
+            cross = np.outer(c0, sy) + bmat @ syy  # sum of E[y_m] y_o'
+            t2[imo] += cross
+            t2[iom] += cross.T
+            t2[imm] += (k * np.outer(c0, c0) + np.outer(c0, bsy) + np.outer(bsy, c0)
+                        + bmat @ syy @ bmat.T + k * c)
+        mu_new = t1 / n
+        sigma_new = t2 / n - np.outer(mu_new, mu_new)
+        sigma_new = 0.5 * (sigma_new + sigma_new.T)
+        delta = max(np.max(np.abs(mu_new - mu)), np.max(np.abs(sigma_new - sigma)))
+        mu, sigma = mu_new, sigma_new
+        if delta < tol:
+            break
+    return mu, sigma
+
+
+def _baseline_logl(st: FimlStats, skip=()) -> float:
+    """Independence model: each variable's mean and variance from its available cases."""
+    x = st.data
+    ll = 0.0
+    for j in range(x.shape[1]):
+        if j in skip:
+            continue
+        col = x[:, j]
+        col = col[~np.isnan(col)]
+        v = col.var()
+        ll += -0.5 * len(col) * (_LOG2PI + np.log(v) + 1.0)
+    return ll

@@ -1,0 +1,462 @@
+"""The parameter table: the single source of truth of a model.
+
+One row per model parameter (free or fixed), in lavaan's order: the user's statements first,
+then the defaults that ``cfa()``/``sem()`` add (residual and latent variances, covariances of
+exogenous latent variables, residual covariances of pure outcomes, variances of fixed
+exogenous covariates, intercepts and means), repeated for each group, then defined
+parameters (``:=``).
+
+Examples
+--------
+>>> from connection.latent import parse_model
+>>> pt = parse_model("f =~ x1 + x2 + x3")
+>>> pt.frame[["lhs", "op", "rhs", "free", "ustart"]].head(4)
+  lhs  op rhs  free  ustart
+0   f  =~  x1     0     1.0
+1   f  =~  x2     1     NaN
+2   f  =~  x3     2     NaN
+3  x1  ~~  x1     3     NaN
+>>> pt.npar
+6
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+
+from connection.errors import ModelSpecificationError, ModelSyntaxError
+from connection.latent.syntax import parse_expression, parse_statements
+
+__all__ = ["ParameterTable", "build_table", "GROUP_EQUAL_TYPES"]
+
+GROUP_EQUAL_TYPES = ("loadings", "intercepts", "means", "residuals", "residual_covariances",
+                     "lv_variances", "lv_covariances", "regressions")
+
+
+def _uniq(seq):
+    seen, out = set(), []
+    for x in seq:
+        if x not in seen:
+            seen.add(x)
+            out.append(x)
+    return out
+
+
+@dataclass
+class ParameterTable:
+    """Parameter table plus the variable bookkeeping derived from it.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        Columns ``id lhs op rhs user group free ustart exo label plabel start``; ``free`` is the
+        1-based index of the free parameter (0 = fixed); rows sharing a label share an index.
+    ov_names, lv_names : list of str
+        Observed and latent variables in lavaan's order.
+    ov_x : list of str
+        Exogenous observed covariates whose (co)variances and means are fixed to their sample
+        values (lavaan's ``fixed.x = TRUE``).
+    ngroups : int
+    meanstructure : bool
+    """
+
+    frame: pd.DataFrame
+    ov_names: list
+    lv_names: list
+    ov_x: list
+    ngroups: int
+    meanstructure: bool
+    statements: list = field(default_factory=list, repr=False)
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def npar(self) -> int:
+        """Number of free parameters (after equality constraints)."""
+        if "npar" not in self.cache:
+            self.cache["npar"] = int(self.frame["free"].max()) if len(self.frame) else 0
+        return self.cache["npar"]
+
+    def copy(self) -> ParameterTable:
+        return ParameterTable(self.frame.copy(), list(self.ov_names), list(self.lv_names),
+                              list(self.ov_x), self.ngroups, self.meanstructure,
+                              list(self.statements))
+
+    def __repr__(self) -> str:
+        return (f"ParameterTable({len(self.frame)} rows, {self.npar} free parameters, "
+                f"{self.ngroups} group(s))\n{self.frame.to_string()}")
+
+
+def _normalise_equal(group_equal) -> list[str]:
+    if isinstance(group_equal, str):
+        group_equal = [group_equal]
+    out = []
+    for item in group_equal or ():
+        key = str(item).strip().lower().replace(".", "_")
+        if key not in GROUP_EQUAL_TYPES:
+            raise ModelSpecificationError(
+                f"unknown group_equal entry {item!r}",
+                expected="one of " + ", ".join(GROUP_EQUAL_TYPES))
+        out.append(key)
+    return out
+
+
+def _parse_partial(group_partial) -> set:
+    if isinstance(group_partial, str):
+        group_partial = [group_partial]
+    out = set()
+    for item in group_partial or ():
+        text = str(item).replace(" ", "")
+        for op in ("=~", "~~", "~1", "~"):
+            if op in text:
+                lhs, rhs = text.split(op, 1)
+                if op == "~" and rhs == "1":
+                    op, rhs = "~1", ""
+                out.add((lhs, op, rhs))
+                break
+        else:
+            raise ModelSpecificationError(
+                f"cannot read group_partial entry {item!r}",
+                expected="'lhs op rhs' such as 'f =~ x2', 'x1 ~ 1' or 'x1 ~~ x1'")
+    return out
+
+
+def build_table(model: str | list, *, ngroups: int = 1, std_lv: bool = False,
+                meanstructure: bool = False, group_equal=(), group_partial=(),
+                auto_cov_y: bool = True, fixed_x: bool = True) -> ParameterTable:
+    """Build the full parameter table (lavaan's ``lavaanify`` with cfa()/sem() defaults).
+
+    Tables of model text are cached (they are treated as immutable by the engine).
+    """
+    ge = (group_equal,) if isinstance(group_equal, str) else tuple(group_equal or ())
+    gp = (group_partial,) if isinstance(group_partial, str) else tuple(group_partial or ())
+    if isinstance(model, str):
+        return _build_cached(model, int(ngroups), bool(std_lv), bool(meanstructure), ge, gp,
+                             bool(auto_cov_y), bool(fixed_x))
+    return _build(model, ngroups=ngroups, std_lv=std_lv, meanstructure=meanstructure,
+                  group_equal=ge, group_partial=gp, auto_cov_y=auto_cov_y, fixed_x=fixed_x)
+
+
+@lru_cache(maxsize=256)
+def model_variables(model: str) -> tuple[list, list]:
+    """(observed, latent) variable names of a model text, in lavaan's order."""
+    stmts = parse_statements(model)
+    formulas = [s for s in stmts if s.op in ("=~", "~", "~~", "~1")]
+    lv_names = _uniq(s.lhs for s in formulas if s.op == "=~")
+    lvset = set(lv_names)
+    v_ind = _uniq(s.rhs for s in formulas if s.op == "=~")
+    eqs_y = _uniq(s.lhs for s in formulas if s.op == "~")
+    eqs_x = _uniq(s.rhs for s in formulas if s.op == "~")
+    ov_ind = [v for v in v_ind if v not in lvset]
+    ov_y = [v for v in eqs_y if v not in lvset and v not in ov_ind]
+    ov_x = [v for v in eqs_x if v not in lvset and v not in ov_ind and v not in ov_y]
+    ov_cov = [s.lhs for s in formulas if s.op == "~~" and s.lhs not in lvset] + [
+        s.rhs for s in formulas if s.op == "~~" and s.rhs not in lvset]
+    ov_int = [s.lhs for s in formulas if s.op == "~1" and s.lhs not in lvset]
+    base = ov_ind + ov_y + ov_x
+    return base + [v for v in _uniq(ov_cov + ov_int) if v not in base], lv_names
+
+
+@lru_cache(maxsize=256)
+def _build_cached(model, ngroups, std_lv, meanstructure, ge, gp, auto_cov_y, fixed_x):
+    return _build(model, ngroups=ngroups, std_lv=std_lv, meanstructure=meanstructure,
+                  group_equal=ge, group_partial=gp, auto_cov_y=auto_cov_y, fixed_x=fixed_x)
+
+
+def _build(model, *, ngroups, std_lv, meanstructure, group_equal, group_partial, auto_cov_y,
+           fixed_x) -> ParameterTable:
+    stmts = parse_statements(model) if isinstance(model, str) else list(model)
+    formulas = [s for s in stmts if s.op in ("=~", "~", "~~", "~1")]
+    defined = [s for s in stmts if s.op == ":="]
+    constraints = [s for s in stmts if s.op == "=="]
+
+    # an intercept or mean in the model text switches the mean structure on (as lavaan 0.6,
+    # whatever meanstructure= says): every observed intercept free, latent means fixed to 0
+    meanstructure = bool(meanstructure) or any(s.op == "~1" for s in formulas)
+    lv_names = _uniq(s.lhs for s in formulas if s.op == "=~")
+    v_ind = _uniq(s.rhs for s in formulas if s.op == "=~")
+    eqs_y = _uniq(s.lhs for s in formulas if s.op == "~")
+    eqs_x = _uniq(s.rhs for s in formulas if s.op == "~")
+    lvset = set(lv_names)
+    ov_ind = [v for v in v_ind if v not in lvset]
+    ov_y = [v for v in eqs_y if v not in lvset and v not in ov_ind]
+    ov_x = [v for v in eqs_x if v not in lvset and v not in ov_ind and v not in ov_y]
+    ov_cov = [s.lhs for s in formulas if s.op == "~~" and s.lhs not in lvset] + [
+        s.rhs for s in formulas if s.op == "~~" and s.rhs not in lvset]
+    ov_int = [s.lhs for s in formulas if s.op == "~1" and s.lhs not in lvset]
+    base = ov_ind + ov_y + ov_x
+    ov_names = base + [v for v in _uniq(ov_cov + ov_int) if v not in base]
+    if not ov_names:
+        raise ModelSpecificationError("the model has no observed variables",
+                                      hint="measure each latent variable with '=~'")
+    for lv in lv_names:
+        if lv in ov_names and lv not in v_ind:
+            pass
+    lv_x = [v for v in lv_names if v not in v_ind and v not in eqs_y]
+    ov_y_pure = [v for v in ov_names if v in eqs_y and v not in v_ind and v not in eqs_x
+                 and v not in lvset]
+    lv_y_pure = [v for v in lv_names if v in eqs_y and v not in v_ind and v not in eqs_x]
+    # fixed.x: exogenous covariates whose variances the user did not specify
+    user_cov_vars = {s.lhs for s in formulas if s.op == "~~"} | {
+        s.rhs for s in formulas if s.op == "~~"}
+    fixed_ov_x = [v for v in ov_x if v not in user_cov_vars] if fixed_x else []
+    ov_nox = [v for v in ov_names if v not in fixed_ov_x]
+
+    # ---- user rows (each parameter stated once, as lavaan), then defaults not already given
+    _check_self_regressions(formulas)
+    _check_duplicates(formulas)
+    user_rows: list[tuple] = []
+    user_index: dict = {}
+    for s in formulas:
+        key = (s.lhs, s.op, s.rhs)
+        user_index[key] = len(user_rows)
+        user_rows.append([*key, list(s.modifiers), s])
+    default_keys = [(v, "~~", v) for v in ov_nox] + [(v, "~~", v) for v in lv_names]
+    default_keys += [(a, "~~", b) for a, b in combinations(lv_x, 2)]
+    if auto_cov_y:
+        default_keys += [(a, "~~", b) for a, b in combinations(lv_y_pure + ov_y_pure, 2)]
+    nx = len(fixed_ov_x)
+    default_keys += [(fixed_ov_x[i], "~~", fixed_ov_x[j]) for i in range(nx) for j in range(i, nx)]
+    if meanstructure:
+        default_keys += [(v, "~1", "") for v in ov_names] + [(v, "~1", "") for v in lv_names]
+    have = set(user_index)
+    have |= {(r, o, le) for (le, o, r) in user_index if o == "~~"}
+    default_keys = [k for k in default_keys if k not in have]
+
+    rows = []
+    first_seen: set = set()
+    for lhs, op, rhs, mods, stmt in user_rows:
+        rows.append(dict(lhs=lhs, op=op, rhs=rhs, user=1, mods=mods, stmt=stmt))
+    for lhs, op, rhs in default_keys:
+        rows.append(dict(lhs=lhs, op=op, rhs=rhs, user=0, mods=[], stmt=None))
+
+    single_ind = []
+    for lv in lv_names:
+        inds = [s.rhs for s in formulas if s.op == "=~" and s.lhs == lv]
+        if len(inds) == 1 and inds[0] not in lvset:
+            others = [s for s in formulas if s.op == "=~" and s.rhs == inds[0]]
+            if len(others) == 1:
+                single_ind.append(inds[0])
+
+    # ---- defaults for free / fixed (per group identical, before modifiers)
+    base_rows = []
+    for r in rows:
+        lhs, op, rhs, user = r["lhs"], r["op"], r["rhs"], r["user"]
+        free, ustart, exo = True, np.nan, 0
+        if op == "=~" and not std_lv and lhs not in first_seen:
+            free, ustart = False, 1.0
+        if op == "=~":
+            first_seen.add(lhs)
+        if op == "~~" and lhs == rhs and lhs in lvset and std_lv:
+            free, ustart = False, 1.0
+        if op == "~~" and lhs == rhs and user == 0 and lhs in single_ind:
+            free, ustart = False, 0.0
+        if op == "~~" and lhs in fixed_ov_x and rhs in fixed_ov_x and user == 0:
+            free, exo = False, 1
+        if op == "~1" and user == 0:
+            if lhs in lvset:
+                free, ustart = False, 0.0
+            elif lhs in fixed_ov_x:
+                free, exo = False, 1
+        base_rows.append(dict(r, free=free, ustart=ustart, exo=exo))
+
+    # ---- replicate per group, apply modifiers
+    table = []
+    for g in range(1, ngroups + 1):
+        for r in base_rows:
+            free, ustart, label, start = r["free"], r["ustart"], "", np.nan
+            for mod in r["mods"]:
+                for kind in ("fixed", "label", "start"):
+                    vals = getattr(mod, kind)
+                    if vals is None:
+                        continue
+                    if len(vals) not in (1, ngroups):
+                        st = r["stmt"]
+                        raise ModelSyntaxError(
+                            f"modifier has {len(vals)} values but the model has {ngroups} "
+                            f"group(s)", line=st.line, text=st.text, operator=st.op,
+                            hint="give one value per group in c(...), or a single value")
+                    v = vals[0] if len(vals) == 1 else vals[g - 1]
+                    if kind == "fixed":
+                        if v is None:
+                            free, ustart = True, np.nan
+                        else:
+                            free, ustart = False, float(v)
+                    elif kind == "label":
+                        label = "" if v is None else v
+                    else:
+                        start = float(v)
+            table.append(dict(lhs=r["lhs"], op=r["op"], rhs=r["rhs"], user=r["user"],
+                              group=g, free=free, ustart=ustart, exo=r["exo"], label=label,
+                              start=start, line=r["stmt"].line if r["stmt"] else 0))
+    for idx, row in enumerate(table, start=1):
+        row["id"] = idx
+        row["plabel"] = f".p{idx}."
+
+    # ---- group equality constraints (lavaan's group.equal / group.partial)
+    equal = _normalise_equal(group_equal)
+    partial = _parse_partial(group_partial)
+    if ngroups > 1 and equal:
+        ovset = set(ov_nox)
+
+        def kind_of(lhs, op, rhs):
+            if op == "=~":
+                return "loadings"
+            if op == "~":
+                return "regressions"
+            if op == "~1":
+                return "means" if lhs in lvset else ("intercepts" if lhs in ovset else None)
+            if op == "~~":
+                if lhs in lvset and rhs in lvset:
+                    return "lv_variances" if lhs == rhs else "lv_covariances"
+                if lhs in ovset and rhs in ovset:
+                    return "residuals" if lhs == rhs else "residual_covariances"
+            return None
+
+        n_per = len(base_rows)
+        for i in range(n_per):
+            r1 = table[i]
+            kind = kind_of(r1["lhs"], r1["op"], r1["rhs"])
+            if kind not in equal or (r1["lhs"], r1["op"], r1["rhs"]) in partial:
+                continue
+            idx = [i + n_per * g for g in range(ngroups)]
+            if not all(table[j]["free"] for j in idx):
+                continue
+            if any(table[j]["label"] for j in idx):
+                continue
+            for j in idx:
+                table[j]["label"] = r1["plabel"]
+        for row in table:
+            if row["group"] == 1 or row["user"] != 0:
+                continue
+            if ("intercepts" in equal and "means" not in equal and row["op"] == "~1"
+                    and row["lhs"] in lvset):
+                row["free"], row["ustart"] = True, np.nan
+            if ("loadings" in equal and std_lv and row["op"] == "~~"
+                    and row["lhs"] == row["rhs"] and row["lhs"] in lvset):
+                row["free"], row["ustart"] = True, np.nan
+
+    # ---- free-parameter indices; shared labels share one index
+    label_rows: dict = {}
+    for i, row in enumerate(table):
+        if row["label"]:
+            label_rows.setdefault(row["label"], []).append(i)
+    plabels = {row["plabel"]: i for i, row in enumerate(table)}
+    # simple equality constraints 'a == b' / 'a == 1'
+    alias: dict = {}
+    for s in constraints:
+        a, b = s.lhs, s.rhs
+        if a not in label_rows and a not in plabels:
+            raise ModelSyntaxError(f"unknown label {a!r} in constraint", line=s.line,
+                                   text=s.text, operator="==")
+        try:
+            value = float(b)
+        except ValueError:
+            value = None
+        rows_a = label_rows.get(a) or [plabels[a]]
+        if value is not None:
+            for j in rows_a:
+                table[j]["free"], table[j]["ustart"] = False, value
+            continue
+        if b not in label_rows and b not in plabels:
+            raise ModelSyntaxError(f"unknown label {b!r} in constraint", line=s.line,
+                                   text=s.text, operator="==")
+        alias[b] = a
+    # a label shared by a fixed row and free rows: the fixed value wins
+    for _lab, idxs in label_rows.items():
+        fixed_vals = [table[j]["ustart"] for j in idxs if not table[j]["free"]]
+        if fixed_vals and any(table[j]["free"] for j in idxs):
+            for j in idxs:
+                table[j]["ustart"], table[j]["free"] = fixed_vals[0], False
+    key_to_index: dict = {}
+    for row in table:
+        if not row["free"]:
+            row["free"] = 0
+            continue
+        lab = row["label"] or row["plabel"]
+        seen = set()
+        while lab in alias and lab not in seen:
+            seen.add(lab)
+            lab = alias[lab]
+        if lab not in key_to_index:
+            key_to_index[lab] = len(key_to_index) + 1
+        row["free"] = key_to_index[lab]
+
+    # ---- defined parameters
+    known = {row["label"] for row in table if row["label"]} | set(plabels)
+    for s_ in defined:
+        _, names = parse_expression(s_.expression, line=s_.line, text=s_.text)
+        for n in names:
+            if n not in known:
+                raise ModelSyntaxError(
+                    f"defined parameter {s_.lhs!r} uses the unknown label {n!r}", line=s_.line,
+                    text=s_.text, operator=":=",
+                    hint="label the parameters first, e.g. 'm ~ a*x' and 'y ~ b*m'")
+        known.add(s_.lhs)
+        table.append(dict(id=len(table) + 1, lhs=s_.lhs, op=":=", rhs=s_.expression, user=1,
+                          group=0, free=0, ustart=np.nan, exo=0, label=s_.lhs, start=np.nan,
+                          line=s_.line, plabel=""))
+    _check_specification(table, lv_names)
+    cols = ["id", "lhs", "op", "rhs", "user", "group", "free", "ustart", "exo", "label",
+            "plabel", "start", "line"]
+    frame = pd.DataFrame({c: [row[c] for row in table] for c in cols})
+    for c in ("id", "user", "group", "free", "exo", "line"):
+        frame[c] = frame[c].astype(int)
+    for c in ("ustart", "start"):
+        frame[c] = frame[c].astype(float)
+    for c in ("lhs", "op", "rhs", "label", "plabel"):
+        frame[c] = frame[c].astype(object)
+    return ParameterTable(frame, ov_names, lv_names, fixed_ov_x, ngroups, meanstructure, stmts)
+
+
+def _element(s) -> str:
+    return f"{s.lhs} ~ 1" if s.op == "~1" else f"{s.lhs} {s.op} {s.rhs}"
+
+
+def _check_duplicates(formulas) -> None:
+    """Each parameter is stated once (lavaan 0.6: "duplicate model element"): a second
+    statement of ``f =~ x2`` or of ``x1 ~~ x2`` / ``x2 ~~ x1`` is an error naming both lines,
+    whether it repeats the first or conflicts with it (``f =~ 0.5*x2``)."""
+    first: dict = {}
+    for s in formulas:
+        key = (s.lhs, s.op, s.rhs)
+        if s.op == "~~" and (s.rhs, s.op, s.lhs) in first:
+            key = (s.rhs, s.op, s.lhs)
+        prev = first.get(key)
+        if prev is None:
+            first[key] = s
+            continue
+        kind = ("repeated" if prev.modifiers == s.modifiers else
+                "stated twice, with conflicting modifiers")
+        raise ModelSyntaxError(
+            f"duplicate model element {_element(s)!r} ({kind}): line {prev.line} "
+            f"({prev.text!r}) and line {s.line} ({s.text!r})", line=s.line, text=s.text,
+            operator="~" if s.op == "~1" else s.op,
+            hint="state each parameter once, with all its modifiers on that statement "
+                 "(e.g. 'f =~ 0.5*x2' or 'x1 ~~ start(0.2)*x1')")
+
+
+def _check_self_regressions(formulas) -> None:
+    """``f ~ f`` / ``x1 ~ x1``: a variable regressed on itself (lavaan warns and fits a
+    meaningless model with negative degrees of freedom; here it is an error)."""
+    for s in formulas:
+        if s.op == "~" and s.lhs == s.rhs:
+            raise ModelSpecificationError(
+                f"{s.lhs!r} is regressed on itself (line {s.line}: {s.text!r})",
+                hint="remove the statement; a variable cannot predict itself (for a residual "
+                     f"variance write '{s.lhs} ~~ {s.lhs}')")
+
+
+def _check_specification(table: list, lv_names) -> None:
+    measured = {row["lhs"] for row in table if row["op"] == "=~"}
+    for lv in lv_names:
+        if lv not in measured:
+            raise ModelSpecificationError(f"latent variable {lv!r} has no indicators")
+    for row in table:
+        if row["op"] == "=~" and row["lhs"] == row["rhs"]:
+            raise ModelSpecificationError(
+                f"latent variable {row['lhs']!r} is its own indicator")

@@ -1,0 +1,342 @@
+"""Sample statistics: the data read into per-group moments (and checked), or the user's
+``sample_stats`` checked and rescaled (lavaan's ``lav_samplestats`` step).
+
+Nothing here knows the model beyond its observed-variable names and whether intercepts are
+stated; the fitting step (:func:`connection.latent.fit.cfa` / ``sem``) calls it once per fit.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy.linalg import blas
+
+from connection.errors import (
+    DataError,
+    ExclusionWarning,
+    GroupError,
+    MissingColumnError,
+    ModelSpecificationError,
+    NonNumericError,
+)
+from connection.latent.estimate import GroupStats
+
+__all__ = ["prepare_data", "check_sample_cov", "stats_from_rows", "stats_from_user",
+           "check_user_means", "crossprod", "sum_and_crossprod"]
+
+def prepare_data(data, ov_names, group, missing):
+    if not isinstance(data, pd.DataFrame):
+        if isinstance(data, np.ndarray):
+            raise ModelSpecificationError(
+                "data must be a pandas DataFrame whose columns are the model's variables",
+                hint="wrap the array: pd.DataFrame(array, columns=[...])")
+        raise ModelSpecificationError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    absent = [v for v in ov_names if v not in data.columns]
+    if absent:
+        raise MissingColumnError(
+            "model variable(s) not found in the data: " + ", ".join(absent),
+            column=absent[0], expected="columns named as in the model text",
+            hint="check the spelling in the model, or rename the data columns")
+    if group is not None and group not in data.columns:
+        raise MissingColumnError(f"group column {group!r} not found in the data", column=group)
+    try:
+        if data.columns.tolist() == list(ov_names):
+            x = data.to_numpy(dtype=float, copy=False)  # a view when one float block
+        else:
+            x = data[ov_names].to_numpy(dtype=float)
+        ok = True
+    except (ValueError, TypeError):
+        ok = False
+    if not ok:  # a column that cannot be read as numbers: say which, where and what
+        check_numeric(data, ov_names)
+        x = data[ov_names].to_numpy(dtype=float)
+    if group is not None:
+        gcol = data[group]
+        gmiss = gcol.isna().to_numpy()
+        labels = list(pd.unique(gcol[~gmiss]))
+    else:
+        gmiss = None
+        labels = [1]
+    # column sums are NaN exactly when a column has a missing value; the same pass over the
+    # data gives the cross-product matrix used for the covariance when nothing is missing
+    colsum, xtx = sum_and_crossprod(x)
+    any_missing = not np.all(np.isfinite(colsum))
+    if any_missing:
+        if np.isinf(colsum).any() and not np.isnan(x).any():
+            bad = np.flatnonzero(np.isinf(colsum))[0]
+            raise NonNumericError("infinite values in a model variable", column=ov_names[bad],
+                                  expected="finite numbers")
+        isn = np.isnan(x)
+        keep = ~isn.any(axis=1) if missing == "listwise" else ~isn.all(axis=1)
+        del isn
+    else:
+        keep = None
+    if gmiss is not None and gmiss.any():
+        keep = ~gmiss if keep is None else keep & ~gmiss
+    dropped = 0 if keep is None else int((~keep).sum())
+    if dropped:
+        reason = "a missing value in a model variable" if missing == "listwise" else \
+            "no observed model variable"
+        if gmiss is not None and gmiss.any():
+            reason += f" or a missing group ({group!r})"
+        warnings.warn(ExclusionWarning(
+            f"{dropped} of {len(data)} rows excluded ({reason}); the rows used are in "
+            "fit.rows_used" + ("; consider missing='ml' (FIML)" if missing == "listwise" else "")),
+            stacklevel=5)  # prepare_data < estimate < _fit < cfa/sem < the caller
+    groups = []
+    index = data.index.to_numpy()
+    if group is None:
+        if keep is None or keep.all():
+            groups.append((1, x, index, None if any_missing else (colsum, xtx)))
+        else:
+            groups.append((1, x[keep], index[keep], None))
+    else:
+        gvals = gcol.to_numpy()
+        for lab in labels:
+            sel = gvals == lab
+            if keep is not None:
+                sel &= keep
+            groups.append((lab, x[sel], index[sel], None))
+    return labels, groups
+
+
+def check_sample_cov(st, label, group, ov_names):
+    """ML needs a positive definite sample covariance matrix (as lavaan)."""
+    if np.isfinite(st.logdet):
+        return
+    where = f" in group {label!r}" if label is not None else ""
+    sd = np.sqrt(np.diag(st.cov))
+    constant = [v for v, s_ in zip(ov_names, sd) if s_ == 0]
+    detail = (f"constant variable(s): {', '.join(constant)}" if constant else
+              f"{st.n} rows for {len(ov_names)} variables" if st.n <= len(ov_names) else
+              "some variables are linear combinations of others")
+    err = GroupError if label is not None else DataError
+    raise err(f"the sample covariance matrix{where} is not positive definite ({detail})",
+              column=group if label is not None else None,
+              values=[label] if label is not None else None,
+              expected="more rows than variables and no constant or collinear variables",
+              hint="drop or combine variables, merge small groups, or use more data")
+
+
+def check_numeric(data, ov_names):
+    for v in ov_names:
+        col = data[v]
+        if col.dtype.kind in "mM":
+            raise NonNumericError(f"variable {v!r} holds dates or durations", column=v,
+                                  expected="numbers (missing values as NaN)")
+        if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+            continue
+        converted = pd.to_numeric(col, errors="coerce")
+        badmask = (converted.isna() & col.notna()).to_numpy()
+        if badmask.any() or not pd.api.types.is_numeric_dtype(converted):
+            raise NonNumericError(
+                f"variable {v!r} is not numeric", column=v,
+                rows=[int(i) + 1 for i in np.flatnonzero(badmask)[:10]],
+                values=list(col[badmask].iloc[:10]), expected="numbers (missing values as NaN)")
+
+
+def crossprod(x: np.ndarray) -> np.ndarray:
+    """``x' x`` (p x p) by BLAS ``syrk`` (half the work of a general product, and no copy of
+    ``x`` when it is C- or Fortran-contiguous, as a DataFrame's float block is)."""
+    if x.flags.f_contiguous:
+        c = blas.dsyrk(1.0, x, trans=1, lower=0)
+    elif x.flags.c_contiguous:
+        c = blas.dsyrk(1.0, x.T, trans=0, lower=0)
+    else:
+        return x.T @ x
+    full = c + c.T  # syrk leaves the lower triangle zero
+    full.flat[::len(c) + 1] = np.diagonal(c)
+    return full
+
+
+def sum_and_crossprod(x: np.ndarray, chunk: int = 8192):
+    """Column sums and ``x' x`` in one pass over the data: blocks of rows small enough to stay
+    in cache each feed the sums (BLAS gemv) and a rank-k update of the cross-product (syrk)."""
+    n, p = x.shape
+    if n <= chunk or x.dtype != np.float64:
+        return x.sum(axis=0), None
+    c = np.zeros((p, p))
+    s = np.zeros(p)
+    ones = np.ones(chunk)
+    for start in range(0, n, chunk):
+        blk = x[start:start + chunk]
+        if blk.flags.c_contiguous:
+            c = blas.dsyrk(1.0, blk.T, trans=0, beta=1.0, c=c, overwrite_c=1, lower=0)
+        else:
+            blk = np.asfortranarray(blk)  # a copy of one block (in cache), not of the data
+            c = blas.dsyrk(1.0, blk, trans=1, beta=1.0, c=c, overwrite_c=1, lower=0)
+        s += ones[:len(blk)] @ blk
+    full = c + c.T
+    full.flat[::p + 1] = np.diagonal(c)
+    return s, full
+
+
+def stats_from_rows(x: np.ndarray, keep_data: bool, colsum=None,
+                     chunk: int = 131_072) -> GroupStats:
+    """Mean and covariance (divisor n) in one BLAS pass, with no copy of the data.
+
+    The cross-product ``X'X / n - m m'`` is exact enough when the means are not huge
+    relative to the standard deviations (cancellation error ~ 1e-16 (m / sd)^2); otherwise
+    the data are centred chunk by chunk (like ``np.cov``, but without a full centred copy).
+    """
+    n, p = x.shape
+    if x.dtype != np.float64:
+        x = x.astype(np.float64)
+    xtx = None
+    if isinstance(colsum, tuple):  # (sums, cross-product or None) from sum_and_crossprod
+        colsum, xtx = colsum
+    mean = (x.sum(axis=0) if colsum is None else colsum) / n
+    cov = (crossprod(x) if xtx is None else xtx) / n - np.outer(mean, mean)
+    var = np.diag(cov)
+    if not (np.all(var > 0) and np.all(mean**2 <= 1e6 * var)):
+        cov = np.zeros((p, p))
+        for start in range(0, n, chunk):
+            cov += crossprod(x[start:start + chunk] - mean)
+        cov /= n
+    return GroupStats(n=n, mean=mean, cov=cov, data=x if keep_data else None)
+
+
+_SYM_TOL = 1e-8  # asymmetry allowed in a user's covariance matrix, relative to its largest entry
+
+
+def _user_stats_error(message, where, entry=None, values=None, expected=None, hint=None):
+    return DataError(f"sample_stats{where}: {message}", column=entry, values=values,
+                     expected=expected, hint=hint)
+
+
+def check_user_stats(item, g, n_items, ov_names):
+    """One group of ``sample_stats``, checked: ``(label, n, cov, mean)`` with ``cov`` and
+    ``mean`` in the model's variable order, or the package's :class:`DataError` naming the
+    group and the offending entry (shape, names, NaN/inf, asymmetry, variances, n)."""
+    label = item.get("label", g + 1 if n_items > 1 else 1) if isinstance(item, dict) else None
+    where = f" (group {label!r}, item {g + 1} of {n_items})" if n_items > 1 else ""
+    if not isinstance(item, dict) or "cov" not in item or "n" not in item:
+        raise _user_stats_error(
+            "each group's summary statistics must be a dict with 'n' and 'cov' (and "
+            f"optionally 'mean' and 'label'), got {type(item).__name__}"
+            + (f" with keys {sorted(map(str, item))}" if isinstance(item, dict) else ""),
+            where, expected="{'n': n, 'cov': DataFrame, 'mean': Series}")
+    n_raw = item["n"]
+    try:
+        n = int(n_raw)
+        ok = not isinstance(n_raw, bool) and float(n_raw) == n and n >= 2
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise _user_stats_error("'n' must be a whole number of at least 2", where, entry="n",
+                                values=[n_raw], expected="the number of respondents (>= 2)")
+    cov = item["cov"]
+    names = None
+    if isinstance(cov, pd.DataFrame):
+        names = [str(c) for c in cov.columns]
+        index = [str(c) for c in cov.index]
+        if not isinstance(cov.index, pd.RangeIndex) and index != names:
+            raise _user_stats_error(
+                "the row names of 'cov' differ from its column names", where, entry="cov",
+                values=[f"rows {index[:5]}", f"columns {names[:5]}"],
+                expected="the same variables, in the same order, as rows and columns")
+        dup = sorted({v for v in names if names.count(v) > 1})
+        if dup:
+            raise _user_stats_error("'cov' names a variable twice", where, entry="cov",
+                                    values=dup)
+    try:
+        arr = np.asarray(cov, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise _user_stats_error(f"'cov' is not numeric ({exc})", where, entry="cov") from None
+    if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
+        raise _user_stats_error(f"'cov' is not a square matrix (shape {arr.shape})", where,
+                                entry="cov", expected="a p x p covariance matrix")
+    p = arr.shape[0]
+    if names is None:
+        if p != len(ov_names):
+            raise _user_stats_error(
+                f"'cov' is {p} x {p} but the model has {len(ov_names)} observed variables",
+                where, entry="cov", expected="a DataFrame named by the model's variables, or "
+                "a matrix in the order " + ", ".join(ov_names[:10]))
+        names = list(ov_names)
+    absent = [v for v in ov_names if v not in names]
+    if absent:
+        raise MissingColumnError(f"sample_stats{where}: model variable(s) not in 'cov': "
+                                 + ", ".join(absent), column=absent[0])
+
+    def entry(i, j):
+        return f"cov[{names[i]}, {names[j]}]"
+
+    bad = np.argwhere(~np.isfinite(arr))
+    if len(bad):
+        i, j = bad[0]
+        raise _user_stats_error(
+            f"'cov' holds {len(bad)} missing or infinite entr{'y' if len(bad) == 1 else 'ies'}",
+            where, entry=entry(i, j), values=[float(arr[i, j])], expected="finite numbers")
+    asym = np.abs(arr - arr.T)
+    if asym.max() > _SYM_TOL * max(np.abs(arr).max(), 1e-300):
+        i, j = np.unravel_index(np.argmax(asym), asym.shape)
+        raise _user_stats_error(
+            "'cov' is not symmetric", where, entry=entry(i, j),
+            values=[float(arr[i, j]), f"{entry(j, i)} = {arr[j, i]!r}"],
+            expected="cov[a, b] == cov[b, a]",
+            hint="pass the full symmetric matrix (e.g. data.cov()), not a triangle or a "
+                 "correlation matrix edited by hand")
+    nonpos = [k for k in range(p) if arr[k, k] <= 0]
+    if nonpos:
+        k = nonpos[0]
+        raise _user_stats_error("a variance in 'cov' is not positive", where, entry=entry(k, k),
+                                values=[float(arr[k, k])], expected="variances > 0")
+    arr = 0.5 * (arr + arr.T)
+    mean = item.get("mean")
+    if mean is None:
+        mvec = np.zeros(p)
+    else:
+        if isinstance(mean, pd.Series):
+            missing_mean = [v for v in names if v not in mean.index.astype(str)]
+            if missing_mean:
+                raise _user_stats_error("'mean' has no entry for " + ", ".join(missing_mean),
+                                        where, entry="mean", expected="one mean per variable")
+            mean = mean.set_axis(mean.index.astype(str)).reindex(names).to_numpy()
+        try:
+            mvec = np.asarray(mean, dtype=float).reshape(-1)
+        except (TypeError, ValueError) as exc:
+            raise _user_stats_error(f"'mean' is not numeric ({exc})", where,
+                                    entry="mean") from None
+        if len(mvec) != p:
+            raise _user_stats_error(f"'mean' has {len(mvec)} entries for {p} variables", where,
+                                    entry="mean", expected="one mean per variable")
+        if not np.isfinite(mvec).all():
+            k = int(np.flatnonzero(~np.isfinite(mvec))[0])
+            raise _user_stats_error("'mean' holds a missing or infinite value", where,
+                                    entry=f"mean[{names[k]}]", values=[float(mvec[k])],
+                                    expected="finite numbers")
+    idx = [names.index(v) for v in ov_names]
+    return label, n, arr[np.ix_(idx, idx)], mvec[idx]
+
+
+def check_user_means(sample_stats, labels, pt):
+    """Intercepts or means in the model text need the sample means (lavaan warns and uses
+    zeros, which makes every intercept estimate 0: a number that looks fine)."""
+    stated = [s for s in pt.statements if getattr(s, "op", None) == "~1"]
+    if not stated:
+        return
+    items = sample_stats if isinstance(sample_stats, list | tuple) else [sample_stats]
+    lacking = [lab for lab, item in zip(labels, items) if item.get("mean") is None]
+    if lacking:
+        where = f" (group {lacking[0]!r})" if len(items) > 1 else ""
+        raise DataError(
+            f"sample_stats{where}: the model has intercepts or means (line {stated[0].line}: "
+            f"{stated[0].text!r}) but no 'mean' is given", column="mean",
+            expected="{'n': n, 'cov': S, 'mean': m} with the variables' sample means",
+            hint="add the means, or remove the '~ 1' statements")
+
+
+def stats_from_user(sample_stats, ov_names):
+    items = sample_stats if isinstance(sample_stats, list | tuple) else [sample_stats]
+    if not items:
+        raise DataError("sample_stats is empty", expected="a dict (or one dict per group)")
+    out, labels = [], []
+    for g, item in enumerate(items):
+        label, n, cov, mean = check_user_stats(item, g, len(items), ov_names)
+        # like lavaan: a supplied covariance is taken as unbiased (n - 1) and rescaled to n
+        out.append(GroupStats(n=n, mean=mean, cov=cov * (n - 1) / n))
+        labels.append(label)
+    return labels, out

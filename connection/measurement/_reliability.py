@@ -1,0 +1,1283 @@
+"""Reliability and validity of multi-item constructs: alpha, omega, CR, AVE, HTMT, Fornell-Larcker,
+and dimensionality (Horn's parallel analysis, exploratory factor analysis).
+
+Every function takes the item data (a DataFrame, one column per item) and the constructs, given
+either as an :class:`~connection.Instrument` (its ``constructs``) or as a plain
+``{construct: [item columns]}`` dict, and returns a tidy DataFrame (or a small result object with
+``summary()`` and ``_repr_html_``).
+
+Missing data: each construct's statistics use the rows complete on that construct's items
+(listwise within the construct; HTMT and Fornell-Larcker: listwise over all items involved, as
+semTools' ``htmt(missing="listwise")``). Nothing is imputed; dropped rows are counted in the ``n``
+column and announced with an :class:`~connection.errors.ExclusionWarning`.
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> import connection as cx
+>>> rng = np.random.default_rng(3)
+>>> f = rng.normal(size=(500, 1))
+>>> items = pd.DataFrame(0.8 * f + 0.6 * rng.normal(size=(500, 4)), columns=["a1", "a2", "a3", "a4"])
+>>> tab = cx.reliability(items, {"a": ["a1", "a2", "a3", "a4"]})
+>>> tab[["construct", "n", "n_items"]].to_dict("records")
+[{'construct': 'a', 'n': 500, 'n_items': 4}]
+>>> bool(0.85 < tab["alpha"].iloc[0] < 0.92)
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from connection._common import check_n_boot as _check_n_boot
+from connection._flags import HEYWOOD, LATENT_NOT_PD, NOT_CONVERGED, Flag, format_flags
+from connection.data._instrument import Instrument
+from connection.errors import (
+    ArgumentError,
+    ConvergenceWarning,
+    DataError,
+    EstimationError,
+    ExclusionWarning,
+    HeywoodCaseWarning,
+    MissingColumnError,
+    NonNumericError,
+    NoVarianceError,
+    OutOfRangeError,
+)
+
+__all__ = [
+    "reliability",
+    "item_statistics",
+    "htmt",
+    "fornell_larcker",
+    "parallel_analysis",
+    "ParallelAnalysis",
+    "efa",
+    "EFAResult",
+    "cronbach_alpha",
+]
+
+DISTINCT_THRESHOLD = 0.85  # Henseler, Ringle & Sarstedt (2015), conservative cut-off
+
+
+# ----------------------------------------------------------------------------- input handling
+
+
+def _resolve(data: Any, constructs: Any, *, recoded: bool | None = None,
+             reverse_matters: bool = True, what: str = "reliability",
+             ) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """DataFrame and ``{construct: [item columns]}`` from the accepted input shapes.
+
+    A :class:`~connection.Survey` is used as it is (``read_survey`` already turned missing
+    codes into NaN, checked the scales and reverse-coded). A DataFrame with an
+    :class:`~connection.Instrument` gets the instrument's codebook applied
+    (:func:`_apply_instrument`); a DataFrame with a plain dict is used as it is.
+    """
+    survey = (not isinstance(data, pd.DataFrame | np.ndarray) and hasattr(data, "instrument")
+              and hasattr(data, "data"))
+    if constructs is None and survey:
+        constructs = data.instrument  # a Survey carries its instrument
+    if hasattr(data, "data") and not isinstance(data, pd.DataFrame | np.ndarray):
+        data = data.data
+    if not isinstance(data, pd.DataFrame):
+        raise ArgumentError("item data must be a pandas DataFrame (one column per item)",
+                            values=[type(data).__name__], expected="a DataFrame or a Survey")
+    if constructs is None:
+        raise ArgumentError("no constructs given", expected="an Instrument or {construct: [item columns]}")
+    instrument = constructs if isinstance(constructs, Instrument) else None
+    if recoded is not None and not isinstance(recoded, bool):
+        raise ArgumentError("recoded must be True, False or None", values=[recoded])
+    if recoded is not None and instrument is None and not survey:
+        raise ArgumentError(f"{what}: recoded= applies to data given with an Instrument (its reverse "
+                            "keys); a plain {construct: [items]} dict has none", values=[recoded],
+                            expected="an Instrument as constructs, or recoded=None")
+    if recoded is False and survey:
+        raise ArgumentError(f"{what}: a Survey's data are already reverse-coded by read_survey",
+                            values=[recoded], expected="recoded=None (or True) with a Survey",
+                            hint="Pass the raw DataFrame with recoded=False to apply the reverse keys")
+    if hasattr(constructs, "as_dict") and hasattr(constructs, "constructs"):
+        constructs = constructs.as_dict()  # an Instrument: {construct: [item ids]}
+    elif hasattr(constructs, "constructs"):
+        constructs = constructs.constructs
+    if not isinstance(constructs, Mapping) or not constructs:
+        raise ArgumentError("constructs must map construct names to item columns",
+                            values=[type(constructs).__name__],
+                            expected="an Instrument or a non-empty {construct: [item columns]} dict")
+    out: dict[str, list[str]] = {}
+    for name, spec in constructs.items():
+        items = spec.items if hasattr(spec, "items") and not isinstance(spec, Mapping) else spec
+        if callable(items):  # a Mapping's .items method: not a construct spec
+            items = list(spec)
+        if isinstance(items, str):
+            items = [items]
+        cols = [getattr(it, "id", it) for it in items]
+        if not cols:
+            raise ArgumentError(f"construct {name!r} has no items", expected="at least one item column")
+        for c in cols:
+            if c not in data.columns:
+                raise MissingColumnError(f"item of construct {name!r} is not in the data", column=str(c),
+                                         expected="a column of the data frame",
+                                         hint=f"Columns present: {', '.join(map(str, data.columns[:20]))}")
+            if instrument is not None and not survey:
+                continue  # the codebook check below names text values with the item's scale
+            if not (pd.api.types.is_numeric_dtype(data[c]) or pd.api.types.is_bool_dtype(data[c])):
+                bad = data[c][pd.to_numeric(data[c], errors="coerce").isna() & data[c].notna()]
+                raise NonNumericError(f"item of construct {name!r} is not numeric", column=str(c),
+                                      rows=[int(i) + 1 for i in bad.index[:10]] if len(bad) else None,
+                                      values=list(bad.iloc[:10]) if len(bad) else None,
+                                      expected="numbers (recode labels to scale points first)")
+        out[str(name)] = list(cols)
+    if instrument is not None and not survey:
+        data = _apply_instrument(data, instrument, out, recoded=recoded,
+                                 reverse_matters=reverse_matters, what=what)
+    return data, out
+
+
+def _apply_instrument(data: pd.DataFrame, instrument: Instrument, cmap: dict[str, list[str]], *,
+                      recoded: bool | None, reverse_matters: bool, what: str) -> pd.DataFrame:
+    """The item columns with the instrument's codebook applied, as :func:`read_survey` applies it.
+
+    Missing-value codes become NaN; a value that is neither on the item's scale nor one of its
+    codes is refused (:class:`~connection.errors.OutOfRangeError` naming column, rows and values);
+    reverse-keyed items are reverse-coded only when ``recoded=False`` (raw answers). With
+    ``recoded=None`` they are taken as already recoded (data from ``read_survey``), unless the data
+    still hold missing-value codes -- then they did not come from ``read_survey`` and whether the
+    reverse keys were applied cannot be known: refused, asking for ``recoded``. Applying the
+    codebook twice changes nothing, so clean data pass unchanged.
+    """
+    from connection.data._survey import read_survey
+
+    cols = list(dict.fromkeys(c for cs in cmap.values() for c in cs))
+    reverse_keyed = [c for c in cols if instrument.items[c].reverse]
+    if reverse_keyed and recoded is None and reverse_matters:
+        raw = {}
+        for c in cols:
+            codes = instrument.items[c].missing
+            if codes:
+                values = pd.to_numeric(data[c], errors="coerce")
+                hit = values.isin(codes).to_numpy()
+                if hit.any():
+                    raw[c] = (np.flatnonzero(hit) + 1).tolist()
+        if raw:
+            col, rows = next(iter(raw.items()))
+            raise ArgumentError(
+                f"{what}: the data still hold missing-value codes, so they were not read with "
+                "read_survey, and the instrument marks reverse-keyed items "
+                f"({', '.join(reverse_keyed)}): it cannot be known whether these were reverse-coded",
+                column=str(col), rows=rows, values=[_plain(v) for v in data[col].iloc[
+                    np.asarray(rows[:10]) - 1].tolist()],
+                expected="recoded=False (raw answers: the reverse keys are applied once) or "
+                         "recoded=True (already reverse-coded)",
+                hint="Or read the data with cx.read_survey(..., instrument) and pass the Survey")
+    reverse = recoded is False
+    if reverse:
+        sub = instrument
+    else:  # the same codebook without reverse keys: codes and scales only
+        sub = dataclasses.replace(instrument, constructs=[
+            dataclasses.replace(c, items=tuple(dataclasses.replace(i, reverse=False) for i in c.items))
+            for c in instrument.constructs.values()])
+    names = [n for n, c in sub.constructs.items() if any(i in cols for i in c.item_ids)]
+    try:
+        survey = read_survey(data[cols], sub, constructs=names, check_variance=False, warn=False)
+    except OutOfRangeError as exc:
+        todo = ("If fractional answers are valid, declare the item's scale continuous "
+                "(integer = false); otherwise correct the data" if "whole number" in exc.message else
+                "If a value means 'no answer', declare it among the item's missing codes in the "
+                "instrument (missing = [...]); otherwise correct the data")
+        raise OutOfRangeError(
+            f"{what}: {exc.message}", column=exc.column, rows=exc.rows, values=exc.values,
+            expected=exc.expected, hint=(exc.hint + ". " if exc.hint else "") + todo) from None
+    out = data.copy()
+    clean = survey.data
+    for c in cols:
+        out[c] = clean[c].to_numpy(dtype=float)
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """A value as a person reads it (1 rather than np.int64(1), -99 rather than -99.0)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _default_items(data: Any, items: Sequence[str] | None, what: str) -> list[str]:
+    """The given items, or every numeric/boolean column, saying which columns were left out."""
+    if items is not None:
+        return list(items)
+    if not isinstance(data, pd.DataFrame):
+        raise ArgumentError(f"{what}: item data must be a pandas DataFrame", values=[type(data).__name__],
+                            expected="a DataFrame with one column per item")
+    numeric = [c for c in data.columns if pd.api.types.is_numeric_dtype(data[c])]
+    left_out = [str(c) for c in data.columns if c not in numeric]
+    if left_out:
+        warnings.warn(f"{what}: {len(left_out)} column(s) are not numeric and were left out: "
+                      f"{', '.join(left_out[:20])}{' ...' if len(left_out) > 20 else ''}; pass items=[...] "
+                      "to choose the items (a text value in an item column is then reported)",
+                      ExclusionWarning, stacklevel=3)
+    return numeric
+
+
+def _complete(data: pd.DataFrame, cols: list[str], what: str, warn: bool = True) -> np.ndarray:
+    """Rows complete on ``cols`` as a float array; warn how many rows were dropped."""
+    sub = data[cols].astype(float)
+    inf = np.isinf(sub.to_numpy())
+    if inf.any():
+        j = int(np.flatnonzero(inf.any(axis=0))[0])
+        rows = np.flatnonzero(inf[:, j])
+        raise OutOfRangeError(f"{what}: item values are infinite", column=str(cols[j]),
+                              rows=(rows + 1).tolist(), values=sub.iloc[rows, j].tolist(),
+                              expected="finite answers (NaN for missing)")
+    ok = sub.notna().all(axis=1).to_numpy()
+    dropped = int((~ok).sum())
+    if dropped and warn:
+        warnings.warn(f"{what}: {dropped} of {len(ok)} rows have missing values on "
+                      f"{', '.join(cols)} and were left out (listwise)", ExclusionWarning, stacklevel=3)
+    x = sub.to_numpy()[ok]
+    return x
+
+
+def _check_disjoint(cmap: dict[str, list[str]], what: str) -> None:
+    """Discriminant validity compares constructs: an item may belong to only one of them."""
+    owner: dict[str, str] = {}
+    for name, cols in cmap.items():
+        for c in cols:
+            if c in owner and owner[c] != name:
+                raise ArgumentError(f"{what}: an item belongs to two constructs ({owner[c]!r} and "
+                                    f"{name!r}), which makes them look alike by construction",
+                                    column=str(c), expected="each item in one construct only")
+            owner[c] = name
+
+
+def _check_variance(x: np.ndarray, cols: list[str], construct: str) -> None:
+    sd = x.std(axis=0) if x.shape[0] else np.zeros(len(cols))
+    for j in np.flatnonzero(~(sd > 0)):
+        raise NoVarianceError(f"item of construct {construct!r} has no variance",
+                              column=cols[j], values=[x[0, j]] if x.shape[0] else None,
+                              expected="responses that differ between respondents",
+                              hint="Drop the item or check its coding")
+
+
+# ----------------------------------------------------------------------------- alpha
+
+
+def _alpha_from_cov(cov: np.ndarray) -> np.ndarray:
+    """Cronbach's alpha from covariance matrices of shape (..., k, k)."""
+    k = cov.shape[-1]
+    total = cov.sum(axis=(-1, -2))
+    trace = np.trace(cov, axis1=-2, axis2=-1)
+    return k / (k - 1) * (1.0 - trace / total)
+
+
+def _sum_varies(cov: np.ndarray) -> bool:
+    """Whether the sum score varies (beyond rounding error, relative to the item variances)."""
+    return bool(cov.sum() > 1e-10 * np.trace(cov))
+
+
+def _feldt(alpha: float, n: int, k: int, level: float) -> tuple[float, float]:
+    """Feldt (1965) interval for alpha, as psych::alpha.ci."""
+    a = 1.0 - level
+    df1, df2 = n - 1, (n - 1) * (k - 1)
+    lower = 1.0 - (1.0 - alpha) * stats.f.ppf(1 - a / 2, df1, df2)
+    upper = 1.0 - (1.0 - alpha) * stats.f.ppf(a / 2, df1, df2)
+    return float(lower), float(upper)
+
+
+def cronbach_alpha(x: np.ndarray | pd.DataFrame) -> float:
+    """Cronbach's alpha of complete item data (rows = respondents), as psych's ``raw_alpha``.
+
+    >>> round(cronbach_alpha(np.array([[1, 2, 2], [2, 3, 3], [4, 4, 5], [3, 5, 4.0]])), 4)
+    0.9512
+    """
+    try:
+        x = np.asarray(x, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise NonNumericError(f"item data are not numeric ({exc})",
+                              expected="numbers (recode labels to scale points first)") from None
+    if x.ndim != 2 or x.shape[1] < 2 or x.shape[0] < 2:
+        raise ArgumentError("alpha needs a respondents x items matrix with at least 2 rows and 2 items",
+                            values=[x.shape], expected="shape (n >= 2, k >= 2)")
+    bad = ~np.isfinite(x).all(axis=1)
+    if bad.any():
+        raise ArgumentError("alpha needs complete item data: rows with missing or infinite values",
+                            rows=(np.flatnonzero(bad) + 1).tolist(),
+                            expected="complete rows (use reliability(), which drops incomplete rows "
+                                     "listwise and counts them)")
+    cov = np.cov(x, rowvar=False)
+    if not _sum_varies(cov):
+        raise NoVarianceError("the item total has no variance, so alpha is undefined",
+                              expected="items whose sum varies between respondents")
+    return float(_alpha_from_cov(cov))
+
+
+def _weighted_moments(xc: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Covariance matrices (divisor n) of centred data ``xc`` under frequency weights.
+
+    ``counts`` has shape (b, n) and rows summing to n; returns (b, p, p). One matrix product over
+    the p(p+1)/2 cross-products does all replicates at once.
+    """
+    n, p = xc.shape
+    iu, ju = np.triu_indices(p)
+    m1 = counts @ xc / n
+    m2 = counts @ (xc[:, iu] * xc[:, ju]) / n
+    upper = m2 - m1[:, iu] * m1[:, ju]
+    cov = np.empty((counts.shape[0], p, p))
+    cov[:, iu, ju] = upper
+    cov[:, ju, iu] = upper
+    return cov
+
+
+def _alpha_counts(xc: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    return _alpha_from_cov(_weighted_moments(xc, counts))
+
+
+# ----------------------------------------------------------------------------- one-factor CFA
+
+
+def _cfa(model: str, frame: pd.DataFrame, what: str) -> Any:
+    """The engine's CFA; a numerical failure becomes an EstimationError naming the construct."""
+    from connection.latent import cfa
+
+    try:
+        return cfa(model, frame)
+    except np.linalg.LinAlgError as exc:   # the engine should raise its own error (reported)
+        raise EstimationError(f"the CFA for {what} could not be fitted ({exc})",
+                              values=[f"n={len(frame)}"],
+                              expected="more respondents than items and a positive definite "
+                                       "item covariance matrix") from None
+
+
+def _congeneric(x: np.ndarray, cols: list[str], construct: str) -> dict[str, Any]:
+    """Loadings, residual variances and standardized loadings of a one-factor ML model."""
+    cols = [str(c) for c in cols]
+    frame = pd.DataFrame(x, columns=cols)
+    fit = _cfa(f"{_safe(construct)} =~ " + " + ".join(cols), frame, f"construct {construct!r}")
+    return _factor_pieces(fit, _safe(construct), cols, x.var(axis=0))
+
+
+def _safe(name: str) -> str:
+    """A construct name usable as a latent variable name in model syntax."""
+    out = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in name)
+    return out if out and not out[0].isdigit() else f"f_{out}"
+
+
+def _factor_pieces(fit: Any, latent: str, cols: list[str], sample_var: np.ndarray) -> dict[str, Any]:
+    est = fit.estimates
+    if "group" in est.columns and est["group"].nunique() > 1:
+        raise ArgumentError("reliability needs a single-group fit")
+    load = est[(est["op"] == "=~") & (est["lhs"] == latent)].set_index("rhs").reindex(cols)
+    var = est[est["op"] == "~~"]
+    theta = np.zeros((len(cols), len(cols)))
+    pos = {c: i for i, c in enumerate(cols)}
+    for row in var.itertuples():
+        if row.lhs in pos and row.rhs in pos:
+            i, j = pos[row.lhs], pos[row.rhs]
+            theta[i, j] = theta[j, i] = row.est
+    psi = float(var[(var["lhs"] == latent) & (var["rhs"] == latent)]["est"].iloc[0])
+    lam = load["est"].to_numpy(dtype=float)
+    return {"lambda": lam, "theta": theta, "psi": psi, "std": load["std_all"].to_numpy(dtype=float),
+            "sample_var": np.asarray(sample_var, dtype=float),
+            "converged": bool(getattr(fit, "converged", True)), "flags": _fit_flags(fit, est)}
+
+
+def _fit_flags(fit: Any, est: pd.DataFrame | None = None) -> tuple[Flag, ...]:
+    """The fit's admissibility flags: ``fit.flags`` (the engine's) plus what the estimates show.
+
+    Checked here as well, so that the tables are right with any engine version: non-convergence
+    (``fit.converged``), negative variance estimates (Heywood cases) and a latent covariance
+    matrix that is not positive definite. A flag the engine already raised is not repeated.
+    """
+    engine = list(getattr(fit, "flags", ()) or ())
+    own: list[Flag] = []
+    if not bool(getattr(fit, "converged", True)):
+        own.append(Flag(NOT_CONVERGED, "the CFA did not converge; its estimates are not trustworthy"))
+    est = fit.estimates if est is None else est
+    var = est[(est["op"] == "~~") & (est["lhs"] == est["rhs"])]
+    for row in var[var["est"] < 0].itertuples():
+        own.append(Flag(HEYWOOD, f"negative variance estimate {row.lhs} ~~ {row.rhs} = {row.est:.4g}",
+                        (f"{row.lhs} ~~ {row.rhs}",)))
+    latents = list(dict.fromkeys(est.loc[est["op"] == "=~", "lhs"]))
+    if latents:
+        pos = {lv: i for i, lv in enumerate(latents)}
+        psi = np.zeros((len(latents), len(latents)))
+        for row in est[est["op"] == "~~"].itertuples():
+            if row.lhs in pos and row.rhs in pos:
+                psi[pos[row.lhs], pos[row.rhs]] = psi[pos[row.rhs], pos[row.lhs]] = row.est
+        ev = np.linalg.eigvalsh(psi)
+        # a negative factor variance is already a Heywood case; otherwise a correlation beyond +-1
+        if np.all(np.diag(psi) > 0) and ev[0] < -1e-10 * max(1.0, abs(ev[-1])):
+            own.append(Flag(LATENT_NOT_PD, "the latent covariance matrix is not positive definite "
+                                           f"(smallest eigenvalue {ev[0]:.3g})"))
+
+    # the engine checks the same things over the whole fit: a code it reports is not repeated
+    # (its parameter names may be written differently); codes it missed are added
+    covered = {getattr(g, "code", None) or str(g).split(":", 1)[0].strip() for g in engine}
+    return tuple(engine) + tuple(f for f in own if f.code not in covered)
+
+
+def _bounded(values: dict[str, float], notes: list[str]) -> dict[str, float]:
+    """Proportions of variance outside [0, 1] are impossible: NA, with the values in the note."""
+    out, off = {}, []
+    for name, value in values.items():
+        if np.isfinite(value) and not -1e-12 <= value <= 1.0 + 1e-12:
+            off.append(f"{name} {value:.4g}")
+            value = np.nan
+        out[name] = value
+    if off:
+        notes.append(", ".join(off) + (" lies" if len(off) == 1 else " lie")
+                     + " outside [0, 1] (impossible for a proportion of variance): reported as NA")
+    return out
+
+
+def _omega_cr_ave(pieces: dict[str, Any]) -> tuple[float, float, float]:
+    lam, theta, psi, std = pieces["lambda"], pieces["theta"], pieces["psi"], pieces["std"]
+    true = lam.sum() ** 2 * psi
+    omega = true / (true + theta.sum())  # McDonald's omega total, model-implied total variance
+    cr = std.sum() ** 2 / (std.sum() ** 2 + (1.0 - std**2).sum())
+    # Fornell & Larcker's AVE as semTools::AVE: explained over observed item variance (sums)
+    ave = float((lam**2).sum() * psi / pieces["sample_var"].sum())
+    return float(omega), float(cr), ave
+
+
+# ----------------------------------------------------------------------------- reliability
+
+
+def reliability(
+    data: pd.DataFrame | Any,
+    constructs: Any = None,
+    *,
+    level: float = 0.95,
+    n_boot: int = 0,
+    seed: int | np.random.SeedSequence | None = None,
+    joint: bool = False,
+    progress: bool | None = None,
+    recoded: bool | None = None,
+) -> pd.DataFrame:
+    """Reliability of each construct: alpha (Feldt and bootstrap CIs), omega, CR and AVE.
+
+    Parameters
+    ----------
+    data
+        Item responses, one column per item (or a :class:`~connection.Survey`, whose
+        instrument is used when ``constructs`` is omitted).
+    constructs
+        An :class:`~connection.Instrument` or ``{construct: [item columns]}``. With an
+        Instrument and a DataFrame, the instrument's codebook is applied as
+        :func:`connection.read_survey` applies it: missing-value codes become NaN, and a value
+        that is neither on the item's scale nor a declared code raises
+        :class:`~connection.errors.OutOfRangeError` (naming column, rows and values). A
+        :class:`~connection.Survey` is already clean and is used as it is.
+    level
+        Confidence level of the alpha intervals.
+    n_boot
+        Bootstrap replicates for a percentile interval of alpha (0 = none). Replicates run through
+        :func:`connection.bootstrap` (vectorised weighted covariances).
+    seed
+        Seed of the bootstrap.
+    joint
+        ``False`` (default): omega, CR and AVE from a one-factor CFA per construct (congeneric
+        model, as ``semTools::compRelSEM`` on ``cfa("f =~ items")``). ``True``: from one CFA of all
+        constructs with correlated factors (as ``compRelSEM`` on the full measurement model).
+    progress
+        Progress bar of the bootstrap (``None``: only when interactive).
+    recoded
+        With a DataFrame and an Instrument that has reverse-keyed items: ``False`` = raw answers,
+        the reverse keys are applied (once); ``True`` = already reverse-coded (as
+        ``survey.data``). ``None`` (default): taken as already recoded, unless the data still
+        hold missing-value codes (so they did not come from ``read_survey``), which is refused
+        with a request to say which. Not used with a Survey (its data are recoded) or a dict.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per construct: ``construct, n, n_items, alpha, alpha_ci_lower, alpha_ci_upper``
+        (Feldt 1965, as ``psych::alpha``), ``alpha_boot_ci_lower, alpha_boot_ci_upper`` (when
+        ``n_boot > 0``), ``omega`` (McDonald's omega total: (sum of loadings)^2 * factor variance
+        over the model-implied variance of the sum score; ``compRelSEM(obs.var = FALSE)``),
+        ``cr`` (composite reliability from standardized loadings, Fornell & Larcker 1981), ``ave``
+        (average variance extracted, Fornell & Larcker 1981: sum of squared loadings times the
+        factor variance over the sum of the items' sample variances, as ``semTools::AVE``),
+        ``flags`` (the admissibility flags of the CFA behind omega, CR and AVE:
+        :func:`connection._flags.format_flags`, ``""`` when admissible: ``heywood``,
+        ``not_converged``, ``latent_not_pd``), ``note``.
+        From an inadmissible fit, omega, CR and AVE are kept as ``semTools::compRelSEM``/``AVE``
+        report them when they lie in [0, 1] (and ``note`` says they come from an inadmissible
+        fit); outside [0, 1] they are impossible as proportions of variance and are NA, with the
+        value in ``note``.
+        Omega, CR and AVE need at least three items per construct in the separate models (two
+        items do not identify a one-factor model): otherwise they are NaN and ``note`` says why.
+        ``note`` also names items whose item-rest correlation is negative (a reverse-keyed item
+        left unrecoded is the usual cause; :func:`connection.read_survey` recodes them).
+
+    Notes
+    -----
+    Missing data: listwise within each construct; ``n`` is the number of complete rows used.
+    Item-level statistics (alpha if deleted, item-rest correlations) come from
+    :func:`item_statistics`.
+
+    Examples
+    --------
+    Matches ``psych::alpha(hs[, c("x1", "x2", "x3")])`` (alpha, Feldt CI) and
+    ``semTools::compRelSEM(cfa("visual =~ x1 + x2 + x3", hs), obs.var = FALSE)`` on lavaan's
+    HolzingerSwineford1939:
+
+    >>> from connection.latent.datasets import holzinger_swineford
+    >>> from connection.measurement import reliability
+    >>> hs = holzinger_swineford()
+    >>> scales = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"],
+    ...           "speed": ["x7", "x8", "x9"]}
+    >>> tab = reliability(hs, scales)
+    >>> print(tab.drop(columns=["flags", "note"]).round(3).to_string(index=False))
+    construct   n  n_items  alpha  alpha_ci_lower  alpha_ci_upper  omega    cr   ave
+       visual 301        3  0.626           0.547           0.694  0.633 0.635 0.369
+      textual 301        3  0.883           0.858           0.904  0.886 0.885 0.723
+        speed 301        3  0.688           0.622           0.745  0.696 0.698 0.438
+    """
+    data, cmap = _resolve(data, constructs, recoded=recoded, what="reliability")
+    instrument = constructs if isinstance(constructs, Instrument) else getattr(
+        constructs, "instrument", None) if constructs is not None else None
+    if not 0 < level < 1:
+        raise ArgumentError("level must lie strictly between 0 and 1", values=[level])
+    _check_n_boot(n_boot)
+    pieces_joint: dict[str, dict[str, Any]] = {}
+    if joint:
+        pieces_joint = _joint_pieces(data, cmap)
+    rows = []
+    for name, cols in cmap.items():
+        x = _complete(data, cols, f"reliability of {name!r}")
+        n, k = x.shape
+        row: dict[str, Any] = {"construct": name, "n": n, "n_items": k}
+        notes = []
+        if n < 3:
+            raise ArgumentError(f"construct {name!r} has fewer than 3 complete rows", values=[n],
+                                expected="at least 3 respondents with all items answered")
+        _check_variance(x, cols, name)
+        if k >= 2:
+            total = x.sum(axis=1)
+            cov = np.cov(x, rowvar=False)
+            with np.errstate(invalid="ignore", divide="ignore"):  # a constant sum or rest score
+                a = float(_alpha_from_cov(cov)) if _sum_varies(cov) else np.nan
+                negative = [c for j, c in enumerate(cols)
+                            if np.corrcoef(x[:, j], total - x[:, j])[0, 1] < 0]
+            if not np.isfinite(a):
+                a = np.nan
+                notes.append("alpha is undefined: the sum score does not vary")
+            lo, hi = _feldt(a, n, k, level)
+            if negative:
+                notes.append("negative item-rest correlation for " + ", ".join(map(str, negative))
+                             + ": reverse-keyed and not recoded?")
+                keyed = [c for c in negative if isinstance(instrument, Instrument)
+                         and c in instrument.items and instrument.items[c].reverse]
+                if keyed and recoded is None:
+                    notes.append(", ".join(keyed) + " reverse-keyed in the instrument and taken as "
+                                 "already recoded (as read_survey gives it); for raw answers pass "
+                                 "recoded=False")
+        else:
+            a = lo = hi = np.nan
+            notes.append("alpha needs at least 2 items")
+        row.update(alpha=a, alpha_ci_lower=lo, alpha_ci_upper=hi)
+        if n_boot:
+            if k >= 2:
+                from connection.stats._bootstrap import bootstrap
+
+                xc = x - x.mean(axis=0)
+                res = bootstrap(_alpha_counts, xc, n_boot=n_boot, seed=seed, mode="counts",
+                                level=level, progress=progress, label=f"alpha {name}")
+                ci = res.ci()
+                row.update(alpha_boot_ci_lower=float(ci["ci_lower"].iloc[0]),
+                           alpha_boot_ci_upper=float(ci["ci_upper"].iloc[0]))
+            else:
+                row.update(alpha_boot_ci_lower=np.nan, alpha_boot_ci_upper=np.nan)
+        flags: tuple = ()
+        if joint and k >= 2:
+            pieces = pieces_joint[name]
+        elif k >= 3:
+            pieces = _congeneric(x, cols, name)
+        else:
+            pieces = None
+            om = cr = ave = np.nan
+            notes.append("omega, CR and AVE need at least 2 items" if joint else
+                         "omega, CR and AVE need at least 3 items (or joint=True)")
+        if pieces is not None:
+            om, cr, ave = _omega_cr_ave(pieces)
+            flags = pieces["flags"]
+            if flags:
+                notes.append("omega, CR and AVE come from an inadmissible "
+                              + ("joint CFA" if joint else "one-factor CFA") + " ("
+                              + ", ".join(dict.fromkeys(getattr(f, "code", str(f)) for f in flags))
+                              + "): see flags")
+            kept = _bounded({"omega": om, "CR": cr, "AVE": ave}, notes)
+            om, cr, ave = kept["omega"], kept["CR"], kept["AVE"]
+        row.update(omega=om, cr=cr, ave=ave, flags=format_flags(flags), note="; ".join(notes))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _joint_pieces(data: pd.DataFrame, cmap: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
+    fit, latents, var = _joint_fit(data, cmap)
+    return {name: _factor_pieces(fit, latents[name], [str(c) for c in cols],
+                                 var[[str(c) for c in cols]].to_numpy())
+            for name, cols in cmap.items()}
+
+
+def _joint_fit(data: pd.DataFrame, cmap: dict[str, list[str]]):
+    """One CFA of all constructs (correlated factors) on the rows complete on all items."""
+
+    cols = list(dict.fromkeys(c for cs in cmap.values() for c in cs))
+    x = _complete(data, cols, "measurement model")
+    for name, cs in cmap.items():
+        _check_variance(x[:, [cols.index(c) for c in cs]], cs, name)
+    latents = {name: _safe(name) for name in cmap}
+    model = "\n".join(f"{latents[n]} =~ " + " + ".join(map(str, cs)) for n, cs in cmap.items())
+    fit = _cfa(model, pd.DataFrame(x, columns=[str(c) for c in cols]), "the measurement model")
+    return fit, latents, pd.Series(x.var(axis=0), index=[str(c) for c in cols])
+
+
+def item_statistics(data: pd.DataFrame | Any, constructs: Any = None, *,
+                    recoded: bool | None = None) -> pd.DataFrame:
+    """Item-level statistics per construct, as ``psych::alpha``'s ``alpha.drop`` and ``item.stats``.
+
+    ``data``, ``constructs`` and ``recoded`` as in :func:`reliability` (an Instrument's missing
+    codes and scales are applied).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``construct, item, n, mean, sd, item_total_r`` (``raw.r``), ``item_rest_r`` (corrected
+        item-total correlation, ``r.drop``), ``alpha_if_deleted`` (``raw_alpha`` of
+        ``alpha.drop``; NaN when fewer than two items would remain).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"a": [1, 2, 4, 3, 5.0], "b": [2, 3, 4, 5, 5], "c": [2, 3, 5, 4, 4]})
+    >>> item_statistics(df, {"s": ["a", "b", "c"]})[["item", "item_rest_r"]].round(3).values.tolist()
+    [['a', 0.893], ['b', 0.853], ['c', 0.838]]
+    """
+    data, cmap = _resolve(data, constructs, recoded=recoded, what="item statistics")
+    rows = []
+    for name, cols in cmap.items():
+        x = _complete(data, cols, f"item statistics of {name!r}")
+        n, k = x.shape
+        if n < 3:
+            raise ArgumentError(f"construct {name!r} has fewer than 3 complete rows", values=[n],
+                                expected="at least 3 respondents with all items answered")
+        _check_variance(x, cols, name)
+        total = x.sum(axis=1)
+        for j, c in enumerate(cols):
+            rest = total - x[:, j]
+            keep = [i for i in range(k) if i != j]
+            cov_keep = np.cov(x[:, keep], rowvar=False) if k > 2 else None
+            with np.errstate(invalid="ignore", divide="ignore"):  # a rest score that does not vary
+                r_total = float(np.corrcoef(x[:, j], total)[0, 1])
+                r_rest = float(np.corrcoef(x[:, j], rest)[0, 1]) if k > 1 else np.nan
+            rows.append({
+                "construct": name, "item": c, "n": n,
+                "mean": float(x[:, j].mean()), "sd": float(x[:, j].std(ddof=1)),
+                "item_total_r": r_total,
+                "item_rest_r": r_rest,
+                "alpha_if_deleted": (float(_alpha_from_cov(cov_keep))
+                                     if cov_keep is not None and _sum_varies(cov_keep) else np.nan),
+            })
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- HTMT
+
+
+def _htmt_from_corr(r: np.ndarray, blocks: list[np.ndarray], pairs: list[tuple[int, int]],
+                    method: str, absolute: bool) -> np.ndarray:
+    """HTMT of each construct pair from correlation matrices of shape (b, p, p) -> (b, n_pairs)."""
+    if absolute:
+        r = np.abs(r)
+
+    def avg(vals: np.ndarray) -> np.ndarray:
+        if method == "htmt2":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.exp(np.log(vals).mean(axis=-1))
+        return vals.mean(axis=-1)
+
+    mono = []
+    for idx in blocks:
+        if idx.size < 2:
+            mono.append(np.full(r.shape[0], np.nan))
+            continue
+        iu, ju = np.triu_indices(idx.size, 1)
+        mono.append(avg(r[:, idx[iu], idx[ju]]))
+    out = np.empty((r.shape[0], len(pairs)))
+    for m, (a, b) in enumerate(pairs):
+        hetero = r[:, blocks[a]][:, :, blocks[b]].reshape(r.shape[0], -1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[:, m] = avg(hetero) / np.sqrt(mono[a] * mono[b])
+    return out
+
+
+def htmt(
+    data: pd.DataFrame | Any,
+    constructs: Any = None,
+    *,
+    method: str = "htmt",
+    absolute: bool = True,
+    n_boot: int = 0,
+    seed: int | np.random.SeedSequence | None = None,
+    level: float = 0.95,
+    threshold: float = DISTINCT_THRESHOLD,
+    progress: bool | None = None,
+    alternative: str = "two-sided",
+    recoded: bool | None = None,
+) -> pd.DataFrame:
+    """Heterotrait-monotrait ratio of correlations (Henseler, Ringle & Sarstedt 2015).
+
+    HTMT of constructs *a* and *b* is the mean correlation between items of *a* and items of *b*,
+    divided by the geometric mean of the average within-construct item correlations of *a* and of
+    *b*. Values well below 1 mean the constructs are empirically distinct.
+
+    Parameters
+    ----------
+    data, constructs, recoded
+        As in :func:`reliability` (an Instrument's missing codes and scales are applied; reverse
+        keys matter only with ``absolute=False``).
+    method
+        ``"htmt"`` (arithmetic means, Henseler et al. 2015) or ``"htmt2"`` (geometric means,
+        Roemer, Schuberth & Henseler 2021; semTools' default).
+    absolute
+        Use absolute correlations (as ``semTools::htmt``'s default), so reverse-keyed items that
+        were not recoded do not cancel out.
+    n_boot, seed, level
+        Percentile bootstrap interval (0 = none), via :func:`connection.bootstrap` in
+        ``counts`` mode: all replicates' correlation matrices come from one matrix product.
+    threshold
+        The cut-off for the ``distinct`` verdict (0.85, the conservative criterion; 0.90 is the
+        liberal one).
+    alternative
+        The interval behind the verdict. ``"two-sided"`` (default): the equal-tailed ``level``
+        percentile interval (2.5th to 97.5th percentile for 0.95). ``"less"``: the one-sided test
+        of Henseler, Ringle & Sarstedt (2015) that HTMT lies below the threshold: the upper
+        bound of a one-sided ``level`` interval, the ``level`` percentile of the bootstrap
+        replicates (the 95th for 0.95); ``ci_lower`` is then NaN (the interval is unbounded
+        below). Names as in ``scipy.stats`` (``alternative="less"``: the alternative hypothesis
+        is HTMT < threshold).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per pair of constructs: ``construct_a, construct_b, n, htmt, ci_lower, ci_upper``
+        (NaN without bootstrap), ``ci_level``, ``ci_sides`` (``"two-sided"`` or ``"one-sided"``;
+        NaN and ``""`` without bootstrap), ``threshold``, ``distinct`` (HTMT below the threshold,
+        and when a bootstrap ran, the upper confidence limit too), ``finding`` (the verdict in
+        words, naming the interval's sidedness).
+        A construct with a single item has no within-construct correlation: its HTMT is NaN.
+        ``table.pivot(index="construct_a", columns="construct_b", values="htmt")`` gives the
+        matrix. Missing data: listwise over all items of all constructs.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from connection.measurement import htmt
+    >>> rng = np.random.default_rng(0)
+    >>> f = rng.normal(size=(400, 2)) @ np.array([[1, .3], [0, .95]])
+    >>> x = np.repeat(f, 3, axis=1) + rng.normal(scale=.7, size=(400, 6))
+    >>> df = pd.DataFrame(x, columns=["a1", "a2", "a3", "b1", "b2", "b3"])
+    >>> tab = htmt(df, {"a": ["a1", "a2", "a3"], "b": ["b1", "b2", "b3"]}, n_boot=200, seed=1,
+    ...            progress=False)
+    >>> tab[["construct_a", "construct_b", "distinct"]].values.tolist()
+    [['a', 'b', True]]
+    >>> print(tab["finding"].iloc[0])
+    a and b are distinct: HTMT = 0.306 < 0.85 (two-sided 95% bootstrap percentile CI 0.190 to 0.409)
+
+    The one-sided test of Henseler et al. (2015): the 95th percentile below the threshold.
+
+    >>> one = htmt(df, {"a": ["a1", "a2", "a3"], "b": ["b1", "b2", "b3"]}, n_boot=200, seed=1,
+    ...            progress=False, alternative="less")
+    >>> print(one["finding"].iloc[0])
+    a and b are distinct: HTMT = 0.306 < 0.85 (one-sided 95% upper bound 0.385, the 95th bootstrap percentile)
+
+    On lavaan's HolzingerSwineford1939, as ``semTools::htmt(model, hs, htmt2 = FALSE)``:
+
+    >>> from connection.latent.datasets import holzinger_swineford
+    >>> scales = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"],
+    ...           "speed": ["x7", "x8", "x9"]}
+    >>> htmt(holzinger_swineford(), scales)[["construct_a", "construct_b", "htmt"]].round(4)
+      construct_a construct_b    htmt
+    0      visual     textual  0.4243
+    1      visual       speed  0.4665
+    2     textual       speed  0.2896
+    """
+    if method not in ("htmt", "htmt2"):
+        raise ArgumentError("unknown HTMT method", values=[method], expected="'htmt' or 'htmt2'")
+    if not 0.0 < float(level) < 1.0:
+        raise ArgumentError("level must lie strictly between 0 and 1", values=[level], expected="e.g. 0.95")
+    if alternative not in ("two-sided", "less"):
+        raise ArgumentError("unknown alternative", values=[alternative],
+                            expected="'two-sided' (equal-tailed interval) or 'less' (one-sided test "
+                                     "that HTMT is below the threshold, Henseler et al. 2015)")
+    _check_n_boot(n_boot)
+    data, cmap = _resolve(data, constructs, recoded=recoded, reverse_matters=not absolute,
+                          what="HTMT")
+    if len(cmap) < 2:
+        raise ArgumentError("HTMT needs at least two constructs", values=list(cmap))
+    _check_disjoint(cmap, "HTMT")
+    cols = list(dict.fromkeys(c for cs in cmap.values() for c in cs))
+    x = _complete(data, cols, "HTMT")
+    for name, cs in cmap.items():
+        _check_variance(x[:, [cols.index(c) for c in cs]], cs, name)
+    names = list(cmap)
+    blocks = [np.array([cols.index(c) for c in cmap[nm]]) for nm in names]
+    pairs = [(a, b) for a in range(len(names)) for b in range(a + 1, len(names))]
+    xc = x - x.mean(axis=0)
+
+    def stat(xc_: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        cov = _weighted_moments(xc_, counts)
+        sd = np.sqrt(np.einsum("bii->bi", cov))
+        corr = cov / sd[:, :, None] / sd[:, None, :]
+        return _htmt_from_corr(corr, blocks, pairs, method, absolute)
+
+    est = stat(xc, np.ones((1, xc.shape[0])))[0]
+    lo, hi = np.full(len(pairs), np.nan), np.full(len(pairs), np.nan)
+    # pairs with a single-item construct have no HTMT (NaN); resampling them would only add
+    # replicates that "fail" by construction, so they are left out of the bootstrap
+    defined = np.flatnonzero(np.isfinite(est))
+    if n_boot and defined.size:
+        from connection.stats._bootstrap import bootstrap
+
+        res = bootstrap(lambda d, w: stat(d, w)[:, defined], xc, n_boot=n_boot, seed=seed,
+                        mode="counts", level=level, progress=progress, label="HTMT")
+        if alternative == "two-sided":
+            ci = res.ci()
+            lo[defined], hi[defined] = ci["ci_lower"].to_numpy(), ci["ci_upper"].to_numpy()
+        else:  # one-sided: the level-th percentile is the upper bound (as BootstrapResult.ci's)
+            reps = res.replicates.to_numpy()
+            if reps.shape[0] >= 2:
+                hi[defined] = np.quantile(reps, level, axis=0)
+    rows = []
+    sides = "two-sided" if alternative == "two-sided" else "one-sided"
+    for m, (a, b) in enumerate(pairs):
+        value = est[m]
+        upper = hi[m]
+        ok = bool(value < threshold and (np.isnan(upper) or upper < threshold))
+        rows.append({"construct_a": names[a], "construct_b": names[b], "n": x.shape[0],
+                     "htmt": value, "ci_lower": lo[m], "ci_upper": upper,
+                     "ci_level": level if n_boot else np.nan,
+                     "ci_sides": sides if n_boot else "", "threshold": threshold,
+                     "distinct": ok,
+                     "finding": _htmt_finding(names[a], names[b], value, lo[m], upper, threshold,
+                                              level, alternative)})
+    return pd.DataFrame(rows)
+
+
+def _htmt_finding(a: str, b: str, value: float, lo: float, hi: float, threshold: float,
+                  level: float, alternative: str = "two-sided") -> str:
+    if np.isnan(value):
+        return f"HTMT of {a} and {b} is undefined (a construct needs at least two items)"
+    if np.isnan(hi):
+        ci = ""
+    elif alternative == "two-sided":
+        ci = f" (two-sided {level:.0%} bootstrap percentile CI {lo:.3f} to {hi:.3f})"
+    else:
+        ci = (f" (one-sided {level:.0%} upper bound {hi:.3f}, the {_ordinal(100 * level)} "
+              "bootstrap percentile)")
+    if value < threshold and (np.isnan(hi) or hi < threshold):
+        return f"{a} and {b} are distinct: HTMT = {value:.3f} < {threshold:.2f}{ci}"
+    if value < threshold:
+        return (f"{a} and {b} are not clearly distinct: HTMT = {value:.3f} < {threshold:.2f} but the "
+                f"upper confidence limit is not{ci}")
+    return f"{a} and {b} are not distinct: HTMT = {value:.3f} >= {threshold:.2f}{ci}"
+
+
+def _ordinal(pct: float) -> str:
+    """95 -> '95th', 97.5 -> '97.5th', 91 -> '91st'."""
+    text = f"{pct:.10g}"
+    if "." in text:
+        return text + "th"
+    n = int(text)
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+# ----------------------------------------------------------------------------- Fornell-Larcker
+
+
+def fornell_larcker(data: pd.DataFrame | Any, constructs: Any = None, *,
+                    recoded: bool | None = None) -> pd.DataFrame:
+    """Fornell-Larcker (1981) criterion from one CFA of all constructs (correlated factors).
+
+    Discriminant validity holds for a pair when the square root of each construct's AVE exceeds
+    the absolute correlation between the two factors.
+
+    Parameters
+    ----------
+    data, constructs, recoded
+        As in :func:`reliability` (an Instrument's missing codes and scales are applied).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per pair: ``construct_a, construct_b, correlation`` (factor correlation, lavaan
+        ``std.all``), ``sqrt_ave_a, sqrt_ave_b, holds``, ``flags`` (the admissibility flags of
+        the joint CFA, ``""`` when admissible). An AVE outside [0, 1] (only possible from an
+        inadmissible fit) gives NA for its square root and for ``holds``. Missing data: listwise
+        over all items.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from connection.measurement import fornell_larcker
+    >>> rng = np.random.default_rng(0)
+    >>> f = rng.normal(size=(400, 2)) @ np.array([[1, .3], [0, .95]])
+    >>> x = np.repeat(f, 3, axis=1) + rng.normal(scale=.7, size=(400, 6))
+    >>> df = pd.DataFrame(x, columns=["a1", "a2", "a3", "b1", "b2", "b3"])
+    >>> fornell_larcker(df, {"a": ["a1", "a2", "a3"], "b": ["b1", "b2", "b3"]})["holds"].tolist()
+    [True]
+    """
+    data, cmap = _resolve(data, constructs, recoded=recoded, what="Fornell-Larcker")
+    _check_disjoint(cmap, "Fornell-Larcker")
+    if len(cmap) < 2:
+        raise ArgumentError("the Fornell-Larcker criterion needs at least two constructs",
+                            values=list(cmap))
+    fit, latents, var = _joint_fit(data, cmap)
+    est = fit.estimates
+    flags = format_flags(_fit_flags(fit, est))
+    ave = {n: _omega_cr_ave(_factor_pieces(fit, latents[n], [str(c) for c in cs],
+                                           var[[str(c) for c in cs]].to_numpy()))[2]
+           for n, cs in cmap.items()}
+    names = list(cmap)
+    rows = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            la, lb = latents[a], latents[b]
+            sel = est[(est["op"] == "~~") & (((est["lhs"] == la) & (est["rhs"] == lb))
+                                             | ((est["lhs"] == lb) & (est["rhs"] == la)))]
+            r = float(sel["std_all"].iloc[0])
+            # an AVE outside [0, 1] comes from an inadmissible fit (a negative variance), which
+            # the flags column names; the criterion is then undefined (NA), not True or False
+            sa, sb = (float(np.sqrt(v)) if 0 <= v <= 1 + 1e-12 else np.nan for v in (ave[a], ave[b]))
+            holds = pd.NA if np.isnan(sa) or np.isnan(sb) else bool(min(sa, sb) > abs(r))
+            rows.append({"construct_a": a, "construct_b": b, "correlation": r,
+                         "sqrt_ave_a": sa, "sqrt_ave_b": sb, "holds": holds, "flags": flags})
+    out = pd.DataFrame(rows)
+    out["holds"] = out["holds"].astype("boolean")
+    return out
+
+
+# ----------------------------------------------------------------------------- dimensionality
+
+
+def _check_positive_definite(r: np.ndarray, cols: list[str], what: str, n: int) -> None:
+    """A singular item correlation matrix (collinear items, or too few rows) has no SMCs."""
+    vals, vecs = np.linalg.eigh(r)
+    if vals[0] > 1e-8 * max(vals[-1], 1.0):
+        return
+    involved = [str(cols[j]) for j in np.flatnonzero(np.abs(vecs[:, 0]) > 0.1)]
+    raise DataError(f"{what}: the item correlation matrix is singular (items that are exact linear "
+                    "combinations of others, or too few respondents)", values=involved,
+                    expected=f"items none of which is determined by the others; n = {n} rows",
+                    hint="Drop one of the items named, or collect more responses")
+
+
+def _smc_reduced(r: np.ndarray) -> np.ndarray:
+    """Correlation matrix with squared multiple correlations on the diagonal."""
+    red = r.copy()
+    np.fill_diagonal(red, 1.0 - 1.0 / np.diag(np.linalg.inv(r)))
+    return red
+
+
+@dataclass(frozen=True)
+class ParallelAnalysis:
+    """Horn's parallel analysis.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per position: ``number, kind`` (``"pc"``: eigenvalues of the correlation matrix;
+        ``"fa"``: of the reduced correlation matrix with squared multiple correlations on the
+        diagonal), ``observed, random_mean, random_quantile, retain``.
+    n_components, n_factors : int
+        Leading observed eigenvalues above the random quantile (components, factors).
+    n, n_iter, quantile : int, int, float
+    """
+
+    table: pd.DataFrame
+    n_components: int
+    n_factors: int
+    n: int
+    n_iter: int
+    quantile: float
+
+    def summary(self) -> str:
+        head = (f"Parallel analysis (Horn 1965): {self.n_iter} random data sets of n = {self.n}, "
+                f"{self.quantile:.0%} quantile\nsuggested components: {self.n_components}, "
+                f"factors: {self.n_factors}")
+        return head + "\n" + self.table.to_string(index=False, float_format=lambda v: f"{v:.3f}")
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return (f"<p><b>Parallel analysis</b>: {self.n_components} components, {self.n_factors} "
+                f"factors suggested ({self.n_iter} random sets, n = {self.n})</p>"
+                + self.table.to_html(index=False, float_format=lambda v: f"{v:.3f}"))
+
+
+def parallel_analysis(
+    data: pd.DataFrame,
+    items: Sequence[str] | None = None,
+    *,
+    n_iter: int = 100,
+    quantile: float = 0.95,
+    seed: int | np.random.SeedSequence | None = None,
+) -> ParallelAnalysis:
+    """Horn's (1965) parallel analysis: how many factors the items support.
+
+    Observed eigenvalues are compared with those of ``n_iter`` data sets of independent normal
+    variables with the same n and number of items; a dimension is retained while its observed
+    eigenvalue exceeds the ``quantile`` of the random ones (Glorfeld 1995). Both principal
+    components (correlation matrix) and common factors (reduced matrix, squared multiple
+    correlations on the diagonal) are reported.
+
+    Parameters
+    ----------
+    data
+        Item responses; rows with missing values are left out (listwise).
+    items
+        Columns to use (default: all numeric columns).
+    n_iter, quantile, seed
+        Number of random data sets, the quantile compared against, and the seed.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from connection.measurement import parallel_analysis
+    >>> rng = np.random.default_rng(0)
+    >>> f = rng.normal(size=(500, 2))
+    >>> x = np.repeat(f, 4, axis=1) * 0.8 + rng.normal(scale=0.6, size=(500, 8))
+    >>> pa = parallel_analysis(pd.DataFrame(x), n_iter=50, seed=1)
+    >>> pa.n_components, pa.n_factors
+    (2, 2)
+    """
+    if isinstance(n_iter, bool) or not isinstance(n_iter, int | np.integer) or n_iter < 1:
+        raise ArgumentError("n_iter must be a whole number of random data sets, at least 1",
+                            values=[n_iter], expected="e.g. 100")
+    if not 0.0 < float(quantile) < 1.0:
+        raise ArgumentError("quantile must lie strictly between 0 and 1", values=[quantile],
+                            expected="e.g. 0.95 (Glorfeld) or 0.5 (Horn's mean criterion)")
+    items = _default_items(data, items, "parallel analysis")
+    _, cmap = _resolve(data, {"items": items})
+    x = _complete(data, cmap["items"], "parallel analysis")
+    n, p = x.shape
+    if p < 2 or n <= p:
+        raise ArgumentError("parallel analysis needs at least two items and more rows than items",
+                            values=[f"n={n}", f"items={p}"])
+    _check_variance(x, cmap["items"], "items")
+    r = np.corrcoef(x, rowvar=False)
+    _check_positive_definite(r, cmap["items"], "parallel analysis", n)
+    obs_pc = np.linalg.eigvalsh(r)[::-1]
+    obs_fa = np.linalg.eigvalsh(_smc_reduced(r))[::-1]
+    rng = np.random.default_rng(seed)
+    rand_pc = np.empty((n_iter, p))
+    rand_fa = np.empty((n_iter, p))
+    for i in range(n_iter):
+        rr = np.corrcoef(rng.standard_normal((n, p)), rowvar=False)
+        rand_pc[i] = np.linalg.eigvalsh(rr)[::-1]
+        rand_fa[i] = np.linalg.eigvalsh(_smc_reduced(rr))[::-1]
+    rows = []
+    counts = {}
+    for kind, obs, rand in (("pc", obs_pc, rand_pc), ("fa", obs_fa, rand_fa)):
+        q = np.quantile(rand, quantile, axis=0)
+        above = obs > q
+        n_keep = int(np.argmin(above)) if not above.all() else p
+        counts[kind] = n_keep
+        for j in range(p):
+            rows.append({"number": j + 1, "kind": kind, "observed": obs[j],
+                         "random_mean": rand[:, j].mean(), "random_quantile": q[j],
+                         "retain": j < n_keep})
+    return ParallelAnalysis(table=pd.DataFrame(rows), n_components=counts["pc"],
+                            n_factors=counts["fa"], n=n, n_iter=n_iter, quantile=quantile)
+
+
+@dataclass(frozen=True)
+class EFAResult:
+    """An exploratory factor analysis.
+
+    Attributes
+    ----------
+    loadings : pandas.DataFrame
+        Items x factors (pattern loadings after rotation), factors ordered by the variance they
+        explain and signed so each factor's loadings sum to a positive value.
+    factor_correlations : pandas.DataFrame
+        Factor correlation matrix (identity for orthogonal rotations).
+    communalities, uniquenesses : pandas.Series
+    rotation, method : str
+    n : int
+    """
+
+    loadings: pd.DataFrame
+    factor_correlations: pd.DataFrame
+    communalities: pd.Series
+    uniquenesses: pd.Series
+    rotation: str
+    method: str
+    n: int
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy loadings: ``item, factor, loading`` plus each item's ``communality``."""
+        out = self.loadings.rename_axis("item").reset_index().melt(
+            id_vars="item", var_name="factor", value_name="loading")
+        out["communality"] = out["item"].map(self.communalities)
+        return out
+
+    def summary(self) -> str:
+        tab = self.loadings.assign(communality=self.communalities)
+        return (f"EFA ({self.method}, {self.rotation} rotation), n = {self.n}\n"
+                + tab.to_string(float_format=lambda v: f"{v:.3f}")
+                + "\n\nfactor correlations\n"
+                + self.factor_correlations.to_string(float_format=lambda v: f"{v:.3f}"))
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        tab = self.loadings.assign(communality=self.communalities)
+        return (f"<p><b>EFA</b> ({self.method}, {self.rotation} rotation), n = {self.n}</p>"
+                + tab.to_html(float_format=lambda v: f"{v:.3f}")
+                + self.factor_correlations.to_html(float_format=lambda v: f"{v:.3f}"))
+
+
+_ROTATIONS = ("oblimin", "promax", "varimax", "none")
+
+
+def efa(
+    data: pd.DataFrame,
+    n_factors: int,
+    items: Sequence[str] | None = None,
+    *,
+    rotation: str = "oblimin",
+    method: str = "ml",
+) -> EFAResult:
+    """Exploratory factor analysis with an oblique (default) rotation.
+
+    Extraction is statsmodels' :class:`~statsmodels.multivariate.factor.Factor` on the correlation
+    matrix (``method="ml"``: maximum likelihood, as ``psych::fa(fm = "ml")``/``factanal``;
+    ``"pa"``: principal axis). Rotations: ``"oblimin"`` (direct quartimin, gamma = 0, by
+    statsmodels' gradient-projection algorithm, as ``GPArotation::oblimin`` used by
+    ``psych::fa(rotate = "oblimin")``), ``"promax"`` (power 4 on a Kaiser-normalised varimax, of Kaiser-row-normalised
+    loadings, as ``psych::fa(rotate = "promax")``), ``"varimax"`` (Kaiser-normalised, as ``stats::varimax``),
+    ``"none"``. Rows with missing values are left out (listwise).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from connection.measurement import efa
+    >>> rng = np.random.default_rng(0)
+    >>> f = rng.normal(size=(600, 2)) @ np.array([[1, .4], [0, .9]])
+    >>> x = np.repeat(f, 3, axis=1) * 0.8 + rng.normal(scale=0.6, size=(600, 6))
+    >>> res = efa(pd.DataFrame(x, columns=list("abcdef")), 2)
+    >>> res.loadings.abs().idxmax(axis=1).tolist()  # simple structure recovered
+    ['factor1', 'factor1', 'factor1', 'factor2', 'factor2', 'factor2']
+    >>> bool(0.25 < res.factor_correlations.iloc[0, 1] < 0.55)
+    True
+    """
+    if rotation not in _ROTATIONS:
+        raise ArgumentError("unknown rotation", values=[rotation], expected=", ".join(_ROTATIONS))
+    if method not in ("ml", "pa"):
+        raise ArgumentError("unknown extraction method", values=[method], expected="'ml' or 'pa'")
+    items = _default_items(data, items, "EFA")
+    _, cmap = _resolve(data, {"items": items})
+    cols = cmap["items"]
+    x = _complete(data, cols, "EFA")
+    n, p = x.shape
+    if not 1 <= n_factors < p:
+        raise ArgumentError("n_factors must be at least 1 and fewer than the items",
+                            values=[n_factors], expected=f"1 to {p - 1}")
+    _check_variance(x, cols, "items")
+    from statsmodels.multivariate.factor import Factor
+
+    r = np.corrcoef(x, rowvar=False)
+    _check_positive_definite(r, cols, "EFA", n)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = Factor(endog=None, n_factor=n_factors, corr=r, method=method, nobs=n).fit()
+    # statsmodels' own warning classes would escape a filter on ConnectionWarning: re-issue them
+    for w in caught:
+        text = str(w.message)
+        if "converge" in text.lower():
+            warnings.warn(f"EFA with {n_factors} factor(s): the {method.upper()} extraction did not "
+                          f"converge ({text}); the loadings are not trustworthy -- try fewer "
+                          "factors or method='pa'", ConvergenceWarning, stacklevel=2)
+        elif "uniqueness" in text.lower():
+            warnings.warn(f"EFA with {n_factors} factor(s): {text} (a Heywood case: an item is "
+                          "explained entirely by the factors) -- inspect communalities; try fewer "
+                          "factors", HeywoodCaseWarning, stacklevel=2)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    a = np.asarray(fit.loadings, dtype=float)
+    phi = np.eye(n_factors)
+    if n_factors > 1 and rotation == "oblimin":
+        from statsmodels.multivariate.factor_rotation import rotate_factors
+
+        a, t = rotate_factors(a, "oblimin", 0.0, "oblique")
+        phi = t.T @ t
+    elif n_factors > 1 and rotation == "varimax":
+        a, _ = _varimax(a)
+    elif n_factors > 1 and rotation == "promax":
+        h = np.sqrt((a**2).sum(axis=1))  # Kaiser row normalisation first, as psych::fa does
+        a, phi = _promax(a / h[:, None])
+        a = a * h[:, None]
+    communality = np.sum(a * (a @ phi), axis=1)
+    # order factors by explained variance (as psych), sign so that loadings sum positive
+    ss = np.diag(phi @ a.T @ a @ phi) if rotation != "none" else (a**2).sum(axis=0)
+    order = np.argsort(-ss, kind="stable")
+    a, phi = a[:, order], phi[np.ix_(order, order)]
+    sign = np.where(a.sum(axis=0) < 0, -1.0, 1.0)
+    a, phi = a * sign, phi * np.outer(sign, sign)
+    names = [f"factor{j + 1}" for j in range(n_factors)]
+    return EFAResult(
+        loadings=pd.DataFrame(a, index=cols, columns=names),
+        factor_correlations=pd.DataFrame(phi, index=names, columns=names),
+        communalities=pd.Series(communality, index=cols, name="communality"),
+        uniquenesses=pd.Series(1.0 - communality, index=cols, name="uniqueness"),
+        rotation=rotation, method=method, n=n,
+    )
+
+
+def _varimax(a: np.ndarray, eps: float = 1e-5, max_iter: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+    """Kaiser-normalised varimax by the SVD algorithm of R's ``stats::varimax``."""
+    p, k = a.shape
+    h = np.sqrt((a**2).sum(axis=1))
+    x = a / h[:, None]
+    t = np.eye(k)
+    d = 0.0
+    for _ in range(max_iter):
+        z = x @ t
+        b = x.T @ (z**3 - z @ np.diag((z**2).sum(axis=0)) / p)
+        u, s, vt = np.linalg.svd(b)
+        t = u @ vt
+        d_old, d = d, s.sum()
+        if d < d_old * (1 + eps):
+            break
+    return (x @ t) * h[:, None], t
+
+
+def _promax(a: np.ndarray, m: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Promax (Hendrickson & White 1964) as R's ``stats::promax``; returns (pattern, Phi)."""
+    lv, t = _varimax(a)
+    q = lv * np.abs(lv) ** (m - 1)
+    u = np.linalg.lstsq(lv, q, rcond=None)[0]
+    d = np.diag(np.linalg.inv(u.T @ u))
+    u = u @ np.diag(np.sqrt(d))
+    pattern = lv @ u
+    u_full = t @ u
+    ui = np.linalg.inv(u_full)
+    phi = ui @ ui.T
+    return pattern, phi
+
+

@@ -1,0 +1,21 @@
+"""The outcomes layer: what connection is worth.
+
+:func:`drivers` (advocacy, loyalty, repurchase regressed on connection and satisfaction,
+observed or latent) -> :class:`DriversResult`; :func:`compare` (two-group equivalence and risk
+ratios with multiplicity) -> :class:`CompareResult`; :func:`value_ratio`; the building blocks
+:func:`tost`, :func:`risk_ratio`, :func:`proportion_difference`, :func:`adjust_pvalues`.
+"""
+
+
+from connection.outcomes._compare import (  # noqa: F401
+    CompareResult,
+    adjust_pvalues,
+    compare,
+    proportion_difference,
+    risk_ratio,
+    tost,
+    value_ratio,
+)
+from connection.outcomes._drivers import DriversResult, drivers  # noqa: F401
+
+__all__ = ['drivers', 'DriversResult', 'compare', 'CompareResult', 'tost', 'risk_ratio', 'proportion_difference', 'adjust_pvalues', 'value_ratio']

@@ -1,0 +1,1300 @@
+"""What drives advocacy, loyalty and repurchase: emotional connection versus satisfaction.
+
+:func:`drivers` regresses each outcome on the drivers (by default ``connection`` and
+``satisfaction``) and optional controls with statsmodels, and answers four questions per outcome
+(and per group):
+
+1. **How strong is each driver?** Standardized coefficients with robust (HC3, or cluster-robust)
+   standard errors (R: ``lm`` on z-scored variables with ``sandwich::vcovHC(type = "HC3")``). OLS: both outcome and drivers are z-scored (fully standardized beta).
+   Logit and ordinal (proportional-odds logit): drivers are z-scored, so a coefficient is the
+   change in log-odds per standard deviation of the driver (x-standardized).
+2. **What does each add beyond the other?** Hierarchical delta R-squared: R-squared of the full
+   model minus R-squared without the driver (connection over satisfaction plus controls, and the
+   reverse). For logit and ordinal models R-squared is McFadden's pseudo-R-squared,
+   ``1 - logL(model) / logL(thresholds/intercept only)``.
+3. **Which matters more overall?** General dominance weights (Azen & Budescu 2003) over the
+   drivers, with the controls in every model (R: ``dominanceanalysis::dominanceAnalysis(fit,
+   constants = controls)``, or ``parameters::dominance_analysis(fit, all = ~ controls)``): a
+   driver's weight is its average increment in
+   R-squared over all subsets of the other drivers, averaged first within and then across subset
+   sizes. The weights add up to ``R2(full) - R2(controls only)``.
+4. **Is connection's coefficient larger than satisfaction's?** ``beta(connection) -
+   beta(satisfaction)`` (with more drivers: every pair, or the pairs named in ``contrasts=``)
+   with a Wald interval (robust covariance) and a bootstrap percentile
+   interval from :func:`connection.bootstrap` (vectorised: weighted moments for OLS,
+   batched weighted Newton steps for logit and ordinal; respondents, or clusters when ``cov_type="cluster"``, are
+   resampled, and every replicate re-standardizes).
+
+With ``by=`` each group is also fitted on its own (standardized within the group), and an
+interaction model on the pooled rows tests whether each driver's slope differs between groups
+(Wald test of the driver x group terms with the same robust covariance; slopes standardized on
+the pooled rows).
+
+``latent=`` adds the latent version (outcomes regressed on latent connection and satisfaction
+through :func:`connection.latent.sem`), reported in :attr:`DriversResult.latent` beside the
+observed-score version, because observed scores attenuate the coefficients by their unreliability.
+Controls enter it as observed covariates free to covary with the latent drivers (lavaan's default
+would fix those covariances at zero and so control for nothing); a poorly fitting or inadmissible
+latent solution is warned about and flagged in the table and in :attr:`DriversResult.flags`.
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> from connection.outcomes import drivers
+>>> rng = np.random.default_rng(0)
+>>> n = 2000
+>>> sat = rng.normal(size=n)
+>>> con = 0.5 * sat + np.sqrt(0.75) * rng.normal(size=n)
+>>> df = pd.DataFrame({"connection": con, "satisfaction": sat,
+...                    "advocacy": 0.5 * con + 0.2 * sat + rng.normal(scale=0.8, size=n)})
+>>> res = drivers(df, outcomes=["advocacy"], n_boot=200, seed=1, progress=False)
+>>> print(res.table[["term", "beta", "ci_lower", "ci_upper", "delta_r2"]].round(3).to_string(index=False))
+        term  beta  ci_lower  ci_upper  delta_r2
+  connection 0.480     0.439     0.520     0.175
+satisfaction 0.204     0.164     0.243     0.032
+>>> d = res.differences.iloc[0]
+>>> d["contrast"], round(float(d["estimate"]), 3), bool(d["ci_lower"] > 0)
+('connection - satisfaction', 0.276, True)
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from connection._flags import (
+    HEYWOOD,
+    LATENT_NOT_PD,
+    NOT_CONVERGED,
+    POOR_FIT,
+    Flag,
+    format_flags,
+)
+from connection.errors import (
+    ArgumentError,
+    ConvergenceWarning,
+    DataError,
+    EstimationError,
+    ExclusionWarning,
+    GroupError,
+    NonNumericError,
+    NoVarianceError,
+    OutOfRangeError,
+    PoorFitWarning,
+)
+from connection.outcomes._compare import _check_n_boot, _numeric, _require_columns
+
+__all__ = ["drivers", "DriversResult", "TABLE_COLUMNS", "DIFFERENCE_COLUMNS", "MODEL_COLUMNS",
+           "INTERACTION_COLUMNS", "LATENT_COLUMNS", "PoorFitWarning", "POOR_FIT_CFI",
+           "POOR_FIT_RMSEA"]
+
+_MODELS = ("ols", "logit", "ordinal")
+_COV_TYPES = ("HC3", "HC0", "HC1", "HC2", "cluster", "nonrobust")
+
+TABLE_COLUMNS = [
+    "outcome", "model", "by", "group", "n", "term", "role", "beta", "se", "statistic", "pvalue",
+    "ci_lower", "ci_upper", "b", "delta_r2", "general_dominance", "dominance_share", "r2",
+    "r2_type", "cov_type",
+]
+"""Columns of :attr:`DriversResult.table` (one row per outcome x group x term):
+
+outcome, model, by, group
+    The outcome, the model family, the ``by`` column (``""`` for the pooled fit) and the group
+    (``"all"`` for the pooled fit).
+n
+    Respondents in the fit (complete cases).
+term, role
+    The predictor and whether it is a ``"driver"`` or a ``"control"``.
+beta, se, statistic, pvalue, ci_lower, ci_upper
+    Standardized coefficient (see the module docstring), its robust SE, z (or t for OLS), p and
+    Wald interval.
+b
+    The unstandardized coefficient (outcome units per driver unit; log-odds for logit/ordinal).
+delta_r2
+    R-squared lost when the term is dropped from the full model (drivers only).
+general_dominance, dominance_share
+    General dominance weight and its share of the drivers' total (drivers only).
+r2, r2_type, cov_type
+    The full model's R-squared (``"r2"`` for OLS, ``"mcfadden"`` otherwise) and the covariance
+    actually used (``HC3`` is only defined for OLS; logit and ordinal use the ``HC0`` sandwich).
+"""
+
+DIFFERENCE_COLUMNS = [
+    "outcome", "model", "by", "group", "n", "contrast", "estimate", "se", "statistic", "pvalue",
+    "wald_ci_lower", "wald_ci_upper", "ci_lower", "ci_upper", "boot_se", "ci_method", "level",
+    "n_boot", "n_failed", "resampled",
+]
+"""Columns of :attr:`DriversResult.differences`: one row per pair of drivers (every pair in the
+order of ``drivers``, or the pairs named in ``contrasts=``), ``contrast = "a - b"`` for
+``beta(a) - beta(b)``;
+``se``/``statistic``/``pvalue``/``wald_ci_*`` from the robust covariance; ``ci_lower``/``ci_upper``
+the bootstrap percentile interval (NaN when ``n_boot=0``); ``resampled`` is ``"respondents"`` or
+``"clusters"``. The Wald SE treats the standardizing SDs as fixed; the bootstrap re-standardizes
+every replicate and so carries that uncertainty too (prefer it for the headline interval)."""
+
+MODEL_COLUMNS = ["outcome", "model", "by", "group", "n", "n_excluded", "r2", "r2_type",
+                 "r2_controls", "n_clusters", "cov_type", "converged"]
+"""Columns of :attr:`DriversResult.models`: one row per fitted model (``r2_controls`` is the
+R-squared of the controls-only model, 0 without controls)."""
+
+INTERACTION_COLUMNS = ["outcome", "model", "by", "driver", "n", "n_groups", "reference",
+                       "statistic", "df", "pvalue", "p_adjusted", "slope_difference", "se",
+                       "ci_lower", "ci_upper"]
+"""Columns of :attr:`DriversResult.interactions`: Wald chi-square test (``df`` = groups - 1) that
+the driver's standardized slope is the same in every group of ``by``; with two groups,
+``slope_difference`` is the other group's slope minus the ``reference`` group's, with its SE and
+interval. ``p_adjusted``: Holm (or the chosen correction) across all interaction tests."""
+
+LATENT_COLUMNS = ["outcome", "term", "beta", "est", "se", "pvalue", "ci_lower", "ci_upper", "n",
+                  "estimator", "cfi", "rmsea", "srmr", "flags"]
+"""Columns of :attr:`DriversResult.latent`: ``beta`` is the completely standardized regression
+coefficient (std_all) of the outcome on the latent driver; ``est``/``se``/``pvalue``/``ci_*`` are on
+the unstandardized scale of the engine (latent variances fixed to 1, so outcome units per
+latent SD); contrast rows (``term = "connection - satisfaction"``, one per pair of drivers) use a
+defined parameter. ``cfi``/``rmsea`` are the robust versions under MLR. Observed controls enter
+the regression and covary freely with every latent driver (and with each other).
+``flags`` is ``""`` for an admissible, acceptably fitting solution, else the
+:func:`connection._flags.format_flags` of its problems: non-convergence, a Heywood case, a
+latent (+ control) covariance matrix that is not positive definite, an unidentified model (from
+the engine), and ``poor_fit`` when CFI < :data:`POOR_FIT_CFI` or RMSEA > :data:`POOR_FIT_RMSEA`.
+The same flags, prefixed by the outcome, are in :attr:`DriversResult.flags`."""
+
+
+# --------------------------------------------------------------------------------------------
+# design
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class _Design:
+    y: np.ndarray
+    X: np.ndarray
+    names: list[str]
+    n_drivers: int
+    scaled: np.ndarray  # bool per X column: z-scored (drivers and numeric controls)
+    units: np.ndarray | None  # cluster codes 0..C-1, or None
+    n_excluded: int
+
+    @property
+    def n(self) -> int:
+        return self.y.size
+
+    def subset(self, mask: np.ndarray) -> _Design:
+        units = None
+        if self.units is not None:
+            units = pd.factorize(self.units[mask])[0]
+        return _Design(self.y[mask], self.X[mask], self.names, self.n_drivers, self.scaled, units,
+                       self.n_excluded)
+
+
+def _design(data: pd.DataFrame, outcome: str, drivers: list[str], controls: list[str],
+            cluster: str | None, model: str, extra: Sequence[str] = ()) -> tuple[_Design, np.ndarray]:
+    """Complete-case design for one outcome; returns the design and the row mask it used."""
+    cols = [outcome, *drivers, *controls, *([cluster] if cluster else []), *extra]
+    keep = data[cols].notna().all(axis=1).to_numpy()
+    n_excl = int((~keep).sum())
+    d = data.loc[keep]
+    # checked on the full data so that the rows named in an error are the data's own rows
+    numeric = {c: _numeric(data, c).to_numpy()[keep] for c in [outcome, *drivers, *controls]
+               if c in drivers or c == outcome or data[c].dtype == bool
+               or pd.api.types.is_numeric_dtype(data[c])}
+    for c, v in numeric.items():
+        _check_magnitude(v, c, keep)
+    y = numeric[outcome]
+    blocks, names, scaled = [], [], []
+    for c in drivers:
+        blocks.append(numeric[c][:, None])
+        names.append(c)
+        scaled.append(True)
+    for c in controls:
+        s = d[c]
+        if c in numeric:
+            blocks.append(numeric[c][:, None])
+            names.append(c)
+            scaled.append(s.dtype != bool)
+        else:  # categorical control: dummies, first level (sorted) as reference
+            _check_not_mixed(data[c], c, keep)
+            levels = sorted(pd.unique(s).tolist(), key=str)
+            if len(levels) < 2:   # no dummy would enter: the control would vanish silently
+                raise NoVarianceError("a categorical control has one value only among the rows "
+                                      "used", column=c, values=levels,
+                                      expected="at least two categories (or leave it out of controls)")
+            for lev in levels[1:]:
+                blocks.append((s == lev).to_numpy(dtype=float)[:, None])
+                names.append(f"{c}[{lev}]")
+                scaled.append(False)
+    X = np.hstack(blocks) if blocks else np.empty((len(d), 0))
+    units = pd.factorize(d[cluster])[0] if cluster else None
+    if model == "logit":
+        ok = np.isin(y, (0.0, 1.0))
+        if not ok.all():
+            rows = (np.flatnonzero(keep)[~ok] + 1).tolist()
+            raise OutOfRangeError("a logit outcome must be 0/1 (or True/False)", column=outcome,
+                                  rows=rows, values=y[~ok].tolist(),
+                                  expected="0 or 1; code top-box outcomes first, e.g. (recommend >= 9)")
+    if model == "ordinal":
+        ok = y == np.round(y)
+        if not ok.all():
+            raise OutOfRangeError("an ordinal outcome must hold whole numbers", column=outcome,
+                                  rows=(np.flatnonzero(keep)[~ok] + 1).tolist(),
+                                  values=y[~ok].tolist(), expected="integer categories")
+    return _Design(y, X, names, len(drivers), np.array(scaled, bool), units, n_excl), keep
+
+
+def _check_not_mixed(col: pd.Series, column: str, keep: np.ndarray) -> None:
+    """A text control whose values are numbers except a few (``"n/a"`` in an age column) would
+    become one dummy per distinct age: refuse it, naming the text values."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return
+    s = col[keep]
+    as_text = s.astype(str).str.strip()
+    parsed = pd.to_numeric(as_text, errors="coerce")
+    if parsed.notna().any() and parsed.isna().any():
+        bad = parsed.isna().to_numpy()
+        raise NonNumericError("a control mixes numbers and text: it would enter as one dummy per "
+                              "distinct value", column=column,
+                              rows=(np.flatnonzero(keep)[bad] + 1).tolist(),
+                              values=s[bad].tolist(),
+                              expected="numbers only (a numeric control) or category labels only "
+                                       "(a categorical control)",
+                              hint="Set the text values to missing (NaN) or declare them as "
+                                   "missing-value codes in the codebook; if the numbers are "
+                                   "category labels, make the column a pandas Categorical")
+
+
+_HUGE = 1e150  # beyond this a square overflows double precision (about 1.8e308)
+
+
+def _check_magnitude(v: np.ndarray, column: str, keep: np.ndarray) -> None:
+    """Refuse values whose squares overflow: standardizing would give beta 0 with SE 0 (an
+    outcome) or a spurious collinearity (a predictor) instead of an error naming the value."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        ok = np.isfinite(np.var(v)) if v.size else True
+    big = np.abs(v) > _HUGE
+    if ok and not big.any():
+        return
+    if not big.any():  # overflow of the sum only: name the largest values
+        big = np.abs(v) >= np.sort(np.abs(v))[-min(5, v.size)]
+    raise OutOfRangeError("values too large to compute with (their squares overflow double "
+                          "precision)", column=column, rows=(np.flatnonzero(keep)[big] + 1).tolist(),
+                          values=v[big].tolist(), expected="values on the survey's scale",
+                          hint="Check for unconverted missing-value codes or a unit error")
+
+
+def _check_variance(design: _Design, outcome: str, where: str) -> None:
+    if design.n < design.X.shape[1] + 3:
+        raise GroupError(f"too few complete rows to fit {outcome!r}{where}", values=[design.n],
+                         expected=f"at least {design.X.shape[1] + 3} rows")
+    if np.ptp(design.y) == 0:
+        raise NoVarianceError(f"the outcome has one value only{where}", column=outcome,
+                              values=[design.y[0]], expected="variation in the outcome")
+    for j, name in enumerate(design.names):
+        if np.ptp(design.X[:, j]) == 0:
+            raise NoVarianceError(f"a predictor has one value only{where}", column=name,
+                                  values=[design.X[0, j]], expected="variation in every predictor")
+    Z = np.column_stack([np.ones(design.n), design.X])
+    Z = (Z - np.r_[0.0, design.X.mean(axis=0)]) / np.r_[1.0, design.X.std(axis=0)]
+    rank = np.linalg.matrix_rank(Z)
+    if rank < Z.shape[1]:
+        # the predictors whose removal keeps the rank are the ones caught in the dependency
+        involved = [name for j, name in enumerate(design.names)
+                    if np.linalg.matrix_rank(np.delete(Z, j + 1, axis=1)) == rank]
+        raise DataError(f"predictors are perfectly collinear{where}: their coefficients are not "
+                        "determined", values=involved,
+                        expected="predictors none of which is an exact linear combination of the others",
+                        hint="Drop one of them (or a dummy level of a categorical control)")
+
+
+# --------------------------------------------------------------------------------------------
+# fitting
+# --------------------------------------------------------------------------------------------
+
+def _standardize(design: _Design, model: str):
+    X = design.X
+    mean = np.where(design.scaled, X.mean(axis=0), 0.0)
+    sd = np.where(design.scaled, X.std(axis=0, ddof=1), 1.0)
+    Xs = (X - mean) / sd
+    if model == "ols":
+        y_mean, y_sd = design.y.mean(), design.y.std(ddof=1)
+    else:
+        y_mean, y_sd = 0.0, 1.0
+    return Xs, (design.y - y_mean) / y_sd, sd, y_sd
+
+
+def _actual_cov(cov_type: str, model: str) -> str:
+    if model != "ols" and cov_type in ("HC1", "HC2", "HC3"):
+        return "HC0"  # statsmodels' discrete/likelihood models only define the HC0 sandwich
+    return cov_type
+
+
+def _sm_fit(model: str, y: np.ndarray, Xs: np.ndarray, cov_type: str, units: np.ndarray | None,
+            need_cov: bool = True):
+    """statsmodels fit -> (result, driver/control params, their covariance, converged).
+
+    ``need_cov=False`` (R-squared of a submodel: only the log-likelihood is used) skips the
+    covariance, which statsmodels cannot form when the Hessian is singular.
+    """
+    import statsmodels.api as sm
+
+    kw: dict[str, Any] = {"cov_type": cov_type}
+    if cov_type == "cluster":
+        kw["cov_kwds"] = {"groups": units}
+    if model == "ols":
+        res = sm.OLS(y, sm.add_constant(Xs, has_constant="add")).fit(**kw)
+        return res, res.params[1:], res.cov_params()[1:, 1:], True
+    if model == "logit":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # statsmodels' own warnings; convergence checked below
+            res = sm.Logit(y, sm.add_constant(Xs, has_constant="add")).fit(disp=0, maxiter=200, **kw)
+        cov = res.cov_params()[1:, 1:] if need_cov else None
+        return res, res.params[1:], cov, bool(res.mle_retvals["converged"])
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    p = Xs.shape[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = OrderedModel(y, Xs, distr="logit").fit(method="bfgs", disp=0, maxiter=1000, **kw)
+    cov = res.cov_params()[:p, :p] if need_cov else None
+    return res, res.params[:p], cov, bool(res.mle_retvals["converged"])
+
+
+def _null_loglik(y: np.ndarray) -> float:
+    # intercept- (or thresholds-) only model reproduces the marginal distribution exactly
+    _, counts = np.unique(y, return_counts=True)
+    return float((counts * np.log(counts / y.size)).sum())
+
+
+def _r2_subset(model: str, Xs: np.ndarray, ys: np.ndarray, cols: Sequence[int], llnull: float) -> float:
+    if not cols:
+        return 0.0
+    cols = list(cols)
+    if model == "ols":
+        Z = Xs[:, cols] - Xs[:, cols].mean(axis=0)
+        yc = ys - ys.mean()
+        coef, *_ = np.linalg.lstsq(Z, yc, rcond=None)
+        resid = yc - Z @ coef
+        return float(1.0 - resid @ resid / (yc @ yc))
+    try:
+        res, *_ = _sm_fit(model, ys, Xs[:, cols], "nonrobust", None, need_cov=False)
+    except Exception as exc:  # statsmodels raises assorted errors on degenerate submodels
+        raise EstimationError(f"a submodel for the R-squared decomposition could not be fitted: "
+                              f"{exc}", hint="Check for separation or too few rows") from exc
+    return float(1.0 - res.llf / llnull)
+
+
+def _dominance(model: str, Xs, ys, n_drivers: int, llnull: float) -> dict[str, Any]:
+    """R2 of every subset of drivers (controls always in); delta R2 and general dominance."""
+    p = Xs.shape[1]
+    controls = list(range(n_drivers, p))
+    r2 = {}
+    for size in range(n_drivers + 1):
+        for sub in itertools.combinations(range(n_drivers), size):
+            r2[sub] = _r2_subset(model, Xs, ys, [*sub, *controls], llnull)
+    full = tuple(range(n_drivers))
+    delta = np.array([r2[full] - r2[tuple(k for k in full if k != j)] for j in full])
+    gd = np.zeros(n_drivers)
+    for j in full:
+        others = [k for k in full if k != j]
+        per_size = []
+        for size in range(n_drivers):
+            incs = [r2[tuple(sorted((*s, j)))] - r2[s] for s in itertools.combinations(others, size)]
+            per_size.append(np.mean(incs))
+        gd[j] = np.mean(per_size)
+    return {"r2": r2[full], "r2_controls": r2[()], "delta": delta, "gd": gd}
+
+
+# --------------------------------------------------------------------------------------------
+# vectorised bootstrap statistics (picklable classes, so n_jobs > 1 works)
+# --------------------------------------------------------------------------------------------
+
+def _batched_solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Solve ``a[r] x[r] = b[r]`` for every replicate r; a singular system (say, a dummy control
+    that is all zero in one resample) gives NaN for that replicate only, counted as failed."""
+    try:
+        return np.linalg.solve(a, b[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        out = np.full(b.shape, np.nan)
+        for r in range(a.shape[0]):
+            try:
+                out[r] = np.linalg.solve(a[r], b[r])
+            except np.linalg.LinAlgError:
+                pass
+        return out
+
+
+class _OLSStatistic:
+    """Standardized driver betas and their contrasts from weighted moments of the sampling units.
+
+    data = (N_u, S1_u, S2_u): per unit (respondent or cluster) the count, the sums of the
+    centred columns [y, X], and the sums of their pairwise products (upper triangle).
+    """
+
+    def __init__(self, q: int, n_drivers: int, contrasts: Sequence[tuple[int, int]],
+                 full_var: np.ndarray | None = None):
+        self.q = q
+        self.n_drivers = n_drivers
+        self.contrasts = list(contrasts)
+        self.iu = np.triu_indices(q)
+        self.full_var = full_var  # variances of [y, X] in the full sample
+
+    def __call__(self, data, counts):
+        n_u, s1, s2 = data
+        counts = np.asarray(counts, dtype=float)
+        total = counts @ n_u
+        m = (counts @ s1) / total[:, None]
+        m2 = (counts @ s2) / total[:, None]
+        b = counts.shape[0]
+        cov = np.empty((b, self.q, self.q))
+        i, j = self.iu
+        cov[:, i, j] = m2 - m[:, i] * m[:, j]
+        cov[:, j, i] = cov[:, i, j]
+        sxx = cov[:, 1:, 1:]
+        sxy = cov[:, 1:, 0]
+        coef = _batched_solve(sxx, sxy)
+        sd_x = np.sqrt(np.diagonal(sxx, axis1=1, axis2=2))
+        beta = coef * sd_x / np.sqrt(cov[:, 0, 0])[:, None]
+        if self.full_var is not None:
+            # a column that is constant in a resample (a rare dummy level that was not drawn)
+            # leaves the model unidentified there: that replicate fails, and is counted
+            var = np.diagonal(cov, axis1=1, axis2=2)
+            beta[np.any(var < 1e-10 * self.full_var, axis=1)] = np.nan
+        return _with_contrasts(beta[:, : self.n_drivers], self.contrasts)
+
+
+def _with_contrasts(coef: np.ndarray, contrasts: Sequence[tuple[int, int]]) -> np.ndarray:
+    """``coef`` (replicates x drivers) with one column ``coef_i - coef_j`` appended per pair."""
+    if not contrasts:
+        return coef
+    return np.column_stack([coef] + [coef[:, i] - coef[:, j] for i, j in contrasts])
+
+
+def _unit_moments(design: _Design) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    D = np.column_stack([design.y, design.X])
+    D = D - D.mean(axis=0)
+    iu = np.triu_indices(D.shape[1])
+    prods = D[:, iu[0]] * D[:, iu[1]]
+    if design.units is None:
+        return np.ones(design.n), D, prods
+    n_units = int(design.units.max()) + 1
+    n_u = np.bincount(design.units, minlength=n_units).astype(float)
+    s1 = np.zeros((n_units, D.shape[1]))
+    s2 = np.zeros((n_units, prods.shape[1]))
+    np.add.at(s1, design.units, D)
+    np.add.at(s2, design.units, prods)
+    return n_u, s1, s2
+
+
+def _restandardized(raw, w, Xraw, sd, converged, contrasts):
+    """Replicate coefficients re-standardized by each replicate's own driver SDs.
+
+    ``raw`` (replicates x drivers) are coefficients on drivers z-scored by the full-sample SDs
+    ``sd``; ``w`` the replicate weights of the respondents; non-converged replicates become NaN;
+    for each pair ``(i, j)`` of ``contrasts`` the difference ``coef_i - coef_j`` is appended.
+    """
+    k = raw.shape[1]
+    tot = w.sum(axis=1)[:, None]
+    xr = Xraw[:, :k]
+    m1 = (w @ xr) / tot
+    m2 = (w @ xr**2) / tot
+    sd_rep = np.sqrt(np.maximum(m2 - m1**2, 0) * tot / (tot - 1))
+    coef = raw / sd[:k] * sd_rep
+    coef[~converged] = np.nan
+    return _with_contrasts(coef, contrasts)
+
+
+class _LogitStatistic:
+    """x-standardized logit driver coefficients by batched weighted IRLS (Newton) over replicates.
+
+    data = unit codes (one per sampling unit); the counts of a replicate weight each respondent
+    by the count of their unit.
+    """
+
+    def __init__(self, y, Xs, sd, units, start, n_drivers, contrasts, max_iter=50, tol=1e-9):
+        self.y = y
+        self.Z = np.column_stack([np.ones(y.size), Xs])
+        self.sd = sd  # SDs of the (unscaled) columns used to z-score Xs
+        self.units = units
+        self.start = start
+        self.n_drivers = n_drivers
+        self.contrasts = list(contrasts)
+        self.max_iter = max_iter
+        self.tol = tol
+        k = self.Z.shape[1]
+        self.iu = np.triu_indices(k)
+        self.prods = self.Z[:, self.iu[0]] * self.Z[:, self.iu[1]]
+        self.Xraw = Xs * sd  # centred raw columns (only SDs matter)
+
+    def __call__(self, data, counts):
+        # diverging replicates (separation) overflow harmlessly: they end as NaN, counted as failed
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._irls(counts)
+
+    def _irls(self, counts):
+        counts = np.asarray(counts, dtype=float)
+        w = counts if self.units is None else counts[:, self.units]
+        b, k = w.shape[0], self.Z.shape[1]
+        beta = np.tile(self.start, (b, 1))
+        converged = np.zeros(b, bool)
+        i, j = self.iu
+        zt = np.ascontiguousarray(self.Z.T)
+        wy = w * self.y
+        for _ in range(self.max_iter):
+            mu = beta @ zt
+            np.negative(mu, out=mu)
+            np.exp(mu, out=mu)
+            mu += 1.0
+            np.reciprocal(mu, out=mu)           # mu = expit(eta)
+            grad = (wy - w * mu) @ self.Z
+            mu *= 1.0 - mu
+            mu *= w                              # mu now holds the IRLS weights
+            h = mu @ self.prods
+            hess = np.empty((b, k, k))
+            hess[:, i, j] = h
+            hess[:, j, i] = h
+            step = _batched_solve(hess, grad)
+            beta = beta + step
+            converged = np.all(np.abs(step) < self.tol * (1 + np.abs(beta)), axis=1)
+            if converged.all() or not np.isfinite(beta).all():
+                break
+        # separation or divergence: NaN, counted as failed by the engine
+        return _restandardized(beta[:, 1 : 1 + self.n_drivers], w, self.Xraw, self.sd,
+                               converged, self.contrasts)
+
+
+class _OrdinalStatistic:
+    """x-standardized proportional-odds (ordinal logit) driver coefficients for a batch of
+    replicates at once: weighted Newton-Raphson on the exact log-likelihood, warm-started at the
+    full-sample estimates. Model (as statsmodels' OrderedModel): P(y <= j) = F(tau_j - x'beta).
+
+    Every Hessian block is a weighted sum over respondents of (scalar) x (1, x, x x'), so each
+    is one matrix product of the replicate weights with a fixed per-respondent array.
+    """
+
+    def __init__(self, y, Xs, sd, units, beta0, tau0, n_drivers, contrasts, max_iter=50, tol=1e-9):
+        cats = np.unique(y)
+        code = np.searchsorted(cats, y)  # 0..J-1
+        J = cats.size
+        self.n_tau = J - 1
+        self.has_up = code < J - 1       # the category has an upper threshold tau_code
+        self.has_lo = code > 0           # ... and a lower one tau_(code-1)
+        up = np.where(self.has_up, code, 0)
+        lo = np.where(self.has_lo, code - 1, 0)
+        n = y.size
+        self.U = np.zeros((n, self.n_tau))
+        self.U[np.arange(n)[self.has_up], up[self.has_up]] = 1.0
+        self.L = np.zeros((n, self.n_tau))
+        self.L[np.arange(n)[self.has_lo], lo[self.has_lo]] = 1.0
+        both = self.has_up & self.has_lo
+        self.M = np.zeros((n, max(self.n_tau - 1, 1)))
+        self.M[np.arange(n)[both], lo[both]] = 1.0  # pair (lo, lo + 1)
+        self.up, self.lo = up, lo
+        self.X = Xs
+        self.k = Xs.shape[1]
+        self.iu = np.triu_indices(self.k)
+        self.prods = Xs[:, self.iu[0]] * Xs[:, self.iu[1]]
+        # x_i placed in its threshold's block: (n, T * k), so cross terms are one product each
+        self.UX = (self.U[:, :, None] * Xs[:, None, :]).reshape(n, -1)
+        self.LX = (self.L[:, :, None] * Xs[:, None, :]).reshape(n, -1)
+        self.sd = sd
+        self.units = units
+        self.start = np.r_[tau0, beta0]
+        self.n_drivers = n_drivers
+        self.contrasts = list(contrasts)
+        self.max_iter = max_iter
+        self.tol = tol
+        self.Xraw = Xs * sd
+
+    def __call__(self, data, counts):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._newton(counts)
+
+    def _newton(self, counts):
+        counts = np.asarray(counts, dtype=float)
+        w = counts if self.units is None else counts[:, self.units]
+        b, T, k = w.shape[0], self.n_tau, self.k
+        theta = np.tile(self.start, (b, 1))
+        converged = np.zeros(b, bool)
+        iu0, iu1 = self.iu
+        for _ in range(self.max_iter):
+            tau, beta = theta[:, :T], theta[:, T:]
+            eta = beta @ self.X.T                                   # (b, n)
+            a = np.where(self.has_up, tau[:, self.up] - eta, np.inf)
+            c = np.where(self.has_lo, tau[:, self.lo] - eta, -np.inf)
+            Fa, Fc = 1.0 / (1.0 + np.exp(-a)), 1.0 / (1.0 + np.exp(-c))
+            fa, fc = Fa * (1.0 - Fa), Fc * (1.0 - Fc)
+            dfa, dfc = fa * (1.0 - 2.0 * Fa), fc * (1.0 - 2.0 * Fc)
+            p = Fa - Fc
+            ga, gc = fa / p, fc / p
+            gb = ga - gc
+            grad = np.empty((b, T + k))
+            grad[:, :T] = (w * ga) @ self.U - (w * gc) @ self.L
+            grad[:, T:] = -(w * gb) @ self.X
+            hess = np.zeros((b, T + k, T + k))
+            diag = (w * (dfa / p - ga**2)) @ self.U + (w * (-dfc / p - gc**2)) @ self.L
+            hess[:, np.arange(T), np.arange(T)] = diag
+            if T > 1:
+                off = (w * (ga * gc)) @ self.M                      # (b, T-1)
+                hess[:, np.arange(T - 1), np.arange(1, T)] = off
+                hess[:, np.arange(1, T), np.arange(T - 1)] = off
+            h_up = w * (-dfa / p + ga * gb)
+            h_lo = w * (dfc / p - gc * gb)
+            cross = (h_up @ self.UX + h_lo @ self.LX).reshape(b, T, k)
+            hess[:, :T, T:] = cross
+            hess[:, T:, :T] = cross.transpose(0, 2, 1)
+            hbb = (w * ((dfa - dfc) / p - gb**2)) @ self.prods
+            sub = np.empty((b, k, k))
+            sub[:, iu0, iu1] = hbb
+            sub[:, iu1, iu0] = hbb
+            hess[:, T:, T:] = sub
+            step = -_batched_solve(hess, grad)
+            theta = theta + step
+            converged = np.all(np.abs(step) < self.tol * (1 + np.abs(theta)), axis=1)
+            if converged.all() or not np.isfinite(theta).all():
+                break
+        # an empty category or separation: NaN, counted as failed
+        return _restandardized(theta[:, T: T + self.n_drivers], w, self.Xraw, self.sd,
+                               converged, self.contrasts)
+
+
+# --------------------------------------------------------------------------------------------
+# one fit
+# --------------------------------------------------------------------------------------------
+
+def _fit_one(design: _Design, *, outcome: str, model: str, cov_type: str, level: float,
+             contrasts: Sequence[tuple[int, int]], n_boot: int, seed, n_jobs: int, progress,
+             by: str, group: str) -> tuple[list[dict], list[dict], dict]:
+    where = "" if by == "" else f" in {by}={group!r}"
+    _check_variance(design, outcome, where)
+    if model == "ordinal" and np.unique(design.y).size < 3:
+        raise OutOfRangeError(f"an ordinal outcome needs at least 3 categories{where}", column=outcome,
+                              values=np.unique(design.y).tolist(), expected="3 or more categories; "
+                              "use model='logit' for a yes/no outcome")
+    Xs, ys, sd, y_sd = _standardize(design, model)
+    cov_used = _actual_cov(cov_type, model)
+    try:
+        res, params, cov, converged = _sm_fit(model, ys, Xs, cov_used, design.units)
+    except Exception as exc:
+        raise EstimationError(f"the {model} model for {outcome!r}{where} could not be fitted: {exc}",
+                              column=outcome, hint="Check for separation (a predictor that "
+                              "perfectly predicts the outcome) or too few rows") from exc
+    if not converged:
+        why = ("" if model == "ols" else " (with a logit or ordinal outcome this usually means "
+               "separation: some predictor values predict the outcome perfectly)")
+        warnings.warn(f"the {model} model for {outcome!r}{where} did not converge{why}; its "
+                      "estimates are not trustworthy", ConvergenceWarning, stacklevel=4)
+    params = np.asarray(params, dtype=float)
+    cov = np.asarray(cov, dtype=float)
+    se = np.sqrt(np.diag(cov))
+    z = _zcrit(level)
+    if model == "ols":
+        df_resid = float(res.df_resid)
+        stat = params / se
+        # statsmodels uses the t distribution for OLS (use_t); keep that
+        pval = 2 * stats.t.sf(np.abs(stat), df_resid) if res.use_t else 2 * stats.norm.sf(np.abs(stat))
+        crit = stats.t.ppf(0.5 + level / 2, df_resid) if res.use_t else z
+    else:
+        stat = params / se
+        pval = 2 * stats.norm.sf(np.abs(stat))
+        crit = z
+    llnull = _null_loglik(design.y) if model != "ols" else 0.0
+    dom = _dominance(model, Xs, ys, design.n_drivers, llnull)
+    gd_total = dom["gd"].sum()
+    b_unstd = params * (y_sd if model == "ols" else 1.0) / sd
+    rows = []
+    for j, name in enumerate(design.names):
+        is_driver = j < design.n_drivers
+        rows.append({
+            "outcome": outcome, "model": model, "by": by, "group": group, "n": design.n,
+            "term": name, "role": "driver" if is_driver else "control", "beta": params[j],
+            "se": se[j], "statistic": stat[j], "pvalue": pval[j],
+            "ci_lower": params[j] - crit * se[j], "ci_upper": params[j] + crit * se[j],
+            "b": b_unstd[j],
+            "delta_r2": dom["delta"][j] if is_driver else np.nan,
+            "general_dominance": dom["gd"][j] if is_driver else np.nan,
+            "dominance_share": dom["gd"][j] / gd_total if is_driver and gd_total > 0 else np.nan,
+            "r2": dom["r2"], "r2_type": "r2" if model == "ols" else "mcfadden", "cov_type": cov_used,
+        })
+    model_row = {"outcome": outcome, "model": model, "by": by, "group": group, "n": design.n,
+                 "n_excluded": design.n_excluded, "r2": dom["r2"],
+                 "r2_type": "r2" if model == "ols" else "mcfadden",
+                 "r2_controls": dom["r2_controls"],
+                 "n_clusters": 0 if design.units is None else int(design.units.max()) + 1,
+                 "cov_type": cov_used, "converged": converged}
+    diff_rows = []
+    for i, k in contrasts:
+        est = params[i] - params[k]
+        var = cov[i, i] + cov[k, k] - 2 * cov[i, k]
+        dse = float(np.sqrt(var))
+        dstat = est / dse
+        dp = 2 * (stats.t.sf(abs(dstat), res.df_resid) if model == "ols" and res.use_t
+                  else stats.norm.sf(abs(dstat)))
+        diff_rows.append({
+            "outcome": outcome, "model": model, "by": by, "group": group, "n": design.n,
+            "contrast": f"{design.names[i]} - {design.names[k]}", "estimate": est, "se": dse,
+            "statistic": dstat, "pvalue": dp, "wald_ci_lower": est - crit * dse,
+            "wald_ci_upper": est + crit * dse, "ci_lower": np.nan, "ci_upper": np.nan,
+            "boot_se": np.nan, "ci_method": "none", "level": level, "n_boot": 0, "n_failed": 0,
+            "resampled": "clusters" if design.units is not None else "respondents",
+        })
+    if contrasts and n_boot:
+        boot = _bootstrap_betas(design, model, Xs, ys, sd, params, res, contrasts, n_boot, seed,
+                                n_jobs, progress, level, label=f"drivers {outcome}{where}")
+        ci = boot.ci(level)
+        # the statistic's columns: the driver coefficients, then one difference per pair
+        for c, row in enumerate(diff_rows):
+            pos = design.n_drivers + c
+            row.update({"ci_lower": ci["ci_lower"].iloc[pos], "ci_upper": ci["ci_upper"].iloc[pos],
+                        "boot_se": boot.se.iloc[pos], "ci_method": "bootstrap_percentile",
+                        "n_boot": n_boot, "n_failed": boot.n_failed})
+    return rows, diff_rows, model_row
+
+
+def _zcrit(level: float) -> float:
+    return float(stats.norm.ppf(0.5 + level / 2))
+
+
+def _bootstrap_betas(design, model, Xs, ys, sd, params, res, contrasts, n_boot, seed, n_jobs,
+                     progress, level, label):
+    from connection.stats._bootstrap import bootstrap
+
+    n_units = design.n if design.units is None else int(design.units.max()) + 1
+    if model == "ols":
+        full_var = np.column_stack([design.y, design.X]).var(axis=0)
+        stat = _OLSStatistic(1 + design.X.shape[1], design.n_drivers, contrasts, full_var)
+        data = _unit_moments(design)
+        mode = "counts"
+    elif model == "logit":
+        start = np.asarray(res.params, dtype=float)
+        stat = _LogitStatistic(design.y, Xs, sd, design.units, start, design.n_drivers, contrasts)
+        data = np.arange(n_units)
+        mode = "counts"
+    else:
+        p = Xs.shape[1]
+        cuts = np.asarray(res.model.transform_threshold_params(np.asarray(res.params)))[1:-1]
+        stat = _OrdinalStatistic(design.y, Xs, sd, design.units, np.asarray(res.params)[:p], cuts,
+                                 design.n_drivers, contrasts)
+        data = np.arange(n_units)
+        mode = "counts"
+    return bootstrap(stat, data, n_boot=n_boot, seed=seed, mode=mode, n_jobs=n_jobs, level=level,
+                     progress=progress, label=label, chunk_size=100)
+
+
+# --------------------------------------------------------------------------------------------
+# interactions
+# --------------------------------------------------------------------------------------------
+
+def _interactions(design: _Design, groups: np.ndarray, *, outcome: str, model: str, by: str,
+                  cov_type: str, level: float) -> list[dict]:
+    levels = sorted(pd.unique(groups).tolist(), key=str)
+    if len(levels) < 2:
+        return []
+    Xs, ys, _, _ = _standardize(design, model)
+    dummies = np.column_stack([(groups == lev).astype(float) for lev in levels[1:]])
+    inter = np.column_stack([Xs[:, j][:, None] * dummies for j in range(design.n_drivers)])
+    Xfull = np.column_stack([Xs, dummies, inter])
+    cov_used = _actual_cov(cov_type, model)
+    try:
+        _, params, cov, _ = _sm_fit(model, ys, Xfull, cov_used, design.units)
+    except Exception as exc:
+        raise EstimationError(f"the interaction model for {outcome!r} by {by!r} could not be fitted: "
+                              f"{exc}", column=by) from exc
+    params = np.asarray(params, float)
+    cov = np.asarray(cov, float)
+    p0 = Xs.shape[1] + dummies.shape[1]
+    g = len(levels) - 1
+    z = _zcrit(level)
+    rows = []
+    for j in range(design.n_drivers):
+        sel = np.arange(p0 + j * g, p0 + (j + 1) * g)
+        b = params[sel]
+        V = cov[np.ix_(sel, sel)]
+        chi2 = float(b @ np.linalg.solve(V, b))
+        row = {"outcome": outcome, "model": model, "by": by, "driver": design.names[j],
+               "n": design.n, "n_groups": len(levels), "reference": str(levels[0]),
+               "statistic": chi2, "df": g, "pvalue": float(stats.chi2.sf(chi2, g)),
+               "slope_difference": np.nan, "se": np.nan, "ci_lower": np.nan, "ci_upper": np.nan}
+        if g == 1:
+            se = float(np.sqrt(V[0, 0]))
+            row.update({"slope_difference": float(b[0]), "se": se, "ci_lower": float(b[0] - z * se),
+                        "ci_upper": float(b[0] + z * se)})
+        rows.append(row)
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# result
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DriversResult:
+    """What :func:`drivers` returns; every attribute is a tidy DataFrame.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        Coefficients, delta R-squared and dominance, columns :data:`TABLE_COLUMNS`.
+    differences : pandas.DataFrame
+        ``beta(connection) - beta(satisfaction)`` (one row per pair of drivers), columns
+        :data:`DIFFERENCE_COLUMNS`.
+    models : pandas.DataFrame
+        One row per fitted model, columns :data:`MODEL_COLUMNS`.
+    interactions : pandas.DataFrame
+        Driver x group tests, columns :data:`INTERACTION_COLUMNS` (empty without ``by``).
+    latent : pandas.DataFrame
+        The latent version, columns :data:`LATENT_COLUMNS` (empty without ``latent``).
+    settings : dict
+        The arguments of the call.
+    flags : tuple of connection._flags.Flag
+        The problems of the latent version's fits (each message starts with its outcome):
+        inadmissible solutions and poor fit; empty when there are none. Also in the ``flags``
+        column of :attr:`latent`.
+    """
+
+    table: pd.DataFrame
+    differences: pd.DataFrame
+    models: pd.DataFrame
+    interactions: pd.DataFrame
+    latent: pd.DataFrame
+    settings: dict = field(default_factory=dict)
+    flags: tuple[Flag, ...] = ()
+
+    @property
+    def admissible(self) -> bool:
+        """True when no latent fit has a flag (always True without ``latent=``)."""
+        return not self.flags
+
+    def to_frame(self) -> pd.DataFrame:
+        """The coefficient table (a copy)."""
+        return self.table.copy()
+
+    def _describe(self) -> str:
+        s = self.settings
+        kind = {"ols": "OLS, fully standardized betas",
+                "logit": "logit, log-odds per SD of the driver",
+                "ordinal": "proportional-odds logit, log-odds per SD of the driver"}[s["model"]]
+        r2 = "R-squared" if s["model"] == "ols" else "McFadden pseudo-R-squared"
+        return (f"Drivers of {', '.join(s['outcomes'])}: {kind}; {r2}; covariance "
+                f"{_actual_cov(s['cov_type'], s['model'])}"
+                + (f" (clusters: {s['cluster']})" if s["cluster"] else "")
+                + (f"; controls: {', '.join(s['controls'])}" if s["controls"] else ""))
+
+    def summary(self) -> str:
+        """A plain-text report of every table."""
+        f = lambda v: f"{v:.3g}"  # noqa: E731
+        parts = [self._describe(), "", "Coefficients:"]
+        cols = ["outcome", "by", "group", "n", "term", "beta", "ci_lower", "ci_upper", "pvalue",
+                "delta_r2", "general_dominance", "r2"]
+        parts.append(self.table[cols].to_string(index=False, float_format=f))
+        if len(self.differences):
+            parts += ["", "Difference of standardized coefficients (Wald and bootstrap intervals):"]
+            parts.append(self.differences[["outcome", "by", "group", "contrast", "estimate",
+                                           "wald_ci_lower", "wald_ci_upper", "ci_lower", "ci_upper",
+                                           "n_boot", "n_failed"]].to_string(index=False, float_format=f))
+        if len(self.interactions):
+            parts += ["", "Does the slope differ between groups? (Wald chi-square)"]
+            parts.append(self.interactions[["outcome", "by", "driver", "statistic", "df", "pvalue",
+                                            "p_adjusted", "slope_difference"]].to_string(
+                index=False, float_format=f))
+        if len(self.latent):
+            parts += ["", "Latent version (structural equation model, std_all):"]
+            parts.append(self.latent[["outcome", "term", "beta", "est", "se", "pvalue", "cfi",
+                                      "rmsea"]].to_string(index=False, float_format=f))
+            if self.flags:
+                parts += ["", "Flags (do not cite these latent numbers as they stand):"]
+                parts += [f"  {flag}" for flag in self.flags]
+        return "\n".join(parts)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        f = lambda v: f"{v:.3g}"  # noqa: E731
+        html = [f"<p><b>{self._describe()}</b></p>",
+                self.table.to_html(index=False, float_format=f)]
+        if len(self.differences):
+            html += ["<p>Difference of standardized coefficients</p>",
+                     self.differences.to_html(index=False, float_format=f)]
+        if len(self.interactions):
+            html += ["<p>Interaction tests</p>", self.interactions.to_html(index=False, float_format=f)]
+        if len(self.latent):
+            html += ["<p>Latent version</p>", self.latent.to_html(index=False, float_format=f)]
+        return "\n".join(html)
+
+
+# --------------------------------------------------------------------------------------------
+# the public function
+# --------------------------------------------------------------------------------------------
+
+def drivers(
+    data: pd.DataFrame,
+    outcomes: Sequence[str] | str,
+    drivers: Sequence[str] = ("connection", "satisfaction"),
+    controls: Sequence[str] = (),
+    by: Sequence[str] | str | None = None,
+    model: str = "ols",
+    cov_type: str = "HC3",
+    cluster: str | None = None,
+    n_boot: int = 2000,
+    seed: int | np.random.SeedSequence | None = None,
+    level: float = 0.95,
+    correction: str | None = "holm",
+    latent: Mapping[str, Sequence[str]] | None = None,
+    latent_estimator: str = "MLR",
+    n_jobs: int = 1,
+    progress: bool | None = None,
+    *,
+    contrasts: Sequence[Sequence[str]] | None = None,
+) -> DriversResult:
+    """Regress outcomes on connection and satisfaction: strength, increments, dominance, contrast.
+
+    Parameters
+    ----------
+    data
+        One row per respondent.
+    outcomes
+        Outcome columns (advocacy, loyalty, repurchase ...); each is fitted separately. Rows with a
+        missing value in the outcome, a driver, a control or the cluster column are left out for
+        that outcome (an :class:`~connection.errors.ExclusionWarning` says how many).
+    drivers
+        Numeric driver columns. Their standardized coefficients are contrasted pairwise (see
+        ``contrasts``).
+    controls
+        Columns held constant in every model (numeric: z-scored; True/False: 0/1;
+        text/categorical: dummies with the first level in sorted order as reference). Controls
+        enter every dominance subset.
+    by
+        Column(s) defining groups: each group is fitted on its own, and an interaction model tests
+        whether each driver's slope differs between the groups.
+    model
+        ``"ols"`` (continuous or long Likert outcomes), ``"logit"`` (0/1 outcomes, e.g. top-box),
+        ``"ordinal"`` (proportional-odds logit for short Likert outcomes; statsmodels OrderedModel).
+    cov_type
+        ``"HC3"`` (default), ``"HC0"``-``"HC2"``, ``"nonrobust"`` or ``"cluster"`` (needs
+        ``cluster``). Logit and ordinal models use the ``HC0`` sandwich for any ``HC`` choice.
+    cluster
+        Column of cluster ids for ``cov_type="cluster"``; the bootstrap then resamples clusters.
+    n_boot
+        Bootstrap replicates for the contrast interval (0 = none). Every model is vectorised over
+        replicates: weighted moments (OLS), batched weighted Newton steps (logit, ordinal).
+    seed
+        Seed of the bootstrap (one ``SeedSequence`` child per fit, in table order).
+    level
+        Confidence level of every interval.
+    correction
+        Multiplicity correction across the interaction tests (``"holm"``, ``"fdr_bh"``, ``None``).
+    latent
+        ``{"connection": [items], "satisfaction": [items]}``: also fit the latent version (see
+        :attr:`DriversResult.latent`), keys matching ``drivers``. Numeric controls enter it as
+        observed covariates that covary freely with the latent drivers and with each other (so
+        the drivers' coefficients are adjusted for them). A fit with CFI below
+        :data:`POOR_FIT_CFI` (.90) or RMSEA above :data:`POOR_FIT_RMSEA` (.10) (the robust
+        versions under MLR) issues a :class:`PoorFitWarning` and is flagged ``poor_fit``;
+        inadmissible solutions are flagged too (:attr:`DriversResult.flags`).
+    latent_estimator
+        Estimator of the latent version (``"ML"`` or ``"MLR"``).
+    n_jobs, progress
+        Passed to :func:`connection.bootstrap`.
+    contrasts
+        The pairs of drivers whose standardized coefficients are compared, e.g.
+        ``[("connection", "satisfaction")]`` (row ``"connection - satisfaction"``: first minus
+        second). Default: every pair, in the order of ``drivers`` (with three drivers a, b, c:
+        ``a - b``, ``a - c``, ``b - c``); ``[]`` for none. Applies to :attr:`DriversResult.differences`
+        and to the latent version. The intervals are per pair (no multiplicity adjustment).
+
+    Returns
+    -------
+    DriversResult
+        ``.table`` (:data:`TABLE_COLUMNS`), ``.differences`` (:data:`DIFFERENCE_COLUMNS`),
+        ``.models`` (:data:`MODEL_COLUMNS`), ``.interactions`` (:data:`INTERACTION_COLUMNS`),
+        ``.latent`` (:data:`LATENT_COLUMNS`), ``.summary()``.
+    """
+    outcomes = [outcomes] if isinstance(outcomes, str) else list(outcomes)
+    drivers_ = [drivers] if isinstance(drivers, str) else list(drivers)
+    controls = [controls] if isinstance(controls, str) else list(controls)
+    by_cols = [] if by is None else ([by] if isinstance(by, str) else list(by))
+    if model not in _MODELS:
+        raise ArgumentError("unknown model", values=[model], expected="'ols', 'logit' or 'ordinal'")
+    if cov_type not in _COV_TYPES:
+        raise ArgumentError("unknown cov_type", values=[cov_type], expected=", ".join(_COV_TYPES))
+    if (cov_type == "cluster") != (cluster is not None):
+        raise ArgumentError("cov_type='cluster' and cluster= go together",
+                            values=[cov_type, cluster], expected="both or neither")
+    if not outcomes or not drivers_:
+        raise ArgumentError("drivers() needs at least one outcome and one driver",
+                            values=[outcomes, drivers_], expected="outcomes=[...], drivers=[...]")
+    overlap = set(outcomes) & set(drivers_ + controls)
+    if overlap or len(set(drivers_ + controls)) != len(drivers_) + len(controls):
+        raise ArgumentError("a column is used twice (as outcome, driver or control)",
+                            values=sorted(overlap) or drivers_ + controls,
+                            expected="distinct outcome, driver and control columns")
+    if not 0 < level < 1:
+        raise ArgumentError("level must lie between 0 and 1", values=[level], expected="e.g. 0.95")
+    _check_n_boot(n_boot)
+    _require_columns(data, outcomes + drivers_ + controls + by_cols + ([cluster] if cluster else []))
+    for bcol in by_cols:
+        levels = pd.unique(data[bcol].dropna())
+        if len(levels) < 2:
+            raise GroupError(f"by={bcol!r} has fewer than two groups: there is nothing to fit by group "
+                             "or to test for an interaction", column=bcol, values=list(levels),
+                             expected="a column with at least two groups (or leave it out of by=)")
+    pairs = _resolve_contrasts(drivers_, contrasts)
+
+    n_fits = len(outcomes) * (1 + sum(data[b].dropna().nunique() for b in by_cols))
+    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    seeds = iter(root.spawn(n_fits))
+    rows, diffs, models, inters = [], [], [], []
+    common = {"model": model, "cov_type": cov_type, "level": level, "contrasts": pairs,
+              "n_boot": n_boot, "n_jobs": n_jobs, "progress": progress}
+    for outcome in outcomes:
+        design, keep = _design(data, outcome, drivers_, controls, cluster, model)
+        if design.n_excluded:
+            warnings.warn(f"{outcome}: {design.n_excluded} of {len(data)} rows have a missing value "
+                          "in the outcome, a driver, a control or the cluster column and are left out",
+                          ExclusionWarning, stacklevel=2)
+        r, d, m = _fit_one(design, outcome=outcome, by="", group="all", seed=next(seeds), **common)
+        rows += r
+        models.append(m)
+        diffs += d
+        for bcol in by_cols:
+            gvals = data.loc[keep, bcol].to_numpy()
+            has = pd.notna(gvals)
+            if not has.all():
+                warnings.warn(f"{outcome}: {int((~has).sum())} of {design.n} complete rows have no "
+                              f"{bcol!r} and are left out of the by-group fits and interaction tests "
+                              f"(they stay in the pooled fit)", ExclusionWarning, stacklevel=2)
+            for lev in sorted(pd.unique(gvals[has]).tolist(), key=str):
+                sub = design.subset(has & (gvals == lev))
+                r, d, m = _fit_one(sub, outcome=outcome, by=bcol, group=str(lev), seed=next(seeds),
+                                   **common)
+                rows += r
+                models.append(m)
+                diffs += d
+            inters += _interactions(design.subset(has), gvals[has], outcome=outcome, model=model,
+                                    by=bcol, cov_type=cov_type, level=level)
+    inter_df = pd.DataFrame(inters).reindex(columns=INTERACTION_COLUMNS)
+    if len(inter_df):
+        from connection.outcomes._compare import adjust_pvalues
+
+        inter_df["p_adjusted"] = adjust_pvalues(inter_df["pvalue"].to_numpy(), correction)
+    latent_df = pd.DataFrame(columns=LATENT_COLUMNS)
+    flags: list[Flag] = []
+    if latent:
+        latent_df, flags = _latent(data, outcomes, drivers_, controls, latent, latent_estimator,
+                                   level, pairs)
+    settings = {"outcomes": outcomes, "drivers": drivers_, "controls": controls, "by": by_cols,
+                "model": model, "cov_type": cov_type, "cluster": cluster, "n_boot": n_boot,
+                "seed": seed if not isinstance(seed, np.random.SeedSequence) else None,
+                "level": level, "correction": correction,
+                "contrasts": [(drivers_[i], drivers_[j]) for i, j in pairs]}
+    return DriversResult(
+        table=pd.DataFrame(rows).reindex(columns=TABLE_COLUMNS),
+        differences=pd.DataFrame(diffs).reindex(columns=DIFFERENCE_COLUMNS),
+        models=pd.DataFrame(models).reindex(columns=MODEL_COLUMNS),
+        interactions=inter_df,
+        latent=latent_df,
+        settings=settings,
+        flags=tuple(flags),
+    )
+
+
+def _resolve_contrasts(drivers_: list[str],
+                       contrasts: Sequence[Sequence[str]] | None) -> list[tuple[int, int]]:
+    """Index pairs ``(i, j)`` of the driver contrasts ``beta_i - beta_j``."""
+    if contrasts is None:
+        return list(itertools.combinations(range(len(drivers_)), 2))
+    if isinstance(contrasts, str) or not isinstance(contrasts, Sequence):  # a set has no order
+        raise ArgumentError("contrasts must be a list of (driver, driver) pairs", values=[contrasts],
+                            expected='e.g. contrasts=[("connection", "satisfaction")]')
+    if len(contrasts) == 2 and all(isinstance(v, str) for v in contrasts):
+        contrasts = [tuple(contrasts)]  # one pair given bare: ("connection", "satisfaction")
+    pairs: list[tuple[int, int]] = []
+    for pair in contrasts:
+        if isinstance(pair, str) or not isinstance(pair, Sequence) or len(pair) != 2:
+            raise ArgumentError("each contrast is a pair of driver names", values=[pair],
+                                expected='e.g. ("connection", "satisfaction")')
+        a, b = pair
+        unknown = [v for v in (a, b) if v not in drivers_]
+        if unknown:
+            raise ArgumentError("a contrast names a column that is not one of the drivers",
+                                values=unknown, expected="one of " + ", ".join(map(repr, drivers_)))
+        if a == b:
+            raise ArgumentError("a contrast compares a driver with itself", values=[a],
+                                expected="two different drivers")
+        ij = (drivers_.index(a), drivers_.index(b))
+        if ij in pairs:
+            raise ArgumentError("a contrast is named twice", values=[f"{a} - {b}"],
+                                expected="each pair once")
+        pairs.append(ij)
+    return pairs
+
+
+def _latent_model(outcome: str, drivers_: list[str], controls: list[str],
+                  latent: Mapping[str, Sequence[str]],
+                  contrasts: Sequence[tuple[int, int]] | None = None) -> str:
+    """lavaan-style text: a measurement model per latent driver, the regression, the contrasts.
+
+    Observed controls covary freely with every latent driver and with each other (written out:
+    ``connection ~~ age``, ``age ~~ female``), so that the coefficients of the drivers are
+    adjusted for the controls. lavaan's default for an observed covariate in a regression with
+    latent predictors (``fixed.x = TRUE``, and ``fixed.x = FALSE`` too) fixes its covariance with
+    the latent variables at zero: nothing is controlled then, and the model misfits.
+    A covariance written for a control makes it a random variable (lavaan's ``fixed.x = FALSE``
+    for that variable: its variance is a free parameter).
+
+    Contrast ``k`` is the defined parameter ``drivers_contrast_i_j := drivers_bi - drivers_bj``.
+    """
+    if contrasts is None:
+        contrasts = list(itertools.combinations(range(len(drivers_)), 2))
+    lines = [f"{lv} =~ " + " + ".join(latent[lv]) for lv in drivers_]
+    labels = [f"drivers_b{j}" for j in range(len(drivers_))]
+    rhs = [f"{lab}*{lv}" for lab, lv in zip(labels, drivers_)] + list(controls)
+    lines.append(f"{outcome} ~ " + " + ".join(rhs))
+    if controls:
+        lines += [f"{lv} ~~ " + " + ".join(controls) for lv in drivers_]
+        lines += [f"{a} ~~ {b}" for a, b in itertools.combinations(controls, 2)]
+    lines += [f"{_contrast_label(i, j)} := {labels[i]} - {labels[j]}" for i, j in contrasts]
+    return "\n".join(lines)
+
+
+def _contrast_label(i: int, j: int) -> str:
+    return f"drivers_contrast_{i}_{j}"
+
+
+POOR_FIT_CFI = 0.90
+"""The latent version's fit is flagged ``poor_fit`` (and warned about) when its CFI is below this
+(the robust CFI under MLR)..."""
+POOR_FIT_RMSEA = 0.10
+"""... or its RMSEA (robust under MLR) above this (MacCallum, Browne & Sugawara 1996: > .10 poor)."""
+
+
+def _own_flags(fit, drivers_: list[str], controls: list[str]) -> list[Flag]:
+    """Admissibility problems read off the estimates: non-convergence, negative variances, a
+    latent (+ control) covariance matrix that is not positive definite. Used for the codes the
+    engine's ``Fit.flags`` does not already report (all of them, before the engine has flags)."""
+    flags = []
+    if not getattr(fit, "converged", True):
+        flags.append(Flag(NOT_CONVERGED, "the optimiser did not converge; estimates are not "
+                                         "trustworthy"))
+    est = fit.estimates
+    var = est[(est["op"] == "~~") & (est["lhs"] == est["rhs"])]
+    neg = var[var["est"] < 0]
+    if len(neg):
+        what = ", ".join(f"{r.lhs} ~~ {r.rhs} = {r.est:.4g}" for r in neg.itertuples())
+        flags.append(Flag(HEYWOOD, f"negative variance estimate(s) (Heywood case): {what}",
+                          tuple(f"{r.lhs} ~~ {r.rhs}" for r in neg.itertuples())))
+    names = [*drivers_, *controls]
+    cov = np.full((len(names), len(names)), np.nan)
+    pos = {v: k for k, v in enumerate(names)}
+    for r in est[est["op"] == "~~"].itertuples():
+        if r.lhs in pos and r.rhs in pos:
+            cov[pos[r.lhs], pos[r.rhs]] = cov[pos[r.rhs], pos[r.lhs]] = r.est
+    cov = np.where(np.isnan(cov), 0.0, cov)  # a pair without a row has covariance 0
+    ev = np.linalg.eigvalsh(cov)
+    if ev[0] < -1e-10 * max(1.0, abs(ev[-1])):
+        sd = np.sqrt(np.clip(np.diag(cov), 0, None))
+        beyond = [f"{names[a]} ~~ {names[b]}" for a, b in itertools.combinations(range(len(names)), 2)
+                  if abs(cov[a, b]) > sd[a] * sd[b]]
+        flags.append(Flag(LATENT_NOT_PD, "the covariance matrix of the latent drivers"
+                          + (" and the controls" if controls else "")
+                          + f" is not positive definite (smallest eigenvalue {ev[0]:.3g})"
+                          + (f": correlation beyond +-1 in {', '.join(beyond)}" if beyond else ""),
+                          tuple(beyond) or tuple(f"{a} ~~ {b}"
+                                                 for a, b in itertools.combinations(names, 2))))
+    return flags
+
+
+def _latent_flags(fit, drivers_, controls, cfi: float, rmsea: float, estimator: str) -> list[Flag]:
+    """The engine's flags (``Fit.flags``), the ones it does not report yet, and poor fit."""
+    flags = list(getattr(fit, "flags", ()) or ())
+    have = {f.code for f in flags}
+    flags += [f for f in _own_flags(fit, drivers_, controls) if f.code not in have]
+    robust = " (robust)" if estimator.upper() == "MLR" else ""
+    poor = []
+    if np.isfinite(cfi) and cfi < POOR_FIT_CFI:
+        poor.append(f"CFI{robust} {cfi:.3f} < {POOR_FIT_CFI:.2f}")
+    if np.isfinite(rmsea) and rmsea > POOR_FIT_RMSEA:
+        poor.append(f"RMSEA{robust} {rmsea:.3f} > {POOR_FIT_RMSEA:.2f}")
+    if poor:
+        flags.append(Flag(POOR_FIT, "the latent model fits poorly (" + ", ".join(poor) + ")"))
+    return flags
+
+
+def _latent(data, outcomes, drivers_, controls, latent, estimator, level,
+            contrasts=None) -> tuple[pd.DataFrame, list[Flag]]:
+    """Outcomes regressed on latent drivers through the engine (one SEM per outcome).
+
+    Latent variances are fixed to 1 (``std_lv=True``), so ``est`` is in outcome units per latent
+    standard deviation; ``beta`` is the engine's completely standardized value (std_all).
+    Returns the table and every flag, each message prefixed by its outcome.
+    """
+    from connection.latent import sem
+
+    if contrasts is None:
+        contrasts = list(itertools.combinations(range(len(drivers_)), 2))
+    missing = [d for d in drivers_ if d not in latent]
+    if missing:
+        raise ArgumentError("latent= needs the items of every driver", values=missing,
+                            expected="latent={driver: [item columns]} for each driver")
+    items = [c for d in drivers_ for c in latent[d]]
+    _require_columns(data, items)
+    for c in controls:
+        if not (pd.api.types.is_numeric_dtype(data[c]) or data[c].dtype == bool):
+            raise ArgumentError("the latent version takes numeric controls only", column=c,
+                                expected="a numeric or True/False control (code dummies first)")
+    rows, all_flags = [], []
+    for outcome in outcomes:
+        cols = list(dict.fromkeys([outcome, *items, *controls]))
+        sub = pd.DataFrame({c: _numeric(data, c) for c in cols})
+        for c in cols:
+            has = sub[c].notna().to_numpy()
+            _check_magnitude(sub[c].to_numpy(dtype=float)[has], c, has)
+        complete = sub.notna().all(axis=1)
+        if not complete.all():
+            warnings.warn(f"{outcome} (latent): {int((~complete).sum())} of {len(sub)} rows have a "
+                          "missing value in the outcome, an item or a control and are left out",
+                          ExclusionWarning, stacklevel=3)
+        sub = sub.loc[complete]
+        text = _latent_model(outcome, drivers_, controls, latent, contrasts)
+        fit = sem(text, sub, estimator=estimator, std_lv=True)
+        est = fit.estimates
+        fm = fit.fit_measures
+        robust = estimator.upper() == "MLR"
+
+        def measure(name, fm=fm, robust=robust):
+            key = f"{name}_robust" if robust and f"{name}_robust" in fm.index else name
+            return float(fm[key]) if key in fm.index else np.nan
+
+        cfi, rmsea = measure("cfi"), measure("rmsea")
+        flags = _latent_flags(fit, drivers_, controls, cfi, rmsea, estimator)
+        if any(f.code == POOR_FIT for f in flags):
+            poor = next(f for f in flags if f.code == POOR_FIT)
+            warnings.warn(f"{outcome} (latent): {poor.message}; its coefficients describe a model "
+                          "the data reject. Inspect the measurement model (cx.cfa) and "
+                          "modification indices before reading them", PoorFitWarning, stacklevel=3)
+        all_flags += [Flag(f.code, f"{outcome} (latent): {f.message}", f.parameters) for f in flags]
+        common = {"outcome": outcome, "n": len(sub), "estimator": estimator,
+                  "cfi": cfi, "rmsea": rmsea, "srmr": measure("srmr"),
+                  "flags": format_flags(flags)}
+        reg = est[(est["op"] == "~") & (est["lhs"] == outcome)].set_index("rhs")
+        z = _zcrit(level)
+        for d in drivers_:
+            r = reg.loc[d]
+            rows.append({**common, "term": d, "beta": r["std_all"], "est": r["est"], "se": r["se"],
+                         "pvalue": r["pvalue"], "ci_lower": r["est"] - z * r["se"],
+                         "ci_upper": r["est"] + z * r["se"]})
+        defined = est[est["op"] == ":="].set_index("lhs")
+        for i, j in contrasts:
+            c = defined.loc[_contrast_label(i, j)]
+            rows.append({**common, "term": f"{drivers_[i]} - {drivers_[j]}",
+                         "beta": reg.loc[drivers_[i], "std_all"] - reg.loc[drivers_[j], "std_all"],
+                         "est": c["est"], "se": c["se"], "pvalue": c["pvalue"],
+                         "ci_lower": c["est"] - z * c["se"], "ci_upper": c["est"] + z * c["se"]})
+    return pd.DataFrame(rows).reindex(columns=LATENT_COLUMNS), all_flags
+
+
