@@ -124,7 +124,6 @@ def round_sig(value: Any, digits: int = 10) -> Any:
 
 # ---------------------------------------------------------------------------------- the folder
 _TMP_FILE = re.compile(r"^\..+\.tmp$")          # atomic_write's temporary files
-_OUTPUT_DIRS = ("tables", "figures", "index")   # folders a study writes its outputs into
 
 
 def _pid_alive(pid: int) -> bool:
@@ -253,9 +252,10 @@ def check_results_folder(out: str | os.PathLike, name: str,
 
     Refused (:class:`~connection.errors.ResultsFolderError`): a path that is a file or a
     symbolic link; a folder holding one of ``inputs`` (the data, codebook or config of the run);
-    a folder that is not empty and holds no ``manifest.json`` of study ``name``, or holds files
-    that are neither listed in that manifest nor in one of the output folders
-    (``tables/``, ``figures/``, ``index/`` and those the manifest lists).
+    a folder that is not empty and holds no ``manifest.json`` of study ``name``, or holds a file
+    (at any depth: ``tables/``, ``figures/``, ``index/`` too) that its manifest does not list.
+    A run replaces the whole folder, so such a file would be deleted; only the temporary files
+    of a killed writer (``.*.tmp``) are removed without asking.
     """
     out = Path(out)
     target = out.resolve()
@@ -299,15 +299,18 @@ def check_results_folder(out: str | os.PathLike, name: str,
             hint="Pass an empty or new --out folder, or move those files away first")
     listed = manifest.get("outputs")
     listed = set(listed) if isinstance(listed, dict) else set()
-    dirs = set(_OUTPUT_DIRS) | {rel.split("/", 1)[0] for rel in listed if "/" in rel}
+    # every file the last run's manifest does not list is someone else's, also inside tables/,
+    # figures/ or index/: the swap would delete it
     foreign = [rel for rel in present
                if rel != "manifest.json" and rel not in listed
-               and rel.split("/", 1)[0] not in dirs and not _TMP_FILE.match(Path(rel).name)]
+               and not _TMP_FILE.match(Path(rel).name)]
     if foreign:
         raise ResultsFolderError(
-            f"the results folder of study {name!r} holds files that are not outputs of the "
-            "study; a run replaces its whole results folder", file=str(out), values=foreign[:5],
-            hint="Move those files out of the folder first")
+            f"the results folder of study {name!r} holds {len(foreign)} file(s) that are not "
+            "outputs of the study (its manifest.json does not list them); a run replaces its "
+            "whole results folder and would delete them", file=str(out),
+            values=foreign[:5] + ([f"... ({len(foreign)} files)"] if len(foreign) > 5 else []),
+            hint="Move those files out of the folder first, or pass another --out")
 
 
 class _Folder:
