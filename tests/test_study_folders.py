@@ -242,10 +242,17 @@ def test_flagged_numbers_go_to_numbers_json_and_the_manifest(tmp_path):
     assert manifest["flags"] == {"flagged": 2, "accepted": 1, "unaccepted": ["rel.a.omega"]}
 
 
-def test_a_number_recorded_again_without_flags_is_no_longer_flagged(tmp_path):
+def test_a_flag_is_not_dropped_by_recording_the_number_again(tmp_path):
     study = Study("t", tmp_path / "res", verbose=False)
     study.number("a", 1.0, flags="heywood: x")
-    study.number("a", 1.0)
+    with pytest.raises(ArgumentError, match="recorded twice with other flags"):
+        study.number("a", 1.0)
+    assert study.flags() == {"a": {"flags": "heywood: x", "accepted": None}}
+    study.abandon()
+
+
+def test_accepting_before_the_number_is_recorded(tmp_path):
+    study = Study("t", tmp_path / "res", verbose=False)
     study.accept("b", "accepted before the number exists")
     study.number("b.c", 2.0, flags="heywood: y")
     assert study.flags() == {"b.c": {"flags": "heywood: y",
