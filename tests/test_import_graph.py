@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[1] / "connection"
 
 LAYERS = [
     # 0 foundations: no import of the package
-    ("foundations", ["connection.errors", "connection._flags", "connection._io",
+    ("foundations", ["connection.errors", "connection._flags", "connection._io", "connection._common",
+                     "connection._report",
                      "connection._callable"]),
     # 1 generic resampling and contrasts (used by the engine's bootstrap and by the analyses)
     ("resampling", ["connection.bootstrap", "connection.compare"]),
