@@ -124,7 +124,6 @@ def round_sig(value: Any, digits: int = 10) -> Any:
 
 # ---------------------------------------------------------------------------------- the folder
 _TMP_FILE = re.compile(r"^\..+\.tmp$")          # atomic_write's temporary files
-_OUTPUT_DIRS = ("tables", "figures", "index")   # folders a study writes its outputs into
 
 
 def _pid_alive(pid: int) -> bool:
@@ -253,9 +252,10 @@ def check_results_folder(out: str | os.PathLike, name: str,
 
     Refused (:class:`~connection.errors.ResultsFolderError`): a path that is a file or a
     symbolic link; a folder holding one of ``inputs`` (the data, codebook or config of the run);
-    a folder that is not empty and holds no ``manifest.json`` of study ``name``, or holds files
-    that are neither listed in that manifest nor in one of the output folders
-    (``tables/``, ``figures/``, ``index/`` and those the manifest lists).
+    a folder that is not empty and holds no ``manifest.json`` of study ``name``, or holds a file
+    (at any depth: ``tables/``, ``figures/``, ``index/`` too) that its manifest does not list.
+    A run replaces the whole folder, so such a file would be deleted; only the temporary files
+    of a killed writer (``.*.tmp``) are removed without asking.
     """
     out = Path(out)
     target = out.resolve()
@@ -299,15 +299,18 @@ def check_results_folder(out: str | os.PathLike, name: str,
             hint="Pass an empty or new --out folder, or move those files away first")
     listed = manifest.get("outputs")
     listed = set(listed) if isinstance(listed, dict) else set()
-    dirs = set(_OUTPUT_DIRS) | {rel.split("/", 1)[0] for rel in listed if "/" in rel}
+    # every file the last run's manifest does not list is someone else's, also inside tables/,
+    # figures/ or index/: the swap would delete it
     foreign = [rel for rel in present
                if rel != "manifest.json" and rel not in listed
-               and rel.split("/", 1)[0] not in dirs and not _TMP_FILE.match(Path(rel).name)]
+               and not _TMP_FILE.match(Path(rel).name)]
     if foreign:
         raise ResultsFolderError(
-            f"the results folder of study {name!r} holds files that are not outputs of the "
-            "study; a run replaces its whole results folder", file=str(out), values=foreign[:5],
-            hint="Move those files out of the folder first")
+            f"the results folder of study {name!r} holds {len(foreign)} file(s) that are not "
+            "outputs of the study (its manifest.json does not list them); a run replaces its "
+            "whole results folder and would delete them", file=str(out),
+            values=foreign[:5] + ([f"... ({len(foreign)} files)"] if len(foreign) > 5 else []),
+            hint="Move those files out of the folder first, or pass another --out")
 
 
 class _Folder:
@@ -451,6 +454,8 @@ class Study:
         self.data_hash: str | None = None
         self.data_description: dict[str, Any] = {}
         self._flags: dict[str, dict[str, Any]] = {}
+        self._recorded: dict[str, tuple[Any, str]] = {}  # dotted key -> (value, flags text)
+        self._groups: set[str] = set()  # every proper prefix of a recorded key
         self._accepted: dict[str, str] = {}
         self._outputs: list[str] = []
         self._step_index = 0
@@ -535,30 +540,65 @@ class Study:
                accepted: str | None = None) -> None:
         """Record a number (or string/bool/list) under a dotted key, e.g. ``"index.mean"``.
 
+        Every ``.`` nests: ``"index.mean"`` is ``numbers.json["index"]["mean"]``, and the paper
+        cites it as ``{{ study:index.mean }}`` (``paper/build.py`` splits the key at each ``.``
+        the same way). A label that holds a ``.`` therefore becomes two levels; replace the dot
+        in the label if that is not meant. A key names one value, recorded once:
+
+        - a key that is already recorded may be recorded again only with the same value and the
+          same flags (nothing changes); a different value or other flags is an ArgumentError
+          (a number is never replaced silently);
+        - a key cannot sit under a recorded value (``"a.b"`` after ``"a"``), nor be the group of
+          recorded keys (``"a"`` after ``"a.b"``): an ArgumentError naming both keys.
+
         ``flags``: the admissibility flags of the solution the number comes from (a string as
         in a table's ``flags`` column, or :class:`~connection._flags.Flag` objects); a flagged
         number is listed in ``numbers.json`` ``"_flags"`` and the manifest, and the paper build
         refuses to cite it unless it is accepted (``accepted="reason"`` or :meth:`accept`).
         """
         if not isinstance(key, str) or not key or any(not part for part in key.split(".")):
-            raise ArgumentError("a number key is a non-empty dotted name", values=[key])
+            raise ArgumentError("a number key is a non-empty dotted name (each '.' nests, "
+                                "so no part may be empty)", values=[key])
         if key.split(".")[0] == "_flags":
             raise ArgumentError("number keys may not start with '_flags' (reserved for the "
                                 "flags of numbers.json)", values=[key])
-        node = self.numbers
         parts = key.split(".")
+        stored = round_sig(value)
+        text = _flag_text(flags)
+        hint = ("Give each number its own key; a '.' in a key nests (a label with a '.' in it "
+                "becomes two levels)")
+        for i in range(1, len(parts)):
+            prefix = ".".join(parts[:i])
+            if prefix in self._recorded:
+                raise ArgumentError(
+                    f"number key {key!r} would nest under {prefix!r}, which is already recorded "
+                    f"as a value ({_shown(self._recorded[prefix][0])}): a key cannot be both a "
+                    "value and a group of values", values=[key, prefix], hint=hint)
+        if key in self._groups:
+            below = next(k for k in sorted(self._recorded) if k.startswith(key + "."))
+            raise ArgumentError(
+                f"number key {key!r} is already the group of recorded numbers (e.g. {below!r}): "
+                "recording a value under it would replace them", values=[key, below], hint=hint)
+        if key in self._recorded:
+            old_value, old_text = self._recorded[key]
+            if _canonical(old_value) != _canonical(stored) or old_text != text:
+                what = ("another value" if _canonical(old_value) != _canonical(stored)
+                        else "other flags")
+                raise ArgumentError(
+                    f"number key {key!r} is recorded twice with {what} ({_shown(old_value)}"
+                    f"{' [' + old_text + ']' if old_text else ''} then {_shown(stored)}"
+                    f"{' [' + text + ']' if text else ''}): a recorded number is not replaced",
+                    values=[key], hint="Record each number once, under its own key")
+        node = self.numbers
         for part in parts[:-1]:
             node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise KeyError(f"number key {key!r} collides with an existing value at {part!r}")
-        node[parts[-1]] = round_sig(value)
-        text = _flag_text(flags)
+        node[parts[-1]] = stored
+        self._recorded[key] = (stored, text)
+        self._groups.update(".".join(parts[:i]) for i in range(1, len(parts)))
         if text:
             self._flags[key] = {"flags": text, "accepted": None}
             if accepted is not None:
                 self.accept(key, accepted)
-        else:
-            self._flags.pop(key, None)
 
     def accept(self, key_or_prefix: str, reason: str) -> int:
         """Accept the flagged numbers under ``key_or_prefix`` (the key itself or any key below
@@ -654,8 +694,11 @@ def flags_from_warnings():
 
     For results whose helper does not (yet) carry a ``flags`` column or attribute: the
     package's ConvergenceWarning, HeywoodCaseWarning, NotPositiveDefiniteWarning,
-    IdentificationWarning and InadmissibleSolutionWarning become :class:`Flag` objects in the
-    list the block receives (filled when the block ends); every warning is re-issued as it was.
+    IdentificationWarning, PoorFitWarning and InadmissibleSolutionWarning become :class:`Flag`
+    objects in the list the block receives (filled when the block ends); every warning is
+    re-issued as it was. The code is the one the engine records for the same problem
+    (:mod:`connection.latent.checks`): a warning class that covers two problems is told apart by
+    what its message says (see :func:`_warning_code`).
 
     >>> import warnings
     >>> from connection.errors import HeywoodCaseWarning
@@ -668,28 +711,74 @@ def flags_from_warnings():
     """
     import warnings
 
+    found: list[Flag] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield found
+    for w in caught:
+        code = _warning_code(w.category, str(w.message), w.message)
+        if code is not None:
+            flag = Flag(code, one_line(str(w.message), 300))
+            if flag not in found:
+                found.append(flag)
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def _warning_code(category: type, text: str, instance: Any = None) -> str | None:
+    """The flag code of one of the package's warnings (None for a warning that is no flag).
+
+    A warning that carries its code (a ``code`` or ``flag`` attribute) is taken at its word.
+    Else by class, and for the classes that cover two problems by what the message says, as
+    :mod:`connection.latent.checks` words it: a NotPositiveDefiniteWarning about the residual
+    covariance matrix (Theta) is ``residual_not_pd``, about the latent variables
+    ``latent_not_pd`` (``other`` when it names neither); an IdentificationWarning about negative
+    degrees of freedom is ``negative_df``, else ``not_identified``.
+    """
+    from connection._flags import FLAG_CODES
     from connection.errors import (
         ConvergenceWarning,
         HeywoodCaseWarning,
         IdentificationWarning,
         InadmissibleSolutionWarning,
         NotPositiveDefiniteWarning,
+        PoorFitWarning,
     )
 
-    codes = ((ConvergenceWarning, "not_converged"), (HeywoodCaseWarning, "heywood"),
-             (NotPositiveDefiniteWarning, "latent_not_pd"),
-             (IdentificationWarning, "not_identified"), (InadmissibleSolutionWarning, "other"))
-    found: list[Flag] = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield found
-    for w in caught:
-        code = next((c for cls, c in codes if issubclass(w.category, cls)), None)
-        if code is not None:
-            flag = Flag(code, one_line(str(w.message), 300))
-            if flag not in found:
-                found.append(flag)
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    carried = getattr(getattr(instance, "flag", None), "code", None) or getattr(instance, "code",
+                                                                                None)
+    if isinstance(carried, str) and carried in FLAG_CODES:
+        return carried
+    lower = text.lower()
+    if issubclass(category, ConvergenceWarning):
+        return "not_converged"
+    if issubclass(category, HeywoodCaseWarning):
+        return "heywood"
+    if issubclass(category, NotPositiveDefiniteWarning):
+        # the engine's wording first (a group label could hold either word), then any mention
+        if "the residual covariance matrix" in lower:
+            return "residual_not_pd"
+        if "covariance matrix of the latent variables" in lower:
+            return "latent_not_pd"
+        if "residual" in lower or "theta" in lower:
+            return "residual_not_pd"
+        return "latent_not_pd" if "latent" in lower else "other"
+    if issubclass(category, IdentificationWarning):
+        return "negative_df" if "negative degrees of freedom" in lower else "not_identified"
+    if issubclass(category, PoorFitWarning):
+        return "poor_fit"
+    if issubclass(category, InadmissibleSolutionWarning):
+        return "other"
+    return None
+
+
+def _canonical(value: Any) -> str:
+    """A recorded value as numbers.json writes it (1, 1.0 and True differ)."""
+    return json.dumps(value, sort_keys=True, default=str, allow_nan=True)
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    text = _canonical(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _flag_text(flags: Any) -> str:

@@ -22,7 +22,8 @@ The source (``paper/manuscript.md``) is Markdown with four kinds of generated co
 ``::: table social_moms:calibration {#tab-cal columns="item:Item,published:Published (%)" ...}``
     a table from ``<results>/social_moms/tables/calibration.csv``; attributes ``columns``
     (order and labels), ``formats`` ("col:.1f,col2:pct"), ``format`` (default for floats),
-    ``where`` (a pandas query), ``sort``, ``head``.
+    ``where`` (a pandas query), ``sort`` (column names, comma-separated), ``head`` (a whole
+    number of rows, at least 1), ``accept_flags`` (the reason rows with flags may be shown).
 
 ``@fig-calibration`` / ``@tab-cal`` become "Figure 1" / "Table 1". ``{{ lit 0-100 }}`` marks a
 number that is a definition rather than a result (the source is linted for hand-typed numbers).
@@ -31,7 +32,9 @@ Outputs in ``--out``: ``paper.html`` (self-contained: CSS inline, figures embedd
 ``paper.md`` (the resolved Markdown), ``paper.pdf`` when pandoc and a LaTeX engine are installed,
 ``figures/`` and ``provenance.json``: the sha256 of every ``numbers.json``, table and figure used,
 and every cited value, so ``--check`` (and the test suite) can tell when the paper is stale.
-Missing or inconsistent inputs stop the build with a message naming the key or file.
+Missing or inconsistent inputs stop the build with a message naming the key or file. The YAML
+of the front matter and the bibliography is read as codebooks are: anchors/aliases, deep
+nesting and repeated keys are refused.
 """
 
 from __future__ import annotations
@@ -102,6 +105,31 @@ def _read_text(path: Path, what: str) -> str:
         raise PaperBuildError(f"{what} {path} is not UTF-8 text (byte {err.start})") from None
     except OSError as err:
         raise PaperBuildError(f"cannot read {what} {path} ({err.strerror or err})") from None
+
+
+def _load_yaml(text: str, what: str) -> Any:
+    """YAML read with the codebook reader's loader (:mod:`connection.data._instrument`): aliases and
+    anchors are refused before anything is expanded (a few hundred bytes of nested aliases
+    would otherwise cost minutes and gigabytes), nesting is capped, and a key given twice is an
+    error; every refusal is a PaperBuildError naming ``what`` (the file)."""
+    import yaml
+
+    from connection.data._instrument import MAX_DEPTH, _UniqueKeyLoader
+    from connection.errors import InstrumentError
+
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader.get())  # noqa: S506 (a SafeLoader)
+    except InstrumentError as err:
+        # its messages speak of codebooks: keep what and where, say it for this file
+        detail = err.message.split(": aliases and anchors are not allowed")[0]
+        detail = detail.replace("codebook is nested", "nested")
+        raise PaperBuildError(
+            f"{what} is refused: {detail}; it must be plain YAML: every value written out where "
+            f"it is used (no &anchor or *alias), at most {MAX_DEPTH} levels deep, each key once "
+            "in a mapping") from None
+    except yaml.YAMLError as err:
+        raise PaperBuildError(f"{what} is not valid YAML ({' '.join(str(err).split())})") \
+            from None
 
 
 def _read_json(path: Path, what: str) -> Any:
@@ -255,7 +283,6 @@ def _parse_attrs(text: str, where: str) -> dict[str, str]:
 
 def parse_source(path: str | os.PathLike) -> Source:
     """Split the manuscript into front matter, Markdown chunks and figure/table blocks."""
-    import yaml
 
     path = Path(path)
     if not path.exists():
@@ -270,11 +297,8 @@ def parse_source(path: str | os.PathLike) -> Source:
         except StopIteration:
             raise PaperBuildError(f"{path}: front matter opened with '---' on line 1 is never "
                                   "closed") from None
-        try:
-            meta = yaml.safe_load("\n".join(lines[1:end])) or {}
-        except yaml.YAMLError as err:
-            raise PaperBuildError(f"{path}: the front matter is not valid YAML "
-                                  f"({' '.join(str(err).split())})") from None
+        # a blank first line, so that the loader's line numbers are the file's
+        meta = _load_yaml("\n" + "\n".join(lines[1:end]), f"the front matter of {path}") or {}
         if not isinstance(meta, dict):
             raise PaperBuildError(f"{path}: the front matter is not a mapping of keys to values")
         start = end + 1
@@ -606,15 +630,10 @@ def _resolve_inline(text: str, results: Results, where: str | tuple[str, int],
 
 def load_bibliography(path: Path) -> dict[str, dict[str, str]]:
     """``references.yaml``: key -> {cite: "Thomson et al.", year: 2005, text: full reference}."""
-    import yaml
 
     if not path.exists():
         raise PaperBuildError(f"bibliography {path} does not exist")
-    try:
-        data = yaml.safe_load(_read_text(path, "bibliography")) or {}
-    except yaml.YAMLError as err:
-        raise PaperBuildError(f"bibliography {path} is not valid YAML "
-                              f"({' '.join(str(err).split())})") from None
+    data = _load_yaml(_read_text(path, "bibliography"), f"the bibliography {path}") or {}
     if not isinstance(data, dict):
         raise PaperBuildError(f"bibliography {path} is not a mapping of keys to entries")
     for key, entry in data.items():
@@ -657,12 +676,27 @@ def _table_frame(block: Block, path: Path, labels: dict[str, str], where: str):
         except Exception as exc:  # noqa: BLE001 - report any query failure with its context
             raise PaperBuildError(f"{where}: where={attrs['where']!r} fails on {path}: "
                                   f"{exc}") from None
+    what = f"table {block.source}"
     if "sort" in attrs:
-        frame = frame.sort_values([c.strip() for c in attrs["sort"].split(",")], kind="stable")
+        keys = [c.strip() for c in attrs["sort"].split(",")]
+        unknown = [c for c in keys if c not in frame.columns]
+        if unknown:
+            raise PaperBuildError(
+                f"{where}: {what}: sort={attrs['sort']!r}: {path} has no column "
+                f"{', '.join(repr(c) for c in unknown)}; sort= takes column names separated by "
+                f"commas, from: {', '.join(map(str, frame.columns))}")
+        frame = frame.sort_values(keys, kind="stable")
     if "head" in attrs:
-        frame = frame.head(int(attrs["head"]))
+        text = attrs["head"].strip()
+        if not re.fullmatch(r"[0-9]+", text) or int(text) < 1:
+            raise PaperBuildError(
+                f"{where}: {what}: head={attrs['head']!r} is not a number of rows; head= takes "
+                "a whole number of at least 1 (e.g. head=10: the first 10 rows)")
+        frame = frame.head(int(text))
     if "flags" in frame.columns and not attrs.get("accept_flags", "").strip():
-        flagged = frame["flags"].fillna("").astype(str).str.strip() != ""
+        # an all-empty flags column is read as float NaN: no fillna("") on it (pandas 4)
+        flagged = pd.Series([not pd.isna(v) and str(v).strip() != "" for v in frame["flags"]],
+                            index=frame.index, dtype=bool)
         if flagged.any():
             shown = "; ".join(sorted(set(frame.loc[flagged, "flags"].astype(str))))[:300]
             raise PaperBuildError(
@@ -1053,13 +1087,23 @@ def check(out_dir: str | os.PathLike = DEFAULT_OUT, results_dir: str | os.PathLi
         return [f"{prov_path} does not exist: the paper was never built (run python paper/build.py)"]
     prov = _read_json(prov_path, "the provenance file")
     needed = {"results_dir": str, "files": dict, "numbers": dict, "source": dict, "outputs": dict}
-    wrong = [k for k, kind in needed.items() if not isinstance(
+    wrong = [repr(k) for k, kind in needed.items() if not isinstance(
         prov.get(k) if isinstance(prov, dict) else None, kind)]
-    if wrong or not isinstance(prov["source"].get("path"), str):
-        raise PaperBuildError(f"the provenance file {prov_path} lacks "
-                              f"{', '.join(repr(k) for k in wrong) or repr('source.path')} "
-                              "(it was not written by this build, or was edited): rebuild the "
-                              "paper with python paper/build.py")
+    if not wrong:  # the entries inside them that check() reads
+        wrong = [repr(f"source.{sub}") for sub in ("path", "sha256")
+                 if not isinstance(prov["source"].get(sub), str)]
+        bib = prov.get("bibliography")
+        if bib is not None and not (isinstance(bib, dict) and isinstance(bib.get("path"), str)
+                                    and isinstance(bib.get("sha256"), str)):
+            wrong.append("'bibliography.path' and 'bibliography.sha256'")
+        wrong += [f"a sha256 for {k} entry {name!r} (has {type(digest).__name__})"
+                  for k in ("files", "outputs") for name, digest in prov[k].items()
+                  if not isinstance(digest, str)][:3]
+    if wrong:
+        raise PaperBuildError(f"the provenance file {prov_path} lacks {', '.join(wrong)} (each "
+                              "file's sha256 is a text of 64 hex digits; the file was not written "
+                              "by this build, or was edited): rebuild the paper with python "
+                              "paper/build.py, then --check compares against the new provenance")
     root = Path(results_dir) if results_dir is not None else Path(prov["results_dir"])
     problems = []
     for rel, digest in prov["files"].items():
@@ -1099,7 +1143,7 @@ def check(out_dir: str | os.PathLike = DEFAULT_OUT, results_dir: str | os.PathLi
     if src.exists() and sha256_file(src) != prov["source"]["sha256"]:
         problems.append(f"{src} changed since the paper was built")
     bib = prov.get("bibliography")
-    if isinstance(bib, dict) and isinstance(bib.get("path"), str):
+    if bib is not None:
         bib_path = Path(bib["path"]) if Path(bib["path"]).is_absolute() else ROOT / bib["path"]
         if not bib_path.exists() or sha256_file(bib_path) != bib["sha256"]:
             problems.append(f"{bib_path} is missing or changed since the paper was built")
@@ -1119,16 +1163,11 @@ def main(argv: list[str] | None = None) -> int:
     return run_cli(_main, argv, prog="paper/build.py")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
-        from connection.errors import ArgumentError
-
-        raise ArgumentError(f"{message} (see --help)")
-
-
 def _main(argv: list[str] | None = None) -> int:
-    parser = _Parser(prog="paper/build.py", description=__doc__.split("\n\n")[0],
-                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    from connection.study import ArgumentParser  # usage errors raise ArgumentError: one line
+
+    parser = ArgumentParser(prog="paper/build.py", description=__doc__.split("\n\n")[0],
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--results", default=str(DEFAULT_RESULTS), help="results folder (results/)")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="output folder (paper/build/)")
     parser.add_argument("--source", default=str(DEFAULT_SOURCE), help="manuscript source")

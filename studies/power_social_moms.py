@@ -32,27 +32,32 @@ ROOT = Path(__file__).resolve().parent
 DEFAULT_CONFIG = ROOT / "power_social_moms.toml"
 
 
-def _population(study_cfg: dict, category: str, overrides: dict | None = None):
-    from connection.simulation import Population
+def _social_moms():
+    """studies/social_moms.py as a module: its population builder is the one this study uses."""
+    import importlib.util
 
-    popcfg = dict(study_cfg["population"])
+    name = "_social_moms_study_for_power"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "social_moms.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
+    return sys.modules[name]
+
+
+def _population(study_cfg: dict, category: str, overrides: dict | None = None,
+                path: Path | None = None):
+    """The study's population with all respondents in ``category`` (half in each group); a
+    malformed population model is a ConfigError naming ``path`` (the population config)."""
+    popcfg = study_cfg["population"]
     shares = {c: {g: (0.5 if c == category else 0.0) for g in popcfg["groups"]}
               for c in popcfg["categories"]}
     over = {"cell_shares": shares, **(overrides or {})}
-    return Population.from_config(popcfg, items=popcfg.get("items"),
-                                  calibration=study_cfg.get("calibration"), overrides=over)
-
-
-def _checked_population(study_cfg: dict, category: str, path: Path):
-    from connection.errors import ConfigError, ConnectionPackageError
-
-    try:
-        return _population(study_cfg, category)
-    except ConnectionPackageError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
-        raise ConfigError(f"the population model is malformed ({type(err).__name__}: {err})",
-                          file=str(path)) from None
+    return _social_moms()._population(study_cfg, path, overrides=over, items=popcfg.get("items"))
 
 
 def _cell_frames(pop, n_per_cell: int, seed, category: str):
@@ -152,6 +157,7 @@ MIN_POPULATION_N = 1000
 
 def run(argv: list[str] | None = None) -> dict:
     from connection import plots
+    from connection._flags import format_flags
     from connection.plots import studies as study_plots
     from connection.simulation import (
         chisq_power,
@@ -161,7 +167,13 @@ def run(argv: list[str] | None = None) -> dict:
         slope_difference_power,
         slope_power,
     )
-    from connection.study import ArgumentParser, Study, check_argument, check_results_folder
+    from connection.study import (
+        ArgumentParser,
+        Study,
+        check_argument,
+        check_results_folder,
+        flags_from_warnings,
+    )
 
     parser = ArgumentParser(prog="power_social_moms.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default=str(DEFAULT_CONFIG))
@@ -196,10 +208,11 @@ def run(argv: list[str] | None = None) -> dict:
     eff = pw["effects"]
     grid = np.asarray(pw["n_per_cell"], dtype=int)
 
-    inputs = [cfg_path, cfg_path.parent / pw["population"]]
+    pop_path = cfg_path.parent / pw["population"]
+    inputs = [cfg_path, pop_path]
     check_results_folder(out, pw["name"], inputs)
     # the population model is checked by building it, before the results folder is touched
-    _checked_population(study_cfg, category, cfg_path.parent / pw["population"])
+    _population(study_cfg, category, path=pop_path)
     study = Study(pw["name"], out, seed=seed, config=cfg, config_path=cfg_path,
                   argv=list(sys.argv if argv is None else argv), verbose=not args.quiet,
                   steps_total=6, inputs=inputs)
@@ -211,7 +224,7 @@ def run(argv: list[str] | None = None) -> dict:
     with study.step(f"population moments ({big_n:,} respondents per cell, 3 populations)"):
         # (a) connection effect in the reference cell
         pop_a = _population(study_cfg, category, {"outcomes": {outcome: {
-            "connection": float(eff["connection"]), "group_interaction": 0.0}}})
+            "connection": float(eff["connection"]), "group_interaction": 0.0}}}, pop_path)
         frames_a = _cell_frames(pop_a, big_n, seeds[0], category)
         data, _ = frames_a[g_ref]
         sc = composite_scores(data, pop_a.items, ["connection", "satisfaction", outcome])
@@ -219,11 +232,11 @@ def run(argv: list[str] | None = None) -> dict:
                                      sc[outcome].to_numpy())
         moments_a = {"beta_connection_observed": beta[0], "beta_satisfaction_observed": beta[1],
                      "residual_variance": s2, "sxx_inv_connection": inv[0, 0]}
-        moments += [("connection_effect", k, v) for k, v in moments_a.items()]
+        moments += [("connection_effect", k, v, "") for k, v in moments_a.items()]
 
         # (b) interaction: the connection slope differs between the two groups
         pop_b = _population(study_cfg, category, {"outcomes": {outcome: {
-            "group_interaction": float(eff["interaction"])}}})
+            "group_interaction": float(eff["interaction"])}}}, pop_path)
         frames_b = _cell_frames(pop_b, big_n, seeds[1], category)
         slope, var = {}, {}
         for g in (g_hi, g_ref):
@@ -232,21 +245,25 @@ def run(argv: list[str] | None = None) -> dict:
             b, s2_g, inv_g = ols_moments(sc[["connection", "satisfaction"]].to_numpy(),
                                           sc[outcome].to_numpy())
             slope[g], var[g] = b[0], s2_g * inv_g[0, 0]
-            moments += [("interaction", f"beta_connection_observed.{g}", b[0]),
-                        ("interaction", f"slope_variance_times_n.{g}", var[g])]
+            moments += [("interaction", f"beta_connection_observed.{g}", b[0], ""),
+                        ("interaction", f"slope_variance_times_n.{g}", var[g], "")]
         diff_b = slope[g_hi] - slope[g_ref]
 
         # (c) scalar non-invariance of one connection item, and the same without it: the
         # metric and scalar models fitted to the population moments by the engine
         item, shift = eff["noninvariance_item"], float(eff["noninvariance_shift"])
-        ncps, pops_c = {}, {}
+        ncps, pops_c, ncp_flags = {}, {}, {}
         for label, over in (("with_shift", {"threshold_shifts": {item: {category: {g_hi: shift}}}}),
                             ("no_shift", {})):
-            pop_c = pops_c[label] = _population(study_cfg, category, over)
+            pop_c = pops_c[label] = _population(study_cfg, category, over, pop_path)
             sim_c = pop_c.simulate(big_n * 2, seed=seeds[2])
-            ncps[label] = scalar_ncp(pop_c, sim_c.data, category, (g_hi, g_ref))
+            # scalar_ncp returns a number only: the admissibility warnings of its two fits are
+            # the flags of the noncentrality (and of the power and n computed from it)
+            with flags_from_warnings() as caught:
+                ncps[label] = scalar_ncp(pop_c, sim_c.data, category, (g_hi, g_ref))
+            ncp_flags[label] = format_flags(caught)
             moments.append(("scalar_noninvariance", f"ncp_per_respondent_per_group.{label}",
-                            ncps[label]))
+                            ncps[label], ncp_flags[label]))
         cols = pop_c.items.loc[pop_c.items["latent"] == "connection", "item"].tolist()
         df_c = len(cols) - 1
 
@@ -264,15 +281,19 @@ def run(argv: list[str] | None = None) -> dict:
         # still leave a little mean-structure misfit (the test's false-alarm rate grows with n)
         artifact = lambda n: chisq_power(np.asarray(n, dtype=float) * ncps["no_shift"],  # noqa: E731
                                          df_c, alpha)
+        # ``inadmissible``: Monte Carlo replicates whose fits were flagged (none here: no
+        # replicates); ``flags``: those of the population fits a curve comes from
+        curve_flags = {"scalar non-invariance": ncp_flags["with_shift"]}
         for test, fn in fns.items():
             for n, p in zip(grid, fn(grid)):
                 rows.append({"test": test, "method": "analytic", "n_per_cell": int(n),
                              "power": float(p), "ci_lower": np.nan, "ci_upper": np.nan,
-                             "reps": 0})
+                             "reps": 0, "inadmissible": 0, "flags": curve_flags.get(test, "")})
         for n, p in zip(grid, artifact(grid)):
             rows.append({"test": "scalar test, no shifted item (false alarms)",
                          "method": "analytic", "n_per_cell": int(n), "power": float(p),
-                         "ci_lower": np.nan, "ci_upper": np.nan, "reps": 0})
+                         "ci_lower": np.nan, "ci_upper": np.nan, "reps": 0, "inadmissible": 0,
+                         "flags": ncp_flags["no_shift"]})
         n80 = []
         for test, fn in fns.items():
             n_needed = _n_for(fn, target)
@@ -284,6 +305,7 @@ def run(argv: list[str] | None = None) -> dict:
                          f"{item} thresholds shifted {shift:g} SD for {g_hi}; chi-square df {df_c}"]
         n80["false_alarm_rate_at_n"] = [np.nan, np.nan, float(artifact(n80["n_per_cell"].iloc[2]))
                                         if np.isfinite(n80["n_per_cell"].iloc[2]) else np.nan]
+        n80["flags"] = ["", "", format_flags(f for f in ncp_flags.values() if f)]
 
     with study.step(f"Monte Carlo check of the OLS tests ({reps} replicates per n)"):
         from scipy import stats
@@ -301,7 +323,8 @@ def run(argv: list[str] | None = None) -> dict:
             k = int(np.sum(np.abs(t) > crit))
             lo, hi = _wilson(k, reps)
             rows.append({"test": "connection effect", "method": "simulation", "n_per_cell": n,
-                         "power": k / reps, "ci_lower": lo, "ci_upper": hi, "reps": reps})
+                         "power": k / reps, "ci_lower": lo, "ci_upper": hi, "reps": reps,
+                         "inadmissible": 0, "flags": ""})
             fb = _cell_frames(pop_b, n * reps, s_b, category)
             est = {}
             for g in (g_hi, g_ref):
@@ -316,7 +339,7 @@ def run(argv: list[str] | None = None) -> dict:
             lo, hi = _wilson(k, reps)
             rows.append({"test": "connection x group interaction", "method": "simulation",
                          "n_per_cell": n, "power": k / reps, "ci_lower": lo, "ci_upper": hi,
-                         "reps": reps})
+                         "reps": reps, "inadmissible": 0, "flags": ""})
 
     with study.step(f"Monte Carlo check of the scalar test ({scalar_reps} replicates per n)"):
         import warnings
@@ -324,10 +347,11 @@ def run(argv: list[str] | None = None) -> dict:
         import connection as cx
 
         model_c = pops_c["with_shift"].instrument.model_syntax("connection")
+        inadmissible: dict[int, tuple[int, int]] = {}
         sim_seeds = np.random.SeedSequence(seed + 2).spawn(len(pw["simulation_n_per_cell"]))
         for n, s in zip(pw["simulation_n_per_cell"], sim_seeds):
             n = int(n)
-            k = used = 0
+            k = used = bad = 0
             for s_rep in s.spawn(scalar_reps):
                 data = pops_c["with_shift"].simulate(2 * n, seed=s_rep).data
                 with warnings.catch_warnings():
@@ -338,25 +362,34 @@ def run(argv: list[str] | None = None) -> dict:
                                         levels=("metric", "scalar"), partial=None,
                                         criterion="chisq", alpha=alpha)
                 p = inv.table.set_index("step").loc["scalar", "p_delta"]
+                # a replicate whose metric or scalar fit is inadmissible stays in the estimate
+                # (it is part of what the test does at this n); how many there were is recorded
+                bad += int(bool(inv.flags))
                 if np.isfinite(p):
                     used += 1
                     k += int(p < alpha)
             lo, hi = _wilson(k, used)
             rows.append({"test": "scalar non-invariance", "method": "simulation",
                          "n_per_cell": n, "power": k / used, "ci_lower": lo, "ci_upper": hi,
-                         "reps": used})
+                         "reps": used, "inadmissible": bad, "flags": ""})
+            inadmissible[n] = (bad, scalar_reps)
 
     table = pd.DataFrame(rows)
     with study.step("tables and numbers"):
         study.table("power", table)
         study.table("n80", n80)
         study.table("population_moments", pd.DataFrame(moments, columns=["test", "quantity",
-                                                                          "value"]))
+                                                                          "value", "flags"]))
         keys = {"connection effect": "connection_effect",
                 "connection x group interaction": "interaction",
                 "scalar non-invariance": "scalar_noninvariance"}
         for r in n80.itertuples():
-            study.number(f"n80.{keys[r.test]}", r.n_per_cell)
+            study.number(f"n80.{keys[r.test]}", r.n_per_cell,
+                         flags=curve_flags.get(r.test))
+        for n, (bad, total) in inadmissible.items():
+            base = f"simulation.scalar_noninvariance.n{n}"
+            study.number(f"{base}.inadmissible", bad)
+            study.number(f"{base}.inadmissible_share", bad / total)
         study.number("effects.connection", float(eff["connection"]))
         study.number("effects.interaction", float(eff["interaction"]))
         study.number("effects.noninvariance_shift", shift)

@@ -30,17 +30,11 @@ from connection._flags import format_flags
 from connection.study import flags_from_warnings
 
 
-def _with_flags(table: pd.DataFrame, caught) -> pd.DataFrame:
-    """``table`` with a ``flags`` column: its own when its helper wrote one, else the
-    admissibility warnings caught while it was computed (the same for every row)."""
-    if "flags" in table.columns:
-        return table
-    return table.assign(flags=format_flags(caught))
-
-
-def _own_or_caught(own, caught) -> str:
-    """The flags an object carries (``fit.flags``, ``index.flags_``), or else those caught."""
-    return format_flags(caught if own is None else own)
+def _union(flags) -> str:
+    """One ``flags`` text from several (table cells, strings or Flag objects; blanks and NaN
+    skipped): a number computed from several rows carries the flags of every one of them."""
+    return format_flags(part.strip() for f in flags if isinstance(f, str) and f.strip()
+                        for part in f.split("; ") if part.strip())
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_CONFIG = ROOT / "social_moms.toml"
@@ -110,13 +104,16 @@ def read_config(path: Path) -> dict:
     return cfg
 
 
-def _population(cfg, cfg_path, instrument, overrides=None):
-    """The simulated population; a malformed population model is a ConfigError naming the file."""
+def _population(cfg, cfg_path, instrument=None, overrides=None, *, items=None):
+    """The simulated population; a malformed population model is a ConfigError naming the file.
+
+    Shared with studies/power_social_moms.py (which passes the config's ``items`` instead of an
+    instrument)."""
     from connection.errors import ConfigError, ConnectionPackageError
     from connection.simulation import Population
 
     try:
-        return Population.from_config(cfg["population"], instrument=instrument,
+        return Population.from_config(cfg["population"], instrument=instrument, items=items,
                                       calibration=cfg.get("calibration"), overrides=overrides)
     except ConnectionPackageError:
         raise
@@ -264,9 +261,8 @@ def run(argv: list[str] | None = None) -> dict:
 
     # ------------------------------------------------------------------ reliability
     with study.step(f"reliability and discriminant validity ({n_boot} bootstrap replicates)"):
-        with flags_from_warnings() as caught:
-            rel = cx.reliability(survey, n_boot=n_boot, seed=seeds["reliability"], progress=bars)
-        rel = _with_flags(rel, caught)
+        # the table's flags column: the admissibility flags of the CFA behind omega, CR and AVE
+        rel = cx.reliability(survey, n_boot=n_boot, seed=seeds["reliability"], progress=bars)
         study.table("reliability", rel)
         multi = {c: instrument.item_ids(c) for c in instrument.constructs
                  if len(instrument.item_ids(c)) >= 2}
@@ -276,7 +272,7 @@ def run(argv: list[str] | None = None) -> dict:
             for k in ("alpha", "omega", "cr", "ave"):
                 # alpha needs no model; omega, CR and AVE carry the flags of the CFA behind them
                 study.number(f"reliability.{r.construct}.{k}", getattr(r, k),
-                             flags=None if k == "alpha" else getattr(r, "flags", None))
+                             flags=None if k == "alpha" else r.flags)
         pair = ht[((ht["construct_a"] == "connection") & (ht["construct_b"] == "satisfaction"))
                   | ((ht["construct_a"] == "satisfaction") & (ht["construct_b"] == "connection"))]
         if len(pair):
@@ -286,10 +282,9 @@ def run(argv: list[str] | None = None) -> dict:
 
     # ------------------------------------------------------------------ CFA
     with study.step("confirmatory factor analysis (all constructs)"):
-        with flags_from_warnings() as caught:
-            fit = cx.cfa(instrument.model_syntax(), survey.data, estimator="MLR")
+        fit = cx.cfa(instrument.model_syntax(), survey.data, estimator="MLR")
         fm = fit.fit_measures
-        cfa_flags = _own_or_caught(getattr(fit, "flags", None), caught)
+        cfa_flags = format_flags(fit.flags)
         keys = [k for k in ("npar", "chisq", "df", "pvalue", "chisq_scaled", "cfi", "tli",
                             "rmsea", "rmsea_ci_lower", "rmsea_ci_upper", "srmr", "cfi_robust",
                             "tli_robust", "rmsea_robust", "aic", "bic") if k in fm.index]
@@ -309,38 +304,41 @@ def run(argv: list[str] | None = None) -> dict:
     # ------------------------------------------------------------------ invariance
     with study.step("measurement invariance across group x category"):
         inv_model = instrument.model_syntax(["connection", "satisfaction"])
-        with flags_from_warnings() as caught:
-            inv = cx.invariance(inv_model, frame, group=[gcol, ccol], estimator="MLR")
-        inv_flags = _own_or_caught(getattr(inv, "flags", None), caught)
-        study.table("invariance", _with_flags(inv.table, caught))
+        inv = cx.invariance(inv_model, frame, group=[gcol, ccol], estimator="MLR")
+        # every table of the ladder has a flags column (the flags of the fits behind each row);
+        # the strongest level rests on every fit of the ladder
+        study.table("invariance", inv.table)
         study.table("invariance_partial", inv.partial)
-        lm = _with_flags(inv.latent_means, caught)
+        lm = inv.latent_means
         study.table("latent_means", lm)
-        study.number("invariance.strongest", inv.strongest, flags=inv_flags)
-        if len(lm):
-            for r in lm.itertuples():
-                study.number(f"invariance.latent_d.{r.factor}.{_key(r.group)}", float(r.d),
-                             flags=getattr(r, "flags", None))
+        study.number("invariance.strongest", inv.strongest, flags=inv.flags)
+        for r in lm.itertuples():
+            study.number(f"invariance.latent_d.{r.factor}.{_key(r.group)}", float(r.d),
+                         flags=r.flags)
 
     # ------------------------------------------------------------------ index and segments
     with study.step("connection index and segments"):
-        frame, _ = _index_and_segments(cx, instrument, frame, cfg, study, seeds["index"])
+        frame, _, index_flags = _index_and_segments(cx, instrument, frame, cfg, study,
+                                                     seeds["index"])
 
     # ------------------------------------------------------------------ comparisons
     with study.step("comparisons: connected vs not; social-media moms vs other moms"):
         cmp_conn, cmp_groups = _comparisons(cx, instrument, frame, cfg, categories, groups,
                                             margin)
+        # connected vs not: the segmentation comes from the index, so do its flags
+        cmp_conn["flags"] = index_flags
         study.table("compare_connected", cmp_conn)
         study.table("compare_groups", cmp_groups)
         eq = cmp_conn[cmp_conn["analysis"] == "equivalence"]
         for r in eq.itertuples():
             base = f"compare.equivalence.{r.category}.{r.variable}"
-            study.number(f"{base}.d", float(r.cohen_d))
-            study.number(f"{base}.difference", float(r.difference))
-            study.number(f"{base}.equivalent", bool(r.reject))
+            study.number(f"{base}.d", float(r.cohen_d), flags=r.flags)
+            study.number(f"{base}.difference", float(r.difference), flags=r.flags)
+            study.number(f"{base}.equivalent", bool(r.reject), flags=r.flags)
         pr = cmp_conn[cmp_conn["analysis"] == "proportion"]
         for r in pr.itertuples():
-            study.number(f"compare.risk_ratio.{r.category}.{r.variable}", float(r.risk_ratio))
+            study.number(f"compare.risk_ratio.{r.category}.{r.variable}", float(r.risk_ratio),
+                         flags=r.flags)
         for r in cmp_groups.itertuples():
             study.number(f"compare.groups.{r.category}.{r.variable}.risk_ratio",
                          float(r.risk_ratio))
@@ -362,10 +360,10 @@ def run(argv: list[str] | None = None) -> dict:
         units = [(c, None) for c in categories] + [(c, g) for c in categories for g in groups]
         for c, g in units:
             sub = frame[(frame[ccol] == c) & ((frame[gcol] == g) if g is not None else True)]
-            with flags_from_warnings() as caught:
-                res = cx.drivers(sub, outcomes, list(DRIVERS), n_boot=0, latent=latent_map,
-                                 progress=False)
-            lat = _with_flags(res.latent.copy(), caught)
+            # res.latent has a flags column: the latent model's admissibility flags
+            res = cx.drivers(sub, outcomes, list(DRIVERS), n_boot=0, latent=latent_map,
+                             progress=False)
+            lat = res.latent.copy()
             lat.insert(0, "group", g if g is not None else "all")
             lat.insert(0, "category", c)
             latent_rows.append(lat)
@@ -375,7 +373,7 @@ def run(argv: list[str] | None = None) -> dict:
             term = r.term.replace(" - ", "_minus_")
             key = (f"drivers.latent.{r.category}.{r.outcome}.{term}" if r.group == "all"
                    else f"drivers.latent.{r.category}.{r.group}.{r.outcome}.{term}")
-            study.number(key, float(r.beta), flags=getattr(r, "flags", None))
+            study.number(key, float(r.beta), flags=r.flags)
         obs = drv.table[drv.table["by"] == "cell"]
         for r in obs.itertuples():
             study.number(f"drivers.observed.{_key(r.group)}.{r.outcome}.{r.term}", float(r.beta))
@@ -400,27 +398,27 @@ def run(argv: list[str] | None = None) -> dict:
             val_cat = cx.value_ratio(frame, spend, "value_segment", "fully_connected",
                                      "highly_satisfied", by=ccol, n_boot=n_boot,
                                      seed=seeds["value"], progress=bars)
-            study.table("value_ratio", pd.concat([val, val_cat], ignore_index=True))
+            # the value segments come from the index: its flags travel with the ratios
+            study.table("value_ratio", pd.concat([val, val_cat], ignore_index=True)
+                        .assign(flags=index_flags))
             main = val[val["method"] == "bootstrap_percentile"] if n_boot else val[
                 val["method"] == "delta_log"]
             r = main.iloc[0]
-            study.number("value.ratio", float(r["ratio"]))
-            study.number("value.ci_lower", float(r["ci_lower"]))
-            study.number("value.ci_upper", float(r["ci_upper"]))
+            study.number("value.ratio", float(r["ratio"]), flags=index_flags)
+            study.number("value.ci_lower", float(r["ci_lower"]), flags=index_flags)
+            study.number("value.ci_upper", float(r["ci_upper"]), flags=index_flags)
             study.number("value.level", float(r["level"]) if "level" in main else 0.95)
             study.number("value.method", str(r["method"]))
-            study.number("value.percent_more", float(100 * (r["ratio"] - 1)))
+            study.number("value.percent_more", float(100 * (r["ratio"] - 1)), flags=index_flags)
         else:
             study.number("value.skipped", f"no {spend!r} column in the data")
 
     # ------------------------------------------------------------------ recovery
     if not real:
         with study.step("recovery: true vs estimated parameters"):
-            with flags_from_warnings() as caught:
-                rec = _recovery(population, inv, survey)
-            rec = _with_flags(rec, caught)
+            rec = _recovery(population, inv, survey)
             # the recovery compares the truth with the invariance and the per-cell SEM fits
-            rec_flags = format_flags([f for f in (inv_flags, *rec["flags"]) if f])
+            rec_flags = _union(rec["flags"])
             study.table("recovery", rec)
             study.number("recovery.max_abs_error", float(rec["error"].abs().max()),
                          flags=rec_flags)
@@ -433,17 +431,16 @@ def run(argv: list[str] | None = None) -> dict:
             study.table("sensitivity", sens)
             for r in sens.itertuples():
                 study.number(f"sensitivity.r{int(round(r.correlation * 100)):02d}.{r.measure}",
-                             float(r.estimate), flags=getattr(r, "flags", None))
-            sat = sens[sens["measure"] == "satisfaction_difference"].sort_values("correlation")
-            broken = sat[~sat["finding_holds"].astype(bool)]
-            study.number("sensitivity.same_satisfaction_breaks_at",
-                         float(broken["correlation"].iloc[0]) if len(broken) else float("nan"))
-            for measure, key in (("beta_difference", "connection_verdict_breaks_at"),
+                             float(r.estimate), flags=r.flags)
+            # where a finding breaks rests on every row of its measure: the union of their flags
+            for measure, key in (("satisfaction_difference", "same_satisfaction_breaks_at"),
+                                 ("beta_difference", "connection_verdict_breaks_at"),
                                  ("beta_difference_latent", "latent_verdict_breaks_at")):
                 bd = sens[sens["measure"] == measure].sort_values("correlation")
                 lost = bd[~bd["finding_holds"].astype(bool)]
                 study.number(f"sensitivity.{key}",
-                             float(lost["correlation"].iloc[0]) if len(lost) else float("nan"))
+                             float(lost["correlation"].iloc[0]) if len(lost) else float("nan"),
+                             flags=_union(bd["flags"]))
             study.figure("sensitivity", study_plots.sensitivity(sens, margin=margin))
 
     with study.step("finish: numbers and manifest"):
@@ -525,11 +522,13 @@ def segment(frame: pd.DataFrame, index) -> pd.DataFrame:
 
 
 def _index_and_segments(cx, instrument, frame, cfg, study, seed):
+    """Fit the index, segment the respondents, write the index tables and numbers; returns the
+    segmented frame, the per-cell table and the index's flags (``""`` when its calibration CFA
+    is admissible), which every number computed from the index or its segments carries."""
     pop = cfg["population"]
-    with flags_from_warnings() as caught:
-        index = fit_index(instrument, frame, cfg, seed)
+    index = fit_index(instrument, frame, cfg, seed)
     # the admissibility flags of the CFA the index weights come from travel with every index number
-    flags = _own_or_caught(getattr(index, "flags_", None), caught)
+    flags = format_flags(index.flags_)
     frame = segment(frame, index)
     by_cell = frame.groupby([pop["category_column"], pop["group_column"]], sort=False).agg(
         n=("index", "size"), index_mean=("index", "mean"), index_sd=("index", "std"),
@@ -538,6 +537,7 @@ def _index_and_segments(cx, instrument, frame, cfg, study, seed):
     study.table("index_by_cell", by_cell)
     seg = (frame.groupby([pop["category_column"], pop["group_column"], "segment"], sort=False)
            .size().rename("n").reset_index())
+    seg["flags"] = flags
     study.table("segments", seg)
     from connection.plots import studies as study_plots
 
@@ -561,7 +561,7 @@ def _index_and_segments(cx, instrument, frame, cfg, study, seed):
 
     study.figure("index_by_segment", index_by_segment(frame, segment="segment", index="index",
                                                       cutoff=float(cfg["study"]["connected_min"])))
-    return frame, by_cell
+    return frame, by_cell, flags
 
 
 def _comparisons(cx, instrument, frame, cfg, categories, groups, margin):
@@ -598,7 +598,11 @@ def _comparisons(cx, instrument, frame, cfg, categories, groups, margin):
 
 
 def _recovery(population, inv, survey):
-    """True vs estimated: latent mean gaps (invariance model) and structural coefficients."""
+    """True vs estimated: latent mean gaps (invariance model) and structural coefficients.
+
+    ``flags``: a latent-mean row carries the flags of the invariance fit its mean comes from; a
+    structural row those of the per-cell SEM fits (:func:`connection.recover` returns
+    no flags, so they are the admissibility warnings its fits issue)."""
     from scipy import stats
 
     from connection.simulation import recover
@@ -620,17 +624,20 @@ def _recovery(population, inv, survey):
             se = r.se / sd if np.isfinite(sd) and sd > 0 else np.nan
             rows.append({"parameter": "latent mean difference (d)", "category": c, "group": g,
                          "outcome": "", "predictor": r.factor, "true": true, "estimate": r.d,
-                         "se": se, "ci_lower": r.d - z * se, "ci_upper": r.d + z * se})
-    rec = recover(population, survey.data, survey.instrument)
+                         "se": se, "ci_lower": r.d - z * se, "ci_upper": r.d + z * se,
+                         "flags": r.flags})
+    with flags_from_warnings() as caught:
+        rec = recover(population, survey.data, survey.instrument)
+    rec_flags = format_flags(caught)
     for r in rec.itertuples():
         rows.append({"parameter": "structural coefficient (std_lv metric)", "category": r.category,
                      "group": r.group, "outcome": r.outcome, "predictor": r.predictor,
                      "true": r.true, "estimate": r.estimate, "se": r.se, "ci_lower": r.ci_lower,
-                     "ci_upper": r.ci_upper})
+                     "ci_upper": r.ci_upper, "flags": rec_flags})
     out = pd.DataFrame(rows)
     out["error"] = out["estimate"] - out["true"]
     out["covered"] = (out["ci_lower"] <= out["true"]) & (out["true"] <= out["ci_upper"])
-    return out
+    return out[[c for c in out.columns if c != "flags"] + ["flags"]]
 
 
 def sensitivity_overrides(cfg, r: float) -> dict:
@@ -664,7 +671,10 @@ def _sensitivity(cx, population, cfg, instrument, seed, margin, n):
         sim = pop.simulate(n, seed=s_sample)
         survey = cx.read_survey(sim.data, instrument, id_column=pop_cfg["id_column"], warn=False)
         frame = scores_frame(survey, cfg)
-        frame = segment(frame, fit_index(instrument, frame, cfg, s_index))
+        index = fit_index(instrument, frame, cfg, s_index)
+        # every row shows the connected share, which comes from this replicate's index
+        index_flags = format_flags(index.flags_)
+        frame = segment(frame, index)
         eq = cx.compare(frame, "connected", a=True, b=False, equivalence=["satisfaction"],
                         margin=margin, margin_scale="sd").table.iloc[0]
         scale = eq["margin_std"] / eq["margin_raw"]
@@ -678,33 +688,30 @@ def _sensitivity(cx, population, cfg, instrument, seed, margin, n):
                      "ci_upper": eq["ci_upper"] * scale, "ci_level": eq["ci_level"],
                      "truth": true_d, "finding": "connected and not connected equally satisfied",
                      "finding_holds": bool(eq["reject"]),
-                     "connected_share": float(conn.mean())})
+                     "connected_share": float(conn.mean()), "flags": index_flags})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=FutureWarning)
-            with flags_from_warnings() as caught:
-                drv = cx.drivers(frame, ["advocacy"], list(DRIVERS), n_boot=0, progress=False,
-                                 latent={d: instrument.item_ids(d) for d in DRIVERS},
-                                 latent_estimator="ML")
+            drv = cx.drivers(frame, ["advocacy"], list(DRIVERS), n_boot=0, progress=False,
+                             latent={d: instrument.item_ids(d) for d in DRIVERS},
+                             latent_estimator="ML")
         d = drv.differences.iloc[0]
         coef = pop.outcome_coef[pop.cells[0]][0]
         common = {"correlation": r, "truth": float(coef[0] - coef[1]),
                   "finding": "connection drives advocacy more than satisfaction",
-                  "connected_share": float(conn.mean())}
+                  "connected_share": float(conn.mean()), "flags": index_flags}
         rows.append({**common, "measure": "beta_difference", "estimate": d["estimate"],
                      "ci_lower": d["wald_ci_lower"], "ci_upper": d["wald_ci_upper"],
                      "ci_level": d["level"], "finding_holds": bool(d["wald_ci_lower"] > 0)})
         # the same contrast with latent drivers (standardized; interval rescaled from the
-        # engine's unstandardized defined parameter)
-        latent = _with_flags(drv.latent, caught)
-        lat = latent[latent["term"] == "connection - satisfaction"].iloc[0]
+        # engine's unstandardized defined parameter); drv.latent's flags column holds the
+        # latent model's admissibility flags
+        lat = drv.latent[drv.latent["term"] == "connection - satisfaction"].iloc[0]
         ratio = lat["beta"] / lat["est"] if lat["est"] else np.nan
         rows.append({**common, "measure": "beta_difference_latent", "estimate": lat["beta"],
                      "ci_lower": lat["ci_lower"] * ratio, "ci_upper": lat["ci_upper"] * ratio,
                      "ci_level": 0.95, "finding_holds": bool(lat["ci_lower"] * ratio > 0),
-                     "flags": "" if pd.isna(lat.get("flags", "")) else str(lat.get("flags", ""))})
-    table = pd.DataFrame(rows)
-    table["flags"] = table["flags"].fillna("") if "flags" in table else ""
-    return table
+                     "flags": _union([index_flags, lat["flags"]])})
+    return pd.DataFrame(rows)
 
 
 def main(argv: list[str] | None = None) -> int:

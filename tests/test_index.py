@@ -13,6 +13,7 @@ import pytest
 
 import connection as cx
 from connection import instruments
+from connection._flags import format_flags
 from connection.errors import (
     ArgumentError,
     ConfigError,
@@ -535,7 +536,7 @@ def test_an_inadmissible_calibration_fit_is_flagged_on_the_index(tmp_path):
     assert codes.count("heywood") == 1 and not ci.admissible_
     assert ci.flags_[0].parameters == ("a ~~ a",)
     w = ci.weights_frame()
-    # the engine's Heywood flag (or the index's own check) names the parameter
+    # the engine's Heywood flag names the parameter
     assert (w["flags"].str.startswith("heywood: negative variance estimate")).all()
     assert w["flags"].str.contains("a ~~ a", regex=False).all()
     assert "INADMISSIBLE" in ci.summary()
@@ -544,21 +545,11 @@ def test_an_inadmissible_calibration_fit_is_flagged_on_the_index(tmp_path):
     assert json.loads((tmp_path / "i.json").read_text())["flags"][0]["code"] == "heywood"
 
 
-def test_engine_flags_are_taken_and_not_duplicated():
-    from connection._flags import HEYWOOD, NOT_IDENTIFIED, Flag
-    from connection.latent import cfa
-    from connection.measurement._index import _fit_flags
-
+def test_the_index_flags_are_the_engines():
+    """One implementation: the index records the calibration fit's own flags (Fit.flags), not a
+    second reading of its estimates."""
     with pytest.warns(Warning):
-        fit = cfa("f =~ a + b + c", _heywood_data())
-
-    class WithFlags:     # a Fit as the engine will return it (Fit.flags)
-        flags = (Flag(HEYWOOD, "negative variance a ~~ a", ("a ~~ a",)),
-                 Flag(NOT_IDENTIFIED, "singular information matrix"))
-
-        def __getattr__(self, name):
-            return getattr(fit, name)
-
-    got = _fit_flags(WithFlags())
-    assert [f.code for f in got] == [HEYWOOD, NOT_IDENTIFIED]
-    assert _fit_flags(fit)[0].code == HEYWOOD      # found from the estimates alone
+        ci = ConnectionIndex({"f": ["a", "b", "c"]}, "f", scaling="zscore", segments=None).fit(
+            _heywood_data())
+    assert ci.flags_ == ci.fit_.flags and ci.flags_
+    assert (ci.weights_frame()["flags"] == format_flags(ci.fit_.flags)).all()

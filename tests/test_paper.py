@@ -383,3 +383,133 @@ def test_the_manuscript_fails_loudly_when_a_study_output_goes_missing(fast_resul
     (results / "why_like" / "figures" / "why_like_ci_by_n.png").unlink()
     with pytest.raises(pb.PaperBuildError, match="why_like_ci_by_n.png does not exist"):
         pb.build(results, tmp_path / "paper", pdf=False, verbose=False)
+
+
+# --------------------------------------------------------------------------- bad options, bad files
+TABLE_BLOCK = ('::: table toy:calibration {#tab-cal columns="group:Group,published:Published" '
+               '%s}\nCaption.\n:::\n')
+
+
+@pytest.mark.parametrize("option,named,allowed", [
+    ("head=x", "head='x'", "a whole number of at least 1"),
+    ("head=2.5", "head='2.5'", "a whole number of at least 1"),
+    ("head=-1", "head='-1'", "a whole number of at least 1"),  # pandas: all rows but the last
+    ("head=0", "head='0'", "a whole number of at least 1"),
+    ("sort=zzz", "sort='zzz'", "from: group, item, published, sample"),
+    ("sort=group,zzz", "has no column 'zzz'", "column names separated by commas"),
+])
+def test_a_bad_table_option_names_the_block_the_option_the_value_and_what_is_allowed(
+        toy, option, named, allowed):
+    """head=x was a raw ValueError ('a bug'), sort=zzz a KeyError shown as 'ConfigError: a
+    required key is missing', head=-1 silently dropped the last row."""
+    results, source, out = toy
+    source.write_text("Text.\n\n" + TABLE_BLOCK % option)
+    with pytest.raises(pb.PaperBuildError) as info:
+        pb.build(results, out, source, pdf=False, verbose=False)
+    message = str(info.value)
+    assert "manuscript.md line 3" in message and "table toy:calibration" in message
+    assert named in message and allowed in message
+    assert not (out / "paper.html").exists()
+
+
+def test_good_head_and_sort_options_still_work(toy):
+    results, source, out = toy
+    source.write_text("Text.\n\n" + TABLE_BLOCK % "sort=published head=1")
+    page = pb.build(results, out, source, pdf=False, verbose=False).html.read_text()
+    # the row with the smallest published value only
+    assert "<td>other_moms</td>" in page and "social_media_moms" not in page
+
+
+@pytest.mark.parametrize("damage,named", [
+    (lambda p: p["source"].pop("sha256"), "lacks 'source.sha256'"),
+    (lambda p: p["source"].update(sha256=None), "lacks 'source.sha256'"),
+    (lambda p: p["source"].pop("path"), "lacks 'source.path'"),
+    (lambda p: p.update(bibliography={"path": "references.yaml"}),
+     "'bibliography.path' and 'bibliography.sha256'"),
+    (lambda p: p["files"].update({"toy/numbers.json": 5}),
+     "a sha256 for files entry 'toy/numbers.json' (has int)"),
+])
+def test_check_with_a_provenance_entry_missing_names_the_entry(toy, damage, named):
+    """A provenance without source.sha256 was a raw KeyError ('a required key is missing')."""
+    results, source, out = toy
+    pb.build(results, out, source, pdf=False, verbose=False)
+    path = out / "provenance.json"
+    prov = json.loads(path.read_text())
+    damage(prov)
+    path.write_text(json.dumps(prov))
+    with pytest.raises(pb.PaperBuildError) as info:
+        pb.check(out, results, source)
+    message = str(info.value)
+    assert str(path) in message and named in message
+    assert "64 hex digits" in message and "rebuild the paper with python paper/build.py" in message
+
+
+def _alias_bomb(levels: int = 9) -> str:
+    """The "billion laughs": 342 bytes of nested aliases (``*i``) that expand to 9**9 strings.
+    Fewer ``levels`` make a small one (the last name is ``*`` + "abcdefghi"[levels - 1]) that
+    the builder without the refusal expanded harmlessly (a test of it fails, not the machine)."""
+    names = "abcdefghi"[:levels]
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for prev, name in zip(names, names[1:]):
+        lines.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def test_an_alias_bomb_in_the_front_matter_is_refused_quickly(tmp_path):
+    import time
+
+    source = tmp_path / "m.md"
+    source.write_text("---\ntitle: *i\n" + _alias_bomb() + "---\nText.\n")
+    start = time.perf_counter()
+    with pytest.raises(pb.PaperBuildError) as info:
+        pb.parse_source(source)
+    assert time.perf_counter() - start < 1.0
+    message = str(info.value)
+    assert f"the front matter of {source}" in message
+    assert "YAML alias (*i) on line 2" in message  # the file's own line number
+    assert "no &anchor or *alias" in message and "codebook" not in message
+
+
+def test_an_alias_bomb_in_the_bibliography_is_refused_quickly(tmp_path):
+    import time
+
+    bib = tmp_path / "references.yaml"
+    # a small one: the entry's text is expanded (str) as soon as it is read
+    bib.write_text("smith2001:\n  cite: Smith\n  year: 2001\n  text: *d\n"
+                   + _alias_bomb(4).replace("a: &a", "z: &a"))
+    start = time.perf_counter()
+    with pytest.raises(pb.PaperBuildError, match=r"the bibliography .*references\.yaml is "
+                                                 r"refused: YAML alias \(\*d\) on line 4"):
+        pb.load_bibliography(bib)
+    assert time.perf_counter() - start < 1.0
+
+
+def test_yaml_anchors_deep_nesting_and_repeated_keys_are_refused_in_the_front_matter(tmp_path):
+    source = tmp_path / "m.md"
+    for front, text in [("title: &t Paper\n", "YAML anchor (&t) on line 2"),
+                        ("title: A\ntitle: B\n", "duplicate key 'title' (line 3; first on line 2)"),
+                        ("x: " + "[" * 20 + "]" * 20 + "\n", "nested more than 12 levels deep"),
+                        ("title: [unclosed\n", "is not valid YAML")]:
+        source.write_text("---\n" + front + "---\nText.\n")
+        with pytest.raises(pb.PaperBuildError) as info:
+            pb.parse_source(source)
+        assert text in str(info.value) and str(source) in str(info.value)
+
+
+def test_a_table_whose_flags_column_is_all_empty_builds_without_a_pandas_warning(tmp_path):
+    """An all-empty flags column is read back as float NaN; fillna("") on it is a
+    Pandas4Warning today and an error in pandas 4."""
+    import warnings
+
+    results = tmp_path / "results"
+    study = Study("toy", results / "toy", seed=1, config={"a": 1}, verbose=False)
+    study.table("rel", pd.DataFrame({"construct": ["a", "b"], "omega": [0.8, 0.9],
+                                     "flags": ["", ""]}))
+    study.finish()
+    source = tmp_path / "m.md"
+    source.write_text('::: table toy:rel {#tab-rel columns="construct:C,omega:Omega"}\nR.\n:::\n')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        warnings.simplefilter("error", FutureWarning)
+        built = pb.build(results, tmp_path / "b", source, pdf=False, verbose=False)
+    assert "0.9" in built.html.read_text()

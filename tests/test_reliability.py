@@ -393,7 +393,10 @@ def test_survey_input_uses_its_instrument_and_recoded_data():
     assert list(tab.index) == list(survey.instrument.constructs)
     # read_survey recoded the reverse-keyed loyalty item, so alpha is positive there
     assert tab.loc["loyalty", "alpha"] > 0 and tab.loc["loyalty", "note"].startswith("omega")
-    direct = reliability(survey.data, survey.instrument)
+    # the same data as a plain DataFrame must say that they are recoded (loyalty is reverse-keyed)
+    with pytest.raises(errors.ArgumentError, match="recoded="):
+        reliability(survey.data, survey.instrument)
+    direct = reliability(survey.data, survey.instrument, recoded=True)
     pd.testing.assert_frame_equal(tab.reset_index(), direct)
 
 

@@ -17,11 +17,9 @@ import pandas as pd
 import pytest
 
 from connection import errors
-from connection._flags import HEYWOOD, LATENT_NOT_PD, NOT_CONVERGED, Flag
 from connection.data._instrument import Instrument
 from connection.data._survey import read_survey
 from connection.measurement._reliability import (
-    _fit_flags,
     cronbach_alpha,
     fornell_larcker,
     htmt,
@@ -108,41 +106,6 @@ def test_fornell_larcker_carries_the_joint_fit_flags_and_refuses_impossible_ave(
     assert fornell_larcker(df, {"a": ["a1", "a2", "a3"], "b": ["b1", "b2", "b3"]})["flags"].eq("").all()
 
 
-class _StubFit:
-    """What _fit_flags reads of a Fit: estimates, converged, and (newer engines) flags."""
-
-    def __init__(self, rows, converged=True, flags=None):
-        self.estimates = pd.DataFrame(rows, columns=["lhs", "op", "rhs", "est"])
-        self.converged = converged
-        if flags is not None:
-            self.flags = flags
-
-
-_ROWS = [("f", "=~", "a", 1.0), ("f", "=~", "b", 0.9), ("g", "=~", "c", 1.0), ("g", "=~", "d", 1.1),
-         ("a", "~~", "a", 0.5), ("b", "~~", "b", 0.4), ("c", "~~", "c", 0.3), ("d", "~~", "d", 0.2),
-         ("f", "~~", "f", 1.0), ("g", "~~", "g", 1.0), ("f", "~~", "g", 0.5)]
-
-
-def test_flags_are_read_from_the_estimates_without_fit_flags():
-    assert _fit_flags(_StubFit(_ROWS)) == ()
-    codes = [f.code for f in _fit_flags(_StubFit(_ROWS, converged=False))]
-    assert codes == [NOT_CONVERGED]
-    neg = [r if r[:3] != ("b", "~~", "b") else ("b", "~~", "b", -0.3) for r in _ROWS]
-    (flag,) = _fit_flags(_StubFit(neg))
-    assert flag.code == HEYWOOD and flag.parameters == ("b ~~ b",)
-    beyond = [r if r[:3] != ("f", "~~", "g") else ("f", "~~", "g", 1.2) for r in _ROWS]
-    assert [f.code for f in _fit_flags(_StubFit(beyond))] == [LATENT_NOT_PD]
-
-
-def test_engine_flags_are_used_and_not_repeated():
-    neg = [r if r[:3] != ("b", "~~", "b") else ("b", "~~", "b", -0.3) for r in _ROWS]
-    engine = (Flag(HEYWOOD, "negative variance estimate: b ~~ b = -0.3", ("b ~~ b",)),)
-    assert _fit_flags(_StubFit(neg, flags=engine)) == engine
-    other = (Flag("poor_fit", "RMSEA .2"),)
-    got = _fit_flags(_StubFit(neg, flags=other))
-    assert [f.code for f in got] == ["poor_fit", HEYWOOD]
-
-
 # ----------------------------------------------------------------------------- 2. codebook
 
 
@@ -222,18 +185,56 @@ def test_reverse_keyed_item_is_reversed_exactly_once():
     survey = read_survey(raw, inst)
     once = reliability(raw, inst, recoded=False)
     pd.testing.assert_frame_equal(once, reliability(survey))
-    pd.testing.assert_frame_equal(once, reliability(survey.data, inst))        # already recoded
+    pd.testing.assert_frame_equal(once, reliability(survey.data, inst, recoded=True))
     pd.testing.assert_frame_equal(once, reliability(survey, inst))
     pd.testing.assert_frame_equal(once, reliability(raw.assign(a4=6 - raw["a4"]), inst.as_dict()))
     assert once.loc[0, "note"] == ""
-    # raw data taken as recoded (the default without codes) show the unrecoded item in the note
-    as_given = reliability(raw, inst)
+    # raw data declared recoded show the unrecoded item in the note
+    as_given = reliability(raw, inst, recoded=True)
     assert "a4 reverse-keyed in the instrument" in as_given.loc[0, "note"]
     assert as_given.loc[0, "alpha"] < once.loc[0, "alpha"]
     with pytest.raises(errors.ArgumentError, match="already reverse-coded by read_survey"):
         reliability(survey, recoded=False)
     with pytest.raises(errors.ArgumentError, match="applies to data given with an Instrument"):
         reliability(raw, inst.as_dict(), recoded=False)
+
+
+def _alpha_by_hand(x):
+    """Cronbach's alpha as psych::alpha's raw_alpha: k/(k-1) (1 - sum of item variances / variance
+    of the sum), variances with divisor n - 1."""
+    x = np.asarray(x, dtype=float)
+    k = x.shape[1]
+    return k / (k - 1) * (1 - x.var(axis=0, ddof=1).sum() / x.sum(axis=1).var(ddof=1))
+
+
+def test_a_dataframe_with_reverse_keyed_items_must_say_whether_recoded():
+    """Raw answers without missing codes were taken as recoded: alpha came out low (-0.06 on the
+    README's data instead of .842) without a word. A DataFrame does not say, so the call is
+    refused until recoded= says; a Survey is known to be recoded."""
+    raw = _likert(reverse_item=True)
+    inst = _instrument(reverse=True)
+    survey = read_survey(raw, inst)
+    for fn in (reliability, item_statistics, fornell_larcker,
+               lambda d, i: htmt(d, i, absolute=False)):
+        with pytest.raises(errors.ArgumentError, match=r"recoded=False.*recoded=True") as info:
+            fn(raw, inst)
+        assert info.value.column == "a4" and "reverse-keyed items (a4)" in str(info.value)
+        assert "survey" in info.value.hint
+        with pytest.raises(errors.ArgumentError):
+            fn(survey.data, inst)            # a plain DataFrame, whichever its origin
+    by_hand = _alpha_by_hand(raw[["a1", "a2", "a3"]].assign(a4=6 - raw["a4"]))
+    naive = _alpha_by_hand(raw[["a1", "a2", "a3", "a4"]])
+    assert by_hand > 0.6 and naive < by_hand - 0.2     # the silent wrong number it was
+    got = reliability(raw, inst, recoded=False).set_index("construct")
+    assert got.loc["agree", "alpha"] == pytest.approx(by_hand, abs=1e-12)
+    assert reliability(survey).set_index("construct").loc["agree", "alpha"] == pytest.approx(
+        by_hand, abs=1e-12)
+    assert reliability(survey, inst).set_index("construct").loc["agree", "alpha"] == pytest.approx(
+        by_hand, abs=1e-12)
+    # constructs without reverse-keyed items need no answer; absolute HTMT does not depend on it
+    rating = reliability(raw, inst.subset(["rating"])).loc[0, "alpha"]
+    assert rating == pytest.approx(_alpha_by_hand(raw[["b1", "b2", "b3"]]), abs=1e-12)
+    pd.testing.assert_frame_equal(htmt(raw, inst), htmt(survey))
 
 
 def test_raw_data_with_codes_and_reverse_keys_must_say_whether_recoded():

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from connection.errors import ArgumentError
 from connection.study import Study, round_sig
 
 SCRIPT = """
@@ -52,7 +53,7 @@ def test_numbers_nest_by_dotted_key_and_round_to_ten_digits(tmp_path):
     study.number("a.b.c", np.float64(1 / 3))
     study.number("a.d", 2)
     assert study.numbers == {"a": {"b": {"c": 0.3333333333}, "d": 2}}
-    with pytest.raises(KeyError, match="collides"):
+    with pytest.raises(ArgumentError, match="'a.d.e' would nest under 'a.d'"):
         study.number("a.d.e", 1.0)
 
 

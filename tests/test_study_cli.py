@@ -292,3 +292,72 @@ def test_paper_table_block_refuses_flagged_rows_unless_accepted(tmp_path):
                      _source(tmp_path, block % ' accept_flags="inspected"', "m3.md"),
                      pdf=False, verbose=False)
     assert "266" in built.html.read_text()
+
+
+@pytest.mark.parametrize("argv,text", [
+    (["--no-such-option"], "unrecognized arguments: --no-such-option (see --help)"),
+    (["--pdf", "--no-pdf"], "argument --no-pdf: not allowed with argument --pdf"),
+    (["--results"], "argument --results: expected one argument"),
+])
+def test_paper_build_usage_errors_are_one_line_and_exit_2(tmp_path, capsys, argv, text):
+    """paper/build.py parses with connection.study.ArgumentParser (it had its own copy): a usage
+    error is an ArgumentError, printed as one line with exit 2, nothing built."""
+    import argparse
+
+    import connection.study
+
+    pb = script("build")
+    own = [name for name, obj in vars(pb).items() if isinstance(obj, type)
+           and issubclass(obj, argparse.ArgumentParser)
+           and obj is not connection.study.ArgumentParser]
+    assert own == [], f"paper/build.py defines its own parser class(es): {own}"
+    code = pb.main([*argv, "--out", str(tmp_path / "build")] if argv != ["--results"] else argv)
+    _check_one_line(code, capsys.readouterr().err, "paper/build.py", "ArgumentError", text)
+    assert not (tmp_path / "build").exists()
+
+
+def test_paper_build_usage_error_as_a_command(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "paper" / "build.py"), "--no-such-option"],
+                          cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=120)
+    _check_one_line(proc.returncode, proc.stderr, "paper/build.py", "ArgumentError",
+                    "unrecognized arguments: --no-such-option")
+
+
+@pytest.mark.parametrize("option,text", [
+    ("head=x", "head='x' is not a number of rows"),
+    ("sort=zzz", "sort='zzz'"),
+])
+def test_paper_build_bad_table_options_are_one_line_and_exit_2(tmp_path, capsys, option, text):
+    results = _results(tmp_path)
+    source = _source(tmp_path, f"::: table toy:t {{#tab-t {option}}}\nT.\n:::\n")
+    code, err = _paper(tmp_path, capsys, "--results", str(results), "--out",
+                       str(tmp_path / "build"), "--source", str(source))
+    _check_one_line(code, err, "paper/build.py", "PaperBuildError", text)
+    assert "m.md line 1: table toy:t" in err
+    assert not (tmp_path / "build" / "paper.html").exists()
+
+
+def test_paper_check_without_source_sha256_is_one_line_and_exit_2(tmp_path, capsys):
+    results = _results(tmp_path)
+    args = ["--results", str(results), "--out", str(tmp_path / "build"), "--source",
+            str(_source(tmp_path))]
+    assert _paper(tmp_path, capsys, *args)[0] == 0
+    prov_path = tmp_path / "build" / "provenance.json"
+    prov = json.loads(prov_path.read_text())
+    del prov["source"]["sha256"]
+    prov_path.write_text(json.dumps(prov))
+    code, err = _paper(tmp_path, capsys, *args, "--check")
+    _check_one_line(code, err, "paper/build.py", "PaperBuildError", "lacks 'source.sha256'")
+
+
+def test_paper_build_refuses_an_alias_bomb_in_one_line(tmp_path, capsys):
+    results = _results(tmp_path)
+    # a small one (9**4 strings): the title is expanded (str) as soon as the build reads it
+    bomb = "".join(f"{n}: &{n} [" + ",".join([f"*{p}"] * 9) + "]\n"
+                   for p, n in zip("abc", "bcd", strict=True))
+    source = _source(tmp_path, '---\na: &a ["lol","lol","lol","lol","lol","lol","lol","lol",'
+                               '"lol"]\n' + bomb + "title: *d\n---\nn = {{ toy:n }}.\n")
+    code, err = _paper(tmp_path, capsys, "--results", str(results), "--out",
+                       str(tmp_path / "build"), "--source", str(source))
+    _check_one_line(code, err, "paper/build.py", "PaperBuildError", "YAML anchor (&a) on line 2")
+    assert not (tmp_path / "build" / "paper.html").exists()

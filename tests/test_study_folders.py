@@ -173,6 +173,28 @@ def test_foreign_files_beside_this_studys_outputs_are_refused(tmp_path):
     assert (out / "my_notes.docx").read_text() == "hours of work"
 
 
+@pytest.mark.parametrize("rel", ["tables/my_table.csv", "figures/draft.png",
+                                 "index/old_index.json", "tables/sub/deeper.txt"])
+def test_foreign_files_inside_the_output_folders_are_refused_too(tmp_path, rel):
+    """A file the last run's manifest does not list is refused wherever it sits: the swap
+    replaces the whole folder, so a hand-made table in tables/ would be deleted silently."""
+    out = tmp_path / "res"
+    small_run(out)
+    (out / rel).parent.mkdir(parents=True, exist_ok=True)
+    (out / rel).write_text("hours of work")
+    before = snapshot(out)
+    with pytest.raises(ResultsFolderError, match="not outputs of the study") as info:
+        small_run(out, value=2.0)
+    message = str(info.value)
+    assert rel in message and str(out) in message
+    assert "Move those files out of the folder first, or pass another --out" in message
+    assert snapshot(out) == before
+    assert not list(tmp_path.glob("res.staging-*"))
+    (out / rel).unlink()  # moved away: the next run goes through
+    small_run(out, value=2.0)
+    assert_consistent(out)
+
+
 def test_a_folder_holding_an_input_is_refused(tmp_path):
     out = tmp_path / "res"
     small_run(out)
@@ -220,10 +242,17 @@ def test_flagged_numbers_go_to_numbers_json_and_the_manifest(tmp_path):
     assert manifest["flags"] == {"flagged": 2, "accepted": 1, "unaccepted": ["rel.a.omega"]}
 
 
-def test_a_number_recorded_again_without_flags_is_no_longer_flagged(tmp_path):
+def test_a_flag_is_not_dropped_by_recording_the_number_again(tmp_path):
     study = Study("t", tmp_path / "res", verbose=False)
     study.number("a", 1.0, flags="heywood: x")
-    study.number("a", 1.0)
+    with pytest.raises(ArgumentError, match="recorded twice with other flags"):
+        study.number("a", 1.0)
+    assert study.flags() == {"a": {"flags": "heywood: x", "accepted": None}}
+    study.abandon()
+
+
+def test_accepting_before_the_number_is_recorded(tmp_path):
+    study = Study("t", tmp_path / "res", verbose=False)
     study.accept("b", "accepted before the number exists")
     study.number("b.c", 2.0, flags="heywood: y")
     assert study.flags() == {"b.c": {"flags": "heywood: y",

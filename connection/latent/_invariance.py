@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from connection._flags import Flag, format_flags
 from connection.errors import (
     ArgumentError,
     ExclusionWarning,
@@ -207,21 +208,30 @@ class InvarianceResult:
         uncorrected values), ``compared_with``, ``delta_chisq, delta_df, p_delta`` (scaled for
         MLR, as ``lavTestLRT``), ``delta_cfi, delta_rmsea, delta_srmr``, the Chen (2007)
         cut-offs ``cutoff_cfi, cutoff_rmsea, cutoff_srmr``, ``holds``, ``partial`` (parameters
-        freed at this step), ``verdict`` (in words).
+        freed at this step), ``verdict`` (in words), ``flags`` (the admissibility flags of the
+        step's fit and of the fit it is compared with, each naming its step; ``""`` when both
+        are admissible or the step was not tested).
     fits : dict
         Step -> fitted :class:`~connection.latent.Fit` (the partial one where parameters were freed).
     partial : pandas.DataFrame
-        Freed parameters: ``step, parameter, x2, df, pvalue, reason``.
+        Freed parameters: ``step, parameter, x2, df, pvalue, reason, flags`` (``flags``: those of
+        the step's fit, whose score tests chose the parameters).
     latent_means : pandas.DataFrame
         Per group and factor under the strongest level that holds (at least scalar):
         ``group, factor, mean, se, z, pvalue, ci_lower, ci_upper, variance, std_lv, d``; the first
         group is the reference (means fixed at 0); ``std_lv`` is lavaan's (mean / the group's
-        latent SD) and ``d`` the difference from the reference over the pooled latent SD. Empty
-        when scalar invariance does not hold (latent means are then not comparable).
+        latent SD) and ``d`` the difference from the reference over the pooled latent SD,
+        ``flags`` (those of the fit the means come from). Empty when scalar invariance does not
+        hold (latent means are then not comparable).
     strongest : str
         The strongest level that holds (``"configural"`` when none beyond it does).
     group, groups, estimator, criterion : str, list, str, str
     notes : list of str
+    flags : tuple of connection._flags.Flag
+        The admissibility flags of every fit of the ladder (:attr:`Fit.flags
+        <connection.latent.Fit.flags>`), each message prefixed by its step (``"heywood: scalar
+        step: negative variance estimate ..."``); empty when every fit is admissible.
+        ``strongest`` rests on all of them.
     """
 
     table: pd.DataFrame
@@ -234,6 +244,12 @@ class InvarianceResult:
     estimator: str
     criterion: str
     notes: list = field(default_factory=list)
+    flags: tuple = ()
+
+    @property
+    def admissible(self) -> bool:
+        """True when no fit of the ladder has an admissibility flag."""
+        return not self.flags
 
     def loadings(self, step: str = "configural", standardized: bool = True) -> pd.DataFrame:
         """Tidy factor loadings of one step's fit, per group (for :func:`plots.measurement.loadings_by_group`).
@@ -269,6 +285,7 @@ class InvarianceResult:
             lm = self.latent_means[["group", "factor", "mean", "se", "pvalue", "d"]]
             lines += ["latent means:", lm.to_string(index=False, float_format=lambda v: f"{v:.3f}")]
         lines += [f"note: {n}" for n in self.notes]
+        lines += [f"FLAG: {f}" for f in self.flags]
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -297,6 +314,7 @@ class InvarianceResult:
         if len(self.latent_means):
             parts += ["<p>Latent means</p>", self.latent_means.to_html(**fmt)]
         parts += [f"<p><i>{html.escape(n)}</i></p>" for n in self.notes]
+        parts += [f"<p><b>Flag</b>: {html.escape(str(f))}</p>" for f in self.flags]
         return "".join(parts)
 
 
@@ -503,11 +521,17 @@ def invariance(
             # constraints freed while searching did not rescue the step; do not carry them on
             for f_ in step_freed:
                 freed.remove(f_)
+    step_flags = {lv: _step_flags(lv, f) for lv, f in fits.items()}
+    for row in rows:
+        compared = row.get("compared_with") or None
+        row["flags"] = format_flags([*step_flags.get(compared, ()),
+                                     *step_flags.get(row["step"], ())]
+                                    if row["step"] in fits else ())
     table = pd.DataFrame(rows)
     order = ["step", "npar", "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "srmr", "chisq_ml",
              "scaling_factor", "compared_with", "delta_chisq", "delta_df", "p_delta", "delta_cfi",
              "delta_rmsea", "delta_srmr", "cutoff_cfi", "cutoff_rmsea", "cutoff_srmr", "holds",
-             "partial", "verdict"]
+             "partial", "verdict", "flags"]
     table = table.reindex(columns=order)
     table["holds"] = table["holds"].astype("boolean")
     if estimator.upper() == "ML":
@@ -525,17 +549,34 @@ def invariance(
                          f"requested, although it does not hold (strongest: {strongest}); "
                          "interpret their differences with caution")
     latent = _latent_means(fits.get(means_level), means_level, pt1.lv_names, labels, data, gcol)
+    latent["flags"] = format_flags(step_flags.get(means_level, ()))
     if latent.empty:
         notes.append("latent means are not comparable without (partial) scalar invariance, "
                      "which did not hold; none are reported" if "scalar" in levels else
                      "latent means are not comparable without the scalar step; add it to levels")
+    for r in freed_rows:  # the parameters were chosen by the score tests of the step's fits
+        r["flags"] = format_flags(step_flags.get(r["step"], ()))
     partial_tab = pd.DataFrame(freed_rows, columns=["step", "parameter", "x2", "df", "pvalue",
-                                                    "reason"])
+                                                    "reason", "flags"])
     for p_ in user_partial:
-        partial_tab.loc[len(partial_tab)] = ["all", p_, np.nan, np.nan, np.nan, "given by the user"]
+        partial_tab.loc[len(partial_tab)] = ["all", p_, np.nan, np.nan, np.nan, "given by the user",
+                                             ""]
+    all_flags = tuple(dict.fromkeys(f for lv in fits for f in step_flags[lv]))
     return InvarianceResult(table=table, fits=fits, partial=partial_tab, latent_means=latent,
                             strongest=strongest, group=gcol, groups=labels,
-                            estimator=estimator.upper(), criterion=criterion, notes=notes)
+                            estimator=estimator.upper(), criterion=criterion, notes=notes,
+                            flags=all_flags)
+
+
+def _step_flags(step: str, fit: Any) -> tuple[Flag, ...]:
+    """The fit's admissibility flags (``fit.flags``), each message prefixed by the step."""
+    out = []
+    for f in getattr(fit, "flags", ()) or ():
+        if isinstance(f, Flag):
+            out.append(Flag(f.code, f"{step} step: {f.message}", tuple(f.parameters)))
+        elif str(f).strip():
+            out.append(Flag("other", f"{step} step: {f}"))
+    return tuple(out)
 
 
 def _latent_means(fit: Any, level: str, lv_names: list[str], labels: list, data: pd.DataFrame,

@@ -1,5 +1,6 @@
 """Admissibility checks of an estimation (non-convergence, identification, negative df,
-Heywood cases, non-positive-definite latent or residual covariance matrices), each a named
+Heywood cases, non-positive-definite latent or residual covariance matrices, and the latent
+variables' covariances with the observed variables of the structural part), each a named
 function of an :class:`~connection.latent.engine.Estimation` in :data:`CHECKS`; the estimation
 step runs them into the record (``Estimation.checks``) and the view issues the warnings and
 exposes the flags (``Fit.flags``).
@@ -148,8 +149,34 @@ def _check_covariance_pd(est):
     return out
 
 
+def _check_structural_pd(est):
+    """The covariance matrix of the latent variables together with the observed variables of
+    the structural part (an outcome, a control: the latent-level stand-ins of observed variables
+    in regressions), per group: a factor correlating beyond +-1 with an observed covariate.
+    lavaan's post-check looks at the latent variables alone (``cov.lv`` drops its dummy latent
+    variables); this goes further. Not run when a variance is negative (the Heywood flag says
+    so) or when the latent block alone is not positive definite (already flagged)."""
+    struct = est.structure
+    nlv = len(struct.lv_names)
+    if not nlv or len(struct.eta_names) == nlv or len(_variance_rows(est)[2]):
+        return []
+    out = []
+    for g, imp in enumerate(est.implied):
+        if _not_pd(imp.C[:nlv, :nlv]) or not _not_pd(imp.C):
+            continue
+        suffix = f" in group {est.group_labels[g]!r}" if len(est.group_labels) > 1 else ""
+        text = ("the covariance matrix of the latent variables and the observed variables of "
+                f"the structural part ({', '.join(struct.phantoms)}){suffix} is not positive "
+                "definite")
+        out.append((NotPositiveDefiniteWarning,
+                    f"{text}: inspect their correlations ({', '.join(struct.eta_names)}) in "
+                    "fit.standardized for values beyond +-1",
+                    Flag(LATENT_NOT_PD, text, _offending_pairs(imp.C, struct.eta_names))))
+    return out
+
+
 CHECKS = (_check_convergence, _check_identification, _check_df, _check_heywood,
-           _check_covariance_pd)
+           _check_covariance_pd, _check_structural_pd)
 
 
 def run_checks(est) -> tuple:

@@ -79,8 +79,8 @@ not forgery: anyone can recompute it.
 Admissibility
 -------------
 When the calibration CFA is inadmissible (non-convergence, a negative variance, a latent
-covariance matrix that is not positive definite, ...), the weights still come from it; the problems
-are recorded in :attr:`ConnectionIndex.flags_` (a tuple of :class:`~connection._flags.Flag`), in
+covariance matrix that is not positive definite, ...), the weights still come from it; the engine's
+flags of that fit (``Fit.flags``) are recorded in :attr:`ConnectionIndex.flags_` (a tuple of :class:`~connection._flags.Flag`), in
 the ``flags`` column of :meth:`~ConnectionIndex.weights_frame`, in :meth:`summary` and in the saved
 file.
 
@@ -122,9 +122,6 @@ import pandas as pd
 
 from connection._flags import (
     FLAG_CODES,
-    HEYWOOD,
-    LATENT_NOT_PD,
-    NOT_CONVERGED,
     OTHER,
     Flag,
     format_flags,
@@ -643,7 +640,7 @@ class ConnectionIndex:
         fm = fit.fit_measures
         self.fit_measures_ = {k: float(fm[k]) for k in ("chisq", "df", "cfi", "tli", "rmsea", "srmr")
                               if k in fm.index}
-        self.flags_ = _fit_flags(fit)
+        self.flags_ = tuple(fit.flags)   # the engine's admissibility flags
         self.rule_ = rule
         return self
 
@@ -1251,50 +1248,6 @@ def _row_mean(data: pd.DataFrame, cols: Sequence[str], cut: Fraction
         mean[ok] = _divide(total, den)
         at_least[ok] = _at_least(total, den, cut)
     return mean, at_least
-
-
-def _fit_flags(fit) -> tuple[Flag, ...]:
-    """The calibration fit's admissibility flags: the engine's (``fit.flags``) plus what the
-    estimates show (non-convergence, negative variances, a latent covariance matrix that is not
-    positive definite), without duplicates."""
-    out: list[Flag] = []
-    for f in getattr(fit, "flags", ()) or ():
-        if isinstance(f, Flag):
-            out.append(f)
-        elif str(f):
-            out.append(Flag(OTHER, str(f)))
-    seen = {(f.code, tuple(f.parameters)) for f in out}
-    codes = {f.code for f in out}
-
-    def add(flag: Flag) -> None:
-        if (flag.code, tuple(flag.parameters)) not in seen and not (
-                not flag.parameters and flag.code in codes):
-            out.append(flag)
-            seen.add((flag.code, tuple(flag.parameters)))
-
-    if not bool(getattr(fit, "converged", True)):
-        add(Flag(NOT_CONVERGED, "the calibration CFA did not converge; its weights are not "
-                 "trustworthy"))
-    try:
-        est = fit.estimates
-        var = est[(est["op"] == "~~") & (est["lhs"] == est["rhs"]) & (est["est"] < 0)]
-        for r in var.itertuples():
-            par = f"{r.lhs} ~~ {r.rhs}"
-            if (HEYWOOD, (par,)) not in seen and not any(
-                    f.code == HEYWOOD and par in f.parameters for f in out):
-                add(Flag(HEYWOOD, f"negative variance estimate: {par} = {r.est:.4g}", (par,)))
-        psi = fit.matrices()["psi"].to_numpy(dtype=float)
-        beta = fit.matrices()["beta"].to_numpy(dtype=float)
-        if psi.size:
-            ib = np.linalg.inv(np.eye(len(psi)) - beta)
-            ev = np.linalg.eigvalsh(ib @ psi @ ib.T)
-            if ev[0] < -1e-10 * max(1.0, abs(ev[-1])) and not any(f.code == LATENT_NOT_PD
-                                                                   for f in out):
-                add(Flag(LATENT_NOT_PD, "the covariance matrix of the latent variables is not "
-                         f"positive definite (smallest eigenvalue {ev[0]:.4g})"))
-    except (AttributeError, KeyError, ValueError, np.linalg.LinAlgError):
-        pass   # a fit without these tables: the engine's flags are all we have
-    return tuple(out)
 
 
 def _score_weights(fit, construct: str, method: str) -> pd.Series:

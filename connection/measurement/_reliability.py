@@ -4,7 +4,10 @@ and dimensionality (Horn's parallel analysis, exploratory factor analysis).
 Every function takes the item data (a DataFrame, one column per item) and the constructs, given
 either as an :class:`~connection.Instrument` (its ``constructs``) or as a plain
 ``{construct: [item columns]}`` dict, and returns a tidy DataFrame (or a small result object with
-``summary()`` and ``_repr_html_``).
+``summary()`` and ``_repr_html_``). A :class:`~connection.Survey` from ``read_survey`` is
+known to be clean and reverse-coded: pass it itself (``cx.reliability(survey)``). A DataFrame
+with an Instrument whose items used include reverse-keyed ones must say whether those were
+reverse-coded (``recoded=True`` or ``False``); without it the call is refused.
 
 Missing data: each construct's statistics use the rows complete on that construct's items
 (listwise within the construct; HTMT and Fornell-Larcker: listwise over all items involved, as
@@ -38,7 +41,7 @@ import pandas as pd
 from scipy import stats
 
 from connection._common import check_n_boot as _check_n_boot
-from connection._flags import HEYWOOD, LATENT_NOT_PD, NOT_CONVERGED, Flag, format_flags
+from connection._flags import format_flags
 from connection.data._instrument import Instrument
 from connection.errors import (
     ArgumentError,
@@ -147,11 +150,12 @@ def _apply_instrument(data: pd.DataFrame, instrument: Instrument, cmap: dict[str
 
     Missing-value codes become NaN; a value that is neither on the item's scale nor one of its
     codes is refused (:class:`~connection.errors.OutOfRangeError` naming column, rows and values);
-    reverse-keyed items are reverse-coded only when ``recoded=False`` (raw answers). With
-    ``recoded=None`` they are taken as already recoded (data from ``read_survey``), unless the data
-    still hold missing-value codes -- then they did not come from ``read_survey`` and whether the
-    reverse keys were applied cannot be known: refused, asking for ``recoded``. Applying the
-    codebook twice changes nothing, so clean data pass unchanged.
+    reverse-keyed items are reverse-coded only when ``recoded=False`` (raw answers). A plain
+    DataFrame does not say whether its reverse-keyed items were already reverse-coded, and both
+    readings give a number (raw answers taken as recoded give a low or negative alpha without a
+    word), so with ``recoded=None`` and reverse-keyed items among those used the call is refused,
+    asking for ``recoded`` (a :class:`~connection.Survey` is known to be recoded and never
+    gets here). Applying the codebook twice changes nothing, so clean data pass unchanged.
     """
     from connection.data._survey import read_survey
 
@@ -166,17 +170,24 @@ def _apply_instrument(data: pd.DataFrame, instrument: Instrument, cmap: dict[str
                 hit = values.isin(codes).to_numpy()
                 if hit.any():
                     raw[c] = (np.flatnonzero(hit) + 1).tolist()
-        if raw:
+        expected = ("recoded=False (raw answers: the reverse keys are applied once) or "
+                    "recoded=True (already reverse-coded, as survey.data)")
+        hint = ("Or pass the Survey from cx.read_survey(..., instrument) itself "
+                f"(cx.{_FUNCTIONS.get(what, 'reliability')}(survey)): its data are known to be "
+                "reverse-coded")
+        if raw:   # the data hold missing codes: they did not come from read_survey
             col, rows = next(iter(raw.items()))
             raise ArgumentError(
                 f"{what}: the data still hold missing-value codes, so they were not read with "
                 "read_survey, and the instrument marks reverse-keyed items "
                 f"({', '.join(reverse_keyed)}): it cannot be known whether these were reverse-coded",
                 column=str(col), rows=rows, values=[_plain(v) for v in data[col].iloc[
-                    np.asarray(rows[:10]) - 1].tolist()],
-                expected="recoded=False (raw answers: the reverse keys are applied once) or "
-                         "recoded=True (already reverse-coded)",
-                hint="Or read the data with cx.read_survey(..., instrument) and pass the Survey")
+                    np.asarray(rows[:10]) - 1].tolist()], expected=expected, hint=hint)
+        raise ArgumentError(
+            f"{what}: the instrument marks reverse-keyed items ({', '.join(reverse_keyed)}) and a "
+            "DataFrame does not say whether they were reverse-coded; raw answers taken as recoded "
+            "(or recoded data reversed again) give a wrong number",
+            column=str(reverse_keyed[0]), expected=expected, hint=hint)
     reverse = recoded is False
     if reverse:
         sub = instrument
@@ -200,6 +211,10 @@ def _apply_instrument(data: pd.DataFrame, instrument: Instrument, cmap: dict[str
     for c in cols:
         out[c] = clean[c].to_numpy(dtype=float)
     return out
+
+
+_FUNCTIONS = {"reliability": "reliability", "item statistics": "reliability.item_statistics", "HTMT": "htmt",
+              "Fornell-Larcker": "fornell_larcker"}
 
 
 def _plain(value: Any) -> Any:
@@ -387,42 +402,7 @@ def _factor_pieces(fit: Any, latent: str, cols: list[str], sample_var: np.ndarra
     lam = load["est"].to_numpy(dtype=float)
     return {"lambda": lam, "theta": theta, "psi": psi, "std": load["std_all"].to_numpy(dtype=float),
             "sample_var": np.asarray(sample_var, dtype=float),
-            "converged": bool(getattr(fit, "converged", True)), "flags": _fit_flags(fit, est)}
-
-
-def _fit_flags(fit: Any, est: pd.DataFrame | None = None) -> tuple[Flag, ...]:
-    """The fit's admissibility flags: ``fit.flags`` (the engine's) plus what the estimates show.
-
-    Checked here as well, so that the tables are right with any engine version: non-convergence
-    (``fit.converged``), negative variance estimates (Heywood cases) and a latent covariance
-    matrix that is not positive definite. A flag the engine already raised is not repeated.
-    """
-    engine = list(getattr(fit, "flags", ()) or ())
-    own: list[Flag] = []
-    if not bool(getattr(fit, "converged", True)):
-        own.append(Flag(NOT_CONVERGED, "the CFA did not converge; its estimates are not trustworthy"))
-    est = fit.estimates if est is None else est
-    var = est[(est["op"] == "~~") & (est["lhs"] == est["rhs"])]
-    for row in var[var["est"] < 0].itertuples():
-        own.append(Flag(HEYWOOD, f"negative variance estimate {row.lhs} ~~ {row.rhs} = {row.est:.4g}",
-                        (f"{row.lhs} ~~ {row.rhs}",)))
-    latents = list(dict.fromkeys(est.loc[est["op"] == "=~", "lhs"]))
-    if latents:
-        pos = {lv: i for i, lv in enumerate(latents)}
-        psi = np.zeros((len(latents), len(latents)))
-        for row in est[est["op"] == "~~"].itertuples():
-            if row.lhs in pos and row.rhs in pos:
-                psi[pos[row.lhs], pos[row.rhs]] = psi[pos[row.rhs], pos[row.lhs]] = row.est
-        ev = np.linalg.eigvalsh(psi)
-        # a negative factor variance is already a Heywood case; otherwise a correlation beyond +-1
-        if np.all(np.diag(psi) > 0) and ev[0] < -1e-10 * max(1.0, abs(ev[-1])):
-            own.append(Flag(LATENT_NOT_PD, "the latent covariance matrix is not positive definite "
-                                           f"(smallest eigenvalue {ev[0]:.3g})"))
-
-    # the engine checks the same things over the whole fit: a code it reports is not repeated
-    # (its parameter names may be written differently); codes it missed are added
-    covered = {getattr(g, "code", None) or str(g).split(":", 1)[0].strip() for g in engine}
-    return tuple(engine) + tuple(f for f in own if f.code not in covered)
+            "flags": fit.flags}
 
 
 def _bounded(values: dict[str, float], notes: list[str]) -> dict[str, float]:
@@ -493,9 +473,11 @@ def reliability(
     recoded
         With a DataFrame and an Instrument that has reverse-keyed items: ``False`` = raw answers,
         the reverse keys are applied (once); ``True`` = already reverse-coded (as
-        ``survey.data``). ``None`` (default): taken as already recoded, unless the data still
-        hold missing-value codes (so they did not come from ``read_survey``), which is refused
-        with a request to say which. Not used with a Survey (its data are recoded) or a dict.
+        ``survey.data``). ``None`` (default) with such items is refused with an
+        :class:`~connection.errors.ArgumentError` asking which: a DataFrame does not say, and
+        raw answers taken as recoded give a wrong alpha without a word. Not needed with a
+        :class:`~connection.Survey` (pass the Survey itself: its data are known to be
+        recoded), with an Instrument without reverse keys, or with a dict.
 
     Returns
     -------
@@ -507,9 +489,9 @@ def reliability(
         ``cr`` (composite reliability from standardized loadings, Fornell & Larcker 1981), ``ave``
         (average variance extracted, Fornell & Larcker 1981: sum of squared loadings times the
         factor variance over the sum of the items' sample variances, as ``semTools::AVE``),
-        ``flags`` (the admissibility flags of the CFA behind omega, CR and AVE:
-        :func:`connection._flags.format_flags`, ``""`` when admissible: ``heywood``,
-        ``not_converged``, ``latent_not_pd``), ``note``.
+        ``flags`` (the admissibility flags of the CFA behind omega, CR and AVE, the engine's
+        ``Fit.flags`` as :func:`connection._flags.format_flags` writes them, ``""`` when
+        admissible: ``heywood``, ``not_converged``, ``latent_not_pd``, ...), ``note``.
         From an inadmissible fit, omega, CR and AVE are kept as ``semTools::compRelSEM``/``AVE``
         report them when they lie in [0, 1] (and ``note`` says they come from an inadmissible
         fit); outside [0, 1] they are impossible as proportions of variance and are NA, with the
@@ -578,9 +560,9 @@ def reliability(
                              + ": reverse-keyed and not recoded?")
                 keyed = [c for c in negative if isinstance(instrument, Instrument)
                          and c in instrument.items and instrument.items[c].reverse]
-                if keyed and recoded is None:
+                if keyed and recoded is True:
                     notes.append(", ".join(keyed) + " reverse-keyed in the instrument and taken as "
-                                 "already recoded (as read_survey gives it); for raw answers pass "
+                                 "already recoded (recoded=True); for raw answers pass "
                                  "recoded=False")
         else:
             a = lo = hi = np.nan
@@ -614,7 +596,7 @@ def reliability(
             if flags:
                 notes.append("omega, CR and AVE come from an inadmissible "
                               + ("joint CFA" if joint else "one-factor CFA") + " ("
-                              + ", ".join(dict.fromkeys(getattr(f, "code", str(f)) for f in flags))
+                              + ", ".join(dict.fromkeys(f.code for f in flags))
                               + "): see flags")
             kept = _bounded({"omega": om, "CR": cr, "AVE": ave}, notes)
             om, cr, ave = kept["omega"], kept["CR"], kept["AVE"]
@@ -946,7 +928,7 @@ def fornell_larcker(data: pd.DataFrame | Any, constructs: Any = None, *,
                             values=list(cmap))
     fit, latents, var = _joint_fit(data, cmap)
     est = fit.estimates
-    flags = format_flags(_fit_flags(fit, est))
+    flags = format_flags(fit.flags)
     ave = {n: _omega_cr_ave(_factor_pieces(fit, latents[n], [str(c) for c in cs],
                                            var[[str(c) for c in cs]].to_numpy()))[2]
            for n, cs in cmap.items()}

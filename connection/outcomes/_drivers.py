@@ -69,14 +69,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from connection._flags import (
-    HEYWOOD,
-    LATENT_NOT_PD,
-    NOT_CONVERGED,
-    POOR_FIT,
-    Flag,
-    format_flags,
-)
+from connection._flags import POOR_FIT, Flag, format_flags
 from connection.errors import (
     ArgumentError,
     ConvergenceWarning,
@@ -161,9 +154,9 @@ latent SD); contrast rows (``term = "connection - satisfaction"``, one per pair 
 defined parameter. ``cfi``/``rmsea`` are the robust versions under MLR. Observed controls enter
 the regression and covary freely with every latent driver (and with each other).
 ``flags`` is ``""`` for an admissible, acceptably fitting solution, else the
-:func:`connection._flags.format_flags` of its problems: non-convergence, a Heywood case, a
-latent (+ control) covariance matrix that is not positive definite, an unidentified model (from
-the engine), and ``poor_fit`` when CFI < :data:`POOR_FIT_CFI` or RMSEA > :data:`POOR_FIT_RMSEA`.
+:func:`connection._flags.format_flags` of its problems: the engine's admissibility flags
+(``Fit.flags``: non-convergence, a Heywood case, a latent (+ control) covariance matrix that is
+not positive definite, an unidentified model), and ``poor_fit`` when CFI < :data:`POOR_FIT_CFI` or RMSEA > :data:`POOR_FIT_RMSEA`.
 The same flags, prefixed by the outcome, are in :attr:`DriversResult.flags`."""
 
 
@@ -1173,47 +1166,11 @@ POOR_FIT_RMSEA = 0.10
 """... or its RMSEA (robust under MLR) above this (MacCallum, Browne & Sugawara 1996: > .10 poor)."""
 
 
-def _own_flags(fit, drivers_: list[str], controls: list[str]) -> list[Flag]:
-    """Admissibility problems read off the estimates: non-convergence, negative variances, a
-    latent (+ control) covariance matrix that is not positive definite. Used for the codes the
-    engine's ``Fit.flags`` does not already report (all of them, before the engine has flags)."""
-    flags = []
-    if not getattr(fit, "converged", True):
-        flags.append(Flag(NOT_CONVERGED, "the optimiser did not converge; estimates are not "
-                                         "trustworthy"))
-    est = fit.estimates
-    var = est[(est["op"] == "~~") & (est["lhs"] == est["rhs"])]
-    neg = var[var["est"] < 0]
-    if len(neg):
-        what = ", ".join(f"{r.lhs} ~~ {r.rhs} = {r.est:.4g}" for r in neg.itertuples())
-        flags.append(Flag(HEYWOOD, f"negative variance estimate(s) (Heywood case): {what}",
-                          tuple(f"{r.lhs} ~~ {r.rhs}" for r in neg.itertuples())))
-    names = [*drivers_, *controls]
-    cov = np.full((len(names), len(names)), np.nan)
-    pos = {v: k for k, v in enumerate(names)}
-    for r in est[est["op"] == "~~"].itertuples():
-        if r.lhs in pos and r.rhs in pos:
-            cov[pos[r.lhs], pos[r.rhs]] = cov[pos[r.rhs], pos[r.lhs]] = r.est
-    cov = np.where(np.isnan(cov), 0.0, cov)  # a pair without a row has covariance 0
-    ev = np.linalg.eigvalsh(cov)
-    if ev[0] < -1e-10 * max(1.0, abs(ev[-1])):
-        sd = np.sqrt(np.clip(np.diag(cov), 0, None))
-        beyond = [f"{names[a]} ~~ {names[b]}" for a, b in itertools.combinations(range(len(names)), 2)
-                  if abs(cov[a, b]) > sd[a] * sd[b]]
-        flags.append(Flag(LATENT_NOT_PD, "the covariance matrix of the latent drivers"
-                          + (" and the controls" if controls else "")
-                          + f" is not positive definite (smallest eigenvalue {ev[0]:.3g})"
-                          + (f": correlation beyond +-1 in {', '.join(beyond)}" if beyond else ""),
-                          tuple(beyond) or tuple(f"{a} ~~ {b}"
-                                                 for a, b in itertools.combinations(names, 2))))
-    return flags
-
-
-def _latent_flags(fit, drivers_, controls, cfi: float, rmsea: float, estimator: str) -> list[Flag]:
-    """The engine's flags (``Fit.flags``), the ones it does not report yet, and poor fit."""
-    flags = list(getattr(fit, "flags", ()) or ())
-    have = {f.code for f in flags}
-    flags += [f for f in _own_flags(fit, drivers_, controls) if f.code not in have]
+def _latent_flags(fit, cfi: float, rmsea: float, estimator: str) -> list[Flag]:
+    """The engine's admissibility flags (``Fit.flags``: convergence, identification, Heywood
+    cases, a latent or latent-and-control covariance matrix that is not positive definite) and
+    the drivers' own ``poor_fit``."""
+    flags = list(fit.flags)
     robust = " (robust)" if estimator.upper() == "MLR" else ""
     poor = []
     if np.isfinite(cfi) and cfi < POOR_FIT_CFI:
@@ -1271,7 +1228,7 @@ def _latent(data, outcomes, drivers_, controls, latent, estimator, level,
             return float(fm[key]) if key in fm.index else np.nan
 
         cfi, rmsea = measure("cfi"), measure("rmsea")
-        flags = _latent_flags(fit, drivers_, controls, cfi, rmsea, estimator)
+        flags = _latent_flags(fit, cfi, rmsea, estimator)
         if any(f.code == POOR_FIT for f in flags):
             poor = next(f for f in flags if f.code == POOR_FIT)
             warnings.warn(f"{outcome} (latent): {poor.message}; its coefficients describe a model "
