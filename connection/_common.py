@@ -196,3 +196,42 @@ def _translate(where: str, old_to_new: Mapping[str, str], kwargs: dict[str, Any]
              "the next release", FutureWarning)
         kwargs[new] = kwargs.pop(old)
     return kwargs
+
+
+# ------------------------------------------------------------------------------------ vocabulary
+#: One word per role, everywhere in the public API (DESIGN.md section 3a; tests/test_api_surface.py
+#: walks the public functions and methods and checks them against this table).
+VOCABULARY: dict[str, str] = {
+    "data": "the respondents: a DataFrame or a Survey (whose instrument is then used); the first "
+            "argument of every analysis (the engine follows lavaan: model first, then data)",
+    "model": "lavaan model syntax, and nothing else",
+    "constructs": "item sets: a mapping construct -> item columns, an Instrument, or construct names",
+    "items": "a flat list of item columns",
+    "outcomes": "the dependent variables of a regression family",
+    "group": "fit or estimate separately in each group of this column (or columns); lavaan's word",
+    "between": "the column of a two-group contrast; a= and b= name its two levels",
+    "strata": "resample within these groups (bootstrap); no separate fits",
+    "correction": "multiplicity correction of p-values: 'holm', 'bh', 'bonferroni' or None",
+    "family": "the regression family: 'ols', 'logit' or 'ordinal'",
+    "level": "confidence level of every interval (DEFAULT_LEVEL)",
+    "alpha": "the size of a test (TOST, an invariance step's chi-square difference), not an interval",
+    "n_boot": "bootstrap replicates: DEFAULT_N_BOOT where the interval is a bootstrap one; where "
+              "the bootstrap is an optional extra, 0 (none) by default",
+    "seed": "int, numpy SeedSequence or Generator (as_seed_sequence); keyword-only",
+    "n_jobs": "worker processes (1 = in process, -1 = every core)",
+    "progress": "a progress bar: True, False or None (only when the work is long)",
+}
+
+#: Retired keyword names -> the vocabulary word that replaced them. They keep working for one
+#: release with a FutureWarning (renamed_keywords); no public signature may use them.
+RETIRED: dict[str, str] = {
+    "by": "group",
+    "segment": "between",
+    "group_columns": "group",
+    "adjust": "correction",
+    "multiplicity": "correction",
+}
+
+#: Parameters that, when a public function has them, must be keyword-only.
+KEYWORD_ONLY = ("seed", "level", "n_boot", "correction", "family", "n_jobs", "progress", "alpha",
+                "strata")
