@@ -275,12 +275,12 @@ def run(argv: list[str] | None = None) -> dict:
             "connection x group interaction": lambda n: slope_difference_power(
                 n, diff_b, var[g_hi], var[g_ref], alpha=alpha),
             "scalar non-invariance": lambda n: chisq_power(
-                np.asarray(n, dtype=float) * ncps["with_shift"], df_c, alpha),
+                np.asarray(n, dtype=float) * ncps["with_shift"], df_c, alpha=alpha),
         }
         # what the scalar test does with no shifted item: ordinal items analysed as continuous
         # still leave a little mean-structure misfit (the test's false-alarm rate grows with n)
         artifact = lambda n: chisq_power(np.asarray(n, dtype=float) * ncps["no_shift"],  # noqa: E731
-                                         df_c, alpha)
+                                         df_c, alpha=alpha)
         # ``inadmissible``: Monte Carlo replicates whose fits were flagged (none here: no
         # replicates); ``flags``: those of the population fits a curve comes from
         curve_flags = {"scalar non-invariance": ncp_flags["with_shift"]}
