@@ -76,18 +76,30 @@ __all__ = ["Study", "package_versions", "git_state", "round_sig", "run_cli", "Ar
            "read_toml", "setting", "check_argument", "check_results_folder", "as_package_error",
            "one_line"]
 
-_PACKAGES = ("connection", "numpy", "pandas", "scipy", "statsmodels", "pingouin", "seaborn",
-             "matplotlib", "pyreadstat", "pyyaml", "tqdm")
+#: the package and its runtime dependencies, recorded in every manifest (pingouin is no longer
+#: one: a package that is not installed is left out of the record, not an error)
+_PACKAGES = ("connection", "numpy", "pandas", "scipy", "statsmodels", "seaborn", "matplotlib",
+             "pyreadstat", "pyyaml", "pyarrow", "threadpoolctl", "tqdm")
 
 
-def package_versions() -> dict[str, str]:
-    """Installed versions of the package and its runtime dependencies."""
+def package_versions(names: Iterable[str] = _PACKAGES) -> dict[str, str]:
+    """Installed versions of the package and its runtime dependencies (``names``), for the
+    manifest; a package that is not installed is left out. The package itself, run from a
+    source tree that was never installed, gives its ``__version__``.
+
+    >>> versions = package_versions(["numpy", "no-such-package-x"])
+    >>> list(versions) == ["numpy"]
+    True
+    """
     out = {}
-    for name in _PACKAGES:
+    for name in names:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
-            out[name] = "not installed"
+            # the parent package is loaded before this module (no import: it is a higher layer)
+            version = getattr(sys.modules.get(name), "__version__", None)
+            if name == "connection" and version is not None:
+                out[name] = str(version)
     return out
 
 
