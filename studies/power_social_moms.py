@@ -84,10 +84,12 @@ def _ols_t(x: np.ndarray, y: np.ndarray, j: int) -> np.ndarray:
 
 
 def _wilson(k, n, z=1.959963984540054):
+    """Wilson interval of k successes in n; held inside [0, p] and [p, 1] (at k = 0 the
+    formula's lower end is 0 only up to rounding, e.g. 5.6e-17 > 0 = p)."""
     p = k / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
+    return float(np.clip(centre - half, 0.0, p)), float(np.clip(centre + half, p, 1.0))
 
 
 def _n_for(power_fn, target: float, upper: int = 200_000) -> float:
