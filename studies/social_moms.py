@@ -99,7 +99,8 @@ def read_config(path: Path) -> dict:
 
 
 def _population(cfg, cfg_path, instrument=None, overrides=None, *, items=None):
-    """The simulated population; a malformed population model is a ConfigError naming the file.
+    """The simulated population; a malformed population model is a ConfigError naming the file
+    (and, from the population's typed config, the key).
 
     Shared with studies/power_social_moms.py (which passes the config's ``items`` instead of an
     instrument)."""
@@ -109,6 +110,11 @@ def _population(cfg, cfg_path, instrument=None, overrides=None, *, items=None):
     try:
         return Population.from_config(cfg["population"], instrument=instrument, items=items,
                                       calibration=cfg.get("calibration"), overrides=overrides)
+    except ConfigError as err:
+        if err.file is not None or cfg_path is None:
+            raise
+        raise ConfigError(err.message, file=str(cfg_path), column=err.column, rows=err.rows,
+                          values=err.values, expected=err.expected, hint=err.hint) from None
     except ConnectionPackageError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
