@@ -54,7 +54,7 @@ import sys
 import time
 import traceback
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -72,22 +72,34 @@ from connection.errors import (
 )
 
 __all__ = ["Study", "package_versions", "git_state", "round_sig", "run_cli", "ArgumentParser",
-           "flags_from_warnings",
+           "study_parser", "parse_study_args", "flags_from_warnings",
            "read_toml", "setting", "check_argument", "check_results_folder", "as_package_error",
            "one_line"]
 
-_PACKAGES = ("connection", "numpy", "pandas", "scipy", "statsmodels", "pingouin", "seaborn",
-             "matplotlib", "pyreadstat", "pyyaml", "tqdm")
+#: the package and its runtime dependencies, recorded in every manifest (pingouin is no longer
+#: one: a package that is not installed is left out of the record, not an error)
+_PACKAGES = ("connection", "numpy", "pandas", "scipy", "statsmodels", "seaborn", "matplotlib",
+             "pyreadstat", "pyyaml", "pyarrow", "threadpoolctl", "tqdm")
 
 
-def package_versions() -> dict[str, str]:
-    """Installed versions of the package and its runtime dependencies."""
+def package_versions(names: Iterable[str] = _PACKAGES) -> dict[str, str]:
+    """Installed versions of the package and its runtime dependencies (``names``), for the
+    manifest; a package that is not installed is left out. The package itself, run from a
+    source tree that was never installed, gives its ``__version__``.
+
+    >>> versions = package_versions(["numpy", "no-such-package-x"])
+    >>> list(versions) == ["numpy"]
+    True
+    """
     out = {}
-    for name in _PACKAGES:
+    for name in names:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
-            out[name] = "not installed"
+            # the parent package is loaded before this module (no import: it is a higher layer)
+            version = getattr(sys.modules.get(name), "__version__", None)
+            if name == "connection" and version is not None:
+                out[name] = str(version)
     return out
 
 
@@ -600,6 +612,61 @@ class Study:
             if accepted is not None:
                 self.accept(key, accepted)
 
+    def number_table(self, prefix: str, frame, *, key: str | Sequence[str],
+                     columns: Sequence[str] | Mapping[str, str] | None = None,
+                     value: str | None = None, flags_column: str | None = "flags") -> int:
+        """Record numbers from a table, one key per row and column; returns how many.
+
+        ``key`` names the column (or columns, joined by ``.``) whose values name the row. Give
+        ``columns`` (a list: each column under its own name, ``<prefix>.<row>.<column>``; a
+        mapping ``{column: name}``: under ``<prefix>.<row>.<name>``) or ``value`` (one column,
+        recorded as ``<prefix>.<row>`` itself). ``flags_column``: the column holding each row's
+        flags, which every number of the row carries (see :meth:`number`); ``None`` for a
+        table without flags. A column that is named but missing is an ArgumentError (flags are
+        never dropped by a typo). Values are recorded as the table holds them (numpy scalars
+        become Python numbers, NaN ``null``): cast a column first for another type (e.g. a
+        float ``n`` to int).
+
+        >>> import tempfile, pandas as pd
+        >>> study = Study("demo", Path(tempfile.mkdtemp()) / "out", verbose=False)
+        >>> rel = pd.DataFrame({"construct": ["a", "b"], "alpha": [0.8, 0.7],
+        ...                     "omega": [0.81, 1.2], "flags": ["", "heywood: x"]})
+        >>> study.number_table("reliability", rel, key="construct", columns=["alpha", "omega"])
+        4
+        >>> study.numbers["reliability"]["b"], list(study.flags())
+        ({'alpha': 0.7, 'omega': 1.2}, ['reliability.b.alpha', 'reliability.b.omega'])
+        >>> study.number_table("alpha", rel, key="construct", value="alpha", flags_column=None)
+        2
+        >>> study.numbers["alpha"]
+        {'a': 0.8, 'b': 0.7}
+        >>> study.abandon()
+        """
+        if (columns is None) == (value is None):
+            raise ArgumentError(f"number_table({prefix!r}) needs columns= or value=, not both",
+                                values=[columns, value])
+        keys = [key] if isinstance(key, str) else list(key)
+        if value is not None:
+            named: dict[str, str | None] = {value: None}
+        elif isinstance(columns, Mapping):
+            named = dict(columns)
+        else:
+            named = {c: c for c in ([columns] if isinstance(columns, str) else columns)}
+        wanted = [*keys, *named, *([flags_column] if flags_column is not None else [])]
+        missing = [c for c in wanted if c not in frame.columns]
+        if missing:
+            raise ArgumentError(f"number_table({prefix!r}): the table has no column "
+                                f"{missing[0]!r}", values=missing,
+                                expected="one of " + ", ".join(map(str, frame.columns)))
+        count = 0
+        for row in frame[list(dict.fromkeys(wanted))].to_dict("records"):
+            base = ".".join([prefix, *(str(row[k]) for k in keys)])
+            flags = row[flags_column] if flags_column is not None else None
+            for column, name in named.items():
+                self.number(base if name is None else f"{base}.{name}", row[column],
+                            flags=flags)
+                count += 1
+        return count
+
     def accept(self, key_or_prefix: str, reason: str) -> int:
         """Accept the flagged numbers under ``key_or_prefix`` (the key itself or any key below
         it), for a stated ``reason`` that goes into numbers.json, the manifest and the paper's
@@ -917,6 +984,58 @@ def check_argument(name: str, value: Any, *, minimum: float | None = None) -> An
     if value is not None and minimum is not None and value < minimum:
         raise ArgumentError(f"{name} must be at least {minimum}", values=[value])
     return value
+
+
+def study_parser(prog: str, description: str, *, config: str | os.PathLike, out: str,
+                 seed: bool = False, data: str | None = None) -> ArgumentParser:
+    """The command line every study script shares (:class:`ArgumentParser`: a usage error is an
+    ArgumentError): ``--config`` (default ``config``), ``--out`` (``None`` unless given; ``out``
+    is the default the help names), ``--quiet``, and where the study has them ``--seed``
+    (``seed=True``: a whole number >= 0; ``None`` = the config's) and ``--data`` (``data`` is
+    its help text; the path as typed). Add the study's own options to the parser returned, then read the command
+    line with :func:`parse_study_args`.
+
+    >>> parser = study_parser("demo.py", "A demo.", config="demo.toml", out="results/demo",
+    ...                       seed=True)
+    >>> args = parse_study_args(parser, ["--seed", "3"])
+    >>> args.seed, args.out, str(args.config), args.quiet
+    (3, None, 'demo.toml', False)
+    >>> parse_study_args(parser, ["--seed", "-1"])
+    Traceback (most recent call last):
+    ...
+    connection.errors.ArgumentError: --seed must be at least 0 [value -1]
+    """
+    parser = ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--config", type=Path, default=Path(config),
+                        help=f"study config (default: {config})")
+    parser.add_argument("--out", type=Path, default=None, help=f"results folder (default: {out})")
+    if seed:
+        parser.add_argument("--seed", type=int, default=None,
+                            help="seed, a whole number >= 0 (default: the config's)")
+    if data is not None:
+        parser.add_argument("--data", default=None, help=data)  # as typed (recorded so)
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    return parser
+
+
+def parse_study_args(parser: argparse.ArgumentParser, argv: list[str] | None, *,
+                     minimums: Mapping[str, float] | None = None,
+                     ignore_unknown: bool = False) -> argparse.Namespace:
+    """Parse a study's command line (``None``: ``sys.argv[1:]``) and check its numbers: ``--seed``
+    at least 0 and every option of ``minimums`` (option -> minimum, e.g. ``{"--n-boot": 0}``)
+    at least its minimum (:func:`check_argument`: an ArgumentError naming the option).
+    ``ignore_unknown``: options of other studies are accepted and ignored (a command that passes
+    the same options to every study), else refused."""
+    if ignore_unknown:
+        args, _ = parser.parse_known_args(argv)
+    else:
+        args = parser.parse_args(argv)
+    checks = {"--seed": 0, **(minimums or {})}
+    for option, minimum in checks.items():
+        dest = option.lstrip("-").replace("-", "_")
+        if hasattr(args, dest):
+            check_argument(option, getattr(args, dest), minimum=minimum)
+    return args
 
 
 def one_line(text: str, limit: int = 2000) -> str:

@@ -46,12 +46,13 @@ from connection.context import (
 )
 from connection.errors import ConfigError
 from connection.study import (
-    ArgumentParser,
     Study,
     check_results_folder,
+    parse_study_args,
     read_toml,
     run_cli,
     setting,
+    study_parser,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -387,6 +388,111 @@ def figure_note(reasons: pd.DataFrame, ranks: pd.DataFrame, spec: dict) -> str |
     return "\n".join(lines) or None
 
 
+def _record_shares(study: Study, shares: pd.DataFrame) -> None:
+    """Every share with its status; its n and Wilson interval where n was published, else why
+    there is no interval."""
+    key = "perception_gap.shares"
+    study.number_table(key, shares, key="id", columns={"proportion": "share", "status": "status"},
+                       flags_column=None)
+    known = shares["n"].notna()
+    study.number_table(key, shares[known].astype({"n": int}), key="id",
+                       columns=["n", "ci_lower", "ci_upper"], flags_column=None)
+    study.number_table(key, shares[~known].assign(interval=NO_N), key="id", columns=["interval"],
+                       flags_column=None)
+
+
+def _record_gaps(study: Study, gaps: pd.DataFrame, sensitivity: pd.DataFrame) -> None:
+    """Each consumer-marketer gap; its interval and test where both n are known; the smallest n
+    per side at which it would be significant; its range over the alternative sample sizes."""
+    key = "perception_gap.gaps"
+    study.number_table(key, gaps, key="key", columns=["difference", "comparability", "interval"],
+                       flags_column=None)
+    some_n = gaps[gaps["min_n_per_side_significant"].notna()]
+    study.number_table(key, some_n.astype({"min_n_per_side_significant": int}), key="key",
+                       columns=["min_n_per_side_significant"], flags_column=None)
+    both = gaps[gaps["has_interval"].astype(bool)].astype({"consumers_n": int, "marketers_n": int})
+    study.number_table(key, both, key="key", columns={
+        "consumers_n": "n_consumers", "marketers_n": "n_marketers",
+        **{c: c for c in ("ci_lower", "ci_upper", "wald_ci_lower", "wald_ci_upper", "z",
+                          "pvalue", "cohens_h")}}, flags_column=None)
+    ranges = sensitivity.groupby("key", sort=False).agg(
+        ci_lower_min=("ci_lower", "min"), ci_upper_max=("ci_upper", "max"),
+        pvalue_max=("pvalue", "max")).reset_index()
+    study.number_table(key, ranges, key="key", columns={
+        c: f"sensitivity.{c}" for c in ("ci_lower_min", "ci_upper_max", "pvalue_max")},
+        flags_column=None)
+
+
+def _same_sample(config: dict, by_id: pd.DataFrame, config_path: Path) -> pd.DataFrame:
+    """Differences between two answers of the same respondents (no interval: see the config)."""
+    rows = []
+    for spec in config.get("same_sample", []):
+        where = f"same_sample {spec['key']!r}"
+        a = _figure(by_id, spec["first"], None, where, config_path)
+        b = _figure(by_id, spec["second"], None, where, config_path)
+        if a["side"] != b["side"] or a["study"] != b["study"]:
+            raise ConfigError(f"{where}: the two figures are not from the same respondents",
+                              file=str(config_path), values=[spec["first"], spec["second"]])
+        rows.append({"key": spec["key"], "label": spec["label"], "study": a["study"],
+                     "side": a["side"], "first_id": spec["first"],
+                     "second_id": spec["second"], "first_share": a["proportion"],
+                     "second_share": b["proportion"],
+                     "difference": a["proportion"] - b["proportion"],
+                     "interval": "none: two answers of the same respondents with unknown "
+                                 "correlation" + ("" if pd.notna(a["n"]) else
+                                                  " and unpublished n")})
+    return pd.DataFrame(rows, columns=["key", "label", "study", "side", "first_id", "second_id",
+                                       "first_share", "second_share", "difference", "interval"])
+
+
+def _record_reasons(study: Study, reasons: pd.DataFrame, skipped: dict, level: float) -> None:
+    """Per full list: how many reasons, the Holm verdicts, the largest gap and each side's top
+    reason; per reason: both shares and ranks, the gap and (with n) its interval and tests."""
+    for study_name, why_not in skipped.items():
+        study.number(f"perception_gap.reasons.{study_name}.computed", False)
+        study.number(f"perception_gap.reasons.{study_name}.reason", why_not)
+    for study_name, part in reasons.groupby("study", sort=False):
+        key = f"perception_gap.reasons.{study_name}"
+        study.number(f"{key}.computed", True)
+        study.number(f"{key}.n_items", len(part))
+        if bool(part["has_interval"].all()):
+            alpha = 1.0 - level
+            study.number(f"{key}.significant_holm", int((part["pvalue_holm"] <= alpha).sum()))
+            study.number(f"{key}.pvalue_holm_max", float(part["pvalue_holm"].max()))
+        largest = part.iloc[int(np.argmax(np.abs(part["difference"].to_numpy())))]
+        study.number(f"{key}.largest_gap_item", largest["item"])
+        study.number(f"{key}.largest_gap", float(largest["difference"]))
+        study.number(f"{key}.consumers_top_item", part.iloc[0]["item"])
+        top_m = part.iloc[int(np.argmax(part["marketers_share"].to_numpy()))]
+        study.number(f"{key}.marketers_top_item", top_m["item"])
+        shares = ["consumers_share", "marketers_share", "difference", "consumers_rank",
+                  "marketers_rank"]
+        study.number_table(f"{key}.items", part.astype({c: float for c in shares}), key="key",
+                           columns=shares, flags_column=None)
+        tested = part[part["has_interval"].astype(bool)].astype(
+            {"consumers_n": int, "marketers_n": int,
+             **{c: float for c in ("ci_lower", "ci_upper", "z", "pvalue", "pvalue_holm",
+                                   "ci_lower_bonferroni", "ci_upper_bonferroni")}})
+        study.number_table(f"{key}.items", tested, key="key", columns={
+            "consumers_n": "n_consumers", "marketers_n": "n_marketers",
+            **{c: c for c in ("ci_lower", "ci_upper", "z", "pvalue", "pvalue_holm",
+                              "ci_lower_bonferroni", "ci_upper_bonferroni")}},
+            flags_column=None)
+
+
+def _record_ranks(study: Study, ranks: pd.DataFrame) -> None:
+    """Whether each list's rank orders were compared (and why, or why not), and Kendall's tau."""
+    key = "perception_gap.rank_orders"
+    study.number_table(key, ranks.astype({"computed": bool, "reasons_known_both": int}),
+                       key="study", columns=["computed", "reasons_known_both", "reason"],
+                       flags_column=None)
+    computed = ranks[ranks["computed"].astype(bool)].astype({"concordant": int,
+                                                             "discordant": int})
+    study.number_table(key, computed, key="study", columns={
+        "tau": "kendall_tau", "pvalue": "pvalue", "concordant": "concordant",
+        "discordant": "discordant", "method": "method"}, flags_column=None)
+
+
 def run(out: Path, config_path: Path = DEFAULT_CONFIG, data_path: Path | None = None,
         argv: list[str] | None = None, verbose: bool = True) -> dict:
     config = read_config(config_path)
@@ -410,35 +516,11 @@ def run(out: Path, config_path: Path = DEFAULT_CONFIG, data_path: Path | None = 
         study.number("perception_gap.level", level)
         study.number("perception_gap.figures_confirmed", len(figures))
         study.number("perception_gap.figures_unconfirmed_left_out", int((~chosen.confirmed).sum()))
-        for _, row in shares.iterrows():
-            key = f"perception_gap.shares.{row['id']}"
-            study.number(f"{key}.share", row["proportion"])
-            study.number(f"{key}.status", row["status"])
-            if pd.notna(row["n"]):
-                study.number(f"{key}.n", int(row["n"]))
-                study.number(f"{key}.ci_lower", row["ci_lower"])
-                study.number(f"{key}.ci_upper", row["ci_upper"])
-            else:
-                study.number(f"{key}.interval", NO_N)
+        _record_shares(study, shares)
 
     with study.step("consumer vs marketer gaps"):
         gaps = gaps_table(config.get("pairs", []), by_id, level, config_path)
         study.table("gaps", gaps)
-        for _, row in gaps.iterrows():
-            key = f"perception_gap.gaps.{row['key']}"
-            study.number(f"{key}.difference", row["difference"])
-            study.number(f"{key}.comparability", row["comparability"])
-            study.number(f"{key}.interval", row["interval"])
-            if pd.notna(row["min_n_per_side_significant"]):
-                study.number(f"{key}.min_n_per_side_significant",
-                             int(row["min_n_per_side_significant"]))
-            if row["has_interval"]:
-                study.number(f"{key}.n_consumers", int(row["consumers_n"]))
-                study.number(f"{key}.n_marketers", int(row["marketers_n"]))
-                for col in ("ci_lower", "ci_upper", "wald_ci_lower", "wald_ci_upper", "z",
-                            "pvalue", "cohens_h"):
-                    study.number(f"{key}.{col}", row[col])
-
         alternatives = config.get("n_alternatives", {})
         for fid, values in alternatives.items():
             _figure(by_id, fid, None, f"n_alternatives {fid!r}", config_path)
@@ -447,83 +529,23 @@ def run(out: Path, config_path: Path = DEFAULT_CONFIG, data_path: Path | None = 
                                   file=str(config_path), values=list(values))
         sensitivity = sensitivity_table(gaps, alternatives, level)
         study.table("gaps_sensitivity", sensitivity)
-        for key, part in sensitivity.groupby("key", sort=False):
-            study.number(f"perception_gap.gaps.{key}.sensitivity.ci_lower_min",
-                         float(part["ci_lower"].min()))
-            study.number(f"perception_gap.gaps.{key}.sensitivity.ci_upper_max",
-                         float(part["ci_upper"].max()))
-            study.number(f"perception_gap.gaps.{key}.sensitivity.pvalue_max",
-                         float(part["pvalue"].max()))
+        _record_gaps(study, gaps, sensitivity)
 
     with study.step("same-sample differences"):
-        rows = []
-        for spec in config.get("same_sample", []):
-            where = f"same_sample {spec['key']!r}"
-            a = _figure(by_id, spec["first"], None, where, config_path)
-            b = _figure(by_id, spec["second"], None, where, config_path)
-            if a["side"] != b["side"] or a["study"] != b["study"]:
-                raise ConfigError(f"{where}: the two figures are not from the same respondents",
-                                  file=str(config_path), values=[spec["first"], spec["second"]])
-            rows.append({"key": spec["key"], "label": spec["label"], "study": a["study"],
-                         "side": a["side"], "first_id": spec["first"],
-                         "second_id": spec["second"], "first_share": a["proportion"],
-                         "second_share": b["proportion"],
-                         "difference": a["proportion"] - b["proportion"],
-                         "interval": "none: two answers of the same respondents with unknown "
-                                     "correlation" + ("" if pd.notna(a["n"]) else
-                                                      " and unpublished n")})
-            study.number(f"perception_gap.same_sample.{spec['key']}.difference",
-                         a["proportion"] - b["proportion"])
-        study.table("same_sample", pd.DataFrame(rows, columns=[
-            "key", "label", "study", "side", "first_id", "second_id", "first_share",
-            "second_share", "difference", "interval"]))
+        same = _same_sample(config, by_id, config_path)
+        study.number_table("perception_gap.same_sample", same, key="key",
+                           columns=["difference"], flags_column=None)
+        study.table("same_sample", same)
 
     with study.step("every reason, item by item"):
         reasons, skipped = reasons_table(config.get("reasons", {}), figures, level, config_path)
         study.table("reason_gaps", reasons)
-        for study_name, why_not in skipped.items():
-            study.number(f"perception_gap.reasons.{study_name}.computed", False)
-            study.number(f"perception_gap.reasons.{study_name}.reason", why_not)
-        for study_name, part in reasons.groupby("study", sort=False):
-            key = f"perception_gap.reasons.{study_name}"
-            study.number(f"{key}.computed", True)
-            study.number(f"{key}.n_items", len(part))
-            if bool(part["has_interval"].all()):
-                alpha = 1.0 - level
-                study.number(f"{key}.significant_holm", int((part["pvalue_holm"] <= alpha).sum()))
-                study.number(f"{key}.pvalue_holm_max", float(part["pvalue_holm"].max()))
-            largest = part.iloc[int(np.argmax(np.abs(part["difference"].to_numpy())))]
-            study.number(f"{key}.largest_gap_item", largest["item"])
-            study.number(f"{key}.largest_gap", float(largest["difference"]))
-            study.number(f"{key}.consumers_top_item", part.iloc[0]["item"])
-            top_m = part.iloc[int(np.argmax(part["marketers_share"].to_numpy()))]
-            study.number(f"{key}.marketers_top_item", top_m["item"])
-            for _, row in part.iterrows():
-                item_key = f"{key}.items.{row['key']}"
-                for col in ("consumers_share", "marketers_share", "difference",
-                            "consumers_rank", "marketers_rank"):
-                    study.number(f"{item_key}.{col}", float(row[col]))
-                if row["has_interval"]:
-                    study.number(f"{item_key}.n_consumers", int(row["consumers_n"]))
-                    study.number(f"{item_key}.n_marketers", int(row["marketers_n"]))
-                    for col in ("ci_lower", "ci_upper", "z", "pvalue", "pvalue_holm",
-                                "ci_lower_bonferroni", "ci_upper_bonferroni"):
-                        study.number(f"{item_key}.{col}", float(row[col]))
+        _record_reasons(study, reasons, skipped, level)
 
     with study.step("rank orders"):
         ranks = rank_orders_table(config.get("rank_orders", {}), figures)
         study.table("rank_orders", ranks)
-        for _, row in ranks.iterrows():
-            key = f"perception_gap.rank_orders.{row['study']}"
-            study.number(f"{key}.computed", bool(row["computed"]))
-            study.number(f"{key}.reasons_known_both", int(row["reasons_known_both"]))
-            study.number(f"{key}.reason", row["reason"])
-            if row["computed"]:
-                study.number(f"{key}.kendall_tau", row["tau"])
-                study.number(f"{key}.pvalue", row["pvalue"])
-                study.number(f"{key}.concordant", int(row["concordant"]))
-                study.number(f"{key}.discordant", int(row["discordant"]))
-                study.number(f"{key}.method", row["method"])
+        _record_ranks(study, ranks)
 
     with study.step("figures"):
         from connection.plots.context import gap_dumbbell
@@ -539,17 +561,12 @@ def run(out: Path, config_path: Path = DEFAULT_CONFIG, data_path: Path | None = 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = ArgumentParser(prog="perception_gap.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("results") / "perception_gap",
-                        help="results folder (default: results/perception_gap)")
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG,
-                        help="study config (default: studies/perception_gap.toml)")
-    parser.add_argument("--data", type=Path, default=None,
-                        help="published-figures file (default: the package's own)")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines")
-    args = parser.parse_args(argv)
-    run(args.out, args.config, args.data, argv=["studies/perception_gap.py", *argv],
-        verbose=not args.quiet)
+    parser = study_parser("perception_gap.py", __doc__.splitlines()[0], config=DEFAULT_CONFIG,
+                          out="results/perception_gap",
+                          data="published-figures file (default: the package's own)")
+    args = parse_study_args(parser, argv)
+    run(args.out or Path("results") / "perception_gap", args.config, args.data,
+        argv=["studies/perception_gap.py", *argv], verbose=not args.quiet)
     return 0
 
 

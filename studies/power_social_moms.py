@@ -84,10 +84,12 @@ def _ols_t(x: np.ndarray, y: np.ndarray, j: int) -> np.ndarray:
 
 
 def _wilson(k, n, z=1.959963984540054):
+    """Wilson interval of k successes in n; held inside [0, p] and [p, 1] (at k = 0 the
+    formula's lower end is 0 only up to rounding, e.g. 5.6e-17 > 0 = p)."""
     p = k / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
+    return float(np.clip(centre - half, 0.0, p)), float(np.clip(centre + half, p, 1.0))
 
 
 def _n_for(power_fn, target: float, upper: int = 200_000) -> float:
@@ -168,30 +170,24 @@ def run(argv: list[str] | None = None) -> dict:
         slope_power,
     )
     from connection.study import (
-        ArgumentParser,
         Study,
-        check_argument,
         check_results_folder,
         flags_from_warnings,
+        parse_study_args,
+        study_parser,
     )
 
-    parser = ArgumentParser(prog="power_social_moms.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", default=str(DEFAULT_CONFIG))
-    parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--out", default=None, help="results folder (default results/<name>)")
+    parser = study_parser("power_social_moms.py", __doc__.split("\n\n")[0],
+                          config=DEFAULT_CONFIG, out="results/<power.name>", seed=True)
     parser.add_argument("--reps", type=int, default=None, help="Monte Carlo replicates")
     parser.add_argument("--scalar-reps", type=int, default=None,
                         help="Monte Carlo replicates of the scalar test (default: --reps or the "
                              "config's simulation_reps_scalar)")
     parser.add_argument("--population-n", type=int, default=None,
                         help="respondents per cell of the large population sample")
-    parser.add_argument("--quiet", action="store_true")
     # the README's reproduce command passes the main study's options to every study: accept them
-    args, _ignored = parser.parse_known_args(argv)
-    check_argument("--seed", args.seed, minimum=0)
-    check_argument("--reps", args.reps, minimum=1)
-    check_argument("--scalar-reps", args.scalar_reps, minimum=1)
-    check_argument("--population-n", args.population_n, minimum=MIN_POPULATION_N)
+    args = parse_study_args(parser, argv, ignore_unknown=True, minimums={
+        "--reps": 1, "--scalar-reps": 1, "--population-n": MIN_POPULATION_N})
 
     cfg_path = Path(args.config)
     cfg, study_cfg = read_config(cfg_path)
@@ -269,18 +265,18 @@ def run(argv: list[str] | None = None) -> dict:
 
     with study.step("analytic power curves"):
         fns = {
-            "connection effect": lambda n: slope_power(n, moments_a["beta_connection_observed"],
-                                                       moments_a["residual_variance"],
-                                                       moments_a["sxx_inv_connection"], alpha=alpha),
+            "connection effect": lambda n: slope_power(
+                n, moments_a["beta_connection_observed"], moments_a["residual_variance"],
+                moments_a["sxx_inv_connection"], alpha=alpha),
             "connection x group interaction": lambda n: slope_difference_power(
                 n, diff_b, var[g_hi], var[g_ref], alpha=alpha),
             "scalar non-invariance": lambda n: chisq_power(
-                np.asarray(n, dtype=float) * ncps["with_shift"], df_c, alpha),
+                np.asarray(n, dtype=float) * ncps["with_shift"], df_c, alpha=alpha),
         }
         # what the scalar test does with no shifted item: ordinal items analysed as continuous
         # still leave a little mean-structure misfit (the test's false-alarm rate grows with n)
         artifact = lambda n: chisq_power(np.asarray(n, dtype=float) * ncps["no_shift"],  # noqa: E731
-                                         df_c, alpha)
+                                         df_c, alpha=alpha)
         # ``inadmissible``: Monte Carlo replicates whose fits were flagged (none here: no
         # replicates); ``flags``: those of the population fits a curve comes from
         curve_flags = {"scalar non-invariance": ncp_flags["with_shift"]}
@@ -383,9 +379,10 @@ def run(argv: list[str] | None = None) -> dict:
         keys = {"connection effect": "connection_effect",
                 "connection x group interaction": "interaction",
                 "scalar non-invariance": "scalar_noninvariance"}
-        for r in n80.itertuples():
-            study.number(f"n80.{keys[r.test]}", r.n_per_cell,
-                         flags=curve_flags.get(r.test))
+        # each n carries the flags of the population fits its curve comes from
+        study.number_table("n80", n80.assign(key=n80["test"].map(keys),
+                                             curve_flags=n80["test"].map(curve_flags)),
+                           key="key", value="n_per_cell", flags_column="curve_flags")
         for n, (bad, total) in inadmissible.items():
             base = f"simulation.scalar_noninvariance.n{n}"
             study.number(f"{base}.inadmissible", bad)

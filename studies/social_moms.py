@@ -48,24 +48,18 @@ DRIVERS = ("connection", "satisfaction")
 
 
 def _parse(argv):
-    from connection.study import ArgumentParser, check_argument
+    from connection.study import parse_study_args, study_parser
 
-    parser = ArgumentParser(prog="social_moms.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="study TOML")
-    parser.add_argument("--seed", type=int, default=None, help="seed (default: the config's)")
+    parser = study_parser("social_moms.py", __doc__.split("\n\n")[0], config=DEFAULT_CONFIG,
+                          out="results/social_moms", seed=True,
+                          data="a survey file: run on real data")
     parser.add_argument("--n", type=int, default=None, help="respondents (simulation mode)")
-    parser.add_argument("--out", default=None, help="results folder (default results/social_moms)")
-    parser.add_argument("--data", default=None, help="a survey file: run on real data")
     parser.add_argument("--instrument", default=None, help="codebook of --data (YAML/TOML)")
     parser.add_argument("--n-boot", type=int, default=None, help="bootstrap replicates")
     parser.add_argument("--no-sensitivity", action="store_true", help="skip the sensitivity step")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines")
-    args = parser.parse_args(argv)
+    args = parse_study_args(parser, argv, minimums={"--n": MIN_N, "--n-boot": 0})
     if args.instrument and not args.data:
         parser.error("--instrument goes with --data")
-    check_argument("--seed", args.seed, minimum=0)
-    check_argument("--n", args.n, minimum=MIN_N)
-    check_argument("--n-boot", args.n_boot, minimum=0)
     return args
 
 
@@ -105,7 +99,8 @@ def read_config(path: Path) -> dict:
 
 
 def _population(cfg, cfg_path, instrument=None, overrides=None, *, items=None):
-    """The simulated population; a malformed population model is a ConfigError naming the file.
+    """The simulated population; a malformed population model is a ConfigError naming the file
+    (and, from the population's typed config, the key).
 
     Shared with studies/power_social_moms.py (which passes the config's ``items`` instead of an
     instrument)."""
@@ -115,6 +110,11 @@ def _population(cfg, cfg_path, instrument=None, overrides=None, *, items=None):
     try:
         return Population.from_config(cfg["population"], instrument=instrument, items=items,
                                       calibration=cfg.get("calibration"), overrides=overrides)
+    except ConfigError as err:
+        if err.file is not None or cfg_path is None:
+            raise
+        raise ConfigError(err.message, file=str(cfg_path), column=err.column, rows=err.rows,
+                          values=err.values, expected=err.expected, hint=err.hint) from None
     except ConnectionPackageError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
@@ -144,20 +144,17 @@ def run(argv: list[str] | None = None) -> dict:
     import connection as cx
     from connection import plots
     from connection.errors import DataError
-    from connection.plots import studies as study_plots
     from connection.study import Study, check_results_folder
 
     args = _parse(argv)
     cfg_path = Path(args.config)
     cfg = read_config(cfg_path)
     st = cfg["study"]
-    pop_cfg = cfg["population"]
     seed = int(args.seed if args.seed is not None else st["seed"])
     n = int(args.n if args.n is not None else st["n"])
     n_boot = int(args.n_boot if args.n_boot is not None else st["n_boot"])
     real = args.data is not None
     out = Path(args.out) if args.out else ROOT.parent / "results" / st["name"]
-    gcol, ccol = pop_cfg["group_column"], pop_cfg["category_column"]
     margin = float(st["equivalence_margin"])
     do_sensitivity = not real and not args.no_sensitivity
     # bootstrap progress bars: tqdm when the terminal is interactive, none with --quiet
@@ -198,222 +195,35 @@ def run(argv: list[str] | None = None) -> dict:
             for name, table in population.truth().items():
                 study.table(f"truth_{name}", table)
 
-    # ------------------------------------------------------------------ calibration
     if not real:
         with study.step("calibration: published vs population vs sample"):
-            cal = population.calibration_table(sim.data)
-            study.table("calibration", cal[["category", "group", "item", "published",
-                                            "population", "sample"]])
-            study.number("calibration.max_abs_diff_population",
-                         float((cal["population"] - cal["published"]).abs().max()))
-            study.number("calibration.max_abs_diff_sample",
-                         float((cal["sample"] - cal["published"]).abs().max()))
-            study.number("calibration.connection_gap", population.calibration["connection_gap"])
-            study.number("calibration.satisfaction_gap",
-                         population.calibration["satisfaction_gap"])
-            for r in cal.itertuples():
-                study.number(f"published.{r.category}.{r.group}.{r.item}", r.published)
-                study.number(f"reproduced.{r.category}.{r.group}.{r.item}", r.sample)
-            # the published "x times more likely" implied by the percentages (first group / second)
-            wide = cal.pivot_table(index=["category", "item"], columns="group", values="published")
-            g_a, g_b = population.groups[0], population.groups[1]
-            for (c, item), r in wide.iterrows():
-                study.number(f"published_risk_ratio.{c}.{item}", float(r[g_a] / r[g_b]))
-            study.number("calibration.source", str(population.calibration.get("source") or ""))
-            study.table("population_percent", population.percent_table())
-            study.figure("calibration", study_plots.calibration(cal, category="banking",
-                                                                 instrument=instrument))
+            _step_calibration(study, population, sim, instrument)
 
-    # ------------------------------------------------------------------ validation
     with study.step("validate: read_survey"):
-        survey = cx.read_survey(source, instrument, id_column=pop_cfg["id_column"]
-                                if pop_cfg["id_column"] in _columns(source) else None,
-                                group_columns=[c for c in (gcol, ccol) if c in _columns(source)])
-        missing_cols = [c for c in (gcol, ccol) if c not in survey.data.columns]
-        if missing_cols:
-            from connection.errors import MissingColumnError
+        survey, frame = _step_validation(cx, study, source, instrument, cfg, args)
 
-            raise MissingColumnError("the study compares groups within categories; the data "
-                                     "lack a grouping column", column=missing_cols[0],
-                                     file=str(args.data) if real else None,
-                                     expected=f"columns {gcol!r} and {ccol!r} (set "
-                                              "population.group_column/category_column)")
-        frame = scores_frame(survey, cfg)
-        cells = frame.groupby([ccol, gcol], sort=False).size().rename("n").reset_index()
-        study.table("cells", cells)
-        study.table("exclusions", survey.exclusions)
-        study.number("n.total", int(len(frame)))
-        study.number("n.read", int(survey.n_read))
-        study.number("n.excluded", int(len(survey.exclusions)))
-        for r in cells.itertuples():
-            study.number(f"n.{getattr(r, ccol)}.{getattr(r, gcol)}", int(r.n))
-        categories = list(dict.fromkeys(frame[ccol]))
-        groups = list(dict.fromkeys(frame[gcol]))
-        lacking = [c for c in DRIVERS if c not in instrument.constructs]
-        if lacking:
-            from connection.errors import ConfigError
-
-            raise ConfigError("the study needs the instrument's connection and satisfaction "
-                              "constructs", column=lacking[0],
-                              file=str(args.instrument) if args.instrument else None,
-                              expected="constructs named 'connection' and 'satisfaction'")
-        outcomes = [o for o in OUTCOMES if o in frame.columns]
-
-    # ------------------------------------------------------------------ reliability
     with study.step(f"reliability and discriminant validity ({n_boot} bootstrap replicates)"):
-        # the table's flags column: the admissibility flags of the CFA behind omega, CR and AVE
-        rel = cx.reliability(survey, n_boot=n_boot, seed=seeds["reliability"], progress=bars)
-        study.table("reliability", rel)
-        multi = {c: instrument.item_ids(c) for c in instrument.constructs
-                 if len(instrument.item_ids(c)) >= 2}
-        ht = cx.htmt(survey.data, multi, n_boot=n_boot, seed=seeds["htmt"], progress=bars)
-        study.table("htmt", ht)
-        for r in rel.itertuples():
-            for k in ("alpha", "omega", "cr", "ave"):
-                # alpha needs no model; omega, CR and AVE carry the flags of the CFA behind them
-                study.number(f"reliability.{r.construct}.{k}", getattr(r, k),
-                             flags=None if k == "alpha" else r.flags)
-        pair = ht[((ht["construct_a"] == "connection") & (ht["construct_b"] == "satisfaction"))
-                  | ((ht["construct_a"] == "satisfaction") & (ht["construct_b"] == "connection"))]
-        if len(pair):
-            study.number("htmt.connection_satisfaction", float(pair["htmt"].iloc[0]))
-            study.number("htmt.connection_satisfaction_ci_upper", float(pair["ci_upper"].iloc[0]))
-            study.number("htmt.connection_satisfaction_distinct", bool(pair["distinct"].iloc[0]))
+        _step_reliability(cx, study, survey, instrument, n_boot, seeds, bars)
 
-    # ------------------------------------------------------------------ CFA
     with study.step("confirmatory factor analysis (all constructs)"):
-        fit = cx.cfa(instrument.model_syntax(), survey.data, estimator="MLR")
-        fm = fit.fit_measures
-        cfa_flags = format_flags(fit.flags)
-        keys = [k for k in ("npar", "chisq", "df", "pvalue", "chisq_scaled", "cfi", "tli",
-                            "rmsea", "rmsea_ci_lower", "rmsea_ci_upper", "srmr", "cfi_robust",
-                            "tli_robust", "rmsea_robust", "aic", "bic") if k in fm.index]
-        study.table("cfa_fit", pd.DataFrame({"measure": keys,
-                                             "value": [float(fm[k]) for k in keys],
-                                             "flags": cfa_flags}))
-        est = fit.estimates
-        loadings = est[est["op"] == "=~"].reset_index(drop=True)
-        if "flags" not in loadings.columns:
-            loadings["flags"] = cfa_flags
-        study.table("cfa_loadings", loadings)
-        for k in ("cfi", "tli", "rmsea", "srmr", "chisq", "df"):
-            if k in fm.index:
-                study.number(f"cfa.{k}", float(fm[k]), flags=cfa_flags)
-        study.number("cfa.converged", bool(fit.converged))
+        _step_cfa(cx, study, survey, instrument)
 
-    # ------------------------------------------------------------------ invariance
     with study.step("measurement invariance across group x category"):
-        inv_model = instrument.model_syntax(["connection", "satisfaction"])
-        inv = cx.invariance(inv_model, frame, group=[gcol, ccol], estimator="MLR")
-        # every table of the ladder has a flags column (the flags of the fits behind each row);
-        # the strongest level rests on every fit of the ladder
-        study.table("invariance", inv.table)
-        study.table("invariance_partial", inv.partial)
-        lm = inv.latent_means
-        study.table("latent_means", lm)
-        study.number("invariance.strongest", inv.strongest, flags=inv.flags)
-        for r in lm.itertuples():
-            study.number(f"invariance.latent_d.{r.factor}.{_key(r.group)}", float(r.d),
-                         flags=r.flags)
+        inv = _step_invariance(cx, study, frame, instrument, cfg)
 
-    # ------------------------------------------------------------------ index and segments
     with study.step("connection index and segments"):
         frame, _, index_flags = _index_and_segments(cx, instrument, frame, cfg, study,
                                                      seeds["index"])
 
-    # ------------------------------------------------------------------ comparisons
     with study.step("comparisons: connected vs not; social-media moms vs other moms"):
-        cmp_conn, cmp_groups = _comparisons(cx, instrument, frame, cfg, categories, groups,
-                                            margin)
-        # connected vs not: the segmentation comes from the index, so do its flags
-        cmp_conn["flags"] = index_flags
-        study.table("compare_connected", cmp_conn)
-        study.table("compare_groups", cmp_groups)
-        eq = cmp_conn[cmp_conn["analysis"] == "equivalence"]
-        for r in eq.itertuples():
-            base = f"compare.equivalence.{r.category}.{r.variable}"
-            study.number(f"{base}.d", float(r.cohen_d), flags=r.flags)
-            study.number(f"{base}.difference", float(r.difference), flags=r.flags)
-            study.number(f"{base}.equivalent", bool(r.reject), flags=r.flags)
-        pr = cmp_conn[cmp_conn["analysis"] == "proportion"]
-        for r in pr.itertuples():
-            study.number(f"compare.risk_ratio.{r.category}.{r.variable}", float(r.risk_ratio),
-                         flags=r.flags)
-        for r in cmp_groups.itertuples():
-            study.number(f"compare.groups.{r.category}.{r.variable}.risk_ratio",
-                         float(r.risk_ratio))
-        study.figure("equivalence", study_plots.equivalence(eq, margin=margin,
-                                                             instrument=instrument))
-        study.figure("risk_ratios", study_plots.risk_ratios(pr, instrument=instrument))
+        _step_comparisons(cx, study, frame, instrument, cfg, margin, index_flags)
 
-    # ------------------------------------------------------------------ drivers
     with study.step(f"drivers: connection vs satisfaction by cell ({n_boot} bootstrap replicates)"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", category=FutureWarning)
-            drv = cx.drivers(frame, outcomes, list(DRIVERS), by="cell", n_boot=n_boot,
-                             seed=seeds["drivers"], progress=bars)
-        study.table("drivers_observed", drv.table)
-        study.table("drivers_differences", drv.differences)
-        study.table("drivers_interactions", drv.interactions)
-        latent_rows = []
-        latent_map = {d: instrument.item_ids(d) for d in DRIVERS}
-        units = [(c, None) for c in categories] + [(c, g) for c in categories for g in groups]
-        for c, g in units:
-            sub = frame[(frame[ccol] == c) & ((frame[gcol] == g) if g is not None else True)]
-            # res.latent has a flags column: the latent model's admissibility flags
-            res = cx.drivers(sub, outcomes, list(DRIVERS), n_boot=0, latent=latent_map,
-                             progress=False)
-            lat = res.latent.copy()
-            lat.insert(0, "group", g if g is not None else "all")
-            lat.insert(0, "category", c)
-            latent_rows.append(lat)
-        latent = pd.concat(latent_rows, ignore_index=True)
-        study.table("drivers_latent", latent)
-        for r in latent.itertuples():
-            term = r.term.replace(" - ", "_minus_")
-            key = (f"drivers.latent.{r.category}.{r.outcome}.{term}" if r.group == "all"
-                   else f"drivers.latent.{r.category}.{r.group}.{r.outcome}.{term}")
-            study.number(key, float(r.beta), flags=r.flags)
-        obs = drv.table[drv.table["by"] == "cell"]
-        for r in obs.itertuples():
-            study.number(f"drivers.observed.{_key(r.group)}.{r.outcome}.{r.term}", float(r.beta))
-        dif = drv.differences
-        pooled = dif[dif["by"] == ""]
-        for r in pooled.itertuples():
-            study.number(f"drivers.difference.{r.outcome}.estimate", float(r.estimate))
-            study.number(f"drivers.difference.{r.outcome}.ci_lower", float(r.ci_lower))
-            study.number(f"drivers.difference.{r.outcome}.ci_upper", float(r.ci_upper))
-        cell_dif = dif[dif["by"] == "cell"]
-        study.number("drivers.connection_beats_satisfaction_in_every_cell",
-                     bool((cell_dif["ci_lower"] > 0).all()) if len(cell_dif) else False)
-        study.figure("drivers", study_plots.drivers(obs, latent, instrument=instrument))
+        _step_drivers(cx, study, frame, instrument, cfg, n_boot, seeds["drivers"], bars)
 
-    # ------------------------------------------------------------------ value
     with study.step(f"value: fully connected vs highly satisfied ({n_boot} bootstrap replicates)"):
-        spend = pop_cfg["spend_column"]
-        if spend in frame.columns:
-            val = cx.value_ratio(frame, spend, "value_segment", "fully_connected",
-                                 "highly_satisfied", n_boot=n_boot, seed=seeds["value"],
-                                 progress=bars)
-            val_cat = cx.value_ratio(frame, spend, "value_segment", "fully_connected",
-                                     "highly_satisfied", by=ccol, n_boot=n_boot,
-                                     seed=seeds["value"], progress=bars)
-            # the value segments come from the index: its flags travel with the ratios
-            study.table("value_ratio", pd.concat([val, val_cat], ignore_index=True)
-                        .assign(flags=index_flags))
-            main = val[val["method"] == "bootstrap_percentile"] if n_boot else val[
-                val["method"] == "delta_log"]
-            r = main.iloc[0]
-            study.number("value.ratio", float(r["ratio"]), flags=index_flags)
-            study.number("value.ci_lower", float(r["ci_lower"]), flags=index_flags)
-            study.number("value.ci_upper", float(r["ci_upper"]), flags=index_flags)
-            study.number("value.level", float(r["level"]) if "level" in main else 0.95)
-            study.number("value.method", str(r["method"]))
-            study.number("value.percent_more", float(100 * (r["ratio"] - 1)), flags=index_flags)
-        else:
-            study.number("value.skipped", f"no {spend!r} column in the data")
+        _step_value(cx, study, frame, cfg, n_boot, seeds["value"], bars, index_flags)
 
-    # ------------------------------------------------------------------ recovery
     if not real:
         with study.step("recovery: true vs estimated parameters"):
             rec = _recovery(population, inv, survey)
@@ -424,30 +234,251 @@ def run(argv: list[str] | None = None) -> dict:
                          flags=rec_flags)
             study.number("recovery.coverage", float(rec["covered"].mean()), flags=rec_flags)
 
-    # ------------------------------------------------------------------ sensitivity
     if do_sensitivity:
         with study.step("sensitivity to corr(connection, satisfaction)"):
-            sens = _sensitivity(cx, population, cfg, instrument, seeds["sensitivity"], margin, n)
-            study.table("sensitivity", sens)
-            for r in sens.itertuples():
-                study.number(f"sensitivity.r{int(round(r.correlation * 100)):02d}.{r.measure}",
-                             float(r.estimate), flags=r.flags)
-            # where a finding breaks rests on every row of its measure: the union of their flags
-            for measure, key in (("satisfaction_difference", "same_satisfaction_breaks_at"),
-                                 ("beta_difference", "connection_verdict_breaks_at"),
-                                 ("beta_difference_latent", "latent_verdict_breaks_at")):
-                bd = sens[sens["measure"] == measure].sort_values("correlation")
-                lost = bd[~bd["finding_holds"].astype(bool)]
-                study.number(f"sensitivity.{key}",
-                             float(lost["correlation"].iloc[0]) if len(lost) else float("nan"),
-                             flags=_union(bd["flags"]))
-            study.figure("sensitivity", study_plots.sensitivity(sens, margin=margin))
+            _step_sensitivity(cx, study, population, cfg, instrument, seeds["sensitivity"],
+                              margin, n)
 
     with study.step("finish: numbers and manifest"):
         study.number("settings.n_boot", n_boot)
         study.number("settings.equivalence_margin", margin)
         manifest = study.finish()
     return {"study": study, "manifest": manifest, "frame": frame}
+
+
+def _step_calibration(study, population, sim, instrument) -> None:
+    """Published vs population (closed form) vs sample percentages, and the published "x times
+    more likely" the percentages imply (first group / second)."""
+    from connection.plots import studies as study_plots
+
+    cal = population.calibration_table(sim.data)
+    study.table("calibration", cal[["category", "group", "item", "published", "population",
+                                    "sample"]])
+    study.number("calibration.max_abs_diff_population",
+                 float((cal["population"] - cal["published"]).abs().max()))
+    study.number("calibration.max_abs_diff_sample",
+                 float((cal["sample"] - cal["published"]).abs().max()))
+    study.number("calibration.connection_gap", population.calibration["connection_gap"])
+    study.number("calibration.satisfaction_gap", population.calibration["satisfaction_gap"])
+    cells = ["category", "group", "item"]
+    study.number_table("published", cal, key=cells, value="published", flags_column=None)
+    study.number_table("reproduced", cal, key=cells, value="sample", flags_column=None)
+    wide = cal.pivot_table(index=["category", "item"], columns="group", values="published")
+    g_a, g_b = population.groups[0], population.groups[1]
+    ratios = (wide[g_a] / wide[g_b]).astype(float).rename("ratio").reset_index()
+    study.number_table("published_risk_ratio", ratios, key=["category", "item"], value="ratio",
+                       flags_column=None)
+    study.number("calibration.source", str(population.calibration.get("source") or ""))
+    study.table("population_percent", population.percent_table())
+    study.figure("calibration", study_plots.calibration(cal, category="banking",
+                                                         instrument=instrument))
+
+
+def _step_validation(cx, study, source, instrument, cfg, args):
+    """Read and validate the survey; the analysis frame; cell sizes and exclusions."""
+    pop_cfg = cfg["population"]
+    gcol, ccol = pop_cfg["group_column"], pop_cfg["category_column"]
+    columns = _columns(source)
+    survey = cx.read_survey(source, instrument, id_column=pop_cfg["id_column"]
+                            if pop_cfg["id_column"] in columns else None,
+                            group_columns=[c for c in (gcol, ccol) if c in columns])
+    missing_cols = [c for c in (gcol, ccol) if c not in survey.data.columns]
+    if missing_cols:
+        from connection.errors import MissingColumnError
+
+        raise MissingColumnError("the study compares groups within categories; the data "
+                                 "lack a grouping column", column=missing_cols[0],
+                                 file=str(args.data) if args.data is not None else None,
+                                 expected=f"columns {gcol!r} and {ccol!r} (set "
+                                          "population.group_column/category_column)")
+    frame = scores_frame(survey, cfg)
+    cells = frame.groupby([ccol, gcol], sort=False).size().rename("n").reset_index()
+    study.table("cells", cells)
+    study.table("exclusions", survey.exclusions)
+    study.number("n.total", int(len(frame)))
+    study.number("n.read", int(survey.n_read))
+    study.number("n.excluded", int(len(survey.exclusions)))
+    study.number_table("n", cells, key=[ccol, gcol], value="n", flags_column=None)
+    lacking = [c for c in DRIVERS if c not in instrument.constructs]
+    if lacking:
+        from connection.errors import ConfigError
+
+        raise ConfigError("the study needs the instrument's connection and satisfaction "
+                          "constructs", column=lacking[0],
+                          file=str(args.instrument) if args.instrument else None,
+                          expected="constructs named 'connection' and 'satisfaction'")
+    return survey, frame
+
+
+def _step_reliability(cx, study, survey, instrument, n_boot, seeds, bars) -> None:
+    # the table's flags column: the admissibility flags of the CFA behind omega, CR and AVE
+    rel = cx.reliability(survey, n_boot=n_boot, seed=seeds["reliability"], progress=bars)
+    study.table("reliability", rel)
+    multi = {c: instrument.item_ids(c) for c in instrument.constructs
+             if len(instrument.item_ids(c)) >= 2}
+    ht = cx.htmt(survey.data, multi, n_boot=n_boot, seed=seeds["htmt"], progress=bars)
+    study.table("htmt", ht)
+    # alpha needs no model; omega, CR and AVE carry the flags of the CFA behind them
+    study.number_table("reliability", rel, key="construct", columns=["alpha"], flags_column=None)
+    study.number_table("reliability", rel, key="construct", columns=["omega", "cr", "ave"])
+    pair = ht[((ht["construct_a"] == "connection") & (ht["construct_b"] == "satisfaction"))
+              | ((ht["construct_a"] == "satisfaction") & (ht["construct_b"] == "connection"))]
+    if len(pair):
+        study.number("htmt.connection_satisfaction", float(pair["htmt"].iloc[0]))
+        study.number("htmt.connection_satisfaction_ci_upper", float(pair["ci_upper"].iloc[0]))
+        study.number("htmt.connection_satisfaction_distinct", bool(pair["distinct"].iloc[0]))
+
+
+def _step_cfa(cx, study, survey, instrument) -> None:
+    fit = cx.cfa(instrument.model_syntax(), survey.data, estimator="MLR")
+    fm = fit.fit_measures
+    cfa_flags = format_flags(fit.flags)
+    keys = [k for k in ("npar", "chisq", "df", "pvalue", "chisq_scaled", "cfi", "tli",
+                        "rmsea", "rmsea_ci_lower", "rmsea_ci_upper", "srmr", "cfi_robust",
+                        "tli_robust", "rmsea_robust", "aic", "bic") if k in fm.index]
+    study.table("cfa_fit", pd.DataFrame({"measure": keys, "value": [float(fm[k]) for k in keys],
+                                         "flags": cfa_flags}))
+    est = fit.estimates
+    loadings = est[est["op"] == "=~"].reset_index(drop=True)
+    if "flags" not in loadings.columns:
+        loadings["flags"] = cfa_flags
+    study.table("cfa_loadings", loadings)
+    for k in ("cfi", "tli", "rmsea", "srmr", "chisq", "df"):
+        if k in fm.index:
+            study.number(f"cfa.{k}", float(fm[k]), flags=cfa_flags)
+    study.number("cfa.converged", bool(fit.converged))
+
+
+def _step_invariance(cx, study, frame, instrument, cfg):
+    pop_cfg = cfg["population"]
+    inv_model = instrument.model_syntax(["connection", "satisfaction"])
+    inv = cx.invariance(inv_model, frame, group=[pop_cfg["group_column"],
+                                                 pop_cfg["category_column"]], estimator="MLR")
+    # every table of the ladder has a flags column (the flags of the fits behind each row);
+    # the strongest level rests on every fit of the ladder
+    study.table("invariance", inv.table)
+    study.table("invariance_partial", inv.partial)
+    lm = inv.latent_means
+    study.table("latent_means", lm)
+    study.number("invariance.strongest", inv.strongest, flags=inv.flags)
+    study.number_table("invariance.latent_d", lm.assign(cell=lm["group"].map(_key)),
+                       key=["factor", "cell"], value="d")
+    return inv
+
+
+def _step_comparisons(cx, study, frame, instrument, cfg, margin, index_flags) -> None:
+    from connection.plots import studies as study_plots
+
+    ccol, gcol = cfg["population"]["category_column"], cfg["population"]["group_column"]
+    categories = list(dict.fromkeys(frame[ccol]))
+    groups = list(dict.fromkeys(frame[gcol]))
+    cmp_conn, cmp_groups = _comparisons(cx, instrument, frame, cfg, categories, groups, margin)
+    # connected vs not: the segmentation comes from the index, so do its flags
+    cmp_conn["flags"] = index_flags
+    study.table("compare_connected", cmp_conn)
+    study.table("compare_groups", cmp_groups)
+    eq = cmp_conn[cmp_conn["analysis"] == "equivalence"]
+    study.number_table("compare.equivalence", eq, key=["category", "variable"],
+                       columns={"cohen_d": "d", "difference": "difference",
+                                "reject": "equivalent"})
+    pr = cmp_conn[cmp_conn["analysis"] == "proportion"]
+    study.number_table("compare.risk_ratio", pr, key=["category", "variable"],
+                       value="risk_ratio")
+    if len(cmp_groups):
+        study.number_table("compare.groups", cmp_groups, key=["category", "variable"],
+                           columns=["risk_ratio"], flags_column=None)
+    study.figure("equivalence", study_plots.equivalence(eq, margin=margin, instrument=instrument))
+    study.figure("risk_ratios", study_plots.risk_ratios(pr, instrument=instrument))
+
+
+def _step_drivers(cx, study, frame, instrument, cfg, n_boot, seed, bars) -> None:
+    from connection.plots import studies as study_plots
+
+    ccol, gcol = cfg["population"]["category_column"], cfg["population"]["group_column"]
+    categories = list(dict.fromkeys(frame[ccol]))
+    groups = list(dict.fromkeys(frame[gcol]))
+    outcomes = [o for o in OUTCOMES if o in frame.columns]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=FutureWarning)
+        drv = cx.drivers(frame, outcomes, list(DRIVERS), by="cell", n_boot=n_boot, seed=seed,
+                         progress=bars)
+    study.table("drivers_observed", drv.table)
+    study.table("drivers_differences", drv.differences)
+    study.table("drivers_interactions", drv.interactions)
+    latent_rows = []
+    latent_map = {d: instrument.item_ids(d) for d in DRIVERS}
+    units = [(c, None) for c in categories] + [(c, g) for c in categories for g in groups]
+    for c, g in units:
+        sub = frame[(frame[ccol] == c) & ((frame[gcol] == g) if g is not None else True)]
+        # res.latent has a flags column: the latent model's admissibility flags
+        res = cx.drivers(sub, outcomes, list(DRIVERS), n_boot=0, latent=latent_map,
+                         progress=False)
+        lat = res.latent.copy()
+        lat.insert(0, "group", g if g is not None else "all")
+        lat.insert(0, "category", c)
+        latent_rows.append(lat)
+    latent = pd.concat(latent_rows, ignore_index=True)
+    study.table("drivers_latent", latent)
+    # drivers.latent.<category>[.<group>].<outcome>.<term> (no group level for the category)
+    cell = np.where(latent["group"] == "all", latent["category"],
+                    latent["category"] + "." + latent["group"].astype(str))
+    study.number_table("drivers.latent", latent.assign(
+        cell=cell, term_key=latent["term"].str.replace(" - ", "_minus_")),
+        key=["cell", "outcome", "term_key"], value="beta")
+    obs = drv.table[drv.table["by"] == "cell"]
+    study.number_table("drivers.observed", obs.assign(cell=obs["group"].map(_key)),
+                       key=["cell", "outcome", "term"], value="beta", flags_column=None)
+    dif = drv.differences
+    study.number_table("drivers.difference", dif[dif["by"] == ""], key="outcome",
+                       columns=["estimate", "ci_lower", "ci_upper"], flags_column=None)
+    cell_dif = dif[dif["by"] == "cell"]
+    study.number("drivers.connection_beats_satisfaction_in_every_cell",
+                 bool((cell_dif["ci_lower"] > 0).all()) if len(cell_dif) else False)
+    study.figure("drivers", study_plots.drivers(obs, latent, instrument=instrument))
+
+
+def _step_value(cx, study, frame, cfg, n_boot, seed, bars, index_flags) -> None:
+    spend = cfg["population"]["spend_column"]
+    if spend not in frame.columns:
+        study.number("value.skipped", f"no {spend!r} column in the data")
+        return
+    val = cx.value_ratio(frame, spend, "value_segment", "fully_connected", "highly_satisfied",
+                         n_boot=n_boot, seed=seed, progress=bars)
+    val_cat = cx.value_ratio(frame, spend, "value_segment", "fully_connected",
+                             "highly_satisfied", by=cfg["population"]["category_column"],
+                             n_boot=n_boot, seed=seed, progress=bars)
+    # the value segments come from the index: its flags travel with the ratios
+    study.table("value_ratio", pd.concat([val, val_cat], ignore_index=True)
+                .assign(flags=index_flags))
+    main = val[val["method"] == "bootstrap_percentile"] if n_boot else val[
+        val["method"] == "delta_log"]
+    r = main.iloc[0]
+    study.number("value.ratio", float(r["ratio"]), flags=index_flags)
+    study.number("value.ci_lower", float(r["ci_lower"]), flags=index_flags)
+    study.number("value.ci_upper", float(r["ci_upper"]), flags=index_flags)
+    study.number("value.level", float(r["level"]) if "level" in main else 0.95)
+    study.number("value.method", str(r["method"]))
+    study.number("value.percent_more", float(100 * (r["ratio"] - 1)), flags=index_flags)
+
+
+def _step_sensitivity(cx, study, population, cfg, instrument, seed, margin, n) -> None:
+    from connection.plots import studies as study_plots
+
+    sens = _sensitivity(cx, population, cfg, instrument, seed, margin, n)
+    study.table("sensitivity", sens)
+    study.number_table("sensitivity", sens.assign(
+        grid=[f"r{int(round(r * 100)):02d}" for r in sens["correlation"]]),
+        key=["grid", "measure"], value="estimate")
+    # where a finding breaks rests on every row of its measure: the union of their flags
+    for measure, key in (("satisfaction_difference", "same_satisfaction_breaks_at"),
+                         ("beta_difference", "connection_verdict_breaks_at"),
+                         ("beta_difference_latent", "latent_verdict_breaks_at")):
+        bd = sens[sens["measure"] == measure].sort_values("correlation")
+        lost = bd[~bd["finding_holds"].astype(bool)]
+        study.number(f"sensitivity.{key}",
+                     float(lost["correlation"].iloc[0]) if len(lost) else float("nan"),
+                     flags=_union(bd["flags"]))
+    study.figure("sensitivity", study_plots.sensitivity(sens, margin=margin))
 
 
 def _columns(source) -> list[str]:

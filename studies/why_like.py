@@ -36,12 +36,13 @@ from connection.context import (
 )
 from connection.errors import ConfigError
 from connection.study import (
-    ArgumentParser,
     Study,
     check_results_folder,
+    parse_study_args,
     read_toml,
     run_cli,
     setting,
+    study_parser,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -140,8 +141,8 @@ def run(out: Path, config_path: Path = DEFAULT_CONFIG, data_path: Path | None = 
         study.number("why_like.reasons_unconfirmed", len(unconfirmed))
         study.number("why_like.confirmed_share_total", float(confirmed["proportion"].sum()))
         study.number("why_like.unconfirmed_share_total", float(unconfirmed["proportion"].sum()))
-        for _, row in confirmed.iterrows():
-            study.number(f"why_like.share.{row['id']}", float(row["proportion"]))
+        study.number_table("why_like.share", confirmed, key="id", value="proportion",
+                           flags_column=None)
 
     p1 = float(by_id.loc[cfg["share_1"], "proportion"])
     p2 = float(by_id.loc[cfg["share_2"], "proportion"])
@@ -179,12 +180,10 @@ def run(out: Path, config_path: Path = DEFAULT_CONFIG, data_path: Path | None = 
         n_round = n_where_ci_narrower(max(p1, p2, key=lambda p: p * (1 - p)), 0.005, level)
         study.number("why_like.rounding.halfwidth", 0.005)
         study.number("why_like.rounding.n_where_ci_narrower_than_rounding", n_round)
-        for n in (100, 1000):
-            if n in set(marks.astype(int)):
-                row = diff_marks[diff_marks.n == n].iloc[0]
-                study.number(f"why_like.comparison.at_n_{n}.ci_lower", float(row.ci_lower))
-                study.number(f"why_like.comparison.at_n_{n}.ci_upper", float(row.ci_upper))
-                study.number(f"why_like.comparison.at_n_{n}.pvalue", float(row.pvalue))
+        at = diff_marks[diff_marks.n.isin([100, 1000])].drop_duplicates("n")
+        at = at.assign(at="at_n_" + at.n.astype(int).astype(str))
+        study.number_table("why_like.comparison", at, key="at",
+                           columns=["ci_lower", "ci_upper", "pvalue"], flags_column=None)
 
     with study.step("figures"):
         from connection.plots.context import ci_by_n, reasons_bars
@@ -200,17 +199,12 @@ def run(out: Path, config_path: Path = DEFAULT_CONFIG, data_path: Path | None = 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = ArgumentParser(prog="why_like.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("results") / "why_like",
-                        help="results folder (default: results/why_like)")
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG,
-                        help="study config (default: studies/why_like.toml)")
-    parser.add_argument("--data", type=Path, default=None,
-                        help="published-figures file (default: the package's own)")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines")
-    args = parser.parse_args(argv)
-    run(args.out, args.config, args.data, argv=["studies/why_like.py", *argv],
-        verbose=not args.quiet)
+    parser = study_parser("why_like.py", __doc__.splitlines()[0], config=DEFAULT_CONFIG,
+                          out="results/why_like",
+                          data="published-figures file (default: the package's own)")
+    args = parse_study_args(parser, argv)
+    run(args.out or Path("results") / "why_like", args.config, args.data,
+        argv=["studies/why_like.py", *argv], verbose=not args.quiet)
     return 0
 
 

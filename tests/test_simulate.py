@@ -330,3 +330,166 @@ def test_composite_scores_match_the_surveys_pomp_scores():
     for construct in theirs.columns:
         np.testing.assert_allclose(ours[construct].to_numpy(), theirs[construct].to_numpy(),
                                    atol=1e-10)
+
+
+# ------------------------------------------------------------------------- seeds (issue 13)
+def test_seed_is_keyword_only(population):
+    with pytest.raises(TypeError):
+        population.simulate(40, 1)
+    with pytest.raises(TypeError):
+        simulate(population, 40, 1)
+
+
+def test_seed_accepts_int_seed_sequence_and_generator(population):
+    """An int and the SeedSequence made from it give the same respondents; a Generator is
+    consumed through as_seed_sequence (the same state gives the same respondents)."""
+    from connection._common import as_seed_sequence
+
+    by_int = simulate(population, 80, seed=7).data
+    by_sequence = simulate(population, 80, seed=np.random.SeedSequence(7)).data
+    pd.testing.assert_frame_equal(by_int, by_sequence)
+    rng = np.random.default_rng(11)
+    via = as_seed_sequence(np.random.default_rng(11))
+    pd.testing.assert_frame_equal(population.simulate(80, seed=rng).data,
+                                  population.simulate(80, seed=via).data)
+    # the generator moved on: drawing again from it gives other respondents
+    assert not population.simulate(80, seed=rng).data.equals(population.simulate(80, seed=via).data)
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "7", True])
+def test_a_bad_seed_is_an_argument_error(population, seed):
+    from connection.errors import ArgumentError
+
+    with pytest.raises(ArgumentError, match="seed"):
+        population.simulate(40, seed=seed)
+
+
+def test_recover_level_and_chisq_power_alpha_are_keyword_only(population):
+    from connection.simulation import chisq_power, recover
+
+    with pytest.raises(TypeError):
+        chisq_power(1.0, 1, 0.05)
+    with pytest.raises(TypeError):
+        recover(population, pd.DataFrame(), None, ("advocacy",), 0.9)
+
+
+# ------------------------------------------------------------- the typed config (issue 13)
+def test_the_config_is_parsed_into_typed_sections(config):
+    from connection.simulation._config import (
+        CalibrationConfig,
+        OutcomeConfig,
+        PopulationConfig,
+        SpendConfig,
+    )
+
+    cfg = PopulationConfig.parse(config["population"], calibration=config["calibration"],
+                                 overrides={"outcomes": {"loyalty": {"connection": 0.3}}})
+    assert cfg.groups == ("social_media_moms", "other_moms")
+    assert cfg.cells[0] == ("banking", "social_media_moms") and len(cfg.cells) == 4
+    assert cfg.means[("banking", "social_media_moms")]["connection"] == "calibrated"
+    assert cfg.means[("ereaders", "social_media_moms")]["attachment"] == "banking"
+    assert cfg.means[("banking", "other_moms")]["quality"] == 0.0
+    assert cfg.outcomes["loyalty"] == OutcomeConfig(0.3, 0.25, 0.0, 0.0)    # the override
+    assert isinstance(cfg.spend, SpendConfig) and cfg.spend.median == {"banking": 600.0,
+                                                                       "ereaders": 150.0}
+    assert isinstance(cfg.calibration, CalibrationConfig)
+    assert cfg.calibration.targets["banking"]["other_moms"]["ec_belong"] == 16
+    assert cfg.thresholds.span == (-1.8, 1.0) and cfg.thresholds.follow_calibrated
+    assert cfg.correlations["connection"]["attachment"] == 0.6
+
+
+def _edit(config, path: str, value):
+    """The population config with the dotted key ``path`` set to ``value``."""
+    import copy
+
+    out = copy.deepcopy(config["population"])
+    node = out
+    *parents, last = path.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[last] = value
+    return out
+
+
+# (dotted key, bad value, what the message says, the key it names): each was a Python
+# TypeError/ValueError/KeyError, silently accepted or silently ignored before the config was typed
+BAD_VALUES = {
+    "mean_not_a_number": ("means.banking.other_moms.connection", [0.1], "expected a number",
+                          "population.means.banking.other_moms.connection"),
+    "mean_bool": ("means.banking.other_moms.quality", True, "expected a number",
+                  "population.means.banking.other_moms.quality"),
+    "mean_unknown_group": ("means.banking.dads", {"connection": 0.1},
+                           "means for a group that is not in population.groups",
+                           "population.means.banking"),
+    "correlation_text": ("correlations.connection.satisfaction", "0.3", "expected a number",
+                         "population.correlations.connection.satisfaction"),
+    "correlation_by_cell_unknown_group": ("correlations_by_cell.banking.dads",
+                                          {"connection": {"satisfaction": 0.2}},
+                                          "correlations_by_cell for a group",
+                                          "population.correlations_by_cell.banking"),
+    "outcome_text": ("outcomes.advocacy.connection", "big", "expected a number",
+                     "population.outcomes.advocacy.connection"),
+    "groups_text": ("groups", "social_media_moms", "expected a list of names",
+                    "population.groups"),
+    "groups_repeat": ("groups", ["a", "a"], "names repeat", "population.groups"),
+    "share_unknown_group": ("cell_shares.banking.dads", 0.2,
+                            "cell_shares for a group that is not in population.groups",
+                            "population.cell_shares.banking"),
+    "spend_median_zero": ("spend.median.banking", 0, "a median spend must be positive",
+                          "population.spend.median.banking"),
+    "spend_median_unknown_category": ("spend.median.cars", 10.0,
+                                      "spend median for a category that is not in",
+                                      "population.spend.median"),
+    "span_one_number": ("thresholds.span", [1.0], "two numbers", "population.thresholds.span"),
+    "follow_text": ("thresholds.follow_calibrated", "yes", "true or false",
+                    "population.thresholds.follow_calibrated"),
+    "thresholds_unknown_item": ("thresholds.items", {"ec_nope": [-1, 0, 1, 2]},
+                                "thresholds for an unknown item", "population.thresholds.items"),
+    "loading_unknown_item": ("loadings.items", {"ec_nope": 0.5}, "loading for an unknown item",
+                             "population.loadings.items"),
+    "loading_unknown_construct": ("loadings.conection", 0.5,
+                                  "loading for a construct the items do not have",
+                                  "population.loadings"),
+    "loading_text": ("loadings.connection", "high", "a number or 'calibrated'",
+                     "population.loadings.connection"),
+    "construct_to_unknown_latent": ("constructs.connection", "mood", "cannot generate",
+                                    "population.constructs"),
+    "shift_text": ("threshold_shifts.ec_closer.banking.other_moms", "0.4", "expected a number",
+                   "population.threshold_shifts.ec_closer.banking.other_moms"),
+    "column_empty": ("group_column", "", "non-empty text", "population.group_column"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_VALUES))
+def test_a_bad_value_is_a_config_error_naming_its_key(config, case):
+    path, value, message, key = BAD_VALUES[case]
+    with pytest.raises(ConfigError, match=message) as err:
+        Population.from_config(_edit(config, path, value), items=ITEMS,
+                               calibration=config["calibration"])
+    assert f"column '{key}'" in str(err.value)
+
+
+@pytest.mark.parametrize("targets,message", [
+    ({"cars": {"social_media_moms": {"ec_belong": 30}, "other_moms": {"ec_belong": 20}}},
+     "calibration targets for a category that is not in population.categories"),
+    ({"banking": {"dads": {"ec_belong": 30}, "other_moms": {"ec_belong": 20}}},
+     "calibration targets for a group that is not in population.groups"),
+    ({"banking": {"social_media_moms": {"ec_belong": "37%"}, "other_moms": {"ec_belong": 20}}},
+     "expected a number"),
+])
+def test_bad_calibration_targets_are_config_errors(config, targets, message):
+    with pytest.raises(ConfigError, match=message):
+        Population.from_config(config["population"], items=ITEMS,
+                               calibration={**config["calibration"], "targets": targets})
+
+
+@pytest.mark.parametrize("items,message", [
+    ({"connection": [{"id": "c1", "min": 1}]}, "an item needs an id, a min and a max"),
+    ({"connection": [{"id": "c1", "min": 1, "max": "5"}]}, "max must be a whole number"),
+    ({"connection": {"id": "c1"}}, "must be a list of tables"),
+    ({"connection": [{"id": "c1", "min": 1, "max": 5, "reverse": "no"}]}, "true or false"),
+])
+def test_bad_item_entries_are_config_errors(items, message):
+    cfg = {"groups": ["a"], "categories": ["x"]}
+    with pytest.raises(ConfigError, match=message):
+        Population.from_config(cfg, items=items)

@@ -232,7 +232,9 @@ def test_power_study_builds_its_population_with_the_social_moms_builder():
             build()
         messages.append(str(info.value))
     assert messages[0] == messages[1]
-    assert "malformed" in messages[0] and "pop.toml" in messages[0]
+    # the typed population config names the key; the study's builder adds the file
+    assert "expected a number" in messages[0] and "pop.toml" in messages[0]
+    assert "population.correlations.connection.satisfaction" in messages[0]
     # the same population as social_moms' builder with the power study's cell shares
     shares = {c: {g: (0.5 if c == "banking" else 0.0) for g in cfg["population"]["groups"]}
               for c in cfg["population"]["categories"]}

@@ -104,3 +104,23 @@ def test_power_study_outputs(power_results):
     assert (out / "figures" / "power_curve.png").exists()
     manifest = json.loads((out / "manifest.json").read_text())
     assert "tables/n80.csv" in manifest["outputs"]
+
+
+def test_wilson_interval_holds_the_share_at_zero_and_all_successes():
+    """A Monte Carlo power of 0 or 1 (k = 0 or k = reps) gave a lower bound of 5.6e-17 > 0 =
+    power, and the power curve's error bars crashed on the negative length ('yerr must not
+    contain negative values'); elsewhere the interval is statsmodels' Wilson interval."""
+    import importlib.util
+
+    from statsmodels.stats.proportion import proportion_confint
+
+    spec = importlib.util.spec_from_file_location("_power_for_wilson",
+                                                  ROOT / "studies" / "power_social_moms.py")
+    power = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(power)
+    for k, n in [(0, 3), (0, 50), (3, 3), (50, 50), (1, 12), (7, 40), (299, 300)]:
+        lo, hi = power._wilson(k, n)
+        assert 0.0 <= lo <= k / n <= hi <= 1.0, (k, n, lo, hi)
+        ref_lo, ref_hi = proportion_confint(k, n, alpha=0.05, method="wilson")
+        assert lo == pytest.approx(ref_lo, abs=1e-12) and hi == pytest.approx(ref_hi, abs=1e-12)
+    assert power._wilson(0, 3)[0] == 0.0 and power._wilson(3, 3)[1] == 1.0

@@ -89,3 +89,29 @@ def test_outputs_get_ordinary_file_permissions(tmp_path):
     finally:
         os.umask(mask)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_package_versions_skip_what_is_not_installed_and_leave_pingouin_out(monkeypatch):
+    """The manifest's package list: pingouin is no runtime dependency any more, and a package
+    that is not installed is left out (no error, no placeholder)."""
+    from importlib import metadata
+
+    from connection import study as study_module
+
+    assert "pingouin" not in study_module._PACKAGES
+    real = metadata.version
+
+    def version(name):
+        if name in ("scipy", "connection"):
+            raise metadata.PackageNotFoundError(name)
+        return real(name)
+
+    monkeypatch.setattr(study_module.metadata, "version", version)
+    versions = study_module.package_versions()
+    assert "scipy" not in versions and "pingouin" not in versions
+    assert versions["numpy"] == real("numpy")
+    # the package itself, never installed (a source tree): its __version__
+    import connection
+
+    assert versions["connection"] == connection.__version__
+    assert study_module.package_versions(["no-such-package-x"]) == {}

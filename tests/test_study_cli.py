@@ -361,3 +361,44 @@ def test_paper_build_refuses_an_alias_bomb_in_one_line(tmp_path, capsys):
                        str(tmp_path / "build"), "--source", str(source))
     _check_one_line(code, err, "paper/build.py", "PaperBuildError", "YAML anchor (&a) on line 2")
     assert not (tmp_path / "build" / "paper.html").exists()
+
+
+# ------------------------------------------------------- the shared command line (issue 13)
+def test_study_parser_has_the_shared_options_and_checks_the_seed(tmp_path):
+    from connection.errors import ArgumentError
+    from connection.study import parse_study_args, study_parser
+
+    parser = study_parser("demo.py", "A demo.", config="demo.toml", out="results/demo",
+                          seed=True, data="a survey file")
+    parser.add_argument("--n-boot", type=int, default=None)
+    args = parse_study_args(parser, ["--data", "./x.csv", "--out", str(tmp_path), "--quiet"],
+                            minimums={"--n-boot": 0})
+    assert args.data == "./x.csv"            # as typed: recorded so in the manifest
+    assert args.out == tmp_path and args.quiet and args.seed is None
+    assert str(args.config) == "demo.toml"
+    with pytest.raises(ArgumentError, match="--seed must be at least 0"):
+        parse_study_args(parser, ["--seed", "-2"])
+    with pytest.raises(ArgumentError, match="--n-boot must be at least 0"):
+        parse_study_args(parser, ["--n-boot", "-1"], minimums={"--n-boot": 0})
+    with pytest.raises(ArgumentError, match="unrecognized arguments: --reps"):
+        parse_study_args(parser, ["--reps", "3"])
+    assert parse_study_args(parser, ["--reps", "3"], ignore_unknown=True).seed is None
+    bare = study_parser("demo.py", "A demo.", config="demo.toml", out="results/demo")
+    with pytest.raises(ArgumentError, match="unrecognized arguments: --seed"):
+        parse_study_args(bare, ["--seed", "1"])
+
+
+@pytest.mark.parametrize("name,has_seed,has_data", [
+    ("social_moms", True, True), ("power_social_moms", True, False),
+    ("why_like", False, True), ("perception_gap", False, True)])
+def test_every_study_script_uses_the_shared_command_line(name, has_seed, has_data, capsys):
+    """--config, --out and --quiet (and --seed, --data where the study has them) come from
+    connection.study.study_parser: the same options with the same help in every script."""
+    with pytest.raises(SystemExit) as info:
+        script(name).main(["--help"])
+    assert info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "study config (default:" in text and "results folder (default:" in text
+    assert "--quiet no progress lines" in text
+    assert ("seed, a whole number >= 0 (default: the config's)" in text) == has_seed
+    assert ("--data DATA" in text) == has_data

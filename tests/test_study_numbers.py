@@ -228,3 +228,67 @@ def test_not_pd_warnings_are_told_apart_by_what_they_say(text, code):
     with pytest.warns(NotPositiveDefiniteWarning), flags_from_warnings() as found:
         warnings.warn(text, NotPositiveDefiniteWarning, stacklevel=1)
     assert _codes(found) == [code]
+
+
+# ------------------------------------------------------------- Study.number_table (issue 13)
+def _table():
+    return pd.DataFrame({"category": ["banking", "banking", "ereaders"],
+                         "group": ["a", "b", "a"],
+                         "omega": [0.81, np.float64(1.2), np.nan],
+                         "n": np.array([10, 20, 30], dtype=np.int64),
+                         "ok": np.array([True, False, True]),
+                         "flags": ["", "heywood: x1 ~~ x1 = -0.1", ""]})
+
+
+def test_number_table_records_one_key_per_row_and_column_with_the_rows_flags(study):
+    count = study.number_table("rel", _table(), key=["category", "group"],
+                               columns={"omega": "omega", "n": "size", "ok": "ok"})
+    assert count == 9
+    # the same numbers, one number() call each, in another study
+    numbers = study.numbers["rel"]
+    assert numbers["banking"]["a"] == {"omega": 0.81, "size": 10, "ok": True}
+    assert numbers["banking"]["b"] == {"omega": 1.2, "size": 20, "ok": False}
+    assert numbers["ereaders"]["a"]["omega"] is None         # NaN is null, as number() records it
+    assert type(numbers["banking"]["a"]["size"]) is int       # numpy scalars become Python ones
+    assert type(numbers["banking"]["a"]["ok"]) is bool
+    # the flagged row's numbers carry its flags, and only they do
+    assert sorted(study.flags()) == ["rel.banking.b.ok", "rel.banking.b.omega", "rel.banking.b.size"]
+
+
+def test_number_table_value_records_the_row_key_itself(study):
+    study.number_table("n", _table(), key=["category", "group"], value="n", flags_column=None)
+    assert study.numbers["n"] == {"banking": {"a": 10, "b": 20}, "ereaders": {"a": 30}}
+    assert study.flags() == {}
+
+
+def test_number_table_equals_number_by_number(tmp_path):
+    """number_table is exactly the loop it replaces: numbers.json byte for byte."""
+    table = _table()
+    a = Study("t", tmp_path / "a", verbose=False)
+    a.number_table("rel", table, key=["category", "group"], columns=["omega", "n", "ok"])
+    a.finish()
+    b = Study("t", tmp_path / "b", verbose=False)
+    for r in table.itertuples():
+        for column in ("omega", "n", "ok"):
+            b.number(f"rel.{r.category}.{r.group}.{column}", getattr(r, column), flags=r.flags)
+    b.finish()
+    assert (tmp_path / "a" / "numbers.json").read_bytes() == \
+        (tmp_path / "b" / "numbers.json").read_bytes()
+
+
+def test_number_table_refuses_a_row_key_recorded_twice_with_another_value(study):
+    with pytest.raises(ArgumentError, match="recorded twice"):
+        study.number_table("rel", _table(), key="group", columns=["omega"])  # 'a' twice
+
+
+@pytest.mark.parametrize("kwargs,text", [
+    ({"key": "grup", "columns": ["omega"]}, "no column 'grup'"),
+    ({"key": "group", "columns": ["omgea"]}, "no column 'omgea'"),
+    ({"key": "group", "value": "omega", "flags_column": "flag"}, "no column 'flag'"),
+    ({"key": "group"}, "needs columns= or value="),
+    ({"key": "group", "columns": ["n"], "value": "omega"}, "not both"),
+])
+def test_number_table_refuses_a_missing_column_and_an_unclear_call(study, kwargs, text):
+    with pytest.raises(ArgumentError, match=text):
+        study.number_table("rel", _table(), **kwargs)
+    assert study.numbers == {}

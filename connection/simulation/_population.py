@@ -72,7 +72,9 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from connection._common import as_seed_sequence, check_level, z_critical
 from connection.errors import ConfigError, NonNumericError
+from connection.simulation._config import EXOGENOUS, OUTCOMES, PopulationConfig
 
 __all__ = [
     "EXOGENOUS",
@@ -94,14 +96,8 @@ __all__ = [
     "recover",
 ]
 
-#: exogenous latent variables of the model, in order
-EXOGENOUS = ("connection", "satisfaction", "features", "quality", "attachment")
-#: outcome latent variables (linear in connection and satisfaction)
-OUTCOMES = ("advocacy", "loyalty", "repurchase")
-
 _DEFAULT_LOADING = {"connection": 0.70, "satisfaction": 0.85, "features": 0.80, "quality": 0.80,
                     "attachment": 0.75, "advocacy": 0.80, "loyalty": 0.75, "repurchase": 0.85}
-_DEFAULT_OUTCOME = {"advocacy": (0.50, 0.15), "loyalty": (0.40, 0.25), "repurchase": (0.40, 0.20)}
 _MAX_LOADING = 0.98
 
 
@@ -132,11 +128,14 @@ def load_config(path: str | os.PathLike) -> dict[str, Any]:
 def _item_table(instrument: Any = None, items: Mapping | None = None) -> pd.DataFrame:
     rows = []
     if items is not None:
+        if not isinstance(items, Mapping):
+            raise ConfigError("items must be a table: construct -> list of items",
+                              column="population.items", values=[type(items).__name__])
         for construct, entries in items.items():
-            for entry in entries:
-                rows.append({"item": str(entry["id"]), "construct": str(construct),
-                             "min": int(entry["min"]), "max": int(entry["max"]),
-                             "reverse": bool(entry.get("reverse", False))})
+            if isinstance(entries, str | Mapping) or not isinstance(entries, Sequence):
+                raise ConfigError("a construct's items must be a list of tables",
+                                  column=f"population.items.{construct}")
+            rows += [_item_entry(construct, i, entry) for i, entry in enumerate(entries)]
     elif instrument is not None:
         constructs = instrument.constructs
         for name in constructs:
@@ -160,6 +159,24 @@ def _item_table(instrument: Any = None, items: Mapping | None = None) -> pd.Data
         raise ConfigError("an item scale has max <= min", column=bad["item"].iloc[0],
                           values=[f"{bad['min'].iloc[0]}..{bad['max'].iloc[0]}"])
     return table
+
+
+def _item_entry(construct: str, index: int, entry: Any) -> dict[str, Any]:
+    """One ``{"id", "min", "max", "reverse"}`` entry of an items mapping, checked."""
+    where = f"population.items.{construct}[{index + 1}]"
+    if not isinstance(entry, Mapping) or not {"id", "min", "max"} <= set(entry):
+        raise ConfigError("an item needs an id, a min and a max", column=where,
+                          expected='e.g. {id = "c1", min = 1, max = 5}')
+    for key in ("min", "max"):
+        value = entry[key]
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            raise ConfigError(f"an item's {key} must be a whole number", column=where,
+                              values=[value])
+    if not isinstance(entry.get("reverse", False), bool):
+        raise ConfigError("an item's reverse must be true or false", column=where,
+                          values=[entry["reverse"]])
+    return {"item": str(entry["id"]), "construct": str(construct), "min": int(entry["min"]),
+            "max": int(entry["max"]), "reverse": bool(entry.get("reverse", False))}
 
 
 def _default_instrument():
@@ -200,16 +217,12 @@ def _thresholds(k_points: int, span: Sequence[float]) -> np.ndarray:
     return np.linspace(lo, hi, k_points - 1)
 
 
-def _corr_matrix(spec: Mapping, where: str) -> np.ndarray:
+def _corr_matrix(spec: Mapping[str, Mapping[str, float]], where: str) -> np.ndarray:
+    """The exogenous correlation matrix from latent -> latent -> r (names checked when the
+    config was parsed); ConfigError when it is not positive definite."""
     corr = np.eye(len(EXOGENOUS))
     for a, inner in spec.items():
-        if a not in EXOGENOUS:
-            raise ConfigError("unknown latent variable in correlations", column=where, values=[a],
-                              expected=f"one of {', '.join(EXOGENOUS)}")
         for b, value in inner.items():
-            if b not in EXOGENOUS or b == a:
-                raise ConfigError("unknown or self correlation", column=where,
-                                  values=[f"{a}.{b}"])
             i, j = EXOGENOUS.index(a), EXOGENOUS.index(b)
             corr[i, j] = corr[j, i] = float(value)
     eig = np.linalg.eigvalsh(corr)
@@ -218,36 +231,6 @@ def _corr_matrix(spec: Mapping, where: str) -> np.ndarray:
                           values=[f"min eigenvalue {eig.min():.4g}"],
                           hint="lower the correlations or make them consistent")
     return corr
-
-
-_POPULATION_KEYS = ("groups", "categories", "group_column", "category_column", "id_column",
-                    "spend_column", "cell_shares", "constructs", "means", "correlations",
-                    "correlations_by_cell", "loadings", "thresholds", "outcomes", "spend",
-                    "threshold_shifts", "items")
-_CALIBRATION_KEYS = ("source", "agree_min", "satisfied_min", "mean_loading",
-                     "satisfaction_loading", "targets")
-_OUTCOME_KEYS = ("connection", "satisfaction", "group_interaction", "category_interaction")
-_SPEND_KEYS = ("median", "connection", "satisfaction", "sd")
-_THRESHOLD_KEYS = ("span", "items", "follow_calibrated")
-
-
-def _check_keys(table: Mapping, allowed: Sequence[str], where: str) -> None:
-    """Refuse unknown keys (a typo would otherwise be ignored silently)."""
-    import difflib
-
-    unknown = [k for k in table if k not in allowed]
-    if unknown:
-        close = difflib.get_close_matches(str(unknown[0]), allowed, n=1)
-        raise ConfigError("unknown key in the population config", column=where,
-                          values=unknown, expected="one of " + ", ".join(allowed),
-                          hint=f"Did you mean {close[0]!r}?" if close else None)
-
-
-def _merge_corr(base: Mapping, override: Mapping | None) -> dict:
-    out = {a: dict(v) for a, v in base.items()}
-    for a, inner in (override or {}).items():
-        out.setdefault(a, {}).update(inner)
-    return out
 
 
 @dataclass(frozen=True)
@@ -339,202 +322,33 @@ class Population:
             Optional replacements merged over ``config`` (e.g. ``{"correlations":
             {"connection": {"satisfaction": 0.4}}}`` for a sensitivity run).
         """
-        config = _deep_merge(dict(config), overrides or {})
-        _check_keys(config, _POPULATION_KEYS, "population")
-        _check_keys(calibration or {}, _CALIBRATION_KEYS, "calibration")
-        _check_keys(config.get("spend", {}), _SPEND_KEYS, "population.spend")
-        _check_keys(config.get("thresholds", {}), _THRESHOLD_KEYS, "population.thresholds")
-        _check_keys(config.get("outcomes", {}), OUTCOMES, "population.outcomes")
-        for name, spec in config.get("outcomes", {}).items():
-            _check_keys(spec, _OUTCOME_KEYS, f"population.outcomes.{name}")
-        for cat in list(config.get("means", {})) + list(config.get("cell_shares", {})):
-            if cat not in config.get("categories", ()):
-                raise ConfigError("means or cell shares for a category that is not in "
-                                  "population.categories", column="population", values=[cat],
-                                  expected=", ".join(map(str, config.get("categories", ()))))
-        groups = tuple(str(g) for g in config.get("groups", ()))
-        categories = tuple(str(c) for c in config.get("categories", ()))
-        if len(groups) < 1 or len(categories) < 1:
-            raise ConfigError("population needs at least one group and one category",
-                              column="population.groups/categories")
+        cfg = PopulationConfig.parse(config, calibration=calibration, overrides=overrides)
         if items is None and instrument is None:
             instrument = _default_instrument()
-        table = _item_table(instrument, items)
-        construct_map = dict(config.get("constructs", {}))
-        latents = EXOGENOUS + OUTCOMES
-        table["latent"] = [construct_map.get(c, c) for c in table["construct"]]
-        unknown = sorted(set(table["latent"]) - set(latents))
-        if unknown:
-            raise ConfigError("constructs that the population model cannot generate",
-                              column="population.constructs", values=unknown,
-                              expected=f"a mapping to one of {', '.join(latents)}")
-
-        cal = dict(calibration or {})
-        targets = cal.get("targets", {})
-        agree_min = float(cal.get("agree_min", 4))
-        satisfied_min = float(cal.get("satisfied_min", 8))
-
-        # ---------------- loadings (defaults, then config, then calibration)
-        load_cfg = dict(config.get("loadings", {}))
-        per_item = dict(load_cfg.pop("items", {}))
-        loading = {}
-        for row in table.itertuples():
-            value = per_item.get(row.item, load_cfg.get(row.construct,
-                                 load_cfg.get(row.latent, _DEFAULT_LOADING[row.latent])))
-            loading[row.item] = value
-
-        # ---------------- means: numbers or "calibrated" / "<category>"
-        means_cfg = config.get("means", {})
-        cells = [(c, g) for c in categories for g in groups]
-        raw_means: dict[tuple[str, str], dict[str, Any]] = {}
-        for c, g in cells:
-            spec = dict(means_cfg.get(c, {}).get(g, {}))
-            unknown = sorted(set(spec) - set(EXOGENOUS))
-            if unknown:
-                raise ConfigError("unknown latent in means", column=f"population.means.{c}.{g}",
-                                  values=unknown)
-            raw_means[(c, g)] = {k: spec.get(k, 0.0) for k in EXOGENOUS}
-
-        # ---------------- calibration (closed form; see the module docstring)
-        solved: dict[str, Any] = {}
-        thresholds_span = config.get("thresholds", {}).get("span", [-1.8, 1.0])
-        shift_of_cut: dict[str, tuple[int, float]] = {}
-        if targets:
-            solved = _calibrate(table, targets, raw_means, groups, agree_min, satisfied_min,
-                                float(cal.get("mean_loading", 0.70)),
-                                float(cal.get("satisfaction_loading", 0.85)))
-            loading.update(solved["loadings"])
-            for (c, g), latent_values in solved["means"].items():
-                raw_means[(c, g)].update(latent_values)
-            shift_of_cut = solved["cuts"]
-
-        for item, value in loading.items():
-            if value == "calibrated" or isinstance(value, str):
-                raise ConfigError("item loading is 'calibrated' but the item has no published "
-                                  "target", column=item)
-            if not 0.0 < abs(float(value)) < _MAX_LOADING:
-                raise ConfigError("item loading must lie strictly between 0 and 0.98 in absolute "
-                                  "value (the latent response has variance 1)", column=item,
-                                  values=[value])
-
-        means = {}
-        for c, g in cells:
-            vec = []
-            for k in EXOGENOUS:
-                v = raw_means[(c, g)][k]
-                if isinstance(v, str):
-                    if v in categories and v != c:
-                        v = raw_means[(v, g)][k]
-                        if isinstance(v, str):
-                            raise ConfigError("mean refers to a cell that is not numeric",
-                                              column=f"population.means.{c}.{g}.{k}")
-                    else:
-                        raise ConfigError(
-                            "latent mean must be a number, 'calibrated' (with a published "
-                            "target) or a category name", column=f"population.means.{c}.{g}.{k}",
-                            values=[v])
-                vec.append(float(v))
-            means[(c, g)] = np.array(vec)
-
-        # ---------------- correlations
-        base_corr = config.get("correlations", {})
-        by_cell = config.get("correlations_by_cell", {})
-        corr = {(c, g): _corr_matrix(_merge_corr(base_corr, by_cell.get(c, {}).get(g)),
-                                     f"population.correlations ({c}, {g})") for c, g in cells}
-
-        # ---------------- thresholds: even spacing, calibrated cut shifted into place
-        thr_items = dict(config.get("thresholds", {}).get("items", {}))
-        shifts: dict[tuple[str, str, str], float] = {}
-        for item, by_cat in config.get("threshold_shifts", {}).items():
-            if item not in set(table["item"]):
-                raise ConfigError("threshold shift for an unknown item",
-                                  column="population.threshold_shifts", values=[item])
-            for c, by_group in by_cat.items():
-                for g, delta in by_group.items():
-                    if (c, g) not in cells:
-                        raise ConfigError("threshold shift for an unknown cell",
-                                          column=f"population.threshold_shifts.{item}",
-                                          values=[f"{c}.{g}"])
-                    shifts[(item, c, g)] = float(delta)
-        thresholds = []
-        for row in table.itertuples():
-            k = row.max - row.min + 1
-            if row.item in thr_items:
-                tau = np.asarray(thr_items[row.item], dtype=float)
-                if tau.size != k - 1 or np.any(np.diff(tau) <= 0):
-                    raise ConfigError("item thresholds must be increasing, one fewer than the "
-                                      "scale points", column=row.item, values=list(tau))
-            else:
-                tau = _thresholds(k, thresholds_span)
-            if row.item in shift_of_cut:
-                index, value = shift_of_cut[row.item]
-                tau = tau + (value - tau[index])
-            thresholds.append(tau)
-        # uncalibrated items of a latent that has calibrated items follow their average shift,
-        # so e.g. an eReader-only motivator item sits at the level of the published ones
-        if shift_of_cut and config.get("thresholds", {}).get("follow_calibrated", True):
-            moved: dict[str, list[float]] = {}
-            for row, tau in zip(table.itertuples(), thresholds):
-                if row.item in shift_of_cut:
-                    base = _thresholds(row.max - row.min + 1, thresholds_span)
-                    moved.setdefault(row.latent, []).append(float(tau[0] - base[0]))
-            for j, row in enumerate(table.itertuples()):
-                if (row.item not in shift_of_cut and row.item not in thr_items
-                        and row.latent in moved):
-                    thresholds[j] = thresholds[j] + float(np.mean(moved[row.latent]))
+        table = _build_items(cfg, instrument, items)
+        loading = _build_loadings(cfg, table)
+        raw_means = {cell: dict(values) for cell, values in cfg.means.items()}
+        solved = _build_calibration(cfg, table, raw_means)
+        loading.update(solved.get("loadings", {}))
+        _check_loadings(loading)
+        corr = _build_correlations(cfg)
         table["loading"] = [float(loading[i]) for i in table["item"]]
-        table["thresholds"] = thresholds
-
-        # ---------------- outcomes: standardized slopes on connection and satisfaction per cell
-        out_cfg = config.get("outcomes", {})
-        outcome_coef = {}
-        for c, g in cells:
-            rows = []
-            for o in OUTCOMES:
-                spec = out_cfg.get(o, {})
-                bc = float(spec.get("connection", _DEFAULT_OUTCOME[o][0]))
-                bs = float(spec.get("satisfaction", _DEFAULT_OUTCOME[o][1]))
-                if g == groups[0]:
-                    bc += float(spec.get("group_interaction", 0.0))
-                if len(categories) > 1 and c == categories[1]:
-                    bc += float(spec.get("category_interaction", 0.0))
-                r = corr[(c, g)][0, 1]
-                explained = bc * bc + bs * bs + 2 * bc * bs * r
-                if explained >= 1.0:
-                    raise ConfigError("outcome explained variance >= 1 (coefficients too large "
-                                      "for standardized latents)", column=f"population.outcomes.{o}",
-                                      values=[f"{c}/{g}: R2={explained:.3f}"])
-                rows.append([bc, bs])
-            outcome_coef[(c, g)] = np.array(rows)
-
-        # ---------------- cell shares and spend
-        share_cfg = config.get("cell_shares", {})
-        shares = {}
-        for c, g in cells:
-            shares[(c, g)] = float(share_cfg.get(c, {}).get(g, 1.0 / len(cells))) \
-                if share_cfg else 1.0 / len(cells)
-        total = sum(shares.values())
-        if total <= 0 or any(v < 0 for v in shares.values()):
-            raise ConfigError("cell shares must be non-negative with a positive sum",
-                              column="population.cell_shares")
-        shares = {k: v / total for k, v in shares.items()}
-        spend = {"median": {c: 100.0 for c in categories}, "connection": 0.3,
-                 "satisfaction": 0.1, "sd": 0.6}
-        spend = _deep_merge(spend, config.get("spend", {}))
-
-        calibration_info = {"agree_min": agree_min, "satisfied_min": satisfied_min,
-                            "targets": targets, **{k: v for k, v in solved.items()
-                                                   if k in ("connection_gap", "satisfaction_gap")},
-                            "mean_loading": cal.get("mean_loading"),
-                            "satisfaction_loading": cal.get("satisfaction_loading"),
-                            "source": cal.get("source")}
-        return cls(groups=groups, categories=categories, items=table, means=means, corr=corr,
-                   outcome_coef=outcome_coef, shares=shares, spend=spend,
-                   calibration=calibration_info, shifts=shifts, instrument=instrument,
-                   group_column=config.get("group_column", "group"),
-                   category_column=config.get("category_column", "category"),
-                   id_column=config.get("id_column", "respondent_id"),
-                   spend_column=config.get("spend_column", "spend"))
+        table["thresholds"] = _build_thresholds(cfg, table, solved.get("cuts", {}))
+        cal = cfg.calibration
+        calibration_info = {"agree_min": cal.agree_min, "satisfied_min": cal.satisfied_min,
+                            "targets": cal.targets,
+                            **{k: v for k, v in solved.items()
+                               if k in ("connection_gap", "satisfaction_gap")},
+                            "mean_loading": cal.mean_loading,
+                            "satisfaction_loading": cal.satisfaction_loading,
+                            "source": cal.source}
+        return cls(groups=cfg.groups, categories=cfg.categories, items=table,
+                   means=_build_means(cfg, raw_means), corr=corr,
+                   outcome_coef=_build_outcomes(cfg, corr), shares=_build_shares(cfg),
+                   spend=cfg.spend.as_dict(), calibration=calibration_info,
+                   shifts=_build_shifts(cfg, table), instrument=instrument,
+                   group_column=cfg.group_column, category_column=cfg.category_column,
+                   id_column=cfg.id_column, spend_column=cfg.spend_column)
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike, *, instrument: Any = None,
@@ -671,18 +485,16 @@ class Population:
             sizes[k] += 1
         return sizes
 
-    def simulate(self, n: int, seed: Any = None) -> Simulation:
+    def simulate(self, n: int, *, seed: Any = None) -> Simulation:
         """Draw ``n`` respondents (split over the cells by their shares).
 
-        ``seed``: an int, a :class:`numpy.random.SeedSequence` or a :class:`numpy.random.Generator`;
-        each cell draws from its own spawned stream, so a cell's respondents do not depend on the
-        other cells' sizes.
+        ``seed`` (keyword-only): an int, a :class:`numpy.random.SeedSequence` or a
+        :class:`numpy.random.Generator` (:func:`connection._common.as_seed_sequence`; a
+        Generator is consumed); each cell draws from its own stream spawned from it, so a cell's
+        respondents do not depend on the other cells' sizes.
         """
-        if isinstance(seed, np.random.Generator):
-            streams = seed.spawn(len(self.cells))
-        else:
-            ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-            streams = [np.random.default_rng(s) for s in ss.spawn(len(self.cells))]
+        streams = [np.random.default_rng(s)
+                   for s in as_seed_sequence(seed).spawn(len(self.cells))]
         sizes = self.cell_sizes(n)
         items = self.items
         latent_index = {k: i for i, k in enumerate(EXOGENOUS + OUTCOMES)}
@@ -730,6 +542,188 @@ class Population:
         data = pd.concat(frames, ignore_index=True)
         latent = pd.concat(latents, ignore_index=True)
         return Simulation(data=data, latent=latent, population=self, seed=seed)
+
+
+# --------------------------------------------------------------------------------------------
+# builders: one per section of the parsed config (PopulationConfig), each checking what the
+# config alone cannot (the items it names, a positive-definite matrix, an explained variance < 1)
+# --------------------------------------------------------------------------------------------
+
+def _build_items(cfg: PopulationConfig, instrument: Any, items: Mapping | None) -> pd.DataFrame:
+    """The item table (item construct min max reverse) with the latent each item measures."""
+    table = _item_table(instrument, items)
+    table["latent"] = [cfg.constructs.get(c, c) for c in table["construct"]]
+    latents = EXOGENOUS + OUTCOMES
+    unknown = sorted(set(table["latent"]) - set(latents))
+    if unknown:
+        raise ConfigError("constructs that the population model cannot generate",
+                          column="population.constructs", values=unknown,
+                          expected=f"a mapping to one of {', '.join(latents)}")
+    return table
+
+
+def _build_loadings(cfg: PopulationConfig, table: pd.DataFrame) -> dict[str, float | str]:
+    """Each item's loading: the item's own, else its construct's, else its latent's, else the
+    default (calibrated items get theirs from the calibration afterwards)."""
+    by_construct, per_item = cfg.loadings.constructs, cfg.loadings.items
+    known = set(table["construct"]) | set(EXOGENOUS + OUTCOMES)
+    unknown = [k for k in by_construct if k not in known]
+    if unknown:
+        raise ConfigError("loading for a construct the items do not have",
+                          column="population.loadings", values=unknown,
+                          expected="a construct of the instrument or a latent variable")
+    _check_items(per_item, table, "population.loadings.items", "loading for an unknown item")
+    return {row.item: per_item.get(row.item, by_construct.get(
+                row.construct, by_construct.get(row.latent, _DEFAULT_LOADING[row.latent])))
+            for row in table.itertuples()}
+
+
+def _check_items(named: Mapping, table: pd.DataFrame, where: str, message: str) -> None:
+    unknown = [i for i in named if i not in set(table["item"])]
+    if unknown:
+        raise ConfigError(message, column=where, values=unknown)
+
+
+def _build_calibration(cfg: PopulationConfig, table: pd.DataFrame,
+                       raw_means: dict[tuple[str, str], dict[str, Any]]) -> dict[str, Any]:
+    """Solve the calibration (closed form; see the module docstring) and write the solved latent
+    means into ``raw_means``; returns loadings, cuts and gaps ({} without targets)."""
+    cal = cfg.calibration
+    if not cal.targets:
+        return {}
+    solved = _calibrate(table, cal.targets, raw_means, cfg.groups, cal.agree_min,
+                        cal.satisfied_min,
+                        float(cal.mean_loading if cal.mean_loading is not None else 0.70),
+                        float(cal.satisfaction_loading if cal.satisfaction_loading is not None
+                              else 0.85))
+    for cell, latent_values in solved["means"].items():
+        raw_means[cell].update(latent_values)
+    return solved
+
+
+def _check_loadings(loading: Mapping[str, float | str]) -> None:
+    for item, value in loading.items():
+        if isinstance(value, str):
+            raise ConfigError("item loading is 'calibrated' but the item has no published "
+                              "target", column=item)
+        if not 0.0 < abs(float(value)) < _MAX_LOADING:
+            raise ConfigError("item loading must lie strictly between 0 and 0.98 in absolute "
+                              "value (the latent response has variance 1)", column=item,
+                              values=[value])
+
+
+def _build_means(cfg: PopulationConfig, raw_means: Mapping[tuple[str, str], Mapping[str, Any]]
+                 ) -> dict[tuple[str, str], np.ndarray]:
+    """Every cell's exogenous latent means: numbers, solved 'calibrated' values, or the value of
+    the same group in the category named."""
+    means = {}
+    for c, g in cfg.cells:
+        vec = []
+        for k in EXOGENOUS:
+            v = raw_means[(c, g)][k]
+            if isinstance(v, str):
+                if v not in cfg.categories or v == c:  # 'calibrated' without a target
+                    raise ConfigError(
+                        "latent mean must be a number, 'calibrated' (with a published "
+                        "target) or a category name", column=f"population.means.{c}.{g}.{k}",
+                        values=[v])
+                v = raw_means[(v, g)][k]
+                if isinstance(v, str):
+                    raise ConfigError("mean refers to a cell that is not numeric",
+                                      column=f"population.means.{c}.{g}.{k}")
+            vec.append(float(v))
+        means[(c, g)] = np.array(vec)
+    return means
+
+
+def _build_correlations(cfg: PopulationConfig) -> dict[tuple[str, str], np.ndarray]:
+    """Every cell's correlation matrix: the common one with the cell's own merged over it."""
+    out = {}
+    for c, g in cfg.cells:
+        spec = {a: dict(v) for a, v in cfg.correlations.items()}
+        for a, inner in cfg.correlations_by_cell.get((c, g), {}).items():
+            spec.setdefault(a, {}).update(inner)
+        out[(c, g)] = _corr_matrix(spec, f"population.correlations ({c}, {g})")
+    return out
+
+
+def _build_shifts(cfg: PopulationConfig, table: pd.DataFrame) -> dict[tuple[str, str, str], float]:
+    for item, _, _ in cfg.threshold_shifts:
+        if item not in set(table["item"]):
+            raise ConfigError("threshold shift for an unknown item",
+                              column="population.threshold_shifts", values=[item])
+    return dict(cfg.threshold_shifts)
+
+
+def _build_thresholds(cfg: PopulationConfig, table: pd.DataFrame,
+                      shift_of_cut: Mapping[str, tuple[int, float]]) -> list[np.ndarray]:
+    """Each item's thresholds: its own, or evenly spaced over the span; a calibrated item's cut
+    moved to where its published percentage puts it, and (``follow_calibrated``) the other items
+    of its latent moved by the calibrated items' average shift, so that e.g. an eReader-only
+    motivator item sits at the level of the published ones."""
+    own, span = cfg.thresholds.items, cfg.thresholds.span
+    _check_items(own, table, "population.thresholds.items", "thresholds for an unknown item")
+    thresholds = []
+    for row in table.itertuples():
+        k = row.max - row.min + 1
+        if row.item in own:
+            tau = np.asarray(own[row.item], dtype=float)
+            if tau.size != k - 1 or np.any(np.diff(tau) <= 0):
+                raise ConfigError("item thresholds must be increasing, one fewer than the "
+                                  "scale points", column=row.item, values=list(tau))
+        else:
+            tau = _thresholds(k, span)
+        if row.item in shift_of_cut:
+            index, value = shift_of_cut[row.item]
+            tau = tau + (value - tau[index])
+        thresholds.append(tau)
+    if not (shift_of_cut and cfg.thresholds.follow_calibrated):
+        return thresholds
+    moved: dict[str, list[float]] = {}
+    for row, tau in zip(table.itertuples(), thresholds):
+        if row.item in shift_of_cut:
+            base = _thresholds(row.max - row.min + 1, span)
+            moved.setdefault(row.latent, []).append(float(tau[0] - base[0]))
+    for j, row in enumerate(table.itertuples()):
+        if row.item not in shift_of_cut and row.item not in own and row.latent in moved:
+            thresholds[j] = thresholds[j] + float(np.mean(moved[row.latent]))
+    return thresholds
+
+
+def _build_outcomes(cfg: PopulationConfig, corr: Mapping[tuple[str, str], np.ndarray]
+                    ) -> dict[tuple[str, str], np.ndarray]:
+    """Each cell's standardized slopes of the outcomes on (connection, satisfaction)."""
+    outcome_coef = {}
+    for c, g in cfg.cells:
+        rows = []
+        for o in OUTCOMES:
+            spec = cfg.outcomes[o]
+            bc, bs = spec.connection, spec.satisfaction
+            if g == cfg.groups[0]:
+                bc += spec.group_interaction
+            if len(cfg.categories) > 1 and c == cfg.categories[1]:
+                bc += spec.category_interaction
+            r = corr[(c, g)][0, 1]
+            explained = bc * bc + bs * bs + 2 * bc * bs * r
+            if explained >= 1.0:
+                raise ConfigError("outcome explained variance >= 1 (coefficients too large "
+                                  "for standardized latents)", column=f"population.outcomes.{o}",
+                                  values=[f"{c}/{g}: R2={explained:.3f}"])
+            rows.append([bc, bs])
+        outcome_coef[(c, g)] = np.array(rows)
+    return outcome_coef
+
+
+def _build_shares(cfg: PopulationConfig) -> dict[tuple[str, str], float]:
+    """Each cell's share of the respondents (equal when the config gives none), summing to 1."""
+    cells = cfg.cells
+    shares = {cell: cfg.cell_shares.get(cell, 1.0 / len(cells)) if cfg.cell_shares
+              else 1.0 / len(cells) for cell in cells}
+    total = sum(shares.values())
+    if total <= 0 or any(v < 0 for v in shares.values()):
+        raise ConfigError("cell shares must be non-negative with a positive sum",
+                          column="population.cell_shares")
+    return {k: v / total for k, v in shares.items()}
 
 
 def _calibrate(table, targets, raw_means, groups, agree_min, satisfied_min, mean_loading,
@@ -802,20 +796,14 @@ def _calibrate(table, targets, raw_means, groups, agree_min, satisfied_min, mean
             "connection_gap": gaps.get("connection"), "satisfaction_gap": gaps.get("satisfaction")}
 
 
-def _deep_merge(base: dict, extra: Mapping) -> dict:
-    out = dict(base)
-    for k, v in extra.items():
-        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
-            out[k] = _deep_merge(dict(out[k]), v)
-        else:
-            out[k] = v
-    return out
-
-
-def simulate(config: Population | Mapping | str | os.PathLike, n: int, seed: Any = None, *,
+def simulate(config: Population | Mapping | str | os.PathLike, n: int, *, seed: Any = None,
              instrument: Any = None, overrides: Mapping | None = None) -> Simulation:
     """Simulate a survey from a population (a :class:`Population`, a config mapping with
     ``population`` and ``calibration`` tables, or a TOML path).
+
+    ``seed`` (keyword-only): an int, a :class:`numpy.random.SeedSequence` or a
+    :class:`numpy.random.Generator` (see :meth:`Population.simulate`); the same seed gives the
+    same respondents.
 
     Returns a :class:`Simulation`: ``.data`` (raw responses), ``.latent`` (true scores),
     ``.truth`` (true parameters), ``.survey()`` (validated through ``read_survey``).
@@ -947,7 +935,7 @@ def scalar_ncp(population: Population, data: pd.DataFrame, category: str,
                  * len(groups))
 
 
-def chisq_power(ncp, df: int, alpha: float = 0.05) -> np.ndarray:
+def chisq_power(ncp, df: int, *, alpha: float = 0.05) -> np.ndarray:
     """Power of a chi-square test with noncentrality ``ncp`` (array) and ``df``."""
     from scipy import stats
 
@@ -988,7 +976,7 @@ def recovery_model(instrument, outcomes: Sequence[str] = ("advocacy", "loyalty")
 
 
 def recover(population: Population, data: pd.DataFrame, instrument=None,
-            outcomes: Sequence[str] = ("advocacy", "loyalty"), level: float = 0.95
+            outcomes: Sequence[str] = ("advocacy", "loyalty"), *, level: float = 0.95
             ) -> pd.DataFrame:
     """Fit the structural model in every cell and set the estimates beside the truth.
 
@@ -997,15 +985,13 @@ def recover(population: Population, data: pd.DataFrame, instrument=None,
     estimate, se, ci_lower, ci_upper, covered, std_all, true_std (the ML fit treats the ordinal
     items as continuous, so a small bias from coarsening is part of what this measures).
     """
-    from scipy import stats
-
     from connection.latent import sem
 
+    z = z_critical(check_level(level))
     instrument = instrument or population.instrument or _default_instrument()
     model = recovery_model(instrument, outcomes)
     truth = true_structural_std_lv(population).set_index(["category", "group", "outcome",
                                                           "predictor"])
-    z = float(stats.norm.ppf(0.5 + level / 2))
     rows = []
     for c, g in population.cells:
         sub = data[(data[population.category_column] == c) & (data[population.group_column] == g)]
