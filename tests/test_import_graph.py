@@ -63,7 +63,8 @@ LAYERS = [
     ("outcomes", ["connection.outcomes._compare", "connection.outcomes._drivers",
                   "connection.outcomes"]),
     # 12 simulation with known truth
-    ("simulation", ["connection.simulation._population", "connection.simulation"]),
+    ("simulation", ["connection.simulation._config", "connection.simulation._population",
+                    "connection.simulation"]),
     # 13 figures and studies
     ("plots", ["connection.plots", "connection.plots.measurement", "connection.plots.drivers",
                "connection.plots.studies", "connection.plots.context"]),
