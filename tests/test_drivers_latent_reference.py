@@ -132,7 +132,7 @@ def test_poor_fit_warns_and_flags(data):
     assert lat["flags"].str.startswith("poor_fit: the latent model fits poorly").all()
     assert [f.code for f in res.flags] == ["poor_fit"] and not res.admissible
     assert res.flags[0].message.startswith("advocacy (latent): ")
-    assert "do not cite" in res.summary()
+    assert "do not cite" in str(res.summary())
 
 
 def _small(seed, n, r_lat, lam_c, lam_s):
