@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -460,3 +462,103 @@ def test_value_ratio_bca_equals_engine_rows_mode_jackknife():
     assert out.loc["bootstrap_bca", "ci_upper"] == pytest.approx(ci["ci_upper"], rel=1e-10)
     pct = ref.ci().iloc[0]
     assert out.loc["bootstrap_percentile", "ci_lower"] == pytest.approx(pct["ci_lower"], rel=1e-10)
+
+
+# ---------------------------------------------------------------------------- vocabulary (issue 13)
+
+def test_compare_segment_is_the_old_name_of_between():
+    import inspect
+
+    df = _survey(seed=20, n=400)
+    new = compare(df, between="connected", proportions=["post"], equivalence=["quality"], margin=0.5)
+    with pytest.warns(FutureWarning, match="segment= is renamed between=") as record:
+        old = compare(df, segment="connected", proportions=["post"], equivalence=["quality"],
+                      margin=0.5)
+    assert record[0].filename == __file__
+    pd.testing.assert_frame_equal(old.table, new.table)
+    assert new.settings["between"] == "connected" and (new.table["segment"] == "connected").all()
+    params = inspect.signature(compare).parameters
+    assert list(params)[:2] == ["data", "between"]
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in list(params.values())[2:])
+
+
+def test_value_ratio_keywords_and_the_old_positional_form():
+    import inspect
+
+    from connection._common import DEFAULT_N_BOOT
+
+    df = _survey(seed=21, n=600).assign(cat=lambda d: np.where(d.index % 3, "x", "y"))
+    new = value_ratio(df, "spend", between="segment", a="connected", b="not_connected",
+                      group="cat", n_boot=50, seed=2, progress=False)
+    with pytest.warns(FutureWarning) as record:
+        old = value_ratio(df, "spend", "segment", "connected", "not_connected", by="cat",
+                          n_boot=50, seed=2, progress=False)
+    messages = [str(w.message) for w in record]
+    assert any("pass between=, a=, b= by keyword" in m for m in messages)
+    assert any("by= is renamed group=" in m for m in messages)
+    assert all(w.filename == __file__ for w in record)
+    pd.testing.assert_frame_equal(old, new)
+    with pytest.warns(FutureWarning, match="segment= is renamed between="):
+        seg = value_ratio(df, "spend", segment="segment", a="connected", b="not_connected",
+                          group="cat", n_boot=50, seed=2, progress=False)
+    pd.testing.assert_frame_equal(seg, new)
+    assert set(new["by"]) == {"cat"} and set(new["group"]) == {"x", "y"}
+    with pytest.raises(ArgumentError, match="between= twice"):
+        value_ratio(df, "spend", "segment", between="segment", n_boot=0)
+    with pytest.raises(TypeError):
+        value_ratio(df, "spend", "segment", "connected", "not_connected", "extra", n_boot=0)
+    params = inspect.signature(value_ratio).parameters
+    assert list(params)[:2] == ["data", "value"]
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in list(params.values())[2:])
+    assert params["n_boot"].default == DEFAULT_N_BOOT
+
+
+def test_value_ratio_generator_seed_same_state_same_intervals():
+    df = _survey(seed=22, n=500)
+    kw = {"between": "connected", "n_boot": 200, "progress": False}
+    one = value_ratio(df, "spend", seed=np.random.default_rng(5), **kw)
+    two = value_ratio(df, "spend", seed=np.random.default_rng(5), **kw)
+    pd.testing.assert_frame_equal(one, two)
+    rng = np.random.default_rng(5)
+    pd.testing.assert_frame_equal(value_ratio(df, "spend", seed=rng, **kw), one)
+    assert not value_ratio(df, "spend", seed=rng, **kw).equals(one)   # the generator moved on
+
+
+def test_level_is_checked_by_the_common_check_everywhere():
+    df = _survey(n=200)
+    for call in (lambda: compare(df, "connected", proportions=["post"], level=1.0),
+                 lambda: value_ratio(df, "spend", between="connected", n_boot=0, level=-0.1),
+                 lambda: risk_ratio(4, 10, 2, 10, level=95),
+                 lambda: proportion_difference(4, 10, 2, 10, level="0.9")):
+        with pytest.raises(ArgumentError, match="level must"):
+            call()
+
+
+def test_compare_summary_is_a_report_with_the_same_tables():
+    from connection._report import Report
+
+    res = compare(_survey(), "connected", equivalence=["satisfaction"], margin=0.5,
+                  proportions=["post"])
+    report = res.summary()
+    assert isinstance(report, Report)
+    assert report.title == "Comparison of connected: True (a) vs False (b)"
+    assert ("Multiplicity", "holm within each family") in report.header
+    assert report.tables[0].caption.startswith("Equivalence (TOST, Welch t")
+    assert report.tables[1].caption.startswith("Proportions (risk ratio with Katz log interval")
+    assert report.tables[0].frame["variable"].tolist() == ["satisfaction"]
+    assert report.tables[1].frame["risk_ratio"].iloc[0] == res.proportions["risk_ratio"].iloc[0]
+    assert res._repr_html_() == report.as_html() and repr(res) == report.as_text()
+    pd.testing.assert_frame_equal(res.to_frame(), res.table)
+
+
+def test_compare_exclusion_warnings_point_at_the_callers_line():
+    df = _survey(seed=4, n=300)
+    df.loc[:9, "quality"] = np.nan
+    df["connected"] = df["connected"].astype("object")
+    df.loc[[20, 21], "connected"] = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compare(df, "connected", a=True, b=False, equivalence=["quality"], margin=0.5)
+        value_ratio(df, "spend", between="connected", a=True, b=False, n_boot=0)
+    excl = [w for w in caught if issubclass(w.category, ExclusionWarning)]
+    assert len(excl) == 3 and all(w.filename == __file__ for w in excl)

@@ -405,3 +405,29 @@ def test_diff_proportions_holm_and_bonferroni_family():
     assert (fam.pvalue_holm >= fam.pvalue).all()
     with pytest.raises(ArgumentError, match="correction must be one of"):
         diff_proportions(p1, 1056, p2, n2, correction="bonferroni")
+
+
+# --------------------------------------------------------------------------- vocabulary (issue 13)
+def test_level_is_checked_by_the_common_check_in_every_function():
+    calls = [lambda: proportion_ci(0.4, 100, level=1.2),
+             lambda: diff_proportions(0.4, 100, 0.3, 100, level=0),
+             lambda: diff_shares(0.4, 0.3, 100, level=95),
+             lambda: min_n_significant(0.4, 0.3, level=-1),
+             lambda: ci_curve({"a": 0.4}, [100], level=2.0)]
+    for call in calls:
+        with pytest.raises(ArgumentError, match="level must lie strictly between 0 and 1"):
+            call()
+
+
+def test_diff_proportions_correction_is_keyword_only_and_adjust_its_old_name():
+    import inspect
+
+    params = inspect.signature(diff_proportions).parameters
+    assert params["correction"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert "adjust" not in params
+    with pytest.raises(ArgumentError, match="both adjust="):
+        diff_proportions(0.4, 100, 0.3, 100, adjust="holm", correction="holm")
+    # one pair: Holm leaves the p-value as it is, the Bonferroni interval is the plain one
+    one = diff_proportions(0.4, 100, 0.3, 100, correction="holm")
+    assert one["pvalue_holm"].iloc[0] == one["pvalue"].iloc[0]
+    assert one["ci_lower_bonferroni"].iloc[0] == pytest.approx(one["ci_lower"].iloc[0], abs=1e-15)

@@ -701,3 +701,107 @@ def test_latent_version_refuses_values_whose_squares_overflow():
     df.loc[4, "ec1"] = 1e200
     with pytest.raises(OutOfRangeError, match=r"too large.*column 'ec1', row 5"):
         drivers(df, ["advocacy"], n_boot=0, latent=items)
+
+
+# ---------------------------------------------------------------------------- vocabulary (issue 13)
+
+def test_old_keywords_by_and_model_work_with_a_future_warning_and_give_the_same_numbers():
+    df = simulate(400, seed=50).assign(mom=lambda d: np.where(d.index % 2, "social", "other"))
+    new = drivers(df, ["top_box"], group="mom", family="logit", n_boot=30, seed=4, progress=False)
+    with pytest.warns(FutureWarning) as record:
+        old = drivers(df, ["top_box"], by="mom", model="logit", n_boot=30, seed=4, progress=False)
+    messages = [str(w.message) for w in record]
+    assert any("by= is renamed group=" in m for m in messages)
+    assert any("model= is renamed family=" in m for m in messages)
+    assert all(w.filename == __file__ for w in record if issubclass(w.category, FutureWarning))
+    for name in ("table", "differences", "models", "interactions"):
+        pd.testing.assert_frame_equal(getattr(old, name), getattr(new, name))
+    assert new.settings["group"] == ["mom"] and new.settings["family"] == "logit"
+    with pytest.raises(ArgumentError, match="both by="):
+        drivers(df, ["advocacy"], by="mom", group="mom", n_boot=0)
+
+
+def test_everything_after_outcomes_and_drivers_is_keyword_only_with_the_common_defaults():
+    import inspect
+
+    from connection._common import DEFAULT_LEVEL, DEFAULT_N_BOOT
+
+    params = inspect.signature(drivers).parameters
+    assert list(params)[:3] == ["data", "outcomes", "drivers"]
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in list(params.values())[3:])
+    assert params["n_boot"].default == DEFAULT_N_BOOT
+    assert params["level"].default == DEFAULT_LEVEL
+    assert "by" not in params and "model" not in params
+    with pytest.raises(TypeError):
+        drivers(simulate(100, seed=1), ["advocacy"], ["connection", "satisfaction"], ["age"])
+
+
+def test_a_generator_seed_same_state_same_result_and_the_generator_moves_on():
+    df = simulate(500, seed=51)
+    kw = {"n_boot": 60, "progress": False}
+    one = drivers(df, ["advocacy"], seed=np.random.default_rng(7), **kw).differences
+    two = drivers(df, ["advocacy"], seed=np.random.default_rng(7), **kw).differences
+    pd.testing.assert_frame_equal(one, two)
+    rng = np.random.default_rng(7)
+    first = drivers(df, ["advocacy"], seed=rng, **kw).differences
+    second = drivers(df, ["advocacy"], seed=rng, **kw).differences
+    pd.testing.assert_frame_equal(first, one)
+    assert first["ci_lower"].iloc[0] != second["ci_lower"].iloc[0]
+    # an integer and the SeedSequence of that integer are the same seed
+    pd.testing.assert_frame_equal(
+        drivers(df, ["advocacy"], seed=3, **kw).differences,
+        drivers(df, ["advocacy"], seed=np.random.SeedSequence(3), **kw).differences)
+    with pytest.raises(ArgumentError, match="seed"):
+        drivers(df, ["advocacy"], seed="abc", **kw)
+
+
+def test_level_family_and_correction_are_checked_before_any_fit():
+    df = simulate(120, seed=52)
+    for bad in (1.5, 0, "95%"):
+        with pytest.raises(ArgumentError, match="level must"):
+            drivers(df, ["advocacy"], n_boot=0, level=bad)
+    with pytest.raises(ArgumentError, match="family must be one of"):
+        drivers(df, ["advocacy"], family="probit", n_boot=0)
+    with pytest.raises(ArgumentError, match="unknown multiplicity correction"):
+        drivers(df, ["advocacy"], correction="sidak", n_boot=0)
+    lvl = drivers(df, ["advocacy"], n_boot=0, level=0.9).table
+    z = 1.6448536269514722
+    crit = (lvl["ci_upper"] - lvl["beta"]) / lvl["se"]
+    assert crit.iloc[0] > z and crit.iloc[0] == pytest.approx(z, rel=0.02)   # t with 117 df
+
+
+def test_summary_is_a_report_with_the_same_tables_and_html_comes_from_it():
+    from connection._report import Report
+
+    df = simulate(300, seed=53).assign(mom=lambda d: np.where(d.index % 2, "social", "other"))
+    res = drivers(df, ["advocacy"], group="mom", n_boot=20, seed=1, progress=False)
+    report = res.summary()
+    assert isinstance(report, Report)
+    assert [t.caption for t in report.tables] == [
+        "Coefficients", "Difference of standardized coefficients (Wald and bootstrap intervals)",
+        "Does the slope differ between groups? (Wald chi-square)"]
+    cols = ["outcome", "by", "group", "n", "term", "beta", "ci_lower", "ci_upper", "pvalue",
+            "delta_r2", "general_dominance", "r2"]
+    pd.testing.assert_frame_equal(report.tables[0].frame, res.table[cols])
+    assert ("Family", "OLS, fully standardized betas") in report.header
+    assert ("Groups", "mom") in report.header and ("Bootstrap replicates", 20) in report.header
+    assert res._repr_html_() == report.as_html() and repr(res) == report.as_text()
+    assert "\\begin{tabular}" in report.as_latex()
+    pd.testing.assert_frame_equal(res.to_frame(), res.table)
+    assert res.to_frame() is not res.table
+
+
+def test_convergence_and_bootstrap_warnings_point_at_the_callers_line():
+    from connection.errors import BootstrapWarning, ConvergenceWarning
+
+    rng = np.random.default_rng(36)
+    c, s = rng.normal(size=300), rng.normal(size=300)
+    df = pd.DataFrame({"connection": c, "satisfaction": s, "y": (c > 0).astype(int)})
+    df.loc[3, "satisfaction"] = np.nan
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        drivers(df, ["y"], family="logit", n_boot=20, seed=1, progress=False)
+    ours = [w for w in caught if issubclass(w.category, (BootstrapWarning, ConvergenceWarning,
+                                                         ExclusionWarning))]
+    assert {w.category for w in ours} == {BootstrapWarning, ConvergenceWarning, ExclusionWarning}
+    assert all(w.filename == __file__ for w in ours), [(w.category, w.filename) for w in ours]
