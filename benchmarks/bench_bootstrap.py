@@ -104,8 +104,8 @@ def bench_ordinal_difference(n: int, reps: int, loop_reps: int) -> list[dict]:
     rng = np.random.default_rng(8)
     eta = 0.9 * (df.connection - 50) / 15 + 0.3 * (df.satisfaction - 7) / 1.5
     df["likert"] = np.digitize(eta + rng.logistic(size=n), [-2.0, -0.5, 0.8, 2.2]) + 1
-    drivers(df.iloc[:500], ["likert"], model="ordinal", n_boot=10, seed=0, progress=False)
-    t_vec, res = _clock(drivers, df, ["likert"], model="ordinal", n_boot=reps, seed=1,
+    drivers(df.iloc[:500], ["likert"], family="ordinal", n_boot=10, seed=0, progress=False)
+    t_vec, res = _clock(drivers, df, ["likert"], family="ordinal", n_boot=reps, seed=1,
                         progress=False)
     d = res.differences.iloc[0]
     arr = df[["likert", "connection", "satisfaction"]].to_numpy()

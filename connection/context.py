@@ -8,6 +8,8 @@ Published percentages come without intervals. This module gives them honest ones
 * :func:`proportion_ci` -- Wilson score or exact (Clopper-Pearson) interval of one proportion;
 * :func:`diff_proportions` -- difference of two proportions from *independent* samples (consumers
   vs marketers) with the Newcombe hybrid-score and the Wald interval and a pooled z-test;
+  computed by the package's one implementation of these intervals (``connection.stats.
+  _proportions``, which :func:`connection.outcomes.proportion_difference` uses too);
 * :func:`diff_shares` -- difference of two shares of *one* single-choice question in the *same*
   sample (e.g. "discounts" vs "support" as the primary reason), which are negatively correlated;
 * :func:`ci_curve` and :func:`min_n_significant` -- the interval as a function of ``n`` when the
@@ -42,6 +44,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from connection._common import (
+    DEFAULT_LEVEL,
+    check_choice,
+    check_level,
+    renamed_keywords,
+    z_critical,
+)
 from connection.errors import (
     DataError,
     DuplicateIdError,
@@ -50,6 +59,14 @@ from connection.errors import (
     NonNumericError,
     OutOfRangeError,
     UndecodableFileError,
+)
+from connection.stats._effect_sizes import cohen_h
+from connection.stats._multiplicity import adjust_pvalues
+from connection.stats._proportions import (
+    newcombe_difference,
+    pooled_z_test,
+    wald_difference,
+    wilson_interval,
 )
 
 __all__ = [
@@ -79,14 +96,6 @@ _CI_METHODS = {"wilson": "wilson", "exact": "beta", "wald": "normal"}
 
 
 # --------------------------------------------------------------------------- input checks
-def _level(level: float) -> float:
-    level = float(level)
-    if not 0.0 < level < 1.0:
-        raise OutOfRangeError("confidence level outside (0, 1)", values=[level],
-                              expected="a level such as 0.95")
-    return level
-
-
 def _proportions(values, name: str) -> np.ndarray:
     arr = np.asarray(values, dtype=float)
     bad = ~np.isfinite(arr) | (arr < 0.0) | (arr > 1.0)
@@ -114,14 +123,9 @@ def _sizes(values, name: str) -> np.ndarray:
     return arr
 
 
-def _z(level: float) -> float:
-    from scipy.stats import norm
-
-    return float(norm.isf((1.0 - level) / 2.0))
-
-
 # --------------------------------------------------------------------------- one proportion
-def proportion_ci(proportion, n, *, level: float = 0.95, method: str = "wilson") -> pd.DataFrame:
+def proportion_ci(proportion, n, *, level: float = DEFAULT_LEVEL,
+                  method: str = "wilson") -> pd.DataFrame:
     """Confidence interval of a proportion from a published share and a known sample size.
 
     Parameters
@@ -134,8 +138,9 @@ def proportion_ci(proportion, n, *, level: float = 0.95, method: str = "wilson")
     level : float
         Confidence level.
     method : {"wilson", "exact", "wald"}
-        Wilson score interval (default), exact Clopper-Pearson interval, or the Wald interval
-        (for comparison only). Computed by ``statsmodels.stats.proportion.proportion_confint``.
+        Wilson score interval (default; the package's one implementation,
+        ``connection.stats._proportions``), exact Clopper-Pearson interval, or the Wald interval
+        (for comparison only); the last two by ``statsmodels.stats.proportion.proportion_confint``.
 
     Returns
     -------
@@ -161,12 +166,16 @@ def proportion_ci(proportion, n, *, level: float = 0.95, method: str = "wilson")
     if method not in _CI_METHODS:
         raise OutOfRangeError("unknown interval method", values=[method],
                               expected=" or ".join(repr(m) for m in _CI_METHODS))
-    level = _level(level)
+    level = check_level(level)
     p, size = np.broadcast_arrays(_proportions(proportion, "proportion"), _sizes(n, "n"))
     p = np.atleast_1d(p).astype(float).ravel()
     size = np.atleast_1d(size).astype(float).ravel()
     count = p * size
-    lower, upper = proportion_confint(count, size, alpha=1.0 - level, method=_CI_METHODS[method])
+    if method == "wilson":
+        lower, upper = wilson_interval(count, size, z_critical(level))
+    else:
+        lower, upper = proportion_confint(count, size, alpha=1.0 - level,
+                                          method=_CI_METHODS[method])
     lower = np.clip(np.asarray(lower, dtype=float), 0.0, 1.0)
     upper = np.clip(np.asarray(upper, dtype=float), 0.0, 1.0)
     return pd.DataFrame({
@@ -176,9 +185,10 @@ def proportion_ci(proportion, n, *, level: float = 0.95, method: str = "wilson")
 
 
 # --------------------------------------------------------------------------- independent samples
-def diff_proportions(proportion_1, n_1, proportion_2, n_2, *, level: float = 0.95,
+@renamed_keywords(adjust="correction")
+def diff_proportions(proportion_1, n_1, proportion_2, n_2, *, level: float = DEFAULT_LEVEL,
                      labels: Sequence[str] | None = None,
-                     adjust: str | None = None) -> pd.DataFrame:
+                     correction: str | None = None) -> pd.DataFrame:
     """Difference of two proportions from independent samples (e.g. consumers vs marketers).
 
     ``difference = proportion_1 - proportion_2``. The main interval is Newcombe's hybrid score
@@ -195,8 +205,8 @@ def diff_proportions(proportion_1, n_1, proportion_2, n_2, *, level: float = 0.9
         Confidence level.
     labels : sequence of str, optional
         A label per pair (column ``label``).
-    adjust : {None, "holm"}
-        With ``"holm"`` the pairs are treated as one family of tests (e.g. the items of one
+    correction : {None, "holm"}
+        (``adjust=`` is the old name.) With ``"holm"`` the pairs are treated as one family of tests (e.g. the items of one
         list): ``pvalue_holm`` holds Holm's step-down adjusted p-values (familywise error
         controlled at ``1 - level`` by ``pvalue_holm <= 1 - level``), and
         ``ci_lower_bonferroni`` / ``ci_upper_bonferroni`` hold simultaneous Newcombe intervals,
@@ -209,7 +219,7 @@ def diff_proportions(proportion_1, n_1, proportion_2, n_2, *, level: float = 0.9
     pandas.DataFrame
         ``label proportion_1 n_1 proportion_2 n_2 difference ci_lower ci_upper ci_method
         wald_se wald_ci_lower wald_ci_upper z pvalue cohens_h level`` (plus ``pvalue_holm
-        ci_lower_bonferroni ci_upper_bonferroni`` with ``adjust="holm"``).
+        ci_lower_bonferroni ci_upper_bonferroni`` with ``correction="holm"``).
 
     Examples
     --------
@@ -221,18 +231,14 @@ def diff_proportions(proportion_1, n_1, proportion_2, n_2, *, level: float = 0.9
 
     A family of items (Holm-adjusted p-values, Bonferroni simultaneous intervals):
 
-    >>> f = diff_proportions([0.61, 0.33], 1056, [0.60, 0.64], [331, 331], adjust="holm")
+    >>> f = diff_proportions([0.61, 0.33], 1056, [0.60, 0.64], [331, 331], correction="holm")
     >>> print(f[["pvalue", "pvalue_holm", "ci_lower_bonferroni"]].round(4).to_string(index=False))
      pvalue  pvalue_holm  ci_lower_bonferroni
      0.7451       0.7451              -0.0576
      0.0000       0.0000              -0.3748
     """
-    from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
-
-    level = _level(level)
-    if adjust not in (None, "holm"):
-        raise OutOfRangeError("unknown multiplicity adjustment", values=[adjust],
-                              expected="None or 'holm'")
+    level = check_level(level)
+    check_choice(correction, "correction", (None, "holm"))
     arrays = np.broadcast_arrays(
         _proportions(proportion_1, "proportion_1"), _sizes(n_1, "n_1"),
         _proportions(proportion_2, "proportion_2"), _sizes(n_2, "n_2"),
@@ -245,44 +251,28 @@ def diff_proportions(proportion_1, n_1, proportion_2, n_2, *, level: float = 0.9
     if len(labels) != k:
         raise DataError("one label per pair is needed", values=[len(labels)],
                         expected=f"{k} labels")
-    rows = []
-    for i in range(k):
-        c1, c2 = p1[i] * m1[i], p2[i] * m2[i]
-        lo, hi = confint_proportions_2indep(c1, m1[i], c2, m2[i], method="newcomb",
-                                            compare="diff", alpha=1.0 - level)
-        wlo, whi = confint_proportions_2indep(c1, m1[i], c2, m2[i], method="wald",
-                                              compare="diff", alpha=1.0 - level)
-        if 0.0 < (c1 + c2) / (m1[i] + m2[i]) < 1.0:
-            z, pvalue = proportions_ztest([c1, c2], [m1[i], m2[i]])
-        else:  # both shares 0 or both 1: no variance, no evidence of a difference
-            z, pvalue = 0.0, 1.0
-        rows.append({
-            "label": labels[i],
-            "proportion_1": p1[i], "n_1": m1[i], "proportion_2": p2[i], "n_2": m2[i],
-            "difference": p1[i] - p2[i],
-            "ci_lower": float(lo), "ci_upper": float(hi), "ci_method": "newcombe",
-            "wald_se": math.sqrt(p1[i] * (1 - p1[i]) / m1[i] + p2[i] * (1 - p2[i]) / m2[i]),
-            "wald_ci_lower": float(wlo), "wald_ci_upper": float(whi),
-            "z": float(z), "pvalue": float(pvalue),
-            "cohens_h": 2 * math.asin(math.sqrt(p1[i])) - 2 * math.asin(math.sqrt(p2[i])),
-            "level": level,
-        })
-    out = pd.DataFrame(rows)
-    if adjust == "holm":
-        from statsmodels.stats.multitest import multipletests
-
-        out["pvalue_holm"] = multipletests(out["pvalue"].to_numpy(), method="holm")[1]
-        alpha_each = (1.0 - level) / k
-        bounds = [confint_proportions_2indep(p1[i] * m1[i], m1[i], p2[i] * m2[i], m2[i],
-                                             method="newcomb", compare="diff",
-                                             alpha=alpha_each) for i in range(k)]
-        out["ci_lower_bonferroni"] = [float(lo) for lo, _ in bounds]
-        out["ci_upper_bonferroni"] = [float(hi) for _, hi in bounds]
+    c1, c2 = p1 * m1, p2 * m2   # implied counts (a published share is rounded: not whole)
+    z = z_critical(level)
+    _, lo, hi = newcombe_difference(c1, m1, c2, m2, z)
+    _, _, wlo, whi = wald_difference(c1, m1, c2, m2, z)
+    zstat, pvalue = pooled_z_test(c1, m1, c2, m2)
+    out = pd.DataFrame({
+        "label": labels, "proportion_1": p1, "n_1": m1, "proportion_2": p2, "n_2": m2,
+        "difference": p1 - p2, "ci_lower": lo, "ci_upper": hi, "ci_method": "newcombe",
+        "wald_se": np.sqrt(p1 * (1 - p1) / m1 + p2 * (1 - p2) / m2),
+        "wald_ci_lower": wlo, "wald_ci_upper": whi, "z": zstat, "pvalue": pvalue,
+        "cohens_h": cohen_h(p1, p2), "level": level,
+    })
+    if correction == "holm":
+        out["pvalue_holm"] = adjust_pvalues(out["pvalue"].to_numpy(), correction="holm")
+        _, lo_b, hi_b = newcombe_difference(c1, m1, c2, m2, z_critical(1.0 - (1.0 - level) / k))
+        out["ci_lower_bonferroni"] = lo_b
+        out["ci_upper_bonferroni"] = hi_b
     return out
 
 
 # --------------------------------------------------------------------------- one sample, two shares
-def diff_shares(proportion_1, proportion_2, n, *, level: float = 0.95) -> pd.DataFrame:
+def diff_shares(proportion_1, proportion_2, n, *, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
     """Difference of two shares of one single-choice question answered by the same sample.
 
     When each respondent gives one answer (a *primary* reason), the shares of two answers are
@@ -318,7 +308,7 @@ def diff_shares(proportion_1, proportion_2, n, *, level: float = 0.95) -> pd.Dat
     """
     from scipy.stats import norm
 
-    level = _level(level)
+    level = check_level(level)
     p1 = float(_proportions(proportion_1, "proportion_1"))
     p2 = float(_proportions(proportion_2, "proportion_2"))
     if p1 + p2 > 1.0 + 1e-9:
@@ -330,7 +320,7 @@ def diff_shares(proportion_1, proportion_2, n, *, level: float = 0.95) -> pd.Dat
     se = np.sqrt(np.maximum(p1 + p2 - d * d, 0.0) / size)
     se0 = np.sqrt((p1 + p2) / size)
     z = np.divide(d, se0, out=np.zeros_like(size), where=se0 > 0)
-    crit = _z(level)
+    crit = z_critical(level)
     return pd.DataFrame({
         "proportion_1": p1, "proportion_2": p2, "n": size, "difference": d, "se": se,
         "ci_lower": d - crit * se, "ci_upper": d + crit * se,
@@ -338,7 +328,7 @@ def diff_shares(proportion_1, proportion_2, n, *, level: float = 0.95) -> pd.Dat
     })
 
 
-def min_n_significant(proportion_1: float, proportion_2: float, *, level: float = 0.95,
+def min_n_significant(proportion_1: float, proportion_2: float, *, level: float = DEFAULT_LEVEL,
                       design: str = "single_choice") -> int:
     """Smallest sample size at which two published shares would differ significantly.
 
@@ -365,13 +355,13 @@ def min_n_significant(proportion_1: float, proportion_2: float, *, level: float 
     >>> min_n_significant(0.70, 0.45, design="independent")    # per side
     31
     """
-    level = _level(level)
+    level = check_level(level)
     p1 = float(_proportions(proportion_1, "proportion_1"))
     p2 = float(_proportions(proportion_2, "proportion_2"))
     if p1 == p2:
         raise OutOfRangeError("equal shares never differ significantly", values=[p1, p2],
                               expected="two different shares")
-    crit = _z(level)
+    crit = z_critical(level)
     if design == "single_choice":
         n = crit * crit * (p1 + p2) / (p1 - p2) ** 2
     elif design == "independent":
@@ -383,7 +373,7 @@ def min_n_significant(proportion_1: float, proportion_2: float, *, level: float 
     return max(int(math.ceil(n - 1e-9)), 1)
 
 
-def ci_curve(proportions: Mapping[str, float], n_values, *, level: float = 0.95,
+def ci_curve(proportions: Mapping[str, float], n_values, *, level: float = DEFAULT_LEVEL,
              method: str = "wilson") -> pd.DataFrame:
     """The interval of each share as a function of the (unknown) sample size.
 

@@ -108,9 +108,80 @@ def test_named_statistics_keep_their_names():
 
 
 def test_bad_arguments_raise_the_package_error(x):
-    with pytest.raises(ConnectionPackageError, match="unknown bootstrap mode"):
+    with pytest.raises(ConnectionPackageError, match="mode must be one of"):
         bootstrap(np.mean, x, mode="weights")
     with pytest.raises(ConnectionPackageError, match="different numbers of rows"):
         bootstrap(lambda a: 0.0, (x, x[:10]))
     with pytest.raises(ConnectionPackageError, match="strata length"):
         bootstrap(np.mean, x, strata=[1, 2])
+
+
+# ---------------------------------------------------------------------------- issue 13
+
+def _fragile(d):
+    if d.max() < 19:  # replicates that miss the largest value fail
+        raise ValueError("no max")
+    return d.mean()
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_bootstrap_warning_points_at_the_callers_line_also_with_workers(n_jobs):
+    """Replicates fail in the worker processes; the warning is issued once, in this process,
+    at this file's line (not at _bootstrap.py or concurrent.futures)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = bootstrap(_fragile, np.arange(20.0), n_boot=400, seed=4, progress=False,
+                        n_jobs=n_jobs, chunk_size=100)
+    boot = [w for w in caught if issubclass(w.category, BootstrapWarning)]
+    assert len(boot) == 1 and res.n_failed > 0
+    assert boot[0].filename == __file__
+
+
+def test_a_generator_seed_same_state_same_replicates(x):
+    one = bootstrap(np.mean, x, n_boot=300, seed=np.random.default_rng(21), progress=False)
+    two = bootstrap(np.mean, x, n_boot=300, seed=np.random.default_rng(21), progress=False)
+    np.testing.assert_array_equal(one.replicates.to_numpy(), two.replicates.to_numpy())
+    rng = np.random.default_rng(21)
+    bootstrap(np.mean, x, n_boot=10, seed=rng, progress=False)
+    moved = bootstrap(np.mean, x, n_boot=300, seed=rng, progress=False)
+    assert not np.array_equal(moved.replicates.to_numpy(), one.replicates.to_numpy())
+    seq = bootstrap(np.mean, x, n_boot=300, seed=np.random.SeedSequence(11), progress=False)
+    num = bootstrap(np.mean, x, n_boot=300, seed=11, progress=False)
+    np.testing.assert_array_equal(seq.replicates.to_numpy(), num.replicates.to_numpy())
+
+
+def test_defaults_and_checks_come_from_the_common_vocabulary(x):
+    import inspect
+
+    from connection._common import DEFAULT_LEVEL, DEFAULT_N_BOOT
+    from connection.errors import ArgumentError
+
+    params = inspect.signature(bootstrap).parameters
+    assert params["n_boot"].default == DEFAULT_N_BOOT and params["level"].default == DEFAULT_LEVEL
+    assert all(params[n].kind is inspect.Parameter.KEYWORD_ONLY
+               for n in ("n_boot", "seed", "level", "n_jobs", "progress", "strata"))
+    for bad in (0, 2.5, True):
+        with pytest.raises(ArgumentError, match="n_boot"):
+            bootstrap(np.mean, x, n_boot=bad)
+    with pytest.raises(ArgumentError, match="level must lie strictly between 0 and 1"):
+        bootstrap(np.mean, x, n_boot=10, level=95)
+    with pytest.raises(ArgumentError, match="seed"):
+        bootstrap(np.mean, x, n_boot=10, seed=-1)
+    res = bootstrap(np.mean, x, n_boot=50, seed=1, progress=False)
+    with pytest.raises(ArgumentError, match="level"):
+        res.ci(1.5)
+
+
+def test_summary_is_a_report_of_to_frame_and_html_comes_from_it():
+    from connection._report import Report
+
+    with pytest.warns(BootstrapWarning):
+        res = bootstrap(_fragile, np.arange(20.0), n_boot=200, seed=4, progress=False)
+    report = res.summary()
+    assert isinstance(report, Report)
+    assert ("Replicates", 200) in report.header
+    assert dict(report.header)["Failed"] == f"{res.n_failed} (ValueError: {res.n_failed})"
+    pd.testing.assert_frame_equal(report.tables[0].frame, res.to_frame())
+    assert res._repr_html_() == report.as_html() and repr(res) == report.as_text()
+    assert list(res.to_frame().columns) == ["statistic", "estimate", "se", "ci_lower", "ci_upper",
+                                            "level", "n_boot", "n_failed"]

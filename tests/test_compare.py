@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -140,13 +142,13 @@ def test_adjust_pvalues_matches_multipletests_per_family():
     p = np.array([0.01, 0.04, 0.03, 0.20, 0.002, 0.5, np.nan])
     fam = ["x", "x", "x", "x", "y", "y", "y"]
     for method, sm in (("holm", "holm"), ("bh", "fdr_bh"), ("bonferroni", "bonferroni")):
-        out = adjust_pvalues(p, method, fam)
+        out = adjust_pvalues(p, correction=method, families=fam)
         assert out[:4] == pytest.approx(multipletests(p[:4], method=sm)[1])
         assert out[4:6] == pytest.approx(multipletests(p[4:6], method=sm)[1])
         assert np.isnan(out[6])
-    assert adjust_pvalues(p, None)[:6] == pytest.approx(p[:6])
+    assert adjust_pvalues(p, correction=None)[:6] == pytest.approx(p[:6])
     with pytest.raises(ArgumentError):
-        adjust_pvalues(p, "sidak-ish")
+        adjust_pvalues(p, correction="sidak-ish")
 
 
 # ---------------------------------------------------------------------------- compare()
@@ -246,7 +248,7 @@ def test_compare_missing_values_are_left_out_per_variable():
 def test_compare_summary_and_html():
     res = compare(_survey(), "connected", equivalence=["satisfaction"], margin=0.5,
                   proportions=["post"])
-    text = res.summary()
+    text = str(res.summary())
     assert "TOST" in text and "Katz" in text and "satisfaction" in text
     html = res._repr_html_()
     assert "<table" in html and "post" in html
@@ -290,10 +292,10 @@ def test_adjust_pvalues_matches_r_p_adjust():
     pp = np.r_[p[order], 0.5, np.nan, 0.01]
     fam = ["main"] * p.size + ["other", "main", "other"]
     for method, ref in (("holm", holm), ("bh", bh)):
-        out = adjust_pvalues(pp, method, families=fam)
+        out = adjust_pvalues(pp, correction=method, families=fam)
         assert out[: p.size] == pytest.approx(np.asarray(ref)[order], abs=1e-9)
         assert np.isnan(out[p.size + 1])
-    assert adjust_pvalues(pp, "holm", families=fam)[[p.size, p.size + 2]] == pytest.approx([0.5, 0.02])
+    assert adjust_pvalues(pp, correction="holm", families=fam)[[p.size, p.size + 2]] == pytest.approx([0.5, 0.02])
 
 
 def test_bad_counts_p_values_and_samples_raise_typed_errors():
@@ -348,18 +350,18 @@ def test_compare_refuses_same_group_constant_and_infinite_values():
 def test_value_ratio_refuses_non_positive_means_and_reports_rows_left_out():
     df = _survey(n=300)
     with pytest.raises(ArgumentError, match="positive mean"):
-        value_ratio(df.assign(spend=df["spend"] - 1000), "spend", "connected", n_boot=0)
+        value_ratio(df.assign(spend=df["spend"] - 1000), "spend", between="connected", n_boot=0)
     with pytest.raises(ArgumentError, match="n_boot"):
-        value_ratio(df, "spend", "connected", n_boot=-1)
+        value_ratio(df, "spend", between="connected", n_boot=-1)
     holes = df.assign(spend=df["spend"].where(df.index >= 5), category=np.where(df.index == 9, None, "bank"))
     with pytest.warns(ExclusionWarning, match=r"6 of 300 rows .* left out \(rows 1, 2, 3, 4, 5, 10\)"):
-        out = value_ratio(holes, "spend", "connected", by="category", n_boot=0)
+        out = value_ratio(holes, "spend", between="connected", group="category", n_boot=0)
     assert int(out["n_a"].iloc[0] + out["n_b"].iloc[0]) == 294
 
 
 def test_value_ratio_delta_and_fieller_match_hand_formulas():
     df = _survey(seed=6, n=1500)
-    out = value_ratio(df, "spend", "connected", n_boot=0)
+    out = value_ratio(df, "spend", between="connected", n_boot=0)
     assert list(out.columns) == VALUE_RATIO_COLUMNS
     a = df.loc[df.connected, "spend"].to_numpy()
     b = df.loc[~df.connected, "spend"].to_numpy()
@@ -380,8 +382,8 @@ def test_value_ratio_delta_and_fieller_match_hand_formulas():
 
 def test_value_ratio_bootstrap_is_seeded_and_close_to_delta():
     df = _survey(seed=7, n=3000)
-    one = value_ratio(df, "spend", "connected", n_boot=400, seed=42, progress=False)
-    two = value_ratio(df, "spend", "connected", n_boot=400, seed=42, progress=False)
+    one = value_ratio(df, "spend", between="connected", n_boot=400, seed=42, progress=False)
+    two = value_ratio(df, "spend", between="connected", n_boot=400, seed=42, progress=False)
     pd.testing.assert_frame_equal(one, two)
     d = one.set_index("method")
     width_boot = d.loc["bootstrap_percentile", "ci_upper"] - d.loc["bootstrap_percentile", "ci_lower"]
@@ -397,7 +399,7 @@ def test_value_ratio_by_group_and_unbounded_fieller():
     df = pd.DataFrame({"seg": np.tile(["a", "b"], 200), "cat": np.repeat(["x", "y"], 200),
                        "v": rng.normal(1.0, 1.0, 400)})
     df.loc[(df.cat == "y") & (df.seg == "b"), "v"] = rng.normal(0.0, 3.0, 100)
-    out = value_ratio(df, "v", "seg", "a", "b", by="cat", n_boot=0)
+    out = value_ratio(df, "v", between="seg", a="a", b="b", group="cat", n_boot=0)
     assert set(out["group"]) == {"x", "y"}
     f = out[(out.group == "y") & (out.method == "fieller")].iloc[0]
     assert np.isinf(f["ci_lower"]) and np.isinf(f["ci_upper"])
@@ -412,7 +414,8 @@ def test_value_ratio_interval_coverage():
     for i in range(n_sim):
         df = pd.DataFrame({"seg": np.repeat([True, False], 300),
                            "spend": np.r_[rng.gamma(3.0, 50.0, 300), rng.gamma(3.0, 33.0, 300)]})
-        out = value_ratio(df, "spend", "seg", n_boot=300, seed=i, progress=False).set_index("method")
+        out = value_ratio(df, "spend", between="seg", n_boot=300, seed=i,
+                          progress=False).set_index("method")
         for m in hits:
             hits[m] += out.loc[m, "ci_lower"] < 50 / 33 < out.loc[m, "ci_upper"]
     for m, h in hits.items():
@@ -442,7 +445,8 @@ def test_value_ratio_bca_equals_engine_rows_mode_jackknife():
     rng = np.random.default_rng(12)
     df = pd.DataFrame({"seg": np.repeat(["a", "b"], [70, 50]),
                        "v": np.r_[rng.gamma(2.0, 50.0, 70), rng.gamma(2.0, 35.0, 50)]})
-    out = value_ratio(df, "v", "seg", "a", "b", n_boot=300, seed=5, progress=False).set_index("method")
+    out = value_ratio(df, "v", between="seg", a="a", b="b", n_boot=300, seed=5,
+                      progress=False).set_index("method")
     y = df["v"].to_numpy()
     in_a = (df["seg"] == "a").to_numpy()
 
@@ -458,3 +462,103 @@ def test_value_ratio_bca_equals_engine_rows_mode_jackknife():
     assert out.loc["bootstrap_bca", "ci_upper"] == pytest.approx(ci["ci_upper"], rel=1e-10)
     pct = ref.ci().iloc[0]
     assert out.loc["bootstrap_percentile", "ci_lower"] == pytest.approx(pct["ci_lower"], rel=1e-10)
+
+
+# ---------------------------------------------------------------------------- vocabulary (issue 13)
+
+def test_compare_segment_is_the_old_name_of_between():
+    import inspect
+
+    df = _survey(seed=20, n=400)
+    new = compare(df, between="connected", proportions=["post"], equivalence=["quality"], margin=0.5)
+    with pytest.warns(FutureWarning, match="segment= is renamed between=") as record:
+        old = compare(df, segment="connected", proportions=["post"], equivalence=["quality"],
+                      margin=0.5)
+    assert record[0].filename == __file__
+    pd.testing.assert_frame_equal(old.table, new.table)
+    assert new.settings["between"] == "connected" and (new.table["segment"] == "connected").all()
+    params = inspect.signature(compare).parameters
+    assert list(params)[:2] == ["data", "between"]
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in list(params.values())[2:])
+
+
+def test_value_ratio_keywords_and_the_old_positional_form():
+    import inspect
+
+    from connection._common import DEFAULT_N_BOOT
+
+    df = _survey(seed=21, n=600).assign(cat=lambda d: np.where(d.index % 3, "x", "y"))
+    new = value_ratio(df, "spend", between="segment", a="connected", b="not_connected",
+                      group="cat", n_boot=50, seed=2, progress=False)
+    with pytest.warns(FutureWarning) as record:
+        old = value_ratio(df, "spend", "segment", "connected", "not_connected", by="cat",
+                          n_boot=50, seed=2, progress=False)
+    messages = [str(w.message) for w in record]
+    assert any("pass between=, a=, b= by keyword" in m for m in messages)
+    assert any("by= is renamed group=" in m for m in messages)
+    assert all(w.filename == __file__ for w in record)
+    pd.testing.assert_frame_equal(old, new)
+    with pytest.warns(FutureWarning, match="segment= is renamed between="):
+        seg = value_ratio(df, "spend", segment="segment", a="connected", b="not_connected",
+                          group="cat", n_boot=50, seed=2, progress=False)
+    pd.testing.assert_frame_equal(seg, new)
+    assert set(new["by"]) == {"cat"} and set(new["group"]) == {"x", "y"}
+    with pytest.raises(ArgumentError, match="between= twice"):
+        value_ratio(df, "spend", "segment", between="segment", n_boot=0)
+    with pytest.raises(TypeError):
+        value_ratio(df, "spend", "segment", "connected", "not_connected", "extra", n_boot=0)
+    params = inspect.signature(value_ratio).parameters
+    assert list(params)[:2] == ["data", "value"]
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in list(params.values())[2:])
+    assert params["n_boot"].default == DEFAULT_N_BOOT
+
+
+def test_value_ratio_generator_seed_same_state_same_intervals():
+    df = _survey(seed=22, n=500)
+    kw = {"between": "connected", "n_boot": 200, "progress": False}
+    one = value_ratio(df, "spend", seed=np.random.default_rng(5), **kw)
+    two = value_ratio(df, "spend", seed=np.random.default_rng(5), **kw)
+    pd.testing.assert_frame_equal(one, two)
+    rng = np.random.default_rng(5)
+    pd.testing.assert_frame_equal(value_ratio(df, "spend", seed=rng, **kw), one)
+    assert not value_ratio(df, "spend", seed=rng, **kw).equals(one)   # the generator moved on
+
+
+def test_level_is_checked_by_the_common_check_everywhere():
+    df = _survey(n=200)
+    for call in (lambda: compare(df, "connected", proportions=["post"], level=1.0),
+                 lambda: value_ratio(df, "spend", between="connected", n_boot=0, level=-0.1),
+                 lambda: risk_ratio(4, 10, 2, 10, level=95),
+                 lambda: proportion_difference(4, 10, 2, 10, level="0.9")):
+        with pytest.raises(ArgumentError, match="level must"):
+            call()
+
+
+def test_compare_summary_is_a_report_with_the_same_tables():
+    from connection._report import Report
+
+    res = compare(_survey(), "connected", equivalence=["satisfaction"], margin=0.5,
+                  proportions=["post"])
+    report = res.summary()
+    assert isinstance(report, Report)
+    assert report.title == "Comparison of connected: True (a) vs False (b)"
+    assert ("Multiplicity", "holm within each family") in report.header
+    assert report.tables[0].caption.startswith("Equivalence (TOST, Welch t")
+    assert report.tables[1].caption.startswith("Proportions (risk ratio with Katz log interval")
+    assert report.tables[0].frame["variable"].tolist() == ["satisfaction"]
+    assert report.tables[1].frame["risk_ratio"].iloc[0] == res.proportions["risk_ratio"].iloc[0]
+    assert res._repr_html_() == report.as_html() and repr(res) == report.as_text()
+    pd.testing.assert_frame_equal(res.to_frame(), res.table)
+
+
+def test_compare_exclusion_warnings_point_at_the_callers_line():
+    df = _survey(seed=4, n=300)
+    df.loc[:9, "quality"] = np.nan
+    df["connected"] = df["connected"].astype("object")
+    df.loc[[20, 21], "connected"] = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compare(df, "connected", a=True, b=False, equivalence=["quality"], margin=0.5)
+        value_ratio(df, "spend", between="connected", a=True, b=False, n_boot=0)
+    excl = [w for w in caught if issubclass(w.category, ExclusionWarning)]
+    assert len(excl) == 3 and all(w.filename == __file__ for w in excl)

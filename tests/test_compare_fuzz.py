@@ -93,9 +93,9 @@ def test_only_package_errors_come_out_of_the_analysis_functions(df):
     _outcome(lambda: compare(df, "segment", a="a", b="b", equivalence=["satisfaction"], margin=0.5,
                              proportions={"post": None, "c1": 4}),
              ["value_a", "value_b", "difference", "ci_lower", "ci_upper", "pvalue", "p_adjusted"])
-    _outcome(lambda: value_ratio(df, "spend", "segment", "a", "b", n_boot=0),
+    _outcome(lambda: value_ratio(df, "spend", between="segment", a="a", b="b", n_boot=0),
              ["ratio", "mean_a", "mean_b"])   # Fieller may be unbounded on purpose
-    _outcome(lambda: drivers(df, ["advocacy"], n_boot=0, by="segment"),
+    _outcome(lambda: drivers(df, ["advocacy"], n_boot=0, group="segment"),
              ["beta", "se", "pvalue", "ci_lower", "ci_upper", "r2"])
     _outcome(lambda: reliability(df, {"con": ["c1", "c2", "c3"], "sat": ["s1", "s2", "s3"]}),
              ["alpha", "alpha_ci_lower", "alpha_ci_upper"])
@@ -107,8 +107,8 @@ def test_only_package_errors_come_out_of_the_analysis_functions(df):
 def test_only_package_errors_from_logit_ordinal_drivers_and_the_index(df):
     # found with 300 examples: a singular submodel Hessian in the dominance analysis crashed with
     # statsmodels' ValueError, and the engine's LinAlgError escaped ConnectionIndex.fit on n=4
-    _outcome(lambda: drivers(df, ["post"], model="logit", n_boot=0), ["beta", "se", "r2"])
-    _outcome(lambda: drivers(df, ["c1"], model="ordinal", n_boot=0), ["beta", "se", "r2"])
+    _outcome(lambda: drivers(df, ["post"], family="logit", n_boot=0), ["beta", "se", "r2"])
+    _outcome(lambda: drivers(df, ["c1"], family="ordinal", n_boot=0), ["beta", "se", "r2"])
     _outcome(lambda: ConnectionIndex({"con": ["c1", "c2", "c3"]}, "con", item_range=(1, 5),
                                      segments=None).fit(df).transform(df).dropna(),
              ["score", "index"])

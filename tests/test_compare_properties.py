@@ -55,8 +55,8 @@ def test_value_ratio_delta_and_fieller_invert_when_groups_swap(seed):
     rng = np.random.default_rng(seed)
     df = pd.DataFrame({"seg": np.repeat(["a", "b"], 60),
                        "v": np.r_[rng.gamma(3, 40, 60), rng.gamma(3, 30, 60)]})
-    ab = value_ratio(df, "v", "seg", "a", "b", n_boot=0).set_index("method")
-    ba = value_ratio(df, "v", "seg", "b", "a", n_boot=0).set_index("method")
+    ab = value_ratio(df, "v", between="seg", a="a", b="b", n_boot=0).set_index("method")
+    ba = value_ratio(df, "v", between="seg", a="b", b="a", n_boot=0).set_index("method")
     for m in ("delta_log", "fieller"):
         assert ab.loc[m, "ratio"] == pytest.approx(1 / ba.loc[m, "ratio"])
         assert ab.loc[m, "ci_lower"] == pytest.approx(1 / ba.loc[m, "ci_upper"])

@@ -24,6 +24,7 @@ from connection.context import (
     rank_agreement,
 )
 from connection.errors import (
+    ArgumentError,
     DataError,
     DuplicateIdError,
     EmptyFileError,
@@ -105,7 +106,7 @@ def test_proportion_ci_rejects_percentages_missing_n_and_bad_level():
     assert err.value.rows == [i + 1 for i in np.flatnonzero(figs.n.isna())]
     with pytest.raises(OutOfRangeError, match="sample size"):
         proportion_ci(0.45, 0)
-    with pytest.raises(OutOfRangeError, match="confidence level"):
+    with pytest.raises(ArgumentError, match="level must lie strictly between 0 and 1"):
         proportion_ci(0.45, 100, level=95)
     with pytest.raises(OutOfRangeError, match="unknown interval method"):
         proportion_ci(0.45, 100, method="jeffreys-ish")
@@ -386,7 +387,7 @@ def test_diff_proportions_holm_and_bonferroni_family():
     p1 = np.array([0.61, 0.55, 0.53, 0.33, 0.22])
     p2 = np.array([0.60, 0.60, 0.67, 0.64, 0.61])
     n2 = np.array([331, 334, 333, 331, 329])
-    fam = diff_proportions(p1, 1056, p2, n2, adjust="holm")
+    fam = diff_proportions(p1, 1056, p2, n2, correction="holm")
     single = diff_proportions(p1, 1056, p2, n2)
     pd.testing.assert_frame_equal(fam[single.columns], single)
     # Holm by hand: the i-th smallest p times (k - i + 1), running maximum, capped at 1
@@ -402,5 +403,31 @@ def test_diff_proportions_holm_and_bonferroni_family():
     np.testing.assert_allclose(fam.ci_upper_bonferroni, wide.ci_upper, rtol=1e-12)
     assert (fam.ci_lower_bonferroni < fam.ci_lower).all()
     assert (fam.pvalue_holm >= fam.pvalue).all()
-    with pytest.raises(OutOfRangeError, match="multiplicity"):
-        diff_proportions(p1, 1056, p2, n2, adjust="bonferroni")
+    with pytest.raises(ArgumentError, match="correction must be one of"):
+        diff_proportions(p1, 1056, p2, n2, correction="bonferroni")
+
+
+# --------------------------------------------------------------------------- vocabulary (issue 13)
+def test_level_is_checked_by_the_common_check_in_every_function():
+    calls = [lambda: proportion_ci(0.4, 100, level=1.2),
+             lambda: diff_proportions(0.4, 100, 0.3, 100, level=0),
+             lambda: diff_shares(0.4, 0.3, 100, level=95),
+             lambda: min_n_significant(0.4, 0.3, level=-1),
+             lambda: ci_curve({"a": 0.4}, [100], level=2.0)]
+    for call in calls:
+        with pytest.raises(ArgumentError, match="level must lie strictly between 0 and 1"):
+            call()
+
+
+def test_diff_proportions_correction_is_keyword_only_and_adjust_its_old_name():
+    import inspect
+
+    params = inspect.signature(diff_proportions).parameters
+    assert params["correction"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert "adjust" not in params
+    with pytest.raises(ArgumentError, match="both adjust="):
+        diff_proportions(0.4, 100, 0.3, 100, adjust="holm", correction="holm")
+    # one pair: Holm leaves the p-value as it is, the Bonferroni interval is the plain one
+    one = diff_proportions(0.4, 100, 0.3, 100, correction="holm")
+    assert one["pvalue_holm"].iloc[0] == one["pvalue"].iloc[0]
+    assert one["ci_lower_bonferroni"].iloc[0] == pytest.approx(one["ci_lower"].iloc[0], abs=1e-15)

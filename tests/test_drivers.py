@@ -164,7 +164,7 @@ def test_seeded_and_repeatable():
 
 def test_logit_matches_statsmodels_and_recovers_truth():
     df = simulate(4000, seed=8)
-    res = drivers(df, ["top_box"], model="logit", n_boot=200, seed=1, progress=False)
+    res = drivers(df, ["top_box"], family="logit", n_boot=200, seed=1, progress=False)
     X = sm.add_constant(np.column_stack([_z(df.connection), _z(df.satisfaction)]))
     ref = sm.Logit(df.top_box, X).fit(disp=0, cov_type="HC0")
     t = res.table.set_index("term")
@@ -182,7 +182,7 @@ def test_logit_matches_statsmodels_and_recovers_truth():
 
 def test_logit_batched_irls_equals_statsmodels_loop():
     df = simulate(400, seed=9)
-    res = drivers(df, ["top_box"], model="logit", n_boot=40, seed=2, progress=False)
+    res = drivers(df, ["top_box"], family="logit", n_boot=40, seed=2, progress=False)
 
     def refit(d):
         X = sm.add_constant(np.column_stack([_z(d.connection), _z(d.satisfaction)]))
@@ -198,7 +198,7 @@ def test_logit_batched_irls_equals_statsmodels_loop():
 
 def test_ordinal_matches_orderedmodel():
     df = simulate(1500, seed=10)
-    res = drivers(df, ["likert"], model="ordinal", n_boot=10, seed=1, progress=False)
+    res = drivers(df, ["likert"], family="ordinal", n_boot=10, seed=1, progress=False)
     ref = OrderedModel(df.likert.to_numpy(), np.column_stack([_z(df.connection), _z(df.satisfaction)]),
                        distr="logit").fit(method="bfgs", disp=0, maxiter=1000, cov_type="HC0")
     t = res.table.set_index("term")
@@ -211,9 +211,9 @@ def test_ordinal_matches_orderedmodel():
 def test_logit_and_ordinal_validate_the_outcome():
     df = simulate(200, seed=11)
     with pytest.raises(OutOfRangeError, match="0/1"):
-        drivers(df, ["likert"], model="logit", n_boot=0)
+        drivers(df, ["likert"], family="logit", n_boot=0)
     with pytest.raises(OutOfRangeError, match="at least 3 categories"):
-        drivers(df, ["top_box"], model="ordinal", n_boot=0)
+        drivers(df, ["top_box"], family="ordinal", n_boot=0)
 
 
 # ---------------------------------------------------------------------------- clusters, groups
@@ -237,7 +237,7 @@ def test_by_group_fits_and_interaction_tests_known_truth():
     a = simulate(3000, beta_c=0.55, beta_s=0.15, seed=23).assign(mom="social")
     b = simulate(3000, beta_c=0.25, beta_s=0.15, seed=14).assign(mom="other")
     df = pd.concat([a, b], ignore_index=True)
-    res = drivers(df, ["advocacy"], by="mom", n_boot=100, seed=1, progress=False)
+    res = drivers(df, ["advocacy"], group="mom", n_boot=100, seed=1, progress=False)
     t = res.table
     assert set(zip(t["by"], t["group"])) == {("", "all"), ("mom", "other"), ("mom", "social")}
     soc = t[(t.group == "social") & (t.term == "connection")].iloc[0]
@@ -262,7 +262,7 @@ def test_interaction_three_groups_matches_statsmodels_wald():
     dfs = [simulate(700, beta_c=bc, seed=20 + i).assign(cat=c)
            for i, (bc, c) in enumerate([(0.3, "bank"), (0.4, "ereader"), (0.5, "retail")])]
     df = pd.concat(dfs, ignore_index=True)
-    res = drivers(df, ["advocacy"], by="cat", n_boot=0)
+    res = drivers(df, ["advocacy"], group="cat", n_boot=0)
     row = res.interactions.set_index("driver").loc["connection"]
     assert row["df"] == 2 and np.isnan(row["slope_difference"])
     zc, zs = _z(df.connection), _z(df.satisfaction)
@@ -303,8 +303,8 @@ def test_errors_name_the_problem():
     df = simulate(100, seed=17)
     with pytest.raises(MissingColumnError, match="loyalty"):
         drivers(df, ["loyalty"], n_boot=0)
-    with pytest.raises(ArgumentError, match="unknown model"):
-        drivers(df, ["advocacy"], model="probit", n_boot=0)
+    with pytest.raises(ArgumentError, match="family must be one of"):
+        drivers(df, ["advocacy"], family="probit", n_boot=0)
     with pytest.raises(ArgumentError, match="go together"):
         drivers(df, ["advocacy"], cov_type="cluster", n_boot=0)
     with pytest.raises(ArgumentError, match="used twice"):
@@ -314,7 +314,7 @@ def test_errors_name_the_problem():
         drivers(const, ["advocacy"], n_boot=0)
     tiny = df.assign(g=["x"] * 98 + ["y"] * 2)
     with pytest.raises(GroupError, match="g='y'"):
-        drivers(tiny, ["advocacy"], by="g", n_boot=0)
+        drivers(tiny, ["advocacy"], group="g", n_boot=0)
 
 
 def test_infinite_text_and_single_group_inputs_are_refused_naming_the_data_row():
@@ -332,7 +332,7 @@ def test_infinite_text_and_single_group_inputs_are_refused_naming_the_data_row()
     with pytest.raises(NonNumericError, match="column 'connection', row 11, value 'n/a'"):
         drivers(text, ["advocacy"], n_boot=0)
     with pytest.raises(GroupError, match="fewer than two groups"):
-        drivers(df.assign(g="only"), ["advocacy"], by="g", n_boot=0)
+        drivers(df.assign(g="only"), ["advocacy"], group="g", n_boot=0)
     # an exact linear combination gave minimum-norm betas, equal for both, with p-values
     twin = df.assign(loyal_sum=2 * df.satisfaction + 0.5 * df.age)
     with pytest.raises(DataError, match="collinear.*'satisfaction', 'age', 'loyal_sum'"):
@@ -351,19 +351,19 @@ def test_rows_without_a_by_group_are_counted_and_kept_in_the_pooled_fit():
     df = simulate(300, seed=20).assign(mom=lambda d: np.where(d.index % 2, "social", "other"))
     df.loc[[2, 4, 6, 8], "mom"] = None
     with pytest.warns(ExclusionWarning, match="4 of 300 complete rows have no 'mom'"):
-        res = drivers(df, ["advocacy"], by="mom", n_boot=0)
+        res = drivers(df, ["advocacy"], group="mom", n_boot=0)
     n = res.models.set_index("group")["n"]
     assert n["all"] == 300 and n["other"] + n["social"] == 296
 
 
 def test_summary_html_and_package_entry_point():
     df = simulate(300, seed=18).assign(mom=lambda d: np.where(d.index % 2, "social", "other"))
-    res = cx.drivers(df, ["advocacy"], by="mom", n_boot=20, seed=1, progress=False)
-    text = res.summary()
+    res = cx.drivers(df, ["advocacy"], group="mom", n_boot=20, seed=1, progress=False)
+    text = str(res.summary())
     assert "fully standardized" in text and "connection - satisfaction" in text and "Wald" in text
     assert "<table" in res._repr_html_()
-    logit = cx.drivers(df, ["top_box"], model="logit", n_boot=0)
-    assert "McFadden" in logit.summary()
+    logit = cx.drivers(df, ["top_box"], family="logit", n_boot=0)
+    assert "McFadden" in str(logit.summary())
 
 
 # ---------------------------------------------------------------------------- coverage
@@ -426,7 +426,7 @@ def test_latent_version_recovers_truth_that_observed_scores_attenuate():
     obs = res.table.set_index("term")
     # unreliable composites attenuate the observed connection coefficient
     assert obs.loc["connection", "beta"] < lat.loc["connection", "beta"] - 0.02
-    assert "Latent version" in res.summary()
+    assert "Latent version" in str(res.summary())
 
 
 def test_latent_version_needs_items_for_every_driver():
@@ -464,14 +464,14 @@ def test_latent_intervals_follow_level_and_match_engine_at_95():
 
 def test_parallel_bootstrap_gives_identical_intervals():
     df = simulate(500, seed=34)
-    one = drivers(df, ["top_box"], model="logit", n_boot=200, seed=9, progress=False)
-    two = drivers(df, ["top_box"], model="logit", n_boot=200, seed=9, progress=False, n_jobs=2)
+    one = drivers(df, ["top_box"], family="logit", n_boot=200, seed=9, progress=False)
+    two = drivers(df, ["top_box"], family="logit", n_boot=200, seed=9, progress=False, n_jobs=2)
     pd.testing.assert_frame_equal(one.differences, two.differences)
 
 
 def test_logit_cluster_bootstrap_resamples_clusters():
     df = simulate(2000, seed=35)
-    res = drivers(df, ["top_box"], model="logit", cov_type="cluster", cluster="store", n_boot=300,
+    res = drivers(df, ["top_box"], family="logit", cov_type="cluster", cluster="store", n_boot=300,
                   seed=2, progress=False)
     d = res.differences.iloc[0]
     assert d["resampled"] == "clusters" and d["n_failed"] == 0
@@ -489,14 +489,14 @@ def test_separation_warns_and_counts_failed_replicates():
     c, s = rng.normal(size=300), rng.normal(size=300)
     df = pd.DataFrame({"connection": c, "satisfaction": s, "y": (c > 0).astype(int)})
     with pytest.warns(ConvergenceWarning, match="separation"), pytest.warns(BootstrapWarning):
-        res = drivers(df, ["y"], model="logit", n_boot=20, seed=1, progress=False)
+        res = drivers(df, ["y"], family="logit", n_boot=20, seed=1, progress=False)
     assert not res.models["converged"].iloc[0]
     assert res.differences["n_failed"].iloc[0] == 20
 
 
 def test_logit_delta_and_dominance_use_mcfadden_by_hand():
     df = simulate(1500, seed=37)
-    res = drivers(df, ["top_box"], model="logit", controls=["age"], n_boot=0)
+    res = drivers(df, ["top_box"], family="logit", controls=["age"], n_boot=0)
     def pr2(cols):
         return sm.Logit(df.top_box.to_numpy(), sm.add_constant(df[cols].to_numpy())).fit(disp=0).prsquared
     r2 = {"full": pr2(["connection", "satisfaction", "age"]), "c": pr2(["connection", "age"]),
@@ -511,7 +511,7 @@ def test_logit_delta_and_dominance_use_mcfadden_by_hand():
 def test_ordinal_batched_newton_equals_orderedmodel_refits():
     """Same seed -> same resamples: the batched Newton replicates equal OrderedModel refits."""
     df = simulate(500, seed=40)
-    res = drivers(df, ["likert"], model="ordinal", n_boot=20, seed=3, progress=False)
+    res = drivers(df, ["likert"], family="ordinal", n_boot=20, seed=3, progress=False)
 
     def refit(d):
         X = np.column_stack([_z(d.connection), _z(d.satisfaction)])
@@ -614,7 +614,7 @@ def test_three_driver_bootstrap_intervals_of_every_pair_equal_a_plain_loop():
 def test_named_contrasts_logit_and_by_groups():
     df = _three(800, seed=43).assign(mom=lambda d: np.where(d.index % 2, "social", "other"))
     three = ["connection", "satisfaction", "features"]
-    res = drivers(df, ["top_box"], drivers=three, model="logit", by="mom", n_boot=20, seed=1,
+    res = drivers(df, ["top_box"], drivers=three, family="logit", group="mom", n_boot=20, seed=1,
                   progress=False, contrasts=[("features", "connection")])
     assert list(res.differences["contrast"]) == ["features - connection"] * 3
     assert list(res.differences["group"]) == ["all", "other", "social"]
@@ -701,3 +701,107 @@ def test_latent_version_refuses_values_whose_squares_overflow():
     df.loc[4, "ec1"] = 1e200
     with pytest.raises(OutOfRangeError, match=r"too large.*column 'ec1', row 5"):
         drivers(df, ["advocacy"], n_boot=0, latent=items)
+
+
+# ---------------------------------------------------------------------------- vocabulary (issue 13)
+
+def test_old_keywords_by_and_model_work_with_a_future_warning_and_give_the_same_numbers():
+    df = simulate(400, seed=50).assign(mom=lambda d: np.where(d.index % 2, "social", "other"))
+    new = drivers(df, ["top_box"], group="mom", family="logit", n_boot=30, seed=4, progress=False)
+    with pytest.warns(FutureWarning) as record:
+        old = drivers(df, ["top_box"], by="mom", model="logit", n_boot=30, seed=4, progress=False)
+    messages = [str(w.message) for w in record]
+    assert any("by= is renamed group=" in m for m in messages)
+    assert any("model= is renamed family=" in m for m in messages)
+    assert all(w.filename == __file__ for w in record if issubclass(w.category, FutureWarning))
+    for name in ("table", "differences", "models", "interactions"):
+        pd.testing.assert_frame_equal(getattr(old, name), getattr(new, name))
+    assert new.settings["group"] == ["mom"] and new.settings["family"] == "logit"
+    with pytest.raises(ArgumentError, match="both by="):
+        drivers(df, ["advocacy"], by="mom", group="mom", n_boot=0)
+
+
+def test_everything_after_outcomes_and_drivers_is_keyword_only_with_the_common_defaults():
+    import inspect
+
+    from connection._common import DEFAULT_LEVEL, DEFAULT_N_BOOT
+
+    params = inspect.signature(drivers).parameters
+    assert list(params)[:3] == ["data", "outcomes", "drivers"]
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in list(params.values())[3:])
+    assert params["n_boot"].default == DEFAULT_N_BOOT
+    assert params["level"].default == DEFAULT_LEVEL
+    assert "by" not in params and "model" not in params
+    with pytest.raises(TypeError):
+        drivers(simulate(100, seed=1), ["advocacy"], ["connection", "satisfaction"], ["age"])
+
+
+def test_a_generator_seed_same_state_same_result_and_the_generator_moves_on():
+    df = simulate(500, seed=51)
+    kw = {"n_boot": 60, "progress": False}
+    one = drivers(df, ["advocacy"], seed=np.random.default_rng(7), **kw).differences
+    two = drivers(df, ["advocacy"], seed=np.random.default_rng(7), **kw).differences
+    pd.testing.assert_frame_equal(one, two)
+    rng = np.random.default_rng(7)
+    first = drivers(df, ["advocacy"], seed=rng, **kw).differences
+    second = drivers(df, ["advocacy"], seed=rng, **kw).differences
+    pd.testing.assert_frame_equal(first, one)
+    assert first["ci_lower"].iloc[0] != second["ci_lower"].iloc[0]
+    # an integer and the SeedSequence of that integer are the same seed
+    pd.testing.assert_frame_equal(
+        drivers(df, ["advocacy"], seed=3, **kw).differences,
+        drivers(df, ["advocacy"], seed=np.random.SeedSequence(3), **kw).differences)
+    with pytest.raises(ArgumentError, match="seed"):
+        drivers(df, ["advocacy"], seed="abc", **kw)
+
+
+def test_level_family_and_correction_are_checked_before_any_fit():
+    df = simulate(120, seed=52)
+    for bad in (1.5, 0, "95%"):
+        with pytest.raises(ArgumentError, match="level must"):
+            drivers(df, ["advocacy"], n_boot=0, level=bad)
+    with pytest.raises(ArgumentError, match="family must be one of"):
+        drivers(df, ["advocacy"], family="probit", n_boot=0)
+    with pytest.raises(ArgumentError, match="unknown multiplicity correction"):
+        drivers(df, ["advocacy"], correction="sidak", n_boot=0)
+    lvl = drivers(df, ["advocacy"], n_boot=0, level=0.9).table
+    z = 1.6448536269514722
+    crit = (lvl["ci_upper"] - lvl["beta"]) / lvl["se"]
+    assert crit.iloc[0] > z and crit.iloc[0] == pytest.approx(z, rel=0.02)   # t with 117 df
+
+
+def test_summary_is_a_report_with_the_same_tables_and_html_comes_from_it():
+    from connection._report import Report
+
+    df = simulate(300, seed=53).assign(mom=lambda d: np.where(d.index % 2, "social", "other"))
+    res = drivers(df, ["advocacy"], group="mom", n_boot=20, seed=1, progress=False)
+    report = res.summary()
+    assert isinstance(report, Report)
+    assert [t.caption for t in report.tables] == [
+        "Coefficients", "Difference of standardized coefficients (Wald and bootstrap intervals)",
+        "Does the slope differ between groups? (Wald chi-square)"]
+    cols = ["outcome", "by", "group", "n", "term", "beta", "ci_lower", "ci_upper", "pvalue",
+            "delta_r2", "general_dominance", "r2"]
+    pd.testing.assert_frame_equal(report.tables[0].frame, res.table[cols])
+    assert ("Family", "OLS, fully standardized betas") in report.header
+    assert ("Groups", "mom") in report.header and ("Bootstrap replicates", 20) in report.header
+    assert res._repr_html_() == report.as_html() and repr(res) == report.as_text()
+    assert "\\begin{tabular}" in report.as_latex()
+    pd.testing.assert_frame_equal(res.to_frame(), res.table)
+    assert res.to_frame() is not res.table
+
+
+def test_convergence_and_bootstrap_warnings_point_at_the_callers_line():
+    from connection.errors import BootstrapWarning, ConvergenceWarning
+
+    rng = np.random.default_rng(36)
+    c, s = rng.normal(size=300), rng.normal(size=300)
+    df = pd.DataFrame({"connection": c, "satisfaction": s, "y": (c > 0).astype(int)})
+    df.loc[3, "satisfaction"] = np.nan
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        drivers(df, ["y"], family="logit", n_boot=20, seed=1, progress=False)
+    ours = [w for w in caught if issubclass(w.category, (BootstrapWarning, ConvergenceWarning,
+                                                         ExclusionWarning))]
+    assert {w.category for w in ours} == {BootstrapWarning, ConvergenceWarning, ExclusionWarning}
+    assert all(w.filename == __file__ for w in ours), [(w.category, w.filename) for w in ours]

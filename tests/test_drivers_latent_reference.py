@@ -132,7 +132,7 @@ def test_poor_fit_warns_and_flags(data):
     assert lat["flags"].str.startswith("poor_fit: the latent model fits poorly").all()
     assert [f.code for f in res.flags] == ["poor_fit"] and not res.admissible
     assert res.flags[0].message.startswith("advocacy (latent): ")
-    assert "do not cite" in res.summary()
+    assert "do not cite" in str(res.summary())
 
 
 def _small(seed, n, r_lat, lam_c, lam_s):
@@ -225,3 +225,19 @@ def test_known_effects_with_a_confounding_control_are_recovered():
         warnings.simplefilter("ignore")
         old = sem(naive, df.drop(columns=["connection", "satisfaction"]), estimator="MLR", std_lv=True)
     assert old.fit_measures["cfi_robust"] < 0.90
+
+
+def test_poor_fit_warning_points_at_the_callers_line_and_the_report_shows_the_flag_first(data):
+    """warn() finds the first frame outside the package: this file, not _drivers.py."""
+    items = {"connection": ITEMS["connection"] + ITEMS["features"], "satisfaction": ITEMS["satisfaction"]}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = drivers(data, ["advocacy"], controls=["age"], n_boot=0, latent=items)
+    poor = [w for w in caught if issubclass(w.category, PoorFitWarning)]
+    assert len(poor) == 1
+    assert poor[0].filename == __file__
+    report = res.summary()
+    assert report.flags == list(res.flags)
+    text = report.as_text()
+    assert text.index("NOT ADMISSIBLE") < text.index("Coefficients")
+    assert "advocacy (latent): the latent model fits poorly" in text

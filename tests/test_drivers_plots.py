@@ -39,7 +39,7 @@ def _close():
 
 
 def test_coefficients_draws_every_driver_with_its_interval():
-    res = drivers(_data(), ["advocacy", "loyalty"], by="mom", n_boot=0)
+    res = drivers(_data(), ["advocacy", "loyalty"], group="mom", n_boot=0)
     fig = coefficients(res)
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_yticklabels()]
@@ -55,7 +55,7 @@ def test_coefficients_draws_every_driver_with_its_interval():
 
 def test_coefficients_on_given_axes_returns_axes_and_labels_logit_scale():
     res = drivers(_data().assign(top=lambda d: (d.advocacy > 0.5).astype(int)), ["top"],
-                  model="logit", n_boot=0)
+                  family="logit", n_boot=0)
     fig, ax = plt.subplots()
     out = coefficients(res.table, ax=ax, title="top box")
     assert out is ax

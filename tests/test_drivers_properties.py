@@ -89,7 +89,7 @@ def test_pairwise_contrasts_are_consistent(seed, model, order):
     df["top"] = (df.advocacy > df.advocacy.median()).astype(int)
     outcome = "advocacy" if model == "ols" else "top"
     a, b, c = order
-    res = _quiet(lambda: drivers(df, [outcome], drivers=THREE, model=model, n_boot=0,
+    res = _quiet(lambda: drivers(df, [outcome], drivers=THREE, family=model, n_boot=0,
                                  contrasts=[(a, b), (b, a), (b, c), (a, c)]))
     d = res.differences.set_index("contrast")["estimate"]
     beta = res.table.set_index("term")["beta"]

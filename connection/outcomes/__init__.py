@@ -3,13 +3,13 @@
 :func:`drivers` (advocacy, loyalty, repurchase regressed on connection and satisfaction,
 observed or latent) -> :class:`DriversResult`; :func:`compare` (two-group equivalence and risk
 ratios with multiplicity) -> :class:`CompareResult`; :func:`value_ratio`; the building blocks
-:func:`tost`, :func:`risk_ratio`, :func:`proportion_difference`, :func:`adjust_pvalues`.
+:func:`tost`, :func:`risk_ratio`, :func:`proportion_difference`, and :func:`adjust_pvalues` (the
+one multiplicity correction, at home in :mod:`connection.stats`).
 """
 
 
 from connection.outcomes._compare import (  # noqa: F401
     CompareResult,
-    adjust_pvalues,
     compare,
     proportion_difference,
     risk_ratio,
@@ -17,5 +17,6 @@ from connection.outcomes._compare import (  # noqa: F401
     value_ratio,
 )
 from connection.outcomes._drivers import DriversResult, drivers  # noqa: F401
+from connection.stats._multiplicity import adjust_pvalues  # noqa: F401
 
 __all__ = ['drivers', 'DriversResult', 'compare', 'CompareResult', 'tost', 'risk_ratio', 'proportion_difference', 'adjust_pvalues', 'value_ratio']

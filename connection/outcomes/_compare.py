@@ -1,6 +1,7 @@
 """Group comparisons: equivalence, "x times more likely", multiplicity, and value ratios.
 
-Two segments (say connected and non-connected customers) are compared in two ways:
+Two groups of a ``between`` column (say connected and non-connected customers) are compared in
+two ways:
 
 * **Equivalence** (two one-sided tests, TOST) on variables where the claim is that the segments
   score *the same* (satisfaction, features, quality). "Nearly identical scores" is an equivalence
@@ -10,10 +11,11 @@ Two segments (say connected and non-connected customers) are compared in two way
   ratio ("x times more likely", Katz log interval) and the difference in proportions (Newcombe
   hybrid score interval by default, or Wald), with the pooled two-proportion z test.
 
-p-values are adjusted within each family (Holm by default, or Benjamini-Hochberg) with
-``statsmodels.stats.multitest.multipletests``.
+p-values are adjusted within each family (Holm by default, or Benjamini-Hochberg) by
+:func:`connection.stats.adjust_pvalues`. The intervals of proportions are the package's one
+implementation (``connection.stats._proportions``), which :mod:`connection.context` uses too.
 
-:func:`value_ratio` gives the ratio of mean value (spend, tenure) between two segments, with a
+:func:`value_ratio` gives the ratio of mean value (spend, tenure) between two groups, with a
 stratified bootstrap interval, a delta-method interval on the log ratio and Fieller's interval:
 the "fully connected customers are 52% more valuable" kind of statement.
 
@@ -33,8 +35,9 @@ Examples
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Mapping, Sequence
+import functools
+import inspect
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -42,6 +45,17 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from connection._common import (
+    DEFAULT_LEVEL,
+    DEFAULT_N_BOOT,
+    as_seed_sequence,
+    check_level,
+    check_n_boot,
+    renamed_keywords,
+    warn,
+    z_critical,
+)
+from connection._report import Report
 from connection.errors import (
     ArgumentError,
     ExclusionWarning,
@@ -49,6 +63,14 @@ from connection.errors import (
     NonNumericError,
     NoVarianceError,
     OutOfRangeError,
+)
+from connection.stats._effect_sizes import cohen_d_hedges_g, cohen_h
+from connection.stats._multiplicity import adjust_pvalues, check_correction
+from connection.stats._proportions import (
+    katz_risk_ratio,
+    newcombe_difference,
+    pooled_z_test,
+    wald_difference,
 )
 
 __all__ = [
@@ -63,30 +85,9 @@ __all__ = [
     "VALUE_RATIO_COLUMNS",
 ]
 
-_CORRECTIONS = {"holm": "holm", "bh": "fdr_bh", "fdr_bh": "fdr_bh", "bonferroni": "bonferroni",
-                "none": None, None: None}
-
-
 # --------------------------------------------------------------------------------------------
 # building blocks (vectorised over arrays of counts / moments)
 # --------------------------------------------------------------------------------------------
-
-def _z(level: float) -> float:
-    return float(stats.norm.ppf(0.5 + level / 2.0))
-
-
-def _check_n_boot(n_boot: Any) -> None:
-    """Bootstrap replicates: a whole number, 0 (no bootstrap interval) or more."""
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 0:
-        raise ArgumentError("n_boot must be a whole number, 0 or more", values=[n_boot],
-                            expected="an integer >= 0 (0 = no bootstrap interval)")
-
-
-def _check_level(level: float, name: str = "level") -> None:
-    if not (0.0 < float(level) < 1.0):
-        raise ArgumentError(f"{name} must lie strictly between 0 and 1", values=[level],
-                            expected="e.g. 0.95")
-
 
 def _counts(events_a, n_a, events_b, n_b) -> tuple[np.ndarray, ...]:
     """The four count arrays, broadcast, checked: whole numbers with 0 <= events <= n, n >= 1."""
@@ -110,7 +111,7 @@ def _counts(events_a, n_a, events_b, n_b) -> tuple[np.ndarray, ...]:
     return a, na, c, nb
 
 
-def risk_ratio(events_a, n_a, events_b, n_b, *, level: float = 0.95) -> pd.DataFrame:
+def risk_ratio(events_a, n_a, events_b, n_b, *, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
     """Risk ratio ``(events_a / n_a) / (events_b / n_b)`` with the Katz log interval.
 
     The interval is ``exp(log RR +/- z * sqrt(1/a - 1/n_a + 1/c - 1/n_b))`` (Katz et al. 1978),
@@ -140,32 +141,19 @@ def risk_ratio(events_a, n_a, events_b, n_b, *, level: float = 0.95) -> pd.DataF
     0       1.769     1.112
     1       2.909     1.483
     """
-    _check_level(level)
+    z = z_critical(level)
     a, na, c, nb = _counts(events_a, n_a, events_b, n_b)
-    zero = (a == 0) | (c == 0) | (a == na) | (c == nb)
-    aa, cc = np.where(zero, a + 0.5, a), np.where(zero, c + 0.5, c)
-    naa, nbb = np.where(zero, na + 1.0, na), np.where(zero, nb + 1.0, nb)
-    rr = (aa / naa) / (cc / nbb)
-    se = np.sqrt(1.0 / aa - 1.0 / naa + 1.0 / cc - 1.0 / nbb)
-    z = _z(level)
+    rr = katz_risk_ratio(a, na, c, nb, z)
     return pd.DataFrame({
         "events_a": a, "n_a": na, "events_b": c, "n_b": nb,
-        "risk_a": a / na, "risk_b": c / nb, "risk_ratio": rr, "log_rr_se": se,
-        "ci_lower": rr * np.exp(-z * se), "ci_upper": rr * np.exp(z * se),
-        "zero_correction": zero,
+        "risk_a": a / na, "risk_b": c / nb, "risk_ratio": rr["risk_ratio"],
+        "log_rr_se": rr["log_rr_se"], "ci_lower": rr["ci_lower"], "ci_upper": rr["ci_upper"],
+        "zero_correction": rr["zero_correction"],
     })
 
 
-def _wilson(x: np.ndarray, n: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
-    p = x / n
-    denom = 1.0 + z**2 / n
-    centre = (p + z**2 / (2 * n)) / denom
-    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-    return centre - half, centre + half
-
-
 def proportion_difference(events_a, n_a, events_b, n_b, *, method: str = "newcombe",
-                          level: float = 0.95) -> pd.DataFrame:
+                          level: float = DEFAULT_LEVEL) -> pd.DataFrame:
     """Difference in proportions ``p_a - p_b`` with a confidence interval and the pooled z test.
 
     Parameters
@@ -186,29 +174,19 @@ def proportion_difference(events_a, n_a, events_b, n_b, *, method: str = "newcom
         the pooled two-proportion z (the square root of Pearson's chi-square without continuity
         correction, R's ``prop.test(correct=FALSE)``), ``pvalue`` its two-sided p-value.
     """
-    _check_level(level)
+    z = z_critical(level)
     if method not in ("newcombe", "wald"):
         raise ArgumentError("unknown interval method for a difference in proportions",
                             values=[method], expected="'newcombe' or 'wald'")
     a, na, c, nb = _counts(events_a, n_a, events_b, n_b)
-    pa, pb = a / na, c / nb
-    d = pa - pb
-    z = _z(level)
     if method == "wald":
-        half = z * np.sqrt(pa * (1 - pa) / na + pb * (1 - pb) / nb)
-        lo, hi = d - half, d + half
+        d, _, lo, hi = wald_difference(a, na, c, nb, z)
     else:
-        la, ua = _wilson(a, na, z)
-        lb, ub = _wilson(c, nb, z)
-        lo = d - np.sqrt((pa - la) ** 2 + (ub - pb) ** 2)
-        hi = d + np.sqrt((ua - pa) ** 2 + (pb - lb) ** 2)
-    pooled = (a + c) / (na + nb)
-    se0 = np.sqrt(pooled * (1 - pooled) * (1.0 / na + 1.0 / nb))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        zstat = np.where(se0 > 0, d / se0, 0.0)
+        d, lo, hi = newcombe_difference(a, na, c, nb, z)
+    zstat, pvalue = pooled_z_test(a, na, c, nb)
     return pd.DataFrame({
-        "risk_a": pa, "risk_b": pb, "difference": d, "ci_lower": lo, "ci_upper": hi,
-        "method": method, "statistic": zstat, "pvalue": 2 * stats.norm.sf(np.abs(zstat)),
+        "risk_a": a / na, "risk_b": c / nb, "difference": d, "ci_lower": lo, "ci_upper": hi,
+        "method": method, "statistic": zstat, "pvalue": pvalue,
     })
 
 
@@ -314,50 +292,6 @@ def _check_tost_samples(xa: np.ndarray, xb: np.ndarray, column: str) -> None:
                               expected="values that vary within at least one group")
 
 
-def adjust_pvalues(pvalues, method: str | None = "holm", families=None) -> np.ndarray:
-    """Adjust p-values for multiplicity within each family.
-
-    Parameters
-    ----------
-    pvalues
-        Array of p-values (NaN entries are left NaN and not counted).
-    method
-        ``"holm"`` (default), ``"fdr_bh"`` / ``"bh"`` (Benjamini-Hochberg), ``"bonferroni"`` or
-        ``None`` (no adjustment).
-    families
-        Labels, one per p-value; each family is adjusted separately. ``None``: one family.
-
-    Examples
-    --------
-    >>> from connection.outcomes import adjust_pvalues
-    >>> adjust_pvalues([0.01, 0.04, 0.03, 0.20], "holm").round(3).tolist()
-    [0.04, 0.09, 0.09, 0.2]
-    """
-    if method not in _CORRECTIONS:
-        raise ArgumentError("unknown multiplicity correction", values=[method],
-                            expected="'holm', 'fdr_bh' ('bh'), 'bonferroni' or None")
-    p = np.atleast_1d(np.asarray(pvalues, dtype=float))
-    bad = ~np.isnan(p) & ((p < 0) | (p > 1))
-    if bad.any():
-        raise ArgumentError("p-values must lie between 0 and 1", rows=(np.flatnonzero(bad) + 1).tolist(),
-                            values=p[bad].tolist(), expected="0 <= p <= 1 (NaN for untested)")
-    if families is not None and len(families) != p.size:
-        raise ArgumentError("families needs one label per p-value", values=[len(families), p.size],
-                            expected=f"{p.size} family labels")
-    out = p.copy()
-    sm_method = _CORRECTIONS[method]
-    if sm_method is None:
-        return out
-    from statsmodels.stats.multitest import multipletests
-
-    fam = np.zeros(p.size, dtype=int) if families is None else pd.factorize(np.asarray(families))[0]
-    for f in np.unique(fam):
-        sel = (fam == f) & ~np.isnan(p)
-        if sel.any():
-            out[sel] = multipletests(p[sel], method=sm_method)[1]
-    return out
-
-
 # --------------------------------------------------------------------------------------------
 # compare(): the tidy comparison table
 # --------------------------------------------------------------------------------------------
@@ -415,40 +349,34 @@ class CompareResult:
         """The full tidy table (a copy)."""
         return self.table.copy()
 
-    def summary(self) -> str:
+    def summary(self) -> Report:
+        """The comparison as a :class:`connection._report.Report`: the groups, the test level and
+        the correction in the header, then the equivalence and the proportion tables."""
         s = self.settings
-        lines = [f"Comparison of {s['segment']}: {s['group_a']!r} (a) vs {s['group_b']!r} (b); "
-                 f"alpha {self.alpha:g}; multiplicity: {s['correction'] or 'none'} within each family"]
+        report = Report(f"Comparison of {s['between']}: {s['group_a']!r} (a) vs {s['group_b']!r} (b)",
+                        header=[("Alpha", f"{self.alpha:g}"),
+                                ("Multiplicity", f"{s['correction'] or 'none'} within each family")])
         if (self.table["analysis"] == "equivalence").any():
-            lines.append(f"\nEquivalence (TOST, {'Welch' if s['welch'] else 'Student'} t; margins in "
-                         f"raw scale points, margin_std = margin / pooled SD; interval at "
-                         f"{1 - 2 * self.alpha:.0%}):")
             eq = self.equivalence[["variable", "value_a", "value_b", "difference", "ci_lower",
                                    "ci_upper", "margin_raw", "margin_std", "p_adjusted",
                                    "conclusion", "hedges_g"]]
-            lines.append(eq.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+            report.add_table(eq, caption=f"Equivalence (TOST, {'Welch' if s['welch'] else 'Student'}"
+                             f" t; margins in raw scale points, margin_std = margin / pooled SD; "
+                             f"interval at {1 - 2 * self.alpha:.0%})")
         if (self.table["analysis"] == "proportion").any():
-            lines.append(f"\nProportions (risk ratio with Katz log interval; difference with "
-                         f"{s['difference_method']} interval; pooled z test; level {s['level']:.0%}):")
             pr = self.proportions[["variable", "value_a", "value_b", "risk_ratio", "rr_ci_lower",
                                    "rr_ci_upper", "difference", "ci_lower", "ci_upper",
                                    "p_adjusted", "conclusion"]]
-            lines.append(pr.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
-        return "\n".join(lines)
+            report.add_table(pr, caption=f"Proportions (risk ratio with Katz log interval; "
+                             f"difference with {s['difference_method']} interval; pooled z test; "
+                             f"level {s['level']:.0%})")
+        return report
 
     def __repr__(self) -> str:
-        return self.summary()
+        return self.summary().as_text()
 
     def _repr_html_(self) -> str:
-        fmt = lambda v: f"{v:.3g}"  # noqa: E731
-        s = self.settings
-        html = [f"<p><b>Comparison</b> of {s['segment']}: {s['group_a']!r} vs {s['group_b']!r}, "
-                f"alpha {self.alpha:g}, {s['correction'] or 'no'} correction per family</p>"]
-        if (self.table["analysis"] == "equivalence").any():
-            html.append("<p>Equivalence (TOST)</p>" + self.equivalence.to_html(index=False, float_format=fmt))
-        if (self.table["analysis"] == "proportion").any():
-            html.append("<p>Proportions</p>" + self.proportions.to_html(index=False, float_format=fmt))
-        return "\n".join(html)
+        return self.summary().as_html()
 
 
 def _require_columns(data: pd.DataFrame, columns: Sequence[str]) -> None:
@@ -490,13 +418,14 @@ def _rows_text(rows: np.ndarray, limit: int = 10) -> str:
     return shown + (f", ... ({len(rows)} in all)" if len(rows) > limit else "")
 
 
-def _split_segment(data: pd.DataFrame, segment: str, a: Any, b: Any):
-    _require_columns(data, [segment])
-    seg = data[segment]
+def _split_groups(data: pd.DataFrame, between: str, a: Any, b: Any):
+    """The two groups ``a`` and ``b`` of column ``between``: ``(a, b, in_a, in_b)``."""
+    _require_columns(data, [between])
+    seg = data[between]
     missing = seg.isna()
     if missing.any():
-        warnings.warn(f"{int(missing.sum())} rows have no value in {segment!r} and are left out "
-                      f"of the comparison", ExclusionWarning, stacklevel=3)
+        warn(f"{int(missing.sum())} rows have no value in {between!r} and are left out "
+             f"of the comparison", ExclusionWarning)
     values = pd.unique(seg[~missing])
     if a is None and b is None:
         as_set = set(values.tolist())
@@ -504,15 +433,15 @@ def _split_segment(data: pd.DataFrame, segment: str, a: Any, b: Any):
             a, b = True, False
         else:
             raise ArgumentError(
-                f"say which two groups of {segment!r} to compare", column=segment,
+                f"say which two groups of {between!r} to compare", column=between,
                 values=list(values), expected="a= and b= (needed unless the column is True/False)")
     if a == b:
-        raise ArgumentError("a and b name the same group", column=segment, values=[a, b],
-                            expected="two different groups of the segment column")
+        raise ArgumentError("a and b name the same group", column=between, values=[a, b],
+                            expected=f"two different groups of the column {between!r}")
     for label, name in ((a, "a"), (b, "b")):
         if not (seg == label).any():
-            raise ArgumentError(f"group {name}={label!r} does not occur in {segment!r}",
-                                column=segment, values=list(values), expected="a value present in the column")
+            raise ArgumentError(f"group {name}={label!r} does not occur in {between!r}",
+                                column=between, values=list(values), expected="a value present in the column")
     return a, b, (seg == a).to_numpy(), (seg == b).to_numpy()
 
 
@@ -530,9 +459,10 @@ def _binary(values: pd.Series, col: str, threshold: float | None) -> pd.Series:
     return v
 
 
+@renamed_keywords(segment="between")
 def compare(
     data: pd.DataFrame,
-    segment: str,
+    between: str,
     *,
     a: Any = None,
     b: Any = None,
@@ -544,19 +474,19 @@ def compare(
     correction: str | None = "holm",
     welch: bool = True,
     difference_method: str = "newcombe",
-    level: float = 0.95,
+    level: float = DEFAULT_LEVEL,
 ) -> CompareResult:
-    """Compare two segments: equivalence on scores, risk ratios on proportions, per-family correction.
+    """Compare two groups: equivalence on scores, risk ratios on proportions, per-family correction.
 
     Parameters
     ----------
     data
         One row per respondent.
-    segment
-        Column holding the segment labels.
+    between
+        Column holding the group labels (say the segments); ``segment=`` is its old name.
     a, b
         The two groups compared (a vs b: differences are a - b, risk ratios a / b). Optional when
-        ``segment`` is True/False (then a = True, b = False). Rows in other groups are ignored.
+        ``between`` is True/False (then a = True, b = False). Rows in other groups are ignored.
     equivalence
         Numeric columns tested for equivalence (TOST) of their means.
     margin
@@ -575,7 +505,8 @@ def compare(
         ``{variable: family}``; p-values are adjusted within each family. Default: all equivalence
         variables form the family ``"equivalence"``, all proportions ``"proportions"``.
     correction
-        ``"holm"`` (default), ``"fdr_bh"`` (Benjamini-Hochberg), ``"bonferroni"`` or ``None``.
+        ``"holm"`` (default), ``"bh"`` (or ``"fdr_bh"``: Benjamini-Hochberg), ``"bonferroni"`` or
+        ``None`` (:func:`connection.stats.adjust_pvalues`).
     welch
         Welch (default) or Student t in the TOST.
     difference_method
@@ -590,7 +521,8 @@ def compare(
         ``.table`` has one row per variable, columns :data:`COMPARE_COLUMNS`:
 
         family, variable, segment, group_a, group_b
-            Identification; ``analysis`` is ``"equivalence"`` or ``"proportion"``.
+            Identification (``segment`` holds the ``between`` column's name); ``analysis`` is
+            ``"equivalence"`` or ``"proportion"``.
         n_a, n_b
             Respondents with a value (missing values are left out per variable).
         value_a, value_b
@@ -605,7 +537,7 @@ def compare(
             rejected null is non-equivalence); ``conclusion`` in words.
         sd_a, sd_b, margin_raw, margin_std, pvalue_difference, cohen_d, hedges_g
             Equivalence rows: SDs, margin in scale points and in pooled SDs, the ordinary
-            Welch/Student difference test, Cohen's d and Hedges' g (pingouin ``compute_effsize``).
+            Welch/Student difference test, Cohen's d (pooled SD) and Hedges' g (``d * (1 - 3 / (4 (n_a + n_b) - 9))``, as pingouin's ``compute_effsize``).
         events_a, events_b, risk_ratio, rr_ci_lower, rr_ci_upper, zero_correction, threshold, cohen_h
             Proportion rows: counts, risk ratio ("x times more likely") with the Katz log
             interval, the top-box threshold if any, and Cohen's h.
@@ -629,14 +561,12 @@ def compare(
     >>> round(float(res.proportions["risk_ratio"].iloc[0]), 2)   # "2.3 times more likely"
     2.34
     """
-    _check_level(level)
+    level = check_level(level)
     alpha = 1.0 - level
     if margin_scale not in ("raw", "sd"):
         raise ArgumentError("margin_scale must be 'raw' or 'sd'", values=[margin_scale],
                             expected="'raw' (scale points) or 'sd' (pooled standard deviations)")
-    if correction not in _CORRECTIONS:
-        raise ArgumentError("unknown multiplicity correction", values=[correction],
-                            expected="'holm', 'fdr_bh' ('bh'), 'bonferroni' or None")
+    sm_correction = check_correction(correction)
     equivalence = [equivalence] if isinstance(equivalence, str) else list(equivalence)
     if isinstance(proportions, str):
         proportions = {proportions: None}
@@ -654,7 +584,7 @@ def compare(
             raise ArgumentError("no margin given for some equivalence variables", values=lacking,
                                 expected="a margin for every variable in equivalence")
     _require_columns(data, equivalence + list(proportions))
-    a, b, in_a, in_b = _split_segment(data, segment, a, b)
+    a, b, in_a, in_b = _split_groups(data, between, a, b)
     families = dict(families or {})
     unknown = [v for v in families if v not in equivalence and v not in proportions]
     if unknown:
@@ -685,7 +615,7 @@ def compare(
         m_raw = m * pooled_sd if margin_scale == "sd" else m
         r = _tost_moments(xa.mean(), xb.mean(), va, vb, xa.size, xb.size, -m_raw, m_raw,
                           welch=welch, alpha=alpha)
-        d, g = _effect_sizes(xa, xb)
+        d, g = cohen_d_hedges_g(xa, xb)
         rows.append({
             "family": families.get(var, "equivalence"), "variable": var, "analysis": "equivalence",
             "n_a": xa.size, "n_b": xb.size, "value_a": xa.mean(), "value_b": xb.mean(),
@@ -720,26 +650,27 @@ def compare(
             "rr_ci_lower": rr["ci_lower"], "rr_ci_upper": rr["ci_upper"],
             "zero_correction": bool(rr["zero_correction"]),
             "threshold": np.nan if threshold is None else float(threshold),
-            "cohen_h": 2 * np.arcsin(np.sqrt(pa)) - 2 * np.arcsin(np.sqrt(pb)),
+            "cohen_h": cohen_h(pa, pb),
         })
 
     lost = {k: v for k, v in lost.items() if v}
     if lost:
-        warnings.warn("compare: respondents of the two groups without a value are left out per "
-                      "variable (" + ", ".join(f"{k}: {v} of {n_ab}" for k, v in lost.items())
-                      + "); n_a and n_b give the numbers used", ExclusionWarning, stacklevel=2)
+        warn("compare: respondents of the two groups without a value are left out per "
+             "variable (" + ", ".join(f"{k}: {v} of {n_ab}" for k, v in lost.items())
+             + "); n_a and n_b give the numbers used", ExclusionWarning)
     table = pd.DataFrame(rows).reindex(columns=COMPARE_COLUMNS)
-    table["segment"] = segment
+    table["segment"] = between
     table["group_a"] = [a] * len(table)
     table["group_b"] = [b] * len(table)
-    table["p_adjusted"] = adjust_pvalues(table["pvalue"].to_numpy(), correction, table["family"])
-    table["correction"] = _CORRECTIONS[correction] or "none"
+    table["p_adjusted"] = adjust_pvalues(table["pvalue"].to_numpy(), correction=correction,
+                                         families=table["family"])
+    table["correction"] = sm_correction or "none"
     table["reject"] = table["p_adjusted"] < alpha
     table["conclusion"] = [_conclusion(r) for r in table.itertuples()]
     for col in ("zero_correction",):
         table[col] = table[col].astype("boolean")
-    settings = {"segment": segment, "group_a": a, "group_b": b, "margin": margin,
-                "margin_scale": margin_scale, "correction": _CORRECTIONS[correction],
+    settings = {"between": between, "group_a": a, "group_b": b, "margin": margin,
+                "margin_scale": margin_scale, "correction": sm_correction,
                 "welch": welch, "difference_method": difference_method, "level": level}
     return CompareResult(table=table, alpha=alpha, settings=settings)
 
@@ -750,13 +681,6 @@ def _conclusion(row) -> str:
     if not row.reject:
         return "no difference shown"
     return "a more likely" if row.difference > 0 else "a less likely"
-
-
-def _effect_sizes(xa: np.ndarray, xb: np.ndarray) -> tuple[float, float]:
-    from pingouin import compute_effsize
-
-    return (float(compute_effsize(xa, xb, eftype="cohen")),
-            float(compute_effsize(xa, xb, eftype="hedges")))
 
 
 # --------------------------------------------------------------------------------------------
@@ -786,7 +710,7 @@ def _ratio_rows(y_a: np.ndarray, y_b: np.ndarray, *, n_boot: int, seed, level: f
     ma, mb = y_a.mean(), y_b.mean()
     ratio = ma / mb
     va, vb = y_a.var(ddof=1) / y_a.size, y_b.var(ddof=1) / y_b.size
-    z = _z(level)
+    z = z_critical(level)
     rows = []
     if n_boot:
         y = np.concatenate([y_a, y_b])
@@ -823,28 +747,65 @@ def _ratio_rows(y_a: np.ndarray, y_b: np.ndarray, *, n_boot: int, seed, level: f
     return rows
 
 
+def _legacy_positional(*names: str) -> Callable:
+    """Let arguments that became keyword-only (``names``, in their old order) still come by
+    position after the positional ones, for one release, with a FutureWarning.
+
+    ``value_ratio(data, "spend", "segment", "a", "b")`` (the old positional form) then means
+    ``value_ratio(data, "spend", between="segment", a="a", b="b")``. The wrapped function keeps
+    its signature (``inspect.signature`` follows ``__wrapped__``), name and pickling.
+    """
+    def decorate(function: Callable) -> Callable:
+        params = inspect.signature(function).parameters.values()
+        n_pos = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if len(args) > n_pos:
+                extra = args[n_pos:]
+                if len(extra) > len(names):
+                    raise TypeError(f"{function.__qualname__}() takes at most "
+                                    f"{n_pos + len(names)} positional arguments")
+                given = names[: len(extra)]
+                twice = [n for n in given if n in kwargs]
+                if twice:
+                    raise ArgumentError(f"{function.__qualname__}() got {twice[0]}= twice (by "
+                                        "position and by keyword)", expected=f"only {twice[0]}=")
+                warn(f"{function.__qualname__}(): pass " + ", ".join(f"{n}=" for n in given)
+                     + " by keyword; by position they will stop working in the next release",
+                     FutureWarning)
+                kwargs.update(zip(given, extra))
+                args = args[:n_pos]
+            return function(*args, **kwargs)
+
+        return wrapper
+    return decorate
+
+
+@_legacy_positional("between", "a", "b")
+@renamed_keywords(segment="between", by="group")
 def value_ratio(
     data: pd.DataFrame,
     value: str = "spend",
-    segment: str = "segment",
+    *,
+    between: str = "segment",
     a: Any = None,
     b: Any = None,
-    *,
-    by: str | None = None,
-    n_boot: int = 2000,
-    seed: int | np.random.SeedSequence | None = None,
-    level: float = 0.95,
+    group: str | None = None,
+    n_boot: int = DEFAULT_N_BOOT,
+    seed: int | np.random.SeedSequence | np.random.Generator | None = None,
+    level: float = DEFAULT_LEVEL,
     progress: bool | None = None,
 ) -> pd.DataFrame:
-    """Ratio of mean value between two segments, with three intervals.
+    """Ratio of mean value between two groups, with three intervals.
 
-    ``ratio = mean(value | segment == a) / mean(value | segment == b)``; ``percent_more =
+    ``ratio = mean(value | between == a) / mean(value | between == b)``; ``percent_more =
     100 * (ratio - 1)`` is the "a customers are 52% more valuable than b customers" figure.
 
     Intervals (one row each, ``method``):
 
     ``bootstrap_percentile``
-        Stratified bootstrap (respondents resampled within each segment, so segment sizes are
+        Stratified bootstrap (respondents resampled within each group, so group sizes are
         fixed, as in a design that samples segments), through :func:`connection.bootstrap`
         in ``counts`` mode; seeded by ``seed``. Skipped when ``n_boot=0``.
     ``bootstrap_bca``
@@ -862,17 +823,21 @@ def value_ratio(
         One row per respondent.
     value
         Numeric value column (spend, tenure, lifetime value); rows with a missing value are left out.
-    segment, a, b
-        Segment column and the two groups (a in the numerator). Optional for True/False columns.
-    by
-        Optional column: one ratio per level of it (e.g. retail category), plus nothing pooled.
+    between, a, b
+        The column of the two groups (say the value segments; ``segment=`` is its old name) and
+        the two groups (a in the numerator). ``a``/``b`` are optional for True/False columns.
+    group
+        Optional column (``by=`` is its old name): one ratio per level of it (e.g. retail
+        category), plus nothing pooled.
     n_boot, seed, level, progress
-        Bootstrap replicates, seed, confidence level, progress bar (see ``bootstrap``).
+        Bootstrap replicates, seed (an integer, a SeedSequence or a Generator; one child per
+        ``group`` level), confidence level, progress bar (see ``bootstrap``).
 
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`VALUE_RATIO_COLUMNS` (``by`` and ``group`` are empty without ``by``).
+        Columns :data:`VALUE_RATIO_COLUMNS`: ``segment`` holds the ``between`` column's name,
+        ``by`` the ``group`` column's name and ``group`` its level (both empty without ``group``).
 
     Examples
     --------
@@ -881,8 +846,8 @@ def value_ratio(
     >>> rng = np.random.default_rng(11)
     >>> df = pd.DataFrame({"segment": np.repeat(["fully_connected", "highly_satisfied"], 500),
     ...                    "spend": np.r_[rng.gamma(4, 38, 500), rng.gamma(4, 25, 500)]})
-    >>> out = value_ratio(df, "spend", "segment", "fully_connected", "highly_satisfied",
-    ...                   n_boot=500, seed=1, progress=False)
+    >>> out = value_ratio(df, "spend", between="segment", a="fully_connected",
+    ...                   b="highly_satisfied", n_boot=500, seed=1, progress=False)
     >>> print(out[["method", "ratio", "ci_lower", "ci_upper"]].round(3).to_string(index=False))
                   method  ratio  ci_lower  ci_upper
     bootstrap_percentile   1.57     1.483     1.673
@@ -890,45 +855,41 @@ def value_ratio(
                delta_log   1.57     1.476     1.671
                  fieller   1.57     1.476     1.671
     """
-    _check_level(level)
-    _check_n_boot(n_boot)
-    _require_columns(data, [value] + ([by] if by else []))
-    a, b, in_a, in_b = _split_segment(data, segment, a, b)
+    level = check_level(level)
+    check_n_boot(n_boot)
+    _require_columns(data, [value] + ([group] if group else []))
+    a, b, in_a, in_b = _split_groups(data, between, a, b)
     y = _numeric(data, value).to_numpy()
     has = ~np.isnan(y)
     in_ab = in_a | in_b
     lost = in_ab & ~has
-    if by is not None:
-        lost |= in_ab & has & data[by].isna().to_numpy()
+    if group is not None:
+        lost |= in_ab & has & data[group].isna().to_numpy()
     if lost.any():
-        warnings.warn(f"value_ratio: {int(lost.sum())} of {int(in_ab.sum())} rows of groups {a!r} and "
-                      f"{b!r} have no {value!r}" + ("" if by is None else f" or no {by!r}")
-                      + f" and are left out (rows {_rows_text(np.flatnonzero(lost) + 1)})",
-                      ExclusionWarning, stacklevel=2)
-    groups = [(None, np.ones(len(data), bool))] if by is None else [
-        (g, (data[by] == g).to_numpy()) for g in pd.unique(data[by].dropna())]
-    seeds = np.random.SeedSequence(seed).spawn(len(groups)) if not isinstance(
-        seed, np.random.SeedSequence) else seed.spawn(len(groups))
+        warn(f"value_ratio: {int(lost.sum())} of {int(in_ab.sum())} rows of groups {a!r} and "
+             f"{b!r} have no {value!r}" + ("" if group is None else f" or no {group!r}")
+             + f" and are left out (rows {_rows_text(np.flatnonzero(lost) + 1)})",
+             ExclusionWarning)
+    levels = [(None, np.ones(len(data), bool))] if group is None else [
+        (g, (data[group] == g).to_numpy()) for g in pd.unique(data[group].dropna())]
+    seeds = as_seed_sequence(seed).spawn(len(levels))
     rows = []
-    for (g, sel), s in zip(groups, seeds):
+    for (g, sel), s in zip(levels, seeds):
+        where = "" if g is None else f" (in {group}={g!r})"
         ya, yb = y[sel & in_a & has], y[sel & in_b & has]
         if ya.size < 2 or yb.size < 2:
             raise ArgumentError("too few values for a value ratio", column=value,
                                 values=[ya.size, yb.size],
-                                expected="at least 2 respondents with a value in each group"
-                                         + ("" if g is None else f" (in {by}={g!r})"))
+                                expected="at least 2 respondents with a value in each group" + where)
         if not (ya.mean() > 0 and yb.mean() > 0):
             raise ArgumentError("a ratio of means needs a positive mean in both groups", column=value,
                                 values=[float(ya.mean()), float(yb.mean())],
-                                expected=f"positive mean {value!r} for {a!r} and {b!r}"
-                                         + ("" if g is None else f" (in {by}={g!r})"),
+                                expected=f"positive mean {value!r} for {a!r} and {b!r}" + where,
                                 hint="Compare a difference of means instead when values can be "
                                      "negative or zero on average")
         for r in _ratio_rows(ya, yb, n_boot=n_boot, seed=s, level=level, progress=progress,
                              label=f"value ratio {value}"):
-            r.update({"value": value, "segment": segment, "by": by or "", "group": "" if g is None else g,
-                      "group_a": a, "group_b": b})
+            r.update({"value": value, "segment": between, "by": group or "",
+                      "group": "" if g is None else g, "group_a": a, "group_b": b})
             rows.append(r)
     return pd.DataFrame(rows).reindex(columns=VALUE_RATIO_COLUMNS)
-
-

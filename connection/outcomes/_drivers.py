@@ -25,7 +25,7 @@
    batched weighted Newton steps for logit and ordinal; respondents, or clusters when ``cov_type="cluster"``, are
    resampled, and every replicate re-standardizes).
 
-With ``by=`` each group is also fitted on its own (standardized within the group), and an
+With ``group=`` each group is also fitted on its own (standardized within the group), and an
 interaction model on the pooled rows tests whether each driver's slope differs between groups
 (Wald test of the driver x group terms with the same robust covariance; slopes standardized on
 the pooled rows).
@@ -69,7 +69,19 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from connection._common import (
+    DEFAULT_LEVEL,
+    DEFAULT_N_BOOT,
+    as_seed_sequence,
+    check_choice,
+    check_level,
+    check_n_boot,
+    renamed_keywords,
+    warn,
+    z_critical,
+)
 from connection._flags import POOR_FIT, Flag, format_flags
+from connection._report import Report
 from connection.errors import (
     ArgumentError,
     ConvergenceWarning,
@@ -82,13 +94,14 @@ from connection.errors import (
     OutOfRangeError,
     PoorFitWarning,
 )
-from connection.outcomes._compare import _check_n_boot, _numeric, _require_columns
+from connection.outcomes._compare import _numeric, _require_columns
+from connection.stats._multiplicity import adjust_pvalues, check_correction
 
 __all__ = ["drivers", "DriversResult", "TABLE_COLUMNS", "DIFFERENCE_COLUMNS", "MODEL_COLUMNS",
            "INTERACTION_COLUMNS", "LATENT_COLUMNS", "PoorFitWarning", "POOR_FIT_CFI",
            "POOR_FIT_RMSEA"]
 
-_MODELS = ("ols", "logit", "ordinal")
+_FAMILIES = ("ols", "logit", "ordinal")
 _COV_TYPES = ("HC3", "HC0", "HC1", "HC2", "cluster", "nonrobust")
 
 TABLE_COLUMNS = [
@@ -99,8 +112,8 @@ TABLE_COLUMNS = [
 """Columns of :attr:`DriversResult.table` (one row per outcome x group x term):
 
 outcome, model, by, group
-    The outcome, the model family, the ``by`` column (``""`` for the pooled fit) and the group
-    (``"all"`` for the pooled fit).
+    The outcome, the regression family (``family=``), the ``group=`` column (``""`` for the
+    pooled fit) and its level (``"all"`` for the pooled fit).
 n
     Respondents in the fit (complete cases).
 term, role
@@ -141,7 +154,7 @@ INTERACTION_COLUMNS = ["outcome", "model", "by", "driver", "n", "n_groups", "ref
                        "statistic", "df", "pvalue", "p_adjusted", "slope_difference", "se",
                        "ci_lower", "ci_upper"]
 """Columns of :attr:`DriversResult.interactions`: Wald chi-square test (``df`` = groups - 1) that
-the driver's standardized slope is the same in every group of ``by``; with two groups,
+the driver's standardized slope is the same in every level of ``group``; with two groups,
 ``slope_difference`` is the other group's slope minus the ``reference`` group's, with its SE and
 interval. ``p_adjusted``: Holm (or the chosen correction) across all interaction tests."""
 
@@ -679,12 +692,12 @@ def _fit_one(design: _Design, *, outcome: str, model: str, cov_type: str, level:
     if not converged:
         why = ("" if model == "ols" else " (with a logit or ordinal outcome this usually means "
                "separation: some predictor values predict the outcome perfectly)")
-        warnings.warn(f"the {model} model for {outcome!r}{where} did not converge{why}; its "
-                      "estimates are not trustworthy", ConvergenceWarning, stacklevel=4)
+        warn(f"the {model} model for {outcome!r}{where} did not converge{why}; its "
+             "estimates are not trustworthy", ConvergenceWarning)
     params = np.asarray(params, dtype=float)
     cov = np.asarray(cov, dtype=float)
     se = np.sqrt(np.diag(cov))
-    z = _zcrit(level)
+    z = z_critical(level)
     if model == "ols":
         df_resid = float(res.df_resid)
         stat = params / se
@@ -748,10 +761,6 @@ def _fit_one(design: _Design, *, outcome: str, model: str, cov_type: str, level:
     return rows, diff_rows, model_row
 
 
-def _zcrit(level: float) -> float:
-    return float(stats.norm.ppf(0.5 + level / 2))
-
-
 def _bootstrap_betas(design, model, Xs, ys, sd, params, res, contrasts, n_boot, seed, n_jobs,
                      progress, level, label):
     from connection.stats._bootstrap import bootstrap
@@ -801,7 +810,7 @@ def _interactions(design: _Design, groups: np.ndarray, *, outcome: str, model: s
     cov = np.asarray(cov, float)
     p0 = Xs.shape[1] + dummies.shape[1]
     g = len(levels) - 1
-    z = _zcrit(level)
+    z = z_critical(level)
     rows = []
     for j in range(design.n_drivers):
         sel = np.arange(p0 + j * g, p0 + (j + 1) * g)
@@ -866,82 +875,80 @@ class DriversResult:
         """The coefficient table (a copy)."""
         return self.table.copy()
 
-    def _describe(self) -> str:
+    def _header(self) -> list[tuple[str, Any]]:
         s = self.settings
         kind = {"ols": "OLS, fully standardized betas",
                 "logit": "logit, log-odds per SD of the driver",
-                "ordinal": "proportional-odds logit, log-odds per SD of the driver"}[s["model"]]
-        r2 = "R-squared" if s["model"] == "ols" else "McFadden pseudo-R-squared"
-        return (f"Drivers of {', '.join(s['outcomes'])}: {kind}; {r2}; covariance "
-                f"{_actual_cov(s['cov_type'], s['model'])}"
-                + (f" (clusters: {s['cluster']})" if s["cluster"] else "")
-                + (f"; controls: {', '.join(s['controls'])}" if s["controls"] else ""))
+                "ordinal": "proportional-odds logit, log-odds per SD of the driver"}[s["family"]]
+        header = [("Family", kind),
+                  ("R-squared", "R-squared" if s["family"] == "ols" else "McFadden pseudo-R-squared"),
+                  ("Covariance", _actual_cov(s["cov_type"], s["family"])
+                   + (f" (clusters: {s['cluster']})" if s["cluster"] else ""))]
+        if s["controls"]:
+            header.append(("Controls", ", ".join(s["controls"])))
+        if s["group"]:
+            header.append(("Groups", ", ".join(map(str, s["group"]))))
+        header += [("Level", f"{100 * s['level']:g}%"), ("Bootstrap replicates", s["n_boot"])]
+        return header
 
-    def summary(self) -> str:
-        """A plain-text report of every table."""
-        f = lambda v: f"{v:.3g}"  # noqa: E731
-        parts = [self._describe(), "", "Coefficients:"]
-        cols = ["outcome", "by", "group", "n", "term", "beta", "ci_lower", "ci_upper", "pvalue",
-                "delta_r2", "general_dominance", "r2"]
-        parts.append(self.table[cols].to_string(index=False, float_format=f))
+    def summary(self) -> Report:
+        """Every table as a :class:`connection._report.Report` (text, HTML, LaTeX): the
+        coefficients, the differences of standardized coefficients, the interaction tests and
+        the latent version, with the latent version's flags first."""
+        report = Report(f"Drivers of {', '.join(self.settings['outcomes'])}",
+                        header=self._header(), flags=self.flags)
+        report.add_table(self.table[["outcome", "by", "group", "n", "term", "beta", "ci_lower",
+                                     "ci_upper", "pvalue", "delta_r2", "general_dominance", "r2"]],
+                         caption="Coefficients")
         if len(self.differences):
-            parts += ["", "Difference of standardized coefficients (Wald and bootstrap intervals):"]
-            parts.append(self.differences[["outcome", "by", "group", "contrast", "estimate",
-                                           "wald_ci_lower", "wald_ci_upper", "ci_lower", "ci_upper",
-                                           "n_boot", "n_failed"]].to_string(index=False, float_format=f))
+            report.add_table(self.differences[["outcome", "by", "group", "contrast", "estimate",
+                                               "wald_ci_lower", "wald_ci_upper", "ci_lower",
+                                               "ci_upper", "n_boot", "n_failed"]],
+                             caption="Difference of standardized coefficients (Wald and bootstrap "
+                                     "intervals)")
         if len(self.interactions):
-            parts += ["", "Does the slope differ between groups? (Wald chi-square)"]
-            parts.append(self.interactions[["outcome", "by", "driver", "statistic", "df", "pvalue",
-                                            "p_adjusted", "slope_difference"]].to_string(
-                index=False, float_format=f))
+            report.add_table(self.interactions[["outcome", "by", "driver", "statistic", "df",
+                                                "pvalue", "p_adjusted", "slope_difference"]],
+                             caption="Does the slope differ between groups? (Wald chi-square)")
         if len(self.latent):
-            parts += ["", "Latent version (structural equation model, std_all):"]
-            parts.append(self.latent[["outcome", "term", "beta", "est", "se", "pvalue", "cfi",
-                                      "rmsea"]].to_string(index=False, float_format=f))
+            report.add_table(self.latent[["outcome", "term", "beta", "est", "se", "pvalue", "cfi",
+                                          "rmsea"]],
+                             caption="Latent version (structural equation model, std_all)")
             if self.flags:
-                parts += ["", "Flags (do not cite these latent numbers as they stand):"]
-                parts += [f"  {flag}" for flag in self.flags]
-        return "\n".join(parts)
+                report.add_note("the latent version is flagged: do not cite these latent numbers "
+                                "as they stand")
+        return report
 
     def __repr__(self) -> str:
-        return self.summary()
+        return self.summary().as_text()
 
     def _repr_html_(self) -> str:
-        f = lambda v: f"{v:.3g}"  # noqa: E731
-        html = [f"<p><b>{self._describe()}</b></p>",
-                self.table.to_html(index=False, float_format=f)]
-        if len(self.differences):
-            html += ["<p>Difference of standardized coefficients</p>",
-                     self.differences.to_html(index=False, float_format=f)]
-        if len(self.interactions):
-            html += ["<p>Interaction tests</p>", self.interactions.to_html(index=False, float_format=f)]
-        if len(self.latent):
-            html += ["<p>Latent version</p>", self.latent.to_html(index=False, float_format=f)]
-        return "\n".join(html)
+        return self.summary().as_html()
 
 
 # --------------------------------------------------------------------------------------------
 # the public function
 # --------------------------------------------------------------------------------------------
 
+@renamed_keywords(by="group", model="family")
 def drivers(
     data: pd.DataFrame,
     outcomes: Sequence[str] | str,
     drivers: Sequence[str] = ("connection", "satisfaction"),
+    *,
     controls: Sequence[str] = (),
-    by: Sequence[str] | str | None = None,
-    model: str = "ols",
+    group: Sequence[str] | str | None = None,
+    family: str = "ols",
     cov_type: str = "HC3",
     cluster: str | None = None,
-    n_boot: int = 2000,
-    seed: int | np.random.SeedSequence | None = None,
-    level: float = 0.95,
+    n_boot: int = DEFAULT_N_BOOT,
+    seed: int | np.random.SeedSequence | np.random.Generator | None = None,
+    level: float = DEFAULT_LEVEL,
     correction: str | None = "holm",
     latent: Mapping[str, Sequence[str]] | None = None,
     latent_estimator: str = "MLR",
     n_jobs: int = 1,
     progress: bool | None = None,
-    *,
     contrasts: Sequence[Sequence[str]] | None = None,
 ) -> DriversResult:
     """Regress outcomes on connection and satisfaction: strength, increments, dominance, contrast.
@@ -961,12 +968,13 @@ def drivers(
         Columns held constant in every model (numeric: z-scored; True/False: 0/1;
         text/categorical: dummies with the first level in sorted order as reference). Controls
         enter every dominance subset.
-    by
-        Column(s) defining groups: each group is fitted on its own, and an interaction model tests
-        whether each driver's slope differs between the groups.
-    model
-        ``"ols"`` (continuous or long Likert outcomes), ``"logit"`` (0/1 outcomes, e.g. top-box),
-        ``"ordinal"`` (proportional-odds logit for short Likert outcomes; statsmodels OrderedModel).
+    group
+        Column(s) defining groups (``by=`` is the old name): each group is fitted on its own, and
+        an interaction model tests whether each driver's slope differs between the groups.
+    family
+        The regression family (``model=`` is the old name): ``"ols"`` (continuous or long
+        Likert outcomes), ``"logit"`` (0/1 outcomes, e.g. top-box), ``"ordinal"``
+        (proportional-odds logit for short Likert outcomes; statsmodels OrderedModel).
     cov_type
         ``"HC3"`` (default), ``"HC0"``-``"HC2"``, ``"nonrobust"`` or ``"cluster"`` (needs
         ``cluster``). Logit and ordinal models use the ``HC0`` sandwich for any ``HC`` choice.
@@ -976,11 +984,14 @@ def drivers(
         Bootstrap replicates for the contrast interval (0 = none). Every model is vectorised over
         replicates: weighted moments (OLS), batched weighted Newton steps (logit, ordinal).
     seed
-        Seed of the bootstrap (one ``SeedSequence`` child per fit, in table order).
+        Seed of the bootstrap: an integer, a ``SeedSequence`` or a ``Generator`` (one
+        ``SeedSequence`` child per fit, in table order; the same generator state gives the same
+        result).
     level
         Confidence level of every interval.
     correction
-        Multiplicity correction across the interaction tests (``"holm"``, ``"fdr_bh"``, ``None``).
+        Multiplicity correction across the interaction tests (``"holm"``, ``"bh"``,
+        ``"bonferroni"``, ``None``; :func:`connection.stats.adjust_pvalues`).
     latent
         ``{"connection": [items], "satisfaction": [items]}``: also fit the latent version (see
         :attr:`DriversResult.latent`), keys matching ``drivers``. Numeric controls enter it as
@@ -1010,79 +1021,54 @@ def drivers(
     outcomes = [outcomes] if isinstance(outcomes, str) else list(outcomes)
     drivers_ = [drivers] if isinstance(drivers, str) else list(drivers)
     controls = [controls] if isinstance(controls, str) else list(controls)
-    by_cols = [] if by is None else ([by] if isinstance(by, str) else list(by))
-    if model not in _MODELS:
-        raise ArgumentError("unknown model", values=[model], expected="'ols', 'logit' or 'ordinal'")
-    if cov_type not in _COV_TYPES:
-        raise ArgumentError("unknown cov_type", values=[cov_type], expected=", ".join(_COV_TYPES))
-    if (cov_type == "cluster") != (cluster is not None):
-        raise ArgumentError("cov_type='cluster' and cluster= go together",
-                            values=[cov_type, cluster], expected="both or neither")
-    if not outcomes or not drivers_:
-        raise ArgumentError("drivers() needs at least one outcome and one driver",
-                            values=[outcomes, drivers_], expected="outcomes=[...], drivers=[...]")
-    overlap = set(outcomes) & set(drivers_ + controls)
-    if overlap or len(set(drivers_ + controls)) != len(drivers_) + len(controls):
-        raise ArgumentError("a column is used twice (as outcome, driver or control)",
-                            values=sorted(overlap) or drivers_ + controls,
-                            expected="distinct outcome, driver and control columns")
-    if not 0 < level < 1:
-        raise ArgumentError("level must lie between 0 and 1", values=[level], expected="e.g. 0.95")
-    _check_n_boot(n_boot)
-    _require_columns(data, outcomes + drivers_ + controls + by_cols + ([cluster] if cluster else []))
-    for bcol in by_cols:
-        levels = pd.unique(data[bcol].dropna())
-        if len(levels) < 2:
-            raise GroupError(f"by={bcol!r} has fewer than two groups: there is nothing to fit by group "
-                             "or to test for an interaction", column=bcol, values=list(levels),
-                             expected="a column with at least two groups (or leave it out of by=)")
+    group_cols = [] if group is None else ([group] if isinstance(group, str) else list(group))
+    level = _check_arguments(data, outcomes, drivers_, controls, group_cols, family=family,
+                             cov_type=cov_type, cluster=cluster, n_boot=n_boot, level=level,
+                             correction=correction)
     pairs = _resolve_contrasts(drivers_, contrasts)
 
-    n_fits = len(outcomes) * (1 + sum(data[b].dropna().nunique() for b in by_cols))
-    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    seeds = iter(root.spawn(n_fits))
+    n_fits = len(outcomes) * (1 + sum(data[g].dropna().nunique() for g in group_cols))
+    seeds = iter(as_seed_sequence(seed).spawn(n_fits))
     rows, diffs, models, inters = [], [], [], []
-    common = {"model": model, "cov_type": cov_type, "level": level, "contrasts": pairs,
+    common = {"model": family, "cov_type": cov_type, "level": level, "contrasts": pairs,
               "n_boot": n_boot, "n_jobs": n_jobs, "progress": progress}
     for outcome in outcomes:
-        design, keep = _design(data, outcome, drivers_, controls, cluster, model)
+        design, keep = _design(data, outcome, drivers_, controls, cluster, family)
         if design.n_excluded:
-            warnings.warn(f"{outcome}: {design.n_excluded} of {len(data)} rows have a missing value "
-                          "in the outcome, a driver, a control or the cluster column and are left out",
-                          ExclusionWarning, stacklevel=2)
+            warn(f"{outcome}: {design.n_excluded} of {len(data)} rows have a missing value "
+                 "in the outcome, a driver, a control or the cluster column and are left out",
+                 ExclusionWarning)
         r, d, m = _fit_one(design, outcome=outcome, by="", group="all", seed=next(seeds), **common)
         rows += r
         models.append(m)
         diffs += d
-        for bcol in by_cols:
-            gvals = data.loc[keep, bcol].to_numpy()
+        for gcol in group_cols:
+            gvals = data.loc[keep, gcol].to_numpy()
             has = pd.notna(gvals)
             if not has.all():
-                warnings.warn(f"{outcome}: {int((~has).sum())} of {design.n} complete rows have no "
-                              f"{bcol!r} and are left out of the by-group fits and interaction tests "
-                              f"(they stay in the pooled fit)", ExclusionWarning, stacklevel=2)
+                warn(f"{outcome}: {int((~has).sum())} of {design.n} complete rows have no "
+                     f"{gcol!r} and are left out of the by-group fits and interaction tests "
+                     f"(they stay in the pooled fit)", ExclusionWarning)
             for lev in sorted(pd.unique(gvals[has]).tolist(), key=str):
                 sub = design.subset(has & (gvals == lev))
-                r, d, m = _fit_one(sub, outcome=outcome, by=bcol, group=str(lev), seed=next(seeds),
+                r, d, m = _fit_one(sub, outcome=outcome, by=gcol, group=str(lev), seed=next(seeds),
                                    **common)
                 rows += r
                 models.append(m)
                 diffs += d
-            inters += _interactions(design.subset(has), gvals[has], outcome=outcome, model=model,
-                                    by=bcol, cov_type=cov_type, level=level)
+            inters += _interactions(design.subset(has), gvals[has], outcome=outcome, model=family,
+                                    by=gcol, cov_type=cov_type, level=level)
     inter_df = pd.DataFrame(inters).reindex(columns=INTERACTION_COLUMNS)
     if len(inter_df):
-        from connection.outcomes._compare import adjust_pvalues
-
-        inter_df["p_adjusted"] = adjust_pvalues(inter_df["pvalue"].to_numpy(), correction)
+        inter_df["p_adjusted"] = adjust_pvalues(inter_df["pvalue"].to_numpy(), correction=correction)
     latent_df = pd.DataFrame(columns=LATENT_COLUMNS)
     flags: list[Flag] = []
     if latent:
         latent_df, flags = _latent(data, outcomes, drivers_, controls, latent, latent_estimator,
                                    level, pairs)
-    settings = {"outcomes": outcomes, "drivers": drivers_, "controls": controls, "by": by_cols,
-                "model": model, "cov_type": cov_type, "cluster": cluster, "n_boot": n_boot,
-                "seed": seed if not isinstance(seed, np.random.SeedSequence) else None,
+    settings = {"outcomes": outcomes, "drivers": drivers_, "controls": controls, "group": group_cols,
+                "family": family, "cov_type": cov_type, "cluster": cluster, "n_boot": n_boot,
+                "seed": seed if isinstance(seed, int | np.integer) else None,
                 "level": level, "correction": correction,
                 "contrasts": [(drivers_[i], drivers_[j]) for i, j in pairs]}
     return DriversResult(
@@ -1094,6 +1080,36 @@ def drivers(
         settings=settings,
         flags=tuple(flags),
     )
+
+
+def _check_arguments(data, outcomes: list[str], drivers_: list[str], controls: list[str],
+                     group_cols: list[str], *, family: str, cov_type: str, cluster: str | None,
+                     n_boot: Any, level: Any, correction: Any) -> float:
+    """Every argument check of :func:`drivers` before any fit; returns the level."""
+    check_choice(family, "family", _FAMILIES)
+    check_choice(cov_type, "cov_type", _COV_TYPES)
+    if (cov_type == "cluster") != (cluster is not None):
+        raise ArgumentError("cov_type='cluster' and cluster= go together",
+                            values=[cov_type, cluster], expected="both or neither")
+    if not outcomes or not drivers_:
+        raise ArgumentError("drivers() needs at least one outcome and one driver",
+                            values=[outcomes, drivers_], expected="outcomes=[...], drivers=[...]")
+    overlap = set(outcomes) & set(drivers_ + controls)
+    if overlap or len(set(drivers_ + controls)) != len(drivers_) + len(controls):
+        raise ArgumentError("a column is used twice (as outcome, driver or control)",
+                            values=sorted(overlap) or drivers_ + controls,
+                            expected="distinct outcome, driver and control columns")
+    level = check_level(level)
+    check_n_boot(n_boot)
+    check_correction(correction)
+    _require_columns(data, outcomes + drivers_ + controls + group_cols + ([cluster] if cluster else []))
+    for gcol in group_cols:
+        levels = pd.unique(data[gcol].dropna())
+        if len(levels) < 2:
+            raise GroupError(f"group={gcol!r} has fewer than two groups: there is nothing to fit by "
+                             "group or to test for an interaction", column=gcol, values=list(levels),
+                             expected="a column with at least two groups (or leave it out of group=)")
+    return level
 
 
 def _resolve_contrasts(drivers_: list[str],
@@ -1213,9 +1229,9 @@ def _latent(data, outcomes, drivers_, controls, latent, estimator, level,
             _check_magnitude(sub[c].to_numpy(dtype=float)[has], c, has)
         complete = sub.notna().all(axis=1)
         if not complete.all():
-            warnings.warn(f"{outcome} (latent): {int((~complete).sum())} of {len(sub)} rows have a "
-                          "missing value in the outcome, an item or a control and are left out",
-                          ExclusionWarning, stacklevel=3)
+            warn(f"{outcome} (latent): {int((~complete).sum())} of {len(sub)} rows have a "
+                 "missing value in the outcome, an item or a control and are left out",
+                 ExclusionWarning)
         sub = sub.loc[complete]
         text = _latent_model(outcome, drivers_, controls, latent, contrasts)
         fit = sem(text, sub, estimator=estimator, std_lv=True)
@@ -1231,15 +1247,15 @@ def _latent(data, outcomes, drivers_, controls, latent, estimator, level,
         flags = _latent_flags(fit, cfi, rmsea, estimator)
         if any(f.code == POOR_FIT for f in flags):
             poor = next(f for f in flags if f.code == POOR_FIT)
-            warnings.warn(f"{outcome} (latent): {poor.message}; its coefficients describe a model "
-                          "the data reject. Inspect the measurement model (cx.cfa) and "
-                          "modification indices before reading them", PoorFitWarning, stacklevel=3)
+            warn(f"{outcome} (latent): {poor.message}; its coefficients describe a model "
+                 "the data reject. Inspect the measurement model (cx.cfa) and "
+                 "modification indices before reading them", PoorFitWarning)
         all_flags += [Flag(f.code, f"{outcome} (latent): {f.message}", f.parameters) for f in flags]
         common = {"outcome": outcome, "n": len(sub), "estimator": estimator,
                   "cfi": cfi, "rmsea": rmsea, "srmr": measure("srmr"),
                   "flags": format_flags(flags)}
         reg = est[(est["op"] == "~") & (est["lhs"] == outcome)].set_index("rhs")
-        z = _zcrit(level)
+        z = z_critical(level)
         for d in drivers_:
             r = reg.loc[d]
             rows.append({**common, "term": d, "beta": r["std_all"], "est": r["est"], "se": r["se"],

@@ -16,8 +16,9 @@ Three ways to hand over a statistic:
     summing to ``n``; the fastest route for moment-based statistics (means, covariances,
     regressions), which become weighted matrix products.
 
-Replicates are drawn in fixed chunks, each with its own generator spawned from
-``numpy.random.SeedSequence(seed)``, so a seed gives the same replicates whatever ``n_jobs`` is.
+Replicates are drawn in fixed chunks, each with its own generator spawned from the seed's
+:class:`numpy.random.SeedSequence` (:func:`connection._common.as_seed_sequence`: an integer, a
+SeedSequence or a Generator), so a seed gives the same replicates whatever ``n_jobs`` is.
 
 Examples
 --------
@@ -41,7 +42,6 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -52,7 +52,18 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from connection.errors import ArgumentError, BootstrapWarning, ConnectionPackageError
+from connection._common import (
+    DEFAULT_LEVEL,
+    DEFAULT_N_BOOT,
+    as_seed_sequence,
+    check_choice,
+    check_int,
+    check_level,
+    warn,
+    z_critical,
+)
+from connection._report import Report
+from connection.errors import BootstrapWarning, ConnectionPackageError
 
 __all__ = ["bootstrap", "BootstrapResult", "resample_indices", "take_rows"]
 
@@ -173,7 +184,7 @@ class BootstrapResult:
     n_boot: int
     n_failed: int
     failures: dict = field(default_factory=dict)
-    level: float = 0.95
+    level: float = DEFAULT_LEVEL
     jackknife: pd.DataFrame | None = None
 
     @property
@@ -188,7 +199,7 @@ class BootstrapResult:
         needs the jackknife values, available when the statistic ran in ``rows`` mode with
         ``bca=True``).
         """
-        level = self.level if level is None else level
+        level = self.level if level is None else check_level(level)
         alpha = 1.0 - level
         reps = self.replicates.to_numpy()
         est = self.estimate.to_numpy()
@@ -204,13 +215,13 @@ class BootstrapResult:
                 raise ConnectionPackageError(
                     "BCa intervals need jackknife values", expected="bootstrap(..., bca=True) in rows mode",
                     hint="Use method='percentile', or rerun with bca=True")
-            lo, hi = self._bca(reps, est, alpha)
+            lo, hi = self._bca(reps, est, level)
         else:
             raise ConnectionPackageError("unknown interval method", values=[method],
                                          expected="'percentile', 'basic' or 'bca'")
         return pd.DataFrame({"ci_lower": lo, "ci_upper": hi}, index=self.estimate.index)
 
-    def _bca(self, reps: np.ndarray, est: np.ndarray, alpha: float):
+    def _bca(self, reps: np.ndarray, est: np.ndarray, level: float):
         prop = (reps < est).mean(axis=0) + 0.5 * (reps == est).mean(axis=0)
         z0 = stats.norm.ppf(np.clip(prop, 1e-10, 1 - 1e-10))
         jk = self.jackknife.to_numpy()
@@ -218,9 +229,10 @@ class BootstrapResult:
         denom = 6.0 * (d**2).sum(axis=0) ** 1.5
         acc = np.divide((d**3).sum(axis=0), denom, out=np.zeros_like(denom), where=denom > 0)
         lo, hi = np.empty(est.shape), np.empty(est.shape)
+        crit = z_critical(level)
         for j in range(est.size):
             qs = []
-            for z in (stats.norm.ppf(alpha / 2), stats.norm.ppf(1 - alpha / 2)):
+            for z in (-crit, crit):
                 adj = stats.norm.cdf(z0[j] + (z0[j] + z) / (1 - acc[j] * (z0[j] + z)))
                 qs.append(np.quantile(reps[:, j], adj))
             lo[j], hi[j] = qs
@@ -240,18 +252,23 @@ class BootstrapResult:
             "n_failed": self.n_failed,
         })
 
-    def summary(self) -> str:
-        head = (f"Bootstrap: {self.n_boot} replicates, {self.n_failed} failed"
-                + (f" ({', '.join(f'{k}: {v}' for k, v in self.failures.items())})"
-                   if self.failures else ""))
-        return head + "\n" + self.to_frame().to_string(index=False)
+    def summary(self) -> Report:
+        """The replicates requested and failed (with the reasons) and :meth:`to_frame`'s table
+        (percentile intervals), as a :class:`connection._report.Report`."""
+        failed = str(self.n_failed) + (
+            f" ({', '.join(f'{k}: {v}' for k, v in self.failures.items())})"
+            if self.failures else "")
+        report = Report("Bootstrap", header=[("Replicates", self.n_boot), ("Failed", failed),
+                                             ("Level", f"{100 * self.level:g}%")])
+        report.add_table(self.to_frame(), caption="Estimates, bootstrap SEs and percentile "
+                         "intervals", digits=4)
+        return report
 
     def __repr__(self) -> str:
-        return self.summary()
+        return self.summary().as_text()
 
     def _repr_html_(self) -> str:
-        head = f"<p><b>Bootstrap</b>: {self.n_boot} replicates, {self.n_failed} failed</p>"
-        return head + self.to_frame().to_html(index=False, float_format=lambda v: f"{v:.4g}")
+        return self.summary().as_html()
 
 
 def _progress(total: int, label: str, progress: bool | None):
@@ -266,12 +283,12 @@ def bootstrap(
     statistic: Callable,
     data: Any,
     *,
-    n_boot: int = 2000,
-    seed: int | np.random.SeedSequence | None = None,
+    n_boot: int = DEFAULT_N_BOOT,
+    seed: int | np.random.SeedSequence | np.random.Generator | None = None,
     mode: str = "rows",
     strata: Sequence | np.ndarray | None = None,
     n_jobs: int = 1,
-    level: float = 0.95,
+    level: float = DEFAULT_LEVEL,
     progress: bool | None = None,
     label: str = "bootstrap",
     chunk_size: int = 100,
@@ -286,9 +303,10 @@ def bootstrap(
     data
         DataFrame, array (rows = respondents), or a tuple/list of them with equal lengths.
     n_boot
-        Number of replicates.
+        Number of replicates (at least 1).
     seed
-        Integer or ``SeedSequence``; the same seed gives the same replicates for any ``n_jobs``.
+        Integer, ``SeedSequence`` or ``Generator``; the same seed (or the same generator state)
+        gives the same replicates for any ``n_jobs``. A Generator is consumed (moves on).
     mode
         ``"rows"``, ``"indices"`` or ``"counts"``.
     strata
@@ -310,13 +328,12 @@ def bootstrap(
     -------
     BootstrapResult
     """
-    if mode not in _MODES:
-        raise ArgumentError("unknown bootstrap mode", values=[mode],
-                            expected="'rows', 'indices' or 'counts'")
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 1:
-        raise ArgumentError("bootstrap() needs at least one replicate", values=[n_boot],
-                            expected="an integer n_boot >= 1 (callers that allow n_boot=0 skip "
-                                     "the bootstrap themselves)")
+    check_choice(mode, "mode", _MODES)
+    n_boot = check_int(n_boot, "n_boot", minimum=1,
+                       what="an integer n_boot >= 1 (callers that allow n_boot=0 skip the "
+                            "bootstrap themselves)")
+    level = check_level(level)
+    root = as_seed_sequence(seed)
     n = _n_rows(data)
     if n < 2:
         raise ConnectionPackageError("cannot bootstrap fewer than two rows", values=[n],
@@ -337,7 +354,6 @@ def bootstrap(
     names = names or ([label] if k == 1 and label != "bootstrap" else [f"stat_{j}" for j in range(k)])
     estimate = pd.Series(est_values, index=pd.Index(names, name="statistic"))
 
-    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     n_chunks = math.ceil(n_boot / chunk_size)
     children = root.spawn(n_chunks)
     sizes = [min(chunk_size, n_boot - i * chunk_size) for i in range(n_chunks)]
@@ -368,9 +384,9 @@ def bootstrap(
     n_failed = int((~ok).sum())
     if n_failed:
         reasons = ", ".join(f"{r}: {c}" for r, c in failures.items())
-        warnings.warn(f"{label}: {n_failed} of {n_boot} bootstrap replicates failed ({reasons}); "
-                      "they are excluded from the intervals and reported in n_failed",
-                      BootstrapWarning, stacklevel=2)
+        # issued here, in the calling process (never in a worker), at the user's line
+        warn(f"{label}: {n_failed} of {n_boot} bootstrap replicates failed ({reasons}); "
+             "they are excluded from the intervals and reported in n_failed", BootstrapWarning)
     jack = None
     if bca:
         if mode != "rows":
