@@ -308,7 +308,7 @@ def reasons_table(spec: dict, figures: pd.DataFrame, level: float,
         if known:
             d = diff_proportions(table["consumers_share"], table["consumers_n"].astype(float),
                                  table["marketers_share"], table["marketers_n"].astype(float),
-                                 level=level, labels=items, adjust="holm")
+                                 level=level, labels=items, correction="holm")
             for col in ("ci_lower", "ci_upper", "wald_ci_lower", "wald_ci_upper", "z", "pvalue",
                         "pvalue_holm", "ci_lower_bonferroni", "ci_upper_bonferroni"):
                 table[col] = d[col].to_numpy()

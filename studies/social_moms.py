@@ -400,7 +400,7 @@ def _step_drivers(cx, study, frame, instrument, cfg, n_boot, seed, bars) -> None
     outcomes = [o for o in OUTCOMES if o in frame.columns]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=FutureWarning)
-        drv = cx.drivers(frame, outcomes, list(DRIVERS), by="cell", n_boot=n_boot, seed=seed,
+        drv = cx.drivers(frame, outcomes, list(DRIVERS), group="cell", n_boot=n_boot, seed=seed,
                          progress=bars)
     study.table("drivers_observed", drv.table)
     study.table("drivers_differences", drv.differences)
@@ -442,10 +442,10 @@ def _step_value(cx, study, frame, cfg, n_boot, seed, bars, index_flags) -> None:
     if spend not in frame.columns:
         study.number("value.skipped", f"no {spend!r} column in the data")
         return
-    val = cx.value_ratio(frame, spend, "value_segment", "fully_connected", "highly_satisfied",
-                         n_boot=n_boot, seed=seed, progress=bars)
-    val_cat = cx.value_ratio(frame, spend, "value_segment", "fully_connected",
-                             "highly_satisfied", by=cfg["population"]["category_column"],
+    val = cx.value_ratio(frame, spend, between="value_segment", a="fully_connected",
+                         b="highly_satisfied", n_boot=n_boot, seed=seed, progress=bars)
+    val_cat = cx.value_ratio(frame, spend, between="value_segment", a="fully_connected",
+                             b="highly_satisfied", group=cfg["population"]["category_column"],
                              n_boot=n_boot, seed=seed, progress=bars)
     # the value segments come from the index: its flags travel with the ratios
     study.table("value_ratio", pd.concat([val, val_cat], ignore_index=True)
