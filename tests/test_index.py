@@ -14,6 +14,7 @@ import pytest
 import connection as cx
 from connection import instruments
 from connection._flags import format_flags
+from connection._report import Report
 from connection.errors import (
     ArgumentError,
     ConfigError,
@@ -355,9 +356,15 @@ def test_summary_weights_frame_and_html():
     assert (w["flags"] == "").all() and ci.admissible_ and ci.flags_ == ()
     assert w["weight"].to_numpy() == pytest.approx(ci.weights_)
     assert (w["weight"] > 0).all() and w["loading_std"].between(0.3, 0.95).all()
-    text = ci.summary()
-    assert "fully_connected: index >= 75" in text and "cfi" in text
-    assert "<table" in ci._repr_html_()
+    report = ci.summary()
+    assert isinstance(report, Report) and not report.flags
+    text = str(report)
+    assert "Calibration fit:" in text and "cfi 0.9" in text
+    rule = report.tables[1].frame.set_index("segment")["rule"]
+    assert rule["fully_connected"] == "index >= 75"
+    pd.testing.assert_frame_equal(report.tables[0].frame, w.drop(columns="flags"))
+    assert ci._repr_html_() == report.as_html() and "<table" in ci._repr_html_()
+    pd.testing.assert_frame_equal(ci.to_frame(), w)
     assert "not fitted" in ConnectionIndex()._repr_html_()
 
 
@@ -539,7 +546,9 @@ def test_an_inadmissible_calibration_fit_is_flagged_on_the_index(tmp_path):
     # the engine's Heywood flag names the parameter
     assert (w["flags"].str.startswith("heywood: negative variance estimate")).all()
     assert w["flags"].str.contains("a ~~ a", regex=False).all()
-    assert "INADMISSIBLE" in ci.summary()
+    report = ci.summary()
+    assert list(report.flags) == list(ci.flags_)   # the flags show first in the report
+    assert "NOT ADMISSIBLE" in str(report) and "heywood: negative variance" in str(report)
     loaded = ConnectionIndex.load(ci.save(tmp_path / "i.json"))
     assert loaded.flags_ == ci.flags_ and not loaded.admissible_
     assert json.loads((tmp_path / "i.json").read_text())["flags"][0]["code"] == "heywood"

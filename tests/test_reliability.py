@@ -361,7 +361,7 @@ def test_parallel_analysis_on_hs_matches_psych():
     assert (pa.n_factors, pa.n_components) == (ref["nfact"], ref["ncomp"]) == (3, 3)
     again = parallel_analysis(data, [f"x{i}" for i in range(1, 10)], n_iter=200, seed=1)
     pd.testing.assert_frame_equal(pa.table, again.table)
-    assert "suggested components: 3" in pa.summary()
+    assert "Suggested components: 3" in str(pa.summary())
 
 
 def test_parallel_analysis_finds_one_factor_and_none_in_noise():

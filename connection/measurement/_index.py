@@ -110,7 +110,6 @@ import json
 import math
 import numbers
 import os
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from fractions import Fraction
@@ -120,12 +119,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from connection._common import warn
 from connection._flags import (
     FLAG_CODES,
     OTHER,
     Flag,
     format_flags,
 )
+from connection._report import Report
 from connection.errors import (
     ArgumentError,
     ConfigError,
@@ -138,6 +139,11 @@ from connection.errors import (
 )
 
 __all__ = ["ConnectionIndex", "SegmentRule", "SEGMENTS"]
+
+
+# moves to connection.errors
+class NotFittedError(ArgumentError, AttributeError):
+    """A fitted-state attribute or method of an estimator used before ``fit()`` (or ``load()``)."""
 
 SEGMENTS = ("unconnected", "highly_satisfied", "perceives_differentiation", "fully_connected")
 """The pathway stages, in order."""
@@ -411,6 +417,8 @@ class ConnectionIndex:
         ranges come from it; a one-factor model of ``construct`` is fitted), a dict
         ``{construct: [item columns]}``, or lavaan-style model text (then ``construct`` names the
         factor to score; with several factors, regression weights involve all their items).
+        ``None`` (default): the instrument of the Survey given to :meth:`fit`, else the
+        package's default instrument.
     construct
         The factor to score.
     method
@@ -432,8 +440,15 @@ class ConnectionIndex:
 
     Notes
     -----
-    Items are used as they arrive: pass data from :func:`connection.read_survey` (reverse-keyed
-    items already recoded), or recode them first.
+    Items are used as they arrive: pass the :class:`~connection.Survey` from
+    :func:`connection.read_survey` (or its ``data``: reverse-keyed items already recoded), or
+    recode them first. :meth:`fit`, :meth:`transform`, :meth:`segment` and
+    :meth:`fit_transform` take a DataFrame or a Survey.
+
+    As in scikit-learn, :meth:`get_params` / :meth:`set_params` read and change the constructor
+    arguments; a fitted-state attribute (ending in ``_``) or a method that needs one, used before
+    :meth:`fit` or :meth:`load`, raises :class:`NotFittedError` (an
+    :class:`~connection.errors.ArgumentError` and an :class:`AttributeError`).
 
     Attributes
     ----------
@@ -457,7 +472,15 @@ class ConnectionIndex:
         The model text fitted.
     fit_ : connection.latent.Fit
         The calibration fit (not saved by :meth:`save`).
+    flags_ : tuple of connection._flags.Flag
+        Admissibility flags of the calibration fit (empty when admissible).
     """
+
+    _FITTED = ("items_", "weights_", "means_", "item_min_", "item_max_", "score_min_",
+               "score_max_", "score_mean_", "score_sd_", "loadings_", "fit_measures_",
+               "n_calibration_", "model_", "fit_", "flags_", "rule_")
+    _PARAMS = ("instrument_or_model", "construct", "method", "scaling", "segments", "item_range",
+               "estimator", "facets")
 
     def __init__(self, instrument_or_model: Any = None, construct: str = "connection", *,
                  method: str = "regression", scaling: str = "range",
@@ -472,6 +495,65 @@ class ConnectionIndex:
         self.item_range = item_range
         self.estimator = estimator
         self.facets = facets
+
+    def __getattr__(self, name: str) -> Any:
+        # only called when normal lookup fails: a fitted-state attribute before fit()
+        # (admissible_ is a property: its NotFittedError, an AttributeError, lands here too)
+        if name in type(self)._FITTED or name == "admissible_":
+            if name == "fit_" and "weights_" in self.__dict__:
+                raise AttributeError("a loaded ConnectionIndex has no calibration fit: fit_ is not "
+                                     "saved in the index file (refit on the calibration data to "
+                                     "inspect it)")
+            self._check_fitted(name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    # ------------------------------------------------------------------ parameters
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor arguments, as JSON-ready values (scikit-learn's ``get_params``).
+
+        What the index takes from an Instrument (explicit, a Survey's or the default one) is
+        written out: ``instrument_or_model`` is the model text, ``item_range`` the item ranges
+        ``{item: [min, max]}`` (``None`` when none are known) and ``segments`` the segment rule's
+        fields (``None`` without segments, or when the instrument cannot give the default rule).
+        So ``ConnectionIndex(**index.get_params())`` fits the same index, the parameters can go
+        into a manifest as they are, and an index loaded with :meth:`load` reports the
+        parameters of the index that was saved. ``deep`` is accepted for scikit-learn's sake
+        (the index holds no nested estimators).
+
+        Examples
+        --------
+        >>> p = ConnectionIndex({"f": ["a", "b", "c"]}, "f", item_range=(1, 5)).get_params()
+        >>> p["instrument_or_model"], p["item_range"]["a"], p["segments"]["connected_min"]
+        ('f =~ a + b + c', [1.0, 5.0], 75.0)
+        >>> ConnectionIndex(**p).get_params() == p
+        True
+        """
+        model, items, ranges = self._model_and_items()
+        try:
+            rule = self._rule()
+        except ArgumentError:
+            if not (isinstance(self.segments, str) and self.segments == "default"):
+                raise
+            rule = None   # fit() scores without segments then
+        known = {i: [float(ranges[i][0]), float(ranges[i][1])] for i in items if i in ranges}
+        return {"instrument_or_model": model, "construct": self.construct, "method": self.method,
+                "scaling": self.scaling, "segments": None if rule is None else rule.to_dict(),
+                "item_range": known or None, "estimator": self.estimator,
+                "facets": bool(self.facets)}
+
+    def set_params(self, **params: Any) -> ConnectionIndex:
+        """Change constructor arguments (scikit-learn's ``set_params``); returns the index.
+
+        The fitted state is kept until the next :meth:`fit`. An unknown name is an
+        :class:`~connection.errors.ArgumentError` listing the parameters.
+        """
+        unknown = [k for k in params if k not in self._PARAMS]
+        if unknown:
+            raise ArgumentError("ConnectionIndex has no such parameter", values=unknown,
+                                expected=", ".join(self._PARAMS))
+        for key, value in params.items():
+            setattr(self, key, value)
+        return self
 
     # ------------------------------------------------------------------ configuration
     def _rule(self) -> SegmentRule | None:
@@ -489,11 +571,7 @@ class ConnectionIndex:
         """The default rule: from the instrument's scales (:meth:`SegmentRule.for_instrument`),
         else from a single ``item_range`` (:meth:`SegmentRule.for_range`), else the class
         defaults."""
-        src = self.instrument_or_model
-        if src is None:
-            from connection import instruments
-
-            src = instruments.default()
+        src = self._source()
         if hasattr(src, "model_syntax") and hasattr(src, "constructs"):
             return SegmentRule.for_instrument(src, self.construct)
         ir = self.item_range
@@ -514,13 +592,21 @@ class ConnectionIndex:
         r = self.rule_ if hasattr(self, "weights_") else self._rule()
         return {} if r is None else {"parameters": r.to_dict(), "segments": r.describe()}
 
-    def _model_and_items(self) -> tuple[str, list[str], dict[str, tuple[float, float]]]:
+    def _source(self) -> Any:
+        """``instrument_or_model``; when it is None, the instrument of the Survey last given to
+        :meth:`fit`, else the package's default instrument."""
         src = self.instrument_or_model
-        ranges: dict[str, tuple[float, float]] = {}
+        if src is None:
+            src = self.__dict__.get("_survey_instrument")
         if src is None:
             from connection import instruments
 
             src = instruments.default()
+        return src
+
+    def _model_and_items(self) -> tuple[str, list[str], dict[str, tuple[float, float]]]:
+        src = self._source()
+        ranges: dict[str, tuple[float, float]] = {}
         if hasattr(src, "model_syntax") and hasattr(src, "constructs"):
             if self.construct not in src.constructs:
                 raise ArgumentError(f"the instrument has no construct {self.construct!r}",
@@ -570,8 +656,15 @@ class ConnectionIndex:
         return model, items, ranges
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, data: pd.DataFrame, y: Any = None) -> ConnectionIndex:
-        """Fit the measurement model on the calibration sample and freeze the scoring rule."""
+    def fit(self, data: pd.DataFrame | Any, y: Any = None) -> ConnectionIndex:
+        """Fit the measurement model on the calibration sample and freeze the scoring rule.
+
+        ``data``: a DataFrame or a :class:`~connection.Survey` (its data; its instrument when
+        ``instrument_or_model`` is None). ``y`` is ignored (scikit-learn's signature).
+        """
+        survey = _is_survey(data)
+        self._survey_instrument = data.instrument if survey else None
+        data = _as_frame(data, "fit")
         if self.method not in ("regression", "bartlett"):
             raise ArgumentError("unknown factor-score method", values=[self.method],
                                 expected="'regression' or 'bartlett'")
@@ -650,14 +743,16 @@ class ConnectionIndex:
         self._check_fitted()
         return not self.flags_
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "weights_"):
-            raise ArgumentError("this ConnectionIndex is not fitted yet",
-                                expected="call .fit(calibration_data) or ConnectionIndex.load(path)")
+    def _check_fitted(self, what: str | None = None) -> None:
+        if "weights_" not in self.__dict__:
+            raise NotFittedError("this ConnectionIndex is not fitted yet"
+                                 + (f": {what} is learned by fit()" if what else ""),
+                                 expected="call .fit(calibration_data) or ConnectionIndex.load(path)")
 
     # ------------------------------------------------------------------ scoring
-    def transform(self, data: pd.DataFrame) -> pd.DataFrame:
-        """Scores and the 0-100 index for every row of ``data`` (index aligned with ``data``).
+    def transform(self, data: pd.DataFrame | Any) -> pd.DataFrame:
+        """Scores and the 0-100 index for every row of ``data`` (a DataFrame or a
+        :class:`~connection.Survey`; the result's index is aligned with the data's).
 
         Rows with a missing item get NaN (never imputed) and an
         :class:`~connection.errors.ExclusionWarning`; values outside an item's range raise
@@ -668,14 +763,14 @@ class ConnectionIndex:
         pandas.DataFrame
             ``score`` (factor score, calibration-centred) and ``index``.
         """
-        out, _, _ = self._scores(data, stacklevel=3)
+        out, _, _ = self._scores(data)
         return out
 
-    def _scores(self, data: pd.DataFrame, stacklevel: int = 2
-                ) -> tuple[pd.DataFrame, np.ndarray, int]:
+    def _scores(self, data: Any) -> tuple[pd.DataFrame, np.ndarray, int]:
         """transform()'s frame, plus the exact index of the complete rows as ``num / den``
         (``num`` an object array of Python integers, NaN rows dropped)."""
         self._check_fitted()
+        data = _as_frame(data, "transform")
         _check_columns(data, self.items_)
         X = data[self.items_]
         _numeric_items(X)
@@ -684,9 +779,8 @@ class ConnectionIndex:
             _check_ranges(arr, self.items_, self.item_min_, self.item_max_)
         missing = np.isnan(arr).any(axis=1)
         if missing.any():
-            warnings.warn(f"{int(missing.sum())} of {len(arr)} rows have a missing item and get no "
-                          "score (NaN); scores are never imputed", ExclusionWarning,
-                          stacklevel=stacklevel)
+            warn(f"{int(missing.sum())} of {len(arr)} rows have a missing item and get no "
+                 "score (NaN); scores are never imputed", ExclusionWarning)
         score = (arr - self.means_) @ self.weights_
         num, den = self._exact_index(arr[~missing])
         index = np.full(len(arr), np.nan)
@@ -721,12 +815,13 @@ class ConnectionIndex:
         s = (X - M) @ W if len(arr) else np.zeros(0, dtype=object)
         return np.asarray(50 * sd + 10 * (s - mu), dtype=object), sd
 
-    def fit_transform(self, data: pd.DataFrame, y: Any = None) -> pd.DataFrame:
+    def fit_transform(self, data: pd.DataFrame | Any, y: Any = None) -> pd.DataFrame:
         """``fit(data).transform(data)``."""
         return self.fit(data).transform(data)
 
-    def segment(self, data: pd.DataFrame) -> pd.DataFrame:
-        """Scores, index, and the segment of each row under :attr:`rule`.
+    def segment(self, data: pd.DataFrame | Any) -> pd.DataFrame:
+        """Scores, index, and the segment of each row of ``data`` (a DataFrame or a
+        :class:`~connection.Survey`) under :attr:`rule`.
 
         Returns
         -------
@@ -737,6 +832,7 @@ class ConnectionIndex:
             rule skips them.
         """
         self._check_fitted()
+        data = _as_frame(data, "segment")
         rule = self.rule_
         if rule is None:
             why = getattr(self, "_rule_error", None)
@@ -745,7 +841,7 @@ class ConnectionIndex:
                                 values=None if why is None else why.values,
                                 expected="segments=SegmentRule(...)" if why is None else why.expected,
                                 hint=None if why is None else why.hint)
-        out, num, den = self._scores(data, stacklevel=3)
+        out, num, den = self._scores(data)
         idx = out["index"].to_numpy()
         known = ~np.isnan(idx)
         connected = np.zeros(len(idx), dtype=bool)
@@ -770,10 +866,10 @@ class ConnectionIndex:
             seg = np.where(connected, "fully_connected", np.where(high, stage, "unconnected"))
         lost = ~known & ~np.isnan(idx)
         if lost.any():
-            warnings.warn(f"{int(lost.sum())} of {len(out)} rows have an index but no segment: a "
-                          "satisfaction or differentiation item the rule needs is missing (rows "
-                          f"{', '.join(str(r) for r in (np.flatnonzero(lost) + 1)[:10])}"
-                          f"{' ...' if lost.sum() > 10 else ''})", ExclusionWarning, stacklevel=2)
+            warn(f"{int(lost.sum())} of {len(out)} rows have an index but no segment: a "
+                 "satisfaction or differentiation item the rule needs is missing (rows "
+                 f"{', '.join(str(r) for r in (np.flatnonzero(lost) + 1)[:10])}"
+                 f"{' ...' if lost.sum() > 10 else ''})", ExclusionWarning)
         seg = np.where(known, seg, None)
         out["segment"] = pd.Categorical(seg, categories=list(SEGMENTS), ordered=True)
         return out
@@ -809,15 +905,15 @@ class ConnectionIndex:
         return d
 
     @classmethod
-    def from_dict(cls, d: Mapping, source: str | None = None, *, verify_checksum: bool = True,
-                  _stacklevel: int = 4) -> ConnectionIndex:
+    def from_dict(cls, d: Mapping, source: str | None = None, *,
+                  verify_checksum: bool = True) -> ConnectionIndex:
         """Rebuild a fitted index from :meth:`to_dict` output, validating every field.
 
         Raises :class:`~connection.errors.ConfigError` (naming ``source`` and the field) for
         anything :meth:`fit` could not have produced, and for a missing or wrong checksum unless
         ``verify_checksum=False`` (then a warning; the fields are validated all the same).
         """
-        return _IndexFileReader(cls, d, source, verify_checksum, _stacklevel).read()
+        return _IndexFileReader(cls, d, source, verify_checksum).read()
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the fitted index to a small JSON file (atomically), with its checksum."""
@@ -850,8 +946,7 @@ class ConnectionIndex:
         except (ValueError, RecursionError) as exc:
             raise ConfigError(f"the index file is not valid JSON: {exc}"[:300], file=str(p),
                               hint=_REFIT) from None
-        return cls.from_dict(d, source=str(p), verify_checksum=verify_checksum,
-                             _stacklevel=5)
+        return cls.from_dict(d, source=str(p), verify_checksum=verify_checksum)
 
     def weights_frame(self) -> pd.DataFrame:
         """Tidy table of the scoring rule: ``item weight calibration_mean item_min item_max
@@ -866,34 +961,45 @@ class ConnectionIndex:
                              "loading_std": [self.loadings_.get(i, np.nan) for i in self.items_],
                              "flags": format_flags(self.flags_)})
 
-    def summary(self) -> str:
-        """The scoring rule, the calibration fit and the segment rule, as text."""
+    def to_frame(self) -> pd.DataFrame:
+        """The main table: the scoring rule, as :meth:`weights_frame`."""
+        return self.weights_frame()
+
+    def summary(self) -> Report:
+        """The scoring rule, the calibration fit and the segment rule, as a
+        :class:`~connection._report.Report` (the calibration fit's flags first)."""
         self._check_fitted()
         fm = ", ".join(f"{k} {v:.4g}" for k, v in self.fit_measures_.items())
-        lines = [repr(self), f"model: {self.model_.strip()}" if self.model_ else "",
-                 f"calibration fit: {fm}" if fm else "",
-                 f"INADMISSIBLE calibration fit, weights not trustworthy: {format_flags(self.flags_)}"
-                 if self.flags_ else "",
-                 f"scaling: {self.scaling} (score range {self.score_min_:.4g} to "
-                 f"{self.score_max_:.4g} maps to 0-100)" if self.scaling == "range" else
-                 f"scaling: zscore (50 + 10 z; calibration score mean {self.score_mean_:.4g}, "
-                 f"SD {self.score_sd_:.4g})",
-                 self.weights_frame().to_string(index=False, float_format=lambda v: f"{v:.4g}")]
+        scaling = (f"range (score {self.score_min_:.4g} to {self.score_max_:.4g} maps to 0-100)"
+                   if self.scaling == "range" else
+                   f"zscore (50 + 10 z; calibration score mean {self.score_mean_:.4g}, "
+                   f"SD {self.score_sd_:.4g})")
+        header = [("Construct", self.construct), ("Factor-score weights", self.method),
+                  ("Scaling", scaling), ("Estimator", self.estimator),
+                  ("Calibration rows", self.n_calibration_),
+                  ("Model", "; ".join(line.strip() for line in self.model_.strip().splitlines()))]
+        if fm:
+            header.append(("Calibration fit", fm))
+        report = Report(f"Connection index of {self.construct!r}", header=header,
+                        flags=self.flags_)
+        report.add_table(self.weights_frame().drop(columns="flags"), caption="Scoring rule",
+                         digits=4)
         if self.rule_ is not None:
-            lines.append("segments (our rule):")
-            lines += [f"  {k}: {v}" for k, v in self.rule_.describe().items()]
-        return "\n".join(line for line in lines if line)
+            described = self.rule_.describe()
+            report.add_table(pd.DataFrame({"segment": list(described),
+                                           "rule": list(described.values())}),
+                             caption="Segments (our rule)")
+        if self.flags_:
+            report.add_note("the calibration fit is inadmissible, so the weights are not "
+                            "trustworthy: see the flags above")
+        return report
 
     def _repr_html_(self) -> str:
-        if not hasattr(self, "weights_"):
-            return f"<p>{repr(self)}</p>"
-        rule = ""
-        if self.rule_ is not None:
-            rule = "<p>Segments (our rule):</p><ul>" + "".join(
-                f"<li><b>{k}</b>: {v}</li>" for k, v in self.rule_.describe().items()) + "</ul>"
-        return (f"<p><b>{repr(self)}</b></p>"
-                + self.weights_frame().to_html(index=False, float_format=lambda v: f"{v:.4g}")
-                + rule)
+        if "weights_" not in self.__dict__:
+            import html
+
+            return f"<p>{html.escape(repr(self))}</p>"
+        return self.summary().as_html()
 
     def __repr__(self) -> str:
         state = (f"fitted on {self.n_calibration_} rows, {len(self.items_)} items"
@@ -911,6 +1017,13 @@ _KEYS = ("checksum", "construct", "estimator", "facets", "fit_measures", "flags"
          "segments", "weights")
 _KEYS_V1 = tuple(k for k in _KEYS if k not in ("checksum", "flags"))
 _FIT_MEASURES = ("chisq", "df", "cfi", "tli", "rmsea", "srmr")
+
+
+def _known_ranges(items: list[str], lo: np.ndarray, hi: np.ndarray
+                  ) -> dict[str, list[float]] | None:
+    """``{item: [min, max]}`` for the items whose range is known (None when none is)."""
+    known = {i: [float(a), float(b)] for i, a, b in zip(items, lo, hi) if not np.isnan(a)}
+    return known or None
 
 
 def _no_constant(name: str):
@@ -934,10 +1047,8 @@ def _short(v: Any) -> Any:
 class _IndexFileReader:
     """Validates an index file's content field by field, as fit() would have produced it."""
 
-    def __init__(self, cls: type, d: Any, source: str | None, verify: bool,
-                 stacklevel: int = 4) -> None:
+    def __init__(self, cls: type, d: Any, source: str | None, verify: bool) -> None:
         self.cls, self.d, self.source, self.verify = cls, d, source, verify
-        self.stacklevel = stacklevel   # warnings point at the caller of load()/from_dict()
 
     def fail(self, field: str | None, message: str, values: Any = None,
              expected: str | None = None):
@@ -1014,9 +1125,9 @@ class _IndexFileReader:
                     hint="Refit the index and save it again; or, if you trust this file, load it "
                          "with ConnectionIndex.load(path, verify_checksum=False) and save() it "
                          "again, which writes a checksum")
-            warnings.warn(f"index file {self.source!r} has no checksum (format 1): loaded "
-                          "unverified because verify_checksum=False; save() it again to add one",
-                          ConnectionWarning, stacklevel=self.stacklevel)
+            warn(f"index file {self.source!r} has no checksum (format 1): loaded "
+                 "unverified because verify_checksum=False; save() it again to add one",
+                 ConnectionWarning)
             return
         stored = self.d["checksum"]
         try:
@@ -1033,8 +1144,8 @@ class _IndexFileReader:
                           "changed after it was saved (edited by hand or damaged)",
                           None if not isinstance(stored, str) else stored[:20] + "...",
                           "an unmodified file written by ConnectionIndex.save()")
-            warnings.warn(f"index file {self.source!r}: checksum mismatch ignored because "
-                          "verify_checksum=False", ConnectionWarning, stacklevel=self.stacklevel)
+            warn(f"index file {self.source!r}: checksum mismatch ignored because "
+                 "verify_checksum=False", ConnectionWarning)
 
     def build(self, version: int):
         d = self.d
@@ -1128,8 +1239,11 @@ class _IndexFileReader:
                 self.fail("weights", "a weight's sign contradicts its item's loading (in an "
                           "admissible one-factor model every weight has its loading's sign)",
                           wrong, "weights as fit() computed them")
-        obj = self.cls(None, construct, method=method, scaling=scaling, segments=rule,
-                       estimator=estimator, facets=d["facets"])
+        # the constructor arguments as get_params() writes them out, so that a loaded index
+        # reports the parameters of the saved one
+        obj = self.cls(model, construct, method=method, scaling=scaling, segments=rule,
+                       item_range=_known_ranges(items, lo, hi), estimator=estimator,
+                       facets=d["facets"])
         obj.model_ = model
         obj.items_ = list(items)
         obj.weights_, obj.means_ = weights, means
@@ -1248,6 +1362,23 @@ def _row_mean(data: pd.DataFrame, cols: Sequence[str], cut: Fraction
         mean[ok] = _divide(total, den)
         at_least[ok] = _at_least(total, den, cut)
     return mean, at_least
+
+
+def _is_survey(data: Any) -> bool:
+    """A :class:`~connection.Survey` (or anything shaped like one: ``data`` and ``instrument``)."""
+    return (not isinstance(data, pd.DataFrame | np.ndarray) and hasattr(data, "instrument")
+            and hasattr(data, "data"))
+
+
+def _as_frame(data: Any, what: str) -> pd.DataFrame:
+    """The respondents as a DataFrame: a Survey's data, or the DataFrame given."""
+    if _is_survey(data):
+        data = data.data
+    if not isinstance(data, pd.DataFrame):
+        raise ArgumentError(f"ConnectionIndex.{what}() takes the respondents as a DataFrame or a "
+                            "Survey", values=[type(data).__name__],
+                            expected="a pandas DataFrame (one column per item) or a Survey")
+    return data
 
 
 def _score_weights(fit, construct: str, method: str) -> pd.Series:

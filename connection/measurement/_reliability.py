@@ -1,11 +1,15 @@
 """Reliability and validity of multi-item constructs: alpha, omega, CR, AVE, HTMT, Fornell-Larcker,
 and dimensionality (Horn's parallel analysis, exploratory factor analysis).
 
-Every function takes the item data (a DataFrame, one column per item) and the constructs, given
-either as an :class:`~connection.Instrument` (its ``constructs``) or as a plain
-``{construct: [item columns]}`` dict, and returns a tidy DataFrame (or a small result object with
-``summary()`` and ``_repr_html_``). A :class:`~connection.Survey` from ``read_survey`` is
-known to be clean and reverse-coded: pass it itself (``cx.reliability(survey)``). A DataFrame
+Every function takes the item data first (a DataFrame, one column per item, or a
+:class:`~connection.Survey`) and then the constructs, given either as an
+:class:`~connection.Instrument` (its ``constructs``) or as a plain ``{construct: [item columns]}``
+dict (with a Survey: omitted, or construct names of its instrument), or, for parallel analysis and
+EFA, a flat list of ``items`` (a Survey's default: its instrument's items). It returns a tidy
+DataFrame or a result object (:class:`ParallelAnalysisResult`, :class:`EFAResult`) with
+``to_frame()`` and a ``summary()`` that is a :class:`~connection._report.Report`. A
+:class:`~connection.Survey` from ``read_survey`` is known to be clean and reverse-coded: pass it
+itself (``cx.reliability(survey)``). A DataFrame
 with an Instrument whose items used include reverse-keyed ones must say whether those were
 reverse-coded (``recoded=True`` or ``False``); without it the call is refused.
 
@@ -31,6 +35,7 @@ True
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -40,8 +45,18 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from connection._common import check_n_boot as _check_n_boot
+from connection._common import (
+    DEFAULT_LEVEL,
+    as_generator,
+    as_seed_sequence,
+    check_int,
+    check_level,
+    check_n_boot,
+    renamed_keywords,
+    warn,
+)
 from connection._flags import format_flags
+from connection._report import Report
 from connection.data._instrument import Instrument
 from connection.errors import (
     ArgumentError,
@@ -62,7 +77,7 @@ __all__ = [
     "htmt",
     "fornell_larcker",
     "parallel_analysis",
-    "ParallelAnalysis",
+    "ParallelAnalysisResult",
     "efa",
     "EFAResult",
     "cronbach_alpha",
@@ -74,20 +89,25 @@ DISTINCT_THRESHOLD = 0.85  # Henseler, Ringle & Sarstedt (2015), conservative cu
 # ----------------------------------------------------------------------------- input handling
 
 
+def _is_survey(data: Any) -> bool:
+    """A :class:`~connection.Survey` (or anything shaped like one: ``data`` and ``instrument``)."""
+    return (not isinstance(data, pd.DataFrame | np.ndarray) and hasattr(data, "instrument")
+            and hasattr(data, "data"))
+
+
 def _resolve(data: Any, constructs: Any, *, recoded: bool | None = None,
              reverse_matters: bool = True, what: str = "reliability",
              ) -> tuple[pd.DataFrame, dict[str, list[str]]]:
     """DataFrame and ``{construct: [item columns]}`` from the accepted input shapes.
 
     A :class:`~connection.Survey` is used as it is (``read_survey`` already turned missing
-    codes into NaN, checked the scales and reverse-coded). A DataFrame with an
+    codes into NaN, checked the scales and reverse-coded); its instrument gives the constructs
+    when ``constructs`` is omitted or names some of them. A DataFrame with an
     :class:`~connection.Instrument` gets the instrument's codebook applied
     (:func:`_apply_instrument`); a DataFrame with a plain dict is used as it is.
     """
-    survey = (not isinstance(data, pd.DataFrame | np.ndarray) and hasattr(data, "instrument")
-              and hasattr(data, "data"))
-    if constructs is None and survey:
-        constructs = data.instrument  # a Survey carries its instrument
+    survey = _is_survey(data)
+    constructs = _survey_constructs(data, constructs, what) if survey else constructs
     if hasattr(data, "data") and not isinstance(data, pd.DataFrame | np.ndarray):
         data = data.data
     if not isinstance(data, pd.DataFrame):
@@ -96,9 +116,29 @@ def _resolve(data: Any, constructs: Any, *, recoded: bool | None = None,
     if constructs is None:
         raise ArgumentError("no constructs given", expected="an Instrument or {construct: [item columns]}")
     instrument = constructs if isinstance(constructs, Instrument) else None
+    _check_recoded(recoded, instrument is not None, survey, what)
+    out = _construct_map(data, constructs, check_numeric=instrument is None or survey)
+    if instrument is not None and not survey:
+        data = _apply_instrument(data, instrument, out, recoded=recoded,
+                                 reverse_matters=reverse_matters, what=what)
+    return data, out
+
+
+def _survey_constructs(survey: Any, constructs: Any, what: str) -> Any:
+    """A Survey's constructs: its instrument (all of it, or the constructs named), or those
+    given as a mapping or Instrument."""
+    if constructs is None:
+        return survey.instrument
+    if isinstance(constructs, str) or (isinstance(constructs, Sequence) and constructs
+                                       and all(isinstance(c, str) for c in constructs)):
+        return survey.instrument.subset(constructs)   # names the construct it lacks
+    return constructs
+
+
+def _check_recoded(recoded: Any, with_instrument: bool, survey: bool, what: str) -> None:
     if recoded is not None and not isinstance(recoded, bool):
         raise ArgumentError("recoded must be True, False or None", values=[recoded])
-    if recoded is not None and instrument is None and not survey:
+    if recoded is not None and not with_instrument and not survey:
         raise ArgumentError(f"{what}: recoded= applies to data given with an Instrument (its reverse "
                             "keys); a plain {construct: [items]} dict has none", values=[recoded],
                             expected="an Instrument as constructs, or recoded=None")
@@ -106,10 +146,22 @@ def _resolve(data: Any, constructs: Any, *, recoded: bool | None = None,
         raise ArgumentError(f"{what}: a Survey's data are already reverse-coded by read_survey",
                             values=[recoded], expected="recoded=None (or True) with a Survey",
                             hint="Pass the raw DataFrame with recoded=False to apply the reverse keys")
+
+
+def _construct_map(data: pd.DataFrame, constructs: Any, *, check_numeric: bool
+                   ) -> dict[str, list[str]]:
+    """``{construct: [item columns]}``, every column present (and numeric when
+    ``check_numeric``; with an Instrument the codebook check names text values instead)."""
     if hasattr(constructs, "as_dict") and hasattr(constructs, "constructs"):
         constructs = constructs.as_dict()  # an Instrument: {construct: [item ids]}
     elif hasattr(constructs, "constructs"):
         constructs = constructs.constructs
+    if isinstance(constructs, str) or (isinstance(constructs, Sequence) and constructs
+                                       and all(isinstance(c, str) for c in constructs)):
+        raise ArgumentError("construct names need a Survey, whose instrument knows their items",
+                            values=[constructs] if isinstance(constructs, str) else list(constructs),
+                            expected="an Instrument or {construct: [item columns]} with a DataFrame",
+                            hint="Pass the Survey from cx.read_survey(...) to name constructs")
     if not isinstance(constructs, Mapping) or not constructs:
         raise ArgumentError("constructs must map construct names to item columns",
                             values=[type(constructs).__name__],
@@ -125,23 +177,24 @@ def _resolve(data: Any, constructs: Any, *, recoded: bool | None = None,
         if not cols:
             raise ArgumentError(f"construct {name!r} has no items", expected="at least one item column")
         for c in cols:
-            if c not in data.columns:
-                raise MissingColumnError(f"item of construct {name!r} is not in the data", column=str(c),
-                                         expected="a column of the data frame",
-                                         hint=f"Columns present: {', '.join(map(str, data.columns[:20]))}")
-            if instrument is not None and not survey:
-                continue  # the codebook check below names text values with the item's scale
-            if not (pd.api.types.is_numeric_dtype(data[c]) or pd.api.types.is_bool_dtype(data[c])):
-                bad = data[c][pd.to_numeric(data[c], errors="coerce").isna() & data[c].notna()]
-                raise NonNumericError(f"item of construct {name!r} is not numeric", column=str(c),
-                                      rows=[int(i) + 1 for i in bad.index[:10]] if len(bad) else None,
-                                      values=list(bad.iloc[:10]) if len(bad) else None,
-                                      expected="numbers (recode labels to scale points first)")
+            _check_item_column(data, c, name, check_numeric)
         out[str(name)] = list(cols)
-    if instrument is not None and not survey:
-        data = _apply_instrument(data, instrument, out, recoded=recoded,
-                                 reverse_matters=reverse_matters, what=what)
-    return data, out
+    return out
+
+
+def _check_item_column(data: pd.DataFrame, c: Any, name: Any, check_numeric: bool) -> None:
+    if c not in data.columns:
+        raise MissingColumnError(f"item of construct {name!r} is not in the data", column=str(c),
+                                 expected="a column of the data frame",
+                                 hint=f"Columns present: {', '.join(map(str, data.columns[:20]))}")
+    if not check_numeric:
+        return
+    if not (pd.api.types.is_numeric_dtype(data[c]) or pd.api.types.is_bool_dtype(data[c])):
+        bad = data[c][pd.to_numeric(data[c], errors="coerce").isna() & data[c].notna()]
+        raise NonNumericError(f"item of construct {name!r} is not numeric", column=str(c),
+                              rows=[int(i) + 1 for i in bad.index[:10]] if len(bad) else None,
+                              values=list(bad.iloc[:10]) if len(bad) else None,
+                              expected="numbers (recode labels to scale points first)")
 
 
 def _apply_instrument(data: pd.DataFrame, instrument: Instrument, cmap: dict[str, list[str]], *,
@@ -226,24 +279,31 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _default_items(data: Any, items: Sequence[str] | None, what: str) -> list[str]:
-    """The given items, or every numeric/boolean column, saying which columns were left out."""
+def _items_frame(data: Any, items: Sequence[str] | None, what: str
+                 ) -> tuple[pd.DataFrame, list[str]]:
+    """The item data and the items: those given, else a Survey's instrument items present in its
+    data, else every numeric/boolean column of a DataFrame (saying which columns were left out)."""
+    if _is_survey(data):
+        frame = data.data
+        if items is None:
+            items = [i for i in data.instrument.item_ids() if i in frame.columns]
+        return frame, list(items)
     if items is not None:
-        return list(items)
+        return data, list(items)
     if not isinstance(data, pd.DataFrame):
         raise ArgumentError(f"{what}: item data must be a pandas DataFrame", values=[type(data).__name__],
-                            expected="a DataFrame with one column per item")
+                            expected="a DataFrame with one column per item, or a Survey")
     numeric = [c for c in data.columns if pd.api.types.is_numeric_dtype(data[c])]
     left_out = [str(c) for c in data.columns if c not in numeric]
     if left_out:
-        warnings.warn(f"{what}: {len(left_out)} column(s) are not numeric and were left out: "
-                      f"{', '.join(left_out[:20])}{' ...' if len(left_out) > 20 else ''}; pass items=[...] "
-                      "to choose the items (a text value in an item column is then reported)",
-                      ExclusionWarning, stacklevel=3)
-    return numeric
+        warn(f"{what}: {len(left_out)} column(s) are not numeric and were left out: "
+             f"{', '.join(left_out[:20])}{' ...' if len(left_out) > 20 else ''}; pass items=[...] "
+             "to choose the items (a text value in an item column is then reported)",
+             ExclusionWarning)
+    return data, numeric
 
 
-def _complete(data: pd.DataFrame, cols: list[str], what: str, warn: bool = True) -> np.ndarray:
+def _complete(data: pd.DataFrame, cols: list[str], what: str, announce: bool = True) -> np.ndarray:
     """Rows complete on ``cols`` as a float array; warn how many rows were dropped."""
     sub = data[cols].astype(float)
     inf = np.isinf(sub.to_numpy())
@@ -255,9 +315,9 @@ def _complete(data: pd.DataFrame, cols: list[str], what: str, warn: bool = True)
                               expected="finite answers (NaN for missing)")
     ok = sub.notna().all(axis=1).to_numpy()
     dropped = int((~ok).sum())
-    if dropped and warn:
-        warnings.warn(f"{what}: {dropped} of {len(ok)} rows have missing values on "
-                      f"{', '.join(cols)} and were left out (listwise)", ExclusionWarning, stacklevel=3)
+    if dropped and announce:
+        warn(f"{what}: {dropped} of {len(ok)} rows have missing values on "
+             f"{', '.join(cols)} and were left out (listwise)", ExclusionWarning)
     x = sub.to_numpy()[ok]
     return x
 
@@ -308,14 +368,22 @@ def _feldt(alpha: float, n: int, k: int, level: float) -> tuple[float, float]:
     return float(lower), float(upper)
 
 
-def cronbach_alpha(x: np.ndarray | pd.DataFrame) -> float:
-    """Cronbach's alpha of complete item data (rows = respondents), as psych's ``raw_alpha``.
+@renamed_keywords(x="data")
+def cronbach_alpha(data: np.ndarray | pd.DataFrame) -> float:
+    """Cronbach's alpha of one construct's complete item data (rows = respondents, columns =
+    its items), as psych's ``raw_alpha``. For constructs of a Survey or a DataFrame, with
+    missing data, intervals, omega, CR and AVE, use :func:`reliability`.
 
     >>> round(cronbach_alpha(np.array([[1, 2, 2], [2, 3, 3], [4, 4, 5], [3, 5, 4.0]])), 4)
     0.9512
     """
+    if _is_survey(data):
+        raise ArgumentError("cronbach_alpha takes one construct's item matrix, not a Survey",
+                            values=[type(data).__name__],
+                            expected="a respondents x items array or DataFrame",
+                            hint="cx.reliability(survey) gives alpha for each construct")
     try:
-        x = np.asarray(x, dtype=float)
+        x = np.asarray(data, dtype=float)
     except (TypeError, ValueError) as exc:
         raise NonNumericError(f"item data are not numeric ({exc})",
                               expected="numbers (recode labels to scale points first)") from None
@@ -436,9 +504,9 @@ def reliability(
     data: pd.DataFrame | Any,
     constructs: Any = None,
     *,
-    level: float = 0.95,
+    level: float = DEFAULT_LEVEL,
     n_boot: int = 0,
-    seed: int | np.random.SeedSequence | None = None,
+    seed: int | np.random.SeedSequence | np.random.Generator | None = None,
     joint: bool = False,
     progress: bool | None = None,
     recoded: bool | None = None,
@@ -451,8 +519,9 @@ def reliability(
         Item responses, one column per item (or a :class:`~connection.Survey`, whose
         instrument is used when ``constructs`` is omitted).
     constructs
-        An :class:`~connection.Instrument` or ``{construct: [item columns]}``. With an
-        Instrument and a DataFrame, the instrument's codebook is applied as
+        An :class:`~connection.Instrument` or ``{construct: [item columns]}`` (with a Survey
+        also construct names, ``"connection"`` or ``["connection", "satisfaction"]``: those
+        constructs of its instrument). With an Instrument and a DataFrame, the instrument's codebook is applied as
         :func:`connection.read_survey` applies it: missing-value codes become NaN, and a value
         that is neither on the item's scale nor a declared code raises
         :class:`~connection.errors.OutOfRangeError` (naming column, rows and values). A
@@ -460,10 +529,13 @@ def reliability(
     level
         Confidence level of the alpha intervals.
     n_boot
-        Bootstrap replicates for a percentile interval of alpha (0 = none). Replicates run through
-        :func:`connection.bootstrap` (vectorised weighted covariances).
+        Bootstrap replicates for a percentile interval of alpha. The bootstrap is an optional
+        extra here (the Feldt interval is always given), so the default is 0 = none. Replicates
+        run through :func:`connection.bootstrap` (vectorised weighted covariances).
     seed
-        Seed of the bootstrap.
+        Seed of the bootstrap (keyword-only): an integer, a :class:`numpy.random.SeedSequence`
+        or a :class:`numpy.random.Generator` (drawn from once per construct, so the same
+        generator state gives the same intervals).
     joint
         ``False`` (default): omega, CR and AVE from a one-factor CFA per construct (congeneric
         model, as ``semTools::compRelSEM`` on ``cfa("f =~ items")``). ``True``: from one CFA of all
@@ -528,9 +600,9 @@ def reliability(
     data, cmap = _resolve(data, constructs, recoded=recoded, what="reliability")
     instrument = constructs if isinstance(constructs, Instrument) else getattr(
         constructs, "instrument", None) if constructs is not None else None
-    if not 0 < level < 1:
-        raise ArgumentError("level must lie strictly between 0 and 1", values=[level])
-    _check_n_boot(n_boot)
+    level = check_level(level)
+    n_boot = check_n_boot(n_boot)
+    _check_seed(seed)
     pieces_joint: dict[str, dict[str, Any]] = {}
     if joint:
         pieces_joint = _joint_pieces(data, cmap)
@@ -538,71 +610,91 @@ def reliability(
     for name, cols in cmap.items():
         x = _complete(data, cols, f"reliability of {name!r}")
         n, k = x.shape
-        row: dict[str, Any] = {"construct": name, "n": n, "n_items": k}
-        notes = []
         if n < 3:
             raise ArgumentError(f"construct {name!r} has fewer than 3 complete rows", values=[n],
                                 expected="at least 3 respondents with all items answered")
         _check_variance(x, cols, name)
-        if k >= 2:
-            total = x.sum(axis=1)
-            cov = np.cov(x, rowvar=False)
-            with np.errstate(invalid="ignore", divide="ignore"):  # a constant sum or rest score
-                a = float(_alpha_from_cov(cov)) if _sum_varies(cov) else np.nan
-                negative = [c for j, c in enumerate(cols)
-                            if np.corrcoef(x[:, j], total - x[:, j])[0, 1] < 0]
-            if not np.isfinite(a):
-                a = np.nan
-                notes.append("alpha is undefined: the sum score does not vary")
-            lo, hi = _feldt(a, n, k, level)
-            if negative:
-                notes.append("negative item-rest correlation for " + ", ".join(map(str, negative))
-                             + ": reverse-keyed and not recoded?")
-                keyed = [c for c in negative if isinstance(instrument, Instrument)
-                         and c in instrument.items and instrument.items[c].reverse]
-                if keyed and recoded is True:
-                    notes.append(", ".join(keyed) + " reverse-keyed in the instrument and taken as "
-                                 "already recoded (recoded=True); for raw answers pass "
-                                 "recoded=False")
-        else:
-            a = lo = hi = np.nan
-            notes.append("alpha needs at least 2 items")
-        row.update(alpha=a, alpha_ci_lower=lo, alpha_ci_upper=hi)
+        row: dict[str, Any] = {"construct": name, "n": n, "n_items": k}
+        notes: list[str] = []
+        row.update(_alpha_columns(x, cols, level, notes, instrument=instrument, recoded=recoded))
         if n_boot:
-            if k >= 2:
-                from connection.stats._bootstrap import bootstrap
-
-                xc = x - x.mean(axis=0)
-                res = bootstrap(_alpha_counts, xc, n_boot=n_boot, seed=seed, mode="counts",
-                                level=level, progress=progress, label=f"alpha {name}")
-                ci = res.ci()
-                row.update(alpha_boot_ci_lower=float(ci["ci_lower"].iloc[0]),
-                           alpha_boot_ci_upper=float(ci["ci_upper"].iloc[0]))
-            else:
-                row.update(alpha_boot_ci_lower=np.nan, alpha_boot_ci_upper=np.nan)
-        flags: tuple = ()
-        if joint and k >= 2:
-            pieces = pieces_joint[name]
-        elif k >= 3:
-            pieces = _congeneric(x, cols, name)
-        else:
-            pieces = None
-            om = cr = ave = np.nan
-            notes.append("omega, CR and AVE need at least 2 items" if joint else
-                         "omega, CR and AVE need at least 3 items (or joint=True)")
-        if pieces is not None:
-            om, cr, ave = _omega_cr_ave(pieces)
-            flags = pieces["flags"]
-            if flags:
-                notes.append("omega, CR and AVE come from an inadmissible "
-                              + ("joint CFA" if joint else "one-factor CFA") + " ("
-                              + ", ".join(dict.fromkeys(f.code for f in flags))
-                              + "): see flags")
-            kept = _bounded({"omega": om, "CR": cr, "AVE": ave}, notes)
-            om, cr, ave = kept["omega"], kept["CR"], kept["AVE"]
-        row.update(omega=om, cr=cr, ave=ave, flags=format_flags(flags), note="; ".join(notes))
+            row.update(_alpha_boot_columns(x, name, n_boot=n_boot, seed=seed, level=level,
+                                           progress=progress))
+        pieces = (pieces_joint[name] if joint and k >= 2 else
+                  _congeneric(x, cols, name) if not joint and k >= 3 else None)
+        row.update(_omega_columns(pieces, joint, notes))
+        row["note"] = "; ".join(notes)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _check_seed(seed: Any) -> None:
+    """Refuse a seed :func:`~connection._common.as_seed_sequence` would refuse, without drawing
+    from a Generator (that happens when a bootstrap runs)."""
+    if not isinstance(seed, np.random.Generator):
+        as_seed_sequence(seed)
+
+
+def _alpha_columns(x: np.ndarray, cols: list[str], level: float, notes: list[str], *,
+                   instrument: Any, recoded: bool | None) -> dict[str, float]:
+    """Alpha and its Feldt interval; notes on a constant sum and negative item-rest correlations."""
+    n, k = x.shape
+    if k < 2:
+        notes.append("alpha needs at least 2 items")
+        return {"alpha": np.nan, "alpha_ci_lower": np.nan, "alpha_ci_upper": np.nan}
+    total = x.sum(axis=1)
+    cov = np.cov(x, rowvar=False)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a constant sum or rest score
+        a = float(_alpha_from_cov(cov)) if _sum_varies(cov) else np.nan
+        negative = [c for j, c in enumerate(cols)
+                    if np.corrcoef(x[:, j], total - x[:, j])[0, 1] < 0]
+    if not np.isfinite(a):
+        a = np.nan
+        notes.append("alpha is undefined: the sum score does not vary")
+    lo, hi = _feldt(a, n, k, level)
+    if negative:
+        notes.append("negative item-rest correlation for " + ", ".join(map(str, negative))
+                     + ": reverse-keyed and not recoded?")
+        keyed = [c for c in negative if isinstance(instrument, Instrument)
+                 and c in instrument.items and instrument.items[c].reverse]
+        if keyed and recoded is True:
+            notes.append(", ".join(keyed) + " reverse-keyed in the instrument and taken as "
+                         "already recoded (recoded=True); for raw answers pass recoded=False")
+    return {"alpha": a, "alpha_ci_lower": lo, "alpha_ci_upper": hi}
+
+
+def _alpha_boot_columns(x: np.ndarray, name: str, *, n_boot: int, seed: Any, level: float,
+                        progress: bool | None) -> dict[str, float]:
+    """Percentile bootstrap interval of alpha. Each construct's bootstrap takes its streams from
+    ``as_seed_sequence(seed)``: an integer gives every construct the same root, a SeedSequence
+    spawns on, a Generator is drawn from once per construct."""
+    if x.shape[1] < 2:
+        return {"alpha_boot_ci_lower": np.nan, "alpha_boot_ci_upper": np.nan}
+    from connection.stats._bootstrap import bootstrap
+
+    xc = x - x.mean(axis=0)
+    res = bootstrap(_alpha_counts, xc, n_boot=n_boot, seed=as_seed_sequence(seed), mode="counts",
+                    level=level, progress=progress, label=f"alpha {name}")
+    ci = res.ci()
+    return {"alpha_boot_ci_lower": float(ci["ci_lower"].iloc[0]),
+            "alpha_boot_ci_upper": float(ci["ci_upper"].iloc[0])}
+
+
+def _omega_columns(pieces: dict[str, Any] | None, joint: bool, notes: list[str]) -> dict[str, Any]:
+    """Omega, CR and AVE from a CFA's pieces (NaN without one), and the CFA's flags."""
+    if pieces is None:
+        notes.append("omega, CR and AVE need at least 2 items" if joint else
+                     "omega, CR and AVE need at least 3 items (or joint=True)")
+        return {"omega": np.nan, "cr": np.nan, "ave": np.nan, "flags": format_flags(())}
+    om, cr, ave = _omega_cr_ave(pieces)
+    flags = pieces["flags"]
+    if flags:
+        notes.append("omega, CR and AVE come from an inadmissible "
+                     + ("joint CFA" if joint else "one-factor CFA") + " ("
+                     + ", ".join(dict.fromkeys(f.code for f in flags)) + "): see flags")
+    kept = _bounded({"omega": om, "CR": cr, "AVE": ave}, notes)
+    return {"omega": kept["omega"], "cr": kept["CR"], "ave": kept["AVE"],
+            "flags": format_flags(flags)}
 
 
 def _joint_pieces(data: pd.DataFrame, cmap: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
@@ -711,8 +803,8 @@ def htmt(
     method: str = "htmt",
     absolute: bool = True,
     n_boot: int = 0,
-    seed: int | np.random.SeedSequence | None = None,
-    level: float = 0.95,
+    seed: int | np.random.SeedSequence | np.random.Generator | None = None,
+    level: float = DEFAULT_LEVEL,
     threshold: float = DISTINCT_THRESHOLD,
     progress: bool | None = None,
     alternative: str = "two-sided",
@@ -736,8 +828,10 @@ def htmt(
         Use absolute correlations (as ``semTools::htmt``'s default), so reverse-keyed items that
         were not recoded do not cancel out.
     n_boot, seed, level
-        Percentile bootstrap interval (0 = none), via :func:`connection.bootstrap` in
-        ``counts`` mode: all replicates' correlation matrices come from one matrix product.
+        Percentile bootstrap interval: ``n_boot`` replicates (an optional extra, so 0 = none by
+        default), via :func:`connection.bootstrap` in ``counts`` mode (all replicates'
+        correlation matrices come from one matrix product); ``seed`` an integer, SeedSequence or
+        Generator (keyword-only); ``level`` its confidence level.
     threshold
         The cut-off for the ``distinct`` verdict (0.85, the conservative criterion; 0.90 is the
         liberal one).
@@ -797,13 +891,13 @@ def htmt(
     """
     if method not in ("htmt", "htmt2"):
         raise ArgumentError("unknown HTMT method", values=[method], expected="'htmt' or 'htmt2'")
-    if not 0.0 < float(level) < 1.0:
-        raise ArgumentError("level must lie strictly between 0 and 1", values=[level], expected="e.g. 0.95")
+    level = check_level(level)
     if alternative not in ("two-sided", "less"):
         raise ArgumentError("unknown alternative", values=[alternative],
                             expected="'two-sided' (equal-tailed interval) or 'less' (one-sided test "
                                      "that HTMT is below the threshold, Henseler et al. 2015)")
-    _check_n_boot(n_boot)
+    n_boot = check_n_boot(n_boot)
+    _check_seed(seed)
     data, cmap = _resolve(data, constructs, recoded=recoded, reverse_matters=not absolute,
                           what="HTMT")
     if len(cmap) < 2:
@@ -832,7 +926,8 @@ def htmt(
     if n_boot and defined.size:
         from connection.stats._bootstrap import bootstrap
 
-        res = bootstrap(lambda d, w: stat(d, w)[:, defined], xc, n_boot=n_boot, seed=seed,
+        res = bootstrap(lambda d, w: stat(d, w)[:, defined], xc, n_boot=n_boot,
+                        seed=as_seed_sequence(seed),
                         mode="counts", level=level, progress=progress, label="HTMT")
         if alternative == "two-sided":
             ci = res.ci()
@@ -974,8 +1069,8 @@ def _smc_reduced(r: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class ParallelAnalysis:
-    """Horn's parallel analysis.
+class ParallelAnalysisResult:
+    """Horn's parallel analysis (returned by :func:`parallel_analysis`).
 
     Attributes
     ----------
@@ -995,29 +1090,35 @@ class ParallelAnalysis:
     n_iter: int
     quantile: float
 
-    def summary(self) -> str:
-        head = (f"Parallel analysis (Horn 1965): {self.n_iter} random data sets of n = {self.n}, "
-                f"{self.quantile:.0%} quantile\nsuggested components: {self.n_components}, "
-                f"factors: {self.n_factors}")
-        return head + "\n" + self.table.to_string(index=False, float_format=lambda v: f"{v:.3f}")
+    def to_frame(self) -> pd.DataFrame:
+        """The eigenvalue table (a copy of :attr:`table`)."""
+        return self.table.copy()
+
+    def summary(self) -> Report:
+        """The suggested numbers of components and factors and the eigenvalue table."""
+        report = Report("Parallel analysis (Horn 1965)", header=[
+            ("Respondents", self.n), ("Random data sets", self.n_iter),
+            ("Quantile compared", f"{self.quantile:.0%}"),
+            ("Suggested components", self.n_components), ("Suggested factors", self.n_factors)])
+        report.add_table(self.table, caption="Observed and random eigenvalues")
+        return report.add_note("pc: eigenvalues of the correlation matrix; fa: of the reduced "
+                               "matrix (squared multiple correlations on the diagonal)")
 
     def __repr__(self) -> str:
-        return self.summary()
+        return self.summary().as_text()
 
     def _repr_html_(self) -> str:
-        return (f"<p><b>Parallel analysis</b>: {self.n_components} components, {self.n_factors} "
-                f"factors suggested ({self.n_iter} random sets, n = {self.n})</p>"
-                + self.table.to_html(index=False, float_format=lambda v: f"{v:.3f}"))
+        return self.summary().as_html()
 
 
 def parallel_analysis(
-    data: pd.DataFrame,
+    data: pd.DataFrame | Any,
     items: Sequence[str] | None = None,
     *,
     n_iter: int = 100,
     quantile: float = 0.95,
-    seed: int | np.random.SeedSequence | None = None,
-) -> ParallelAnalysis:
+    seed: int | np.random.SeedSequence | np.random.Generator | None = None,
+) -> ParallelAnalysisResult:
     """Horn's (1965) parallel analysis: how many factors the items support.
 
     Observed eigenvalues are compared with those of ``n_iter`` data sets of independent normal
@@ -1029,11 +1130,21 @@ def parallel_analysis(
     Parameters
     ----------
     data
-        Item responses; rows with missing values are left out (listwise).
+        Item responses (a DataFrame or a :class:`~connection.Survey`); rows with missing values
+        are left out (listwise).
     items
-        Columns to use (default: all numeric columns).
-    n_iter, quantile, seed
-        Number of random data sets, the quantile compared against, and the seed.
+        Columns to use (default: a Survey's instrument items present in its data; with a
+        DataFrame, all numeric columns).
+    n_iter, quantile
+        Number of random data sets and the quantile compared against (strictly between 0 and 1:
+        0.95 as Glorfeld, 0.5 for Horn's mean criterion).
+    seed
+        Seed of the random data sets (keyword-only): an integer, a
+        :class:`numpy.random.SeedSequence` or a :class:`numpy.random.Generator`.
+
+    Returns
+    -------
+    ParallelAnalysisResult
 
     Examples
     --------
@@ -1046,13 +1157,11 @@ def parallel_analysis(
     >>> pa.n_components, pa.n_factors
     (2, 2)
     """
-    if isinstance(n_iter, bool) or not isinstance(n_iter, int | np.integer) or n_iter < 1:
-        raise ArgumentError("n_iter must be a whole number of random data sets, at least 1",
-                            values=[n_iter], expected="e.g. 100")
-    if not 0.0 < float(quantile) < 1.0:
-        raise ArgumentError("quantile must lie strictly between 0 and 1", values=[quantile],
-                            expected="e.g. 0.95 (Glorfeld) or 0.5 (Horn's mean criterion)")
-    items = _default_items(data, items, "parallel analysis")
+    n_iter = check_int(n_iter, "n_iter", minimum=1, what="a whole number of random data sets, "
+                       "at least 1 (e.g. 100)")
+    quantile = check_level(quantile, "quantile")
+    _check_seed(seed)
+    data, items = _items_frame(data, items, "parallel analysis")
     _, cmap = _resolve(data, {"items": items})
     x = _complete(data, cmap["items"], "parallel analysis")
     n, p = x.shape
@@ -1064,7 +1173,7 @@ def parallel_analysis(
     _check_positive_definite(r, cmap["items"], "parallel analysis", n)
     obs_pc = np.linalg.eigvalsh(r)[::-1]
     obs_fa = np.linalg.eigvalsh(_smc_reduced(r))[::-1]
-    rng = np.random.default_rng(seed)
+    rng = as_generator(seed)
     rand_pc = np.empty((n_iter, p))
     rand_fa = np.empty((n_iter, p))
     for i in range(n_iter):
@@ -1082,13 +1191,23 @@ def parallel_analysis(
             rows.append({"number": j + 1, "kind": kind, "observed": obs[j],
                          "random_mean": rand[:, j].mean(), "random_quantile": q[j],
                          "retain": j < n_keep})
-    return ParallelAnalysis(table=pd.DataFrame(rows), n_components=counts["pc"],
-                            n_factors=counts["fa"], n=n, n_iter=n_iter, quantile=quantile)
+    return ParallelAnalysisResult(table=pd.DataFrame(rows), n_components=counts["pc"],
+                                  n_factors=counts["fa"], n=n, n_iter=n_iter, quantile=quantile)
+
+
+def __getattr__(name: str) -> Any:
+    """``ParallelAnalysis``: the old name of :class:`ParallelAnalysisResult` (issue 13), kept for
+    one release with a FutureWarning."""
+    if name == "ParallelAnalysis":
+        warn("ParallelAnalysis is renamed ParallelAnalysisResult; the old name will stop working "
+             "in the next release", FutureWarning)
+        return ParallelAnalysisResult
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
 class EFAResult:
-    """An exploratory factor analysis.
+    """An exploratory factor analysis (returned by :func:`efa`).
 
     Attributes
     ----------
@@ -1117,28 +1236,28 @@ class EFAResult:
         out["communality"] = out["item"].map(self.communalities)
         return out
 
-    def summary(self) -> str:
-        tab = self.loadings.assign(communality=self.communalities)
-        return (f"EFA ({self.method}, {self.rotation} rotation), n = {self.n}\n"
-                + tab.to_string(float_format=lambda v: f"{v:.3f}")
-                + "\n\nfactor correlations\n"
-                + self.factor_correlations.to_string(float_format=lambda v: f"{v:.3f}"))
+    def summary(self) -> Report:
+        """The loadings with communalities, and the factor correlations."""
+        report = Report(f"EFA ({self.method.upper()}, {self.rotation} rotation)", header=[
+            ("Respondents", self.n), ("Factors", self.loadings.shape[1]),
+            ("Items", self.loadings.shape[0])])
+        report.add_table(self.loadings.assign(communality=self.communalities),
+                         caption="Pattern loadings", index=True)
+        report.add_table(self.factor_correlations, caption="Factor correlations", index=True)
+        return report
 
     def __repr__(self) -> str:
-        return self.summary()
+        return self.summary().as_text()
 
     def _repr_html_(self) -> str:
-        tab = self.loadings.assign(communality=self.communalities)
-        return (f"<p><b>EFA</b> ({self.method}, {self.rotation} rotation), n = {self.n}</p>"
-                + tab.to_html(float_format=lambda v: f"{v:.3f}")
-                + self.factor_correlations.to_html(float_format=lambda v: f"{v:.3f}"))
+        return self.summary().as_html()
 
 
 _ROTATIONS = ("oblimin", "promax", "varimax", "none")
 
 
 def efa(
-    data: pd.DataFrame,
+    data: pd.DataFrame | Any,
     n_factors: int,
     items: Sequence[str] | None = None,
     *,
@@ -1154,6 +1273,18 @@ def efa(
     ``psych::fa(rotate = "oblimin")``), ``"promax"`` (power 4 on a Kaiser-normalised varimax, of Kaiser-row-normalised
     loadings, as ``psych::fa(rotate = "promax")``), ``"varimax"`` (Kaiser-normalised, as ``stats::varimax``),
     ``"none"``. Rows with missing values are left out (listwise).
+
+    Parameters
+    ----------
+    data
+        Item responses: a DataFrame or a :class:`~connection.Survey`.
+    n_factors
+        Factors to extract (1 to one fewer than the items).
+    items
+        Columns to use (default: a Survey's instrument items present in its data; with a
+        DataFrame, all numeric columns).
+    rotation, method
+        As above.
 
     Examples
     --------
@@ -1172,48 +1303,21 @@ def efa(
         raise ArgumentError("unknown rotation", values=[rotation], expected=", ".join(_ROTATIONS))
     if method not in ("ml", "pa"):
         raise ArgumentError("unknown extraction method", values=[method], expected="'ml' or 'pa'")
-    items = _default_items(data, items, "EFA")
+    data, items = _items_frame(data, items, "EFA")
     _, cmap = _resolve(data, {"items": items})
     cols = cmap["items"]
     x = _complete(data, cols, "EFA")
     n, p = x.shape
+    n_factors = check_int(n_factors, "n_factors", minimum=1,
+                          what=f"a whole number of factors, 1 to {max(p - 1, 1)}")
     if not 1 <= n_factors < p:
         raise ArgumentError("n_factors must be at least 1 and fewer than the items",
                             values=[n_factors], expected=f"1 to {p - 1}")
     _check_variance(x, cols, "items")
-    from statsmodels.multivariate.factor import Factor
-
     r = np.corrcoef(x, rowvar=False)
     _check_positive_definite(r, cols, "EFA", n)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        fit = Factor(endog=None, n_factor=n_factors, corr=r, method=method, nobs=n).fit()
-    # statsmodels' own warning classes would escape a filter on ConnectionWarning: re-issue them
-    for w in caught:
-        text = str(w.message)
-        if "converge" in text.lower():
-            warnings.warn(f"EFA with {n_factors} factor(s): the {method.upper()} extraction did not "
-                          f"converge ({text}); the loadings are not trustworthy -- try fewer "
-                          "factors or method='pa'", ConvergenceWarning, stacklevel=2)
-        elif "uniqueness" in text.lower():
-            warnings.warn(f"EFA with {n_factors} factor(s): {text} (a Heywood case: an item is "
-                          "explained entirely by the factors) -- inspect communalities; try fewer "
-                          "factors", HeywoodCaseWarning, stacklevel=2)
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    a = np.asarray(fit.loadings, dtype=float)
-    phi = np.eye(n_factors)
-    if n_factors > 1 and rotation == "oblimin":
-        from statsmodels.multivariate.factor_rotation import rotate_factors
-
-        a, t = rotate_factors(a, "oblimin", 0.0, "oblique")
-        phi = t.T @ t
-    elif n_factors > 1 and rotation == "varimax":
-        a, _ = _varimax(a)
-    elif n_factors > 1 and rotation == "promax":
-        h = np.sqrt((a**2).sum(axis=1))  # Kaiser row normalisation first, as psych::fa does
-        a, phi = _promax(a / h[:, None])
-        a = a * h[:, None]
+    a = _efa_extract(r, n_factors, n, method)
+    a, phi = _efa_rotate(a, n_factors, rotation)
     communality = np.sum(a * (a @ phi), axis=1)
     # order factors by explained variance (as psych), sign so that loadings sum positive
     ss = np.diag(phi @ a.T @ a @ phi) if rotation != "none" else (a**2).sum(axis=0)
@@ -1229,6 +1333,52 @@ def efa(
         uniquenesses=pd.Series(1.0 - communality, index=cols, name="uniqueness"),
         rotation=rotation, method=method, n=n,
     )
+
+
+def _efa_extract(r: np.ndarray, n_factors: int, n: int, method: str) -> np.ndarray:
+    """Unrotated loadings from statsmodels' Factor; its warnings re-issued as the package's.
+
+    The ML extraction starts from EM iterations on random loadings, drawn from fresh entropy
+    unless a generator is given (statsmodels >= 0.15: ``rng``): a fixed one makes the loadings
+    the same on every call (they differed in the 7th decimal)."""
+    from statsmodels.multivariate.factor import Factor
+
+    fixed = {"rng": np.random.default_rng(0)} if (
+        method == "ml" and "rng" in inspect.signature(Factor.fit).parameters) else {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = Factor(endog=None, n_factor=n_factors, corr=r, method=method, nobs=n).fit(**fixed)
+    # statsmodels' own warning classes would escape a filter on ConnectionWarning: re-issue them
+    for w in caught:
+        text = str(w.message)
+        if "converge" in text.lower():
+            warn(f"EFA with {n_factors} factor(s): the {method.upper()} extraction did not "
+                 f"converge ({text}); the loadings are not trustworthy -- try fewer "
+                 "factors or method='pa'", ConvergenceWarning)
+        elif "uniqueness" in text.lower():
+            warn(f"EFA with {n_factors} factor(s): {text} (a Heywood case: an item is "
+                 "explained entirely by the factors) -- inspect communalities; try fewer "
+                 "factors", HeywoodCaseWarning)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return np.asarray(fit.loadings, dtype=float)
+
+
+def _efa_rotate(a: np.ndarray, n_factors: int, rotation: str) -> tuple[np.ndarray, np.ndarray]:
+    """Rotated loadings and the factor correlations (identity unless oblique)."""
+    phi = np.eye(n_factors)
+    if n_factors > 1 and rotation == "oblimin":
+        from statsmodels.multivariate.factor_rotation import rotate_factors
+
+        a, t = rotate_factors(a, "oblimin", 0.0, "oblique")
+        phi = t.T @ t
+    elif n_factors > 1 and rotation == "varimax":
+        a, _ = _varimax(a)
+    elif n_factors > 1 and rotation == "promax":
+        h = np.sqrt((a**2).sum(axis=1))  # Kaiser row normalisation first, as psych::fa does
+        a, phi = _promax(a / h[:, None])
+        a = a * h[:, None]
+    return a, phi
 
 
 def _varimax(a: np.ndarray, eps: float = 1e-5, max_iter: int = 1000) -> tuple[np.ndarray, np.ndarray]:
