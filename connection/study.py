@@ -472,6 +472,7 @@ class Study:
         self._outputs: list[str] = []
         self._step_index = 0
         self._t0 = time.perf_counter()
+        self._params: dict[str, dict[str, Any]] = {}
         self._state = "open"
         self._config_bytes = (self.config_path.read_bytes() if self.config_path is not None
                               and self.config_path.is_file() else None)
@@ -711,6 +712,29 @@ class Study:
         self.data_description = dict(description or {})
         return self.data_hash
 
+    def record_params(self, name: str, estimator: Any) -> dict[str, Any]:
+        """Record an estimator's parameters (``estimator.get_params()``, or a dict) in the
+        manifest under ``parameters[name]``, so that the run says how its models were set up
+        (e.g. the connection index: model text, item ranges, segment rule).
+
+        The parameters must be JSON values; recording a name twice with other parameters is an
+        ArgumentError (one run, one set-up per estimator)."""
+        self._writable()
+        params = estimator.get_params() if hasattr(estimator, "get_params") else estimator
+        if not isinstance(params, dict):
+            raise ArgumentError(f"record_params({name!r}) needs an object with get_params() or a "
+                                "dict", values=[type(estimator).__name__])
+        try:
+            text = json.dumps(params, sort_keys=True, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ArgumentError(f"the parameters of {name!r} are not JSON values ({exc})") from None
+        params = json.loads(text)
+        recorded = self._params.setdefault(name, params)
+        if recorded != params:
+            raise ArgumentError(f"parameters {name!r} were recorded already with other values",
+                                hint="record each estimator once per run, or give it another name")
+        return params
+
     # ------------------------------------------------------------------ finish
     def finish(self) -> dict[str, Any]:
         """Write ``numbers.json`` and ``manifest.json``, swap the run into ``out``; return the
@@ -739,6 +763,7 @@ class Study:
                                 "total": round(time.perf_counter() - self._t0, 3)},
             "flags": {"flagged": len(flags), "accepted": len(flags) - len(unaccepted),
                       "unaccepted": unaccepted},
+            "parameters": self._params,
             "outputs": outputs,
         }
         write_json(staging / "manifest.json", manifest)

@@ -558,6 +558,7 @@ def _index_and_segments(cx, instrument, frame, cfg, study, seed):
     is admissible), which every number computed from the index or its segments carries."""
     pop = cfg["population"]
     index = fit_index(instrument, frame, cfg, seed)
+    study.record_params("connection_index", index)  # how the index was set up, in the manifest
     # the admissibility flags of the CFA the index weights come from travel with every index number
     flags = format_flags(index.flags_)
     frame = segment(frame, index)

@@ -57,6 +57,11 @@ def test_manifest_records_provenance_and_every_output(social_moms_results):
         assert rel in manifest["outputs"], rel
     steps = manifest["timings_seconds"]
     assert "total" in steps and len(steps) >= 12
+    # how the index was set up: enough to build the same index again
+    from connection.measurement import ConnectionIndex
+    params = manifest["parameters"]["connection_index"]
+    assert params["instrument_or_model"].startswith("connection =~ ")
+    assert ConnectionIndex(**params).get_params() == params
 
 
 def test_calibration_table_and_published_numbers(social_moms_results):

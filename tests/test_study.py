@@ -115,3 +115,24 @@ def test_package_versions_skip_what_is_not_installed_and_leave_pingouin_out(monk
 
     assert versions["connection"] == connection.__version__
     assert study_module.package_versions(["no-such-package-x"]) == {}
+
+
+def test_record_params_puts_an_estimators_set_up_in_the_manifest(tmp_path):
+    class Estimator:
+        def __init__(self, **p):
+            self.p = p
+
+        def get_params(self):
+            return dict(self.p)
+
+    study = Study("t", tmp_path, verbose=False)
+    study.record_params("index", Estimator(model="f =~ a + b", ranges={"a": [1, 5]}))
+    study.record_params("index", {"model": "f =~ a + b", "ranges": {"a": [1, 5]}})  # same: fine
+    with pytest.raises(ArgumentError, match="recorded already with other values"):
+        study.record_params("index", {"model": "f =~ a"})
+    with pytest.raises(ArgumentError, match="not JSON values"):
+        study.record_params("other", {"x": float("nan")})
+    with pytest.raises(ArgumentError, match="get_params"):
+        study.record_params("other", [1, 2])
+    manifest = study.finish()
+    assert manifest["parameters"] == {"index": {"model": "f =~ a + b", "ranges": {"a": [1, 5]}}}
