@@ -16,6 +16,7 @@ import pytest
 
 import connection as cx
 from connection import errors
+from connection._report import Report
 from connection.latent._invariance import invariance
 
 REF = Path(__file__).parent / "references"
@@ -96,11 +97,15 @@ def test_chen_verdicts_and_stopping(hs):
     assert "scalar invariance (equal intercepts) does not hold" in tab.loc["scalar", "verdict"]
     assert inv.strongest == "metric" and inv.latent_means.empty
     assert any("not comparable" in n for n in inv.notes)
-    text = inv.summary()
-    assert "strongest level that holds: metric" in text
-    assert "<table" in inv._repr_html_()
+    report = inv.summary()
+    assert isinstance(report, Report)
+    assert dict(report.header)["Strongest level that holds"] == "metric"
+    assert "Strongest level that holds: metric" in str(report)
+    assert inv._repr_html_() == report.as_html() and "<table" in inv._repr_html_()
     latex = inv.to_latex()
+    assert latex == report.as_latex()
     assert "\\begin{tabular}" in latex and "not tested" in latex and "metric" in latex
+    pd.testing.assert_frame_equal(inv.to_frame(), inv.table)
     # by the chi-square criterion metric holds (p = .224) and scalar does not
     by_chisq = invariance(HS_MODEL, hs, "school", partial=None, criterion="chisq",
                           levels=("configural", "metric", "scalar"))
@@ -146,16 +151,70 @@ def test_auto_partial_frees_the_intercepts_lavtestscore_flags(hs):
     top = scores.sort_values("X2", ascending=False).iloc[0]
     assert first["parameter"].replace(" ", "") == top["parameter"].replace(" ", "") == "x3~1"
     assert first["x2"] == pytest.approx(top["X2"], rel=REL)
-    assert bool(inv.table.set_index("step").loc["scalar", "holds"])
-    assert inv.strongest == "scalar" and not inv.latent_means.empty
+    tab = inv.table.set_index("step")
+    assert bool(tab.loc["scalar (partial)", "holds"])
+    assert inv.strongest == "scalar" and inv.strongest_step == "scalar (partial)"
+    assert not inv.latent_means.empty
     # the search freed x3 then x7, which is lavaan's group.partial = c("x3~1", "x7~1") fit
     assert inv.partial["parameter"].tolist() == ["x3 ~1", "x7 ~1"]
     ref = json.loads((REF / "psych" / "hs_mg_school_partial_scalar.json").read_text())
-    row = inv.table.set_index("step").loc["scalar"]
+    row = tab.loc["scalar (partial)"]
     for k in ("chisq", "df", "cfi", "rmsea", "srmr"):
         assert row[k] == pytest.approx(ref["fit"][k], rel=REL), k
-    assert row["partial"] == "x3 ~1, x7 ~1"
+    assert row["partial"] == "x3 ~1, x7 ~1" and row["level"] == "scalar"
     assert "partial scalar invariance (equal intercepts) holds after freeing" in row["verdict"]
+
+
+def test_failed_full_step_is_shown_above_the_partial_step_that_holds(hs):
+    """Issue 13: the full scalar step (every intercept equal) that failed is a row of the table,
+    with lavaan's numbers for group.equal = c("loadings", "intercepts"), and the partial model
+    that holds follows it, with the freed parameters; both are compared with the metric step."""
+    inv = invariance(HS_MODEL, hs, "school", levels=("configural", "metric", "scalar"))
+    assert inv.table["step"].tolist() == ["configural", "metric", "scalar", "scalar (partial)"]
+    assert inv.table["level"].tolist() == ["configural", "metric", "scalar", "scalar"]
+    tab = inv.table.set_index("step")
+    full = json.loads((REF / "lavaan" / "hs_mg_school_invariance.json").read_text())["fit"]
+    for k in ("chisq", "df", "cfi", "rmsea", "srmr"):
+        assert tab.loc["scalar", k] == pytest.approx(full["scalar"][k], rel=REL), k
+    assert tab.loc["scalar", "delta_cfi"] == pytest.approx(
+        full["scalar"]["cfi"] - full["metric"]["cfi"], abs=1e-5)
+    assert not bool(tab.loc["scalar", "holds"]) and tab.loc["scalar", "partial"] == ""
+    assert "does not hold" in tab.loc["scalar", "verdict"]
+    assert "partial invariance is sought in the next row" in tab.loc["scalar", "verdict"]
+    assert bool(tab.loc["scalar (partial)", "holds"])
+    assert tab.loc["scalar (partial)", "partial"] == "x3 ~1, x7 ~1"
+    assert tab.loc["scalar", "compared_with"] == tab.loc["scalar (partial)", "compared_with"] \
+        == "metric"
+    assert tab.loc["scalar (partial)", "df"] == tab.loc["scalar", "df"] - 2
+    # each row has its own fit; the latent means come from the partial model
+    assert set(inv.fits) == {"configural", "metric", "scalar", "scalar (partial)"}
+    assert inv.fits["scalar"].fit_measures["chisq"] == pytest.approx(tab.loc["scalar", "chisq"])
+    partial_means = inv.fits["scalar (partial)"].estimates.query("op == '~1' and lhs == 'visual'")
+    assert inv.latent_means.query("factor == 'visual'")["mean"].tolist() == pytest.approx(
+        partial_means["est"].tolist())
+    # the summary shows both rows
+    ladder = inv.summary().tables[0].frame
+    assert ladder["step"].tolist()[-2:] == ["scalar", "scalar (partial)"]
+    assert ladder["holds"].tolist()[-2:] == ["no", "yes"]
+    # the layout before issue 13 (one row per level, the partial model under the level's name)
+    old = inv.ladder
+    assert old["step"].tolist() == ["configural", "metric", "scalar"]
+    assert old.set_index("step").loc["scalar", "chisq"] == tab.loc["scalar (partial)", "chisq"]
+
+
+def test_a_step_the_search_cannot_rescue_is_not_carried_on():
+    """Freed constraints that do not rescue a step leave the partial row with holds False; the
+    ladder stops there and the next step is not tested."""
+    data = _simulate(400, ["a", "b"], seed=2, loadings=(1.0, 0.8, 0.9, 0.7))
+    for item, shift in (("i2", 0.9), ("i3", -0.8), ("i4", 0.7)):
+        data.loc[data["segment"] == "b", item] += shift
+    inv = invariance(MODEL4, data, "segment", max_free=1)
+    tab = inv.table.set_index("step")
+    assert not bool(tab.loc["scalar", "holds"])
+    assert not bool(tab.loc["scalar (partial)", "holds"])
+    assert len(tab.loc["scalar (partial)", "partial"].split(", ")) == 1
+    assert pd.isna(tab.loc["strict", "holds"]) and inv.strongest == "metric"
+    assert inv.strongest_step == "metric" and inv.latent_means.empty
 
 
 def test_score_tests_used_for_partial_match_lavtestscore(hs):

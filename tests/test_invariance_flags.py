@@ -66,7 +66,11 @@ def test_result_flags_are_the_union_of_the_fits_flags_labelled_by_step(flagged):
         assert got.parameters == f.parameters
     assert {f.code for f in inv.flags} == {"heywood"}
     assert all("i1 ~~ i1" in f.parameters for f in inv.flags)
-    assert "FLAG: heywood: configural step" in inv.summary()
+    report = inv.summary()
+    assert list(report.flags) == list(inv.flags)  # the Report shows them first
+    text = str(report)
+    assert text.index("NOT ADMISSIBLE") < text.index("Ladder")
+    assert "  - heywood: configural step" in text
 
 
 def test_ladder_table_rows_carry_their_fits_flags(flagged):
@@ -85,12 +89,17 @@ def test_ladder_table_rows_carry_their_fits_flags(flagged):
 def test_latent_means_and_freed_parameters_carry_the_flags_of_their_fit(flagged):
     inv = flagged
     assert len(inv.latent_means)
-    level = inv.strongest
-    own = format_flags(f for f in inv.flags if f.message.startswith(f"{level} step:"))
+    step = inv.strongest_step  # the row (here the partial strict model) the means come from
+    assert step == "strict (partial)" and inv.strongest == "strict"
+    own = format_flags(f for f in inv.flags if f.message.startswith(f"{step} step:"))
     assert (inv.latent_means["flags"] == own).all()
-    for r in inv.partial.itertuples():
-        assert r.flags == format_flags(f for f in inv.flags
-                                       if f.message.startswith(f"{r.step} step:"))
+    # the first parameter freed at a step was chosen by the full step's score tests, the next
+    # ones by the partial model's
+    for _, rows in inv.partial.groupby("step", sort=False):
+        for i, r in enumerate(rows.itertuples()):
+            source = r.step if i == 0 else f"{r.step} (partial)"
+            assert r.flags == format_flags(f for f in inv.flags
+                                           if f.message.startswith(f"{source} step:"))
 
 
 def test_admissible_ladder_has_no_flags():
@@ -98,7 +107,7 @@ def test_admissible_ladder_has_no_flags():
     assert inv.flags == () and inv.admissible
     assert (inv.table["flags"] == "").all()
     assert (inv.latent_means["flags"] == "").all()
-    assert "FLAG" not in inv.summary()
+    assert "NOT ADMISSIBLE" not in str(inv.summary()) and not inv.summary().flags
 
 
 def test_untested_steps_and_user_freed_parameters_have_empty_flags():

@@ -13,6 +13,7 @@ import pytest
 from scipy import integrate
 from scipy.stats import norm
 
+from connection._report import Report
 from connection.errors import (
     ArgumentError,
     ConnectionWarning,
@@ -214,10 +215,15 @@ def test_result_is_frozen_and_displays():
     with pytest.raises(dataclasses.FrozenInstanceError):
         r.n = 3
     assert repr(r) == "<PolychoricResult: 4 items, n = 400, 16 thresholds, 6 correlations, 0 notes>"
-    text = r.summary()
-    assert "n = 400" in text and "Thresholds:" in text and "y4" in text
-    html = r._repr_html_()
-    assert html.startswith("<p><b>") and "<table" in html
+    report = r.summary()
+    assert isinstance(report, Report)
+    assert dict(report.header)["Rows used"] == 400
+    assert [t.caption for t in report.tables] == ["Correlations", "Pairs", "Thresholds"]
+    np.testing.assert_array_equal(report.tables[0].frame.to_numpy(), r.correlation.to_numpy())
+    text = str(report)
+    assert "Rows used" in text and "Thresholds" in text and "y4" in text
+    assert r._repr_html_() == report.as_html() and "<table" in r._repr_html_()
+    pd.testing.assert_frame_equal(r.to_frame(), r.pairs)
 
 
 def test_numpy_array_input_gets_lavaan_style_names():

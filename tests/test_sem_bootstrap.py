@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import connection.latent as cs
+from connection._report import Report
 from connection.errors import BootstrapWarning, ModelSpecificationError
 from connection.latent import boot as sem_boot
 from connection.latent.datasets import holzinger_swineford, political_democracy
@@ -153,8 +154,43 @@ def test_estimates_table_columns_and_ci_levels(hs):
     assert np.all(wide["ci_upper"].to_numpy() >= b.estimates["ci_upper"].to_numpy() - 1e-12)
     q = np.quantile(b.replicates.to_numpy(), [0.05, 0.95], axis=0)
     np.testing.assert_allclose(b.estimates[["ci_lower", "ci_upper"]].to_numpy(), q.T)
-    assert "100 replicates, 0 failed" in b.summary()
-    assert "<p><b>Bootstrap</b>" in b._repr_html_()
+    report = b.summary()
+    assert isinstance(report, Report)
+    header = dict(report.header)
+    assert header["Replicates"] == 100 and header["Failed"] == "0" and header["Seed"] == 1
+    assert header["Interval"] == "percentile, 90%"
+    assert "Replicates:        100" in str(report)
+    assert b._repr_html_() == report.as_html() and "<table" in b._repr_html_()
+    pd.testing.assert_frame_equal(b.to_frame(), b.estimates)
+
+
+def test_bootstrap_defaults_and_seeds_follow_the_vocabulary(hs):
+    """n_boot defaults to DEFAULT_N_BOOT, level to DEFAULT_LEVEL; the seed may be an int, a
+    SeedSequence or a Generator (consumed: the same state gives the same replicates)."""
+    import inspect
+
+    from connection._common import DEFAULT_LEVEL, DEFAULT_N_BOOT
+    from connection.errors import ArgumentError
+
+    params = inspect.signature(cs.Fit.bootstrap).parameters
+    assert params["n_boot"].default == DEFAULT_N_BOOT == 2000
+    assert params["level"].default == DEFAULT_LEVEL
+    assert inspect.signature(sem_boot.bootstrap_fit).parameters["n_boot"].default == 2000
+    fit = cs.cfa(HS_MODEL, hs)
+    by_int = fit.bootstrap(20, seed=5, progress=False, chunk_size=10)
+    by_seq = fit.bootstrap(20, seed=np.random.SeedSequence(5), progress=False, chunk_size=10)
+    np.testing.assert_array_equal(by_int.replicates.to_numpy(), by_seq.replicates.to_numpy())
+    gen_a, gen_b = np.random.default_rng(3), np.random.default_rng(3)
+    a = fit.bootstrap(20, seed=gen_a, progress=False, chunk_size=10)
+    b = fit.bootstrap(20, seed=gen_b, progress=False, chunk_size=10)
+    np.testing.assert_array_equal(a.replicates.to_numpy(), b.replicates.to_numpy())
+    assert isinstance(a.seed, np.random.SeedSequence)
+    c = fit.bootstrap(20, seed=gen_a, progress=False, chunk_size=10)  # the generator moved on
+    assert not np.allclose(a.replicates.to_numpy(), c.replicates.to_numpy())
+    for bad in (dict(level=1.5), dict(level=0), dict(n_boot=0), dict(n_boot=2.5),
+                dict(seed="one"), dict(seed=-1)):
+        with pytest.raises(ArgumentError):
+            fit.bootstrap(**{"n_boot": 10, "progress": False, **bad})
 
 
 def test_failed_replicates_counted_reported_and_excluded(hs, monkeypatch):
@@ -175,8 +211,9 @@ def test_failed_replicates_counted_reported_and_excluded(hs, monkeypatch):
         return real_newton(self, stats, r, theta)
 
     monkeypatch.setattr(sem_boot._BatchedStatistic, "_newton", newton_fails_on_marked)
-    with pytest.warns(BootstrapWarning, match="not converged"):
+    with pytest.warns(BootstrapWarning, match="not converged") as caught:
         b = fit.bootstrap(100, seed=3, progress=False)
+    assert caught[0].filename == __file__  # the warning points at the caller's line
     # chunks of 250 hold the original-data call (1 row) and 100 replicates: 34 fail
     assert b.n_failed == 34
     assert b.failures == {"not converged": b.n_failed}

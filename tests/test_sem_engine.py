@@ -178,7 +178,8 @@ def test_non_convergence_warns(hs):
     with pytest.warns(ConvergenceWarning, match="did not converge"):
         fit = cs.cfa(HS_MODEL, hs, max_iter=1)
     assert not fit.converged
-    assert "DID NOT CONVERGE" in fit.summary()
+    assert "DID NOT CONVERGE" in dict(fit.summary().header)["Converged"]
+    assert "DID NOT CONVERGE" in str(fit.summary())
 
 
 def test_under_identified_model_warns(hs):
@@ -275,10 +276,21 @@ def test_fit_object_views(hs):
     assert mats["lambda"].loc["x2", "visual"] == pytest.approx(
         est[(est["group"] == "Grant-White") & (est["rhs"] == "x2") & (est["op"] == "=~")]
         ["est"].iloc[0])
-    text = fit.summary()
-    assert "Group Grant-White" in text and "Latent variables" in text
-    assert "<table" in fit._repr_html_()
-    assert fit.to_latex().startswith(r"\begin{tabular}")
+    report = fit.summary()
+    captions = [t.caption for t in report.tables]
+    assert captions[0] == "Model fit"
+    assert "Latent variables (group Grant-White)" in captions
+    assert "Intercepts and means (group Pasteur)" in captions
+    assert dict(report.header)["Observations"] == "Pasteur (n = 156), Grant-White (n = 145)"
+    block = report.tables[captions.index("Latent variables (group Grant-White)")].frame
+    ld = est[(est["group"] == "Grant-White") & (est["op"] == "=~")]
+    np.testing.assert_array_equal(block["est"].to_numpy(), ld["est"].to_numpy())
+    assert block["parameter"].tolist()[:2] == ["visual =~ x1", "visual =~ x2"]
+    assert np.isnan(block["se"].iloc[0])  # a fixed loading shows no standard error
+    assert "Latent variables (group Grant-White)" in str(report)
+    assert fit._repr_html_() == report.as_html() and "<table" in fit._repr_html_()
+    assert fit.to_latex() == report.as_latex()
+    pd.testing.assert_frame_equal(fit.to_frame(), fit.estimates)
     metric = fit.refit(group_equal=["loadings"])
     assert metric.fit_measures["df"] == fit.fit_measures["df"] + 6
     assert isinstance(repr(fit), str)

@@ -2,8 +2,9 @@
 
 Public API
 ----------
-- :func:`cfa`, :func:`sem`: fit a model (lavaan syntax subset, see :mod:`connection.latent.syntax`)
-  by ML or MLR, one or several groups (``group=``, ``group_equal=``, ``group_partial=``),
+- :func:`cfa`, :func:`sem`: fit a model (lavaan syntax subset, see :mod:`connection.latent.syntax`;
+  or a :class:`connection.data.Survey`, whose instrument's measurement model is fitted on its
+  data) by ML or MLR, one or several groups (``group=``, ``group_equal=``, ``group_partial=``),
   listwise or FIML (``missing="ml"``), from data or from ``sample_stats``.
 - :class:`Fit`: ``estimates``, ``fit_measures``, ``rsquare``, ``standardized``, ``implied``,
   ``matrices()``, ``residuals()``, ``predict()``, ``summary()`` / ``_repr_html_()`` /
@@ -13,7 +14,10 @@ Public API
   ``warnings``, ``nobs``, ``rows_used``, ``param_table``, ``bootstrap()``
   (nonparametric bootstrap SEs and percentile intervals: every replicate refitted by ML, all
   of a chunk at once, through the shared engine :mod:`connection.stats._bootstrap`; see
-  :mod:`connection.latent.boot`); for invariance work:
+  :mod:`connection.latent.boot`; returns a :class:`SemBootstrapResult`),
+  ``parameter_estimates(level=)`` (the estimates with intervals at another level, as
+  lavaan's ``parameterEstimates(level=)``; ``cfa(..., level=)`` sets the level of
+  ``estimates``), ``to_frame()``; for invariance work:
   ``n_groups``, ``group_labels``, ``refit(**options)`` (same model and data, e.g. other
   ``group_equal``/``group_partial``), ``modindices()`` (lavaan's ``modindices``, plus
   releases of equality constraints when there are groups) and ``score_test()`` (lavaan's
@@ -37,9 +41,10 @@ True
 
 from connection.latent._invariance import InvarianceResult, invariance
 from connection.latent._polychoric import PolychoricResult, polychoric
+from connection.latent.boot import SemBootstrapResult
 from connection.latent.fit import Fit, cfa, parse_model, sem
 from connection.latent.model_tests import lrt
 from connection.latent.partable import ParameterTable
 
 __all__ = ["cfa", "sem", "Fit", "parse_model", "ParameterTable", "lrt", "invariance",
-           "InvarianceResult", "polychoric", "PolychoricResult"]
+           "InvarianceResult", "polychoric", "PolychoricResult", "SemBootstrapResult"]

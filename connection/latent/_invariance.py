@@ -32,8 +32,6 @@ True
 
 from __future__ import annotations
 
-import html
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,7 +39,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from connection._common import check_choice, check_int, check_level, warn
 from connection._flags import Flag, format_flags
+from connection._report import Report
 from connection.errors import (
     ArgumentError,
     ExclusionWarning,
@@ -86,9 +86,9 @@ def _group_labels(data: pd.DataFrame, group: str | Sequence[str]) -> tuple[pd.Da
     missing = data[cols].isna().any(axis=1)
     if missing.any():
         rows = [int(i) + 1 for i in np.flatnonzero(missing.to_numpy())]
-        warnings.warn(f"invariance: {len(rows)} rows have no value for {' x '.join(cols)} and were "
-                      f"left out (rows {', '.join(map(str, rows[:10]))}"
-                      f"{', ...' if len(rows) > 10 else ''})", ExclusionWarning, stacklevel=3)
+        warn(f"invariance: {len(rows)} rows have no value for {' x '.join(cols)} and were "
+             f"left out (rows {', '.join(map(str, rows[:10]))}"
+             f"{', ...' if len(rows) > 10 else ''})", ExclusionWarning)
         data = data.loc[~missing]
     if len(cols) == 1:
         name = cols[0]
@@ -192,8 +192,12 @@ def _score_tests(fit: Any, op: str, exclude: set[str]) -> pd.DataFrame:
     tab = tab.sort_values("x2", ascending=False, kind="stable")
     return tab.drop_duplicates("parameter")[cols].reset_index(drop=True)
 
-
 # ----------------------------------------------------------------------------- the result
+
+
+def _partial_label(level: str) -> str:
+    """The table's label of a step's partial model: ``"scalar (partial)"``."""
+    return f"{level} (partial)"
 
 
 @dataclass(frozen=True)
@@ -203,19 +207,25 @@ class InvarianceResult:
     Attributes
     ----------
     table : pandas.DataFrame
-        One row per step: ``step, npar, chisq, df, pvalue, cfi, tli, rmsea, srmr`` (for MLR the
-        scaled chi-square and robust CFI/TLI/RMSEA; ``chisq_ml`` and ``scaling_factor`` keep the
-        uncorrected values), ``compared_with``, ``delta_chisq, delta_df, p_delta`` (scaled for
-        MLR, as ``lavTestLRT``), ``delta_cfi, delta_rmsea, delta_srmr``, the Chen (2007)
-        cut-offs ``cutoff_cfi, cutoff_rmsea, cutoff_srmr``, ``holds``, ``partial`` (parameters
-        freed at this step), ``verdict`` (in words), ``flags`` (the admissibility flags of the
-        step's fit and of the fit it is compared with, each naming its step; ``""`` when both
-        are admissible or the step was not tested).
+        One row per model fitted: ``step`` (the row's label), ``level`` (its invariance level),
+        ``npar, chisq, df, pvalue, cfi, tli, rmsea, srmr`` (for MLR the scaled chi-square and
+        robust CFI/TLI/RMSEA; ``chisq_ml`` and ``scaling_factor`` keep the uncorrected values),
+        ``compared_with`` (the row it is compared with), ``delta_chisq, delta_df, p_delta``
+        (scaled for MLR, as ``lavTestLRT``), ``delta_cfi, delta_rmsea, delta_srmr``, the Chen
+        (2007) cut-offs ``cutoff_cfi, cutoff_rmsea, cutoff_srmr``, ``holds``, ``partial`` (the
+        parameters freed in this row's model by the search for partial invariance), ``verdict``
+        (in words), ``flags`` (the admissibility flags of the row's fit and of the fit it is
+        compared with, each naming its step; ``""`` when both are admissible or the step was
+        not tested). A step is always shown with all its constraints (``"scalar"``); when it
+        fails and ``partial="auto"`` frees constraints, the partial model follows it in a row of
+        its own (``"scalar (partial)"``, with the freed parameters in ``partial``), and the
+        next step builds on (and is compared with) the partial model when that holds.
     fits : dict
-        Step -> fitted :class:`~connection.latent.Fit` (the partial one where parameters were freed).
+        Row label (``step``) -> fitted :class:`~connection.latent.Fit`.
     partial : pandas.DataFrame
-        Freed parameters: ``step, parameter, x2, df, pvalue, reason, flags`` (``flags``: those of
-        the step's fit, whose score tests chose the parameters).
+        Freed parameters: ``step, parameter, x2, df, pvalue, reason, flags`` (``step``: the level
+        whose constraint was released; ``flags``: those of the fit whose score tests chose it,
+        the full step's for the first, the partial model's for the next ones).
     latent_means : pandas.DataFrame
         Per group and factor under the strongest level that holds (at least scalar):
         ``group, factor, mean, se, z, pvalue, ci_lower, ci_upper, variance, std_lv, d``; the first
@@ -224,7 +234,8 @@ class InvarianceResult:
         ``flags`` (those of the fit the means come from). Empty when scalar invariance does not
         hold (latent means are then not comparable).
     strongest : str
-        The strongest level that holds (``"configural"`` when none beyond it does).
+        The strongest level that holds (``"configural"`` when none beyond it does), fully or
+        partially; :attr:`strongest_step` says which row (``"scalar (partial)"``).
     group, groups, estimator, criterion : str, list, str, str
     notes : list of str
     flags : tuple of connection._flags.Flag
@@ -232,6 +243,8 @@ class InvarianceResult:
         <connection.latent.Fit.flags>`), each message prefixed by its step (``"heywood: scalar
         step: negative variance estimate ..."``); empty when every fit is admissible.
         ``strongest`` rests on all of them.
+    strongest_step : str
+        The row of :attr:`table` that :attr:`strongest` rests on.
     """
 
     table: pd.DataFrame
@@ -245,15 +258,31 @@ class InvarianceResult:
     criterion: str
     notes: list = field(default_factory=list)
     flags: tuple = ()
+    strongest_step: str = ""
 
     @property
     def admissible(self) -> bool:
         """True when no fit of the ladder has an admissibility flag."""
         return not self.flags
 
+    @property
+    def ladder(self) -> pd.DataFrame:
+        """One row per level, the model the ladder went on with: the partial model where
+        constraints were freed (its ``step`` relabelled with the level), else the step itself.
+        The layout of ``table`` before the failed full steps were shown (compatibility)."""
+        tab = self.table
+        partial_levels = set(tab.loc[tab["step"] != tab["level"], "level"])
+        keep = (tab["step"] != tab["level"]) | ~tab["level"].isin(partial_levels)
+        return tab[keep].assign(step=tab.loc[keep, "level"]).reset_index(drop=True)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The main table: :attr:`table`."""
+        return self.table.copy()
+
     def loadings(self, step: str = "configural", standardized: bool = True) -> pd.DataFrame:
         """Tidy factor loadings of one step's fit, per group (for :func:`plots.measurement.loadings_by_group`).
 
+        ``step`` is a row label of :attr:`table` (``"scalar"``, ``"scalar (partial)"``).
         Columns ``step, group, factor, item, loading`` (``std_all`` when ``standardized``, else the
         unstandardized estimate) and ``est, se, ci_lower, ci_upper`` (unstandardized).
         """
@@ -270,52 +299,42 @@ class InvarianceResult:
             "ci_upper": ld["ci_upper"].to_numpy(dtype=float),
         })
 
-    def summary(self) -> str:
+    def summary(self) -> Report:
+        """The ladder as a :class:`connection._report.Report`: groups, estimator, criterion and
+        the strongest level in the header, the flags first, then the ladder (every fitted row,
+        ``holds`` as yes / no / not tested), the verdicts, the freed parameters and the latent
+        means; notes last."""
+        strongest = self.strongest + (" (partial)" if self.strongest_step != self.strongest
+                                      and self.strongest_step else "")
+        report = Report(f"Measurement invariance across {self.group}",
+                        header=[("Groups", ", ".join(map(str, self.groups))),
+                                ("Estimator", self.estimator), ("Criterion", self.criterion),
+                                ("Strongest level that holds", strongest)],
+                        flags=self.flags, notes=list(self.notes))
         cols = ["step", "chisq", "df", "cfi", "rmsea", "srmr", "delta_chisq", "delta_df",
-                "p_delta", "delta_cfi", "delta_rmsea", "holds"]
-        lines = [f"Measurement invariance across {self.group} ({', '.join(map(str, self.groups))}); "
-                 f"estimator {self.estimator}; criterion {self.criterion}",
-                 self.table[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"), ""]
-        lines += [f"- {v}" for v in self.table["verdict"]]
+                "p_delta", "delta_cfi", "delta_rmsea", "delta_srmr", "holds", "partial"]
+        tab = self.table[cols].copy()
+        tab["holds"] = [("yes" if v else "no") if not pd.isna(v) else "not tested"
+                        for v in self.table["holds"]]
+        report.add_table(tab, "Ladder")
+        report.add_table(self.table[["step", "verdict"]], "Verdicts")
         if len(self.partial):
-            lines += ["", "freed parameters:",
-                      self.partial.to_string(index=False, float_format=lambda v: f"{v:.3f}")]
-        lines += ["", f"strongest level that holds: {self.strongest}"]
+            report.add_table(self.partial.drop(columns=["flags"]), "Freed parameters")
         if len(self.latent_means):
-            lm = self.latent_means[["group", "factor", "mean", "se", "pvalue", "d"]]
-            lines += ["latent means:", lm.to_string(index=False, float_format=lambda v: f"{v:.3f}")]
-        lines += [f"note: {n}" for n in self.notes]
-        lines += [f"FLAG: {f}" for f in self.flags]
-        return "\n".join(lines)
+            report.add_table(self.latent_means[["group", "factor", "mean", "se", "pvalue",
+                                                "ci_lower", "ci_upper", "d"]],
+                             f"Latent means ({self.strongest_step or self.strongest} model)")
+        return report
 
     def __repr__(self) -> str:
-        return self.summary()
+        return self.summary().as_text()
 
     def to_latex(self) -> str:
-        """The ladder table (fit, changes, verdict per step) as a LaTeX tabular."""
-        cols = ["step", "chisq", "df", "cfi", "rmsea", "srmr", "delta_chisq", "delta_df",
-                "p_delta", "delta_cfi", "delta_rmsea", "delta_srmr", "holds"]
-        tab = self.table[cols].copy()
-        tab["holds"] = tab["holds"].map({True: "yes", False: "no"}).fillna("not tested")
-        return tab.to_latex(index=False, float_format=lambda v: f"{v:.3f}", na_rep="",
-                            caption=f"Measurement invariance across {self.group}",
-                            label="tab:invariance")
+        """The summary as LaTeX: the same as ``summary().as_latex()``."""
+        return self.summary().as_latex()
 
     def _repr_html_(self) -> str:
-        fmt = {"float_format": lambda v: f"{v:.3f}", "index": False}
-        parts = [f"<p><b>Measurement invariance</b> across {html.escape(str(self.group))}; "
-                 f"estimator {self.estimator}; strongest level that holds: "
-                 f"<b>{self.strongest}</b></p>",
-                 self.table.drop(columns=["verdict"]).to_html(**fmt),
-                 "<ul>" + "".join(f"<li>{html.escape(v)}</li>" for v in self.table["verdict"])
-                 + "</ul>"]
-        if len(self.partial):
-            parts += ["<p>Freed parameters</p>", self.partial.to_html(**fmt)]
-        if len(self.latent_means):
-            parts += ["<p>Latent means</p>", self.latent_means.to_html(**fmt)]
-        parts += [f"<p><i>{html.escape(n)}</i></p>" for n in self.notes]
-        parts += [f"<p><b>Flag</b>: {html.escape(str(f))}</p>" for f in self.flags]
-        return "".join(parts)
+        return self.summary().as_html()
 
 
 # ----------------------------------------------------------------------------- the ladder
@@ -345,10 +364,254 @@ def _holds(d: dict, cut: dict, p_delta: float, criterion: str, alpha: float) -> 
     return bool(fit_ok and chisq_ok)
 
 
+def _check_arguments(estimator: str, levels: Sequence[str], criterion: str,
+                     cutoffs: str) -> list[str]:
+    """The ladder's options checked (typed errors naming the value); the levels as a list."""
+    check_choice(str(estimator).upper(), "estimator", ("ML", "MLR"))
+    levels = list(levels)
+    bad = [lv for lv in levels if lv not in LEVELS]
+    if bad or not levels or len(set(levels)) != len(levels):
+        raise ArgumentError("unknown or repeated invariance level", values=bad or levels,
+                            expected=", ".join(LEVELS) + ", each once, in increasing strictness")
+    if [LEVELS.index(lv) for lv in levels] != sorted(LEVELS.index(lv) for lv in levels):
+        raise ArgumentError("levels must go from weaker to stronger", values=levels,
+                            expected="an ordered subset of " + ", ".join(LEVELS))
+    check_choice(criterion, "criterion", ("chen2007", "chisq", "both"))
+    check_choice(cutoffs, "cutoffs", tuple(CHEN_2007))
+    return levels
+
+
+def _check_search(alpha: float, max_free: int | None) -> None:
+    """The size of the tests (strictly between 0 and 1) and the most parameters freed."""
+    check_level(alpha, "alpha")
+    if max_free is not None:
+        check_int(max_free, "max_free", minimum=1)
+
+
+def _prepare_data(model: str, data: pd.DataFrame, group, missing: str):
+    """The one-group table of the model, and the data with one group column, checked:
+    ``(pt1, items, data, group column, labels)``. Rows incomplete on the items are left out
+    here under listwise deletion, with one warning (rather than one from every fit)."""
+    from connection.latent.partable import build_table
+
+    if not isinstance(data, pd.DataFrame):
+        raise ArgumentError("data must be a pandas DataFrame or a Survey",
+                            values=[type(data).__name__], expected="a DataFrame or a Survey")
+    if group is None:
+        raise ArgumentError("invariance needs group=, the column whose values form the groups",
+                            expected="group='segment' or group=['segment', 'category']")
+    pt1 = build_table(model, ngroups=1, meanstructure=True)
+    items = list(pt1.ov_names)
+    for it in items:
+        if it not in data.columns:
+            raise MissingColumnError("model variable is not in the data", column=it,
+                                     expected="a column of the data frame")
+    data, gcol, labels = _group_labels(data, group)
+    _check_groups(data, gcol, labels, items, pt1.npar, missing)
+    if missing == "listwise":
+        incomplete = data[items].isna().any(axis=1).to_numpy()
+        if incomplete.any():
+            warn(f"invariance: {int(incomplete.sum())} of {len(incomplete)} rows have a "
+                 "missing value in a model variable and were left out (listwise); "
+                 "consider missing='ml' (FIML)", ExclusionWarning)
+            data = data.loc[~incomplete]
+    return pt1, items, data, gcol, labels
+
+
+class _Ladder:
+    """The ladder's state while it is climbed: the fits and rows so far, the parameters freed,
+    the row each next step is compared with."""
+
+    def __init__(self, model, data, gcol, *, estimator, missing, partial, criterion, cutoffs,
+                 alpha, max_free, stop, n_constraints):
+        self.model, self.data, self.gcol = model, data, gcol
+        self.estimator, self.missing = estimator, missing
+        self.criterion, self.alpha, self.max_free, self.stop = criterion, alpha, max_free, stop
+        self.cut_set = CHEN_2007[cutoffs]
+        self.n_constraints = n_constraints
+        self.user_partial = [] if partial in (None, "auto") else [str(p) for p in partial]
+        self.auto = partial == "auto"
+        self.freed: list[str] = list(self.user_partial)  # carried on to the next steps
+        self.fits: dict[str, Any] = {}
+        self.meas: dict[str, dict] = {}
+        self.rows: list[dict] = []
+        self.freed_rows: list[dict] = []
+        self.accepted: str | None = None  # the strongest level that holds, all weaker too
+        self.accepted_step: str | None = None  # its row
+        self.base: str | None = None  # the row the next step is compared with
+        self.carried: dict[str, str] = {}  # level -> the row the ladder went on with
+        self.stopped_at: str | None = None
+
+    # ---------------------------------------------------------------- fitting
+    def _fit(self, level: str):
+        return _fit(self.model, self.data, self.gcol, self.estimator, self.missing, level,
+                    self.freed)
+
+    def _record(self, label: str, fit) -> dict:
+        self.fits[label] = fit
+        self.meas[label] = m = _measures(fit, self.estimator)
+        return m
+
+    def _compare(self, level: str, label: str) -> tuple[dict, float, float, float, bool]:
+        """Row ``label`` against the base row: the changes in fit, the chi-square difference
+        and whether the step holds."""
+        base, m = self.meas[self.base], self.meas[label]
+        d = {"delta_cfi": m["cfi"] - base["cfi"], "delta_rmsea": m["rmsea"] - base["rmsea"],
+             "delta_srmr": m["srmr"] - base["srmr"]}
+        dchi, ddf, p = _difference(self.fits[self.base], self.fits[label])
+        cut = self._cut(level)
+        return d, dchi, ddf, p, _holds(d, cut, p, self.criterion, self.alpha)
+
+    def _cut(self, level: str) -> dict:
+        return {"cfi": self.cut_set["cfi"], "rmsea": self.cut_set["rmsea"],
+                "srmr": self.cut_set["srmr"][level]}
+
+    def _row(self, label: str, level: str, m: dict, comparison, freed: list[str],
+             verdict: str) -> dict:
+        d, dchi, ddf, p, ok = comparison
+        cut = self._cut(level)
+        return {"step": label, "level": level, **m, "compared_with": self.base,
+                "delta_chisq": dchi, "delta_df": ddf, "p_delta": p, **d,
+                "cutoff_cfi": cut["cfi"], "cutoff_rmsea": cut["rmsea"],
+                "cutoff_srmr": cut["srmr"], "holds": ok, "partial": ", ".join(freed),
+                "verdict": verdict}
+
+    # ---------------------------------------------------------------- the steps
+    def climb(self, levels: list[str]) -> None:
+        for level in levels:
+            if self.stopped_at is not None and self.stop:
+                self.rows.append({"step": level, "level": level, "holds": pd.NA, "partial": "",
+                                  "verdict": f"{level} invariance not tested: "
+                                             f"{self.stopped_at} did not hold"})
+            elif self.base is None:
+                self._baseline(level)
+            else:
+                self._step(level)
+
+    def _baseline(self, level: str) -> None:
+        m = self._record(level, self._fit(level))
+        self.base = self.accepted = self.accepted_step = self.carried[level] = level
+        self.rows.append({"step": level, "level": level, **m, "compared_with": "", "holds": True,
+                          "partial": "",
+                          "verdict": f"{level} model (baseline): chi-square = {m['chisq']:.3f}, "
+                                     f"df = {m['df']:.0f}, CFI = {m['cfi']:.3f}, RMSEA = "
+                                     f"{m['rmsea']:.3f}"})
+
+    def _step(self, level: str) -> None:
+        """The full step (every constraint of the level), then, if it fails and
+        ``partial="auto"``, the partial model as a row of its own."""
+        m = self._record(level, self._fit(level))
+        full = self._compare(level, level)
+        ok = full[4]
+        step_freed = [] if ok or not self.auto else self._search(level)
+        verdict = _verdict(level, full[0], self._cut(level), ok, full[3], [])
+        if step_freed:
+            verdict += "; partial invariance is sought in the next row"
+        self.rows.append(self._row(level, level, m, full, [], verdict))
+        holding = level if ok else None
+        if step_freed:
+            label = _partial_label(level)
+            part = self._compare(level, label)
+            ok = part[4]
+            self.rows.append(self._row(label, level, self.meas[label], part, step_freed,
+                                       _verdict(level, part[0], self._cut(level), ok, part[3],
+                                                step_freed)))
+            holding = label if ok else None
+            if not ok:  # the freed constraints did not rescue the step: not carried on
+                for f_ in step_freed:
+                    self.freed.remove(f_)
+        self._advance(level, holding)
+
+    def _search(self, level: str) -> list[str]:
+        """Free the constraint with the largest significant score test, one at a time, until
+        the step holds (at most ``max_free``); the last partial fit is recorded under the
+        step's partial label. Returns the freed parameters (empty when none qualified)."""
+        limit = (self.max_free if self.max_free is not None
+                 else max(1, self.n_constraints[level] // 2))
+        label = _partial_label(level)
+        step_freed: list[str] = []
+        fit, source = self.fits[level], level  # the fit whose score tests choose
+        while len(step_freed) < limit:
+            cand = _score_tests(fit, _RELEASE_OP[level], set(self.freed))
+            if cand.empty or not cand["pvalue"].iloc[0] < self.alpha:
+                break
+            best = cand.iloc[0]
+            step_freed.append(best["parameter"])
+            self.freed.append(best["parameter"])
+            self.freed_rows.append({
+                "step": level, "parameter": best["parameter"], "x2": best["x2"],
+                "df": best["df"], "pvalue": best["pvalue"],
+                "reason": f"largest score test of the {level} constraints (x2 = "
+                          f"{best['x2']:.2f}, p = {best['pvalue']:.3g}, releasing group "
+                          f"{best['group']!r} from the first)", "source": source})
+            fit, source = self._fit(level), label
+            self._record(label, fit)
+            if self._compare(level, label)[4]:
+                break
+        return step_freed
+
+    def _advance(self, level: str, holding: str | None) -> None:
+        """The next step builds on the row that holds, else on the full step (whose
+        constraints it carries on)."""
+        self.base = self.carried[level] = holding or level
+        if holding is not None and self.stopped_at is None:
+            self.accepted, self.accepted_step = level, holding
+        elif holding is None:
+            self.stopped_at = self.stopped_at or level
+
+
+_TABLE_COLUMNS = ["step", "level", "npar", "chisq", "df", "pvalue", "cfi", "tli", "rmsea",
+                  "srmr", "chisq_ml", "scaling_factor", "compared_with", "delta_chisq",
+                  "delta_df", "p_delta", "delta_cfi", "delta_rmsea", "delta_srmr", "cutoff_cfi",
+                  "cutoff_rmsea", "cutoff_srmr", "holds", "partial", "verdict", "flags"]
+
+
+def _ladder_table(ladder: _Ladder, step_flags: dict, estimator: str) -> pd.DataFrame:
+    """The rows as a frame, each with the flags of its fit and of the fit it is compared with."""
+    for row in ladder.rows:
+        compared = row.get("compared_with") or None
+        row["flags"] = format_flags([*step_flags.get(compared, ()),
+                                     *step_flags.get(row["step"], ())]
+                                    if row["step"] in ladder.fits else ())
+    table = pd.DataFrame(ladder.rows).reindex(columns=_TABLE_COLUMNS)
+    table["holds"] = table["holds"].astype("boolean")
+    if estimator.upper() == "ML":
+        table = table.drop(columns=["chisq_ml", "scaling_factor"])
+    return table
+
+
+def _means_step(ladder: _Ladder, levels: list[str], latent_means_at: str | None,
+                notes: list[str]) -> tuple[str, str]:
+    """``(level, row)`` whose fit gives the latent means: the strongest that holds, or the
+    level asked for (with a note when it does not hold)."""
+    strongest = ladder.accepted or levels[0]
+    if latent_means_at is None:
+        return strongest, ladder.accepted_step or strongest
+    if latent_means_at not in ("scalar", "strict") or latent_means_at not in ladder.carried:
+        raise ArgumentError("latent_means_at must be a fitted scalar or strict step",
+                            values=[latent_means_at], expected=f"one of {sorted(ladder.carried)} "
+                            "that is 'scalar' or 'strict'")
+    if LEVELS.index(latent_means_at) > LEVELS.index(strongest):
+        notes.append(f"latent means are reported under {latent_means_at} invariance as "
+                     f"requested, although it does not hold (strongest: {strongest}); "
+                     "interpret their differences with caution")
+    return latent_means_at, ladder.carried[latent_means_at]
+
+
+def _partial_table(ladder: _Ladder, step_flags: dict) -> pd.DataFrame:
+    for r in ladder.freed_rows:  # the flags of the fit whose score tests chose the parameter
+        r["flags"] = format_flags(step_flags.get(r.pop("source"), ()))
+    tab = pd.DataFrame(ladder.freed_rows, columns=["step", "parameter", "x2", "df", "pvalue",
+                                                   "reason", "flags"])
+    for p_ in ladder.user_partial:
+        tab.loc[len(tab)] = ["all", p_, np.nan, np.nan, np.nan, "given by the user", ""]
+    return tab
+
+
 def invariance(
-    model: str,
-    data: pd.DataFrame,
-    group: str | Sequence[str],
+    model,
+    data=None,
+    group: str | Sequence[str] | None = None,
     *,
     estimator: str = "ML",
     missing: str = "listwise",
@@ -366,9 +629,11 @@ def invariance(
     Parameters
     ----------
     model
-        Measurement model in lavaan syntax (``"f =~ x1 + x2 + x3"``).
+        Measurement model in lavaan syntax (``"f =~ x1 + x2 + x3"``), or a
+        :class:`connection.data.Survey`: its instrument's measurement model on its data.
     data
-        One row per respondent, with the items and the group column(s).
+        One row per respondent, with the items and the group column(s); a Survey stands for
+        its ``data``.
     group
         Group column, or several columns whose combinations form the groups (labels joined by
         ``" / "``, e.g. ``"social_moms / banking"``). Groups are ordered by first appearance; the
@@ -383,9 +648,10 @@ def invariance(
     partial
         ``"auto"``: when a step fails, free the equality constraint with the largest score test,
         one at a time, while it is significant at ``alpha``, until the step holds (at most
-        ``max_free`` per step; by default half of the step's constraints). A list of parameters
-        (``"x3 ~1"``, ``"f =~ x2"``) frees those from the start (lavaan's ``group.partial``).
-        ``None``: no partial invariance.
+        ``max_free`` per step; by default half of the step's constraints); the failed step and
+        the partial model are both in the table (``"scalar"``, ``"scalar (partial)"``). A list
+        of parameters (``"x3 ~1"``, ``"f =~ x2"``) frees those from the start (lavaan's
+        ``group.partial``). ``None``: no partial invariance.
     criterion
         ``"chen2007"`` (default: change in CFI, supplemented by RMSEA or SRMR, Chen 2007),
         ``"chisq"`` (chi-square difference at ``alpha``) or ``"both"``.
@@ -415,157 +681,39 @@ def invariance(
         A group with fewer usable cases than the configural model's free parameters per group,
         an item that is constant or entirely missing in a group, or fewer than two groups.
     """
-    if estimator.upper() not in ("ML", "MLR"):
-        raise ArgumentError("unknown estimator", values=[estimator], expected="'ML' or 'MLR'")
-    levels = list(levels)
-    bad = [lv for lv in levels if lv not in LEVELS]
-    if bad or not levels or len(set(levels)) != len(levels):
-        raise ArgumentError("unknown or repeated invariance level", values=bad or levels,
-                            expected=", ".join(LEVELS) + ", each once, in increasing strictness")
-    if [LEVELS.index(lv) for lv in levels] != sorted(LEVELS.index(lv) for lv in levels):
-        raise ArgumentError("levels must go from weaker to stronger", values=levels,
-                            expected="an ordered subset of " + ", ".join(LEVELS))
-    if criterion not in ("chen2007", "chisq", "both"):
-        raise ArgumentError("unknown criterion", values=[criterion],
-                            expected="'chen2007', 'chisq' or 'both'")
-    if cutoffs not in CHEN_2007:
-        raise ArgumentError("unknown cut-off set", values=[cutoffs], expected="'standard' or 'small'")
-    from connection.latent.partable import build_table
+    from connection.latent.fit import resolve_survey
 
-    pt1 = build_table(model, ngroups=1, meanstructure=True)
-    items = list(pt1.ov_names)
-    for it in items:
-        if it not in data.columns:
-            raise MissingColumnError("model variable is not in the data", column=it,
-                                     expected="a column of the data frame")
-    data, gcol, labels = _group_labels(data, group)
-    _check_groups(data, gcol, labels, items, pt1.npar, missing)
-    if missing == "listwise":  # once here, rather than a warning from every fit of the ladder
-        incomplete = data[items].isna().any(axis=1).to_numpy()
-        if incomplete.any():
-            warnings.warn(f"invariance: {int(incomplete.sum())} of {len(incomplete)} rows have a "
-                          "missing value in a model variable and were left out (listwise); "
-                          "consider missing='ml' (FIML)", ExclusionWarning, stacklevel=2)
-            data = data.loc[~incomplete]
+    model, data = resolve_survey(model, data, "invariance")
+    levels = _check_arguments(estimator, levels, criterion, cutoffs)
+    _check_search(alpha, max_free)
+    pt1, items, data, gcol, labels = _prepare_data(model, data, group, missing)
     n_constraints = {
         "metric": int(((pt1.frame["op"] == "=~") & (pt1.frame["free"] > 0)).sum()),
         "scalar": int(((pt1.frame["op"] == "~1") & pt1.frame["lhs"].isin(items)).sum()),
         "strict": len(items),
     }
-
-    user_partial = [] if partial in (None, "auto") else [str(p) for p in partial]
-    auto = partial == "auto"
-    cut_set = CHEN_2007[cutoffs]
-    fits: dict[str, Any] = {}
-    meas: dict[str, dict] = {}
-    rows: list[dict] = []
-    freed_rows: list[dict] = []
-    freed: list[str] = list(user_partial)
-    accepted: str | None = None  # the strongest step that holds, all weaker ones holding too
-    previous: str | None = None  # the step the next one is compared with
-    stopped_at: str | None = None
+    ladder = _Ladder(model, data, gcol, estimator=estimator, missing=missing, partial=partial,
+                     criterion=criterion, cutoffs=cutoffs, alpha=alpha, max_free=max_free,
+                     stop=stop, n_constraints=n_constraints)
+    ladder.climb(levels)
+    step_flags = {lv: _step_flags(lv, f) for lv, f in ladder.fits.items()}
+    table = _ladder_table(ladder, step_flags, estimator)
     notes: list[str] = []
-    for level in levels:
-        if stopped_at is not None and stop:
-            rows.append({"step": level, "holds": pd.NA, "partial": "",
-                         "verdict": f"{level} invariance not tested: {stopped_at} did not hold"})
-            continue
-        fit = _fit(model, data, gcol, estimator, missing, level, freed)
-        m = _measures(fit, estimator)
-        row: dict[str, Any] = {"step": level, **m}
-        if previous is None:
-            fits[level], meas[level] = fit, m
-            previous = level
-            accepted = level
-            row.update(compared_with="", holds=True, partial="",
-                       verdict=f"{level} model (baseline): chi-square = {m['chisq']:.3f}, df = "
-                               f"{m['df']:.0f}, CFI = {m['cfi']:.3f}, RMSEA = {m['rmsea']:.3f}")
-            rows.append(row)
-            continue
-        cut = {"cfi": cut_set["cfi"], "rmsea": cut_set["rmsea"], "srmr": cut_set["srmr"][level]}
-        step_freed: list[str] = []
-        limit = max_free if max_free is not None else max(1, n_constraints[level] // 2)
-        while True:
-            base = meas[previous]
-            d = {"delta_cfi": m["cfi"] - base["cfi"], "delta_rmsea": m["rmsea"] - base["rmsea"],
-                 "delta_srmr": m["srmr"] - base["srmr"]}
-            dchi, ddf, p = _difference(fits[previous], fit)
-            ok = _holds(d, cut, p, criterion, alpha)
-            if ok or not auto or len(step_freed) >= limit:
-                break
-            cand = _score_tests(fit, _RELEASE_OP[level], set(freed))
-            if cand.empty or not cand["pvalue"].iloc[0] < alpha:
-                break
-            best = cand.iloc[0]
-            step_freed.append(best["parameter"])
-            freed.append(best["parameter"])
-            freed_rows.append({"step": level, "parameter": best["parameter"], "x2": best["x2"],
-                               "df": best["df"], "pvalue": best["pvalue"],
-                               "reason": f"largest score test of the {level} constraints "
-                                         f"(x2 = {best['x2']:.2f}, p = {best['pvalue']:.3g}, "
-                                         f"releasing group {best['group']!r} from the first)"})
-            fit = _fit(model, data, gcol, estimator, missing, level, freed)
-            m = _measures(fit, estimator)
-        row = {"step": level, **m, "compared_with": previous, "delta_chisq": dchi,
-               "delta_df": ddf, "p_delta": p, **d, "cutoff_cfi": cut["cfi"],
-               "cutoff_rmsea": cut["rmsea"], "cutoff_srmr": cut["srmr"], "holds": ok,
-               "partial": ", ".join(step_freed),
-               "verdict": _verdict(level, d, cut, ok, p, step_freed)}
-        rows.append(row)
-        fits[level], meas[level] = fit, m
-        previous = level
-        if ok and stopped_at is None:
-            accepted = level
-        elif not ok:
-            stopped_at = stopped_at or level
-            # constraints freed while searching did not rescue the step; do not carry them on
-            for f_ in step_freed:
-                freed.remove(f_)
-    step_flags = {lv: _step_flags(lv, f) for lv, f in fits.items()}
-    for row in rows:
-        compared = row.get("compared_with") or None
-        row["flags"] = format_flags([*step_flags.get(compared, ()),
-                                     *step_flags.get(row["step"], ())]
-                                    if row["step"] in fits else ())
-    table = pd.DataFrame(rows)
-    order = ["step", "npar", "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "srmr", "chisq_ml",
-             "scaling_factor", "compared_with", "delta_chisq", "delta_df", "p_delta", "delta_cfi",
-             "delta_rmsea", "delta_srmr", "cutoff_cfi", "cutoff_rmsea", "cutoff_srmr", "holds",
-             "partial", "verdict", "flags"]
-    table = table.reindex(columns=order)
-    table["holds"] = table["holds"].astype("boolean")
-    if estimator.upper() == "ML":
-        table = table.drop(columns=["chisq_ml", "scaling_factor"])
-    strongest = accepted or levels[0]
-    means_level = strongest
-    if latent_means_at is not None:
-        if latent_means_at not in ("scalar", "strict") or latent_means_at not in fits:
-            raise ArgumentError("latent_means_at must be a fitted scalar or strict step",
-                                values=[latent_means_at], expected=f"one of {sorted(fits)} "
-                                "that is 'scalar' or 'strict'")
-        means_level = latent_means_at
-        if LEVELS.index(latent_means_at) > LEVELS.index(strongest):
-            notes.append(f"latent means are reported under {latent_means_at} invariance as "
-                         f"requested, although it does not hold (strongest: {strongest}); "
-                         "interpret their differences with caution")
-    latent = _latent_means(fits.get(means_level), means_level, pt1.lv_names, labels, data, gcol)
-    latent["flags"] = format_flags(step_flags.get(means_level, ()))
+    means_level, means_step = _means_step(ladder, levels, latent_means_at, notes)
+    latent = _latent_means(ladder.fits.get(means_step), means_level, pt1.lv_names, labels, data,
+                           gcol)
+    latent["flags"] = format_flags(step_flags.get(means_step, ()))
     if latent.empty:
         notes.append("latent means are not comparable without (partial) scalar invariance, "
                      "which did not hold; none are reported" if "scalar" in levels else
                      "latent means are not comparable without the scalar step; add it to levels")
-    for r in freed_rows:  # the parameters were chosen by the score tests of the step's fits
-        r["flags"] = format_flags(step_flags.get(r["step"], ()))
-    partial_tab = pd.DataFrame(freed_rows, columns=["step", "parameter", "x2", "df", "pvalue",
-                                                    "reason", "flags"])
-    for p_ in user_partial:
-        partial_tab.loc[len(partial_tab)] = ["all", p_, np.nan, np.nan, np.nan, "given by the user",
-                                             ""]
-    all_flags = tuple(dict.fromkeys(f for lv in fits for f in step_flags[lv]))
-    return InvarianceResult(table=table, fits=fits, partial=partial_tab, latent_means=latent,
+    all_flags = tuple(dict.fromkeys(f for lv in ladder.fits for f in step_flags[lv]))
+    strongest = ladder.accepted or levels[0]
+    return InvarianceResult(table=table, fits=ladder.fits,
+                            partial=_partial_table(ladder, step_flags), latent_means=latent,
                             strongest=strongest, group=gcol, groups=labels,
                             estimator=estimator.upper(), criterion=criterion, notes=notes,
-                            flags=all_flags)
+                            flags=all_flags, strongest_step=ladder.accepted_step or strongest)
 
 
 def _step_flags(step: str, fit: Any) -> tuple[Flag, ...]:

@@ -56,14 +56,14 @@ q3  0.862  0.838  1.000
 
 from __future__ import annotations
 
-import html
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
+from connection._common import check_int, warn
+from connection._report import Report
 from connection.errors import (
     ArgumentError,
     ConnectionWarning,
@@ -261,23 +261,26 @@ class PolychoricResult:
         values = np.concatenate([self.thresholds["est"].to_numpy(), self.pairs["est"].to_numpy()])
         return pd.Series(values, index=self.gamma.index, name="est")
 
-    def summary(self) -> str:
-        """A plain-text report: sample, thresholds, correlations and notes."""
-        lines = [f"Polychoric correlations (two-step, as lavaan::lavCor) of {len(self.items)} "
-                 f"items, n = {self.n}" + (f" ({self.n_dropped} incomplete rows dropped)"
-                                          if self.n_dropped else "")]
-        lines.append("")
-        lines.append("Thresholds:")
-        th = self.thresholds.copy()
-        lines.append(th.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-        lines.append("")
-        lines.append("Correlations:")
-        lines.append(self.correlation.to_string(float_format=lambda v: f"{v:.3f}"))
-        if self.notes:
-            lines.append("")
-            lines.append("Notes:")
-            lines.extend(f"- {note}" for note in self.notes)
-        return "\n".join(lines)
+    def summary(self) -> Report:
+        """The result as a :class:`connection._report.Report`: items, continuous variables,
+        rows used and dropped in the header; the correlation matrix, the pairs (type, estimate,
+        standard error, empty cells) and the thresholds; the notes (zero cells, bounds, dropped
+        rows) last."""
+        header = [("Items", ", ".join(self.items)), ("Rows used", self.n),
+                  ("Rows dropped (incomplete)", self.n_dropped)]
+        if self.continuous:
+            header.insert(1, ("Continuous", ", ".join(self.continuous)))
+        report = Report("Polychoric correlations (two-step, as lavaan::lavCor)", header=header,
+                        notes=list(self.notes))
+        report.add_table(self.correlation, "Correlations", index=True)
+        report.add_table(self.pairs[["lhs", "rhs", "type", "est", "se", "empty_cells"]],
+                         "Pairs")
+        report.add_table(self.thresholds, "Thresholds")
+        return report
+
+    def to_frame(self) -> pd.DataFrame:
+        """The main table: :attr:`pairs`, one row per correlation."""
+        return self.pairs.copy()
 
     def __repr__(self) -> str:
         k = len(self.items)
@@ -286,15 +289,7 @@ class PolychoricResult:
                 f"thresholds, {len(self.pairs)} correlations, {len(self.notes)} notes>")
 
     def _repr_html_(self) -> str:
-        head = html.escape(self.summary().splitlines()[0])
-        parts = [f"<p><b>{head}</b></p>",
-                 self.correlation.to_html(float_format=lambda v: f"{v:.3f}"),
-                 "<p>Thresholds</p>",
-                 self.thresholds.to_html(index=False, float_format=lambda v: f"{v:.3f}")]
-        if self.notes:
-            parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
-                         + "</ul>")
-        return "\n".join(parts)
+        return self.summary().as_html()
 
 
 # --------------------------------------------------------------------------------------------
@@ -306,7 +301,8 @@ def _rows(mask) -> list[int]:
     return [int(i) + 1 for i in np.flatnonzero(np.asarray(mask))]
 
 
-def _prepare(data, items, continuous, max_categories):
+def _as_frame(data) -> pd.DataFrame:
+    """The data as a DataFrame (a 2-D array gets lavaan's names V1, V2, ...)."""
     if isinstance(data, np.ndarray):
         if data.ndim != 2:
             raise ArgumentError(f"data must be a 2-D table; got a {data.ndim}-D array",
@@ -315,26 +311,26 @@ def _prepare(data, items, continuous, max_categories):
     if not isinstance(data, pd.DataFrame):
         raise ArgumentError(f"data must be a pandas DataFrame; got {type(data).__name__}",
                             expected="a DataFrame with one column per ordinal item")
-    if continuous is None:
-        continuous = []
-    elif isinstance(continuous, str):
-        continuous = [continuous]
-    else:
-        continuous = list(continuous)
-    if items is None:
-        items = [c for c in data.columns if c not in continuous]
-    elif isinstance(items, str):
-        items = [items]
-    else:
-        items = list(items)
-    dup = sorted({str(i) for i in items if items.count(i) > 1})
-    if dup:
-        raise ArgumentError("items names a column more than once", values=dup,
-                            expected="each item once")
-    dup = sorted({str(i) for i in continuous if continuous.count(i) > 1})
-    if dup:
-        raise ArgumentError("continuous names a column more than once", values=dup,
-                            expected="each variable once")
+    return data
+
+
+def _as_list(names) -> list:
+    if names is None:
+        return []
+    return [names] if isinstance(names, str) else list(names)
+
+
+def _variable_names(data: pd.DataFrame, items, continuous) -> tuple[list, list]:
+    """The ordinal items and the continuous variables, checked: each named once, in one role
+    only, and a column of the data; at least two items."""
+    continuous = _as_list(continuous)
+    items = [c for c in data.columns if c not in continuous] if items is None else _as_list(items)
+    for names, what, expected in ((items, "items", "each item once"),
+                                  (continuous, "continuous", "each variable once")):
+        dup = sorted({str(i) for i in names if names.count(i) > 1})
+        if dup:
+            raise ArgumentError(f"{what} names a column more than once", values=dup,
+                                expected=expected)
     both = [str(i) for i in items if i in continuous]
     if both:
         raise ArgumentError("a column is named both as an ordinal item and as continuous",
@@ -347,77 +343,77 @@ def _prepare(data, items, continuous, max_categories):
     if len(items) < 2:
         raise ArgumentError(f"polychoric correlations need at least 2 items; got {len(items)}",
                             expected="two or more ordinal items")
-    if not isinstance(max_categories, int | np.integer) or max_categories < 2:
-        raise ArgumentError("max_categories must be an integer >= 2", values=[max_categories])
+    return items, continuous
 
-    columns = []
-    labels = {}
-    for item in items + continuous:
-        ordinal = item not in continuous
-        kind = "an ordinal item" if ordinal else "a continuous variable"
-        col = data[item]
-        if isinstance(col, pd.DataFrame):
-            raise ArgumentError("the data has more than one column with this name",
-                                column=str(item), expected="unique column names")
-        if col.dtype == bool:
-            col = col.astype(float)
-        if isinstance(col.dtype, pd.CategoricalDtype) and col.cat.ordered and ordinal:
-            # an ordered categorical: its levels in their order are the categories
-            labels[str(item)] = list(col.cat.categories)
-            col = pd.Series(np.where(col.cat.codes.to_numpy() < 0, np.nan,
-                                     col.cat.codes.to_numpy() + 1.0), index=col.index)
-        values = pd.to_numeric(col, errors="coerce")
-        bad = values.isna() & col.notna()
-        if bad.any():
-            raise NonNumericError(f"{kind} holds values that are not numbers",
-                                  column=str(item), rows=_rows(bad), values=list(col[bad])[:10],
-                                  expected="integer category codes (e.g. 1-5)"
-                                  if ordinal else "numbers",
-                                  hint="recode the answers to integers in their order "
-                                       "(1 = lowest category) or make the column an ordered "
-                                       "pandas Categorical" if ordinal else
-                                       "convert the column to numbers")
-        arr = values.to_numpy(dtype=float)
-        inf = np.isinf(arr)
-        if inf.any():
-            raise DataError(f"{kind} holds infinite values", column=str(item),
-                            rows=_rows(inf), expected="finite numbers")
-        fin = np.isfinite(arr)
-        frac = fin & (arr != np.round(arr)) & ordinal
-        if frac.any():
-            raise DataError("an ordinal item holds codes that are not integers",
-                            column=str(item), rows=_rows(frac), values=list(arr[frac])[:10],
-                            expected="integer category codes (e.g. 1-5)",
-                            hint="a variable with fractional values is not ordinal: treat it as "
-                                 "continuous, or recode it to integer categories")
-        columns.append(arr)
-    X = np.column_stack(columns)
+
+def _column_values(data: pd.DataFrame, item, ordinal: bool, labels: dict) -> np.ndarray:
+    """One column as floats (NaN = missing), checked: numbers, finite, integer codes for an
+    ordinal item (an ordered Categorical gives its codes 1..K, its levels kept in ``labels``)."""
+    kind = "an ordinal item" if ordinal else "a continuous variable"
+    col = data[item]
+    if isinstance(col, pd.DataFrame):
+        raise ArgumentError("the data has more than one column with this name",
+                            column=str(item), expected="unique column names")
+    if col.dtype == bool:
+        col = col.astype(float)
+    if isinstance(col.dtype, pd.CategoricalDtype) and col.cat.ordered and ordinal:
+        # an ordered categorical: its levels in their order are the categories
+        labels[str(item)] = list(col.cat.categories)
+        col = pd.Series(np.where(col.cat.codes.to_numpy() < 0, np.nan,
+                                 col.cat.codes.to_numpy() + 1.0), index=col.index)
+    values = pd.to_numeric(col, errors="coerce")
+    bad = values.isna() & col.notna()
+    if bad.any():
+        raise NonNumericError(f"{kind} holds values that are not numbers",
+                              column=str(item), rows=_rows(bad), values=list(col[bad])[:10],
+                              expected="integer category codes (e.g. 1-5)"
+                              if ordinal else "numbers",
+                              hint="recode the answers to integers in their order "
+                                   "(1 = lowest category) or make the column an ordered "
+                                   "pandas Categorical" if ordinal else
+                                   "convert the column to numbers")
+    arr = values.to_numpy(dtype=float)
+    inf = np.isinf(arr)
+    if inf.any():
+        raise DataError(f"{kind} holds infinite values", column=str(item),
+                        rows=_rows(inf), expected="finite numbers")
+    frac = np.isfinite(arr) & (arr != np.round(arr)) & ordinal
+    if frac.any():
+        raise DataError("an ordinal item holds codes that are not integers",
+                        column=str(item), rows=_rows(frac), values=list(arr[frac])[:10],
+                        expected="integer category codes (e.g. 1-5)",
+                        hint="a variable with fractional values is not ordinal: treat it as "
+                             "continuous, or recode it to integer categories")
+    return arr
+
+
+def _complete_rows(X: np.ndarray, names: list) -> tuple[np.ndarray, int, list[str]]:
+    """Rows complete on every variable (listwise, lavCor's default), how many were dropped
+    and the note saying which; fewer than 2 complete rows is a DataError."""
     incomplete = np.isnan(X).any(axis=1)
     notes = []
     n_dropped = int(incomplete.sum())
     if n_dropped:
         per_item = {str(it): int(np.isnan(X[:, j]).sum())
-                    for j, it in enumerate(items + continuous) if np.isnan(X[:, j]).any()}
+                    for j, it in enumerate(names) if np.isnan(X[:, j]).any()}
         rows = _rows(incomplete)
         shown = ", ".join(map(str, rows[:10])) + (f", ... ({len(rows)} in all)" if len(rows) > 10
                                                   else "")
-        msg = (f"{n_dropped} of {len(X)} rows dropped (listwise, as lavCor's default) because "
-               f"an item is missing (rows {shown}; missing per item: "
-               + ", ".join(f"{k} {v}" for k, v in per_item.items()) + ")")
-        notes.append(msg)
+        notes.append(f"{n_dropped} of {len(X)} rows dropped (listwise, as lavCor's default) "
+                     f"because an item is missing (rows {shown}; missing per item: "
+                     + ", ".join(f"{k} {v}" for k, v in per_item.items()) + ")")
         X = X[~incomplete]
     if len(X) < 2:
         raise DataError("fewer than 2 rows are complete on every item",
                         rows=None, expected="complete answers to all items from 2+ respondents",
                         hint="check the missing-value codes or choose fewer items")
-    Xc = X[:, len(items):]
-    X = X[:, :len(items)]
-    for j, name in enumerate(continuous):
-        if np.ptp(Xc[:, j]) == 0:
-            raise NoVarianceError("a continuous variable is constant among the complete rows",
-                                  column=str(name), values=[Xc[0, j]],
-                                  expected="at least 2 distinct values",
-                                  hint="drop the variable from the analysis")
+    return X, n_dropped, notes
+
+
+def _categories(X: np.ndarray, items: list, labels: dict,
+                max_categories: int) -> tuple[np.ndarray, dict]:
+    """Category codes 0..K-1 of each item (its observed distinct values in order) and the
+    categories per item (the ordered Categorical's levels, else the codes)."""
     codes = np.empty(X.shape, dtype=np.intp)
     cats = {}
     for j, item in enumerate(items):
@@ -439,6 +435,28 @@ def _prepare(data, items, continuous, max_categories):
             cats[str(item)] = tuple(labels[str(item)][int(v) - 1] for v in levels)
         else:
             cats[str(item)] = tuple(int(v) for v in levels)
+    return codes, cats
+
+
+def _prepare(data, items, continuous, max_categories):
+    """The input checked and coded, by named steps: the frame, the variable names, each
+    column's values, the complete rows, the continuous variables' variance, the categories."""
+    data = _as_frame(data)
+    items, continuous = _variable_names(data, items, continuous)
+    max_categories = check_int(max_categories, "max_categories", minimum=2)
+    labels: dict = {}
+    X = np.column_stack([_column_values(data, item, item not in continuous, labels)
+                         for item in items + continuous])
+    X, n_dropped, notes = _complete_rows(X, items + continuous)
+    Xc = X[:, len(items):]
+    X = X[:, :len(items)]
+    for j, name in enumerate(continuous):
+        if np.ptp(Xc[:, j]) == 0:
+            raise NoVarianceError("a continuous variable is constant among the complete rows",
+                                  column=str(name), values=[Xc[0, j]],
+                                  expected="at least 2 distinct values",
+                                  hint="drop the variable from the analysis")
+    codes, cats = _categories(X, items, labels, max_categories)
     order = [str(c) for c in data.columns if c in items or c in continuous]
     return ([str(i) for i in items], codes, cats, n_dropped, notes,
             [str(c) for c in continuous], Xc, order)
@@ -562,7 +580,7 @@ def polychoric(data, items=None, *, continuous=None, max_categories: int = MAX_C
                             expected="gamma=False when continuous variables are given",
                             hint="pass gamma=False for the correlations and thresholds")
     for note in notes:
-        warnings.warn(note, ExclusionWarning, stacklevel=2)
+        warn(note, ExclusionWarning)
     n, p = codes.shape
     K = np.array([len(cats[it]) for it in items])
     kmax = int(K.max())
@@ -657,8 +675,7 @@ def polychoric(data, items=None, *, continuous=None, max_categories: int = MAX_C
     for q, note in enumerate(pair_note):
         if note:
             notes.append(note)
-            warnings.warn(note, ConvergenceWarning if not conv[q] else ConnectionWarning,
-                          stacklevel=2)
+            warn(note, ConvergenceWarning if not conv[q] else ConnectionWarning)
 
     R = np.eye(p)
     R[ia, ib] = rho
@@ -771,7 +788,7 @@ def _mixed(R_ord, pairs_ord, codes, T, K, Xc, items, cont, notes):
             note = (f"{items[j]}~~{cont[c]}: the polyserial correlation "
                     + ("did not converge" if not ok else f"reached lavaan's bound {r:+.3f}"))
             notes.append(note)
-            warnings.warn(note, ConnectionWarning if ok else ConvergenceWarning, stacklevel=3)
+            warn(note, ConnectionWarning if ok else ConvergenceWarning)
     variables = items + cont
     types = ["polychoric"] * (p + q)
     rows = []

@@ -27,12 +27,21 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from connection._common import (
+    DEFAULT_LEVEL,
+    DEFAULT_N_BOOT,
+    as_seed_sequence,
+    check_int,
+    check_level,
+    warn,
+)
+from connection._report import Report
 from connection.errors import BootstrapWarning, ModelSpecificationError
 from connection.latent.blas import BlasLimit
 from connection.latent.defined import defined_parameters
 from connection.latent.standardize import standardize_plan
 
-__all__ = ["BatchedML", "SemBootstrap", "bootstrap_fit"]
+__all__ = ["BatchedML", "SemBootstrapResult", "bootstrap_fit"]
 
 # replicate status codes (an extra output column, so the shared engine never drops a row)
 _OK, _NOT_CONVERGED, _NOT_PD, _ERROR = 0, 1, 2, 3
@@ -412,7 +421,7 @@ class _StdAllPlan:
 
 
 @dataclass(frozen=True)
-class SemBootstrap:
+class SemBootstrapResult:
     """Bootstrap standard errors and percentile intervals of a fitted model's parameters.
 
     Attributes
@@ -430,7 +439,8 @@ class SemBootstrap:
     n_boot, n_failed, failures, n_inadmissible, level, seed
         Replicates requested; replicates that failed (not converged, implied covariance not
         positive definite) and excluded; failures by reason; converged replicates with a
-        negative variance (kept); interval level; the seed.
+        negative variance (kept); interval level; the seed (an integer as given, else the
+        :class:`numpy.random.SeedSequence` the replicates were drawn from).
     """
 
     estimates: pd.DataFrame
@@ -440,7 +450,7 @@ class SemBootstrap:
     n_failed: int
     failures: dict = field(default_factory=dict)
     n_inadmissible: int = 0
-    level: float = 0.95
+    level: float = DEFAULT_LEVEL
     seed: object = None
     method: str = "batched"
 
@@ -451,30 +461,42 @@ class SemBootstrap:
 
     def ci(self, level: float | None = None) -> pd.DataFrame:
         """Percentile intervals at another level (rows as :attr:`estimates`)."""
-        level = self.level if level is None else float(level)
+        level = self.level if level is None else check_level(level)
         lo, hi = _percentiles(self.replicates.to_numpy(), level)
         out = self.estimates[["lhs", "op", "rhs", "group", "label", "est"]].copy()
         out["ci_lower"], out["ci_upper"] = lo, hi
         return out
 
-    def summary(self) -> str:
-        head = (f"Bootstrap ({self.method}): {self.n_boot} replicates, {self.n_failed} failed"
-                + (f" ({', '.join(f'{k}: {v}' for k, v in self.failures.items())})"
-                   if self.failures else "")
-                + f", {self.n_inadmissible} inadmissible kept; percentile intervals at "
-                  f"{self.level:g}")
+    def summary(self) -> Report:
+        """The bootstrap as a :class:`connection._report.Report`: replicates, failures (by
+        reason), inadmissible replicates kept, interval level and seed in the header; the
+        estimates table (``lhs op rhs group est se ci_lower ci_upper std_all``)."""
+        failed = str(self.n_failed) + (
+            f" ({', '.join(f'{k}: {v}' for k, v in self.failures.items())})"
+            if self.failures else "")
+        seed = self.seed if self.seed is None or isinstance(self.seed, int) else repr(self.seed)
+        header = [("Method", self.method), ("Replicates", self.n_boot), ("Failed", failed),
+                  ("Inadmissible kept", self.n_inadmissible),
+                  ("Interval", f"percentile, {100 * self.level:g}%"), ("Seed", seed)]
         cols = ["lhs", "op", "rhs", "group", "est", "se", "ci_lower", "ci_upper", "std_all"]
-        return head + "\n" + self.estimates[cols].to_string(
-            index=False, float_format=lambda v: f"{v:.4f}")
+        report = Report("Bootstrap of a fitted model", header=header)
+        report.add_table(self.estimates[cols], "Bootstrap standard errors and intervals",
+                         digits=4)
+        if self.n_failed:
+            report.add_note(f"{self.n_failed} of {self.n_boot} replicates failed and are "
+                            "excluded from the standard errors and intervals")
+        return report
+
+    def to_frame(self) -> pd.DataFrame:
+        """The main table: :attr:`estimates`."""
+        return self.estimates.copy()
 
     def __repr__(self) -> str:
-        return (f"<SemBootstrap n_boot={self.n_boot} n_failed={self.n_failed} "
+        return (f"<SemBootstrapResult n_boot={self.n_boot} n_failed={self.n_failed} "
                 f"level={self.level:g}>")
 
     def _repr_html_(self) -> str:
-        head = (f"<p><b>Bootstrap</b> ({self.method}): {self.n_boot} replicates, "
-                f"{self.n_failed} failed, {self.n_inadmissible} inadmissible kept</p>")
-        return head + self.estimates.to_html(index=False, float_format=lambda v: f"{v:.4g}")
+        return self.summary().as_html()
 
 
 def _percentiles(reps: np.ndarray, level: float):
@@ -488,8 +510,9 @@ def _percentiles(reps: np.ndarray, level: float):
     return lo, hi
 
 
-def bootstrap_fit(fit, *, n_boot: int = 1000, seed=None, n_jobs: int = 1, progress=None,
-                  level: float = 0.95, chunk_size: int = 250) -> SemBootstrap:
+def bootstrap_fit(fit, *, n_boot: int = DEFAULT_N_BOOT, seed=None, n_jobs: int = 1,
+                  progress=None, level: float = DEFAULT_LEVEL,
+                  chunk_size: int = 250) -> SemBootstrapResult:
     """Nonparametric bootstrap of ``fit`` (see :meth:`Fit.bootstrap`)."""
     from connection.stats._bootstrap import bootstrap
 
@@ -497,9 +520,11 @@ def bootstrap_fit(fit, *, n_boot: int = 1000, seed=None, n_jobs: int = 1, progre
         raise ModelSpecificationError(
             "the bootstrap resamples respondents, so it needs a fit made from raw data",
             hint="fit with data=..., not sample_stats=")
-    if not (0 < level < 1):
-        raise ModelSpecificationError("level must be between 0 and 1", values=[level],
-                                      expected="e.g. 0.95")
+    level = check_level(level)
+    n_boot = check_int(n_boot, "n_boot", minimum=1, what="an integer >= 1 (replicates)")
+    chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
+    seed_seq = as_seed_sequence(seed)
+    seed = int(seed) if isinstance(seed, int | np.integer) else seed_seq
     struct = fit.estimation.structure
     nrows = len(struct.row_index)
     strata = None
@@ -519,7 +544,7 @@ def bootstrap_fit(fit, *, n_boot: int = 1000, seed=None, n_jobs: int = 1, progre
         mode, method, data = "counts", "batched", np.arange(n)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BootstrapWarning)  # reported below, by reason
-        res = bootstrap(stat, data, n_boot=n_boot, seed=seed, mode=mode, strata=strata,
+        res = bootstrap(stat, data, n_boot=n_boot, seed=seed_seq, mode=mode, strata=strata,
                         n_jobs=n_jobs, level=level, progress=progress, label="sem bootstrap",
                         chunk_size=chunk_size)
     reps = res.replicates.to_numpy()
@@ -538,11 +563,10 @@ def bootstrap_fit(fit, *, n_boot: int = 1000, seed=None, n_jobs: int = 1, progre
     index = index[okrows]
     n_failed = n_boot - int(okrows.sum())
     if n_failed:
-        warnings.warn(BootstrapWarning(
-            f"{n_failed} of {n_boot} bootstrap replicates failed ("
-            + ", ".join(f"{k}: {v}" for k, v in failures.items())
-            + "); they are excluded from the standard errors and intervals and counted in "
-              "n_failed"), stacklevel=3)
+        warn(f"{n_failed} of {n_boot} bootstrap replicates failed ("
+             + ", ".join(f"{k}: {v}" for k, v in failures.items())
+             + "); they are excluded from the standard errors and intervals and counted in "
+               "n_failed", BootstrapWarning)
     # rows of the parameter table: non-defined rows, then defined parameters (:=)
     est_full = fit.estimates
     cols = fit.estimation.partable.frame
@@ -574,7 +598,7 @@ def bootstrap_fit(fit, *, n_boot: int = 1000, seed=None, n_jobs: int = 1, progre
     table["std_all"] = est_full["std_all"].to_numpy()
     table["std_all_se"] = sse
     table["std_all_ci_lower"], table["std_all_ci_upper"] = slo, shi
-    return SemBootstrap(estimates=table.reset_index(drop=True), replicates=replicates,
+    return SemBootstrapResult(estimates=table.reset_index(drop=True), replicates=replicates,
                         std_all_replicates=std_reps, n_boot=int(n_boot), n_failed=n_failed,
                         failures=failures, n_inadmissible=n_inadm, level=float(level),
                         seed=seed, method=method)

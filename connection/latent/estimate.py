@@ -463,6 +463,68 @@ def _stalled(history: list) -> bool:
     return last <= _STALL_DRIFT * scale and last >= 0.25 * before
 
 
+def _steps(grad, info, hess):
+    """The candidate steps of one iteration: the Newton step when the Hessian is positive
+    definite (Cholesky), then the Fisher-scoring step (``None``: computed only if needed)."""
+    steps = []
+    if hess is not None:
+        _, step, fail = lapack.dposv(hess, grad, lower=1)  # Cholesky: PD Hessian only
+        if fail == 0:
+            steps.append((step, True))
+    steps.append((None, False))
+    return steps
+
+
+def _iterate(problem, theta, f, grad, info, hess):
+    """One iteration: ``("converged", theta, None)``, ``("improved", candidate, F)`` or
+    ``("failed", None, None)`` when no step decreases the discrepancy."""
+    for step, is_newton in _steps(grad, info, hess):
+        if step is None:
+            step = _solve_fisher(info, grad)
+        if not np.isfinite(step).all():
+            continue
+        # scale-free stopping rules: the predicted decrease of F (the Newton decrement)
+        # and the size of each parameter's step relative to the parameter
+        decrement = float(grad @ step)
+        small = bool((np.abs(step) < 1e-6 * (1 + np.abs(theta))).all())
+        if decrement < 1e-16 or (is_newton and small):
+            # quadratic convergence: the remaining error is O(step^2)
+            return "converged", theta - step, None
+        if is_newton and 0 < decrement < 1e-10:
+            # deep in the quadratic region: the full step decreases F (by ~decrement / 2)
+            return "improved", theta - step, f - 0.5 * decrement
+        alpha = 1.0
+        for _ in range(30):  # step halving
+            cand = theta - step if alpha == 1.0 else theta - alpha * step
+            fc = problem.objective(cand)
+            if np.isfinite(fc) and fc <= f + 1e-14 * max(1.0, abs(f)):
+                return "improved", cand, fc
+            alpha *= 0.5
+    return "failed", None, None
+
+
+def _finish(problem, theta, it, stalled, max_iter):
+    """After the iterations: converged if the gradient vanishes, else say why not, else the
+    L-BFGS-B fallback on the same objective."""
+    grad = problem.gradient(theta)
+    if np.max(np.abs(grad)) < 1e-7:
+        return theta, True, it, "converged"
+    if stalled:
+        return theta, False, it, (f"stalled: no progress over the last {_STALL_WINDOW} "
+                                  "iterations")
+    if it >= max_iter:
+        return theta, False, it, f"iteration limit ({max_iter}) reached"
+    from scipy.optimize import minimize
+
+    res = minimize(problem.objective, theta, jac=problem.gradient, method="L-BFGS-B",
+                   options=dict(maxiter=5000, ftol=1e-15, gtol=1e-9))
+    theta = res.x
+    grad = problem.gradient(theta)
+    ok = bool(np.isfinite(res.fun) and np.max(np.abs(grad)) < 1e-4)
+    return theta, ok, it + int(res.nit), ("converged" if ok else
+                                          f"optimiser stopped: {res.message}")
+
+
 def fisher_scoring(problem: Problem, theta0: np.ndarray, *, max_iter: int = 500,
                    tol: float = 1e-9):
     """Newton (exact Hessian) / Fisher-scoring iterations with step halving.
@@ -491,40 +553,10 @@ def fisher_scoring(problem: Problem, theta0: np.ndarray, *, max_iter: int = 500,
             hess = None
         if not grad.any():
             return theta, True, it, "converged"
-        steps = []
-        if hess is not None:
-            _, step, fail = lapack.dposv(hess, grad, lower=1)  # Cholesky: PD Hessian only
-            if fail == 0:
-                steps.append((step, True))
-        steps.append((None, False))  # the Fisher-scoring step, computed only if needed
-        improved = False
-        for step, is_newton in steps:
-            if step is None:
-                step = _solve_fisher(info, grad)
-            if not np.isfinite(step).all():
-                continue
-            # scale-free stopping rules: the predicted decrease of F (the Newton decrement)
-            # and the size of each parameter's step relative to the parameter
-            decrement = float(grad @ step)
-            small = bool((np.abs(step) < 1e-6 * (1 + np.abs(theta))).all())
-            if decrement < 1e-16 or (is_newton and small):
-                # quadratic convergence: the remaining error is O(step^2)
-                return theta - step, True, it, "converged"
-            if is_newton and 0 < decrement < 1e-10:
-                # deep in the quadratic region: the full step decreases F (by ~decrement / 2)
-                cand, fc, improved = theta - step, f - 0.5 * decrement, True
-                break
-            alpha = 1.0
-            for _ in range(30):
-                cand = theta - step if alpha == 1.0 else theta - alpha * step
-                fc = problem.objective(cand)
-                if np.isfinite(fc) and fc <= f + 1e-14 * max(1.0, abs(f)):
-                    improved = True
-                    break
-                alpha *= 0.5
-            if improved:
-                break
-        if not improved:
+        status, cand, fc = _iterate(problem, theta, f, grad, info, hess)
+        if status == "converged":
+            return cand, True, it, "converged"
+        if status == "failed":
             break
         if not newton:
             delta = np.abs(cand - theta)
@@ -537,21 +569,4 @@ def fisher_scoring(problem: Problem, theta0: np.ndarray, *, max_iter: int = 500,
         if _stalled(history):
             stalled = True
             break
-    grad = problem.gradient(theta)
-    if np.max(np.abs(grad)) < 1e-7:
-        return theta, True, it, "converged"
-    if stalled:
-        return theta, False, it, (f"stalled: no progress over the last {_STALL_WINDOW} "
-                                  "iterations")
-    if it >= max_iter:
-        return theta, False, it, f"iteration limit ({max_iter}) reached"
-    # fallback: quasi-Newton on the same objective
-    from scipy.optimize import minimize
-
-    res = minimize(problem.objective, theta, jac=problem.gradient, method="L-BFGS-B",
-                   options=dict(maxiter=5000, ftol=1e-15, gtol=1e-9))
-    theta = res.x
-    grad = problem.gradient(theta)
-    ok = bool(np.isfinite(res.fun) and np.max(np.abs(grad)) < 1e-4)
-    return theta, ok, it + int(res.nit), ("converged" if ok else
-                                          f"optimiser stopped: {res.message}")
+    return _finish(problem, theta, it, stalled, max_iter)

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 from scipy import special
 
+from connection._common import (
+    DEFAULT_LEVEL,
+    DEFAULT_N_BOOT,
+    check_choice,
+    check_int,
+    check_level,
+    warn,
+    z_critical,
+)
+from connection.errors import ArgumentError
 from connection.latent.checks import columns
 from connection.latent.defined import defined_parameters
 from connection.latent.engine import Estimation, estimate
@@ -41,27 +49,69 @@ def parse_model(text: str, *, ngroups: int = 1, std_lv: bool = False,
                        group_equal=group_equal, group_partial=group_partial)
 
 
+# ---------------------------------------------------------------------------- surveys
+def survey_parts(obj):
+    """``(instrument, frame)`` when ``obj`` is a :class:`connection.data.Survey`, else None.
+
+    The engine sits below the data layer, so a Survey is recognised by what it has (an
+    ``instrument`` with ``model_syntax()`` and a ``data`` frame), not imported.
+    """
+    if obj is None or isinstance(obj, str | pd.DataFrame | np.ndarray | dict | list | tuple):
+        return None
+    instrument = getattr(obj, "instrument", None)
+    frame = getattr(obj, "data", None)
+    if callable(getattr(instrument, "model_syntax", None)) and isinstance(frame, pd.DataFrame):
+        return instrument, frame
+    return None
+
+
+def resolve_survey(model, data, where: str):
+    """``(model, data)`` with a Survey replaced by what it holds: ``f(survey)`` fits the
+    survey's instrument (its measurement model, ``instrument.model_syntax()``) on
+    ``survey.data``; ``f(model, survey)`` fits ``model`` on ``survey.data``."""
+    parts = survey_parts(model)
+    if parts is not None:
+        if data is not None:
+            raise ArgumentError(
+                f"{where}(survey) fits the survey's instrument on survey.data, so data= must "
+                "not be given as well", values=[type(data).__name__],
+                expected=f"{where}(survey) or {where}(model_text, survey)")
+        instrument, frame = parts
+        return instrument.model_syntax(), frame
+    parts = survey_parts(data)
+    if parts is not None:
+        return model, parts[1]
+    return model, data
+
+
 # ---------------------------------------------------------------------------- fitting
 def _fit(model, data, *, group, estimator, missing, std_lv, group_equal, group_partial,
-         meanstructure, sample_stats, kind, start=None, max_iter=500):
+         meanstructure, sample_stats, kind, start=None, max_iter=500, level=DEFAULT_LEVEL):
+    level = check_level(level)
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    model, data = resolve_survey(model, data, kind)
     est = estimate(model, data, dict(
         group=group, estimator=estimator, missing=missing, std_lv=std_lv,
         group_equal=group_equal, group_partial=group_partial, meanstructure=meanstructure,
         sample_stats=sample_stats, kind=kind, start=start, max_iter=max_iter))
-    return Fit._from_estimation(est)
+    return Fit._from_estimation(est, level=level)
 
 
 def cfa(model, data=None, *, group=None, estimator="ML", missing="listwise", std_lv=False,
         group_equal=(), group_partial=(), meanstructure=None, sample_stats=None,
-        start=None, max_iter=500) -> Fit:
+        start=None, max_iter=500, level=DEFAULT_LEVEL) -> Fit:
     """Confirmatory factor analysis (lavaan's ``cfa()``), by ML or MLR.
 
     Parameters
     ----------
-    model : str
-        lavaan model syntax (see :mod:`connection.latent.syntax` for the supported subset).
-    data : DataFrame
-        One row per respondent; columns named as the model's observed variables.
+    model : str or Survey
+        lavaan model syntax (see :mod:`connection.latent.syntax` for the supported subset), or
+        a :class:`connection.data.Survey`: its instrument's measurement model
+        (``survey.instrument.model_syntax()``, one factor per construct) fitted on
+        ``survey.data`` (``data`` must then be None).
+    data : DataFrame or Survey
+        One row per respondent; columns named as the model's observed variables. A Survey
+        stands for its ``data``.
     group : str, optional
         Column defining groups (multi-group model with a mean structure); group 1 is the
         first label in order of appearance, as in lavaan.
@@ -97,6 +147,10 @@ def cfa(model, data=None, *, group=None, estimator="ML", missing="listwise", std
         Maximum number of Newton / Fisher-scoring iterations. Iterations that make no
         progress over 50 iterations (a hopeless fit) stop earlier. Non-convergence warns with
         :class:`~connection.errors.ConvergenceWarning` and is a ``not_converged`` flag.
+    level : float
+        Confidence level of the ``ci_lower``/``ci_upper`` columns of :attr:`Fit.estimates`
+        (Wald intervals, est +- z * se, as lavaan's ``parameterEstimates(level=)``);
+        :meth:`Fit.parameter_estimates` gives them at another level without refitting.
 
     Returns
     -------
@@ -117,12 +171,12 @@ def cfa(model, data=None, *, group=None, estimator="ML", missing="listwise", std
     return _fit(model, data, group=group, estimator=estimator, missing=missing, std_lv=std_lv,
                 group_equal=group_equal, group_partial=group_partial,
                 meanstructure=meanstructure, sample_stats=sample_stats, kind="cfa", start=start,
-                max_iter=max_iter)
+                max_iter=max_iter, level=level)
 
 
 def sem(model, data=None, *, group=None, estimator="ML", missing="listwise", std_lv=False,
         group_equal=(), group_partial=(), meanstructure=None, sample_stats=None,
-        start=None, max_iter=500) -> Fit:
+        start=None, max_iter=500, level=DEFAULT_LEVEL) -> Fit:
     """Structural equation model (lavaan's ``sem()``); arguments as :func:`cfa`.
 
     Examples
@@ -150,7 +204,7 @@ def sem(model, data=None, *, group=None, estimator="ML", missing="listwise", std
     return _fit(model, data, group=group, estimator=estimator, missing=missing, std_lv=std_lv,
                 group_equal=group_equal, group_partial=group_partial,
                 meanstructure=meanstructure, sample_stats=sample_stats, kind="sem", start=start,
-                max_iter=max_iter)
+                max_iter=max_iter, level=level)
 
 
 # ---------------------------------------------------------------------------- result
@@ -169,7 +223,10 @@ class Fit:
         lavaan's order. ``group`` is the group label as in the data; single-group fits use
         ``1``; defined parameters (``:=``) use ``0``. Fixed parameters have ``se`` 0 and no
         ``z``; ``std_all`` of a covariance between two residuals is their correlation
-        (lavaan's default).
+        (lavaan's default). The intervals are at :attr:`level` (the ``level=`` of
+        :func:`cfa`); :meth:`parameter_estimates` gives the same table at another level.
+    level : float
+        Confidence level of the intervals in :attr:`estimates` (default 0.95).
     fit_measures : Series
         lavaan's ``fitMeasures`` names with dots replaced by underscores (computed on first
         access): npar fmin chisq df pvalue baseline_* cfi tli nnfi rfi nfi pnfi ifi rni logl
@@ -201,11 +258,12 @@ class Fit:
 
     # ------------------------------------------------------------ construction
     @classmethod
-    def _from_estimation(cls, est: Estimation) -> Fit:
+    def _from_estimation(cls, est: Estimation, *, level: float = DEFAULT_LEVEL) -> Fit:
         """The view over an :class:`~connection.latent.engine.Estimation` (its tables, fit
         measures and admissibility flags are built here)."""
         self = cls.__new__(cls)
         self.estimation = est
+        self.level = check_level(level)
         options = est.options
         self._model = est.model
         self._data = est.data
@@ -241,7 +299,7 @@ class Fit:
 
     def _warn(self, category, message):
         self.warnings.append(message)
-        warnings.warn(category(message), stacklevel=7)
+        warn(message, category)
 
     def _finish_tables(self, vcov):
         struct, theta = self._struct, self._theta
@@ -336,6 +394,29 @@ class Fit:
 
     @property
     def estimates(self) -> pd.DataFrame:
+        """The parameter estimates with intervals at :attr:`level` (see the class docstring);
+        ``parameter_estimates(level=...)`` for another level."""
+        return self.parameter_estimates()
+
+    def parameter_estimates(self, *, level: float | None = None) -> pd.DataFrame:
+        """lavaan's ``parameterEstimates(fit, level=)``: :attr:`estimates` with the intervals
+        (``ci_lower``, ``ci_upper`` = est -+ z * se, z the two-sided normal critical value of
+        ``level``) at ``level``, without refitting. ``None``: the fit's :attr:`level`.
+
+        The standardized columns (``std_lv``, ``std_all``) have no intervals here (no standard
+        errors of the standardized solution), so they do not depend on ``level``.
+
+        Examples
+        --------
+        >>> import connection as cx
+        >>> from connection.latent.datasets import holzinger_swineford
+        >>> fit = cx.cfa("visual =~ x1 + x2 + x3\\ntextual =~ x4 + x5 + x6\\n"
+        ...              "speed =~ x7 + x8 + x9", holzinger_swineford())
+        >>> row = fit.parameter_estimates(level=0.90).iloc[1]   # visual =~ x2, as lavaan
+        >>> round(float(row["ci_lower"]), 3), round(float(row["ci_upper"]), 3)
+        (0.39, 0.717)
+        """
+        crit = z_critical(self.level if level is None else check_level(level))
         frame = self.param_table
         est = frame["est"].to_numpy(dtype=float)
         se = frame["se"].to_numpy(dtype=float)
@@ -343,7 +424,6 @@ class Fit:
         with np.errstate(divide="ignore", invalid="ignore"):
             z = np.where(fixed | (se <= 0), np.nan, est / se)
         pval = 2 * special.ndtr(-np.abs(z))
-        crit = special.ndtri(0.975)
         std_lv, std_all = self._standardize()
         if self.n_groups > 1:
             groups = [self._group_name(g) if g >= 1 else 0 for g in frame["group"]]
@@ -441,9 +521,8 @@ class Fit:
         root mean square is the SRMR). Under FIML the sample moments are the saturated (EM)
         estimates. Returns ``{label: {"cov": DataFrame, "mean": Series}}``.
         """
-        kind = str(type).lower().replace("_", ".")
-        if kind not in ("raw", "cor", "cor.bollen", "cor.bentler"):
-            raise ValueError("type must be 'raw', 'cor' or 'cor.bentler'")
+        kind = check_choice(str(type).lower().replace("_", "."), "type",
+                            ("raw", "cor", "cor.bollen", "cor.bentler"))
         names = self._struct.ov_names
         out = {}
         for g, (st, imp) in enumerate(zip(self._stats, self._implied)):
@@ -475,15 +554,17 @@ class Fit:
 
     # ------------------------------------------------------------ refit / scores / tests
     def refit(self, **changes) -> Fit:
-        """Fit the same model and data again with some options changed (e.g. group_equal)."""
+        """Fit the same model and data again with some options changed (e.g. group_equal);
+        the interval ``level`` is kept unless changed."""
         opts = {k: v for k, v in self._options.items() if k != "kind"}
+        opts["level"] = self.level
         opts.update(changes)
         model = opts.pop("model", self._model)
         data = opts.pop("data", self._data)
         return _fit(model, data, kind=self._options["kind"], **opts)
 
-    def bootstrap(self, n_boot: int = 1000, *, seed=None, n_jobs: int = 1, progress=None,
-                  level: float = 0.95, chunk_size: int = 250):
+    def bootstrap(self, n_boot: int = DEFAULT_N_BOOT, *, seed=None, n_jobs: int = 1,
+                  progress=None, level: float = DEFAULT_LEVEL, chunk_size: int = 250):
         """Nonparametric bootstrap: standard errors and percentile intervals of every parameter.
 
         Respondents are resampled (within groups for multi-group fits) through the package's
@@ -496,9 +577,10 @@ class Fit:
         Parameters
         ----------
         n_boot : int
-            Number of replicates.
-        seed : int or numpy.random.SeedSequence, optional
-            The same seed gives identical results.
+            Number of replicates (default ``DEFAULT_N_BOOT``, 2000).
+        seed : int, numpy.random.SeedSequence or numpy.random.Generator, optional
+            The same seed gives identical results (a Generator is consumed: the same generator
+            state gives the same replicates).
         n_jobs : int
             Worker processes (``-1``: all cores).
         progress : bool, optional
@@ -510,7 +592,7 @@ class Fit:
 
         Returns
         -------
-        SemBootstrap
+        SemBootstrapResult
             ``estimates`` (``lhs op rhs group label est se ci_lower ci_upper std_all
             std_all_se std_all_ci_lower std_all_ci_upper``), ``replicates``, ``n_failed``
             (replicates that did not converge: excluded, reported, and announced with a
@@ -558,20 +640,27 @@ class Fit:
         return score_test(self)
 
     # ------------------------------------------------------------ presentation
-    def summary(self) -> str:
-        from connection.latent.report import summary_text
+    def summary(self):
+        """The fit as a :class:`connection._report.Report`: header (estimator, missing-data
+        rule, observations, convergence, admissibility, interval level), the admissibility
+        flags first, then the fit measures and the parameter blocks (latent variables,
+        regressions, covariances, intercepts, defined parameters) per group, and the
+        warnings as notes. ``print(fit.summary())`` for text, ``.as_html()``, ``.as_latex()``.
+        """
+        from connection.latent.report import fit_report
 
-        return summary_text(self)
+        return fit_report(self)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The main table: :attr:`estimates`."""
+        return self.estimates
 
     def _repr_html_(self) -> str:
-        from connection.latent.report import summary_html
-
-        return summary_html(self)
+        return self.summary().as_html()
 
     def to_latex(self) -> str:
-        from connection.latent.report import summary_latex
-
-        return summary_latex(self)
+        """The summary as LaTeX: the same as ``summary().as_latex()``."""
+        return self.summary().as_latex()
 
     def __repr__(self) -> str:
         fm = self.fit_measures

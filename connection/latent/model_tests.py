@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from connection.errors import ArgumentError
+
 __all__ = ["lrt", "modindices", "score_test"]
 
 _MATS = ("L", "B", "P", "T", "nu", "al")
@@ -51,10 +53,12 @@ def lrt(*fits, names=None, method: str = "default") -> pd.DataFrame:
     if len(fits) == 1 and isinstance(fits[0], list | tuple):
         fits = tuple(fits[0])
     if len(fits) < 2:
-        raise ValueError("lrt() needs at least two fitted models")
+        raise ArgumentError("lrt() needs at least two fitted models", values=[len(fits)],
+                            expected="lrt(fit_a, fit_b, ...)")
     names = list(names) if names is not None else [f"model_{i + 1}" for i in range(len(fits))]
     if len(names) != len(fits):
-        raise ValueError("names must have one entry per model")
+        raise ArgumentError("names must have one entry per model", values=names,
+                            expected=f"{len(fits)} names")
     ntot = {f.ntotal for f in fits}
     if len(ntot) > 1:
         from connection.errors import ModelSpecificationError

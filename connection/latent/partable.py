@@ -141,11 +141,34 @@ def build_table(model: str | list, *, ngroups: int = 1, std_lv: bool = False,
                   group_equal=ge, group_partial=gp, auto_cov_y=auto_cov_y, fixed_x=fixed_x)
 
 
-@lru_cache(maxsize=256)
-def model_variables(model: str) -> tuple[list, list]:
-    """(observed, latent) variable names of a model text, in lavaan's order."""
-    stmts = parse_statements(model)
-    formulas = [s for s in stmts if s.op in ("=~", "~", "~~", "~1")]
+@dataclass(frozen=True)
+class _Variables:
+    """The model's variables classified once (lavaan's ``lav_partable_vnames``), from the
+    formulas alone: every later step reads these lists."""
+
+    lv_names: list      # latent variables, in order of their first '=~'
+    v_ind: list         # indicators ('=~' right-hand sides: observed, or latent for 2nd order)
+    eqs_y: list         # regression outcomes
+    eqs_x: list         # regression predictors
+    ov_names: list      # observed variables, in lavaan's order
+    ov_x: list          # observed exogenous covariates
+    fixed_ov_x: list    # those whose (co)variances and means are fixed (fixed.x)
+    lv_x: list          # exogenous latent variables
+    y_pure: list        # pure outcomes, latent then observed (auto.cov.y)
+    single_ind: list    # observed variables that are a latent variable's only indicator
+
+    @property
+    def lvset(self) -> set:
+        return set(self.lv_names)
+
+    @property
+    def ov_nox(self) -> list:
+        """Observed variables whose residual variances are free (not fixed.x covariates)."""
+        return [v for v in self.ov_names if v not in self.fixed_ov_x]
+
+
+def _classify(formulas, fixed_x: bool = True) -> _Variables:
+    """Step 1: the variables of the formulas (``=~ ~ ~~ ~1`` statements)."""
     lv_names = _uniq(s.lhs for s in formulas if s.op == "=~")
     lvset = set(lv_names)
     v_ind = _uniq(s.rhs for s in formulas if s.op == "=~")
@@ -158,7 +181,35 @@ def model_variables(model: str) -> tuple[list, list]:
         s.rhs for s in formulas if s.op == "~~" and s.rhs not in lvset]
     ov_int = [s.lhs for s in formulas if s.op == "~1" and s.lhs not in lvset]
     base = ov_ind + ov_y + ov_x
-    return base + [v for v in _uniq(ov_cov + ov_int) if v not in base], lv_names
+    ov_names = base + [v for v in _uniq(ov_cov + ov_int) if v not in base]
+    # fixed.x: exogenous covariates whose variances the user did not specify
+    user_cov_vars = {s.lhs for s in formulas if s.op == "~~"} | {
+        s.rhs for s in formulas if s.op == "~~"}
+    fixed_ov_x = [v for v in ov_x if v not in user_cov_vars] if fixed_x else []
+    lv_x = [v for v in lv_names if v not in v_ind and v not in eqs_y]
+    ov_y_pure = [v for v in ov_names if v in eqs_y and v not in v_ind and v not in eqs_x
+                 and v not in lvset]
+    lv_y_pure = [v for v in lv_names if v in eqs_y and v not in v_ind and v not in eqs_x]
+    single_ind = []
+    for lv in lv_names:
+        inds = [s.rhs for s in formulas if s.op == "=~" and s.lhs == lv]
+        if len(inds) == 1 and inds[0] not in lvset:
+            if sum(1 for s in formulas if s.op == "=~" and s.rhs == inds[0]) == 1:
+                single_ind.append(inds[0])
+    return _Variables(lv_names=lv_names, v_ind=v_ind, eqs_y=eqs_y, eqs_x=eqs_x,
+                      ov_names=ov_names, ov_x=ov_x, fixed_ov_x=fixed_ov_x, lv_x=lv_x,
+                      y_pure=lv_y_pure + ov_y_pure, single_ind=single_ind)
+
+
+def _formulas(stmts) -> list:
+    return [s for s in stmts if s.op in ("=~", "~", "~~", "~1")]
+
+
+@lru_cache(maxsize=256)
+def model_variables(model: str) -> tuple[list, list]:
+    """(observed, latent) variable names of a model text, in lavaan's order."""
+    v = _classify(_formulas(parse_statements(model)))
+    return v.ov_names, v.lv_names
 
 
 @lru_cache(maxsize=256)
@@ -169,184 +220,174 @@ def _build_cached(model, ngroups, std_lv, meanstructure, ge, gp, auto_cov_y, fix
 
 def _build(model, *, ngroups, std_lv, meanstructure, group_equal, group_partial, auto_cov_y,
            fixed_x) -> ParameterTable:
+    """lavaan's ``lavaanify`` as its named steps: the variables, the flat table (the user's
+    statements, then the default elements), the default free/fixed status, the groups (with
+    the modifiers), the group equalities, the equality constraints and free-parameter indices,
+    the defined parameters, the checks."""
     stmts = parse_statements(model) if isinstance(model, str) else list(model)
-    formulas = [s for s in stmts if s.op in ("=~", "~", "~~", "~1")]
-    defined = [s for s in stmts if s.op == ":="]
-    constraints = [s for s in stmts if s.op == "=="]
-
+    formulas = _formulas(stmts)
     # an intercept or mean in the model text switches the mean structure on (as lavaan 0.6,
     # whatever meanstructure= says): every observed intercept free, latent means fixed to 0
     meanstructure = bool(meanstructure) or any(s.op == "~1" for s in formulas)
-    lv_names = _uniq(s.lhs for s in formulas if s.op == "=~")
-    v_ind = _uniq(s.rhs for s in formulas if s.op == "=~")
-    eqs_y = _uniq(s.lhs for s in formulas if s.op == "~")
-    eqs_x = _uniq(s.rhs for s in formulas if s.op == "~")
-    lvset = set(lv_names)
-    ov_ind = [v for v in v_ind if v not in lvset]
-    ov_y = [v for v in eqs_y if v not in lvset and v not in ov_ind]
-    ov_x = [v for v in eqs_x if v not in lvset and v not in ov_ind and v not in ov_y]
-    ov_cov = [s.lhs for s in formulas if s.op == "~~" and s.lhs not in lvset] + [
-        s.rhs for s in formulas if s.op == "~~" and s.rhs not in lvset]
-    ov_int = [s.lhs for s in formulas if s.op == "~1" and s.lhs not in lvset]
-    base = ov_ind + ov_y + ov_x
-    ov_names = base + [v for v in _uniq(ov_cov + ov_int) if v not in base]
-    if not ov_names:
+    variables = _classify(formulas, fixed_x)
+    if not variables.ov_names:
         raise ModelSpecificationError("the model has no observed variables",
                                       hint="measure each latent variable with '=~'")
-    for lv in lv_names:
-        if lv in ov_names and lv not in v_ind:
-            pass
-    lv_x = [v for v in lv_names if v not in v_ind and v not in eqs_y]
-    ov_y_pure = [v for v in ov_names if v in eqs_y and v not in v_ind and v not in eqs_x
-                 and v not in lvset]
-    lv_y_pure = [v for v in lv_names if v in eqs_y and v not in v_ind and v not in eqs_x]
-    # fixed.x: exogenous covariates whose variances the user did not specify
-    user_cov_vars = {s.lhs for s in formulas if s.op == "~~"} | {
-        s.rhs for s in formulas if s.op == "~~"}
-    fixed_ov_x = [v for v in ov_x if v not in user_cov_vars] if fixed_x else []
-    ov_nox = [v for v in ov_names if v not in fixed_ov_x]
-
-    # ---- user rows (each parameter stated once, as lavaan), then defaults not already given
     _check_self_regressions(formulas)
     _check_duplicates(formulas)
-    user_rows: list[tuple] = []
-    user_index: dict = {}
-    for s in formulas:
-        key = (s.lhs, s.op, s.rhs)
-        user_index[key] = len(user_rows)
-        user_rows.append([*key, list(s.modifiers), s])
-    default_keys = [(v, "~~", v) for v in ov_nox] + [(v, "~~", v) for v in lv_names]
-    default_keys += [(a, "~~", b) for a, b in combinations(lv_x, 2)]
+    flat = _flat_rows(formulas, variables, meanstructure=meanstructure, auto_cov_y=auto_cov_y)
+    base_rows = _default_status(flat, variables, std_lv=std_lv)
+    table = _replicate_groups(base_rows, ngroups)
+    equal, partial = _normalise_equal(group_equal), _parse_partial(group_partial)
+    if ngroups > 1:
+        _group_equalities(table, len(base_rows), ngroups, variables, equal, partial, std_lv)
+    plabels = {row["plabel"]: i for i, row in enumerate(table)}
+    _free_indices(table, [s for s in stmts if s.op == "=="], plabels)
+    _defined_rows(table, [s for s in stmts if s.op == ":="], plabels)
+    _check_specification(table, variables.lv_names)
+    return ParameterTable(_frame(table), variables.ov_names, variables.lv_names,
+                          variables.fixed_ov_x, ngroups, meanstructure, stmts)
+
+
+def _flat_rows(formulas, v: _Variables, *, meanstructure: bool, auto_cov_y: bool) -> list:
+    """Step 2 (``lav_partable_flat``): the user's rows, each parameter stated once, then the
+    default elements not already given: residual and latent variances, covariances of the
+    exogenous latent variables and of pure outcomes, the fixed.x block, intercepts and means."""
+    user = [dict(lhs=s.lhs, op=s.op, rhs=s.rhs, user=1, mods=list(s.modifiers), stmt=s)
+            for s in formulas]
+    default_keys = [(x, "~~", x) for x in v.ov_nox] + [(x, "~~", x) for x in v.lv_names]
+    default_keys += [(a, "~~", b) for a, b in combinations(v.lv_x, 2)]
     if auto_cov_y:
-        default_keys += [(a, "~~", b) for a, b in combinations(lv_y_pure + ov_y_pure, 2)]
-    nx = len(fixed_ov_x)
-    default_keys += [(fixed_ov_x[i], "~~", fixed_ov_x[j]) for i in range(nx) for j in range(i, nx)]
+        default_keys += [(a, "~~", b) for a, b in combinations(v.y_pure, 2)]
+    fx = v.fixed_ov_x
+    default_keys += [(fx[i], "~~", fx[j]) for i in range(len(fx)) for j in range(i, len(fx))]
     if meanstructure:
-        default_keys += [(v, "~1", "") for v in ov_names] + [(v, "~1", "") for v in lv_names]
-    have = set(user_index)
-    have |= {(r, o, le) for (le, o, r) in user_index if o == "~~"}
-    default_keys = [k for k in default_keys if k not in have]
+        default_keys += [(x, "~1", "") for x in v.ov_names] + [(x, "~1", "") for x in v.lv_names]
+    have = {(r["lhs"], r["op"], r["rhs"]) for r in user}
+    have |= {(r["rhs"], r["op"], r["lhs"]) for r in user if r["op"] == "~~"}
+    return user + [dict(lhs=lhs, op=op, rhs=rhs, user=0, mods=[], stmt=None)
+                   for lhs, op, rhs in default_keys if (lhs, op, rhs) not in have]
 
-    rows = []
+
+def _default_status(rows: list, v: _Variables, *, std_lv: bool) -> list:
+    """Step 3: free or fixed before the modifiers (identical in every group): the first
+    loading of each factor at 1 (or its variance at 1 with ``std_lv``), a single indicator's
+    residual variance at 0, the fixed.x block at the sample values (``exo``), latent means 0."""
+    lvset, fixed_ov_x = v.lvset, set(v.fixed_ov_x)
     first_seen: set = set()
-    for lhs, op, rhs, mods, stmt in user_rows:
-        rows.append(dict(lhs=lhs, op=op, rhs=rhs, user=1, mods=mods, stmt=stmt))
-    for lhs, op, rhs in default_keys:
-        rows.append(dict(lhs=lhs, op=op, rhs=rhs, user=0, mods=[], stmt=None))
-
-    single_ind = []
-    for lv in lv_names:
-        inds = [s.rhs for s in formulas if s.op == "=~" and s.lhs == lv]
-        if len(inds) == 1 and inds[0] not in lvset:
-            others = [s for s in formulas if s.op == "=~" and s.rhs == inds[0]]
-            if len(others) == 1:
-                single_ind.append(inds[0])
-
-    # ---- defaults for free / fixed (per group identical, before modifiers)
-    base_rows = []
+    out = []
     for r in rows:
         lhs, op, rhs, user = r["lhs"], r["op"], r["rhs"], r["user"]
         free, ustart, exo = True, np.nan, 0
-        if op == "=~" and not std_lv and lhs not in first_seen:
-            free, ustart = False, 1.0
         if op == "=~":
+            if not std_lv and lhs not in first_seen:
+                free, ustart = False, 1.0
             first_seen.add(lhs)
-        if op == "~~" and lhs == rhs and lhs in lvset and std_lv:
-            free, ustart = False, 1.0
-        if op == "~~" and lhs == rhs and user == 0 and lhs in single_ind:
-            free, ustart = False, 0.0
-        if op == "~~" and lhs in fixed_ov_x and rhs in fixed_ov_x and user == 0:
-            free, exo = False, 1
-        if op == "~1" and user == 0:
+        elif op == "~~":
+            if lhs == rhs and lhs in lvset and std_lv:
+                free, ustart = False, 1.0
+            if lhs == rhs and user == 0 and lhs in v.single_ind:
+                free, ustart = False, 0.0
+            if lhs in fixed_ov_x and rhs in fixed_ov_x and user == 0:
+                free, exo = False, 1
+        elif op == "~1" and user == 0:
             if lhs in lvset:
                 free, ustart = False, 0.0
             elif lhs in fixed_ov_x:
                 free, exo = False, 1
-        base_rows.append(dict(r, free=free, ustart=ustart, exo=exo))
+        out.append(dict(r, free=free, ustart=ustart, exo=exo))
+    return out
 
-    # ---- replicate per group, apply modifiers
+
+def _modified(r: dict, g: int, ngroups: int) -> tuple:
+    """A row's ``(free, ustart, label, start)`` in group ``g`` after its modifiers (``c()``:
+    one value per group)."""
+    free, ustart, label, start = r["free"], r["ustart"], "", np.nan
+    for mod in r["mods"]:
+        for kind in ("fixed", "label", "start"):
+            vals = getattr(mod, kind)
+            if vals is None:
+                continue
+            if len(vals) not in (1, ngroups):
+                st = r["stmt"]
+                raise ModelSyntaxError(
+                    f"modifier has {len(vals)} values but the model has {ngroups} group(s)",
+                    line=st.line, text=st.text, operator=st.op,
+                    hint="give one value per group in c(...), or a single value")
+            value = vals[0] if len(vals) == 1 else vals[g - 1]
+            if kind == "fixed":
+                free, ustart = (True, np.nan) if value is None else (False, float(value))
+            elif kind == "label":
+                label = "" if value is None else value
+            else:
+                start = float(value)
+    return free, ustart, label, start
+
+
+def _replicate_groups(base_rows: list, ngroups: int) -> list:
+    """Step 4: the rows repeated per group with their modifiers applied; ids and plabels."""
     table = []
     for g in range(1, ngroups + 1):
         for r in base_rows:
-            free, ustart, label, start = r["free"], r["ustart"], "", np.nan
-            for mod in r["mods"]:
-                for kind in ("fixed", "label", "start"):
-                    vals = getattr(mod, kind)
-                    if vals is None:
-                        continue
-                    if len(vals) not in (1, ngroups):
-                        st = r["stmt"]
-                        raise ModelSyntaxError(
-                            f"modifier has {len(vals)} values but the model has {ngroups} "
-                            f"group(s)", line=st.line, text=st.text, operator=st.op,
-                            hint="give one value per group in c(...), or a single value")
-                    v = vals[0] if len(vals) == 1 else vals[g - 1]
-                    if kind == "fixed":
-                        if v is None:
-                            free, ustart = True, np.nan
-                        else:
-                            free, ustart = False, float(v)
-                    elif kind == "label":
-                        label = "" if v is None else v
-                    else:
-                        start = float(v)
+            free, ustart, label, start = _modified(r, g, ngroups)
             table.append(dict(lhs=r["lhs"], op=r["op"], rhs=r["rhs"], user=r["user"],
                               group=g, free=free, ustart=ustart, exo=r["exo"], label=label,
                               start=start, line=r["stmt"].line if r["stmt"] else 0))
     for idx, row in enumerate(table, start=1):
         row["id"] = idx
         row["plabel"] = f".p{idx}."
+    return table
 
-    # ---- group equality constraints (lavaan's group.equal / group.partial)
-    equal = _normalise_equal(group_equal)
-    partial = _parse_partial(group_partial)
-    if ngroups > 1 and equal:
-        ovset = set(ov_nox)
 
-        def kind_of(lhs, op, rhs):
-            if op == "=~":
-                return "loadings"
-            if op == "~":
-                return "regressions"
-            if op == "~1":
-                return "means" if lhs in lvset else ("intercepts" if lhs in ovset else None)
-            if op == "~~":
-                if lhs in lvset and rhs in lvset:
-                    return "lv_variances" if lhs == rhs else "lv_covariances"
-                if lhs in ovset and rhs in ovset:
-                    return "residuals" if lhs == rhs else "residual_covariances"
-            return None
+def _equal_kind(lhs: str, op: str, rhs: str, lvset: set, ovset: set) -> str | None:
+    """The ``group_equal`` type a row belongs to (None: none)."""
+    if op == "=~":
+        return "loadings"
+    if op == "~":
+        return "regressions"
+    if op == "~1":
+        return "means" if lhs in lvset else ("intercepts" if lhs in ovset else None)
+    if op == "~~":
+        if lhs in lvset and rhs in lvset:
+            return "lv_variances" if lhs == rhs else "lv_covariances"
+        if lhs in ovset and rhs in ovset:
+            return "residuals" if lhs == rhs else "residual_covariances"
+    return None
 
-        n_per = len(base_rows)
-        for i in range(n_per):
-            r1 = table[i]
-            kind = kind_of(r1["lhs"], r1["op"], r1["rhs"])
-            if kind not in equal or (r1["lhs"], r1["op"], r1["rhs"]) in partial:
-                continue
-            idx = [i + n_per * g for g in range(ngroups)]
-            if not all(table[j]["free"] for j in idx):
-                continue
-            if any(table[j]["label"] for j in idx):
-                continue
+
+def _group_equalities(table: list, n_per: int, ngroups: int, v: _Variables, equal: list,
+                      partial: set, std_lv: bool) -> None:
+    """Step 5 (lavaan's ``group.equal`` / ``group.partial``): the rows of an equal type share
+    the first group's plabel as their label (unless partial, fixed or labelled by the user);
+    then, in the other groups, latent means are freed under equal intercepts (without equal
+    means) and latent variances under equal loadings with ``std_lv``."""
+    if not equal:
+        return
+    lvset, ovset = v.lvset, set(v.ov_nox)
+    for i in range(n_per):
+        r1 = table[i]
+        kind = _equal_kind(r1["lhs"], r1["op"], r1["rhs"], lvset, ovset)
+        if kind not in equal or (r1["lhs"], r1["op"], r1["rhs"]) in partial:
+            continue
+        idx = [i + n_per * g for g in range(ngroups)]
+        if all(table[j]["free"] for j in idx) and not any(table[j]["label"] for j in idx):
             for j in idx:
                 table[j]["label"] = r1["plabel"]
-        for row in table:
-            if row["group"] == 1 or row["user"] != 0:
-                continue
-            if ("intercepts" in equal and "means" not in equal and row["op"] == "~1"
-                    and row["lhs"] in lvset):
-                row["free"], row["ustart"] = True, np.nan
-            if ("loadings" in equal and std_lv and row["op"] == "~~"
-                    and row["lhs"] == row["rhs"] and row["lhs"] in lvset):
-                row["free"], row["ustart"] = True, np.nan
+    free_means = "intercepts" in equal and "means" not in equal
+    free_lv_var = "loadings" in equal and std_lv
+    for row in table:
+        if row["group"] == 1 or row["user"] != 0 or row["lhs"] not in lvset:
+            continue
+        if free_means and row["op"] == "~1":
+            row["free"], row["ustart"] = True, np.nan
+        if free_lv_var and row["op"] == "~~" and row["lhs"] == row["rhs"]:
+            row["free"], row["ustart"] = True, np.nan
 
-    # ---- free-parameter indices; shared labels share one index
-    label_rows: dict = {}
-    for i, row in enumerate(table):
-        if row["label"]:
-            label_rows.setdefault(row["label"], []).append(i)
-    plabels = {row["plabel"]: i for i, row in enumerate(table)}
-    # simple equality constraints 'a == b' / 'a == 1'
+
+def _constraint_aliases(table: list, constraints: list, label_rows: dict,
+                        plabels: dict) -> dict:
+    """Step 6a: simple equality constraints. ``a == 1`` fixes the rows of ``a``; ``a == b``
+    makes ``b`` an alias of ``a`` (returned, label -> label)."""
     alias: dict = {}
     for s in constraints:
         a, b = s.lhs, s.rhs
@@ -357,17 +398,26 @@ def _build(model, *, ngroups, std_lv, meanstructure, group_equal, group_partial,
             value = float(b)
         except ValueError:
             value = None
-        rows_a = label_rows.get(a) or [plabels[a]]
         if value is not None:
-            for j in rows_a:
+            for j in label_rows.get(a) or [plabels[a]]:
                 table[j]["free"], table[j]["ustart"] = False, value
             continue
         if b not in label_rows and b not in plabels:
             raise ModelSyntaxError(f"unknown label {b!r} in constraint", line=s.line,
                                    text=s.text, operator="==")
         alias[b] = a
-    # a label shared by a fixed row and free rows: the fixed value wins
-    for _lab, idxs in label_rows.items():
+    return alias
+
+
+def _free_indices(table: list, constraints: list, plabels: dict) -> None:
+    """Step 6: the free-parameter index of every row (0 = fixed): rows sharing a label (or
+    tied by ``==``) share one index; a label shared by a fixed and free rows is fixed."""
+    label_rows: dict = {}
+    for i, row in enumerate(table):
+        if row["label"]:
+            label_rows.setdefault(row["label"], []).append(i)
+    alias = _constraint_aliases(table, constraints, label_rows, plabels)
+    for idxs in label_rows.values():
         fixed_vals = [table[j]["ustart"] for j in idxs if not table[j]["free"]]
         if fixed_vals and any(table[j]["free"] for j in idxs):
             for j in idxs:
@@ -386,7 +436,9 @@ def _build(model, *, ngroups, std_lv, meanstructure, group_equal, group_partial,
             key_to_index[lab] = len(key_to_index) + 1
         row["free"] = key_to_index[lab]
 
-    # ---- defined parameters
+
+def _defined_rows(table: list, defined: list, plabels: dict) -> None:
+    """Step 7: the defined parameters (``:=``), each using only labels defined before it."""
     known = {row["label"] for row in table if row["label"]} | set(plabels)
     for s_ in defined:
         _, names = parse_expression(s_.expression, line=s_.line, text=s_.text)
@@ -400,7 +452,9 @@ def _build(model, *, ngroups, std_lv, meanstructure, group_equal, group_partial,
         table.append(dict(id=len(table) + 1, lhs=s_.lhs, op=":=", rhs=s_.expression, user=1,
                           group=0, free=0, ustart=np.nan, exo=0, label=s_.lhs, start=np.nan,
                           line=s_.line, plabel=""))
-    _check_specification(table, lv_names)
+
+
+def _frame(table: list) -> pd.DataFrame:
     cols = ["id", "lhs", "op", "rhs", "user", "group", "free", "ustart", "exo", "label",
             "plabel", "start", "line"]
     frame = pd.DataFrame({c: [row[c] for row in table] for c in cols})
@@ -410,7 +464,7 @@ def _build(model, *, ngroups, std_lv, meanstructure, group_equal, group_partial,
         frame[c] = frame[c].astype(float)
     for c in ("lhs", "op", "rhs", "label", "plabel"):
         frame[c] = frame[c].astype(object)
-    return ParameterTable(frame, ov_names, lv_names, fixed_ov_x, ngroups, meanstructure, stmts)
+    return frame
 
 
 def _element(s) -> str:

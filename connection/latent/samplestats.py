@@ -7,12 +7,11 @@ stated; the fitting step (:func:`connection.latent.fit.cfa` / ``sem``) calls it 
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 from scipy.linalg import blas
 
+from connection._common import warn
 from connection.errors import (
     DataError,
     ExclusionWarning,
@@ -81,10 +80,9 @@ def prepare_data(data, ov_names, group, missing):
             "no observed model variable"
         if gmiss is not None and gmiss.any():
             reason += f" or a missing group ({group!r})"
-        warnings.warn(ExclusionWarning(
-            f"{dropped} of {len(data)} rows excluded ({reason}); the rows used are in "
-            "fit.rows_used" + ("; consider missing='ml' (FIML)" if missing == "listwise" else "")),
-            stacklevel=5)  # prepare_data < estimate < _fit < cfa/sem < the caller
+        warn(f"{dropped} of {len(data)} rows excluded ({reason}); the rows used are in "
+             "fit.rows_used" + ("; consider missing='ml' (FIML)" if missing == "listwise"
+                                else ""), ExclusionWarning)
     groups = []
     index = data.index.to_numpy()
     if group is None:
@@ -206,18 +204,8 @@ def _user_stats_error(message, where, entry=None, values=None, expected=None, hi
                      expected=expected, hint=hint)
 
 
-def check_user_stats(item, g, n_items, ov_names):
-    """One group of ``sample_stats``, checked: ``(label, n, cov, mean)`` with ``cov`` and
-    ``mean`` in the model's variable order, or the package's :class:`DataError` naming the
-    group and the offending entry (shape, names, NaN/inf, asymmetry, variances, n)."""
-    label = item.get("label", g + 1 if n_items > 1 else 1) if isinstance(item, dict) else None
-    where = f" (group {label!r}, item {g + 1} of {n_items})" if n_items > 1 else ""
-    if not isinstance(item, dict) or "cov" not in item or "n" not in item:
-        raise _user_stats_error(
-            "each group's summary statistics must be a dict with 'n' and 'cov' (and "
-            f"optionally 'mean' and 'label'), got {type(item).__name__}"
-            + (f" with keys {sorted(map(str, item))}" if isinstance(item, dict) else ""),
-            where, expected="{'n': n, 'cov': DataFrame, 'mean': Series}")
+def _user_n(item, where):
+    """``n``: a whole number of at least 2."""
     n_raw = item["n"]
     try:
         n = int(n_raw)
@@ -227,20 +215,30 @@ def check_user_stats(item, g, n_items, ov_names):
     if not ok:
         raise _user_stats_error("'n' must be a whole number of at least 2", where, entry="n",
                                 values=[n_raw], expected="the number of respondents (>= 2)")
-    cov = item["cov"]
-    names = None
-    if isinstance(cov, pd.DataFrame):
-        names = [str(c) for c in cov.columns]
-        index = [str(c) for c in cov.index]
-        if not isinstance(cov.index, pd.RangeIndex) and index != names:
-            raise _user_stats_error(
-                "the row names of 'cov' differ from its column names", where, entry="cov",
-                values=[f"rows {index[:5]}", f"columns {names[:5]}"],
-                expected="the same variables, in the same order, as rows and columns")
-        dup = sorted({v for v in names if names.count(v) > 1})
-        if dup:
-            raise _user_stats_error("'cov' names a variable twice", where, entry="cov",
-                                    values=dup)
+    return n
+
+
+def _cov_names(cov, where):
+    """The variable names of a DataFrame ``cov`` (rows as columns, each once), else None."""
+    if not isinstance(cov, pd.DataFrame):
+        return None
+    names = [str(c) for c in cov.columns]
+    index = [str(c) for c in cov.index]
+    if not isinstance(cov.index, pd.RangeIndex) and index != names:
+        raise _user_stats_error(
+            "the row names of 'cov' differ from its column names", where, entry="cov",
+            values=[f"rows {index[:5]}", f"columns {names[:5]}"],
+            expected="the same variables, in the same order, as rows and columns")
+    dup = sorted({v for v in names if names.count(v) > 1})
+    if dup:
+        raise _user_stats_error("'cov' names a variable twice", where, entry="cov", values=dup)
+    return names
+
+
+def _user_cov(cov, where, ov_names):
+    """``cov`` checked (square, named as the model's variables or in their order, finite,
+    symmetric, positive variances) and symmetrised: ``(matrix, names)``."""
+    names = _cov_names(cov, where)
     try:
         arr = np.asarray(cov, dtype=float)
     except (TypeError, ValueError) as exc:
@@ -284,30 +282,52 @@ def check_user_stats(item, g, n_items, ov_names):
         k = nonpos[0]
         raise _user_stats_error("a variance in 'cov' is not positive", where, entry=entry(k, k),
                                 values=[float(arr[k, k])], expected="variances > 0")
-    arr = 0.5 * (arr + arr.T)
-    mean = item.get("mean")
+    return 0.5 * (arr + arr.T), names
+
+
+def _user_mean(mean, names, where):
+    """``mean`` checked (one finite value per variable; a Series is matched by name) in the
+    order of ``names``; zeros when not given."""
+    p = len(names)
     if mean is None:
-        mvec = np.zeros(p)
-    else:
-        if isinstance(mean, pd.Series):
-            missing_mean = [v for v in names if v not in mean.index.astype(str)]
-            if missing_mean:
-                raise _user_stats_error("'mean' has no entry for " + ", ".join(missing_mean),
-                                        where, entry="mean", expected="one mean per variable")
-            mean = mean.set_axis(mean.index.astype(str)).reindex(names).to_numpy()
-        try:
-            mvec = np.asarray(mean, dtype=float).reshape(-1)
-        except (TypeError, ValueError) as exc:
-            raise _user_stats_error(f"'mean' is not numeric ({exc})", where,
-                                    entry="mean") from None
-        if len(mvec) != p:
-            raise _user_stats_error(f"'mean' has {len(mvec)} entries for {p} variables", where,
-                                    entry="mean", expected="one mean per variable")
-        if not np.isfinite(mvec).all():
-            k = int(np.flatnonzero(~np.isfinite(mvec))[0])
-            raise _user_stats_error("'mean' holds a missing or infinite value", where,
-                                    entry=f"mean[{names[k]}]", values=[float(mvec[k])],
-                                    expected="finite numbers")
+        return np.zeros(p)
+    if isinstance(mean, pd.Series):
+        missing_mean = [v for v in names if v not in mean.index.astype(str)]
+        if missing_mean:
+            raise _user_stats_error("'mean' has no entry for " + ", ".join(missing_mean),
+                                    where, entry="mean", expected="one mean per variable")
+        mean = mean.set_axis(mean.index.astype(str)).reindex(names).to_numpy()
+    try:
+        mvec = np.asarray(mean, dtype=float).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise _user_stats_error(f"'mean' is not numeric ({exc})", where,
+                                entry="mean") from None
+    if len(mvec) != p:
+        raise _user_stats_error(f"'mean' has {len(mvec)} entries for {p} variables", where,
+                                entry="mean", expected="one mean per variable")
+    if not np.isfinite(mvec).all():
+        k = int(np.flatnonzero(~np.isfinite(mvec))[0])
+        raise _user_stats_error("'mean' holds a missing or infinite value", where,
+                                entry=f"mean[{names[k]}]", values=[float(mvec[k])],
+                                expected="finite numbers")
+    return mvec
+
+
+def check_user_stats(item, g, n_items, ov_names):
+    """One group of ``sample_stats``, checked: ``(label, n, cov, mean)`` with ``cov`` and
+    ``mean`` in the model's variable order, or the package's :class:`DataError` naming the
+    group and the offending entry (shape, names, NaN/inf, asymmetry, variances, n)."""
+    label = item.get("label", g + 1 if n_items > 1 else 1) if isinstance(item, dict) else None
+    where = f" (group {label!r}, item {g + 1} of {n_items})" if n_items > 1 else ""
+    if not isinstance(item, dict) or "cov" not in item or "n" not in item:
+        raise _user_stats_error(
+            "each group's summary statistics must be a dict with 'n' and 'cov' (and "
+            f"optionally 'mean' and 'label'), got {type(item).__name__}"
+            + (f" with keys {sorted(map(str, item))}" if isinstance(item, dict) else ""),
+            where, expected="{'n': n, 'cov': DataFrame, 'mean': Series}")
+    n = _user_n(item, where)
+    arr, names = _user_cov(item["cov"], where, ov_names)
+    mvec = _user_mean(item.get("mean"), names, where)
     idx = [names.index(v) for v in ov_names]
     return label, n, arr[np.ix_(idx, idx)], mvec[idx]
 

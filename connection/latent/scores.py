@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from connection._common import check_choice
 from connection.errors import ModelSpecificationError
 
 __all__ = ["predict"]
@@ -40,9 +41,7 @@ def predict(fit, data=None, method: str = "regression") -> pd.DataFrame:
     Returns a DataFrame with one column per latent variable, indexed like the data; with
     groups a ``group`` column is added.
     """
-    method = str(method).lower()
-    if method not in ("regression", "bartlett"):
-        raise ValueError("method must be 'regression' or 'bartlett'")
+    method = check_choice(str(method).lower(), "method", ("regression", "bartlett"))
     struct = fit.estimation.structure
     lv = struct.lv_names
     nlv = len(lv)
