@@ -17,7 +17,7 @@ Measured on simulated data, each on one core (``n_jobs=1``), wall time with ``ti
    from ``numpy.corrcoef`` of the resampled rows (pingouin has no HTMT).
 3. ``cfa``: 1,000 bootstrap fits of a 3-factor 9-item CFA at n = 1,000: a loop over the engine's
    ``connection.latent.cfa`` on resampled rows (what lavaan's ``bootstrapLavaan`` does), and the
-   package's ``Fit.bootstrap(1000)`` (counts-mode moments, every replicate of a chunk fitted at
+   package's ``Fit.bootstrap(n_boot=1000)`` (counts-mode moments, every replicate of a chunk fitted at
    once; checked against ``cfa()`` refits of the same resampled rows); lavaan's
    ``bootstrapLavaan(fit, R = 1000)`` is timed by ``Rscript`` in the same run when it is installed
    (``vs_lavaan`` = lavaan time / ours; without R, the issue's figure of 16 s is used).
@@ -223,7 +223,7 @@ def bench_cfa(n: int, reps: int, loop_reps: int, run_lavaan: bool) -> list[dict]
                  "speed_up": np.nan, "target": "lavaan / 10", "ok": False, "check": ""})
 
     # (b) the package: Fit.bootstrap (counts-mode moments, all replicates fitted at once)
-    fit0.bootstrap(50, seed=0, progress=False)  # warm-up (imports)
+    fit0.bootstrap(n_boot=50, seed=0, progress=False)  # warm-up (imports)
     t_boot, boot = _clock(fit0.bootstrap, reps, seed=7, progress=False)
     # check: replicates refitted one by one by cfa() on the same resampled rows agree
     # replicates 0-2 lie in the first chunk (Fit.bootstrap's chunk_size is 250)

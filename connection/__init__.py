@@ -51,6 +51,7 @@ _LAZY = {
     "PolychoricResult": "connection.latent",
     "invariance": "connection.latent",
     "InvarianceResult": "connection.latent",
+    "SemBootstrapResult": "connection.latent",
     # measurement: reliability, validity, the index
     "reliability": "connection.measurement",
     "item_statistics": "connection.measurement",
@@ -94,8 +95,8 @@ def __dir__():
     return __all__
 
 
-if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from connection import (  # noqa: F401,E501
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only (every public name)
+    from connection import (  # noqa: F401
         context,
         instruments,
         latent,
@@ -120,6 +121,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         Fit,
         InvarianceResult,
         PolychoricResult,
+        SemBootstrapResult,
         cfa,
         invariance,
         lrt,

@@ -229,7 +229,6 @@ RETIRED: dict[str, str] = {
     "segment": "between",
     "group_columns": "group",
     "adjust": "correction",
-    "multiplicity": "correction",
 }
 
 #: Parameters that, when a public function has them, must be keyword-only.

@@ -3,6 +3,7 @@ signature, ``help()`` shows it, it pickles, and calling it leaves the warning fi
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import pickle
 import pydoc
@@ -68,3 +69,23 @@ def test_import_is_light_and_names_resolve_lazily():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     lines = out.stdout.split("\n")
     assert lines[0] == "[]" and lines[1] == "connection.latent.fit"
+
+
+def test_type_checkers_and_ides_see_every_public_name():
+    """connection/__init__.py's TYPE_CHECKING block imports every lazily exported name."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(cx.__file__).read_text())
+    seen = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            for imp in ast.walk(node):
+                if isinstance(imp, ast.ImportFrom):
+                    for alias in imp.names:
+                        seen.add(alias.asname or alias.name)
+                        if imp.module != "connection":
+                            assert getattr(importlib.import_module(imp.module), alias.name) is \
+                                getattr(cx, alias.name)
+    missing = (set(cx._LAZY) | set(cx._MODULES)) - seen - {"data"}
+    assert not missing, missing

@@ -143,7 +143,7 @@ def test_a_survey_as_data_stands_for_its_data(survey):
     # refits and the bootstrap resample the survey's rows
     fit = cx.cfa(model, survey)
     assert fit.refit(std_lv=True).ntotal == len(survey.data)
-    boot = fit.bootstrap(20, seed=1, progress=False)
+    boot = fit.bootstrap(n_boot=20, seed=1, progress=False)
     assert boot.n_failed == 0
 
 
@@ -194,7 +194,7 @@ def test_every_engine_result_has_a_report_and_a_main_frame(hs):
 
     assert boot_class is SemBootstrapResult
     fit = cx.cfa(HS_MODEL, hs)
-    boot = fit.bootstrap(10, seed=2, progress=False)
+    boot = fit.bootstrap(n_boot=10, seed=2, progress=False)
     inv = cx.invariance(HS_MODEL, hs, group="school", partial=None,
                         levels=("configural", "metric"))
     codes = pd.DataFrame(np.digitize(hs[["x1", "x2", "x3"]], [3, 4.5, 6]), columns=["a", "b", "c"])

@@ -54,7 +54,7 @@ def _replicate_rows(seed, n, r, chunk_size, n_chunks, strata=None):
 
 def test_replicates_equal_plain_cfa_refits(hs):
     fit = cs.cfa(HS_MODEL, hs)
-    b = fit.bootstrap(40, seed=11, progress=False, chunk_size=20)
+    b = fit.bootstrap(n_boot=40, seed=11, progress=False, chunk_size=20)
     assert b.n_failed == 0 and list(b.replicates.index) == list(range(40))
     for r in (0, 7, 25, 39):
         rows = _replicate_rows(11, len(hs), r, 20, 2)
@@ -67,7 +67,7 @@ def test_replicates_equal_plain_cfa_refits(hs):
 
 def test_multigroup_replicates_resample_within_groups(hs):
     fit = cs.cfa(HS_MODEL, hs, group="school", group_equal=["loadings"])
-    b = fit.bootstrap(10, seed=4, progress=False, chunk_size=10)
+    b = fit.bootstrap(n_boot=10, seed=4, progress=False, chunk_size=10)
     assert b.n_failed == 0
     sizes = fit.nobs
     strata = np.repeat(np.arange(2), sizes)
@@ -107,7 +107,7 @@ def test_sem_with_regressions_and_defined_parameters():
 def test_bootstrap_se_agree_with_sandwich_on_holzinger_swineford(hs):
     """Bootstrap and Huber-White (MLR) SEs estimate the same sampling SD; with 600
     replicates the Monte Carlo error of a bootstrap SD is ~3% and of an IQR-based scale ~5%."""
-    boot = cs.cfa(HS_MODEL, hs).bootstrap(600, seed=20261122, progress=False)
+    boot = cs.cfa(HS_MODEL, hs).bootstrap(n_boot=600, seed=20261122, progress=False)
     mlr = cs.cfa(HS_MODEL, hs, estimator="MLR").estimates
     assert boot.n_failed == 0
     free = (mlr["se"] > 0).to_numpy()
@@ -132,19 +132,19 @@ def test_bootstrap_se_agree_with_sandwich_on_holzinger_swineford(hs):
 
 def test_same_seed_identical_and_n_jobs_invariant(hs):
     fit = cs.cfa(HS_MODEL, hs)
-    a = fit.bootstrap(60, seed=5, progress=False, chunk_size=30)
-    b = fit.bootstrap(60, seed=5, progress=False, chunk_size=30)
+    a = fit.bootstrap(n_boot=60, seed=5, progress=False, chunk_size=30)
+    b = fit.bootstrap(n_boot=60, seed=5, progress=False, chunk_size=30)
     pd.testing.assert_frame_equal(a.estimates, b.estimates)
     pd.testing.assert_frame_equal(a.replicates, b.replicates)
-    c = fit.bootstrap(60, seed=5, progress=False, chunk_size=30, n_jobs=2)
+    c = fit.bootstrap(n_boot=60, seed=5, progress=False, chunk_size=30, n_jobs=2)
     pd.testing.assert_frame_equal(a.replicates, c.replicates)
-    d = fit.bootstrap(60, seed=6, progress=False, chunk_size=30)
+    d = fit.bootstrap(n_boot=60, seed=6, progress=False, chunk_size=30)
     assert not np.allclose(a.replicates.to_numpy(), d.replicates.to_numpy())
 
 
 def test_estimates_table_columns_and_ci_levels(hs):
     fit = cs.cfa(HS_MODEL, hs)
-    b = fit.bootstrap(100, seed=1, progress=False, level=0.9)
+    b = fit.bootstrap(n_boot=100, seed=1, progress=False, level=0.9)
     assert list(b.estimates.columns) == ["lhs", "op", "rhs", "group", "label", "est", "se",
                                          "ci_lower", "ci_upper", "std_all", "std_all_se",
                                          "std_all_ci_lower", "std_all_ci_upper"]
@@ -177,15 +177,15 @@ def test_bootstrap_defaults_and_seeds_follow_the_vocabulary(hs):
     assert params["level"].default == DEFAULT_LEVEL
     assert inspect.signature(sem_boot.bootstrap_fit).parameters["n_boot"].default == 2000
     fit = cs.cfa(HS_MODEL, hs)
-    by_int = fit.bootstrap(20, seed=5, progress=False, chunk_size=10)
-    by_seq = fit.bootstrap(20, seed=np.random.SeedSequence(5), progress=False, chunk_size=10)
+    by_int = fit.bootstrap(n_boot=20, seed=5, progress=False, chunk_size=10)
+    by_seq = fit.bootstrap(n_boot=20, seed=np.random.SeedSequence(5), progress=False, chunk_size=10)
     np.testing.assert_array_equal(by_int.replicates.to_numpy(), by_seq.replicates.to_numpy())
     gen_a, gen_b = np.random.default_rng(3), np.random.default_rng(3)
-    a = fit.bootstrap(20, seed=gen_a, progress=False, chunk_size=10)
-    b = fit.bootstrap(20, seed=gen_b, progress=False, chunk_size=10)
+    a = fit.bootstrap(n_boot=20, seed=gen_a, progress=False, chunk_size=10)
+    b = fit.bootstrap(n_boot=20, seed=gen_b, progress=False, chunk_size=10)
     np.testing.assert_array_equal(a.replicates.to_numpy(), b.replicates.to_numpy())
     assert isinstance(a.seed, np.random.SeedSequence)
-    c = fit.bootstrap(20, seed=gen_a, progress=False, chunk_size=10)  # the generator moved on
+    c = fit.bootstrap(n_boot=20, seed=gen_a, progress=False, chunk_size=10)  # the generator moved on
     assert not np.allclose(a.replicates.to_numpy(), c.replicates.to_numpy())
     for bad in (dict(level=1.5), dict(level=0), dict(n_boot=0), dict(n_boot=2.5),
                 dict(seed="one"), dict(seed=-1)):
@@ -212,7 +212,7 @@ def test_failed_replicates_counted_reported_and_excluded(hs, monkeypatch):
 
     monkeypatch.setattr(sem_boot._BatchedStatistic, "_newton", newton_fails_on_marked)
     with pytest.warns(BootstrapWarning, match="not converged") as caught:
-        b = fit.bootstrap(100, seed=3, progress=False)
+        b = fit.bootstrap(n_boot=100, seed=3, progress=False)
     assert caught[0].filename == __file__  # the warning points at the caller's line
     # chunks of 250 hold the original-data call (1 row) and 100 replicates: 34 fail
     assert b.n_failed == 34
@@ -230,7 +230,7 @@ def test_fiml_fit_bootstraps_by_refitting(hs):
     data.iloc[3::11, 4] = np.nan
     model = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6"
     fit = cs.cfa(model, data, missing="ml")
-    b = fit.bootstrap(4, seed=8, progress=False, chunk_size=4)
+    b = fit.bootstrap(n_boot=4, seed=8, progress=False, chunk_size=4)
     assert b.method == "refit per replicate" and b.n_failed == 0
     rows = _replicate_rows(8, len(fit.rows_used), 2, 4, 1)
     ref = _quiet(cs.cfa, model, data.loc[fit.rows_used].iloc[rows], missing="ml")
@@ -242,7 +242,7 @@ def test_bootstrap_needs_raw_data(hs):
     cov = hs[["x1", "x2", "x3"]].cov()
     fit = cs.cfa("f =~ x1 + x2 + x3", sample_stats={"cov": cov, "n": len(hs)})
     with pytest.raises(ModelSpecificationError, match="raw data"):
-        fit.bootstrap(10, seed=1)
+        fit.bootstrap(n_boot=10, seed=1)
 
 
 def test_fixed_x_covariate_moments_follow_each_replicate(hs):
@@ -251,7 +251,7 @@ def test_fixed_x_covariate_moments_follow_each_replicate(hs):
     model = "visual =~ x1 + x2 + x3\nvisual ~ x4"
     fit = cs.sem(model, hs)
     assert (fit.parameter_table.frame["exo"] == 1).any()
-    b = fit.bootstrap(20, seed=9, progress=False, chunk_size=20)
+    b = fit.bootstrap(n_boot=20, seed=9, progress=False, chunk_size=20)
     assert b.n_failed == 0
     for r in (0, 13):
         rows = _replicate_rows(9, len(hs), r, 20, 1)

@@ -563,7 +563,7 @@ class Fit:
         data = opts.pop("data", self._data)
         return _fit(model, data, kind=self._options["kind"], **opts)
 
-    def bootstrap(self, n_boot: int = DEFAULT_N_BOOT, *, seed=None, n_jobs: int = 1,
+    def bootstrap(self, *, n_boot: int = DEFAULT_N_BOOT, seed=None, n_jobs: int = 1,
                   progress=None, level: float = DEFAULT_LEVEL, chunk_size: int = 250):
         """Nonparametric bootstrap: standard errors and percentile intervals of every parameter.
 
@@ -604,7 +604,7 @@ class Fit:
         >>> from connection.latent.datasets import holzinger_swineford
         >>> fit = cx.cfa("visual =~ x1 + x2 + x3\\ntextual =~ x4 + x5 + x6\\n"
         ...              "speed =~ x7 + x8 + x9", holzinger_swineford())
-        >>> boot = fit.bootstrap(200, seed=1, progress=False)
+        >>> boot = fit.bootstrap(n_boot=200, seed=1, progress=False)
         >>> boot.n_failed
         0
         >>> row = boot.estimates.query("lhs == 'visual' and rhs == 'x2'").iloc[0]

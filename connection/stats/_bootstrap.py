@@ -238,7 +238,7 @@ class BootstrapResult:
             lo[j], hi[j] = qs
         return lo, hi
 
-    def to_frame(self, method: str = "percentile", level: float | None = None) -> pd.DataFrame:
+    def to_frame(self, method: str = "percentile", *, level: float | None = None) -> pd.DataFrame:
         """Tidy table: statistic, estimate, se, ci_lower, ci_upper, level, n_boot, n_failed."""
         ci = self.ci(level, method)
         return pd.DataFrame({
