@@ -131,9 +131,13 @@ def test_summary_html_and_frame():
     constructs = report.tables[0].frame.set_index("construct")
     assert constructs["n_items"].sum() == 32 and constructs.loc["loyalty", "reverse"] == "loy_switch"
     assert constructs.loc["satisfaction", "items"] == "sat_overall, sat_expect, sat_ideal"
-    assert constructs.loc["satisfaction", "scale"].startswith("1-10")
-    assert [t.caption for t in report.tables] == ["Constructs", "Sources"]
-    assert set(report.tables[1].frame["source"]) == set(inst.sources)
+    assert constructs.loc["satisfaction", "scale"] == "1-10"
+    assert constructs.loc["advocacy", "scale"] == "0-10, 1-5"
+    assert [t.caption for t in report.tables] == ["Constructs", "Scales", "Sources"]
+    scales = report.tables[1].frame.set_index("scale")["constructs"]
+    assert scales["1-5 (1 = Strongly disagree, 5 = Strongly agree)"].startswith("connection, ")
+    assert len(scales) == len({i.scale.describe() for i in inst.items.values()})
+    assert set(report.tables[2].frame["source"]) == set(inst.sources)
     text = str(report)
     assert "Items:" in text and "loy_stay, loy_switch" in text
     assert "<table>" in inst._repr_html_() and "ec_fitin" in inst._repr_html_()

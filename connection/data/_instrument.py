@@ -1089,8 +1089,9 @@ class Instrument:
 
     def summary(self) -> Report:
         """An overview as a :class:`~connection._report.Report`: size, then one row per
-        construct (items, scale, item ids, reverse-keyed items), the variables that are not
-        items and the cited sources (``print()`` it; Jupyter shows it as HTML)."""
+        construct (number of items, scale range, reverse-keyed items, item ids), the scales with
+        their labels, the variables that are not items and the cited sources (``print()`` it;
+        Jupyter shows it as HTML)."""
         import pandas as pd
 
         from connection._report import Report
@@ -1101,11 +1102,20 @@ class Instrument:
             ("Reverse-keyed", ", ".join(self.reverse_items) or "none")])
         report.add_table(pd.DataFrame([{
             "construct": name, "n_items": len(c),
-            "scale": "; ".join(sorted({i.scale.describe() for i in c.items})),
-            "items": ", ".join(c.item_ids),
-            "reverse": ", ".join(i.id for i in c.items if i.reverse)}
+            "scale": ", ".join(dict.fromkeys(_range_text(i.scale) for i in c.items)),
+            "reverse": ", ".join(i.id for i in c.items if i.reverse),
+            "items": ", ".join(c.item_ids)}
             for name, c in self.constructs.items()],
-            columns=["construct", "n_items", "scale", "items", "reverse"]), caption="Constructs")
+            columns=["construct", "n_items", "scale", "reverse", "items"]), caption="Constructs")
+        scales: dict[str, list[str]] = {}
+        for name, c in self.constructs.items():
+            for item in c.items:
+                users = scales.setdefault(item.scale.describe(), [])
+                if name not in users:
+                    users.append(name)
+        report.add_table(pd.DataFrame({"scale": list(scales),
+                                       "constructs": [", ".join(v) for v in scales.values()]}),
+                         caption="Scales")
         if self.variables:
             report.add_table(pd.DataFrame([{
                 "variable": n, "type": v.type, "role": v.role or "",
@@ -1206,6 +1216,10 @@ def _index_variables(variables: Any, taken: set[str]) -> dict[str, Variable]:
                      "variable entry")
         by_var[v.name] = v
     return by_var
+
+
+def _range_text(scale: Scale) -> str:
+    return f"{_fmt(scale.min)}-{_fmt(scale.max)}" + ("" if scale.integer else " (continuous)")
 
 
 def _model(instrument_class: type[Instrument]) -> _codebook.Model:
