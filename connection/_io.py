@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,10 +36,38 @@ def atomic_write(path: str | os.PathLike, writer: Callable[[Path], None]) -> Pat
     return path
 
 
+_UMASK_LOCK = threading.Lock()
+
+
 def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
+    """The process's umask, read without opening a window for other threads.
+
+    Python has no call that only reads the umask: ``os.umask`` sets one and returns the old.
+    Swapping in 0 and back let a file another thread created in between be world-writable, and
+    two threads swapping at once could leave the umask at 0 for good. On Linux the umask is
+    read from ``/proc/self/status`` (nothing is changed); elsewhere the swap runs under a lock
+    (so no two swaps interleave) and puts in ``0o077`` for its moment, so a file another thread
+    creates then is at worst more private, never more open.
+    """
+    mask = _umask_from_proc()
+    if mask is not None:
+        return mask
+    with _UMASK_LOCK:
+        mask = os.umask(0o077)
+        os.umask(mask)
     return mask
+
+
+def _umask_from_proc() -> int | None:
+    """The ``Umask:`` line of ``/proc/self/status`` (Linux 4.7 and later), else None."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:

@@ -52,6 +52,7 @@ __all__ = [
     "BootstrapWarning",
     "ExclusionWarning",
     "ArgumentError",
+    "NotFittedError",
 ]
 
 _MAX_SHOWN = 10          # values and rows shown in a message (the rest are counted)
@@ -301,3 +302,7 @@ class ExclusionWarning(ConnectionWarning):
 
 class ArgumentError(ConnectionPackageError, ValueError):
     """A function argument is invalid or inconsistent with the others (names it and what is allowed)."""
+
+
+class NotFittedError(ArgumentError, AttributeError):
+    """a fitted-state attribute or method was used before fit()"""

@@ -13,6 +13,7 @@ import pytest
 import connection as cx
 from connection import instruments, read_survey
 from connection._io import sha256_file
+from connection._report import Report
 from connection.data._instrument import Instrument
 from connection.data._survey import check_survey
 from connection.errors import (
@@ -108,7 +109,7 @@ def test_round_trip_every_format(tmp_path, fmt):
     frame = make_frame()
     path = tmp_path / f"responses{SUFFIX[fmt]}"
     _write(frame, path, fmt)
-    survey = read_survey(path, INST, id_column="rid", group_columns="group")
+    survey = read_survey(path, INST, id_column="rid", group="group")
     pd.testing.assert_frame_equal(survey.data[ITEMS].reset_index(drop=True),
                                   expected_items(frame), check_dtype=False)
     assert survey.data["rid"].astype(int).tolist() == frame["rid"].tolist()
@@ -221,7 +222,7 @@ def test_qualtrics_numeric_export():
     path = DATA / "qualtrics_numeric.csv"
     with pytest.warns(ExclusionWarning, match="3 of 12 responses excluded"):
         survey = read_survey(path, constructs=QUALTRICS_CONSTRUCTS, attention_checks={"attn": 4},
-                             group_columns=["segment"])
+                             group=["segment"])
     assert survey.format == "qualtrics" and survey.id_column == "ResponseId"
     assert survey.n_read == 12 and survey.n == 9
     ex = survey.exclusions
@@ -242,10 +243,10 @@ def test_qualtrics_numeric_export():
     kept = raw[~raw["ResponseId"].isin(ex["id"])]
     assert survey.data["ec_belong"].tolist() == kept["ec_belong"].astype(float).tolist()
     assert survey.data["loy_switch"].tolist() == (6 - kept["loy_switch"]).astype(float).tolist()
-    text = survey.summary()
-    assert "rows read 12; excluded 3 (attention_check 1, qualtrics_preview 1, qualtrics_test 1); " \
-           "analysed 9" in text
-    assert "groups segment: other 5, social 4" in text
+    header = dict(survey.summary().header)
+    assert (header["Rows read"], header["Analysed"]) == (12, 9)
+    assert header["Excluded"] == "3 (attention_check 1, qualtrics_preview 1, qualtrics_test 1)"
+    assert header["Groups of segment"] == "other 5, social 4"
 
 
 def test_qualtrics_counts_without_attention_checks():
@@ -324,7 +325,7 @@ def test_missing_id_group_and_attention_columns():
     with pytest.raises(MissingColumnError, match="id column not in the data.*'respondent'"):
         read_survey(frame, INST, id_column="respondent")
     with pytest.raises(MissingColumnError, match="group column.*'segment'"):
-        read_survey(frame, INST, group_columns=["segment"])
+        read_survey(frame, INST, group=["segment"])
     with pytest.raises(MissingColumnError, match="attention-check column.*'attn'"):
         read_survey(frame, INST, attention_checks={"attn": 3})
     with pytest.raises(MissingColumnError, match="rename names a column.*'Q1'"):
@@ -432,7 +433,7 @@ def test_missing_group_label():
     frame = make_frame()
     frame.loc[7, "group"] = None
     with pytest.raises(GroupError, match="group label is missing") as info:
-        read_survey(frame, INST, group_columns="group")
+        read_survey(frame, INST, group="group")
     assert info.value.column == "group" and info.value.rows == [8]
 
 
@@ -450,7 +451,7 @@ def test_item_without_variance_within_a_group():
     frame.loc[frame["group"] == "b", "c1"] = 4
     read_survey(frame, INST)  # varies overall
     with pytest.raises(NoVarianceError, match="in group 'b' of 'group'") as info:
-        read_survey(frame, INST, group_columns="group")
+        read_survey(frame, INST, group="group")
     assert info.value.column == "c1"
 
 
@@ -667,7 +668,7 @@ def test_top_box_percent_agreeing():
         assert table.loc[col, "percent"] == pytest.approx(100 * (answered >= 4).mean())
     # reverse-keyed item judged as worded: agreeing that one would switch
     assert table.loc["loy_switch", "percent"] == pytest.approx(100 * (frame["loy_switch"] >= 4).mean())
-    by = survey.top_box("ec_belong", by="seg")
+    by = survey.top_box("ec_belong", group="seg")
     assert by["seg"].tolist() == ["x", "y"]
     assert by["percent"].tolist() == pytest.approx(
         [100 * (frame["ec_belong"][:20] >= 4).mean(), 100 * (frame["ec_belong"][20:] >= 4).mean()])
@@ -677,25 +678,40 @@ def test_top_box_percent_agreeing():
             survey.top_box("ec_goals", k=k)
     holes = read_survey(frame.assign(seg=[None] * 3 + ["x"] * 17 + ["y"] * 20), inst)
     with pytest.warns(ExclusionWarning, match="3 of 40 respondents have no value in 'seg'"):
-        assert holes.top_box("ec_belong", by="seg")["n"].sum() == 37
-    two = survey.top_box("ec_belong", by=["seg", "ec_goals"])
+        assert holes.top_box("ec_belong", group="seg")["n"].sum() == 37
+    two = survey.top_box("ec_belong", group=["seg", "ec_goals"])
     assert list(two.columns[:2]) == ["seg", "ec_goals"] and two["n"].sum() == 40
     with pytest.raises(ArgumentError, match="not an item or construct"):
         survey.top_box("nope")
     with pytest.raises(MissingColumnError, match="grouping column"):
-        survey.top_box("ec_belong", by="segment")
+        survey.top_box("ec_belong", group="segment")
 
 
 def test_summary_repr_and_html():
     frame = make_frame()
     frame["attn"] = [1, 1, 1, 0, 1, 1, 1, 1]
-    survey = read_quietly(frame, INST, attention_checks={"attn": 1}, group_columns="group",
+    survey = read_quietly(frame, INST, attention_checks={"attn": 1}, group="group",
                           id_column="rid")
-    text = survey.summary()
-    assert "rows read 8; excluded 1 (attention_check 1); analysed 7" in text
-    assert "missing answers: 2 of 35 (5.7%; blank 1, missing-value codes 1)" in text
-    assert "groups group: a 3, b 4" in text
-    assert "<table>" in survey._repr_html_()
+    report = survey.summary()
+    assert isinstance(report, Report)
+    header = dict(report.header)
+    assert (header["Rows read"], header["Excluded"], header["Analysed"]) == (
+        8, "1 (attention_check 1)", 7)
+    assert header["Missing answers"] == "2 of 35 (5.7%; blank 1, missing-value codes 1)"
+    assert header["Groups of group"] == "a 3, b 4" and header["Id column"] == "rid"
+    assert header["Instrument"] == f"{INST.name!r}: {len(INST.constructs)} constructs, 5 items"
+    text = str(report)
+    assert text.startswith("Survey from '<DataFrame>' (dataframe)\n")
+    assert "Rows read:" in text and "Missing answers: 2 of 35 (5.7%" in text
+    # the items most often missing: one table, worst first, percent of the analysed
+    worst = report.tables[0]
+    assert worst.caption == "Most missing answers"
+    miss = survey.missing_report()
+    expected = miss[miss["n_missing"] > 0].sort_values("pct_missing", ascending=False)
+    assert worst.frame["item"].tolist() == expected["item"].tolist()[:5]
+    assert worst.frame["pct_missing"].tolist() == pytest.approx(
+        expected["pct_missing"].tolist()[:5])
+    assert survey._repr_html_() == report.as_html() and "<table>" in survey._repr_html_()
     assert repr(survey) == "<Survey n=7 of 8 read, 5 items, 1 excluded, source='<DataFrame>'>"
     assert len(survey) == 7
 
@@ -723,7 +739,7 @@ def test_check_survey_lists_every_problem(tmp_path):
     frame["c3"] = 3
     path = tmp_path / "messy.csv"
     frame.to_csv(path, index=False)
-    report = check_survey(path, INST, id_column="rid", group_columns="group",
+    report = check_survey(path, INST, id_column="rid", group="group",
                           attention_checks={"attn": 1})
     assert list(report.columns) == ["problem", "column", "n_rows", "rows", "values", "message"]
     assert report["problem"].tolist() == [
@@ -735,7 +751,7 @@ def test_check_survey_lists_every_problem(tmp_path):
     assert all("messy.csv" in m for m in report["message"])
     # read_survey raises the first and names the others
     with pytest.raises(MissingColumnError) as info:
-        read_survey(path, INST, id_column="rid", group_columns="group",
+        read_survey(path, INST, id_column="rid", group="group",
                     attention_checks={"attn": 1})
     msg = str(info.value)
     for fragment in ("'attn': attention-check column not in the data",

@@ -104,7 +104,7 @@ def _draw_frame(data) -> tuple[pd.DataFrame, dict]:
     frame = pd.DataFrame(frame)
     kwargs = {
         "id_column": data.draw(st.sampled_from([None, "rid"])),
-        "group_columns": data.draw(st.sampled_from([(), ("grp",)])),
+        "group": data.draw(st.sampled_from([(), ("grp",)])),
         "straightline": data.draw(st.booleans()),
         "attention_checks": data.draw(st.sampled_from([None, {"attn": 1}, {"attn": [1, 2]}])),
         "check_variance": data.draw(st.booleans()),

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import connection as cx
 from connection import instruments
+from connection._report import Report
 from connection.data._instrument import Construct, Instrument, Item, Scale
 from connection.errors import ArgumentError, InstrumentError, NonNumericError, OutOfRangeError
 
@@ -123,12 +124,25 @@ def test_default_model_syntax():
 
 def test_summary_html_and_frame():
     inst = instruments.default()
-    text = inst.summary()
-    assert isinstance(text, str)
-    assert "8 constructs, 32 items, 1 reverse-keyed" in text
-    assert "reverse: loy_switch" in text
+    report = inst.summary()
+    assert isinstance(report, Report)
+    assert report.title == "Instrument 'default' (version 1.0)"
+    assert dict(report.header) == {"Constructs": 8, "Items": 32, "Reverse-keyed": "loy_switch"}
+    constructs = report.tables[0].frame.set_index("construct")
+    assert constructs["n_items"].sum() == 32 and constructs.loc["loyalty", "reverse"] == "loy_switch"
+    assert constructs.loc["satisfaction", "items"] == "sat_overall, sat_expect, sat_ideal"
+    assert constructs.loc["satisfaction", "scale"] == "1-10"
+    assert constructs.loc["advocacy", "scale"] == "0-10, 1-5"
+    assert [t.caption for t in report.tables] == ["Constructs", "Scales", "Sources"]
+    scales = report.tables[1].frame.set_index("scale")["constructs"]
+    assert scales["1-5 (1 = Strongly disagree, 5 = Strongly agree)"].startswith("connection, ")
+    assert len(scales) == len({i.scale.describe() for i in inst.items.values()})
+    assert set(report.tables[2].frame["source"]) == set(inst.sources)
+    text = str(report)
+    assert "Items:" in text and "loy_stay, loy_switch" in text
     assert "<table>" in inst._repr_html_() and "ec_fitin" in inst._repr_html_()
-    assert repr(text) == str(text)
+    assert inst._repr_html_() == report.as_html()
+    assert repr(report) == str(report)
     frame = inst.to_frame()
     assert list(frame.columns) == ["construct", "item", "label", "wording", "scale_min",
                                    "scale_max", "reverse", "missing", "facet"]

@@ -95,36 +95,36 @@ l1 ~~ 0*l1
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import html
-import json
 import math
 import numbers
 import os
 import re
-import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from connection.data import _codebook
+from connection.data._codebook import (  # noqa: F401 - MAX_DEPTH, _UniqueKeyLoader: paper/build.py
+    MAX_DEPTH,
+    _clean_number,
+    _did_you_mean,
+    _fmt,
+    _is_number,
+    _UniqueKeyLoader,
+)
 from connection.errors import ArgumentError, InstrumentError, NonNumericError, OutOfRangeError
+
+if TYPE_CHECKING:
+    from connection._report import Report
 
 __all__ = ["Instrument", "Construct", "Item", "Scale", "Variable"]
 
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.]*$")
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
-MAX_DEPTH = 12   # nesting levels a codebook may use (the documented layout needs 6)
 _NAME_EXPECTED = "a name that starts with a letter and has only letters, digits, '_' and '.'"
 
-_INSTRUMENT_KEYS = ("name", "version", "description", "sources", "defaults", "scales", "constructs",
-                    "variables")
-_DEFAULT_KEYS = ("missing", "scale")
-_CONSTRUCT_KEYS = ("label", "description", "stem", "scale", "missing", "sources", "items")
-_ITEM_KEYS = ("id", "wording", "label", "scale", "reverse", "missing", "facet")
-_SCALE_KEYS = ("min", "max", "labels", "integer")
-_VARIABLE_KEYS = ("type", "role", "label", "missing", "values", "min", "max", "integer")
 VARIABLE_TYPES = ("numeric", "categorical", "text")
 VARIABLE_ROLES = ("demographic", "control", "weight", "group", "id", "other")
 
@@ -132,83 +132,11 @@ VARIABLE_ROLES = ("demographic", "control", "weight", "group", "id", "other")
 # --------------------------------------------------------------------------------------------
 # small shared helpers
 # --------------------------------------------------------------------------------------------
-class _Summary(str):
-    """Text that also renders as HTML in Jupyter (what ``summary()`` methods return)."""
-
-    __slots__ = ("_html",)
-
-    def __new__(cls, text: str, html_text: str | None = None):
-        obj = super().__new__(cls, text)
-        obj._html = html_text
-        return obj
-
-    def __repr__(self) -> str:
-        return str(self)
-
-    def _repr_html_(self) -> str:
-        if self._html is not None:
-            return self._html
-        return f"<pre>{html.escape(str(self))}</pre>"
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _clean_number(value: Any) -> int | float:
-    """Python int for integral values (1.0 -> 1), float otherwise."""
-    value = float(value) if not isinstance(value, int) else value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _did_you_mean(word: str, choices: Iterable[str]) -> str | None:
-    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else None
-
-
 def _rename_hint(item_id: str, construct: str) -> str:
     return (f"In model syntax {construct!r} would name both the latent construct and the observed "
             f"column {item_id!r}. Rename the construct in the codebook (e.g. {construct + '_f'!r}: "
             "construct names are not data columns), or rename the item and map the data column "
             f"to it with read_survey(..., rename={{{item_id!r}: {item_id + '_1'!r}}})")
-
-
-def _check_depth(spec: Any, file: str | None, limit: int = MAX_DEPTH) -> None:
-    """Refuse structures nested deeper than ``limit`` (or cyclic) before anything walks them."""
-    stack = [(spec, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, Mapping):
-            children = list(node.values())
-        elif isinstance(node, list | tuple):
-            children = list(node)
-        else:
-            continue
-        if depth > limit:
-            raise InstrumentError(f"codebook is nested more than {limit} levels deep", file=file,
-                                  expected=f"at most {limit} levels (the codebook layout needs 6)",
-                                  hint="Check the indentation, or for a structure that refers to "
-                                       "itself")
-        stack.extend((child, depth + 1) for child in children)
-
-
-def _check_keys(entry: str, body: Mapping, allowed: Sequence[str], file: str | None) -> None:
-    if not isinstance(body, Mapping):
-        raise InstrumentError(f"{entry} must be a table of keys", file=file,
-                              values=[type(body).__name__], expected=f"keys among {', '.join(allowed)}")
-    for key in body:
-        if key not in allowed:
-            raise InstrumentError(f"{entry}: unknown key {key!r}", file=file,
-                                  expected="one of " + ", ".join(allowed),
-                                  hint=_did_you_mean(key, allowed))
 
 
 # --------------------------------------------------------------------------------------------
@@ -480,6 +408,19 @@ class Item:
         return out
 
 
+def _checked_source_keys(sources: Any, entry: str) -> tuple[str, ...]:
+    """A construct's citation keys: one key (text) or a list of keys, as a tuple."""
+    if sources is None:
+        return ()
+    if isinstance(sources, str):
+        sources = [sources]
+    if not isinstance(sources, Iterable) or isinstance(sources, Mapping) or any(
+            not isinstance(key, str) or not key.strip() for key in sources):
+        raise InstrumentError(f"{entry}: sources must be a list of source keys", values=[sources],
+                              expected="keys of the instrument's sources, such as [acsi]")
+    return tuple(sources)
+
+
 @dataclass(frozen=True)
 class Construct:
     """A latent construct and the items that measure it.
@@ -537,8 +478,7 @@ class Construct:
             value = getattr(self, key)
             if value is not None and not isinstance(value, str):
                 raise InstrumentError(f"{entry}: {key} must be text", values=[value])
-        sources = (self.sources,) if isinstance(self.sources, str) else tuple(self.sources or ())
-        object.__setattr__(self, "sources", sources)
+        object.__setattr__(self, "sources", _checked_source_keys(self.sources, entry))
 
     @property
     def item_ids(self) -> list[str]:
@@ -584,6 +524,18 @@ def _value_key(value: Any) -> str | None:
             return None
         return _fmt(_clean_number(number)) if math.isfinite(number) else str(number)
     return str(value)
+
+
+def _number_key(key: Any) -> Any:
+    """A key of a ``values`` table: text that writes a number ('1', TOML keys) as the number."""
+    if isinstance(key, str):
+        try:
+            number = float(key.strip())
+        except ValueError:
+            return key
+        if math.isfinite(number) and _fmt(_clean_number(number)) == key.strip():
+            return _clean_number(number)
+    return key
 
 
 @dataclass(frozen=True)
@@ -637,6 +589,16 @@ class Variable:
     labels: Mapping = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        # named validation steps, in this order (the first problem found is the one raised)
+        entry = self._check_kind()
+        self._check_range(entry)
+        values, labels = self._checked_values(entry)
+        object.__setattr__(self, "values", values)
+        object.__setattr__(self, "labels", MappingProxyType(self._checked_labels(entry, labels)))
+        object.__setattr__(self, "missing", self._checked_missing(entry, values))
+
+    def _check_kind(self) -> str:
+        """Name, type, role, label and ``integer``; returns the entry named in messages."""
         if not isinstance(self.name, str) or not self.name.strip() or self.name != self.name.strip():
             raise InstrumentError("variable name is empty or not text", values=[self.name],
                                   expected="the data column's name")
@@ -651,12 +613,17 @@ class Variable:
                                   hint=_did_you_mean(str(self.role), VARIABLE_ROLES))
         if self.label is not None and not isinstance(self.label, str):
             raise InstrumentError(f"{entry}: label must be text", values=[self.label])
-        numeric = self.type == "numeric"
         if not isinstance(self.integer, bool):
             raise InstrumentError(f"{entry}: integer must be true or false", values=[self.integer])
-        if self.integer and not numeric:
+        if self.integer and self.type != "numeric":
             raise InstrumentError(f"{entry}: integer applies to numeric variables only",
                                   values=[self.type])
+        return entry
+
+    def _check_range(self, entry: str) -> None:
+        """``min``/``max`` (numeric only, finite, min < max; a weight is numeric with min >= 0,
+        0 unless given)."""
+        numeric = self.type == "numeric"
         if self.role == "weight":
             if not numeric:
                 raise InstrumentError(f"{entry}: a weight must be numeric", values=[self.type],
@@ -679,50 +646,57 @@ class Variable:
         if self.min is not None and self.max is not None and self.min >= self.max:
             raise InstrumentError(f"{entry}: impossible range, min is not below max",
                                   values=[self.min, self.max], expected="min < max")
+
+    def _checked_values(self, entry: str) -> tuple[tuple | None, dict]:
+        """The allowed values (a tuple, or None) and the value labels (a table ``{value:
+        label}`` gives both)."""
         values, labels = self.values, dict(self.labels or {})
         if isinstance(values, Mapping):   # {value: label}; TOML keys are text: '1' -> 1
-            def number_key(key):
-                if isinstance(key, str):
-                    try:
-                        number = float(key.strip())
-                    except ValueError:
-                        return key
-                    if math.isfinite(number) and _fmt(_clean_number(number)) == key.strip():
-                        return _clean_number(number)
-                return key
-            values = {number_key(k): v for k, v in values.items()}
-            labels = {**values, **{number_key(k): v for k, v in labels.items()}}
+            values = {_number_key(k): v for k, v in values.items()}
+            labels = {**values, **{_number_key(k): v for k, v in labels.items()}}
             values = list(values)
-        if values is not None:
-            if self.type == "text":
-                raise InstrumentError(f"{entry}: a text variable has no list of values",
-                                      expected="type: categorical for a fixed set of values")
-            if isinstance(values, str) or not isinstance(values, Iterable):
-                raise InstrumentError(f"{entry}: values must be a list", values=[values],
-                                      expected="a list such as [1, 2, 3]")
-            values = list(values)
-            if not values:
-                raise InstrumentError(f"{entry}: values is empty", expected="allowed values")
-            cleaned = []
-            for v in values:
-                ok = _is_number(v) and math.isfinite(v) if numeric else (
-                    (_is_number(v) and math.isfinite(v)) or (isinstance(v, str) and v.strip()))
-                if not ok:
-                    raise InstrumentError(f"{entry}: allowed value is not a "
-                                          + ("finite number" if numeric else "number or text"),
-                                          values=[v])
-                v = _clean_number(v) if _is_number(v) else v
-                if numeric and not self._in_range(v):
-                    raise InstrumentError(f"{entry}: allowed value outside min..max", values=[v])
-                if _value_key(v) in {_value_key(c) for c in cleaned}:
-                    raise InstrumentError(f"{entry}: allowed value listed twice", values=[v])
-                cleaned.append(v)
-            values = tuple(cleaned)
-        object.__setattr__(self, "values", values)
+        if values is None:
+            return None, labels
+        if self.type == "text":
+            raise InstrumentError(f"{entry}: a text variable has no list of values",
+                                  expected="type: categorical for a fixed set of values")
+        if isinstance(values, str) or not isinstance(values, Iterable):
+            raise InstrumentError(f"{entry}: values must be a list", values=[values],
+                                  expected="a list such as [1, 2, 3]")
+        values = list(values)
+        if not values:
+            raise InstrumentError(f"{entry}: values is empty", expected="allowed values")
+        cleaned: list = []
+        for v in values:
+            cleaned.append(self._checked_value(entry, v, cleaned))
+        return tuple(cleaned), labels
+
+    def _checked_value(self, entry: str, v: Any, before: list) -> Any:
+        """One allowed value: a finite number (numeric: inside min..max) or text, not repeated."""
+        numeric = self.type == "numeric"
+        ok = _is_number(v) and math.isfinite(v) if numeric else (
+            (_is_number(v) and math.isfinite(v)) or (isinstance(v, str) and v.strip()))
+        if not ok:
+            raise InstrumentError(f"{entry}: allowed value is not a "
+                                  + ("finite number" if numeric else "number or text"),
+                                  values=[v])
+        v = _clean_number(v) if _is_number(v) else v
+        if numeric and not self._in_range(v):
+            raise InstrumentError(f"{entry}: allowed value outside min..max", values=[v])
+        if _value_key(v) in {_value_key(c) for c in before}:
+            raise InstrumentError(f"{entry}: allowed value listed twice", values=[v])
+        return v
+
+    @staticmethod
+    def _checked_labels(entry: str, labels: dict) -> dict:
         for key, text in labels.items():
             if not isinstance(text, str):
                 raise InstrumentError(f"{entry}: label of value {key!r} is not text", values=[text])
-        object.__setattr__(self, "labels", MappingProxyType(labels))
+        return labels
+
+    def _checked_missing(self, entry: str, values: tuple | None) -> tuple:
+        """The missing-value codes: numbers (or text for categorical and text variables),
+        outside the range and the allowed values, each once."""
         codes = self.missing
         if codes is None:
             codes = ()
@@ -734,26 +708,31 @@ class Variable:
         out: list = []
         keys = {_value_key(v) for v in values or ()}
         for code in codes:
-            if isinstance(code, bool) or not (
-                    (_is_number(code) and math.isfinite(code))
-                    or (not numeric and isinstance(code, str) and code.strip())):
-                raise InstrumentError(f"{entry}: missing-value code is not a "
-                                      + ("finite number" if numeric else "number or text"),
-                                      values=[code], expected="codes such as -99")
-            code = _clean_number(code) if _is_number(code) else code
-            if numeric and (self.min is not None or self.max is not None) and self._in_range(code):
-                raise InstrumentError(
-                    f"{entry}: missing-value code lies inside the variable's range", values=[code],
-                    expected=f"a code outside {self._range_text()}",
-                    hint="A code inside the range would turn real values into missing values "
-                         "(set missing: [] on the variable if defaults: missing does not apply)")
-            if _value_key(code) in keys:
-                raise InstrumentError(
-                    f"{entry}: missing-value code is also an allowed value", values=[code],
-                    hint="A code among the values would turn real answers into missing values")
+            code = self._checked_code(entry, code, keys)
             if _value_key(code) not in {_value_key(c) for c in out}:
                 out.append(code)
-        object.__setattr__(self, "missing", tuple(out))
+        return tuple(out)
+
+    def _checked_code(self, entry: str, code: Any, value_keys: set) -> Any:
+        numeric = self.type == "numeric"
+        if isinstance(code, bool) or not (
+                (_is_number(code) and math.isfinite(code))
+                or (not numeric and isinstance(code, str) and code.strip())):
+            raise InstrumentError(f"{entry}: missing-value code is not a "
+                                  + ("finite number" if numeric else "number or text"),
+                                  values=[code], expected="codes such as -99")
+        code = _clean_number(code) if _is_number(code) else code
+        if numeric and (self.min is not None or self.max is not None) and self._in_range(code):
+            raise InstrumentError(
+                f"{entry}: missing-value code lies inside the variable's range", values=[code],
+                expected=f"a code outside {self._range_text()}",
+                hint="A code inside the range would turn real values into missing values "
+                     "(set missing: [] on the variable if defaults: missing does not apply)")
+        if _value_key(code) in value_keys:
+            raise InstrumentError(
+                f"{entry}: missing-value code is also an allowed value", values=[code],
+                hint="A code among the values would turn real answers into missing values")
+        return code
 
     def __hash__(self) -> int:
         return hash((self.name, self.type, self.missing, self.role, self.values))
@@ -837,72 +816,6 @@ class Variable:
 # --------------------------------------------------------------------------------------------
 # Instrument
 # --------------------------------------------------------------------------------------------
-class _UniqueKeyLoader:
-    """A PyYAML SafeLoader that refuses duplicate keys (plain PyYAML keeps the last silently)."""
-
-    _cls = None
-
-    @classmethod
-    def get(cls):
-        if cls._cls is None:
-            import yaml
-
-            class Loader(yaml.SafeLoader):
-                # Aliases (*name) and anchors (&name) are refused while the document is composed,
-                # before anything is expanded: a few hundred bytes of nested aliases ("billion
-                # laughs") would otherwise cost minutes and gigabytes. Nesting is capped too.
-                _depth = 0
-
-                def compose_node(self, parent, index):
-                    event = self.peek_event()
-                    mark = event.start_mark
-                    if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                        kind = "alias" if isinstance(event, yaml.AliasEvent) else "anchor"
-                        raise InstrumentError(
-                            f"YAML {kind} ({'*' if kind == 'alias' else '&'}{event.anchor}) on "
-                            f"line {mark.line + 1}: aliases and anchors are not allowed in "
-                            "codebooks", expected="every value written out where it is used",
-                            hint="Write the shared part out in each place, or use a named scale "
-                                 "(scales: ...) and defaults: for what items share")
-                    if isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
-                        if self._depth >= MAX_DEPTH:
-                            raise InstrumentError(
-                                f"codebook is nested more than {MAX_DEPTH} levels deep (line "
-                                f"{mark.line + 1})",
-                                expected=f"at most {MAX_DEPTH} levels (the codebook layout needs 6)",
-                                hint="Check the indentation")
-                        self._depth += 1
-                        try:
-                            return super().compose_node(parent, index)
-                        finally:
-                            self._depth -= 1
-                    return super().compose_node(parent, index)
-
-            def construct_mapping(loader, node, deep=False):
-                loader.flatten_mapping(node)
-                seen: dict = {}
-                for key_node, _value_node in node.value:
-                    key = loader.construct_object(key_node, deep=deep)
-                    try:
-                        hash(key)
-                    except TypeError:
-                        mark = key_node.start_mark
-                        raise InstrumentError(f"a key on line {mark.line + 1} is a "
-                                              f"{type(key).__name__}, not text",
-                                              expected="names as keys") from None
-                    if key in seen:
-                        mark = key_node.start_mark
-                        raise InstrumentError(
-                            f"duplicate key {key!r} (line {mark.line + 1}; first on line "
-                            f"{seen[key] + 1})", expected="each key once in a table")
-                    seen[key] = key_node.start_mark.line
-                return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
-
-            Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
-            cls._cls = Loader
-        return cls._cls
-
-
 @dataclass(frozen=True, eq=False)
 class Instrument:
     """A questionnaire's codebook: constructs, items, scales, reverse keys and missing codes.
@@ -943,8 +856,22 @@ class Instrument:
     variables: Mapping[str, Variable] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        # named validation steps, in this order (the first problem found is the one raised)
         if not isinstance(self.name, str) or not self.name.strip():
             raise InstrumentError("instrument name is empty or not text", values=[self.name])
+        values = self._construct_list()
+        by_name, owner = _index_constructs(values)
+        _check_item_and_facet_names(values, set(by_name), owner)
+        sources = _checked_sources(self.sources, values)
+        by_var = _index_variables(self.variables, set(owner) | set(by_name))
+        object.__setattr__(self, "constructs", MappingProxyType(by_name))
+        object.__setattr__(self, "variables", MappingProxyType(by_var))
+        object.__setattr__(self, "sources", MappingProxyType(sources))
+        object.__setattr__(self, "_items", MappingProxyType(
+            {item.id: item for c in values for item in c.items}))
+
+    def _construct_list(self) -> list:
+        """The constructs as a list (a mapping's keys must be the constructs' names); not empty."""
         constructs = self.constructs
         if isinstance(constructs, Mapping):
             values = list(constructs.values())
@@ -957,74 +884,7 @@ class Instrument:
         if not values:
             raise InstrumentError(f"instrument {self.name!r} has no constructs",
                                   expected="at least one construct")
-        by_name: dict[str, Construct] = {}
-        owner: dict[str, str] = {}
-        for c in values:
-            if not isinstance(c, Construct):
-                raise InstrumentError("a construct is not a Construct", values=[type(c).__name__])
-            if c.name in by_name:
-                raise InstrumentError(f"duplicate construct name {c.name!r}", values=[c.name],
-                                      expected="each construct once")
-            by_name[c.name] = c
-            for item in c.items:
-                if item.id in owner:
-                    raise InstrumentError(
-                        f"duplicate item id {item.id!r} in constructs {owner[item.id]!r} and {c.name!r}",
-                        values=[item.id], expected="each item id once in the instrument")
-                owner[item.id] = c.name
-        names = set(by_name)
-        facets: dict[str, str] = {}
-        for c in values:
-            for item in c.items:
-                if item.id in names:
-                    raise InstrumentError(f"item id {item.id!r} (construct {c.name!r}) is also a "
-                                          "construct name", values=[item.id],
-                                          expected="distinct item and construct names",
-                                          hint=_rename_hint(item.id, item.id))
-                if item.facet is not None:
-                    if item.facet in names or item.facet in owner:
-                        raise InstrumentError(
-                            f"item {item.id!r}: facet {item.facet!r} is also a construct or item name",
-                            values=[item.facet], expected="a distinct facet name")
-                    if facets.setdefault(item.facet, c.name) != c.name:
-                        raise InstrumentError(
-                            f"facet {item.facet!r} is used in constructs {facets[item.facet]!r} "
-                            f"and {c.name!r}", values=[item.facet], expected="a facet within one construct")
-        sources = dict(self.sources or {})
-        for key, text in sources.items():
-            if not isinstance(key, str) or not isinstance(text, str) or not text.strip():
-                raise InstrumentError(f"source {key!r}: citation is empty or not text", values=[text])
-        for c in values:
-            for key in c.sources:
-                if key not in sources:
-                    raise InstrumentError(f"construct {c.name!r} cites unknown source {key!r}",
-                                          values=[key], expected="a key of the instrument's sources",
-                                          hint=_did_you_mean(key, sources))
-        variables = self.variables if self.variables is not None else {}
-        if isinstance(variables, Mapping):
-            for key, v in variables.items():
-                if isinstance(v, Variable) and key != v.name:
-                    raise InstrumentError(f"variable stored under {key!r} is named {v.name!r}",
-                                          values=[key, v.name])
-            variables = list(variables.values())
-        by_var: dict[str, Variable] = {}
-        for v in variables:
-            if not isinstance(v, Variable):
-                raise InstrumentError("a variable is not a Variable", values=[type(v).__name__])
-            if v.name in by_var:
-                raise InstrumentError(f"duplicate variable name {v.name!r}", values=[v.name])
-            if v.name in owner or v.name in names:
-                raise InstrumentError(
-                    f"variable {v.name!r} is also an item or construct name", values=[v.name],
-                    expected="variables that are not items",
-                    hint="Items get their scale and missing codes under constructs: remove the "
-                         "variable entry")
-            by_var[v.name] = v
-        object.__setattr__(self, "constructs", MappingProxyType(by_name))
-        object.__setattr__(self, "variables", MappingProxyType(by_var))
-        object.__setattr__(self, "sources", MappingProxyType(sources))
-        object.__setattr__(self, "_items", MappingProxyType(
-            {item.id: item for c in values for item in c.items}))
+        return values
 
     # -- identity ------------------------------------------------------------------------------
     def __eq__(self, other: object) -> bool:
@@ -1181,198 +1041,18 @@ class Instrument:
                 out[col].dtype) else item.scale.reverse(out[col])
         return out
 
-    # -- serialisation -------------------------------------------------------------------------
+    # -- serialisation (connection.data._codebook) ---------------------------------------------
     @classmethod
     def from_dict(cls, spec: Mapping, *, source: str | os.PathLike | None = None) -> Instrument:
         """Build and validate an instrument from a codebook dictionary (see the module docs).
 
         ``source`` (a file name) is quoted in error messages.
         """
-        file = None if source is None else str(source)
-        _check_keys("instrument", spec, _INSTRUMENT_KEYS, file)
-        _check_depth(spec, file)
-        try:
-            return cls._from_dict(spec, file)
-        except InstrumentError as err:
-            if file is not None and err.file is None:
-                raise InstrumentError(err.message, file=file, values=err.values,
-                                      expected=err.expected, hint=err.hint) from None
-            raise
-
-    @classmethod
-    def _from_dict(cls, spec: Mapping, file: str | None) -> Instrument:
-        name = spec.get("name")
-        if name is None:
-            raise InstrumentError("instrument has no name", file=file, expected="a 'name' key")
-        defaults = spec.get("defaults") or {}
-        _check_keys("defaults", defaults, _DEFAULT_KEYS, file)
-        sources = spec.get("sources") or {}
-        if not isinstance(sources, Mapping):
-            raise InstrumentError("sources must be a table of key: citation", file=file,
-                                  values=[type(sources).__name__])
-        scales_spec = spec.get("scales") or {}
-        if not isinstance(scales_spec, Mapping):
-            raise InstrumentError("scales must be a table of name: scale", file=file,
-                                  values=[type(scales_spec).__name__])
-        named: dict[str, Scale] = {}
-        for sname, body in scales_spec.items():
-            _check_keys(f"scale {sname!r}", body, _SCALE_KEYS, file)
-            named[sname] = cls._scale(body, f"scale {sname!r}", file, name=str(sname))
-
-        def resolve(value, entry):
-            if value is None:
-                return None
-            if isinstance(value, str):
-                if value not in named:
-                    raise InstrumentError(f"{entry}: unknown scale {value!r}", file=file,
-                                          values=[value],
-                                          expected="a name under 'scales' or a table with min and max",
-                                          hint=_did_you_mean(value, named))
-                return named[value]
-            _check_keys(f"{entry}: scale", value, _SCALE_KEYS, file)
-            return cls._scale(value, f"{entry}: scale", file)
-
-        default_scale = resolve(defaults.get("scale"), "defaults")
-        default_missing = defaults.get("missing")
-        constructs_spec = spec.get("constructs")
-        if constructs_spec is not None and not isinstance(constructs_spec, Mapping):
-            raise InstrumentError("constructs must be a table of name: construct", file=file,
-                                  values=[type(constructs_spec).__name__],
-                                  expected="constructs: {connection: {items: [...]}, ...}")
-        if not constructs_spec:
-            raise InstrumentError(f"instrument {name!r} has no constructs", file=file,
-                                  expected="a 'constructs' table with at least one construct")
-        constructs = []
-        for cname, body in constructs_spec.items():
-            entry = f"construct {cname!r}"
-            _check_keys(entry, body, _CONSTRUCT_KEYS, file)
-            c_scale = resolve(body.get("scale"), entry) or default_scale
-            c_missing = body.get("missing", default_missing)
-            items_spec = body.get("items")
-            if items_spec is None or (isinstance(items_spec, Sequence) and not items_spec):
-                raise InstrumentError(f"{entry} has no items", file=file, expected="at least one item")
-            if isinstance(items_spec, str) or not isinstance(items_spec, Sequence):
-                raise InstrumentError(f"{entry}: items must be a list", file=file,
-                                      values=[type(items_spec).__name__])
-            items = []
-            for k, ispec in enumerate(items_spec, start=1):
-                ientry = f"{entry}, item {k}"
-                if isinstance(ispec, Mapping) and "id" in ispec:
-                    ientry = f"{entry}, item {ispec['id']!r}"
-                _check_keys(ientry, ispec, _ITEM_KEYS, file)
-                if "id" not in ispec:
-                    raise InstrumentError(f"{ientry} has no 'id'", file=file,
-                                          expected="an 'id' key (the data column)")
-                scale = resolve(ispec.get("scale"), ientry) or c_scale
-                if scale is None:
-                    raise InstrumentError(f"{ientry} has no scale", file=file,
-                                          expected="a scale on the item, its construct or in defaults")
-                try:
-                    items.append(Item(
-                        id=ispec["id"], wording=ispec.get("wording", ""), scale=scale,
-                        reverse=ispec.get("reverse", False),
-                        missing=_normalise_missing(ispec.get("missing", c_missing), ientry, scale, file),
-                        construct=str(cname), label=ispec.get("label"), facet=ispec.get("facet")))
-                except InstrumentError as err:
-                    if err.message.startswith(("item ", ientry)):
-                        raise
-                    raise InstrumentError(f"{ientry}: {err.message}", file=file, values=err.values,
-                                          expected=err.expected, hint=err.hint) from None
-            if not isinstance(cname, str):
-                raise InstrumentError("construct name is not text", file=file, values=[cname])
-            constructs.append(Construct(
-                name=cname, items=tuple(items), label=body.get("label"),
-                description=body.get("description"), stem=body.get("stem"),
-                sources=tuple([body["sources"]] if isinstance(body.get("sources"), str)
-                              else body.get("sources") or ())))
-        variables_spec = spec.get("variables")
-        if variables_spec is None:
-            variables_spec = {}
-        if not isinstance(variables_spec, Mapping):
-            raise InstrumentError("variables must be a table of name: variable", file=file,
-                                  values=[type(variables_spec).__name__],
-                                  expected="variables: {age: {type: numeric, missing: [-99]}, ...}")
-        variables = []
-        for vname, body in variables_spec.items():
-            entry = f"variable {vname!r}"
-            _check_keys(entry, body, _VARIABLE_KEYS, file)
-            vtype = body.get("type", "numeric")
-            missing = body.get("missing")
-            if missing is None and "missing" not in body and vtype in ("numeric", "categorical"):
-                missing = default_missing   # defaults: missing applies unless the entry says
-            try:
-                variables.append(Variable(
-                    name=vname, type=vtype, missing=missing, role=body.get("role"),
-                    label=body.get("label"), values=body.get("values"), min=body.get("min"),
-                    max=body.get("max"), integer=body.get("integer", False)))
-            except InstrumentError as err:
-                msg = err.message if err.message.startswith(entry) else f"{entry}: {err.message}"
-                raise InstrumentError(msg, file=file, values=err.values, expected=err.expected,
-                                      hint=err.hint) from None
-        version = spec.get("version")
-        return cls(name=name, constructs=constructs,
-                   version=None if version is None else str(version),
-                   description=spec.get("description"), sources=dict(sources),
-                   variables=variables)
-
-    @staticmethod
-    def _scale(body: Mapping, entry: str, file: str | None, name: str | None = None) -> Scale:
-        for key in ("min", "max"):
-            if key not in body:
-                raise InstrumentError(f"{entry} has no {key!r}", file=file, expected="min and max")
-        try:
-            return Scale(min=body["min"], max=body["max"], labels=body.get("labels") or {},
-                         integer=body.get("integer", True), name=name)
-        except InstrumentError as err:
-            msg = err.message
-            if not msg.startswith(entry):
-                msg = f"{entry}: " + msg.split(": ", 1)[-1]
-            raise InstrumentError(msg, file=file, values=err.values, expected=err.expected,
-                                  hint=err.hint) from None
+        return _codebook.instrument_from_dict(spec, _model(cls), source=source)
 
     def to_dict(self) -> dict:
         """The codebook as a plain dictionary; ``Instrument.from_dict(i.to_dict()) == i``."""
-        named: dict[str, Scale] = {}
-        for item in self.items.values():
-            s = item.scale
-            if s.name is not None:
-                if s.name in named and named[s.name] != s:
-                    raise InstrumentError(f"two different scales are both named {s.name!r}",
-                                          values=[s.name])
-                named[s.name] = s
-        missing_sets = {tuple(i.missing) for i in self.items.values()}
-        common_missing = next(iter(missing_sets)) if len(missing_sets) == 1 else None
-        out: dict[str, Any] = {"name": self.name}
-        if self.version is not None:
-            out["version"] = self.version
-        if self.description is not None:
-            out["description"] = self.description
-        if self.sources:
-            out["sources"] = dict(self.sources)
-        if common_missing:
-            out["defaults"] = {"missing": list(common_missing)}
-        if named:
-            out["scales"] = {n: s.to_dict() for n, s in named.items()}
-        constructs: dict[str, Any] = {}
-        for cname, c in self.constructs.items():
-            body: dict[str, Any] = {}
-            for key in ("label", "description", "stem"):
-                if getattr(c, key) is not None:
-                    body[key] = getattr(c, key)
-            if c.sources:
-                body["sources"] = list(c.sources)
-            scales = {i.scale for i in c.items}
-            shared = next(iter(scales)) if len(scales) == 1 else None
-            if shared is not None:
-                body["scale"] = shared.name if shared.name else shared.to_dict()
-            default = common_missing if common_missing is not None else ()
-            body["items"] = [i.to_dict(scale_as=False if shared is not None else None,
-                                       missing_default=default) for i in c.items]
-            constructs[cname] = body
-        out["constructs"] = constructs
-        if self.variables:
-            out["variables"] = {n: v.to_dict() for n, v in self.variables.items()}
-        return out
+        return _codebook.instrument_to_dict(self)
 
     @classmethod
     def from_file(cls, path: str | os.PathLike) -> Instrument:
@@ -1381,62 +1061,11 @@ class Instrument:
         Errors (unreadable file, syntax errors, duplicate keys, invalid entries) raise
         :class:`~connection.errors.InstrumentError` naming the file and the entry.
         """
-        path = Path(path)
-        suffix = path.suffix.lower()
-        if suffix not in (".yaml", ".yml", ".toml"):
-            raise InstrumentError("codebook file type not recognised", file=str(path),
-                                  values=[path.suffix], expected="a .yaml, .yml or .toml file")
-        try:
-            raw = path.read_bytes()
-        except OSError as err:
-            raise InstrumentError(f"cannot read the codebook ({err.strerror or err})",
-                                  file=str(path)) from None
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as err:
-            raise InstrumentError(f"codebook is not UTF-8 text (byte {err.start})",
-                                  file=str(path), expected="a UTF-8 encoded file") from None
-        if suffix == ".toml":
-            try:
-                spec = tomllib.loads(text)
-            except tomllib.TOMLDecodeError as err:
-                raise InstrumentError(f"TOML syntax error: {err}", file=str(path)) from None
-            except RecursionError:
-                raise InstrumentError("codebook is nested too deeply to read", file=str(path),
-                                      expected=f"at most {MAX_DEPTH} levels") from None
-        else:
-            import yaml
-
-            try:
-                spec = yaml.load(text, Loader=_UniqueKeyLoader.get())  # noqa: S506 (SafeLoader)
-            except InstrumentError as err:
-                raise InstrumentError(err.message, file=str(path), rows=err.rows, values=err.values,
-                                      expected=err.expected, hint=err.hint) from None
-            except yaml.YAMLError as err:
-                raise InstrumentError(f"YAML syntax error: {err}".replace("\n", " "),
-                                      file=str(path)) from None
-        if not isinstance(spec, Mapping):
-            raise InstrumentError("codebook is empty or not a table of keys", file=str(path),
-                                  expected="keys name and constructs at the top level")
-        return cls.from_dict(spec, source=str(path))
+        return _codebook.read_codebook(path, _model(cls))
 
     def to_file(self, path: str | os.PathLike) -> Path:
         """Write the codebook as YAML or TOML (by the file suffix), atomically."""
-        from connection._io import write_text
-
-        path = Path(path)
-        suffix = path.suffix.lower()
-        spec = self.to_dict()
-        if suffix in (".yaml", ".yml"):
-            import yaml
-
-            text = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=100)
-        elif suffix == ".toml":
-            text = _to_toml(spec)
-        else:
-            raise InstrumentError("codebook file type not recognised", file=str(path),
-                                  values=[path.suffix], expected="a .yaml, .yml or .toml file")
-        return write_text(path, text)
+        return _codebook.write_codebook(self, path)
 
     # -- display -------------------------------------------------------------------------------
     def to_frame(self):
@@ -1458,93 +1087,142 @@ class Instrument:
         return pd.DataFrame(rows, columns=["construct", "item", "label", "wording", "scale_min",
                                            "scale_max", "reverse", "missing", "facet"])
 
-    def summary(self) -> str:
-        """A text overview (renders as an HTML table in Jupyter)."""
+    def summary(self) -> Report:
+        """An overview as a :class:`~connection._report.Report`: size, then one row per
+        construct (number of items, scale range, reverse-keyed items, item ids), the scales with
+        their labels, the variables that are not items and the cited sources (``print()`` it;
+        Jupyter shows it as HTML)."""
+        import pandas as pd
+
+        from connection._report import Report
+
         head = f"Instrument {self.name!r}" + (f" (version {self.version})" if self.version else "")
-        lines = [head, f"{len(self.constructs)} constructs, {len(self.items)} items, "
-                       f"{len(self.reverse_items)} reverse-keyed", ""]
-        width = max(len(n) for n in self.constructs)
+        report = Report(head, header=[
+            ("Constructs", len(self.constructs)), ("Items", len(self.items)),
+            ("Reverse-keyed", ", ".join(self.reverse_items) or "none")])
+        report.add_table(pd.DataFrame([{
+            "construct": name, "n_items": len(c),
+            "scale": ", ".join(dict.fromkeys(_range_text(i.scale) for i in c.items)),
+            "reverse": ", ".join(i.id for i in c.items if i.reverse),
+            "items": ", ".join(c.item_ids)}
+            for name, c in self.constructs.items()],
+            columns=["construct", "n_items", "scale", "reverse", "items"]), caption="Constructs")
+        scales: dict[str, list[str]] = {}
         for name, c in self.constructs.items():
-            scales = sorted({i.scale.describe() for i in c.items})
-            rev = [i.id for i in c.items if i.reverse]
-            lines.append(f"  {name:<{width}}  {len(c):>2} item{'s' if len(c) != 1 else ' '}  scale {'; '.join(scales)}"
-                         + (f"  reverse: {', '.join(rev)}" if rev else ""))
-            lines.append(f"  {'':<{width}}  " + ", ".join(c.item_ids))
+            for item in c.items:
+                users = scales.setdefault(item.scale.describe(), [])
+                if name not in users:
+                    users.append(name)
+        report.add_table(pd.DataFrame({"scale": list(scales),
+                                       "constructs": [", ".join(v) for v in scales.values()]}),
+                         caption="Scales")
         if self.variables:
-            lines += ["", "Variables (not items):"] + [
-                f"  {n} ({v.type}{', ' + v.role if v.role else ''})"
-                + (f"  missing: {', '.join(_fmt(c) for c in v.missing)}" if v.missing else "")
-                for n, v in self.variables.items()]
+            report.add_table(pd.DataFrame([{
+                "variable": n, "type": v.type, "role": v.role or "",
+                "missing": ", ".join(_fmt(c) for c in v.missing)}
+                for n, v in self.variables.items()],
+                columns=["variable", "type", "role", "missing"]), caption="Variables (not items)")
         if self.sources:
-            lines += ["", "Sources:"] + [f"  [{k}] {v}" for k, v in self.sources.items()]
-        rows = "".join(
-            f"<tr><td>{html.escape(n)}</td><td>{len(c)}</td>"
-            f"<td>{html.escape('; '.join(sorted({i.scale.describe() for i in c.items})))}</td>"
-            f"<td>{html.escape(', '.join(c.item_ids))}</td>"
-            f"<td>{html.escape(', '.join(i.id for i in c.items if i.reverse))}</td></tr>"
-            for n, c in self.constructs.items())
-        table = (f"<p><b>{html.escape(head)}</b></p><table><thead><tr><th>construct</th>"
-                 f"<th>items</th><th>scale</th><th>item ids</th><th>reverse</th></tr></thead>"
-                 f"<tbody>{rows}</tbody></table>")
-        return _Summary("\n".join(lines), table)
+            report.add_table(pd.DataFrame({"source": list(self.sources),
+                                           "citation": list(self.sources.values())}),
+                             caption="Sources")
+        return report
 
     def _repr_html_(self) -> str:
         return self.summary()._repr_html_()
 
 
 # --------------------------------------------------------------------------------------------
-# a small TOML writer for codebooks (tomllib reads TOML; the standard library cannot write it)
+# the validation steps of Instrument
 # --------------------------------------------------------------------------------------------
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+def _index_constructs(values: list) -> tuple[dict[str, Construct], dict[str, str]]:
+    """``{name: Construct}`` and ``{item id: construct name}``; every construct and item once."""
+    by_name: dict[str, Construct] = {}
+    owner: dict[str, str] = {}
+    for c in values:
+        if not isinstance(c, Construct):
+            raise InstrumentError("a construct is not a Construct", values=[type(c).__name__])
+        if c.name in by_name:
+            raise InstrumentError(f"duplicate construct name {c.name!r}", values=[c.name],
+                                  expected="each construct once")
+        by_name[c.name] = c
+        for item in c.items:
+            if item.id in owner:
+                raise InstrumentError(
+                    f"duplicate item id {item.id!r} in constructs {owner[item.id]!r} and {c.name!r}",
+                    values=[item.id], expected="each item id once in the instrument")
+            owner[item.id] = c.name
+    return by_name, owner
 
 
-def _toml_key(key: Any) -> str:
-    key = _fmt(key) if _is_number(key) else str(key)
-    return key if _BARE_KEY.match(key) else json.dumps(key, ensure_ascii=False)
+def _check_item_and_facet_names(values: list, names: set[str], owner: dict[str, str]) -> None:
+    """No item is named like a construct; a facet is named like no construct or item, and lies
+    within one construct."""
+    facets: dict[str, str] = {}
+    for c in values:
+        for item in c.items:
+            if item.id in names:
+                raise InstrumentError(f"item id {item.id!r} (construct {c.name!r}) is also a "
+                                      "construct name", values=[item.id],
+                                      expected="distinct item and construct names",
+                                      hint=_rename_hint(item.id, item.id))
+            if item.facet is None:
+                continue
+            if item.facet in names or item.facet in owner:
+                raise InstrumentError(
+                    f"item {item.id!r}: facet {item.facet!r} is also a construct or item name",
+                    values=[item.facet], expected="a distinct facet name")
+            if facets.setdefault(item.facet, c.name) != c.name:
+                raise InstrumentError(
+                    f"facet {item.facet!r} is used in constructs {facets[item.facet]!r} "
+                    f"and {c.name!r}", values=[item.facet], expected="a facet within one construct")
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, Sequence):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+def _checked_sources(sources: Mapping | None, values: list) -> dict[str, str]:
+    """``{key: citation}`` with text citations; every key a construct cites is there."""
+    sources = dict(sources or {})
+    for key, text in sources.items():
+        if not isinstance(key, str) or not isinstance(text, str) or not text.strip():
+            raise InstrumentError(f"source {key!r}: citation is empty or not text", values=[text])
+    for c in values:
+        for key in c.sources:
+            if key not in sources:
+                raise InstrumentError(f"construct {c.name!r} cites unknown source {key!r}",
+                                      values=[key], expected="a key of the instrument's sources",
+                                      hint=_did_you_mean(key, sources))
+    return sources
 
 
-def _is_table_array(value: Any) -> bool:
-    return (isinstance(value, Sequence) and not isinstance(value, str) and bool(value)
-            and all(isinstance(v, Mapping) for v in value))
+def _index_variables(variables: Any, taken: set[str]) -> dict[str, Variable]:
+    """``{name: Variable}``: each once, none named like an item or construct (``taken``)."""
+    variables = variables if variables is not None else {}
+    if isinstance(variables, Mapping):
+        for key, v in variables.items():
+            if isinstance(v, Variable) and key != v.name:
+                raise InstrumentError(f"variable stored under {key!r} is named {v.name!r}",
+                                      values=[key, v.name])
+        variables = list(variables.values())
+    by_var: dict[str, Variable] = {}
+    for v in variables:
+        if not isinstance(v, Variable):
+            raise InstrumentError("a variable is not a Variable", values=[type(v).__name__])
+        if v.name in by_var:
+            raise InstrumentError(f"duplicate variable name {v.name!r}", values=[v.name])
+        if v.name in taken:
+            raise InstrumentError(
+                f"variable {v.name!r} is also an item or construct name", values=[v.name],
+                expected="variables that are not items",
+                hint="Items get their scale and missing codes under constructs: remove the "
+                     "variable entry")
+        by_var[v.name] = v
+    return by_var
 
 
-def _toml_table(path: list[str], table: Mapping, out: list[str]) -> None:
-    simple = [(k, v) for k, v in table.items() if not isinstance(v, Mapping) and not _is_table_array(v)]
-    for key, value in simple:
-        out.append(f"{_toml_key(key)} = {_toml_value(value)}")
-    for key, value in table.items():
-        sub = [*path, _toml_key(key)]
-        if isinstance(value, Mapping):
-            out.extend(["", "[" + ".".join(sub) + "]"])
-            _toml_table(sub, value, out)
-        elif _is_table_array(value):
-            for element in value:
-                out.extend(["", "[[" + ".".join(sub) + "]]"])
-                for k, v in element.items():  # nested tables inside array elements stay inline
-                    out.append(f"{_toml_key(k)} = {_toml_value(v)}")
+def _range_text(scale: Scale) -> str:
+    return f"{_fmt(scale.min)}-{_fmt(scale.max)}" + ("" if scale.integer else " (continuous)")
 
 
-def _to_toml(spec: Mapping) -> str:
-    out: list[str] = []
-    _toml_table([], spec, out)
-    return "\n".join(out).lstrip("\n") + "\n"
+def _model(instrument_class: type[Instrument]) -> _codebook.Model:
+    """The classes :mod:`connection.data._codebook` builds a codebook into."""
+    return _codebook.Model(instrument=instrument_class, construct=Construct, item=Item,
+                           scale=Scale, variable=Variable, normalise_missing=_normalise_missing)

@@ -49,12 +49,10 @@ from __future__ import annotations
 import csv
 import decimal
 import difflib
-import html
 import io
 import math
 import numbers
 import os
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,7 +61,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from connection.data._instrument import Instrument, _fmt, _Summary
+from connection import _common
+from connection._common import renamed_keywords
+from connection._report import Report
+from connection.data._instrument import Instrument, _fmt
 from connection.errors import (
     ArgumentError,
     ConnectionPackageError,
@@ -535,12 +536,13 @@ def _code_matches(values: np.ndarray, code) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # read_survey
 # --------------------------------------------------------------------------------------------
+@renamed_keywords(group_columns="group")
 def read_survey(
     source: str | os.PathLike | pd.DataFrame,
     instrument: Instrument | None = None,
     *,
     id_column: str | None = None,
-    group_columns: str | Sequence[str] = (),
+    group: str | Sequence[str] = (),
     attention_checks: Mapping[str, Any] | None = None,
     straightline: bool | Sequence[str] = False,
     constructs: str | Sequence[str] | None = None,
@@ -565,9 +567,10 @@ def read_survey(
         Column of respondent ids (must be unique and complete). For Qualtrics exports,
         ``ResponseId`` is used when not given. For a DataFrame, the index name may be given.
         Ids in CSV/TSV/Qualtrics files are read as text, exactly as written.
-    group_columns
-        Grouping columns (e.g. segment); they must exist and have no missing values, and
-        every item must vary within each group (see ``check_variance``).
+    group
+        Grouping column(s) (e.g. segment); they must exist and have no missing values, and
+        every item must vary within each group (see ``check_variance``). (Called
+        ``group_columns`` before; that name works one more release, with a FutureWarning.)
     attention_checks
         ``{column: accepted}`` where accepted is a value, a list of values, or a function
         taking the column and returning a boolean Series (``True`` = passed). Respondents
@@ -591,7 +594,7 @@ def read_survey(
         Text encoding (default UTF-8, with or without BOM; UTF-16 by BOM) and field separator
         (default: detected from the header among ``,``, tab and ``;``).
     check_variance
-        Refuse items that do not vary (overall, and within each group of ``group_columns``).
+        Refuse items that do not vary (overall, and within each group of ``group``).
     exclude_unfinished
         Qualtrics exports only: also exclude responses with ``Finished`` = 0 (partial
         responses; reason ``qualtrics_unfinished``). By default they are kept, with their
@@ -621,7 +624,7 @@ def read_survey(
     attention-check failures and straight-liners; check variance; reverse-code.
     """
     result, problems = _read_survey(
-        source, instrument, id_column=id_column, group_columns=group_columns,
+        source, instrument, id_column=id_column, group=group,
         attention_checks=attention_checks, straightline=straightline, constructs=constructs,
         rename=rename, fmt=format, encoding=encoding, sep=sep, check_variance=check_variance,
         exclude_unfinished=exclude_unfinished, warn=warn)
@@ -631,16 +634,30 @@ def read_survey(
     return result
 
 
+@renamed_keywords(group_columns="group")
 def check_survey(
     source: str | os.PathLike | pd.DataFrame,
     instrument: Instrument | None = None,
-    **kwargs: Any,
+    *,
+    id_column: str | None = None,
+    group: str | Sequence[str] = (),
+    attention_checks: Mapping[str, Any] | None = None,
+    straightline: bool | Sequence[str] = False,
+    constructs: str | Sequence[str] | None = None,
+    rename: Mapping[str, str] | None = None,
+    format: str | None = None,  # noqa: A002 - the natural name
+    encoding: str | None = None,
+    sep: str | None = None,
+    check_variance: bool = True,
+    exclude_unfinished: bool = False,
+    warn: bool = False,
 ) -> pd.DataFrame:
     """Every problem :func:`read_survey` would raise, as a table, instead of the first one.
 
-    Takes the same arguments as :func:`read_survey`. Problems with the file itself (empty,
-    undecodable, unsupported) are one row; otherwise all column, id, group, value and variance
-    problems are listed. An empty table means ``read_survey`` would succeed.
+    Takes the same arguments as :func:`read_survey` (``warn`` is off by default here). Problems
+    with the file itself (empty, undecodable, unsupported) are one row; otherwise all column,
+    id, group, value and variance problems are listed. An empty table means ``read_survey``
+    would succeed.
 
     Returns
     -------
@@ -656,11 +673,12 @@ def check_survey(
     >>> check_survey(frame, inst)[["problem", "column", "rows", "values"]].values.tolist()
     [['OutOfRangeError', 'loy_stay', [2], [7]], ['NonNumericError', 'loy_switch', [2], ['x']]]
     """
-    kwargs = dict(kwargs)
-    fmt = kwargs.pop("format", None)
-    kwargs.setdefault("warn", False)
     try:
-        result, problems = _read_survey(source, instrument, fmt=fmt, **kwargs)
+        result, problems = _read_survey(
+            source, instrument, id_column=id_column, group=group,
+            attention_checks=attention_checks, straightline=straightline, constructs=constructs,
+            rename=rename, fmt=format, encoding=encoding, sep=sep, check_variance=check_variance,
+            exclude_unfinished=exclude_unfinished, warn=warn)
     except DataError as err:  # the file itself (empty, undecodable, ...): nothing more to check
         errors = [err]
     else:
@@ -676,13 +694,95 @@ def check_survey(
     })
 
 
-def _read_survey(source, instrument, *, id_column=None, group_columns=(), attention_checks=None,
+def _read_survey(source, instrument, *, id_column=None, group=(), attention_checks=None,
                  straightline=False, constructs=None, rename=None, fmt=None, encoding=None,
                  sep=None, check_variance=True, exclude_unfinished=False, warn=True):
     """Read and check; returns ``(Survey, [])``, or ``(file, problems)`` when there are any.
 
-    Problems that stop the reading (unreadable or empty file) are raised directly.
+    Problems that stop the reading (unreadable or empty file, bad arguments) are raised
+    directly. Each step below reads and adds to one :class:`_ReadState`, in this order.
     """
+    instrument = _resolve_instrument(instrument, constructs)
+    state = _load_state(source, instrument, id_column=id_column, group=group, rename=rename,
+                        fmt=fmt, encoding=encoding, sep=sep)
+    _exclude_qualtrics(state, exclude_unfinished)        # 1. previews, tests (unfinished)
+    _check_columns(state, attention_checks)              # 2. columns that must exist
+    _check_variables(state)                              # 2b. the codebook's variables
+    _check_ids(state)                                    # 3. ids
+    _check_groups(state)                                 # 4. groups
+    _check_items(state)                                  # 5. items
+    _exclude_attention(state, attention_checks)          # 6. attention checks
+    _exclude_straightliners(state, straightline)         # 7. straight-lining
+    if not _check_someone_left(state):
+        return state.file, state.problems
+    if check_variance:                                   # 8. variance
+        state.problems.extend(_check_variance(state.instrument, state.clean, state.work,
+                                              state.keep, state.group))
+    if state.problems:
+        return state.file, state.problems
+    return _build_survey(state, warn), []                # 9. the analysed data
+
+
+# --------------------------------------------------------------------------------------------
+# the steps of read_survey
+# --------------------------------------------------------------------------------------------
+@dataclass
+class _ReadState:
+    """What the steps of :func:`read_survey` share: the data being checked and what they found.
+
+    ``keep`` marks the respondents not (yet) excluded; ``excluded`` maps a row position to its
+    ``(reason, detail)``; ``problems`` collects what would be raised. ``clean`` holds the item
+    columns that passed their checks, as floats with missing codes turned into ``NaN``.
+    """
+
+    instrument: Instrument
+    loaded: _Loaded
+    raw: pd.DataFrame
+    work: pd.DataFrame
+    id_column: str | None = None
+    group: list[str] = field(default_factory=list)
+    keep: np.ndarray = field(init=False)
+    rownum: np.ndarray = field(init=False)
+    problems: list[_Problem] = field(default_factory=list)
+    excluded: dict[int, tuple[str, str]] = field(default_factory=dict)
+    absent: set[str] = field(default_factory=set)           # named columns not in the data
+    missing_items: list[str] = field(default_factory=list)  # item columns not in the data
+    ids: pd.Series | None = None
+    clean: dict[str, np.ndarray] = field(default_factory=dict)
+    missing_rows: list[dict] = field(default_factory=list)
+    variable_rows: list[dict] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.keep = np.ones(self.n_read, bool)
+        self.rownum = np.arange(1, self.n_read + 1)
+
+    @property
+    def file(self) -> str | None:
+        return self.loaded.file
+
+    @property
+    def fmt(self) -> str:
+        return self.loaded.fmt
+
+    @property
+    def n_read(self) -> int:
+        return len(self.work)
+
+    def exclude(self, mask: np.ndarray, reason: str, detail: Callable[[int], str] | str) -> None:
+        """Exclude the kept respondents of ``mask`` for ``reason`` (a detail per position)."""
+        for pos in np.flatnonzero(mask & self.keep):
+            self.excluded[int(pos)] = (reason, detail(int(pos)) if callable(detail) else detail)
+        self.keep[mask] = False
+
+    def problem(self, cls: type, message: str, **kwargs: Any) -> None:
+        self.problems.append(_Problem(cls, message, kwargs))
+
+    def rows(self, mask: np.ndarray) -> list[int]:
+        return _rows(mask, self.rownum)
+
+
+def _resolve_instrument(instrument: Instrument | None, constructs) -> Instrument:
+    """The instrument given (default: the package's), restricted to ``constructs``."""
     if instrument is None:
         from connection import instruments
 
@@ -693,8 +793,14 @@ def _read_survey(source, instrument, *, id_column=None, group_columns=(), attent
                             hint="Load one with Instrument.from_file(path) or instruments.default()")
     if constructs is not None:
         instrument = instrument.subset(constructs)
-    group_columns = [group_columns] if isinstance(group_columns, str) else list(group_columns)
+    return instrument
 
+
+def _load_state(source, instrument: Instrument, *, id_column, group, rename, fmt, encoding,
+                sep) -> _ReadState:
+    """Read the source (ids as text from text files), rename its columns, take an id from a
+    DataFrame's index or a Qualtrics export's ``ResponseId``."""
+    group = [group] if isinstance(group, str) else list(group)
     # the id column is read as text from text formats (named as in the file, before renaming)
     id_in_file = id_column
     for before, after in (rename or {}).items():
@@ -702,301 +808,337 @@ def _read_survey(source, instrument, *, id_column=None, group_columns=(), attent
             id_in_file = before
     text_columns = [c for c in (id_in_file, "ResponseId") if isinstance(c, str)]
     loaded = _load(source, fmt, encoding, sep, text_columns)
-    file = loaded.file
     raw = loaded.frame
-    work = raw
-    if rename:
-        missing = [c for c in rename if c not in raw.columns]
-        if missing:
-            raise MissingColumnError("rename names a column that is not in the data", file=file,
-                                     column=str(missing[0]), values=missing,
-                                     hint=_close_hint(missing[0], raw.columns))
-        work = raw.rename(columns=dict(rename))
-        dup = work.columns[work.columns.duplicated()]
-        if len(dup):
-            raise DataError("rename gives two columns the same name", file=file,
-                            column=str(dup[0]), expected="distinct names after renaming")
+    work = _renamed(raw, rename, loaded.file)
     if (id_column is not None and id_column not in work.columns
             and isinstance(source, pd.DataFrame) and work.index.name == id_column):
         work = work.reset_index()
         raw = raw.reset_index()
     if id_column is None and loaded.fmt == "qualtrics" and "ResponseId" in work.columns:
         id_column = "ResponseId"
+    return _ReadState(instrument, loaded, raw, work, id_column, group)
 
-    n_read = len(work)
-    rownum = np.arange(1, n_read + 1)
-    problems: list[_Problem] = []
-    keep = np.ones(n_read, bool)
-    excl: dict[int, tuple[str, str]] = {}  # position -> (reason, detail)
 
-    def exclude(mask: np.ndarray, reason: str, detail: Callable[[int], str] | str) -> None:
-        for pos in np.flatnonzero(mask & keep):
-            excl[int(pos)] = (reason, detail(int(pos)) if callable(detail) else detail)
-        keep[mask] = False
+def _renamed(raw: pd.DataFrame, rename: Mapping[str, str] | None, file: str | None) -> pd.DataFrame:
+    if not rename:
+        return raw
+    missing = [c for c in rename if c not in raw.columns]
+    if missing:
+        raise MissingColumnError("rename names a column that is not in the data", file=file,
+                                 column=str(missing[0]), values=missing,
+                                 hint=_close_hint(missing[0], raw.columns))
+    work = raw.rename(columns=dict(rename))
+    dup = work.columns[work.columns.duplicated()]
+    if len(dup):
+        raise DataError("rename gives two columns the same name", file=file,
+                        column=str(dup[0]), expected="distinct names after renaming")
+    return work
 
-    # 1. Qualtrics previews and tests
-    if loaded.fmt == "qualtrics":
-        status = work["Status"] if "Status" in work.columns else pd.Series([None] * n_read)
-        channel = (work["DistributionChannel"] if "DistributionChannel" in work.columns
-                   else pd.Series([None] * n_read))
-        norm = [_norm_status(v) for v in status]
-        chan = [str(v).strip().lower() if isinstance(v, str) else None for v in channel]
-        preview = np.array([s in _QUALTRICS_PREVIEW or c == "preview" for s, c in zip(norm, chan)])
-        test = np.array([s in _QUALTRICS_TEST or c == "test" for s, c in zip(norm, chan)])
-        exclude(preview, "qualtrics_preview", "Qualtrics survey preview response")
-        exclude(test, "qualtrics_test", "Qualtrics test response")
-        if exclude_unfinished and "Finished" in work.columns:
-            finished = [_norm_status(v) for v in work["Finished"]]
-            unfinished = np.array([f in (0, "false") for f in finished])
-            progress = work["Progress"].to_numpy(dtype=object) if "Progress" in work.columns else [
-                None] * n_read
-            exclude(unfinished, "qualtrics_unfinished",
-                    lambda pos: f"unfinished response (Progress {progress[pos]})")
-    elif exclude_unfinished:
-        raise ArgumentError("exclude_unfinished applies to Qualtrics exports only",
-                            values=[loaded.fmt], hint="Use attention_checks={'Finished': 1} "
-                            "or filter the DataFrame first")
 
-    # 2. columns that must exist
-    item_ids = instrument.item_ids()
-    needed_missing = [c for c in item_ids if c not in work.columns]
-    if needed_missing:
-        problems.append(_Problem(MissingColumnError,
-            f"{len(needed_missing)} item column(s) of instrument {instrument.name!r} are not in "
-            "the data", dict(column=needed_missing[0], values=needed_missing,
-                             expected="a column for every item id",
-                             hint=_missing_hint(needed_missing, work.columns, instrument))))
-    absent: set[str] = set()
-    for role, cols in (("id column", [id_column] if id_column else []),
-                       ("group column", group_columns),
+def _exclude_qualtrics(state: _ReadState, exclude_unfinished: bool) -> None:
+    """Step 1: exclude Qualtrics previews and tests (and, when asked, unfinished responses)."""
+    if state.fmt != "qualtrics":
+        if exclude_unfinished:
+            raise ArgumentError("exclude_unfinished applies to Qualtrics exports only",
+                                values=[state.fmt], hint="Use attention_checks={'Finished': 1} "
+                                "or filter the DataFrame first")
+        return
+    work, n_read = state.work, state.n_read
+    status = work["Status"] if "Status" in work.columns else pd.Series([None] * n_read)
+    channel = (work["DistributionChannel"] if "DistributionChannel" in work.columns
+               else pd.Series([None] * n_read))
+    norm = [_norm_status(v) for v in status]
+    chan = [str(v).strip().lower() if isinstance(v, str) else None for v in channel]
+    preview = np.array([s in _QUALTRICS_PREVIEW or c == "preview" for s, c in zip(norm, chan)])
+    test = np.array([s in _QUALTRICS_TEST or c == "test" for s, c in zip(norm, chan)])
+    state.exclude(preview, "qualtrics_preview", "Qualtrics survey preview response")
+    state.exclude(test, "qualtrics_test", "Qualtrics test response")
+    if exclude_unfinished and "Finished" in work.columns:
+        finished = [_norm_status(v) for v in work["Finished"]]
+        unfinished = np.array([f in (0, "false") for f in finished])
+        progress = work["Progress"].to_numpy(dtype=object) if "Progress" in work.columns else [
+            None] * n_read
+        state.exclude(unfinished, "qualtrics_unfinished",
+                      lambda pos: f"unfinished response (Progress {progress[pos]})")
+
+
+def _check_columns(state: _ReadState, attention_checks: Mapping | None) -> None:
+    """Step 2: every item, the id, group and attention-check columns are in the data. An absent
+    id or group column is reported once and left out of the later steps."""
+    instrument, work = state.instrument, state.work
+    state.missing_items = [c for c in instrument.item_ids() if c not in work.columns]
+    if state.missing_items:
+        needed = state.missing_items
+        state.problem(MissingColumnError,
+                      f"{len(needed)} item column(s) of instrument {instrument.name!r} are not in "
+                      "the data", column=needed[0], values=needed,
+                      expected="a column for every item id",
+                      hint=_missing_hint(needed, work.columns, instrument))
+    for role, cols in (("id column", [state.id_column] if state.id_column else []),
+                       ("group column", state.group),
                        ("attention-check column", list(attention_checks or {}))):
         for col in cols:
             if col not in work.columns:
-                absent.add(col)
-                problems.append(_Problem(MissingColumnError, f"{role} not in the data", dict(
-                    column=str(col), hint=_close_hint(col, work.columns))))
-    if id_column in absent:
-        id_column = None
-    group_columns = [g for g in group_columns if g not in absent]
+                state.absent.add(col)
+                state.problem(MissingColumnError, f"{role} not in the data", column=str(col),
+                              hint=_close_hint(col, work.columns))
+    if state.id_column in state.absent:
+        state.id_column = None
+    state.group = [g for g in state.group if g not in state.absent]
 
-    # 2b. declared variables (demographics, controls, weights, groups, ids): their missing-value
-    # codes (and codes the file declares as user-missing, SPSS) become NaN, their values are checked
-    work, variable_rows = _apply_variables(instrument, work, loaded, keep, rownum, problems,
-                                           id_column)
 
-    # 3. ids
-    ids = None
-    if id_column is not None:
-        ids = work[id_column]
-        blank = ids.isna().to_numpy() & keep
-        if ids.dtype == object or pd.api.types.is_string_dtype(ids.dtype):
-            blank |= ids.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(bool) & keep
+def _check_variables(state: _ReadState) -> None:
+    """Step 2b: declared variables (demographics, controls, weights, groups, ids): their
+    missing-value codes (and codes the file declares as user-missing, SPSS) become NaN, their
+    values are checked."""
+    state.work, state.variable_rows = _apply_variables(
+        state.instrument, state.work, state.loaded, state.keep, state.rownum, state.problems,
+        state.id_column)
+
+
+def _check_ids(state: _ReadState) -> None:
+    """Step 3: every kept respondent has an id, ids are exact (no float beyond 2**53) and
+    unique."""
+    if state.id_column is None:
+        return
+    id_column, keep = state.id_column, state.keep
+    ids = state.ids = state.work[id_column]
+    blank = ids.isna().to_numpy() & keep
+    if ids.dtype == object or pd.api.types.is_string_dtype(ids.dtype):
+        blank |= ids.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(bool) & keep
+    if blank.any():
+        state.problem(DataError, "respondent id is missing", column=id_column,
+                      rows=state.rows(blank), expected="an id on every row")
+    if pd.api.types.is_float_dtype(ids.dtype):
+        # a float cannot hold every whole number beyond 2**53: distinct ids may have become
+        # the same number when the file was written
+        big = (np.abs(ids.to_numpy(dtype=float, na_value=np.nan)) > 2.0 ** 53) & keep
+        if big.any():
+            state.problem(DataError, "respondent ids are stored as floating-point numbers too "
+                          "large to be exact (beyond 2**53): distinct ids may have become equal",
+                          column=id_column, rows=state.rows(big),
+                          values=_shown(ids[big].head(10)),
+                          expected="ids stored as text or as integers",
+                          hint="Store the id column as text (a string variable) in the file")
+    dup_mask = np.zeros(state.n_read, bool)
+    present = keep & ~blank
+    dup_mask[np.flatnonzero(present)] = ids[present].duplicated(keep=False).to_numpy()
+    if dup_mask.any():
+        _report_duplicate_ids(state, ids, dup_mask)
+
+
+def _report_duplicate_ids(state: _ReadState, ids: pd.Series, dup_mask: np.ndarray) -> None:
+    if ids.dtype == object:   # ids as stored: 1 and 1.0 are shown apart
+        dvals = list({(type(v).__name__, repr(v)): v for v in _plain_ids(ids[dup_mask])}.values())
+    else:
+        dvals = list(dict.fromkeys(_shown(ids[dup_mask])))
+    kinds = {type(v) for v in dvals}
+    hint = None
+    if len(kinds) > 1 and any(isinstance(v, numbers.Number) for v in dvals):
+        hint = ("Ids of different types that are the same number (such as 1 and 1.0) "
+                "count as the same id; store ids as text to keep them apart")
+    state.problem(DuplicateIdError, "respondent ids repeat", column=state.id_column,
+                  rows=state.rows(dup_mask), values=dvals, expected="each id once", hint=hint)
+
+
+def _check_groups(state: _ReadState) -> None:
+    """Step 4: every kept respondent has a label in each group column."""
+    for col in state.group:
+        blank = state.work[col].isna().to_numpy() & state.keep
         if blank.any():
-            problems.append(_Problem(DataError, "respondent id is missing", dict(
-                column=id_column, rows=_rows(blank, rownum), expected="an id on every row")))
-        if pd.api.types.is_float_dtype(ids.dtype):
-            # a float cannot hold every whole number beyond 2**53: distinct ids may have become
-            # the same number when the file was written
-            big = (np.abs(ids.to_numpy(dtype=float, na_value=np.nan)) > 2.0 ** 53) & keep
-            if big.any():
-                problems.append(_Problem(DataError, "respondent ids are stored as floating-point "
-                    "numbers too large to be exact (beyond 2**53): distinct ids may have become "
-                    "equal", dict(column=id_column, rows=_rows(big, rownum),
-                                  values=_shown(ids[big].head(10)),
-                                  expected="ids stored as text or as integers",
-                                  hint="Store the id column as text (a string variable) in the "
-                                       "file")))
-        dup_mask = np.zeros(n_read, bool)
-        present = keep & ~blank
-        dup_mask[np.flatnonzero(present)] = ids[present].duplicated(keep=False).to_numpy()
-        if dup_mask.any():
-            if ids.dtype == object:   # ids as stored: 1 and 1.0 are shown apart
-                dvals = list({(type(v).__name__, repr(v)): v
-                              for v in _plain_ids(ids[dup_mask])}.values())
-            else:
-                dvals = list(dict.fromkeys(_shown(ids[dup_mask])))
-            kinds = {type(v) for v in dvals}
-            hint = None
-            if len(kinds) > 1 and any(isinstance(v, numbers.Number) for v in dvals):
-                hint = ("Ids of different types that are the same number (such as 1 and 1.0) "
-                        "count as the same id; store ids as text to keep them apart")
-            problems.append(_Problem(DuplicateIdError, "respondent ids repeat", dict(
-                column=id_column, rows=_rows(dup_mask, rownum), values=dvals,
-                expected="each id once", hint=hint)))
+            state.problem(GroupError, "group label is missing", column=col,
+                          rows=state.rows(blank), expected="a group label on every row",
+                          hint="Label these respondents (e.g. 'unknown') or drop them first")
 
-    # 4. groups
-    for col in group_columns:
-        blank = work[col].isna().to_numpy() & keep
-        if blank.any():
-            problems.append(_Problem(GroupError, "group label is missing", dict(
-                column=col, rows=_rows(blank, rownum), expected="a group label on every row",
-                hint="Label these respondents (e.g. 'unknown') or drop them first")))
 
-    # 5. items: numeric, on the scale or a missing code
-    numeric: dict[str, np.ndarray] = {}
-    clean: dict[str, np.ndarray] = {}
-    missing_rows: list[dict] = []
-    declared = loaded.labels.missing
-    for col in item_ids:
-        if col in needed_missing:
-            continue
-        item = instrument.items[col]
-        values, bad = _to_float(work[col])
-        bad = bad & keep
-        if bad.any():
-            shown = _shown(work[col][bad].head(10))
-            exp = f"numbers ({item.scale.expected()}) or a missing-value code"
-            if loaded.fmt == "qualtrics":
-                problems.append(_Problem(QualtricsExportError,
-                    "item column holds text: the export has choice text, not numeric values",
-                    dict(column=col, rows=_rows(bad, rownum), values=shown, expected=exp,
-                         hint="Export the data again from Qualtrics with 'Use numeric values' "
-                              "(Data & Analysis > Export data > CSV > Use numeric values)")))
-            else:
-                labels = set(item.scale.labels.values()) | set(
-                    loaded.labels.values.get(col, {}).values())
-                looks = any(isinstance(v, str) and v.strip() in labels for v in shown)
-                problems.append(_Problem(NonNumericError, "item column holds values that are not "
-                    "numbers", dict(column=col, rows=_rows(bad, rownum), values=shown, expected=exp,
-                    hint=("They look like answer labels: export numeric codes instead"
-                          if looks else None))))
-            continue
-        inside = [c for c in declared.get(col, []) if _code_in_range(c, item.scale.min,
-                                                                      item.scale.max)]
-        if inside:
-            # the rule the codebook applies to its own codes (see instrument._normalise_missing)
-            problems.append(_Problem(DataError, "the file declares a user-missing code inside the "
-                "item's answer scale", dict(
-                    column=col, values=[_code_text(c) for c in inside],
-                    expected=f"user-missing codes outside {_fmt(item.scale.min)}-"
-                             f"{_fmt(item.scale.max)}",
-                    hint="A code inside the scale would turn real answers into missing values. "
-                         "Remove the declaration in the file (SPSS: MISSING VALUES "
-                         f"{col} ().) or correct the item's scale in the codebook")))
-            continue
-        codes = list(item.missing) + [c for c in declared.get(col, []) if c not in item.missing]
-        is_code = np.zeros(n_read, bool)
-        counts = {}
-        blank = np.isnan(values) & keep
-        for code in codes:
-            m = _code_matches(values, code) & keep
-            is_code |= m
-            counts[code] = int(m.sum())
-        finite = ~np.isnan(values) & ~is_code & keep
-        off = finite & ((values < item.scale.min) | (values > item.scale.max) | np.isinf(values))
-        if off.any():
-            labelled = loaded.labels.values.get(col, {})
-            named = {_fmt(float(v)): labelled.get(v) for v in np.unique(values[off])
-                     if labelled.get(v) is not None}
-            hint = None
-            if named:
-                hint = ("The file labels " + ", ".join(f"{k} {v!r}" for k, v in named.items())
-                        + ": if these mean 'no answer', add them to the item's missing codes")
-            problems.append(_Problem(OutOfRangeError, "value outside the item's scale", dict(
-                column=col, rows=_rows(off, rownum), values=_shown(values[off][:10]),
-                expected=item.scale.expected() + _codes_text(codes), hint=hint)))
-            continue
-        if item.scale.integer:
-            frac = finite & (values != np.round(values))
-            if frac.any():
-                problems.append(_Problem(OutOfRangeError, "value is not a whole number on an "
-                    "integer scale", dict(column=col, rows=_rows(frac, rownum),
-                                          values=_shown(values[frac][:10]),
-                                          expected=item.scale.expected() + _codes_text(codes))))
-                continue
-        numeric[col] = values
-        cleaned = values.copy()
-        cleaned[is_code] = np.nan
-        clean[col] = cleaned
-        missing_rows.append({"item": col, "_blank": blank, "_codes": {
-            c: _code_matches(values, c) & keep for c in codes}})
+def _check_items(state: _ReadState) -> None:
+    """Step 5: each item present is numeric, on its scale or a missing-value code; the items
+    that pass go into ``state.clean`` (codes turned into NaN)."""
+    for col in state.instrument.item_ids():
+        if col not in state.missing_items:
+            _check_item(state, col)
 
-    # 6. attention checks
+
+def _check_item(state: _ReadState, col: str) -> None:
+    item = state.instrument.items[col]
+    keep = state.keep
+    values, bad = _to_float(state.work[col])
+    bad = bad & keep
+    if bad.any():
+        _report_text_in_item(state, col, bad)
+        return
+    declared = state.loaded.labels.missing.get(col, [])
+    inside = [c for c in declared if _code_in_range(c, item.scale.min, item.scale.max)]
+    if inside:
+        # the rule the codebook applies to its own codes (see instrument._normalise_missing)
+        state.problem(DataError, "the file declares a user-missing code inside the item's "
+                      "answer scale", column=col, values=[_code_text(c) for c in inside],
+                      expected=f"user-missing codes outside {_fmt(item.scale.min)}-"
+                               f"{_fmt(item.scale.max)}",
+                      hint="A code inside the scale would turn real answers into missing values. "
+                           "Remove the declaration in the file (SPSS: MISSING VALUES "
+                           f"{col} ().) or correct the item's scale in the codebook")
+        return
+    codes = list(item.missing) + [c for c in declared if c not in item.missing]
+    is_code = np.zeros(state.n_read, bool)
+    for code in codes:
+        is_code |= _code_matches(values, code) & keep
+    finite = ~np.isnan(values) & ~is_code & keep
+    if not _item_values_on_scale(state, col, values, finite, codes):
+        return
+    cleaned = values.copy()
+    cleaned[is_code] = np.nan
+    state.clean[col] = cleaned
+    state.missing_rows.append({"item": col, "_blank": np.isnan(values) & keep, "_codes": {
+        c: _code_matches(values, c) & keep for c in codes}})
+
+
+def _report_text_in_item(state: _ReadState, col: str, bad: np.ndarray) -> None:
+    item = state.instrument.items[col]
+    shown = _shown(state.work[col][bad].head(10))
+    exp = f"numbers ({item.scale.expected()}) or a missing-value code"
+    if state.fmt == "qualtrics":
+        state.problem(QualtricsExportError,
+                      "item column holds text: the export has choice text, not numeric values",
+                      column=col, rows=state.rows(bad), values=shown, expected=exp,
+                      hint="Export the data again from Qualtrics with 'Use numeric values' "
+                           "(Data & Analysis > Export data > CSV > Use numeric values)")
+        return
+    labels = set(item.scale.labels.values()) | set(
+        state.loaded.labels.values.get(col, {}).values())
+    looks = any(isinstance(v, str) and v.strip() in labels for v in shown)
+    state.problem(NonNumericError, "item column holds values that are not numbers", column=col,
+                  rows=state.rows(bad), values=shown, expected=exp,
+                  hint=("They look like answer labels: export numeric codes instead"
+                        if looks else None))
+
+
+def _item_values_on_scale(state: _ReadState, col: str, values: np.ndarray, finite: np.ndarray,
+                          codes: list) -> bool:
+    """Whether the answers (``finite``: not blank, not a code) lie on the item's scale (and are
+    whole numbers on an integer scale); reports the first problem when not."""
+    scale = state.instrument.items[col].scale
+    off = finite & ((values < scale.min) | (values > scale.max) | np.isinf(values))
+    if off.any():
+        labelled = state.loaded.labels.values.get(col, {})
+        named = {_fmt(float(v)): labelled.get(v) for v in np.unique(values[off])
+                 if labelled.get(v) is not None}
+        hint = None
+        if named:
+            hint = ("The file labels " + ", ".join(f"{k} {v!r}" for k, v in named.items())
+                    + ": if these mean 'no answer', add them to the item's missing codes")
+        state.problem(OutOfRangeError, "value outside the item's scale", column=col,
+                      rows=state.rows(off), values=_shown(values[off][:10]),
+                      expected=scale.expected() + _codes_text(codes), hint=hint)
+        return False
+    if scale.integer:
+        frac = finite & (values != np.round(values))
+        if frac.any():
+            state.problem(OutOfRangeError, "value is not a whole number on an integer scale",
+                          column=col, rows=state.rows(frac), values=_shown(values[frac][:10]),
+                          expected=scale.expected() + _codes_text(codes))
+            return False
+    return True
+
+
+def _exclude_attention(state: _ReadState, attention_checks: Mapping | None) -> None:
+    """Step 6: exclude respondents who fail (or skip) an attention check."""
     for col, accepted in (attention_checks or {}).items():
-        if col in absent:
+        if col in state.absent:
             continue
-        passed = _attention(work[col], accepted, col, file)
-        failed = ~passed & keep
-        answers = work[col].to_numpy(dtype=object)
-        exclude(failed, "attention_check",
-                lambda pos, col=col, accepted=accepted, answers=answers:
-                f"{col}: answered {_answer_text(answers[pos])}, expected {_accepted_text(accepted)}")
+        passed = _attention(state.work[col], accepted, col, state.file)
+        failed = ~passed & state.keep
+        answers = state.work[col].to_numpy(dtype=object)
+        state.exclude(failed, "attention_check",
+                      lambda pos, col=col, accepted=accepted, answers=answers:
+                      f"{col}: answered {_answer_text(answers[pos])}, expected "
+                      f"{_accepted_text(accepted)}")
 
-    # 7. straight-lining
-    if straightline:
-        names = list(instrument.constructs) if straightline is True else (
-            [straightline] if isinstance(straightline, str) else list(straightline))
-        sub = instrument.subset(names)
-        blocks: dict[tuple, list[str]] = {}
-        for item in sub.items.values():
-            if item.id not in clean:  # a column with problems (already reported)
-                continue
-            blocks.setdefault((item.scale.min, item.scale.max, item.scale.integer), []).append(item.id)
-        flagged = np.ones(n_read, bool)
-        any_block = np.zeros(n_read, bool)
-        described = [[] for _ in range(n_read)]
-        for (lo, hi, _), cols in blocks.items():
-            if len(cols) < 3:
-                continue
-            mat = np.column_stack([clean[c] for c in cols])
-            answered = (~np.isnan(mat)).sum(axis=1)
-            usable = answered >= 3
-            with np.errstate(all="ignore"):
-                same = np.nanmax(np.where(usable[:, None], mat, 0), axis=1) == np.nanmin(
-                    np.where(usable[:, None], mat, 0), axis=1)
-            block_same = usable & same
-            flagged &= block_same | ~usable
-            any_block |= usable
-            for pos in np.flatnonzero(block_same):
-                value = np.nanmin(mat[pos])
-                described[pos].append(f"{_fmt(float(value))} on all {answered[pos]} "
-                                      f"{_fmt(lo)}-{_fmt(hi)} items")
-        flagged &= any_block
-        exclude(flagged, "straightline",
-                lambda pos: "same answer throughout: " + "; ".join(described[pos]))
 
+def _exclude_straightliners(state: _ReadState, straightline) -> None:
+    """Step 7: exclude respondents who gave one answer throughout every block of at least three
+    answered items sharing a scale (of the constructs asked for)."""
+    if not straightline:
+        return
+    instrument, clean, n_read = state.instrument, state.clean, state.n_read
+    names = list(instrument.constructs) if straightline is True else (
+        [straightline] if isinstance(straightline, str) else list(straightline))
+    sub = instrument.subset(names)
+    blocks: dict[tuple, list[str]] = {}
+    for item in sub.items.values():
+        if item.id not in clean:  # a column with problems (already reported)
+            continue
+        blocks.setdefault((item.scale.min, item.scale.max, item.scale.integer), []).append(item.id)
+    flagged = np.ones(n_read, bool)
+    any_block = np.zeros(n_read, bool)
+    described: list[list[str]] = [[] for _ in range(n_read)]
+    for (lo, hi, _), cols in blocks.items():
+        if len(cols) < 3:
+            continue
+        mat = np.column_stack([clean[c] for c in cols])
+        answered = (~np.isnan(mat)).sum(axis=1)
+        usable = answered >= 3
+        with np.errstate(all="ignore"):
+            same = np.nanmax(np.where(usable[:, None], mat, 0), axis=1) == np.nanmin(
+                np.where(usable[:, None], mat, 0), axis=1)
+        block_same = usable & same
+        flagged &= block_same | ~usable
+        any_block |= usable
+        for pos in np.flatnonzero(block_same):
+            value = np.nanmin(mat[pos])
+            described[pos].append(f"{_fmt(float(value))} on all {answered[pos]} "
+                                  f"{_fmt(lo)}-{_fmt(hi)} items")
+    flagged &= any_block
+    state.exclude(flagged, "straightline",
+                  lambda pos: "same answer throughout: " + "; ".join(described[pos]))
+
+
+def _check_someone_left(state: _ReadState) -> bool:
+    """Whether any respondent remains after the exclusions; reports the problem when not."""
+    if state.keep.any():
+        return True
+    counts = pd.Series([r for r, _ in state.excluded.values()]).value_counts()
+    state.problem(EmptyFileError, "no responses remain after exclusions (" + ", ".join(
+        f"{n} {r}" for r, n in counts.items()) + ")",
+        expected="at least one response that is kept")
+    return False
+
+
+def _build_survey(state: _ReadState, warn: bool) -> Survey:
+    """Step 9: the analysed data (items as floats, reverse-coded; other columns as read), the
+    exclusions table and the reports; an ExclusionWarning when respondents were excluded."""
+    instrument, keep = state.instrument, state.keep
     kept_pos = np.flatnonzero(keep)
-    if len(kept_pos) == 0:
-        counts = pd.Series([r for r, _ in excl.values()]).value_counts()
-        problems.append(_Problem(EmptyFileError, "no responses remain after exclusions (" + ", ".join(
-            f"{n} {r}" for r, n in counts.items()) + ")", dict(
-            expected="at least one response that is kept")))
-        return file, problems
-
-    # 8. variance
-    if check_variance:
-        problems.extend(_check_variance(instrument, clean, work, keep, group_columns))
-    if problems:
-        return file, problems
-
-    # 9. build the analysed data: items as floats, reverse-coded; other columns as read
-    data = work.iloc[kept_pos].copy()
-    for col in item_ids:
-        values = clean[col][kept_pos]
+    data = state.work.iloc[kept_pos].copy()
+    for col in instrument.item_ids():
+        values = state.clean[col][kept_pos]
         item = instrument.items[col]
         data[col] = item.scale.reverse(values) if item.reverse else values
-    missing_report = _missing_report(instrument, missing_rows, keep, clean)
-
-    rows = sorted(excl)
-    exclusions = pd.DataFrame({
-        "row": pd.Series([int(rownum[p]) for p in rows], dtype="int64"),
-        "id": pd.Series([_exclusion_id(ids, p) for p in rows] if ids is not None
-                        else [None] * len(rows), dtype=object),
-        "reason": pd.Series([excl[p][0] for p in rows], dtype=object),
-        "detail": pd.Series([excl[p][1] for p in rows], dtype=object),
-    })
+    exclusions = _exclusions_table(state)
     if warn and len(exclusions):
         counts = exclusions["reason"].value_counts()
-        warnings.warn(
-            f"{len(exclusions)} of {n_read} responses excluded ("
+        _common.warn(
+            f"{len(exclusions)} of {state.n_read} responses excluded ("
             + ", ".join(f"{n} {r}" for r, n in counts.items())
-            + "); see survey.exclusions", ExclusionWarning, stacklevel=3)
+            + "); see survey.exclusions", ExclusionWarning)
     return Survey(
-        data=data, instrument=instrument, raw=raw, exclusions=exclusions,
-        source=file if file is not None else "<DataFrame>", format=loaded.fmt,
-        labels=loaded.labels, id_column=id_column, group_columns=tuple(group_columns),
-        missing=missing_report, n_read=n_read,
-        variables=_variables_report(variable_rows, keep)), []
+        data=data, instrument=instrument, raw=state.raw, exclusions=exclusions,
+        source=state.file if state.file is not None else "<DataFrame>", format=state.fmt,
+        labels=state.loaded.labels, id_column=state.id_column, group=tuple(state.group),
+        missing=_missing_report(instrument, state.missing_rows, keep, state.clean),
+        n_read=state.n_read, variables=_variables_report(state.variable_rows, keep))
+
+
+def _exclusions_table(state: _ReadState) -> pd.DataFrame:
+    rows = sorted(state.excluded)
+    ids = state.ids
+    return pd.DataFrame({
+        "row": pd.Series([int(state.rownum[p]) for p in rows], dtype="int64"),
+        "id": pd.Series([_exclusion_id(ids, p) for p in rows] if ids is not None
+                        else [None] * len(rows), dtype=object),
+        "reason": pd.Series([state.excluded[p][0] for p in rows], dtype=object),
+        "detail": pd.Series([state.excluded[p][1] for p in rows], dtype=object),
+    })
 
 
 def _apply_variables(instrument, work, loaded, keep, rownum, problems, id_column=None):
@@ -1209,7 +1351,7 @@ def _accepted_text(accepted) -> str:
     return repr(accepted)
 
 
-def _check_variance(instrument, clean, work, keep, group_columns) -> list[_Problem]:
+def _check_variance(instrument, clean, work, keep, group) -> list[_Problem]:
     problems = []
     for col in instrument.item_ids():
         if col not in clean:  # a column with problems (already reported)
@@ -1230,7 +1372,7 @@ def _check_variance(instrument, clean, work, keep, group_columns) -> list[_Probl
                                          expected="answers that vary",
                                          hint="Drop the item (constructs=...) or check the export")))
             continue
-        for gcol in group_columns:
+        for gcol in group:
             labels = work[gcol].to_numpy(dtype=object)[keep]
             for g in pd.unique(labels):
                 gv = v[labels == g]
@@ -1295,15 +1437,16 @@ class Survey:
         ``csv``, ``tsv``, ``qualtrics``, ``parquet``, ``sav``, ``dta`` or ``dataframe``.
     labels : Labels
         Variable and value labels and declared user-missing codes from the file.
-    id_column, group_columns
-        As passed to :func:`read_survey` (``ResponseId`` for Qualtrics by default).
+    id_column, group
+        As passed to :func:`read_survey` (``ResponseId`` for Qualtrics by default; ``group``
+        as a tuple of column names).
     n_read : int
         Rows read from the source.
     """
 
     def __init__(self, *, data: pd.DataFrame, instrument: Instrument, raw: pd.DataFrame,
                  exclusions: pd.DataFrame, source: str, format: str,  # noqa: A002
-                 labels: Labels, id_column: str | None, group_columns: tuple[str, ...],
+                 labels: Labels, id_column: str | None, group: tuple[str, ...],
                  missing: pd.DataFrame, n_read: int,
                  variables: pd.DataFrame | None = None) -> None:
         self._variables = variables if variables is not None else _variables_report([], np.ones(
@@ -1317,8 +1460,15 @@ class Survey:
         self.format = format
         self.labels = labels
         self.id_column = id_column
-        self.group_columns = tuple(group_columns)
+        self.group = tuple(group)
         self.n_read = int(n_read)
+
+    @property
+    def group_columns(self) -> tuple[str, ...]:
+        """The old name of :attr:`group` (works one more release, with a FutureWarning)."""
+        _common.warn("Survey.group_columns is renamed Survey.group; group_columns will stop "
+                     "working in the next release", FutureWarning)
+        return self.group
 
     # frames are handed out as shallow copies: with pandas copy-on-write, changing them never
     # changes the survey
@@ -1351,7 +1501,7 @@ class Survey:
         """Item columns (reverse-coded) of one construct, several, or all."""
         return self._data[self.instrument.item_ids(construct)].copy()
 
-    def scores(self, construct: str | Sequence[str] | None = None, method: str = "mean",
+    def scores(self, construct: str | Sequence[str] | None = None, *, method: str = "mean",
                min_items: int | None = None) -> pd.Series | pd.DataFrame:
         """Observed (unit-weighted) construct scores.
 
@@ -1375,7 +1525,8 @@ class Survey:
                                 expected="'mean', 'sum' or 'pomp'")
         if construct is None or not isinstance(construct, str):
             names = self.instrument._construct_names(construct)
-            return pd.DataFrame({n: self.scores(n, method, min_items) for n in names})
+            return pd.DataFrame({n: self.scores(n, method=method, min_items=min_items)
+                                 for n in names})
         cons = self.instrument.constructs.get(construct)
         if cons is None:
             self.instrument._construct_names(construct)  # raises with the names that exist
@@ -1408,8 +1559,9 @@ class Survey:
         score.name = construct
         return score
 
-    def top_box(self, items: str | Sequence[str] | None = None, k: int = 2,
-                by: str | Sequence[str] | None = None) -> pd.DataFrame:
+    @renamed_keywords(by="group")
+    def top_box(self, items: str | Sequence[str] | None = None, *, k: int = 2,
+                group: str | Sequence[str] | None = None) -> pd.DataFrame:
         """Percent choosing one of the top ``k`` points ("percent agreeing" for ``k=2`` on 1-5).
 
         Judged on the item *as worded* (reverse-keyed items are un-reversed first), among
@@ -1422,12 +1574,13 @@ class Survey:
         k
             Number of top points counted (2 = top-2 box: 4-5 on a 1-5 agreement scale,
             9-10 = "promoters" on the 0-10 recommend scale).
-        by
-            Optional grouping column(s): one row per group and item.
+        group
+            Optional grouping column(s): one row per group and item. (Called ``by`` before;
+            that name works one more release, with a FutureWarning.)
 
         Returns
         -------
-        DataFrame with columns ``[*by,] construct, item, n, n_top, percent``.
+        DataFrame with columns ``[*group,] construct, item, n, n_top, percent``.
 
         Examples
         --------
@@ -1439,7 +1592,7 @@ class Survey:
         [['loy_stay', 2, 50.0], ['loy_switch', 2, 50.0]]
         """
         wanted = self._resolve_items(items)
-        by_cols = [] if by is None else ([by] if isinstance(by, str) else list(by))
+        by_cols = [] if group is None else ([group] if isinstance(group, str) else list(group))
         for col in by_cols:
             if col not in self._data.columns:
                 raise MissingColumnError("grouping column not in the data", column=str(col),
@@ -1447,9 +1600,9 @@ class Survey:
         if by_cols:
             no_group = self._data[by_cols].isna().any(axis=1)
             if no_group.any():
-                warnings.warn(f"top_box: {int(no_group.sum())} of {len(no_group)} respondents have no "
-                              f"value in {', '.join(map(repr, by_cols))} and are left out",
-                              ExclusionWarning, stacklevel=2)
+                _common.warn(f"top_box: {int(no_group.sum())} of {len(no_group)} respondents have "
+                             f"no value in {', '.join(map(repr, by_cols))} and are left out",
+                             ExclusionWarning)
             groups = [((g,) if not isinstance(g, tuple) else g, frame)
                       for g, frame in self._data.groupby(by_cols, sort=True)]
         else:
@@ -1508,36 +1661,38 @@ class Survey:
     def _exclusion_counts(self) -> dict[str, int]:
         return {str(k): int(v) for k, v in self._exclusions["reason"].value_counts().items()}
 
-    def summary(self) -> str:
-        """Text overview: rows read, excluded (by reason) and analysed, items, missing values."""
+    def summary(self) -> Report:
+        """An overview as a :class:`~connection._report.Report`: rows read, excluded (by
+        reason) and analysed, the instrument, group sizes, missing answers and the items most
+        often missing (``print()`` it; Jupyter shows it as HTML)."""
         counts = self._exclusion_counts()
         miss = self._missing
         cells = int(miss["n"].sum()) if len(miss) else 0
         n_missing = int(miss["n_missing"].sum()) if len(miss) else 0
-        lines = [
-            f"Survey from {self.source!r} ({self.format})",
-            f"rows read {self.n_read}; excluded {len(self._exclusions)}"
-            + (" (" + ", ".join(f"{r} {n}" for r, n in counts.items()) + ")" if counts else "")
-            + f"; analysed {self.n}",
-            f"instrument {self.instrument.name!r}: {len(self.instrument.constructs)} constructs, "
-            f"{len(self.instrument.items)} items ({len(self.instrument.reverse_items)} reverse-coded: "
-            f"{', '.join(self.instrument.reverse_items) or 'none'})",
-        ]
+        inst = self.instrument
+        excluded = str(len(self._exclusions)) + (
+            " (" + ", ".join(f"{r} {n}" for r, n in counts.items()) + ")" if counts else "")
+        header: list[tuple[str, Any]] = [
+            ("Rows read", self.n_read), ("Excluded", excluded), ("Analysed", self.n),
+            ("Instrument", f"{inst.name!r}: {len(inst.constructs)} constructs, "
+                           f"{len(inst.items)} items"),
+            ("Reverse-coded", ", ".join(inst.reverse_items) or "none")]
         if self.id_column:
-            lines.append(f"id column: {self.id_column}")
-        for g in self.group_columns:
+            header.append(("Id column", self.id_column))
+        for g in self.group:
             sizes = self._data[g].value_counts(sort=False).sort_index()
-            lines.append(f"groups {g}: " + ", ".join(f"{k} {v}" for k, v in sizes.items()))
+            header.append((f"Groups of {g}", ", ".join(f"{k} {v}" for k, v in sizes.items())))
         pct = 100.0 * n_missing / cells if cells else 0.0
-        lines.append(f"missing answers: {n_missing} of {cells} ({pct:.1f}%; blank "
-                     f"{int(miss['n_blank'].sum())}, missing-value codes {int(miss['n_coded'].sum())})")
-        worst = miss[miss["n_missing"] > 0].sort_values("pct_missing", ascending=False).head(5)
+        header.append(("Missing answers", f"{n_missing} of {cells} ({pct:.1f}%; blank "
+                       f"{int(miss['n_blank'].sum())}, missing-value codes "
+                       f"{int(miss['n_coded'].sum())})"))
+        report = Report(f"Survey from {self.source!r} ({self.format})", header=header)
+        worst = miss[miss["n_missing"] > 0].sort_values("pct_missing", ascending=False,
+                                                        kind="stable").head(5)
         if len(worst):
-            lines.append("most missing: " + ", ".join(
-                f"{r.item} {r.pct_missing:.1f}%" for r in worst.itertuples()))
-        text = "\n".join(lines)
-        body = "".join(f"<tr><td>{html.escape(line)}</td></tr>" for line in lines[1:])
-        return _Summary(text, f"<p><b>{html.escape(lines[0])}</b></p><table>{body}</table>")
+            report.add_table(worst[["item", "construct", "n_missing", "pct_missing"]]
+                             .reset_index(drop=True), caption="Most missing answers", digits=1)
+        return report
 
     def _repr_html_(self) -> str:
         return self.summary()._repr_html_()
