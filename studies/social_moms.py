@@ -281,7 +281,7 @@ def _step_validation(cx, study, source, instrument, cfg, args):
     columns = _columns(source)
     survey = cx.read_survey(source, instrument, id_column=pop_cfg["id_column"]
                             if pop_cfg["id_column"] in columns else None,
-                            group_columns=[c for c in (gcol, ccol) if c in columns])
+                            group=[c for c in (gcol, ccol) if c in columns])
     missing_cols = [c for c in (gcol, ccol) if c not in survey.data.columns]
     if missing_cols:
         from connection.errors import MissingColumnError

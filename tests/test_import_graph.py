@@ -55,7 +55,7 @@ LAYERS = [
     ("latent analyses", ["connection.latent._invariance"]),
     ("latent package", ["connection.latent"]),
     # 9 instruments and survey data
-    ("data", ["connection.data._instrument", "connection.instruments", "connection.data._survey",
+    ("data", ["connection.data._codebook", "connection.data._instrument", "connection.instruments", "connection.data._survey",
               "connection.data", "connection.context"]),
     # 10 measurement: reliability, validity, the index
     ("measurement", ["connection.measurement._reliability", "connection.measurement._index",

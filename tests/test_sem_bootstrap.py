@@ -84,7 +84,7 @@ def test_multigroup_replicates_resample_within_groups(hs):
 def test_sem_with_regressions_and_defined_parameters():
     pd_data = political_democracy()
     fit = cs.sem(PD_MODEL, pd_data)
-    b = _quiet(fit.bootstrap, 20, seed=2, progress=False, chunk_size=20)
+    b = _quiet(fit.bootstrap, n_boot=20, seed=2, progress=False, chunk_size=20)
     ok = list(b.replicates.index)
     assert b.n_failed + len(ok) == 20
     est = fit.estimates

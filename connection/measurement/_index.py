@@ -135,15 +135,12 @@ from connection.errors import (
     ExclusionWarning,
     MissingColumnError,
     NonNumericError,
+    NotFittedError,
     OutOfRangeError,
 )
 
 __all__ = ["ConnectionIndex", "SegmentRule", "SEGMENTS"]
 
-
-# moves to connection.errors
-class NotFittedError(ArgumentError, AttributeError):
-    """A fitted-state attribute or method of an estimator used before ``fit()`` (or ``load()``)."""
 
 SEGMENTS = ("unconnected", "highly_satisfied", "perceives_differentiation", "fully_connected")
 """The pathway stages, in order."""
