@@ -350,6 +350,14 @@ def complete_run(template_run, tmp_path):
     return out
 
 
+def _default_sigint():
+    """In the child: SIGINT back to its default action. A test suite started in the background
+    (e.g. ``cmd &`` from a non-interactive shell) runs with SIGINT ignored, which its children
+    inherit; Python then installs no KeyboardInterrupt handler and the run cannot be interrupted,
+    as Unix intends for background jobs. The test sends SIGINT as a terminal's Ctrl-C would."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _started_writing(out: Path):
     """True once a run into ``out`` has written its first table into its staging folder."""
     return lambda: any((p / "tables" / "reasons.csv").exists()
@@ -366,7 +374,8 @@ def test_a_killed_or_interrupted_real_run_leaves_the_previous_run_byte_identical
     # signal: then the folder must hold the new complete run, and the attempt is made again
     for _attempt in range(5):
         proc = subprocess.Popen([*WHY_LIKE, "--out", str(out)], env=ENV, cwd=ROOT,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=_default_sigint)
         assert _wait_for(_started_writing(out), proc=proc), proc.communicate()
         proc.send_signal(sig)
         _, stderr = proc.communicate(timeout=120)
