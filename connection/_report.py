@@ -16,8 +16,8 @@ Respondents: 120
 Level:       95%
 <BLANKLINE>
 Alpha
- construct alpha
-connection 0.841
+construct   alpha
+connection  0.841
 >>> "<table" in r.as_html() and r.as_latex().startswith("\\\\begin{center}")
 True
 """
@@ -102,7 +102,7 @@ class Report:
             lines.append("")
             if t.caption:
                 lines.append(t.caption)
-            lines.append(_formatted(t).to_string(index=t.index))
+            lines.append(_text_table(t))
         if self.notes:
             lines.append("")
             lines += [f"Note: {n}" for n in self.notes]
@@ -192,13 +192,49 @@ def _cell(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+def _whole_column(values: pd.Series) -> bool:
+    """A float column whose every finite value is a whole number (df, counts): shown as integers."""
+    if not pd.api.types.is_float_dtype(values):
+        return False
+    finite = values[np.isfinite(values.to_numpy(dtype=float))]
+    return len(finite) > 0 and bool((finite == np.round(finite)).all()) and \
+        bool((finite.abs() < 1e15).all())
+
+
 def _formatted(table: ReportTable) -> pd.DataFrame:
-    """Every cell as text: floats with ``digits`` decimals, NaN blank, bools yes/no."""
+    """Every cell as text: floats with ``digits`` decimals (whole-number columns as integers),
+    NaN blank, bools yes/no."""
     frame = table.frame
     out = pd.DataFrame(index=frame.index)
     for col in frame.columns:
-        out[str(col)] = [_cell(v, table.digits) for v in frame[col].tolist()]
+        values = frame[col]
+        if _whole_column(values):
+            out[str(col)] = ["" if not np.isfinite(v) else str(int(v)) for v in values.tolist()]
+        else:
+            out[str(col)] = [_cell(v, table.digits) for v in values.tolist()]
     return out
+
+
+def _text_table(table: ReportTable) -> str:
+    """The table as aligned text: numbers right-aligned, text left-aligned (readable labels)."""
+    cells = _formatted(table)
+    frame = table.frame
+    columns = list(cells.columns)
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+               for c in frame.columns]
+    rows = [list(r) for r in cells.itertuples(index=False)]
+    if table.index:
+        columns = [str(frame.index.name or "")] + columns
+        numeric = [False] + numeric
+        rows = [[str(i)] + r for i, r in zip(frame.index, rows)]
+    widths = [max([len(str(c))] + [len(r[j]) for r in rows]) for j, c in enumerate(columns)]
+
+    def line(values):
+        parts = [(v.rjust(w) if num else v.ljust(w))
+                 for v, w, num in zip(values, widths, numeric)]
+        return "  ".join(parts).rstrip()
+
+    return "\n".join([line([str(c) for c in columns])] + [line(r) for r in rows])
 
 
 _TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",

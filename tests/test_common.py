@@ -124,3 +124,18 @@ def test_report_number_formatting():
     r = Report("n").add_table(pd.DataFrame({"p": [1e-7, 0.0, 12345678.0, -2.5]}), digits=3)
     cells = str(r).splitlines()[-4:]
     assert [c.strip() for c in cells] == ["1e-07", "0.000", "1.23e+07", "-2.500"]
+
+
+def test_report_text_aligns_text_left_numbers_right_and_shows_whole_columns_as_integers():
+    frame = pd.DataFrame({"step": ["configural", "scalar (partial)"], "df": [48.0, 58.0],
+                          "cfi": [0.9234, 0.919], "partial": ["", "x3 ~1"]})
+    lines = str(Report("t").add_table(frame)).splitlines()[-3:]
+    assert lines[0].split() == ["step", "df", "cfi", "partial"]
+    assert lines[1].startswith("configural ") and lines[2].startswith("scalar (partial)")
+    assert " 48 " in lines[1] and "48.000" not in lines[1]          # whole numbers as integers
+    assert lines[1].index("0.923") + 5 == lines[2].index("0.919") + 5  # numbers right-aligned
+    assert lines[2].endswith("x3 ~1")
+    # a float column with a fraction keeps its decimals; NaN stays blank
+    mixed = pd.DataFrame({"x": [1.0, 2.5, float("nan")]})
+    assert [c.strip() for c in str(Report("m").add_table(mixed)).split("\n")[-3:]] == \
+        ["1.000", "2.500", ""]
