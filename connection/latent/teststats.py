@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from connection.latent import measures
+from connection.latent.blas import BlasLimit
 from connection.latent.robust import yb_mplus_traces
 
 __all__ = ["TestStatistics", "RobustTest", "ShiftedTest", "complete_test_statistics",
@@ -139,12 +140,15 @@ def _shifted(chisq, df, tr, tr2):
 
 def _ugamma_traces(v, gam, d):
     """tr(U Gamma) and tr((U Gamma)^2), U = V - V D (D' V D)^-1 D' V (lavaan's
-    ``lav_test_satorra_bentler_trace_original``; ``v`` the weights as a vector)."""
-    vd = v[:, None] * d
-    e = d.T @ vd
-    u = np.diag(v) - vd @ np.linalg.solve(e, vd.T)
-    ug = u @ gam
-    return float(np.trace(ug)), float(np.sum(ug * ug.T))
+    ``lav_test_satorra_bentler_trace_original``; ``v`` the weights as a vector), without the
+    m x m matrix U: with A = V Gamma, B = V D, C = (D' V D)^-1 B' Gamma, U Gamma = A - B C."""
+    a = v[:, None] * gam
+    b = v[:, None] * d
+    c = np.linalg.solve(d.T @ b, b.T @ gam)
+    cb = c @ b
+    tr = float(np.trace(a) - np.sum(b * c.T))
+    tr2 = float(np.sum(a * a.T) - 2.0 * np.sum((c @ a) * b.T) + np.sum(cb * cb.T))
+    return tr, tr2
 
 
 def dwls_test_statistics(fit) -> TestStatistics:
@@ -172,7 +176,8 @@ def dwls_test_statistics(fit) -> TestStatistics:
     from connection.latent.engine import WLS_ESTIMATORS  # noqa: PLC0415 - same package
 
     if WLS_ESTIMATORS[est.options["estimator"]][1]:
-        shifted, robust = _dwls_robust(est, chisq, df, bx2, bdf)
+        with BlasLimit():  # mid-size products: a second BLAS thread costs more than it gives
+            shifted, robust = _dwls_robust(est, chisq, df, bx2, bdf)
     return TestStatistics(kind="dwls", npar=npar, ntotal=n, n_groups=g_count, fmin=fmin,
                           chisq=chisq, df=df, baseline_chisq=bx2, baseline_df=bdf,
                           logl=np.nan, logl_h1=np.nan, shifted=shifted, robust=robust)
@@ -245,10 +250,14 @@ def _catml_robust(est, v, gam, d, df):
     for b in blocks_v:
         vall[pos:pos + len(b), pos:pos + len(b)] = b
         pos += len(b)
+    # ks = tr(WiU' V WiU Gamma), WiU = I - Dk M, M = E^-1 Dk' W (no mc x mc products)
     dk = d[keep]
-    wiu = np.eye(len(keep)) - dk @ einv @ (dk.T * v[keep][None, :])
     gk = gam[np.ix_(keep, keep)]
-    ks = float(np.sum((wiu.T @ vall @ wiu) * gk.T))
+    m = einv @ (dk.T * v[keep][None, :])
+    vd = vall @ dk
+    mg = m @ gk
+    ks = float(np.sum(vall * gk) - np.sum((vd.T @ gk) * m) - np.sum(mg * vd.T)
+               + np.sum((dk.T @ vd) * (mg @ m.T)))
     c3 = ks / df if df > 0 else np.nan
     df_null = len(keep)
     c3_null = float(np.trace(gk)) / df_null
