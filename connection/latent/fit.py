@@ -256,7 +256,11 @@ class Fit:
         gfi agfi pgfi mfi ecvi cn_05 cn_01, and for MLR chisq_scaled chisq_scaling_factor
         (Yuan-Bentler, Mplus variant) *_scaled and cfi_robust tli_robust rmsea_robust
         (+ CI, p-values); under FIML the robust indices use lavaan 0.6.14's FIML-corrected
-        statistic (also reported for ML, as lavaan does).
+        statistic (also reported for ML, as lavaan does). Ordinal fits (``ordered=``) report
+        lavaan 0.6.14's DWLS set: no likelihood family; for WLSMV/ULSMV ``*_scaled`` from the
+        scaled-shifted test (``chisq_shift`` its shift, lavaan's ``shift.parameter``) and
+        ``*_robust`` from lavaan's catML statistic; ``wrmr``; ULS/ULSMV give no unscaled
+        p-values (NaN, as lavaan).
     converged : bool
     iterations : int
     flags : tuple of connection._flags.Flag
