@@ -28,13 +28,14 @@ from scipy.linalg import lapack
 from connection.errors import EstimationError, GroupError, ModelSpecificationError
 from connection.latent.blas import BlasLimit, small_blas
 from connection.latent.checks import run_checks
-from connection.latent.estimate import Moments, Problem, fisher_scoring
+from connection.latent.estimate import DwlsProblem, Moments, Problem, fisher_scoring
 from connection.latent.missing import FimlProblem, fiml_group_stats
 from connection.latent.model import ModelStructure, second_order_term
 from connection.latent.partable import ParameterTable, build_table, model_variables
 from connection.latent.samplestats import (
     check_sample_cov,
     check_user_means,
+    ordinal_stats,
     prepare_data,
     stats_from_rows,
     stats_from_user,
@@ -86,6 +87,8 @@ class Estimation:
         structure, means; less the fixed.x block), over the groups: the ``df`` before the
         free parameters are subtracted."""
         p = self.structure.p
+        if self.kind == "dwls":  # thresholds and polychoric correlations
+            return int(sum(st.n_th + p * (p - 1) // 2 for st in self.stats))
         nx = len(self.partable.ov_x)
         per = p * (p + 1) // 2 - nx * (nx + 1) // 2
         if self.options["meanstructure"]:
@@ -94,41 +97,135 @@ class Estimation:
 
 
 # ---------------------------------------------------------------------------- discrepancies
-def _ml(moments, stats, npar, meanstructure):
+def _ml(moments, stats, npar, meanstructure, **_):
     return Problem(moments, stats, npar, meanstructure)
 
 
-def _fiml(moments, stats, npar, meanstructure):
+def _fiml(moments, stats, npar, meanstructure, **_):
     return FimlProblem(moments, stats, npar)
 
 
-# kind -> factory(moments, stats, npar, meanstructure) -> an object with objective(theta),
-# gradient_and_information(theta), hessian(theta), score_crossprods(theta), loglik(theta)
-DISCREPANCIES = {"ml": _ml, "fiml": _fiml}
+def _dwls(moments, stats, npar, meanstructure, *, partable, **_):
+    """DWLS/ULS on thresholds and polychoric correlations; the thresholds are the ``|`` rows
+    of each group (in lavaan's ``wls.obs`` order: items in the model's order, t1, t2, ...)."""
+    frame = partable.frame
+    groups = frame["group"].to_numpy()
+    is_th = (frame["op"] == "|").to_numpy()
+    free = frame["free"].to_numpy() - 1
+    ustart = frame["ustart"].to_numpy(dtype=float)
+    per_group = [np.flatnonzero(is_th & (groups == g + 1)) for g in range(len(stats))]
+    jacs = []
+    for rows in per_group:
+        jac = np.zeros((len(rows), npar))
+        fr = free[rows]
+        jac[np.flatnonzero(fr >= 0), fr[fr >= 0]] = 1.0
+        jacs.append(jac)
+
+    def tau(theta):
+        out = []
+        for rows in per_group:
+            fr = free[rows]
+            out.append(np.where(fr >= 0, theta[np.maximum(fr, 0)], ustart[rows]))
+        return out
+
+    return DwlsProblem(moments, stats, npar, meanstructure, tau, jacs)
 
 
-def discrepancy(kind: str, moments, stats, npar: int, meanstructure: bool):
+# kind -> factory(moments, stats, npar, meanstructure, partable=) -> an object with
+# objective(theta), gradient_and_information(theta) (and, for ML/FIML, hessian(theta),
+# score_crossprods(theta); for DWLS delta(theta), meat(theta))
+DISCREPANCIES = {"ml": _ml, "fiml": _fiml, "dwls": _dwls}
+
+# the estimators of ordinal indicators: (weights, robust standard errors and scaled test)
+WLS_ESTIMATORS = {"WLSMV": ("dwls", True), "DWLS": ("dwls", False),
+                  "ULSMV": ("uls", True), "ULS": ("uls", False)}
+
+
+def discrepancy(kind: str, moments, stats, npar: int, meanstructure: bool, **context):
     """The discrepancy (likelihood) object of ``kind`` (a key of :data:`DISCREPANCIES`)."""
     try:
         factory = DISCREPANCIES[kind]
     except KeyError:
         raise ModelSpecificationError(f"unknown discrepancy kind {kind!r}",
                                       expected=" or ".join(map(repr, DISCREPANCIES))) from None
-    return factory(moments, stats, npar, meanstructure)
+    return factory(moments, stats, npar, meanstructure, **context)
 
 
 # ---------------------------------------------------------------------------- steps
-def normalise_options(*, estimator, missing, **rest) -> dict:
-    """Step 1: the estimator and missing-data rule checked and spelled one way."""
+def normalise_options(*, estimator, missing, ordered=None, parameterization="delta",
+                      **rest) -> dict:
+    """Step 1: the estimator and missing-data rule checked and spelled one way; ``ordered``
+    (True, or item names) picks WLSMV by default (as lavaan) and needs one of the
+    :data:`WLS_ESTIMATORS`, complete data, raw data and one group."""
+    if ordered is False or (ordered is not None and not isinstance(ordered, bool | str)
+                            and not len(list(ordered))):
+        ordered = None
+    if isinstance(ordered, str):
+        ordered = [ordered]
+    elif ordered is not None and ordered is not True:
+        ordered = list(ordered)
+    if estimator is None:
+        estimator = "WLSMV" if ordered is not None else "ML"
     estimator = str(estimator).upper()
-    if estimator not in ("ML", "MLR"):
-        raise ModelSpecificationError(f"unknown estimator {estimator!r}", expected="'ML' or 'MLR'")
+    if estimator not in ("ML", "MLR", *WLS_ESTIMATORS):
+        raise ModelSpecificationError(f"unknown estimator {estimator!r}",
+                                      expected="'ML', 'MLR', 'WLSMV', 'DWLS', 'ULSMV' or 'ULS'")
     missing = {"listwise": "listwise", "ml": "ml", "fiml": "ml", "direct": "ml"}.get(
         str(missing).lower())
     if missing is None:
         raise ModelSpecificationError("unknown missing-data option",
                                       expected="'listwise' or 'ml' (FIML)")
-    return dict(rest, estimator=estimator, missing=missing)
+    if (ordered is None) != (estimator not in WLS_ESTIMATORS):
+        raise ModelSpecificationError(
+            f"estimator {estimator!r} " + ("needs ordinal indicators" if ordered is None else
+                                          "is not available for ordinal indicators"),
+            expected="ordered= with 'WLSMV', 'DWLS', 'ULSMV' or 'ULS'; 'ML' or 'MLR' without",
+            hint="give ordered=True (every indicator ordinal) with estimator='WLSMV', or "
+                 "treat the items as continuous (no ordered=) with 'ML'/'MLR'")
+    parameterization = str(parameterization).lower()
+    if parameterization != "delta":
+        raise ModelSpecificationError(f"unknown parameterization {parameterization!r}",
+                                      expected="'delta' (the theta parameterization is not "
+                                               "available yet)")
+    if ordered is not None:
+        _check_ordinal_options(missing, rest)
+    return dict(rest, estimator=estimator, missing=missing, ordered=ordered,
+                parameterization=parameterization)
+
+
+def _check_ordinal_options(missing, rest) -> None:
+    """Ordinal indicators: complete rows (listwise), raw data, one group (for now)."""
+    if missing != "listwise":
+        raise ModelSpecificationError(
+            "missing='ml' (FIML) is not available for ordinal indicators",
+            hint="use missing='listwise' (lavaan's default for WLSMV)")
+    if rest.get("sample_stats") is not None:
+        raise ModelSpecificationError(
+            "ordinal indicators need the raw data, not sample_stats",
+            hint="pass the data frame of item codes")
+    if rest.get("group") is not None:
+        raise ModelSpecificationError(
+            "multi-group models with ordinal indicators are not available yet",
+            hint="fit each group separately, or treat the items as continuous")
+
+
+def _ordered_items(ordered, ov_names) -> list:
+    """The model's ordinal indicators: every one (``True``) or the named ones, which must be
+    model variables and, for now, all of them (no mix of ordinal and continuous indicators)."""
+    if ordered is True:
+        return list(ov_names)
+    unknown = [str(v) for v in ordered if v not in ov_names]
+    if unknown:
+        raise ModelSpecificationError(
+            "ordered names variables that are not in the model: " + ", ".join(unknown),
+            expected="observed variables of the model: " + ", ".join(ov_names))
+    rest = [v for v in ov_names if v not in set(ordered)]
+    if rest:
+        raise ModelSpecificationError(
+            "a mix of ordinal and continuous indicators is not available yet; not in "
+            "ordered: " + ", ".join(rest),
+            hint="give ordered=True (every model variable ordinal) or treat all as continuous")
+    return list(ov_names)
 
 
 def estimate(model, data, options: dict) -> Estimation:
@@ -150,6 +247,8 @@ def estimate(model, data, options: dict) -> Estimation:
         ov_names = build_table(statements, ngroups=1).ov_names
     if not ov_names:  # before any data are read (a p = 0 matrix upsets BLAS)
         build_table(statements, ngroups=1)  # the specification error that names the problem
+    if o["ordered"] is not None:
+        return _estimate_ordinal(model, data, statements, ov_names, o)
     if sample_stats is not None:
         if missing == "ml" or estimator == "MLR":
             raise ModelSpecificationError(
@@ -197,12 +296,31 @@ def estimate(model, data, options: dict) -> Estimation:
     return _estimate(model, data, pt, labels, gstats, rows_used, options, start, disc_kind)
 
 
-def _estimate(model, data, pt, labels, gstats, rows_used, options, start, kind):
-    """Steps 3-6 on the table and the sample statistics."""
-    meanstructure = bool(options["meanstructure"])
-    struct = pt.cache.get("structure")
-    if struct is None:
-        struct = pt.cache["structure"] = ModelStructure(pt)
+def _estimate_ordinal(model, data, statements, ov_names, o) -> Estimation:
+    """Steps 2-3 for ordinal indicators (lavaan's ``ordered=``): the complete rows, their
+    thresholds, polychoric correlations and Gamma, the table with the thresholds; then the
+    common steps with the DWLS discrepancy."""
+    items = _ordered_items(o["ordered"], ov_names)
+    labels, groups = prepare_data(data, ov_names, None, "listwise")
+    (lab, x, idx, _colsum), = groups
+    if x.shape[0] < 2:
+        raise GroupError(f"the data have {x.shape[0]} usable row(s)", values=[lab],
+                         expected="at least 2 rows")
+    weights = WLS_ESTIMATORS[o["estimator"]][0]
+    st = ordinal_stats(x, ov_names, weights=weights)
+    nth = [(v, len(st.polychoric.categories[v]) - 1) for v in ov_names]
+    pt = build_table(statements, ngroups=1, std_lv=o["std_lv"], meanstructure=True,
+                     auto_cov_y=True, thresholds=nth)
+    options = dict(group=None, estimator=o["estimator"], missing="listwise",
+                   std_lv=o["std_lv"], group_equal=(), group_partial=(), meanstructure=True,
+                   sample_stats=None, kind=o["kind"], start=o.get("start"),
+                   max_iter=o.get("max_iter", 500), ordered=tuple(items),
+                   parameterization=o["parameterization"])
+    return _estimate(model, data, pt, labels, [st], idx, options, o.get("start"), "dwls")
+
+
+def _row_arrays(pt, struct):
+    """(ustart, start, label, fixed.x rows) of the structure's rows (cached in the table)."""
     static = pt.cache.get("row_arrays")
     if static is None:
         rows = pt.frame.loc[struct.row_index]
@@ -213,7 +331,16 @@ def _estimate(model, data, pt, labels, gstats, rows_used, options, start, kind):
         static = (rows["ustart"].to_numpy(dtype=float), rows["start"].to_numpy(dtype=float),
                   rows["label"].to_numpy(), exo)
         pt.cache["row_arrays"] = static
-    ustart, start0, row_labels, exo_rows = static
+    return static
+
+
+def _estimate(model, data, pt, labels, gstats, rows_used, options, start, kind):
+    """Steps 3-6 on the table and the sample statistics."""
+    meanstructure = bool(options["meanstructure"])
+    struct = pt.cache.get("structure")
+    if struct is None:
+        struct = pt.cache["structure"] = ModelStructure(pt)
+    ustart, start0, row_labels, exo_rows = _row_arrays(pt, struct)
     fixed = ustart.copy()
     # fixed.x: exogenous covariates at their sample values
     for r, op, i, j, g in exo_rows:
@@ -249,8 +376,10 @@ def _estimate(model, data, pt, labels, gstats, rows_used, options, start, kind):
             last_deriv[key] = out
         return out
 
-    problem = discrepancy(kind, moments, gstats, struct.npar, ms)
+    problem = discrepancy(kind, moments, gstats, struct.npar, ms, partable=pt)
     theta0 = start_values(struct, gstats, fixed, user_start)
+    if kind == "dwls":
+        theta0 = _threshold_start(pt, gstats, theta0, user_start=start)
     fallback = partial(simple_start, struct, gstats, fixed, user_start)
     if struct.npar and not np.isfinite(problem.objective(theta0)):
         theta0, fallback = fallback(), None
@@ -289,6 +418,7 @@ def _estimate(model, data, pt, labels, gstats, rows_used, options, start, kind):
                 imps = None
         if imps is None:
             imps = [struct.implied(g, values) for g in range(struct.ngroups)]
+        values = struct.complete_values(values, imps)
         expected_info = observed_info = None
         try:
             vcov, expected_info, observed_info, identified = _information_and_vcov(
@@ -307,6 +437,19 @@ def _estimate(model, data, pt, labels, gstats, rows_used, options, start, kind):
     # the checks read the record itself; set once here, before anyone else sees it
     object.__setattr__(est, "checks", run_checks(est))
     return est
+
+
+def _threshold_start(pt, gstats, theta0, user_start=None):
+    """Free thresholds start at the sample thresholds (unless given in ``start=``)."""
+    frame = pt.frame
+    theta0 = theta0.copy()
+    given = set(dict(user_start or {}))
+    for g, st in enumerate(gstats):
+        rows = frame[(frame["op"] == "|") & (frame["group"] == g + 1)]
+        for k, (free, label) in enumerate(zip(rows["free"], rows["label"])):
+            if free > 0 and label not in given:
+                theta0[free - 1] = st.wls_obs[k]
+    return theta0
 
 
 def _information_and_vcov(problem, theta, q, n, kind, estimator):
@@ -349,7 +492,15 @@ def _information_and_vcov(problem, theta, q, n, kind, estimator):
                 a_inv = np.linalg.inv(base_info)
             except np.linalg.LinAlgError:
                 a_inv = np.linalg.pinv(base_info)
-        if estimator == "MLR":
+        if kind == "dwls":
+            # lavaan: 1 / (N - G) times the inverted information (DWLS, ULS) or the
+            # robust.sem sandwich E^-1 (D' W Gamma W D) E^-1 (WLSMV, ULSMV)
+            divisor = n - len(problem.stats)
+            if WLS_ESTIMATORS[estimator][1]:
+                vcov = a_inv @ problem.meat(theta) @ a_inv / divisor
+            else:
+                vcov = a_inv / divisor
+        elif estimator == "MLR":
             if kind == "fiml":
                 h_obs = base_info
             else:

@@ -570,3 +570,106 @@ def fisher_scoring(problem: Problem, theta0: np.ndarray, *, max_iter: int = 500,
             stalled = True
             break
     return _finish(problem, theta, it, stalled, max_iter)
+
+
+# ---------------------------------------------------------------------------- ordinal (DWLS)
+@dataclass
+class OrdinalStats(GroupStats):
+    """Sample statistics of one group of ordinal indicators (lavaan's for ``ordered=``): the
+    thresholds and polychoric correlations (``wls_obs``, lavaan's ``wls.obs`` order: the
+    thresholds item by item, then the correlations below the diagonal column by column),
+    their asymptotic covariance ``gamma`` (N times, lavaan's ``NACOV``) and the weights ``w``
+    of the discrepancy (``1 / diag(gamma)`` for DWLS/WLSMV, ones for ULS/ULSMV). ``cov`` is the
+    polychoric correlation matrix, ``mean`` zeros."""
+
+    wls_obs: np.ndarray | None = None
+    gamma: np.ndarray | None = None
+    w: np.ndarray | None = None
+    th_item: np.ndarray | None = None   # the item (position) of each threshold
+    pairs: tuple | None = None          # (ia, ib): the correlations' positions, lavaan's order
+    polychoric: object = None           # the PolychoricResult behind these statistics
+
+    @property
+    def n_th(self) -> int:
+        return len(self.th_item)
+
+
+class DwlsProblem:
+    """The (diagonally) weighted least-squares discrepancy of ordinal indicators (lavaan's
+    DWLS/ULS, behind WLSMV/ULSMV): ``F = sum_g (n_g / N) (s_g - sigma_g)' W_g (s_g - sigma_g)``
+    over the thresholds and polychoric correlations (lavaan's ``fmin`` is ``F / 2`` and the
+    test statistic ``N F``), with the Gauss-Newton information ``2 sum_g (n_g / N) D_g' W_g D_g``
+    (``D`` = :meth:`delta`, the Jacobian of the model's thresholds and correlations)."""
+
+    def __init__(self, moments: Callable, stats: list, npar: int, meanstructure: bool,
+                 tau: Callable, tau_jac: list):
+        self.moments = moments
+        self.stats = stats
+        self.npar = npar
+        self.meanstructure = meanstructure
+        self.tau = tau              # theta -> per group: the threshold parameters (n_th,)
+        self.tau_jac = tau_jac      # per group: d tau / d theta (n_th x q)
+        self.ntotal = int(sum(s.n for s in stats))
+        self.weights = np.array([s.n / self.ntotal for s in stats])
+
+    def implied_stats(self, theta, mom=None) -> list:
+        """Per group the model's thresholds and correlations (lavaan's ``wls.est``)."""
+        mom = self.moments(theta, False) if mom is None else mom
+        out = []
+        for st, mo, tau in zip(self.stats, mom, self.tau(theta)):
+            ia, ib = st.pairs
+            out.append(np.concatenate([tau - mo.mu[st.th_item], mo.sigma[ia, ib]]))
+        return out
+
+    def delta(self, theta) -> list:
+        """Per group the Jacobian of :meth:`implied_stats` (lavaan's ``Delta``, m x q)."""
+        mom = self.moments(theta, True)
+        out = []
+        for st, mo, jac in zip(self.stats, mom, self.tau_jac):
+            ds, dm = mo.dense()
+            ia, ib = st.pairs
+            d_th = jac - (dm[:, st.th_item].T if dm is not None else 0.0)
+            out.append(np.vstack([d_th, ds[:, ia, ib].T]))
+        return out
+
+    def residuals(self, theta) -> list:
+        try:
+            est = self.implied_stats(theta)
+        except (np.linalg.LinAlgError, FloatingPointError, ValueError):
+            return None
+        return [st.wls_obs - e for st, e in zip(self.stats, est)]
+
+    def objective(self, theta) -> float:
+        res = self.residuals(theta)
+        if res is None:
+            return np.inf
+        f = sum(wg * float(r @ (st.w * r)) for wg, st, r in zip(self.weights, self.stats, res))
+        return f if np.isfinite(f) else np.inf
+
+    def group_discrepancies(self, theta) -> np.ndarray:
+        return np.array([float(r @ (st.w * r))
+                         for st, r in zip(self.stats, self.residuals(theta))])
+
+    def gradient_and_information(self, theta, *, information: bool = True):
+        res = self.residuals(theta)
+        q = self.npar
+        grad = np.zeros(q)
+        info = np.zeros((q, q)) if information else None
+        for wg, st, r, d in zip(self.weights, self.stats, res, self.delta(theta)):
+            wd = st.w[:, None] * d
+            grad -= 2.0 * wg * (wd.T @ r)
+            if information:
+                info += 2.0 * wg * (d.T @ wd)
+        return grad, info
+
+    def gradient(self, theta) -> np.ndarray:
+        return self.gradient_and_information(theta, information=False)[0]
+
+    def meat(self, theta) -> np.ndarray:
+        """``sum_g (n_g / N) D_g' W_g Gamma_g W_g D_g`` (the middle of lavaan's robust.sem
+        sandwich)."""
+        out = np.zeros((self.npar, self.npar))
+        for wg, st, d in zip(self.weights, self.stats, self.delta(theta)):
+            wd = st.w[:, None] * d
+            out += wg * (wd.T @ st.gamma @ wd)
+        return out

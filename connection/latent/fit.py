@@ -15,7 +15,7 @@ from connection._common import (
     warn,
     z_critical,
 )
-from connection.errors import ArgumentError
+from connection.errors import ArgumentError, ModelSpecificationError
 from connection.latent.checks import columns
 from connection.latent.defined import defined_parameters
 from connection.latent.engine import Estimation, estimate
@@ -26,6 +26,7 @@ from connection.latent.teststats import (
     TestStatistics,
     assemble_fit_measures,
     complete_test_statistics,
+    dwls_test_statistics,
 )
 
 __all__ = ["cfa", "sem", "Fit", "parse_model"]
@@ -86,20 +87,23 @@ def resolve_survey(model, data, where: str):
 
 # ---------------------------------------------------------------------------- fitting
 def _fit(model, data, *, group, estimator, missing, std_lv, group_equal, group_partial,
-         meanstructure, sample_stats, kind, start=None, max_iter=500, level=DEFAULT_LEVEL):
+         meanstructure, sample_stats, kind, start=None, max_iter=500, level=DEFAULT_LEVEL,
+         ordered=None, parameterization="delta"):
     level = check_level(level)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     model, data = resolve_survey(model, data, kind)
     est = estimate(model, data, dict(
         group=group, estimator=estimator, missing=missing, std_lv=std_lv,
         group_equal=group_equal, group_partial=group_partial, meanstructure=meanstructure,
-        sample_stats=sample_stats, kind=kind, start=start, max_iter=max_iter))
+        sample_stats=sample_stats, kind=kind, start=start, max_iter=max_iter,
+        ordered=ordered, parameterization=parameterization))
     return Fit._from_estimation(est, level=level)
 
 
-def cfa(model, data=None, *, group=None, estimator="ML", missing="listwise", std_lv=False,
+def cfa(model, data=None, *, group=None, estimator=None, missing="listwise", std_lv=False,
         group_equal=(), group_partial=(), meanstructure=None, sample_stats=None,
-        start=None, max_iter=500, level=DEFAULT_LEVEL) -> Fit:
+        start=None, max_iter=500, level=DEFAULT_LEVEL, ordered=None,
+        parameterization="delta") -> Fit:
     """Confirmatory factor analysis (lavaan's ``cfa()``), by ML or MLR.
 
     Parameters
@@ -115,9 +119,13 @@ def cfa(model, data=None, *, group=None, estimator="ML", missing="listwise", std
     group : str, optional
         Column defining groups (multi-group model with a mean structure); group 1 is the
         first label in order of appearance, as in lavaan.
-    estimator : {"ML", "MLR"}
+    estimator : {"ML", "MLR", "WLSMV", "DWLS", "ULSMV", "ULS"}, optional
         ML with expected-information standard errors, or MLR: Huber-White (sandwich) standard
         errors with observed information and the Yuan-Bentler (Mplus variant) scaled test.
+        With ``ordered``: WLSMV (the default, as lavaan: diagonally weighted least squares on
+        the thresholds and polychoric correlations, robust standard errors and the
+        scaled-shifted test), DWLS (the same estimates, standard errors and test without the
+        robust corrections), ULSMV / ULS (unweighted). Default: ML, or WLSMV with ``ordered``.
     missing : {"listwise", "ml"}
         Listwise deletion (rows used reported in ``Fit.rows_used``) or full-information ML.
         FIML refuses (:class:`~connection.errors.DataError` naming the columns) a variable
@@ -151,6 +159,17 @@ def cfa(model, data=None, *, group=None, estimator="ML", missing="listwise", std
         Confidence level of the ``ci_lower``/``ci_upper`` columns of :attr:`Fit.estimates`
         (Wald intervals, est +- z * se, as lavaan's ``parameterEstimates(level=)``);
         :meth:`Fit.parameter_estimates` gives them at another level without refitting.
+    ordered : True or list of str, optional
+        Ordinal indicators (lavaan's ``ordered=``): ``True`` for every model variable, or
+        their names (for now all of the model's variables: no mix with continuous ones; one
+        group; complete rows). The items hold integer category codes (at most 20 observed
+        categories, at least 2); the model is fitted to their thresholds and polychoric
+        correlations (:func:`connection.polychoric`). ``estimates`` then has lavaan's
+        threshold rows (``op "|"``, ``rhs "t1", "t2", ...``) and scale rows (``~*~``, fixed
+        at 1); the residual variances of the items are what the factors leave of the unit
+        variance of their latent responses (fixed, no standard error, as lavaan).
+    parameterization : {"delta"}
+        lavaan's delta parameterization of ordinal indicators (theta is not available yet).
 
     Returns
     -------
@@ -171,12 +190,14 @@ def cfa(model, data=None, *, group=None, estimator="ML", missing="listwise", std
     return _fit(model, data, group=group, estimator=estimator, missing=missing, std_lv=std_lv,
                 group_equal=group_equal, group_partial=group_partial,
                 meanstructure=meanstructure, sample_stats=sample_stats, kind="cfa", start=start,
-                max_iter=max_iter, level=level)
+                max_iter=max_iter, level=level, ordered=ordered,
+                parameterization=parameterization)
 
 
-def sem(model, data=None, *, group=None, estimator="ML", missing="listwise", std_lv=False,
+def sem(model, data=None, *, group=None, estimator=None, missing="listwise", std_lv=False,
         group_equal=(), group_partial=(), meanstructure=None, sample_stats=None,
-        start=None, max_iter=500, level=DEFAULT_LEVEL) -> Fit:
+        start=None, max_iter=500, level=DEFAULT_LEVEL, ordered=None,
+        parameterization="delta") -> Fit:
     """Structural equation model (lavaan's ``sem()``); arguments as :func:`cfa`.
 
     Examples
@@ -204,7 +225,8 @@ def sem(model, data=None, *, group=None, estimator="ML", missing="listwise", std
     return _fit(model, data, group=group, estimator=estimator, missing=missing, std_lv=std_lv,
                 group_equal=group_equal, group_partial=group_partial,
                 meanstructure=meanstructure, sample_stats=sample_stats, kind="sem", start=start,
-                max_iter=max_iter, level=level)
+                max_iter=max_iter, level=level, ordered=ordered,
+                parameterization=parameterization)
 
 
 # ---------------------------------------------------------------------------- result
@@ -234,7 +256,11 @@ class Fit:
         gfi agfi pgfi mfi ecvi cn_05 cn_01, and for MLR chisq_scaled chisq_scaling_factor
         (Yuan-Bentler, Mplus variant) *_scaled and cfi_robust tli_robust rmsea_robust
         (+ CI, p-values); under FIML the robust indices use lavaan 0.6.14's FIML-corrected
-        statistic (also reported for ML, as lavaan does).
+        statistic (also reported for ML, as lavaan does). Ordinal fits (``ordered=``) report
+        lavaan 0.6.14's DWLS set: no likelihood family; for WLSMV/ULSMV ``*_scaled`` from the
+        scaled-shifted test (``chisq_shift`` its shift, lavaan's ``shift.parameter``) and
+        ``*_robust`` from lavaan's catML statistic; ``wrmr``; ULS/ULSMV give no unscaled
+        p-values (NaN, as lavaan).
     converged : bool
     iterations : int
     flags : tuple of connection._flags.Flag
@@ -310,6 +336,13 @@ class Fit:
         se = np.zeros(len(cols["op"]))
         est[struct.row_index] = self._vals
         free, isfree = cols["free_index"], cols["isfree"]
+        other = np.ones(len(est), dtype=bool)  # thresholds and scales: theta or fixed value
+        other[struct.row_index] = False
+        other &= ~cols["defmask"]
+        if other.any():
+            ustart = self._pt.frame["ustart"].to_numpy(dtype=float)
+            est[other] = np.where(isfree[other], theta[np.maximum(free[other], 0)] if q else 0.0,
+                                  ustart[other])
         se[isfree] = se_theta[free[isfree]]
         # defined parameters (delta method)
         defmask = cols["defmask"]
@@ -468,11 +501,28 @@ class Fit:
                 for i in est_all.implied]
         lv, al = plan(np.asarray(est, dtype=float)[rows][None, :], imps)
         std_lv[rows], std_all[rows] = lv[0], al[0]
+        self._standardize_ordinal(frame, est, std_lv, std_all)
         defined = defined_parameters(est_all.structure, est_all.partable)
         if len(defined) and values is None:
             std_lv[defined.rows] = defined(lv, errors="nan")[0]
             std_all[defined.rows] = defined(al, errors="nan")[0]
         return std_lv, std_all
+
+    def _standardize_ordinal(self, frame, est, std_lv, std_all):
+        """Thresholds over the SD of their latent response (both columns, as lavaan: the
+        latent response's SD is 1 under the delta parameterization); scales as estimated."""
+        ops = frame["op"].to_numpy()
+        if not ((ops == "|") | (ops == "~*~")).any():
+            return
+        ov_pos = {v: i for i, v in enumerate(self._struct.ov_names)}
+        for r in np.flatnonzero((ops == "|") | (ops == "~*~")):
+            g = int(frame["group"].iat[r]) - 1
+            if ops[r] == "~*~":
+                std_lv[r] = std_all[r] = est[r]
+                continue
+            k = ov_pos[frame["lhs"].iat[r]]
+            sd = np.sqrt(self.estimation.implied[g].sigma[k, k])
+            std_lv[r] = std_all[r] = est[r] / sd
 
     @property
     def rsquare(self) -> pd.DataFrame:
@@ -611,6 +661,7 @@ class Fit:
         >>> bool(0.1 < row["se"] < 0.2 and row["ci_lower"] < row["est"] < row["ci_upper"])
         True
         """
+        self._not_for_ordinal("bootstrap()")
         from connection.latent.boot import bootstrap_fit
 
         return bootstrap_fit(self, n_boot=n_boot, seed=seed, n_jobs=n_jobs, progress=progress,
@@ -618,6 +669,7 @@ class Fit:
 
     def predict(self, data=None, method: str = "regression") -> pd.DataFrame:
         """Factor scores (lavaan's ``lavPredict``): ``"regression"`` or ``"bartlett"``."""
+        self._not_for_ordinal("predict()")
         from connection.latent.scores import predict
 
         return predict(self, data, method)
@@ -629,15 +681,25 @@ class Fit:
         covariances, regressions) and, with ``free_only=False``, for releasing each
         across-group equality constraint (lavaan's ``lavTestScore`` univariate tests).
         """
+        self._not_for_ordinal("modindices()")
         from connection.latent.model_tests import modindices
 
         return modindices(self, sort=sort)
 
     def score_test(self) -> pd.DataFrame:
         """Univariate score tests of equality constraints (lavaan's ``lavTestScore``)."""
+        self._not_for_ordinal("score_test()")
         from connection.latent.model_tests import score_test
 
         return score_test(self)
+
+    def _not_for_ordinal(self, what: str) -> None:
+        """Refuse (typed) what is not available yet for ordinal indicators (WLSMV fits)."""
+        if self.estimation.kind == "dwls":
+            raise ModelSpecificationError(
+                f"{what} is not available yet for ordinal indicators ({self.estimator})",
+                hint="fit the items as continuous (no ordered=) for this, or use the "
+                     "ordinal fit's estimates and robust standard errors")
 
     # ------------------------------------------------------------ presentation
     def summary(self):
@@ -673,4 +735,5 @@ class Fit:
 
 
 # discrepancy kind -> producer of its TestStatistics
-_TEST_STATISTICS = {"ml": complete_test_statistics, "fiml": fiml_test_statistics}
+_TEST_STATISTICS = {"ml": complete_test_statistics, "fiml": fiml_test_statistics,
+                    "dwls": dwls_test_statistics}

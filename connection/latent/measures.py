@@ -219,3 +219,90 @@ def gfi(stats, implied, meanstructure: bool, df, npar, *, fixed_x: bool = False)
     agfi = 1 - (nel / df) * (1 - value) if df > 0 else 1.0
     pgfi = (df / nel) * value if nel > 0 else np.nan
     return {"gfi": value, "agfi": agfi, "pgfi": pgfi}
+
+
+# ---------------------------------------------------------------------------- ordinal (DWLS)
+def incremental_family(x2, df, bx2, bdf, *, scaled=None, robust=None) -> dict:
+    """lavaan's cfi/tli (+ ``_scaled`` from the scaled statistics ``(x2, baseline x2)``,
+    + ``_robust`` from ``(x2, baseline x2, c_hat, baseline c_hat)``) and the other incremental
+    indices, in lavaan's order of ``fitMeasures``."""
+    inc = incremental(x2, df, bx2, bdf)
+    out = {"cfi": inc["cfi"], "tli": inc["tli"]}
+    inc_s = inc_r = None
+    if scaled is not None:
+        inc_s = incremental(scaled[0], df, scaled[1], bdf)
+        out.update(cfi_scaled=inc_s["cfi"], tli_scaled=inc_s["tli"])
+    if robust is not None:
+        x3, x3_null, c3, c3_null = robust
+        inc_r = incremental(x3, df, x3_null, bdf, c_hat=c3, c_hat_null=c3_null)
+        out.update(cfi_robust=inc_r["cfi"], tli_robust=inc_r["tli"])
+    names = ("nnfi", "rfi", "nfi", "pnfi", "ifi", "rni")
+    out.update({k: inc[k] for k in names})
+    if inc_s is not None:
+        out.update({f"{k}_scaled": inc_s[k] for k in names})
+    if inc_r is not None:
+        out.update(nnfi_robust=inc_r["tli"], rni_robust=inc_r["rni"])
+    return out
+
+
+def rmsea_family(x2, df, n, g, *, scaled=None, robust=None) -> dict:
+    """lavaan's rmsea block; ``scaled``: the scaled-shifted statistic (its df is the model's);
+    ``robust``: ``(x2, x2 scaled, df, c_hat)`` of the robust statistic."""
+    out = {"rmsea": rmsea(x2, df, n, g)}
+    lo, hi = rmsea_ci(x2, df, n, g)
+    out.update(rmsea_ci_lower=lo, rmsea_ci_upper=hi, rmsea_ci_level=0.90,
+               rmsea_pvalue=rmsea_pvalue(x2, df, n, g, h0=0.05), rmsea_close_h0=0.05,
+               rmsea_notclose_pvalue=rmsea_pvalue(x2, df, n, g, h0=0.08, close=False),
+               rmsea_notclose_h0=0.08)
+    if scaled is not None:
+        lo, hi = rmsea_ci(scaled, df, n, g)
+        out.update(rmsea_scaled=rmsea(scaled, df, n, g), rmsea_ci_lower_scaled=lo,
+                   rmsea_ci_upper_scaled=hi, rmsea_pvalue_scaled=rmsea_pvalue(scaled, df, n, g),
+                   rmsea_notclose_pvalue_scaled=rmsea_pvalue(scaled, df, n, g, h0=0.08,
+                                                             close=False))
+    if robust is not None:
+        x3, x3s, df3, c3 = robust
+        out.update(rmsea_robust(x3, x3s, df3, n, g, c3))
+    return out
+
+
+def ordinal_residual_measures(stats, wls_est) -> dict:
+    """lavaan's rmr/srmr/crmr for ordinal indicators (``lav_residuals_summary``): the
+    polychoric correlation residuals over ``p(p-1)/2 + p`` (crmr: ``p(p-1)/2``), the
+    ``total`` variants with the threshold residuals too; weighted over groups by n_g / N;
+    ``srmr`` is the one without thresholds, ``srmr_mplus`` is not defined (NaN)."""
+    n = sum(st.n for st in stats)
+    acc = dict.fromkeys(("rmr", "rmr_nomean", "crmr", "crmr_nomean"), 0.0)
+    for st, e in zip(stats, wls_est):
+        res = st.wls_obs - e
+        th2 = float(np.sum(res[:st.n_th] ** 2))
+        cor2 = float(np.sum(res[st.n_th:] ** 2))
+        ncor, p = len(res) - st.n_th, len(st.cov)
+        w = st.n / n
+        acc["rmr_nomean"] += w * np.sqrt(cor2 / (ncor + p))
+        acc["rmr"] += w * np.sqrt((cor2 + th2) / (ncor + st.n_th + p))
+        acc["crmr_nomean"] += w * (np.sqrt(cor2 / ncor) if ncor else 0.0)
+        acc["crmr"] += w * np.sqrt((cor2 + th2) / (ncor + st.n_th))
+    return {"rmr": acc["rmr"], "rmr_nomean": acc["rmr_nomean"], "srmr": acc["rmr_nomean"],
+            "srmr_bentler": acc["rmr"], "srmr_bentler_nomean": acc["rmr_nomean"],
+            "crmr": acc["crmr"], "crmr_nomean": acc["crmr_nomean"], "srmr_mplus": np.nan,
+            "srmr_mplus_nomean": np.nan}
+
+
+def wls_gfi(stats, wls_est, df) -> dict:
+    """lavaan's GFI with the estimator's weights (``lav_fit_gfi``), AGFI and PGFI over the
+    number of sample statistics."""
+    n = sum(st.n for st in stats)
+    value = 0.0
+    for st, e in zip(stats, wls_est):
+        d = st.wls_obs - e
+        value += st.n / n * (1.0 - float(np.sum(st.w * d * d)) / float(
+            np.sum(st.w * st.wls_obs ** 2)))
+    nel = sum(len(st.wls_obs) for st in stats)
+    return {"gfi": value, "agfi": 1 - (nel / df) * (1 - value) if df > 0 else 1.0,
+            "pgfi": (df / nel) * value if nel > 0 else np.nan}
+
+
+def wrmr(x2, nel) -> float:
+    """Weighted root mean square residual, ``sqrt(chisq / nel)`` (lavaan's ``wrmr``)."""
+    return float(np.sqrt(x2 / nel)) if nel > 0 else np.nan

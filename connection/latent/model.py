@@ -80,7 +80,8 @@ class ModelStructure:
         frame = pt.frame
         self.ov_names = list(pt.ov_names)
         self.lv_names = list(pt.lv_names)
-        rows = frame[frame["op"] != ":="]
+        # thresholds ("|") and the scales of ordinal indicators ("~*~") are not in the matrices
+        rows = frame[~frame["op"].isin((":=", "|", "~*~"))]
         in_regression = set(rows.loc[rows["op"] == "~", "lhs"]) | set(
             rows.loc[rows["op"] == "~", "rhs"])
         lvset = set(self.lv_names)
@@ -138,6 +139,14 @@ class ModelStructure:
         self.phantom_eta = np.array([eta_pos[v] for v in self.phantoms], dtype=int)
         self.has_B = bool(np.any(self.mat == "B"))
         self._cache: dict = {}
+        # ordinal indicators (delta parameterization): their latent responses have variance 1,
+        # their residual variances are what the factors leave (rows ``unit_rows``, per group)
+        ordered = set(getattr(pt, "ordered", ()) or ())
+        self.unit_diag = np.array([ov_pos[v] for v in self.ov_names if v in ordered], dtype=int)
+        self.unit_rows = [np.array([r for r, (m_, i_, j_, g_) in enumerate(zip(
+            self.mat, self.i, self.j, self.group)) if m_ == "T" and i_ == j_ and g_ == g
+            and i_ in set(self.unit_diag.tolist())], dtype=int)
+            for g in range(1, self.ngroups + 1)]
         # per group, per matrix: (positions in rows, i, j, free index)
         self.blocks = []
         for g in range(1, self.ngroups + 1):
@@ -154,6 +163,16 @@ class ModelStructure:
         freemask = self.free >= 0
         vals[freemask] = theta[self.free[freemask]]
         return vals
+
+    def complete_values(self, values: np.ndarray, implied) -> np.ndarray:
+        """``values`` with the residual variances of ordinal indicators (delta
+        parameterization) set to what the model leaves them (from ``implied``, per group)."""
+        if not len(self.unit_diag):
+            return values
+        values = values.copy()
+        for g, rows in enumerate(self.unit_rows):
+            values[rows] = np.diag(implied[g].T)[self.i[rows]]
+        return values
 
     def _fill_plan(self, g: int):
         """Flat positions of every row's value in one buffer holding L, B, P, T, nu, alpha
@@ -212,6 +231,11 @@ class ModelStructure:
         H = L @ C
         sigma = H @ L.T + T if not self.has_B else LA @ P @ LA.T + T
         sigma = 0.5 * (sigma + sigma.T)
+        if len(self.unit_diag):  # delta parameterization: latent responses of variance 1
+            d = self.unit_diag
+            T = T.copy()
+            T[d, d] += 1.0 - sigma[d, d]
+            sigma[d, d] = 1.0
         mu = nu + LA @ al
         return Implied(sigma, mu, L, B, P, T, nu, al, A, LA, C, H, ea)
 

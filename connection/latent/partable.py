@@ -73,6 +73,7 @@ class ParameterTable:
     meanstructure: bool
     statements: list = field(default_factory=list, repr=False)
     cache: dict = field(default_factory=dict, repr=False, compare=False)
+    ordered: list = field(default_factory=list)  # ordinal indicators (thresholds, delta scale)
 
     @property
     def npar(self) -> int:
@@ -84,7 +85,7 @@ class ParameterTable:
     def copy(self) -> ParameterTable:
         return ParameterTable(self.frame.copy(), list(self.ov_names), list(self.lv_names),
                               list(self.ov_x), self.ngroups, self.meanstructure,
-                              list(self.statements))
+                              list(self.statements), ordered=list(self.ordered))
 
     def __repr__(self) -> str:
         return (f"ParameterTable({len(self.frame)} rows, {self.npar} free parameters, "
@@ -127,18 +128,26 @@ def _parse_partial(group_partial) -> set:
 
 def build_table(model: str | list, *, ngroups: int = 1, std_lv: bool = False,
                 meanstructure: bool = False, group_equal=(), group_partial=(),
-                auto_cov_y: bool = True, fixed_x: bool = True) -> ParameterTable:
+                auto_cov_y: bool = True, fixed_x: bool = True, thresholds=()) -> ParameterTable:
     """Build the full parameter table (lavaan's ``lavaanify`` with cfa()/sem() defaults).
+
+    ``thresholds``: ``(item, number of thresholds)`` of each ordinal indicator (lavaan's
+    ``ordered=``, delta parameterization): its thresholds ``item | t1, t2, ...`` are free rows
+    after the user's rows, its residual variance is fixed (set to ``1 - `` the variance its
+    factors explain, so that the latent response has variance 1), its scale ``item ~*~ item``
+    is fixed to 1 and its intercept to 0; the mean structure is on.
 
     Tables of model text are cached (they are treated as immutable by the engine).
     """
     ge = (group_equal,) if isinstance(group_equal, str) else tuple(group_equal or ())
     gp = (group_partial,) if isinstance(group_partial, str) else tuple(group_partial or ())
+    th = tuple((str(item), int(k)) for item, k in (thresholds or ()))
     if isinstance(model, str):
         return _build_cached(model, int(ngroups), bool(std_lv), bool(meanstructure), ge, gp,
-                             bool(auto_cov_y), bool(fixed_x))
+                             bool(auto_cov_y), bool(fixed_x), th)
     return _build(model, ngroups=ngroups, std_lv=std_lv, meanstructure=meanstructure,
-                  group_equal=ge, group_partial=gp, auto_cov_y=auto_cov_y, fixed_x=fixed_x)
+                  group_equal=ge, group_partial=gp, auto_cov_y=auto_cov_y, fixed_x=fixed_x,
+                  thresholds=th)
 
 
 @dataclass(frozen=True)
@@ -213,13 +222,14 @@ def model_variables(model: str) -> tuple[list, list]:
 
 
 @lru_cache(maxsize=256)
-def _build_cached(model, ngroups, std_lv, meanstructure, ge, gp, auto_cov_y, fixed_x):
+def _build_cached(model, ngroups, std_lv, meanstructure, ge, gp, auto_cov_y, fixed_x, th=()):
     return _build(model, ngroups=ngroups, std_lv=std_lv, meanstructure=meanstructure,
-                  group_equal=ge, group_partial=gp, auto_cov_y=auto_cov_y, fixed_x=fixed_x)
+                  group_equal=ge, group_partial=gp, auto_cov_y=auto_cov_y, fixed_x=fixed_x,
+                  thresholds=th)
 
 
 def _build(model, *, ngroups, std_lv, meanstructure, group_equal, group_partial, auto_cov_y,
-           fixed_x) -> ParameterTable:
+           fixed_x, thresholds=()) -> ParameterTable:
     """lavaan's ``lavaanify`` as its named steps: the variables, the flat table (the user's
     statements, then the default elements), the default free/fixed status, the groups (with
     the modifiers), the group equalities, the equality constraints and free-parameter indices,
@@ -228,15 +238,18 @@ def _build(model, *, ngroups, std_lv, meanstructure, group_equal, group_partial,
     formulas = _formulas(stmts)
     # an intercept or mean in the model text switches the mean structure on (as lavaan 0.6,
     # whatever meanstructure= says): every observed intercept free, latent means fixed to 0
-    meanstructure = bool(meanstructure) or any(s.op == "~1" for s in formulas)
+    meanstructure = bool(meanstructure) or any(s.op == "~1" for s in formulas) \
+        or bool(thresholds)
     variables = _classify(formulas, fixed_x)
+    ordered = _check_ordered(thresholds, variables)
     if not variables.ov_names:
         raise ModelSpecificationError("the model has no observed variables",
                                       hint="measure each latent variable with '=~'")
     _check_self_regressions(formulas)
     _check_duplicates(formulas)
-    flat = _flat_rows(formulas, variables, meanstructure=meanstructure, auto_cov_y=auto_cov_y)
-    base_rows = _default_status(flat, variables, std_lv=std_lv)
+    flat = _flat_rows(formulas, variables, meanstructure=meanstructure, auto_cov_y=auto_cov_y,
+                      thresholds=thresholds)
+    base_rows = _default_status(flat, variables, std_lv=std_lv, ordered=set(ordered))
     table = _replicate_groups(base_rows, ngroups)
     equal, partial = _normalise_equal(group_equal), _parse_partial(group_partial)
     if ngroups > 1:
@@ -246,21 +259,44 @@ def _build(model, *, ngroups, std_lv, meanstructure, group_equal, group_partial,
     _defined_rows(table, [s for s in stmts if s.op == ":="], plabels)
     _check_specification(table, variables.lv_names)
     return ParameterTable(_frame(table), variables.ov_names, variables.lv_names,
-                          variables.fixed_ov_x, ngroups, meanstructure, stmts)
+                          variables.fixed_ov_x, ngroups, meanstructure, stmts, ordered=ordered)
 
 
-def _flat_rows(formulas, v: _Variables, *, meanstructure: bool, auto_cov_y: bool) -> list:
+def _check_ordered(thresholds, v: _Variables) -> list:
+    """The ordinal indicators, in the model's order; each must be a model variable that is
+    not a fixed exogenous covariate (those are conditioned on, not modelled)."""
+    names = [item for item, _ in thresholds]
+    unknown = [x for x in names if x not in v.ov_names]
+    if unknown:
+        raise ModelSpecificationError(
+            "ordered names variables that are not in the model: " + ", ".join(unknown),
+            expected="observed variables of the model text")
+    exo = [x for x in names if x in v.fixed_ov_x]
+    if exo:
+        raise ModelSpecificationError(
+            "ordinal exogenous covariates are not supported: " + ", ".join(exo),
+            hint="leave the covariate out of ordered= (it is then treated as continuous)")
+    return [x for x in v.ov_names if x in set(names)]
+
+
+def _flat_rows(formulas, v: _Variables, *, meanstructure: bool, auto_cov_y: bool,
+               thresholds=()) -> list:
     """Step 2 (``lav_partable_flat``): the user's rows, each parameter stated once, then the
-    default elements not already given: residual and latent variances, covariances of the
-    exogenous latent variables and of pure outcomes, the fixed.x block, intercepts and means."""
+    default elements not already given: thresholds of ordinal indicators, residual and latent
+    variances, covariances of the exogenous latent variables and of pure outcomes, the fixed.x
+    block, the scales of ordinal indicators (``~*~``), intercepts and means."""
     user = [dict(lhs=s.lhs, op=s.op, rhs=s.rhs, user=1, mods=list(s.modifiers), stmt=s)
             for s in formulas]
-    default_keys = [(x, "~~", x) for x in v.ov_nox] + [(x, "~~", x) for x in v.lv_names]
+    nth = dict(thresholds)
+    default_keys = [(x, "|", f"t{k + 1}") for x in v.ov_names if x in nth
+                    for k in range(nth[x])]
+    default_keys += [(x, "~~", x) for x in v.ov_nox] + [(x, "~~", x) for x in v.lv_names]
     default_keys += [(a, "~~", b) for a, b in combinations(v.lv_x, 2)]
     if auto_cov_y:
         default_keys += [(a, "~~", b) for a, b in combinations(v.y_pure, 2)]
     fx = v.fixed_ov_x
     default_keys += [(fx[i], "~~", fx[j]) for i in range(len(fx)) for j in range(i, len(fx))]
+    default_keys += [(x, "~*~", x) for x in v.ov_names if x in nth]
     if meanstructure:
         default_keys += [(x, "~1", "") for x in v.ov_names] + [(x, "~1", "") for x in v.lv_names]
     have = {(r["lhs"], r["op"], r["rhs"]) for r in user}
@@ -269,10 +305,12 @@ def _flat_rows(formulas, v: _Variables, *, meanstructure: bool, auto_cov_y: bool
                    for lhs, op, rhs in default_keys if (lhs, op, rhs) not in have]
 
 
-def _default_status(rows: list, v: _Variables, *, std_lv: bool) -> list:
+def _default_status(rows: list, v: _Variables, *, std_lv: bool, ordered=frozenset()) -> list:
     """Step 3: free or fixed before the modifiers (identical in every group): the first
     loading of each factor at 1 (or its variance at 1 with ``std_lv``), a single indicator's
-    residual variance at 0, the fixed.x block at the sample values (``exo``), latent means 0."""
+    residual variance at 0, the fixed.x block at the sample values (``exo``), latent means 0;
+    for an ordinal indicator (delta parameterization) its residual variance (computed from the
+    others: ``ustart`` 1 as lavaan), scale 1 and intercept 0 fixed, its thresholds free."""
     lvset, fixed_ov_x = v.lvset, set(v.fixed_ov_x)
     first_seen: set = set()
     out = []
@@ -290,8 +328,14 @@ def _default_status(rows: list, v: _Variables, *, std_lv: bool) -> list:
                 free, ustart = False, 0.0
             if lhs in fixed_ov_x and rhs in fixed_ov_x and user == 0:
                 free, exo = False, 1
+            if lhs == rhs and lhs in ordered and user == 0:
+                free, ustart = False, 1.0
+        elif op == "~*~":
+            free, ustart = False, 1.0
         elif op == "~1" and user == 0:
-            if lhs in lvset:
+            if lhs in ordered:
+                free, ustart = False, 0.0
+            elif lhs in lvset:
                 free, ustart = False, 0.0
             elif lhs in fixed_ov_x:
                 free, exo = False, 1

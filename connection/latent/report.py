@@ -18,10 +18,12 @@ __all__ = ["fit_report", "SECTIONS", "FIT_ROWS"]
 
 SECTIONS = [("=~", "Latent variables"), ("~", "Regressions"),
             ("~~", "Covariances and variances"), ("~1", "Intercepts and means"),
+            ("|", "Thresholds"), ("~*~", "Scales of the latent responses"),
             (":=", "Defined parameters")]
 FIT_ROWS = [("chisq", "Chi-square"), ("df", "Degrees of freedom"), ("pvalue", "P-value"),
             ("chisq_scaled", "Chi-square (scaled, Yuan-Bentler)"),
-            ("chisq_scaling_factor", "Scaling factor"), ("cfi", "CFI"), ("tli", "TLI"),
+            ("chisq_scaling_factor", "Scaling factor"), ("chisq_shift", "Shift parameter"),
+            ("cfi", "CFI"), ("tli", "TLI"),
             ("cfi_robust", "Robust CFI"), ("tli_robust", "Robust TLI"), ("rmsea", "RMSEA"),
             ("rmsea_ci_lower", "RMSEA 90% CI lower"), ("rmsea_ci_upper", "RMSEA 90% CI upper"),
             ("rmsea_robust", "Robust RMSEA"), ("srmr", "SRMR"), ("aic", "AIC"), ("bic", "BIC"),
@@ -52,7 +54,9 @@ def _header(fit) -> list[tuple[str, object]]:
 def fit_measures_frame(fit) -> pd.DataFrame:
     """The fit measures the summary shows: ``measure``, ``value``."""
     fm = fit.fit_measures
-    rows = [(label, float(fm[key])) for key, label in FIT_ROWS if key in fm.index]
+    shifted = "chisq_shift" in fm.index  # WLSMV/ULSMV: the scaled-shifted test
+    rows = [(label.replace("Yuan-Bentler", "mean and variance adjusted") if shifted else label,
+             float(fm[key])) for key, label in FIT_ROWS if key in fm.index]
     return pd.DataFrame(rows, columns=["measure", "value"])
 
 

@@ -20,9 +20,11 @@ from connection.errors import (
     ModelSpecificationError,
     NonNumericError,
 )
-from connection.latent.estimate import GroupStats
+from connection.latent._polychoric import polychoric
+from connection.latent.blas import BlasLimit
+from connection.latent.estimate import GroupStats, OrdinalStats
 
-__all__ = ["prepare_data", "check_sample_cov", "stats_from_rows", "stats_from_user",
+__all__ = ["ordinal_stats", "prepare_data", "check_sample_cov", "stats_from_rows", "stats_from_user",
            "check_user_means", "crossprod", "sum_and_crossprod"]
 
 def prepare_data(data, ov_names, group, missing):
@@ -360,3 +362,35 @@ def stats_from_user(sample_stats, ov_names):
         out.append(GroupStats(n=n, mean=mean, cov=cov * (n - 1) / n))
         labels.append(label)
     return labels, out
+
+
+def ordinal_stats(x: np.ndarray, ov_names: list, *, weights: str = "dwls") -> OrdinalStats:
+    """Step 2 for ordinal indicators: the thresholds, polychoric correlations and their
+    asymptotic covariance (``polychoric``, lavaan's two-step estimates) of the complete rows
+    ``x`` of one group, with the weights of the discrepancy (``"dwls"``: ``1 / diag(Gamma)``,
+    ``"uls"``: ones). Bad codes (non-integers, one observed category, more than 20
+    categories) are refused there, naming the item."""
+    frame = pd.DataFrame(x, columns=list(ov_names))
+    with BlasLimit():  # blocks of a few thousand rows: one BLAS thread is faster (measured)
+        res = polychoric(frame, list(ov_names))
+    th = res.thresholds
+    item_pos = {v: i for i, v in enumerate(ov_names)}
+    th_item = np.array([item_pos[v] for v in th["item"]], dtype=int)
+    ia = np.array([item_pos[v] for v in res.pairs["lhs"]], dtype=int)
+    ib = np.array([item_pos[v] for v in res.pairs["rhs"]], dtype=int)
+    obs = np.concatenate([th["est"].to_numpy(dtype=float), res.pairs["est"].to_numpy(dtype=float)])
+    gamma = res.gamma.to_numpy(dtype=float)
+    if not np.all(np.isfinite(gamma)):
+        bad = [str(lab) for lab, ok in zip(res.gamma.index, np.isfinite(np.diag(gamma)))
+               if not ok]
+        raise DataError("the asymptotic covariance of the polychoric correlations cannot be "
+                        "computed (a pair's table has too many empty cells)",
+                        values=bad[:10], expected="every pair of items with at most one empty "
+                                                  "cell in a 2 x 2 table",
+                        hint="collapse sparse categories, or drop one of the items named")
+    w = 1.0 / np.diag(gamma) if weights == "dwls" else np.ones(len(obs))
+    p = len(ov_names)
+    return OrdinalStats(n=int(res.n), mean=np.zeros(p),
+                        cov=res.correlation.loc[list(ov_names), list(ov_names)].to_numpy(),
+                        wls_obs=obs, gamma=gamma, w=w, th_item=th_item, pairs=(ia, ib),
+                        polychoric=res)

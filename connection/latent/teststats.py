@@ -15,9 +15,11 @@ import numpy as np
 import pandas as pd
 
 from connection.latent import measures
+from connection.latent.blas import BlasLimit
 from connection.latent.robust import yb_mplus_traces
 
-__all__ = ["TestStatistics", "RobustTest", "complete_test_statistics", "assemble_fit_measures"]
+__all__ = ["TestStatistics", "RobustTest", "ShiftedTest", "complete_test_statistics",
+           "dwls_test_statistics", "assemble_fit_measures"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,22 @@ class RobustTest:
     baseline_chisq: float
     baseline_df: float
     baseline_c_hat: float
+
+
+@dataclass(frozen=True)
+class ShiftedTest:
+    """lavaan's ``scaled.shifted`` test (WLSMV/ULSMV) of the model and of the baseline:
+    ``stat = chisq / scaling_factor + shift`` with ``scaling_factor = sqrt(tr(UG^2) / df)``
+    and ``shift = df - tr(UG) / scaling_factor`` (Asparouhov & Muthen 2010)."""
+
+    chisq: float
+    scaling_factor: float
+    shift: float
+    trace_ugamma: float
+    trace_ugamma2: float
+    baseline_chisq: float
+    baseline_scaling_factor: float
+    baseline_shift: float
 
 
 @dataclass(frozen=True)
@@ -52,6 +70,8 @@ class TestStatistics:
     # the Yuan-Bentler (Mplus) scaled test (MLR), else None: chisq_scaled, c, c_h1, c_h0, bc
     scaled: tuple | None = None
     robust: RobustTest | None = None
+    # the mean-and-variance adjusted (scaled-shifted) test of WLSMV/ULSMV, else None
+    shifted: ShiftedTest | None = None
 
 
 def _loglik(est) -> tuple[float, float]:
@@ -108,8 +128,148 @@ def complete_test_statistics(fit) -> TestStatistics:
                           logl_h1=logl_h1, scaled=scaled, robust=robust)
 
 
+# ---------------------------------------------------------------------------- DWLS (ordinal)
+def _shifted(chisq, df, tr, tr2):
+    """(statistic, scaling factor, shift) of lavaan's scaled.shifted test."""
+    if not (df > 0 and tr2 > 0):
+        return np.nan, np.nan, np.nan
+    a = np.sqrt(df / tr2)
+    shift = df - a * tr
+    return chisq * a + shift, 1.0 / a, shift
+
+
+def _ugamma_traces(v, gam, d):
+    """tr(U Gamma) and tr((U Gamma)^2), U = V - V D (D' V D)^-1 D' V (lavaan's
+    ``lav_test_satorra_bentler_trace_original``; ``v`` the weights as a vector), without the
+    m x m matrix U: with A = V Gamma, B = V D, C = (D' V D)^-1 B' Gamma, U Gamma = A - B C."""
+    a = v[:, None] * gam
+    b = v[:, None] * d
+    c = np.linalg.solve(d.T @ b, b.T @ gam)
+    cb = c @ b
+    tr = float(np.trace(a) - np.sum(b * c.T))
+    tr2 = float(np.sum(a * a.T) - 2.0 * np.sum((c @ a) * b.T) + np.sum(cb * cb.T))
+    return tr, tr2
+
+
+def dwls_test_statistics(fit) -> TestStatistics:
+    """DWLS/ULS on thresholds and polychoric correlations (lavaan 0.6.14): ``chisq = (N - 1)
+    (s - sigma)' W (s - sigma)`` (``fmin`` is half of it over N); the baseline fits the
+    thresholds and no correlation; WLSMV/ULSMV add the scaled-shifted test and the robust
+    statistic behind ``*_robust`` (Savalei 2021: ML on the polychoric matrix at the estimates,
+    lavaan's ``lav_fit_catml_dwls``)."""
+    est = fit.estimation
+    problem, theta = est.problem, est.theta
+    n, g_count, npar = est.ntotal, len(est.group_labels), est.structure.npar
+    fg = problem.weights
+    res = problem.residuals(theta)
+    fit_g = np.array([float(r @ (st.w * r)) for st, r in zip(est.stats, res)])
+    base_g = np.array([float(np.sum(st.w[st.n_th:] * st.wls_obs[st.n_th:] ** 2))
+                       for st in est.stats])
+    # lavaan: fmin_g = 0.5 (n_g - 1) / n_g F_g, chisq = 2 N sum_g (n_g / N) fmin_g
+    nm1 = np.array([(st.n - 1) / st.n for st in est.stats])
+    fmin = float(np.sum(fg * 0.5 * nm1 * fit_g))
+    chisq = 2.0 * n * fmin
+    bx2 = float(2.0 * n * np.sum(fg * 0.5 * nm1 * base_g))
+    df = est.n_moments - npar
+    bdf = int(sum(len(st.wls_obs) - st.n_th for st in est.stats))
+    shifted = robust = None
+    from connection.latent.engine import WLS_ESTIMATORS  # noqa: PLC0415 - same package
+
+    if WLS_ESTIMATORS[est.options["estimator"]][1]:
+        with BlasLimit():  # mid-size products: a second BLAS thread costs more than it gives
+            shifted, robust = _dwls_robust(est, chisq, df, bx2, bdf)
+    return TestStatistics(kind="dwls", npar=npar, ntotal=n, n_groups=g_count, fmin=fmin,
+                          chisq=chisq, df=df, baseline_chisq=bx2, baseline_df=bdf,
+                          logl=np.nan, logl_h1=np.nan, shifted=shifted, robust=robust)
+
+
+def _stacked(est):
+    """The groups' weights (``fg W_g``), Gamma (``Gamma_g / fg``) and Jacobians, stacked."""
+    problem = est.problem
+    fg = problem.weights
+    v = np.concatenate([f * st.w for f, st in zip(fg, est.stats)])
+    sizes = [len(st.wls_obs) for st in est.stats]
+    gam = np.zeros((sum(sizes), sum(sizes)))
+    start = 0
+    for f, st, m in zip(fg, est.stats, sizes):
+        gam[start:start + m, start:start + m] = st.gamma / f
+        start += m
+    d = np.vstack(problem.delta(est.theta))
+    return v, gam, d, sizes
+
+
+def _dwls_robust(est, chisq, df, bx2, bdf):
+    """The scaled-shifted tests (model, baseline) and the catML robust statistic."""
+    v, gam, d, sizes = _stacked(est)
+    tr, tr2 = _ugamma_traces(v, gam, d)
+    xs, c, shift = _shifted(chisq, df, tr, tr2)
+    # the baseline: free thresholds only (its Jacobian selects the thresholds)
+    th_cols = []
+    start = 0
+    for st, m in zip(est.stats, sizes):
+        th_cols.extend(range(start, start + st.n_th))
+        start += m
+    db = np.zeros((len(v), len(th_cols)))
+    db[th_cols, np.arange(len(th_cols))] = 1.0
+    btr, btr2 = _ugamma_traces(v, gam, db)
+    bxs, bc, bshift = _shifted(bx2, bdf, btr, btr2)
+    shifted = ShiftedTest(xs, c, shift, tr, tr2, bxs, bc, bshift)
+    return shifted, _catml_robust(est, v, gam, d, df)
+
+
+def _catml_robust(est, v, gam, d, df):
+    """lavaan 0.6.14's ``lav_fit_catml_dwls``: the ML statistic of the polychoric matrix at
+    the DWLS estimates (``XX3``), its scaling ``c = tr(WiU' V WiU Gamma) / df`` (V the
+    normal-theory weight of the correlations at the implied matrix) and the baseline's
+    (``-N log|R|``, ``tr(Gamma) / df_null``); NaN when a polychoric matrix is not positive
+    definite (as lavaan)."""
+    nan = RobustTest(np.nan, np.nan, df, np.nan, np.nan, np.nan, np.nan)
+    x3 = x3_null = 0.0
+    blocks_v, keep = [], []
+    start = 0
+    einv = np.linalg.inv(d.T @ (v[:, None] * d))
+    fg = est.problem.weights
+    for f, st, imp in zip(fg, est.stats, est.implied):
+        r, sigma = st.cov, imp.sigma
+        if np.linalg.eigvalsh(r)[0] < np.sqrt(np.finfo(float).eps):
+            return nan
+        p = len(r)
+        sinv = np.linalg.inv(sigma)
+        f_ml = (np.linalg.slogdet(sigma)[1] + np.sum(sinv * r) - np.linalg.slogdet(r)[1] - p)
+        x3 += st.n * f_ml
+        x3_null += -st.n * np.linalg.slogdet(r)[1]
+        ia, ib = st.pairs
+        # normal-theory weight of the correlations: 0.5 D'(S^-1 x S^-1)D on the off-diagonal
+        vv = sinv[ia][:, ia] * sinv[ib][:, ib] + sinv[ia][:, ib] * sinv[ib][:, ia]
+        blocks_v.append(f * vv)
+        keep.extend(range(start + st.n_th, start + len(st.wls_obs)))
+        start += len(st.wls_obs)
+    keep = np.array(keep, dtype=int)
+    vall = np.zeros((len(keep), len(keep)))
+    pos = 0
+    for b in blocks_v:
+        vall[pos:pos + len(b), pos:pos + len(b)] = b
+        pos += len(b)
+    # ks = tr(WiU' V WiU Gamma), WiU = I - Dk M, M = E^-1 Dk' W (no mc x mc products)
+    dk = d[keep]
+    gk = gam[np.ix_(keep, keep)]
+    m = einv @ (dk.T * v[keep][None, :])
+    vd = vall @ dk
+    mg = m @ gk
+    ks = float(np.sum(vall * gk) - np.sum((vd.T @ gk) * m) - np.sum(mg * vd.T)
+               + np.sum((dk.T @ vd) * (mg @ m.T)))
+    c3 = ks / df if df > 0 else np.nan
+    df_null = len(keep)
+    c3_null = float(np.trace(gk)) / df_null
+    return RobustTest(chisq=float(x3), chisq_scaled=float(x3) / c3, df=df, c_hat=c3,
+                      baseline_chisq=float(x3_null), baseline_df=df_null,
+                      baseline_c_hat=c3_null)
+
+
 def assemble_fit_measures(est, ts: TestStatistics) -> pd.Series:
     """lavaan's fitMeasures (dots -> underscores) from the estimation and its statistics."""
+    if ts.kind == "dwls":
+        return _assemble_dwls(est, ts)
     n, g_count, npar = ts.ntotal, ts.n_groups, ts.npar
     chisq, df, bx2, bdf = ts.chisq, ts.df, ts.baseline_chisq, ts.baseline_df
     fm: dict = {"npar": npar, "fmin": ts.fmin, "chisq": chisq, "df": df,
@@ -172,4 +332,44 @@ def assemble_fit_measures(est, ts: TestStatistics) -> pd.Series:
     fm.update(measures.other_indices(chisq, df, n, npar))
     fm.update(measures.gfi(est.stats, est.implied, ms, df, npar,
                            fixed_x=bool(est.partable.ov_x)))
+    return pd.Series(fm, dtype=float, name="value")
+
+
+def _assemble_dwls(est, ts: TestStatistics) -> pd.Series:
+    """lavaan 0.6.14's ``fitMeasures`` of a DWLS/ULS fit (ordinal indicators): no likelihood
+    family; with WLSMV/ULSMV the ``*_scaled`` measures use the scaled-shifted test and the
+    ``*_robust`` ones lavaan's catML statistic; SRMR on the polychoric correlations (and, in
+    the ``total`` variants, the thresholds); WLS-weighted GFI and the WRMR."""
+    g_count, npar = ts.n_groups, ts.npar
+    n = ts.ntotal - g_count  # lavaan's N for RMSEA, CN and MFI when not ML: N - G
+    chisq, df, bx2, bdf = ts.chisq, ts.df, ts.baseline_chisq, ts.baseline_df
+    sh, r = ts.shifted, ts.robust
+    # ULS/ULSMV: the unscaled statistic is not chi-square distributed, lavaan gives no p-value
+    uls = est.options["estimator"] in ("ULS", "ULSMV")
+    fm: dict = {"npar": npar, "fmin": ts.fmin, "chisq": chisq, "df": df,
+                "pvalue": np.nan if uls else measures.chisq_pvalue(chisq, df)}
+    if sh is not None:
+        fm.update(chisq_scaled=sh.chisq, df_scaled=df,
+                  pvalue_scaled=measures.chisq_pvalue(sh.chisq, df),
+                  chisq_scaling_factor=sh.scaling_factor, chisq_shift=sh.shift)
+    fm.update(baseline_chisq=bx2, baseline_df=bdf,
+              baseline_pvalue=np.nan if uls else measures.chisq_pvalue(bx2, bdf))
+    if sh is not None:
+        fm.update(baseline_chisq_scaled=sh.baseline_chisq, baseline_df_scaled=bdf,
+                  baseline_pvalue_scaled=measures.chisq_pvalue(sh.baseline_chisq, bdf),
+                  baseline_chisq_scaling_factor=sh.baseline_scaling_factor)
+    fm.update(measures.incremental_family(
+        chisq, df, bx2, bdf,
+        scaled=None if sh is None else (sh.chisq, sh.baseline_chisq),
+        robust=None if r is None else (r.chisq, r.baseline_chisq, r.c_hat, r.baseline_c_hat)))
+    fm.update(measures.rmsea_family(
+        chisq, df, n, g_count, scaled=None if sh is None else sh.chisq,
+        robust=None if r is None else (r.chisq, r.chisq_scaled, r.df, r.c_hat)))
+    fm.update(measures.ordinal_residual_measures(est.stats, est.problem.implied_stats(
+        est.theta)))
+    other = measures.other_indices(chisq, df, n, npar)
+    fm["cn_05"], fm["cn_01"] = other["cn_05"], other["cn_01"]
+    fm.update(measures.wls_gfi(est.stats, est.problem.implied_stats(est.theta), df))
+    fm["mfi"] = other["mfi"]
+    fm["wrmr"] = measures.wrmr(chisq, len(est.stats[0].wls_obs))
     return pd.Series(fm, dtype=float, name="value")
