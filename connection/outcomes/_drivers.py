@@ -17,7 +17,11 @@
    constants = controls)``, or ``parameters::dominance_analysis(fit, all = ~ controls)``): a
    driver's weight is its average increment in
    R-squared over all subsets of the other drivers, averaged first within and then across subset
-   sizes. The weights add up to ``R2(full) - R2(controls only)``.
+   sizes. The weights add up to ``R2(full) - R2(controls only)``; ``dominance_share`` normalises
+   them to add up to 1 (100%). For OLS this is the Shapley value / LMG (``relaimpo``,
+   ``pingouin.linear_regression(relimp=True)``), computed exactly from the covariance matrix for
+   every subset at once (:mod:`connection.outcomes._importance`); logit and ordinal models refit
+   every subset. ``importance=None`` switches it off.
 4. **Is connection's coefficient larger than satisfaction's?** ``beta(connection) -
    beta(satisfaction)`` (with more drivers: every pair, or the pairs named in ``contrasts=``)
    with a Wald interval (robust covariance) and a bootstrap percentile
@@ -95,6 +99,7 @@ from connection.errors import (
     PoorFitWarning,
 )
 from connection.outcomes._compare import _numeric, _require_columns
+from connection.outcomes._importance import ols_importance
 from connection.stats._multiplicity import adjust_pvalues, check_correction
 
 __all__ = ["drivers", "DriversResult", "TABLE_COLUMNS", "DIFFERENCE_COLUMNS", "MODEL_COLUMNS",
@@ -126,7 +131,8 @@ b
 delta_r2
     R-squared lost when the term is dropped from the full model (drivers only).
 general_dominance, dominance_share
-    General dominance weight and its share of the drivers' total (drivers only).
+    General dominance weight (Shapley / LMG for OLS) and its normalised share of the drivers'
+    total (the shares add up to 1; drivers only); NaN with ``importance=None``.
 r2, r2_type, cov_type
     The full model's R-squared (``"r2"`` for OLS, ``"mcfadden"`` otherwise) and the covariance
     actually used (``HC3`` is only defined for OLS; logit and ordinal use the ``HC0`` sandwich).
@@ -394,25 +400,45 @@ def _r2_subset(model: str, Xs: np.ndarray, ys: np.ndarray, cols: Sequence[int], 
     return float(1.0 - res.llf / llnull)
 
 
-def _dominance(model: str, Xs, ys, n_drivers: int, llnull: float) -> dict[str, Any]:
-    """R2 of every subset of drivers (controls always in); delta R2 and general dominance."""
+def _dominance_refits(model: str, Xs, ys, n_drivers: int, llnull: float,
+                      importance: str | None = "dominance") -> dict[str, Any]:
+    """R2 of every subset of drivers (controls always in), one refit per subset; delta R2 and
+    general dominance. The path for logit and ordinal models (McFadden R2); for OLS the
+    covariance-based :func:`connection.outcomes._importance.ols_importance` replaces it (this
+    OLS branch stays for the benchmark and as the tests' cross-check).
+    ``importance=None`` fits only the full model, the models without one driver each and the
+    controls-only model (``gd`` is NaN)."""
     p = Xs.shape[1]
     controls = list(range(n_drivers, p))
-    r2 = {}
-    for size in range(n_drivers + 1):
-        for sub in itertools.combinations(range(n_drivers), size):
-            r2[sub] = _r2_subset(model, Xs, ys, [*sub, *controls], llnull)
     full = tuple(range(n_drivers))
+    if importance is None:
+        subsets = [full, (), *(tuple(k for k in full if k != j) for j in full)]
+    else:
+        subsets = [s for size in range(n_drivers + 1)
+                   for s in itertools.combinations(range(n_drivers), size)]
+    r2 = {sub: _r2_subset(model, Xs, ys, [*sub, *controls], llnull) for sub in subsets}
     delta = np.array([r2[full] - r2[tuple(k for k in full if k != j)] for j in full])
-    gd = np.zeros(n_drivers)
-    for j in full:
-        others = [k for k in full if k != j]
-        per_size = []
-        for size in range(n_drivers):
-            incs = [r2[tuple(sorted((*s, j)))] - r2[s] for s in itertools.combinations(others, size)]
-            per_size.append(np.mean(incs))
-        gd[j] = np.mean(per_size)
+    gd = np.full(n_drivers, np.nan)
+    if importance is not None:
+        for j in full:
+            others = [k for k in full if k != j]
+            per_size = []
+            for size in range(n_drivers):
+                incs = [r2[tuple(sorted((*s, j)))] - r2[s]
+                        for s in itertools.combinations(others, size)]
+                per_size.append(np.mean(incs))
+            gd[j] = np.mean(per_size)
     return {"r2": r2[full], "r2_controls": r2[()], "delta": delta, "gd": gd}
+
+
+def _importance(model: str, Xs, ys, n_drivers: int, llnull: float,
+                importance: str | None) -> dict[str, Any]:
+    """R2, delta R2 and general dominance: from the covariance matrix for OLS (all subsets at
+    once, no refit), by refitting every subset for logit and ordinal models."""
+    if model == "ols":
+        return ols_importance(np.cov(np.column_stack([ys, Xs]), rowvar=False), n_drivers,
+                              importance)
+    return _dominance_refits(model, Xs, ys, n_drivers, llnull, importance)
 
 
 # --------------------------------------------------------------------------------------------
@@ -674,7 +700,8 @@ class _OrdinalStatistic:
 
 def _fit_one(design: _Design, *, outcome: str, model: str, cov_type: str, level: float,
              contrasts: Sequence[tuple[int, int]], n_boot: int, seed, n_jobs: int, progress,
-             by: str, group: str) -> tuple[list[dict], list[dict], dict]:
+             by: str, group: str, importance: str | None = "dominance"
+             ) -> tuple[list[dict], list[dict], dict]:
     where = "" if by == "" else f" in {by}={group!r}"
     _check_variance(design, outcome, where)
     if model == "ordinal" and np.unique(design.y).size < 3:
@@ -709,7 +736,7 @@ def _fit_one(design: _Design, *, outcome: str, model: str, cov_type: str, level:
         pval = 2 * stats.norm.sf(np.abs(stat))
         crit = z
     llnull = _null_loglik(design.y) if model != "ols" else 0.0
-    dom = _dominance(model, Xs, ys, design.n_drivers, llnull)
+    dom = _importance(model, Xs, ys, design.n_drivers, llnull, importance)
     gd_total = dom["gd"].sum()
     b_unstd = params * (y_sd if model == "ols" else 1.0) / sd
     rows = []
@@ -950,6 +977,7 @@ def drivers(
     n_jobs: int = 1,
     progress: bool | None = None,
     contrasts: Sequence[Sequence[str]] | None = None,
+    importance: str | None = "dominance",
 ) -> DriversResult:
     """Regress outcomes on connection and satisfaction: strength, increments, dominance, contrast.
 
@@ -1010,6 +1038,14 @@ def drivers(
         second). Default: every pair, in the order of ``drivers`` (with three drivers a, b, c:
         ``a - b``, ``a - c``, ``b - c``); ``[]`` for none. Applies to :attr:`DriversResult.differences`
         and to the latent version. The intervals are per pair (no multiplicity adjustment).
+    importance
+        ``"dominance"`` (default): general dominance weights (Shapley / LMG) of the drivers in
+        ``general_dominance`` and their normalised shares (adding up to 1, i.e. 100%) in
+        ``dominance_share``. For OLS they come exactly from the covariance matrix, every subset
+        of drivers at once (:mod:`connection.outcomes._importance`: 20 drivers in well under a
+        second); for logit and ordinal models every subset of drivers is refitted (``2**p``
+        fits: slow beyond about 8 drivers). ``None``: no dominance analysis (those two columns
+        are NaN); R-squared and ``delta_r2`` are still computed.
 
     Returns
     -------
@@ -1025,13 +1061,14 @@ def drivers(
     level = _check_arguments(data, outcomes, drivers_, controls, group_cols, family=family,
                              cov_type=cov_type, cluster=cluster, n_boot=n_boot, level=level,
                              correction=correction)
+    check_choice(importance, "importance", ("dominance", None))
     pairs = _resolve_contrasts(drivers_, contrasts)
 
     n_fits = len(outcomes) * (1 + sum(data[g].dropna().nunique() for g in group_cols))
     seeds = iter(as_seed_sequence(seed).spawn(n_fits))
     rows, diffs, models, inters = [], [], [], []
     common = {"model": family, "cov_type": cov_type, "level": level, "contrasts": pairs,
-              "n_boot": n_boot, "n_jobs": n_jobs, "progress": progress}
+              "n_boot": n_boot, "n_jobs": n_jobs, "progress": progress, "importance": importance}
     for outcome in outcomes:
         design, keep = _design(data, outcome, drivers_, controls, cluster, family)
         if design.n_excluded:
@@ -1069,7 +1106,7 @@ def drivers(
     settings = {"outcomes": outcomes, "drivers": drivers_, "controls": controls, "group": group_cols,
                 "family": family, "cov_type": cov_type, "cluster": cluster, "n_boot": n_boot,
                 "seed": seed if isinstance(seed, int | np.integer) else None,
-                "level": level, "correction": correction,
+                "level": level, "correction": correction, "importance": importance,
                 "contrasts": [(drivers_[i], drivers_[j]) for i, j in pairs]}
     return DriversResult(
         table=pd.DataFrame(rows).reindex(columns=TABLE_COLUMNS),
