@@ -42,7 +42,7 @@ import numpy as np
 from scipy.special import comb
 
 __all__ = ["subset_r2", "general_dominance", "ols_importance", "r2_from_cov",
-           "relative_weights_from_cov", "partial_out"]
+           "relative_weights_from_cov", "logistic_relative_weights", "partial_out"]
 
 
 def partial_out(cov: np.ndarray, n_keep: int) -> np.ndarray:
@@ -161,3 +161,154 @@ def relative_weights_from_cov(cov: np.ndarray, n_drivers: int) -> np.ndarray:
     lam = (evecs * root[..., None, :]) @ np.swapaxes(evecs, -1, -2)        # Rxx^(1/2)
     beta = (evecs / root[..., None, :]) @ (np.swapaxes(evecs, -1, -2) @ rxy[..., None])
     return ((lam**2) @ (beta**2))[..., 0]
+
+
+# --------------------------------------------------------------------------------------------
+# logistic relative weights (Tonidandel & LeBreton 2010)
+# --------------------------------------------------------------------------------------------
+
+def _weighted_standardize(X: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``X`` (n, k) centred and scaled by each replicate's weights ``w`` (b, n): (b, n, k),
+    weighted mean 0 and weighted variance (divisor ``sum(w) - 1``) 1."""
+    tot = w.sum(axis=1)[:, None]
+    m = (w @ X) / tot
+    xc = X[None] - m[:, None, :]
+    var = np.einsum("bn,bnk->bk", w, xc**2) / (tot - 1)
+    return xc / np.sqrt(var)[:, None, :]
+
+
+def _batched_logit(Z: np.ndarray, y: np.ndarray, w: np.ndarray, max_iter: int = 100,
+                   tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted logistic regression of ``y`` on ``[1, Z[r]]`` for every replicate ``r`` by
+    Newton-Raphson (IRLS); returns the coefficients (b, 1 + k) and whether each converged."""
+    b, n, k = Z.shape
+    Z1 = np.concatenate([np.ones((b, n, 1)), Z], axis=2)
+    theta = np.zeros((b, k + 1))
+    converged = np.zeros(b, bool)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for _ in range(max_iter):
+            mu = 1.0 / (1.0 + np.exp(-np.einsum("bnk,bk->bn", Z1, theta)))
+            grad = np.einsum("bn,bnk->bk", w * (y - mu), Z1)
+            hess = np.einsum("bn,bni,bnj->bij", w * mu * (1.0 - mu), Z1, Z1)
+            try:
+                step = np.linalg.solve(hess, grad[..., None])[..., 0]
+            except np.linalg.LinAlgError:
+                step = np.full_like(theta, np.nan)
+            theta = theta + step
+            converged = np.all(np.abs(step) < tol * (1.0 + np.abs(theta)), axis=1)
+            if converged.all() or not np.isfinite(theta).all():
+                break
+    return theta, converged
+
+
+def logistic_relative_weights(X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None
+                              ) -> np.ndarray:
+    """Relative weights for a binary outcome (Tonidandel & LeBreton 2010; their RWA-Web code,
+    as R's ``rwa::rwa_logit``): the z-scored drivers are turned into their orthogonal
+    counterparts ``Z = X Rxx^-1/2``, ``y`` is regressed on ``Z`` by logistic regression, the
+    coefficients are fully standardized (Menard 2004: ``beta_k = b_k sd(Z_k) R / sd(logit
+    y-hat)``, ``R`` the correlation of ``y`` with the predicted probability) and
+    ``eps_j = sum_k Lambda_jk**2 beta_k**2`` with ``Lambda = Rxx^1/2``. The weights add up to
+    ``R**2`` (the squared correlation of ``y`` and the predicted probability).
+
+    ``w`` (b, n) are replicate weights (bootstrap counts); without them one set of weights
+    (all 1) is used. Returns (b, p); a replicate whose fit does not converge (separation) is NaN.
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    w = np.ones((1, y.size)) if w is None else np.asarray(w, dtype=float)
+    tot = w.sum(axis=1)
+    xs = _weighted_standardize(X, w)                                   # (b, n, p)
+    rxx = np.einsum("bn,bni,bnj->bij", w, xs, xs) / (tot - 1)[:, None, None]
+    evals, evecs = np.linalg.eigh(rxx)
+    root = np.sqrt(np.clip(evals, 0.0, None))
+    lam = (evecs * root[:, None, :]) @ np.swapaxes(evecs, -1, -2)
+    inv_root = (evecs / root[:, None, :]) @ np.swapaxes(evecs, -1, -2)
+    Z = xs @ inv_root                                                   # orthonormal in-sample
+    theta, converged = _batched_logit(Z, y, w)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        logit = theta[:, :1] + np.einsum("bnk,bk->bn", Z, theta[:, 1:])
+        prob = 1.0 / (1.0 + np.exp(-logit))
+
+        def wvar(v):
+            m = (w * v).sum(axis=1) / tot
+            return (w * (v - m[:, None]) ** 2).sum(axis=1) / (tot - 1), m
+
+        var_l, _ = wvar(logit)
+        var_p, m_p = wvar(prob)
+        var_y, m_y = wvar(np.broadcast_to(y, w.shape))
+        cov_py = (w * (prob - m_p[:, None]) * (y - m_y[:, None])).sum(axis=1) / (tot - 1)
+        r2 = cov_py**2 / (var_p * var_y)
+        sd_z = np.sqrt(np.einsum("bn,bnk->bk", w, Z**2) / (tot - 1)[:, None])
+        beta = theta[:, 1:] * sd_z * np.sqrt(r2 / var_l)[:, None]
+        eps = (lam**2) @ (beta**2)[..., None]
+    eps = eps[..., 0]
+    eps[~converged] = np.nan
+    return eps
+
+
+# --------------------------------------------------------------------------------------------
+# bootstrap statistics (picklable, counts mode: every replicate at once)
+# --------------------------------------------------------------------------------------------
+
+def _centred_moments(D: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per respondent: count 1, the centred columns and their pairwise products (upper
+    triangle): a replicate's covariance matrix is then two matrix products with its counts."""
+    D = D - D.mean(axis=0)
+    iu = np.triu_indices(D.shape[1])
+    return np.ones(D.shape[0]), D, D[:, iu[0]] * D[:, iu[1]]
+
+
+def _replicate_covariances(data, counts: np.ndarray) -> np.ndarray:
+    n_u, s1, s2 = data
+    q = s1.shape[1]
+    counts = np.asarray(counts, dtype=float)
+    total = counts @ n_u
+    m = (counts @ s1) / total[:, None]
+    m2 = (counts @ s2) / total[:, None]
+    i, j = np.triu_indices(q)
+    cov = np.empty((counts.shape[0], q, q))
+    cov[:, i, j] = m2 - m[:, i] * m[:, j]
+    cov[:, j, i] = cov[:, i, j]
+    return cov
+
+
+class _RelativeWeightsStatistic:
+    """Raw weights, rescaled weights (% of their sum) and, with the random variable, each raw
+    weight minus the random variable's (in the model that includes it), per replicate.
+
+    OLS: data are the centred moments of ``[y, drivers, random, controls]``. Logit: data are the
+    row numbers (the replicate counts weight the respondents)."""
+
+    def __init__(self, family: str, n_drivers: int, full_var: np.ndarray,
+                 X: np.ndarray | None = None, y: np.ndarray | None = None):
+        self.family = family
+        self.p = n_drivers
+        self.full_var = full_var
+        self.X = X      # logit: [drivers, random]
+        self.y = y
+
+    def __call__(self, data, counts):
+        p = self.p
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if self.family == "ols":
+                cov = _replicate_covariances(data, counts)
+                q = cov.shape[-1]
+                main = np.r_[0 : 1 + p, p + 2 : q]
+                raw = relative_weights_from_cov(cov[:, main][:, :, main], p)
+                with_random = relative_weights_from_cov(cov, p + 1)
+                var = np.diagonal(cov, axis1=1, axis2=2)
+                bad = np.any(var < 1e-10 * self.full_var, axis=1)
+            else:
+                w = np.asarray(counts, dtype=float)
+                raw = logistic_relative_weights(self.X[:, :p], self.y, w)
+                with_random = logistic_relative_weights(self.X, self.y, w)
+                tot = w.sum(axis=1)
+                m = (w @ self.X) / tot[:, None]
+                var = (w @ self.X**2) / tot[:, None] - m**2
+                bad = np.any(var < 1e-10 * self.full_var, axis=1)
+            rescaled = 100.0 * raw / raw.sum(axis=1, keepdims=True)
+            diff = with_random[:, :p] - with_random[:, p : p + 1]
+        out = np.column_stack([raw, rescaled, diff])
+        out[bad] = np.nan   # a driver constant in a resample: that replicate fails (counted)
+        return out
