@@ -3,7 +3,8 @@
 :func:`drivers` (advocacy, loyalty, repurchase regressed on connection and satisfaction,
 observed or latent, with general dominance weights) -> :class:`DriversResult`;
 :func:`relative_weights` (Johnson's relative weights with bootstrap intervals and the test against
-a random variable) -> :class:`RelativeWeightsResult`; :func:`compare` (two-group equivalence and risk
+a random variable) -> :class:`RelativeWeightsResult`; :func:`nps` (Net Promoter Score with its
+multinomial or linearized SE, by group) -> a tidy frame; :func:`compare` (two-group equivalence and risk
 ratios with multiplicity) -> :class:`CompareResult`; :func:`value_ratio`; the building blocks
 :func:`tost`, :func:`risk_ratio`, :func:`proportion_difference`, and :func:`adjust_pvalues` (the
 one multiplicity correction, at home in :mod:`connection.stats`).
@@ -24,6 +25,7 @@ from connection.outcomes._drivers import (  # noqa: F401
     drivers,
     relative_weights,
 )
+from connection.outcomes._nps import nps  # noqa: F401
 from connection.stats._multiplicity import adjust_pvalues  # noqa: F401
 
-__all__ = ['drivers', 'DriversResult', 'relative_weights', 'RelativeWeightsResult', 'compare', 'CompareResult', 'tost', 'risk_ratio', 'proportion_difference', 'adjust_pvalues', 'value_ratio']
+__all__ = ['drivers', 'DriversResult', 'relative_weights', 'RelativeWeightsResult', 'nps', 'compare', 'CompareResult', 'tost', 'risk_ratio', 'proportion_difference', 'adjust_pvalues', 'value_ratio']
