@@ -102,13 +102,14 @@ def general_dominance(r2: np.ndarray, n_drivers: int) -> np.ndarray:
     orders them): per driver, the increment averaged within and then across subset sizes
     (equivalently the Shapley value). They add up to ``r2[-1] - r2[0]``."""
     p = int(n_drivers)
-    idx = np.arange(r2.size)
-    size = np.bitwise_count(idx.astype(np.uint64)).astype(np.intp)
-    w = _shapley_weights(p)
+    r2 = np.asarray(r2, dtype=float)
+    size = np.bitwise_count(np.arange(r2.size, dtype=np.uint64)).astype(np.intp)
+    weight = np.r_[_shapley_weights(p), 0.0][size]   # weight of subset i as the "without" set
     gd = np.empty(p)
     for j in range(p):
-        without = idx[(idx >> j) & 1 == 0]
-        gd[j] = np.dot(w[size[without]], r2[without | (1 << j)] - r2[without])
+        # bit j splits the index into (higher bits, bit j, lower bits): views, no copies
+        r = r2.reshape(-1, 2, 2**j)
+        gd[j] = np.sum(weight.reshape(-1, 2, 2**j)[:, 0, :] * (r[:, 1, :] - r[:, 0, :]))
     return gd
 
 
