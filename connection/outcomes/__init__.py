@@ -1,7 +1,10 @@
 """The outcomes layer: what connection is worth.
 
 :func:`drivers` (advocacy, loyalty, repurchase regressed on connection and satisfaction,
-observed or latent) -> :class:`DriversResult`; :func:`compare` (two-group equivalence and risk
+observed or latent, with general dominance weights) -> :class:`DriversResult`;
+:func:`relative_weights` (Johnson's relative weights with bootstrap intervals and the test against
+a random variable) -> :class:`RelativeWeightsResult`; :func:`nps` (Net Promoter Score with its
+multinomial or linearized SE, by group) -> a tidy frame; :func:`compare` (two-group equivalence and risk
 ratios with multiplicity) -> :class:`CompareResult`; :func:`value_ratio`; the building blocks
 :func:`tost`, :func:`risk_ratio`, :func:`proportion_difference`, and :func:`adjust_pvalues` (the
 one multiplicity correction, at home in :mod:`connection.stats`).
@@ -16,7 +19,13 @@ from connection.outcomes._compare import (  # noqa: F401
     tost,
     value_ratio,
 )
-from connection.outcomes._drivers import DriversResult, drivers  # noqa: F401
+from connection.outcomes._drivers import (  # noqa: F401
+    DriversResult,
+    RelativeWeightsResult,
+    drivers,
+    relative_weights,
+)
+from connection.outcomes._nps import nps  # noqa: F401
 from connection.stats._multiplicity import adjust_pvalues  # noqa: F401
 
-__all__ = ['drivers', 'DriversResult', 'compare', 'CompareResult', 'tost', 'risk_ratio', 'proportion_difference', 'adjust_pvalues', 'value_ratio']
+__all__ = ['drivers', 'DriversResult', 'relative_weights', 'RelativeWeightsResult', 'nps', 'compare', 'CompareResult', 'tost', 'risk_ratio', 'proportion_difference', 'adjust_pvalues', 'value_ratio']

@@ -17,7 +17,11 @@
    constants = controls)``, or ``parameters::dominance_analysis(fit, all = ~ controls)``): a
    driver's weight is its average increment in
    R-squared over all subsets of the other drivers, averaged first within and then across subset
-   sizes. The weights add up to ``R2(full) - R2(controls only)``.
+   sizes. The weights add up to ``R2(full) - R2(controls only)``; ``dominance_share`` normalises
+   them to add up to 1 (100%). For OLS this is the Shapley value / LMG (``relaimpo``,
+   ``pingouin.linear_regression(relimp=True)``), computed exactly from the covariance matrix for
+   every subset at once (:mod:`connection.outcomes._importance`); logit and ordinal models refit
+   every subset. ``importance=None`` switches it off.
 4. **Is connection's coefficient larger than satisfaction's?** ``beta(connection) -
    beta(satisfaction)`` (with more drivers: every pair, or the pairs named in ``contrasts=``)
    with a Wald interval (robust covariance) and a bootstrap percentile
@@ -77,6 +81,7 @@ from connection._common import (
     check_level,
     check_n_boot,
     renamed_keywords,
+    spawn,
     warn,
     z_critical,
 )
@@ -95,9 +100,15 @@ from connection.errors import (
     PoorFitWarning,
 )
 from connection.outcomes._compare import _numeric, _require_columns
+from connection.outcomes._importance import (
+    _centred_moments,
+    _RelativeWeightsStatistic,
+    ols_importance,
+)
 from connection.stats._multiplicity import adjust_pvalues, check_correction
 
-__all__ = ["drivers", "DriversResult", "TABLE_COLUMNS", "DIFFERENCE_COLUMNS", "MODEL_COLUMNS",
+__all__ = ["drivers", "DriversResult", "relative_weights", "RelativeWeightsResult",
+           "RELATIVE_WEIGHTS_COLUMNS", "TABLE_COLUMNS", "DIFFERENCE_COLUMNS", "MODEL_COLUMNS",
            "INTERACTION_COLUMNS", "LATENT_COLUMNS", "PoorFitWarning", "POOR_FIT_CFI",
            "POOR_FIT_RMSEA"]
 
@@ -126,7 +137,8 @@ b
 delta_r2
     R-squared lost when the term is dropped from the full model (drivers only).
 general_dominance, dominance_share
-    General dominance weight and its share of the drivers' total (drivers only).
+    General dominance weight (Shapley / LMG for OLS) and its normalised share of the drivers'
+    total (the shares add up to 1; drivers only); NaN with ``importance=None``.
 r2, r2_type, cov_type
     The full model's R-squared (``"r2"`` for OLS, ``"mcfadden"`` otherwise) and the covariance
     actually used (``HC3`` is only defined for OLS; logit and ordinal use the ``HC0`` sandwich).
@@ -394,25 +406,45 @@ def _r2_subset(model: str, Xs: np.ndarray, ys: np.ndarray, cols: Sequence[int], 
     return float(1.0 - res.llf / llnull)
 
 
-def _dominance(model: str, Xs, ys, n_drivers: int, llnull: float) -> dict[str, Any]:
-    """R2 of every subset of drivers (controls always in); delta R2 and general dominance."""
+def _dominance_refits(model: str, Xs, ys, n_drivers: int, llnull: float,
+                      importance: str | None = "dominance") -> dict[str, Any]:
+    """R2 of every subset of drivers (controls always in), one refit per subset; delta R2 and
+    general dominance. The path for logit and ordinal models (McFadden R2); for OLS the
+    covariance-based :func:`connection.outcomes._importance.ols_importance` replaces it (this
+    OLS branch stays for the benchmark and as the tests' cross-check).
+    ``importance=None`` fits only the full model, the models without one driver each and the
+    controls-only model (``gd`` is NaN)."""
     p = Xs.shape[1]
     controls = list(range(n_drivers, p))
-    r2 = {}
-    for size in range(n_drivers + 1):
-        for sub in itertools.combinations(range(n_drivers), size):
-            r2[sub] = _r2_subset(model, Xs, ys, [*sub, *controls], llnull)
     full = tuple(range(n_drivers))
+    if importance is None:
+        subsets = [full, (), *(tuple(k for k in full if k != j) for j in full)]
+    else:
+        subsets = [s for size in range(n_drivers + 1)
+                   for s in itertools.combinations(range(n_drivers), size)]
+    r2 = {sub: _r2_subset(model, Xs, ys, [*sub, *controls], llnull) for sub in subsets}
     delta = np.array([r2[full] - r2[tuple(k for k in full if k != j)] for j in full])
-    gd = np.zeros(n_drivers)
-    for j in full:
-        others = [k for k in full if k != j]
-        per_size = []
-        for size in range(n_drivers):
-            incs = [r2[tuple(sorted((*s, j)))] - r2[s] for s in itertools.combinations(others, size)]
-            per_size.append(np.mean(incs))
-        gd[j] = np.mean(per_size)
+    gd = np.full(n_drivers, np.nan)
+    if importance is not None:
+        for j in full:
+            others = [k for k in full if k != j]
+            per_size = []
+            for size in range(n_drivers):
+                incs = [r2[tuple(sorted((*s, j)))] - r2[s]
+                        for s in itertools.combinations(others, size)]
+                per_size.append(np.mean(incs))
+            gd[j] = np.mean(per_size)
     return {"r2": r2[full], "r2_controls": r2[()], "delta": delta, "gd": gd}
+
+
+def _importance(model: str, Xs, ys, n_drivers: int, llnull: float,
+                importance: str | None) -> dict[str, Any]:
+    """R2, delta R2 and general dominance: from the covariance matrix for OLS (all subsets at
+    once, no refit), by refitting every subset for logit and ordinal models."""
+    if model == "ols":
+        return ols_importance(np.cov(np.column_stack([ys, Xs]), rowvar=False), n_drivers,
+                              importance)
+    return _dominance_refits(model, Xs, ys, n_drivers, llnull, importance)
 
 
 # --------------------------------------------------------------------------------------------
@@ -674,7 +706,8 @@ class _OrdinalStatistic:
 
 def _fit_one(design: _Design, *, outcome: str, model: str, cov_type: str, level: float,
              contrasts: Sequence[tuple[int, int]], n_boot: int, seed, n_jobs: int, progress,
-             by: str, group: str) -> tuple[list[dict], list[dict], dict]:
+             by: str, group: str, importance: str | None = "dominance"
+             ) -> tuple[list[dict], list[dict], dict]:
     where = "" if by == "" else f" in {by}={group!r}"
     _check_variance(design, outcome, where)
     if model == "ordinal" and np.unique(design.y).size < 3:
@@ -709,7 +742,7 @@ def _fit_one(design: _Design, *, outcome: str, model: str, cov_type: str, level:
         pval = 2 * stats.norm.sf(np.abs(stat))
         crit = z
     llnull = _null_loglik(design.y) if model != "ols" else 0.0
-    dom = _dominance(model, Xs, ys, design.n_drivers, llnull)
+    dom = _importance(model, Xs, ys, design.n_drivers, llnull, importance)
     gd_total = dom["gd"].sum()
     b_unstd = params * (y_sd if model == "ols" else 1.0) / sd
     rows = []
@@ -950,6 +983,7 @@ def drivers(
     n_jobs: int = 1,
     progress: bool | None = None,
     contrasts: Sequence[Sequence[str]] | None = None,
+    importance: str | None = "dominance",
 ) -> DriversResult:
     """Regress outcomes on connection and satisfaction: strength, increments, dominance, contrast.
 
@@ -1010,6 +1044,14 @@ def drivers(
         second). Default: every pair, in the order of ``drivers`` (with three drivers a, b, c:
         ``a - b``, ``a - c``, ``b - c``); ``[]`` for none. Applies to :attr:`DriversResult.differences`
         and to the latent version. The intervals are per pair (no multiplicity adjustment).
+    importance
+        ``"dominance"`` (default): general dominance weights (Shapley / LMG) of the drivers in
+        ``general_dominance`` and their normalised shares (adding up to 1, i.e. 100%) in
+        ``dominance_share``. For OLS they come exactly from the covariance matrix, every subset
+        of drivers at once (:mod:`connection.outcomes._importance`: 20 drivers in well under a
+        second); for logit and ordinal models every subset of drivers is refitted (``2**p``
+        fits: slow beyond about 8 drivers). ``None``: no dominance analysis (those two columns
+        are NaN); R-squared and ``delta_r2`` are still computed.
 
     Returns
     -------
@@ -1025,13 +1067,14 @@ def drivers(
     level = _check_arguments(data, outcomes, drivers_, controls, group_cols, family=family,
                              cov_type=cov_type, cluster=cluster, n_boot=n_boot, level=level,
                              correction=correction)
+    check_choice(importance, "importance", ("dominance", None))
     pairs = _resolve_contrasts(drivers_, contrasts)
 
     n_fits = len(outcomes) * (1 + sum(data[g].dropna().nunique() for g in group_cols))
     seeds = iter(as_seed_sequence(seed).spawn(n_fits))
     rows, diffs, models, inters = [], [], [], []
     common = {"model": family, "cov_type": cov_type, "level": level, "contrasts": pairs,
-              "n_boot": n_boot, "n_jobs": n_jobs, "progress": progress}
+              "n_boot": n_boot, "n_jobs": n_jobs, "progress": progress, "importance": importance}
     for outcome in outcomes:
         design, keep = _design(data, outcome, drivers_, controls, cluster, family)
         if design.n_excluded:
@@ -1069,7 +1112,7 @@ def drivers(
     settings = {"outcomes": outcomes, "drivers": drivers_, "controls": controls, "group": group_cols,
                 "family": family, "cov_type": cov_type, "cluster": cluster, "n_boot": n_boot,
                 "seed": seed if isinstance(seed, int | np.integer) else None,
-                "level": level, "correction": correction,
+                "level": level, "correction": correction, "importance": importance,
                 "contrasts": [(drivers_[i], drivers_[j]) for i, j in pairs]}
     return DriversResult(
         table=pd.DataFrame(rows).reindex(columns=TABLE_COLUMNS),
@@ -1271,3 +1314,244 @@ def _latent(data, outcomes, drivers_, controls, latent, estimator, level,
     return pd.DataFrame(rows).reindex(columns=LATENT_COLUMNS), all_flags
 
 
+# --------------------------------------------------------------------------------------------
+# relative weights (the numerics are in connection.outcomes._importance)
+# --------------------------------------------------------------------------------------------
+
+RELATIVE_WEIGHTS_COLUMNS = [
+    "outcome", "term", "raw_weight", "raw_ci_lower", "raw_ci_upper", "rescaled",
+    "rescaled_ci_lower", "rescaled_ci_upper", "random_difference", "random_ci_lower",
+    "random_ci_upper", "exceeds_random", "n", "r2", "r2_type", "family", "level", "n_boot",
+    "n_failed",
+]
+"""Columns of :attr:`RelativeWeightsResult.table` (one row per driver):
+
+outcome, term
+    The outcome and the driver.
+raw_weight, raw_ci_lower, raw_ci_upper
+    Johnson's raw relative weight (epsilon: the driver's share of R-squared, in R-squared units)
+    and its bootstrap percentile interval.
+rescaled, rescaled_ci_lower, rescaled_ci_upper
+    The raw weight as a percentage of the drivers' total (the rescaled weights add up to 100),
+    and its interval.
+random_difference, random_ci_lower, random_ci_upper, exceeds_random
+    Tonidandel, LeBreton & Johnson (2009): a random standard-normal variable (seeded) is added
+    to the drivers; ``random_difference`` is the driver's raw weight minus the random
+    variable's in that model, with its bootstrap percentile interval; ``exceeds_random`` is True
+    when the interval lies above 0 (the driver explains more than chance), NA without bootstrap.
+n, r2, r2_type, family
+    Respondents used; the drivers' total (the sum of raw weights: R-squared, or with controls
+    R-squared(full) - R-squared(controls); for a logit outcome the squared correlation of the
+    outcome with the predicted probability), its kind, and the family.
+level, n_boot, n_failed
+    Interval level, bootstrap replicates and failed replicates (excluded from the intervals).
+"""
+
+_RW_FAMILIES = ("ols", "logit")
+
+
+def relative_weights(
+    data,
+    outcome: str,
+    drivers,
+    *,
+    controls=(),
+    family: str = "ols",
+    n_boot: int = DEFAULT_N_BOOT,
+    seed=None,
+    level: float = DEFAULT_LEVEL,
+    n_jobs: int = 1,
+    progress: bool | None = None,
+) -> RelativeWeightsResult:
+    """Johnson's (2000) relative weights with bootstrap intervals and the test against a random
+    variable (Tonidandel, LeBreton & Johnson 2009; Tonidandel & LeBreton 2015, RWA-Web).
+
+    Parameters
+    ----------
+    data
+        One row per respondent (a DataFrame).
+    outcome
+        The outcome column (numeric; 0/1 for ``family="logit"``).
+    drivers
+        Numeric driver columns (at least one).
+    controls
+        Columns partialled out of the drivers and the outcome (numeric, True/False, or
+        categorical: dummies, as in :func:`connection.drivers`); the drivers' raw weights then add
+        up to the R-squared they add beyond the controls. ``family="ols"`` only.
+    family
+        ``"ols"`` (Johnson 2000, from the covariance matrix) or ``"logit"`` (a binary outcome:
+        Tonidandel & LeBreton 2010, standardized logistic coefficients on the orthogonal
+        drivers; see :func:`logistic_relative_weights`).
+    n_boot
+        Bootstrap replicates (:func:`connection.bootstrap`, respondents resampled, every replicate
+        at once); default ``DEFAULT_N_BOOT`` (2000); 0 for no intervals and no random-variable
+        test.
+    seed
+        Seeds the random variable and the bootstrap (int, SeedSequence or Generator).
+    level
+        Interval level (``DEFAULT_LEVEL``, 0.95).
+    n_jobs, progress
+        Passed to :func:`connection.bootstrap`.
+
+    Returns
+    -------
+    RelativeWeightsResult
+        ``.table`` (:data:`RELATIVE_WEIGHTS_COLUMNS`), ``.r2``, ``.summary()``, ``.to_frame()``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> import connection as cx
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(800, 3)); x[:, 1] += 0.6 * x[:, 0]
+    >>> df = pd.DataFrame(x, columns=["connection", "satisfaction", "price"])
+    >>> df["loyalty"] = 0.5 * df.connection + 0.3 * df.satisfaction + rng.normal(size=800)
+    >>> res = relative_weights(df, "loyalty", ["connection", "satisfaction", "price"],
+    ...                        n_boot=200, seed=1, progress=False)
+    >>> t = res.table.set_index("term")
+    >>> round(float(t["rescaled"].sum()), 6), bool(abs(t["raw_weight"].sum() - res.r2) < 1e-12)
+    (100.0, True)
+    >>> t["exceeds_random"].tolist()
+    [True, True, False]
+    """
+    n_boot = check_n_boot(n_boot)
+    level = check_level(level)
+    check_choice(family, "family", _RW_FAMILIES)
+    drivers_, controls_ = _rw_arguments(data, outcome, drivers, controls, family)
+    design = _rw_design(data, outcome, drivers_, controls_, family)
+    rw_seed, boot_seed = spawn(seed, 2)
+    random = np.random.default_rng(rw_seed).standard_normal(design.n)
+    p = design.n_drivers
+    X = np.column_stack([design.X[:, :p], random, design.X[:, p:]])
+    full_var = np.column_stack([design.y, X]).var(axis=0)
+    if family == "ols":
+        stat = _RelativeWeightsStatistic("ols", p, full_var)
+        moments = _centred_moments(np.column_stack([design.y, X]))
+    else:
+        stat = _RelativeWeightsStatistic("logit", p, full_var[1:], X=X, y=design.y)
+        moments = np.arange(design.n)
+    estimate = stat(moments, np.ones((1, design.n)))[0]
+    if not np.isfinite(estimate).all():
+        raise EstimationError("the relative weights could not be computed (a logistic fit did "
+                              "not converge: a driver separates the outcome perfectly?)",
+                              column=outcome, hint="Check for separation or too few rows")
+    boot = None
+    if n_boot:
+        from connection.stats._bootstrap import bootstrap
+
+        boot = bootstrap(stat, moments, n_boot=n_boot, seed=boot_seed, mode="counts",
+                         n_jobs=n_jobs, level=level, progress=progress,
+                         label=f"relative weights {outcome}", chunk_size=100)
+    table = _rw_table(outcome, drivers_, estimate, boot, design.n, family, level, n_boot)
+    settings = {"outcome": outcome, "drivers": drivers_, "controls": controls_, "family": family,
+                "n_boot": n_boot, "level": level,
+                "seed": seed if isinstance(seed, int | np.integer) else None}
+    return RelativeWeightsResult(table=table, r2=float(estimate[:p].sum()), n=design.n,
+                                 settings=settings)
+
+
+def _rw_arguments(data, outcome, drivers, controls, family) -> tuple[list[str], list[str]]:
+    if not isinstance(outcome, str):
+        raise ArgumentError("outcome must be one column name", values=[outcome],
+                            expected='e.g. "loyalty"')
+    drivers_ = [drivers] if isinstance(drivers, str) else list(drivers)
+    controls_ = [controls] if isinstance(controls, str) else list(controls)
+    if not drivers_:
+        raise ArgumentError("relative_weights() needs at least one driver", values=[drivers],
+                            expected='drivers=["connection", "satisfaction", ...]')
+    every = [outcome, *drivers_, *controls_]
+    if len(set(every)) != len(every):
+        raise ArgumentError("a column is used twice (as outcome, driver or control)",
+                            values=every, expected="distinct outcome, driver and control columns")
+    if family == "logit" and controls_:
+        raise ArgumentError("controls are not available for logistic relative weights",
+                            values=controls_, expected="family='ols', or no controls")
+    _require_columns(data, every)
+    return drivers_, controls_
+
+
+def _rw_design(data, outcome, drivers_, controls_, family):
+    design, _ = _design(data, outcome, drivers_, controls_, None, family)
+    if design.n_excluded:
+        warn(f"{outcome}: {design.n_excluded} of {len(data)} rows have a missing value in the "
+             "outcome, a driver or a control and are left out", ExclusionWarning)
+    _check_variance(design, outcome, "")
+    return design
+
+
+def _rw_table(outcome, drivers_, estimate, boot, n, family, level, n_boot):
+    p = len(drivers_)
+    lo = hi = np.full(3 * p, np.nan)
+    n_failed = 0
+    if boot is not None:
+        ci = boot.ci(level)
+        lo, hi = ci["ci_lower"].to_numpy(), ci["ci_upper"].to_numpy()
+        n_failed = boot.n_failed
+    exceeds = (pd.array(lo[2 * p:] > 0, dtype="boolean") if boot is not None
+               else pd.array([pd.NA] * p, dtype="boolean"))
+    return pd.DataFrame({
+        "outcome": outcome, "term": drivers_,
+        "raw_weight": estimate[:p], "raw_ci_lower": lo[:p], "raw_ci_upper": hi[:p],
+        "rescaled": estimate[p:2 * p], "rescaled_ci_lower": lo[p:2 * p],
+        "rescaled_ci_upper": hi[p:2 * p],
+        "random_difference": estimate[2 * p:], "random_ci_lower": lo[2 * p:],
+        "random_ci_upper": hi[2 * p:], "exceeds_random": exceeds,
+        "n": n, "r2": estimate[:p].sum(),
+        "r2_type": "r2" if family == "ols" else "r2_probability",
+        "family": family, "level": level, "n_boot": n_boot, "n_failed": n_failed,
+    }).reindex(columns=RELATIVE_WEIGHTS_COLUMNS)
+
+
+@dataclass(frozen=True)
+class RelativeWeightsResult:
+    """What :func:`relative_weights` returns.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per driver, columns :data:`RELATIVE_WEIGHTS_COLUMNS`.
+    r2 : float
+        The sum of the raw weights (see ``r2`` in :data:`RELATIVE_WEIGHTS_COLUMNS`).
+    n : int
+        Respondents used.
+    settings : dict
+        The arguments of the call.
+    """
+
+    table: pd.DataFrame
+    r2: float
+    n: int
+    settings: dict = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The relative-weights table (a copy)."""
+        return self.table.copy()
+
+    def summary(self) -> Report:
+        """The table as a :class:`connection._report.Report`."""
+        s = self.settings
+        kind = ("R-squared" if s["family"] == "ols"
+                else "squared correlation of outcome and predicted probability")
+        header = [("Outcome", s["outcome"]),
+                  ("Family", "OLS (Johnson 2000)" if s["family"] == "ols"
+                   else "logit (Tonidandel & LeBreton 2010)"),
+                  ("Respondents", self.n), (kind, round(self.r2, 4))]
+        if s["controls"]:
+            header.append(("Controls (partialled out)", ", ".join(s["controls"])))
+        header += [("Level", f"{100 * s['level']:g}%"), ("Bootstrap replicates", s["n_boot"])]
+        report = Report(f"Relative weights of the drivers of {s['outcome']}", header=header)
+        report.add_table(self.table[["term", "raw_weight", "raw_ci_lower", "raw_ci_upper",
+                                     "rescaled", "rescaled_ci_lower", "rescaled_ci_upper",
+                                     "random_difference", "random_ci_lower", "random_ci_upper",
+                                     "exceeds_random"]],
+                         caption="Raw weights (R-squared units), rescaled (% of the total) and "
+                                 "the test against a random variable")
+        report.add_note("rescaled weights add up to 100; a driver exceeds the random variable "
+                        "when the interval of its weight minus the random variable's lies above 0")
+        return report
+
+    def __repr__(self) -> str:
+        return self.summary().as_text()
+
+    def _repr_html_(self) -> str:
+        return self.summary().as_html()
