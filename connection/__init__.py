@@ -68,6 +68,9 @@ _LAZY = {
     "CompareResult": "connection.outcomes",
     "value_ratio": "connection.outcomes",
     "adjust_pvalues": "connection.outcomes",
+    "relative_weights": "connection.outcomes",
+    "RelativeWeightsResult": "connection.outcomes",
+    "nps": "connection.outcomes",
     # simulation
     "simulate": "connection.simulation",
     "Simulation": "connection.simulation",
@@ -96,7 +99,7 @@ def __dir__():
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only (every public name)
-    from connection import (  # noqa: F401
+    from connection import (  # noqa: F401,E501
         context,
         instruments,
         latent,
@@ -107,7 +110,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only (every p
         stats,
         study,
     )
-    from connection.data import (  # noqa: F401
+    from connection.data import (  # noqa: F401,E501
         Construct,
         Instrument,
         Item,
@@ -117,7 +120,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only (every p
         check_survey,
         read_survey,
     )
-    from connection.latent import (  # noqa: F401
+    from connection.latent import (  # noqa: F401,E501
         Fit,
         InvarianceResult,
         PolychoricResult,
@@ -129,7 +132,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only (every p
         polychoric,
         sem,
     )
-    from connection.measurement import (  # noqa: F401
+    from connection.measurement import (  # noqa: F401,E501
         ConnectionIndex,
         SegmentRule,
         efa,
@@ -139,13 +142,16 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only (every p
         parallel_analysis,
         reliability,
     )
-    from connection.outcomes import (  # noqa: F401
+    from connection.outcomes import (  # noqa: F401,E501
         CompareResult,
         DriversResult,
+        RelativeWeightsResult,
         adjust_pvalues,
         compare,
         drivers,
+        nps,
+        relative_weights,
         value_ratio,
     )
-    from connection.simulation import Population, Simulation, simulate  # noqa: F401
-    from connection.stats import BootstrapResult, bootstrap  # noqa: F401
+    from connection.simulation import Population, Simulation, simulate  # noqa: F401,E501
+    from connection.stats import BootstrapResult, bootstrap  # noqa: F401,E501

@@ -208,6 +208,8 @@ VOCABULARY: dict[str, str] = {
     "constructs": "item sets: a mapping construct -> item columns, an Instrument, or construct names",
     "items": "a flat list of item columns",
     "outcomes": "the dependent variables of a regression family",
+    "outcome": "the one dependent variable of a function that takes one (relative_weights)",
+    "item": "the one item column a function summarises (nps)",
     "group": "fit or estimate separately in each group of this column (or columns); lavaan's word",
     "between": "the column of a two-group contrast; a= and b= name its two levels",
     "strata": "resample within these groups (bootstrap); no separate fits",

@@ -61,7 +61,8 @@ LAYERS = [
     ("measurement", ["connection.measurement._reliability", "connection.measurement._index",
                      "connection.measurement"]),
     # 11 outcomes: comparisons and drivers
-    ("outcomes", ["connection.outcomes._compare", "connection.outcomes._drivers",
+    ("outcomes", ["connection.outcomes._importance", "connection.outcomes._compare",
+                  "connection.outcomes._nps", "connection.outcomes._drivers",
                   "connection.outcomes"]),
     # 12 simulation with known truth
     ("simulation", ["connection.simulation._config", "connection.simulation._population",
