@@ -97,7 +97,7 @@ def test_result_frame_summary_and_pickling():
     result = rake(data, margins)
     assert isinstance(result, RakeResult)
     frame = result.to_frame()
-    assert list(frame.columns) == ["variable", "level", "n", "sample_share", "target",
+    assert list(frame.columns) == ["variable", "category", "n", "sample_share", "target",
                                    "target_share", "achieved", "achieved_share", "difference"]
     assert frame["n"].groupby(frame["variable"]).sum().tolist() == [len(data)] * 3
     np.testing.assert_allclose(frame["target_share"],

@@ -516,11 +516,11 @@ def _margins_table(margins: Sequence[_Margin], weights: np.ndarray, n: int) -> p
         achieved = np.bincount(m.codes, weights, minlength=len(m.levels))
         target_total = float(m.targets.sum())
         for k, level in enumerate(m.levels):
-            rows.append({"variable": m.variable, "level": level, "n": int(counts[k]),
+            rows.append({"variable": m.variable, "category": level, "n": int(counts[k]),
                          "sample_share": counts[k] / n, "target": float(m.targets[k]),
                          "target_share": float(m.targets[k]) / target_total,
                          "achieved": float(achieved[k]), "achieved_share": achieved[k] / total,
                          "difference": float(achieved[k] - m.targets[k])})
-    return pd.DataFrame(rows, columns=["variable", "level", "n", "sample_share", "target",
+    return pd.DataFrame(rows, columns=["variable", "category", "n", "sample_share", "target",
                                        "target_share", "achieved", "achieved_share",
                                        "difference"])
