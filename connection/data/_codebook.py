@@ -63,7 +63,7 @@ MAX_DEPTH = 12   # nesting levels a codebook may use (the documented layout need
 SUFFIXES = (".yaml", ".yml", ".toml")
 
 _INSTRUMENT_KEYS = ("name", "version", "description", "sources", "defaults", "scales", "constructs",
-                    "variables")
+                    "variables", "weights")
 _DEFAULT_KEYS = ("missing", "scale")
 _CONSTRUCT_KEYS = ("label", "description", "stem", "scale", "missing", "sources", "items")
 _ITEM_KEYS = ("id", "wording", "label", "scale", "reverse", "missing", "facet")
@@ -345,7 +345,8 @@ def _build(spec: Mapping, reading: _Reading):
     version = spec.get("version")
     return reading.model.instrument(
         name=name, constructs=constructs, version=None if version is None else str(version),
-        description=spec.get("description"), sources=dict(sources), variables=variables)
+        description=spec.get("description"), sources=dict(sources), variables=variables,
+        weights=spec.get("weights"))
 
 
 def _sources(spec: Mapping, file: str | None) -> Mapping:
@@ -512,6 +513,8 @@ def instrument_to_dict(instrument: Any) -> dict:
                          for cname, c in instrument.constructs.items()}
     if instrument.variables:
         out["variables"] = {n: v.to_dict() for n, v in instrument.variables.items()}
+    if instrument.weights is not None:
+        out["weights"] = instrument.weights
     return out
 
 

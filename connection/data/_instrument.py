@@ -54,6 +54,7 @@ Codebook layout (YAML; TOML has the same structure)::
       weight:
         role: weight                # numeric, never negative
         missing: []
+    weights: weight                 # the survey weight: a variable with role weight (optional)
 
 Items must have an ``id``; wording is optional. An item may not share its construct's name (model
 syntax could not tell the latent construct from the observed column): rename the construct.
@@ -62,6 +63,12 @@ its ``values``. :func:`connection.read_survey` turns the codes of items *and* va
 ``NaN`` (so ``-99`` in ``age`` is never used as an age, e.g. as a control in
 :func:`connection.outcomes._drivers`) and checks each variable's type, range and values. Codebooks without
 ``variables`` stay valid; their non-item columns are read as they are.
+
+``weights:`` names the survey weight: one of the ``variables``, declared with ``role: weight``
+(a codebook may declare several weight columns, e.g. a design weight and a raked weight; the
+one named here is the analysis weight). :func:`connection.read_survey` then requires it to be a
+finite number above 0 for every analysed respondent (not missing) and the survey carries it as
+:attr:`Survey.weights <connection.data._survey.Survey.weights>`.
 
 YAML codebooks may not use anchors or aliases (``&name``/``*name``: a few hundred bytes of nested
 aliases expand to gigabytes) and may nest at most ``MAX_DEPTH`` levels; both raise
@@ -837,6 +844,10 @@ class Instrument:
         :class:`Variable` objects (a sequence, or a mapping name -> Variable): data columns
         that are not items (demographics, controls, weights, groups, ids) with their types and
         missing-value codes.
+    weights
+        Name of the survey weight: one of ``variables``, declared with ``role="weight"``
+        (``None``: unweighted). :func:`connection.read_survey` checks its values (finite, above
+        0, not missing).
 
     Attributes
     ----------
@@ -854,6 +865,7 @@ class Instrument:
     description: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
     variables: Mapping[str, Variable] = field(default_factory=dict)
+    weights: str | None = None
 
     def __post_init__(self) -> None:
         # named validation steps, in this order (the first problem found is the one raised)
@@ -864,6 +876,7 @@ class Instrument:
         _check_item_and_facet_names(values, set(by_name), owner)
         sources = _checked_sources(self.sources, values)
         by_var = _index_variables(self.variables, set(owner) | set(by_name))
+        _check_weights_variable(self.weights, by_var)
         object.__setattr__(self, "constructs", MappingProxyType(by_name))
         object.__setattr__(self, "variables", MappingProxyType(by_var))
         object.__setattr__(self, "sources", MappingProxyType(sources))
@@ -891,9 +904,9 @@ class Instrument:
         if not isinstance(other, Instrument):
             return NotImplemented
         return (self.name, self.version, self.description, dict(self.sources),
-                list(self.constructs.values()), list(self.variables.values())) == (
+                list(self.constructs.values()), list(self.variables.values()), self.weights) == (
             other.name, other.version, other.description, dict(other.sources),
-            list(other.constructs.values()), list(other.variables.values()))
+            list(other.constructs.values()), list(other.variables.values()), other.weights)
 
     def __hash__(self) -> int:
         return hash((self.name, self.version, tuple(self.constructs.values())))
@@ -901,7 +914,7 @@ class Instrument:
     def __reduce__(self):  # picklable (process pools, deepcopy) despite read-only mappings
         return (Instrument, (self.name, list(self.constructs.values()), self.version,
                              self.description, dict(self.sources),
-                             list(self.variables.values())))
+                             list(self.variables.values()), self.weights))
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{n}[{len(c)}]" for n, c in self.constructs.items())
@@ -946,7 +959,7 @@ class Instrument:
         names = self._construct_names(constructs)
         return Instrument(self.name, [self.constructs[n] for n in names], version=self.version,
                           description=self.description, sources=dict(self.sources),
-                          variables=list(self.variables.values()))
+                          variables=list(self.variables.values()), weights=self.weights)
 
     def as_dict(self) -> dict[str, list[str]]:
         """``{construct: [item ids]}``, the form other functions of the package accept."""
@@ -1099,7 +1112,8 @@ class Instrument:
         head = f"Instrument {self.name!r}" + (f" (version {self.version})" if self.version else "")
         report = Report(head, header=[
             ("Constructs", len(self.constructs)), ("Items", len(self.items)),
-            ("Reverse-keyed", ", ".join(self.reverse_items) or "none")])
+            ("Reverse-keyed", ", ".join(self.reverse_items) or "none"),
+            *([("Survey weight", self.weights)] if self.weights else [])])
         report.add_table(pd.DataFrame([{
             "construct": name, "n_items": len(c),
             "scale": ", ".join(dict.fromkeys(_range_text(i.scale) for i in c.items)),
@@ -1191,6 +1205,27 @@ def _checked_sources(sources: Mapping | None, values: list) -> dict[str, str]:
                                       values=[key], expected="a key of the instrument's sources",
                                       hint=_did_you_mean(key, sources))
     return sources
+
+
+def _check_weights_variable(weights: Any, variables: Mapping[str, Variable]) -> None:
+    """``weights`` (the survey weight) is None or names a declared variable with role weight."""
+    if weights is None:
+        return
+    if not isinstance(weights, str) or not weights.strip():
+        raise InstrumentError("weights must name a variable (text)", values=[weights],
+                              expected="the name of a variable declared with role: weight")
+    var = variables.get(weights)
+    if var is None:
+        raise InstrumentError(f"weights names {weights!r}, which is not declared under "
+                              "variables", values=[weights],
+                              expected="one of the variables with role: weight",
+                              hint=f"Declare it: variables: {{{weights}: {{type: numeric, role: "
+                                   "weight}}}" + (f" ({_did_you_mean(weights, variables)})"
+                                                   if _did_you_mean(weights, variables) else ""))
+    if var.role != "weight":
+        raise InstrumentError(f"weights names variable {weights!r}, whose role is not weight",
+                              values=[var.role], expected="role: weight",
+                              hint=f"Give {weights!r} role: weight in the codebook")
 
 
 def _index_variables(variables: Any, taken: set[str]) -> dict[str, Variable]:

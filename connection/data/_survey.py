@@ -713,6 +713,7 @@ def _read_survey(source, instrument, *, id_column=None, group=(), attention_chec
     _check_items(state)                                  # 5. items
     _exclude_attention(state, attention_checks)          # 6. attention checks
     _exclude_straightliners(state, straightline)         # 7. straight-lining
+    _check_weights(state)                                # 7b. the survey weight
     if not _check_someone_left(state):
         return state.file, state.problems
     if check_variance:                                   # 8. variance
@@ -1093,6 +1094,36 @@ def _exclude_straightliners(state: _ReadState, straightline) -> None:
                   lambda pos: "same answer throughout: " + "; ".join(described[pos]))
 
 
+def _check_weights(state: _ReadState) -> None:
+    """Step 7b: the codebook's survey weight (``weights:``) is in the data and, for every
+    analysed respondent, a finite number above 0 (after its missing codes were applied: a coded
+    or blank weight is a missing weight). Problems already found in the column (text, a value
+    outside the variable's range) are not repeated."""
+    col = state.instrument.weights
+    if col is None:
+        return
+    todo = ("Every analysed respondent needs a weight above 0: correct the weights, exclude "
+            "these respondents before reading, or remove weights: from the codebook for an "
+            "unweighted analysis")
+    if col not in state.work.columns:
+        state.problem(MissingColumnError, "the survey weight named by the codebook (weights:) "
+                      "is not in the data", column=col, hint=_close_hint(col, state.work.columns))
+        return
+    if any(p.kwargs.get("column") == col for p in state.problems):
+        return
+    values, bad = _to_float(state.work[col])
+    keep = state.keep
+    missing = (np.isnan(values) & ~bad | bad) & keep
+    if missing.any():
+        state.problem(DataError, "survey weight is missing", column=col,
+                      rows=state.rows(missing), expected="a finite number above 0", hint=todo)
+    off = ~np.isnan(values) & ~bad & keep & ~(np.isfinite(values) & (values > 0))
+    if off.any():
+        state.problem(OutOfRangeError, "survey weight is not a finite number above 0",
+                      column=col, rows=state.rows(off), values=_shown(values[off][:10]),
+                      expected="a finite number above 0", hint=todo)
+
+
 def _check_someone_left(state: _ReadState) -> bool:
     """Whether any respondent remains after the exclusions; reports the problem when not."""
     if state.keep.any():
@@ -1126,7 +1157,8 @@ def _build_survey(state: _ReadState, warn: bool) -> Survey:
         source=state.file if state.file is not None else "<DataFrame>", format=state.fmt,
         labels=state.loaded.labels, id_column=state.id_column, group=tuple(state.group),
         missing=_missing_report(instrument, state.missing_rows, keep, state.clean),
-        n_read=state.n_read, variables=_variables_report(state.variable_rows, keep))
+        n_read=state.n_read, variables=_variables_report(state.variable_rows, keep),
+        weights=instrument.weights)
 
 
 def _exclusions_table(state: _ReadState) -> pd.DataFrame:
@@ -1442,13 +1474,18 @@ class Survey:
         as a tuple of column names).
     n_read : int
         Rows read from the source.
+    weights : pandas.Series or None
+        The survey weight named by the codebook (``weights:``), aligned with :attr:`data`
+        (checked by :func:`read_survey`: finite and above 0 for every analysed respondent);
+        ``None`` when the codebook names none. Analyses given the survey use it unless told
+        ``weights=None``.
     """
 
     def __init__(self, *, data: pd.DataFrame, instrument: Instrument, raw: pd.DataFrame,
                  exclusions: pd.DataFrame, source: str, format: str,  # noqa: A002
                  labels: Labels, id_column: str | None, group: tuple[str, ...],
                  missing: pd.DataFrame, n_read: int,
-                 variables: pd.DataFrame | None = None) -> None:
+                 variables: pd.DataFrame | None = None, weights: str | None = None) -> None:
         self._variables = variables if variables is not None else _variables_report([], np.ones(
             len(data), bool))
         self._data = data
@@ -1462,6 +1499,7 @@ class Survey:
         self.id_column = id_column
         self.group = tuple(group)
         self.n_read = int(n_read)
+        self._weights = weights
 
     @property
     def group_columns(self) -> tuple[str, ...]:
@@ -1483,6 +1521,14 @@ class Survey:
     @property
     def exclusions(self) -> pd.DataFrame:
         return self._exclusions.copy(deep=False)
+
+    @property
+    def weights(self) -> pd.Series | None:
+        """The survey weight (a float Series aligned with :attr:`data`, named after its
+        column), or ``None`` when the codebook names none."""
+        if self._weights is None:
+            return None
+        return self._data[self._weights].astype(float)
 
     @property
     def n(self) -> int:
@@ -1682,6 +1728,11 @@ class Survey:
         for g in self.group:
             sizes = self._data[g].value_counts(sort=False).sort_index()
             header.append((f"Groups of {g}", ", ".join(f"{k} {v}" for k, v in sizes.items())))
+        weights = self.weights
+        if weights is not None:
+            w = weights.to_numpy()
+            header.append(("Survey weight", f"{weights.name} (sum {w.sum():.6g}; Kish effective "
+                           f"n {w.sum() ** 2 / (w ** 2).sum():.1f})"))
         pct = 100.0 * n_missing / cells if cells else 0.0
         header.append(("Missing answers", f"{n_missing} of {cells} ({pct:.1f}%; blank "
                        f"{int(miss['n_blank'].sum())}, missing-value codes "

@@ -3,13 +3,18 @@ correction, the one implementation of the proportion intervals and of the effect
 
 :func:`bootstrap` (seeded chunks, rows/indices/counts modes, strata, parallel workers,
 percentile and BCa intervals) -> :class:`BootstrapResult`; :func:`adjust_pvalues` (Holm,
-Benjamini-Hochberg, Bonferroni within families). The private modules ``_proportions`` (Wilson,
+Benjamini-Hochberg, Bonferroni within families); survey weights: :func:`rake` (raking to
+population margins, as ``survey::rake``) -> :class:`RakeResult` and :func:`describe` (weighted
+means and shares with linearization SEs, as ``survey::svymean``/``svyby``). The private modules ``_proportions`` (Wilson,
 Newcombe, Wald, Katz, pooled z) and ``_effect_sizes`` (Cohen's d and h, Hedges' g) are the
 building blocks of :mod:`connection.outcomes` and :mod:`connection.context`.
 """
 
 
 from connection.stats._bootstrap import BootstrapResult, bootstrap, resample_indices, take_rows  # noqa: F401
+from connection.stats._describe import describe  # noqa: F401
 from connection.stats._multiplicity import adjust_pvalues  # noqa: F401
+from connection.stats._weights import RakeResult, rake  # noqa: F401
 
-__all__ = ['bootstrap', 'BootstrapResult', 'resample_indices', 'take_rows', 'adjust_pvalues']
+__all__ = ['bootstrap', 'BootstrapResult', 'resample_indices', 'take_rows', 'adjust_pvalues',
+           'rake', 'RakeResult', 'describe']
