@@ -41,6 +41,9 @@ _LAZY = {
     # shared statistics
     "bootstrap": "connection.stats",
     "BootstrapResult": "connection.stats",
+    "rake": "connection.stats",
+    "RakeResult": "connection.stats",
+    "describe": "connection.stats",
     # latent-variable engine
     "cfa": "connection.latent",
     "sem": "connection.latent",
@@ -154,4 +157,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only (every p
         value_ratio,
     )
     from connection.simulation import Population, Simulation, simulate  # noqa: F401,E501
-    from connection.stats import BootstrapResult, bootstrap  # noqa: F401,E501
+    from connection.stats import BootstrapResult, RakeResult, bootstrap, describe, rake  # noqa: F401,E501

@@ -136,6 +136,7 @@ def _results():
     yield "BootstrapResult", cx.bootstrap(lambda d: d["spend"].mean(), df, n_boot=50, seed=1)
     yield "EFAResult", cx.efa(df, 1, items["f"])
     yield "ParallelAnalysisResult", cx.parallel_analysis(df, items["f"], n_iter=20, seed=1)
+    yield "RakeResult", cx.rake(df, {"segment": {"connected": 0.5, "not": 0.5}})
     yield "RelativeWeightsResult", cx.relative_weights(df, "advocacy",
                                                        ["connection", "satisfaction"],
                                                        n_boot=20, seed=1, progress=False)
@@ -148,7 +149,8 @@ def results():
 
 @pytest.mark.parametrize("name", ["Fit", "InvarianceResult", "PolychoricResult", "DriversResult",
                                   "CompareResult", "BootstrapResult", "EFAResult",
-                                  "ParallelAnalysisResult", "RelativeWeightsResult"])
+                                  "ParallelAnalysisResult", "RelativeWeightsResult",
+                                  "RakeResult"])
 def test_every_result_summarises_as_a_report_and_has_a_frame(results, name):
     res = results[name]
     assert type(res).__name__ == name

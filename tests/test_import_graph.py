@@ -28,7 +28,8 @@ LAYERS = [
     ("foundations", ["connection.errors", "connection._flags", "connection._io",
                      "connection._common", "connection._report"]),
     # 1 shared statistics: the one bootstrap engine (used by the engine's bootstrap and the analyses)
-    ("stats", ["connection.stats._proportions", "connection.stats._effect_sizes",
+    ("stats", ["connection.stats._weights", "connection.stats._describe",
+               "connection.stats._proportions", "connection.stats._effect_sizes",
                "connection.stats._multiplicity", "connection.stats._bootstrap", "connection.stats"]),
     # 2 engine numerics: model syntax, moments and the discrepancy functions, fit-measure
     #   formulas, the BLAS limiter, factor scores, text reports (functions of a Fit passed in)
