@@ -179,3 +179,17 @@ def test_bad_arguments_are_typed_errors(kwargs, cls, fragment):
 def test_raked_weights_of_other_data_are_refused(raked):
     with pytest.raises(ArgumentError, match="not those of this data"):
         describe(DATA.iloc[:100], "api00", weights=raked)
+
+
+def test_a_group_named_like_an_output_column_keeps_both():
+    """A group column called 'category' (the social-moms data has one) used to be overwritten
+    by the share column of the same name: every group label was lost."""
+    import connection as cx
+
+    frame = pd.DataFrame({"category": ["banking"] * 4 + ["ereaders"] * 4,
+                          "x": [1.0, 2, 3, 4, 5, 6, 7, 9], "y": list("abababab")})
+    table = cx.describe(frame, ["x", "y"], weights=None, group="category")
+    assert table["category_group"].tolist() == ["banking"] * 3 + ["ereaders"] * 3
+    means = table[table["statistic"] == "mean"].set_index("category_group")["estimate"]
+    assert means.to_dict() == {"banking": 2.5, "ereaders": 6.75}
+    assert table.loc[table["statistic"] == "share", "category"].tolist() == ["a", "b"] * 2

@@ -111,9 +111,25 @@ def test_errors_name_the_problem():
         nps(ok, "rec", group="nope")
     with pytest.raises(ArgumentError, match="level"):
         nps(ok, "rec", level=95)
-    with pytest.raises(ArgumentError, match="weights must be the name"):
-        nps(ok, "rec", weights=[1, 1, 1, 1])
+    with pytest.raises(ArgumentError, match="one weight per row"):
+        nps(ok, "rec", weights=[1, 1, 1])
+    with pytest.raises(OutOfRangeError, match="above 0"):
+        nps(ok, "rec", weights=[1, 1, -1, 1])
+    pd.testing.assert_frame_equal(nps(ok, "rec", weights=[1, 1, 2, 1]),
+                                  nps(ok.assign(w=[1, 1, 2, 1]), "rec", weights="w"))
 
 
 def test_module_doctests():
     assert doctest.testmod(_nps).failed == 0
+
+
+def test_weights_as_a_series_or_a_rake_result_equal_the_same_weights_as_a_column():
+    import connection as cx
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"rec": rng.integers(0, 11, 300), "g": rng.choice(["a", "b"], 300)})
+    raked = cx.rake(frame, {"g": {"a": 0.3, "b": 0.7}})
+    by_column = cx.nps(frame.assign(w=raked.weights.to_numpy()), "rec", group="g", weights="w")
+    for given in (raked, raked.weights, raked.weights.to_numpy()):
+        pd.testing.assert_frame_equal(cx.nps(frame, "rec", group="g", weights=given), by_column)
+    assert not by_column["nps"].equals(cx.nps(frame, "rec", group="g")["nps"])

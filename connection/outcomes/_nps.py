@@ -37,6 +37,7 @@ group  n  pct_promoters  pct_detractors   nps
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,7 @@ import pandas as pd
 from connection._common import DEFAULT_LEVEL, check_level, warn, z_critical
 from connection.errors import ArgumentError, ExclusionWarning, GroupError, OutOfRangeError
 from connection.outcomes._compare import _numeric, _require_columns
+from connection.stats._weights import UNSET, as_frame, resolve_weights
 
 __all__ = ["nps", "NPS_COLUMNS"]
 
@@ -65,11 +67,11 @@ nps, se, ci_lower, ci_upper, level
 
 
 def nps(
-    data: pd.DataFrame,
+    data: pd.DataFrame | Any,
     item: str,
     *,
     group: Sequence[str] | str | None = None,
-    weights: str | None = None,
+    weights: Any = UNSET,
     level: float = DEFAULT_LEVEL,
 ) -> pd.DataFrame:
     """Net Promoter Score of a 0-10 item with its standard error and interval, by group.
@@ -85,8 +87,10 @@ def nps(
         Column(s): one row per level of each, after the row for everyone (respondents with no
         group value stay in the overall row and are left out of the group rows, with a warning).
     weights
-        Column of survey weights (non-negative, finite, not missing where the item is
-        answered): weighted percentages and the linearized variance (module docstring).
+        Survey weights: a column name (non-negative, finite, not missing where the item is
+        answered), a Series or array of one weight per row, or a :func:`~connection.rake`
+        result; weighted percentages and the linearized variance (module docstring). Given a
+        Survey, its weights are used unless ``weights=None``.
     level
         Confidence level of the interval.
 
@@ -100,9 +104,7 @@ def nps(
     if not isinstance(item, str):
         raise ArgumentError("item must be one column name", values=[item],
                             expected='e.g. "recommend"')
-    if weights is not None and not isinstance(weights, str):
-        raise ArgumentError("weights must be the name of a column of weights", values=[weights],
-                            expected='e.g. weights="weight"')
+    data, weights = _with_weights(data, weights)
     _require_columns(data, [item, *group_cols, *([weights] if weights else [])])
     score = _numeric(data, item).to_numpy()
     answered = ~np.isnan(score)
@@ -140,6 +142,21 @@ def _check_scale(score: np.ndarray, answered: np.ndarray, item: str) -> None:
         raise OutOfRangeError("an NPS item must hold whole numbers from 0 to 10", column=item,
                               rows=rows.tolist(), values=s[bad].tolist(),
                               expected="0, 1, ..., 10 (recode a 1-11 or 1-10 scale first)")
+
+
+def _with_weights(data: Any, weights: Any) -> tuple[pd.DataFrame, str | None]:
+    """The frame and the name of its weight column (None: unweighted). A Survey brings its
+    weights unless ``weights=None``; a Series, an array or a RakeResult becomes a column."""
+    frame, survey_weights = as_frame(data)
+    if weights is UNSET:
+        weights = survey_weights
+    if weights is None or isinstance(weights, str):
+        return frame, weights
+    values = resolve_weights(frame, weights, None)
+    column = "weights"
+    while column in frame.columns:
+        column = "_" + column
+    return frame.assign(**{column: values}), column
 
 
 def _weights(data: pd.DataFrame, weights: str | None, answered: np.ndarray) -> np.ndarray:

@@ -85,7 +85,8 @@ def describe(data: Any, variables: str | Sequence[str], *, weights: Any = UNSET,
         ``category`` (the category of a share; empty for a mean), ``statistic`` (``"mean"`` or
         ``"share"``), ``n`` (respondents with a value), ``n_missing``, ``n_eff`` (Kish's
         effective n of their weights), ``estimate``, ``se``, ``ci_lower``, ``ci_upper``.
-        ``attrs`` records the weights and the level.
+        ``attrs`` records the weights and the level. A group column named like one of these
+        columns (e.g. a group ``category``) appears as ``<name>_group`` so that neither is lost.
     """
     frame, survey_weights = as_frame(data)
     names = _names(frame, variables, "variables")
@@ -99,13 +100,14 @@ def describe(data: Any, variables: str | Sequence[str], *, weights: Any = UNSET,
     w = np.ones(len(frame)) if w is None else w
     kinds = _kinds(data, frame, names, categorical)
     group_cols = [] if group is None else _names(frame, group, "group")
+    shown = [f"{g}_group" if g in COLUMNS else g for g in group_cols]  # no clash with a column
     rows = []
     for key, in_group in _domains(frame, group_cols):
         for name in names:
             for row in _describe_variable(frame[name], kinds[name], in_group, w, calibration,
                                           z, frame):
-                rows.append({**dict(zip(group_cols, key)), "variable": name, **row})
-    table = pd.DataFrame(rows, columns=[*group_cols, *COLUMNS])
+                rows.append({**dict(zip(shown, key)), "variable": name, **row})
+    table = pd.DataFrame(rows, columns=[*shown, *COLUMNS])
     # categories as given (1 stays 1, a mean's category stays None)
     table["category"] = pd.Series([r["category"] for r in rows], index=table.index, dtype=object)
     table.attrs.update({"weights": _weights_label(weights, survey_weights, weighted),
