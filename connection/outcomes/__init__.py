@@ -5,12 +5,15 @@ observed or latent, with general dominance weights) -> :class:`DriversResult`;
 :func:`relative_weights` (Johnson's relative weights with bootstrap intervals and the test against
 a random variable) -> :class:`RelativeWeightsResult`; :func:`nps` (Net Promoter Score with its
 multinomial or linearized SE, by group) -> a tidy frame; :func:`compare` (two-group equivalence and risk
-ratios with multiplicity) -> :class:`CompareResult`; :func:`value_ratio`; the building blocks
+ratios with multiplicity) -> :class:`CompareResult`; :func:`value_ratio`; :func:`banner` (row variables by column categories with significance
+letters, low-base flags, ``to_excel``) -> :class:`BannerResult`, and :func:`write_excel` (any
+frames to a formatted .xlsx); the building blocks
 :func:`tost`, :func:`risk_ratio`, :func:`proportion_difference`, and :func:`adjust_pvalues` (the
 one multiplicity correction, at home in :mod:`connection.stats`).
 """
 
 
+from connection.outcomes._banner import BannerResult, banner, write_excel  # noqa: F401
 from connection.outcomes._compare import (  # noqa: F401
     CompareResult,
     compare,
@@ -28,4 +31,5 @@ from connection.outcomes._drivers import (  # noqa: F401
 from connection.outcomes._nps import nps  # noqa: F401
 from connection.stats._multiplicity import adjust_pvalues  # noqa: F401
 
-__all__ = ['drivers', 'DriversResult', 'relative_weights', 'RelativeWeightsResult', 'nps', 'compare', 'CompareResult', 'tost', 'risk_ratio', 'proportion_difference', 'adjust_pvalues', 'value_ratio']
+__all__ = ['drivers', 'DriversResult', 'relative_weights', 'RelativeWeightsResult', 'nps', 'compare', 'CompareResult', 'tost', 'risk_ratio', 'proportion_difference', 'adjust_pvalues', 'value_ratio',
+           'banner', 'BannerResult', 'write_excel']
