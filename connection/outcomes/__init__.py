@@ -7,7 +7,8 @@ a random variable) -> :class:`RelativeWeightsResult`; :func:`nps` (Net Promoter 
 multinomial or linearized SE, by group) -> a tidy frame; :func:`compare` (two-group equivalence and risk
 ratios with multiplicity) -> :class:`CompareResult`; :func:`value_ratio`; :func:`banner` (row variables by column categories with significance
 letters, low-base flags, ``to_excel``) -> :class:`BannerResult`, and :func:`write_excel` (any
-frames to a formatted .xlsx); the building blocks
+frames to a formatted .xlsx); :func:`importance_performance` (importance against 0-100
+performance, quadrants, a figure) -> :class:`IPMAResult`; the building blocks
 :func:`tost`, :func:`risk_ratio`, :func:`proportion_difference`, and :func:`adjust_pvalues` (the
 one multiplicity correction, at home in :mod:`connection.stats`).
 """
@@ -28,8 +29,9 @@ from connection.outcomes._drivers import (  # noqa: F401
     drivers,
     relative_weights,
 )
+from connection.outcomes._ipma import IPMAResult, importance_performance  # noqa: F401
 from connection.outcomes._nps import nps  # noqa: F401
 from connection.stats._multiplicity import adjust_pvalues  # noqa: F401
 
 __all__ = ['drivers', 'DriversResult', 'relative_weights', 'RelativeWeightsResult', 'nps', 'compare', 'CompareResult', 'tost', 'risk_ratio', 'proportion_difference', 'adjust_pvalues', 'value_ratio',
-           'banner', 'BannerResult', 'write_excel']
+           'banner', 'BannerResult', 'write_excel', 'importance_performance', 'IPMAResult']
