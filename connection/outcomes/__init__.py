@@ -8,7 +8,9 @@ multinomial or linearized SE, by group) -> a tidy frame; :func:`compare` (two-gr
 ratios with multiplicity) -> :class:`CompareResult`; :func:`value_ratio`; :func:`banner` (row variables by column categories with significance
 letters, low-base flags, ``to_excel``) -> :class:`BannerResult`, and :func:`write_excel` (any
 frames to a formatted .xlsx); :func:`importance_performance` (importance against 0-100
-performance, quadrants, a figure) -> :class:`IPMAResult`; the building blocks
+performance, quadrants, a figure) -> :class:`IPMAResult`; :func:`predictive_comparison`
+(repeated k-fold out-of-sample comparison of a base and a full model, corrected t over folds) ->
+:class:`PredictiveComparisonResult`; the building blocks
 :func:`tost`, :func:`risk_ratio`, :func:`proportion_difference`, and :func:`adjust_pvalues` (the
 one multiplicity correction, at home in :mod:`connection.stats`).
 """
@@ -31,7 +33,12 @@ from connection.outcomes._drivers import (  # noqa: F401
 )
 from connection.outcomes._ipma import IPMAResult, importance_performance  # noqa: F401
 from connection.outcomes._nps import nps  # noqa: F401
+from connection.outcomes._predictive import (  # noqa: F401
+    PredictiveComparisonResult,
+    predictive_comparison,
+)
 from connection.stats._multiplicity import adjust_pvalues  # noqa: F401
 
 __all__ = ['drivers', 'DriversResult', 'relative_weights', 'RelativeWeightsResult', 'nps', 'compare', 'CompareResult', 'tost', 'risk_ratio', 'proportion_difference', 'adjust_pvalues', 'value_ratio',
-           'banner', 'BannerResult', 'write_excel', 'importance_performance', 'IPMAResult']
+           'banner', 'BannerResult', 'write_excel', 'importance_performance', 'IPMAResult',
+           'predictive_comparison', 'PredictiveComparisonResult']
