@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np
 import pandas as pd
 import pytest
@@ -119,8 +123,6 @@ def test_errors_name_what_to_do():
 
 
 def test_report_plot_and_excel(tmp_path):
-    matplotlib = pytest.importorskip("matplotlib")
-    matplotlib.use("Agg")
     d = _data(n=300)
     r = importance_performance(d, "loyalty", DRIVERS, scale=(1, 7))
     assert isinstance(r, IPMAResult)
@@ -132,7 +134,6 @@ def test_report_plot_and_excel(tmp_path):
     np.testing.assert_allclose(xy[:, 0], r.table.importance)
     np.testing.assert_allclose(xy[:, 1], r.table.performance)
     assert [t.get_text() for t in ax.texts][:4] == DRIVERS
-    import matplotlib.pyplot as plt
     plt.close(fig)
     path = r.to_excel(tmp_path / "ipma.xlsx")
     back = pd.read_excel(path, sheet_name="IPMA")

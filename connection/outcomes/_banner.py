@@ -336,6 +336,12 @@ def banner(data: Any, rows: str | Sequence[str], columns: str | Sequence[str], *
     w = np.ones(len(frame)) if w is None else w
     kinds = _kinds(data, frame, row_names, categorical)
     cols = _banner_columns(frame, col_names)
+    unanswered = {v: int(frame[v].isna().sum()) for v in row_names if frame[v].isna().any()}
+    if unanswered:
+        _common.warn("banner: respondents without an answer are left out of that row "
+                     "variable's bases: " + ", ".join(f"{v} ({k} of {len(frame)})"
+                                                      for v, k in unanswered.items()),
+                     ExclusionWarning)
     cells_out, tests = [], []
     for var in row_names:
         for key, y, mean in _row_targets(frame[var], var, kinds[var]):
