@@ -163,6 +163,28 @@ def test_summary_is_a_report_and_numeric_codes_can_be_categorical():
     assert "Banner table" in text and "sex: f (A)" in text and "%" in text
 
 
+def test_a_survey_brings_its_weights_and_categorical_codes():
+    from connection.data import Instrument, read_survey
+
+    spec = {"name": "b", "constructs": {"c": {"scale": {"min": 1, "max": 5},
+                                              "items": [{"id": "c1"}]}},
+            "variables": {"w": {"type": "numeric", "role": "weight", "missing": []},
+                          "gender": {"type": "categorical", "values": [1, 2]},
+                          "region": {"type": "text"}},
+            "weights": "w"}
+    d = _data(n=300)
+    data = pd.DataFrame({"c1": np.random.default_rng(0).integers(1, 6, 300),
+                         "gender": (d.brand == "ours").astype(int) + 1,
+                         "region": d.region, "w": d.w})
+    survey = read_survey(data, Instrument.from_dict(spec))
+    got = banner(survey, ["gender", "c1"], "region").to_frame()
+    want = banner(data, ["gender", "c1"], "region", weights="w", categorical="gender").to_frame()
+    pd.testing.assert_frame_equal(got, want)
+    assert set(got.statistic) == {"proportion", "mean"}
+    unweighted = banner(survey, "c1", "region", weights=None).to_frame()
+    assert unweighted.value.iloc[0] == pytest.approx(data.c1.mean())
+
+
 def test_to_excel_round_trip(tmp_path):
     d = _data()
     res = banner(d, ["brand", "score"], ["region", "sex"], min_base=200)

@@ -81,6 +81,15 @@ def test_the_test_is_the_nadeau_bengio_corrected_t_over_folds():
     assert "Nadeau-Bengio" in r.summary().as_text()
 
 
+def test_to_excel(tmp_path):
+    r = predictive_comparison(_data(), "y", base=["sat"], added=["conn"], seed=5)
+    path = r.to_excel(tmp_path / "cv.xlsx")
+    folds = pd.read_excel(path, sheet_name="Folds")
+    np.testing.assert_allclose(folds.loss_difference, r.folds.loss_difference, rtol=1e-12)
+    models = pd.read_excel(path, sheet_name="Models")
+    assert models.model.tolist() == ["base", "full", "difference"]
+
+
 def _rejections(effect, n, sims, seed0):
     hits = 0
     for s in range(sims):

@@ -111,6 +111,12 @@ class PredictiveComparisonResult:
                      f"p = {t['p_value']:.3g} (Nadeau-Bengio corrected resampled t test).")
         return rep
 
+    def to_excel(self, path) -> str:
+        """Write the model table and the folds to a formatted .xlsx (sheets ``Models`` and
+        ``Folds``); returns the path."""
+        from connection.outcomes._banner import write_excel
+        return write_excel(path, {"Models": self.table, "Folds": self.folds})
+
     def __repr__(self) -> str:
         return self.summary().as_text()
 
