@@ -74,6 +74,12 @@ _LAZY = {
     "relative_weights": "connection.outcomes",
     "RelativeWeightsResult": "connection.outcomes",
     "nps": "connection.outcomes",
+    "banner": "connection.outcomes",
+    "BannerResult": "connection.outcomes",
+    "importance_performance": "connection.outcomes",
+    "IPMAResult": "connection.outcomes",
+    "predictive_comparison": "connection.outcomes",
+    "PredictiveComparisonResult": "connection.outcomes",
     # simulation
     "simulate": "connection.simulation",
     "Simulation": "connection.simulation",
@@ -146,13 +152,19 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only (every p
         reliability,
     )
     from connection.outcomes import (  # noqa: F401,E501
+        BannerResult,
         CompareResult,
         DriversResult,
+        IPMAResult,
+        PredictiveComparisonResult,
         RelativeWeightsResult,
         adjust_pvalues,
+        banner,
         compare,
         drivers,
+        importance_performance,
         nps,
+        predictive_comparison,
         relative_weights,
         value_ratio,
     )

@@ -210,6 +210,10 @@ VOCABULARY: dict[str, str] = {
     "outcomes": "the dependent variables of a regression family",
     "outcome": "the one dependent variable of a function that takes one (relative_weights)",
     "item": "the one item column a function summarises (nps)",
+    "rows": "banner: the variables shown as rows (their categories or means)",
+    "columns": "banner: the variables whose categories are the columns (the groups compared)",
+    "weights": "survey weights: a column name, one weight per row, a rake result; a Survey's "
+               "own weights unless weights=None",
     "group": "fit or estimate separately in each group of this column (or columns); lavaan's word",
     "between": "the column of a two-group contrast; a= and b= name its two levels",
     "strata": "resample within these groups (bootstrap); no separate fits",

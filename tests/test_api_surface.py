@@ -25,7 +25,8 @@ def test_the_public_functions_are_the_ones_expected():
                 "polychoric", "invariance", "reliability", "item_statistics", "htmt",
                 "fornell_larcker", "parallel_analysis", "efa", "drivers", "compare",
                 "value_ratio", "adjust_pvalues", "simulate", "relative_weights", "nps",
-                "rake", "describe"}
+                "rake", "describe", "banner", "importance_performance",
+                "predictive_comparison"}
     assert set(CALLABLES) == expected
 
 

@@ -137,6 +137,11 @@ def _results():
     yield "EFAResult", cx.efa(df, 1, items["f"])
     yield "ParallelAnalysisResult", cx.parallel_analysis(df, items["f"], n_iter=20, seed=1)
     yield "RakeResult", cx.rake(df, {"segment": {"connected": 0.5, "not": 0.5}})
+    yield "BannerResult", cx.banner(df, ["post"], ["segment"])
+    yield "IPMAResult", cx.importance_performance(df, "advocacy", ["connection", "satisfaction"],
+                                                  scale=(1, 5))
+    yield "PredictiveComparisonResult", cx.predictive_comparison(
+        df, "advocacy", base=["satisfaction"], added=["connection"], folds=3, repeats=1, seed=1)
     yield "RelativeWeightsResult", cx.relative_weights(df, "advocacy",
                                                        ["connection", "satisfaction"],
                                                        n_boot=20, seed=1, progress=False)
@@ -150,7 +155,8 @@ def results():
 @pytest.mark.parametrize("name", ["Fit", "InvarianceResult", "PolychoricResult", "DriversResult",
                                   "CompareResult", "BootstrapResult", "EFAResult",
                                   "ParallelAnalysisResult", "RelativeWeightsResult",
-                                  "RakeResult"])
+                                  "RakeResult", "BannerResult", "IPMAResult",
+                                  "PredictiveComparisonResult"])
 def test_every_result_summarises_as_a_report_and_has_a_frame(results, name):
     res = results[name]
     assert type(res).__name__ == name

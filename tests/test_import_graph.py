@@ -64,6 +64,8 @@ LAYERS = [
     # 11 outcomes: comparisons and drivers
     ("outcomes", ["connection.outcomes._importance", "connection.outcomes._compare",
                   "connection.outcomes._nps", "connection.outcomes._drivers",
+                  "connection.outcomes._banner", "connection.outcomes._ipma",
+                  "connection.outcomes._predictive",
                   "connection.outcomes"]),
     # 12 simulation with known truth
     ("simulation", ["connection.simulation._config", "connection.simulation._population",
