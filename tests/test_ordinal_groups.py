@@ -142,3 +142,29 @@ def test_unknown_partial_entry_is_refused():
     with pytest.raises(ModelSpecificationError, match="group_partial"):
         cx.cfa(ref["model"], data, ordered=True, group="school", group_equal="thresholds",
                group_partial=["x3 t1"])
+
+
+def test_lrt_of_the_ordinal_ladder_matches_lavTestLRT_satorra_2000():
+    # lavTestLRT's default for WLSMV fits is method "satorra.2000" (scaled-shifted difference,
+    # A.method "delta"): the reference has both, identical
+    lrt_ref = json.loads((REF / "wlsmv_hsg_lrt.json").read_text())
+    assert lrt_ref["default"] == lrt_ref["satorra_2000"]
+    ref = lrt_ref["default"]
+    fits = [_fit(name)[1] for name in ("configural", "thresholds", "loadings")]
+    # given in any order: sorted by df as lavaan
+    tab = cx.lrt(fits[2], fits[0], fits[1], names=["loadings", "configural", "thresholds"])
+    assert list(tab["model"]) == ref["model"]
+    np.testing.assert_allclose(tab["df"], ref["df"])
+    np.testing.assert_allclose(tab["chisq"], ref["chisq"], rtol=1e-4)
+    for col in ("chisq_diff", "df_diff", "pvalue"):
+        np.testing.assert_allclose(tab[col].to_numpy(float)[1:], ref[col][1:], rtol=1e-3,
+                                   err_msg=col)
+    assert tab[["aic", "bic"]].isna().all().all()  # no likelihood under WLSMV (lavaan: NA)
+
+
+def test_lrt_of_identical_ordinal_models_has_zero_difference():
+    _, a = _fit("loadings")
+    _, b = _fit("intercepts")
+    tab = cx.lrt(a, b)
+    assert tab["df_diff"].iloc[1] == 0
+    assert abs(tab["chisq_diff"].iloc[1]) < 1e-6
