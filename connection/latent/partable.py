@@ -252,6 +252,12 @@ def _build(model, *, ngroups, std_lv, meanstructure, group_equal, group_partial,
     base_rows = _default_status(flat, variables, std_lv=std_lv, ordered=set(ordered))
     table = _replicate_groups(base_rows, ngroups)
     equal, partial = _normalise_equal(group_equal), _parse_partial(group_partial)
+    if "thresholds" in equal and not ordered:
+        raise ModelSpecificationError(
+            "group_equal 'thresholds' needs ordinal indicators",
+            expected="ordered=True (or the item names) with estimator 'WLSMV'",
+            hint="for continuous indicators hold the intercepts equal instead "
+                 "(group_equal=['loadings', 'intercepts'])")
     if ngroups > 1:
         _group_equalities(table, len(base_rows), ngroups, variables, equal, partial, std_lv)
     plabels = {row["plabel"]: i for i, row in enumerate(table)}
