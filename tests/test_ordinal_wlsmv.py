@@ -170,7 +170,6 @@ def test_text_codes_are_refused_naming_the_item():
     ({"ordered": ["q1", "q2"]}, "mix of ordinal and continuous"),
     ({"ordered": ["q1", "q2", "q3", "q4", "nope"]}, "not in the model"),
     ({"ordered": True, "missing": "ml"}, "not available for ordinal"),
-    ({"ordered": True, "group": "g"}, "multi-group"),
     ({"ordered": True, "parameterization": "theta"}, "theta"),
 ])
 def test_unsupported_ordinal_options_are_refused(kwargs, match):

@@ -49,7 +49,7 @@ from connection.errors import (
     MissingColumnError,
 )
 
-__all__ = ["invariance", "InvarianceResult", "LEVELS", "CHEN_2007"]
+__all__ = ["invariance", "InvarianceResult", "LEVELS", "ORDINAL_LEVELS", "CHEN_2007"]
 
 LEVELS = ("configural", "metric", "scalar", "strict")
 _EQUAL = {
@@ -57,6 +57,16 @@ _EQUAL = {
     "metric": ("loadings",),
     "scalar": ("loadings", "intercepts"),
     "strict": ("loadings", "intercepts", "residuals"),
+}
+# ordinal indicators (``ordered=``, WLSMV): Wu & Estabrook's (2016) ladder as lavaan frees it:
+# equal thresholds (the scales and latent means of the other groups free), + loadings, +
+# intercepts (those of ordinal indicators are fixed at 0: the same model as the step before)
+ORDINAL_LEVELS = ("configural", "thresholds", "metric", "scalar")
+_EQUAL_ORDINAL = {
+    "configural": (),
+    "thresholds": ("thresholds",),
+    "metric": ("thresholds", "loadings"),
+    "scalar": ("thresholds", "loadings", "intercepts"),
 }
 _RELEASE_OP = {"metric": "=~", "scalar": "~1", "strict": "~~"}
 
@@ -134,15 +144,21 @@ def _check_groups(data: pd.DataFrame, gcol: str, labels: list, items: list[str],
 
 
 def _fit(model: str, data: pd.DataFrame, gcol: str, estimator: str, missing: str,
-         level: str, partial: list[str]):
+         level: str, partial: list[str], ordered=None):
     from connection.latent.fit import cfa
 
+    if ordered is not None:
+        return cfa(model, data, group=gcol, estimator=estimator, missing=missing,
+                   group_equal=_EQUAL_ORDINAL[level], group_partial=tuple(partial),
+                   ordered=ordered)
     return cfa(model, data, group=gcol, estimator=estimator, missing=missing,
                group_equal=_EQUAL[level], group_partial=tuple(partial))
 
 
 def _measures(fit: Any, estimator: str) -> dict[str, float]:
     fm = fit.fit_measures
+    if estimator.upper() in ("WLSMV", "ULSMV"):
+        return _shifted_measures(fm)
     robust = estimator.upper() == "MLR"
 
     def get(name: str, alt: str | None = None) -> float:
@@ -164,9 +180,22 @@ def _measures(fit: Any, estimator: str) -> dict[str, float]:
     }
 
 
+def _shifted_measures(fm) -> dict[str, float]:
+    """WLSMV/ULSMV: the scaled-shifted chi-square and lavaan's ``*_scaled`` CFI/TLI/RMSEA
+    (the ``*_robust`` ones are NA in lavaan once thresholds are held equal)."""
+    def get(name: str) -> float:
+        return float(fm[name]) if name in fm.index else np.nan
+
+    return {"npar": get("npar"), "chisq": get("chisq_scaled"), "df": get("df"),
+            "pvalue": get("pvalue_scaled"), "cfi": get("cfi_scaled"), "tli": get("tli_scaled"),
+            "rmsea": get("rmsea_scaled"), "srmr": get("srmr"), "chisq_ml": get("chisq"),
+            "scaling_factor": get("chisq_scaling_factor")}
+
+
 def _difference(fit0: Any, fit1: Any) -> tuple[float, float, float]:
     """Chi-square difference of nested fits (``fit1`` more constrained) by the engine's
-    :func:`connection.latent.lrt` (Satorra-Bentler 2001 scaled for MLR, as ``lavTestLRT``)."""
+    :func:`connection.latent.lrt` (Satorra-Bentler 2001 scaled for MLR, Satorra 2000
+    scaled-shifted for WLSMV/ULSMV, as ``lavTestLRT``)."""
     from connection.latent.model_tests import lrt
 
     row = lrt(fit0, fit1, names=["base", "step"]).set_index("model").loc["step"]
@@ -342,7 +371,7 @@ class InvarianceResult:
 
 def _verdict(step: str, d: dict, cut: dict, holds: bool, p_delta: float, freed: list[str]) -> str:
     what = {"metric": "equal loadings", "scalar": "equal intercepts",
-            "strict": "equal residual variances"}[step]
+            "strict": "equal residual variances", "thresholds": "equal thresholds"}[step]
     text = (f"delta CFI = {d['delta_cfi']:+.3f} (cut-off {cut['cfi']:+.3f}), delta RMSEA = "
             f"{d['delta_rmsea']:+.3f} ({cut['rmsea']:+.3f}), delta SRMR = {d['delta_srmr']:+.3f} "
             f"({cut['srmr']:+.3f}); chi-square difference p = {p_delta:.3g}")
@@ -365,17 +394,22 @@ def _holds(d: dict, cut: dict, p_delta: float, criterion: str, alpha: float) -> 
 
 
 def _check_arguments(estimator: str, levels: Sequence[str], criterion: str,
-                     cutoffs: str) -> list[str]:
+                     cutoffs: str, ordered=None) -> list[str]:
     """The ladder's options checked (typed errors naming the value); the levels as a list."""
-    check_choice(str(estimator).upper(), "estimator", ("ML", "MLR"))
+    if ordered is None:
+        check_choice(str(estimator).upper(), "estimator", ("ML", "MLR"))
+    else:
+        check_choice(str(estimator).upper(), "estimator", ("WLSMV", "ULSMV"))
+    allowed = LEVELS if ordered is None else ORDINAL_LEVELS
     levels = list(levels)
-    bad = [lv for lv in levels if lv not in LEVELS]
+    bad = [lv for lv in levels if lv not in allowed]
     if bad or not levels or len(set(levels)) != len(levels):
         raise ArgumentError("unknown or repeated invariance level", values=bad or levels,
-                            expected=", ".join(LEVELS) + ", each once, in increasing strictness")
-    if [LEVELS.index(lv) for lv in levels] != sorted(LEVELS.index(lv) for lv in levels):
+                            expected=", ".join(allowed) + ", each once, in increasing "
+                                                          "strictness")
+    if [allowed.index(lv) for lv in levels] != sorted(allowed.index(lv) for lv in levels):
         raise ArgumentError("levels must go from weaker to stronger", values=levels,
-                            expected="an ordered subset of " + ", ".join(LEVELS))
+                            expected="an ordered subset of " + ", ".join(allowed))
     check_choice(criterion, "criterion", ("chen2007", "chisq", "both"))
     check_choice(cutoffs, "cutoffs", tuple(CHEN_2007))
     return levels
@@ -423,14 +457,15 @@ class _Ladder:
     the row each next step is compared with."""
 
     def __init__(self, model, data, gcol, *, estimator, missing, partial, criterion, cutoffs,
-                 alpha, max_free, stop, n_constraints):
-        self.model, self.data, self.gcol = model, data, gcol
+                 alpha, max_free, stop, n_constraints, ordered=None):
+        self.model, self.data, self.gcol, self.ordered = model, data, gcol, ordered
         self.estimator, self.missing = estimator, missing
         self.criterion, self.alpha, self.max_free, self.stop = criterion, alpha, max_free, stop
         self.cut_set = CHEN_2007[cutoffs]
         self.n_constraints = n_constraints
         self.user_partial = [] if partial in (None, "auto") else [str(p) for p in partial]
-        self.auto = partial == "auto"
+        # the score tests that choose constraints to free are not available for ordinal fits
+        self.auto = partial == "auto" and ordered is None
         self.freed: list[str] = list(self.user_partial)  # carried on to the next steps
         self.fits: dict[str, Any] = {}
         self.meas: dict[str, dict] = {}
@@ -445,7 +480,7 @@ class _Ladder:
     # ---------------------------------------------------------------- fitting
     def _fit(self, level: str):
         return _fit(self.model, self.data, self.gcol, self.estimator, self.missing, level,
-                    self.freed)
+                    self.freed, self.ordered)
 
     def _record(self, label: str, fit) -> dict:
         self.fits[label] = fit
@@ -463,8 +498,9 @@ class _Ladder:
         return d, dchi, ddf, p, _holds(d, cut, p, self.criterion, self.alpha)
 
     def _cut(self, level: str) -> dict:
-        return {"cfi": self.cut_set["cfi"], "rmsea": self.cut_set["rmsea"],
-                "srmr": self.cut_set["srmr"][level]}
+        # equal thresholds are location constraints: the SRMR cut-off of intercepts
+        srmr = self.cut_set["srmr"]["scalar" if level == "thresholds" else level]
+        return {"cfi": self.cut_set["cfi"], "rmsea": self.cut_set["rmsea"], "srmr": srmr}
 
     def _row(self, label: str, level: str, m: dict, comparison, freed: list[str],
              verdict: str) -> dict:
@@ -581,17 +617,18 @@ def _ladder_table(ladder: _Ladder, step_flags: dict, estimator: str) -> pd.DataF
 
 
 def _means_step(ladder: _Ladder, levels: list[str], latent_means_at: str | None,
-                notes: list[str]) -> tuple[str, str]:
+                notes: list[str], order: tuple = LEVELS) -> tuple[str, str]:
     """``(level, row)`` whose fit gives the latent means: the strongest that holds, or the
     level asked for (with a note when it does not hold)."""
     strongest = ladder.accepted or levels[0]
     if latent_means_at is None:
         return strongest, ladder.accepted_step or strongest
-    if latent_means_at not in ("scalar", "strict") or latent_means_at not in ladder.carried:
-        raise ArgumentError("latent_means_at must be a fitted scalar or strict step",
+    allowed = ("scalar", "strict") if order is LEVELS else ("metric", "scalar")
+    if latent_means_at not in allowed or latent_means_at not in ladder.carried:
+        raise ArgumentError(f"latent_means_at must be a fitted {' or '.join(allowed)} step",
                             values=[latent_means_at], expected=f"one of {sorted(ladder.carried)} "
-                            "that is 'scalar' or 'strict'")
-    if LEVELS.index(latent_means_at) > LEVELS.index(strongest):
+                            f"that is {' or '.join(map(repr, allowed))}")
+    if order.index(latent_means_at) > order.index(strongest):
         notes.append(f"latent means are reported under {latent_means_at} invariance as "
                      f"requested, although it does not hold (strongest: {strongest}); "
                      "interpret their differences with caution")
@@ -613,9 +650,9 @@ def invariance(
     data=None,
     group: str | Sequence[str] | None = None,
     *,
-    estimator: str = "ML",
+    estimator: str | None = None,
     missing: str = "listwise",
-    levels: Sequence[str] = LEVELS,
+    levels: Sequence[str] | None = None,
     partial: str | Sequence[str] | None = "auto",
     criterion: str = "chen2007",
     cutoffs: str = "standard",
@@ -623,8 +660,10 @@ def invariance(
     max_free: int | None = None,
     latent_means_at: str | None = None,
     stop: bool = True,
+    ordered=None,
 ) -> InvarianceResult:
-    """Test measurement invariance across groups: configural, metric, scalar, strict.
+    """Test measurement invariance across groups: configural, metric, scalar, strict (with
+    ``ordered=``, ordinal items by WLSMV: configural, thresholds, + loadings, + intercepts).
 
     Parameters
     ----------
@@ -639,12 +678,18 @@ def invariance(
         ``" / "``, e.g. ``"social_moms / banking"``). Groups are ordered by first appearance; the
         first is the reference for latent means (as lavaan).
     estimator
-        ``"ML"`` or ``"MLR"`` (robust fit indices and the Satorra-Bentler 2001 scaled chi-square
-        difference, as ``lavTestLRT``).
+        ``"ML"`` (default) or ``"MLR"`` (robust fit indices and the Satorra-Bentler 2001 scaled
+        chi-square difference, as ``lavTestLRT``); with ``ordered=``, ``"WLSMV"`` (default) or
+        ``"ULSMV"`` (the scaled-shifted chi-square, lavaan's ``*_scaled`` CFI/TLI/RMSEA in the
+        table, and Satorra's 2000 scaled-shifted difference, as ``lavTestLRT``).
     missing
         ``"listwise"`` or ``"ml"`` (FIML), passed to :func:`connection.latent.cfa`.
     levels
         Steps to test, in order; the first is the baseline (normally ``"configural"``).
+        Default: :data:`LEVELS`; with ``ordered=``, :data:`ORDINAL_LEVELS`: ``"configural"``,
+        ``"thresholds"`` (equal thresholds; lavaan then frees the scales and latent means of
+        the other groups), ``"metric"`` (+ equal loadings), ``"scalar"`` (+ equal intercepts:
+        fixed at 0 for ordinal items, so the same model as ``"metric"``; Wu & Estabrook 2016).
     partial
         ``"auto"``: when a step fails, free the equality constraint with the largest score test,
         one at a time, while it is significant at ``alpha``, until the step holds (at most
@@ -669,6 +714,12 @@ def invariance(
         ``True`` (default): stop at the first step that does not hold (the stronger steps
         presuppose it); they appear as "not tested". ``False``: fit every step and compare each
         with the step before it, as ``lavTestLRT`` does.
+    ordered
+        ``True`` (every item ordinal) or the item names, as :func:`connection.latent.cfa`: the
+        ordinal ladder by WLSMV (listwise). ``partial="auto"`` frees nothing there (the score
+        tests are not available for ordinal fits; a note says so); a list of parameters
+        (``"x3|t1"``, ``"f =~ x2"``) is freed from the start. Latent means are reported from
+        the thresholds + loadings (``"metric"``) step on.
 
     Returns
     -------
@@ -684,7 +735,12 @@ def invariance(
     from connection.latent.fit import resolve_survey
 
     model, data = resolve_survey(model, data, "invariance")
-    levels = _check_arguments(estimator, levels, criterion, cutoffs)
+    if ordered is False:
+        ordered = None
+    order = LEVELS if ordered is None else ORDINAL_LEVELS
+    estimator = estimator or ("ML" if ordered is None else "WLSMV")
+    levels = _check_arguments(estimator, order if levels is None else levels, criterion,
+                              cutoffs, ordered)
     _check_search(alpha, max_free)
     pt1, items, data, gcol, labels = _prepare_data(model, data, group, missing)
     n_constraints = {
@@ -694,19 +750,17 @@ def invariance(
     }
     ladder = _Ladder(model, data, gcol, estimator=estimator, missing=missing, partial=partial,
                      criterion=criterion, cutoffs=cutoffs, alpha=alpha, max_free=max_free,
-                     stop=stop, n_constraints=n_constraints)
+                     stop=stop, n_constraints=n_constraints, ordered=ordered)
     ladder.climb(levels)
     step_flags = {lv: _step_flags(lv, f) for lv, f in ladder.fits.items()}
     table = _ladder_table(ladder, step_flags, estimator)
     notes: list[str] = []
-    means_level, means_step = _means_step(ladder, levels, latent_means_at, notes)
+    means_level, means_step = _means_step(ladder, levels, latent_means_at, notes, order)
+    means_from = "scalar" if ordered is None else "metric"
     latent = _latent_means(ladder.fits.get(means_step), means_level, pt1.lv_names, labels, data,
-                           gcol)
+                           gcol, comparable=order.index(means_level) >= order.index(means_from))
     latent["flags"] = format_flags(step_flags.get(means_step, ()))
-    if latent.empty:
-        notes.append("latent means are not comparable without (partial) scalar invariance, "
-                     "which did not hold; none are reported" if "scalar" in levels else
-                     "latent means are not comparable without the scalar step; add it to levels")
+    notes += _ladder_notes(latent, levels, partial, ordered)
     all_flags = tuple(dict.fromkeys(f for lv in ladder.fits for f in step_flags[lv]))
     strongest = ladder.accepted or levels[0]
     return InvarianceResult(table=table, fits=ladder.fits,
@@ -714,6 +768,22 @@ def invariance(
                             strongest=strongest, group=gcol, groups=labels,
                             estimator=estimator.upper(), criterion=criterion, notes=notes,
                             flags=all_flags, strongest_step=ladder.accepted_step or strongest)
+
+
+def _ladder_notes(latent: pd.DataFrame, levels: list, partial, ordered) -> list[str]:
+    """Notes on what the ladder could not report."""
+    notes = []
+    need = "scalar" if ordered is None else "metric"
+    what = "scalar" if ordered is None else "threshold and loading"
+    if latent.empty:
+        notes.append(f"latent means are not comparable without (partial) {what} invariance, "
+                     "which did not hold; none are reported" if need in levels else
+                     f"latent means are not comparable without the {need} step; add it to "
+                     "levels")
+    if ordered is not None and partial == "auto":
+        notes.append("partial='auto' frees nothing for ordinal items (score tests are not "
+                     "available for WLSMV fits); give the parameters to free as a list")
+    return notes
 
 
 def _step_flags(step: str, fit: Any) -> tuple[Flag, ...]:
@@ -728,10 +798,10 @@ def _step_flags(step: str, fit: Any) -> tuple[Flag, ...]:
 
 
 def _latent_means(fit: Any, level: str, lv_names: list[str], labels: list, data: pd.DataFrame,
-                  gcol: str) -> pd.DataFrame:
+                  gcol: str, *, comparable: bool = True) -> pd.DataFrame:
     cols = ["group", "factor", "mean", "se", "z", "pvalue", "ci_lower", "ci_upper", "variance",
             "std_lv", "d"]
-    if fit is None or LEVELS.index(level) < LEVELS.index("scalar"):
+    if fit is None or not comparable:
         return pd.DataFrame(columns=cols)
     est = fit.estimates
     gvals = list(pd.unique(est["group"]))

@@ -18,7 +18,7 @@ read-only view over it (tables, fit measures, flags).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -107,28 +107,55 @@ def _fiml(moments, stats, npar, meanstructure, **_):
 
 def _dwls(moments, stats, npar, meanstructure, *, partable, **_):
     """DWLS/ULS on thresholds and polychoric correlations; the thresholds are the ``|`` rows
-    of each group (in lavaan's ``wls.obs`` order: items in the model's order, t1, t2, ...)."""
+    of each group (in lavaan's ``wls.obs`` order: items in the model's order, t1, t2, ...),
+    the scales the ``~*~`` rows (free in the other groups under equal thresholds)."""
     frame = partable.frame
     groups = frame["group"].to_numpy()
-    is_th = (frame["op"] == "|").to_numpy()
+    ops = frame["op"].to_numpy()
     free = frame["free"].to_numpy() - 1
     ustart = frame["ustart"].to_numpy(dtype=float)
-    per_group = [np.flatnonzero(is_th & (groups == g + 1)) for g in range(len(stats))]
-    jacs = []
+    per_group = [np.flatnonzero((ops == "|") & (groups == g + 1)) for g in range(len(stats))]
+    tau = partial(_row_params, per_group, free, ustart)
+    jacs = [_row_jacobian(free[rows], npar) for rows in per_group]
+    ov_pos = {v: i for i, v in enumerate(partable.ov_names)}
+    scale_rows = [np.flatnonzero((ops == "~*~") & (groups == g + 1)) for g in range(len(stats))]
+    scale_pos = [np.array([ov_pos[v] for v in frame["lhs"].to_numpy()[rows]], dtype=int)
+                 for rows in scale_rows]
+    scales = None
+    if any((free[rows] >= 0).any() for rows in scale_rows):
+        p = len(partable.ov_names)
+
+        def scales(theta):
+            out = []
+            for vals, pos in zip(_row_params(scale_rows, free, ustart, theta), scale_pos):
+                s = np.ones(p)
+                s[pos] = vals
+                out.append(s)
+            return out
+
+        scale_jacs = []
+        for rows, pos in zip(scale_rows, scale_pos):
+            jac = np.zeros((p, npar))
+            jac[pos] = _row_jacobian(free[rows], npar)
+            scale_jacs.append(jac)
+        scales = (scales, scale_jacs)
+    return DwlsProblem(moments, stats, npar, meanstructure, tau, jacs, scales=scales)
+
+
+def _row_params(per_group, free, ustart, theta) -> list:
+    """Per group the values of ``rows``: theta for free rows, the fixed value otherwise."""
+    out = []
     for rows in per_group:
-        jac = np.zeros((len(rows), npar))
         fr = free[rows]
-        jac[np.flatnonzero(fr >= 0), fr[fr >= 0]] = 1.0
-        jacs.append(jac)
+        out.append(np.where(fr >= 0, theta[np.maximum(fr, 0)], ustart[rows]))
+    return out
 
-    def tau(theta):
-        out = []
-        for rows in per_group:
-            fr = free[rows]
-            out.append(np.where(fr >= 0, theta[np.maximum(fr, 0)], ustart[rows]))
-        return out
 
-    return DwlsProblem(moments, stats, npar, meanstructure, tau, jacs)
+def _row_jacobian(fr, npar) -> np.ndarray:
+    """d values / d theta of rows whose free indices (0-based, -1 fixed) are ``fr``."""
+    jac = np.zeros((len(fr), npar))
+    jac[np.flatnonzero(fr >= 0), fr[fr >= 0]] = 1.0
+    return jac
 
 
 # kind -> factory(moments, stats, npar, meanstructure, partable=) -> an object with
@@ -194,7 +221,7 @@ def normalise_options(*, estimator, missing, ordered=None, parameterization="del
 
 
 def _check_ordinal_options(missing, rest) -> None:
-    """Ordinal indicators: complete rows (listwise), raw data, one group (for now)."""
+    """Ordinal indicators: complete rows (listwise), raw data."""
     if missing != "listwise":
         raise ModelSpecificationError(
             "missing='ml' (FIML) is not available for ordinal indicators",
@@ -203,10 +230,6 @@ def _check_ordinal_options(missing, rest) -> None:
         raise ModelSpecificationError(
             "ordinal indicators need the raw data, not sample_stats",
             hint="pass the data frame of item codes")
-    if rest.get("group") is not None:
-        raise ModelSpecificationError(
-            "multi-group models with ordinal indicators are not available yet",
-            hint="fit each group separately, or treat the items as continuous")
 
 
 def _ordered_items(ordered, ov_names) -> list:
@@ -297,26 +320,59 @@ def estimate(model, data, options: dict) -> Estimation:
 
 
 def _estimate_ordinal(model, data, statements, ov_names, o) -> Estimation:
-    """Steps 2-3 for ordinal indicators (lavaan's ``ordered=``): the complete rows, their
-    thresholds, polychoric correlations and Gamma, the table with the thresholds; then the
-    common steps with the DWLS discrepancy."""
+    """Steps 2-3 for ordinal indicators (lavaan's ``ordered=``): the complete rows of each
+    group, their thresholds, polychoric correlations and Gamma (block-diagonal over the
+    groups), the table with the thresholds (and, with ``group_equal``, lavaan's freed scales
+    and latent means in the other groups); then the common steps with the DWLS discrepancy."""
     items = _ordered_items(o["ordered"], ov_names)
-    labels, groups = prepare_data(data, ov_names, None, "listwise")
-    (lab, x, idx, _colsum), = groups
-    if x.shape[0] < 2:
-        raise GroupError(f"the data have {x.shape[0]} usable row(s)", values=[lab],
-                         expected="at least 2 rows")
+    group = o["group"]
+    labels, groups = prepare_data(data, ov_names, group, "listwise")
     weights = WLS_ESTIMATORS[o["estimator"]][0]
-    st = ordinal_stats(x, ov_names, weights=weights)
-    nth = [(v, len(st.polychoric.categories[v]) - 1) for v in ov_names]
-    pt = build_table(statements, ngroups=1, std_lv=o["std_lv"], meanstructure=True,
-                     auto_cov_y=True, thresholds=nth)
-    options = dict(group=None, estimator=o["estimator"], missing="listwise",
-                   std_lv=o["std_lv"], group_equal=(), group_partial=(), meanstructure=True,
-                   sample_stats=None, kind=o["kind"], start=o.get("start"),
+    gstats = []
+    for lab, x, _idx, _colsum in groups:
+        if x.shape[0] < 2:
+            raise GroupError(
+                f"group {lab!r} has {x.shape[0]} usable row(s)" if group is not None
+                else f"the data have {x.shape[0]} usable row(s)",
+                column=group, values=[lab], expected="at least 2 rows")
+        gstats.append(ordinal_stats(x, ov_names, weights=weights))
+    if group is not None:
+        _check_group_categories(gstats, labels, ov_names, group)
+    cats = gstats[0].polychoric.categories
+    nth = [(v, len(cats[v]) - 1) for v in ov_names]
+    ngroups = len(labels)
+    group_equal, group_partial = (tuple(x) if not isinstance(x, str) else (x,)
+                                  for x in (o["group_equal"], o["group_partial"]))
+    pt = build_table(statements, ngroups=ngroups, std_lv=o["std_lv"], meanstructure=True,
+                     group_equal=group_equal if ngroups > 1 else (),
+                     group_partial=group_partial, auto_cov_y=True, thresholds=nth)
+    options = dict(group=group, estimator=o["estimator"], missing="listwise",
+                   std_lv=o["std_lv"], group_equal=group_equal, group_partial=group_partial,
+                   meanstructure=True, sample_stats=None, kind=o["kind"], start=o.get("start"),
                    max_iter=o.get("max_iter", 500), ordered=tuple(items),
                    parameterization=o["parameterization"])
-    return _estimate(model, data, pt, labels, [st], idx, options, o.get("start"), "dwls")
+    rows_used = np.concatenate([idx for _, _, idx, _ in groups])
+    return _estimate(model, data, pt, labels, gstats, rows_used, options, o.get("start"),
+                     "dwls")
+
+
+def _check_group_categories(gstats, labels, ov_names, group) -> None:
+    """Every item has the same categories in every group (lavaan's thresholds are per item:
+    a category empty in one group leaves a threshold that group cannot estimate)."""
+    every = {v: sorted(set().union(*(st.polychoric.categories[v] for st in gstats)))
+             for v in ov_names}
+    for lab, st in zip(labels, gstats):
+        for v in ov_names:
+            have = list(st.polychoric.categories[v])
+            if have != list(every[v]):
+                gone = [c for c in every[v] if c not in set(have)]
+                raise GroupError(
+                    f"item {v!r} has no response in category {gone} in group {lab!r}",
+                    column=group, values=[lab],
+                    expected=f"every category of {v!r} ({list(every[v])}) observed in every "
+                             "group",
+                    hint="collapse the sparse categories of the item (the same way in every "
+                         "group), or treat the item as continuous")
 
 
 def _row_arrays(pt, struct):
@@ -418,7 +474,7 @@ def _estimate(model, data, pt, labels, gstats, rows_used, options, start, kind):
                 imps = None
         if imps is None:
             imps = [struct.implied(g, values) for g in range(struct.ngroups)]
-        values = struct.complete_values(values, imps)
+        values, imps = _completed(struct, problem, theta, values, imps, kind)
         expected_info = observed_info = None
         try:
             vcov, expected_info, observed_info, identified = _information_and_vcov(
@@ -439,11 +495,42 @@ def _estimate(model, data, pt, labels, gstats, rows_used, options, start, kind):
     return est
 
 
+def _completed(struct, problem, theta, values, imps, kind):
+    """The row values and implied moments with the residual variances of ordinal indicators
+    (delta parameterization) set to what the model leaves them."""
+    values = struct.complete_values(values, imps)
+    if kind == "dwls" and problem.scales is not None:
+        values, imps = _scaled_residual_variances(struct, problem, theta, values, imps)
+    return values, imps
+
+
+def _scaled_residual_variances(struct, problem, theta, values, imps):
+    """Delta parameterization with free scales: an ordinal indicator's latent response has
+    variance ``1 / delta^2`` and its residual variance is that less the variance its factors
+    explain (``values`` and ``imps`` have ``1``); returns both completed."""
+    values = values.copy()
+    out = []
+    d = struct.unit_diag
+    for rows, s, imp in zip(struct.unit_rows, problem.scale_values(theta), imps):
+        values[rows] += 1.0 / s[struct.i[rows]] ** 2 - 1.0
+        extra = 1.0 / s[d] ** 2 - 1.0
+        sigma, t = imp.sigma.copy(), imp.T.copy()
+        sigma[d, d] += extra
+        t[d, d] += extra
+        out.append(replace(imp, sigma=sigma, T=t))
+    return values, out
+
+
 def _threshold_start(pt, gstats, theta0, user_start=None):
-    """Free thresholds start at the sample thresholds (unless given in ``start=``)."""
+    """Free thresholds start at the sample thresholds and free scales at 1 (unless given in
+    ``start=``)."""
     frame = pt.frame
     theta0 = theta0.copy()
     given = set(dict(user_start or {}))
+    scales = frame[(frame["op"] == "~*~") & (frame["free"] > 0)]
+    for free, label in zip(scales["free"], scales["label"]):
+        if label not in given:
+            theta0[free - 1] = 1.0
     for g, st in enumerate(gstats):
         rows = frame[(frame["op"] == "|") & (frame["group"] == g + 1)]
         for k, (free, label) in enumerate(zip(rows["free"], rows["label"])):

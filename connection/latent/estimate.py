@@ -599,10 +599,15 @@ class DwlsProblem:
     DWLS/ULS, behind WLSMV/ULSMV): ``F = sum_g (n_g / N) (s_g - sigma_g)' W_g (s_g - sigma_g)``
     over the thresholds and polychoric correlations (lavaan's ``fmin`` is ``F / 2`` and the
     test statistic ``N F``), with the Gauss-Newton information ``2 sum_g (n_g / N) D_g' W_g D_g``
-    (``D`` = :meth:`delta`, the Jacobian of the model's thresholds and correlations)."""
+    (``D`` = :meth:`delta`, the Jacobian of the model's thresholds and correlations).
+
+    ``scales``: None (every scale fixed at 1) or ``(theta -> per group the scales (p,), per
+    group d scales / d theta (p x q))``: lavaan's delta parameterization with free scales
+    ``~*~`` (other groups under equal thresholds), where the model's thresholds are
+    ``delta (tau - mu)`` and its correlations ``delta_i delta_j sigma_ij``."""
 
     def __init__(self, moments: Callable, stats: list, npar: int, meanstructure: bool,
-                 tau: Callable, tau_jac: list):
+                 tau: Callable, tau_jac: list, scales=None):
         self.moments = moments
         self.stats = stats
         self.npar = npar
@@ -611,25 +616,60 @@ class DwlsProblem:
         self.tau_jac = tau_jac      # per group: d tau / d theta (n_th x q)
         self.ntotal = int(sum(s.n for s in stats))
         self.weights = np.array([s.n / self.ntotal for s in stats])
+        self.scales = scales
+
+    def scale_values(self, theta) -> list:
+        """Per group the scales of the indicators (ones when every scale is fixed at 1)."""
+        if self.scales is None:
+            return [np.ones(len(st.cov)) for st in self.stats]
+        return self.scales[0](theta)
+
+    def implied_correlations(self, theta) -> list:
+        """Per group the model's correlation matrix of the latent responses (unit diagonal)."""
+        out = []
+        for mo, s in zip(self.moments(theta, False), self.scale_values(theta)):
+            r = mo.sigma * np.outer(s, s)
+            np.fill_diagonal(r, 1.0)
+            out.append(r)
+        return out
 
     def implied_stats(self, theta, mom=None) -> list:
         """Per group the model's thresholds and correlations (lavaan's ``wls.est``)."""
         mom = self.moments(theta, False) if mom is None else mom
         out = []
-        for st, mo, tau in zip(self.stats, mom, self.tau(theta)):
+        if self.scales is None:
+            for st, mo, tau in zip(self.stats, mom, self.tau(theta)):
+                ia, ib = st.pairs
+                out.append(np.concatenate([tau - mo.mu[st.th_item], mo.sigma[ia, ib]]))
+            return out
+        for st, mo, tau, s in zip(self.stats, mom, self.tau(theta), self.scales[0](theta)):
             ia, ib = st.pairs
-            out.append(np.concatenate([tau - mo.mu[st.th_item], mo.sigma[ia, ib]]))
+            out.append(np.concatenate([s[st.th_item] * (tau - mo.mu[st.th_item]),
+                                       s[ia] * s[ib] * mo.sigma[ia, ib]]))
         return out
 
     def delta(self, theta) -> list:
         """Per group the Jacobian of :meth:`implied_stats` (lavaan's ``Delta``, m x q)."""
         mom = self.moments(theta, True)
         out = []
-        for st, mo, jac in zip(self.stats, mom, self.tau_jac):
+        if self.scales is None:
+            for st, mo, jac in zip(self.stats, mom, self.tau_jac):
+                ds, dm = mo.dense()
+                ia, ib = st.pairs
+                d_th = jac - (dm[:, st.th_item].T if dm is not None else 0.0)
+                out.append(np.vstack([d_th, ds[:, ia, ib].T]))
+            return out
+        for st, mo, jac, tau, s, sj in zip(self.stats, mom, self.tau_jac, self.tau(theta),
+                                           self.scales[0](theta), self.scales[1]):
             ds, dm = mo.dense()
-            ia, ib = st.pairs
-            d_th = jac - (dm[:, st.th_item].T if dm is not None else 0.0)
-            out.append(np.vstack([d_th, ds[:, ia, ib].T]))
+            ia, ib, it = st.pairs[0], st.pairs[1], st.th_item
+            raw = tau - mo.mu[it]
+            d_raw = jac - (dm[:, it].T if dm is not None else 0.0)
+            d_th = s[it][:, None] * d_raw + raw[:, None] * sj[it]
+            sig = mo.sigma[ia, ib]
+            d_r = ((s[ia] * s[ib])[:, None] * ds[:, ia, ib].T
+                   + sig[:, None] * (sj[ia] * s[ib][:, None] + s[ia][:, None] * sj[ib]))
+            out.append(np.vstack([d_th, d_r]))
         return out
 
     def residuals(self, theta) -> list:

@@ -510,18 +510,19 @@ class Fit:
 
     def _standardize_ordinal(self, frame, est, std_lv, std_all):
         """Thresholds over the SD of their latent response (both columns, as lavaan: the
-        latent response's SD is 1 under the delta parameterization); scales as estimated."""
+        latent response's SD is ``1 / delta``, 1 where the scale is fixed at 1); scales as
+        estimated (std_lv) and times that SD (std_all: 1, as lavaan)."""
         ops = frame["op"].to_numpy()
         if not ((ops == "|") | (ops == "~*~")).any():
             return
         ov_pos = {v: i for i, v in enumerate(self._struct.ov_names)}
         for r in np.flatnonzero((ops == "|") | (ops == "~*~")):
             g = int(frame["group"].iat[r]) - 1
-            if ops[r] == "~*~":
-                std_lv[r] = std_all[r] = est[r]
-                continue
             k = ov_pos[frame["lhs"].iat[r]]
             sd = np.sqrt(self.estimation.implied[g].sigma[k, k])
+            if ops[r] == "~*~":
+                std_lv[r], std_all[r] = est[r], est[r] * sd
+                continue
             std_lv[r] = std_all[r] = est[r] / sd
 
     @property

@@ -22,7 +22,9 @@ def lrt(*fits, names=None, method: str = "default") -> pd.DataFrame:
     For ML the difference of the chi-squares is referred to a chi-square with the difference
     of the degrees of freedom (``rmsea`` is the RMSEA of that difference, as lavaan 0.6.14
     reports). When the models were fitted by MLR the difference is scaled by Satorra and
-    Bentler's (2001) method (lavaan's default ``"satorra.bentler.2001"``).
+    Bentler's (2001) method (lavaan's default ``"satorra.bentler.2001"``); fitted by WLSMV or
+    ULSMV (ordinal indicators), by Satorra's (2000) scaled-shifted difference (lavaan's default
+    there, ``"satorra.2000"``; :func:`satorra_2000`), without AIC/BIC.
 
     Parameters
     ----------
@@ -66,6 +68,8 @@ def lrt(*fits, names=None, method: str = "default") -> pd.DataFrame:
         raise ModelSpecificationError(
             "the models were fitted to different numbers of rows; a likelihood-ratio test "
             "needs the same data", values=sorted(ntot))
+    if all(f.estimator in ("WLSMV", "ULSMV") for f in fits):
+        return _lrt_shifted(fits, names)
     robust = all(f.estimator == "MLR" for f in fits)
     order = sorted(range(len(fits)), key=lambda i: (fits[i].fit_measures["df"], i))
     rows = []
@@ -100,6 +104,76 @@ def lrt(*fits, names=None, method: str = "default") -> pd.DataFrame:
     cols = ["model", "df", "aic", "bic", "chisq", "chisq_diff"] + (
         ["scaling_factor"] if robust else ["rmsea"]) + ["df_diff", "pvalue"]
     return pd.DataFrame(rows).reindex(columns=cols)
+
+
+# ----------------------------------------------------------------------------- WLSMV / ULSMV
+def _lrt_shifted(fits, names) -> pd.DataFrame:
+    """lavTestLRT of WLSMV/ULSMV fits: its default for the scaled-shifted test, Satorra's
+    (2000) scaled-shifted difference (``method = "satorra.2000"``, ``A.method = "delta"``,
+    ``H1 = TRUE``) of each model against the one before it (sorted by df)."""
+    order = sorted(range(len(fits)), key=lambda i: (fits[i].fit_measures["df"], i))
+    rows = []
+    prev = None
+    for i in order:
+        fm = fits[i].fit_measures
+        row = {"model": names[i], "df": fm["df"], "aic": np.nan, "bic": np.nan,
+               "chisq": fm["chisq"], "chisq_diff": np.nan, "df_diff": np.nan,
+               "pvalue": np.nan}
+        if prev is not None:
+            diff, ddf = satorra_2000(prev, fits[i])
+            row.update(chisq_diff=diff, df_diff=ddf,
+                       pvalue=float(special.chdtrc(ddf, diff)) if ddf > 0 else np.nan)
+        rows.append(row)
+        prev = fits[i]
+    return pd.DataFrame(rows).reindex(columns=["model", "df", "aic", "bic", "chisq",
+                                               "chisq_diff", "df_diff", "pvalue"])
+
+
+def _orthogonal_complement(h: np.ndarray) -> np.ndarray:
+    """Rows spanning the vectors orthogonal to the columns of ``h`` (lavaan's
+    ``t(lav_matrix_orthogonal_complement(H))``; any basis gives the same test)."""
+    u, s, _ = np.linalg.svd(h, full_matrices=True)
+    tol = max(h.shape) * np.finfo(float).eps * (s[0] if len(s) else 0.0)
+    rank = int(np.sum(s > tol))
+    return u[:, rank:].T
+
+
+def satorra_2000(fit1, fit0) -> tuple[float, float]:
+    """(difference statistic, df difference) of the scaled-shifted Satorra (2000) test of
+    ``fit0`` (more restricted) against ``fit1`` (lavaan's ``lav_test_diff_Satorra2000`` with
+    ``scaled.shifted = TRUE``): ``A`` the constraints of ``fit0`` in ``fit1``'s parameters from
+    the Jacobians (``H = Delta1^+ Delta0``), ``M = P^-1 A' (A P^-1 A')^+ A P^-1`` (``P`` the
+    expected information ``sum_g f_g Delta_g' W_g Delta_g``), ``U = V Delta1 M Delta1' V``,
+    ``a = sqrt(m / tr((U Gamma)^2))``, ``b = m - a tr(U Gamma)``, ``T = (T0 - T1) a + b``."""
+    e1, e0 = fit1.estimation, fit0.estimation
+    t1, t0 = fit1.fit_measures["chisq"], fit0.fit_measures["chisq"]
+    m = float(fit0.fit_measures["df"] - fit1.fit_measures["df"])
+    if m == 0:
+        return float(t0 - t1), 0.0
+    p1, p0 = e1.problem, e0.problem
+    d1_list = p1.delta(e1.theta)
+    d1, d0 = np.vstack(d1_list), np.vstack(p0.delta(e0.theta))
+    a_mat = _orthogonal_complement(np.linalg.pinv(d1) @ d0)
+    fg = p1.weights
+    info = sum(f * (d.T @ (st.w[:, None] * d)) for f, st, d in zip(fg, e1.stats, d1_list))
+    p_inv = np.linalg.inv(info)
+    apa = a_mat @ p_inv @ a_mat.T
+    eps = np.sqrt(np.finfo(float).eps)
+    keep = ~((np.abs(apa.sum(axis=0)) < eps) & (np.abs(apa.sum(axis=1)) < eps))
+    a_mat = a_mat[keep]
+    mid = p_inv @ a_mat.T @ np.linalg.pinv(a_mat @ p_inv @ a_mat.T) @ a_mat @ p_inv
+    v = np.concatenate([st.w for st in e1.stats])
+    sizes = [len(st.wls_obs) for st in e1.stats]
+    gam = np.zeros((sum(sizes), sum(sizes)))
+    start = 0
+    for f, st, k in zip(fg, e1.stats, sizes):
+        gam[start:start + k, start:start + k] = f * st.gamma
+        start += k
+    vd = v[:, None] * d1
+    ug = vd @ mid @ (vd.T @ gam)
+    tr, tr2 = float(np.trace(ug)), float(np.sum(ug * ug.T))
+    a = np.sqrt(m / tr2)
+    return float((t0 - t1) * a + (m - a * tr)), m
 
 
 # ----------------------------------------------------------------------------- score tests

@@ -35,7 +35,7 @@ from connection.latent.syntax import parse_expression, parse_statements
 __all__ = ["ParameterTable", "build_table", "GROUP_EQUAL_TYPES"]
 
 GROUP_EQUAL_TYPES = ("loadings", "intercepts", "means", "residuals", "residual_covariances",
-                     "lv_variances", "lv_covariances", "regressions")
+                     "lv_variances", "lv_covariances", "regressions", "thresholds")
 
 
 def _uniq(seq):
@@ -112,7 +112,7 @@ def _parse_partial(group_partial) -> set:
     out = set()
     for item in group_partial or ():
         text = str(item).replace(" ", "")
-        for op in ("=~", "~~", "~1", "~"):
+        for op in ("=~", "~~", "~1", "~", "|"):
             if op in text:
                 lhs, rhs = text.split(op, 1)
                 if op == "~" and rhs == "1":
@@ -122,7 +122,7 @@ def _parse_partial(group_partial) -> set:
         else:
             raise ModelSpecificationError(
                 f"cannot read group_partial entry {item!r}",
-                expected="'lhs op rhs' such as 'f =~ x2', 'x1 ~ 1' or 'x1 ~~ x1'")
+                expected="'lhs op rhs' such as 'f =~ x2', 'x1 ~ 1', 'x1 ~~ x1' or 'x1 | t1'")
     return out
 
 
@@ -252,6 +252,12 @@ def _build(model, *, ngroups, std_lv, meanstructure, group_equal, group_partial,
     base_rows = _default_status(flat, variables, std_lv=std_lv, ordered=set(ordered))
     table = _replicate_groups(base_rows, ngroups)
     equal, partial = _normalise_equal(group_equal), _parse_partial(group_partial)
+    if "thresholds" in equal and not ordered:
+        raise ModelSpecificationError(
+            "group_equal 'thresholds' needs ordinal indicators",
+            expected="ordered=True (or the item names) with estimator 'WLSMV'",
+            hint="for continuous indicators hold the intercepts equal instead "
+                 "(group_equal=['loadings', 'intercepts'])")
     if ngroups > 1:
         _group_equalities(table, len(base_rows), ngroups, variables, equal, partial, std_lv)
     plabels = {row["plabel"]: i for i, row in enumerate(table)}
@@ -387,6 +393,8 @@ def _equal_kind(lhs: str, op: str, rhs: str, lvset: set, ovset: set) -> str | No
     """The ``group_equal`` type a row belongs to (None: none)."""
     if op == "=~":
         return "loadings"
+    if op == "|":
+        return "thresholds"
     if op == "~":
         return "regressions"
     if op == "~1":
@@ -403,8 +411,10 @@ def _group_equalities(table: list, n_per: int, ngroups: int, v: _Variables, equa
                       partial: set, std_lv: bool) -> None:
     """Step 5 (lavaan's ``group.equal`` / ``group.partial``): the rows of an equal type share
     the first group's plabel as their label (unless partial, fixed or labelled by the user);
-    then, in the other groups, latent means are freed under equal intercepts (without equal
-    means) and latent variances under equal loadings with ``std_lv``."""
+    then, in the other groups, latent means are freed under equal intercepts or thresholds
+    (without equal means), latent variances under equal loadings with ``std_lv`` and, under
+    equal thresholds, the scales of ordinal indicators (``~*~``, delta parameterization; as
+    lavaan's ``lavaanify``)."""
     if not equal:
         return
     lvset, ovset = v.lvset, set(v.ov_nox)
@@ -417,9 +427,11 @@ def _group_equalities(table: list, n_per: int, ngroups: int, v: _Variables, equa
         if all(table[j]["free"] for j in idx) and not any(table[j]["label"] for j in idx):
             for j in idx:
                 table[j]["label"] = r1["plabel"]
-    free_means = "intercepts" in equal and "means" not in equal
+    free_means = ("intercepts" in equal or "thresholds" in equal) and "means" not in equal
     free_lv_var = "loadings" in equal and std_lv
     for row in table:
+        if row["group"] > 1 and row["op"] == "~*~" and "thresholds" in equal:
+            row["free"], row["ustart"] = True, np.nan
         if row["group"] == 1 or row["user"] != 0 or row["lhs"] not in lvset:
             continue
         if free_means and row["op"] == "~1":

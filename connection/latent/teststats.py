@@ -217,20 +217,33 @@ def _dwls_robust(est, chisq, df, bx2, bdf):
     return shifted, _catml_robust(est, v, gam, d, df)
 
 
+def _equal_threshold_rows(frame) -> bool:
+    """Whether a free threshold or intercept shares its parameter with another row."""
+    free = frame["free"].to_numpy()
+    dropped = frame["op"].isin(("|", "~1")).to_numpy() & (free > 0)
+    if not dropped.any():
+        return False
+    counts = np.bincount(free[free > 0])
+    return bool((counts[free[dropped]] > 1).any())
+
+
 def _catml_robust(est, v, gam, d, df):
     """lavaan 0.6.14's ``lav_fit_catml_dwls``: the ML statistic of the polychoric matrix at
     the DWLS estimates (``XX3``), its scaling ``c = tr(WiU' V WiU Gamma) / df`` (V the
     normal-theory weight of the correlations at the implied matrix) and the baseline's
     (``-N log|R|``, ``tr(Gamma) / df_null``); NaN when a polychoric matrix is not positive
-    definite (as lavaan)."""
+    definite, or when thresholds or intercepts are held equal (lavaan's catML refit drops
+    those rows and fails on their equality constraints)."""
     nan = RobustTest(np.nan, np.nan, df, np.nan, np.nan, np.nan, np.nan)
+    if _equal_threshold_rows(est.partable.frame):
+        return nan
     x3 = x3_null = 0.0
     blocks_v, keep = [], []
     start = 0
     einv = np.linalg.inv(d.T @ (v[:, None] * d))
     fg = est.problem.weights
-    for f, st, imp in zip(fg, est.stats, est.implied):
-        r, sigma = st.cov, imp.sigma
+    for f, st, sigma in zip(fg, est.stats, est.problem.implied_correlations(est.theta)):
+        r = st.cov
         if np.linalg.eigvalsh(r)[0] < np.sqrt(np.finfo(float).eps):
             return nan
         p = len(r)
