@@ -141,3 +141,54 @@ def test_bad_weights_are_refused(data):
     w[4] = -1.0
     with pytest.raises(OutOfRangeError):
         run(data, proportions=["flag"], weights=w)
+
+
+# ------------------------------------------------------------------------------ value_ratio
+def ratio_table(data, **kwargs):
+    from connection.outcomes import value_ratio
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExclusionWarning)
+        return value_ratio(data, "score", between="g", a="A", b="B", progress=False,
+                           **kwargs).set_index("method")
+
+
+def test_weighted_value_ratio_matches_svycontrast_of_the_ratio(data):
+    ref = R["score"]
+    t = ratio_table(data, weights="w", n_boot=0)
+    z = stats.norm.ppf(0.975)
+    assert t.loc["delta_log", "ratio"] == pytest.approx(ref["ratio"], abs=1e-10)
+    assert t.loc["delta_log", "mean_a"] == pytest.approx(ref["estimate"]["A"], abs=1e-10)
+    se_log = ref["ratio_se"] / ref["ratio"]
+    assert t.loc["delta_log", "ci_lower"] == pytest.approx(ref["ratio"] * np.exp(-z * se_log),
+                                                           abs=1e-9)
+    assert t.loc["delta_log", "ci_upper"] == pytest.approx(ref["ratio"] * np.exp(z * se_log),
+                                                           abs=1e-9)
+    # Fieller with the linearization variances of the two weighted means (svyby's SEs)
+    ma, mb = ref["estimate"]["A"], ref["estimate"]["B"]
+    va, vb = ref["se"]["A"] ** 2, ref["se"]["B"] ** 2
+    qa, qb, qc = mb ** 2 - z ** 2 * vb, -2 * ma * mb, ma ** 2 - z ** 2 * va
+    root = np.sqrt(qb ** 2 - 4 * qa * qc)
+    assert t.loc["fieller", "ci_lower"] == pytest.approx((-qb - root) / (2 * qa), abs=1e-9)
+    assert t.loc["fieller", "ci_upper"] == pytest.approx((-qb + root) / (2 * qa), abs=1e-9)
+
+
+def test_weighted_value_ratio_bootstrap_carries_the_weights(data):
+    t = ratio_table(data, weights="w", n_boot=400, seed=3)
+    plain = ratio_table(data, n_boot=400, seed=3)
+    for method in ("bootstrap_percentile", "bootstrap_bca"):
+        assert t.loc[method, "ci_lower"] < t.loc[method, "ratio"] < t.loc[method, "ci_upper"]
+        assert t.loc[method, "ci_lower"] != pytest.approx(plain.loc[method, "ci_lower"],
+                                                          abs=1e-6)
+    # the bootstrap interval agrees with the design-based one to Monte Carlo error
+    assert t.loc["bootstrap_percentile", "ci_lower"] == pytest.approx(
+        t.loc["delta_log", "ci_lower"], abs=0.02)
+    assert t.loc["bootstrap_percentile", "ci_upper"] == pytest.approx(
+        t.loc["delta_log", "ci_upper"], abs=0.02)
+
+
+@pytest.mark.parametrize("value", [1.0, 0.5])
+def test_value_ratio_with_equal_weights_is_exactly_the_unweighted_table(data, value):
+    plain = ratio_table(data, n_boot=200, seed=5)
+    weighted = ratio_table(data, n_boot=200, seed=5, weights=np.full(len(data), value))
+    pd.testing.assert_frame_equal(weighted, plain, check_exact=True)

@@ -24,11 +24,14 @@ the difference of proportions ``d +/- z SE`` with the z test ``d / SE`` (``test 
 group with no events has RR 0 or infinite and no interval), and TOST with ``z`` in place of
 Welch's t (``test = "tost_linearized"``, ``df`` NaN). Newcombe's and Katz's intervals assume
 binomial counts, which weighted data are not, so they are not used under weights
-(``difference_method`` then does not apply). Standard deviations are each group's ``svyvar`` on its respondents with a value;
-Cohen's d and Hedges' g use them pooled with the respondent counts. ``n_a``, ``n_b``,
+(``difference_method`` then does not apply). Standard deviations are each group's ``svyvar``
+on its respondents with a value; Cohen's d and Hedges' g use them pooled with the respondent
+counts. ``n_a``, ``n_b``,
 ``events_a``, ``events_b`` stay respondent counts; ``settings["n_eff"]`` gives Kish's effective n
-per variable and group. All weights equal (1 or any constant): the sample is self-weighting and
-the unweighted methods are used, so the table is exactly the unweighted one.
+per variable and group. :func:`value_ratio` takes weights the same way (weighted means, their
+linearization SEs in the delta and Fieller intervals, the weights carried by the bootstrap). All
+weights equal (1 or any constant): the sample is self-weighting and the unweighted methods are
+used, so the table is exactly the unweighted one.
 
 p-values are adjusted within each family (Holm by default, or Benjamini-Hochberg) by
 :func:`connection.stats.adjust_pvalues`. The intervals of proportions are the package's one
@@ -867,24 +870,37 @@ def _ratio_statistic(data, counts):
 
 
 def _ratio_rows(y_a: np.ndarray, y_b: np.ndarray, *, n_boot: int, seed, level: float,
-                progress, label: str) -> list[dict]:
+                progress, label: str, weighted: tuple | None = None) -> list[dict]:
+    """The four interval rows of a ratio of means; ``weighted``: ``(w_a, w_b, (se_a, se_b))``,
+    the groups' weights and the linearization SEs of their weighted means."""
     from connection.stats._bootstrap import bootstrap
 
-    ma, mb = y_a.mean(), y_b.mean()
+    if weighted is None:
+        ma, mb = y_a.mean(), y_b.mean()
+        va, vb = y_a.var(ddof=1) / y_a.size, y_b.var(ddof=1) / y_b.size
+    else:
+        w_a, w_b, (se_a, se_b) = weighted
+        ma, mb = w_a @ y_a / w_a.sum(), w_b @ y_b / w_b.sum()
+        va, vb = se_a ** 2, se_b ** 2
     ratio = ma / mb
-    va, vb = y_a.var(ddof=1) / y_a.size, y_b.var(ddof=1) / y_b.size
     z = z_critical(level)
     rows = []
     if n_boot:
         y = np.concatenate([y_a, y_b])
         in_a = np.r_[np.ones(y_a.size, bool), np.zeros(y_b.size, bool)]
         res = bootstrap(_ratio_statistic, (y, in_a), n_boot=n_boot, seed=seed, mode="counts",
-                        strata=in_a, level=level, progress=progress, label=label)
+                        strata=in_a, level=level, progress=progress, label=label,
+                        weights=None if weighted is None else np.r_[w_a, w_b])
         ci = res.ci(level).iloc[0]
         rows.append({"method": "bootstrap_percentile", "ci_lower": ci["ci_lower"],
                      "ci_upper": ci["ci_upper"], "n_boot": n_boot, "n_failed": res.n_failed})
         # BCa: the leave-one-out ratios are closed-form, so the jackknife costs O(n)
-        loo = np.r_[(y_a.sum() - y_a) / (y_a.size - 1) / mb, ma / ((y_b.sum() - y_b) / (y_b.size - 1))]
+        if weighted is None:
+            loo = np.r_[(y_a.sum() - y_a) / (y_a.size - 1) / mb,
+                        ma / ((y_b.sum() - y_b) / (y_b.size - 1))]
+        else:
+            loo = np.r_[(w_a @ y_a - w_a * y_a) / (w_a.sum() - w_a) / mb,
+                        ma / ((w_b @ y_b - w_b * y_b) / (w_b.sum() - w_b))]
         jack = pd.DataFrame(loo[:, None], columns=res.estimate.index)
         bca = replace(res, jackknife=jack).ci(level, method="bca").iloc[0]
         rows.append({"method": "bootstrap_bca", "ci_lower": bca["ci_lower"],
@@ -903,7 +919,8 @@ def _ratio_rows(y_a: np.ndarray, y_b: np.ndarray, *, n_boot: int, seed, level: f
         lo, hi = -np.inf, np.inf
     rows.append({"method": "fieller", "ci_lower": lo, "ci_upper": hi, "n_boot": 0, "n_failed": 0})
     for r in rows:
-        r.update({"n_a": y_a.size, "n_b": y_b.size, "mean_a": ma, "mean_b": mb, "ratio": ratio,
+        r.update({"n_a": y_a.size, "n_b": y_b.size, "mean_a": float(ma), "mean_b": float(mb),
+                  "ratio": float(ratio),
                   "percent_more": 100 * (ratio - 1), "level": level,
                   "percent_ci_lower": 100 * (r["ci_lower"] - 1),
                   "percent_ci_upper": 100 * (r["ci_upper"] - 1)})
@@ -959,6 +976,7 @@ def value_ratio(
     seed: int | np.random.SeedSequence | np.random.Generator | None = None,
     level: float = DEFAULT_LEVEL,
     progress: bool | None = None,
+    weights: Any = UNSET,
 ) -> pd.DataFrame:
     """Ratio of mean value between two groups, with three intervals.
 
@@ -995,6 +1013,13 @@ def value_ratio(
     n_boot, seed, level, progress
         Bootstrap replicates, seed (an integer, a SeedSequence or a Generator; one child per
         ``group`` level), confidence level, progress bar (see ``bootstrap``).
+    weights
+        Survey weights (as in :func:`compare`; default: a Survey's weights). Under unequal
+        weights the means are weighted domain means; ``delta_log`` and ``fieller`` use their
+        linearization SEs (``survey::svyby`` + ``svycontrast(quote(a / b))``; the design is
+        every row of the data), and the bootstrap carries each respondent's weight (resampling
+        within the groups; BCa from the weighted leave-one-out ratios). All weights equal:
+        exactly the unweighted table.
 
     Returns
     -------
@@ -1020,6 +1045,9 @@ def value_ratio(
     """
     level = check_level(level)
     check_n_boot(n_boot)
+    data, survey_weights = as_frame(data)
+    w = resolve_weights(data, weights, survey_weights)
+    w = None if equal_weights(w) else w   # self-weighting: the unweighted methods
     _require_columns(data, [value] + ([group] if group else []))
     a, b, in_a, in_b = _split_groups(data, between, a, b)
     y = _numeric(data, value).to_numpy()
@@ -1044,14 +1072,20 @@ def value_ratio(
             raise ArgumentError("too few values for a value ratio", column=value,
                                 values=[ya.size, yb.size],
                                 expected="at least 2 respondents with a value in each group" + where)
-        if not (ya.mean() > 0 and yb.mean() > 0):
+        means = ((ya.mean(), yb.mean()) if w is None else
+                 (np.average(ya, weights=w[sel & in_a & has]),
+                  np.average(yb, weights=w[sel & in_b & has])))
+        if not (means[0] > 0 and means[1] > 0):
             raise ArgumentError("a ratio of means needs a positive mean in both groups", column=value,
-                                values=[float(ya.mean()), float(yb.mean())],
+                                values=[float(means[0]), float(means[1])],
                                 expected=f"positive mean {value!r} for {a!r} and {b!r}" + where,
                                 hint="Compare a difference of means instead when values can be "
                                      "negative or zero on average")
+        weighted = None if w is None else (
+            w[sel & in_a & has], w[sel & in_b & has],
+            (_domain(y, sel & in_a, w).se, _domain(y, sel & in_b, w).se))
         for r in _ratio_rows(ya, yb, n_boot=n_boot, seed=s, level=level, progress=progress,
-                             label=f"value ratio {value}"):
+                             label=f"value ratio {value}", weighted=weighted):
             r.update({"value": value, "segment": between, "by": group or "",
                       "group": "" if g is None else g, "group_a": a, "group_b": b})
             rows.append(r)
