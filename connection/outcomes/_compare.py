@@ -795,7 +795,7 @@ def _weighted_equivalence_row(x: np.ndarray, groups: tuple, w: np.ndarray, var: 
     se = float(np.hypot(da.se, db.se))
     z_lower, z_upper = (diff + m_raw) / se, (diff - m_raw) / se
     p_lower, p_upper = float(stats.norm.sf(z_lower)), float(stats.norm.cdf(z_upper))
-    crit = float(stats.norm.ppf(1 - alpha))
+    crit = z_critical(1 - 2 * alpha)   # the one-sided 1 - alpha quantile
     d = diff / pooled_sd
     return {
         "variable": var, "analysis": "equivalence",
