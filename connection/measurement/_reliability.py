@@ -18,6 +18,19 @@ Missing data: each construct's statistics use the rows complete on that construc
 semTools' ``htmt(missing="listwise")``). Nothing is imputed; dropped rows are counted in the ``n``
 column and announced with an :class:`~connection.errors.ExclusionWarning`.
 
+Survey weights (:func:`reliability` and :func:`htmt`, ``weights=``; a Survey's own weights unless
+``weights=None``): the item covariances are the weighted covariances of ``survey::svyvar`` on
+``svydesign(ids = ~1, weights = ~w)`` (``n / (n - 1) * sum w (x - xbar)(x - xbar)' / sum w``,
+:func:`connection.stats._weights.weighted_cov`) of the construct's complete rows; alpha and HTMT
+are their formulas on that matrix; bootstrap replicates carry each respondent's weight
+(:func:`connection.bootstrap` in counts mode: frequency times weight); the Feldt interval of
+alpha uses Kish's effective n in place of n. Omega, CR and AVE come from a CFA, which the engine
+does not fit with weights yet: under unequal weights they are NA (``note`` says so) rather than
+silently unweighted. All weights equal (1 or any constant) give exactly the unweighted results,
+omega, CR and AVE included (every one of these statistics is invariant to the scale of the
+weights). The table's ``attrs`` record ``weights`` (what weighted it) and ``n_eff`` (per
+construct; HTMT: one number).
+
 Examples
 --------
 >>> import numpy as np, pandas as pd
@@ -69,6 +82,13 @@ from connection.errors import (
     NonNumericError,
     NoVarianceError,
     OutOfRangeError,
+)
+from connection.stats._weights import (
+    UNSET,
+    equal_weights,
+    kish_n_eff,
+    resolve_weights,
+    weighted_cov,
 )
 
 __all__ = [
@@ -305,6 +325,12 @@ def _items_frame(data: Any, items: Sequence[str] | None, what: str
 
 def _complete(data: pd.DataFrame, cols: list[str], what: str, announce: bool = True) -> np.ndarray:
     """Rows complete on ``cols`` as a float array; warn how many rows were dropped."""
+    return _complete_rows(data, cols, what, announce)[0]
+
+
+def _complete_rows(data: pd.DataFrame, cols: list[str], what: str, announce: bool = True
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_complete` and the mask of the rows kept (to take their weights)."""
     sub = data[cols].astype(float)
     inf = np.isinf(sub.to_numpy())
     if inf.any():
@@ -319,7 +345,29 @@ def _complete(data: pd.DataFrame, cols: list[str], what: str, announce: bool = T
         warn(f"{what}: {dropped} of {len(ok)} rows have missing values on "
              f"{', '.join(cols)} and were left out (listwise)", ExclusionWarning)
     x = sub.to_numpy()[ok]
-    return x
+    return x, ok
+
+
+def _survey_weights(data: Any) -> Any:
+    """A Survey's weights (``None`` for anything else)."""
+    return getattr(data, "weights", None) if _is_survey(data) else None
+
+
+def _construct_weights(weights: np.ndarray | None, ok: np.ndarray) -> np.ndarray | None:
+    """The weights of the complete rows; ``None`` when there are none or all are equal (the
+    weighted statistics are then exactly the unweighted ones)."""
+    if weights is None:
+        return None
+    kept = weights[ok]
+    return None if equal_weights(kept) else kept
+
+
+def _weights_label(weights: Any, survey_weights: Any, w: np.ndarray | None) -> str | None:
+    if w is None:
+        return None
+    if weights is UNSET:
+        return f"the survey's weights ({getattr(survey_weights, 'name', None) or 'weights'})"
+    return weights if isinstance(weights, str) else "given weights"
 
 
 def _check_disjoint(cmap: dict[str, list[str]], what: str) -> None:
@@ -404,15 +452,18 @@ def cronbach_alpha(data: np.ndarray | pd.DataFrame) -> float:
 
 
 def _weighted_moments(xc: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Covariance matrices (divisor n) of centred data ``xc`` under frequency weights.
+    """Covariance matrices (divisor: the sum of the weights) of centred data ``xc`` under
+    frequency weights (times survey weights, when there are any).
 
-    ``counts`` has shape (b, n) and rows summing to n; returns (b, p, p). One matrix product over
-    the p(p+1)/2 cross-products does all replicates at once.
+    ``counts`` has shape (b, n) (unweighted, rows summing to n: the divisor is n exactly);
+    returns (b, p, p). One matrix product over the p(p+1)/2 cross-products does all replicates
+    at once.
     """
-    n, p = xc.shape
+    p = xc.shape[1]
     iu, ju = np.triu_indices(p)
-    m1 = counts @ xc / n
-    m2 = counts @ (xc[:, iu] * xc[:, ju]) / n
+    total = counts.sum(axis=1, keepdims=True)
+    m1 = counts @ xc / total
+    m2 = counts @ (xc[:, iu] * xc[:, ju]) / total
     upper = m2 - m1[:, iu] * m1[:, ju]
     cov = np.empty((counts.shape[0], p, p))
     cov[:, iu, ju] = upper
@@ -510,6 +561,7 @@ def reliability(
     joint: bool = False,
     progress: bool | None = None,
     recoded: bool | None = None,
+    weights: Any = UNSET,
 ) -> pd.DataFrame:
     """Reliability of each construct: alpha (Feldt and bootstrap CIs), omega, CR and AVE.
 
@@ -550,6 +602,12 @@ def reliability(
         raw answers taken as recoded give a wrong alpha without a word. Not needed with a
         :class:`~connection.Survey` (pass the Survey itself: its data are known to be
         recoded), with an Instrument without reverse keys, or with a dict.
+    weights
+        Survey weights: a column of the data, an array or Series (one weight per row), a
+        :class:`~connection.stats.RakeResult`, or ``None`` (unweighted). Default: a Survey's
+        weights. Alpha comes from the weighted covariance matrix (``survey::svyvar``), its
+        Feldt interval uses Kish's effective n, the bootstrap carries the weights; omega, CR
+        and AVE are NA under unequal weights (no weighted CFA yet; see the module docstring).
 
     Returns
     -------
@@ -597,35 +655,52 @@ def reliability(
       textual 301        3  0.883           0.858           0.904  0.886 0.885 0.723
         speed 301        3  0.688           0.622           0.745  0.696 0.698 0.438
     """
+    survey_weights = _survey_weights(data)
     data, cmap = _resolve(data, constructs, recoded=recoded, what="reliability")
     instrument = constructs if isinstance(constructs, Instrument) else getattr(
         constructs, "instrument", None) if constructs is not None else None
     level = check_level(level)
     n_boot = check_n_boot(n_boot)
     _check_seed(seed)
-    pieces_joint: dict[str, dict[str, Any]] = {}
-    if joint:
-        pieces_joint = _joint_pieces(data, cmap)
-    rows = []
+    w_all = resolve_weights(data, weights, survey_weights)
+    # None: the joint model's rows have unequal weights (no weighted CFA yet)
+    pieces_joint = _joint_pieces(data, cmap, w_all) if joint else {}
+    rows, n_eff = [], {}
     for name, cols in cmap.items():
-        x = _complete(data, cols, f"reliability of {name!r}")
+        x, ok = _complete_rows(data, cols, f"reliability of {name!r}")
         n, k = x.shape
         if n < 3:
             raise ArgumentError(f"construct {name!r} has fewer than 3 complete rows", values=[n],
                                 expected="at least 3 respondents with all items answered")
         _check_variance(x, cols, name)
+        w = _construct_weights(w_all, ok)
+        n_eff[name] = float(n) if w is None else kish_n_eff(w)
         row: dict[str, Any] = {"construct": name, "n": n, "n_items": k}
         notes: list[str] = []
-        row.update(_alpha_columns(x, cols, level, notes, instrument=instrument, recoded=recoded))
+        row.update(_alpha_columns(x, cols, level, notes, instrument=instrument, recoded=recoded,
+                                  weights=w))
         if n_boot:
             row.update(_alpha_boot_columns(x, name, n_boot=n_boot, seed=seed, level=level,
-                                           progress=progress))
-        pieces = (pieces_joint[name] if joint and k >= 2 else
-                  _congeneric(x, cols, name) if not joint and k >= 3 else None)
-        row.update(_omega_columns(pieces, joint, notes))
+                                           progress=progress, weights=w))
+        if w is not None or pieces_joint is None:
+            row.update(_weighted_omega_columns(notes, n_eff[name]))
+        else:
+            pieces = (pieces_joint[name] if joint and k >= 2 else
+                      _congeneric(x, cols, name) if not joint and k >= 3 else None)
+            row.update(_omega_columns(pieces, joint, notes))
         row["note"] = "; ".join(notes)
         rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table.attrs.update({"weights": _weights_label(weights, survey_weights, w_all),
+                        "n_eff": n_eff})
+    return table
+
+
+def _weighted_omega_columns(notes: list[str], n_eff: float) -> dict[str, Any]:
+    """Under unequal weights: NA omega, CR and AVE (no weighted CFA yet), said in the note."""
+    notes.append(f"weighted (Kish effective n {n_eff:.1f}, used by the Feldt interval); omega, "
+                 "CR and AVE: weighted CFA not available yet (NA rather than unweighted)")
+    return {"omega": np.nan, "cr": np.nan, "ave": np.nan, "flags": format_flags(())}
 
 
 def _check_seed(seed: Any) -> None:
@@ -635,23 +710,32 @@ def _check_seed(seed: Any) -> None:
         as_seed_sequence(seed)
 
 
+def _item_rest_corr(item: np.ndarray, rest: np.ndarray, weights: np.ndarray | None) -> float:
+    if weights is None:
+        return float(np.corrcoef(item, rest)[0, 1])
+    c = weighted_cov(np.column_stack([item, rest]), weights)
+    return float(c[0, 1] / np.sqrt(c[0, 0] * c[1, 1]))
+
+
 def _alpha_columns(x: np.ndarray, cols: list[str], level: float, notes: list[str], *,
-                   instrument: Any, recoded: bool | None) -> dict[str, float]:
-    """Alpha and its Feldt interval; notes on a constant sum and negative item-rest correlations."""
+                   instrument: Any, recoded: bool | None,
+                   weights: np.ndarray | None = None) -> dict[str, float]:
+    """Alpha and its Feldt interval; notes on a constant sum and negative item-rest correlations.
+    With (unequal) weights: from the weighted covariances, Feldt with Kish's effective n."""
     n, k = x.shape
     if k < 2:
         notes.append("alpha needs at least 2 items")
         return {"alpha": np.nan, "alpha_ci_lower": np.nan, "alpha_ci_upper": np.nan}
     total = x.sum(axis=1)
-    cov = np.cov(x, rowvar=False)
+    cov = np.cov(x, rowvar=False) if weights is None else weighted_cov(x, weights)
     with np.errstate(invalid="ignore", divide="ignore"):  # a constant sum or rest score
         a = float(_alpha_from_cov(cov)) if _sum_varies(cov) else np.nan
         negative = [c for j, c in enumerate(cols)
-                    if np.corrcoef(x[:, j], total - x[:, j])[0, 1] < 0]
+                    if _item_rest_corr(x[:, j], total - x[:, j], weights) < 0]
     if not np.isfinite(a):
         a = np.nan
         notes.append("alpha is undefined: the sum score does not vary")
-    lo, hi = _feldt(a, n, k, level)
+    lo, hi = _feldt(a, n if weights is None else kish_n_eff(weights), k, level)
     if negative:
         notes.append("negative item-rest correlation for " + ", ".join(map(str, negative))
                      + ": reverse-keyed and not recoded?")
@@ -664,7 +748,8 @@ def _alpha_columns(x: np.ndarray, cols: list[str], level: float, notes: list[str
 
 
 def _alpha_boot_columns(x: np.ndarray, name: str, *, n_boot: int, seed: Any, level: float,
-                        progress: bool | None) -> dict[str, float]:
+                        progress: bool | None,
+                        weights: np.ndarray | None = None) -> dict[str, float]:
     """Percentile bootstrap interval of alpha. Each construct's bootstrap takes its streams from
     ``as_seed_sequence(seed)``: an integer gives every construct the same root, a SeedSequence
     spawns on, a Generator is drawn from once per construct."""
@@ -672,9 +757,9 @@ def _alpha_boot_columns(x: np.ndarray, name: str, *, n_boot: int, seed: Any, lev
         return {"alpha_boot_ci_lower": np.nan, "alpha_boot_ci_upper": np.nan}
     from connection.stats._bootstrap import bootstrap
 
-    xc = x - x.mean(axis=0)
+    xc = x - (x.mean(axis=0) if weights is None else weights @ x / weights.sum())
     res = bootstrap(_alpha_counts, xc, n_boot=n_boot, seed=as_seed_sequence(seed), mode="counts",
-                    level=level, progress=progress, label=f"alpha {name}")
+                    level=level, progress=progress, label=f"alpha {name}", weights=weights)
     ci = res.ci()
     return {"alpha_boot_ci_lower": float(ci["ci_lower"].iloc[0]),
             "alpha_boot_ci_upper": float(ci["ci_upper"].iloc[0])}
@@ -697,7 +782,15 @@ def _omega_columns(pieces: dict[str, Any] | None, joint: bool, notes: list[str])
             "flags": format_flags(flags)}
 
 
-def _joint_pieces(data: pd.DataFrame, cmap: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
+def _joint_pieces(data: pd.DataFrame, cmap: dict[str, list[str]],
+                  weights: np.ndarray | None = None) -> dict[str, dict[str, Any]] | None:
+    """Each construct's pieces of the joint CFA; ``None`` when the rows of the joint model have
+    unequal weights (no weighted CFA yet)."""
+    if weights is not None:
+        cols = list(dict.fromkeys(c for cs in cmap.values() for c in cs))
+        ok = data[cols].astype(float).notna().all(axis=1).to_numpy()
+        if not equal_weights(weights[ok]):
+            return None
     fit, latents, var = _joint_fit(data, cmap)
     return {name: _factor_pieces(fit, latents[name], [str(c) for c in cols],
                                  var[[str(c) for c in cols]].to_numpy())
@@ -809,6 +902,7 @@ def htmt(
     progress: bool | None = None,
     alternative: str = "two-sided",
     recoded: bool | None = None,
+    weights: Any = UNSET,
 ) -> pd.DataFrame:
     """Heterotrait-monotrait ratio of correlations (Henseler, Ringle & Sarstedt 2015).
 
@@ -843,6 +937,10 @@ def htmt(
         replicates (the 95th for 0.95); ``ci_lower`` is then NaN (the interval is unbounded
         below). Names as in ``scipy.stats`` (``alternative="less"``: the alternative hypothesis
         is HTMT < threshold).
+    weights
+        Survey weights (as in :func:`reliability`; default: a Survey's weights): HTMT from the
+        weighted item correlations (``survey::svyvar``'s covariances), the bootstrap carrying
+        each respondent's weight.
 
     Returns
     -------
@@ -898,19 +996,22 @@ def htmt(
                                      "that HTMT is below the threshold, Henseler et al. 2015)")
     n_boot = check_n_boot(n_boot)
     _check_seed(seed)
+    survey_weights = _survey_weights(data)
     data, cmap = _resolve(data, constructs, recoded=recoded, reverse_matters=not absolute,
                           what="HTMT")
+    w_all = resolve_weights(data, weights, survey_weights)
     if len(cmap) < 2:
         raise ArgumentError("HTMT needs at least two constructs", values=list(cmap))
     _check_disjoint(cmap, "HTMT")
     cols = list(dict.fromkeys(c for cs in cmap.values() for c in cs))
-    x = _complete(data, cols, "HTMT")
+    x, ok = _complete_rows(data, cols, "HTMT")
     for name, cs in cmap.items():
         _check_variance(x[:, [cols.index(c) for c in cs]], cs, name)
+    w = _construct_weights(w_all, ok)
     names = list(cmap)
     blocks = [np.array([cols.index(c) for c in cmap[nm]]) for nm in names]
     pairs = [(a, b) for a in range(len(names)) for b in range(a + 1, len(names))]
-    xc = x - x.mean(axis=0)
+    xc = x - (x.mean(axis=0) if w is None else w @ x / w.sum())
 
     def stat(xc_: np.ndarray, counts: np.ndarray) -> np.ndarray:
         cov = _weighted_moments(xc_, counts)
@@ -918,7 +1019,7 @@ def htmt(
         corr = cov / sd[:, :, None] / sd[:, None, :]
         return _htmt_from_corr(corr, blocks, pairs, method, absolute)
 
-    est = stat(xc, np.ones((1, xc.shape[0])))[0]
+    est = stat(xc, np.ones((1, xc.shape[0])) if w is None else w[None, :])[0]
     lo, hi = np.full(len(pairs), np.nan), np.full(len(pairs), np.nan)
     # pairs with a single-item construct have no HTMT (NaN); resampling them would only add
     # replicates that "fail" by construction, so they are left out of the bootstrap
@@ -927,8 +1028,8 @@ def htmt(
         from connection.stats._bootstrap import bootstrap
 
         res = bootstrap(lambda d, w: stat(d, w)[:, defined], xc, n_boot=n_boot,
-                        seed=as_seed_sequence(seed),
-                        mode="counts", level=level, progress=progress, label="HTMT")
+                        seed=as_seed_sequence(seed), mode="counts", level=level,
+                        progress=progress, label="HTMT", weights=w)
         if alternative == "two-sided":
             ci = res.ci()
             lo[defined], hi[defined] = ci["ci_lower"].to_numpy(), ci["ci_upper"].to_numpy()
@@ -949,7 +1050,10 @@ def htmt(
                      "distinct": ok,
                      "finding": _htmt_finding(names[a], names[b], value, lo[m], upper, threshold,
                                               level, alternative)})
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table.attrs.update({"weights": _weights_label(weights, survey_weights, w_all),
+                        "n_eff": float(x.shape[0]) if w is None else kish_n_eff(w)})
+    return table
 
 
 def _htmt_finding(a: str, b: str, value: float, lo: float, hi: float, threshold: float,

@@ -11,6 +11,28 @@ two ways:
   ratio ("x times more likely", Katz log interval) and the difference in proportions (Newcombe
   hybrid score interval by default, or Wald), with the pooled two-proportion z test.
 
+Survey weights (``compare(weights=)``; a Survey's own weights unless ``weights=None``) make the
+comparison design-based, as R's ``survey`` package on ``svydesign(ids = ~1, weights = ~w)``: each
+group's mean or proportion is a weighted domain mean (``svyby(..., svymean, na.rm = TRUE)``: the
+design is every row of the data, a group and a missing value are domains, ``n`` stays the whole
+sample's) with its linearization SE; the difference ``a - b`` has the SE of ``svycontrast(by,
+c(a = 1, b = -1))`` (``sqrt(se_a^2 + se_b^2)``: the domains' influence values do not overlap) and
+the risk ratio the delta-method SE of ``svycontrast(by, quote(a / b))``. Under weights every
+interval and test is a Wald one on these SEs with normal critical values (survey's ``confint``):
+the difference of proportions ``d +/- z SE`` with the z test ``d / SE`` (``test =
+"linearized_z"``), the risk ratio ``exp(log RR +/- z SE(RR) / RR)`` (no zero-cell correction: a
+group with no events has RR 0 or infinite and no interval), and TOST with ``z`` in place of
+Welch's t (``test = "tost_linearized"``, ``df`` NaN). Newcombe's and Katz's intervals assume
+binomial counts, which weighted data are not, so they are not used under weights
+(``difference_method`` then does not apply). Standard deviations are each group's ``svyvar``
+on its respondents with a value; Cohen's d and Hedges' g use them pooled with the respondent
+counts. ``n_a``, ``n_b``,
+``events_a``, ``events_b`` stay respondent counts; ``settings["n_eff"]`` gives Kish's effective n
+per variable and group. :func:`value_ratio` takes weights the same way (weighted means, their
+linearization SEs in the delta and Fieller intervals, the weights carried by the bootstrap). All
+weights equal (1 or any constant): the sample is self-weighting and the unweighted methods are
+used, so the table is exactly the unweighted one.
+
 p-values are adjusted within each family (Holm by default, or Benjamini-Hochberg) by
 :func:`connection.stats.adjust_pvalues`. The intervals of proportions are the package's one
 implementation (``connection.stats._proportions``), which :mod:`connection.context` uses too.
@@ -71,6 +93,14 @@ from connection.stats._proportions import (
     newcombe_difference,
     pooled_z_test,
     wald_difference,
+)
+from connection.stats._weights import (
+    UNSET,
+    as_frame,
+    equal_weights,
+    kish_n_eff,
+    resolve_weights,
+    weighted_cov,
 )
 
 __all__ = [
@@ -356,20 +386,28 @@ class CompareResult:
         report = Report(f"Comparison of {s['between']}: {s['group_a']!r} (a) vs {s['group_b']!r} (b)",
                         header=[("Alpha", f"{self.alpha:g}"),
                                 ("Multiplicity", f"{s['correction'] or 'none'} within each family")])
+        weighted = s.get("weights") is not None
+        if weighted:
+            report.header.append(("Weights", f"{s['weights']} (design-based: linearization SEs, "
+                                             "Wald intervals, z tests)"))
         if (self.table["analysis"] == "equivalence").any():
             eq = self.equivalence[["variable", "value_a", "value_b", "difference", "ci_lower",
                                    "ci_upper", "margin_raw", "margin_std", "p_adjusted",
                                    "conclusion", "hedges_g"]]
-            report.add_table(eq, caption=f"Equivalence (TOST, {'Welch' if s['welch'] else 'Student'}"
-                             f" t; margins in raw scale points, margin_std = margin / pooled SD; "
+            test = "z on linearization SEs" if weighted else (
+                f"{'Welch' if s['welch'] else 'Student'} t")
+            report.add_table(eq, caption=f"Equivalence (TOST, {test}"
+                             f"; margins in raw scale points, margin_std = margin / pooled SD; "
                              f"interval at {1 - 2 * self.alpha:.0%})")
         if (self.table["analysis"] == "proportion").any():
             pr = self.proportions[["variable", "value_a", "value_b", "risk_ratio", "rr_ci_lower",
                                    "rr_ci_upper", "difference", "ci_lower", "ci_upper",
                                    "p_adjusted", "conclusion"]]
-            report.add_table(pr, caption=f"Proportions (risk ratio with Katz log interval; "
-                             f"difference with {s['difference_method']} interval; pooled z test; "
-                             f"level {s['level']:.0%})")
+            methods = ("weighted; risk ratio with delta-method log interval; difference with Wald "
+                       "interval and z test on linearization SEs" if weighted else
+                       f"risk ratio with Katz log interval; difference with "
+                       f"{s['difference_method']} interval; pooled z test")
+            report.add_table(pr, caption=f"Proportions ({methods}; level {s['level']:.0%})")
         return report
 
     def __repr__(self) -> str:
@@ -475,13 +513,14 @@ def compare(
     welch: bool = True,
     difference_method: str = "newcombe",
     level: float = DEFAULT_LEVEL,
+    weights: Any = UNSET,
 ) -> CompareResult:
     """Compare two groups: equivalence on scores, risk ratios on proportions, per-family correction.
 
     Parameters
     ----------
     data
-        One row per respondent.
+        One row per respondent: a DataFrame or a Survey.
     between
         Column holding the group labels (say the segments); ``segment=`` is its old name.
     a, b
@@ -514,6 +553,12 @@ def compare(
     level
         Confidence level of the proportion intervals; tests use ``alpha = 1 - level``, and the
         TOST interval is at ``1 - 2 * alpha`` (90% for level 0.95), the interval that matches it.
+    weights
+        Survey weights: a column of the data, an array or Series (one weight per row), a
+        :class:`~connection.stats.RakeResult`, or ``None`` (unweighted). Default: a Survey's
+        weights. Under (unequal) weights the comparison is design-based: domain means and
+        proportions with linearization SEs, Wald intervals and z tests on them (as R's
+        ``survey::svyby`` and ``svycontrast``; see the module docstring).
 
     Returns
     -------
@@ -563,6 +608,9 @@ def compare(
     """
     level = check_level(level)
     alpha = 1.0 - level
+    data, survey_weights = as_frame(data)
+    w = resolve_weights(data, weights, survey_weights)
+    w = None if equal_weights(w) else w   # self-weighting: the unweighted methods
     if margin_scale not in ("raw", "sd"):
         raise ArgumentError("margin_scale must be 'raw' or 'sd'", values=[margin_scale],
                             expected="'raw' (scale points) or 'sd' (pooled standard deviations)")
@@ -600,58 +648,28 @@ def compare(
     rows: list[dict] = []
     n_ab = int(in_a.sum() + in_b.sum())
     lost: dict[str, int] = {}
+    n_eff: dict[str, tuple[float, float]] = {}
+    groups = (in_a, in_b)
     for var in equivalence:
         x = _numeric(data, var).to_numpy()
-        xa, xb = x[in_a], x[in_b]
-        lost[var] = int(np.isnan(xa).sum() + np.isnan(xb).sum())
-        xa, xb = xa[~np.isnan(xa)], xb[~np.isnan(xb)]
-        _check_tost_samples(xa, xb, var)
-        va, vb = xa.var(ddof=1), xb.var(ddof=1)
-        pooled_sd = np.sqrt(((xa.size - 1) * va + (xb.size - 1) * vb) / (xa.size + xb.size - 2))
+        lost[var] = int(np.isnan(x[in_a]).sum() + np.isnan(x[in_b]).sum())
         m = float(margin[var] if isinstance(margin, Mapping) else margin)
         if not m > 0:
             raise ArgumentError("an equivalence margin must be positive", column=var, values=[m],
                                 expected="a number > 0")
-        m_raw = m * pooled_sd if margin_scale == "sd" else m
-        r = _tost_moments(xa.mean(), xb.mean(), va, vb, xa.size, xb.size, -m_raw, m_raw,
-                          welch=welch, alpha=alpha)
-        d, g = cohen_d_hedges_g(xa, xb)
-        rows.append({
-            "family": families.get(var, "equivalence"), "variable": var, "analysis": "equivalence",
-            "n_a": xa.size, "n_b": xb.size, "value_a": xa.mean(), "value_b": xb.mean(),
-            "difference": float(r["difference"]), "ci_lower": float(r["ci_lower"]),
-            "ci_upper": float(r["ci_upper"]), "ci_level": 1 - 2 * alpha, "test": "tost",
-            "statistic": float(min(r["t_lower"], -r["t_upper"])), "df": float(r["df"]),
-            "pvalue": float(r["pvalue"]), "sd_a": np.sqrt(va), "sd_b": np.sqrt(vb),
-            "margin_raw": m_raw, "margin_std": m_raw / pooled_sd,
-            "pvalue_difference": float(r["pvalue_difference"]), "cohen_d": d, "hedges_g": g,
-        })
+        row = (_equivalence_row(x, groups, var, m, margin_scale, welch, alpha) if w is None else
+               _weighted_equivalence_row(x, groups, w, var, m, margin_scale, alpha))
+        n_eff[var] = row.pop("_n_eff")
+        rows.append({"family": families.get(var, "equivalence"), **row})
 
     for var, threshold in proportions.items():
         v = _binary(data[var], var, threshold).to_numpy()
-        va_, vb_ = v[in_a], v[in_b]
-        lost[var] = int(np.isnan(va_).sum() + np.isnan(vb_).sum())
-        va_, vb_ = va_[~np.isnan(va_)], vb_[~np.isnan(vb_)]
-        if va_.size == 0 or vb_.size == 0:
-            raise ArgumentError("a group has no values for a proportion", column=var,
-                                values=[va_.size, vb_.size], expected="at least 1 per group")
-        ea, eb = va_.sum(), vb_.sum()
-        rr = risk_ratio(ea, va_.size, eb, vb_.size, level=level).iloc[0]
-        pdiff = proportion_difference(ea, va_.size, eb, vb_.size, method=difference_method,
-                                      level=level).iloc[0]
-        pa, pb = ea / va_.size, eb / vb_.size
-        rows.append({
-            "family": families.get(var, "proportions"), "variable": var, "analysis": "proportion",
-            "n_a": va_.size, "n_b": vb_.size, "value_a": pa, "value_b": pb,
-            "difference": pdiff["difference"], "ci_lower": pdiff["ci_lower"],
-            "ci_upper": pdiff["ci_upper"], "ci_level": level, "test": "two_proportion_z",
-            "statistic": pdiff["statistic"], "df": np.nan, "pvalue": pdiff["pvalue"],
-            "events_a": ea, "events_b": eb, "risk_ratio": rr["risk_ratio"],
-            "rr_ci_lower": rr["ci_lower"], "rr_ci_upper": rr["ci_upper"],
-            "zero_correction": bool(rr["zero_correction"]),
-            "threshold": np.nan if threshold is None else float(threshold),
-            "cohen_h": cohen_h(pa, pb),
-        })
+        lost[var] = int(np.isnan(v[in_a]).sum() + np.isnan(v[in_b]).sum())
+        row = (_proportion_row(v, groups, var, difference_method, level) if w is None else
+               _weighted_proportion_row(v, groups, w, var, level))
+        n_eff[var] = row.pop("_n_eff")
+        rows.append({"family": families.get(var, "proportions"), **row,
+                     "threshold": np.nan if threshold is None else float(threshold)})
 
     lost = {k: v for k, v in lost.items() if v}
     if lost:
@@ -671,8 +689,156 @@ def compare(
         table[col] = table[col].astype("boolean")
     settings = {"between": between, "group_a": a, "group_b": b, "margin": margin,
                 "margin_scale": margin_scale, "correction": sm_correction,
-                "welch": welch, "difference_method": difference_method, "level": level}
+                "welch": welch, "difference_method": difference_method, "level": level,
+                "weights": _weights_label(weights, survey_weights, w), "n_eff": n_eff}
     return CompareResult(table=table, alpha=alpha, settings=settings)
+
+
+def _weights_label(weights: Any, survey_weights: Any, w: np.ndarray | None) -> str | None:
+    if w is None:
+        return None
+    if weights is UNSET:
+        return f"the survey's ({getattr(survey_weights, 'name', None) or 'weights'})"
+    return weights if isinstance(weights, str) else "given"
+
+
+def _present(x: np.ndarray, group: np.ndarray) -> np.ndarray:
+    return x[group][~np.isnan(x[group])]
+
+
+def _equivalence_row(x: np.ndarray, groups: tuple, var: str, m: float, margin_scale: str,
+                     welch: bool, alpha: float) -> dict:
+    """TOST of one variable, unweighted (Welch or Student t)."""
+    xa, xb = _present(x, groups[0]), _present(x, groups[1])
+    _check_tost_samples(xa, xb, var)
+    va, vb = xa.var(ddof=1), xb.var(ddof=1)
+    pooled_sd = np.sqrt(((xa.size - 1) * va + (xb.size - 1) * vb) / (xa.size + xb.size - 2))
+    m_raw = m * pooled_sd if margin_scale == "sd" else m
+    r = _tost_moments(xa.mean(), xb.mean(), va, vb, xa.size, xb.size, -m_raw, m_raw,
+                      welch=welch, alpha=alpha)
+    d, g = cohen_d_hedges_g(xa, xb)
+    return {
+        "variable": var, "analysis": "equivalence",
+        "n_a": xa.size, "n_b": xb.size, "value_a": xa.mean(), "value_b": xb.mean(),
+        "difference": float(r["difference"]), "ci_lower": float(r["ci_lower"]),
+        "ci_upper": float(r["ci_upper"]), "ci_level": 1 - 2 * alpha, "test": "tost",
+        "statistic": float(min(r["t_lower"], -r["t_upper"])), "df": float(r["df"]),
+        "pvalue": float(r["pvalue"]), "sd_a": np.sqrt(va), "sd_b": np.sqrt(vb),
+        "margin_raw": m_raw, "margin_std": m_raw / pooled_sd,
+        "pvalue_difference": float(r["pvalue_difference"]), "cohen_d": d, "hedges_g": g,
+        "_n_eff": (float(xa.size), float(xb.size)),
+    }
+
+
+def _proportion_row(v: np.ndarray, groups: tuple, var: str, difference_method: str,
+                    level: float) -> dict:
+    """Risk ratio (Katz), difference (Newcombe or Wald) and pooled z of one 0/1 variable."""
+    va_, vb_ = _present(v, groups[0]), _present(v, groups[1])
+    if va_.size == 0 or vb_.size == 0:
+        raise ArgumentError("a group has no values for a proportion", column=var,
+                            values=[va_.size, vb_.size], expected="at least 1 per group")
+    ea, eb = va_.sum(), vb_.sum()
+    rr = risk_ratio(ea, va_.size, eb, vb_.size, level=level).iloc[0]
+    pdiff = proportion_difference(ea, va_.size, eb, vb_.size, method=difference_method,
+                                  level=level).iloc[0]
+    pa, pb = ea / va_.size, eb / vb_.size
+    return {
+        "variable": var, "analysis": "proportion",
+        "n_a": va_.size, "n_b": vb_.size, "value_a": pa, "value_b": pb,
+        "difference": pdiff["difference"], "ci_lower": pdiff["ci_lower"],
+        "ci_upper": pdiff["ci_upper"], "ci_level": level, "test": "two_proportion_z",
+        "statistic": pdiff["statistic"], "df": np.nan, "pvalue": pdiff["pvalue"],
+        "events_a": ea, "events_b": eb, "risk_ratio": rr["risk_ratio"],
+        "rr_ci_lower": rr["ci_lower"], "rr_ci_upper": rr["ci_upper"],
+        "zero_correction": bool(rr["zero_correction"]), "cohen_h": cohen_h(pa, pb),
+        "_n_eff": (float(va_.size), float(vb_.size)),
+    }
+
+
+@dataclass(frozen=True)
+class _Domain:
+    """A weighted domain mean (``svymean(na.rm = TRUE)`` within a group) and its pieces."""
+
+    n: int             # respondents with a value in the group
+    n_eff: float       # Kish's effective n of their weights
+    mean: float
+    se: float          # linearization SE (the design: every row of the data)
+    var: float         # the domain's svyvar (NaN with fewer than 2 respondents)
+
+
+def _domain(x: np.ndarray, group: np.ndarray, w: np.ndarray) -> _Domain:
+    """svyby(~x, ~group, svydesign(ids = ~1, weights = ~w), svymean, na.rm = TRUE) for one
+    group: influence ``w (x - mean) / sum w`` inside the domain, 0 outside, and
+    ``SE^2 = n / (n - 1) * sum (z - mean(z))^2`` over all ``n`` rows of the data."""
+    inside = group & ~np.isnan(x)
+    n = x.size
+    xi, wi = x[inside], w[inside]
+    if xi.size == 0:
+        return _Domain(0, 0.0, np.nan, np.nan, np.nan)
+    total = wi.sum()
+    mean = float(wi @ xi / total)
+    z = np.zeros(n)
+    z[inside] = wi * (xi - mean) / total
+    se = float(np.sqrt(n / (n - 1) * np.sum((z - z.mean()) ** 2)))
+    var = float(weighted_cov(xi[:, None], wi)[0, 0]) if xi.size > 1 else np.nan
+    return _Domain(int(xi.size), kish_n_eff(wi), mean, se, var)
+
+
+def _weighted_equivalence_row(x: np.ndarray, groups: tuple, w: np.ndarray, var: str, m: float,
+                              margin_scale: str, alpha: float) -> dict:
+    """TOST of weighted domain means: z statistics on the linearization SE of a - b."""
+    da, db = _domain(x, groups[0], w), _domain(x, groups[1], w)
+    _check_tost_samples(_present(x, groups[0]), _present(x, groups[1]), var)
+    pooled_sd = float(np.sqrt(((da.n - 1) * da.var + (db.n - 1) * db.var) / (da.n + db.n - 2)))
+    m_raw = m * pooled_sd if margin_scale == "sd" else m
+    diff = da.mean - db.mean
+    se = float(np.hypot(da.se, db.se))
+    z_lower, z_upper = (diff + m_raw) / se, (diff - m_raw) / se
+    p_lower, p_upper = float(stats.norm.sf(z_lower)), float(stats.norm.cdf(z_upper))
+    crit = z_critical(1 - 2 * alpha)   # the one-sided 1 - alpha quantile
+    d = diff / pooled_sd
+    return {
+        "variable": var, "analysis": "equivalence",
+        "n_a": da.n, "n_b": db.n, "value_a": da.mean, "value_b": db.mean,
+        "difference": diff, "ci_lower": diff - crit * se, "ci_upper": diff + crit * se,
+        "ci_level": 1 - 2 * alpha, "test": "tost_linearized",
+        "statistic": float(min(z_lower, -z_upper)), "df": np.nan,
+        "pvalue": max(p_lower, p_upper), "sd_a": np.sqrt(da.var), "sd_b": np.sqrt(db.var),
+        "margin_raw": m_raw, "margin_std": m_raw / pooled_sd,
+        "pvalue_difference": float(2 * stats.norm.sf(abs(diff / se))), "cohen_d": d,
+        "hedges_g": d * (1.0 - 3.0 / (4.0 * (da.n + db.n) - 9.0)),
+        "_n_eff": (da.n_eff, db.n_eff),
+    }
+
+
+def _weighted_proportion_row(v: np.ndarray, groups: tuple, w: np.ndarray, var: str,
+                             level: float) -> dict:
+    """Weighted domain proportions: Wald interval and z test of a - b on the linearization SE,
+    risk ratio with the delta-method SE on the log scale."""
+    da, db = _domain(v, groups[0], w), _domain(v, groups[1], w)
+    if da.n == 0 or db.n == 0:
+        raise ArgumentError("a group has no values for a proportion", column=var,
+                            values=[da.n, db.n], expected="at least 1 per group")
+    z = z_critical(level)
+    pa, pb = da.mean, db.mean
+    diff = pa - pb
+    se = float(np.hypot(da.se, db.se))
+    statistic = diff / se if se > 0 else 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rr = pa / pb if pb > 0 else (np.inf if pa > 0 else np.nan)
+        se_log = float(np.hypot(da.se / pa, db.se / pb)) if pa > 0 and pb > 0 else np.nan
+    return {
+        "variable": var, "analysis": "proportion",
+        "n_a": da.n, "n_b": db.n, "value_a": pa, "value_b": pb,
+        "difference": diff, "ci_lower": diff - z * se, "ci_upper": diff + z * se,
+        "ci_level": level, "test": "linearized_z", "statistic": statistic, "df": np.nan,
+        "pvalue": float(2 * stats.norm.sf(abs(statistic))),
+        "events_a": float(_present(v, groups[0]).sum()),
+        "events_b": float(_present(v, groups[1]).sum()), "risk_ratio": rr,
+        "rr_ci_lower": rr * np.exp(-z * se_log), "rr_ci_upper": rr * np.exp(z * se_log),
+        "zero_correction": False, "cohen_h": cohen_h(pa, pb),
+        "_n_eff": (da.n_eff, db.n_eff),
+    }
 
 
 def _conclusion(row) -> str:
@@ -704,24 +870,37 @@ def _ratio_statistic(data, counts):
 
 
 def _ratio_rows(y_a: np.ndarray, y_b: np.ndarray, *, n_boot: int, seed, level: float,
-                progress, label: str) -> list[dict]:
+                progress, label: str, weighted: tuple | None = None) -> list[dict]:
+    """The four interval rows of a ratio of means; ``weighted``: ``(w_a, w_b, (se_a, se_b))``,
+    the groups' weights and the linearization SEs of their weighted means."""
     from connection.stats._bootstrap import bootstrap
 
-    ma, mb = y_a.mean(), y_b.mean()
+    if weighted is None:
+        ma, mb = y_a.mean(), y_b.mean()
+        va, vb = y_a.var(ddof=1) / y_a.size, y_b.var(ddof=1) / y_b.size
+    else:
+        w_a, w_b, (se_a, se_b) = weighted
+        ma, mb = w_a @ y_a / w_a.sum(), w_b @ y_b / w_b.sum()
+        va, vb = se_a ** 2, se_b ** 2
     ratio = ma / mb
-    va, vb = y_a.var(ddof=1) / y_a.size, y_b.var(ddof=1) / y_b.size
     z = z_critical(level)
     rows = []
     if n_boot:
         y = np.concatenate([y_a, y_b])
         in_a = np.r_[np.ones(y_a.size, bool), np.zeros(y_b.size, bool)]
         res = bootstrap(_ratio_statistic, (y, in_a), n_boot=n_boot, seed=seed, mode="counts",
-                        strata=in_a, level=level, progress=progress, label=label)
+                        strata=in_a, level=level, progress=progress, label=label,
+                        weights=None if weighted is None else np.r_[w_a, w_b])
         ci = res.ci(level).iloc[0]
         rows.append({"method": "bootstrap_percentile", "ci_lower": ci["ci_lower"],
                      "ci_upper": ci["ci_upper"], "n_boot": n_boot, "n_failed": res.n_failed})
         # BCa: the leave-one-out ratios are closed-form, so the jackknife costs O(n)
-        loo = np.r_[(y_a.sum() - y_a) / (y_a.size - 1) / mb, ma / ((y_b.sum() - y_b) / (y_b.size - 1))]
+        if weighted is None:
+            loo = np.r_[(y_a.sum() - y_a) / (y_a.size - 1) / mb,
+                        ma / ((y_b.sum() - y_b) / (y_b.size - 1))]
+        else:
+            loo = np.r_[(w_a @ y_a - w_a * y_a) / (w_a.sum() - w_a) / mb,
+                        ma / ((w_b @ y_b - w_b * y_b) / (w_b.sum() - w_b))]
         jack = pd.DataFrame(loo[:, None], columns=res.estimate.index)
         bca = replace(res, jackknife=jack).ci(level, method="bca").iloc[0]
         rows.append({"method": "bootstrap_bca", "ci_lower": bca["ci_lower"],
@@ -740,7 +919,8 @@ def _ratio_rows(y_a: np.ndarray, y_b: np.ndarray, *, n_boot: int, seed, level: f
         lo, hi = -np.inf, np.inf
     rows.append({"method": "fieller", "ci_lower": lo, "ci_upper": hi, "n_boot": 0, "n_failed": 0})
     for r in rows:
-        r.update({"n_a": y_a.size, "n_b": y_b.size, "mean_a": ma, "mean_b": mb, "ratio": ratio,
+        r.update({"n_a": y_a.size, "n_b": y_b.size, "mean_a": float(ma), "mean_b": float(mb),
+                  "ratio": float(ratio),
                   "percent_more": 100 * (ratio - 1), "level": level,
                   "percent_ci_lower": 100 * (r["ci_lower"] - 1),
                   "percent_ci_upper": 100 * (r["ci_upper"] - 1)})
@@ -796,6 +976,7 @@ def value_ratio(
     seed: int | np.random.SeedSequence | np.random.Generator | None = None,
     level: float = DEFAULT_LEVEL,
     progress: bool | None = None,
+    weights: Any = UNSET,
 ) -> pd.DataFrame:
     """Ratio of mean value between two groups, with three intervals.
 
@@ -832,6 +1013,13 @@ def value_ratio(
     n_boot, seed, level, progress
         Bootstrap replicates, seed (an integer, a SeedSequence or a Generator; one child per
         ``group`` level), confidence level, progress bar (see ``bootstrap``).
+    weights
+        Survey weights (as in :func:`compare`; default: a Survey's weights). Under unequal
+        weights the means are weighted domain means; ``delta_log`` and ``fieller`` use their
+        linearization SEs (``survey::svyby`` + ``svycontrast(quote(a / b))``; the design is
+        every row of the data), and the bootstrap carries each respondent's weight (resampling
+        within the groups; BCa from the weighted leave-one-out ratios). All weights equal:
+        exactly the unweighted table.
 
     Returns
     -------
@@ -857,6 +1045,9 @@ def value_ratio(
     """
     level = check_level(level)
     check_n_boot(n_boot)
+    data, survey_weights = as_frame(data)
+    w = resolve_weights(data, weights, survey_weights)
+    w = None if equal_weights(w) else w   # self-weighting: the unweighted methods
     _require_columns(data, [value] + ([group] if group else []))
     a, b, in_a, in_b = _split_groups(data, between, a, b)
     y = _numeric(data, value).to_numpy()
@@ -881,14 +1072,20 @@ def value_ratio(
             raise ArgumentError("too few values for a value ratio", column=value,
                                 values=[ya.size, yb.size],
                                 expected="at least 2 respondents with a value in each group" + where)
-        if not (ya.mean() > 0 and yb.mean() > 0):
+        means = ((ya.mean(), yb.mean()) if w is None else
+                 (np.average(ya, weights=w[sel & in_a & has]),
+                  np.average(yb, weights=w[sel & in_b & has])))
+        if not (means[0] > 0 and means[1] > 0):
             raise ArgumentError("a ratio of means needs a positive mean in both groups", column=value,
-                                values=[float(ya.mean()), float(yb.mean())],
+                                values=[float(means[0]), float(means[1])],
                                 expected=f"positive mean {value!r} for {a!r} and {b!r}" + where,
                                 hint="Compare a difference of means instead when values can be "
                                      "negative or zero on average")
+        weighted = None if w is None else (
+            w[sel & in_a & has], w[sel & in_b & has],
+            (_domain(y, sel & in_a, w).se, _domain(y, sel & in_b, w).se))
         for r in _ratio_rows(ya, yb, n_boot=n_boot, seed=s, level=level, progress=progress,
-                             label=f"value ratio {value}"):
+                             label=f"value ratio {value}", weighted=weighted):
             r.update({"value": value, "segment": between, "by": group or "",
                       "group": "" if g is None else g, "group_a": a, "group_b": b})
             rows.append(r)

@@ -16,6 +16,24 @@ Three ways to hand over a statistic:
     summing to ``n``; the fastest route for moment-based statistics (means, covariances,
     regressions), which become weighted matrix products.
 
+Survey weights (``weights=``) travel with the resampled rows: a respondent drawn twice brings
+their weight twice. How the statistic gets them depends on the mode:
+
+``mode="rows"``
+    ``statistic(resampled, weights=w)``: ``w`` is the resampled rows' weights (a float array,
+    aligned with ``resampled``); on the original data, ``statistic(data, weights=all_weights)``.
+``mode="indices"``
+    ``statistic(data, idx, weights=w)``: ``w = weights[idx]``, shape ``(b, n)``.
+``mode="counts"``
+    the signature does not change: ``statistic(data, counts * weights)``, the bootstrap frequency
+    times the survey weight of each respondent (shape ``(b, n)``; on the original data the
+    weights themselves). The rows then no longer sum to ``n``: a weighted statistic normalises by
+    ``counts.sum(axis=1)``.
+
+Without weights (``weights=None``, the default for anything but a Survey) the statistic is called
+as above without them. The replicates draw the same rows whether weights are given or not, so a
+statistic that treats all weights equal to 1 as no weights gives exactly the unweighted result.
+
 Replicates are drawn in fixed chunks, each with its own generator spawned from the seed's
 :class:`numpy.random.SeedSequence` (:func:`connection._common.as_seed_sequence`: an integer, a
 SeedSequence or a Generator), so a seed gives the same replicates whatever ``n_jobs`` is.
@@ -63,7 +81,8 @@ from connection._common import (
     z_critical,
 )
 from connection._report import Report
-from connection.errors import BootstrapWarning, ConnectionPackageError
+from connection.errors import ArgumentError, BootstrapWarning, ConnectionPackageError
+from connection.stats._weights import UNSET, resolve_weights
 
 __all__ = ["bootstrap", "BootstrapResult", "resample_indices", "take_rows"]
 
@@ -125,7 +144,7 @@ def _as_row(value: Any) -> tuple[np.ndarray, list[str] | None]:
 
 
 def _run_chunk(args: tuple) -> tuple[np.ndarray, Counter]:
-    statistic, data, mode, n, size, seed_seq, strata, k = args
+    statistic, data, mode, n, size, seed_seq, strata, k, weights = args
     rng = np.random.default_rng(seed_seq)
     idx = resample_indices(rng, n, size, strata)
     failures: Counter = Counter()
@@ -133,7 +152,7 @@ def _run_chunk(args: tuple) -> tuple[np.ndarray, Counter]:
     if mode == "rows":
         for r in range(size):
             try:
-                row, _ = _as_row(statistic(take_rows(data, idx[r])))
+                row, _ = _as_row(_call_rows(statistic, take_rows(data, idx[r]), weights, idx[r]))
             except Exception as exc:  # a failed replicate is counted, never hidden
                 failures[type(exc).__name__] += 1
                 continue
@@ -144,7 +163,8 @@ def _run_chunk(args: tuple) -> tuple[np.ndarray, Counter]:
     else:
         batch = idx if mode == "indices" else _counts_from_indices(idx, n)
         try:
-            res = np.asarray(statistic(data, batch), dtype=float).reshape(size, -1)
+            res = np.asarray(_call_batch(statistic, data, mode, batch, weights),
+                             dtype=float).reshape(size, -1)
         except Exception as exc:
             failures[type(exc).__name__] += size
             return out, failures
@@ -157,6 +177,47 @@ def _run_chunk(args: tuple) -> tuple[np.ndarray, Counter]:
     if n_nonfinite > 0:
         failures["non-finite result"] += n_nonfinite
     return out, failures
+
+
+def _call_rows(statistic: Callable, rows: Any, weights: np.ndarray | None,
+               idx: np.ndarray) -> Any:
+    """The statistic on resampled rows, with the rows' weights when there are weights."""
+    if weights is None:
+        return statistic(rows)
+    return statistic(rows, weights=weights[idx])
+
+
+def _call_batch(statistic: Callable, data: Any, mode: str, batch: np.ndarray,
+                weights: np.ndarray | None) -> Any:
+    """A vectorised statistic on a batch of index arrays or frequency weights (with weights:
+    the indexed weights, or the frequencies times the weights)."""
+    if weights is None:
+        return statistic(data, batch)
+    if mode == "indices":
+        return statistic(data, batch, weights=weights[batch])
+    return statistic(data, batch * weights)
+
+
+def _resolve_data_weights(data: Any, weights: Any) -> tuple[Any, np.ndarray | None]:
+    """``(data, weights array or None)``: a Survey gives its data and (unless told otherwise) its
+    weights; a column name needs a DataFrame; an array or Series needs one weight per row."""
+    survey_weights = None
+    if not isinstance(data, pd.DataFrame | pd.Series | np.ndarray | tuple | list) and hasattr(
+            data, "instrument") and isinstance(getattr(data, "data", None), pd.DataFrame):
+        data, survey_weights = data.data, getattr(data, "weights", None)
+    if weights is UNSET:
+        weights = survey_weights
+    if weights is None:
+        return data, None
+    if isinstance(data, pd.DataFrame):
+        frame = data
+    else:
+        if isinstance(weights, str):
+            raise ArgumentError("weights names a column, but the bootstrap data is not a DataFrame",
+                                values=[weights], expected="a DataFrame with that column, or an "
+                                "array of one weight per row")
+        frame = pd.DataFrame(index=pd.RangeIndex(_n_rows(data)))
+    return data, resolve_weights(frame, weights)
 
 
 @dataclass(frozen=True)
@@ -293,6 +354,7 @@ def bootstrap(
     label: str = "bootstrap",
     chunk_size: int = 100,
     bca: bool = False,
+    weights: Any = UNSET,
 ) -> BootstrapResult:
     """Bootstrap a statistic over respondents (rows).
 
@@ -323,6 +385,12 @@ def bootstrap(
         Replicates per chunk (per spawned generator, and per vectorised call).
     bca
         Also compute jackknife values (rows mode), enabling ``ci(method="bca")``.
+    weights
+        Survey weights that travel with the resampled rows (see the module docstring for how
+        the statistic receives them in each mode): a column of a DataFrame ``data``, an array or
+        Series of one weight per row, a :class:`~connection.stats.RakeResult`, or ``None``.
+        Default: a Survey's weights (then the statistic receives ``survey.data``); ``None`` for
+        any other data. Each weight must be a finite number above 0.
 
     Returns
     -------
@@ -334,6 +402,7 @@ def bootstrap(
                             "bootstrap themselves)")
     level = check_level(level)
     root = as_seed_sequence(seed)
+    data, w = _resolve_data_weights(data, weights)
     n = _n_rows(data)
     if n < 2:
         raise ConnectionPackageError("cannot bootstrap fewer than two rows", values=[n],
@@ -344,11 +413,13 @@ def bootstrap(
                                      expected=f"{n} labels, one per row")
 
     if mode == "rows":
-        first = statistic(data)
+        first = _call_rows(statistic, data, w, np.arange(n))
     elif mode == "indices":
-        first = np.asarray(statistic(data, np.arange(n)[None, :]), dtype=float).reshape(1, -1)[0]
+        first = np.asarray(_call_batch(statistic, data, mode, np.arange(n)[None, :], w),
+                           dtype=float).reshape(1, -1)[0]
     else:
-        first = np.asarray(statistic(data, np.ones((1, n))), dtype=float).reshape(1, -1)[0]
+        first = np.asarray(_call_batch(statistic, data, mode, np.ones((1, n)), w),
+                           dtype=float).reshape(1, -1)[0]
     est_values, names = _as_row(first)
     k = est_values.size
     names = names or ([label] if k == 1 and label != "bootstrap" else [f"stat_{j}" for j in range(k)])
@@ -357,7 +428,7 @@ def bootstrap(
     n_chunks = math.ceil(n_boot / chunk_size)
     children = root.spawn(n_chunks)
     sizes = [min(chunk_size, n_boot - i * chunk_size) for i in range(n_chunks)]
-    tasks = [(statistic, data, mode, n, s, c, strata_arr, k) for s, c in zip(sizes, children)]
+    tasks = [(statistic, data, mode, n, s, c, strata_arr, k, w) for s, c in zip(sizes, children)]
 
     workers = (os.cpu_count() or 1) if n_jobs == -1 else max(1, int(n_jobs))
     blocks: list[np.ndarray] = []
@@ -396,7 +467,8 @@ def bootstrap(
         rows = []
         for i in range(n):
             keep[i] = False
-            rows.append(_as_row(statistic(take_rows(data, np.flatnonzero(keep))))[0])
+            kept = np.flatnonzero(keep)
+            rows.append(_as_row(_call_rows(statistic, take_rows(data, kept), w, kept))[0])
             keep[i] = True
         jack = pd.DataFrame(np.vstack(rows), columns=estimate.index)
     return BootstrapResult(

@@ -45,7 +45,7 @@ from connection.errors import (
 )
 
 __all__ = ["rake", "RakeResult", "kish_n_eff", "design_effect", "UNSET", "as_frame",
-           "resolve_weights"]
+           "resolve_weights", "weighted_cov", "equal_weights"]
 
 class _Unset:
     """The default of ``weights=``: "not given" (a Survey's weights), unlike ``None`` (none)."""
@@ -162,6 +162,23 @@ def design_effect(weights: np.ndarray) -> float:
     """Kish's design effect of unequal weighting, ``n sum w^2 / (sum w)^2 = n / n_eff``."""
     w = np.asarray(weights, dtype=float)
     return float(len(w) * (w ** 2).sum() / w.sum() ** 2) if len(w) else float("nan")
+
+
+def equal_weights(weights: np.ndarray | None) -> bool:
+    """Whether there are no weights, or all are equal (every weighted estimator of the package
+    that is invariant to the scale of the weights then is the unweighted one)."""
+    return weights is None or len(weights) == 0 or bool(np.all(weights == weights[0]))
+
+
+def weighted_cov(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The weighted covariance matrix of ``x`` (rows = respondents) as ``survey::svyvar`` on
+    ``svydesign(ids = ~1, weights = ~w)``: ``n / (n - 1) * sum w (x - xbar)(x - xbar)' / sum w``
+    with ``xbar`` the weighted mean (``np.cov(x, rowvar=False)`` when all weights are equal)."""
+    x = np.asarray(x, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    n = x.shape[0]
+    xc = x - (w @ x) / w.sum()
+    return (xc * w[:, None]).T @ xc / w.sum() * (n / (n - 1))
 
 
 # ------------------------------------------------------------------------------------ result
