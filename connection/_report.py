@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["Report", "ReportTable"]
+__all__ = ["Report", "ReportTable", "Reported"]
 
 
 @dataclass
@@ -243,3 +243,18 @@ _TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#
 
 def _tex(text: str) -> str:
     return "".join(_TEX.get(ch, ch) for ch in str(text))
+
+
+class Reported:
+    """Mixin of every result class: its text, HTML and LaTeX views are its ``summary()``
+    Report's (a dataclass result says ``@dataclass(repr=False)`` so that this ``__repr__``
+    stands)."""
+
+    def __repr__(self) -> str:
+        return self.summary().as_text()
+
+    def _repr_html_(self) -> str:
+        return self.summary().as_html()
+
+    def _repr_latex_(self) -> str:
+        return self.summary().as_latex()

@@ -140,7 +140,7 @@ def test_a_survey_uses_its_weights_unless_weights_none_is_passed():
     pd.testing.assert_frame_equal(from_survey, describe(data, ["c1", "gender"], weights="w",
                                                         categorical="gender"),
                                   check_dtype=False)
-    assert from_survey.attrs["weights"] == "the survey's (w)"
+    assert from_survey.attrs["weights"] == "the survey's weights (w)"
     assert from_survey["statistic"].tolist() == ["mean", "share", "share"]  # declared categorical
     unweighted = describe(survey, "c1", weights=None)
     assert unweighted["estimate"].iloc[0] == pytest.approx(data["c1"].mean(), rel=1e-14)

@@ -41,7 +41,7 @@ import pandas as pd
 
 from connection._common import check_choice, check_int, check_level, warn
 from connection._flags import Flag, format_flags
-from connection._report import Report
+from connection._report import Report, Reported
 from connection.errors import (
     ArgumentError,
     ExclusionWarning,
@@ -229,8 +229,8 @@ def _partial_label(level: str) -> str:
     return f"{level} (partial)"
 
 
-@dataclass(frozen=True)
-class InvarianceResult:
+@dataclass(frozen=True, repr=False)
+class InvarianceResult(Reported):
     """The invariance ladder and what follows from it.
 
     Attributes
@@ -355,15 +355,9 @@ class InvarianceResult:
                              f"Latent means ({self.strongest_step or self.strongest} model)")
         return report
 
-    def __repr__(self) -> str:
-        return self.summary().as_text()
-
     def to_latex(self) -> str:
         """The summary as LaTeX: the same as ``summary().as_latex()``."""
         return self.summary().as_latex()
-
-    def _repr_html_(self) -> str:
-        return self.summary().as_html()
 
 
 # ----------------------------------------------------------------------------- the ladder
@@ -825,4 +819,3 @@ def _latent_means(fit: Any, level: str, lv_names: list[str], labels: list, data:
                          "variance": psi[lab], "std_lv": mean / np.sqrt(psi[lab]),
                          "d": (mean - ref_mean) / pooled})
     return pd.DataFrame(rows, columns=cols)
-

@@ -277,15 +277,7 @@ def hessian_core(cov, mean, mo: Moments, meanstructure: bool):
     _, inv_l, v, _ = res
     dsig = mo.dsigma
     q = dsig.shape[0]
-    if meanstructure:
-        d = mean - mo.mu
-        r = v @ d
-        s_tilde = cov + np.outer(d, d)
-    else:
-        r = None
-        s_tilde = cov
-    pm = v @ s_tilde @ v
-    w = v - pm
+    r, pm, w = _residual_weights(cov, mean, mo, v, meanstructure)
     grad = np.einsum("kij,ij->k", dsig, w, optimize=True)
     m = inv_l @ dsig @ inv_l.T
     flat = m.reshape(q, -1)
@@ -307,14 +299,9 @@ def hessian_core(cov, mean, mo: Moments, meanstructure: bool):
 
 
 
-def _lowrank_core(cov, mean, mo: Moments, meanstructure: bool, hessian: bool,
-                  aggregate: bool = True):
-    """As :func:`hessian_core`, with dSigma_r = a_r b_r' + b_r a_r' (O(p^2 R) work)."""
-    a, b, dm, k, q, oh = mo.lowrank
-    res = _chol_inverse(mo.sigma)
-    if res is None:
-        raise np.linalg.LinAlgError("implied covariance matrix not positive definite")
-    v = res[2]
+def _residual_weights(cov, mean, mo: Moments, v, meanstructure: bool):
+    """``(r, P, W)`` of the ML gradient: r = V d (None without a mean structure), P = V S~ V and
+    W = V - P, with S~ = S + d d' (d = mean - mu) or S."""
     if meanstructure:
         d = mean - mo.mu
         r = v @ d
@@ -323,7 +310,18 @@ def _lowrank_core(cov, mean, mo: Moments, meanstructure: bool, hessian: bool,
         r = None
         s_tilde = cov
     pm = v @ s_tilde @ v
-    w = v - pm
+    return r, pm, v - pm
+
+
+def _lowrank_core(cov, mean, mo: Moments, meanstructure: bool, hessian: bool,
+                  aggregate: bool = True):
+    """As :func:`hessian_core`, with dSigma_r = a_r b_r' + b_r a_r' (O(p^2 R) work)."""
+    a, b, dm, k, q, oh = mo.lowrank
+    res = _chol_inverse(mo.sigma)
+    if res is None:
+        raise np.linalg.LinAlgError("implied covariance matrix not positive definite")
+    v = res[2]
+    r, pm, w = _residual_weights(cov, mean, mo, v, meanstructure)
     R = a.shape[1]
     ab = np.concatenate((a, b), axis=1)  # one product gives a'Va, a'Vb and b'Vb
     chol_s = _sample_chol(cov) if hessian else None

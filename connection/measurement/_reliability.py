@@ -69,7 +69,7 @@ from connection._common import (
     warn,
 )
 from connection._flags import format_flags
-from connection._report import Report
+from connection._report import Report, Reported
 from connection.data._instrument import Instrument
 from connection.errors import (
     ArgumentError,
@@ -89,6 +89,7 @@ from connection.stats._weights import (
     kish_n_eff,
     resolve_weights,
     weighted_cov,
+    weights_label,
 )
 
 __all__ = [
@@ -361,13 +362,6 @@ def _construct_weights(weights: np.ndarray | None, ok: np.ndarray) -> np.ndarray
     kept = weights[ok]
     return None if equal_weights(kept) else kept
 
-
-def _weights_label(weights: Any, survey_weights: Any, w: np.ndarray | None) -> str | None:
-    if w is None:
-        return None
-    if weights is UNSET:
-        return f"the survey's weights ({getattr(survey_weights, 'name', None) or 'weights'})"
-    return weights if isinstance(weights, str) else "given weights"
 
 
 def _check_disjoint(cmap: dict[str, list[str]], what: str) -> None:
@@ -691,8 +685,8 @@ def reliability(
         row["note"] = "; ".join(notes)
         rows.append(row)
     table = pd.DataFrame(rows)
-    table.attrs.update({"weights": _weights_label(weights, survey_weights, w_all),
-                        "n_eff": n_eff})
+    label = None if w_all is None else weights_label(weights, survey_weights)
+    table.attrs.update({"weights": label, "n_eff": n_eff})
     return table
 
 
@@ -1051,7 +1045,8 @@ def htmt(
                      "finding": _htmt_finding(names[a], names[b], value, lo[m], upper, threshold,
                                               level, alternative)})
     table = pd.DataFrame(rows)
-    table.attrs.update({"weights": _weights_label(weights, survey_weights, w_all),
+    label = None if w_all is None else weights_label(weights, survey_weights)
+    table.attrs.update({"weights": label,
                         "n_eff": float(x.shape[0]) if w is None else kish_n_eff(w)})
     return table
 
@@ -1172,8 +1167,8 @@ def _smc_reduced(r: np.ndarray) -> np.ndarray:
     return red
 
 
-@dataclass(frozen=True)
-class ParallelAnalysisResult:
+@dataclass(frozen=True, repr=False)
+class ParallelAnalysisResult(Reported):
     """Horn's parallel analysis (returned by :func:`parallel_analysis`).
 
     Attributes
@@ -1207,12 +1202,6 @@ class ParallelAnalysisResult:
         report.add_table(self.table, caption="Observed and random eigenvalues")
         return report.add_note("pc: eigenvalues of the correlation matrix; fa: of the reduced "
                                "matrix (squared multiple correlations on the diagonal)")
-
-    def __repr__(self) -> str:
-        return self.summary().as_text()
-
-    def _repr_html_(self) -> str:
-        return self.summary().as_html()
 
 
 def parallel_analysis(
@@ -1309,8 +1298,8 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-@dataclass(frozen=True)
-class EFAResult:
+@dataclass(frozen=True, repr=False)
+class EFAResult(Reported):
     """An exploratory factor analysis (returned by :func:`efa`).
 
     Attributes
@@ -1349,12 +1338,6 @@ class EFAResult:
                          caption="Pattern loadings", index=True)
         report.add_table(self.factor_correlations, caption="Factor correlations", index=True)
         return report
-
-    def __repr__(self) -> str:
-        return self.summary().as_text()
-
-    def _repr_html_(self) -> str:
-        return self.summary().as_html()
 
 
 _ROTATIONS = ("oblimin", "promax", "varimax", "none")
@@ -1515,5 +1498,3 @@ def _promax(a: np.ndarray, m: int = 4) -> tuple[np.ndarray, np.ndarray]:
     ui = np.linalg.inv(u_full)
     phi = ui @ ui.T
     return pattern, phi
-
-

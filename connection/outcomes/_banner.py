@@ -52,7 +52,7 @@ import pandas as pd
 from scipy import stats as _sps
 
 from connection import _common
-from connection._report import Report
+from connection._report import Report, Reported
 from connection.errors import ArgumentError, ExclusionWarning, MissingColumnError
 from connection.stats._describe import _categories, _kinds
 from connection.stats._multiplicity import adjust_pvalues, check_correction
@@ -196,8 +196,8 @@ def _row_tests(cells: list[dict], cols: list[_Column], key: dict, mean: bool,
 
 
 # ------------------------------------------------------------------------------------ result
-@dataclass(eq=False)
-class BannerResult:
+@dataclass(eq=False, repr=False)
+class BannerResult(Reported):
     """A banner table (:func:`banner`).
 
     Attributes
@@ -254,12 +254,6 @@ class BannerResult:
         for n in self.notes:
             rep.add_note(n)
         return rep
-
-    def __repr__(self) -> str:
-        return self.summary().as_text()
-
-    def _repr_html_(self) -> str:
-        return self.summary().as_html()
 
     def to_excel(self, path: str | os.PathLike) -> str:
         """Write the banner to a formatted .xlsx: sheet ``Banner`` (one block per row variable:

@@ -77,7 +77,7 @@ from connection._common import (
     warn,
     z_critical,
 )
-from connection._report import Report
+from connection._report import Report, Reported
 from connection.errors import (
     ArgumentError,
     ExclusionWarning,
@@ -101,6 +101,7 @@ from connection.stats._weights import (
     kish_n_eff,
     resolve_weights,
     weighted_cov,
+    weights_label,
 )
 
 __all__ = [
@@ -337,8 +338,8 @@ COMPARE_COLUMNS = [
 """Columns of :attr:`CompareResult.table` (see :func:`compare` for their meaning)."""
 
 
-@dataclass(frozen=True)
-class CompareResult:
+@dataclass(frozen=True, repr=False)
+class CompareResult(Reported):
     """Result of :func:`compare`: one row per variable in :attr:`table`.
 
     Attributes
@@ -409,12 +410,6 @@ class CompareResult:
                        f"{s['difference_method']} interval; pooled z test")
             report.add_table(pr, caption=f"Proportions ({methods}; level {s['level']:.0%})")
         return report
-
-    def __repr__(self) -> str:
-        return self.summary().as_text()
-
-    def _repr_html_(self) -> str:
-        return self.summary().as_html()
 
 
 def _require_columns(data: pd.DataFrame, columns: Sequence[str]) -> None:
@@ -690,16 +685,10 @@ def compare(
     settings = {"between": between, "group_a": a, "group_b": b, "margin": margin,
                 "margin_scale": margin_scale, "correction": sm_correction,
                 "welch": welch, "difference_method": difference_method, "level": level,
-                "weights": _weights_label(weights, survey_weights, w), "n_eff": n_eff}
+                "weights": None if w is None else weights_label(weights, survey_weights),
+                "n_eff": n_eff}
     return CompareResult(table=table, alpha=alpha, settings=settings)
 
-
-def _weights_label(weights: Any, survey_weights: Any, w: np.ndarray | None) -> str | None:
-    if w is None:
-        return None
-    if weights is UNSET:
-        return f"the survey's ({getattr(survey_weights, 'name', None) or 'weights'})"
-    return weights if isinstance(weights, str) else "given"
 
 
 def _present(x: np.ndarray, group: np.ndarray) -> np.ndarray:

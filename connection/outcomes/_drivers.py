@@ -86,7 +86,7 @@ from connection._common import (
     z_critical,
 )
 from connection._flags import POOR_FIT, Flag, format_flags
-from connection._report import Report
+from connection._report import Report, Reported
 from connection.errors import (
     ArgumentError,
     ConvergenceWarning,
@@ -866,8 +866,8 @@ def _interactions(design: _Design, groups: np.ndarray, *, outcome: str, model: s
 # result
 # --------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class DriversResult:
+@dataclass(frozen=True, repr=False)
+class DriversResult(Reported):
     """What :func:`drivers` returns; every attribute is a tidy DataFrame.
 
     Attributes
@@ -951,12 +951,6 @@ class DriversResult:
                 report.add_note("the latent version is flagged: do not cite these latent numbers "
                                 "as they stand")
         return report
-
-    def __repr__(self) -> str:
-        return self.summary().as_text()
-
-    def _repr_html_(self) -> str:
-        return self.summary().as_html()
 
 
 # --------------------------------------------------------------------------------------------
@@ -1502,8 +1496,8 @@ def _rw_table(outcome, drivers_, estimate, boot, n, family, level, n_boot):
     }).reindex(columns=RELATIVE_WEIGHTS_COLUMNS)
 
 
-@dataclass(frozen=True)
-class RelativeWeightsResult:
+@dataclass(frozen=True, repr=False)
+class RelativeWeightsResult(Reported):
     """What :func:`relative_weights` returns.
 
     Attributes
@@ -1549,9 +1543,3 @@ class RelativeWeightsResult:
         report.add_note("rescaled weights add up to 100; a driver exceeds the random variable "
                         "when the interval of its weight minus the random variable's lies above 0")
         return report
-
-    def __repr__(self) -> str:
-        return self.summary().as_text()
-
-    def _repr_html_(self) -> str:
-        return self.summary().as_html()

@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from connection import _common
-from connection._report import Report
+from connection._report import Report, Reported
 from connection.errors import ArgumentError, ExclusionWarning, MissingColumnError, OutOfRangeError
 from connection.outcomes._compare import _numeric
 from connection.outcomes._importance import general_dominance, subset_r2
@@ -65,8 +65,8 @@ or a standardized coefficient); its performance (0-100); its (weighted) mean and
 used to rescale it, with where they came from (``"scale="`` or ``"codebook"``); the quadrant."""
 
 
-@dataclass(eq=False)
-class IPMAResult:
+@dataclass(eq=False, repr=False)
+class IPMAResult(Reported):
     """An importance-performance map (:func:`importance_performance`).
 
     Attributes
@@ -109,12 +109,6 @@ class IPMAResult:
         rep.add_note(f"Quadrants split at the mean importance ({self.importance_cut:.3g}) and "
                      f"the mean performance ({self.performance_cut:.3g}) over the drivers.")
         return rep
-
-    def __repr__(self) -> str:
-        return self.summary().as_text()
-
-    def _repr_html_(self) -> str:
-        return self.summary().as_html()
 
     def to_excel(self, path: str | os.PathLike) -> str:
         """Write the table to a formatted .xlsx (sheet ``IPMA``); returns the path."""

@@ -47,7 +47,7 @@ import pandas as pd
 from scipy import stats as _sps
 
 from connection import _common
-from connection._report import Report
+from connection._report import Report, Reported
 from connection.errors import ArgumentError, ExclusionWarning, MissingColumnError, OutOfRangeError
 from connection.outcomes._compare import _numeric
 from connection.stats._weights import as_frame
@@ -61,8 +61,8 @@ of each model on it, their difference (base minus full) and each model's out-of-
 (OLS) or pseudo R-squared (logit)."""
 
 
-@dataclass(eq=False)
-class PredictiveComparisonResult:
+@dataclass(eq=False, repr=False)
+class PredictiveComparisonResult(Reported):
     """Repeated k-fold comparison of a base and a full model (:func:`predictive_comparison`).
 
     Attributes
@@ -116,12 +116,6 @@ class PredictiveComparisonResult:
         ``Folds``); returns the path."""
         from connection.outcomes._banner import write_excel
         return write_excel(path, {"Models": self.table, "Folds": self.folds})
-
-    def __repr__(self) -> str:
-        return self.summary().as_text()
-
-    def _repr_html_(self) -> str:
-        return self.summary().as_html()
 
 
 # ----------------------------------------------------------------------------------- models

@@ -80,7 +80,7 @@ from connection._common import (
     warn,
     z_critical,
 )
-from connection._report import Report
+from connection._report import Report, Reported
 from connection.errors import ArgumentError, BootstrapWarning, ConnectionPackageError
 from connection.stats._weights import UNSET, resolve_weights
 
@@ -220,8 +220,8 @@ def _resolve_data_weights(data: Any, weights: Any) -> tuple[Any, np.ndarray | No
     return data, resolve_weights(frame, weights)
 
 
-@dataclass(frozen=True)
-class BootstrapResult:
+@dataclass(frozen=True, repr=False)
+class BootstrapResult(Reported):
     """Bootstrap replicates of a statistic, with intervals.
 
     Attributes
@@ -324,12 +324,6 @@ class BootstrapResult:
         report.add_table(self.to_frame(), caption="Estimates, bootstrap SEs and percentile "
                          "intervals", digits=4)
         return report
-
-    def __repr__(self) -> str:
-        return self.summary().as_text()
-
-    def _repr_html_(self) -> str:
-        return self.summary().as_html()
 
 
 def _progress(total: int, label: str, progress: bool | None):
@@ -480,5 +474,3 @@ def bootstrap(
         level=level,
         jackknife=jack,
     )
-
-

@@ -42,7 +42,7 @@ import pandas as pd
 
 from connection import _common
 from connection.errors import ArgumentError, ExclusionWarning, MissingColumnError
-from connection.stats._weights import UNSET, RakeResult, as_frame, resolve_weights
+from connection.stats._weights import UNSET, RakeResult, as_frame, resolve_weights, weights_label
 
 __all__ = ["describe", "COLUMNS"]
 
@@ -169,13 +169,8 @@ def _domains(frame: pd.DataFrame, group_cols: list[str]):
 def _weights_label(weights: Any, survey_weights: pd.Series | None, weighted: bool) -> str:
     if not weighted:
         return "none"
-    if isinstance(weights, RakeResult):
-        return "raked (calibration-adjusted SEs)"
-    if isinstance(weights, str):
-        return weights
-    if weights is UNSET:
-        return f"the survey's ({survey_weights.name})"
-    return "given"
+    label = weights_label(weights, survey_weights)
+    return label + " (calibration-adjusted SEs)" if isinstance(weights, RakeResult) else label
 
 
 # ------------------------------------------------------------------------------- estimation

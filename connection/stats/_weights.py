@@ -44,7 +44,7 @@ from connection.errors import (
     OutOfRangeError,
 )
 
-__all__ = ["rake", "RakeResult", "kish_n_eff", "design_effect", "UNSET", "as_frame",
+__all__ = ["rake", "RakeResult", "kish_n_eff", "design_effect", "UNSET", "as_frame", "weights_label",
            "resolve_weights", "weighted_cov", "equal_weights"]
 
 class _Unset:
@@ -75,6 +75,18 @@ def as_frame(data: Any, name: str = "data") -> tuple[pd.DataFrame, pd.Series | N
         return frame, getattr(data, "weights", None)
     raise ArgumentError(f"{name} must be a DataFrame or a Survey", values=[type(data).__name__],
                         expected="a pandas DataFrame or the Survey read_survey returns")
+
+
+def weights_label(weights: Any, survey_weights: Any = None) -> str:
+    """How the weights of a weighted result were given, for its settings or ``attrs``: the
+    column's name, the survey's weights, raked weights or weights given as values."""
+    if isinstance(weights, str):
+        return weights
+    if weights is UNSET:
+        return f"the survey's weights ({getattr(survey_weights, 'name', None) or 'weights'})"
+    if isinstance(weights, RakeResult):
+        return "raked weights"
+    return "given weights"
 
 
 def _rows(mask: np.ndarray) -> list[int]:
