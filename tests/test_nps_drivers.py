@@ -136,3 +136,5 @@ def test_report_frame_and_input_errors():
         nps_drivers(d, "recommend", ["connection", "nope"])
     with pytest.raises(ArgumentError, match="cov_type"):
         nps_drivers(d, "recommend", cov_type="HC3")
+    with pytest.raises(ArgumentError, match="predict itself"):
+        nps_drivers(d, "recommend", ["connection", "recommend"])

@@ -355,6 +355,10 @@ def nps_drivers(
     controls_ = [controls] if isinstance(controls, str) else list(controls)
     group_cols = [] if group is None else ([group] if isinstance(group, str) else list(group))
     _require_columns(frame, [item, *drivers_, *controls_, *group_cols])
+    if item in drivers_ or item in controls_:
+        raise ArgumentError("the NPS item cannot also be a driver or a control (it would predict "
+                            "itself)", values=[item], expected="drivers and controls other than "
+                            "the recommendation item")
     score = _numeric(frame, item).to_numpy()
     answered = ~np.isnan(score)
     _check_scale(score, answered, item)

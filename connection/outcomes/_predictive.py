@@ -235,7 +235,7 @@ def ordinal_fit(X: np.ndarray, y: np.ndarray, k: int, *, max_iter: int = 100,
         B[:, k - 1:] = -X
         grad = A.T @ la + B.T @ lb
         hess = (A.T * laa) @ A + (A.T * lab) @ B + (B.T * lab) @ A + (B.T * lbb) @ B
-        step = np.linalg.solve(hess, -grad)
+        step = np.linalg.lstsq(hess, -grad, rcond=None)[0]   # a singular Hessian: min-norm
         t = 1.0
         while t > 1e-8:
             trial = theta + t * step
