@@ -145,6 +145,9 @@ def _results():
     yield "RelativeWeightsResult", cx.relative_weights(df, "advocacy",
                                                        ["connection", "satisfaction"],
                                                        n_boot=20, seed=1, progress=False)
+    nps_frame = df.assign(rec=np.clip(np.round(7 + 2 * df["advocacy"]), 0, 10))
+    yield "NPSDriversResult", cx.nps_drivers(nps_frame, "rec", ["connection", "satisfaction"],
+                                             importance=None)
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +159,7 @@ def results():
                                   "CompareResult", "BootstrapResult", "EFAResult",
                                   "ParallelAnalysisResult", "RelativeWeightsResult",
                                   "RakeResult", "BannerResult", "IPMAResult",
-                                  "PredictiveComparisonResult"])
+                                  "PredictiveComparisonResult", "NPSDriversResult"])
 def test_every_result_summarises_as_a_report_and_has_a_frame(results, name):
     res = results[name]
     assert type(res).__name__ == name

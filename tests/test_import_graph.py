@@ -72,7 +72,8 @@ LAYERS = [
                     "connection.simulation"]),
     # 13 figures and studies
     ("plots", ["connection.plots", "connection.plots.measurement", "connection.plots.drivers",
-               "connection.plots.studies", "connection.plots.context"]),
+               "connection.plots.studies", "connection.plots.context",
+               "connection.plots.diagram"]),
     ("studies", ["connection.study"]),
     # 14 the package's public face
     ("package", ["connection"]),
