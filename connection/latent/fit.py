@@ -106,6 +106,10 @@ def resolve_fit_weights(model, data, weights, *, sample_stats=None, where="cfa")
         weights = carried
     if weights is None or (sample_stats is not None and weights is carried):
         return model, data, None, None
+    if sample_stats is not None:
+        raise ModelSpecificationError(
+            "weights= needs the raw data, not sample_stats",
+            hint="pass the data frame (the weighted moments are computed from its rows)")
     if not isinstance(data, pd.DataFrame):
         raise ArgumentError("weights= needs the data as a DataFrame (or a Survey)",
                             values=[type(data).__name__],
