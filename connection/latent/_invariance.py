@@ -42,13 +42,13 @@ import pandas as pd
 from connection._common import check_choice, check_int, check_level, warn
 from connection._flags import Flag, format_flags
 from connection._report import Report, Reported
-from connection.stats._weights import UNSET
 from connection.errors import (
     ArgumentError,
     ExclusionWarning,
     GroupError,
     MissingColumnError,
 )
+from connection.stats._weights import UNSET
 
 __all__ = ["invariance", "InvarianceResult", "LEVELS", "ORDINAL_LEVELS", "CHEN_2007"]
 

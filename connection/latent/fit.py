@@ -17,7 +17,6 @@ from connection._common import (
 )
 from connection.errors import ArgumentError, ModelSpecificationError
 from connection.latent.checks import columns
-from connection.stats._weights import UNSET, resolve_weights, weights_label
 from connection.latent.defined import defined_parameters
 from connection.latent.engine import Estimation, estimate
 from connection.latent.fiml_measures import fiml_test_statistics
@@ -29,6 +28,7 @@ from connection.latent.teststats import (
     complete_test_statistics,
     dwls_test_statistics,
 )
+from connection.stats._weights import UNSET, resolve_weights, weights_label
 
 __all__ = ["cfa", "sem", "Fit", "parse_model"]
 
