@@ -307,7 +307,9 @@ def _assemble(raw: dict, items: list, group, weights) -> SampleMomentsResult:
             res.cov_unbiased[g] = m2 / w * (n / (n - 1)) if n > 1 else np.full_like(m2, np.nan)
     res.patterns = pd.DataFrame(rows, columns=["group", "pattern", "n", "weight", "observed"])
     res.missing_by_column = missing_by_column
-    total = {g: int(res.patterns.loc[res.patterns["group"] == g, "n"].sum()) for g in levels}
+    total = dict.fromkeys(levels, 0)
+    for (g, _), acc in raw.items():
+        total[g] += int(acc[0])
     res.rows = total
     excluded["listwise"] = int(sum(total[g] - res.n.get(g, 0) for g in levels))
     res.excluded = excluded
