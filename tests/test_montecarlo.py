@@ -103,3 +103,26 @@ def test_frame_and_summary(serial):
     assert "Replicates" in text and "37" in text
     tup = monte_carlo(lambda s: (1, 2.0), 2, seed=0).to_frame()
     assert list(tup.columns) == ["replicate", "value_0", "value_1"]
+
+
+def test_power_study_outputs_do_not_depend_on_the_workers(tmp_path):
+    """studies/power_social_moms.py --workers 1 and --workers 4: the same files, byte for byte
+    (tables, numbers, figures); only the manifest's command line and timings differ."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(root)}
+    outs = {}
+    for workers in (1, 4):
+        out = tmp_path / f"w{workers}"
+        subprocess.run([sys.executable, str(root / "studies" / "power_social_moms.py"),
+                        "--population-n", "2000", "--reps", "10", "--scalar-reps", "4",
+                        "--workers", str(workers), "--out", str(out), "--quiet"],
+                       cwd=root, env=env, check=True, capture_output=True, timeout=600)
+        outs[workers] = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*"))
+                         if p.is_file() and p.name != "manifest.json"}
+    assert outs[1].keys() == outs[4].keys() and len(outs[1]) >= 5
+    assert outs[1] == outs[4]
