@@ -138,9 +138,11 @@ def _partition_patterns(frame: pd.DataFrame, items: list, group: str | None,
             keys, inverse = np.unique(observed, axis=0, return_inverse=True)
             inverse = inverse.reshape(-1)
         for j, key in enumerate(keys):
-            sel = inverse == j if len(keys) > 1 else slice(None)
-            xs = xg[sel][:, key]
-            ws = None if wg is None else wg[sel]
+            if len(keys) == 1:  # one pattern: no row selection (no copy when complete)
+                xs, ws = (xg if key.all() else xg[:, key]), wg
+            else:
+                sel = inverse == j
+                xs, ws = xg[sel][:, key], (None if wg is None else wg[sel])
             if xs.shape[0]:
                 out[(level, key.tobytes())] = _acc(xs, ws)
     return out
