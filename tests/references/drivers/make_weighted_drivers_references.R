@@ -26,7 +26,9 @@ for (v in colnames(sds)) std[[v]] <- (d[[v]] - sds["mean", v]) / sds["sd", v]
 
 fit_one <- function(formula, data, family, ids = ~1) {
   des <- svydesign(ids = ids, weights = ~w, data = data)
-  f <- svyglm(formula, design = des, family = family)
+  # tight IRLS convergence (glm.control), so that the reference is the converged optimum
+  f <- svyglm(formula, design = des, family = family,
+              control = glm.control(epsilon = 1e-13, maxit = 100))
   s <- summary(f)$coefficients
   ci <- confint(f, level = 0.95)
   list(terms = rownames(s), estimate = unname(s[, 1]), se = unname(s[, 2]),
