@@ -20,8 +20,10 @@
    sizes. The weights add up to ``R2(full) - R2(controls only)``; ``dominance_share`` normalises
    them to add up to 1 (100%). For OLS this is the Shapley value / LMG (``relaimpo``,
    ``pingouin.linear_regression(relimp=True)``), computed exactly from the covariance matrix for
-   every subset at once (:mod:`connection.outcomes._importance`); logit and ordinal models refit
-   every subset. ``importance=None`` switches it off.
+   every subset at once (:mod:`connection.outcomes._importance`); logit and ordinal models fit
+   every subset by batched Newton steps, each subset warm-started from its parent (9 drivers at
+   n = 2,000 in about a second). ``importance=None`` switches it off; with ``n_boot`` the
+   weights and shares get bootstrap percentile intervals (``importance_intervals``).
 4. **Is connection's coefficient larger than satisfaction's?** ``beta(connection) -
    beta(satisfaction)`` (with more drivers: every pair, or the pairs named in ``contrasts=``)
    with a Wald interval (robust covariance) and a bootstrap percentile
@@ -991,6 +993,12 @@ class _DominanceStatistic:
         return out
 
     def _refits(self, counts):
+        from connection.latent.blas import BlasLimit
+
+        with BlasLimit():
+            return self._refit_all(counts)
+
+    def _refit_all(self, counts):
         w_all = counts if self.units is None else counts[:, self.units]
         if self.rw is not None:
             w_all = w_all * self.rw
@@ -1259,9 +1267,10 @@ def drivers(
         ``"dominance"`` (default): general dominance weights (Shapley / LMG) of the drivers in
         ``general_dominance`` and their normalised shares (adding up to 1, i.e. 100%) in
         ``dominance_share``. For OLS they come exactly from the covariance matrix, every subset
-        of drivers at once (:mod:`connection.outcomes._importance`: 20 drivers in well under a
-        second); for logit and ordinal models every subset of drivers is refitted (``2**p``
-        fits: slow beyond about 8 drivers). ``None``: no dominance analysis (those two columns
+        of drivers at once (:mod:`connection.outcomes._importance`: 20 drivers in about a
+        second); for logit and ordinal models all ``2**p`` subsets are fitted by batched Newton
+        steps with analytic Hessians, each warm-started from its parent subset (the numbers of
+        refitting each with statsmodels, to 1e-8; 9 drivers at n = 2,000 in about a second). ``None``: no dominance analysis (those two columns
         are NaN); R-squared and ``delta_r2`` are still computed.
     importance_intervals
         Bootstrap percentile intervals of the dominance weights and shares
