@@ -145,3 +145,22 @@ def test_weights_refused_where_not_available():
     with pytest.raises(cx.errors.DataError):
         drivers(DATA.assign(w=DATA["w"].where(DATA.index != 3)), "y", DRIVERS, weights="w",
                 n_boot=0)
+
+
+def test_weighted_group_fits_and_interaction_use_the_weights():
+    d = DATA.assign(one=1.0, half=np.where(DATA["cl"] <= 20, "a", "b"))
+    common = dict(group="half", n_boot=0, progress=False)
+    ones = drivers(d, "y", DRIVERS, weights="one", **common)
+    plain = drivers(d, "y", DRIVERS, **common)
+    np.testing.assert_allclose(ones.table["beta"], plain.table["beta"], rtol=0, atol=1e-10)
+    np.testing.assert_allclose(ones.interactions["slope_difference"],
+                               plain.interactions["slope_difference"], rtol=0, atol=1e-10)
+    weighted = drivers(d, "y", DRIVERS, weights="w", **common)
+    assert (weighted.table["cov_type"] == "linearization").all()
+    assert not np.allclose(weighted.interactions["slope_difference"],
+                           plain.interactions["slope_difference"])
+    # each group's weighted fit is the weighted fit of that group's rows
+    alone = drivers(d[d["half"] == "b"], "y", DRIVERS, weights="w", n_boot=0, progress=False)
+    t = weighted.table.query("group == 'b'").reset_index(drop=True)
+    np.testing.assert_allclose(t["beta"], alone.table["beta"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(t["se"], alone.table["se"], rtol=0, atol=1e-12)

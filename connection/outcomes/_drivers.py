@@ -103,6 +103,7 @@ from connection.errors import (
 )
 from connection.outcomes._compare import _numeric, _require_columns
 from connection.outcomes._importance import (
+    OrdinalLikelihood,
     _centred_moments,
     _RelativeWeightsStatistic,
     _replicate_covariances,
@@ -696,36 +697,14 @@ class _OrdinalStatistic:
     """x-standardized proportional-odds (ordinal logit) driver coefficients for a batch of
     replicates at once: weighted Newton-Raphson on the exact log-likelihood, warm-started at the
     full-sample estimates. Model (as statsmodels' OrderedModel): P(y <= j) = F(tau_j - x'beta).
-
-    Every Hessian block is a weighted sum over respondents of (scalar) x (1, x, x x'), so each
-    is one matrix product of the replicate weights with a fixed per-respondent array.
+    The log-likelihood, gradient and analytic Hessian of every replicate at once are
+    :class:`connection.outcomes._importance.OrdinalLikelihood`'s (each Hessian block one matrix
+    product of the replicate weights with a fixed per-respondent array).
     """
 
     def __init__(self, y, Xs, sd, units, beta0, tau0, n_drivers, contrasts, max_iter=50, tol=1e-9):
-        cats = np.unique(y)
-        code = np.searchsorted(cats, y)  # 0..J-1
-        J = cats.size
-        self.n_tau = J - 1
-        self.has_up = code < J - 1       # the category has an upper threshold tau_code
-        self.has_lo = code > 0           # ... and a lower one tau_(code-1)
-        up = np.where(self.has_up, code, 0)
-        lo = np.where(self.has_lo, code - 1, 0)
-        n = y.size
-        self.U = np.zeros((n, self.n_tau))
-        self.U[np.arange(n)[self.has_up], up[self.has_up]] = 1.0
-        self.L = np.zeros((n, self.n_tau))
-        self.L[np.arange(n)[self.has_lo], lo[self.has_lo]] = 1.0
-        both = self.has_up & self.has_lo
-        self.M = np.zeros((n, max(self.n_tau - 1, 1)))
-        self.M[np.arange(n)[both], lo[both]] = 1.0  # pair (lo, lo + 1)
-        self.up, self.lo = up, lo
-        self.X = Xs
-        self.k = Xs.shape[1]
-        self.iu = np.triu_indices(self.k)
-        self.prods = Xs[:, self.iu[0]] * Xs[:, self.iu[1]]
-        # x_i placed in its threshold's block: (n, T * k), so cross terms are one product each
-        self.UX = (self.U[:, :, None] * Xs[:, None, :]).reshape(n, -1)
-        self.LX = (self.L[:, :, None] * Xs[:, None, :]).reshape(n, -1)
+        self.lik = OrdinalLikelihood(Xs, y)
+        self.n_tau = self.lik.T
         self.sd = sd
         self.units = units
         self.start = np.r_[tau0, beta0]
@@ -742,41 +721,11 @@ class _OrdinalStatistic:
     def _newton(self, counts):
         counts = np.asarray(counts, dtype=float)
         w = counts if self.units is None else counts[:, self.units]
-        b, T, k = w.shape[0], self.n_tau, self.k
-        theta = np.tile(self.start, (b, 1))
-        converged = np.zeros(b, bool)
-        iu0, iu1 = self.iu
+        T = self.n_tau
+        theta = np.tile(self.start, (w.shape[0], 1))
+        converged = np.zeros(w.shape[0], bool)
         for _ in range(self.max_iter):
-            tau, beta = theta[:, :T], theta[:, T:]
-            eta = beta @ self.X.T                                   # (b, n)
-            a = np.where(self.has_up, tau[:, self.up] - eta, np.inf)
-            c = np.where(self.has_lo, tau[:, self.lo] - eta, -np.inf)
-            Fa, Fc = 1.0 / (1.0 + np.exp(-a)), 1.0 / (1.0 + np.exp(-c))
-            fa, fc = Fa * (1.0 - Fa), Fc * (1.0 - Fc)
-            dfa, dfc = fa * (1.0 - 2.0 * Fa), fc * (1.0 - 2.0 * Fc)
-            p = Fa - Fc
-            ga, gc = fa / p, fc / p
-            gb = ga - gc
-            grad = np.empty((b, T + k))
-            grad[:, :T] = (w * ga) @ self.U - (w * gc) @ self.L
-            grad[:, T:] = -(w * gb) @ self.X
-            hess = np.zeros((b, T + k, T + k))
-            diag = (w * (dfa / p - ga**2)) @ self.U + (w * (-dfc / p - gc**2)) @ self.L
-            hess[:, np.arange(T), np.arange(T)] = diag
-            if T > 1:
-                off = (w * (ga * gc)) @ self.M                      # (b, T-1)
-                hess[:, np.arange(T - 1), np.arange(1, T)] = off
-                hess[:, np.arange(1, T), np.arange(T - 1)] = off
-            h_up = w * (-dfa / p + ga * gb)
-            h_lo = w * (dfc / p - gc * gb)
-            cross = (h_up @ self.UX + h_lo @ self.LX).reshape(b, T, k)
-            hess[:, :T, T:] = cross
-            hess[:, T:, :T] = cross.transpose(0, 2, 1)
-            hbb = (w * ((dfa - dfc) / p - gb**2)) @ self.prods
-            sub = np.empty((b, k, k))
-            sub[:, iu0, iu1] = hbb
-            sub[:, iu1, iu0] = hbb
-            hess[:, T:, T:] = sub
+            _, grad, hess = self.lik.derivatives(theta, w)
             step = -_batched_solve(hess, grad)
             theta = theta + step
             converged = np.all(np.abs(step) < self.tol * (1 + np.abs(theta)), axis=1)
