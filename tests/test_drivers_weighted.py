@@ -138,10 +138,20 @@ def test_weighted_bootstrap_contrast_is_seeded_and_carries_the_weights():
     assert d["ci_lower"] != p["ci_lower"]
 
 
+@pytest.mark.parametrize("key, kw", [("ordinal_std", {}),
+                                     ("ordinal_std_cluster", {"cov_type": "cluster",
+                                                              "cluster": "cl"})])
+def test_weighted_ordinal_equals_svyolr(key, kw):
+    ref = R[key]
+    t = drivers(DATA, "yo", DRIVERS, controls=["age"], family="ordinal", weights="w", n_boot=0,
+                progress=False, **kw).table.set_index("term").loc[ref["terms"]]
+    np.testing.assert_allclose(t["beta"], ref["estimate"], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(t["se"], ref["se"], rtol=0, atol=1e-6)
+
+
 def test_weights_refused_where_not_available():
-    d = DATA.assign(o=np.digitize(DATA["y"], [-1, 0, 1]))
-    with pytest.raises(ArgumentError, match="ordinal"):
-        drivers(d, "o", DRIVERS, family="ordinal", weights="w", n_boot=0)
+    with pytest.raises(ArgumentError, match="latent"):
+        drivers(DATA, "y", DRIVERS, weights="w", n_boot=0, latent={d: [d] for d in DRIVERS})
     with pytest.raises(cx.errors.DataError):
         drivers(DATA.assign(w=DATA["w"].where(DATA.index != 3)), "y", DRIVERS, weights="w",
                 n_boot=0)

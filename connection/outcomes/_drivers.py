@@ -110,6 +110,7 @@ from connection.outcomes._importance import (
     general_dominance,
     likelihood_importance,
     make_likelihood,
+    newton_batch,
     null_loglik,
     ols_importance,
     subset_loglik,
@@ -421,7 +422,8 @@ DESIGN_COV = "linearization"
 
 
 def _svy_fit(model: str, y: np.ndarray, Xs: np.ndarray, w: np.ndarray, units: np.ndarray | None):
-    """Survey-weighted fit as ``survey::svyglm`` (gaussian for OLS, quasibinomial for logit):
+    """Survey-weighted fit as ``survey::svyglm`` (gaussian for OLS, quasibinomial for logit;
+    ``survey::svyolr`` for ordinal, parameters ``[thresholds, beta]``):
     coefficients maximise the weighted (pseudo-)likelihood; the covariance is the linearization
     sandwich ``A^-1 B A^-1`` with ``A = Z' diag(w v) Z`` (``v`` = 1, or mu(1 - mu)) and ``B``
     the with-replacement variance of the score totals, ``m / (m - 1) sum (u_c - u_bar)(u_c -
@@ -430,32 +432,30 @@ def _svy_fit(model: str, y: np.ndarray, Xs: np.ndarray, w: np.ndarray, units: np
     the result being a namespace with ``params`` (intercept first), ``df_resid``, ``use_t``."""
     from types import SimpleNamespace
 
-    from connection.outcomes._importance import LogitLikelihood, newton_batch
-
     Z = np.column_stack([np.ones(y.size), Xs])
-    converged = True
+    lead = 1
     if model == "ols":
         sw = np.sqrt(w)
         theta = np.linalg.lstsq(Z * sw[:, None], y * sw, rcond=None)[0]
-        mu, v = Z @ theta, np.ones(y.size)
-    elif model == "logit":
-        lik = LogitLikelihood(Xs, y)
+        mu = Z @ theta
+        a_inv = np.linalg.inv(Z.T @ (w[:, None] * Z))
+        u = Z * (w * (y - mu))[:, None]
+        converged = True
+    else:
+        lik = make_likelihood(model, Xs, y)
         start = lik.null_start(w)[None]
         theta, _, conv = newton_batch(lik, start, np.ones_like(start, bool), w)
-        theta, converged = theta[0], bool(conv[0])
-        mu = 1.0 / (1.0 + np.exp(-(Z @ theta)))
-        v = mu * (1.0 - mu)
-    else:  # refused earlier; kept as a guard
-        raise ArgumentError("weights= is available for family 'ols' and 'logit'", values=[model])
-    a_inv = np.linalg.inv(Z.T @ ((w * v)[:, None] * Z))
-    u = Z * (w * (y - mu))[:, None]
+        theta, converged, lead = theta[0], bool(conv[0]), lik.n_intercepts
+        a_inv = np.linalg.inv(-lik.derivatives(theta[None], w)[2][0])
+        u = lik.scores(theta) * w[:, None]
     if units is not None:
         u = np.asarray(pd.DataFrame(u).groupby(units, sort=True).sum())
     m = u.shape[0]
     uc = u - u.mean(axis=0)
     cov = a_inv @ (uc.T @ uc * (m / (m - 1))) @ a_inv
-    res = SimpleNamespace(params=theta, df_resid=float(m - Z.shape[1]), use_t=True)
-    return res, theta[1:], cov[1:, 1:], converged
+    # svyolr reports no residual df: the ordinal model keeps z, as unweighted
+    res = SimpleNamespace(params=theta, df_resid=float(m - theta.size), use_t=model != "ordinal")
+    return res, theta[lead:], cov[lead:, lead:], converged
 
 
 def _null_loglik(y: np.ndarray) -> float:
@@ -702,7 +702,9 @@ class _OrdinalStatistic:
     product of the replicate weights with a fixed per-respondent array).
     """
 
-    def __init__(self, y, Xs, sd, units, beta0, tau0, n_drivers, contrasts, max_iter=50, tol=1e-9):
+    def __init__(self, y, Xs, sd, units, beta0, tau0, n_drivers, contrasts, max_iter=50, tol=1e-9,
+                 rw=None):
+        self.rw = rw  # survey weights of the respondents (mean 1), or None
         self.lik = OrdinalLikelihood(Xs, y)
         self.n_tau = self.lik.T
         self.sd = sd
@@ -721,6 +723,8 @@ class _OrdinalStatistic:
     def _newton(self, counts):
         counts = np.asarray(counts, dtype=float)
         w = counts if self.units is None else counts[:, self.units]
+        if self.rw is not None:
+            w = w * self.rw
         T = self.n_tau
         theta = np.tile(self.start, (w.shape[0], 1))
         converged = np.zeros(w.shape[0], bool)
@@ -897,9 +901,13 @@ def _bootstrap_betas(design, model, Xs, ys, sd, params, res, contrasts, n_boot, 
         mode = "counts"
     else:
         p = Xs.shape[1]
-        cuts = np.asarray(res.model.transform_threshold_params(np.asarray(res.params)))[1:-1]
-        stat = _OrdinalStatistic(design.y, Xs, sd, design.units, np.asarray(res.params)[:p], cuts,
-                                 design.n_drivers, contrasts)
+        if design.w is None:
+            cuts = np.asarray(res.model.transform_threshold_params(np.asarray(res.params)))[1:-1]
+            beta0 = np.asarray(res.params)[:p]
+        else:   # the weighted fit's parameters are [thresholds, beta]
+            cuts, beta0 = res.params[:-p], res.params[-p:]
+        stat = _OrdinalStatistic(design.y, Xs, sd, design.units, beta0, cuts,
+                                 design.n_drivers, contrasts, rw=_mean_one(design.w))
         data = np.arange(n_units)
         mode = "counts"
     return bootstrap(stat, data, n_boot=n_boot, seed=seed, mode=mode, n_jobs=n_jobs, level=level,
@@ -1233,13 +1241,14 @@ def drivers(
         unless ``weights=None``). Coefficients are then the survey-weighted ones and their SEs,
         t statistics (svyglm's residual df) and intervals are **design-based**: the
         linearization covariance of ``survey::svyglm`` on ``svydesign(ids = ~1, weights = ~w)``
-        (``ids = ~cluster`` with ``cluster=``), gaussian for OLS, quasibinomial for logit;
+        (``ids = ~cluster`` with ``cluster=``), gaussian for OLS, quasibinomial for logit
+        (``survey::svyolr`` for ordinal, with z tests as svyolr gives no residual df);
         ``cov_type`` is then ``"linearization"`` whatever was asked. Drivers are z-scored by
         weighted means and ``svyvar`` SDs. With all weights equal the coefficients are the
         unweighted ones and the SEs the design-based (HC0 x n / (n - 1)) ones. Dominance uses
-        the weighted covariance matrix (OLS) or weighted log-likelihoods (logit); the
-        bootstrap carries the weights with the resampled rows. Not available for
-        ``family="ordinal"`` or with ``latent=`` (pass ``weights=None``).
+        the weighted covariance matrix (OLS) or weighted log-likelihoods (logit, ordinal); the
+        bootstrap carries the weights with the resampled rows. Not available with ``latent=``
+        (pass ``weights=None``).
 
     Returns
     -------
@@ -1320,14 +1329,10 @@ def drivers(
 
 
 def _check_weighted(w: np.ndarray | None, family: str, latent) -> None:
-    """Weighted fits exist for OLS and logit (svyglm), not yet for ordinal or the latent version:
-    refuse rather than silently fit them unweighted."""
+    """Weighted fits exist for OLS, logit (svyglm) and ordinal (svyolr), not yet for the latent
+    version: refuse rather than silently fit it unweighted."""
     if w is None:
         return
-    if family == "ordinal":
-        raise ArgumentError("weights= is not available for family='ordinal' yet",
-                            values=[family], expected="family='ols' or 'logit', or weights=None",
-                            hint="weights=None fits the unweighted proportional-odds model")
     if latent:
         raise ArgumentError("weights= is not available with latent= (the latent version would be "
                             "unweighted)", values=sorted(latent),

@@ -11,7 +11,8 @@ cl <- sample(1:40, n, replace = TRUE)
 w <- round(exp(rnorm(n, 0, 0.5)) * (1 + 0.5 * (x1 > 0)), 4)
 y <- 0.5 * x1 + 0.3 * x2 + 0.1 * x3 + 0.01 * age + rnorm(n)
 yb <- as.integer(runif(n) < plogis(-0.3 + 0.8 * x1 + 0.4 * x2 + 0.01 * (age - 45)))
-d <- data.frame(x1, x2, x3, age, cl, w, y, yb)
+yo <- as.integer(cut(0.7 * x1 + 0.4 * x2 + rlogis(n), c(-Inf, -1, 0, 1, Inf)))
+d <- data.frame(x1, x2, x3, age, cl, w, y, yb, yo)
 write.csv(d, "weighted_drivers_sim.csv", row.names = FALSE)
 
 des <- svydesign(ids = ~1, weights = ~w, data = d)
@@ -45,6 +46,18 @@ out <- list(
   ols_std_cluster = fit_one(y ~ x1 + x2 + x3 + age, std, gaussian(), ids = ~cl),
   logit_std_cluster = fit_one(yb ~ x1 + x2 + x3 + age, stdx, quasibinomial(), ids = ~cl)
 )
+# ordinal: svyolr (proportional-odds logit), coefficients and linearization SEs of the drivers
+olr <- function(ids) {
+  des <- svydesign(ids = ids, weights = ~w, data = stdx)
+  f <- svyolr(factor(yo) ~ x1 + x2 + x3 + age, design = des,
+              control = list(reltol = 1e-15, maxit = 1000))  # passed to optim: converged
+  b <- coef(f)[c("x1", "x2", "x3", "age")]
+  list(terms = names(b), estimate = unname(b),
+       se = unname(sqrt(diag(vcov(f)))[c("x1", "x2", "x3", "age")]))
+}
+stdx$yo <- d$yo
+out$ordinal_std <- olr(~1)
+out$ordinal_std_cluster <- olr(~cl)
 # all weights 1: the design-based (linearization) SEs of the unweighted fit
 d1 <- std; d1$w <- 1; d1$yb <- d$yb
 d1$y <- (d$y - mean(d$y)) / sd(d$y)
