@@ -4,6 +4,7 @@ make_weighted_drivers_references.R, survey 4.1.1), weighted dominance, and the a
 property."""
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -174,3 +175,24 @@ def test_weighted_group_fits_and_interaction_use_the_weights():
     t = weighted.table.query("group == 'b'").reset_index(drop=True)
     np.testing.assert_allclose(t["beta"], alone.table["beta"], rtol=0, atol=1e-12)
     np.testing.assert_allclose(t["se"], alone.table["se"], rtol=0, atol=1e-12)
+
+
+def test_weighted_ordinal_equals_duplicated_rows():
+    rng = np.random.default_rng(7)
+    d = DATA.iloc[:150].copy()
+    d["k"] = rng.integers(1, 4, size=len(d)).astype(float)
+    weighted = drivers(d, "yo", DRIVERS, family="ordinal", weights="k", n_boot=0,
+                       progress=False).table
+    dup = d.loc[d.index.repeat(d["k"].astype(int))]
+    plain = drivers(dup, "yo", DRIVERS, family="ordinal", n_boot=0, progress=False).table
+    for col in ("general_dominance", "delta_r2", "r2"):
+        np.testing.assert_allclose(weighted[col], plain[col], rtol=0, atol=1e-8, err_msg=col)
+    # the coefficients: OrderedModel on the duplicated rows, converged tightly (drivers' own
+    # unweighted fit stops at statsmodels' default BFGS tolerance, about 1e-4 here)
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = OrderedModel(dup["yo"].to_numpy(), dup[DRIVERS].to_numpy(), distr="logit").fit(
+            method="bfgs", disp=0, maxiter=5000, gtol=1e-10)
+    np.testing.assert_allclose(weighted["b"], ref.params[:3], rtol=0, atol=1e-7)
