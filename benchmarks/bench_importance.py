@@ -3,7 +3,7 @@
 refitting implementation it replaces and against pingouin, in one run.
 
     python benchmarks/bench_importance.py [--sizes 9 14 20] [--n 2000] [--full]
-                                          [--sample 3000] [--logit]
+                                          [--sample 3000] [--no-glm] [--glm-sample 64]
 
 Simulated correlated drivers, n = 2,000 respondents, one core, wall time (``time.perf_counter``):
 
@@ -21,8 +21,12 @@ Simulated correlated drivers, n = 2,000 respondents, one core, wall time (``time
 Beyond ``--full-cap`` (default 14) drivers the old and the pingouin paths are timed on
 ``--sample`` random subsets and scaled to all ``2**p`` ("extrapolated"); ``--full`` times them
 completely (hours at 20 drivers). ``relative_weights`` with 2,000 bootstrap replicates is timed too.
-``--logit`` adds the logit dominance (2**p refits, 9 drivers) against ``importance=None``.
-Target: 20 drivers at n = 2,000 in < 2 s.
+Logit and ordinal dominance (9 drivers, n = 2,000): ``likelihood_importance`` (batched,
+warm-started Newton fits of all ``2**p`` subsets) and the whole ``drivers()`` call against the
+old path (``_dominance_refits``: one statsmodels refit per subset, timed on ``--glm-sample``
+random subsets and scaled to ``2**p``, or completely with ``--full``; same subset R-squared to
+1e-8) and against ``importance=None``; ``--no-glm`` skips them.
+Targets: 20 OLS drivers at n = 2,000 in < 2 s; 9 logit/ordinal drivers in < 10 s.
 """
 
 from __future__ import annotations
@@ -112,16 +116,48 @@ def time_relative_weights(df, names, n_boot=2000):
     return t
 
 
-def time_logit(n: int, p: int = 9):
-    from connection.outcomes._drivers import drivers
+def glm_data(n: int, p: int, family: str, seed: int = 3):
+    df = data(n, p, seed=seed)
+    if family == "logit":
+        df["out"] = (df["y"] > df["y"].median()).astype(int)
+    else:
+        df["out"] = np.digitize(df["y"], np.quantile(df["y"], [0.15, 0.4, 0.7, 0.9]))
+    return df
 
-    df = data(n, p, seed=3)
-    df["top"] = (df["y"] > df["y"].median()).astype(int)
+
+def time_glm(n: int, p: int, family: str, full: bool, sample: int, rng):
+    """Logit or ordinal dominance: new (batched warm-started Newton fits of all 2**p subsets),
+    the whole drivers() call, importance=None, and the old path (one statsmodels refit per
+    subset: measured on ``sample`` random subsets and scaled to 2**p unless ``full``), with the
+    subsets' McFadden R-squared checked equal to 1e-8."""
+    from connection.outcomes import _drivers as mod
+    from connection.outcomes._importance import likelihood_importance
+
+    df = glm_data(n, p, family)
     names = [f"x{j}" for j in range(p)]
-    t_on, _ = _clock(drivers, df, "top", drivers=names, family="logit", n_boot=0, contrasts=[])
-    t_off, _ = _clock(drivers, df, "top", drivers=names, family="logit", n_boot=0, contrasts=[],
-                      importance=None)
-    return t_on, t_off
+    t_call, _ = _clock(mod.drivers, df, "out", drivers=names, family=family, n_boot=0,
+                       contrasts=[])
+    t_off, _ = _clock(mod.drivers, df, "out", drivers=names, family=family, n_boot=0,
+                      contrasts=[], importance=None)
+    design, _ = mod._design(df, "out", names, [], None, family)
+    Xs, ys, _, _ = mod._standardize(design, family)
+    t_new, new = _clock(likelihood_importance, family, Xs, ys, p)
+    llnull = mod._null_loglik(ys)
+    if full:
+        t_old, old = _clock(mod._dominance_refits, family, Xs, ys, p, llnull)
+        assert np.allclose(old["gd"], new["gd"], rtol=0, atol=1e-8)
+        how = "measured"
+    else:
+        masks = rng.integers(1, 2**p, size=sample)
+        start = time.perf_counter()
+        olds = [mod._r2_subset(family, Xs, ys, [j for j in range(p) if m >> j & 1], llnull)
+                for m in masks]
+        t_old = (time.perf_counter() - start) / sample * 2**p
+        assert np.allclose(olds, new["subset_r2"][masks], rtol=0, atol=1e-8)
+        how = f"extrapolated from {sample} subsets"
+    return {"family": family, "drivers": p, "n": n, "new_core_s": t_new,
+            "new_drivers_call_s": t_call, "importance_none_s": t_off, "old_s": t_old, "old": how,
+            "old_over_new": t_old / t_new}
 
 
 def main(argv=None) -> int:
@@ -131,7 +167,10 @@ def main(argv=None) -> int:
     ap.add_argument("--full", action="store_true", help="time old and pingouin fully at any size")
     ap.add_argument("--full-cap", type=int, default=14)
     ap.add_argument("--sample", type=int, default=3000)
-    ap.add_argument("--logit", action="store_true")
+    ap.add_argument("--no-glm", action="store_true", help="skip logit and ordinal dominance")
+    ap.add_argument("--glm-drivers", type=int, default=9)
+    ap.add_argument("--glm-sample", type=int, default=64,
+                    help="subsets the old logit/ordinal path is timed on (--full: all)")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     rng = np.random.default_rng(0)
@@ -163,10 +202,15 @@ def main(argv=None) -> int:
     if len(target):
         print(f"\ntarget: 20 drivers at n = {args.n} in < 2 s: "
               f"{'met' if float(target.iloc[0]) < 2 else 'NOT met'} ({float(target.iloc[0]):.3f} s)")
-    if args.logit:
-        t_on, t_off = time_logit(args.n)
-        print(f"logit, 9 drivers, n = {args.n}: dominance (512 refits) {t_on:.1f} s, "
-              f"importance=None {t_off:.2f} s")
+    if not args.no_glm:
+        glm = pd.DataFrame([time_glm(args.n, args.glm_drivers, fam, args.full, args.glm_sample,
+                                     rng) for fam in ("logit", "ordinal")])
+        with pd.option_context("display.width", 200, "display.max_columns", 20):
+            print()
+            print(glm.round(3).to_string(index=False))
+        worst = float(glm["new_drivers_call_s"].max())
+        print(f"\ntarget: {args.glm_drivers} logit/ordinal drivers at n = {args.n} in < 10 s: "
+              f"{'met' if worst < 10 else 'NOT met'} (slowest drivers() call {worst:.2f} s)")
     return 0
 
 

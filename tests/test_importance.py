@@ -157,16 +157,19 @@ def test_importance_none_switches_dominance_off_and_keeps_delta_r2(family):
 
 
 def test_logit_importance_none_fits_only_the_needed_submodels(monkeypatch):
-    from connection.outcomes import _drivers as mod
+    from connection.outcomes import _importance as imp
 
     df = correlated(400, 5, 6)
     df["top"] = (df["y"] > df["y"].median()).astype(int)
     calls = []
-    real = mod._r2_subset
-    monkeypatch.setattr(mod, "_r2_subset", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = imp._fit_subsets
+    monkeypatch.setattr(imp, "_fit_subsets",
+                        lambda lik, p, w, subsets, start: calls.extend(np.atleast_1d(subsets))
+                        or real(lik, p, w, subsets, start))
     cx.drivers(df, "top", drivers=[f"x{j}" for j in range(5)], family="logit", n_boot=0,
                importance=None)
-    assert len(calls) == 1 + 1 + 5          # full, controls only, one without each driver
+    full = 2**5 - 1
+    assert sorted(calls) == sorted([0, full, *(full & ~(1 << j) for j in range(5))])
     calls.clear()
     cx.drivers(df, "top", drivers=[f"x{j}" for j in range(5)], family="logit", n_boot=0)
-    assert len(calls) == 2**5
+    assert sorted(calls) == list(range(2**5))   # every subset once

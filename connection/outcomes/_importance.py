@@ -41,7 +41,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import comb
 
-__all__ = ["subset_r2", "general_dominance", "ols_importance", "r2_from_cov",
+__all__ = ["subset_r2", "general_dominance", "ols_importance", "r2_from_cov", "likelihood_importance",
+           "subset_loglik", "newton_batch", "LogitLikelihood", "OrdinalLikelihood",
            "relative_weights_from_cov", "logistic_relative_weights", "partial_out"]
 
 
@@ -64,32 +65,39 @@ def subset_r2(cov: np.ndarray, n_drivers: int) -> np.ndarray:
     Parameters
     ----------
     cov
-        Covariance (or correlation) matrix of ``[y, driver_0 .. driver_{p-1}, controls...]``.
+        Covariance (or correlation) matrix of ``[y, driver_0 .. driver_{p-1}, controls...]``, or
+        a stack ``(b, q, q)`` of them (bootstrap replicates).
     n_drivers
         ``p``, the number of drivers (the columns after them are controls).
 
     Returns
     -------
     numpy.ndarray
-        Length ``2**p``; entry ``i`` is the R-squared of the model with the drivers whose bit is
-        set in ``i`` (bit ``j`` = driver ``j``) plus every control. Entry 0 is the controls-only
-        R-squared (0 without controls), the last entry the full model's.
+        Length ``2**p`` (``(b, 2**p)`` for a stack); entry ``i`` is the R-squared of the model
+        with the drivers whose bit is set in ``i`` (bit ``j`` = driver ``j``) plus every control.
+        Entry 0 is the controls-only R-squared (0 without controls), the last entry the full
+        model's.
     """
     cov = np.asarray(cov, dtype=float)
+    stack = cov.ndim == 3
+    cov = cov if stack else cov[None]
+    b = cov.shape[0]
     p = int(n_drivers)
-    var_y = cov[0, 0]
+    var_y = cov[:, 0, 0]
     a = partial_out(cov, 1 + p)
     # y first, then the drivers in reverse order: the driver swept next is always the last
     order = np.r_[0, np.arange(p, 0, -1)]
-    batch = a[np.ix_(order, order)][None]
+    batch = a[:, order][:, :, order]
     for _ in range(p):
         keep = batch[:, :-1, :-1]
         col = batch[:, :-1, -1]
         piv = batch[:, -1, -1]
         swept = keep - col[:, :, None] * (col / piv[:, None])[:, None, :]
         # new bit (driver j) is the most significant so far: index = old + 2**j * in_model
+        # (the replicate is the fastest-moving index: row = subset * b + replicate)
         batch = np.concatenate([keep, swept], axis=0)
-    return 1.0 - batch[:, 0, 0] / var_y
+    r2 = 1.0 - batch[:, 0, 0].reshape(-1, b).T / var_y[:, None]
+    return r2 if stack else r2[0]
 
 
 def _shapley_weights(p: int) -> np.ndarray:
@@ -100,16 +108,19 @@ def _shapley_weights(p: int) -> np.ndarray:
 def general_dominance(r2: np.ndarray, n_drivers: int) -> np.ndarray:
     """General dominance weights from the R-squared of every subset (as :func:`subset_r2`
     orders them): per driver, the increment averaged within and then across subset sizes
-    (equivalently the Shapley value). They add up to ``r2[-1] - r2[0]``."""
+    (equivalently the Shapley value). They add up to ``r2[-1] - r2[0]``. A stack ``(b, 2**p)``
+    gives ``(b, p)``."""
     p = int(n_drivers)
     r2 = np.asarray(r2, dtype=float)
-    size = np.bitwise_count(np.arange(r2.size, dtype=np.uint64)).astype(np.intp)
+    lead = r2.shape[:-1]
+    size = np.bitwise_count(np.arange(r2.shape[-1], dtype=np.uint64)).astype(np.intp)
     weight = np.r_[_shapley_weights(p), 0.0][size]   # weight of subset i as the "without" set
-    gd = np.empty(p)
+    gd = np.empty((*lead, p))
     for j in range(p):
         # bit j splits the index into (higher bits, bit j, lower bits): views, no copies
-        r = r2.reshape(-1, 2, 2**j)
-        gd[j] = np.sum(weight.reshape(-1, 2, 2**j)[:, 0, :] * (r[:, 1, :] - r[:, 0, :]))
+        r = r2.reshape(*lead, -1, 2, 2**j)
+        wj = weight.reshape(-1, 2, 2**j)[:, 0, :]
+        gd[..., j] = np.sum(wj * (r[..., 1, :] - r[..., 0, :]), axis=(-2, -1))
     return gd
 
 
@@ -313,3 +324,310 @@ class _RelativeWeightsStatistic:
         out = np.column_stack([raw, rescaled, diff])
         out[bad] = np.nan   # a driver constant in a resample: that replicate fails (counted)
         return out
+
+
+# --------------------------------------------------------------------------------------------
+# logit and ordinal dominance: every subset fitted by batched, warm-started Newton steps
+# --------------------------------------------------------------------------------------------
+
+def _expit(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def _symmetric(h: np.ndarray, k: int, iu: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """(b, k*(k+1)/2) upper-triangle entries -> (b, k, k) symmetric matrices."""
+    out = np.empty((h.shape[0], k, k))
+    out[:, iu[0], iu[1]] = h
+    out[:, iu[1], iu[0]] = h
+    return out
+
+
+class LogitLikelihood:
+    """Weighted binary-logit log-likelihood ``sum w [y eta - log(1 + exp(eta))]`` with
+    ``eta = theta_0 + X theta_1:``, its gradient and (analytic) Hessian for a batch of parameter
+    vectors ``theta`` (b, 1 + k) at once; ``w`` is (n,) or (b, n)."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray):
+        self.Z = np.column_stack([np.ones(len(y)), np.asarray(X, float)])
+        self.y = np.asarray(y, float)
+        self.m = self.Z.shape[1]
+        self.iu = np.triu_indices(self.m)
+        self.prods = self.Z[:, self.iu[0]] * self.Z[:, self.iu[1]]
+        self.n_intercepts = 1
+
+    def null_start(self, w: np.ndarray) -> np.ndarray:
+        p = float(w @ self.y / w.sum())
+        return np.r_[np.log(p / (1.0 - p)), np.zeros(self.m - 1)]
+
+    def loglik(self, theta: np.ndarray, w: np.ndarray) -> np.ndarray:
+        eta = theta @ self.Z.T
+        return np.sum(w * (self.y * eta - np.logaddexp(0.0, eta)), axis=-1)
+
+    def scores(self, theta: np.ndarray) -> np.ndarray:
+        """Per-respondent score (n, m) at one parameter vector (unit weights)."""
+        mu = _expit(self.Z @ theta)
+        return (self.y - mu)[:, None] * self.Z
+
+    def derivatives(self, theta: np.ndarray, w: np.ndarray):
+        eta = theta @ self.Z.T
+        mu = _expit(eta)
+        ll = np.sum(w * (self.y * eta - np.logaddexp(0.0, eta)), axis=-1)
+        grad = (w * (self.y - mu)) @ self.Z
+        hess = -_symmetric((w * mu * (1.0 - mu)) @ self.prods, self.m, self.iu)
+        return ll, grad, hess
+
+
+class OrdinalLikelihood:
+    """Weighted proportional-odds logit log-likelihood (as statsmodels' OrderedModel:
+    ``P(y <= j) = F(tau_j - x'beta)``), parameters ``[tau_1 .. tau_T, beta]``, with its gradient
+    and analytic Hessian for a batch of parameter vectors at once. Every Hessian block is a
+    weighted sum over respondents of (scalar) x (1, x, x x'): one matrix product each."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray):
+        X = np.asarray(X, float)
+        cats = np.unique(y)
+        code = np.searchsorted(cats, y)
+        n, J = len(y), cats.size
+        self.code = code
+        self.T = J - 1
+        self.n_intercepts = self.T
+        self.has_up, self.has_lo = code < J - 1, code > 0
+        self.up = np.where(self.has_up, code, 0)
+        self.lo = np.where(self.has_lo, code - 1, 0)
+        rows = np.arange(n)
+        self.U = np.zeros((n, self.T))
+        self.U[rows[self.has_up], self.up[self.has_up]] = 1.0
+        self.L = np.zeros((n, self.T))
+        self.L[rows[self.has_lo], self.lo[self.has_lo]] = 1.0
+        both = self.has_up & self.has_lo
+        self.M = np.zeros((n, max(self.T - 1, 1)))
+        self.M[rows[both], self.lo[both]] = 1.0
+        self.X = X
+        self.k = X.shape[1]
+        self.m = self.T + self.k
+        self.iu = np.triu_indices(self.k)
+        self.prods = X[:, self.iu[0]] * X[:, self.iu[1]]
+        self.UX = (self.U[:, :, None] * X[:, None, :]).reshape(n, -1)
+        self.LX = (self.L[:, :, None] * X[:, None, :]).reshape(n, -1)
+
+    def null_start(self, w: np.ndarray) -> np.ndarray:
+        share = np.bincount(self.code, weights=w, minlength=self.T + 1) / w.sum()
+        cum = np.cumsum(share)[:-1]
+        return np.r_[np.log(cum / (1.0 - cum)), np.zeros(self.k)]
+
+    def _pieces(self, theta):
+        T = self.T
+        tau, beta = theta[:, :T], theta[:, T:]
+        eta = beta @ self.X.T
+        a = np.where(self.has_up, tau[:, self.up] - eta, np.inf)
+        c = np.where(self.has_lo, tau[:, self.lo] - eta, -np.inf)
+        return a, c
+
+    def loglik(self, theta: np.ndarray, w: np.ndarray) -> np.ndarray:
+        a, c = self._pieces(theta)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.sum(w * np.log(_expit(a) - _expit(c)), axis=-1)
+
+    def scores(self, theta: np.ndarray) -> np.ndarray:
+        """Per-respondent score (n, m) at one parameter vector (unit weights)."""
+        a, c = self._pieces(theta[None])
+        Fa, Fc = _expit(a[0]), _expit(c[0])
+        p = Fa - Fc
+        ga, gc = Fa * (1 - Fa) / p, Fc * (1 - Fc) / p
+        return np.column_stack([ga[:, None] * self.U - gc[:, None] * self.L,
+                                -(ga - gc)[:, None] * self.X])
+
+    def derivatives(self, theta: np.ndarray, w: np.ndarray):
+        b, T, k = theta.shape[0], self.T, self.k
+        a, c = self._pieces(theta)
+        Fa, Fc = _expit(a), _expit(c)
+        fa, fc = Fa * (1.0 - Fa), Fc * (1.0 - Fc)
+        dfa, dfc = fa * (1.0 - 2.0 * Fa), fc * (1.0 - 2.0 * Fc)
+        p = Fa - Fc
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ll = np.sum(w * np.log(p), axis=-1)
+        ga, gc = fa / p, fc / p
+        gb = ga - gc
+        grad = np.empty((b, T + k))
+        grad[:, :T] = (w * ga) @ self.U - (w * gc) @ self.L
+        grad[:, T:] = -(w * gb) @ self.X
+        hess = np.zeros((b, T + k, T + k))
+        hess[:, np.arange(T), np.arange(T)] = ((w * (dfa / p - ga**2)) @ self.U
+                                               + (w * (-dfc / p - gc**2)) @ self.L)
+        if T > 1:
+            off = (w * (ga * gc)) @ self.M
+            hess[:, np.arange(T - 1), np.arange(1, T)] = off
+            hess[:, np.arange(1, T), np.arange(T - 1)] = off
+        cross = ((w * (-dfa / p + ga * gb)) @ self.UX
+                 + (w * (dfc / p - gc * gb)) @ self.LX).reshape(b, T, k)
+        hess[:, :T, T:] = cross
+        hess[:, T:, :T] = cross.transpose(0, 2, 1)
+        hess[:, T:, T:] = _symmetric((w * ((dfa - dfc) / p - gb**2)) @ self.prods, k, self.iu)
+        return ll, grad, hess
+
+
+def newton_batch(lik, theta: np.ndarray, active: np.ndarray, w: np.ndarray, *,
+                 max_iter: int = 100, tol: float = 1e-7) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Maximise ``lik`` for a batch of starting values ``theta`` (b, m), each over its own
+    ``active`` parameters (b, m; the others stay where they are, normally 0): Newton steps with
+    the analytic Hessian, halved while the log-likelihood would fall (at most 40 times).
+    A fit stops after a full Newton step no larger than ``tol * (1 + |theta|)``: convergence is
+    quadratic there, so the step taken leaves an error of order ``tol**2`` (no extra
+    evaluation to confirm it). Returns ``(theta, loglik, converged)``."""
+    theta = np.array(theta, dtype=float)
+    active = np.asarray(active, bool)
+    b, m = theta.shape
+    eye = np.eye(m, dtype=bool)
+    converged = np.zeros(b, bool)
+    todo = np.arange(b)
+    ll_out = np.full(b, np.nan)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for _ in range(max_iter):
+            th, act = theta[todo], active[todo]
+            wt = w if w.ndim == 1 else w[todo]
+            ll, grad, hess = lik.derivatives(th, wt)
+            ll_out[todo] = ll
+            off = ~(act[:, :, None] & act[:, None, :])
+            hess = np.where(off, np.where(eye, -1.0, 0.0), hess)
+            grad = np.where(act, grad, 0.0)
+            step = _solve_or_nan(hess, -grad)
+            done = np.all(np.abs(step) <= tol * (1.0 + np.abs(th)), axis=1)
+            for _ in range(40):   # step halving: never accept a lower log-likelihood
+                new_ll = lik.loglik(th + step, wt)
+                worse = ~(new_ll >= ll - 1e-12 * np.abs(ll))
+                if not worse.any():
+                    break
+                step[worse] *= 0.5
+                done &= ~worse
+            th = th + step
+            theta[todo] = th
+            ll_out[todo] = new_ll
+            bad = ~np.isfinite(th).all(axis=1)
+            converged[todo[done]] = True
+            todo = todo[~done & ~bad]
+            if todo.size == 0:
+                break
+    return theta, ll_out, converged
+
+
+def _solve_or_nan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    try:
+        return np.linalg.solve(a, b[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        out = np.full(b.shape, np.nan)
+        for r in range(a.shape[0]):
+            try:
+                out[r] = np.linalg.solve(a[r], b[r])
+            except np.linalg.LinAlgError:
+                pass
+        return out
+
+
+def make_likelihood(family: str, X: np.ndarray, y: np.ndarray):
+    """The batched likelihood of ``family`` (``"logit"`` or ``"ordinal"``)."""
+    return LogitLikelihood(X, y) if family == "logit" else OrdinalLikelihood(X, y)
+
+
+def _subset_active(lik, n_drivers: int, subsets: np.ndarray) -> np.ndarray:
+    """(len(subsets), m) active parameters: the intercepts/thresholds, the drivers whose bit is
+    set in the subset index, every control."""
+    subsets = np.asarray(subsets, dtype=np.int64)
+    bits = (subsets[:, None] >> np.arange(n_drivers)) & 1
+    n_controls = lik.m - lik.n_intercepts - n_drivers
+    return np.column_stack([np.ones((subsets.size, lik.n_intercepts), bool), bits.astype(bool),
+                            np.ones((subsets.size, n_controls), bool)])
+
+
+_MAX_BATCH_CELLS = 4_000_000   # rows x respondents per Newton batch (memory bound)
+
+
+def _fit_subsets(lik, n_drivers, w, subsets, start):
+    """Fit the given subsets from the given starts in memory-bounded batches."""
+    active = _subset_active(lik, n_drivers, subsets)
+    start = np.where(active, start, 0.0)
+    size = max(1, _MAX_BATCH_CELLS // max(1, lik.Z.shape[0] if hasattr(lik, "Z")
+                                           else lik.X.shape[0]))
+    out = [newton_batch(lik, start[i:i + size], active[i:i + size], w)
+           for i in range(0, len(subsets), size)]
+    return tuple(np.concatenate(parts) for parts in zip(*out))
+
+
+def subset_loglik(lik, n_drivers: int, w: np.ndarray, subsets: np.ndarray | None = None,
+                  start: np.ndarray | None = None):
+    """Log-likelihood of every subset of the drivers (controls always in), index bit ``j`` =
+    driver ``j`` as :func:`subset_r2`; returns ``(loglik (2**p,), theta (2**p, m), converged)``.
+
+    Warm-started and batched: the controls-only model (subset 0) starts at the exact
+    intercept-only solution; then for ``j = 0 .. p-1`` the ``2**j`` subsets whose highest driver
+    is ``j`` are fitted together, each starting from its parent (the same subset without driver
+    ``j``, fitted in an earlier round) with driver ``j`` at 0. With ``subsets`` and ``start``
+    (say, the full-sample solutions for a bootstrap replicate), those are fitted in one batch.
+    """
+    p = int(n_drivers)
+    if subsets is not None:
+        theta, ll, conv = _fit_subsets(lik, p, w, np.asarray(subsets), start)
+        return ll, theta, conv
+    total = 2**p
+    theta = np.zeros((total, lik.m))
+    ll = np.empty(total)
+    conv = np.empty(total, bool)
+    t0, l0, c0 = _fit_subsets(lik, p, w, np.array([0]), lik.null_start(w)[None])
+    theta[0], ll[0], conv[0] = t0[0], l0[0], c0[0]
+    for j in range(p):
+        idx = np.arange(2**j, 2 ** (j + 1))
+        t, lj, cj = _fit_subsets(lik, p, w, idx, theta[idx - 2**j])
+        theta[idx], ll[idx], conv[idx] = t, lj, cj
+    return ll, theta, conv
+
+
+def null_loglik(y: np.ndarray, w: np.ndarray) -> float:
+    """Weighted log-likelihood of the intercept- (thresholds-) only model: the weighted
+    marginal distribution reproduced exactly, ``sum_c W_c log(W_c / W)``."""
+    _, code = np.unique(y, return_inverse=True)
+    tot = np.bincount(code, weights=w)
+    return float((tot * np.log(tot / w.sum())).sum())
+
+
+def likelihood_importance(family: str, X: np.ndarray, y: np.ndarray, n_drivers: int,
+                          w: np.ndarray | None = None, importance: str | None = "dominance"
+                          ) -> dict:
+    """McFadden R-squared (``1 - logL / logL(intercept only)``, weighted log-likelihoods with
+    ``w``) of the full and controls-only models, delta R-squared per driver and, with
+    ``importance="dominance"``, general dominance over every subset of the drivers, for a logit
+    or ordinal (proportional-odds) model; the same numbers as refitting every subset with
+    statsmodels, from batched warm-started Newton fits (:func:`subset_loglik`).
+    ``importance=None`` fits only the full, controls-only and drop-one models.
+    Returns the dict of :func:`ols_importance` plus ``theta`` (the subsets' solutions, by
+    subset index; ``None`` without dominance) and ``converged`` (all fits converged)."""
+    from connection.latent.blas import BlasLimit
+
+    with BlasLimit():   # many mid-size products: a second BLAS thread costs more than it gives
+        return _likelihood_importance(family, X, y, n_drivers, w, importance)
+
+
+def _likelihood_importance(family, X, y, n_drivers, w, importance) -> dict:
+    p = int(n_drivers)
+    y = np.asarray(y, float)
+    w = np.ones(y.size) if w is None else np.asarray(w, float)
+    lik = make_likelihood(family, X, y)
+    llnull = null_loglik(y, w)
+    full = 2**p - 1
+    drop = np.array([full & ~(1 << j) for j in range(p)], dtype=np.int64)
+    if importance == "dominance":
+        ll, theta, conv = subset_loglik(lik, p, w)
+        r2 = 1.0 - ll / llnull
+        if lik.m == lik.n_intercepts + p:   # no controls: the empty model is the null model
+            r2[0] = 0.0
+        gd = general_dominance(r2, p)
+        r2_full, r2_controls, r2_drop = r2[full], r2[0], r2[drop]
+    else:
+        ll0, t0, c0 = subset_loglik(lik, p, w, [0], lik.null_start(w)[None])
+        llf, tf, cf = subset_loglik(lik, p, w, [full], t0)
+        lld, _, cd = subset_loglik(lik, p, w, drop, np.repeat(tf, p, axis=0))
+        conv = np.r_[c0, cf, cd]
+        r2_controls = 0.0 if lik.m == lik.n_intercepts + p else float(1.0 - ll0[0] / llnull)
+        r2_full, r2_drop = float(1.0 - llf[0] / llnull), 1.0 - lld / llnull
+        gd, theta, r2 = np.full(p, np.nan), None, None
+    return {"r2": float(r2_full), "r2_controls": float(r2_controls),
+            "delta": r2_full - r2_drop, "gd": gd, "theta": theta, "subset_r2": r2,
+            "converged": bool(np.all(conv)), "llnull": llnull}
