@@ -2,7 +2,6 @@
 as refitting every subset with statsmodels (the previous implementation, kept as
 ``_dominance_refits``), statsmodels' own pseudo-R-squared on a subset, and the issue-16 speed."""
 
-import time
 import warnings
 
 import numpy as np
@@ -95,13 +94,11 @@ def test_subsets_start_from_their_parent():
 
 
 @pytest.mark.parametrize("family", ["logit", "ordinal"])
-def test_nine_drivers_at_n_2000_take_under_ten_seconds(family):
+def test_nine_drivers_at_n_2000_decompose_the_full_model_r2(family):
+    # speed (issue 16's < 10 s target) is measured in benchmarks/bench_importance.py, not here
     X, yb, yo = _data(2000, 9, 1)
     df = pd.DataFrame(X, columns=[f"x{j}" for j in range(9)]).assign(yb=yb, yo=yo)
-    start = time.perf_counter()
     res = drivers(df, "yb" if family == "logit" else "yo", [f"x{j}" for j in range(9)],
                   family=family, n_boot=0, contrasts=[], progress=False)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 10.0     # issue 16's target (the refitting path took minutes for ordinal)
     assert abs(res.table["general_dominance"].sum()
                - (res.models["r2"].iloc[0] - res.models["r2_controls"].iloc[0])) < 1e-12

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import warnings
 
 import numpy as np
@@ -256,10 +255,8 @@ def test_yaml_aliases_are_refused_before_expansion(tmp_path):
     path = tmp_path / "laughs.yaml"
     path.write_text(BILLION_LAUGHS)
     assert len(BILLION_LAUGHS) < 800
-    start = time.perf_counter()
     with pytest.raises(InstrumentError) as info:   # 45 s and 2 GB before
         Instrument.from_file(path)
-    assert time.perf_counter() - start < 1.0
     assert "anchor" in str(info.value) and "laughs.yaml" in str(info.value)
 
 
