@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -132,3 +133,17 @@ def on_config(config, **kwargs):  # noqa: ARG001 - the MkDocs hook signature
 
 def on_pre_build(config, **kwargs) -> None:  # noqa: ARG001 - the MkDocs hook signature
     _prepare()
+
+
+# the docstrings' Sphinx roles (:func:`x`, :class:`~pkg.X`) arrive as ":func:<code>x</code>"
+_ROLE = re.compile(r":(?:py:)?(?:func|meth|class|mod|attr|data|obj|exc|ref):<code>(~?)([^<]*)</code>")
+
+
+def _code(match: re.Match) -> str:
+    name = match[2].rsplit(".", 1)[-1] if match[1] else match[2]
+    return f"<code>{name}</code>"
+
+
+def on_page_content(html, **kwargs):  # noqa: ARG001 - the MkDocs hook signature
+    """Show a Sphinx role as the code it names (``~pkg.X`` as ``X``, as Sphinx does)."""
+    return _ROLE.sub(_code, html)

@@ -101,3 +101,11 @@ def test_readme_links_the_docs_the_citation_and_the_pdf_packages():
     extras = PYPROJECT["optional-dependencies"]
     assert any(d.startswith("mkdocstrings[python]") for d in extras["docs"])
     assert ".[dev,notebooks,paper,docs]" in make
+
+
+def test_sphinx_roles_in_docstrings_show_as_code():
+    hooks = _hooks()
+    html = (":func:<code>reliability</code> and :class:<code>~connection.Instrument</code>, "
+            ":py:meth:<code>Fit.summary</code>")
+    assert hooks.on_page_content(html) == ("<code>reliability</code> and <code>Instrument</code>, "
+                                           "<code>Fit.summary</code>")
