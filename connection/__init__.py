@@ -44,6 +44,8 @@ _LAZY = {
     "rake": "connection.stats",
     "RakeResult": "connection.stats",
     "describe": "connection.stats",
+    "sample_moments": "connection.stats",
+    "SampleMomentsResult": "connection.stats",
     # latent-variable engine
     "cfa": "connection.latent",
     "sem": "connection.latent",
@@ -74,6 +76,8 @@ _LAZY = {
     "relative_weights": "connection.outcomes",
     "RelativeWeightsResult": "connection.outcomes",
     "nps": "connection.outcomes",
+    "nps_drivers": "connection.outcomes",
+    "NPSDriversResult": "connection.outcomes",
     "banner": "connection.outcomes",
     "BannerResult": "connection.outcomes",
     "importance_performance": "connection.outcomes",
@@ -84,6 +88,8 @@ _LAZY = {
     "simulate": "connection.simulation",
     "Simulation": "connection.simulation",
     "Population": "connection.simulation",
+    "monte_carlo": "connection.simulation",
+    "MonteCarloResult": "connection.simulation",
 }
 # namespaces: modules whose members are used as cx.<module>.<name>
 _MODULES = ("instruments", "plots", "context", "study", "data", "stats", "latent", "measurement",
@@ -156,6 +162,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only (every p
         CompareResult,
         DriversResult,
         IPMAResult,
+        NPSDriversResult,
         PredictiveComparisonResult,
         RelativeWeightsResult,
         adjust_pvalues,
@@ -164,9 +171,24 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only (every p
         drivers,
         importance_performance,
         nps,
+        nps_drivers,
         predictive_comparison,
         relative_weights,
         value_ratio,
     )
-    from connection.simulation import Population, Simulation, simulate  # noqa: F401,E501
-    from connection.stats import BootstrapResult, RakeResult, bootstrap, describe, rake  # noqa: F401,E501
+    from connection.simulation import (  # noqa: F401,E501
+        MonteCarloResult,
+        Population,
+        Simulation,
+        monte_carlo,
+        simulate,
+    )
+    from connection.stats import (  # noqa: F401,E501
+        BootstrapResult,
+        RakeResult,
+        SampleMomentsResult,
+        bootstrap,
+        describe,
+        rake,
+        sample_moments,
+    )

@@ -2,6 +2,7 @@
 """Power for the social-moms study: respondents per cell for 80% power.
 
     python studies/power_social_moms.py [--seed N] [--out DIR] [--config FILE] [--reps R]
+                                        [--workers N]
 
 Three tests, each at a stated effect size (studies/power_social_moms.toml):
 
@@ -17,7 +18,9 @@ Shortcut: the population model is simulated once at a large size per cell, which
 population moments of the observed scores (so attenuation by measurement error and ordinal
 coarsening is included); power then follows in closed form for every n (noncentral t and
 chi-square). A Monte Carlo check at a few n (the same OLS tests; the engine's invariance test
-on simulated samples) is drawn as points.
+on simulated samples) is drawn as points. The invariance replicates run through
+``connection.simulation.monte_carlo``: ``--workers N`` spreads them over N processes, and the
+outputs are byte-identical whatever N (replicate i always gets child i of the seed).
 """
 
 from __future__ import annotations
@@ -105,6 +108,32 @@ def _n_for(power_fn, target: float, upper: int = 200_000) -> float:
     return float(fine[np.flatnonzero(power_fn(fine) >= target)[0]])
 
 
+def _scalar_replicate(seed, *, population, model: str, n: int, alpha: float) -> tuple:
+    """One Monte Carlo replicate of the scalar test: 2n respondents simulated with ``seed``,
+    the scalar step against the metric model (as in the ladder, but tested whatever the metric
+    step's verdict), chi-square difference at ``alpha``. Returns (p value, any fit flagged)."""
+    import warnings
+
+    import connection as cx
+
+    data = population.simulate(2 * n, seed=seed).data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        inv = cx.invariance(model, data, group=population.group_column,
+                            levels=("metric", "scalar"), partial=None,
+                            criterion="chisq", alpha=alpha)
+    return float(inv.table.set_index("step").loc["scalar", "p_delta"]), bool(inv.flags)
+
+
+def _executor(workers: int | None):
+    """None (serial, in this process) or a pool of ``workers`` processes."""
+    if not workers:
+        return None
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(workers)
+
+
 def read_config(path: Path) -> tuple[dict, dict]:
     """The power config and the population config it names, every value checked (ConfigError
     naming the file and the key otherwise)."""
@@ -185,9 +214,13 @@ def run(argv: list[str] | None = None) -> dict:
                              "config's simulation_reps_scalar)")
     parser.add_argument("--population-n", type=int, default=None,
                         help="respondents per cell of the large population sample")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="processes for the Monte Carlo replicates of the scalar test "
+                             "(default 0: serial; the outputs do not depend on it)")
     # the README's reproduce command passes the main study's options to every study: accept them
     args = parse_study_args(parser, argv, ignore_unknown=True, minimums={
-        "--reps": 1, "--scalar-reps": 1, "--population-n": MIN_POPULATION_N})
+        "--reps": 1, "--scalar-reps": 1, "--population-n": MIN_POPULATION_N,
+        "--workers": 0})
 
     cfg_path = Path(args.config)
     cfg, study_cfg = read_config(cfg_path)
@@ -338,37 +371,36 @@ def run(argv: list[str] | None = None) -> dict:
                          "reps": reps, "inadmissible": 0, "flags": ""})
 
     with study.step(f"Monte Carlo check of the scalar test ({scalar_reps} replicates per n)"):
-        import warnings
+        from functools import partial
 
-        import connection as cx
+        from connection.simulation import monte_carlo
 
         model_c = pops_c["with_shift"].instrument.model_syntax("connection")
         inadmissible: dict[int, tuple[int, int]] = {}
         sim_seeds = np.random.SeedSequence(seed + 2).spawn(len(pw["simulation_n_per_cell"]))
-        for n, s in zip(pw["simulation_n_per_cell"], sim_seeds):
-            n = int(n)
-            k = used = bad = 0
-            for s_rep in s.spawn(scalar_reps):
-                data = pops_c["with_shift"].simulate(2 * n, seed=s_rep).data
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    # the scalar step against the metric model (as in the ladder, but tested
-                    # whatever the metric step's verdict), chi-square difference at alpha
-                    inv = cx.invariance(model_c, data, group=pops_c["with_shift"].group_column,
-                                        levels=("metric", "scalar"), partial=None,
-                                        criterion="chisq", alpha=alpha)
-                p = inv.table.set_index("step").loc["scalar", "p_delta"]
+        executor = _executor(args.workers)
+        try:
+            for n, s in zip(pw["simulation_n_per_cell"], sim_seeds):
+                n = int(n)
+                # replicate i gets child i of s (as s.spawn(scalar_reps)): the same numbers
+                # serially or on any number of workers
+                reps_c = monte_carlo(partial(_scalar_replicate, population=pops_c["with_shift"],
+                                             model=model_c, n=n, alpha=alpha),
+                                     scalar_reps, seed=s, executor=executor)
+                p = np.array([v[0] for v in reps_c.values])
                 # a replicate whose metric or scalar fit is inadmissible stays in the estimate
                 # (it is part of what the test does at this n); how many there were is recorded
-                bad += int(bool(inv.flags))
-                if np.isfinite(p):
-                    used += 1
-                    k += int(p < alpha)
-            lo, hi = _wilson(k, used)
-            rows.append({"test": "scalar non-invariance", "method": "simulation",
-                         "n_per_cell": n, "power": k / used, "ci_lower": lo, "ci_upper": hi,
-                         "reps": used, "inadmissible": bad, "flags": ""})
-            inadmissible[n] = (bad, scalar_reps)
+                bad = int(sum(v[1] for v in reps_c.values))
+                used = int(np.isfinite(p).sum())
+                k = int(np.sum(p[np.isfinite(p)] < alpha))
+                lo, hi = _wilson(k, used)
+                rows.append({"test": "scalar non-invariance", "method": "simulation",
+                             "n_per_cell": n, "power": k / used, "ci_lower": lo, "ci_upper": hi,
+                             "reps": used, "inadmissible": bad, "flags": ""})
+                inadmissible[n] = (bad, scalar_reps)
+        finally:
+            if executor is not None:
+                executor.shutdown()
 
     table = pd.DataFrame(rows)
     with study.step("tables and numbers"):

@@ -24,9 +24,10 @@ def test_the_public_functions_are_the_ones_expected():
     expected = {"read_survey", "check_survey", "bootstrap", "cfa", "sem", "parse_model", "lrt",
                 "polychoric", "invariance", "reliability", "item_statistics", "htmt",
                 "fornell_larcker", "parallel_analysis", "efa", "drivers", "compare",
-                "value_ratio", "adjust_pvalues", "simulate", "relative_weights", "nps",
+                "value_ratio", "adjust_pvalues", "simulate", "relative_weights", "nps", "nps_drivers",
                 "rake", "describe", "banner", "importance_performance",
-                "predictive_comparison"}
+                "predictive_comparison", "sample_moments",
+                "monte_carlo"}
     assert set(CALLABLES) == expected
 
 

@@ -45,7 +45,7 @@ def _public_callables():
 CALLABLES = _public_callables()
 # the engine follows lavaan (model first); the reader takes its source; lrt takes fits
 DATA_NOT_FIRST = {"cfa", "sem", "invariance", "parse_model", "lrt", "read_survey", "check_survey",
-                  "bootstrap", "simulate", "adjust_pvalues"}
+                  "bootstrap", "simulate", "adjust_pvalues", "monte_carlo"}
 
 
 @pytest.mark.parametrize("qualname,fn", CALLABLES, ids=[q for q, _ in CALLABLES])
@@ -145,6 +145,12 @@ def _results():
     yield "RelativeWeightsResult", cx.relative_weights(df, "advocacy",
                                                        ["connection", "satisfaction"],
                                                        n_boot=20, seed=1, progress=False)
+    nps_frame = df.assign(rec=np.clip(np.round(7 + 2 * df["advocacy"]), 0, 10))
+    yield "SampleMomentsResult", cx.sample_moments(df, items=items["f"], group="segment")
+    yield "MonteCarloResult", cx.monte_carlo(lambda s: float(np.random.default_rng(s).normal()),
+                                             5, seed=1)
+    yield "NPSDriversResult", cx.nps_drivers(nps_frame, "rec", ["connection", "satisfaction"],
+                                             importance=None)
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +162,8 @@ def results():
                                   "CompareResult", "BootstrapResult", "EFAResult",
                                   "ParallelAnalysisResult", "RelativeWeightsResult",
                                   "RakeResult", "BannerResult", "IPMAResult",
-                                  "PredictiveComparisonResult"])
+                                  "PredictiveComparisonResult", "NPSDriversResult",
+                                  "SampleMomentsResult", "MonteCarloResult"])
 def test_every_result_summarises_as_a_report_and_has_a_frame(results, name):
     res = results[name]
     assert type(res).__name__ == name

@@ -28,7 +28,7 @@ LAYERS = [
     ("foundations", ["connection.errors", "connection._flags", "connection._io",
                      "connection._common", "connection._report"]),
     # 1 shared statistics: the one bootstrap engine (used by the engine's bootstrap and the analyses)
-    ("stats", ["connection.stats._weights", "connection.stats._describe",
+    ("stats", ["connection.stats._dask", "connection.stats._weights", "connection.stats._describe",
                "connection.stats._proportions", "connection.stats._effect_sizes",
                "connection.stats._multiplicity", "connection.stats._bootstrap", "connection.stats"]),
     # 2 engine numerics: model syntax, moments and the discrepancy functions, fit-measure
@@ -68,11 +68,12 @@ LAYERS = [
                   "connection.outcomes._predictive",
                   "connection.outcomes"]),
     # 12 simulation with known truth
-    ("simulation", ["connection.simulation._config", "connection.simulation._population",
+    ("simulation", ["connection.simulation._montecarlo", "connection.simulation._config", "connection.simulation._population",
                     "connection.simulation"]),
     # 13 figures and studies
     ("plots", ["connection.plots", "connection.plots.measurement", "connection.plots.drivers",
-               "connection.plots.studies", "connection.plots.context"]),
+               "connection.plots.studies", "connection.plots.context",
+               "connection.plots.diagram"]),
     ("studies", ["connection.study"]),
     # 14 the package's public face
     ("package", ["connection"]),

@@ -141,4 +141,4 @@ def test_errors_and_missing_rows():
     with pytest.raises(ArgumentError):
         predictive_comparison(d, "y", base=["sat"], added=["conn"], folds=1)
     with pytest.raises(ArgumentError):
-        predictive_comparison(d, "y", base=["sat"], added=["conn"], family="ordinal")
+        predictive_comparison(d, "y", base=["sat"], added=["conn"], family="poisson")

@@ -560,7 +560,13 @@ def read_survey(
     ----------
     source
         A file path (``.csv``/``.tsv``/``.txt``, Qualtrics CSV export, ``.parquet``,
-        ``.sav``/``.zsav``, ``.dta``) or a DataFrame. The file is only read.
+        ``.sav``/``.zsav``, ``.dta``) or a DataFrame. The file is only read. A directory of
+        Parquet/CSV/TSV files (hidden files and names starting with ``_`` are not data) is
+        checked lazily with Dask (``pip install connection[dask]``), one task per file: every
+        check of one file, then the ids repeated across files and the variance over all files;
+        the Survey's ``data`` and ``raw`` are then Dask DataFrames (one partition per file, read
+        and checked again when computed), ``exclusions`` gains the ``file`` column, ``n``, the
+        reports and ``survey.files`` (rows read and kept per file) are in memory.
     instrument
         The codebook; default :func:`connection.instruments.default`.
     id_column
@@ -703,6 +709,25 @@ def _read_survey(source, instrument, *, id_column=None, group=(), attention_chec
     directly. Each step below reads and adds to one :class:`_ReadState`, in this order.
     """
     instrument = _resolve_instrument(instrument, constructs)
+    options = dict(id_column=id_column, group=group, attention_checks=attention_checks,
+                   straightline=straightline, rename=rename, fmt=fmt, encoding=encoding, sep=sep,
+                   exclude_unfinished=exclude_unfinished)
+    if isinstance(source, str | os.PathLike) and Path(source).is_dir():
+        return _read_directory(Path(source), instrument, options, check_variance, warn)
+    state = _checked_state(source, instrument, **options)
+    if not _check_someone_left(state):
+        return state.file, state.problems
+    if check_variance:                                   # 8. variance
+        state.problems.extend(_check_variance(state.instrument, state.clean, state.work,
+                                              state.keep, state.group))
+    if state.problems:
+        return state.file, state.problems
+    return _build_survey(state, warn), []                # 9. the analysed data
+
+
+def _checked_state(source, instrument: Instrument, *, id_column, group, attention_checks,
+                   straightline, rename, fmt, encoding, sep, exclude_unfinished) -> _ReadState:
+    """Steps 1 to 7b of :func:`read_survey` (all but the variance) on one source."""
     state = _load_state(source, instrument, id_column=id_column, group=group, rename=rename,
                         fmt=fmt, encoding=encoding, sep=sep)
     _exclude_qualtrics(state, exclude_unfinished)        # 1. previews, tests (unfinished)
@@ -714,14 +739,7 @@ def _read_survey(source, instrument, *, id_column=None, group=(), attention_chec
     _exclude_attention(state, attention_checks)          # 6. attention checks
     _exclude_straightliners(state, straightline)         # 7. straight-lining
     _check_weights(state)                                # 7b. the survey weight
-    if not _check_someone_left(state):
-        return state.file, state.problems
-    if check_variance:                                   # 8. variance
-        state.problems.extend(_check_variance(state.instrument, state.clean, state.work,
-                                              state.keep, state.group))
-    if state.problems:
-        return state.file, state.problems
-    return _build_survey(state, warn), []                # 9. the analysed data
+    return state
 
 
 # --------------------------------------------------------------------------------------------
@@ -1441,6 +1459,267 @@ def _missing_report(instrument, missing_rows, keep, clean) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------------------------
+# a directory of files, validated lazily (issue 18)
+# --------------------------------------------------------------------------------------------
+_DIRECTORY_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv", ".txt")
+
+
+def _directory_files(path: Path, fmt: str | None) -> list[Path]:
+    """The data files of a directory, sorted by name. Hidden files and names starting with
+    ``_`` (``_SUCCESS``, ``_metadata`` of Spark/Dask writers) are not data; any other file
+    that is not Parquet/CSV/TSV is an error (nothing is passed over unseen)."""
+    files, odd = [], []
+    for p in sorted(path.iterdir()):
+        if p.name.startswith((".", "_")) or p.is_dir():
+            continue
+        (files if fmt is not None or p.suffix.lower() in _DIRECTORY_SUFFIXES else odd).append(p)
+    if odd:
+        raise UnsupportedFormatError(
+            "the directory holds files that are not Parquet, CSV or TSV", file=str(path),
+            values=[p.name for p in odd[:10]], expected="only .parquet, .csv, .tsv, .txt files",
+            hint="Move the other files out of the directory, or pass format=... to read every "
+                 "file in one format")
+    if not files:
+        raise EmptyFileError("the directory holds no Parquet, CSV or TSV files", file=str(path),
+                             expected="one or more data files")
+    return files
+
+
+@dataclass
+class _FileProblem(_Problem):
+    """A problem found in one file of a directory (or across its files: ``file`` the
+    directory); ``raised`` a file-level error (empty, undecodable) kept as it was raised."""
+
+    file: str | None = None
+    raised: Exception | None = None
+
+    def build(self, file, extra=None):
+        if self.raised is not None:
+            return self.raised
+        return super().build(self.file, extra)
+
+
+def _item_ranges(state: _ReadState) -> dict:
+    """``{(group column, label, item): (answers, min, max)}`` over the kept respondents (the
+    label ``None``: every respondent): what the variance check needs, merged across files."""
+    out = {}
+    keep = state.keep
+    for col, values in state.clean.items():
+        v = values[keep]
+        parts = [(None, None, v)]
+        for gcol in state.group:
+            labels = state.work[gcol].to_numpy(dtype=object)[keep]
+            parts += [(gcol, g, v[labels == g]) for g in pd.unique(labels)]
+        for gcol, g, x in parts:
+            x = x[~np.isnan(x)]
+            out[(gcol, g, col)] = (len(x), float(x.min()) if len(x) else np.nan,
+                                   float(x.max()) if len(x) else np.nan)
+    return out
+
+
+def _file_summary(file: Path, instrument: Instrument, options: dict) -> dict:
+    """One file checked (steps 1 to 7b): its problems, exclusions, kept ids, item ranges,
+    reports and the schema of its analysed rows; the rows themselves are not kept."""
+    name = str(file)
+    try:
+        state = _checked_state(file, instrument, **options)
+    except DataError as err:
+        return {"file": name, "problems": [_FileProblem(type(err), str(err), {}, name, err)]}
+    problems = [_FileProblem(p.cls, p.message, p.kwargs, name) for p in state.problems]
+    out = {"file": name, "problems": problems, "n_read": state.n_read,
+           "n_kept": int(state.keep.sum()), "fmt": state.fmt, "labels": state.loaded.labels,
+           "id_column": state.id_column,
+           "exclusions": _exclusions_table(state).assign(file=name),
+           "ranges": _item_ranges(state), "raw_meta": state.raw.iloc[:0]}
+    if state.id_column is not None and state.ids is not None:
+        out["ids"] = pd.DataFrame({"id": state.ids[state.keep].to_numpy(dtype=object),
+                                   "row": state.rownum[state.keep], "file": name})
+    if not problems and out["n_kept"]:
+        survey = _build_survey(state, warn=False)
+        out["meta"] = survey._data.iloc[:0]
+        out["missing"], out["variables"] = survey._missing, survey._variables
+    return out
+
+
+def _analysed_file(file: Path, instrument: Instrument, options: dict, meta: pd.DataFrame):
+    """One partition of a directory's analysed data: the file read and checked again (the same
+    steps), its kept respondents, in the directory's common column types."""
+    state = _checked_state(file, instrument, **options)
+    return _build_survey(state, warn=False)._data.astype(meta.dtypes.to_dict())
+
+
+def _raw_file(file: Path, instrument: Instrument, options: dict, meta: pd.DataFrame):
+    loaded = _load(file, options["fmt"], options["encoding"], options["sep"])
+    return loaded.frame.astype(meta.dtypes.to_dict())
+
+
+def _common_meta(metas: list[pd.DataFrame], files: list[str], what: str) -> pd.DataFrame:
+    """The schema every file's frame is cast to: a column's type where the files agree, float
+    where they differ among numbers, text otherwise. The files must have the same columns."""
+    first = list(metas[0].columns)
+    for m, f in zip(metas[1:], files[1:]):
+        if list(m.columns) != first:
+            extra = sorted(set(m.columns) ^ set(first), key=str)
+            raise DataError(f"the files of the directory have different columns ({what})",
+                            file=f, column=str(extra[0]) if extra else None, values=extra[:10],
+                            expected=f"the columns of {Path(files[0]).name}, in that order",
+                            hint="Give every file the same columns before reading the directory")
+    dtypes = {}
+    for col in first:
+        kinds = {m[col].dtype for m in metas}
+        if len(kinds) == 1:
+            dtypes[col] = kinds.pop()
+        elif all(pd.api.types.is_numeric_dtype(k) and not pd.api.types.is_bool_dtype(k)
+                 for k in kinds):
+            dtypes[col] = np.dtype(float)
+        else:
+            dtypes[col] = np.dtype(object)
+    return metas[0].astype(dtypes)
+
+
+def _across_files(summaries: list[dict], directory: str, group: list,
+                  check_variance: bool) -> list[_FileProblem]:
+    """What no single file can tell: ids repeated in two files, items that do not vary over
+    all files (or within a group), no respondent left at all."""
+    problems = []
+    ids = [s["ids"] for s in summaries if "ids" in s]
+    if ids:
+        frame = pd.concat(ids, ignore_index=True)
+        files_of = frame.groupby("id", sort=False)["file"].nunique()
+        repeated = files_of[files_of > 1]
+        if len(repeated):
+            where = frame[frame["id"].isin(repeated.index)]
+            problems.append(_FileProblem(DuplicateIdError, "respondent ids repeat across the "
+                                         "files of the directory", dict(
+                                             values=_shown(list(repeated.index[:10])),
+                                             expected="each id once over all files",
+                                             hint="In files " + ", ".join(sorted(
+                                                 Path(f).name for f in where["file"].unique()))),
+                                         directory))
+    if sum(s["n_kept"] for s in summaries) == 0:
+        problems.append(_FileProblem(EmptyFileError, "no responses remain after exclusions in "
+                                     "any file of the directory", {}, directory))
+    elif check_variance:
+        problems += _variance_across_files(summaries, directory, group)
+    return problems
+
+
+def _variance_across_files(summaries: list[dict], directory: str, group: list) -> list:
+    merged: dict = {}
+    for s in summaries:
+        for key, (n, lo, hi) in s["ranges"].items():
+            m = merged.get(key, (0, np.inf, -np.inf))
+            merged[key] = (m[0] + n, min(m[1], lo) if n else m[1], max(m[2], hi) if n else m[2])
+    problems = []
+    for (gcol, g, col), (n, lo, hi) in merged.items():
+        if gcol is None and n == 0:
+            problems.append(_FileProblem(NoVarianceError, "item has no answers: every value is "
+                                         "missing", dict(column=col, expected="some answers"),
+                                         directory))
+        elif gcol is None and lo == hi:
+            problems.append(_FileProblem(NoVarianceError, "item has no variance: every "
+                                         "respondent gave the same answer", dict(
+                                             column=col, values=_shown([lo]),
+                                             expected="answers that vary"), directory))
+        elif gcol is not None and n >= 2 and lo == hi and merged[(None, None, col)][1] < \
+                merged[(None, None, col)][2]:
+            problems.append(_FileProblem(NoVarianceError, f"item has no variance in group "
+                                         f"{_shown([g])[0]!r} of {gcol!r} ({n} answers, all the "
+                                         "same)", dict(column=col, values=_shown([lo]),
+                                                       expected="answers that vary within each "
+                                                       "group"), directory))
+    return problems
+
+
+def _merged_report(frames: list[pd.DataFrame], key: list[str], counts: list[str]) -> pd.DataFrame:
+    """Per-file missing-value reports summed over the files (codes counted over all files)."""
+    table = pd.concat(frames, ignore_index=True)
+    rows = []
+    for _, part in table.groupby(key, sort=False):
+        row = part.iloc[0].to_dict()
+        for c in counts:
+            row[c] = int(part[c].sum())
+        codes: dict[str, int] = {}
+        for text in part["codes"]:
+            for entry in filter(None, str(text).split(", ")):
+                code, k = entry.rsplit(": ", 1)
+                codes[code] = codes.get(code, 0) + int(k)
+        row["codes"] = ", ".join(f"{c}: {k}" for c, k in codes.items() if k)
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=table.columns)
+    if "pct_missing" in out:
+        out["pct_missing"] = 100.0 * out["n_missing"] / out["n"].where(out["n"] > 0)
+    return out
+
+
+def _map_files(fn, files: list[Path], *args) -> list:
+    """``fn(file, *args)`` for every file, as Dask tasks (the scheduler in effect: threads by
+    default, a distributed Client when one is active); at most the files in flight are held."""
+    try:
+        import dask
+    except ImportError as err:
+        raise ArgumentError("reading a directory of files needs dask",
+                            hint="pip install 'connection[dask]' (or read one file)") from err
+    return list(dask.compute(*[dask.delayed(fn, pure=False)(f, *args) for f in files]))
+
+
+def _read_directory(path: Path, instrument: Instrument, options: dict, check_variance: bool,
+                    warn: bool):
+    """``read_survey`` of a directory: every file checked in a first, lazy pass (Dask tasks,
+    one file each, nothing kept but the findings), the cross-file checks, then a Survey whose
+    ``data`` and ``raw`` are Dask frames (one partition per file, read and checked again when
+    computed) and whose exclusions, reports and ``n`` are in memory."""
+    files = _directory_files(path, options["fmt"])
+    summaries = _map_files(_file_summary, files, instrument, options)
+    problems = [p for s in summaries for p in s["problems"]]
+    if problems:
+        return str(path), problems
+    group = [options["group"]] if isinstance(options["group"], str) else list(options["group"])
+    problems = _across_files(summaries, str(path), group, check_variance)
+    if problems:
+        return str(path), problems
+    return _directory_survey(path, files, summaries, instrument, options, warn), []
+
+
+def _directory_survey(path, files, summaries, instrument, options, warn) -> Survey:
+    import dask
+    import dask.dataframe as dd
+
+    names = [s["file"] for s in summaries]
+    used = [(f, s) for f, s in zip(files, summaries) if s["n_kept"]]
+    meta = _common_meta([s["meta"] for _, s in used], [s["file"] for _, s in used], "analysed")
+    raw_meta = _common_meta([s["raw_meta"] for s in summaries], names, "as read")
+    data = dd.from_delayed([dask.delayed(_analysed_file, pure=True)(f, instrument, options, meta)
+                            for f, _ in used], meta=meta)
+    raw = dd.from_delayed([dask.delayed(_raw_file, pure=True)(f, instrument, options, raw_meta)
+                           for f in files], meta=raw_meta)
+    exclusions = pd.concat([s["exclusions"] for s in summaries], ignore_index=True)
+    exclusions = exclusions[["file", "row", "id", "reason", "detail"]]
+    n_read = sum(s["n_read"] for s in summaries)
+    if warn and len(exclusions):
+        counts = exclusions["reason"].value_counts()
+        _common.warn(f"{len(exclusions)} of {n_read} responses excluded in {len(files)} files ("
+                     + ", ".join(f"{n} {r}" for r, n in counts.items())
+                     + "); see survey.exclusions", ExclusionWarning)
+    fmts = {s["fmt"] for s in summaries}
+    group = options["group"]
+    survey = Survey(
+        data=data, instrument=instrument, raw=raw, exclusions=exclusions, source=str(path),
+        format=fmts.pop() if len(fmts) == 1 else "mixed", labels=summaries[0]["labels"],
+        id_column=used[0][1]["id_column"], group=(group,) if isinstance(group, str) else tuple(group),
+        missing=_merged_report([s["missing"] for _, s in used], ["item"],
+                               ["n", "n_answered", "n_missing", "n_blank", "n_coded"]),
+        n_read=n_read,
+        variables=_merged_report([s["variables"] for _, s in used], ["variable"],
+                                 ["n", "n_missing", "n_blank", "n_coded"]),
+        weights=instrument.weights)
+    survey._n = sum(s["n_kept"] for s in summaries)
+    survey.files = pd.DataFrame({"file": names, "n_read": [s["n_read"] for s in summaries],
+                                 "n_kept": [s["n_kept"] for s in summaries]})
+    return survey
+
+
+# --------------------------------------------------------------------------------------------
 # Survey
 # --------------------------------------------------------------------------------------------
 class Survey:
@@ -1533,7 +1812,8 @@ class Survey:
     @property
     def n(self) -> int:
         """Number of analysed respondents."""
-        return len(self._data)
+        n = getattr(self, "_n", None)  # a directory's Dask data: counted when it was checked
+        return len(self._data) if n is None else n
 
     def __len__(self) -> int:
         return self.n

@@ -48,6 +48,7 @@ from connection.errors import (
     GroupError,
     MissingColumnError,
 )
+from connection.stats._weights import UNSET
 
 __all__ = ["invariance", "InvarianceResult", "LEVELS", "ORDINAL_LEVELS", "CHEN_2007"]
 
@@ -144,15 +145,32 @@ def _check_groups(data: pd.DataFrame, gcol: str, labels: list, items: list[str],
 
 
 def _fit(model: str, data: pd.DataFrame, gcol: str, estimator: str, missing: str,
-         level: str, partial: list[str], ordered=None):
+         level: str, partial: list[str], ordered=None, weights=None):
     from connection.latent.fit import cfa
 
     if ordered is not None:
         return cfa(model, data, group=gcol, estimator=estimator, missing=missing,
                    group_equal=_EQUAL_ORDINAL[level], group_partial=tuple(partial),
-                   ordered=ordered)
+                   ordered=ordered, weights=weights)
     return cfa(model, data, group=gcol, estimator=estimator, missing=missing,
-               group_equal=_EQUAL[level], group_partial=tuple(partial))
+               group_equal=_EQUAL[level], group_partial=tuple(partial), weights=weights)
+
+
+# the column the ladder keeps the resolved sampling weights in (so that the rows it leaves out
+# take their weights with them)
+_WEIGHTS_COLUMN = "_connection_sampling_weights_"
+
+
+def _with_weights(model, data, weights):
+    """``(model, data, weights column or None, label)``: a Survey replaced by its data, and
+    the weights (a column, values, or the Survey's: see :func:`connection.latent.cfa`) checked
+    and kept in a column of the data."""
+    from connection.latent.fit import resolve_fit_weights
+
+    model, data, values, label = resolve_fit_weights(model, data, weights, where="invariance")
+    if values is None:
+        return model, data, None, None
+    return model, data.assign(**{_WEIGHTS_COLUMN: values}), _WEIGHTS_COLUMN, label
 
 
 def _measures(fit: Any, estimator: str) -> dict[str, float]:
@@ -451,8 +469,9 @@ class _Ladder:
     the row each next step is compared with."""
 
     def __init__(self, model, data, gcol, *, estimator, missing, partial, criterion, cutoffs,
-                 alpha, max_free, stop, n_constraints, ordered=None):
+                 alpha, max_free, stop, n_constraints, ordered=None, weights=None):
         self.model, self.data, self.gcol, self.ordered = model, data, gcol, ordered
+        self.weights = weights
         self.estimator, self.missing = estimator, missing
         self.criterion, self.alpha, self.max_free, self.stop = criterion, alpha, max_free, stop
         self.cut_set = CHEN_2007[cutoffs]
@@ -474,7 +493,7 @@ class _Ladder:
     # ---------------------------------------------------------------- fitting
     def _fit(self, level: str):
         return _fit(self.model, self.data, self.gcol, self.estimator, self.missing, level,
-                    self.freed, self.ordered)
+                    self.freed, self.ordered, self.weights)
 
     def _record(self, label: str, fit) -> dict:
         self.fits[label] = fit
@@ -655,6 +674,7 @@ def invariance(
     latent_means_at: str | None = None,
     stop: bool = True,
     ordered=None,
+    weights=UNSET,
 ) -> InvarianceResult:
     """Test measurement invariance across groups: configural, metric, scalar, strict (with
     ``ordered=``, ordinal items by WLSMV: configural, thresholds, + loadings, + intercepts).
@@ -714,6 +734,11 @@ def invariance(
         tests are not available for ordinal fits; a note says so); a list of parameters
         (``"x3|t1"``, ``"f =~ x2"``) is freed from the start. Latent means are reported from
         the thresholds + loadings (``"metric"``) step on.
+    weights
+        Sampling weights, as :func:`connection.latent.cfa` (lavaan's ``sampling.weights``,
+        normalised over all groups): a column, one weight per row, or None; default: a
+        Survey's weights. Every step is then fitted by MLR (as lavaan, also when ``"ML"`` is
+        asked) and compared by the scaled difference test and the robust indices.
 
     Returns
     -------
@@ -726,13 +751,13 @@ def invariance(
         A group with fewer usable cases than the configural model's free parameters per group,
         an item that is constant or entirely missing in a group, or fewer than two groups.
     """
-    from connection.latent.fit import resolve_survey
-
-    model, data = resolve_survey(model, data, "invariance")
+    model, data, wcol, wlabel = _with_weights(model, data, weights)
     if ordered is False:
         ordered = None
     order = LEVELS if ordered is None else ORDINAL_LEVELS
     estimator = estimator or ("ML" if ordered is None else "WLSMV")
+    if wcol is not None and str(estimator).upper() == "ML":
+        estimator = "MLR"  # lavaan: sampling weights mean the sandwich and the scaled test
     levels = _check_arguments(estimator, order if levels is None else levels, criterion,
                               cutoffs, ordered)
     _check_search(alpha, max_free)
@@ -744,7 +769,7 @@ def invariance(
     }
     ladder = _Ladder(model, data, gcol, estimator=estimator, missing=missing, partial=partial,
                      criterion=criterion, cutoffs=cutoffs, alpha=alpha, max_free=max_free,
-                     stop=stop, n_constraints=n_constraints, ordered=ordered)
+                     stop=stop, n_constraints=n_constraints, ordered=ordered, weights=wcol)
     ladder.climb(levels)
     step_flags = {lv: _step_flags(lv, f) for lv, f in ladder.fits.items()}
     table = _ladder_table(ladder, step_flags, estimator)
@@ -755,6 +780,9 @@ def invariance(
                            gcol, comparable=order.index(means_level) >= order.index(means_from))
     latent["flags"] = format_flags(step_flags.get(means_step, ()))
     notes += _ladder_notes(latent, levels, partial, ordered)
+    if wlabel is not None:
+        notes.append(f"weighted by {wlabel} (lavaan's sampling.weights, normalised over all "
+                     "groups): MLR fits, scaled difference tests and robust indices")
     all_flags = tuple(dict.fromkeys(f for lv in ladder.fits for f in step_flags[lv]))
     strongest = ladder.accepted or levels[0]
     return InvarianceResult(table=table, fits=ladder.fits,

@@ -39,6 +39,7 @@ from connection.latent.samplestats import (
     prepare_data,
     stats_from_rows,
     stats_from_user,
+    weighted_stats,
 )
 from connection.latent.start import simple_start, start_values
 
@@ -79,7 +80,7 @@ class Estimation:
 
     @property
     def ntotal(self) -> int:
-        return int(sum(st.n for st in self.stats))
+        return int(round(sum(st.n for st in self.stats)))
 
     @property
     def n_moments(self) -> int:
@@ -191,9 +192,14 @@ def normalise_options(*, estimator, missing, ordered=None, parameterization="del
         ordered = [ordered]
     elif ordered is not None and ordered is not True:
         ordered = list(ordered)
+    weighted = rest.get("weights") is not None
     if estimator is None:
         estimator = "WLSMV" if ordered is not None else "ML"
     estimator = str(estimator).upper()
+    if weighted and estimator == "ML":
+        # lavaan: with sampling weights ML has robust (sandwich) standard errors and the
+        # Yuan-Bentler scaled test whatever is asked: MLR
+        estimator = "MLR"
     if estimator not in ("ML", "MLR", *WLS_ESTIMATORS):
         raise ModelSpecificationError(f"unknown estimator {estimator!r}",
                                       expected="'ML', 'MLR', 'WLSMV', 'DWLS', 'ULSMV' or 'ULS'")
@@ -216,6 +222,8 @@ def normalise_options(*, estimator, missing, ordered=None, parameterization="del
                                                "available yet)")
     if ordered is not None:
         _check_ordinal_options(missing, rest)
+    if weighted:
+        _check_weighted_options(missing, ordered, rest)
     return dict(rest, estimator=estimator, missing=missing, ordered=ordered,
                 parameterization=parameterization)
 
@@ -230,6 +238,24 @@ def _check_ordinal_options(missing, rest) -> None:
         raise ModelSpecificationError(
             "ordinal indicators need the raw data, not sample_stats",
             hint="pass the data frame of item codes")
+
+
+def _check_weighted_options(missing, ordered, rest) -> None:
+    """Sampling weights: complete rows (listwise), continuous indicators, raw data."""
+    if ordered is not None:
+        raise ModelSpecificationError(
+            "weights= is not available yet for ordinal indicators (ordered=)",
+            hint="fit the items as continuous (no ordered=) with weights, or leave the "
+                 "weights out (weights=None) for the ordinal fit")
+    if missing != "listwise":
+        raise ModelSpecificationError(
+            "weights= is not available yet with missing='ml' (FIML)",
+            hint="use missing='listwise' (the rows used are in fit.rows_used), or leave the "
+                 "weights out (weights=None)")
+    if rest.get("sample_stats") is not None:
+        raise ModelSpecificationError(
+            "weights= needs the raw data, not sample_stats",
+            hint="pass the data frame (the weighted moments are computed from its rows)")
 
 
 def _ordered_items(ordered, ov_names) -> list:
@@ -281,19 +307,23 @@ def estimate(model, data, options: dict) -> Estimation:
             check_sample_cov(st, lab if len(gstats) > 1 else None, "sample_stats", ov_names)
         rows_used = None
     else:
-        labels, groups = prepare_data(data, ov_names, group, missing)
+        weights = o.get("weights")
+        if weights is not None and np.all(weights == weights[0]):
+            weights = None  # equal weights: exactly the unweighted fit (and its fast path)
+        labels, groups = prepare_data(data, ov_names, group, missing, weights=weights)
         gstats = []
-        for lab, x, _idx, colsum in groups:
+        for lab, x, _idx, colsum, w in groups:
             if x.shape[0] < 2:
                 raise GroupError(f"group {lab!r} has {x.shape[0]} usable row(s)",
                                  column=group, values=[lab], expected="at least 2 rows")
             if missing == "ml":
                 gstats.append(None)
             else:
-                st = stats_from_rows(x, keep_data=True, colsum=colsum)
+                st = (stats_from_rows(x, keep_data=True, colsum=colsum) if w is None
+                      else weighted_stats(x, w))
                 check_sample_cov(st, lab if group is not None else None, group, ov_names)
                 gstats.append(st)
-        rows_used = np.concatenate([idx for _, _, idx, _ in groups])
+        rows_used = np.concatenate([g[2] for g in groups])
     ngroups = len(labels)
     if meanstructure is None:
         meanstructure = ngroups > 1 or missing == "ml"
@@ -307,14 +337,15 @@ def estimate(model, data, options: dict) -> Estimation:
         check_user_means(sample_stats, labels, pt)
     if missing == "ml":
         gstats = [fiml_group_stats(x, ov_names, label=lab if group is not None else None,
-                                   group=group) for lab, x, _, _ in groups]
+                                   group=group) for lab, x, *_ in groups]
     options = dict(group=group, estimator=estimator, missing=missing, std_lv=std_lv,
                    group_equal=tuple(group_equal) if not isinstance(group_equal, str)
                    else (group_equal,),
                    group_partial=tuple(group_partial) if not isinstance(group_partial, str)
                    else (group_partial,),
                    meanstructure=meanstructure, sample_stats=sample_stats, kind=kind,
-                   start=start, max_iter=max_iter)
+                   start=start, max_iter=max_iter, weights=o.get("weights"),
+                   weights_label=o.get("weights_label"))
     disc_kind = "fiml" if missing == "ml" else "ml"
     return _estimate(model, data, pt, labels, gstats, rows_used, options, start, disc_kind)
 
@@ -329,7 +360,7 @@ def _estimate_ordinal(model, data, statements, ov_names, o) -> Estimation:
     labels, groups = prepare_data(data, ov_names, group, "listwise")
     weights = WLS_ESTIMATORS[o["estimator"]][0]
     gstats = []
-    for lab, x, _idx, _colsum in groups:
+    for lab, x, *_ in groups:
         if x.shape[0] < 2:
             raise GroupError(
                 f"group {lab!r} has {x.shape[0]} usable row(s)" if group is not None
@@ -351,7 +382,7 @@ def _estimate_ordinal(model, data, statements, ov_names, o) -> Estimation:
                    meanstructure=True, sample_stats=None, kind=o["kind"], start=o.get("start"),
                    max_iter=o.get("max_iter", 500), ordered=tuple(items),
                    parameterization=o["parameterization"])
-    rows_used = np.concatenate([idx for _, _, idx, _ in groups])
+    rows_used = np.concatenate([g[2] for g in groups])
     return _estimate(model, data, pt, labels, gstats, rows_used, options, o.get("start"),
                      "dwls")
 
@@ -451,7 +482,7 @@ def _estimate(model, data, pt, labels, gstats, rows_used, options, start, kind):
                 theta, converged, iterations, message = _optimise(
                     problem, theta0, fallback, int(options.get("max_iter", 500)))
             except np.linalg.LinAlgError as exc:
-                n_total = int(sum(st.n for st in gstats))
+                n_total = int(round(sum(st.n for st in gstats)))
                 raise EstimationError(
                     f"estimation broke down ({exc})",
                     values=[f"n = {n_total}"],
@@ -463,7 +494,7 @@ def _estimate(model, data, pt, labels, gstats, rows_used, options, start, kind):
                                                                            BlasLimit):
             # casewise scores are products over all rows: let BLAS use its threads
             blas_limit.release()
-        q, n = struct.npar, int(sum(st.n for st in gstats))
+        q, n = struct.npar, int(round(sum(st.n for st in gstats)))
         values = struct.row_values(theta, fixed)
         imps = None
         if q:

@@ -26,6 +26,13 @@ class GroupStats:
     cov: np.ndarray
     data: np.ndarray | None = None  # complete rows (listwise) for casewise scores
     logdet: float = np.nan
+    # sampling weights of the rows (lavaan's ``sampling.weights``, normalised to sum to the
+    # total N over the groups): ``mean``/``cov`` are then the weighted moments (divisor the sum
+    # of the weights), ``n`` is the sum of the weights (lavaan's ``SampleStats@nobs``: the
+    # group's share of the discrepancy), ``n_rows`` the rows, and the casewise scores are
+    # weighted; None: unweighted
+    case_weights: np.ndarray | None = None
+    n_rows: int | None = None
 
     def __post_init__(self):
         chol, info = lapack.dpotrf(self.cov, lower=1, clean=0)
@@ -34,6 +41,18 @@ class GroupStats:
             return
         sign, logdet = np.linalg.slogdet(self.cov)
         self.logdet = float(logdet) if sign > 0 else -np.inf
+
+    @property
+    def rows(self) -> int:
+        """The rows of the group (``n``, unless weighted)."""
+        return int(self.n) if self.n_rows is None else self.n_rows
+
+    @property
+    def score_weights(self) -> np.ndarray | None:
+        """Weights of the casewise scores (the sampling weights: the cross-product of the
+        weighted scores over ``n``, the sum of the weights, is lavaan's first-order
+        information ``crossprod(w s) / sum(w)``); None when unweighted."""
+        return self.case_weights
 
 
 @dataclass
@@ -75,7 +94,7 @@ class Problem:
         self.stats = stats
         self.npar = npar
         self.meanstructure = meanstructure
-        self.ntotal = int(sum(s.n for s in stats))
+        self.ntotal = int(round(sum(s.n for s in stats)))
         self.weights = np.array([s.n / self.ntotal for s in stats])
 
     # -------------------------------------------------------------- discrepancy
@@ -157,7 +176,7 @@ class Problem:
                 raise ValueError("casewise scores need the raw data")
             mu = mo.mu if self.meanstructure else st.mean
             out.append(moment_scores(st.data, mo, mu, self.meanstructure, chunk,
-                                     crossprod=True))
+                                     crossprod=True, weights=st.score_weights))
         return out
 
     def casewise_scores(self, theta, chunk: int = 50_000) -> list[np.ndarray]:
@@ -168,7 +187,8 @@ class Problem:
             if st.data is None:
                 raise ValueError("casewise scores need the raw data")
             mu = mo.mu if self.meanstructure else st.mean
-            out.append(moment_scores(st.data, mo, mu, self.meanstructure, chunk))
+            out.append(moment_scores(st.data, mo, mu, self.meanstructure, chunk,
+                                     weights=st.score_weights))
         return out
 
 
@@ -376,13 +396,14 @@ def _lowrank_core(cov, mean, mo: Moments, meanstructure: bool, hessian: bool,
 
 
 def moment_scores(data, mo: Moments, mu, meanstructure: bool, chunk: int = 50_000,
-                  crossprod: bool = False):
+                  crossprod: bool = False, weights=None):
     """Casewise scores of the log-likelihood w.r.t. the free parameters (n x q), or with
-    ``crossprod=True`` their cross-product sum (q x q) without holding all of them."""
+    ``crossprod=True`` their cross-product sum (q x q) without holding all of them; each
+    case's scores times its weight when ``weights`` are given."""
     if mo.lowrank is None:
         ds, dm = mo.dense()
         return _moment_scores(data, mo.sigma, mu, ds, dm if meanstructure else None, chunk,
-                              crossprod)
+                              crossprod, weights)
     a, b, dm, k, q, agg = mo.lowrank
     sinv = np.linalg.inv(mo.sigma)
     sinv = 0.5 * (sinv + sinv.T)
@@ -395,6 +416,8 @@ def moment_scores(data, mo: Moments, mu, meanstructure: bool, chunk: int = 50_00
         if meanstructure and dm is not None:
             srow += z @ dm
         sc = agg.rows(srow)
+        if weights is not None:
+            sc = sc * weights[start:start + chunk, None]
         if crossprod:
             out += sc.T @ sc
         else:
@@ -402,7 +425,7 @@ def moment_scores(data, mo: Moments, mu, meanstructure: bool, chunk: int = 50_00
     return out
 
 
-def _moment_scores(data, sigma, mu, dsigma, dmu, chunk, crossprod=False):
+def _moment_scores(data, sigma, mu, dsigma, dmu, chunk, crossprod=False, weights=None):
     """Casewise scores: 0.5 (z' dS z - tr(S^-1 dS)) + z' dmu, z = Sigma^-1 (y - mu)."""
     sinv = np.linalg.inv(sigma)
     sinv = 0.5 * (sinv + sinv.T)
@@ -419,6 +442,8 @@ def _moment_scores(data, sigma, mu, dsigma, dmu, chunk, crossprod=False):
         s = 0.5 * (zz @ ds_flat - tr_term)
         if dmu is not None:
             s += z @ dmu.T
+        if weights is not None:
+            s *= weights[start:start + chunk, None]
         if crossprod:
             out += s.T @ s
         else:
@@ -612,7 +637,7 @@ class DwlsProblem:
         self.meanstructure = meanstructure
         self.tau = tau              # theta -> per group: the threshold parameters (n_th,)
         self.tau_jac = tau_jac      # per group: d tau / d theta (n_th x q)
-        self.ntotal = int(sum(s.n for s in stats))
+        self.ntotal = int(round(sum(s.n for s in stats)))
         self.weights = np.array([s.n / self.ntotal for s in stats])
         self.scales = scales
 

@@ -28,6 +28,7 @@ from connection.latent.teststats import (
     complete_test_statistics,
     dwls_test_statistics,
 )
+from connection.stats._weights import UNSET, resolve_weights, weights_label
 
 __all__ = ["cfa", "sem", "Fit", "parse_model"]
 
@@ -86,24 +87,60 @@ def resolve_survey(model, data, where: str):
 
 
 # ---------------------------------------------------------------------------- fitting
+def survey_weights(model, data):
+    """The weights a Survey given as ``model`` or ``data`` carries (None: none, or no Survey)."""
+    for obj in (model, data):
+        if survey_parts(obj) is not None:
+            return getattr(obj, "weights", None)
+    return None
+
+
+def resolve_fit_weights(model, data, weights, *, sample_stats=None, where="cfa"):
+    """``(model, data, weights, label)``: a Survey replaced by its data (as
+    :func:`resolve_survey`) and ``weights`` (:data:`~connection.stats._weights.UNSET`: the
+    Survey's; a column name, values, or None) as a checked array over the rows of the data, or
+    None; ``label`` says how they were given."""
+    carried = survey_weights(model, data)
+    model, data = resolve_survey(model, data, where)
+    if weights is UNSET:
+        weights = carried
+    if weights is None or (sample_stats is not None and weights is carried):
+        return model, data, None, None
+    if sample_stats is not None:
+        raise ModelSpecificationError(
+            "weights= needs the raw data, not sample_stats",
+            hint="pass the data frame (the weighted moments are computed from its rows)")
+    if not isinstance(data, pd.DataFrame):
+        raise ArgumentError("weights= needs the data as a DataFrame (or a Survey)",
+                            values=[type(data).__name__],
+                            expected="a DataFrame holding the model's variables")
+    label = weights_label(weights if weights is not carried else UNSET, carried)
+    return model, data, resolve_weights(data, weights, name="weights"), label
+
+
 def _fit(model, data, *, group, estimator, missing, std_lv, group_equal, group_partial,
          meanstructure, sample_stats, kind, start=None, max_iter=500, level=DEFAULT_LEVEL,
-         ordered=None, parameterization="delta"):
+         ordered=None, parameterization="delta", weights=UNSET, weights_label=None):
     level = check_level(level)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
-    model, data = resolve_survey(model, data, kind)
+    given_label = weights_label
+    model, data, weights, weights_label = resolve_fit_weights(
+        model, data, weights, sample_stats=sample_stats, where=kind)
+    if weights is not None and given_label is not None:  # refit(): the first fit's words
+        weights_label = given_label
     est = estimate(model, data, dict(
         group=group, estimator=estimator, missing=missing, std_lv=std_lv,
         group_equal=group_equal, group_partial=group_partial, meanstructure=meanstructure,
         sample_stats=sample_stats, kind=kind, start=start, max_iter=max_iter,
-        ordered=ordered, parameterization=parameterization))
+        ordered=ordered, parameterization=parameterization, weights=weights,
+        weights_label=weights_label))
     return Fit._from_estimation(est, level=level)
 
 
 def cfa(model, data=None, *, group=None, estimator=None, missing="listwise", std_lv=False,
         group_equal=(), group_partial=(), meanstructure=None, sample_stats=None,
         start=None, max_iter=500, level=DEFAULT_LEVEL, ordered=None,
-        parameterization="delta") -> Fit:
+        parameterization="delta", weights=UNSET) -> Fit:
     """Confirmatory factor analysis (lavaan's ``cfa()``), by ML or MLR.
 
     Parameters
@@ -170,6 +207,18 @@ def cfa(model, data=None, *, group=None, estimator=None, missing="listwise", std
         variance of their latent responses (fixed, no standard error, as lavaan).
     parameterization : {"delta"}
         lavaan's delta parameterization of ordinal indicators (theta is not available yet).
+    weights : str, array or None, optional
+        Sampling weights (lavaan's ``sampling.weights``): a column of ``data``, one finite
+        weight above 0 per row, or None. Default: the weights a Survey carries (``None``
+        switches them off). The weights of the rows used are rescaled to sum to their number
+        (over all groups: lavaan's ``sampling.weights.normalization = "total"``), so their
+        scale does not matter; the model is fitted to the weighted means and covariances
+        (divisor the sum of the weights) and the default estimator is MLR (sandwich standard
+        errors from the weighted casewise scores, Yuan-Bentler scaled test), as lavaan, which
+        uses them with ``estimator="ML"`` too (the fit's estimator is then MLR). Not yet with
+        ``ordered=`` or ``missing="ml"`` (a :class:`~connection.errors.ModelSpecificationError`
+        says so). A weight that is missing, not a number, 0, negative or infinite is a
+        :class:`~connection.errors.DataError` naming its rows and values.
 
     Returns
     -------
@@ -191,13 +240,13 @@ def cfa(model, data=None, *, group=None, estimator=None, missing="listwise", std
                 group_equal=group_equal, group_partial=group_partial,
                 meanstructure=meanstructure, sample_stats=sample_stats, kind="cfa", start=start,
                 max_iter=max_iter, level=level, ordered=ordered,
-                parameterization=parameterization)
+                parameterization=parameterization, weights=weights)
 
 
 def sem(model, data=None, *, group=None, estimator=None, missing="listwise", std_lv=False,
         group_equal=(), group_partial=(), meanstructure=None, sample_stats=None,
         start=None, max_iter=500, level=DEFAULT_LEVEL, ordered=None,
-        parameterization="delta") -> Fit:
+        parameterization="delta", weights=UNSET) -> Fit:
     """Structural equation model (lavaan's ``sem()``); arguments as :func:`cfa`.
 
     Examples
@@ -226,7 +275,7 @@ def sem(model, data=None, *, group=None, estimator=None, missing="listwise", std
                 group_equal=group_equal, group_partial=group_partial,
                 meanstructure=meanstructure, sample_stats=sample_stats, kind="sem", start=start,
                 max_iter=max_iter, level=level, ordered=ordered,
-                parameterization=parameterization)
+                parameterization=parameterization, weights=weights)
 
 
 # ---------------------------------------------------------------------------- result
@@ -298,7 +347,7 @@ class Fit:
         self.n_groups = len(est.group_labels)
         self._stats = list(est.stats)
         self.rows_used = est.rows_used
-        self.nobs = [int(s.n) for s in est.stats]
+        self.nobs = [int(getattr(s, "rows", s.n)) for s in est.stats]
         self.ntotal = int(sum(self.nobs))
         self.estimator = options["estimator"]
         self.missing = options["missing"]
@@ -663,6 +712,11 @@ class Fit:
         True
         """
         self._not_for_ordinal("bootstrap()")
+        if self.estimation.options.get("weights") is not None:
+            raise ModelSpecificationError(
+                "bootstrap() of a fit with sampling weights is not available yet",
+                hint="use the fit's robust (sandwich) standard errors, which account for the "
+                     "weights, or refit with weights=None to bootstrap the unweighted model")
         from connection.latent.boot import bootstrap_fit
 
         return bootstrap_fit(self, n_boot=n_boot, seed=seed, n_jobs=n_jobs, progress=progress,

@@ -42,8 +42,11 @@ def _header(fit) -> list[tuple[str, object]]:
                                  zip(fit.group_labels, fit.nobs))
     else:
         observations = fit.ntotal
+    weighted = fit.estimation.options.get("weights_label")
     return [("Estimator", fit.estimator), ("Missing", fit.missing),
             ("Observations", observations),
+            *([("Sampling weights", f"{weighted} (normalised to sum to n)")] if weighted
+              else []),
             ("Free parameters", int(fit.estimation.structure.npar)),
             ("Converged", converged),
             ("Admissible", "yes" if not flags else

@@ -31,7 +31,8 @@ def h1_information(st, meanstructure: bool):
     mo = Moments(st.cov, st.mean, ds, dmu)
     _, info = _group_grad_info(st, mo, meanstructure, True)
     a1 = 0.5 * info
-    b1 = _moment_scores(st.data, st.cov, st.mean, ds, dmu, 20_000, crossprod=True) / st.n
+    b1 = _moment_scores(st.data, st.cov, st.mean, ds, dmu, 20_000, crossprod=True,
+                        weights=st.score_weights) / st.n
     return a1, b1
 
 

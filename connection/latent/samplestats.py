@@ -25,9 +25,12 @@ from connection.latent.blas import BlasLimit
 from connection.latent.estimate import GroupStats, OrdinalStats
 
 __all__ = ["ordinal_stats", "prepare_data", "check_sample_cov", "stats_from_rows", "stats_from_user",
-           "check_user_means", "crossprod", "sum_and_crossprod"]
+           "check_user_means", "crossprod", "sum_and_crossprod", "weighted_stats"]
 
-def prepare_data(data, ov_names, group, missing):
+def prepare_data(data, ov_names, group, missing, weights=None):
+    """``(labels, groups)``: per group ``(label, rows x, index labels, sums or None, weights
+    or None)``; ``weights`` (one per row of ``data``, checked) are split as the rows are and
+    normalised as lavaan's ``sampling.weights`` (``"total"``: to sum to the rows used)."""
     if not isinstance(data, pd.DataFrame):
         if isinstance(data, np.ndarray):
             raise ModelSpecificationError(
@@ -89,17 +92,30 @@ def prepare_data(data, ov_names, group, missing):
     index = data.index.to_numpy()
     if group is None:
         if keep is None or keep.all():
-            groups.append((1, x, index, None if any_missing else (colsum, xtx)))
+            sums = None if any_missing or weights is not None else (colsum, xtx)
+            groups.append((1, x, index, sums, weights))
         else:
-            groups.append((1, x[keep], index[keep], None))
+            groups.append((1, x[keep], index[keep], None,
+                           None if weights is None else weights[keep]))
     else:
         gvals = gcol.to_numpy()
         for lab in labels:
             sel = gvals == lab
             if keep is not None:
                 sel &= keep
-            groups.append((lab, x[sel], index[sel], None))
-    return labels, groups
+            groups.append((lab, x[sel], index[sel], None,
+                           None if weights is None else weights[sel]))
+    return labels, _normalised_weights(groups)
+
+
+def _normalised_weights(groups):
+    """lavaan's ``sampling.weights.normalization = "total"``: the weights of the rows used
+    rescaled to sum to their number over all groups (not within each group)."""
+    if groups[0][4] is None:
+        return groups
+    total = sum(float(g[4].sum()) for g in groups)
+    n = sum(len(g[4]) for g in groups)
+    return [(lab, x, idx, sums, w * (n / total)) for lab, x, idx, sums, w in groups]
 
 
 def check_sample_cov(st, label, group, ov_names):
@@ -171,6 +187,21 @@ def sum_and_crossprod(x: np.ndarray, chunk: int = 8192):
     full = c + c.T
     full.flat[::p + 1] = np.diagonal(c)
     return s, full
+
+
+def weighted_stats(x: np.ndarray, w: np.ndarray) -> GroupStats:
+    """Weighted mean and covariance (divisor the sum of the weights: ``cov.wt(method =
+    "ML")``, as lavaan with ``sampling.weights``); ``n`` is the sum of the weights (lavaan's
+    ``SampleStats@nobs``), ``n_rows`` the number of rows."""
+    if x.dtype != np.float64:
+        x = x.astype(np.float64)
+    total = w.sum()
+    mean = (w @ x) / total
+    xc = x - mean
+    cov = (xc * w[:, None]).T @ xc / total
+    cov = 0.5 * (cov + cov.T)
+    return GroupStats(n=float(total), mean=mean, cov=cov, data=x, case_weights=w,
+                      n_rows=x.shape[0])
 
 
 def stats_from_rows(x: np.ndarray, keep_data: bool, colsum=None,

@@ -32,13 +32,13 @@ from connection.outcomes._drivers import (  # noqa: F401
     relative_weights,
 )
 from connection.outcomes._ipma import IPMAResult, importance_performance  # noqa: F401
-from connection.outcomes._nps import nps  # noqa: F401
+from connection.outcomes._nps import NPSDriversResult, nps, nps_drivers  # noqa: F401
 from connection.outcomes._predictive import (  # noqa: F401
     PredictiveComparisonResult,
     predictive_comparison,
 )
 from connection.stats._multiplicity import adjust_pvalues  # noqa: F401
 
-__all__ = ['drivers', 'DriversResult', 'relative_weights', 'RelativeWeightsResult', 'nps', 'compare', 'CompareResult', 'tost', 'risk_ratio', 'proportion_difference', 'adjust_pvalues', 'value_ratio',
+__all__ = ['drivers', 'DriversResult', 'relative_weights', 'RelativeWeightsResult', 'nps', 'nps_drivers', 'NPSDriversResult', 'compare', 'CompareResult', 'tost', 'risk_ratio', 'proportion_difference', 'adjust_pvalues', 'value_ratio',
            'banner', 'BannerResult', 'write_excel', 'importance_performance', 'IPMAResult',
            'predictive_comparison', 'PredictiveComparisonResult']

@@ -32,22 +32,39 @@ group  n  pct_promoters  pct_detractors   nps
     b  5           40.0            60.0 -20.0
 >>> round(float(t["se"].iloc[0]), 4)    # 100 * sqrt((.5 + .3 - .2**2) / 10)
 27.5681
+
+NPS drivers
+-----------
+:func:`nps_drivers` asks what makes a promoter and what makes a detractor: two logit models,
+promoters (9-10) against everyone else and detractors (0-6) against everyone else, each on the
+same drivers and controls, fitted by :func:`connection.outcomes.drivers` (``family="logit"``):
+coefficients are log-odds per standard deviation of the driver (drivers z-scored), with robust
+(HC0 sandwich) standard errors by default, odds ratios ``exp(beta)`` per SD with their Wald
+intervals, the per-unit coefficient and odds ratio, McFadden's pseudo R-squared and, unless
+``importance=None``, the drivers' general dominance weights on it and their shares. Two binary
+models rather than one multinomial model because each answers the analyst's question directly
+(who becomes a promoter; who becomes a detractor) and each has a dominance analysis.
+The models are unweighted: :func:`drivers` does not take survey weights yet, so ``weights=``
+(or a Survey that brings weights) is refused with an :class:`~connection.errors.ArgumentError`
+rather than silently ignored; pass ``weights=None`` to fit the unweighted models knowingly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from connection._common import DEFAULT_LEVEL, check_level, warn, z_critical
+from connection._report import Report, Reported
 from connection.errors import ArgumentError, ExclusionWarning, GroupError, OutOfRangeError
 from connection.outcomes._compare import _numeric, _require_columns
 from connection.stats._weights import UNSET, as_frame, resolve_weights
 
-__all__ = ["nps", "NPS_COLUMNS"]
+__all__ = ["nps", "NPS_COLUMNS", "nps_drivers", "NPSDriversResult", "NPS_DRIVER_COLUMNS"]
 
 NPS_COLUMNS = ["item", "by", "group", "n", "n_eff", "weighted", "pct_promoters", "pct_passives",
                "pct_detractors", "nps", "se", "ci_lower", "ci_upper", "level"]
@@ -196,3 +213,226 @@ def _row(d: np.ndarray, w: np.ndarray, score: np.ndarray, *, item: str, by: str,
             "pct_passives": 100.0 * (1.0 - p_pro - p_det), "pct_detractors": 100.0 * p_det,
             "nps": value, "se": se, "ci_lower": max(value - z * se, -100.0),
             "ci_upper": min(value + z * se, 100.0), "level": level}
+
+
+# --------------------------------------------------------------------------------------------
+# NPS drivers
+# --------------------------------------------------------------------------------------------
+
+NPS_DRIVER_COLUMNS = ["outcome", "by", "group", "n", "n_events", "term", "role", "beta", "se",
+                      "statistic", "pvalue", "ci_lower", "ci_upper", "odds_ratio",
+                      "odds_ratio_ci_lower", "odds_ratio_ci_upper", "b", "odds_ratio_unit",
+                      "general_dominance", "dominance_share", "r2", "cov_type"]
+"""Columns of :attr:`NPSDriversResult.table` (one row per model x group x term):
+
+outcome, by, group, n, n_events
+    ``"promoter"`` (9-10 against 0-8) or ``"detractor"`` (0-6 against 7-10); the ``group=``
+    column (``""`` for everyone) and its level (``"all"``); respondents in the model and how
+    many of them are promoters (detractors).
+term, role
+    The driver or control (``"driver"`` / ``"control"``).
+beta, se, statistic, pvalue, ci_lower, ci_upper
+    The logit coefficient per standard deviation of the term (drivers and numeric controls
+    z-scored; dummies 0/1), its standard error (``cov_type``), z, two-sided p and the Wald
+    interval at ``level``.
+odds_ratio, odds_ratio_ci_lower, odds_ratio_ci_upper
+    ``exp(beta)``: the odds ratio per SD, and its interval (the exponentiated Wald interval).
+b, odds_ratio_unit
+    The coefficient per unit of the term (``beta / SD``) and ``exp(b)``.
+general_dominance, dominance_share, r2
+    General dominance weight of each driver on McFadden's pseudo R-squared, its share (the
+    drivers' shares add up to 1) and the model's pseudo R-squared (NaN dominance with
+    ``importance=None``).
+cov_type
+    The covariance actually used (``"HC0"`` for any HC choice; ``"nonrobust"``; ``"cluster"``).
+"""
+
+_NPS_OUTCOMES = {"promoter": lambda s: s >= 9, "detractor": lambda s: s <= 6}
+
+
+@dataclass(eq=False, repr=False)
+class NPSDriversResult(Reported):
+    """What :func:`nps_drivers` returns.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        Columns :data:`NPS_DRIVER_COLUMNS`, promoter model first.
+    models : pandas.DataFrame
+        One row per model (and group): ``outcome, by, group, n, n_events, pct_events, r2,
+        converged``.
+    drivers_result : DriversResult
+        The :func:`drivers` result the tables come from (its ``differences`` compare the
+        drivers' coefficients within each model).
+    settings : dict
+        The arguments of the call.
+    """
+
+    table: pd.DataFrame
+    models: pd.DataFrame
+    drivers_result: Any
+    settings: dict = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The coefficient table (a copy)."""
+        return self.table.copy()
+
+    def summary(self) -> Report:
+        s = self.settings
+        report = Report(f"NPS drivers of {s['item']}", header=[
+            ("Models", "logit: promoters (9-10) vs the rest; detractors (0-6) vs the rest"),
+            ("Coefficients", "log-odds per SD of the term; odds ratio = exp(beta)"),
+            ("Covariance", str(self.table["cov_type"].iloc[0]) if len(self.table) else ""),
+            ("Drivers", ", ".join(s["drivers"])),
+            *([("Controls", ", ".join(s["controls"]))] if s["controls"] else []),
+            ("Level", f"{100 * s['level']:g}%"), ("Weights", "none (unweighted models)")])
+        report.add_table(self.models, caption="Models (pseudo R-squared: McFadden)")
+        report.add_table(self.table[["outcome", "group", "term", "beta", "se", "pvalue",
+                                     "odds_ratio", "odds_ratio_ci_lower", "odds_ratio_ci_upper",
+                                     "dominance_share"]],
+                         caption="Coefficients and odds ratios per SD; dominance shares")
+        return report
+
+
+def nps_drivers(
+    data: pd.DataFrame | Any,
+    item: str,
+    drivers: Sequence[str] | str = ("connection", "satisfaction"),
+    *,
+    controls: Sequence[str] | str = (),
+    group: Sequence[str] | str | None = None,
+    weights: Any = UNSET,
+    cov_type: str = "HC0",
+    importance: str | None = "dominance",
+    n_boot: int = 0,
+    seed: Any = None,
+    level: float = DEFAULT_LEVEL,
+) -> NPSDriversResult:
+    """What drives promoters and detractors: two logit models on a 0-10 recommendation item.
+
+    Parameters
+    ----------
+    data
+        One row per respondent (a DataFrame or a Survey).
+    item
+        The 0-10 recommendation item (whole numbers 0-10; rows without an answer are left out
+        with an :class:`~connection.errors.ExclusionWarning`).
+    drivers
+        Numeric driver columns.
+    controls, group
+        As in :func:`connection.outcomes.drivers`: controls enter every model (and every
+        dominance subset); each level of ``group`` is also fitted on its own.
+    weights
+        Not supported yet (:func:`drivers` fits unweighted models): anything but ``None`` raises
+        an :class:`~connection.errors.ArgumentError`, as does a Survey that brings weights unless
+        ``weights=None``.
+    cov_type
+        ``"HC0"`` (robust sandwich, the default), ``"nonrobust"``, or ``"cluster"`` is not offered
+        here (use :func:`drivers` directly).
+    importance
+        ``"dominance"`` (general dominance weights on the pseudo R-squared) or ``None``.
+    n_boot, seed
+        Bootstrap replicates (0: none) and seed for the intervals of the differences between
+        drivers' coefficients (:attr:`NPSDriversResult.drivers_result`).
+    level
+        Confidence level of every interval.
+
+    Returns
+    -------
+    NPSDriversResult
+    """
+    from connection.outcomes._drivers import drivers as _drivers
+
+    level = check_level(level)
+    if not isinstance(item, str):
+        raise ArgumentError("item must be one column name", values=[item],
+                            expected='e.g. "recommend"')
+    if cov_type not in ("HC0", "nonrobust"):
+        raise ArgumentError("nps_drivers takes cov_type='HC0' or 'nonrobust'", values=[cov_type],
+                            expected="'HC0' (robust) or 'nonrobust'")
+    frame = _unweighted_frame(data, weights)
+    drivers_ = [drivers] if isinstance(drivers, str) else list(drivers)
+    controls_ = [controls] if isinstance(controls, str) else list(controls)
+    group_cols = [] if group is None else ([group] if isinstance(group, str) else list(group))
+    _require_columns(frame, [item, *drivers_, *controls_, *group_cols])
+    if item in drivers_ or item in controls_:
+        raise ArgumentError("the NPS item cannot also be a driver or a control (it would predict "
+                            "itself)", values=[item], expected="drivers and controls other than "
+                            "the recommendation item")
+    score = _numeric(frame, item).to_numpy()
+    answered = ~np.isnan(score)
+    _check_scale(score, answered, item)
+    names = _outcome_names(frame, item)
+    model_frame = frame.assign(**{names[k]: np.where(answered, rule(score), np.nan)
+                                  for k, rule in _NPS_OUTCOMES.items()})
+    result = _drivers(model_frame, [names["promoter"], names["detractor"]], drivers_,
+                      controls=controls_, group=group_cols or None, family="logit",
+                      cov_type=cov_type, n_boot=n_boot, seed=seed, level=level,
+                      importance=importance, progress=False)
+    back = {v: k for k, v in names.items()}
+    used = [*drivers_, *controls_]
+    return NPSDriversResult(_driver_table(result.table, back, model_frame, used),
+                            _model_table(result.models, back, model_frame, used), result,
+                            {"item": item, "drivers": drivers_, "controls": controls_,
+                             "group": group_cols, "cov_type": cov_type, "importance": importance,
+                             "n_boot": n_boot, "level": level})
+
+
+def _unweighted_frame(data: Any, weights: Any) -> pd.DataFrame:
+    frame, survey_weights = as_frame(data)
+    if weights is UNSET:
+        if survey_weights is not None:
+            raise ArgumentError("nps_drivers cannot use the survey's weights yet: the driver "
+                                "models (drivers()) are fitted unweighted", values=[survey_weights],
+                                expected="weights=None to fit the unweighted models knowingly")
+        return frame
+    if weights is not None:
+        raise ArgumentError("nps_drivers does not take weights yet: the driver models "
+                            "(drivers()) are fitted unweighted",
+                            values=[weights if isinstance(weights, str) else type(weights).__name__],
+                            expected="weights=None (unweighted models), or nps() for the weighted "
+                                     "score")
+    return frame
+
+
+def _outcome_names(frame: pd.DataFrame, item: str) -> dict[str, str]:
+    """Column names for the two 0/1 outcomes that clash with no column of the data."""
+    names = {}
+    for k in _NPS_OUTCOMES:
+        name = f"{item}_{k}"
+        while name in frame.columns:
+            name = "_" + name
+        names[k] = name
+    return names
+
+
+def _events(model_frame: pd.DataFrame, column: str, by: str, group: str,
+            used: list[str]) -> int:
+    """Promoters (detractors) among the model's complete cases (of the group)."""
+    keep = model_frame[[column, *used]].notna().all(axis=1)
+    if by:
+        keep &= model_frame[by].notna() & (model_frame[by].astype(str) == group)
+    return int(model_frame.loc[keep, column].sum())
+
+
+def _driver_table(table: pd.DataFrame, back: dict, model_frame: pd.DataFrame,
+                  used: list[str]) -> pd.DataFrame:
+    t = table.copy()
+    t["odds_ratio"] = np.exp(t["beta"])
+    t["odds_ratio_ci_lower"] = np.exp(t["ci_lower"])
+    t["odds_ratio_ci_upper"] = np.exp(t["ci_upper"])
+    t["odds_ratio_unit"] = np.exp(t["b"])
+    t["n_events"] = [_events(model_frame, o, b, g, used) for o, b, g in
+                     zip(t["outcome"], t["by"], t["group"], strict=True)]
+    t["outcome"] = t["outcome"].map(back)
+    return t.reindex(columns=NPS_DRIVER_COLUMNS).reset_index(drop=True)
+
+
+def _model_table(models: pd.DataFrame, back: dict, model_frame: pd.DataFrame,
+                 used: list[str]) -> pd.DataFrame:
+    m = models.copy()
+    m["n_events"] = [_events(model_frame, o, b, g, used) for o, b, g in
+                     zip(m["outcome"], m["by"], m["group"], strict=True)]
+    m["pct_events"] = 100.0 * m["n_events"] / m["n"]
+    m["outcome"] = m["outcome"].map(back)
+    return m[["outcome", "by", "group", "n", "n_events", "pct_events", "r2", "converged"]]

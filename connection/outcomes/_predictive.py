@@ -12,7 +12,17 @@ Loss
     ``1 - SSE / sum (y - mean of the training y)**2`` (PLSpredict's Q-squared predict).
     ``family="logit"`` (a 0/1 outcome): the log-loss (negative Bernoulli log-likelihood of the
     predicted probability), and McFadden's out-of-sample pseudo R-squared ``1 - LL / LL0`` with
-    ``LL0`` the log-likelihood of the training share.
+    ``LL0`` the log-likelihood of the training share. The out-of-sample AUC of each fold (the
+    Mann-Whitney probability that a held-out 1 gets a higher predicted probability than a
+    held-out 0, ties counting one half) is reported too, and its difference full - base is
+    tested like the loss (:attr:`PredictiveComparisonResult.auc_test`; folds whose held-out part
+    holds one class only have no AUC and are left out of that test, with a warning).
+    ``family="ordinal"`` (an ordered outcome with 3 or more categories): the proportional-odds
+    (cumulative) logit ``P(y <= k) = F(tau_k - x'b)``, fitted by Newton's method (the same
+    estimates as statsmodels' ``OrderedModel(distr="logit")``); the loss is the log-loss
+    ``-log P(y = observed category)`` and the pseudo R-squared is McFadden's against the
+    training shares of the categories. Every category must occur in every training part (merge
+    a category too rare for that first).
 Test (CVPAT-style, Liengaard et al. 2021)
     ``d_j`` = mean loss of the base model minus mean loss of the full model in held-out fold
     ``j`` (positive: the added drivers predict better). Over the ``J = folds * repeats`` folds,
@@ -52,13 +62,16 @@ from connection.errors import ArgumentError, ExclusionWarning, MissingColumnErro
 from connection.outcomes._compare import _numeric
 from connection.stats._weights import as_frame
 
-__all__ = ["predictive_comparison", "PredictiveComparisonResult", "FOLD_COLUMNS"]
+__all__ = ["predictive_comparison", "PredictiveComparisonResult", "FOLD_COLUMNS", "auc",
+           "ordinal_fit"]
 
 FOLD_COLUMNS = ["repeat", "fold", "n_train", "n_test", "loss_base", "loss_full",
-                "loss_difference", "r2_base", "r2_full"]
+                "loss_difference", "r2_base", "r2_full", "auc_base", "auc_full", "auc_difference"]
 """Columns of :attr:`PredictiveComparisonResult.folds`: one row per held-out fold, the mean loss
-of each model on it, their difference (base minus full) and each model's out-of-sample R-squared
-(OLS) or pseudo R-squared (logit)."""
+of each model on it, their difference (base minus full), each model's out-of-sample R-squared
+(OLS) or pseudo R-squared (logit, ordinal), and for logit each model's out-of-sample AUC and
+their difference (full minus base; NaN for the other families, or when the held-out part holds
+one class only)."""
 
 
 @dataclass(eq=False, repr=False)
@@ -73,8 +86,11 @@ class PredictiveComparisonResult(Reported):
     folds : pandas.DataFrame
         :data:`FOLD_COLUMNS`, one row per held-out fold.
     test : dict
-        ``mean_difference``, ``se``, ``t``, ``df``, ``p_value`` (one-sided), ``ci_lower``,
-        ``ci_upper``, ``level``.
+        The loss difference (base - full): ``mean_difference``, ``se``, ``t``, ``df``,
+        ``p_value`` (one-sided), ``ci_lower``, ``ci_upper``, ``level``.
+    auc_test : dict or None
+        ``family="logit"``: the same test of the AUC difference (full - base) over the folds
+        with both classes held out; None for the other families.
     fold_ids : numpy.ndarray
         ``(repeats, n)``: the fold of each complete case in each repeat.
     outcome, base, added, family, n, n_folds, repeats
@@ -91,6 +107,7 @@ class PredictiveComparisonResult(Reported):
     n: int
     n_folds: int
     repeats: int
+    auc_test: dict | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """The model table (base, full, difference) with the test in the difference row."""
@@ -98,6 +115,8 @@ class PredictiveComparisonResult(Reported):
 
     def summary(self) -> Report:
         loss = "squared error" if self.family == "ols" else "log-loss"
+        if self.family == "ordinal":
+            loss += " (proportional-odds logit)"
         t = self.test
         rep = Report(f"Predictive comparison: {self.outcome}", header=[
             ("Respondents", self.n), ("Family", self.family),
@@ -109,6 +128,12 @@ class PredictiveComparisonResult(Reported):
                      f"(SE {t['se']:.3g}, {t['level']:.0%} CI {t['ci_lower']:.3g} to "
                      f"{t['ci_upper']:.3g}); t({t['df']:.0f}) = {t['t']:.3f}, one-sided "
                      f"p = {t['p_value']:.3g} (Nadeau-Bengio corrected resampled t test).")
+        if self.auc_test is not None:
+            a = self.auc_test
+            rep.add_note(f"AUC difference full - base = {a['mean_difference']:.4g} (SE "
+                         f"{a['se']:.3g}, {a['level']:.0%} CI {a['ci_lower']:.3g} to "
+                         f"{a['ci_upper']:.3g}); t({a['df']:.0f}) = {a['t']:.3f}, one-sided "
+                         f"p = {a['p_value']:.3g}.")
         return rep
 
     def to_excel(self, path) -> str:
@@ -119,11 +144,14 @@ class PredictiveComparisonResult(Reported):
 
 
 # ----------------------------------------------------------------------------------- models
-def _ols(Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, yte: np.ndarray) -> tuple[np.ndarray, float]:
+# Every fitter takes (X train, y train, X test, y test) with X's first column the intercept and
+# returns (the loss of each held-out case, the fold's out-of-sample (pseudo) R-squared, the
+# predicted probability of a 1 for logit, else None).
+def _ols(Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, yte: np.ndarray):
     coef = np.linalg.lstsq(Xtr, ytr, rcond=None)[0]
     err = (yte - Xte @ coef) ** 2
     r2 = 1.0 - err.sum() / ((yte - ytr.mean()) ** 2).sum()
-    return err, float(r2)
+    return err, float(r2), None
 
 
 def _logit_coef(X: np.ndarray, y: np.ndarray, max_iter: int = 50) -> np.ndarray:
@@ -145,15 +173,115 @@ def _log_loss(y: np.ndarray, eta: np.ndarray) -> np.ndarray:
     return np.logaddexp(0.0, eta) - y * eta
 
 
-def _logit(Xtr, ytr, Xte, yte) -> tuple[np.ndarray, float]:
+def _logit(Xtr, ytr, Xte, yte):
     coef = _logit_coef(Xtr, ytr)
-    loss = _log_loss(yte, np.clip(Xte @ coef, -30, 30))
+    eta = np.clip(Xte @ coef, -30, 30)
+    loss = _log_loss(yte, eta)
     share = np.clip(ytr.mean(), 1e-12, 1 - 1e-12)
     null = _log_loss(yte, np.full(len(yte), np.log(share / (1 - share))))
-    return loss, float(1.0 - loss.sum() / null.sum())
+    return loss, float(1.0 - loss.sum() / null.sum()), _expit(eta)
 
 
-FITTERS = {"ols": _ols, "logit": _logit}
+def _expit(z):
+    from scipy.special import expit
+    return expit(z)
+
+
+def _ordinal_parts(theta: np.ndarray, X: np.ndarray, y: np.ndarray, k: int):
+    """Per case: ``a = tau_y - x'b``, ``b = tau_(y-1) - x'b`` (``tau_0 = -inf``,
+    ``tau_k = +inf``; categories coded 0..k-1) and the probability of the observed category."""
+    tau = np.concatenate([[-np.inf], theta[:k - 1], [np.inf]])
+    eta = X @ theta[k - 1:]
+    a = tau[y + 1] - eta
+    b = tau[y] - eta
+    prob = _expit(a) - _expit(b)
+    return a, b, prob
+
+
+def _ordinal_loglik(theta, X, y, k) -> float:
+    prob = _ordinal_parts(theta, X, y, k)[2]
+    return float(np.log(prob).sum()) if (prob > 0).all() else -np.inf
+
+
+def ordinal_fit(X: np.ndarray, y: np.ndarray, k: int, *, max_iter: int = 100,
+                tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
+    """Maximum likelihood of the proportional-odds logit ``P(y <= j) = F(tau_j - x'b)``.
+
+    ``X`` has no intercept column; ``y`` holds the categories coded ``0..k-1`` (each present).
+    Newton's method with the exact Hessian and step halving from the thresholds of the marginal
+    shares and ``b = 0``. Returns ``(tau, b)``: the ``k - 1`` increasing thresholds and the
+    coefficients (statsmodels' ``OrderedModel(distr="logit")`` parametrises the same model).
+    """
+    p = X.shape[1]
+    cum = np.cumsum(np.bincount(y, minlength=k))[:-1] / len(y)
+    theta = np.concatenate([np.log(cum / (1 - cum)), np.zeros(p)])
+    ll = _ordinal_loglik(theta, X, y, k)
+    rows = np.arange(len(y))
+    for _ in range(max_iter):
+        a, b, prob = _ordinal_parts(theta, X, y, k)
+        fa, fb = _density(a), _density(b)
+        # derivatives of log(F(a) - F(b)) in a and b
+        la, lb = fa / prob, -fb / prob
+        laa = _density_slope(a) / prob - la**2
+        lbb = -_density_slope(b) / prob - lb**2
+        lab = -la * lb
+        # Jacobians of a and b in theta = (tau_1..tau_{k-1}, beta)
+        A = np.zeros((len(y), k - 1 + p))
+        B = np.zeros_like(A)
+        up, low = y <= k - 2, y >= 1
+        A[rows[up], y[up]] = 1.0
+        B[rows[low], y[low] - 1] = 1.0
+        A[:, k - 1:] = -X
+        B[:, k - 1:] = -X
+        grad = A.T @ la + B.T @ lb
+        hess = (A.T * laa) @ A + (A.T * lab) @ B + (B.T * lab) @ A + (B.T * lbb) @ B
+        step = np.linalg.lstsq(hess, -grad, rcond=None)[0]   # a singular Hessian: min-norm
+        t = 1.0
+        while t > 1e-8:
+            trial = theta + t * step
+            ll_trial = _ordinal_loglik(trial, X, y, k)
+            if ll_trial >= ll - 1e-12:
+                break
+            t /= 2
+        theta, ll = trial, ll_trial
+        if np.max(np.abs(t * step)) < tol:
+            break
+    return theta[:k - 1], theta[k - 1:]
+
+
+def _density(z):
+    F = _expit(z)
+    return F * (1 - F)
+
+
+def _density_slope(z):
+    F = _expit(z)
+    return F * (1 - F) * (1 - 2 * F)
+
+
+def _ordinal(Xtr, ytr, Xte, yte):
+    k = int(ytr.max()) + 1
+    ytr, yte = ytr.astype(np.intp), yte.astype(np.intp)
+    tau, beta = ordinal_fit(Xtr[:, 1:], ytr, k)
+    theta = np.concatenate([tau, beta])
+    loss = -np.log(np.maximum(_ordinal_parts(theta, Xte[:, 1:], yte, k)[2], 1e-300))
+    shares = np.bincount(ytr, minlength=k) / len(ytr)
+    null = -np.log(shares[yte])
+    return loss, float(1.0 - loss.sum() / null.sum()), None
+
+
+def auc(y: np.ndarray, score: np.ndarray) -> float:
+    """The area under the ROC curve: the Mann-Whitney probability that a case with ``y = 1``
+    scores higher than one with ``y = 0`` (ties count one half); NaN with one class only."""
+    y = np.asarray(y, dtype=bool)
+    n1, n0 = int(y.sum()), int((~y).sum())
+    if n1 == 0 or n0 == 0:
+        return float("nan")
+    ranks = _sps.rankdata(score)
+    return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+FITTERS = {"ols": _ols, "logit": _logit, "ordinal": _ordinal}
 
 
 # --------------------------------------------------------------------------------- arguments
@@ -189,8 +317,18 @@ def _matrix(frame: pd.DataFrame, outcome: str, columns: list[str], family: str):
         bad = y[~np.isin(y, (0.0, 1.0))]
         raise OutOfRangeError("family='logit' needs a 0/1 outcome", column=outcome,
                               values=bad[:10].tolist(), expected="0 or 1")
+    if family == "ordinal":
+        levels = np.unique(y)
+        if levels.size < 3:
+            raise OutOfRangeError("family='ordinal' needs an outcome with at least 3 ordered "
+                                  "categories", column=outcome, values=levels.tolist(),
+                                  expected="3 or more categories; use family='logit' for a "
+                                  "yes/no outcome")
+        y = np.searchsorted(levels, y).astype(float)   # categories coded 0..k-1 in their order
+    else:
+        levels = None
     X = np.column_stack([np.ones(len(values)), values[:, 1:]])
-    return y, X
+    return y, X, levels
 
 
 def fold_assignment(n: int, folds: int, repeats: int, seed: Any) -> np.ndarray:
@@ -215,7 +353,8 @@ def predictive_comparison(data: Any, outcome: str, *, base: Sequence[str], added
     data
         The respondents: a DataFrame or a Survey (complete cases on every column used).
     outcome
-        The outcome column (0/1 for ``family="logit"``).
+        The outcome column (0/1 for ``family="logit"``; ordered categories, e.g. a 1-5 Likert
+        item, for ``family="ordinal"``).
     base
         The drivers of the base model (may be empty: intercept only).
     added
@@ -225,7 +364,9 @@ def predictive_comparison(data: Any, outcome: str, *, base: Sequence[str], added
     seed
         The partitions' seed: the same seed gives the same folds (for both models).
     family
-        ``"ols"`` (squared error, out-of-sample R-squared) or ``"logit"`` (log-loss).
+        ``"ols"`` (squared error, out-of-sample R-squared), ``"logit"`` (log-loss, McFadden's
+        pseudo R-squared and AUC) or ``"ordinal"`` (proportional-odds logit: log-loss and
+        McFadden's pseudo R-squared).
     level
         Confidence level of the interval of the mean loss difference.
 
@@ -239,18 +380,39 @@ def predictive_comparison(data: Any, outcome: str, *, base: Sequence[str], added
     repeats = _common.check_int(repeats, "repeats", minimum=1)
     frame, _ = as_frame(data)
     base_, added_ = _columns(frame, outcome, base, added)
-    y, X = _matrix(frame, outcome, [*base_, *added_], family)
+    y, X, levels = _matrix(frame, outcome, [*base_, *added_], family)
     n = len(y)
     if n < 2 * folds or n // folds <= X.shape[1]:
         raise ArgumentError("too few complete respondents for this many folds and drivers",
                             values=[n], expected=f"at least {max(2 * folds, folds * (X.shape[1] + 1))}")
     ids = fold_assignment(n, folds, repeats, seed)
+    if family == "ordinal":
+        _check_training_categories(levels, outcome, y, ids, folds)
     fold_rows = _cross_validate(y, X, 1 + len(base_), ids, folds, FITTERS[family])
     fold_frame = pd.DataFrame(fold_rows, columns=FOLD_COLUMNS)
-    test = _corrected_t(fold_frame, level)
-    table = _model_table(fold_frame, test)
+    test = _corrected_t(fold_frame.loss_difference.to_numpy(), fold_frame, level)
+    auc_test = _auc_test(fold_frame, level) if family == "logit" else None
+    table = _model_table(fold_frame, test, auc_test)
     return PredictiveComparisonResult(table, fold_frame, test, ids, outcome, base_, added_,
-                                      family, n, folds, repeats)
+                                      family, n, folds, repeats, auc_test)
+
+
+def _check_training_categories(levels: np.ndarray, outcome: str, y: np.ndarray,
+                               ids: np.ndarray, folds: int) -> None:
+    """Every category of an ordinal outcome must occur in every training part (a threshold
+    cannot be estimated without it)."""
+    k = levels.size
+    for r in range(ids.shape[0]):
+        for f in range(folds):
+            counts = np.bincount(y[ids[r] != f].astype(np.intp), minlength=k)
+            if (counts == 0).any():
+                rare = levels[counts == 0].tolist()
+                total = np.bincount(y.astype(np.intp), minlength=k)[counts == 0].tolist()
+                raise OutOfRangeError(
+                    f"category {rare} of the ordinal outcome is missing from the training part "
+                    f"of repeat {r + 1}, fold {f + 1} (it occurs {total} times in all)",
+                    column=outcome, values=rare,
+                    expected="merge the rare category with its neighbour, or use fewer folds")
 
 
 def _cross_validate(y, X, k_base: int, ids: np.ndarray, folds: int, fit) -> list[dict]:
@@ -259,18 +421,35 @@ def _cross_validate(y, X, k_base: int, ids: np.ndarray, folds: int, fit) -> list
         for f in range(folds):
             test = ids[r] == f
             train = ~test
-            loss_b, r2_b = fit(X[train][:, :k_base], y[train], X[test][:, :k_base], y[test])
-            loss_f, r2_f = fit(X[train], y[train], X[test], y[test])
+            loss_b, r2_b, p_b = fit(X[train][:, :k_base], y[train], X[test][:, :k_base], y[test])
+            loss_f, r2_f, p_f = fit(X[train], y[train], X[test], y[test])
+            auc_b = auc(y[test], p_b) if p_b is not None else float("nan")
+            auc_f = auc(y[test], p_f) if p_f is not None else float("nan")
             rows.append({"repeat": r + 1, "fold": f + 1, "n_train": int(train.sum()),
                          "n_test": int(test.sum()), "loss_base": float(loss_b.mean()),
                          "loss_full": float(loss_f.mean()),
                          "loss_difference": float(loss_b.mean() - loss_f.mean()),
-                         "r2_base": r2_b, "r2_full": r2_f})
+                         "r2_base": r2_b, "r2_full": r2_f, "auc_base": auc_b, "auc_full": auc_f,
+                         "auc_difference": auc_f - auc_b})
     return rows
 
 
-def _corrected_t(fold_frame: pd.DataFrame, level: float) -> dict:
-    d = fold_frame.loss_difference.to_numpy()
+def _auc_test(fold_frame: pd.DataFrame, level: float) -> dict:
+    """The corrected t test of the AUC difference (full - base) over the folds that have one."""
+    has = fold_frame.auc_difference.notna().to_numpy()
+    if not has.all():
+        _common.warn(f"predictive_comparison: {int((~has).sum())} of {has.size} held-out folds "
+                     "hold one class only and have no AUC; the AUC test uses the other "
+                     f"{int(has.sum())}", ExclusionWarning)
+    if has.sum() < 2:
+        raise ArgumentError("too few held-out folds with both classes for the AUC test",
+                            values=[int(has.sum())], expected="fewer folds or more respondents")
+    return _corrected_t(fold_frame.auc_difference.to_numpy()[has], fold_frame[has], level)
+
+
+def _corrected_t(d: np.ndarray, fold_frame: pd.DataFrame, level: float) -> dict:
+    """Nadeau-Bengio corrected resampled t test of the per-fold differences ``d`` (one-sided:
+    H1 mean > 0)."""
     J = d.size
     ratio = float((fold_frame.n_test / fold_frame.n_train).mean())
     var = float(np.var(d, ddof=1)) if J > 1 else float("nan")
@@ -284,13 +463,17 @@ def _corrected_t(fold_frame: pd.DataFrame, level: float) -> dict:
             "ci_upper": mean + q * se, "level": level}
 
 
-def _model_table(fold_frame: pd.DataFrame, test: dict) -> pd.DataFrame:
+def _model_table(fold_frame: pd.DataFrame, test: dict, auc_test: dict | None) -> pd.DataFrame:
     f = fold_frame
-    rows = [{"model": "base", "loss": f.loss_base.mean(), "r2_oos": f.r2_base.mean()},
-            {"model": "full", "loss": f.loss_full.mean(), "r2_oos": f.r2_full.mean()},
+    rows = [{"model": "base", "loss": f.loss_base.mean(), "r2_oos": f.r2_base.mean(),
+             "auc": f.auc_base.mean()},
+            {"model": "full", "loss": f.loss_full.mean(), "r2_oos": f.r2_full.mean(),
+             "auc": f.auc_full.mean()},
             {"model": "difference", "loss": test["mean_difference"],
-             "r2_oos": (f.r2_full - f.r2_base).mean(), "se": test["se"], "t": test["t"],
+             "r2_oos": (f.r2_full - f.r2_base).mean(),
+             "auc": auc_test["mean_difference"] if auc_test else float("nan"),
+             "se": test["se"], "t": test["t"],
              "df": test["df"], "p_value": test["p_value"], "ci_lower": test["ci_lower"],
              "ci_upper": test["ci_upper"]}]
-    return pd.DataFrame(rows, columns=["model", "loss", "r2_oos", "se", "t", "df", "p_value",
-                                       "ci_lower", "ci_upper"])
+    return pd.DataFrame(rows, columns=["model", "loss", "r2_oos", "auc", "se", "t", "df",
+                                       "p_value", "ci_lower", "ci_upper"])

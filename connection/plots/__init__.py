@@ -3,6 +3,7 @@
 Figure functions live in submodules by area (:mod:`connection.plots.measurement`,
 :mod:`connection.plots.drivers`, :mod:`connection.plots.studies`, :mod:`connection.plots.context`);
 each takes tidy DataFrames and an optional ``ax=``, and returns the Figure (or the Axes it drew on).
+:func:`path_diagram` (:mod:`connection.plots.diagram`) draws a fitted SEM as graphviz DOT text.
 
 >>> from connection import plots
 >>> plots.COLUMN_WIDTH, plots.PAGE_WIDTH
@@ -15,7 +16,8 @@ import importlib
 import os
 from pathlib import Path
 
-__all__ = ["theme", "save_figure", "new_figure", "COLUMN_WIDTH", "PAGE_WIDTH", "PALETTE"]
+__all__ = ["theme", "save_figure", "new_figure", "COLUMN_WIDTH", "PAGE_WIDTH", "PALETTE",
+           "path_diagram", "PathDiagram", "GraphvizNotFoundError"]
 
 COLUMN_WIDTH = 3.5  # inches: one journal column
 PAGE_WIDTH = 7.2  # inches: full page width
@@ -35,12 +37,15 @@ PALETTE = {
     "neutral": "#4D4D4D",
 }
 
-_SUBMODULES = {"measurement", "drivers", "studies", "context"}
+_SUBMODULES = {"measurement", "drivers", "studies", "context", "diagram"}
+_DIAGRAM = {"path_diagram", "PathDiagram", "GraphvizNotFoundError"}
 
 
 def __getattr__(name: str):
     if name in _SUBMODULES:
         return importlib.import_module(f"connection.plots.{name}")
+    if name in _DIAGRAM:
+        return getattr(importlib.import_module("connection.plots.diagram"), name)
     raise AttributeError(f"module 'connection.plots' has no attribute {name!r}")
 
 

@@ -1,10 +1,12 @@
 """The simulation layer: populations with known truth, calibrated to the published figures.
 
 :func:`simulate` -> :class:`Simulation` (data, true latent scores, true parameters) from a
-:class:`Population` (a TOML config); power and recovery helpers.
+:class:`Population` (a TOML config); power and recovery helpers; :func:`monte_carlo` ->
+:class:`MonteCarloResult` (replicates on any executor or a Dask client, identical results).
 """
 
 
+from connection.simulation._montecarlo import MonteCarloResult, monte_carlo  # noqa: F401
 from connection.simulation._population import (  # noqa: F401
     Population,
     Simulation,
@@ -23,4 +25,4 @@ from connection.simulation._population import (  # noqa: F401
     true_structural_std_lv,
 )
 
-__all__ = ['simulate', 'Simulation', 'Population', 'load_config', 'recover', 'recovery_model', 'composite_scores', 'slope_power', 'slope_difference_power', 'chisq_power', 'scalar_ncp', 'true_structural_std_lv', 'percent_at_or_above', 'item_means', 'ols_moments']
+__all__ = ['simulate', 'Simulation', 'Population', 'load_config', 'recover', 'recovery_model', 'composite_scores', 'slope_power', 'slope_difference_power', 'chisq_power', 'scalar_ncp', 'true_structural_std_lv', 'percent_at_or_above', 'item_means', 'ols_moments', 'monte_carlo', 'MonteCarloResult']

@@ -7,14 +7,23 @@ Benjamini-Hochberg, Bonferroni within families); survey weights: :func:`rake` (r
 population margins, as ``survey::rake``) -> :class:`RakeResult` and :func:`describe` (weighted
 means and shares with linearization SEs, as ``survey::svymean``/``svyby``). The private modules ``_proportions`` (Wilson,
 Newcombe, Wald, Katz, pooled z) and ``_effect_sizes`` (Cohen's d and h, Hedges' g) are the
-building blocks of :mod:`connection.outcomes` and :mod:`connection.context`.
+building blocks of :mod:`connection.outcomes` and :mod:`connection.context`. Sample moments
+in partition-wise passes over a pandas or Dask frame (larger than memory): :func:`sample_moments`
+-> :class:`SampleMomentsResult` (per group and missing-data pattern, Gamma for MLR).
 """
 
 
 from connection.stats._bootstrap import BootstrapResult, bootstrap, resample_indices, take_rows  # noqa: F401
+from connection.stats._dask import (  # noqa: F401
+    SampleMomentsResult,
+    first_order_information,
+    is_dask_frame,
+    sample_moments,
+)
 from connection.stats._describe import describe  # noqa: F401
 from connection.stats._multiplicity import adjust_pvalues  # noqa: F401
 from connection.stats._weights import RakeResult, rake  # noqa: F401
 
 __all__ = ['bootstrap', 'BootstrapResult', 'resample_indices', 'take_rows', 'adjust_pvalues',
-           'rake', 'RakeResult', 'describe']
+           'rake', 'RakeResult', 'describe', 'sample_moments', 'SampleMomentsResult',
+           'is_dask_frame', 'first_order_information']
