@@ -1,8 +1,9 @@
 """Published survey figures and their uncertainty: proportions, gaps and rank orders.
 
 The context studies (``studies/why_like.py``, ``studies/perception_gap.py``) put the connection
-finding next to published survey results: why people "like" brands on Facebook (Nielsen 2011) and
-how marketers misjudge what consumers want (CMO Council & Lithium 2011, IBM 2011, Pivot 2012).
+finding next to published survey results: why people follow or "like" brands on social networking
+sites (Nielsen 2011) and how marketers misjudge what consumers want (CMO Council & Lithium 2011,
+IBM 2011, Pivot 2012).
 Published percentages come without intervals. This module gives them honest ones:
 
 * :func:`proportion_ci` -- Wilson score or exact (Clopper-Pearson) interval of one proportion;

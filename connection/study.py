@@ -445,6 +445,8 @@ class Study:
     inputs
         Files the run reads (data, codebook): the results folder must not hold them.
 
+    Notes
+    -----
     An exception escaping :meth:`step` abandons the run (its staging folder is removed and the
     lock released); so does dropping the Study without calling :meth:`finish`.
     """
@@ -628,6 +630,8 @@ class Study:
         become Python numbers, NaN ``null``): cast a column first for another type (e.g. a
         float ``n`` to int).
 
+        Examples
+        --------
         >>> import tempfile, pandas as pd
         >>> study = Study("demo", Path(tempfile.mkdtemp()) / "out", verbose=False)
         >>> rel = pd.DataFrame({"construct": ["a", "b"], "alpha": [0.8, 0.7],
@@ -792,6 +796,8 @@ def flags_from_warnings():
     (:mod:`connection.latent.checks`): a warning class that covers two problems is told apart by
     what its message says (see :func:`_warning_code`).
 
+    Examples
+    --------
     >>> import warnings
     >>> from connection.errors import HeywoodCaseWarning
     >>> with warnings.catch_warnings():

@@ -62,7 +62,11 @@ DEFAULT_RESULTS = ROOT / "results"
 DEFAULT_OUT = PAPER_DIR / "build"
 CSS_FILE = PAPER_DIR / "paper.css"
 FIGURE_SCRIPTS = PAPER_DIR / "figures"
-LATEX_ENGINES = ("pdflatex", "xelatex", "lualatex")  # pdflatex first: it works with texlive-latex-recommended alone
+# xelatex first: it sets any Unicode character the fonts have; pdflatex (texlive-latex-recommended
+# alone) is the fallback
+LATEX_ENGINES = ("xelatex", "lualatex", "pdflatex")
+PDF_PACKAGES_HINT = ("on Debian/Ubuntu: apt-get install pandoc texlive-xetex "
+                     "texlive-latex-recommended texlive-fonts-recommended lmodern")
 
 # which script writes each study's results folder (for the "rerun ..." hints)
 STUDY_SCRIPTS = {
@@ -182,7 +186,7 @@ def format_value(value: Any, spec: str | None = None) -> str:
     spec = (spec or "").strip()
     fallback = re.match(r"^(?P<main>.*?)\s*(?<![\w:])or:(?P<text>.*)$", spec)
     if fallback and not spec.startswith("yesno:"):
-        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        if _is_null(value):
             return fallback["text"].strip()
         spec = fallback["main"]
     if spec.startswith("abs ") or spec == "abs":
@@ -205,10 +209,19 @@ def format_value(value: Any, spec: str | None = None) -> str:
         return ", ".join(format_value(v, spec) for v in value)
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+    if _is_null(value):
         raise ValueError("the value is null or not finite")
     if not isinstance(value, int | float):
         raise ValueError(f"cannot format a {type(value).__name__} as a number")
+    return _format_number(value, spec)
+
+
+def _is_null(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and not math.isfinite(value))
+
+
+def _format_number(value: int | float, spec: str) -> str:
+    """A finite number by one of format_value's named specs or a Python format spec."""
     if spec == "":
         if isinstance(value, int):
             return f"{value:,}"
@@ -629,26 +642,46 @@ def _resolve_inline(text: str, results: Results, where: str | tuple[str, int],
 
 
 def load_bibliography(path: Path) -> dict[str, dict[str, str]]:
-    """``references.yaml``: key -> {cite: "Thomson et al.", year: 2005, text: full reference}."""
+    """``references.yaml``: key -> {cite: "Thomson et al.", year: 2005, text: full reference,
+    doi: "10.1207/...", url: "https://...", no_address: why neither is known}; ``doi``, ``url``
+    and ``no_address`` are optional, and the reference list links each entry to its DOI
+    (``https://doi.org/...``), else its URL."""
 
     if not path.exists():
         raise PaperBuildError(f"bibliography {path} does not exist")
     data = _load_yaml(_read_text(path, "bibliography"), f"the bibliography {path}") or {}
     if not isinstance(data, dict):
         raise PaperBuildError(f"bibliography {path} is not a mapping of keys to entries")
+    out: dict[str, dict[str, str]] = {}
     for key, entry in data.items():
         missing = [f for f in ("cite", "year", "text") if not isinstance(entry, dict) or f not in entry]
         if missing:
             raise PaperBuildError(f"{path}: entry {key!r} lacks {', '.join(missing)}")
-    return {str(k): {f: str(v[f]) for f in ("cite", "year", "text")} for k, v in data.items()}
+        doi, url = str(entry.get("doi") or "").strip(), str(entry.get("url") or "").strip()
+        if doi and not re.fullmatch(r"10\.\d{4,9}/\S+", doi):
+            raise PaperBuildError(f"{path}: entry {key!r}: doi {doi!r} is not a DOI (10.NNNN/...; "
+                                  "without https://doi.org/)")
+        if url and not re.fullmatch(r"https?://\S+", url):
+            raise PaperBuildError(f"{path}: entry {key!r}: url {url!r} is not an http(s) address")
+        out[str(key)] = ({f: str(entry[f]) for f in ("cite", "year", "text")}
+                         | {"doi": doi, "url": url,
+                            "no_address": " ".join(str(entry.get("no_address") or "").split())})
+    return out
+
+
+def _reference_link(entry: dict[str, str]) -> str:
+    if entry.get("doi"):
+        return f" <https://doi.org/{entry['doi']}>"
+    return f" <{entry['url']}>" if entry.get("url") else ""
 
 
 def _references_md(results: Results) -> str:
     if not results.cited:
         return ""
     entries = sorted(results.cited, key=lambda k: (results.bibliography[k]["text"].lower()))
-    return "\n## References\n\n" + "\n\n".join(results.bibliography[k]["text"]
-                                                  for k in entries) + "\n"
+    return "\n## References\n\n" + "\n\n".join(
+        results.bibliography[k]["text"].rstrip() + _reference_link(results.bibliography[k])
+        for k in entries) + "\n"
 
 
 def _split_pairs(text: str, what: str, where: str) -> list[tuple[str, str]]:
@@ -823,6 +856,257 @@ def _pdf_tools() -> tuple[str, str] | None:
     return None
 
 
+@dataclass
+class _Render:
+    """What rendering the body needs: the results, the output folder and the Markdown renderer."""
+
+    results: Results
+    out: Path
+    labels: dict[str, str]
+    refs: dict[str, str]
+    draft: bool
+    md: Any
+    figure_scripts: Path
+    name: str  # the source's file name, for messages
+
+    def inline_html(self, text: str) -> str:
+        rendered = self.md(text).strip()
+        if rendered.startswith("<p>") and rendered.endswith("</p>") and rendered.count("<p>") == 1:
+            rendered = rendered[3:-4]
+        return rendered
+
+    def resolve(self, text: str, where: str | tuple[str, int]) -> str:
+        return _resolve_inline(text, self.results, where, self.refs, self.draft)
+
+
+def _number_blocks(src: Source) -> tuple[dict[str, str], dict[str, int]]:
+    """Number figures and tables in order of appearance; ``@id`` -> a link "Figure N"."""
+    refs: dict[str, str] = {}
+    counts = {"figure": 0, "table": 0}
+    for part in src.body:
+        if not isinstance(part, Block):
+            continue
+        counts[part.kind] += 1
+        part.number = counts[part.kind]
+        if part.ident:
+            if part.ident in refs:
+                raise PaperBuildError(f"{src.path} line {part.line}: id #{part.ident} is used "
+                                      "twice")
+            refs[part.ident] = f"[{_kind_label(part.kind)} {part.number}](#{part.ident})"
+    return refs, counts
+
+
+def _kind_label(kind: str) -> str:
+    return "Figure" if kind == "figure" else "Table"
+
+
+def _figure_files(part: Block, study: str, name: str, ctx: _Render, where: str):
+    """The figure's PNG (for the HTML) and PDF (for the PDF) copied into ``out/figures``."""
+    if study == "script":
+        stem = _run_figure_script(name, ctx.out, ctx.results, where, ctx.figure_scripts)
+        png = None if stem is None else stem.with_suffix(".png")
+        vector = None if stem is None else stem.with_suffix(".pdf")
+    else:
+        png = ctx.results.file(study, f"figures/{name}.png")
+        vector = ctx.results.file(study, f"figures/{name}.pdf")
+    if png is None:
+        return None
+    local = ctx.out / "figures" / f"{study}-{name}.png"
+    if png.resolve() != local.resolve():
+        shutil.copyfile(png, local)
+    if vector is not None and vector.exists():
+        local_pdf = local.with_suffix(".pdf")
+        if vector.resolve() != local_pdf.resolve():
+            shutil.copyfile(vector, local_pdf)
+    return png, local
+
+
+def _render_figure(part: Block, caption: str, ctx: _Render, where: str) -> tuple[str, str]:
+    study, _, name = part.source.partition(":")
+    files = _figure_files(part, study, name, ctx, where)
+    if files is None:
+        return f'<p class="missing">[missing figure {html.escape(part.source)}]</p>', ""
+    png, local = files
+    encoded = base64.b64encode(png.read_bytes()).decode("ascii")
+    width = part.attrs.get("width", "column")
+    if width not in {"column", "page"}:
+        ctx.results.errors.append(f"{where}: width={width!r}; use 'column' or 'page'")
+    anchor = f' id="{html.escape(part.ident)}"' if part.ident else ""
+    alt = html.escape(re.sub(r"<[^>]+>", "", ctx.inline_html(caption)), quote=True)
+    label = f"{_kind_label(part.kind)} {part.number}."
+    figure_html = (f'<figure class="{html.escape(width)}"{anchor}>\n'
+                   f'<img src="data:image/png;base64,{encoded}" alt="{alt}">\n'
+                   f"<figcaption><strong>{label}</strong> {ctx.inline_html(caption)}</figcaption>\n"
+                   "</figure>\n")
+    # natural size (a column figure is drawn 3.5 in wide); pandoc shrinks wider ones to the text
+    # width, so figure text stays at the size it was drawn. LaTeX numbers the figure ("Figure N:")
+    # in the same order as the HTML; the id is its link target.
+    ident = f"{{#{part.ident}}}" if part.ident else ""
+    figure_md = (f"![{' '.join(caption.split())}](figures/{local.with_suffix('.pdf').name})"
+                 f"{ident}\n")
+    return figure_html, figure_md
+
+
+def _render_table(part: Block, caption: str, ctx: _Render, where: str) -> tuple[str, str]:
+    study, _, name = part.source.partition(":")
+    path = ctx.results.file(study, f"tables/{name}.csv")
+    if path is None:
+        return f'<p class="missing">[missing table {html.escape(part.source)}]</p>', ""
+    header, cells, numeric = _table_frame(part, path, ctx.labels, where)
+    label = f"{_kind_label(part.kind)} {part.number}."
+    table_html = _html_table(header, cells, numeric,
+                             f"<strong>{label}</strong> {ctx.inline_html(caption)}", part.ident)
+    # pandoc (2.x) gives tables no id: a hyperlink target in front of it takes the references
+    target = f"`\\hypertarget{{{part.ident}}}{{}}`{{=latex}}\n\n" if part.ident else ""
+    return table_html, target + _md_table(header, cells, numeric, caption)
+
+
+def _render_body(src: Source, ctx: _Render) -> tuple[list[str], list[str]]:
+    """The body as HTML parts and as pandoc Markdown parts, in order."""
+    html_parts: list[str] = []
+    md_parts: list[str] = []
+    for part in src.body:
+        if isinstance(part, Chunk):
+            resolved = ctx.resolve(part.text, (ctx.name, part.line))
+            html_parts.append(ctx.md(resolved))
+            md_parts.append(resolved)
+            continue
+        where = f"{ctx.name} line {part.line - 1}"
+        caption = ctx.resolve(part.caption, (ctx.name, part.line))
+        study, sep, name = part.source.partition(":")
+        if not sep:
+            ctx.results.errors.append(f"{where}: {part.kind} source {part.source!r} is not "
+                                      "'study:name'")
+            continue
+        render = _render_figure if part.kind == "figure" else _render_table
+        part_html, part_md = render(part, caption, ctx, where)
+        html_parts.append(part_html)
+        if part_md:
+            md_parts.append(part_md)
+    return html_parts, md_parts
+
+
+def _licence(meta: dict[str, Any]) -> str:
+    """The licence: the front matter's ``license``, else pyproject.toml's ``project.license``."""
+    if meta.get("license"):
+        return str(meta["license"])
+    try:
+        import tomllib
+
+        project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    except (OSError, KeyError, ValueError):
+        return "see the LICENSE file"
+    licence = project.get("license")
+    if isinstance(licence, dict):
+        licence = licence.get("text") or licence.get("file")
+    return str(licence) if licence else "see the LICENSE file"
+
+
+def _build_date() -> str:
+    """The build date (UTC), or that of ``SOURCE_DATE_EPOCH`` (reproducible builds)."""
+    import datetime as dt
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    when = (dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch.isdigit()
+            else dt.datetime.now(dt.UTC))
+    return when.date().isoformat()
+
+
+def title_block(results: Results, meta: dict[str, Any]) -> dict[str, str]:
+    """Date, package version, commit(s) of the code the studies ran, and licence."""
+    from connection import __version__
+
+    commits: list[str] = []
+    dirty = False
+    for manifest in results.manifests.values():
+        git = (manifest or {}).get("git") or {}
+        if git.get("commit") and git["commit"][:10] not in commits:
+            commits.append(git["commit"][:10])
+        dirty = dirty or bool(git.get("dirty"))
+    commit = ", ".join(commits) if commits else "unknown (no study manifest records one)"
+    if dirty:
+        commit += " with uncommitted changes"
+    return {"date": _build_date(), "version": str(__version__), "commit": commit,
+            "licence": _licence(meta)}
+
+
+def _title_line(block: dict[str, str]) -> str:
+    return (f"{block['date']} · connection {block['version']} · commit {block['commit']} · "
+            f"licence {block['licence']}")
+
+
+def _yaml_str(text: str) -> str:
+    """A YAML double-quoted string (JSON's syntax), non-ASCII characters kept as they are."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _front_matter_md(title, subtitle, authors, abstract, block) -> str:
+    front = ["---", f"title: {_yaml_str(title)}"]
+    if subtitle:
+        front.append(f"subtitle: {_yaml_str(subtitle)}")
+    if authors:
+        front.append("author:")
+        front += [f"  - {_yaml_str(str(a))}" for a in authors]
+    front.append(f"date: {_yaml_str(_title_line(block))}")
+    if abstract:
+        front.append(f"abstract: {_yaml_str(' '.join(abstract.split()))}")
+    front += ["geometry: margin=1in", "fontsize: 11pt", "colorlinks: true", "linkcolor: blue",
+              "urlcolor: blue", "---", ""]
+    return "\n".join(front)
+
+
+def _make_pdf(md_path: Path, out: Path, pdf: bool | None, results: Results,
+              verbose: bool) -> Path | None:
+    """The PDF when asked (``pdf=True``: required) or when the tools are there (``None``)."""
+    tools = _pdf_tools()
+    explicit = bool(pdf)
+    if pdf is None:
+        pdf = tools is not None
+        if tools is None and verbose:
+            print(f"paper: no pandoc + TeX engine found; HTML only ({PDF_PACKAGES_HINT})",
+                  flush=True)
+    if not pdf:
+        return None
+    if tools is None:
+        raise PaperBuildError(f"--pdf needs pandoc and a TeX engine (xelatex, lualatex or "
+                              f"pdflatex); {PDF_PACKAGES_HINT}")
+    try:
+        return _build_pdf(md_path, out / "paper.pdf", *tools)
+    except PaperBuildError as exc:
+        if explicit:
+            raise
+        # the HTML is the guaranteed output; a broken TeX installation must not stop it
+        results.warnings.append(f"no PDF: {exc}")
+        return None
+
+
+def _provenance(src: Source, results: Results, figure_scripts, outputs: dict[str, str],
+                counts: dict[str, int], draft: bool, block: dict[str, str]) -> dict[str, Any]:
+    from connection._io import sha256_file
+
+    return {
+        "source": {"path": _rel(src.path), "sha256": sha256_file(src.path)},
+        "builder": {"path": _rel(Path(__file__)), "sha256": sha256_file(Path(__file__))},
+        "bibliography": (None if results.bibliography_path is None else
+                         {"path": _rel(results.bibliography_path),
+                          "sha256": sha256_file(results.bibliography_path)}),
+        "results_dir": str(results.root),
+        "figure_scripts": str(Path(figure_scripts).resolve()),
+        "numbers": dict(sorted(results.used_numbers.items())),
+        # cited numbers whose solution is flagged, with the study's reason for accepting them
+        "flagged_numbers": dict(sorted(results.used_flags.items())),
+        "manifest_values": dict(sorted(results.used_manifest.items())),
+        "files": dict(sorted(results.used_files.items())),
+        "studies": {study: {"seed": m.get("seed"), "git": m.get("git"),
+                            "config_sha256": m.get("config_sha256")}
+                    for study, m in sorted(results.manifests.items()) if m},
+        "title_block": block,
+        "outputs": outputs,
+        "figures": counts["figure"], "tables": counts["table"],
+        "draft": draft,
+    }
+
+
 def build(results_dir: str | os.PathLike = DEFAULT_RESULTS, out_dir: str | os.PathLike = DEFAULT_OUT,
           source: str | os.PathLike = DEFAULT_SOURCE, *, pdf: bool | None = None,
           draft: bool = False, strict_config: bool = True, verbose: bool = True,
@@ -839,99 +1123,21 @@ def build(results_dir: str | os.PathLike = DEFAULT_RESULTS, out_dir: str | os.Pa
     results = Results(Path(results_dir).resolve(), strict_config=strict_config)
     out = Path(out_dir)
     (out / "figures").mkdir(parents=True, exist_ok=True)
-    labels = {str(k): str(v) for k, v in (src.meta.get("labels") or {}).items()}
     if src.meta.get("bibliography"):
         results.bibliography_path = (src.path.parent / str(src.meta["bibliography"])).resolve()
         results.bibliography = load_bibliography(results.bibliography_path)
-
-    # number figures and tables in order of appearance, so references resolve before rendering
-    refs: dict[str, str] = {}
-    counts = {"figure": 0, "table": 0}
-    for part in src.body:
-        if isinstance(part, Block):
-            counts[part.kind] += 1
-            part.number = counts[part.kind]
-            if part.ident:
-                if part.ident in refs:
-                    raise PaperBuildError(f"{src.path} line {part.line}: id #{part.ident} is used "
-                                          "twice")
-                refs[part.ident] = f"{'Figure' if part.kind == 'figure' else 'Table'} {part.number}"
-
+    refs, counts = _number_blocks(src)
     md = mistune.create_markdown(escape=False, plugins=["table", "footnotes", "strikethrough"])
-
-    def inline_html(text: str) -> str:
-        rendered = md(text).strip()
-        if rendered.startswith("<p>") and rendered.endswith("</p>") and rendered.count("<p>") == 1:
-            rendered = rendered[3:-4]
-        return rendered
+    ctx = _Render(results, out, {str(k): str(v) for k, v in (src.meta.get("labels") or {}).items()},
+                  refs, draft, md, Path(figure_scripts), src.path.name)
 
     # front matter: title, authors, abstract (which may cite numbers too)
     meta_where = f"{src.path.name} front matter"
-    title = _resolve_inline(str(src.meta.get("title", "Untitled")), results, meta_where, refs, draft)
-    subtitle = _resolve_inline(str(src.meta.get("subtitle", "")), results, meta_where, refs, draft)
+    title = ctx.resolve(str(src.meta.get("title", "Untitled")), meta_where)
+    subtitle = ctx.resolve(str(src.meta.get("subtitle", "")), meta_where)
     authors = src.meta.get("authors") or []
-    abstract = _resolve_inline(str(src.meta.get("abstract", "")), results, meta_where, refs, draft)
-
-    html_parts: list[str] = []
-    md_parts: list[str] = []
-    for part in src.body:
-        if isinstance(part, Chunk):
-            resolved = _resolve_inline(part.text, results, (src.path.name, part.line), refs, draft)
-            html_parts.append(md(resolved))
-            md_parts.append(resolved)
-            continue
-        where = f"{src.path.name} line {part.line - 1}"
-        caption = _resolve_inline(part.caption, results, (src.path.name, part.line), refs, draft)
-        label = f"{'Figure' if part.kind == 'figure' else 'Table'} {part.number}."
-        study, sep, name = part.source.partition(":")
-        if not sep:
-            results.errors.append(f"{where}: {part.kind} source {part.source!r} is not 'study:name'")
-            continue
-        if part.kind == "figure":
-            if study == "script":
-                stem = _run_figure_script(name, out, results, where, Path(figure_scripts))
-                png = None if stem is None else stem.with_suffix(".png")
-                vector = None if stem is None else stem.with_suffix(".pdf")
-            else:
-                png = results.file(study, f"figures/{name}.png")
-                vector = results.file(study, f"figures/{name}.pdf")
-            if png is None:
-                html_parts.append(f'<p class="missing">[missing figure {html.escape(part.source)}]</p>')
-                continue
-            local = out / "figures" / f"{study}-{name}.png"
-            if png.resolve() != local.resolve():
-                shutil.copyfile(png, local)
-            if vector is not None and vector.exists():
-                local_pdf = local.with_suffix(".pdf")
-                if vector.resolve() != local_pdf.resolve():
-                    shutil.copyfile(vector, local_pdf)
-            encoded = base64.b64encode(png.read_bytes()).decode("ascii")
-            width = part.attrs.get("width", "column")
-            if width not in {"column", "page"}:
-                results.errors.append(f"{where}: width={width!r}; use 'column' or 'page'")
-            anchor = f' id="{html.escape(part.ident)}"' if part.ident else ""
-            alt = html.escape(re.sub(r"<[^>]+>", "", inline_html(caption)), quote=True)
-            html_parts.append(
-                f'<figure class="{html.escape(width)}"{anchor}>\n'
-                f'<img src="data:image/png;base64,{encoded}" alt="{alt}">\n'
-                f"<figcaption><strong>{label}</strong> {inline_html(caption)}</figcaption>\n"
-                "</figure>\n")
-            # natural size (a column figure is drawn 3.5 in wide); pandoc shrinks wider ones to
-            # the text width, so figure text stays at the size it was drawn
-            md_parts.append(f"![{' '.join(caption.split())}](figures/{local.with_suffix('.pdf').name})"
-                            "\n")
-        else:
-            path = results.file(study, f"tables/{name}.csv")
-            if path is None:
-                html_parts.append(f'<p class="missing">[missing table {html.escape(part.source)}]</p>')
-                continue
-            header, cells, numeric = _table_frame(part, path, labels, where)
-            html_parts.append(_html_table(header, cells, numeric,
-                                          f"<strong>{label}</strong> {inline_html(caption)}",
-                                          part.ident))
-            md_parts.append(_md_table(header, cells, numeric, caption))
-
-
+    abstract = ctx.resolve(str(src.meta.get("abstract", "")), meta_where)
+    html_parts, md_parts = _render_body(src, ctx)
     references = _references_md(results)
     if references:
         html_parts.append(md(references))
@@ -942,67 +1148,19 @@ def build(results_dir: str | os.PathLike = DEFAULT_RESULTS, out_dir: str | os.Pa
         raise PaperBuildError(f"cannot build the paper from {results.root}; "
                               f"{len(dict.fromkeys(results.errors))} problem(s):\n  - {listing}")
 
-    colophon = _colophon(results)
+    block = title_block(results, src.meta)
+    colophon = _colophon(results, block)
     page = _html_page(title, subtitle, authors, md(abstract) if abstract else "",
-                      "\n".join(html_parts), md(colophon))
+                      "\n".join(html_parts), md(colophon), _title_line(block))
     from connection._io import sha256_file, write_json, write_text
 
     html_path = write_text(out / "paper.html", page)
-    front = ["---", f"title: {json.dumps(title)}"]
-    if subtitle:
-        front.append(f"subtitle: {json.dumps(subtitle)}")
-    if authors:
-        front.append("author:")
-        front += [f"  - {json.dumps(str(a))}" for a in authors]
-    if abstract:
-        front.append(f"abstract: {json.dumps(' '.join(abstract.split()))}")
-    front += ["geometry: margin=1in", "fontsize: 11pt", "colorlinks: true", "---", ""]
-    md_path = write_text(out / "paper.md", "\n".join(front) + "\n".join(md_parts) + "\n\n"
-                         + colophon + "\n")
-
-    pdf_path = None
-    tools = _pdf_tools()
-    explicit_pdf = bool(pdf)
-    if pdf is None:
-        pdf = tools is not None
-        if tools is None and verbose:
-            print("paper: no pandoc + LaTeX engine found; HTML only (install the Debian packages "
-                  "pandoc texlive-latex-recommended texlive-fonts-recommended lmodern for the PDF)",
-                  flush=True)
-    if pdf:
-        if tools is None:
-            raise PaperBuildError("--pdf needs pandoc and a LaTeX engine (xelatex, lualatex or "
-                                  "pdflatex); on Debian: apt-get install pandoc "
-                                  "texlive-latex-recommended texlive-fonts-recommended lmodern")
-        try:
-            pdf_path = _build_pdf(md_path, out / "paper.pdf", *tools)
-        except PaperBuildError as exc:
-            if explicit_pdf:
-                raise
-            # the HTML is the guaranteed output; a broken TeX installation must not stop it
-            results.warnings.append(f"no PDF: {exc}")
-
-    provenance = {
-        "source": {"path": _rel(src.path), "sha256": sha256_file(src.path)},
-        "builder": {"path": _rel(Path(__file__)), "sha256": sha256_file(Path(__file__))},
-        "bibliography": (None if results.bibliography_path is None else
-                         {"path": _rel(results.bibliography_path),
-                          "sha256": sha256_file(results.bibliography_path)}),
-        "results_dir": str(results.root),
-        "figure_scripts": str(Path(figure_scripts).resolve()),
-        "numbers": dict(sorted(results.used_numbers.items())),
-        # cited numbers whose solution is flagged, with the study's reason for accepting them
-        "flagged_numbers": dict(sorted(results.used_flags.items())),
-        "manifest_values": dict(sorted(results.used_manifest.items())),
-        "files": dict(sorted(results.used_files.items())),
-        "studies": {study: {"seed": m.get("seed"), "git": m.get("git"),
-                            "config_sha256": m.get("config_sha256")}
-                    for study, m in sorted(results.manifests.items()) if m},
-        "outputs": {"paper.html": sha256_file(html_path), "paper.md": sha256_file(md_path)},
-        "figures": counts["figure"], "tables": counts["table"],
-        "draft": draft,
-    }
-    prov_path = write_json(out / "provenance.json", provenance)
+    md_path = write_text(out / "paper.md", _front_matter_md(title, subtitle, authors, abstract, block)
+                         + "\n".join(md_parts) + "\n\n" + colophon + "\n")
+    pdf_path = _make_pdf(md_path, out, pdf, results, verbose)
+    outputs = {"paper.html": sha256_file(html_path), "paper.md": sha256_file(md_path)}
+    prov_path = write_json(out / "provenance.json", _provenance(
+        src, results, figure_scripts, outputs, counts, draft, block))
     if verbose:
         print(f"paper: {len(results.used_numbers)} numbers, {counts['figure']} figures, "
               f"{counts['table']} tables from {results.root}", flush=True)
@@ -1019,9 +1177,11 @@ def _rel(path: Path) -> str:
         return str(path)
 
 
-def _colophon(results: Results) -> str:
+def _colophon(results: Results, block: dict[str, str]) -> str:
     lines = ["---", "", "*How this document was made.* Every number, table and figure above was "
-             "generated by `paper/build.py` from study outputs; none was typed by hand. Inputs:"]
+             "generated by `paper/build.py` from study outputs; none was typed by hand. Built on "
+             f"{block['date']} with connection {block['version']} (licence {block['licence']}). "
+             "Inputs:"]
     lines.append("")
     for study, manifest in sorted(results.manifests.items()):
         if not manifest:
@@ -1040,9 +1200,11 @@ def _colophon(results: Results) -> str:
     return "\n".join(lines)
 
 
-def _html_page(title, subtitle, authors, abstract_html, body_html, colophon_html) -> str:
+def _html_page(title, subtitle, authors, abstract_html, body_html, colophon_html,
+               title_line="") -> str:
     author_html = "".join(f'<p class="author">{html.escape(str(a))}</p>' for a in authors)
     sub = f'<p class="subtitle">{html.escape(subtitle)}</p>' if subtitle else ""
+    meta = f'<p class="title-block">{html.escape(title_line)}</p>' if title_line else ""
     abstract = (f'<section class="abstract"><h2>Abstract</h2>{abstract_html}</section>'
                 if abstract_html else "")
     return (
@@ -1050,14 +1212,22 @@ def _html_page(title, subtitle, authors, abstract_html, body_html, colophon_html
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
         f"<title>{html.escape(title)}</title>\n<style>\n{_theme_css()}\n</style>\n</head>\n<body>\n"
         f"<article>\n<header>\n<h1 class=\"title\">{html.escape(title)}</h1>\n{sub}\n"
-        f"{author_html}\n</header>\n{abstract}\n{body_html}\n"
+        f"{author_html}\n{meta}\n</header>\n{abstract}\n{body_html}\n"
         f"<footer class=\"colophon\">{colophon_html}</footer>\n</article>\n</body>\n</html>\n")
+
+
+def _has_font(name: str) -> bool:
+    fc_list = shutil.which("fc-list")
+    if not fc_list:
+        return False
+    proc = subprocess.run([fc_list, ":", "family"], capture_output=True, text=True, timeout=60)
+    return name in proc.stdout
 
 
 def _build_pdf(md_path: Path, pdf_path: Path, pandoc: str, engine: str) -> Path:
     cmd = [pandoc, md_path.name, "-o", "paper.pdf.tmp.pdf", f"--pdf-engine={engine}",
            "--resource-path=.", "-V", "documentclass=article"]
-    if engine != "pdflatex":
+    if engine != "pdflatex" and _has_font("DejaVu Serif"):
         cmd += ["-V", "mainfont=DejaVu Serif", "-V", "monofont=DejaVu Sans Mono"]
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "TEXMFVAR": tmp, "SOURCE_DATE_EPOCH": "0"}
@@ -1072,20 +1242,8 @@ def _build_pdf(md_path: Path, pdf_path: Path, pandoc: str, engine: str) -> Path:
 
 
 # ----------------------------------------------------------------------------- staleness check
-def check(out_dir: str | os.PathLike = DEFAULT_OUT, results_dir: str | os.PathLike | None = None,
-          source: str | os.PathLike | None = None) -> list[str]:
-    """Problems that make the built paper stale against ``results/`` (empty list = up to date).
-
-    Compares, against ``provenance.json``: the sha256 of every results file used (numbers.json,
-    tables, figures), every cited value, the manuscript source, and the built outputs.
-    """
-    from connection._io import sha256_file
-
-    out = Path(out_dir)
-    prov_path = out / "provenance.json"
-    if not prov_path.exists():
-        return [f"{prov_path} does not exist: the paper was never built (run python paper/build.py)"]
-    prov = _read_json(prov_path, "the provenance file")
+def _validate_provenance(prov: Any, prov_path: Path) -> None:
+    """Refuse a provenance file without the entries check() reads (edited, or another tool's)."""
     needed = {"results_dir": str, "files": dict, "numbers": dict, "source": dict, "outputs": dict}
     wrong = [repr(k) for k, kind in needed.items() if not isinstance(
         prov.get(k) if isinstance(prov, dict) else None, kind)]
@@ -1104,6 +1262,57 @@ def check(out_dir: str | os.PathLike = DEFAULT_OUT, results_dir: str | os.PathLi
                               "file's sha256 is a text of 64 hex digits; the file was not written "
                               "by this build, or was edited): rebuild the paper with python "
                               "paper/build.py, then --check compares against the new provenance")
+
+
+def _lookup(node: Any, key: str) -> Any:
+    """The value at a dotted key of numbers.json (list items by index); KeyError if absent."""
+    for part in key.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return KeyError
+    return node
+
+
+def _stale_numbers(cited_numbers: dict[str, Any], root: Path) -> list[str]:
+    """Cited numbers that are missing from, or differ in, the studies' numbers.json now."""
+    problems: list[str] = []
+    numbers: dict[str, Any] = {}
+    for cited, value in cited_numbers.items():
+        study, _, key = cited.partition(":")
+        if study not in numbers:
+            path = root / study / "numbers.json"
+            try:
+                numbers[study] = _read_json(path, "the numbers file") if path.exists() else None
+            except PaperBuildError as exc:
+                problems.append(str(exc))
+                numbers[study] = None
+        node = _lookup(numbers[study], key)
+        if node is KeyError:
+            problems.append(f"the paper cites {cited}, which is missing from "
+                            f"{root / study / 'numbers.json'}")
+        elif node != value:
+            problems.append(f"the paper cites {cited} = {value!r}, but results now have {node!r}")
+    return problems
+
+
+def check(out_dir: str | os.PathLike = DEFAULT_OUT, results_dir: str | os.PathLike | None = None,
+          source: str | os.PathLike | None = None) -> list[str]:
+    """Problems that make the built paper stale against ``results/`` (empty list = up to date).
+
+    Compares, against ``provenance.json``: the sha256 of every results file used (numbers.json,
+    tables, figures), every cited value, the manuscript source, and the built outputs.
+    """
+    from connection._io import sha256_file
+
+    out = Path(out_dir)
+    prov_path = out / "provenance.json"
+    if not prov_path.exists():
+        return [f"{prov_path} does not exist: the paper was never built (run python paper/build.py)"]
+    prov = _read_json(prov_path, "the provenance file")
+    _validate_provenance(prov, prov_path)
     root = Path(results_dir) if results_dir is not None else Path(prov["results_dir"])
     problems = []
     for rel, digest in prov["files"].items():
@@ -1115,30 +1324,7 @@ def check(out_dir: str | os.PathLike = DEFAULT_OUT, results_dir: str | os.PathLi
             problems.append(f"{path} is cited by the paper but no longer exists")
         elif sha256_file(path) != digest:
             problems.append(f"{path} changed since the paper was built (stale)")
-    numbers: dict[str, Any] = {}
-    for cited, value in prov["numbers"].items():
-        study, _, key = cited.partition(":")
-        if study not in numbers:
-            path = root / study / "numbers.json"
-            try:
-                numbers[study] = _read_json(path, "the numbers file") if path.exists() else None
-            except PaperBuildError as exc:
-                problems.append(str(exc))
-                numbers[study] = None
-        node = numbers[study]
-        for part in key.split("."):
-            if isinstance(node, dict) and part in node:
-                node = node[part]
-            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                node = node[int(part)]
-            else:
-                node = KeyError
-                break
-        if node is KeyError:
-            problems.append(f"the paper cites {cited}, which is missing from "
-                            f"{root / study / 'numbers.json'}")
-        elif node != value:
-            problems.append(f"the paper cites {cited} = {value!r}, but results now have {node!r}")
+    problems += _stale_numbers(prov["numbers"], root)
     src = Path(source) if source is not None else ROOT / prov["source"]["path"]
     if src.exists() and sha256_file(src) != prov["source"]["sha256"]:
         problems.append(f"{src} changed since the paper was built")

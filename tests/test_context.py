@@ -308,6 +308,21 @@ def test_rank_agreement_refuses_partial_orders():
 
 
 # --------------------------------------------------------------------------- the data file
+def test_nielsen_rows_carry_the_source_wording_and_address():
+    """Issue 17: the chart asks for the primary reason for following or liking a brand, company or
+    celebrity on social networking sites (not "on Facebook"), and each row names where it was
+    read; a secondary copy gives the two friend reasons separately (2% each)."""
+    every = load_published_figures(include_unconfirmed=True)
+    nielsen = every[every.study == "nielsen_2011"]
+    assert len(nielsen) == 7
+    assert not nielsen[["population", "question", "source"]].apply(
+        lambda col: col.str.contains("Facebook")).any().any()
+    assert nielsen.question.str.contains("on social networking sites").all()
+    assert nielsen.source.str.contains("https://").all()
+    friends = nielsen[nielsen.id.isin(["nielsen_friend_recommended", "nielsen_friend_liked"])]
+    assert list(friends.value) == [2, 2] and (friends.status == "S").all()
+
+
 def test_shipped_file_loads_and_keeps_unconfirmed_apart():
     figs = load_published_figures()
     every = load_published_figures(include_unconfirmed=True)

@@ -7,6 +7,7 @@ runner into tmp_path (never the gitignored results/ of the working tree).
 import importlib.util
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -95,7 +96,9 @@ def test_build_inserts_numbers_figures_and_tables(toy):
     assert "Of 20,000 respondents, 54.3% were connected" in page
     assert "(p &lt; 0.001)" in page or "(p < 0.001)" in page
     assert "equivalence holds" in page
-    assert "See Figure 1 and Table 1." in page
+    # cross-references are numbered and link to their figure or table
+    assert 'See <a href="#fig-curve">Figure 1</a> and <a href="#tab-cal">Table 1</a>.' in page
+    assert 'id="fig-curve"' in page and 'id="tab-cal"' in page
     assert "The seed was 7." in page
     assert "mean 51.23." in page
     # labels from the front matter relabel table cells; floats use the table's format
@@ -122,6 +125,87 @@ def test_provenance_records_every_input_and_check_passes(toy):
     assert prov["numbers"]["toy:share.connected"] == 0.5432
     assert prov["manifest_values"]["toy:seed"] == 7
     assert pb.check(out, results, source) == []
+
+
+def test_title_block_gives_date_version_commit_and_licence(toy, monkeypatch):
+    import connection
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # 2023-11-14 UTC
+    results, source, out = toy
+    manifest = json.loads((results / "toy" / "manifest.json").read_text())
+    commit = ((manifest.get("git") or {}).get("commit") or "")[:10]
+    built = pb.build(results, out, source, pdf=False, verbose=False)
+    page, md = built.html.read_text(), built.markdown.read_text()
+    line = (f"2023-11-14 · connection {connection.__version__} · commit "
+            f"{commit or 'unknown (no study manifest records one)'}")
+    assert line in page and line in md
+    assert "licence BSD-3-Clause" in page  # pyproject.toml's project.license
+    assert md.splitlines()[:4][-1].startswith("date: ") or "\ndate: " in md.split("---")[1]
+    prov = json.loads(built.provenance.read_text())
+    assert prov["title_block"]["date"] == "2023-11-14"
+    assert prov["title_block"]["licence"] == "BSD-3-Clause"
+    # the front matter may name another licence
+    source.write_text(source.read_text().replace('title: "A toy paper"',
+                                                 'title: "A toy paper"\nlicense: CC-BY-4.0'))
+    assert "licence CC-BY-4.0" in pb.build(results, out, source, pdf=False,
+                                           verbose=False).html.read_text()
+
+
+def test_pdf_markdown_numbers_and_links_figures_and_tables(toy):
+    results, source, out = toy
+    md = pb.build(results, out, source, pdf=False, verbose=False).markdown.read_text()
+    # pandoc: an image alone in its paragraph is a numbered figure; its id is the link target
+    assert re.search(r"^!\[A curve; mean 51\.23\.\]\(figures/toy-curve\.pdf\)\{#fig-curve\}$", md,
+                     re.M)
+    # a table caption (": ..."), with a hyperlink target in front of the table
+    assert "`\\hypertarget{tab-cal}{}`{=latex}" in md
+    assert re.search(r"^: Published and reproduced percentages\.$", md, re.M)
+    assert "See [Figure 1](#fig-curve) and [Table 1](#tab-cal)." in md
+
+
+def test_reference_list_links_each_entry_to_its_doi_or_url(toy):
+    results, source, out = toy
+    (source.parent / "refs.yaml").write_text(
+        "smith2001:\n  cite: Smith\n  year: 2001\n  text: Smith, A. (2001). A book.\n"
+        "  doi: 10.1000/xyz123\n"
+        "jones2002:\n  cite: Jones\n  year: 2002\n  text: Jones, B. (2002). A page.\n"
+        "  url: https://example.org/page\n"
+        "lee2003:\n  cite: Lee\n  year: 2003\n  text: Lee, C. (2003). A letter.\n")
+    text = MANUSCRIPT.replace("---\n\n## Results", "bibliography: refs.yaml\n---\n\n## Results")
+    source.write_text(text + "\nAs [@smith2001; @jones2002; @lee2003].\n")
+    built = pb.build(results, out, source, pdf=False, verbose=False)
+    page, md = built.html.read_text(), built.markdown.read_text()
+    assert '<a href="https://doi.org/10.1000/xyz123">https://doi.org/10.1000/xyz123</a>' in page
+    assert '<a href="https://example.org/page">https://example.org/page</a>' in page
+    assert "Smith, A. (2001). A book. <https://doi.org/10.1000/xyz123>" in md
+    assert "Lee, C. (2003). A letter.\n" in md  # no address: no link
+    for bad, message in [("  doi: https://doi.org/10.1000/x\n", "is not a DOI"),
+                         ("  url: www.example.org\n", "is not an http")]:
+        (source.parent / "refs.yaml").write_text(
+            "smith2001:\n  cite: Smith\n  year: 2001\n  text: Smith (2001).\n" + bad)
+        with pytest.raises(pb.PaperBuildError, match=message):
+            pb.load_bibliography(source.parent / "refs.yaml")
+
+
+def test_every_reference_of_the_paper_has_a_doi_or_url_or_says_why_not():
+    bib = pb.load_bibliography(ROOT / "paper" / "references.yaml")
+    assert bib
+    assert [k for k, e in bib.items() if not (e["doi"] or e["url"] or e["no_address"])] == []
+    # the sources the context studies and the eReader statements rest on are in it (issue 17)
+    assert {"zorfas2011", "pivot2012", "nielsen2011", "cmo2011", "ibm2011"} <= set(bib)
+    assert "social networking sites" in bib["nielsen2011"]["text"]  # not "on Facebook"
+
+
+@pytest.mark.skipif(pb._pdf_tools() is None, reason="pandoc and a TeX engine are not installed")
+def test_the_pdf_builds_when_pandoc_and_tex_are_installed(toy):
+    results, source, out = toy
+    built = pb.build(results, out, source, pdf=True, verbose=False)
+    assert built.pdf is not None and built.pdf.read_bytes()[:5] == b"%PDF-"
+    tex = subprocess.run(["pandoc", built.markdown.name, "-t", "latex", "-s"],
+                         cwd=built.markdown.parent, capture_output=True, text=True, check=True).stdout
+    assert "\\label{fig-curve}" in tex and "\\hyperlink{fig-curve}{Figure 1}" in tex
+    assert "\\hypertarget{tab-cal}{}" in tex and "\\hyperlink{tab-cal}{Table 1}" in tex
+    assert "\\date{" in tex and "connection " in tex
 
 
 def test_rebuild_is_byte_identical(toy):

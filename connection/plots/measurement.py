@@ -55,6 +55,8 @@ def loadings_by_group(loadings: pd.DataFrame, ax=None, *, value: str = "loading"
     ax
         Draw on this Axes; otherwise a new column-width figure.
 
+    Notes
+    -----
     Groups whose dots sit apart on an item are where metric invariance is at stake.
     """
     _need(loadings, {"group", "factor", "item", value}, "loadings")
@@ -109,6 +111,8 @@ def ladder_fit_changes(table: pd.DataFrame, ax=None):
         A sequence of three Axes (CFI, RMSEA, SRMR) to draw on; otherwise a new page-width
         figure with three panels.
 
+    Notes
+    -----
     Filled markers: the step holds; open markers: it does not. The dashed line is the cut-off
     (per step: SRMR's is .030 for loadings and .010 for intercepts and residuals).
     """
