@@ -87,7 +87,7 @@ from connection._common import (
     warn,
     z_critical,
 )
-from connection._flags import POOR_FIT, Flag, format_flags
+from connection._flags import POOR_FIT, RESIDUAL_NOT_PD, Flag, format_flags
 from connection._report import Report, Reported
 from connection.errors import (
     ArgumentError,
@@ -96,7 +96,9 @@ from connection.errors import (
     EstimationError,
     ExclusionWarning,
     GroupError,
+    ModelSpecificationError,
     NonNumericError,
+    NotPositiveDefiniteWarning,
     NoVarianceError,
     OutOfRangeError,
     PoorFitWarning,
@@ -188,13 +190,16 @@ the driver's standardized slope is the same in every level of ``group``; with tw
 ``slope_difference`` is the other group's slope minus the ``reference`` group's, with its SE and
 interval. ``p_adjusted``: Holm (or the chosen correction) across all interaction tests."""
 
-LATENT_COLUMNS = ["outcome", "term", "beta", "est", "se", "pvalue", "ci_lower", "ci_upper", "n",
-                  "estimator", "cfi", "rmsea", "srmr", "flags"]
+LATENT_COLUMNS = ["outcome", "term", "beta", "beta_se", "beta_ci_lower", "beta_ci_upper", "est",
+                  "se", "pvalue", "ci_lower", "ci_upper", "n", "estimator", "cfi", "rmsea",
+                  "srmr", "flags"]
 """Columns of :attr:`DriversResult.latent`: ``beta`` is the completely standardized regression
-coefficient (std_all) of the outcome on the latent driver; ``est``/``se``/``pvalue``/``ci_*`` are on
+coefficient (std_all) of the outcome on the latent driver, ``beta_se`` its delta-method SE (as
+lavaan's ``standardizedSolution``) and ``beta_ci_*`` its Wald interval; ``est``/``se``/``pvalue``/``ci_*`` are on
 the unstandardized scale of the engine (latent variances fixed to 1, so outcome units per
 latent SD); contrast rows (``term = "connection - satisfaction"``, one per pair of drivers) use a
-defined parameter. ``cfi``/``rmsea`` are the robust versions under MLR. Observed controls enter
+defined parameter. ``cfi``/``rmsea`` are the robust versions under MLR, the scaled ones under
+WLSMV/ULSMV (``ordered=``). Observed controls enter
 the regression and covary freely with every latent driver (and with each other).
 ``flags`` is ``""`` for an admissible, acceptably fitting solution, else the
 :func:`connection._flags.format_flags` of its problems: the engine's admissibility flags
@@ -1153,13 +1158,14 @@ def drivers(
     level: float = DEFAULT_LEVEL,
     correction: str | None = "holm",
     latent: Mapping[str, Sequence[str]] | None = None,
-    latent_estimator: str = "MLR",
+    latent_estimator: str | None = None,
     n_jobs: int = 1,
     progress: bool | None = None,
     contrasts: Sequence[Sequence[str]] | None = None,
     importance: str | None = "dominance",
     importance_intervals: bool | None = None,
     weights: Any = UNSET,
+    ordered: bool | Sequence[str] | None = None,
 ) -> DriversResult:
     """Regress outcomes on connection and satisfaction: strength, increments, dominance, contrast.
 
@@ -1211,7 +1217,15 @@ def drivers(
         versions under MLR) issues a :class:`PoorFitWarning` and is flagged ``poor_fit``;
         inadmissible solutions are flagged too (:attr:`DriversResult.flags`).
     latent_estimator
-        Estimator of the latent version (``"ML"`` or ``"MLR"``).
+        Estimator of the latent version: ``"ML"`` or ``"MLR"`` (default), with ``ordered``
+        ``"WLSMV"`` (default), ``"DWLS"``, ``"ULSMV"`` or ``"ULS"``.
+    ordered
+        The latent version on ordinal items (lavaan's ``sem(ordered=)``): ``True`` treats every
+        item of ``latent`` and the outcome as ordinal (integer categories), a list names the
+        ordinal columns. Fitted by WLSMV on polychoric correlations (robust SEs, scaled-shifted
+        test; ``cfi``/``rmsea`` are the scaled ones). The engine does not mix ordinal and
+        continuous columns yet: controls with ``ordered`` are refused (an
+        :class:`~connection.errors.ArgumentError` saying what to do), as are weights.
     n_jobs, progress
         Passed to :func:`connection.bootstrap`.
     contrasts
@@ -1247,8 +1261,9 @@ def drivers(
         weighted means and ``svyvar`` SDs. With all weights equal the coefficients are the
         unweighted ones and the SEs the design-based (HC0 x n / (n - 1)) ones. Dominance uses
         the weighted covariance matrix (OLS) or weighted log-likelihoods (logit, ordinal); the
-        bootstrap carries the weights with the resampled rows. Not available with ``latent=``
-        (pass ``weights=None``).
+        bootstrap carries the weights with the resampled rows. With ``latent=`` the latent
+        version is fitted with lavaan's ``sampling.weights`` (MLR: weighted moments, sandwich
+        SEs, Yuan-Bentler scaled test; :func:`connection.latent.sem` ``weights=``).
 
     Returns
     -------
@@ -1267,7 +1282,9 @@ def drivers(
                              cov_type=cov_type, cluster=cluster, n_boot=n_boot, level=level,
                              correction=correction)
     check_choice(importance, "importance", ("dominance", None))
-    _check_weighted(w, family, latent)
+    if ordered is not None and not latent:
+        raise ArgumentError("ordered= applies to the latent version only", values=[ordered],
+                            expected="latent={driver: [items]} with ordered=, or no ordered=")
     pairs = _resolve_contrasts(drivers_, contrasts)
 
     n_fits = len(outcomes) * (1 + sum(data[g].dropna().nunique() for g in group_cols))
@@ -1309,7 +1326,8 @@ def drivers(
     flags: list[Flag] = []
     if latent:
         latent_df, flags = _latent(data, outcomes, drivers_, controls, latent, latent_estimator,
-                                   level, pairs)
+                                   level, pairs, ordered=None if ordered is False else ordered,
+                                   weights=w)
     settings = {"outcomes": outcomes, "drivers": drivers_, "controls": controls, "group": group_cols,
                 "family": family, "cov_type": cov_type, "cluster": cluster, "n_boot": n_boot,
                 "seed": seed if isinstance(seed, int | np.integer) else None,
@@ -1326,17 +1344,6 @@ def drivers(
         settings=settings,
         flags=tuple(flags),
     )
-
-
-def _check_weighted(w: np.ndarray | None, family: str, latent) -> None:
-    """Weighted fits exist for OLS, logit (svyglm) and ordinal (svyolr), not yet for the latent
-    version: refuse rather than silently fit it unweighted."""
-    if w is None:
-        return
-    if latent:
-        raise ArgumentError("weights= is not available with latent= (the latent version would be "
-                            "unweighted)", values=sorted(latent),
-                            expected="weights=None, or leave out latent=")
 
 
 def _check_arguments(data, outcomes: list[str], drivers_: list[str], controls: list[str],
@@ -1456,17 +1463,58 @@ def _latent_flags(fit, cfi: float, rmsea: float, estimator: str) -> list[Flag]:
 
 
 def _latent(data, outcomes, drivers_, controls, latent, estimator, level,
-            contrasts=None) -> tuple[pd.DataFrame, list[Flag]]:
+            contrasts=None, ordered=None, weights=None) -> tuple[pd.DataFrame, list[Flag]]:
     """Outcomes regressed on latent drivers through the engine (one SEM per outcome).
 
     Latent variances are fixed to 1 (``std_lv=True``), so ``est`` is in outcome units per latent
-    standard deviation; ``beta`` is the engine's completely standardized value (std_all).
-    Returns the table and every flag, each message prefixed by its outcome.
+    standard deviation; ``beta`` is the engine's completely standardized value (std_all), with
+    its delta-method SE. ``ordered``: the ordinal columns (WLSMV on polychorics, lavaan's
+    ``ordered=``); ``weights``: one survey weight per row of ``data`` (lavaan's
+    ``sampling.weights``, MLR). Returns the table and every flag, each message prefixed by its
+    outcome.
     """
-    from connection.latent import sem
-
     if contrasts is None:
         contrasts = list(itertools.combinations(range(len(drivers_)), 2))
+    items = _latent_items(data, drivers_, controls, latent)
+    if estimator is None:
+        estimator = "WLSMV" if ordered is not None else "MLR"
+    if ordered is not None and weights is not None:
+        raise ArgumentError("weights= with ordered= is not available for the latent version yet "
+                            "(the engine fits ordinal indicators unweighted only)",
+                            values=["ordered", "weights"],
+                            expected="weights=None for the ordinal (WLSMV) latent version, or "
+                                     "leave out ordered= to fit the items as continuous (MLR) "
+                                     "with the weights")
+    rows, all_flags = [], []
+    for outcome in outcomes:
+        sub, w = _latent_rows(data, outcome, items, controls, weights)
+        text = _latent_model(outcome, drivers_, controls, latent, contrasts)
+        ordinal = _latent_ordered(ordered, outcome, items, controls)
+        fit = _latent_fit(text, sub, estimator, ordinal, w, outcome, controls)
+        estimator_used = str(fit.estimation.options["estimator"])
+        fm = fit.fit_measures
+
+        def measure(name, fm=fm, est=estimator_used):
+            suffix = {"MLR": "_robust", "WLSMV": "_scaled", "ULSMV": "_scaled"}.get(est.upper())
+            key = f"{name}{suffix}" if suffix and f"{name}{suffix}" in fm.index else name
+            return float(fm[key]) if key in fm.index else np.nan
+
+        cfi, rmsea = measure("cfi"), measure("rmsea")
+        flags = _latent_flags(fit, cfi, rmsea, estimator_used)
+        if any(f.code == POOR_FIT for f in flags):
+            poor = next(f for f in flags if f.code == POOR_FIT)
+            warn(f"{outcome} (latent): {poor.message}; its coefficients describe a model "
+                 "the data reject. Inspect the measurement model (cx.cfa) and "
+                 "modification indices before reading them", PoorFitWarning)
+        all_flags += [Flag(f.code, f"{outcome} (latent): {f.message}", f.parameters) for f in flags]
+        common = {"outcome": outcome, "n": len(sub), "estimator": estimator_used,
+                  "cfi": cfi, "rmsea": rmsea, "srmr": measure("srmr"),
+                  "flags": format_flags(flags)}
+        rows += _latent_rows_of(fit, outcome, drivers_, contrasts, common, level)
+    return pd.DataFrame(rows).reindex(columns=LATENT_COLUMNS), all_flags
+
+
+def _latent_items(data, drivers_, controls, latent) -> list[str]:
     missing = [d for d in drivers_ if d not in latent]
     if missing:
         raise ArgumentError("latent= needs the items of every driver", values=missing,
@@ -1477,55 +1525,168 @@ def _latent(data, outcomes, drivers_, controls, latent, estimator, level,
         if not (pd.api.types.is_numeric_dtype(data[c]) or data[c].dtype == bool):
             raise ArgumentError("the latent version takes numeric controls only", column=c,
                                 expected="a numeric or True/False control (code dummies first)")
-    rows, all_flags = [], []
-    for outcome in outcomes:
-        cols = list(dict.fromkeys([outcome, *items, *controls]))
-        sub = pd.DataFrame({c: _numeric(data, c) for c in cols})
-        for c in cols:
-            has = sub[c].notna().to_numpy()
-            _check_magnitude(sub[c].to_numpy(dtype=float)[has], c, has)
-        complete = sub.notna().all(axis=1)
-        if not complete.all():
-            warn(f"{outcome} (latent): {int((~complete).sum())} of {len(sub)} rows have a "
-                 "missing value in the outcome, an item or a control and are left out",
-                 ExclusionWarning)
-        sub = sub.loc[complete]
-        text = _latent_model(outcome, drivers_, controls, latent, contrasts)
-        fit = sem(text, sub, estimator=estimator, std_lv=True)
-        est = fit.estimates
-        fm = fit.fit_measures
-        robust = estimator.upper() == "MLR"
+    return items
 
-        def measure(name, fm=fm, robust=robust):
-            key = f"{name}_robust" if robust and f"{name}_robust" in fm.index else name
-            return float(fm[key]) if key in fm.index else np.nan
 
-        cfi, rmsea = measure("cfi"), measure("rmsea")
-        flags = _latent_flags(fit, cfi, rmsea, estimator)
-        if any(f.code == POOR_FIT for f in flags):
-            poor = next(f for f in flags if f.code == POOR_FIT)
-            warn(f"{outcome} (latent): {poor.message}; its coefficients describe a model "
-                 "the data reject. Inspect the measurement model (cx.cfa) and "
-                 "modification indices before reading them", PoorFitWarning)
-        all_flags += [Flag(f.code, f"{outcome} (latent): {f.message}", f.parameters) for f in flags]
-        common = {"outcome": outcome, "n": len(sub), "estimator": estimator,
-                  "cfi": cfi, "rmsea": rmsea, "srmr": measure("srmr"),
-                  "flags": format_flags(flags)}
-        reg = est[(est["op"] == "~") & (est["lhs"] == outcome)].set_index("rhs")
-        z = z_critical(level)
-        for d in drivers_:
-            r = reg.loc[d]
-            rows.append({**common, "term": d, "beta": r["std_all"], "est": r["est"], "se": r["se"],
-                         "pvalue": r["pvalue"], "ci_lower": r["est"] - z * r["se"],
-                         "ci_upper": r["est"] + z * r["se"]})
-        defined = est[est["op"] == ":="].set_index("lhs")
-        for i, j in contrasts:
-            c = defined.loc[_contrast_label(i, j)]
-            rows.append({**common, "term": f"{drivers_[i]} - {drivers_[j]}",
-                         "beta": reg.loc[drivers_[i], "std_all"] - reg.loc[drivers_[j], "std_all"],
-                         "est": c["est"], "se": c["se"], "pvalue": c["pvalue"],
-                         "ci_lower": c["est"] - z * c["se"], "ci_upper": c["est"] + z * c["se"]})
-    return pd.DataFrame(rows).reindex(columns=LATENT_COLUMNS), all_flags
+def _latent_rows(data, outcome, items, controls, weights):
+    """The complete rows of one outcome's latent model (and their weights)."""
+    cols = list(dict.fromkeys([outcome, *items, *controls]))
+    sub = pd.DataFrame({c: _numeric(data, c) for c in cols})
+    for c in cols:
+        has = sub[c].notna().to_numpy()
+        _check_magnitude(sub[c].to_numpy(dtype=float)[has], c, has)
+    complete = sub.notna().all(axis=1)
+    if not complete.all():
+        warn(f"{outcome} (latent): {int((~complete).sum())} of {len(sub)} rows have a "
+             "missing value in the outcome, an item or a control and are left out",
+             ExclusionWarning)
+    keep = complete.to_numpy()
+    return sub.loc[complete], (None if weights is None else np.asarray(weights, float)[keep])
+
+
+def _latent_ordered(ordered, outcome, items, controls):
+    """The ordinal columns of one outcome's model: ``True`` is every item and the outcome (the
+    controls stay continuous); a list names them (each a model column)."""
+    if ordered is None:
+        return None
+    if ordered is True:
+        return [outcome, *items]
+    names = [ordered] if isinstance(ordered, str) else list(ordered)
+    model_cols = [outcome, *items, *controls]
+    unknown = [c for c in names if c not in model_cols]
+    if unknown:
+        raise ArgumentError("ordered= names columns that are not in the latent model",
+                            values=unknown, expected="items, the outcome or controls: "
+                                                     + ", ".join(model_cols))
+    return [c for c in model_cols if c in names]
+
+
+def _latent_fit(text, sub, estimator, ordinal, w, outcome, controls):
+    """One engine fit; the engine's refusal of ordinal and continuous columns in one model
+    becomes an error saying what to do in drivers' terms."""
+    from connection.latent import sem
+
+    kw: dict[str, Any] = {"estimator": estimator, "std_lv": True}
+    if ordinal is not None:
+        kw["ordered"] = ordinal
+    if w is not None:
+        kw["weights"] = w
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fit = sem(text, sub, **kw)
+    except ModelSpecificationError as exc:
+        if ordinal is None or "mix of ordinal and continuous" not in str(exc):
+            raise
+        continuous = [c for c in sub.columns if c not in ordinal]
+        raise ArgumentError(
+            f"{outcome} (latent): the ordinal (WLSMV) latent version needs every column of its "
+            "model to be ordinal, and the engine does not mix ordinal and continuous columns "
+            "yet", values=continuous,
+            expected="no controls with ordered= (controls=() for the latent version), an "
+                     "ordinal outcome (integer categories) included in ordered=, or no "
+                     "ordered= (the items treated as continuous, MLR)") from exc
+    spurious = _ordinal_outcome_residual(fit) if ordinal is not None else False
+    for m in caught:
+        if spurious and issubclass(m.category, NotPositiveDefiniteWarning) and "Theta" in str(
+                m.message):
+            continue
+        warnings.warn_explicit(m.message, m.category, m.filename, m.lineno)
+    if spurious:
+        fit = _FitFlags(fit, tuple(f for f in fit.flags if f.code != RESIDUAL_NOT_PD))
+    return fit
+
+
+class _FitFlags:
+    """A fit seen with corrected flags (everything else is the fit's)."""
+
+    def __init__(self, fit, flags):
+        self._fit, self.flags = fit, flags
+
+    def __getattr__(self, name):
+        return getattr(self._fit, name)
+
+
+def _ordinal_outcome_residual(fit) -> bool:
+    """True when the engine's ``residual_not_pd`` flag of an ordinal fit comes only from the
+    way it stores an ordinal observed outcome's residual variance (delta parameterization):
+    the outcome's latent response keeps its residual in its phantom latent variable (fixed
+    at 1) and Theta holds ``1 - total`` (negative), while the residual variance lavaan
+    reports, ``1 - R-squared``, is their sum. Theta with those sums is then checked: the flag
+    is spurious when it is positive definite."""
+    if not any(f.code == RESIDUAL_NOT_PD for f in fit.flags):
+        return False
+    est = fit.estimation
+    struct = est.structure
+    for imp in est.implied:
+        theta = np.array(imp.T, dtype=float)
+        for ov, eta in zip(struct.phantom_ov, struct.phantom_eta):
+            theta[ov, ov] += imp.P[eta, eta] if theta[ov, ov] < 0 else 0.0
+        if np.linalg.eigvalsh(0.5 * (theta + theta.T)).min() <= 0:
+            return False
+    return True
+
+
+def _std_all_se(fit, positions: list[int]) -> np.ndarray:
+    """Delta-method SEs of the completely standardized values (std_all) of rows of
+    ``fit.estimates`` (as lavaan's ``standardizedSolution(se = TRUE)``): the Jacobian of
+    std_all in the free parameters by central differences, times the fit's covariance."""
+    from connection.latent.defined import defined_parameters
+    from connection.latent.standardize import standardize_plan
+
+    est = fit.estimation
+    struct, pt = est.structure, est.partable
+    plan = standardize_plan(struct, pt)
+    defined = defined_parameters(struct, pt)
+    ridx = np.asarray(struct.row_index)
+    n_rows = len(pt.frame)
+    n_groups = len(est.implied)
+
+    def std_all(theta):
+        vals = struct.row_values(theta, est.fixed)
+        imps = [struct.implied(g, vals) for g in range(n_groups)]
+        vals = struct.complete_values(vals, imps)
+        stacks = [{"sigma": i.sigma[None], "C": i.C[None], "T": i.T[None], "P": i.P[None]}
+                  for i in imps]
+        _, al = plan(vals[None], stacks, std_lv=False)
+        out = np.full(n_rows, np.nan)
+        out[ridx] = al[0]
+        if len(defined):
+            out[defined.rows] = defined(al, errors="nan")[0]
+        return out[positions]
+
+    theta = np.asarray(est.theta, dtype=float)
+    jac = np.zeros((len(positions), theta.size))
+    for k in range(theta.size):
+        h = 1e-6 * max(1.0, abs(theta[k]))
+        tp, tm = theta.copy(), theta.copy()
+        tp[k] += h
+        tm[k] -= h
+        jac[:, k] = (std_all(tp) - std_all(tm)) / (2 * h)
+    return np.sqrt(np.clip(np.einsum("ik,kl,il->i", jac, np.asarray(est.vcov), jac), 0, None))
+
+
+def _latent_rows_of(fit, outcome, drivers_, contrasts, common, level) -> list[dict]:
+    """The table rows of one fit: one per driver, one per contrast."""
+    est = fit.estimates.reset_index(drop=True)
+    z = z_critical(level)
+    reg = est[(est["op"] == "~") & (est["lhs"] == outcome)]
+    reg_pos = {rhs: int(i) for i, rhs in zip(reg.index, reg["rhs"])}
+    defined = est[est["op"] == ":="]
+    def_pos = {lhs: int(i) for i, lhs in zip(defined.index, defined["lhs"])}
+    positions = ([reg_pos[d] for d in drivers_]
+                 + [def_pos[_contrast_label(i, j)] for i, j in contrasts])
+    beta_se = _std_all_se(fit, positions)
+    rows = []
+    terms = list(drivers_) + [f"{drivers_[i]} - {drivers_[j]}" for i, j in contrasts]
+    for term, pos, bse in zip(terms, positions, beta_se):
+        r = est.loc[pos]
+        rows.append({**common, "term": term, "beta": r["std_all"], "beta_se": bse,
+                     "beta_ci_lower": r["std_all"] - z * bse,
+                     "beta_ci_upper": r["std_all"] + z * bse,
+                     "est": r["est"], "se": r["se"], "pvalue": r["pvalue"],
+                     "ci_lower": r["est"] - z * r["se"], "ci_upper": r["est"] + z * r["se"]})
+    return rows
 
 
 # --------------------------------------------------------------------------------------------
