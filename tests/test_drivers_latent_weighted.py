@@ -93,3 +93,24 @@ def test_weights_follow_the_rows_left_out(data):
         ref = drivers(df.drop(index=3), "advocacy", n_boot=0, latent=ITEMS, weights="w")
     assert res.latent["n"].iloc[0] == len(df) - 1
     pd.testing.assert_frame_equal(res.latent, ref.latent)
+
+
+def test_summary_shows_the_dominance_intervals_when_computed(data):
+    """Before: the summary's coefficient table had no share nor interval columns."""
+    with_ci = drivers(data, "advocacy", n_boot=200, seed=3, progress=False)
+    table = with_ci.summary().tables[0].frame
+    for c in ["dominance_share", "dominance_ci_lower", "dominance_ci_upper", "share_ci_lower",
+              "share_ci_upper"]:
+        assert c in table.columns
+        np.testing.assert_array_equal(table[c].to_numpy(), with_ci.table[c].to_numpy())
+    assert "bootstrap percentile intervals" in str(with_ci.summary())
+    plain = drivers(data, "advocacy", n_boot=0).summary().tables[0].frame
+    assert "dominance_share" in plain.columns and "share_ci_lower" not in plain.columns
+    none = drivers(data, "advocacy", n_boot=0, importance=None).summary().tables[0].frame
+    assert "dominance_share" not in none.columns
+
+
+def test_summary_shows_the_latent_standardized_se(data):
+    res = _fit(data, [], weights="w")
+    latent = [t for t in res.summary().tables if t.caption.startswith("Latent")][0].frame
+    np.testing.assert_array_equal(latent["beta_se"].to_numpy(), res.latent["beta_se"].to_numpy())

@@ -1115,9 +1115,10 @@ class DriversResult(Reported):
         the latent version, with the latent version's flags first."""
         report = Report(f"Drivers of {', '.join(self.settings['outcomes'])}",
                         header=self._header(), flags=self.flags)
-        report.add_table(self.table[["outcome", "by", "group", "n", "term", "beta", "ci_lower",
-                                     "ci_upper", "pvalue", "delta_r2", "general_dominance", "r2"]],
-                         caption="Coefficients")
+        report.add_table(self.table[_coefficient_columns(self.table)], caption="Coefficients")
+        if self.table[_INTERVAL_COLUMNS].notna().any().any():
+            report.add_note("dominance_ci_* and share_ci_*: bootstrap percentile intervals of the "
+                            "general dominance weight and of its share (importance_intervals)")
         if len(self.differences):
             report.add_table(self.differences[["outcome", "by", "group", "contrast", "estimate",
                                                "wald_ci_lower", "wald_ci_upper", "ci_lower",
@@ -1129,13 +1130,32 @@ class DriversResult(Reported):
                                                 "pvalue", "p_adjusted", "slope_difference"]],
                              caption="Does the slope differ between groups? (Wald chi-square)")
         if len(self.latent):
-            report.add_table(self.latent[["outcome", "term", "beta", "est", "se", "pvalue", "cfi",
-                                          "rmsea"]],
+            report.add_table(self.latent[["outcome", "term", "beta", "beta_se", "est", "se",
+                                          "pvalue", "estimator", "cfi", "rmsea"]],
                              caption="Latent version (structural equation model, std_all)")
             if self.flags:
                 report.add_note("the latent version is flagged: do not cite these latent numbers "
                                 "as they stand")
         return report
+
+
+_INTERVAL_COLUMNS = ["dominance_ci_lower", "dominance_ci_upper", "share_ci_lower",
+                     "share_ci_upper"]
+
+
+def _coefficient_columns(table: pd.DataFrame) -> list[str]:
+    """The summary's coefficient columns: the dominance share when dominance was computed, its
+    and the weight's bootstrap intervals when they were (columns that are all NaN are left
+    out)."""
+    cols = ["outcome", "by", "group", "n", "term", "beta", "ci_lower", "ci_upper", "pvalue",
+            "delta_r2", "general_dominance"]
+    if table["general_dominance"].notna().any():
+        if table[_INTERVAL_COLUMNS[:2]].notna().any().any():
+            cols += _INTERVAL_COLUMNS[:2]
+        cols.append("dominance_share")
+        if table[_INTERVAL_COLUMNS[2:]].notna().any().any():
+            cols += _INTERVAL_COLUMNS[2:]
+    return cols + ["r2"]
 
 
 # --------------------------------------------------------------------------------------------
