@@ -118,6 +118,7 @@ from connection.outcomes._importance import (
     subset_loglik,
     subset_r2,
 )
+from connection.stats._dask import is_dask_frame
 from connection.stats._multiplicity import adjust_pvalues, check_correction
 from connection.stats._weights import UNSET, as_frame, resolve_weights, weighted_cov, weights_label
 
@@ -1192,7 +1193,14 @@ def drivers(
     Parameters
     ----------
     data
-        One row per respondent.
+        One row per respondent: a DataFrame, a Survey, or a ``dask.dataframe.DataFrame``
+        (data larger than memory). A Dask frame is fitted from partition-wise passes
+        (:func:`connection.stats.sample_moments`: moments of the complete rows, then for
+        ``HC*`` a second pass for the residuals and leverages): ``family="ols"``,
+        ``n_boot=0``, numeric or True/False controls, ``cov_type`` HC0-HC3 or
+        ``"nonrobust"``; the numbers equal the in-memory path's (to 1e-8). Bootstrap, groups,
+        clusters, weights and ``latent=`` need the rows in memory and are refused on a Dask
+        frame (an :class:`~connection.errors.ArgumentError` naming what to pass).
     outcomes
         Outcome columns (advocacy, loyalty, repurchase ...); each is fitted separately. Rows with a
         missing value in the outcome, a driver, a control or the cluster column are left out for
@@ -1292,6 +1300,13 @@ def drivers(
         ``.models`` (:data:`MODEL_COLUMNS`), ``.interactions`` (:data:`INTERACTION_COLUMNS`),
         ``.latent`` (:data:`LATENT_COLUMNS`), ``.summary()``.
     """
+    if is_dask_frame(data):
+        return _drivers_dask(data, outcomes, drivers, controls=controls, group=group,
+                             family=family, cov_type=cov_type, cluster=cluster, n_boot=n_boot,
+                             level=level, correction=correction, latent=latent,
+                             contrasts=contrasts, importance=importance,
+                             importance_intervals=importance_intervals, weights=weights,
+                             ordered=ordered, seed=seed)
     data, survey_weights = as_frame(data)
     w = resolve_weights(data, weights, survey_weights)
     outcomes = [outcomes] if isinstance(outcomes, str) else list(outcomes)
@@ -1707,6 +1722,220 @@ def _latent_rows_of(fit, outcome, drivers_, contrasts, common, level) -> list[di
                      "est": r["est"], "se": r["se"], "pvalue": r["pvalue"],
                      "ci_lower": r["est"] - z * r["se"], "ci_upper": r["est"] + z * r["se"]})
     return rows
+
+
+# --------------------------------------------------------------------------------------------
+# Dask frames: OLS from partition-wise moments (issue 18)
+# --------------------------------------------------------------------------------------------
+
+_DASK_COV_TYPES = ("HC3", "HC0", "HC1", "HC2", "nonrobust")
+
+
+def _drivers_dask(data, outcomes, drivers_, *, controls, group, family, cov_type, cluster, n_boot,
+                  level, correction, latent, contrasts, importance, importance_intervals,
+                  weights, ordered, seed) -> DriversResult:
+    """:func:`drivers` on a ``dask.dataframe.DataFrame``: per outcome one pass for the moments
+    of ``[outcome, drivers, controls]`` over the complete rows
+    (:func:`connection.stats._dask.sample_moments`), the coefficients, R-squared, delta
+    R-squared and dominance from them, and for an HC covariance a second pass summing
+    ``w_i x_i x_i'`` (``x_i`` centred, ``w_i`` = ``e_i^2``, ``/(1 - h_ii)`` or
+    ``/(1 - h_ii)^2``); the numbers of the in-memory path."""
+    outcomes = [outcomes] if isinstance(outcomes, str) else list(outcomes)
+    drivers_ = [drivers_] if isinstance(drivers_, str) else list(drivers_)
+    controls = [controls] if isinstance(controls, str) else list(controls)
+    _check_dask_arguments(data, family=family, n_boot=n_boot, group=group, cov_type=cov_type,
+                          cluster=cluster, latent=latent, weights=weights, ordered=ordered,
+                          importance_intervals=importance_intervals)
+    # the frame's empty pandas counterpart (columns and dtypes) for the in-memory checks
+    level = _check_arguments(data._meta, outcomes, drivers_, controls, [], family=family,
+                             cov_type=cov_type, cluster=None, n_boot=n_boot, level=level,
+                             correction=correction)
+    check_choice(importance, "importance", ("dominance", None))
+    pairs = _resolve_contrasts(drivers_, contrasts)
+    frame, scaled = _dask_numeric(data, [*outcomes, *drivers_], controls)
+    rows, diffs, models = [], [], []
+    for outcome in outcomes:
+        r, d, m = _fit_dask(frame, outcome, drivers_, controls, scaled, cov_type=cov_type,
+                            level=level, contrasts=pairs, importance=importance)
+        rows += r
+        diffs += d
+        models.append(m)
+    settings = {"outcomes": outcomes, "drivers": drivers_, "controls": controls, "group": [],
+                "family": family, "cov_type": cov_type, "cluster": None, "n_boot": 0,
+                "seed": seed if isinstance(seed, int | np.integer) else None,
+                "level": level, "correction": correction, "importance": importance,
+                "importance_intervals": False, "weights": None, "dask": True,
+                "contrasts": [(drivers_[i], drivers_[j]) for i, j in pairs]}
+    return DriversResult(
+        table=pd.DataFrame(rows).reindex(columns=TABLE_COLUMNS),
+        differences=pd.DataFrame(diffs).reindex(columns=DIFFERENCE_COLUMNS),
+        models=pd.DataFrame(models).reindex(columns=MODEL_COLUMNS),
+        interactions=pd.DataFrame(columns=INTERACTION_COLUMNS),
+        latent=pd.DataFrame(columns=LATENT_COLUMNS), settings=settings)
+
+
+def _check_dask_arguments(data, *, family, n_boot, group, cov_type, cluster, latent, weights,
+                          ordered, importance_intervals) -> None:
+    """What a Dask frame does not support yet, each refused naming what to do."""
+    what = "on a Dask frame"
+    refusals = [
+        (family != "ols", "family", family, "family='ols' (logit and ordinal need the rows in "
+         "memory: data.compute())"),
+        (n_boot != 0, "n_boot", n_boot, "n_boot=0 (the bootstrap needs the rows in memory: "
+         "data.compute() for bootstrap intervals)"),
+        (group is not None, "group", group, "group=None (fit each group's rows, e.g. "
+         "data[data.g == level], separately)"),
+        (cluster is not None or cov_type == "cluster", "cluster", cluster,
+         "cov_type among " + ", ".join(_DASK_COV_TYPES)),
+        (bool(latent), "latent", latent, "latent=None (connection.latent.sem on the moments, or "
+         "data.compute())"),
+        (ordered is not None, "ordered", ordered, "ordered=None"),
+        (weights is not UNSET and weights is not None, "weights", weights,
+         "weights=None (weighted drivers need the rows in memory: data.compute())"),
+        (bool(importance_intervals), "importance_intervals", importance_intervals,
+         "importance_intervals=None (bootstrap intervals need the rows in memory)"),
+    ]
+    for bad, name, value, expected in refusals:
+        if bad:
+            raise ArgumentError(f"{name}= is not available {what} yet", values=[value],
+                                expected=expected)
+
+
+def _dask_numeric(data, numeric: list[str], controls: list[str]):
+    """The frame with True/False controls as 0/1 floats, and which predictors are z-scored
+    (every numeric control; not the 0/1 ones); a text or categorical control is refused."""
+    dtypes = data.dtypes
+    casts, scaled = {}, {}
+    for c in controls:
+        if pd.api.types.is_bool_dtype(dtypes[c]):
+            casts[c] = data[c].astype(float)
+            scaled[c] = False
+        elif pd.api.types.is_numeric_dtype(dtypes[c]):
+            scaled[c] = True
+        else:
+            raise NonNumericError(f"control {c!r} is not numeric ({dtypes[c]}): categorical "
+                                  "controls are not available on a Dask frame yet", column=c,
+                                  expected="a numeric or True/False control (code dummies "
+                                           "first, or data.compute())")
+    return (data.assign(**casts) if casts else data), scaled
+
+
+def _fit_dask(frame, outcome, drivers_, controls, scaled, *, cov_type, level, contrasts,
+              importance):
+    from connection.stats._dask import sample_moments
+
+    cols = [outcome, *drivers_, *controls]
+    mom = sample_moments(frame, items=cols)
+    n = int(mom.n.get(None, 0))
+    n_excl = int(sum(mom.rows.values()) - n)
+    if n_excl:
+        warn(f"{outcome}: {n_excl} of {n + n_excl} rows have a missing value in the outcome, a "
+             "driver or a control and are left out", ExclusionWarning)
+    cov = np.asarray(mom.cov_unbiased[None], float) if n else np.empty((0, 0))
+    names = [*drivers_, *controls]
+    _check_moments(cov, n, outcome, names)
+    mean = np.asarray(mom.mean[None], float)
+    sxx, sxy = cov[1:, 1:], cov[1:, 0]
+    b = np.linalg.solve(sxx, sxy)
+    sd_y = np.sqrt(cov[0, 0])
+    sd = np.where([True] * len(drivers_) + [scaled[c] for c in controls],
+                  np.sqrt(np.diag(sxx)), 1.0)
+    k = len(names)
+    a_inv = np.linalg.inv((n - 1) * sxx)
+    if cov_type == "nonrobust":
+        rss = (n - 1) * (cov[0, 0] - sxy @ b)
+        vb = rss / (n - k - 1) * a_inv
+        df = float(n - k - 1)
+        crit = float(stats.t.ppf(0.5 + level / 2, df))
+    else:
+        vb = a_inv @ _hc_meat(frame, cols, mean, b, a_inv, n, cov_type) @ a_inv
+        if cov_type == "HC1":
+            vb = vb * n / (n - k - 1)
+        df, crit = None, z_critical(level)
+    scale = sd / sd_y
+    params = b * scale
+    vcov = vb * np.outer(scale, scale)
+    se = np.sqrt(np.diag(vcov))
+    stat_ = params / se
+    pval = _pvalue(stat_, df)
+    dom = ols_importance(cov, len(drivers_), importance)
+    gd_total = dom["gd"].sum()
+    rows = []
+    for j, name in enumerate(names):
+        is_driver = j < len(drivers_)
+        rows.append({
+            "outcome": outcome, "model": "ols", "by": "", "group": "all", "n": n, "term": name,
+            "role": "driver" if is_driver else "control", "beta": params[j], "se": se[j],
+            "statistic": stat_[j], "pvalue": pval[j], "ci_lower": params[j] - crit * se[j],
+            "ci_upper": params[j] + crit * se[j], "b": b[j],
+            "delta_r2": dom["delta"][j] if is_driver else np.nan,
+            "general_dominance": dom["gd"][j] if is_driver else np.nan,
+            "dominance_share": dom["gd"][j] / gd_total if is_driver and gd_total > 0 else np.nan,
+            "r2": dom["r2"], "r2_type": "r2", "cov_type": cov_type})
+    design = _Design(np.empty(n), np.empty((n, 0)), names, len(drivers_), np.array([]), None,
+                     n_excl)
+    diffs = _difference_rows(design, params, vcov, contrasts, df, crit, level, outcome=outcome,
+                             model="ols", by="", group="all")
+    model = {"outcome": outcome, "model": "ols", "by": "", "group": "all", "n": n,
+             "n_excluded": n_excl, "r2": dom["r2"], "r2_type": "r2",
+             "r2_controls": dom["r2_controls"], "n_clusters": 0, "cov_type": cov_type,
+             "converged": True}
+    return rows, diffs, model
+
+
+def _check_moments(cov: np.ndarray, n: int, outcome: str, names: list[str]) -> None:
+    """The in-memory path's checks (:func:`_check_variance`) on the moments."""
+    if n < len(names) + 3:
+        raise GroupError(f"too few complete rows to fit {outcome!r}", values=[n],
+                         expected=f"at least {len(names) + 3} rows")
+    if not np.isfinite(cov).all():
+        raise OutOfRangeError("values too large to compute with (their squares overflow double "
+                              "precision)", column=outcome, values=[],
+                              expected="values on the survey's scale",
+                              hint="Check for unconverted missing-value codes or a unit error")
+    var = np.diag(cov)
+    if var[0] <= 0:
+        raise NoVarianceError("the outcome has one value only", column=outcome,
+                              expected="variation in the outcome")
+    for j, name in enumerate(names):
+        if var[j + 1] <= 0:
+            raise NoVarianceError("a predictor has one value only", column=name,
+                                  expected="variation in every predictor")
+    corr = cov[1:, 1:] / np.sqrt(np.outer(var[1:], var[1:]))
+    rank = np.linalg.matrix_rank(corr)
+    if rank < len(names):
+        involved = [nm for j, nm in enumerate(names)
+                    if np.linalg.matrix_rank(np.delete(np.delete(corr, j, 0), j, 1)) == rank]
+        raise DataError("predictors are perfectly collinear: their coefficients are not "
+                        "determined", values=involved,
+                        expected="predictors none of which is an exact linear combination of "
+                                 "the others",
+                        hint="Drop one of them")
+
+
+def _hc_meat(frame, cols, mean, b, a_inv, n, cov_type) -> np.ndarray:
+    """Second pass: ``sum_i w_i x_i x_i'`` over the complete rows (``x_i`` the centred
+    predictors, ``w_i`` from the residual ``e_i`` and the leverage
+    ``h_ii = 1/n + x_i' (X'X)^-1 x_i`` of the model with an intercept)."""
+    from connection.stats._dask import _reduce_dask
+
+    parts = _reduce_dask(frame[cols], _partition_meat, _add_meat, mean, b, a_inv, n, cov_type)
+    return parts["meat"]
+
+
+def _partition_meat(part: pd.DataFrame, mean, b, a_inv, n, cov_type) -> dict:
+    z = part.to_numpy(dtype=float, na_value=np.nan)
+    z = z[~np.isnan(z).any(axis=1)] - mean
+    x, e = z[:, 1:], z[:, 0] - z[:, 1:] @ b
+    w = e**2
+    if cov_type in ("HC2", "HC3"):
+        h = 1.0 / n + np.einsum("ij,jk,ik->i", x, a_inv, x)
+        w = w / (1.0 - h) ** (1 if cov_type == "HC2" else 2)
+    return {"meat": (x * w[:, None]).T @ x}
+
+
+def _add_meat(a: dict, b: dict) -> dict:
+    return {"meat": a["meat"] + b["meat"]}
 
 
 # --------------------------------------------------------------------------------------------
