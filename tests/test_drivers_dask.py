@@ -104,7 +104,6 @@ def test_dask_reports_the_rows_left_out():
     ({"n_boot": 0, "family": "logit"}, "family='ols'"),
     ({"n_boot": 0, "group": "female"}, "group=None"),
     ({"n_boot": 0, "cov_type": "cluster", "cluster": "age"}, "cov_type among"),
-    ({"n_boot": 0, "weights": "age"}, "weights=None"),
     ({"n_boot": 0, "latent": {"connection": ["a"], "satisfaction": ["b"]}}, "latent=None"),
     ({"n_boot": 0, "importance_intervals": True}, "importance_intervals=None"),
 ])
@@ -125,3 +124,26 @@ def test_dask_input_errors():
         with pytest.raises(DataError, match="collinear") as err:
             drivers(ddf, "loyalty", drivers=["connection", "twice"], n_boot=0)
         assert "twice" in str(err.value)
+
+
+def test_dask_weights_equal_the_weighted_pandas_path():
+    """Survey weights (a column): svyglm's coefficients, linearization SEs and t on its
+    residual df, weighted dominance, as drivers(weights=) in memory."""
+    d = DATA.assign(w=np.random.default_rng(7).uniform(0.3, 3.0, len(DATA)))
+    args = dict(outcomes=["advocacy", "loyalty"], drivers=["connection", "satisfaction"],
+                controls=["age", "female"], n_boot=0, weights="w")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExclusionWarning)
+        memory = drivers(d, **args)
+        with dask.config.set(scheduler="threads"):
+            lazy = drivers(dd.from_pandas(d, npartitions=5), **args)
+    _assert_equal(memory, lazy)
+    assert (lazy.table["cov_type"] == "linearization").all()
+    assert lazy.settings["weights"] == "w"
+    with pytest.raises(ArgumentError, match="column of the Dask frame"):
+        drivers(dd.from_pandas(d, npartitions=2), "loyalty", n_boot=0, weights=d["w"].to_numpy())
+    with pytest.raises(MissingColumnError):
+        drivers(dd.from_pandas(d, npartitions=2), "loyalty", n_boot=0, weights="nope")
+    bad = d.assign(w=d["w"].where(d.index != 9))
+    with dask.config.set(scheduler="synchronous"), pytest.raises(DataError, match="w"):
+        drivers(dd.from_pandas(bad, npartitions=2), "loyalty", n_boot=0, weights="w")

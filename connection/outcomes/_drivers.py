@@ -96,6 +96,7 @@ from connection.errors import (
     EstimationError,
     ExclusionWarning,
     GroupError,
+    MissingColumnError,
     ModelSpecificationError,
     NonNumericError,
     NotPositiveDefiniteWarning,
@@ -1198,9 +1199,10 @@ def drivers(
         (:func:`connection.stats.sample_moments`: moments of the complete rows, then for
         ``HC*`` a second pass for the residuals and leverages): ``family="ols"``,
         ``n_boot=0``, numeric or True/False controls, ``cov_type`` HC0-HC3 or
-        ``"nonrobust"``; the numbers equal the in-memory path's (to 1e-8). Bootstrap, groups,
-        clusters, weights and ``latent=`` need the rows in memory and are refused on a Dask
-        frame (an :class:`~connection.errors.ArgumentError` naming what to pass).
+        ``"nonrobust"``, or ``weights=`` a column of the frame (svyglm's linearization SEs);
+        the numbers equal the in-memory path's (to 1e-8). Bootstrap, groups, clusters and
+        ``latent=`` need the rows in memory and are refused on a Dask frame (an
+        :class:`~connection.errors.ArgumentError` naming what to pass).
     outcomes
         Outcome columns (advocacy, loyalty, repurchase ...); each is fitted separately. Rows with a
         missing value in the outcome, a driver, a control or the cluster column are left out for
@@ -1752,11 +1754,15 @@ def _drivers_dask(data, outcomes, drivers_, *, controls, group, family, cov_type
                              correction=correction)
     check_choice(importance, "importance", ("dominance", None))
     pairs = _resolve_contrasts(drivers_, contrasts)
+    wcol = weights if isinstance(weights, str) else None
+    if wcol is not None and wcol not in data.columns:
+        raise MissingColumnError("weights names a column that is not in the data", column=wcol,
+                                 expected="a column of survey weights")
     frame, scaled = _dask_numeric(data, [*outcomes, *drivers_], controls)
     rows, diffs, models = [], [], []
     for outcome in outcomes:
         r, d, m = _fit_dask(frame, outcome, drivers_, controls, scaled, cov_type=cov_type,
-                            level=level, contrasts=pairs, importance=importance)
+                            level=level, contrasts=pairs, importance=importance, wcol=wcol)
         rows += r
         diffs += d
         models.append(m)
@@ -1764,7 +1770,7 @@ def _drivers_dask(data, outcomes, drivers_, *, controls, group, family, cov_type
                 "family": family, "cov_type": cov_type, "cluster": None, "n_boot": 0,
                 "seed": seed if isinstance(seed, int | np.integer) else None,
                 "level": level, "correction": correction, "importance": importance,
-                "importance_intervals": False, "weights": None, "dask": True,
+                "importance_intervals": False, "weights": wcol, "dask": True,
                 "contrasts": [(drivers_[i], drivers_[j]) for i, j in pairs]}
     return DriversResult(
         table=pd.DataFrame(rows).reindex(columns=TABLE_COLUMNS),
@@ -1790,8 +1796,8 @@ def _check_dask_arguments(data, *, family, n_boot, group, cov_type, cluster, lat
         (bool(latent), "latent", latent, "latent=None (connection.latent.sem on the moments, or "
          "data.compute())"),
         (ordered is not None, "ordered", ordered, "ordered=None"),
-        (weights is not UNSET and weights is not None, "weights", weights,
-         "weights=None (weighted drivers need the rows in memory: data.compute())"),
+        (weights is not UNSET and weights is not None and not isinstance(weights, str),
+         "weights", type(weights).__name__, "weights= as a column of the Dask frame"),
         (bool(importance_intervals), "importance_intervals", importance_intervals,
          "importance_intervals=None (bootstrap intervals need the rows in memory)"),
     ]
@@ -1821,11 +1827,11 @@ def _dask_numeric(data, numeric: list[str], controls: list[str]):
 
 
 def _fit_dask(frame, outcome, drivers_, controls, scaled, *, cov_type, level, contrasts,
-              importance):
+              importance, wcol=None):
     from connection.stats._dask import sample_moments
 
     cols = [outcome, *drivers_, *controls]
-    mom = sample_moments(frame, items=cols)
+    mom = sample_moments(frame, items=cols, weights=wcol)
     n = int(mom.n.get(None, 0))
     n_excl = int(sum(mom.rows.values()) - n)
     if n_excl:
@@ -1840,18 +1846,8 @@ def _fit_dask(frame, outcome, drivers_, controls, scaled, *, cov_type, level, co
     sd_y = np.sqrt(cov[0, 0])
     sd = np.where([True] * len(drivers_) + [scaled[c] for c in controls],
                   np.sqrt(np.diag(sxx)), 1.0)
-    k = len(names)
-    a_inv = np.linalg.inv((n - 1) * sxx)
-    if cov_type == "nonrobust":
-        rss = (n - 1) * (cov[0, 0] - sxy @ b)
-        vb = rss / (n - k - 1) * a_inv
-        df = float(n - k - 1)
-        crit = float(stats.t.ppf(0.5 + level / 2, df))
-    else:
-        vb = a_inv @ _hc_meat(frame, cols, mean, b, a_inv, n, cov_type) @ a_inv
-        if cov_type == "HC1":
-            vb = vb * n / (n - k - 1)
-        df, crit = None, z_critical(level)
+    vb, df, crit, cov_type = _dask_vcov(frame, cols, wcol, mean, cov, b, n,
+                                        mom.weight_total[None], cov_type, level)
     scale = sd / sd_y
     params = b * scale
     vcov = vb * np.outer(scale, scale)
@@ -1913,22 +1909,54 @@ def _check_moments(cov: np.ndarray, n: int, outcome: str, names: list[str]) -> N
                         hint="Drop one of them")
 
 
-def _hc_meat(frame, cols, mean, b, a_inv, n, cov_type) -> np.ndarray:
+def _dask_vcov(frame, cols, wcol, mean, cov, b, n, weight_total, cov_type, level):
+    """Covariance of the slopes ``b``, the t df (None: z), the critical value and the
+    covariance's name: classical from the moments, HC0-HC3 or (with weights) svyglm's
+    linearization sandwich from a second pass. With an intercept and centred predictors
+    ``Z'WZ`` is block diagonal, so the slopes' block of the sandwich is
+    ``A_xx^-1 M_xx A_xx^-1``; with weights the score totals sum to 0 at the solution, so
+    svyglm's ``m / (m - 1) sum (u_i - u_bar)(u_i - u_bar)'`` is ``n / (n - 1) sum w_i^2 e_i^2
+    x_i x_i'``."""
+    k = len(b)
+    if wcol is not None:
+        a_inv = np.linalg.inv(cov[1:, 1:] * (n - 1) / n * weight_total)
+        meat = _hc_meat(frame, cols, wcol, mean, b, a_inv, n, "weighted") * n / (n - 1)
+        df = float(n - k - 1)
+        return a_inv @ meat @ a_inv, df, float(stats.t.ppf(0.5 + level / 2, df)), DESIGN_COV
+    a_inv = np.linalg.inv((n - 1) * cov[1:, 1:])
+    if cov_type == "nonrobust":
+        rss = (n - 1) * (cov[0, 0] - cov[1:, 0] @ b)
+        df = float(n - k - 1)
+        return rss / df * a_inv, df, float(stats.t.ppf(0.5 + level / 2, df)), cov_type
+    vb = a_inv @ _hc_meat(frame, cols, None, mean, b, a_inv, n, cov_type) @ a_inv
+    if cov_type == "HC1":
+        vb = vb * n / (n - k - 1)
+    return vb, None, z_critical(level), cov_type
+
+
+def _hc_meat(frame, cols, wcol, mean, b, a_inv, n, cov_type) -> np.ndarray:
     """Second pass: ``sum_i w_i x_i x_i'`` over the complete rows (``x_i`` the centred
     predictors, ``w_i`` from the residual ``e_i`` and the leverage
-    ``h_ii = 1/n + x_i' (X'X)^-1 x_i`` of the model with an intercept)."""
+    ``h_ii = 1/n + x_i' (X'X)^-1 x_i`` of the model with an intercept; with survey weights
+    ``v_i``, ``w_i = v_i^2 e_i^2``)."""
     from connection.stats._dask import _reduce_dask
 
-    parts = _reduce_dask(frame[cols], _partition_meat, _add_meat, mean, b, a_inv, n, cov_type)
+    use = cols + ([wcol] if wcol is not None else [])
+    parts = _reduce_dask(frame[use], _partition_meat, _add_meat, len(cols), mean, b, a_inv, n,
+                         cov_type)
     return parts["meat"]
 
 
-def _partition_meat(part: pd.DataFrame, mean, b, a_inv, n, cov_type) -> dict:
+def _partition_meat(part: pd.DataFrame, q, mean, b, a_inv, n, cov_type) -> dict:
     z = part.to_numpy(dtype=float, na_value=np.nan)
-    z = z[~np.isnan(z).any(axis=1)] - mean
+    z = z[~np.isnan(z[:, :q]).any(axis=1)]
+    v = z[:, q] if z.shape[1] > q else None
+    z = z[:, :q] - mean
     x, e = z[:, 1:], z[:, 0] - z[:, 1:] @ b
     w = e**2
-    if cov_type in ("HC2", "HC3"):
+    if v is not None:
+        w = w * v**2
+    elif cov_type in ("HC2", "HC3"):
         h = 1.0 / n + np.einsum("ij,jk,ik->i", x, a_inv, x)
         w = w / (1.0 - h) ** (1 if cov_type == "HC2" else 2)
     return {"meat": (x * w[:, None]).T @ x}
