@@ -781,7 +781,8 @@ def test_summary_is_a_report_with_the_same_tables_and_html_comes_from_it():
         "Coefficients", "Difference of standardized coefficients (Wald and bootstrap intervals)",
         "Does the slope differ between groups? (Wald chi-square)"]
     cols = ["outcome", "by", "group", "n", "term", "beta", "ci_lower", "ci_upper", "pvalue",
-            "delta_r2", "general_dominance", "r2"]
+            "delta_r2", "general_dominance", "dominance_ci_lower", "dominance_ci_upper",
+            "dominance_share", "share_ci_lower", "share_ci_upper", "r2"]
     pd.testing.assert_frame_equal(report.tables[0].frame, res.table[cols])
     assert ("Family", "OLS, fully standardized betas") in report.header
     assert ("Groups", "mom") in report.header and ("Bootstrap replicates", 20) in report.header

@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 
 import connection as cx
-from connection.errors import ArgumentError
 from connection.outcomes._drivers import drivers
 from connection.outcomes._importance import general_dominance
 
@@ -150,9 +149,8 @@ def test_weighted_ordinal_equals_svyolr(key, kw):
     np.testing.assert_allclose(t["se"], ref["se"], rtol=0, atol=1e-6)
 
 
-def test_weights_refused_where_not_available():
-    with pytest.raises(ArgumentError, match="latent"):
-        drivers(DATA, "y", DRIVERS, weights="w", n_boot=0, latent={d: [d] for d in DRIVERS})
+def test_missing_weight_is_a_data_error():
+    # weights with latent= are fitted now (tests/test_drivers_latent_weighted.py)
     with pytest.raises(cx.errors.DataError):
         drivers(DATA.assign(w=DATA["w"].where(DATA.index != 3)), "y", DRIVERS, weights="w",
                 n_boot=0)

@@ -5,6 +5,9 @@ refusal of weights (drivers() fits unweighted models)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,6 +15,7 @@ import statsmodels.api as sm
 
 from connection._report import Report
 from connection.errors import ArgumentError, MissingColumnError, OutOfRangeError
+from connection.outcomes._drivers import drivers
 from connection.outcomes._nps import NPS_DRIVER_COLUMNS, NPSDriversResult, nps_drivers
 
 RULES = {"promoter": lambda s: s >= 9, "detractor": lambda s: s <= 6}
@@ -98,12 +102,43 @@ def test_groups_are_fitted_on_their_own():
     assert len(r.models) == 6
 
 
-def test_weights_are_refused_with_a_typed_error():
-    d = _data(n=300).assign(w=1.0)
-    with pytest.raises(ArgumentError, match="does not take weights"):
-        nps_drivers(d, "recommend", weights="w")
-    with pytest.raises(ArgumentError, match="does not take weights"):
-        nps_drivers(d, "recommend", weights=np.ones(300))
+WREF = Path(__file__).parent / "references" / "drivers"
+
+
+def test_weighted_promoter_model_equals_svyglm_quasibinomial():
+    """Before: weights= raised an ArgumentError. The promoter logit is survey::svyglm
+    (quasibinomial) on svydesign(ids = ~1, weights = ~w) (make_weighted_drivers_references.R:
+    the 0/1 outcome yb made the promoters of a 0-10 item)."""
+    d = pd.read_csv(WREF / "weighted_drivers_sim.csv")
+    ref = json.loads((WREF / "weighted_drivers_references.json").read_text())["logit_std"]
+    d["recommend"] = np.where(d["yb"] == 1, 10, np.where(d["x3"] > 0, 7, 3))
+    r = nps_drivers(d, "recommend", ["x1", "x2", "x3"], controls=["age"], weights="w")
+    t = r.table.query("outcome == 'promoter'").set_index("term").loc[["x1", "x2", "x3", "age"]]
+    np.testing.assert_allclose(t["beta"], ref["estimate"][1:], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(t["se"], ref["se"][1:], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(t["pvalue"], ref["pvalue"][1:], rtol=0, atol=1e-7)
+    assert (t["cov_type"] == "linearization").all()
+    assert r.settings["weights"] == "w"
+    assert ("Weights", "w") in r.summary().header
+
+
+def test_weighted_nps_drivers_equal_weighted_drivers_on_the_indicators():
+    d = _data(n=300)
+    d["w"] = np.random.default_rng(5).uniform(0.5, 2.0, len(d))
+    r = nps_drivers(d, "recommend", weights="w")
+    m = d.assign(p=(d["recommend"] >= 9).astype(float), q=(d["recommend"] <= 6).astype(float))
+    direct = drivers(m, ["p", "q"], ["connection", "satisfaction"], family="logit", weights="w",
+                     n_boot=0)
+    np.testing.assert_allclose(r.table["beta"], direct.table["beta"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(r.table["se"], direct.table["se"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(r.table["dominance_share"], direct.table["dominance_share"],
+                               rtol=0, atol=1e-12)
+    unweighted = nps_drivers(d, "recommend")
+    assert not np.allclose(r.table["beta"], unweighted.table["beta"])
+
+
+def test_survey_weights_are_used_unless_switched_off():
+    d = _data(n=300).assign(w=np.linspace(0.5, 2.0, 300))
     from connection.data import Instrument, read_survey
 
     spec = {"name": "n", "constructs": {"c": {"scale": {"min": 0, "max": 10},
@@ -114,8 +149,8 @@ def test_weights_are_refused_with_a_typed_error():
             "weights": "w"}
     survey = read_survey(d[["recommend", "connection", "satisfaction", "w"]],
                          Instrument.from_dict(spec))
-    with pytest.raises(ArgumentError, match="survey's weights"):
-        nps_drivers(survey, "recommend")
+    np.testing.assert_allclose(nps_drivers(survey, "recommend").table.beta,
+                               nps_drivers(d, "recommend", weights="w").table.beta, atol=1e-12)
     r = nps_drivers(survey, "recommend", weights=None)
     np.testing.assert_allclose(r.table.beta, nps_drivers(d, "recommend").table.beta)
 

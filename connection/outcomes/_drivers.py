@@ -87,7 +87,7 @@ from connection._common import (
     warn,
     z_critical,
 )
-from connection._flags import POOR_FIT, Flag, format_flags
+from connection._flags import POOR_FIT, RESIDUAL_NOT_PD, Flag, format_flags
 from connection._report import Report, Reported
 from connection.errors import (
     ArgumentError,
@@ -96,7 +96,10 @@ from connection.errors import (
     EstimationError,
     ExclusionWarning,
     GroupError,
+    MissingColumnError,
+    ModelSpecificationError,
     NonNumericError,
+    NotPositiveDefiniteWarning,
     NoVarianceError,
     OutOfRangeError,
     PoorFitWarning,
@@ -116,6 +119,7 @@ from connection.outcomes._importance import (
     subset_loglik,
     subset_r2,
 )
+from connection.stats._dask import is_dask_frame
 from connection.stats._multiplicity import adjust_pvalues, check_correction
 from connection.stats._weights import UNSET, as_frame, resolve_weights, weighted_cov, weights_label
 
@@ -188,13 +192,16 @@ the driver's standardized slope is the same in every level of ``group``; with tw
 ``slope_difference`` is the other group's slope minus the ``reference`` group's, with its SE and
 interval. ``p_adjusted``: Holm (or the chosen correction) across all interaction tests."""
 
-LATENT_COLUMNS = ["outcome", "term", "beta", "est", "se", "pvalue", "ci_lower", "ci_upper", "n",
-                  "estimator", "cfi", "rmsea", "srmr", "flags"]
+LATENT_COLUMNS = ["outcome", "term", "beta", "beta_se", "beta_ci_lower", "beta_ci_upper", "est",
+                  "se", "pvalue", "ci_lower", "ci_upper", "n", "estimator", "cfi", "rmsea",
+                  "srmr", "flags"]
 """Columns of :attr:`DriversResult.latent`: ``beta`` is the completely standardized regression
-coefficient (std_all) of the outcome on the latent driver; ``est``/``se``/``pvalue``/``ci_*`` are on
+coefficient (std_all) of the outcome on the latent driver, ``beta_se`` its delta-method SE (as
+lavaan's ``standardizedSolution``) and ``beta_ci_*`` its Wald interval; ``est``/``se``/``pvalue``/``ci_*`` are on
 the unstandardized scale of the engine (latent variances fixed to 1, so outcome units per
 latent SD); contrast rows (``term = "connection - satisfaction"``, one per pair of drivers) use a
-defined parameter. ``cfi``/``rmsea`` are the robust versions under MLR. Observed controls enter
+defined parameter. ``cfi``/``rmsea`` are the robust versions under MLR, the scaled ones under
+WLSMV/ULSMV (``ordered=``). Observed controls enter
 the regression and covary freely with every latent driver (and with each other).
 ``flags`` is ``""`` for an admissible, acceptably fitting solution, else the
 :func:`connection._flags.format_flags` of its problems: the engine's admissibility flags
@@ -1110,9 +1117,10 @@ class DriversResult(Reported):
         the latent version, with the latent version's flags first."""
         report = Report(f"Drivers of {', '.join(self.settings['outcomes'])}",
                         header=self._header(), flags=self.flags)
-        report.add_table(self.table[["outcome", "by", "group", "n", "term", "beta", "ci_lower",
-                                     "ci_upper", "pvalue", "delta_r2", "general_dominance", "r2"]],
-                         caption="Coefficients")
+        report.add_table(self.table[_coefficient_columns(self.table)], caption="Coefficients")
+        if self.table[_INTERVAL_COLUMNS].notna().any().any():
+            report.add_note("dominance_ci_* and share_ci_*: bootstrap percentile intervals of the "
+                            "general dominance weight and of its share (importance_intervals)")
         if len(self.differences):
             report.add_table(self.differences[["outcome", "by", "group", "contrast", "estimate",
                                                "wald_ci_lower", "wald_ci_upper", "ci_lower",
@@ -1124,13 +1132,32 @@ class DriversResult(Reported):
                                                 "pvalue", "p_adjusted", "slope_difference"]],
                              caption="Does the slope differ between groups? (Wald chi-square)")
         if len(self.latent):
-            report.add_table(self.latent[["outcome", "term", "beta", "est", "se", "pvalue", "cfi",
-                                          "rmsea"]],
+            report.add_table(self.latent[["outcome", "term", "beta", "beta_se", "est", "se",
+                                          "pvalue", "estimator", "cfi", "rmsea"]],
                              caption="Latent version (structural equation model, std_all)")
             if self.flags:
                 report.add_note("the latent version is flagged: do not cite these latent numbers "
                                 "as they stand")
         return report
+
+
+_INTERVAL_COLUMNS = ["dominance_ci_lower", "dominance_ci_upper", "share_ci_lower",
+                     "share_ci_upper"]
+
+
+def _coefficient_columns(table: pd.DataFrame) -> list[str]:
+    """The summary's coefficient columns: the dominance share when dominance was computed, its
+    and the weight's bootstrap intervals when they were (columns that are all NaN are left
+    out)."""
+    cols = ["outcome", "by", "group", "n", "term", "beta", "ci_lower", "ci_upper", "pvalue",
+            "delta_r2", "general_dominance"]
+    if table["general_dominance"].notna().any():
+        if table[_INTERVAL_COLUMNS[:2]].notna().any().any():
+            cols += _INTERVAL_COLUMNS[:2]
+        cols.append("dominance_share")
+        if table[_INTERVAL_COLUMNS[2:]].notna().any().any():
+            cols += _INTERVAL_COLUMNS[2:]
+    return cols + ["r2"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -1153,20 +1180,29 @@ def drivers(
     level: float = DEFAULT_LEVEL,
     correction: str | None = "holm",
     latent: Mapping[str, Sequence[str]] | None = None,
-    latent_estimator: str = "MLR",
+    latent_estimator: str | None = None,
     n_jobs: int = 1,
     progress: bool | None = None,
     contrasts: Sequence[Sequence[str]] | None = None,
     importance: str | None = "dominance",
     importance_intervals: bool | None = None,
     weights: Any = UNSET,
+    ordered: bool | Sequence[str] | None = None,
 ) -> DriversResult:
     """Regress outcomes on connection and satisfaction: strength, increments, dominance, contrast.
 
     Parameters
     ----------
     data
-        One row per respondent.
+        One row per respondent: a DataFrame, a Survey, or a ``dask.dataframe.DataFrame``
+        (data larger than memory). A Dask frame is fitted from partition-wise passes
+        (:func:`connection.stats.sample_moments`: moments of the complete rows, then for
+        ``HC*`` a second pass for the residuals and leverages): ``family="ols"``,
+        ``n_boot=0``, numeric or True/False controls, ``cov_type`` HC0-HC3 or
+        ``"nonrobust"``, or ``weights=`` a column of the frame (svyglm's linearization SEs);
+        the numbers equal the in-memory path's (to 1e-8). Bootstrap, groups, clusters and
+        ``latent=`` need the rows in memory and are refused on a Dask frame (an
+        :class:`~connection.errors.ArgumentError` naming what to pass).
     outcomes
         Outcome columns (advocacy, loyalty, repurchase ...); each is fitted separately. Rows with a
         missing value in the outcome, a driver, a control or the cluster column are left out for
@@ -1211,7 +1247,15 @@ def drivers(
         versions under MLR) issues a :class:`PoorFitWarning` and is flagged ``poor_fit``;
         inadmissible solutions are flagged too (:attr:`DriversResult.flags`).
     latent_estimator
-        Estimator of the latent version (``"ML"`` or ``"MLR"``).
+        Estimator of the latent version: ``"ML"`` or ``"MLR"`` (default), with ``ordered``
+        ``"WLSMV"`` (default), ``"DWLS"``, ``"ULSMV"`` or ``"ULS"``.
+    ordered
+        The latent version on ordinal items (lavaan's ``sem(ordered=)``): ``True`` treats every
+        item of ``latent`` and the outcome as ordinal (integer categories), a list names the
+        ordinal columns. Fitted by WLSMV on polychoric correlations (robust SEs, scaled-shifted
+        test; ``cfi``/``rmsea`` are the scaled ones). The engine does not mix ordinal and
+        continuous columns yet: controls with ``ordered`` are refused (an
+        :class:`~connection.errors.ArgumentError` saying what to do), as are weights.
     n_jobs, progress
         Passed to :func:`connection.bootstrap`.
     contrasts
@@ -1247,8 +1291,9 @@ def drivers(
         weighted means and ``svyvar`` SDs. With all weights equal the coefficients are the
         unweighted ones and the SEs the design-based (HC0 x n / (n - 1)) ones. Dominance uses
         the weighted covariance matrix (OLS) or weighted log-likelihoods (logit, ordinal); the
-        bootstrap carries the weights with the resampled rows. Not available with ``latent=``
-        (pass ``weights=None``).
+        bootstrap carries the weights with the resampled rows. With ``latent=`` the latent
+        version is fitted with lavaan's ``sampling.weights`` (MLR: weighted moments, sandwich
+        SEs, Yuan-Bentler scaled test; :func:`connection.latent.sem` ``weights=``).
 
     Returns
     -------
@@ -1257,6 +1302,13 @@ def drivers(
         ``.models`` (:data:`MODEL_COLUMNS`), ``.interactions`` (:data:`INTERACTION_COLUMNS`),
         ``.latent`` (:data:`LATENT_COLUMNS`), ``.summary()``.
     """
+    if is_dask_frame(data):
+        return _drivers_dask(data, outcomes, drivers, controls=controls, group=group,
+                             family=family, cov_type=cov_type, cluster=cluster, n_boot=n_boot,
+                             level=level, correction=correction, latent=latent,
+                             contrasts=contrasts, importance=importance,
+                             importance_intervals=importance_intervals, weights=weights,
+                             ordered=ordered, seed=seed)
     data, survey_weights = as_frame(data)
     w = resolve_weights(data, weights, survey_weights)
     outcomes = [outcomes] if isinstance(outcomes, str) else list(outcomes)
@@ -1267,7 +1319,9 @@ def drivers(
                              cov_type=cov_type, cluster=cluster, n_boot=n_boot, level=level,
                              correction=correction)
     check_choice(importance, "importance", ("dominance", None))
-    _check_weighted(w, family, latent)
+    if ordered is not None and not latent:
+        raise ArgumentError("ordered= applies to the latent version only", values=[ordered],
+                            expected="latent={driver: [items]} with ordered=, or no ordered=")
     pairs = _resolve_contrasts(drivers_, contrasts)
 
     n_fits = len(outcomes) * (1 + sum(data[g].dropna().nunique() for g in group_cols))
@@ -1309,7 +1363,8 @@ def drivers(
     flags: list[Flag] = []
     if latent:
         latent_df, flags = _latent(data, outcomes, drivers_, controls, latent, latent_estimator,
-                                   level, pairs)
+                                   level, pairs, ordered=None if ordered is False else ordered,
+                                   weights=w)
     settings = {"outcomes": outcomes, "drivers": drivers_, "controls": controls, "group": group_cols,
                 "family": family, "cov_type": cov_type, "cluster": cluster, "n_boot": n_boot,
                 "seed": seed if isinstance(seed, int | np.integer) else None,
@@ -1326,17 +1381,6 @@ def drivers(
         settings=settings,
         flags=tuple(flags),
     )
-
-
-def _check_weighted(w: np.ndarray | None, family: str, latent) -> None:
-    """Weighted fits exist for OLS, logit (svyglm) and ordinal (svyolr), not yet for the latent
-    version: refuse rather than silently fit it unweighted."""
-    if w is None:
-        return
-    if latent:
-        raise ArgumentError("weights= is not available with latent= (the latent version would be "
-                            "unweighted)", values=sorted(latent),
-                            expected="weights=None, or leave out latent=")
 
 
 def _check_arguments(data, outcomes: list[str], drivers_: list[str], controls: list[str],
@@ -1456,17 +1500,58 @@ def _latent_flags(fit, cfi: float, rmsea: float, estimator: str) -> list[Flag]:
 
 
 def _latent(data, outcomes, drivers_, controls, latent, estimator, level,
-            contrasts=None) -> tuple[pd.DataFrame, list[Flag]]:
+            contrasts=None, ordered=None, weights=None) -> tuple[pd.DataFrame, list[Flag]]:
     """Outcomes regressed on latent drivers through the engine (one SEM per outcome).
 
     Latent variances are fixed to 1 (``std_lv=True``), so ``est`` is in outcome units per latent
-    standard deviation; ``beta`` is the engine's completely standardized value (std_all).
-    Returns the table and every flag, each message prefixed by its outcome.
+    standard deviation; ``beta`` is the engine's completely standardized value (std_all), with
+    its delta-method SE. ``ordered``: the ordinal columns (WLSMV on polychorics, lavaan's
+    ``ordered=``); ``weights``: one survey weight per row of ``data`` (lavaan's
+    ``sampling.weights``, MLR). Returns the table and every flag, each message prefixed by its
+    outcome.
     """
-    from connection.latent import sem
-
     if contrasts is None:
         contrasts = list(itertools.combinations(range(len(drivers_)), 2))
+    items = _latent_items(data, drivers_, controls, latent)
+    if estimator is None:
+        estimator = "WLSMV" if ordered is not None else "MLR"
+    if ordered is not None and weights is not None:
+        raise ArgumentError("weights= with ordered= is not available for the latent version yet "
+                            "(the engine fits ordinal indicators unweighted only)",
+                            values=["ordered", "weights"],
+                            expected="weights=None for the ordinal (WLSMV) latent version, or "
+                                     "leave out ordered= to fit the items as continuous (MLR) "
+                                     "with the weights")
+    rows, all_flags = [], []
+    for outcome in outcomes:
+        sub, w = _latent_rows(data, outcome, items, controls, weights)
+        text = _latent_model(outcome, drivers_, controls, latent, contrasts)
+        ordinal = _latent_ordered(ordered, outcome, items, controls)
+        fit = _latent_fit(text, sub, estimator, ordinal, w, outcome, controls)
+        estimator_used = str(fit.estimation.options["estimator"])
+        fm = fit.fit_measures
+
+        def measure(name, fm=fm, est=estimator_used):
+            suffix = {"MLR": "_robust", "WLSMV": "_scaled", "ULSMV": "_scaled"}.get(est.upper())
+            key = f"{name}{suffix}" if suffix and f"{name}{suffix}" in fm.index else name
+            return float(fm[key]) if key in fm.index else np.nan
+
+        cfi, rmsea = measure("cfi"), measure("rmsea")
+        flags = _latent_flags(fit, cfi, rmsea, estimator_used)
+        if any(f.code == POOR_FIT for f in flags):
+            poor = next(f for f in flags if f.code == POOR_FIT)
+            warn(f"{outcome} (latent): {poor.message}; its coefficients describe a model "
+                 "the data reject. Inspect the measurement model (cx.cfa) and "
+                 "modification indices before reading them", PoorFitWarning)
+        all_flags += [Flag(f.code, f"{outcome} (latent): {f.message}", f.parameters) for f in flags]
+        common = {"outcome": outcome, "n": len(sub), "estimator": estimator_used,
+                  "cfi": cfi, "rmsea": rmsea, "srmr": measure("srmr"),
+                  "flags": format_flags(flags)}
+        rows += _latent_rows_of(fit, outcome, drivers_, contrasts, common, level)
+    return pd.DataFrame(rows).reindex(columns=LATENT_COLUMNS), all_flags
+
+
+def _latent_items(data, drivers_, controls, latent) -> list[str]:
     missing = [d for d in drivers_ if d not in latent]
     if missing:
         raise ArgumentError("latent= needs the items of every driver", values=missing,
@@ -1477,55 +1562,408 @@ def _latent(data, outcomes, drivers_, controls, latent, estimator, level,
         if not (pd.api.types.is_numeric_dtype(data[c]) or data[c].dtype == bool):
             raise ArgumentError("the latent version takes numeric controls only", column=c,
                                 expected="a numeric or True/False control (code dummies first)")
-    rows, all_flags = [], []
+    return items
+
+
+def _latent_rows(data, outcome, items, controls, weights):
+    """The complete rows of one outcome's latent model (and their weights)."""
+    cols = list(dict.fromkeys([outcome, *items, *controls]))
+    sub = pd.DataFrame({c: _numeric(data, c) for c in cols})
+    for c in cols:
+        has = sub[c].notna().to_numpy()
+        _check_magnitude(sub[c].to_numpy(dtype=float)[has], c, has)
+    complete = sub.notna().all(axis=1)
+    if not complete.all():
+        warn(f"{outcome} (latent): {int((~complete).sum())} of {len(sub)} rows have a "
+             "missing value in the outcome, an item or a control and are left out",
+             ExclusionWarning)
+    keep = complete.to_numpy()
+    return sub.loc[complete], (None if weights is None else np.asarray(weights, float)[keep])
+
+
+def _latent_ordered(ordered, outcome, items, controls):
+    """The ordinal columns of one outcome's model: ``True`` is every item and the outcome (the
+    controls stay continuous); a list names them (each a model column)."""
+    if ordered is None:
+        return None
+    if ordered is True:
+        return [outcome, *items]
+    names = [ordered] if isinstance(ordered, str) else list(ordered)
+    model_cols = [outcome, *items, *controls]
+    unknown = [c for c in names if c not in model_cols]
+    if unknown:
+        raise ArgumentError("ordered= names columns that are not in the latent model",
+                            values=unknown, expected="items, the outcome or controls: "
+                                                     + ", ".join(model_cols))
+    return [c for c in model_cols if c in names]
+
+
+def _latent_fit(text, sub, estimator, ordinal, w, outcome, controls):
+    """One engine fit; the engine's refusal of ordinal and continuous columns in one model
+    becomes an error saying what to do in drivers' terms."""
+    from connection.latent import sem
+
+    kw: dict[str, Any] = {"estimator": estimator, "std_lv": True}
+    if ordinal is not None:
+        kw["ordered"] = ordinal
+    if w is not None:
+        kw["weights"] = w
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fit = sem(text, sub, **kw)
+    except ModelSpecificationError as exc:
+        if ordinal is None or "mix of ordinal and continuous" not in str(exc):
+            raise
+        continuous = [c for c in sub.columns if c not in ordinal]
+        raise ArgumentError(
+            f"{outcome} (latent): the ordinal (WLSMV) latent version needs every column of its "
+            "model to be ordinal, and the engine does not mix ordinal and continuous columns "
+            "yet", values=continuous,
+            expected="no controls with ordered= (controls=() for the latent version), an "
+                     "ordinal outcome (integer categories) included in ordered=, or no "
+                     "ordered= (the items treated as continuous, MLR)") from exc
+    spurious = _ordinal_outcome_residual(fit) if ordinal is not None else False
+    for m in caught:
+        if spurious and issubclass(m.category, NotPositiveDefiniteWarning) and "Theta" in str(
+                m.message):
+            continue
+        warnings.warn_explicit(m.message, m.category, m.filename, m.lineno)
+    if spurious:
+        fit = _FitFlags(fit, tuple(f for f in fit.flags if f.code != RESIDUAL_NOT_PD))
+    return fit
+
+
+class _FitFlags:
+    """A fit seen with corrected flags (everything else is the fit's)."""
+
+    def __init__(self, fit, flags):
+        self._fit, self.flags = fit, flags
+
+    def __getattr__(self, name):
+        return getattr(self._fit, name)
+
+
+def _ordinal_outcome_residual(fit) -> bool:
+    """True when the engine's ``residual_not_pd`` flag of an ordinal fit comes only from the
+    way it stores an ordinal observed outcome's residual variance (delta parameterization):
+    the outcome's latent response keeps its residual in its phantom latent variable (fixed
+    at 1) and Theta holds ``1 - total`` (negative), while the residual variance lavaan
+    reports, ``1 - R-squared``, is their sum. Theta with those sums is then checked: the flag
+    is spurious when it is positive definite."""
+    if not any(f.code == RESIDUAL_NOT_PD for f in fit.flags):
+        return False
+    est = fit.estimation
+    struct = est.structure
+    for imp in est.implied:
+        theta = np.array(imp.T, dtype=float)
+        for ov, eta in zip(struct.phantom_ov, struct.phantom_eta):
+            theta[ov, ov] += imp.P[eta, eta] if theta[ov, ov] < 0 else 0.0
+        if np.linalg.eigvalsh(0.5 * (theta + theta.T)).min() <= 0:
+            return False
+    return True
+
+
+def _std_all_se(fit, positions: list[int]) -> np.ndarray:
+    """Delta-method SEs of the completely standardized values (std_all) of rows of
+    ``fit.estimates`` (as lavaan's ``standardizedSolution(se = TRUE)``): the Jacobian of
+    std_all in the free parameters by central differences, times the fit's covariance."""
+    from connection.latent.defined import defined_parameters
+    from connection.latent.standardize import standardize_plan
+
+    est = fit.estimation
+    struct, pt = est.structure, est.partable
+    plan = standardize_plan(struct, pt)
+    defined = defined_parameters(struct, pt)
+    ridx = np.asarray(struct.row_index)
+    n_rows = len(pt.frame)
+    n_groups = len(est.implied)
+
+    def std_all(theta):
+        vals = struct.row_values(theta, est.fixed)
+        imps = [struct.implied(g, vals) for g in range(n_groups)]
+        vals = struct.complete_values(vals, imps)
+        stacks = [{"sigma": i.sigma[None], "C": i.C[None], "T": i.T[None], "P": i.P[None]}
+                  for i in imps]
+        _, al = plan(vals[None], stacks, std_lv=False)
+        out = np.full(n_rows, np.nan)
+        out[ridx] = al[0]
+        if len(defined):
+            out[defined.rows] = defined(al, errors="nan")[0]
+        return out[positions]
+
+    theta = np.asarray(est.theta, dtype=float)
+    jac = np.zeros((len(positions), theta.size))
+    for k in range(theta.size):
+        h = 1e-6 * max(1.0, abs(theta[k]))
+        tp, tm = theta.copy(), theta.copy()
+        tp[k] += h
+        tm[k] -= h
+        jac[:, k] = (std_all(tp) - std_all(tm)) / (2 * h)
+    return np.sqrt(np.clip(np.einsum("ik,kl,il->i", jac, np.asarray(est.vcov), jac), 0, None))
+
+
+def _latent_rows_of(fit, outcome, drivers_, contrasts, common, level) -> list[dict]:
+    """The table rows of one fit: one per driver, one per contrast."""
+    est = fit.estimates.reset_index(drop=True)
+    z = z_critical(level)
+    reg = est[(est["op"] == "~") & (est["lhs"] == outcome)]
+    reg_pos = {rhs: int(i) for i, rhs in zip(reg.index, reg["rhs"])}
+    defined = est[est["op"] == ":="]
+    def_pos = {lhs: int(i) for i, lhs in zip(defined.index, defined["lhs"])}
+    positions = ([reg_pos[d] for d in drivers_]
+                 + [def_pos[_contrast_label(i, j)] for i, j in contrasts])
+    beta_se = _std_all_se(fit, positions)
+    rows = []
+    terms = list(drivers_) + [f"{drivers_[i]} - {drivers_[j]}" for i, j in contrasts]
+    for term, pos, bse in zip(terms, positions, beta_se):
+        r = est.loc[pos]
+        rows.append({**common, "term": term, "beta": r["std_all"], "beta_se": bse,
+                     "beta_ci_lower": r["std_all"] - z * bse,
+                     "beta_ci_upper": r["std_all"] + z * bse,
+                     "est": r["est"], "se": r["se"], "pvalue": r["pvalue"],
+                     "ci_lower": r["est"] - z * r["se"], "ci_upper": r["est"] + z * r["se"]})
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# Dask frames: OLS from partition-wise moments (issue 18)
+# --------------------------------------------------------------------------------------------
+
+_DASK_COV_TYPES = ("HC3", "HC0", "HC1", "HC2", "nonrobust")
+
+
+def _drivers_dask(data, outcomes, drivers_, *, controls, group, family, cov_type, cluster, n_boot,
+                  level, correction, latent, contrasts, importance, importance_intervals,
+                  weights, ordered, seed) -> DriversResult:
+    """:func:`drivers` on a ``dask.dataframe.DataFrame``: per outcome one pass for the moments
+    of ``[outcome, drivers, controls]`` over the complete rows
+    (:func:`connection.stats._dask.sample_moments`), the coefficients, R-squared, delta
+    R-squared and dominance from them, and for an HC covariance a second pass summing
+    ``w_i x_i x_i'`` (``x_i`` centred, ``w_i`` = ``e_i^2``, ``/(1 - h_ii)`` or
+    ``/(1 - h_ii)^2``); the numbers of the in-memory path."""
+    outcomes = [outcomes] if isinstance(outcomes, str) else list(outcomes)
+    drivers_ = [drivers_] if isinstance(drivers_, str) else list(drivers_)
+    controls = [controls] if isinstance(controls, str) else list(controls)
+    _check_dask_arguments(data, family=family, n_boot=n_boot, group=group, cov_type=cov_type,
+                          cluster=cluster, latent=latent, weights=weights, ordered=ordered,
+                          importance_intervals=importance_intervals)
+    # the frame's empty pandas counterpart (columns and dtypes) for the in-memory checks
+    level = _check_arguments(data._meta, outcomes, drivers_, controls, [], family=family,
+                             cov_type=cov_type, cluster=None, n_boot=n_boot, level=level,
+                             correction=correction)
+    check_choice(importance, "importance", ("dominance", None))
+    pairs = _resolve_contrasts(drivers_, contrasts)
+    wcol = weights if isinstance(weights, str) else None
+    if wcol is not None and wcol not in data.columns:
+        raise MissingColumnError("weights names a column that is not in the data", column=wcol,
+                                 expected="a column of survey weights")
+    frame, scaled = _dask_numeric(data, [*outcomes, *drivers_], controls)
+    rows, diffs, models = [], [], []
     for outcome in outcomes:
-        cols = list(dict.fromkeys([outcome, *items, *controls]))
-        sub = pd.DataFrame({c: _numeric(data, c) for c in cols})
-        for c in cols:
-            has = sub[c].notna().to_numpy()
-            _check_magnitude(sub[c].to_numpy(dtype=float)[has], c, has)
-        complete = sub.notna().all(axis=1)
-        if not complete.all():
-            warn(f"{outcome} (latent): {int((~complete).sum())} of {len(sub)} rows have a "
-                 "missing value in the outcome, an item or a control and are left out",
-                 ExclusionWarning)
-        sub = sub.loc[complete]
-        text = _latent_model(outcome, drivers_, controls, latent, contrasts)
-        fit = sem(text, sub, estimator=estimator, std_lv=True)
-        est = fit.estimates
-        fm = fit.fit_measures
-        robust = estimator.upper() == "MLR"
+        r, d, m = _fit_dask(frame, outcome, drivers_, controls, scaled, cov_type=cov_type,
+                            level=level, contrasts=pairs, importance=importance, wcol=wcol)
+        rows += r
+        diffs += d
+        models.append(m)
+    settings = {"outcomes": outcomes, "drivers": drivers_, "controls": controls, "group": [],
+                "family": family, "cov_type": cov_type, "cluster": None, "n_boot": 0,
+                "seed": seed if isinstance(seed, int | np.integer) else None,
+                "level": level, "correction": correction, "importance": importance,
+                "importance_intervals": False, "weights": wcol, "dask": True,
+                "contrasts": [(drivers_[i], drivers_[j]) for i, j in pairs]}
+    return DriversResult(
+        table=pd.DataFrame(rows).reindex(columns=TABLE_COLUMNS),
+        differences=pd.DataFrame(diffs).reindex(columns=DIFFERENCE_COLUMNS),
+        models=pd.DataFrame(models).reindex(columns=MODEL_COLUMNS),
+        interactions=pd.DataFrame(columns=INTERACTION_COLUMNS),
+        latent=pd.DataFrame(columns=LATENT_COLUMNS), settings=settings)
 
-        def measure(name, fm=fm, robust=robust):
-            key = f"{name}_robust" if robust and f"{name}_robust" in fm.index else name
-            return float(fm[key]) if key in fm.index else np.nan
 
-        cfi, rmsea = measure("cfi"), measure("rmsea")
-        flags = _latent_flags(fit, cfi, rmsea, estimator)
-        if any(f.code == POOR_FIT for f in flags):
-            poor = next(f for f in flags if f.code == POOR_FIT)
-            warn(f"{outcome} (latent): {poor.message}; its coefficients describe a model "
-                 "the data reject. Inspect the measurement model (cx.cfa) and "
-                 "modification indices before reading them", PoorFitWarning)
-        all_flags += [Flag(f.code, f"{outcome} (latent): {f.message}", f.parameters) for f in flags]
-        common = {"outcome": outcome, "n": len(sub), "estimator": estimator,
-                  "cfi": cfi, "rmsea": rmsea, "srmr": measure("srmr"),
-                  "flags": format_flags(flags)}
-        reg = est[(est["op"] == "~") & (est["lhs"] == outcome)].set_index("rhs")
-        z = z_critical(level)
-        for d in drivers_:
-            r = reg.loc[d]
-            rows.append({**common, "term": d, "beta": r["std_all"], "est": r["est"], "se": r["se"],
-                         "pvalue": r["pvalue"], "ci_lower": r["est"] - z * r["se"],
-                         "ci_upper": r["est"] + z * r["se"]})
-        defined = est[est["op"] == ":="].set_index("lhs")
-        for i, j in contrasts:
-            c = defined.loc[_contrast_label(i, j)]
-            rows.append({**common, "term": f"{drivers_[i]} - {drivers_[j]}",
-                         "beta": reg.loc[drivers_[i], "std_all"] - reg.loc[drivers_[j], "std_all"],
-                         "est": c["est"], "se": c["se"], "pvalue": c["pvalue"],
-                         "ci_lower": c["est"] - z * c["se"], "ci_upper": c["est"] + z * c["se"]})
-    return pd.DataFrame(rows).reindex(columns=LATENT_COLUMNS), all_flags
+def _check_dask_arguments(data, *, family, n_boot, group, cov_type, cluster, latent, weights,
+                          ordered, importance_intervals) -> None:
+    """What a Dask frame does not support yet, each refused naming what to do."""
+    what = "on a Dask frame"
+    refusals = [
+        (family != "ols", "family", family, "family='ols' (logit and ordinal need the rows in "
+         "memory: data.compute())"),
+        (n_boot != 0, "n_boot", n_boot, "n_boot=0 (the bootstrap needs the rows in memory: "
+         "data.compute() for bootstrap intervals)"),
+        (group is not None, "group", group, "group=None (fit each group's rows, e.g. "
+         "data[data.g == level], separately)"),
+        (cluster is not None or cov_type == "cluster", "cluster", cluster,
+         "cov_type among " + ", ".join(_DASK_COV_TYPES)),
+        (bool(latent), "latent", latent, "latent=None (connection.latent.sem on the moments, or "
+         "data.compute())"),
+        (ordered is not None, "ordered", ordered, "ordered=None"),
+        (weights is not UNSET and weights is not None and not isinstance(weights, str),
+         "weights", type(weights).__name__, "weights= as a column of the Dask frame"),
+        (bool(importance_intervals), "importance_intervals", importance_intervals,
+         "importance_intervals=None (bootstrap intervals need the rows in memory)"),
+    ]
+    for bad, name, value, expected in refusals:
+        if bad:
+            raise ArgumentError(f"{name}= is not available {what} yet", values=[value],
+                                expected=expected)
+
+
+def _dask_numeric(data, numeric: list[str], controls: list[str]):
+    """The frame with True/False controls as 0/1 floats, and which predictors are z-scored
+    (every numeric control; not the 0/1 ones); a text or categorical control is refused."""
+    dtypes = data.dtypes
+    casts, scaled = {}, {}
+    for c in controls:
+        if pd.api.types.is_bool_dtype(dtypes[c]):
+            casts[c] = data[c].astype(float)
+            scaled[c] = False
+        elif pd.api.types.is_numeric_dtype(dtypes[c]):
+            scaled[c] = True
+        else:
+            raise NonNumericError(f"control {c!r} is not numeric ({dtypes[c]}): categorical "
+                                  "controls are not available on a Dask frame yet", column=c,
+                                  expected="a numeric or True/False control (code dummies "
+                                           "first, or data.compute())")
+    return (data.assign(**casts) if casts else data), scaled
+
+
+def _fit_dask(frame, outcome, drivers_, controls, scaled, *, cov_type, level, contrasts,
+              importance, wcol=None):
+    from connection.stats._dask import sample_moments
+
+    cols = [outcome, *drivers_, *controls]
+    mom = sample_moments(frame, items=cols, weights=wcol)
+    n = int(mom.n.get(None, 0))
+    n_excl = int(sum(mom.rows.values()) - n)
+    if n_excl:
+        warn(f"{outcome}: {n_excl} of {n + n_excl} rows have a missing value in the outcome, a "
+             "driver or a control and are left out", ExclusionWarning)
+    cov = np.asarray(mom.cov_unbiased[None], float) if n else np.empty((0, 0))
+    names = [*drivers_, *controls]
+    _check_moments(cov, n, outcome, names)
+    mean = np.asarray(mom.mean[None], float)
+    sxx, sxy = cov[1:, 1:], cov[1:, 0]
+    b = np.linalg.solve(sxx, sxy)
+    sd_y = np.sqrt(cov[0, 0])
+    sd = np.where([True] * len(drivers_) + [scaled[c] for c in controls],
+                  np.sqrt(np.diag(sxx)), 1.0)
+    vb, df, crit, cov_type = _dask_vcov(frame, cols, wcol, mean, cov, b, n,
+                                        mom.weight_total[None], cov_type, level)
+    scale = sd / sd_y
+    params = b * scale
+    vcov = vb * np.outer(scale, scale)
+    se = np.sqrt(np.diag(vcov))
+    stat_ = params / se
+    pval = _pvalue(stat_, df)
+    dom = ols_importance(cov, len(drivers_), importance)
+    gd_total = dom["gd"].sum()
+    rows = []
+    for j, name in enumerate(names):
+        is_driver = j < len(drivers_)
+        rows.append({
+            "outcome": outcome, "model": "ols", "by": "", "group": "all", "n": n, "term": name,
+            "role": "driver" if is_driver else "control", "beta": params[j], "se": se[j],
+            "statistic": stat_[j], "pvalue": pval[j], "ci_lower": params[j] - crit * se[j],
+            "ci_upper": params[j] + crit * se[j], "b": b[j],
+            "delta_r2": dom["delta"][j] if is_driver else np.nan,
+            "general_dominance": dom["gd"][j] if is_driver else np.nan,
+            "dominance_share": dom["gd"][j] / gd_total if is_driver and gd_total > 0 else np.nan,
+            "r2": dom["r2"], "r2_type": "r2", "cov_type": cov_type})
+    design = _Design(np.empty(n), np.empty((n, 0)), names, len(drivers_), np.array([]), None,
+                     n_excl)
+    diffs = _difference_rows(design, params, vcov, contrasts, df, crit, level, outcome=outcome,
+                             model="ols", by="", group="all")
+    model = {"outcome": outcome, "model": "ols", "by": "", "group": "all", "n": n,
+             "n_excluded": n_excl, "r2": dom["r2"], "r2_type": "r2",
+             "r2_controls": dom["r2_controls"], "n_clusters": 0, "cov_type": cov_type,
+             "converged": True}
+    return rows, diffs, model
+
+
+def _check_moments(cov: np.ndarray, n: int, outcome: str, names: list[str]) -> None:
+    """The in-memory path's checks (:func:`_check_variance`) on the moments."""
+    if n < len(names) + 3:
+        raise GroupError(f"too few complete rows to fit {outcome!r}", values=[n],
+                         expected=f"at least {len(names) + 3} rows")
+    if not np.isfinite(cov).all():
+        raise OutOfRangeError("values too large to compute with (their squares overflow double "
+                              "precision)", column=outcome, values=[],
+                              expected="values on the survey's scale",
+                              hint="Check for unconverted missing-value codes or a unit error")
+    var = np.diag(cov)
+    if var[0] <= 0:
+        raise NoVarianceError("the outcome has one value only", column=outcome,
+                              expected="variation in the outcome")
+    for j, name in enumerate(names):
+        if var[j + 1] <= 0:
+            raise NoVarianceError("a predictor has one value only", column=name,
+                                  expected="variation in every predictor")
+    corr = cov[1:, 1:] / np.sqrt(np.outer(var[1:], var[1:]))
+    rank = np.linalg.matrix_rank(corr)
+    if rank < len(names):
+        involved = [nm for j, nm in enumerate(names)
+                    if np.linalg.matrix_rank(np.delete(np.delete(corr, j, 0), j, 1)) == rank]
+        raise DataError("predictors are perfectly collinear: their coefficients are not "
+                        "determined", values=involved,
+                        expected="predictors none of which is an exact linear combination of "
+                                 "the others",
+                        hint="Drop one of them")
+
+
+def _dask_vcov(frame, cols, wcol, mean, cov, b, n, weight_total, cov_type, level):
+    """Covariance of the slopes ``b``, the t df (None: z), the critical value and the
+    covariance's name: classical from the moments, HC0-HC3 or (with weights) svyglm's
+    linearization sandwich from a second pass. With an intercept and centred predictors
+    ``Z'WZ`` is block diagonal, so the slopes' block of the sandwich is
+    ``A_xx^-1 M_xx A_xx^-1``; with weights the score totals sum to 0 at the solution, so
+    svyglm's ``m / (m - 1) sum (u_i - u_bar)(u_i - u_bar)'`` is ``n / (n - 1) sum w_i^2 e_i^2
+    x_i x_i'``."""
+    k = len(b)
+    if wcol is not None:
+        a_inv = np.linalg.inv(cov[1:, 1:] * (n - 1) / n * weight_total)
+        meat = _hc_meat(frame, cols, wcol, mean, b, a_inv, n, "weighted") * n / (n - 1)
+        df = float(n - k - 1)
+        return a_inv @ meat @ a_inv, df, float(stats.t.ppf(0.5 + level / 2, df)), DESIGN_COV
+    a_inv = np.linalg.inv((n - 1) * cov[1:, 1:])
+    if cov_type == "nonrobust":
+        rss = (n - 1) * (cov[0, 0] - cov[1:, 0] @ b)
+        df = float(n - k - 1)
+        return rss / df * a_inv, df, float(stats.t.ppf(0.5 + level / 2, df)), cov_type
+    vb = a_inv @ _hc_meat(frame, cols, None, mean, b, a_inv, n, cov_type) @ a_inv
+    if cov_type == "HC1":
+        vb = vb * n / (n - k - 1)
+    return vb, None, z_critical(level), cov_type
+
+
+def _hc_meat(frame, cols, wcol, mean, b, a_inv, n, cov_type) -> np.ndarray:
+    """Second pass: ``sum_i w_i x_i x_i'`` over the complete rows (``x_i`` the centred
+    predictors, ``w_i`` from the residual ``e_i`` and the leverage
+    ``h_ii = 1/n + x_i' (X'X)^-1 x_i`` of the model with an intercept; with survey weights
+    ``v_i``, ``w_i = v_i^2 e_i^2``)."""
+    from connection.stats._dask import _reduce_dask
+
+    use = cols + ([wcol] if wcol is not None else [])
+    parts = _reduce_dask(frame[use], _partition_meat, _add_meat, len(cols), mean, b, a_inv, n,
+                         cov_type)
+    return parts["meat"]
+
+
+def _partition_meat(part: pd.DataFrame, q, mean, b, a_inv, n, cov_type) -> dict:
+    z = part.to_numpy(dtype=float, na_value=np.nan)
+    z = z[~np.isnan(z[:, :q]).any(axis=1)]
+    v = z[:, q] if z.shape[1] > q else None
+    z = z[:, :q] - mean
+    x, e = z[:, 1:], z[:, 0] - z[:, 1:] @ b
+    w = e**2
+    if v is not None:
+        w = w * v**2
+    elif cov_type in ("HC2", "HC3"):
+        h = 1.0 / n + np.einsum("ij,jk,ik->i", x, a_inv, x)
+        w = w / (1.0 - h) ** (1 if cov_type == "HC2" else 2)
+    return {"meat": (x * w[:, None]).T @ x}
+
+
+def _add_meat(a: dict, b: dict) -> dict:
+    return {"meat": a["meat"] + b["meat"]}
 
 
 # --------------------------------------------------------------------------------------------

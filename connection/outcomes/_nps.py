@@ -44,9 +44,8 @@ intervals, the per-unit coefficient and odds ratio, McFadden's pseudo R-squared 
 ``importance=None``, the drivers' general dominance weights on it and their shares. Two binary
 models rather than one multinomial model because each answers the analyst's question directly
 (who becomes a promoter; who becomes a detractor) and each has a dominance analysis.
-The models are unweighted: :func:`drivers` does not take survey weights yet, so ``weights=``
-(or a Survey that brings weights) is refused with an :class:`~connection.errors.ArgumentError`
-rather than silently ignored; pass ``weights=None`` to fit the unweighted models knowingly.
+With survey weights (``weights=``, or a Survey's own) both models are survey-weighted logits
+with design-based SEs, as ``survey::svyglm(family = quasibinomial)``.
 """
 
 from __future__ import annotations
@@ -62,7 +61,7 @@ from connection._common import DEFAULT_LEVEL, check_level, warn, z_critical
 from connection._report import Report, Reported
 from connection.errors import ArgumentError, ExclusionWarning, GroupError, OutOfRangeError
 from connection.outcomes._compare import _numeric, _require_columns
-from connection.stats._weights import UNSET, as_frame, resolve_weights
+from connection.stats._weights import UNSET, as_frame, resolve_weights, weights_label
 
 __all__ = ["nps", "NPS_COLUMNS", "nps_drivers", "NPSDriversResult", "NPS_DRIVER_COLUMNS"]
 
@@ -285,7 +284,8 @@ class NPSDriversResult(Reported):
             ("Covariance", str(self.table["cov_type"].iloc[0]) if len(self.table) else ""),
             ("Drivers", ", ".join(s["drivers"])),
             *([("Controls", ", ".join(s["controls"]))] if s["controls"] else []),
-            ("Level", f"{100 * s['level']:g}%"), ("Weights", "none (unweighted models)")])
+            ("Level", f"{100 * s['level']:g}%"),
+            ("Weights", s.get("weights") or "none (unweighted models)")])
         report.add_table(self.models, caption="Models (pseudo R-squared: McFadden)")
         report.add_table(self.table[["outcome", "group", "term", "beta", "se", "pvalue",
                                      "odds_ratio", "odds_ratio_ci_lower", "odds_ratio_ci_upper",
@@ -323,9 +323,11 @@ def nps_drivers(
         As in :func:`connection.outcomes.drivers`: controls enter every model (and every
         dominance subset); each level of ``group`` is also fitted on its own.
     weights
-        Not supported yet (:func:`drivers` fits unweighted models): anything but ``None`` raises
-        an :class:`~connection.errors.ArgumentError`, as does a Survey that brings weights unless
-        ``weights=None``.
+        Survey weights (a column, one weight per row, a rake result; a Survey's own weights
+        unless ``weights=None``): both logits are then survey-weighted as ``survey::svyglm``
+        (quasibinomial) with design-based (linearization) SEs, through
+        :func:`connection.outcomes.drivers` ``weights=`` (``cov_type`` is then
+        ``"linearization"``). ``n_events`` stay unweighted counts.
     cov_type
         ``"HC0"`` (robust sandwich, the default), ``"nonrobust"``, or ``"cluster"`` is not offered
         here (use :func:`drivers` directly).
@@ -350,7 +352,7 @@ def nps_drivers(
     if cov_type not in ("HC0", "nonrobust"):
         raise ArgumentError("nps_drivers takes cov_type='HC0' or 'nonrobust'", values=[cov_type],
                             expected="'HC0' (robust) or 'nonrobust'")
-    frame = _unweighted_frame(data, weights)
+    frame, w, wlabel = _weighted_frame(data, weights)
     drivers_ = [drivers] if isinstance(drivers, str) else list(drivers)
     controls_ = [controls] if isinstance(controls, str) else list(controls)
     group_cols = [] if group is None else ([group] if isinstance(group, str) else list(group))
@@ -368,31 +370,22 @@ def nps_drivers(
     result = _drivers(model_frame, [names["promoter"], names["detractor"]], drivers_,
                       controls=controls_, group=group_cols or None, family="logit",
                       cov_type=cov_type, n_boot=n_boot, seed=seed, level=level,
-                      importance=importance, progress=False)
+                      importance=importance, progress=False, weights=w)
     back = {v: k for k, v in names.items()}
     used = [*drivers_, *controls_]
     return NPSDriversResult(_driver_table(result.table, back, model_frame, used),
                             _model_table(result.models, back, model_frame, used), result,
                             {"item": item, "drivers": drivers_, "controls": controls_,
                              "group": group_cols, "cov_type": cov_type, "importance": importance,
-                             "n_boot": n_boot, "level": level})
+                             "n_boot": n_boot, "level": level, "weights": wlabel})
 
 
-def _unweighted_frame(data: Any, weights: Any) -> pd.DataFrame:
+def _weighted_frame(data: Any, weights: Any) -> tuple[pd.DataFrame, np.ndarray | None, str | None]:
+    """The frame, the survey weights of its rows (a Survey's own unless ``weights=None``) as an
+    array or None, and how they were given."""
     frame, survey_weights = as_frame(data)
-    if weights is UNSET:
-        if survey_weights is not None:
-            raise ArgumentError("nps_drivers cannot use the survey's weights yet: the driver "
-                                "models (drivers()) are fitted unweighted", values=[survey_weights],
-                                expected="weights=None to fit the unweighted models knowingly")
-        return frame
-    if weights is not None:
-        raise ArgumentError("nps_drivers does not take weights yet: the driver models "
-                            "(drivers()) are fitted unweighted",
-                            values=[weights if isinstance(weights, str) else type(weights).__name__],
-                            expected="weights=None (unweighted models), or nps() for the weighted "
-                                     "score")
-    return frame
+    w = resolve_weights(frame, weights, survey_weights)
+    return frame, w, None if w is None else weights_label(weights, survey_weights)
 
 
 def _outcome_names(frame: pd.DataFrame, item: str) -> dict[str, str]:
