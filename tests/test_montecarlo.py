@@ -105,6 +105,7 @@ def test_frame_and_summary(serial):
     assert list(tup.columns) == ["replicate", "value_0", "value_1"]
 
 
+@pytest.mark.slow   # about 30 s: two full runs of the power study (CI runs the slow tests too)
 def test_power_study_outputs_do_not_depend_on_the_workers(tmp_path):
     """studies/power_social_moms.py --workers 1 and --workers 4: the same files, byte for byte
     (tables, numbers, figures); only the manifest's command line and timings differ."""
