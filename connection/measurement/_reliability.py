@@ -579,12 +579,14 @@ def _ordinal_constructs(ordered: Any, cmap: dict[str, list[str]], what: str) -> 
     return out
 
 
-def _code_covariance(thresholds: Sequence[np.ndarray], r: np.ndarray) -> np.ndarray:
-    """Covariance matrix of item codes ``x_j = 1 + #{c: y*_j > t_jc}`` when the latent responses
-    ``y*`` are normal with (co)variances ``r`` (unit variances for the full matrix; the common
-    part alone on the diagonal for a true-score matrix) and thresholds ``t_j``:
-    ``sum_c sum_c' [Phi2(t_jc, t_kc'; r_jk) - Phi(t_jc) Phi(t_kc')]`` (Green & Yang 2009;
-    ``r_jk = 1`` gives ``Phi(min(t, t'))``)."""
+def _code_covariance(thresholds: Sequence[np.ndarray], r: np.ndarray,
+                     steps: Sequence[np.ndarray] | None = None) -> np.ndarray:
+    """Covariance matrix of item codes ``x_j = v_j1 + sum_c d_jc 1[y*_j > t_jc]`` when the latent
+    responses ``y*`` are normal with (co)variances ``r`` (unit variances for the full matrix; the
+    common part alone on the diagonal for a true-score matrix) and thresholds ``t_j``:
+    ``sum_c sum_c' d_jc d_kc' [Phi2(t_jc, t_kc'; r_jk) - Phi(t_jc) Phi(t_kc')]`` (Green & Yang
+    2009, whose codes are consecutive: ``d = 1``, the default; ``r_jk = 1`` gives
+    ``Phi(min(t, t'))``)."""
     from scipy.special import ndtr
 
     from connection.latent._polychoric import bivariate_normal_cdf
@@ -597,7 +599,10 @@ def _code_covariance(thresholds: Sequence[np.ndarray], r: np.ndarray) -> np.ndar
             rho = float(r[j, m])
             joint = (ndtr(np.minimum(a, b)) if rho >= 1.0 - 1e-12 else
                      bivariate_normal_cdf(a, b, np.full(a.shape, rho)))
-            out[j, m] = out[m, j] = float(np.sum(joint - ndtr(a) * ndtr(b)))
+            term = joint - ndtr(a) * ndtr(b)
+            if steps is not None:
+                term = term * np.outer(steps[j], steps[m])
+            out[j, m] = out[m, j] = float(np.sum(term))
     return out
 
 
