@@ -182,3 +182,32 @@ def test_shares_use_a_surveys_weights(segmented):
     pd.testing.assert_frame_equal(got, want)
     off = ci.shares(s, weights=None)
     pd.testing.assert_frame_equal(off, ci.shares(df))
+
+
+def test_weighted_shares_match_survey_svymean_and_svyby():
+    # tests/references/reliability/make_index_shares_{data.py,references.R}: the segments of a
+    # WLSMV index on simulated data, and survey::svymean / svyby of them
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    here = Path(__file__).parent / "references" / "reliability"
+    spec = importlib.util.spec_from_file_location("gen", here / "make_index_shares_data.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    df = gen.simulate()
+    ci = gen.index(df)
+    stored = pd.read_csv(here / "index_shares_data.csv")
+    assert (ci.segment(df)["segment"].astype(str).to_numpy() == stored["segment"]).all()
+    ref = json.loads((here / "index_shares.json").read_text())
+    tab = ci.shares(df, weights="w")
+    seg = tab[tab["variable"] == "segment"]
+    assert list(seg["category"]) == ref["overall"]["category"] == list(SEGMENTS)
+    np.testing.assert_allclose(seg["estimate"], ref["overall"]["estimate"], atol=1e-10)
+    np.testing.assert_allclose(seg["se"], ref["overall"]["se"], atol=1e-8)
+    by = ci.shares(df, weights="w", group="g")
+    by = by[by["variable"] == "segment"]
+    for k, g in enumerate(ref["by_group"]["g"]):
+        rows = by[by["g"] == g]
+        np.testing.assert_allclose(rows["estimate"], ref["by_group"]["estimate"][k], atol=1e-10)
+        np.testing.assert_allclose(rows["se"], ref["by_group"]["se"][k], atol=1e-8)
