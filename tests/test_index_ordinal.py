@@ -168,21 +168,24 @@ def test_all_weights_one_give_exactly_the_unweighted_shares(segmented):
 
 
 def test_shares_use_a_surveys_weights(segmented):
+    from connection.data import Instrument, read_survey
+
     ci, df = segmented
-
-    class FakeSurvey:   # the attributes the package reads from a Survey
-        instrument = None
-
-        def __init__(self, data, weights):
-            self.data, self.weights = data, weights
-
-    s = FakeSurvey(df, df["w"].rename("w"))
-    got = ci.shares(s)
+    inst = Instrument.from_dict({
+        "name": "sim",
+        "constructs": {"f": {"scale": {"min": 1, "max": 5},
+                             "items": [{"id": c} for c in ITEMS]},
+                       "satisfaction": {"scale": {"min": 1, "max": 10},
+                                        "items": [{"id": "sat"}]}},
+        "variables": {"w": {"type": "numeric", "role": "weight"},
+                      "g": {"type": "numeric"}}, "weights": "w"})
+    survey = read_survey(df, inst)
+    got = ci.shares(survey)
     want = ci.shares(df, weights="w")
-    pd.testing.assert_frame_equal(got, want)
-    off = ci.shares(s, weights=None)
-    pd.testing.assert_frame_equal(off, ci.shares(df))
-
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert got.attrs["weights"].startswith("the survey's weights")
+    pd.testing.assert_frame_equal(ci.shares(survey, weights=None), ci.shares(df),
+                                  check_exact=True)
 
 def test_weighted_shares_match_survey_svymean_and_svyby():
     # tests/references/reliability/make_index_shares_{data.py,references.R}: the segments of a
