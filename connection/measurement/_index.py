@@ -18,6 +18,24 @@ model (lavaan's ``lavPredict`` with ``meanstructure = FALSE``):
 * ``method="bartlett"``: ``w = (Lambda' Theta^-1 Lambda)^-1 Lambda' Theta^-1`` (first-order
   factors only); unbiased for the latent value, at the price of more variance.
 
+Ordinal items (``estimator="WLSMV"``)
+------------------------------------
+The calibration CFA treats the items as ordinal (thresholds and polychoric correlations, lavaan's
+``ordered=``), so the loadings (``loadings_``) are those of the latent responses, not attenuated by
+the coarse 1-5 codes. lavaan scores ordinal models by empirical Bayes modes, which are not a
+linear function of the answers; an index must be, so the weights are the linear ones the ordinal
+fit implies for the codes: under the model, the covariances of the codes
+(``sum_c sum_c' d_c d_c' [Phi2(t_c, t_c'; rho) - Phi(t_c) Phi(t_c')]``, ``d`` the steps between
+codes) and their covariances with the factors (``Cov(eta, y*) sum_c d_c phi(t_c)``) are exact, and
+
+* ``method="regression"``: ``w = Cov(eta, x) Var(x)^-1``, the best linear predictor of the factor
+  from the codes;
+* ``method="bartlett"``: ``w = (B' E^-1 B)^-1 B' E^-1`` with ``B`` the codes' linear loadings
+  ``Cov(x, eta) Cov(eta)^-1`` and ``E = Var(x) - B Cov(eta) B'`` (the linear score whose
+  regression on the factor has slope 1).
+
+Means, the 0-100 map and segments are as for ML. ``fit_measures_`` adds the scaled measures.
+
 The 0-100 index (``scaling``)
 -----------------------------
 ``"range"`` (default): a linear map fixed by the items' *theoretical* range, not by any sample:
@@ -62,6 +80,14 @@ the decimal it was typed as (``72.5``) or, when it is the rounded result of a co
 than 15 significant digits), as the simplest fraction that rounds to it (``100 * 5 / 6`` is read
 as 250/3), so a cut-off written as a computation means what it says. The ``index`` column is the
 correctly rounded value of the exact index.
+
+Segment shares
+--------------
+:meth:`~ConnectionIndex.shares` gives the share of respondents in each segment (and connected),
+weighted by a Survey's weights or ``weights=`` and per ``group``, with the linearization SEs of
+:func:`connection.describe` (``survey::svymean``/``svyby``); all weights equal give exactly the
+unweighted shares. The index itself is fitted unweighted: a weighted calibration CFA is not
+available here yet.
 
 Index files
 -----------
@@ -119,7 +145,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from connection._common import warn
+from connection._common import DEFAULT_LEVEL, warn
 from connection._flags import (
     FLAG_CODES,
     OTHER,
@@ -138,6 +164,7 @@ from connection.errors import (
     NotFittedError,
     OutOfRangeError,
 )
+from connection.stats._weights import UNSET, weights_label
 
 __all__ = ["ConnectionIndex", "SegmentRule", "SEGMENTS"]
 
@@ -429,7 +456,12 @@ class ConnectionIndex:
         ``(min, max)`` for every item, or ``{item: (min, max)}``; needed for ``scaling="range"``
         unless an Instrument supplies the scales.
     estimator
-        Estimator of the calibration CFA (``"ML"`` or ``"MLR"``; scores do not depend on the SEs).
+        Estimator of the calibration CFA: ``"ML"`` or ``"MLR"`` (items taken as numbers; scores
+        do not depend on the SEs), or ``"WLSMV"`` (also ``"DWLS"``, ``"ULSMV"``, ``"ULS"``):
+        the items are ordinal, fitted by :func:`connection.cfa` with ``ordered=True`` (delta
+        parameterization), and the weights are the linear factor-score weights that fit
+        implies for the item codes (see "Ordinal items" in the module docstring). Saved with
+        the index.
     facets
         With an Instrument whose construct has facets: fit the second-order model (facets under
         the construct) instead of one factor over all items; the construct's regression scores
@@ -692,15 +724,18 @@ class ConnectionIndex:
         if self.scaling == "range":  # a calibration answer off the scale would skew 0 and 100
             _check_ranges(X.to_numpy(dtype=float), items, np.array([ranges[i][0] for i in items]),
                           np.array([ranges[i][1] for i in items]))
+        ordinal = _check_estimator(self.estimator)
         try:
-            fit = cfa(model, X, estimator=self.estimator)
+            fit = (cfa(model, X, estimator=self.estimator, ordered=True) if ordinal else
+                   cfa(model, X, estimator=self.estimator))
         except np.linalg.LinAlgError as exc:   # the engine should raise its own error (reported)
             raise EstimationError(f"the calibration CFA of {self.construct!r} could not be fitted "
                                   f"({exc})", values=[f"n={len(X)}"],
                                   expected="more respondents than items and a positive definite "
                                            "item covariance matrix") from None
-        weights = _score_weights(fit, self.construct, self.method)
         used = X.loc[fit.rows_used] if len(fit.rows_used) else X.dropna()
+        weights = (_ordinal_score_weights(fit, self.construct, self.method, used) if ordinal
+                   else _score_weights(fit, self.construct, self.method))
         self.fit_ = fit
         self.model_ = model
         self.items_ = [str(c) for c in weights.index]
@@ -728,8 +763,8 @@ class ConnectionIndex:
         lo_rows = est[(est["op"] == "=~") & (est["lhs"] == self.construct)]
         self.loadings_ = {str(r): float(v) for r, v in zip(lo_rows["rhs"], lo_rows["std_all"])}
         fm = fit.fit_measures
-        self.fit_measures_ = {k: float(fm[k]) for k in ("chisq", "df", "cfi", "tli", "rmsea", "srmr")
-                              if k in fm.index}
+        self.fit_measures_ = {k: float(fm[k]) for k in _FIT_MEASURES if k in fm.index
+                              and (ordinal or not k.endswith("_scaled"))}
         self.flags_ = tuple(fit.flags)   # the engine's admissibility flags
         self.rule_ = rule
         return self
@@ -869,6 +904,54 @@ class ConnectionIndex:
                  f"{' ...' if lost.sum() > 10 else ''})", ExclusionWarning)
         seg = np.where(known, seg, None)
         out["segment"] = pd.Categorical(seg, categories=list(SEGMENTS), ordered=True)
+        return out
+
+    def shares(self, data: pd.DataFrame | Any, *, weights: Any = UNSET,
+               group: str | Sequence[str] | None = None,
+               level: float = DEFAULT_LEVEL) -> pd.DataFrame:
+        """The share of respondents in each segment (and connected), with design-based SEs.
+
+        The rows of :meth:`segment` described by :func:`connection.describe`: weighted shares
+        with ``survey::svymean``'s linearization standard errors on ``svydesign(ids = ~1,
+        weights = ~w)``, per ``group`` as domain estimates (``svyby``). Rows without a segment
+        (a missing item) are left out and counted in ``n_missing``.
+
+        Parameters
+        ----------
+        data
+            The respondents (a DataFrame or a :class:`~connection.Survey`).
+        weights
+            Survey weights: a column of ``data``, an array or Series, a
+            :class:`~connection.stats.RakeResult` (calibration-adjusted SEs) or ``None``.
+            Default: a Survey's weights (none for a DataFrame). All weights equal give exactly
+            the unweighted shares. The index itself is fitted unweighted (:meth:`fit` has no
+            weights yet: the engine has no weighted ordinal or ML CFA behind it here).
+        group
+            Column(s) of ``data`` to estimate the shares in.
+        level
+            Confidence level of the intervals.
+
+        Returns
+        -------
+        pandas.DataFrame
+            :func:`connection.describe`'s table for the variables ``segment`` (one row per
+            segment, in pathway order, empty ones at 0) and ``connected`` (``False``/``True``).
+        """
+        from connection.stats._describe import describe
+        from connection.stats._weights import RakeResult, resolve_weights
+
+        survey_weights = getattr(data, "weights", None) if _is_survey(data) else None
+        frame = _as_frame(data, "shares")
+        seg = self.segment(frame)
+        groups = [] if group is None else [group] if isinstance(group, str) else list(group)
+        _check_columns(frame, groups)
+        table = pd.DataFrame({g: frame[g] for g in groups}, index=frame.index)
+        table["segment"] = seg["segment"]
+        table["connected"] = seg["connected"]
+        w = weights if isinstance(weights, RakeResult) else resolve_weights(
+            frame, weights, survey_weights)
+        out = describe(table, ["segment", "connected"], weights=w, group=group, level=level)
+        out.attrs["weights"] = ("none" if w is None else weights_label(weights, survey_weights))
         return out
 
     # ------------------------------------------------------------------ persistence
@@ -1013,7 +1096,10 @@ _KEYS = ("checksum", "construct", "estimator", "facets", "fit_measures", "flags"
          "n_calibration", "rule", "scaling", "score_max", "score_mean", "score_min", "score_sd",
          "segments", "weights")
 _KEYS_V1 = tuple(k for k in _KEYS if k not in ("checksum", "flags"))
-_FIT_MEASURES = ("chisq", "df", "cfi", "tli", "rmsea", "srmr")
+_FIT_MEASURES = ("chisq", "df", "cfi", "tli", "rmsea", "srmr", "chisq_scaled", "cfi_scaled",
+                 "tli_scaled", "rmsea_scaled")   # the scaled ones: ordinal (WLSMV...) fits
+_CONTINUOUS_ESTIMATORS = ("ML", "MLR")
+_ORDINAL_ESTIMATORS = ("WLSMV", "DWLS", "ULSMV", "ULS")
 
 
 def _known_ranges(items: list[str], lo: np.ndarray, hi: np.ndarray
@@ -1149,7 +1235,7 @@ class _IndexFileReader:
         construct = self.text("construct")
         method = self.text("method", ("regression", "bartlett"))
         scaling = self.text("scaling", ("range", "zscore"))
-        estimator = self.text("estimator", ("ML", "MLR"))
+        estimator = self.text("estimator", _CONTINUOUS_ESTIMATORS + _ORDINAL_ESTIMATORS)
         if not isinstance(d["facets"], bool):
             self.fail("facets", "not true or false", d["facets"], "true or false")
         model = self.text("model")
@@ -1226,7 +1312,7 @@ class _IndexFileReader:
             OTHER, "admissibility of the calibration fit was not recorded (index file format "
             "1); refit the index to check it"),)
 
-        if lvs == {construct} and not flags:
+        if lvs == {construct} and not flags and estimator in _CONTINUOUS_ESTIMATORS:
             # one factor, admissible: each weight is proportional to loading / residual variance
             # (residual variances > 0), so it has its loading's sign; negated weights are refused
             wrong = [i for i, w in zip(items, weights)
@@ -1401,5 +1487,66 @@ def _score_weights(fit, construct: str, method: str) -> pd.Series:
         Lf = L[:, first]
         ti = np.linalg.inv(theta.to_numpy())
         W = np.linalg.solve(Lf.T @ ti @ Lf, Lf.T @ ti)
+        k = first.index(k)
+    return pd.Series(W[k], index=ov)
+
+
+def _check_estimator(estimator: Any) -> bool:
+    """Whether ``estimator`` is an ordinal one (refusing an unknown one)."""
+    if estimator in _CONTINUOUS_ESTIMATORS:
+        return False
+    if estimator in _ORDINAL_ESTIMATORS:
+        return True
+    raise ArgumentError("unknown estimator of the calibration CFA", values=[estimator],
+                        expected="'ML' or 'MLR' (items as numbers), or 'WLSMV', 'DWLS', "
+                                 "'ULSMV', 'ULS' (ordinal items)")
+
+
+def _ordinal_score_weights(fit, construct: str, method: str, used: pd.DataFrame) -> pd.Series:
+    """Linear factor-score weights of ``construct`` on the item codes, implied by an ordinal
+    (delta-parameterized) fit.
+
+    Under the fitted model the codes are ``x_j = v_j1 + sum_c d_jc 1[y*_j > t_jc]`` (``v`` the
+    item's observed codes, ``d`` their steps, ``t`` the thresholds, ``y*`` the latent responses
+    with unit variances and model-implied correlations). Their covariance matrix ``V`` and their
+    covariances with the factors, ``Cov(eta, x_j) = Cov(eta, y*_j) sum_c d_jc phi(t_jc)``
+    (Stein's lemma), are exact functions of the fit. ``regression``: the best linear predictor
+    ``Cov(eta, x) V^-1``; ``bartlett``: with ``B = Cov(x, eta) Cov(eta)^-1`` (the codes' linear
+    loadings) and ``E = V - B Cov(eta) B'``, ``(B' E^-1 B)^-1 B' E^-1`` (first-order factors).
+    """
+    from scipy.stats import norm
+
+    from connection.measurement._reliability import _code_covariance
+
+    mats = fit.matrices()
+    lam, beta, psi = mats["lambda"], mats["beta"], mats["psi"]
+    ov, eta = list(lam.index), list(lam.columns)
+    if construct not in eta:
+        raise ArgumentError(f"the fitted model has no factor {construct!r}", values=eta)
+    est = fit.estimates
+    th = est[est["op"] == "|"]
+    thresholds = [th.loc[th["lhs"] == c, "est"].to_numpy(dtype=float) for c in ov]
+    steps = [np.diff(np.unique(used[c].to_numpy(dtype=float))) for c in ov]
+    corr = fit.implied[fit.group_labels[0]]["cov"].loc[ov, ov].to_numpy()
+    V = _code_covariance(thresholds, corr, steps)
+    L = lam.to_numpy()
+    ib = np.linalg.inv(np.eye(len(eta)) - beta.to_numpy())
+    cov_eta = ib @ psi.to_numpy() @ ib.T
+    slope = np.array([float(np.sum(d * norm.pdf(t))) for d, t in zip(steps, thresholds)])
+    cov_eta_x = (cov_eta @ L.T) * slope[None, :]          # Cov(eta, x): factors x items
+    k = eta.index(construct)
+    if method == "regression":
+        W = np.linalg.solve(V, cov_eta_x.T).T
+    else:
+        first = [j for j in range(len(eta)) if np.any(L[:, j] != 0)]
+        if k not in first:
+            raise ArgumentError("Bartlett scores need a factor with its own indicators",
+                                values=[construct],
+                                expected="a first-order factor, or method='regression'")
+        ce = cov_eta[np.ix_(first, first)]
+        B = np.linalg.solve(ce, cov_eta_x[first]).T         # items x factors
+        E = V - B @ ce @ B.T
+        Ei_B = np.linalg.solve(E, B)
+        W = np.linalg.solve(B.T @ Ei_B, Ei_B.T)
         k = first.index(k)
     return pd.Series(W[k], index=ov)

@@ -542,6 +542,179 @@ def _omega_cr_ave(pieces: dict[str, Any]) -> tuple[float, float, float]:
     return float(omega), float(cr), ave
 
 
+# ----------------------------------------------------------------------------- ordinal items
+
+
+def _ordinal_constructs(ordered: Any, cmap: dict[str, list[str]], what: str) -> list[str]:
+    """The constructs whose items are ordinal: all (``ordered=True``), none (``None``/``False``)
+    or those whose items are all in the list given. A construct mixing listed and unlisted items
+    is refused (the engine fits all-ordinal or all-continuous models, and alpha on a mixed
+    polychoric/Pearson matrix is not what either reference computes)."""
+    if ordered is None or ordered is False:
+        return []
+    if ordered is True:
+        return list(cmap)
+    listed = [ordered] if isinstance(ordered, str) else ordered
+    if not isinstance(listed, Sequence) or not all(isinstance(i, str) for i in listed):
+        raise ArgumentError(f"{what}: ordered must be True, False/None or a list of item columns",
+                            values=[ordered], expected="True or ['item1', 'item2', ...]")
+    listed = set(listed)
+    known = {c for cs in cmap.values() for c in cs}
+    stray = sorted(listed - known)
+    if stray:
+        raise ArgumentError(f"{what}: ordered names items that belong to no construct",
+                            values=stray, expected="item columns of the constructs")
+    out = []
+    for name, cols in cmap.items():
+        inside = [c for c in cols if c in listed]
+        if inside and len(inside) < len(cols):
+            raise ArgumentError(
+                f"{what}: construct {name!r} mixes ordinal and continuous items; its items must "
+                "be all ordinal or all continuous", column=str([c for c in cols if c not in
+                                                               listed][0]),
+                values=inside, expected=f"all of {', '.join(cols)} in ordered, or none",
+                hint="Add the construct's other items to ordered= (or treat all as continuous)")
+        if inside:
+            out.append(name)
+    return out
+
+
+def _code_covariance(thresholds: Sequence[np.ndarray], r: np.ndarray,
+                     steps: Sequence[np.ndarray] | None = None) -> np.ndarray:
+    """Covariance matrix of item codes ``x_j = v_j1 + sum_c d_jc 1[y*_j > t_jc]`` when the latent
+    responses ``y*`` are normal with (co)variances ``r`` (unit variances for the full matrix; the
+    common part alone on the diagonal for a true-score matrix) and thresholds ``t_j``:
+    ``sum_c sum_c' d_jc d_kc' [Phi2(t_jc, t_kc'; r_jk) - Phi(t_jc) Phi(t_kc')]`` (Green & Yang
+    2009, whose codes are consecutive: ``d = 1``, the default; ``r_jk = 1`` gives
+    ``Phi(min(t, t'))``)."""
+    from scipy.special import ndtr
+
+    from connection.latent._polychoric import bivariate_normal_cdf
+
+    k = len(thresholds)
+    out = np.empty((k, k))
+    for j in range(k):
+        for m in range(j, k):
+            a, b = np.meshgrid(thresholds[j], thresholds[m], indexing="ij")
+            rho = float(r[j, m])
+            joint = (ndtr(np.minimum(a, b)) if rho >= 1.0 - 1e-12 else
+                     bivariate_normal_cdf(a, b, np.full(a.shape, rho)))
+            term = joint - ndtr(a) * ndtr(b)
+            if steps is not None:
+                term = term * np.outer(steps[j], steps[m])
+            out[j, m] = out[m, j] = float(np.sum(term))
+    return out
+
+
+def _ordinal_fit(model: str, frame: pd.DataFrame, what: str) -> Any:
+    """The engine's WLSMV CFA of ordinal items (delta parameterization)."""
+    from connection.latent import cfa
+
+    try:
+        return cfa(model, frame, ordered=True)
+    except np.linalg.LinAlgError as exc:
+        raise EstimationError(f"the ordinal CFA for {what} could not be fitted ({exc})",
+                              values=[f"n={len(frame)}"],
+                              expected="more respondents than items and a positive definite "
+                                       "polychoric matrix") from None
+
+
+def _ordinal_pieces(fit: Any, latent: str, cols: list[str], poly: np.ndarray) -> dict[str, Any]:
+    """Loadings, factor variance, thresholds and flags of ``latent`` in an ordinal fit, with the
+    sample polychoric correlations ``poly`` of ``cols``."""
+    est = fit.estimates
+    load = est[(est["op"] == "=~") & (est["lhs"] == latent)].set_index("rhs").reindex(cols)
+    var = est[(est["op"] == "~~") & (est["lhs"] == latent) & (est["rhs"] == latent)]
+    th = est[est["op"] == "|"]
+    thresholds = [th.loc[th["lhs"] == c, "est"].to_numpy(dtype=float) for c in cols]
+    return {"lambda": load["est"].to_numpy(dtype=float), "psi": float(var["est"].iloc[0]),
+            "std": load["std_all"].to_numpy(dtype=float), "thresholds": thresholds,
+            "poly": poly, "flags": fit.flags}
+
+
+def _ordinal_reliabilities(p: dict[str, Any]) -> dict[str, float]:
+    """Categorical omega (Green & Yang 2009, as ``semTools::compRelSEM(fit)``: model thresholds
+    and common covariances over the sample polychorics, ``obs.var = TRUE``), the omega of the
+    latent responses (``compRelSEM(fit, ord.scale = FALSE)``), CR from the standardized loadings
+    and AVE (``semTools::AVE(fit)``: explained over the polychorics' unit variances)."""
+    lam, psi, poly = p["lambda"], p["psi"], p["poly"]
+    common = np.outer(lam, lam) * psi
+    omega_cat = (_code_covariance(p["thresholds"], common).sum()
+                 / _code_covariance(p["thresholds"], poly).sum())
+    std = p["std"]
+    return {"categorical_omega": float(omega_cat),
+            "ordinal_omega": float(common.sum() / poly.sum()),
+            "ordinal_cr": float(std.sum() ** 2 / (std.sum() ** 2 + (1.0 - std**2).sum())),
+            "ordinal_ave": float(np.trace(common) / np.trace(poly))}
+
+
+_ORDINAL_COLUMNS = ("ordinal_alpha", "categorical_omega", "ordinal_omega", "ordinal_cr",
+                    "ordinal_ave", "ordinal_flags")
+
+
+def _polychoric_matrix(frame: pd.DataFrame, cols: list[str]) -> np.ndarray:
+    from connection.latent._polychoric import polychoric
+
+    return polychoric(frame, items=cols, gamma=False).correlation.loc[cols, cols].to_numpy()
+
+
+def _ordinal_columns(x: np.ndarray, cols: list[str], name: str, notes: list[str], *,
+                     joint_pieces: dict[str, Any] | None, joint: bool) -> dict[str, Any]:
+    """The ordinal columns of one construct from its complete rows ``x``: alpha on the
+    polychorics, and the reliabilities of a WLSMV fit (its own one-factor fit, or the joint
+    ordinal model's pieces)."""
+    scols = [str(c) for c in cols]
+    frame = pd.DataFrame(x, columns=scols)
+    poly = _polychoric_matrix(frame, scols)
+    row: dict[str, Any] = {"ordinal_alpha": float(_alpha_from_cov(poly)) if len(cols) > 1
+                           else np.nan}
+    if joint:
+        pieces = joint_pieces
+    elif len(cols) >= 3:
+        fit = _ordinal_fit(f"{_safe(name)} =~ " + " + ".join(scols), frame,
+                           f"construct {name!r}")
+        pieces = _ordinal_pieces(fit, _safe(name), scols, poly)
+    else:
+        pieces = None
+    if pieces is None:
+        notes.append("ordinal omega, CR and AVE need at least 3 items (or joint=True)")
+        row.update({k: np.nan for k in _ORDINAL_COLUMNS[1:-1]})
+        row["ordinal_flags"] = format_flags(())
+        return row
+    values = _ordinal_reliabilities(pieces)
+    if pieces["flags"]:
+        notes.append("the ordinal reliabilities come from an inadmissible WLSMV fit ("
+                     + ", ".join(dict.fromkeys(f.code for f in pieces["flags"])) + ")")
+    kept = _bounded({k: v for k, v in values.items()}, notes)
+    row.update(kept)
+    row["ordinal_flags"] = format_flags(pieces["flags"])
+    return row
+
+
+def _joint_ordinal_pieces(data: pd.DataFrame, cmap: dict[str, list[str]],
+                          names: list[str]) -> dict[str, dict[str, Any]]:
+    """Each ordinal construct's pieces of one WLSMV CFA of all ordinal constructs (rows
+    complete on all their items)."""
+    sub = {n: cmap[n] for n in names}
+    cols = [str(c) for c in dict.fromkeys(c for cs in sub.values() for c in cs)]
+    x = _complete(data, cols, "ordinal measurement model")
+    frame = pd.DataFrame(x, columns=cols)
+    latents = {n: _safe(n) for n in names}
+    model = "\n".join(f"{latents[n]} =~ " + " + ".join(map(str, cs)) for n, cs in sub.items())
+    fit = _ordinal_fit(model, frame, "the ordinal measurement model")
+    poly = pd.DataFrame(_polychoric_matrix(frame, cols), index=cols, columns=cols)
+    return {n: _ordinal_pieces(fit, latents[n], [str(c) for c in cs],
+                               poly.loc[[str(c) for c in cs], [str(c) for c in cs]].to_numpy())
+            for n, cs in sub.items()}
+
+
+def _weighted_ordinal_columns(notes: list[str]) -> dict[str, Any]:
+    """Under unequal weights: NA ordinal columns (no weighted polychorics yet), said in the note."""
+    notes.append("ordinal alpha and omegas: weighted polychoric correlations are not available "
+                 "yet (NA rather than unweighted)")
+    return {**{k: np.nan for k in _ORDINAL_COLUMNS[:-1]}, "ordinal_flags": format_flags(())}
+
+
 # ----------------------------------------------------------------------------- reliability
 
 
@@ -556,6 +729,7 @@ def reliability(
     progress: bool | None = None,
     recoded: bool | None = None,
     weights: Any = UNSET,
+    ordered: bool | Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Reliability of each construct: alpha (Feldt and bootstrap CIs), omega, CR and AVE.
 
@@ -602,6 +776,27 @@ def reliability(
         weights. Alpha comes from the weighted covariance matrix (``survey::svyvar``), its
         Feldt interval uses Kish's effective n, the bootstrap carries the weights; omega, CR
         and AVE are NA under unequal weights (no weighted CFA yet; see the module docstring).
+    ordered
+        Ordinal items (as lavaan's ``ordered=``): ``True`` (every construct) or a list of item
+        columns (the constructs whose items are all listed; a construct mixing listed and
+        unlisted items is refused). For those constructs the table gains ``ordinal_alpha``
+        (alpha on the polychoric correlation matrix, Zumbo, Gadermann & Zeisser 2007: psych's
+        standardized alpha of ``polychoric(x)$rho``), ``categorical_omega`` (Green & Yang 2009,
+        as semTools 0.5's default ``compRelSEM(fit)`` on a WLSMV fit with ordered items: the
+        reliability of the sum of the item codes, from the model's thresholds and common
+        covariances over the sample polychorics), ``ordinal_omega`` (omega of the sum of the
+        latent responses, ``compRelSEM(fit, ord.scale = FALSE)``), ``ordinal_cr`` (CR from the
+        WLSMV standardized loadings) and ``ordinal_ave`` (``semTools::AVE(fit)``: the mean
+        squared standardized loading), and ``ordinal_flags`` (the WLSMV fit's admissibility
+        flags). The fit is :func:`connection.cfa` with ``ordered=True`` (WLSMV, delta
+        parameterization): one-factor per construct, or with ``joint=True`` one model of all
+        ordinal constructs. Of the ordinal numbers, ``categorical_omega`` is the reliability of
+        the score people compute (the sum of the codes); ``ordinal_alpha``, ``ordinal_omega``,
+        ``ordinal_cr`` and ``ordinal_ave`` describe the unobserved latent responses, not any
+        observed score. The other columns stay those of the codes taken as numbers (the
+        comparison). Not available yet: a bootstrap interval of the ordinal numbers
+        (``n_boot`` bootstraps alpha only; ``note`` says so) and weighted polychorics (NA under
+        unequal weights, with a note).
 
     Returns
     -------
@@ -657,8 +852,11 @@ def reliability(
     n_boot = check_n_boot(n_boot)
     _check_seed(seed)
     w_all = resolve_weights(data, weights, survey_weights)
+    ordinal = _ordinal_constructs(ordered, cmap, "reliability")
     # None: the joint model's rows have unequal weights (no weighted CFA yet)
     pieces_joint = _joint_pieces(data, cmap, w_all) if joint else {}
+    ordinal_joint = (_joint_ordinal_pieces(data, cmap, ordinal)
+                     if joint and ordinal and not _unequal(w_all, data, cmap, ordinal) else {})
     rows, n_eff = [], {}
     for name, cols in cmap.items():
         x, ok = _complete_rows(data, cols, f"reliability of {name!r}")
@@ -682,12 +880,42 @@ def reliability(
             pieces = (pieces_joint[name] if joint and k >= 2 else
                       _congeneric(x, cols, name) if not joint and k >= 3 else None)
             row.update(_omega_columns(pieces, joint, notes))
+        if ordinal:
+            row.update(_ordinal_row(x, cols, name, notes, ordinal=name in ordinal, weights=w,
+                                    joint=joint, joint_pieces=ordinal_joint.get(name),
+                                    n_boot=n_boot))
         row["note"] = "; ".join(notes)
         rows.append(row)
     table = pd.DataFrame(rows)
     label = None if w_all is None else weights_label(weights, survey_weights)
     table.attrs.update({"weights": label, "n_eff": n_eff})
     return table
+
+
+def _unequal(w_all: np.ndarray | None, data: pd.DataFrame, cmap: dict[str, list[str]],
+             names: list[str]) -> bool:
+    """Whether the rows complete on the items of ``names`` have unequal weights."""
+    if w_all is None:
+        return False
+    cols = list(dict.fromkeys(c for n in names for c in cmap[n]))
+    ok = data[cols].astype(float).notna().all(axis=1).to_numpy()
+    return not equal_weights(w_all[ok])
+
+
+def _ordinal_row(x: np.ndarray, cols: list[str], name: str, notes: list[str], *, ordinal: bool,
+                 weights: np.ndarray | None, joint: bool, joint_pieces: dict[str, Any] | None,
+                 n_boot: int) -> dict[str, Any]:
+    """The ordinal columns of one construct (NA for a continuous one, or under unequal
+    weights, each with its reason in the note)."""
+    if not ordinal:
+        notes.append("continuous items (not in ordered=): no ordinal reliabilities")
+        return {**{k: np.nan for k in _ORDINAL_COLUMNS[:-1]}, "ordinal_flags": ""}
+    if weights is not None:
+        return _weighted_ordinal_columns(notes)
+    if n_boot:
+        notes.append("the bootstrap interval is of alpha only: not available for the ordinal "
+                     "alpha and omegas yet")
+    return _ordinal_columns(x, cols, name, notes, joint_pieces=joint_pieces, joint=joint)
 
 
 def _weighted_omega_columns(notes: list[str], n_eff: float) -> dict[str, Any]:
@@ -897,6 +1125,7 @@ def htmt(
     alternative: str = "two-sided",
     recoded: bool | None = None,
     weights: Any = UNSET,
+    ordered: bool | Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Heterotrait-monotrait ratio of correlations (Henseler, Ringle & Sarstedt 2015).
 
@@ -935,6 +1164,13 @@ def htmt(
         Survey weights (as in :func:`reliability`; default: a Survey's weights): HTMT from the
         weighted item correlations (``survey::svyvar``'s covariances), the bootstrap carrying
         each respondent's weight.
+    ordered
+        Ordinal items (``True``: all; or a list of item columns): HTMT from the polychoric
+        correlations of the ordinal items, polyserial ones between ordinal and continuous
+        items and Pearson ones among the continuous (:func:`connection.polychoric`), as
+        ``semTools::htmt(model, data, ordered = ...)`` on ``lavCor``. Not available yet with
+        ``n_boot > 0`` or unequal weights (refused, with an
+        :class:`~connection.errors.ArgumentError`).
 
     Returns
     -------
@@ -1005,6 +1241,12 @@ def htmt(
     names = list(cmap)
     blocks = [np.array([cols.index(c) for c in cmap[nm]]) for nm in names]
     pairs = [(a, b) for a in range(len(names)) for b in range(a + 1, len(names))]
+    if ordered is not None and ordered is not False:
+        est = _htmt_ordinal(x, cols, ordered, blocks, pairs, method, absolute, n_boot=n_boot,
+                            weighted=w is not None)
+        return _htmt_table(names, pairs, est, np.full(len(pairs), np.nan),
+                           np.full(len(pairs), np.nan), x.shape[0], level, n_boot, threshold,
+                           alternative, None, float(x.shape[0]))
     xc = x - (x.mean(axis=0) if w is None else w @ x / w.sum())
 
     def stat(xc_: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -1031,13 +1273,53 @@ def htmt(
             reps = res.replicates.to_numpy()
             if reps.shape[0] >= 2:
                 hi[defined] = np.quantile(reps, level, axis=0)
+    label = None if w_all is None else weights_label(weights, survey_weights)
+    return _htmt_table(names, pairs, est, lo, hi, x.shape[0], level, n_boot, threshold,
+                       alternative, label, float(x.shape[0]) if w is None else kish_n_eff(w))
+
+
+def _htmt_ordinal(x: np.ndarray, cols: list[str], ordered: Any, blocks: list[np.ndarray],
+                  pairs: list[tuple[int, int]], method: str, absolute: bool, *, n_boot: int,
+                  weighted: bool) -> np.ndarray:
+    """HTMT on the polychoric (and polyserial/Pearson) correlations of the complete rows."""
+    if n_boot:
+        raise ArgumentError("HTMT with ordered=: a bootstrap interval is not available yet",
+                            values=[n_boot], expected="n_boot=0 with ordered=",
+                            hint="Use ordered=None for the bootstrap of the Pearson HTMT")
+    if weighted:
+        raise ArgumentError("HTMT with ordered=: weighted polychoric correlations are not "
+                            "available yet", expected="weights=None (or equal weights) with "
+                            "ordered=", hint="Use ordered=None for the weighted Pearson HTMT")
+    names = [str(c) for c in cols]
+    if ordered is True:
+        items = names
+    else:
+        listed = [ordered] if isinstance(ordered, str) else list(ordered)
+        stray = [str(i) for i in listed if str(i) not in names]
+        if stray:
+            raise ArgumentError("HTMT: ordered names items that belong to no construct",
+                                values=stray, expected="item columns of the constructs")
+        items = [c for c in names if c in {str(i) for i in listed}]
+    others = [c for c in names if c not in items]
+    from connection.latent._polychoric import polychoric
+
+    frame = pd.DataFrame(x, columns=names)
+    r = polychoric(frame, items=items, continuous=others or None,
+                   gamma=False).correlation.loc[names, names].to_numpy()
+    return _htmt_from_corr(r[None, :, :], blocks, pairs, method, absolute)[0]
+
+
+def _htmt_table(names: list[str], pairs: list[tuple[int, int]], est: np.ndarray,
+                lo: np.ndarray, hi: np.ndarray, n: int, level: float, n_boot: int,
+                threshold: float, alternative: str, label: str | None,
+                n_eff: float) -> pd.DataFrame:
     rows = []
     sides = "two-sided" if alternative == "two-sided" else "one-sided"
     for m, (a, b) in enumerate(pairs):
         value = est[m]
         upper = hi[m]
         ok = bool(value < threshold and (np.isnan(upper) or upper < threshold))
-        rows.append({"construct_a": names[a], "construct_b": names[b], "n": x.shape[0],
+        rows.append({"construct_a": names[a], "construct_b": names[b], "n": n,
                      "htmt": value, "ci_lower": lo[m], "ci_upper": upper,
                      "ci_level": level if n_boot else np.nan,
                      "ci_sides": sides if n_boot else "", "threshold": threshold,
@@ -1045,9 +1327,7 @@ def htmt(
                      "finding": _htmt_finding(names[a], names[b], value, lo[m], upper, threshold,
                                               level, alternative)})
     table = pd.DataFrame(rows)
-    label = None if w_all is None else weights_label(weights, survey_weights)
-    table.attrs.update({"weights": label,
-                        "n_eff": float(x.shape[0]) if w is None else kish_n_eff(w)})
+    table.attrs.update({"weights": label, "n_eff": n_eff})
     return table
 
 
