@@ -101,7 +101,7 @@ def read_config(path: Path) -> dict:
         raise ConfigError("config key 'ordinal.cell' names one cell", file=str(path),
                           values=[cfg["ordinal"]["cell"]], expected="[category, group]")
     setting(cfg, "weighting.oversample", "table", default={}, **f)
-    for g, v in cfg.get("weighting", {}).get("oversample", {}).items():
+    for g in cfg.get("weighting", {}).get("oversample", {}):
         setting(cfg, f"weighting.oversample.{g}", "float", above=0, **f)
     setting(cfg, "weighting.n", "int", default=0, minimum=MIN_N, **f)
     setting(cfg, "weighting.weight_column", "str", default="", **f)
@@ -1060,6 +1060,12 @@ def _step_weighting(cx, study, population, index, instrument, cfg, frame, survey
         return
     oversample = {str(k): float(v) for k, v in
                   wc.get("oversample", {population.groups[0]: 2.0}).items()}
+    unknown = sorted(set(oversample) - set(population.groups))
+    if unknown:
+        from connection.errors import ConfigError
+
+        raise ConfigError("weighting.oversample names a group the population does not have",
+                          values=unknown, expected="one of " + ", ".join(population.groups))
     n_w = int(wc.get("n", n))
     sample = unbalanced_population(population, oversample).simulate(n_w, seed=seed)
     survey_w = cx.read_survey(sample.data, instrument, id_column=cfg["population"]["id_column"],
