@@ -11,8 +11,8 @@ file (CSV, Parquet, SPSS .sav, Qualtrics export); it needs the group and categor
 the config (``population.group_column``, ``population.category_column``).
 
 Steps: data -> calibration (simulation only) -> validation -> reliability -> CFA -> invariance ->
-index and segments -> comparisons -> drivers -> value -> recovery (simulation only) -> sensitivity
-(simulation only). Writes ``tables/*.csv``, ``numbers.json``, ``figures/*.png|pdf`` and
+index and segments -> comparisons -> drivers -> value -> recovery (simulation only) -> ordinal vs
+continuous (simulation only) -> weighting -> out of sample -> sensitivity (simulation only). Writes ``tables/*.csv``, ``numbers.json``, ``figures/*.png|pdf`` and
 ``manifest.json`` to DIR (default ``results/social_moms``); the same seed gives byte-identical
 tables, numbers and figures.
 """
@@ -95,6 +95,20 @@ def read_config(path: Path) -> dict:
         setting(cfg, f"population.{key}", "str", nonempty=True, **f)
     setting(cfg, "calibration", "table", default={}, **f)
     setting(cfg, "calibration.satisfied_min", "float", default=8.0, **f)
+    setting(cfg, "ordinal.replicates", "int", default=200, minimum=1, **f)
+    setting(cfg, "ordinal.cell", "list[str]", default=[], **f)
+    if len(cfg.get("ordinal", {}).get("cell", ["", ""])) != 2:
+        raise ConfigError("config key 'ordinal.cell' names one cell", file=str(path),
+                          values=[cfg["ordinal"]["cell"]], expected="[category, group]")
+    setting(cfg, "weighting.oversample", "table", default={}, **f)
+    for g in cfg.get("weighting", {}).get("oversample", {}):
+        setting(cfg, f"weighting.oversample.{g}", "float", above=0, **f)
+    setting(cfg, "weighting.n", "int", default=0, minimum=MIN_N, **f)
+    setting(cfg, "weighting.weight_column", "str", default="", **f)
+    setting(cfg, "predictive.folds", "int", default=10, minimum=2, **f)
+    setting(cfg, "predictive.repeats", "int", default=5, minimum=1, **f)
+    setting(cfg, "predictive.outcomes", "list[str]", default=["advocacy", "loyalty"],
+            nonempty=True, **f)
     return cfg
 
 
@@ -174,12 +188,15 @@ def run(argv: list[str] | None = None) -> dict:
         instrument = cx.instruments.default()
         population = _population(cfg, cfg_path, instrument)
 
-    steps = 10 + (0 if real else 2) + (1 if do_sensitivity else 0)
+    steps = 12 + (0 if real else 3) + (1 if do_sensitivity else 0)
     study = Study(st["name"], out, seed=seed, config=cfg, config_path=cfg_path,
                   argv=list(sys.argv if argv is None else argv), verbose=not args.quiet,
                   steps_total=steps, inputs=inputs)
+    # the first seven streams are those of the earlier steps (spawn keys 0-6: their numbers do not
+    # change when streams are added after them)
     seeds = dict(zip(["sample", "reliability", "htmt", "drivers", "value", "sensitivity",
-                      "index"], np.random.SeedSequence(seed).spawn(7)))
+                      "index", "ordinal", "weighting", "predictive"],
+                     np.random.SeedSequence(seed).spawn(10)))
     study.number("mode", "real" if real else "simulation")
     plots.theme()
 
@@ -212,8 +229,8 @@ def run(argv: list[str] | None = None) -> dict:
         inv = _step_invariance(cx, study, frame, instrument, cfg)
 
     with study.step("connection index and segments"):
-        frame, _, index_flags = _index_and_segments(cx, instrument, frame, cfg, study,
-                                                     seeds["index"])
+        frame, _, index_flags, index = _index_and_segments(cx, instrument, frame, cfg, study,
+                                                            seeds["index"])
 
     with study.step("comparisons: connected vs not; social-media moms vs other moms"):
         _step_comparisons(cx, study, frame, instrument, cfg, margin, index_flags)
@@ -233,6 +250,21 @@ def run(argv: list[str] | None = None) -> dict:
             study.number("recovery.max_abs_error", float(rec["error"].abs().max()),
                          flags=rec_flags)
             study.number("recovery.coverage", float(rec["covered"].mean()), flags=rec_flags)
+
+    if not real:
+        reps = int(cfg.get("ordinal", {}).get("replicates", 200))
+        with study.step(f"ordinal vs continuous: WLSMV and ML against the truth ({reps} "
+                        "replicate samples)"):
+            _step_ordinal(cx, study, population, sim, instrument, cfg, seeds["ordinal"],
+                          args.quiet)
+
+    with study.step("weighting: " + ("the survey's weights" if real else
+                                     "an unbalanced sample raked to the population margins")):
+        _step_weighting(cx, study, population, index, instrument, cfg, frame, survey, n,
+                        seeds["weighting"], real)
+
+    with study.step("out of sample: connection beyond satisfaction (repeated k-fold CV)"):
+        _step_predictive(cx, study, frame, cfg, seeds["predictive"])
 
     if do_sensitivity:
         with study.step("sensitivity to corr(connection, satisfaction)"):
@@ -593,7 +625,7 @@ def _index_and_segments(cx, instrument, frame, cfg, study, seed):
 
     study.figure("index_by_segment", index_by_segment(frame, segment="segment", index="index",
                                                       cutoff=float(cfg["study"]["connected_min"])))
-    return frame, by_cell, flags
+    return frame, by_cell, flags, index
 
 
 def _comparisons(cx, instrument, frame, cfg, categories, groups, margin):
@@ -744,6 +776,401 @@ def _sensitivity(cx, population, cfg, instrument, seed, margin, n):
                      "ci_level": 0.95, "finding_holds": bool(lat["ci_lower"] * ratio > 0),
                      "flags": _union([index_flags, lat["flags"]])})
     return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------ ordinal vs continuous (issue 14)
+# the constructs of the ordinal comparison: the 5-point connection items, the 10-point satisfaction
+# items and the advocacy items (0-10 and 5-point), as a three-factor CFA whose factor correlations
+# give the standardized structural coefficients of advocacy on connection and satisfaction
+ORDINAL_CONSTRUCTS = ("connection", "satisfaction", "advocacy")
+ORDINAL_METHODS = {"wlsmv": "WLSMV on the ordinal items (polychoric, delta parameterization)",
+                   "ml": "ML on the integer codes treated as continuous"}
+
+
+def ordinal_model(instrument, *, standardize: bool = False) -> str:
+    """Three correlated factors (std_lv) with the standardized coefficients of advocacy on
+    connection and satisfaction and their contrast as defined parameters of the factor
+    correlations (b = R_xx^-1 r_xy), so every parameter compared has a delta-method interval.
+
+    ``standardize``: also define every item's standardized loading
+    ``std_<item> := l / sqrt(l^2 + theta)`` (for a fit on the raw codes; in WLSMV's delta
+    parameterization the loadings are standardized already)."""
+    lines = []
+    for c in ORDINAL_CONSTRUCTS:
+        items = instrument.item_ids(c)
+        if standardize:
+            lines.append(f"{c} =~ " + " + ".join(f"l_{i}*{i}" for i in items))
+            lines += [f"{i} ~~ e_{i}*{i}" for i in items]
+            lines += [f"std_{i} := l_{i}/sqrt(l_{i}^2 + e_{i})" for i in items]
+        else:
+            lines.append(f"{c} =~ " + " + ".join(items))
+    return "\n".join(lines + [
+        "connection ~~ r_cs*satisfaction",
+        "connection ~~ r_ca*advocacy",
+        "satisfaction ~~ r_sa*advocacy",
+        "b_conn := (r_ca - r_cs*r_sa)/(1 - r_cs^2)",
+        "b_sat := (r_sa - r_cs*r_ca)/(1 - r_cs^2)",
+        "contrast := b_conn - b_sat"]) + "\n"
+
+
+_ORDINAL_LABELS = {"r_cs": "corr.connection_satisfaction", "r_ca": "corr.connection_advocacy",
+                   "r_sa": "corr.satisfaction_advocacy", "b_conn": "beta.connection",
+                   "b_sat": "beta.satisfaction", "contrast": "contrast"}
+
+
+def ordinal_truth(population, cell, instrument) -> dict[str, float]:
+    """The population's values of the compared parameters in ``cell`` (within-cell latent
+    variances and latent-response variances are 1): latent-response loadings, latent
+    correlations, the standardized advocacy coefficients and their contrast."""
+    items = population.items.set_index("item")
+    truth = {f"loading.{i}": float(items.loc[i, "loading"])
+             for c in ORDINAL_CONSTRUCTS for i in instrument.item_ids(c)}
+    r_cs = float(population.corr[cell][0, 1])
+    b_conn, b_sat = (float(b) for b in population.outcome_coef[cell][0])  # advocacy
+    truth.update({"corr.connection_satisfaction": r_cs,
+                  "corr.connection_advocacy": b_conn + b_sat * r_cs,
+                  "corr.satisfaction_advocacy": b_sat + b_conn * r_cs,
+                  "beta.connection": b_conn, "beta.satisfaction": b_sat,
+                  "contrast": b_conn - b_sat})
+    return truth
+
+
+def _ordinal_rows(fit) -> dict[str, tuple[float, float, float]]:
+    """parameter -> (estimate, ci_lower, ci_upper) of the compared parameters of one fit."""
+    est = fit.estimates
+    out = {}
+    std = est[(est["op"] == ":=") & est["label"].str.startswith("std_")]
+    if len(std):
+        for r in std.itertuples():
+            out[f"loading.{r.label[4:]}"] = (r.est, r.ci_lower, r.ci_upper)
+    else:
+        for r in est[est["op"] == "=~"].itertuples():
+            out[f"loading.{r.rhs}"] = (r.est, r.ci_lower, r.ci_upper)
+    for r in est[est["label"].isin(list(_ORDINAL_LABELS))].itertuples():
+        out[_ORDINAL_LABELS[r.label]] = (r.est, r.ci_lower, r.ci_upper)
+    return out
+
+
+def ordinal_fits(cx, data: pd.DataFrame, models: tuple[str, str], items: list[str]) -> dict:
+    """The two fits compared: WLSMV with every item ordered (``models[0]``), and ML on the
+    integer codes (``models[1]``, whose standardized loadings are defined parameters: the
+    std_all loadings a researcher treating the codes as continuous reports, with delta-method
+    intervals)."""
+    codes = data[items]
+    return {"wlsmv": cx.cfa(models[0], codes, ordered=True, std_lv=True),
+            "ml": cx.cfa(models[1], codes.astype(float), std_lv=True, estimator="ML")}
+
+
+def _cell_population(population, cell):
+    """The population restricted to one cell (every respondent drawn from it)."""
+    import dataclasses
+
+    return dataclasses.replace(population, shares={k: float(k == cell) for k in population.cells})
+
+
+def _ordinal_replicates(cx, population, cell, m, reps, seed, model, items, quiet):
+    """Coverage and mean estimate of every compared parameter over ``reps`` samples of ``m``
+    respondents from ``cell``; a replicate whose fit is not admissible (not converged or
+    flagged) is counted and left out of both methods' coverage."""
+    from tqdm.auto import tqdm
+
+    from connection.errors import ConnectionPackageError
+
+    one_cell = _cell_population(population, cell)
+    hits: dict[tuple[str, str], list[tuple[float, bool]]] = {}
+    failed = 0
+    for s in tqdm(seed.spawn(reps), desc="ordinal replicates", unit="rep",
+                  disable=True if quiet else None, leave=False):
+        sample = one_cell.simulate(m, seed=s).data
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                fits = ordinal_fits(cx, sample, model, items)
+        except ConnectionPackageError:
+            failed += 1
+            continue
+        if caught or any(not f.converged or f.flags for f in fits.values()):
+            failed += 1
+            continue
+        for method, fit in fits.items():
+            for name, (e, lo, hi) in _ordinal_rows(fit).items():
+                hits.setdefault((method, name), []).append((e, lo, hi))
+    return hits, failed
+
+
+def ordinal_comparison(cx, population, cell, sample: pd.DataFrame, instrument, *, reps: int,
+                       seed, quiet: bool = False) -> tuple[pd.DataFrame, dict]:
+    """WLSMV vs ML against the population's truth in one cell: the study sample's estimates
+    and intervals, and over ``reps`` replicate samples of the same size the mean estimate, the
+    mean relative bias and the coverage of the 95% intervals. Returns the tidy table and
+    ``{"failed": replicates left out, "flags": {method: flags of the sample's fit}}``."""
+    items = [i for c in ORDINAL_CONSTRUCTS for i in instrument.item_ids(c)]
+    model = (ordinal_model(instrument), ordinal_model(instrument, standardize=True))
+    truth = ordinal_truth(population, cell, instrument)
+    with flags_from_warnings() as caught:
+        fits = ordinal_fits(cx, sample, model, items)
+    flags = {k: _union([format_flags(f.flags), format_flags(caught)]) for k, f in fits.items()}
+    hits, failed = _ordinal_replicates(cx, population, cell, len(sample), reps, seed, model,
+                                       items, quiet)
+    rows = []
+    for method, fit in fits.items():
+        for name, (e, lo, hi) in _ordinal_rows(fit).items():
+            t = truth[name]
+            rep = np.array(hits.get((method, name), []), dtype=float).reshape(-1, 3)
+            mean = float(rep[:, 0].mean()) if len(rep) else np.nan
+            rows.append({
+                "parameter": name, "kind": name.split(".")[0], "method": method,
+                "truth": t, "estimate": e, "ci_lower": lo, "ci_upper": hi,
+                "relative_bias": e / t - 1.0, "covered": bool(lo <= t <= hi),
+                "replicates": len(rep), "mean_estimate": mean,
+                "mean_relative_bias": mean / t - 1.0,
+                "coverage": float(((rep[:, 1] <= t) & (t <= rep[:, 2])).mean())
+                if len(rep) else np.nan,
+                "flags": flags[method]})
+    return pd.DataFrame(rows), {"failed": failed, "flags": flags}
+
+
+# ------------------------------------------------------------------ weighting (issue 15)
+# the headline shares of the weighting comparison: item -> the cut a respondent reaches
+HEADLINE_SHARES = {"ec_belong": "agree", "sat_overall": "satisfied", "adv_recommend": "promoter"}
+
+
+def unbalanced_population(population, oversample: dict[str, float]):
+    """The population sampled with every group's cells over-represented by its factor
+    (``{"social_media_moms": 2.0}``: twice their population share relative to the others),
+    shares renormalised; latent model, items and truth unchanged."""
+    import dataclasses
+
+    raw = {k: population.shares[k] * float(oversample.get(k[1], 1.0)) for k in population.cells}
+    total = sum(raw.values())
+    return dataclasses.replace(population, shares={k: v / total for k, v in raw.items()})
+
+
+def population_margins(population) -> dict[str, dict[str, float]]:
+    """The population's group and category margins (proportions) from its cell shares."""
+    groups = {g: sum(population.shares[(c, g)] for c in population.categories)
+              for g in population.groups}
+    cats = {c: sum(population.shares[(c, g)] for g in population.groups)
+            for c in population.categories}
+    return {population.group_column: groups, population.category_column: cats}
+
+
+def population_headline(population) -> dict[str, float]:
+    """Closed-form population values of the headline shares (cell percentages over the
+    population's cell shares)."""
+    out = {}
+    for item, name in HEADLINE_SHARES.items():
+        cut = population.cut_of(item) or float(population.items.set_index("item")
+                                                .loc[item, "max"] - 1)
+        out[f"{name}_{item}"] = sum(population.shares[k] * population.percent(item, cut, k)
+                                    for k in population.cells) / 100.0
+    return out
+
+
+def headline_indicators(frame: pd.DataFrame, instrument) -> pd.DataFrame:
+    """0/1 columns of the headline shares, and the connected indicator as a number."""
+    out = pd.DataFrame(index=frame.index)
+    for item, name in HEADLINE_SHARES.items():
+        if item not in frame.columns:
+            continue
+        if name == "satisfied":
+            cut = 8.0
+        elif name == "promoter":
+            cut = 9.0
+        else:
+            cut = _top_box_cut(instrument.items[item])
+        out[f"{name}_{item}"] = (frame[item] >= cut).astype(float)
+    out["connected_share"] = frame["connected"].astype(float)
+    return out
+
+
+def weighted_headline(cx, frame, instrument, cfg, weights, n_boot_value=0):
+    """Unweighted and weighted headline numbers: the shares overall, mean satisfaction and
+    connection (0-100) overall and by group, and the value ratio (fully connected vs highly satisfied;
+    delta-log interval). One row per quantity and group with both estimates."""
+    gcol = cfg["population"]["group_column"]
+    ind = headline_indicators(frame, instrument)
+    data = pd.concat([frame[[gcol, "satisfaction", "connection"]], ind], axis=1)
+    rows = []
+    for label, w in (("unweighted", None), ("weighted", weights)):
+        overall = cx.describe(data, [*ind.columns, "satisfaction", "connection"],
+                              weights=w).assign(group="all")
+        by = cx.describe(data, ["satisfaction", "connection"], weights=w, group=gcol)
+        by = by.rename(columns={gcol: "group"})
+        both = pd.concat([overall, by], ignore_index=True)
+        both["method"] = label
+        rows.append(both[["variable", "group", "method", "n", "n_eff", "estimate", "se"]])
+    spend = cfg["population"]["spend_column"]
+    if spend in frame.columns:
+        for label, w in (("unweighted", None), ("weighted", weights)):
+            v = cx.value_ratio(frame, spend, between="value_segment", a="fully_connected",
+                               b="highly_satisfied", n_boot=0, weights=w)
+            r = v[v["method"] == "delta_log"].iloc[0]
+            rows.append(pd.DataFrame([{"variable": "value_ratio", "group": "all",
+                                       "method": label, "n": len(frame), "n_eff": np.nan,
+                                       "estimate": float(r["ratio"]), "se": np.nan}]))
+    long = pd.concat(rows, ignore_index=True)
+    keys = ["variable", "group"]
+    un = long[long["method"] == "unweighted"].drop(columns=["method", "n_eff"])
+    wt = long[long["method"] == "weighted"].drop(columns=["method", "n"])
+    return un.rename(columns={"estimate": "unweighted", "se": "unweighted_se"}).merge(
+        wt.rename(columns={"estimate": "weighted", "se": "weighted_se"}), on=keys,
+        how="left", validate="one_to_one")
+
+
+def _step_ordinal(cx, study, population, sim, instrument, cfg, seed, quiet) -> None:
+    """Issue 14: the measurement model on the ordinal items by WLSMV and by ML on the integer
+    codes, against the population's truth in one cell, with simulation-based coverage."""
+    from connection.plots import studies as study_plots
+
+    pop_cfg, oc = cfg["population"], cfg.get("ordinal", {})
+    cell = tuple(oc.get("cell", (population.categories[0], population.groups[-1])))
+    data = sim.data
+    sample = data[(data[pop_cfg["category_column"]] == cell[0])
+                  & (data[pop_cfg["group_column"]] == cell[1])].reset_index(drop=True)
+    reps = int(oc.get("replicates", 200))
+    table, info = ordinal_comparison(cx, population, cell, sample, instrument, reps=reps,
+                                     seed=seed, quiet=quiet)
+    study.table("ordinal_vs_continuous", table)
+    study.number("ordinal.cell", f"{cell[0]} / {cell[1]}")
+    study.number("ordinal.n", int(len(sample)))
+    study.number("ordinal.replicates", reps)
+    study.number("ordinal.replicates_left_out", int(info["failed"]))
+    study.number_table("ordinal.truth", table[table["method"] == "wlsmv"], key="parameter",
+                       value="truth", flags_column=None)
+    study.number_table("ordinal", table, key=["method", "parameter"],
+                       columns=["estimate", "ci_lower", "ci_upper", "relative_bias",
+                                "mean_relative_bias", "coverage"])
+    for (method, kind), sub in table.groupby(["method", "kind"], sort=False):
+        flags = _union(sub["flags"])
+        study.number(f"ordinal.summary.{method}.{kind}.mean_relative_bias",
+                     float(sub["mean_relative_bias"].mean()), flags=flags)
+        study.number(f"ordinal.summary.{method}.{kind}.coverage",
+                     float(sub["coverage"].mean()), flags=flags)
+    study.figure("ordinal_vs_continuous", study_plots.ordinal_comparison(table))
+
+
+def _step_weighting(cx, study, population, index, instrument, cfg, frame, survey, n, seed,
+                    real) -> None:
+    """Issue 15: in simulation mode, an unbalanced sample raked to the population margins
+    (unweighted vs raked vs population truth); in real-data mode, the survey's weights."""
+    wc = cfg.get("weighting", {})
+    if real:
+        _weighting_real(cx, study, instrument, cfg, frame, survey, wc)
+        return
+    oversample = {str(k): float(v) for k, v in
+                  wc.get("oversample", {population.groups[0]: 2.0}).items()}
+    unknown = sorted(set(oversample) - set(population.groups))
+    if unknown:
+        from connection.errors import ConfigError
+
+        raise ConfigError("weighting.oversample names a group the population does not have",
+                          values=unknown, expected="one of " + ", ".join(population.groups))
+    n_w = int(wc.get("n", n))
+    sample = unbalanced_population(population, oversample).simulate(n_w, seed=seed)
+    survey_w = cx.read_survey(sample.data, instrument, id_column=cfg["population"]["id_column"],
+                              warn=False)
+    frame_w = segment(scores_frame(survey_w, cfg), index)
+    margins = population_margins(population)
+    rk = cx.rake(frame_w, margins)
+    weights = rk.weights.to_numpy()
+    head = weighted_headline(cx, frame_w, instrument, cfg, weights)
+    # the reference: closed-form population shares; otherwise the study's balanced sample
+    truth = population_headline(population)
+    balanced = weighted_headline(cx, frame, instrument, cfg, None)
+    ref = balanced.set_index(["variable", "group"])["unweighted"]
+    head["reference"] = [truth[v] if v in truth else ref.get((v, g), np.nan)
+                         for v, g in zip(head["variable"], head["group"])]
+    head["reference_kind"] = ["population" if v in truth else "balanced study sample"
+                              for v in head["variable"]]
+    head["unweighted_error"] = head["unweighted"] - head["reference"]
+    head["weighted_error"] = head["weighted"] - head["reference"]
+    head["flags"] = format_flags(index.flags_)
+    study.table("weighting", head)
+    study.table("weighting_margins", rk.margins)
+    total = weights.sum()
+    err = max(abs(weights[(frame_w[var] == cat).to_numpy()].sum() / total - share)
+              for var, m in margins.items() for cat, share in m.items())
+    gcol = cfg["population"]["group_column"]
+    for g, share in frame_w[gcol].value_counts(normalize=True).sort_index().items():
+        study.number(f"weighting.sample_share.{g}", float(share))
+        study.number(f"weighting.population_share.{g}", float(margins[gcol][g]))
+    study.number("weighting.n", int(len(frame_w)))
+    study.number("weighting.converged", bool(rk.converged))
+    study.number("weighting.max_margin_error", float(err))
+    _weighting_numbers(study, head, weights)
+
+
+def _weighting_numbers(study, head, weights) -> None:
+    w = np.asarray(weights, dtype=float)
+    deff = len(w) * float((w ** 2).sum()) / float(w.sum()) ** 2
+    study.number("weighting.design_effect", deff)
+    study.number("weighting.n_eff", len(w) / deff)
+    cols = [c for c in ("unweighted", "weighted", "reference", "unweighted_se", "weighted_se")
+            if c in head.columns]
+    study.number_table("weighting", head, key=["variable", "group"], columns=cols)
+
+
+def _weighting_real(cx, study, instrument, cfg, frame, survey, wc) -> None:
+    """Real-data mode: the codebook's survey weight (``weights:``), else the config's
+    ``weighting.weight_column``; without either the step records that it was skipped."""
+    from connection.errors import DataError
+
+    weights = survey.weights
+    column = str(wc.get("weight_column", "") or "")
+    if weights is None and column:
+        if column not in survey.data.columns:
+            from connection.errors import MissingColumnError
+
+            raise MissingColumnError("the weight column named by weighting.weight_column is "
+                                     "not in the data", column=column)
+        weights = pd.to_numeric(survey.data[column], errors="coerce")
+        bad = ~(np.isfinite(weights.to_numpy(dtype=float)) & (weights.to_numpy() > 0))
+        if bad.any():
+            raise DataError("survey weights must be finite numbers above 0", column=column,
+                            rows=[int(i) for i in np.flatnonzero(bad)[:10]],
+                            hint="fix or drop these respondents, or remove weight_column")
+    if weights is None:
+        study.number("weighting.skipped", "no survey weights (codebook weights: or "
+                                          "weighting.weight_column)")
+        return
+    w = np.asarray(weights, dtype=float)
+    head = weighted_headline(cx, frame, instrument, cfg, w)
+    head["flags"] = ""
+    study.table("weighting", head)
+    study.number("weighting.n", int(len(frame)))
+    _weighting_numbers(study, head, w)
+
+
+def _step_predictive(cx, study, frame, cfg, seed) -> None:
+    """Issue 16: out-of-sample evidence that connection predicts the outcomes beyond
+    satisfaction (repeated k-fold cross-validation, Nadeau-Bengio corrected t)."""
+    pc = cfg.get("predictive", {})
+    folds, repeats = int(pc.get("folds", 10)), int(pc.get("repeats", 5))
+    outcomes = [o for o in pc.get("outcomes", ["advocacy", "loyalty"]) if o in frame.columns]
+    # one integer seed for every outcome: the same partitions for each
+    part_seed = int(seed.generate_state(1)[0])
+    rows = []
+    for o in outcomes:
+        res = cx.predictive_comparison(frame, o, base=["satisfaction"], added=["connection"],
+                                       folds=folds, repeats=repeats, seed=part_seed)
+        t = res.to_frame()
+        t.insert(0, "outcome", o)
+        rows.append(t)
+    table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    study.table("predictive", table)
+    study.number("predictive.folds", folds)
+    study.number("predictive.repeats", repeats)
+    study.number("predictive.test", "Nadeau-Bengio corrected resampled t (one-sided)")
+    for o in outcomes:
+        sub = table[table["outcome"] == o].set_index("model")
+        d = sub.loc["difference"]
+        study.number(f"predictive.{o}.r2_base", float(sub.loc["base", "r2_oos"]))
+        study.number(f"predictive.{o}.r2_full", float(sub.loc["full", "r2_oos"]))
+        study.number(f"predictive.{o}.r2_gain", float(d["r2_oos"]))
+        for k in ("loss", "se", "t", "df", "p_value", "ci_lower", "ci_upper"):
+            study.number(f"predictive.{o}.{'loss_difference' if k == 'loss' else k}",
+                         float(d[k]))
 
 
 def main(argv: list[str] | None = None) -> int:

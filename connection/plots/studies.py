@@ -41,7 +41,7 @@ import pandas as pd
 from connection import plots
 
 __all__ = ["calibration", "segments", "equivalence", "risk_ratios", "drivers", "power_curve",
-           "sensitivity", "label", "cell_label", "n_at_power", "SHORT_LABELS", "SEGMENT_ORDER",
+           "sensitivity", "ordinal_comparison", "label", "cell_label", "n_at_power", "SHORT_LABELS", "SEGMENT_ORDER",
            "SEGMENT_COLOURS", "RATIO_TICKS"]
 
 # names whose readable form is not the instrument's own label
@@ -685,5 +685,54 @@ def sensitivity(table: pd.DataFrame, *, margin: float | None = None, axes=None):
         fig.tight_layout(pad=0.3, w_pad=2.0)
         _legend_above(fig, [h for h, _ in entries], [t for _, t in entries], ncol=len(entries),
                       layout=False)
+        return fig
+    return axes
+
+
+def ordinal_comparison(table: pd.DataFrame, *, axes=None):
+    """Estimate against the population's truth by method (WLSMV on the ordinal items, ML on the
+    integer codes), with the 95% interval of each estimate; the diagonal is "estimate = truth".
+
+    ``table`` has columns parameter, kind, method, truth, estimate, ci_lower, ci_upper (the
+    study's ``ordinal_vs_continuous`` table). One panel for the loadings, one for the
+    correlations, coefficients and contrast.
+    """
+    _need(table, {"parameter", "kind", "method", "truth", "estimate", "ci_lower", "ci_upper"},
+          "ordinal_comparison")
+    own = axes is None
+    if own:
+        fig, axes = plots.new_figure(plots.PAGE_WIDTH, 3.0, ncols=2, squeeze=False)
+        axes = axes[0]
+    panels = [("Latent-response loadings", table["kind"] == "loading"),
+              ("Correlations, coefficients, contrast", table["kind"] != "loading")]
+    styles = {"wlsmv": (plots.PALETTE["connection"], "o", "WLSMV, ordinal items"),
+              "ml": (plots.PALETTE["satisfaction"], "s", "ML, integer codes as continuous")}
+    handles = {}
+    for ax, (title, mask) in zip(axes, panels):
+        sub = table[mask]
+        if not len(sub):
+            ax.set_visible(False)
+            continue
+        lo = float(min(sub["truth"].min(), sub["ci_lower"].min()))
+        hi = float(max(sub["truth"].max(), sub["ci_upper"].max()))
+        pad = 0.05 * (hi - lo or 1.0)
+        ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], lw=0.6, ls=":",
+                color=plots.PALETTE["neutral"])
+        for k, method in enumerate(m for m in styles if m in set(sub["method"])):
+            colour, marker, text = styles[method]
+            s = sub[sub["method"] == method]
+            # a small horizontal offset keeps the two methods' bars apart
+            x = s["truth"].to_numpy() + (k - 0.5) * 0.006 * (hi - lo or 1.0)
+            h = ax.errorbar(x, s["estimate"], yerr=[s["estimate"] - s["ci_lower"],
+                                                     s["ci_upper"] - s["estimate"]],
+                            fmt=marker, ms=3, lw=0.8, color=colour, capsize=0)
+            handles.setdefault(method, (h, text))
+        ax.set_xlabel("population value (truth)")
+        ax.set_ylabel("estimate (95% CI)")
+        ax.set_title(title, loc="left")
+    if own:
+        fig.tight_layout(pad=0.3, w_pad=2.0)
+        _legend_above(fig, [h for h, _ in handles.values()], [t for _, t in handles.values()],
+                      ncol=len(handles), layout=False)
         return fig
     return axes
