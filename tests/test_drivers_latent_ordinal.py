@@ -70,7 +70,7 @@ def test_ordinal_latent_drivers_match_lavaan(ref, data, model, estimator):
 
 
 def test_ordinal_outcome_is_not_flagged_inadmissible(data):
-    """The engine stores an ordinal outcome's residual in its phantom latent variable and
+    """The engine stored an ordinal outcome's residual in its phantom latent variable and
     flagged Theta as not positive definite (Theta's entry 1 - total variance is negative);
     lavaan's residual variance is 1 - R-squared = .668 here: admissible, no warning."""
     with warnings.catch_warnings():

@@ -532,7 +532,7 @@ def _completed(struct, problem, theta, values, imps, kind):
     values = struct.complete_values(values, imps)
     if kind == "dwls" and problem.scales is not None:
         values, imps = _scaled_residual_variances(struct, problem, theta, values, imps)
-    return values, imps
+    return struct.complete_ordinal_outcomes(values, imps)
 
 
 def _scaled_residual_variances(struct, problem, theta, values, imps):

@@ -10,7 +10,7 @@ variable (loading 1, residual variance 0), as lavaan does, so every regression l
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -173,6 +173,37 @@ class ModelStructure:
         for g, rows in enumerate(self.unit_rows):
             values[rows] = np.diag(implied[g].T)[self.i[rows]]
         return values
+
+    def complete_ordinal_outcomes(self, values: np.ndarray, implied: list) -> tuple:
+        """An ordinal observed variable regressed on others (delta parameterization) is
+        carried by a phantom latent variable whose variance row is fixed at 1, while the
+        implied Theta holds ``1 - total`` (negative) so that its latent response has variance
+        1. The residual variance lavaan reports, ``1 - R-squared``, is their sum: for a phantom
+        that predicts nothing (moving the sum leaves every implied moment unchanged) the row
+        takes the sum, Psi and the covariance of the latent variables gain it and Theta drops
+        it (the admissibility checks then read the real residual). Returns both completed."""
+        if not len(self.unit_diag) or not len(self.phantom_ov):
+            return values, implied
+        unit = set(self.unit_diag.tolist())
+        predictors = set(self.j[self.mat == "B"].tolist())
+        pairs = [(d, e) for d, e in zip(self.phantom_ov.tolist(), self.phantom_eta.tolist())
+                 if d in unit and e not in predictors]
+        if not pairs:
+            return values, implied
+        values = values.copy()
+        out = []
+        for g, imp in enumerate(implied):
+            P, T, C = imp.P.copy(), imp.T.copy(), imp.C.copy()
+            for d, e in pairs:
+                t = T[d, d]
+                P[e, e] += t
+                C[e, e] += t
+                T[d, d] = 0.0
+                rows = np.flatnonzero((self.group == g + 1) & (self.mat == "P")
+                                      & (self.i == e) & (self.j == e))
+                values[rows] = P[e, e]
+            out.append(replace(imp, P=P, T=T, C=C, H=imp.L @ C))
+        return values, out
 
     def _fill_plan(self, g: int):
         """Flat positions of every row's value in one buffer holding L, B, P, T, nu, alpha

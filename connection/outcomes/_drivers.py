@@ -87,7 +87,7 @@ from connection._common import (
     warn,
     z_critical,
 )
-from connection._flags import POOR_FIT, RESIDUAL_NOT_PD, Flag, format_flags
+from connection._flags import POOR_FIT, Flag, format_flags
 from connection._report import Report, Reported
 from connection.errors import (
     ArgumentError,
@@ -99,7 +99,6 @@ from connection.errors import (
     MissingColumnError,
     ModelSpecificationError,
     NonNumericError,
-    NotPositiveDefiniteWarning,
     NoVarianceError,
     OutOfRangeError,
     PoorFitWarning,
@@ -1609,9 +1608,7 @@ def _latent_fit(text, sub, estimator, ordinal, w, outcome, controls):
     if w is not None:
         kw["weights"] = w
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            fit = sem(text, sub, **kw)
+        fit = sem(text, sub, **kw)
     except ModelSpecificationError as exc:
         if ordinal is None or "mix of ordinal and continuous" not in str(exc):
             raise
@@ -1623,45 +1620,7 @@ def _latent_fit(text, sub, estimator, ordinal, w, outcome, controls):
             expected="no controls with ordered= (controls=() for the latent version), an "
                      "ordinal outcome (integer categories) included in ordered=, or no "
                      "ordered= (the items treated as continuous, MLR)") from exc
-    spurious = _ordinal_outcome_residual(fit) if ordinal is not None else False
-    for m in caught:
-        if spurious and issubclass(m.category, NotPositiveDefiniteWarning) and "Theta" in str(
-                m.message):
-            continue
-        warnings.warn_explicit(m.message, m.category, m.filename, m.lineno)
-    if spurious:
-        fit = _FitFlags(fit, tuple(f for f in fit.flags if f.code != RESIDUAL_NOT_PD))
     return fit
-
-
-class _FitFlags:
-    """A fit seen with corrected flags (everything else is the fit's)."""
-
-    def __init__(self, fit, flags):
-        self._fit, self.flags = fit, flags
-
-    def __getattr__(self, name):
-        return getattr(self._fit, name)
-
-
-def _ordinal_outcome_residual(fit) -> bool:
-    """True when the engine's ``residual_not_pd`` flag of an ordinal fit comes only from the
-    way it stores an ordinal observed outcome's residual variance (delta parameterization):
-    the outcome's latent response keeps its residual in its phantom latent variable (fixed
-    at 1) and Theta holds ``1 - total`` (negative), while the residual variance lavaan
-    reports, ``1 - R-squared``, is their sum. Theta with those sums is then checked: the flag
-    is spurious when it is positive definite."""
-    if not any(f.code == RESIDUAL_NOT_PD for f in fit.flags):
-        return False
-    est = fit.estimation
-    struct = est.structure
-    for imp in est.implied:
-        theta = np.array(imp.T, dtype=float)
-        for ov, eta in zip(struct.phantom_ov, struct.phantom_eta):
-            theta[ov, ov] += imp.P[eta, eta] if theta[ov, ov] < 0 else 0.0
-        if np.linalg.eigvalsh(0.5 * (theta + theta.T)).min() <= 0:
-            return False
-    return True
 
 
 def _std_all_se(fit, positions: list[int]) -> np.ndarray:
