@@ -24,9 +24,9 @@ Survey weights (:func:`reliability` and :func:`htmt`, ``weights=``; a Survey's o
 :func:`connection.stats._weights.weighted_cov`) of the construct's complete rows; alpha and HTMT
 are their formulas on that matrix; bootstrap replicates carry each respondent's weight
 (:func:`connection.bootstrap` in counts mode: frequency times weight); the Feldt interval of
-alpha uses Kish's effective n in place of n. Omega, CR and AVE come from a CFA, which the engine
-does not fit with weights yet: under unequal weights they are NA (``note`` says so) rather than
-silently unweighted. All weights equal (1 or any constant) give exactly the unweighted results,
+alpha uses Kish's effective n in place of n. Omega, CR and AVE come from the weighted CFA
+(lavaan's ``sampling.weights``, as ``semTools::compRelSEM``/``AVE`` on that fit; AVE over the
+weighted item variances, divisor the sum of the weights). All weights equal (1 or any constant) give exactly the unweighted results,
 omega, CR and AVE included (every one of these statistics is invariant to the scale of the
 weights). The table's ``attrs`` record ``weights`` (what weighted it) and ``n_eff`` (per
 construct; HTMT: one number).
@@ -472,12 +472,13 @@ def _alpha_counts(xc: np.ndarray, counts: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- one-factor CFA
 
 
-def _cfa(model: str, frame: pd.DataFrame, what: str) -> Any:
-    """The engine's CFA; a numerical failure becomes an EstimationError naming the construct."""
+def _cfa(model: str, frame: pd.DataFrame, what: str, weights: np.ndarray | None = None) -> Any:
+    """The engine's CFA (weighted: lavaan's ``sampling.weights``, MLR); a numerical failure
+    becomes an EstimationError naming the construct."""
     from connection.latent import cfa
 
     try:
-        return cfa(model, frame)
+        return cfa(model, frame, weights=weights)
     except np.linalg.LinAlgError as exc:   # the engine should raise its own error (reported)
         raise EstimationError(f"the CFA for {what} could not be fitted ({exc})",
                               values=[f"n={len(frame)}"],
@@ -485,12 +486,24 @@ def _cfa(model: str, frame: pd.DataFrame, what: str) -> Any:
                                        "item covariance matrix") from None
 
 
-def _congeneric(x: np.ndarray, cols: list[str], construct: str) -> dict[str, Any]:
-    """Loadings, residual variances and standardized loadings of a one-factor ML model."""
+def _congeneric(x: np.ndarray, cols: list[str], construct: str,
+                weights: np.ndarray | None = None) -> dict[str, Any]:
+    """Loadings, residual variances and standardized loadings of a one-factor ML model (with
+    unequal weights the weighted fit, as lavaan's ``sampling.weights``)."""
     cols = [str(c) for c in cols]
     frame = pd.DataFrame(x, columns=cols)
-    fit = _cfa(f"{_safe(construct)} =~ " + " + ".join(cols), frame, f"construct {construct!r}")
-    return _factor_pieces(fit, _safe(construct), cols, x.var(axis=0))
+    fit = _cfa(f"{_safe(construct)} =~ " + " + ".join(cols), frame, f"construct {construct!r}",
+               weights)
+    return _factor_pieces(fit, _safe(construct), cols, _ml_var(x, weights))
+
+
+def _ml_var(x: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+    """The items' sample variances as the fit has them (``lavInspect(fit, "sampstat")``,
+    divisor n; weighted: divisor the sum of the weights), the denominator of AVE."""
+    if weights is None:
+        return x.var(axis=0)
+    mean = weights @ x / weights.sum()
+    return weights @ (x - mean) ** 2 / weights.sum()
 
 
 def _safe(name: str) -> str:
@@ -775,7 +788,8 @@ def reliability(
         :class:`~connection.stats.RakeResult`, or ``None`` (unweighted). Default: a Survey's
         weights. Alpha comes from the weighted covariance matrix (``survey::svyvar``), its
         Feldt interval uses Kish's effective n, the bootstrap carries the weights; omega, CR
-        and AVE are NA under unequal weights (no weighted CFA yet; see the module docstring).
+        and AVE come from the weighted CFA (lavaan's ``sampling.weights``: ``compRelSEM`` and
+        ``AVE`` on that fit; AVE over the weighted item variances).
     ordered
         Ordinal items (as lavaan's ``ordered=``): ``True`` (every construct) or a list of item
         columns (the constructs whose items are all listed; a construct mixing listed and
@@ -853,7 +867,6 @@ def reliability(
     _check_seed(seed)
     w_all = resolve_weights(data, weights, survey_weights)
     ordinal = _ordinal_constructs(ordered, cmap, "reliability")
-    # None: the joint model's rows have unequal weights (no weighted CFA yet)
     pieces_joint = _joint_pieces(data, cmap, w_all) if joint else {}
     ordinal_joint = (_joint_ordinal_pieces(data, cmap, ordinal)
                      if joint and ordinal and not _unequal(w_all, data, cmap, ordinal) else {})
@@ -874,12 +887,13 @@ def reliability(
         if n_boot:
             row.update(_alpha_boot_columns(x, name, n_boot=n_boot, seed=seed, level=level,
                                            progress=progress, weights=w))
-        if w is not None or pieces_joint is None:
-            row.update(_weighted_omega_columns(notes, n_eff[name]))
-        else:
-            pieces = (pieces_joint[name] if joint and k >= 2 else
-                      _congeneric(x, cols, name) if not joint and k >= 3 else None)
-            row.update(_omega_columns(pieces, joint, notes))
+        if w is not None:
+            notes.append(f"weighted (Kish effective n {n_eff[name]:.1f}, used by the Feldt "
+                         "interval); omega, CR and AVE from the weighted CFA (lavaan's "
+                         "sampling.weights)")
+        pieces = (pieces_joint[name] if joint and k >= 2 else
+                  _congeneric(x, cols, name, w) if not joint and k >= 3 else None)
+        row.update(_omega_columns(pieces, joint, notes))
         if ordinal:
             row.update(_ordinal_row(x, cols, name, notes, ordinal=name in ordinal, weights=w,
                                     joint=joint, joint_pieces=ordinal_joint.get(name),
@@ -916,13 +930,6 @@ def _ordinal_row(x: np.ndarray, cols: list[str], name: str, notes: list[str], *,
         notes.append("the bootstrap interval is of alpha only: not available for the ordinal "
                      "alpha and omegas yet")
     return _ordinal_columns(x, cols, name, notes, joint_pieces=joint_pieces, joint=joint)
-
-
-def _weighted_omega_columns(notes: list[str], n_eff: float) -> dict[str, Any]:
-    """Under unequal weights: NA omega, CR and AVE (no weighted CFA yet), said in the note."""
-    notes.append(f"weighted (Kish effective n {n_eff:.1f}, used by the Feldt interval); omega, "
-                 "CR and AVE: weighted CFA not available yet (NA rather than unweighted)")
-    return {"omega": np.nan, "cr": np.nan, "ave": np.nan, "flags": format_flags(())}
 
 
 def _check_seed(seed: Any) -> None:
@@ -1005,31 +1012,30 @@ def _omega_columns(pieces: dict[str, Any] | None, joint: bool, notes: list[str])
 
 
 def _joint_pieces(data: pd.DataFrame, cmap: dict[str, list[str]],
-                  weights: np.ndarray | None = None) -> dict[str, dict[str, Any]] | None:
-    """Each construct's pieces of the joint CFA; ``None`` when the rows of the joint model have
-    unequal weights (no weighted CFA yet)."""
-    if weights is not None:
-        cols = list(dict.fromkeys(c for cs in cmap.values() for c in cs))
-        ok = data[cols].astype(float).notna().all(axis=1).to_numpy()
-        if not equal_weights(weights[ok]):
-            return None
-    fit, latents, var = _joint_fit(data, cmap)
+                  weights: np.ndarray | None = None) -> dict[str, dict[str, Any]]:
+    """Each construct's pieces of the joint CFA (weighted when the rows of the joint model have
+    unequal weights)."""
+    fit, latents, var = _joint_fit(data, cmap, weights)
     return {name: _factor_pieces(fit, latents[name], [str(c) for c in cols],
                                  var[[str(c) for c in cols]].to_numpy())
             for name, cols in cmap.items()}
 
 
-def _joint_fit(data: pd.DataFrame, cmap: dict[str, list[str]]):
-    """One CFA of all constructs (correlated factors) on the rows complete on all items."""
+def _joint_fit(data: pd.DataFrame, cmap: dict[str, list[str]],
+               weights: np.ndarray | None = None):
+    """One CFA of all constructs (correlated factors) on the rows complete on all items
+    (weighted when their weights are unequal)."""
 
     cols = list(dict.fromkeys(c for cs in cmap.values() for c in cs))
-    x = _complete(data, cols, "measurement model")
+    x, ok = _complete_rows(data, cols, "measurement model")
+    w = _construct_weights(weights, ok)
     for name, cs in cmap.items():
         _check_variance(x[:, [cols.index(c) for c in cs]], cs, name)
     latents = {name: _safe(name) for name in cmap}
     model = "\n".join(f"{latents[n]} =~ " + " + ".join(map(str, cs)) for n, cs in cmap.items())
-    fit = _cfa(model, pd.DataFrame(x, columns=[str(c) for c in cols]), "the measurement model")
-    return fit, latents, pd.Series(x.var(axis=0), index=[str(c) for c in cols])
+    fit = _cfa(model, pd.DataFrame(x, columns=[str(c) for c in cols]), "the measurement model",
+               w)
+    return fit, latents, pd.Series(_ml_var(x, w), index=[str(c) for c in cols])
 
 
 def item_statistics(data: pd.DataFrame | Any, constructs: Any = None, *,
