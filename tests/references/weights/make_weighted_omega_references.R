@@ -1,7 +1,8 @@
 # Reference values for omega, CR and AVE under sampling weights (tests/test_weighted_omega.py):
 # semTools::compRelSEM(obs.var = FALSE) and semTools::AVE on lavaan fits with
 # sampling.weights = "w" (MLR), one-factor per construct and one joint CFA, and CR from the
-# standardized loadings of the same fits (Fornell & Larcker).
+# standardized loadings of the same fits (Fornell & Larcker); and the weighted calibration
+# fit behind ConnectionIndex.fit(weights=) (tests/test_weighted_omega.py).
 #
 # Data: as make_weighted_reliability_references.R: lavaan's HolzingerSwineford1939 (x1-x9) with
 # weights w drawn with set.seed(15) from Uniform(0.3, 3), x2 missing in rows 5, 40 and 41
@@ -45,6 +46,17 @@ av <- AVE(fj)
 for (cn in names(scales)) {
   out$joint[[cn]] <- list(n = sum(rows), omega = om[[cn]], ave = av[[cn]], cr = cr_std(fj, cn))
 }
+# ConnectionIndex.fit(weights=): the calibration CFA of visual (x1-x3) with sampling weights;
+# lavPredict's regression factor-score weights Psi Lambda' Sigma^-1 of that fit and the
+# weighted item means of its rows
+rows <- complete.cases(d[, scales$visual])
+fi <- cfa("visual =~ x1 + x2 + x3", data = d[rows, ], sampling.weights = "w")
+est <- lavInspect(fi, "est")
+sig <- lavInspect(fi, "implied")$cov
+W <- est$psi %*% t(est$lambda) %*% solve(sig)
+wr <- d$w[rows]
+out$index <- list(n = sum(rows), weights = as.numeric(W),
+                  means = as.numeric(colSums(d[rows, scales$visual] * wr) / sum(wr)))
 out$lavaan <- as.character(packageVersion("lavaan"))
 out$semTools <- as.character(packageVersion("semTools"))
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, pretty = TRUE),
