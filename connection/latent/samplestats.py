@@ -24,12 +24,11 @@ from connection.errors import (
 )
 from connection.latent._polychoric import polychoric
 from connection.latent.blas import BlasLimit
-from connection.latent.estimate import GroupStats, Moments, OrdinalStats, Problem
+from connection.latent.estimate import GroupStats, OrdinalStats, Problem
 
 __all__ = ["ordinal_stats", "prepare_data", "check_sample_cov", "stats_from_rows", "stats_from_user",
            "check_user_means", "crossprod", "sum_and_crossprod", "weighted_stats",
-           "MomentStats", "MomentProblem", "stats_from_moments", "moment_score_crossprod",
-           "moment_yb_traces"]
+           "MomentStats", "MomentProblem", "stats_from_moments", "moment_score_crossprod"]
 
 def prepare_data(data, ov_names, group, missing, weights=None):
     """``(labels, groups)``: per group ``(label, rows x, index labels, sums or None, weights
@@ -532,49 +531,3 @@ class MomentProblem(Problem):
             "casewise scores need the rows in memory (the fit is from a Dask frame's moments)",
             hint="call .compute() on the Dask frame (or a sample of it) and fit the pandas frame")
 
-
-def moment_yb_traces(fit, df, bdf):
-    """:func:`connection.latent.robust.yb_mplus_traces` for a fit from moments: the
-    unstructured model's first-order information and every score cross-product from the
-    fourth moments (:func:`moment_score_crossprod`)."""
-    from connection.latent.estimate import _group_grad_info  # noqa: PLC0415
-    from connection.latent.robust import (  # noqa: PLC0415 - robust sits above estimate
-        _baseline_problem,
-        _non_x_moments,
-        _trace_h0,
-        _vech_basis,
-    )
-
-    est = fit.estimation
-    ms = fit.meanstructure
-    trace_h1 = trace_h1_full = 0.0
-    ndat = 0
-    for st in est.stats:
-        p = len(st.cov)
-        basis = _vech_basis(p)
-        if ms:
-            ds = np.concatenate([np.zeros((p, p, p)), basis])
-            dmu = np.concatenate([np.eye(p), np.zeros((len(basis), p))])
-        else:
-            ds, dmu = basis, None
-        mo = Moments(st.cov, st.mean, ds, dmu)
-        a1 = 0.5 * _group_grad_info(st, mo, ms, True)[1]
-        b1 = moment_score_crossprod(st, st.cov, st.mean, ds, dmu) / st.n
-        trace_h1_full += np.trace(np.linalg.solve(a1, b1))
-        keep = _non_x_moments(fit, p)
-        if keep is not None:
-            a1, b1 = a1[np.ix_(keep, keep)], b1[np.ix_(keep, keep)]
-        trace_h1 += np.trace(np.linalg.solve(a1, b1))
-        ndat += a1.shape[0]
-    trace_h0 = _trace_h0(est.problem, est.theta, est.observed_info)
-    c = (trace_h1 - trace_h0) / df if df > 0 else np.nan
-    if not np.isfinite(c) or c <= 0:
-        c = np.nan
-    bprob, btheta = _baseline_problem(fit)
-    bprob = MomentProblem.like(bprob)
-    trace_b = _trace_h0(bprob, btheta, 0.5 * bprob.hessian(btheta))
-    bc = (trace_h1_full - trace_b) / bdf if bdf > 0 else np.nan
-    if not np.isfinite(bc) or bc <= 0:
-        bc = np.nan
-    nx_free = int(np.sum(est.structure.free >= 0))
-    return c, trace_h1 / ndat, trace_h0 / nx_free, bc
