@@ -174,3 +174,42 @@ def test_refit_on_dask_keeps_the_route():
         again = fit.refit(group_equal=["loadings"])
     ref = cx.cfa(HS, _hs(), group="school", group_equal=["loadings"])
     _same(ref, again)
+
+
+def test_a_survey_with_dask_data_fits_with_its_weight_column():
+    """A Survey read from a directory holds Dask frames: cfa(survey) fits its instrument on
+    them, with the codebook's weight column (weights=None switches it off)."""
+    from types import SimpleNamespace
+
+    hs = _hs()
+    ddf = dd.from_pandas(hs, npartitions=3)
+    instrument = SimpleNamespace(model_syntax=lambda: HS)
+    survey = SimpleNamespace(instrument=instrument, data=ddf, weights=ddf["w"].astype(float))
+    with dask.config.set(scheduler="synchronous"):
+        fit = cx.cfa(survey)
+        off = cx.cfa(survey, weights=None)
+        with_model = cx.cfa(HS, survey)
+    _same(cx.cfa(HS, hs, weights="w"), fit)
+    _same(cx.cfa(HS, hs), off)
+    _same(fit, with_model)
+
+
+FIXED_X = ("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nvisual ~ ageyr + grade\n"
+           "textual ~ ageyr")
+
+
+@pytest.mark.parametrize("kw", [{"estimator": "MLR"}, {"weights": "w"},
+                                {"weights": "w", "group": "school"},
+                                {"estimator": "MLR", "group": "school",
+                                 "group_equal": ["loadings", "intercepts"]}])
+def test_sem_with_fixed_x_covariates_and_missing_rows(kw):
+    """Observed covariates (fixed.x: their moments left out of the scaled test) and listwise
+    rows; weights normalised over the rows used."""
+    hs = _hs(missing=True)
+    ddf = dd.from_pandas(hs, npartitions=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExclusionWarning)
+        with dask.config.set(scheduler="synchronous"):
+            b = cx.sem(FIXED_X, ddf, **kw)
+        a = cx.sem(FIXED_X, hs, **kw)
+    _same(a, b)

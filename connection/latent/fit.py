@@ -69,7 +69,8 @@ def survey_parts(obj):
         return None
     instrument = getattr(obj, "instrument", None)
     frame = getattr(obj, "data", None)
-    if callable(getattr(instrument, "model_syntax", None)) and isinstance(frame, pd.DataFrame):
+    if callable(getattr(instrument, "model_syntax", None)) and (
+            isinstance(frame, pd.DataFrame) or is_dask_frame(frame)):
         return instrument, frame
     return None
 
@@ -130,7 +131,12 @@ def _fit(model, data, *, group, estimator, missing, std_lv, group_equal, group_p
          ordered=None, parameterization="delta", weights=UNSET, weights_label=None):
     level = check_level(level)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
-    if is_dask_frame(data):  # data larger than memory: the fit from partition-wise moments
+    if is_dask_frame(data) or is_dask_frame(getattr(data, "data", None)) or is_dask_frame(
+            getattr(model, "data", None)):  # larger than memory: from partition-wise moments
+        carried = survey_weights(model, data)
+        model, data = resolve_survey(model, data, kind)
+        if weights is UNSET:  # a Survey's weights on a Dask frame: its weight column
+            weights = None if carried is None else getattr(carried, "name", None)
         est = _estimate_dask(model, data, dict(
             group=group, estimator=estimator, missing=missing, std_lv=std_lv,
             group_equal=group_equal, group_partial=group_partial, meanstructure=meanstructure,
