@@ -956,7 +956,7 @@ def _estimate_dask(model, data, options: dict) -> Estimation:
                 group_equal=group_equal, group_partial=group_partial,
                 meanstructure=pt.meanstructure, sample_stats=None, kind=o["kind"],
                 start=o.get("start"), max_iter=o.get("max_iter", 500), weights=wcol,
-                weights_label=None if wcol is None else f"column {wcol!r}")
+                weights_label=None if wcol is None else weights_label(wcol))
     est = engine._estimate(model, data, pt, labels, gstats, None, opts, o.get("start"), "ml")
     if not robust:
         return est
