@@ -56,9 +56,8 @@ def test_weighted_alpha_matches_the_formula_on_svyvar(data):
         f_lo = stats.f.ppf(0.025, n_eff - 1, (n_eff - 1) * (k - 1))
         assert row["alpha_ci_lower"] == pytest.approx(1 - (1 - ref["alpha"]) * f_hi, abs=1e-9)
         assert row["alpha_ci_upper"] == pytest.approx(1 - (1 - ref["alpha"]) * f_lo, abs=1e-9)
-        # no weighted CFA yet: NA, said in the note, never silently unweighted
-        assert np.isnan(row["omega"]) and np.isnan(row["cr"]) and np.isnan(row["ave"])
-        assert "weighted CFA not available yet" in row["note"]
+        # omega, CR and AVE from the weighted CFA (tests/test_weighted_omega.py: semTools)
+        assert np.isfinite(row["omega"]) and "weighted CFA" in row["note"]
     assert tab.attrs["weights"] == "w"
     plain = quiet(reliability, data, SCALES).set_index("construct")
     assert not np.isclose(plain.loc["visual", "alpha"], tab.loc["visual", "alpha"], atol=1e-4)

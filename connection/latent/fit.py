@@ -15,12 +15,18 @@ from connection._common import (
     warn,
     z_critical,
 )
-from connection.errors import ArgumentError, ModelSpecificationError
+from connection.errors import (
+    ArgumentError,
+    ExclusionWarning,
+    GroupError,
+    ModelSpecificationError,
+)
 from connection.latent.checks import columns
 from connection.latent.defined import defined_parameters
 from connection.latent.engine import Estimation, estimate
 from connection.latent.fiml_measures import fiml_test_statistics
 from connection.latent.partable import ParameterTable, build_table
+from connection.latent.samplestats import MomentStats
 from connection.latent.standardize import standardize_plan
 from connection.latent.teststats import (
     TestStatistics,
@@ -28,6 +34,7 @@ from connection.latent.teststats import (
     complete_test_statistics,
     dwls_test_statistics,
 )
+from connection.stats._dask import is_dask_frame
 from connection.stats._weights import UNSET, resolve_weights, weights_label
 
 __all__ = ["cfa", "sem", "Fit", "parse_model"]
@@ -62,7 +69,8 @@ def survey_parts(obj):
         return None
     instrument = getattr(obj, "instrument", None)
     frame = getattr(obj, "data", None)
-    if callable(getattr(instrument, "model_syntax", None)) and isinstance(frame, pd.DataFrame):
+    if callable(getattr(instrument, "model_syntax", None)) and (
+            isinstance(frame, pd.DataFrame) or is_dask_frame(frame)):
         return instrument, frame
     return None
 
@@ -123,6 +131,18 @@ def _fit(model, data, *, group, estimator, missing, std_lv, group_equal, group_p
          ordered=None, parameterization="delta", weights=UNSET, weights_label=None):
     level = check_level(level)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
+    if is_dask_frame(data) or is_dask_frame(getattr(data, "data", None)) or is_dask_frame(
+            getattr(model, "data", None)):  # larger than memory: from partition-wise moments
+        carried = survey_weights(model, data)
+        model, data = resolve_survey(model, data, kind)
+        if weights is UNSET:  # a Survey's weights on a Dask frame: its weight column
+            weights = None if carried is None else getattr(carried, "name", None)
+        est = _estimate_dask(model, data, dict(
+            group=group, estimator=estimator, missing=missing, std_lv=std_lv,
+            group_equal=group_equal, group_partial=group_partial, meanstructure=meanstructure,
+            sample_stats=sample_stats, kind=kind, start=start, max_iter=max_iter,
+            ordered=ordered, parameterization=parameterization, weights=weights))
+        return Fit._from_estimation(est, level=level)
     given_label = weights_label
     model, data, weights, weights_label = resolve_fit_weights(
         model, data, weights, sample_stats=sample_stats, where=kind)
@@ -419,7 +439,9 @@ class Fit:
         and robust variants), produced once by the producer of the discrepancy kind."""
         ts = getattr(self, "_test_statistics", None)
         if ts is None:
-            ts = self._test_statistics = _TEST_STATISTICS[self.estimation.kind](self)
+            producer = (_moments_test_statistics if isinstance(self._stats[0], MomentStats)
+                        else _TEST_STATISTICS[self.estimation.kind])
+            ts = self._test_statistics = producer(self)
         return ts
 
     def _compute_fit_measures(self) -> pd.Series:
@@ -712,6 +734,7 @@ class Fit:
         True
         """
         self._not_for_ordinal("bootstrap()")
+        self._not_for_dask("bootstrap()")
         if self.estimation.options.get("weights") is not None:
             raise ModelSpecificationError(
                 "bootstrap() of a fit with sampling weights is not available yet",
@@ -725,6 +748,8 @@ class Fit:
     def predict(self, data=None, method: str = "regression") -> pd.DataFrame:
         """Factor scores (lavaan's ``lavPredict``): ``"regression"`` or ``"bartlett"``."""
         self._not_for_ordinal("predict()")
+        if data is None:
+            self._not_for_dask("predict()")
         from connection.latent.scores import predict
 
         return predict(self, data, method)
@@ -747,6 +772,14 @@ class Fit:
         from connection.latent.model_tests import score_test
 
         return score_test(self)
+
+    def _not_for_dask(self, what: str) -> None:
+        """Refuse (typed) what needs the rows in memory when the fit is from a Dask frame."""
+        if is_dask_frame(self.estimation.data):
+            raise ModelSpecificationError(
+                f"{what} needs the rows in memory; this fit is from a Dask frame's moments",
+                hint="call .compute() on the Dask frame (or on a sample of it) and fit the "
+                     "pandas frame for this")
 
     def _not_for_ordinal(self, what: str) -> None:
         """Refuse (typed) what is not available yet for ordinal indicators (WLSMV fits)."""
@@ -792,3 +825,220 @@ class Fit:
 # discrepancy kind -> producer of its TestStatistics
 _TEST_STATISTICS = {"ml": complete_test_statistics, "fiml": fiml_test_statistics,
                     "dwls": dwls_test_statistics}
+
+
+# ---------------------------------------------------------------------------- Dask frames
+def _dask_refusals(options: dict) -> None:
+    """What a fit on a Dask frame does not support, each refused naming what to do."""
+    weights = options["weights"]
+    refusals = [
+        (options["ordered"] is not None, "ordered", options["ordered"],
+         "ordered=None (polychoric correlations need the rows in memory: data.compute())"),
+        (options["sample_stats"] is not None, "sample_stats", "given",
+         "either a Dask frame or sample_stats, not both"),
+        (str(options["missing"]).lower() != "listwise", "missing", options["missing"],
+         "missing='listwise' (FIML needs casewise terms for its standard errors and tests: "
+         "call .compute() on the frame, or on a sample, and fit the pandas frame)"),
+        (weights is not UNSET and weights is not None and not isinstance(weights, str),
+         "weights", type(weights).__name__, "weights= as the name of a column of the Dask "
+         "frame"),
+    ]
+    for bad, name, value, expected in refusals:
+        if bad:
+            raise ArgumentError(f"{name}= is not available on a Dask frame yet",
+                                values=[value], expected=expected)
+
+
+def _dask_labels(data, group):
+    """Group labels in order of appearance (as the pandas path), from one pass over the
+    group column."""
+    if group is None:
+        return [1]
+    if group not in data.columns:
+        from connection.errors import MissingColumnError  # noqa: PLC0415
+
+        raise MissingColumnError(f"group column {group!r} not found in the data", column=group)
+    import dask  # noqa: PLC0415 - optional: only with a Dask frame
+
+    parts = [dask.delayed(lambda s: pd.unique(s.dropna()))(part)
+             for part in data[group].to_delayed()]
+    found = dask.compute(*parts)
+    return list(pd.unique(np.concatenate([np.asarray(f, dtype=object) for f in found])))
+
+
+def _dask_weight_column(data, weights, ov_names, group):
+    """The weight column, or None when none is given or every weight of the rows used is
+    the same (exactly the unweighted fit, as the pandas path)."""
+    if weights is UNSET or weights is None:
+        return None
+    if weights not in data.columns:
+        from connection.errors import MissingColumnError  # noqa: PLC0415
+
+        raise MissingColumnError("weights names a column that is not in the data",
+                                 column=weights, expected="a column of survey weights")
+    import dask  # noqa: PLC0415
+
+    used = data[list(dict.fromkeys([*ov_names, *([group] if group else []), weights]))]
+    col = used.dropna()[weights]
+    lo, hi = dask.compute(col.min(), col.max())
+    return None if lo == hi else weights
+
+
+def _dask_stats(data, ov_names, group, wcol, labels, robust):
+    """Per group the engine's statistics from partition-wise moments (and, for MLR, the
+    fourth moments of the score weights), with the exclusions warned as the pandas path."""
+    from connection.latent.samplestats import check_sample_cov, stats_from_moments  # noqa: PLC0415
+    from connection.stats._dask import sample_moments  # noqa: PLC0415
+
+    mom = sample_moments(data, items=ov_names, group=group, weights=wcol,
+                         gamma=robust and wcol is None)
+    fourth = mom if robust and wcol is None else None
+    if robust and wcol is not None:
+        fourth = sample_moments(data.assign(__w2=data[wcol] ** 2), items=ov_names,
+                                group=group, weights="__w2", gamma=True)
+    keys = [lab if group is not None else None for lab in labels]
+    total = sum(mom.rows.values()) + mom.excluded.get("group missing", 0)
+    dropped = mom.excluded.get("listwise", 0) + mom.excluded.get("group missing", 0)
+    if dropped:
+        reason = "a missing value in a model variable" + (
+            f" or a missing group ({group!r})" if mom.excluded.get("group missing") else "")
+        warn(f"{dropped} of {total} rows excluded ({reason}); consider missing='ml' (FIML) "
+             "on the rows in memory", ExclusionWarning)
+    for lab, key in zip(labels, keys):
+        if mom.n.get(key, 0) < 2:
+            raise GroupError(f"group {lab!r} has {mom.n.get(key, 0)} usable row(s)",
+                             column=group, values=[lab], expected="at least 2 rows")
+    scale = 1.0
+    if wcol is not None:
+        scale = sum(mom.n[k] for k in keys) / sum(mom.weight_total[k] for k in keys)
+    gstats = stats_from_moments(mom, ov_names, keys, fourth=fourth, scale=scale)
+    for lab, st in zip(labels, gstats):
+        check_sample_cov(st, lab if group is not None else None, group, ov_names)
+    return gstats
+
+
+def _estimate_dask(model, data, options: dict) -> Estimation:
+    """:func:`connection.latent.engine.estimate` for a ``dask.dataframe.DataFrame``: the
+    sample statistics (listwise; per group; weighted) from partition-wise passes
+    (:func:`connection.stats._dask.sample_moments`), the optimisation in memory as for a
+    pandas frame; MLR's sandwich and scaled test from the fourth moments (the casewise
+    scores' cross-products are quadratic forms in them)."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    from connection.latent import engine  # noqa: PLC0415
+    from connection.latent.checks import run_checks  # noqa: PLC0415
+    from connection.latent.partable import model_variables  # noqa: PLC0415
+    from connection.latent.samplestats import MomentProblem  # noqa: PLC0415
+
+    _dask_refusals(options)
+    group = options["group"]
+    statements = model if isinstance(model, str) else list(model)
+    ov_names = (model_variables(statements)[0] if isinstance(statements, str)
+                else build_table(statements, ngroups=1).ov_names)
+    if not ov_names:
+        build_table(statements, ngroups=1)
+    wcol = _dask_weight_column(data, options["weights"], ov_names, group)
+    o = engine.normalise_options(**dict(options, weights=wcol))
+    robust = o["estimator"] == "MLR"
+    labels = _dask_labels(data, group)
+    gstats = _dask_stats(data, ov_names, group, wcol, labels, robust)
+    ngroups = len(labels)
+    meanstructure = o["meanstructure"]
+    if meanstructure is None:
+        meanstructure = ngroups > 1
+    group_equal, group_partial = (tuple(x) if not isinstance(x, str) else (x,)
+                                  for x in (o["group_equal"], o["group_partial"]))
+    pt = build_table(statements, ngroups=ngroups, std_lv=o["std_lv"],
+                     meanstructure=meanstructure,
+                     group_equal=group_equal if ngroups > 1 else (),
+                     group_partial=group_partial, auto_cov_y=True)
+    opts = dict(group=group, estimator="ML", missing="listwise", std_lv=o["std_lv"],
+                group_equal=group_equal, group_partial=group_partial,
+                meanstructure=pt.meanstructure, sample_stats=None, kind=o["kind"],
+                start=o.get("start"), max_iter=o.get("max_iter", 500), weights=wcol,
+                weights_label=None if wcol is None else weights_label(wcol))
+    est = engine._estimate(model, data, pt, labels, gstats, None, opts, o.get("start"), "ml")
+    if not robust:
+        return est
+    problem = MomentProblem.like(est.problem)
+    q, n = est.structure.npar, est.ntotal
+    try:
+        vcov, expected, observed, identified = engine._information_and_vcov(
+            problem, est.theta, q, n, "ml", "MLR")
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+        vcov, expected, observed, identified = (np.full((q, q), np.nan), est.expected_info,
+                                                None, False)
+    if not identified:
+        vcov = np.full((q, q), np.nan)
+    est = replace(est, options=dict(opts, estimator="MLR"), problem=problem, vcov=vcov,
+                  expected_info=expected, observed_info=observed, identified=bool(identified))
+    object.__setattr__(est, "checks", run_checks(est))
+    return est
+
+
+def _moments_test_statistics(fit) -> TestStatistics:
+    """:func:`complete_test_statistics` for a fit from moments (a Dask frame): the ML test
+    as the pandas path; MLR's Yuan-Bentler scaling from the fourth moments."""
+    from dataclasses import replace  # noqa: PLC0415
+    from types import SimpleNamespace  # noqa: PLC0415
+
+    from connection.latent.teststats import RobustTest  # noqa: PLC0415
+
+    est = fit.estimation
+    ml = replace(est, options=dict(est.options, estimator="ML"))
+    ts = complete_test_statistics(SimpleNamespace(estimation=ml))
+    if est.options["estimator"] != "MLR":
+        return ts
+    c, c_h1, c_h0, bc = _moment_yb_traces(fit, ts.df, ts.baseline_df)
+    xs = ts.chisq / c if ts.df > 0 else np.nan
+    return replace(ts, scaled=(xs, c, c_h1, c_h0, bc),
+                   robust=RobustTest(ts.chisq, xs, ts.df, c, ts.baseline_chisq,
+                                     ts.baseline_df, bc))
+
+
+def _moment_yb_traces(fit, df, bdf):
+    """:func:`connection.latent.robust.yb_mplus_traces` for a fit from moments: the
+    unstructured model's first-order information and every score cross-product from the
+    fourth moments (:func:`moment_score_crossprod`)."""
+    from connection.latent.estimate import Moments, _group_grad_info  # noqa: PLC0415
+    from connection.latent.robust import (  # noqa: PLC0415
+        _baseline_problem,
+        _non_x_moments,
+        _trace_h0,
+        _vech_basis,
+    )
+    from connection.latent.samplestats import MomentProblem, moment_score_crossprod  # noqa: PLC0415
+
+    est = fit.estimation
+    ms = fit.meanstructure
+    trace_h1 = trace_h1_full = 0.0
+    ndat = 0
+    for st in est.stats:
+        p = len(st.cov)
+        basis = _vech_basis(p)
+        if ms:
+            ds = np.concatenate([np.zeros((p, p, p)), basis])
+            dmu = np.concatenate([np.eye(p), np.zeros((len(basis), p))])
+        else:
+            ds, dmu = basis, None
+        mo = Moments(st.cov, st.mean, ds, dmu)
+        a1 = 0.5 * _group_grad_info(st, mo, ms, True)[1]
+        b1 = moment_score_crossprod(st, st.cov, st.mean, ds, dmu) / st.n
+        trace_h1_full += np.trace(np.linalg.solve(a1, b1))
+        keep = _non_x_moments(fit, p)
+        if keep is not None:
+            a1, b1 = a1[np.ix_(keep, keep)], b1[np.ix_(keep, keep)]
+        trace_h1 += np.trace(np.linalg.solve(a1, b1))
+        ndat += a1.shape[0]
+    trace_h0 = _trace_h0(est.problem, est.theta, est.observed_info)
+    c = (trace_h1 - trace_h0) / df if df > 0 else np.nan
+    if not np.isfinite(c) or c <= 0:
+        c = np.nan
+    bprob, btheta = _baseline_problem(fit)
+    bprob = MomentProblem.like(bprob)
+    trace_b = _trace_h0(bprob, btheta, 0.5 * bprob.hessian(btheta))
+    bc = (trace_h1_full - trace_b) / bdf if bdf > 0 else np.nan
+    if not np.isfinite(bc) or bc <= 0:
+        bc = np.nan
+    nx_free = int(np.sum(est.structure.free >= 0))
+    return c, trace_h1 / ndat, trace_h0 / nx_free, bc

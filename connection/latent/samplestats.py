@@ -7,6 +7,8 @@ stated; the fitting step (:func:`connection.latent.fit.cfa` / ``sem``) calls it 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy.linalg import blas
@@ -22,10 +24,11 @@ from connection.errors import (
 )
 from connection.latent._polychoric import polychoric
 from connection.latent.blas import BlasLimit
-from connection.latent.estimate import GroupStats, OrdinalStats
+from connection.latent.estimate import GroupStats, OrdinalStats, Problem
 
 __all__ = ["ordinal_stats", "prepare_data", "check_sample_cov", "stats_from_rows", "stats_from_user",
-           "check_user_means", "crossprod", "sum_and_crossprod", "weighted_stats"]
+           "check_user_means", "crossprod", "sum_and_crossprod", "weighted_stats",
+           "MomentStats", "MomentProblem", "stats_from_moments", "moment_score_crossprod"]
 
 def prepare_data(data, ov_names, group, missing, weights=None):
     """``(labels, groups)``: per group ``(label, rows x, index labels, sums or None, weights
@@ -425,3 +428,106 @@ def ordinal_stats(x: np.ndarray, ov_names: list, *, weights: str = "dwls") -> Or
                         cov=res.correlation.loc[list(ov_names), list(ov_names)].to_numpy(),
                         wls_obs=obs, gamma=gamma, w=w, th_item=th_item, pairs=(ia, ib),
                         polychoric=res)
+
+
+# ---------------------------------------------------------------------------- from moments
+@dataclass(eq=False)
+class MomentStats(GroupStats):
+    """A group's statistics built from partition-wise moments (a Dask frame: issue 18): no
+    rows, but the fourth-moment summary ``fourth = (total, mean, cov, gamma)`` of the
+    score weights (the rows' squared sampling weights, or 1), which gives every cross-product
+    of casewise scores the sandwich and the scaled test need (:func:`moment_score_crossprod`).
+    ``fourth`` is None when the fit needs no casewise terms (ML)."""
+
+    fourth: tuple | None = None
+
+
+def stats_from_moments(moments, ov_names, labels, *, fourth=None, scale: float = 1.0) -> list:
+    """The engine's per-group statistics (:class:`MomentStats`, in the order of ``labels``)
+    from :func:`connection.stats._dask.sample_moments` output: the listwise ``mean`` and ML
+    ``cov``; ``n`` the rows, or with weights the group's sum of the weights times ``scale``
+    (lavaan's ``sampling.weights.normalization = "total"``: ``scale`` = rows over the sum of
+    the weights of all groups). ``fourth`` (a ``sample_moments(..., gamma=True)`` result of
+    the score weights: the same frame unweighted, or weighted by the squared weights) adds
+    what the casewise scores' cross-products need."""
+    out = []
+    weighted = moments.weights is not None
+    for lab in labels:
+        n_rows = int(moments.n[lab])
+        n = float(moments.weight_total[lab]) * scale if weighted else n_rows
+        cov = 0.5 * (moments.cov[lab] + moments.cov[lab].T)
+        quad = None
+        if fourth is not None:
+            total = float(fourth.weight_total[lab]) * (scale ** 2 if weighted else 1.0)
+            quad = (total, np.asarray(fourth.mean[lab], dtype=float),
+                    np.asarray(fourth.cov[lab], dtype=float),
+                    fourth.gamma[lab].to_numpy(dtype=float))
+        out.append(MomentStats(n=n, mean=np.asarray(moments.mean[lab], dtype=float), cov=cov,
+                               n_rows=n_rows if weighted else None, fourth=quad))
+    return out
+
+
+def moment_score_crossprod(st: MomentStats, sigma, mu, dsigma, dmu) -> np.ndarray:
+    """``sum_i v_i s_i s_i'`` of the casewise ML scores ``s_i`` (``0.5 (z' dS z - tr(Sigma^-1
+    dS)) + z' dmu``, ``z = Sigma^-1 (y_i - mu)``; ``v_i`` the squared normalised sampling
+    weights or 1) from the fourth-moment summary alone: each score is affine in ``e_i = (c_i,
+    vech(c_i c_i'))``, ``c_i`` the row less the summary's mean, whose weighted second
+    moments are ``total * (Gamma + ebar ebar')`` with ``ebar = (0, vech(cov))``."""
+    if st.fourth is None:
+        raise ModelSpecificationError(
+            "casewise scores need the rows or the fourth moments of the data",
+            hint="fit with estimator='MLR' from the start (the moments pass then adds them)")
+    total, m, cov, gam = st.fourth
+    p = len(m)
+    r, c = np.tril_indices(p)
+    q = len(r)
+    sinv = np.linalg.inv(sigma)
+    sinv = 0.5 * (sinv + sinv.T)
+    nq = dsigma.shape[0]
+    # s = k0 + K u, u = (a, vech(a a')), a = y - mu
+    vdv = np.einsum("ij,kjl,lm->kim", sinv, dsigma, sinv)  # V dS_k V
+    coef = vdv[:, r, c] * np.where(r == c, 0.5, 1.0)
+    kmat = np.zeros((nq, p + q))
+    kmat[:, p:] = coef
+    if dmu is not None:
+        kmat[:, :p] = dmu @ sinv
+    k0 = -0.5 * np.einsum("ij,kji->k", sinv, dsigma)
+    # u = t0 + T e: a = c + b, b = m - mu; a a' = c c' + c b' + b c' + b b'
+    b = m - mu
+    tmat = np.eye(p + q)
+    rows = np.arange(q)
+    tmat[p + rows, r] += b[c]
+    tmat[p + rows, c] += b[r]
+    t0 = np.concatenate([b, np.outer(b, b)[r, c]])
+    ebar = np.concatenate([np.zeros(p), cov[r, c]])
+    amat = np.concatenate([(k0 + kmat @ t0)[:, None], kmat @ tmat], axis=1)
+    mf = np.empty((1 + p + q, 1 + p + q))
+    mf[0, 0] = 1.0
+    mf[0, 1:] = mf[1:, 0] = ebar
+    mf[1:, 1:] = gam + np.outer(ebar, ebar)
+    out = total * (amat @ mf @ amat.T)
+    return 0.5 * (out + out.T)
+
+
+class MomentProblem(Problem):
+    """:class:`~connection.latent.estimate.Problem` over :class:`MomentStats`: the casewise
+    scores' cross-products from the fourth moments (no rows held)."""
+
+    @classmethod
+    def like(cls, problem: Problem) -> MomentProblem:
+        return cls(problem.moments, problem.stats, problem.npar, problem.meanstructure)
+
+    def score_crossprods(self, theta, chunk: int = 0) -> list[np.ndarray]:
+        out = []
+        for st, mo in zip(self.stats, self.moments(theta, True)):
+            ds, dm = mo.dense()
+            mu = mo.mu if self.meanstructure else st.mean
+            out.append(moment_score_crossprod(st, mo.sigma, mu, ds,
+                                              dm if self.meanstructure else None))
+        return out
+
+    def casewise_scores(self, theta, chunk: int = 0):
+        raise ModelSpecificationError(
+            "casewise scores need the rows in memory (the fit is from a Dask frame's moments)",
+            hint="call .compute() on the Dask frame (or a sample of it) and fit the pandas frame")
+

@@ -685,15 +685,42 @@ class ConnectionIndex:
         return model, items, ranges
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, data: pd.DataFrame | Any, y: Any = None) -> ConnectionIndex:
+    def fit(self, data: pd.DataFrame | Any, y: Any = None, *,
+            weights: Any = UNSET) -> ConnectionIndex:
         """Fit the measurement model on the calibration sample and freeze the scoring rule.
 
         ``data``: a DataFrame or a :class:`~connection.Survey` (its data; its instrument when
-        ``instrument_or_model`` is None). ``y`` is ignored (scikit-learn's signature).
+        ``instrument_or_model`` is None), or a ``dask.dataframe.DataFrame`` (the calibration
+        CFA from its partition-wise moments: :func:`connection.cfa` on a Dask frame). ``y`` is
+        ignored (scikit-learn's signature).
+
+        ``weights``: survey weights of the calibration rows (a column, an array or Series, a
+        :class:`~connection.stats.RakeResult`, or ``None``; default a Survey's weights). The
+        calibration CFA is then weighted (lavaan's ``sampling.weights``: the score weights come
+        from the weighted model), ``means_`` are the weighted item means and ``score_sd_`` the
+        weighted SD of the calibration scores (``svyvar``'s ``n / (n - 1)``). All weights equal
+        give exactly the unweighted index. Not with an ordinal estimator (the engine has no
+        weighted polychorics: refused with a typed error).
         """
         survey = _is_survey(data)
+        survey_weights = getattr(data, "weights", None) if survey else None
         self._survey_instrument = data.instrument if survey else None
+        if _is_dask(data):
+            return self._fit_dask(data, weights)
         data = _as_frame(data, "fit")
+        model, items, ranges, rule = self._prepare_fit(data)
+        _check_columns(data, items)
+        from connection.latent import cfa
+
+        X = data[items]
+        _numeric_items(X)
+        if self.scaling == "range":  # a calibration answer off the scale would skew 0 and 100
+            _check_ranges(X.to_numpy(dtype=float), items, np.array([ranges[i][0] for i in items]),
+                          np.array([ranges[i][1] for i in items]))
+        return self._fit_frame(data, X, model, ranges, rule, weights, survey_weights, cfa)
+
+    def _prepare_fit(self, data: Any) -> tuple:
+        """The checked options, the model, its items and ranges, and the segment rule."""
         if self.method not in ("regression", "bartlett"):
             raise ArgumentError("unknown factor-score method", values=[self.method],
                                 expected="'regression' or 'bartlett'")
@@ -710,24 +737,30 @@ class ConnectionIndex:
             # the instrument cannot give the default rule: score without segments; segment()
             # says what is missing
             rule, self._rule_error = None, exc
-        _check_columns(data, items)
         if self.scaling == "range":
             lacking = [i for i in items if i not in ranges]
             if lacking:
                 raise ArgumentError("scaling='range' needs each item's scale range", values=lacking,
                                     expected="item_range=(min, max) or {item: (min, max)}, or an "
                                              "Instrument")
-        from connection.latent import cfa
+        return model, items, ranges, rule
 
-        X = data[items]
-        _numeric_items(X)
-        if self.scaling == "range":  # a calibration answer off the scale would skew 0 and 100
-            _check_ranges(X.to_numpy(dtype=float), items, np.array([ranges[i][0] for i in items]),
-                          np.array([ranges[i][1] for i in items]))
+    def _fit_frame(self, data, X, model, ranges, rule, weights, survey_weights, cfa):
+        """:meth:`fit` on a pandas frame: the (weighted) calibration CFA and the scoring rule."""
         ordinal = _check_estimator(self.estimator)
+        w = _calibration_weights(data, X, weights, survey_weights)
+        if w is not None and ordinal and weights is UNSET:
+            warn("the Survey's weights are not used by the ordinal calibration CFA (no weighted "
+                 "polychorics yet): the index is fitted unweighted; pass weights=None to say so",
+                 ConnectionWarning)
+            w = None
+        if w is not None and ordinal:
+            raise ArgumentError("weights= is not available with an ordinal estimator of the "
+                                "calibration CFA yet", values=[self.estimator],
+                                expected="estimator='ML' or 'MLR' with weights, or weights=None")
         try:
             fit = (cfa(model, X, estimator=self.estimator, ordered=True) if ordinal else
-                   cfa(model, X, estimator=self.estimator))
+                   cfa(model, X, estimator=self.estimator, weights=w))
         except np.linalg.LinAlgError as exc:   # the engine should raise its own error (reported)
             raise EstimationError(f"the calibration CFA of {self.construct!r} could not be fitted "
                                   f"({exc})", values=[f"n={len(X)}"],
@@ -740,8 +773,21 @@ class ConnectionIndex:
         self.model_ = model
         self.items_ = [str(c) for c in weights.index]
         self.weights_ = weights.to_numpy(dtype=float)
-        self.means_ = used[self.items_].to_numpy(dtype=float).mean(axis=0)
+        arr = used[self.items_].to_numpy(dtype=float)
+        w_used = None if w is None else w[X.notna().all(axis=1).to_numpy()]
+        self.means_ = arr.mean(axis=0) if w_used is None else w_used @ arr / w_used.sum()
         self.n_calibration_ = int(len(used))
+        calib = (arr - self.means_) @ self.weights_
+        if w_used is None:
+            mean, sd = float(calib.mean()), float(calib.std(ddof=1))
+        else:
+            mean = float(w_used @ calib / w_used.sum())
+            n = len(calib)
+            sd = math.sqrt(n / (n - 1) * float(w_used @ (calib - mean) ** 2) / w_used.sum())
+        return self._finish_fit(fit, ranges, rule, ordinal, mean, sd)
+
+    def _finish_fit(self, fit, ranges, rule, ordinal, score_mean, score_sd) -> ConnectionIndex:
+        """The scale ends, the calibration score's mean and SD, loadings and fit measures."""
         if self.scaling == "range":
             lo = np.array([ranges[i][0] for i in self.items_])
             hi = np.array([ranges[i][1] for i in self.items_])
@@ -752,9 +798,7 @@ class ConnectionIndex:
         w, m = self.weights_, self.means_
         self.score_min_ = float(np.sum(np.where(w > 0, w * (lo - m), w * (hi - m))))
         self.score_max_ = float(np.sum(np.where(w > 0, w * (hi - m), w * (lo - m))))
-        calib = (used[self.items_].to_numpy(dtype=float) - m) @ w
-        self.score_mean_ = float(calib.mean())
-        self.score_sd_ = float(calib.std(ddof=1))
+        self.score_mean_, self.score_sd_ = score_mean, score_sd
         if not (math.isfinite(self.score_sd_) and self.score_sd_ > 0):
             raise EstimationError(f"the calibration scores of {self.construct!r} do not vary",
                                   values=[f"n={self.n_calibration_}", f"SD={self.score_sd_}"],
@@ -795,8 +839,63 @@ class ConnectionIndex:
         pandas.DataFrame
             ``score`` (factor score, calibration-centred) and ``index``.
         """
+        if _is_dask(data):
+            return self._partitionwise(data, "transform")
         out, _, _ = self._scores(data)
         return out
+
+    def _partitionwise(self, data: Any, what: str) -> Any:
+        """:meth:`transform` / :meth:`segment` of a Dask frame, partition by partition (each
+        row's score and segment depend on that row only): a Dask frame with the same columns
+        and index. Errors and warnings name rows within their partition."""
+        self._check_fitted()
+        method = getattr(self, what)
+        meta = method(data._meta)
+        return data.map_partitions(method, meta=meta)
+
+    def _fit_dask(self, data: Any, weights: Any) -> ConnectionIndex:
+        """:meth:`fit` on a Dask frame: the calibration CFA by :func:`connection.cfa` on the
+        frame (partition-wise moments), the means and the calibration scores' SD from the
+        fit's moments (``score_sd_ = sqrt(n / (n - 1) w' S w)``, ``S`` the ML covariance,
+        weighted when weighted)."""
+        if weights is not UNSET and weights is not None and not isinstance(weights, str):
+            raise ArgumentError("weights= on a Dask frame must name a column of the frame",
+                                values=[type(weights).__name__],
+                                expected="weights='column' (or data.compute())")
+        wcol = None if weights is UNSET else weights
+        if _check_estimator(self.estimator):
+            raise ArgumentError("an ordinal calibration CFA is not available on a Dask frame",
+                                values=[self.estimator],
+                                expected="estimator='ML' or 'MLR', or fit on data.compute()")
+        model, items, ranges, rule = self._prepare_fit(data)
+        _check_columns(data, items)
+        _numeric_items(data._meta[items])
+        import dask
+
+        lo = hi = None
+        if self.scaling == "range":
+            lo = np.array([ranges[i][0] for i in items])
+            hi = np.array([ranges[i][1] for i in items])
+        dask.compute(*[dask.delayed(_check_items_part)(part, items, lo, hi)
+                       for part in data[items].to_delayed()])
+        from connection.latent import cfa
+
+        cols = list(dict.fromkeys([*items, *([wcol] if wcol else [])]))
+        fit = cfa(model, data[cols], estimator=self.estimator, weights=wcol)
+        weights_ = _score_weights(fit, self.construct, self.method)
+        st = fit.estimation.stats[0]
+        ov = list(fit.estimation.partable.ov_names)
+        pos = [ov.index(str(c)) for c in weights_.index]
+        self.fit_ = fit
+        self.model_ = model
+        self.items_ = [str(c) for c in weights_.index]
+        self.weights_ = weights_.to_numpy(dtype=float)
+        self.means_ = np.asarray(st.mean, dtype=float)[pos]
+        n = int(st.rows)
+        self.n_calibration_ = n
+        cov = np.asarray(st.cov, dtype=float)[np.ix_(pos, pos)]
+        sd = math.sqrt(n / (n - 1) * float(self.weights_ @ cov @ self.weights_))
+        return self._finish_fit(fit, ranges, rule, False, 0.0, sd)
 
     def _scores(self, data: Any) -> tuple[pd.DataFrame, np.ndarray, int]:
         """transform()'s frame, plus the exact index of the complete rows as ``num / den``
@@ -864,6 +963,8 @@ class ConnectionIndex:
             rule skips them.
         """
         self._check_fitted()
+        if _is_dask(data):
+            return self._partitionwise(data, "segment")
         data = _as_frame(data, "segment")
         rule = self.rule_
         if rule is None:
@@ -924,8 +1025,8 @@ class ConnectionIndex:
             Survey weights: a column of ``data``, an array or Series, a
             :class:`~connection.stats.RakeResult` (calibration-adjusted SEs) or ``None``.
             Default: a Survey's weights (none for a DataFrame). All weights equal give exactly
-            the unweighted shares. The index itself is fitted unweighted (:meth:`fit` has no
-            weights yet: the engine has no weighted ordinal or ML CFA behind it here).
+            the unweighted shares. The index itself is fitted as :meth:`fit` was told
+            (``fit(..., weights=)`` weights the calibration CFA).
         group
             Column(s) of ``data`` to estimate the shares in.
         level
@@ -1462,6 +1563,36 @@ def _as_frame(data: Any, what: str) -> pd.DataFrame:
                             "Survey", values=[type(data).__name__],
                             expected="a pandas DataFrame (one column per item) or a Survey")
     return data
+
+
+def _calibration_weights(data: pd.DataFrame, X: pd.DataFrame, weights: Any,
+                         survey_weights: Any) -> np.ndarray | None:
+    """The calibration rows' weights (one per row of ``data``), or None when none are given or
+    the rows the CFA uses (complete on the items) all have the same weight (exactly the
+    unweighted index)."""
+    from connection.stats._weights import equal_weights, resolve_weights
+
+    w = resolve_weights(data, weights, survey_weights)
+    if w is None:
+        return None
+    ok = X.notna().all(axis=1).to_numpy()
+    return None if not ok.any() or equal_weights(w[ok]) else w
+
+
+def _check_items_part(part: pd.DataFrame, items: list, lo: np.ndarray | None,
+                      hi: np.ndarray | None) -> int:
+    """:func:`_numeric_items` and (``lo``/``hi`` given) :func:`_check_ranges` on one partition
+    of a Dask frame (its rows named within the partition)."""
+    _numeric_items(part)
+    if lo is not None:
+        _check_ranges(part.to_numpy(dtype=float), items, lo, hi)
+    return len(part)
+
+
+def _is_dask(data: Any) -> bool:
+    from connection.stats._dask import is_dask_frame
+
+    return is_dask_frame(data)
 
 
 def _score_weights(fit, construct: str, method: str) -> pd.Series:

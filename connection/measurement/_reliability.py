@@ -24,9 +24,9 @@ Survey weights (:func:`reliability` and :func:`htmt`, ``weights=``; a Survey's o
 :func:`connection.stats._weights.weighted_cov`) of the construct's complete rows; alpha and HTMT
 are their formulas on that matrix; bootstrap replicates carry each respondent's weight
 (:func:`connection.bootstrap` in counts mode: frequency times weight); the Feldt interval of
-alpha uses Kish's effective n in place of n. Omega, CR and AVE come from a CFA, which the engine
-does not fit with weights yet: under unequal weights they are NA (``note`` says so) rather than
-silently unweighted. All weights equal (1 or any constant) give exactly the unweighted results,
+alpha uses Kish's effective n in place of n. Omega, CR and AVE come from the weighted CFA
+(lavaan's ``sampling.weights``, as ``semTools::compRelSEM``/``AVE`` on that fit; AVE over the
+weighted item variances, divisor the sum of the weights). All weights equal (1 or any constant) give exactly the unweighted results,
 omega, CR and AVE included (every one of these statistics is invariant to the scale of the
 weights). The table's ``attrs`` record ``weights`` (what weighted it) and ``n_eff`` (per
 construct; HTMT: one number).
@@ -83,6 +83,7 @@ from connection.errors import (
     NoVarianceError,
     OutOfRangeError,
 )
+from connection.stats._dask import is_dask_frame
 from connection.stats._weights import (
     UNSET,
     equal_weights,
@@ -472,12 +473,13 @@ def _alpha_counts(xc: np.ndarray, counts: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- one-factor CFA
 
 
-def _cfa(model: str, frame: pd.DataFrame, what: str) -> Any:
-    """The engine's CFA; a numerical failure becomes an EstimationError naming the construct."""
+def _cfa(model: str, frame: pd.DataFrame, what: str, weights: np.ndarray | None = None) -> Any:
+    """The engine's CFA (weighted: lavaan's ``sampling.weights``, MLR); a numerical failure
+    becomes an EstimationError naming the construct."""
     from connection.latent import cfa
 
     try:
-        return cfa(model, frame)
+        return cfa(model, frame, weights=weights)
     except np.linalg.LinAlgError as exc:   # the engine should raise its own error (reported)
         raise EstimationError(f"the CFA for {what} could not be fitted ({exc})",
                               values=[f"n={len(frame)}"],
@@ -485,12 +487,24 @@ def _cfa(model: str, frame: pd.DataFrame, what: str) -> Any:
                                        "item covariance matrix") from None
 
 
-def _congeneric(x: np.ndarray, cols: list[str], construct: str) -> dict[str, Any]:
-    """Loadings, residual variances and standardized loadings of a one-factor ML model."""
+def _congeneric(x: np.ndarray, cols: list[str], construct: str,
+                weights: np.ndarray | None = None) -> dict[str, Any]:
+    """Loadings, residual variances and standardized loadings of a one-factor ML model (with
+    unequal weights the weighted fit, as lavaan's ``sampling.weights``)."""
     cols = [str(c) for c in cols]
     frame = pd.DataFrame(x, columns=cols)
-    fit = _cfa(f"{_safe(construct)} =~ " + " + ".join(cols), frame, f"construct {construct!r}")
-    return _factor_pieces(fit, _safe(construct), cols, x.var(axis=0))
+    fit = _cfa(f"{_safe(construct)} =~ " + " + ".join(cols), frame, f"construct {construct!r}",
+               weights)
+    return _factor_pieces(fit, _safe(construct), cols, _ml_var(x, weights))
+
+
+def _ml_var(x: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+    """The items' sample variances as the fit has them (``lavInspect(fit, "sampstat")``,
+    divisor n; weighted: divisor the sum of the weights), the denominator of AVE."""
+    if weights is None:
+        return x.var(axis=0)
+    mean = weights @ x / weights.sum()
+    return weights @ (x - mean) ** 2 / weights.sum()
 
 
 def _safe(name: str) -> str:
@@ -775,7 +789,8 @@ def reliability(
         :class:`~connection.stats.RakeResult`, or ``None`` (unweighted). Default: a Survey's
         weights. Alpha comes from the weighted covariance matrix (``survey::svyvar``), its
         Feldt interval uses Kish's effective n, the bootstrap carries the weights; omega, CR
-        and AVE are NA under unequal weights (no weighted CFA yet; see the module docstring).
+        and AVE come from the weighted CFA (lavaan's ``sampling.weights``: ``compRelSEM`` and
+        ``AVE`` on that fit; AVE over the weighted item variances).
     ordered
         Ordinal items (as lavaan's ``ordered=``): ``True`` (every construct) or a list of item
         columns (the constructs whose items are all listed; a construct mixing listed and
@@ -844,6 +859,9 @@ def reliability(
       textual 301        3  0.883           0.858           0.904  0.886 0.885 0.723
         speed 301        3  0.688           0.622           0.745  0.696 0.698 0.438
     """
+    if is_dask_frame(data):
+        return _reliability_dask(data, constructs, level=level, n_boot=n_boot, joint=joint,
+                                 weights=weights, ordered=ordered)
     survey_weights = _survey_weights(data)
     data, cmap = _resolve(data, constructs, recoded=recoded, what="reliability")
     instrument = constructs if isinstance(constructs, Instrument) else getattr(
@@ -853,7 +871,6 @@ def reliability(
     _check_seed(seed)
     w_all = resolve_weights(data, weights, survey_weights)
     ordinal = _ordinal_constructs(ordered, cmap, "reliability")
-    # None: the joint model's rows have unequal weights (no weighted CFA yet)
     pieces_joint = _joint_pieces(data, cmap, w_all) if joint else {}
     ordinal_joint = (_joint_ordinal_pieces(data, cmap, ordinal)
                      if joint and ordinal and not _unequal(w_all, data, cmap, ordinal) else {})
@@ -874,12 +891,13 @@ def reliability(
         if n_boot:
             row.update(_alpha_boot_columns(x, name, n_boot=n_boot, seed=seed, level=level,
                                            progress=progress, weights=w))
-        if w is not None or pieces_joint is None:
-            row.update(_weighted_omega_columns(notes, n_eff[name]))
-        else:
-            pieces = (pieces_joint[name] if joint and k >= 2 else
-                      _congeneric(x, cols, name) if not joint and k >= 3 else None)
-            row.update(_omega_columns(pieces, joint, notes))
+        if w is not None:
+            notes.append(f"weighted (Kish effective n {n_eff[name]:.1f}, used by the Feldt "
+                         "interval); omega, CR and AVE from the weighted CFA (lavaan's "
+                         "sampling.weights)")
+        pieces = (pieces_joint[name] if joint and k >= 2 else
+                  _congeneric(x, cols, name, w) if not joint and k >= 3 else None)
+        row.update(_omega_columns(pieces, joint, notes))
         if ordinal:
             row.update(_ordinal_row(x, cols, name, notes, ordinal=name in ordinal, weights=w,
                                     joint=joint, joint_pieces=ordinal_joint.get(name),
@@ -918,13 +936,6 @@ def _ordinal_row(x: np.ndarray, cols: list[str], name: str, notes: list[str], *,
     return _ordinal_columns(x, cols, name, notes, joint_pieces=joint_pieces, joint=joint)
 
 
-def _weighted_omega_columns(notes: list[str], n_eff: float) -> dict[str, Any]:
-    """Under unequal weights: NA omega, CR and AVE (no weighted CFA yet), said in the note."""
-    notes.append(f"weighted (Kish effective n {n_eff:.1f}, used by the Feldt interval); omega, "
-                 "CR and AVE: weighted CFA not available yet (NA rather than unweighted)")
-    return {"omega": np.nan, "cr": np.nan, "ave": np.nan, "flags": format_flags(())}
-
-
 def _check_seed(seed: Any) -> None:
     """Refuse a seed :func:`~connection._common.as_seed_sequence` would refuse, without drawing
     from a Generator (that happens when a bootstrap runs)."""
@@ -951,13 +962,24 @@ def _alpha_columns(x: np.ndarray, cols: list[str], level: float, notes: list[str
     total = x.sum(axis=1)
     cov = np.cov(x, rowvar=False) if weights is None else weighted_cov(x, weights)
     with np.errstate(invalid="ignore", divide="ignore"):  # a constant sum or rest score
-        a = float(_alpha_from_cov(cov)) if _sum_varies(cov) else np.nan
         negative = [c for j, c in enumerate(cols)
                     if _item_rest_corr(x[:, j], total - x[:, j], weights) < 0]
+    return _alpha_from_parts(cov, n if weights is None else kish_n_eff(weights), cols, negative,
+                             level, notes, instrument=instrument, recoded=recoded)
+
+
+def _alpha_from_parts(cov: np.ndarray, n_eff: float, cols: list[str], negative: list,
+                      level: float, notes: list[str], *, instrument: Any,
+                      recoded: bool | None) -> dict[str, float]:
+    """Alpha from the (weighted, divisor n - 1) covariance matrix, Feldt with ``n_eff``, and the
+    notes on a constant sum and the items of ``negative`` item-rest correlation."""
+    k = cov.shape[0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a = float(_alpha_from_cov(cov)) if _sum_varies(cov) else np.nan
     if not np.isfinite(a):
         a = np.nan
         notes.append("alpha is undefined: the sum score does not vary")
-    lo, hi = _feldt(a, n if weights is None else kish_n_eff(weights), k, level)
+    lo, hi = _feldt(a, n_eff, k, level)
     if negative:
         notes.append("negative item-rest correlation for " + ", ".join(map(str, negative))
                      + ": reverse-keyed and not recoded?")
@@ -1005,31 +1027,30 @@ def _omega_columns(pieces: dict[str, Any] | None, joint: bool, notes: list[str])
 
 
 def _joint_pieces(data: pd.DataFrame, cmap: dict[str, list[str]],
-                  weights: np.ndarray | None = None) -> dict[str, dict[str, Any]] | None:
-    """Each construct's pieces of the joint CFA; ``None`` when the rows of the joint model have
-    unequal weights (no weighted CFA yet)."""
-    if weights is not None:
-        cols = list(dict.fromkeys(c for cs in cmap.values() for c in cs))
-        ok = data[cols].astype(float).notna().all(axis=1).to_numpy()
-        if not equal_weights(weights[ok]):
-            return None
-    fit, latents, var = _joint_fit(data, cmap)
+                  weights: np.ndarray | None = None) -> dict[str, dict[str, Any]]:
+    """Each construct's pieces of the joint CFA (weighted when the rows of the joint model have
+    unequal weights)."""
+    fit, latents, var = _joint_fit(data, cmap, weights)
     return {name: _factor_pieces(fit, latents[name], [str(c) for c in cols],
                                  var[[str(c) for c in cols]].to_numpy())
             for name, cols in cmap.items()}
 
 
-def _joint_fit(data: pd.DataFrame, cmap: dict[str, list[str]]):
-    """One CFA of all constructs (correlated factors) on the rows complete on all items."""
+def _joint_fit(data: pd.DataFrame, cmap: dict[str, list[str]],
+               weights: np.ndarray | None = None):
+    """One CFA of all constructs (correlated factors) on the rows complete on all items
+    (weighted when their weights are unequal)."""
 
     cols = list(dict.fromkeys(c for cs in cmap.values() for c in cs))
-    x = _complete(data, cols, "measurement model")
+    x, ok = _complete_rows(data, cols, "measurement model")
+    w = _construct_weights(weights, ok)
     for name, cs in cmap.items():
         _check_variance(x[:, [cols.index(c) for c in cs]], cs, name)
     latents = {name: _safe(name) for name in cmap}
     model = "\n".join(f"{latents[n]} =~ " + " + ".join(map(str, cs)) for n, cs in cmap.items())
-    fit = _cfa(model, pd.DataFrame(x, columns=[str(c) for c in cols]), "the measurement model")
-    return fit, latents, pd.Series(x.var(axis=0), index=[str(c) for c in cols])
+    fit = _cfa(model, pd.DataFrame(x, columns=[str(c) for c in cols]), "the measurement model",
+               w)
+    return fit, latents, pd.Series(_ml_var(x, w), index=[str(c) for c in cols])
 
 
 def item_statistics(data: pd.DataFrame | Any, constructs: Any = None, *,
@@ -1226,6 +1247,10 @@ def htmt(
                                      "that HTMT is below the threshold, Henseler et al. 2015)")
     n_boot = check_n_boot(n_boot)
     _check_seed(seed)
+    if is_dask_frame(data):
+        return _htmt_dask(data, constructs, method=method, absolute=absolute, n_boot=n_boot,
+                          level=level, threshold=threshold, alternative=alternative,
+                          weights=weights, ordered=ordered)
     survey_weights = _survey_weights(data)
     data, cmap = _resolve(data, constructs, recoded=recoded, reverse_matters=not absolute,
                           what="HTMT")
@@ -1778,3 +1803,160 @@ def _promax(a: np.ndarray, m: int = 4) -> tuple[np.ndarray, np.ndarray]:
     ui = np.linalg.inv(u_full)
     phi = ui @ ui.T
     return pattern, phi
+
+
+# ----------------------------------------------------------------------------- Dask frames
+def _dask_refuse(what: str, n_boot: int, weights: Any, ordered: Any) -> None:
+    """What :func:`reliability` / :func:`htmt` do not support on a Dask frame, refused."""
+    refusals = [
+        (n_boot > 0, "n_boot", n_boot, "n_boot=0 (the bootstrap needs the rows in memory: "
+         "data.compute(), or a sample of it)"),
+        (ordered is not None and ordered is not False, "ordered", ordered,
+         "ordered=None (polychoric correlations need the rows in memory: data.compute())"),
+        (weights is not UNSET and weights is not None and not isinstance(weights, str),
+         "weights", type(weights).__name__, "weights= as the name of a column of the frame"),
+    ]
+    for bad, name, value, expected in refusals:
+        if bad:
+            raise ArgumentError(f"{what}: {name}= is not available on a Dask frame yet",
+                                values=[value], expected=expected)
+
+
+def _dask_cmap(data: Any, constructs: Any, what: str) -> dict[str, list[str]]:
+    """``{construct: [item columns]}`` of a Dask frame: a mapping (an Instrument's codebook
+    is applied by :func:`connection.read_survey`, not here)."""
+    if not isinstance(constructs, Mapping) or isinstance(constructs, Instrument):
+        raise ArgumentError(f"{what} on a Dask frame takes the constructs as "
+                            "{construct: [item columns]}", values=[type(constructs).__name__],
+                            expected="a dict of item columns (apply an instrument's codebook "
+                                     "first, e.g. with read_survey)")
+    cmap = {str(k): [str(c) for c in v] for k, v in constructs.items()}
+    missing = [c for cs in cmap.values() for c in cs if c not in data.columns]
+    if missing:
+        raise MissingColumnError(f"{what}: item column(s) not in the data: {missing[:10]}",
+                                 column=missing[0], expected="every item of the constructs")
+    return cmap
+
+
+def _dask_moments(data: Any, cols: list[str], wcol: str | None, what: str):
+    """Listwise moments of ``cols`` (weighted by the column ``wcol`` unless its weights on the
+    complete rows are all equal), Kish's effective n, and the exclusions warned."""
+    import dask
+
+    from connection.stats._dask import sample_moments
+
+    if wcol is not None:
+        sub = data[list(dict.fromkeys([*cols, wcol]))].dropna()[wcol]
+        lo, hi, total, total2 = dask.compute(sub.min(), sub.max(), sub.sum(), (sub ** 2).sum())
+        if lo == hi:
+            wcol = None
+    m = sample_moments(data, items=cols, weights=wcol)
+    dropped = m.excluded.get("listwise", 0)
+    if dropped:
+        warn(f"{what}: {dropped} of {m.rows[None]} rows have missing values on "
+             f"{', '.join(cols)} and were left out (listwise)", ExclusionWarning)
+    n = m.n.get(None, 0)
+    n_eff = float(n) if wcol is None else float(total) ** 2 / float(total2)
+    return m, wcol, n, n_eff
+
+
+def _dask_variance(cov: np.ndarray, cols: list[str], construct: str) -> None:
+    for j in np.flatnonzero(~(np.diag(cov) > 0)):
+        raise NoVarianceError(f"item of construct {construct!r} has no variance",
+                              column=cols[j], expected="responses that differ between "
+                                                       "respondents",
+                              hint="Drop the item or check its coding")
+
+
+def _dask_pieces(data: Any, model: str, cols_by: dict[str, list[str]], latents: dict[str, str],
+                 wcol: str | None) -> dict[str, dict[str, Any]]:
+    """Omega/CR/AVE pieces of each construct from :func:`connection.cfa` on the Dask frame
+    (weighted when ``wcol``); AVE over the fit's (weighted) sample variances."""
+    from connection.latent import cfa
+
+    items = list(dict.fromkeys(c for cs in cols_by.values() for c in cs))
+    fit = cfa(model, data[list(dict.fromkeys([*items, *([wcol] if wcol else [])]))],
+              weights=wcol)
+    ov = list(fit.estimation.partable.ov_names)
+    var = np.diag(fit.estimation.stats[0].cov)
+    return {name: _factor_pieces(fit, latents[name], cs, var[[ov.index(c) for c in cs]])
+            for name, cs in cols_by.items()}
+
+
+def _reliability_dask(data: Any, constructs: Any, *, level: float, n_boot: int, joint: bool,
+                      weights: Any, ordered: Any) -> pd.DataFrame:
+    """:func:`reliability` of a Dask frame: alpha, Feldt, item-rest signs from each
+    construct's listwise (weighted) moments; omega, CR and AVE from :func:`connection.cfa` on
+    the frame. Equal to the pandas path (to rounding)."""
+    _dask_refuse("reliability", n_boot, weights, ordered)
+    cmap = _dask_cmap(data, constructs, "reliability")
+    wcol = None if weights is UNSET else weights
+    latents = {name: _safe(name) for name in cmap}
+    joint_pieces: dict[str, Any] = {}
+    if joint:
+        all_cols = list(dict.fromkeys(c for cs in cmap.values() for c in cs))
+        m, wj, _, _ = _dask_moments(data, all_cols, wcol, "measurement model")
+        for name, cs in cmap.items():
+            _dask_variance(m.cov[None][np.ix_(*[[all_cols.index(c) for c in cs]] * 2)], cs, name)
+        model = "\n".join(f"{latents[n]} =~ " + " + ".join(cs) for n, cs in cmap.items())
+        joint_pieces = _dask_pieces(data, model, cmap, latents, wj)
+    rows, n_eff = [], {}
+    for name, cols in cmap.items():
+        m, wc, n, n_eff[name] = _dask_moments(data, cols, wcol, f"reliability of {name!r}")
+        if n < 3:
+            raise ArgumentError(f"construct {name!r} has fewer than 3 complete rows", values=[n],
+                                expected="at least 3 respondents with all items answered")
+        cov = m.cov_unbiased[None]
+        _dask_variance(cov, cols, name)
+        notes: list[str] = []
+        row: dict[str, Any] = {"construct": name, "n": n, "n_items": len(cols)}
+        if len(cols) < 2:
+            notes.append("alpha needs at least 2 items")
+            row.update({"alpha": np.nan, "alpha_ci_lower": np.nan, "alpha_ci_upper": np.nan})
+        else:
+            one = np.ones(len(cols))
+            rest = [cov[j] @ one - cov[j, j] for j in range(len(cols))]
+            negative = [c for j, c in enumerate(cols) if rest[j] < 0]
+            row.update(_alpha_from_parts(cov, n_eff[name], cols, negative, level, notes,
+                                         instrument=None, recoded=None))
+        if wc is not None:
+            notes.append(f"weighted (Kish effective n {n_eff[name]:.1f}, used by the Feldt "
+                         "interval); omega, CR and AVE from the weighted CFA (lavaan's "
+                         "sampling.weights)")
+        k = len(cols)
+        pieces = (joint_pieces[name] if joint and k >= 2 else
+                  _dask_pieces(data, f"{latents[name]} =~ " + " + ".join(cols), {name: cols},
+                               latents, wc)[name] if not joint and k >= 3 else None)
+        row.update(_omega_columns(pieces, joint, notes))
+        row["note"] = "; ".join(notes)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    table.attrs.update({"weights": None if wcol is None else weights_label(wcol), "n_eff": n_eff})
+    return table
+
+
+def _htmt_dask(data: Any, constructs: Any, *, method: str, absolute: bool, n_boot: int,
+               level: float, threshold: float, alternative: str, weights: Any,
+               ordered: Any) -> pd.DataFrame:
+    """:func:`htmt` of a Dask frame from the listwise (weighted) correlation matrix of all
+    items (one partition-wise pass). Equal to the pandas path (to rounding)."""
+    _dask_refuse("HTMT", n_boot, weights, ordered)
+    cmap = _dask_cmap(data, constructs, "HTMT")
+    if len(cmap) < 2:
+        raise ArgumentError("HTMT needs at least two constructs", values=list(cmap))
+    _check_disjoint(cmap, "HTMT")
+    wcol = None if weights is UNSET else weights
+    cols = list(dict.fromkeys(c for cs in cmap.values() for c in cs))
+    m, wc, n, n_eff = _dask_moments(data, cols, wcol, "HTMT")
+    cov = m.cov[None]
+    names = list(cmap)
+    blocks = [np.array([cols.index(c) for c in cmap[nm]]) for nm in names]
+    for name, b in zip(names, blocks):
+        _dask_variance(cov[np.ix_(b, b)], cmap[name], name)
+    pairs = [(a, b) for a in range(len(names)) for b in range(a + 1, len(names))]
+    sd = np.sqrt(np.diag(cov))
+    corr = cov / np.outer(sd, sd)
+    est = _htmt_from_corr(corr[None], blocks, pairs, method, absolute)[0]
+    nan = np.full(len(pairs), np.nan)
+    return _htmt_table(names, pairs, est, nan, nan.copy(), n, level, 0, threshold, alternative,
+                       None if wcol is None else weights_label(wcol), n_eff)
