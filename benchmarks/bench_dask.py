@@ -12,6 +12,8 @@ covariance, and against the in-memory path, on the same Parquet files in the sam
    * ``package``: ``connection.stats.sample_moments(dd.read_parquet(dir))`` (per-pattern
      ``(n, mean, M2)`` per partition, merged by Chan et al.; missing-data patterns counted),
      Dask's threaded scheduler;
+   * ``cfa``: ``connection.cfa(<three-factor model>, dd.read_parquet(dir))`` by ML: the same
+     moment pass, then the optimisation in memory (the fit's covariance is the sample one);
    * ``dask_cov``: ``dd.read_parquet(dir).cov()`` (Dask's own covariance), the same scheduler;
    * ``in_memory``: ``pandas.read_parquet(dir)`` then the engine's in-memory moments
      (``connection.latent.samplestats.stats_from_rows``, what ``cfa()`` does today), unless
@@ -86,6 +88,19 @@ def _phase(name: str, directory: Path) -> dict:
             r = sample_moments(dd.read_parquet(directory))
         cov, n = r.cov_unbiased[None], r.n[None]
         extra = {"patterns": len(r.patterns), "left_out": r.excluded["listwise"]}
+    elif name == "cfa":
+        import connection as cx
+
+        k = P // FACTORS
+        model = "\n".join(f"f{f + 1} =~ " + " + ".join(f"q{f * k + j + 1:02d}" for j in range(k))
+                          for f in range(FACTORS))
+        with dask.config.set(scheduler="threads"):
+            fit = cx.cfa(model, dd.read_parquet(directory), estimator="ML")
+        n = int(fit.nobs) if np.ndim(fit.nobs) == 0 else int(np.sum(fit.nobs))
+        st = fit.estimation.stats[0]
+        cov = np.asarray(st.cov) * n / (n - 1)
+        extra = {"chisq": float(fit.fit_measures["chisq"]), "cfi": float(fit.fit_measures["cfi"]),
+                 "patterns": 1, "left_out": 0}
     elif name == "dask_cov":
         with dask.config.set(scheduler="threads"):
             cov = dd.read_parquet(directory).cov().compute().to_numpy()
@@ -120,7 +135,11 @@ def main(argv=None) -> int:
                     "temporary directory, removed at the end unless --keep)")
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--skip-in-memory", action="store_true")
-    ap.add_argument("--phase", choices=["package", "dask_cov", "in_memory"], help=argparse.SUPPRESS)
+    ap.add_argument("--phases", default="package,dask_cov",
+                    help="comma-separated: package, cfa, dask_cov (in_memory unless "
+                         "--skip-in-memory); the first is compared with the others")
+    ap.add_argument("--phase", choices=["package", "cfa", "dask_cov", "in_memory"],
+                    help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.phase:
         print(json.dumps(_phase(args.phase, Path(args.dir))))
@@ -132,21 +151,23 @@ def main(argv=None) -> int:
             secs = write(directory, n, args.rows_per_file, args.seed)
             size = sum(p.stat().st_size for p in directory.glob("*.parquet")) / 2**20
             print(f"wrote {n:,} rows x {P} int8 items in {secs:.1f} s ({size:,.0f} MiB Parquet)")
-        phases = ["package", "dask_cov"] + ([] if args.skip_in_memory else ["in_memory"])
+        phases = args.phases.split(",") + ([] if args.skip_in_memory else ["in_memory"])
         res = {name: run_phase(name, directory) for name in phases}
         for name, r in res.items():
             print(f"{name:10s} wall {r['seconds']:8.2f} s   cpu {r['cpu']:8.2f} s   "
                   f"peak RSS {r['peak_mib']:8.0f} MiB")
-        ours = res["package"]
+        ours = res[phases[0]]
         for other in phases[1:]:
             o = res[other]
-            print(f"package / {other}: wall {ours['seconds'] / o['seconds']:.2f}, cpu "
+            print(f"{phases[0]} / {other}: wall {ours['seconds'] / o['seconds']:.2f}, cpu "
                   f"{ours['cpu'] / o['cpu']:.2f}, peak memory {ours['peak_mib'] / o['peak_mib']:.2f}")
         for name in phases[1:]:
             diff = np.max(np.abs(np.array(ours["cov"]) - np.array(res[name]["cov"])))
-            print(f"max |cov(package) - cov({name})| = {diff:.2e}")
-        print(f"package: n = {ours['n']:,}, patterns = {ours['patterns']}, "
-              f"left out = {ours['left_out']}")
+            print(f"max |cov({phases[0]}) - cov({name})| = {diff:.2e}")
+        print(f"{phases[0]}: n = {ours['n']:,}, patterns = {ours['patterns']}, "
+              f"left out = {ours['left_out']}"
+              + (f", chisq = {ours['chisq']:.3f}, cfi = {ours['cfi']:.6f}" if "chisq" in ours
+                 else ""))
     finally:
         if not args.keep and not args.dir:
             shutil.rmtree(directory, ignore_errors=True)
