@@ -27,6 +27,12 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# property tests draw the same examples on every run (DEVELOPERS.md: deterministic); a
+# failure found once is found again, not only on a lucky run
+settings.register_profile("connection", derandomize=True, print_blob=True)
+settings.load_profile("connection")
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES = ROOT / "studies"

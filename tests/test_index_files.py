@@ -185,6 +185,16 @@ def test_negated_weights_are_refused(saved, tmp_path):
         ConnectionIndex.load(write(tmp_path / "neg2.json", resign(d)))
 
 
+def test_weights_too_large_for_floating_point_are_refused_not_overflowed(saved, tmp_path):
+    # found by the property test below: the score range overflowed (a RuntimeWarning)
+    d = copy.deepcopy(saved)
+    d["weights"] = [1e308 * np.sign(w) for w in d["weights"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ConfigError, match="infinite score range"):
+            ConnectionIndex.load(write(tmp_path / "huge.json", resign(d)))
+
+
 def test_checksum_missing_or_garbled_is_refused(saved, tmp_path):
     for value in ("sha256:0", 5, None):
         d = copy.deepcopy(saved)

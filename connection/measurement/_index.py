@@ -1367,9 +1367,14 @@ class _IndexFileReader:
         score_min = self.number("score_min", allow_none=not known)
         score_max = self.number("score_max", allow_none=not known)
         if known:
-            low = np.where(weights > 0, weights * (lo - means), weights * (hi - means))
-            high = np.where(weights > 0, weights * (hi - means), weights * (lo - means))
-            smin, smax = float(np.sum(low)), float(np.sum(high))
+            with np.errstate(over="ignore", invalid="ignore"):
+                low = np.where(weights > 0, weights * (lo - means), weights * (hi - means))
+                high = np.where(weights > 0, weights * (hi - means), weights * (lo - means))
+                smin, smax = float(np.sum(low)), float(np.sum(high))
+            if not (np.isfinite(smin) and np.isfinite(smax)):
+                self.fail("weights", "the weights, means and item ranges give an infinite "
+                          "score range (values too large for floating point)",
+                          [smin, smax], "the factor-score weights of a fit")
             for key, got, want, terms in (("score_min", score_min, smin, low),
                                           ("score_max", score_max, smax, high)):
                 # fit() computed the same sum from the same numbers: only the order of
