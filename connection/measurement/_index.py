@@ -1331,6 +1331,27 @@ class _IndexFileReader:
             warn(f"index file {self.source!r}: checksum mismatch ignored because "
                  "verify_checksum=False", ConnectionWarning)
 
+    def _check_score_range(self, weights, means, lo, hi, score_min, score_max, k) -> None:
+        """score_min/score_max must be the lowest/highest score the weights allow."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            low = np.where(weights > 0, weights * (lo - means), weights * (hi - means))
+            high = np.where(weights > 0, weights * (hi - means), weights * (lo - means))
+            smin, smax = float(np.sum(low)), float(np.sum(high))
+        if not (np.isfinite(smin) and np.isfinite(smax)):
+            self.fail("weights", "the weights, means and item ranges give an infinite "
+                      "score range (values too large for floating point)",
+                      [smin, smax], "the factor-score weights of a fit")
+        for key, got, want, terms in (("score_min", score_min, smin, low),
+                                      ("score_max", score_max, smax, high)):
+            # fit() computed the same sum from the same numbers: only the order of
+            # summation may differ (another numpy), so allow its rounding error and no more
+            tol = 4 * (k + 2) * np.finfo(float).eps * float(np.sum(np.abs(terms)))
+            if not abs(got - want) <= tol:
+                self.fail(key, "does not follow from the weights, means and item ranges",
+                          [got, want], "the lowest/highest score the weights allow")
+        if not smin < smax:
+            self.fail("score_max", "not above score_min", [smin, smax], "score_min < score_max")
+
     def build(self, version: int):
         d = self.d
         construct = self.text("construct")
@@ -1367,24 +1388,7 @@ class _IndexFileReader:
         score_min = self.number("score_min", allow_none=not known)
         score_max = self.number("score_max", allow_none=not known)
         if known:
-            with np.errstate(over="ignore", invalid="ignore"):
-                low = np.where(weights > 0, weights * (lo - means), weights * (hi - means))
-                high = np.where(weights > 0, weights * (hi - means), weights * (lo - means))
-                smin, smax = float(np.sum(low)), float(np.sum(high))
-            if not (np.isfinite(smin) and np.isfinite(smax)):
-                self.fail("weights", "the weights, means and item ranges give an infinite "
-                          "score range (values too large for floating point)",
-                          [smin, smax], "the factor-score weights of a fit")
-            for key, got, want, terms in (("score_min", score_min, smin, low),
-                                          ("score_max", score_max, smax, high)):
-                # fit() computed the same sum from the same numbers: only the order of
-                # summation may differ (another numpy), so allow its rounding error and no more
-                tol = 4 * (k + 2) * np.finfo(float).eps * float(np.sum(np.abs(terms)))
-                if not abs(got - want) <= tol:
-                    self.fail(key, "does not follow from the weights, means and item ranges",
-                              [got, want], "the lowest/highest score the weights allow")
-            if not smin < smax:
-                self.fail("score_max", "not above score_min", [smin, smax], "score_min < score_max")
+            self._check_score_range(weights, means, lo, hi, score_min, score_max, k)
         elif not (np.isnan(score_min) and np.isnan(score_max)):
             self.fail("score_min", "given although the item ranges are unknown", [score_min],
                       "null, as save() writes without item ranges")
