@@ -103,6 +103,7 @@ def test_simulation_recovers_a_known_added_effect():
     assert _rejections(0.3, 400, 40, 100) >= 0.9
 
 
+@pytest.mark.slow   # a 150-run simulation, ~14 s; .ci/run runs the slow tests too
 def test_simulation_no_effect_rejects_at_most_at_the_nominal_rate():
     sims = 300
     bound = 0.05 + 3 * np.sqrt(0.05 * 0.95 / sims)

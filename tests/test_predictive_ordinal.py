@@ -178,6 +178,7 @@ def test_logit_auc_recovers_a_known_added_effect():
     assert _rejections("logit", _binary_data, 1.3, 400, 30, 200, key="auc_test") >= 0.9  # 1.0 here
 
 
+@pytest.mark.slow   # a 150-run simulation, ~12 s; .ci/run runs the slow tests too
 def test_no_added_effect_rejects_at_most_at_the_nominal_rate():
     # tolerance: the nominal 5% plus three binomial standard errors of the simulated rate. Adding
     # a pure-noise driver costs the full model its estimation noise out of sample, so the

@@ -117,6 +117,7 @@ def _real_file(study, tmp_path: Path, drop: str | None = None) -> Path:
     return path
 
 
+@pytest.mark.slow   # a full real-data run of the study, ~19 s; .ci/run runs the slow tests too
 def test_real_data_mode_runs_on_a_sav_file(study, tmp_path):
     sav = _real_file(study, tmp_path)
     out = tmp_path / "out"

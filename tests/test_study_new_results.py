@@ -207,6 +207,7 @@ def _real_file(tmp_path: Path, weights) -> Path:
     return path
 
 
+@pytest.mark.slow   # a full real-data run of the study, ~18 s; .ci/run runs the slow tests too
 def test_real_data_mode_uses_the_configured_weight_column(study, tmp_path):
     rng = np.random.default_rng(2)
     path = _real_file(tmp_path, lambda n: rng.uniform(0.5, 2.0, n))
@@ -225,6 +226,7 @@ def test_real_data_mode_uses_the_configured_weight_column(study, tmp_path):
     assert numbers["predictive"]["advocacy"]["r2_gain"] > 0
 
 
+@pytest.mark.slow   # a real-data run of the study, ~16 s; .ci/run runs the slow tests too
 def test_real_data_mode_refuses_a_nonpositive_weight(study, tmp_path):
     from connection.errors import DataError
 
