@@ -320,7 +320,8 @@ def _as_list(names) -> list:
     return [names] if isinstance(names, str) else list(names)
 
 
-def _variable_names(data: pd.DataFrame, items, continuous) -> tuple[list, list]:
+def _variable_names(data: pd.DataFrame, items, continuous,
+                    min_items: int = 2) -> tuple[list, list]:
     """The ordinal items and the continuous variables, checked: each named once, in one role
     only, and a column of the data; at least two items."""
     continuous = _as_list(continuous)
@@ -340,7 +341,7 @@ def _variable_names(data: pd.DataFrame, items, continuous) -> tuple[list, list]:
         raise MissingColumnError(f"item column(s) not in the data: {', '.join(map(str, missing_cols))}",
                                  column=str(missing_cols[0]),
                                  expected=f"one of the data's columns ({len(data.columns)})")
-    if len(items) < 2:
+    if len(items) < min_items:
         raise ArgumentError(f"polychoric correlations need at least 2 items; got {len(items)}",
                             expected="two or more ordinal items")
     return items, continuous
@@ -438,11 +439,11 @@ def _categories(X: np.ndarray, items: list, labels: dict,
     return codes, cats
 
 
-def _prepare(data, items, continuous, max_categories):
+def _prepare(data, items, continuous, max_categories, min_items=2):
     """The input checked and coded, by named steps: the frame, the variable names, each
     column's values, the complete rows, the continuous variables' variance, the categories."""
     data = _as_frame(data)
-    items, continuous = _variable_names(data, items, continuous)
+    items, continuous = _variable_names(data, items, continuous, min_items)
     max_categories = check_int(max_categories, "max_categories", minimum=2)
     labels: dict = {}
     X = np.column_stack([_column_values(data, item, item not in continuous, labels)
@@ -572,13 +573,18 @@ def polychoric(data, items=None, *, continuous=None, max_categories: int = MAX_C
     ConvergenceWarning
         A pair's correlation did not converge (named in the message and in ``pairs.note``).
     """
-    items, codes, cats, n_dropped, notes, cont, Xc, _order = _prepare(data, items, continuous,
-                                                                     max_categories)
-    if cont and gamma:
+    if continuous is not None and len(_as_list(continuous)) and gamma:
         raise ArgumentError("Gamma (and standard errors) with continuous variables is not "
-                            "implemented yet", values=cont,
+                            "implemented yet", values=_as_list(continuous),
                             expected="gamma=False when continuous variables are given",
                             hint="pass gamma=False for the correlations and thresholds")
+    return _two_step(data, items, continuous, max_categories, gamma)[0]
+
+
+def _two_step(data, items, continuous, max_categories, gamma, min_items=2):
+    """:func:`polychoric`'s work: the result and the pieces Gamma is built from (a dict)."""
+    items, codes, cats, n_dropped, notes, cont, Xc, _order = _prepare(
+        data, items, continuous, max_categories, min_items)
     for note in notes:
         warn(note, ExclusionWarning)
     n, p = codes.shape
@@ -715,9 +721,11 @@ def polychoric(data, items=None, *, continuous=None, max_categories: int = MAX_C
         R, pairs = _mixed(R, pairs, codes, T, K, Xc, items, cont, notes)
     corr = pd.DataFrame(R, index=variables, columns=variables)
     gam = pd.DataFrame(G, index=labels, columns=labels)
-    return PolychoricResult(correlation=corr, thresholds=thresholds, pairs=pairs, gamma=gam,
-                            n=int(n), n_dropped=n_dropped, items=tuple(items), categories=cats,
-                            notes=tuple(notes), continuous=tuple(cont))
+    res = PolychoricResult(correlation=corr, thresholds=thresholds, pairs=pairs, gamma=gam,
+                           n=int(n), n_dropped=n_dropped, items=tuple(items), categories=cats,
+                           notes=tuple(notes), continuous=tuple(cont))
+    return res, dict(codes=codes, K=K, T=T, prop=prop, ia=ia, ib=ib, rho=rho, active=active,
+                     th_start=th_start, n_th=n_th, freq=freq, Xc=Xc, R=R)
 
 
 def _polyserial(codes, T, K, Z, jj, cc):
@@ -808,9 +816,11 @@ def _mixed(R_ord, pairs_ord, codes, T, K, Xc, items, cont, notes):
     return R, pd.DataFrame(rows)
 
 
-def _gamma(codes, K, T, prop, ia, ib, rho, active, th_start, n_th, freq):
-    """lavaan's NACOV of (thresholds, correlations): N * B^-1 S'S B^-T (Muthen 1984)."""
-    n, p = codes.shape
+def _ordinal_terms(K, T, prop, ia, ib, rho, active, th_start, n_th, freq):
+    """The ordinal pieces of Muthen's (1984) sandwich: the threshold scores per category
+    ``uscore`` (p, kmax, kmax-1), the rho score per cell ``srho`` (P, kmax, kmax) and ``A21``
+    (P x n_th: sum over cases of the rho score times the pair's threshold scores)."""
+    p = len(K)
     kmax = T.shape[1] - 1
     P = len(ia)
     r = np.where(active, rho, np.clip(rho, -RHO_BOUND, RHO_BOUND))
@@ -862,6 +872,15 @@ def _gamma(codes, K, T, prop, ia, ib, rho, active, th_start, n_th, freq):
         use = ks[None, :] < (K[item] - 1)[:, None]
         cols = th_start[item][:, None] + ks[None, :]
         A21[rows[use], cols[use]] = u[use]
+    return uscore, srho, A21
+
+
+def _gamma(codes, K, T, prop, ia, ib, rho, active, th_start, n_th, freq):
+    """lavaan's NACOV of (thresholds, correlations): N * B^-1 S'S B^-T (Muthen 1984)."""
+    n, p = codes.shape
+    kmax = T.shape[1] - 1
+    P = len(ia)
+    uscore, srho, A21 = _ordinal_terms(K, T, prop, ia, ib, rho, active, th_start, n_th, freq)
 
     # score matrix, accumulated in blocks: S = [threshold scores | rho scores]
     col_item = np.concatenate([np.full(K[j] - 1, j) for j in range(p)])
@@ -902,3 +921,234 @@ def _gamma(codes, K, T, prop, ia, ib, rho, active, th_start, n_th, freq):
     Binv[n_th:, :n_th] = -(a22inv[:, None] * A21) @ A11inv
     G = n * (Binv @ INNER @ Binv.T)
     return (G + G.T) / 2.0
+
+
+# --------------------------------------------------------------------------------------------
+# ordinal and continuous variables together (lavaan's sample statistics for sem(ordered=))
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MixedStatistics:
+    """lavaan's sample statistics of ordinal and continuous variables (``muthen1984``), in
+    the order of ``names``: ``obs`` = the thresholds of each ordinal variable and minus the
+    mean of each continuous one (variable by variable), the continuous variables' variances,
+    then the covariances below the diagonal column by column (polychoric correlations, a
+    polyserial correlation times the continuous SD, Pearson covariances; divisor N);
+    ``gamma`` = N times their asymptotic covariance; ``cov`` the matrix behind the pairs (with
+    the variances on the diagonal, 1 for ordinal variables), ``mean`` the continuous means (0
+    for ordinal ones); ``th_var`` the variable of each entry of the first block, ``th_num``
+    whether it is a (minus) mean, ``var_idx`` the continuous variables, ``pairs`` (ia, ib)."""
+
+    names: tuple
+    labels: tuple
+    obs: np.ndarray
+    gamma: np.ndarray
+    cov: np.ndarray
+    mean: np.ndarray
+    th_var: np.ndarray
+    th_num: np.ndarray
+    var_idx: np.ndarray
+    pairs: tuple
+    polychoric: PolychoricResult
+
+
+def mixed_statistics(data: pd.DataFrame, names, ordinal) -> MixedStatistics:
+    """The statistics of the complete rows of ``data[names]`` with the ``ordinal`` ones
+    treated as ordinal (at least one of each kind), lavaan's two-step estimates and Gamma."""
+    names = [str(v) for v in names]
+    items = [v for v in names if v in set(ordinal)]
+    cont = [v for v in names if v not in set(ordinal)]
+    res, t = _two_step(data, items, cont, MAX_CATEGORIES, False, min_items=1)
+    pos = {v: k for k, v in enumerate(items + cont)}
+    return _assemble_mixed(names, items, cont, pos, res, t)
+
+
+def _uni_scores(t, names, items, cont, pos):
+    """Per case the univariate scores in lavaan's order (thresholds / means, then variances),
+    the columns of each variable and the statistics themselves."""
+    codes, K, T, prop = t["codes"], t["K"], t["T"], t["prop"]
+    Xc = t["Xc"]
+    n = codes.shape[0]
+    mean = Xc.mean(axis=0)
+    var = ((Xc - mean) ** 2).mean(axis=0)
+    th_cols, th_obs, th_var, th_num, cols = [], [], [], [], {}
+    uscore = _ordinal_terms(K, T, prop, t["ia"], t["ib"], t["rho"], t["active"],
+                            t["th_start"], t["n_th"], t["freq"])[0]
+    col = 0
+    for v, name in enumerate(names):
+        k = pos[name]
+        if name in set(items):
+            m = K[k] - 1
+            th_cols.append(uscore[k][codes[:, k], :m])
+            th_obs.extend(T[k, 1:K[k]])
+            th_var.extend([v] * m)
+            th_num.extend([False] * m)
+            cols[name] = list(range(col, col + m))
+            col += m
+        else:
+            c = k - len(items)
+            th_cols.append(((Xc[:, c] - mean[c]) / var[c])[:, None])
+            th_obs.append(-mean[c])
+            th_var.append(v)
+            th_num.append(True)
+            cols[name] = [col]
+            col += 1
+    var_cols = []
+    for name in names:
+        if name in set(cont):
+            c = pos[name] - len(items)
+            res = Xc[:, c] - mean[c]
+            var_cols.append(-1.0 / (2 * var[c]) + res * res / (2 * var[c] ** 2))
+            cols[name] = cols[name] + [col]
+            col += 1
+    S = np.column_stack(th_cols + ([np.column_stack(var_cols)] if var_cols else []))
+    assert S.shape == (n, col)
+    return S, cols, np.array(th_obs), np.array(th_var), np.array(th_num), mean, var
+
+
+def _pair_num_ord(x, m, v, codes_j, Tj, Kj, rho):
+    """lavaan's ``lav_bvmix_cor_scores``: per case d l / d (rho, mean, var, thresholds)."""
+    sd = np.sqrt(v)
+    z = (x - m) / sd
+    R = np.sqrt(1.0 - rho * rho)
+    z1, z2 = Tj[codes_j + 1], Tj[codes_j]
+    with np.errstate(invalid="ignore", over="ignore"):
+        s1 = np.where(np.isfinite(z1), (z1 - rho * z) / R, z1)
+        s2 = np.where(np.isfinite(z2), (z2 - rho * z) / R, z2)
+        y1, y2 = _phi(s1), _phi(s2)
+        py = np.maximum(ndtr(s1) - ndtr(s2), np.finfo(float).eps)
+        inv = 1.0 / py
+        dmu = (z + inv * (rho / R) * (y1 - y2)) / sd
+        dvar = ((z * z - 1.0) + inv * rho * z / R * (y1 - y2)) / (2.0 * v)
+        t1 = np.where(np.isfinite(z1), y1 * (np.where(np.isfinite(z1), z1, 0.0) * rho - z), 0.0)
+        t2 = np.where(np.isfinite(z2), y2 * (np.where(np.isfinite(z2), z2, 0.0) * rho - z), 0.0)
+    drho = inv / R ** 3 * (t1 - t2)
+    dth = np.zeros((len(x), Kj - 1))
+    rows = np.arange(len(x))
+    up = codes_j < Kj - 1
+    dth[rows[up], codes_j[up]] += (y1 * inv / R)[up]
+    lo = codes_j > 0
+    dth[rows[lo], codes_j[lo] - 1] -= (y2 * inv / R)[lo]
+    return drho, dmu, dvar, dth
+
+
+def _pair_num_num(x1, m1, v1, x2, m2, v2, rho):
+    """lavaan's ``lav_bvreg_cor_scores`` (y1 = x1, y2 = x2)."""
+    y1c, y2c = x1 - m1, x2 - m2
+    s1, s2 = np.sqrt(v1), np.sqrt(v2)
+    R = 1.0 - rho * rho
+    dmu1 = (2 * y1c / v1 - 2 * rho * y2c / (s1 * s2)) / (2 * R)
+    dmu2 = -(2 * rho * y1c / (s1 * s2) - 2 * y2c / v2) / (2 * R)
+    dv1 = -(0.5 / v1 - (y1c * y1c / (v1 * v1) - rho * y1c * y2c / (v1 * s1 * s2)) / (2 * R))
+    dv2 = -(0.5 / v2 + (rho * y1c * y2c / (v2 * s1 * s2) - y2c * y2c / (v2 * v2)) / (2 * R))
+    zz = y1c * y1c / v1 - 2 * rho * y1c * y2c / (s1 * s2) + y2c * y2c / v2
+    drho = rho / R + (y1c * y2c / (s1 * s2 * R) - zz * rho / (R * R))
+    return drho, dmu1, dv1, dmu2, dv2
+
+
+def _assemble_mixed(names, items, cont, pos, res, t):
+    """Muthen's (1984) sandwich over ordinal and continuous variables, as lavaan's
+    ``muthen1984``: B^-1 S'S B^-T with B's univariate blocks and its pair rows, then the delta
+    method from correlations to covariances (``H``) and the sign of the means flipped."""
+    S1, cols, th_obs, th_var, th_num, mean, var = _uni_scores(t, names, items, cont, pos)
+    codes, K, T, Xc, Rf = t["codes"], t["K"], t["T"], t["Xc"], t["R"]
+    n, m1 = S1.shape
+    nv = len(names)
+    uni_ord = _ordinal_terms(K, T, t["prop"], t["ia"], t["ib"], t["rho"], t["active"],
+                             t["th_start"], t["n_th"], t["freq"])
+    _, srho, A21o = uni_ord
+    kmax = T.shape[1] - 1
+    ord_pair = {(int(a), int(b)): q for q, (a, b) in enumerate(zip(t["ia"], t["ib"]))}
+    ia, ib, labels, obs, sc_cols, a21_rows, h21, h22 = [], [], [], [], [], [], [], []
+    sd = np.sqrt(var)
+    for jv in range(nv):
+        for iv in range(jv + 1, nv):
+            a, b = names[jv], names[iv]
+            ia.append(jv)
+            ib.append(iv)
+            labels.append(f"{a}~~{b}")
+            ka, kb = pos[a], pos[b]
+            row = np.zeros(m1)
+            hrow = np.zeros(m1)
+            r = Rf[ka, kb]
+            if a in set(items) and b in set(items):
+                q = ord_pair[(min(ka, kb), max(ka, kb))]
+                aa, bb = (ka, kb) if ka < kb else (kb, ka)
+                sc = srho[q].reshape(-1)[codes[:, aa] * kmax + codes[:, bb]]
+                for it, k in ((items[aa], aa), (items[bb], bb)):
+                    th = A21o[q, t["th_start"][k]:t["th_start"][k + 1]]
+                    row[cols[it]] = th
+                obs.append(r)
+                h = 1.0
+            elif a in set(items) or b in set(items):
+                it, cn = (a, b) if a in set(items) else (b, a)
+                k, c = pos[it], pos[cn] - len(items)
+                sc, dmu, dvar, dth = _pair_num_ord(Xc[:, c], mean[c], var[c], codes[:, k],
+                                                   T[k], K[k], r)
+                row[cols[it]] = sc @ dth
+                row[cols[cn]] = [sc @ dmu, sc @ dvar]
+                hrow[cols[cn][1]] = r / (2 * sd[c])
+                obs.append(r * sd[c])
+                h = sd[c]
+            else:   # y1 = the later variable (lavaan's i), y2 = the earlier (j)
+                c1, c2 = pos[b] - len(items), pos[a] - len(items)
+                sc, dmu1, dv1, dmu2, dv2 = _pair_num_num(Xc[:, c1], mean[c1], var[c1],
+                                                         Xc[:, c2], mean[c2], var[c2], r)
+                row[cols[b]] = [sc @ dmu1, sc @ dv1]
+                row[cols[a]] = [sc @ dmu2, sc @ dv2]
+                hrow[cols[b][1]] = sd[c2] * r / (2 * sd[c1])
+                hrow[cols[a][1]] = sd[c1] * r / (2 * sd[c2])
+                obs.append(r * sd[c1] * sd[c2])
+                h = sd[c1] * sd[c2]
+            sc_cols.append(sc)
+            a21_rows.append(row)
+            h21.append(hrow)
+            h22.append(h)
+    P = len(sc_cols)
+    S = np.column_stack([S1] + ([np.column_stack(sc_cols)] if P else []))
+    inner = S.T @ S
+    m = m1 + P
+    binv = np.zeros((m, m))
+    for name in names:
+        idx = np.array(cols[name])
+        binv[np.ix_(idx, idx)] = np.linalg.inv(inner[np.ix_(idx, idx)])
+    a22 = np.diag(inner)[m1:]
+    with np.errstate(divide="ignore"):
+        a22inv = np.where(a22 > 0, 1.0 / a22, np.nan)
+    binv[m1:, m1:] = np.diag(a22inv)
+    if P:
+        binv[m1:, :m1] = -(a22inv[:, None] * np.array(a21_rows)) @ binv[:m1, :m1]
+    W = binv @ inner @ binv.T
+    H = np.eye(m)
+    if P:
+        H[m1:, :m1] = np.array(h21)
+        H[m1:, m1:] = np.diag(h22)
+    W = H @ W @ H.T
+    flip = np.ones(m)
+    flip[np.flatnonzero(th_num)] = -1.0
+    G = n * (flip[:, None] * W * flip[None, :])
+    G = (G + G.T) / 2.0
+    n_th = len(th_obs)
+    var_idx = np.array([v for v, name in enumerate(names) if name in set(cont)], dtype=int)
+    lab = [f"{names[v]}~1" if num else "" for v, num in zip(th_var, th_num)]
+    k_in = {}
+    for e in range(n_th):
+        if not th_num[e]:
+            v = th_var[e]
+            k_in[v] = k_in.get(v, 0) + 1
+            lab[e] = f"{names[v]}|t{k_in[v]}"
+    lab += [f"{names[v]}~~{names[v]}" for v in var_idx] + labels
+    cov = np.eye(nv)
+    cov[np.array(ib, dtype=int), np.array(ia, dtype=int)] = obs
+    cov[np.array(ia, dtype=int), np.array(ib, dtype=int)] = obs
+    mu = np.zeros(nv)
+    for v in var_idx:
+        c = pos[names[v]] - len(items)
+        cov[v, v] = var[c]
+        mu[v] = mean[c]
+    allobs = np.concatenate([th_obs, var[[pos[names[v]] - len(items) for v in var_idx]],
+                             np.array(obs)])
+    return MixedStatistics(names=tuple(names), labels=tuple(lab), obs=allobs, gamma=G, cov=cov,
+                           mean=mu, th_var=th_var, th_num=th_num, var_idx=var_idx,
+                           pairs=(np.array(ia, dtype=int), np.array(ib, dtype=int)),
+                           polychoric=res)

@@ -88,8 +88,8 @@ class Estimation:
         structure, means; less the fixed.x block), over the groups: the ``df`` before the
         free parameters are subtracted."""
         p = self.structure.p
-        if self.kind == "dwls":  # thresholds and polychoric correlations
-            return int(sum(st.n_th + p * (p - 1) // 2 for st in self.stats))
+        if self.kind == "dwls":  # thresholds (means, variances) and polychoric correlations
+            return int(sum(len(st.wls_obs) for st in self.stats))
         nx = len(self.partable.ov_x)
         per = p * (p + 1) // 2 - nx * (nx + 1) // 2
         if self.options["meanstructure"]:
@@ -220,6 +220,15 @@ def normalise_options(*, estimator, missing, ordered=None, parameterization="del
         raise ModelSpecificationError(f"unknown parameterization {parameterization!r}",
                                       expected="'delta' (the theta parameterization is not "
                                                "available yet)")
+    cond = rest.get("conditional_x")
+    if cond is not None and not isinstance(cond, bool | np.bool_):
+        raise ModelSpecificationError(f"conditional_x must be True, False or None; got {cond!r}",
+                                      expected="None (lavaan's default), True or False")
+    if cond and ordered is None:
+        raise ModelSpecificationError(
+            "conditional_x=True is only available with ordinal variables (ordered=)",
+            hint="leave conditional_x out for continuous variables (lavaan's default there is "
+                 "conditional.x = FALSE, what this engine does)")
     if ordered is not None:
         _check_ordinal_options(missing, rest)
     if weighted:
@@ -259,22 +268,22 @@ def _check_weighted_options(missing, ordered, rest) -> None:
 
 
 def _ordered_items(ordered, ov_names) -> list:
-    """The model's ordinal indicators: every one (``True``) or the named ones, which must be
-    model variables and, for now, all of them (no mix of ordinal and continuous indicators)."""
+    """The model's ordinal variables, in the model's order: every one (``True``) or the named
+    ones, which must be model variables (the others are continuous, as lavaan's)."""
     if ordered is True:
         return list(ov_names)
+    ordered = [ordered] if isinstance(ordered, str) else list(ordered)
     unknown = [str(v) for v in ordered if v not in ov_names]
     if unknown:
         raise ModelSpecificationError(
             "ordered names variables that are not in the model: " + ", ".join(unknown),
             expected="observed variables of the model: " + ", ".join(ov_names))
-    rest = [v for v in ov_names if v not in set(ordered)]
-    if rest:
+    if not ordered:
         raise ModelSpecificationError(
-            "a mix of ordinal and continuous indicators is not available yet; not in "
-            "ordered: " + ", ".join(rest),
-            hint="give ordered=True (every model variable ordinal) or treat all as continuous")
-    return list(ov_names)
+            "ordered names no variable", expected="True or a list of the model's ordinal "
+                                                  "variables",
+            hint="leave ordered= out to treat every variable as continuous")
+    return [v for v in ov_names if v in set(ordered)]
 
 
 def estimate(model, data, options: dict) -> Estimation:
@@ -356,6 +365,7 @@ def _estimate_ordinal(model, data, statements, ov_names, o) -> Estimation:
     groups), the table with the thresholds (and, with ``group_equal``, lavaan's freed scales
     and latent means in the other groups); then the common steps with the DWLS discrepancy."""
     items = _ordered_items(o["ordered"], ov_names)
+    conditional_x = _conditional_x(statements, o.get("conditional_x"), items)
     group = o["group"]
     labels, groups = prepare_data(data, ov_names, group, "listwise")
     weights = WLS_ESTIMATORS[o["estimator"]][0]
@@ -366,25 +376,49 @@ def _estimate_ordinal(model, data, statements, ov_names, o) -> Estimation:
                 f"group {lab!r} has {x.shape[0]} usable row(s)" if group is not None
                 else f"the data have {x.shape[0]} usable row(s)",
                 column=group, values=[lab], expected="at least 2 rows")
-        gstats.append(ordinal_stats(x, ov_names, weights=weights))
+        gstats.append(ordinal_stats(x, ov_names, weights=weights, ordinal=items))
     if group is not None:
-        _check_group_categories(gstats, labels, ov_names, group)
+        _check_group_categories(gstats, labels, items, group)
     cats = gstats[0].polychoric.categories
-    nth = [(v, len(cats[v]) - 1) for v in ov_names]
+    nth = [(v, len(cats[v]) - 1) for v in items]
     ngroups = len(labels)
     group_equal, group_partial = (tuple(x) if not isinstance(x, str) else (x,)
                                   for x in (o["group_equal"], o["group_partial"]))
+    has_x = conditional_x is False
     pt = build_table(statements, ngroups=ngroups, std_lv=o["std_lv"], meanstructure=True,
                      group_equal=group_equal if ngroups > 1 else (),
-                     group_partial=group_partial, auto_cov_y=True, thresholds=nth)
+                     group_partial=group_partial, auto_cov_y=True, thresholds=nth,
+                     fixed_x=not has_x)
     options = dict(group=group, estimator=o["estimator"], missing="listwise",
                    std_lv=o["std_lv"], group_equal=group_equal, group_partial=group_partial,
                    meanstructure=True, sample_stats=None, kind=o["kind"], start=o.get("start"),
                    max_iter=o.get("max_iter", 500), ordered=tuple(items),
-                   parameterization=o["parameterization"])
+                   parameterization=o["parameterization"], conditional_x=conditional_x)
     rows_used = np.concatenate([g[2] for g in groups])
     return _estimate(model, data, pt, labels, gstats, rows_used, options, o.get("start"),
                      "dwls")
+
+
+def _conditional_x(statements, conditional_x, items):
+    """lavaan's ``conditional.x`` for ordinal models: with exogenous observed covariates
+    lavaan's default (``None`` here) is ``TRUE`` (probit regressions of the items on the
+    covariates), which this engine does not have yet: refused, naming ``conditional_x=False``
+    (the covariates modelled jointly with the items, their means, variances and covariances
+    free: lavaan's ``conditional.x = FALSE``, which sets ``fixed.x = FALSE``). Returns the
+    option as used (None without covariates)."""
+    ov_x = build_table(statements, ngroups=1).ov_x
+    if not ov_x:
+        return conditional_x
+    if conditional_x is False:
+        return False
+    raise ModelSpecificationError(
+        "exogenous covariates with ordinal variables: lavaan's default conditional.x = TRUE "
+        "(probit regressions of the items on the covariates) is not available yet; "
+        "covariates: " + ", ".join(ov_x),
+        expected="conditional_x=False",
+        hint="pass conditional_x=False (lavaan's conditional.x = FALSE: the covariates are "
+             "modelled with the items, with polyserial correlations and free means, variances "
+             "and covariances; estimates agree with lavaan's sem(..., conditional.x = FALSE))")
 
 
 def _check_group_categories(gstats, labels, ov_names, group) -> None:
@@ -564,7 +598,8 @@ def _threshold_start(pt, gstats, theta0, user_start=None):
             theta0[free - 1] = 1.0
     for g, st in enumerate(gstats):
         rows = frame[(frame["op"] == "|") & (frame["group"] == g + 1)]
-        for k, (free, label) in enumerate(zip(rows["free"], rows["label"])):
+        pos = np.arange(st.n_th) if st.th_num is None else np.flatnonzero(~st.th_num)
+        for k, (free, label) in zip(pos, zip(rows["free"], rows["label"])):
             if free > 0 and label not in given:
                 theta0[free - 1] = st.wls_obs[k]
     return theta0

@@ -611,10 +611,21 @@ class OrdinalStats(GroupStats):
     th_item: np.ndarray | None = None   # the item (position) of each threshold
     pairs: tuple | None = None          # (ia, ib): the correlations' positions, lavaan's order
     polychoric: object = None           # the PolychoricResult behind these statistics
+    # with continuous variables (lavaan's mix): which entries of the first block are minus a
+    # continuous variable's mean (the others are thresholds), the continuous variables (their
+    # variances follow the first block); None when every variable is ordinal
+    th_num: np.ndarray | None = None
+    var_idx: np.ndarray | None = None
 
     @property
     def n_th(self) -> int:
+        """Entries of the first block (thresholds, and minus the means of continuous ones)."""
         return len(self.th_item)
+
+    @property
+    def n_uni(self) -> int:
+        """The univariate statistics (first block and variances): what the baseline fits."""
+        return self.n_th + (0 if self.var_idx is None else len(self.var_idx))
 
 
 class DwlsProblem:
@@ -640,6 +651,7 @@ class DwlsProblem:
         self.ntotal = int(round(sum(s.n for s in stats)))
         self.weights = np.array([s.n / self.ntotal for s in stats])
         self.scales = scales
+        self.mixed = any(st.th_num is not None for st in stats)
 
     def scale_values(self, theta) -> list:
         """Per group the scales of the indicators (ones when every scale is fixed at 1)."""
@@ -659,6 +671,9 @@ class DwlsProblem:
     def implied_stats(self, theta, mom=None) -> list:
         """Per group the model's thresholds and correlations (lavaan's ``wls.est``)."""
         mom = self.moments(theta, False) if mom is None else mom
+        if self.mixed:
+            return [_mixed_implied(st, mo, tau, s) for st, mo, tau, s in zip(
+                self.stats, mom, self.tau(theta), self.scale_values(theta))]
         out = []
         if self.scales is None:
             for st, mo, tau in zip(self.stats, mom, self.tau(theta)):
@@ -674,6 +689,10 @@ class DwlsProblem:
     def delta(self, theta) -> list:
         """Per group the Jacobian of :meth:`implied_stats` (lavaan's ``Delta``, m x q)."""
         mom = self.moments(theta, True)
+        if self.mixed:
+            sj = self.scales[1] if self.scales is not None else [None] * len(self.stats)
+            return [_mixed_delta(st, mo, jac, tau, s, sjg) for st, mo, jac, tau, s, sjg in zip(
+                self.stats, mom, self.tau_jac, self.tau(theta), self.scale_values(theta), sj)]
         out = []
         if self.scales is None:
             for st, mo, jac in zip(self.stats, mom, self.tau_jac):
@@ -736,3 +755,35 @@ class DwlsProblem:
             wd = st.w[:, None] * d
             out += wg * (wd.T @ st.gamma @ wd)
         return out
+
+
+def _mixed_implied(st, mo, tau, s) -> np.ndarray:
+    """The model's statistics of ordinal and continuous variables (lavaan's ``wls.est``):
+    ``s (tau - mu)`` for thresholds and ``-mu`` for a continuous variable's entry, the
+    continuous variances, ``s_i s_j sigma_ij`` below the diagonal (``s`` 1 if continuous)."""
+    it, num = st.th_item, st.th_num
+    first = np.where(num, -mo.mu[it], 0.0)
+    first[~num] = s[it[~num]] * (tau - mo.mu[it[~num]])
+    ia, ib = st.pairs
+    v = st.var_idx
+    return np.concatenate([first, mo.sigma[v, v], s[ia] * s[ib] * mo.sigma[ia, ib]])
+
+
+def _mixed_delta(st, mo, jac, tau, s, sj) -> np.ndarray:
+    """The Jacobian of :func:`_mixed_implied` (m x q); ``sj`` d scales / d theta or None."""
+    ds, dm = mo.dense()
+    q = ds.shape[0]
+    it, num = st.th_item, st.th_num
+    dmu = dm[:, it].T if dm is not None else np.zeros((len(it), q))
+    d_first = -dmu
+    tp = ~num
+    d_first[tp] = s[it[tp]][:, None] * (jac - dmu[tp])
+    if sj is not None:
+        d_first[tp] += (tau - mo.mu[it[tp]])[:, None] * sj[it[tp]]
+    v = st.var_idx
+    ia, ib = st.pairs
+    d_r = (s[ia] * s[ib])[:, None] * ds[:, ia, ib].T
+    if sj is not None:
+        sig = mo.sigma[ia, ib]
+        d_r = d_r + sig[:, None] * (sj[ia] * s[ib][:, None] + s[ia][:, None] * sj[ib])
+    return np.vstack([d_first, ds[:, v, v].T, d_r])

@@ -120,7 +120,8 @@ def resolve_fit_weights(model, data, weights, *, sample_stats=None, where="cfa")
 
 def _fit(model, data, *, group, estimator, missing, std_lv, group_equal, group_partial,
          meanstructure, sample_stats, kind, start=None, max_iter=500, level=DEFAULT_LEVEL,
-         ordered=None, parameterization="delta", weights=UNSET, weights_label=None):
+         ordered=None, parameterization="delta", weights=UNSET, weights_label=None,
+         conditional_x=None):
     level = check_level(level)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     given_label = weights_label
@@ -133,14 +134,14 @@ def _fit(model, data, *, group, estimator, missing, std_lv, group_equal, group_p
         group_equal=group_equal, group_partial=group_partial, meanstructure=meanstructure,
         sample_stats=sample_stats, kind=kind, start=start, max_iter=max_iter,
         ordered=ordered, parameterization=parameterization, weights=weights,
-        weights_label=weights_label))
+        weights_label=weights_label, conditional_x=conditional_x))
     return Fit._from_estimation(est, level=level)
 
 
 def cfa(model, data=None, *, group=None, estimator=None, missing="listwise", std_lv=False,
         group_equal=(), group_partial=(), meanstructure=None, sample_stats=None,
         start=None, max_iter=500, level=DEFAULT_LEVEL, ordered=None,
-        parameterization="delta", weights=UNSET) -> Fit:
+        parameterization="delta", weights=UNSET, conditional_x=None) -> Fit:
     """Confirmatory factor analysis (lavaan's ``cfa()``), by ML or MLR.
 
     Parameters
@@ -198,8 +199,9 @@ def cfa(model, data=None, *, group=None, estimator=None, missing="listwise", std
         :meth:`Fit.parameter_estimates` gives them at another level without refitting.
     ordered : True or list of str, optional
         Ordinal indicators (lavaan's ``ordered=``): ``True`` for every model variable, or
-        their names (for now all of the model's variables: no mix with continuous ones; one
-        group; complete rows). The items hold integer category codes (at most 20 observed
+        their names (the others are continuous, as lavaan: polyserial and Pearson parts, their
+        means and variances among the sample statistics; complete rows). The items hold
+        integer category codes (at most 20 observed
         categories, at least 2); the model is fitted to their thresholds and polychoric
         correlations (:func:`connection.polychoric`). ``estimates`` then has lavaan's
         threshold rows (``op "|"``, ``rhs "t1", "t2", ...``) and scale rows (``~*~``, fixed
@@ -207,6 +209,13 @@ def cfa(model, data=None, *, group=None, estimator=None, missing="listwise", std
         variance of their latent responses (fixed, no standard error, as lavaan).
     parameterization : {"delta"}
         lavaan's delta parameterization of ordinal indicators (theta is not available yet).
+    conditional_x : bool, optional
+        lavaan's ``conditional.x`` for models with ``ordered=`` and exogenous observed
+        covariates. lavaan's default there (``TRUE``: probit regressions of the items on the
+        covariates) is not available yet and is refused (a ``ModelSpecificationError``);
+        ``False`` models the covariates with the items (their means, variances and
+        covariances free, as lavaan's ``conditional.x = FALSE``). ``True`` without
+        ``ordered=`` is refused.
     weights : str, array or None, optional
         Sampling weights (lavaan's ``sampling.weights``): a column of ``data``, one finite
         weight above 0 per row, or None. Default: the weights a Survey carries (``None``
@@ -240,13 +249,14 @@ def cfa(model, data=None, *, group=None, estimator=None, missing="listwise", std
                 group_equal=group_equal, group_partial=group_partial,
                 meanstructure=meanstructure, sample_stats=sample_stats, kind="cfa", start=start,
                 max_iter=max_iter, level=level, ordered=ordered,
-                parameterization=parameterization, weights=weights)
+                parameterization=parameterization, weights=weights,
+                conditional_x=conditional_x)
 
 
 def sem(model, data=None, *, group=None, estimator=None, missing="listwise", std_lv=False,
         group_equal=(), group_partial=(), meanstructure=None, sample_stats=None,
         start=None, max_iter=500, level=DEFAULT_LEVEL, ordered=None,
-        parameterization="delta", weights=UNSET) -> Fit:
+        parameterization="delta", weights=UNSET, conditional_x=None) -> Fit:
     """Structural equation model (lavaan's ``sem()``); arguments as :func:`cfa`.
 
     Examples
@@ -275,7 +285,8 @@ def sem(model, data=None, *, group=None, estimator=None, missing="listwise", std
                 group_equal=group_equal, group_partial=group_partial,
                 meanstructure=meanstructure, sample_stats=sample_stats, kind="sem", start=start,
                 max_iter=max_iter, level=level, ordered=ordered,
-                parameterization=parameterization, weights=weights)
+                parameterization=parameterization, weights=weights,
+                conditional_x=conditional_x)
 
 
 # ---------------------------------------------------------------------------- result

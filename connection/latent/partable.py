@@ -248,7 +248,7 @@ def _build(model, *, ngroups, std_lv, meanstructure, group_equal, group_partial,
     _check_self_regressions(formulas)
     _check_duplicates(formulas)
     flat = _flat_rows(formulas, variables, meanstructure=meanstructure, auto_cov_y=auto_cov_y,
-                      thresholds=thresholds)
+                      thresholds=thresholds, free_x_cov=not fixed_x)
     base_rows = _default_status(flat, variables, std_lv=std_lv, ordered=set(ordered))
     table = _replicate_groups(base_rows, ngroups)
     equal, partial = _normalise_equal(group_equal), _parse_partial(group_partial)
@@ -286,7 +286,7 @@ def _check_ordered(thresholds, v: _Variables) -> list:
 
 
 def _flat_rows(formulas, v: _Variables, *, meanstructure: bool, auto_cov_y: bool,
-               thresholds=()) -> list:
+               thresholds=(), free_x_cov: bool = False) -> list:
     """Step 2 (``lav_partable_flat``): the user's rows, each parameter stated once, then the
     default elements not already given: thresholds of ordinal indicators, residual and latent
     variances, covariances of the exogenous latent variables and of pure outcomes, the fixed.x
@@ -302,6 +302,10 @@ def _flat_rows(formulas, v: _Variables, *, meanstructure: bool, auto_cov_y: bool
         default_keys += [(a, "~~", b) for a, b in combinations(v.y_pure, 2)]
     fx = v.fixed_ov_x
     default_keys += [(fx[i], "~~", fx[j]) for i in range(len(fx)) for j in range(i, len(fx))]
+    if free_x_cov:  # fixed.x = FALSE: the covariates' covariances are free parameters
+        ox = v.ov_x
+        default_keys += [(ox[i], "~~", ox[j]) for i in range(len(ox))
+                         for j in range(i + 1, len(ox))]
     default_keys += [(x, "~*~", x) for x in v.ov_names if x in nth]
     if meanstructure:
         default_keys += [(x, "~1", "") for x in v.ov_names] + [(x, "~1", "") for x in v.lv_names]

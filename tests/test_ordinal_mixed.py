@@ -1,0 +1,136 @@
+"""Ordinal and continuous variables in one model (issue 14, step 4) against lavaan 0.6.14.
+
+References: tests/references/ordinal/make_wlsmv_mixed_references.R on the hs4 items with x1
+and x4 continuous, the age (continuous) and the school: a two-factor CFA with two continuous
+indicators (WLSMV and ULSMV), a CFA with a single ordinal item, and an SEM with two
+continuous covariates by ``sem(..., conditional.x = FALSE)``. The sample statistics (lavaan's
+``wls.obs``: thresholds and minus the means, the continuous variances, the covariances with
+polyserial and Pearson parts) and their Gamma to 1e-6; estimates, standard errors,
+thresholds, std.all, std.lv and R-squared to 1e-3 absolute; every fitMeasures value to 1e-3
+relative (NA in lavaan is NaN here).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import connection as cx
+from connection.errors import DataError, ModelSpecificationError
+from connection.latent._polychoric import mixed_statistics
+
+REF = Path(__file__).parent / "references" / "ordinal"
+FITS = {  # name: (ordered, extra keywords)
+    "mixed_cfa": (["x2", "x3", "x5", "x6"], {}),
+    "mixed_ulsmv": (["x2", "x3", "x5", "x6"], {"estimator": "ULSMV"}),
+    "mixed_one": ("x2", {}),
+    "mixed_sem": (["x5", "x6", "x7"], {"conditional_x": False}),
+}
+
+
+def _reference(name):
+    return json.loads((REF / f"wlsmv_{name}.json").read_text())
+
+
+_CACHE: dict = {}
+
+
+def _fit(name):
+    if name not in _CACHE:
+        ref = _reference(name)
+        data = pd.read_csv(REF / ref["data"])
+        ordered, extra = FITS[name]
+        fn = cx.sem if ref["call"].startswith("sem") else cx.cfa
+        _CACHE[name] = (ref, fn(ref["model"], data, ordered=ordered, **extra))
+    return _CACHE[name]
+
+
+@pytest.mark.parametrize("name", ["mixed_cfa", "mixed_sem", "mixed_one"])
+def test_sample_statistics_and_gamma_match_lavaan(name):
+    ref, fit = _fit(name)
+    st = fit.estimation.stats[0]
+    names = list(fit.estimation.partable.ov_names)
+    ordered = FITS[name][0]
+    data = pd.read_csv(REF / ref["data"])
+    ms = mixed_statistics(data[names], names, [ordered] if isinstance(ordered, str) else ordered)
+    assert list(ms.labels) == ref["wls_obs"]["names"]
+    np.testing.assert_allclose(ms.obs, ref["wls_obs"]["values"], atol=1e-6)
+    np.testing.assert_allclose(st.wls_obs, ref["wls_obs"]["values"], atol=1e-6)
+    np.testing.assert_allclose(st.gamma, np.array(ref["gamma"]), atol=1e-6)
+
+
+def _merged(ref, fit):
+    exp = pd.DataFrame(ref["estimates"])
+    got = fit.estimates
+    m = exp.merge(got, on=["lhs", "op", "rhs"], how="outer", suffixes=("_ref", ""),
+                  indicator=True)
+    assert (m["_merge"] == "both").all(), m.loc[m["_merge"] != "both", ["lhs", "op", "rhs"]]
+    return m
+
+
+@pytest.mark.parametrize("name", list(FITS))
+def test_estimates_standard_errors_and_standardized_match_lavaan(name):
+    ref, fit = _fit(name)
+    assert fit.converged and fit.admissible
+    m = _merged(ref, fit)
+    for col in ("est", "se", "std_all", "std_lv"):
+        np.testing.assert_allclose(m[col].to_numpy(float), m[col + "_ref"].to_numpy(float),
+                                   atol=1e-3, err_msg=f"{name}: {col}")
+    # thresholds and the continuous intercepts are estimated, with standard errors
+    th = m[m["op"] == "|"]
+    assert len(th) and (th["se"] > 0).all()
+    r2 = fit.rsquare.set_index("variable")["rsquare"]
+    for var, value in ref["rsquare"].items():
+        assert r2[var] == pytest.approx(value, abs=1e-3)
+
+
+@pytest.mark.parametrize("name", list(FITS))
+def test_fit_measures_match_lavaan(name):
+    ref, fit = _fit(name)
+    fm = fit.fit_measures
+    for key, value in ref["fit_measures"].items():
+        assert key in fm.index, key
+        if value is None:  # lavaan: NA (the robust measures need catML: no continuous ones)
+            assert np.isnan(fm[key]), key
+        else:
+            assert fm[key] == pytest.approx(value, rel=1e-3, abs=1e-6), key
+
+
+def test_covariates_need_conditional_x_false_until_lavaans_default_is_there():
+    ref = _reference("mixed_sem_cx")
+    assert ref["conditional_x"] is True  # lavaan's default with ordinal outcomes
+    data = pd.read_csv(REF / ref["data"])
+    with pytest.raises(ModelSpecificationError, match="conditional_x=False") as info:
+        cx.sem(ref["model"], data, ordered=["x5", "x6", "x7"])
+    assert "x1" in str(info.value) and "age" in str(info.value)
+    with pytest.raises(ModelSpecificationError, match="only available with ordinal"):
+        cx.sem("f =~ x5 + x6 + x7\nf ~ x1", data, conditional_x=True)
+
+
+def test_conditional_x_false_frees_the_covariates_as_lavaan():
+    _, fit = _fit("mixed_sem")
+    est = fit.estimates.set_index(["lhs", "op", "rhs"])
+    for row in (("x1", "~~", "x1"), ("x1", "~~", "age"), ("age", "~1", "")):
+        assert est.loc[row, "se"] > 0
+    assert fit.fit_measures["baseline_df"] == 9  # the covariates' covariance stays free
+
+
+def test_more_than_20_categories_says_what_cfa_can_do():
+    rng = np.random.default_rng(14)
+    f = rng.standard_normal(500)
+    y = 0.7 * f[:, None] + 0.7 * rng.standard_normal((500, 3))
+    d = pd.DataFrame({"a": np.digitize(y[:, 0], [-1, 0, 1]), "b": np.digitize(y[:, 1], [-.5, .5]),
+                      "c": np.digitize(y[:, 2], np.linspace(-2, 2, 24))})
+    with pytest.raises(DataError) as info:
+        cx.cfa("f =~ a + b + c", d, ordered=True)
+    text = str(info.value)
+    assert "max_categories" not in text
+    assert "ordered=" in text and "'c'" in text
+    # leaving it out of ordered= fits it as a continuous indicator
+    fit = cx.cfa("f =~ a + b + c", d, ordered=["a", "b"])
+    assert "c~~c" in {f"{a}{o}{b}" for a, o, b in
+                      fit.estimates.loc[fit.estimates["se"] > 0, ["lhs", "op", "rhs"]].to_numpy()}
