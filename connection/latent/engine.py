@@ -140,7 +140,11 @@ def _dwls(moments, stats, npar, meanstructure, *, partable, **_):
             jac[pos] = _row_jacobian(free[rows], npar)
             scale_jacs.append(jac)
         scales = (scales, scale_jacs)
-    return DwlsProblem(moments, stats, npar, meanstructure, tau, jacs, scales=scales)
+    theta_idx = None
+    if partable.parameterization == "theta":
+        theta_idx = np.array([ov_pos[v] for v in partable.ordered], dtype=int)
+    return DwlsProblem(moments, stats, npar, meanstructure, tau, jacs, scales=scales,
+                       theta_idx=theta_idx)
 
 
 def _row_params(per_group, free, ustart, theta) -> list:
@@ -216,10 +220,9 @@ def normalise_options(*, estimator, missing, ordered=None, parameterization="del
             hint="give ordered=True (every indicator ordinal) with estimator='WLSMV', or "
                  "treat the items as continuous (no ordered=) with 'ML'/'MLR'")
     parameterization = str(parameterization).lower()
-    if parameterization != "delta":
+    if parameterization not in ("delta", "theta"):
         raise ModelSpecificationError(f"unknown parameterization {parameterization!r}",
-                                      expected="'delta' (the theta parameterization is not "
-                                               "available yet)")
+                                      expected="'delta' (lavaan's default) or 'theta'")
     cond = rest.get("conditional_x")
     if cond is not None and not isinstance(cond, bool | np.bool_):
         raise ModelSpecificationError(f"conditional_x must be True, False or None; got {cond!r}",
@@ -388,7 +391,7 @@ def _estimate_ordinal(model, data, statements, ov_names, o) -> Estimation:
     pt = build_table(statements, ngroups=ngroups, std_lv=o["std_lv"], meanstructure=True,
                      group_equal=group_equal if ngroups > 1 else (),
                      group_partial=group_partial, auto_cov_y=True, thresholds=nth,
-                     fixed_x=not has_x)
+                     fixed_x=not has_x, parameterization=o["parameterization"])
     options = dict(group=group, estimator=o["estimator"], missing="listwise",
                    std_lv=o["std_lv"], group_equal=group_equal, group_partial=group_partial,
                    meanstructure=True, sample_stats=None, kind=o["kind"], start=o.get("start"),

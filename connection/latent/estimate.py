@@ -641,7 +641,7 @@ class DwlsProblem:
     ``delta (tau - mu)`` and its correlations ``delta_i delta_j sigma_ij``."""
 
     def __init__(self, moments: Callable, stats: list, npar: int, meanstructure: bool,
-                 tau: Callable, tau_jac: list, scales=None):
+                 tau: Callable, tau_jac: list, scales=None, theta_idx=None):
         self.moments = moments
         self.stats = stats
         self.npar = npar
@@ -651,13 +651,32 @@ class DwlsProblem:
         self.ntotal = int(round(sum(s.n for s in stats)))
         self.weights = np.array([s.n / self.ntotal for s in stats])
         self.scales = scales
-        self.mixed = any(st.th_num is not None for st in stats)
+        # theta parameterization: the positions of the ordinal variables, whose scales are
+        # 1 / sqrt(sigma_ii) (their residual variances are parameters); None for delta
+        self.theta_idx = theta_idx
+        self.mixed = any(st.th_num is not None for st in stats) or theta_idx is not None
 
     def scale_values(self, theta) -> list:
         """Per group the scales of the indicators (ones when every scale is fixed at 1)."""
+        if self.theta_idx is not None:
+            return [self._theta_scales(mo)[0] for mo in self.moments(theta, False)]
         if self.scales is None:
             return [np.ones(len(st.cov)) for st in self.stats]
         return self.scales[0](theta)
+
+    def _theta_scales(self, mo, deriv: bool = False):
+        """Theta parameterization: the scales ``1 / sqrt(sigma_ii)`` of the ordinal variables
+        (1 for continuous ones) and, with ``deriv``, their Jacobian (p x q)."""
+        idx = self.theta_idx
+        s = np.ones(len(mo.sigma))
+        with np.errstate(invalid="ignore", divide="ignore"):  # a trial step: objective inf
+            s[idx] = 1.0 / np.sqrt(np.diag(mo.sigma)[idx])
+        if not deriv:
+            return s, None
+        ds = mo.dense()[0]
+        sj = np.zeros((len(s), ds.shape[0]))
+        sj[idx] = (-0.5 * s[idx] ** 3)[:, None] * ds[:, idx, idx].T
+        return s, sj
 
     def implied_correlations(self, theta) -> list:
         """Per group the model's correlation matrix of the latent responses (unit diagonal)."""
@@ -672,8 +691,10 @@ class DwlsProblem:
         """Per group the model's thresholds and correlations (lavaan's ``wls.est``)."""
         mom = self.moments(theta, False) if mom is None else mom
         if self.mixed:
+            scales = ([self._theta_scales(mo)[0] for mo in mom] if self.theta_idx is not None
+                      else self.scale_values(theta))
             return [_mixed_implied(st, mo, tau, s) for st, mo, tau, s in zip(
-                self.stats, mom, self.tau(theta), self.scale_values(theta))]
+                self.stats, mom, self.tau(theta), scales)]
         out = []
         if self.scales is None:
             for st, mo, tau in zip(self.stats, mom, self.tau(theta)):
@@ -690,9 +711,14 @@ class DwlsProblem:
         """Per group the Jacobian of :meth:`implied_stats` (lavaan's ``Delta``, m x q)."""
         mom = self.moments(theta, True)
         if self.mixed:
-            sj = self.scales[1] if self.scales is not None else [None] * len(self.stats)
+            if self.theta_idx is not None:
+                ss = [self._theta_scales(mo, deriv=True) for mo in mom]
+                scales, sj = [x[0] for x in ss], [x[1] for x in ss]
+            else:
+                scales = self.scale_values(theta)
+                sj = self.scales[1] if self.scales is not None else [None] * len(self.stats)
             return [_mixed_delta(st, mo, jac, tau, s, sjg) for st, mo, jac, tau, s, sjg in zip(
-                self.stats, mom, self.tau_jac, self.tau(theta), self.scale_values(theta), sj)]
+                self.stats, mom, self.tau_jac, self.tau(theta), scales, sj)]
         out = []
         if self.scales is None:
             for st, mo, jac in zip(self.stats, mom, self.tau_jac):
@@ -761,11 +787,10 @@ def _mixed_implied(st, mo, tau, s) -> np.ndarray:
     """The model's statistics of ordinal and continuous variables (lavaan's ``wls.est``):
     ``s (tau - mu)`` for thresholds and ``-mu`` for a continuous variable's entry, the
     continuous variances, ``s_i s_j sigma_ij`` below the diagonal (``s`` 1 if continuous)."""
-    it, num = st.th_item, st.th_num
+    it, num, v = _mixed_parts(st)
     first = np.where(num, -mo.mu[it], 0.0)
     first[~num] = s[it[~num]] * (tau - mo.mu[it[~num]])
     ia, ib = st.pairs
-    v = st.var_idx
     return np.concatenate([first, mo.sigma[v, v], s[ia] * s[ib] * mo.sigma[ia, ib]])
 
 
@@ -773,17 +798,23 @@ def _mixed_delta(st, mo, jac, tau, s, sj) -> np.ndarray:
     """The Jacobian of :func:`_mixed_implied` (m x q); ``sj`` d scales / d theta or None."""
     ds, dm = mo.dense()
     q = ds.shape[0]
-    it, num = st.th_item, st.th_num
+    it, num, v = _mixed_parts(st)
     dmu = dm[:, it].T if dm is not None else np.zeros((len(it), q))
     d_first = -dmu
     tp = ~num
     d_first[tp] = s[it[tp]][:, None] * (jac - dmu[tp])
     if sj is not None:
         d_first[tp] += (tau - mo.mu[it[tp]])[:, None] * sj[it[tp]]
-    v = st.var_idx
     ia, ib = st.pairs
     d_r = (s[ia] * s[ib])[:, None] * ds[:, ia, ib].T
     if sj is not None:
         sig = mo.sigma[ia, ib]
         d_r = d_r + sig[:, None] * (sj[ia] * s[ib][:, None] + s[ia][:, None] * sj[ib])
     return np.vstack([d_first, ds[:, v, v].T, d_r])
+
+
+def _mixed_parts(st):
+    """(variable of each first-block entry, whether it is a mean, continuous variables)."""
+    if st.th_num is None:
+        return st.th_item, np.zeros(len(st.th_item), dtype=bool), np.zeros(0, dtype=int)
+    return st.th_item, st.th_num, st.var_idx

@@ -207,8 +207,11 @@ def cfa(model, data=None, *, group=None, estimator=None, missing="listwise", std
         threshold rows (``op "|"``, ``rhs "t1", "t2", ...``) and scale rows (``~*~``, fixed
         at 1); the residual variances of the items are what the factors leave of the unit
         variance of their latent responses (fixed, no standard error, as lavaan).
-    parameterization : {"delta"}
-        lavaan's delta parameterization of ordinal indicators (theta is not available yet).
+    parameterization : {"delta", "theta"}
+        lavaan's parameterization of ordinal indicators: ``"delta"`` (default: latent
+        responses of variance 1, their residual variances what the factors leave) or
+        ``"theta"`` (residual variances fixed at 1, free in the other groups under equal
+        thresholds; the scales ``~*~`` reported as what the model leaves).
     conditional_x : bool, optional
         lavaan's ``conditional.x`` for models with ``ordered=`` and exogenous observed
         covariates. lavaan's default there (``TRUE``: probit regressions of the items on the
@@ -404,6 +407,7 @@ class Fit:
             est[other] = np.where(isfree[other], theta[np.maximum(free[other], 0)] if q else 0.0,
                                   ustart[other])
         se[isfree] = se_theta[free[isfree]]
+        self._theta_scales(cols, est)
         # defined parameters (delta method)
         defmask = cols["defmask"]
         if defmask.any():
@@ -415,6 +419,18 @@ class Fit:
         self._param_table = None
         self._fit_measures = None  # computed on first use (fit_measures)
         self._checks()
+
+    def _theta_scales(self, cols, est):
+        """Theta parameterization: the scale rows ``~*~`` are what the model leaves,
+        ``1 / sqrt(sigma_ii)`` of the latent response (as lavaan reports them)."""
+        if self._options.get("parameterization") != "theta":
+            return
+        frame = self._pt.frame
+        ov_pos = {v: i for i, v in enumerate(self._struct.ov_names)}
+        for r in np.flatnonzero(cols["op"] == "~*~"):
+            g = int(frame["group"].iat[r]) - 1
+            k = ov_pos[frame["lhs"].iat[r]]
+            est[r] = 1.0 / np.sqrt(self._implied[g].sigma[k, k])
 
     def _defined(self, theta):
         struct, fixed = self._struct, self._fixed
@@ -569,8 +585,8 @@ class Fit:
         return std_lv, std_all
 
     def _standardize_ordinal(self, frame, est, std_lv, std_all):
-        """Thresholds over the SD of their latent response (both columns, as lavaan: the
-        latent response's SD is ``1 / delta``, 1 where the scale is fixed at 1); scales as
+        """Thresholds over the SD of their latent response (std_all; std_lv leaves them as
+        estimated, as lavaan: the latent response's SD is ``1 / delta``); scales as
         estimated (std_lv) and times that SD (std_all: 1, as lavaan)."""
         ops = frame["op"].to_numpy()
         if not ((ops == "|") | (ops == "~*~")).any():
@@ -583,7 +599,7 @@ class Fit:
             if ops[r] == "~*~":
                 std_lv[r], std_all[r] = est[r], est[r] * sd
                 continue
-            std_lv[r] = std_all[r] = est[r] / sd
+            std_lv[r], std_all[r] = est[r], est[r] / sd
 
     @property
     def rsquare(self) -> pd.DataFrame:

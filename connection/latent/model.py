@@ -142,6 +142,8 @@ class ModelStructure:
         # ordinal indicators (delta parameterization): their latent responses have variance 1,
         # their residual variances are what the factors leave (rows ``unit_rows``, per group)
         ordered = set(getattr(pt, "ordered", ()) or ())
+        if getattr(pt, "parameterization", "delta") == "theta":
+            ordered = set()  # theta: the residual variances are parameters
         self.unit_diag = np.array([ov_pos[v] for v in self.ov_names if v in ordered], dtype=int)
         self.unit_rows = [np.array([r for r, (m_, i_, j_, g_) in enumerate(zip(
             self.mat, self.i, self.j, self.group)) if m_ == "T" and i_ == j_ and g_ == g
