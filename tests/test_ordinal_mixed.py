@@ -3,7 +3,9 @@
 References: tests/references/ordinal/make_wlsmv_mixed_references.R on the hs4 items with x1
 and x4 continuous, the age (continuous) and the school: a two-factor CFA with two continuous
 indicators (WLSMV and ULSMV), a CFA with a single ordinal item, and an SEM with two
-continuous covariates by ``sem(..., conditional.x = FALSE)``. The sample statistics (lavaan's
+continuous covariates by ``sem(..., conditional.x = FALSE)`` and by lavaan's default
+``conditional.x = TRUE`` (probit regressions on the covariates; also with a direct effect and
+the theta parameterization). The sample statistics (lavaan's
 ``wls.obs``: thresholds and minus the means, the continuous variances, the covariances with
 polyserial and Pearson parts) and their Gamma to 1e-6; estimates, standard errors,
 thresholds, std.all, std.lv and R-squared to 1e-3 absolute; every fitMeasures value to 1e-3
@@ -21,7 +23,7 @@ import pytest
 
 import connection as cx
 from connection.errors import DataError, ModelSpecificationError
-from connection.latent._polychoric import mixed_statistics
+from connection.latent._polychoric import conditional_statistics, mixed_statistics
 
 REF = Path(__file__).parent / "references" / "ordinal"
 FITS = {  # name: (ordered, extra keywords)
@@ -29,6 +31,8 @@ FITS = {  # name: (ordered, extra keywords)
     "mixed_ulsmv": (["x2", "x3", "x5", "x6"], {"estimator": "ULSMV"}),
     "mixed_one": ("x2", {}),
     "mixed_sem": (["x5", "x6", "x7"], {"conditional_x": False}),
+    "mixed_sem_cx": (["x5", "x6", "x7"], {}),
+    "mixed_sem_cx_theta": (["x5", "x6", "x7", "x8"], {"parameterization": "theta"}),
 }
 
 
@@ -100,13 +104,32 @@ def test_fit_measures_match_lavaan(name):
             assert fm[key] == pytest.approx(value, rel=1e-3, abs=1e-6), key
 
 
-def test_covariates_need_conditional_x_false_until_lavaans_default_is_there():
-    ref = _reference("mixed_sem_cx")
+def test_conditional_statistics_match_lavaan():
+    ref, fit = _fit("mixed_sem_cx")
     assert ref["conditional_x"] is True  # lavaan's default with ordinal outcomes
     data = pd.read_csv(REF / ref["data"])
+    cs = conditional_statistics(data, ["x5", "x6", "x7"], ["x1", "age"])
+    assert list(cs.labels) == ref["wls_obs"]["names"]
+    np.testing.assert_allclose(cs.obs, ref["wls_obs"]["values"], atol=1e-6)
+    np.testing.assert_allclose(cs.gamma, np.array(ref["gamma"]), atol=1e-5)
+    st = fit.estimation.stats[0]
+    np.testing.assert_allclose(st.wls_obs, ref["wls_obs"]["values"], atol=1e-6)
+    # the covariates' moments are fixed at lavaan's cov.x (divisor N - 1 under conditional.x)
+    est = fit.estimates.set_index(["lhs", "op", "rhs"])
+    assert est.loc[("x1", "~~", "x1"), "se"] == 0
+    assert est.loc[("x1", "~~", "x1"), "est"] == pytest.approx(
+        data["x1"].var(ddof=1), rel=1e-12)
+
+
+def test_continuous_outcomes_given_covariates_are_refused_naming_conditional_x_false():
+    ref = _reference("mixed_sem_cx")
+    data = pd.read_csv(REF / ref["data"])
+    model = "f =~ x4 + x5 + x6\nf ~ x1 + age"   # x4 continuous
     with pytest.raises(ModelSpecificationError, match="conditional_x=False") as info:
-        cx.sem(ref["model"], data, ordered=["x5", "x6", "x7"])
-    assert "x1" in str(info.value) and "age" in str(info.value)
+        cx.sem(model, data, ordered=["x5", "x6"])
+    assert "x4" in str(info.value)
+    fit = cx.sem(model, data, ordered=["x5", "x6"], conditional_x=False)
+    assert fit.converged
     with pytest.raises(ModelSpecificationError, match="only available with ordinal"):
         cx.sem("f =~ x5 + x6 + x7\nf ~ x1", data, conditional_x=True)
 

@@ -1152,3 +1152,209 @@ def _assemble_mixed(names, items, cont, pos, res, t):
                            mean=mu, th_var=th_var, th_num=th_num, var_idx=var_idx,
                            pairs=(np.array(ia, dtype=int), np.array(ib, dtype=int)),
                            polychoric=res)
+
+
+# --------------------------------------------------------------------------------------------
+# conditional on exogenous covariates (lavaan's conditional.x = TRUE with ordinal outcomes)
+# --------------------------------------------------------------------------------------------
+
+_Z_CAP = 100.0   # lavaan's cap of the standardized boundaries (pnorm(100) = 1)
+
+
+@dataclass(frozen=True)
+class ConditionalStatistics:
+    """lavaan's sample statistics of ordinal outcomes given exogenous covariates
+    (``conditional.x = TRUE``): ``obs`` = the thresholds of each outcome's probit regression
+    on the covariates (outcome by outcome), its slopes (covariate by covariate, outcomes
+    within), the residual polychoric correlations below the diagonal column by column;
+    ``gamma`` N times their asymptotic covariance (``muthen1984`` with ``eXo``); ``x_cov``,
+    ``x_mean`` the covariates' moments (divisor N)."""
+
+    labels: tuple
+    obs: np.ndarray
+    gamma: np.ndarray
+    n_th: int
+    th_var: np.ndarray      # outcome (0-based, among the outcomes) of each threshold
+    pairs: tuple            # (ia, ib) among the outcomes
+    res_cor: np.ndarray
+    x_cov: np.ndarray
+    x_mean: np.ndarray
+    categories: dict
+    n: int
+
+
+def _bounds(tau, codes, eta):
+    """Per case the upper and lower standardized boundaries (lavaan's z1, z2), capped."""
+    t = np.concatenate([[-_Z_CAP * 10], tau, [_Z_CAP * 10]])
+    z1 = np.minimum(t[codes + 1] - eta, _Z_CAP)
+    z2 = np.maximum(t[codes] - eta, -_Z_CAP)
+    return z1, z2
+
+
+def _probit_scores(tau, beta, codes, X):
+    """Casewise log-likelihood and scores (thresholds, slopes) of an ordinal probit."""
+    eta = X @ beta
+    z1, z2 = _bounds(tau, codes, eta)
+    p = np.maximum(ndtr(z1) - ndtr(z2), 1e-300)
+    p1, p2 = _phi(z1), _phi(z2)
+    k = len(tau)
+    sth = np.zeros((len(codes), k))
+    rows = np.arange(len(codes))
+    up = codes < k
+    sth[rows[up], codes[up]] += (p1 / p)[up]
+    lo = codes > 0
+    sth[rows[lo], codes[lo] - 1] -= (p2 / p)[lo]
+    ssl = -X * ((p1 - p2) / p)[:, None]
+    return np.log(p), np.column_stack([sth, ssl])
+
+
+def _probit_fit(codes, K, X, item):
+    """ML ordinal probit regression (thresholds, slopes) by Newton steps with a numerical
+    Hessian of the analytic gradient; lavaan's ``lav_uvord_fit``."""
+    cum = np.cumsum(np.bincount(codes, minlength=K))[:-1] / len(codes)
+    par = np.concatenate([ndtri(cum), np.zeros(X.shape[1])])
+    k = K - 1
+
+    def f(v):
+        ll, sc = _probit_scores(v[:k], v[k:], codes, X)
+        return ll.sum(), sc.sum(axis=0)
+
+    ll, g = f(par)
+    for _ in range(200):
+        h = np.empty((len(par), len(par)))
+        for j in range(len(par)):
+            e = np.zeros(len(par))
+            e[j] = 1e-6 * max(1.0, abs(par[j]))
+            h[:, j] = (f(par + e)[1] - f(par - e)[1]) / (2 * e[j])
+        h = (h + h.T) / 2
+        step = np.linalg.lstsq(h, -g, rcond=None)[0]
+        for _half in range(40):
+            new = par + step
+            if np.all(np.diff(new[:k]) > 0):
+                ll_new, g_new = f(new)
+                if ll_new >= ll - 1e-12 * abs(ll):
+                    break
+            step = step / 2
+        else:
+            break
+        done = np.max(np.abs(new - par)) < 1e-10
+        par, ll, g = new, ll_new, g_new
+        if done:
+            break
+    if not np.all(np.isfinite(par)):  # pragma: no cover - a separated outcome
+        raise DataError("the probit regression of an ordinal outcome on the covariates does "
+                        "not converge", column=str(item),
+                        hint="collapse sparse categories or pass conditional_x=False")
+    return par[:k], par[k:]
+
+
+def _bv_terms(za1, za2, zb1, zb2, rho):
+    """Casewise likelihood of a pair given the covariates and its scores (lavaan's
+    ``lav_bvord_cor_scores`` with eXo): lik, d/d rho, the Z terms of each outcome."""
+    lik = (bivariate_normal_cdf(za1, zb1, rho) - bivariate_normal_cdf(za2, zb1, rho)
+           - bivariate_normal_cdf(za1, zb2, rho) + bivariate_normal_cdf(za2, zb2, rho))
+    R = np.sqrt(1.0 - rho * rho)
+
+    def dens(x, y):
+        return np.exp(-(x * x - 2 * rho * x * y + y * y) / (2 * R * R)) / (_TWO_PI * R)
+
+    drho = dens(za1, zb1) - dens(za2, zb1) - dens(za1, zb2) + dens(za2, zb2)
+    a1 = _phi(za1) * (ndtr((zb1 - rho * za1) / R) - ndtr((zb2 - rho * za1) / R))
+    a2 = _phi(za2) * (ndtr((zb1 - rho * za2) / R) - ndtr((zb2 - rho * za2) / R))
+    b1 = _phi(zb1) * (ndtr((za1 - rho * zb1) / R) - ndtr((za2 - rho * zb1) / R))
+    b2 = _phi(zb2) * (ndtr((za1 - rho * zb2) / R) - ndtr((za2 - rho * zb2) / R))
+    return lik, drho, (a1, a2), (b1, b2)
+
+
+def _bv_rho(za1, za2, zb1, zb2):
+    """The residual polychoric correlation of a pair given the covariates (two-step ML)."""
+    from scipy.optimize import minimize_scalar  # noqa: PLC0415 - only on this path
+
+    def nll(r):
+        lik = _bv_terms(za1, za2, zb1, zb2, r)[0]
+        return -np.sum(np.log(np.maximum(lik, 1e-300)))
+
+    res = minimize_scalar(nll, bounds=(-RHO_BOUND, RHO_BOUND), method="bounded",
+                          options={"xatol": 1e-10, "maxiter": 500})
+    return float(res.x)
+
+
+def conditional_statistics(data: pd.DataFrame, outcomes, covariates) -> ConditionalStatistics:
+    """Step 1 and 2 of lavaan's ``conditional.x = TRUE`` for ordinal ``outcomes`` and
+    continuous ``covariates`` (complete rows of ``data``): probit regressions, residual
+    polychoric correlations, and Gamma by Muthen's (1984) sandwich."""
+    outcomes, covariates = [str(v) for v in outcomes], [str(v) for v in covariates]
+    items, codes, cats, _, _, cont, X, _ = _prepare(data, outcomes, covariates, MAX_CATEGORIES,
+                                                    min_items=1)
+    n, p = codes.shape
+    nx = X.shape[1]
+    K = np.array([len(cats[it]) for it in items])
+    fits, z = [], []
+    for j in range(p):
+        tau, beta = _probit_fit(codes[:, j], K[j], X, items[j])
+        fits.append((tau, beta))
+        z.append(_bounds(tau, codes[:, j], X @ beta))
+    th_start = np.concatenate([[0], np.cumsum(K - 1)])
+    n_th = int(th_start[-1])
+    # univariate scores: thresholds (outcome by outcome), slopes (covariate by covariate)
+    S_th = np.zeros((n, n_th))
+    S_sl = np.zeros((n, p * nx))
+    for j, (tau, beta) in enumerate(fits):
+        sc = _probit_scores(tau, beta, codes[:, j], X)[1]
+        S_th[:, th_start[j]:th_start[j + 1]] = sc[:, :K[j] - 1]
+        S_sl[:, j + p * np.arange(nx)] = sc[:, K[j] - 1:]
+    m1 = n_th + p * nx
+    cols = [list(range(th_start[j], th_start[j + 1])) + list(n_th + j + p * np.arange(nx))
+            for j in range(p)]
+    ia, ib, rhos, S_cor, a21, labels = [], [], [], [], [], []
+    R = np.eye(p)
+    for a in range(p):
+        for b in range(a + 1, p):
+            (za1, za2), (zb1, zb2) = z[a], z[b]
+            rho = _bv_rho(za1, za2, zb1, zb2)
+            lik, drho, (a1, a2), (b1, b2) = _bv_terms(za1, za2, zb1, zb2, rho)
+            sc = drho / lik
+            row = np.zeros(m1)
+            for j, (z1t, z2t) in ((a, (a1, a2)), (b, (b1, b2))):
+                k = K[j] - 1
+                c = codes[:, j]
+                dth = np.zeros((n, k))
+                rr = np.arange(n)
+                up, lo = c < k, c > 0
+                dth[rr[up], c[up]] += (z1t / lik)[up]
+                dth[rr[lo], c[lo] - 1] -= (z2t / lik)[lo]
+                dsl = X * ((z2t - z1t) / lik)[:, None]
+                row[cols[j]] = np.concatenate([sc @ dth, sc @ dsl])
+            ia.append(a)
+            ib.append(b)
+            rhos.append(rho)
+            S_cor.append(sc)
+            a21.append(row)
+            labels.append(f"{items[a]}~~{items[b]}")
+            R[a, b] = R[b, a] = rho
+    P = len(rhos)
+    S = np.column_stack([S_th, S_sl] + ([np.column_stack(S_cor)] if P else []))
+    inner = S.T @ S
+    m = m1 + P
+    binv = np.zeros((m, m))
+    for j in range(p):
+        idx = np.array(cols[j])
+        binv[np.ix_(idx, idx)] = np.linalg.inv(inner[np.ix_(idx, idx)])
+    if P:
+        a22inv = 1.0 / np.diag(inner)[m1:]
+        binv[m1:, m1:] = np.diag(a22inv)
+        binv[m1:, :m1] = -(a22inv[:, None] * np.array(a21)) @ binv[:m1, :m1]
+    G = n * (binv @ inner @ binv.T)
+    G = (G + G.T) / 2.0
+    th_lab = [f"{items[j]}|t{k + 1}" for j in range(p) for k in range(K[j] - 1)]
+    sl_lab = [f"{items[j]}~{cont[c]}" for c in range(nx) for j in range(p)]
+    obs = np.concatenate([np.concatenate([f[0] for f in fits]),
+                          np.array([fits[j][1][c] for c in range(nx) for j in range(p)]),
+                          np.array(rhos)])
+    xm = X.mean(axis=0)
+    xc = (X - xm).T @ (X - xm) / (n - 1)   # lavaan's cov.x under conditional.x: N - 1
+    return ConditionalStatistics(
+        labels=tuple(th_lab + sl_lab + labels), obs=obs, gamma=G, n_th=n_th,
+        th_var=np.repeat(np.arange(p), K - 1), pairs=(np.array(ia, dtype=int),
+                                                       np.array(ib, dtype=int)),
+        res_cor=R, x_cov=xc, x_mean=xm, categories=cats, n=n)

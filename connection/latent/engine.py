@@ -368,7 +368,7 @@ def _estimate_ordinal(model, data, statements, ov_names, o) -> Estimation:
     groups), the table with the thresholds (and, with ``group_equal``, lavaan's freed scales
     and latent means in the other groups); then the common steps with the DWLS discrepancy."""
     items = _ordered_items(o["ordered"], ov_names)
-    conditional_x = _conditional_x(statements, o.get("conditional_x"), items)
+    conditional_x, covariates = _conditional_x(statements, o.get("conditional_x"), items)
     group = o["group"]
     labels, groups = prepare_data(data, ov_names, group, "listwise")
     weights = WLS_ESTIMATORS[o["estimator"]][0]
@@ -379,7 +379,8 @@ def _estimate_ordinal(model, data, statements, ov_names, o) -> Estimation:
                 f"group {lab!r} has {x.shape[0]} usable row(s)" if group is not None
                 else f"the data have {x.shape[0]} usable row(s)",
                 column=group, values=[lab], expected="at least 2 rows")
-        gstats.append(ordinal_stats(x, ov_names, weights=weights, ordinal=items))
+        gstats.append(ordinal_stats(x, ov_names, weights=weights, ordinal=items,
+                                    covariates=covariates))
     if group is not None:
         _check_group_categories(gstats, labels, items, group)
     cats = gstats[0].polychoric.categories
@@ -392,6 +393,8 @@ def _estimate_ordinal(model, data, statements, ov_names, o) -> Estimation:
                      group_equal=group_equal if ngroups > 1 else (),
                      group_partial=group_partial, auto_cov_y=True, thresholds=nth,
                      fixed_x=not has_x, parameterization=o["parameterization"])
+    if covariates:  # a copy: tables of model text are cached and shared
+        pt = replace(pt, conditional_x=True, cache={})
     options = dict(group=group, estimator=o["estimator"], missing="listwise",
                    std_lv=o["std_lv"], group_equal=group_equal, group_partial=group_partial,
                    meanstructure=True, sample_stats=None, kind=o["kind"], start=o.get("start"),
@@ -403,25 +406,28 @@ def _estimate_ordinal(model, data, statements, ov_names, o) -> Estimation:
 
 
 def _conditional_x(statements, conditional_x, items):
-    """lavaan's ``conditional.x`` for ordinal models: with exogenous observed covariates
-    lavaan's default (``None`` here) is ``TRUE`` (probit regressions of the items on the
-    covariates), which this engine does not have yet: refused, naming ``conditional_x=False``
-    (the covariates modelled jointly with the items, their means, variances and covariances
-    free: lavaan's ``conditional.x = FALSE``, which sets ``fixed.x = FALSE``). Returns the
-    option as used (None without covariates)."""
+    """lavaan's ``conditional.x`` for ordinal models with exogenous observed covariates:
+    ``None`` (lavaan's default there, ``TRUE``) or ``True``: probit regressions of the
+    outcomes on the covariates, every outcome ordinal (a continuous one is refused, naming
+    ``conditional_x=False``); ``False``: the covariates modelled with the items (their
+    moments free, as lavaan's ``conditional.x = FALSE``, which sets ``fixed.x = FALSE``).
+    Returns (the option as used, the covariates or ())."""
     ov_x = build_table(statements, ngroups=1).ov_x
     if not ov_x:
-        return conditional_x
+        return conditional_x, ()
     if conditional_x is False:
-        return False
-    raise ModelSpecificationError(
-        "exogenous covariates with ordinal variables: lavaan's default conditional.x = TRUE "
-        "(probit regressions of the items on the covariates) is not available yet; "
-        "covariates: " + ", ".join(ov_x),
-        expected="conditional_x=False",
-        hint="pass conditional_x=False (lavaan's conditional.x = FALSE: the covariates are "
-             "modelled with the items, with polyserial correlations and free means, variances "
-             "and covariances; estimates agree with lavaan's sem(..., conditional.x = FALSE))")
+        return False, ()
+    rest = [v for v in build_table(statements, ngroups=1).ov_names
+            if v not in set(ov_x) and v not in set(items)]
+    if rest:
+        raise ModelSpecificationError(
+            "continuous outcomes given exogenous covariates (lavaan's default conditional.x "
+            "= TRUE) are not available yet; continuous: " + ", ".join(rest),
+            expected="every variable but the covariates (" + ", ".join(ov_x) + ") in ordered=",
+            hint="pass conditional_x=False (lavaan's conditional.x = FALSE: the covariates "
+                 "are modelled with the items, with polyserial correlations and free means, "
+                 "variances and covariances)")
+    return True, tuple(ov_x)
 
 
 def _check_group_categories(gstats, labels, ov_names, group) -> None:

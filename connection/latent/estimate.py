@@ -616,6 +616,10 @@ class OrdinalStats(GroupStats):
     # variances follow the first block); None when every variable is ordinal
     th_num: np.ndarray | None = None
     var_idx: np.ndarray | None = None
+    # conditional on exogenous covariates (lavaan's conditional.x = TRUE): the outcomes' and
+    # covariates' positions; the slopes (covariate by covariate) follow the first block
+    y_idx: np.ndarray | None = None
+    x_idx: np.ndarray | None = None
 
     @property
     def n_th(self) -> int:
@@ -625,7 +629,11 @@ class OrdinalStats(GroupStats):
     @property
     def n_uni(self) -> int:
         """The univariate statistics (first block and variances): what the baseline fits."""
-        return self.n_th + (0 if self.var_idx is None else len(self.var_idx))
+        return self.n_th + self.n_slopes + (0 if self.var_idx is None else len(self.var_idx))
+
+    @property
+    def n_slopes(self) -> int:
+        return 0 if self.x_idx is None else len(self.x_idx) * len(self.y_idx)
 
 
 class DwlsProblem:
@@ -659,7 +667,8 @@ class DwlsProblem:
     def scale_values(self, theta) -> list:
         """Per group the scales of the indicators (ones when every scale is fixed at 1)."""
         if self.theta_idx is not None:
-            return [self._theta_scales(mo)[0] for mo in self.moments(theta, False)]
+            return [self._theta_scales(_conditional(st, mo))[0]
+                    for st, mo in zip(self.stats, self.moments(theta, False))]
         if self.scales is None:
             return [np.ones(len(st.cov)) for st in self.stats]
         return self.scales[0](theta)
@@ -691,6 +700,7 @@ class DwlsProblem:
         """Per group the model's thresholds and correlations (lavaan's ``wls.est``)."""
         mom = self.moments(theta, False) if mom is None else mom
         if self.mixed:
+            mom = [_conditional(st, mo) for st, mo in zip(self.stats, mom)]
             scales = ([self._theta_scales(mo)[0] for mo in mom] if self.theta_idx is not None
                       else self.scale_values(theta))
             return [_mixed_implied(st, mo, tau, s) for st, mo, tau, s in zip(
@@ -711,6 +721,7 @@ class DwlsProblem:
         """Per group the Jacobian of :meth:`implied_stats` (lavaan's ``Delta``, m x q)."""
         mom = self.moments(theta, True)
         if self.mixed:
+            mom = [_conditional(st, mo, deriv=True) for st, mo in zip(self.stats, mom)]
             if self.theta_idx is not None:
                 ss = [self._theta_scales(mo, deriv=True) for mo in mom]
                 scales, sj = [x[0] for x in ss], [x[1] for x in ss]
@@ -791,7 +802,9 @@ def _mixed_implied(st, mo, tau, s) -> np.ndarray:
     first = np.where(num, -mo.mu[it], 0.0)
     first[~num] = s[it[~num]] * (tau - mo.mu[it[~num]])
     ia, ib = st.pairs
-    return np.concatenate([first, mo.sigma[v, v], s[ia] * s[ib] * mo.sigma[ia, ib]])
+    slopes = ((s[st.y_idx][:, None] * mo.pi).ravel(order="F") if st.n_slopes
+              else np.zeros(0))
+    return np.concatenate([first, slopes, mo.sigma[v, v], s[ia] * s[ib] * mo.sigma[ia, ib]])
 
 
 def _mixed_delta(st, mo, jac, tau, s, sj) -> np.ndarray:
@@ -810,7 +823,14 @@ def _mixed_delta(st, mo, jac, tau, s, sj) -> np.ndarray:
     if sj is not None:
         sig = mo.sigma[ia, ib]
         d_r = d_r + sig[:, None] * (sj[ia] * s[ib][:, None] + s[ia][:, None] * sj[ib])
-    return np.vstack([d_first, ds[:, v, v].T, d_r])
+    d_sl = np.zeros((0, q))
+    if st.n_slopes:  # d vec(s_y PI) (covariate by covariate, outcomes within)
+        y = st.y_idx
+        d_sl = s[y][None, :, None] * mo.dpi                       # (q, py, px)
+        if sj is not None:
+            d_sl = d_sl + sj[y].T[:, :, None] * mo.pi[None]
+        d_sl = d_sl.transpose(0, 2, 1).reshape(q, -1).T
+    return np.vstack([d_first, d_sl, ds[:, v, v].T, d_r])
 
 
 def _mixed_parts(st):
@@ -818,3 +838,46 @@ def _mixed_parts(st):
     if st.th_num is None:
         return st.th_item, np.zeros(len(st.th_item), dtype=bool), np.zeros(0, dtype=int)
     return st.th_item, st.th_num, st.var_idx
+
+
+class _CondMoments:
+    """The moments of the outcomes given the covariates (lavaan's conditional.x): the
+    residual covariances (outcome block of ``sigma``), the residual intercepts (``mu`` at the
+    outcomes), the slopes ``pi`` (outcomes x covariates) and their derivatives."""
+
+    def __init__(self, sigma, mu, pi, ds=None, dm=None, dpi=None):
+        self.sigma, self.mu, self.pi = sigma, mu, pi
+        self._d = (ds, dm)
+        self.dpi = dpi
+
+    def dense(self):
+        return self._d
+
+
+def _conditional(st, mo, deriv: bool = False):
+    """``mo`` itself, or given the covariates when ``st`` is conditional: ``PI = S_yx
+    S_xx^-1``, residual covariances ``S_yy - PI S_xy`` and intercepts ``mu_y - PI mu_x``
+    (the covariates' moments are fixed, so only the outcomes' parts have derivatives)."""
+    if st.x_idx is None:
+        return mo
+    y, x = st.y_idx, st.x_idx
+    S = mo.sigma
+    sxx_inv = np.linalg.inv(S[np.ix_(x, x)])
+    pi = S[np.ix_(y, x)] @ sxx_inv
+    sigma = S.copy()
+    sigma[np.ix_(y, y)] = S[np.ix_(y, y)] - pi @ S[np.ix_(x, y)]
+    mu = mo.mu.copy()
+    mu[y] = mo.mu[y] - pi @ mo.mu[x]
+    if not deriv:
+        return _CondMoments(sigma, mu, pi)
+    ds, dm = mo.dense()
+    dpi = ds[:, y][:, :, x] @ sxx_inv                                   # (q, py, px)
+    dsig = ds.copy()
+    dyx = ds[:, y][:, :, x]
+    dsig[:, y[:, None], y[None, :]] = (ds[:, y][:, :, y] - dyx @ (sxx_inv @ S[np.ix_(x, y)])
+                                       - (pi @ dyx.transpose(0, 2, 1)))
+    dmu = None
+    if dm is not None:
+        dmu = dm.copy()
+        dmu[:, y] = dm[:, y] - dpi @ mo.mu[x]
+    return _CondMoments(sigma, mu, pi, dsig, dmu, dpi)

@@ -214,11 +214,13 @@ def cfa(model, data=None, *, group=None, estimator=None, missing="listwise", std
         thresholds; the scales ``~*~`` reported as what the model leaves).
     conditional_x : bool, optional
         lavaan's ``conditional.x`` for models with ``ordered=`` and exogenous observed
-        covariates. lavaan's default there (``TRUE``: probit regressions of the items on the
-        covariates) is not available yet and is refused (a ``ModelSpecificationError``);
-        ``False`` models the covariates with the items (their means, variances and
-        covariances free, as lavaan's ``conditional.x = FALSE``). ``True`` without
-        ``ordered=`` is refused.
+        covariates. Default (None) as lavaan's: ``True``, the outcomes' thresholds and slopes
+        from probit regressions on the covariates and their residual polychoric correlations
+        (the covariates' moments fixed at their sample values, divisor N - 1 as lavaan); every
+        other variable must then be ordinal (a continuous outcome is refused, for now, naming
+        ``conditional_x=False``). ``False`` models the covariates with the items (polyserial
+        correlations; their means, variances and covariances free, as lavaan's
+        ``conditional.x = FALSE``). ``True`` without ``ordered=`` is refused.
     weights : str, array or None, optional
         Sampling weights (lavaan's ``sampling.weights``): a column of ``data``, one finite
         weight above 0 per row, or None. Default: the weights a Survey carries (``None``
@@ -427,10 +429,15 @@ class Fit:
             return
         frame = self._pt.frame
         ov_pos = {v: i for i, v in enumerate(self._struct.ov_names)}
+        x = self._struct.cond_x
         for r in np.flatnonzero(cols["op"] == "~*~"):
             g = int(frame["group"].iat[r]) - 1
             k = ov_pos[frame["lhs"].iat[r]]
-            est[r] = 1.0 / np.sqrt(self._implied[g].sigma[k, k])
+            sigma = self._implied[g].sigma
+            var = sigma[k, k]
+            if x is not None:  # conditional.x: the variance given the covariates
+                var -= sigma[k, x] @ np.linalg.solve(sigma[np.ix_(x, x)], sigma[x, k])
+            est[r] = 1.0 / np.sqrt(var)
 
     def _defined(self, theta):
         struct, fixed = self._struct, self._fixed
@@ -587,7 +594,7 @@ class Fit:
     def _standardize_ordinal(self, frame, est, std_lv, std_all):
         """Thresholds over the SD of their latent response (std_all; std_lv leaves them as
         estimated, as lavaan: the latent response's SD is ``1 / delta``); scales as
-        estimated (std_lv) and times that SD (std_all: 1, as lavaan)."""
+        estimated (std_lv) and 1 (std_all, as lavaan)."""
         ops = frame["op"].to_numpy()
         if not ((ops == "|") | (ops == "~*~")).any():
             return
@@ -597,7 +604,7 @@ class Fit:
             k = ov_pos[frame["lhs"].iat[r]]
             sd = np.sqrt(self.estimation.implied[g].sigma[k, k])
             if ops[r] == "~*~":
-                std_lv[r], std_all[r] = est[r], est[r] * sd
+                std_lv[r], std_all[r] = est[r], 1.0  # lavaan's lav_standardize_all: 1
                 continue
             std_lv[r], std_all[r] = est[r], est[r] / sd
 

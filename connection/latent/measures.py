@@ -278,13 +278,14 @@ def ordinal_residual_measures(stats, wls_est) -> dict:
     keys = ("rmr", "rmr_nomean", "srmr_bentler", "srmr_bentler_nomean", "crmr", "crmr_nomean")
     acc = dict.fromkeys(keys, 0.0)
     for st, e in zip(stats, wls_est):
-        p, nu = len(st.cov), st.n_uni
+        nu = st.n_uni
+        p = len(st.cov)  # every variable, the covariates too (lavaan's nvar)
         ia, ib = st.pairs
-        var_obs, var_est = np.ones(p), np.ones(p)
+        var_obs, var_est = np.ones(len(st.cov)), np.ones(len(st.cov))
         th = np.arange(st.n_th)
         if st.th_num is not None:
-            var_obs[st.var_idx] = st.wls_obs[st.n_th:nu]
-            var_est[st.var_idx] = e[st.n_th:nu]
+            var_obs[st.var_idx] = st.wls_obs[st.n_th + st.n_slopes:nu]
+            var_est[st.var_idx] = e[st.n_th + st.n_slopes:nu]
             th = np.flatnonzero(~st.th_num)
         th2 = float(np.sum((st.wls_obs[th] - e[th]) ** 2))
         o, m = st.wls_obs[nu:], e[nu:]

@@ -75,6 +75,7 @@ class ParameterTable:
     cache: dict = field(default_factory=dict, repr=False, compare=False)
     ordered: list = field(default_factory=list)  # ordinal indicators (thresholds, delta scale)
     parameterization: str = "delta"   # of the ordinal indicators: "delta" or "theta"
+    conditional_x: bool = False       # ordinal outcomes given the fixed.x covariates
 
     @property
     def npar(self) -> int:
@@ -87,7 +88,8 @@ class ParameterTable:
         return ParameterTable(self.frame.copy(), list(self.ov_names), list(self.lv_names),
                               list(self.ov_x), self.ngroups, self.meanstructure,
                               list(self.statements), ordered=list(self.ordered),
-                              parameterization=self.parameterization)
+                              parameterization=self.parameterization,
+                              conditional_x=self.conditional_x)
 
     def __repr__(self) -> str:
         return (f"ParameterTable({len(self.frame)} rows, {self.npar} free parameters, "

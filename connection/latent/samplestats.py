@@ -20,7 +20,12 @@ from connection.errors import (
     ModelSpecificationError,
     NonNumericError,
 )
-from connection.latent._polychoric import MAX_CATEGORIES, mixed_statistics, polychoric
+from connection.latent._polychoric import (
+    MAX_CATEGORIES,
+    conditional_statistics,
+    mixed_statistics,
+    polychoric,
+)
 from connection.latent.blas import BlasLimit
 from connection.latent.estimate import GroupStats, OrdinalStats
 
@@ -396,7 +401,7 @@ def stats_from_user(sample_stats, ov_names):
 
 
 def ordinal_stats(x: np.ndarray, ov_names: list, *, weights: str = "dwls",
-                  ordinal=None) -> OrdinalStats:
+                  ordinal=None, covariates=None) -> OrdinalStats:
     """Step 2 for ordinal indicators: the thresholds, polychoric correlations and their
     asymptotic covariance (``polychoric``, lavaan's two-step estimates) of the complete rows
     ``x`` of one group, with the weights of the discrepancy (``"dwls"``: ``1 / diag(Gamma)``,
@@ -404,6 +409,8 @@ def ordinal_stats(x: np.ndarray, ov_names: list, *, weights: str = "dwls",
     categories) are refused there, naming the item. ``ordinal``: the ordinal variables when
     some are continuous (lavaan's mix: ``mixed_statistics``)."""
     frame = pd.DataFrame(x, columns=list(ov_names))
+    if covariates:
+        return _conditional_ordinal_stats(frame, ov_names, covariates, weights)
     if ordinal is not None and set(ordinal) != set(ov_names):
         return _mixed_ordinal_stats(frame, ov_names, ordinal, weights)
     with BlasLimit():  # blocks of a few thousand rows: one BLAS thread is faster (measured)
@@ -464,3 +471,32 @@ def _too_many_categories(fn, *args):
             expected=f"at most {MAX_CATEGORIES} categories for a variable in ordered=",
             hint="leave the variable out of ordered= (it is then continuous, as lavaan treats "
                  "it), or collapse its categories") from None
+
+
+def _conditional_ordinal_stats(frame, ov_names, covariates, weights) -> OrdinalStats:
+    """:func:`ordinal_stats` given exogenous covariates (lavaan's ``conditional.x = TRUE``):
+    every other variable is an ordinal outcome; ``cov``/``mean`` hold the covariates' sample
+    moments (the fixed.x values) and the residual polychorics among the outcomes."""
+    pos = {v: i for i, v in enumerate(ov_names)}
+    ys = [v for v in ov_names if v not in set(covariates)]
+    xs = [v for v in ov_names if v in set(covariates)]
+    with BlasLimit():
+        cs = _too_many_categories(conditional_statistics, frame, ys, xs)
+    y_idx = np.array([pos[v] for v in ys], dtype=int)
+    x_idx = np.array([pos[v] for v in xs], dtype=int)
+    p = len(ov_names)
+    cov = np.eye(p)
+    cov[np.ix_(y_idx, y_idx)] = cs.res_cor
+    cov[np.ix_(x_idx, x_idx)] = cs.x_cov
+    mean = np.zeros(p)
+    mean[x_idx] = cs.x_mean
+    w = 1.0 / np.diag(cs.gamma) if weights == "dwls" else np.ones(len(cs.obs))
+
+    class _Categories:  # what the engine reads of a PolychoricResult
+        categories = cs.categories
+        n = cs.n
+
+    return OrdinalStats(n=int(cs.n), mean=mean, cov=cov, wls_obs=cs.obs, gamma=cs.gamma, w=w,
+                        th_item=y_idx[cs.th_var], pairs=(y_idx[cs.pairs[0]], y_idx[cs.pairs[1]]),
+                        polychoric=_Categories(), th_num=np.zeros(cs.n_th, dtype=bool),
+                        var_idx=np.zeros(0, dtype=int), y_idx=y_idx, x_idx=x_idx)

@@ -71,6 +71,10 @@ ord2 <- c("x5", "x6", "x7")
 fit <- sem(m_sem, d, ordered = ord2)
 write_fit("mixed_sem_cx", fit, "wlsmv_mixed_data.csv", m_sem,
           "sem(model, data, ordered = c('x5', 'x6', 'x7'))")
+m_sem2 <- "f =~ x5 + x6 + x7 + x8\nf ~ age\nx5 ~ x1"
+fit <- sem(m_sem2, d, ordered = c(ord2, "x8"), parameterization = "theta")
+write_fit("mixed_sem_cx_theta", fit, "wlsmv_mixed_data.csv", m_sem2,
+          "sem(model, data, ordered = c('x5', 'x6', 'x7', 'x8'), parameterization = 'theta')")
 fit <- sem(m_sem, d, ordered = ord2, conditional.x = FALSE)
 write_fit("mixed_sem", fit, "wlsmv_mixed_data.csv", m_sem,
           "sem(model, data, ordered = c('x5', 'x6', 'x7'), conditional.x = FALSE)")
