@@ -266,6 +266,10 @@ def _build(model, *, ngroups, std_lv, meanstructure, group_equal, group_partial,
             expected="ordered=True (or the item names) with estimator 'WLSMV'",
             hint="for continuous indicators hold the intercepts equal instead "
                  "(group_equal=['loadings', 'intercepts'])")
+    if ordered and "thresholds" in equal and "intercepts" not in equal:
+        # as lavaan: equal thresholds hold the continuous variables' intercepts equal too
+        # (ordinal intercepts are fixed at 0, so only theirs are concerned)
+        equal = [*equal, "intercepts"]
     if ngroups > 1:
         _group_equalities(table, len(base_rows), ngroups, variables, equal, partial, std_lv,
                           theta_items=set(ordered) if parameterization == "theta" else None)

@@ -79,6 +79,15 @@ fit <- sem(m_sem, d, ordered = ord2, conditional.x = FALSE)
 write_fit("mixed_sem", fit, "wlsmv_mixed_data.csv", m_sem,
           "sem(model, data, ordered = c('x5', 'x6', 'x7'), conditional.x = FALSE)")
 
+# (b2) two groups: continuous indicators (equal thresholds and loadings), and covariates
+fit <- cfa(m_cfa, d, ordered = ord, group = "school", group.equal = c("thresholds", "loadings"))
+write_fit("mixed_groups", fit, "wlsmv_mixed_data.csv", m_cfa,
+          paste("cfa(model, data, ordered = c('x2', 'x3', 'x5', 'x6'), group = 'school',",
+                "group.equal = c('thresholds', 'loadings'))"))
+fit <- sem(m_sem, d, ordered = ord2, group = "school")
+write_fit("mixed_groups_cx", fit, "wlsmv_mixed_data.csv", m_sem,
+          "sem(model, data, ordered = c('x5', 'x6', 'x7'), group = 'school')")
+
 # (c) the theta parameterization: ordinal only (hs4), mixed, and two groups
 h4 <- read.csv(file.path(out, "wlsmv_hs4_data.csv"))
 m_hs <- "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
