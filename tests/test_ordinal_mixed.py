@@ -5,7 +5,8 @@ and x4 continuous, the age (continuous) and the school: a two-factor CFA with tw
 indicators (WLSMV and ULSMV), a CFA with a single ordinal item, and an SEM with two
 continuous covariates by ``sem(..., conditional.x = FALSE)`` and by lavaan's default
 ``conditional.x = TRUE`` (probit regressions on the covariates; also with a direct effect and
-the theta parameterization); both in two schools (equal thresholds, which hold the continuous
+the theta parameterization; and with a continuous indicator: linear regression, polyserial and
+Pearson residual correlations); both in two schools (equal thresholds, which hold the continuous
 intercepts equal too, as lavaan; and the covariate SEM per school). The sample statistics (lavaan's
 ``wls.obs``: thresholds and minus the means, the continuous variances, the covariances with
 polyserial and Pearson parts) and their Gamma to 1e-6; estimates, standard errors,
@@ -34,6 +35,7 @@ FITS = {  # name: (ordered, extra keywords)
     "mixed_one": ("x2", {}),
     "mixed_sem": (["x5", "x6", "x7"], {"conditional_x": False}),
     "mixed_sem_cx": (["x5", "x6", "x7"], {}),
+    "mixed_sem_cx_num": (["x5", "x6", "x7"], {}),
     "mixed_sem_cx_theta": (["x5", "x6", "x7", "x8"], {"parameterization": "theta"}),
     "mixed_groups": (["x2", "x3", "x5", "x6"],
                      {"group": "school", "group_equal": ["thresholds", "loadings"]}),
@@ -135,15 +137,47 @@ def test_conditional_statistics_match_lavaan():
         data["x1"].var(ddof=1), rel=1e-12)
 
 
-def test_continuous_outcomes_given_covariates_are_refused_naming_conditional_x_false():
-    ref = _reference("mixed_sem_cx")
+def test_conditional_statistics_with_a_continuous_outcome_match_lavaan():
+    ref, _ = _fit("mixed_sem_cx_num")
     data = pd.read_csv(REF / ref["data"])
-    model = "f =~ x4 + x5 + x6\nf ~ x1 + age"   # x4 continuous
-    with pytest.raises(ModelSpecificationError, match="conditional_x=False") as info:
-        cx.sem(model, data, ordered=["x5", "x6"])
-    assert "x4" in str(info.value)
-    fit = cx.sem(model, data, ordered=["x5", "x6"], conditional_x=False)
-    assert fit.converged
+    cs = conditional_statistics(data, ["x4", "x5", "x6", "x7"], ["age", "x1"],
+                                ["x5", "x6", "x7"])
+    assert list(cs.labels) == ref["wls_obs"]["names"]   # x4~1 (minus), x4~~x4, x4~~x5, ...
+    np.testing.assert_allclose(cs.obs, ref["wls_obs"]["values"], atol=1e-6)
+    np.testing.assert_allclose(cs.gamma, np.array(ref["gamma"]), atol=1e-5)
+
+
+def test_polyserial_given_covariates_is_the_likelihood_maximum():
+    # lavaan 0.6.14 puts this pair at its bound 0.995 (see the generator script): the
+    # two-step likelihood of rho, with the regressions fixed, peaks inside and is returned
+    from scipy.special import ndtr
+
+    data = pd.read_csv(REF / "wlsmv_mixed_data.csv")
+    cs = conditional_statistics(data, ["x5", "x1"], ["age", "x9"], ["x5"])
+    X = data[["age", "x9"]].to_numpy(float)
+    tau = cs.obs[:3]
+    beta = cs.obs[[4, 6]]
+    e = data["x1"] - np.column_stack([np.ones(len(X)), X]) @ np.linalg.lstsq(
+        np.column_stack([np.ones(len(X)), X]), data["x1"], rcond=None)[0]
+    z = (e / np.sqrt(np.mean(e * e))).to_numpy()
+    t = np.concatenate([[-1e3], tau, [1e3]])
+    c = data["x5"].to_numpy() - 1
+    eta = X @ beta
+
+    def loglik(r):
+        s = np.sqrt(1 - r * r)
+        with np.errstate(divide="ignore"):  # near +-1 a case's probability underflows
+            return np.sum(np.log(ndtr((t[c + 1] - eta - r * z) / s)
+                                 - ndtr((t[c] - eta - r * z) / s)))
+
+    rho = cs.res_cor[0, 1] / np.sqrt(cs.res_cor[1, 1])
+    assert 0.1 < rho < 0.4
+    grid = np.linspace(-0.99, 0.99, 397)
+    assert loglik(rho) >= max(loglik(r) for r in grid) - 1e-9
+
+
+def test_conditional_x_true_needs_ordinal_variables():
+    data = pd.read_csv(REF / "wlsmv_mixed_data.csv")
     with pytest.raises(ModelSpecificationError, match="only available with ordinal"):
         cx.sem("f =~ x5 + x6 + x7\nf ~ x1", data, conditional_x=True)
 

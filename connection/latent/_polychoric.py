@@ -1181,6 +1181,9 @@ class ConditionalStatistics:
     x_mean: np.ndarray
     categories: dict
     n: int
+    th_num: np.ndarray = None       # entries of the first block that are minus an intercept
+    var_pos: np.ndarray = None      # the continuous outcomes (their residual variances)
+    y_mean: np.ndarray = None       # the continuous outcomes' means (0 for ordinal ones)
 
 
 def _bounds(tau, codes, eta):
@@ -1279,82 +1282,187 @@ def _bv_rho(za1, za2, zb1, zb2):
     return float(res.x)
 
 
-def conditional_statistics(data: pd.DataFrame, outcomes, covariates) -> ConditionalStatistics:
-    """Step 1 and 2 of lavaan's ``conditional.x = TRUE`` for ordinal ``outcomes`` and
-    continuous ``covariates`` (complete rows of ``data``): probit regressions, residual
-    polychoric correlations, and Gamma by Muthen's (1984) sandwich."""
+def _outcome_fit(kind, codes_j, K_j, y, X, name):
+    """One outcome's regression on the covariates: (stat of the first block, slopes, residual
+    variance or None, casewise scores [first | slopes | variance], per-case boundaries or
+    standardized residuals)."""
+    n = len(X)
+    if kind == "o":
+        tau, beta = _probit_fit(codes_j, K_j, X, name)
+        sc = _probit_scores(tau, beta, codes_j, X)[1]
+        return tau, beta, None, sc, _bounds(tau, codes_j, X @ beta)
+    X1 = np.column_stack([np.ones(n), X])
+    coef = np.linalg.lstsq(X1, y, rcond=None)[0]
+    e = y - X1 @ coef
+    v = float(e @ e) / n
+    sc = np.column_stack([X1 * (e / v)[:, None], -1.0 / (2 * v) + e * e / (2 * v * v)])
+    return coef[:1], coef[1:], v, sc, e
+
+
+def _pair_conditional(ka, kb, fa, fb, ca, cb, X, Ka, Kb):
+    """rho of a pair of outcomes given the covariates and its scores: (rho, casewise rho
+    score, {outcome: d loglik / d (first block, slopes, variance)} summed against the rho
+    score is done by the caller; here the casewise derivative matrices), H21 parts, H22."""
+    if ka == "o" and kb == "o":
+        (za1, za2), (zb1, zb2) = fa[4], fb[4]
+        rho = _bv_rho(za1, za2, zb1, zb2)
+        lik, drho, (a1, a2), (b1, b2) = _bv_terms(za1, za2, zb1, zb2, rho)
+        sc = drho / lik
+        return rho, sc, (_ord_derivs(ca, Ka, a1, a2, lik, X), _ord_derivs(cb, Kb, b1, b2, lik,
+                                                                            X)), None, 1.0
+    if ka == "n" and kb == "n":
+        e1, e2 = fa[4], fb[4]
+        v1, v2 = fa[2], fb[2]
+        s1, s2 = np.sqrt(v1), np.sqrt(v2)
+        rho = float(e1 @ e2) / len(e1) / (s1 * s2)
+        sc, dmu1, dv1, dmu2, dv2 = _pair_num_num(e1, 0.0, v1, e2, 0.0, v2, rho)
+        d1 = np.column_stack([dmu1, dmu1[:, None] * X, dv1])
+        d2 = np.column_stack([dmu2, dmu2[:, None] * X, dv2])
+        return rho, sc, (d1, d2), (s2 * rho / (2 * s1), s1 * rho / (2 * s2)), s1 * s2
+    # one continuous (y1), one ordinal (y2): lavaan's lav_bvmix with eXo
+    num_first = ka == "n"
+    fn, fo, co, Ko = (fa, fb, cb, Kb) if num_first else (fb, fa, ca, Ka)
+    e, v = fn[4], fn[2]
+    z = e / np.sqrt(v)
+    z1, z2 = fo[4]
+    rho = _bv_mix_rho(z, z1, z2)
+    R = np.sqrt(1.0 - rho * rho)
+    s1, s2 = (z1 - rho * z) / R, (z2 - rho * z) / R
+    y1, y2 = _phi(s1), _phi(s2)
+    inv = 1.0 / np.maximum(ndtr(s1) - ndtr(s2), np.finfo(float).eps)
+    sd = np.sqrt(v)
+    dmu = (z + inv * (rho / R) * (y1 - y2)) / sd
+    dvar = ((z * z - 1.0) + inv * rho * z / R * (y1 - y2)) / (2.0 * v)
+    sc = inv / R ** 3 * (y1 * (z1 * rho - z) - y2 * (z2 * rho - z))
+    dn = np.column_stack([dmu, dmu[:, None] * X, dvar])
+    do = _ord_derivs(co, Ko, y1 * inv / R, y2 * inv / R, 1.0, X)
+    derivs = (dn, do) if num_first else (do, dn)
+    h21 = (rho / (2 * sd), None) if num_first else (None, rho / (2 * sd))
+    return rho, sc, derivs, h21, sd
+
+
+def _ord_derivs(codes_j, K_j, t1, t2, lik, X):
+    """Casewise d loglik / d (thresholds, slopes) of an ordinal outcome in a pair, from the
+    terms at its upper (``t1``) and lower (``t2``) boundaries (lavaan's Z1, Z2)."""
+    n, k = len(codes_j), K_j - 1
+    dth = np.zeros((n, k))
+    rr = np.arange(n)
+    up, lo = codes_j < k, codes_j > 0
+    dth[rr[up], codes_j[up]] += (t1 / lik)[up]
+    dth[rr[lo], codes_j[lo] - 1] -= (t2 / lik)[lo]
+    return np.column_stack([dth, X * ((t2 - t1) / lik)[:, None]])
+
+
+def _bv_mix_rho(z, z1, z2):
+    """The polyserial correlation given the covariates (lavaan's bounds +-0.995)."""
+    from scipy.optimize import minimize_scalar  # noqa: PLC0415 - only on this path
+
+    def nll(r):
+        R = np.sqrt(1.0 - r * r)
+        p = ndtr((z1 - r * z) / R) - ndtr((z2 - r * z) / R)
+        return -np.sum(np.log(np.maximum(p, 1e-300)))
+
+    return float(minimize_scalar(nll, bounds=(-0.995, 0.995), method="bounded",
+                                 options={"xatol": 1e-10, "maxiter": 500}).x)
+
+
+def conditional_statistics(data: pd.DataFrame, outcomes, covariates,
+                           ordinal=None) -> ConditionalStatistics:
+    """Step 1 and 2 of lavaan's ``conditional.x = TRUE`` for ``outcomes`` (the ``ordinal``
+    ones, default all, ordinal; the others continuous) given continuous ``covariates``
+    (complete rows of ``data``): probit (linear) regressions, residual polychoric (polyserial,
+    Pearson) correlations, and Gamma by Muthen's (1984) sandwich (lavaan's ``muthen1984``
+    with ``eXo``: the delta method to covariances, the intercepts' sign flipped)."""
     outcomes, covariates = [str(v) for v in outcomes], [str(v) for v in covariates]
-    items, codes, cats, _, _, cont, X, _ = _prepare(data, outcomes, covariates, MAX_CATEGORIES,
-                                                    min_items=1)
-    n, p = codes.shape
-    nx = X.shape[1]
-    K = np.array([len(cats[it]) for it in items])
-    fits, z = [], []
-    for j in range(p):
-        tau, beta = _probit_fit(codes[:, j], K[j], X, items[j])
-        fits.append((tau, beta))
-        z.append(_bounds(tau, codes[:, j], X @ beta))
+    ordinal = outcomes if ordinal is None else [str(v) for v in ordinal]
+    ords = [v for v in outcomes if v in set(ordinal)]
+    nums = [v for v in outcomes if v not in set(ordinal)]
+    items, codes, cats, _, _, cont, Xall, _ = _prepare(data, ords, nums + covariates,
+                                                       MAX_CATEGORIES, min_items=1)
+    X = Xall[:, len(nums):]
+    n, nx, p = len(X), X.shape[1], len(outcomes)
+    kind = ["o" if v in set(ords) else "n" for v in outcomes]
+    K = np.array([len(cats[v]) if k == "o" else 2 for v, k in zip(outcomes, kind)])
+    col_of = {v: (ords.index(v) if k == "o" else nums.index(v)) for v, k in zip(outcomes, kind)}
+    fits = [_outcome_fit(k, codes[:, col_of[v]] if k == "o" else None, K[j],
+                         Xall[:, col_of[v]] if k == "n" else None, X, v)
+            for j, (v, k) in enumerate(zip(outcomes, kind))]
     th_start = np.concatenate([[0], np.cumsum(K - 1)])
     n_th = int(th_start[-1])
-    # univariate scores: thresholds (outcome by outcome), slopes (covariate by covariate)
-    S_th = np.zeros((n, n_th))
-    S_sl = np.zeros((n, p * nx))
-    for j, (tau, beta) in enumerate(fits):
-        sc = _probit_scores(tau, beta, codes[:, j], X)[1]
-        S_th[:, th_start[j]:th_start[j + 1]] = sc[:, :K[j] - 1]
-        S_sl[:, j + p * np.arange(nx)] = sc[:, K[j] - 1:]
-    m1 = n_th + p * nx
-    cols = [list(range(th_start[j], th_start[j + 1])) + list(n_th + j + p * np.arange(nx))
-            for j in range(p)]
-    ia, ib, rhos, S_cor, a21, labels = [], [], [], [], [], []
-    R = np.eye(p)
+    num_pos = [j for j in range(p) if kind[j] == "n"]
+    m1 = n_th + p * nx + len(num_pos)
+    cols = []
+    S1 = np.zeros((n, m1))
+    for j, f in enumerate(fits):
+        c = list(range(th_start[j], th_start[j + 1])) + list(n_th + j + p * np.arange(nx))
+        if kind[j] == "n":
+            c.append(n_th + p * nx + num_pos.index(j))
+        cols.append(c)
+        S1[:, c] = f[3]
+    ia, ib, rhos, S_cor, a21, h21, h22, labels = [], [], [], [], [], [], [], []
     for a in range(p):
         for b in range(a + 1, p):
-            (za1, za2), (zb1, zb2) = z[a], z[b]
-            rho = _bv_rho(za1, za2, zb1, zb2)
-            lik, drho, (a1, a2), (b1, b2) = _bv_terms(za1, za2, zb1, zb2, rho)
-            sc = drho / lik
-            row = np.zeros(m1)
-            for j, (z1t, z2t) in ((a, (a1, a2)), (b, (b1, b2))):
-                k = K[j] - 1
-                c = codes[:, j]
-                dth = np.zeros((n, k))
-                rr = np.arange(n)
-                up, lo = c < k, c > 0
-                dth[rr[up], c[up]] += (z1t / lik)[up]
-                dth[rr[lo], c[lo] - 1] -= (z2t / lik)[lo]
-                dsl = X * ((z2t - z1t) / lik)[:, None]
-                row[cols[j]] = np.concatenate([sc @ dth, sc @ dsl])
+            ca = codes[:, col_of[outcomes[a]]] if kind[a] == "o" else None
+            cb = codes[:, col_of[outcomes[b]]] if kind[b] == "o" else None
+            rho, sc, (da, db), hh, h = _pair_conditional(kind[a], kind[b], fits[a], fits[b],
+                                                         ca, cb, X, K[a], K[b])
+            row, hrow = np.zeros(m1), np.zeros(m1)
+            row[cols[a]] = sc @ da
+            row[cols[b]] = sc @ db
+            if hh is not None:
+                for j, val in ((a, hh[0]), (b, hh[1])):
+                    if val is not None:
+                        hrow[cols[j][-1]] = val
             ia.append(a)
             ib.append(b)
             rhos.append(rho)
             S_cor.append(sc)
             a21.append(row)
-            labels.append(f"{items[a]}~~{items[b]}")
-            R[a, b] = R[b, a] = rho
+            h21.append(hrow)
+            h22.append(h)
+            labels.append(f"{outcomes[a]}~~{outcomes[b]}")
     P = len(rhos)
-    S = np.column_stack([S_th, S_sl] + ([np.column_stack(S_cor)] if P else []))
+    S = np.column_stack([S1] + ([np.column_stack(S_cor)] if P else []))
     inner = S.T @ S
     m = m1 + P
     binv = np.zeros((m, m))
     for j in range(p):
         idx = np.array(cols[j])
         binv[np.ix_(idx, idx)] = np.linalg.inv(inner[np.ix_(idx, idx)])
+    H = np.eye(m)
     if P:
         a22inv = 1.0 / np.diag(inner)[m1:]
         binv[m1:, m1:] = np.diag(a22inv)
         binv[m1:, :m1] = -(a22inv[:, None] * np.array(a21)) @ binv[:m1, :m1]
-    G = n * (binv @ inner @ binv.T)
+        H[m1:, :m1] = np.array(h21)
+        H[m1:, m1:] = np.diag(h22)
+    W = H @ (binv @ inner @ binv.T) @ H.T
+    th_num = np.array([kind[j] == "n" for j in range(p) for _ in range(K[j] - 1)])
+    flip = np.ones(m)
+    flip[np.flatnonzero(th_num)] = -1.0
+    G = n * (flip[:, None] * W * flip[None, :])
     G = (G + G.T) / 2.0
-    th_lab = [f"{items[j]}|t{k + 1}" for j in range(p) for k in range(K[j] - 1)]
-    sl_lab = [f"{items[j]}~{cont[c]}" for c in range(nx) for j in range(p)]
-    obs = np.concatenate([np.concatenate([f[0] for f in fits]),
-                          np.array([fits[j][1][c] for c in range(nx) for j in range(p)]),
-                          np.array(rhos)])
+    th_lab = [f"{outcomes[j]}|t{k + 1}" if kind[j] == "o" else f"{outcomes[j]}~1"
+              for j in range(p) for k in range(K[j] - 1)]
+    sl_lab = [f"{outcomes[j]}~{covariates[c]}" for c in range(nx) for j in range(p)]
+    var_lab = [f"{outcomes[j]}~~{outcomes[j]}" for j in num_pos]
+    first = np.concatenate([f[0] if kind[j] == "o" else -f[0] for j, f in enumerate(fits)])
+    cov = np.eye(p)
+    sds = np.array([np.sqrt(f[2]) if kind[j] == "n" else 1.0 for j, f in enumerate(fits)])
+    covs = np.array(rhos) * sds[np.array(ia, dtype=int)] * sds[np.array(ib, dtype=int)] \
+        if P else np.zeros(0)
+    cov[np.array(ia, dtype=int), np.array(ib, dtype=int)] = covs
+    cov[np.array(ib, dtype=int), np.array(ia, dtype=int)] = covs
+    cov[num_pos, num_pos] = [fits[j][2] for j in num_pos]
+    obs = np.concatenate([first, np.array([fits[j][1][c] for c in range(nx) for j in range(p)]),
+                          np.array([fits[j][2] for j in num_pos]), covs])
     xm = X.mean(axis=0)
     xc = (X - xm).T @ (X - xm) / (n - 1)   # lavaan's cov.x under conditional.x: N - 1
+    y_mean = np.array([Xall[:, col_of[v]].mean() if k == "n" else 0.0
+                       for v, k in zip(outcomes, kind)])
     return ConditionalStatistics(
-        labels=tuple(th_lab + sl_lab + labels), obs=obs, gamma=G, n_th=n_th,
+        labels=tuple(th_lab + sl_lab + var_lab + labels), obs=obs, gamma=G, n_th=n_th,
         th_var=np.repeat(np.arange(p), K - 1), pairs=(np.array(ia, dtype=int),
                                                        np.array(ib, dtype=int)),
-        res_cor=R, x_cov=xc, x_mean=xm, categories=cats, n=n)
+        res_cor=cov, x_cov=xc, x_mean=xm, categories=cats, n=n, th_num=th_num,
+        var_pos=np.array(num_pos, dtype=int), y_mean=y_mean)

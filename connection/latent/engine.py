@@ -407,26 +407,16 @@ def _estimate_ordinal(model, data, statements, ov_names, o) -> Estimation:
 
 def _conditional_x(statements, conditional_x, items):
     """lavaan's ``conditional.x`` for ordinal models with exogenous observed covariates:
-    ``None`` (lavaan's default there, ``TRUE``) or ``True``: probit regressions of the
-    outcomes on the covariates, every outcome ordinal (a continuous one is refused, naming
-    ``conditional_x=False``); ``False``: the covariates modelled with the items (their
-    moments free, as lavaan's ``conditional.x = FALSE``, which sets ``fixed.x = FALSE``).
+    ``None`` (lavaan's default there, ``TRUE``) or ``True``: probit (linear) regressions of
+    the ordinal (continuous) outcomes on the covariates; ``False``: the covariates modelled
+    with the items (their moments free, as lavaan's ``conditional.x = FALSE``, which sets
+    ``fixed.x = FALSE``).
     Returns (the option as used, the covariates or ())."""
     ov_x = build_table(statements, ngroups=1).ov_x
     if not ov_x:
         return conditional_x, ()
     if conditional_x is False:
         return False, ()
-    rest = [v for v in build_table(statements, ngroups=1).ov_names
-            if v not in set(ov_x) and v not in set(items)]
-    if rest:
-        raise ModelSpecificationError(
-            "continuous outcomes given exogenous covariates (lavaan's default conditional.x "
-            "= TRUE) are not available yet; continuous: " + ", ".join(rest),
-            expected="every variable but the covariates (" + ", ".join(ov_x) + ") in ordered=",
-            hint="pass conditional_x=False (lavaan's conditional.x = FALSE: the covariates "
-                 "are modelled with the items, with polyserial correlations and free means, "
-                 "variances and covariances)")
     return True, tuple(ov_x)
 
 

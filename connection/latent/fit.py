@@ -216,9 +216,9 @@ def cfa(model, data=None, *, group=None, estimator=None, missing="listwise", std
         lavaan's ``conditional.x`` for models with ``ordered=`` and exogenous observed
         covariates. Default (None) as lavaan's: ``True``, the outcomes' thresholds and slopes
         from probit regressions on the covariates and their residual polychoric correlations
-        (the covariates' moments fixed at their sample values, divisor N - 1 as lavaan); every
-        other variable must then be ordinal (a continuous outcome is refused, for now, naming
-        ``conditional_x=False``). ``False`` models the covariates with the items (polyserial
+        (the covariates' moments fixed at their sample values, divisor N - 1 as lavaan);
+        continuous outcomes by linear regressions (polyserial and Pearson residual
+        correlations). ``False`` models the covariates with the items (polyserial
         correlations; their means, variances and covariances free, as lavaan's
         ``conditional.x = FALSE``). ``True`` without ``ordered=`` is refused.
     weights : str, array or None, optional

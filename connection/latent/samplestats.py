@@ -410,7 +410,8 @@ def ordinal_stats(x: np.ndarray, ov_names: list, *, weights: str = "dwls",
     some are continuous (lavaan's mix: ``mixed_statistics``)."""
     frame = pd.DataFrame(x, columns=list(ov_names))
     if covariates:
-        return _conditional_ordinal_stats(frame, ov_names, covariates, weights)
+        return _conditional_ordinal_stats(frame, ov_names, covariates, weights,
+                                          ordinal if ordinal is not None else ov_names)
     if ordinal is not None and set(ordinal) != set(ov_names):
         return _mixed_ordinal_stats(frame, ov_names, ordinal, weights)
     with BlasLimit():  # blocks of a few thousand rows: one BLAS thread is faster (measured)
@@ -473,7 +474,7 @@ def _too_many_categories(fn, *args):
                  "it), or collapse its categories") from None
 
 
-def _conditional_ordinal_stats(frame, ov_names, covariates, weights) -> OrdinalStats:
+def _conditional_ordinal_stats(frame, ov_names, covariates, weights, ordinal) -> OrdinalStats:
     """:func:`ordinal_stats` given exogenous covariates (lavaan's ``conditional.x = TRUE``):
     every other variable is an ordinal outcome; ``cov``/``mean`` hold the covariates' sample
     moments (the fixed.x values) and the residual polychorics among the outcomes."""
@@ -481,7 +482,8 @@ def _conditional_ordinal_stats(frame, ov_names, covariates, weights) -> OrdinalS
     ys = [v for v in ov_names if v not in set(covariates)]
     xs = [v for v in ov_names if v in set(covariates)]
     with BlasLimit():
-        cs = _too_many_categories(conditional_statistics, frame, ys, xs)
+        cs = _too_many_categories(conditional_statistics, frame, ys, xs,
+                                  [v for v in ys if v in set(ordinal)])
     y_idx = np.array([pos[v] for v in ys], dtype=int)
     x_idx = np.array([pos[v] for v in xs], dtype=int)
     p = len(ov_names)
@@ -490,6 +492,7 @@ def _conditional_ordinal_stats(frame, ov_names, covariates, weights) -> OrdinalS
     cov[np.ix_(x_idx, x_idx)] = cs.x_cov
     mean = np.zeros(p)
     mean[x_idx] = cs.x_mean
+    mean[y_idx] = cs.y_mean
     w = 1.0 / np.diag(cs.gamma) if weights == "dwls" else np.ones(len(cs.obs))
 
     class _Categories:  # what the engine reads of a PolychoricResult
@@ -498,5 +501,5 @@ def _conditional_ordinal_stats(frame, ov_names, covariates, weights) -> OrdinalS
 
     return OrdinalStats(n=int(cs.n), mean=mean, cov=cov, wls_obs=cs.obs, gamma=cs.gamma, w=w,
                         th_item=y_idx[cs.th_var], pairs=(y_idx[cs.pairs[0]], y_idx[cs.pairs[1]]),
-                        polychoric=_Categories(), th_num=np.zeros(cs.n_th, dtype=bool),
-                        var_idx=np.zeros(0, dtype=int), y_idx=y_idx, x_idx=x_idx)
+                        polychoric=_Categories(), th_num=cs.th_num,
+                        var_idx=y_idx[cs.var_pos], y_idx=y_idx, x_idx=x_idx)

@@ -71,6 +71,14 @@ ord2 <- c("x5", "x6", "x7")
 fit <- sem(m_sem, d, ordered = ord2)
 write_fit("mixed_sem_cx", fit, "wlsmv_mixed_data.csv", m_sem,
           "sem(model, data, ordered = c('x5', 'x6', 'x7'))")
+m_sem3 <- "f =~ x4 + x5 + x6 + x7\nf ~ age + x1"
+fit <- sem(m_sem3, d, ordered = c("x5", "x6", "x7"))
+write_fit("mixed_sem_cx_num", fit, "wlsmv_mixed_data.csv", m_sem3,
+          "sem(model, data, ordered = c('x5', 'x6', 'x7'))")
+# (lavaan 0.6.14 puts the polyserial correlations of x1 with x5 and x6 given age and x9 at its
+# bound 0.995 in "f =~ x4 + x5 + x6 + x1; f ~ age + x9", far from the maximum of its own
+# two-step likelihood near 0.22: not used as a reference; tests/test_ordinal_mixed.py checks
+# that this package returns the maximum there)
 m_sem2 <- "f =~ x5 + x6 + x7 + x8\nf ~ age\nx5 ~ x1"
 fit <- sem(m_sem2, d, ordered = c(ord2, "x8"), parameterization = "theta")
 write_fit("mixed_sem_cx_theta", fit, "wlsmv_mixed_data.csv", m_sem2,
