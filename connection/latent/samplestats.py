@@ -7,6 +7,8 @@ stated; the fitting step (:func:`connection.latent.fit.cfa` / ``sem``) calls it 
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 from scipy.linalg import blas
@@ -495,11 +497,9 @@ def _conditional_ordinal_stats(frame, ov_names, covariates, weights, ordinal) ->
     mean[y_idx] = cs.y_mean
     w = 1.0 / np.diag(cs.gamma) if weights == "dwls" else np.ones(len(cs.obs))
 
-    class _Categories:  # what the engine reads of a PolychoricResult
-        categories = cs.categories
-        n = cs.n
-
     return OrdinalStats(n=int(cs.n), mean=mean, cov=cov, wls_obs=cs.obs, gamma=cs.gamma, w=w,
                         th_item=y_idx[cs.th_var], pairs=(y_idx[cs.pairs[0]], y_idx[cs.pairs[1]]),
-                        polychoric=_Categories(), th_num=cs.th_num,
+                        # what the engine reads of a PolychoricResult: the categories
+                        polychoric=SimpleNamespace(categories=cs.categories, n=cs.n),
+                        th_num=cs.th_num,
                         var_idx=y_idx[cs.var_pos], y_idx=y_idx, x_idx=x_idx)
