@@ -205,3 +205,13 @@ def test_more_than_20_categories_says_what_cfa_can_do():
     fit = cx.cfa("f =~ a + b + c", d, ordered=["a", "b"])
     assert "c~~c" in {f"{a}{o}{b}" for a, o, b in
                       fit.estimates.loc[fit.estimates["se"] > 0, ["lhs", "op", "rhs"]].to_numpy()}
+
+
+def test_ordered_true_leaves_the_covariates_continuous_as_lavaan():
+    # lavaan: lavNames(sem(..., ordered = TRUE), "ov.ord") has the outcomes only
+    ref, fit = _fit("mixed_sem_cx")
+    data = pd.read_csv(REF / ref["data"])
+    again = cx.sem(ref["model"], data, ordered=True)
+    np.testing.assert_allclose(again.estimates["est"], fit.estimates["est"], atol=1e-10)
+    with pytest.raises(ModelSpecificationError, match="ordinal exogenous covariates.*x1"):
+        cx.sem(ref["model"], data, ordered=["x5", "x6", "x7", "x1"])

@@ -270,17 +270,25 @@ def _check_weighted_options(missing, ordered, rest) -> None:
             hint="pass the data frame (the weighted moments are computed from its rows)")
 
 
-def _ordered_items(ordered, ov_names) -> list:
-    """The model's ordinal variables, in the model's order: every one (``True``) or the named
-    ones, which must be model variables (the others are continuous, as lavaan's)."""
+def _ordered_items(ordered, ov_names, statements) -> list:
+    """The model's ordinal variables, in the model's order: every one but the exogenous
+    covariates (``True``, as lavaan's) or the named ones, which must be model variables and
+    not covariates (the others are continuous, as lavaan's)."""
+    ov_x = set(build_table(statements, ngroups=1).ov_x)
     if ordered is True:
-        return list(ov_names)
+        return [v for v in ov_names if v not in ov_x]
     ordered = [ordered] if isinstance(ordered, str) else list(ordered)
     unknown = [str(v) for v in ordered if v not in ov_names]
     if unknown:
         raise ModelSpecificationError(
             "ordered names variables that are not in the model: " + ", ".join(unknown),
             expected="observed variables of the model: " + ", ".join(ov_names))
+    exo = [str(v) for v in ov_names if v in set(ordered) and v in ov_x]
+    if exo:
+        raise ModelSpecificationError(
+            "ordinal exogenous covariates are not supported: " + ", ".join(exo),
+            hint="leave the covariate out of ordered= (it is then a continuous covariate, as "
+                 "lavaan uses its codes given conditional.x)")
     if not ordered:
         raise ModelSpecificationError(
             "ordered names no variable", expected="True or a list of the model's ordinal "
@@ -367,7 +375,7 @@ def _estimate_ordinal(model, data, statements, ov_names, o) -> Estimation:
     group, their thresholds, polychoric correlations and Gamma (block-diagonal over the
     groups), the table with the thresholds (and, with ``group_equal``, lavaan's freed scales
     and latent means in the other groups); then the common steps with the DWLS discrepancy."""
-    items = _ordered_items(o["ordered"], ov_names)
+    items = _ordered_items(o["ordered"], ov_names, statements)
     conditional_x, covariates = _conditional_x(statements, o.get("conditional_x"), items)
     group = o["group"]
     labels, groups = prepare_data(data, ov_names, group, "listwise")
