@@ -1269,17 +1269,73 @@ def _bv_terms(za1, za2, zb1, zb2, rho):
     return lik, drho, (a1, a2), (b1, b2)
 
 
+_GL_GENZ = {n: np.polynomial.legendre.leggauss(n) for n in (6, 12)}
+
+
+def _bvn_scalar(h, k, r):
+    """:func:`bivariate_normal_cdf` for one correlation ``r``: Genz's (2004) choice of 6 or
+    12 Gauss-Legendre points for ``|r| < 0.3`` or ``< 0.75`` (double precision there), else
+    the general function (20 points, or the high-correlation branch)."""
+    ar = abs(r)
+    if ar >= 0.75:
+        return bivariate_normal_cdf(h, k, r)
+    x, w = _GL_GENZ[6 if ar < 0.3 else 12]
+    asr = np.arcsin(r)
+    sn = np.sin(asr * (x + 1.0) / 2.0)
+    hk = h * k
+    hs = (h * h + k * k) / 2.0
+    f = np.exp((hk[:, None] * sn[None, :] - hs[:, None]) / (1.0 - sn * sn)[None, :]) @ w
+    return np.clip(f * asr / (2.0 * _TWO_PI) + ndtr(h) * ndtr(k), 0.0, 1.0)
+
+
+def _capped_cdf(a, b, rho):
+    """Phi2(a, b; rho) where a boundary at the cap (+-100) is infinite: the margin or 0."""
+    out = np.zeros(a.shape)
+    lo = (a <= -_Z_CAP) | (b <= -_Z_CAP)
+    ha, hb = a >= _Z_CAP, b >= _Z_CAP
+    both = ~lo & ~ha & ~hb
+    out[both] = _bvn_scalar(a[both], b[both], rho)
+    m = ~lo & ha & ~hb
+    out[m] = ndtr(b[m])
+    m = ~lo & hb & ~ha
+    out[m] = ndtr(a[m])
+    out[~lo & ha & hb] = 1.0
+    return out
+
+
+def _bv_score(za1, za2, zb1, zb2, rho):
+    """Casewise likelihood and d/d rho of a pair given the covariates."""
+    lik = (_capped_cdf(za1, zb1, rho) - _capped_cdf(za2, zb1, rho)
+           - _capped_cdf(za1, zb2, rho) + _capped_cdf(za2, zb2, rho))
+    q = 2.0 * (1.0 - rho * rho)
+    norm = 1.0 / (_TWO_PI * np.sqrt(1.0 - rho * rho))
+    d = norm * (np.exp(-(za1 * za1 - 2 * rho * za1 * zb1 + zb1 * zb1) / q)
+                - np.exp(-(za2 * za2 - 2 * rho * za2 * zb1 + zb1 * zb1) / q)
+                - np.exp(-(za1 * za1 - 2 * rho * za1 * zb2 + zb2 * zb2) / q)
+                + np.exp(-(za2 * za2 - 2 * rho * za2 * zb2 + zb2 * zb2) / q))
+    return np.maximum(lik, 1e-300), d
+
+
 def _bv_rho(za1, za2, zb1, zb2):
-    """The residual polychoric correlation of a pair given the covariates (two-step ML)."""
-    from scipy.optimize import minimize_scalar  # noqa: PLC0415 - only on this path
-
-    def nll(r):
-        lik = _bv_terms(za1, za2, zb1, zb2, r)[0]
-        return -np.sum(np.log(np.maximum(lik, 1e-300)))
-
-    res = minimize_scalar(nll, bounds=(-RHO_BOUND, RHO_BOUND), method="bounded",
-                          options={"xatol": 1e-10, "maxiter": 500})
-    return float(res.x)
+    """The residual polychoric correlation of a pair given the covariates (two-step ML):
+    scoring steps (the outer product of the casewise scores as information), then the secant
+    on the score, within lavaan's bounds."""
+    r, r_old, g_old = 0.0, None, None
+    for _ in range(100):
+        lik, d = _bv_score(za1, za2, zb1, zb2, r)
+        sc = d / lik
+        g = float(sc.sum())
+        step = g / max(float(sc @ sc), 1e-300)
+        if g_old is not None and g != g_old:
+            secant = -g * (r - r_old) / (g - g_old)
+            if np.isfinite(secant) and abs(secant) <= 2 * abs(step) + 1e-8:
+                step = secant
+        new = float(np.clip(r + step, -RHO_BOUND, RHO_BOUND))
+        r_old, g_old = r, g
+        if abs(new - r) < 1e-10:
+            return new
+        r = new
+    return r
 
 
 def _outcome_fit(kind, codes_j, K_j, y, X, name):
