@@ -1319,22 +1319,31 @@ def _bv_score(za1, za2, zb1, zb2, rho):
 def _bv_rho(za1, za2, zb1, zb2):
     """The residual polychoric correlation of a pair given the covariates (two-step ML):
     scoring steps (the outer product of the casewise scores as information), then the secant
-    on the score, within lavaan's bounds."""
-    r, r_old, g_old = 0.0, None, None
-    for _ in range(100):
+    on the score, halved while the log-likelihood falls, within lavaan's bounds."""
+
+    def at(r):
         lik, d = _bv_score(za1, za2, zb1, zb2, r)
-        sc = d / lik
+        return float(np.sum(np.log(lik))), d / lik
+
+    r, (ll, sc) = 0.0, at(0.0)
+    r_old = g_old = None
+    for _ in range(100):
         g = float(sc.sum())
         step = g / max(float(sc @ sc), 1e-300)
         if g_old is not None and g != g_old:
             secant = -g * (r - r_old) / (g - g_old)
             if np.isfinite(secant) and abs(secant) <= 2 * abs(step) + 1e-8:
                 step = secant
-        new = float(np.clip(r + step, -RHO_BOUND, RHO_BOUND))
+        for _half in range(60):
+            cand = float(np.clip(r + step, -RHO_BOUND, RHO_BOUND))
+            ll_c, sc_c = at(cand)
+            if ll_c >= ll - 1e-12 * abs(ll):
+                break
+            step /= 2.0
         r_old, g_old = r, g
-        if abs(new - r) < 1e-10:
-            return new
-        r = new
+        r, ll, sc = cand, ll_c, sc_c
+        if abs(r - r_old) < 1e-10:
+            break
     return r
 
 
