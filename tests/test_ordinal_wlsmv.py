@@ -167,10 +167,10 @@ def test_text_codes_are_refused_naming_the_item():
 @pytest.mark.parametrize("kwargs, match", [
     ({"ordered": True, "estimator": "ML"}, "not available for ordinal"),
     ({"estimator": "WLSMV"}, "needs ordinal indicators"),
-    ({"ordered": ["q1", "q2"]}, "mix of ordinal and continuous"),
+    ({"ordered": ["q1", "q2"], "estimator": "MLR"}, "not available for ordinal"),
     ({"ordered": ["q1", "q2", "q3", "q4", "nope"]}, "not in the model"),
     ({"ordered": True, "missing": "ml"}, "not available for ordinal"),
-    ({"ordered": True, "parameterization": "theta"}, "theta"),
+    ({"ordered": True, "parameterization": "gamma"}, "unknown parameterization"),
 ])
 def test_unsupported_ordinal_options_are_refused(kwargs, match):
     d = _items()

@@ -320,7 +320,8 @@ def _as_list(names) -> list:
     return [names] if isinstance(names, str) else list(names)
 
 
-def _variable_names(data: pd.DataFrame, items, continuous) -> tuple[list, list]:
+def _variable_names(data: pd.DataFrame, items, continuous,
+                    min_items: int = 2) -> tuple[list, list]:
     """The ordinal items and the continuous variables, checked: each named once, in one role
     only, and a column of the data; at least two items."""
     continuous = _as_list(continuous)
@@ -340,7 +341,7 @@ def _variable_names(data: pd.DataFrame, items, continuous) -> tuple[list, list]:
         raise MissingColumnError(f"item column(s) not in the data: {', '.join(map(str, missing_cols))}",
                                  column=str(missing_cols[0]),
                                  expected=f"one of the data's columns ({len(data.columns)})")
-    if len(items) < 2:
+    if len(items) < min_items:
         raise ArgumentError(f"polychoric correlations need at least 2 items; got {len(items)}",
                             expected="two or more ordinal items")
     return items, continuous
@@ -438,11 +439,11 @@ def _categories(X: np.ndarray, items: list, labels: dict,
     return codes, cats
 
 
-def _prepare(data, items, continuous, max_categories):
+def _prepare(data, items, continuous, max_categories, min_items=2):
     """The input checked and coded, by named steps: the frame, the variable names, each
     column's values, the complete rows, the continuous variables' variance, the categories."""
     data = _as_frame(data)
-    items, continuous = _variable_names(data, items, continuous)
+    items, continuous = _variable_names(data, items, continuous, min_items)
     max_categories = check_int(max_categories, "max_categories", minimum=2)
     labels: dict = {}
     X = np.column_stack([_column_values(data, item, item not in continuous, labels)
@@ -572,13 +573,18 @@ def polychoric(data, items=None, *, continuous=None, max_categories: int = MAX_C
     ConvergenceWarning
         A pair's correlation did not converge (named in the message and in ``pairs.note``).
     """
-    items, codes, cats, n_dropped, notes, cont, Xc, _order = _prepare(data, items, continuous,
-                                                                     max_categories)
-    if cont and gamma:
+    if continuous is not None and len(_as_list(continuous)) and gamma:
         raise ArgumentError("Gamma (and standard errors) with continuous variables is not "
-                            "implemented yet", values=cont,
+                            "implemented yet", values=_as_list(continuous),
                             expected="gamma=False when continuous variables are given",
                             hint="pass gamma=False for the correlations and thresholds")
+    return _two_step(data, items, continuous, max_categories, gamma)[0]
+
+
+def _two_step(data, items, continuous, max_categories, gamma, min_items=2):
+    """:func:`polychoric`'s work: the result and the pieces Gamma is built from (a dict)."""
+    items, codes, cats, n_dropped, notes, cont, Xc, _order = _prepare(
+        data, items, continuous, max_categories, min_items)
     for note in notes:
         warn(note, ExclusionWarning)
     n, p = codes.shape
@@ -715,9 +721,11 @@ def polychoric(data, items=None, *, continuous=None, max_categories: int = MAX_C
         R, pairs = _mixed(R, pairs, codes, T, K, Xc, items, cont, notes)
     corr = pd.DataFrame(R, index=variables, columns=variables)
     gam = pd.DataFrame(G, index=labels, columns=labels)
-    return PolychoricResult(correlation=corr, thresholds=thresholds, pairs=pairs, gamma=gam,
-                            n=int(n), n_dropped=n_dropped, items=tuple(items), categories=cats,
-                            notes=tuple(notes), continuous=tuple(cont))
+    res = PolychoricResult(correlation=corr, thresholds=thresholds, pairs=pairs, gamma=gam,
+                           n=int(n), n_dropped=n_dropped, items=tuple(items), categories=cats,
+                           notes=tuple(notes), continuous=tuple(cont))
+    return res, dict(codes=codes, K=K, T=T, prop=prop, ia=ia, ib=ib, rho=rho, active=active,
+                     th_start=th_start, n_th=n_th, freq=freq, Xc=Xc, R=R)
 
 
 def _polyserial(codes, T, K, Z, jj, cc):
@@ -808,9 +816,11 @@ def _mixed(R_ord, pairs_ord, codes, T, K, Xc, items, cont, notes):
     return R, pd.DataFrame(rows)
 
 
-def _gamma(codes, K, T, prop, ia, ib, rho, active, th_start, n_th, freq):
-    """lavaan's NACOV of (thresholds, correlations): N * B^-1 S'S B^-T (Muthen 1984)."""
-    n, p = codes.shape
+def _ordinal_terms(K, T, prop, ia, ib, rho, active, th_start, n_th, freq):
+    """The ordinal pieces of Muthen's (1984) sandwich: the threshold scores per category
+    ``uscore`` (p, kmax, kmax-1), the rho score per cell ``srho`` (P, kmax, kmax) and ``A21``
+    (P x n_th: sum over cases of the rho score times the pair's threshold scores)."""
+    p = len(K)
     kmax = T.shape[1] - 1
     P = len(ia)
     r = np.where(active, rho, np.clip(rho, -RHO_BOUND, RHO_BOUND))
@@ -862,6 +872,15 @@ def _gamma(codes, K, T, prop, ia, ib, rho, active, th_start, n_th, freq):
         use = ks[None, :] < (K[item] - 1)[:, None]
         cols = th_start[item][:, None] + ks[None, :]
         A21[rows[use], cols[use]] = u[use]
+    return uscore, srho, A21
+
+
+def _gamma(codes, K, T, prop, ia, ib, rho, active, th_start, n_th, freq):
+    """lavaan's NACOV of (thresholds, correlations): N * B^-1 S'S B^-T (Muthen 1984)."""
+    n, p = codes.shape
+    kmax = T.shape[1] - 1
+    P = len(ia)
+    uscore, srho, A21 = _ordinal_terms(K, T, prop, ia, ib, rho, active, th_start, n_th, freq)
 
     # score matrix, accumulated in blocks: S = [threshold scores | rho scores]
     col_item = np.concatenate([np.full(K[j] - 1, j) for j in range(p)])
@@ -902,3 +921,613 @@ def _gamma(codes, K, T, prop, ia, ib, rho, active, th_start, n_th, freq):
     Binv[n_th:, :n_th] = -(a22inv[:, None] * A21) @ A11inv
     G = n * (Binv @ INNER @ Binv.T)
     return (G + G.T) / 2.0
+
+
+# --------------------------------------------------------------------------------------------
+# ordinal and continuous variables together (lavaan's sample statistics for sem(ordered=))
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MixedStatistics:
+    """lavaan's sample statistics of ordinal and continuous variables (``muthen1984``), in
+    the order of ``names``: ``obs`` = the thresholds of each ordinal variable and minus the
+    mean of each continuous one (variable by variable), the continuous variables' variances,
+    then the covariances below the diagonal column by column (polychoric correlations, a
+    polyserial correlation times the continuous SD, Pearson covariances; divisor N);
+    ``gamma`` = N times their asymptotic covariance; ``cov`` the matrix behind the pairs (with
+    the variances on the diagonal, 1 for ordinal variables), ``mean`` the continuous means (0
+    for ordinal ones); ``th_var`` the variable of each entry of the first block, ``th_num``
+    whether it is a (minus) mean, ``var_idx`` the continuous variables, ``pairs`` (ia, ib)."""
+
+    names: tuple
+    labels: tuple
+    obs: np.ndarray
+    gamma: np.ndarray
+    cov: np.ndarray
+    mean: np.ndarray
+    th_var: np.ndarray
+    th_num: np.ndarray
+    var_idx: np.ndarray
+    pairs: tuple
+    polychoric: PolychoricResult
+
+
+def mixed_statistics(data: pd.DataFrame, names, ordinal) -> MixedStatistics:
+    """The statistics of the complete rows of ``data[names]`` with the ``ordinal`` ones
+    treated as ordinal (at least one of each kind), lavaan's two-step estimates and Gamma."""
+    names = [str(v) for v in names]
+    items = [v for v in names if v in set(ordinal)]
+    cont = [v for v in names if v not in set(ordinal)]
+    res, t = _two_step(data, items, cont, MAX_CATEGORIES, False, min_items=1)
+    pos = {v: k for k, v in enumerate(items + cont)}
+    return _assemble_mixed(names, items, cont, pos, res, t)
+
+
+def _uni_scores(t, names, items, cont, pos):
+    """Per case the univariate scores in lavaan's order (thresholds / means, then variances),
+    the columns of each variable and the statistics themselves."""
+    codes, K, T, prop = t["codes"], t["K"], t["T"], t["prop"]
+    Xc = t["Xc"]
+    n = codes.shape[0]
+    mean = Xc.mean(axis=0)
+    var = ((Xc - mean) ** 2).mean(axis=0)
+    th_cols, th_obs, th_var, th_num, cols = [], [], [], [], {}
+    uscore = _ordinal_terms(K, T, prop, t["ia"], t["ib"], t["rho"], t["active"],
+                            t["th_start"], t["n_th"], t["freq"])[0]
+    col = 0
+    for v, name in enumerate(names):
+        k = pos[name]
+        if name in set(items):
+            m = K[k] - 1
+            th_cols.append(uscore[k][codes[:, k], :m])
+            th_obs.extend(T[k, 1:K[k]])
+            th_var.extend([v] * m)
+            th_num.extend([False] * m)
+            cols[name] = list(range(col, col + m))
+            col += m
+        else:
+            c = k - len(items)
+            th_cols.append(((Xc[:, c] - mean[c]) / var[c])[:, None])
+            th_obs.append(-mean[c])
+            th_var.append(v)
+            th_num.append(True)
+            cols[name] = [col]
+            col += 1
+    var_cols = []
+    for name in names:
+        if name in set(cont):
+            c = pos[name] - len(items)
+            res = Xc[:, c] - mean[c]
+            var_cols.append(-1.0 / (2 * var[c]) + res * res / (2 * var[c] ** 2))
+            cols[name] = cols[name] + [col]
+            col += 1
+    S = np.column_stack(th_cols + ([np.column_stack(var_cols)] if var_cols else []))
+    assert S.shape == (n, col)
+    return S, cols, np.array(th_obs), np.array(th_var), np.array(th_num), mean, var
+
+
+def _pair_num_ord(x, m, v, codes_j, Tj, Kj, rho):
+    """lavaan's ``lav_bvmix_cor_scores``: per case d l / d (rho, mean, var, thresholds)."""
+    sd = np.sqrt(v)
+    z = (x - m) / sd
+    R = np.sqrt(1.0 - rho * rho)
+    z1, z2 = Tj[codes_j + 1], Tj[codes_j]
+    with np.errstate(invalid="ignore", over="ignore"):
+        s1 = np.where(np.isfinite(z1), (z1 - rho * z) / R, z1)
+        s2 = np.where(np.isfinite(z2), (z2 - rho * z) / R, z2)
+        y1, y2 = _phi(s1), _phi(s2)
+        py = np.maximum(ndtr(s1) - ndtr(s2), np.finfo(float).eps)
+        inv = 1.0 / py
+        dmu = (z + inv * (rho / R) * (y1 - y2)) / sd
+        dvar = ((z * z - 1.0) + inv * rho * z / R * (y1 - y2)) / (2.0 * v)
+        t1 = np.where(np.isfinite(z1), y1 * (np.where(np.isfinite(z1), z1, 0.0) * rho - z), 0.0)
+        t2 = np.where(np.isfinite(z2), y2 * (np.where(np.isfinite(z2), z2, 0.0) * rho - z), 0.0)
+    drho = inv / R ** 3 * (t1 - t2)
+    dth = np.zeros((len(x), Kj - 1))
+    rows = np.arange(len(x))
+    up = codes_j < Kj - 1
+    dth[rows[up], codes_j[up]] += (y1 * inv / R)[up]
+    lo = codes_j > 0
+    dth[rows[lo], codes_j[lo] - 1] -= (y2 * inv / R)[lo]
+    return drho, dmu, dvar, dth
+
+
+def _pair_num_num(x1, m1, v1, x2, m2, v2, rho):
+    """lavaan's ``lav_bvreg_cor_scores`` (y1 = x1, y2 = x2)."""
+    y1c, y2c = x1 - m1, x2 - m2
+    s1, s2 = np.sqrt(v1), np.sqrt(v2)
+    R = 1.0 - rho * rho
+    dmu1 = (2 * y1c / v1 - 2 * rho * y2c / (s1 * s2)) / (2 * R)
+    dmu2 = -(2 * rho * y1c / (s1 * s2) - 2 * y2c / v2) / (2 * R)
+    dv1 = -(0.5 / v1 - (y1c * y1c / (v1 * v1) - rho * y1c * y2c / (v1 * s1 * s2)) / (2 * R))
+    dv2 = -(0.5 / v2 + (rho * y1c * y2c / (v2 * s1 * s2) - y2c * y2c / (v2 * v2)) / (2 * R))
+    zz = y1c * y1c / v1 - 2 * rho * y1c * y2c / (s1 * s2) + y2c * y2c / v2
+    drho = rho / R + (y1c * y2c / (s1 * s2 * R) - zz * rho / (R * R))
+    return drho, dmu1, dv1, dmu2, dv2
+
+
+def _assemble_mixed(names, items, cont, pos, res, t):
+    """Muthen's (1984) sandwich over ordinal and continuous variables, as lavaan's
+    ``muthen1984``: B^-1 S'S B^-T with B's univariate blocks and its pair rows, then the delta
+    method from correlations to covariances (``H``) and the sign of the means flipped."""
+    S1, cols, th_obs, th_var, th_num, mean, var = _uni_scores(t, names, items, cont, pos)
+    codes, K, T, Xc, Rf = t["codes"], t["K"], t["T"], t["Xc"], t["R"]
+    n, m1 = S1.shape
+    nv = len(names)
+    uni_ord = _ordinal_terms(K, T, t["prop"], t["ia"], t["ib"], t["rho"], t["active"],
+                             t["th_start"], t["n_th"], t["freq"])
+    _, srho, A21o = uni_ord
+    kmax = T.shape[1] - 1
+    ord_pair = {(int(a), int(b)): q for q, (a, b) in enumerate(zip(t["ia"], t["ib"]))}
+    ia, ib, labels, obs, sc_cols, a21_rows, h21, h22 = [], [], [], [], [], [], [], []
+    sd = np.sqrt(var)
+    for jv in range(nv):
+        for iv in range(jv + 1, nv):
+            a, b = names[jv], names[iv]
+            ia.append(jv)
+            ib.append(iv)
+            labels.append(f"{a}~~{b}")
+            ka, kb = pos[a], pos[b]
+            row = np.zeros(m1)
+            hrow = np.zeros(m1)
+            r = Rf[ka, kb]
+            if a in set(items) and b in set(items):
+                q = ord_pair[(min(ka, kb), max(ka, kb))]
+                aa, bb = (ka, kb) if ka < kb else (kb, ka)
+                sc = srho[q].reshape(-1)[codes[:, aa] * kmax + codes[:, bb]]
+                for it, k in ((items[aa], aa), (items[bb], bb)):
+                    th = A21o[q, t["th_start"][k]:t["th_start"][k + 1]]
+                    row[cols[it]] = th
+                obs.append(r)
+                h = 1.0
+            elif a in set(items) or b in set(items):
+                it, cn = (a, b) if a in set(items) else (b, a)
+                k, c = pos[it], pos[cn] - len(items)
+                sc, dmu, dvar, dth = _pair_num_ord(Xc[:, c], mean[c], var[c], codes[:, k],
+                                                   T[k], K[k], r)
+                row[cols[it]] = sc @ dth
+                row[cols[cn]] = [sc @ dmu, sc @ dvar]
+                hrow[cols[cn][1]] = r / (2 * sd[c])
+                obs.append(r * sd[c])
+                h = sd[c]
+            else:   # y1 = the later variable (lavaan's i), y2 = the earlier (j)
+                c1, c2 = pos[b] - len(items), pos[a] - len(items)
+                sc, dmu1, dv1, dmu2, dv2 = _pair_num_num(Xc[:, c1], mean[c1], var[c1],
+                                                         Xc[:, c2], mean[c2], var[c2], r)
+                row[cols[b]] = [sc @ dmu1, sc @ dv1]
+                row[cols[a]] = [sc @ dmu2, sc @ dv2]
+                hrow[cols[b][1]] = sd[c2] * r / (2 * sd[c1])
+                hrow[cols[a][1]] = sd[c1] * r / (2 * sd[c2])
+                obs.append(r * sd[c1] * sd[c2])
+                h = sd[c1] * sd[c2]
+            sc_cols.append(sc)
+            a21_rows.append(row)
+            h21.append(hrow)
+            h22.append(h)
+    P = len(sc_cols)
+    S = np.column_stack([S1] + ([np.column_stack(sc_cols)] if P else []))
+    inner = S.T @ S
+    m = m1 + P
+    binv = np.zeros((m, m))
+    for name in names:
+        idx = np.array(cols[name])
+        binv[np.ix_(idx, idx)] = np.linalg.inv(inner[np.ix_(idx, idx)])
+    a22 = np.diag(inner)[m1:]
+    with np.errstate(divide="ignore"):
+        a22inv = np.where(a22 > 0, 1.0 / a22, np.nan)
+    binv[m1:, m1:] = np.diag(a22inv)
+    if P:
+        binv[m1:, :m1] = -(a22inv[:, None] * np.array(a21_rows)) @ binv[:m1, :m1]
+    W = binv @ inner @ binv.T
+    H = np.eye(m)
+    if P:
+        H[m1:, :m1] = np.array(h21)
+        H[m1:, m1:] = np.diag(h22)
+    W = H @ W @ H.T
+    flip = np.ones(m)
+    flip[np.flatnonzero(th_num)] = -1.0
+    G = n * (flip[:, None] * W * flip[None, :])
+    G = (G + G.T) / 2.0
+    n_th = len(th_obs)
+    var_idx = np.array([v for v, name in enumerate(names) if name in set(cont)], dtype=int)
+    lab = [f"{names[v]}~1" if num else "" for v, num in zip(th_var, th_num)]
+    k_in = {}
+    for e in range(n_th):
+        if not th_num[e]:
+            v = th_var[e]
+            k_in[v] = k_in.get(v, 0) + 1
+            lab[e] = f"{names[v]}|t{k_in[v]}"
+    lab += [f"{names[v]}~~{names[v]}" for v in var_idx] + labels
+    cov = np.eye(nv)
+    cov[np.array(ib, dtype=int), np.array(ia, dtype=int)] = obs
+    cov[np.array(ia, dtype=int), np.array(ib, dtype=int)] = obs
+    mu = np.zeros(nv)
+    for v in var_idx:
+        c = pos[names[v]] - len(items)
+        cov[v, v] = var[c]
+        mu[v] = mean[c]
+    allobs = np.concatenate([th_obs, var[[pos[names[v]] - len(items) for v in var_idx]],
+                             np.array(obs)])
+    return MixedStatistics(names=tuple(names), labels=tuple(lab), obs=allobs, gamma=G, cov=cov,
+                           mean=mu, th_var=th_var, th_num=th_num, var_idx=var_idx,
+                           pairs=(np.array(ia, dtype=int), np.array(ib, dtype=int)),
+                           polychoric=res)
+
+
+# --------------------------------------------------------------------------------------------
+# conditional on exogenous covariates (lavaan's conditional.x = TRUE with ordinal outcomes)
+# --------------------------------------------------------------------------------------------
+
+_Z_CAP = 100.0   # lavaan's cap of the standardized boundaries (pnorm(100) = 1)
+
+
+@dataclass(frozen=True)
+class ConditionalStatistics:
+    """lavaan's sample statistics of ordinal outcomes given exogenous covariates
+    (``conditional.x = TRUE``): ``obs`` = the thresholds of each outcome's probit regression
+    on the covariates (outcome by outcome), its slopes (covariate by covariate, outcomes
+    within), the residual polychoric correlations below the diagonal column by column;
+    ``gamma`` N times their asymptotic covariance (``muthen1984`` with ``eXo``); ``x_cov``,
+    ``x_mean`` the covariates' moments (divisor N)."""
+
+    labels: tuple
+    obs: np.ndarray
+    gamma: np.ndarray
+    n_th: int
+    th_var: np.ndarray      # outcome (0-based, among the outcomes) of each threshold
+    pairs: tuple            # (ia, ib) among the outcomes
+    res_cor: np.ndarray
+    x_cov: np.ndarray
+    x_mean: np.ndarray
+    categories: dict
+    n: int
+    th_num: np.ndarray = None       # entries of the first block that are minus an intercept
+    var_pos: np.ndarray = None      # the continuous outcomes (their residual variances)
+    y_mean: np.ndarray = None       # the continuous outcomes' means (0 for ordinal ones)
+
+
+def _bounds(tau, codes, eta):
+    """Per case the upper and lower standardized boundaries (lavaan's z1, z2), capped."""
+    t = np.concatenate([[-_Z_CAP * 10], tau, [_Z_CAP * 10]])
+    z1 = np.minimum(t[codes + 1] - eta, _Z_CAP)
+    z2 = np.maximum(t[codes] - eta, -_Z_CAP)
+    return z1, z2
+
+
+def _probit_scores(tau, beta, codes, X):
+    """Casewise log-likelihood and scores (thresholds, slopes) of an ordinal probit."""
+    eta = X @ beta
+    z1, z2 = _bounds(tau, codes, eta)
+    p = np.maximum(ndtr(z1) - ndtr(z2), 1e-300)
+    p1, p2 = _phi(z1), _phi(z2)
+    k = len(tau)
+    sth = np.zeros((len(codes), k))
+    rows = np.arange(len(codes))
+    up = codes < k
+    sth[rows[up], codes[up]] += (p1 / p)[up]
+    lo = codes > 0
+    sth[rows[lo], codes[lo] - 1] -= (p2 / p)[lo]
+    ssl = -X * ((p1 - p2) / p)[:, None]
+    return np.log(p), np.column_stack([sth, ssl])
+
+
+def _probit_fit(codes, K, X, item):
+    """ML ordinal probit regression (thresholds, slopes) by Newton steps with a numerical
+    Hessian of the analytic gradient; lavaan's ``lav_uvord_fit``."""
+    cum = np.cumsum(np.bincount(codes, minlength=K))[:-1] / len(codes)
+    par = np.concatenate([ndtri(cum), np.zeros(X.shape[1])])
+    k = K - 1
+
+    def f(v):
+        ll, sc = _probit_scores(v[:k], v[k:], codes, X)
+        return ll.sum(), sc.sum(axis=0)
+
+    ll, g = f(par)
+    for _ in range(200):
+        h = np.empty((len(par), len(par)))
+        for j in range(len(par)):
+            e = np.zeros(len(par))
+            e[j] = 1e-6 * max(1.0, abs(par[j]))
+            h[:, j] = (f(par + e)[1] - f(par - e)[1]) / (2 * e[j])
+        h = (h + h.T) / 2
+        step = np.linalg.lstsq(h, -g, rcond=None)[0]
+        for _half in range(40):
+            new = par + step
+            if np.all(np.diff(new[:k]) > 0):
+                ll_new, g_new = f(new)
+                if ll_new >= ll - 1e-12 * abs(ll):
+                    break
+            step = step / 2
+        else:
+            break
+        done = np.max(np.abs(new - par)) < 1e-10
+        par, ll, g = new, ll_new, g_new
+        if done:
+            break
+    if not np.all(np.isfinite(par)):  # pragma: no cover - a separated outcome
+        raise DataError("the probit regression of an ordinal outcome on the covariates does "
+                        "not converge", column=str(item),
+                        hint="collapse sparse categories or pass conditional_x=False")
+    return par[:k], par[k:]
+
+
+def _bv_terms(za1, za2, zb1, zb2, rho):
+    """Casewise likelihood of a pair given the covariates and its scores (lavaan's
+    ``lav_bvord_cor_scores`` with eXo): lik, d/d rho, the Z terms of each outcome."""
+    lik = (bivariate_normal_cdf(za1, zb1, rho) - bivariate_normal_cdf(za2, zb1, rho)
+           - bivariate_normal_cdf(za1, zb2, rho) + bivariate_normal_cdf(za2, zb2, rho))
+    R = np.sqrt(1.0 - rho * rho)
+
+    def dens(x, y):
+        return np.exp(-(x * x - 2 * rho * x * y + y * y) / (2 * R * R)) / (_TWO_PI * R)
+
+    drho = dens(za1, zb1) - dens(za2, zb1) - dens(za1, zb2) + dens(za2, zb2)
+    a1 = _phi(za1) * (ndtr((zb1 - rho * za1) / R) - ndtr((zb2 - rho * za1) / R))
+    a2 = _phi(za2) * (ndtr((zb1 - rho * za2) / R) - ndtr((zb2 - rho * za2) / R))
+    b1 = _phi(zb1) * (ndtr((za1 - rho * zb1) / R) - ndtr((za2 - rho * zb1) / R))
+    b2 = _phi(zb2) * (ndtr((za1 - rho * zb2) / R) - ndtr((za2 - rho * zb2) / R))
+    return lik, drho, (a1, a2), (b1, b2)
+
+
+_GL_GENZ = {n: np.polynomial.legendre.leggauss(n) for n in (6, 12)}
+
+
+def _bvn_scalar(h, k, r):
+    """:func:`bivariate_normal_cdf` for one correlation ``r``: Genz's (2004) choice of 6 or
+    12 Gauss-Legendre points for ``|r| < 0.3`` or ``< 0.75`` (double precision there), else
+    the general function (20 points, or the high-correlation branch)."""
+    ar = abs(r)
+    if ar >= 0.75:
+        return bivariate_normal_cdf(h, k, r)
+    x, w = _GL_GENZ[6 if ar < 0.3 else 12]
+    asr = np.arcsin(r)
+    sn = np.sin(asr * (x + 1.0) / 2.0)
+    hk = h * k
+    hs = (h * h + k * k) / 2.0
+    f = np.exp((hk[:, None] * sn[None, :] - hs[:, None]) / (1.0 - sn * sn)[None, :]) @ w
+    return np.clip(f * asr / (2.0 * _TWO_PI) + ndtr(h) * ndtr(k), 0.0, 1.0)
+
+
+def _capped_cdf(a, b, rho):
+    """Phi2(a, b; rho) where a boundary at the cap (+-100) is infinite: the margin or 0."""
+    out = np.zeros(a.shape)
+    lo = (a <= -_Z_CAP) | (b <= -_Z_CAP)
+    ha, hb = a >= _Z_CAP, b >= _Z_CAP
+    both = ~lo & ~ha & ~hb
+    out[both] = _bvn_scalar(a[both], b[both], rho)
+    m = ~lo & ha & ~hb
+    out[m] = ndtr(b[m])
+    m = ~lo & hb & ~ha
+    out[m] = ndtr(a[m])
+    out[~lo & ha & hb] = 1.0
+    return out
+
+
+def _bv_score(za1, za2, zb1, zb2, rho):
+    """Casewise likelihood and d/d rho of a pair given the covariates."""
+    lik = (_capped_cdf(za1, zb1, rho) - _capped_cdf(za2, zb1, rho)
+           - _capped_cdf(za1, zb2, rho) + _capped_cdf(za2, zb2, rho))
+    q = 2.0 * (1.0 - rho * rho)
+    norm = 1.0 / (_TWO_PI * np.sqrt(1.0 - rho * rho))
+    d = norm * (np.exp(-(za1 * za1 - 2 * rho * za1 * zb1 + zb1 * zb1) / q)
+                - np.exp(-(za2 * za2 - 2 * rho * za2 * zb1 + zb1 * zb1) / q)
+                - np.exp(-(za1 * za1 - 2 * rho * za1 * zb2 + zb2 * zb2) / q)
+                + np.exp(-(za2 * za2 - 2 * rho * za2 * zb2 + zb2 * zb2) / q))
+    return np.maximum(lik, 1e-300), d
+
+
+def _bv_rho(za1, za2, zb1, zb2):
+    """The residual polychoric correlation of a pair given the covariates (two-step ML):
+    scoring steps (the outer product of the casewise scores as information), then the secant
+    on the score, halved while the log-likelihood falls, within lavaan's bounds."""
+
+    def at(r):
+        lik, d = _bv_score(za1, za2, zb1, zb2, r)
+        return float(np.sum(np.log(lik))), d / lik
+
+    r, (ll, sc) = 0.0, at(0.0)
+    r_old = g_old = None
+    for _ in range(100):
+        g = float(sc.sum())
+        step = g / max(float(sc @ sc), 1e-300)
+        if g_old is not None and g != g_old:
+            secant = -g * (r - r_old) / (g - g_old)
+            if np.isfinite(secant) and abs(secant) <= 2 * abs(step) + 1e-8:
+                step = secant
+        for _half in range(60):
+            cand = float(np.clip(r + step, -RHO_BOUND, RHO_BOUND))
+            ll_c, sc_c = at(cand)
+            if ll_c >= ll - 1e-12 * abs(ll):
+                break
+            step /= 2.0
+        r_old, g_old = r, g
+        r, ll, sc = cand, ll_c, sc_c
+        if abs(r - r_old) < 1e-10:
+            break
+    return r
+
+
+def _outcome_fit(kind, codes_j, K_j, y, X, name):
+    """One outcome's regression on the covariates: (stat of the first block, slopes, residual
+    variance or None, casewise scores [first | slopes | variance], per-case boundaries or
+    standardized residuals)."""
+    n = len(X)
+    if kind == "o":
+        tau, beta = _probit_fit(codes_j, K_j, X, name)
+        sc = _probit_scores(tau, beta, codes_j, X)[1]
+        return tau, beta, None, sc, _bounds(tau, codes_j, X @ beta)
+    X1 = np.column_stack([np.ones(n), X])
+    coef = np.linalg.lstsq(X1, y, rcond=None)[0]
+    e = y - X1 @ coef
+    v = float(e @ e) / n
+    sc = np.column_stack([X1 * (e / v)[:, None], -1.0 / (2 * v) + e * e / (2 * v * v)])
+    return coef[:1], coef[1:], v, sc, e
+
+
+def _pair_conditional(ka, kb, fa, fb, ca, cb, X, Ka, Kb):
+    """rho of a pair of outcomes given the covariates and its scores: (rho, casewise rho
+    score, {outcome: d loglik / d (first block, slopes, variance)} summed against the rho
+    score is done by the caller; here the casewise derivative matrices), H21 parts, H22."""
+    if ka == "o" and kb == "o":
+        (za1, za2), (zb1, zb2) = fa[4], fb[4]
+        rho = _bv_rho(za1, za2, zb1, zb2)
+        lik, drho, (a1, a2), (b1, b2) = _bv_terms(za1, za2, zb1, zb2, rho)
+        sc = drho / lik
+        return rho, sc, (_ord_derivs(ca, Ka, a1, a2, lik, X), _ord_derivs(cb, Kb, b1, b2, lik,
+                                                                            X)), None, 1.0
+    if ka == "n" and kb == "n":
+        e1, e2 = fa[4], fb[4]
+        v1, v2 = fa[2], fb[2]
+        s1, s2 = np.sqrt(v1), np.sqrt(v2)
+        rho = float(e1 @ e2) / len(e1) / (s1 * s2)
+        sc, dmu1, dv1, dmu2, dv2 = _pair_num_num(e1, 0.0, v1, e2, 0.0, v2, rho)
+        d1 = np.column_stack([dmu1, dmu1[:, None] * X, dv1])
+        d2 = np.column_stack([dmu2, dmu2[:, None] * X, dv2])
+        return rho, sc, (d1, d2), (s2 * rho / (2 * s1), s1 * rho / (2 * s2)), s1 * s2
+    # one continuous (y1), one ordinal (y2): lavaan's lav_bvmix with eXo
+    num_first = ka == "n"
+    fn, fo, co, Ko = (fa, fb, cb, Kb) if num_first else (fb, fa, ca, Ka)
+    e, v = fn[4], fn[2]
+    z = e / np.sqrt(v)
+    z1, z2 = fo[4]
+    rho = _bv_mix_rho(z, z1, z2)
+    R = np.sqrt(1.0 - rho * rho)
+    s1, s2 = (z1 - rho * z) / R, (z2 - rho * z) / R
+    y1, y2 = _phi(s1), _phi(s2)
+    inv = 1.0 / np.maximum(ndtr(s1) - ndtr(s2), np.finfo(float).eps)
+    sd = np.sqrt(v)
+    dmu = (z + inv * (rho / R) * (y1 - y2)) / sd
+    dvar = ((z * z - 1.0) + inv * rho * z / R * (y1 - y2)) / (2.0 * v)
+    sc = inv / R ** 3 * (y1 * (z1 * rho - z) - y2 * (z2 * rho - z))
+    dn = np.column_stack([dmu, dmu[:, None] * X, dvar])
+    do = _ord_derivs(co, Ko, y1 * inv / R, y2 * inv / R, 1.0, X)
+    derivs = (dn, do) if num_first else (do, dn)
+    h21 = (rho / (2 * sd), None) if num_first else (None, rho / (2 * sd))
+    return rho, sc, derivs, h21, sd
+
+
+def _ord_derivs(codes_j, K_j, t1, t2, lik, X):
+    """Casewise d loglik / d (thresholds, slopes) of an ordinal outcome in a pair, from the
+    terms at its upper (``t1``) and lower (``t2``) boundaries (lavaan's Z1, Z2)."""
+    n, k = len(codes_j), K_j - 1
+    dth = np.zeros((n, k))
+    rr = np.arange(n)
+    up, lo = codes_j < k, codes_j > 0
+    dth[rr[up], codes_j[up]] += (t1 / lik)[up]
+    dth[rr[lo], codes_j[lo] - 1] -= (t2 / lik)[lo]
+    return np.column_stack([dth, X * ((t2 - t1) / lik)[:, None]])
+
+
+def _bv_mix_rho(z, z1, z2):
+    """The polyserial correlation given the covariates (lavaan's bounds +-0.995)."""
+    from scipy.optimize import minimize_scalar  # noqa: PLC0415 - only on this path
+
+    def nll(r):
+        R = np.sqrt(1.0 - r * r)
+        p = ndtr((z1 - r * z) / R) - ndtr((z2 - r * z) / R)
+        return -np.sum(np.log(np.maximum(p, 1e-300)))
+
+    return float(minimize_scalar(nll, bounds=(-0.995, 0.995), method="bounded",
+                                 options={"xatol": 1e-10, "maxiter": 500}).x)
+
+
+def conditional_statistics(data: pd.DataFrame, outcomes, covariates,
+                           ordinal=None) -> ConditionalStatistics:
+    """Step 1 and 2 of lavaan's ``conditional.x = TRUE`` for ``outcomes`` (the ``ordinal``
+    ones, default all, ordinal; the others continuous) given continuous ``covariates``
+    (complete rows of ``data``): probit (linear) regressions, residual polychoric (polyserial,
+    Pearson) correlations, and Gamma by Muthen's (1984) sandwich (lavaan's ``muthen1984``
+    with ``eXo``: the delta method to covariances, the intercepts' sign flipped)."""
+    outcomes, covariates = [str(v) for v in outcomes], [str(v) for v in covariates]
+    ordinal = outcomes if ordinal is None else [str(v) for v in ordinal]
+    ords = [v for v in outcomes if v in set(ordinal)]
+    nums = [v for v in outcomes if v not in set(ordinal)]
+    items, codes, cats, _, _, cont, Xall, _ = _prepare(data, ords, nums + covariates,
+                                                       MAX_CATEGORIES, min_items=1)
+    X = Xall[:, len(nums):]
+    n, nx, p = len(X), X.shape[1], len(outcomes)
+    kind = ["o" if v in set(ords) else "n" for v in outcomes]
+    K = np.array([len(cats[v]) if k == "o" else 2 for v, k in zip(outcomes, kind)])
+    col_of = {v: (ords.index(v) if k == "o" else nums.index(v)) for v, k in zip(outcomes, kind)}
+    fits = [_outcome_fit(k, codes[:, col_of[v]] if k == "o" else None, K[j],
+                         Xall[:, col_of[v]] if k == "n" else None, X, v)
+            for j, (v, k) in enumerate(zip(outcomes, kind))]
+    th_start = np.concatenate([[0], np.cumsum(K - 1)])
+    n_th = int(th_start[-1])
+    num_pos = [j for j in range(p) if kind[j] == "n"]
+    m1 = n_th + p * nx + len(num_pos)
+    cols = []
+    S1 = np.zeros((n, m1))
+    for j, f in enumerate(fits):
+        c = list(range(th_start[j], th_start[j + 1])) + list(n_th + j + p * np.arange(nx))
+        if kind[j] == "n":
+            c.append(n_th + p * nx + num_pos.index(j))
+        cols.append(c)
+        S1[:, c] = f[3]
+    ia, ib, rhos, S_cor, a21, h21, h22, labels = [], [], [], [], [], [], [], []
+    for a in range(p):
+        for b in range(a + 1, p):
+            ca = codes[:, col_of[outcomes[a]]] if kind[a] == "o" else None
+            cb = codes[:, col_of[outcomes[b]]] if kind[b] == "o" else None
+            rho, sc, (da, db), hh, h = _pair_conditional(kind[a], kind[b], fits[a], fits[b],
+                                                         ca, cb, X, K[a], K[b])
+            row, hrow = np.zeros(m1), np.zeros(m1)
+            row[cols[a]] = sc @ da
+            row[cols[b]] = sc @ db
+            if hh is not None:
+                for j, val in ((a, hh[0]), (b, hh[1])):
+                    if val is not None:
+                        hrow[cols[j][-1]] = val
+            ia.append(a)
+            ib.append(b)
+            rhos.append(rho)
+            S_cor.append(sc)
+            a21.append(row)
+            h21.append(hrow)
+            h22.append(h)
+            labels.append(f"{outcomes[a]}~~{outcomes[b]}")
+    P = len(rhos)
+    S = np.column_stack([S1] + ([np.column_stack(S_cor)] if P else []))
+    inner = S.T @ S
+    m = m1 + P
+    binv = np.zeros((m, m))
+    for j in range(p):
+        idx = np.array(cols[j])
+        binv[np.ix_(idx, idx)] = np.linalg.inv(inner[np.ix_(idx, idx)])
+    H = np.eye(m)
+    if P:
+        a22inv = 1.0 / np.diag(inner)[m1:]
+        binv[m1:, m1:] = np.diag(a22inv)
+        binv[m1:, :m1] = -(a22inv[:, None] * np.array(a21)) @ binv[:m1, :m1]
+        H[m1:, :m1] = np.array(h21)
+        H[m1:, m1:] = np.diag(h22)
+    W = H @ (binv @ inner @ binv.T) @ H.T
+    th_num = np.array([kind[j] == "n" for j in range(p) for _ in range(K[j] - 1)])
+    flip = np.ones(m)
+    flip[np.flatnonzero(th_num)] = -1.0
+    G = n * (flip[:, None] * W * flip[None, :])
+    G = (G + G.T) / 2.0
+    th_lab = [f"{outcomes[j]}|t{k + 1}" if kind[j] == "o" else f"{outcomes[j]}~1"
+              for j in range(p) for k in range(K[j] - 1)]
+    sl_lab = [f"{outcomes[j]}~{covariates[c]}" for c in range(nx) for j in range(p)]
+    var_lab = [f"{outcomes[j]}~~{outcomes[j]}" for j in num_pos]
+    first = np.concatenate([f[0] if kind[j] == "o" else -f[0] for j, f in enumerate(fits)])
+    cov = np.eye(p)
+    sds = np.array([np.sqrt(f[2]) if kind[j] == "n" else 1.0 for j, f in enumerate(fits)])
+    covs = np.array(rhos) * sds[np.array(ia, dtype=int)] * sds[np.array(ib, dtype=int)] \
+        if P else np.zeros(0)
+    cov[np.array(ia, dtype=int), np.array(ib, dtype=int)] = covs
+    cov[np.array(ib, dtype=int), np.array(ia, dtype=int)] = covs
+    cov[num_pos, num_pos] = [fits[j][2] for j in num_pos]
+    obs = np.concatenate([first, np.array([fits[j][1][c] for c in range(nx) for j in range(p)]),
+                          np.array([fits[j][2] for j in num_pos]), covs])
+    xm = X.mean(axis=0)
+    xc = (X - xm).T @ (X - xm) / (n - 1)   # lavaan's cov.x under conditional.x: N - 1
+    y_mean = np.array([Xall[:, col_of[v]].mean() if k == "n" else 0.0
+                       for v, k in zip(outcomes, kind)])
+    return ConditionalStatistics(
+        labels=tuple(th_lab + sl_lab + var_lab + labels), obs=obs, gamma=G, n_th=n_th,
+        th_var=np.repeat(np.arange(p), K - 1), pairs=(np.array(ia, dtype=int),
+                                                       np.array(ib, dtype=int)),
+        res_cor=cov, x_cov=xc, x_mean=xm, categories=cats, n=n, th_num=th_num,
+        var_pos=np.array(num_pos, dtype=int), y_mean=y_mean)

@@ -88,8 +88,8 @@ class Estimation:
         structure, means; less the fixed.x block), over the groups: the ``df`` before the
         free parameters are subtracted."""
         p = self.structure.p
-        if self.kind == "dwls":  # thresholds and polychoric correlations
-            return int(sum(st.n_th + p * (p - 1) // 2 for st in self.stats))
+        if self.kind == "dwls":  # thresholds (means, variances) and polychoric correlations
+            return int(sum(len(st.wls_obs) for st in self.stats))
         nx = len(self.partable.ov_x)
         per = p * (p + 1) // 2 - nx * (nx + 1) // 2
         if self.options["meanstructure"]:
@@ -140,7 +140,11 @@ def _dwls(moments, stats, npar, meanstructure, *, partable, **_):
             jac[pos] = _row_jacobian(free[rows], npar)
             scale_jacs.append(jac)
         scales = (scales, scale_jacs)
-    return DwlsProblem(moments, stats, npar, meanstructure, tau, jacs, scales=scales)
+    theta_idx = None
+    if partable.parameterization == "theta":
+        theta_idx = np.array([ov_pos[v] for v in partable.ordered], dtype=int)
+    return DwlsProblem(moments, stats, npar, meanstructure, tau, jacs, scales=scales,
+                       theta_idx=theta_idx)
 
 
 def _row_params(per_group, free, ustart, theta) -> list:
@@ -216,10 +220,18 @@ def normalise_options(*, estimator, missing, ordered=None, parameterization="del
             hint="give ordered=True (every indicator ordinal) with estimator='WLSMV', or "
                  "treat the items as continuous (no ordered=) with 'ML'/'MLR'")
     parameterization = str(parameterization).lower()
-    if parameterization != "delta":
+    if parameterization not in ("delta", "theta"):
         raise ModelSpecificationError(f"unknown parameterization {parameterization!r}",
-                                      expected="'delta' (the theta parameterization is not "
-                                               "available yet)")
+                                      expected="'delta' (lavaan's default) or 'theta'")
+    cond = rest.get("conditional_x")
+    if cond is not None and not isinstance(cond, bool | np.bool_):
+        raise ModelSpecificationError(f"conditional_x must be True, False or None; got {cond!r}",
+                                      expected="None (lavaan's default), True or False")
+    if cond and ordered is None:
+        raise ModelSpecificationError(
+            "conditional_x=True is only available with ordinal variables (ordered=)",
+            hint="leave conditional_x out for continuous variables (lavaan's default there is "
+                 "conditional.x = FALSE, what this engine does)")
     if ordered is not None:
         _check_ordinal_options(missing, rest)
     if weighted:
@@ -258,23 +270,31 @@ def _check_weighted_options(missing, ordered, rest) -> None:
             hint="pass the data frame (the weighted moments are computed from its rows)")
 
 
-def _ordered_items(ordered, ov_names) -> list:
-    """The model's ordinal indicators: every one (``True``) or the named ones, which must be
-    model variables and, for now, all of them (no mix of ordinal and continuous indicators)."""
+def _ordered_items(ordered, ov_names, statements) -> list:
+    """The model's ordinal variables, in the model's order: every one but the exogenous
+    covariates (``True``, as lavaan's) or the named ones, which must be model variables and
+    not covariates (the others are continuous, as lavaan's)."""
+    ov_x = set(build_table(statements, ngroups=1).ov_x)
     if ordered is True:
-        return list(ov_names)
+        return [v for v in ov_names if v not in ov_x]
+    ordered = [ordered] if isinstance(ordered, str) else list(ordered)
     unknown = [str(v) for v in ordered if v not in ov_names]
     if unknown:
         raise ModelSpecificationError(
             "ordered names variables that are not in the model: " + ", ".join(unknown),
             expected="observed variables of the model: " + ", ".join(ov_names))
-    rest = [v for v in ov_names if v not in set(ordered)]
-    if rest:
+    exo = [str(v) for v in ov_names if v in set(ordered) and v in ov_x]
+    if exo:
         raise ModelSpecificationError(
-            "a mix of ordinal and continuous indicators is not available yet; not in "
-            "ordered: " + ", ".join(rest),
-            hint="give ordered=True (every model variable ordinal) or treat all as continuous")
-    return list(ov_names)
+            "ordinal exogenous covariates are not supported: " + ", ".join(exo),
+            hint="leave the covariate out of ordered= (it is then a continuous covariate, as "
+                 "lavaan uses its codes given conditional.x)")
+    if not ordered:
+        raise ModelSpecificationError(
+            "ordered names no variable", expected="True or a list of the model's ordinal "
+                                                  "variables",
+            hint="leave ordered= out to treat every variable as continuous")
+    return [v for v in ov_names if v in set(ordered)]
 
 
 def estimate(model, data, options: dict) -> Estimation:
@@ -355,7 +375,8 @@ def _estimate_ordinal(model, data, statements, ov_names, o) -> Estimation:
     group, their thresholds, polychoric correlations and Gamma (block-diagonal over the
     groups), the table with the thresholds (and, with ``group_equal``, lavaan's freed scales
     and latent means in the other groups); then the common steps with the DWLS discrepancy."""
-    items = _ordered_items(o["ordered"], ov_names)
+    items = _ordered_items(o["ordered"], ov_names, statements)
+    conditional_x, covariates = _conditional_x(statements, o.get("conditional_x"), items)
     group = o["group"]
     labels, groups = prepare_data(data, ov_names, group, "listwise")
     weights = WLS_ESTIMATORS[o["estimator"]][0]
@@ -366,25 +387,45 @@ def _estimate_ordinal(model, data, statements, ov_names, o) -> Estimation:
                 f"group {lab!r} has {x.shape[0]} usable row(s)" if group is not None
                 else f"the data have {x.shape[0]} usable row(s)",
                 column=group, values=[lab], expected="at least 2 rows")
-        gstats.append(ordinal_stats(x, ov_names, weights=weights))
+        gstats.append(ordinal_stats(x, ov_names, weights=weights, ordinal=items,
+                                    covariates=covariates))
     if group is not None:
-        _check_group_categories(gstats, labels, ov_names, group)
+        _check_group_categories(gstats, labels, items, group)
     cats = gstats[0].polychoric.categories
-    nth = [(v, len(cats[v]) - 1) for v in ov_names]
+    nth = [(v, len(cats[v]) - 1) for v in items]
     ngroups = len(labels)
     group_equal, group_partial = (tuple(x) if not isinstance(x, str) else (x,)
                                   for x in (o["group_equal"], o["group_partial"]))
+    has_x = conditional_x is False
     pt = build_table(statements, ngroups=ngroups, std_lv=o["std_lv"], meanstructure=True,
                      group_equal=group_equal if ngroups > 1 else (),
-                     group_partial=group_partial, auto_cov_y=True, thresholds=nth)
+                     group_partial=group_partial, auto_cov_y=True, thresholds=nth,
+                     fixed_x=not has_x, parameterization=o["parameterization"])
+    if covariates:  # a copy: tables of model text are cached and shared
+        pt = replace(pt, conditional_x=True, cache={})
     options = dict(group=group, estimator=o["estimator"], missing="listwise",
                    std_lv=o["std_lv"], group_equal=group_equal, group_partial=group_partial,
                    meanstructure=True, sample_stats=None, kind=o["kind"], start=o.get("start"),
                    max_iter=o.get("max_iter", 500), ordered=tuple(items),
-                   parameterization=o["parameterization"])
+                   parameterization=o["parameterization"], conditional_x=conditional_x)
     rows_used = np.concatenate([g[2] for g in groups])
     return _estimate(model, data, pt, labels, gstats, rows_used, options, o.get("start"),
                      "dwls")
+
+
+def _conditional_x(statements, conditional_x, items):
+    """lavaan's ``conditional.x`` for ordinal models with exogenous observed covariates:
+    ``None`` (lavaan's default there, ``TRUE``) or ``True``: probit (linear) regressions of
+    the ordinal (continuous) outcomes on the covariates; ``False``: the covariates modelled
+    with the items (their moments free, as lavaan's ``conditional.x = FALSE``, which sets
+    ``fixed.x = FALSE``).
+    Returns (the option as used, the covariates or ())."""
+    ov_x = build_table(statements, ngroups=1).ov_x
+    if not ov_x:
+        return conditional_x, ()
+    if conditional_x is False:
+        return False, ()
+    return True, tuple(ov_x)
 
 
 def _check_group_categories(gstats, labels, ov_names, group) -> None:
@@ -564,7 +605,8 @@ def _threshold_start(pt, gstats, theta0, user_start=None):
             theta0[free - 1] = 1.0
     for g, st in enumerate(gstats):
         rows = frame[(frame["op"] == "|") & (frame["group"] == g + 1)]
-        for k, (free, label) in enumerate(zip(rows["free"], rows["label"])):
+        pos = np.arange(st.n_th) if st.th_num is None else np.flatnonzero(~st.th_num)
+        for k, (free, label) in zip(pos, zip(rows["free"], rows["label"])):
             if free > 0 and label not in given:
                 theta0[free - 1] = st.wls_obs[k]
     return theta0

@@ -611,10 +611,29 @@ class OrdinalStats(GroupStats):
     th_item: np.ndarray | None = None   # the item (position) of each threshold
     pairs: tuple | None = None          # (ia, ib): the correlations' positions, lavaan's order
     polychoric: object = None           # the PolychoricResult behind these statistics
+    # with continuous variables (lavaan's mix): which entries of the first block are minus a
+    # continuous variable's mean (the others are thresholds), the continuous variables (their
+    # variances follow the first block); None when every variable is ordinal
+    th_num: np.ndarray | None = None
+    var_idx: np.ndarray | None = None
+    # conditional on exogenous covariates (lavaan's conditional.x = TRUE): the outcomes' and
+    # covariates' positions; the slopes (covariate by covariate) follow the first block
+    y_idx: np.ndarray | None = None
+    x_idx: np.ndarray | None = None
 
     @property
     def n_th(self) -> int:
+        """Entries of the first block (thresholds, and minus the means of continuous ones)."""
         return len(self.th_item)
+
+    @property
+    def n_uni(self) -> int:
+        """The univariate statistics (first block and variances): what the baseline fits."""
+        return self.n_th + self.n_slopes + (0 if self.var_idx is None else len(self.var_idx))
+
+    @property
+    def n_slopes(self) -> int:
+        return 0 if self.x_idx is None else len(self.x_idx) * len(self.y_idx)
 
 
 class DwlsProblem:
@@ -630,7 +649,7 @@ class DwlsProblem:
     ``delta (tau - mu)`` and its correlations ``delta_i delta_j sigma_ij``."""
 
     def __init__(self, moments: Callable, stats: list, npar: int, meanstructure: bool,
-                 tau: Callable, tau_jac: list, scales=None):
+                 tau: Callable, tau_jac: list, scales=None, theta_idx=None):
         self.moments = moments
         self.stats = stats
         self.npar = npar
@@ -640,12 +659,33 @@ class DwlsProblem:
         self.ntotal = int(round(sum(s.n for s in stats)))
         self.weights = np.array([s.n / self.ntotal for s in stats])
         self.scales = scales
+        # theta parameterization: the positions of the ordinal variables, whose scales are
+        # 1 / sqrt(sigma_ii) (their residual variances are parameters); None for delta
+        self.theta_idx = theta_idx
+        self.mixed = any(st.th_num is not None for st in stats) or theta_idx is not None
 
     def scale_values(self, theta) -> list:
         """Per group the scales of the indicators (ones when every scale is fixed at 1)."""
+        if self.theta_idx is not None:
+            return [self._theta_scales(_conditional(st, mo))[0]
+                    for st, mo in zip(self.stats, self.moments(theta, False))]
         if self.scales is None:
             return [np.ones(len(st.cov)) for st in self.stats]
         return self.scales[0](theta)
+
+    def _theta_scales(self, mo, deriv: bool = False):
+        """Theta parameterization: the scales ``1 / sqrt(sigma_ii)`` of the ordinal variables
+        (1 for continuous ones) and, with ``deriv``, their Jacobian (p x q)."""
+        idx = self.theta_idx
+        s = np.ones(len(mo.sigma))
+        with np.errstate(invalid="ignore", divide="ignore"):  # a trial step: objective inf
+            s[idx] = 1.0 / np.sqrt(np.diag(mo.sigma)[idx])
+        if not deriv:
+            return s, None
+        ds = mo.dense()[0]
+        sj = np.zeros((len(s), ds.shape[0]))
+        sj[idx] = (-0.5 * s[idx] ** 3)[:, None] * ds[:, idx, idx].T
+        return s, sj
 
     def implied_correlations(self, theta) -> list:
         """Per group the model's correlation matrix of the latent responses (unit diagonal)."""
@@ -659,6 +699,12 @@ class DwlsProblem:
     def implied_stats(self, theta, mom=None) -> list:
         """Per group the model's thresholds and correlations (lavaan's ``wls.est``)."""
         mom = self.moments(theta, False) if mom is None else mom
+        if self.mixed:
+            mom = [_conditional(st, mo) for st, mo in zip(self.stats, mom)]
+            scales = ([self._theta_scales(mo)[0] for mo in mom] if self.theta_idx is not None
+                      else self.scale_values(theta))
+            return [_mixed_implied(st, mo, tau, s) for st, mo, tau, s in zip(
+                self.stats, mom, self.tau(theta), scales)]
         out = []
         if self.scales is None:
             for st, mo, tau in zip(self.stats, mom, self.tau(theta)):
@@ -674,6 +720,16 @@ class DwlsProblem:
     def delta(self, theta) -> list:
         """Per group the Jacobian of :meth:`implied_stats` (lavaan's ``Delta``, m x q)."""
         mom = self.moments(theta, True)
+        if self.mixed:
+            mom = [_conditional(st, mo, deriv=True) for st, mo in zip(self.stats, mom)]
+            if self.theta_idx is not None:
+                ss = [self._theta_scales(mo, deriv=True) for mo in mom]
+                scales, sj = [x[0] for x in ss], [x[1] for x in ss]
+            else:
+                scales = self.scale_values(theta)
+                sj = self.scales[1] if self.scales is not None else [None] * len(self.stats)
+            return [_mixed_delta(st, mo, jac, tau, s, sjg) for st, mo, jac, tau, s, sjg in zip(
+                self.stats, mom, self.tau_jac, self.tau(theta), scales, sj)]
         out = []
         if self.scales is None:
             for st, mo, jac in zip(self.stats, mom, self.tau_jac):
@@ -736,3 +792,92 @@ class DwlsProblem:
             wd = st.w[:, None] * d
             out += wg * (wd.T @ st.gamma @ wd)
         return out
+
+
+def _mixed_implied(st, mo, tau, s) -> np.ndarray:
+    """The model's statistics of ordinal and continuous variables (lavaan's ``wls.est``):
+    ``s (tau - mu)`` for thresholds and ``-mu`` for a continuous variable's entry, the
+    continuous variances, ``s_i s_j sigma_ij`` below the diagonal (``s`` 1 if continuous)."""
+    it, num, v = _mixed_parts(st)
+    first = np.where(num, -mo.mu[it], 0.0)
+    first[~num] = s[it[~num]] * (tau - mo.mu[it[~num]])
+    ia, ib = st.pairs
+    slopes = ((s[st.y_idx][:, None] * mo.pi).ravel(order="F") if st.n_slopes
+              else np.zeros(0))
+    return np.concatenate([first, slopes, mo.sigma[v, v], s[ia] * s[ib] * mo.sigma[ia, ib]])
+
+
+def _mixed_delta(st, mo, jac, tau, s, sj) -> np.ndarray:
+    """The Jacobian of :func:`_mixed_implied` (m x q); ``sj`` d scales / d theta or None."""
+    ds, dm = mo.dense()
+    q = ds.shape[0]
+    it, num, v = _mixed_parts(st)
+    dmu = dm[:, it].T if dm is not None else np.zeros((len(it), q))
+    d_first = -dmu
+    tp = ~num
+    d_first[tp] = s[it[tp]][:, None] * (jac - dmu[tp])
+    if sj is not None:
+        d_first[tp] += (tau - mo.mu[it[tp]])[:, None] * sj[it[tp]]
+    ia, ib = st.pairs
+    d_r = (s[ia] * s[ib])[:, None] * ds[:, ia, ib].T
+    if sj is not None:
+        sig = mo.sigma[ia, ib]
+        d_r = d_r + sig[:, None] * (sj[ia] * s[ib][:, None] + s[ia][:, None] * sj[ib])
+    d_sl = np.zeros((0, q))
+    if st.n_slopes:  # d vec(s_y PI) (covariate by covariate, outcomes within)
+        y = st.y_idx
+        d_sl = s[y][None, :, None] * mo.dpi                       # (q, py, px)
+        if sj is not None:
+            d_sl = d_sl + sj[y].T[:, :, None] * mo.pi[None]
+        d_sl = d_sl.transpose(0, 2, 1).reshape(q, -1).T
+    return np.vstack([d_first, d_sl, ds[:, v, v].T, d_r])
+
+
+def _mixed_parts(st):
+    """(variable of each first-block entry, whether it is a mean, continuous variables)."""
+    if st.th_num is None:
+        return st.th_item, np.zeros(len(st.th_item), dtype=bool), np.zeros(0, dtype=int)
+    return st.th_item, st.th_num, st.var_idx
+
+
+class _CondMoments:
+    """The moments of the outcomes given the covariates (lavaan's conditional.x): the
+    residual covariances (outcome block of ``sigma``), the residual intercepts (``mu`` at the
+    outcomes), the slopes ``pi`` (outcomes x covariates) and their derivatives."""
+
+    def __init__(self, sigma, mu, pi, ds=None, dm=None, dpi=None):
+        self.sigma, self.mu, self.pi = sigma, mu, pi
+        self._d = (ds, dm)
+        self.dpi = dpi
+
+    def dense(self):
+        return self._d
+
+
+def _conditional(st, mo, deriv: bool = False):
+    """``mo`` itself, or given the covariates when ``st`` is conditional: ``PI = S_yx
+    S_xx^-1``, residual covariances ``S_yy - PI S_xy`` and intercepts ``mu_y - PI mu_x``
+    (the covariates' moments are fixed, so only the outcomes' parts have derivatives)."""
+    if st.x_idx is None:
+        return mo
+    y, x = st.y_idx, st.x_idx
+    S = mo.sigma
+    sxx_inv = np.linalg.inv(S[np.ix_(x, x)])
+    pi = S[np.ix_(y, x)] @ sxx_inv
+    sigma = S.copy()
+    sigma[np.ix_(y, y)] = S[np.ix_(y, y)] - pi @ S[np.ix_(x, y)]
+    mu = mo.mu.copy()
+    mu[y] = mo.mu[y] - pi @ mo.mu[x]
+    if not deriv:
+        return _CondMoments(sigma, mu, pi)
+    ds, dm = mo.dense()
+    dpi = ds[:, y][:, :, x] @ sxx_inv                                   # (q, py, px)
+    dsig = ds.copy()
+    dyx = ds[:, y][:, :, x]
+    dsig[:, y[:, None], y[None, :]] = (ds[:, y][:, :, y] - dyx @ (sxx_inv @ S[np.ix_(x, y)])
+                                       - (pi @ dyx.transpose(0, 2, 1)))
+    dmu = None
+    if dm is not None:
+        dmu = dm.copy()
+        dmu[:, y] = dm[:, y] - dpi @ mo.mu[x]
+    return _CondMoments(sigma, mu, pi, dsig, dmu, dpi)

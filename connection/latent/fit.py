@@ -128,7 +128,8 @@ def resolve_fit_weights(model, data, weights, *, sample_stats=None, where="cfa")
 
 def _fit(model, data, *, group, estimator, missing, std_lv, group_equal, group_partial,
          meanstructure, sample_stats, kind, start=None, max_iter=500, level=DEFAULT_LEVEL,
-         ordered=None, parameterization="delta", weights=UNSET, weights_label=None):
+         ordered=None, parameterization="delta", weights=UNSET, weights_label=None,
+         conditional_x=None):
     level = check_level(level)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     if is_dask_frame(data) or is_dask_frame(getattr(data, "data", None)) or is_dask_frame(
@@ -153,14 +154,14 @@ def _fit(model, data, *, group, estimator, missing, std_lv, group_equal, group_p
         group_equal=group_equal, group_partial=group_partial, meanstructure=meanstructure,
         sample_stats=sample_stats, kind=kind, start=start, max_iter=max_iter,
         ordered=ordered, parameterization=parameterization, weights=weights,
-        weights_label=weights_label))
+        weights_label=weights_label, conditional_x=conditional_x))
     return Fit._from_estimation(est, level=level)
 
 
 def cfa(model, data=None, *, group=None, estimator=None, missing="listwise", std_lv=False,
         group_equal=(), group_partial=(), meanstructure=None, sample_stats=None,
         start=None, max_iter=500, level=DEFAULT_LEVEL, ordered=None,
-        parameterization="delta", weights=UNSET) -> Fit:
+        parameterization="delta", weights=UNSET, conditional_x=None) -> Fit:
     """Confirmatory factor analysis (lavaan's ``cfa()``), by ML or MLR.
 
     Parameters
@@ -218,15 +219,28 @@ def cfa(model, data=None, *, group=None, estimator=None, missing="listwise", std
         :meth:`Fit.parameter_estimates` gives them at another level without refitting.
     ordered : True or list of str, optional
         Ordinal indicators (lavaan's ``ordered=``): ``True`` for every model variable, or
-        their names (for now all of the model's variables: no mix with continuous ones; one
-        group; complete rows). The items hold integer category codes (at most 20 observed
+        their names (the others are continuous, as lavaan: polyserial and Pearson parts, their
+        means and variances among the sample statistics; complete rows). The items hold
+        integer category codes (at most 20 observed
         categories, at least 2); the model is fitted to their thresholds and polychoric
         correlations (:func:`connection.polychoric`). ``estimates`` then has lavaan's
         threshold rows (``op "|"``, ``rhs "t1", "t2", ...``) and scale rows (``~*~``, fixed
         at 1); the residual variances of the items are what the factors leave of the unit
         variance of their latent responses (fixed, no standard error, as lavaan).
-    parameterization : {"delta"}
-        lavaan's delta parameterization of ordinal indicators (theta is not available yet).
+    parameterization : {"delta", "theta"}
+        lavaan's parameterization of ordinal indicators: ``"delta"`` (default: latent
+        responses of variance 1, their residual variances what the factors leave) or
+        ``"theta"`` (residual variances fixed at 1, free in the other groups under equal
+        thresholds; the scales ``~*~`` reported as what the model leaves).
+    conditional_x : bool, optional
+        lavaan's ``conditional.x`` for models with ``ordered=`` and exogenous observed
+        covariates. Default (None) as lavaan's: ``True``, the outcomes' thresholds and slopes
+        from probit regressions on the covariates and their residual polychoric correlations
+        (the covariates' moments fixed at their sample values, divisor N - 1 as lavaan);
+        continuous outcomes by linear regressions (polyserial and Pearson residual
+        correlations). ``False`` models the covariates with the items (polyserial
+        correlations; their means, variances and covariances free, as lavaan's
+        ``conditional.x = FALSE``). ``True`` without ``ordered=`` is refused.
     weights : str, array or None, optional
         Sampling weights (lavaan's ``sampling.weights``): a column of ``data``, one finite
         weight above 0 per row, or None. Default: the weights a Survey carries (``None``
@@ -260,13 +274,14 @@ def cfa(model, data=None, *, group=None, estimator=None, missing="listwise", std
                 group_equal=group_equal, group_partial=group_partial,
                 meanstructure=meanstructure, sample_stats=sample_stats, kind="cfa", start=start,
                 max_iter=max_iter, level=level, ordered=ordered,
-                parameterization=parameterization, weights=weights)
+                parameterization=parameterization, weights=weights,
+                conditional_x=conditional_x)
 
 
 def sem(model, data=None, *, group=None, estimator=None, missing="listwise", std_lv=False,
         group_equal=(), group_partial=(), meanstructure=None, sample_stats=None,
         start=None, max_iter=500, level=DEFAULT_LEVEL, ordered=None,
-        parameterization="delta", weights=UNSET) -> Fit:
+        parameterization="delta", weights=UNSET, conditional_x=None) -> Fit:
     """Structural equation model (lavaan's ``sem()``); arguments as :func:`cfa`.
 
     Examples
@@ -295,7 +310,8 @@ def sem(model, data=None, *, group=None, estimator=None, missing="listwise", std
                 group_equal=group_equal, group_partial=group_partial,
                 meanstructure=meanstructure, sample_stats=sample_stats, kind="sem", start=start,
                 max_iter=max_iter, level=level, ordered=ordered,
-                parameterization=parameterization, weights=weights)
+                parameterization=parameterization, weights=weights,
+                conditional_x=conditional_x)
 
 
 # ---------------------------------------------------------------------------- result
@@ -413,6 +429,7 @@ class Fit:
             est[other] = np.where(isfree[other], theta[np.maximum(free[other], 0)] if q else 0.0,
                                   ustart[other])
         se[isfree] = se_theta[free[isfree]]
+        self._theta_scales(cols, est)
         # defined parameters (delta method)
         defmask = cols["defmask"]
         if defmask.any():
@@ -424,6 +441,23 @@ class Fit:
         self._param_table = None
         self._fit_measures = None  # computed on first use (fit_measures)
         self._checks()
+
+    def _theta_scales(self, cols, est):
+        """Theta parameterization: the scale rows ``~*~`` are what the model leaves,
+        ``1 / sqrt(sigma_ii)`` of the latent response (as lavaan reports them)."""
+        if self._options.get("parameterization") != "theta":
+            return
+        frame = self._pt.frame
+        ov_pos = {v: i for i, v in enumerate(self._struct.ov_names)}
+        x = self._struct.cond_x
+        for r in np.flatnonzero(cols["op"] == "~*~"):
+            g = int(frame["group"].iat[r]) - 1
+            k = ov_pos[frame["lhs"].iat[r]]
+            sigma = self._implied[g].sigma
+            var = sigma[k, k]
+            if x is not None:  # conditional.x: the variance given the covariates
+                var -= sigma[k, x] @ np.linalg.solve(sigma[np.ix_(x, x)], sigma[x, k])
+            est[r] = 1.0 / np.sqrt(var)
 
     def _defined(self, theta):
         struct, fixed = self._struct, self._fixed
@@ -580,9 +614,9 @@ class Fit:
         return std_lv, std_all
 
     def _standardize_ordinal(self, frame, est, std_lv, std_all):
-        """Thresholds over the SD of their latent response (both columns, as lavaan: the
-        latent response's SD is ``1 / delta``, 1 where the scale is fixed at 1); scales as
-        estimated (std_lv) and times that SD (std_all: 1, as lavaan)."""
+        """Thresholds over the SD of their latent response (std_all; std_lv leaves them as
+        estimated, as lavaan: the latent response's SD is ``1 / delta``); scales as
+        estimated (std_lv) and 1 (std_all, as lavaan)."""
         ops = frame["op"].to_numpy()
         if not ((ops == "|") | (ops == "~*~")).any():
             return
@@ -592,9 +626,9 @@ class Fit:
             k = ov_pos[frame["lhs"].iat[r]]
             sd = np.sqrt(self.estimation.implied[g].sigma[k, k])
             if ops[r] == "~*~":
-                std_lv[r], std_all[r] = est[r], est[r] * sd
+                std_lv[r], std_all[r] = est[r], 1.0  # lavaan's lav_standardize_all: 1
                 continue
-            std_lv[r] = std_all[r] = est[r] / sd
+            std_lv[r], std_all[r] = est[r], est[r] / sd
 
     @property
     def rsquare(self) -> pd.DataFrame:

@@ -268,25 +268,50 @@ def rmsea_family(x2, df, n, g, *, scaled=None, robust=None) -> dict:
 
 def ordinal_residual_measures(stats, wls_est) -> dict:
     """lavaan's rmr/srmr/crmr for ordinal indicators (``lav_residuals_summary``): the
-    polychoric correlation residuals over ``p(p-1)/2 + p`` (crmr: ``p(p-1)/2``), the
-    ``total`` variants with the threshold residuals too; weighted over groups by n_g / N;
-    ``srmr`` is the one without thresholds, ``srmr_mplus`` is not defined (NaN)."""
+    residuals of the covariances below the diagonal over ``p(p-1)/2 + p`` (crmr:
+    ``p(p-1)/2``), the ``total`` variants with the threshold residuals too; raw (rmr), scaled
+    by the sample variances (srmr, Bentler) or each side by its own (crmr, Bollen), lavaan's
+    ``lav_residuals_rescale`` (a value under 1e-5 in absolute value is left unscaled);
+    weighted over groups by n_g / N; ``srmr`` is the one without thresholds, ``srmr_mplus``
+    is not defined (NaN). Variances are 1 for ordinal variables (delta)."""
     n = sum(st.n for st in stats)
-    acc = dict.fromkeys(("rmr", "rmr_nomean", "crmr", "crmr_nomean"), 0.0)
+    keys = ("rmr", "rmr_nomean", "srmr_bentler", "srmr_bentler_nomean", "crmr", "crmr_nomean")
+    acc = dict.fromkeys(keys, 0.0)
     for st, e in zip(stats, wls_est):
-        res = st.wls_obs - e
-        th2 = float(np.sum(res[:st.n_th] ** 2))
-        cor2 = float(np.sum(res[st.n_th:] ** 2))
-        ncor, p = len(res) - st.n_th, len(st.cov)
+        nu = st.n_uni
+        p = len(st.cov)  # every variable, the covariates too (lavaan's nvar)
+        ia, ib = st.pairs
+        var_obs, var_est = np.ones(len(st.cov)), np.ones(len(st.cov))
+        th = np.arange(st.n_th)
+        if st.th_num is not None:
+            var_obs[st.var_idx] = st.wls_obs[st.n_th + st.n_slopes:nu]
+            var_est[st.var_idx] = e[st.n_th + st.n_slopes:nu]
+            th = np.flatnonzero(~st.th_num)
+        th2 = float(np.sum((st.wls_obs[th] - e[th]) ** 2))
+        o, m = st.wls_obs[nu:], e[nu:]
+        ncor = len(o)
         w = st.n / n
-        acc["rmr_nomean"] += w * np.sqrt(cor2 / (ncor + p))
-        acc["rmr"] += w * np.sqrt((cor2 + th2) / (ncor + st.n_th + p))
-        acc["crmr_nomean"] += w * (np.sqrt(cor2 / ncor) if ncor else 0.0)
-        acc["crmr"] += w * np.sqrt((cor2 + th2) / (ncor + st.n_th))
-    return {"rmr": acc["rmr"], "rmr_nomean": acc["rmr_nomean"], "srmr": acc["rmr_nomean"],
-            "srmr_bentler": acc["rmr"], "srmr_bentler_nomean": acc["rmr_nomean"],
-            "crmr": acc["crmr"], "crmr_nomean": acc["crmr_nomean"], "srmr_mplus": np.nan,
-            "srmr_mplus_nomean": np.nan}
+        for name, so, se_ in (("rmr", 1.0, 1.0),
+                              ("srmr_bentler", _scale(var_obs, ia, ib, o),
+                               _scale(var_obs, ia, ib, m)),
+                              ("crmr", _scale(var_obs, ia, ib, o),
+                               _scale(var_est, ia, ib, m))):
+            cor2 = float(np.sum((o * so - m * se_) ** 2))
+            extra = 0 if name == "crmr" else p
+            acc[name + "_nomean"] += w * (np.sqrt(cor2 / (ncor + extra)) if ncor + extra
+                                          else 0.0)
+            acc[name] += w * np.sqrt((cor2 + th2) / (ncor + len(th) + extra))
+    return {"rmr": acc["rmr"], "rmr_nomean": acc["rmr_nomean"],
+            "srmr": acc["srmr_bentler_nomean"], "srmr_bentler": acc["srmr_bentler"],
+            "srmr_bentler_nomean": acc["srmr_bentler_nomean"], "crmr": acc["crmr"],
+            "crmr_nomean": acc["crmr_nomean"], "srmr_mplus": np.nan, "srmr_mplus_nomean": np.nan}
+
+
+def _scale(var, ia, ib, values) -> np.ndarray:
+    """lavaan's ``lav_residuals_rescale`` of covariances below the diagonal: ``1 / sqrt(var_i
+    var_j)``, 1 where the value is under 1e-5 in absolute value."""
+    scale = 1.0 / np.sqrt(var[ia] * var[ib])
+    return np.where(np.abs(values) < 1e-5, 1.0, scale)
 
 
 def wls_gfi(stats, wls_est, df) -> dict:

@@ -142,7 +142,12 @@ class ModelStructure:
         # ordinal indicators (delta parameterization): their latent responses have variance 1,
         # their residual variances are what the factors leave (rows ``unit_rows``, per group)
         ordered = set(getattr(pt, "ordered", ()) or ())
+        if getattr(pt, "parameterization", "delta") == "theta":
+            ordered = set()  # theta: the residual variances are parameters
         self.unit_diag = np.array([ov_pos[v] for v in self.ov_names if v in ordered], dtype=int)
+        # conditional.x: the variance of 1 is that given the covariates (their positions)
+        self.cond_x = (np.array([ov_pos[v] for v in pt.ov_x], dtype=int)
+                       if getattr(pt, "conditional_x", False) and pt.ov_x else None)
         self.unit_rows = [np.array([r for r, (m_, i_, j_, g_) in enumerate(zip(
             self.mat, self.i, self.j, self.group)) if m_ == "T" and i_ == j_ and g_ == g
             and i_ in set(self.unit_diag.tolist())], dtype=int)
@@ -264,9 +269,15 @@ class ModelStructure:
         sigma = 0.5 * (sigma + sigma.T)
         if len(self.unit_diag):  # delta parameterization: latent responses of variance 1
             d = self.unit_diag
+            target = 1.0
+            if self.cond_x is not None:  # 1 + what the covariates explain
+                x = self.cond_x
+                syx = sigma[np.ix_(d, x)]
+                target = 1.0 + np.sum(syx * np.linalg.solve(sigma[np.ix_(x, x)], syx.T).T,
+                                      axis=1)
             T = T.copy()
-            T[d, d] += 1.0 - sigma[d, d]
-            sigma[d, d] = 1.0
+            T[d, d] += target - sigma[d, d]
+            sigma[d, d] = target
         mu = nu + LA @ al
         return Implied(sigma, mu, L, B, P, T, nu, al, A, LA, C, H, ea)
 

@@ -74,6 +74,8 @@ class ParameterTable:
     statements: list = field(default_factory=list, repr=False)
     cache: dict = field(default_factory=dict, repr=False, compare=False)
     ordered: list = field(default_factory=list)  # ordinal indicators (thresholds, delta scale)
+    parameterization: str = "delta"   # of the ordinal indicators: "delta" or "theta"
+    conditional_x: bool = False       # ordinal outcomes given the fixed.x covariates
 
     @property
     def npar(self) -> int:
@@ -85,7 +87,9 @@ class ParameterTable:
     def copy(self) -> ParameterTable:
         return ParameterTable(self.frame.copy(), list(self.ov_names), list(self.lv_names),
                               list(self.ov_x), self.ngroups, self.meanstructure,
-                              list(self.statements), ordered=list(self.ordered))
+                              list(self.statements), ordered=list(self.ordered),
+                              parameterization=self.parameterization,
+                              conditional_x=self.conditional_x)
 
     def __repr__(self) -> str:
         return (f"ParameterTable({len(self.frame)} rows, {self.npar} free parameters, "
@@ -128,14 +132,17 @@ def _parse_partial(group_partial) -> set:
 
 def build_table(model: str | list, *, ngroups: int = 1, std_lv: bool = False,
                 meanstructure: bool = False, group_equal=(), group_partial=(),
-                auto_cov_y: bool = True, fixed_x: bool = True, thresholds=()) -> ParameterTable:
+                auto_cov_y: bool = True, fixed_x: bool = True, thresholds=(),
+                parameterization: str = "delta") -> ParameterTable:
     """Build the full parameter table (lavaan's ``lavaanify`` with cfa()/sem() defaults).
 
     ``thresholds``: ``(item, number of thresholds)`` of each ordinal indicator (lavaan's
     ``ordered=``, delta parameterization): its thresholds ``item | t1, t2, ...`` are free rows
     after the user's rows, its residual variance is fixed (set to ``1 - `` the variance its
     factors explain, so that the latent response has variance 1), its scale ``item ~*~ item``
-    is fixed to 1 and its intercept to 0; the mean structure is on.
+    is fixed to 1 and its intercept to 0; the mean structure is on. ``parameterization=
+    "theta"``: the residual variance is a parameter fixed to 1 (free in the other groups under
+    equal thresholds) and the scale ``~*~`` is what the model leaves (``1 / sigma_ii^1/2``).
 
     Tables of model text are cached (they are treated as immutable by the engine).
     """
@@ -144,10 +151,10 @@ def build_table(model: str | list, *, ngroups: int = 1, std_lv: bool = False,
     th = tuple((str(item), int(k)) for item, k in (thresholds or ()))
     if isinstance(model, str):
         return _build_cached(model, int(ngroups), bool(std_lv), bool(meanstructure), ge, gp,
-                             bool(auto_cov_y), bool(fixed_x), th)
+                             bool(auto_cov_y), bool(fixed_x), th, str(parameterization))
     return _build(model, ngroups=ngroups, std_lv=std_lv, meanstructure=meanstructure,
                   group_equal=ge, group_partial=gp, auto_cov_y=auto_cov_y, fixed_x=fixed_x,
-                  thresholds=th)
+                  thresholds=th, parameterization=str(parameterization))
 
 
 @dataclass(frozen=True)
@@ -222,14 +229,15 @@ def model_variables(model: str) -> tuple[list, list]:
 
 
 @lru_cache(maxsize=256)
-def _build_cached(model, ngroups, std_lv, meanstructure, ge, gp, auto_cov_y, fixed_x, th=()):
+def _build_cached(model, ngroups, std_lv, meanstructure, ge, gp, auto_cov_y, fixed_x, th=(),
+                  parameterization="delta"):
     return _build(model, ngroups=ngroups, std_lv=std_lv, meanstructure=meanstructure,
                   group_equal=ge, group_partial=gp, auto_cov_y=auto_cov_y, fixed_x=fixed_x,
-                  thresholds=th)
+                  thresholds=th, parameterization=parameterization)
 
 
 def _build(model, *, ngroups, std_lv, meanstructure, group_equal, group_partial, auto_cov_y,
-           fixed_x, thresholds=()) -> ParameterTable:
+           fixed_x, thresholds=(), parameterization="delta") -> ParameterTable:
     """lavaan's ``lavaanify`` as its named steps: the variables, the flat table (the user's
     statements, then the default elements), the default free/fixed status, the groups (with
     the modifiers), the group equalities, the equality constraints and free-parameter indices,
@@ -248,7 +256,7 @@ def _build(model, *, ngroups, std_lv, meanstructure, group_equal, group_partial,
     _check_self_regressions(formulas)
     _check_duplicates(formulas)
     flat = _flat_rows(formulas, variables, meanstructure=meanstructure, auto_cov_y=auto_cov_y,
-                      thresholds=thresholds)
+                      thresholds=thresholds, free_x_cov=not fixed_x)
     base_rows = _default_status(flat, variables, std_lv=std_lv, ordered=set(ordered))
     table = _replicate_groups(base_rows, ngroups)
     equal, partial = _normalise_equal(group_equal), _parse_partial(group_partial)
@@ -258,14 +266,20 @@ def _build(model, *, ngroups, std_lv, meanstructure, group_equal, group_partial,
             expected="ordered=True (or the item names) with estimator 'WLSMV'",
             hint="for continuous indicators hold the intercepts equal instead "
                  "(group_equal=['loadings', 'intercepts'])")
+    if ordered and "thresholds" in equal and "intercepts" not in equal:
+        # as lavaan: equal thresholds hold the continuous variables' intercepts equal too
+        # (ordinal intercepts are fixed at 0, so only theirs are concerned)
+        equal = [*equal, "intercepts"]
     if ngroups > 1:
-        _group_equalities(table, len(base_rows), ngroups, variables, equal, partial, std_lv)
+        _group_equalities(table, len(base_rows), ngroups, variables, equal, partial, std_lv,
+                          theta_items=set(ordered) if parameterization == "theta" else None)
     plabels = {row["plabel"]: i for i, row in enumerate(table)}
     _free_indices(table, [s for s in stmts if s.op == "=="], plabels)
     _defined_rows(table, [s for s in stmts if s.op == ":="], plabels)
     _check_specification(table, variables.lv_names)
     return ParameterTable(_frame(table), variables.ov_names, variables.lv_names,
-                          variables.fixed_ov_x, ngroups, meanstructure, stmts, ordered=ordered)
+                          variables.fixed_ov_x, ngroups, meanstructure, stmts, ordered=ordered,
+                          parameterization=parameterization)
 
 
 def _check_ordered(thresholds, v: _Variables) -> list:
@@ -286,7 +300,7 @@ def _check_ordered(thresholds, v: _Variables) -> list:
 
 
 def _flat_rows(formulas, v: _Variables, *, meanstructure: bool, auto_cov_y: bool,
-               thresholds=()) -> list:
+               thresholds=(), free_x_cov: bool = False) -> list:
     """Step 2 (``lav_partable_flat``): the user's rows, each parameter stated once, then the
     default elements not already given: thresholds of ordinal indicators, residual and latent
     variances, covariances of the exogenous latent variables and of pure outcomes, the fixed.x
@@ -302,6 +316,10 @@ def _flat_rows(formulas, v: _Variables, *, meanstructure: bool, auto_cov_y: bool
         default_keys += [(a, "~~", b) for a, b in combinations(v.y_pure, 2)]
     fx = v.fixed_ov_x
     default_keys += [(fx[i], "~~", fx[j]) for i in range(len(fx)) for j in range(i, len(fx))]
+    if free_x_cov:  # fixed.x = FALSE: the covariates' covariances are free parameters
+        ox = v.ov_x
+        default_keys += [(ox[i], "~~", ox[j]) for i in range(len(ox))
+                         for j in range(i + 1, len(ox))]
     default_keys += [(x, "~*~", x) for x in v.ov_names if x in nth]
     if meanstructure:
         default_keys += [(x, "~1", "") for x in v.ov_names] + [(x, "~1", "") for x in v.lv_names]
@@ -408,13 +426,14 @@ def _equal_kind(lhs: str, op: str, rhs: str, lvset: set, ovset: set) -> str | No
 
 
 def _group_equalities(table: list, n_per: int, ngroups: int, v: _Variables, equal: list,
-                      partial: set, std_lv: bool) -> None:
+                      partial: set, std_lv: bool, theta_items=None) -> None:
     """Step 5 (lavaan's ``group.equal`` / ``group.partial``): the rows of an equal type share
     the first group's plabel as their label (unless partial, fixed or labelled by the user);
     then, in the other groups, latent means are freed under equal intercepts or thresholds
     (without equal means), latent variances under equal loadings with ``std_lv`` and, under
-    equal thresholds, the scales of ordinal indicators (``~*~``, delta parameterization; as
-    lavaan's ``lavaanify``)."""
+    equal thresholds, the scales of ordinal indicators (``~*~``, delta parameterization) or
+    their residual variances (``theta_items``: theta parameterization), as lavaan's
+    ``lavaanify``."""
     if not equal:
         return
     lvset, ovset = v.lvset, set(v.ov_nox)
@@ -430,7 +449,10 @@ def _group_equalities(table: list, n_per: int, ngroups: int, v: _Variables, equa
     free_means = ("intercepts" in equal or "thresholds" in equal) and "means" not in equal
     free_lv_var = "loadings" in equal and std_lv
     for row in table:
-        if row["group"] > 1 and row["op"] == "~*~" and "thresholds" in equal:
+        if row["group"] > 1 and "thresholds" in equal and (
+                (row["op"] == "~*~" and theta_items is None)
+                or (theta_items is not None and row["op"] == "~~" and row["lhs"] == row["rhs"]
+                    and row["lhs"] in theta_items and row["user"] == 0)):
             row["free"], row["ustart"] = True, np.nan
         if row["group"] == 1 or row["user"] != 0 or row["lhs"] not in lvset:
             continue

@@ -8,6 +8,7 @@ stated; the fitting step (:func:`connection.latent.fit.cfa` / ``sem``) calls it 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,12 @@ from connection.errors import (
     ModelSpecificationError,
     NonNumericError,
 )
-from connection.latent._polychoric import polychoric
+from connection.latent._polychoric import (
+    MAX_CATEGORIES,
+    conditional_statistics,
+    mixed_statistics,
+    polychoric,
+)
 from connection.latent.blas import BlasLimit
 from connection.latent.estimate import GroupStats, OrdinalStats, Problem
 
@@ -398,15 +404,22 @@ def stats_from_user(sample_stats, ov_names):
     return labels, out
 
 
-def ordinal_stats(x: np.ndarray, ov_names: list, *, weights: str = "dwls") -> OrdinalStats:
+def ordinal_stats(x: np.ndarray, ov_names: list, *, weights: str = "dwls",
+                  ordinal=None, covariates=None) -> OrdinalStats:
     """Step 2 for ordinal indicators: the thresholds, polychoric correlations and their
     asymptotic covariance (``polychoric``, lavaan's two-step estimates) of the complete rows
     ``x`` of one group, with the weights of the discrepancy (``"dwls"``: ``1 / diag(Gamma)``,
     ``"uls"``: ones). Bad codes (non-integers, one observed category, more than 20
-    categories) are refused there, naming the item."""
+    categories) are refused there, naming the item. ``ordinal``: the ordinal variables when
+    some are continuous (lavaan's mix: ``mixed_statistics``)."""
     frame = pd.DataFrame(x, columns=list(ov_names))
+    if covariates:
+        return _conditional_ordinal_stats(frame, ov_names, covariates, weights,
+                                          ordinal if ordinal is not None else ov_names)
+    if ordinal is not None and set(ordinal) != set(ov_names):
+        return _mixed_ordinal_stats(frame, ov_names, ordinal, weights)
     with BlasLimit():  # blocks of a few thousand rows: one BLAS thread is faster (measured)
-        res = polychoric(frame, list(ov_names))
+        res = _too_many_categories(polychoric, frame, list(ov_names))
     th = res.thresholds
     item_pos = {v: i for i, v in enumerate(ov_names)}
     th_item = np.array([item_pos[v] for v in th["item"]], dtype=int)
@@ -428,6 +441,70 @@ def ordinal_stats(x: np.ndarray, ov_names: list, *, weights: str = "dwls") -> Or
                         cov=res.correlation.loc[list(ov_names), list(ov_names)].to_numpy(),
                         wls_obs=obs, gamma=gamma, w=w, th_item=th_item, pairs=(ia, ib),
                         polychoric=res)
+
+
+def _mixed_ordinal_stats(frame, ov_names, ordinal, weights) -> OrdinalStats:
+    """:func:`ordinal_stats` with continuous variables among the ordinal ones."""
+    with BlasLimit():
+        ms = _too_many_categories(mixed_statistics, frame, list(ov_names), list(ordinal))
+    gamma = ms.gamma
+    if not np.all(np.isfinite(gamma)):
+        bad = [lab for lab, ok in zip(ms.labels, np.isfinite(np.diag(gamma))) if not ok]
+        raise DataError("the asymptotic covariance of the polychoric correlations cannot be "
+                        "computed (a pair's table has too many empty cells)",
+                        values=bad[:10], expected="every pair of items with at most one empty "
+                                                  "cell in a 2 x 2 table",
+                        hint="collapse sparse categories, or drop one of the items named")
+    w = 1.0 / np.diag(gamma) if weights == "dwls" else np.ones(len(ms.obs))
+    return OrdinalStats(n=int(ms.polychoric.n), mean=ms.mean, cov=ms.cov, wls_obs=ms.obs,
+                        gamma=gamma, w=w, th_item=np.asarray(ms.th_var, dtype=int),
+                        pairs=ms.pairs, polychoric=ms.polychoric,
+                        th_num=np.asarray(ms.th_num, dtype=bool), var_idx=ms.var_idx)
+
+
+def _too_many_categories(fn, *args):
+    """``fn(*args)``, with the error for an item of more than 20 categories worded for
+    ``cfa``/``sem``, which have no ``max_categories``: leave the item out of ``ordered=``."""
+    try:
+        return fn(*args)
+    except DataError as exc:
+        if "max_categories" not in (exc.hint or ""):
+            raise
+        raise DataError(
+            exc.message.split(" (more than")[0] + f" (more than {MAX_CATEGORIES}, the most "
+            "an ordinal indicator may have)", column=exc.column,
+            expected=f"at most {MAX_CATEGORIES} categories for a variable in ordered=",
+            hint="leave the variable out of ordered= (it is then continuous, as lavaan treats "
+                 "it), or collapse its categories") from None
+
+
+def _conditional_ordinal_stats(frame, ov_names, covariates, weights, ordinal) -> OrdinalStats:
+    """:func:`ordinal_stats` given exogenous covariates (lavaan's ``conditional.x = TRUE``):
+    every other variable is an ordinal outcome; ``cov``/``mean`` hold the covariates' sample
+    moments (the fixed.x values) and the residual polychorics among the outcomes."""
+    pos = {v: i for i, v in enumerate(ov_names)}
+    ys = [v for v in ov_names if v not in set(covariates)]
+    xs = [v for v in ov_names if v in set(covariates)]
+    with BlasLimit():
+        cs = _too_many_categories(conditional_statistics, frame, ys, xs,
+                                  [v for v in ys if v in set(ordinal)])
+    y_idx = np.array([pos[v] for v in ys], dtype=int)
+    x_idx = np.array([pos[v] for v in xs], dtype=int)
+    p = len(ov_names)
+    cov = np.eye(p)
+    cov[np.ix_(y_idx, y_idx)] = cs.res_cor
+    cov[np.ix_(x_idx, x_idx)] = cs.x_cov
+    mean = np.zeros(p)
+    mean[x_idx] = cs.x_mean
+    mean[y_idx] = cs.y_mean
+    w = 1.0 / np.diag(cs.gamma) if weights == "dwls" else np.ones(len(cs.obs))
+
+    return OrdinalStats(n=int(cs.n), mean=mean, cov=cov, wls_obs=cs.obs, gamma=cs.gamma, w=w,
+                        th_item=y_idx[cs.th_var], pairs=(y_idx[cs.pairs[0]], y_idx[cs.pairs[1]]),
+                        # what the engine reads of a PolychoricResult: the categories
+                        polychoric=SimpleNamespace(categories=cs.categories, n=cs.n),
+                        th_num=cs.th_num,
+                        var_idx=y_idx[cs.var_pos], y_idx=y_idx, x_idx=x_idx)
 
 
 # ---------------------------------------------------------------------------- from moments
@@ -530,4 +607,3 @@ class MomentProblem(Problem):
         raise ModelSpecificationError(
             "casewise scores need the rows in memory (the fit is from a Dask frame's moments)",
             hint="call .compute() on the Dask frame (or a sample of it) and fit the pandas frame")
-

@@ -163,15 +163,16 @@ def dwls_test_statistics(fit) -> TestStatistics:
     fg = problem.weights
     res = problem.residuals(theta)
     fit_g = np.array([float(r @ (st.w * r)) for st, r in zip(est.stats, res)])
-    base_g = np.array([float(np.sum(st.w[st.n_th:] * st.wls_obs[st.n_th:] ** 2))
-                       for st in est.stats])
+    base_free = [_baseline_free(est, st) for st in est.stats]
+    base_g = np.array([float(np.sum(np.delete(st.w * st.wls_obs ** 2, free)))
+                       for st, free in zip(est.stats, base_free)])
     # lavaan: fmin_g = 0.5 (n_g - 1) / n_g F_g, chisq = 2 N sum_g (n_g / N) fmin_g
     nm1 = np.array([(st.n - 1) / st.n for st in est.stats])
     fmin = float(np.sum(fg * 0.5 * nm1 * fit_g))
     chisq = 2.0 * n * fmin
     bx2 = float(2.0 * n * np.sum(fg * 0.5 * nm1 * base_g))
     df = est.n_moments - npar
-    bdf = int(sum(len(st.wls_obs) - st.n_th for st in est.stats))
+    bdf = int(sum(len(st.wls_obs) - len(free) for st, free in zip(est.stats, base_free)))
     shifted = robust = None
     from connection.latent.engine import WLS_ESTIMATORS  # noqa: PLC0415 - same package
 
@@ -181,6 +182,22 @@ def dwls_test_statistics(fit) -> TestStatistics:
     return TestStatistics(kind="dwls", npar=npar, ntotal=n, n_groups=g_count, fmin=fmin,
                           chisq=chisq, df=df, baseline_chisq=bx2, baseline_df=bdf,
                           logl=np.nan, logl_h1=np.nan, shifted=shifted, robust=robust)
+
+
+def _baseline_free(est, st) -> np.ndarray:
+    """The statistics the baseline fits exactly: the univariate ones (thresholds, means,
+    variances) and the covariances among exogenous covariates (lavaan's independence model
+    keeps those free)."""
+    free = np.arange(st.n_uni)
+    if st.th_num is None:
+        return free
+    frame = est.partable.frame
+    ops, lhs, rhs = frame["op"], frame["lhs"], frame["rhs"]
+    endo = set(lhs[ops == "~"]) | set(rhs[ops == "=~"])
+    ov_x = set(rhs[ops == "~"]) - endo
+    x = np.array([v in ov_x for v in est.partable.ov_names])
+    ia, ib = st.pairs
+    return np.concatenate([free, st.n_uni + np.flatnonzero(x[ia] & x[ib])])
 
 
 def _stacked(est):
@@ -203,11 +220,11 @@ def _dwls_robust(est, chisq, df, bx2, bdf):
     v, gam, d, sizes = _stacked(est)
     tr, tr2 = _ugamma_traces(v, gam, d)
     xs, c, shift = _shifted(chisq, df, tr, tr2)
-    # the baseline: free thresholds only (its Jacobian selects the thresholds)
+    # the baseline: free thresholds (means, variances) only (its Jacobian selects them)
     th_cols = []
     start = 0
     for st, m in zip(est.stats, sizes):
-        th_cols.extend(range(start, start + st.n_th))
+        th_cols.extend(start + _baseline_free(est, st))
         start += m
     db = np.zeros((len(v), len(th_cols)))
     db[th_cols, np.arange(len(th_cols))] = 1.0
@@ -235,7 +252,9 @@ def _catml_robust(est, v, gam, d, df):
     definite, or when thresholds or intercepts are held equal (lavaan's catML refit drops
     those rows and fails on their equality constraints)."""
     nan = RobustTest(np.nan, np.nan, df, np.nan, np.nan, np.nan, np.nan)
-    if _equal_threshold_rows(est.partable.frame):
+    if _equal_threshold_rows(est.partable.frame) or any(st.th_num is not None
+                                                         for st in est.stats):
+        # lavaan: none with continuous variables (``length(ov.num) > 0``)
         return nan
     x3 = x3_null = 0.0
     blocks_v, keep = [], []
