@@ -97,7 +97,6 @@ from connection.errors import (
     ExclusionWarning,
     GroupError,
     MissingColumnError,
-    ModelSpecificationError,
     NonNumericError,
     NoVarianceError,
     OutOfRangeError,
@@ -1607,19 +1606,19 @@ def _latent_fit(text, sub, estimator, ordinal, w, outcome, controls):
         kw["ordered"] = ordinal
     if w is not None:
         kw["weights"] = w
-    try:
-        fit = sem(text, sub, **kw)
-    except ModelSpecificationError as exc:
-        if ordinal is None or "mix of ordinal and continuous" not in str(exc):
-            raise
-        continuous = [c for c in sub.columns if c not in ordinal]
+    continuous = [c for c in sub.columns if ordinal is not None and c not in ordinal]
+    if continuous:
+        # the engine fits continuous covariates among ordinal variables (lavaan's
+        # conditional.x), but the latent drivers model frees the covariances of the latent
+        # drivers with the controls, which conditional.x cannot hold: not validated yet
         raise ArgumentError(
             f"{outcome} (latent): the ordinal (WLSMV) latent version needs every column of its "
-            "model to be ordinal, and the engine does not mix ordinal and continuous columns "
-            "yet", values=continuous,
+            "model to be ordinal; the latent drivers with continuous controls are not "
+            "available yet", values=continuous,
             expected="no controls with ordered= (controls=() for the latent version), an "
                      "ordinal outcome (integer categories) included in ordered=, or no "
-                     "ordered= (the items treated as continuous, MLR)") from exc
+                     "ordered= (the items treated as continuous, MLR)")
+    fit = sem(text, sub, **kw)
     return fit
 
 
