@@ -108,6 +108,7 @@ from connection.outcomes._importance import (
     _centred_moments,
     _RelativeWeightsStatistic,
     _replicate_covariances,
+    batched_solve,
     general_dominance,
     likelihood_importance,
     make_likelihood,
@@ -535,21 +536,6 @@ def _importance(model: str, Xs, ys, n_drivers: int, importance: str | None,
 # vectorised bootstrap statistics (picklable classes, so n_jobs > 1 works)
 # --------------------------------------------------------------------------------------------
 
-def _batched_solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Solve ``a[r] x[r] = b[r]`` for every replicate r; a singular system (say, a dummy control
-    that is all zero in one resample) gives NaN for that replicate only, counted as failed."""
-    try:
-        return np.linalg.solve(a, b[..., None])[..., 0]
-    except np.linalg.LinAlgError:
-        out = np.full(b.shape, np.nan)
-        for r in range(a.shape[0]):
-            try:
-                out[r] = np.linalg.solve(a[r], b[r])
-            except np.linalg.LinAlgError:
-                pass
-        return out
-
-
 class _OLSStatistic:
     """Standardized driver betas and their contrasts from weighted moments of the sampling units.
 
@@ -578,7 +564,7 @@ class _OLSStatistic:
         cov[:, j, i] = cov[:, i, j]
         sxx = cov[:, 1:, 1:]
         sxy = cov[:, 1:, 0]
-        coef = _batched_solve(sxx, sxy)
+        coef = batched_solve(sxx, sxy)
         sd_x = np.sqrt(np.diagonal(sxx, axis1=1, axis2=2))
         beta = coef * sd_x / np.sqrt(cov[:, 0, 0])[:, None]
         if self.full_var is not None:
@@ -688,7 +674,7 @@ class _LogitStatistic:
             hess = np.empty((b, k, k))
             hess[:, i, j] = h
             hess[:, j, i] = h
-            step = _batched_solve(hess, grad)
+            step = batched_solve(hess, grad)
             beta = beta + step
             converged = np.all(np.abs(step) < self.tol * (1 + np.abs(beta)), axis=1)
             if converged.all() or not np.isfinite(beta).all():
@@ -735,7 +721,7 @@ class _OrdinalStatistic:
         converged = np.zeros(w.shape[0], bool)
         for _ in range(self.max_iter):
             _, grad, hess = self.lik.derivatives(theta, w)
-            step = -_batched_solve(hess, grad)
+            step = -batched_solve(hess, grad)
             theta = theta + step
             converged = np.all(np.abs(step) < self.tol * (1 + np.abs(theta)), axis=1)
             if converged.all() or not np.isfinite(theta).all():

@@ -490,7 +490,7 @@ def newton_batch(lik, theta: np.ndarray, active: np.ndarray, w: np.ndarray, *,
             off = ~(act[:, :, None] & act[:, None, :])
             hess = np.where(off, np.where(eye, -1.0, 0.0), hess)
             grad = np.where(act, grad, 0.0)
-            step = _solve_or_nan(hess, -grad)
+            step = batched_solve(hess, -grad)
             done = np.all(np.abs(step) <= tol * (1.0 + np.abs(th)), axis=1)
             for _ in range(40):   # step halving: never accept a lower log-likelihood
                 new_ll = lik.loglik(th + step, wt)
@@ -510,7 +510,9 @@ def newton_batch(lik, theta: np.ndarray, active: np.ndarray, w: np.ndarray, *,
     return theta, ll_out, converged
 
 
-def _solve_or_nan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def batched_solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Solve ``a[r] x[r] = b[r]`` for every r; a singular system (a subset fit, or a dummy
+    control that is all zero in one bootstrap resample) gives NaN for that r only."""
     try:
         return np.linalg.solve(a, b[..., None])[..., 0]
     except np.linalg.LinAlgError:
