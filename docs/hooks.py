@@ -105,9 +105,7 @@ def _title(notebook: Path) -> str:
 # Docstrings that the numpydoc parser misreads, in files whose owners are changing them now: their
 # warnings are reported (at INFO, marked) instead of failing the strict build. Remove an entry once
 # its docstring is fixed (a free paragraph after "Parameters" belongs under "Notes").
-KNOWN_DOCSTRING_PROBLEMS = (
-    "connection/measurement/_index.py:176:",  # SegmentRule: a paragraph after Parameters
-)
+KNOWN_DOCSTRING_PROBLEMS: tuple[str, ...] = ()
 
 
 class _Known(logging.Filter):

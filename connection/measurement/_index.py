@@ -184,6 +184,9 @@ def _is_num(v: Any) -> bool:
 class SegmentRule:
     """Parameters of the segment rule (see the module docstring); every default is our choice.
 
+    The class defaults are those of the default instrument (1-5 agreement, 1-10 satisfaction);
+    :meth:`for_instrument` derives them from any instrument's scales.
+
     Parameters
     ----------
     connected_min
@@ -197,9 +200,6 @@ class SegmentRule:
         Column(s) whose row mean measures perceived differentiation; ``None`` skips that stage.
     differentiated_min
         Differentiation score at or above which differentiation is perceived.
-
-    The class defaults are those of the default instrument (1-5 agreement, 1-10 satisfaction);
-    :meth:`for_instrument` derives them from any instrument's scales.
 
     Examples
     --------
