@@ -213,3 +213,10 @@ def test_sem_with_fixed_x_covariates_and_missing_rows(kw):
             b = cx.sem(FIXED_X, ddf, **kw)
         a = cx.sem(FIXED_X, hs, **kw)
     _same(a, b)
+
+
+def test_invariance_on_a_dask_frame_says_to_compute_or_fit_the_steps():
+    dd = pytest.importorskip("dask.dataframe")
+    frame = dd.from_pandas(holzinger_swineford(), npartitions=2)
+    with pytest.raises(ArgumentError, match=r"rows in memory.*compute\(\)"):
+        cx.invariance("visual =~ x1 + x2 + x3", frame, group="school")

@@ -48,6 +48,7 @@ from connection.errors import (
     GroupError,
     MissingColumnError,
 )
+from connection.stats._dask import is_dask_frame
 from connection.stats._weights import UNSET
 
 __all__ = ["invariance", "InvarianceResult", "LEVELS", "ORDINAL_LEVELS", "CHEN_2007"]
@@ -440,6 +441,13 @@ def _prepare_data(model: str, data: pd.DataFrame, group, missing: str):
     here under listwise deletion, with one warning (rather than one from every fit)."""
     from connection.latent.partable import build_table
 
+    if is_dask_frame(data):
+        raise ArgumentError(
+            "invariance() needs the rows in memory (its partial-invariance search and score "
+            "tests read them); a Dask frame is not supported yet",
+            values=[type(data).__name__],
+            expected="data.compute() (or a sample of it) as a pandas DataFrame; cfa()/sem() "
+                     "with group= and group_equal= fit each step on the Dask frame itself")
     if not isinstance(data, pd.DataFrame):
         raise ArgumentError("data must be a pandas DataFrame or a Survey",
                             values=[type(data).__name__], expected="a DataFrame or a Survey")
