@@ -426,6 +426,10 @@ def _step_comparisons(cx, study, frame, instrument, cfg, margin, index_flags) ->
     cmp_conn, cmp_groups = _comparisons(cx, instrument, frame, cfg, categories, groups, margin)
     # connected vs not: the segmentation comes from the index, so do its flags
     cmp_conn["flags"] = index_flags
+    # the items the index (and so the connected/not split) is built from: their risk ratios are
+    # circular
+    cmp_conn.insert(cmp_conn.columns.get_loc("flags"), "in_index",
+                    cmp_conn["variable"].isin(instrument.item_ids("connection")))
     study.table("compare_connected", cmp_conn)
     study.table("compare_groups", cmp_groups)
     eq = cmp_conn[cmp_conn["analysis"] == "equivalence"]
