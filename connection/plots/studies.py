@@ -604,6 +604,7 @@ def power_curve(table: pd.DataFrame, *, target: float | None = None,
     tests = list(dict.fromkeys(table["test"]))
     sized = (n_target.set_index("test")["n_per_cell"] if n_target is not None
              else pd.Series(dtype=float))
+    marks: list[tuple[float, str]] = []
     for k, test in enumerate(tests):
         colour = _LINE_COLOURS[k % len(_LINE_COLOURS)]
         line = table[(table["test"] == test) & (method == "analytic")].sort_values("n_per_cell")
@@ -625,8 +626,8 @@ def power_curve(table: pd.DataFrame, *, target: float | None = None,
                else float("nan"))
         if np.isfinite(n80):
             ax.plot([n80], [target], "o", color=colour, ms=3.5, zorder=4)
-            ax.annotate(f"{n80:,.0f}", (n80, target), xytext=(-3, 4), textcoords="offset points",
-                        ha="right", fontsize=6.5, color=colour)
+            marks.append((n80, colour))
+    _n80_labels(ax, marks, target)
     ax.axhline(target, ls="--", lw=0.7, color=plots.PALETTE["neutral"])
     ax.set_xscale("log")
     n_all = table["n_per_cell"].astype(float)
@@ -643,6 +644,17 @@ def power_curve(table: pd.DataFrame, *, target: float | None = None,
         return ax.figure
     ax.legend(handles, texts, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
     return ax
+
+
+def _n80_labels(ax, marks: list[tuple[float, str]], target: float) -> None:
+    """Label each marked n above the target line; a label closer than a quarter decade to the
+    previous one goes one row higher, so neighbouring sizes never print over each other."""
+    level, last = 0, -np.inf
+    for n80, colour in sorted(marks):
+        level = level + 1 if np.log10(n80) - last < 0.25 else 0
+        last = np.log10(n80)
+        ax.annotate(f"{n80:,.0f}", (n80, target), xytext=(-3, 4 + 7 * level),
+                    textcoords="offset points", ha="right", fontsize=6.5, color=colour)
 
 
 # ----------------------------------------------------------------------------- sensitivity
