@@ -570,10 +570,9 @@ def _step_small_n(cx, study, frame, instrument, cfg, margin, index_flags, seed) 
     a study of that size would report), and how often satisfaction is shown equivalent over
     ``study.small_n_subsamples`` subsamples (the test's power at that n in this population)."""
     st = cfg["study"]
-    m = int(st.get("small_n", 2000))
+    # a sample smaller than study.small_n is halved instead (the numbers name the size used)
+    m = min(int(st.get("small_n", 2000)), len(frame) // 2)
     reps = int(st.get("small_n_subsamples", 100))
-    if m >= len(frame):
-        return
     ccol = cfg["population"]["category_column"]
     categories = list(dict.fromkeys(frame[ccol]))
     eq_vars = [c for c in ("satisfaction", "features", "quality") if c in frame.columns]

@@ -649,11 +649,13 @@ def power_curve(table: pd.DataFrame, *, target: float | None = None,
 def _n80_labels(ax, marks: list[tuple[float, str]], target: float) -> None:
     """Label each marked n above the target line; a label closer than a quarter decade to the
     previous one goes one row higher, so neighbouring sizes never print over each other."""
-    level, last = 0, -np.inf
-    for n80, colour in sorted(marks):
-        level = level + 1 if np.log10(n80) - last < 0.25 else 0
-        last = np.log10(n80)
-        ax.annotate(f"{n80:,.0f}", (n80, target), xytext=(-3, 4 + 7 * level),
+    levels, level, last = {}, 0, -np.inf
+    for k in sorted(range(len(marks)), key=lambda i: marks[i][0]):
+        level = level + 1 if np.log10(marks[k][0]) - last < 0.25 else 0
+        last = np.log10(marks[k][0])
+        levels[k] = level
+    for k, (n80, colour) in enumerate(marks):  # drawn in the order of the tests
+        ax.annotate(f"{n80:,.0f}", (n80, target), xytext=(-3, 4 + 7 * levels[k]),
                     textcoords="offset points", ha="right", fontsize=6.5, color=colour)
 
 
