@@ -557,12 +557,23 @@ def _equivalence_verdicts(cx, frame, cfg, margin, categories, variables):
     rows = []
     for c in ["all", *categories]:
         sub = frame if c == "all" else frame[frame[ccol] == c]
+        if not _testable(sub):
+            # fewer than two respondents on one side: no test; the row says so
+            rows += [{"category": c, "variable": v, "n": int(len(sub)), "d": np.nan,
+                      "equivalent": False, "p_difference": np.nan} for v in variables]
+            continue
         t = cx.compare(sub, "connected", a=True, b=False, equivalence=variables, margin=margin,
                        margin_scale="sd").table
         rows += [{"category": c, "variable": r.variable, "n": int(r.n_a + r.n_b),
                   "d": float(r.cohen_d), "equivalent": bool(r.reject),
                   "p_difference": float(r.pvalue_difference)} for r in t.itertuples()]
     return pd.DataFrame(rows)
+
+
+def _testable(frame: pd.DataFrame, column: str = "connected") -> bool:
+    """Two or more respondents on each side of the connected/not split."""
+    k = int(frame[column].sum())
+    return k >= 2 and len(frame) - k >= 2
 
 
 def _step_small_n(cx, study, frame, instrument, cfg, margin, index_flags, seed) -> None:
@@ -590,6 +601,9 @@ def _step_small_n(cx, study, frame, instrument, cfg, margin, index_flags, seed) 
     hits = []
     for _ in range(reps):
         sub = frame.iloc[rng.choice(len(frame), m, replace=False)]
+        if not _testable(sub):
+            hits.append(False)  # no test possible: equivalence not shown
+            continue
         t = cx.compare(sub, "connected", a=True, b=False, equivalence=["satisfaction"],
                        margin=margin, margin_scale="sd").table.iloc[0]
         hits.append(bool(t["reject"]))
@@ -610,8 +624,8 @@ def _step_cutoffs(cx, study, frame, instrument, cfg, margin, index_flags) -> Non
     rows = []
     for cut in cuts:
         sub = frame.assign(connected=frame["index"] >= cut)
-        if sub["connected"].all() or not sub["connected"].any():
-            continue
+        if not _testable(sub):
+            continue  # the table lists the cut-offs that could be tested
         t = cx.compare(sub, "connected", a=True, b=False, equivalence=["satisfaction"],
                        margin=margin, margin_scale="sd", proportions=props).table
         eq = t[t["analysis"] == "equivalence"].iloc[0]
@@ -621,6 +635,8 @@ def _step_cutoffs(cx, study, frame, instrument, cfg, margin, index_flags) -> Non
                      "p_difference": float(eq["pvalue_difference"]),
                      "outside_index_rr_median": float(rr.median()) if len(rr) else np.nan,
                      "flags": index_flags})
+    if not rows:
+        return
     table = pd.DataFrame(rows)
     study.table("cutoffs", table)
     study.number_table("cutoffs", table.assign(key=[f"c{int(c)}" for c in table["cutoff"]]),
