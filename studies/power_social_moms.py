@@ -4,7 +4,7 @@
     python studies/power_social_moms.py [--seed N] [--out DIR] [--config FILE] [--reps R]
                                         [--workers N]
 
-Three tests, each at a stated effect size (studies/power_social_moms.toml):
+Five tests, each at a stated effect size (studies/power_social_moms.toml):
 
 * the connection effect: the coefficient of connection on the outcome holding satisfaction fixed,
   an OLS t test on observed composite scores in one cell;
@@ -12,7 +12,12 @@ Three tests, each at a stated effect size (studies/power_social_moms.toml):
   other moms, a t test of the slope difference;
 * scalar non-invariance: one item's thresholds shifted for social-media moms; the chi-square
   difference test of the scalar against the metric model (df = items - 1), whose noncentrality
-  comes from fitting both models to the population moments with the SEM engine.
+  comes from fitting both models to the population moments with the SEM engine;
+* the two headline tests of the social-moms study: the equivalence of satisfaction between
+  connected and other respondents (two one-sided Welch tests against a margin in pooled SDs, on
+  the four cells pooled, at an assumed true difference and connected share), and the
+  connection-minus-satisfaction contrast (the difference of the two standardized slopes on the
+  outcome in one cell, a t test of that linear combination).
 
 Shortcut: the population model is simulated once at a large size per cell, which gives the
 population moments of the observed scores (so attenuation by measurement error and ordinal
@@ -86,6 +91,70 @@ def _ols_t(x: np.ndarray, y: np.ndarray, j: int) -> np.ndarray:
     return beta[:, j] / np.sqrt(s2 * inv[:, j, j]), beta[:, j], s2 * inv[:, j, j]
 
 
+def _ols_contrast_t(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """t statistics of slope 0 minus slope 1 in batched OLS: x (R, n, 2), y (R, n) -> (R,)."""
+    n = x.shape[1]
+    xc = x - x.mean(axis=1, keepdims=True)
+    yc = y - y.mean(axis=1, keepdims=True)
+    sxx = np.einsum("rnp,rnq->rpq", xc, xc)
+    beta = np.linalg.solve(sxx, np.einsum("rnp,rn->rp", xc, yc)[..., None])[..., 0]
+    resid = yc - np.einsum("rnp,rp->rn", xc, beta)
+    s2 = (resid ** 2).sum(axis=1) / (n - 3)
+    inv = np.linalg.inv(sxx)
+    var = s2 * (inv[:, 0, 0] + inv[:, 1, 1] - 2 * inv[:, 0, 1])
+    return (beta[:, 0] - beta[:, 1]) / np.sqrt(var)
+
+
+def tost_power(n_total, difference: float, margin: float, share: float, *,
+               alpha: float = 0.05) -> np.ndarray:
+    """Power of two one-sided tests of equivalence (normal approximation, unit SDs): ``n_total``
+    respondents, a fraction ``share`` in the first group, a true standardized difference
+    ``difference``, margin +-``margin``; each one-sided test at ``alpha`` (the 1 - 2 alpha
+    interval inside the margin).
+
+    The estimate d has SE s = sqrt(1/n1 + 1/n2); equivalence is shown when
+    -margin + z s < d < margin - z s, so power = Phi((margin - z s - delta)/s)
+    - Phi((-margin + z s - delta)/s), and 0 once 2 z s >= 2 margin.
+
+    >>> round(float(tost_power(10**6, 0.0, 0.2, 0.5)), 6)   # huge n, no difference: certain
+    1.0
+    >>> float(tost_power(40, 0.0, 0.2, 0.5))                # too few to fit the interval inside
+    0.0
+    """
+    from scipy import stats
+
+    n = np.asarray(n_total, dtype=float)
+    n1, n2 = share * n, (1 - share) * n
+    se = np.sqrt(1 / n1 + 1 / n2)
+    z = stats.norm.ppf(1 - alpha)
+    p = stats.norm.cdf((margin - z * se - difference) / se) - stats.norm.cdf(
+        (-margin + z * se - difference) / se)
+    return np.clip(p, 0.0, 1.0)
+
+
+def tost_simulation(n_total: int, difference: float, margin: float, share: float, reps: int,
+                    seed, *, alpha: float = 0.05) -> int:
+    """Monte Carlo TOST (Welch, each one-sided test at ``alpha``, the margin in pooled SDs as
+    estimated) on normal data: how many of ``reps`` replicates show equivalence."""
+    from scipy import stats
+
+    rng = np.random.default_rng(seed)
+    n1 = int(round(share * n_total))
+    n2 = int(n_total) - n1
+    hits = 0
+    for chunk in np.array_split(np.arange(reps), max(1, reps * n_total // 2_000_000)):
+        a = rng.normal(difference, 1.0, (len(chunk), n1))
+        b = rng.normal(0.0, 1.0, (len(chunk), n2))
+        va, vb = a.var(axis=1, ddof=1), b.var(axis=1, ddof=1)
+        d = a.mean(axis=1) - b.mean(axis=1)
+        m = margin * np.sqrt((va + vb) / 2)
+        se = np.sqrt(va / n1 + vb / n2)
+        df = (va / n1 + vb / n2) ** 2 / ((va / n1) ** 2 / (n1 - 1) + (vb / n2) ** 2 / (n2 - 1))
+        crit = stats.t.ppf(1 - alpha, df)
+        hits += int(np.sum((d - crit * se > -m) & (d + crit * se < m)))
+    return hits
+
+
 def _wilson(k, n, z=1.959963984540054):
     """Wilson interval of k successes in n; held inside [0, p] and [p, 1] (at k = 0 the
     formula's lower end is 0 only up to rounding, e.g. 5.6e-17 > 0 = p)."""
@@ -156,8 +225,13 @@ def read_config(path: Path) -> tuple[dict, dict]:
     setting(cfg, "power.simulation_reps", "int", minimum=1, **f)
     setting(cfg, "power.simulation_reps_scalar", "int", minimum=1, **f)
     setting(cfg, "power.simulation_n_per_cell", "list[int]", minimum=5, nonempty=True, **f)
-    for key in ("connection", "interaction", "noninvariance_shift"):
+    for key in ("connection", "interaction", "noninvariance_shift", "contrast",
+                "equivalence_difference"):
         setting(cfg, f"power.effects.{key}", "float", minimum=-1, maximum=1, **f)
+    setting(cfg, "power.effects.equivalence_margin", "float", above=0, maximum=2, **f)
+    setting(cfg, "power.effects.connected_share", "float", above=0, maximum=0.99, **f)
+    setting(cfg, "power.equivalence_cells", "int", minimum=1, **f)
+    setting(cfg, "power.simulation_reps_at_n80", "int", minimum=1, **f)
     setting(cfg, "power.effects.noninvariance_item", "str", nonempty=True, **f)
     pop_path = path.parent / population
     if pop_path.resolve() == path.resolve():
@@ -249,6 +323,7 @@ def run(argv: list[str] | None = None) -> dict:
     groups = study_cfg["population"]["groups"]
     g_hi, g_ref = groups[0], groups[1]
     rows, moments = [], []
+    n_cells_eq = int(pw["equivalence_cells"])
 
     with study.step(f"population moments ({big_n:,} respondents per cell, 3 populations)"):
         # (a) connection effect in the reference cell
@@ -278,6 +353,12 @@ def run(argv: list[str] | None = None) -> dict:
                         ("interaction", f"slope_variance_times_n.{g}", var[g], "")]
         diff_b = slope[g_hi] - slope[g_ref]
 
+        # (d) the connection-minus-satisfaction contrast on standardized composites
+        pop_d, moments_d = _contrast_moments(study_cfg, category, outcome, eff, big_n,
+                                             seeds[3], pop_path)
+        moments += [("contrast", k, v, "") for k, v in moments_d.items()
+                    if not k.startswith("sd.")]
+
         # (c) scalar non-invariance of one connection item, and the same without it: the
         # metric and scalar models fitted to the population moments by the engine
         item, shift = eff["noninvariance_item"], float(eff["noninvariance_shift"])
@@ -305,6 +386,12 @@ def run(argv: list[str] | None = None) -> dict:
                 n, diff_b, var[g_hi], var[g_ref], alpha=alpha),
             "scalar non-invariance": lambda n: chisq_power(
                 np.asarray(n, dtype=float) * ncps["with_shift"], df_c, alpha=alpha),
+            "connection - satisfaction contrast": lambda n: slope_power(
+                n, moments_d["beta_difference"], moments_d["residual_variance"],
+                moments_d["contrast_sxx_inv"], alpha=alpha),
+            "equivalence of satisfaction": lambda n: tost_power(
+                np.asarray(n, dtype=float) * n_cells_eq, float(eff["equivalence_difference"]),
+                float(eff["equivalence_margin"]), float(eff["connected_share"]), alpha=alpha),
         }
         # what the scalar test does with no shifted item: ordinal items analysed as continuous
         # still leave a little mean-structure misfit (the test's false-alarm rate grows with n)
@@ -331,10 +418,16 @@ def run(argv: list[str] | None = None) -> dict:
         n80 = pd.DataFrame(n80)
         n80["effect"] = [f"latent beta {eff['connection']:g} beyond satisfaction",
                          f"slope difference {eff['interaction']:g} ({g_hi} - {g_ref})",
-                         f"{item} thresholds shifted {shift:g} SD for {g_hi}; chi-square df {df_c}"]
+                         f"{item} thresholds shifted {shift:g} SD for {g_hi}; chi-square df {df_c}",
+                         f"latent beta(connection) - beta(satisfaction) = {eff['contrast']:g}, "
+                         "standardized composites, one cell",
+                         f"true d {eff['equivalence_difference']:g}, margin "
+                         f"+-{eff['equivalence_margin']:g} SD, {eff['connected_share']:g} "
+                         f"connected, {n_cells_eq} cells pooled"]
         n80["false_alarm_rate_at_n"] = [np.nan, np.nan, float(artifact(n80["n_per_cell"].iloc[2]))
-                                        if np.isfinite(n80["n_per_cell"].iloc[2]) else np.nan]
-        n80["flags"] = ["", "", format_flags(f for f in ncp_flags.values() if f)]
+                                        if np.isfinite(n80["n_per_cell"].iloc[2]) else np.nan,
+                                        np.nan, np.nan]
+        n80["flags"] = ["", "", format_flags(f for f in ncp_flags.values() if f), "", ""]
 
     with study.step(f"Monte Carlo check of the OLS tests ({reps} replicates per n)"):
         from scipy import stats
@@ -369,6 +462,26 @@ def run(argv: list[str] | None = None) -> dict:
             rows.append({"test": "connection x group interaction", "method": "simulation",
                          "n_per_cell": n, "power": k / reps, "ci_lower": lo, "ci_upper": hi,
                          "reps": reps, "inadmissible": 0, "flags": ""})
+        checks = {"connection effect": lambda n, r, s: _mc_connection(
+                      pop_a, n, r, s, category, g_ref, outcome, alpha),
+                  "connection x group interaction": lambda n, r, s: _mc_interaction(
+                      pop_b, n, r, s, category, (g_hi, g_ref), outcome, alpha),
+                  "connection - satisfaction contrast": lambda n, r, s: _mc_contrast(
+                      pop_d, moments_d, n, r, s, category, g_ref, outcome, alpha),
+                  "equivalence of satisfaction": lambda n, r, s: tost_simulation(
+                      n * n_cells_eq, float(eff["equivalence_difference"]),
+                      float(eff["equivalence_margin"]), float(eff["connected_share"]), r, s,
+                      alpha=alpha)}
+        at_n80 = int(pw["simulation_reps_at_n80"])
+        extra = [(t, int(n), reps) for t in list(checks)[2:] for n in pw["simulation_n_per_cell"]]
+        extra += [(t, int(n80.set_index("test").loc[t, "n_per_cell"]), at_n80) for t in checks
+                  if np.isfinite(n80.set_index("test").loc[t, "n_per_cell"])]
+        for (test, n, r), s in zip(extra, np.random.SeedSequence(seed + 3).spawn(len(extra))):
+            k = int(checks[test](n, r, s))
+            lo, hi = _wilson(k, r)
+            rows.append({"test": test, "method": "simulation", "n_per_cell": n,
+                         "power": k / r, "ci_lower": lo, "ci_upper": hi, "reps": r,
+                         "inadmissible": 0, "flags": ""})
 
     with study.step(f"Monte Carlo check of the scalar test ({scalar_reps} replicates per n)"):
         from functools import partial
@@ -410,7 +523,9 @@ def run(argv: list[str] | None = None) -> dict:
                                                                           "value", "flags"]))
         keys = {"connection effect": "connection_effect",
                 "connection x group interaction": "interaction",
-                "scalar non-invariance": "scalar_noninvariance"}
+                "scalar non-invariance": "scalar_noninvariance",
+                "connection - satisfaction contrast": "contrast",
+                "equivalence of satisfaction": "equivalence"}
         # each n carries the flags of the population fits its curve comes from
         study.number_table("n80", n80.assign(key=n80["test"].map(keys),
                                              curve_flags=n80["test"].map(curve_flags)),
@@ -423,6 +538,24 @@ def run(argv: list[str] | None = None) -> dict:
         study.number("effects.interaction", float(eff["interaction"]))
         study.number("effects.noninvariance_shift", shift)
         study.number("effects.noninvariance_item", item)
+        for key in ("contrast", "equivalence_difference", "equivalence_margin",
+                    "connected_share"):
+            study.number(f"effects.{key}", float(eff[key]))
+        study.number("equivalence_cells", n_cells_eq)
+        study.number("observed.beta_difference", float(moments_d["beta_difference"]))
+        # power of the two headline tests at given sizes per cell, and the Monte Carlo at each
+        # test's own n for the target power (the check reaches the quoted sizes)
+        for n_at in pw["n_per_cell"]:
+            for test, key in (("equivalence of satisfaction", "equivalence"),
+                              ("connection - satisfaction contrast", "contrast")):
+                study.number(f"power_at.{key}.n{n_at}", float(fns[test](np.array([n_at]))[0]))
+        mc80 = table[(table["method"] == "simulation") & (table["reps"] == at_n80)]
+        for r in mc80.itertuples():
+            if r.n_per_cell == n80.set_index("test").loc[r.test, "n_per_cell"]:
+                study.number(f"check_at_n80.{keys[r.test]}.power", float(r.power))
+                study.number(f"check_at_n80.{keys[r.test]}.ci_lower", float(r.ci_lower))
+                study.number(f"check_at_n80.{keys[r.test]}.ci_upper", float(r.ci_upper))
+                study.number(f"check_at_n80.{keys[r.test]}.reps", int(r.reps))
         study.number("alpha", alpha)
         study.number("target_power", target)
         study.number("observed.beta_connection", moments_a["beta_connection_observed"])
@@ -441,6 +574,84 @@ def run(argv: list[str] | None = None) -> dict:
         study.figure("power_curve", fig)
     study.finish()
     return {"n80": n80, "power": table, "study": study}
+
+
+def _standardized(pop, frame, outcome, sd):
+    from connection.simulation import composite_scores
+
+    sc = composite_scores(frame, pop.items, ["connection", "satisfaction", outcome])
+    return sc[["connection", "satisfaction", outcome]] / pd.Series(sd)
+
+
+def _contrast_moments(study_cfg, category, outcome, eff, big_n, seed, pop_path):
+    """The contrast population (connection's latent effect = satisfaction's + ``contrast``) and
+    the population moments of the standardized composites in its reference cell."""
+    from connection.simulation import composite_scores, ols_moments
+
+    sat = float(study_cfg["population"]["outcomes"][outcome]["satisfaction"])
+    pop = _population(study_cfg, category, {"outcomes": {outcome: {
+        "connection": sat + float(eff["contrast"]), "group_interaction": 0.0}}}, pop_path)
+    g_ref = study_cfg["population"]["groups"][1]
+    data, _ = _cell_frames(pop, big_n, seed, category)[g_ref]
+    sc = composite_scores(data, pop.items, ["connection", "satisfaction", outcome])
+    sd = {c: float(sc[c].std()) for c in ("connection", "satisfaction", outcome)}
+    z = sc[list(sd)] / pd.Series(sd)
+    beta, s2, inv = ols_moments(z[["connection", "satisfaction"]].to_numpy(),
+                                z[outcome].to_numpy())
+    out = {"beta_connection_std": beta[0], "beta_satisfaction_std": beta[1],
+           "beta_difference": beta[0] - beta[1], "residual_variance": s2,
+           "contrast_sxx_inv": inv[0, 0] + inv[1, 1] - 2 * inv[0, 1]}
+    out.update({f"sd.{k}": v for k, v in sd.items()})
+    return pop, out
+
+
+def _ols_batches(pop, n, reps, seed, category, group, outcome, *, sd=None, max_rows=400_000):
+    """(x, y) of ``reps`` samples of ``n`` respondents of one cell, simulated in chunks."""
+    from connection.simulation import composite_scores
+
+    per = max(1, max_rows // (2 * n))
+    sizes = [min(per, reps - i) for i in range(0, reps, per)]
+    for m, s in zip(sizes, seed.spawn(len(sizes))):
+        frame = _cell_frames(pop, n * m, s, category)[group][0]
+        sc = composite_scores(frame, pop.items, ["connection", "satisfaction", outcome])
+        if sd is not None:
+            sc = sc[list(sd)] / pd.Series(sd)
+        yield (sc[["connection", "satisfaction"]].to_numpy().reshape(m, n, 2),
+               sc[outcome].to_numpy().reshape(m, n))
+
+
+def _mc_connection(pop, n, reps, seed, category, group, outcome, alpha) -> int:
+    from scipy import stats
+
+    crit = stats.t.ppf(1 - alpha / 2, n - 3)
+    return sum(int(np.sum(np.abs(_ols_t(x, y, 0)[0]) > crit))
+               for x, y in _ols_batches(pop, n, reps, seed, category, group, outcome))
+
+
+def _mc_contrast(pop, moments, n, reps, seed, category, group, outcome, alpha) -> int:
+    from scipy import stats
+
+    sd = {k[3:]: v for k, v in moments.items() if k.startswith("sd.")}
+    crit = stats.t.ppf(1 - alpha / 2, n - 3)
+    return sum(int(np.sum(np.abs(_ols_contrast_t(x, y)) > crit))
+               for x, y in _ols_batches(pop, n, reps, seed, category, group, outcome, sd=sd))
+
+
+def _mc_interaction(pop, n, reps, seed, category, groups, outcome, alpha) -> int:
+    from scipy import stats
+
+    crit = stats.t.ppf(1 - alpha / 2, 2 * (n - 3))
+    hits = 0
+    s_hi, s_ref = seed.spawn(2)
+    # each group's replicates from its own stream; replicate i of one group meets replicate i
+    # of the other
+    est = {}
+    for g, s in zip(groups, (s_hi, s_ref)):
+        parts = [_ols_t(x, y, 0) for x, y in _ols_batches(pop, n, reps, s, category, g, outcome)]
+        est[g] = (np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts]))
+    z = (est[groups[0]][0] - est[groups[1]][0]) / np.sqrt(est[groups[0]][1] + est[groups[1]][1])
+    hits = int(np.sum(np.abs(z) > crit))
+    return hits
 
 
 def main(argv: list[str] | None = None) -> int:

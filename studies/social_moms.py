@@ -11,8 +11,10 @@ file (CSV, Parquet, SPSS .sav, Qualtrics export); it needs the group and categor
 the config (``population.group_column``, ``population.category_column``).
 
 Steps: data -> calibration (simulation only) -> validation -> reliability -> CFA -> invariance ->
-index and segments -> comparisons -> drivers -> value -> recovery (simulation only) -> ordinal vs
-continuous (simulation only) -> weighting -> out of sample -> sensitivity (simulation only). Writes ``tables/*.csv``, ``numbers.json``, ``figures/*.png|pdf`` and
+index and segments -> comparisons (also at the notebooks' n and at other cut-offs) -> drivers -> value ->
+recovery (simulation only) -> ordinal vs
+continuous (simulation only) -> weighting -> out of sample -> the latent gap over assumed loadings
+(simulation only) -> sensitivity (simulation only) -> assumptions table (simulation only). Writes ``tables/*.csv``, ``numbers.json``, ``figures/*.png|pdf`` and
 ``manifest.json`` to DIR (default ``results/social_moms``); the same seed gives byte-identical
 tables, numbers and figures.
 """
@@ -91,6 +93,11 @@ def read_config(path: Path) -> dict:
     setting(cfg, "study.index_calibration_share", "float", default=0.5, above=0, maximum=1, **f)
     setting(cfg, "study.sensitivity_correlations", "list[float]", minimum=0, maximum=0.8,
             nonempty=True, **f)
+    setting(cfg, "study.small_n", "int", default=2000, minimum=20, **f)
+    setting(cfg, "study.small_n_subsamples", "int", default=100, minimum=1, **f)
+    setting(cfg, "study.cutoff_grid", "list[float]", default=[], minimum=0, maximum=100, **f)
+    setting(cfg, "identification.loadings", "list[float]", default=[0.55, 0.7, 0.85], above=0,
+            maximum=0.99, nonempty=True, **f)
     for key in ("group_column", "category_column", "id_column", "spend_column"):
         setting(cfg, f"population.{key}", "str", nonempty=True, **f)
     setting(cfg, "calibration", "table", default={}, **f)
@@ -188,15 +195,15 @@ def run(argv: list[str] | None = None) -> dict:
         instrument = cx.instruments.default()
         population = _population(cfg, cfg_path, instrument)
 
-    steps = 12 + (0 if real else 3) + (1 if do_sensitivity else 0)
+    steps = 14 + (0 if real else 4) + (1 if do_sensitivity else 0)
     study = Study(st["name"], out, seed=seed, config=cfg, config_path=cfg_path,
                   argv=list(sys.argv if argv is None else argv), verbose=not args.quiet,
                   steps_total=steps, inputs=inputs)
     # the first seven streams are those of the earlier steps (spawn keys 0-6: their numbers do not
     # change when streams are added after them)
     seeds = dict(zip(["sample", "reliability", "htmt", "drivers", "value", "sensitivity",
-                      "index", "ordinal", "weighting", "predictive"],
-                     np.random.SeedSequence(seed).spawn(10)))
+                      "index", "ordinal", "weighting", "predictive", "small_n"],
+                     np.random.SeedSequence(seed).spawn(11)))
     study.number("mode", "real" if real else "simulation")
     plots.theme()
 
@@ -235,6 +242,10 @@ def run(argv: list[str] | None = None) -> dict:
     with study.step("comparisons: connected vs not; social-media moms vs other moms"):
         _step_comparisons(cx, study, frame, instrument, cfg, margin, index_flags)
 
+    with study.step("comparisons at a smaller n and at other cut-offs"):
+        _step_small_n(cx, study, frame, instrument, cfg, margin, index_flags, seeds["small_n"])
+        _step_cutoffs(cx, study, frame, instrument, cfg, margin, index_flags)
+
     with study.step(f"drivers: connection vs satisfaction by cell ({n_boot} bootstrap replicates)"):
         _step_drivers(cx, study, frame, instrument, cfg, n_boot, seeds["drivers"], bars)
 
@@ -266,10 +277,18 @@ def run(argv: list[str] | None = None) -> dict:
     with study.step("out of sample: connection beyond satisfaction (repeated k-fold CV)"):
         _step_predictive(cx, study, frame, cfg, seeds["predictive"])
 
+    if not real:
+        with study.step("identification: the latent connection gap over assumed loadings"):
+            _step_loadings(study, cfg, cfg_path, instrument)
+
     if do_sensitivity:
         with study.step("sensitivity to corr(connection, satisfaction)"):
             _step_sensitivity(cx, study, population, cfg, instrument, seeds["sensitivity"],
                               margin, n)
+
+    if not real:
+        with study.step("assumptions: each with its source and the numbers it moves"):
+            study.table("assumptions", assumptions_table(cfg, study.numbers))
 
     with study.step("finish: numbers and manifest"):
         study.number("settings.n_boot", n_boot)
@@ -407,15 +426,34 @@ def _step_comparisons(cx, study, frame, instrument, cfg, margin, index_flags) ->
     cmp_conn, cmp_groups = _comparisons(cx, instrument, frame, cfg, categories, groups, margin)
     # connected vs not: the segmentation comes from the index, so do its flags
     cmp_conn["flags"] = index_flags
+    # the items the index (and so the connected/not split) is built from: their risk ratios are
+    # circular
+    cmp_conn.insert(cmp_conn.columns.get_loc("flags"), "in_index",
+                    cmp_conn["variable"].isin(instrument.item_ids("connection")))
     study.table("compare_connected", cmp_conn)
     study.table("compare_groups", cmp_groups)
     eq = cmp_conn[cmp_conn["analysis"] == "equivalence"]
     study.number_table("compare.equivalence", eq, key=["category", "variable"],
                        columns={"cohen_d": "d", "difference": "difference",
-                                "reject": "equivalent"})
+                                "reject": "equivalent", "pvalue": "p_tost",
+                                "pvalue_difference": "p_difference"})
     pr = cmp_conn[cmp_conn["analysis"] == "proportion"]
     study.number_table("compare.risk_ratio", pr, key=["category", "variable"],
                        value="risk_ratio")
+    # items outside the index (attachment): the connected/not split is not built from them, so
+    # their risk ratios are not circular (they rest on the assumed connection-attachment
+    # correlation instead); the index's own items are grouped by themselves
+    outside = pr[pr["variable"].isin(instrument.item_ids("attachment"))] if (
+        "attachment" in instrument.constructs) else pr.iloc[:0]
+    inside = pr[pr["variable"].isin(instrument.item_ids("connection"))]
+    for c, sub in outside.groupby("category", sort=False):
+        for stat in ("min", "median", "max"):
+            study.number(f"compare.outside_index.{c}.{stat}", float(sub["risk_ratio"].agg(stat)),
+                         flags=index_flags)
+    for c, sub in inside.groupby("category", sort=False):
+        for stat in ("min", "median", "max"):
+            study.number(f"compare.inside_index.{c}.{stat}", float(sub["risk_ratio"].agg(stat)),
+                         flags=index_flags)
     if len(cmp_groups):
         study.number_table("compare.groups", cmp_groups, key=["category", "variable"],
                            columns=["risk_ratio"], flags_column=None)
@@ -511,6 +549,240 @@ def _step_sensitivity(cx, study, population, cfg, instrument, seed, margin, n) -
                      float(lost["correlation"].iloc[0]) if len(lost) else float("nan"),
                      flags=_union(bd["flags"]))
     study.figure("sensitivity", study_plots.sensitivity(sens, margin=margin))
+
+
+def _equivalence_verdicts(cx, frame, cfg, margin, categories, variables):
+    """TOST verdicts (and difference-test p values) of connected vs not, per category."""
+    ccol = cfg["population"]["category_column"]
+    rows = []
+    for c in ["all", *categories]:
+        sub = frame if c == "all" else frame[frame[ccol] == c]
+        if not _testable(sub):
+            # fewer than two respondents on one side: no test; the row says so
+            rows += [{"category": c, "variable": v, "n": int(len(sub)), "d": np.nan,
+                      "equivalent": False, "p_difference": np.nan} for v in variables]
+            continue
+        t = cx.compare(sub, "connected", a=True, b=False, equivalence=variables, margin=margin,
+                       margin_scale="sd").table
+        rows += [{"category": c, "variable": r.variable, "n": int(r.n_a + r.n_b),
+                  "d": float(r.cohen_d), "equivalent": bool(r.reject),
+                  "p_difference": float(r.pvalue_difference)} for r in t.itertuples()]
+    return pd.DataFrame(rows)
+
+
+def _testable(frame: pd.DataFrame, column: str = "connected") -> bool:
+    """Two or more respondents on each side of the connected/not split."""
+    k = int(frame[column].sum())
+    return k >= 2 and len(frame) - k >= 2
+
+
+def _step_small_n(cx, study, frame, instrument, cfg, margin, index_flags, seed) -> None:
+    """The equivalence tests at the notebooks' sample size: one random subsample (the verdicts
+    a study of that size would report), and how often satisfaction is shown equivalent over
+    ``study.small_n_subsamples`` subsamples (the test's power at that n in this population)."""
+    st = cfg["study"]
+    # a sample smaller than study.small_n is halved instead (the numbers name the size used)
+    m = min(int(st.get("small_n", 2000)), len(frame) // 2)
+    reps = int(st.get("small_n_subsamples", 100))
+    ccol = cfg["population"]["category_column"]
+    categories = list(dict.fromkeys(frame[ccol]))
+    eq_vars = [c for c in ("satisfaction", "features", "quality") if c in frame.columns]
+    rng = np.random.default_rng(seed)
+    one = frame.iloc[np.sort(rng.choice(len(frame), m, replace=False))]
+    table = _equivalence_verdicts(cx, one, cfg, margin, categories, eq_vars).assign(
+        flags=index_flags)
+    study.table("equivalence_small_n", table)
+    study.number("small_n.n", m)
+    by_cat = table[table["category"] != "all"]
+    study.number("small_n.tests", int(len(by_cat)))
+    study.number("small_n.equivalent", int(by_cat["equivalent"].sum()), flags=index_flags)
+    study.number_table("small_n", table, key=["category", "variable"],
+                       columns=["d", "equivalent", "p_difference"])
+    hits = []
+    for _ in range(reps):
+        sub = frame.iloc[rng.choice(len(frame), m, replace=False)]
+        if not _testable(sub):
+            hits.append(False)  # no test possible: equivalence not shown
+            continue
+        t = cx.compare(sub, "connected", a=True, b=False, equivalence=["satisfaction"],
+                       margin=margin, margin_scale="sd").table.iloc[0]
+        hits.append(bool(t["reject"]))
+    study.number("small_n.subsamples", reps)
+    study.number("small_n.satisfaction_equivalent_share", float(np.mean(hits)), flags=index_flags)
+
+
+def _step_cutoffs(cx, study, frame, instrument, cfg, margin, index_flags) -> None:
+    """The connected/not comparisons at other index cut-offs (the index itself unchanged): the
+    connected share, the satisfaction difference and its TOST verdict, and the median risk ratio
+    of the items outside the index."""
+    cuts = [float(c) for c in cfg["study"].get("cutoff_grid", [])]
+    if not cuts:
+        return
+    outside = (instrument.item_ids("attachment") if "attachment" in instrument.constructs
+               else [])
+    props = {i: _top_box_cut(instrument.items[i]) for i in outside}
+    rows = []
+    for cut in cuts:
+        sub = frame.assign(connected=frame["index"] >= cut)
+        if not _testable(sub):
+            continue  # the table lists the cut-offs that could be tested
+        t = cx.compare(sub, "connected", a=True, b=False, equivalence=["satisfaction"],
+                       margin=margin, margin_scale="sd", proportions=props).table
+        eq = t[t["analysis"] == "equivalence"].iloc[0]
+        rr = t[t["analysis"] == "proportion"]["risk_ratio"]
+        rows.append({"cutoff": cut, "connected_share": float(sub["connected"].mean()),
+                     "satisfaction_d": float(eq["cohen_d"]), "equivalent": bool(eq["reject"]),
+                     "p_difference": float(eq["pvalue_difference"]),
+                     "outside_index_rr_median": float(rr.median()) if len(rr) else np.nan,
+                     "flags": index_flags})
+    if not rows:
+        return
+    table = pd.DataFrame(rows)
+    study.table("cutoffs", table)
+    study.number_table("cutoffs", table.assign(key=[f"c{int(c)}" for c in table["cutoff"]]),
+                       key="key", columns=["connected_share", "satisfaction_d", "equivalent",
+                                           "outside_index_rr_median"])
+
+
+def loading_grid_gaps(cfg, cfg_path, instrument, loadings) -> pd.DataFrame:
+    """The calibrated latent connection gap (social-media moms minus other moms, within-cell SD)
+    for each assumed mean loading of the calibrated items: the published percentages fix the
+    gap on the latent-response (probit) scale, loading x gap; the gap itself moves as 1/loading."""
+    from connection.errors import ConfigError
+
+    rows = []
+    for lam in loadings:
+        over_cfg = {**cfg, "calibration": {**cfg["calibration"], "mean_loading": float(lam)}}
+        try:
+            pop = _population(over_cfg, cfg_path, instrument)
+        except ConfigError as err:
+            # the calibrated item loadings are proportional to their published probit gaps: a
+            # mean loading this high puts the item with the largest gap at or above 1
+            rows.append({"loading": float(lam), "connection_gap": np.nan, "probit_gap": np.nan,
+                         "admissible": False, "reason": err.message})
+            continue
+        gap = float(pop.calibration["connection_gap"])
+        rows.append({"loading": float(lam), "connection_gap": gap,
+                     "probit_gap": float(lam) * gap, "admissible": True, "reason": ""})
+    return pd.DataFrame(rows)
+
+
+def _step_loadings(study, cfg, cfg_path, instrument) -> None:
+    grid = [float(v) for v in cfg.get("identification", {}).get(
+        "loadings", [0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85])]
+    table = loading_grid_gaps(cfg, cfg_path, instrument, grid)
+    study.table("loading_sensitivity", table)
+    inadmissible = table[~table["admissible"]]
+    study.number("identification.loadings_inadmissible_from",
+                 float(inadmissible["loading"].min()) if len(inadmissible) else float("nan"))
+    table = table[table["admissible"]]
+    study.number("identification.probit_gap", float(table["probit_gap"].mean()))
+    study.number("identification.assumed_loading", float(cfg["calibration"]["mean_loading"]))
+    study.number("identification.loading_min", float(table["loading"].min()))
+    study.number("identification.loading_max", float(table["loading"].max()))
+    # the gap is negative for the reference group; report magnitudes at the grid's ends
+    study.number("identification.gap_at_loading_min",
+                 float(table.loc[table["loading"].idxmin(), "connection_gap"]))
+    study.number("identification.gap_at_loading_max",
+                 float(table.loc[table["loading"].idxmax(), "connection_gap"]))
+    study.number_table("identification.gap", table.assign(
+        key=[f"l{int(round(v * 100)):03d}" for v in table["loading"]]),
+        key="key", value="connection_gap", flags_column=None)
+
+
+def _get(numbers: dict, key: str):
+    cur = numbers
+    for part in key.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            return None
+        cur = cur[part]
+    return cur
+
+
+def _finite(x) -> bool:
+    return isinstance(x, (int, float)) and bool(np.isfinite(x))
+
+
+def _fmt_range(lo, hi, fmt="{:.2f}") -> str:
+    return "not computed" if lo is None or hi is None else f"{fmt.format(lo)} to {fmt.format(hi)}"
+
+
+def assumptions_table(cfg, numbers: dict) -> pd.DataFrame:
+    """Every assumption of the simulation, its value, where it comes from, the headline numbers
+    it moves, and the range the study computed for them (or that the study does not vary it)."""
+    pop, st, cal = cfg["population"], cfg["study"], cfg["calibration"]
+    g = lambda k: _get(numbers, k)  # noqa: E731
+    sens = g("sensitivity") or {}
+    sat_d = [v["satisfaction_difference"] for v in sens.values()
+             if isinstance(v, dict) and "satisfaction_difference" in v]
+    beta_d = [v["beta_difference"] for v in sens.values()
+              if isinstance(v, dict) and "beta_difference" in v]
+    corr = [float(r) for r in st.get("sensitivity_correlations", [])]
+    breaks = g("sensitivity.same_satisfaction_breaks_at")
+    cuts = g("cutoffs") or {}
+    cut_share = [v["connected_share"] for v in cuts.values()]
+    cut_d = [v["satisfaction_d"] for v in cuts.values()]
+    cut_keys = sorted(cuts)
+    adv = pop["outcomes"]["advocacy"]
+    rows = [
+        ("mean loading of the six calibrated connection items", f"{cal['mean_loading']:g}",
+         "not published; a conventional 'good' loading",
+         "latent connection gap between the groups (and every latent d)",
+         f"gap {_fmt_range(g('identification.gap_at_loading_min'), g('identification.gap_at_loading_max'))}"
+         f" SD over loadings {g('identification.loading_min'):g} to {g('identification.loading_max'):g}"
+         + (f"; from {g('identification.loadings_inadmissible_from'):g} an item's loading would "
+            "reach 1" if _finite(g("identification.loadings_inadmissible_from")) else "")
+         if g("identification.loading_min") is not None else "not computed"),
+        ("loading of overall satisfaction", f"{cal['satisfaction_loading']:g}",
+         "not published", "latent satisfaction gap (near zero whatever the loading: 54% vs 53%)",
+         "not varied"),
+        ("within-cell corr(connection, satisfaction)",
+         f"{pop['correlations']['connection']['satisfaction']:g}",
+         "not identified by group-level percentages; chosen near zero ('equally satisfied')",
+         "satisfaction gap of connected vs other respondents; the equivalence verdict; the drivers contrast",
+         (f"satisfaction d {_fmt_range(min(sat_d), max(sat_d))}, drivers contrast "
+          f"{_fmt_range(min(beta_d), max(beta_d))} over r = {min(corr):g} to {max(corr):g}; "
+          + (f"equivalence lost from r = {breaks:.1f}" if breaks is not None and np.isfinite(breaks)
+             else "equivalence holds throughout")) if sat_d else "not computed"),
+        ("within-cell corr(connection, attachment)",
+         f"{pop['correlations']['connection']['attachment']:g}",
+         "not published", "risk ratios on the attachment items (outside the index)", "not varied"),
+        ("outcome effects of connection and satisfaction",
+         f"advocacy {adv['connection']:g} / {adv['satisfaction']:g}; loyalty "
+         f"{pop['outcomes']['loyalty']['connection']:g} / "
+         f"{pop['outcomes']['loyalty']['satisfaction']:g}; repurchase "
+         f"{pop['outcomes']['repurchase']['connection']:g} / "
+         f"{pop['outcomes']['repurchase']['satisfaction']:g}",
+         "the qualitative claim; no published coefficient",
+         "drivers contrasts, outcome risk ratios, out-of-sample gain",
+         "by construction: the estimates recover these values"),
+        ("spend model", f"log spend = {pop['spend']['connection']:g} x connection + "
+         f"{pop['spend']['satisfaction']:g} x satisfaction + noise (sd {pop['spend']['sd']:g})",
+         "illustrative; the HBR ratios were not used", "the spend ratio", "by construction"),
+        ("eReader cells", "repeat the banking gaps",
+         "no eReader percentage was published", "every eReader number",
+         "by construction: eReader results copy banking ones"),
+        ("attachment gap between the groups",
+         f"{pop['means']['banking']['social_media_moms']['attachment']:g} SD",
+         "not published", "group differences on the attachment items", "not varied"),
+        ("cell sizes", f"n = {st['n']} in four equal cells", "not published",
+         "the width of every interval (simulation error at this n)",
+         f"at n = {g('small_n.n')}: {g('small_n.equivalent')} of {g('small_n.tests')} "
+         "per-category equivalence tests hold" if g("small_n.n") is not None else "not computed"),
+        ("'connected' cut-off on the 0-100 index", f"{st['connected_min']:g}",
+         "not published (the firm's rule is unknown)",
+         "connected share, equivalence verdict, risk ratios, spend ratio",
+         (f"connected share {_fmt_range(min(cut_share), max(cut_share), '{:.0%}')}, satisfaction d "
+          f"{_fmt_range(min(cut_d), max(cut_d))} over cut-offs {cut_keys[0][1:]} to "
+          f"{cut_keys[-1][1:]}; equivalent at {sum(bool(v['equivalent']) for v in cuts.values())}"
+          f" of {len(cuts)}") if cut_share else "not computed"),
+        ("'highly satisfied'", f"mean satisfaction >= {st['satisfied_min']:g} of 10",
+         "not published", "the spend ratio's comparison group", "not varied"),
+        ("equivalence margin", f"+-{st['equivalence_margin']:g} SD",
+         "a conventional small effect", "every equivalence verdict",
+         "the power study sizes the test at this margin"),
+    ]
+    return pd.DataFrame(rows, columns=["assumption", "value", "source", "moves", "sensitivity"])
 
 
 def _columns(source) -> list[str]:

@@ -196,6 +196,33 @@ def test_every_reference_of_the_paper_has_a_doi_or_url_or_says_why_not():
     assert "social networking sites" in bib["nielsen2011"]["text"]  # not "on Facebook"
 
 
+def test_the_paper_prints_seeds_without_thousands_separators():
+    """A seed is an identifier, not a quantity: "20,110,504" read as a count (issue 17). Every
+    seed placeholder of the manuscript carries the ``d`` format, which prints the digits alone."""
+    text = (ROOT / "paper" / "manuscript.md").read_text()
+    seeds = re.findall(r"\{\{\s*manifest\s+[\w]+:seed\s*(\|[^}]*)?\}\}", text)
+    assert seeds, "the manuscript names the study's seed"
+    assert all(fmt.strip("| ").strip() == "d" for fmt in seeds), seeds
+    assert pb.format_value(20110504, "d") == "20110504"
+    assert pb.format_value(20110504) == "20,110,504"  # the default would group the digits
+
+
+def test_the_manuscript_reports_what_the_referee_asked_for():
+    """Issue 17: each referee point has its number in the manuscript, from the study outputs."""
+    text = (ROOT / "paper" / "manuscript.md").read_text()
+    for key in ("social_moms:identification.probit_gap", "social_moms:identification.gap.l055",
+                "social_moms:compare.outside_index.all.median",
+                "social_moms:compare.equivalence.all.satisfaction.p_difference",
+                "social_moms:small_n.equivalent", "power_social_moms:n80.equivalence",
+                "power_social_moms:n80.contrast", "power_social_moms:check_at_n80.contrast.power",
+                "table social_moms:assumptions", "social_moms:ordinal.summary.wlsmv",
+                "social_moms:weighting.agree_ec_belong", "social_moms:predictive.advocacy"):
+        assert key in text, key
+    # the circular risk ratios appear only labelled as such
+    assert "compare.risk_ratio.all.ec_" not in text
+    assert "circular" in text
+
+
 @pytest.mark.skipif(pb._pdf_tools() is None, reason="pandoc and a TeX engine are not installed")
 def test_the_pdf_builds_when_pandoc_and_tex_are_installed(toy):
     results, source, out = toy

@@ -91,7 +91,18 @@ def test_power_study_outputs(power_results):
     # Monte Carlo points agree with the analytic curve within their binomial error (OLS tests:
     # 300 replicates; the scalar test through the engine's invariance ladder: 40)
     sim = power[power["method"] == "simulation"]
-    assert len(sim) == 9
+    # 3 check sizes x 5 tests, and the four OLS/equivalence tests again at their own n80
+    assert len(sim) == 19
+    for test in ("connection effect", "connection x group interaction",
+                 "connection - satisfaction contrast", "equivalence of satisfaction"):
+        at = sim[(sim["test"] == test) & (sim["n_per_cell"] == n80[test])]
+        assert len(at) == 1, test
+        # at the analytic n80 the simulated power is the target, within its binomial error
+        se = np.sqrt(0.8 * 0.2 / at["reps"].iloc[0])
+        assert abs(at["power"].iloc[0] - 0.8) < 4 * se, (test, at["power"].iloc[0])
+    # the contrast of two slopes that differ by 0.10 needs more than the connection slope of 0.10
+    # beyond satisfaction (its estimate carries the sampling error of both slopes)
+    assert n80["connection - satisfaction contrast"] > n80["connection effect"]
     curves = {t: c.set_index("n_per_cell")["power"] for t, c in analytic.groupby("test")}
     for r in sim.itertuples():
         curve = curves[r.test]
@@ -101,6 +112,8 @@ def test_power_study_outputs(power_results):
         assert abs(r.power - expected) < 4 * se + 0.03, (r.test, r.n_per_cell, r.power, expected)
     numbers = json.loads((out / "numbers.json").read_text())
     assert numbers["n80"]["connection_effect"] == n80["connection effect"]
+    assert numbers["n80"]["equivalence"] == n80["equivalence of satisfaction"]
+    assert numbers["check_at_n80"]["contrast"]["reps"] > 0
     assert (out / "figures" / "power_curve.png").exists()
     manifest = json.loads((out / "manifest.json").read_text())
     assert "tables/n80.csv" in manifest["outputs"]
@@ -124,3 +137,32 @@ def test_wilson_interval_holds_the_share_at_zero_and_all_successes():
         ref_lo, ref_hi = proportion_confint(k, n, alpha=0.05, method="wilson")
         assert lo == pytest.approx(ref_lo, abs=1e-12) and hi == pytest.approx(ref_hi, abs=1e-12)
     assert power._wilson(0, 3)[0] == 0.0 and power._wilson(3, 3)[1] == 1.0
+
+
+def _power_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_power_for_tost",
+                                                  ROOT / "studies" / "power_social_moms.py")
+    power = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(power)
+    return power
+
+
+def test_tost_power_matches_simulated_welch_tost():
+    """The closed-form TOST power (normal approximation) against Welch TOSTs on simulated normal
+    data, at sizes where power is low, middling and high, and with a true difference at the
+    margin (power = alpha at most)."""
+    power = _power_module()
+    for n, delta, share in [(600, 0.1, 0.13), (1600, 0.1, 0.13), (4000, 0.05, 0.3),
+                            (2000, 0.0, 0.5)]:
+        reps = 4000
+        k = power.tost_simulation(n, delta, 0.2, share, reps, np.random.SeedSequence(n))
+        expected = float(power.tost_power(n, delta, 0.2, share))
+        se = np.sqrt(max(expected * (1 - expected), 0.01) / reps)
+        assert abs(k / reps - expected) < 4 * se + 0.01, (n, delta, k / reps, expected)
+    assert float(power.tost_power(10**6, 0.2, 0.2, 0.5)) == pytest.approx(0.05, abs=1e-3)
+    # power grows with n and falls as the true difference nears the margin
+    p = power.tost_power(np.array([500, 1000, 2000, 4000]), 0.1, 0.2, 0.13)
+    assert np.all(np.diff(p) > 0)
+    assert power.tost_power(2000, 0.15, 0.2, 0.13) < power.tost_power(2000, 0.05, 0.2, 0.13)

@@ -392,8 +392,11 @@ def equivalence(table: pd.DataFrame, *, margin: float | None = None,
 
 
 # ----------------------------------------------------------------------------- risk ratios
-def _risk_ratio_panels(t: pd.DataFrame, instrument) -> list[tuple[str, list[str]]]:
-    """Panels: the emotional items by construct, then the outcomes (``family`` column)."""
+def _risk_ratio_panels(t: pd.DataFrame, instrument,
+                       index_constructs=()) -> list[tuple[str, list[str]]]:
+    """Panels: the emotional items by construct, then the outcomes (``family`` column); the
+    panel of a construct in ``index_constructs`` (the items the connected/not split is built
+    from) is titled as circular, the others as outside the index."""
     variables = list(dict.fromkeys(t["variable"]))
     family = (t.drop_duplicates("variable").set_index("variable")["family"]
               if "family" in t else pd.Series("", index=variables))
@@ -411,6 +414,11 @@ def _risk_ratio_panels(t: pd.DataFrame, instrument) -> list[tuple[str, list[str]
             title = label(construct, instrument=instrument)
             if fam and fam != "emotional":
                 title = label(fam)
+            elif construct in index_constructs:
+                # respondents are grouped by an index of these very items: say so on the panel
+                title += " (index items: circular)"
+            elif index_constructs:
+                title += " (outside the index)"
         else:
             title = label(fam) if fam else ""
         panels.setdefault(title, []).append(v)
@@ -424,7 +432,9 @@ def risk_ratios(table: pd.DataFrame, *, labels: Mapping[str, str] | None = None,
     ``table`` holds the proportion rows of :func:`connection.outcomes._compare` (columns variable,
     risk_ratio, rr_ci_lower, rr_ci_upper; optionally category and family; rows of other analyses
     are ignored). One panel per construct of the emotional items and one for the outcomes; one
-    colour per category; log x axis with ticks 1, 1.5, 2, 3, 5, 8; 1 = no difference.
+    colour per category; log x axis with ticks 1, 1.5, 2, 3, 5, 8; 1 = no difference. With an
+    ``in_index`` column (true for the items the connected/not split is built from), the panel of
+    those items is titled as circular and the other emotional panels as outside the index.
     """
     _need(table, {"variable", "risk_ratio", "rr_ci_lower", "rr_ci_upper"}, "risk-ratio")
     rr = table[table["analysis"] == "proportion"] if "analysis" in table else table
@@ -432,7 +442,17 @@ def risk_ratios(table: pd.DataFrame, *, labels: Mapping[str, str] | None = None,
     if "category" not in rr:
         rr["category"] = "all"
     categories = list(dict.fromkeys(rr["category"]))
-    parts = _risk_ratio_panels(rr, instrument)
+    # an ``in_index`` column (the study's) marks the items the connected/not split is built from
+    if instrument is None:
+        from connection import instruments
+
+        instrument = instruments.default()
+    index_constructs = ()
+    if "in_index" in rr:
+        inside = rr.loc[rr["in_index"].astype(bool), "variable"]
+        index_constructs = tuple(dict.fromkeys(instrument.items[v].construct for v in inside
+                                               if v in instrument.items))
+    parts = _risk_ratio_panels(rr, instrument, index_constructs)
     sizes = [len(v) for _, v in parts]
     own = axes is None
     if own:
@@ -584,6 +604,7 @@ def power_curve(table: pd.DataFrame, *, target: float | None = None,
     tests = list(dict.fromkeys(table["test"]))
     sized = (n_target.set_index("test")["n_per_cell"] if n_target is not None
              else pd.Series(dtype=float))
+    marks: list[tuple[float, str]] = []
     for k, test in enumerate(tests):
         colour = _LINE_COLOURS[k % len(_LINE_COLOURS)]
         line = table[(table["test"] == test) & (method == "analytic")].sort_values("n_per_cell")
@@ -605,8 +626,8 @@ def power_curve(table: pd.DataFrame, *, target: float | None = None,
                else float("nan"))
         if np.isfinite(n80):
             ax.plot([n80], [target], "o", color=colour, ms=3.5, zorder=4)
-            ax.annotate(f"{n80:,.0f}", (n80, target), xytext=(-3, 4), textcoords="offset points",
-                        ha="right", fontsize=6.5, color=colour)
+            marks.append((n80, colour))
+    _n80_labels(ax, marks, target)
     ax.axhline(target, ls="--", lw=0.7, color=plots.PALETTE["neutral"])
     ax.set_xscale("log")
     n_all = table["n_per_cell"].astype(float)
@@ -623,6 +644,19 @@ def power_curve(table: pd.DataFrame, *, target: float | None = None,
         return ax.figure
     ax.legend(handles, texts, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
     return ax
+
+
+def _n80_labels(ax, marks: list[tuple[float, str]], target: float) -> None:
+    """Label each marked n above the target line; a label closer than a quarter decade to the
+    previous one goes one row higher, so neighbouring sizes never print over each other."""
+    levels, level, last = {}, 0, -np.inf
+    for k in sorted(range(len(marks)), key=lambda i: marks[i][0]):
+        level = level + 1 if np.log10(marks[k][0]) - last < 0.25 else 0
+        last = np.log10(marks[k][0])
+        levels[k] = level
+    for k, (n80, colour) in enumerate(marks):  # drawn in the order of the tests
+        ax.annotate(f"{n80:,.0f}", (n80, target), xytext=(-3, 4 + 7 * levels[k]),
+                    textcoords="offset points", ha="right", fontsize=6.5, color=colour)
 
 
 # ----------------------------------------------------------------------------- sensitivity
