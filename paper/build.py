@@ -182,10 +182,14 @@ def format_value(value: Any, spec: str | None = None) -> str:
     ('never', '0.1')
     >>> format_value(-0.92, "abs .2f"), format_value(0.3, "from {:.1f} or:never")
     ('0.92', 'from 0.3')
+    >>> format_value(0.003, "below 0.05:rejects,does not reject")
+    'rejects'
+    >>> format_value(0.2, "below 0.05:rejects,does not reject")
+    'does not reject'
     """
     spec = (spec or "").strip()
     fallback = re.match(r"^(?P<main>.*?)\s*(?<![\w:])or:(?P<text>.*)$", spec)
-    if fallback and not spec.startswith("yesno:"):
+    if fallback and not spec.startswith(("yesno:", "below ")):
         if _is_null(value):
             return fallback["text"].strip()
         spec = fallback["main"]
@@ -198,6 +202,12 @@ def format_value(value: Any, spec: str | None = None) -> str:
             return spec.format(value)
         except (ValueError, TypeError, IndexError) as exc:
             raise ValueError(f"bad template {spec!r}: {exc}") from None
+    below = re.match(r"^below\s+(?P<cut>[-+0-9.eE]+):(?P<text>.*)$", spec)
+    if below:  # a verdict worded from a number: "below 0.05:rejects,does not reject"
+        if _is_null(value) or isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"format 'below' needs a finite number, got {value!r}")
+        yes, _, no = below["text"].partition(",")
+        return yes if value < float(below["cut"]) else no
     if spec.startswith("yesno:"):
         yes, _, no = spec[len("yesno:"):].partition(",")
         if not isinstance(value, bool):

@@ -168,7 +168,7 @@ def test_legend_sits_outside_every_axes_and_tick_labels_are_not_ids(name):
 @pytest.mark.parametrize("name,width", [("calibration", plots.COLUMN_WIDTH),
                                         ("segments", plots.COLUMN_WIDTH),
                                         ("equivalence", plots.COLUMN_WIDTH),
-                                        ("risk_ratios", plots.COLUMN_WIDTH),
+                                        ("risk_ratios", plots.PAGE_WIDTH),
                                         ("power_curve", plots.COLUMN_WIDTH),
                                         ("drivers", plots.PAGE_WIDTH),
                                         ("sensitivity", plots.PAGE_WIDTH)])
@@ -353,3 +353,14 @@ def test_the_paper_script_draws_the_package_figure(tmp_path, name, function, tab
     read = [pd.read_csv(tmp_path / f"{t}.csv") for t in tables]
     by_package = plots.save_figure(function(read), tmp_path / "package", formats=("png",))[0]
     assert by_script.read_bytes() == by_package.read_bytes()
+
+
+
+def test_risk_ratios_figure_leaves_the_ratios_room():
+    """The item labels take about two inches: the figure is wider than a column so the
+    ratio axis keeps at least half of the width (at column width it had a third)."""
+    fig = studies.risk_ratios(compare_table())
+    fig.canvas.draw()
+    box = fig.axes[-1].get_position()
+    assert fig.get_figwidth() > 3.5
+    assert box.width * fig.get_figwidth() >= 0.5 * fig.get_figwidth()

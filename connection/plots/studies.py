@@ -456,7 +456,9 @@ def risk_ratios(table: pd.DataFrame, *, labels: Mapping[str, str] | None = None,
     sizes = [len(v) for _, v in parts]
     own = axes is None
     if own:
-        fig, axes = plots.new_figure(plots.COLUMN_WIDTH, 0.7 + 0.22 * sum(sizes) + 0.25 * len(parts),
+        # page-wide: at column width the item labels take half of it, leaving the ratios no room
+        fig, axes = plots.new_figure(plots.PAGE_WIDTH,
+                                     0.7 + 0.22 * sum(sizes) + 0.25 * len(parts),
                                      nrows=len(parts), sharex=True, squeeze=False,
                                      gridspec_kw={"height_ratios": sizes, "hspace": 0.3})
         axes = axes[:, 0]
