@@ -347,6 +347,17 @@ def test_modindices_multigroup_include_equality_releases(hs):
     assert drop == pytest.approx(top["mi"], rel=0.25)
 
 
+
+def test_modindices_free_only_leaves_out_the_equality_releases(hs):
+    """free_only=True was documented but ignored: the 15 releases came back anyway."""
+    fit = cs.cfa(HS_MODEL, hs, group="school", group_equal=["loadings", "intercepts"])
+    full = fit.modindices()
+    free = fit.modindices(free_only=True)
+    assert "constraint" not in free or (free["constraint"] == "").all()
+    absent = full[full["constraint"] == ""].drop(columns="constraint").reset_index(drop=True)
+    assert len(free) == len(absent) == len(full) - 15
+    pd.testing.assert_frame_equal(free.reset_index(drop=True), absent, check_dtype=False)
+
 def test_lrt_rejects_different_data(hs):
     a = cs.cfa(HS_MODEL, hs)
     b = cs.cfa(HS_MODEL, hs.iloc[:200])
@@ -407,3 +418,43 @@ def test_tiny_samples_give_package_errors_not_numpy_errors():
                 kinds.add(type(exc).__name__)
                 assert "expected" in str(exc)
     assert "fit" in kinds and kinds - {"fit"}
+
+
+def _group_covs(hs, means=False):
+    ov = [f"x{i}" for i in range(1, 10)]
+    return [{"n": len(g), "cov": g[ov].cov().to_numpy(), **({"mean": g[ov].mean().to_numpy()}
+                                                           if means else {})}
+            for _, g in hs.groupby("school", sort=False)]
+
+
+def test_multigroup_sample_stats_without_means_fit_covariances_only(hs):
+    """Several groups' covariances without means: the fit was given a mean structure with
+    every intercept estimated at exactly 0 (a number that looks fine). Now no intercept rows,
+    and chi-square and df equal the raw-data fit's (saturated means add nothing to either)."""
+    for equal in ([], ["loadings"]):
+        fit = cs.cfa(HS_MODEL, sample_stats=_group_covs(hs), group_equal=equal)
+        raw = cs.cfa(HS_MODEL, hs, group="school", group_equal=equal)
+        assert not (fit.estimates["op"] == "~1").any()
+        assert fit.fit_measures["df"] == raw.fit_measures["df"]
+        assert fit.fit_measures["chisq"] == pytest.approx(raw.fit_measures["chisq"], rel=1e-8)
+    # with the means given, the intercepts are the raw fit's
+    fit = cs.cfa(HS_MODEL, sample_stats=_group_covs(hs, means=True), group_equal=["loadings"])
+    raw = cs.cfa(HS_MODEL, hs, group="school", group_equal=["loadings"])
+    def intercepts(f):
+        e = f.estimates
+        return e[(e["op"] == "~1") & e["lhs"].str.startswith("x")]["est"].to_numpy()
+
+    a, b = intercepts(fit), intercepts(raw)
+    assert len(a) == 18 and np.allclose(a, b, atol=1e-6) and np.abs(a).min() > 1
+
+
+@pytest.mark.parametrize("kwargs,says", [
+    ({"group_equal": ["loadings", "intercepts"]}, "group_equal"),
+    ({"meanstructure": True}, "meanstructure=True"),
+])
+def test_multigroup_sample_stats_without_means_refuse_a_mean_structure(hs, kwargs, says):
+    from connection.errors import DataError
+
+    with pytest.raises(DataError, match=says) as info:
+        cs.cfa(HS_MODEL, sample_stats=_group_covs(hs), **kwargs)
+    assert "no 'mean' is given" in str(info.value)

@@ -39,6 +39,7 @@ from connection.latent.samplestats import (
     prepare_data,
     stats_from_rows,
     stats_from_user,
+    user_means_missing,
     weighted_stats,
 )
 from connection.latent.start import simple_start, start_values
@@ -347,6 +348,11 @@ def estimate(model, data, options: dict) -> Estimation:
     ngroups = len(labels)
     if meanstructure is None:
         meanstructure = ngroups > 1 or missing == "ml"
+        if sample_stats is not None and user_means_missing(sample_stats):
+            # covariances only: a multi-group mean structure on absent means would put every
+            # intercept at 0 (checked below when the model or group_equal asks for one)
+            meanstructure = bool({"intercepts", "means"} & set(
+                [group_equal] if isinstance(group_equal, str) else group_equal or ()))
     if missing == "ml":
         meanstructure = True
     pt = build_table(statements, ngroups=ngroups, std_lv=std_lv, meanstructure=meanstructure,
@@ -354,7 +360,8 @@ def estimate(model, data, options: dict) -> Estimation:
                      group_partial=group_partial, auto_cov_y=True)
     meanstructure = pt.meanstructure  # an intercept in the model text switches it on
     if sample_stats is not None:
-        check_user_means(sample_stats, labels, pt)
+        check_user_means(sample_stats, labels, pt,
+                         (group_equal,) if isinstance(group_equal, str) else tuple(group_equal))
     if missing == "ml":
         gstats = [fiml_group_stats(x, ov_names, label=lab if group is not None else None,
                                    group=group) for lab, x, *_ in groups]

@@ -798,7 +798,7 @@ class Fit:
         self._not_for_ordinal("modindices()")
         from connection.latent.model_tests import modindices
 
-        return modindices(self, sort=sort)
+        return modindices(self, sort=sort, free_only=free_only)
 
     def score_test(self) -> pd.DataFrame:
         """Univariate score tests of equality constraints (lavaan's ``lavTestScore``)."""

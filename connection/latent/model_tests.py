@@ -304,14 +304,15 @@ def score_test(fit) -> pd.DataFrame:
     return out
 
 
-def modindices(fit, *, sort: bool = False) -> pd.DataFrame:
+def modindices(fit, *, sort: bool = False, free_only: bool = False) -> pd.DataFrame:
     """Modification indices for parameters not in the model (lavaan's ``modindices``).
 
     Candidates: cross-loadings (``=~``), residual covariances of observed variables and
     covariances of latent variables (``~~``) absent from the model, in each group. With groups,
     releases of across-group equality constraints are appended (``op`` as in the model,
     from :func:`score_test`). ``mi`` is the score statistic (1 df), ``epc`` the expected
-    parameter change, ``sepc_all`` its completely standardized value.
+    parameter change, ``sepc_all`` its completely standardized value. ``free_only=True``
+    leaves the equality releases out (only parameters absent from the model).
     """
     struct = fit.estimation.structure
     frame = fit.estimation.partable.frame
@@ -369,7 +370,7 @@ def modindices(fit, *, sort: bool = False) -> pd.DataFrame:
                             "group": fit.group_labels[g] if fit.n_groups > 1 else 1,
                             "mi": m, "epc": e, "sepc_lv": s_lv, "sepc_all": s_all})
         out = pd.DataFrame(records, columns=cols)
-    if fit.n_groups > 1:
+    if fit.n_groups > 1 and not free_only:
         sc = score_test(fit)
         if len(sc):
             extra = pd.DataFrame({"lhs": sc["lhs"], "op": sc["op"], "rhs": sc["rhs"],

@@ -374,21 +374,37 @@ def check_user_stats(item, g, n_items, ov_names):
     return label, n, arr[np.ix_(idx, idx)], mvec[idx]
 
 
-def check_user_means(sample_stats, labels, pt):
-    """Intercepts or means in the model text need the sample means (lavaan warns and uses
-    zeros, which makes every intercept estimate 0: a number that looks fine)."""
-    stated = [s for s in pt.statements if getattr(s, "op", None) == "~1"]
-    if not stated:
+def user_means_missing(sample_stats) -> bool:
+    """Whether any group of user-given ``sample_stats`` lacks its ``mean``."""
+    items = sample_stats if isinstance(sample_stats, list | tuple) else [sample_stats]
+    return any(isinstance(item, dict) and item.get("mean") is None for item in items)
+
+
+def check_user_means(sample_stats, labels, pt, group_equal=()):
+    """A mean structure (intercepts or means in the model text, ``meanstructure=True``, or
+    equal intercepts/means across groups) needs the sample means: lavaan warns and uses
+    zeros, which makes every intercept estimate 0 and the scalar test a test of nothing: a
+    number that looks fine."""
+    if not pt.meanstructure:
         return
     items = sample_stats if isinstance(sample_stats, list | tuple) else [sample_stats]
     lacking = [lab for lab, item in zip(labels, items) if item.get("mean") is None]
-    if lacking:
-        where = f" (group {lacking[0]!r})" if len(items) > 1 else ""
-        raise DataError(
-            f"sample_stats{where}: the model has intercepts or means (line {stated[0].line}: "
-            f"{stated[0].text!r}) but no 'mean' is given", column="mean",
-            expected="{'n': n, 'cov': S, 'mean': m} with the variables' sample means",
-            hint="add the means, or remove the '~ 1' statements")
+    if not lacking:
+        return
+    where = f" (group {lacking[0]!r})" if len(items) > 1 else ""
+    stated = [s for s in pt.statements if getattr(s, "op", None) == "~1"]
+    equal = [e for e in group_equal if e in ("intercepts", "means")]
+    if stated:
+        why = f"the model has intercepts or means (line {stated[0].line}: {stated[0].text!r})"
+    elif equal:
+        why = f"group_equal={equal!r} constrains intercepts or means across groups"
+    else:
+        why = "meanstructure=True asks for intercepts"
+    raise DataError(
+        f"sample_stats{where}: {why} but no 'mean' is given", column="mean",
+        expected="{'n': n, 'cov': S, 'mean': m} with the variables' sample means",
+        hint="add the means, or fit the covariance structure only (no '~ 1' statements, "
+             "no intercepts/means in group_equal, meanstructure left at its default)")
 
 
 def stats_from_user(sample_stats, ov_names):
