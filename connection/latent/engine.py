@@ -469,6 +469,38 @@ def _row_arrays(pt, struct):
     return static
 
 
+class ImpliedMoments:
+    """The implied moments (and, on request, their derivatives) at a parameter vector, with
+    the last point cached: the line search and the next iteration share a point. A class,
+    not a closure, so that a fit (and what holds it, such as a fitted index) pickles."""
+
+    def __init__(self, struct, fixed, meanstructure):
+        self.struct, self.fixed, self.meanstructure = struct, fixed, meanstructure
+        self.last, self.last_deriv = {}, {}
+
+    def __call__(self, theta, deriv):
+        struct, ms = self.struct, self.meanstructure
+        key = theta.tobytes()
+        imps = self.last.get(key)
+        if imps is None:
+            vals = struct.row_values(theta, self.fixed)
+            imps = [struct.implied(g, vals) for g in range(struct.ngroups)]
+            self.last.clear()
+            self.last_deriv.clear()
+            self.last[key] = imps
+        if not deriv:
+            return [Moments(imp.sigma, imp.mu) for imp in imps]
+        out = self.last_deriv.get(key)
+        if out is None:
+            out = [Moments(imp.sigma, imp.mu,
+                           second=partial(second_order_term, struct, g, imp),
+                           lowrank=struct.lowrank(g, imp, means=ms),
+                           dense_fn=partial(struct.derivatives, g, imp, means=ms))
+                   for g, imp in enumerate(imps)]
+            self.last_deriv[key] = out
+        return out
+
+
 def _estimate(model, data, pt, labels, gstats, rows_used, options, start, kind):
     """Steps 3-6 on the table and the sample statistics."""
     meanstructure = bool(options["meanstructure"])
@@ -487,29 +519,8 @@ def _estimate(model, data, pt, labels, gstats, rows_used, options, start, kind):
             user_start[row_labels == lab] = float(val)
     ms = meanstructure
 
-    last = {}
-    last_deriv = {}
-
-    def moments(theta, deriv):
-        key = theta.tobytes()
-        imps = last.get(key)
-        if imps is None:  # the line search and the next iteration share a point
-            vals = struct.row_values(theta, fixed)
-            imps = [struct.implied(g, vals) for g in range(struct.ngroups)]
-            last.clear()
-            last_deriv.clear()
-            last[key] = imps
-        if not deriv:
-            return [Moments(imp.sigma, imp.mu) for imp in imps]
-        out = last_deriv.get(key)
-        if out is None:
-            out = [Moments(imp.sigma, imp.mu,
-                           second=partial(second_order_term, struct, g, imp),
-                           lowrank=struct.lowrank(g, imp, means=ms),
-                           dense_fn=partial(struct.derivatives, g, imp, means=ms))
-                   for g, imp in enumerate(imps)]
-            last_deriv[key] = out
-        return out
+    moments = ImpliedMoments(struct, fixed, ms)
+    last = moments.last
 
     problem = discrepancy(kind, moments, gstats, struct.npar, ms, partable=pt)
     theta0 = start_values(struct, gstats, fixed, user_start)

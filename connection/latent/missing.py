@@ -194,20 +194,25 @@ class FimlProblem:
         return out
 
 
-def _saturated_moments(p: int):
-    """theta = (mu, vech Sigma) with its Jacobian in low-rank form (a = e_i, b = c e_j)."""
-    rows, cols = np.tril_indices(p)
-    nv = len(rows)
-    q = p + nv
-    eye = np.eye(p)
-    a = np.concatenate([np.zeros((p, p)), eye[:, rows]], axis=1)
-    b = np.concatenate([np.zeros((p, p)), eye[:, cols] * np.where(rows == cols, 0.5, 1.0)],
-                       axis=1)
-    m = np.concatenate([eye, np.zeros((p, nv))], axis=1)
-    lowrank = (a, b, m, np.arange(q), q, Aggregator(np.arange(q), q))
-    zero = np.zeros((q, q))
+class _SaturatedMoments:
+    """theta = (mu, vech Sigma) with its Jacobian in low-rank form (a = e_i, b = c e_j); a
+    class, not a closure, so that a FIML fit (which keeps its H1 problem) pickles."""
 
-    def dense():
+    def __init__(self, p: int):
+        rows, cols = np.tril_indices(p)
+        nv = len(rows)
+        q = p + nv
+        eye = np.eye(p)
+        a = np.concatenate([np.zeros((p, p)), eye[:, rows]], axis=1)
+        b = np.concatenate([np.zeros((p, p)), eye[:, cols] * np.where(rows == cols, 0.5, 1.0)],
+                           axis=1)
+        m = np.concatenate([eye, np.zeros((p, nv))], axis=1)
+        self.p, self.rows, self.cols, self.q, self.nv = p, rows, cols, q, nv
+        self.lowrank = (a, b, m, np.arange(q), q, Aggregator(np.arange(q), q))
+        self.zero = np.zeros((q, q))
+
+    def dense(self):
+        p, q, nv, rows, cols = self.p, self.q, self.nv, self.rows, self.cols
         basis = np.zeros((q, p, p))
         k = np.arange(nv)
         basis[p + k, rows, cols] = 1.0
@@ -216,17 +221,25 @@ def _saturated_moments(p: int):
         dmu[np.arange(p), np.arange(p)] = 1.0
         return basis, dmu
 
-    def moments(theta, deriv):
+    def second(self, w, r):
+        return self.zero
+
+    def __call__(self, theta, deriv):
+        p, rows, cols = self.p, self.rows, self.cols
         mu = theta[:p]
         sigma = np.zeros((p, p))
         sigma[rows, cols] = theta[p:]
         sigma[cols, rows] = theta[p:]
         if deriv:
-            return [Moments(sigma, mu, second=lambda w, r: zero, lowrank=lowrank,
-                            dense_fn=dense)]
+            return [Moments(sigma, mu, second=self.second, lowrank=self.lowrank,
+                            dense_fn=self.dense)]
         return [Moments(sigma, mu)]
 
-    return moments, rows, cols
+
+def _saturated_moments(p: int):
+    """The saturated model's moments function and the (rows, cols) of vech Sigma."""
+    moments = _SaturatedMoments(p)
+    return moments, moments.rows, moments.cols
 
 
 def _error(message, *, names, where, label, group, expected, hint, cls=DataError):
