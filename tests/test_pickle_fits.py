@@ -52,3 +52,21 @@ def test_a_fitted_index_survives_pickling(hs):
     back = pickle.loads(pickle.dumps(ci))
     pd.testing.assert_frame_equal(back.transform(hs), ci.transform(hs))
     assert np.isfinite(back.transform(hs)["index"]).all()
+
+
+def test_an_unidentified_ordinal_fit_reports_its_measures_and_flag(hs):
+    """A one-item factor on an ordinal item with its residual fixed at 0 (a continuous
+    habit: under delta the residual is not a parameter, so the factor variance is not
+    identified): fit_measures raised a bare LinAlgError from the scaled test. Now the flag
+    is recorded and the scaled and robust statistics are NaN, the plain ones computed."""
+    model = "visual =~ x1 + x2 + x3\nspeed =~ x7\nx7 ~~ 0*x7"
+    with pytest.warns(Warning):
+        fit = cx.cfa(model, _ordinal(hs), ordered=True)
+    fm = fit.fit_measures
+    assert "not_identified" in {f.code for f in fit.flags}
+    assert np.isfinite(fm["chisq"]) and np.isfinite(fm["srmr"])
+    assert np.isnan(fm["chisq_scaled"]) and np.isnan(fm["cfi_robust"])
+    # identified the ordinal way (the factor is the latent response): every measure computed
+    ok = cx.cfa("visual =~ x1 + x2 + x3\nspeed =~ x7\nspeed ~~ 1*speed", _ordinal(hs),
+                ordered=True)
+    assert not ok.flags and np.isfinite(ok.fit_measures["chisq_scaled"])

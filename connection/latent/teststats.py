@@ -144,7 +144,11 @@ def _ugamma_traces(v, gam, d):
     m x m matrix U: with A = V Gamma, B = V D, C = (D' V D)^-1 B' Gamma, U Gamma = A - B C."""
     a = v[:, None] * gam
     b = v[:, None] * d
-    c = np.linalg.solve(d.T @ b, b.T @ gam)
+    try:
+        c = np.linalg.solve(d.T @ b, b.T @ gam)
+    except np.linalg.LinAlgError:
+        # a singular D'VD: the model is not identified (the fit warned so); no scaled test
+        return np.nan, np.nan
     cb = c @ b
     tr = float(np.trace(a) - np.sum(b * c.T))
     tr2 = float(np.sum(a * a.T) - 2.0 * np.sum((c @ a) * b.T) + np.sum(cb * cb.T))
@@ -259,7 +263,10 @@ def _catml_robust(est, v, gam, d, df):
     x3 = x3_null = 0.0
     blocks_v, keep = [], []
     start = 0
-    einv = np.linalg.inv(d.T @ (v[:, None] * d))
+    try:
+        einv = np.linalg.inv(d.T @ (v[:, None] * d))
+    except np.linalg.LinAlgError:  # not identified (the fit warned so): no robust test
+        return nan
     fg = est.problem.weights
     for f, st, sigma in zip(fg, est.stats, est.problem.implied_correlations(est.theta)):
         r = st.cov
