@@ -386,6 +386,18 @@ def test_continuous_without_gamma_has_the_same_statistics_and_no_standard_errors
     assert plain.moments.empty and len(plain.wls_obs) == 16 + 6
 
 
+def test_two_valued_continuous_variable_with_gamma_is_refused_naming_it():
+    """A 0/1 column as a continuous variable: its mean and variance scores are collinear and
+    Muthen's sandwich cannot be built (was a bare LinAlgError: Singular matrix)."""
+    ref, data = _mixgamma()
+    data = data.dropna().assign(d=lambda x: np.arange(len(x)) % 2)
+    with pytest.raises(DataError, match="two values") as err:
+        polychoric(data, items=ref["items"], continuous=["c1", "d"])
+    assert err.value.column == "d"
+    r = polychoric(data, items=ref["items"], continuous=["c1", "d"], gamma=False)
+    assert r.correlation.shape == (6, 6)
+
+
 def test_continuous_bad_input():
     data = pd.read_csv(REF / "mixed_data.csv")
     with pytest.raises(ArgumentError, match=r"both as an ordinal item and as continuous.*'x2'"):

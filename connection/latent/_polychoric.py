@@ -1127,10 +1127,25 @@ def _pair_num_num(x1, m1, v1, x2, m2, v2, rho):
     return drho, dmu1, dv1, dmu2, dv2
 
 
+def _check_two_valued(Xc, cont) -> None:
+    """A continuous variable with two values (a 0/1 dummy) has collinear mean and variance
+    scores, so the sandwich's block for it cannot be inverted (lavaan warns "trouble
+    constructing W matrix" and uses a generalized inverse): refused, naming it."""
+    two = [c for j, c in enumerate(cont) if len(np.unique(Xc[:, j])) <= 2]
+    if two:
+        raise DataError(
+            "a continuous variable with two values among ordinal ones has no asymptotic "
+            "covariance (its mean and variance are one statistic)", column=two[0],
+            values=two, expected="continuous variables with more than two values",
+            hint="treat it as ordinal (a binary item: add it to the ordinal ones), or leave "
+                 "it out")
+
+
 def _assemble_mixed(names, items, cont, pos, res, t):
     """Muthen's (1984) sandwich over ordinal and continuous variables, as lavaan's
     ``muthen1984``: B^-1 S'S B^-T with B's univariate blocks and its pair rows, then the delta
     method from correlations to covariances (``H``) and the sign of the means flipped."""
+    _check_two_valued(t["Xc"], cont)
     S1, cols, th_obs, th_var, th_num, mean, var = _uni_scores(t, names, items, cont, pos)
     codes, K, T, Xc, Rf = t["codes"], t["K"], t["T"], t["Xc"], t["R"]
     n, m1 = S1.shape
