@@ -88,11 +88,16 @@ def test_ordinal_differs_from_continuous_treatment(data):
     assert ordinal["beta"].iloc[0] > continuous["beta"].iloc[0] + 0.01
 
 
-def test_controls_with_ordered_are_refused_with_what_to_do(data):
+def test_controls_with_ordered_are_fitted(data):
+    """Numeric controls are continuous variables among the ordinal ones (as lavaan: the
+    reference is tests/test_drivers_latent_ordinal_controls.py); a 0/1 control is refused."""
     df = data.assign(age=np.linspace(20, 70, len(data)))
-    with pytest.raises(ArgumentError, match="ordinal") as err:
-        drivers(df, "advocacy", controls=["age"], n_boot=0, latent=ITEMS, ordered=True)
-    assert "age" in str(err.value) and "controls=()" in str(err.value)
+    res = drivers(df, "advocacy", controls=["age"], n_boot=0, latent=ITEMS, ordered=True)
+    assert res.latent["estimator"].eq("WLSMV").all() and np.isfinite(res.latent["se"]).all()
+    with pytest.raises(ArgumentError, match="two values") as err:
+        drivers(df.assign(d=np.arange(len(df)) % 2), "advocacy", controls=["age", "d"],
+                n_boot=0, latent=ITEMS, ordered=True)
+    assert "'d'" in str(err.value)
 
 
 def test_ordered_argument_errors(data):

@@ -332,13 +332,70 @@ def test_polyserial_and_pearson_match_lavcor():
     assert repr(r2).startswith("<PolychoricResult: 4 items + 3 continuous, n = 301")
 
 
-def test_continuous_variables_need_gamma_false_for_now():
-    data = pd.read_csv(REF / "mixed_data.csv")
-    with pytest.raises(ArgumentError, match=r"not implemented yet.*gamma=False"):
-        polychoric(data, items=MIXED_ORD, continuous=MIXED_CONT)
-    r = polychoric(data, items=MIXED_ORD, continuous=MIXED_CONT, gamma=False)
-    with pytest.raises(ArgumentError, match="wls_obs"):
-        r.wls_obs  # noqa: B018
+def _mixgamma():
+    ref = json.loads((REF / "mixgamma.json").read_text())
+    data = pd.read_csv(REF / ref["data"])
+    return ref, data
+
+
+def test_continuous_gamma_matches_lavcor():
+    """Gamma with continuous variables: lavaan's labels, order and values (lavCor on the
+    items then the continuous variables; the data's columns interleave the two kinds)."""
+    ref, data = _mixgamma()
+    with pytest.warns(ExclusionWarning, match="5 of 600 rows"):
+        r = polychoric(data, items=ref["items"], continuous=ref["continuous"])
+    assert r.n == ref["n"] and r.n_dropped == ref["rows_dropped"]
+    assert list(r.gamma.index) == ref["wls_obs"]["names"] == list(r.gamma.columns)
+    expected = np.array(ref["gamma"])
+    assert np.max(np.abs(r.gamma.to_numpy() - expected)) < 1e-4
+    np.testing.assert_allclose(r.wls_obs.to_numpy(), ref["wls_obs"]["values"], atol=1e-6)
+    cor = pd.DataFrame(ref["cor"]["values"], index=ref["cor"]["names"],
+                       columns=ref["cor"]["names"])
+    got = r.correlation.loc[cor.index, cor.columns].to_numpy()
+    assert np.max(np.abs(got - cor.to_numpy())) < 1e-6
+    th_names = (r.thresholds["item"] + "|" + r.thresholds["threshold"]).tolist()
+    assert th_names == ref["thresholds"]["names"]
+    np.testing.assert_allclose(r.thresholds["est"], ref["thresholds"]["est"], atol=1e-8)
+    np.testing.assert_allclose(r.thresholds["se"], list(ref["se_thresholds"].values()),
+                               atol=1e-6)
+    se = r.pairs.set_index(r.pairs["lhs"] + "~~" + r.pairs["rhs"])["se"]
+    for name, value in {**ref["se_polychoric"], **ref["se_cor"]}.items():
+        assert se[name] == pytest.approx(value, abs=1e-6), name
+    # the continuous variables' means and variances (divisor N), with lavaan's wls.obs
+    obs = dict(zip(ref["wls_obs"]["names"], ref["wls_obs"]["values"], strict=True))
+    mo = r.moments.set_index(["variable", "statistic"])
+    for v in ref["continuous"]:
+        assert mo.loc[(v, "mean"), "est"] == pytest.approx(-obs[f"{v}~1"], abs=1e-6)
+        assert mo.loc[(v, "var"), "est"] == pytest.approx(obs[f"{v}~~{v}"], abs=1e-6)
+        k = ref["wls_obs"]["names"].index(f"{v}~~{v}")
+        assert mo.loc[(v, "var"), "se"] == pytest.approx(
+            np.sqrt(expected[k, k] / (ref["n"] - 1)), rel=1e-5)
+    assert "Continuous variables" in str(r.summary())
+
+
+def test_continuous_without_gamma_has_the_same_statistics_and_no_standard_errors():
+    ref, data = _mixgamma()
+    with pytest.warns(ExclusionWarning):
+        r = polychoric(data, items=ref["items"], continuous=ref["continuous"], gamma=False)
+    assert list(r.gamma.index) == ref["wls_obs"]["names"]
+    assert r.gamma.isna().all().all() and r.pairs["se"].isna().all()
+    assert r.moments["se"].isna().all() and len(r.moments) == 4
+    np.testing.assert_allclose(r.wls_obs.to_numpy(), ref["wls_obs"]["values"], atol=1e-6)
+    # the items only: no moments, wls_obs as before
+    plain = polychoric(data.dropna(), items=ref["items"], gamma=False)
+    assert plain.moments.empty and len(plain.wls_obs) == 16 + 6
+
+
+def test_two_valued_continuous_variable_with_gamma_is_refused_naming_it():
+    """A 0/1 column as a continuous variable: its mean and variance scores are collinear and
+    Muthen's sandwich cannot be built (was a bare LinAlgError: Singular matrix)."""
+    ref, data = _mixgamma()
+    data = data.dropna().assign(d=lambda x: np.arange(len(x)) % 2)
+    with pytest.raises(DataError, match="two values") as err:
+        polychoric(data, items=ref["items"], continuous=["c1", "d"])
+    assert err.value.column == "d"
+    r = polychoric(data, items=ref["items"], continuous=["c1", "d"], gamma=False)
+    assert r.correlation.shape == (6, 6)
 
 
 def test_continuous_bad_input():

@@ -56,7 +56,7 @@ q3  0.862  0.838  1.000
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -220,9 +220,19 @@ class PolychoricResult:
         (``"polychoric"``, ``"polyserial"`` or ``"pearson"``), ``est``, ``se``, ``empty_cells``
         (empty cells of the pair's table), ``note`` (what was done about them).
     gamma
-        lavaan's ``lavInspect(fit, "gamma")``: N times the asymptotic covariance matrix of
-        (thresholds, correlations), labelled ``"item|tk"`` then ``"itemA~~itemB"`` (see the
-        module docstring for the order).
+        lavaan's ``lavInspect(fit, "gamma")``: N times the asymptotic covariance matrix of the
+        sample statistics, labelled as lavaan's ``wls.obs``. Items only: the thresholds item by
+        item (``"A1|t1"``, ``"A1|t2"``, ..., ``"A2|t1"``, ...), then the correlations below the
+        diagonal column by column (``"A1~~A2"``, ``"A1~~A3"``, ..., ``"A2~~A3"``, ...). With
+        continuous variables (lavaan's ``muthen1984`` statistics of a mixed model, the variables
+        in the order of :attr:`correlation`: items, then continuous): first, variable by
+        variable, each item's thresholds and each continuous variable's *minus* mean
+        (``"c1~1"``, lavaan's sign); then the continuous variables' variances (``"c1~~c1"``,
+        divisor N); then the pairs below the diagonal column by column, where a pair with a
+        continuous variable is a *covariance*: the polyserial correlation times the continuous
+        variable's SD, a Pearson covariance (divisor N) between two continuous variables. This
+        is ``lavInspect(lavCor(data[c(items, continuous)], ordered = items, output = "fit"),
+        "gamma")``; :attr:`wls_obs` holds the statistics themselves.
     n
         Rows used (complete on every item).
     n_dropped
@@ -235,6 +245,14 @@ class PolychoricResult:
         Sentences about zero cells, bounds and dropped rows (also issued as warnings).
     continuous
         The continuous variables (polyserial and Pearson correlations), if any.
+    moments
+        One row per continuous variable and statistic: ``variable``, ``statistic`` (``"mean"``,
+        ``"var"``: divisor N, as lavaan), ``est``, ``se`` (``sqrt(diag(Gamma) / (N - 1))``);
+        empty without continuous variables.
+
+    The standard errors of thresholds and polychoric correlations are ``sqrt(diag(Gamma) / (N
+    - 1))`` (lavaan's); those of polyserial and Pearson correlations come from Gamma by the
+    delta method (the correlation is the covariance over the SD or SDs), with the same divisor.
     """
 
     correlation: pd.DataFrame
@@ -247,19 +265,28 @@ class PolychoricResult:
     categories: dict = field(repr=False)
     notes: tuple[str, ...] = ()
     continuous: tuple[str, ...] = ()
+    moments: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        {"variable": [], "statistic": [], "est": [], "se": []}))
 
     @property
     def wls_obs(self) -> pd.Series:
-        """The sample statistics in Gamma's order (lavaan's ``lavInspect(fit, "wls.obs")``).
-
-        Only for ordinal items (with continuous variables lavaan's statistics include means,
-        variances and covariances, which are not computed here).
-        """
-        if self.continuous:
-            raise ArgumentError("wls_obs is only available without continuous variables",
-                                values=list(self.continuous))
-        values = np.concatenate([self.thresholds["est"].to_numpy(), self.pairs["est"].to_numpy()])
-        return pd.Series(values, index=self.gamma.index, name="est")
+        """The sample statistics in Gamma's order (lavaan's ``lavInspect(fit, "wls.obs")``):
+        thresholds and correlations; with continuous variables minus their means, their
+        variances and the covariances of the pairs with a continuous variable (see
+        :attr:`gamma`)."""
+        if not self.continuous:
+            values = np.concatenate([self.thresholds["est"].to_numpy(),
+                                     self.pairs["est"].to_numpy()])
+            return pd.Series(values, index=self.gamma.index, name="est")
+        mo = self.moments.set_index(["variable", "statistic"])["est"]
+        first = {f"{r.item}|{r.threshold}": r.est for r in self.thresholds.itertuples()}
+        first.update({f"{v}~1": -mo[(v, "mean")] for v in self.continuous})
+        sd = {v: np.sqrt(mo[(v, "var")]) for v in self.continuous}
+        rest = {f"{v}~~{v}": mo[(v, "var")] for v in self.continuous}
+        for r in self.pairs.itertuples():
+            rest[f"{r.lhs}~~{r.rhs}"] = r.est * sd.get(r.lhs, 1.0) * sd.get(r.rhs, 1.0)
+        both = {**first, **rest}
+        return pd.Series([both[k] for k in self.gamma.index], index=self.gamma.index, name="est")
 
     def summary(self) -> Report:
         """The result as a :class:`connection._report.Report`: items, continuous variables,
@@ -276,6 +303,8 @@ class PolychoricResult:
         report.add_table(self.pairs[["lhs", "rhs", "type", "est", "se", "empty_cells"]],
                          "Pairs")
         report.add_table(self.thresholds, "Thresholds")
+        if self.continuous:
+            report.add_table(self.moments, "Continuous variables (divisor N)")
         return report
 
     def to_frame(self) -> pd.DataFrame:
@@ -540,8 +569,10 @@ def polychoric(data, items=None, *, continuous=None, max_categories: int = MAX_C
         Continuous columns to correlate with the items as lavCor does with variables not in
         ``ordered``: two-step polyserial correlations with the items (mean and variance with
         divisor N, rho by maximum likelihood within lavaan's bounds +-0.995) and Pearson
-        correlations among themselves. They come after the items in ``correlation``. Gamma with
-        continuous variables is not implemented yet: pass ``gamma=False``.
+        correlations among themselves. They come after the items in ``correlation``; their
+        means and variances are in ``moments``, and Gamma (``gamma=True``) is lavaan's for the
+        mixed statistics (thresholds and minus means, variances, covariances: see
+        :attr:`PolychoricResult.gamma` for the order).
     max_categories
         An item with more observed categories is refused (treat it as continuous).
     gamma
@@ -573,12 +604,53 @@ def polychoric(data, items=None, *, continuous=None, max_categories: int = MAX_C
     ConvergenceWarning
         A pair's correlation did not converge (named in the message and in ``pairs.note``).
     """
-    if continuous is not None and len(_as_list(continuous)) and gamma:
-        raise ArgumentError("Gamma (and standard errors) with continuous variables is not "
-                            "implemented yet", values=_as_list(continuous),
-                            expected="gamma=False when continuous variables are given",
-                            hint="pass gamma=False for the correlations and thresholds")
+    if continuous is not None and len(_as_list(continuous)):
+        res, t = _two_step(data, items, continuous, max_categories, False)
+        return _with_continuous_gamma(res, t) if gamma else res
     return _two_step(data, items, continuous, max_categories, gamma)[0]
+
+
+def _with_continuous_gamma(res: PolychoricResult, t: dict) -> PolychoricResult:
+    """``res`` (items and continuous variables, no Gamma) with lavaan's mixed Gamma and the
+    standard errors it gives (:attr:`PolychoricResult.gamma`)."""
+    items, cont = list(res.items), list(res.continuous)
+    names = items + cont
+    ms = _assemble_mixed(names, items, cont, {v: k for k, v in enumerate(names)}, res, t)
+    G = ms.gamma.copy()
+    lab = list(ms.labels)
+    where = {k: i for i, k in enumerate(lab)}
+    n = res.n
+    bad = [where[f"{items[a]}~~{items[b]}"]
+           for a, b, act, r in zip(t["ia"], t["ib"], t["active"], t["rho"], strict=True)
+           if not act and abs(r) == 1.0]
+    G[bad, :] = np.nan
+    G[:, bad] = np.nan
+    dg = np.diag(G) / (n - 1)
+    with np.errstate(invalid="ignore"):
+        se = np.sqrt(dg)
+    thresholds = res.thresholds.copy()
+    thresholds["se"] = [se[where[f"{r.item}|{r.threshold}"]] for r in thresholds.itertuples()]
+    var = {v: ms.cov[k, k] for k, v in enumerate(names) if v in set(cont)}
+    pairs = res.pairs.copy()
+    pse = []
+    for r in pairs.itertuples():
+        k = where[f"{r.lhs}~~{r.rhs}"]
+        cs = [v for v in (r.lhs, r.rhs) if v in var]
+        if not cs:
+            pse.append(se[k])
+            continue
+        g = np.zeros(len(lab))          # the correlation is the covariance over the SDs
+        den = float(np.prod([np.sqrt(var[v]) for v in cs]))
+        g[k] = 1.0 / den
+        for v in cs:
+            g[where[f"{v}~~{v}"]] += -ms.obs[k] / den / (2.0 * var[v])
+        pse.append(float(np.sqrt(g @ G @ g / (n - 1))))
+    pairs["se"] = pse
+    moments = res.moments.copy()
+    moments["se"] = [se[where[f"{v}~1" if s_ == "mean" else f"{v}~~{v}"]]
+                     for v, s_ in zip(moments["variable"], moments["statistic"], strict=True)]
+    return replace(res, thresholds=thresholds, pairs=pairs, moments=moments,
+                   gamma=pd.DataFrame(G, index=lab, columns=lab))
 
 
 def _two_step(data, items, continuous, max_categories, gamma, min_items=2):
@@ -717,13 +789,22 @@ def _two_step(data, items, continuous, max_categories, gamma, min_items=2):
                           "note": pair_note})
     pairs.insert(2, "type", "polychoric")
     variables = items + cont
+    extra = {}
     if cont:
         R, pairs = _mixed(R, pairs, codes, T, K, Xc, items, cont, notes)
+        mean = Xc.mean(axis=0)
+        var = ((Xc - mean) ** 2).mean(axis=0)
+        extra["moments"] = pd.DataFrame({
+            "variable": [v for v in cont for _ in range(2)], "statistic": ["mean", "var"] * len(cont),
+            "est": np.column_stack([mean, var]).ravel(), "se": np.nan})
+        labels = (th_names + [f"{v}~1" for v in cont] + [f"{v}~~{v}" for v in cont]
+                  + [f"{a}~~{b}" for a, b in zip(pairs["lhs"], pairs["rhs"], strict=True)])
+        G = np.full((len(labels), len(labels)), np.nan)
     corr = pd.DataFrame(R, index=variables, columns=variables)
     gam = pd.DataFrame(G, index=labels, columns=labels)
     res = PolychoricResult(correlation=corr, thresholds=thresholds, pairs=pairs, gamma=gam,
                            n=int(n), n_dropped=n_dropped, items=tuple(items), categories=cats,
-                           notes=tuple(notes), continuous=tuple(cont))
+                           notes=tuple(notes), continuous=tuple(cont), **extra)
     return res, dict(codes=codes, K=K, T=T, prop=prop, ia=ia, ib=ib, rho=rho, active=active,
                      th_start=th_start, n_th=n_th, freq=freq, Xc=Xc, R=R)
 
@@ -1046,10 +1127,25 @@ def _pair_num_num(x1, m1, v1, x2, m2, v2, rho):
     return drho, dmu1, dv1, dmu2, dv2
 
 
+def _check_two_valued(Xc, cont) -> None:
+    """A continuous variable with two values (a 0/1 dummy) has collinear mean and variance
+    scores, so the sandwich's block for it cannot be inverted (lavaan warns "trouble
+    constructing W matrix" and uses a generalized inverse): refused, naming it."""
+    two = [c for j, c in enumerate(cont) if len(np.unique(Xc[:, j])) <= 2]
+    if two:
+        raise DataError(
+            "a continuous variable with two values among ordinal ones has no asymptotic "
+            "covariance (its mean and variance are one statistic)", column=two[0],
+            values=two, expected="continuous variables with more than two values",
+            hint="treat it as ordinal (a binary item: add it to the ordinal ones), or leave "
+                 "it out")
+
+
 def _assemble_mixed(names, items, cont, pos, res, t):
     """Muthen's (1984) sandwich over ordinal and continuous variables, as lavaan's
     ``muthen1984``: B^-1 S'S B^-T with B's univariate blocks and its pair rows, then the delta
     method from correlations to covariances (``H``) and the sign of the means flipped."""
+    _check_two_valued(t["Xc"], cont)
     S1, cols, th_obs, th_var, th_num, mean, var = _uni_scores(t, names, items, cont, pos)
     codes, K, T, Xc, Rf = t["codes"], t["K"], t["T"], t["Xc"], t["R"]
     n, m1 = S1.shape

@@ -638,10 +638,13 @@ class OrdinalStats(GroupStats):
 
 class DwlsProblem:
     """The (diagonally) weighted least-squares discrepancy of ordinal indicators (lavaan's
-    DWLS/ULS, behind WLSMV/ULSMV): ``F = sum_g (n_g / N) (s_g - sigma_g)' W_g (s_g - sigma_g)``
-    over the thresholds and polychoric correlations (lavaan's ``fmin`` is ``F / 2`` and the
-    test statistic ``N F``), with the Gauss-Newton information ``2 sum_g (n_g / N) D_g' W_g D_g``
-    (``D`` = :meth:`delta`, the Jacobian of the model's thresholds and correlations).
+    DWLS/ULS, behind WLSMV/ULSMV): ``F = sum_g ((n_g - 1) / N) F_g``, ``F_g = (s_g -
+    sigma_g)' W_g (s_g - sigma_g)`` over the thresholds and polychoric correlations: lavaan
+    0.6.14 minimises ``sum_g (n_g / N) 0.5 (n_g - 1) / n_g F_g`` (its ``fmin``, ``F / 2``;
+    ``lav_model_objective``), so under constraints across groups each group counts as
+    ``n_g - 1`` (``fit_weights``), not ``n_g``. The information (Gauss-Newton, for the steps
+    and the standard errors) is lavaan's ``2 sum_g (n_g / N) D_g' W_g D_g`` (``weights``;
+    ``D`` = :meth:`delta`, the Jacobian of the model's thresholds and correlations).
 
     ``scales``: None (every scale fixed at 1) or ``(theta -> per group the scales (p,), per
     group d scales / d theta (p x q))``: lavaan's delta parameterization with free scales
@@ -658,6 +661,7 @@ class DwlsProblem:
         self.tau_jac = tau_jac      # per group: d tau / d theta (n_th x q)
         self.ntotal = int(round(sum(s.n for s in stats)))
         self.weights = np.array([s.n / self.ntotal for s in stats])
+        self.fit_weights = np.array([(s.n - 1) / self.ntotal for s in stats])
         self.scales = scales
         # theta parameterization: the positions of the ordinal variables, whose scales are
         # 1 / sqrt(sigma_ii) (their residual variances are parameters); None for delta
@@ -762,7 +766,8 @@ class DwlsProblem:
         res = self.residuals(theta)
         if res is None:
             return np.inf
-        f = sum(wg * float(r @ (st.w * r)) for wg, st, r in zip(self.weights, self.stats, res))
+        f = sum(wg * float(r @ (st.w * r))
+                for wg, st, r in zip(self.fit_weights, self.stats, res))
         return f if np.isfinite(f) else np.inf
 
     def group_discrepancies(self, theta) -> np.ndarray:
@@ -774,9 +779,10 @@ class DwlsProblem:
         q = self.npar
         grad = np.zeros(q)
         info = np.zeros((q, q)) if information else None
-        for wg, st, r, d in zip(self.weights, self.stats, res, self.delta(theta)):
+        for wg, fw, st, r, d in zip(self.weights, self.fit_weights, self.stats, res,
+                                    self.delta(theta)):
             wd = st.w[:, None] * d
-            grad -= 2.0 * wg * (wd.T @ r)
+            grad -= 2.0 * fw * (wd.T @ r)
             if information:
                 info += 2.0 * wg * (d.T @ wd)
         return grad, info

@@ -198,7 +198,10 @@ def _baseline_free(est, st) -> np.ndarray:
     frame = est.partable.frame
     ops, lhs, rhs = frame["op"], frame["lhs"], frame["rhs"]
     endo = set(lhs[ops == "~"]) | set(rhs[ops == "=~"])
-    ov_x = set(rhs[ops == "~"]) - endo
+    # lavaan's ov.x: a predictor named in a user's '~~' or '~1' statement is not one
+    named = {v for s in est.partable.statements if getattr(s, "op", None) in ("~~", "~1")
+             for v in (s.lhs, getattr(s, "rhs", None))}
+    ov_x = set(rhs[ops == "~"]) - endo - named
     x = np.array([v in ov_x for v in est.partable.ov_names])
     ia, ib = st.pairs
     return np.concatenate([free, st.n_uni + np.flatnonzero(x[ia] & x[ib])])

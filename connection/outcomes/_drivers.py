@@ -1237,9 +1237,10 @@ def drivers(
         The latent version on ordinal items (lavaan's ``sem(ordered=)``): ``True`` treats every
         item of ``latent`` and the outcome as ordinal (integer categories), a list names the
         ordinal columns. Fitted by WLSMV on polychoric correlations (robust SEs, scaled-shifted
-        test; ``cfi``/``rmsea`` are the scaled ones). The engine does not mix ordinal and
-        continuous columns yet: controls with ``ordered`` are refused (an
-        :class:`~connection.errors.ArgumentError` saying what to do), as are weights.
+        test; ``cfi``/``rmsea`` are the scaled ones). Numeric controls (and an outcome left
+        out of the list) are continuous variables among the ordinal ones, as lavaan fits the
+        same model (polyserial and Pearson statistics; a 0/1 control is refused: its mean and
+        variance are one statistic). Weights are refused.
     n_jobs, progress
         Passed to :func:`connection.bootstrap`.
     contrasts
@@ -1583,29 +1584,35 @@ def _latent_ordered(ordered, outcome, items, controls):
 
 
 def _latent_fit(text, sub, estimator, ordinal, w, outcome, controls):
-    """One engine fit; the engine's refusal of ordinal and continuous columns in one model
-    becomes an error saying what to do in drivers' terms."""
+    """One engine fit. With ``ordered``, the columns not named ordinal (the controls, and the
+    outcome when it is left out of a list) are continuous variables among the ordinal ones:
+    each control covaries with the latent drivers, so none is an exogenous covariate and, as
+    lavaan (no ``ov.x``, ``conditional.x`` FALSE), the statistics are the mixed ones (the
+    controls' means, variances and covariances beside the thresholds and polychorics)."""
     from connection.latent import sem
 
     kw: dict[str, Any] = {"estimator": estimator, "std_lv": True}
     if ordinal is not None:
         kw["ordered"] = ordinal
+        _check_continuous_controls(sub, ordinal, outcome)
     if w is not None:
         kw["weights"] = w
-    continuous = [c for c in sub.columns if ordinal is not None and c not in ordinal]
-    if continuous:
-        # the engine fits continuous covariates among ordinal variables (lavaan's
-        # conditional.x), but the latent drivers model frees the covariances of the latent
-        # drivers with the controls, which conditional.x cannot hold: not validated yet
-        raise ArgumentError(
-            f"{outcome} (latent): the ordinal (WLSMV) latent version needs every column of its "
-            "model to be ordinal; the latent drivers with continuous controls are not "
-            "available yet", values=continuous,
-            expected="no controls with ordered= (controls=() for the latent version), an "
-                     "ordinal outcome (integer categories) included in ordered=, or no "
-                     "ordered= (the items treated as continuous, MLR)")
     fit = sem(text, sub, **kw)
     return fit
+
+
+def _check_continuous_controls(sub, ordinal, outcome):
+    """A continuous column among ordinal ones with two values (a 0/1 dummy) has collinear mean
+    and variance scores: its asymptotic covariance (Muthen 1984) does not exist (lavaan warns
+    and uses a generalized inverse). Refused, naming the column."""
+    two = [c for c in sub.columns if c not in ordinal and sub[c].nunique() <= 2]
+    if two:
+        raise ArgumentError(
+            f"{outcome} (latent): with ordered=, a continuous control with two values has no "
+            "asymptotic covariance (its mean and variance are one statistic)", values=two,
+            expected="continuous controls with more than two values (or no ordered=, the "
+                     "items treated as continuous, MLR)",
+            hint="leave the dummy out of the ordinal latent version, or fit it without ordered=")
 
 
 def _std_all_se(fit, positions: list[int]) -> np.ndarray:
