@@ -69,6 +69,16 @@ def _portable(nb: dict) -> dict:
 
     for cell in nb.get("cells", []):
         cell.get("metadata", {}).pop("execution", None)
+        # consecutive stream outputs as one (how the kernel splits a stream depends on timing)
+        merged = []
+        for out in cell.get("outputs", []):
+            if (merged and out.get("output_type") == "stream" == merged[-1].get("output_type")
+                    and out.get("name") == merged[-1].get("name")):
+                merged[-1]["text"] = "".join(merged[-1]["text"]) + "".join(out["text"])
+            else:
+                merged.append(out)
+        if "outputs" in cell:
+            cell["outputs"] = merged
         for out in cell.get("outputs", []):
             if "text" in out:
                 out["text"] = scrub("".join(out["text"]))
