@@ -1,10 +1,16 @@
 """MkDocs hook: put the executed tutorial notebooks into the site.
 
-Before every build, each ``notebooks/NN_*.ipynb`` becomes ``docs/tutorials/NN_*.ipynb`` (git-ignored),
-which ``mkdocs-jupyter`` renders. A notebook stored with the outputs of every code cell is copied as
-it is; one stored without outputs is executed (in ``notebooks/``, so its relative paths hold, two at
-a time), and an error in any cell stops the build. An executed copy is reused while the notebook and
-the package source (``connection/``) are unchanged: the sha256 of both is kept in its metadata.
+Before every build, each ``notebooks/NN_*.ipynb`` is executed in a fresh kernel (in ``notebooks/``,
+so its relative paths hold, two at a time) into ``docs/tutorials/NN_*.ipynb`` (git-ignored), which
+``mkdocs-jupyter`` renders; an error in any cell stops the build. The site therefore always shows
+what the current package computes. An executed copy is reused while the notebook and the package
+source (``connection/``) are unchanged: the sha256 of both is kept in its metadata.
+
+The notebooks in the repository are stored executed too, so they can be read with their results
+without running them. ``python docs/hooks.py`` re-executes them in place, the same way (seeded,
+``PYTHONHASHSEED=0``, no timings, the repository's path written as a relative one) and stamps each
+with the sha256 of its cells' sources; ``tests/test_notebooks.py`` fails when a notebook's cells
+have changed since its outputs were stored.
 """
 
 from __future__ import annotations
@@ -37,25 +43,70 @@ def _source_key(notebook: Path) -> str:
     return digest.hexdigest()
 
 
+def cells_key(nb: dict) -> str:
+    """The sha256 of a notebook's cells (type and source): what its stored outputs were made from."""
+    cells = [[c.get("cell_type"), "".join(c.get("source", ""))] for c in nb.get("cells", [])]
+    return hashlib.sha256(json.dumps(cells, ensure_ascii=False).encode()).hexdigest()
+
+
 def _has_outputs(nb: dict) -> bool:
+    """Every non-empty code cell was executed (a cell that displays nothing has no outputs)."""
     code = [c for c in nb.get("cells", []) if c.get("cell_type") == "code" and "".join(c["source"]).strip()]
-    return bool(code) and all(c.get("outputs") for c in code)
+    return bool(code) and all(c.get("execution_count") is not None for c in code)
+
+
+def _portable(nb: dict) -> dict:
+    """Outputs without timings and without this machine's paths (the repository's root is written
+    as a relative path, its parent and the home folder are removed)."""
+    root = str(ROOT)
+    swaps = [(root + os.sep + "notebooks" + os.sep, ""), (root + os.sep, "../"), (root, ".."),
+             (str(Path.home()), "~")]
+
+    def scrub(text: str) -> str:
+        for old, new in swaps:
+            text = text.replace(old, new)
+        return text
+
+    for cell in nb.get("cells", []):
+        cell.get("metadata", {}).pop("execution", None)
+        # consecutive stream outputs as one (how the kernel splits a stream depends on timing)
+        merged = []
+        for out in cell.get("outputs", []):
+            if (merged and out.get("output_type") == "stream" == merged[-1].get("output_type")
+                    and out.get("name") == merged[-1].get("name")):
+                merged[-1]["text"] = "".join(merged[-1]["text"]) + "".join(out["text"])
+            else:
+                merged.append(out)
+        if "outputs" in cell:
+            cell["outputs"] = merged
+        for out in cell.get("outputs", []):
+            if "text" in out:
+                out["text"] = scrub("".join(out["text"]))
+            for mime, value in out.get("data", {}).items():
+                if mime.startswith("text/") or mime == "application/json":
+                    out["data"][mime] = scrub(value if isinstance(value, str) else "".join(value))
+            if "traceback" in out:
+                out["traceback"] = [scrub(t) for t in out["traceback"]]
+    return nb
 
 
 def _execute(notebook: str, key: str, target: str) -> str:
     """Run one notebook in a fresh kernel (nbconvert in a subprocess) and stamp its key."""
     out = Path(target)
     cmd = [sys.executable, "-m", "nbconvert", "--to", "notebook", "--execute",
-           f"--ExecutePreprocessor.timeout={TIMEOUT}", "--output-dir", str(out.parent),
+           f"--ExecutePreprocessor.timeout={TIMEOUT}", "--ExecutePreprocessor.record_timing=False",
+           "--output-dir", str(out.parent),
            "--output", out.name, notebook]
     # the kernel imports this checkout's package, whatever is installed
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
-    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", "PYTHONPATH": path}
+    # figures are displayed inline (an Agg backend would draw them and show nothing)
+    env = {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+           "PYTHONHASHSEED": "0", "PYTHONPATH": path}
     proc = subprocess.run(cmd, cwd=NOTEBOOKS, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         out.unlink(missing_ok=True)
         raise RuntimeError(f"notebook {notebook} failed to execute:\n{proc.stderr[-4000:]}")
-    nb = json.loads(out.read_text(encoding="utf-8"))
+    nb = _portable(json.loads(out.read_text(encoding="utf-8")))
     nb.setdefault("metadata", {})[KEY] = {"sha256": key, "executed": True}
     out.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return target
@@ -73,18 +124,12 @@ def _prepare() -> None:
                     continue
             except (OSError, json.JSONDecodeError):
                 pass
-        nb = json.loads(notebook.read_text(encoding="utf-8"))
-        if _has_outputs(nb):
-            nb.setdefault("metadata", {})[KEY] = {"sha256": key, "executed": False}
-            target.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-            log.info("notebook %s: stored outputs used", notebook.name)
-        else:
-            wanted[str(notebook)] = (key, str(target))
+        wanted[str(notebook)] = (key, str(target))
     for stale in set(OUT.glob("*.ipynb")) - {OUT / n.name for n in NOTEBOOKS.glob("*.ipynb")}:
         stale.unlink()
     if not wanted:
         return
-    log.info("executing %d notebook(s) without stored outputs: %s", len(wanted),
+    log.info("executing %d notebook(s): %s", len(wanted),
              ", ".join(Path(n).name for n in wanted))
     with ThreadPoolExecutor(max_workers=min(2, len(wanted))) as pool:
         jobs = [pool.submit(_execute, nb, key, target) for nb, (key, target) in wanted.items()]
@@ -145,3 +190,25 @@ def _code(match: re.Match) -> str:
 def on_page_content(html, **kwargs):  # noqa: ARG001 - the MkDocs hook signature
     """Show a Sphinx role as the code it names (``~pkg.X`` as ``X``, as Sphinx does)."""
     return _ROLE.sub(_code, html)
+
+
+def store(names: list[str] | None = None) -> None:
+    """Execute notebooks (all, or those named) and store them executed in ``notebooks/``."""
+    notebooks = sorted(NOTEBOOKS.glob("*.ipynb"))
+    if names:
+        notebooks = [n for n in notebooks if n.name in names or n.stem in names]
+    out = ROOT / "build" / "notebooks"
+    out.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(max_workers=min(2, max(1, len(notebooks)))) as pool:
+        jobs = {nb: pool.submit(_execute, str(nb), "", str(out / nb.name)) for nb in notebooks}
+    for notebook, job in jobs.items():
+        executed = json.loads(Path(job.result()).read_text(encoding="utf-8"))
+        meta = executed.setdefault("metadata", {})
+        meta.pop(KEY, None)
+        meta[KEY] = {"cells_sha256": cells_key(executed)}
+        notebook.write_text(json.dumps(executed, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"stored {notebook.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":  # python docs/hooks.py [NOTEBOOK ...]: store the notebooks executed
+    store(sys.argv[1:])

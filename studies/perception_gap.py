@@ -3,7 +3,9 @@
     python studies/perception_gap.py [--out DIR] [--config FILE] [--data FILE]
 
 Reads the published shares of CMO Council & Lithium (2011), IBM (2011) and Pivot (2012) from the
-package's data file (``connection/published/published_figures.csv``) and writes to
+package's data file (``connection/published/published_figures.csv``), plus the published figures
+the config lists under ``[[figures]]`` with their source (figures the data file does not hold,
+e.g. the share of Pivot's marketers who think consumers want deals), and writes to
 ``results/perception_gap/`` (or ``--out``):
 
 * ``tables/shares.csv``       every confirmed share, with its Wilson and exact intervals where
@@ -80,6 +82,7 @@ def read_config(path: Path) -> dict:
             for name in names:
                 setting({"e": entry}, f"e.{name}", "str", nonempty=True, file=path)
             setting({"e": entry}, "e.why", "str", default="", file=path)
+    _check_config_figures(config, path)
     keys = [p.get("key") for p in config.get("pairs", [])] + \
            [p.get("key") for p in config.get("same_sample", [])]
     if None in keys or len(set(keys)) != len(keys):
@@ -102,6 +105,57 @@ def read_config(path: Path) -> dict:
                         file=path)
                 setting({"e": opts}, "e.label", "str", default="", file=path)
     return config
+
+
+CONFIG_FIGURE_KEYS = {"id": "str", "study": "str", "source": "str", "url": "str", "side": "str",
+                      "population": "str", "question": "str", "item": "str"}
+
+
+def _check_config_figures(config: dict, path: Path) -> None:
+    """Each ``[[figures]]`` entry: a published percentage with its source and address, status P
+    or S (an unconfirmed figure has no place in the config), and no sample size (none is given
+    for any figure listed there; its gaps are shown without intervals)."""
+    entries = setting(config, "figures", "list", default=[], file=path)
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise ConfigError(f"[[figures]] entry {i + 1} is not a table", file=path)
+        e = {"e": entry}
+        for name, kind in CONFIG_FIGURE_KEYS.items():
+            setting(e, f"e.{name}", kind, nonempty=True, file=path,
+                    **({"choices": ["consumers", "marketers"]} if name == "side" else {}))
+        if not str(entry["url"]).startswith(("https://", "http://")):
+            raise ConfigError(f"[[figures]] {entry['id']!r}: url is not a web address",
+                              file=path, values=[entry["url"]], expected="http(s)://...")
+        setting(e, "e.value", "float", minimum=0, maximum=100, file=path)
+        setting(e, "e.status", "str", choices=["P", "S"], file=path)
+        setting(e, "e.year", "int", default=0, file=path)
+        setting(e, "e.note", "str", default="", file=path)
+        if "n" in entry:
+            raise ConfigError(f"[[figures]] {entry['id']!r}: a sample size belongs in the data "
+                              "file, not the config", file=path, values=[entry["n"]])
+
+
+def with_config_figures(every: pd.DataFrame, config: dict, config_path: Path) -> pd.DataFrame:
+    """The data file's figures and the config's ``[[figures]]`` (``origin`` says which); a config
+    id that repeats a data-file id is a ConfigError."""
+    every = every.assign(origin="data file")
+    entries = config.get("figures", [])
+    if not entries:
+        return every
+    ids = [e["id"] for e in entries]
+    clash = sorted((set(ids) & set(every["id"])) | {i for i in ids if ids.count(i) > 1})
+    if clash:
+        raise ConfigError("[[figures]] ids repeat (in the config or in the data file)",
+                          file=str(config_path), values=clash, expected="a new id for each")
+    rows = pd.DataFrame([{
+        "id": e["id"], "study": e["study"], "source": f"{e['source']}; {e['url']}",
+        "year": str(e.get("year") or ""), "region": "", "population": e["population"],
+        "side": e["side"], "question": e["question"], "item": e["item"],
+        "value": float(e["value"]), "unit": "percent", "n": pd.NA, "n_basis": "unknown",
+        "status": e["status"], "note": e.get("note", ""), "proportion": float(e["value"]) / 100,
+        "confirmed": True, "origin": "config"} for e in entries])
+    rows["n"] = rows["n"].astype("Int64")
+    return pd.concat([every, rows[every.columns]], ignore_index=True)
 
 
 def read_figures(path: Path) -> pd.DataFrame:
@@ -401,6 +455,14 @@ def _record_shares(study: Study, shares: pd.DataFrame) -> None:
                        flags_column=None)
 
 
+def _record_config_figures(study: Study, figures: pd.DataFrame) -> None:
+    """How many figures the config added, and each one's source (name; address)."""
+    study.number("perception_gap.figures_from_config", len(figures))
+    if len(figures):
+        study.number_table("perception_gap.shares", figures, key="id",
+                           columns={"source": "source"}, flags_column=None)
+
+
 def _record_gaps(study: Study, gaps: pd.DataFrame, sensitivity: pd.DataFrame) -> None:
     """Each consumer-marketer gap; its interval and test where both n are known; the smallest n
     per side at which it would be significant; its range over the alternative sample sizes."""
@@ -501,13 +563,14 @@ def run(out: Path, config_path: Path = DEFAULT_CONFIG, data_path: Path | None = 
     data_file = Path(data_path) if data_path is not None else published_figures_path()
     # everything is read and checked before the results folder is touched
     check_results_folder(out, cfg["name"], [config_path, data_file])
-    every = read_figures(data_file)
+    from_file = read_figures(data_file)
+    every = with_config_figures(from_file, config, config_path)
     precheck(config, every, config_path)
     study = Study(cfg["name"], out, seed=None, config=config, config_path=config_path,
                   argv=argv, verbose=verbose, steps_total=6, inputs=[data_file])
 
     with study.step("published shares"):
-        study.record_data(data_file, {"file": data_file.name, "rows": len(every)})
+        study.record_data(data_file, {"file": data_file.name, "rows": len(from_file)})
         chosen = every[every["study"].isin(cfg["studies"])]
         figures = chosen[chosen["confirmed"]].reset_index(drop=True)
         by_id = every.set_index("id")
@@ -517,6 +580,7 @@ def run(out: Path, config_path: Path = DEFAULT_CONFIG, data_path: Path | None = 
         study.number("perception_gap.figures_confirmed", len(figures))
         study.number("perception_gap.figures_unconfirmed_left_out", int((~chosen.confirmed).sum()))
         _record_shares(study, shares)
+        _record_config_figures(study, every[every["origin"] == "config"])
 
     with study.step("consumer vs marketer gaps"):
         gaps = gaps_table(config.get("pairs", []), by_id, level, config_path)

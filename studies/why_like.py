@@ -1,4 +1,4 @@
-"""Why people "like" brands on Facebook (Nielsen 2011): shares and their honest uncertainty.
+"""Why people follow or "like" brands on social networking sites (Nielsen 2011): shares and their honest uncertainty.
 
     python studies/why_like.py [--out DIR] [--config FILE] [--data FILE]
 
@@ -190,11 +190,26 @@ def run(out: Path, config_path: Path = DEFAULT_CONFIG, data_path: Path | None = 
 
         order = rows.assign(_u=~rows["confirmed"]).sort_values(
             ["_u", "proportion"], ascending=[True, False], kind="mergesort")
-        study.figure("why_like_reasons", reasons_bars(
-            order, title="Primary reason for liking a brand on Facebook (Nielsen 2011)"))
+        title = reasons_title(rows)
+        study.number("why_like.figure_title", title)
+        study.figure("why_like_reasons", reasons_bars(order, title=title))
         study.figure("why_like_ci_by_n", ci_by_n(curve, difference, min_n=n_min, level=level))
 
     return study.finish()
+
+
+def reasons_title(rows: pd.DataFrame) -> str:
+    """The reasons figure's title: the chart's own question, as the data file words it (one
+    question for every row), wrapped to the figure's width, and the source."""
+    import textwrap
+
+    questions = rows["question"].drop_duplicates().tolist()
+    if len(questions) != 1:
+        raise ConfigError("the reasons of one chart must share one question",
+                          values=questions, expected="the same question on every row")
+    question = questions[0].replace(" / ", " or ")
+    text = f"{question[:1].upper()}{question[1:]} (Nielsen, 2011)"
+    return "\n".join(textwrap.wrap(text, width=58))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -124,10 +124,17 @@ def test_why_like_curve_table_is_the_wilson_interval_over_the_grid(results):
 
 
 # --------------------------------------------------------------------------- perception_gap
+def figures_with_config():
+    """The data file's figures and the perception-gap config's [[figures]], as the study reads them."""
+    module = load_script("perception_gap")
+    path = STUDIES / "perception_gap.toml"
+    return module.with_config_figures(load_published_figures(), module.read_config(path), path)
+
+
 def test_perception_gap_intervals_only_where_both_n_are_published(results):
     folder = results["perception_gap"]
     gaps = pd.read_csv(folder / "tables" / "gaps.csv").set_index("key")
-    every = load_published_figures().set_index("id")
+    every = figures_with_config().set_index("id")
     for _, row in gaps.iterrows():
         n_c, n_m = every.loc[row.consumers_id, "n"], every.loc[row.marketers_id, "n"]
         assert row.consumers_share == every.loc[row.consumers_id, "proportion"]
@@ -148,7 +155,7 @@ def test_perception_gap_intervals_only_where_both_n_are_published(results):
             z = row.difference / np.sqrt(pbar * (1 - pbar) * 2 / size)
             assert bool(2 * stats.norm.sf(abs(z)) <= 0.05) is significant
     assert set(gaps.index[gaps.has_interval]) == {"ibm_feel_connected", "cmo_exclusive_offers"}
-    assert set(gaps.index[~gaps.has_interval]) == {"pivot_rewards", "pivot_feedback"}
+    assert set(gaps.index[~gaps.has_interval]) == {"pivot_rewards", "pivot_feedback", "pivot_deals"}
 
 
 def wilson_by_hand(p, n, level=0.95):
@@ -299,7 +306,7 @@ def test_ibm_percentages_are_secondary_and_sourced():
 
 def test_shares_table_n_and_intervals_follow_the_data_file(results):
     shares = pd.read_csv(results["perception_gap"] / "tables" / "shares.csv")
-    every = load_published_figures().set_index("id")
+    every = figures_with_config().set_index("id")
     assert (shares.status != "U").all()
     for _, row in shares.iterrows():
         published = every.loc[row.id, "n"]
@@ -430,3 +437,80 @@ def test_alternative_sample_sizes_must_be_whole_numbers(tmp_path):
                                    "ibm_exec_feel_connected = [329, 332.5]"))
     with pytest.raises(ConfigError, match="whole numbers"):
         load_script("perception_gap").run(tmp_path / "out", config, verbose=False)
+
+
+# --------------------------------------------------------------------------- issue 17
+def test_why_like_figure_title_is_the_charts_question(results):
+    """The chart asks about following or liking a brand, company or celebrity on social
+    networking sites; the figure's title says so (not "on Facebook"), from the data file."""
+    folder = results["why_like"]
+    title = json.loads((folder / "numbers.json").read_text())["why_like"]["figure_title"]
+    flat = " ".join(title.split())
+    assert "Facebook" not in flat
+    assert flat.startswith("Primary reason for following or liking a brand, company or celebrity "
+                           "on social networking sites")
+    nielsen = load_published_figures(include_unconfirmed=True).query("study == 'nielsen_2011'")
+    question = nielsen.question.iloc[0].replace(" / ", " or ")
+    assert flat.lower().startswith(question.lower())
+    assert all(len(line) <= 58 for line in title.splitlines())
+    assert (folder / "figures" / "why_like_reasons.png").stat().st_size > 0
+    script = (STUDIES / "why_like.py").read_text() + (STUDIES / "why_like.toml").read_text()
+    assert "on Facebook" not in script.replace('not "on Facebook"', "")
+
+
+def test_pivot_deals_gap_is_the_published_83_against_53(results):
+    """Pivot's deals figures: 83% of consumers seek deals, 53% of marketers think that is what
+    customers want; the 53% comes from the config's [[figures]] with its source, the 83% from the
+    data file; no sample size, so no interval; the pair is drawn in the figure."""
+    import tomllib
+
+    config = tomllib.loads((STUDIES / "perception_gap.toml").read_text())
+    entry = next(f for f in config["figures"] if f["id"] == "pivot_mkt_think_deals")
+    assert entry["value"] == 53 and entry["status"] == "S" and entry["url"].startswith("http")
+    assert "53% of businesses" in entry["source"] and entry["side"] == "marketers"
+    data = load_published_figures().set_index("id")
+    assert data.loc["pivot_cons_expect_deals", "value"] == 83
+    assert "pivot_mkt_think_deals" not in data.index  # a new figure, not a copy of a data-file row
+
+    folder = results["perception_gap"]
+    numbers = json.loads((folder / "numbers.json").read_text())["perception_gap"]
+    assert numbers["figures_from_config"] == len(config["figures"])
+    share = numbers["shares"]["pivot_mkt_think_deals"]
+    assert share["share"] == pytest.approx(entry["value"] / 100)
+    assert share["status"] == "S" and entry["url"] in share["source"]
+    assert share["interval"].startswith("none")
+    gap = numbers["gaps"]["pivot_deals"]
+    assert gap["difference"] == pytest.approx((83 - entry["value"]) / 100)
+    assert gap["comparability"] == "same item" and gap["interval"].startswith("none")
+    assert "ci_lower" not in gap and "pvalue" not in gap
+    # smallest n per side at which a 30-point gap would be significant, by hand (pooled z test)
+    p1, p2 = 0.83, entry["value"] / 100
+    ns = np.arange(2, 500)
+    pbar = (p1 + p2) / 2
+    z = (p1 - p2) / np.sqrt(pbar * (1 - pbar) * 2 / ns)
+    assert gap["min_n_per_side_significant"] == int(ns[np.argmax(2 * stats.norm.sf(z) <= 0.05)])
+    # in the figure: the dumbbell rows are the full list's reasons, then every other pair
+    module = load_script("perception_gap")
+    gaps = pd.read_csv(folder / "tables" / "gaps.csv")
+    reasons = pd.read_csv(folder / "tables" / "reason_gaps.csv")
+    shown = module.dumbbell_rows(reasons, gaps, config.get("reasons", {}))
+    assert "deals (Pivot 2012)" in set(shown["label"])
+    assert (folder / "figures" / "perception_gap_dumbbell.png").stat().st_size > 0
+    shares = pd.read_csv(folder / "tables" / "shares.csv").set_index("id")
+    assert shares.loc["pivot_mkt_think_deals", "interval"].startswith("none")
+
+
+@pytest.mark.parametrize("old, new, match", [
+    ('id = "pivot_mkt_think_deals"', 'id = "pivot_cons_expect_deals"', "ids repeat"),
+    ('status = "S"\nnote = "the consumers', 'status = "U"\nnote = "the consumers', "status"),
+    ('url = "http://joshaer', 'url = "joshaer', "web address"),
+    ("value = 53\n", "value = 53\nn = 100\n", "sample size belongs in the data file"),
+    ("value = 53\n", "value = 153\n", "value"),
+])
+def test_config_figures_are_checked(tmp_path, old, new, match):
+    text = (STUDIES / "perception_gap.toml").read_text()
+    assert text.count(old) == 1
+    path = tmp_path / "perception_gap.toml"
+    path.write_text(text.replace(old, new))
+    with pytest.raises(ConfigError, match=match):
+        load_script("perception_gap").run(tmp_path / "out", path, verbose=False)

@@ -78,15 +78,40 @@ def test_the_tutorials_are_every_notebook_in_file_name_order():
     assert next(iter(tutorials[0])) == "Quickstart"  # the title is the notebook's first heading
 
 
-def test_a_notebook_is_executed_unless_every_code_cell_has_stored_outputs():
+def test_a_notebook_counts_as_stored_executed_when_every_code_cell_ran():
     hooks = _hooks()
-    code = {"cell_type": "code", "source": ["x = 1"], "outputs": []}
+    code = {"cell_type": "code", "source": ["x = 1"], "outputs": [], "execution_count": None}
     assert not hooks._has_outputs({"cells": [code]})
-    assert not hooks._has_outputs({"cells": [{**code, "outputs": [{"output_type": "stream"}]},
-                                             code]})
-    assert hooks._has_outputs({"cells": [{**code, "outputs": [{"output_type": "stream"}]},
+    # a cell that displays nothing has no outputs, but it ran
+    assert not hooks._has_outputs({"cells": [{**code, "execution_count": 1}, code]})
+    assert hooks._has_outputs({"cells": [{**code, "execution_count": 1},
+                                         {**code, "execution_count": 2,
+                                          "outputs": [{"output_type": "stream", "text": "1"}]},
                                          {"cell_type": "code", "source": [""], "outputs": []},
                                          {"cell_type": "markdown", "source": ["# T"]}]})
+
+
+def test_stored_outputs_are_made_portable():
+    hooks = _hooks()
+    root = str(hooks.ROOT)
+    nb = {"cells": [{"cell_type": "code", "source": ["x"], "execution_count": 1,
+                     "metadata": {"execution": {"iopub.status.busy": "2026-01-01T00:00:00"}},
+                     "outputs": [{"output_type": "stream", "name": "stderr",
+                                  "text": [f"read {root}/notebooks/data/a.csv\n",
+                                           f"config {root}/studies/s.toml"]},
+                                 {"output_type": "execute_result", "execution_count": 1,
+                                  "metadata": {}, "data": {"text/plain": f"<x {root}>"}}]}]}
+    nb["cells"][0]["outputs"].insert(1, {"output_type": "stream", "name": "stderr", "text": "more"})
+    cell = hooks._portable(nb)["cells"][0]
+    assert len(cell["outputs"]) == 2  # one stream, however the kernel split it
+    assert "execution" not in cell["metadata"]
+    assert cell["outputs"][0]["text"] == "read data/a.csv\nconfig ../studies/s.tomlmore"
+    assert cell["outputs"][1]["data"]["text/plain"] == "<x ..>"
+    # the key of the stored outputs changes with any cell's source, not with outputs
+    a = {"cells": [{"cell_type": "code", "source": "x = 1", "outputs": []}]}
+    b = {"cells": [{"cell_type": "code", "source": ["x = 1"], "outputs": [{"text": "1"}]}]}
+    c = {"cells": [{"cell_type": "code", "source": "x = 2", "outputs": []}]}
+    assert hooks.cells_key(a) == hooks.cells_key(b) != hooks.cells_key(c)
 
 
 def test_readme_links_the_docs_the_citation_and_the_pdf_packages():
