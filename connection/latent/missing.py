@@ -9,6 +9,7 @@ variances (estimated from the available cases).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -272,7 +273,8 @@ def check_fiml_data(x: np.ndarray, names, *, label=None, group=None) -> None:
     (only missings) or no variance")."""
     obs = ~np.isnan(x)
     count = obs.sum(axis=0)
-    with np.errstate(invalid="ignore"):
+    with warnings.catch_warnings():  # an all-missing column: reported below, by name
+        warnings.simplefilter("ignore", RuntimeWarning)
         lo, hi = np.nanmin(x, axis=0), np.nanmax(x, axis=0)
     both = obs.T.astype(float) @ obs.astype(float)
     _check_counts(count, lo == hi, both, names, label=label, group=group)
