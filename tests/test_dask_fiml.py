@@ -240,3 +240,19 @@ def test_a_survey_with_dask_data_fits_by_fiml():
         a = cx.cfa(HS, hs, missing="ml", estimator="MLR")
     _same(a, b)
     assert isinstance(b.fit_measures, pd.Series)
+
+
+@pytest.mark.parametrize("p", [5, 64, 70])
+def test_packed_pattern_rows_equal_numpy_unique(p):
+    """The patterns found from packed bytes (one integer per row up to 64 columns, else
+    bytes) are numpy.unique(axis=0)'s, each row mapped to its own."""
+    from connection.stats._dask import _unique_rows
+
+    rng = np.random.default_rng(p)
+    observed = rng.random((500, p)) < 0.97
+    observed[:50, : p // 2] = False
+    keys, inverse = _unique_rows(observed)
+    ref = np.unique(observed, axis=0)
+    assert len(keys) == len(ref) > 10
+    assert {k.tobytes() for k in keys} == {r.tobytes() for r in ref}
+    np.testing.assert_array_equal(keys[inverse], observed)

@@ -27,6 +27,7 @@ from connection.latent.estimate import (
 )
 from connection.latent.model import Aggregator
 from connection.latent.samplestats import moment_score_crossprod
+from connection.stats._dask import _unique_rows
 
 __all__ = ["FimlStats", "FimlProblem", "fiml_group_stats", "fiml_stats_from_patterns",
            "check_fiml_data", "Pattern", "available_moments", "project_patterns"]
@@ -56,15 +57,16 @@ class FimlStats(GroupStats):
 
 
 def _patterns(x: np.ndarray) -> list[Pattern]:
-    miss = np.isnan(x)
-    uniq, inverse = np.unique(miss, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
+    """The missing-data patterns of the rows ``x`` (each with its rows, in their order)."""
+    observed, inverse = _unique_rows(~np.isnan(x))
+    order = np.argsort(inverse, kind="stable")  # each pattern's rows contiguous
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=len(observed)))])
     out = []
-    for k, pat in enumerate(uniq):
-        rows = x[inverse == k][:, ~pat]
-        obs = np.flatnonzero(~pat)
+    for k, seen in enumerate(observed):
+        obs = np.flatnonzero(seen)
         if not len(obs):
             continue
+        rows = x[order[bounds[k]:bounds[k + 1]]][:, obs]
         n = rows.shape[0]
         mean = rows.mean(axis=0)
         c = rows - mean
