@@ -14,6 +14,9 @@ covariance, and against the in-memory path, on the same Parquet files in the sam
      Dask's threaded scheduler;
    * ``cfa``: ``connection.cfa(<three-factor model>, dd.read_parquet(dir))`` by ML: the same
      moment pass, then the optimisation in memory (the fit's covariance is the sample one);
+   * ``cfa_fiml``: the same model by FIML (``missing="ml"``) after about 5% of the values of
+     the first item of each factor are set missing in each partition (seeded by the
+     partition's number; 8 missing-data patterns); its ``cov`` is the saturated (EM) one;
    * ``dask_cov``: ``dd.read_parquet(dir).cov()`` (Dask's own covariance), the same scheduler;
    * ``in_memory``: ``pandas.read_parquet(dir)`` then the engine's in-memory moments
      (``connection.latent.samplestats.stats_from_rows``, what ``cfa()`` does today), unless
@@ -72,6 +75,18 @@ def write(directory: Path, n: int, per_file: int, seed: int) -> float:
     return time.perf_counter() - t0
 
 
+def _holes(frame, share: float = 0.05, partition_info=None):
+    """The partition as floats with about ``share`` of the values of the first item of each
+    factor missing (up to 8 missing-data patterns; the partition's number seeds the draw: the
+    same holes whatever the scheduler)."""
+    number = 0 if partition_info is None else partition_info["number"]
+    rng = np.random.default_rng([18, number])
+    out = frame.astype("float64")
+    for col in out.columns[::P // FACTORS]:
+        out.loc[rng.random(len(out)) < share, col] = np.nan
+    return out
+
+
 def _phase(name: str, directory: Path) -> dict:
     """One measurement (run in a subprocess of its own; imports are not timed)."""
     import dask
@@ -88,19 +103,25 @@ def _phase(name: str, directory: Path) -> dict:
             r = sample_moments(dd.read_parquet(directory))
         cov, n = r.cov_unbiased[None], r.n[None]
         extra = {"patterns": len(r.patterns), "left_out": r.excluded["listwise"]}
-    elif name == "cfa":
+    elif name in ("cfa", "cfa_fiml"):
         import connection as cx
 
         k = P // FACTORS
         model = "\n".join(f"f{f + 1} =~ " + " + ".join(f"q{f * k + j + 1:02d}" for j in range(k))
                           for f in range(FACTORS))
+        data = dd.read_parquet(directory)
+        kw = {}
+        if name == "cfa_fiml":
+            data, kw = data.map_partitions(_holes, meta=data.dtypes.map(lambda _: "f8")
+                                           .to_dict()), {"missing": "ml"}
         with dask.config.set(scheduler="threads"):
-            fit = cx.cfa(model, dd.read_parquet(directory), estimator="ML")
+            fit = cx.cfa(model, data, estimator="ML", **kw)
         n = int(fit.nobs) if np.ndim(fit.nobs) == 0 else int(np.sum(fit.nobs))
         st = fit.estimation.stats[0]
         cov = np.asarray(st.cov) * n / (n - 1)
+        patterns = sum(len(s.patterns) for s in fit.estimation.stats) if kw else 1
         extra = {"chisq": float(fit.fit_measures["chisq"]), "cfi": float(fit.fit_measures["cfi"]),
-                 "patterns": 1, "left_out": 0}
+                 "patterns": patterns, "left_out": 0}
     elif name == "dask_cov":
         with dask.config.set(scheduler="threads"):
             cov = dd.read_parquet(directory).cov().compute().to_numpy()
@@ -136,9 +157,9 @@ def main(argv=None) -> int:
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--skip-in-memory", action="store_true")
     ap.add_argument("--phases", default="package,dask_cov",
-                    help="comma-separated: package, cfa, dask_cov (in_memory unless "
+                    help="comma-separated: package, cfa, cfa_fiml, dask_cov (in_memory unless "
                          "--skip-in-memory); the first is compared with the others")
-    ap.add_argument("--phase", choices=["package", "cfa", "dask_cov", "in_memory"],
+    ap.add_argument("--phase", choices=["package", "cfa", "cfa_fiml", "dask_cov", "in_memory"],
                     help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.phase:

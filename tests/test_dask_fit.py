@@ -131,8 +131,9 @@ def test_refusals_name_what_to_do():
     hs = _hs()
     ddf = dd.from_pandas(hs, npartitions=2)
     with dask.config.set(scheduler="synchronous"):
-        with pytest.raises(ArgumentError, match="missing= is not available on a Dask"):
-            cx.cfa(HS, ddf, missing="ml")
+        with pytest.raises(ModelSpecificationError, match="weights= is not available yet with "
+                                                          "missing='ml'"):
+            cx.cfa(HS, ddf, missing="ml", weights="w")  # as on pandas (FIML is unweighted)
         with pytest.raises(ArgumentError, match="ordered="):
             cx.cfa(HS, ddf, ordered=True)
         with pytest.raises(ArgumentError, match="weights="):

@@ -4,6 +4,7 @@ calibration fit to 1e-8), unweighted and weighted; the bootstrap and ordinal ite
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -162,3 +163,95 @@ def test_index_fit_on_dask_refuses_ordinal_and_value_weights():
     with dask.config.set(scheduler="synchronous"), pytest.raises(OutOfRangeError):
         quiet(_index(segments=None).fit, dd.from_pandas(hs.assign(x3=hs["x3"] + 20),
                                                          npartitions=2))
+
+
+# ------------------------------------------------------- a Survey read from a directory (Dask)
+def _survey_frames(seed=18, parts=3, n=120):
+    """Answers to three constructs of the default instrument (a factor each, correlated),
+    with missing codes, a reverse-keyed item (recoded by read_survey) and a weight column."""
+    from connection import instruments
+
+    inst = instruments.default().subset(["satisfaction", "features", "quality"])
+    rng = np.random.default_rng(seed)
+    frames = []
+    for part in range(parts):
+        f = pd.DataFrame({"rid": [f"r{part}_{i}" for i in range(n)],
+                          "w": rng.uniform(0.3, 3.0, n)})
+        common = rng.normal(size=n)
+        for items in inst.as_dict().values():
+            factor = 0.5 * common + rng.normal(size=n)
+            for item in items:
+                sc = inst.items[item].scale
+                raw = (sc.min + sc.max) / 2 + 1.2 * factor + rng.normal(size=n)
+                f[item] = np.clip(np.round(raw), sc.min, sc.max)
+        f.loc[rng.choice(n, 6, replace=False), "feat_easy"] = -99  # the missing code
+        frames.append(f)
+    return inst, frames
+
+
+def _weighted(inst):
+    from connection.data import Variable
+
+    return dataclasses.replace(inst, variables=[Variable("w", role="weight")], weights="w")
+
+
+def _surveys(tmp_path, weighted):
+    import connection as cx
+
+    inst, frames = _survey_frames()
+    if weighted:
+        inst = _weighted(inst)
+    for part, f in enumerate(frames):
+        f.to_parquet(tmp_path / f"part{part}.parquet")
+    with dask.config.set(scheduler="threads"):
+        lazy = quiet(cx.read_survey, tmp_path, inst, id_column="rid")
+    whole = quiet(cx.read_survey, pd.concat(frames, ignore_index=True), inst, id_column="rid")
+    assert isinstance(lazy.data, dd.DataFrame) and isinstance(whole.data, pd.DataFrame)
+    return lazy, whole
+
+
+@pytest.mark.parametrize("scheduler", ["synchronous", "threads"])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("kw", [{}, {"joint": True}, {"constructs": ["quality", "features"]},
+                                {"weights": None}])
+def test_reliability_of_a_dask_survey_equals_pandas(tmp_path, weighted, kw, scheduler):
+    lazy, whole = _surveys(tmp_path, weighted)
+    with dask.config.set(scheduler=scheduler):
+        b = quiet(reliability, lazy, **kw)
+    a = quiet(reliability, whole, **kw)
+    _same_table(a, b)
+    assert len(b) == (2 if "constructs" in kw else 3)
+    assert (b["alpha"] > 0.5).all() and np.isfinite(b["omega"]).all()
+    assert b["n"].tolist() == a["n"].tolist() and b.loc[b.construct == "features", "n"].iloc[0] < 360
+    assert a.attrs["weights"] == b.attrs["weights"]
+    if weighted and "weights" not in kw:
+        assert b.attrs["weights"] == "the survey's weights (w)"
+        assert b.attrs["n_eff"]["quality"] < 360  # Kish: unequal weights
+    for k, v in a.attrs["n_eff"].items():
+        assert b.attrs["n_eff"][k] == pytest.approx(v, rel=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("kw", [{}, {"method": "htmt2"}, {"absolute": False}])
+def test_htmt_of_a_dask_survey_equals_pandas(tmp_path, weighted, kw):
+    lazy, whole = _surveys(tmp_path, weighted)
+    with dask.config.set(scheduler="synchronous"):
+        b = quiet(htmt, lazy, **kw)
+    a = quiet(htmt, whole, **kw)
+    _same_table(a, b)
+    assert len(b) == 3 and (b["htmt"] > 0).all() and (b["htmt"] < 1).all()
+    assert a.attrs["weights"] == b.attrs["weights"]
+    assert b.attrs["n_eff"] == pytest.approx(a.attrs["n_eff"], rel=1e-12)
+
+
+def test_a_dask_survey_refuses_what_the_frame_refuses(tmp_path):
+    lazy, _ = _surveys(tmp_path, True)
+    with dask.config.set(scheduler="synchronous"):
+        with pytest.raises(ArgumentError, match="n_boot= is not available on a Dask"):
+            reliability(lazy, n_boot=50, seed=1)
+        with pytest.raises(ArgumentError, match="ordered="):
+            htmt(lazy, ordered=True)
+        with pytest.raises(ArgumentError, match="already reverse-coded"):
+            reliability(lazy, recoded=False)
+        with pytest.raises(ArgumentError, match="weights="):
+            htmt(lazy, weights=np.ones(360))

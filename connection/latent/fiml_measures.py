@@ -12,7 +12,7 @@ import numpy as np
 from scipy.linalg import block_diag
 
 from connection.latent.estimate import GroupStats, Moments, _group_grad_info, ml_discrepancy
-from connection.latent.missing import _baseline_logl, fiml_group_stats
+from connection.latent.missing import _baseline_logl, fiml_stats_from_patterns, project_patterns
 from connection.latent.robust import _baseline_problem, yb_mplus_traces
 from connection.latent.teststats import RobustTest, TestStatistics
 
@@ -32,7 +32,8 @@ def fiml_test_statistics(fit) -> TestStatistics:
     logl_h1 = sum(st.logl_h1 for st in est.stats)
     xi = [pt.ov_names.index(v) for v in pt.ov_x]
     if xi:  # fixed.x: like lavaan, report the likelihood conditional on x
-        lx = sum(fiml_group_stats(st.data[:, xi]).logl_h1 for st in est.stats)
+        lx = sum(fiml_stats_from_patterns(project_patterns(st.patterns, xi), len(xi)).logl_h1
+                 for st in est.stats)
         logl -= lx
         logl_h1 -= lx
     chisq = max(2.0 * (logl_h1 - logl), 0.0)

@@ -870,9 +870,6 @@ def _dask_refusals(options: dict) -> None:
          "ordered=None (polychoric correlations need the rows in memory: data.compute())"),
         (options["sample_stats"] is not None, "sample_stats", "given",
          "either a Dask frame or sample_stats, not both"),
-        (str(options["missing"]).lower() != "listwise", "missing", options["missing"],
-         "missing='listwise' (FIML needs casewise terms for its standard errors and tests: "
-         "call .compute() on the frame, or on a sample, and fit the pandas frame)"),
         (weights is not UNSET and weights is not None and not isinstance(weights, str),
          "weights", type(weights).__name__, "weights= as the name of a column of the Dask "
          "frame"),
@@ -936,8 +933,8 @@ def _dask_stats(data, ov_names, group, wcol, labels, robust):
     if dropped:
         reason = "a missing value in a model variable" + (
             f" or a missing group ({group!r})" if mom.excluded.get("group missing") else "")
-        warn(f"{dropped} of {total} rows excluded ({reason}); consider missing='ml' (FIML) "
-             "on the rows in memory", ExclusionWarning)
+        warn(f"{dropped} of {total} rows excluded ({reason}); consider missing='ml' (FIML)",
+             ExclusionWarning)
     for lab, key in zip(labels, keys):
         if mom.n.get(key, 0) < 2:
             raise GroupError(f"group {lab!r} has {mom.n.get(key, 0)} usable row(s)",
@@ -949,6 +946,67 @@ def _dask_stats(data, ov_names, group, wcol, labels, robust):
     for lab, st in zip(labels, gstats):
         check_sample_cov(st, lab if group is not None else None, group, ov_names)
     return gstats
+
+
+def _dask_fiml_stats(data, ov_names, group, labels, robust):
+    """Per group the FIML statistics (:class:`~connection.latent.missing.FimlStats`) from the
+    missing-data patterns' moments of one partition-wise pass (and, for MLR, a second pass
+    for each pattern's fourth moments: the casewise scores' cross-products are quadratic
+    forms in them); rows with no observed model variable, or no group, excluded and warned
+    as the pandas path."""
+    from connection.latent.missing import Pattern, fiml_stats_from_patterns  # noqa: PLC0415
+    from connection.stats._dask import sample_moments  # noqa: PLC0415
+
+    mom = sample_moments(data, items=ov_names, group=group, pattern_gamma=robust)
+    empty = "0" * len(ov_names)
+    none_observed = sum(acc[0] for (_, pattern), acc in mom.pattern_moments.items()
+                        if pattern == empty)
+    gmiss = mom.excluded.get("group missing", 0)
+    if none_observed + gmiss:
+        reason = "no observed model variable" + (
+            f" or a missing group ({group!r})" if gmiss else "")
+        warn(f"{none_observed + gmiss} of {sum(mom.rows.values()) + gmiss} rows excluded "
+             f"({reason})", ExclusionWarning)
+    gstats = []
+    for lab in labels:
+        key = lab if group is not None else None
+        pats = []
+        for (g, pattern), (n, w, mean, m2) in mom.pattern_moments.items():
+            if g != key or pattern == empty:
+                continue
+            cov = m2 / w
+            fourth = None if not robust else (w, mean, cov, mom.pattern_gamma[(g, pattern)])
+            pats.append(Pattern(np.flatnonzero([f == "1" for f in pattern]), int(n), mean, cov,
+                                fourth=fourth))
+        n = sum(pat.n for pat in pats)
+        if n < 2:
+            raise GroupError(f"group {lab!r} has {n} usable row(s)", column=group,
+                             values=[lab], expected="at least 2 rows")
+        gstats.append(fiml_stats_from_patterns(pats, len(ov_names), ov_names,
+                                               label=key, group=group))
+    return gstats
+
+
+def _estimate_dask_fiml(model, data, statements, ov_names, o) -> Estimation:
+    """FIML (``missing='ml'``, ML or MLR) on a Dask frame: the engine's steps on the
+    missing-data patterns' moments (:func:`_dask_fiml_stats`)."""
+    from connection.latent import engine  # noqa: PLC0415
+
+    group = o["group"]
+    labels = _dask_labels(data, group)
+    gstats = _dask_fiml_stats(data, ov_names, group, labels, o["estimator"] == "MLR")
+    group_equal, group_partial = (tuple(x) if not isinstance(x, str) else (x,)
+                                  for x in (o["group_equal"], o["group_partial"]))
+    pt = build_table(statements, ngroups=len(labels), std_lv=o["std_lv"], meanstructure=True,
+                     group_equal=group_equal if len(labels) > 1 else (),
+                     group_partial=group_partial, auto_cov_y=True)
+    opts = dict(group=group, estimator=o["estimator"], missing="ml", std_lv=o["std_lv"],
+                group_equal=group_equal, group_partial=group_partial,
+                meanstructure=pt.meanstructure, sample_stats=None, kind=o["kind"],
+                start=o.get("start"), max_iter=o.get("max_iter", 500), weights=None,
+                weights_label=None)
+    return engine._estimate(model, data, pt, labels, gstats, None, opts, o.get("start"),
+                            "fiml")
 
 
 def _estimate_dask(model, data, options: dict) -> Estimation:
@@ -971,6 +1029,10 @@ def _estimate_dask(model, data, options: dict) -> Estimation:
                 else build_table(statements, ngroups=1).ov_names)
     if not ov_names:
         build_table(statements, ngroups=1)
+    given = None if options["weights"] is UNSET else options["weights"]
+    o = engine.normalise_options(**dict(options, weights=given))  # refuses weights with FIML
+    if o["missing"] == "ml":
+        return _estimate_dask_fiml(model, data, statements, ov_names, o)
     wcol = _dask_weight_column(data, options["weights"], ov_names, group)
     o = engine.normalise_options(**dict(options, weights=wcol))
     robust = o["estimator"] == "MLR"

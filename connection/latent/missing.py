@@ -9,11 +9,13 @@ variances (estimated from the available cases).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
 
-from connection.errors import DataError, GroupError, NoVarianceError
+from connection.errors import DataError, GroupError, ModelSpecificationError, NoVarianceError
 from connection.latent.estimate import (
     GroupStats,
     Moments,
@@ -24,8 +26,11 @@ from connection.latent.estimate import (
     moment_scores,
 )
 from connection.latent.model import Aggregator
+from connection.latent.samplestats import moment_score_crossprod
+from connection.stats._dask import _unique_rows
 
-__all__ = ["FimlStats", "FimlProblem", "fiml_group_stats", "check_fiml_data"]
+__all__ = ["FimlStats", "FimlProblem", "fiml_group_stats", "fiml_stats_from_patterns",
+           "check_fiml_data", "Pattern", "available_moments", "project_patterns"]
 
 _LOG2PI = np.log(2 * np.pi)
 
@@ -36,7 +41,9 @@ class Pattern:
     n: int
     mean: np.ndarray
     cov: np.ndarray
-    data: np.ndarray
+    data: np.ndarray | None = None  # the rows (observed variables), None from moments
+    # from moments (a Dask frame): (n, mean, cov, Gamma of (y - mean, vech)) for the scores
+    fourth: tuple | None = None
 
 
 @dataclass
@@ -50,15 +57,16 @@ class FimlStats(GroupStats):
 
 
 def _patterns(x: np.ndarray) -> list[Pattern]:
-    miss = np.isnan(x)
-    uniq, inverse = np.unique(miss, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
+    """The missing-data patterns of the rows ``x`` (each with its rows, in their order)."""
+    observed, inverse = _unique_rows(~np.isnan(x))
+    order = np.argsort(inverse, kind="stable")  # each pattern's rows contiguous
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=len(observed)))])
     out = []
-    for k, pat in enumerate(uniq):
-        rows = x[inverse == k][:, ~pat]
-        obs = np.flatnonzero(~pat)
+    for k, seen in enumerate(observed):
+        obs = np.flatnonzero(seen)
         if not len(obs):
             continue
+        rows = x[order[bounds[k]:bounds[k + 1]]][:, obs]
         n = rows.shape[0]
         mean = rows.mean(axis=0)
         c = rows - mean
@@ -171,14 +179,23 @@ class FimlProblem:
         return self._terms(theta, True)[2]
 
     def score_crossprods(self, theta, chunk: int = 20_000):
+        """Per group ``sum_i s_i s_i'`` of the casewise scores: from each pattern's rows, or
+        (from moments) its fourth-moment summary (exact quadratic forms in it)."""
         mom = self.moments(theta, True)
         out = []
         for st, mo in zip(self.stats, mom):
             acc = np.zeros((self.npar, self.npar))
             for pat in st.patterns:
                 o = pat.obs
-                acc += moment_scores(pat.data, mo.subset(o), mo.mu[o], True, chunk,
-                                     crossprod=True)
+                if pat.data is not None:
+                    acc += moment_scores(pat.data, mo.subset(o), mo.mu[o], True, chunk,
+                                         crossprod=True)
+                    continue
+                _no_rows(pat)
+                ds, dm = mo.dense()
+                acc += moment_score_crossprod(SimpleNamespace(fourth=pat.fourth),
+                                              mo.sigma[np.ix_(o, o)], mo.mu[o],
+                                              ds[:, o][:, :, o], dm[:, o])
             out.append(acc)
         return out
 
@@ -186,12 +203,25 @@ class FimlProblem:
         mom = self.moments(theta, True)
         out = []
         for st, mo in zip(self.stats, mom):
+            for pat in st.patterns:
+                if pat.data is None:
+                    _no_rows(None)
             parts = []
             for pat in st.patterns:
                 o = pat.obs
                 parts.append(moment_scores(pat.data, mo.subset(o), mo.mu[o], True, chunk))
             out.append(np.concatenate(parts) if parts else np.zeros((0, self.npar)))
         return out
+
+
+def _no_rows(pat) -> None:
+    """Casewise terms of a FIML fit from moments need the fourth moments (or the rows)."""
+    if pat is None or pat.fourth is None:
+        raise ModelSpecificationError(
+            "casewise scores need the rows in memory (this FIML fit is from a Dask frame's "
+            "missing-data pattern moments)",
+            hint="fit with estimator='MLR' (its pass adds each pattern's fourth moments), or "
+                 "call .compute() on the Dask frame and fit the pandas frame")
 
 
 class _SaturatedMoments:
@@ -256,24 +286,42 @@ def check_fiml_data(x: np.ndarray, names, *, label=None, group=None) -> None:
     naming the columns: every variable observed at least twice and not constant, and every
     pair of variables observed together at least once (lavaan: "some variables have no values
     (only missings) or no variance")."""
-    where = f" in group {label!r}" if label is not None else ""
     obs = ~np.isnan(x)
     count = obs.sum(axis=0)
+    with warnings.catch_warnings():  # an all-missing column: reported below, by name
+        warnings.simplefilter("ignore", RuntimeWarning)
+        lo, hi = np.nanmin(x, axis=0), np.nanmax(x, axis=0)
+    both = obs.T.astype(float) @ obs.astype(float)
+    _check_counts(count, lo == hi, both, names, label=label, group=group)
+
+
+def check_fiml_patterns(pats: list, p: int, names, *, label=None, group=None) -> None:
+    """:func:`check_fiml_data` from the missing-data patterns' moments (no rows): a variable
+    is constant when its available-case variance is zero (to rounding of its mean)."""
+    count, mean, var = available_moments(pats, p)
+    both = np.zeros((p, p))
+    for pat in pats:
+        both[np.ix_(pat.obs, pat.obs)] += pat.n
+    constant = var <= (1e-13 * np.abs(mean)) ** 2
+    _check_counts(count, constant, both, names, label=label, group=group)
+
+
+def _check_counts(count, constant, both, names, *, label, group) -> None:
+    """The checks of :func:`check_fiml_data` on per-variable counts, constancy and the
+    pairwise counts ``both``."""
+    where = f" in group {label!r}" if label is not None else ""
     empty = [names[j] for j in np.flatnonzero(count == 0)]
     if empty:
         raise _error(f"variable(s) with no observed value (all missing): {', '.join(empty)}",
                      names=empty, where=where, label=label, group=group,
                      expected="at least two observed values per model variable",
                      hint="drop the variable from the model, or check the data file")
-    with np.errstate(invalid="ignore"):
-        lo, hi = np.nanmin(x, axis=0), np.nanmax(x, axis=0)
-    flat = [names[j] for j in np.flatnonzero((count < 2) | (lo == hi))]
+    flat = [names[j] for j in np.flatnonzero((count < 2) | constant)]
     if flat:
         raise _error(f"variable(s) with no variance (fewer than two observed values, or one "
                      f"value only): {', '.join(flat)}", names=flat, where=where, label=label,
                      group=group, expected="variables that vary", cls=NoVarianceError,
                      hint="drop the variable from the model")
-    both = obs.T.astype(float) @ obs.astype(float)
     i, j = np.nonzero(np.triu(both == 0, 1))
     if len(i):
         pairs = [f"{names[a]} and {names[b]}" for a, b in zip(i, j)]
@@ -284,6 +332,62 @@ def check_fiml_data(x: np.ndarray, names, *, label=None, group=None) -> None:
                      expected="every pair of model variables observed together in some rows",
                      hint="planned-missing designs need overlapping blocks; drop one of each "
                           "pair or collect overlapping data")
+
+
+def available_moments(pats: list, p: int):
+    """``(count, mean, var)`` per variable over its available cases (``var`` divisor the
+    count, as ``numpy.nanvar``), pooled from the patterns' moments."""
+    count, total = np.zeros(p), np.zeros(p)
+    for pat in pats:
+        count[pat.obs] += pat.n
+        total[pat.obs] += pat.n * pat.mean
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / count
+    ss = np.zeros(p)
+    for pat in pats:
+        d = pat.mean - mean[pat.obs]
+        ss[pat.obs] += pat.n * (np.diag(pat.cov) + d * d)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return count, mean, ss / count
+
+
+def _pairwise_cov(pats: list, p: int) -> np.ndarray:
+    """Pairwise-available covariances (as ``numpy.ma.cov``: each variable centred on its
+    available-case mean, divisor the pair's count less one) from the patterns."""
+    _, mean, _ = available_moments(pats, p)
+    ss, both = np.zeros((p, p)), np.zeros((p, p))
+    for pat in pats:
+        d = pat.mean - mean[pat.obs]
+        idx = np.ix_(pat.obs, pat.obs)
+        ss[idx] += pat.n * (pat.cov + np.outer(d, d))
+        both[idx] += pat.n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return ss / (both - 1)
+
+
+def project_patterns(pats: list, keep) -> list:
+    """The patterns of the variables ``keep`` alone (e.g. the fixed.x covariates): each
+    pattern's moments restricted to them, patterns that then coincide merged (Chan et al.),
+    those with none of them observed left out."""
+    keep = list(keep)
+    pos = {v: k for k, v in enumerate(keep)}
+    merged: dict = {}
+    for pat in pats:
+        sel = [k for k, v in enumerate(pat.obs) if v in pos]
+        if not sel:
+            continue
+        obs = np.array([pos[v] for v in pat.obs[sel]])
+        mean, m2 = pat.mean[sel], pat.n * pat.cov[np.ix_(sel, sel)]
+        key = obs.tobytes()
+        if key in merged:
+            n0, mean0, m20 = merged[key][1:]
+            n = n0 + pat.n
+            d = mean - mean0
+            mean, m2 = mean0 + d * (pat.n / n), m20 + m2 + np.outer(d, d) * (n0 * pat.n / n)
+            merged[key] = (obs, n, mean, m2)
+        else:
+            merged[key] = (obs, pat.n, mean, m2)
+    return [Pattern(obs, n, mean, m2 / n) for obs, n, mean, m2 in merged.values()]
 
 
 def _collinear(sigma: np.ndarray, names) -> list | None:
@@ -320,13 +424,30 @@ def fiml_group_stats(x: np.ndarray, names=None, *, label=None, group=None) -> Fi
     saturated covariance matrix (collinear variables, fewer rows than variables) is the
     package's :class:`~connection.errors.DataError` naming the variables.
     """
-    n, p = x.shape
     if names is not None:
         check_fiml_data(x, names, label=label, group=group)
+    st = _saturated(_patterns(x), x.shape[0], x.shape[1], names, label, group)
+    st.data = x
+    return st
+
+
+def fiml_stats_from_patterns(pats: list, p: int, names=None, *, label=None,
+                             group=None) -> FimlStats:
+    """:func:`fiml_group_stats` from the missing-data patterns' moments alone (``Pattern``
+    with ``data=None``; with ``fourth`` for the casewise score terms of MLR): e.g. from
+    :func:`connection.stats._dask.sample_moments` over a Dask frame. Patterns with no
+    observed variable must be left out (as the rows are on a pandas frame)."""
+    if names is not None:
+        check_fiml_patterns(pats, p, names, label=label, group=group)
+    n = int(sum(pat.n for pat in pats))
+    return _saturated(pats, n, p, names, label, group)
+
+
+def _saturated(pats: list, n: int, p: int, names, label, group) -> FimlStats:
+    """The group's :class:`FimlStats`: the EM estimates of the saturated mean and covariance
+    (polished by Newton steps), its log-likelihood and problem."""
     where = f" in group {label!r}" if label is not None else ""
-    pats = _patterns(x)
-    mean0 = np.nanmean(x, axis=0)
-    var0 = np.nanvar(x, axis=0)
+    _, mean0, var0 = available_moments(pats, p)
     st = FimlStats(n=n, mean=mean0, cov=np.diag(var0), data=None, patterns=pats)
     moments, rows, cols = _saturated_moments(p)
     try:
@@ -335,8 +456,7 @@ def fiml_group_stats(x: np.ndarray, names=None, *, label=None, group=None) -> Fi
         if names is None:
             raise
         # the EM broke down on a singular pattern: diagnose from the pairwise covariances
-        pairwise = np.ma.cov(np.ma.masked_invalid(x), rowvar=False, allow_masked=True)
-        involved = _collinear(np.ma.filled(pairwise, np.nan), names) or list(names)
+        involved = _collinear(_pairwise_cov(pats, p), names) or list(names)
         raise _singular_error(n, names, involved, where, label, group) from None
     if names is not None:
         involved = _collinear(sigma, names)
@@ -356,7 +476,6 @@ def fiml_group_stats(x: np.ndarray, names=None, *, label=None, group=None) -> Fi
     st.logdet = float(np.linalg.slogdet(st.cov)[1])
     st.logl_h1 = prob.loglik(theta)
     st.h1_problem, st.h1_theta = prob, theta
-    st.data = x
     return st
 
 
@@ -402,14 +521,8 @@ def _em(pats, n, p, mu, sigma, max_iter: int = 1000, tol: float = 1e-11):
 
 
 def _baseline_logl(st: FimlStats, skip=()) -> float:
-    """Independence model: each variable's mean and variance from its available cases."""
-    x = st.data
-    ll = 0.0
-    for j in range(x.shape[1]):
-        if j in skip:
-            continue
-        col = x[:, j]
-        col = col[~np.isnan(col)]
-        v = col.var()
-        ll += -0.5 * len(col) * (_LOG2PI + np.log(v) + 1.0)
-    return ll
+    """Independence model: each variable's mean and variance from its available cases
+    (pooled from the missing-data patterns)."""
+    count, _, var = available_moments(st.patterns, len(st.cov))
+    keep = [j for j in range(len(count)) if j not in set(skip)]
+    return float(np.sum(-0.5 * count[keep] * (_LOG2PI + np.log(var[keep]) + 1.0)))

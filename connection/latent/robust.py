@@ -109,11 +109,11 @@ def _baseline_problem(fit) -> tuple[Problem, np.ndarray]:
         return out
 
     if fit.missing == "ml":
-        from connection.latent.missing import FimlProblem
+        from connection.latent.missing import FimlProblem, available_moments
 
-        theta = np.concatenate([np.concatenate([np.nanvar(st.data, axis=0),
-                                                np.nanmean(st.data, axis=0)])
-                                for st in fit.estimation.stats])
+        # each variable's available-case variance and mean, from the missing-data patterns
+        avail = [available_moments(st.patterns, p) for st in fit.estimation.stats]
+        theta = np.concatenate([np.concatenate([var, mean]) for _, mean, var in avail])
         return FimlProblem(moments, fit.estimation.stats, len(theta)), theta
     theta = np.concatenate([np.concatenate([np.diag(st.cov), st.mean if ms else []])
                             for st in fit.estimation.stats])

@@ -31,6 +31,12 @@ omega, CR and AVE included (every one of these statistics is invariant to the sc
 weights). The table's ``attrs`` record ``weights`` (what weighted it) and ``n_eff`` (per
 construct; HTMT: one number).
 
+Dask (:func:`reliability` and :func:`htmt`): a ``dask.dataframe.DataFrame`` (constructs as
+``{construct: [item columns]}``) or a Survey whose data are one (``read_survey`` of a directory:
+its instrument, construct names and weight column as for a pandas Survey) gives the pandas
+results from partition-wise moments; the bootstrap and ``ordered=`` need the rows in memory
+(refused, typed: ``.compute()``).
+
 Examples
 --------
 >>> import numpy as np, pandas as pd
@@ -859,9 +865,13 @@ def reliability(
       textual 301        3  0.883           0.858           0.904  0.886 0.885 0.723
         speed 301        3  0.688           0.622           0.745  0.696 0.698 0.438
     """
-    if is_dask_frame(data):
-        return _reliability_dask(data, constructs, level=level, n_boot=n_boot, joint=joint,
-                                 weights=weights, ordered=ordered)
+    if is_dask_frame(data) or (_is_survey(data) and is_dask_frame(data.data)):
+        data, constructs, weights, label, instrument = _dask_survey(data, constructs, weights,
+                                                                    recoded, "reliability")
+        return _reliability_dask(data, constructs, level=check_level(level),
+                                 n_boot=check_n_boot(n_boot), joint=joint,
+                                 weights=weights, ordered=ordered, label=label,
+                                 instrument=instrument, recoded=recoded)
     survey_weights = _survey_weights(data)
     data, cmap = _resolve(data, constructs, recoded=recoded, what="reliability")
     instrument = constructs if isinstance(constructs, Instrument) else getattr(
@@ -1247,10 +1257,12 @@ def htmt(
                                      "that HTMT is below the threshold, Henseler et al. 2015)")
     n_boot = check_n_boot(n_boot)
     _check_seed(seed)
-    if is_dask_frame(data):
+    if is_dask_frame(data) or (_is_survey(data) and is_dask_frame(data.data)):
+        data, constructs, weights, label, _ = _dask_survey(data, constructs, weights, recoded,
+                                                           "HTMT")
         return _htmt_dask(data, constructs, method=method, absolute=absolute, n_boot=n_boot,
                           level=level, threshold=threshold, alternative=alternative,
-                          weights=weights, ordered=ordered)
+                          weights=weights, ordered=ordered, label=label)
     survey_weights = _survey_weights(data)
     data, cmap = _resolve(data, constructs, recoded=recoded, reverse_matters=not absolute,
                           what="HTMT")
@@ -1822,6 +1834,26 @@ def _dask_refuse(what: str, n_boot: int, weights: Any, ordered: Any) -> None:
                                 values=[value], expected=expected)
 
 
+def _dask_survey(data: Any, constructs: Any, weights: Any, recoded: Any, what: str):
+    """``(frame, constructs, weights, label, instrument)`` of a Dask frame or a Survey whose data
+    are one (``read_survey`` of a directory): the Survey's instrument (or the constructs it
+    names) as ``{construct: [item columns]}`` (its data are already recoded), its weight
+    column unless ``weights`` is given, and the weights' label as the pandas path words it."""
+    if not _is_survey(data):
+        return data, constructs, weights, None, None
+    constructs = _survey_constructs(data, constructs, what)
+    _check_recoded(recoded, True, True, what)
+    instrument = constructs if isinstance(constructs, Instrument) else None
+    if instrument is not None:
+        constructs = instrument.as_dict()
+    carried = _survey_weights(data)
+    label = None
+    if weights is UNSET:
+        weights = None if carried is None else str(carried.name)
+        label = None if carried is None else weights_label(UNSET, carried)
+    return data.data, constructs, weights, label, instrument
+
+
 def _dask_cmap(data: Any, constructs: Any, what: str) -> dict[str, list[str]]:
     """``{construct: [item columns]}`` of a Dask frame: a mapping (an Instrument's codebook
     is applied by :func:`connection.read_survey`, not here)."""
@@ -1884,7 +1916,8 @@ def _dask_pieces(data: Any, model: str, cols_by: dict[str, list[str]], latents: 
 
 
 def _reliability_dask(data: Any, constructs: Any, *, level: float, n_boot: int, joint: bool,
-                      weights: Any, ordered: Any) -> pd.DataFrame:
+                      weights: Any, ordered: Any, label: str | None = None,
+                      instrument: Any = None, recoded: bool | None = None) -> pd.DataFrame:
     """:func:`reliability` of a Dask frame: alpha, Feldt, item-rest signs from each
     construct's listwise (weighted) moments; omega, CR and AVE from :func:`connection.cfa` on
     the frame. Equal to the pandas path (to rounding)."""
@@ -1918,7 +1951,7 @@ def _reliability_dask(data: Any, constructs: Any, *, level: float, n_boot: int, 
             rest = [cov[j] @ one - cov[j, j] for j in range(len(cols))]
             negative = [c for j, c in enumerate(cols) if rest[j] < 0]
             row.update(_alpha_from_parts(cov, n_eff[name], cols, negative, level, notes,
-                                         instrument=None, recoded=None))
+                                         instrument=instrument, recoded=recoded))
         if wc is not None:
             notes.append(f"weighted (Kish effective n {n_eff[name]:.1f}, used by the Feldt "
                          "interval); omega, CR and AVE from the weighted CFA (lavaan's "
@@ -1931,13 +1964,14 @@ def _reliability_dask(data: Any, constructs: Any, *, level: float, n_boot: int, 
         row["note"] = "; ".join(notes)
         rows.append(row)
     table = pd.DataFrame(rows)
-    table.attrs.update({"weights": None if wcol is None else weights_label(wcol), "n_eff": n_eff})
+    table.attrs.update({"weights": None if wcol is None else label or weights_label(wcol),
+                        "n_eff": n_eff})
     return table
 
 
 def _htmt_dask(data: Any, constructs: Any, *, method: str, absolute: bool, n_boot: int,
                level: float, threshold: float, alternative: str, weights: Any,
-               ordered: Any) -> pd.DataFrame:
+               ordered: Any, label: str | None = None) -> pd.DataFrame:
     """:func:`htmt` of a Dask frame from the listwise (weighted) correlation matrix of all
     items (one partition-wise pass). Equal to the pandas path (to rounding)."""
     _dask_refuse("HTMT", n_boot, weights, ordered)
@@ -1959,4 +1993,4 @@ def _htmt_dask(data: Any, constructs: Any, *, method: str, absolute: bool, n_boo
     est = _htmt_from_corr(corr[None], blocks, pairs, method, absolute)[0]
     nan = np.full(len(pairs), np.nan)
     return _htmt_table(names, pairs, est, nan, nan.copy(), n, level, 0, threshold, alternative,
-                       None if wcol is None else weights_label(wcol), n_eff)
+                       None if wcol is None else label or weights_label(wcol), n_eff)

@@ -122,29 +122,54 @@ def _arrays(frame: pd.DataFrame, items: list, group: str | None, weights: str | 
     return x, w, codes, list(levels)
 
 
+def _pattern_rows(x: np.ndarray, w: np.ndarray | None, codes: np.ndarray, levels: list,
+                  grouped: bool):
+    """``(level, observed-pattern mask, rows of the observed items, their weights)`` for every
+    group and missing-data pattern of one partition (the all-observed pattern without a copy)."""
+    for k, level in enumerate(levels):
+        rows = np.flatnonzero(codes == k) if grouped else slice(None)
+        xg, wg = x[rows], (None if w is None else w[rows])
+        observed = ~np.isnan(xg)
+        if observed.all():
+            keys, inverse = observed[:1], np.zeros(len(xg), dtype=np.intp)
+        else:
+            keys, inverse = _unique_rows(observed)
+        if len(keys) == 1:  # one pattern: no row selection (no copy when complete)
+            if len(xg):
+                yield level, keys[0], (xg if keys[0].all() else xg[:, keys[0]]), wg
+            continue
+        order = np.argsort(inverse, kind="stable")  # the rows of each pattern, contiguous
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=len(keys)))])
+        for j, key in enumerate(keys):
+            sel = order[bounds[j]:bounds[j + 1]]
+            if len(sel):
+                yield level, key, xg[sel][:, key], (None if wg is None else wg[sel])
+
+
+def _unique_rows(observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of a boolean matrix and each row's index among them (as
+    ``numpy.unique(axis=0, return_inverse=True)``, the rows packed into bytes first: the
+    row-wise sort of ``unique(axis=0)`` is an order of magnitude slower)."""
+    packed = np.packbits(observed, axis=1)
+    width = packed.shape[1]
+    if width <= 8:  # one integer per row
+        codes = np.zeros(len(packed), dtype=np.uint64)
+        for b in range(width):
+            codes |= packed[:, b].astype(np.uint64) << np.uint64(8 * (width - 1 - b))
+    else:
+        codes = np.ascontiguousarray(packed).view(np.dtype((np.void, width))).ravel()
+    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    return observed[first], inverse.reshape(-1)
+
+
 def _partition_patterns(frame: pd.DataFrame, items: list, group: str | None,
                         weights: str | None) -> dict:
     """``{(group, observed-pattern bytes): (n, weight, mean, M2) of the observed items}`` and
     ``"excluded"``: rows whose group is missing."""
     x, w, codes, levels = _arrays(frame, items, group, weights)
     out: dict = {"excluded": {"group missing": int(np.sum(codes < 0))}}
-    for k, level in enumerate(levels):
-        rows = np.flatnonzero(codes == k) if group is not None else slice(None)
-        xg, wg = x[rows], (None if w is None else w[rows])
-        observed = ~np.isnan(xg)
-        if observed.all():
-            keys, inverse = observed[:1], np.zeros(len(xg), dtype=np.intp)
-        else:
-            keys, inverse = np.unique(observed, axis=0, return_inverse=True)
-            inverse = inverse.reshape(-1)
-        for j, key in enumerate(keys):
-            if len(keys) == 1:  # one pattern: no row selection (no copy when complete)
-                xs, ws = (xg if key.all() else xg[:, key]), wg
-            else:
-                sel = inverse == j
-                xs, ws = xg[sel][:, key], (None if wg is None else wg[sel])
-            if xs.shape[0]:
-                out[(level, key.tobytes())] = _acc(xs, ws)
+    for level, key, xs, ws in _pattern_rows(x, w, codes, levels, group is not None):
+        out[(level, key.tobytes())] = _acc(xs, ws)
     return out
 
 
@@ -158,22 +183,39 @@ def _partition_gamma(frame: pd.DataFrame, items: list, group: str | None, weight
                      means: dict) -> dict:
     """``{group: (n, weight, mean, M2) of d_i}`` over the complete rows of each group."""
     x, w, codes, levels = _arrays(frame, items, group, weights)
-    p = len(items)
-    block = max(1, _GAMMA_BYTES // (8 * (p + p * (p + 1) // 2)))
     complete = ~np.isnan(x).any(axis=1)
     out: dict = {}
     for k, level in enumerate(levels):
         if level not in means:
             continue
         sel = complete & (codes == k)
-        xs = x[sel] - means[level]
-        ws = None if w is None else w[sel]
-        acc = None
-        for start in range(0, len(xs), block):
-            acc = _merge(acc, _block_acc(_gamma_rows(xs[start:start + block]),
-                                         None if ws is None else ws[start:start + block]))
+        acc = _gamma_acc(x[sel] - means[level], None if w is None else w[sel])
         if acc is not None:
             out[level] = acc
+    return out
+
+
+def _gamma_acc(xs: np.ndarray, ws: np.ndarray | None) -> tuple | None:
+    """``(n, weight, mean, M2)`` of ``d_i`` of the (centred) rows ``xs``, in blocks."""
+    p = xs.shape[1]
+    block = max(1, _GAMMA_BYTES // (8 * (p + p * (p + 1) // 2)))
+    acc = None
+    for start in range(0, len(xs), block):
+        acc = _merge(acc, _block_acc(_gamma_rows(xs[start:start + block]),
+                                     None if ws is None else ws[start:start + block]))
+    return acc
+
+
+def _partition_pattern_gamma(frame: pd.DataFrame, items: list, group: str | None,
+                             weights: str | None, means: dict) -> dict:
+    """``{(group, pattern bytes): (n, weight, mean, M2) of d_i}`` of the observed items of each
+    missing-data pattern, centred on the pattern's mean (FIML's casewise score terms)."""
+    x, w, codes, levels = _arrays(frame, items, group, weights)
+    out: dict = {}
+    for level, key, xs, ws in _pattern_rows(x, w, codes, levels, group is not None):
+        centre = means.get((level, key.tobytes()))
+        if centre is not None and xs.shape[1]:
+            out[(level, key.tobytes())] = _gamma_acc(xs - centre, ws)
     return out
 
 
@@ -232,7 +274,7 @@ def _check_columns(data, items, group, weights) -> list:
 
 
 def sample_moments(data, *, items=None, group: str | None = None, weights: str | None = None,
-                   gamma: bool = False) -> SampleMomentsResult:
+                   gamma: bool = False, pattern_gamma: bool = False) -> SampleMomentsResult:
     """Per-group counts, (weighted) sums, means and covariances of ``items`` in partition-wise
     passes, with the missing-data patterns and every excluded row counted.
 
@@ -254,6 +296,10 @@ def sample_moments(data, *, items=None, group: str | None = None, weights: str |
     gamma
         Also compute, in a second pass, the asymptotic covariance of the listwise sample moments
         per group (lavaan's ``NACOV``, divisor n, engine order): ``result.gamma[group]``.
+    pattern_gamma
+        Also compute, in a second pass, the same fourth-moment matrix of the observed items of
+        every missing-data pattern (centred on the pattern's mean, divisor its weight):
+        ``result.pattern_gamma[(group, pattern)]`` (FIML's MLR sandwich and scaled test).
 
     Returns
     -------
@@ -278,6 +324,13 @@ def sample_moments(data, *, items=None, group: str | None = None, weights: str |
         labels = items + [f"{items[i]}~~{items[j]}" for i, j in zip(*np.tril_indices(len(items)))]
         result.gamma = {g: pd.DataFrame(acc[3] / acc[1], index=labels, columns=labels)
                         for g, acc in gam.items()}
+    if pattern_gamma:
+        means = {(g, np.array([f == "1" for f in pattern]).tobytes()): mom[2]
+                 for (g, pattern), mom in result.pattern_moments.items()}
+        gam = reduce(frame, _partition_pattern_gamma, _merge_groups, items, group, weights,
+                     means)
+        result.pattern_gamma = {(g, _pattern_string(key)): acc[3] / acc[1]
+                                for (g, key), acc in gam.items()}
     return result
 
 
@@ -343,6 +396,10 @@ class SampleMomentsResult(Reported):
     gamma
         With ``gamma=True``: per group, the asymptotic covariance of (means, vech covariance),
         divisor n, labelled ``item`` and ``item~~item``.
+    pattern_gamma
+        With ``pattern_gamma=True``: ``{(group, pattern): matrix}``, the covariance of
+        ``(y - mean, vech((y - mean)(y - mean)'))`` over the rows of each pattern (observed
+        items only, engine order, divisor the pattern's weight).
     """
 
     items: list
@@ -360,6 +417,7 @@ class SampleMomentsResult(Reported):
     missing_by_column: pd.DataFrame | None = None
     excluded: dict = field(default_factory=dict)
     gamma: dict | None = None
+    pattern_gamma: dict | None = None
     flags: list = field(default_factory=list)
 
     def pattern_stats(self, group: Any = None) -> list[dict]:
