@@ -286,6 +286,9 @@ def run(argv: list[str] | None = None) -> dict:
     parser.add_argument("--scalar-reps", type=int, default=None,
                         help="Monte Carlo replicates of the scalar test (default: --reps or the "
                              "config's simulation_reps_scalar)")
+    parser.add_argument("--reps-at-n80", type=int, default=None,
+                        help="Monte Carlo replicates of each test at its own n80 (default: the "
+                             "config's simulation_reps_at_n80)")
     parser.add_argument("--population-n", type=int, default=None,
                         help="respondents per cell of the large population sample")
     parser.add_argument("--workers", type=int, default=0,
@@ -293,7 +296,7 @@ def run(argv: list[str] | None = None) -> dict:
                              "(default 0: serial; the outputs do not depend on it)")
     # the README's reproduce command passes the main study's options to every study: accept them
     args = parse_study_args(parser, argv, ignore_unknown=True, minimums={
-        "--reps": 1, "--scalar-reps": 1, "--population-n": MIN_POPULATION_N,
+        "--reps": 1, "--scalar-reps": 1, "--reps-at-n80": 1, "--population-n": MIN_POPULATION_N,
         "--workers": 0})
 
     cfg_path = Path(args.config)
@@ -472,7 +475,8 @@ def run(argv: list[str] | None = None) -> dict:
                       n * n_cells_eq, float(eff["equivalence_difference"]),
                       float(eff["equivalence_margin"]), float(eff["connected_share"]), r, s,
                       alpha=alpha)}
-        at_n80 = int(pw["simulation_reps_at_n80"])
+        at_n80 = int(args.reps_at_n80 if args.reps_at_n80 is not None
+                     else pw["simulation_reps_at_n80"])
         extra = [(t, int(n), reps) for t in list(checks)[2:] for n in pw["simulation_n_per_cell"]]
         extra += [(t, int(n80.set_index("test").loc[t, "n_per_cell"]), at_n80) for t in checks
                   if np.isfinite(n80.set_index("test").loc[t, "n_per_cell"])]

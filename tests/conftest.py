@@ -43,7 +43,8 @@ TIMEOUT = 1800  # seconds per run; a loaded 2-core machine takes ~1 min for the 
 STUDY_ARGS = {
     # the study config with a two-point sensitivity grid (written by the runner, see _small_config)
     "social_moms": ["--n", "1200", "--n-boot", "20", "--seed", "7", "--config", "{small_config}"],
-    "power_social_moms": ["--population-n", "30000", "--reps", "300", "--scalar-reps", "40"],
+    "power_social_moms": ["--population-n", "30000", "--reps", "300", "--scalar-reps", "40",
+                          "--reps-at-n80", "80"],
     "why_like": [],
     "perception_gap": [],
 }

@@ -121,6 +121,7 @@ def test_power_study_outputs_do_not_depend_on_the_workers(tmp_path):
         out = tmp_path / f"w{workers}"
         subprocess.run([sys.executable, str(root / "studies" / "power_social_moms.py"),
                         "--population-n", "2000", "--reps", "10", "--scalar-reps", "4",
+                        "--reps-at-n80", "3",
                         "--workers", str(workers), "--out", str(out), "--quiet"],
                        cwd=root, env=env, check=True, capture_output=True, timeout=600)
         outs[workers] = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*"))

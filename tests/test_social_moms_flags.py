@@ -198,7 +198,8 @@ def test_power_counts_a_replicate_as_inadmissible_when_its_ladder_is_flagged(mon
     import connection as cx
     from connection._flags import Flag
 
-    args = ["--population-n", "2000", "--reps", "20", "--scalar-reps", "3", "--quiet"]
+    args = ["--population-n", "2000", "--reps", "20", "--scalar-reps", "3", "--reps-at-n80", "3",
+            "--quiet"]
     clean = power.run([*args, "--out", str(tmp_path / "clean")])
     real = cx.invariance
 
