@@ -237,6 +237,10 @@ def normalise_options(*, estimator, missing, ordered=None, parameterization="del
         _check_ordinal_options(missing, rest)
     if weighted:
         _check_weighted_options(missing, ordered, rest)
+    for key in ("group_equal", "group_partial"):  # spelled one way: a tuple of names
+        if key in rest:
+            value = rest[key]
+            rest[key] = (value,) if isinstance(value, str) else tuple(value or ())
     return dict(rest, estimator=estimator, missing=missing, ordered=ordered,
                 parameterization=parameterization)
 
@@ -351,8 +355,7 @@ def estimate(model, data, options: dict) -> Estimation:
         if sample_stats is not None and user_means_missing(sample_stats):
             # covariances only: a multi-group mean structure on absent means would put every
             # intercept at 0 (checked below when the model or group_equal asks for one)
-            meanstructure = bool({"intercepts", "means"} & set(
-                [group_equal] if isinstance(group_equal, str) else group_equal or ()))
+            meanstructure = bool({"intercepts", "means"} & set(group_equal))
     if missing == "ml":
         meanstructure = True
     pt = build_table(statements, ngroups=ngroups, std_lv=std_lv, meanstructure=meanstructure,
@@ -360,16 +363,12 @@ def estimate(model, data, options: dict) -> Estimation:
                      group_partial=group_partial, auto_cov_y=True)
     meanstructure = pt.meanstructure  # an intercept in the model text switches it on
     if sample_stats is not None:
-        check_user_means(sample_stats, labels, pt,
-                         (group_equal,) if isinstance(group_equal, str) else tuple(group_equal))
+        check_user_means(sample_stats, labels, pt, group_equal)
     if missing == "ml":
         gstats = [fiml_group_stats(x, ov_names, label=lab if group is not None else None,
                                    group=group) for lab, x, *_ in groups]
     options = dict(group=group, estimator=estimator, missing=missing, std_lv=std_lv,
-                   group_equal=tuple(group_equal) if not isinstance(group_equal, str)
-                   else (group_equal,),
-                   group_partial=tuple(group_partial) if not isinstance(group_partial, str)
-                   else (group_partial,),
+                   group_equal=group_equal, group_partial=group_partial,
                    meanstructure=meanstructure, sample_stats=sample_stats, kind=kind,
                    start=start, max_iter=max_iter, weights=o.get("weights"),
                    weights_label=o.get("weights_label"))
@@ -401,8 +400,7 @@ def _estimate_ordinal(model, data, statements, ov_names, o) -> Estimation:
     cats = gstats[0].polychoric.categories
     nth = [(v, len(cats[v]) - 1) for v in items]
     ngroups = len(labels)
-    group_equal, group_partial = (tuple(x) if not isinstance(x, str) else (x,)
-                                  for x in (o["group_equal"], o["group_partial"]))
+    group_equal, group_partial = o["group_equal"], o["group_partial"]
     has_x = conditional_x is False
     pt = build_table(statements, ngroups=ngroups, std_lv=o["std_lv"], meanstructure=True,
                      group_equal=group_equal if ngroups > 1 else (),

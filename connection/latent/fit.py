@@ -995,18 +995,25 @@ def _estimate_dask_fiml(model, data, statements, ov_names, o) -> Estimation:
     group = o["group"]
     labels = _dask_labels(data, group)
     gstats = _dask_fiml_stats(data, ov_names, group, labels, o["estimator"] == "MLR")
-    group_equal, group_partial = (tuple(x) if not isinstance(x, str) else (x,)
-                                  for x in (o["group_equal"], o["group_partial"]))
-    pt = build_table(statements, ngroups=len(labels), std_lv=o["std_lv"], meanstructure=True,
-                     group_equal=group_equal if len(labels) > 1 else (),
-                     group_partial=group_partial, auto_cov_y=True)
-    opts = dict(group=group, estimator=o["estimator"], missing="ml", std_lv=o["std_lv"],
-                group_equal=group_equal, group_partial=group_partial,
-                meanstructure=pt.meanstructure, sample_stats=None, kind=o["kind"],
-                start=o.get("start"), max_iter=o.get("max_iter", 500), weights=None,
-                weights_label=None)
+    pt, opts = _dask_table(statements, labels, o, meanstructure=True,
+                           estimator=o["estimator"], missing="ml", weights=None,
+                           weights_label=None)
     return engine._estimate(model, data, pt, labels, gstats, None, opts, o.get("start"),
                             "fiml")
+
+
+def _dask_table(statements, labels, o, *, meanstructure, **options):
+    """The parameter table of a Dask fit and the options its estimation record keeps
+    (``options``: estimator, missing, weights, weights_label)."""
+    group_equal = o["group_equal"] if len(labels) > 1 else ()
+    pt = build_table(statements, ngroups=len(labels), std_lv=o["std_lv"],
+                     meanstructure=meanstructure, group_equal=group_equal,
+                     group_partial=o["group_partial"], auto_cov_y=True)
+    opts = dict(group=o["group"], std_lv=o["std_lv"], group_equal=o["group_equal"],
+                group_partial=o["group_partial"], meanstructure=pt.meanstructure,
+                sample_stats=None, kind=o["kind"], start=o.get("start"),
+                max_iter=o.get("max_iter", 500), **options)
+    return pt, opts
 
 
 def _estimate_dask(model, data, options: dict) -> Estimation:
@@ -1038,21 +1045,12 @@ def _estimate_dask(model, data, options: dict) -> Estimation:
     robust = o["estimator"] == "MLR"
     labels = _dask_labels(data, group)
     gstats = _dask_stats(data, ov_names, group, wcol, labels, robust)
-    ngroups = len(labels)
     meanstructure = o["meanstructure"]
-    if meanstructure is None:
-        meanstructure = ngroups > 1
-    group_equal, group_partial = (tuple(x) if not isinstance(x, str) else (x,)
-                                  for x in (o["group_equal"], o["group_partial"]))
-    pt = build_table(statements, ngroups=ngroups, std_lv=o["std_lv"],
-                     meanstructure=meanstructure,
-                     group_equal=group_equal if ngroups > 1 else (),
-                     group_partial=group_partial, auto_cov_y=True)
-    opts = dict(group=group, estimator="ML", missing="listwise", std_lv=o["std_lv"],
-                group_equal=group_equal, group_partial=group_partial,
-                meanstructure=pt.meanstructure, sample_stats=None, kind=o["kind"],
-                start=o.get("start"), max_iter=o.get("max_iter", 500), weights=wcol,
-                weights_label=None if wcol is None else weights_label(wcol))
+    pt, opts = _dask_table(statements, labels, o,
+                           meanstructure=len(labels) > 1 if meanstructure is None
+                           else meanstructure,
+                           estimator="ML", missing="listwise", weights=wcol,
+                           weights_label=None if wcol is None else weights_label(wcol))
     est = engine._estimate(model, data, pt, labels, gstats, None, opts, o.get("start"), "ml")
     if not robust:
         return est

@@ -203,9 +203,8 @@ class FimlProblem:
         mom = self.moments(theta, True)
         out = []
         for st, mo in zip(self.stats, mom):
-            for pat in st.patterns:
-                if pat.data is None:
-                    _no_rows(None)
+            if any(pat.data is None for pat in st.patterns):
+                _no_rows(None)
             parts = []
             for pat in st.patterns:
                 o = pat.obs
@@ -524,5 +523,6 @@ def _baseline_logl(st: FimlStats, skip=()) -> float:
     """Independence model: each variable's mean and variance from its available cases
     (pooled from the missing-data patterns)."""
     count, _, var = available_moments(st.patterns, len(st.cov))
-    keep = [j for j in range(len(count)) if j not in set(skip)]
+    skip = set(skip)
+    keep = [j for j in range(len(count)) if j not in skip]
     return float(np.sum(-0.5 * count[keep] * (_LOG2PI + np.log(var[keep]) + 1.0)))
