@@ -436,6 +436,7 @@ def _step_comparisons(cx, study, frame, instrument, cfg, margin, index_flags) ->
     study.number_table("compare.equivalence", eq, key=["category", "variable"],
                        columns={"cohen_d": "d", "difference": "difference",
                                 "reject": "equivalent", "pvalue": "p_tost",
+                                "p_adjusted": "p_tost_holm",
                                 "pvalue_difference": "p_difference"})
     pr = cmp_conn[cmp_conn["analysis"] == "proportion"]
     study.number_table("compare.risk_ratio", pr, key=["category", "variable"],
