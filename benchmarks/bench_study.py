@@ -41,7 +41,8 @@ def time_study(n: int) -> dict:
     return {"wall_seconds": wall, "steps": manifest["timings_seconds"]}
 
 
-def recovery(reps: int, n_per_cell: int, seed: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+def recovery(reps: int, n_per_cell: int, seed: int = 1, estimator: str = "WLSMV"
+             ) -> tuple[pd.DataFrame, pd.DataFrame]:
     import connection as cx
     from connection.simulation._population import Population, load_config, recover
 
@@ -54,7 +55,7 @@ def recovery(reps: int, n_per_cell: int, seed: int = 1) -> tuple[pd.DataFrame, p
         survey = cx.read_survey(sim.data, pop.instrument, id_column=pop.id_column, warn=False)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            rec = recover(pop, survey.data)
+            rec = recover(pop, survey.data, estimator=estimator)
         rec.insert(0, "rep", i)
         runs.append(rec)
     all_runs = pd.concat(runs, ignore_index=True)

@@ -54,6 +54,8 @@ _LAZY = {
     "lrt": "connection.latent",
     "polychoric": "connection.latent",
     "PolychoricResult": "connection.latent",
+    "collapse_categories": "connection.latent",
+    "CollapseResult": "connection.latent",
     "invariance": "connection.latent",
     "InvarianceResult": "connection.latent",
     "SemBootstrapResult": "connection.latent",
@@ -136,11 +138,13 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only (every p
         read_survey,
     )
     from connection.latent import (  # noqa: F401,E501
+        CollapseResult,
         Fit,
         InvarianceResult,
         PolychoricResult,
         SemBootstrapResult,
         cfa,
+        collapse_categories,
         invariance,
         lrt,
         parse_model,

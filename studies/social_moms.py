@@ -2,13 +2,18 @@
 """The social-moms study: emotionally connected moms in banking and eReaders.
 
     python studies/social_moms.py [--seed N] [--n N] [--out DIR] [--config FILE]
-                                  [--data FILE --instrument FILE] [--quiet]
+                                  [--data FILE --instrument FILE] [--estimator WLSMV|MLR|...]
+                                  [--quiet]
 
 Simulation mode (default): respondents are drawn from the population model of
 ``studies/social_moms.toml``, calibrated to the published banking percentages (Motista, 2011).
 Real-data mode (``--data``, optionally ``--instrument``): the same analysis on a researcher's survey
 file (CSV, Parquet, SPSS .sav, Qualtrics export); it needs the group and category columns named in
 the config (``population.group_column``, ``population.category_column``).
+
+The latent models (CFA, invariance, latent drivers, recovery) are fitted by ``study.estimator``
+(default WLSMV: the items as ordinal, lavaan's ``ordered=``) and the CFA, invariance and recovery
+also by ``study.comparison_estimator`` (default MLR: the codes as continuous) for comparison.
 
 Steps: data -> calibration (simulation only) -> validation -> reliability -> CFA -> invariance ->
 index and segments -> comparisons (also at the notebooks' n and at other cut-offs) -> drivers -> value ->
@@ -59,6 +64,9 @@ def _parse(argv):
     parser.add_argument("--instrument", default=None, help="codebook of --data (YAML/TOML)")
     parser.add_argument("--n-boot", type=int, default=None, help="bootstrap replicates")
     parser.add_argument("--no-sensitivity", action="store_true", help="skip the sensitivity step")
+    parser.add_argument("--estimator", default=None, type=str.upper, choices=ESTIMATORS,
+                        help="estimator of the measurement model, invariance, latent drivers "
+                             "and recovery (default: the config's study.estimator, WLSMV)")
     args = parse_study_args(parser, argv, minimums={"--n": MIN_N, "--n-boot": 0})
     if args.instrument and not args.data:
         parser.error("--instrument goes with --data")
@@ -67,6 +75,21 @@ def _parse(argv):
 
 # the smallest simulated sample the analysis can run on (CFA and invariance in four cells)
 MIN_N = 100
+# estimators of the latent models: WLSMV/ULSMV fit the items as ordinal (polychoric correlations,
+# lavaan's ordered=), ML/MLR treat their integer codes as continuous
+ESTIMATORS = ("WLSMV", "ULSMV", "MLR", "ML")
+ORDINAL_ESTIMATORS = ("WLSMV", "ULSMV")
+
+
+def latent_options(instrument, constructs, estimator: str) -> tuple[str, dict]:
+    """The measurement model of ``constructs`` and the keywords of a fit by ``estimator``:
+    with an ordinal estimator every ordinal item is ``ordered`` (and a one-item construct is
+    identified the ordinal way, :meth:`connection.data.Instrument.model_syntax`)."""
+    ordinal = estimator in ORDINAL_ESTIMATORS
+    kw = {"estimator": estimator}
+    if ordinal:
+        kw["ordered"] = instrument.ordered_items(constructs)
+    return instrument.model_syntax(constructs, ordered=ordinal), kw
 
 
 def read_config(path: Path) -> dict:
@@ -96,6 +119,9 @@ def read_config(path: Path) -> dict:
     setting(cfg, "study.small_n", "int", default=2000, minimum=20, **f)
     setting(cfg, "study.small_n_subsamples", "int", default=100, minimum=1, **f)
     setting(cfg, "study.cutoff_grid", "list[float]", default=[], minimum=0, maximum=100, **f)
+    setting(cfg, "study.estimator", "str", default="WLSMV", choices=ESTIMATORS, **f)
+    setting(cfg, "study.comparison_estimator", "str", default="MLR", choices=(*ESTIMATORS, ""),
+            **f)
     setting(cfg, "identification.loadings", "list[float]", default=[0.55, 0.7, 0.85], above=0,
             maximum=0.99, nonempty=True, **f)
     for key in ("group_column", "category_column", "id_column", "spend_column"):
@@ -178,6 +204,9 @@ def run(argv: list[str] | None = None) -> dict:
     out = Path(args.out) if args.out else ROOT.parent / "results" / st["name"]
     margin = float(st["equivalence_margin"])
     do_sensitivity = not real and not args.no_sensitivity
+    estimator = args.estimator or st.get("estimator", "WLSMV")
+    comparison = st.get("comparison_estimator", "MLR")
+    estimators = [estimator] + ([comparison] if comparison and comparison != estimator else [])
     # bootstrap progress bars: tqdm when the terminal is interactive, none with --quiet
     bars = False if args.quiet else None
 
@@ -205,6 +234,8 @@ def run(argv: list[str] | None = None) -> dict:
                       "index", "ordinal", "weighting", "predictive", "small_n"],
                      np.random.SeedSequence(seed).spawn(11)))
     study.number("mode", "real" if real else "simulation")
+    study.number("settings.estimator", estimator)
+    study.number("settings.comparison_estimator", estimators[1] if len(estimators) > 1 else "")
     plots.theme()
 
     # ------------------------------------------------------------------ data
@@ -229,11 +260,12 @@ def run(argv: list[str] | None = None) -> dict:
     with study.step(f"reliability and discriminant validity ({n_boot} bootstrap replicates)"):
         _step_reliability(cx, study, survey, instrument, n_boot, seeds, bars)
 
-    with study.step("confirmatory factor analysis (all constructs)"):
-        _step_cfa(cx, study, survey, instrument)
+    with study.step("confirmatory factor analysis (all constructs): " + " and ".join(estimators)):
+        _step_cfa(cx, study, survey, instrument, estimators)
 
-    with study.step("measurement invariance across group x category"):
-        inv = _step_invariance(cx, study, frame, instrument, cfg)
+    with study.step("measurement invariance across group x category: "
+                    + " and ".join(estimators)):
+        ladders = _step_invariance(cx, study, frame, instrument, cfg, estimators)
 
     with study.step("connection index and segments"):
         frame, _, index_flags, index = _index_and_segments(cx, instrument, frame, cfg, study,
@@ -247,20 +279,26 @@ def run(argv: list[str] | None = None) -> dict:
         _step_cutoffs(cx, study, frame, instrument, cfg, margin, index_flags)
 
     with study.step(f"drivers: connection vs satisfaction by cell ({n_boot} bootstrap replicates)"):
-        _step_drivers(cx, study, frame, instrument, cfg, n_boot, seeds["drivers"], bars)
+        _step_drivers(cx, study, frame, instrument, cfg, n_boot, seeds["drivers"], bars,
+                      estimator)
 
     with study.step(f"value: fully connected vs highly satisfied ({n_boot} bootstrap replicates)"):
         _step_value(cx, study, frame, cfg, n_boot, seeds["value"], bars, index_flags)
 
     if not real:
         with study.step("recovery: true vs estimated parameters"):
-            rec = _recovery(population, inv, survey)
-            # the recovery compares the truth with the invariance and the per-cell SEM fits
-            rec_flags = _union(rec["flags"])
+            # the truth against the invariance ladder and the per-cell SEM fits, by the study's
+            # estimator (numbers recovery.*) and by the comparison (recovery.<estimator>.*)
+            rec = pd.concat([_recovery(population, ladders[e], survey, e) for e in estimators],
+                            ignore_index=True)
             study.table("recovery", rec)
-            study.number("recovery.max_abs_error", float(rec["error"].abs().max()),
-                         flags=rec_flags)
-            study.number("recovery.coverage", float(rec["covered"].mean()), flags=rec_flags)
+            for e, sub in rec.groupby("estimator", sort=False):
+                prefix = "recovery." if e == estimator else f"recovery.{e.lower()}."
+                rec_flags = _union(sub["flags"])
+                study.number(prefix + "max_abs_error", float(sub["error"].abs().max()),
+                             flags=rec_flags)
+                study.number(prefix + "coverage", float(sub["covered"].mean()), flags=rec_flags)
+                study.number(prefix + "intervals", int(len(sub)))
 
     if not real:
         reps = int(cfg.get("ordinal", {}).get("replicates", 200))
@@ -284,7 +322,7 @@ def run(argv: list[str] | None = None) -> dict:
     if do_sensitivity:
         with study.step("sensitivity to corr(connection, satisfaction)"):
             _step_sensitivity(cx, study, population, cfg, instrument, seeds["sensitivity"],
-                              margin, n)
+                              margin, n, estimator)
 
     if not real:
         with study.step("assumptions: each with its source and the numbers it moves"):
@@ -380,41 +418,76 @@ def _step_reliability(cx, study, survey, instrument, n_boot, seeds, bars) -> Non
         study.number("htmt.connection_satisfaction_distinct", bool(pair["distinct"].iloc[0]))
 
 
-def _step_cfa(cx, study, survey, instrument) -> None:
-    fit = cx.cfa(instrument.model_syntax(), survey.data, estimator="MLR")
-    fm = fit.fit_measures
-    cfa_flags = format_flags(fit.flags)
-    keys = [k for k in ("npar", "chisq", "df", "pvalue", "chisq_scaled", "cfi", "tli",
-                        "rmsea", "rmsea_ci_lower", "rmsea_ci_upper", "srmr", "cfi_robust",
-                        "tli_robust", "rmsea_robust", "aic", "bic") if k in fm.index]
-    study.table("cfa_fit", pd.DataFrame({"measure": keys, "value": [float(fm[k]) for k in keys],
-                                         "flags": cfa_flags}))
-    est = fit.estimates
-    loadings = est[est["op"] == "=~"].reset_index(drop=True)
-    if "flags" not in loadings.columns:
-        loadings["flags"] = cfa_flags
-    study.table("cfa_loadings", loadings)
-    for k in ("cfi", "tli", "rmsea", "srmr", "chisq", "df"):
-        if k in fm.index:
-            study.number(f"cfa.{k}", float(fm[k]), flags=cfa_flags)
-    study.number("cfa.converged", bool(fit.converged))
+CFA_MEASURES = ("npar", "chisq", "df", "pvalue", "chisq_scaled", "df_scaled", "pvalue_scaled",
+                "cfi", "tli", "rmsea", "rmsea_ci_lower", "rmsea_ci_upper", "srmr", "cfi_scaled",
+                "tli_scaled", "rmsea_scaled", "cfi_robust", "tli_robust", "rmsea_robust", "aic",
+                "bic")
 
 
-def _step_invariance(cx, study, frame, instrument, cfg):
+def _step_cfa(cx, study, survey, instrument, estimators) -> None:
+    """The measurement model of every construct by each estimator (the first is the study's:
+    numbers ``cfa.*``; the comparison's are ``cfa.<estimator>.*``)."""
+    fits, loadings = [], []
+    for i, estimator in enumerate(estimators):
+        model, kw = latent_options(instrument, None, estimator)
+        fit = cx.cfa(model, survey.data, **kw)
+        fm = fit.fit_measures
+        flags = format_flags(fit.flags)
+        keys = [k for k in CFA_MEASURES if k in fm.index and np.isfinite(fm[k])]
+        fits.append(pd.DataFrame({"estimator": estimator, "measure": keys,
+                                  "value": [float(fm[k]) for k in keys], "flags": flags}))
+        est = fit.estimates
+        lo = est[est["op"] == "=~"].reset_index(drop=True)
+        lo.insert(0, "estimator", estimator)
+        if "flags" not in lo.columns:
+            lo["flags"] = flags
+        loadings.append(lo)
+        prefix = "cfa." if i == 0 else f"cfa.{estimator.lower()}."
+        for k in keys:
+            study.number(prefix + k, float(fm[k]), flags=flags)
+        study.number(prefix + "converged", bool(fit.converged))
+    study.table("cfa_fit", pd.concat(fits, ignore_index=True))
+    study.table("cfa_loadings", pd.concat(loadings, ignore_index=True))
+
+
+def _step_invariance(cx, study, frame, instrument, cfg, estimators) -> dict:
+    """The invariance ladder of connection and satisfaction across the four cells by each
+    estimator (ordinal: configural -> thresholds -> loadings -> intercepts, Wu & Estabrook
+    2016; continuous: configural -> metric -> scalar -> strict). Tables and numbers of the
+    study's estimator as ``invariance*``; the comparison's with an ``estimator`` column in
+    the same tables and as ``invariance.<estimator>.*``. Returns ``{estimator: result}``.
+
+    An ordinal ladder needs every category of every item observed in every cell (equal
+    thresholds): a category empty in some cell (10-point items in small samples) is merged
+    with its neighbour the same way in every cell first (:func:`connection.collapse_categories`),
+    and the merges are a table (``invariance_collapsed``) and a number."""
     pop_cfg = cfg["population"]
-    inv_model = instrument.model_syntax(["connection", "satisfaction"])
-    inv = cx.invariance(inv_model, frame, group=[pop_cfg["group_column"],
-                                                 pop_cfg["category_column"]], estimator="MLR")
-    # every table of the ladder has a flags column (the flags of the fits behind each row);
-    # the strongest level rests on every fit of the ladder
-    study.table("invariance", inv.table)
-    study.table("invariance_partial", inv.partial)
-    lm = inv.latent_means
-    study.table("latent_means", lm)
-    study.number("invariance.strongest", inv.strongest, flags=inv.flags)
-    study.number_table("invariance.latent_d", lm.assign(cell=lm["group"].map(_key)),
-                       key=["factor", "cell"], value="d")
-    return inv
+    cells = [pop_cfg["group_column"], pop_cfg["category_column"]]
+    out, tables = {}, {"invariance": [], "invariance_partial": [], "latent_means": []}
+    for i, estimator in enumerate(estimators):
+        model, kw = latent_options(instrument, ["connection", "satisfaction"], estimator)
+        data = frame
+        if "ordered" in kw:
+            collapsed = cx.collapse_categories(frame, kw["ordered"], group=cells)
+            data = collapsed.data
+            study.table("invariance_collapsed", collapsed.table)
+            study.number("invariance.collapsed_items", len(collapsed.collapsed))
+        inv = cx.invariance(model, data, group=cells, **kw)
+        out[estimator] = inv
+        # every table of the ladder has a flags column (the flags of the fits behind each row)
+        for name, t in (("invariance", inv.table), ("invariance_partial", inv.partial),
+                        ("latent_means", inv.latent_means)):
+            tables[name].append(t.assign(estimator=estimator))
+        prefix = "invariance." if i == 0 else f"invariance.{estimator.lower()}."
+        # the strongest level rests on every fit of the ladder
+        study.number(prefix + "strongest", inv.strongest, flags=inv.flags)
+        lm = inv.latent_means
+        study.number_table(prefix + "latent_d", lm.assign(cell=lm["group"].map(_key)),
+                           key=["factor", "cell"], value="d")
+    for name, parts in tables.items():
+        t = pd.concat(parts, ignore_index=True)
+        study.table(name, t[["estimator", *[c for c in t.columns if c != "estimator"]]])
+    return out
 
 
 def _step_comparisons(cx, study, frame, instrument, cfg, margin, index_flags) -> None:
@@ -462,7 +535,7 @@ def _step_comparisons(cx, study, frame, instrument, cfg, margin, index_flags) ->
     study.figure("risk_ratios", study_plots.risk_ratios(pr, instrument=instrument))
 
 
-def _step_drivers(cx, study, frame, instrument, cfg, n_boot, seed, bars) -> None:
+def _step_drivers(cx, study, frame, instrument, cfg, n_boot, seed, bars, estimator) -> None:
     from connection.plots import studies as study_plots
 
     ccol, gcol = cfg["population"]["category_column"], cfg["population"]["group_column"]
@@ -478,12 +551,13 @@ def _step_drivers(cx, study, frame, instrument, cfg, n_boot, seed, bars) -> None
     study.table("drivers_interactions", drv.interactions)
     latent_rows = []
     latent_map = {d: instrument.item_ids(d) for d in DRIVERS}
+    latent_kw = latent_drivers_options(instrument, estimator)
     units = [(c, None) for c in categories] + [(c, g) for c in categories for g in groups]
     for c, g in units:
         sub = frame[(frame[ccol] == c) & ((frame[gcol] == g) if g is not None else True)]
         # res.latent has a flags column: the latent model's admissibility flags
         res = cx.drivers(sub, outcomes, list(DRIVERS), n_boot=0, latent=latent_map,
-                         progress=False)
+                         progress=False, **latent_kw)
         lat = res.latent.copy()
         lat.insert(0, "group", g if g is not None else "all")
         lat.insert(0, "category", c)
@@ -506,6 +580,15 @@ def _step_drivers(cx, study, frame, instrument, cfg, n_boot, seed, bars) -> None
     study.number("drivers.connection_beats_satisfaction_in_every_cell",
                  bool((cell_dif["ci_lower"] > 0).all()) if len(cell_dif) else False)
     study.figure("drivers", study_plots.drivers(obs, latent, instrument=instrument))
+
+
+def latent_drivers_options(instrument, estimator: str) -> dict:
+    """``drivers()`` keywords of the latent version by ``estimator`` (ordinal: the drivers'
+    items ordered; the outcome, a 0-100 score, stays continuous)."""
+    kw = {"latent_estimator": estimator}
+    if estimator in ORDINAL_ESTIMATORS:
+        kw["ordered"] = instrument.ordered_items(list(DRIVERS))
+    return kw
 
 
 def _step_value(cx, study, frame, cfg, n_boot, seed, bars, index_flags) -> None:
@@ -532,10 +615,11 @@ def _step_value(cx, study, frame, cfg, n_boot, seed, bars, index_flags) -> None:
     study.number("value.percent_more", float(100 * (r["ratio"] - 1)), flags=index_flags)
 
 
-def _step_sensitivity(cx, study, population, cfg, instrument, seed, margin, n) -> None:
+def _step_sensitivity(cx, study, population, cfg, instrument, seed, margin, n,
+                      estimator) -> None:
     from connection.plots import studies as study_plots
 
-    sens = _sensitivity(cx, population, cfg, instrument, seed, margin, n)
+    sens = _sensitivity(cx, population, cfg, instrument, seed, margin, n, estimator)
     study.table("sensitivity", sens)
     study.number_table("sensitivity", sens.assign(
         grid=[f"r{int(round(r * 100)):02d}" for r in sens["correlation"]]),
@@ -934,8 +1018,9 @@ def _comparisons(cx, instrument, frame, cfg, categories, groups, margin):
     return conn, grp
 
 
-def _recovery(population, inv, survey):
-    """True vs estimated: latent mean gaps (invariance model) and structural coefficients.
+def _recovery(population, inv, survey, estimator):
+    """True vs estimated, by ``estimator``: latent mean gaps (invariance model ``inv``) and
+    structural coefficients (:func:`connection.recover`).
 
     ``flags``: a latent-mean row carries the flags of the invariance fit its mean comes from; a
     structural row those of the per-cell SEM fits (:func:`connection.recover` returns
@@ -959,15 +1044,17 @@ def _recovery(population, inv, survey):
             # d is the mean difference over the pooled latent SD; the true SD is 1 in every cell
             sd = r.mean / r.d if r.d not in (0, 0.0) and np.isfinite(r.d) else np.nan
             se = r.se / sd if np.isfinite(sd) and sd > 0 else np.nan
-            rows.append({"parameter": "latent mean difference (d)", "category": c, "group": g,
+            rows.append({"estimator": estimator,
+                         "parameter": "latent mean difference (d)", "category": c, "group": g,
                          "outcome": "", "predictor": r.factor, "true": true, "estimate": r.d,
                          "se": se, "ci_lower": r.d - z * se, "ci_upper": r.d + z * se,
                          "flags": r.flags})
     with flags_from_warnings() as caught:
-        rec = recover(population, survey.data, survey.instrument)
+        rec = recover(population, survey.data, survey.instrument, estimator=estimator)
     rec_flags = format_flags(caught)
     for r in rec.itertuples():
-        rows.append({"parameter": "structural coefficient (std_lv metric)", "category": r.category,
+        rows.append({"estimator": estimator,
+                     "parameter": "structural coefficient (std_lv metric)", "category": r.category,
                      "group": r.group, "outcome": r.outcome, "predictor": r.predictor,
                      "true": r.true, "estimate": r.estimate, "se": r.se, "ci_lower": r.ci_lower,
                      "ci_upper": r.ci_upper, "flags": rec_flags})
@@ -993,7 +1080,7 @@ def sensitivity_overrides(cfg, r: float) -> dict:
         "attachment": {"satisfaction": ca * r, "features": ca * r * sf, "quality": ca * r * sq}}}
 
 
-def _sensitivity(cx, population, cfg, instrument, seed, margin, n):
+def _sensitivity(cx, population, cfg, instrument, seed, margin, n, estimator="WLSMV"):
     """Re-run the two findings as corr(connection, satisfaction) varies (everything else fixed)."""
     from connection.simulation import Population
 
@@ -1030,7 +1117,7 @@ def _sensitivity(cx, population, cfg, instrument, seed, margin, n):
             warnings.simplefilter("ignore", category=FutureWarning)
             drv = cx.drivers(frame, ["advocacy"], list(DRIVERS), n_boot=0, progress=False,
                              latent={d: instrument.item_ids(d) for d in DRIVERS},
-                             latent_estimator="ML")
+                             **latent_drivers_options(instrument, estimator))
         d = drv.differences.iloc[0]
         coef = pop.outcome_coef[pop.cells[0]][0]
         common = {"correlation": r, "truth": float(coef[0] - coef[1]),

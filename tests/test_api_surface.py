@@ -27,7 +27,7 @@ def test_the_public_functions_are_the_ones_expected():
                 "value_ratio", "adjust_pvalues", "simulate", "relative_weights", "nps", "nps_drivers",
                 "rake", "describe", "banner", "importance_performance",
                 "predictive_comparison", "sample_moments",
-                "monte_carlo"}
+                "monte_carlo", "collapse_categories"}
     assert set(CALLABLES) == expected
 
 

@@ -131,6 +131,8 @@ def _results():
     yield "InvarianceResult", cx.invariance("f =~ c1 + c2 + c3 + c4", df, group="segment",
                                             partial=None, levels=("configural", "metric"))
     yield "PolychoricResult", cx.polychoric(df, items["f"], gamma=False)
+    yield "CollapseResult", cx.collapse_categories(df, items["f"], group="segment",
+                                                   min_count=40)
     yield "DriversResult", cx.drivers(df, "advocacy", n_boot=0)
     yield "CompareResult", cx.compare(df, "segment", a="connected", b="not", proportions=["post"])
     yield "BootstrapResult", cx.bootstrap(lambda d: d["spend"].mean(), df, n_boot=50, seed=1)
@@ -163,7 +165,7 @@ def results():
                                   "ParallelAnalysisResult", "RelativeWeightsResult",
                                   "RakeResult", "BannerResult", "IPMAResult",
                                   "PredictiveComparisonResult", "NPSDriversResult",
-                                  "SampleMomentsResult", "MonteCarloResult"])
+                                  "SampleMomentsResult", "MonteCarloResult", "CollapseResult"])
 def test_every_result_summarises_as_a_report_and_has_a_frame(results, name):
     res = results[name]
     assert type(res).__name__ == name

@@ -42,7 +42,7 @@ LAYERS = [
                       "connection.latent.start", "connection.latent.defined"]),
     # 4 data -> statistics: sample statistics and the FIML likelihood
     ("latent statistics", ["connection.latent.samplestats", "connection.latent.missing",
-                           "connection.latent._polychoric"]),
+                           "connection.latent._polychoric", "connection.latent._categories"]),
     # 5 the estimation steps -> the frozen Estimation record
     ("latent estimation", ["connection.latent.checks", "connection.latent.engine"]),
     # 5 test statistics and score tests over a fit: scaling traces, FIML fit measures, MIs

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -120,6 +121,38 @@ def test_default_model_syntax():
     ]
     assert inst.model_syntax(["satisfaction"]) == "satisfaction =~ sat_overall + sat_expect + sat_ideal"
     assert inst.model_syntax("repurchase", fix_single=False) == "repurchase =~ rep_more"
+    assert inst.model_syntax("repurchase", ordered=True).splitlines() == [
+        "repurchase =~ rep_more", "repurchase ~~ 1*repurchase"]
+    assert inst.model_syntax("satisfaction", ordered=True) == inst.model_syntax("satisfaction")
+
+
+def test_ordered_items_and_the_ordinal_one_item_construct_is_identified():
+    """A one-item construct fixed the continuous way (item ~~ 0*item) leaves its variance
+    unidentified under WLSMV's delta parameterization; model_syntax(ordered=True) fixes the
+    variance instead, and the fit has every measure."""
+    from connection.simulation._population import Population, load_config
+
+    inst = instruments.default()
+    assert inst.ordered_items() == inst.item_ids()  # every default item: integer, <= 11 points
+    assert inst.ordered_items("advocacy") == ["adv_recommend", "adv_social"]
+    cfg = load_config(Path(__file__).resolve().parents[1] / "studies" / "social_moms.toml")
+    pop = Population.from_config(cfg["population"], calibration=cfg["calibration"])
+    data = cx.read_survey(pop.simulate(3000, seed=5).data, inst, warn=False).data
+    constructs = ["satisfaction", "repurchase", "advocacy"]
+    items = inst.ordered_items(constructs)
+    from connection.errors import IdentificationWarning
+
+    with pytest.warns(IdentificationWarning, match="singular"):
+        bad = cx.cfa(inst.model_syntax(constructs), data, ordered=items)
+    assert "not_identified" in {f.code for f in bad.flags}
+    good = cx.cfa(inst.model_syntax(constructs, ordered=True), data, ordered=items)
+    assert good.converged and not good.flags
+    fm = good.fit_measures
+    assert np.isfinite(fm["chisq_scaled"]) and 0.95 < fm["cfi_scaled"] <= 1.0
+    est = good.estimates.set_index(["lhs", "op", "rhs"])
+    # the construct is the item's standardized latent response: loading 1, variance 1
+    assert est.loc[("repurchase", "~~", "repurchase"), "est"] == 1.0
+    assert est.loc[("rep_more", "~~", "rep_more"), "est"] == pytest.approx(0.0, abs=1e-8)
 
 
 def test_summary_html_and_frame():

@@ -86,18 +86,68 @@ def test_findings_follow_the_population(social_moms_results):
     lat = numbers["drivers"]["latent"]["banking"]["advocacy"]
     assert lat["connection"] > lat["satisfaction"]
     assert numbers["value"]["ratio"] > 1.0
+    # the study's estimator (WLSMV: the ordinal ladder) and the comparison (MLR: continuous)
+    assert numbers["settings"]["estimator"] == "WLSMV"
+    assert numbers["settings"]["comparison_estimator"] == "MLR"
     inv = pd.read_csv(a / "tables" / "invariance.csv")
-    assert list(inv["step"][:3]) == ["configural", "metric", "scalar"]
+    steps = inv.groupby("estimator", sort=False)["step"].apply(list)
+    assert list(steps.index) == ["WLSMV", "MLR"]
+    assert steps["WLSMV"][:3] == ["configural", "thresholds", "metric"]
+    assert steps["MLR"][:3] == ["configural", "metric", "scalar"]
+    assert numbers["invariance"]["strongest"] in ("scalar", "metric")
     means = pd.read_csv(a / "tables" / "latent_means.csv")
-    conn = means[means["factor"] == "connection"].set_index("group")["d"]
-    # social-media moms are the reference group; other moms sit about 0.9 SD lower (truth 0.903)
-    other = conn[[g for g in conn.index if g.startswith("other_moms")]]
-    assert ((other < -0.5) & (other > -1.4)).all()
+    for estimator in ("WLSMV", "MLR"):
+        m = means[(means["factor"] == "connection") & (means["estimator"] == estimator)]
+        conn = m.set_index("group")["d"]
+        # social-media moms are the reference group; other moms sit about 0.9 SD lower (truth
+        # 0.903)
+        other = conn[[g for g in conn.index if g.startswith("other_moms")]]
+        assert ((other < -0.5) & (other > -1.4)).all()
+    # at 300 per cell some categories of the 10-point items are empty in a cell: merged first
+    # (the same way in every cell), and said so
+    collapsed = pd.read_csv(a / "tables" / "invariance_collapsed.csv")
+    assert numbers["invariance"]["collapsed_items"] == collapsed["item"].nunique() > 0
+    assert (collapsed["min_count"] == 0).any()
+    fit = pd.read_csv(a / "tables" / "cfa_fit.csv").set_index(["estimator", "measure"])["value"]
+    assert fit[("WLSMV", "chisq_scaled")] == pytest.approx(numbers["cfa"]["chisq_scaled"])
+    assert fit[("MLR", "cfi_robust")] == pytest.approx(numbers["cfa"]["mlr"]["cfi_robust"])
+    assert 0.9 < numbers["cfa"]["cfi_scaled"] <= 1.0
+    loadings = pd.read_csv(a / "tables" / "cfa_loadings.csv")
+    # delta parameterization: std_all loadings of latent responses; the ordinal ones are larger
+    # than those of the codes treated as continuous (attenuation by coarsening)
+    mean_std = loadings.groupby("estimator")["std_all"].mean()
+    assert mean_std["WLSMV"] > mean_std["MLR"]
     sens = pd.read_csv(a / "tables" / "sensitivity.csv")
     sat = sens[sens["measure"] == "satisfaction_difference"].set_index("correlation")["estimate"]
     assert sat.loc[0.7] > sat.loc[0.0] + 0.4   # the satisfaction gap grows with the correlation
     rec = pd.read_csv(a / "tables" / "recovery.csv")
-    assert rec["covered"].mean() > 0.7
+    assert list(rec["estimator"].unique()) == ["WLSMV", "MLR"]
+    assert rec.groupby("estimator")["covered"].mean().min() > 0.7
+    assert numbers["recovery"]["coverage"] == pytest.approx(
+        rec.loc[rec["estimator"] == "WLSMV", "covered"].mean())
+
+
+def test_the_estimator_switch_sets_the_ordinal_or_continuous_model(study, tmp_path):
+    from connection import instruments
+    from connection.errors import ArgumentError, ConfigError
+
+    inst = instruments.default()
+    model, kw = study.latent_options(inst, None, "WLSMV")
+    assert kw["estimator"] == "WLSMV" and kw["ordered"] == inst.ordered_items()
+    assert "repurchase ~~ 1*repurchase" in model and "rep_more ~~ 0*rep_more" not in model
+    model, kw = study.latent_options(inst, None, "MLR")
+    assert kw == {"estimator": "MLR"} and "rep_more ~~ 0*rep_more" in model
+    assert study.latent_drivers_options(inst, "ML") == {"latent_estimator": "ML"}
+    assert study.latent_drivers_options(inst, "WLSMV")["ordered"] == inst.ordered_items(
+        ["connection", "satisfaction"])
+    text = (ROOT / "studies" / "social_moms.toml").read_text()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace('estimator = "WLSMV"', 'estimator = "GLS"'))
+    with pytest.raises(ConfigError, match="study.estimator"):
+        study.read_config(bad)
+    with pytest.raises(ArgumentError, match="invalid choice: 'GLS'"):
+        study._parse(["--estimator", "GLS"])
+    assert study._parse(["--estimator", "mlr"]).estimator == "MLR"
 
 
 def _real_file(study, tmp_path: Path, drop: str | None = None) -> Path:

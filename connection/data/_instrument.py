@@ -966,8 +966,20 @@ class Instrument:
         return {name: c.item_ids for name, c in self.constructs.items()}
 
     # -- model syntax --------------------------------------------------------------------------
+    def ordered_items(self, constructs: str | Iterable[str] | None = None) -> list[str]:
+        """Ids of the items that are ordinal: on an integer scale of at most 20 points (what
+        ``cfa(..., ordered=)`` accepts), in questionnaire order.
+
+        >>> from connection import instruments
+        >>> instruments.default().ordered_items("advocacy")
+        ['adv_recommend', 'adv_social']
+        """
+        return [i for i in self.item_ids(constructs)
+                if self.items[i].scale.integer
+                and self.items[i].scale.max - self.items[i].scale.min + 1 <= 20]
+
     def model_syntax(self, constructs: str | Iterable[str] | None = None, *, facets: bool = False,
-                     fix_single: bool = True) -> str:
+                     fix_single: bool = True, ordered: bool = False) -> str:
         """The lavaan-style measurement model, one ``=~`` line per construct.
 
         Parameters
@@ -980,6 +992,13 @@ class Instrument:
         fix_single
             For a construct with a single item, add ``item ~~ 0*item`` (the item *is* the
             construct; lavaan does the same implicitly).
+        ordered
+            The syntax for a fit with the items ordinal (``cfa(..., ordered=)``): a single-item
+            construct gets ``construct ~~ 1*construct`` instead of ``item ~~ 0*item``. Under the
+            delta parameterization the latent response's residual variance is not a parameter
+            (it is 1 minus the explained variance), so fixing it leaves the construct's
+            variance unidentified; fixing the variance at 1 makes the construct the item's
+            standardized latent response.
 
         Examples
         --------
@@ -1001,7 +1020,7 @@ class Instrument:
                 lines.append(f"{name} =~ " + " + ".join(c.item_ids))
                 if fix_single and len(c.items) == 1:
                     only = c.items[0].id
-                    lines.append(f"{only} ~~ 0*{only}")
+                    lines.append(f"{name} ~~ 1*{name}" if ordered else f"{only} ~~ 0*{only}")
         return "\n".join(lines)
 
     # -- recoding ------------------------------------------------------------------------------

@@ -29,6 +29,8 @@ Public API
 - :func:`invariance` -> :class:`InvarianceResult`: the configural -> metric -> scalar -> strict
   ladder with partial invariance.
 - :func:`polychoric` -> :class:`PolychoricResult`: ordinal sample statistics as lavaan's lavCor.
+- :func:`collapse_categories` -> :class:`CollapseResult`: sparse ordinal categories merged the
+  same way in every group (a multi-group ordinal fit needs every category in every group).
 
 Everything else in ``connection.latent`` (the engine's named steps: syntax, partable, model,
 samplestats, engine, checks, teststats, ...) is internal; see DESIGN.md section 9.
@@ -39,6 +41,7 @@ samplestats, engine, checks, teststats, ...) is internal; see DESIGN.md section 
 True
 """
 
+from connection.latent._categories import CollapseResult, collapse_categories
 from connection.latent._invariance import InvarianceResult, invariance
 from connection.latent._polychoric import PolychoricResult, polychoric
 from connection.latent.boot import SemBootstrapResult
@@ -47,4 +50,5 @@ from connection.latent.model_tests import lrt
 from connection.latent.partable import ParameterTable
 
 __all__ = ["cfa", "sem", "Fit", "parse_model", "ParameterTable", "lrt", "invariance",
-           "InvarianceResult", "polychoric", "PolychoricResult", "SemBootstrapResult"]
+           "InvarianceResult", "polychoric", "PolychoricResult", "SemBootstrapResult",
+           "collapse_categories", "CollapseResult"]

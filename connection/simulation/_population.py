@@ -72,7 +72,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from connection._common import as_seed_sequence, check_level, z_critical
+from connection._common import as_seed_sequence, check_choice, check_level, z_critical
 from connection.errors import ConfigError, NonNumericError
 from connection.simulation._config import EXOGENOUS, OUTCOMES, PopulationConfig
 
@@ -966,36 +966,48 @@ def true_structural_std_lv(population: Population) -> pd.DataFrame:
                                        "coefficient_std_lv"])
 
 
-def recovery_model(instrument, outcomes: Sequence[str] = ("advocacy", "loyalty")) -> str:
+def recovery_model(instrument, outcomes: Sequence[str] = ("advocacy", "loyalty"), *,
+                   ordered: bool = False) -> str:
     """The structural model used to check recovery: outcome latents on connection and
-    satisfaction, each measured by its items (outcomes need at least two items)."""
+    satisfaction, each measured by its items (outcomes need at least two items); ``ordered``:
+    the syntax for ordinal items (:meth:`connection.data.Instrument.model_syntax`)."""
     constructs = ["connection", "satisfaction", *outcomes]
-    lines = [instrument.model_syntax(constructs)]
+    lines = [instrument.model_syntax(constructs, ordered=ordered)]
     lines += [f"{o} ~ connection + satisfaction" for o in outcomes]
     return "\n".join(lines)
 
 
 def recover(population: Population, data: pd.DataFrame, instrument=None,
-            outcomes: Sequence[str] = ("advocacy", "loyalty"), *, level: float = 0.95
-            ) -> pd.DataFrame:
+            outcomes: Sequence[str] = ("advocacy", "loyalty"), *, level: float = 0.95,
+            estimator: str = "WLSMV") -> pd.DataFrame:
     """Fit the structural model in every cell and set the estimates beside the truth.
 
     ``data`` are analysed responses (reverse-keyed items reversed, as ``Survey.data``).
+    ``estimator``: ``"WLSMV"`` (default) fits the items as what the population makes them,
+    ordinal cuts of latent responses (polychoric correlations, every item of the instrument's
+    :meth:`~connection.data.Instrument.ordered_items` ordered, delta parameterization), so the
+    truth is what it estimates; ``"ML"`` or ``"MLR"`` treat the integer codes as continuous
+    (their loss from coarsening is then part of what the check measures).
     Returns one row per cell x outcome x predictor: category, group, outcome, predictor, true,
-    estimate, se, ci_lower, ci_upper, covered, std_all, true_std (the ML fit treats the ordinal
-    items as continuous, so a small bias from coarsening is part of what this measures).
+    estimate, se, ci_lower, ci_upper, covered, std_all, true_std, converged, estimator.
     """
     from connection.latent import sem
 
     z = z_critical(check_level(level))
+    estimator = check_choice(str(estimator).upper(), "estimator",
+                             ("WLSMV", "ULSMV", "DWLS", "ULS", "ML", "MLR"))
     instrument = instrument or population.instrument or _default_instrument()
-    model = recovery_model(instrument, outcomes)
+    ordinal = estimator not in ("ML", "MLR")
+    model = recovery_model(instrument, outcomes, ordered=ordinal)
+    kw = {"estimator": estimator}
+    if ordinal:
+        kw["ordered"] = instrument.ordered_items(["connection", "satisfaction", *outcomes])
     truth = true_structural_std_lv(population).set_index(["category", "group", "outcome",
                                                           "predictor"])
     rows = []
     for c, g in population.cells:
         sub = data[(data[population.category_column] == c) & (data[population.group_column] == g)]
-        fit = sem(model, sub, std_lv=True)
+        fit = sem(model, sub, std_lv=True, **kw)
         est = fit.estimates
         reg = est[est["op"] == "~"]
         for r in reg.itertuples():
@@ -1006,7 +1018,7 @@ def recover(population: Population, data: pd.DataFrame, instrument=None,
                          "se": float(r.se), "ci_lower": lo, "ci_upper": hi,
                          "covered": bool(lo <= true["coefficient_std_lv"] <= hi),
                          "std_all": float(r.std_all), "true_std": float(true["coefficient"]),
-                         "converged": bool(fit.converged)})
+                         "converged": bool(fit.converged), "estimator": estimator})
     return pd.DataFrame(rows)
 
 
