@@ -194,15 +194,6 @@ def _scalar_replicate(seed, *, population, model: str, n: int, alpha: float) -> 
     return float(inv.table.set_index("step").loc["scalar", "p_delta"]), bool(inv.flags)
 
 
-def _executor(workers: int | None):
-    """None (serial, in this process) or a pool of ``workers`` processes."""
-    if not workers:
-        return None
-    from concurrent.futures import ProcessPoolExecutor
-
-    return ProcessPoolExecutor(workers)
-
-
 def read_config(path: Path) -> tuple[dict, dict]:
     """The power config and the population config it names, every value checked (ConfigError
     naming the file and the key otherwise)."""
@@ -278,6 +269,7 @@ def run(argv: list[str] | None = None) -> dict:
         flags_from_warnings,
         parse_study_args,
         study_parser,
+        worker_pool,
     )
 
     parser = study_parser("power_social_moms.py", __doc__.split("\n\n")[0],
@@ -495,8 +487,7 @@ def run(argv: list[str] | None = None) -> dict:
         model_c = pops_c["with_shift"].instrument.model_syntax("connection")
         inadmissible: dict[int, tuple[int, int]] = {}
         sim_seeds = np.random.SeedSequence(seed + 2).spawn(len(pw["simulation_n_per_cell"]))
-        executor = _executor(args.workers)
-        try:
+        with worker_pool(args.workers) as executor:
             for n, s in zip(pw["simulation_n_per_cell"], sim_seeds):
                 n = int(n)
                 # replicate i gets child i of s (as s.spawn(scalar_reps)): the same numbers
@@ -515,9 +506,6 @@ def run(argv: list[str] | None = None) -> dict:
                              "n_per_cell": n, "power": k / used, "ci_lower": lo, "ci_upper": hi,
                              "reps": used, "inadmissible": bad, "flags": ""})
                 inadmissible[n] = (bad, scalar_reps)
-        finally:
-            if executor is not None:
-                executor.shutdown()
 
     table = pd.DataFrame(rows)
     with study.step("tables and numbers"):

@@ -3,7 +3,7 @@
 
     python studies/social_moms.py [--seed N] [--n N] [--out DIR] [--config FILE]
                                   [--data FILE --instrument FILE] [--estimator WLSMV|MLR|...]
-                                  [--quiet]
+                                  [--workers N] [--quiet]
 
 Simulation mode (default): respondents are drawn from the population model of
 ``studies/social_moms.toml``, calibrated to the published banking percentages (Motista, 2011).
@@ -67,7 +67,12 @@ def _parse(argv):
     parser.add_argument("--estimator", default=None, type=str.upper, choices=ESTIMATORS,
                         help="estimator of the measurement model, invariance, latent drivers "
                              "and recovery (default: the config's study.estimator, WLSMV)")
-    args = parse_study_args(parser, argv, minimums={"--n": MIN_N, "--n-boot": 0})
+    parser.add_argument("--workers", type=int, default=0,
+                        help="processes for the repeated-sample steps (ordinal vs continuous, "
+                             "recovery, sensitivity; default 0: serial; the outputs do not "
+                             "depend on it)")
+    args = parse_study_args(parser, argv, minimums={"--n": MIN_N, "--n-boot": 0,
+                                                             "--workers": 0})
     if args.instrument and not args.data:
         parser.error("--instrument goes with --data")
     return args
@@ -129,6 +134,7 @@ def read_config(path: Path) -> dict:
     setting(cfg, "calibration", "table", default={}, **f)
     setting(cfg, "calibration.satisfied_min", "float", default=8.0, **f)
     setting(cfg, "ordinal.replicates", "int", default=200, minimum=1, **f)
+    setting(cfg, "recovery.replicates", "int", default=50, minimum=0, **f)
     setting(cfg, "ordinal.cell", "list[str]", default=[], **f)
     if len(cfg.get("ordinal", {}).get("cell", ["", ""])) != 2:
         raise ConfigError("config key 'ordinal.cell' names one cell", file=str(path),
@@ -224,15 +230,16 @@ def run(argv: list[str] | None = None) -> dict:
         instrument = cx.instruments.default()
         population = _population(cfg, cfg_path, instrument)
 
-    steps = 14 + (0 if real else 4) + (1 if do_sensitivity else 0)
+    rec_reps = 0 if real else int(cfg.get("recovery", {}).get("replicates", 50))
+    steps = 14 + (0 if real else 4) + (1 if do_sensitivity else 0) + (1 if rec_reps else 0)
     study = Study(st["name"], out, seed=seed, config=cfg, config_path=cfg_path,
                   argv=list(sys.argv if argv is None else argv), verbose=not args.quiet,
                   steps_total=steps, inputs=inputs)
     # the first seven streams are those of the earlier steps (spawn keys 0-6: their numbers do not
     # change when streams are added after them)
     seeds = dict(zip(["sample", "reliability", "htmt", "drivers", "value", "sensitivity",
-                      "index", "ordinal", "weighting", "predictive", "small_n"],
-                     np.random.SeedSequence(seed).spawn(11)))
+                      "index", "ordinal", "weighting", "predictive", "small_n", "recovery"],
+                     np.random.SeedSequence(seed).spawn(12)))
     study.number("mode", "real" if real else "simulation")
     study.number("settings.estimator", estimator)
     study.number("settings.comparison_estimator", estimators[1] if len(estimators) > 1 else "")
@@ -300,12 +307,19 @@ def run(argv: list[str] | None = None) -> dict:
                 study.number(prefix + "coverage", float(sub["covered"].mean()), flags=rec_flags)
                 study.number(prefix + "intervals", int(len(sub)))
 
+        rec_reps = int(cfg.get("recovery", {}).get("replicates", 50))
+        if rec_reps:
+            with study.step(f"recovery over {rec_reps} repeated samples of {n:,}: "
+                            + " and ".join(estimators)):
+                _step_recovery_replicates(study, population, instrument, n, rec_reps,
+                                          estimators, seeds["recovery"], args)
+
     if not real:
         reps = int(cfg.get("ordinal", {}).get("replicates", 200))
         with study.step(f"ordinal vs continuous: WLSMV and ML against the truth ({reps} "
                         "replicate samples)"):
             _step_ordinal(cx, study, population, sim, instrument, cfg, seeds["ordinal"],
-                          args.quiet)
+                          args.quiet, args.workers)
 
     with study.step("weighting: " + ("the survey's weights" if real else
                                      "an unbalanced sample raked to the population margins")):
@@ -322,7 +336,7 @@ def run(argv: list[str] | None = None) -> dict:
     if do_sensitivity:
         with study.step("sensitivity to corr(connection, satisfaction)"):
             _step_sensitivity(cx, study, population, cfg, instrument, seeds["sensitivity"],
-                              margin, n, estimator)
+                              margin, n, estimator, args.workers)
 
     if not real:
         with study.step("assumptions: each with its source and the numbers it moves"):
@@ -616,10 +630,10 @@ def _step_value(cx, study, frame, cfg, n_boot, seed, bars, index_flags) -> None:
 
 
 def _step_sensitivity(cx, study, population, cfg, instrument, seed, margin, n,
-                      estimator) -> None:
+                      estimator, workers) -> None:
     from connection.plots import studies as study_plots
 
-    sens = _sensitivity(cx, population, cfg, instrument, seed, margin, n, estimator)
+    sens = _sensitivity(cx, population, cfg, instrument, seed, margin, n, estimator, workers)
     study.table("sensitivity", sens)
     study.number_table("sensitivity", sens.assign(
         grid=[f"r{int(round(r * 100)):02d}" for r in sens["correlation"]]),
@@ -1064,6 +1078,96 @@ def _recovery(population, inv, survey, estimator):
     return out[[c for c in out.columns if c != "flags"] + ["flags"]]
 
 
+RECOVERY_KEYS = ["category", "group", "outcome", "predictor"]
+
+
+def _recovery_replicate(s, *, population, instrument, n, estimators) -> dict:
+    """One repeated study: ``n`` respondents drawn from ``population`` with seed ``s``, the
+    structural model fitted in every cell by each estimator (:func:`connection.recover`).
+    ``{estimator: rows}``, ``None`` for a fit that failed, did not converge or warned (left out
+    of that estimator's summary and counted)."""
+    import connection as cx
+    from connection.errors import ConnectionPackageError
+    from connection.simulation import recover
+
+    sim = population.simulate(n, seed=s)
+    data = cx.read_survey(sim.data, instrument, id_column=population.id_column, warn=False).data
+    out = {}
+    for e in estimators:
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                rec = recover(population, data, instrument, estimator=e)
+        except ConnectionPackageError:
+            out[e] = None
+            continue
+        ok = not caught and bool(rec["converged"].all())
+        out[e] = rec[[*RECOVERY_KEYS, "true", "estimate", "se", "covered"]] if ok else None
+    return out
+
+
+def recovery_summary(runs: list, estimators) -> tuple[pd.DataFrame, dict]:
+    """Per estimator and parameter over the repeated studies: the truth, mean estimate, bias,
+    empirical SD, mean SE and coverage of the 95% intervals; and per estimator the overall
+    coverage (with its Wilson interval), the largest and mean absolute bias, the mean ratio of
+    SE to empirical SD and the replicates left out."""
+    from scipy import stats
+
+    from connection.stats._proportions import wilson_interval
+
+    tables, overall = [], {}
+    for e in estimators:
+        kept = [r[e] for r in runs if r[e] is not None]
+        if not kept:
+            overall[e] = {"left_out": len(runs)}
+            continue
+        every = pd.concat(kept, ignore_index=True)
+        t = every.groupby(RECOVERY_KEYS, sort=False).agg(
+            true=("true", "first"), mean_estimate=("estimate", "mean"),
+            empirical_sd=("estimate", "std"), mean_se=("se", "mean"),
+            coverage=("covered", "mean"), replicates=("estimate", "size")).reset_index()
+        t["bias"] = t["mean_estimate"] - t["true"]
+        t.insert(0, "estimator", e)
+        tables.append(t)
+        k, m = int(every["covered"].sum()), len(every)
+        lo, hi = wilson_interval(np.array([k]), np.array([m]), float(stats.norm.ppf(0.975)))
+        overall[e] = {"coverage": k / m, "coverage_ci_lower": float(lo[0]),
+                      "coverage_ci_upper": float(hi[0]), "intervals": m,
+                      "max_abs_bias": float(t["bias"].abs().max()),
+                      "mean_abs_bias": float(t["bias"].abs().mean()),
+                      "mean_bias": float(t["bias"].mean()),
+                      "se_ratio": float((t["mean_se"] / t["empirical_sd"]).mean()),
+                      "left_out": len(runs) - len(kept)}
+    table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    return table, overall
+
+
+def _step_recovery_replicates(study, population, instrument, n, reps, estimators, seed,
+                              args) -> None:
+    """The recovery check over ``reps`` repeated studies of ``n`` (replicate ``i`` from child
+    ``i`` of ``seed``, through :func:`connection.monte_carlo`: the same numbers serially or on
+    ``--workers`` processes): does each estimator recover the structural coefficients on
+    average, and do its intervals cover them 95% of the time?"""
+    from functools import partial
+
+    import connection as cx
+    from connection.study import worker_pool
+
+    one = partial(_recovery_replicate, population=population, instrument=instrument, n=n,
+                  estimators=tuple(estimators))
+    with worker_pool(args.workers) as executor:
+        res = cx.monte_carlo(one, reps, seed=seed, executor=executor,
+                             progress=not args.quiet and sys.stderr.isatty())
+    table, overall = recovery_summary(res.values, estimators)
+    study.table("recovery_replicates", table)
+    study.number("recovery.repeated.replicates", reps)
+    study.number("recovery.repeated.n", n)
+    for i, e in enumerate(estimators):
+        prefix = "recovery.repeated." if i == 0 else f"recovery.repeated.{e.lower()}."
+        for key, value in overall[e].items():
+            study.number(prefix + key, value)
+
+
 def sensitivity_overrides(cfg, r: float) -> dict:
     """Correlation overrides that set corr(connection, satisfaction) = r coherently.
 
@@ -1080,62 +1184,80 @@ def sensitivity_overrides(cfg, r: float) -> dict:
         "attachment": {"satisfaction": ca * r, "features": ca * r * sf, "quality": ca * r * sq}}}
 
 
-def _sensitivity(cx, population, cfg, instrument, seed, margin, n, estimator="WLSMV"):
-    """Re-run the two findings as corr(connection, satisfaction) varies (everything else fixed)."""
+def _sensitivity(cx, population, cfg, instrument, seed, margin, n, estimator="WLSMV",
+                 workers=0, progress=False):
+    """Re-run the two findings as corr(connection, satisfaction) varies (everything else fixed):
+    one study per grid value, grid value ``i`` drawn from child ``i`` of ``seed`` (through
+    :func:`connection.monte_carlo`, so serially or on ``workers`` processes alike)."""
+    from functools import partial
+
+    from connection.study import worker_pool
+
+    grid = [float(r) for r in cfg["study"]["sensitivity_correlations"]]
+    point = partial(_sensitivity_point, cfg=cfg, instrument=instrument, margin=margin, n=n,
+                    estimator=estimator)
+    with worker_pool(workers) as executor:
+        res = cx.monte_carlo(point, seed=seed, grid=grid, executor=executor, chunk=1,
+                             progress=progress)
+    return pd.DataFrame([row for rows in res.values for row in rows])
+
+
+def _sensitivity_point(s, r: float, *, cfg, instrument, margin, n, estimator) -> list[dict]:
+    """The sensitivity rows at one correlation ``r``: a study of ``n`` drawn from child seed
+    ``s`` of a population with corr(connection, satisfaction) = ``r``."""
+    import connection as cx
     from connection.simulation import Population
 
-    st, pop_cfg = cfg["study"], cfg["population"]
-    grid = [float(r) for r in st["sensitivity_correlations"]]
+    pop_cfg = cfg["population"]
     rows = []
-    for r, s in zip(grid, seed.spawn(len(grid))):
-        s_sample, s_index = s.spawn(2)
-        pop = Population.from_config(pop_cfg, instrument=instrument,
-                                     calibration=cfg["calibration"],
-                                     overrides=sensitivity_overrides(cfg, r))
-        sim = pop.simulate(n, seed=s_sample)
-        survey = cx.read_survey(sim.data, instrument, id_column=pop_cfg["id_column"], warn=False)
-        frame = scores_frame(survey, cfg)
-        index = fit_index(instrument, frame, cfg, s_index)
-        # every row shows the connected share, which comes from this replicate's index
-        index_flags = format_flags(index.flags_)
-        frame = segment(frame, index)
-        eq = cx.compare(frame, "connected", a=True, b=False, equivalence=["satisfaction"],
-                        margin=margin, margin_scale="sd").table.iloc[0]
-        scale = eq["margin_std"] / eq["margin_raw"]
-        # the same contrast on the true latent satisfaction (SD 1 within cells)
-        lat = sim.latent["satisfaction"].to_numpy()
-        conn = frame["connected"].to_numpy()
-        true_d = (lat[conn].mean() - lat[~conn].mean()) / np.sqrt(
-            (lat[conn].var(ddof=1) + lat[~conn].var(ddof=1)) / 2)
-        rows.append({"correlation": r, "measure": "satisfaction_difference",
-                     "estimate": eq["difference"] * scale, "ci_lower": eq["ci_lower"] * scale,
-                     "ci_upper": eq["ci_upper"] * scale, "ci_level": eq["ci_level"],
-                     "truth": true_d, "finding": "connected and not connected equally satisfied",
-                     "finding_holds": bool(eq["reject"]),
-                     "connected_share": float(conn.mean()), "flags": index_flags})
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", category=FutureWarning)
-            drv = cx.drivers(frame, ["advocacy"], list(DRIVERS), n_boot=0, progress=False,
-                             latent={d: instrument.item_ids(d) for d in DRIVERS},
-                             **latent_drivers_options(instrument, estimator))
-        d = drv.differences.iloc[0]
-        coef = pop.outcome_coef[pop.cells[0]][0]
-        common = {"correlation": r, "truth": float(coef[0] - coef[1]),
-                  "finding": "connection drives advocacy more than satisfaction",
-                  "connected_share": float(conn.mean()), "flags": index_flags}
-        rows.append({**common, "measure": "beta_difference", "estimate": d["estimate"],
-                     "ci_lower": d["wald_ci_lower"], "ci_upper": d["wald_ci_upper"],
-                     "ci_level": d["level"], "finding_holds": bool(d["wald_ci_lower"] > 0)})
-        # the same contrast with latent drivers (standardized; interval rescaled from the
-        # engine's unstandardized defined parameter); drv.latent's flags column holds the
-        # latent model's admissibility flags
-        lat = drv.latent[drv.latent["term"] == "connection - satisfaction"].iloc[0]
-        ratio = lat["beta"] / lat["est"] if lat["est"] else np.nan
-        rows.append({**common, "measure": "beta_difference_latent", "estimate": lat["beta"],
-                     "ci_lower": lat["ci_lower"] * ratio, "ci_upper": lat["ci_upper"] * ratio,
-                     "ci_level": 0.95, "finding_holds": bool(lat["ci_lower"] * ratio > 0),
-                     "flags": _union([index_flags, lat["flags"]])})
-    return pd.DataFrame(rows)
+    s_sample, s_index = s.spawn(2)
+    pop = Population.from_config(pop_cfg, instrument=instrument,
+                                 calibration=cfg["calibration"],
+                                 overrides=sensitivity_overrides(cfg, r))
+    sim = pop.simulate(n, seed=s_sample)
+    survey = cx.read_survey(sim.data, instrument, id_column=pop_cfg["id_column"], warn=False)
+    frame = scores_frame(survey, cfg)
+    index = fit_index(instrument, frame, cfg, s_index)
+    # every row shows the connected share, which comes from this replicate's index
+    index_flags = format_flags(index.flags_)
+    frame = segment(frame, index)
+    eq = cx.compare(frame, "connected", a=True, b=False, equivalence=["satisfaction"],
+                    margin=margin, margin_scale="sd").table.iloc[0]
+    scale = eq["margin_std"] / eq["margin_raw"]
+    # the same contrast on the true latent satisfaction (SD 1 within cells)
+    lat = sim.latent["satisfaction"].to_numpy()
+    conn = frame["connected"].to_numpy()
+    true_d = (lat[conn].mean() - lat[~conn].mean()) / np.sqrt(
+        (lat[conn].var(ddof=1) + lat[~conn].var(ddof=1)) / 2)
+    rows.append({"correlation": r, "measure": "satisfaction_difference",
+                 "estimate": eq["difference"] * scale, "ci_lower": eq["ci_lower"] * scale,
+                 "ci_upper": eq["ci_upper"] * scale, "ci_level": eq["ci_level"],
+                 "truth": true_d, "finding": "connected and not connected equally satisfied",
+                 "finding_holds": bool(eq["reject"]),
+                 "connected_share": float(conn.mean()), "flags": index_flags})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=FutureWarning)
+        drv = cx.drivers(frame, ["advocacy"], list(DRIVERS), n_boot=0, progress=False,
+                         latent={d: instrument.item_ids(d) for d in DRIVERS},
+                         **latent_drivers_options(instrument, estimator))
+    d = drv.differences.iloc[0]
+    coef = pop.outcome_coef[pop.cells[0]][0]
+    common = {"correlation": r, "truth": float(coef[0] - coef[1]),
+              "finding": "connection drives advocacy more than satisfaction",
+              "connected_share": float(conn.mean()), "flags": index_flags}
+    rows.append({**common, "measure": "beta_difference", "estimate": d["estimate"],
+                 "ci_lower": d["wald_ci_lower"], "ci_upper": d["wald_ci_upper"],
+                 "ci_level": d["level"], "finding_holds": bool(d["wald_ci_lower"] > 0)})
+    # the same contrast with latent drivers (standardized; interval rescaled from the
+    # engine's unstandardized defined parameter); drv.latent's flags column holds the
+    # latent model's admissibility flags
+    lat = drv.latent[drv.latent["term"] == "connection - satisfaction"].iloc[0]
+    ratio = lat["beta"] / lat["est"] if lat["est"] else np.nan
+    rows.append({**common, "measure": "beta_difference_latent", "estimate": lat["beta"],
+                 "ci_lower": lat["ci_lower"] * ratio, "ci_upper": lat["ci_upper"] * ratio,
+                 "ci_level": 0.95, "finding_holds": bool(lat["ci_lower"] * ratio > 0),
+                 "flags": _union([index_flags, lat["flags"]])})
+    return rows
 
 
 # ------------------------------------------------------------------ ordinal vs continuous (issue 14)
@@ -1228,38 +1350,55 @@ def _cell_population(population, cell):
     return dataclasses.replace(population, shares={k: float(k == cell) for k in population.cells})
 
 
-def _ordinal_replicates(cx, population, cell, m, reps, seed, model, items, quiet):
-    """Coverage and mean estimate of every compared parameter over ``reps`` samples of ``m``
-    respondents from ``cell``; a replicate whose fit is not admissible (not converged or
-    flagged) is counted and left out of both methods' coverage."""
-    from tqdm.auto import tqdm
-
+def _ordinal_replicate(s, *, population, m, model, items):
+    """One replicate sample of ``m`` from ``population`` (one cell): ``{(method, parameter):
+    (estimate, ci_lower, ci_upper)}``, or ``None`` when a fit failed, did not converge, was
+    flagged or warned (the replicate is then left out of both methods' coverage)."""
+    import connection as cx
     from connection.errors import ConnectionPackageError
 
-    one_cell = _cell_population(population, cell)
-    hits: dict[tuple[str, str], list[tuple[float, bool]]] = {}
+    sample = population.simulate(m, seed=s).data
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fits = ordinal_fits(cx, sample, model, items)
+    except ConnectionPackageError:
+        return None
+    if caught or any(not f.converged or f.flags for f in fits.values()):
+        return None
+    return {(method, name): row for method, fit in fits.items()
+            for name, row in _ordinal_rows(fit).items()}
+
+
+def _ordinal_replicates(cx, population, cell, m, reps, seed, model, items, quiet, workers=0):
+    """Coverage and mean estimate of every compared parameter over ``reps`` samples of ``m``
+    respondents from ``cell`` (replicate ``i`` from child ``i`` of ``seed``, through
+    :func:`connection.monte_carlo`: serially or on ``workers`` processes alike); a replicate
+    whose fit is not admissible (not converged or flagged) is counted and left out of both
+    methods' coverage."""
+    from functools import partial
+
+    from connection.study import worker_pool
+
+    one = partial(_ordinal_replicate, population=_cell_population(population, cell), m=m,
+                  model=model, items=items)
+    with worker_pool(workers) as executor:
+        res = cx.monte_carlo(one, reps, seed=seed, executor=executor,
+                             progress=not quiet and sys.stderr.isatty())
+    hits: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
     failed = 0
-    for s in tqdm(seed.spawn(reps), desc="ordinal replicates", unit="rep",
-                  disable=True if quiet else None, leave=False):
-        sample = one_cell.simulate(m, seed=s).data
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                fits = ordinal_fits(cx, sample, model, items)
-        except ConnectionPackageError:
+    for rep in res.values:
+        if rep is None:
             failed += 1
             continue
-        if caught or any(not f.converged or f.flags for f in fits.values()):
-            failed += 1
-            continue
-        for method, fit in fits.items():
-            for name, (e, lo, hi) in _ordinal_rows(fit).items():
-                hits.setdefault((method, name), []).append((e, lo, hi))
+        for key, row in rep.items():
+            hits.setdefault(key, []).append(row)
     return hits, failed
 
 
 def ordinal_comparison(cx, population, cell, sample: pd.DataFrame, instrument, *, reps: int,
-                       seed, quiet: bool = False) -> tuple[pd.DataFrame, dict]:
+                       seed, quiet: bool = False, workers: int = 0
+                       ) -> tuple[pd.DataFrame, dict]:
     """WLSMV vs ML against the population's truth in one cell: the study sample's estimates
     and intervals, and over ``reps`` replicate samples of the same size the mean estimate, the
     mean relative bias and the coverage of the 95% intervals. Returns the tidy table and
@@ -1271,7 +1410,7 @@ def ordinal_comparison(cx, population, cell, sample: pd.DataFrame, instrument, *
         fits = ordinal_fits(cx, sample, model, items)
     flags = {k: _union([format_flags(f.flags), format_flags(caught)]) for k, f in fits.items()}
     hits, failed = _ordinal_replicates(cx, population, cell, len(sample), reps, seed, model,
-                                       items, quiet)
+                                       items, quiet, workers)
     rows = []
     for method, fit in fits.items():
         for name, (e, lo, hi) in _ordinal_rows(fit).items():
@@ -1378,7 +1517,7 @@ def weighted_headline(cx, frame, instrument, cfg, weights, n_boot_value=0):
         how="left", validate="one_to_one")
 
 
-def _step_ordinal(cx, study, population, sim, instrument, cfg, seed, quiet) -> None:
+def _step_ordinal(cx, study, population, sim, instrument, cfg, seed, quiet, workers) -> None:
     """Issue 14: the measurement model on the ordinal items by WLSMV and by ML on the integer
     codes, against the population's truth in one cell, with simulation-based coverage."""
     from connection.plots import studies as study_plots
@@ -1390,7 +1529,7 @@ def _step_ordinal(cx, study, population, sim, instrument, cfg, seed, quiet) -> N
                   & (data[pop_cfg["group_column"]] == cell[1])].reset_index(drop=True)
     reps = int(oc.get("replicates", 200))
     table, info = ordinal_comparison(cx, population, cell, sample, instrument, reps=reps,
-                                     seed=seed, quiet=quiet)
+                                     seed=seed, quiet=quiet, workers=workers)
     study.table("ordinal_vs_continuous", table)
     study.number("ordinal.cell", f"{cell[0]} / {cell[1]}")
     study.number("ordinal.n", int(len(sample)))

@@ -8,7 +8,8 @@ small, as a script in a fresh process (as ``make.py reproduce`` runs it), into
     study_results -> the folder holding all four (what ``paper/build.py`` reads)
 
 A second run exists only for the byte-identity test of ``social_moms`` (``social_moms_rerun``:
-the same options into another folder, with another ``PYTHONHASHSEED``); the context studies'
+the same options into another folder, with another ``PYTHONHASHSEED`` and ``--workers 2``: its
+repeated-sample steps run on two processes); the context studies'
 second runs are made in-process by their own byte-identity test (tests/test_context_studies.py).
 
 The runs a session needs are read from the selected tests' fixtures when the first test starts
@@ -60,13 +61,18 @@ ALL_RESULTS = [name for name, (folder, _) in RUNS.items() if folder == "results"
 
 
 def _small_config(folder: Path) -> Path:
-    """studies/social_moms.toml with ``sensitivity_correlations = [0.0, 0.7]``."""
+    """studies/social_moms.toml with ``sensitivity_correlations = [0.0, 0.7]`` and 12 repeated
+    studies in the recovery check."""
     text = (STUDIES / "social_moms.toml").read_text()
     start = text.index("sensitivity_correlations = [")
     end = text.index("]", start) + 1
+    text = text[:start] + "sensitivity_correlations = [0.0, 0.7]" + text[end:]
+    start = text.index("[recovery]\nreplicates = ")
+    end = text.index("\n", start + len("[recovery]\n"))
+    text = text[:start] + "[recovery]\nreplicates = 12" + text[end:]
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "social_moms.toml"
-    path.write_text(text[:start] + "sensitivity_correlations = [0.0, 0.7]" + text[end:])
+    path.write_text(text)
     return path
 
 
@@ -78,6 +84,10 @@ class _Run:
         self.log = base / "logs" / f"{key}.log"
         args = [a.format(small_config=base / "config" / "social_moms.toml")
                 for a in STUDY_ARGS[study]]
+        if key == "social_moms_rerun":
+            # the second run spreads the repeated-sample steps (ordinal replicates, recovery,
+            # sensitivity) over two processes: its outputs must still be byte-identical
+            args += ["--workers", "2"]
         self.cmd = [sys.executable, str(STUDIES / f"{study}.py"), *args, "--out", str(self.out),
                     "--quiet"]
         self.claimed = False

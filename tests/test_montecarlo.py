@@ -83,6 +83,33 @@ def test_a_failing_replicate_is_named():
     assert any("replicate 7" in note for note in info.value.__notes__)
 
 
+def _scaled(seed, setting):
+    """A replicate of a design: the setting scales and shifts the draws."""
+    rng = np.random.default_rng(seed)
+    return {"setting": setting["sd"], "mean": float(setting["sd"] * rng.normal(size=20).mean()
+                                                    + setting["shift"])}
+
+
+GRID = [{"sd": sd, "shift": shift} for sd in (0.5, 1.0, 2.0) for shift in (0.0, 10.0)]
+
+
+@pytest.mark.parametrize("workers", [0, 1, 3])
+def test_a_grid_gives_replicate_i_its_setting_and_child_seed(workers):
+    children = np.random.SeedSequence(99).spawn(len(GRID))
+    expected = [_scaled(s, g) for s, g in zip(children, GRID)]
+    if workers:
+        with ProcessPoolExecutor(workers) as ex:
+            r = monte_carlo(_scaled, seed=99, grid=GRID, executor=ex, chunk=2)
+    else:
+        r = monte_carlo(_scaled, seed=99, grid=GRID)
+    assert r.values == expected and r.reps == len(GRID)
+    assert monte_carlo(_scaled, len(GRID), seed=99, grid=iter(GRID)).values == expected
+    with pytest.raises(ArgumentError, match="length of grid"):
+        monte_carlo(_scaled, 5, seed=99, grid=GRID)
+    with pytest.raises(ArgumentError, match="reps= or grid="):
+        monte_carlo(_scaled, seed=99)
+
+
 def test_bad_arguments():
     with pytest.raises(ArgumentError, match="executor"):
         monte_carlo(_replicate, 3, seed=1, executor="threads")

@@ -34,7 +34,10 @@ def _outputs(folder: Path) -> dict[str, bytes]:
 
 
 def test_same_seed_gives_byte_identical_outputs(social_moms_results, social_moms_rerun):
+    """The rerun has another PYTHONHASHSEED and spreads the repeated-sample steps (ordinal
+    replicates, repeated recovery, sensitivity grid) over two processes (--workers 2)."""
     a, b = social_moms_results, social_moms_rerun
+    assert "--workers" in json.loads((b / "manifest.json").read_text())["argv"]
     out_a, out_b = _outputs(a), _outputs(b)
     assert out_a.keys() == out_b.keys()
     assert len([k for k in out_a if k.startswith("tables/")]) >= 20
@@ -125,6 +128,40 @@ def test_findings_follow_the_population(social_moms_results):
     assert rec.groupby("estimator")["covered"].mean().min() > 0.7
     assert numbers["recovery"]["coverage"] == pytest.approx(
         rec.loc[rec["estimator"] == "WLSMV", "covered"].mean())
+    # the recovery check over repeated studies (12 in the small config), both estimators
+    rep = pd.read_csv(a / "tables" / "recovery_replicates.csv")
+    repeated = numbers["recovery"]["repeated"]
+    assert repeated["replicates"] == 12 and repeated["n"] == 1200
+    for e, sub in rep.groupby("estimator", sort=False):
+        got = repeated if e == "WLSMV" else repeated[e.lower()]
+        assert len(sub) == 16 and (sub["replicates"] == 12 - got["left_out"]).all()
+        assert got["intervals"] == sub["replicates"].sum()
+        assert got["coverage"] == pytest.approx((sub["coverage"] * sub["replicates"]).sum()
+                                                / sub["replicates"].sum())
+        assert got["coverage_ci_lower"] < got["coverage"] < got["coverage_ci_upper"]
+        assert 0.8 < got["coverage"] <= 1.0 and abs(got["mean_bias"]) < 0.05
+        assert 0.7 < got["se_ratio"] < 1.4
+
+
+def test_recovery_summary_counts_coverage_bias_and_left_out(study):
+    keys = {"category": "banking", "group": "g", "outcome": "advocacy"}
+    def rows(est, covered):
+        return pd.DataFrame([{**keys, "predictor": p, "true": 0.5, "estimate": e, "se": 0.1,
+                              "covered": c} for p, e, c in zip(["connection", "satisfaction"],
+                                                              est, covered)])
+    runs = [{"WLSMV": rows([0.4, 0.6], [True, True]), "ML": None},
+            {"WLSMV": rows([0.6, 0.8], [True, False]), "ML": rows([0.3, 0.3], [False, False])}]
+    table, overall = study.recovery_summary(runs, ["WLSMV", "ML"])
+    w = table[table["estimator"] == "WLSMV"].set_index("predictor")
+    assert w.loc["connection", "bias"] == pytest.approx(0.0)
+    assert w.loc["satisfaction", "bias"] == pytest.approx(0.2)
+    assert w.loc["satisfaction", "empirical_sd"] == pytest.approx(np.std([0.6, 0.8], ddof=1))
+    assert overall["WLSMV"]["coverage"] == 0.75 and overall["WLSMV"]["intervals"] == 4
+    assert overall["WLSMV"]["left_out"] == 0 and overall["ML"]["left_out"] == 1
+    assert overall["ML"]["coverage"] == 0.0 and overall["ML"]["mean_bias"] == pytest.approx(-0.2)
+    # the Wilson interval of 3 of 4
+    assert overall["WLSMV"]["coverage_ci_lower"] == pytest.approx(0.3006, abs=1e-4)
+    assert overall["WLSMV"]["coverage_ci_upper"] == pytest.approx(0.9544, abs=1e-4)
 
 
 def test_the_estimator_switch_sets_the_ordinal_or_continuous_model(study, tmp_path):

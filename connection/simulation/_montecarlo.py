@@ -26,12 +26,13 @@ __all__ = ["monte_carlo", "MonteCarloResult"]
 _TASKS = 100  # chunks per run by default: few enough to keep task overhead small
 
 
-def _run_chunk(fn, start: int, seeds: list) -> list:
-    """The replicates ``start, start + 1, ...`` of one chunk, in order."""
+def _run_chunk(fn, start: int, seeds: list, settings: list | None = None) -> list:
+    """The replicates ``start, start + 1, ...`` of one chunk, in order (``settings``: the grid
+    values of these replicates, passed as ``fn``'s second argument)."""
     out = []
     for k, s in enumerate(seeds):
         try:
-            out.append(fn(s))
+            out.append(fn(s) if settings is None else fn(s, settings[k]))
         except Exception as exc:  # name the replicate, keep the error's type
             exc.add_note(f"in Monte Carlo replicate {start + k} (seed {s.entropy}, "
                          f"spawn_key {s.spawn_key})")
@@ -68,21 +69,22 @@ def _gather(kind: str, executor, fn, chunks: list, bar) -> list:
     """The chunks' results in chunk order (completion order only moves the progress bar)."""
     if kind == "serial":
         out = []
-        for start, seeds in chunks:
-            out.append(_run_chunk(fn, start, seeds))
+        for start, seeds, settings in chunks:
+            out.append(_run_chunk(fn, start, seeds, settings))
             if bar is not None:
                 bar.update(len(seeds))
         return out
     if kind == "dask":
         from distributed import as_completed
 
-        futures = [executor.submit(_run_chunk, fn, start, seeds, pure=False)
-                   for start, seeds in chunks]
+        futures = [executor.submit(_run_chunk, fn, start, seeds, settings, pure=False)
+                   for start, seeds, settings in chunks]
         waited = as_completed(futures)
     else:
         from concurrent.futures import as_completed
 
-        futures = [executor.submit(_run_chunk, fn, start, seeds) for start, seeds in chunks]
+        futures = [executor.submit(_run_chunk, fn, start, seeds, settings)
+                   for start, seeds, settings in chunks]
         waited = as_completed(futures)
     try:
         for fut in waited:
@@ -96,8 +98,8 @@ def _gather(kind: str, executor, fn, chunks: list, bar) -> list:
             fut.cancel()
 
 
-def monte_carlo(fn, reps: int, *, seed, executor=None, chunk: int | None = None,
-                progress: bool = False) -> MonteCarloResult:
+def monte_carlo(fn, reps: int | None = None, *, seed, executor=None, chunk: int | None = None,
+                progress: bool = False, grid=None) -> MonteCarloResult:
     """Run ``fn(seed_i)`` for ``i = 0 .. reps - 1``, each with its own child seed sequence.
 
     Parameters
@@ -108,7 +110,7 @@ def monte_carlo(fn, reps: int, *, seed, executor=None, chunk: int | None = None,
         picklable. With a process pool or a cluster ``fn`` must be picklable too (a module-level
         function, or a :func:`functools.partial` of one).
     reps
-        Replicates (at least 1).
+        Replicates (at least 1); with ``grid``, its length (``None`` or equal to it).
     seed
         int, SeedSequence or Generator (keyword-only). Replicate ``i`` gets child ``i`` of
         ``seed``: with a SeedSequence, the children its ``spawn(reps)`` would give.
@@ -121,6 +123,10 @@ def monte_carlo(fn, reps: int, *, seed, executor=None, chunk: int | None = None,
         overhead; the results do not depend on it.
     progress
         Show a progress bar (tqdm) as chunks finish.
+    grid
+        One setting per replicate (a sensitivity grid, the conditions of a simulation design):
+        replicate ``i`` calls ``fn(seed_i, grid[i])``. Each setting is pickled with its chunk
+        on a process pool or a cluster.
 
     Returns
     -------
@@ -131,17 +137,31 @@ def monte_carlo(fn, reps: int, *, seed, executor=None, chunk: int | None = None,
     >>> r = monte_carlo(lambda s: float(np.random.default_rng(s).normal()), 3, seed=1)
     >>> [round(v, 3) for v in r.values]
     [-0.64, 2.486, 1.442]
+    >>> g = monte_carlo(lambda s, sd: sd * float(np.random.default_rng(s).normal()), seed=1,
+    ...                 grid=[1.0, 10.0, 100.0])
+    >>> [round(v, 2) for v in g.values]
+    [-0.64, 24.86, 144.24]
     """
     if not callable(fn):
         raise ArgumentError("fn must be callable: one replicate, called with its seed",
                             values=[type(fn).__name__])
+    if grid is not None:
+        grid = list(grid)
+        if reps is not None and check_int(reps, "reps", minimum=1) != len(grid):
+            raise ArgumentError("reps must be the length of grid (one replicate per setting)",
+                                values=[reps, len(grid)], expected=f"reps={len(grid)} or None")
+        reps = len(grid)
+    if reps is None:
+        raise ArgumentError("monte_carlo needs reps= or grid=", expected="reps=200")
     reps = check_int(reps, "reps", minimum=1)
     kind = _kind(executor)
     if chunk is None:
         chunk = max(1, math.ceil(reps / _TASKS))
     chunk = check_int(chunk, "chunk", minimum=1)
     seeds = spawn(seed, reps)
-    chunks = [(start, seeds[start:start + chunk]) for start in range(0, reps, chunk)]
+    chunks = [(start, seeds[start:start + chunk],
+               None if grid is None else grid[start:start + chunk])
+              for start in range(0, reps, chunk)]
     bar = _progress_bar(progress, reps)
     try:
         parts = _gather(kind, executor, fn, chunks, bar)
