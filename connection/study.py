@@ -74,7 +74,7 @@ from connection.errors import (
 __all__ = ["Study", "package_versions", "git_state", "round_sig", "run_cli", "ArgumentParser",
            "study_parser", "parse_study_args", "flags_from_warnings",
            "read_toml", "setting", "check_argument", "check_results_folder", "as_package_error",
-           "one_line"]
+           "one_line", "worker_pool"]
 
 #: the package and its runtime dependencies, recorded in every manifest (pingouin is no longer
 #: one: a package that is not installed is left out of the record, not an error)
@@ -1011,17 +1011,34 @@ def setting(config: dict, key: str, kind: str, *, file: str | os.PathLike | None
 
 
 @contextmanager
-def worker_pool(workers: int | None):
-    """The executor of a study's ``--workers N``: ``None`` (serial, in this process) for 0,
-    else a pool of ``N`` processes, shut down on leaving the block. Monte Carlo replicates
-    (:func:`connection.monte_carlo`) give the same results either way.
+def worker_pool(workers: Any = 0):
+    """The executor of a study's repeated-sample steps, for :func:`connection.monte_carlo`.
+
+    ``workers``: ``0``/``None`` (serial, in this process), a number of processes (a pool shut
+    down on leaving the block), the address of a running Dask scheduler (``"tcp://host:8786"``,
+    a study's ``--scheduler``: a client connected to it for the block), or an executor or
+    ``dask.distributed.Client`` the caller owns (used as it is). The results are the same
+    whichever is used.
 
     >>> with worker_pool(0) as ex:
     ...     ex is None
     True
     """
+    if isinstance(workers, str):
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ArgumentError("a Dask scheduler needs Dask's distributed package",
+                                values=[workers],
+                                hint="pip install 'connection[dask]', or use --workers N") from None
+        with Client(workers) as client:
+            yield client
+        return
     if not workers:
         yield None
+        return
+    if not isinstance(workers, int | float) or isinstance(workers, bool):
+        yield workers  # an executor or a Dask client the caller manages
         return
     from concurrent.futures import ProcessPoolExecutor
 

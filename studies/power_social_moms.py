@@ -2,7 +2,7 @@
 """Power for the social-moms study: respondents per cell for 80% power.
 
     python studies/power_social_moms.py [--seed N] [--out DIR] [--config FILE] [--reps R]
-                                        [--workers N]
+                                        [--workers N | --scheduler ADDRESS]
 
 Five tests, each at a stated effect size (studies/power_social_moms.toml):
 
@@ -286,6 +286,9 @@ def run(argv: list[str] | None = None) -> dict:
     parser.add_argument("--workers", type=int, default=0,
                         help="processes for the Monte Carlo replicates of the scalar test "
                              "(default 0: serial; the outputs do not depend on it)")
+    parser.add_argument("--scheduler", default=None,
+                        help="address of a running Dask scheduler (tcp://host:8786) to run the "
+                             "Monte Carlo replicates on instead of --workers")
     # the README's reproduce command passes the main study's options to every study: accept them
     args = parse_study_args(parser, argv, ignore_unknown=True, minimums={
         "--reps": 1, "--scalar-reps": 1, "--reps-at-n80": 1, "--population-n": MIN_POPULATION_N,
@@ -487,7 +490,7 @@ def run(argv: list[str] | None = None) -> dict:
         model_c = pops_c["with_shift"].instrument.model_syntax("connection")
         inadmissible: dict[int, tuple[int, int]] = {}
         sim_seeds = np.random.SeedSequence(seed + 2).spawn(len(pw["simulation_n_per_cell"]))
-        with worker_pool(args.workers) as executor:
+        with worker_pool(args.scheduler or args.workers) as executor:
             for n, s in zip(pw["simulation_n_per_cell"], sim_seeds):
                 n = int(n)
                 # replicate i gets child i of s (as s.spawn(scalar_reps)): the same numbers

@@ -3,7 +3,7 @@
 
     python studies/social_moms.py [--seed N] [--n N] [--out DIR] [--config FILE]
                                   [--data FILE --instrument FILE] [--estimator WLSMV|MLR|...]
-                                  [--workers N] [--quiet]
+                                  [--workers N | --scheduler ADDRESS] [--quiet]
 
 Simulation mode (default): respondents are drawn from the population model of
 ``studies/social_moms.toml``, calibrated to the published banking percentages (Motista, 2011).
@@ -71,10 +71,17 @@ def _parse(argv):
                         help="processes for the repeated-sample steps (ordinal vs continuous, "
                              "recovery, sensitivity; default 0: serial; the outputs do not "
                              "depend on it)")
+    parser.add_argument("--scheduler", default=None,
+                        help="address of a running Dask scheduler (tcp://host:8786) to run "
+                             "the repeated-sample steps on instead of --workers")
     args = parse_study_args(parser, argv, minimums={"--n": MIN_N, "--n-boot": 0,
                                                              "--workers": 0})
     if args.instrument and not args.data:
         parser.error("--instrument goes with --data")
+    if args.scheduler and args.workers:
+        parser.error("--scheduler and --workers are alternatives: give one")
+    # what the repeated-sample steps run on (connection.study.worker_pool)
+    args.pool = args.scheduler or args.workers
     return args
 
 
@@ -319,7 +326,7 @@ def run(argv: list[str] | None = None) -> dict:
         with study.step(f"ordinal vs continuous: WLSMV and ML against the truth ({reps} "
                         "replicate samples)"):
             _step_ordinal(cx, study, population, sim, instrument, cfg, seeds["ordinal"],
-                          args.quiet, args.workers)
+                          args.quiet, args.pool)
 
     with study.step("weighting: " + ("the survey's weights" if real else
                                      "an unbalanced sample raked to the population margins")):
@@ -336,7 +343,7 @@ def run(argv: list[str] | None = None) -> dict:
     if do_sensitivity:
         with study.step("sensitivity to corr(connection, satisfaction)"):
             _step_sensitivity(cx, study, population, cfg, instrument, seeds["sensitivity"],
-                              margin, n, estimator, args.workers)
+                              margin, n, estimator, args.pool)
 
     if not real:
         with study.step("assumptions: each with its source and the numbers it moves"):
@@ -1155,7 +1162,7 @@ def _step_recovery_replicates(study, population, instrument, n, reps, estimators
 
     one = partial(_recovery_replicate, population=population, instrument=instrument, n=n,
                   estimators=tuple(estimators))
-    with worker_pool(args.workers) as executor:
+    with worker_pool(args.pool) as executor:
         res = cx.monte_carlo(one, reps, seed=seed, executor=executor,
                              progress=not args.quiet and sys.stderr.isatty())
     table, overall = recovery_summary(res.values, estimators)

@@ -60,20 +60,31 @@ RUNS = {
 ALL_RESULTS = [name for name, (folder, _) in RUNS.items() if folder == "results"]
 
 
-def _small_config(folder: Path) -> Path:
-    """studies/social_moms.toml with ``sensitivity_correlations = [0.0, 0.7]`` and 12 repeated
-    studies in the recovery check."""
+def social_moms_config(path: Path, values: dict[str, str]) -> Path:
+    """studies/social_moms.toml written to ``path`` with the line of each dotted key
+    (``"study.small_n_subsamples"``) set to ``key = value``."""
+    import re
+
     text = (STUDIES / "social_moms.toml").read_text()
-    start = text.index("sensitivity_correlations = [")
-    end = text.index("]", start) + 1
-    text = text[:start] + "sensitivity_correlations = [0.0, 0.7]" + text[end:]
-    start = text.index("[recovery]\nreplicates = ")
-    end = text.index("\n", start + len("[recovery]\n"))
-    text = text[:start] + "[recovery]\nreplicates = 12" + text[end:]
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "social_moms.toml"
+    for dotted, value in values.items():
+        table, key = dotted.rsplit(".", 1)
+        start = text.index(f"\n[{table}]\n")
+        end = text.find("\n[", start + 1)
+        end = len(text) if end < 0 else end
+        section, k = re.subn(rf"(?m)^{key} = [^\n#]*", f"{key} = {value}", text[start:end])
+        assert k == 1, f"{dotted} is not one line of studies/social_moms.toml"
+        text = text[:start] + section + text[end:]
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
+
+
+def _small_config(folder: Path) -> Path:
+    """studies/social_moms.toml with a two-point sensitivity grid, 12 repeated studies in the
+    recovery check and 20 subsamples in the small-n step."""
+    return social_moms_config(folder / "social_moms.toml", {
+        "study.sensitivity_correlations": "[0.0, 0.7]", "recovery.replicates": "12",
+        "study.small_n_subsamples": "20"})
 
 
 class _Run:

@@ -250,3 +250,29 @@ def test_sensitivity_overrides_keep_correlations_valid(study):
         # the calibration does not depend on the correlations
         tab = pop.calibration_table()
         assert np.allclose(tab["population"], tab["published"])
+
+
+def test_the_sensitivity_grid_is_the_same_serially_and_on_a_dask_cluster(study):
+    """The study's repeated-sample steps go through cx.monte_carlo: grid value i gets child i
+    of the seed whatever runs it (here serially and on a Dask scheduler given by address, as
+    --scheduler does)."""
+    import connection as cx
+    from connection import instruments
+
+    distributed = pytest.importorskip("distributed")
+    cfg = study.read_config(ROOT / "studies" / "social_moms.toml")
+    cfg["study"]["sensitivity_correlations"] = [0.0, 0.6]
+    inst = instruments.default()
+    pop = study._population(cfg, ROOT / "studies" / "social_moms.toml", inst)
+    kw = {"margin": 0.2, "n": 600, "estimator": "MLR"}
+    serial = study._sensitivity(cx, pop, cfg, inst, np.random.SeedSequence(3), **kw)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        dask = study._sensitivity(cx, pop, cfg, inst, np.random.SeedSequence(3), **kw,
+                                  workers=cluster.scheduler_address)
+    pd.testing.assert_frame_equal(serial, dask)
+    assert list(serial["correlation"].unique()) == [0.0, 0.6] and len(serial) == 6
+    # and the same as the loop over seed.spawn(2) the grid stands for
+    first = study._sensitivity_point(np.random.SeedSequence(3).spawn(2)[0], 0.0, cfg=cfg,
+                                     instrument=inst, **kw)
+    pd.testing.assert_frame_equal(pd.DataFrame(first), serial.iloc[:3])

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import social_moms_config
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES = ROOT / "studies"
@@ -65,9 +66,13 @@ def flagged_run(tmp_path_factory):
     survey = base / "heywood_survey.csv"
     heywood_survey().to_csv(survey, index=False)
     out = base / "results" / "social_moms"
+    # the flags are the point here, not the small-n step's 100 subsamples
+    config = social_moms_config(base / "config" / "social_moms.toml",
+                                {"study.small_n_subsamples": "5", "study.cutoff_grid": "[70]"})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")   # silenced on the console: the record must keep them
-        sm.run(["--data", str(survey), "--out", str(out), "--n-boot", "0", "--quiet"])
+        sm.run(["--data", str(survey), "--out", str(out), "--n-boot", "0", "--quiet",
+                "--config", str(config)])
     return out
 
 
