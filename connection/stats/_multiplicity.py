@@ -2,7 +2,10 @@
 
 :func:`connection.outcomes.compare` (per family), :func:`connection.outcomes.drivers` (the
 interaction tests) and :func:`connection.context.diff_proportions` (a list of items) adjust their
-p-values here, through ``statsmodels.stats.multitest.multipletests``.
+p-values here. The step-down (Holm), step-up (Benjamini-Hochberg) and Bonferroni adjustments are
+computed directly, as R's ``p.adjust`` defines them (tested against it and against
+``statsmodels.stats.multitest.multipletests``, whose Holm path runs a full garbage collection on
+every call: 30 ms in a fresh process, a third of a second in a long session).
 """
 
 from __future__ import annotations
@@ -64,11 +67,27 @@ def adjust_pvalues(pvalues, *, correction: str | None = "holm", families=None) -
     out = p.copy()
     if sm_method is None:
         return out
-    from statsmodels.stats.multitest import multipletests
-
     fam = np.zeros(p.size, dtype=int) if families is None else pd.factorize(np.asarray(families))[0]
     for f in np.unique(fam):
         sel = (fam == f) & ~np.isnan(p)
         if sel.any():
-            out[sel] = multipletests(p[sel], method=sm_method)[1]
+            out[sel] = _adjust(p[sel], sm_method)
+    return out
+
+
+def _adjust(p: np.ndarray, method: str) -> np.ndarray:
+    """Adjusted p-values of one family (no NaN), as R's ``p.adjust``: Holm
+    ``cummax((m - i + 1) p_(i))``, Benjamini-Hochberg ``cummin`` of ``m / i p_(i)`` from the
+    largest down, Bonferroni ``m p``; each capped at 1."""
+    m = p.size
+    if method == "bonferroni":
+        return np.minimum(1.0, m * p)
+    order = np.argsort(p, kind="stable")
+    ranked = p[order]
+    if method == "holm":
+        adj = np.maximum.accumulate((m - np.arange(m)) * ranked)
+    else:  # fdr_bh
+        adj = np.minimum.accumulate((m / np.arange(m, 0, -1)) * ranked[::-1])[::-1]
+    out = np.empty(m)
+    out[order] = np.minimum(1.0, adj)
     return out
