@@ -1167,6 +1167,10 @@ def _step_recovery_replicates(study, population, instrument, n, reps, estimators
                              progress=not args.quiet and sys.stderr.isatty())
     table, overall = recovery_summary(res.values, estimators)
     study.table("recovery_replicates", table)
+    if len(table):
+        from connection.plots import studies as study_plots
+
+        study.figure("recovery_replicates", study_plots.recovery_replicates(table))
     study.number("recovery.repeated.replicates", reps)
     study.number("recovery.repeated.n", n)
     for i, e in enumerate(estimators):

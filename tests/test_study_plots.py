@@ -364,3 +364,28 @@ def test_risk_ratios_figure_leaves_the_ratios_room():
     box = fig.axes[-1].get_position()
     assert fig.get_figwidth() > 3.5
     assert box.width * fig.get_figwidth() >= 0.5 * fig.get_figwidth()
+
+
+def test_recovery_replicates_pools_the_cells_and_draws_bias_and_coverage():
+    """Bias markers sit at the cell-pooled mean bias of each estimator; coverage markers at the
+    pooled share of covering intervals (replicate-weighted)."""
+    rows = []
+    for e, shift in (("WLSMV", 0.0), ("MLR", -0.01)):
+        for cell, (cov, reps) in enumerate([(0.9, 50), (1.0, 40)]):
+            for o, p, true in (("advocacy", "connection", 0.6), ("loyalty", "satisfaction", 0.3)):
+                rows.append({"estimator": e, "category": f"c{cell}", "group": "g",
+                             "outcome": o, "predictor": p, "true": true,
+                             "mean_estimate": true + shift + 0.002 * cell, "empirical_sd": 0.02,
+                             "coverage": cov, "replicates": reps})
+    fig = studies.recovery_replicates(pd.DataFrame(rows))
+    bias_ax, cov_ax = fig.axes[:2]
+    lines = [ln for ln in bias_ax.lines if len(ln.get_xdata()) == 2 and ln.get_marker() != "None"]
+    xs = sorted(round(float(x), 6) for ln in lines for x in ln.get_xdata())
+    assert xs == sorted([0.001, 0.001, -0.009, -0.009])
+    cov_lines = [ln for ln in cov_ax.lines if ln.get_marker() not in ("None", None)
+                 and len(ln.get_xdata()) == 2]
+    pooled = (0.9 * 50 + 1.0 * 40) / 90
+    assert all(x == pytest.approx(pooled) for ln in cov_lines for x in ln.get_xdata())
+    labels = [t.get_text() for t in bias_ax.get_yticklabels()]
+    assert len(labels) == 2 and all(" on " in t for t in labels)
+    plt.close(fig)

@@ -41,7 +41,7 @@ import pandas as pd
 from connection import plots
 
 __all__ = ["calibration", "segments", "equivalence", "risk_ratios", "drivers", "power_curve",
-           "sensitivity", "ordinal_comparison", "label", "cell_label", "n_at_power", "SHORT_LABELS", "SEGMENT_ORDER",
+           "sensitivity", "ordinal_comparison", "recovery_replicates", "label", "cell_label", "n_at_power", "SHORT_LABELS", "SEGMENT_ORDER",
            "SEGMENT_COLOURS", "RATIO_TICKS"]
 
 # names whose readable form is not the instrument's own label
@@ -769,6 +769,72 @@ def ordinal_comparison(table: pd.DataFrame, *, axes=None):
     if own:
         fig.tight_layout(pad=0.3, w_pad=2.0)
         _legend_above(fig, [h for h, _ in handles.values()], [t for _, t in handles.values()],
+                      ncol=len(handles), layout=False)
+        return fig
+    return axes
+
+
+_ESTIMATOR_STYLES = {"WLSMV": (plots.PALETTE["connection"], "o", "WLSMV, ordinal items"),
+                     "ULSMV": (plots.PALETTE["connection"], "D", "ULSMV, ordinal items"),
+                     "MLR": (plots.PALETTE["satisfaction"], "s", "MLR, codes as continuous"),
+                     "ML": (plots.PALETTE["satisfaction"], "^", "ML, codes as continuous")}
+
+
+def recovery_replicates(table: pd.DataFrame, *, level: float = 0.95, axes=None):
+    """The recovery check over repeated studies, by estimator: the bias of each structural
+    coefficient (mean estimate minus truth, pooled over the cells, with a Monte Carlo interval
+    of +-2 standard errors of the mean) and the coverage of its intervals (with a Wilson
+    interval; the dashed line is the nominal ``level``).
+
+    ``table`` has columns estimator, outcome, predictor, true, mean_estimate, empirical_sd,
+    coverage, replicates (the study's ``recovery_replicates`` table, one row per cell).
+    """
+    from connection.stats._proportions import wilson_interval
+
+    _need(table, {"estimator", "outcome", "predictor", "true", "mean_estimate", "empirical_sd",
+                  "coverage", "replicates"}, "recovery_replicates")
+    t = table.assign(bias=table["mean_estimate"] - table["true"],
+                     var=table["empirical_sd"] ** 2 / table["replicates"],
+                     hits=table["coverage"] * table["replicates"])
+    g = t.groupby(["outcome", "predictor", "estimator"], sort=False).agg(
+        bias=("bias", "mean"), var=("var", "sum"), cells=("bias", "size"),
+        hits=("hits", "sum"), n=("replicates", "sum")).reset_index()
+    g["mc_se"] = np.sqrt(g["var"]) / g["cells"]
+    params = list(dict.fromkeys(zip(g["outcome"], g["predictor"])))
+    own = axes is None
+    if own:
+        fig, axes = plots.new_figure(plots.PAGE_WIDTH, 0.5 + 0.38 * len(params), ncols=2,
+                                     squeeze=False)
+        axes = axes[0]
+    estimators = list(dict.fromkeys(g["estimator"]))
+    handles = []
+    for k, e in enumerate(estimators):
+        colour, marker, text = _ESTIMATOR_STYLES.get(e, (plots.PALETTE["neutral"], "o", e))
+        s = g[g["estimator"] == e].set_index(["outcome", "predictor"]).loc[params]
+        y = np.arange(len(params)) + (k - (len(estimators) - 1) / 2) * 0.22
+        h = axes[0].errorbar(s["bias"], y, xerr=2 * s["mc_se"], fmt=marker, ms=3.5, lw=0.8,
+                             color=colour, capsize=0)
+        lo, hi = wilson_interval(s["hits"].to_numpy(), s["n"].to_numpy(), 1.959963984540054)
+        cov = (s["hits"] / s["n"]).to_numpy()
+        axes[1].errorbar(cov, y, xerr=[cov - lo, hi - cov], fmt=marker, ms=3.5, lw=0.8,
+                         color=colour, capsize=0)
+        handles.append((h, text))
+    ticks = [f"{label(o)} on {label(p)}" for o, p in params]
+    for ax in axes:
+        ax.set_yticks(np.arange(len(params)), ticks if ax is axes[0] else [""] * len(params))
+        ax.invert_yaxis()
+    from matplotlib.ticker import MaxNLocator
+
+    axes[0].xaxis.set_major_locator(MaxNLocator(5))
+    axes[0].axvline(0, lw=0.6, ls=":", color=plots.PALETTE["neutral"])
+    axes[0].set_xlabel("bias: mean estimate - truth (+-2 MC SE)")
+    axes[0].set_title("Bias", loc="left")
+    axes[1].axvline(level, lw=0.8, ls="--", color=plots.PALETTE["neutral"])
+    axes[1].set_xlabel(f"coverage of the {level:.0%} intervals (Wilson interval)")
+    axes[1].set_title("Coverage", loc="left")
+    if own:
+        fig.tight_layout(pad=0.3, w_pad=1.5)
+        _legend_above(fig, [h for h, _ in handles], [t for _, t in handles],
                       ncol=len(handles), layout=False)
         return fig
     return axes
