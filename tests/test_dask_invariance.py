@@ -150,3 +150,38 @@ def test_ordinal_ladder_and_weight_values_are_refused_on_a_dask_frame():
         cx.invariance(MODEL, ddf, group="a", ordered=True)
     with pytest.raises(ArgumentError, match="name of a column"):
         cx.invariance(MODEL, ddf, group="a", weights=np.ones(800))
+
+
+def test_a_weighted_dask_survey_equals_its_pandas_survey(tmp_path):
+    """invariance(survey, group=): the instrument's model, the survey's weight column."""
+    import dataclasses
+
+    from connection import instruments
+    from connection.data import Variable
+
+    inst = instruments.default().subset(["satisfaction", "quality"])
+    inst = dataclasses.replace(inst, variables=[Variable("w", role="weight")], weights="w")
+    rng = np.random.default_rng(5)
+    frames = []
+    for part in range(3):
+        n = 150
+        f = pd.DataFrame({"rid": [f"r{part}_{i}" for i in range(n)],
+                          "w": rng.uniform(0.3, 3.0, n), "seg": rng.choice(["u", "v"], n)})
+        for items in inst.as_dict().values():
+            factor = rng.normal(size=n)
+            for item in items:
+                sc = inst.items[item].scale
+                raw = (sc.min + sc.max) / 2 + 1.2 * factor + rng.normal(size=n)
+                f[item] = np.clip(np.round(raw), sc.min, sc.max)
+        f.to_parquet(tmp_path / f"part{part}.parquet")
+        frames.append(f)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with dask.config.set(scheduler="threads"):
+            lazy = cx.read_survey(tmp_path, inst, id_column="rid")
+            b = cx.invariance(lazy, group="seg")
+        whole = cx.read_survey(pd.concat(frames, ignore_index=True), inst, id_column="rid")
+        a = cx.invariance(whole, group="seg")
+    assert isinstance(lazy.data, dd.DataFrame)
+    _same(a, b)
+    assert b.estimator == "MLR" and "the survey's weights (w)" in b.notes[-1]
