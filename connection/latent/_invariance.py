@@ -49,7 +49,7 @@ from connection.errors import (
     MissingColumnError,
 )
 from connection.stats._dask import is_dask_frame
-from connection.stats._weights import UNSET
+from connection.stats._weights import UNSET, weights_label
 
 __all__ = ["invariance", "InvarianceResult", "LEVELS", "ORDINAL_LEVELS", "CHEN_2007"]
 
@@ -86,8 +86,8 @@ CHEN_2007 = {
 # ----------------------------------------------------------------------------- groups and checks
 
 
-def _group_labels(data: pd.DataFrame, group: str | Sequence[str]) -> tuple[pd.DataFrame, str, list]:
-    """Data with one group column (combined from several when needed), its name and its labels."""
+def _group_columns(data, group: str | Sequence[str]) -> list:
+    """The group column(s), checked to be columns of the data."""
     cols = [group] if isinstance(group, str) else list(group)
     if not cols:
         raise ArgumentError("group must name at least one column", values=[group])
@@ -95,51 +95,170 @@ def _group_labels(data: pd.DataFrame, group: str | Sequence[str]) -> tuple[pd.Da
         if c not in data.columns:
             raise MissingColumnError("group column is not in the data", column=str(c),
                                      expected="a column of the data frame")
+    return cols
+
+
+def _group_name(cols: list) -> str:
+    return cols[0] if len(cols) == 1 else " x ".join(cols)
+
+
+def _joined(frame: pd.DataFrame, cols: list) -> pd.Series:
+    """The group of each row: the column, or the columns' values joined by ``" / "``."""
+    if len(cols) == 1:
+        return frame[cols[0]]
+    combined = frame[cols[0]].astype(str)
+    for c in cols[1:]:
+        combined = combined + " / " + frame[c].astype(str)
+    return combined
+
+
+def _warn_group_missing(cols: list, count: int, rows: list[int]) -> None:
+    """The rows without a group (1-based positions, the first ten) left out, warned once."""
+    warn(f"invariance: {count} rows have no value for {' x '.join(cols)} and were "
+         f"left out (rows {', '.join(map(str, rows[:10]))}"
+         f"{', ...' if count > 10 else ''})", ExclusionWarning)
+
+
+def _group_labels(data: pd.DataFrame, group: str | Sequence[str]) -> tuple[pd.DataFrame, str, list]:
+    """Data with one group column (combined from several when needed), its name and its labels."""
+    cols = _group_columns(data, group)
     missing = data[cols].isna().any(axis=1)
     if missing.any():
         rows = [int(i) + 1 for i in np.flatnonzero(missing.to_numpy())]
-        warn(f"invariance: {len(rows)} rows have no value for {' x '.join(cols)} and were "
-             f"left out (rows {', '.join(map(str, rows[:10]))}"
-             f"{', ...' if len(rows) > 10 else ''})", ExclusionWarning)
+        _warn_group_missing(cols, len(rows), rows)
         data = data.loc[~missing]
-    if len(cols) == 1:
-        name = cols[0]
-        labels = list(pd.unique(data[name]))
-        return data, name, labels
-    name = " x ".join(cols)
-    combined = data[cols[0]].astype(str)
-    for c in cols[1:]:
-        combined = combined + " / " + data[c].astype(str)
-    data = data.assign(**{name: combined.to_numpy()})
+    name = _group_name(cols)
+    if len(cols) > 1:
+        data = data.assign(**{name: _joined(data, cols).to_numpy()})
     return data, name, list(pd.unique(data[name]))
 
 
-def _check_groups(data: pd.DataFrame, gcol: str, labels: list, items: list[str], npar: int,
-                  missing: str) -> None:
+def _item_summary(x: np.ndarray) -> dict:
+    """What the group checks need of one group's item values ``x`` (rows x items, NaN
+    missing): rows, complete rows, per item the answers, the smallest and the largest."""
+    with np.errstate(invalid="ignore"):
+        return {"rows": len(x), "complete": int((~np.isnan(x).any(axis=1)).sum()),
+                "count": (~np.isnan(x)).sum(axis=0), "min": np.fmin.reduce(x, axis=0),
+                "max": np.fmax.reduce(x, axis=0)}
+
+
+def _merge_summary(a: dict | None, b: dict) -> dict:
+    if a is None:
+        return b
+    return {"rows": a["rows"] + b["rows"], "complete": a["complete"] + b["complete"],
+            "count": a["count"] + b["count"], "min": np.fmin(a["min"], b["min"]),
+            "max": np.fmax(a["max"], b["max"])}
+
+
+def _numeric(frame: pd.DataFrame, items: list[str]) -> np.ndarray:
+    return np.column_stack([pd.to_numeric(frame[it], errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan) for it in items]) if len(frame) else np.zeros(
+        (0, len(items)))
+
+
+def _summaries(labels: pd.Series, x: np.ndarray) -> dict:
+    """``{label: _item_summary}`` of the rows of each group."""
+    codes, levels = pd.factorize(labels, sort=False)
+    return {lab: _item_summary(x[codes == k]) for k, lab in enumerate(levels)}
+
+
+def _check_groups(gcol: str, labels: list, items: list[str], npar: int, missing: str,
+                  summary: dict) -> None:
+    """Every group checked from its :func:`_item_summary` (the same numbers from a pandas or
+    a Dask frame)."""
     if len(labels) < 2:
         raise GroupError("invariance needs at least two groups", column=gcol, values=labels,
                          expected="two or more distinct group values")
     for lab in labels:
-        sub = data.loc[data[gcol] == lab, items]
-        for item in items:
-            col = pd.to_numeric(sub[item], errors="coerce")
-            if col.notna().sum() == 0:
+        s = summary[lab]
+        for j, item in enumerate(items):
+            if s["count"][j] == 0:
                 raise GroupError(f"item {item!r} is entirely missing in group {lab!r}",
                                  column=item, values=[lab],
                                  expected="at least some answers to every item in every group",
                                  hint="Drop the item from the model or merge the group with another")
-            if col.nunique(dropna=True) < 2:
+            if s["min"][j] == s["max"][j]:
                 raise GroupError(f"item {item!r} is constant in group {lab!r}", column=item,
-                                 values=[lab, col.dropna().iloc[0]],
+                                 values=[lab, s["min"][j]],
                                  expected="responses that vary within every group",
                                  hint="A constant item has no variance to model in that group; drop "
                                       "it or merge the group with another")
-        n_used = int(sub.notna().all(axis=1).sum()) if missing == "listwise" else len(sub)
+        n_used = s["complete"] if missing == "listwise" else s["rows"]
         if n_used < npar:
             raise GroupError(f"group {lab!r} has {n_used} usable cases but the configural model "
                              f"estimates {npar} free parameters per group", column=gcol,
                              values=[lab], expected=f"at least {npar} cases per group",
                              hint="Merge small groups, or use a smaller model")
+
+
+# ----------------------------------------------------------------------------- Dask frames
+
+
+def _partition_checks(part: pd.DataFrame, cols: list, items: list[str]) -> dict:
+    """One partition's share of the checks: its rows, those without a group (positions, the
+    first ten), the groups in order of appearance (of every row, and of the complete rows)
+    and each group's :func:`_item_summary`."""
+    gmiss = part[cols].isna().any(axis=1).to_numpy()
+    keep = part.loc[~gmiss]
+    labels = _joined(keep, cols)
+    x = _numeric(keep, items)
+    complete = ~np.isnan(x).any(axis=1)
+    return {"rows": len(part), "gmiss": int(gmiss.sum()), "gmiss_at": np.flatnonzero(gmiss)[:10],
+            "labels": list(pd.unique(labels)),
+            "labels_complete": list(pd.unique(labels[complete])),
+            "groups": _summaries(labels, x)}
+
+
+def _dask_rows(part: pd.DataFrame, cols: list, name: str, items: list[str],
+               listwise: bool) -> pd.DataFrame:
+    """The rows the fits use (a group; listwise: every item) with the group column."""
+    keep = part[cols].notna().all(axis=1)
+    if listwise:
+        keep &= part[items].notna().all(axis=1)
+    out = part.loc[keep]
+    if len(cols) > 1:
+        out = out.assign(**{name: _joined(out, cols).to_numpy()})
+    return out
+
+
+def _prepare_dask(data, group, items: list[str], npar: int, missing: str):
+    """:func:`_prepare_data` for a Dask frame: one partition-wise pass gives the groups, the
+    rows left out and every group's checks (small per-group aggregates, no rows computed);
+    the rows the fits use are a lazy selection of the frame. ``(data, group column, labels,
+    cases per group, labels of the fitted rows)``."""
+    import dask  # noqa: PLC0415 - optional: only with a Dask frame
+
+    cols = _group_columns(data, group)
+    name = _group_name(cols)
+    parts = dask.compute(*[dask.delayed(_partition_checks)(p, cols, items)
+                           for p in data.to_delayed()])
+    offset, gmiss_rows, found, found_complete, summary = 0, [], [], [], {}
+    for part in parts:
+        gmiss_rows += [offset + int(i) + 1 for i in part["gmiss_at"]]
+        offset += part["rows"]
+        found += part["labels"]
+        found_complete += part["labels_complete"]
+        for lab, s in part["groups"].items():
+            summary[lab] = _merge_summary(summary.get(lab), s)
+    gmiss = sum(p["gmiss"] for p in parts)
+    if gmiss:
+        _warn_group_missing(cols, gmiss, gmiss_rows)
+    labels = list(pd.unique(np.asarray(found, dtype=object))) if found else []
+    _check_groups(name, labels, items, npar, missing, summary)
+    listwise = missing == "listwise"
+    rows = sum(s["rows"] for s in summary.values())
+    incomplete = rows - sum(s["complete"] for s in summary.values())
+    if listwise and incomplete:
+        warn(f"invariance: {incomplete} of {rows} rows have a missing value in a model "
+             "variable and were left out (listwise); consider missing='ml' (FIML)",
+             ExclusionWarning)
+    if gmiss or len(cols) > 1 or (listwise and incomplete):
+        meta = _dask_rows(data._meta, cols, name, items, listwise)
+        data = data.map_partitions(_dask_rows, cols, name, items, listwise, meta=meta)
+    counts = {lab: s["complete" if listwise else "rows"] for lab, s in summary.items()}
+    fitted = (list(pd.unique(np.asarray(found_complete, dtype=object))) if listwise
+              else labels)
+    return data, name, labels, counts, fitted
 
 
 # ----------------------------------------------------------------------------- engine adapters
@@ -162,11 +281,50 @@ def _fit(model: str, data: pd.DataFrame, gcol: str, estimator: str, missing: str
 _WEIGHTS_COLUMN = "_connection_sampling_weights_"
 
 
+def _stats_shared(data, gcol: str, labels: list | None):
+    """A Dask frame: every fit of the ladder from one computation of the per-group moments
+    (and the groups known from the checks' pass); a pandas frame: nothing to share."""
+    import contextlib  # noqa: PLC0415
+
+    from connection.latent.fit import dask_stats_cache  # noqa: PLC0415
+
+    if not is_dask_frame(data):
+        return contextlib.nullcontext()
+    return dask_stats_cache(labels={(data._name, gcol): labels})
+
+
+def _dask_weights(model, data, weights):
+    """:func:`_with_weights` for a Dask frame: the weights a column of it (as cfa() on a Dask
+    frame), a Survey's weights its weight column."""
+    from connection.latent.fit import resolve_survey, survey_weights  # noqa: PLC0415
+
+    carried = survey_weights(model, data)
+    model, data = resolve_survey(model, data, "invariance")
+    given = weights
+    if weights is UNSET:
+        weights = None if carried is None else getattr(carried, "name", None)
+    if weights is None:
+        return model, data, None, None
+    if not isinstance(weights, str):
+        raise ArgumentError("weights= is not available on a Dask frame as values",
+                            values=[type(weights).__name__],
+                            expected="weights= as the name of a column of the Dask frame")
+    if weights not in data.columns:
+        raise MissingColumnError("weights names a column that is not in the data",
+                                 column=weights, expected="a column of survey weights")
+    return model, data, weights, weights_label(given, carried)
+
+
 def _with_weights(model, data, weights):
     """``(model, data, weights column or None, label)``: a Survey replaced by its data, and
     the weights (a column, values, or the Survey's: see :func:`connection.latent.cfa`) checked
     and kept in a column of the data."""
-    from connection.latent.fit import resolve_fit_weights
+    from connection.latent.fit import resolve_fit_weights, survey_parts
+
+    frame = survey_parts(model)[1] if survey_parts(model) is not None else (
+        survey_parts(data)[1] if survey_parts(data) is not None else data)
+    if is_dask_frame(frame):
+        return _dask_weights(model, data, weights)
 
     model, data, values, label = resolve_fit_weights(model, data, weights, where="invariance")
     if values is None:
@@ -435,22 +593,18 @@ def _check_search(alpha: float, max_free: int | None) -> None:
         check_int(max_free, "max_free", minimum=1)
 
 
-def _prepare_data(model: str, data: pd.DataFrame, group, missing: str):
+def _prepare_data(model: str, data, group, missing: str):
     """The one-group table of the model, and the data with one group column, checked:
-    ``(pt1, items, data, group column, labels)``. Rows incomplete on the items are left out
-    here under listwise deletion, with one warning (rather than one from every fit)."""
+    ``(pt1, items, data, group column, labels, cases per group, labels of the fitted rows)``.
+    Rows incomplete on the items are left out here under listwise deletion, with one warning
+    (rather than one from every fit). A Dask frame stays one: see :func:`_prepare_dask`."""
     from connection.latent.partable import build_table
 
-    if is_dask_frame(data):
-        raise ArgumentError(
-            "invariance() needs the rows in memory (its partial-invariance search and score "
-            "tests read them); a Dask frame is not supported yet",
-            values=[type(data).__name__],
-            expected="data.compute() (or a sample of it) as a pandas DataFrame; cfa()/sem() "
-                     "with group= and group_equal= fit each step on the Dask frame itself")
-    if not isinstance(data, pd.DataFrame):
-        raise ArgumentError("data must be a pandas DataFrame or a Survey",
-                            values=[type(data).__name__], expected="a DataFrame or a Survey")
+    dask_frame = is_dask_frame(data)
+    if not isinstance(data, pd.DataFrame) and not dask_frame:
+        raise ArgumentError("data must be a pandas or Dask DataFrame or a Survey",
+                            values=[type(data).__name__],
+                            expected="a DataFrame (pandas or Dask) or a Survey")
     if group is None:
         raise ArgumentError("invariance needs group=, the column whose values form the groups",
                             expected="group='segment' or group=['segment', 'category']")
@@ -460,8 +614,11 @@ def _prepare_data(model: str, data: pd.DataFrame, group, missing: str):
         if it not in data.columns:
             raise MissingColumnError("model variable is not in the data", column=it,
                                      expected="a column of the data frame")
+    if dask_frame:
+        return (pt1, items, *_prepare_dask(data, group, items, pt1.npar, missing))
     data, gcol, labels = _group_labels(data, group)
-    _check_groups(data, gcol, labels, items, pt1.npar, missing)
+    _check_groups(gcol, labels, items, pt1.npar, missing,
+                  _summaries(data[gcol], _numeric(data, items)))
     if missing == "listwise":
         incomplete = data[items].isna().any(axis=1).to_numpy()
         if incomplete.any():
@@ -469,7 +626,7 @@ def _prepare_data(model: str, data: pd.DataFrame, group, missing: str):
                  "missing value in a model variable and were left out (listwise); "
                  "consider missing='ml' (FIML)", ExclusionWarning)
             data = data.loc[~incomplete]
-    return pt1, items, data, gcol, labels
+    return pt1, items, data, gcol, labels, data[gcol].value_counts(), None
 
 
 class _Ladder:
@@ -769,7 +926,13 @@ def invariance(
     levels = _check_arguments(estimator, order if levels is None else levels, criterion,
                               cutoffs, ordered)
     _check_search(alpha, max_free)
-    pt1, items, data, gcol, labels = _prepare_data(model, data, group, missing)
+    if ordered is not None and is_dask_frame(data):
+        raise ArgumentError(
+            "ordered= is not available on a Dask frame (polychoric correlations need the "
+            "rows in memory)", values=[ordered],
+            expected="data.compute() (or a sample of it) as a pandas DataFrame for the "
+                     "ordinal ladder, or ordered=None to treat the items as continuous")
+    pt1, items, data, gcol, labels, counts, fitted = _prepare_data(model, data, group, missing)
     n_constraints = {
         "metric": int(((pt1.frame["op"] == "=~") & (pt1.frame["free"] > 0)).sum()),
         "scalar": int(((pt1.frame["op"] == "~1") & pt1.frame["lhs"].isin(items)).sum()),
@@ -778,14 +941,15 @@ def invariance(
     ladder = _Ladder(model, data, gcol, estimator=estimator, missing=missing, partial=partial,
                      criterion=criterion, cutoffs=cutoffs, alpha=alpha, max_free=max_free,
                      stop=stop, n_constraints=n_constraints, ordered=ordered, weights=wcol)
-    ladder.climb(levels)
+    with _stats_shared(data, gcol, fitted):  # a Dask frame: its moments read once
+        ladder.climb(levels)
     step_flags = {lv: _step_flags(lv, f) for lv, f in ladder.fits.items()}
     table = _ladder_table(ladder, step_flags, estimator)
     notes: list[str] = []
     means_level, means_step = _means_step(ladder, levels, latent_means_at, notes, order)
     means_from = "scalar" if ordered is None else "metric"
-    latent = _latent_means(ladder.fits.get(means_step), means_level, pt1.lv_names, labels, data,
-                           gcol, comparable=order.index(means_level) >= order.index(means_from))
+    latent = _latent_means(ladder.fits.get(means_step), means_level, pt1.lv_names, labels,
+                           counts, comparable=order.index(means_level) >= order.index(means_from))
     latent["flags"] = format_flags(step_flags.get(means_step, ()))
     notes += _ladder_notes(latent, levels, partial, ordered)
     if wlabel is not None:
@@ -827,8 +991,9 @@ def _step_flags(step: str, fit: Any) -> tuple[Flag, ...]:
     return tuple(out)
 
 
-def _latent_means(fit: Any, level: str, lv_names: list[str], labels: list, data: pd.DataFrame,
-                  gcol: str, *, comparable: bool = True) -> pd.DataFrame:
+def _latent_means(fit: Any, level: str, lv_names: list[str], labels: list, n, *,
+                  comparable: bool = True) -> pd.DataFrame:
+    """The latent means per group (``n``: the cases of each group, for the pooled SD)."""
     cols = ["group", "factor", "mean", "se", "z", "pvalue", "ci_lower", "ci_upper", "variance",
             "std_lv", "d"]
     if fit is None or not comparable:
@@ -836,7 +1001,6 @@ def _latent_means(fit: Any, level: str, lv_names: list[str], labels: list, data:
     est = fit.estimates
     gvals = list(pd.unique(est["group"]))
     to_label = {g: labels[i] if g not in labels else g for i, g in enumerate(gvals)}
-    n = data[gcol].value_counts()
     rows = []
     for lv in lv_names:
         means = est[(est["op"] == "~1") & (est["lhs"] == lv)]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+
 import numpy as np
 import pandas as pd
 from scipy import special
@@ -862,6 +865,39 @@ _TEST_STATISTICS = {"ml": complete_test_statistics, "fiml": fiml_test_statistics
 
 
 # ---------------------------------------------------------------------------- Dask frames
+# the per-group statistics of a Dask frame, kept while a caller fits several models to the
+# same rows (invariance(): every step and partial fit from one pass), keyed by the frame's
+# graph name and what the statistics depend on; None: every fit reads the frame
+_DASK_STATS: contextvars.ContextVar[dict | None] = contextvars.ContextVar("_DASK_STATS",
+                                                                          default=None)
+
+
+@contextlib.contextmanager
+def dask_stats_cache(labels: dict | None = None):
+    """Within the block, fits of a Dask frame compute their per-group statistics (and group
+    labels) once per frame and kind (listwise or FIML, ML or MLR, weights) and share them.
+    ``labels``: ``{(frame name, group column): labels}`` already known (no pass for them).
+    """
+    cache: dict = {}
+    for (name, group), labs in (labels or {}).items():
+        cache[("labels", name, group)] = list(labs)
+    token = _DASK_STATS.set(cache)
+    try:
+        yield cache
+    finally:
+        _DASK_STATS.reset(token)
+
+
+def _cached(key, compute):
+    """``compute()``, or its value from the active :func:`dask_stats_cache`."""
+    cache = _DASK_STATS.get()
+    if cache is None:
+        return compute()
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
 def _dask_refusals(options: dict) -> None:
     """What a fit on a Dask frame does not support, each refused naming what to do."""
     weights = options["weights"]
@@ -993,8 +1029,10 @@ def _estimate_dask_fiml(model, data, statements, ov_names, o) -> Estimation:
     from connection.latent import engine  # noqa: PLC0415
 
     group = o["group"]
-    labels = _dask_labels(data, group)
-    gstats = _dask_fiml_stats(data, ov_names, group, labels, o["estimator"] == "MLR")
+    robust = o["estimator"] == "MLR"
+    labels = _cached(("labels", data._name, group), lambda: _dask_labels(data, group))
+    gstats = _cached(("fiml", data._name, tuple(ov_names), group, robust),
+                     lambda: _dask_fiml_stats(data, ov_names, group, labels, robust))
     pt, opts = _dask_table(statements, labels, o, meanstructure=True,
                            estimator=o["estimator"], missing="ml", weights=None,
                            weights_label=None)
@@ -1040,11 +1078,13 @@ def _estimate_dask(model, data, options: dict) -> Estimation:
     o = engine.normalise_options(**dict(options, weights=given))  # refuses weights with FIML
     if o["missing"] == "ml":
         return _estimate_dask_fiml(model, data, statements, ov_names, o)
-    wcol = _dask_weight_column(data, options["weights"], ov_names, group)
+    wcol = _cached(("weights", data._name, tuple(ov_names), group, options["weights"]),
+                   lambda: _dask_weight_column(data, options["weights"], ov_names, group))
     o = engine.normalise_options(**dict(options, weights=wcol))
     robust = o["estimator"] == "MLR"
-    labels = _dask_labels(data, group)
-    gstats = _dask_stats(data, ov_names, group, wcol, labels, robust)
+    labels = _cached(("labels", data._name, group), lambda: _dask_labels(data, group))
+    gstats = _cached(("listwise", data._name, tuple(ov_names), group, wcol, robust),
+                     lambda: _dask_stats(data, ov_names, group, wcol, labels, robust))
     meanstructure = o["meanstructure"]
     pt, opts = _dask_table(statements, labels, o,
                            meanstructure=len(labels) > 1 if meanstructure is None
