@@ -36,10 +36,13 @@ __all__ = ["ordinal_stats", "prepare_data", "check_sample_cov", "stats_from_rows
            "check_user_means", "crossprod", "sum_and_crossprod", "weighted_stats",
            "MomentStats", "MomentProblem", "stats_from_moments", "moment_score_crossprod"]
 
-def prepare_data(data, ov_names, group, missing, weights=None):
+def prepare_data(data, ov_names, group, missing, weights=None, ordinal=False):
     """``(labels, groups)``: per group ``(label, rows x, index labels, sums or None, weights
     or None)``; ``weights`` (one per row of ``data``, checked) are split as the rows are and
-    normalised as lavaan's ``sampling.weights`` (``"total"``: to sum to the rows used)."""
+    normalised as lavaan's ``sampling.weights`` (``"total"``: to sum to the rows used).
+    ``missing``: ``"listwise"`` keeps the complete rows, ``"ml"``/``"pairwise"`` the rows with
+    an observed model variable; ``ordinal`` (an ``ordered=`` fit) words the exclusion warning's
+    advice for it (missing='pairwise', not FIML)."""
     if not isinstance(data, pd.DataFrame):
         if isinstance(data, np.ndarray):
             raise ModelSpecificationError(
@@ -94,9 +97,13 @@ def prepare_data(data, ov_names, group, missing, weights=None):
             "no observed model variable"
         if gmiss is not None and gmiss.any():
             reason += f" or a missing group ({group!r})"
+        advice = ""
+        if missing == "listwise":
+            advice = ("; consider missing='pairwise' (each threshold and polychoric correlation "
+                      "from the values it needs, as lavaan)" if ordinal
+                      else "; consider missing='ml' (FIML)")
         warn(f"{dropped} of {len(data)} rows excluded ({reason}); the rows used are in "
-             "fit.rows_used" + ("; consider missing='ml' (FIML)" if missing == "listwise"
-                                else ""), ExclusionWarning)
+             "fit.rows_used" + advice, ExclusionWarning)
     groups = []
     index = data.index.to_numpy()
     if group is None:
@@ -421,21 +428,23 @@ def stats_from_user(sample_stats, ov_names):
 
 
 def ordinal_stats(x: np.ndarray, ov_names: list, *, weights: str = "dwls",
-                  ordinal=None, covariates=None) -> OrdinalStats:
+                  ordinal=None, covariates=None, missing: str = "listwise") -> OrdinalStats:
     """Step 2 for ordinal indicators: the thresholds, polychoric correlations and their
     asymptotic covariance (``polychoric``, lavaan's two-step estimates) of the complete rows
     ``x`` of one group, with the weights of the discrepancy (``"dwls"``: ``1 / diag(Gamma)``,
     ``"uls"``: ones). Bad codes (non-integers, one observed category, more than 20
     categories) are refused there, naming the item. ``ordinal``: the ordinal variables when
-    some are continuous (lavaan's mix: ``mixed_statistics``)."""
+    some are continuous (lavaan's mix: ``mixed_statistics``). ``missing="pairwise"``: ``x``
+    may hold NaN (lavaan's pairwise deletion, see ``polychoric``); ``n`` is then its rows
+    (each has an observed value), lavaan's ``nobs``."""
     frame = pd.DataFrame(x, columns=list(ov_names))
     if covariates:
         return _conditional_ordinal_stats(frame, ov_names, covariates, weights,
                                           ordinal if ordinal is not None else ov_names)
     if ordinal is not None and set(ordinal) != set(ov_names):
-        return _mixed_ordinal_stats(frame, ov_names, ordinal, weights)
+        return _mixed_ordinal_stats(frame, ov_names, ordinal, weights, missing)
     with BlasLimit():  # blocks of a few thousand rows: one BLAS thread is faster (measured)
-        res = _too_many_categories(polychoric, frame, list(ov_names))
+        res = _too_many_categories(polychoric, frame, list(ov_names), missing=missing)
     th = res.thresholds
     item_pos = {v: i for i, v in enumerate(ov_names)}
     th_item = np.array([item_pos[v] for v in th["item"]], dtype=int)
@@ -459,10 +468,11 @@ def ordinal_stats(x: np.ndarray, ov_names: list, *, weights: str = "dwls",
                         polychoric=res)
 
 
-def _mixed_ordinal_stats(frame, ov_names, ordinal, weights) -> OrdinalStats:
+def _mixed_ordinal_stats(frame, ov_names, ordinal, weights, missing) -> OrdinalStats:
     """:func:`ordinal_stats` with continuous variables among the ordinal ones."""
     with BlasLimit():
-        ms = _too_many_categories(mixed_statistics, frame, list(ov_names), list(ordinal))
+        ms = _too_many_categories(mixed_statistics, frame, list(ov_names), list(ordinal),
+                                  missing=missing)
     gamma = ms.gamma
     if not np.all(np.isfinite(gamma)):
         bad = [lab for lab, ok in zip(ms.labels, np.isfinite(np.diag(gamma))) if not ok]
@@ -478,11 +488,11 @@ def _mixed_ordinal_stats(frame, ov_names, ordinal, weights) -> OrdinalStats:
                         th_num=np.asarray(ms.th_num, dtype=bool), var_idx=ms.var_idx)
 
 
-def _too_many_categories(fn, *args):
-    """``fn(*args)``, with the error for an item of more than 20 categories worded for
-    ``cfa``/``sem``, which have no ``max_categories``: leave the item out of ``ordered=``."""
+def _too_many_categories(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)``, with the error for an item of more than 20 categories worded
+    for ``cfa``/``sem``, which have no ``max_categories``: leave the item out of ``ordered=``."""
     try:
-        return fn(*args)
+        return fn(*args, **kwargs)
     except DataError as exc:
         if "max_categories" not in (exc.hint or ""):
             raise
