@@ -3,9 +3,10 @@
 References: tests/references/ordinal/make_pairwise_references.R on simulated data
 (``pairwise_data.csv``: six 5-point items of two factors, a continuous ``x``, two groups ``g``,
 600 rows, about 8% missing in y2, y3, y5, y6 and x, three rows with nothing observed):
-``cfa(..., ordered =, missing = "pairwise")`` by WLSMV and ULSMV, two groups with equal
-thresholds and loadings, a mixed model with ``x`` continuous; ``lavCor(missing =
-"pairwise")`` for the sample statistics alone. Estimates, standard errors and std.all to 1e-3
+``cfa(..., ordered =, missing = "pairwise")`` by WLSMV, ULSMV and in the theta
+parameterization, two groups with equal thresholds and loadings (and the ladder configural ->
+thresholds -> loadings with lavTestLRT), a mixed model with ``x`` continuous; ``lavCor(missing
+= "pairwise")`` for the sample statistics alone. Estimates, standard errors and std.all to 1e-3
 absolute, every fitMeasures value to 1e-3 relative (NA in lavaan is NaN here), polychorics and
 Gamma to 1e-4.
 """
@@ -47,6 +48,8 @@ def _options(name):
     opts = dict(ordered=ordered, missing="pairwise")
     if name == "ulsmv":
         opts["estimator"] = "ULSMV"
+    if name == "theta":
+        opts["parameterization"] = "theta"
     if name == "groups":
         opts.update(group="g", group_equal=["thresholds", "loadings"])
     return opts
@@ -132,7 +135,7 @@ def test_polychoric_missing_option_is_checked():
 
 # ---------------------------------------------------------------------------- fits
 
-NAMES = ["cfa", "ulsmv", "groups", "mixed"]
+NAMES = ["cfa", "ulsmv", "theta", "groups", "mixed"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -176,18 +179,34 @@ def test_pairwise_uses_rows_listwise_deletion_drops():
     assert len(pairwise.rows_used) == pairwise.nobs[0] > listwise.nobs[0]
 
 
-def test_invariance_passes_pairwise_to_its_fits():
+def test_invariance_passes_pairwise_to_its_fits_and_matches_lavTestLRT():
     ref = _reference("groups")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExclusionWarning)
-        res = cx.invariance(MODEL, _data(), group="g", ordered=ITEMS, missing="pairwise")
+        res = cx.invariance(MODEL, _data(), group="g", ordered=ITEMS, missing="pairwise",
+                            stop=False)
     fit = res.fits["metric"]        # equal thresholds and loadings: the groups reference
     assert fit.missing == "pairwise" and list(fit.nobs) == ref["n"]
     exp = pd.DataFrame(ref["estimates"])
     np.testing.assert_allclose(fit.estimates["est"], exp["est"], atol=1e-3, rtol=0)
     np.testing.assert_allclose(fit.estimates["se"], exp["se"], atol=1e-3, rtol=0)
-    np.testing.assert_allclose(fit.fit_measures["chisq_scaled"],
-                               ref["fit_measures"]["chisq_scaled"], rtol=1e-3)
+    lrt = _reference("lrt")
+    tab = res.table.set_index("step")
+    for step, name in [("configural", "configural"), ("thresholds", "thresholds"),
+                       ("metric", "loadings")]:
+        fm = lrt["steps"][name]
+        np.testing.assert_allclose(
+            tab.loc[step, ["chisq", "df", "pvalue", "cfi", "tli", "rmsea", "srmr", "chisq_ml",
+                           "scaling_factor"]].to_numpy(float),
+            [fm["chisq_scaled"], fm["df"], fm["pvalue_scaled"], fm["cfi_scaled"],
+             fm["tli_scaled"], fm["rmsea_scaled"], fm["srmr"], fm["chisq"],
+             fm["chisq_scaling_factor"]], rtol=1e-3, atol=1e-9, err_msg=step)
+    diff = lrt["lrt"]
+    np.testing.assert_allclose(tab.loc[["thresholds", "metric"], "delta_chisq"],
+                               diff["chisq_diff"][1:], rtol=1e-3)
+    np.testing.assert_allclose(tab.loc[["thresholds", "metric"], "delta_df"], diff["df_diff"][1:])
+    np.testing.assert_allclose(tab.loc[["thresholds", "metric"], "p_delta"], diff["pvalue"][1:],
+                               rtol=1e-3)
 
 
 # ---------------------------------------------------------------------------- refusals

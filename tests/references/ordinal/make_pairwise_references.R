@@ -83,6 +83,28 @@ fit <- cfa(m2, d, ordered = items, missing = "pairwise", group = "g",
            group.equal = c("thresholds", "loadings"))
 write_fit("groups", fit, m2, paste0("cfa(model, data, ordered = paste0('y', 1:6), ",
           "missing = 'pairwise', group = 'g', group.equal = c('thresholds', 'loadings'))"))
+fit <- cfa(m2, d, ordered = items, missing = "pairwise", parameterization = "theta")
+write_fit("theta", fit, m2, paste0("cfa(model, data, ordered = paste0('y', 1:6), ",
+                                   "missing = 'pairwise', parameterization = 'theta')"))
+
+# the ordinal invariance ladder under pairwise deletion and lavTestLRT over it
+lad <- list(configural = "", thresholds = "thresholds", loadings = c("thresholds", "loadings"))
+steps <- lapply(lad, function(ge) cfa(m2, d, ordered = items, missing = "pairwise",
+                                      group = "g", group.equal = ge))
+tab <- lavTestLRT(steps$configural, steps$thresholds, steps$loadings,
+                  model.names = names(lad))
+lrt <- list(
+  steps = lapply(steps, function(f) as.list(setNames(num(fitMeasures(f)),
+                                                     gsub(".", "_", names(fitMeasures(f)),
+                                                          fixed = TRUE)))),
+  lrt = list(model = rownames(tab), df = num(tab$Df), chisq = num(tab$Chisq),
+             chisq_diff = num(tab[["Chisq diff"]]), df_diff = num(tab[["Df diff"]]),
+             pvalue = num(tab[["Pr(>Chisq)"]])),
+  call = "lavTestLRT(configural, thresholds, loadings) (method 'default'), missing = 'pairwise'",
+  lavaan = as.character(packageVersion("lavaan")), R = R.version.string)
+write(toJSON(lrt, auto_unbox = TRUE, pretty = TRUE, digits = NA, na = "null"),
+      file.path(out, "pairwise_lrt.json"))
+
 m3 <- "f1 =~ y1 + y2 + y3\nf2 =~ y4 + y5 + x"
 fit <- cfa(m3, d, ordered = paste0("y", 1:5), missing = "pairwise")
 write_fit("mixed", fit, m3, paste0("cfa(model, data, ordered = paste0('y', 1:5), ",
