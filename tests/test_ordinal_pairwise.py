@@ -103,6 +103,22 @@ def test_polychoric_pairwise_with_a_continuous_variable_matches_lavcor():
     assert mo["var"] == pytest.approx(x.var(ddof=0), abs=1e-10)
 
 
+def test_pairwise_correlation_of_two_continuous_variables_matches_lavcor():
+    # lavaan's two-step estimate given each variable's own mean and variance: with missing
+    # values it is not the Pearson correlation of the complete pairs
+    ref = _reference("lavcor_two")
+    with pytest.warns(ExclusionWarning):
+        res = polychoric(_data(), ITEMS[:3], continuous=["x", "x2"], missing="pairwise")
+    assert res.n == ref["n"]
+    np.testing.assert_allclose(res.correlation.to_numpy(), ref["cor"], atol=1e-4, rtol=0)
+    assert list(res.gamma.index) == ref["gamma_names"]
+    np.testing.assert_allclose(res.gamma.to_numpy(), ref["gamma"], atol=1e-4, rtol=1e-6)
+    np.testing.assert_allclose(res.wls_obs.to_numpy(), ref["wls_obs"], atol=1e-4, rtol=0)
+    both = _data()[["x", "x2"]].dropna()
+    pearson = np.corrcoef(both["x"], both["x2"])[0, 1]
+    assert abs(res.correlation.loc["x", "x2"] - pearson) > 1e-4
+
+
 def test_polychoric_default_stays_listwise():
     data = _data()
     complete = data[ITEMS].dropna()

@@ -3,11 +3,12 @@
 # polychoric/polyserial correlations from each pair's complete rows, Gamma from the casewise
 # scores with the missing ones left out.
 # Re-run from the repository root:  Rscript tests/references/ordinal/make_pairwise_references.R
-# Writes, next to this script: pairwise_data.csv (the input: six 5-point items y1..y6, a
-# continuous x, a group g; empty = missing) and pairwise_<name>.json per fit (parameterEstimates
+# Writes, next to this script: pairwise_data.csv (the input: six 5-point items y1..y6,
+# continuous x and x2, a group g; empty = missing) and pairwise_<name>.json per fit (parameterEstimates
 # with group and free, std.all, fitMeasures, nobs, wls.obs and gamma of the first group), and
-# pairwise_lavcor.json / pairwise_lavcor_mixed.json (lavCor(missing = "pairwise") estimates,
-# standard errors and Gamma).
+# pairwise_lrt.json (the ladder's fit measures and lavTestLRT), pairwise_lavcor*.json
+# (lavCor(missing = "pairwise") estimates, standard errors and Gamma: items only, with x, with
+# x and x2).
 suppressMessages({library(lavaan); library(jsonlite)})
 out <- "tests/references/ordinal"
 
@@ -40,6 +41,11 @@ d$y3[runif(n) < ifelse(d$y1 >= 4, .14, .05)] <- NA
 d$y6[runif(n) < ifelse(d$y1 <= 2, .14, .05)] <- NA
 d$x[runif(n) < .08] <- NA
 d[c(17, 288, 451), c(paste0("y", 1:6), "x")] <- NA
+# a second continuous variable (drawn last, so the columns above do not depend on it), for the
+# two-step correlation of two continuous variables with missing values
+d$x2 <- round(5 + .6 * f[, 1] + .8 * rnorm(n), 2)
+d$x2[runif(n) < .08] <- NA
+d$x2[c(17, 288, 451)] <- NA
 write.csv(d, file.path(out, "pairwise_data.csv"), row.names = FALSE, na = "")
 
 # ---- fits -------------------------------------------------------------------------------
@@ -133,3 +139,7 @@ v <- c(paste0("y", 1:5), "x")
 fit <- lavCor(d[v], ordered = paste0("y", 1:5), missing = "pairwise", se = "standard",
               output = "fit")
 write_cor("lavcor_mixed", fit, v)
+v2 <- c(paste0("y", 1:3), "x", "x2")
+fit <- lavCor(d[v2], ordered = paste0("y", 1:3), missing = "pairwise", se = "standard",
+              output = "fit")
+write_cor("lavcor_two", fit, v2)
