@@ -5,8 +5,9 @@ References: tests/references/ordinal/make_pairwise_references.R on simulated dat
 600 rows, about 8% missing in y2, y3, y5, y6 and x, three rows with nothing observed):
 ``cfa(..., ordered =, missing = "pairwise")`` by WLSMV, ULSMV and in the theta
 parameterization, two groups with equal thresholds and loadings (and the ladder configural ->
-thresholds -> loadings with lavTestLRT), a mixed model with ``x`` continuous; ``lavCor(missing
-= "pairwise")`` for the sample statistics alone. Estimates, standard errors and std.all to 1e-3
+thresholds -> loadings with lavTestLRT), a mixed model with ``x`` continuous, an SEM with the
+covariate ``x`` given ``conditional.x = FALSE``; ``lavCor(missing = "pairwise")`` for the
+sample statistics alone. Estimates, standard errors and std.all to 1e-3
 absolute, every fitMeasures value to 1e-3 relative (NA in lavaan is NaN here), polychorics and
 Gamma to 1e-4.
 """
@@ -44,7 +45,7 @@ def _data():
 
 
 def _options(name):
-    ordered = ITEMS[:5] if name == "mixed" else ITEMS
+    ordered = {"mixed": ITEMS[:5], "sem": ITEMS[:3]}.get(name, ITEMS)
     opts = dict(ordered=ordered, missing="pairwise")
     if name == "ulsmv":
         opts["estimator"] = "ULSMV"
@@ -52,6 +53,8 @@ def _options(name):
         opts["parameterization"] = "theta"
     if name == "groups":
         opts.update(group="g", group_equal=["thresholds", "loadings"])
+    if name == "sem":        # the covariate x modelled with the items (conditional.x = FALSE)
+        opts["conditional_x"] = False
     return opts
 
 
@@ -63,7 +66,8 @@ def _fit(name):
         ref = _reference(name)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExclusionWarning)
-            _FITS[name] = (ref, cx.cfa(ref["model"], _data(), **_options(name)))
+            fit = (cx.sem if name == "sem" else cx.cfa)(ref["model"], _data(), **_options(name))
+            _FITS[name] = (ref, fit)
     return _FITS[name]
 
 
@@ -151,7 +155,7 @@ def test_polychoric_missing_option_is_checked():
 
 # ---------------------------------------------------------------------------- fits
 
-NAMES = ["cfa", "ulsmv", "theta", "groups", "mixed"]
+NAMES = ["cfa", "ulsmv", "theta", "groups", "mixed", "sem"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -160,11 +164,13 @@ def test_pairwise_estimates_and_standard_errors_match_lavaan(name):
     assert fit.converged and fit.admissible and fit.missing == "pairwise"
     # lavaan's nobs: the rows with at least one observed model variable
     assert list(fit.nobs) == list(np.atleast_1d(ref["n"]))
-    got = fit.estimates
-    exp = pd.DataFrame(ref["estimates"])
-    assert list(got["lhs"]) == list(exp["lhs"])
-    assert list(got["op"]) == list(exp["op"])
-    assert list(got["rhs"]) == list(exp["rhs"])
+    keys = ["lhs", "op", "rhs", "g"]
+    got = fit.estimates.assign(g=lambda t: pd.factorize(t["group"])[0] + 1)
+    exp = pd.DataFrame(ref["estimates"]).assign(g=lambda t: t["group"])
+    if name != "sem":   # lavaan's row order (the SEM's x rows come in another order)
+        assert list(got["lhs"]) == list(exp["lhs"]) and list(got["rhs"]) == list(exp["rhs"])
+    assert sorted(map(tuple, got[keys].to_numpy())) == sorted(map(tuple, exp[keys].to_numpy()))
+    got = exp[keys].merge(got, on=keys, how="left")
     for col in ("est", "se", "std_all"):
         np.testing.assert_allclose(got[col].to_numpy(float), exp[col].to_numpy(float),
                                    atol=1e-3, rtol=0, err_msg=f"{name}: {col}")

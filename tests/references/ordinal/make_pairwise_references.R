@@ -115,6 +115,10 @@ m3 <- "f1 =~ y1 + y2 + y3\nf2 =~ y4 + y5 + x"
 fit <- cfa(m3, d, ordered = paste0("y", 1:5), missing = "pairwise")
 write_fit("mixed", fit, m3, paste0("cfa(model, data, ordered = paste0('y', 1:5), ",
                                    "missing = 'pairwise')"))
+m4 <- "f1 =~ y1 + y2 + y3\nf1 ~ x"
+fit <- sem(m4, d, ordered = paste0("y", 1:3), missing = "pairwise", conditional.x = FALSE)
+write_fit("sem", fit, m4, paste0("sem(model, data, ordered = paste0('y', 1:3), ",
+                                 "missing = 'pairwise', conditional.x = FALSE)"))
 
 # ---- lavCor: the sample statistics alone ---------------------------------------------------
 write_cor <- function(name, fit, vars) {
