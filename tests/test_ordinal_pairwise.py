@@ -3,7 +3,7 @@
 References: tests/references/ordinal/make_pairwise_references.R on simulated data
 (``pairwise_data.csv``: six 5-point items of two factors, a continuous ``x``, two groups ``g``,
 600 rows, about 8% missing in y2, y3, y5, y6 and x, three rows with nothing observed):
-``cfa(..., ordered =, missing = "pairwise")`` by WLSMV, ULSMV and in the theta
+``cfa(..., ordered =, missing = "pairwise")`` by WLSMV, DWLS, ULSMV and in the theta
 parameterization, two groups with equal thresholds and loadings (and the ladder configural ->
 thresholds -> loadings with lavTestLRT), a mixed model with ``x`` continuous, an SEM with the
 covariate ``x`` given ``conditional.x = FALSE``; ``lavCor(missing = "pairwise")`` for the
@@ -47,8 +47,8 @@ def _data():
 def _options(name):
     ordered = {"mixed": ITEMS[:5], "sem": ITEMS[:3]}.get(name, ITEMS)
     opts = dict(ordered=ordered, missing="pairwise")
-    if name == "ulsmv":
-        opts["estimator"] = "ULSMV"
+    if name in ("ulsmv", "dwls"):
+        opts["estimator"] = name.upper()
     if name == "theta":
         opts["parameterization"] = "theta"
     if name == "groups":
@@ -155,7 +155,7 @@ def test_polychoric_missing_option_is_checked():
 
 # ---------------------------------------------------------------------------- fits
 
-NAMES = ["cfa", "ulsmv", "theta", "groups", "mixed", "sem"]
+NAMES = ["cfa", "dwls", "ulsmv", "theta", "groups", "mixed", "sem"]
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -89,6 +89,9 @@ fit <- cfa(m2, d, ordered = items, missing = "pairwise", group = "g",
            group.equal = c("thresholds", "loadings"))
 write_fit("groups", fit, m2, paste0("cfa(model, data, ordered = paste0('y', 1:6), ",
           "missing = 'pairwise', group = 'g', group.equal = c('thresholds', 'loadings'))"))
+fit <- cfa(m2, d, ordered = items, missing = "pairwise", estimator = "DWLS")
+write_fit("dwls", fit, m2, paste0("cfa(model, data, ordered = paste0('y', 1:6), ",
+                                  "missing = 'pairwise', estimator = 'DWLS')"))
 fit <- cfa(m2, d, ordered = items, missing = "pairwise", parameterization = "theta")
 write_fit("theta", fit, m2, paste0("cfa(model, data, ordered = paste0('y', 1:6), ",
                                    "missing = 'pairwise', parameterization = 'theta')"))
