@@ -6,8 +6,9 @@ References: tests/references/ordinal/make_pairwise_references.R on simulated dat
 ``cfa(..., ordered =, missing = "pairwise")`` by WLSMV, DWLS, ULSMV and in the theta
 parameterization, two groups with equal thresholds and loadings (and the ladder configural ->
 thresholds -> loadings with lavTestLRT), a mixed model with ``x`` continuous, an SEM with the
-covariate ``x`` given ``conditional.x = FALSE``; ``lavCor(missing = "pairwise")`` for the
-sample statistics alone. Estimates, standard errors and std.all to 1e-3
+covariate ``x`` given ``conditional.x = FALSE`` and two with covariates given lavaan's default
+``conditional.x = TRUE`` (one with a continuous indicator); ``lavCor(missing = "pairwise")``
+for the sample statistics alone. Estimates, standard errors and std.all to 1e-3
 absolute, every fitMeasures value to 1e-3 relative (NA in lavaan is NaN here), polychorics and
 Gamma to 1e-4.
 """
@@ -45,7 +46,7 @@ def _data():
 
 
 def _options(name):
-    ordered = {"mixed": ITEMS[:5], "sem": ITEMS[:3]}.get(name, ITEMS)
+    ordered = {"mixed": ITEMS[:5], "sem": ITEMS[:3], "sem_cx_mixed": ITEMS[:3]}.get(name, ITEMS)
     opts = dict(ordered=ordered, missing="pairwise")
     if name in ("ulsmv", "dwls"):
         opts["estimator"] = name.upper()
@@ -66,7 +67,8 @@ def _fit(name):
         ref = _reference(name)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExclusionWarning)
-            fit = (cx.sem if name == "sem" else cx.cfa)(ref["model"], _data(), **_options(name))
+            fit = (cx.sem if name.startswith("sem") else cx.cfa)(ref["model"], _data(),
+                                                                 **_options(name))
             _FITS[name] = (ref, fit)
     return _FITS[name]
 
@@ -155,7 +157,7 @@ def test_polychoric_missing_option_is_checked():
 
 # ---------------------------------------------------------------------------- fits
 
-NAMES = ["cfa", "dwls", "ulsmv", "theta", "groups", "mixed", "sem"]
+NAMES = ["cfa", "dwls", "ulsmv", "theta", "groups", "mixed", "sem", "sem_cx", "sem_cx_mixed"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -167,7 +169,7 @@ def test_pairwise_estimates_and_standard_errors_match_lavaan(name):
     keys = ["lhs", "op", "rhs", "g"]
     got = fit.estimates.assign(g=lambda t: pd.factorize(t["group"])[0] + 1)
     exp = pd.DataFrame(ref["estimates"]).assign(g=lambda t: t["group"])
-    if name != "sem":   # lavaan's row order (the SEM's x rows come in another order)
+    if not name.startswith("sem"):   # lavaan's row order (an SEM's x rows: another order)
         assert list(got["lhs"]) == list(exp["lhs"]) and list(got["rhs"]) == list(exp["rhs"])
     assert sorted(map(tuple, got[keys].to_numpy())) == sorted(map(tuple, exp[keys].to_numpy()))
     got = exp[keys].merge(got, on=keys, how="left")
@@ -244,7 +246,17 @@ def test_pairwise_without_ordinal_items_is_refused():
         cx.cfa(MODEL, _data(), missing="pairwise")
 
 
-def test_pairwise_with_exogenous_covariates_is_refused():
-    with pytest.raises(ModelSpecificationError, match="exogenous covariates"):
-        cx.sem("f1 =~ y1 + y2 + y3\nf1 ~ x", _data(), ordered=["y1", "y2", "y3"],
-               missing="pairwise")
+def test_pairwise_with_covariates_deletes_rows_missing_one_and_counts_answered_rows():
+    # lavaan (conditional.x, fixed.x): a row missing a covariate is deleted; a row with the
+    # covariates but no outcome answered is kept for the covariates' moments, not in nobs
+    data = _data()
+    ref, fit = _fit("sem_cx_mixed")
+    x_ok = data[["age", "x"]].notna().all(axis=1)
+    assert fit.nobs == [ref["n"]] == [int(x_ok.sum())]
+    assert set(fit.rows_used) == set(data.index[x_ok])
+    with pytest.warns(ExclusionWarning, match="missing exogenous covariate"):
+        cx.sem(ref["model"], data, ordered=ITEMS[:3], missing="pairwise")
+    ref, fit = _fit("sem_cx")
+    answered = data[ITEMS].notna().any(axis=1)
+    assert fit.nobs == [ref["n"]] == [int(answered.sum())]
+    assert len(fit.rows_used) == len(data)          # every row has age

@@ -1661,6 +1661,29 @@ def _pair_conditional(ka, kb, fa, fb, ca, cb, X, Ka, Kb):
     return rho, sc, derivs, h21, sd
 
 
+def _pair_on_rows(kind, ab, fits, cc, X, K, seen):
+    """:func:`_pair_conditional` of outcomes ``ab`` on the rows where both are observed
+    (``seen``: their masks, None = every row), its casewise rho score put back at those rows
+    (0 elsewhere); the derivative matrices stay on those rows (summed against the score)."""
+    a, b = ab
+    if seen[0] is None and seen[1] is None:
+        return _pair_conditional(kind[a], kind[b], fits[a], fits[b], cc[0], cc[1], X, K[a],
+                                 K[b])
+    rows = np.ones(len(X), dtype=bool)
+    for s_ in seen:
+        if s_ is not None:
+            rows &= s_
+    rho, sc, (da, db), hh, h = _pair_conditional(
+        kind[a], kind[b], _sub_fit(fits[a], kind[a], rows), _sub_fit(fits[b], kind[b], rows),
+        None if cc[0] is None else cc[0][rows], None if cc[1] is None else cc[1][rows],
+        X[rows], K[a], K[b])
+    full = np.zeros(len(X))
+    full[rows] = sc
+    out_a, out_b = np.zeros((len(X), da.shape[1])), np.zeros((len(X), db.shape[1]))
+    out_a[rows], out_b[rows] = da, db
+    return rho, full, (out_a, out_b), hh, h
+
+
 def _ord_derivs(codes_j, K_j, t1, t2, lik, X):
     """Casewise d loglik / d (thresholds, slopes) of an ordinal outcome in a pair, from the
     terms at its upper (``t1``) and lower (``t2``) boundaries (lavaan's Z1, Z2)."""
@@ -1686,26 +1709,73 @@ def _bv_mix_rho(z, z1, z2):
                                  options={"xatol": 1e-10, "maxiter": 500}).x)
 
 
+def _complete_covariates(data: pd.DataFrame, covariates: list) -> pd.DataFrame:
+    """Pairwise deletion given covariates (lavaan's fixed.x): the rows missing a covariate
+    are deleted, with an ExclusionWarning saying how many."""
+    miss = data[covariates].isna().any(axis=1).to_numpy()
+    if miss.any():
+        warn(f"{int(miss.sum())} of {len(data)} rows deleted because an exogenous covariate "
+             f"({', '.join(covariates)}) is missing (lavaan's fixed.x: the outcomes are "
+             "modelled given the covariates)", ExclusionWarning)
+        data = data.loc[~miss]
+    return data
+
+
+def _observed_fit(kind, codes_j, K_j, y, X, name, seen):
+    """:func:`_outcome_fit` on the rows where the outcome is observed (``seen``; None: all),
+    its casewise scores and per-case terms put back at those rows (scores 0 elsewhere)."""
+    if seen is None:
+        return _outcome_fit(kind, codes_j, K_j, y, X, name)
+    f = _outcome_fit(kind, None if codes_j is None else codes_j[seen], K_j,
+                     None if y is None else y[seen], X[seen], name)
+    sc = np.zeros((len(X), f[3].shape[1]))
+    sc[seen] = f[3]
+
+    def full(a):
+        out = np.zeros(len(X))
+        out[seen] = a
+        return out
+    aux = tuple(full(a) for a in f[4]) if kind == "o" else full(f[4])
+    return f[0], f[1], f[2], sc, aux
+
+
+def _sub_fit(f, kind, rows):
+    """An outcome's fit with its per-case terms restricted to ``rows`` (for a pair)."""
+    aux = tuple(a[rows] for a in f[4]) if kind == "o" else f[4][rows]
+    return f[0], f[1], f[2], None, aux
+
+
 def conditional_statistics(data: pd.DataFrame, outcomes, covariates,
-                           ordinal=None) -> ConditionalStatistics:
+                           ordinal=None, missing: str = "listwise") -> ConditionalStatistics:
     """Step 1 and 2 of lavaan's ``conditional.x = TRUE`` for ``outcomes`` (the ``ordinal``
     ones, default all, ordinal; the others continuous) given continuous ``covariates``
     (complete rows of ``data``): probit (linear) regressions, residual polychoric (polyserial,
     Pearson) correlations, and Gamma by Muthen's (1984) sandwich (lavaan's ``muthen1984``
-    with ``eXo``: the delta method to covariances, the intercepts' sign flipped)."""
+    with ``eXo``: the delta method to covariances, the intercepts' sign flipped).
+    ``missing="pairwise"`` (lavaan's): rows missing a covariate are deleted; each regression
+    uses the rows where its outcome is observed, each pair the rows where both are, a missing
+    value's scores are 0; ``n`` (Gamma's multiplier, lavaan's nobs) counts the rows with an
+    observed outcome, while the covariates' moments use every row kept."""
     outcomes, covariates = [str(v) for v in outcomes], [str(v) for v in covariates]
     ordinal = outcomes if ordinal is None else [str(v) for v in ordinal]
     ords = [v for v in outcomes if v in set(ordinal)]
     nums = [v for v in outcomes if v not in set(ordinal)]
+    if missing == "pairwise":
+        data = _complete_covariates(_as_frame(data), covariates)
     items, codes, cats, _, _, cont, Xall, _ = _prepare(data, ords, nums + covariates,
-                                                       MAX_CATEGORIES, min_items=1)
+                                                       MAX_CATEGORIES, min_items=1,
+                                                       missing=missing)
     X = Xall[:, len(nums):]
     n, nx, p = len(X), X.shape[1], len(outcomes)
     kind = ["o" if v in set(ords) else "n" for v in outcomes]
     K = np.array([len(cats[v]) if k == "o" else 2 for v, k in zip(outcomes, kind)])
     col_of = {v: (ords.index(v) if k == "o" else nums.index(v)) for v, k in zip(outcomes, kind)}
-    fits = [_outcome_fit(k, codes[:, col_of[v]] if k == "o" else None, K[j],
-                         Xall[:, col_of[v]] if k == "n" else None, X, v)
+    seen = [(codes[:, col_of[v]] >= 0) if k == "o" else ~np.isnan(Xall[:, col_of[v]])
+            for v, k in zip(outcomes, kind)]
+    n_obs = int(np.any(seen, axis=0).sum()) if p else n
+    seen = [None if s.all() else s for s in seen]
+    fits = [_observed_fit(k, codes[:, col_of[v]] if k == "o" else None, K[j],
+                          Xall[:, col_of[v]] if k == "n" else None, X, v, seen[j])
             for j, (v, k) in enumerate(zip(outcomes, kind))]
     th_start = np.concatenate([[0], np.cumsum(K - 1)])
     n_th = int(th_start[-1])
@@ -1724,8 +1794,8 @@ def conditional_statistics(data: pd.DataFrame, outcomes, covariates,
         for b in range(a + 1, p):
             ca = codes[:, col_of[outcomes[a]]] if kind[a] == "o" else None
             cb = codes[:, col_of[outcomes[b]]] if kind[b] == "o" else None
-            rho, sc, (da, db), hh, h = _pair_conditional(kind[a], kind[b], fits[a], fits[b],
-                                                         ca, cb, X, K[a], K[b])
+            rho, sc, (da, db), hh, h = _pair_on_rows(kind, (a, b), fits, (ca, cb), X, K,
+                                                     (seen[a], seen[b]))
             row, hrow = np.zeros(m1), np.zeros(m1)
             row[cols[a]] = sc @ da
             row[cols[b]] = sc @ db
@@ -1760,7 +1830,7 @@ def conditional_statistics(data: pd.DataFrame, outcomes, covariates,
     th_num = np.array([kind[j] == "n" for j in range(p) for _ in range(K[j] - 1)])
     flip = np.ones(m)
     flip[np.flatnonzero(th_num)] = -1.0
-    G = n * (flip[:, None] * W * flip[None, :])
+    G = n_obs * (flip[:, None] * W * flip[None, :])
     G = (G + G.T) / 2.0
     th_lab = [f"{outcomes[j]}|t{k + 1}" if kind[j] == "o" else f"{outcomes[j]}~1"
               for j in range(p) for k in range(K[j] - 1)]
@@ -1778,11 +1848,11 @@ def conditional_statistics(data: pd.DataFrame, outcomes, covariates,
                           np.array([fits[j][2] for j in num_pos]), covs])
     xm = X.mean(axis=0)
     xc = (X - xm).T @ (X - xm) / (n - 1)   # lavaan's cov.x under conditional.x: N - 1
-    y_mean = np.array([Xall[:, col_of[v]].mean() if k == "n" else 0.0
+    y_mean = np.array([np.nanmean(Xall[:, col_of[v]]) if k == "n" else 0.0
                        for v, k in zip(outcomes, kind)])
     return ConditionalStatistics(
         labels=tuple(th_lab + sl_lab + var_lab + labels), obs=obs, gamma=G, n_th=n_th,
         th_var=np.repeat(np.arange(p), K - 1), pairs=(np.array(ia, dtype=int),
                                                        np.array(ib, dtype=int)),
-        res_cor=cov, x_cov=xc, x_mean=xm, categories=cats, n=n, th_num=th_num,
+        res_cor=cov, x_cov=xc, x_mean=xm, categories=cats, n=n_obs, th_num=th_num,
         var_pos=np.array(num_pos, dtype=int), y_mean=y_mean)

@@ -389,19 +389,15 @@ def estimate(model, data, options: dict) -> Estimation:
 def _estimate_ordinal(model, data, statements, ov_names, o) -> Estimation:
     """Steps 2-3 for ordinal indicators (lavaan's ``ordered=``): the complete rows of each
     group (``missing="pairwise"``: the rows with an observed value, each statistic from the
-    values it needs), their thresholds, polychoric correlations and Gamma (block-diagonal over the
+    values it needs; rows missing an exogenous covariate deleted, as lavaan's fixed.x), their
+    thresholds, polychoric correlations and Gamma (block-diagonal over the
     groups), the table with the thresholds (and, with ``group_equal``, lavaan's freed scales
     and latent means in the other groups); then the common steps with the DWLS discrepancy."""
     items = _ordered_items(o["ordered"], ov_names, statements)
     conditional_x, covariates = _conditional_x(statements, o.get("conditional_x"), items)
     group, missing = o["group"], o["missing"]
-    if missing == "pairwise" and covariates:
-        raise ModelSpecificationError(
-            "missing='pairwise' is not available yet with exogenous covariates "
-            "(conditional_x): " + ", ".join(covariates),
-            hint="use missing='listwise', or conditional_x=False (the covariates then are "
-                 "continuous variables among the ordinal ones)")
-    labels, groups = prepare_data(data, ov_names, group, missing, ordinal=True)
+    labels, groups = prepare_data(data, ov_names, group, missing, ordinal=True,
+                                  required=covariates)
     weights = WLS_ESTIMATORS[o["estimator"]][0]
     gstats = []
     for lab, x, *_ in groups:

@@ -193,7 +193,9 @@ def cfa(model, data=None, *, group=None, estimator=None, missing="listwise", std
         (each item's thresholds from its observed values, each polychoric, polyserial or
         Pearson correlation from the rows where both variables are observed, Gamma from the
         casewise scores with the missing ones left out; ``nobs`` counts the rows with at least
-        one observed model variable, as lavaan). Not with exogenous covariates yet.
+        one observed model variable, as lavaan). With exogenous covariates (``conditional_x``)
+        a row missing a covariate is deleted and ``nobs`` counts the rows with an observed
+        outcome (lavaan's fixed.x).
     std_lv : bool
         Identify factors by fixing their variances to 1 instead of the first loading.
     group_equal : sequence of str

@@ -36,13 +36,38 @@ __all__ = ["ordinal_stats", "prepare_data", "check_sample_cov", "stats_from_rows
            "check_user_means", "crossprod", "sum_and_crossprod", "weighted_stats",
            "MomentStats", "MomentProblem", "stats_from_moments", "moment_score_crossprod"]
 
-def prepare_data(data, ov_names, group, missing, weights=None, ordinal=False):
+def _rows_kept(x, missing, need) -> tuple[np.ndarray, bool]:
+    """The rows kept (complete ones under listwise deletion, else those with an observed
+    value and every ``need`` column observed) and whether a ``need`` column dropped one."""
+    isn = np.isnan(x)
+    keep = ~isn.any(axis=1) if missing == "listwise" else ~isn.all(axis=1)
+    if not need or missing == "listwise":
+        return keep, False
+    lacks = isn[:, need].any(axis=1)
+    return keep & ~lacks, bool((keep & lacks).any())
+
+
+def _warn_excluded(dropped, total, reason, missing, ordinal) -> None:
+    """The ExclusionWarning of :func:`prepare_data`, advising the missing-data option that
+    keeps the rows: FIML for continuous indicators, pairwise deletion for ordinal ones."""
+    advice = ""
+    if missing == "listwise":
+        advice = ("; consider missing='pairwise' (each threshold and polychoric correlation "
+                  "from the values it needs, as lavaan)" if ordinal
+                  else "; consider missing='ml' (FIML)")
+    warn(f"{dropped} of {total} rows excluded ({reason}); the rows used are in "
+         "fit.rows_used" + advice, ExclusionWarning)
+
+
+def prepare_data(data, ov_names, group, missing, weights=None, ordinal=False, required=()):
     """``(labels, groups)``: per group ``(label, rows x, index labels, sums or None, weights
     or None)``; ``weights`` (one per row of ``data``, checked) are split as the rows are and
     normalised as lavaan's ``sampling.weights`` (``"total"``: to sum to the rows used).
     ``missing``: ``"listwise"`` keeps the complete rows, ``"ml"``/``"pairwise"`` the rows with
     an observed model variable; ``ordinal`` (an ``ordered=`` fit) words the exclusion warning's
-    advice for it (missing='pairwise', not FIML)."""
+    advice for it (missing='pairwise', not FIML); ``required``: variables a kept row must
+    have observed whatever ``missing`` says (exogenous covariates under pairwise deletion, as
+    lavaan's fixed.x)."""
     if not isinstance(data, pd.DataFrame):
         if isinstance(data, np.ndarray):
             raise ModelSpecificationError(
@@ -84,26 +109,21 @@ def prepare_data(data, ov_names, group, missing, weights=None, ordinal=False):
             bad = np.flatnonzero(np.isinf(colsum))[0]
             raise NonNumericError("infinite values in a model variable", column=ov_names[bad],
                                   expected="finite numbers")
-        isn = np.isnan(x)
-        keep = ~isn.any(axis=1) if missing == "listwise" else ~isn.all(axis=1)
-        del isn
+        keep, lost_x = _rows_kept(x, missing, [ov_names.index(v) for v in required])
     else:
-        keep = None
+        keep, lost_x = None, False
     if gmiss is not None and gmiss.any():
         keep = ~gmiss if keep is None else keep & ~gmiss
     dropped = 0 if keep is None else int((~keep).sum())
     if dropped:
-        reason = "a missing value in a model variable" if missing == "listwise" else \
-            "no observed model variable"
+        reasons = ["a missing value in a model variable" if missing == "listwise" else
+                   "no observed model variable"]
+        if lost_x:
+            reasons.append("a missing exogenous covariate (" + ", ".join(required)
+                           + "; lavaan's fixed.x deletes the row)")
         if gmiss is not None and gmiss.any():
-            reason += f" or a missing group ({group!r})"
-        advice = ""
-        if missing == "listwise":
-            advice = ("; consider missing='pairwise' (each threshold and polychoric correlation "
-                      "from the values it needs, as lavaan)" if ordinal
-                      else "; consider missing='ml' (FIML)")
-        warn(f"{dropped} of {len(data)} rows excluded ({reason}); the rows used are in "
-             "fit.rows_used" + advice, ExclusionWarning)
+            reasons.append(f"a missing group ({group!r})")
+        _warn_excluded(dropped, len(data), " or ".join(reasons), missing, ordinal)
     groups = []
     index = data.index.to_numpy()
     if group is None:
@@ -440,7 +460,8 @@ def ordinal_stats(x: np.ndarray, ov_names: list, *, weights: str = "dwls",
     frame = pd.DataFrame(x, columns=list(ov_names))
     if covariates:
         return _conditional_ordinal_stats(frame, ov_names, covariates, weights,
-                                          ordinal if ordinal is not None else ov_names)
+                                          ordinal if ordinal is not None else ov_names,
+                                          missing)
     if ordinal is not None and set(ordinal) != set(ov_names):
         return _mixed_ordinal_stats(frame, ov_names, ordinal, weights, missing)
     with BlasLimit():  # blocks of a few thousand rows: one BLAS thread is faster (measured)
@@ -504,7 +525,8 @@ def _too_many_categories(fn, *args, **kwargs):
                  "it), or collapse its categories") from None
 
 
-def _conditional_ordinal_stats(frame, ov_names, covariates, weights, ordinal) -> OrdinalStats:
+def _conditional_ordinal_stats(frame, ov_names, covariates, weights, ordinal,
+                               missing="listwise") -> OrdinalStats:
     """:func:`ordinal_stats` given exogenous covariates (lavaan's ``conditional.x = TRUE``):
     every other variable is an ordinal outcome; ``cov``/``mean`` hold the covariates' sample
     moments (the fixed.x values) and the residual polychorics among the outcomes."""
@@ -513,7 +535,7 @@ def _conditional_ordinal_stats(frame, ov_names, covariates, weights, ordinal) ->
     xs = [v for v in ov_names if v in set(covariates)]
     with BlasLimit():
         cs = _too_many_categories(conditional_statistics, frame, ys, xs,
-                                  [v for v in ys if v in set(ordinal)])
+                                  [v for v in ys if v in set(ordinal)], missing=missing)
     y_idx = np.array([pos[v] for v in ys], dtype=int)
     x_idx = np.array([pos[v] for v in xs], dtype=int)
     p = len(ov_names)

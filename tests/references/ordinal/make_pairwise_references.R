@@ -46,6 +46,8 @@ d[c(17, 288, 451), c(paste0("y", 1:6), "x")] <- NA
 d$x2 <- round(5 + .6 * f[, 1] + .8 * rnorm(n), 2)
 d$x2[runif(n) < .08] <- NA
 d$x2[c(17, 288, 451)] <- NA
+# a covariate observed in every row, drawn last (the rows with no item answered have it)
+d$age <- round(40 + 10 * (.3 * f[, 1] + sqrt(1 - .09) * rnorm(n)))
 write.csv(d, file.path(out, "pairwise_data.csv"), row.names = FALSE, na = "")
 
 # ---- fits -------------------------------------------------------------------------------
@@ -122,6 +124,16 @@ m4 <- "f1 =~ y1 + y2 + y3\nf1 ~ x"
 fit <- sem(m4, d, ordered = paste0("y", 1:3), missing = "pairwise", conditional.x = FALSE)
 write_fit("sem", fit, m4, paste0("sem(model, data, ordered = paste0('y', 1:3), ",
                                  "missing = 'pairwise', conditional.x = FALSE)"))
+# exogenous covariates, lavaan's default conditional.x = TRUE: rows missing a covariate are
+# deleted (fixed.x), rows with no outcome observed are out of nobs but in the covariates'
+# moments
+m5 <- "f1 =~ y1 + y2 + y3\nf2 =~ y4 + y5 + y6\nf1 + f2 ~ age"
+fit <- sem(m5, d, ordered = items, missing = "pairwise")
+write_fit("sem_cx", fit, m5, "sem(model, data, ordered = paste0('y', 1:6), missing = 'pairwise')")
+m6 <- "f1 =~ y1 + y2 + y3 + x2\nf1 ~ age + x"
+fit <- sem(m6, d, ordered = paste0("y", 1:3), missing = "pairwise")
+write_fit("sem_cx_mixed", fit, m6, paste0("sem(model, data, ordered = paste0('y', 1:3), ",
+                                          "missing = 'pairwise')"))
 
 # ---- lavCor: the sample statistics alone ---------------------------------------------------
 write_cor <- function(name, fit, vars) {
