@@ -189,7 +189,7 @@ def normalise_options(*, estimator, missing, ordered=None, parameterization="del
                       **rest) -> dict:
     """Step 1: the estimator and missing-data rule checked and spelled one way; ``ordered``
     (True, or item names) picks WLSMV by default (as lavaan) and needs one of the
-    :data:`WLS_ESTIMATORS`, complete data, raw data and one group."""
+    :data:`WLS_ESTIMATORS`, listwise or pairwise deletion (not FIML) and raw data."""
     if ordered is False or (ordered is not None and not isinstance(ordered, bool | str)
                             and not len(list(ordered))):
         ordered = None
