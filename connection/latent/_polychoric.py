@@ -30,7 +30,8 @@ all the way to the bound, where lavaan stops wherever its tolerance is met and t
 returns the bound with a warning.
 
 Rows with a missing value in any item are dropped (listwise, lavCor's default) with an
-:class:`~connection.errors.ExclusionWarning` saying how many.
+:class:`~connection.errors.ExclusionWarning` saying how many; ``missing="pairwise"`` keeps them
+(lavaan's pairwise deletion: each statistic from the values it needs).
 
 Examples
 --------
@@ -62,7 +63,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
-from connection._common import check_int, warn
+from connection._common import check_choice, check_int, warn
 from connection._report import Report
 from connection.errors import (
     ArgumentError,
@@ -234,9 +235,11 @@ class PolychoricResult:
         is ``lavInspect(lavCor(data[c(items, continuous)], ordered = items, output = "fit"),
         "gamma")``; :attr:`wls_obs` holds the statistics themselves.
     n
-        Rows used (complete on every item).
+        Rows used (complete on every item; with ``missing="pairwise"`` the rows with at least
+        one observed value, lavaan's ``nobs``).
     n_dropped
-        Rows dropped because an item was missing (listwise).
+        Rows dropped because an item was missing (listwise), or because nothing was observed
+        in them (pairwise).
     items
         The items, in order.
     categories
@@ -249,6 +252,8 @@ class PolychoricResult:
         One row per continuous variable and statistic: ``variable``, ``statistic`` (``"mean"``,
         ``"var"``: divisor N, as lavaan), ``est``, ``se`` (``sqrt(diag(Gamma) / (N - 1))``);
         empty without continuous variables.
+    missing
+        ``"listwise"`` or ``"pairwise"``, as asked.
 
     The standard errors of thresholds and polychoric correlations are ``sqrt(diag(Gamma) / (N
     - 1))`` (lavaan's); those of polyserial and Pearson correlations come from Gamma by the
@@ -267,6 +272,7 @@ class PolychoricResult:
     continuous: tuple[str, ...] = ()
     moments: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         {"variable": [], "statistic": [], "est": [], "se": []}))
+    missing: str = "listwise"
 
     @property
     def wls_obs(self) -> pd.Series:
@@ -294,7 +300,9 @@ class PolychoricResult:
         standard error, empty cells) and the thresholds; the notes (zero cells, bounds, dropped
         rows) last."""
         header = [("Items", ", ".join(self.items)), ("Rows used", self.n),
-                  ("Rows dropped (incomplete)", self.n_dropped)]
+                  ("Rows dropped (incomplete)", self.n_dropped) if self.missing == "listwise"
+                  else ("Rows dropped (nothing observed)", self.n_dropped),
+                  ("Missing values", self.missing)]
         if self.continuous:
             header.insert(1, ("Continuous", ", ".join(self.continuous)))
         report = Report("Polychoric correlations (two-step, as lavaan::lavCor)", header=header,
@@ -440,17 +448,56 @@ def _complete_rows(X: np.ndarray, names: list) -> tuple[np.ndarray, int, list[st
     return X, n_dropped, notes
 
 
+def _nonempty_rows(X: np.ndarray, names: list) -> tuple[np.ndarray, int, list[str]]:
+    """Pairwise deletion (lavaan's ``missing = "pairwise"``): every row with at least one
+    observed variable is kept (its missing values are left out of the statistics that need
+    them); rows with nothing observed are dropped, as lavaan's empty cases, with the note
+    saying which; fewer than 2 rows kept is a DataError."""
+    empty = np.isnan(X).all(axis=1)
+    notes = []
+    n_dropped = int(empty.sum())
+    if n_dropped:
+        rows = _rows(empty)
+        shown = ", ".join(map(str, rows[:10])) + (f", ... ({len(rows)} in all)" if len(rows) > 10
+                                                  else "")
+        notes.append(f"{n_dropped} of {len(X)} rows dropped because no variable is observed "
+                     f"in them (rows {shown}; lavaan's empty cases under missing='pairwise')")
+        X = X[~empty]
+    if len(X) < 2:
+        raise DataError("fewer than 2 rows have an observed value", rows=None,
+                        expected="answers from 2+ respondents",
+                        hint="check the missing-value codes")
+    return X, n_dropped, notes
+
+
+def _check_coverage(X: np.ndarray, names: list) -> None:
+    """Pairwise deletion needs, for every pair of variables, rows where both are observed
+    (lavaan's coverage): a pair observed together in fewer than 2 rows is refused, naming it."""
+    obs = (~np.isnan(X)).astype(float)
+    both = obs.T @ obs
+    low = np.argwhere(np.triu(both < 2, k=1))
+    if len(low):
+        a, b = low[0]
+        raise DataError(f"variables {names[a]!r} and {names[b]!r} are observed together in "
+                        f"{int(both[a, b])} row(s): their correlation cannot be estimated",
+                        column=str(names[b]), values=[f"{names[a]}~~{names[b]}"],
+                        expected="every pair of variables observed together in 2+ rows",
+                        hint="drop one of the two variables, or check how the survey routed "
+                             "its questions")
+
+
 def _categories(X: np.ndarray, items: list, labels: dict,
                 max_categories: int) -> tuple[np.ndarray, dict]:
-    """Category codes 0..K-1 of each item (its observed distinct values in order) and the
-    categories per item (the ordered Categorical's levels, else the codes)."""
+    """Category codes 0..K-1 of each item (its observed distinct values in order; -1 where
+    missing) and the categories per item (the ordered Categorical's levels, else the codes)."""
     codes = np.empty(X.shape, dtype=np.intp)
     cats = {}
     for j, item in enumerate(items):
-        levels, inv = np.unique(X[:, j], return_inverse=True)
+        seen = ~np.isnan(X[:, j])
+        levels, inv = np.unique(X[seen, j], return_inverse=True)
         if len(levels) < 2:
             raise NoVarianceError("an ordinal item has a single observed category among the "
-                                  "complete rows, so it has no threshold and no correlation",
+                                  "rows used, so it has no threshold and no correlation",
                                   column=str(item), values=[levels[0]],
                                   expected="at least 2 observed categories",
                                   hint="drop the item from the analysis")
@@ -460,7 +507,8 @@ def _categories(X: np.ndarray, items: list, labels: dict,
                             expected=f"at most {max_categories} categories",
                             hint="treat the item as continuous (leave it out of the ordinal "
                                  "items), collapse categories, or raise max_categories")
-        codes[:, j] = inv
+        codes[:, j] = -1
+        codes[seen, j] = inv
         if str(item) in labels:
             cats[str(item)] = tuple(labels[str(item)][int(v) - 1] for v in levels)
         else:
@@ -468,22 +516,29 @@ def _categories(X: np.ndarray, items: list, labels: dict,
     return codes, cats
 
 
-def _prepare(data, items, continuous, max_categories, min_items=2):
+def _prepare(data, items, continuous, max_categories, min_items=2, missing="listwise"):
     """The input checked and coded, by named steps: the frame, the variable names, each
-    column's values, the complete rows, the continuous variables' variance, the categories."""
+    column's values, the rows used (complete ones, or with ``missing="pairwise"`` those with
+    an observed value), the continuous variables' variance, the categories (code -1 and NaN
+    in ``Xc`` where a value is missing)."""
     data = _as_frame(data)
     items, continuous = _variable_names(data, items, continuous, min_items)
     max_categories = check_int(max_categories, "max_categories", minimum=2)
     labels: dict = {}
     X = np.column_stack([_column_values(data, item, item not in continuous, labels)
                          for item in items + continuous])
-    X, n_dropped, notes = _complete_rows(X, items + continuous)
+    if missing == "pairwise":
+        X, n_dropped, notes = _nonempty_rows(X, items + continuous)
+        _check_coverage(X, [str(v) for v in items + continuous])
+    else:
+        X, n_dropped, notes = _complete_rows(X, items + continuous)
     Xc = X[:, len(items):]
     X = X[:, :len(items)]
     for j, name in enumerate(continuous):
-        if np.ptp(Xc[:, j]) == 0:
-            raise NoVarianceError("a continuous variable is constant among the complete rows",
-                                  column=str(name), values=[Xc[0, j]],
+        seen = Xc[~np.isnan(Xc[:, j]), j]
+        if np.ptp(seen) == 0:
+            raise NoVarianceError("a continuous variable is constant among the rows used",
+                                  column=str(name), values=[seen[0]],
                                   expected="at least 2 distinct values",
                                   hint="drop the variable from the analysis")
     codes, cats = _categories(X, items, labels, max_categories)
@@ -553,7 +608,7 @@ def _fit_rho(freq, T1, T2, start, active):
 
 
 def polychoric(data, items=None, *, continuous=None, max_categories: int = MAX_CATEGORIES,
-               gamma: bool = True) -> PolychoricResult:
+               gamma: bool = True, missing: str = "listwise") -> PolychoricResult:
     """Two-step polychoric correlations, thresholds and Gamma, as ``lavaan::lavCor``.
 
     Parameters
@@ -561,7 +616,8 @@ def polychoric(data, items=None, *, continuous=None, max_categories: int = MAX_C
     data
         A DataFrame with one column per ordinal item, holding integer category codes (any
         integers: the observed distinct codes are the categories, in increasing order). Missing
-        values (NaN/None) drop the row (listwise).
+        values (NaN/None) drop the row (listwise), or with ``missing="pairwise"`` only leave
+        themselves out.
     items
         The ordinal item columns (at least 2); ``None`` takes every column not in
         ``continuous``. Other columns are ignored.
@@ -578,6 +634,15 @@ def polychoric(data, items=None, *, continuous=None, max_categories: int = MAX_C
     gamma
         Compute ``Gamma`` and the standard errors (the slower part); with ``False`` the ``se``
         columns and ``gamma`` hold NaN.
+    missing
+        ``"listwise"`` (the default, lavCor's): the rows complete on every variable.
+        ``"pairwise"`` (``lavCor(missing = "pairwise")``): each item's thresholds (and each
+        continuous variable's mean and variance) from its observed values, each correlation
+        from the rows where both variables are observed (given those univariate estimates),
+        and Gamma from every row's scores with a missing value's scores left out (Muthen's
+        sandwich as lavaan computes it then); ``n`` is then the rows with at least one
+        observed value (rows with none are dropped, as lavaan's empty cases). A pair of
+        variables never observed together is refused.
 
     Returns
     -------
@@ -604,10 +669,11 @@ def polychoric(data, items=None, *, continuous=None, max_categories: int = MAX_C
     ConvergenceWarning
         A pair's correlation did not converge (named in the message and in ``pairs.note``).
     """
+    missing = check_choice(missing, "missing", ("listwise", "pairwise"))
     if continuous is not None and len(_as_list(continuous)):
-        res, t = _two_step(data, items, continuous, max_categories, False)
+        res, t = _two_step(data, items, continuous, max_categories, False, missing=missing)
         return _with_continuous_gamma(res, t) if gamma else res
-    return _two_step(data, items, continuous, max_categories, gamma)[0]
+    return _two_step(data, items, continuous, max_categories, gamma, missing=missing)[0]
 
 
 def _with_continuous_gamma(res: PolychoricResult, t: dict) -> PolychoricResult:
@@ -653,21 +719,63 @@ def _with_continuous_gamma(res: PolychoricResult, t: dict) -> PolychoricResult:
                    gamma=pd.DataFrame(G, index=lab, columns=lab))
 
 
-def _two_step(data, items, continuous, max_categories, gamma, min_items=2):
+def _observed(codes, Xc):
+    """The masks of observed values (None when nothing is missing) and the data with the
+    missing values filled (code 0, the variable's mean): every casewise score is computed
+    on the filled data and multiplied by the mask, so a missing value adds nothing (lavaan's
+    scores are NA there and its cross-products skip them)."""
+    miss, miss_c = codes < 0, np.isnan(Xc)
+    obs = ~miss if miss.any() else None
+    obs_c = ~miss_c if miss_c.any() else None
+    mean = np.array([Xc[~miss_c[:, c], c].mean() for c in range(Xc.shape[1])])
+    var = np.array([((Xc[~miss_c[:, c], c] - mean[c]) ** 2).mean() for c in range(Xc.shape[1])])
+    if obs is not None:
+        codes = np.where(miss, 0, codes)
+    if obs_c is not None:
+        Xc = np.where(miss_c, mean[None, :], Xc)
+    return codes, Xc, obs, obs_c, mean, var
+
+
+def _masked(values, *masks):
+    """``values`` times the product of the masks that are not None (a missing value: 0)."""
+    for m in masks:
+        if m is not None:
+            values = values * m
+    return values
+
+
+def _pair_tables(codes, obs, ia, ib, kmax):
+    """The contingency table of each pair (P, kmax, kmax) over its complete rows."""
+    P = len(ia)
+    kk = kmax * kmax
+    freq = np.zeros((P, kmax, kmax))
+    for a in np.unique(ia):
+        sel = np.flatnonzero(ia == a)
+        flat = codes[:, a, None] * kmax + codes[:, ib[sel]] + np.arange(len(sel)) * kk
+        if obs is not None:
+            flat = flat[obs[:, a, None] & obs[:, ib[sel]]]
+        freq[sel] = np.bincount(flat.ravel(), minlength=len(sel) * kk).reshape(
+            len(sel), kmax, kmax)
+    return freq
+
+
+def _two_step(data, items, continuous, max_categories, gamma, min_items=2, missing="listwise"):
     """:func:`polychoric`'s work: the result and the pieces Gamma is built from (a dict)."""
     items, codes, cats, n_dropped, notes, cont, Xc, _order = _prepare(
-        data, items, continuous, max_categories, min_items)
+        data, items, continuous, max_categories, min_items, missing)
     for note in notes:
         warn(note, ExclusionWarning)
+    codes, Xc, obs, obs_c, c_mean, c_var = _observed(codes, Xc)
     n, p = codes.shape
     K = np.array([len(cats[it]) for it in items])
     kmax = int(K.max())
 
-    # ---- step 1: thresholds from the margins ----------------------------------------------
+    # ---- step 1: thresholds from the margins (each item's observed values) -----------------
     counts = np.zeros((p, kmax))
     for j in range(p):
-        counts[j, :K[j]] = np.bincount(codes[:, j], minlength=K[j])
-    prop = counts / n
+        cj = codes[:, j] if obs is None else codes[obs[:, j], j]
+        counts[j, :K[j]] = np.bincount(cj, minlength=K[j])
+    prop = counts / counts.sum(axis=1, keepdims=True)
     # boundaries: T[j] = [-inf, t1, ..., t(K-1), +inf, +inf ...] (kmax + 1 values)
     T = np.full((p, kmax + 1), np.inf)
     T[:, 0] = -np.inf
@@ -684,14 +792,7 @@ def _two_step(data, items, continuous, max_categories, gamma, min_items=2):
     ia = np.array(pi_idx, dtype=np.intp)
     ib = np.array(pj_idx, dtype=np.intp)
     P = len(ia)
-    kk = kmax * kmax
-    freq = np.zeros((P, kmax, kmax))
-    for a in range(p - 1):
-        sel = np.flatnonzero(ia == a)
-        flat = codes[:, a, None] * kmax + codes[:, ib[sel]]            # n x len(sel)
-        offs = np.arange(len(sel)) * kk
-        freq[sel] = np.bincount((flat + offs).ravel(), minlength=len(sel) * kk).reshape(
-            len(sel), kmax, kmax)
+    freq = _pair_tables(codes, obs, ia, ib, kmax)
     T1, T2 = T[ia], T[ib]
     valid = (np.arange(kmax)[None, :, None] < K[ia][:, None, None]) \
         & (np.arange(kmax)[None, None, :] < K[ib][:, None, None])
@@ -731,9 +832,12 @@ def _two_step(data, items, continuous, max_categories, gamma, min_items=2):
         hi = ndtr(T[:, 1:])
         dens = (_phi(T[:, :-1]) - _phi(T[:, 1:])) / np.where(hi - lo > 0, hi - lo, 1.0)
     scores = dens[np.arange(p)[None, :], codes]
+    if obs is not None:       # a start only: the missing scores at their item's mean
+        scores = np.where(obs, scores, (scores * obs).sum(axis=0) / obs.sum(axis=0))
     sc = scores - scores.mean(axis=0)
     sd = np.sqrt((sc * sc).mean(axis=0))
-    cor0 = (sc.T @ sc) / n / np.outer(sd, sd)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cor0 = np.nan_to_num((sc.T @ sc) / n / np.outer(sd, sd))
     start = cor0[ia, ib]
     active = np.isnan(fixed)
     rho, conv = _fit_rho(efreq, T1, T2, start, active)
@@ -769,7 +873,7 @@ def _two_step(data, items, continuous, max_categories, gamma, min_items=2):
     th_se = np.full(n_th, np.nan)
     rho_se = np.full(P, np.nan)
     if gamma:
-        G = _gamma(codes, K, T, prop, ia, ib, rho, active, th_start, n_th, freq)
+        G = _gamma(codes, K, T, prop, ia, ib, rho, active, th_start, n_th, freq, obs)
         dg = np.diag(G) / (n - 1)      # lavaan's standard errors divide by N - 1
         with np.errstate(invalid="ignore"):
             th_se = np.sqrt(dg[:n_th])
@@ -791,12 +895,11 @@ def _two_step(data, items, continuous, max_categories, gamma, min_items=2):
     variables = items + cont
     extra = {}
     if cont:
-        R, pairs = _mixed(R, pairs, codes, T, K, Xc, items, cont, notes)
-        mean = Xc.mean(axis=0)
-        var = ((Xc - mean) ** 2).mean(axis=0)
+        R, pairs = _mixed(R, pairs, codes, T, K, Xc, items, cont, notes,
+                          (obs, obs_c, c_mean, c_var))
         extra["moments"] = pd.DataFrame({
             "variable": [v for v in cont for _ in range(2)], "statistic": ["mean", "var"] * len(cont),
-            "est": np.column_stack([mean, var]).ravel(), "se": np.nan})
+            "est": np.column_stack([c_mean, c_var]).ravel(), "se": np.nan})
         labels = (th_names + [f"{v}~1" for v in cont] + [f"{v}~~{v}" for v in cont]
                   + [f"{a}~~{b}" for a, b in zip(pairs["lhs"], pairs["rhs"], strict=True)])
         G = np.full((len(labels), len(labels)), np.nan)
@@ -804,16 +907,20 @@ def _two_step(data, items, continuous, max_categories, gamma, min_items=2):
     gam = pd.DataFrame(G, index=labels, columns=labels)
     res = PolychoricResult(correlation=corr, thresholds=thresholds, pairs=pairs, gamma=gam,
                            n=int(n), n_dropped=n_dropped, items=tuple(items), categories=cats,
-                           notes=tuple(notes), continuous=tuple(cont), **extra)
+                           notes=tuple(notes), continuous=tuple(cont), missing=missing,
+                           **extra)
     return res, dict(codes=codes, K=K, T=T, prop=prop, ia=ia, ib=ib, rho=rho, active=active,
-                     th_start=th_start, n_th=n_th, freq=freq, Xc=Xc, R=R)
+                     th_start=th_start, n_th=n_th, freq=freq, Xc=Xc, R=R, obs=obs,
+                     obs_c=obs_c, mean=c_mean, var=c_var)
 
 
-def _polyserial(codes, T, K, Z, jj, cc):
-    """Two-step polyserial rho for pairs (ordinal jj[m], continuous cc[m]), lavaan's bounds."""
+def _polyserial(codes, T, K, Z, jj, cc, mask=None):
+    """Two-step polyserial rho for pairs (ordinal jj[m], continuous cc[m]), lavaan's bounds;
+    ``mask`` (n, m): the rows where both are observed (None: every row)."""
     lo = T[jj[None, :], codes[:, jj]]                 # (n, m) lower boundary of the category
     hi = T[jj[None, :], codes[:, jj] + 1]
     z = Z[:, cc]
+    w = np.ones(z.shape) if mask is None else mask.astype(float)
 
     def score(r):
         s = np.sqrt(1.0 - r * r)
@@ -824,12 +931,11 @@ def _polyserial(codes, T, K, Z, jj, cc):
             dh = np.where(np.isfinite(hi), _phi(uh) * (r * hi - z), 0.0)
             dl = np.where(np.isfinite(lo), _phi(ul) * (r * lo - z), 0.0)
             d = (dh - dl) / s ** 3
-            return (d / lik).sum(axis=0), np.log(lik).sum(axis=0)
+            return (w * d / lik).sum(axis=0), (w * np.log(lik)).sum(axis=0)
 
     # start: Pearson correlation of z with the category's normal score
-    r = np.clip(np.array([np.corrcoef(codes[:, j], Z[:, c])[0, 1] for j, c in zip(jj, cc,
-                                                                              strict=True)]),
-                -0.9, 0.9)
+    r = np.clip(np.array([np.corrcoef(codes[w[:, m] > 0, j], Z[w[:, m] > 0, c])[0, 1]
+                          for m, (j, c) in enumerate(zip(jj, cc, strict=True))]), -0.9, 0.9)
     bound = 0.995
     done = np.zeros(len(r), dtype=bool)
     for _ in range(100):
@@ -852,15 +958,40 @@ def _polyserial(codes, T, K, Z, jj, cc):
     return r, done
 
 
-def _mixed(R_ord, pairs_ord, codes, T, K, Xc, items, cont, notes):
-    """Add polyserial (item x continuous) and Pearson (continuous x continuous) correlations."""
+def _bvreg_rho(z1, z2):
+    """lavaan's two-step correlation of two continuous variables given their (univariate)
+    means and variances: the maximum of the bivariate normal likelihood of the standardized
+    values ``z1``, ``z2`` (complete pairs) in rho, a root of ``n r (1 - r^2) + (1 + r^2) s12 -
+    r (s11 + s22)``. With nothing missing it is the Pearson correlation (divisor N)."""
+    n, s12 = len(z1), float(z1 @ z2)
+    s11, s22 = float(z1 @ z1), float(z2 @ z2)
+    roots = np.roots([-n, s12, n - s11 - s22, s12])
+    roots = roots[(np.abs(roots.imag) < 1e-10) & (np.abs(roots.real) < 1.0)].real
+    if not roots.size:
+        return float(np.clip(s12 / np.sqrt(s11 * s22), -RHO_BOUND, RHO_BOUND))
+
+    def loglik(r):
+        return -0.5 * n * np.log(1 - r * r) - (s11 - 2 * r * s12 + s22) / (2 * (1 - r * r))
+    return float(max(roots, key=loglik))
+
+
+def _mixed(R_ord, pairs_ord, codes, T, K, Xc, items, cont, notes, observed):
+    """Add polyserial (item x continuous) and Pearson (continuous x continuous) correlations;
+    ``observed`` = (item mask, continuous mask, continuous means, variances) (masks None when
+    nothing is missing): each pair from its complete rows, given the univariate estimates."""
+    obs, obs_c, mean, var = observed
     p, q = len(items), len(cont)
-    mean = Xc.mean(axis=0)
-    sd = np.sqrt(((Xc - mean) ** 2).mean(axis=0))       # divisor N, as lavaan
+    sd = np.sqrt(var)                                    # divisor N, as lavaan
     Z = (Xc - mean) / sd
     R = np.eye(p + q)
     R[:p, :p] = R_ord
-    R[p:, p:] = (Z.T @ Z) / len(Z)
+    if obs_c is None:
+        R[p:, p:] = (Z.T @ Z) / len(Z)
+    else:
+        for a in range(q):
+            for b in range(a + 1, q):
+                both = obs_c[:, a] & obs_c[:, b]
+                R[p + a, p + b] = R[p + b, p + a] = _bvreg_rho(Z[both, a], Z[both, b])
     np.fill_diagonal(R, 1.0)
     jj, cc = np.meshgrid(np.arange(p), np.arange(q), indexing="ij")
     jj, cc = jj.ravel(), cc.ravel()
@@ -869,7 +1000,12 @@ def _mixed(R_ord, pairs_ord, codes, T, K, Xc, items, cont, notes):
     block = max(1, _PAIR_VALUES // len(Z))          # pairs per block
     for b0 in range(0, len(jj), block):
         sl = slice(b0, b0 + block)
-        rho[sl], conv[sl] = _polyserial(codes, T, K, Z, jj[sl], cc[sl])
+        mask = None
+        if obs is not None or obs_c is not None:
+            mask = np.ones((len(Z), len(jj[sl])), dtype=bool)
+            mask = _masked(mask, None if obs is None else obs[:, jj[sl]],
+                           None if obs_c is None else obs_c[:, cc[sl]]).astype(bool)
+        rho[sl], conv[sl] = _polyserial(codes, T, K, Z, jj[sl], cc[sl], mask)
     R[jj, p + cc] = rho
     R[p + cc, jj] = rho
     for j, c, ok, r in zip(jj, cc, conv, rho, strict=True):
@@ -956,8 +1092,11 @@ def _ordinal_terms(K, T, prop, ia, ib, rho, active, th_start, n_th, freq):
     return uscore, srho, A21
 
 
-def _gamma(codes, K, T, prop, ia, ib, rho, active, th_start, n_th, freq):
-    """lavaan's NACOV of (thresholds, correlations): N * B^-1 S'S B^-T (Muthen 1984)."""
+def _gamma(codes, K, T, prop, ia, ib, rho, active, th_start, n_th, freq, obs=None):
+    """lavaan's NACOV of (thresholds, correlations): N * B^-1 S'S B^-T (Muthen 1984). With
+    missing values (``obs``, pairwise deletion) a case's threshold scores of an item it did
+    not answer and its rho scores of a pair it did not answer both of are 0 (lavaan's NA
+    scores, left out of its cross-products); N is the number of rows."""
     n, p = codes.shape
     kmax = T.shape[1] - 1
     P = len(ia)
@@ -983,6 +1122,10 @@ def _gamma(codes, K, T, prop, ia, ib, rho, active, th_start, n_th, freq):
         cell += c[:, ib]
         cell += offs[None, :]
         sr = srho_flat.take(cell)                                          # (rows, P)
+        if obs is not None:
+            o = obs[start:start + _CHUNK]
+            sth = sth * o[:, col_item]
+            sr = sr * (o[:, ia] & o[:, ib])
         S = np.concatenate([sth, sr], axis=1)
         INNER += S.T @ S
     A11 = np.zeros((n_th, n_th))
@@ -1033,13 +1176,15 @@ class MixedStatistics:
     polychoric: PolychoricResult
 
 
-def mixed_statistics(data: pd.DataFrame, names, ordinal) -> MixedStatistics:
-    """The statistics of the complete rows of ``data[names]`` with the ``ordinal`` ones
-    treated as ordinal (at least one of each kind), lavaan's two-step estimates and Gamma."""
+def mixed_statistics(data: pd.DataFrame, names, ordinal,
+                     missing: str = "listwise") -> MixedStatistics:
+    """The statistics of the complete rows of ``data[names]`` (``missing="pairwise"``: of
+    the available values, see :func:`polychoric`) with the ``ordinal`` ones treated as
+    ordinal (at least one of each kind), lavaan's two-step estimates and Gamma."""
     names = [str(v) for v in names]
     items = [v for v in names if v in set(ordinal)]
     cont = [v for v in names if v not in set(ordinal)]
-    res, t = _two_step(data, items, cont, MAX_CATEGORIES, False, min_items=1)
+    res, t = _two_step(data, items, cont, MAX_CATEGORIES, False, min_items=1, missing=missing)
     pos = {v: k for k, v in enumerate(items + cont)}
     return _assemble_mixed(names, items, cont, pos, res, t)
 
@@ -1048,10 +1193,9 @@ def _uni_scores(t, names, items, cont, pos):
     """Per case the univariate scores in lavaan's order (thresholds / means, then variances),
     the columns of each variable and the statistics themselves."""
     codes, K, T, prop = t["codes"], t["K"], t["T"], t["prop"]
-    Xc = t["Xc"]
+    Xc, obs, obs_c = t["Xc"], t.get("obs"), t.get("obs_c")
     n = codes.shape[0]
-    mean = Xc.mean(axis=0)
-    var = ((Xc - mean) ** 2).mean(axis=0)
+    mean, var = t["mean"], t["var"]
     th_cols, th_obs, th_var, th_num, cols = [], [], [], [], {}
     uscore = _ordinal_terms(K, T, prop, t["ia"], t["ib"], t["rho"], t["active"],
                             t["th_start"], t["n_th"], t["freq"])[0]
@@ -1060,7 +1204,8 @@ def _uni_scores(t, names, items, cont, pos):
         k = pos[name]
         if name in set(items):
             m = K[k] - 1
-            th_cols.append(uscore[k][codes[:, k], :m])
+            th_cols.append(_masked(uscore[k][codes[:, k], :m],
+                                   None if obs is None else obs[:, k, None]))
             th_obs.extend(T[k, 1:K[k]])
             th_var.extend([v] * m)
             th_num.extend([False] * m)
@@ -1068,7 +1213,8 @@ def _uni_scores(t, names, items, cont, pos):
             col += m
         else:
             c = k - len(items)
-            th_cols.append(((Xc[:, c] - mean[c]) / var[c])[:, None])
+            th_cols.append(_masked((Xc[:, c] - mean[c]) / var[c],
+                                   None if obs_c is None else obs_c[:, c])[:, None])
             th_obs.append(-mean[c])
             th_var.append(v)
             th_num.append(True)
@@ -1079,7 +1225,8 @@ def _uni_scores(t, names, items, cont, pos):
         if name in set(cont):
             c = pos[name] - len(items)
             res = Xc[:, c] - mean[c]
-            var_cols.append(-1.0 / (2 * var[c]) + res * res / (2 * var[c] ** 2))
+            var_cols.append(_masked(-1.0 / (2 * var[c]) + res * res / (2 * var[c] ** 2),
+                                    None if obs_c is None else obs_c[:, c]))
             cols[name] = cols[name] + [col]
             col += 1
     S = np.column_stack(th_cols + ([np.column_stack(var_cols)] if var_cols else []))
@@ -1127,11 +1274,13 @@ def _pair_num_num(x1, m1, v1, x2, m2, v2, rho):
     return drho, dmu1, dv1, dmu2, dv2
 
 
-def _check_two_valued(Xc, cont) -> None:
+def _check_two_valued(Xc, cont, obs_c=None) -> None:
     """A continuous variable with two values (a 0/1 dummy) has collinear mean and variance
     scores, so the sandwich's block for it cannot be inverted (lavaan warns "trouble
-    constructing W matrix" and uses a generalized inverse): refused, naming it."""
-    two = [c for j, c in enumerate(cont) if len(np.unique(Xc[:, j])) <= 2]
+    constructing W matrix" and uses a generalized inverse): refused, naming it. ``obs_c``:
+    the observed values (None: all)."""
+    two = [c for j, c in enumerate(cont)
+           if len(np.unique(Xc[:, j] if obs_c is None else Xc[obs_c[:, j], j])) <= 2]
     if two:
         raise DataError(
             "a continuous variable with two values among ordinal ones has no asymptotic "
@@ -1145,9 +1294,16 @@ def _assemble_mixed(names, items, cont, pos, res, t):
     """Muthen's (1984) sandwich over ordinal and continuous variables, as lavaan's
     ``muthen1984``: B^-1 S'S B^-T with B's univariate blocks and its pair rows, then the delta
     method from correlations to covariances (``H``) and the sign of the means flipped."""
-    _check_two_valued(t["Xc"], cont)
+    _check_two_valued(t["Xc"], cont, t.get("obs_c"))
     S1, cols, th_obs, th_var, th_num, mean, var = _uni_scores(t, names, items, cont, pos)
     codes, K, T, Xc, Rf = t["codes"], t["K"], t["T"], t["Xc"], t["R"]
+    o_item, o_cont = t.get("obs"), t.get("obs_c")
+
+    def seen(name):          # the mask of a variable's observed rows (None: all)
+        k = pos[name]
+        if name in set(items):
+            return None if o_item is None else o_item[:, k]
+        return None if o_cont is None else o_cont[:, k - len(items)]
     n, m1 = S1.shape
     nv = len(names)
     uni_ord = _ordinal_terms(K, T, t["prop"], t["ia"], t["ib"], t["rho"], t["active"],
@@ -1170,7 +1326,8 @@ def _assemble_mixed(names, items, cont, pos, res, t):
             if a in set(items) and b in set(items):
                 q = ord_pair[(min(ka, kb), max(ka, kb))]
                 aa, bb = (ka, kb) if ka < kb else (kb, ka)
-                sc = srho[q].reshape(-1)[codes[:, aa] * kmax + codes[:, bb]]
+                sc = _masked(srho[q].reshape(-1)[codes[:, aa] * kmax + codes[:, bb]],
+                             seen(a), seen(b))
                 for it, k in ((items[aa], aa), (items[bb], bb)):
                     th = A21o[q, t["th_start"][k]:t["th_start"][k + 1]]
                     row[cols[it]] = th
@@ -1181,6 +1338,7 @@ def _assemble_mixed(names, items, cont, pos, res, t):
                 k, c = pos[it], pos[cn] - len(items)
                 sc, dmu, dvar, dth = _pair_num_ord(Xc[:, c], mean[c], var[c], codes[:, k],
                                                    T[k], K[k], r)
+                sc = _masked(sc, seen(a), seen(b))
                 row[cols[it]] = sc @ dth
                 row[cols[cn]] = [sc @ dmu, sc @ dvar]
                 hrow[cols[cn][1]] = r / (2 * sd[c])
@@ -1190,6 +1348,7 @@ def _assemble_mixed(names, items, cont, pos, res, t):
                 c1, c2 = pos[b] - len(items), pos[a] - len(items)
                 sc, dmu1, dv1, dmu2, dv2 = _pair_num_num(Xc[:, c1], mean[c1], var[c1],
                                                          Xc[:, c2], mean[c2], var[c2], r)
+                sc = _masked(sc, seen(a), seen(b))
                 row[cols[b]] = [sc @ dmu1, sc @ dv1]
                 row[cols[a]] = [sc @ dmu2, sc @ dv2]
                 hrow[cols[b][1]] = sd[c2] * r / (2 * sd[c1])
@@ -1502,6 +1661,29 @@ def _pair_conditional(ka, kb, fa, fb, ca, cb, X, Ka, Kb):
     return rho, sc, derivs, h21, sd
 
 
+def _pair_on_rows(kind, ab, fits, cc, X, K, seen):
+    """:func:`_pair_conditional` of outcomes ``ab`` on the rows where both are observed
+    (``seen``: their masks, None = every row), its casewise rho score put back at those rows
+    (0 elsewhere); the derivative matrices stay on those rows (summed against the score)."""
+    a, b = ab
+    if seen[0] is None and seen[1] is None:
+        return _pair_conditional(kind[a], kind[b], fits[a], fits[b], cc[0], cc[1], X, K[a],
+                                 K[b])
+    rows = np.ones(len(X), dtype=bool)
+    for s_ in seen:
+        if s_ is not None:
+            rows &= s_
+    rho, sc, (da, db), hh, h = _pair_conditional(
+        kind[a], kind[b], _sub_fit(fits[a], kind[a], rows), _sub_fit(fits[b], kind[b], rows),
+        None if cc[0] is None else cc[0][rows], None if cc[1] is None else cc[1][rows],
+        X[rows], K[a], K[b])
+    full = np.zeros(len(X))
+    full[rows] = sc
+    out_a, out_b = np.zeros((len(X), da.shape[1])), np.zeros((len(X), db.shape[1]))
+    out_a[rows], out_b[rows] = da, db
+    return rho, full, (out_a, out_b), hh, h
+
+
 def _ord_derivs(codes_j, K_j, t1, t2, lik, X):
     """Casewise d loglik / d (thresholds, slopes) of an ordinal outcome in a pair, from the
     terms at its upper (``t1``) and lower (``t2``) boundaries (lavaan's Z1, Z2)."""
@@ -1527,26 +1709,73 @@ def _bv_mix_rho(z, z1, z2):
                                  options={"xatol": 1e-10, "maxiter": 500}).x)
 
 
+def _complete_covariates(data: pd.DataFrame, covariates: list) -> pd.DataFrame:
+    """Pairwise deletion given covariates (lavaan's fixed.x): the rows missing a covariate
+    are deleted, with an ExclusionWarning saying how many."""
+    miss = data[covariates].isna().any(axis=1).to_numpy()
+    if miss.any():
+        warn(f"{int(miss.sum())} of {len(data)} rows deleted because an exogenous covariate "
+             f"({', '.join(covariates)}) is missing (lavaan's fixed.x: the outcomes are "
+             "modelled given the covariates)", ExclusionWarning)
+        data = data.loc[~miss]
+    return data
+
+
+def _observed_fit(kind, codes_j, K_j, y, X, name, seen):
+    """:func:`_outcome_fit` on the rows where the outcome is observed (``seen``; None: all),
+    its casewise scores and per-case terms put back at those rows (scores 0 elsewhere)."""
+    if seen is None:
+        return _outcome_fit(kind, codes_j, K_j, y, X, name)
+    f = _outcome_fit(kind, None if codes_j is None else codes_j[seen], K_j,
+                     None if y is None else y[seen], X[seen], name)
+    sc = np.zeros((len(X), f[3].shape[1]))
+    sc[seen] = f[3]
+
+    def full(a):
+        out = np.zeros(len(X))
+        out[seen] = a
+        return out
+    aux = tuple(full(a) for a in f[4]) if kind == "o" else full(f[4])
+    return f[0], f[1], f[2], sc, aux
+
+
+def _sub_fit(f, kind, rows):
+    """An outcome's fit with its per-case terms restricted to ``rows`` (for a pair)."""
+    aux = tuple(a[rows] for a in f[4]) if kind == "o" else f[4][rows]
+    return f[0], f[1], f[2], None, aux
+
+
 def conditional_statistics(data: pd.DataFrame, outcomes, covariates,
-                           ordinal=None) -> ConditionalStatistics:
+                           ordinal=None, missing: str = "listwise") -> ConditionalStatistics:
     """Step 1 and 2 of lavaan's ``conditional.x = TRUE`` for ``outcomes`` (the ``ordinal``
     ones, default all, ordinal; the others continuous) given continuous ``covariates``
     (complete rows of ``data``): probit (linear) regressions, residual polychoric (polyserial,
     Pearson) correlations, and Gamma by Muthen's (1984) sandwich (lavaan's ``muthen1984``
-    with ``eXo``: the delta method to covariances, the intercepts' sign flipped)."""
+    with ``eXo``: the delta method to covariances, the intercepts' sign flipped).
+    ``missing="pairwise"`` (lavaan's): rows missing a covariate are deleted; each regression
+    uses the rows where its outcome is observed, each pair the rows where both are, a missing
+    value's scores are 0; ``n`` (Gamma's multiplier, lavaan's nobs) counts the rows with an
+    observed outcome, while the covariates' moments use every row kept."""
     outcomes, covariates = [str(v) for v in outcomes], [str(v) for v in covariates]
     ordinal = outcomes if ordinal is None else [str(v) for v in ordinal]
     ords = [v for v in outcomes if v in set(ordinal)]
     nums = [v for v in outcomes if v not in set(ordinal)]
+    if missing == "pairwise":
+        data = _complete_covariates(_as_frame(data), covariates)
     items, codes, cats, _, _, cont, Xall, _ = _prepare(data, ords, nums + covariates,
-                                                       MAX_CATEGORIES, min_items=1)
+                                                       MAX_CATEGORIES, min_items=1,
+                                                       missing=missing)
     X = Xall[:, len(nums):]
     n, nx, p = len(X), X.shape[1], len(outcomes)
     kind = ["o" if v in set(ords) else "n" for v in outcomes]
     K = np.array([len(cats[v]) if k == "o" else 2 for v, k in zip(outcomes, kind)])
     col_of = {v: (ords.index(v) if k == "o" else nums.index(v)) for v, k in zip(outcomes, kind)}
-    fits = [_outcome_fit(k, codes[:, col_of[v]] if k == "o" else None, K[j],
-                         Xall[:, col_of[v]] if k == "n" else None, X, v)
+    seen = [(codes[:, col_of[v]] >= 0) if k == "o" else ~np.isnan(Xall[:, col_of[v]])
+            for v, k in zip(outcomes, kind)]
+    n_obs = int(np.any(seen, axis=0).sum()) if p else n
+    seen = [None if s.all() else s for s in seen]
+    fits = [_observed_fit(k, codes[:, col_of[v]] if k == "o" else None, K[j],
+                          Xall[:, col_of[v]] if k == "n" else None, X, v, seen[j])
             for j, (v, k) in enumerate(zip(outcomes, kind))]
     th_start = np.concatenate([[0], np.cumsum(K - 1)])
     n_th = int(th_start[-1])
@@ -1565,8 +1794,8 @@ def conditional_statistics(data: pd.DataFrame, outcomes, covariates,
         for b in range(a + 1, p):
             ca = codes[:, col_of[outcomes[a]]] if kind[a] == "o" else None
             cb = codes[:, col_of[outcomes[b]]] if kind[b] == "o" else None
-            rho, sc, (da, db), hh, h = _pair_conditional(kind[a], kind[b], fits[a], fits[b],
-                                                         ca, cb, X, K[a], K[b])
+            rho, sc, (da, db), hh, h = _pair_on_rows(kind, (a, b), fits, (ca, cb), X, K,
+                                                     (seen[a], seen[b]))
             row, hrow = np.zeros(m1), np.zeros(m1)
             row[cols[a]] = sc @ da
             row[cols[b]] = sc @ db
@@ -1601,7 +1830,7 @@ def conditional_statistics(data: pd.DataFrame, outcomes, covariates,
     th_num = np.array([kind[j] == "n" for j in range(p) for _ in range(K[j] - 1)])
     flip = np.ones(m)
     flip[np.flatnonzero(th_num)] = -1.0
-    G = n * (flip[:, None] * W * flip[None, :])
+    G = n_obs * (flip[:, None] * W * flip[None, :])
     G = (G + G.T) / 2.0
     th_lab = [f"{outcomes[j]}|t{k + 1}" if kind[j] == "o" else f"{outcomes[j]}~1"
               for j in range(p) for k in range(K[j] - 1)]
@@ -1619,11 +1848,11 @@ def conditional_statistics(data: pd.DataFrame, outcomes, covariates,
                           np.array([fits[j][2] for j in num_pos]), covs])
     xm = X.mean(axis=0)
     xc = (X - xm).T @ (X - xm) / (n - 1)   # lavaan's cov.x under conditional.x: N - 1
-    y_mean = np.array([Xall[:, col_of[v]].mean() if k == "n" else 0.0
+    y_mean = np.array([np.nanmean(Xall[:, col_of[v]]) if k == "n" else 0.0
                        for v, k in zip(outcomes, kind)])
     return ConditionalStatistics(
         labels=tuple(th_lab + sl_lab + var_lab + labels), obs=obs, gamma=G, n_th=n_th,
         th_var=np.repeat(np.arange(p), K - 1), pairs=(np.array(ia, dtype=int),
                                                        np.array(ib, dtype=int)),
-        res_cor=cov, x_cov=xc, x_mean=xm, categories=cats, n=n, th_num=th_num,
+        res_cor=cov, x_cov=xc, x_mean=xm, categories=cats, n=n_obs, th_num=th_num,
         var_pos=np.array(num_pos, dtype=int), y_mean=y_mean)

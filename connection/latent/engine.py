@@ -189,7 +189,7 @@ def normalise_options(*, estimator, missing, ordered=None, parameterization="del
                       **rest) -> dict:
     """Step 1: the estimator and missing-data rule checked and spelled one way; ``ordered``
     (True, or item names) picks WLSMV by default (as lavaan) and needs one of the
-    :data:`WLS_ESTIMATORS`, complete data, raw data and one group."""
+    :data:`WLS_ESTIMATORS`, listwise or pairwise deletion (not FIML) and raw data."""
     if ordered is False or (ordered is not None and not isinstance(ordered, bool | str)
                             and not len(list(ordered))):
         ordered = None
@@ -208,11 +208,18 @@ def normalise_options(*, estimator, missing, ordered=None, parameterization="del
     if estimator not in ("ML", "MLR", *WLS_ESTIMATORS):
         raise ModelSpecificationError(f"unknown estimator {estimator!r}",
                                       expected="'ML', 'MLR', 'WLSMV', 'DWLS', 'ULSMV' or 'ULS'")
-    missing = {"listwise": "listwise", "ml": "ml", "fiml": "ml", "direct": "ml"}.get(
-        str(missing).lower())
+    missing = {"listwise": "listwise", "ml": "ml", "fiml": "ml", "direct": "ml",
+               "pairwise": "pairwise"}.get(str(missing).lower())
     if missing is None:
         raise ModelSpecificationError("unknown missing-data option",
-                                      expected="'listwise' or 'ml' (FIML)")
+                                      expected="'listwise', 'ml' (FIML) or, with ordered=, "
+                                               "'pairwise'")
+    if missing == "pairwise" and ordered is None:
+        raise ModelSpecificationError(
+            "missing='pairwise' is for ordinal indicators (ordered=)",
+            expected="missing='ml' (FIML) or 'listwise' for continuous indicators",
+            hint="use missing='ml' (full-information ML uses every observed value), or give "
+                 "ordered= for ordinal items fitted by WLSMV")
     if (ordered is None) != (estimator not in WLS_ESTIMATORS):
         raise ModelSpecificationError(
             f"estimator {estimator!r} " + ("needs ordinal indicators" if ordered is None else
@@ -246,11 +253,14 @@ def normalise_options(*, estimator, missing, ordered=None, parameterization="del
 
 
 def _check_ordinal_options(missing, rest) -> None:
-    """Ordinal indicators: complete rows (listwise), raw data."""
-    if missing != "listwise":
+    """Ordinal indicators: complete rows (listwise) or pairwise deletion, raw data."""
+    if missing == "ml":
         raise ModelSpecificationError(
             "missing='ml' (FIML) is not available for ordinal indicators",
-            hint="use missing='listwise' (lavaan's default for WLSMV)")
+            expected="missing='pairwise' or 'listwise' with ordered=",
+            hint="use missing='pairwise' (thresholds and polychoric correlations from the "
+                 "values each item and pair has, as lavaan's WLSMV), or 'listwise' (lavaan's "
+                 "default: complete rows only)")
     if rest.get("sample_stats") is not None:
         raise ModelSpecificationError(
             "ordinal indicators need the raw data, not sample_stats",
@@ -378,13 +388,16 @@ def estimate(model, data, options: dict) -> Estimation:
 
 def _estimate_ordinal(model, data, statements, ov_names, o) -> Estimation:
     """Steps 2-3 for ordinal indicators (lavaan's ``ordered=``): the complete rows of each
-    group, their thresholds, polychoric correlations and Gamma (block-diagonal over the
+    group (``missing="pairwise"``: the rows with an observed value, each statistic from the
+    values it needs; rows missing an exogenous covariate deleted, as lavaan's fixed.x), their
+    thresholds, polychoric correlations and Gamma (block-diagonal over the
     groups), the table with the thresholds (and, with ``group_equal``, lavaan's freed scales
     and latent means in the other groups); then the common steps with the DWLS discrepancy."""
     items = _ordered_items(o["ordered"], ov_names, statements)
     conditional_x, covariates = _conditional_x(statements, o.get("conditional_x"), items)
-    group = o["group"]
-    labels, groups = prepare_data(data, ov_names, group, "listwise")
+    group, missing = o["group"], o["missing"]
+    labels, groups = prepare_data(data, ov_names, group, missing, ordinal=True,
+                                  required=covariates)
     weights = WLS_ESTIMATORS[o["estimator"]][0]
     gstats = []
     for lab, x, *_ in groups:
@@ -394,7 +407,7 @@ def _estimate_ordinal(model, data, statements, ov_names, o) -> Estimation:
                 else f"the data have {x.shape[0]} usable row(s)",
                 column=group, values=[lab], expected="at least 2 rows")
         gstats.append(ordinal_stats(x, ov_names, weights=weights, ordinal=items,
-                                    covariates=covariates))
+                                    covariates=covariates, missing=missing))
     if group is not None:
         _check_group_categories(gstats, labels, items, group)
     cats = gstats[0].polychoric.categories
@@ -408,7 +421,7 @@ def _estimate_ordinal(model, data, statements, ov_names, o) -> Estimation:
                      fixed_x=not has_x, parameterization=o["parameterization"])
     if covariates:  # a copy: tables of model text are cached and shared
         pt = replace(pt, conditional_x=True, cache={})
-    options = dict(group=group, estimator=o["estimator"], missing="listwise",
+    options = dict(group=group, estimator=o["estimator"], missing=missing,
                    std_lv=o["std_lv"], group_equal=group_equal, group_partial=group_partial,
                    meanstructure=True, sample_stats=None, kind=o["kind"], start=o.get("start"),
                    max_iter=o.get("max_iter", 500), ordered=tuple(items),

@@ -187,11 +187,18 @@ def cfa(model, data=None, *, group=None, estimator=None, missing="listwise", std
         the thresholds and polychoric correlations, robust standard errors and the
         scaled-shifted test), DWLS (the same estimates, standard errors and test without the
         robust corrections), ULSMV / ULS (unweighted). Default: ML, or WLSMV with ``ordered``.
-    missing : {"listwise", "ml"}
+    missing : {"listwise", "ml", "pairwise"}
         Listwise deletion (rows used reported in ``Fit.rows_used``) or full-information ML.
         FIML refuses (:class:`~connection.errors.DataError` naming the columns) a variable
         with no observed value or no variance, two variables never observed together, and
         collinear variables or fewer rows than variables (a singular saturated covariance).
+        With ``ordered`` (where FIML is refused): ``"pairwise"``, lavaan's pairwise deletion
+        (each item's thresholds from its observed values, each polychoric, polyserial or
+        Pearson correlation from the rows where both variables are observed, Gamma from the
+        casewise scores with the missing ones left out; ``nobs`` counts the rows with at least
+        one observed model variable, as lavaan). With exogenous covariates (``conditional_x``)
+        a row missing a covariate is deleted and ``nobs`` counts the rows with an observed
+        outcome (lavaan's fixed.x).
     std_lv : bool
         Identify factors by fixing their variances to 1 instead of the first loading.
     group_equal : sequence of str
@@ -362,7 +369,7 @@ class Fit:
         Rows used per group; ``ntotal`` their sum.
     rows_used : ndarray
         Index labels of the data rows used (after listwise deletion; all rows with at
-        least one observed model variable under FIML).
+        least one observed model variable under FIML and pairwise deletion).
     n_groups, group_labels
         Number of groups and their labels in order of appearance (lavaan's group order).
     vcov : ndarray

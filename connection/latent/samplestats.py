@@ -36,10 +36,38 @@ __all__ = ["ordinal_stats", "prepare_data", "check_sample_cov", "stats_from_rows
            "check_user_means", "crossprod", "sum_and_crossprod", "weighted_stats",
            "MomentStats", "MomentProblem", "stats_from_moments", "moment_score_crossprod"]
 
-def prepare_data(data, ov_names, group, missing, weights=None):
+def _rows_kept(x, missing, need) -> tuple[np.ndarray, bool]:
+    """The rows kept (complete ones under listwise deletion, else those with an observed
+    value and every ``need`` column observed) and whether a ``need`` column dropped one."""
+    isn = np.isnan(x)
+    keep = ~isn.any(axis=1) if missing == "listwise" else ~isn.all(axis=1)
+    if not need or missing == "listwise":
+        return keep, False
+    lacks = isn[:, need].any(axis=1)
+    return keep & ~lacks, bool((keep & lacks).any())
+
+
+def _warn_excluded(dropped, total, reason, missing, ordinal) -> None:
+    """The ExclusionWarning of :func:`prepare_data`, advising the missing-data option that
+    keeps the rows: FIML for continuous indicators, pairwise deletion for ordinal ones."""
+    advice = ""
+    if missing == "listwise":
+        advice = ("; consider missing='pairwise' (each threshold and polychoric correlation "
+                  "from the values it needs, as lavaan)" if ordinal
+                  else "; consider missing='ml' (FIML)")
+    warn(f"{dropped} of {total} rows excluded ({reason}); the rows used are in "
+         "fit.rows_used" + advice, ExclusionWarning)
+
+
+def prepare_data(data, ov_names, group, missing, weights=None, ordinal=False, required=()):
     """``(labels, groups)``: per group ``(label, rows x, index labels, sums or None, weights
     or None)``; ``weights`` (one per row of ``data``, checked) are split as the rows are and
-    normalised as lavaan's ``sampling.weights`` (``"total"``: to sum to the rows used)."""
+    normalised as lavaan's ``sampling.weights`` (``"total"``: to sum to the rows used).
+    ``missing``: ``"listwise"`` keeps the complete rows, ``"ml"``/``"pairwise"`` the rows with
+    an observed model variable; ``ordinal`` (an ``ordered=`` fit) words the exclusion warning's
+    advice for it (missing='pairwise', not FIML); ``required``: variables a kept row must
+    have observed whatever ``missing`` says (exogenous covariates under pairwise deletion, as
+    lavaan's fixed.x)."""
     if not isinstance(data, pd.DataFrame):
         if isinstance(data, np.ndarray):
             raise ModelSpecificationError(
@@ -81,22 +109,21 @@ def prepare_data(data, ov_names, group, missing, weights=None):
             bad = np.flatnonzero(np.isinf(colsum))[0]
             raise NonNumericError("infinite values in a model variable", column=ov_names[bad],
                                   expected="finite numbers")
-        isn = np.isnan(x)
-        keep = ~isn.any(axis=1) if missing == "listwise" else ~isn.all(axis=1)
-        del isn
+        keep, lost_x = _rows_kept(x, missing, [ov_names.index(v) for v in required])
     else:
-        keep = None
+        keep, lost_x = None, False
     if gmiss is not None and gmiss.any():
         keep = ~gmiss if keep is None else keep & ~gmiss
     dropped = 0 if keep is None else int((~keep).sum())
     if dropped:
-        reason = "a missing value in a model variable" if missing == "listwise" else \
-            "no observed model variable"
+        reasons = ["a missing value in a model variable" if missing == "listwise" else
+                   "no observed model variable"]
+        if lost_x:
+            reasons.append("a missing exogenous covariate (" + ", ".join(required)
+                           + "; lavaan's fixed.x deletes the row)")
         if gmiss is not None and gmiss.any():
-            reason += f" or a missing group ({group!r})"
-        warn(f"{dropped} of {len(data)} rows excluded ({reason}); the rows used are in "
-             "fit.rows_used" + ("; consider missing='ml' (FIML)" if missing == "listwise"
-                                else ""), ExclusionWarning)
+            reasons.append(f"a missing group ({group!r})")
+        _warn_excluded(dropped, len(data), " or ".join(reasons), missing, ordinal)
     groups = []
     index = data.index.to_numpy()
     if group is None:
@@ -421,21 +448,24 @@ def stats_from_user(sample_stats, ov_names):
 
 
 def ordinal_stats(x: np.ndarray, ov_names: list, *, weights: str = "dwls",
-                  ordinal=None, covariates=None) -> OrdinalStats:
+                  ordinal=None, covariates=None, missing: str = "listwise") -> OrdinalStats:
     """Step 2 for ordinal indicators: the thresholds, polychoric correlations and their
     asymptotic covariance (``polychoric``, lavaan's two-step estimates) of the complete rows
     ``x`` of one group, with the weights of the discrepancy (``"dwls"``: ``1 / diag(Gamma)``,
     ``"uls"``: ones). Bad codes (non-integers, one observed category, more than 20
     categories) are refused there, naming the item. ``ordinal``: the ordinal variables when
-    some are continuous (lavaan's mix: ``mixed_statistics``)."""
+    some are continuous (lavaan's mix: ``mixed_statistics``). ``missing="pairwise"``: ``x``
+    may hold NaN (lavaan's pairwise deletion, see ``polychoric``); ``n`` is then its rows
+    (each has an observed value), lavaan's ``nobs``."""
     frame = pd.DataFrame(x, columns=list(ov_names))
     if covariates:
         return _conditional_ordinal_stats(frame, ov_names, covariates, weights,
-                                          ordinal if ordinal is not None else ov_names)
+                                          ordinal if ordinal is not None else ov_names,
+                                          missing)
     if ordinal is not None and set(ordinal) != set(ov_names):
-        return _mixed_ordinal_stats(frame, ov_names, ordinal, weights)
+        return _mixed_ordinal_stats(frame, ov_names, ordinal, weights, missing)
     with BlasLimit():  # blocks of a few thousand rows: one BLAS thread is faster (measured)
-        res = _too_many_categories(polychoric, frame, list(ov_names))
+        res = _too_many_categories(polychoric, frame, list(ov_names), missing=missing)
     th = res.thresholds
     item_pos = {v: i for i, v in enumerate(ov_names)}
     th_item = np.array([item_pos[v] for v in th["item"]], dtype=int)
@@ -459,10 +489,11 @@ def ordinal_stats(x: np.ndarray, ov_names: list, *, weights: str = "dwls",
                         polychoric=res)
 
 
-def _mixed_ordinal_stats(frame, ov_names, ordinal, weights) -> OrdinalStats:
+def _mixed_ordinal_stats(frame, ov_names, ordinal, weights, missing) -> OrdinalStats:
     """:func:`ordinal_stats` with continuous variables among the ordinal ones."""
     with BlasLimit():
-        ms = _too_many_categories(mixed_statistics, frame, list(ov_names), list(ordinal))
+        ms = _too_many_categories(mixed_statistics, frame, list(ov_names), list(ordinal),
+                                  missing=missing)
     gamma = ms.gamma
     if not np.all(np.isfinite(gamma)):
         bad = [lab for lab, ok in zip(ms.labels, np.isfinite(np.diag(gamma))) if not ok]
@@ -478,11 +509,11 @@ def _mixed_ordinal_stats(frame, ov_names, ordinal, weights) -> OrdinalStats:
                         th_num=np.asarray(ms.th_num, dtype=bool), var_idx=ms.var_idx)
 
 
-def _too_many_categories(fn, *args):
-    """``fn(*args)``, with the error for an item of more than 20 categories worded for
-    ``cfa``/``sem``, which have no ``max_categories``: leave the item out of ``ordered=``."""
+def _too_many_categories(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)``, with the error for an item of more than 20 categories worded
+    for ``cfa``/``sem``, which have no ``max_categories``: leave the item out of ``ordered=``."""
     try:
-        return fn(*args)
+        return fn(*args, **kwargs)
     except DataError as exc:
         if "max_categories" not in (exc.hint or ""):
             raise
@@ -494,7 +525,8 @@ def _too_many_categories(fn, *args):
                  "it), or collapse its categories") from None
 
 
-def _conditional_ordinal_stats(frame, ov_names, covariates, weights, ordinal) -> OrdinalStats:
+def _conditional_ordinal_stats(frame, ov_names, covariates, weights, ordinal,
+                               missing="listwise") -> OrdinalStats:
     """:func:`ordinal_stats` given exogenous covariates (lavaan's ``conditional.x = TRUE``):
     every other variable is an ordinal outcome; ``cov``/``mean`` hold the covariates' sample
     moments (the fixed.x values) and the residual polychorics among the outcomes."""
@@ -503,7 +535,7 @@ def _conditional_ordinal_stats(frame, ov_names, covariates, weights, ordinal) ->
     xs = [v for v in ov_names if v in set(covariates)]
     with BlasLimit():
         cs = _too_many_categories(conditional_statistics, frame, ys, xs,
-                                  [v for v in ys if v in set(ordinal)])
+                                  [v for v in ys if v in set(ordinal)], missing=missing)
     y_idx = np.array([pos[v] for v in ys], dtype=int)
     x_idx = np.array([pos[v] for v in xs], dtype=int)
     p = len(ov_names)
