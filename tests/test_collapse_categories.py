@@ -50,9 +50,10 @@ def test_the_multigroup_ordinal_fit_refused_before_runs_after():
     items = ["s1", "s2", "s3", "s4"]
     counts = _counts(df, "s1", "g")
     assert (counts == 0).to_numpy().any()  # the premise: an empty category in one group
-    with pytest.raises(GroupError, match="has no response in category"):
+    with pytest.raises(GroupError, match="has no response in category") as info:
         cx.cfa("f =~ s1 + s2 + s3 + s4", df, group="g", ordered=items,
                group_equal=["thresholds", "loadings"])
+    assert "cx.collapse_categories(data, items, group=...)" in str(info.value)
     res = cx.collapse_categories(df, items, group="g")
     fit = cx.cfa("f =~ s1 + s2 + s3 + s4", res.data, group="g", ordered=items,
                  group_equal=["thresholds", "loadings"])

@@ -260,3 +260,24 @@ def test_pairwise_with_covariates_deletes_rows_missing_one_and_counts_answered_r
     answered = data[ITEMS].notna().any(axis=1)
     assert fit.nobs == [ref["n"]] == [int(answered.sum())]
     assert len(fit.rows_used) == len(data)          # every row has age
+
+
+def test_invariance_warns_once_and_advises_what_an_ordinal_ladder_can_do():
+    """Under pairwise deletion the rows with no item observed are left out once, with one
+    warning (not one per step); under listwise an ordinal ladder advises pairwise (FIML is
+    refused for ordinal items)."""
+    data = _data()
+    empty = int(data[ITEMS].isna().all(axis=1).sum())
+    assert empty > 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cx.invariance(MODEL, data, group="g", ordered=ITEMS, missing="pairwise", stop=False,
+                      levels=("configural", "thresholds"))
+    texts = [str(w.message) for w in caught if issubclass(w.category, ExclusionWarning)]
+    assert len(texts) == 1 and f"{empty} of {len(data)} rows have no model variable" in texts[0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cx.invariance(MODEL, data, group="g", ordered=ITEMS, stop=False,
+                      levels=("configural", "thresholds"))
+    texts = [str(w.message) for w in caught if issubclass(w.category, ExclusionWarning)]
+    assert len(texts) == 1 and "missing='pairwise'" in texts[0] and "FIML" not in texts[0]

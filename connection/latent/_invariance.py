@@ -593,11 +593,12 @@ def _check_search(alpha: float, max_free: int | None) -> None:
         check_int(max_free, "max_free", minimum=1)
 
 
-def _prepare_data(model: str, data, group, missing: str):
+def _prepare_data(model: str, data, group, missing: str, *, ordinal: bool = False):
     """The one-group table of the model, and the data with one group column, checked:
     ``(pt1, items, data, group column, labels, cases per group, labels of the fitted rows)``.
-    Rows incomplete on the items are left out here under listwise deletion, with one warning
-    (rather than one from every fit). A Dask frame stays one: see :func:`_prepare_dask`."""
+    Rows incomplete on the items are left out here under listwise deletion, and rows with no
+    item observed under pairwise deletion, with one warning (rather than one from every fit).
+    A Dask frame stays one: see :func:`_prepare_dask`."""
     from connection.latent.partable import build_table
 
     dask_frame = is_dask_frame(data)
@@ -623,9 +624,16 @@ def _prepare_data(model: str, data, group, missing: str):
         incomplete = data[items].isna().any(axis=1).to_numpy()
         if incomplete.any():
             warn(f"invariance: {int(incomplete.sum())} of {len(incomplete)} rows have a "
-                 "missing value in a model variable and were left out (listwise); "
-                 "consider missing='ml' (FIML)", ExclusionWarning)
+                 "missing value in a model variable and were left out (listwise); consider "
+                 + ("missing='pairwise' (ordinal items)" if ordinal else "missing='ml' (FIML)"),
+                 ExclusionWarning)
             data = data.loc[~incomplete]
+    elif missing == "pairwise":
+        empty = data[items].isna().all(axis=1).to_numpy()
+        if empty.any():
+            warn(f"invariance: {int(empty.sum())} of {len(empty)} rows have no model variable "
+                 "observed and were left out (pairwise deletion, as lavaan)", ExclusionWarning)
+            data = data.loc[~empty]
     return pt1, items, data, gcol, labels, data[gcol].value_counts(), None
 
 
@@ -932,7 +940,8 @@ def invariance(
             "rows in memory)", values=[ordered],
             expected="data.compute() (or a sample of it) as a pandas DataFrame for the "
                      "ordinal ladder, or ordered=None to treat the items as continuous")
-    pt1, items, data, gcol, labels, counts, fitted = _prepare_data(model, data, group, missing)
+    pt1, items, data, gcol, labels, counts, fitted = _prepare_data(model, data, group, missing,
+                                                                   ordinal=ordered is not None)
     n_constraints = {
         "metric": int(((pt1.frame["op"] == "=~") & (pt1.frame["free"] > 0)).sum()),
         "scalar": int(((pt1.frame["op"] == "~1") & pt1.frame["lhs"].isin(items)).sum()),

@@ -461,8 +461,9 @@ def _check_group_categories(gstats, labels, ov_names, group) -> None:
                     column=group, values=[lab],
                     expected=f"every category of {v!r} ({list(every[v])}) observed in every "
                              "group",
-                    hint="collapse the sparse categories of the item (the same way in every "
-                         "group), or treat the item as continuous")
+                    hint="merge the sparse categories the same way in every group: "
+                         "cx.collapse_categories(data, items, group=...).data; or treat the "
+                         "item as continuous")
 
 
 def _row_arrays(pt, struct):
