@@ -17,6 +17,10 @@ covariance, and against the in-memory path, on the same Parquet files in the sam
    * ``cfa_fiml``: the same model by FIML (``missing="ml"``) after about 5% of the values of
      the first item of each factor are set missing in each partition (seeded by the
      partition's number; 8 missing-data patterns); its ``cov`` is the saturated (EM) one;
+   * ``invariance`` / ``invariance_in_memory``: the ML ladder of the three-factor model across
+     two groups (``g``, drawn per partition from its number) by ``connection.invariance`` on
+     the Dask frame (two passes over the files for every step and partial fit) and on the
+     frame computed into memory (reading included);
    * ``dask_cov``: ``dd.read_parquet(dir).cov()`` (Dask's own covariance), the same scheduler;
    * ``in_memory``: ``pandas.read_parquet(dir)`` then the engine's in-memory moments
      (``connection.latent.samplestats.stats_from_rows``, what ``cfa()`` does today), unless
@@ -87,6 +91,20 @@ def _holes(frame, share: float = 0.05, partition_info=None):
     return out
 
 
+def _grouped(frame, partition_info=None):
+    """The partition with a group column ``g`` ("a"/"b", about half each; the partition's
+    number seeds the draw: the same groups whatever the scheduler)."""
+    number = 0 if partition_info is None else partition_info["number"]
+    rng = np.random.default_rng([19, number])
+    return frame.assign(g=np.where(rng.random(len(frame)) < 0.5, "a", "b"))
+
+
+def _model() -> str:
+    k = P // FACTORS
+    return "\n".join(f"f{f + 1} =~ " + " + ".join(f"q{f * k + j + 1:02d}" for j in range(k))
+                     for f in range(FACTORS))
+
+
 def _phase(name: str, directory: Path) -> dict:
     """One measurement (run in a subprocess of its own; imports are not timed)."""
     import dask
@@ -122,6 +140,20 @@ def _phase(name: str, directory: Path) -> dict:
         patterns = sum(len(s.patterns) for s in fit.estimation.stats) if kw else 1
         extra = {"chisq": float(fit.fit_measures["chisq"]), "cfi": float(fit.fit_measures["cfi"]),
                  "patterns": patterns, "left_out": 0}
+    elif name in ("invariance", "invariance_in_memory"):
+        import connection as cx
+
+        data = dd.read_parquet(directory)
+        data = data.map_partitions(_grouped, meta={**data.dtypes.to_dict(), "g": "object"})
+        with dask.config.set(scheduler="threads"):
+            if name == "invariance_in_memory":
+                data = data.compute()
+            res = cx.invariance(_model(), data, group="g", estimator="ML")
+        table = res.table
+        n = None
+        cov = [[0.0]]
+        extra = {"steps": table["step"].tolist(), "chisq": table["chisq"].tolist(),
+                 "strongest": res.strongest, "fits": len(res.fits)}
     elif name == "dask_cov":
         with dask.config.set(scheduler="threads"):
             cov = dd.read_parquet(directory).cov().compute().to_numpy()
@@ -157,9 +189,11 @@ def main(argv=None) -> int:
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--skip-in-memory", action="store_true")
     ap.add_argument("--phases", default="package,dask_cov",
-                    help="comma-separated: package, cfa, cfa_fiml, dask_cov (in_memory unless "
-                         "--skip-in-memory); the first is compared with the others")
-    ap.add_argument("--phase", choices=["package", "cfa", "cfa_fiml", "dask_cov", "in_memory"],
+                    help="comma-separated: package, cfa, cfa_fiml, dask_cov, invariance, "
+                         "invariance_in_memory (in_memory unless --skip-in-memory); the first "
+                         "is compared with the others")
+    ap.add_argument("--phase", choices=["package", "cfa", "cfa_fiml", "dask_cov", "in_memory",
+                                        "invariance", "invariance_in_memory"],
                     help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.phase:
@@ -182,6 +216,13 @@ def main(argv=None) -> int:
             o = res[other]
             print(f"{phases[0]} / {other}: wall {ours['seconds'] / o['seconds']:.2f}, cpu "
                   f"{ours['cpu'] / o['cpu']:.2f}, peak memory {ours['peak_mib'] / o['peak_mib']:.2f}")
+        if "steps" in ours:  # the invariance ladders: the same steps and chi-squares
+            for name in phases[1:]:
+                diff = np.max(np.abs(np.array(ours["chisq"]) - np.array(res[name]["chisq"])))
+                print(f"max |chisq({phases[0]}) - chisq({name})| over the steps = {diff:.2e}")
+            print(f"{phases[0]}: steps {ours['steps']}, {ours['fits']} fits, strongest "
+                  f"{ours['strongest']}, chisq {[round(c, 3) for c in ours['chisq']]}")
+            return 0
         for name in phases[1:]:
             diff = np.max(np.abs(np.array(ours["cov"]) - np.array(res[name]["cov"])))
             print(f"max |cov({phases[0]}) - cov({name})| = {diff:.2e}")
