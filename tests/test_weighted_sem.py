@@ -223,3 +223,25 @@ def test_weights_with_what_is_not_available_are_refused(hs):
         cx.cfa(HS3, hs, weights=np.ones(10))
     with pytest.raises(ModelSpecificationError, match="bootstrap"):
         cx.cfa(HS3, hs, weights="w").bootstrap(n_boot=10, seed=1, progress=False)
+
+
+@pytest.mark.parametrize("name", ["cfa", "sem"])
+def test_modification_indices_of_weighted_fits_equal_lavaan(hs, name):
+    """modindices() of a weighted (MLR) fit: every score test, expected change and its
+    standardized version as lavaan's modindices() (make_weighted_modindices_references.R)."""
+    ref = json.loads((HERE / "weighted_modindices_references.json").read_text())[name]
+    fit = getattr(cx, ref["fun"])(ref["model"], hs, weights="w")
+    exp = pd.DataFrame(ref["modindices"])
+    all_rows = fit.modindices()
+    # lavaan drops the rows whose index is not defined (na.remove = TRUE: here the covariances
+    # of a regression's outcome with its own predictors); the package shows them as NaN
+    got = all_rows[all_rows["mi"].notna()]
+    assert set(zip(all_rows.loc[all_rows["mi"].isna(), "lhs"],
+                   all_rows.loc[all_rows["mi"].isna(), "rhs"])) <= {
+        ("visual", "speed"), ("textual", "speed"), ("speed", "visual"), ("speed", "textual")}
+    both = exp.merge(got, on=["lhs", "op", "rhs"], suffixes=("_lavaan", ""), how="left",
+                     validate="one_to_one")
+    assert len(got) == len(exp) and both["mi"].notna().all()
+    np.testing.assert_allclose(both["mi"], both["mi_lavaan"], rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(both["epc"], both["epc_lavaan"], rtol=0, atol=1e-4)
+    np.testing.assert_allclose(both["sepc_all"], both["sepc.all"], rtol=0, atol=1e-4)
